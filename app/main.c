@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * main.c: entry point of the neuroseg binary.  The first argument picks a subcommand
+ * (info, eval, segment, ...); anything else (case folders, NIfTI files, or nothing)
+ * opens the workbench.  In a build without the GUI, no argument prints `info` of the
+ * bundled sample case instead.
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
+#include "ns-config.h"
+#include "ns-cmd.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const NsCmd commands[] = {
+  { "info", "Describe a volume or a case: grid, orientation, modalities, labels", ns_cmd_info },
+  { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
+};
+
+int
+ns_cmd_print_error (const GError *error)
+{
+  fprintf (stderr, "neuroseg: %s\n", error != NULL ? error->message : "unknown error");
+  return 1;
+}
+
+gboolean
+ns_cmd_parse (const char *cmd, const char *params, const char *summary,
+              const GOptionEntry *entries, int *argc, char ***argv, int *status)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *usage = g_strdup_printf ("%s %s", cmd, params != NULL ? params : "");
+
+  context = g_option_context_new (usage);
+  g_option_context_set_summary (context, summary);
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_help_enabled (context, TRUE);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      fprintf (stderr, "neuroseg %s: %s\n", cmd, error->message);
+      *status = 2;
+      return FALSE;
+    }
+  *status = 0;
+  return TRUE;
+}
+
+const char *
+ns_cmd_sample_case_dir (void)
+{
+  static const char *dir;
+
+  if (dir == NULL)
+    {
+      const char *env = g_getenv ("NEUROSEG_SAMPLE_CASE");
+      g_autofree char *installed = g_build_filename (NS_DATADIR, "samples",
+                                                     "Brats18_CBICA_ABM_1", NULL);
+      if (env != NULL)
+        dir = g_strdup (env);
+      else if (g_file_test (NS_SAMPLE_CASE, G_FILE_TEST_IS_DIR))
+        dir = NS_SAMPLE_CASE;
+      else
+        dir = g_steal_pointer (&installed);
+    }
+  return dir;
+}
+
+gboolean
+ns_cmd_stdout_is_tty (void)
+{
+  return isatty (STDOUT_FILENO);
+}
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: neuroseg [CASE_DIR | FILE.nii[.gz] ...]\n"
+                "       neuroseg COMMAND [OPTIONS...]   (neuroseg COMMAND --help)\n\n"
+                "Commands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-18s %s\n", commands[i].name, commands[i].summary);
+}
+
+#if NS_HAVE_GUI
+int ns_app_run (int argc, char **argv);
+#endif
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C"); /* numbers in files and JSON always use '.' */
+
+  if (argc >= 2)
+    {
+      if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+          || strcmp (argv[1], "help") == 0)
+        {
+          print_usage (stdout);
+          return 0;
+        }
+      if (strcmp (argv[1], "--version") == 0)
+        {
+          printf ("neuroseg %s\n", NS_VERSION);
+          return 0;
+        }
+      for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+        if (strcmp (argv[1], commands[i].name) == 0)
+          {
+            /* The subcommand sees argv[0] = "neuroseg COMMAND". */
+            g_autofree char *prog = g_strdup_printf ("neuroseg %s", argv[1]);
+            argv[1] = prog;
+            return commands[i].func (argc - 1, argv + 1);
+          }
+    }
+
+#if NS_HAVE_GUI
+  return ns_app_run (argc, argv);
+#else
+  if (argc >= 2 && argv[1][0] == '-')
+    {
+      fprintf (stderr, "neuroseg: unknown option '%s'\n", argv[1]);
+      print_usage (stderr);
+      return 2;
+    }
+  /* Without the window: describe what would have been opened. */
+  {
+    char *info_argv[3] = { (char *) "neuroseg info", NULL, NULL };
+    info_argv[1] = (char *) (argc >= 2 ? argv[1] : ns_cmd_sample_case_dir ());
+    fprintf (stderr, "neuroseg: built without the GUI; showing `neuroseg info` instead\n");
+    return ns_cmd_info (2, info_argv);
+  }
+#endif
+}

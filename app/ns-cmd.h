@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd.h: the subcommands of the neuroseg binary.  Each lives in its own
+ * ns-cmd-<name>.c, parses its arguments with GOptionContext, prints errors as one line
+ * (file + reason) through ns_cmd_print_error() and returns the exit status (0, or 1 on
+ * error; 2 on bad usage).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef int (*NsCmdFunc) (int argc, char **argv);
+
+typedef struct
+{
+  const char *name;
+  const char *summary;
+  NsCmdFunc func;
+} NsCmd;
+
+/* "neuroseg: <message>" on stderr; returns 1 so callers can `return ns_cmd_print_error (e)`. */
+int         ns_cmd_print_error     (const GError *error);
+/* Parses argv with a GOptionContext carrying entries, usage " PARAMS" and summary;
+ * prints the error and returns FALSE on bad usage (*status set to 2) or after --help
+ * (*status 0). */
+gboolean    ns_cmd_parse           (const char *cmd, const char *params, const char *summary,
+                                    const GOptionEntry *entries, int *argc, char ***argv,
+                                    int *status);
+/* The bundled sample case folder (source tree or installed data dir). */
+const char *ns_cmd_sample_case_dir (void);
+/* TRUE when stdout is a terminal (progress bars only then). */
+gboolean    ns_cmd_stdout_is_tty   (void);
+
+int ns_cmd_info    (int argc, char **argv);
+int ns_cmd_eval    (int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-volume.c: allocation, reference counting and grid helpers for NsVolume and
+ * NsLabelMap.  Sizes are checked for overflow here, once, so that every caller can
+ * trust n_voxels * sizeof (float) to fit a gsize.
+ */
+#define G_LOG_DOMAIN "ns-data"
+
+#include "ns-volume.h"
+#include "ns-data-error.h"
+
+#include <math.h>
+#include <string.h>
+
+G_DEFINE_QUARK (ns-data-error-quark, ns_data_error)
+
+void
+ns_grid_init (NsGrid *grid, int nx, int ny, int nz, double sx, double sy, double sz)
+{
+  memset (grid, 0, sizeof *grid);
+  grid->dim[0] = nx;
+  grid->dim[1] = ny;
+  grid->dim[2] = nz;
+  grid->spacing[0] = sx;
+  grid->spacing[1] = sy;
+  grid->spacing[2] = sz;
+  grid->vox2ras[0][0] = sx;
+  grid->vox2ras[1][1] = sy;
+  grid->vox2ras[2][2] = sz;
+  grid->vox2ras[3][3] = 1.0;
+  grid->qfac = 1.0;
+  grid->xyz_units = 2; /* NIFTI_UNITS_MM */
+}
+
+gboolean
+ns_grid_equal (const NsGrid *a, const NsGrid *b)
+{
+  for (int d = 0; d < 3; d++)
+    if (a->dim[d] != b->dim[d])
+      return FALSE;
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      if (fabs (a->vox2ras[r][c] - b->vox2ras[r][c]) > 1e-3)
+        return FALSE;
+  return TRUE;
+}
+
+void
+ns_grid_orientation_code (const NsGrid *grid, char buf[4])
+{
+  /* For each voxel axis, the RAS axis it mostly follows and the direction it points to,
+   * as nibabel's aff2axcodes names it: RAS+ gives "RAS", BraTS (x to the left, y to
+   * the back, z up) gives "LPS". */
+  static const char pos[3] = { 'R', 'A', 'S' };
+  static const char neg[3] = { 'L', 'P', 'I' };
+  gboolean used[3] = { FALSE, FALSE, FALSE };
+
+  for (int c = 0; c < 3; c++)
+    {
+      int best = -1;
+      double best_abs = -1.0;
+      for (int r = 0; r < 3; r++)
+        {
+          double v = fabs (grid->vox2ras[r][c]);
+          if (!used[r] && v > best_abs)
+            {
+              best_abs = v;
+              best = r;
+            }
+        }
+      if (best < 0)
+        best = 0;
+      used[best] = TRUE;
+      buf[c] = grid->vox2ras[best][c] >= 0 ? pos[best] : neg[best];
+    }
+  buf[3] = '\0';
+}
+
+double
+ns_grid_voxel_volume_ml (const NsGrid *grid)
+{
+  return grid->spacing[0] * grid->spacing[1] * grid->spacing[2] / 1000.0;
+}
+
+static gboolean
+checked_bytes (const NsGrid *grid, gsize elem, gsize *out, GError **error)
+{
+  gsize n = 1;
+  for (int d = 0; d < 3; d++)
+    {
+      if (grid->dim[d] <= 0)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                       "dimension %d is %d; it must be positive", d + 1, grid->dim[d]);
+          return FALSE;
+        }
+      if (n > G_MAXSIZE / (gsize) grid->dim[d])
+        goto overflow;
+      n *= (gsize) grid->dim[d];
+    }
+  if (n > G_MAXSIZE / elem)
+    goto overflow;
+  *out = n * elem;
+  return TRUE;
+
+overflow:
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+               "%d x %d x %d voxels overflow the address space",
+               grid->dim[0], grid->dim[1], grid->dim[2]);
+  return FALSE;
+}
+
+NsVolume *
+ns_volume_new (const NsGrid *grid, GError **error)
+{
+  gsize bytes;
+
+  g_return_val_if_fail (grid != NULL, NULL);
+  if (!checked_bytes (grid, sizeof (float), &bytes, error))
+    return NULL;
+
+  float *voxels = g_try_malloc0 (bytes);
+  if (voxels == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                   "cannot allocate %" G_GSIZE_FORMAT " MB for %d x %d x %d voxels",
+                   bytes >> 20, grid->dim[0], grid->dim[1], grid->dim[2]);
+      return NULL;
+    }
+
+  NsVolume *volume = g_new0 (NsVolume, 1);
+  volume->grid = *grid;
+  volume->voxels = voxels;
+  volume->datatype = 16; /* DT_FLOAT32 */
+  g_atomic_ref_count_init (&volume->ref_count);
+  return volume;
+}
+
+NsVolume *
+ns_volume_ref (NsVolume *volume)
+{
+  g_return_val_if_fail (volume != NULL, NULL);
+  g_atomic_ref_count_inc (&volume->ref_count);
+  return volume;
+}
+
+void
+ns_volume_unref (NsVolume *volume)
+{
+  if (volume == NULL)
+    return;
+  if (!g_atomic_ref_count_dec (&volume->ref_count))
+    return;
+  g_free (volume->voxels);
+  g_free (volume->path);
+  g_free (volume->name);
+  g_free (volume);
+}
+
+gsize
+ns_volume_n_voxels (const NsVolume *volume)
+{
+  return ns_grid_n_voxels (&volume->grid);
+}
+
+NsLabelMap *
+ns_label_map_new (const NsGrid *grid, GError **error)
+{
+  gsize bytes;
+
+  g_return_val_if_fail (grid != NULL, NULL);
+  if (!checked_bytes (grid, 1, &bytes, error))
+    return NULL;
+
+  guint8 *labels = g_try_malloc0 (bytes);
+  if (labels == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                   "cannot allocate %" G_GSIZE_FORMAT " MB for a label map", bytes >> 20);
+      return NULL;
+    }
+
+  NsLabelMap *map = g_new0 (NsLabelMap, 1);
+  map->grid = *grid;
+  map->labels = labels;
+  g_atomic_ref_count_init (&map->ref_count);
+  return map;
+}
+
+NsLabelMap *
+ns_label_map_ref (NsLabelMap *map)
+{
+  g_return_val_if_fail (map != NULL, NULL);
+  g_atomic_ref_count_inc (&map->ref_count);
+  return map;
+}
+
+void
+ns_label_map_unref (NsLabelMap *map)
+{
+  if (map == NULL)
+    return;
+  if (!g_atomic_ref_count_dec (&map->ref_count))
+    return;
+  g_free (map->labels);
+  g_free (map->path);
+  g_free (map);
+}
+
+NsLabelMap *
+ns_label_map_dup (const NsLabelMap *map, GError **error)
+{
+  NsLabelMap *copy = ns_label_map_new (&map->grid, error);
+  if (copy == NULL)
+    return NULL;
+  memcpy (copy->labels, map->labels, ns_grid_n_voxels (&map->grid));
+  copy->path = g_strdup (map->path);
+  return copy;
+}

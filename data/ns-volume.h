@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-volume.h: the in-memory image and label map of Neuroseg.
+ *
+ * An NsVolume is float32 voxels in the file's voxel order (x fastest), with the grid
+ * (dims, spacing, voxel-to-RAS matrix) and what the file said about itself (datatype,
+ * intent, scaling, the q/s-form codes and matrices, so that a label map written on the
+ * same grid carries them unchanged).  An NsLabelMap is uint8 on exactly such a grid.
+ * Both are reference counted and immutable in their geometry; voxel values may change
+ * (label maps are edited in place by the editor under its own locking).
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+/* The grid shared by an image and its label maps. */
+typedef struct
+{
+  int dim[3];            /* voxels along i, j, k */
+  double spacing[3];     /* mm, from pixdim (always > 0) */
+  double vox2ras[4][4];  /* sform if sform_code > 0, else qform if qform_code > 0, else pixdim */
+
+  /* What the file carried, kept so that masks written on this grid match the image. */
+  int sform_code;
+  int qform_code;
+  double sform[4][4];
+  double qform[4][4];
+  double quatern[3];     /* quatern_b, c, d */
+  double qoffset[3];
+  double qfac;           /* -1 or 1 */
+  int xyz_units;         /* NIfTI units code (space part) */
+  int time_units;
+} NsGrid;
+
+typedef struct
+{
+  NsGrid grid;
+  float *voxels;         /* (dim[2], dim[1], dim[0]) x fastest, scl_slope/inter applied */
+  char *path;            /* file it came from, or NULL (owned) */
+  char *name;            /* modality or description, e.g. "flair" (owned, may be NULL) */
+  int datatype;          /* NIfTI datatype code of the file (DT_INT16, ...) */
+  int intent_code;
+  double scl_slope;      /* as in the file (0 means none) */
+  double scl_inter;
+  gsize n_nonfinite;     /* NaN/Inf voxels found on load (set to 0 in voxels[]) */
+  /* private */
+  gatomicrefcount ref_count;
+} NsVolume;
+
+typedef struct
+{
+  NsGrid grid;
+  guint8 *labels;        /* same order as NsVolume.voxels */
+  char *path;            /* owned, may be NULL */
+  /* private */
+  gatomicrefcount ref_count;
+} NsLabelMap;
+
+static inline gsize
+ns_grid_n_voxels (const NsGrid *grid)
+{
+  return (gsize) grid->dim[0] * (gsize) grid->dim[1] * (gsize) grid->dim[2];
+}
+
+static inline gsize
+ns_grid_index (const NsGrid *grid, int i, int j, int k)
+{
+  return ((gsize) k * (gsize) grid->dim[1] + (gsize) j) * (gsize) grid->dim[0] + (gsize) i;
+}
+
+/* TRUE when both grids have the same dims and (within 1e-3 mm) the same voxel-to-RAS. */
+gboolean    ns_grid_equal            (const NsGrid *a, const NsGrid *b);
+/* A grid with the given dims and spacing, axis-aligned, no q/s-form (codes 0). */
+void        ns_grid_init             (NsGrid *grid, int nx, int ny, int nz, double sx, double sy,
+                                      double sz);
+/* Three-letter orientation code of the voxel axes, e.g. "LPS" (DICOM-style: the direction
+ * each axis points to).  buf needs 4 bytes. */
+void        ns_grid_orientation_code (const NsGrid *grid, char buf[4]);
+double      ns_grid_voxel_volume_ml  (const NsGrid *grid);
+
+/* Voxels are zeroed.  Returns NULL (and sets error) when the size overflows or the
+ * allocation fails. */
+NsVolume   *ns_volume_new            (const NsGrid *grid, GError **error);
+NsVolume   *ns_volume_ref            (NsVolume *volume);
+void        ns_volume_unref          (NsVolume *volume);
+gsize       ns_volume_n_voxels       (const NsVolume *volume);
+
+NsLabelMap *ns_label_map_new         (const NsGrid *grid, GError **error);
+NsLabelMap *ns_label_map_ref         (NsLabelMap *map);
+void        ns_label_map_unref       (NsLabelMap *map);
+NsLabelMap *ns_label_map_dup         (const NsLabelMap *map, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsVolume, ns_volume_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsLabelMap, ns_label_map_unref)
+
+G_END_DECLS

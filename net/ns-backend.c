@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-backend.c: backend selection, tensor handles and op dispatch.
+ *
+ * Shapes and backends are checked here, once, with g_return_if_fail (a mismatch is a
+ * programming error in model code, not bad user input); backends only compute.
+ */
+#define G_LOG_DOMAIN "ns-net"
+
+#include "ns-config.h"
+#include "ns-backend-private.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (ns-net-error-quark, ns_net_error)
+
+static const char *const compiled_backends[] = {
+#if NS_HAVE_CUDA
+  "cuda",
+#endif
+#if NS_HAVE_ONEDNN
+  "cpu",
+#endif
+  "ref",
+  NULL
+};
+
+const char *const *
+ns_backend_list_compiled (void)
+{
+  return compiled_backends;
+}
+
+NsBackend *
+ns_backend_new (const char *name, GError **error)
+{
+  NsBackend *be = NULL;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (strcmp (name, "auto") == 0)
+    {
+      /* The first backend that starts: a GPU that is present and usable, else oneDNN. */
+      for (const char *const *n = compiled_backends; *n != NULL; n++)
+        {
+          be = ns_backend_new (*n, NULL);
+          if (be != NULL)
+            return be;
+        }
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND, "no backend could start");
+      return NULL;
+    }
+  else if (strcmp (name, "ref") == 0)
+    be = _ns_backend_ref_new (error);
+  else if (strcmp (name, "cpu") == 0)
+    {
+#if NS_HAVE_ONEDNN
+      be = _ns_backend_cpu_new (error);
+#else
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND,
+                   "device 'cpu': this build has no oneDNN backend (use 'ref')");
+#endif
+    }
+  else if (strcmp (name, "cuda") == 0 || strcmp (name, "gpu") == 0)
+    {
+#if NS_HAVE_CUDA
+      be = _ns_backend_cuda_new (error);
+#else
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND,
+                   "device 'cuda': this build has no CUDA backend");
+#endif
+    }
+  else
+    g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND,
+                 "unknown device '%s' (expected auto, cpu, cuda or ref)", name);
+
+  if (be != NULL && be->name == NULL)
+    be->name = g_strdup (be->ops->name);
+  return be;
+}
+
+void
+ns_backend_free (NsBackend *backend)
+{
+  if (backend == NULL)
+    return;
+  backend->ops->free (backend);
+  g_free (backend->name);
+  g_free (backend->device);
+  g_free (backend);
+}
+
+const char *
+ns_backend_get_name (NsBackend *backend)
+{
+  g_return_val_if_fail (backend != NULL, NULL);
+  return backend->name;
+}
+
+const char *
+ns_backend_get_device (NsBackend *backend)
+{
+  g_return_val_if_fail (backend != NULL, NULL);
+  return backend->device != NULL ? backend->device : backend->name;
+}
+
+gboolean
+ns_backend_supports_op (NsBackend *backend, NsOp op)
+{
+  g_return_val_if_fail (backend != NULL, FALSE);
+  return backend->ops->supports_op (backend, op);
+}
+
+gboolean
+ns_backend_set_precision (NsBackend *backend, NsPrecision precision, GError **error)
+{
+  g_return_val_if_fail (backend != NULL, FALSE);
+  if (precision == backend->precision)
+    return TRUE;
+  if (backend->ops->set_precision == NULL)
+    {
+      if (precision == NS_PRECISION_FP32)
+        return TRUE;
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_UNSUPPORTED,
+                   "backend '%s' supports only fp32", backend->name);
+      return FALSE;
+    }
+  if (!backend->ops->set_precision (backend, precision, error))
+    return FALSE;
+  backend->precision = precision;
+  return TRUE;
+}
+
+NsPrecision
+ns_backend_get_precision (NsBackend *backend)
+{
+  return backend->precision;
+}
+
+void
+ns_backend_synchronize (NsBackend *backend)
+{
+  if (backend->ops->synchronize != NULL)
+    backend->ops->synchronize (backend);
+}
+
+/* ---- tensors ---------------------------------------------------------------------------- */
+
+NsTensor *
+ns_tensor_new (NsBackend *backend, int n, int c, int h, int w, GError **error)
+{
+  g_return_val_if_fail (backend != NULL, NULL);
+  g_return_val_if_fail (n > 0 && c > 0 && h > 0 && w > 0, NULL);
+
+  gsize count = (gsize) n;
+  const int rest[3] = { c, h, w };
+  for (int d = 0; d < 3; d++)
+    {
+      if (count > G_MAXSIZE / 8 / (gsize) rest[d])
+        {
+          g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                       "tensor %d x %d x %d x %d is too large", n, c, h, w);
+          return NULL;
+        }
+      count *= (gsize) rest[d];
+    }
+
+  NsTensor *t = g_new0 (NsTensor, 1);
+  t->backend = backend;
+  t->shape[0] = n;
+  t->shape[1] = c;
+  t->shape[2] = h;
+  t->shape[3] = w;
+  t->n = count;
+  if (!backend->ops->tensor_init (backend, t, error))
+    {
+      g_free (t);
+      return NULL;
+    }
+  return t;
+}
+
+NsTensor *
+ns_tensor_new_view (NsTensor *parent, gsize offset, int n, int c, int h, int w)
+{
+  g_return_val_if_fail (parent != NULL && parent->parent == NULL, NULL);
+  gsize count = (gsize) n * (gsize) c * (gsize) h * (gsize) w;
+  g_return_val_if_fail (offset + count <= parent->n, NULL);
+
+  NsTensor *t = g_new0 (NsTensor, 1);
+  t->backend = parent->backend;
+  t->shape[0] = n;
+  t->shape[1] = c;
+  t->shape[2] = h;
+  t->shape[3] = w;
+  t->n = count;
+  t->parent = parent;
+  t->offset = offset;
+  parent->backend->ops->tensor_init_view (parent->backend, t);
+  return t;
+}
+
+void
+ns_tensor_free (NsTensor *tensor)
+{
+  if (tensor == NULL)
+    return;
+  tensor->backend->ops->tensor_fini (tensor->backend, tensor);
+  g_free (tensor);
+}
+
+void
+ns_tensor_get_shape (const NsTensor *tensor, int shape[4])
+{
+  memcpy (shape, tensor->shape, sizeof tensor->shape);
+}
+
+gsize
+ns_tensor_n_elements (const NsTensor *tensor)
+{
+  return tensor->n;
+}
+
+NsBackend *
+ns_tensor_get_backend (const NsTensor *tensor)
+{
+  return tensor->backend;
+}
+
+void
+ns_tensor_upload (NsTensor *tensor, const float *nchw)
+{
+  g_return_if_fail (tensor != NULL && nchw != NULL);
+  tensor->backend->ops->upload (tensor, nchw);
+}
+
+void
+ns_tensor_download (NsTensor *tensor, float *nchw)
+{
+  g_return_if_fail (tensor != NULL && nchw != NULL);
+  tensor->backend->ops->download (tensor, nchw);
+}
+
+void
+ns_tensor_fill (NsTensor *tensor, float value)
+{
+  g_return_if_fail (tensor != NULL);
+  tensor->backend->ops->fill (tensor, value);
+}
+
+void
+ns_tensor_copy (NsTensor *dst, NsTensor *src)
+{
+  g_return_if_fail (dst != NULL && src != NULL && dst->backend == src->backend);
+  g_return_if_fail (dst->n == src->n);
+  if (dst != src)
+    dst->backend->ops->copy (dst, src);
+}
+
+/* ---- shape checks ------------------------------------------------------------------------ */
+
+#define SAME_BE(a, b) ((b) == NULL || (a)->backend == (b)->backend)
+
+static gboolean
+same_shape (const NsTensor *a, const NsTensor *b)
+{
+  return a == NULL || b == NULL || memcmp (a->shape, b->shape, sizeof a->shape) == 0;
+}
+
+static gboolean
+conv_shapes_ok (const NsTensor *out, const NsTensor *inp, const NsTensor *weight,
+                const NsTensor *bias, const NsConv2dParams *p)
+{
+  if (p->stride < 1 || p->pad < 0 || p->groups < 1)
+    return FALSE;
+  int C = inp->shape[1], K = weight->shape[0];
+  int kh = weight->shape[2], kw = weight->shape[3];
+  if (C % p->groups != 0 || K % p->groups != 0 || weight->shape[1] != C / p->groups)
+    return FALSE;
+  int ho = (inp->shape[2] + 2 * p->pad - kh) / p->stride + 1;
+  int wo = (inp->shape[3] + 2 * p->pad - kw) / p->stride + 1;
+  if (bias != NULL && bias->n != (gsize) K)
+    return FALSE;
+  return out->shape[0] == inp->shape[0] && out->shape[1] == K && out->shape[2] == ho
+         && out->shape[3] == wo;
+}
+
+/* ---- ops --------------------------------------------------------------------------------- */
+
+void
+ns_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                   const NsConv2dParams *p)
+{
+  g_return_if_fail (out && inp && weight && p);
+  g_return_if_fail (SAME_BE (out, inp) && SAME_BE (out, weight) && SAME_BE (out, bias));
+  g_return_if_fail (conv_shapes_ok (out, inp, weight, bias, p));
+
+  NsBackend *be = out->backend;
+  if (p->act != NS_ACT_NONE && !be->ops->supports_op (be, NS_OP_CONV2D_FUSED_ACT))
+    {
+      NsConv2dParams plain = *p;
+      plain.act = NS_ACT_NONE;
+      be->ops->conv2d_forward (out, inp, weight, bias, &plain);
+      be->ops->relu_forward (out, out, p->act);
+      return;
+    }
+  be->ops->conv2d_forward (out, inp, weight, bias, p);
+}
+
+void
+ns_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
+                    NsTensor *inp, NsTensor *weight, const NsConv2dParams *p)
+{
+  g_return_if_fail (dout && inp && weight && p && p->act == NS_ACT_NONE);
+  g_return_if_fail (conv_shapes_ok (dout, inp, weight, dbias, p));
+  g_return_if_fail (same_shape (dinp, inp) && same_shape (dweight, weight));
+  dout->backend->ops->conv2d_backward (dinp, dweight, dbias, dout, inp, weight, p);
+}
+
+void
+ns_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invstd,
+                      NsTensor *inp, NsTensor *gamma, NsTensor *beta,
+                      NsTensor *running_mean, NsTensor *running_var,
+                      gboolean training, float momentum, float eps)
+{
+  g_return_if_fail (out && inp && gamma && beta && running_mean && running_var);
+  g_return_if_fail (same_shape (out, inp));
+  gsize C = (gsize) inp->shape[1];
+  g_return_if_fail (gamma->n == C && beta->n == C && running_mean->n == C
+                    && running_var->n == C);
+  g_return_if_fail (!training || (save_mean && save_invstd && save_mean->n == C
+                                  && save_invstd->n == C));
+  out->backend->ops->batchnorm_forward (out, save_mean, save_invstd, inp, gamma, beta,
+                                        running_mean, running_var, training, momentum, eps);
+}
+
+void
+ns_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTensor *dout,
+                       NsTensor *inp, NsTensor *save_mean, NsTensor *save_invstd,
+                       NsTensor *gamma)
+{
+  g_return_if_fail (dout && inp && save_mean && save_invstd && gamma);
+  g_return_if_fail (same_shape (dout, inp) && same_shape (dinp, inp));
+  dout->backend->ops->batchnorm_backward (dinp, dgamma, dbeta, dout, inp, save_mean,
+                                          save_invstd, gamma);
+}
+
+void
+ns_relu_forward (NsTensor *out, NsTensor *inp, NsActivation act)
+{
+  g_return_if_fail (out && inp && same_shape (out, inp) && act != NS_ACT_NONE);
+  out->backend->ops->relu_forward (out, inp, act);
+}
+
+void
+ns_relu_backward (NsTensor *dinp, NsTensor *dout, NsTensor *out, NsActivation act)
+{
+  g_return_if_fail (dinp && dout && out && same_shape (dinp, dout) && same_shape (dout, out));
+  dout->backend->ops->relu_backward (dinp, dout, out, act);
+}
+
+void
+ns_maxpool2_forward (NsTensor *out, NsTensor *inp)
+{
+  g_return_if_fail (out && inp);
+  g_return_if_fail (out->shape[0] == inp->shape[0] && out->shape[1] == inp->shape[1]
+                    && out->shape[2] * 2 == inp->shape[2] && out->shape[3] * 2 == inp->shape[3]);
+  out->backend->ops->maxpool2_forward (out, inp);
+}
+
+void
+ns_maxpool2_backward (NsTensor *dinp, NsTensor *dout, NsTensor *inp, NsTensor *out)
+{
+  g_return_if_fail (dinp && dout && inp && out && same_shape (dinp, inp)
+                    && same_shape (dout, out));
+  dout->backend->ops->maxpool2_backward (dinp, dout, inp, out);
+}
+
+void
+ns_upsample2_forward (NsTensor *out, NsTensor *inp)
+{
+  g_return_if_fail (out && inp);
+  g_return_if_fail (out->shape[0] == inp->shape[0] && out->shape[1] == inp->shape[1]
+                    && out->shape[2] == inp->shape[2] * 2 && out->shape[3] == inp->shape[3] * 2);
+  out->backend->ops->upsample2_forward (out, inp);
+}
+
+void
+ns_upsample2_backward (NsTensor *dinp, NsTensor *dout)
+{
+  g_return_if_fail (dinp && dout);
+  g_return_if_fail (dout->shape[2] == dinp->shape[2] * 2 && dout->shape[3] == dinp->shape[3] * 2);
+  dout->backend->ops->upsample2_backward (dinp, dout);
+}
+
+void
+ns_convt2_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias)
+{
+  g_return_if_fail (out && inp && weight);
+  g_return_if_fail (weight->shape[0] == inp->shape[1] && weight->shape[1] == out->shape[1]
+                    && weight->shape[2] == 2 && weight->shape[3] == 2);
+  g_return_if_fail (out->shape[2] == inp->shape[2] * 2 && out->shape[3] == inp->shape[3] * 2);
+  g_return_if_fail (bias == NULL || bias->n == (gsize) out->shape[1]);
+  out->backend->ops->convt2_forward (out, inp, weight, bias);
+}
+
+void
+ns_convt2_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
+                    NsTensor *inp, NsTensor *weight)
+{
+  g_return_if_fail (dout && inp && weight && same_shape (dinp, inp)
+                    && same_shape (dweight, weight));
+  dout->backend->ops->convt2_backward (dinp, dweight, dbias, dout, inp, weight);
+}
+
+void
+ns_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
+{
+  g_return_if_fail (out && a && b);
+  g_return_if_fail (a->shape[0] == out->shape[0] && b->shape[0] == out->shape[0]
+                    && a->shape[1] + b->shape[1] == out->shape[1]
+                    && a->shape[2] == out->shape[2] && b->shape[2] == out->shape[2]
+                    && a->shape[3] == out->shape[3] && b->shape[3] == out->shape[3]);
+  out->backend->ops->concat_forward (out, a, b);
+}
+
+void
+ns_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
+{
+  g_return_if_fail (dout && (da || db));
+  dout->backend->ops->concat_backward (da, db, dout);
+}
+
+void
+ns_add_forward (NsTensor *out, NsTensor *a, NsTensor *b)
+{
+  g_return_if_fail (out && a && b && same_shape (out, a) && same_shape (out, b));
+  out->backend->ops->add_forward (out, a, b);
+}
+
+void
+ns_dropout_forward (NsTensor *out, NsTensor *mask, NsTensor *inp, float p, guint64 seed,
+                    gboolean training)
+{
+  g_return_if_fail (out && inp && same_shape (out, inp) && p >= 0.0f && p < 1.0f);
+  g_return_if_fail (!training || (mask && same_shape (mask, inp)));
+  out->backend->ops->dropout_forward (out, mask, inp, p, seed, training);
+}
+
+void
+ns_dropout_backward (NsTensor *dinp, NsTensor *dout, NsTensor *mask)
+{
+  g_return_if_fail (dinp && dout && mask && same_shape (dinp, dout) && same_shape (mask, dout));
+  dout->backend->ops->dropout_backward (dinp, dout, mask);
+}
+
+void
+ns_softmax_forward (NsTensor *probs, NsTensor *logits)
+{
+  g_return_if_fail (probs && logits && same_shape (probs, logits));
+  probs->backend->ops->softmax_forward (probs, logits);
+}
+
+static gboolean
+labels_match (const NsTensor *labels, const NsTensor *logits)
+{
+  return labels->shape[0] == logits->shape[0] && labels->shape[1] == 1
+         && labels->shape[2] == logits->shape[2] && labels->shape[3] == logits->shape[3];
+}
+
+float
+ns_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *labels)
+{
+  g_return_val_if_fail (probs && logits && labels && same_shape (probs, logits), 0.0f);
+  g_return_val_if_fail (labels_match (labels, logits), 0.0f);
+  return probs->backend->ops->softmax_dice_ce_forward (probs, logits, labels);
+}
+
+void
+ns_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *labels)
+{
+  g_return_if_fail (dlogits && probs && labels && same_shape (dlogits, probs));
+  g_return_if_fail (labels_match (labels, probs));
+  probs->backend->ops->softmax_dice_ce_backward (dlogits, probs, labels);
+}
+
+void
+ns_adam_update (NsTensor *params, NsTensor *grads, NsTensor *m, NsTensor *v,
+                const NsAdamParams *p)
+{
+  g_return_if_fail (params && grads && m && v && p && p->step >= 1);
+  g_return_if_fail (grads->n == params->n && m->n == params->n && v->n == params->n);
+  params->backend->ops->adam_update (params, grads, m, v, p);
+}
+
+/* SplitMix64 of (seed, index): the same stream on every backend, any order. */
+float
+ns_random_uniform (guint64 seed, guint64 index)
+{
+  guint64 z = seed + (index + 1) * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
+  z ^= z >> 31;
+  return (float) ((z >> 40) * (1.0 / 16777216.0));
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-test-util.c: see ns-test-util.h.
+ */
+#define G_LOG_DOMAIN "ns-test"
+
+#include "ns-test-util.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char *
+project_root (void)
+{
+  const char *env = g_getenv ("NS_SOURCE_DIR");
+  return env != NULL ? g_strdup (env) : g_get_current_dir ();
+}
+
+const char *
+ns_test_require_shared (void)
+{
+  static char *shared;
+
+  if (shared == NULL)
+    {
+      g_autofree char *root = project_root ();
+      g_autofree char *path = g_build_filename (root, "..", "shared", NULL);
+      g_autofree char *data = g_build_filename (path, "data", NULL);
+      if (!g_file_test (data, G_FILE_TEST_IS_DIR))
+        {
+          g_printerr ("skipping: %s not found\n", data);
+          exit (77);
+        }
+      shared = g_canonicalize_filename (path, NULL);
+    }
+  return shared;
+}
+
+char *
+ns_test_src_path (const char *first, ...)
+{
+  g_autofree char *root = project_root ();
+  g_autoptr (GPtrArray) parts = g_ptr_array_new ();
+  va_list ap;
+
+  g_ptr_array_add (parts, root);
+  va_start (ap, first);
+  for (const char *p = first; p != NULL; p = va_arg (ap, const char *))
+    g_ptr_array_add (parts, (gpointer) p);
+  va_end (ap);
+  g_ptr_array_add (parts, NULL);
+  return g_build_filenamev ((char **) parts->pdata);
+}
+
+const char *
+ns_test_sample_case (void)
+{
+  static char *dir;
+  if (dir == NULL)
+    dir = ns_test_src_path ("resources", "samples", "Brats18_CBICA_ABM_1", NULL);
+  return dir;
+}
+
+static char *tmpdir;
+
+static void
+remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  if (dir != NULL)
+    {
+      const char *name;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            remove_tree (child);
+          else
+            g_unlink (child);
+        }
+      g_dir_close (dir);
+    }
+  g_rmdir (path);
+}
+
+static void
+remove_tmpdir (void)
+{
+  if (tmpdir != NULL && g_getenv ("NS_TEST_KEEP_TMP") == NULL)
+    remove_tree (tmpdir);
+}
+
+const char *
+ns_test_tmpdir (void)
+{
+  if (tmpdir == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      tmpdir = g_dir_make_tmp ("neuroseg-test-XXXXXX", &error);
+      g_assert_no_error (error);
+      atexit (remove_tmpdir);
+    }
+  return tmpdir;
+}
+
+gboolean
+ns_check_tensor (const char *label, const float *got, const double *want, gsize n, double tol)
+{
+  double sum2 = 0.0, worst = 0.0;
+  gsize worst_i = 0, first_bad = G_MAXSIZE, n_bad = 0;
+
+  for (gsize i = 0; i < n; i++)
+    sum2 += want[i] * want[i];
+  double scale = n > 0 ? sqrt (sum2 / (double) n) : 0.0;
+  if (scale == 0.0)
+    scale = 1e-12;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double err = fabs ((double) got[i] - want[i]) / (fabs (want[i]) + scale);
+      if (!(err <= tol)) /* catches NaN */
+        {
+          n_bad++;
+          if (first_bad == G_MAXSIZE)
+            first_bad = i;
+        }
+      if (!(err <= worst))
+        {
+          worst = err;
+          worst_i = i;
+        }
+    }
+  g_test_message ("%s: %" G_GSIZE_FORMAT " values, worst error %.3g at %" G_GSIZE_FORMAT
+                  " (got %.8g want %.8g)", label, n, worst, worst_i,
+                  n > 0 ? got[worst_i] : 0.0, n > 0 ? want[worst_i] : 0.0);
+  if (n_bad > 0)
+    {
+      printf ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " values over tolerance %.3g; "
+              "first at %" G_GSIZE_FORMAT " (got %.8g want %.8g); worst %.3g at %"
+              G_GSIZE_FORMAT "\n", label, n_bad, n, tol, first_bad, got[first_bad],
+              want[first_bad], worst, worst_i);
+      return FALSE;
+    }
+  return TRUE;
+}
