@@ -31,6 +31,54 @@ ns_backend_list_compiled (void)
   return compiled_backends;
 }
 
+static char *
+cpu_model_name (void)
+{
+  g_autofree char *text = NULL;
+
+  if (g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL))
+    for (char *line = text; line != NULL && *line != '\0';)
+      {
+        char *next = strchr (line, '\n');
+        if (next != NULL)
+          *next++ = '\0';
+        if (g_str_has_prefix (line, "model name"))
+          {
+            const char *colon = strchr (line, ':');
+            if (colon != NULL)
+              return g_strstrip (g_strdup (colon + 1));
+          }
+        line = next;
+      }
+  return g_strdup ("unknown CPU");
+}
+
+GPtrArray *
+ns_backend_list_devices (void)
+{
+  GPtrArray *devices = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *cpu = cpu_model_name ();
+
+  g_ptr_array_add (devices, g_strdup_printf ("cpu: %s, %u threads", cpu,
+                                             g_get_num_processors ()));
+#if NS_HAVE_CUDA
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GPtrArray) gpus = _ns_backend_cuda_list_devices (&error);
+    if (gpus == NULL)
+      g_ptr_array_add (devices, g_strdup_printf ("cuda: %s", error->message));
+    else if (gpus->len == 0)
+      g_ptr_array_add (devices, g_strdup ("cuda: no CUDA device found"));
+    else
+      for (guint i = 0; i < gpus->len; i++)
+        g_ptr_array_add (devices, g_strdup (gpus->pdata[i]));
+  }
+#else
+  g_ptr_array_add (devices, g_strdup ("cuda: not compiled into this build"));
+#endif
+  return devices;
+}
+
 NsBackend *
 ns_backend_new (const char *name, GError **error)
 {

@@ -91,6 +91,9 @@ gboolean     ns_backend_set_precision  (NsBackend *backend, NsPrecision precisio
 NsPrecision  ns_backend_get_precision  (NsBackend *backend);
 /* Waits until every queued op has finished (a no-op on synchronous backends). */
 void         ns_backend_synchronize    (NsBackend *backend);
+/* Every compute device this build can use, one line each ("cpu: ...", "cuda:0 NVIDIA H100,
+ * 79.1 GiB, compute capability 9.0, cuDNN 9.19.0"), with why a GPU is missing when it is. */
+GPtrArray   *ns_backend_list_devices   (void);
 /* Names of the backends compiled into this build, NULL-terminated, static. */
 const char *const *ns_backend_list_compiled (void);
 
