@@ -574,13 +574,17 @@ ns_metrics_evaluate (const NsLabelMap *pred, const NsLabelMap *truth, NsMetrics 
   if (!ns_grid_equal (&pred->grid, &truth->grid))
     {
       const NsGrid *a = &pred->grid, *b = &truth->grid;
+      gboolean same_size = TRUE;
+      for (int d = 0; d < 3; d++)
+        same_size &= a->dim[d] == b->dim[d] && a->spacing[d] == b->spacing[d];
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
                    "%s (%d x %d x %d, %g x %g x %g mm) and %s (%d x %d x %d, %g x %g x %g mm) "
-                   "are not on the same grid",
+                   "are not on the same grid%s",
                    map_name (pred, "prediction"), a->dim[0], a->dim[1], a->dim[2],
                    a->spacing[0], a->spacing[1], a->spacing[2],
                    map_name (truth, "truth"), b->dim[0], b->dim[1], b->dim[2],
-                   b->spacing[0], b->spacing[1], b->spacing[2]);
+                   b->spacing[0], b->spacing[1], b->spacing[2],
+                   same_size ? " (their voxel-to-world matrices differ)" : "");
       return FALSE;
     }
   if (!scan_maps (pred, truth, joint, box_pred, box_truth, error))

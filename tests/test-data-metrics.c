@@ -548,6 +548,14 @@ test_errors (void)
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH);
   g_clear_error (&error);
 
+  /* Same dims and spacing, shifted origin. */
+  g_autoptr (NsLabelMap) e = new_map (10, 10, 10, 1, 1, 1);
+  e->grid.vox2ras[0][3] = 5.0;
+  g_assert_false (ns_metrics_evaluate (a, e, &m, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "matrices differ"));
+  g_clear_error (&error);
+
   g_autoptr (NsLabelMap) d = new_map (10, 10, 10, 1, 1, 1);
   d->path = g_strdup ("bad.nii.gz");
   d->labels[ns_grid_index (&d->grid, 3, 4, 5)] = 7;

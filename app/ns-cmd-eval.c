@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd-eval.c: `neuroseg eval [--json] [--truth-scheme 2015|2017] PRED TRUTH`, the
+ * metrics of data/ns-metrics.h (Dice, HD95, volumes per BraTS label and for WT, TC, ET)
+ * as a table or as one JSON object.  An undefined HD95 (one side empty) prints "inf" in
+ * the table and null in JSON: it is never replaced by a number.
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
+#include "ns-cmd.h"
+#include "ns-data-error.h"
+#include "ns-labels.h"
+#include "ns-metrics.h"
+#include "ns-nifti.h"
+
+#include <errno.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char summary[] =
+  "Compares a predicted label map with a truth on the same grid: Dice, HD95 (mm) and\n"
+  "volumes (mL) per label (1, 2, 4, and 3 when present) and for the regions\n"
+  "WT = {1,2,3,4}, TC = {1,3,4}, ET = {4}.\n"
+  "\n"
+  "HD95 is the 95th percentile (linear interpolation) of the distances from each surface\n"
+  "voxel of one region to the nearest surface voxel of the other, both ways pooled, in mm\n"
+  "(as MedPy's hd95).  Both empty: Dice 1, HD95 0.  One empty: Dice 0, HD95 inf (JSON null).";
+
+/* Both maps are read in the BraTS 2015 scheme, the superset {0, 1, 2, 3, 4}, so that a 3
+ * is evaluated as its own label unless the truth is mapped (3 becomes 1) on request. */
+static NsLabelMap *
+load_label_map (const char *path, gboolean map_2015, GError **error)
+{
+  g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
+  if (volume == NULL)
+    return NULL;
+  /* The loader zeroes NaN and Inf voxels; in a label map they mean a broken file. */
+  if (volume->n_nonfinite > 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
+                   "%s: %" G_GSIZE_FORMAT " voxels are NaN or infinite, not labels", path,
+                   volume->n_nonfinite);
+      return NULL;
+    }
+
+  NsLabelMap *map = ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, map_2015,
+                                              error);
+  if (map != NULL && map->path == NULL)
+    map->path = g_strdup (path);
+  return map;
+}
+
+static void
+add_number_or_null (JsonBuilder *b, const char *member, double value)
+{
+  json_builder_set_member_name (b, member);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_row (JsonBuilder *b, const NsMetricsRow *row)
+{
+  json_builder_set_member_name (b, row->name);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "description");
+  json_builder_add_string_value (b, row->description);
+  json_builder_set_member_name (b, "dice");
+  json_builder_add_double_value (b, row->dice);
+  add_number_or_null (b, "hd95_mm", row->hd95_mm);
+  json_builder_set_member_name (b, "volume_pred_ml");
+  json_builder_add_double_value (b, row->volume_pred_ml);
+  json_builder_set_member_name (b, "volume_truth_ml");
+  json_builder_add_double_value (b, row->volume_truth_ml);
+  json_builder_set_member_name (b, "voxels_pred");
+  json_builder_add_int_value (b, (gint64) row->n_pred);
+  json_builder_set_member_name (b, "voxels_truth");
+  json_builder_add_int_value (b, (gint64) row->n_truth);
+  json_builder_set_member_name (b, "voxels_overlap");
+  json_builder_add_int_value (b, (gint64) row->n_overlap);
+  add_number_or_null (b, "sensitivity", row->sensitivity);
+  add_number_or_null (b, "specificity", row->specificity);
+  json_builder_end_object (b);
+}
+
+static void
+print_json (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth,
+            const char *scheme)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  const NsGrid *g = &truth->grid;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "prediction");
+  json_builder_add_string_value (b, pred->path);
+  json_builder_set_member_name (b, "truth");
+  json_builder_add_string_value (b, truth->path);
+  json_builder_set_member_name (b, "truth_scheme");
+  json_builder_add_string_value (b, scheme);
+  json_builder_set_member_name (b, "dims");
+  json_builder_begin_array (b);
+  for (int d = 0; d < 3; d++)
+    json_builder_add_int_value (b, g->dim[d]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "spacing_mm");
+  json_builder_begin_array (b);
+  for (int d = 0; d < 3; d++)
+    json_builder_add_double_value (b, g->spacing[d]);
+  json_builder_end_array (b);
+
+  for (int regions = 0; regions < 2; regions++)
+    {
+      json_builder_set_member_name (b, regions ? "regions" : "labels");
+      json_builder_begin_object (b);
+      for (guint r = 0; r < m->n_rows; r++)
+        if (m->rows[r].is_region == regions)
+          add_row (b, &m->rows[r]);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+static void
+print_table (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth,
+             const char *scheme)
+{
+  const NsGrid *g = &truth->grid;
+
+  printf ("prediction  %s\n", pred->path);
+  printf ("truth       %s%s\n", truth->path,
+          strcmp (scheme, "2015") == 0 ? " (BraTS 2015 labels, 3 mapped to 1)" : "");
+  printf ("grid        %d x %d x %d voxels of %g x %g x %g mm\n\n", g->dim[0], g->dim[1],
+          g->dim[2], g->spacing[0], g->spacing[1], g->spacing[2]);
+  printf ("%-26s %8s %10s %11s %11s\n", "label/region", "Dice", "HD95 mm", "pred mL",
+          "truth mL");
+  for (guint r = 0; r < m->n_rows; r++)
+    {
+      const NsMetricsRow *row = &m->rows[r];
+      g_autofree char *name = g_strdup_printf ("%s %s", row->name, row->description);
+      g_autofree char *hd95 = isfinite (row->hd95_mm) ? g_strdup_printf ("%.3f", row->hd95_mm)
+                                                      : g_strdup ("inf");
+      printf ("%-26s %8.4f %10s %11.3f %11.3f\n", name, row->dice, hd95, row->volume_pred_ml,
+              row->volume_truth_ml);
+    }
+}
+
+int
+ns_cmd_eval (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *scheme = NULL;
+  int status;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of a table", NULL },
+    { "truth-scheme", 0, 0, G_OPTION_ARG_STRING, &scheme,
+      "Label scheme of TRUTH: 2017 (default: 1 NCR/NET, 2 ED, 4 ET) or 2015 (3 becomes 1)",
+      "2015|2017" },
+    { NULL },
+  };
+
+  if (!ns_cmd_parse ("eval", "PRED TRUTH", summary, entries, &argc, &argv, &status))
+    return status;
+  if (scheme != NULL && strcmp (scheme, "2015") != 0 && strcmp (scheme, "2017") != 0)
+    {
+      fprintf (stderr, "neuroseg eval: --truth-scheme is 2015 or 2017, not '%s'\n", scheme);
+      return 2;
+    }
+  if (argc != 3)
+    {
+      fprintf (stderr, "neuroseg eval: expected PRED TRUTH (two label maps), got %d argument%s; "
+               "see neuroseg eval --help\n", argc - 1, argc == 2 ? "" : "s");
+      return 2;
+    }
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsLabelMap) pred = load_label_map (argv[1], FALSE, &error);
+  if (pred == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsLabelMap) truth = load_label_map (argv[2], scheme != NULL
+                                                 && strcmp (scheme, "2015") == 0, &error);
+  if (truth == NULL)
+    return ns_cmd_print_error (error);
+
+  NsMetrics metrics;
+  if (!ns_metrics_evaluate (pred, truth, &metrics, &error))
+    return ns_cmd_print_error (error);
+
+  if (json)
+    print_json (&metrics, pred, truth, scheme != NULL ? scheme : "2017");
+  else
+    print_table (&metrics, pred, truth, scheme != NULL ? scheme : "2017");
+  if (fflush (stdout) != 0)
+    {
+      fprintf (stderr, "neuroseg: cannot write the results: %s\n", g_strerror (errno));
+      return 1;
+    }
+  return 0;
+}
