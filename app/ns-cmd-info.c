@@ -1,5 +1,263 @@
-/* placeholder: replaced by the data layer work */
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd-info.c: `neuroseg info PATH...`: what a NIfTI file or a case holds: grid,
+ * spacing, orientation, datatype, scaling, q/s-form codes, the modalities found, the
+ * labels present with voxel counts and volumes in mL, and NaN/Inf voxels if any.
+ * Several files are read as one case (as the GUI would open them).
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
 #include "ns-cmd.h"
+#include "ns-case.h"
+#include "ns-data-error.h"
+#include "ns-labels.h"
+#include "ns-nifti.h"
+
+#include <math.h>
+#include <nifti1.h>
 #include <stdio.h>
-int ns_cmd_info (int argc, char **argv) { fprintf (stderr, "info: not yet\n"); return 1; }
-int ns_cmd_eval (int argc, char **argv) { fprintf (stderr, "eval: not yet\n"); return 1; }
+
+static const char summary[] =
+  "Describes a NIfTI file (.nii, .nii.gz) or a case (a folder, or several files):\n"
+  "grid, spacing, orientation, datatype, scaling, q/s-form codes, modalities, and the\n"
+  "labels present with their voxel counts and volumes in mL.";
+
+/* -0 prints as 0 (adding +0.0 turns -0.0 into +0.0). */
+#define Z(x) ((x) + 0.0)
+
+static void
+print_grid (const NsGrid *g)
+{
+  char orient[4];
+  ns_grid_orientation_code (g, orient);
+  printf ("grid         %d x %d x %d voxels\n", g->dim[0], g->dim[1], g->dim[2]);
+  printf ("spacing      %g x %g x %g mm\n", g->spacing[0], g->spacing[1], g->spacing[2]);
+  printf ("orientation  %s\n", orient);
+  printf ("qform        code %d (%s)\n", g->qform_code, ns_nifti_xform_name (g->qform_code));
+  printf ("sform        code %d (%s)\n", g->sform_code, ns_nifti_xform_name (g->sform_code));
+  printf ("vox2ras      [%g %g %g %g; %g %g %g %g; %g %g %g %g]  (%s)\n",
+          Z (g->vox2ras[0][0]), Z (g->vox2ras[0][1]), Z (g->vox2ras[0][2]), Z (g->vox2ras[0][3]),
+          Z (g->vox2ras[1][0]), Z (g->vox2ras[1][1]), Z (g->vox2ras[1][2]), Z (g->vox2ras[1][3]),
+          Z (g->vox2ras[2][0]), Z (g->vox2ras[2][1]), Z (g->vox2ras[2][2]), Z (g->vox2ras[2][3]),
+          g->sform_code > 0 ? "sform" : g->qform_code > 0 ? "qform" : "pixdim");
+}
+
+static void
+print_range (const char *indent, const NsVolume *vol)
+{
+  gsize n = ns_volume_n_voxels (vol);
+  float lo = vol->voxels[0], hi = vol->voxels[0];
+  for (gsize i = 1; i < n; i++)
+    {
+      lo = MIN (lo, vol->voxels[i]);
+      hi = MAX (hi, vol->voxels[i]);
+    }
+  printf ("%srange        %g to %g\n", indent, (double) lo, (double) hi);
+  if (vol->n_nonfinite > 0)
+    printf ("%snon-finite   %" G_GSIZE_FORMAT " voxels were NaN or Inf (read as 0)\n", indent,
+            vol->n_nonfinite);
+}
+
+static void
+print_labels (const NsLabelMap *map, gboolean known_scheme, NsLabelScheme scheme)
+{
+  guint64 counts[256];
+  double ml = ns_grid_voxel_volume_ml (&map->grid);
+
+  ns_label_map_count (map, counts);
+  if (!known_scheme)
+    scheme = ns_label_map_guess_scheme (map);
+  gboolean fits = ns_label_map_check_scheme (map, scheme, NULL);
+  printf ("labels       %s\n", fits ? ns_label_scheme_name (scheme) : "(not a BraTS scheme)");
+  int shown = 0;
+  for (guint v = 1; v < 256; v++)
+    {
+      if (counts[v] == 0)
+        continue;
+      const NsLabelClass *cls = fits ? ns_label_scheme_lookup (scheme, v) : NULL;
+      printf ("  %3u %-8s %10" G_GUINT64_FORMAT " voxels %10.3f mL%s%s\n", v,
+              cls != NULL ? cls->short_name : "", counts[v], (double) counts[v] * ml,
+              cls != NULL ? "  " : "", cls != NULL ? cls->name : "");
+      shown++;
+    }
+  if (shown == 0)
+    printf ("  (no label other than 0)\n");
+  else if (fits)
+    for (int r = 0; r < NS_N_REGIONS; r++)
+      {
+        guint64 n = 0;
+        for (guint v = 1; v < 256; v++)
+          if (ns_region_contains (r, v))
+            n += counts[v];
+        printf ("  %-12s %10" G_GUINT64_FORMAT " voxels %10.3f mL\n", ns_region_name (r), n,
+                (double) n * ml);
+      }
+}
+
+/* A volume counts as a label map when its name or intent says so, or when it holds only
+ * a few small integers (a BraTS label map stored as float32 or int16). */
+static NsLabelMap *
+as_label_map (const NsVolume *vol, const char *path)
+{
+  gboolean named = ns_case_classify_file (path) == NS_CASE_FILE_LABELS
+                   || vol->intent_code == NIFTI_INTENT_LABEL;
+  gboolean seen[256] = { FALSE };
+  guint distinct = 0;
+  gsize n = ns_volume_n_voxels (vol);
+
+  if (vol->n_nonfinite > 0)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    {
+      float x = vol->voxels[i];
+      if (x < 0.0f || x > 255.0f || x != rintf (x))
+        return NULL;
+      if (!seen[(int) x])
+        {
+          seen[(int) x] = TRUE;
+          distinct++;
+        }
+    }
+  if (!named && distinct > 6)
+    return NULL;
+
+  NsLabelMap *map = ns_label_map_new (&vol->grid, NULL);
+  if (map == NULL)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    map->labels[i] = (guint8) vol->voxels[i];
+  return map;
+}
+
+static gboolean
+info_file (const char *path, GError **error)
+{
+  NsNiftiHeader hdr;
+
+  if (!ns_nifti_read_header (path, &hdr, error))
+    return FALSE;
+  g_autoptr (GPtrArray) volumes = ns_nifti_read_all (path, error);
+  if (volumes == NULL)
+    return FALSE;
+
+  NsCaseFile kind = ns_case_classify_file (path);
+  printf ("file         %s\n", path);
+  if (kind != NS_CASE_FILE_NONE)
+    printf ("part         %s (from the name)\n", ns_case_file_name (kind));
+  print_grid (&hdr.grid);
+  printf ("volumes      %d\n", hdr.n_volumes);
+  printf ("datatype     %s%s%s\n", ns_nifti_datatype_name (hdr.datatype),
+          hdr.byte_swapped ? ", byte-swapped" : "", hdr.compressed ? ", gzip" : "");
+  if (isfinite (hdr.scl_slope) && hdr.scl_slope != 0.0)
+    printf ("scaling      slope %.9g, intercept %.9g (applied)\n", hdr.scl_slope,
+            isfinite (hdr.scl_inter) ? hdr.scl_inter : 0.0);
+  else
+    printf ("scaling      none\n");
+  if (hdr.intent_code != 0)
+    printf ("intent       %d\n", hdr.intent_code);
+  if (hdr.descrip[0] != '\0')
+    printf ("description  %s\n", hdr.descrip);
+
+  for (guint v = 0; v < volumes->len; v++)
+    {
+      const NsVolume *vol = g_ptr_array_index (volumes, v);
+      const char *indent = "";
+      if (volumes->len > 1)
+        {
+          printf ("volume %u\n", v + 1);
+          indent = "  ";
+        }
+      print_range (indent, vol);
+      g_autoptr (NsLabelMap) map = as_label_map (vol, path);
+      if (map != NULL && volumes->len == 1)
+        print_labels (map, FALSE, NS_LABEL_SCHEME_BRATS2017);
+    }
+  return TRUE;
+}
+
+static gboolean
+info_case (NsCase *ncase)
+{
+  printf ("case         %s\n", ncase->id);
+  printf ("folder       %s\n", ncase->dir);
+  print_grid (&ncase->grid);
+  printf ("modalities  ");
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    if (ncase->modality[m] != NULL)
+      printf (" %s", ns_modality_name (m));
+  printf ("\n");
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    {
+      const NsVolume *vol = ncase->modality[m];
+      if (vol == NULL)
+        continue;
+      g_autofree char *base = g_path_get_basename (ncase->paths[m]);
+      printf ("%-6s       %s  %s", ns_modality_name (m), base,
+              ns_nifti_datatype_name (vol->datatype));
+      if (isfinite (vol->scl_slope) && vol->scl_slope != 0.0
+          && (vol->scl_slope != 1.0 || vol->scl_inter != 0.0))
+        printf ("  scaled x %.9g + %.9g", vol->scl_slope, vol->scl_inter);
+      printf ("\n");
+      print_range ("  ", vol);
+    }
+  if (ncase->brain_mask != NULL)
+    {
+      guint64 counts[256];
+      g_autofree char *base = g_path_get_basename (ncase->paths[NS_CASE_FILE_BRAIN_MASK]);
+      ns_label_map_count (ncase->brain_mask, counts);
+      printf ("brain mask   %s  %" G_GUINT64_FORMAT " voxels %.3f mL\n", base, counts[1],
+              (double) counts[1] * ns_grid_voxel_volume_ml (&ncase->grid));
+    }
+  if (ncase->labels != NULL)
+    {
+      g_autofree char *base = g_path_get_basename (ncase->paths[NS_CASE_FILE_LABELS]);
+      printf ("label file   %s\n", base);
+      print_labels (ncase->labels, TRUE, ncase->label_scheme);
+    }
+  else
+    printf ("labels       none\n");
+  return TRUE;
+}
+
+int
+ns_cmd_info (int argc, char **argv)
+{
+  static const GOptionEntry entries[] = { { NULL } };
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  if (!ns_cmd_parse ("info", "PATH...", summary, entries, &argc, &argv, &status))
+    return status;
+  if (argc < 2)
+    {
+      fprintf (stderr, "neuroseg info: give a NIfTI file or a case folder (see --help)\n");
+      return 2;
+    }
+
+  if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_IS_DIR))
+    {
+      if (!g_file_test (argv[1], G_FILE_TEST_EXISTS))
+        {
+          g_set_error (&error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no such file",
+                       argv[1]);
+          return ns_cmd_print_error (error);
+        }
+      return info_file (argv[1], &error) ? 0 : ns_cmd_print_error (error);
+    }
+
+  g_autoptr (NsCase) ncase = NULL;
+  if (argc == 2)
+    ncase = ns_case_load (argv[1], NS_CASE_LOAD_DEFAULT, &error);
+  else
+    {
+      g_autoptr (GPtrArray) files = g_ptr_array_new ();
+      for (int i = 1; i < argc; i++)
+        g_ptr_array_add (files, argv[i]);
+      g_ptr_array_add (files, NULL);
+      ncase = ns_case_load_files ((const char *const *) files->pdata, NS_CASE_LOAD_DEFAULT,
+                                  &error);
+    }
+  if (ncase == NULL)
+    return ns_cmd_print_error (error);
+  return info_case (ncase) ? 0 : 1;
+}

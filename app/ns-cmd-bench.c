@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd-bench.c: `neuroseg bench [--io] [--runs N] [--json] [CASE]`: timings on a real
+ * case, one section per benchmark.  Each section is an entry of `sections[]` with its own
+ * option flag and a run function that prints a human summary and adds one member to
+ * the JSON object; with no section flag every section runs.  Times are wall-clock medians
+ * over --runs runs after one untimed warm-up run (which fills the page cache).
+ *
+ * Sections:
+ *   io   open a case (every file, decoded in parallel as the GUI does) with ns_case_load;
+ *        --serial decodes one file after another, for comparison.
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
+#include "ns-cmd.h"
+#include "ns-case.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct
+{
+  const char *case_path;
+  int runs;
+  gboolean serial;
+  gboolean json;
+} BenchOptions;
+
+typedef gboolean (*BenchFunc) (const BenchOptions *options, JsonBuilder *json, GError **error);
+
+typedef struct
+{
+  const char *name;
+  gboolean *selected;
+  BenchFunc run;
+} BenchSection;
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, (size_t) n, sizeof (double), compare_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- io ------------------------------------------------------------------------------- */
+
+static gboolean
+bench_io (const BenchOptions *options, JsonBuilder *json, GError **error)
+{
+  NsCaseLoadFlags flags = options->serial ? NS_CASE_LOAD_SERIAL : NS_CASE_LOAD_DEFAULT;
+  g_autofree double *times = g_new (double, options->runs);
+  guint n_files = 0;
+  gsize n_voxels = 0;
+
+  for (int r = -1; r < options->runs; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      g_autoptr (NsCase) ncase = ns_case_load (options->case_path, flags, error);
+      gint64 t1 = g_get_monotonic_time ();
+      if (ncase == NULL)
+        return FALSE;
+      if (r < 0)
+        {
+          for (int f = 0; f < NS_N_CASE_FILES; f++)
+            n_files += ncase->paths[f] != NULL;
+          n_voxels = ns_grid_n_voxels (&ncase->grid);
+          continue; /* warm-up */
+        }
+      times[r] = (double) (t1 - t0) / 1e6;
+      if (!options->json)
+        printf ("io: run %d: %.3f s\n", r + 1, times[r]);
+    }
+
+  g_autofree double *sorted = g_memdup2 (times, sizeof (double) * (gsize) options->runs);
+  double med = median (sorted, options->runs);
+  if (!options->json)
+    printf ("io: %s: %u files of %" G_GSIZE_FORMAT " voxels, %s, median %.3f s over %d runs "
+            "(min %.3f, max %.3f)\n",
+            options->case_path, n_files, n_voxels, options->serial ? "serial" : "parallel",
+            med, options->runs, sorted[0], sorted[options->runs - 1]);
+
+  json_builder_set_member_name (json, "io");
+  json_builder_begin_object (json);
+  json_builder_set_member_name (json, "case");
+  json_builder_add_string_value (json, options->case_path);
+  json_builder_set_member_name (json, "files");
+  json_builder_add_int_value (json, n_files);
+  json_builder_set_member_name (json, "parallel");
+  json_builder_add_boolean_value (json, !options->serial);
+  json_builder_set_member_name (json, "runs_s");
+  json_builder_begin_array (json);
+  for (int r = 0; r < options->runs; r++)
+    json_builder_add_double_value (json, times[r]);
+  json_builder_end_array (json);
+  json_builder_set_member_name (json, "median_s");
+  json_builder_add_double_value (json, med);
+  json_builder_end_object (json);
+  return TRUE;
+}
+
+/* ---- command ---------------------------------------------------------------------------- */
+
+int
+ns_cmd_bench (int argc, char **argv)
+{
+  static gboolean io, serial, json;
+  static int runs = 5;
+  BenchSection sections[] = {
+    { "io", &io, bench_io },
+  };
+  const GOptionEntry entries[] = {
+    { "io", 0, 0, G_OPTION_ARG_NONE, &io, "Time opening a case (decoding its NIfTI files)", NULL },
+    { "serial", 0, 0, G_OPTION_ARG_NONE, &serial, "io: decode one file after another", NULL },
+    { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per benchmark (default 5)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
+    { NULL },
+  };
+  static const char summary[] =
+    "Times Neuroseg on a real case (default: the bundled sample case): the median over\n"
+    "--runs runs after one warm-up.  Without a section option, every section runs.";
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  if (!ns_cmd_parse ("bench", "[CASE]", summary, entries, &argc, &argv, &status))
+    return status;
+  if (argc > 2)
+    {
+      fprintf (stderr, "neuroseg bench: one case at most (see --help)\n");
+      return 2;
+    }
+  if (runs < 1 || runs > 1000)
+    {
+      fprintf (stderr, "neuroseg bench: --runs must be 1 to 1000\n");
+      return 2;
+    }
+
+  BenchOptions options = {
+    .case_path = argc == 2 ? argv[1] : ns_cmd_sample_case_dir (),
+    .runs = runs,
+    .serial = serial,
+    .json = json,
+  };
+  gboolean any = FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (sections); i++)
+    any |= *sections[i].selected;
+
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  for (gsize i = 0; i < G_N_ELEMENTS (sections); i++)
+    {
+      if (any && !*sections[i].selected)
+        continue;
+      if (!sections[i].run (&options, builder, &error))
+        return ns_cmd_print_error (error);
+    }
+  json_builder_end_object (builder);
+
+  if (json)
+    {
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      g_autoptr (JsonNode) root = json_builder_get_root (builder);
+      json_generator_set_root (gen, root);
+      g_autofree char *text = json_generator_to_data (gen, NULL);
+      printf ("%s\n", text);
+    }
+  return 0;
+}

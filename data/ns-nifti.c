@@ -1,0 +1,963 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-nifti.c: NIfTI-1 reading (our own, hardened, on zlib) and writing (nifticlib).
+ *
+ * Reading goes: open a byte source (a file through gzread, which also reads plain files,
+ * or a memory buffer through inflate), read the 348-byte header, validate every field we
+ * use, bound what the file can possibly hold (its size when plain; size x 1032, deflate's
+ * largest expansion, when compressed) so that a 1 kB file cannot make us allocate
+ * gigabytes, and only then allocate the float32 volumes and stream the voxels through a
+ * 1 MiB buffer, converting as they come.  The trade-off: a .hdr/.img pair, ANALYZE 7.5
+ * and NIfTI-2 are refused rather than half supported.
+ */
+#define G_LOG_DOMAIN "ns-data"
+
+#include "ns-nifti.h"
+#include "ns-data-error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <nifti1_io.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define HEADER_SIZE   348
+#define MIN_OFFSET    352          /* header + the 4-byte extension flag */
+#define CHUNK_BYTES   (1u << 20)
+#define MAX_DEFLATE_RATIO 1032     /* deflate cannot expand input more than this */
+#define MAX_VOLUMES   4096         /* 3-D volumes in one 4-D file (an fMRI run is ~1000) */
+
+/* ---- byte sources ----------------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *name;        /* for messages */
+  /* a file */
+  gzFile gz;
+  /* or memory */
+  const guint8 *mem;
+  gsize mem_size;
+  gsize mem_pos;
+  gboolean mem_gzip;
+  gboolean zs_ready;
+  gboolean zs_end;
+  z_stream zs;
+  /* both */
+  guint64 bound;           /* most bytes the decoded stream can hold */
+  gboolean compressed;
+} Source;
+
+static gboolean
+is_gzip_magic (const guint8 *p, gsize n)
+{
+  return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
+static guint64
+compression_bound (guint64 size, gboolean compressed)
+{
+  return compressed ? size * MAX_DEFLATE_RATIO + 4096 : size;
+}
+
+static gboolean
+source_open_file (Source *src, const char *path, GError **error)
+{
+  memset (src, 0, sizeof *src);
+  src->name = path;
+
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, NS_DATA_ERROR,
+                   saved == ENOENT || saved == ENOTDIR ? NS_DATA_ERROR_NOT_FOUND
+                                                       : NS_DATA_ERROR_IO,
+                   "%s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+
+  struct stat st;
+  guint8 magic[2] = { 0, 0 };
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
+                   "%s: not a regular file", path);
+      close (fd);
+      return FALSE;
+    }
+  gssize got = pread (fd, magic, 2, 0);
+  src->compressed = got == 2 && is_gzip_magic (magic, 2);
+  src->bound = compression_bound ((guint64) st.st_size, src->compressed);
+
+  src->gz = gzdopen (fd, "rb");
+  if (src->gz == NULL)
+    {
+      close (fd);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot open for reading", path);
+      return FALSE;
+    }
+  gzbuffer (src->gz, 256 * 1024);
+  return TRUE;
+}
+
+static gboolean
+source_open_memory (Source *src, const void *data, gsize size, const char *name,
+                    GError **error)
+{
+  memset (src, 0, sizeof *src);
+  src->name = name;
+  src->mem = data;
+  src->mem_size = size;
+  src->mem_gzip = is_gzip_magic (data, size);
+  src->compressed = src->mem_gzip;
+  src->bound = compression_bound (size, src->compressed);
+  if (src->mem_gzip)
+    {
+      /* 16 + MAX_WBITS: gzip wrapper only. */
+      if (inflateInit2 (&src->zs, 16 + MAX_WBITS) != Z_OK)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: zlib: out of memory", name);
+          return FALSE;
+        }
+      src->zs_ready = TRUE;
+      src->zs.next_in = (Bytef *) src->mem;
+      src->zs.avail_in = 0;
+    }
+  return TRUE;
+}
+
+static void
+source_close (Source *src)
+{
+  if (src->gz != NULL)
+    gzclose_r (src->gz);
+  if (src->zs_ready)
+    inflateEnd (&src->zs);
+  src->gz = NULL;
+  src->zs_ready = FALSE;
+}
+
+/* Reads up to n bytes; returns how many (fewer only at the end of the data) or -1. */
+static gssize
+source_read (Source *src, void *buf, gsize n, GError **error)
+{
+  if (src->gz != NULL)
+    {
+      gsize done = 0;
+      while (done < n)
+        {
+          unsigned int want = (unsigned int) MIN (n - done, (gsize) G_MAXINT / 2);
+          int got = gzread (src->gz, (guint8 *) buf + done, want);
+          if (got < 0)
+            {
+              int zerr;
+              const char *msg = gzerror (src->gz, &zerr);
+              g_set_error (error, NS_DATA_ERROR,
+                           zerr == Z_ERRNO ? NS_DATA_ERROR_IO : NS_DATA_ERROR_CORRUPT,
+                           "%s: %s", src->name,
+                           zerr == Z_ERRNO ? g_strerror (errno)
+                                           : (msg != NULL && *msg ? msg : "corrupt gzip data"));
+              return -1;
+            }
+          if (got == 0)
+            {
+              /* gzread reports a truncated stream as a short read plus a pending error. */
+              int zerr;
+              const char *msg = gzerror (src->gz, &zerr);
+              if (zerr != Z_OK && zerr != Z_STREAM_END)
+                {
+                  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                               "%s: truncated or corrupt gzip data (%s)", src->name,
+                               msg != NULL && *msg ? msg : "unexpected end of file");
+                  return -1;
+                }
+              break;
+            }
+          done += (gsize) got;
+        }
+      return (gssize) done;
+    }
+
+  if (!src->mem_gzip)
+    {
+      gsize left = src->mem_size - src->mem_pos;
+      gsize take = MIN (left, n);
+      memcpy (buf, src->mem + src->mem_pos, take);
+      src->mem_pos += take;
+      return (gssize) take;
+    }
+
+  gsize done = 0;
+  while (done < n && !src->zs_end)
+    {
+      if (src->zs.avail_in == 0)
+        {
+          gsize left = src->mem_size - src->mem_pos;
+          if (left == 0)
+            {
+              g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                           "%s: truncated gzip data (unexpected end of file)", src->name);
+              return -1;
+            }
+          gsize take = MIN (left, (gsize) G_MAXUINT / 2);
+          src->zs.next_in = (Bytef *) (src->mem + src->mem_pos);
+          src->zs.avail_in = (uInt) take;
+          src->mem_pos += take;
+        }
+      gsize want = MIN (n - done, (gsize) G_MAXUINT / 2);
+      src->zs.next_out = (Bytef *) buf + done;
+      src->zs.avail_out = (uInt) want;
+      int ret = inflate (&src->zs, Z_NO_FLUSH);
+      done += want - src->zs.avail_out;
+      if (ret == Z_STREAM_END)
+        {
+          /* Another gzip member may follow (concatenated .gz files are valid). */
+          gsize rest = src->zs.avail_in + (src->mem_size - src->mem_pos);
+          const guint8 *next = src->zs.next_in;
+          if (rest >= 2 && is_gzip_magic (next, rest))
+            {
+              gsize pos = (gsize) (next - src->mem);
+              inflateReset (&src->zs);
+              src->zs.next_in = (Bytef *) next;
+              src->zs.avail_in = 0;
+              src->mem_pos = pos;
+            }
+          else
+            src->zs_end = TRUE;
+        }
+      else if (ret != Z_OK && !(ret == Z_BUF_ERROR && src->zs.avail_in == 0))
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                       "%s: corrupt gzip data (%s)", src->name,
+                       src->zs.msg != NULL ? src->zs.msg : "inflate failed");
+          return -1;
+        }
+    }
+  return (gssize) done;
+}
+
+/* Reads exactly n bytes, or fails with CORRUPT ("truncated"). */
+static gboolean
+source_read_exact (Source *src, void *buf, gsize n, const char *what, GError **error)
+{
+  gssize got = source_read (src, buf, n, error);
+  if (got < 0)
+    return FALSE;
+  if ((gsize) got < n)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                   "%s: truncated: the file ends inside the %s", src->name, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- header validation ------------------------------------------------------------------ */
+
+static guint64
+physical_memory (void)
+{
+  long pages = sysconf (_SC_PHYS_PAGES);
+  long page = sysconf (_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0)
+    return G_MAXUINT64;
+  return (guint64) pages * (guint64) page;
+}
+
+static int
+datatype_size (int datatype)
+{
+  switch (datatype)
+    {
+    case DT_UINT8:
+    case DT_INT8:
+      return 1;
+    case DT_INT16:
+    case DT_UINT16:
+      return 2;
+    case DT_INT32:
+    case DT_UINT32:
+    case DT_FLOAT32:
+      return 4;
+    case DT_FLOAT64:
+      return 8;
+    default:
+      return 0; /* not supported */
+    }
+}
+
+const char *
+ns_nifti_datatype_name (int datatype)
+{
+  switch (datatype)
+    {
+    case DT_UINT8: return "UINT8";
+    case DT_INT8: return "INT8";
+    case DT_INT16: return "INT16";
+    case DT_UINT16: return "UINT16";
+    case DT_INT32: return "INT32";
+    case DT_UINT32: return "UINT32";
+    case DT_INT64: return "INT64";
+    case DT_UINT64: return "UINT64";
+    case DT_FLOAT32: return "FLOAT32";
+    case DT_FLOAT64: return "FLOAT64";
+    case DT_FLOAT128: return "FLOAT128";
+    case DT_COMPLEX64: return "COMPLEX64";
+    case DT_COMPLEX128: return "COMPLEX128";
+    case DT_COMPLEX256: return "COMPLEX256";
+    case DT_RGB24: return "RGB24";
+    case DT_RGBA32: return "RGBA32";
+    case DT_BINARY: return "BINARY";
+    default: return "unknown";
+    }
+}
+
+const char *
+ns_nifti_xform_name (int code)
+{
+  switch (code)
+    {
+    case NIFTI_XFORM_UNKNOWN: return "unknown";
+    case NIFTI_XFORM_SCANNER_ANAT: return "scanner";
+    case NIFTI_XFORM_ALIGNED_ANAT: return "aligned";
+    case NIFTI_XFORM_TALAIRACH: return "talairach";
+    case NIFTI_XFORM_MNI_152: return "mni";
+    case 5: return "template"; /* NIFTI_XFORM_TEMPLATE_OTHER (2019) */
+    default: return "invalid";
+    }
+}
+
+static gboolean
+matrix_finite (const double m[4][4])
+{
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      if (!isfinite (m[r][c]))
+        return FALSE;
+  return TRUE;
+}
+
+static double
+finite_or (double v, double fallback)
+{
+  return isfinite (v) ? v : fallback;
+}
+
+static void
+header_geometry (const struct nifti_1_header *h, NsGrid *g)
+{
+  for (int d = 0; d < 3; d++)
+    {
+      double p = fabs ((double) h->pixdim[d + 1]);
+      g->spacing[d] = isfinite (p) && p > 0.0 ? p : 1.0;
+    }
+  g->qfac = h->pixdim[0] < 0.0f ? -1.0 : 1.0;
+  g->qform_code = h->qform_code > 0 ? h->qform_code : 0;
+  g->sform_code = h->sform_code > 0 ? h->sform_code : 0;
+  g->xyz_units = XYZT_TO_SPACE (h->xyzt_units);
+  g->time_units = XYZT_TO_TIME (h->xyzt_units);
+  g->quatern[0] = finite_or (h->quatern_b, 0.0);
+  g->quatern[1] = finite_or (h->quatern_c, 0.0);
+  g->quatern[2] = finite_or (h->quatern_d, 0.0);
+  g->qoffset[0] = finite_or (h->qoffset_x, 0.0);
+  g->qoffset[1] = finite_or (h->qoffset_y, 0.0);
+  g->qoffset[2] = finite_or (h->qoffset_z, 0.0);
+
+  /* nifticlib's quaternion maths (it takes |pixdim| and the sign of qfac itself). */
+  mat44 q = nifti_quatern_to_mat44 ((float) g->quatern[0], (float) g->quatern[1],
+                                    (float) g->quatern[2], (float) g->qoffset[0],
+                                    (float) g->qoffset[1], (float) g->qoffset[2],
+                                    (float) g->spacing[0], (float) g->spacing[1],
+                                    (float) g->spacing[2], (float) g->qfac);
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      {
+        g->qform[r][c] = q.m[r][c];
+        g->sform[r][c] = r == 3 ? (c == 3 ? 1.0 : 0.0)
+                                : (double) (r == 0 ? h->srow_x[c]
+                                            : r == 1 ? h->srow_y[c] : h->srow_z[c]);
+      }
+
+  /* sform if its code > 0, else qform, else pixdim; a transform with NaN/Inf in it is
+   * treated as absent so that no later computation meets a NaN coordinate. */
+  memset (g->vox2ras, 0, sizeof g->vox2ras);
+  if (g->sform_code > 0 && matrix_finite (g->sform))
+    memcpy (g->vox2ras, g->sform, sizeof g->vox2ras);
+  else if (g->qform_code > 0 && matrix_finite (g->qform))
+    memcpy (g->vox2ras, g->qform, sizeof g->vox2ras);
+  else
+    {
+      for (int d = 0; d < 3; d++)
+        g->vox2ras[d][d] = g->spacing[d];
+      g->vox2ras[3][3] = 1.0;
+    }
+}
+
+/* Validates h (already in host byte order) against what the source can hold. */
+static gboolean
+header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *src,
+              NsNiftiHeader *out, GError **error)
+{
+  const char *name = src->name;
+
+  memset (out, 0, sizeof *out);
+  if (memcmp (h->magic, "ni1", 4) == 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                   "%s: a .hdr/.img pair; only single-file NIfTI (.nii, .nii.gz) is supported",
+                   name);
+      return FALSE;
+    }
+  if (memcmp (h->magic, "n+1", 4) != 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
+                   "%s: not a NIfTI-1 file (no \"n+1\" magic; ANALYZE 7.5 is not supported)",
+                   name);
+      return FALSE;
+    }
+
+  int ndim = h->dim[0];
+  if (ndim < 1 || ndim > 7)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                   "%s: corrupt header: dim[0] is %d; it must be 1 to 7", name, ndim);
+      return FALSE;
+    }
+  guint64 nvox = 1;
+  gboolean overflow = FALSE;
+  for (int d = 1; d <= ndim; d++)
+    {
+      if (h->dim[d] <= 0)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                       "%s: corrupt header: dimension %d is %d; dimensions must be positive",
+                       name, d, h->dim[d]);
+          return FALSE;
+        }
+      if (nvox > G_MAXUINT64 / (guint64) h->dim[d])
+        overflow = TRUE;
+      else
+        nvox *= (guint64) h->dim[d];
+    }
+
+  int nbyper = datatype_size (h->datatype);
+  if (nbyper == 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                   "%s: unsupported datatype %s (code %d); supported: UINT8, INT8, INT16, "
+                   "UINT16, INT32, UINT32, FLOAT32, FLOAT64",
+                   name, ns_nifti_datatype_name (h->datatype), h->datatype);
+      return FALSE;
+    }
+
+  /* Sizes: the floats we will allocate must fit size_t and the machine's memory. */
+  if (overflow || nvox > G_MAXSIZE / sizeof (float))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                   "%s: too large: the dimensions in the header overflow the address space",
+                   name);
+      return FALSE;
+    }
+  guint64 float_bytes = nvox * sizeof (float);
+  guint64 mem = physical_memory ();
+  if (float_bytes > mem)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                   "%s: too large: %" G_GUINT64_FORMAT " voxels need %" G_GUINT64_FORMAT
+                   " MiB, more than this machine's %" G_GUINT64_FORMAT " MiB of memory",
+                   name, nvox, float_bytes >> 20, mem >> 20);
+      return FALSE;
+    }
+
+  double off = h->vox_offset;
+  if (!isfinite (off) || off < 0.0 || off > 1e15)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                   "%s: corrupt header: vox_offset is %g", name, off);
+      return FALSE;
+    }
+  /* The standard says >= 352; files written with 0 (some old tools) have data at 352. */
+  guint64 offset = off < HEADER_SIZE ? MIN_OFFSET : (guint64) off;
+  guint64 data_bytes = nvox * (guint64) nbyper;
+  if (offset + data_bytes > src->bound)
+    {
+      if (src->compressed)
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                     "%s: corrupt: the header promises %" G_GUINT64_FORMAT
+                     " bytes of voxels, more than the compressed file can hold",
+                     name, data_bytes);
+      else
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                     "%s: truncated: the header needs %" G_GUINT64_FORMAT
+                     " bytes but the file has %" G_GUINT64_FORMAT,
+                     name, offset + data_bytes, src->bound);
+      return FALSE;
+    }
+
+  guint64 n_volumes = 1;
+  for (int d = 4; d <= ndim; d++)
+    n_volumes *= (guint64) h->dim[d]; /* no overflow: bounded by nvox */
+  if (n_volumes > MAX_VOLUMES)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                   "%s: %" G_GUINT64_FORMAT " volumes in one file; at most %d are supported",
+                   name, n_volumes, MAX_VOLUMES);
+      return FALSE;
+    }
+
+  NsGrid *g = &out->grid;
+  for (int d = 0; d < 3; d++)
+    g->dim[d] = d + 1 <= ndim ? h->dim[d + 1] : 1;
+  out->n_volumes = (int) n_volumes;
+  header_geometry (h, g);
+
+  out->datatype = h->datatype;
+  out->bytes_per_voxel = nbyper;
+  out->intent_code = h->intent_code;
+  out->scl_slope = h->scl_slope;
+  out->scl_inter = h->scl_inter;
+  out->cal_min = h->cal_min;
+  out->cal_max = h->cal_max;
+  out->vox_offset = (gsize) offset;
+  out->byte_swapped = swapped;
+  out->compressed = src->compressed;
+  memcpy (out->descrip, h->descrip, 80);
+  out->descrip[80] = '\0';
+  for (char *p = out->descrip; *p; p++)
+    if ((guchar) *p < 0x20 || (guchar) *p >= 0x7f)
+      *p = '?';
+  return TRUE;
+}
+
+static gboolean
+read_header (Source *src, NsNiftiHeader *out, GError **error)
+{
+  struct nifti_1_header h;
+  G_STATIC_ASSERT (sizeof h == HEADER_SIZE);
+
+  gssize got = source_read (src, &h, sizeof h, error);
+  if (got < 0)
+    {
+      /* Garbage that merely starts like gzip is "not NIfTI" to a user, not "corrupt". */
+      return FALSE;
+    }
+  if ((gsize) got < sizeof h)
+    {
+      if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE || GUINT32_SWAP_LE_BE (h.sizeof_hdr) == HEADER_SIZE))
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                     "%s: truncated: the file ends inside the header (%" G_GSSIZE_FORMAT
+                     " of 348 bytes)", src->name, got);
+      else
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
+                     "%s: not a NIfTI file (%" G_GSSIZE_FORMAT " bytes, shorter than a header)",
+                     src->name, got);
+      return FALSE;
+    }
+
+  gboolean swapped = FALSE;
+  if (h.sizeof_hdr != HEADER_SIZE)
+    {
+      gint32 s = (gint32) GUINT32_SWAP_LE_BE ((guint32) h.sizeof_hdr);
+      if (s == HEADER_SIZE)
+        {
+          swap_nifti_header (&h, 1);
+          swapped = TRUE;
+        }
+      else if (h.sizeof_hdr == 540 || s == 540)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                       "%s: a NIfTI-2 file; only NIfTI-1 is supported", src->name);
+          return FALSE;
+        }
+      else
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
+                       "%s: not a NIfTI file (header size field is %d, not 348)",
+                       src->name, h.sizeof_hdr);
+          return FALSE;
+        }
+    }
+  return header_parse (&h, swapped, src, out, error);
+}
+
+gboolean
+ns_nifti_read_header (const char *path, NsNiftiHeader *header, GError **error)
+{
+  Source src;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (header != NULL, FALSE);
+  if (!source_open_file (&src, path, error))
+    return FALSE;
+  gboolean ok = read_header (&src, header, error);
+  source_close (&src);
+  return ok;
+}
+
+/* ---- voxel conversion --------------------------------------------------------------------- */
+
+static void
+swap_bytes (guint8 *p, gsize n, int size)
+{
+  switch (size)
+    {
+    case 2:
+      for (gsize i = 0; i < n; i++, p += 2)
+        {
+          guint8 t = p[0]; p[0] = p[1]; p[1] = t;
+        }
+      break;
+    case 4:
+      for (gsize i = 0; i < n; i++, p += 4)
+        {
+          guint8 t = p[0]; p[0] = p[3]; p[3] = t;
+          t = p[1]; p[1] = p[2]; p[2] = t;
+        }
+      break;
+    case 8:
+      for (gsize i = 0; i < n; i++, p += 8)
+        for (int k = 0; k < 4; k++)
+          {
+            guint8 t = p[k]; p[k] = p[7 - k]; p[7 - k] = t;
+          }
+      break;
+    default:
+      break;
+    }
+}
+
+/* Raw values to float32.  With scaling the arithmetic is in double: the brats2015 brain
+ * masks are int32 -2147483648 / 2147483520 with a slope and intercept mapping them to 0
+ * and 1, which float32 arithmetic would round to the wrong values. */
+#define CONVERT_LOOP(ctype)                                                          \
+  G_STMT_START {                                                                     \
+    const ctype *s = (const ctype *) raw;                                            \
+    if (scaled)                                                                      \
+      for (gsize i = 0; i < n; i++)                                                  \
+        out[i] = (float) ((double) s[i] * slope + inter);                            \
+    else                                                                             \
+      for (gsize i = 0; i < n; i++)                                                  \
+        out[i] = (float) s[i];                                                       \
+  } G_STMT_END
+
+static gsize
+convert_chunk (int datatype, const void *raw, gsize n, float *out, gboolean scaled,
+               double slope, double inter)
+{
+  switch (datatype)
+    {
+    case DT_UINT8: CONVERT_LOOP (guint8); break;
+    case DT_INT8: CONVERT_LOOP (gint8); break;
+    case DT_INT16: CONVERT_LOOP (gint16); break;
+    case DT_UINT16: CONVERT_LOOP (guint16); break;
+    case DT_INT32: CONVERT_LOOP (gint32); break;
+    case DT_UINT32: CONVERT_LOOP (guint32); break;
+    case DT_FLOAT32: CONVERT_LOOP (float); break;
+    case DT_FLOAT64: CONVERT_LOOP (double); break;
+    default: g_assert_not_reached ();
+    }
+
+  /* Only floats in the file, or a scaling that overflows float32, give NaN/Inf. */
+  gsize bad = 0;
+  if (datatype == DT_FLOAT32 || datatype == DT_FLOAT64 || scaled)
+    for (gsize i = 0; i < n; i++)
+      if (G_UNLIKELY (!isfinite (out[i])))
+        {
+          out[i] = 0.0f;
+          bad++;
+        }
+  return bad;
+}
+
+static GPtrArray *
+read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
+{
+  g_autoptr (GPtrArray) volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
+  gsize nvox = ns_grid_n_voxels (&hdr->grid);
+  gboolean scaled = isfinite (hdr->scl_slope) && hdr->scl_slope != 0.0;
+  double slope = scaled ? hdr->scl_slope : 1.0;
+  double inter = scaled && isfinite (hdr->scl_inter) ? hdr->scl_inter : 0.0;
+  if (scaled && slope == 1.0 && inter == 0.0)
+    scaled = FALSE;
+
+  for (int v = 0; v < hdr->n_volumes; v++)
+    {
+      NsVolume *vol = ns_volume_new (&hdr->grid, error);
+      if (vol == NULL)
+        {
+          g_prefix_error (error, "%s: ", src->name);
+          return NULL;
+        }
+      vol->path = g_strdup (src->name);
+      vol->datatype = hdr->datatype;
+      vol->intent_code = hdr->intent_code;
+      vol->scl_slope = hdr->scl_slope;
+      vol->scl_inter = hdr->scl_inter;
+      g_ptr_array_add (volumes, vol);
+    }
+
+  /* Skip extensions up to vox_offset. */
+  g_autofree guint8 *buf = g_malloc (CHUNK_BYTES);
+  gsize skip = hdr->vox_offset - HEADER_SIZE;
+  while (skip > 0)
+    {
+      gsize take = MIN (skip, (gsize) CHUNK_BYTES);
+      if (!source_read_exact (src, buf, take, "header extensions", error))
+        return NULL;
+      skip -= take;
+    }
+
+  gsize per_chunk = CHUNK_BYTES / (gsize) hdr->bytes_per_voxel;
+  for (int v = 0; v < hdr->n_volumes; v++)
+    {
+      NsVolume *vol = g_ptr_array_index (volumes, v);
+      for (gsize done = 0; done < nvox;)
+        {
+          gsize n = MIN (per_chunk, nvox - done);
+          if (!source_read_exact (src, buf, n * (gsize) hdr->bytes_per_voxel, "voxel data",
+                                  error))
+            return NULL;
+          if (hdr->byte_swapped)
+            swap_bytes (buf, n, hdr->bytes_per_voxel);
+          vol->n_nonfinite += convert_chunk (hdr->datatype, buf, n, vol->voxels + done,
+                                             scaled, slope, inter);
+          done += n;
+        }
+    }
+
+  /* For gzip, read on to the end of the stream so that a damaged or missing trailer
+   * (CRC, length) is noticed; any trailing bytes are bounded by the file size. */
+  if (src->compressed)
+    {
+      for (;;)
+        {
+          gssize got = source_read (src, buf, CHUNK_BYTES, error);
+          if (got < 0)
+            return NULL;
+          if (got == 0)
+            break;
+        }
+    }
+  return g_steal_pointer (&volumes);
+}
+
+GPtrArray *
+ns_nifti_read_all (const char *path, GError **error)
+{
+  Source src;
+  NsNiftiHeader hdr;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  if (!source_open_file (&src, path, error))
+    return NULL;
+  GPtrArray *volumes = NULL;
+  if (read_header (&src, &hdr, error))
+    volumes = read_volumes (&src, &hdr, error);
+  source_close (&src);
+  return volumes;
+}
+
+GPtrArray *
+ns_nifti_read_memory (const void *data, gsize size, const char *name, GError **error)
+{
+  Source src;
+  NsNiftiHeader hdr;
+
+  g_return_val_if_fail (data != NULL || size == 0, NULL);
+  if (name == NULL)
+    name = "(memory)";
+  if (!source_open_memory (&src, data != NULL ? data : "", size, name, error))
+    return NULL;
+  GPtrArray *volumes = NULL;
+  if (read_header (&src, &hdr, error))
+    volumes = read_volumes (&src, &hdr, error);
+  source_close (&src);
+  return volumes;
+}
+
+NsVolume *
+ns_nifti_read (const char *path, GError **error)
+{
+  g_autoptr (GPtrArray) volumes = ns_nifti_read_all (path, error);
+  if (volumes == NULL)
+    return NULL;
+  if (volumes->len != 1)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                   "%s: holds %u volumes where one was expected", path, volumes->len);
+      return NULL;
+    }
+  return ns_volume_ref (g_ptr_array_index (volumes, 0));
+}
+
+/* ---- writing -------------------------------------------------------------------------------- */
+
+static void
+quiet_nifticlib (void)
+{
+  static gsize once;
+  if (g_once_init_enter (&once))
+    {
+      nifti_set_debug_level (0);
+      g_once_init_leave (&once, 1);
+    }
+}
+
+/* A nifti_image header for grid (data not attached). */
+static nifti_image *
+make_nim (const NsGrid *grid, int datatype, GError **error, const char *path)
+{
+  int dims[8] = { 3, grid->dim[0], grid->dim[1], grid->dim[2], 1, 1, 1, 1 };
+  nifti_image *nim = nifti_make_new_nim (dims, datatype, 0);
+  if (nim == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO,
+                   "%s: nifticlib could not create a header", path);
+      return NULL;
+    }
+  nim->dx = nim->pixdim[1] = (float) grid->spacing[0];
+  nim->dy = nim->pixdim[2] = (float) grid->spacing[1];
+  nim->dz = nim->pixdim[3] = (float) grid->spacing[2];
+  nim->qform_code = grid->qform_code;
+  nim->sform_code = grid->sform_code;
+  nim->quatern_b = (float) grid->quatern[0];
+  nim->quatern_c = (float) grid->quatern[1];
+  nim->quatern_d = (float) grid->quatern[2];
+  nim->qoffset_x = (float) grid->qoffset[0];
+  nim->qoffset_y = (float) grid->qoffset[1];
+  nim->qoffset_z = (float) grid->qoffset[2];
+  nim->qfac = grid->qfac < 0.0 ? -1.0f : 1.0f;
+  nim->pixdim[0] = nim->qfac;
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      {
+        nim->qto_xyz.m[r][c] = (float) grid->qform[r][c];
+        nim->sto_xyz.m[r][c] = (float) grid->sform[r][c];
+      }
+  if (grid->sform_code == 0 && grid->qform_code == 0)
+    {
+      /* No transform in the source: keep the pixdim geometry, nothing more. */
+      nim->quatern_b = nim->quatern_c = nim->quatern_d = 0.0f;
+      nim->qoffset_x = nim->qoffset_y = nim->qoffset_z = 0.0f;
+    }
+  nim->qto_ijk = nifti_mat44_inverse (nim->qto_xyz);
+  nim->sto_ijk = nifti_mat44_inverse (nim->sto_xyz);
+  nim->xyz_units = grid->xyz_units;
+  nim->time_units = grid->time_units;
+  nim->scl_slope = 0.0f;
+  nim->scl_inter = 0.0f;
+  return nim;
+}
+
+static gboolean
+write_nim_atomically (nifti_image *nim, const char *path, GError **error)
+{
+  quiet_nifticlib ();
+
+  gboolean gz = g_str_has_suffix (path, ".gz") || g_str_has_suffix (path, ".GZ");
+  if (!(g_str_has_suffix (path, ".nii") || g_str_has_suffix (path, ".nii.gz")))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                   "%s: the file name must end in .nii or .nii.gz", path);
+      return FALSE;
+    }
+
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *tmpl = g_strdup_printf (".%s-XXXXXX%s", base, gz ? ".nii.gz" : ".nii");
+  g_autofree char *tmp = g_build_filename (dir, tmpl, NULL);
+  int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot create a file in %s: %s",
+                   path, dir, g_strerror (errno));
+      return FALSE;
+    }
+  close (fd);
+
+  if (nifti_set_filenames (nim, tmp, 0, 1) != 0)
+    {
+      g_unlink (tmp);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: nifticlib refused the name", path);
+      return FALSE;
+    }
+  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+
+  /* write_opts 1 (data) | 2 (leave open), so that we see gzclose's status: a full disk
+   * shows up only when the last compressed block is flushed. */
+  znzFile fp = nifti_image_write_hdr_img2 (nim, 3, "wb", NULL, NULL);
+  gboolean ok = !znz_isnull (fp);
+  if (ok && Xznzclose (&fp) != 0)
+    ok = FALSE;
+  if (ok)
+    {
+      /* The data must be on disk before the name points at it. */
+      fd = g_open (tmp, O_RDONLY | O_CLOEXEC, 0);
+      ok = fd >= 0 && fsync (fd) == 0;
+      if (fd >= 0)
+        close (fd);
+    }
+  if (!ok)
+    {
+      int saved = errno;
+      g_unlink (tmp);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: write failed: %s", path,
+                   saved != 0 ? g_strerror (saved) : "nifticlib could not write the file");
+      return FALSE;
+    }
+  if (g_rename (tmp, path) != 0)
+    {
+      int saved = errno;
+      g_unlink (tmp);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot replace the file: %s",
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+  int dfd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd >= 0)
+    {
+      fsync (dfd); /* best effort: the rename itself is durable after this */
+      close (dfd);
+    }
+  return TRUE;
+}
+
+static gboolean
+write_data (const NsGrid *grid, int datatype, int intent, void *data, const char *descrip,
+            const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  nifti_image *nim = make_nim (grid, datatype, error, path);
+  if (nim == NULL)
+    return FALSE;
+  nim->intent_code = intent;
+  if (descrip != NULL)
+    g_strlcpy (nim->descrip, descrip, sizeof nim->descrip);
+  nim->data = data; /* borrowed: detached before nifti_image_free */
+  errno = 0;
+  gboolean ok = write_nim_atomically (nim, path, error);
+  nim->data = NULL;
+  nifti_image_free (nim);
+  return ok;
+}
+
+gboolean
+ns_nifti_write_label_map (const NsLabelMap *map, const char *path, GError **error)
+{
+  g_return_val_if_fail (map != NULL, FALSE);
+  return write_data (&map->grid, DT_UINT8, NIFTI_INTENT_LABEL, map->labels, "neuroseg labels",
+                     path, error);
+}
+
+gboolean
+ns_nifti_write_volume (const NsVolume *volume, const char *path, GError **error)
+{
+  g_return_val_if_fail (volume != NULL, FALSE);
+  return write_data (&volume->grid, DT_FLOAT32, volume->intent_code, volume->voxels,
+                     volume->name, path, error);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-normalize.h: intensity normalisation of MRI volumes for the network: z-score inside
+ * the brain.  The brain is a given mask, else the voxels whose value differs from the
+ * background value, the most common value on the volume's border (0 for skull-stripped
+ * BraTS 2018 images; a constant non-zero value, equal to the corner voxel, in the
+ * already-normalised brats2015 images).
+ */
+#pragma once
+
+#include "ns-volume.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  double background;   /* the value outside the brain (the border mode) */
+  double mean;         /* inside the brain, before normalisation */
+  double stddev;       /* population standard deviation inside the brain */
+  gsize n_brain;       /* voxels counted as brain */
+} NsNormalizeStats;
+
+/* The most common value among the voxels on the six faces of the volume (the smallest
+ * such value on a tie). */
+float       ns_normalize_background_value (const NsVolume *volume);
+
+/* Voxels != the background value (1), others 0. */
+NsLabelMap *ns_normalize_brain_mask       (const NsVolume *volume, GError **error);
+
+/* A new volume: (x - mean) / stddev inside the brain, 0 outside.  brain_mask (nullable)
+ * must be on the volume's grid (NS_DATA_ERROR_GRID_MISMATCH otherwise); without it, the
+ * brain is ns_normalize_brain_mask().  An empty brain is NS_DATA_ERROR_INVALID; a
+ * constant brain (stddev 0) is only centred.  stats (nullable) receives what was used. */
+NsVolume   *ns_normalize_zscore           (const NsVolume *volume, const NsLabelMap *brain_mask,
+                                           NsNormalizeStats *stats, GError **error);
+
+G_END_DECLS
