@@ -18,6 +18,7 @@
 static const NsCmd commands[] = {
   { "info", "Describe a volume or a case: grid, orientation, modalities, labels", ns_cmd_info },
   { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
+  { "bench", "Timings on a real case (--io: opening a case)", ns_cmd_bench },
 };
 
 int
