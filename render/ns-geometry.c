@@ -241,8 +241,8 @@ ns_plane_geometry_voxel_index_at (const NsPlaneGeometry *geom, double x, double 
   g_return_val_if_fail (geom != NULL && ijk != NULL, FALSE);
 
   /* The same rounding as the nearest-neighbour tables of the renderer. */
-  iu = _ns_nearest_index (geom->origin_u, geom->step_u, x);
-  iv = _ns_nearest_index (geom->origin_v, geom->step_v, y);
+  iu = _ns_nearest_index (geom->step_u, geom->dim[geom->axis_u], x);
+  iv = _ns_nearest_index (geom->step_v, geom->dim[geom->axis_v], y);
   inside = isfinite (iu) && isfinite (iv)
            && iu >= 0 && iu < geom->dim[geom->axis_u]
            && iv >= 0 && iv < geom->dim[geom->axis_v];

@@ -12,13 +12,21 @@
 
 G_BEGIN_DECLS
 
-/* Nearest voxel index along one axis at screen coordinate x (as a double: may be out of
- * range).  Everything that maps screen to voxel indices goes through here, so a click
- * lands on the voxel drawn under it. */
+/* Nearest voxel index along one axis of dim voxels at screen coordinate x (as a double:
+ * may be out of range).  Everything that maps screen to voxel indices goes through here,
+ * so a click lands on the voxel drawn under it.
+ *
+ * The voxel coordinate is origin + step * x with origin -0.5 (step > 0) or dim - 0.5
+ * (step < 0).  We round t = x * |step| (the distance from the image edge in voxels)
+ * and mirror the result for a falling axis, rather than rounding origin + step * x:
+ * that way a pixel centre that falls exactly on a voxel boundary picks the voxel to
+ * its right on screen whatever the voxel order, and the same anatomy stored flipped
+ * renders bit-identical. */
 static inline double
-_ns_nearest_index (double origin, double step, double x)
+_ns_nearest_index (double step, int dim, double x)
 {
-  return floor (origin + step * x + 0.5);
+  double s = floor (x * fabs (step));
+  return step > 0 ? s : (double) (dim - 1) - s;
 }
 
 /* Per screen column (or row): memory offsets of the voxels sampled there, so the inner

@@ -37,7 +37,7 @@ _ns_axis_table_init (NsAxisTable *table, int n, double origin, double step, int 
     {
       for (int u = 0; u < n; u++)
         {
-          double idx = _ns_nearest_index (origin, step, u + 0.5);
+          double idx = _ns_nearest_index (step, dim, u + 0.5);
           table->off0[u] = (gssize) CLAMP (idx, 0, dim - 1) * stride;
         }
       return;
@@ -47,7 +47,10 @@ _ns_axis_table_init (NsAxisTable *table, int n, double origin, double step, int 
   table->w = g_new (float, n);
   for (int u = 0; u < n; u++)
     {
-      double c = origin + step * (u + 0.5);
+      /* As in _ns_nearest_index (): from the distance to the image edge, mirrored for a
+       * falling axis, so flipped storage gives the same taps. */
+      double t = (u + 0.5) * fabs (step);
+      double c = step > 0 ? t - 0.5 : (dim - 0.5) - t;
       double lo;
       int i0, i1;
 
