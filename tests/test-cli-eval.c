@@ -3,9 +3,13 @@
  * test-cli-eval.c: `neuroseg eval` as a user runs it (the binary from $NEUROSEG), on label
  * maps written here with nifticlib directly (so the loader is checked against an
  * independent writer): the table, the JSON object (parsed with json-glib), the values a
- * hand computation gives, and the error cases with their exit codes.
+ * hand computation gives, and the error cases with their exit codes.  One test shifts the
+ * bundled case's truth by a voxel and writes it with our own writer.
  */
 #include "ns-test-util.h"
+#include "ns-labels.h"
+#include "ns-metrics.h"
+#include "ns-nifti.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -451,6 +455,84 @@ test_usage (void)
   g_assert_nonnull (strstr (help.out, "95th percentile"));
 }
 
+/* The bundled case's truth against itself shifted by one voxel (+x), written with
+ * ns_nifti_write_label_map.  Dice and volumes are counted here.  HD95: a surface voxel p
+ * of one map has a background neighbour n; p + x and n + x are then a voxel and a
+ * background neighbour of the shifted map, so p + x is on its surface, 1 mm away (the
+ * voxels are 1 mm).  Every directed distance is thus 0 or 1 mm (none lies between) both
+ * ways, HD95 lies in [0, 1], and it is 1 as soon as more than 5 % of the pooled surface
+ * distances are 1, as for any solid tumour (the faces across x are more than that). */
+static void
+test_sample_shifted (void)
+{
+  g_autofree char *path = g_build_filename (ns_test_sample_case (),
+                                            "Brats18_CBICA_ABM_1_seg.nii.gz", NULL);
+  g_autofree char *shifted_path = g_build_filename (ns_test_tmpdir (), "shifted.nii.gz", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (NsVolume) volume = ns_nifti_read (path, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsLabelMap) truth = ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2017,
+                                                           FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsLabelMap) shifted = ns_label_map_new (&truth->grid, &error);
+  g_assert_no_error (error);
+  const NsGrid *g = &truth->grid;
+  for (int k = 0; k < g->dim[2]; k++)
+    for (int j = 0; j < g->dim[1]; j++)
+      for (int i = 1; i < g->dim[0]; i++)
+        shifted->labels[ns_grid_index (g, i, j, k)] = truth->labels[ns_grid_index (g, i - 1, j, k)];
+  g_assert_true (ns_nifti_write_label_map (shifted, shifted_path, &error));
+  g_assert_no_error (error);
+
+  g_auto (Run) run = { 0 };
+  run_eval (&run, "--json", shifted_path, path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_autoptr (JsonParser) parser = NULL;
+  JsonObject *root = parse_json (run.out, &parser);
+
+  /* The same metrics in process, for the distances of the labels. */
+  NsMetrics m;
+  g_assert_true (ns_metrics_evaluate (shifted, truth, &m, &error));
+  g_assert_no_error (error);
+
+  static const struct { const char *group, *name; guint labels; } rows[] = {
+    { "labels", "1", 1u << 1 }, { "labels", "2", 1u << 2 }, { "labels", "4", 1u << 4 },
+    { "regions", "WT", (1u << 1) | (1u << 2) | (1u << 4) },
+    { "regions", "TC", (1u << 1) | (1u << 4) }, { "regions", "ET", 1u << 4 },
+  };
+  gsize n = ns_grid_n_voxels (g);
+  for (gsize r = 0; r < G_N_ELEMENTS (rows); r++)
+    {
+      guint64 np = 0, nt = 0, both = 0;
+      for (gsize i = 0; i < n; i++)
+        {
+          gboolean p = (rows[r].labels >> shifted->labels[i]) & 1u;
+          gboolean t = (rows[r].labels >> truth->labels[i]) & 1u;
+          np += p;
+          nt += t;
+          both += p && t;
+        }
+      g_assert_cmpuint (nt, >, 0);
+      JsonObject *row = member (root, rows[r].group, rows[r].name);
+      double hd95 = json_object_get_double_member (row, "hd95_mm");
+      g_test_message ("%s: Dice %.4f, HD95 %.4f mm", rows[r].name,
+                      json_object_get_double_member (row, "dice"), hd95);
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (row, "dice"),
+                                      2.0 * both / (double) (np + nt), 1e-12);
+      g_assert_cmpint (json_object_get_int_member (row, "voxels_pred"), ==, np);
+      g_assert_cmpint (json_object_get_int_member (row, "voxels_truth"), ==, nt);
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (row, "volume_truth_ml"),
+                                      nt * 0.001, 1e-9);
+      g_assert_cmpfloat (hd95, >=, 0.0);
+      g_assert_cmpfloat (hd95, <=, 1.0);
+      g_assert_cmpfloat_with_epsilon (hd95, ns_metrics_find_row (&m, rows[r].name)->hd95_mm,
+                                      1e-12);
+    }
+  g_assert_cmpfloat (json_object_get_double_member (member (root, "regions", "WT"), "hd95_mm"),
+                     ==, 1.0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -464,5 +546,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/eval/grid-mismatch", test_grid_mismatch);
   g_test_add_func ("/cli/eval/not-labels", test_not_labels);
   g_test_add_func ("/cli/eval/usage", test_usage);
+  g_test_add_func ("/cli/eval/sample-shifted", test_sample_shifted);
   return g_test_run ();
 }
