@@ -40,8 +40,8 @@ load_label_map (const char *path, gboolean map_2015, GError **error)
   if (volume->n_nonfinite > 0)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
-                   "%s: %" G_GSIZE_FORMAT " voxels are NaN or infinite, not labels", path,
-                   volume->n_nonfinite);
+                   "%s: %" G_GSIZE_FORMAT " %s NaN or infinite, not labels", path,
+                   volume->n_nonfinite, volume->n_nonfinite == 1 ? "voxel is" : "voxels are");
       return NULL;
     }
 

@@ -416,6 +416,24 @@ test_not_labels (void)
   g_assert_nonnull (strstr (run.err, fractional));
   g_assert_nonnull (strstr (run.err, "2.5"));
 
+  /* NaN in a label map: refused, not read as background. */
+  g_auto (Run) run_nan = { 0 };
+  g_autofree char *with_nan = g_build_filename (ns_test_tmpdir (), "nan.nii", NULL);
+  nim = nifti_make_new_nim (n_dims, DT_FLOAT32, 1);
+  nim->pixdim[1] = nim->dx = spacing[0];
+  nim->pixdim[2] = nim->dy = spacing[1];
+  nim->pixdim[3] = nim->dz = spacing[2];
+  ((float *) nim->data)[7] = NAN;
+  ((float *) nim->data)[8] = 4.0f;
+  g_assert_cmpint (nifti_set_filenames (nim, with_nan, 0, 1), ==, 0);
+  nifti_image_write (nim);
+  nifti_image_free (nim);
+  run_eval (&run_nan, truth, with_nan, NULL);
+  g_assert_cmpint (run_nan.status, ==, 1);
+  assert_one_line (run_nan.err);
+  g_assert_nonnull (strstr (run_nan.err, with_nan));
+  g_assert_nonnull (strstr (run_nan.err, "NaN"));
+
   labels[100] = 9;
   g_autofree char *nine = write_map ("nine.nii.gz", dims, spacing, labels, DT_UINT8);
   run_eval (&run2, truth, nine, NULL);
