@@ -34,9 +34,8 @@ ns_cmd_parse (const char *cmd, const char *params, const char *summary,
 {
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *usage = g_strdup_printf ("%s %s", cmd, params != NULL ? params : "");
-
-  context = g_option_context_new (usage);
+  /* GOption prints argv[0] ("neuroseg COMMAND") before this. */
+  context = g_option_context_new (params);
   g_option_context_set_summary (context, summary);
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_help_enabled (context, TRUE);
