@@ -141,6 +141,22 @@ source_close (Source *src)
   src->zs_ready = FALSE;
 }
 
+/* zlib's message for a gzdopen()ed file starts with "<fd:N>: ". */
+static const char *
+gz_message (gzFile gz, int *zerr)
+{
+  const char *msg = gzerror (gz, zerr);
+  if (msg == NULL || *msg == '\0')
+    return "corrupt gzip data";
+  if (g_str_has_prefix (msg, "<fd:"))
+    {
+      const char *colon = strstr (msg, ": ");
+      if (colon != NULL)
+        return colon + 2;
+    }
+  return msg;
+}
+
 /* Reads up to n bytes; returns how many (fewer only at the end of the data) or -1. */
 static gssize
 source_read (Source *src, void *buf, gsize n, GError **error)
@@ -155,24 +171,22 @@ source_read (Source *src, void *buf, gsize n, GError **error)
           if (got < 0)
             {
               int zerr;
-              const char *msg = gzerror (src->gz, &zerr);
+              const char *msg = gz_message (src->gz, &zerr);
               g_set_error (error, NS_DATA_ERROR,
                            zerr == Z_ERRNO ? NS_DATA_ERROR_IO : NS_DATA_ERROR_CORRUPT,
-                           "%s: %s", src->name,
-                           zerr == Z_ERRNO ? g_strerror (errno)
-                                           : (msg != NULL && *msg ? msg : "corrupt gzip data"));
+                           "%s: %s%s", src->name, zerr == Z_ERRNO ? "" : "corrupt gzip data: ",
+                           zerr == Z_ERRNO ? g_strerror (errno) : msg);
               return -1;
             }
           if (got == 0)
             {
               /* gzread reports a truncated stream as a short read plus a pending error. */
               int zerr;
-              const char *msg = gzerror (src->gz, &zerr);
+              const char *msg = gz_message (src->gz, &zerr);
               if (zerr != Z_OK && zerr != Z_STREAM_END)
                 {
                   g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                               "%s: truncated or corrupt gzip data (%s)", src->name,
-                               msg != NULL && *msg ? msg : "unexpected end of file");
+                               "%s: truncated or corrupt gzip data (%s)", src->name, msg);
                   return -1;
                 }
               break;
