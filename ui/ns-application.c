@@ -1,25 +1,224 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-application.c: the GtkApplication (a window per opened case).  Placeholder window
- * until the workbench lands.
+ * ns-application.c: the GtkApplication (see ns-application.h).  Files given on the
+ * command line are one case (a folder, or the NIfTI files of one case), opened in one
+ * window; no argument opens the bundled sample case.  Loading the GResource bundle, the
+ * style sheet and the shortcuts happens once, at startup.
  */
-#define G_LOG_DOMAIN "ns-ui"
+#define G_LOG_DOMAIN "ns-app"
 
-#include <gtk/gtk.h>
+#include "ns-application.h"
+
+#include "ns-config.h"
+#include "ns-ui.h"
+#include "ns-window.h"
+
+struct _NsApplication
+{
+  GtkApplication parent_instance;
+
+  char *sample_case;
+};
+
+G_DEFINE_FINAL_TYPE (NsApplication, ns_application, GTK_TYPE_APPLICATION)
+
+const char *
+ns_application_default_sample_case (void)
+{
+  /* The same lookup as app/main.c's ns_cmd_sample_case_dir(), which ui/ cannot call (the
+   * library links without app/). */
+  static char *dir;
+
+  if (g_once_init_enter (&dir))
+    {
+      const char *env = g_getenv ("NEUROSEG_SAMPLE_CASE");
+      char *found;
+
+      if (env != NULL)
+        found = g_strdup (env);
+      else if (g_file_test (NS_SAMPLE_CASE, G_FILE_TEST_IS_DIR))
+        found = g_strdup (NS_SAMPLE_CASE);
+      else
+        found = g_build_filename (NS_DATADIR, "samples", "Brats18_CBICA_ABM_1", NULL);
+      g_once_init_leave (&dir, found);
+    }
+  return dir;
+}
+
+static NsWindow *
+new_window (NsApplication *self)
+{
+  NsWindow *window = ns_window_new (GTK_APPLICATION (self));
+
+  ns_window_set_sample_case (window, self->sample_case);
+  return window;
+}
 
 static void
-activate_cb (GtkApplication *app, gpointer user_data)
+ns_application_activate (GApplication *app)
 {
-  GtkWidget *window = gtk_application_window_new (app);
-  gtk_window_set_title (GTK_WINDOW (window), "Neuroseg");
+  NsApplication *self = NS_APPLICATION (app);
+  NsWindow *window = new_window (self);
+
   gtk_window_present (GTK_WINDOW (window));
+  if (self->sample_case != NULL)
+    {
+      const char *paths[] = { self->sample_case, NULL };
+      ns_window_open (window, paths);
+    }
+}
+
+static void
+ns_application_open (GApplication *app, GFile **files, int n_files, const char *hint)
+{
+  NsApplication *self = NS_APPLICATION (app);
+  NsWindow *window = new_window (self);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) paths = NULL;
+
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autofree char *path = g_file_get_path (files[i]);
+      if (path != NULL)
+        g_strv_builder_add (builder, path);
+    }
+  paths = g_strv_builder_end (builder);
+  gtk_window_present (GTK_WINDOW (window));
+  if (paths[0] != NULL)
+    ns_window_open (window, (const char *const *) paths);
+}
+
+static void
+quit_action_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+about_action_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  static const char *authors[] = { "The Neuroseg developers", NULL };
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  gtk_show_about_dialog (parent,
+                         "program-name", "Neuroseg",
+                         "version", NS_VERSION,
+                         "logo-icon-name", "org.neuroseg.Neuroseg",
+                         "comments", "A workbench for brain-tumour MRI segmentation.\n"
+                                     "For research; not for clinical use.",
+                         "license-type", GTK_LICENSE_MIT_X11,
+                         "authors", authors,
+                         NULL);
+}
+
+static void
+ns_application_startup (GApplication *app)
+{
+  static const GActionEntry entries[] = {
+    { "quit", quit_action_cb, NULL, NULL, NULL, { 0 } },
+    { "about", about_action_cb, NULL, NULL, NULL, { 0 } },
+  };
+  static const struct { const char *action; const char *accels[3]; } accels[] = {
+    { "win.open-case", { "<Control>o", NULL } },
+    { "win.open-files", { "<Control><Shift>o", NULL } },
+    { "win.close", { "<Control>w", NULL } },
+    { "app.quit", { "<Control>q", NULL } },
+    { "win.save-mask", { "<Control>s", NULL } },
+    { "win.undo", { "<Control>z", NULL } },
+    { "win.redo", { "<Control><Shift>z", "<Control>y", NULL } },
+    { "view.layout::row", { "<Control>1", NULL } },
+    { "view.layout::grid", { "<Control>2", NULL } },
+    { "view.layout::axial", { "<Control>3", NULL } },
+    { "view.layout::sagittal", { "<Control>4", NULL } },
+    { "view.layout::coronal", { "<Control>5", NULL } },
+    { "view.reset", { "<Control>0", NULL } },
+    { "view.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
+    { "view.zoom-out", { "<Control>minus", NULL } },
+    { "view.window-preset::auto", { "<Control><Shift>a", NULL } },
+    { "view.show-labels", { "<Control>l", NULL } },
+    { "view.show-crosshair", { "<Control><Shift>c", NULL } },
+    { "seg.run-model", { "<Control>r", NULL } },
+  };
+  g_autoptr (GtkCssProvider) css = NULL;
+
+  ns_ui_ensure_resources ();
+  G_APPLICATION_CLASS (ns_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action,
+                                           accels[i].accels);
+
+  css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/neuroseg/Neuroseg/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_window_set_default_icon_name ("org.neuroseg.Neuroseg");
+}
+
+static void
+ns_application_finalize (GObject *object)
+{
+  NsApplication *self = NS_APPLICATION (object);
+
+  g_free (self->sample_case);
+
+  G_OBJECT_CLASS (ns_application_parent_class)->finalize (object);
+}
+
+static void
+ns_application_class_init (NsApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = ns_application_finalize;
+  app_class->startup = ns_application_startup;
+  app_class->activate = ns_application_activate;
+  app_class->open = ns_application_open;
+}
+
+static void
+ns_application_init (NsApplication *self)
+{
+  /* Before startup: GtkApplication looks for gtk/help-overlay.ui and icons/ in the
+   * bundle while it starts up. */
+  ns_ui_ensure_resources ();
+  self->sample_case = g_strdup (ns_application_default_sample_case ());
+}
+
+NsApplication *
+ns_application_new (void)
+{
+  return g_object_new (NS_TYPE_APPLICATION,
+                       "application-id", "org.neuroseg.Neuroseg",
+                       "flags", G_APPLICATION_HANDLES_OPEN,
+                       "resource-base-path", "/org/neuroseg/Neuroseg",
+                       NULL);
+}
+
+void
+ns_application_set_sample_case (NsApplication *self, const char *dir)
+{
+  g_return_if_fail (NS_IS_APPLICATION (self));
+
+  g_free (self->sample_case);
+  self->sample_case = g_strdup (dir);
+}
+
+const char *
+ns_application_get_sample_case (NsApplication *self)
+{
+  g_return_val_if_fail (NS_IS_APPLICATION (self), NULL);
+  return self->sample_case;
 }
 
 int
 ns_app_run (int argc, char **argv)
 {
-  g_autoptr (GtkApplication) app = gtk_application_new ("org.neuroseg.Neuroseg",
-                                                       G_APPLICATION_HANDLES_OPEN);
-  g_signal_connect (app, "activate", G_CALLBACK (activate_cb), NULL);
+  g_autoptr (NsApplication) app = ns_application_new ();
+
+  g_set_application_name ("Neuroseg");
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

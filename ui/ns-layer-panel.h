@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-layer-panel.h: the layer list beside the views: which modality is shown, its
+ * window/level, and the label overlay (visibility, opacity, fill/outline, and per class
+ * visibility and colour).  It edits the NsViewer; the views follow.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-viewer.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_LAYER_PANEL (ns_layer_panel_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsLayerPanel, ns_layer_panel, NS, LAYER_PANEL, GtkBox)
+
+NsViewer  *ns_layer_panel_get_viewer      (NsLayerPanel *self);
+void       ns_layer_panel_set_viewer      (NsLayerPanel *self, NsViewer *viewer);
+/* The visibility check button of label value (NULL when the list has no such class). */
+GtkWidget *ns_layer_panel_get_label_check (NsLayerPanel *self, guint8 value);
+
+G_END_DECLS

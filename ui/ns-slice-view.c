@@ -1,0 +1,899 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-slice-view.c: one plane of the viewer's case (see ns-slice-view.h).
+ *
+ * The image is rendered by render/ at its native size (one pixel per in-plane voxel for a
+ * 1 mm grid) into a cached RGB24 surface, redrawn only when the viewer says something
+ * changed, and scaled to the widget with nearest-neighbour sampling so that voxels stay
+ * sharp when zoomed.  The widget's own coordinates map to image coordinates by
+ *
+ *   image = (widget - offset) / scale,   scale = fit * zoom,
+ *   offset = (widget size - image size * scale) / 2 + pan
+ *
+ * and render/'s NsPlaneGeometry maps image coordinates to voxels.  Zooming about the
+ * pointer keeps the image point under the pointer fixed by adjusting pan.
+ */
+#define G_LOG_DOMAIN "ns-slice-view"
+
+#include "ns-slice-view.h"
+
+#include <math.h>
+
+#define ZOOM_MIN 0.25
+#define ZOOM_MAX 40.0
+#define ZOOM_STEP 1.15           /* per wheel step */
+#define CROSSHAIR_RGB 0x37c8f0   /* cyan, as in the icon: distinct from every label colour */
+
+typedef enum
+{
+  DRAG_NONE,
+  DRAG_CURSOR,
+  DRAG_PAN,
+  DRAG_WINDOW,
+} DragMode;
+
+struct _NsSliceView
+{
+  GtkWidget parent_instance;
+
+  NsViewer *viewer;
+  NsPlane plane;
+
+  NsPlaneGeometry geom;
+  gboolean has_geom;
+  cairo_surface_t *surface;      /* geom.width x geom.height, RGB24 */
+  gboolean dirty;
+
+  double zoom;
+  double pan_x, pan_y;
+
+  DragMode drag_mode;
+  double drag_x0, drag_y0;
+  double drag_pan_x0, drag_pan_y0;
+  double drag_window0, drag_level0;
+  gboolean space_down;
+  double pointer_x, pointer_y;   /* last pointer position, widget coordinates */
+
+  char edge_letters[4][2];       /* left, right, top, bottom */
+  PangoLayout *layout;
+};
+
+G_DEFINE_FINAL_TYPE (NsSliceView, ns_slice_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_VIEWER,
+  PROP_PLANE,
+  PROP_ZOOM,
+  PROP_SLICE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+GType
+ns_plane_get_type (void)
+{
+  static gsize type_id;
+
+  if (g_once_init_enter (&type_id))
+    {
+      static const GEnumValue values[] = {
+        { NS_PLANE_AXIAL, "NS_PLANE_AXIAL", "axial" },
+        { NS_PLANE_SAGITTAL, "NS_PLANE_SAGITTAL", "sagittal" },
+        { NS_PLANE_CORONAL, "NS_PLANE_CORONAL", "coronal" },
+        { 0, NULL, NULL },
+      };
+      GType type = g_enum_register_static ("NsPlane", values);
+      g_once_init_leave (&type_id, type);
+    }
+  return type_id;
+}
+
+/* ---- geometry ------------------------------------------------------------------------------ */
+
+static double
+fit_scale (NsSliceView *self)
+{
+  int w = gtk_widget_get_width (GTK_WIDGET (self));
+  int h = gtk_widget_get_height (GTK_WIDGET (self));
+
+  if (!self->has_geom || w <= 0 || h <= 0)
+    return 1.0;
+  return MIN ((double) w / self->geom.width, (double) h / self->geom.height);
+}
+
+static void
+get_transform (NsSliceView *self, double *scale, double *ox, double *oy)
+{
+  int w = gtk_widget_get_width (GTK_WIDGET (self));
+  int h = gtk_widget_get_height (GTK_WIDGET (self));
+  double s = fit_scale (self) * self->zoom;
+
+  *scale = s;
+  *ox = (w - (self->has_geom ? self->geom.width : 0) * s) / 2.0 + self->pan_x;
+  *oy = (h - (self->has_geom ? self->geom.height : 0) * s) / 2.0 + self->pan_y;
+}
+
+void
+ns_slice_view_widget_to_image (NsSliceView *self, double wx, double wy, double *ix, double *iy)
+{
+  double s, ox, oy;
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  get_transform (self, &s, &ox, &oy);
+  *ix = (wx - ox) / s;
+  *iy = (wy - oy) / s;
+}
+
+void
+ns_slice_view_image_to_widget (NsSliceView *self, double ix, double iy, double *wx, double *wy)
+{
+  double s, ox, oy;
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  get_transform (self, &s, &ox, &oy);
+  *wx = ox + ix * s;
+  *wy = oy + iy * s;
+}
+
+void
+ns_slice_view_voxel_to_widget (NsSliceView *self, const int ijk[3], double *wx, double *wy)
+{
+  double voxel[3] = { ijk[0], ijk[1], ijk[2] };
+  double ix = 0, iy = 0;
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  if (self->has_geom)
+    ns_plane_geometry_screen_pos (&self->geom, voxel, &ix, &iy);
+  ns_slice_view_image_to_widget (self, ix, iy, wx, wy);
+}
+
+/* The letter of the anatomical direction that the voxel direction d (voxel units)
+ * points to: the RAS axis it is closest to. */
+static char
+direction_letter (const NsGrid *grid, const double d[3])
+{
+  static const char letters[3][2] = { { 'L', 'R' }, { 'P', 'A' }, { 'I', 'S' } };
+  double ras[3];
+  int best = 0;
+
+  for (int r = 0; r < 3; r++)
+    ras[r] = grid->vox2ras[r][0] * d[0] + grid->vox2ras[r][1] * d[1]
+             + grid->vox2ras[r][2] * d[2];
+  for (int r = 1; r < 3; r++)
+    if (fabs (ras[r]) > fabs (ras[best]))
+      best = r;
+  return letters[best][ras[best] > 0];
+}
+
+static void
+update_edge_letters (NsSliceView *self, const NsGrid *grid)
+{
+  double right[3] = { 0, 0, 0 }, down[3] = { 0, 0, 0 }, left[3], up[3];
+
+  right[self->geom.axis_u] = self->geom.step_u;
+  down[self->geom.axis_v] = self->geom.step_v;
+  for (int a = 0; a < 3; a++)
+    {
+      left[a] = -right[a];
+      up[a] = -down[a];
+    }
+  self->edge_letters[0][0] = direction_letter (grid, left);
+  self->edge_letters[1][0] = direction_letter (grid, right);
+  self->edge_letters[2][0] = direction_letter (grid, up);
+  self->edge_letters[3][0] = direction_letter (grid, down);
+}
+
+static void
+rebuild_geometry (NsSliceView *self)
+{
+  const NsGrid *grid = self->viewer != NULL ? ns_viewer_get_grid (self->viewer) : NULL;
+  int old_w = self->geom.width, old_h = self->geom.height;
+
+  self->dirty = TRUE;
+  if (grid == NULL)
+    {
+      self->has_geom = FALSE;
+      g_clear_pointer (&self->surface, cairo_surface_destroy);
+      return;
+    }
+
+  {
+    double cursor[3];
+
+    ns_viewer_get_cursor (self->viewer, cursor);
+    ns_plane_geometry_init (&self->geom, grid, self->plane,
+                            ns_viewer_get_convention (self->viewer), 0.0, cursor);
+  }
+  self->has_geom = TRUE;
+  update_edge_letters (self, grid);
+  if (self->surface == NULL || old_w != self->geom.width || old_h != self->geom.height)
+    {
+      g_clear_pointer (&self->surface, cairo_surface_destroy);
+      self->surface = ns_render_surface_new (&self->geom);
+    }
+}
+
+/* Renders the plane into the cached surface when something changed. */
+static void
+ensure_surface (NsSliceView *self)
+{
+  g_autoptr (GError) error = NULL;
+  NsVolume *image;
+  NsLabelMap *labels;
+
+  if (!self->has_geom || !self->dirty)
+    return;
+  self->dirty = FALSE;
+
+  image = ns_viewer_get_shown_image (self->viewer);
+  labels = ns_viewer_get_labels (self->viewer);
+  if (!ns_render_image (self->surface, 0, 0, &self->geom, image,
+                        ns_viewer_get_lut (self->viewer), NS_INTERP_NEAREST, &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  if (labels != NULL && ns_viewer_get_show_labels (self->viewer)
+      && !ns_render_labels (self->surface, 0, 0, &self->geom, labels,
+                            ns_viewer_get_overlay_style (self->viewer), &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  if (ns_viewer_get_show_crosshair (self->viewer))
+    {
+      double cursor[3];
+
+      ns_viewer_get_cursor (self->viewer, cursor);
+      ns_render_crosshair (self->surface, 0, 0, &self->geom, cursor, CROSSHAIR_RGB, 0.85, 0);
+    }
+}
+
+/* ---- viewer signals ------------------------------------------------------------------------ */
+
+static void
+viewer_case_changed_cb (NsSliceView *self, NsViewer *viewer)
+{
+  int old_slice = ns_slice_view_get_slice (self);
+
+  rebuild_geometry (self);
+  if (ns_slice_view_get_slice (self) != old_slice)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SLICE]);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+viewer_cursor_changed_cb (NsSliceView *self, NsViewer *viewer)
+{
+  double cursor[3];
+  int old_slice;
+
+  if (!self->has_geom)
+    return;
+  old_slice = self->geom.slice;
+  ns_viewer_get_cursor (viewer, cursor);
+  ns_plane_geometry_set_cursor (&self->geom, cursor);
+  self->dirty = TRUE;
+  if (self->geom.slice != old_slice)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SLICE]);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+viewer_display_changed_cb (NsSliceView *self, NsViewer *viewer)
+{
+  self->dirty = TRUE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* ---- event paths --------------------------------------------------------------------------- */
+
+static gboolean
+voxel_at (NsSliceView *self, double x, double y, int ijk[3])
+{
+  double ix, iy;
+
+  if (!self->has_geom)
+    return FALSE;
+  ns_slice_view_widget_to_image (self, x, y, &ix, &iy);
+  return ns_plane_geometry_voxel_index_at (&self->geom, ix, iy, ijk);
+}
+
+void
+ns_slice_view_click_at (NsSliceView *self, double x, double y)
+{
+  int ijk[3];
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  /* A click outside the image still moves the cursor to the nearest voxel in the
+   * plane, as ITK-SNAP does; the slice itself never changes by a click. */
+  if (!self->has_geom)
+    return;
+  voxel_at (self, x, y, ijk);
+  ns_viewer_set_cursor (self->viewer, (double[3]) { ijk[0], ijk[1], ijk[2] });
+}
+
+void
+ns_slice_view_pointer_at (NsSliceView *self, double x, double y)
+{
+  int ijk[3];
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  self->pointer_x = x;
+  self->pointer_y = y;
+  if (self->viewer == NULL)
+    return;
+  if (x >= 0 && voxel_at (self, x, y, ijk))
+    ns_viewer_set_pointer (self->viewer, ijk);
+  else
+    ns_viewer_set_pointer (self->viewer, NULL);
+}
+
+void
+ns_slice_view_step_slice (NsSliceView *self, int steps)
+{
+  double cursor[3];
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  if (!self->has_geom || steps == 0)
+    return;
+  ns_viewer_get_cursor (self->viewer, cursor);
+  cursor[self->geom.axis_n] += steps * self->geom.normal_sign;
+  ns_viewer_set_cursor (self->viewer, cursor);
+  /* The voxel under a still pointer is another one now. */
+  if (self->pointer_x >= 0 && gtk_widget_contains (GTK_WIDGET (self), self->pointer_x,
+                                                   self->pointer_y))
+    ns_slice_view_pointer_at (self, self->pointer_x, self->pointer_y);
+}
+
+static void
+zoom_about (NsSliceView *self, double x, double y, double zoom)
+{
+  double s, ox, oy, ix, iy, s_new, ox_new, oy_new;
+  int w = gtk_widget_get_width (GTK_WIDGET (self));
+  int h = gtk_widget_get_height (GTK_WIDGET (self));
+
+  zoom = CLAMP (zoom, ZOOM_MIN, ZOOM_MAX);
+  if (zoom == self->zoom)
+    return;
+  get_transform (self, &s, &ox, &oy);
+  ix = (x - ox) / s;
+  iy = (y - oy) / s;
+  s_new = fit_scale (self) * zoom;
+  ox_new = x - ix * s_new;
+  oy_new = y - iy * s_new;
+  self->zoom = zoom;
+  if (self->has_geom)
+    {
+      self->pan_x = ox_new - (w - self->geom.width * s_new) / 2.0;
+      self->pan_y = oy_new - (h - self->geom.height * s_new) / 2.0;
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+ns_slice_view_scroll_at (NsSliceView *self, double x, double y, double dy,
+                         GdkModifierType state)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  if (dy == 0)
+    return;
+  if (state & GDK_CONTROL_MASK)
+    zoom_about (self, x, y, self->zoom * pow (ZOOM_STEP, -dy));
+  else
+    {
+      /* Smooth-scrolling devices report fractions: step at least one slice. */
+      int steps = dy < 0 ? MAX (1, (int) round (-dy)) : -MAX (1, (int) round (dy));
+      ns_slice_view_step_slice (self, steps);
+    }
+}
+
+static void
+drag_begin (NsSliceView *self, guint button, GdkModifierType state, double x, double y)
+{
+  self->drag_x0 = x;
+  self->drag_y0 = y;
+  self->drag_pan_x0 = self->pan_x;
+  self->drag_pan_y0 = self->pan_y;
+  if (self->viewer != NULL)
+    ns_viewer_get_window_level (self->viewer, &self->drag_window0, &self->drag_level0);
+
+  if (button == GDK_BUTTON_MIDDLE || (button == GDK_BUTTON_PRIMARY && self->space_down))
+    self->drag_mode = DRAG_PAN;
+  else if (button == GDK_BUTTON_SECONDARY)
+    self->drag_mode = DRAG_WINDOW;
+  else if (button == GDK_BUTTON_PRIMARY)
+    {
+      self->drag_mode = DRAG_CURSOR;
+      ns_slice_view_click_at (self, x, y);
+    }
+  else
+    self->drag_mode = DRAG_NONE;
+}
+
+static void
+drag_update (NsSliceView *self, double dx, double dy)
+{
+  switch (self->drag_mode)
+    {
+    case DRAG_CURSOR:
+      ns_slice_view_click_at (self, self->drag_x0 + dx, self->drag_y0 + dy);
+      break;
+    case DRAG_PAN:
+      self->pan_x = self->drag_pan_x0 + dx;
+      self->pan_y = self->drag_pan_y0 + dy;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      break;
+    case DRAG_WINDOW:
+      {
+        /* As in ITK-SNAP: right widens the window (less contrast), down raises the level
+         * (darker).  The window changes by a factor so that the same gesture works for
+         * any intensity scale; the level moves by a window's worth per 256 pixels. */
+        double window = self->drag_window0 * exp (dx / 200.0);
+        double level = self->drag_level0 + dy * self->drag_window0 / 256.0;
+        ns_viewer_set_window_level (self->viewer, window, level);
+      }
+      break;
+    case DRAG_NONE:
+    default:
+      break;
+    }
+}
+
+static void
+drag_end (NsSliceView *self)
+{
+  self->drag_mode = DRAG_NONE;
+}
+
+void
+ns_slice_view_drag (NsSliceView *self, guint button, GdkModifierType state, double x,
+                    double y, double dx, double dy)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  drag_begin (self, button, state, x, y);
+  drag_update (self, dx, dy);
+  drag_end (self);
+}
+
+/* ---- event controllers --------------------------------------------------------------------- */
+
+static void
+drag_begin_cb (NsSliceView *self, double x, double y, GtkGestureDrag *gesture)
+{
+  guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
+  GdkModifierType state =
+    gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
+
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  drag_begin (self, button, state, x, y);
+}
+
+static void
+drag_update_cb (NsSliceView *self, double dx, double dy, GtkGestureDrag *gesture)
+{
+  drag_update (self, dx, dy);
+}
+
+static void
+drag_end_cb (NsSliceView *self, double dx, double dy, GtkGestureDrag *gesture)
+{
+  drag_end (self);
+}
+
+static gboolean
+scroll_cb (NsSliceView *self, double dx, double dy, GtkEventControllerScroll *controller)
+{
+  GdkModifierType state =
+    gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+
+  ns_slice_view_scroll_at (self, self->pointer_x, self->pointer_y, dy, state);
+  return TRUE;
+}
+
+static void
+motion_cb (NsSliceView *self, double x, double y, GtkEventControllerMotion *controller)
+{
+  ns_slice_view_pointer_at (self, x, y);
+}
+
+static void
+leave_cb (NsSliceView *self, GtkEventControllerMotion *controller)
+{
+  ns_slice_view_pointer_at (self, -1, -1);
+}
+
+static gboolean
+key_pressed_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType state,
+                GtkEventControllerKey *controller)
+{
+  switch (keyval)
+    {
+    case GDK_KEY_space:
+      self->space_down = TRUE;
+      return TRUE;
+    case GDK_KEY_Page_Up:
+    case GDK_KEY_KP_Page_Up:
+    case GDK_KEY_Up:
+      ns_slice_view_step_slice (self, 1);
+      return TRUE;
+    case GDK_KEY_Page_Down:
+    case GDK_KEY_KP_Page_Down:
+    case GDK_KEY_Down:
+      ns_slice_view_step_slice (self, -1);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static void
+key_released_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType state,
+                 GtkEventControllerKey *controller)
+{
+  if (keyval == GDK_KEY_space)
+    self->space_down = FALSE;
+}
+
+/* ---- drawing ------------------------------------------------------------------------------- */
+
+static void
+append_text (NsSliceView *self, GtkSnapshot *snapshot, const char *text, double x, double y,
+             double align_x, double align_y)
+{
+  static const GdkRGBA shadow = { 0, 0, 0, 0.8 };
+  static const GdkRGBA colour = { 0.9, 0.9, 0.5, 1.0 };
+  int tw, th;
+
+  pango_layout_set_text (self->layout, text, -1);
+  pango_layout_get_pixel_size (self->layout, &tw, &th);
+  x -= tw * align_x;
+  y -= th * align_y;
+
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x + 1, y + 1));
+  gtk_snapshot_append_layout (snapshot, self->layout, &shadow);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (-1, -1));
+  gtk_snapshot_append_layout (snapshot, self->layout, &colour);
+  gtk_snapshot_restore (snapshot);
+}
+
+static void
+ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  NsSliceView *self = NS_SLICE_VIEW (widget);
+  int w = gtk_widget_get_width (widget);
+  int h = gtk_widget_get_height (widget);
+  graphene_rect_t bounds;
+  double s, ox, oy;
+  g_autofree char *title = NULL;
+
+  if (w <= 0 || h <= 0)
+    return;
+
+  graphene_rect_init (&bounds, 0, 0, w, h);
+  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 0, 0, 0, 1 }, &bounds);
+  if (!self->has_geom)
+    return;
+
+  ensure_surface (self);
+  get_transform (self, &s, &ox, &oy);
+  {
+    cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &bounds);
+
+    cairo_translate (cr, ox, oy);
+    cairo_scale (cr, s, s);
+    cairo_set_source_surface (cr, self->surface, 0, 0);
+    cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle (cr, 0, 0, self->geom.width, self->geom.height);
+    cairo_fill (cr);
+    cairo_destroy (cr);
+  }
+
+  title = g_strdup_printf ("%s  %d / %d", ns_plane_to_string (self->plane),
+                           self->geom.slice + 1, ns_plane_geometry_n_slices (&self->geom));
+  title[0] = g_ascii_toupper (title[0]);
+  append_text (self, snapshot, title, 6, 4, 0, 0);
+  append_text (self, snapshot, self->edge_letters[0], 6, h / 2.0, 0, 0.5);
+  append_text (self, snapshot, self->edge_letters[1], w - 6, h / 2.0, 1, 0.5);
+  append_text (self, snapshot, self->edge_letters[2], w / 2.0, 4, 0.5, 0);
+  append_text (self, snapshot, self->edge_letters[3], w / 2.0, h - 4, 0.5, 1);
+
+  if (gtk_widget_has_focus (widget))
+    {
+      GskRoundedRect outline;
+
+      gsk_rounded_rect_init_from_rect (&outline, &bounds, 0);
+      gtk_snapshot_append_border (snapshot, &outline, (float[4]) { 1, 1, 1, 1 },
+                                  (GdkRGBA[4]) { { 0.2, 0.6, 1, 0.8 }, { 0.2, 0.6, 1, 0.8 },
+                                                 { 0.2, 0.6, 1, 0.8 },
+                                                 { 0.2, 0.6, 1, 0.8 } });
+    }
+}
+
+static void
+ns_slice_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                       int *minimum, int *natural, int *minimum_baseline,
+                       int *natural_baseline)
+{
+  *minimum = 64;
+  *natural = 256;
+}
+
+static void
+ns_slice_view_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  /* Pan is in widget pixels; keeping it across a resize keeps the view's offset from
+   * the centre, which is what users expect when the window is resized. */
+}
+
+/* ---- GObject ------------------------------------------------------------------------------- */
+
+static void
+ns_slice_view_dispose (GObject *object)
+{
+  NsSliceView *self = NS_SLICE_VIEW (object);
+
+  ns_slice_view_set_viewer (self, NULL);
+  g_clear_pointer (&self->surface, cairo_surface_destroy);
+  g_clear_object (&self->layout);
+
+  G_OBJECT_CLASS (ns_slice_view_parent_class)->dispose (object);
+}
+
+static void
+ns_slice_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  NsSliceView *self = NS_SLICE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_VIEWER:
+      g_value_set_object (value, self->viewer);
+      break;
+    case PROP_PLANE:
+      g_value_set_enum (value, self->plane);
+      break;
+    case PROP_ZOOM:
+      g_value_set_double (value, self->zoom);
+      break;
+    case PROP_SLICE:
+      g_value_set_int (value, ns_slice_view_get_slice (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_slice_view_set_property (GObject *object, guint prop_id, const GValue *value,
+                            GParamSpec *pspec)
+{
+  NsSliceView *self = NS_SLICE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_VIEWER:
+      ns_slice_view_set_viewer (self, g_value_get_object (value));
+      break;
+    case PROP_PLANE:
+      ns_slice_view_set_plane (self, g_value_get_enum (value));
+      break;
+    case PROP_ZOOM:
+      ns_slice_view_set_zoom (self, g_value_get_double (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_slice_view_class_init (NsSliceViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = ns_slice_view_dispose;
+  object_class->get_property = ns_slice_view_get_property;
+  object_class->set_property = ns_slice_view_set_property;
+
+  widget_class->snapshot = ns_slice_view_snapshot;
+  widget_class->measure = ns_slice_view_measure;
+  widget_class->size_allocate = ns_slice_view_size_allocate;
+
+  properties[PROP_VIEWER] =
+    g_param_spec_object ("viewer", NULL, NULL, NS_TYPE_VIEWER,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PLANE] =
+    g_param_spec_enum ("plane", NULL, NULL, NS_TYPE_PLANE, NS_PLANE_AXIAL,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ZOOM] =
+    g_param_spec_double ("zoom", NULL, NULL, ZOOM_MIN, ZOOM_MAX, 1.0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SLICE] =
+    g_param_spec_int ("slice", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_css_name (widget_class, "sliceview");
+}
+
+static void
+ns_slice_view_init (NsSliceView *self)
+{
+  GtkGesture *drag;
+  GtkEventController *controller;
+
+  self->zoom = 1.0;
+  self->pointer_x = -1;
+  self->pointer_y = -1;
+  self->plane = NS_PLANE_AXIAL;
+  for (int e = 0; e < 4; e++)
+    self->edge_letters[e][0] = self->edge_letters[e][1] = '\0';
+  self->layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
+
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
+
+  drag = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);
+  g_signal_connect_swapped (drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect_swapped (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect_swapped (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+
+  controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL
+                                                | GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
+  g_signal_connect_swapped (controller, "scroll", G_CALLBACK (scroll_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = gtk_event_controller_motion_new ();
+  g_signal_connect_swapped (controller, "enter", G_CALLBACK (motion_cb), self);
+  g_signal_connect_swapped (controller, "motion", G_CALLBACK (motion_cb), self);
+  g_signal_connect_swapped (controller, "leave", G_CALLBACK (leave_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = gtk_event_controller_key_new ();
+  g_signal_connect_swapped (controller, "key-pressed", G_CALLBACK (key_pressed_cb), self);
+  g_signal_connect_swapped (controller, "key-released", G_CALLBACK (key_released_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = gtk_event_controller_focus_new ();
+  g_signal_connect_swapped (controller, "enter", G_CALLBACK (gtk_widget_queue_draw), self);
+  g_signal_connect_swapped (controller, "leave", G_CALLBACK (gtk_widget_queue_draw), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+}
+
+GtkWidget *
+ns_slice_view_new (NsViewer *viewer, NsPlane plane)
+{
+  return g_object_new (NS_TYPE_SLICE_VIEW, "viewer", viewer, "plane", plane, NULL);
+}
+
+/* ---- accessors ----------------------------------------------------------------------------- */
+
+NsViewer *
+ns_slice_view_get_viewer (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), NULL);
+  return self->viewer;
+}
+
+void
+ns_slice_view_set_viewer (NsSliceView *self, NsViewer *viewer)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+  g_return_if_fail (viewer == NULL || NS_IS_VIEWER (viewer));
+
+  if (self->viewer == viewer)
+    return;
+  if (self->viewer != NULL)
+    g_signal_handlers_disconnect_by_data (self->viewer, self);
+  g_set_object (&self->viewer, viewer);
+  if (viewer != NULL)
+    {
+      g_signal_connect_object (viewer, "case-changed", G_CALLBACK (viewer_case_changed_cb),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "cursor-changed",
+                               G_CALLBACK (viewer_cursor_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "display-changed",
+                               G_CALLBACK (viewer_display_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
+  rebuild_geometry (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VIEWER]);
+}
+
+NsPlane
+ns_slice_view_get_plane (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), NS_PLANE_AXIAL);
+  return self->plane;
+}
+
+void
+ns_slice_view_set_plane (NsSliceView *self, NsPlane plane)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+  g_return_if_fail (plane < NS_N_PLANES);
+
+  if (self->plane == plane)
+    return;
+  self->plane = plane;
+  rebuild_geometry (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLANE]);
+}
+
+double
+ns_slice_view_get_zoom (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), 1.0);
+  return self->zoom;
+}
+
+void
+ns_slice_view_set_zoom (NsSliceView *self, double zoom)
+{
+  int w, h;
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  w = gtk_widget_get_width (GTK_WIDGET (self));
+  h = gtk_widget_get_height (GTK_WIDGET (self));
+  zoom_about (self, w / 2.0, h / 2.0, zoom);
+}
+
+void
+ns_slice_view_reset (NsSliceView *self)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  self->pan_x = self->pan_y = 0;
+  if (self->zoom != 1.0)
+    {
+      self->zoom = 1.0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+int
+ns_slice_view_get_slice (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), -1);
+  return self->has_geom ? self->geom.slice : -1;
+}
+
+const NsPlaneGeometry *
+ns_slice_view_get_geometry (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), NULL);
+  return self->has_geom ? &self->geom : NULL;
+}
+
+cairo_surface_t *
+ns_slice_view_get_surface (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), NULL);
+
+  if (!self->has_geom)
+    return NULL;
+  ensure_surface (self);
+  return self->surface;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-slice-view.h: one plane (axial, sagittal or coronal) of the NsViewer's case, with
+ * the navigation of ITK-SNAP and 3D Slicer:
+ *
+ *   left click / drag       move the 3-D cursor (every view follows)
+ *   wheel, Page Up/Down,    previous / next slice (moves the cursor along the normal)
+ *   Up/Down arrows
+ *   Ctrl + wheel            zoom about the pointer
+ *   middle drag,            pan
+ *   Space + left drag
+ *   right drag              window (horizontal) and level (vertical)
+ *
+ * The view draws the cairo image surface that render/ produces for its plane, scaled to
+ * fit (times the zoom) with nearest-neighbour sampling, and labels the plane's edges with
+ * their anatomical directions.  The functions below the line are the code paths the
+ * event controllers take, public so that tests drive the view exactly as events do.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-render.h"
+#include "ns-viewer.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_PLANE (ns_plane_get_type ())
+GType ns_plane_get_type (void);
+
+#define NS_TYPE_SLICE_VIEW (ns_slice_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsSliceView, ns_slice_view, NS, SLICE_VIEW, GtkWidget)
+
+GtkWidget       *ns_slice_view_new            (NsViewer *viewer, NsPlane plane);
+
+NsViewer        *ns_slice_view_get_viewer     (NsSliceView *self);
+void             ns_slice_view_set_viewer     (NsSliceView *self, NsViewer *viewer);
+NsPlane          ns_slice_view_get_plane      (NsSliceView *self);
+void             ns_slice_view_set_plane      (NsSliceView *self, NsPlane plane);
+/* Zoom relative to "fit in the widget" (1). */
+double           ns_slice_view_get_zoom       (NsSliceView *self);
+void             ns_slice_view_set_zoom       (NsSliceView *self, double zoom);
+/* Fit, centred. */
+void             ns_slice_view_reset          (NsSliceView *self);
+
+/* The slice shown (index along the plane's voxel normal axis); -1 without a case. */
+int              ns_slice_view_get_slice      (NsSliceView *self);
+/* Geometry of the plane (NULL without a case). */
+const NsPlaneGeometry *ns_slice_view_get_geometry (NsSliceView *self);
+/* The image the view draws, up to date (NULL without a case; owned by the view). */
+cairo_surface_t *ns_slice_view_get_surface    (NsSliceView *self);
+/* Widget coordinates <-> image coordinates (render/'s screen coordinates). */
+void             ns_slice_view_widget_to_image (NsSliceView *self, double wx, double wy,
+                                                double *ix, double *iy);
+void             ns_slice_view_image_to_widget (NsSliceView *self, double ix, double iy,
+                                                double *wx, double *wy);
+/* Widget coordinates of the centre of voxel ijk (its slice coordinate is ignored). */
+void             ns_slice_view_voxel_to_widget (NsSliceView *self, const int ijk[3],
+                                                double *wx, double *wy);
+
+/* ---- the event paths --------------------------------------------------------------------- */
+
+/* A primary click at widget (x, y): moves the cursor there. */
+void             ns_slice_view_click_at       (NsSliceView *self, double x, double y);
+/* The pointer moved to (x, y) (x < 0: it left the view). */
+void             ns_slice_view_pointer_at     (NsSliceView *self, double x, double y);
+/* A wheel step dy (> 0: down) at (x, y) with modifier state. */
+void             ns_slice_view_scroll_at      (NsSliceView *self, double x, double y,
+                                               double dy, GdkModifierType state);
+/* A drag with button (1 left, 2 middle, 3 right) from (x, y) by (dx, dy), start to end. */
+void             ns_slice_view_drag           (NsSliceView *self, guint button,
+                                               GdkModifierType state, double x, double y,
+                                               double dx, double dy);
+/* steps slices toward superior / anterior / patient right (negative: the other way). */
+void             ns_slice_view_step_slice     (NsSliceView *self, int steps);
+
+G_END_DECLS

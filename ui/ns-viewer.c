@@ -1,0 +1,920 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-viewer.c: the shared state of a window's slice views (see ns-viewer.h).
+ *
+ * Everything a view needs to draw is here, so that a click in one view, a change of
+ * modality in the layer list or a window/level drag reach every view through one signal.
+ * Statistics that cost a pass over the volume (the automatic window of each modality,
+ * label volumes) are computed when the case is built, in the loader's worker thread; the
+ * main thread only swaps the prepared case in.
+ */
+#define G_LOG_DOMAIN "ns-viewer"
+
+#include "ns-viewer.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ns-data-error.h"
+#include "ns-viewer-private.h"
+
+struct _NsViewer
+{
+  GObject parent_instance;
+
+  NsViewerCase *vcase;           /* NULL without a case */
+  guint image_index;
+  double cursor[3];
+  int pointer[3];
+  gboolean has_pointer;
+
+  NsConvention convention;
+  gboolean show_labels;
+  gboolean show_crosshair;
+  NsOverlayStyle overlay;
+  NsLut lut;                     /* of the shown image */
+};
+
+G_DEFINE_FINAL_TYPE (NsViewer, ns_viewer, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_HAS_CASE,
+  PROP_TITLE,
+  PROP_MODALITY,
+  PROP_IMAGE_INDEX,
+  PROP_CONVENTION_NEUROLOGICAL,
+  PROP_SHOW_LABELS,
+  PROP_SHOW_CROSSHAIR,
+  PROP_OPACITY,
+  PROP_OVERLAY_MODE,
+  N_PROPS
+};
+
+enum {
+  CASE_CHANGED,
+  CURSOR_CHANGED,
+  POINTER_CHANGED,
+  DISPLAY_CHANGED,
+  LABELS_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* ---- the prepared case ------------------------------------------------------------------- */
+
+static void
+ns_viewer_image_clear (NsViewerImage *image)
+{
+  g_clear_pointer (&image->name, g_free);
+  g_clear_pointer (&image->volume, ns_volume_unref);
+}
+
+void
+_ns_viewer_case_free (NsViewerCase *vcase)
+{
+  if (vcase == NULL)
+    return;
+  for (guint i = 0; i < vcase->n_images; i++)
+    ns_viewer_image_clear (&vcase->images[i]);
+  g_clear_pointer (&vcase->ncase, ns_case_unref);
+  g_free (vcase);
+}
+
+static void
+count_volumes (const NsLabelMap *labels, NsViewerVolumes *volumes)
+{
+  guint64 counts[256];
+
+  ns_label_map_count (labels, counts);
+  memset (volumes, 0, sizeof *volumes);
+  volumes->voxel_ml = ns_grid_voxel_volume_ml (&labels->grid);
+  for (guint l = 1; l < 256; l++)
+    volumes->label_ml[l] = (double) counts[l] * volumes->voxel_ml;
+  volumes->wt_ml = volumes->label_ml[1] + volumes->label_ml[2] + volumes->label_ml[3]
+                   + volumes->label_ml[4];
+  volumes->tc_ml = volumes->label_ml[1] + volumes->label_ml[3] + volumes->label_ml[4];
+  volumes->et_ml = volumes->label_ml[4];
+}
+
+/* The centre of mass of the tumour (labels > 0), rounded to a voxel; FALSE when empty. */
+static gboolean
+tumour_centre (const NsLabelMap *labels, double centre[3])
+{
+  const NsGrid *g = &labels->grid;
+  double sum[3] = { 0, 0, 0 };
+  guint64 n = 0;
+  gsize v = 0;
+
+  for (int k = 0; k < g->dim[2]; k++)
+    for (int j = 0; j < g->dim[1]; j++)
+      for (int i = 0; i < g->dim[0]; i++, v++)
+        if (labels->labels[v] != 0)
+          {
+            sum[0] += i;
+            sum[1] += j;
+            sum[2] += k;
+            n++;
+          }
+  if (n == 0)
+    return FALSE;
+  for (int a = 0; a < 3; a++)
+    centre[a] = round (sum[a] / (double) n);
+  return TRUE;
+}
+
+NsViewerCase *
+_ns_viewer_case_new (NsCase *ncase)
+{
+  NsViewerCase *vcase = g_new0 (NsViewerCase, 1);
+
+  vcase->ncase = ns_case_ref (ncase);
+  vcase->grid = ncase->grid;
+  for (guint m = 0; m < NS_N_MODALITIES; m++)
+    {
+      NsViewerImage *image;
+      double lo, hi;
+
+      if (ncase->modality[m] == NULL)
+        continue;
+      image = &vcase->images[vcase->n_images++];
+      image->name = g_strdup (ns_modality_name (m));
+      image->volume = ns_volume_ref (ncase->modality[m]);
+      ns_window_level_auto (image->volume, &image->auto_window, &image->auto_level);
+      /* The brain preset: the 5–95 % range inside the brain, a tighter window than auto
+       * that brings out grey/white matter contrast at the cost of clipping the tumour's
+       * brightest and darkest parts. */
+      ns_volume_brain_percentiles (image->volume, 5.0, 95.0, &lo, &hi);
+      image->brain_window = MAX (hi - lo, 1e-6);
+      image->brain_level = (hi + lo) / 2.0;
+      image->min = G_MAXFLOAT;
+      image->max = -G_MAXFLOAT;
+      for (gsize v = 0, n = ns_volume_n_voxels (image->volume); v < n; v++)
+        {
+          float x = image->volume->voxels[v];
+          image->min = MIN (image->min, x);
+          image->max = MAX (image->max, x);
+        }
+      image->window = image->auto_window;
+      image->level = image->auto_level;
+    }
+  g_assert (vcase->n_images > 0);  /* ns_case_load() guarantees FLAIR */
+
+  vcase->centre[0] = (vcase->grid.dim[0] - 1) / 2;
+  vcase->centre[1] = (vcase->grid.dim[1] - 1) / 2;
+  vcase->centre[2] = (vcase->grid.dim[2] - 1) / 2;
+  vcase->labels = ncase->labels;
+  if (vcase->labels != NULL)
+    {
+      count_volumes (vcase->labels, &vcase->volumes);
+      tumour_centre (vcase->labels, vcase->centre);
+    }
+  return vcase;
+}
+
+/* ---- GObject ----------------------------------------------------------------------------- */
+
+static void
+ns_viewer_finalize (GObject *object)
+{
+  NsViewer *self = NS_VIEWER (object);
+
+  g_clear_pointer (&self->vcase, _ns_viewer_case_free);
+
+  G_OBJECT_CLASS (ns_viewer_parent_class)->finalize (object);
+}
+
+static void
+ns_viewer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  NsViewer *self = NS_VIEWER (object);
+
+  switch (prop_id)
+    {
+    case PROP_HAS_CASE:
+      g_value_set_boolean (value, self->vcase != NULL);
+      break;
+    case PROP_TITLE:
+      g_value_set_string (value, ns_viewer_get_title (self));
+      break;
+    case PROP_MODALITY:
+      g_value_set_string (value, ns_viewer_get_modality (self));
+      break;
+    case PROP_IMAGE_INDEX:
+      g_value_set_uint (value, self->image_index);
+      break;
+    case PROP_CONVENTION_NEUROLOGICAL:
+      g_value_set_boolean (value, self->convention == NS_CONVENTION_NEUROLOGICAL);
+      break;
+    case PROP_SHOW_LABELS:
+      g_value_set_boolean (value, self->show_labels);
+      break;
+    case PROP_SHOW_CROSSHAIR:
+      g_value_set_boolean (value, self->show_crosshair);
+      break;
+    case PROP_OPACITY:
+      g_value_set_double (value, self->overlay.opacity);
+      break;
+    case PROP_OVERLAY_MODE:
+      g_value_set_int (value, self->overlay.mode);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_viewer_set_property (GObject *object, guint prop_id, const GValue *value,
+                        GParamSpec *pspec)
+{
+  NsViewer *self = NS_VIEWER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODALITY:
+      ns_viewer_set_modality (self, g_value_get_string (value));
+      break;
+    case PROP_IMAGE_INDEX:
+      ns_viewer_set_image_index (self, g_value_get_uint (value));
+      break;
+    case PROP_CONVENTION_NEUROLOGICAL:
+      ns_viewer_set_convention (self, g_value_get_boolean (value)
+                                        ? NS_CONVENTION_NEUROLOGICAL
+                                        : NS_CONVENTION_RADIOLOGICAL);
+      break;
+    case PROP_SHOW_LABELS:
+      ns_viewer_set_show_labels (self, g_value_get_boolean (value));
+      break;
+    case PROP_SHOW_CROSSHAIR:
+      ns_viewer_set_show_crosshair (self, g_value_get_boolean (value));
+      break;
+    case PROP_OPACITY:
+      ns_viewer_set_opacity (self, g_value_get_double (value));
+      break;
+    case PROP_OVERLAY_MODE:
+      ns_viewer_set_overlay_mode (self, g_value_get_int (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_viewer_class_init (NsViewerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ns_viewer_finalize;
+  object_class->get_property = ns_viewer_get_property;
+  object_class->set_property = ns_viewer_set_property;
+
+  properties[PROP_HAS_CASE] =
+    g_param_spec_boolean ("has-case", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TITLE] =
+    g_param_spec_string ("title", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODALITY] =
+    g_param_spec_string ("modality", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IMAGE_INDEX] =
+    g_param_spec_uint ("image-index", NULL, NULL, 0, NS_VIEWER_MAX_IMAGES - 1, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CONVENTION_NEUROLOGICAL] =
+    g_param_spec_boolean ("neurological", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_LABELS] =
+    g_param_spec_boolean ("show-labels", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_CROSSHAIR] =
+    g_param_spec_boolean ("show-crosshair", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OPACITY] =
+    g_param_spec_double ("opacity", NULL, NULL, 0.0, 1.0, 0.5,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OVERLAY_MODE] =
+    g_param_spec_int ("overlay-mode", NULL, NULL, NS_OVERLAY_FILL,
+                      NS_OVERLAY_FILL_AND_OUTLINE, NS_OVERLAY_FILL,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* A new case (or none): everything changed. */
+  signals[CASE_CHANGED] =
+    g_signal_new ("case-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[CURSOR_CHANGED] =
+    g_signal_new ("cursor-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[POINTER_CHANGED] =
+    g_signal_new ("pointer-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* Anything that changes pixels but not the cursor: modality, window/level, overlay. */
+  signals[DISPLAY_CHANGED] =
+    g_signal_new ("display-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* The label values or the set of labels offered changed (volumes recounted). */
+  signals[LABELS_CHANGED] =
+    g_signal_new ("labels-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+ns_viewer_init (NsViewer *self)
+{
+  self->convention = NS_CONVENTION_RADIOLOGICAL;
+  self->show_labels = TRUE;
+  self->show_crosshair = TRUE;
+  ns_overlay_style_init (&self->overlay);
+  ns_lut_init (&self->lut, 1.0, 0.5, NS_COLORMAP_GREY);
+}
+
+NsViewer *
+ns_viewer_new (void)
+{
+  return g_object_new (NS_TYPE_VIEWER, NULL);
+}
+
+/* ---- the case ---------------------------------------------------------------------------- */
+
+static void
+update_lut (NsViewer *self)
+{
+  const NsViewerImage *image;
+
+  if (self->vcase == NULL)
+    return;
+  image = &self->vcase->images[self->image_index];
+  ns_lut_init (&self->lut, image->window, image->level, NS_COLORMAP_GREY);
+}
+
+void
+_ns_viewer_take_case (NsViewer *self, NsViewerCase *vcase)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  g_clear_pointer (&self->vcase, _ns_viewer_case_free);
+  self->vcase = vcase;
+  self->image_index = 0;
+  self->has_pointer = FALSE;
+  if (vcase != NULL)
+    {
+      memcpy (self->cursor, vcase->centre, sizeof self->cursor);
+      update_lut (self);
+    }
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_CASE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODALITY]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMAGE_INDEX]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  g_signal_emit (self, signals[CASE_CHANGED], 0);
+  g_signal_emit (self, signals[LABELS_CHANGED], 0);
+  g_signal_emit (self, signals[CURSOR_CHANGED], 0);
+  g_signal_emit (self, signals[POINTER_CHANGED], 0);
+}
+
+void
+ns_viewer_set_case (NsViewer *self, NsCase *ncase)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+  g_return_if_fail (ncase != NULL);
+
+  _ns_viewer_take_case (self, _ns_viewer_case_new (ncase));
+}
+
+void
+ns_viewer_clear (NsViewer *self)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase != NULL)
+    _ns_viewer_take_case (self, NULL);
+}
+
+gboolean
+ns_viewer_has_case (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+  return self->vcase != NULL;
+}
+
+NsCase *
+ns_viewer_get_case (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->vcase != NULL ? self->vcase->ncase : NULL;
+}
+
+const char *
+ns_viewer_get_title (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->vcase != NULL ? self->vcase->ncase->id : NULL;
+}
+
+const NsGrid *
+ns_viewer_get_grid (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->vcase != NULL ? &self->vcase->grid : NULL;
+}
+
+guint
+ns_viewer_get_n_images (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), 0);
+  return self->vcase != NULL ? self->vcase->n_images : 0;
+}
+
+const char *
+ns_viewer_get_image_name (NsViewer *self, guint index)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  if (self->vcase == NULL || index >= self->vcase->n_images)
+    return NULL;
+  return self->vcase->images[index].name;
+}
+
+NsVolume *
+ns_viewer_get_image (NsViewer *self, guint index)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  if (self->vcase == NULL || index >= self->vcase->n_images)
+    return NULL;
+  return self->vcase->images[index].volume;
+}
+
+NsLabelMap *
+ns_viewer_get_labels (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->vcase != NULL ? self->vcase->labels : NULL;
+}
+
+const char *
+ns_viewer_modality_label (const char *name)
+{
+  static const struct { const char *name, *label; } known[] = {
+    { "flair", "FLAIR" }, { "t1ce", "T1c" }, { "t1c", "T1c" }, { "t1gd", "T1c" },
+    { "t1", "T1" }, { "t2", "T2" },
+  };
+
+  if (name == NULL)
+    return "";
+  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
+    if (g_ascii_strcasecmp (name, known[i].name) == 0)
+      return known[i].label;
+  return name;
+}
+
+/* ---- what is shown ------------------------------------------------------------------------ */
+
+guint
+ns_viewer_get_image_index (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), 0);
+  return self->image_index;
+}
+
+void
+ns_viewer_set_image_index (NsViewer *self, guint index)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL || index >= self->vcase->n_images || index == self->image_index)
+    return;
+  self->image_index = index;
+  update_lut (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMAGE_INDEX]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODALITY]);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+  g_signal_emit (self, signals[POINTER_CHANGED], 0);   /* the intensity shown changed */
+}
+
+const char *
+ns_viewer_get_modality (NsViewer *self)
+{
+  return ns_viewer_get_image_name (self, ns_viewer_get_image_index (self));
+}
+
+gboolean
+ns_viewer_set_modality (NsViewer *self, const char *name)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+
+  if (self->vcase == NULL || name == NULL)
+    return FALSE;
+  for (guint i = 0; i < self->vcase->n_images; i++)
+    if (g_strcmp0 (self->vcase->images[i].name, name) == 0)
+      {
+        ns_viewer_set_image_index (self, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+NsVolume *
+ns_viewer_get_shown_image (NsViewer *self)
+{
+  return ns_viewer_get_image (self, ns_viewer_get_image_index (self));
+}
+
+void
+ns_viewer_get_window_level (NsViewer *self, double *window, double *level)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL)
+    {
+      *window = 1.0;
+      *level = 0.5;
+      return;
+    }
+  *window = self->vcase->images[self->image_index].window;
+  *level = self->vcase->images[self->image_index].level;
+}
+
+void
+ns_viewer_set_window_level (NsViewer *self, double window, double level)
+{
+  NsViewerImage *image;
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL || !isfinite (window) || !isfinite (level))
+    return;
+  window = MAX (window, 1e-6);
+  image = &self->vcase->images[self->image_index];
+  if (image->window == window && image->level == level)
+    return;
+  image->window = window;
+  image->level = level;
+  update_lut (self);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+gboolean
+ns_viewer_apply_window_preset (NsViewer *self, const char *preset)
+{
+  const NsViewerImage *image;
+
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+
+  if (self->vcase == NULL)
+    return FALSE;
+  image = &self->vcase->images[self->image_index];
+  if (g_strcmp0 (preset, "auto") == 0)
+    ns_viewer_set_window_level (self, image->auto_window, image->auto_level);
+  else if (g_strcmp0 (preset, "brain") == 0)
+    ns_viewer_set_window_level (self, image->brain_window, image->brain_level);
+  else if (g_strcmp0 (preset, "full") == 0)
+    ns_viewer_set_window_level (self, MAX (image->max - image->min, 1e-6),
+                                (image->max + image->min) / 2.0);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+const NsLut *
+ns_viewer_get_lut (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return &self->lut;
+}
+
+NsConvention
+ns_viewer_get_convention (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NS_CONVENTION_RADIOLOGICAL);
+  return self->convention;
+}
+
+void
+ns_viewer_set_convention (NsViewer *self, NsConvention convention)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->convention == convention)
+    return;
+  self->convention = convention;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONVENTION_NEUROLOGICAL]);
+  /* The geometry of every view changes: views rebuild it on case-changed. */
+  g_signal_emit (self, signals[CASE_CHANGED], 0);
+}
+
+gboolean
+ns_viewer_get_show_labels (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+  return self->show_labels;
+}
+
+void
+ns_viewer_set_show_labels (NsViewer *self, gboolean show)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  show = !!show;
+  if (self->show_labels == show)
+    return;
+  self->show_labels = show;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_LABELS]);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+gboolean
+ns_viewer_get_show_crosshair (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+  return self->show_crosshair;
+}
+
+void
+ns_viewer_set_show_crosshair (NsViewer *self, gboolean show)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  show = !!show;
+  if (self->show_crosshair == show)
+    return;
+  self->show_crosshair = show;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_CROSSHAIR]);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+double
+ns_viewer_get_opacity (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), 0.0);
+  return self->overlay.opacity;
+}
+
+void
+ns_viewer_set_opacity (NsViewer *self, double opacity)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  opacity = CLAMP (opacity, 0.0, 1.0);
+  if (self->overlay.opacity == opacity)
+    return;
+  self->overlay.opacity = opacity;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPACITY]);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+NsOverlayMode
+ns_viewer_get_overlay_mode (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NS_OVERLAY_FILL);
+  return self->overlay.mode;
+}
+
+void
+ns_viewer_set_overlay_mode (NsViewer *self, NsOverlayMode mode)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+  g_return_if_fail (mode >= NS_OVERLAY_FILL && mode <= NS_OVERLAY_FILL_AND_OUTLINE);
+
+  if (self->overlay.mode == mode)
+    return;
+  self->overlay.mode = mode;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OVERLAY_MODE]);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+gboolean
+ns_viewer_get_label_visible (NsViewer *self, guint8 value)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+  return self->overlay.visible[value];
+}
+
+void
+ns_viewer_set_label_visible (NsViewer *self, guint8 value, gboolean visible)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  visible = !!visible;
+  if (value == 0 || self->overlay.visible[value] == visible)
+    return;
+  self->overlay.visible[value] = visible;
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+guint32
+ns_viewer_get_label_rgb (NsViewer *self, guint8 value)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), 0);
+  return self->overlay.rgb[value];
+}
+
+void
+ns_viewer_set_label_rgb (NsViewer *self, guint8 value, guint32 rgb)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  rgb &= 0xffffff;
+  if (self->overlay.rgb[value] == rgb)
+    return;
+  self->overlay.rgb[value] = rgb;
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+const NsOverlayStyle *
+ns_viewer_get_overlay_style (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return &self->overlay;
+}
+
+const NsLabelClass *
+ns_viewer_get_label_classes (NsViewer *self, guint *n_classes)
+{
+  NsLabelScheme scheme = NS_LABEL_SCHEME_BRATS2017;
+
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+
+  if (self->vcase != NULL && self->vcase->labels != NULL)
+    scheme = self->vcase->ncase->label_scheme;
+  return ns_label_scheme_classes (scheme, n_classes);
+}
+
+const NsViewerVolumes *
+ns_viewer_get_volumes (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->vcase != NULL && self->vcase->labels != NULL ? &self->vcase->volumes : NULL;
+}
+
+/* ---- cursor and pointer ------------------------------------------------------------------- */
+
+void
+ns_viewer_get_cursor (NsViewer *self, double voxel[3])
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+  memcpy (voxel, self->cursor, sizeof self->cursor);
+}
+
+void
+ns_viewer_set_cursor (NsViewer *self, const double voxel[3])
+{
+  double c[3];
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL)
+    return;
+  for (int a = 0; a < 3; a++)
+    c[a] = CLAMP (round (voxel[a]), 0, self->vcase->grid.dim[a] - 1);
+  if (memcmp (c, self->cursor, sizeof c) == 0)
+    return;
+  memcpy (self->cursor, c, sizeof c);
+  g_signal_emit (self, signals[CURSOR_CHANGED], 0);
+  if (!self->has_pointer)
+    g_signal_emit (self, signals[POINTER_CHANGED], 0);
+}
+
+void
+ns_viewer_set_pointer (NsViewer *self, const int *ijk)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (ijk == NULL || self->vcase == NULL)
+    {
+      if (!self->has_pointer)
+        return;
+      self->has_pointer = FALSE;
+    }
+  else
+    {
+      if (self->has_pointer && memcmp (ijk, self->pointer, sizeof self->pointer) == 0)
+        return;
+      memcpy (self->pointer, ijk, sizeof self->pointer);
+      self->has_pointer = TRUE;
+    }
+  g_signal_emit (self, signals[POINTER_CHANGED], 0);
+}
+
+gboolean
+ns_viewer_get_pointer (NsViewer *self, int ijk[3])
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+
+  if (self->has_pointer)
+    {
+      memcpy (ijk, self->pointer, sizeof self->pointer);
+      return TRUE;
+    }
+  for (int a = 0; a < 3; a++)
+    ijk[a] = (int) self->cursor[a];
+  return FALSE;
+}
+
+void
+ns_viewer_describe_voxel (NsViewer *self, const int ijk[3], NsViewerVoxelText *text)
+{
+  const NsGrid *grid;
+  double voxel[3], ras[3];
+  gsize index;
+  const NsViewerImage *image;
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  memset (text, 0, sizeof *text);
+  if (self->vcase == NULL)
+    return;
+  grid = &self->vcase->grid;
+  for (int a = 0; a < 3; a++)
+    if (ijk[a] < 0 || ijk[a] >= grid->dim[a])
+      return;
+
+  for (int a = 0; a < 3; a++)
+    voxel[a] = ijk[a];
+  ns_geometry_voxel_to_ras (grid, voxel, ras);
+  index = ns_grid_index (grid, ijk[0], ijk[1], ijk[2]);
+  image = &self->vcase->images[self->image_index];
+
+  text->voxel = g_strdup_printf ("Voxel %d, %d, %d", ijk[0], ijk[1], ijk[2]);
+  text->position = g_strdup_printf ("RAS %.1f, %.1f, %.1f mm", ras[0], ras[1], ras[2]);
+  text->intensity = g_strdup_printf ("%s %g", ns_viewer_modality_label (image->name),
+                                     (double) image->volume->voxels[index]);
+  if (self->vcase->labels == NULL)
+    text->label = g_strdup ("Label –");
+  else
+    {
+      guint8 value = self->vcase->labels->labels[index];
+      const NsLabelClass *cls = ns_label_scheme_lookup (self->vcase->ncase->label_scheme,
+                                                        value);
+      const char *name = value == 0 ? "background" : cls != NULL ? cls->short_name : "";
+
+      text->label = g_strdup_printf ("Label %u %s", value, name);
+    }
+}
+
+void
+ns_viewer_voxel_text_clear (NsViewerVoxelText *text)
+{
+  g_clear_pointer (&text->voxel, g_free);
+  g_clear_pointer (&text->position, g_free);
+  g_clear_pointer (&text->intensity, g_free);
+  g_clear_pointer (&text->label, g_free);
+}
+
+/* ---- loading ------------------------------------------------------------------------------- */
+
+static void
+load_thread (GTask *task, gpointer source_object, gpointer task_data,
+             GCancellable *cancellable)
+{
+  const char *const *paths = task_data;
+  g_autoptr (NsCase) ncase = NULL;
+  GError *error = NULL;
+
+  if (paths[0] != NULL && paths[1] == NULL)
+    ncase = ns_case_load (paths[0], NS_CASE_LOAD_DEFAULT, &error);
+  else
+    ncase = ns_case_load_files (paths, NS_CASE_LOAD_DEFAULT, &error);
+  if (ncase == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  g_task_return_pointer (task, _ns_viewer_case_new (ncase),
+                         (GDestroyNotify) _ns_viewer_case_free);
+}
+
+void
+ns_viewer_load_async (NsViewer *self, const char *const *paths, GCancellable *cancellable,
+                      GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+  g_return_if_fail (paths != NULL && paths[0] != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ns_viewer_load_async);
+  g_task_set_task_data (task, g_strdupv ((char **) paths), (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, load_thread);
+}
+
+gboolean
+ns_viewer_load_finish (NsViewer *self, GAsyncResult *result, GError **error)
+{
+  NsViewerCase *vcase;
+
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  vcase = g_task_propagate_pointer (G_TASK (result), error);
+  if (vcase == NULL)
+    return FALSE;
+  _ns_viewer_take_case (self, vcase);
+  return TRUE;
+}

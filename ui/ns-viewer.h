@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-viewer.h: the state that the slice views of one window share: the open case (its
+ * modalities and label map), the 3-D cursor, the voxel under the pointer, the modality
+ * shown with its window/level, and the label overlay style.  Views, the layer list, the
+ * info pane and the status bar observe it through its signals and properties; none of
+ * them talk to each other.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "ns-case.h"
+#include "ns-labels.h"
+#include "ns-render.h"
+#include "ns-volume.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_VIEWER (ns_viewer_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsViewer, ns_viewer, NS, VIEWER, GObject)
+
+/* At most this many images (modalities) in a case. */
+#define NS_VIEWER_MAX_IMAGES 8
+
+/* Tumour volumes of the label map, live (recounted after each change of the labels). */
+typedef struct
+{
+  double voxel_ml;
+  double label_ml[256];          /* per label value */
+  double wt_ml;                  /* {1, 2, 3, 4} */
+  double tc_ml;                  /* {1, 3, 4} */
+  double et_ml;                  /* {4} */
+} NsViewerVolumes;
+
+NsViewer       *ns_viewer_new                  (void);
+
+/* ---- the case ---------------------------------------------------------------------------- */
+
+/* Shows ncase (the viewer takes a reference): the cursor goes to the centre of the
+ * tumour when there is one (else the centre of the grid) and each modality gets its
+ * automatic window.  This computes statistics over every volume: on the main thread
+ * prefer ns_viewer_load_async().  Emits "case-changed". */
+void            ns_viewer_set_case             (NsViewer *self, NsCase *ncase);
+void            ns_viewer_clear                (NsViewer *self);
+gboolean        ns_viewer_has_case             (NsViewer *self);
+/* The case shown (borrowed; NULL without a case). */
+NsCase         *ns_viewer_get_case             (NsViewer *self);
+/* The case's name, e.g. "Brats18_CBICA_ABM_1" (NULL without a case). */
+const char     *ns_viewer_get_title            (NsViewer *self);
+const NsGrid   *ns_viewer_get_grid             (NsViewer *self);
+guint           ns_viewer_get_n_images         (NsViewer *self);
+const char     *ns_viewer_get_image_name       (NsViewer *self, guint index);
+NsVolume       *ns_viewer_get_image            (NsViewer *self, guint index);
+NsLabelMap     *ns_viewer_get_labels           (NsViewer *self);
+/* A display name of a modality name: "flair" -> "FLAIR", "t1c" -> "T1c", ... */
+const char     *ns_viewer_modality_label       (const char *name);
+
+/* ---- what is shown ------------------------------------------------------------------------ */
+
+/* The modality shown (by name; properties "modality" and "image-index"). */
+guint           ns_viewer_get_image_index      (NsViewer *self);
+void            ns_viewer_set_image_index      (NsViewer *self, guint index);
+const char     *ns_viewer_get_modality         (NsViewer *self);
+gboolean        ns_viewer_set_modality         (NsViewer *self, const char *name);
+/* The shown image (NULL without a case). */
+NsVolume       *ns_viewer_get_shown_image      (NsViewer *self);
+
+/* Window/level of the shown image. */
+void            ns_viewer_get_window_level     (NsViewer *self, double *window, double *level);
+void            ns_viewer_set_window_level     (NsViewer *self, double window, double level);
+/* "auto" (0.5–99.5 % inside the brain), "brain" (the brain's 2–98 % range stretched for
+ * grey/white contrast), "full" (minimum to maximum).  FALSE for an unknown preset. */
+gboolean        ns_viewer_apply_window_preset  (NsViewer *self, const char *preset);
+/* The LUT of the shown image (valid until the next change). */
+const NsLut    *ns_viewer_get_lut              (NsViewer *self);
+
+NsConvention    ns_viewer_get_convention       (NsViewer *self);
+void            ns_viewer_set_convention       (NsViewer *self, NsConvention convention);
+gboolean        ns_viewer_get_show_labels      (NsViewer *self);
+void            ns_viewer_set_show_labels      (NsViewer *self, gboolean show);
+gboolean        ns_viewer_get_show_crosshair   (NsViewer *self);
+void            ns_viewer_set_show_crosshair   (NsViewer *self, gboolean show);
+double          ns_viewer_get_opacity          (NsViewer *self);
+void            ns_viewer_set_opacity          (NsViewer *self, double opacity);
+NsOverlayMode   ns_viewer_get_overlay_mode     (NsViewer *self);
+void            ns_viewer_set_overlay_mode     (NsViewer *self, NsOverlayMode mode);
+gboolean        ns_viewer_get_label_visible    (NsViewer *self, guint8 value);
+void            ns_viewer_set_label_visible    (NsViewer *self, guint8 value, gboolean visible);
+guint32         ns_viewer_get_label_rgb        (NsViewer *self, guint8 value);
+void            ns_viewer_set_label_rgb        (NsViewer *self, guint8 value, guint32 rgb);
+/* The overlay style (visibility, colours, opacity, mode) for render/. */
+const NsOverlayStyle *ns_viewer_get_overlay_style (NsViewer *self);
+
+/* The classes the layer list and the info pane offer: those of the label map's scheme
+ * (BraTS 2017+: 1, 2, 4; BraTS 2015 adds 3). */
+const NsLabelClass *ns_viewer_get_label_classes (NsViewer *self, guint *n_classes);
+const NsViewerVolumes   *ns_viewer_get_volumes     (NsViewer *self);
+
+/* ---- cursor and pointer ------------------------------------------------------------------- */
+
+/* The 3-D cursor in voxel coordinates (integers: voxel centres), clamped into the grid.
+ * Emits "cursor-changed" when it moves. */
+void            ns_viewer_get_cursor           (NsViewer *self, double voxel[3]);
+void            ns_viewer_set_cursor           (NsViewer *self, const double voxel[3]);
+/* The voxel under the pointer (any view), for the status bar; NULL: the pointer left.
+ * Emits "pointer-changed". */
+void            ns_viewer_set_pointer          (NsViewer *self, const int *ijk);
+/* FALSE when the pointer is over no view (ijk then holds the cursor). */
+gboolean        ns_viewer_get_pointer          (NsViewer *self, int ijk[3]);
+
+/* What the status bar shows for voxel ijk: "Voxel 120, 130, 77", "RAS -12.0, 8.0, 30.5 mm",
+ * "FLAIR 412", "Label 2 Edema" (label "–" without a map). */
+typedef struct
+{
+  char *voxel;
+  char *position;
+  char *intensity;
+  char *label;
+} NsViewerVoxelText;
+
+void            ns_viewer_describe_voxel       (NsViewer *self, const int ijk[3],
+                                                NsViewerVoxelText *text);
+void            ns_viewer_voxel_text_clear     (NsViewerVoxelText *text);
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+/* Loads a case folder or a list of NIfTI files (paths, NULL-terminated; one folder or
+ * file, or several files) in a worker thread, together with the statistics the display
+ * needs; on success the viewer shows it (in the main context the call was made from).
+ * The previous case stays shown until then; on failure it stays. */
+void            ns_viewer_load_async           (NsViewer *self, const char *const *paths,
+                                                GCancellable *cancellable,
+                                                GAsyncReadyCallback callback,
+                                                gpointer user_data);
+gboolean        ns_viewer_load_finish          (NsViewer *self, GAsyncResult *result,
+                                                GError **error);
+
+G_END_DECLS

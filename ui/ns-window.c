@@ -1,0 +1,920 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-window.c: the workbench window (see ns-window.h).
+ *
+ * The window owns an NsViewer (declared in its template) that the three slice views, the
+ * layer list and the info pane observe; the window itself only wires actions to the
+ * viewer, switches layouts, keeps the status bar and runs loads.  View state that menus
+ * show as check or radio items (layout, modality, labels, overlay mode, crosshair,
+ * convention) are properties of the window installed as property actions, so that the
+ * menu, the layer list's buttons and the shortcuts share one source of truth.
+ *
+ * Recent cases are a short list of path sets in $XDG_CONFIG_HOME/neuroseg/recent-cases
+ * (one case per line, its paths separated by tabs): a case is a folder or a set of
+ * files, which GtkRecentManager's one-URI entries cannot hold.
+ */
+#define G_LOG_DOMAIN "ns-window"
+
+#include "ns-window.h"
+
+#include "ns-ui.h"
+
+#include "ns-config.h"
+
+#define RECENT_MAX 10
+
+struct _NsWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  char *layout;
+  char *sample_case;
+  char **pending_paths;          /* of the load in progress */
+  char *load_error;
+  GCancellable *load_cancellable;
+  guint pulse_source;
+
+  /* template children */
+  NsViewer *viewer;
+  GMenu *recent_menu;
+  GMenu *modality_menu;
+  GtkStack *stack;
+  GtkGrid *view_grid;
+  NsSliceView *axial_view;
+  NsSliceView *sagittal_view;
+  NsSliceView *coronal_view;
+  GtkBox *sidebar;
+  GtkWidget *sidebar_separator;
+  NsLayerPanel *layer_panel;
+  NsInfoPane *info_pane;
+  GtkLabel *voxel_label;
+  GtkLabel *position_label;
+  GtkLabel *intensity_label;
+  GtkLabel *label_label;
+  GtkLabel *message_label;
+  GtkProgressBar *progress_bar;
+};
+
+G_DEFINE_FINAL_TYPE (NsWindow, ns_window, GTK_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_LAYOUT,
+  PROP_MODALITY,
+  PROP_SHOW_LABELS,
+  PROP_SHOW_CROSSHAIR,
+  PROP_NEUROLOGICAL,
+  PROP_OVERLAY_MODE,
+  N_PROPS
+};
+
+enum {
+  LOAD_FINISHED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static const char *const overlay_mode_names[] = { NULL, "fill", "outline", "both" };
+
+/* ---- recent cases -------------------------------------------------------------------------- */
+
+static char *
+recent_file_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "neuroseg", "recent-cases", NULL);
+}
+
+static char **
+recent_load (void)
+{
+  g_autofree char *path = recent_file_path ();
+  g_autofree char *contents = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (g_file_get_contents (path, &contents, NULL, NULL))
+    {
+      g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
+      for (guint i = 0; lines[i] != NULL && i < RECENT_MAX; i++)
+        if (lines[i][0] != '\0')
+          g_strv_builder_add (builder, lines[i]);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static void
+recent_add (const char *const *paths)
+{
+  g_autofree char *path = recent_file_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *entry = g_strjoinv ("\t", (char **) paths);
+  g_auto (GStrv) old = recent_load ();
+  g_autoptr (GString) contents = g_string_new (entry);
+  g_autoptr (GError) error = NULL;
+  guint n = 1;
+
+  g_string_append_c (contents, '\n');
+  for (guint i = 0; old[i] != NULL && n < RECENT_MAX; i++)
+    if (g_strcmp0 (old[i], entry) != 0)
+      {
+        g_string_append_printf (contents, "%s\n", old[i]);
+        n++;
+      }
+  if (g_mkdir_with_parents (dir, 0700) != 0
+      || !g_file_set_contents (path, contents->str, contents->len, &error))
+    g_debug ("%s: cannot record the recent case: %s", path,
+             error != NULL ? error->message : g_strerror (errno));
+}
+
+static void
+rebuild_recent_menu (NsWindow *self)
+{
+  g_auto (GStrv) entries = recent_load ();
+
+  g_menu_remove_all (self->recent_menu);
+  for (guint i = 0; entries[i] != NULL; i++)
+    {
+      g_auto (GStrv) paths = g_strsplit (entries[i], "\t", -1);
+      g_autofree char *base = g_path_get_basename (paths[0]);
+      g_autofree char *label = NULL;
+      g_autoptr (GMenuItem) item = NULL;
+
+      /* Underscores in case names are mnemonics otherwise. */
+      g_autofree char *escaped = NULL;
+      {
+        g_auto (GStrv) parts = g_strsplit (base, "_", -1);
+        escaped = g_strjoinv ("__", parts);
+      }
+      if (g_strv_length (paths) > 1)
+        label = g_strdup_printf ("%s (+%u files)", escaped, g_strv_length (paths) - 1);
+      else
+        label = g_strdup (escaped);
+      item = g_menu_item_new (label, NULL);
+      g_menu_item_set_action_and_target_value (item, "win.open-recent",
+                                               g_variant_new_strv ((const char *const *)
+                                                                     paths, -1));
+      g_menu_append_item (self->recent_menu, item);
+    }
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-recent", entries[0] != NULL);
+}
+
+/* ---- status bar ---------------------------------------------------------------------------- */
+
+static void
+update_status (NsWindow *self)
+{
+  NsViewerVoxelText text;
+  int ijk[3];
+
+  if (!ns_viewer_has_case (self->viewer))
+    {
+      gtk_label_set_text (self->voxel_label, "");
+      gtk_label_set_text (self->position_label, "");
+      gtk_label_set_text (self->intensity_label, "");
+      gtk_label_set_text (self->label_label, "");
+      return;
+    }
+  /* The voxel under the pointer; the cursor's when the pointer is over no view. */
+  ns_viewer_get_pointer (self->viewer, ijk);
+  ns_viewer_describe_voxel (self->viewer, ijk, &text);
+  gtk_label_set_text (self->voxel_label, text.voxel != NULL ? text.voxel : "");
+  gtk_label_set_text (self->position_label, text.position != NULL ? text.position : "");
+  gtk_label_set_text (self->intensity_label, text.intensity != NULL ? text.intensity : "");
+  gtk_label_set_text (self->label_label, text.label != NULL ? text.label : "");
+  ns_viewer_voxel_text_clear (&text);
+}
+
+char *
+ns_window_dup_status_text (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+
+  return g_strdup_printf ("%s  |  %s  |  %s  |  %s", gtk_label_get_text (self->voxel_label),
+                          gtk_label_get_text (self->position_label),
+                          gtk_label_get_text (self->intensity_label),
+                          gtk_label_get_text (self->label_label));
+}
+
+/* ---- layout -------------------------------------------------------------------------------- */
+
+static void
+place (NsWindow *self, GtkWidget *child, int column, int row)
+{
+  GtkLayoutManager *manager = gtk_widget_get_layout_manager (GTK_WIDGET (self->view_grid));
+  GtkGridLayoutChild *layout_child =
+    GTK_GRID_LAYOUT_CHILD (gtk_layout_manager_get_layout_child (manager, child));
+
+  gtk_grid_layout_child_set_column (layout_child, column);
+  gtk_grid_layout_child_set_row (layout_child, row);
+  gtk_widget_set_visible (child, column >= 0);
+}
+
+static void
+apply_layout (NsWindow *self)
+{
+  GtkWidget *axial = GTK_WIDGET (self->axial_view);
+  GtkWidget *sagittal = GTK_WIDGET (self->sagittal_view);
+  GtkWidget *coronal = GTK_WIDGET (self->coronal_view);
+  GtkWidget *info = GTK_WIDGET (self->info_pane);
+  gboolean info_in_grid = g_strcmp0 (self->layout, "grid") == 0;
+  GtkWidget *parent = gtk_widget_get_parent (info);
+
+  /* The info pane moves into the grid's fourth cell in the 2 x 2 layout and back under
+   * the layer list otherwise. */
+  if (info_in_grid != (parent == GTK_WIDGET (self->view_grid)))
+    {
+      g_object_ref (info);
+      if (info_in_grid)
+        {
+          gtk_box_remove (self->sidebar, info);
+          gtk_grid_attach (self->view_grid, info, 1, 1, 1, 1);
+        }
+      else
+        {
+          gtk_grid_remove (self->view_grid, info);
+          gtk_box_append (self->sidebar, info);
+        }
+      g_object_unref (info);
+    }
+  gtk_widget_set_visible (self->sidebar_separator, !info_in_grid);
+  if (info_in_grid)
+    gtk_widget_add_css_class (info, "in-grid");
+  else
+    gtk_widget_remove_css_class (info, "in-grid");
+
+  /* Hidden cells first: a grid cell may hold only one visible child at a time. */
+  if (g_strcmp0 (self->layout, "grid") == 0)
+    {
+      place (self, axial, 0, 0);
+      place (self, sagittal, 1, 0);
+      place (self, coronal, 0, 1);
+    }
+  else if (g_strcmp0 (self->layout, "axial") == 0)
+    {
+      place (self, sagittal, -1, -1);
+      place (self, coronal, -1, -1);
+      place (self, axial, 0, 0);
+    }
+  else if (g_strcmp0 (self->layout, "sagittal") == 0)
+    {
+      place (self, axial, -1, -1);
+      place (self, coronal, -1, -1);
+      place (self, sagittal, 0, 0);
+    }
+  else if (g_strcmp0 (self->layout, "coronal") == 0)
+    {
+      place (self, axial, -1, -1);
+      place (self, sagittal, -1, -1);
+      place (self, coronal, 0, 0);
+    }
+  else
+    {
+      place (self, axial, 0, 0);
+      place (self, sagittal, 1, 0);
+      place (self, coronal, 2, 0);
+    }
+  if (info_in_grid)
+    place (self, info, 1, 1);
+}
+
+const char *
+ns_window_get_layout (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->layout;
+}
+
+void
+ns_window_set_layout (NsWindow *self, const char *layout)
+{
+  static const char *const known[] = { "row", "grid", "axial", "sagittal", "coronal", NULL };
+
+  g_return_if_fail (NS_IS_WINDOW (self));
+
+  if (layout == NULL || !g_strv_contains (known, layout))
+    {
+      g_warning ("unknown layout '%s'", layout != NULL ? layout : "(null)");
+      return;
+    }
+  if (g_strcmp0 (self->layout, layout) == 0)
+    return;
+  g_free (self->layout);
+  self->layout = g_strdup (layout);
+  apply_layout (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYOUT]);
+}
+
+/* ---- loading ------------------------------------------------------------------------------- */
+
+static gboolean
+pulse_cb (gpointer user_data)
+{
+  NsWindow *self = user_data;
+
+  gtk_progress_bar_pulse (self->progress_bar);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+show_error (NsWindow *self, const char *primary, const char *secondary)
+{
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self),
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s",
+                                              primary);
+
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", secondary);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+rebuild_modality_menu (NsWindow *self)
+{
+  g_menu_remove_all (self->modality_menu);
+  for (guint i = 0; i < ns_viewer_get_n_images (self->viewer); i++)
+    {
+      const char *name = ns_viewer_get_image_name (self->viewer, i);
+      g_autoptr (GMenuItem) item = g_menu_item_new (ns_viewer_modality_label (name), NULL);
+
+      g_menu_item_set_action_and_target_value (item, "view.modality",
+                                               g_variant_new_string (name));
+      g_menu_append_item (self->modality_menu, item);
+    }
+}
+
+static void
+load_finished_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (NsWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) paths = g_steal_pointer (&self->pending_paths);
+  gboolean ok;
+
+  ok = ns_viewer_load_finish (NS_VIEWER (source), result, &error);
+  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;                      /* a newer load took over */
+
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  g_clear_object (&self->load_cancellable);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  g_clear_pointer (&self->load_error, g_free);
+
+  if (!ok)
+    {
+      self->load_error = g_strdup (error->message);
+      gtk_label_set_text (self->message_label, "Could not open the case");
+      show_error (self, "Could not open the case", error->message);
+    }
+  else
+    {
+      g_autofree char *title = g_strdup_printf ("%s — Neuroseg",
+                                                ns_viewer_get_title (self->viewer));
+      gtk_window_set_title (GTK_WINDOW (self), title);
+      gtk_label_set_text (self->message_label, "");
+      gtk_widget_grab_focus (GTK_WIDGET (self->axial_view));
+      recent_add ((const char *const *) paths);
+      rebuild_recent_menu (self);
+    }
+  g_signal_emit (self, signals[LOAD_FINISHED], 0, ok);
+}
+
+void
+ns_window_open (NsWindow *self, const char *const *paths)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *message = NULL;
+
+  g_return_if_fail (NS_IS_WINDOW (self));
+  g_return_if_fail (paths != NULL && paths[0] != NULL);
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  g_strfreev (self->pending_paths);
+  self->pending_paths = g_strdupv ((char **) paths);
+  self->load_cancellable = g_cancellable_new ();
+
+  base = g_path_get_basename (paths[0]);
+  message = g_strdup_printf ("Loading %s…", base);
+  gtk_label_set_text (self->message_label, message);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  if (self->pulse_source == 0)
+    self->pulse_source = g_timeout_add (100, pulse_cb, self);
+
+  ns_viewer_load_async (self->viewer, paths, self->load_cancellable, load_finished_cb,
+                        g_object_ref (self));
+}
+
+gboolean
+ns_window_is_loading (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), FALSE);
+  return self->load_cancellable != NULL;
+}
+
+const char *
+ns_window_get_load_error (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->load_error;
+}
+
+void
+ns_window_set_sample_case (NsWindow *self, const char *dir)
+{
+  g_return_if_fail (NS_IS_WINDOW (self));
+
+  g_free (self->sample_case);
+  self->sample_case = g_strdup (dir);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-sample", dir != NULL);
+}
+
+/* ---- viewer signals ------------------------------------------------------------------------ */
+
+static void
+viewer_case_changed_cb (NsWindow *self, NsViewer *viewer)
+{
+  gboolean has_case = ns_viewer_has_case (viewer);
+
+  gtk_stack_set_visible_child_name (self->stack, has_case ? "views" : "empty");
+  rebuild_modality_menu (self);
+  for (guint a = 0; a < 5; a++)
+    {
+      static const char *const actions[] = {
+        "view.reset", "view.zoom-in", "view.zoom-out", "view.window-preset",
+        "win.copy-position",
+      };
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), actions[a], has_case);
+    }
+  if (!has_case)
+    gtk_window_set_title (GTK_WINDOW (self), "Neuroseg");
+  update_status (self);
+}
+
+static void
+viewer_notify_cb (NsWindow *self, GParamSpec *pspec, NsViewer *viewer)
+{
+  /* Re-emit the viewer's changes as the window's, for the property actions. */
+  if (g_strcmp0 (pspec->name, "modality") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODALITY]);
+  else if (g_strcmp0 (pspec->name, "show-labels") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_LABELS]);
+  else if (g_strcmp0 (pspec->name, "show-crosshair") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_CROSSHAIR]);
+  else if (g_strcmp0 (pspec->name, "neurological") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NEUROLOGICAL]);
+  else if (g_strcmp0 (pspec->name, "overlay-mode") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OVERLAY_MODE]);
+}
+
+/* ---- actions ------------------------------------------------------------------------------- */
+
+static void
+open_chooser_response_cb (GtkNativeDialog *native, int response, gpointer user_data)
+{
+  NsWindow *self = NS_WINDOW (user_data);
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (native));
+      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+      g_auto (GStrv) paths = NULL;
+
+      for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+        {
+          g_autoptr (GFile) file = g_list_model_get_item (files, i);
+          g_autofree char *path = g_file_get_path (file);
+          if (path != NULL)
+            g_strv_builder_add (builder, path);
+        }
+      paths = g_strv_builder_end (builder);
+      if (paths[0] != NULL)
+        ns_window_open (self, (const char *const *) paths);
+    }
+  g_object_unref (native);
+}
+
+static void
+run_open_chooser (NsWindow *self, gboolean folder)
+{
+  GtkFileChooserNative *native =
+    gtk_file_chooser_native_new (folder ? "Open Case Folder" : "Open NIfTI Files",
+                                 GTK_WINDOW (self),
+                                 folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER
+                                        : GTK_FILE_CHOOSER_ACTION_OPEN,
+                                 "_Open", "_Cancel");
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+  if (!folder)
+    {
+      GtkFileFilter *filter = gtk_file_filter_new ();
+
+      gtk_file_filter_set_name (filter, "NIfTI images (*.nii, *.nii.gz)");
+      gtk_file_filter_add_pattern (filter, "*.nii");
+      gtk_file_filter_add_pattern (filter, "*.nii.gz");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filter);
+      g_object_unref (filter);
+      gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (native), TRUE);
+    }
+  g_signal_connect (native, "response", G_CALLBACK (open_chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
+static void
+open_case_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  run_open_chooser (NS_WINDOW (widget), TRUE);
+}
+
+static void
+open_files_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  run_open_chooser (NS_WINDOW (widget), FALSE);
+}
+
+static void
+open_recent_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  g_autofree const char **paths = g_variant_get_strv (parameter, NULL);
+
+  if (paths[0] != NULL)
+    ns_window_open (NS_WINDOW (widget), paths);
+}
+
+static void
+open_sample_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  NsWindow *self = NS_WINDOW (widget);
+  const char *paths[] = { self->sample_case, NULL };
+
+  if (self->sample_case != NULL)
+    ns_window_open (self, paths);
+}
+
+static void
+close_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  gtk_window_close (GTK_WINDOW (widget));
+}
+
+static void
+copy_position_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  NsWindow *self = NS_WINDOW (widget);
+  NsViewerVoxelText text;
+  double cursor[3];
+  int ijk[3];
+  g_autofree char *line = NULL;
+
+  ns_viewer_get_cursor (self->viewer, cursor);
+  for (int a = 0; a < 3; a++)
+    ijk[a] = (int) cursor[a];
+  ns_viewer_describe_voxel (self->viewer, ijk, &text);
+  line = g_strdup_printf ("%s; %s", text.voxel, text.position);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), line);
+  ns_viewer_voxel_text_clear (&text);
+}
+
+/* The menu items of features that land later point to actions that stay disabled
+ * (ns_window_init); this is never reached. */
+static void
+later_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  g_warning ("%s is not available yet", action_name);
+}
+
+static void
+reset_view_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  NsWindow *self = NS_WINDOW (widget);
+
+  ns_slice_view_reset (self->axial_view);
+  ns_slice_view_reset (self->sagittal_view);
+  ns_slice_view_reset (self->coronal_view);
+}
+
+static void
+zoom_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  NsWindow *self = NS_WINDOW (widget);
+  double factor = g_str_equal (action_name, "view.zoom-in") ? 1.25 : 1 / 1.25;
+  NsSliceView *views[] = { self->axial_view, self->sagittal_view, self->coronal_view };
+
+  for (guint v = 0; v < G_N_ELEMENTS (views); v++)
+    ns_slice_view_set_zoom (views[v], ns_slice_view_get_zoom (views[v]) * factor);
+}
+
+static void
+window_preset_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  ns_viewer_apply_window_preset (NS_WINDOW (widget)->viewer,
+                                 g_variant_get_string (parameter, NULL));
+}
+
+/* ---- GObject ------------------------------------------------------------------------------- */
+
+static void
+ns_window_dispose (GObject *object)
+{
+  NsWindow *self = NS_WINDOW (object);
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  gtk_widget_dispose_template (GTK_WIDGET (self), NS_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (ns_window_parent_class)->dispose (object);
+}
+
+static void
+ns_window_finalize (GObject *object)
+{
+  NsWindow *self = NS_WINDOW (object);
+
+  g_free (self->layout);
+  g_free (self->sample_case);
+  g_strfreev (self->pending_paths);
+  g_free (self->load_error);
+
+  G_OBJECT_CLASS (ns_window_parent_class)->finalize (object);
+}
+
+static void
+ns_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  NsWindow *self = NS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAYOUT:
+      g_value_set_string (value, self->layout);
+      break;
+    case PROP_MODALITY:
+      /* Property actions need a string even without a case. */
+      g_value_set_string (value, self->viewer != NULL && ns_viewer_get_modality (self->viewer)
+                                   ? ns_viewer_get_modality (self->viewer) : "");
+      break;
+    case PROP_SHOW_LABELS:
+      g_value_set_boolean (value, self->viewer != NULL
+                                    && ns_viewer_get_show_labels (self->viewer));
+      break;
+    case PROP_SHOW_CROSSHAIR:
+      g_value_set_boolean (value, self->viewer != NULL
+                                    && ns_viewer_get_show_crosshair (self->viewer));
+      break;
+    case PROP_NEUROLOGICAL:
+      g_value_set_boolean (value, self->viewer != NULL
+                                    && ns_viewer_get_convention (self->viewer)
+                                         == NS_CONVENTION_NEUROLOGICAL);
+      break;
+    case PROP_OVERLAY_MODE:
+      g_value_set_string (value, overlay_mode_names[self->viewer != NULL
+                                                    ? ns_viewer_get_overlay_mode (self->viewer)
+                                                    : NS_OVERLAY_FILL]);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_window_set_property (GObject *object, guint prop_id, const GValue *value,
+                        GParamSpec *pspec)
+{
+  NsWindow *self = NS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAYOUT:
+      ns_window_set_layout (self, g_value_get_string (value));
+      break;
+    case PROP_MODALITY:
+      ns_viewer_set_modality (self->viewer, g_value_get_string (value));
+      break;
+    case PROP_SHOW_LABELS:
+      ns_viewer_set_show_labels (self->viewer, g_value_get_boolean (value));
+      break;
+    case PROP_SHOW_CROSSHAIR:
+      ns_viewer_set_show_crosshair (self->viewer, g_value_get_boolean (value));
+      break;
+    case PROP_NEUROLOGICAL:
+      ns_viewer_set_convention (self->viewer, g_value_get_boolean (value)
+                                                ? NS_CONVENTION_NEUROLOGICAL
+                                                : NS_CONVENTION_RADIOLOGICAL);
+      break;
+    case PROP_OVERLAY_MODE:
+      for (guint m = NS_OVERLAY_FILL; m <= NS_OVERLAY_FILL_AND_OUTLINE; m++)
+        if (g_strcmp0 (g_value_get_string (value), overlay_mode_names[m]) == 0)
+          ns_viewer_set_overlay_mode (self->viewer, m);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_window_class_init (NsWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = ns_window_dispose;
+  object_class->finalize = ns_window_finalize;
+  object_class->get_property = ns_window_get_property;
+  object_class->set_property = ns_window_set_property;
+
+  properties[PROP_LAYOUT] =
+    g_param_spec_string ("layout", NULL, NULL, "grid",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODALITY] =
+    g_param_spec_string ("modality", NULL, NULL, "",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_LABELS] =
+    g_param_spec_boolean ("show-labels", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_CROSSHAIR] =
+    g_param_spec_boolean ("show-crosshair", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_NEUROLOGICAL] =
+    g_param_spec_boolean ("neurological", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OVERLAY_MODE] =
+    g_param_spec_string ("overlay-mode", NULL, NULL, "fill",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[LOAD_FINISHED] =
+    g_signal_new ("load-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+
+  g_type_ensure (NS_TYPE_VIEWER);
+  g_type_ensure (NS_TYPE_SLICE_VIEW);
+  g_type_ensure (NS_TYPE_LAYER_PANEL);
+  g_type_ensure (NS_TYPE_INFO_PANE);
+
+  ns_ui_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/neuroseg/Neuroseg/ui/ns-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, viewer);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, recent_menu);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, modality_menu);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, view_grid);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, axial_view);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, sagittal_view);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, coronal_view);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, sidebar_separator);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, layer_panel);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, info_pane);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, voxel_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, position_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, intensity_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, label_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, message_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, progress_bar);
+
+  gtk_widget_class_install_action (widget_class, "win.open-case", NULL, open_case_action);
+  gtk_widget_class_install_action (widget_class, "win.open-files", NULL, open_files_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "as", open_recent_action);
+  gtk_widget_class_install_action (widget_class, "win.open-sample", NULL, open_sample_action);
+  gtk_widget_class_install_action (widget_class, "win.close", NULL, close_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-position", NULL,
+                                   copy_position_action);
+  gtk_widget_class_install_action (widget_class, "win.save-mask", NULL, later_action);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, later_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, later_action);
+
+  gtk_widget_class_install_property_action (widget_class, "view.layout", "layout");
+  gtk_widget_class_install_action (widget_class, "view.reset", NULL, reset_view_action);
+  gtk_widget_class_install_action (widget_class, "view.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "view.zoom-out", NULL, zoom_action);
+  gtk_widget_class_install_property_action (widget_class, "view.modality", "modality");
+  gtk_widget_class_install_action (widget_class, "view.window-preset", "s",
+                                   window_preset_action);
+  gtk_widget_class_install_property_action (widget_class, "view.show-labels", "show-labels");
+  gtk_widget_class_install_property_action (widget_class, "view.overlay-mode",
+                                            "overlay-mode");
+  gtk_widget_class_install_property_action (widget_class, "view.show-crosshair",
+                                            "show-crosshair");
+  gtk_widget_class_install_property_action (widget_class, "view.neurological",
+                                            "neurological");
+
+  gtk_widget_class_install_action (widget_class, "seg.run-model", NULL, later_action);
+  gtk_widget_class_install_action (widget_class, "seg.accept", NULL, later_action);
+  gtk_widget_class_install_action (widget_class, "train.fine-tune", NULL, later_action);
+  gtk_widget_class_install_action (widget_class, "train.models", NULL, later_action);
+}
+
+static gboolean
+drop_cb (NsWindow *self, const GValue *value, double x, double y, GtkDropTarget *target)
+{
+  GSList *files;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) paths = NULL;
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  files = g_value_get_boxed (value);
+  for (GSList *l = files; l != NULL; l = l->next)
+    {
+      g_autofree char *path = g_file_get_path (l->data);
+      if (path != NULL)
+        g_strv_builder_add (builder, path);
+    }
+  paths = g_strv_builder_end (builder);
+  if (paths[0] == NULL)
+    return FALSE;
+  ns_window_open (self, (const char *const *) paths);
+  return TRUE;
+}
+
+static void
+ns_window_init (NsWindow *self)
+{
+  static const char *const later[] = {
+    "win.save-mask", "win.undo", "win.redo", "seg.run-model", "seg.accept",
+    "train.fine-tune", "train.models",
+  };
+  GtkDropTarget *drop;
+
+  /* 2 x 2 as ITK-SNAP starts: the largest planes for a landscape screen. */
+  self->layout = g_strdup ("grid");
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  for (guint i = 0; i < G_N_ELEMENTS (later); i++)
+    gtk_widget_action_set_enabled (GTK_WIDGET (self), later[i], FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-sample", FALSE);
+
+  g_signal_connect_object (self->viewer, "case-changed", G_CALLBACK (viewer_case_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->viewer, "pointer-changed", G_CALLBACK (update_status), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->viewer, "notify", G_CALLBACK (viewer_notify_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect_swapped (drop, "drop", G_CALLBACK (drop_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  apply_layout (self);
+  viewer_case_changed_cb (self, self->viewer);
+  rebuild_recent_menu (self);
+
+  /* The property actions read their state while the template was being built, before
+   * self->viewer was set: give them the real values. */
+  g_object_freeze_notify (G_OBJECT (self));
+  for (guint p = PROP_MODALITY; p < N_PROPS; p++)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[p]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+NsWindow *
+ns_window_new (GtkApplication *application)
+{
+  return g_object_new (NS_TYPE_WINDOW, "application", application, NULL);
+}
+
+NsViewer *
+ns_window_get_viewer (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->viewer;
+}
+
+NsSliceView *
+ns_window_get_slice_view (NsWindow *self, NsPlane plane)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+
+  switch (plane)
+    {
+    case NS_PLANE_AXIAL:
+      return self->axial_view;
+    case NS_PLANE_SAGITTAL:
+      return self->sagittal_view;
+    case NS_PLANE_CORONAL:
+      return self->coronal_view;
+    case NS_N_PLANES:
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+NsLayerPanel *
+ns_window_get_layer_panel (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->layer_panel;
+}
+
+NsInfoPane *
+ns_window_get_info_pane (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->info_pane;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-window.h: the workbench window: a menu bar, three linked NsSliceViews in a
+ * switchable layout, the layer list, the info pane and a status bar.  One case per
+ * window; opening another replaces it.
+ *
+ * Actions (menus, buttons and shortcuts refer to these names):
+ *   win.open-case, win.open-files, win.open-recent(s), win.open-sample, win.close,
+ *   win.copy-position, win.save-mask, win.undo, win.redo (the last three disabled until
+ *   the editor lands);
+ *   view.layout(s: row | grid | axial | sagittal | coronal), view.reset, view.zoom-in,
+ *   view.zoom-out, view.modality(s), view.window-preset(s: auto | brain | full),
+ *   view.show-labels, view.overlay-mode(s: fill | outline | both), view.show-crosshair,
+ *   view.neurological;
+ *   seg.run-model, seg.accept, train.fine-tune, train.models (disabled until the
+ *   inference engine and the trainer land).
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-info-pane.h"
+#include "ns-layer-panel.h"
+#include "ns-slice-view.h"
+#include "ns-viewer.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_WINDOW (ns_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsWindow, ns_window, NS, WINDOW, GtkApplicationWindow)
+
+NsWindow     *ns_window_new             (GtkApplication *application);
+
+/* Opens a case folder, one NIfTI file, or several NIfTI files of one case (paths,
+ * NULL-terminated), off the main thread; a progress bar pulses meanwhile.  On failure a
+ * dialog names the file and the reason and the previous case stays.  Cancels a load in
+ * progress.  "load-finished" (gboolean ok) is emitted at the end. */
+void          ns_window_open            (NsWindow *self, const char *const *paths);
+gboolean      ns_window_is_loading      (NsWindow *self);
+/* The message of the last failed load (NULL after a success). */
+const char   *ns_window_get_load_error  (NsWindow *self);
+
+/* The folder `neuroseg` opens without arguments (File ▸ Open Sample Case). */
+void          ns_window_set_sample_case (NsWindow *self, const char *dir);
+
+NsViewer     *ns_window_get_viewer      (NsWindow *self);
+NsSliceView  *ns_window_get_slice_view  (NsWindow *self, NsPlane plane);
+NsLayerPanel *ns_window_get_layer_panel (NsWindow *self);
+NsInfoPane   *ns_window_get_info_pane   (NsWindow *self);
+/* "row", "grid", "axial", "sagittal" or "coronal". */
+const char   *ns_window_get_layout      (NsWindow *self);
+void          ns_window_set_layout      (NsWindow *self, const char *layout);
+/* The status bar's voxel, position, intensity and label fields, joined by "  |  ". */
+char         *ns_window_dup_status_text (NsWindow *self);
+
+G_END_DECLS
