@@ -19,6 +19,7 @@ static const NsCmd commands[] = {
   { "info", "Describe a volume or a case: grid, orientation, modalities, labels", ns_cmd_info },
   { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
   { "bench", "Timings on a real case (--io: opening a case)", ns_cmd_bench },
+  { "render", "PNG of one plane or of the three planes, with the label overlay", ns_cmd_render },
 };
 
 int

@@ -36,5 +36,6 @@ gboolean    ns_cmd_stdout_is_tty   (void);
 int ns_cmd_info    (int argc, char **argv);
 int ns_cmd_eval    (int argc, char **argv);
 int ns_cmd_bench   (int argc, char **argv);
+int ns_cmd_render  (int argc, char **argv);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 
 #include "ns-render.h"
 #include "ns-render-private.h"
+#include "ns-labels.h"
 
 #include <string.h>
 
@@ -24,6 +25,8 @@ ns_overlay_style_init (NsOverlayStyle *style)
     0xff7f00, 0x00ffff, 0xff00ff, 0x7f00ff, 0x007fff, 0x7fff00,
     0xff007f, 0x00ff7f, 0xbf7f3f, 0x3fbf7f, 0x7f3fbf, 0xbfbfbf,
   };
+  const NsLabelClass *classes;
+  guint n_classes;
 
   g_return_if_fail (style != NULL);
   memset (style, 0, sizeof *style);
@@ -33,10 +36,12 @@ ns_overlay_style_init (NsOverlayStyle *style)
       style->visible[i] = i != 0;
     }
   style->rgb[0] = 0x000000;
-  style->rgb[1] = 0xff0000; /* NCR/NET: necrotic and non-enhancing tumour core */
-  style->rgb[2] = 0x00ff00; /* ED: peritumoral edema */
-  style->rgb[3] = 0x0000ff; /* NET (BraTS 2015 only) */
-  style->rgb[4] = 0xffff00; /* ET: enhancing tumour */
+  /* The BraTS classes in data/'s colours (red core, green edema, blue BraTS 2015
+   * non-enhancing, yellow enhancing): the 2015 scheme holds every value of both. */
+  classes = ns_label_scheme_classes (NS_LABEL_SCHEME_BRATS2015, &n_classes);
+  for (guint c = 0; c < n_classes; c++)
+    style->rgb[classes[c].value] = ((guint32) classes[c].rgba[0] << 16)
+                                   | ((guint32) classes[c].rgba[1] << 8) | classes[c].rgba[2];
   style->opacity = 0.5;
   style->mode = NS_OVERLAY_FILL;
   style->fill_fraction = 0.5;

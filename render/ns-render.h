@@ -221,9 +221,9 @@ typedef struct
   double fill_fraction;
 } NsOverlayStyle;
 
-/* BraTS colours as ITK-SNAP shows them: 1 NCR/NET red, 2 edema green, 3 non-enhancing
- * (BraTS 2015) blue, 4 enhancing yellow, other values a fixed palette; all visible,
- * opacity 0.5, FILL, fill_fraction 0.5. */
+/* BraTS colours of data/ns-labels.h (as ITK-SNAP shows them): 1 NCR/NET red, 2 edema
+ * green, 3 non-enhancing (BraTS 2015) blue, 4 enhancing yellow; other values a fixed
+ * palette; all visible, opacity 0.5, FILL, fill_fraction 0.5. */
 void        ns_overlay_style_init      (NsOverlayStyle *style);
 
 /* ---- rendering onto cairo image surfaces -------------------------------------------------- */

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd-render.c: `neuroseg render CASE -o OUT.png`: one plane, or the three planes side
+ * by side, of a case (a folder or its files) or of any single NIfTI file, with the label
+ * overlay, as a PNG, for reports and golden-image tests.  Everything visual is render/'s;
+ * this file parses options, loads, and picks the cursor.
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
+#include "ns-cmd.h"
+#include "ns-case.h"
+#include "ns-data-error.h"
+#include "ns-nifti.h"
+#include "ns-render.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char summary[] =
+  "Writes a PNG of one plane, or of axial, sagittal and coronal side by side (--plane all,\n"
+  "the default), in display orientation (radiological unless --neurological), with the\n"
+  "label overlay.  CASE is a case folder, several files of one case, or any single NIfTI\n"
+  "file (shown as is).  The planes go through the centre of the labels when there are\n"
+  "labels, else through the centre of the volume; --slice or --voxel choose otherwise.\n"
+  "The window defaults to the 0.5-99.5 percentiles inside the brain.";
+
+/* Labels from any NIfTI volume: integers 0..255 (atlases as well as BraTS maps). */
+static NsLabelMap *
+labels_from_file (const char *path, const NsGrid *image_grid, GError **error)
+{
+  g_autoptr (NsVolume) vol = ns_nifti_read (path, error);
+  g_autoptr (NsLabelMap) map = NULL;
+  gsize n;
+
+  if (vol == NULL)
+    return NULL;
+  if (!ns_grid_equal (&vol->grid, image_grid))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                   "%s: grid %d x %d x %d (or its voxel-to-RAS matrix) differs from the "
+                   "image's %d x %d x %d", path, vol->grid.dim[0], vol->grid.dim[1],
+                   vol->grid.dim[2], image_grid->dim[0], image_grid->dim[1], image_grid->dim[2]);
+      return NULL;
+    }
+  map = ns_label_map_new (&vol->grid, error);
+  if (map == NULL)
+    return NULL;
+  map->path = g_strdup (path);
+  n = ns_volume_n_voxels (vol);
+  for (gsize i = 0; i < n; i++)
+    {
+      float v = vol->voxels[i];
+      float r = roundf (v);
+      if (!(fabsf (v - r) <= 1e-3f) || r < 0.0f || r > 255.0f)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
+                       "%s: value %g at voxel %" G_GSIZE_FORMAT " is not a label (0 to 255)",
+                       path, (double) v, i);
+          return NULL;
+        }
+      map->labels[i] = (guint8) r;
+    }
+  return g_steal_pointer (&map);
+}
+
+/* The centre of the non-zero labels in voxel coordinates; FALSE when there are none. */
+static gboolean
+labels_centre (const NsLabelMap *map, double centre[3])
+{
+  const NsGrid *g = &map->grid;
+  double sum[3] = { 0, 0, 0 };
+  guint64 n = 0;
+
+  for (int k = 0; k < g->dim[2]; k++)
+    for (int j = 0; j < g->dim[1]; j++)
+      {
+        const guint8 *row = map->labels + ns_grid_index (g, 0, j, k);
+        for (int i = 0; i < g->dim[0]; i++)
+          if (row[i] != 0)
+            {
+              sum[0] += i;
+              sum[1] += j;
+              sum[2] += k;
+              n++;
+            }
+      }
+  if (n == 0)
+    return FALSE;
+  for (int d = 0; d < 3; d++)
+    centre[d] = round (sum[d] / (double) n);
+  return TRUE;
+}
+
+static gboolean
+parse_voxel (const char *text, double voxel[3])
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  if (g_strv_length (parts) != 3)
+    return FALSE;
+  for (int d = 0; d < 3; d++)
+    {
+      char *end = NULL;
+      voxel[d] = g_ascii_strtod (parts[d], &end);
+      if (end == parts[d] || *end != '\0' || !isfinite (voxel[d]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+usage_error (const char *message)
+{
+  fprintf (stderr, "neuroseg render: %s (see --help)\n", message);
+  return 2;
+}
+
+int
+ns_cmd_render (int argc, char **argv)
+{
+  static char *output, *plane_name, *modality_name, *labels_path, *voxel_text, *colormap_name;
+  static gboolean no_labels, neurological, outline, fill_outline, nearest, crosshair;
+  static int slice = G_MININT;
+  static double window = NAN, level = NAN, opacity = NAN, pixel_mm = 0.0;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "PNG to write (required)", "OUT.png" },
+    { "plane", 'p', 0, G_OPTION_ARG_STRING, &plane_name,
+      "axial, sagittal, coronal or all (default: all, side by side)", "PLANE" },
+    { "slice", 's', 0, G_OPTION_ARG_INT, &slice,
+      "Slice index along the plane's normal voxel axis (one plane only)", "N" },
+    { "voxel", 0, 0, G_OPTION_ARG_STRING, &voxel_text,
+      "The voxel the planes go through", "I,J,K" },
+    { "modality", 'm', 0, G_OPTION_ARG_STRING, &modality_name,
+      "flair, t1c, t1 or t2 (default flair)", "MOD" },
+    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels_path,
+      "Label map to overlay instead of the case's", "FILE" },
+    { "no-labels", 0, 0, G_OPTION_ARG_NONE, &no_labels, "No label overlay", NULL },
+    { "window", 'w', 0, G_OPTION_ARG_DOUBLE, &window, "Window width (default: automatic)", "W" },
+    { "level", 'L', 0, G_OPTION_ARG_DOUBLE, &level, "Window centre (default: automatic)", "L" },
+    { "colormap", 0, 0, G_OPTION_ARG_STRING, &colormap_name,
+      "grey, hot, viridis or jet (default grey)", "MAP" },
+    { "neurological", 0, 0, G_OPTION_ARG_NONE, &neurological,
+      "Patient left on screen left (default: radiological, left on the right)", NULL },
+    { "outline", 0, 0, G_OPTION_ARG_NONE, &outline, "Draw label outlines only", NULL },
+    { "fill-outline", 0, 0, G_OPTION_ARG_NONE, &fill_outline,
+      "Draw outlines over a lighter fill", NULL },
+    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &opacity, "Label opacity, 0 to 1 (default 0.5)", "X" },
+    { "pixel-mm", 0, 0, G_OPTION_ARG_DOUBLE, &pixel_mm,
+      "Output pixel size in mm (default: the finest voxel spacing)", "MM" },
+    { "nearest", 0, 0, G_OPTION_ARG_NONE, &nearest,
+      "Nearest-neighbour image sampling (default: linear)", NULL },
+    { "crosshair", 0, 0, G_OPTION_ARG_NONE, &crosshair, "Draw the crosshair", NULL },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsCase) ncase = NULL;
+  g_autoptr (NsVolume) image = NULL;
+  g_autoptr (NsLabelMap) labels = NULL;
+  NsPlane plane = NS_PLANE_AXIAL;
+  gboolean all_planes = TRUE;
+  NsModality modality = NS_MODALITY_FLAIR;
+  NsColormap colormap = NS_COLORMAP_GREY;
+  NsRenderOptions options;
+  double cursor[3];
+  gboolean have_cursor = FALSE;
+  cairo_surface_t *surface;
+  int status;
+
+  if (!ns_cmd_parse ("render", "CASE", summary, entries, &argc, &argv, &status))
+    return status;
+
+  /* ---- check the arguments ---- */
+  if (argc < 2)
+    return usage_error ("no CASE given");
+  if (output == NULL)
+    return usage_error ("-o OUT.png is required");
+  if (plane_name != NULL && g_ascii_strcasecmp (plane_name, "all") != 0)
+    {
+      if (!ns_plane_from_string (plane_name, &plane))
+        return usage_error ("--plane must be axial, sagittal, coronal or all");
+      all_planes = FALSE;
+    }
+  if (slice != G_MININT && all_planes)
+    return usage_error ("--slice needs one --plane (use --voxel I,J,K for all planes)");
+  if (voxel_text != NULL && !parse_voxel (voxel_text, cursor))
+    return usage_error ("--voxel must be three numbers I,J,K");
+  have_cursor = voxel_text != NULL;
+  if (modality_name != NULL)
+    {
+      gboolean found = FALSE;
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        if (g_ascii_strcasecmp (modality_name, ns_modality_name ((NsModality) m)) == 0)
+          {
+            modality = (NsModality) m;
+            found = TRUE;
+          }
+      if (!found && (g_ascii_strcasecmp (modality_name, "t1ce") == 0
+                     || g_ascii_strcasecmp (modality_name, "t1gd") == 0))
+        {
+          modality = NS_MODALITY_T1C;
+          found = TRUE;
+        }
+      if (!found)
+        return usage_error ("--modality must be flair, t1c, t1 or t2");
+    }
+  if (colormap_name != NULL && !ns_colormap_from_string (colormap_name, &colormap))
+    return usage_error ("--colormap must be grey, hot, viridis or jet");
+  if (labels_path != NULL && no_labels)
+    return usage_error ("--labels and --no-labels exclude each other");
+  if (outline && fill_outline)
+    return usage_error ("--outline and --fill-outline exclude each other");
+  if (!isnan (opacity) && !(opacity >= 0.0 && opacity <= 1.0))
+    return usage_error ("--opacity must be between 0 and 1");
+  if (!isnan (window) && !(window > 0.0 && isfinite (window)))
+    return usage_error ("--window must be a positive number");
+  if (!isnan (level) && !isfinite (level))
+    return usage_error ("--level must be a number");
+  if (!(pixel_mm >= 0.0 && pixel_mm <= 100.0))
+    return usage_error ("--pixel-mm must be between 0 and 100");
+
+  /* ---- load ---- */
+  if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_IS_DIR)
+      && g_file_test (argv[1], G_FILE_TEST_EXISTS)
+      && ns_case_classify_file (argv[1]) == NS_CASE_FILE_NONE)
+    {
+      /* Any single NIfTI file: the image itself, no case around it. */
+      if (modality_name != NULL)
+        return usage_error ("--modality needs a case, not a single file");
+      g_autoptr (GPtrArray) volumes = ns_nifti_read_all (argv[1], &error);
+      if (volumes == NULL)
+        return ns_cmd_print_error (error);
+      image = ns_volume_ref (g_ptr_array_index (volumes, 0));
+    }
+  else
+    {
+      NsCaseLoadFlags flags = (no_labels || labels_path != NULL) ? NS_CASE_LOAD_SKIP_LABELS
+                                                                 : NS_CASE_LOAD_DEFAULT;
+      if (argc == 2)
+        ncase = ns_case_load (argv[1], flags, &error);
+      else
+        ncase = ns_case_load_files ((const char *const *) argv + 1, flags, &error);
+      if (ncase == NULL)
+        return ns_cmd_print_error (error);
+      if (ncase->modality[modality] == NULL)
+        {
+          g_set_error (&error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                       "%s: the case has no %s image", ncase->dir, ns_modality_name (modality));
+          return ns_cmd_print_error (error);
+        }
+      image = ns_volume_ref (ncase->modality[modality]);
+      if (ncase->labels != NULL && !no_labels)
+        labels = ns_label_map_ref (ncase->labels);
+    }
+  if (labels_path != NULL)
+    {
+      labels = labels_from_file (labels_path, &image->grid, &error);
+      if (labels == NULL)
+        return ns_cmd_print_error (error);
+    }
+
+  /* ---- options ---- */
+  ns_render_options_init (&options, image);
+  if (!isnan (window) || !isnan (level))
+    ns_lut_init (&options.lut, !isnan (window) ? window : options.lut.window,
+                 !isnan (level) ? level : options.lut.level, colormap);
+  else
+    ns_lut_init (&options.lut, options.lut.window, options.lut.level, colormap);
+  options.convention = neurological ? NS_CONVENTION_NEUROLOGICAL : NS_CONVENTION_RADIOLOGICAL;
+  options.interp = nearest ? NS_INTERP_NEAREST : NS_INTERP_LINEAR;
+  options.pixel_mm = pixel_mm;
+  options.show_crosshair = crosshair;
+  options.show_labels = labels != NULL;
+  if (outline)
+    options.overlay.mode = NS_OVERLAY_OUTLINE;
+  else if (fill_outline)
+    options.overlay.mode = NS_OVERLAY_FILL_AND_OUTLINE;
+  if (!isnan (opacity))
+    options.overlay.opacity = opacity;
+
+  if (!have_cursor && !(labels != NULL && labels_centre (labels, cursor)))
+    for (int d = 0; d < 3; d++)
+      cursor[d] = image->grid.dim[d] / 2;
+  if (slice != G_MININT)
+    {
+      NsPlaneGeometry geom;
+      ns_plane_geometry_init (&geom, &image->grid, plane, options.convention, 0, cursor);
+      if (slice < 0 || slice >= ns_plane_geometry_n_slices (&geom))
+        {
+          g_set_error (&error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                       "%s: --slice %d is outside 0..%d of the %s plane",
+                       image->path != NULL ? image->path : argv[1], slice,
+                       ns_plane_geometry_n_slices (&geom) - 1, ns_plane_to_string (plane));
+          return ns_cmd_print_error (error);
+        }
+      cursor[geom.axis_n] = slice;
+    }
+
+  /* ---- render ---- */
+  if (all_planes)
+    surface = ns_render_montage (image, labels, cursor, &options, &error);
+  else
+    surface = ns_render_plane (image, labels, plane, cursor, &options, &error);
+  if (surface == NULL)
+    return ns_cmd_print_error (error);
+  if (!ns_render_write_png (surface, output, &error))
+    {
+      cairo_surface_destroy (surface);
+      return ns_cmd_print_error (error);
+    }
+  cairo_surface_destroy (surface);
+  return 0;
+}
