@@ -9,11 +9,14 @@
  * Sections:
  *   io   open a case (every file, decoded in parallel as the GUI does) with ns_case_load;
  *        --serial decodes one file after another, for comparison.
+ *   render  draw one 240 x 240 plane, then all three, with image, labels and crosshair,
+ *        as the GUI does on a slice change (render/); median of 100 x --runs renders.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
 #include "ns-case.h"
+#include "ns-render.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -106,19 +109,153 @@ bench_io (const BenchOptions *options, JsonBuilder *json, GError **error)
   return TRUE;
 }
 
+/* ---- render ----------------------------------------------------------------------------- */
+
+/* Median time of one call of a render step, over n calls walking through the slices (so
+ * the data is not all in cache as it would be when redrawing one slice). */
+typedef struct
+{
+  const NsVolume *image;
+  const NsLabelMap *labels;
+  NsPlaneGeometry geoms[NS_N_PLANES];
+  cairo_surface_t *surfaces[NS_N_PLANES];
+  NsLut lut;
+  NsOverlayStyle style;
+  NsInterp interp;
+} RenderBench;
+
+static gboolean
+render_bench_planes (RenderBench *rb, int n_planes, int step, GError **error)
+{
+  for (int p = 0; p < n_planes; p++)
+    {
+      NsPlaneGeometry *g = &rb->geoms[p];
+      double cursor[3];
+      ns_plane_geometry_set_slice (g, (g->slice + step) % ns_plane_geometry_n_slices (g));
+      if (!ns_render_image (rb->surfaces[p], 0, 0, g, rb->image, &rb->lut, rb->interp, error)
+          || !ns_render_labels (rb->surfaces[p], 0, 0, g, rb->labels, &rb->style, error))
+        return FALSE;
+      for (int d = 0; d < 3; d++)
+        cursor[d] = g->dim[d] / 2;
+      ns_render_crosshair (rb->surfaces[p], 0, 0, g, cursor, 0x00ff00, 0.8, 0);
+    }
+  return TRUE;
+}
+
+static double
+render_bench_median (RenderBench *rb, int n_planes, int n, GError **error)
+{
+  g_autofree double *t = g_new (double, n);
+  for (int r = -10; r < n; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      if (!render_bench_planes (rb, n_planes, 1, error))
+        return -1.0;
+      if (r >= 0)
+        t[r] = (double) (g_get_monotonic_time () - t0) / 1e3;
+    }
+  return median (t, n);
+}
+
+static gboolean
+bench_render (const BenchOptions *options, JsonBuilder *json, GError **error)
+{
+  g_autoptr (NsCase) ncase = ns_case_load (options->case_path, NS_CASE_LOAD_DEFAULT, error);
+  g_autoptr (NsLabelMap) empty = NULL;
+  RenderBench rb = { 0 };
+  const int n = 100 * options->runs;
+  double window, level, t_auto, t_one[2], t_three[2];
+  gint64 t0;
+
+  if (ncase == NULL)
+    return FALSE;
+  rb.image = ncase->modality[NS_MODALITY_FLAIR];
+  if (ncase->labels == NULL)
+    rb.labels = empty = ns_label_map_new (&ncase->grid, error);
+  else
+    rb.labels = ncase->labels;
+  if (rb.labels == NULL)
+    return FALSE;
+
+  t0 = g_get_monotonic_time ();
+  ns_window_level_auto (rb.image, &window, &level);
+  t_auto = (double) (g_get_monotonic_time () - t0) / 1e3;
+  ns_lut_init (&rb.lut, window, level, NS_COLORMAP_GREY);
+  ns_overlay_style_init (&rb.style);
+  rb.style.mode = NS_OVERLAY_FILL_AND_OUTLINE; /* the costlier mode */
+  for (int p = 0; p < NS_N_PLANES; p++)
+    {
+      ns_plane_geometry_init (&rb.geoms[p], &ncase->grid, (NsPlane) p,
+                              NS_CONVENTION_RADIOLOGICAL, 0.0, NULL);
+      rb.surfaces[p] = ns_render_surface_new (&rb.geoms[p]);
+    }
+
+  for (int interp = 0; interp < 2; interp++)
+    {
+      rb.interp = (NsInterp) interp;
+      t_one[interp] = render_bench_median (&rb, 1, n, error);
+      t_three[interp] = t_one[interp] < 0 ? -1 : render_bench_median (&rb, 3, n, error);
+      if (t_three[interp] < 0)
+        break;
+    }
+  for (int p = 0; p < NS_N_PLANES; p++)
+    cairo_surface_destroy (rb.surfaces[p]);
+  if (t_one[0] < 0 || t_three[0] < 0 || t_one[1] < 0 || t_three[1] < 0)
+    return FALSE;
+
+  if (!options->json)
+    {
+      printf ("render: %s: %d x %d axial plane, image + labels (fill and outline) + "
+              "crosshair, median of %d:\n", options->case_path, rb.geoms[0].width,
+              rb.geoms[0].height, n);
+      printf ("render:   one plane     %.3f ms nearest, %.3f ms linear   (target <= 2 ms)\n",
+              t_one[0], t_one[1]);
+      printf ("render:   three planes  %.3f ms nearest, %.3f ms linear   (target <= 5 ms)\n",
+              t_three[0], t_three[1]);
+      printf ("render:   automatic window (once per volume) %.1f ms\n", t_auto);
+    }
+
+  json_builder_set_member_name (json, "render");
+  json_builder_begin_object (json);
+  json_builder_set_member_name (json, "case");
+  json_builder_add_string_value (json, options->case_path);
+  json_builder_set_member_name (json, "plane_width");
+  json_builder_add_int_value (json, rb.geoms[0].width);
+  json_builder_set_member_name (json, "plane_height");
+  json_builder_add_int_value (json, rb.geoms[0].height);
+  json_builder_set_member_name (json, "samples");
+  json_builder_add_int_value (json, n);
+  json_builder_set_member_name (json, "one_plane_nearest_ms");
+  json_builder_add_double_value (json, t_one[0]);
+  json_builder_set_member_name (json, "one_plane_linear_ms");
+  json_builder_add_double_value (json, t_one[1]);
+  json_builder_set_member_name (json, "three_planes_nearest_ms");
+  json_builder_add_double_value (json, t_three[0]);
+  json_builder_set_member_name (json, "three_planes_linear_ms");
+  json_builder_add_double_value (json, t_three[1]);
+  json_builder_set_member_name (json, "auto_window_ms");
+  json_builder_add_double_value (json, t_auto);
+  json_builder_end_object (json);
+  return TRUE;
+}
+
 /* ---- command ---------------------------------------------------------------------------- */
 
 int
 ns_cmd_bench (int argc, char **argv)
 {
   static gboolean io, serial, json;
+  static gboolean render;
   static int runs = 5;
   BenchSection sections[] = {
     { "io", &io, bench_io },
+    { "render", &render, bench_render },
   };
   const GOptionEntry entries[] = {
     { "io", 0, 0, G_OPTION_ARG_NONE, &io, "Time opening a case (decoding its NIfTI files)", NULL },
     { "serial", 0, 0, G_OPTION_ARG_NONE, &serial, "io: decode one file after another", NULL },
+    { "render", 0, 0, G_OPTION_ARG_NONE, &render,
+      "Time drawing planes with the label overlay (100 x --runs renders)", NULL },
     { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per benchmark (default 5)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
     { NULL },
