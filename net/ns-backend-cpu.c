@@ -933,9 +933,14 @@ conv_pd_choose (CpuBackend *cb, const ConvGeom *g, ConvPass pass, dnnl_prop_kind
   dnnl_primitive_desc_t exact = conv_pd (cb, g, pass, prop, act, src_use, dst_use, hint);
   if (exact != NULL)
     {
+      /* fp32: the jit (nChw16c) and brgemm (NHWC) kernels run at similar speeds, so
+       * keeping the layout wins; bf16: only the NHWC brgemm kernels use AMX (7x the
+       * nChw16c ones here), so a dense bf16 convolution reorders rather than change
+       * kernel family; depthwise kernels are close in both layouts */
       const char *ie = pd_impl (exact), *ia = pd_impl (any);
       gboolean depthwise = g->groups > 1 && g->groups == g->C;
-      if (strstr (ie, "ref") == NULL && (depthwise || strcmp (ie, ia) == 0))
+      gboolean fast = strstr (ie, "ref") == NULL && strstr (ie, "gemm:") == NULL;
+      if (fast && (g->dt == dnnl_f32 || depthwise || strcmp (ie, ia) == 0))
         {
           dnnl_primitive_desc_destroy (any);
           return exact;
@@ -1612,8 +1617,13 @@ cpu_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
   Prim *p = cache_lookup (cb, &k);
   if (p == NULL)
     {
+      /* the layout of the inputs (the convolution after wants it), not "any", which
+       * picks plain NCHW as soon as one input is plain or has padded channel blocks */
       dnnl_memory_desc_t dst = md_4d_any (out->shape[0], out->shape[1], out->shape[2],
                                           out->shape[3], srcs[0].data_type);
+      const dnnl_memory_desc_t *like = md_is_plain_nchw (&srcs[0]) ? &srcs[1] : &srcs[0];
+      if (!md_is_plain_nchw (like))
+        dst = md_tag (4, dst.dims, dst.data_type, md_guess_tag (like));
       dnnl_primitive_desc_t pd = NULL;
       if (dnnl_concat_primitive_desc_create (&pd, &dst, 2, 1, srcs, NULL, cb->engine)
             != dnnl_success
@@ -1634,25 +1644,18 @@ cpu_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
   out_end (cb, &o);
 }
 
-/* d = dout[:, c0:c0+C] as a reorder from a sub-memory of dout; blocked layouts whose
- * blocks straddle c0 go through NHWC first. */
+/* d = dout[:, c0:c0+C] as a reorder from a sub-memory of `base` (laid out as md) into
+ * dout's own format. */
 static void
-concat_split (CpuBackend *cb, NsTensor *d, NsTensor *dout, int c0)
+concat_split (CpuBackend *cb, NsTensor *d, const dnnl_memory_desc_t *md, void *base,
+              dnnl_format_tag_t tag, int c0)
 {
-  dnnl_memory_desc_t md = CT (dout)->md;
-  void *base = CT (dout)->data;
   dnnl_dims_t sub = { d->shape[0], d->shape[1], d->shape[2], d->shape[3] };
   dnnl_dims_t off = { 0, c0, 0, 0 };
   dnnl_memory_desc_t smd;
-  if (dnnl_memory_desc_init_submemory (&smd, &md, sub, off) != dnnl_success)
-    {
-      dnnl_memory_desc_t nhwc = md_tag (4, md.dims, md.data_type, dnnl_nhwc);
-      base = in_as (cb, dout, &nhwc, 0);
-      md = nhwc;
-      if (!DNNL_OK (dnnl_memory_desc_init_submemory (&smd, &md, sub, off)))
-        return;
-    }
-  dnnl_memory_desc_t dmd = md_tag (4, sub, md.data_type, md_guess_tag (&md));
+  if (!DNNL_OK (dnnl_memory_desc_init_submemory (&smd, md, sub, off)))
+    return;
+  dnnl_memory_desc_t dmd = md_tag (4, sub, md->data_type, tag);
   Out o;
   out_begin (cb, &o, d, &dmd, 1);
   reorder (cb, &smd, base, &o.md, o.ptr, FALSE);
@@ -1663,10 +1666,34 @@ static void
 cpu_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
 {
   CpuBackend *cb = CB (dout->backend);
+  dnnl_memory_desc_t md = CT (dout)->md;
+  void *base = CT (dout)->data;
+  dnnl_format_tag_t tag = md_guess_tag (&md);
+  int cb0 = db ? dout->shape[1] - db->shape[1] : 0;
+
+  /* a channel block straddling the split (24 channels in nChw16c): split from NHWC,
+   * where any channel offset is a sub-memory, and write the parts back blocked */
+  dnnl_memory_desc_t probe;
+  dnnl_dims_t sub = { dout->shape[0], da ? da->shape[1] : db->shape[1], dout->shape[2],
+                      dout->shape[3] };
+  dnnl_dims_t off = { 0, da ? 0 : cb0, 0, 0 };
+  gboolean aligned = dnnl_memory_desc_init_submemory (&probe, &md, sub, off) == dnnl_success;
+  if (aligned && da && db)
+    {
+      dnnl_dims_t sub_b = { dout->shape[0], db->shape[1], dout->shape[2], dout->shape[3] };
+      dnnl_dims_t off_b = { 0, cb0, 0, 0 };
+      aligned = dnnl_memory_desc_init_submemory (&probe, &md, sub_b, off_b) == dnnl_success;
+    }
+  if (!aligned)
+    {
+      dnnl_memory_desc_t nhwc = md_tag (4, md.dims, md.data_type, dnnl_nhwc);
+      base = in_as (cb, dout, &nhwc, 0);
+      md = nhwc;
+    }
   if (da)
-    concat_split (cb, da, dout, 0);
+    concat_split (cb, da, &md, base, tag, 0);
   if (db)
-    concat_split (cb, db, dout, dout->shape[1] - db->shape[1]);
+    concat_split (cb, db, &md, base, tag, cb0);
 }
 
 /* ---- add ------------------------------------------------------------------------------ */
