@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-model.h: the two segmentation networks of Neuroseg and their metadata.
+ *
+ * `mobilenetv2-unet` (the paper's model: torchvision's MobileNetV2 features as encoder,
+ * a five-block U-Net decoder, 6,629,092 parameters for 2 inputs and 4 classes) and
+ * `unet` (Ronneberger 2015 with same padding and batch-norm, the baseline).  A model is
+ * a small graph of backend ops; its trainable parameters live in one flat tensor (and so
+ * do their gradients and Adam's m and v), batch-norm running statistics in a second one.
+ *
+ * Modes: TRAIN (batch statistics, activations kept for backward), EVAL (running
+ * statistics, activations freed as soon as they are used), INFER (batch-norm folded into
+ * the convolution weights on the host, convolutions with fused activation; the fastest
+ * forward; refolded automatically after the parameters change).
+ *
+ * Typical training loop (llm.c order):
+ *   model = ns_model_new (backend, meta, &init, &error);
+ *   ns_model_set_mode (model, NS_MODEL_TRAIN);
+ *   for each batch:
+ *     ns_model_zero_grad (model);
+ *     logits = ns_model_forward (model, input, &error);       (N, classes, H, W)
+ *     loss = ns_softmax_dice_ce_forward (probs, logits, labels);
+ *     ns_softmax_dice_ce_backward (dlogits, probs, labels);
+ *     ns_model_backward (model, dlogits);
+ *     ns_model_adam_step (model, &adam);                       (adam.step is set here)
+ * or simply ns_model_train_step ().
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ns-backend.h"
+
+G_BEGIN_DECLS
+
+/* Version of the checkpoint format (tensor names + metadata keys) this build writes. */
+#define NS_MODEL_FORMAT_VERSION 1
+
+typedef struct
+{
+  int value;            /* label value in the output map (BraTS 2017+: 0, 1, 2, 4) */
+  char *name;           /* "background", "NCR/NET", "edema", "enhancing" */
+  guint8 colour[3];     /* sRGB overlay colour */
+} NsModelClass;
+
+/* What a model is: architecture, inputs, outputs, normalisation, provenance.  Written to
+ * and read from a checkpoint's __metadata__ (net/README.md). */
+typedef struct
+{
+  char *arch;            /* "mobilenetv2-unet" or "unet" */
+  char **modalities;     /* NULL-terminated input channels in order, e.g. {"flair", "t1c"} (names of ns_modality_name()) */
+  int n_classes;
+  NsModelClass *classes; /* (n_classes); class index 0 is background */
+  char *normalisation;   /* "zscore-brain": z-score inside the brain mask (DESIGN.md) */
+  /* provenance (any may be NULL / 0) */
+  char *name;            /* human-readable model name */
+  char *parent;          /* checkpoint this one was fine-tuned from */
+  char **cases;          /* NULL-terminated case names it was trained on */
+  int epochs;
+  char *metrics;         /* JSON object text, e.g. {"dice_wt": 0.91, "dice_tc": 0.85} */
+  char *date;            /* ISO 8601 */
+  char *command;         /* command line that produced it */
+} NsModelMeta;
+
+/* The defaults: mobilenetv2-unet, FLAIR + T1c in, BraTS classes 0/1/2/4 with their
+ * usual colours, z-score normalisation, no provenance. */
+NsModelMeta *ns_model_meta_new_default (const char *arch);
+NsModelMeta *ns_model_meta_copy        (const NsModelMeta *meta);
+void         ns_model_meta_free        (NsModelMeta *meta);
+int          ns_model_meta_n_inputs    (const NsModelMeta *meta);
+/* TRUE for "mobilenetv2-unet" and "unet". */
+gboolean     ns_model_arch_is_known    (const char *arch);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsModelMeta, ns_model_meta_free)
+
+typedef enum
+{
+  NS_INIT_NORMAL,        /* weights N(0, std), biases 0 (the paper: std 0.01) */
+  NS_INIT_KAIMING,       /* weights N(0, sqrt(2 / fan_in)), biases 0 */
+} NsInitKind;
+
+typedef struct
+{
+  NsInitKind kind;
+  float std;             /* NS_INIT_NORMAL; 0 means 0.01 */
+  guint64 seed;          /* every draw is a function of (seed, element index) */
+} NsModelInit;
+
+typedef enum
+{
+  NS_MODEL_TRAIN,
+  NS_MODEL_EVAL,
+  NS_MODEL_INFER,
+} NsModelMode;
+
+typedef struct _NsModel NsModel;
+
+/* Builds the network described by meta (copied) on backend (borrowed: it must outlive
+ * the model) and initialises it (init NULL: the paper's N(0, 0.01), seed 0).
+ * Batch-norm: gamma 1, beta 0, running mean 0, running variance 1. */
+NsModel           *ns_model_new           (NsBackend *backend, const NsModelMeta *meta,
+                                           const NsModelInit *init, GError **error);
+void               ns_model_free          (NsModel *model);
+const NsModelMeta *ns_model_get_meta      (NsModel *model);
+/* Replaces the provenance part (and name) of the metadata; arch/inputs/classes stay. */
+void               ns_model_set_meta      (NsModel *model, const NsModelMeta *meta);
+NsBackend         *ns_model_get_backend   (NsModel *model);
+/* Trainable parameters (weights, biases, batch-norm gamma and beta). */
+gsize              ns_model_n_parameters  (NsModel *model);
+/* Input H and W must be multiples of this (32 for mobilenetv2-unet, 16 for unet). */
+int                ns_model_get_size_multiple (NsModel *model);
+
+void               ns_model_set_mode      (NsModel *model, NsModelMode mode);
+NsModelMode        ns_model_get_mode      (NsModel *model);
+
+/* input (N, n_inputs, H, W) on the model's backend.  Returns the logits (N, n_classes,
+ * H, W), owned by the model and valid until the next forward or ns_model_trim(); NULL
+ * and an error when the shape does not fit or memory runs out. */
+NsTensor          *ns_model_forward       (NsModel *model, NsTensor *input, GError **error);
+/* After a TRAIN forward: back-propagates dlogits (same shape as the logits) and
+ * ACCUMULATES the parameter gradients. */
+void               ns_model_backward      (NsModel *model, NsTensor *dlogits);
+void               ns_model_zero_grad     (NsModel *model);
+/* One Adam update of every trainable parameter; p->step is ignored and the model's own
+ * step counter (incremented here) is used for bias correction. */
+void               ns_model_adam_step     (NsModel *model, const NsAdamParams *p);
+int                ns_model_get_step      (NsModel *model);
+
+/* One whole step: zero-grad, forward, softmax + Dice + CE loss, backward, Adam.  images
+ * host float32 (n, n_inputs, h, w); labels host float32 (n, 1, h, w) holding CLASS
+ * INDICES 0..n_classes-1.  Returns the loss before the update (NaN + error on failure). */
+float              ns_model_train_step    (NsModel *model, const float *images,
+                                           const float *labels, int n, int h, int w,
+                                           const NsAdamParams *p, GError **error);
+
+/* Frees the cached activations, gradients and workspace (e.g. after a batch of an
+ * unusual shape).  The next forward reallocates them. */
+void               ns_model_trim          (NsModel *model);
+/* Bytes of activations one slice of h x w needs in the current mode's forward at its
+ * peak (INFER/EVAL: live tensors only; TRAIN: everything kept for backward plus the
+ * gradients), counted as float32.  Used to size batches by a memory budget. */
+gsize              ns_model_bytes_per_slice (NsModel *model, int h, int w);
+/* Forward multiply-adds x 2 of one slice of h x w (convolutions only). */
+double             ns_model_flops_per_slice (NsModel *model, int h, int w);
+
+/* Per-op-type timing for benchmarks: when on, every op is followed by a synchronize and
+ * its wall time added to a per-type sum.  Types: "conv3x3", "conv1x1", "depthwise",
+ * "conv-other", "batchnorm", "relu", "add", "concat", "upsample", "maxpool", "convt",
+ * "fold". */
+void               ns_model_set_profiling (NsModel *model, gboolean on);
+/* name -> seconds (gdouble *) since profiling was switched on; owned by the model. */
+GHashTable        *ns_model_get_profile   (NsModel *model);
+
+/* ---- parameters by name (checkpoints, tests) ------------------------------------------ */
+
+/* Every stored tensor: trainable parameters then batch-norm running statistics, in
+ * network order, with the names of net/README.md. */
+int                ns_model_n_tensors     (NsModel *model);
+const char        *ns_model_tensor_name   (NsModel *model, int index);
+void               ns_model_tensor_shape  (NsModel *model, int index, int shape[4]);
+/* Number of dimensions the tensor has in PyTorch (4 for conv weights, 1 for vectors). */
+int                ns_model_tensor_ndim   (NsModel *model, int index);
+gsize              ns_model_tensor_size   (NsModel *model, int index);
+gboolean           ns_model_tensor_is_trainable (NsModel *model, int index);
+int                ns_model_find_tensor   (NsModel *model, const char *name);
+/* Host float32 copies in and out (values only; uploads mark the folded weights stale). */
+void               ns_model_tensor_get    (NsModel *model, int index, float *values);
+void               ns_model_tensor_set    (NsModel *model, int index, const float *values);
+/* The flat tensors (for tests and the trainer): trainable values and their gradients. */
+NsTensor          *ns_model_get_flat_params (NsModel *model);
+NsTensor          *ns_model_get_flat_grads  (NsModel *model);
+/* Offset (in floats) of a trainable tensor in the flat buffers, or -1. */
+gssize             ns_model_tensor_offset (NsModel *model, int index);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsModel, ns_model_free)
+
+G_END_DECLS
