@@ -20,6 +20,10 @@ static const NsCmd commands[] = {
   { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
   { "bench", "Timings on a real case (--io: opening a case)", ns_cmd_bench },
   { "render", "PNG of one plane or of the three planes, with the label overlay", ns_cmd_render },
+  { "import-encoder", "ImageNet MobileNetV2 (TFLite) as the encoder of a new model",
+    ns_cmd_import_encoder },
+  { "classify-imagenet", "Top-5 ImageNet classes of a photo with an imported MobileNetV2",
+    ns_cmd_classify_imagenet },
 };
 
 int

@@ -34,6 +34,8 @@ const char *ns_cmd_sample_case_dir (void);
 gboolean    ns_cmd_stdout_is_tty   (void);
 
 int ns_cmd_info    (int argc, char **argv);
+int ns_cmd_import_encoder    (int argc, char **argv);
+int ns_cmd_classify_imagenet (int argc, char **argv);
 int ns_cmd_eval    (int argc, char **argv);
 int ns_cmd_bench   (int argc, char **argv);
 int ns_cmd_render  (int argc, char **argv);
