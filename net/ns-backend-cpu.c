@@ -311,10 +311,13 @@ scratch (CpuBackend *cb, int slot, gsize size)
     {
       free (cb->scratch[slot]);
       cb->scratch[slot] = aligned_alloc_bytes (size);
+      cb->scratch_size[slot] = cb->scratch[slot] != NULL ? size : 0;
       if (cb->scratch[slot] == NULL)
-        g_error ("ns-backend-cpu: out of memory for %" G_GSIZE_FORMAT " bytes of scratch",
-                 size);
-      cb->scratch_size[slot] = size;
+        {
+          g_critical ("ns-backend-cpu: out of memory for %" G_GSIZE_FORMAT
+                      " bytes of scratch; the op is skipped", size);
+          return NULL;
+        }
     }
   return cb->scratch[slot];
 }
@@ -425,17 +428,10 @@ plain_f32 (CpuBackend *cb, NsTensor *t)
     return ct->data;
 
   g_assert (!ct->pinned);
-  gsize size = t->n * sizeof (float);
+  gsize size = t->n * sizeof (float);   /* capacity is always >= n floats */
   void *tmp = scratch (cb, N_SCRATCH - 1, size);
-  reorder (cb, &ct->md, ct->data, &plain, tmp, FALSE);
-  if (ct->capacity < size)
-    {
-      free (ct->data);
-      ct->data = aligned_alloc_bytes (size);
-      if (ct->data == NULL)
-        g_error ("ns-backend-cpu: out of memory");
-      ct->capacity = size;
-    }
+  if (tmp == NULL || !reorder (cb, &ct->md, ct->data, &plain, tmp, FALSE))
+    return NULL;
   memcpy (ct->data, tmp, size);
   ct->md = plain;
   return ct->data;
@@ -450,7 +446,8 @@ in_as (CpuBackend *cb, NsTensor *t, const dnnl_memory_desc_t *want, int slot)
   if (md_eq (&ct->md, want))
     return ct->data;
   void *buf = scratch (cb, slot, dnnl_memory_desc_get_size (want));
-  reorder (cb, &ct->md, ct->data, want, buf, FALSE);
+  if (buf == NULL || !reorder (cb, &ct->md, ct->data, want, buf, FALSE))
+    return NULL;
   return buf;
 }
 
@@ -463,7 +460,7 @@ typedef struct
   gboolean staged;    /* pinned tensor written through scratch, reordered after */
 } Out;
 
-static void
+static gboolean
 out_begin (CpuBackend *cb, Out *o, NsTensor *t, const dnnl_memory_desc_t *md, int slot)
 {
   CpuTensor *ct = CT (t);
@@ -480,19 +477,25 @@ out_begin (CpuBackend *cb, Out *o, NsTensor *t, const dnnl_memory_desc_t *md, in
           o->staged = TRUE;
           o->ptr = scratch (cb, slot, dnnl_memory_desc_get_size (md));
         }
-      return;
+      return o->ptr != NULL;
     }
   gsize size = dnnl_memory_desc_get_size (md);
   if (size > ct->capacity)
     {
+      void *bigger = aligned_alloc_bytes (size);
+      if (bigger == NULL)
+        {
+          g_critical ("ns-backend-cpu: out of memory for a %" G_GSIZE_FORMAT
+                      "-byte tensor; the op is skipped", size);
+          return FALSE;
+        }
       o->old = ct->data;
-      ct->data = aligned_alloc_bytes (size);
-      if (ct->data == NULL)
-        g_error ("ns-backend-cpu: out of memory for a %" G_GSIZE_FORMAT "-byte tensor", size);
+      ct->data = bigger;
       ct->capacity = size;
     }
   ct->md = *md;
   o->ptr = ct->data;
+  return TRUE;
 }
 
 static void
@@ -516,7 +519,7 @@ weights_as (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *plain,
 {
   CpuTensor *ct = CT (w);
   void *data = plain_f32 (cb, w);
-  if (md_eq (plain, want))
+  if (data == NULL || md_eq (plain, want))
     return data;
 
   guint64 version = tensor_version (w);
@@ -551,13 +554,20 @@ weights_as (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *plain,
         {
           free (slot->data);
           slot->data = aligned_alloc_bytes (size);
+          slot->size = slot->data != NULL ? size : 0;
           if (slot->data == NULL)
-            g_error ("ns-backend-cpu: out of memory for reordered weights");
-          slot->size = size;
+            {
+              g_critical ("ns-backend-cpu: out of memory for reordered weights");
+              return NULL;
+            }
         }
       slot->md = *want;
     }
-  reorder (cb, plain, data, want, slot->data, FALSE);
+  if (!reorder (cb, plain, data, want, slot->data, FALSE))
+    {
+      memset (&slot->md, 0, sizeof slot->md);   /* matches no request */
+      return NULL;
+    }
   slot->version = version;
   return slot->data;
 }
@@ -568,7 +578,8 @@ accumulate_into (CpuBackend *cb, NsTensor *g, const dnnl_memory_desc_t *g_plain,
                  const dnnl_memory_desc_t *src_md, void *src)
 {
   void *data = plain_f32 (cb, g);
-  reorder (cb, src_md, src, g_plain, data, TRUE);
+  if (data != NULL)
+    reorder (cb, src_md, src, g_plain, data, TRUE);
   bump (cb, g);
 }
 
@@ -576,6 +587,8 @@ static void
 add_vec (CpuBackend *cb, NsTensor *g, const float *src)
 {
   float *d = plain_f32 (cb, g);
+  if (d == NULL)
+    return;
   for (gsize i = 0; i < g->n; i++)
     d[i] += src[i];
   bump (cb, g);
@@ -740,11 +753,13 @@ cpu_copy (NsTensor *dst, NsTensor *src)
   if (md.ndims == 4 && memcmp (src->shape, dst->shape, sizeof src->shape) != 0)
     {
       /* same element count, other shape: go through plain NCHW */
-      plain_f32 (cb, src);
+      if (plain_f32 (cb, src) == NULL)
+        return;
       md = md_nchw (dst, dnnl_f32);
     }
   Out o;
-  out_begin (cb, &o, dst, &md, 0);
+  if (!out_begin (cb, &o, dst, &md, 0))
+    return;
   if (o.ptr != cs->data)
     memcpy (o.ptr, cs->data, dnnl_memory_desc_get_size (&md));
   out_end (cb, &o);
@@ -987,7 +1002,8 @@ conv_forward_impl (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bia
   void *wei = weights_as (cb, weight, &g.w_plain, wei_md);
   void *b = bias ? plain_f32 (cb, bias) : NULL;
   Out o;
-  out_begin (cb, &o, out, dst_md, 1);
+  if (src == NULL || wei == NULL || (bias && b == NULL) || !out_begin (cb, &o, out, dst_md, 1))
+    return;
   Arg a[] = {
     { DNNL_ARG_SRC, src_md, src },
     { DNNL_ARG_WEIGHTS, wei_md, wei },
@@ -1034,7 +1050,8 @@ conv_backward_impl (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor
       void *ddst = in_as (cb, dout, ddst_md, 0);
       void *wei = weights_as (cb, weight, &g.w_plain, wei_md);
       Out o;
-      out_begin (cb, &o, dinp, dsrc_md, 1);
+      if (ddst == NULL || wei == NULL || !out_begin (cb, &o, dinp, dsrc_md, 1))
+        return;
       Arg a[] = {
         { DNNL_ARG_DIFF_DST, ddst_md, ddst },
         { DNNL_ARG_WEIGHTS, wei_md, wei },
@@ -1077,6 +1094,8 @@ conv_backward_impl (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor
       void *ddst = in_as (cb, dout, ddst_md, 1);
       void *dwei = scratch (cb, 2, dnnl_memory_desc_get_size (dwei_md));
       float *db = scratch (cb, 3, g.K * sizeof (float));
+      if (src == NULL || ddst == NULL || dwei == NULL || db == NULL)
+        return;
       Arg a[] = {
         { DNNL_ARG_SRC, src_md, src },
         { DNNL_ARG_DIFF_DST, ddst_md, ddst },
@@ -1186,7 +1205,8 @@ cpu_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invstd
   void *shift = plain_f32 (cb, beta);
   void *src = CT (inp)->data;
   Out o;
-  out_begin (cb, &o, out, &data, 1);
+  if (!mean || !var || !scale || !shift || !out_begin (cb, &o, out, &data, 1))
+    return;
   Arg a[] = {
     { DNNL_ARG_SRC, &data, src },
     { DNNL_ARG_DST, &o.md, o.ptr },
@@ -1205,6 +1225,8 @@ cpu_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invstd
   double unbias = count > 1 ? count / (count - 1) : 1.0;
   float *sm = plain_f32 (cb, save_mean), *si = plain_f32 (cb, save_invstd);
   float *rm = plain_f32 (cb, running_mean), *rv = plain_f32 (cb, running_var);
+  if (!sm || !si || !rm || !rv)
+    return;
   for (int c = 0; c < C; c++)
     {
       sm[c] = mean[c];
@@ -1260,6 +1282,8 @@ cpu_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTen
   dnnl_memory_desc_t vec = md_vec (C, dnnl_f32);
   const float *invstd = plain_f32 (cb, save_invstd);
   float *var = scratch (cb, 2, C * sizeof (float));
+  if (invstd == NULL || var == NULL)
+    return;
   for (int c = 0; c < C; c++)
     var[c] = (float) (1.0 / ((double) invstd[c] * invstd[c]) - eps);
   float *dscale = scratch (cb, 3, C * sizeof (float));
@@ -1268,14 +1292,18 @@ cpu_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTen
   void *scale = plain_f32 (cb, gamma);
   void *ddst = in_as (cb, dout, &data, 0);
   void *src = CT (inp)->data;
-  Out o;
-  gboolean have_out = dinp != NULL;
-  if (have_out)
-    out_begin (cb, &o, dinp, &data, 1);
-  void *dsrc = have_out ? o.ptr : scratch (cb, 5, dnnl_memory_desc_get_size (&data));
   /* oneDNN checks that a shift is passed (use_shift) though backward does not read it */
   float *shift = scratch (cb, 6, C * sizeof (float));
+  if (!dscale || !dshift || !mean || !scale || !ddst || !shift)
+    return;
   memset (shift, 0, C * sizeof (float));
+  Out o;
+  gboolean have_out = dinp != NULL;
+  if (have_out && !out_begin (cb, &o, dinp, &data, 1))
+    return;
+  void *dsrc = have_out ? o.ptr : scratch (cb, 5, dnnl_memory_desc_get_size (&data));
+  if (dsrc == NULL)
+    return;
   Arg a[] = {
     { DNNL_ARG_SRC, &data, src },
     { DNNL_ARG_DIFF_DST, &data, ddst },
@@ -1336,7 +1364,8 @@ cpu_relu_forward (NsTensor *out, NsTensor *inp, NsActivation act)
     }
   void *src = CT (inp)->data;
   Out o;
-  out_begin (cb, &o, out, &data, 1);
+  if (!out_begin (cb, &o, out, &data, 1))
+    return;
   Arg a[] = { { DNNL_ARG_SRC, &data, src }, { DNNL_ARG_DST, &o.md, o.ptr } };
   run (cb, p->prim, 2, a);
   out_end (cb, &o);
@@ -1375,7 +1404,8 @@ cpu_relu_backward (NsTensor *dinp, NsTensor *dout, NsTensor *out, NsActivation a
   void *ddst = in_as (cb, dout, &data, 0);
   void *dst = CT (out)->data;
   Out o;
-  out_begin (cb, &o, dinp, &data, 1);
+  if (ddst == NULL || !out_begin (cb, &o, dinp, &data, 1))
+    return;
   Arg a[] = {
     { DNNL_ARG_DST, &data, dst },
     { DNNL_ARG_DIFF_DST, &data, ddst },
@@ -1431,7 +1461,8 @@ cpu_maxpool2_forward (NsTensor *out, NsTensor *inp)
   gsize ws_size = dnnl_memory_desc_get_size (ws_md);
   void *src = CT (inp)->data;
   Out o;
-  out_begin (cb, &o, out, dst_md, 1);
+  if (!out_begin (cb, &o, out, dst_md, 1))
+    return;
   CpuTensor *co = CT (out);
   if (co->ws_size < ws_size)
     {
@@ -1493,6 +1524,8 @@ cpu_maxpool2_backward (NsTensor *dinp, NsTensor *dout, NsTensor *inp, NsTensor *
       /* out was not produced by our forward on this input: recompute the workspace */
       ws = scratch (cb, 2, dnnl_memory_desc_get_size (ws_md));
       void *tmp = scratch (cb, 3, dnnl_memory_desc_get_size (fdst_md));
+      if (ws == NULL || tmp == NULL)
+        return;
       Arg a[] = {
         { DNNL_ARG_SRC, &src_md, CT (inp)->data },
         { DNNL_ARG_DST, fdst_md, tmp },
@@ -1505,7 +1538,8 @@ cpu_maxpool2_backward (NsTensor *dinp, NsTensor *dout, NsTensor *inp, NsTensor *
   const dnnl_memory_desc_t *dsrc_md = pd_md (p, dnnl_query_diff_src_md, 0);
   void *ddst = in_as (cb, dout, ddst_md, 0);
   Out o;
-  out_begin (cb, &o, dinp, dsrc_md, 1);
+  if (ddst == NULL || !out_begin (cb, &o, dinp, dsrc_md, 1))
+    return;
   Arg a[] = {
     { DNNL_ARG_DIFF_DST, ddst_md, ddst },
     { DNNL_ARG_WORKSPACE, ws_md, ws },
@@ -1551,7 +1585,8 @@ cpu_upsample2_forward (NsTensor *out, NsTensor *inp)
     }
   void *src = CT (inp)->data;
   Out o;
-  out_begin (cb, &o, out, pd_md (p, dnnl_query_dst_md, 0), 1);
+  if (!out_begin (cb, &o, out, pd_md (p, dnnl_query_dst_md, 0), 1))
+    return;
   Arg a[] = { { DNNL_ARG_SRC, &src_md, src }, { DNNL_ARG_DST, &o.md, o.ptr } };
   run (cb, p->prim, 2, a);
   out_end (cb, &o);
@@ -1590,7 +1625,8 @@ cpu_upsample2_backward (NsTensor *dinp, NsTensor *dout)
     }
   void *ddst = CT (dout)->data;
   Out o;
-  out_begin (cb, &o, dinp, pd_md (p, dnnl_query_diff_src_md, 0), 1);
+  if (!out_begin (cb, &o, dinp, pd_md (p, dnnl_query_diff_src_md, 0), 1))
+    return;
   Arg a[] = { { DNNL_ARG_DIFF_DST, &ddst_md, ddst }, { DNNL_ARG_DIFF_SRC, &o.md, o.ptr } };
   run (cb, p->prim, 2, a);
   out_end (cb, &o);
@@ -1609,6 +1645,8 @@ cpu_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
       dnnl_memory_desc_t want = md_nchw (b, srcs[0].data_type);
       pb = in_as (cb, b, &want, 0);
       srcs[1] = want;
+      if (pb == NULL)
+        return;
     }
   Key k = { .n = 0 };
   key_add (&k, K_CONCAT);
@@ -1634,7 +1672,8 @@ cpu_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
         }
     }
   Out o;
-  out_begin (cb, &o, out, pd_md (p, dnnl_query_dst_md, 0), 1);
+  if (!out_begin (cb, &o, out, pd_md (p, dnnl_query_dst_md, 0), 1))
+    return;
   Arg args[] = {
     { DNNL_ARG_MULTIPLE_SRC + 0, &srcs[0], pa },
     { DNNL_ARG_MULTIPLE_SRC + 1, &srcs[1], pb },
@@ -1657,7 +1696,8 @@ concat_split (CpuBackend *cb, NsTensor *d, const dnnl_memory_desc_t *md, void *b
     return;
   dnnl_memory_desc_t dmd = md_tag (4, sub, md->data_type, tag);
   Out o;
-  out_begin (cb, &o, d, &dmd, 1);
+  if (!out_begin (cb, &o, d, &dmd, 1))
+    return;
   reorder (cb, &smd, base, &o.md, o.ptr, FALSE);
   out_end (cb, &o);
 }
@@ -1689,6 +1729,8 @@ cpu_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
       dnnl_memory_desc_t nhwc = md_tag (4, md.dims, md.data_type, dnnl_nhwc);
       base = in_as (cb, dout, &nhwc, 0);
       md = nhwc;
+      if (base == NULL)
+        return;
     }
   if (da)
     concat_split (cb, da, &md, base, tag, 0);
@@ -1728,7 +1770,8 @@ cpu_add_forward (NsTensor *out, NsTensor *a, NsTensor *b)
   void *pa = CT (a)->data;
   void *pb = in_as (cb, b, &md, 0);
   Out o;
-  out_begin (cb, &o, out, &md, 1);
+  if (pb == NULL || !out_begin (cb, &o, out, &md, 1))
+    return;
   Arg args[] = {
     { DNNL_ARG_SRC_0, &md, pa },
     { DNNL_ARG_SRC_1, &md, pb },
@@ -1753,13 +1796,15 @@ cpu_dropout_forward (NsTensor *out, NsTensor *mask, NsTensor *inp, float p, guin
   const float *x = plain_f32 (cb, inp);
   dnnl_memory_desc_t plain = md_nchw (out, dnnl_f32);
   Out om, oo;
-  out_begin (cb, &om, mask, &plain, 1);
+  if (x == NULL || !out_begin (cb, &om, mask, &plain, 1))
+    return;
   float *m = om.ptr;
   float scale = 1.0f / (1.0f - p);
   for (gsize i = 0; i < inp->n; i++)
     m[i] = ns_random_uniform (seed, i) >= p ? scale : 0.0f;
   out_end (cb, &om);
-  out_begin (cb, &oo, out, &plain, 2);
+  if (!out_begin (cb, &oo, out, &plain, 2))
+    return;
   float *y = oo.ptr;
   m = CT (mask)->data;
   for (gsize i = 0; i < inp->n; i++)
@@ -1775,7 +1820,8 @@ cpu_dropout_backward (NsTensor *dinp, NsTensor *dout, NsTensor *mask)
   const float *m = plain_f32 (cb, mask);
   dnnl_memory_desc_t plain = md_nchw (dinp, dnnl_f32);
   Out o;
-  out_begin (cb, &o, dinp, &plain, 1);
+  if (dy == NULL || m == NULL || !out_begin (cb, &o, dinp, &plain, 1))
+    return;
   float *dx = o.ptr;
   for (gsize i = 0; i < dout->n; i++)
     dx[i] = dy[i] * m[i];
@@ -1809,7 +1855,8 @@ cpu_softmax_forward (NsTensor *probs, NsTensor *logits)
     }
   void *src = in_as (cb, logits, &md, 0);
   Out o;
-  out_begin (cb, &o, probs, &md, 1);
+  if (src == NULL || !out_begin (cb, &o, probs, &md, 1))
+    return;
   Arg a[] = { { DNNL_ARG_SRC, &md, src }, { DNNL_ARG_DST, &o.md, o.ptr } };
   run (cb, p->prim, 2, a);
   out_end (cb, &o);
@@ -1886,7 +1933,8 @@ cpu_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *labels
   const float *lab = plain_f32 (cb, labels);
   dnnl_memory_desc_t plain = md_nchw (probs, dnnl_f32);
   Out o;
-  out_begin (cb, &o, probs, &plain, 1);
+  if (z == NULL || lab == NULL || !out_begin (cb, &o, probs, &plain, 1))
+    return NAN;
   softmax_plain (o.ptr, z, N, K, HW);
   out_end (cb, &o);
 
@@ -1911,6 +1959,8 @@ cpu_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *labe
   gsize HW = (gsize) probs->shape[2] * probs->shape[3];
   const float *p = plain_f32 (cb, probs);
   const float *lab = plain_f32 (cb, labels);
+  if (p == NULL || lab == NULL)
+    return;
   g_autofree double *s = g_new (double, 3 * K);
   double ce;
   dice_sums (p, lab, N, K, HW, s, s + K, s + 2 * K, &ce);
@@ -1928,7 +1978,8 @@ cpu_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *labe
 
   dnnl_memory_desc_t plain = md_nchw (dlogits, dnnl_f32);
   Out o;
-  out_begin (cb, &o, dlogits, &plain, 1);
+  if (!out_begin (cb, &o, dlogits, &plain, 1))
+    return;
   float *dz = o.ptr;
   for (int n = 0; n < N; n++)
     {
@@ -1965,6 +2016,8 @@ cpu_adam_update (NsTensor *params, NsTensor *grads, NsTensor *m, NsTensor *v,
   float *w = plain_f32 (cb, params);
   const float *g = plain_f32 (cb, grads);
   float *mm = plain_f32 (cb, m), *vv = plain_f32 (cb, v);
+  if (!w || !g || !mm || !vv)
+    return;
   const float b1 = ap->beta1, b2 = ap->beta2;
   const float c1 = (float) (1.0 / (1.0 - pow (b1, ap->step)));
   const float c2 = (float) (1.0 / (1.0 - pow (b2, ap->step)));
