@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test-render-cli.c: `neuroseg render` as a user runs it: the PNG it writes (size,
+ * orientation conventions), --help, and one-line errors naming the file with exit 1
+ * (exit 2 for bad usage).
+ */
+#define G_LOG_DOMAIN "ns-test"
+
+#include "ns-render.h"
+#include "ns-render-test-synth.h"
+#include "ns-test-util.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static char *
+neuroseg_path (void)
+{
+  const char *build = g_getenv ("NS_BUILD_DIR");
+  g_assert_nonnull (build);
+  return g_build_filename (build, "app", "neuroseg", NULL);
+}
+
+/* Runs neuroseg render with args (NULL-terminated); returns the exit status. */
+static int
+run_render (char **out, char **err, ...)
+{
+  g_autofree char *exe = neuroseg_path ();
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  va_list ap;
+
+  g_ptr_array_add (argv, exe);
+  g_ptr_array_add (argv, (gpointer) "render");
+  va_start (ap, err);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               out, err, &wait_status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  return WEXITSTATUS (wait_status);
+}
+
+static cairo_surface_t *
+load_png (const char *path)
+{
+  cairo_surface_t *s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+  return s;
+}
+
+/* One line on stderr that names what it must. */
+static void
+assert_one_line_naming (const char *err, const char *name)
+{
+  g_assert_nonnull (strstr (err, name));
+  g_assert_true (g_str_has_suffix (err, "\n"));
+  g_assert_true (strchr (err, '\n') == err + strlen (err) - 1);
+}
+
+static void
+test_help (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_render (&out, &err, "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "--plane"));
+  g_assert_nonnull (strstr (out, "--neurological"));
+  g_assert_nonnull (strstr (out, "--labels"));
+}
+
+static void
+test_bundled_case (void)
+{
+  g_autofree char *montage = g_build_filename (ns_test_tmpdir (), "montage.png", NULL);
+  g_autofree char *axial = g_build_filename (ns_test_tmpdir (), "axial.png", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  cairo_surface_t *s;
+
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", montage, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  s = load_png (montage);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, 240 + 2 + 240 + 2 + 240);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, 240);
+  cairo_surface_destroy (s);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", axial, "--plane",
+                               "axial", "--slice", "60", "--modality", "t1c", "--outline",
+                               "--opacity", "1", "--window", "500", "--level", "250", NULL),
+                   ==, 0);
+  s = load_png (axial);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, 240);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, 240);
+  cairo_surface_destroy (s);
+}
+
+/* A single NIfTI file (not a case) is drawn as is; neurological mirrors radiological
+ * left-right in the axial plane (1 mm isotropic: an exact mirror). */
+static void
+test_single_file_conventions (void)
+{
+  g_autofree char *radio = g_build_filename (ns_test_tmpdir (), "radio.png", NULL);
+  g_autofree char *neuro = g_build_filename (ns_test_tmpdir (), "neuro.png", NULL);
+  const char *file = "/usr/share/mricron/templates/ch2bet.nii.gz";
+  g_autofree char *out = NULL, *err = NULL;
+  cairo_surface_t *a, *b;
+  int w, h, diff = 0, asym = 0;
+
+  g_assert_cmpint (run_render (&out, &err, file, "-o", radio, "--plane", "axial", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_render (&out, &err, file, "-o", neuro, "--plane", "axial",
+                               "--neurological", NULL), ==, 0);
+  a = load_png (radio);
+  b = load_png (neuro);
+  w = cairo_image_surface_get_width (a);
+  h = cairo_image_surface_get_height (a);
+  g_assert_cmpint (w, ==, 181);
+  g_assert_cmpint (h, ==, 217);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      diff += synth_pixel (a, x, y) != synth_pixel (b, w - 1 - x, y);
+  g_assert_cmpint (diff, ==, 0);
+  /* and the picture is not symmetric, or this would prove nothing */
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      asym += synth_pixel (a, x, y) != synth_pixel (a, w - 1 - x, y);
+  g_assert_cmpint (asym, >, 100);
+  cairo_surface_destroy (a);
+  cairo_surface_destroy (b);
+}
+
+static void
+test_errors (void)
+{
+  g_autofree char *png = g_build_filename (ns_test_tmpdir (), "x.png", NULL);
+  g_autofree char *garbage = g_build_filename (ns_test_tmpdir (), "garbage.nii.gz", NULL);
+  const char *aal = "/usr/share/mricron/templates/aal.nii.gz";
+  char *out = NULL, *err = NULL;
+
+  /* Missing case. */
+  g_assert_cmpint (run_render (&out, &err, "/nonexistent/case", "-o", png, NULL), ==, 1);
+  assert_one_line_naming (err, "/nonexistent/case");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Not a NIfTI file. */
+  g_assert_true (g_file_set_contents (garbage, "not a nifti file", -1, NULL));
+  g_assert_cmpint (run_render (&out, &err, garbage, "-o", png, NULL), ==, 1);
+  assert_one_line_naming (err, garbage);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Labels on another grid. */
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", png, "--labels", aal,
+                               NULL), ==, 1);
+  assert_one_line_naming (err, aal);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Output folder missing. */
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", "/nonexistent/o.png",
+                               NULL), ==, 1);
+  assert_one_line_naming (err, "/nonexistent/o.png");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Slice out of range. */
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", png, "--plane",
+                               "sagittal", "--slice", "240", NULL), ==, 1);
+  assert_one_line_naming (err, "0..239");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Bad usage: exit 2. */
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", png, "--opacity", "2",
+                               NULL), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), NULL), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", png, "--plane", "oblique",
+                               NULL), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/render/cli/help", test_help);
+  g_test_add_func ("/render/cli/bundled-case", test_bundled_case);
+  g_test_add_func ("/render/cli/single-file-conventions", test_single_file_conventions);
+  g_test_add_func ("/render/cli/errors", test_errors);
+  return g_test_run ();
+}
