@@ -42,6 +42,44 @@ valid_range (int W, int Wo, int stride, int pad, int kx, int *lo, int *hi)
   *hi = MIN (b, Wo - 1);
 }
 
+/* y[j] += a x[j s] for j < n; the unit-stride case is split out so that the compiler
+ * vectorises it. */
+static inline void
+axpy_row (double *restrict y, const double *restrict x, double a, int n, int s)
+{
+  if (s == 1)
+    for (int j = 0; j < n; j++)
+      y[j] += a * x[j];
+  else
+    for (int j = 0; j < n; j++)
+      y[j] += a * x[j * s];
+}
+
+/* The transpose: y[j s] += a x[j]. */
+static inline void
+axpy_row_scatter (double *restrict y, const double *restrict x, double a, int n, int s)
+{
+  if (s == 1)
+    for (int j = 0; j < n; j++)
+      y[j] += a * x[j];
+  else
+    for (int j = 0; j < n; j++)
+      y[j * s] += a * x[j];
+}
+
+static inline double
+dot_row (const double *restrict d, const double *restrict x, int n, int s)
+{
+  double sum = 0.0;
+  if (s == 1)
+    for (int j = 0; j < n; j++)
+      sum += d[j] * x[j];
+  else
+    for (int j = 0; j < n; j++)
+      sum += d[j] * x[j * s];
+  return sum;
+}
+
 static void
 apply_act (double *x, gsize n, NsActivation act)
 {
@@ -93,10 +131,11 @@ _ns_ref_conv2d_forward (double *out, const double *inp, const double *weight,
                       const int iy = oy * s - pad + ky;
                       if (iy < 0 || iy >= H)
                         continue;
-                      const double *row = ip + (gsize) iy * W;
-                      double *orow = o + (gsize) oy * Wo;
-                      for (int ox = lo; ox <= hi; ox++)
-                        orow[ox] += wv * row[ox * s + kx - pad];
+                      /* Output columns lo..hi read input columns lo s - pad + kx, ... */
+                      if (hi < lo)
+                        continue;
+                      const double *row = ip + (gsize) iy * W + (lo * s - pad + kx);
+                      axpy_row (o + (gsize) oy * Wo + lo, row, wv, hi - lo + 1, s);
                     }
                 }
           }
@@ -150,17 +189,14 @@ _ns_ref_conv2d_backward (double *dinp, double *dweight, double *dbias, const dou
                       const int iy = oy * s - pad + ky;
                       if (iy < 0 || iy >= H)
                         continue;
-                      const double *xrow = inp + in_off + (gsize) iy * W;
-                      const double *drow = d + (gsize) oy * Wo;
+                      const gsize row = in_off + (gsize) iy * W + (lo * s - pad + kx);
+                      const double *drow = d + (gsize) oy * Wo + lo;
+                      if (hi < lo)
+                        continue;
                       if (dweight != NULL)
-                        for (int ox = lo; ox <= hi; ox++)
-                          dw += drow[ox] * xrow[ox * s + kx - pad];
+                        dw += dot_row (drow, inp + row, hi - lo + 1, s);
                       if (dinp != NULL)
-                        {
-                          double *dxrow = dinp + in_off + (gsize) iy * W;
-                          for (int ox = lo; ox <= hi; ox++)
-                            dxrow[ox * s + kx - pad] += wv * drow[ox];
-                        }
+                        axpy_row_scatter (dinp + row, drow, wv, hi - lo + 1, s);
                     }
                   if (dweight != NULL)
                     dweight[w_off + ky * kw + kx] += dw;

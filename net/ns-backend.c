@@ -325,6 +325,10 @@ conv_shapes_ok (const NsTensor *out, const NsTensor *inp, const NsTensor *weight
   int kh = weight->shape[2], kw = weight->shape[3];
   if (C % p->groups != 0 || K % p->groups != 0 || weight->shape[1] != C / p->groups)
     return FALSE;
+  /* A kernel larger than the padded input has no output (and C's division would round
+   * a negative numerator up to a size of 1). */
+  if (inp->shape[2] + 2 * p->pad < kh || inp->shape[3] + 2 * p->pad < kw)
+    return FALSE;
   int ho = (inp->shape[2] + 2 * p->pad - kh) / p->stride + 1;
   int wo = (inp->shape[3] + 2 * p->pad - kw) / p->stride + 1;
   if (bias != NULL && bias->n != (gsize) K)
@@ -389,6 +393,9 @@ ns_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTens
 {
   g_return_if_fail (dout && inp && save_mean && save_invstd && gamma);
   g_return_if_fail (same_shape (dout, inp) && same_shape (dinp, inp));
+  gsize C = (gsize) inp->shape[1];
+  g_return_if_fail (save_mean->n == C && save_invstd->n == C && gamma->n == C);
+  g_return_if_fail ((dgamma == NULL || dgamma->n == C) && (dbeta == NULL || dbeta->n == C));
   dout->backend->ops->batchnorm_backward (dinp, dgamma, dbeta, dout, inp, save_mean,
                                           save_invstd, gamma);
 }
@@ -437,7 +444,8 @@ void
 ns_upsample2_backward (NsTensor *dinp, NsTensor *dout)
 {
   g_return_if_fail (dinp && dout);
-  g_return_if_fail (dout->shape[2] == dinp->shape[2] * 2 && dout->shape[3] == dinp->shape[3] * 2);
+  g_return_if_fail (dout->shape[0] == dinp->shape[0] && dout->shape[1] == dinp->shape[1]
+                    && dout->shape[2] == dinp->shape[2] * 2 && dout->shape[3] == dinp->shape[3] * 2);
   dout->backend->ops->upsample2_backward (dinp, dout);
 }
 
@@ -458,6 +466,9 @@ ns_convt2_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor
 {
   g_return_if_fail (dout && inp && weight && same_shape (dinp, inp)
                     && same_shape (dweight, weight));
+  g_return_if_fail (weight->shape[0] == inp->shape[1] && weight->shape[1] == dout->shape[1]
+                    && dout->shape[2] == inp->shape[2] * 2 && dout->shape[3] == inp->shape[3] * 2);
+  g_return_if_fail (dbias == NULL || dbias->n == (gsize) dout->shape[1]);
   dout->backend->ops->convt2_backward (dinp, dweight, dbias, dout, inp, weight);
 }
 
@@ -472,10 +483,21 @@ ns_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
   out->backend->ops->concat_forward (out, a, b);
 }
 
+/* A part of a concatenation: same N, H, W as the whole, fewer channels (or absent). */
+static gboolean
+concat_part_ok (const NsTensor *part, const NsTensor *whole)
+{
+  return part == NULL || (part->shape[0] == whole->shape[0] && part->shape[1] < whole->shape[1]
+                          && part->shape[2] == whole->shape[2]
+                          && part->shape[3] == whole->shape[3]);
+}
+
 void
 ns_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
 {
   g_return_if_fail (dout && (da || db));
+  g_return_if_fail (concat_part_ok (da, dout) && concat_part_ok (db, dout));
+  g_return_if_fail (!(da && db) || da->shape[1] + db->shape[1] == dout->shape[1]);
   dout->backend->ops->concat_backward (da, db, dout);
 }
 

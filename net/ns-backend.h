@@ -138,6 +138,7 @@ void ns_batchnorm_forward  (NsTensor *out, NsTensor *save_mean, NsTensor *save_i
                             NsTensor *inp, NsTensor *gamma, NsTensor *beta,
                             NsTensor *running_mean, NsTensor *running_var,
                             gboolean training, float momentum, float eps);
+/* Backward of the training-mode forward (batch statistics, from save_mean/save_invstd). */
 void ns_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTensor *dout,
                             NsTensor *inp, NsTensor *save_mean, NsTensor *save_invstd,
                             NsTensor *gamma);
@@ -174,8 +175,9 @@ void ns_tensor_copy (NsTensor *dst, NsTensor *src);
 
 /* Inverted dropout with probability p: training keeps each element with prob 1-p and
  * scales by 1/(1-p); the keep mask (0 or 1/(1-p)) is saved in mask.  Draws come from a
- * counter-based generator keyed by seed so that every backend draws the same mask.
- * !training: out = inp. */
+ * counter-based generator keyed by seed so that every backend draws the same mask:
+ * element i (its NCHW linear index) is kept when ns_random_uniform (seed, i) >= p, both
+ * compared as float.  !training: out = inp (mask may be NULL). */
 void ns_dropout_forward  (NsTensor *out, NsTensor *mask, NsTensor *inp, float p, guint64 seed,
                           gboolean training);
 void ns_dropout_backward (NsTensor *dinp, NsTensor *dout, NsTensor *mask);

@@ -182,6 +182,12 @@ conv_fd_case (GRand *rand, int N, int C, int H, int W, int K, int kh, int kw, in
   _ns_ref_conv2d_backward (dinp, dw, with_bias ? db : NULL, r, inp, w, c.inp_shape, c.w_shape,
                            &c.p);
 
+  /* Without dinp (a first layer) the weight gradient is the same. */
+  g_autofree double *dw_only = g_new0 (double, n_w);
+  _ns_ref_conv2d_backward (NULL, dw_only, NULL, r, inp, w, c.inp_shape, c.w_shape, &c.p);
+  g_autofree char *l0 = g_strconcat (cfg, ": dweight without dinp", NULL);
+  ok &= check_double (l0, dw_only, dw, n_w, 0.0);
+
   g_autofree char *l1 = g_strconcat (cfg, ": dinp", NULL);
   g_autofree char *l2 = g_strconcat (cfg, ": dweight", NULL);
   g_autofree char *l3 = g_strconcat (cfg, ": dbias", NULL);
@@ -250,6 +256,11 @@ bn_fd_case (GRand *rand, int N, int C, int H, int W)
   g_autofree double *dinp = nan_array (c.n);
   g_autofree double *dgamma = g_new0 (double, C), *dbeta = g_new0 (double, C);
   _ns_ref_batchnorm_backward (dinp, dgamma, dbeta, r, inp, sm, si, gamma, c.shape);
+
+  g_autofree double *dgamma_only = g_new0 (double, C);
+  _ns_ref_batchnorm_backward (NULL, dgamma_only, NULL, r, inp, sm, si, gamma, c.shape);
+  g_autofree char *l0 = g_strconcat (cfg, ": dgamma without dinp", NULL);
+  ok &= check_double (l0, dgamma_only, dgamma, C, 0.0);
 
   g_autofree char *l1 = g_strconcat (cfg, ": dinp", NULL);
   g_autofree char *l2 = g_strconcat (cfg, ": dgamma", NULL);
@@ -1033,6 +1044,33 @@ test_ref_semantics (void)
     }
 }
 
+/* Shape errors are programming errors: a critical from the dispatcher, nothing computed. */
+static void
+test_bad_shapes (void)
+{
+  g_autoptr (NsBackend) be = ref_backend ();
+  g_autoptr (NsTensor) x = tensor_from (be, 1, 1, 1, 4, (const float[]) { 1, 2, 3, 4 });
+  g_autoptr (NsTensor) w = tensor_from (be, 1, 1, 3, 3, NULL);
+  g_autoptr (NsTensor) out = tensor_from (be, 1, 1, 1, 2, NULL);
+  g_autoptr (NsTensor) small = tensor_from (be, 1, 2, 2, 2, NULL);
+  g_autoptr (NsTensor) big = tensor_from (be, 1, 3, 4, 4, NULL);
+  NsConv2dParams p = { .stride = 2, .pad = 0, .groups = 1 };
+  float o[2];
+
+  ns_tensor_fill (w, 1.0f);
+  /* A 3x3 kernel on a 1-row input without padding: (1 - 3) / 2 + 1 would round to 1. */
+  g_test_expect_message ("ns-net", G_LOG_LEVEL_CRITICAL, "*conv_shapes_ok*");
+  ns_conv2d_forward (out, x, w, NULL, &p);
+  g_test_assert_expected_messages ();
+  ns_tensor_download (out, o);
+  g_assert_true (isnan (o[0]) && isnan (o[1]));
+
+  /* Upsample backward into a tensor with other channels. */
+  g_test_expect_message ("ns-net", G_LOG_LEVEL_CRITICAL, "*shape*");
+  ns_upsample2_backward (small, big);
+  g_test_assert_expected_messages ();
+}
+
 static void
 test_ref_info (void)
 {
@@ -1077,6 +1115,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/ref/hand/softmax-dice-ce", test_hand_loss);
   g_test_add_func ("/net/ref/hand/dropout-mask", test_dropout_mask);
   g_test_add_func ("/net/ref/semantics", test_ref_semantics);
+  g_test_add_func ("/net/ref/bad-shapes", test_bad_shapes);
   if (!ns_net_test_ops_register ("/net/ref/vs-ref", "ref", NS_PRECISION_FP32, &exact))
     return 1;
   return g_test_run ();
