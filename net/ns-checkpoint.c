@@ -507,7 +507,7 @@ st_entry (StFile *f, const char *name, StEntry *e, gboolean check_data, GError *
 
   if (o == NULL || dt == NULL || sh == NULL || off == NULL || !JSON_NODE_HOLDS_ARRAY (sh)
       || !JSON_NODE_HOLDS_ARRAY (off) || !JSON_NODE_HOLDS_VALUE (dt))
-    return st_fail (error, f, "tensor %s: header entry lacks dtype, shape or data_offsets", name);
+    return st_fail (error, f, "tensor %s: header entry needs a dtype, a shape array and data_offsets", name);
   const char *dts = json_node_get_value_type (dt) == G_TYPE_STRING ? json_node_get_string (dt) : NULL;
   if (!dtype_parse (dts, &e->dtype, &e->elem))
     return st_fail (error, f, "tensor %s: dtype %s is not supported (F32, BF16, F16)", name,
