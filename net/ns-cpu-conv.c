@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cpu-conv.c: convolution and 2x2 transposed convolution (deconvolution) on oneDNN,
+ * forward with bias and fused ReLU/ReLU6, backward data and backward weights (+ bias),
+ * with the layout choice that keeps activations in the format of the layer before.
+ */
+#define G_LOG_DOMAIN "ns-net"
+
+#include "ns-config.h"
+#include "ns-backend-cpu-private.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- convolution and transposed convolution ------------------------------------------- */
+
+typedef struct
+{
+  gboolean deconv;
+  int N, C, H, W, K, Ho, Wo, kh, kw, stride, pad, groups;
+  gboolean bias;
+  dnnl_data_type_t dt;
+  dnnl_memory_desc_t w_plain;   /* f32, the layout of the weight tensor */
+} ConvGeom;
+
+static void
+conv_geom (ConvGeom *g, gboolean deconv, NsTensor *out, NsTensor *inp, NsTensor *weight,
+           gboolean bias, int stride, int pad, int groups, dnnl_data_type_t dt)
+{
+  memset (g, 0, sizeof *g);
+  g->deconv = deconv;
+  g->N = inp->shape[0];
+  g->C = inp->shape[1];
+  g->H = inp->shape[2];
+  g->W = inp->shape[3];
+  g->K = out->shape[1];
+  g->Ho = out->shape[2];
+  g->Wo = out->shape[3];
+  g->kh = weight->shape[2];
+  g->kw = weight->shape[3];
+  g->stride = stride;
+  g->pad = pad;
+  g->groups = groups;
+  g->bias = bias;
+  g->dt = dt;
+  if (deconv)
+    {
+      /* PyTorch's (C, K, kh, kw) is oneDNN's (oc=K, ic=C, kh, kw) stored "iohw" */
+      dnnl_dims_t d = { g->K, g->C, g->kh, g->kw };
+      g->w_plain = md_tag (4, d, dnnl_f32, dnnl_iohw);
+    }
+  else if (groups == 1)
+    {
+      dnnl_dims_t d = { g->K, g->C, g->kh, g->kw };
+      g->w_plain = md_tag (4, d, dnnl_f32, dnnl_oihw);
+    }
+  else
+    {
+      dnnl_dims_t d = { groups, g->K / groups, g->C / groups, g->kh, g->kw };
+      g->w_plain = md_tag (5, d, dnnl_f32, dnnl_goihw);
+    }
+}
+
+static void
+conv_key (Key *k, KeyKind kind, const ConvGeom *g)
+{
+  key_add (k, kind);
+  key_add (k, g->deconv);
+  const int v[] = { g->N, g->C, g->H, g->W, g->K, g->Ho, g->Wo, g->kh, g->kw, g->stride,
+                    g->pad, g->groups, g->bias, g->dt };
+  for (guint i = 0; i < G_N_ELEMENTS (v); i++)
+    key_add (k, v[i]);
+}
+
+/* Memory descriptors of a convolution, "any" format unless given. */
+static void
+conv_mds (const ConvGeom *g, dnnl_data_type_t wdt, dnnl_memory_desc_t *src,
+          dnnl_memory_desc_t *wei, dnnl_memory_desc_t *bias, dnnl_memory_desc_t *dst)
+{
+  *src = md_4d_any (g->N, g->C, g->H, g->W, g->dt);
+  *dst = md_4d_any (g->N, g->K, g->Ho, g->Wo, g->dt);
+  dnnl_memory_desc_t wp = g->w_plain;
+  *wei = md_tag (wp.ndims, wp.dims, wdt, dnnl_format_tag_any);
+  if (g->bias)
+    *bias = md_vec (g->K, dnnl_f32);
+  else
+    memset (bias, 0, sizeof *bias);
+}
+
+typedef enum { CONV_FWD, CONV_BWD_D, CONV_BWD_W } ConvPass;
+
+/* One primitive descriptor for a pass; src/dst override the "any" formats when non-NULL
+ * (for BWD_D and BWD_W, dst is diff_dst; for BWD_D, src is diff_src).  NULL on failure
+ * (no critical: callers try alternatives). */
+static dnnl_primitive_desc_t
+conv_pd (CpuBackend *cb, const ConvGeom *g, ConvPass pass, dnnl_prop_kind_t prop,
+         NsActivation act, const dnnl_memory_desc_t *src_fmt,
+         const dnnl_memory_desc_t *dst_fmt, const_dnnl_primitive_desc_t hint)
+{
+  dnnl_memory_desc_t src, wei, bias, dst;
+  conv_mds (g, pass == CONV_BWD_W ? dnnl_f32 : g->dt, &src, &wei, &bias, &dst);
+  if (src_fmt)
+    src = *src_fmt;
+  if (dst_fmt)
+    dst = *dst_fmt;
+
+  dnnl_dims_t strides = { g->stride, g->stride }, pad = { g->pad, g->pad };
+  dnnl_convolution_desc_t d;
+  dnnl_status_t s;
+  const dnnl_memory_desc_t *b = g->bias ? &bias : NULL;
+  if (!g->deconv)
+    {
+      if (pass == CONV_FWD)
+        s = dnnl_convolution_forward_desc_init (&d, prop, dnnl_convolution_direct, &src, &wei,
+                                                b, &dst, strides, pad, pad);
+      else if (pass == CONV_BWD_D)
+        s = dnnl_convolution_backward_data_desc_init (&d, dnnl_convolution_direct, &src, &wei,
+                                                      &dst, strides, pad, pad);
+      else
+        s = dnnl_convolution_backward_weights_desc_init (&d, dnnl_convolution_direct, &src,
+                                                         &wei, b, &dst, strides, pad, pad);
+    }
+  else
+    {
+      if (pass == CONV_FWD)
+        s = dnnl_deconvolution_forward_desc_init (&d, prop, dnnl_deconvolution_direct, &src,
+                                                  &wei, b, &dst, strides, pad, pad);
+      else if (pass == CONV_BWD_D)
+        s = dnnl_deconvolution_backward_data_desc_init (&d, dnnl_deconvolution_direct, &src,
+                                                        &wei, &dst, strides, pad, pad);
+      else
+        s = dnnl_deconvolution_backward_weights_desc_init (&d, dnnl_deconvolution_direct,
+                                                           &src, &wei, b, &dst, strides, pad,
+                                                           pad);
+    }
+  if (s != dnnl_success)
+    return NULL;
+
+  dnnl_primitive_attr_t attr = NULL;
+  if (act != NS_ACT_NONE)
+    {
+      dnnl_post_ops_t po;
+      dnnl_primitive_attr_create (&attr);
+      dnnl_post_ops_create (&po);
+      if (act == NS_ACT_RELU)
+        dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+      else
+        dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f);
+      dnnl_primitive_attr_set_post_ops (attr, po);
+      dnnl_post_ops_destroy (po);
+    }
+  dnnl_primitive_desc_t pd = NULL;
+  s = dnnl_primitive_desc_create (&pd, &d, attr, cb->engine, hint);
+  if (attr)
+    dnnl_primitive_attr_destroy (attr);
+  return s == dnnl_success ? pd : NULL;
+}
+
+/* May a tensor in this layout be handed to a primitive as is?  Produced layouts only:
+ * plain NCHW inputs (uploads) go to "any", which picks the primitive's best format. */
+static gboolean
+usable_exact (const dnnl_memory_desc_t *md, dnnl_data_type_t dt)
+{
+  return md->data_type == dt && md->format_kind == dnnl_blocked && !md_is_plain_nchw (md);
+}
+
+/* The layout oneDNN prefers ("any") unless the given input layouts work with the same
+ * kernel (or, depthwise, with any non-reference kernel): then no reorder is needed. */
+static dnnl_primitive_desc_t
+conv_pd_choose (CpuBackend *cb, const ConvGeom *g, ConvPass pass, dnnl_prop_kind_t prop,
+                NsActivation act, const dnnl_memory_desc_t *src_in,
+                const dnnl_memory_desc_t *dst_in, const_dnnl_primitive_desc_t hint)
+{
+  dnnl_primitive_desc_t any = conv_pd (cb, g, pass, prop, act, NULL, NULL, hint);
+  if (any == NULL)
+    return NULL;
+
+  dnnl_query_t qs = pass == CONV_BWD_D ? dnnl_query_diff_src_md : dnnl_query_src_md;
+  dnnl_query_t qd = pass == CONV_FWD ? dnnl_query_dst_md : dnnl_query_diff_dst_md;
+  const dnnl_memory_desc_t *src_use = NULL, *dst_use = NULL;
+  gboolean differs = FALSE;
+  if (src_in && usable_exact (src_in, g->dt))
+    {
+      src_use = src_in;
+      differs |= !md_eq (src_in, dnnl_primitive_desc_query_md (any, qs, 0));
+    }
+  if (dst_in && usable_exact (dst_in, g->dt))
+    {
+      dst_use = dst_in;
+      differs |= !md_eq (dst_in, dnnl_primitive_desc_query_md (any, qd, 0));
+    }
+  if (!differs)
+    return any;
+
+  dnnl_primitive_desc_t exact = conv_pd (cb, g, pass, prop, act, src_use, dst_use, hint);
+  if (exact != NULL)
+    {
+      /* fp32: the jit (nChw16c) and brgemm (NHWC) kernels run at similar speeds, so
+       * keeping the layout wins; bf16: only the NHWC brgemm kernels use AMX (7x the
+       * nChw16c ones here), so a dense bf16 convolution reorders rather than change
+       * kernel family; depthwise kernels are close in both layouts */
+      const char *ie = pd_impl (exact), *ia = pd_impl (any);
+      gboolean depthwise = g->groups > 1 && g->groups == g->C;
+      gboolean fast = strstr (ie, "ref") == NULL && strstr (ie, "gemm:") == NULL;
+      if (fast && (g->dt == dnnl_f32 || depthwise || strcmp (ie, ia) == 0))
+        {
+          dnnl_primitive_desc_destroy (any);
+          return exact;
+        }
+      dnnl_primitive_desc_destroy (exact);
+    }
+  return any;
+}
+
+static void
+conv_forward_impl (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                   gboolean deconv, int stride, int pad, int groups, NsActivation act)
+{
+  CpuBackend *cb = CB (out->backend);
+  ConvGeom g;
+  conv_geom (&g, deconv, out, inp, weight, bias != NULL, stride, pad, groups, cb->act_dt);
+
+  Key k = { .n = 0 };
+  conv_key (&k, K_CONV_FWD, &g);
+  key_add (&k, act);
+  key_md (&k, &CT (inp)->md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p == NULL)
+    {
+      dnnl_prop_kind_t prop = act != NS_ACT_NONE ? dnnl_forward_inference
+                                                 : dnnl_forward_training;
+      dnnl_primitive_desc_t pd = conv_pd_choose (cb, &g, CONV_FWD, prop, act, &CT (inp)->md,
+                                                 NULL, NULL);
+      if (pd == NULL)
+        {
+          g_critical ("oneDNN: no %sconvolution for %dx%dx%dx%d, %d outputs, kernel %dx%d",
+                      deconv ? "transposed " : "", g.N, g.C, g.H, g.W, g.K, g.kh, g.kw);
+          return;
+        }
+      if ((p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
+        return;
+    }
+
+  const dnnl_memory_desc_t *src_md = pd_md (p, dnnl_query_src_md, 0);
+  const dnnl_memory_desc_t *wei_md = pd_md (p, dnnl_query_weights_md, 0);
+  const dnnl_memory_desc_t *dst_md = pd_md (p, dnnl_query_dst_md, 0);
+  dnnl_memory_desc_t bias_md = md_vec (g.K, dnnl_f32);
+  void *src = _ns_cpu_in_as (cb, inp, src_md, 0);
+  void *wei = _ns_cpu_weights_as (cb, weight, &g.w_plain, wei_md);
+  void *b = bias ? _ns_cpu_plain_f32 (cb, bias) : NULL;
+  Out o;
+  if (src == NULL || wei == NULL || (bias && b == NULL)
+      || !_ns_cpu_out_begin (cb, &o, out, dst_md, 1))
+    return;
+  Arg a[] = {
+    { DNNL_ARG_SRC, src_md, src },
+    { DNNL_ARG_WEIGHTS, wei_md, wei },
+    { DNNL_ARG_DST, &o.md, o.ptr },
+    { DNNL_ARG_BIAS, &bias_md, b },
+  };
+  _ns_cpu_run (cb, p->prim, bias ? 4 : 3, a);
+  _ns_cpu_out_end (cb, &o);
+}
+
+static void
+conv_backward_impl (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
+                    NsTensor *inp, NsTensor *weight, gboolean deconv, int stride, int pad,
+                    int groups)
+{
+  CpuBackend *cb = CB (dout->backend);
+  ConvGeom g;
+
+  if (dinp != NULL)
+    {
+      conv_geom (&g, deconv, dout, inp, weight, FALSE, stride, pad, groups, cb->act_dt);
+      Key k = { .n = 0 };
+      conv_key (&k, K_CONV_BWD_D, &g);
+      key_md (&k, &CT (dout)->md);
+      Prim *p = _ns_cpu_cache_lookup (cb, &k);
+      if (p == NULL)
+        {
+          dnnl_primitive_desc_t hint = conv_pd (cb, &g, CONV_FWD, dnnl_forward_training,
+                                                NS_ACT_NONE, NULL, NULL, NULL);
+          dnnl_primitive_desc_t pd = hint ? conv_pd_choose (cb, &g, CONV_BWD_D, 0, NS_ACT_NONE,
+                                                            NULL, &CT (dout)->md, hint)
+                                          : NULL;
+          if (hint)
+            dnnl_primitive_desc_destroy (hint);
+          if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
+            {
+              g_critical ("oneDNN: no backward-data convolution for this shape");
+              return;
+            }
+        }
+      const dnnl_memory_desc_t *dsrc_md = pd_md (p, dnnl_query_diff_src_md, 0);
+      const dnnl_memory_desc_t *wei_md = pd_md (p, dnnl_query_weights_md, 0);
+      const dnnl_memory_desc_t *ddst_md = pd_md (p, dnnl_query_diff_dst_md, 0);
+      void *ddst = _ns_cpu_in_as (cb, dout, ddst_md, 0);
+      void *wei = _ns_cpu_weights_as (cb, weight, &g.w_plain, wei_md);
+      Out o;
+      if (ddst == NULL || wei == NULL || !_ns_cpu_out_begin (cb, &o, dinp, dsrc_md, 1))
+        return;
+      Arg a[] = {
+        { DNNL_ARG_DIFF_DST, ddst_md, ddst },
+        { DNNL_ARG_WEIGHTS, wei_md, wei },
+        { DNNL_ARG_DIFF_SRC, &o.md, o.ptr },
+      };
+      _ns_cpu_run (cb, p->prim, 3, a);
+      _ns_cpu_out_end (cb, &o);
+    }
+
+  if (dweight != NULL || dbias != NULL)
+    {
+      conv_geom (&g, deconv, dout, inp, weight, dbias != NULL, stride, pad, groups,
+                 cb->act_dt);
+      Key k = { .n = 0 };
+      conv_key (&k, K_CONV_BWD_W, &g);
+      key_md (&k, &CT (inp)->md);
+      key_md (&k, &CT (dout)->md);
+      Prim *p = _ns_cpu_cache_lookup (cb, &k);
+      if (p == NULL)
+        {
+          dnnl_primitive_desc_t hint = conv_pd (cb, &g, CONV_FWD, dnnl_forward_training,
+                                                NS_ACT_NONE, NULL, NULL, NULL);
+          dnnl_primitive_desc_t pd = hint ? conv_pd_choose (cb, &g, CONV_BWD_W, 0, NS_ACT_NONE,
+                                                            &CT (inp)->md, &CT (dout)->md,
+                                                            hint)
+                                          : NULL;
+          if (hint)
+            dnnl_primitive_desc_destroy (hint);
+          if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
+            {
+              g_critical ("oneDNN: no backward-weights convolution for this shape");
+              return;
+            }
+        }
+      const dnnl_memory_desc_t *src_md = pd_md (p, dnnl_query_src_md, 0);
+      const dnnl_memory_desc_t *dwei_md = pd_md (p, dnnl_query_diff_weights_md, 0);
+      const dnnl_memory_desc_t *ddst_md = pd_md (p, dnnl_query_diff_dst_md, 0);
+      dnnl_memory_desc_t dbias_md = md_vec (g.K, dnnl_f32);
+      void *src = _ns_cpu_in_as (cb, inp, src_md, 0);
+      void *ddst = _ns_cpu_in_as (cb, dout, ddst_md, 1);
+      void *dwei = _ns_cpu_scratch (cb, 2, dnnl_memory_desc_get_size (dwei_md));
+      float *db = _ns_cpu_scratch (cb, 3, g.K * sizeof (float));
+      if (src == NULL || ddst == NULL || dwei == NULL || db == NULL)
+        return;
+      Arg a[] = {
+        { DNNL_ARG_SRC, src_md, src },
+        { DNNL_ARG_DIFF_DST, ddst_md, ddst },
+        { DNNL_ARG_DIFF_WEIGHTS, dwei_md, dwei },
+        { DNNL_ARG_DIFF_BIAS, &dbias_md, db },
+      };
+      if (!_ns_cpu_run (cb, p->prim, dbias ? 4 : 3, a))
+        return;
+      if (dweight)
+        _ns_cpu_accumulate_into (cb, dweight, &g.w_plain, dwei_md, dwei);
+      if (dbias)
+        _ns_cpu_add_vec (cb, dbias, db);
+    }
+}
+
+void
+_ns_cpu_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                        const NsConv2dParams *p)
+{
+  conv_forward_impl (out, inp, weight, bias, FALSE, p->stride, p->pad, p->groups, p->act);
+}
+
+void
+_ns_cpu_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
+                         NsTensor *inp, NsTensor *weight, const NsConv2dParams *p)
+{
+  conv_backward_impl (dinp, dweight, dbias, dout, inp, weight, FALSE, p->stride, p->pad,
+                      p->groups);
+}
+
+void
+_ns_cpu_convt2_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias)
+{
+  conv_forward_impl (out, inp, weight, bias, TRUE, 2, 0, 1, NS_ACT_NONE);
+}
+
+void
+_ns_cpu_convt2_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
+                         NsTensor *inp, NsTensor *weight)
+{
+  conv_backward_impl (dinp, dweight, dbias, dout, inp, weight, TRUE, 2, 0, 1);
+}
