@@ -2,10 +2,10 @@
  *
  * ns-colormap.c: colour maps, the window/level LUT and the automatic initial window.
  *
- * The automatic window uses exact order statistics (quickselect with a three-way
- * partition, because MR intensities are integers with many repeats) on the voxels
- * inside the brain, rather than a histogram: it runs once per loaded volume, and exact
- * percentiles make it testable against numpy.
+ * The automatic window uses exact order statistics of the voxels inside the brain, so
+ * it matches numpy.percentile: counting when the values are integers over a moderate
+ * range (MR volumes nearly always are), else quickselect with a three-way partition
+ * (intensities repeat a lot).
  */
 #define G_LOG_DOMAIN "ns-render"
 
@@ -170,31 +170,48 @@ compare_floats (const void *pa, const void *pb)
   return (a > b) - (a < b);
 }
 
+/* Calls f on every voxel of the six faces of the volume. */
+#define FOR_EACH_BORDER_VOXEL(volume, f)                                                   \
+  G_STMT_START                                                                             \
+  {                                                                                        \
+    const int *dim_ = (volume)->grid.dim;                                                  \
+    for (int k_ = 0; k_ < dim_[2]; k_++)                                                   \
+      for (int j_ = 0; j_ < dim_[1]; j_++)                                                 \
+        {                                                                                  \
+          const float *row_ = (volume)->voxels + ns_grid_index (&(volume)->grid, 0, j_, k_); \
+          if (k_ == 0 || k_ == dim_[2] - 1 || j_ == 0 || j_ == dim_[1] - 1)                \
+            for (int i_ = 0; i_ < dim_[0]; i_++)                                           \
+              f (row_[i_]);                                                                \
+          else                                                                             \
+            {                                                                              \
+              f (row_[0]);                                                                 \
+              if (dim_[0] > 1)                                                             \
+                f (row_[dim_[0] - 1]);                                                     \
+            }                                                                              \
+        }                                                                                  \
+  }                                                                                        \
+  G_STMT_END
+
 /* The most common value on the six faces of the volume (the smallest on ties). */
 static float
 border_mode (const NsVolume *volume)
 {
-  const int *dim = volume->grid.dim;
-  g_autoptr (GArray) border = g_array_new (FALSE, FALSE, sizeof (float));
-  float best = 0.0f;
-  gsize best_run = 0;
+  g_autoptr (GArray) border = NULL;
+  float first = volume->voxels[0], best = 0.0f;
+  gsize n_first = 0, n_border = 0, best_run = 0;
 
-  for (int k = 0; k < dim[2]; k++)
-    for (int j = 0; j < dim[1]; j++)
-      {
-        gboolean face = (k == 0 || k == dim[2] - 1 || j == 0 || j == dim[1] - 1);
-        const float *row = volume->voxels + ns_grid_index (&volume->grid, 0, j, k);
-        if (face)
-          g_array_append_vals (border, row, dim[0]);
-        else
-          {
-            g_array_append_val (border, row[0]);
-            if (dim[0] > 1)
-              g_array_append_val (border, row[dim[0] - 1]);
-          }
-      }
-  if (border->len == 0)
-    return 0.0f;
+  /* Usually one value (0) fills most of the border: when it holds a strict majority it
+   * is the mode, found in one pass without sorting. */
+#define COUNT_FIRST(x) (n_border++, n_first += ((x) == first))
+  FOR_EACH_BORDER_VOXEL (volume, COUNT_FIRST);
+#undef COUNT_FIRST
+  if (2 * n_first > n_border)
+    return first;
+
+  border = g_array_sized_new (FALSE, FALSE, sizeof (float), n_border);
+#define COLLECT(x) g_array_append_val (border, x)
+  FOR_EACH_BORDER_VOXEL (volume, COLLECT);
+#undef COLLECT
 
   qsort (border->data, border->len, sizeof (float), compare_floats);
   for (gsize i = 0; i < border->len;)
@@ -213,13 +230,30 @@ border_mode (const NsVolume *volume)
   return best;
 }
 
+/* The k-th smallest of values counted in hist (hist[b] voxels of value base + b). */
+static double
+histogram_kth (const guint32 *hist, gsize n_bins, double base, gsize k)
+{
+  gsize seen = 0;
+  for (gsize b = 0; b < n_bins; b++)
+    {
+      seen += hist[b];
+      if (seen > k)
+        return base + (double) b;
+    }
+  g_assert_not_reached ();
+  return base;
+}
+
 void
 ns_volume_brain_percentiles (const NsVolume *volume, double lo_pct, double hi_pct,
                              double *lo_value, double *hi_value)
 {
   gsize n_all, n = 0;
-  g_autofree float *inside = NULL;
-  float background;
+  float background, vmin = G_MAXFLOAT, vmax = -G_MAXFLOAT;
+  gboolean integral = TRUE;
+  const float *v;
+  double pcts[2] = { lo_pct, hi_pct }, results[2];
 
   g_return_if_fail (volume != NULL && volume->voxels != NULL);
 
@@ -234,20 +268,59 @@ ns_volume_brain_percentiles (const NsVolume *volume, double lo_pct, double hi_pc
     }
 
   background = border_mode (volume);
-  inside = g_new (float, n_all);
+  v = volume->voxels;
   for (gsize i = 0; i < n_all; i++)
-    if (volume->voxels[i] != background)
-      inside[n++] = volume->voxels[i];
+    if (v[i] != background)
+      {
+        n++;
+        vmin = MIN (vmin, v[i]);
+        vmax = MAX (vmax, v[i]);
+        integral &= v[i] == floorf (v[i]);
+      }
   if (n == 0)
     {
-      memcpy (inside, volume->voxels, n_all * sizeof (float));
+      /* No brain: every voxel counts. */
       n = n_all;
+      vmin = vmax = background;
+      background = NAN; /* compares unequal to everything */
+      integral = FALSE;
+    }
+
+  if (integral && (double) vmax - (double) vmin < (double) (1 << 22))
+    {
+      /* Most MR volumes hold integers over a small range: counting them is exact and
+       * takes one pass, where selection takes several. */
+      gsize n_bins = (gsize) ((double) vmax - (double) vmin) + 1;
+      g_autofree guint32 *hist = g_new0 (guint32, n_bins);
+      for (gsize i = 0; i < n_all; i++)
+        if (v[i] != background)
+          hist[(gsize) (v[i] - vmin)]++;
+      for (int p = 0; p < 2; p++)
+        {
+          double rank = CLAMP (pcts[p], 0.0, 100.0) / 100.0 * (double) (n - 1);
+          gsize k = (gsize) floor (rank);
+          double f = rank - (double) k;
+          double lo = histogram_kth (hist, n_bins, vmin, k);
+          double hi = (f > 0.0 && k + 1 < n) ? histogram_kth (hist, n_bins, vmin, k + 1) : lo;
+          results[p] = lo + f * (hi - lo);
+        }
+    }
+  else
+    {
+      g_autofree float *inside = g_new (float, n);
+      gsize m = 0;
+      for (gsize i = 0; i < n_all; i++)
+        if (!(v[i] == background))
+          inside[m++] = v[i];
+      g_assert (m == n);
+      for (int p = 0; p < 2; p++)
+        results[p] = percentile (inside, n, pcts[p]);
     }
 
   if (lo_value != NULL)
-    *lo_value = percentile (inside, n, lo_pct);
+    *lo_value = results[0];
   if (hi_value != NULL)
-    *hi_value = percentile (inside, n, hi_pct);
+    *hi_value = results[1];
 }
 
 void

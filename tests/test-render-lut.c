@@ -215,6 +215,51 @@ test_percentiles (void)
   }
 }
 
+/* The background is the most common border value even without a majority: here 3 holds
+ * 40 % of the border, 5 and 7 30 % each; inside, values 3 are background too. */
+static void
+test_background_without_majority (void)
+{
+  NsGrid grid;
+  g_autoptr (NsVolume) vol = NULL;
+  g_autoptr (GArray) inside = g_array_new (FALSE, FALSE, sizeof (float));
+  gsize n_border = 0, n3 = 0;
+  double lo, hi;
+
+  ns_grid_init (&grid, 10, 10, 10, 1, 1, 1);
+  vol = ns_volume_new (&grid, NULL);
+  for (int k = 0; k < 10; k++)
+    for (int j = 0; j < 10; j++)
+      for (int i = 0; i < 10; i++)
+        {
+          gboolean border = i == 0 || j == 0 || k == 0 || i == 9 || j == 9 || k == 9;
+          float v;
+          if (border)
+            {
+              int r = (int) ((n_border++ + 5) % 10); /* voxel 0 is a 5, not the mode */
+              v = r < 4 ? 3.0f : r < 7 ? 5.0f : 7.0f;
+              n3 += v == 3.0f;
+            }
+          else
+            v = (float) ((i * 7 + j * 3 + k) % 9); /* includes some 3s */
+          vol->voxels[ns_grid_index (&grid, i, j, k)] = v;
+          if (v != 3.0f)
+            g_array_append_val (inside, v);
+        }
+  g_assert_cmpuint (2 * n3, <, n_border);
+  qsort (inside->data, inside->len, sizeof (float), cmp_float);
+  ns_volume_brain_percentiles (vol, 0.5, 99.5, &lo, &hi);
+  g_assert_cmpfloat_with_epsilon (lo, numpy_percentile ((float *) inside->data, inside->len, 0.5),
+                                  1e-9);
+  g_assert_cmpfloat_with_epsilon (hi, numpy_percentile ((float *) inside->data, inside->len, 99.5),
+                                  1e-9);
+  ns_volume_brain_percentiles (vol, 37.0, 63.0, &lo, &hi);
+  g_assert_cmpfloat_with_epsilon (lo, numpy_percentile ((float *) inside->data, inside->len, 37),
+                                  1e-9);
+  g_assert_cmpfloat_with_epsilon (hi, numpy_percentile ((float *) inside->data, inside->len, 63),
+                                  1e-9);
+}
+
 /* The renderer applies the same LUT: a volume holding 0..255 along i, nearest, window 256
  * at 128, comes out as exactly those greys; level shifted by 10 darkens by 10. */
 static void
@@ -311,6 +356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/render/lut/random", test_lut_random);
   g_test_add_func ("/render/lut/colormaps", test_colormaps);
   g_test_add_func ("/render/lut/percentiles", test_percentiles);
+  g_test_add_func ("/render/lut/background", test_background_without_majority);
   g_test_add_func ("/render/lut/render", test_render_through_lut);
   g_test_add_func ("/render/lut/errors", test_render_errors);
   return g_test_run ();
