@@ -154,6 +154,7 @@ ns_plane_geometry_init (NsPlaneGeometry *geom, const NsGrid *grid, NsPlane plane
 
   memset (geom, 0, sizeof *geom);
   ns_axis_map_init (&map, grid);
+  memcpy (geom->vox2ras, grid->vox2ras, sizeof geom->vox2ras);
   geom->plane = plane;
   geom->convention = convention;
   for (int d = 0; d < 3; d++)
@@ -265,4 +266,53 @@ ns_plane_geometry_screen_pos (const NsPlaneGeometry *geom, const double voxel[3]
     *x = (voxel[geom->axis_u] - geom->origin_u) / geom->step_u;
   if (y != NULL)
     *y = (voxel[geom->axis_v] - geom->origin_v) / geom->step_v;
+}
+
+/* A grid carrying only geom's matrix, for the voxel <-> RAS helpers. */
+static void
+geometry_grid (const NsPlaneGeometry *geom, NsGrid *grid)
+{
+  memset (grid, 0, sizeof *grid);
+  memcpy (grid->vox2ras, geom->vox2ras, sizeof grid->vox2ras);
+}
+
+void
+ns_plane_geometry_ras_at (const NsPlaneGeometry *geom, double x, double y, double ras[3])
+{
+  NsGrid grid;
+  double voxel[3];
+
+  g_return_if_fail (geom != NULL && ras != NULL);
+  geometry_grid (geom, &grid);
+  ns_plane_geometry_voxel_at (geom, x, y, voxel);
+  ns_geometry_voxel_to_ras (&grid, voxel, ras);
+}
+
+gboolean
+ns_plane_geometry_set_cursor_ras (NsPlaneGeometry *geom, const double ras[3])
+{
+  NsGrid grid;
+  double voxel[3];
+
+  g_return_val_if_fail (geom != NULL && ras != NULL, FALSE);
+  geometry_grid (geom, &grid);
+  if (!ns_geometry_ras_to_voxel (&grid, ras, voxel))
+    return FALSE;
+  ns_plane_geometry_set_cursor (geom, voxel);
+  return TRUE;
+}
+
+gboolean
+ns_plane_geometry_screen_pos_ras (const NsPlaneGeometry *geom, const double ras[3], double *x,
+                                  double *y)
+{
+  NsGrid grid;
+  double voxel[3];
+
+  g_return_val_if_fail (geom != NULL && ras != NULL, FALSE);
+  geometry_grid (geom, &grid);
+  if (!ns_geometry_ras_to_voxel (&grid, ras, voxel))
+    return FALSE;
+  ns_plane_geometry_screen_pos (geom, voxel, x, y);
+  return TRUE;
 }

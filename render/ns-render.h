@@ -113,6 +113,7 @@ typedef struct
    * screen y it is origin_v + step_v * y.  step is +-pixel_mm / spacing. */
   double origin_u, step_u;
   double origin_v, step_v;
+  double vox2ras[4][4];          /* the grid's, for the _ras variants below */
 } NsPlaneGeometry;
 
 /* pixel_mm <= 0 picks the smaller in-plane spacing (no loss of resolution; a 1 mm BraTS
@@ -139,6 +140,14 @@ gboolean    ns_plane_geometry_voxel_index_at (const NsPlaneGeometry *geom, doubl
  * axis_n is ignored).  Integer voxel indices give the centre of the voxel's footprint. */
 void        ns_plane_geometry_screen_pos (const NsPlaneGeometry *geom, const double voxel[3],
                                           double *x, double *y);
+/* The same in RAS mm: the RAS point under screen point (x, y) on the current slice; the
+ * slice through a RAS cursor; the screen position of a RAS point (its voxel coordinates
+ * projected on the plane).  FALSE when the matrix is singular. */
+void        ns_plane_geometry_ras_at     (const NsPlaneGeometry *geom, double x, double y,
+                                          double ras[3]);
+gboolean    ns_plane_geometry_set_cursor_ras (NsPlaneGeometry *geom, const double ras[3]);
+gboolean    ns_plane_geometry_screen_pos_ras (const NsPlaneGeometry *geom, const double ras[3],
+                                              double *x, double *y);
 
 /* ---- window / level and colour maps ------------------------------------------------------ */
 

@@ -351,6 +351,37 @@ test_sizes_and_slices (void)
   g_assert_cmpint (g.height, ==, 30);
 }
 
+/* The RAS variants agree with voxel_at / screen_pos and vox2ras. */
+static void
+test_ras_variants (void)
+{
+  NsGrid grid;
+  g_autoptr (GPtrArray) codes = all_codes ();
+
+  for (guint c = 0; c < codes->len; c += 5)
+    for (int plane = 0; plane < NS_N_PLANES; plane++)
+      {
+        NsPlaneGeometry g;
+        double ras[3], voxel[3], want[3], x, y, cursor_voxel[3] = { 3, 4, 5 }, cursor_ras[3];
+
+        synth_grid (&grid, codes->pdata[c], 9, 8, 7, 1.0, 2.0, 0.5);
+        grid.vox2ras[0][3] += 3.25;
+        ns_plane_geometry_init (&g, &grid, plane, NS_CONVENTION_RADIOLOGICAL, 0.7, NULL);
+        ns_geometry_voxel_to_ras (&grid, cursor_voxel, cursor_ras);
+        g_assert_true (ns_plane_geometry_set_cursor_ras (&g, cursor_ras));
+        g_assert_cmpint (g.slice, ==, (int) cursor_voxel[g.axis_n]);
+
+        ns_plane_geometry_ras_at (&g, 2.3, 4.1, ras);
+        ns_plane_geometry_voxel_at (&g, 2.3, 4.1, voxel);
+        ns_geometry_voxel_to_ras (&grid, voxel, want);
+        for (int d = 0; d < 3; d++)
+          g_assert_cmpfloat_with_epsilon (ras[d], want[d], 1e-9);
+        g_assert_true (ns_plane_geometry_screen_pos_ras (&g, ras, &x, &y));
+        g_assert_cmpfloat_with_epsilon (x, 2.3, 1e-9);
+        g_assert_cmpfloat_with_epsilon (y, 4.1, 1e-9);
+      }
+}
+
 /* The same anatomy stored in each of the 48 voxel orders renders the same picture. */
 static void
 test_reorient_identity (void)
@@ -422,6 +453,7 @@ main (int argc, char **argv)
   g_test_add_func ("/render/geometry/directions", test_directions_all_orientations);
   g_test_add_func ("/render/geometry/round-trip", test_round_trip);
   g_test_add_func ("/render/geometry/sizes-slices", test_sizes_and_slices);
+  g_test_add_func ("/render/geometry/ras-variants", test_ras_variants);
   g_test_add_func ("/render/geometry/reorient-identity", test_reorient_identity);
   return g_test_run ();
 }
