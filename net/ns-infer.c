@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-infer.c: the inference engine (see ns-infer.h).
+ *
+ * Batching: every batch has the same shape (B, C, H, W) so that the model's tensors are
+ * allocated once; B is the largest count the memory budget allows (the model's own
+ * per-slice estimate plus the host buffers), then evened out over the batches so that
+ * the last one, padded with empty slices, wastes fewer than n_batches slices.
+ * Post-processing needs only the argmax, so the logits are downloaded; the softmax runs
+ * only when probabilities are wanted.
+ */
+#define G_LOG_DOMAIN "ns-net"
+
+#include "ns-infer.h"
+
+#include "ns-data-error.h"
+#include "ns-normalize.h"
+
+#include <math.h>
+#include <string.h>
+
+#define DEFAULT_BUDGET ((gsize) 1 << 30)
+
+void
+ns_infer_result_free (NsInferResult *r)
+{
+  if (r == NULL)
+    return;
+  if (r->labels != NULL)
+    ns_label_map_unref (r->labels);
+  if (r->probabilities != NULL)
+    {
+      for (int k = 0; k < r->n_classes; k++)
+        if (r->probabilities[k] != NULL)
+          ns_volume_unref (r->probabilities[k]);
+      g_free (r->probabilities);
+    }
+  g_free (r);
+}
+
+static double
+seconds_since (gint64 t0)
+{
+  return (g_get_monotonic_time () - t0) / 1e6;
+}
+
+NsInferResult *
+ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
+              const NsLabelMap *brain_mask, const NsInferOptions *options, GError **error)
+{
+  g_return_val_if_fail (model != NULL && inputs != NULL, NULL);
+
+  const NsModelMeta *meta = ns_model_get_meta (model);
+  NsBackend *be = ns_model_get_backend (model);
+  NsInferOptions defaults = { 0 };
+  const NsInferOptions *opt = options != NULL ? options : &defaults;
+  int C = ns_model_meta_n_inputs (meta), K = meta->n_classes;
+  gint64 t_start = g_get_monotonic_time (), t0;
+
+  if (n_inputs != C)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+                   "the model takes %d input volumes, %d given", C, n_inputs);
+      return NULL;
+    }
+  const NsGrid *grid = &inputs[0]->grid;
+  for (int c = 1; c < C; c++)
+    if (!ns_grid_equal (grid, &inputs[c]->grid))
+      {
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                     "%s: not on the grid of %s",
+                     inputs[c]->path != NULL ? inputs[c]->path : "input volume",
+                     inputs[0]->path != NULL ? inputs[0]->path : "the first input");
+        return NULL;
+      }
+  if (brain_mask != NULL && !ns_grid_equal (grid, &brain_mask->grid))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                   "%s: brain mask not on the grid of the images",
+                   brain_mask->path != NULL ? brain_mask->path : "brain mask");
+      return NULL;
+    }
+
+  g_autoptr (NsInferResult) r = g_new0 (NsInferResult, 1);
+  NsInferStats *st = &r->stats;
+  int nx = grid->dim[0], ny = grid->dim[1], nz = grid->dim[2];
+  gsize plane = (gsize) nx * ny, nvox = plane * nz;
+
+  r->n_classes = K;
+  r->labels = ns_label_map_new (grid, error);
+  if (r->labels == NULL)
+    return NULL;
+  if (opt->want_probabilities)
+    {
+      r->probabilities = g_new0 (NsVolume *, K);
+      for (int k = 0; k < K; k++)
+        {
+          r->probabilities[k] = ns_volume_new (grid, error);
+          if (r->probabilities[k] == NULL)
+            return NULL;
+          g_free (r->probabilities[k]->name);
+          r->probabilities[k]->name = g_strdup (meta->classes[k].name);
+          if (k == 0)
+            for (gsize v = 0; v < nvox; v++)
+              r->probabilities[0]->voxels[v] = 1.0f;
+        }
+    }
+  st->slices_total = nz;
+
+  /* ---- normalise ---- */
+  t0 = g_get_monotonic_time ();
+  g_autofree guint8 *brain = g_new0 (guint8, nvox);
+  g_autoptr (GPtrArray) normed = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
+  for (int c = 0; c < C; c++)
+    {
+      g_autoptr (NsLabelMap) own = NULL;
+      const NsLabelMap *mask = brain_mask;
+      if (mask == NULL)
+        {
+          own = ns_normalize_brain_mask (inputs[c], error);
+          if (own == NULL)
+            return NULL;
+          mask = own;
+        }
+      gsize count = 0;
+      for (gsize v = 0; v < nvox; v++)
+        if (mask->labels[v])
+          {
+            brain[v] = 1;
+            count++;
+          }
+      NsVolume *z;
+      if (count == 0)
+        z = ns_volume_new (grid, error);   /* nothing to normalise: all zero */
+      else
+        z = ns_normalize_zscore (inputs[c], mask, NULL, error);
+      if (z == NULL)
+        return NULL;
+      g_ptr_array_add (normed, z);
+    }
+  st->normalise = seconds_since (t0);
+
+  /* ---- bounding box and slices ---- */
+  t0 = g_get_monotonic_time ();
+  int i0 = nx, i1 = -1, j0 = ny, j1 = -1, k0 = nz, k1 = -1;
+  g_autofree int *run = g_new (int, MAX (nz, 1));
+  int n_run = 0;
+  for (int k = 0; k < nz; k++)
+    {
+      gboolean any = FALSE;
+      const guint8 *b = brain + (gsize) k * plane;
+      for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++)
+          if (b[(gsize) j * nx + i])
+            {
+              any = TRUE;
+              i0 = MIN (i0, i);
+              i1 = MAX (i1, i);
+              j0 = MIN (j0, j);
+              j1 = MAX (j1, j);
+            }
+      if (any)
+        {
+          run[n_run++] = k;
+          k0 = MIN (k0, k);
+          k1 = MAX (k1, k);
+        }
+    }
+  st->slices_run = n_run;
+  st->bbox[0] = i0, st->bbox[1] = i1, st->bbox[2] = j0, st->bbox[3] = j1;
+  st->bbox[4] = k0, st->bbox[5] = k1;
+  if (n_run == 0)
+    {
+      st->crop = seconds_since (t0);
+      st->total = seconds_since (t_start);
+      if (opt->progress != NULL)
+        opt->progress (0, 0, opt->progress_data);
+      return g_steal_pointer (&r);
+    }
+
+  int mult = ns_model_get_size_multiple (model);
+  int bw = i1 - i0 + 1, bh = j1 - j0 + 1;
+  int W = (bw + mult - 1) / mult * mult, H = (bh + mult - 1) / mult * mult;
+  int ci0 = i0 - (W - bw) / 2, cj0 = j0 - (H - bh) / 2;   /* centred; may leave the grid */
+  st->crop_origin[0] = ci0;
+  st->crop_origin[1] = cj0;
+  st->crop_size[0] = W;
+  st->crop_size[1] = H;
+
+  ns_model_set_mode (model, NS_MODEL_INFER);
+  gsize per_slice = ns_model_bytes_per_slice (model, H, W)
+                    + (gsize) (C + 2 * K) * H * W * sizeof (float);   /* host I/O */
+  gsize budget = opt->memory_budget > 0 ? opt->memory_budget : DEFAULT_BUDGET;
+  int bmax = (int) MIN ((gsize) n_run, MAX (budget / MAX (per_slice, 1), 1));
+  if (opt->max_batch > 0)
+    bmax = MIN (bmax, opt->max_batch);
+  int n_batches = (n_run + bmax - 1) / bmax;
+  int B = (n_run + n_batches - 1) / n_batches;
+  st->batch_size = B;
+  st->n_batches = n_batches;
+  st->crop += seconds_since (t0);
+
+  gsize in_slice = (gsize) C * H * W, out_slice = (gsize) K * H * W;
+  g_autofree float *host_in = g_try_new (float, (gsize) B * in_slice);
+  g_autofree float *host_out = g_try_new (float, (gsize) B * out_slice);
+  if (host_in == NULL || host_out == NULL)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                   "out of memory for a batch of %d slices of %d x %d", B, W, H);
+      return NULL;
+    }
+  g_autoptr (NsTensor) input = ns_tensor_new (be, B, C, H, W, error);
+  if (input == NULL)
+    return NULL;
+  g_autoptr (NsTensor) probs = NULL;
+  if (opt->want_probabilities)
+    {
+      probs = ns_tensor_new (be, B, K, H, W, error);
+      if (probs == NULL)
+        return NULL;
+    }
+  double flops_per_slice = ns_model_flops_per_slice (model, H, W);
+
+  /* Columns of the crop that lie inside the grid. */
+  int x_lo = MAX (0, -ci0), x_hi = MIN (W, nx - ci0);
+  for (int batch = 0; batch < n_batches; batch++)
+    {
+      int first = batch * B, count = MIN (B, n_run - first);
+
+      if (g_cancellable_is_cancelled (opt->cancellable))
+        {
+          g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CANCELLED,
+                       "segmentation cancelled after %d of %d slices", first, n_run);
+          return NULL;
+        }
+
+      t0 = g_get_monotonic_time ();
+      memset (host_in, 0, (gsize) B * in_slice * sizeof (float));
+      for (int s = 0; s < count; s++)
+        {
+          int k = run[first + s];
+          for (int c = 0; c < C; c++)
+            {
+              const float *src = ((NsVolume *) normed->pdata[c])->voxels + (gsize) k * plane;
+              float *dst = host_in + (gsize) s * in_slice + (gsize) c * H * W;
+              for (int y = 0; y < H; y++)
+                {
+                  int j = cj0 + y;
+                  if (j < 0 || j >= ny || x_lo >= x_hi)
+                    continue;
+                  memcpy (dst + (gsize) y * W + x_lo, src + (gsize) j * nx + ci0 + x_lo,
+                          (gsize) (x_hi - x_lo) * sizeof (float));
+                }
+            }
+        }
+      st->crop += seconds_since (t0);
+
+      t0 = g_get_monotonic_time ();
+      ns_tensor_upload (input, host_in);
+      NsTensor *logits = ns_model_forward (model, input, error);
+      if (logits == NULL)
+        return NULL;
+      if (probs != NULL)
+        {
+          ns_softmax_forward (probs, logits);
+          ns_tensor_download (probs, host_out);
+        }
+      else
+        ns_tensor_download (logits, host_out);
+      ns_backend_synchronize (be);
+      st->forward += seconds_since (t0);
+      st->gflop += flops_per_slice * B / 1e9;
+
+      t0 = g_get_monotonic_time ();
+      for (int s = 0; s < count; s++)
+        {
+          int k = run[first + s];
+          const float *o = host_out + (gsize) s * out_slice;
+          for (int y = 0; y < H; y++)
+            {
+              int j = cj0 + y;
+              if (j < 0 || j >= ny)
+                continue;
+              for (int x = x_lo; x < x_hi; x++)
+                {
+                  gsize v = (gsize) k * plane + (gsize) j * nx + (gsize) (ci0 + x);
+                  gsize p = (gsize) y * W + x;
+                  if (!brain[v])
+                    continue;
+                  int best = 0;
+                  float bv = o[p];
+                  for (int c = 1; c < K; c++)
+                    if (o[(gsize) c * H * W + p] > bv)
+                      {
+                        bv = o[(gsize) c * H * W + p];
+                        best = c;
+                      }
+                  r->labels->labels[v] = (guint8) meta->classes[best].value;
+                  if (r->probabilities != NULL)
+                    for (int c = 0; c < K; c++)
+                      r->probabilities[c]->voxels[v] = o[(gsize) c * H * W + p];
+                }
+            }
+        }
+      st->postprocess += seconds_since (t0);
+
+      if (opt->progress != NULL)
+        opt->progress (first + count, n_run, opt->progress_data);
+    }
+  st->total = seconds_since (t_start);
+  return g_steal_pointer (&r);
+}
+
+NsInferResult *
+ns_infer_run_case (NsModel *model, NsCase *ncase, const NsInferOptions *options,
+                   GError **error)
+{
+  g_return_val_if_fail (model != NULL && ncase != NULL, NULL);
+
+  const NsModelMeta *meta = ns_model_get_meta (model);
+  int C = ns_model_meta_n_inputs (meta);
+  g_autofree NsVolume **inputs = g_new0 (NsVolume *, MAX (C, 1));
+
+  for (int c = 0; c < C; c++)
+    {
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        if (g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0)
+          inputs[c] = ncase->modality[m];
+      if (inputs[c] == NULL)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                       "%s: the case has no %s volume, which the model needs",
+                       ncase->dir != NULL ? ncase->dir : ncase->id, meta->modalities[c]);
+          return NULL;
+        }
+    }
+  return ns_infer_run (model, inputs, C, ncase->brain_mask, options, error);
+}

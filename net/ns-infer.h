@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-infer.h: whole-volume segmentation with a model.
+ *
+ * The volumes (the model's modalities, in its order) are z-scored inside the brain
+ * (ns_normalize_zscore: the given mask, else each volume's voxels that differ from its
+ * background value), cropped in-plane to the bounding box of the brain (the union of the
+ * masks) padded to a multiple of the model's size (32), and the axial slices (along the
+ * third voxel axis, k) that contain brain are run through the model in INFER mode, in
+ * batches sized by a memory budget.  The class of each voxel is the argmax of the
+ * logits, written as the class's label value (BraTS 0, 1, 2, 4).  Voxels outside the
+ * brain, on slices without brain and outside the crop are background (0); their
+ * probabilities, when asked for, are 1 for background and 0 otherwise.
+ *
+ * Thread use: runs in the caller's thread (the GUI wraps it in a GTask); progress is
+ * called from that thread after each batch; the cancellable is checked before each
+ * batch, so cancelling stops within one batch.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "ns-case.h"
+#include "ns-model.h"
+#include "ns-volume.h"
+
+G_BEGIN_DECLS
+
+/* slices_done of slices_total (the slices that contain brain). */
+typedef void (*NsInferProgressFunc) (int slices_done, int slices_total, gpointer user_data);
+
+typedef struct
+{
+  gsize memory_budget;            /* bytes for one batch (activations + I/O); 0: 1 GiB */
+  int max_batch;                  /* upper bound on slices per batch; 0: none */
+  gboolean want_probabilities;    /* also return one probability volume per class */
+  NsInferProgressFunc progress;   /* nullable */
+  gpointer progress_data;
+  GCancellable *cancellable;      /* nullable */
+} NsInferOptions;
+
+typedef struct
+{
+  /* seconds */
+  double normalise;               /* brain masks and z-scores */
+  double crop;                    /* bounding box and filling the batches */
+  double forward;                 /* upload, network, softmax, download */
+  double postprocess;             /* argmax, label values, probabilities, uncrop */
+  double total;
+  /* what ran */
+  int slices_total;               /* slices of the volume (dim[2]) */
+  int slices_run;                 /* slices with brain that went through the network */
+  int batch_size;
+  int n_batches;
+  int crop_origin[2];             /* (i, j) of the crop's first column and row (may be < 0) */
+  int crop_size[2];               /* width (along i) and height (along j), multiples of 32 */
+  int bbox[6];                    /* brain bounding box i0, i1, j0, j1, k0, k1 (inclusive) */
+  double gflop;                   /* network forward work done */
+} NsInferStats;
+
+typedef struct
+{
+  NsLabelMap *labels;             /* on the input grid, label values of the classes */
+  int n_classes;
+  NsVolume **probabilities;       /* (n_classes) on the input grid, or NULL */
+  NsInferStats stats;
+} NsInferResult;
+
+/* inputs: n_inputs volumes on one grid, in the order of the model's modalities.
+ * brain_mask (nullable) on that grid.  The model is switched to NS_MODEL_INFER.
+ * Errors: grids that differ, the wrong number of inputs, memory, NS_NET_ERROR_CANCELLED. */
+NsInferResult *ns_infer_run         (NsModel *model, NsVolume *const *inputs, int n_inputs,
+                                     const NsLabelMap *brain_mask,
+                                     const NsInferOptions *options, GError **error);
+/* The same for a loaded case: picks the model's modalities from it (and its brain mask
+ * when it has one); a modality the case lacks is an error naming it. */
+NsInferResult *ns_infer_run_case    (NsModel *model, NsCase *ncase,
+                                     const NsInferOptions *options, GError **error);
+void           ns_infer_result_free (NsInferResult *result);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsInferResult, ns_infer_result_free)
+
+G_END_DECLS

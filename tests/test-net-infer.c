@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test-net-infer.c: the inference engine on synthetic volumes with a randomly
+ * initialised mobilenetv2-unet on the ref backend: output on the input grid, nothing
+ * outside the brain or its bounding box, crop and uncrop exact (a brain moved within the
+ * grid, even against its edge, gives the same labels moved by the same amount), results
+ * independent of the batch size, probabilities that sum to one, progress reaching the
+ * total, cancellation within one batch, and errors for bad inputs.
+ */
+#define G_LOG_DOMAIN "ns-test"
+
+#include "ns-infer.h"
+#include "ns-test-util.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NX 72
+#define NY 60
+#define NZ 12
+#define BRAIN_W 38    /* in-plane bounding box of the synthetic brain */
+#define BRAIN_H 30
+#define Z0 3          /* slices Z0 .. Z1 hold brain */
+#define Z1 8
+
+static NsBackend *backend;
+static NsModel *model;
+
+/* A brain-like blob at (ox, oy): an ellipse on slices Z0..Z1 whose values vary with the
+ * position inside the blob only (so moving the blob moves the content), background 0. */
+static NsVolume *
+make_volume (int ox, int oy, int channel)
+{
+  NsGrid grid;
+  ns_grid_init (&grid, NX, NY, NZ, 1.0, 1.0, 1.0);
+  NsVolume *v = ns_volume_new (&grid, NULL);
+  for (int k = Z0; k <= Z1; k++)
+    for (int y = 0; y < BRAIN_H; y++)
+      for (int x = 0; x < BRAIN_W; x++)
+        {
+          double ex = (x - (BRAIN_W - 1) / 2.0) / (BRAIN_W / 2.0);
+          double ey = (y - (BRAIN_H - 1) / 2.0) / (BRAIN_H / 2.0);
+          if (ex * ex + ey * ey > 1.0)
+            continue;
+          double val = 100 + 30 * sin (0.3 * x + 0.2 * k + channel) + 20 * cos (0.4 * y)
+                       + (x > 10 && x < 20 && y > 8 && y < 16 ? 80 * (channel + 1) : 0);
+          v->voxels[ns_grid_index (&grid, ox + x, oy + y, k)] = (float) val;
+        }
+  return v;
+}
+
+static NsInferResult *
+run (int ox, int oy, const NsInferOptions *opt, GError **error)
+{
+  g_autoptr (NsVolume) a = make_volume (ox, oy, 0);
+  g_autoptr (NsVolume) b = make_volume (ox, oy, 1);
+  NsVolume *inputs[2] = { a, b };
+  return ns_infer_run (model, inputs, 2, NULL, opt, error);
+}
+
+static void
+test_grid_and_bbox (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsInferResult) r = run (10, 12, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsVolume) ref = make_volume (10, 12, 0);
+
+  g_assert_true (ns_grid_equal (&r->labels->grid, &ref->grid));
+  g_assert_cmpint (r->stats.slices_total, ==, NZ);
+  g_assert_cmpint (r->stats.slices_run, ==, Z1 - Z0 + 1);
+  g_assert_cmpint (r->stats.bbox[0], ==, 10);
+  g_assert_cmpint (r->stats.bbox[1], ==, 10 + BRAIN_W - 1);
+  g_assert_cmpint (r->stats.bbox[4], ==, Z0);
+  g_assert_cmpint (r->stats.bbox[5], ==, Z1);
+  g_assert_cmpint (r->stats.crop_size[0] % 32, ==, 0);
+  g_assert_cmpint (r->stats.crop_size[1] % 32, ==, 0);
+  g_assert_cmpint (r->stats.crop_size[0], ==, 64);
+  g_assert_cmpint (r->stats.crop_size[1], ==, 32);
+
+  int seen[256] = { 0 };
+  for (int k = 0; k < NZ; k++)
+    for (int j = 0; j < NY; j++)
+      for (int i = 0; i < NX; i++)
+        {
+          gsize v = ns_grid_index (&ref->grid, i, j, k);
+          guint8 l = r->labels->labels[v];
+          g_assert_true (l == 0 || l == 1 || l == 2 || l == 4);
+          seen[l]++;
+          if (ref->voxels[v] == 0.0f)   /* outside the brain, the bbox, the slices */
+            g_assert_cmpint (l, ==, 0);
+        }
+  /* A random network still predicts several classes inside the brain. */
+  int classes = (seen[1] > 0) + (seen[2] > 0) + (seen[4] > 0);
+  g_test_message ("labels: 0 x %d, 1 x %d, 2 x %d, 4 x %d", seen[0], seen[1], seen[2], seen[4]);
+  g_assert_cmpint (classes, >=, 1);
+}
+
+/* Moving the brain moves the labels, voxel for voxel: the crop is taken around the
+ * brain and put back where it came from, also where the crop leaves the grid. */
+static void
+test_crop_uncrop_exact (void)
+{
+  static const int offsets[][2] = { { 0, 0 }, { 30, 5 }, { NX - BRAIN_W, NY - BRAIN_H }, { 17, 29 } };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsInferResult) base = run (offsets[0][0], offsets[0][1], NULL, &error);
+  g_assert_no_error (error);
+
+  for (gsize o = 1; o < G_N_ELEMENTS (offsets); o++)
+    {
+      int dx = offsets[o][0], dy = offsets[o][1];
+      g_autoptr (NsInferResult) moved = run (dx, dy, NULL, &error);
+      g_assert_no_error (error);
+      const NsGrid *g = &moved->labels->grid;
+      gsize diff = 0, nonzero = 0;
+      for (int k = 0; k < NZ; k++)
+        for (int j = 0; j < NY; j++)
+          for (int i = 0; i < NX; i++)
+            {
+              guint8 want = 0;
+              if (i - dx >= 0 && j - dy >= 0)
+                want = base->labels->labels[ns_grid_index (g, i - dx, j - dy, k)];
+              guint8 got = moved->labels->labels[ns_grid_index (g, i, j, k)];
+              diff += got != want;
+              nonzero += got != 0;
+            }
+      g_test_message ("offset (%d, %d): crop origin (%d, %d), %" G_GSIZE_FORMAT
+                      " labelled voxels, %" G_GSIZE_FORMAT " differ", dx, dy,
+                      moved->stats.crop_origin[0], moved->stats.crop_origin[1], nonzero, diff);
+      g_assert_cmpuint (diff, ==, 0);
+      g_assert_cmpuint (nonzero, >, 0);
+    }
+}
+
+typedef struct
+{
+  int calls;
+  int last_done;
+  int last_total;
+  gboolean monotonic;
+  GCancellable *cancel_after_first;
+} Progress;
+
+static void
+progress_cb (int done, int total, gpointer user_data)
+{
+  Progress *p = user_data;
+  if (done < p->last_done)
+    p->monotonic = FALSE;
+  p->calls++;
+  p->last_done = done;
+  p->last_total = total;
+  if (p->cancel_after_first != NULL)
+    g_cancellable_cancel (p->cancel_after_first);
+}
+
+static void
+test_batches_and_progress (void)
+{
+  g_autoptr (GError) error = NULL;
+  Progress p = { 0, 0, 0, TRUE, NULL };
+  NsInferOptions one = { .max_batch = 1, .progress = progress_cb, .progress_data = &p };
+  NsInferOptions all = { .memory_budget = (gsize) 4 << 30 };
+  NsInferOptions tiny = { .memory_budget = 1 };
+  NsInferOptions four = { .max_batch = 4, .want_probabilities = TRUE };
+
+  g_autoptr (NsInferResult) r1 = run (5, 7, &one, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r1->stats.batch_size, ==, 1);
+  g_assert_cmpint (r1->stats.n_batches, ==, Z1 - Z0 + 1);
+  g_assert_cmpint (p.calls, ==, Z1 - Z0 + 1);
+  g_assert_cmpint (p.last_done, ==, Z1 - Z0 + 1);
+  g_assert_cmpint (p.last_total, ==, Z1 - Z0 + 1);
+  g_assert_true (p.monotonic);
+
+  g_autoptr (NsInferResult) rall = run (5, 7, &all, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rall->stats.batch_size, ==, Z1 - Z0 + 1);
+  g_assert_cmpint (rall->stats.n_batches, ==, 1);
+
+  /* The memory budget, not a slice count, sets the batch: a tiny budget runs one. */
+  g_autoptr (NsInferResult) rtiny = run (5, 7, &tiny, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rtiny->stats.batch_size, ==, 1);
+
+  /* 6 slices at most 4 per batch: two batches of 3 (evened out, nothing wasted). */
+  g_autoptr (NsInferResult) r4 = run (5, 7, &four, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r4->stats.n_batches, ==, 2);
+  g_assert_cmpint (r4->stats.batch_size, ==, 3);
+
+  gsize n = ns_grid_n_voxels (&r1->labels->grid);
+  g_assert_cmpmem (r1->labels->labels, n, rall->labels->labels, n);
+  g_assert_cmpmem (r1->labels->labels, n, r4->labels->labels, n);
+
+  /* Probabilities: on the grid, summing to one, background 1 outside, argmax = label. */
+  g_assert_nonnull (r4->probabilities);
+  g_assert_cmpint (r4->n_classes, ==, 4);
+  static const int values[4] = { 0, 1, 2, 4 };
+  for (gsize v = 0; v < n; v++)
+    {
+      double sum = 0;
+      int best = 0;
+      for (int c = 0; c < 4; c++)
+        {
+          float pc = r4->probabilities[c]->voxels[v];
+          g_assert_cmpfloat (pc, >=, 0.0f);
+          sum += pc;
+          if (pc > r4->probabilities[best]->voxels[v])
+            best = c;
+        }
+      g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-4);
+      if (r4->labels->labels[v] == 0 && r4->probabilities[0]->voxels[v] == 1.0f)
+        continue;
+      g_assert_cmpint (values[best], ==, r4->labels->labels[v]);
+    }
+}
+
+static void
+test_cancel (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  Progress p = { 0, 0, 0, TRUE, cancel };
+  NsInferOptions opt = { .max_batch = 2, .progress = progress_cb, .progress_data = &p,
+                         .cancellable = cancel };
+
+  NsInferResult *r = run (5, 7, &opt, &error);
+  g_assert_null (r);
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_CANCELLED);
+  /* Cancelled during the first batch's progress: no second batch ran. */
+  g_assert_cmpint (p.calls, ==, 1);
+  g_assert_cmpint (p.last_done, ==, 2);
+  g_clear_error (&error);
+
+  /* Cancelled before the start: nothing runs. */
+  Progress q = { 0, 0, 0, TRUE, NULL };
+  opt.progress_data = &q;
+  r = run (5, 7, &opt, &error);
+  g_assert_null (r);
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_CANCELLED);
+  g_assert_cmpint (q.calls, ==, 0);
+}
+
+static void
+test_empty_and_errors (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsGrid grid, other;
+  ns_grid_init (&grid, 40, 40, 5, 1, 1, 1);
+  ns_grid_init (&other, 40, 41, 5, 1, 1, 1);
+  g_autoptr (NsVolume) a = ns_volume_new (&grid, NULL);
+  g_autoptr (NsVolume) b = ns_volume_new (&grid, NULL);
+  g_autoptr (NsVolume) c = ns_volume_new (&other, NULL);
+
+  /* No brain at all: all background, nothing run. */
+  NsVolume *inputs[2] = { a, b };
+  g_autoptr (NsInferResult) r = ns_infer_run (model, inputs, 2, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->stats.slices_run, ==, 0);
+  for (gsize v = 0; v < ns_grid_n_voxels (&grid); v++)
+    g_assert_cmpint (r->labels->labels[v], ==, 0);
+
+  g_assert_null (ns_infer_run (model, inputs, 1, NULL, NULL, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED);
+  g_clear_error (&error);
+
+  NsVolume *mixed[2] = { a, c };
+  g_assert_null (ns_infer_run (model, mixed, 2, NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "grid"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_test_init (&argc, &argv, NULL);
+  backend = ns_backend_new ("ref", &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+    NsModelInit init = { NS_INIT_KAIMING, 0, 17 };
+    model = ns_model_new (backend, meta, &init, &error);
+    g_assert_no_error (error);
+    /* Random BN statistics and head bias, so that the classes differ. */
+    for (int i = 0; i < ns_model_n_tensors (model); i++)
+      {
+        const char *name = ns_model_tensor_name (model, i);
+        gsize n = ns_model_tensor_size (model, i);
+        g_autofree float *v = g_new (float, n);
+        if (g_str_has_suffix (name, "running_var"))
+          for (gsize e = 0; e < n; e++)
+            v[e] = 0.5f + ns_random_uniform (i, e);
+        else if (g_str_has_suffix (name, "running_mean") || strcmp (name, "segmentation_head.0.bias") == 0)
+          for (gsize e = 0; e < n; e++)
+            v[e] = 0.4f * (ns_random_uniform (i, e) - 0.5f);
+        else
+          continue;
+        ns_model_tensor_set (model, i, v);
+      }
+  }
+
+  g_test_add_func ("/net/infer/grid-and-bbox", test_grid_and_bbox);
+  g_test_add_func ("/net/infer/crop-uncrop-exact", test_crop_uncrop_exact);
+  g_test_add_func ("/net/infer/batches-and-progress", test_batches_and_progress);
+  g_test_add_func ("/net/infer/cancel", test_cancel);
+  g_test_add_func ("/net/infer/empty-and-errors", test_empty_and_errors);
+  int status = g_test_run ();
+  ns_model_free (model);
+  ns_backend_free (backend);
+  return status;
+}
