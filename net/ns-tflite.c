@@ -744,19 +744,12 @@ ns_tflite_op_name (int opcode)
     { 21, "RELU6" }, { 22, "RESHAPE" }, { 23, "RESIZE_BILINEAR" }, { 25, "SOFTMAX" },
     { 32, "CUSTOM" }, { 34, "PAD" }, { 40, "MEAN" }, { 43, "SQUEEZE" }, { 114, "QUANTIZE" },
   };
-  static char unknown[64][16];
 
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     if (names[i].code == opcode)
       return names[i].name;
-  /* A name per code that stays valid (codes are small); beyond that a generic one. */
-  if (opcode >= 0 && opcode < 64)
-    {
-      if (unknown[opcode][0] == '\0')
-        g_snprintf (unknown[opcode], sizeof unknown[opcode], "BUILTIN_%d", opcode);
-      return unknown[opcode];
-    }
-  return "BUILTIN";
+  /* Static strings only (callers may be threads); print the code for the others. */
+  return "OTHER_BUILTIN";
 }
 
 const char *

@@ -127,7 +127,7 @@ const NsTfliteOperator *ns_tflite_model_get_operator    (NsTfliteModel *model, i
 const int              *ns_tflite_model_get_inputs      (NsTfliteModel *model, int *n);
 const int              *ns_tflite_model_get_outputs     (NsTfliteModel *model, int *n);
 
-/* "CONV_2D", "DEPTHWISE_CONV_2D", ... or "BUILTIN_<n>". */
+/* "CONV_2D", "DEPTHWISE_CONV_2D", ... or "OTHER_BUILTIN" for codes not listed here. */
 const char             *ns_tflite_op_name               (int opcode);
 const char             *ns_tflite_type_name             (NsTfliteType type);
 
