@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test-cli-info.c: `neuroseg info` and `neuroseg bench --io` as a user runs them (the
+ * binary from $NEUROSEG): a case folder, a single file, several files, --help, and the
+ * bad inputs, each one line on stderr naming the file, exit 1.
+ */
+#include "ns-test-util.h"
+#include "ns-test-nifti.h"
+
+#include <math.h>
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct
+{
+  int status;  /* exit code, or -1 when killed */
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+static void
+run_neuroseg (Run *run, ...)
+{
+  const char *exe = g_getenv ("NEUROSEG");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  va_list ap;
+
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, (gpointer) exe);
+  va_start (ap, run);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &run->out, &run->err, &wait_status, &error));
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
+}
+
+static void
+assert_contains (const char *text, const char *what)
+{
+  if (strstr (text, what) == NULL)
+    g_error ("\"%s\" not found in:\n%s", what, text);
+}
+
+/* Exit 1, nothing on stdout, one line on stderr naming path. */
+static void
+assert_fails_naming (const Run *run, const char *path)
+{
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_cmpstr (run->out, ==, "");
+  assert_contains (run->err, path);
+  const char *nl = strchr (run->err, '\n');
+  g_assert_nonnull (nl);
+  g_assert_cmpint (nl[1], ==, '\0');
+}
+
+static void
+test_case_folder (void)
+{
+  g_auto (Run) run = { 0 };
+  run_neuroseg (&run, "info", ns_test_sample_case (), NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  assert_contains (run.out, "case         Brats18_CBICA_ABM_1\n");
+  assert_contains (run.out, "grid         240 x 240 x 155 voxels\n");
+  assert_contains (run.out, "spacing      1 x 1 x 1 mm\n");
+  assert_contains (run.out, "orientation  LPS\n");
+  assert_contains (run.out, "sform        code 1 (scanner)\n");
+  assert_contains (run.out, "modalities   flair t1c t1 t2\n");
+  assert_contains (run.out, "Brats18_CBICA_ABM_1_t1ce.nii.gz  INT16");
+  assert_contains (run.out, "labels       BraTS 2017+\n");
+  /* nibabel's counts for the _seg file, at 1 mm^3 per voxel. */
+  assert_contains (run.out, "    1 NCR/NET        3398 voxels      3.398 mL");
+  assert_contains (run.out, "    2 ED            30215 voxels     30.215 mL");
+  assert_contains (run.out, "    4 ET             6159 voxels      6.159 mL");
+  assert_contains (run.out, "  WT                39772 voxels     39.772 mL");
+  assert_contains (run.out, "  TC                 9557 voxels      9.557 mL");
+}
+
+static void
+test_single_file (void)
+{
+  g_auto (Run) run = { 0 };
+  g_autofree char *path = g_build_filename (ns_test_sample_case (),
+                                            "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
+  run_neuroseg (&run, "info", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.out, "part         flair (from the name)\n");
+  assert_contains (run.out, "datatype     INT16, gzip\n");
+  assert_contains (run.out, "scaling      none\n");
+  assert_contains (run.out, "qform        code 1 (scanner)\n");
+  assert_contains (run.out, "range        0 to 727\n");
+  g_assert_null (strstr (run.out, "labels"));
+
+  /* mricron's natbrainlab: qform/sform code 2, LAS, uint8. */
+  g_auto (Run) nat = { 0 };
+  run_neuroseg (&nat, "info", "/usr/share/mricron/templates/natbrainlab.nii.gz", NULL);
+  g_assert_cmpint (nat.status, ==, 0);
+  assert_contains (nat.out, "orientation  LAS\n");
+  assert_contains (nat.out, "datatype     UINT8, gzip\n");
+  assert_contains (nat.out, "spacing      1 x 1 x 1 mm\n");
+}
+
+static void
+test_scaled_nan_file (void)
+{
+  /* A float file with NaNs and a scaled int16 file. */
+  g_autofree char *nan_path = g_build_filename (ns_test_tmpdir (), "nan.nii.gz", NULL);
+  nifti_image *nim = ns_test_make_nim (4, 3, 2, 1, DT_FLOAT32, 0.5, 0.5, 2.0);
+  ((float *) nim->data)[3] = NAN;
+  ((float *) nim->data)[4] = 7.0f;
+  ns_test_write_nim (nim, nan_path);
+  nifti_image_free (nim);
+  g_auto (Run) run = { 0 };
+  run_neuroseg (&run, "info", nan_path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.out, "non-finite   1 voxels were NaN or Inf (read as 0)\n");
+  assert_contains (run.out, "spacing      0.5 x 0.5 x 2 mm\n");
+
+  g_autofree char *scaled = g_build_filename (ns_test_tmpdir (), "scaled.nii", NULL);
+  nim = ns_test_make_nim (2, 2, 2, 1, DT_INT16, 1, 1, 1);
+  nim->scl_slope = 0.25f;
+  nim->scl_inter = 10.0f;
+  ns_test_write_nim (nim, scaled);
+  nifti_image_free (nim);
+  g_auto (Run) srun = { 0 };
+  run_neuroseg (&srun, "info", scaled, NULL);
+  g_assert_cmpint (srun.status, ==, 0);
+  assert_contains (srun.out, "scaling      slope 0.25, intercept 10 (applied)\n");
+  assert_contains (srun.out, "range        10 to 10\n");
+}
+
+static void
+test_explicit_files (void)
+{
+  g_auto (Run) run = { 0 };
+  g_autofree char *flair = g_build_filename (ns_test_sample_case (),
+                                             "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
+  g_autofree char *seg = g_build_filename (ns_test_sample_case (),
+                                           "Brats18_CBICA_ABM_1_seg.nii.gz", NULL);
+  run_neuroseg (&run, "info", flair, seg, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.out, "modalities   flair\n");
+  assert_contains (run.out, "    4 ET             6159 voxels");
+}
+
+static void
+test_help (void)
+{
+  g_auto (Run) run = { 0 };
+  run_neuroseg (&run, "info", "--help", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.out, "neuroseg info");
+  assert_contains (run.out, "PATH");
+
+  g_auto (Run) none = { 0 };
+  run_neuroseg (&none, "info", NULL);
+  g_assert_cmpint (none.status, ==, 2);
+
+  g_auto (Run) bench = { 0 };
+  run_neuroseg (&bench, "bench", "--help", NULL);
+  g_assert_cmpint (bench.status, ==, 0);
+  assert_contains (bench.out, "--io");
+}
+
+static void
+test_bad_inputs (void)
+{
+  const char *tmp = ns_test_tmpdir ();
+
+  g_autofree char *missing = g_build_filename (tmp, "missing.nii.gz", NULL);
+  g_auto (Run) r1 = { 0 };
+  run_neuroseg (&r1, "info", missing, NULL);
+  assert_fails_naming (&r1, missing);
+
+  g_autofree char *text = g_build_filename (tmp, "notes.nii", NULL);
+  g_assert_true (g_file_set_contents (text, "not an image", -1, NULL));
+  g_auto (Run) r2 = { 0 };
+  run_neuroseg (&r2, "info", text, NULL);
+  assert_fails_naming (&r2, text);
+  assert_contains (r2.err, "not a NIfTI");
+
+  /* A truncated .nii.gz. */
+  g_autofree char *flair = g_build_filename (ns_test_sample_case (),
+                                             "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (flair, &bytes, &len, NULL));
+  g_autofree char *cut = g_build_filename (tmp, "cut_flair.nii.gz", NULL);
+  g_assert_true (g_file_set_contents (cut, bytes, (gssize) (len / 3), NULL));
+  g_auto (Run) r3 = { 0 };
+  run_neuroseg (&r3, "info", cut, NULL);
+  assert_fails_naming (&r3, cut);
+  assert_contains (r3.err, "truncated");
+
+  /* A folder without a FLAIR. */
+  g_autofree char *dir = g_build_filename (tmp, "no-flair-case", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_auto (Run) r4 = { 0 };
+  run_neuroseg (&r4, "info", dir, NULL);
+  assert_fails_naming (&r4, dir);
+  assert_contains (r4.err, "FLAIR");
+
+  /* A complex64 file. */
+  int dims[3] = { 2, 2, 2 };
+  struct nifti_1_header h = ns_test_raw_header (3, dims, DT_COMPLEX64, 64);
+  guint8 zeros[64] = { 0 };
+  g_autofree char *complex = g_build_filename (tmp, "complex.nii.gz", NULL);
+  ns_test_write_raw (complex, &h, zeros, sizeof zeros, TRUE);
+  g_auto (Run) r5 = { 0 };
+  run_neuroseg (&r5, "info", complex, NULL);
+  assert_fails_naming (&r5, complex);
+  assert_contains (r5.err, "COMPLEX64");
+}
+
+static void
+test_bench_io (void)
+{
+  g_auto (Run) run = { 0 };
+  run_neuroseg (&run, "bench", "--io", "--runs", "1", "--json", ns_test_sample_case (), NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (json_parser_load_from_data (parser, run.out, -1, &error));
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *io = json_object_get_object_member (root, "io");
+  g_assert_nonnull (io);
+  g_assert_cmpint (json_object_get_int_member (io, "files"), ==, 5);
+  g_assert_cmpfloat (json_object_get_double_member (io, "median_s"), >, 0.0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (io, "runs_s")), ==, 1);
+
+  g_autofree char *missing = g_build_filename (ns_test_tmpdir (), "no-case", NULL);
+  g_auto (Run) bad = { 0 };
+  run_neuroseg (&bad, "bench", "--io", missing, NULL);
+  assert_fails_naming (&bad, missing);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cli/info/case-folder", test_case_folder);
+  g_test_add_func ("/cli/info/single-file", test_single_file);
+  g_test_add_func ("/cli/info/scaled-and-nan", test_scaled_nan_file);
+  g_test_add_func ("/cli/info/explicit-files", test_explicit_files);
+  g_test_add_func ("/cli/info/help", test_help);
+  g_test_add_func ("/cli/info/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/cli/bench/io", test_bench_io);
+  return g_test_run ();
+}
