@@ -132,8 +132,10 @@ void        ns_plane_geometry_set_cursor (NsPlaneGeometry *geom, const double cu
  * coordinate is the slice. */
 void        ns_plane_geometry_voxel_at (const NsPlaneGeometry *geom, double x, double y,
                                         double voxel[3]);
-/* Screen -> voxel index: the voxel whose centre is nearest (the one drawn there with
- * nearest interpolation).  FALSE when (x, y) is outside the grid (ijk clamped into it). */
+/* Screen -> voxel index: the voxel whose footprint holds (x, y), which is the one drawn
+ * there with nearest interpolation (on a footprint boundary: the voxel to the right of or
+ * below it on screen, whatever the voxel order).  FALSE when (x, y) is outside the grid
+ * (ijk is then clamped into it). */
 gboolean    ns_plane_geometry_voxel_index_at (const NsPlaneGeometry *geom, double x, double y,
                                               int ijk[3]);
 /* Voxel -> screen: image coordinates of the point voxel (continuous; the component along
