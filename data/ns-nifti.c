@@ -555,10 +555,7 @@ read_header (Source *src, NsNiftiHeader *out, GError **error)
 
   gssize got = source_read (src, &h, sizeof h, error);
   if (got < 0)
-    {
-      /* Garbage that merely starts like gzip is "not NIfTI" to a user, not "corrupt". */
-      return FALSE;
-    }
+    return FALSE; /* a damaged gzip stream: CORRUPT, already set */
   if ((gsize) got < sizeof h)
     {
       if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE || GUINT32_SWAP_LE_BE (h.sizeof_hdr) == HEADER_SIZE))

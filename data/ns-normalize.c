@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-normalize.c: see ns-normalize.h.  Mean and variance are accumulated in double with
- * Welford-free two passes (mean first, then squared deviations), which is exact enough for
- * 10^7 voxels and simpler than a streaming update.
+ * ns-normalize.c: see ns-normalize.h.  Mean and variance take two passes in double (the
+ * mean, then the squared deviations from it), which avoids the cancellation of the
+ * one-pass sum-of-squares formula and is exact enough for 10^7 voxels.
  */
 #define G_LOG_DOMAIN "ns-data"
 
