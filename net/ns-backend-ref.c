@@ -126,14 +126,14 @@ _ns_ref_conv2d_forward (double *out, const double *inp, const double *weight,
                   const double wv = wp[ky * kw + kx];
                   int lo, hi;
                   valid_range (W, Wo, s, pad, kx, &lo, &hi);
+                  if (hi < lo)
+                    continue;
                   for (int oy = 0; oy < Ho; oy++)
                     {
                       const int iy = oy * s - pad + ky;
                       if (iy < 0 || iy >= H)
                         continue;
                       /* Output columns lo..hi read input columns lo s - pad + kx, ... */
-                      if (hi < lo)
-                        continue;
                       const double *row = ip + (gsize) iy * W + (lo * s - pad + kx);
                       axpy_row (o + (gsize) oy * Wo + lo, row, wv, hi - lo + 1, s);
                     }
@@ -184,6 +184,8 @@ _ns_ref_conv2d_backward (double *dinp, double *dweight, double *dbias, const dou
                   double dw = 0.0;
                   int lo, hi;
                   valid_range (W, Wo, s, pad, kx, &lo, &hi);
+                  if (hi < lo)
+                    continue;
                   for (int oy = 0; oy < Ho; oy++)
                     {
                       const int iy = oy * s - pad + ky;
@@ -191,8 +193,6 @@ _ns_ref_conv2d_backward (double *dinp, double *dweight, double *dbias, const dou
                         continue;
                       const gsize row = in_off + (gsize) iy * W + (lo * s - pad + kx);
                       const double *drow = d + (gsize) oy * Wo + lo;
-                      if (hi < lo)
-                        continue;
                       if (dweight != NULL)
                         dw += dot_row (drow, inp + row, hi - lo + 1, s);
                       if (dinp != NULL)

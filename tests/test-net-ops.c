@@ -213,6 +213,8 @@ test_fd_conv2d (void)
   ok &= conv_fd_case (rand, 1, 4, 5, 4, 6, 3, 3, 1, 0, 2, TRUE);   /* 2 groups, pad 0 */
   ok &= conv_fd_case (rand, 1, 2, 7, 6, 2, 5, 3, 2, 2, 1, TRUE);   /* 5x3 kernel, pad 2 */
   ok &= conv_fd_case (rand, 2, 1, 3, 3, 1, 3, 3, 1, 0, 1, TRUE);   /* a single output */
+  ok &= conv_fd_case (rand, 1, 2, 3, 1, 2, 3, 3, 1, 1, 1, TRUE);   /* 1 column: taps in padding */
+  ok &= conv_fd_case (rand, 2, 1, 4, 2, 1, 3, 3, 2, 1, 1, TRUE);   /* 2x2 output, stride 2 */
   g_assert_true (ok);
 }
 
