@@ -18,6 +18,8 @@
 static const NsCmd commands[] = {
   { "info", "Describe a volume or a case: grid, orientation, modalities, labels", ns_cmd_info },
   { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
+  { "segment", "Segment a case with a model (label map, probabilities, stage times)",
+    ns_cmd_segment },
   { "bench", "Timings on a real case (--io: opening a case)", ns_cmd_bench },
   { "render", "PNG of one plane or of the three planes, with the label overlay", ns_cmd_render },
   { "import-encoder", "ImageNet MobileNetV2 (TFLite) as the encoder of a new model",

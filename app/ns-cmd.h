@@ -38,6 +38,7 @@ int ns_cmd_import_encoder    (int argc, char **argv);
 int ns_cmd_classify_imagenet (int argc, char **argv);
 int ns_cmd_eval    (int argc, char **argv);
 int ns_cmd_bench   (int argc, char **argv);
+int ns_cmd_segment (int argc, char **argv);
 int ns_cmd_render  (int argc, char **argv);
 
 G_END_DECLS

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd-segment.c: `neuroseg segment`: a case in, a label map (and optionally the class
+ * probabilities) out, on the case's grid, with the time of each stage.
+ *
+ * The probabilities are written one 3-D float file per class, named after the given
+ * path with the class appended (P.nii.gz -> P-background.nii.gz, P-edema.nii.gz, ...),
+ * because the NIfTI writer of data/ writes 3-D volumes.
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
+#include "ns-config.h"
+#include "ns-cmd.h"
+
+#include "ns-case.h"
+#include "ns-checkpoint.h"
+#include "ns-infer.h"
+#include "ns-nifti.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Where a shipped default model would be: source tree, then installed data. */
+static char *
+find_default_model (void)
+{
+  g_autofree char *src = g_build_filename (NS_SOURCE_DIR, "resources", "models",
+                                           "default.safetensors", NULL);
+  g_autofree char *inst = g_build_filename (NS_DATADIR, "models", "default.safetensors", NULL);
+  if (g_file_test (src, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&src);
+  if (g_file_test (inst, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&inst);
+  return NULL;
+}
+
+static void
+progress_cb (int done, int total, gpointer user_data)
+{
+  const int width = 40;
+  int filled = total > 0 ? done * width / total : width;
+  fprintf (stdout, "\r[");
+  for (int i = 0; i < width; i++)
+    fputc (i < filled ? '#' : ' ', stdout);
+  fprintf (stdout, "] %d/%d slices", done, total);
+  if (done == total)
+    fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+/* P.nii.gz + "NCR/NET" -> P-ncr-net.nii.gz */
+static char *
+class_path (const char *path, const char *class_name)
+{
+  const char *ext = g_str_has_suffix (path, ".nii.gz") ? ".nii.gz"
+                    : g_str_has_suffix (path, ".nii") ? ".nii" : "";
+  g_autofree char *stem = g_strndup (path, strlen (path) - strlen (ext));
+  g_autofree char *slug = g_ascii_strdown (class_name, -1);
+  for (char *c = slug; *c != '\0'; c++)
+    if (!g_ascii_isalnum (*c))
+      *c = '-';
+  return g_strdup_printf ("%s-%s%s", stem, slug, *ext ? ext : ".nii.gz");
+}
+
+int
+ns_cmd_segment (int argc, char **argv)
+{
+  g_autofree char *model_path = NULL;
+  g_autofree char *device = NULL;
+  g_autofree char *precision = NULL;
+  g_autofree char *prob_path = NULL;
+  g_autofree char *out_path = NULL;
+  int memory_mb = 0;
+  gboolean quiet = FALSE;
+  const GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model checkpoint (.safetensors)", "M" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda (default auto)", "DEV" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default) or bf16", "P" },
+    { "probabilities", 'p', 0, G_OPTION_ARG_FILENAME, &prob_path,
+      "Also write the class probabilities (one file per class, named after P)", "P.nii.gz" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Label map to write", "OUT.nii.gz" },
+    { "memory", 0, 0, G_OPTION_ARG_INT, &memory_mb, "Memory budget of one batch in MB (default 1024)", "MB" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!ns_cmd_parse ("segment", "CASE_DIR | FILE.nii[.gz]...",
+                     "Segment a case with a model; prints the time of each stage.", entries,
+                     &argc, &argv, &status))
+    return status;
+  if (argc < 2 || out_path == NULL)
+    {
+      fprintf (stderr, "neuroseg segment: need -o OUT.nii.gz and a CASE (see --help)\n");
+      return 2;
+    }
+  if (model_path == NULL)
+    {
+      model_path = find_default_model ();
+      if (model_path == NULL)
+        {
+          fprintf (stderr, "neuroseg segment: no trained model ships with this build yet "
+                           "(resources/models/ is empty): pass --model MODEL.safetensors\n");
+          return 1;
+        }
+    }
+  NsPrecision prec = NS_PRECISION_FP32;
+  if (precision != NULL && g_ascii_strcasecmp (precision, "bf16") == 0)
+    prec = NS_PRECISION_BF16;
+  else if (precision != NULL && g_ascii_strcasecmp (precision, "fp32") != 0)
+    {
+      fprintf (stderr, "neuroseg segment: --precision must be fp32 or bf16, not '%s'\n",
+               precision);
+      return 2;
+    }
+  gboolean verbose = !quiet;
+  gint64 t_all = g_get_monotonic_time (), t0;
+
+  /* The case. */
+  t0 = g_get_monotonic_time ();
+  g_autoptr (NsCase) ncase = NULL;
+  if (argc == 2)
+    ncase = ns_case_load (argv[1], NS_CASE_LOAD_SKIP_LABELS, &error);
+  else
+    {
+      g_autofree const char **files = g_new0 (const char *, argc);
+      for (int i = 1; i < argc; i++)
+        files[i - 1] = argv[i];
+      ncase = ns_case_load_files (files, NS_CASE_LOAD_SKIP_LABELS, &error);
+    }
+  if (ncase == NULL)
+    return ns_cmd_print_error (error);
+  double t_load = (g_get_monotonic_time () - t0) / 1e6;
+
+  /* The backend and the model. */
+  t0 = g_get_monotonic_time ();
+  g_autoptr (NsBackend) be = ns_backend_new (device != NULL ? device : "auto", &error);
+  if (be == NULL)
+    return ns_cmd_print_error (error);
+  if (!ns_backend_set_precision (be, prec, &error))
+    return ns_cmd_print_error (error);
+  g_autoptr (NsModel) model = ns_checkpoint_load (model_path, be, &error);
+  if (model == NULL)
+    return ns_cmd_print_error (error);
+  double t_model = (g_get_monotonic_time () - t0) / 1e6;
+
+  NsInferOptions opt = { 0 };
+  opt.memory_budget = memory_mb > 0 ? (gsize) memory_mb << 20 : 0;
+  opt.want_probabilities = prob_path != NULL;
+  if (verbose && ns_cmd_stdout_is_tty ())
+    opt.progress = progress_cb;
+  g_autoptr (NsInferResult) r = ns_infer_run_case (model, ncase, &opt, &error);
+  if (r == NULL)
+    return ns_cmd_print_error (error);
+
+  t0 = g_get_monotonic_time ();
+  if (!ns_nifti_write_label_map (r->labels, out_path, &error))
+    return ns_cmd_print_error (error);
+  if (prob_path != NULL)
+    for (int k = 0; k < r->n_classes; k++)
+      {
+        g_autofree char *p = class_path (prob_path, ns_model_get_meta (model)->classes[k].name);
+        if (!ns_nifti_write_volume (r->probabilities[k], p, &error))
+          return ns_cmd_print_error (error);
+        if (verbose)
+          printf ("probabilities of %s: %s\n", ns_model_get_meta (model)->classes[k].name, p);
+      }
+  double t_write = (g_get_monotonic_time () - t0) / 1e6;
+  double t_total = (g_get_monotonic_time () - t_all) / 1e6;
+
+  if (verbose)
+    {
+      const NsInferStats *s = &r->stats;
+      printf ("device       %s (%s, %s)\n", ns_backend_get_name (be), ns_backend_get_device (be),
+              prec == NS_PRECISION_BF16 ? "bf16" : "fp32");
+      printf ("model        %s (%s)\n", model_path, ns_model_get_meta (model)->arch);
+      printf ("slices       %d of %d with brain, crop %d x %d, %d batch%s of %d\n",
+              s->slices_run, s->slices_total, s->crop_size[0], s->crop_size[1], s->n_batches,
+              s->n_batches == 1 ? "" : "es", s->batch_size);
+      printf ("load case    %8.3f s\n", t_load);
+      printf ("load model   %8.3f s\n", t_model);
+      printf ("normalise    %8.3f s\n", s->normalise);
+      printf ("crop         %8.3f s\n", s->crop);
+      printf ("network      %8.3f s  (%.1f GFLOP, %.1f GFLOP/s)\n", s->forward, s->gflop,
+              s->forward > 0 ? s->gflop / s->forward : 0.0);
+      printf ("postprocess  %8.3f s\n", s->postprocess);
+      printf ("write        %8.3f s\n", t_write);
+      printf ("total        %8.3f s\n", t_total);
+      printf ("labels: %s\n", out_path);
+    }
+  return 0;
+}
