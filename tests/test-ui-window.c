@@ -162,6 +162,24 @@ test_open_sample (void)
   g_assert_cmpstr (ns_info_pane_get_volume_text (ns_window_get_info_pane (window), "WT"), ==, wt);
   g_assert_cmpstr (ns_info_pane_get_volume_text (ns_window_get_info_pane (window), "ET"), ==, et);
 
+  /* Volumes are live: an edit of the label map in place shows at once. */
+  {
+    NsLabelMap *map = ns_viewer_get_labels (viewer);
+    gsize v = 0;
+    g_autofree char *et_after = g_strdup_printf ("%.2f mL", (n_et + 1) / 1000.0);
+
+    while (map->labels[v] != 0)
+      v++;
+    map->labels[v] = 4;
+    ns_viewer_labels_changed (viewer);
+    g_assert_cmpstr (ns_info_pane_get_volume_text (ns_window_get_info_pane (window), "ET"), ==,
+                     et_after);
+    map->labels[v] = 0;
+    ns_viewer_labels_changed (viewer);
+    g_assert_cmpstr (ns_info_pane_get_volume_text (ns_window_get_info_pane (window), "ET"), ==,
+                     et);
+  }
+
   /* Every view shows its plane of the case at its physical size (240 x 240 x 155). */
   g_assert_cmpint (ns_slice_view_get_geometry (view (NS_PLANE_AXIAL))->width, ==, 240);
   g_assert_cmpint (ns_slice_view_get_geometry (view (NS_PLANE_SAGITTAL))->height, ==, 155);

@@ -108,7 +108,6 @@ static void
 rebuild_rows (NsLayerPanel *self)
 {
   const NsLabelClass *infos;
-  const NsViewerVolumes *volumes;
   NsLabelMap *labels;
   guint n_infos;
 
@@ -149,7 +148,6 @@ rebuild_rows (NsLayerPanel *self)
     gtk_label_set_text (self->labels_file_label, base != NULL ? base : "");
   }
 
-  volumes = ns_viewer_get_volumes (self->viewer);
   infos = ns_viewer_get_label_classes (self->viewer, &n_infos);
   for (guint i = 0; i < n_infos; i++)
     {
@@ -163,9 +161,8 @@ rebuild_rows (NsLayerPanel *self)
       GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
       GtkWidget *check = gtk_check_button_new_with_label (text);
       GtkWidget *colour = gtk_color_button_new_with_rgba (&rgba);
-      g_autofree char *tip = g_strdup_printf ("Show label %u (%s, %.2f mL)", value,
-                                              infos[i].short_name,
-                                              volumes != NULL ? volumes->label_ml[value] : 0.0);
+      g_autofree char *tip = g_strdup_printf ("Show label %u (%s)", value,
+                                              infos[i].short_name);
 
       gtk_check_button_set_active (GTK_CHECK_BUTTON (check),
                                    ns_viewer_get_label_visible (self->viewer, value));
@@ -307,8 +304,6 @@ ns_layer_panel_set_viewer (NsLayerPanel *self, NsViewer *viewer)
   if (viewer != NULL)
     {
       g_signal_connect_object (viewer, "case-changed", G_CALLBACK (viewer_case_changed_cb),
-                               self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (viewer, "labels-changed", G_CALLBACK (viewer_case_changed_cb),
                                self, G_CONNECT_SWAPPED);
       g_signal_connect_object (viewer, "display-changed",
                                G_CALLBACK (viewer_display_changed_cb), self,

@@ -631,13 +631,6 @@ ns_slice_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_si
   *natural = 256;
 }
 
-static void
-ns_slice_view_size_allocate (GtkWidget *widget, int width, int height, int baseline)
-{
-  /* Pan is in widget pixels; keeping it across a resize keeps the view's offset from
-   * the centre, which is what users expect when the window is resized. */
-}
-
 /* ---- GObject ------------------------------------------------------------------------------- */
 
 static void
@@ -710,7 +703,6 @@ ns_slice_view_class_init (NsSliceViewClass *klass)
 
   widget_class->snapshot = ns_slice_view_snapshot;
   widget_class->measure = ns_slice_view_measure;
-  widget_class->size_allocate = ns_slice_view_size_allocate;
 
   properties[PROP_VIEWER] =
     g_param_spec_object ("viewer", NULL, NULL, NS_TYPE_VIEWER,

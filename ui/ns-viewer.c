@@ -750,6 +750,19 @@ ns_viewer_get_volumes (NsViewer *self)
   return self->vcase != NULL && self->vcase->labels != NULL ? &self->vcase->volumes : NULL;
 }
 
+void
+ns_viewer_labels_changed (NsViewer *self)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL || self->vcase->labels == NULL)
+    return;
+  count_volumes (self->vcase->labels, &self->vcase->volumes);
+  g_signal_emit (self, signals[LABELS_CHANGED], 0);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+  g_signal_emit (self, signals[POINTER_CHANGED], 0);   /* the label under it may differ */
+}
+
 /* ---- cursor and pointer ------------------------------------------------------------------- */
 
 void

@@ -97,6 +97,10 @@ const NsOverlayStyle *ns_viewer_get_overlay_style (NsViewer *self);
  * (BraTS 2017+: 1, 2, 4; BraTS 2015 adds 3). */
 const NsLabelClass *ns_viewer_get_label_classes (NsViewer *self, guint *n_classes);
 const NsViewerVolumes   *ns_viewer_get_volumes     (NsViewer *self);
+/* Call after changing the label map's voxels in place (an editor's brush, a model's
+ * prediction): recounts the volumes and redraws.  Emits "labels-changed" and
+ * "display-changed". */
+void                     ns_viewer_labels_changed  (NsViewer *self);
 
 /* ---- cursor and pointer ------------------------------------------------------------------- */
 
