@@ -26,6 +26,8 @@ struct _NsLayerPanel
 
   /* template children */
   GtkListBox *image_list;
+  GtkSpinButton *window_spin;
+  GtkSpinButton *level_spin;
   GtkAdjustment *window_adjustment;
   GtkAdjustment *level_adjustment;
   GtkAdjustment *opacity_adjustment;
@@ -65,6 +67,9 @@ sync_window_level (NsLayerPanel *self)
   /* Steps of about 1 % of the window, rounded to a power of ten. */
   step = pow (10.0, floor (log10 (MAX (window, 1e-6) / 100.0)));
   self->updating = TRUE;
+  /* Enough decimals for the step: raw scanner values need none, z-scores two. */
+  gtk_spin_button_set_digits (self->window_spin, (guint) CLAMP (-log10 (step), 0, 6));
+  gtk_spin_button_set_digits (self->level_spin, (guint) CLAMP (-log10 (step), 0, 6));
   gtk_adjustment_configure (self->window_adjustment, window, 1e-6, 1e9, step, step * 10, 0);
   gtk_adjustment_configure (self->level_adjustment, level, -1e9, 1e9, step, step * 10, 0);
   self->updating = FALSE;
@@ -265,6 +270,8 @@ ns_layer_panel_class_init (NsLayerPanelClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/neuroseg/Neuroseg/ui/ns-layer-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, image_list);
+  gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, window_spin);
+  gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, level_spin);
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, window_adjustment);
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, level_adjustment);
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, opacity_adjustment);

@@ -440,6 +440,7 @@ viewer_case_changed_cb (NsWindow *self, NsViewer *viewer)
   gboolean has_case = ns_viewer_has_case (viewer);
 
   gtk_stack_set_visible_child_name (self->stack, has_case ? "views" : "empty");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->layer_panel), has_case);
   rebuild_modality_menu (self);
   for (guint a = 0; a < 5; a++)
     {
