@@ -239,6 +239,20 @@ bench_render (const BenchOptions *options, JsonBuilder *json, GError **error)
   return TRUE;
 }
 
+/* ---- net (ns-cmd-bench-net.c) ------------------------------------------------------------- */
+
+static NsBenchNetOptions net_options = { .runs = 0, .train_size = 224 };
+
+static gboolean
+bench_net (const BenchOptions *options, JsonBuilder *json, GError **error)
+{
+  NsBenchNetOptions o = net_options;
+  o.case_path = options->case_path;
+  o.json = options->json;
+  o.runs = options->runs;
+  return ns_bench_net (&o, json, error);
+}
+
 /* ---- command ---------------------------------------------------------------------------- */
 
 int
@@ -246,16 +260,33 @@ ns_cmd_bench (int argc, char **argv)
 {
   static gboolean io, serial, json;
   static gboolean render;
+  static gboolean net, net_bf16, net_profile, net_no_train, net_no_infer;
+  static char *net_device, *net_model, *net_arch, *net_precision;
+  static int net_batch = 16, net_size = 224, net_steps = 3;
   static int runs = 5;
   BenchSection sections[] = {
     { "io", &io, bench_io },
     { "render", &render, bench_render },
+    { "net", &net, bench_net },
   };
   const GOptionEntry entries[] = {
     { "io", 0, 0, G_OPTION_ARG_NONE, &io, "Time opening a case (decoding its NIfTI files)", NULL },
     { "serial", 0, 0, G_OPTION_ARG_NONE, &serial, "io: decode one file after another", NULL },
     { "render", 0, 0, G_OPTION_ARG_NONE, &render,
       "Time drawing planes with the label overlay (100 x --runs renders)", NULL },
+    { "net", 0, 0, G_OPTION_ARG_NONE, &net,
+      "Network: whole-volume inference (stages, GFLOP/s) and training slices/s", NULL },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &net_device, "net: cpu (default), ref or cuda", "DEV" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &net_precision,
+      "net: fp32 (default) or bf16 (then also fp32 inference, for the agreement)", "P" },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &net_model, "net: checkpoint (default: random weights)", "M" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &net_arch, "net: mobilenetv2-unet (default) or unet", "A" },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &net_profile, "net: time per op type (extra runs)", NULL },
+    { "train-batch", 0, 0, G_OPTION_ARG_INT, &net_batch, "net: training batch (default 16)", "B" },
+    { "train-size", 0, 0, G_OPTION_ARG_INT, &net_size, "net: training crop (default 224)", "S" },
+    { "train-steps", 0, 0, G_OPTION_ARG_INT, &net_steps, "net: timed training steps (default 3)", "N" },
+    { "no-training", 0, 0, G_OPTION_ARG_NONE, &net_no_train, "net: skip training", NULL },
+    { "no-inference", 0, 0, G_OPTION_ARG_NONE, &net_no_infer, "net: skip inference", NULL },
     { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per benchmark (default 5)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
     { NULL },
@@ -285,6 +316,16 @@ ns_cmd_bench (int argc, char **argv)
     .serial = serial,
     .json = json,
   };
+  net_options.device = net_device;
+  net_options.model_path = net_model;
+  net_options.arch = net_arch;
+  net_options.bf16 = net_bf16 = g_strcmp0 (net_precision, "bf16") == 0;
+  net_options.profile = net_profile;
+  net_options.train_batch = net_batch;
+  net_options.train_size = net_size;
+  net_options.train_steps = net_steps;
+  net_options.no_training = net_no_train;
+  net_options.no_inference = net_no_infer;
   gboolean any = FALSE;
   for (gsize i = 0; i < G_N_ELEMENTS (sections); i++)
     any |= *sections[i].selected;

@@ -39,6 +39,26 @@ int ns_cmd_classify_imagenet (int argc, char **argv);
 int ns_cmd_eval    (int argc, char **argv);
 int ns_cmd_bench   (int argc, char **argv);
 int ns_cmd_segment (int argc, char **argv);
+
+/* The network section of `neuroseg bench` (ns-cmd-bench-net.c). */
+typedef struct _JsonBuilder JsonBuilder;
+typedef struct
+{
+  const char *case_path;
+  int runs;
+  const char *device;       /* default "cpu" */
+  const char *model_path;   /* NULL: default architecture, Kaiming weights */
+  const char *arch;
+  gboolean bf16;            /* also bf16 inference (+ agreement) and bf16 training */
+  gboolean profile;         /* time per op type */
+  gboolean json;
+  int train_batch;          /* default 16 */
+  int train_size;           /* square crop of the training slices */
+  int train_steps;          /* timed steps (default 3) */
+  gboolean no_inference;
+  gboolean no_training;
+} NsBenchNetOptions;
+gboolean ns_bench_net (const NsBenchNetOptions *options, JsonBuilder *json, GError **error);
 int ns_cmd_render  (int argc, char **argv);
 
 G_END_DECLS
