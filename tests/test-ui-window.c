@@ -583,6 +583,12 @@ test_layouts_and_actions (void)
 }
 
 static void
+count_cb (guint *count)
+{
+  (*count)++;
+}
+
+static void
 test_load_error (void)
 {
   NsViewer *viewer = ns_window_get_viewer (window);
@@ -602,6 +608,30 @@ test_load_error (void)
   g_assert_nonnull (ns_window_get_load_error (window));
   g_test_message ("error: %s", ns_window_get_load_error (window));
   g_assert_nonnull (strstr (ns_window_get_load_error (window), "broken_flair.nii.gz"));
+
+  /* A second open replaces a load in progress: only the second one counts. */
+  {
+    const char *first[] = { missing, NULL };
+    const char *second[] = { ns_test_sample_case (), NULL };
+    guint finished = 0;
+    gulong handler = g_signal_connect_swapped (window, "load-finished",
+                                               G_CALLBACK (count_cb), &finished);
+
+    ns_window_open (window, first);
+    ns_window_open (window, second);
+    g_assert_true (wait_until (not_loading, NULL, 120));
+    g_assert_null (ns_window_get_load_error (window));
+    g_assert_cmpuint (finished, ==, 1);
+    /* Let the cancelled load's callback run too, if it has not yet. */
+    for (int i = 0; i < 100; i++)
+      {
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (1000);
+      }
+    g_assert_cmpuint (finished, ==, 1);
+    g_assert_null (ns_window_get_load_error (window));
+    g_signal_handler_disconnect (window, handler);
+  }
 
   /* Close the error dialogs. */
   {

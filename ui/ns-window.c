@@ -17,9 +17,9 @@
 
 #include "ns-window.h"
 
-#include "ns-ui.h"
+#include <errno.h>
 
-#include "ns-config.h"
+#include "ns-ui.h"
 
 #define RECENT_MAX 10
 
@@ -29,7 +29,6 @@ struct _NsWindow
 
   char *layout;
   char *sample_case;
-  char **pending_paths;          /* of the load in progress */
   char *load_error;
   GCancellable *load_cancellable;
   guint pulse_source;
@@ -344,12 +343,31 @@ rebuild_modality_menu (NsWindow *self)
     }
 }
 
+/* What a load's callback needs: each load has its own, so that a cancelled load's late
+ * callback cannot touch the one that replaced it. */
+typedef struct
+{
+  NsWindow *self;                /* owned */
+  char **paths;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_object_unref (data->self);
+  g_strfreev (data->paths);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoadData, load_data_free)
+
 static void
 load_finished_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (NsWindow) self = user_data;
+  g_autoptr (LoadData) data = user_data;
+  NsWindow *self = data->self;
+  char **paths = data->paths;
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) paths = g_steal_pointer (&self->pending_paths);
   gboolean ok;
 
   ok = ns_viewer_load_finish (NS_VIEWER (source), result, &error);
@@ -385,6 +403,7 @@ ns_window_open (NsWindow *self, const char *const *paths)
 {
   g_autofree char *base = NULL;
   g_autofree char *message = NULL;
+  LoadData *data;
 
   g_return_if_fail (NS_IS_WINDOW (self));
   g_return_if_fail (paths != NULL && paths[0] != NULL);
@@ -392,8 +411,6 @@ ns_window_open (NsWindow *self, const char *const *paths)
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
-  g_strfreev (self->pending_paths);
-  self->pending_paths = g_strdupv ((char **) paths);
   self->load_cancellable = g_cancellable_new ();
 
   base = g_path_get_basename (paths[0]);
@@ -404,8 +421,10 @@ ns_window_open (NsWindow *self, const char *const *paths)
   if (self->pulse_source == 0)
     self->pulse_source = g_timeout_add (100, pulse_cb, self);
 
-  ns_viewer_load_async (self->viewer, paths, self->load_cancellable, load_finished_cb,
-                        g_object_ref (self));
+  data = g_new0 (LoadData, 1);
+  data->self = g_object_ref (self);
+  data->paths = g_strdupv ((char **) paths);
+  ns_viewer_load_async (self->viewer, paths, self->load_cancellable, load_finished_cb, data);
 }
 
 gboolean
@@ -638,7 +657,6 @@ ns_window_finalize (GObject *object)
 
   g_free (self->layout);
   g_free (self->sample_case);
-  g_strfreev (self->pending_paths);
   g_free (self->load_error);
 
   G_OBJECT_CLASS (ns_window_parent_class)->finalize (object);
