@@ -69,7 +69,8 @@ source_open_file (Source *src, const char *path, GError **error)
   memset (src, 0, sizeof *src);
   src->name = path;
 
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  /* O_NONBLOCK: a FIFO given by mistake must not hang us (no effect on regular files). */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0)
     {
       int saved = errno;

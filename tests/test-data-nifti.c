@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *
 tmp_path (const char *name)
@@ -356,8 +357,16 @@ test_bad_missing (void)
 {
   g_autofree char *path = tmp_path ("does-not-exist.nii.gz");
   expect_failure (path, NS_DATA_ERROR_NOT_FOUND);
-  /* A folder is not a NIfTI file. */
+  /* A folder is not a NIfTI file; a FIFO is refused without waiting for a writer. */
   expect_failure (ns_test_tmpdir (), NS_DATA_ERROR_NOT_NIFTI);
+  g_autofree char *fifo = tmp_path ("fifo.nii");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  GError *error = NULL;
+  g_assert_null (ns_nifti_read_all (fifo, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI);
+  assert_error_names (error, fifo);
+  g_clear_error (&error);
+  g_unlink (fifo);
 }
 
 static void
