@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test-cli-segment.c: `neuroseg segment` as a user runs it (the binary from $NEUROSEG):
+ * the clear error while no model ships, a small synthetic case segmented with a random
+ * model on the ref backend (label map on the case's grid, probability files, stage
+ * times), and bad models and options as one-line errors.
+ */
+#define G_LOG_DOMAIN "ns-test"
+
+#include "ns-checkpoint.h"
+#include "ns-nifti.h"
+#include "ns-test-util.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+static void
+run_neuroseg (Run *run, ...)
+{
+  const char *exe = g_getenv ("NEUROSEG");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  va_list ap;
+
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, (gpointer) exe);
+  va_start (ap, run);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &run->out, &run->err, &wait_status, &error));
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
+}
+
+static void
+assert_contains (const char *text, const char *what)
+{
+  if (strstr (text, what) == NULL)
+    g_error ("\"%s\" not found in:\n%s", what, text);
+}
+
+static char *case_dir;
+static char *model_path;
+
+/* A 64 x 48 x 6 case (FLAIR, T1c) with a blob of "brain" on slices 1..4. */
+static void
+make_case (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsGrid grid;
+  case_dir = g_build_filename (ns_test_tmpdir (), "Synth_1", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (case_dir, 0755), ==, 0);
+  ns_grid_init (&grid, 64, 48, 6, 1.0, 1.0, 2.0);
+  for (int c = 0; c < 2; c++)
+    {
+      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
+      g_assert_no_error (error);
+      for (int k = 1; k <= 4; k++)
+        for (int j = 8; j < 40; j++)
+          for (int i = 10; i < 52; i++)
+            {
+              double dx = (i - 31) / 21.0, dy = (j - 24) / 16.0;
+              if (dx * dx + dy * dy <= 1.0)
+                v->voxels[ns_grid_index (&grid, i, j, k)] =
+                  (float) (200 + 50 * sin (i * 0.3 + c) + 40 * cos (j * 0.2 * k));
+            }
+      g_autofree char *name = g_strdup_printf ("Synth_1_%s.nii.gz", c == 0 ? "flair" : "t1ce");
+      g_autofree char *path = g_build_filename (case_dir, name, NULL);
+      g_assert_true (ns_nifti_write_volume (v, path, &error));
+      g_assert_no_error (error);
+    }
+
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+  NsModelInit init = { NS_INIT_KAIMING, 0, 9 };
+  g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
+  g_assert_no_error (error);
+  model_path = g_build_filename (ns_test_tmpdir (), "random.safetensors", NULL);
+  g_assert_true (ns_checkpoint_save (m, model_path, NS_DTYPE_F32, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_needs_model (void)
+{
+  g_auto (Run) run = { 0 };
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "none.nii.gz", NULL);
+  run_neuroseg (&run, "segment", "-o", out, case_dir, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  assert_contains (run.err, "no trained model ships");
+  assert_contains (run.err, "--model");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_segment (void)
+{
+  g_auto (Run) run = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "seg.nii.gz", NULL);
+  g_autofree char *prob = g_build_filename (ns_test_tmpdir (), "prob.nii.gz", NULL);
+
+  run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-p", prob, "-o",
+                out, case_dir, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+  for (const char *const *w = (const char *const[]) { "normalise", "crop", "network",
+                                                      "postprocess", "write", "total",
+                                                      "4 of 6 with brain", NULL };
+       *w != NULL; w++)
+    assert_contains (run.out, *w);
+
+  g_autoptr (NsVolume) labels = ns_nifti_read (out, &error);
+  g_assert_no_error (error);
+  g_autofree char *flair = g_build_filename (case_dir, "Synth_1_flair.nii.gz", NULL);
+  g_autoptr (NsVolume) image = ns_nifti_read (flair, &error);
+  g_assert_no_error (error);
+  g_assert_true (ns_grid_equal (&labels->grid, &image->grid));
+  gsize n = ns_volume_n_voxels (labels), tumour = 0;
+  for (gsize v = 0; v < n; v++)
+    {
+      float l = labels->voxels[v];
+      g_assert_true (l == 0 || l == 1 || l == 2 || l == 4);
+      if (image->voxels[v] == 0.0f)
+        g_assert_cmpfloat (l, ==, 0);
+      tumour += l != 0;
+    }
+  g_test_message ("%" G_GSIZE_FORMAT " voxels labelled", tumour);
+
+  static const char *const classes[] = { "background", "ncr-net", "edema", "enhancing" };
+  for (int k = 0; k < 4; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("prob-%s.nii.gz", classes[k]);
+      g_autofree char *p = g_build_filename (ns_test_tmpdir (), name, NULL);
+      g_autoptr (NsVolume) pv = ns_nifti_read (p, &error);
+      g_assert_no_error (error);
+      g_assert_true (ns_grid_equal (&pv->grid, &image->grid));
+    }
+}
+
+static void
+test_bad_inputs (void)
+{
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "bad.nii.gz", NULL);
+  g_autofree char *junk = g_build_filename (ns_test_tmpdir (), "junk.safetensors", NULL);
+  g_assert_true (g_file_set_contents (junk, "\x10\0\0\0\0\0\0\0{\"a\":", 14, NULL));
+  {
+    g_auto (Run) run = { 0 };
+    run_neuroseg (&run, "segment", "--device", "ref", "--model", junk, "-o", out, case_dir,
+                  NULL);
+    g_assert_cmpint (run.status, ==, 1);
+    assert_contains (run.err, "junk.safetensors");
+    g_assert_cmpint (strchr (run.err, '\n') - run.err, ==, (int) strlen (run.err) - 1);
+  }
+  {
+    g_auto (Run) run = { 0 };
+    run_neuroseg (&run, "segment", "--model", model_path, "--precision", "fp8", "-o", out,
+                  case_dir, NULL);
+    g_assert_cmpint (run.status, ==, 2);
+    assert_contains (run.err, "fp8");
+  }
+  {
+    g_auto (Run) run = { 0 };
+    run_neuroseg (&run, "segment", "--device", "tpu", "--model", model_path, "-o", out,
+                  case_dir, NULL);
+    g_assert_cmpint (run.status, ==, 1);
+    assert_contains (run.err, "tpu");
+  }
+  {
+    g_auto (Run) run = { 0 };
+    g_autofree char *missing = g_build_filename (ns_test_tmpdir (), "no-such-case", NULL);
+    run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-o", out,
+                  missing, NULL);
+    g_assert_cmpint (run.status, ==, 1);
+    assert_contains (run.err, "no-such-case");
+  }
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  make_case ();
+  g_test_add_func ("/net/cli/segment/needs-model", test_needs_model);
+  g_test_add_func ("/net/cli/segment/synthetic-case", test_segment);
+  g_test_add_func ("/net/cli/segment/bad-inputs", test_bad_inputs);
+  int status = g_test_run ();
+  g_free (case_dir);
+  g_free (model_path);
+  return status;
+}
