@@ -658,7 +658,8 @@ ns_checkpoint_load (const char *path, NsBackend *backend, GError **error)
   g_autoptr (NsModelMeta) meta = st_meta (f, error);
   if (meta == NULL)
     return NULL;
-  g_autoptr (NsModel) model = ns_model_new (backend, meta, NULL, error);
+  NsModelInit none = { NS_INIT_NONE, 0, 0 };
+  g_autoptr (NsModel) model = ns_model_new (backend, meta, &none, error);
   if (model == NULL)
     return NULL;
   if (!load_tensors (model, f, error))

@@ -44,6 +44,41 @@ seconds_since (gint64 t0)
   return (g_get_monotonic_time () - t0) / 1e6;
 }
 
+typedef struct
+{
+  NsVolume *input;
+  const NsLabelMap *brain_mask;   /* shared, nullable */
+  GThread *thread;
+  NsLabelMap *mask;               /* own mask when brain_mask is NULL */
+  NsVolume *result;
+  GError *error;
+} NormJob;
+
+/* z-score of one volume inside its brain (all zero when it has none). */
+static gpointer
+normalise_job (gpointer data)
+{
+  NormJob *job = data;
+  const NsLabelMap *mask = job->brain_mask;
+  if (mask == NULL)
+    {
+      job->mask = ns_normalize_brain_mask (job->input, &job->error);
+      if (job->mask == NULL)
+        return NULL;
+      mask = job->mask;
+    }
+  gsize n = ns_grid_n_voxels (&job->input->grid), count = 0;
+  for (gsize v = 0; v < n; v++)
+    count += mask->labels[v] != 0;
+  if (count == 0)
+    job->result = ns_volume_new (&job->input->grid, &job->error);
+  else
+    job->result = ns_normalize_zscore (job->input, mask, NULL, &job->error);
+  if (job->brain_mask != NULL && job->mask == NULL)
+    job->mask = ns_label_map_ref ((NsLabelMap *) job->brain_mask);
+  return NULL;
+}
+
 NsInferResult *
 ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
               const NsLabelMap *brain_mask, const NsInferOptions *options, GError **error)
@@ -107,37 +142,44 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
     }
   st->slices_total = nz;
 
-  /* ---- normalise ---- */
+  /* ---- normalise: one thread per input volume ---- */
   t0 = g_get_monotonic_time ();
   g_autofree guint8 *brain = g_new0 (guint8, nvox);
   g_autoptr (GPtrArray) normed = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
+  g_autofree NormJob *jobs = g_new0 (NormJob, C);
   for (int c = 0; c < C; c++)
     {
-      g_autoptr (NsLabelMap) own = NULL;
-      const NsLabelMap *mask = brain_mask;
-      if (mask == NULL)
-        {
-          own = ns_normalize_brain_mask (inputs[c], error);
-          if (own == NULL)
-            return NULL;
-          mask = own;
-        }
-      gsize count = 0;
-      for (gsize v = 0; v < nvox; v++)
-        if (mask->labels[v])
-          {
-            brain[v] = 1;
-            count++;
-          }
-      NsVolume *z;
-      if (count == 0)
-        z = ns_volume_new (grid, error);   /* nothing to normalise: all zero */
-      else
-        z = ns_normalize_zscore (inputs[c], mask, NULL, error);
-      if (z == NULL)
-        return NULL;
-      g_ptr_array_add (normed, z);
+      jobs[c].input = inputs[c];
+      jobs[c].brain_mask = brain_mask;
+      if (c > 0)
+        jobs[c].thread = g_thread_try_new ("ns-normalise", normalise_job, &jobs[c], NULL);
+      if (jobs[c].thread == NULL)
+        normalise_job (&jobs[c]);
     }
+  gboolean ok = TRUE;
+  for (int c = 0; c < C; c++)
+    {
+      if (jobs[c].thread != NULL)
+        g_thread_join (jobs[c].thread);
+      if (jobs[c].result == NULL && ok)
+        {
+          g_propagate_error (error, jobs[c].error);
+          jobs[c].error = NULL;
+          ok = FALSE;
+        }
+      g_clear_error (&jobs[c].error);
+      if (jobs[c].mask != NULL)
+        {
+          const guint8 *m = jobs[c].mask->labels;
+          for (gsize v = 0; v < nvox; v++)
+            brain[v] |= m[v];
+          ns_label_map_unref (jobs[c].mask);
+        }
+      if (jobs[c].result != NULL)
+        g_ptr_array_add (normed, jobs[c].result);
+    }
+  if (!ok)
+    return NULL;
   st->normalise = seconds_since (t0);
 
   /* ---- bounding box and slices ---- */

@@ -471,6 +471,8 @@ init_params (NsModel *m, const NsModelInit *init)
       switch (p->role)
         {
         case NS_PARAM_WEIGHT:
+          if (init->kind == NS_INIT_NONE)
+            break;
           {
             double std = init->kind == NS_INIT_KAIMING ? sqrt (2.0 / p->fan_in)
                          : (init->std > 0 ? init->std : 0.01);

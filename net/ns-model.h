@@ -77,6 +77,7 @@ typedef enum
 {
   NS_INIT_NORMAL,        /* weights N(0, std), biases 0 (the paper: std 0.01) */
   NS_INIT_KAIMING,       /* weights N(0, sqrt(2 / fan_in)), biases 0 */
+  NS_INIT_NONE,          /* weights 0 (about to be loaded from a checkpoint) */
 } NsInitKind;
 
 typedef struct
