@@ -162,12 +162,25 @@ ns_label_map_from_volume (const NsVolume *volume, NsLabelScheme scheme, gboolean
     }
   gsize n = ns_volume_n_voxels (volume);
   const float *v = volume->voxels;
+  gboolean allowed[256];
+  for (guint l = 0; l < 256; l++)
+    allowed[l] = ns_label_scheme_contains (scheme, l);
   for (gsize i = 0; i < n; i++)
     {
       float x = v[i];
+      /* Fast path: an exact integer label of the scheme (nearly every voxel). */
+      if (x >= 0.0f && x <= 255.0f)
+        {
+          guint8 b = (guint8) x;
+          if ((float) b == x && allowed[b])
+            {
+              map->labels[i] = b;
+              continue;
+            }
+        }
       float r = rintf (x);
-      if (G_UNLIKELY (fabsf (x - r) > 1e-3f || r < 0.0f || r > 255.0f
-                      || !ns_label_scheme_contains (scheme, (guint) r)))
+      if (G_UNLIKELY (!(fabsf (x - r) <= 1e-3f) || r < 0.0f || r > 255.0f
+                      || !allowed[(guint) r]))
         {
           int dx = volume->grid.dim[0], dy = volume->grid.dim[1];
           int ii = (int) (i % (gsize) dx), jj = (int) (i / (gsize) dx % (gsize) dy);
