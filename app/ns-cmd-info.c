@@ -148,7 +148,9 @@ info_file (const char *path, GError **error)
   printf ("volumes      %d\n", hdr.n_volumes);
   printf ("datatype     %s%s%s\n", ns_nifti_datatype_name (hdr.datatype),
           hdr.byte_swapped ? ", byte-swapped" : "", hdr.compressed ? ", gzip" : "");
-  if (isfinite (hdr.scl_slope) && hdr.scl_slope != 0.0)
+  if (hdr.scl_slope == 1.0 && (hdr.scl_inter == 0.0 || !isfinite (hdr.scl_inter)))
+    printf ("scaling      identity (slope 1, intercept 0)\n");
+  else if (isfinite (hdr.scl_slope) && hdr.scl_slope != 0.0)
     printf ("scaling      slope %.9g, intercept %.9g (applied)\n", hdr.scl_slope,
             isfinite (hdr.scl_inter) ? hdr.scl_inter : 0.0);
   else
