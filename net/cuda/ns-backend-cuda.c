@@ -1,21 +1,59 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-backend-cuda.c: the CUDA + cuDNN backend: device discovery and start-up checks.
+ * ns-backend-cuda.c: the CUDA + cuDNN backend: device discovery and start-up checks,
+ * tensor storage, and the op table (the convolution family in ns-cuda-conv.c, every cuDNN
+ * call in ns-cuda-dnn.c, own kernels in *.cu).
  *
  * Start-up is careful because it runs on every `--device auto`: no device, a driver older
  * than the runtime, or a card the compiled code cannot run on each give a GError (and
- * `auto` then falls back to the CPU), never an abort.  The op table itself (cuDNN
- * convolutions and batch-norm, own kernels for the rest) is issue 5's work and not in
- * this build yet: with a usable GPU, starting the backend says so plainly.
+ * `auto` then falls back to the CPU), never an abort.
+ *
+ * Storage: device float32 NCHW, one cudaMalloc per tensor, views point into their parent.
+ * Every op is queued on one stream; upload and download wait for it.  Ops have no error
+ * channel: a failing CUDA or cuDNN call is a g_critical naming it, and the op is skipped.
+ * Precision: fp32 (the checking mode: no TF32) or bf16 (convolutions on tensor cores,
+ * fp32 accumulation, fp32 storage and master weights), bf16 by default on cards with
+ * bf16 tensor cores (compute capability 8.0 and later).
  */
 #define G_LOG_DOMAIN "ns-cuda"
 
-#include "ns-backend-private.h"
+#include "ns-cuda-private.h"
 
-#include <cuda_runtime.h>
-#include <cudnn.h>
+#include <math.h>
 
-int ns_cuda_probe_kernel (char *message, int message_len);
+gboolean
+_ns_cuda_check (NsCudaBackend *cb, cudaError_t err, const char *what)
+{
+  if (err == cudaSuccess)
+    return TRUE;
+  (void) cudaGetLastError ();   /* clears a non-sticky error */
+  g_critical ("CUDA %s: %s", what, cudaGetErrorString (err));
+  cb->failed = TRUE;
+  return FALSE;
+}
+
+void *
+_ns_cuda_scratch (NsCudaBackend *cb, int slot, size_t bytes)
+{
+  g_assert (slot >= 0 && slot < NS_CUDA_N_SCRATCH);
+  bytes = MAX (bytes, (size_t) 256);
+  if (bytes <= cb->scratch_size[slot])
+    return cb->scratch[slot];
+  /* cudaFree waits for the queued work that may still use the old buffer. */
+  if (cb->scratch[slot] != NULL)
+    cudaFree (cb->scratch[slot]);
+  cb->scratch[slot] = NULL;
+  cb->scratch_size[slot] = 0;
+  if (!_ns_cuda_check (cb, cudaMalloc (&cb->scratch[slot], bytes), "scratch buffer"))
+    {
+      cb->scratch[slot] = NULL;
+      return NULL;
+    }
+  cb->scratch_size[slot] = bytes;
+  return cb->scratch[slot];
+}
+
+/* ---- devices ------------------------------------------------------------------------------ */
 
 GPtrArray *
 _ns_backend_cuda_list_devices (GError **error)
@@ -24,6 +62,7 @@ _ns_backend_cuda_list_devices (GError **error)
   cudaError_t err = cudaGetDeviceCount (&count);
   if (err != cudaSuccess)
     {
+      (void) cudaGetLastError ();
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND,
                    "no usable CUDA device: %s", cudaGetErrorString (err));
       return NULL;
@@ -47,8 +86,456 @@ _ns_backend_cuda_list_devices (GError **error)
                                         cudnn_version / 10000, (cudnn_version / 100) % 100,
                                         cudnn_version % 100));
     }
+  (void) cudaGetLastError ();
+  if (count > 0)
+    cudaSetDevice (0);
   return devices;
 }
+
+/* ---- backend ------------------------------------------------------------------------------ */
+
+static gboolean
+cuda_supports_op (NsBackend *be, NsOp op)
+{
+  NsCudaBackend *cb = ns_cuda_get (be);
+  if (op == NS_OP_BF16)
+    return cb->cc_major >= 8;
+  return op >= 0 && op < NS_N_OPS;
+}
+
+static gboolean
+cuda_set_precision (NsBackend *be, NsPrecision precision, GError **error)
+{
+  if (precision == NS_PRECISION_BF16 && !cuda_supports_op (be, NS_OP_BF16))
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_UNSUPPORTED,
+                   "bf16 needs a GPU of compute capability 8.0 or later (this one: %d.%d)",
+                   ns_cuda_get (be)->cc_major, ns_cuda_get (be)->cc_minor);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+cuda_synchronize (NsBackend *be)
+{
+  NsCudaBackend *cb = ns_cuda_get (be);
+  _ns_cuda_check (cb, cudaStreamSynchronize (cb->stream), "synchronize");
+}
+
+static void
+cuda_free (NsBackend *be)
+{
+  NsCudaBackend *cb = ns_cuda_get (be);
+  if (cb == NULL)
+    return;
+  if (cb->stream != NULL)
+    cudaStreamSynchronize (cb->stream);
+  _ns_cuda_dnn_fini (cb);
+  for (int i = 0; i < NS_CUDA_N_SCRATCH; i++)
+    if (cb->scratch[i] != NULL)
+      cudaFree (cb->scratch[i]);
+  if (cb->loss_sums != NULL)
+    cudaFree (cb->loss_sums);
+  if (cb->loss_bad != NULL)
+    cudaFree (cb->loss_bad);
+  if (cb->stream != NULL)
+    cudaStreamDestroy (cb->stream);
+  g_clear_pointer (&cb->bn_eps, g_hash_table_unref);
+  (void) cudaGetLastError ();
+  g_free (cb);
+  be->priv = NULL;
+}
+
+/* ---- tensors ------------------------------------------------------------------------------ */
+
+static gboolean
+cuda_tensor_init (NsBackend *be, NsTensor *t, GError **error)
+{
+  float *data = NULL;
+  cudaError_t err = cudaMalloc ((void **) &data, MAX (t->n, 1) * sizeof (float));
+
+  if (err != cudaSuccess)
+    {
+      (void) cudaGetLastError ();
+      g_set_error (error, NS_NET_ERROR,
+                   err == cudaErrorMemoryAllocation ? NS_NET_ERROR_OUT_OF_MEMORY
+                                                    : NS_NET_ERROR_FAILED,
+                   "GPU tensor %d x %d x %d x %d (%.1f MiB): %s", t->shape[0], t->shape[1],
+                   t->shape[2], t->shape[3], t->n * 4.0 / 1048576.0, cudaGetErrorString (err));
+      return FALSE;
+    }
+  t->priv = data;
+  return TRUE;
+}
+
+static void
+cuda_tensor_init_view (NsBackend *be, NsTensor *t)
+{
+  t->priv = ns_cuda_ptr (t->parent) + t->offset;
+}
+
+static void
+cuda_tensor_fini (NsBackend *be, NsTensor *t)
+{
+  if (t->parent == NULL && t->priv != NULL)
+    cudaFree (t->priv);
+  t->priv = NULL;
+}
+
+static void
+cuda_upload (NsTensor *t, const float *nchw)
+{
+  NsCudaBackend *cb = ns_cuda_get (t->backend);
+  if (_ns_cuda_check (cb, cudaMemcpyAsync (ns_cuda_ptr (t), nchw, t->n * sizeof (float),
+                                           cudaMemcpyHostToDevice, cb->stream), "upload"))
+    _ns_cuda_check (cb, cudaStreamSynchronize (cb->stream), "upload");
+}
+
+static void
+cuda_download (NsTensor *t, float *nchw)
+{
+  NsCudaBackend *cb = ns_cuda_get (t->backend);
+  if (_ns_cuda_check (cb, cudaMemcpyAsync (nchw, ns_cuda_ptr (t), t->n * sizeof (float),
+                                           cudaMemcpyDeviceToHost, cb->stream), "download"))
+    _ns_cuda_check (cb, cudaStreamSynchronize (cb->stream), "download");
+}
+
+static void
+cuda_fill (NsTensor *t, float value)
+{
+  NsCudaBackend *cb = ns_cuda_get (t->backend);
+  _ns_cuda_check (cb, ns_cuda_fill (ns_cuda_ptr (t), t->n, value, cb->stream), "fill");
+}
+
+static void
+cuda_copy (NsTensor *dst, NsTensor *src)
+{
+  NsCudaBackend *cb = ns_cuda_get (dst->backend);
+  _ns_cuda_check (cb, cudaMemcpyAsync (ns_cuda_ptr (dst), ns_cuda_ptr (src),
+                                       dst->n * sizeof (float), cudaMemcpyDeviceToDevice,
+                                       cb->stream), "copy");
+}
+
+/* ---- batch normalisation (cuDNN) ---------------------------------------------------------- */
+
+/* The backward pass has no eps argument: the forward pass remembers it by the save_invstd
+ * buffer it filled. */
+static void
+cuda_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invstd,
+                        NsTensor *inp, NsTensor *gamma, NsTensor *beta, NsTensor *running_mean,
+                        NsTensor *running_var, gboolean training, float momentum, float eps)
+{
+  NsCudaBackend *cb = ns_cuda_get (out->backend);
+
+  if (training)
+    {
+      double *saved = g_new (double, 1);
+      *saved = eps;
+      g_hash_table_insert (cb->bn_eps, ns_cuda_ptr (save_invstd), saved);
+      _ns_cuda_dnn_bn_forward_training (cb, inp->shape, ns_cuda_ptr (out),
+                                        ns_cuda_ptr (save_mean), ns_cuda_ptr (save_invstd),
+                                        ns_cuda_ptr (inp), ns_cuda_ptr (gamma),
+                                        ns_cuda_ptr (beta), ns_cuda_ptr (running_mean),
+                                        ns_cuda_ptr (running_var), momentum, eps);
+    }
+  else
+    _ns_cuda_dnn_bn_forward_inference (cb, inp->shape, ns_cuda_ptr (out), ns_cuda_ptr (inp),
+                                       ns_cuda_ptr (gamma), ns_cuda_ptr (beta),
+                                       ns_cuda_ptr (running_mean), ns_cuda_ptr (running_var),
+                                       eps);
+}
+
+static void
+cuda_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTensor *dout,
+                         NsTensor *inp, NsTensor *save_mean, NsTensor *save_invstd,
+                         NsTensor *gamma)
+{
+  NsCudaBackend *cb = ns_cuda_get (dout->backend);
+  const gsize C = (gsize) inp->shape[1];
+  const double *saved = g_hash_table_lookup (cb->bn_eps, ns_cuda_ptr (save_invstd));
+  float *dx = ns_cuda_ptr (dinp), *dg = ns_cuda_ptr (dgamma), *db = ns_cuda_ptr (dbeta);
+
+  /* cuDNN writes all three: unwanted ones go to scratch. */
+  if (dx == NULL && (dx = _ns_cuda_scratch (cb, 0, inp->n * sizeof (float))) == NULL)
+    return;
+  if (dg == NULL || db == NULL)
+    {
+      float *spare = _ns_cuda_scratch (cb, 1, 2 * C * sizeof (float));
+      if (spare == NULL)
+        return;
+      dg = dg != NULL ? dg : spare;
+      db = db != NULL ? db : spare + C;
+    }
+  _ns_cuda_dnn_bn_backward (cb, inp->shape, dx, dg, db, ns_cuda_ptr (dout), ns_cuda_ptr (inp),
+                            ns_cuda_ptr (save_mean), ns_cuda_ptr (save_invstd),
+                            ns_cuda_ptr (gamma), saved != NULL ? *saved : 1e-5);
+}
+
+/* ---- own kernels -------------------------------------------------------------------------- */
+
+static void
+cuda_relu_forward (NsTensor *out, NsTensor *inp, NsActivation act)
+{
+  NsCudaBackend *cb = ns_cuda_get (out->backend);
+  _ns_cuda_check (cb, ns_cuda_relu_forward (ns_cuda_ptr (out), ns_cuda_ptr (inp), out->n,
+                                            act, cb->stream), "relu forward");
+}
+
+static void
+cuda_relu_backward (NsTensor *dinp, NsTensor *dout, NsTensor *out, NsActivation act)
+{
+  NsCudaBackend *cb = ns_cuda_get (dout->backend);
+  _ns_cuda_check (cb, ns_cuda_relu_backward (ns_cuda_ptr (dinp), ns_cuda_ptr (dout),
+                                             ns_cuda_ptr (out), dout->n, act, cb->stream),
+                  "relu backward");
+}
+
+static void
+cuda_maxpool2_forward (NsTensor *out, NsTensor *inp)
+{
+  NsCudaBackend *cb = ns_cuda_get (out->backend);
+  _ns_cuda_check (cb, ns_cuda_maxpool2_forward (ns_cuda_ptr (out), ns_cuda_ptr (inp),
+                                                (size_t) inp->shape[0] * inp->shape[1],
+                                                inp->shape[2], inp->shape[3], cb->stream),
+                  "maxpool forward");
+}
+
+static void
+cuda_maxpool2_backward (NsTensor *dinp, NsTensor *dout, NsTensor *inp, NsTensor *out)
+{
+  NsCudaBackend *cb = ns_cuda_get (dout->backend);
+  _ns_cuda_check (cb, ns_cuda_maxpool2_backward (ns_cuda_ptr (dinp), ns_cuda_ptr (dout),
+                                                 ns_cuda_ptr (inp),
+                                                 (size_t) inp->shape[0] * inp->shape[1],
+                                                 inp->shape[2], inp->shape[3], cb->stream),
+                  "maxpool backward");
+}
+
+static void
+cuda_upsample2_forward (NsTensor *out, NsTensor *inp)
+{
+  NsCudaBackend *cb = ns_cuda_get (out->backend);
+  _ns_cuda_check (cb, ns_cuda_upsample2_forward (ns_cuda_ptr (out), ns_cuda_ptr (inp),
+                                                 (size_t) inp->shape[0] * inp->shape[1],
+                                                 inp->shape[2], inp->shape[3], cb->stream),
+                  "upsample forward");
+}
+
+static void
+cuda_upsample2_backward (NsTensor *dinp, NsTensor *dout)
+{
+  NsCudaBackend *cb = ns_cuda_get (dout->backend);
+  _ns_cuda_check (cb, ns_cuda_upsample2_backward (ns_cuda_ptr (dinp), ns_cuda_ptr (dout),
+                                                  (size_t) dinp->shape[0] * dinp->shape[1],
+                                                  dinp->shape[2], dinp->shape[3], cb->stream),
+                  "upsample backward");
+}
+
+/* Channel blocks of NCHW are strided 2-D copies: N rows of C_part H W floats. */
+static gboolean
+copy_channels (NsCudaBackend *cb, float *dst, size_t dst_c, const float *src, size_t src_c,
+               size_t part_c, size_t hw, size_t n)
+{
+  return _ns_cuda_check (cb, cudaMemcpy2DAsync (dst, dst_c * hw * sizeof (float), src,
+                                                src_c * hw * sizeof (float),
+                                                part_c * hw * sizeof (float), n,
+                                                cudaMemcpyDeviceToDevice, cb->stream),
+                         "concat copy");
+}
+
+static void
+cuda_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
+{
+  NsCudaBackend *cb = ns_cuda_get (out->backend);
+  const size_t hw = (size_t) out->shape[2] * out->shape[3], n = out->shape[0];
+  const size_t c = out->shape[1], ca = a->shape[1], cbn = b->shape[1];
+
+  if (copy_channels (cb, ns_cuda_ptr (out), c, ns_cuda_ptr (a), ca, ca, hw, n))
+    copy_channels (cb, ns_cuda_ptr (out) + ca * hw, c, ns_cuda_ptr (b), cbn, cbn, hw, n);
+}
+
+static void
+cuda_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
+{
+  NsCudaBackend *cb = ns_cuda_get (dout->backend);
+  const size_t hw = (size_t) dout->shape[2] * dout->shape[3], n = dout->shape[0];
+  const size_t c = dout->shape[1];
+  const size_t ca = da != NULL ? (size_t) da->shape[1] : c - (size_t) db->shape[1];
+
+  if (da != NULL)
+    copy_channels (cb, ns_cuda_ptr (da), ca, ns_cuda_ptr (dout), c, ca, hw, n);
+  if (db != NULL)
+    copy_channels (cb, ns_cuda_ptr (db), c - ca, ns_cuda_ptr (dout) + ca * hw, c, c - ca, hw,
+                   n);
+}
+
+static void
+cuda_add_forward (NsTensor *out, NsTensor *a, NsTensor *b)
+{
+  NsCudaBackend *cb = ns_cuda_get (out->backend);
+  _ns_cuda_check (cb, ns_cuda_add (ns_cuda_ptr (out), ns_cuda_ptr (a), ns_cuda_ptr (b),
+                                   out->n, cb->stream), "add");
+}
+
+static void
+cuda_dropout_forward (NsTensor *out, NsTensor *mask, NsTensor *inp, float p, guint64 seed,
+                      gboolean training)
+{
+  NsCudaBackend *cb = ns_cuda_get (out->backend);
+
+  if (!training)
+    {
+      if (out != inp)
+        cuda_copy (out, inp);
+      return;
+    }
+  const float scale = (float) (1.0 / (1.0 - (double) p));
+  _ns_cuda_check (cb, ns_cuda_dropout_forward (ns_cuda_ptr (out), ns_cuda_ptr (mask),
+                                               ns_cuda_ptr (inp), out->n, p, seed, scale,
+                                               cb->stream), "dropout forward");
+}
+
+static void
+cuda_dropout_backward (NsTensor *dinp, NsTensor *dout, NsTensor *mask)
+{
+  NsCudaBackend *cb = ns_cuda_get (dout->backend);
+  _ns_cuda_check (cb, ns_cuda_mul (ns_cuda_ptr (dinp), ns_cuda_ptr (dout), ns_cuda_ptr (mask),
+                                   dout->n, cb->stream), "dropout backward");
+}
+
+static void
+cuda_softmax_forward (NsTensor *probs, NsTensor *logits)
+{
+  NsCudaBackend *cb = ns_cuda_get (probs->backend);
+  _ns_cuda_check (cb, ns_cuda_softmax (ns_cuda_ptr (probs), ns_cuda_ptr (logits),
+                                       logits->shape[0], logits->shape[1],
+                                       (size_t) logits->shape[2] * logits->shape[3],
+                                       cb->stream), "softmax");
+}
+
+#define N_LOSS_SUMS (1 + 3 * NS_CUDA_LOSS_MAX_K)
+
+static gboolean
+loss_classes_ok (NsCudaBackend *cb, int K)
+{
+  if (K <= NS_CUDA_LOSS_MAX_K)
+    return TRUE;
+  g_critical ("CUDA loss: %d classes, at most %d supported", K, NS_CUDA_LOSS_MAX_K);
+  cb->failed = TRUE;
+  return FALSE;
+}
+
+static gboolean
+loss_sums_clear (NsCudaBackend *cb)
+{
+  return _ns_cuda_check (cb, cudaMemsetAsync (cb->loss_sums, 0, N_LOSS_SUMS * sizeof (double),
+                                              cb->stream), "loss")
+         && _ns_cuda_check (cb, cudaMemsetAsync (cb->loss_bad, 0, sizeof (int), cb->stream),
+                            "loss");
+}
+
+/* Loss = CE + 1 - mean over k >= 1 of (2 I_k + 1) / (S_k + G_k + 1) (ns-backend.h). */
+static float
+cuda_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *labels)
+{
+  NsCudaBackend *cb = ns_cuda_get (probs->backend);
+  const int N = logits->shape[0], K = logits->shape[1];
+  const size_t hw = (size_t) logits->shape[2] * logits->shape[3];
+  double sums[N_LOSS_SUMS];
+  int bad = 0;
+
+  if (!loss_classes_ok (cb, K) || !loss_sums_clear (cb))
+    return NAN;
+  if (!_ns_cuda_check (cb, ns_cuda_loss_forward (ns_cuda_ptr (probs), ns_cuda_ptr (logits),
+                                                 ns_cuda_ptr (labels), N, K, hw,
+                                                 cb->loss_sums, cb->loss_bad, cb->stream),
+                       "loss forward")
+      || !_ns_cuda_check (cb, cudaMemcpyAsync (sums, cb->loss_sums, sizeof sums,
+                                               cudaMemcpyDeviceToHost, cb->stream), "loss")
+      || !_ns_cuda_check (cb, cudaMemcpyAsync (&bad, cb->loss_bad, sizeof bad,
+                                               cudaMemcpyDeviceToHost, cb->stream), "loss")
+      || !_ns_cuda_check (cb, cudaStreamSynchronize (cb->stream), "loss forward"))
+    return NAN;
+  if (bad > 0)
+    g_critical ("%d labels outside 0..%d; counted as class 0", bad, K - 1);
+
+  const double ce = sums[0] / ((double) N * (double) hw);
+  if (K < 2)
+    return (float) ce;
+  double dice = 0.0;
+  for (int k = 1; k < K; k++)
+    {
+      const double I = sums[1 + k], S = sums[1 + NS_CUDA_LOSS_MAX_K + k];
+      const double G = sums[1 + 2 * NS_CUDA_LOSS_MAX_K + k];
+      dice += (2.0 * I + 1.0) / (S + G + 1.0);
+    }
+  return (float) (ce + 1.0 - dice / (K - 1));
+}
+
+static void
+cuda_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *labels)
+{
+  NsCudaBackend *cb = ns_cuda_get (probs->backend);
+  const int N = probs->shape[0], K = probs->shape[1];
+  const size_t hw = (size_t) probs->shape[2] * probs->shape[3];
+
+  if (!loss_classes_ok (cb, K) || !loss_sums_clear (cb))
+    return;
+  if (_ns_cuda_check (cb, ns_cuda_loss_sums (ns_cuda_ptr (probs), ns_cuda_ptr (labels), N, K,
+                                             hw, cb->loss_sums, cb->loss_bad, cb->stream),
+                      "loss sums"))
+    _ns_cuda_check (cb, ns_cuda_loss_backward (ns_cuda_ptr (dlogits), ns_cuda_ptr (probs),
+                                               ns_cuda_ptr (labels), N, K, hw, cb->loss_sums,
+                                               cb->stream), "loss backward");
+}
+
+static void
+cuda_adam_update (NsTensor *params, NsTensor *grads, NsTensor *m, NsTensor *v,
+                  const NsAdamParams *p)
+{
+  NsCudaBackend *cb = ns_cuda_get (params->backend);
+  const double c1 = 1.0 - pow (p->beta1, p->step), c2 = 1.0 - pow (p->beta2, p->step);
+  _ns_cuda_check (cb, ns_cuda_adam (ns_cuda_ptr (params), ns_cuda_ptr (grads), ns_cuda_ptr (m),
+                                    ns_cuda_ptr (v), params->n, p->lr, p->beta1, p->beta2,
+                                    p->eps, p->weight_decay, c1, c2, cb->stream), "adam");
+}
+
+static const NsBackendOps cuda_ops = {
+  .name = "cuda",
+  .supports_op = cuda_supports_op,
+  .set_precision = cuda_set_precision,
+  .synchronize = cuda_synchronize,
+  .free = cuda_free,
+  .tensor_init = cuda_tensor_init,
+  .tensor_init_view = cuda_tensor_init_view,
+  .tensor_fini = cuda_tensor_fini,
+  .upload = cuda_upload,
+  .download = cuda_download,
+  .fill = cuda_fill,
+  .copy = cuda_copy,
+  .conv2d_forward = _ns_cuda_conv2d_forward,
+  .conv2d_backward = _ns_cuda_conv2d_backward,
+  .batchnorm_forward = cuda_batchnorm_forward,
+  .batchnorm_backward = cuda_batchnorm_backward,
+  .relu_forward = cuda_relu_forward,
+  .relu_backward = cuda_relu_backward,
+  .maxpool2_forward = cuda_maxpool2_forward,
+  .maxpool2_backward = cuda_maxpool2_backward,
+  .upsample2_forward = cuda_upsample2_forward,
+  .upsample2_backward = cuda_upsample2_backward,
+  .convt2_forward = _ns_cuda_convt2_forward,
+  .convt2_backward = _ns_cuda_convt2_backward,
+  .concat_forward = cuda_concat_forward,
+  .concat_backward = cuda_concat_backward,
+  .add_forward = cuda_add_forward,
+  .dropout_forward = cuda_dropout_forward,
+  .dropout_backward = cuda_dropout_backward,
+  .softmax_forward = cuda_softmax_forward,
+  .softmax_dice_ce_forward = cuda_softmax_dice_ce_forward,
+  .softmax_dice_ce_backward = cuda_softmax_dice_ce_backward,
+  .adam_update = cuda_adam_update,
+};
 
 NsBackend *
 _ns_backend_cuda_new (GError **error)
@@ -65,13 +552,48 @@ _ns_backend_cuda_new (GError **error)
     }
   if (ns_cuda_probe_kernel (message, sizeof message) != 0)
     {
+      (void) cudaGetLastError ();
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND,
                    "CUDA device %s failed its self-test: %s",
                    (const char *) devices->pdata[0], message);
       return NULL;
     }
-  g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND,
-               "found %s, but this build's CUDA backend has no network ops yet "
-               "(use --device cpu)", (const char *) devices->pdata[0]);
-  return NULL;
+
+  NsBackend *be = g_new0 (NsBackend, 1);
+  NsCudaBackend *cb = g_new0 (NsCudaBackend, 1);
+  be->ops = &cuda_ops;
+  be->priv = cb;
+  be->device = g_strdup (devices->pdata[0]);
+  cb->device = 0;
+
+  struct cudaDeviceProp prop;
+  cudaError_t err = cudaSetDevice (cb->device);
+  if (err == cudaSuccess)
+    err = cudaGetDeviceProperties (&prop, cb->device);
+  if (err == cudaSuccess)
+    {
+      cb->cc_major = prop.major;
+      cb->cc_minor = prop.minor;
+      err = cudaStreamCreateWithFlags (&cb->stream, cudaStreamNonBlocking);
+    }
+  if (err == cudaSuccess)
+    err = cudaMalloc ((void **) &cb->loss_sums, N_LOSS_SUMS * sizeof (double));
+  if (err == cudaSuccess)
+    err = cudaMalloc ((void **) &cb->loss_bad, sizeof (int));
+  if (err != cudaSuccess)
+    {
+      (void) cudaGetLastError ();
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND, "CUDA device %s: %s",
+                   be->device, cudaGetErrorString (err));
+      ns_backend_free (be);
+      return NULL;
+    }
+  cb->bn_eps = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  if (!_ns_cuda_dnn_init (cb, error))
+    {
+      ns_backend_free (be);
+      return NULL;
+    }
+  be->precision = cb->cc_major >= 8 ? NS_PRECISION_BF16 : NS_PRECISION_FP32;
+  return be;
 }
