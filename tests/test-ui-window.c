@@ -649,7 +649,7 @@ test_load_error (void)
 
 static gint64 paint_time;
 static gint64 paint_frame;       /* frame counter of the last paint */
-static gint64 layout_start;      /* when the last frame's layout phase began */
+static gint64 layout_start;      /* when the last frame began (before-paint) */
 static double paint_ms;          /* layout + paint of the last frame */
 
 static void
@@ -721,7 +721,7 @@ run_bench (void)
   /* The empty window's first frames (renderer and font set-up) before anything else. */
   axial = view (NS_PLANE_AXIAL);
   clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
-  g_signal_connect (clock, "layout", G_CALLBACK (before_layout_cb), NULL);
+  g_signal_connect (clock, "before-paint", G_CALLBACK (before_layout_cb), NULL);
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), NULL);
   for (int f = 0; f < 3; f++)
     {
