@@ -190,9 +190,42 @@ conv_pd_choose (CpuBackend *cb, const ConvGeom *g, ConvPass pass, dnnl_prop_kind
       dst_use = dst_in;
       differs |= !md_eq (dst_in, dnnl_primitive_desc_query_md (any, qd, 0));
     }
+  /* fp32 activations live in nChw16c: oneDNN's "any" switches to NHWC (brgemm) kernels
+   * for some inference convolutions, and one such choice on the uploaded NCHW input
+   * would carry NHWC, and reorders, through the network; the jit kernels take NCHW in
+   * and give nChw16c out at the same speed */
+  dnnl_memory_desc_t blocked;
+  if (pass == CONV_FWD && g->dt == dnnl_f32 && src_in != NULL && md_is_plain_nchw (src_in)
+      && src_in->data_type == dnnl_f32)
+    {
+      const dnnl_memory_desc_t *dst_any = dnnl_primitive_desc_query_md (any, qd, 0);
+      dnnl_dims_t d = { g->N, g->K, g->Ho, g->Wo };
+      blocked = md_tag (4, d, dnnl_f32, dnnl_nChw16c);
+      if (!md_eq (dst_any, &blocked))
+        {
+          src_use = src_in;
+          dst_use = &blocked;
+          differs = TRUE;
+        }
+    }
   if (!differs)
     return any;
 
+  /* the other side in the same layout: with it left "any", oneDNN 2.6 settles for its
+   * reference kernel for some NHWC cases */
+  dnnl_memory_desc_t other;
+  if (src_use != NULL && dst_use == NULL)
+    {
+      dnnl_dims_t d = { g->N, g->K, g->Ho, g->Wo };
+      other = md_tag (4, d, g->dt, md_guess_tag (src_use));
+      dst_use = &other;
+    }
+  else if (dst_use != NULL && src_use == NULL && pass == CONV_BWD_D)
+    {
+      dnnl_dims_t d = { g->N, g->C, g->H, g->W };
+      other = md_tag (4, d, g->dt, md_guess_tag (dst_use));
+      src_use = &other;
+    }
   dnnl_primitive_desc_t exact = conv_pd (cb, g, pass, prop, act, src_use, dst_use, hint);
   if (exact != NULL)
     {

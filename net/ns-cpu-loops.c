@@ -61,39 +61,7 @@ _ns_cpu_dropout_backward (NsTensor *dinp, NsTensor *dout, NsTensor *mask)
   _ns_cpu_out_end (cb, &o);
 }
 
-/* ---- softmax and loss ----------------------------------------------------------------- */
-
-void
-_ns_cpu_softmax_forward (NsTensor *probs, NsTensor *logits)
-{
-  CpuBackend *cb = CB (probs->backend);
-  dnnl_memory_desc_t md = CT (logits)->md;
-  if (md.data_type != dnnl_f32)
-    md = md_with_dt (&md, dnnl_f32);   /* probabilities in f32 */
-  Key k = { .n = 0 };
-  key_add (&k, K_SOFTMAX);
-  key_md (&k, &md);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
-  if (p == NULL)
-    {
-      dnnl_softmax_desc_t d;
-      dnnl_primitive_desc_t pd = NULL;
-      if (dnnl_softmax_forward_desc_init (&d, dnnl_forward_inference, &md, 1) != dnnl_success
-          || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, NULL) != dnnl_success
-          || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no softmax for this shape");
-          return;
-        }
-    }
-  void *src = _ns_cpu_in_as (cb, logits, &md, 0);
-  Out o;
-  if (src == NULL || !_ns_cpu_out_begin (cb, &o, probs, &md, 1))
-    return;
-  Arg a[] = { { DNNL_ARG_SRC, &md, src }, { DNNL_ARG_DST, &o.md, o.ptr } };
-  _ns_cpu_run (cb, p->prim, 2, a);
-  _ns_cpu_out_end (cb, &o);
-}
+/* ---- softmax + soft-Dice + cross-entropy loss ------------------------------------------ */
 
 /* Softmax over channels of plain NCHW logits into probs (stable: max subtracted). */
 static void
