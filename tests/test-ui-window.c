@@ -434,6 +434,37 @@ test_toggle_class (void)
   gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
   g_assert_cmphex (surface_pixel (ns_slice_view_get_surface (axial), px, py), ==, shown);
 
+  /* A new colour from the class's colour button (its "color-set", as after the
+   * chooser dialog) shows at once. */
+  {
+    GtkWidget *button = ns_layer_panel_get_label_colour_button (
+      ns_window_get_layer_panel (window), 2);
+    guint32 blueish, original = ns_viewer_get_label_rgb (viewer, 2);
+
+    g_assert_nonnull (button);
+    gtk_color_chooser_set_rgba (GTK_COLOR_CHOOSER (button), &(GdkRGBA) { 0, 0, 1, 1 });
+    g_signal_emit_by_name (button, "color-set");
+    g_assert_cmphex (ns_viewer_get_label_rgb (viewer, 2), ==, 0x0000ff);
+    blueish = surface_pixel (ns_slice_view_get_surface (axial), px, py);
+    g_assert_cmpuint (blueish & 0xff, >, (blueish >> 8) & 0xff);
+    g_assert_cmpuint (blueish & 0xff, >, (blueish >> 16) & 0xff);
+    ns_viewer_set_label_rgb (viewer, 2, original);
+    g_assert_cmphex (surface_pixel (ns_slice_view_get_surface (axial), px, py), ==, shown);
+  }
+
+  /* The opacity slider: 0 leaves the image's grey, and the viewer follows the slider. */
+  {
+    GtkAdjustment *opacity = ns_layer_panel_get_opacity_adjustment (
+      ns_window_get_layer_panel (window));
+    double before = gtk_adjustment_get_value (opacity);
+
+    g_assert_cmpfloat (before, ==, ns_viewer_get_opacity (viewer));
+    gtk_adjustment_set_value (opacity, 0.0);
+    g_assert_cmpfloat (ns_viewer_get_opacity (viewer), ==, 0.0);
+    g_assert_true (is_grey (surface_pixel (ns_slice_view_get_surface (axial), px, py)));
+    gtk_adjustment_set_value (opacity, before);
+  }
+
   /* view.show-labels hides them all; the opacity slider's value is the viewer's. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-labels", NULL));
   g_assert_false (ns_viewer_get_show_labels (viewer));

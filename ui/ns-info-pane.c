@@ -15,6 +15,7 @@ struct _NsInfoPane
 
   NsViewer *viewer;
   GHashTable *value_labels;      /* row name -> GtkLabel (borrowed, children of the grid) */
+  guint32 shown_rgb[256];        /* the swatch colour of each label row */
 
   /* template children */
   GtkLabel *title_label;
@@ -119,8 +120,9 @@ rebuild (NsInfoPane *self)
         name[2] = g_ascii_toupper (name[2]);  /* the scheme's names are lower case */
 
         g_snprintf (key, sizeof key, "%u", infos[i].value);
-        add_row (self, 3 + i, key, name, ns_viewer_get_label_rgb (self->viewer,
-                                                                 infos[i].value),
+        self->shown_rgb[infos[i].value] = ns_viewer_get_label_rgb (self->viewer,
+                                                                   infos[i].value);
+        add_row (self, 3 + i, key, name, self->shown_rgb[infos[i].value],
                  volumes->label_ml[infos[i].value]);
       }
   }
@@ -130,6 +132,24 @@ static void
 viewer_changed_cb (NsInfoPane *self, NsViewer *viewer)
 {
   rebuild (self);
+}
+
+/* Display changes are frequent (a window/level drag): rebuild only for a new colour. */
+static void
+viewer_display_changed_cb (NsInfoPane *self, NsViewer *viewer)
+{
+  const NsLabelClass *classes;
+  guint n_classes;
+
+  if (ns_viewer_get_volumes (viewer) == NULL)
+    return;
+  classes = ns_viewer_get_label_classes (viewer, &n_classes);
+  for (guint i = 0; i < n_classes; i++)
+    if (ns_viewer_get_label_rgb (viewer, classes[i].value) != self->shown_rgb[classes[i].value])
+      {
+        rebuild (self);
+        return;
+      }
 }
 
 static void
@@ -231,6 +251,8 @@ ns_info_pane_set_viewer (NsInfoPane *self, NsViewer *viewer)
                                G_CONNECT_SWAPPED);
       g_signal_connect_object (viewer, "labels-changed", G_CALLBACK (viewer_changed_cb), self,
                                G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "display-changed",
+                               G_CALLBACK (viewer_display_changed_cb), self, G_CONNECT_SWAPPED);
     }
   if (self->value_labels != NULL)
     rebuild (self);

@@ -23,6 +23,7 @@ struct _NsLayerPanel
   GBinding *opacity_binding;
   gboolean updating;             /* spin buttons being set from the viewer */
   GtkWidget *label_checks[256];
+  GtkWidget *label_colours[256];
 
   /* template children */
   GtkListBox *image_list;
@@ -119,6 +120,7 @@ rebuild_rows (NsLayerPanel *self)
   clear_list (self->image_list);
   clear_list (self->label_list);
   memset (self->label_checks, 0, sizeof self->label_checks);
+  memset (self->label_colours, 0, sizeof self->label_colours);
   if (self->viewer == NULL || !ns_viewer_has_case (self->viewer))
     {
       gtk_label_set_text (self->labels_file_label, "");
@@ -186,6 +188,7 @@ rebuild_rows (NsLayerPanel *self)
       gtk_box_append (GTK_BOX (box), colour);
       gtk_list_box_append (self->label_list, box);
       self->label_checks[value] = check;
+      self->label_colours[value] = colour;
     }
 }
 
@@ -201,9 +204,22 @@ viewer_display_changed_cb (NsLayerPanel *self, NsViewer *viewer)
 {
   sync_window_level (self);
   for (guint v = 1; v < 256; v++)
-    if (self->label_checks[v] != NULL)
-      gtk_check_button_set_active (GTK_CHECK_BUTTON (self->label_checks[v]),
-                                   ns_viewer_get_label_visible (viewer, v));
+    {
+      if (self->label_checks[v] != NULL)
+        gtk_check_button_set_active (GTK_CHECK_BUTTON (self->label_checks[v]),
+                                     ns_viewer_get_label_visible (viewer, v));
+      if (self->label_colours[v] != NULL)
+        {
+          guint32 rgb = ns_viewer_get_label_rgb (viewer, v);
+          GdkRGBA want = { ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
+                           (rgb & 0xff) / 255.0, 1.0 };
+          GdkRGBA have;
+
+          gtk_color_chooser_get_rgba (GTK_COLOR_CHOOSER (self->label_colours[v]), &have);
+          if (!gdk_rgba_equal (&want, &have))
+            gtk_color_chooser_set_rgba (GTK_COLOR_CHOOSER (self->label_colours[v]), &want);
+        }
+    }
 }
 
 /* ---- GObject ------------------------------------------------------------------------------- */
@@ -329,4 +345,18 @@ ns_layer_panel_get_label_check (NsLayerPanel *self, guint8 value)
 {
   g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
   return self->label_checks[value];
+}
+
+GtkWidget *
+ns_layer_panel_get_label_colour_button (NsLayerPanel *self, guint8 value)
+{
+  g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
+  return self->label_colours[value];
+}
+
+GtkAdjustment *
+ns_layer_panel_get_opacity_adjustment (NsLayerPanel *self)
+{
+  g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
+  return self->opacity_adjustment;
 }

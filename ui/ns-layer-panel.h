@@ -16,9 +16,13 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (NsLayerPanel, ns_layer_panel, NS, LAYER_PANEL, GtkBox)
 
-NsViewer  *ns_layer_panel_get_viewer      (NsLayerPanel *self);
-void       ns_layer_panel_set_viewer      (NsLayerPanel *self, NsViewer *viewer);
-/* The visibility check button of label value (NULL when the list has no such class). */
-GtkWidget *ns_layer_panel_get_label_check (NsLayerPanel *self, guint8 value);
+NsViewer      *ns_layer_panel_get_viewer              (NsLayerPanel *self);
+void           ns_layer_panel_set_viewer              (NsLayerPanel *self, NsViewer *viewer);
+/* The visibility check button and the colour button of label value (NULL when the list
+ * has no such class). */
+GtkWidget     *ns_layer_panel_get_label_check         (NsLayerPanel *self, guint8 value);
+GtkWidget     *ns_layer_panel_get_label_colour_button (NsLayerPanel *self, guint8 value);
+/* The overlay opacity slider's adjustment (bound to the viewer's "opacity"). */
+GtkAdjustment *ns_layer_panel_get_opacity_adjustment  (NsLayerPanel *self);
 
 G_END_DECLS
