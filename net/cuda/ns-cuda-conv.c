@@ -41,6 +41,27 @@ dnn_call (NsCudaBackend *cb, Role role, const NsCudaConvGeom *g, const void *a, 
     }
 }
 
+static gboolean
+is_aligned (const void *p)
+{
+  return ((guintptr) p & 15) == 0;
+}
+
+/* p, or a copy of its n floats in scratch slot `slot` when p is not 16-byte aligned. */
+static const float *
+aligned_input (NsCudaBackend *cb, int slot, const float *p, gsize n)
+{
+  if (is_aligned (p))
+    return p;
+  float *copy = _ns_cuda_scratch (cb, slot, n * sizeof (float));
+  if (copy == NULL
+      || !_ns_cuda_check (cb, cudaMemcpyAsync (copy, p, n * sizeof (float),
+                                               cudaMemcpyDeviceToDevice, cb->stream),
+                          "aligned copy"))
+    return NULL;
+  return copy;
+}
+
 /* c = op (a, b), or c += op (a, b) when accumulate; na, nb, nc: element counts. */
 static gboolean
 conv_call (NsBackend *be, Role role, NsCudaConvGeom *g, const float *a, gsize na,
@@ -66,14 +87,27 @@ conv_call (NsBackend *be, Role role, NsCudaConvGeom *g, const float *a, gsize na
       /* No bf16 algorithm for this shape: fp32 below. */
     }
 
+  /* fp32: cuDNN's vectorised kernels want 16-byte aligned tensors, and views into the
+   * flat parameter tensor may start anywhere: those go through aligned scratch copies. */
   g->bf16 = FALSE;
-  if (dnn_call (cb, role, g, a, b, c, accumulate ? 1.0f : 0.0f))
-    return TRUE;
-  if (!cb->failed)
-    g_critical ("cuDNN has no algorithm for convolution pass %d: x %dx%dx%dx%d, "
-                "w %dx%dx%dx%d, y %dx%dx%dx%d, stride %d, pad %d, groups %d", role,
-                g->x[0], g->x[1], g->x[2], g->x[3], g->w[0], g->w[1], g->w[2], g->w[3],
-                g->y[0], g->y[1], g->y[2], g->y[3], g->stride, g->pad, g->groups);
+  const float *a32 = aligned_input (cb, 0, a, na);
+  const float *b32 = aligned_input (cb, 1, b, nb);
+  float *c32 = is_aligned (c) ? c : _ns_cuda_scratch (cb, 2, nc * sizeof (float));
+  if (a32 == NULL || b32 == NULL || c32 == NULL)
+    return FALSE;
+  if (c32 != c && accumulate
+      && !_ns_cuda_check (cb, cudaMemcpyAsync (c32, c, nc * sizeof (float),
+                                               cudaMemcpyDeviceToDevice, cb->stream),
+                          "aligned copy"))
+    return FALSE;
+  if (dnn_call (cb, role, g, a32, b32, c32, accumulate ? 1.0f : 0.0f))
+    return c32 == c || _ns_cuda_check (cb, cudaMemcpyAsync (c, c32, nc * sizeof (float),
+                                                            cudaMemcpyDeviceToDevice,
+                                                            cb->stream), "aligned copy");
+  g_critical ("cuDNN has no algorithm for convolution pass %d: x %dx%dx%dx%d, "
+              "w %dx%dx%dx%d, y %dx%dx%dx%d, stride %d, pad %d, groups %d", role,
+              g->x[0], g->x[1], g->x[2], g->x[3], g->w[0], g->w[1], g->w[2], g->w[3],
+              g->y[0], g->y[1], g->y[2], g->y[3], g->stride, g->pad, g->groups);
   cb->failed = TRUE;
   return FALSE;
 }
