@@ -21,6 +21,7 @@ static const NsCmd commands[] = {
   { "segment", "Segment a case with a model (label map, probabilities, stage times)",
     ns_cmd_segment },
   { "bench", "Timings on a real case (--io: opening a case)", ns_cmd_bench },
+  { "train", "Train a model on cases (validation Dice, checkpoints, --resume)", ns_cmd_train },
   { "render", "PNG of one plane or of the three planes, with the label overlay", ns_cmd_render },
   { "import-encoder", "ImageNet MobileNetV2 (TFLite) as the encoder of a new model",
     ns_cmd_import_encoder },

@@ -60,5 +60,6 @@ typedef struct
 } NsBenchNetOptions;
 gboolean ns_bench_net (const NsBenchNetOptions *options, JsonBuilder *json, GError **error);
 int ns_cmd_render  (int argc, char **argv);
+int ns_cmd_train   (int argc, char **argv);
 
 G_END_DECLS

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd-train.c: `neuroseg train`, the command-line face of net/ns-trainer.h.
+ *
+ *   neuroseg train --data DIR... [--val DIR...] [--arch mobilenetv2-unet|unet]
+ *                  [--init imagenet|none|MODEL] [--epochs N] [--batch B] [--lr X] ...
+ *                  -o MODEL.safetensors
+ *
+ * Output: a progress bar with ETA on a terminal, nothing when piped, one summary line
+ * per epoch unless --quiet; --json-progress instead writes one JSON object per line to
+ * stdout (json-glib): {"event": "step" | "epoch" | "done" | "error", ...}.  SIGINT and
+ * SIGTERM set the trainer's stop flag: the run ends after the current step and leaves
+ * MODEL.last.safetensors (+ .state) to continue with --resume.  Options given together
+ * with --resume override what the state recorded only for the budget (--epochs,
+ * --max-steps, --patience) and the output; everything that shapes the random stream
+ * comes from the state.
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
+#include "ns-cmd.h"
+#include "ns-trainer.h"
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static gint stop_flag;
+
+static gboolean
+on_signal (gpointer data)
+{
+  g_atomic_int_set (&stop_flag, 1);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The signal handlers of glib-unix run from a main context: a tiny thread iterates it,
+ * so that the training loop (in the main thread) only polls the flag. */
+static gpointer
+signal_thread (gpointer data)
+{
+  GMainContext *ctx = data;
+  for (;;)
+    g_main_context_iteration (ctx, TRUE);
+  return NULL;
+}
+
+static void
+install_signals (void)
+{
+  GMainContext *ctx = g_main_context_new ();
+  int sigs[2] = { SIGINT, SIGTERM };
+  for (int i = 0; i < 2; i++)
+    {
+      GSource *s = g_unix_signal_source_new (sigs[i]);
+      g_source_set_callback (s, on_signal, NULL, NULL);
+      g_source_attach (s, ctx);
+      g_source_unref (s);
+    }
+  g_thread_unref (g_thread_new ("ns-signals", signal_thread, ctx));
+}
+
+typedef struct
+{
+  gboolean json;
+  gboolean bar;
+  gboolean quiet;
+} Progress;
+
+static void
+print_json (JsonBuilder *b)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, FALSE);
+  printf ("%s\n", text);
+  fflush (stdout);
+}
+
+static void
+json_num (JsonBuilder *b, const char *name, double v)
+{
+  json_builder_set_member_name (b, name);
+  if (isfinite (v))
+    json_builder_add_double_value (b, v);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+json_int (JsonBuilder *b, const char *name, gint64 v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, v);
+}
+
+static void
+json_str (JsonBuilder *b, const char *name, const char *v)
+{
+  json_builder_set_member_name (b, name);
+  if (v != NULL)
+    json_builder_add_string_value (b, v);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+format_duration (double s, char *buf, gsize size)
+{
+  int t = isfinite (s) && s > 0 ? (int) (s + 0.5) : 0;
+  if (t >= 3600)
+    g_snprintf (buf, size, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+  else
+    g_snprintf (buf, size, "%d:%02d", t / 60, t % 60);
+}
+
+static void
+progress_cb (const NsTrainEvent *ev, gpointer data)
+{
+  Progress *p = data;
+
+  if (p->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_str (b, "event", ev->kind == NS_TRAIN_EVENT_STEP ? "step" : "epoch");
+      json_int (b, "epoch", ev->epoch);
+      json_int (b, "epochs", ev->epochs);
+      json_int (b, "step", ev->step);
+      json_int (b, "total_steps", ev->total_steps);
+      json_num (b, "loss", ev->loss);
+      json_num (b, "lr", ev->lr);
+      json_num (b, "seconds", ev->seconds);
+      json_num (b, "eta_seconds", ev->eta_seconds);
+      json_num (b, "slices_per_second", ev->slices_per_second);
+      if (ev->kind == NS_TRAIN_EVENT_EPOCH)
+        {
+          if (ev->has_validation)
+            {
+              json_num (b, "dice_wt", ev->dice[0]);
+              json_num (b, "dice_tc", ev->dice[1]);
+              json_num (b, "dice_et", ev->dice[2]);
+              json_num (b, "score", ev->score);
+              json_builder_set_member_name (b, "best");
+              json_builder_add_boolean_value (b, ev->is_best);
+              json_num (b, "validation_seconds", ev->validation_seconds);
+            }
+          json_num (b, "loader_wait_seconds", ev->loader_wait_seconds);
+        }
+      json_builder_end_object (b);
+      print_json (b);
+      return;
+    }
+  if (p->bar)
+    {
+      char eta[32], el[32];
+      format_duration (ev->eta_seconds, eta, sizeof eta);
+      format_duration (ev->seconds, el, sizeof el);
+      int width = 30;
+      double frac = ev->total_steps > 0 ? (double) ev->step / ev->total_steps : 1;
+      int fill = (int) (frac * width);
+      char bar[64];
+      for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+      bar[width] = '\0';
+      printf ("\r[%s] %3d%% epoch %d/%d step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+              " loss %.4f %.1f sl/s %s ETA %s ", bar, (int) (frac * 100), ev->epoch, ev->epochs,
+              ev->step, ev->total_steps, ev->loss, ev->slices_per_second, el, eta);
+      if (ev->kind == NS_TRAIN_EVENT_EPOCH)
+        printf ("\n");
+      fflush (stdout);
+    }
+  if (ev->kind == NS_TRAIN_EVENT_EPOCH && !p->quiet && !p->json)
+    {
+      if (ev->has_validation)
+        printf ("epoch %d/%d: loss %.4f, validation Dice WT %.3f TC %.3f ET %.3f%s "
+                "(%.0f s)\n", ev->epoch, ev->epochs, ev->loss, ev->dice[0], ev->dice[1],
+                ev->dice[2], ev->is_best ? " (best)" : "", ev->seconds);
+      else
+        printf ("epoch %d/%d: loss %.4f (%.0f s)\n", ev->epoch, ev->epochs, ev->loss,
+                ev->seconds);
+      fflush (stdout);
+    }
+}
+
+static gboolean
+parse_schedule (const char *s, NsSchedule *out)
+{
+  if (g_strcmp0 (s, "cosine") == 0)
+    *out = NS_SCHEDULE_COSINE;
+  else if (g_strcmp0 (s, "step") == 0)
+    *out = NS_SCHEDULE_STEP;
+  else if (g_strcmp0 (s, "none") == 0 || g_strcmp0 (s, "constant") == 0)
+    *out = NS_SCHEDULE_NONE;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static int
+usage_error (gboolean json, const char *message)
+{
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_str (b, "event", "error");
+      json_str (b, "message", message);
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  fprintf (stderr, "neuroseg train: %s\n", message);
+  return 2;
+}
+
+int
+ns_cmd_train (int argc, char **argv)
+{
+  g_auto (GStrv) data = NULL, val = NULL;
+  g_autofree char *arch = NULL, *init = NULL, *device = NULL, *out = NULL, *resume = NULL;
+  g_autofree char *schedule = NULL, *dtype = NULL, *precision = NULL, *imagenet = NULL;
+  int epochs = -1, batch = -1, spe = -1, patience = -1, seed = -1, crop = -1, workers = 0;
+  gint64 max_steps = -1;
+  double lr = -1, wd = -1, ratio = -1;
+  gboolean json = FALSE, quiet = FALSE, no_augment = FALSE;
+  const GOptionEntry entries[] = {
+    { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "Training case (repeat)", "DIR" },
+    { "val", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &val, "Held-out validation case (repeat)", "DIR" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "mobilenetv2-unet (default) or unet", "A" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init,
+      "none (N(0, 0.01), default), imagenet, a .tflite or a model to fine-tune", "I" },
+    { "imagenet", 0, 0, G_OPTION_ARG_FILENAME, &imagenet,
+      "Where --init imagenet reads the encoder (.tflite or imported .safetensors)", "F" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "At most N epochs (default 100)", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Slices per batch (default 8)", "B" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate (default 1e-4)", "X" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &wd, "Decoupled weight decay (default 0)", "W" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "none (default), cosine or step", "S" },
+    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &spe, "Optimiser steps per epoch (default: "
+      "each tumour slice about once)", "N" },
+    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, "Stop after N steps in all", "N" },
+    { "patience", 0, 0, G_OPTION_ARG_INT, &patience, "Stop after N epochs without a better "
+      "validation Dice (default 0: never)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 0)", "S" },
+    { "crop", 0, 0, G_OPTION_ARG_INT, &crop, "Square slice size (default: the largest brain "
+      "box, rounded up)", "PX" },
+    { "tumour-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &ratio, "Tumour slices per slice without "
+      "(default 2)", "R" },
+    { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Switch the augmentation off", NULL },
+    { "workers", 0, 0, G_OPTION_ARG_INT, &workers, "Batch threads (default: automatic)", "N" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda", "DEV" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default) or bf16", "P" },
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype, "Storage of the best model: f32 (default), "
+      "bf16 or f16", "T" },
+    { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, "Continue the run of MODEL.last"
+      ".safetensors exactly", "CKPT" },
+    { "json-progress", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout",
+      NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Best model to write", "MODEL" },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  /* the command line as typed, for the checkpoint */
+  g_autoptr (GString) cmdline = g_string_new ("neuroseg train");
+  for (int i = 1; i < argc; i++)
+    {
+      g_autofree char *q = g_shell_quote (argv[i]);
+      g_string_append_c (cmdline, ' ');
+      g_string_append (cmdline, strpbrk (argv[i], " '\"$\\") != NULL ? q : argv[i]);
+    }
+
+  if (!ns_cmd_parse ("train", "", "Train a segmentation model on BraTS-style cases.",
+                     entries, &argc, &argv, &status))
+    return status;
+  if (argc > 1)
+    {
+      g_autofree char *m = g_strdup_printf ("unexpected argument '%s' (cases go after --data)",
+                                            argv[1]);
+      return usage_error (json, m);
+    }
+
+  NsTrainerOptions o;
+  ns_trainer_options_init (&o);
+  if (resume != NULL)
+    {
+      if (!ns_trainer_options_load_state (&o, resume, &error))
+        {
+          ns_trainer_options_clear (&o);
+          if (json)
+            usage_error (TRUE, error->message);
+          return ns_cmd_print_error (error);
+        }
+      if (data != NULL || val != NULL || arch != NULL || init != NULL || batch >= 0
+          || lr >= 0 || seed >= 0 || crop >= 0 || ratio >= 0 || schedule != NULL
+          || spe >= 0 || wd >= 0)
+        {
+          ns_trainer_options_clear (&o);
+          return usage_error (json, "--resume continues a run with its own data, model and "
+                                    "optimiser options; only --epochs, --max-steps, "
+                                    "--patience, --device and -o may change");
+        }
+    }
+  else
+    {
+      if (data == NULL)
+        {
+          ns_trainer_options_clear (&o);
+          return usage_error (json, "need --data CASE (one or more) and -o MODEL (see --help)");
+        }
+      o.train_cases = g_steal_pointer (&data);
+      o.val_cases = g_steal_pointer (&val);
+    }
+  if (out != NULL)
+    {
+      g_free (o.output);
+      o.output = g_strdup (out);
+    }
+  if (o.output == NULL)
+    {
+      ns_trainer_options_clear (&o);
+      return usage_error (json, "need -o MODEL.safetensors");
+    }
+#define SET_STR(field, v) if ((v) != NULL) { g_free (o.field); o.field = g_strdup (v); }
+  SET_STR (arch, arch);
+  SET_STR (init, init);
+  SET_STR (imagenet_path, imagenet);
+  SET_STR (device, device);
+#undef SET_STR
+  if (epochs >= 0) o.epochs = epochs;
+  if (batch >= 0) o.batch_size = batch;
+  if (lr >= 0) o.lr = lr;
+  if (wd >= 0) o.weight_decay = wd;
+  if (spe >= 0) o.steps_per_epoch = spe;
+  if (max_steps >= 0) o.max_steps = max_steps;
+  if (patience >= 0) o.patience = patience;
+  if (seed >= 0) o.seed = (guint64) seed;
+  if (crop >= 0) o.data.crop_w = o.data.crop_h = crop;
+  if (ratio >= 0) o.data.tumour_ratio = ratio;
+  if (no_augment) o.data.augment = FALSE;
+  o.n_workers = workers;
+  if (schedule != NULL && !parse_schedule (schedule, &o.schedule))
+    {
+      ns_trainer_options_clear (&o);
+      return usage_error (json, "--schedule must be none, cosine or step");
+    }
+  if (precision != NULL)
+    {
+      if (g_ascii_strcasecmp (precision, "bf16") == 0)
+        o.bf16 = TRUE;
+      else if (g_ascii_strcasecmp (precision, "fp32") == 0)
+        o.bf16 = FALSE;
+      else
+        {
+          ns_trainer_options_clear (&o);
+          return usage_error (json, "--precision must be fp32 or bf16");
+        }
+    }
+  if (dtype != NULL)
+    {
+      if (g_ascii_strcasecmp (dtype, "f32") == 0)
+        o.dtype = NS_DTYPE_F32;
+      else if (g_ascii_strcasecmp (dtype, "bf16") == 0)
+        o.dtype = NS_DTYPE_BF16;
+      else if (g_ascii_strcasecmp (dtype, "f16") == 0)
+        o.dtype = NS_DTYPE_F16;
+      else
+        {
+          ns_trainer_options_clear (&o);
+          return usage_error (json, "--dtype must be f32, bf16 or f16");
+        }
+    }
+  o.command_line = g_strdup (cmdline->str);
+
+  Progress p = { json, !json && !quiet && ns_cmd_stdout_is_tty (), quiet };
+  o.progress = progress_cb;
+  o.progress_data = &p;
+  o.stop = &stop_flag;
+  install_signals ();
+
+  NsTrainerResult r;
+  gboolean ok = ns_trainer_run (&o, &r, &error);
+  ns_trainer_options_clear (&o);
+  if (!ok)
+    {
+      if (json)
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          json_builder_begin_object (b);
+          json_str (b, "event", "error");
+          json_str (b, "message", error->message);
+          json_builder_end_object (b);
+          print_json (b);
+        }
+      ns_trainer_result_clear (&r);
+      return ns_cmd_print_error (error);
+    }
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_str (b, "event", "done");
+      json_int (b, "steps", r.steps);
+      json_int (b, "epochs", r.epochs_done);
+      json_num (b, "seconds", r.seconds);
+      json_num (b, "loss", r.last_loss);
+      json_builder_set_member_name (b, "stopped");
+      json_builder_add_boolean_value (b, r.stopped);
+      json_builder_set_member_name (b, "early_stopped");
+      json_builder_add_boolean_value (b, r.early_stopped);
+      json_num (b, "best_score", r.best_score);
+      if (isfinite (r.best_score))
+        {
+          json_num (b, "dice_wt", r.best_dice[0]);
+          json_num (b, "dice_tc", r.best_dice[1]);
+          json_num (b, "dice_et", r.best_dice[2]);
+          json_int (b, "best_epoch", r.best_epoch);
+        }
+      json_str (b, "model", r.best_path);
+      json_str (b, "last", r.last_path);
+      json_str (b, "device", r.device);
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  else if (!quiet)
+    {
+      if (r.stopped)
+        printf ("stopped after step %" G_GINT64_FORMAT "; continue with --resume %s\n",
+                r.steps, r.last_path);
+      if (isfinite (r.best_score))
+        printf ("best: epoch %d, validation Dice WT %.3f TC %.3f ET %.3f -> %s\n",
+                r.best_epoch, r.best_dice[0], r.best_dice[1], r.best_dice[2], r.best_path);
+      printf ("%" G_GINT64_FORMAT " steps, %d epochs, %.0f s on %s; last: %s\n", r.steps,
+              r.epochs_done, r.seconds, r.device, r.last_path);
+    }
+  ns_trainer_result_clear (&r);
+  return 0;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-trainer.h: training a segmentation model on a list of cases (the paper's recipe).
+ *
+ * Loss: softmax + soft-Dice + cross-entropy (ns_softmax_dice_ce_forward).  Optimiser:
+ * Adam (lr 1e-4, betas 0.9 / 0.999, eps 1e-8; decoupled weight decay when > 0), with a
+ * constant, cosine (to 0 over the whole budget) or step (x gamma every step_epochs)
+ * learning-rate schedule.  An epoch is steps_per_epoch optimiser steps (default: as many
+ * batches as it takes to see each tumour slice about once with the 2:1 sampling); after
+ * each epoch the held-out cases are segmented whole by the inference engine and their
+ * Dice of WT, TC and ET averaged; the model with the best mean of the three is written
+ * to `output`, and training stops after `patience` epochs without improvement.
+ *
+ * Files, for output X.safetensors:
+ *   X.safetensors             the best model (or the last one without validation cases),
+ *                             in `dtype` (F32 by default; BF16 for shipped models);
+ *   X.last.safetensors        the model after the last finished step, always F32;
+ *   X.last.safetensors.state  the rest of the training state: Adam's m and v (F32
+ *                             tensors "adam.m", "adam.v"), and in __metadata__ the step,
+ *                             epoch, seed, best score, epochs without improvement,
+ *                             seconds so far and the options of the run (JSON).
+ *   (both written every epoch and when stopped.)
+ * The state file is itself a safetensors file, so Python can read it.
+ *
+ * Resume: ns_trainer_run() with options->resume = X.last.safetensors reloads the
+ * parameters and batch-norm statistics from it and m, v and the counters from its state,
+ * and the batches continue at the same index: since every batch is a function of (seed,
+ * step) (ns-dataset.h) and the model's ops are deterministic, the resumed run computes
+ * bit for bit what the uninterrupted run computes.  The options that shape the run
+ * (cases, arch, seed, batch, crop, schedule, ...) must be the ones of the interrupted
+ * run: ns_trainer_options_load_state() reads them back from the state file.
+ *
+ * Threads: ns_trainer_run() runs in the caller's thread; the dataset's workers prepare
+ * batches in the background.  `stop` (nullable) is polled after every step: setting it
+ * (g_atomic_int_set, e.g. from a signal handler) ends the run after the current step,
+ * with the last checkpoint and state written, and result->stopped set.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ns-backend.h"
+#include "ns-checkpoint.h"
+#include "ns-dataset.h"
+#include "ns-model.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  NS_SCHEDULE_NONE,
+  NS_SCHEDULE_COSINE,
+  NS_SCHEDULE_STEP,
+} NsSchedule;
+
+typedef enum
+{
+  NS_TRAIN_EVENT_STEP,
+  NS_TRAIN_EVENT_EPOCH,
+} NsTrainEventKind;
+
+typedef struct
+{
+  NsTrainEventKind kind;
+  int epoch;                     /* 1-based epoch the step belongs to / that ended */
+  int epochs;                    /* the planned number of epochs */
+  gint64 step;                   /* optimiser steps done so far */
+  gint64 total_steps;            /* the planned number of steps */
+  int steps_per_epoch;
+  double loss;                   /* STEP: this step's loss; EPOCH: mean over the epoch */
+  double lr;
+  double seconds;                /* training time so far (all sessions of a resumed run) */
+  double eta_seconds;            /* estimate for the rest of the planned steps */
+  double slices_per_second;      /* of this session */
+  /* EPOCH only */
+  gboolean has_validation;
+  double dice[3];                /* WT, TC, ET, mean over the validation cases */
+  double score;                  /* mean of the three */
+  gboolean is_best;
+  double validation_seconds;
+  double loader_wait_seconds;    /* time the optimiser waited for batches, this session */
+} NsTrainEvent;
+
+typedef void (*NsTrainProgressFunc) (const NsTrainEvent *event, gpointer user_data);
+
+typedef struct
+{
+  /* data */
+  char **train_cases;            /* NULL-terminated case folders / files */
+  char **val_cases;              /* nullable: no validation (best = last) */
+  /* model */
+  char *arch;                    /* "mobilenetv2-unet" (default) or "unet" */
+  char *init;                    /* "none" (paper: N(0, 0.01)), "imagenet", a .tflite
+                                    MobileNetV2 or a checkpoint to fine-tune */
+  char *imagenet_path;           /* where "imagenet" looks; NULL: the shared TFLite */
+  char *device;                  /* backend: "auto", "cpu", "ref", "cuda" */
+  gboolean bf16;                 /* bf16 activations where the backend supports them */
+  /* optimisation */
+  int epochs;                    /* 100 */
+  int batch_size;                /* 8 */
+  double lr;                     /* 1e-4 */
+  double weight_decay;           /* 0 */
+  NsSchedule schedule;           /* none */
+  int step_epochs;               /* step schedule: every 30 epochs */
+  double step_gamma;             /* step schedule: x 0.1 */
+  int steps_per_epoch;           /* 0: automatic */
+  gint64 max_steps;              /* 0: epochs x steps_per_epoch */
+  int patience;                  /* epochs without improvement before stopping; 0: never */
+  guint64 seed;
+  NsDatasetOptions data;         /* crop, tumour ratio, augmentation (its seed is ignored:
+                                    `seed` is used) */
+  int n_workers;                 /* batch threads; 0: automatic */
+  /* output */
+  char *output;                  /* X.safetensors */
+  NsDType dtype;                 /* of the best model: F32 (default), BF16, F16 */
+  char *resume;                  /* X.last.safetensors of an interrupted run, or NULL */
+  char *command_line;            /* recorded in the checkpoints */
+  /* run control */
+  NsTrainProgressFunc progress;  /* nullable; called in the caller's thread */
+  gpointer progress_data;
+  gint *stop;                    /* nullable; polled after every step */
+  int progress_every;            /* STEP events every n steps (default 1) */
+} NsTrainerOptions;
+
+typedef struct
+{
+  gboolean stopped;              /* by the stop flag */
+  gboolean early_stopped;        /* by the patience */
+  gint64 steps;
+  int epochs_done;
+  double seconds;
+  double best_score;             /* NAN without validation */
+  double best_dice[3];
+  int best_epoch;
+  double last_loss;
+  char *best_path;               /* owned */
+  char *last_path;               /* owned */
+  char *device;                  /* the backend's device description (owned) */
+} NsTrainerResult;
+
+/* The defaults above. */
+void     ns_trainer_options_init       (NsTrainerOptions *options);
+/* Frees the strings and arrays of options (not options itself). */
+void     ns_trainer_options_clear      (NsTrainerOptions *options);
+void     ns_trainer_result_clear       (NsTrainerResult *result);
+
+/* "X.last.safetensors" for output "X.safetensors" (owned). */
+char    *ns_trainer_last_path          (const char *output);
+/* "<last>.state" (owned). */
+char    *ns_trainer_state_path         (const char *last_checkpoint);
+
+/* Reads the options of the run that wrote last_checkpoint's state file into options
+ * (replacing cases, arch, init, seed, batch, lr, schedule, crop, ...), and sets
+ * options->resume to last_checkpoint.  Errors name the file. */
+gboolean ns_trainer_options_load_state (NsTrainerOptions *options, const char *last_checkpoint,
+                                        GError **error);
+
+/* Trains (see above).  FALSE + error on bad options (naming what is wrong), unreadable
+ * cases, a state that does not fit, memory; a stop request is not an error. */
+gboolean ns_trainer_run                (const NsTrainerOptions *options, NsTrainerResult *result,
+                                        GError **error);
+
+/* The learning rate at step (0-based) of total_steps. */
+double   ns_trainer_lr_at              (const NsTrainerOptions *options, gint64 step,
+                                        gint64 total_steps, int steps_per_epoch);
+
+/* Seconds per optimiser step and per prepared batch for benchmarks: `steps` steps of
+ * batch_size on dataset with a fresh model of arch on backend (after one warm-up step),
+ * and the time one thread takes to make a batch. */
+gboolean ns_trainer_bench              (NsBackend *backend, const char *arch, NsDataset *dataset,
+                                        int batch_size, int steps, double *step_seconds,
+                                        double *batch_seconds, GError **error);
+
+G_END_DECLS
