@@ -676,6 +676,82 @@ test_load_error (void)
   }
 }
 
+static GtkEventController *
+find_controller (GtkWidget *widget, GType type)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type))
+        return controller;       /* the widget keeps it alive */
+    }
+  g_assert_not_reached ();
+}
+
+/* The view's own event controllers, driven by emitting the signals GTK emits for input. */
+static void
+test_controllers (void)
+{
+  NsViewer *viewer = ns_window_get_viewer (window);
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  GtkWidget *widget = GTK_WIDGET (axial);
+  GtkEventController *key = find_controller (widget, GTK_TYPE_EVENT_CONTROLLER_KEY);
+  GtkEventController *scroll = find_controller (widget, GTK_TYPE_EVENT_CONTROLLER_SCROLL);
+  GtkEventController *motion = find_controller (widget, GTK_TYPE_EVENT_CONTROLLER_MOTION);
+  gboolean handled = FALSE;
+  double x, y, cursor[3], before[3], ix0, iy0, ix1, iy1;
+  int s0;
+  g_autofree char *status = NULL;
+
+  ensure_sample_open ();
+  widget_centre (axial, &x, &y);
+  s0 = ns_slice_view_get_slice (axial);
+
+  g_signal_emit_by_name (key, "key-pressed", GDK_KEY_Page_Up, 0, 0, &handled);
+  g_assert_true (handled);
+  g_assert_cmpint (ns_slice_view_get_slice (axial), ==, s0 + 1);
+  g_signal_emit_by_name (key, "key-pressed", GDK_KEY_Page_Down, 0, 0, &handled);
+  g_signal_emit_by_name (key, "key-pressed", GDK_KEY_Page_Down, 0, 0, &handled);
+  g_assert_cmpint (ns_slice_view_get_slice (axial), ==, s0 - 1);
+
+  /* The pointer moves over the view, then the wheel turns up one notch there. */
+  g_signal_emit_by_name (motion, "motion", x + 10, y + 10);
+  g_signal_emit_by_name (scroll, "scroll", 0.0, -1.0, &handled);
+  g_assert_true (handled);
+  g_assert_cmpint (ns_slice_view_get_slice (axial), ==, s0);
+  status = ns_window_dup_status_text (window);
+  {
+    int ijk[3];
+    g_autofree char *want = NULL;
+
+    g_assert_true (ns_viewer_get_pointer (viewer, ijk));
+    g_assert_cmpint (ijk[2], ==, s0);
+    want = g_strdup_printf ("Voxel %d, %d, %d", ijk[0], ijk[1], ijk[2]);
+    g_assert_nonnull (strstr (status, want));
+  }
+  g_signal_emit_by_name (motion, "leave");
+  g_assert_false (ns_viewer_get_pointer (viewer, (int[3]) { 0, 0, 0 }));
+
+  /* Space held: a left drag pans instead of moving the cursor. */
+  ns_viewer_get_cursor (viewer, before);
+  ns_slice_view_widget_to_image (axial, x, y, &ix0, &iy0);
+  g_signal_emit_by_name (key, "key-pressed", GDK_KEY_space, 0, 0, &handled);
+  ns_slice_view_drag (axial, GDK_BUTTON_PRIMARY, 0, x, y, 25, 15);
+  g_signal_emit_by_name (key, "key-released", GDK_KEY_space, 0, 0);
+  ns_viewer_get_cursor (viewer, cursor);
+  g_assert_cmpmem (cursor, sizeof cursor, before, sizeof before);
+  ns_slice_view_widget_to_image (axial, x + 25, y + 15, &ix1, &iy1);
+  g_assert_cmpfloat_with_epsilon (ix0, ix1, 1e-6);
+  g_assert_cmpfloat_with_epsilon (iy0, iy1, 1e-6);
+  /* Released: a left drag moves the cursor again (to a point 60 pixels from it). */
+  ns_slice_view_drag (axial, GDK_BUTTON_PRIMARY, 0, x, y, 85, 15);
+  ns_viewer_get_cursor (viewer, cursor);
+  g_assert_false (memcmp (cursor, before, sizeof cursor) == 0);
+  ns_slice_view_reset (axial);
+}
+
 /* ---- benchmark ----------------------------------------------------------------------------- */
 
 static gint64 paint_time;
@@ -856,6 +932,7 @@ main (int argc, char **argv)
       g_test_add_func ("/ui/view/wheel-zoom-pan", test_wheel);
       g_test_add_func ("/ui/view/window-level", test_window_level);
       g_test_add_func ("/ui/view/toggle-class", test_toggle_class);
+      g_test_add_func ("/ui/view/controllers", test_controllers);
       g_test_add_func ("/ui/window/status-bar", test_status_bar);
       g_test_add_func ("/ui/window/layouts-and-actions", test_layouts_and_actions);
       g_test_add_func ("/ui/window/load-error", test_load_error);
