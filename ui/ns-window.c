@@ -598,6 +598,26 @@ copy_position_action (GtkWidget *widget, const char *action_name, GVariant *para
   ns_viewer_voxel_text_clear (&text);
 }
 
+static void
+mouse_help_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (widget),
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_INFO, GTK_BUTTONS_CLOSE,
+                                              "Mouse controls in a slice view");
+
+  gtk_message_dialog_format_secondary_text (
+    GTK_MESSAGE_DIALOG (dialog), "%s",
+    "Left click or drag: move the 3-D cursor; the other planes follow\n"
+    "Wheel, Page Up / Page Down: next / previous slice\n"
+    "Ctrl + wheel: zoom about the pointer\n"
+    "Middle drag, or Space + left drag: pan\n"
+    "Right drag: window (left / right) and level (up / down)\n"
+    "View ▸ Reset View (Ctrl+0): fit the planes again");
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 /* The menu items of features that land later point to actions that stay disabled
  * (ns_window_init); this is never reached. */
 static void
@@ -804,6 +824,7 @@ ns_window_class_init (NsWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.close", NULL, close_action);
   gtk_widget_class_install_action (widget_class, "win.copy-position", NULL,
                                    copy_position_action);
+  gtk_widget_class_install_action (widget_class, "win.mouse-help", NULL, mouse_help_action);
   gtk_widget_class_install_action (widget_class, "win.save-mask", NULL, later_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, later_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, later_action);
