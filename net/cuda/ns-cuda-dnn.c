@@ -4,14 +4,18 @@
  * backward data, backward filter, bias gradient) and batch normalisation, through cuDNN
  * 9's legacy API (libcudnn_cnn / libcudnn_ops), float32 or bf16 NCHW.
  *
- * Algorithms: for each shape (direction, type, sizes, stride, padding, groups) the
- * heuristics (cudnnGet*Algorithm_v7) give a ranked list once; it is kept in a hash table,
- * and the first entry that runs is remembered, so that the steady state costs one table
- * look-up per call.  Entries whose workspace exceeds the limit are dropped; in fp32 mode
- * the math type is forced to FMA (no TF32: the fp32 mode is the checking mode) and FFT
- * algorithms are left out (their rounding differs from a direct sum by more than the
- * checks allow).  A plain implicit GEMM ends every list.  A shape for which nothing runs
- * is remembered too: the callers then fall back (bf16 -> fp32) or report.
+ * Algorithms: for each shape (direction, type, sizes, stride, padding, groups) a ranked
+ * list is made once and kept in a hash table: first the algorithm a previous run chose
+ * (a cache file per device model and cuDNN version under the user cache directory), else
+ * cudnnFind*AlgorithmEx's measured ranking on the call's own buffers (only where the
+ * output is overwritten anyway), then the heuristics (cudnnGet*Algorithm_v7).  The first
+ * entry that runs is remembered (and written to the cache file when the backend is
+ * freed), so that the steady state costs one table look-up per call.  Entries whose
+ * workspace exceeds the limit are dropped; in fp32 mode the math type is forced to FMA
+ * (no TF32: the fp32 mode is the checking mode) and FFT algorithms are left out (their
+ * rounding differs from a direct sum by more than the checks allow).  A plain implicit
+ * GEMM ends every list.  A shape for which nothing runs is remembered too: the callers
+ * then fall back (bf16 -> fp32) or report.
  *
  * The workspace is one buffer that grows to the largest request.
  */
@@ -19,6 +23,8 @@
 
 #include "ns-cuda-private.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef enum
@@ -30,8 +36,14 @@ typedef enum
 
 #define MAX_CANDIDATES 12
 
+/* Packs an (algorithm, math type) pair as a non-NULL pointer for the hints table. */
+#define HINT_PACK(algo, math) GINT_TO_POINTER (((algo) << 4 | (int) (math)) + 1)
+#define HINT_ALGO(p) ((GPOINTER_TO_INT (p) - 1) >> 4)
+#define HINT_MATH(p) ((cudnnMathType_t) ((GPOINTER_TO_INT (p) - 1) & 15))
+
 typedef struct
 {
+  const char *key;     /* the shape's key in cb->algos (owned by the table) */
   int n;
   int algo[MAX_CANDIDATES];
   cudnnMathType_t math[MAX_CANDIDATES];
@@ -50,6 +62,64 @@ _ns_cuda_check_dnn (NsCudaBackend *cb, cudnnStatus_t status, const char *what)
   g_critical ("cuDNN %s: %s", what, cudnnGetErrorString (status));
   cb->failed = TRUE;
   return FALSE;
+}
+
+/* ---- the algorithm cache file ---------------------------------------------------------------
+ * One per device model and cuDNN version, under the user cache directory: a line per shape,
+ * "key<TAB>algorithm<TAB>math type", the choice that ran (measured by cudnnFind where it
+ * could), so that a second run neither measures again nor tries algorithms that fail.  A
+ * missing, unreadable or unwritable file only costs time. */
+
+static void
+load_hints (NsCudaBackend *cb)
+{
+  struct cudaDeviceProp prop;
+  g_autofree char *text = NULL;
+
+  if (cudaGetDeviceProperties (&prop, cb->device) != cudaSuccess)
+    {
+      (void) cudaGetLastError ();
+      return;
+    }
+  g_autofree char *name = g_strdup_printf ("cudnn-algos-%s-sm%d%d-cudnn%zu.tsv", prop.name,
+                                           prop.major, prop.minor, cudnnGetVersion ());
+  g_strcanon (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", '-');
+  cb->hints_path = g_build_filename (g_get_user_cache_dir (), "neuroseg", name, NULL);
+  if (!g_file_get_contents (cb->hints_path, &text, NULL, NULL))
+    return;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i] != NULL; i++)
+    {
+      g_auto (GStrv) f = g_strsplit (lines[i], "\t", 3);
+      int algo, math;
+      if (g_strv_length (f) == 3 && sscanf (f[1], "%d", &algo) == 1
+          && sscanf (f[2], "%d", &math) == 1 && algo >= 0 && algo < 64 && math >= 0
+          && math < 16)
+        g_hash_table_replace (cb->algo_hints, g_strdup (f[0]), HINT_PACK (algo, math));
+    }
+  g_debug ("%u cuDNN algorithm choices from %s", g_hash_table_size (cb->algo_hints),
+           cb->hints_path);
+}
+
+static void
+save_hints (NsCudaBackend *cb)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+
+  if (cb->hints_path == NULL)
+    return;
+  g_hash_table_iter_init (&it, cb->algo_hints);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    g_string_append_printf (text, "%s\t%d\t%d\n", (const char *) key, HINT_ALGO (value),
+                            (int) HINT_MATH (value));
+  g_autofree char *dir = g_path_get_dirname (cb->hints_path);
+  if (g_mkdir_with_parents (dir, 0755) != 0
+      || !g_file_set_contents (cb->hints_path, text->str, text->len, &error))
+    g_debug ("cuDNN algorithm cache %s not written: %s", cb->hints_path,
+             error != NULL ? error->message : g_strerror (errno));
 }
 
 gboolean
@@ -83,12 +153,18 @@ _ns_cuda_dnn_init (NsCudaBackend *cb, GError **error)
     }
   cb->workspace_limit = MIN ((size_t) 1 << 30, MAX (free_b / 8, (size_t) 64 << 20));
   cb->algos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  cb->algo_hints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  load_hints (cb);
   return TRUE;
 }
 
 void
 _ns_cuda_dnn_fini (NsCudaBackend *cb)
 {
+  if (cb->algo_hints != NULL && cb->algo_hints_dirty)
+    save_hints (cb);
+  g_clear_pointer (&cb->algo_hints, g_hash_table_unref);
+  g_clear_pointer (&cb->hints_path, g_free);
   g_clear_pointer (&cb->algos, g_hash_table_unref);
   if (cb->conv_desc != NULL)
     cudnnDestroyConvolutionDescriptor (cb->conv_desc);
@@ -108,10 +184,12 @@ _ns_cuda_dnn_fini (NsCudaBackend *cb)
   cb->workspace_size = 0;
 }
 
-/* The workspace, grown to `bytes` (cudaFree waits for the queued work that uses it). */
+/* The workspace, grown to `bytes` (cudaFree waits for the queued work that uses it);
+ * NULL when the device has no memory for it. */
 static void *
-workspace (NsCudaBackend *cb, size_t bytes)
+workspace_try (NsCudaBackend *cb, size_t bytes, cudaError_t *err)
 {
+  *err = cudaSuccess;
   if (bytes == 0)
     return NULL;
   if (bytes <= cb->workspace_size)
@@ -120,17 +198,28 @@ workspace (NsCudaBackend *cb, size_t bytes)
     cudaFree (cb->workspace);
   cb->workspace = NULL;
   cb->workspace_size = 0;
-  cudaError_t err = cudaMalloc (&cb->workspace, bytes);
-  if (err != cudaSuccess)
+  *err = cudaMalloc (&cb->workspace, bytes);
+  if (*err != cudaSuccess)
     {
       (void) cudaGetLastError ();
       cb->workspace = NULL;
-      g_critical ("cuDNN workspace of %zu MiB: %s", bytes >> 20, cudaGetErrorString (err));
-      cb->failed = TRUE;
       return NULL;
     }
   cb->workspace_size = bytes;
   return cb->workspace;
+}
+
+static void *
+workspace (NsCudaBackend *cb, size_t bytes)
+{
+  cudaError_t err;
+  void *ws = workspace_try (cb, bytes, &err);
+  if (bytes > 0 && ws == NULL)
+    {
+      g_critical ("cuDNN workspace of %zu MiB: %s", bytes >> 20, cudaGetErrorString (err));
+      cb->failed = TRUE;
+    }
+  return ws;
 }
 
 static cudnnStatus_t
@@ -195,9 +284,67 @@ add_candidate (NsCudaBackend *cb, ConvAlgos *a, const NsCudaConvGeom *g, ConvDir
   a->n++;
 }
 
-/* The ranked candidates for the shape whose descriptors are set. */
+/* Candidates measured by cudnnFind*AlgorithmEx on the call's own buffers (it writes the
+ * output, so only where the output is overwritten anyway: beta 0), fastest first. */
+static void
+find_algos (NsCudaBackend *cb, ConvAlgos *algos, const NsCudaConvGeom *g, ConvDir dir,
+            const void *a, const void *b, void *c)
+{
+  cudaError_t err;
+  void *ws = workspace_try (cb, cb->workspace_limit, &err);
+  size_t ws_bytes = ws != NULL ? cb->workspace_limit : 0;
+  int returned = 0;
+  cudnnStatus_t st;
+
+  switch (dir)
+    {
+    case DIR_FORWARD:
+      {
+        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        st = cudnnFindConvolutionForwardAlgorithmEx (cb->dnn, cb->x_desc, a, cb->w_desc, b,
+                                                     cb->conv_desc, cb->y_desc, c,
+                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                     &returned, perf, ws, ws_bytes);
+        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < returned; i++)
+          add_candidate (cb, algos, g, dir, perf[i].algo, perf[i].status, perf[i].memory,
+                         perf[i].mathType);
+      }
+      break;
+    case DIR_BACKWARD_DATA:
+      {
+        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        st = cudnnFindConvolutionBackwardDataAlgorithmEx (cb->dnn, cb->w_desc, b, cb->y_desc,
+                                                          a, cb->conv_desc, cb->x_desc, c,
+                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                          &returned, perf, ws, ws_bytes);
+        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < returned; i++)
+          add_candidate (cb, algos, g, dir, perf[i].algo, perf[i].status, perf[i].memory,
+                         perf[i].mathType);
+      }
+      break;
+    case DIR_BACKWARD_FILTER:
+    default:
+      {
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+        st = cudnnFindConvolutionBackwardFilterAlgorithmEx (
+          cb->dnn, cb->x_desc, a, cb->y_desc, b, cb->conv_desc, cb->w_desc, c,
+          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf, ws, ws_bytes);
+        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < returned; i++)
+          add_candidate (cb, algos, g, dir, perf[i].algo, perf[i].status, perf[i].memory,
+                         perf[i].mathType);
+      }
+      break;
+    }
+  if (st != CUDNN_STATUS_SUCCESS)
+    g_debug ("cuDNN find for %s: %s (heuristics only)", algos->key, cudnnGetErrorString (st));
+}
+
+/* The ranked candidates for the shape whose descriptors are set: the algorithm an earlier
+ * run chose for it (the cache file), else cudnnFind's ranking when the call allows it,
+ * then the heuristics, then a plain implicit GEMM. */
 static ConvAlgos *
-lookup_algos (NsCudaBackend *cb, const NsCudaConvGeom *g, ConvDir dir)
+lookup_algos (NsCudaBackend *cb, const NsCudaConvGeom *g, ConvDir dir, const void *pa,
+              const void *pb, void *pc, float beta)
 {
   g_autofree char *key = g_strdup_printf ("%d %d x%d,%d,%d,%d w%d,%d,%d,%d y%d,%d,%d,%d "
                                           "s%d p%d g%d", dir, g->bf16, g->x[0], g->x[1],
@@ -210,6 +357,13 @@ lookup_algos (NsCudaBackend *cb, const NsCudaConvGeom *g, ConvDir dir)
 
   a = g_new0 (ConvAlgos, 1);
   a->chosen = -1;
+  a->key = key;
+  gpointer hint = g_hash_table_lookup (cb->algo_hints, key);
+  if (hint != NULL)
+    add_candidate (cb, a, g, dir, HINT_ALGO (hint), CUDNN_STATUS_SUCCESS, 0, HINT_MATH (hint));
+  else if (beta == 0.0f)
+    find_algos (cb, a, g, dir, pa, pb, pc);
+
   int returned = 0;
   cudnnStatus_t st;
   switch (dir)
@@ -333,7 +487,7 @@ conv (NsCudaBackend *cb, ConvDir dir, const NsCudaConvGeom *g, const void *a, co
       return FALSE;
     }
 
-  ConvAlgos *algos = lookup_algos (cb, g, dir);
+  ConvAlgos *algos = lookup_algos (cb, g, dir, a, b, c, beta);
   if (algos->none)
     return FALSE;
 
@@ -352,6 +506,15 @@ conv (NsCudaBackend *cb, ConvDir dir, const NsCudaConvGeom *g, const void *a, co
       st = run_conv (cb, dir, algos->algo[i], a, b, c, beta, ws, bytes);
       if (st == CUDNN_STATUS_SUCCESS)
         {
+          if (algos->chosen != i)
+            {
+              gpointer hint = HINT_PACK (algos->algo[i], algos->math[i]);
+              if (g_hash_table_lookup (cb->algo_hints, algos->key) != hint)
+                {
+                  g_hash_table_replace (cb->algo_hints, g_strdup (algos->key), hint);
+                  cb->algo_hints_dirty = TRUE;
+                }
+            }
           algos->chosen = i;
           return TRUE;
         }

@@ -41,6 +41,9 @@ typedef struct
   double *loss_sums;               /* (1 + 3 NS_CUDA_LOSS_MAX_K) device doubles */
   int *loss_bad;                   /* device count of labels outside 0..K-1 */
   GHashTable *algos;               /* shape key -> ConvAlgos (ns-cuda-dnn.c) */
+  GHashTable *algo_hints;          /* shape key -> algorithm chosen before (cache file) */
+  char *hints_path;                /* the cache file */
+  gboolean algo_hints_dirty;
   GHashTable *bn_eps;              /* save_invstd device pointer -> eps of its forward */
   gboolean failed;                 /* an op failed since the backend started */
 } NsCudaBackend;
