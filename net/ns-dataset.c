@@ -120,6 +120,20 @@ prepare_case (NsCase *ncase, const NsModelMeta *meta, Prepared *p, GError **erro
                    "%s: the model has %d inputs; at most 8 are supported", case_name (ncase), C);
       return FALSE;
     }
+  for (int c = 0; c < C; c++)
+    {
+      gboolean found = FALSE;
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        found |= ncase->modality[m] != NULL
+                 && g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0;
+      if (!found)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                       "%s: the case has no %s volume, which the model takes as input %d",
+                       case_name (ncase), meta->modalities[c], c);
+          return FALSE;
+        }
+    }
   if (ncase->labels == NULL)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,

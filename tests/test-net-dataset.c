@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test-net-dataset.c: the training set on the bundled sample case: slices cropped to the
+ * brain with one fixed size, classes within the model's set, the 2:1 tumour sampling,
+ * batches that are a pure function of (seed, index) whatever the number of worker
+ * threads, and every bad input a GError naming what is wrong.
+ */
+#define G_LOG_DOMAIN "ns-test"
+
+#include "ns-data-error.h"
+#include "ns-dataset.h"
+#include "ns-test-util.h"
+
+#include <math.h>
+#include <string.h>
+
+static NsCase *sample;
+
+static NsDataset *
+make_dataset (int crop, gboolean augment, guint64 seed, double ratio)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+  NsDatasetOptions opt;
+  ns_dataset_options_init (&opt);
+  opt.crop_w = opt.crop_h = crop;
+  opt.augment = augment;
+  opt.seed = seed;
+  opt.tumour_ratio = ratio;
+  NsDataset *ds = ns_dataset_new_from_cases (&sample, 1, meta, &opt, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ds);
+  return ds;
+}
+
+static gboolean
+batches_equal (const NsBatch *a, const NsBatch *b)
+{
+  gsize n = (gsize) a->n * a->h * a->w;
+  return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w && a->index == b->index
+         && memcmp (a->images, b->images, n * a->c * sizeof (float)) == 0
+         && memcmp (a->labels, b->labels, n * sizeof (float)) == 0
+         && memcmp (a->slice_ids, b->slice_ids, a->n * sizeof (int)) == 0;
+}
+
+/* Slices: brain slices only, the automatic crop covers the brain box rounded up to 32,
+ * the slice is the normalised volume at the right place, classes are 0..3. */
+static void
+test_slices (void)
+{
+  g_autoptr (NsDataset) ds = make_dataset (0, FALSE, 0, 2);
+  int w, h;
+  ns_dataset_get_crop_size (ds, &w, &h);
+  g_test_message ("%d slices (%d with tumour), crop %d x %d", ns_dataset_get_n_slices (ds),
+                  ns_dataset_get_n_tumour_slices (ds), w, h);
+  g_assert_cmpint (w % 32, ==, 0);
+  g_assert_cmpint (h % 32, ==, 0);
+  g_assert_cmpint (w, <=, sample->grid.dim[0] + 31);
+  g_assert_cmpint (ns_dataset_get_n_slices (ds), >, 50);
+  g_assert_cmpint (ns_dataset_get_n_slices (ds), <=, sample->grid.dim[2]);
+  g_assert_cmpint (ns_dataset_get_n_tumour_slices (ds), >, 10);
+  g_assert_cmpint (ns_dataset_get_n_tumour_slices (ds), <, ns_dataset_get_n_slices (ds));
+  g_assert_cmpint (ns_dataset_get_n_channels (ds), ==, 2);
+  g_assert_cmpstr (ns_dataset_get_case_ids (ds)[0], ==, "Brats18_CBICA_ABM_1");
+
+  /* Tumour voxels of the case == tumour pixels over all slices (the brain box holds the
+   * whole tumour), and class 3 is label 4. */
+  guint64 want[5] = { 0 };
+  gsize nvox = ns_grid_n_voxels (&sample->grid);
+  for (gsize v = 0; v < nvox; v++)
+    if (sample->labels->labels[v] <= 4)
+      want[sample->labels->labels[v]]++;
+  guint64 got[4] = { 0 };
+  for (int id = 0; id < ns_dataset_get_n_slices (ds); id++)
+    {
+      const float *img;
+      const guint8 *cls;
+      gboolean tumour, any = FALSE;
+      ns_dataset_peek_slice (ds, id, &img, &cls);
+      ns_dataset_slice_info (ds, id, NULL, NULL, &tumour);
+      for (int p = 0; p < w * h; p++)
+        {
+          g_assert_cmpuint (cls[p], <, 4);
+          got[cls[p]]++;
+          any |= cls[p] != 0;
+        }
+      g_assert_cmpint (any, ==, tumour);
+    }
+  g_assert_cmpuint (got[1], ==, want[1]);
+  g_assert_cmpuint (got[2], ==, want[2]);
+  g_assert_cmpuint (got[3], ==, want[4]);
+}
+
+/* A fixed crop smaller than the brain is centred on the brain box; images are finite. */
+static void
+test_fixed_crop (void)
+{
+  g_autoptr (NsDataset) ds = make_dataset (64, TRUE, 3, 2);
+  g_autoptr (GError) error = NULL;
+  int w, h;
+  ns_dataset_get_crop_size (ds, &w, &h);
+  g_assert_cmpint (w, ==, 64);
+  g_assert_cmpint (h, ==, 64);
+  g_autoptr (NsBatch) b = ns_dataset_make_batch (ds, 0, 4, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (b->n, ==, 4);
+  g_assert_cmpint (b->c, ==, 2);
+  for (gsize i = 0; i < (gsize) 4 * 2 * 64 * 64; i++)
+    g_assert_true (isfinite (b->images[i]));
+  for (gsize i = 0; i < (gsize) 4 * 64 * 64; i++)
+    g_assert_true (b->labels[i] == 0 || b->labels[i] == 1 || b->labels[i] == 2
+                   || b->labels[i] == 3);
+}
+
+/* Deterministic: the same batch twice; another seed another batch; the loader with 1 or
+ * 3 workers returns exactly the synchronous batches, in order. */
+static void
+test_deterministic (void)
+{
+  g_autoptr (NsDataset) ds = make_dataset (96, TRUE, 42, 2);
+  g_autoptr (NsDataset) other = make_dataset (96, TRUE, 43, 2);
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (NsBatch) a = ns_dataset_make_batch (ds, 5, 3, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsBatch) b = ns_dataset_make_batch (ds, 5, 3, &error);
+  g_assert_no_error (error);
+  g_assert_true (batches_equal (a, b));
+  g_autoptr (NsBatch) c = ns_dataset_make_batch (other, 5, 3, &error);
+  g_assert_no_error (error);
+  g_assert_false (batches_equal (a, c));
+  g_autoptr (NsBatch) d = ns_dataset_make_batch (ds, 6, 3, &error);
+  g_assert_no_error (error);
+  g_assert_false (batches_equal (a, d));
+
+  const int first = 3, count = 8;
+  NsBatch *want[8];
+  for (int i = 0; i < count; i++)
+    {
+      want[i] = ns_dataset_make_batch (ds, first + i, 3, &error);
+      g_assert_no_error (error);
+    }
+  int workers[2] = { 1, 3 };
+  for (int wi = 0; wi < 2; wi++)
+    {
+      /* depth 2: the workers must wait for the consumer (the bounded queue) */
+      g_autoptr (NsBatchLoader) l = ns_batch_loader_new (ds, 3, first, workers[wi], 2);
+      for (int i = 0; i < count; i++)
+        {
+          g_autoptr (NsBatch) got = ns_batch_loader_next (l, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (got->index, ==, (guint64) (first + i));
+          g_assert_true (batches_equal (got, want[i]));
+          if (i == 2)
+            g_usleep (20000);   /* let the workers run into the bound */
+        }
+    }
+  for (int i = 0; i < count; i++)
+    ns_batch_free (want[i]);
+}
+
+/* Tumour slices are drawn ratio : 1. */
+static void
+test_ratio (void)
+{
+  g_autoptr (GError) error = NULL;
+  double ratios[3] = { 2, 1, 0 };
+  for (int r = 0; r < 3; r++)
+    {
+      g_autoptr (NsDataset) ds = make_dataset (64, FALSE, 7, ratios[r]);
+      int n = 0, tumour = 0;
+      for (int i = 0; i < 200; i++)
+        {
+          g_autoptr (NsBatch) b = ns_dataset_make_batch (ds, i, 4, &error);
+          g_assert_no_error (error);
+          for (int k = 0; k < b->n; k++)
+            {
+              gboolean t;
+              ns_dataset_slice_info (ds, b->slice_ids[k], NULL, NULL, &t);
+              tumour += t;
+              n++;
+            }
+        }
+      double want = ratios[r] / (ratios[r] + 1), got = (double) tumour / n;
+      g_test_message ("ratio %g: %.3f of %d items had tumour (want %.3f)", ratios[r], got, n,
+                      want);
+      g_assert_cmpfloat (fabs (got - want), <, 0.05);
+    }
+}
+
+static void
+test_bad_inputs (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+  NsDatasetOptions opt;
+  ns_dataset_options_init (&opt);
+
+  /* a folder that does not exist */
+  const char *missing[] = { "/nonexistent/case-dir", NULL };
+  NsDataset *ds = ns_dataset_new (missing, meta, &opt, &error);
+  g_assert_null (ds);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/case-dir"));
+  g_clear_error (&error);
+
+  /* a case without labels (only its FLAIR and T1c files) */
+  g_autofree char *flair = g_build_filename (ns_test_sample_case (),
+                                             "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
+  g_autofree char *t1c = g_build_filename (ns_test_sample_case (),
+                                           "Brats18_CBICA_ABM_1_t1ce.nii.gz", NULL);
+  const char *files[] = { flair, t1c, NULL };
+  g_autoptr (NsCase) nolabels = ns_case_load_files (files, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+  ds = ns_dataset_new_from_cases (&nolabels, 1, meta, &opt, &error);
+  g_assert_null (ds);
+  g_assert_nonnull (strstr (error->message, "label map"));
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* a modality the case lacks */
+  g_autoptr (NsModelMeta) t2meta = ns_model_meta_copy (meta);
+  g_free (t2meta->modalities[1]);
+  t2meta->modalities[1] = g_strdup ("t2");
+  ds = ns_dataset_new_from_cases (&nolabels, 1, t2meta, &opt, &error);
+  g_assert_null (ds);
+  g_assert_nonnull (strstr (error->message, "t2"));
+  g_clear_error (&error);
+
+  /* labels the model has no class for: a model without "enhancing" */
+  g_autoptr (NsModelMeta) three = ns_model_meta_copy (meta);
+  three->n_classes = 3;
+  ds = ns_dataset_new_from_cases (&sample, 1, three, &opt, &error);
+  g_assert_null (ds);
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS);
+  g_assert_nonnull (strstr (error->message, "seg.nii.gz"));
+  g_assert_nonnull (strstr (error->message, "label 4"));
+  g_test_message ("%s", error->message);
+  three->n_classes = 4;
+  g_clear_error (&error);
+
+  /* a crop that the network cannot take, a negative ratio, no case */
+  opt.crop_w = opt.crop_h = 100;
+  ds = ns_dataset_new_from_cases (&sample, 1, meta, &opt, &error);
+  g_assert_null (ds);
+  g_assert_nonnull (strstr (error->message, "multiple"));
+  g_clear_error (&error);
+  ns_dataset_options_init (&opt);
+  opt.tumour_ratio = -1;
+  ds = ns_dataset_new_from_cases (&sample, 1, meta, &opt, &error);
+  g_assert_null (ds);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  ds = ns_dataset_new_from_cases (NULL, 0, meta, NULL, &error);
+  g_assert_null (ds);
+  g_assert_nonnull (error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_autoptr (GError) error = NULL;
+  sample = ns_case_load (ns_test_sample_case (), NS_CASE_LOAD_MAP_TO_2017, &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/net/dataset/slices", test_slices);
+  g_test_add_func ("/net/dataset/fixed-crop", test_fixed_crop);
+  g_test_add_func ("/net/dataset/deterministic", test_deterministic);
+  g_test_add_func ("/net/dataset/tumour-ratio", test_ratio);
+  g_test_add_func ("/net/dataset/bad-inputs", test_bad_inputs);
+  int status = g_test_run ();
+  ns_case_unref (sample);
+  return status;
+}
