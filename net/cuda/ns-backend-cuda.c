@@ -20,6 +20,7 @@
 #include "ns-cuda-private.h"
 
 #include <math.h>
+#include <string.h>
 
 gboolean
 _ns_cuda_check (NsCudaBackend *cb, cudaError_t err, const char *what)
@@ -219,6 +220,62 @@ cuda_copy (NsTensor *dst, NsTensor *src)
 
 /* ---- batch normalisation (cuDNN) ---------------------------------------------------------- */
 
+/* cuDNN reads and writes per-channel vectors that, as views into the flat parameter
+ * tensors, may start anywhere; those that are not 16-byte aligned go through aligned
+ * scratch (slot 3, one piece per vector), copied in before the call (when read) and back
+ * after it (when written).  They are C floats each: the copies cost a launch, not time. */
+#define BN_MAX_VECS 8
+
+typedef struct
+{
+  NsCudaBackend *cb;
+  gsize C, stride;          /* floats per vector, and per scratch piece */
+  int n;
+  float *user[BN_MAX_VECS];
+  float *dev[BN_MAX_VECS];
+  gboolean written[BN_MAX_VECS];
+  gboolean ok;
+} BnVecs;
+
+static void
+bn_vecs_init (BnVecs *v, NsCudaBackend *cb, gsize C)
+{
+  memset (v, 0, sizeof *v);
+  v->cb = cb;
+  v->C = C;
+  v->stride = (C + 3) / 4 * 4;
+  v->ok = _ns_cuda_scratch (cb, 3, BN_MAX_VECS * v->stride * sizeof (float)) != NULL;
+}
+
+static float *
+bn_vec (BnVecs *v, NsTensor *t, gboolean read, gboolean written)
+{
+  float *p = ns_cuda_ptr (t);
+  if (!v->ok || p == NULL || ((guintptr) p & 15) == 0)
+    return p;
+  g_assert (v->n < BN_MAX_VECS);
+  float *s = (float *) v->cb->scratch[3] + v->n * v->stride;
+  if (read)
+    v->ok = _ns_cuda_check (v->cb, cudaMemcpyAsync (s, p, v->C * sizeof (float),
+                                                    cudaMemcpyDeviceToDevice, v->cb->stream),
+                            "batch-norm vector");
+  v->user[v->n] = p;
+  v->dev[v->n] = s;
+  v->written[v->n] = written;
+  v->n++;
+  return s;
+}
+
+static void
+bn_vecs_finish (BnVecs *v, gboolean call_ok)
+{
+  for (int i = 0; call_ok && i < v->n; i++)
+    if (v->written[i])
+      _ns_cuda_check (v->cb, cudaMemcpyAsync (v->user[i], v->dev[i], v->C * sizeof (float),
+                                              cudaMemcpyDeviceToDevice, v->cb->stream),
+                      "batch-norm vector");
+}
+
 /* The backward pass has no eps argument: the forward pass remembers it by the save_invstd
  * buffer it filled. */
 static void
@@ -227,23 +284,28 @@ cuda_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invst
                         NsTensor *running_var, gboolean training, float momentum, float eps)
 {
   NsCudaBackend *cb = ns_cuda_get (out->backend);
+  BnVecs v;
 
+  bn_vecs_init (&v, cb, (gsize) inp->shape[1]);
+  float *g = bn_vec (&v, gamma, TRUE, FALSE), *b = bn_vec (&v, beta, TRUE, FALSE);
+  float *rm = bn_vec (&v, running_mean, TRUE, training);
+  float *rv = bn_vec (&v, running_var, TRUE, training);
   if (training)
     {
+      float *sm = bn_vec (&v, save_mean, FALSE, TRUE);
+      float *si = bn_vec (&v, save_invstd, FALSE, TRUE);
+      if (!v.ok)
+        return;
       double *saved = g_new (double, 1);
       *saved = eps;
       g_hash_table_insert (cb->bn_eps, ns_cuda_ptr (save_invstd), saved);
-      _ns_cuda_dnn_bn_forward_training (cb, inp->shape, ns_cuda_ptr (out),
-                                        ns_cuda_ptr (save_mean), ns_cuda_ptr (save_invstd),
-                                        ns_cuda_ptr (inp), ns_cuda_ptr (gamma),
-                                        ns_cuda_ptr (beta), ns_cuda_ptr (running_mean),
-                                        ns_cuda_ptr (running_var), momentum, eps);
+      bn_vecs_finish (&v, _ns_cuda_dnn_bn_forward_training (cb, inp->shape, ns_cuda_ptr (out),
+                                                            sm, si, ns_cuda_ptr (inp), g, b,
+                                                            rm, rv, momentum, eps));
     }
-  else
+  else if (v.ok)
     _ns_cuda_dnn_bn_forward_inference (cb, inp->shape, ns_cuda_ptr (out), ns_cuda_ptr (inp),
-                                       ns_cuda_ptr (gamma), ns_cuda_ptr (beta),
-                                       ns_cuda_ptr (running_mean), ns_cuda_ptr (running_var),
-                                       eps);
+                                       g, b, rm, rv, eps);
 }
 
 static void
@@ -254,22 +316,27 @@ cuda_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTe
   NsCudaBackend *cb = ns_cuda_get (dout->backend);
   const gsize C = (gsize) inp->shape[1];
   const double *saved = g_hash_table_lookup (cb->bn_eps, ns_cuda_ptr (save_invstd));
-  float *dx = ns_cuda_ptr (dinp), *dg = ns_cuda_ptr (dgamma), *db = ns_cuda_ptr (dbeta);
+  float *dx = ns_cuda_ptr (dinp);
+  BnVecs v;
 
-  /* cuDNN writes all three: unwanted ones go to scratch. */
+  /* cuDNN writes all three gradients: unwanted ones go to scratch. */
   if (dx == NULL && (dx = _ns_cuda_scratch (cb, 0, inp->n * sizeof (float))) == NULL)
     return;
-  if (dg == NULL || db == NULL)
-    {
-      float *spare = _ns_cuda_scratch (cb, 1, 2 * C * sizeof (float));
-      if (spare == NULL)
-        return;
-      dg = dg != NULL ? dg : spare;
-      db = db != NULL ? db : spare + C;
-    }
-  _ns_cuda_dnn_bn_backward (cb, inp->shape, dx, dg, db, ns_cuda_ptr (dout), ns_cuda_ptr (inp),
-                            ns_cuda_ptr (save_mean), ns_cuda_ptr (save_invstd),
-                            ns_cuda_ptr (gamma), saved != NULL ? *saved : 1e-5);
+  float *spare = NULL;
+  if ((dgamma == NULL || dbeta == NULL)
+      && (spare = _ns_cuda_scratch (cb, 1, 2 * C * sizeof (float))) == NULL)
+    return;
+  bn_vecs_init (&v, cb, C);
+  float *dg = dgamma != NULL ? bn_vec (&v, dgamma, TRUE, TRUE) : spare;
+  float *db = dbeta != NULL ? bn_vec (&v, dbeta, TRUE, TRUE) : spare + C;
+  float *sm = bn_vec (&v, save_mean, TRUE, FALSE);
+  float *si = bn_vec (&v, save_invstd, TRUE, FALSE);
+  float *g = bn_vec (&v, gamma, TRUE, FALSE);
+  if (!v.ok)
+    return;
+  bn_vecs_finish (&v, _ns_cuda_dnn_bn_backward (cb, inp->shape, dx, dg, db, ns_cuda_ptr (dout),
+                                                ns_cuda_ptr (inp), sm, si, g,
+                                                saved != NULL ? *saved : 1e-5));
 }
 
 /* ---- own kernels -------------------------------------------------------------------------- */

@@ -7,7 +7,8 @@
  * convolution's forward pass is the backward-data pass of the convolution whose filter is
  * its weight (C, K, 2, 2) read as (K' = C, C' = K), its input gradient is that
  * convolution's forward pass and its weight gradient the backward-filter pass with the
- * roles of input and output swapped.  Bias and activation follow in one elementwise pass.
+ * roles of input and output swapped.  Bias and activation follow in one elementwise pass;
+ * bias gradients are an own per-channel reduction (ns-cuda-eltwise.cu).
  *
  * bf16 mode converts the two inputs of each call to bf16 scratch buffers, runs cuDNN on
  * tensor cores with fp32 accumulation, and widens the result (adding it for weight
@@ -113,6 +114,15 @@ conv_call (NsBackend *be, Role role, NsCudaConvGeom *g, const float *a, gsize na
 }
 
 static void
+bias_grad (NsCudaBackend *cb, NsTensor *dbias, NsTensor *dout)
+{
+  _ns_cuda_check (cb, ns_cuda_bias_grad (ns_cuda_ptr (dbias), ns_cuda_ptr (dout), dout->shape[0],
+                                         dout->shape[1],
+                                         (size_t) dout->shape[2] * dout->shape[3], cb->stream),
+                  "bias gradient");
+}
+
+static void
 geom_set (NsCudaConvGeom *g, const int x[4], const int w[4], const int y[4], int stride,
           int pad, int groups)
 {
@@ -155,7 +165,7 @@ _ns_cuda_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, Ns
 
   geom_set (&g, inp->shape, weight->shape, dout->shape, p->stride, p->pad, p->groups);
   if (dbias != NULL)
-    _ns_cuda_dnn_bias_backward (cb, dout->shape, ns_cuda_ptr (dout), ns_cuda_ptr (dbias));
+    bias_grad (cb, dbias, dout);
   if (dinp != NULL)
     conv_call (dout->backend, ROLE_BACKWARD_DATA, &g, ns_cuda_ptr (dout), dout->n,
                ns_cuda_ptr (weight), weight->n, ns_cuda_ptr (dinp), dinp->n, FALSE);
@@ -200,7 +210,7 @@ _ns_cuda_convt2_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, Ns
 
   convt2_geom (&g, dout, weight, inp);
   if (dbias != NULL)
-    _ns_cuda_dnn_bias_backward (cb, dout->shape, ns_cuda_ptr (dout), ns_cuda_ptr (dbias));
+    bias_grad (cb, dbias, dout);
   if (dinp != NULL)
     conv_call (dout->backend, ROLE_FORWARD, &g, ns_cuda_ptr (dout), dout->n,
                ns_cuda_ptr (weight), weight->n, ns_cuda_ptr (dinp), dinp->n, FALSE);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-cuda-dnn.c: every cuDNN call of the CUDA backend: the handle, convolutions (forward,
- * backward data, backward filter, bias gradient) and batch normalisation, through cuDNN
- * 9's legacy API (libcudnn_cnn / libcudnn_ops), float32 or bf16 NCHW.
+ * backward data, backward filter) and batch normalisation, through cuDNN 9's legacy API
+ * (libcudnn_cnn / libcudnn_ops), float32 or bf16 NCHW.
  *
  * Algorithms: for each shape (direction, type, sizes, stride, padding, groups) a ranked
  * list is made once and kept in a hash table: first the algorithm a previous run chose
@@ -544,22 +544,6 @@ _ns_cuda_dnn_conv_backward_filter (NsCudaBackend *cb, const NsCudaConvGeom *g, c
                                    const void *dy, void *dw, float beta)
 {
   return conv (cb, DIR_BACKWARD_FILTER, g, x, dy, dw, beta);
-}
-
-gboolean
-_ns_cuda_dnn_bias_backward (NsCudaBackend *cb, const int dy_shape[4], const float *dy,
-                            float *db)
-{
-  cudnnStatus_t st;
-
-  st = cudnnSetTensor4dDescriptor (cb->y_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                   dy_shape[0], dy_shape[1], dy_shape[2], dy_shape[3]);
-  if (st == CUDNN_STATUS_SUCCESS)
-    st = cudnnSetTensor4dDescriptor (cb->b_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
-                                     dy_shape[1], 1, 1);
-  if (st == CUDNN_STATUS_SUCCESS)
-    st = cudnnConvolutionBackwardBias (cb->dnn, &one, cb->y_desc, dy, &one, cb->b_desc, db);
-  return _ns_cuda_check_dnn (cb, st, "bias gradient");
 }
 
 /* ---- batch normalisation ------------------------------------------------------------------ */

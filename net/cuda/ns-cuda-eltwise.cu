@@ -128,7 +128,41 @@ from_bf16_kernel (float *dst, const __nv_bfloat16 *src, size_t n, int accumulate
     }
 }
 
+// One block per channel: db[c] += sum over n and the plane of dy (N, K, hw), in double.
+__global__ void
+bias_grad_kernel (float *db, const float *dy, int n, int k, size_t hw)
+{
+  __shared__ double part[threads];
+  const int c = blockIdx.x;
+  double sum = 0.0;
+  for (int b = 0; b < n; b++)
+    {
+      const float *plane = dy + ((size_t) b * k + c) * hw;
+      for (size_t i = threadIdx.x; i < hw; i += blockDim.x)
+        sum += plane[i];
+    }
+  part[threadIdx.x] = sum;
+  __syncthreads ();
+  for (int s = blockDim.x / 2; s > 0; s /= 2)
+    {
+      if ((int) threadIdx.x < s)
+        part[threadIdx.x] += part[threadIdx.x + s];
+      __syncthreads ();
+    }
+  if (threadIdx.x == 0)
+    db[c] = (float) ((double) db[c] + part[0]);
+}
+
 }  // namespace
+
+extern "C" cudaError_t
+ns_cuda_bias_grad (float *db, const float *dy, int n, int k, size_t hw, cudaStream_t stream)
+{
+  if (n == 0 || k == 0 || hw == 0)
+    return cudaSuccess;
+  bias_grad_kernel<<<k, threads, 0, stream>>> (db, dy, n, k, hw);
+  return cudaGetLastError ();
+}
 
 extern "C" cudaError_t
 ns_cuda_fill (float *x, size_t n, float value, cudaStream_t stream)

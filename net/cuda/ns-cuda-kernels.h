@@ -25,6 +25,9 @@ cudaError_t ns_cuda_fill             (float *x, size_t n, float value, cudaStrea
 /* out[i] = act (out[i] + bias[(i / hw) % k]); bias may be NULL; act as NsActivation. */
 cudaError_t ns_cuda_bias_act         (float *out, const float *bias, size_t n, int k,
                                       size_t hw, int act, cudaStream_t stream);
+/* db[c] += sum over N and the plane of dy (N, K, hw) (bias gradients accumulate). */
+cudaError_t ns_cuda_bias_grad        (float *db, const float *dy, int n, int k, size_t hw,
+                                      cudaStream_t stream);
 cudaError_t ns_cuda_relu_forward     (float *out, const float *inp, size_t n, int act,
                                       cudaStream_t stream);
 cudaError_t ns_cuda_relu_backward    (float *dinp, const float *dout, const float *out,

@@ -98,10 +98,6 @@ gboolean _ns_cuda_dnn_conv_backward_data   (NsCudaBackend *cb, const NsCudaConvG
 gboolean _ns_cuda_dnn_conv_backward_filter (NsCudaBackend *cb, const NsCudaConvGeom *g,
                                             const void *x, const void *dy, void *dw,
                                             float beta);
-/* db (K) += sum over N, H, W of dy (N, K, H, W), float32. */
-gboolean _ns_cuda_dnn_bias_backward        (NsCudaBackend *cb, const int dy_shape[4],
-                                            const float *dy, float *db);
-
 /* Batch normalisation, float32 NCHW, per channel (cuDNN's spatial mode). */
 gboolean _ns_cuda_dnn_bn_forward_training  (NsCudaBackend *cb, const int shape[4],
                                             float *out, float *save_mean,
