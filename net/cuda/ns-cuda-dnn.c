@@ -521,6 +521,7 @@ conv (NsCudaBackend *cb, ConvDir dir, const NsCudaConvGeom *g, const void *a, co
       g_debug ("cuDNN convolution direction %d algorithm %d: %s", dir, algos->algo[i],
                cudnnGetErrorString (st));
     }
+  g_debug ("no cuDNN algorithm ran for %s", algos->key);
   algos->none = TRUE;
   return FALSE;
 }
