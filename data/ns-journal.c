@@ -23,7 +23,7 @@
 
 #define JOURNAL_MAGIC 0x314A534EU      /* "NSJ1" little-endian */
 #define RECORD_HEADER 20               /* magic, sequence, length, crc */
-#define PAYLOAD_FIXED 31               /* forward, pad, time, voxels, n, name length */
+#define PAYLOAD_FIXED 30               /* forward, pad, time, voxels, n, name length */
 
 typedef enum
 {
@@ -289,10 +289,11 @@ push_waited (NsJournal *j, ItemKind kind)
   Item *item = g_new0 (Item, 1);
   item->kind = kind;
   g_mutex_lock (&j->lock);
-  item->ticket = ++j->tickets_issued;
+  guint64 ticket = item->ticket = ++j->tickets_issued;
   g_mutex_unlock (&j->lock);
+  /* The writer frees the item: do not read it after the push. */
   g_async_queue_push (j->queue, item);
-  return item->ticket;
+  return ticket;
 }
 
 static gboolean
