@@ -656,7 +656,7 @@ _ns_backend_cuda_new (GError **error)
       return NULL;
     }
   cb->bn_eps = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
-  if (!_ns_cuda_dnn_init (cb, error))
+  if (!_ns_cuda_dnn_init (cb, error) || !_ns_cuda_dnn_self_test (cb, error))
     {
       ns_backend_free (be);
       return NULL;

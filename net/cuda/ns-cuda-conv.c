@@ -106,9 +106,10 @@ conv_call (NsBackend *be, Role role, NsCudaConvGeom *g, const float *a, gsize na
                                                             cudaMemcpyDeviceToDevice,
                                                             cb->stream), "aligned copy");
   g_critical ("cuDNN has no algorithm for convolution pass %d: x %dx%dx%dx%d, "
-              "w %dx%dx%dx%d, y %dx%dx%dx%d, stride %d, pad %d, groups %d", role,
+              "w %dx%dx%dx%d, y %dx%dx%dx%d, stride %d, pad %d, groups %d (last: %s)", role,
               g->x[0], g->x[1], g->x[2], g->x[3], g->w[0], g->w[1], g->w[2], g->w[3],
-              g->y[0], g->y[1], g->y[2], g->y[3], g->stride, g->pad, g->groups);
+              g->y[0], g->y[1], g->y[2], g->y[3], g->stride, g->pad, g->groups,
+              cudnnGetErrorString (cb->last_dnn_status));
   cb->failed = TRUE;
   return FALSE;
 }

@@ -480,6 +480,7 @@ conv (NsCudaBackend *cb, ConvDir dir, const NsCudaConvGeom *g, const void *a, co
       void *c, float beta)
 {
   cudnnStatus_t st = set_conv_descs (cb, g);
+  cb->last_dnn_status = st;
   if (st != CUDNN_STATUS_SUCCESS)
     {
       g_debug ("cuDNN convolution descriptors (%s): %s", g->bf16 ? "bf16" : "fp32",
@@ -520,6 +521,7 @@ conv (NsCudaBackend *cb, ConvDir dir, const NsCudaConvGeom *g, const void *a, co
         }
       g_debug ("cuDNN convolution direction %d algorithm %d: %s", dir, algos->algo[i],
                cudnnGetErrorString (st));
+      cb->last_dnn_status = st;
     }
   g_debug ("no cuDNN algorithm ran for %s", algos->key);
   algos->none = TRUE;
@@ -545,6 +547,45 @@ _ns_cuda_dnn_conv_backward_filter (NsCudaBackend *cb, const NsCudaConvGeom *g, c
                                    const void *dy, void *dw, float beta)
 {
   return conv (cb, DIR_BACKWARD_FILTER, g, x, dy, dw, beta);
+}
+
+/* A 4 x 4 image of 0..15 convolved with a 3 x 3 box of ones: 45, 54, 81, 90.  Run once at
+ * start-up, so that a cuDNN whose convolution library does not load (or does not run on
+ * this card) refuses the backend (and `auto` takes the CPU) instead of failing every op. */
+gboolean
+_ns_cuda_dnn_self_test (NsCudaBackend *cb, GError **error)
+{
+  const NsCudaConvGeom g = { { 1, 1, 4, 4 }, { 1, 1, 3, 3 }, { 1, 1, 2, 2 }, 1, 0, 1, FALSE };
+  float host[16 + 9 + 4], *dev = NULL;
+  static const float want[4] = { 45.0f, 54.0f, 81.0f, 90.0f };
+  gboolean ok = FALSE;
+
+  for (int i = 0; i < 16; i++)
+    host[i] = (float) i;
+  for (int i = 16; i < 25; i++)
+    host[i] = 1.0f;
+  cudaError_t err = cudaMalloc ((void **) &dev, sizeof host);
+  if (err == cudaSuccess)
+    err = cudaMemcpyAsync (dev, host, 25 * sizeof (float), cudaMemcpyHostToDevice,
+                           cb->stream);   /* ordered before the convolution on its stream */
+  if (err == cudaSuccess && conv (cb, DIR_FORWARD, &g, dev, dev + 16, dev + 28, 0.0f))
+    {
+      err = cudaStreamSynchronize (cb->stream);
+      if (err == cudaSuccess)
+        err = cudaMemcpy (host + 25, dev + 28, 4 * sizeof (float), cudaMemcpyDeviceToHost);
+      ok = err == cudaSuccess && memcmp (host + 25, want, sizeof want) == 0;
+    }
+  if (dev != NULL)
+    cudaFree (dev);
+  (void) cudaGetLastError ();
+  if (!ok)
+    g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_NO_BACKEND,
+                 "cuDNN convolutions do not run here: %s",
+                 err != cudaSuccess ? cudaGetErrorString (err)
+                 : cb->last_dnn_status != CUDNN_STATUS_SUCCESS
+                   ? cudnnGetErrorString (cb->last_dnn_status)
+                   : "wrong result");
+  return ok;
 }
 
 /* ---- batch normalisation ------------------------------------------------------------------ */

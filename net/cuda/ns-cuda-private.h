@@ -45,6 +45,7 @@ typedef struct
   char *hints_path;                /* the cache file */
   gboolean algo_hints_dirty;
   GHashTable *bn_eps;              /* save_invstd device pointer -> eps of its forward */
+  cudnnStatus_t last_dnn_status;   /* of the last convolution that failed (messages) */
   gboolean failed;                 /* an op failed since the backend started */
 } NsCudaBackend;
 
@@ -73,6 +74,8 @@ void *_ns_cuda_scratch (NsCudaBackend *cb, int slot, size_t bytes);
 /* ---- cuDNN (ns-cuda-dnn.c) ------------------------------------------------------------- */
 
 gboolean _ns_cuda_dnn_init (NsCudaBackend *cb, GError **error);
+/* One small convolution with a known result; NS_NET_ERROR_NO_BACKEND when it fails. */
+gboolean _ns_cuda_dnn_self_test (NsCudaBackend *cb, GError **error);
 void     _ns_cuda_dnn_fini (NsCudaBackend *cb);
 
 /* One convolution, in the terms of a forward convolution: x (N, C, H, W) convolved with
