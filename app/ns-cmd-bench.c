@@ -17,6 +17,7 @@
 #include "ns-cmd.h"
 #include "ns-case.h"
 #include "ns-render.h"
+#include "ns-trainer.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -253,6 +254,88 @@ bench_net (const BenchOptions *options, JsonBuilder *json, GError **error)
   return ns_bench_net (&o, json, error);
 }
 
+/* ---- train: batch preparation vs optimiser (net/ns-dataset.h, net/ns-trainer.h) ---------- */
+
+/* The training pipeline on the case: the crop and sampling of `neuroseg train`, batches of
+ * 8 with the paper's augmentation.  Reports how many slices per second one worker thread
+ * prepares, how many the loader delivers with its default threads, and how many the
+ * optimiser consumes (forward + backward + Adam); augmentation never starves the
+ * network while the loader rate is above the optimiser rate. */
+static gboolean
+bench_train (const BenchOptions *options, JsonBuilder *json, GError **error)
+{
+  const int B = 8;
+  g_autoptr (NsCase) ncase = ns_case_load (options->case_path, NS_CASE_LOAD_MAP_TO_2017, error);
+  if (ncase == NULL)
+    return FALSE;
+  const char *arch = net_options.arch != NULL ? net_options.arch : "mobilenetv2-unet";
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default (arch);
+  NsDatasetOptions dopt;
+  ns_dataset_options_init (&dopt);
+  dopt.size_multiple = g_strcmp0 (arch, "unet") == 0 ? 16 : 32;
+  g_autoptr (NsDataset) ds = ns_dataset_new_from_cases (&ncase, 1, meta, &dopt, error);
+  if (ds == NULL)
+    return FALSE;
+  g_autoptr (NsBackend) be = ns_backend_new (net_options.device != NULL ? net_options.device
+                                                                         : "cpu", error);
+  if (be == NULL)
+    return FALSE;
+  if (net_options.bf16 && !ns_backend_set_precision (be, NS_PRECISION_BF16, error))
+    return FALSE;
+
+  int steps = MAX (options->runs, 1);
+  double step_s = 0, batch_s = 0;
+  if (!ns_trainer_bench (be, arch, ds, B, steps, &step_s, &batch_s, error))
+    return FALSE;
+  /* the loader with its default threads, nothing consuming but the copy out */
+  int n_batches = 4 * steps;
+  gint64 t0 = g_get_monotonic_time ();
+  {
+    g_autoptr (NsBatchLoader) loader = ns_batch_loader_new (ds, B, 0, 0, 0);
+    for (int i = 0; i < n_batches; i++)
+      {
+        g_autoptr (NsBatch) b = ns_batch_loader_next (loader, error);
+        if (b == NULL)
+          return FALSE;
+      }
+  }
+  double loader_s = (g_get_monotonic_time () - t0) / 1e6 / n_batches;
+  int w, h;
+  ns_dataset_get_crop_size (ds, &w, &h);
+  double prep_rate = B / batch_s, loader_rate = B / loader_s, opt_rate = B / step_s;
+
+  if (!options->json)
+    {
+      printf ("train (%s, %s, crop %d x %d, batch %d, augmented)\n", arch,
+              ns_backend_get_device (be), w, h, B);
+      printf ("  batch preparation  %8.1f slices/s on one thread, %.1f with the loader's "
+              "threads\n", prep_rate, loader_rate);
+      printf ("  optimiser          %8.1f slices/s (%.2f s per step)\n", opt_rate, step_s);
+      printf ("  the loader is %.1fx the optimiser's rate\n", loader_rate / opt_rate);
+    }
+  json_builder_set_member_name (json, "train");
+  json_builder_begin_object (json);
+  json_builder_set_member_name (json, "arch");
+  json_builder_add_string_value (json, arch);
+  json_builder_set_member_name (json, "device");
+  json_builder_add_string_value (json, ns_backend_get_device (be));
+  json_builder_set_member_name (json, "crop");
+  json_builder_begin_array (json);
+  json_builder_add_int_value (json, w);
+  json_builder_add_int_value (json, h);
+  json_builder_end_array (json);
+  json_builder_set_member_name (json, "batch");
+  json_builder_add_int_value (json, B);
+  json_builder_set_member_name (json, "prep_slices_per_s_one_thread");
+  json_builder_add_double_value (json, prep_rate);
+  json_builder_set_member_name (json, "loader_slices_per_s");
+  json_builder_add_double_value (json, loader_rate);
+  json_builder_set_member_name (json, "optimiser_slices_per_s");
+  json_builder_add_double_value (json, opt_rate);
+  json_builder_end_object (json);
+  return TRUE;
+}
+
 /* ---- command ---------------------------------------------------------------------------- */
 
 int
@@ -264,10 +347,12 @@ ns_cmd_bench (int argc, char **argv)
   static char *net_device, *net_model, *net_arch, *net_precision;
   static int net_batch = 16, net_size = 224, net_steps = 3;
   static int runs = 5;
+  static gboolean train;
   BenchSection sections[] = {
     { "io", &io, bench_io },
     { "render", &render, bench_render },
     { "net", &net, bench_net },
+    { "train", &train, bench_train },
   };
   const GOptionEntry entries[] = {
     { "io", 0, 0, G_OPTION_ARG_NONE, &io, "Time opening a case (decoding its NIfTI files)", NULL },
@@ -287,6 +372,8 @@ ns_cmd_bench (int argc, char **argv)
     { "train-steps", 0, 0, G_OPTION_ARG_INT, &net_steps, "net: timed training steps (default 3)", "N" },
     { "no-training", 0, 0, G_OPTION_ARG_NONE, &net_no_train, "net: skip training", NULL },
     { "no-inference", 0, 0, G_OPTION_ARG_NONE, &net_no_infer, "net: skip inference", NULL },
+    { "train", 0, 0, G_OPTION_ARG_NONE, &train,
+      "Training pipeline: batch preparation rate vs optimiser rate (--runs steps)", NULL },
     { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per benchmark (default 5)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
     { NULL },
