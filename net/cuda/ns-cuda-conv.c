@@ -10,10 +10,10 @@
  * roles of input and output swapped.  Bias and activation follow in one elementwise pass;
  * bias gradients are an own per-channel reduction (ns-cuda-eltwise.cu).
  *
- * bf16 mode converts the two inputs of each call to bf16 scratch buffers, runs cuDNN on
- * tensor cores with fp32 accumulation, and widens the result (adding it for weight
- * gradients, which accumulate); when cuDNN has no bf16 algorithm for a shape, that shape
- * runs in fp32.
+ * bf16 mode converts the two inputs of each call to bf16 NHWC scratch buffers (one pass
+ * that also transposes), runs cuDNN on tensor cores with fp32 accumulation, and widens the
+ * result back to float32 NCHW (adding it for weight gradients, which accumulate); when
+ * cuDNN has no bf16 algorithm for a shape, that shape runs in fp32.
  */
 #define G_LOG_DOMAIN "ns-cuda"
 
@@ -63,6 +63,26 @@ aligned_input (NsCudaBackend *cb, int slot, const float *p, gsize n)
   return copy;
 }
 
+/* The shape of operand 0 (a), 1 (b) or 2 (c) of a role, as x, w or y of the geometry. */
+static const int *
+operand_shape (const NsCudaConvGeom *g, Role role, int operand)
+{
+  static const int which[3][3] = {
+    { 0, 1, 2 },   /* forward: x, w -> y */
+    { 2, 1, 0 },   /* backward data: dy, w -> dx */
+    { 0, 2, 1 },   /* backward filter: x, dy -> dw */
+  };
+  switch (which[role][operand])
+    {
+    case 0:
+      return g->x;
+    case 1:
+      return g->w;
+    default:
+      return g->y;
+    }
+}
+
 /* c = op (a, b), or c += op (a, b) when accumulate; na, nb, nc: element counts. */
 static gboolean
 conv_call (NsBackend *be, Role role, NsCudaConvGeom *g, const float *a, gsize na,
@@ -72,18 +92,27 @@ conv_call (NsBackend *be, Role role, NsCudaConvGeom *g, const float *a, gsize na
 
   if (be->precision == NS_PRECISION_BF16)
     {
+      /* bf16 copies in NHWC (filters: K, kh, kw, C/groups), the layout of cuDNN's
+       * tensor-core kernels; the result goes back to float32 NCHW. */
+      const int *sa = operand_shape (g, role, 0), *sb = operand_shape (g, role, 1);
+      const int *sc = operand_shape (g, role, 2);
       void *a16 = _ns_cuda_scratch (cb, 0, na * 2);
       void *b16 = _ns_cuda_scratch (cb, 1, nb * 2);
       void *c16 = _ns_cuda_scratch (cb, 2, nc * 2);
       if (a16 == NULL || b16 == NULL || c16 == NULL)
         return FALSE;
-      if (!_ns_cuda_check (cb, ns_cuda_to_bf16 (a16, a, na, cb->stream), "to bf16")
-          || !_ns_cuda_check (cb, ns_cuda_to_bf16 (b16, b, nb, cb->stream), "to bf16"))
+      if (!_ns_cuda_check (cb, ns_cuda_to_nhwc_bf16 (a16, a, sa[0], sa[1],
+                                                     (size_t) sa[2] * sa[3], cb->stream),
+                           "to bf16")
+          || !_ns_cuda_check (cb, ns_cuda_to_nhwc_bf16 (b16, b, sb[0], sb[1],
+                                                        (size_t) sb[2] * sb[3], cb->stream),
+                              "to bf16"))
         return FALSE;
       g->bf16 = TRUE;
       if (dnn_call (cb, role, g, a16, b16, c16, 0.0f))
-        return _ns_cuda_check (cb, accumulate ? ns_cuda_accumulate_bf16 (c, c16, nc, cb->stream)
-                                              : ns_cuda_from_bf16 (c, c16, nc, cb->stream),
+        return _ns_cuda_check (cb, ns_cuda_from_nhwc_bf16 (c, c16, sc[0], sc[1],
+                                                           (size_t) sc[2] * sc[3], accumulate,
+                                                           cb->stream),
                                "from bf16");
       /* No bf16 algorithm for this shape: fp32 below. */
     }

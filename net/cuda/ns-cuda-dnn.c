@@ -2,7 +2,7 @@
  *
  * ns-cuda-dnn.c: every cuDNN call of the CUDA backend: the handle, convolutions (forward,
  * backward data, backward filter) and batch normalisation, through cuDNN 9's legacy API
- * (libcudnn_cnn / libcudnn_ops), float32 or bf16 NCHW.
+ * (libcudnn_cnn / libcudnn_ops): float32 NCHW, or bf16 NHWC for the tensor cores.
  *
  * Algorithms: for each shape (direction, type, sizes, stride, padding, groups) a ranked
  * list is made once and kept in a hash table: first the algorithm a previous run chose
@@ -225,17 +225,20 @@ workspace (NsCudaBackend *cb, size_t bytes)
 static cudnnStatus_t
 set_conv_descs (NsCudaBackend *cb, const NsCudaConvGeom *g)
 {
+  /* bf16 operands are NHWC copies (ns-cuda-conv.c); dimensions are given as N, C, H, W
+   * (filters K, C, kh, kw) in either format. */
   const cudnnDataType_t type = g->bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+  const cudnnTensorFormat_t format = g->bf16 ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
   cudnnStatus_t st;
 
-  st = cudnnSetTensor4dDescriptor (cb->x_desc, CUDNN_TENSOR_NCHW, type, g->x[0], g->x[1],
-                                   g->x[2], g->x[3]);
+  st = cudnnSetTensor4dDescriptor (cb->x_desc, format, type, g->x[0], g->x[1], g->x[2],
+                                   g->x[3]);
   if (st == CUDNN_STATUS_SUCCESS)
-    st = cudnnSetTensor4dDescriptor (cb->y_desc, CUDNN_TENSOR_NCHW, type, g->y[0], g->y[1],
-                                     g->y[2], g->y[3]);
+    st = cudnnSetTensor4dDescriptor (cb->y_desc, format, type, g->y[0], g->y[1], g->y[2],
+                                     g->y[3]);
   if (st == CUDNN_STATUS_SUCCESS)
-    st = cudnnSetFilter4dDescriptor (cb->w_desc, type, CUDNN_TENSOR_NCHW, g->w[0], g->w[1],
-                                     g->w[2], g->w[3]);
+    st = cudnnSetFilter4dDescriptor (cb->w_desc, type, format, g->w[0], g->w[1], g->w[2],
+                                     g->w[3]);
   if (st == CUDNN_STATUS_SUCCESS)
     st = cudnnSetConvolution2dDescriptor (cb->conv_desc, g->pad, g->pad, g->stride,
                                           g->stride, 1, 1, CUDNN_CROSS_CORRELATION,

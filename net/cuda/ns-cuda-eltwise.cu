@@ -128,6 +128,36 @@ from_bf16_kernel (float *dst, const __nv_bfloat16 *src, size_t n, int accumulate
     }
 }
 
+// NCHW float32 (n, c, hw) -> NHWC bf16 (n, hw, c); i indexes the destination, so that the
+// writes are coalesced.
+__global__ void
+to_nhwc_bf16_kernel (__nv_bfloat16 *dst, const float *src, size_t n, size_t c, size_t hw)
+{
+  const size_t total = n * c * hw;
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < total;
+       i += (size_t) gridDim.x * blockDim.x)
+    {
+      const size_t b = i / (hw * c), rem = i % (hw * c), p = rem / c, ch = rem % c;
+      dst[i] = __float2bfloat16 (src[(b * c + ch) * hw + p]);
+    }
+}
+
+// NHWC bf16 (n, hw, c) -> NCHW float32 (n, c, hw), assigned or added; i indexes the
+// destination.
+__global__ void
+from_nhwc_bf16_kernel (float *dst, const __nv_bfloat16 *src, size_t n, size_t c, size_t hw,
+                       int accumulate)
+{
+  const size_t total = n * c * hw;
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < total;
+       i += (size_t) gridDim.x * blockDim.x)
+    {
+      const size_t b = i / (c * hw), ch = (i / hw) % c, p = i % hw;
+      const float v = __bfloat162float (src[(b * hw + p) * c + ch]);
+      dst[i] = accumulate ? dst[i] + v : v;
+    }
+}
+
 // One block per channel: db[c] += sum over n and the plane of dy (N, K, hw), in double.
 __global__ void
 bias_grad_kernel (float *db, const float *dy, int n, int k, size_t hw)
@@ -154,6 +184,30 @@ bias_grad_kernel (float *db, const float *dy, int n, int k, size_t hw)
 }
 
 }  // namespace
+
+extern "C" cudaError_t
+ns_cuda_to_nhwc_bf16 (void *dst, const float *src, size_t n, size_t c, size_t hw,
+                      cudaStream_t stream)
+{
+  const size_t total = n * c * hw;
+  if (total == 0)
+    return cudaSuccess;
+  to_nhwc_bf16_kernel<<<blocks_for (total), threads, 0, stream>>> ((__nv_bfloat16 *) dst, src,
+                                                                   n, c, hw);
+  return cudaGetLastError ();
+}
+
+extern "C" cudaError_t
+ns_cuda_from_nhwc_bf16 (float *dst, const void *src, size_t n, size_t c, size_t hw,
+                        int accumulate, cudaStream_t stream)
+{
+  const size_t total = n * c * hw;
+  if (total == 0)
+    return cudaSuccess;
+  from_nhwc_bf16_kernel<<<blocks_for (total), threads, 0, stream>>> (
+    dst, (const __nv_bfloat16 *) src, n, c, hw, accumulate);
+  return cudaGetLastError ();
+}
 
 extern "C" cudaError_t
 ns_cuda_bias_grad (float *db, const float *dy, int n, int k, size_t hw, cudaStream_t stream)

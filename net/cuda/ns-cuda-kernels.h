@@ -45,6 +45,12 @@ cudaError_t ns_cuda_to_bf16          (void *dst, const float *src, size_t n,
                                       cudaStream_t stream);
 cudaError_t ns_cuda_from_bf16        (float *dst, const void *src, size_t n,
                                       cudaStream_t stream);
+/* NCHW float32 (n, c, hw) -> NHWC bf16 (n, hw, c), and back (assigned, or added when
+ * accumulate); filters (K, C, kh, kw) are the case n = K, hw = kh kw. */
+cudaError_t ns_cuda_to_nhwc_bf16     (void *dst, const float *src, size_t n, size_t c,
+                                      size_t hw, cudaStream_t stream);
+cudaError_t ns_cuda_from_nhwc_bf16   (float *dst, const void *src, size_t n, size_t c,
+                                      size_t hw, int accumulate, cudaStream_t stream);
 /* dst += float (src) */
 cudaError_t ns_cuda_accumulate_bf16  (float *dst, const void *src, size_t n,
                                       cudaStream_t stream);

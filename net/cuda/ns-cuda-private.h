@@ -7,7 +7,7 @@
  * Storage is device float32 NCHW in every precision: a view is its parent's pointer plus
  * the offset, so that one flat allocation holds every parameter as the public API asks.
  * In bf16 mode the convolutions (the FLOPs) run on tensor cores in bf16 with fp32
- * accumulation, on bf16 copies made just before each call; everything else stays fp32.
+ * accumulation, on bf16 NHWC copies made just before each call; everything else stays fp32.
  * Every op is queued on the backend's one stream; errors become a g_critical and set
  * `failed` (ops have no error channel), never an abort.
  */
