@@ -117,7 +117,8 @@ def row(name, o, t, better_lower=True):
     ratio = t / o if better_lower else o / t
     return f"{name:<38} {o:>10.2f} {t:>10.2f} {ratio:>8.2f}x"
 b16, f32 = ours.get("bf16", {}), ours.get("fp32", {})
-print(f"GPU: {torch.get('device', '?')}, torch {torch.get('torch', '?')}, cuDNN {torch.get('cudnn', '?')}")
+print(f"GPU: {torch.get('device', '?')}, torch {torch.get('torch', '?')}, cuDNN {torch.get('cudnn', '?')}, "
+      f"PyTorch model {torch.get('parameters', '?')} parameters (ours: 6629092)")
 print(f"{'':<38} {'ours':>10} {'pytorch':>10} {'speed-up':>9}")
 print(row("volume 155x2x256x256 fp32 (ms)", f32.get("volume_ms"), torch.get("volume_fp32_ms")))
 print(row("volume 155x2x256x256 bf16 (ms)", b16.get("volume_ms"), torch.get("volume_bf16_ms")))
