@@ -24,6 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef NS_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #define HEADER_SIZE   348
 #define MIN_OFFSET    352          /* header + the 4-byte extension flag */
@@ -40,6 +43,7 @@ typedef struct
   gzFile gz;
   /* or memory */
   const guint8 *mem;
+  guint8 *owned;           /* mem, when we read a compressed file into memory */
   gsize mem_size;
   gsize mem_pos;
   gboolean mem_gzip;
@@ -62,6 +66,9 @@ compression_bound (guint64 size, gboolean compressed)
 {
   return compressed ? size * MAX_DEFLATE_RATIO + 4096 : size;
 }
+
+static gboolean source_open_memory (Source *src, const void *data, gsize size, const char *name,
+                                    GError **error);
 
 static gboolean
 source_open_file (Source *src, const char *path, GError **error)
@@ -93,6 +100,48 @@ source_open_file (Source *src, const char *path, GError **error)
   gssize got = pread (fd, magic, 2, 0);
   src->compressed = got == 2 && is_gzip_magic (magic, 2);
   src->bound = compression_bound ((guint64) st.st_size, src->compressed);
+
+  if (src->compressed)
+    {
+      /* A .nii.gz is a few MB: read it whole and decode it from memory, the path the
+       * fuzzer exercises, and the one libdeflate can take. */
+      gsize size = (gsize) st.st_size, done = 0;
+      src->owned = g_try_malloc (MAX (size, 1));
+      if (src->owned == NULL)
+        {
+          close (fd);
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                       "%s: cannot allocate %" G_GSIZE_FORMAT " MiB to read it", path,
+                       size >> 20);
+          return FALSE;
+        }
+      while (done < size)
+        {
+          gssize r = pread (fd, src->owned + done, size - done, (off_t) done);
+          if (r < 0 && errno == EINTR)
+            continue;
+          if (r < 0)
+            {
+              int saved = errno;
+              close (fd);
+              g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: %s", path,
+                           g_strerror (saved));
+              return FALSE;
+            }
+          if (r == 0)
+            break; /* shrank meanwhile: decode what is there */
+          done += (gsize) r;
+        }
+      close (fd);
+      guint8 *owned = g_steal_pointer (&src->owned);
+      if (!source_open_memory (src, owned, done, path, error))
+        {
+          g_free (owned);
+          return FALSE;
+        }
+      src->owned = owned;
+      return TRUE;
+    }
 
   src->gz = gzdopen (fd, "rb");
   if (src->gz == NULL)
@@ -138,6 +187,7 @@ source_close (Source *src)
     gzclose_r (src->gz);
   if (src->zs_ready)
     inflateEnd (&src->zs);
+  g_clear_pointer (&src->owned, g_free);
   src->gz = NULL;
   src->zs_ready = FALSE;
 }
@@ -685,16 +735,30 @@ convert_chunk (int datatype, const void *raw, gsize n, float *out, gboolean scal
   return bad;
 }
 
+typedef struct
+{
+  gboolean scaled;
+  double slope;
+  double inter;
+} Scaling;
+
+static Scaling
+header_scaling (const NsNiftiHeader *hdr)
+{
+  Scaling sc = { FALSE, 1.0, 0.0 };
+  if (isfinite (hdr->scl_slope) && hdr->scl_slope != 0.0)
+    {
+      sc.slope = hdr->scl_slope;
+      sc.inter = isfinite (hdr->scl_inter) ? hdr->scl_inter : 0.0;
+      sc.scaled = !(sc.slope == 1.0 && sc.inter == 0.0);
+    }
+  return sc;
+}
+
 static GPtrArray *
-read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
+new_volumes (const Source *src, const NsNiftiHeader *hdr, GError **error)
 {
   g_autoptr (GPtrArray) volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
-  gsize nvox = ns_grid_n_voxels (&hdr->grid);
-  gboolean scaled = isfinite (hdr->scl_slope) && hdr->scl_slope != 0.0;
-  double slope = scaled ? hdr->scl_slope : 1.0;
-  double inter = scaled && isfinite (hdr->scl_inter) ? hdr->scl_inter : 0.0;
-  if (scaled && slope == 1.0 && inter == 0.0)
-    scaled = FALSE;
 
   for (int v = 0; v < hdr->n_volumes; v++)
     {
@@ -711,6 +775,84 @@ read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
       vol->scl_inter = hdr->scl_inter;
       g_ptr_array_add (volumes, vol);
     }
+  return g_steal_pointer (&volumes);
+}
+
+#ifdef NS_HAVE_LIBDEFLATE
+/* libdeflate decodes a whole gzip buffer about three times faster than zlib's inflate
+ * (the bulk of opening a case).  It needs the decoded size up front: the gzip trailer's
+ * ISIZE, trusted only when it is at least what the validated header needs and at most
+ * 1 MiB more.  Anything unusual (several gzip members, a size mismatch, damaged data)
+ * returns NULL with *fallback set, and zlib streaming takes over (and reports damage). */
+static GPtrArray *
+read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallback,
+                         GError **error)
+{
+  *fallback = TRUE;
+  /* The voxels are converted in place from the decoded buffer: they must be aligned. */
+  if (!src->mem_gzip || src->mem_size < 18 || hdr->vox_offset % 8 != 0)
+    return NULL;
+
+  gsize nvox = ns_grid_n_voxels (&hdr->grid);
+  guint64 needed = (guint64) hdr->vox_offset
+                   + (guint64) nvox * (guint64) hdr->n_volumes * (guint64) hdr->bytes_per_voxel;
+  const guint8 *t = src->mem + src->mem_size - 4;
+  guint64 isize = (guint64) t[0] | (guint64) t[1] << 8 | (guint64) t[2] << 16
+                  | (guint64) t[3] << 24;
+  if (isize < needed || isize > needed + (1u << 20) || isize > src->bound)
+    return NULL;
+
+  g_autofree guint8 *raw = g_try_malloc ((gsize) isize);
+  if (raw == NULL)
+    return NULL;
+  struct libdeflate_decompressor *d = libdeflate_alloc_decompressor ();
+  if (d == NULL)
+    return NULL;
+  size_t in_used = 0, out_len = 0;
+  enum libdeflate_result res = libdeflate_gzip_decompress_ex (d, src->mem, src->mem_size, raw,
+                                                              (size_t) isize, &in_used,
+                                                              &out_len);
+  libdeflate_free_decompressor (d);
+  if (res != LIBDEFLATE_SUCCESS || out_len < needed)
+    return NULL;
+  /* Another member after this one: let zlib read them all. */
+  if (src->mem_size - in_used >= 2 && is_gzip_magic (src->mem + in_used, src->mem_size - in_used))
+    return NULL;
+
+  *fallback = FALSE;
+  g_autoptr (GPtrArray) volumes = new_volumes (src, hdr, error);
+  if (volumes == NULL)
+    return NULL;
+  Scaling sc = header_scaling (hdr);
+  guint8 *p = raw + hdr->vox_offset;
+  for (int v = 0; v < hdr->n_volumes; v++)
+    {
+      NsVolume *vol = g_ptr_array_index (volumes, v);
+      if (hdr->byte_swapped)
+        swap_bytes (p, nvox, hdr->bytes_per_voxel);
+      vol->n_nonfinite = convert_chunk (hdr->datatype, p, nvox, vol->voxels, sc.scaled,
+                                        sc.slope, sc.inter);
+      p += nvox * (gsize) hdr->bytes_per_voxel;
+    }
+  return g_steal_pointer (&volumes);
+}
+#endif
+
+static GPtrArray *
+read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
+{
+#ifdef NS_HAVE_LIBDEFLATE
+  gboolean fallback;
+  GPtrArray *fast = read_volumes_libdeflate (src, hdr, &fallback, error);
+  if (fast != NULL || !fallback)
+    return fast;
+#endif
+
+  g_autoptr (GPtrArray) volumes = new_volumes (src, hdr, error);
+  if (volumes == NULL)
+    return NULL;
+  gsize nvox = ns_grid_n_voxels (&hdr->grid);
+  Scaling sc = header_scaling (hdr);
 
   /* Skip extensions up to vox_offset. */
   g_autofree guint8 *buf = g_malloc (CHUNK_BYTES);
@@ -736,7 +878,7 @@ read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
           if (hdr->byte_swapped)
             swap_bytes (buf, n, hdr->bytes_per_voxel);
           vol->n_nonfinite += convert_chunk (hdr->datatype, buf, n, vol->voxels + done,
-                                             scaled, slope, inter);
+                                             sc.scaled, sc.slope, sc.inter);
           done += n;
         }
     }
