@@ -74,12 +74,14 @@ ns_cmd_segment (int argc, char **argv)
   gboolean quiet = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model checkpoint (.safetensors)", "M" },
-    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda (default auto)", "DEV" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda (default auto)",
+      "DEV" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default) or bf16", "P" },
     { "probabilities", 'p', 0, G_OPTION_ARG_FILENAME, &prob_path,
       "Also write the class probabilities (one file per class, named after P)", "P.nii.gz" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Label map to write", "OUT.nii.gz" },
-    { "memory", 0, 0, G_OPTION_ARG_INT, &memory_mb, "Memory budget of one batch in MB (default 1024)", "MB" },
+    { "memory", 0, 0, G_OPTION_ARG_INT, &memory_mb,
+      "Memory budget of one batch in MB (default 1024)", "MB" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { NULL }
   };

@@ -294,7 +294,8 @@ parse_metadata (JsonObject *md, const char *path, GError **error)
   meta->arch = g_strdup (arch);
 
   g_autoptr (JsonNode) mn = mods != NULL ? json_from_string (mods, NULL) : NULL;
-  if (mn == NULL || !JSON_NODE_HOLDS_ARRAY (mn) || json_array_get_length (json_node_get_array (mn)) == 0)
+  if (mn == NULL || !JSON_NODE_HOLDS_ARRAY (mn)
+      || json_array_get_length (json_node_get_array (mn)) == 0)
     {
       meta_fail (error, path, "__metadata__ 'modalities' is not a JSON array of names");
       return NULL;
@@ -302,7 +303,8 @@ parse_metadata (JsonObject *md, const char *path, GError **error)
   meta->modalities = string_array (json_node_get_array (mn));
 
   g_autoptr (JsonNode) cn = classes != NULL ? json_from_string (classes, NULL) : NULL;
-  if (cn == NULL || !JSON_NODE_HOLDS_ARRAY (cn) || json_array_get_length (json_node_get_array (cn)) < 2)
+  if (cn == NULL || !JSON_NODE_HOLDS_ARRAY (cn)
+      || json_array_get_length (json_node_get_array (cn)) < 2)
     {
       meta_fail (error, path, "__metadata__ 'classes' is not a JSON array of 2 or more classes");
       return NULL;
@@ -507,8 +509,10 @@ st_entry (StFile *f, const char *name, StEntry *e, gboolean check_data, GError *
 
   if (o == NULL || dt == NULL || sh == NULL || off == NULL || !JSON_NODE_HOLDS_ARRAY (sh)
       || !JSON_NODE_HOLDS_ARRAY (off) || !JSON_NODE_HOLDS_VALUE (dt))
-    return st_fail (error, f, "tensor %s: header entry needs a dtype, a shape array and data_offsets", name);
-  const char *dts = json_node_get_value_type (dt) == G_TYPE_STRING ? json_node_get_string (dt) : NULL;
+    return st_fail (error, f, "tensor %s: header entry needs a dtype, a shape array and "
+                    "data_offsets", name);
+  const char *dts = json_node_get_value_type (dt) == G_TYPE_STRING
+                      ? json_node_get_string (dt) : NULL;
   if (!dtype_parse (dts, &e->dtype, &e->elem))
     return st_fail (error, f, "tensor %s: dtype %s is not supported (F32, BF16, F16)", name,
                     dts != NULL ? dts : "?");

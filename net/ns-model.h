@@ -48,7 +48,8 @@ typedef struct
 typedef struct
 {
   char *arch;            /* "mobilenetv2-unet" or "unet" */
-  char **modalities;     /* NULL-terminated input channels in order, e.g. {"flair", "t1c"} (names of ns_modality_name()) */
+  char **modalities;     /* NULL-terminated input channels in order, named as
+                          * ns_modality_name(), e.g. {"flair", "t1c"} */
   int n_classes;
   NsModelClass *classes; /* (n_classes); class index 0 is background */
   char *normalisation;   /* "zscore-brain": z-score inside the brain mask (DESIGN.md) */

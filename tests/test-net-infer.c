@@ -101,7 +101,9 @@ test_grid_and_bbox (void)
 static void
 test_crop_uncrop_exact (void)
 {
-  static const int offsets[][2] = { { 0, 0 }, { 30, 5 }, { NX - BRAIN_W, NY - BRAIN_H }, { 17, 29 } };
+  static const int offsets[][2] = {
+    { 0, 0 }, { 30, 5 }, { NX - BRAIN_W, NY - BRAIN_H }, { 17, 29 },
+  };
   g_autoptr (GError) error = NULL;
   g_autoptr (NsInferResult) base = run (offsets[0][0], offsets[0][1], NULL, &error);
   g_assert_no_error (error);
@@ -293,7 +295,8 @@ main (int argc, char **argv)
         if (g_str_has_suffix (name, "running_var"))
           for (gsize e = 0; e < n; e++)
             v[e] = 0.5f + ns_random_uniform (i, e);
-        else if (g_str_has_suffix (name, "running_mean") || strcmp (name, "segmentation_head.0.bias") == 0)
+        else if (g_str_has_suffix (name, "running_mean")
+                 || strcmp (name, "segmentation_head.0.bias") == 0)
           for (gsize e = 0; e < n; e++)
             v[e] = 0.4f * (ns_random_uniform (i, e) - 0.5f);
         else

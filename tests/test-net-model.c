@@ -289,7 +289,8 @@ loss_of (NsModel *m, NsTensor *input, NsTensor *labels, NsTensor *probs)
 }
 
 /* Whole-network gradient check: the analytic gradient of a few parameters of a small
- * mobilenetv2-unet (2 x 2 x 64 x 64, training mode, ref; at 32 x 32 the stride-32 batch-norm would normalise single values) against central differences.
+ * mobilenetv2-unet (2 x 2 x 64 x 64, training mode, ref; at 32 x 32 the stride-32
+ * batch-norm would normalise single values) against central differences.
  * Batch statistics make every parameter's effect global, so this checks the wiring of
  * every op type, skips and residuals included. */
 static void
