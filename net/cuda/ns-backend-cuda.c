@@ -54,6 +54,23 @@ _ns_cuda_scratch (NsCudaBackend *cb, int slot, size_t bytes)
   return cb->scratch[slot];
 }
 
+/* Gives back the scratch buffers and the cuDNN workspace (they grow again on demand). */
+static void
+release_scratch (NsCudaBackend *cb)
+{
+  for (int i = 0; i < NS_CUDA_N_SCRATCH; i++)
+    {
+      if (cb->scratch[i] != NULL)
+        cudaFree (cb->scratch[i]);
+      cb->scratch[i] = NULL;
+      cb->scratch_size[i] = 0;
+    }
+  if (cb->workspace != NULL)
+    cudaFree (cb->workspace);
+  cb->workspace = NULL;
+  cb->workspace_size = 0;
+}
+
 /* ---- devices ------------------------------------------------------------------------------ */
 
 GPtrArray *
@@ -132,10 +149,8 @@ cuda_free (NsBackend *be)
     return;
   if (cb->stream != NULL)
     cudaStreamSynchronize (cb->stream);
+  release_scratch (cb);
   _ns_cuda_dnn_fini (cb);
-  for (int i = 0; i < NS_CUDA_N_SCRATCH; i++)
-    if (cb->scratch[i] != NULL)
-      cudaFree (cb->scratch[i]);
   if (cb->loss_sums != NULL)
     cudaFree (cb->loss_sums);
   if (cb->loss_bad != NULL)
@@ -156,6 +171,13 @@ cuda_tensor_init (NsBackend *be, NsTensor *t, GError **error)
   float *data = NULL;
   cudaError_t err = cudaMalloc ((void **) &data, MAX (t->n, 1) * sizeof (float));
 
+  if (err == cudaErrorMemoryAllocation)
+    {
+      /* Once more without the buffers the backend keeps for itself. */
+      (void) cudaGetLastError ();
+      release_scratch (ns_cuda_get (be));
+      err = cudaMalloc ((void **) &data, MAX (t->n, 1) * sizeof (float));
+    }
   if (err != cudaSuccess)
     {
       (void) cudaGetLastError ();
