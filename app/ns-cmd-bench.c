@@ -11,6 +11,9 @@
  *        --serial decodes one file after another, for comparison.
  *   render  draw one 240 x 240 plane, then all three, with image, labels and crosshair,
  *        as the GUI does on a slice change (render/); median of 100 x --runs renders.
+ *   edit  a 5 mm brush dab committed (and with the redraw of three planes), undo of a
+ *        one-million-voxel change, journal append latency on the calling thread and the
+ *        longest event while painting for 2 x --runs s; medians of 200 x --runs dabs.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
@@ -18,6 +21,12 @@
 #include "ns-case.h"
 #include "ns-render.h"
 #include "ns-trainer.h"
+#include "ns-edit.h"
+#include "ns-history.h"
+#include "ns-journal.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -336,6 +345,250 @@ bench_train (const BenchOptions *options, JsonBuilder *json, GError **error)
   return TRUE;
 }
 
+/* ---- edit: brush dab, undo, journal (data/ns-edit.h, ns-history.h, ns-journal.h) -------- */
+
+/* Dab centres: a walk around the middle of the volume, one voxel apart, so that successive
+ * dabs overlap in part as in a drag. */
+static void
+edit_bench_point (const NsGrid *grid, int t, double p[3])
+{
+  double a = t * 0.05;
+  p[0] = grid->dim[0] / 2 + 25 * cos (a);
+  p[1] = grid->dim[1] / 2 + 25 * sin (a);
+  p[2] = grid->dim[2] / 2 + (t / 126) % 11 - 5;
+}
+
+/* One committed dab: stroke, history entry, journal record. */
+static double
+edit_bench_dab (NsLabelMap *map, const NsVolume *image, const NsBrush *brush,
+                const NsPaintRule *rule, const double p[3], NsHistory *history,
+                NsJournal *journal)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  NsEditStroke *s = ns_edit_stroke_begin (map, image, brush, rule, NULL, NULL);
+  ns_edit_stroke_add (s, p, NULL);
+  g_autoptr (NsEditChange) c = ns_edit_stroke_end (s);
+  if (ns_history_push (history, c))
+    ns_journal_append (journal, c, TRUE);
+  return (double) (g_get_monotonic_time () - t0) / 1e3;
+}
+
+static gboolean
+bench_edit (const BenchOptions *options, JsonBuilder *json, GError **error)
+{
+  g_autoptr (NsCase) ncase = ns_case_load (options->case_path, NS_CASE_LOAD_DEFAULT, error);
+  if (ncase == NULL)
+    return FALSE;
+  const NsVolume *image = ncase->modality[NS_MODALITY_FLAIR];
+  g_autoptr (NsLabelMap) map = ncase->labels != NULL ? ns_label_map_dup (ncase->labels, error)
+                                                     : ns_label_map_new (&ncase->grid, error);
+  if (map == NULL)
+    return FALSE;
+  g_autofree char *dir = g_dir_make_tmp ("neuroseg-bench-XXXXXX", error);
+  if (dir == NULL)
+    return FALSE;
+  g_autofree char *journal_path = g_build_filename (dir, "bench.journal", NULL);
+  NsJournal *journal = ns_journal_open_path (journal_path, error);
+  if (journal == NULL)
+    return FALSE;
+  NsHistory *history = ns_history_new (0);
+  const int n = 200 * options->runs;
+  g_autofree double *t = g_new (double, n);
+  double p[3];
+  NsPaintRule rule;
+  ns_paint_rule_init (&rule, 2);
+
+  /* 1. A 5 mm dab, 3-D sphere and 2-D disc (each alternately painting and erasing, so
+   * every dab changes voxels). */
+  double t_dab[2];
+  gsize dab_voxels[2];
+  for (int mode = 0; mode < 2; mode++)
+    {
+      NsBrush brush = { NS_BRUSH_ROUND, 5.0, mode == 0 ? -1 : 2 };
+      g_autoptr (GArray) offsets = ns_brush_offsets (&brush, &map->grid);
+      dab_voxels[mode] = offsets->len;
+      for (int r = -20; r < n; r++)
+        {
+          edit_bench_point (&map->grid, r + 20, p);
+          rule.label = (r & 1) ? 0 : 2;
+          double ms = edit_bench_dab (map, image, &brush, &rule, p, history, journal);
+          if (r >= 0)
+            t[r] = ms;
+        }
+      t_dab[mode] = median (t, n);
+    }
+
+  /* 2. The dab and the redraw of the three planes through it (what the GUI does). */
+  RenderBench rb = { 0 };
+  double window, level;
+  rb.image = image;
+  rb.labels = map;
+  ns_window_level_auto (image, &window, &level);
+  ns_lut_init (&rb.lut, window, level, NS_COLORMAP_GREY);
+  ns_overlay_style_init (&rb.style);
+  rb.style.mode = NS_OVERLAY_FILL_AND_OUTLINE;
+  for (int q = 0; q < NS_N_PLANES; q++)
+    {
+      ns_plane_geometry_init (&rb.geoms[q], &ncase->grid, (NsPlane) q,
+                              NS_CONVENTION_RADIOLOGICAL, 0.0, NULL);
+      rb.surfaces[q] = ns_render_surface_new (&rb.geoms[q]);
+    }
+  NsBrush brush3 = { NS_BRUSH_ROUND, 5.0, -1 };
+  gboolean ok = TRUE;
+  for (int r = -20; r < n && ok; r++)
+    {
+      edit_bench_point (&map->grid, r + 20, p);
+      rule.label = (r & 1) ? 0 : 4;
+      gint64 t0 = g_get_monotonic_time ();
+      edit_bench_dab (map, image, &brush3, &rule, p, history, journal);
+      for (int q = 0; q < NS_N_PLANES; q++)
+        ns_plane_geometry_set_cursor (&rb.geoms[q], p);
+      ok = render_bench_planes (&rb, NS_N_PLANES, 0, error);
+      if (r >= 0)
+        t[r] = (double) (g_get_monotonic_time () - t0) / 1e3;
+    }
+  for (int q = 0; q < NS_N_PLANES; q++)
+    cairo_surface_destroy (rb.surfaces[q]);
+  double t_dab_redraw = ok ? median (t, n) : -1;
+
+  /* 3. Undo and redo of a one-million-voxel change spread over the volume (every 8th
+   * voxel relabelled, as a model prediction might), and its journal append. */
+  gsize nv = ns_grid_n_voxels (&map->grid);
+  g_autofree guint8 *labels = g_memdup2 (map->labels, nv);
+  gsize changed = 0;
+  for (gsize i = 0; i < nv && changed < 1000000; i += nv >= 8000000 ? 8 : 1)
+    {
+      labels[i] = labels[i] == 1 ? 2 : 1;
+      changed++;
+    }
+  g_autoptr (NsEditChange) big = ns_edit_replace_labels (map, labels, "Prediction");
+  ns_history_push (history, big);
+  const int nu = 10 * options->runs;
+  g_autofree double *tu = g_new (double, nu);
+  g_autofree double *tr = g_new (double, nu);
+  for (int r = 0; r < nu; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      ns_history_undo (history, map);
+      gint64 t1 = g_get_monotonic_time ();
+      ns_history_redo (history, map);
+      tu[r] = (double) (t1 - t0) / 1e3;
+      tr[r] = (double) (g_get_monotonic_time () - t1) / 1e3;
+    }
+  double t_undo = median (tu, nu), t_redo = median (tr, nu);
+  gint64 t0 = g_get_monotonic_time ();
+  ns_journal_append (journal, big, TRUE);
+  double t_append_big_us = (double) (g_get_monotonic_time () - t0);
+  t0 = g_get_monotonic_time ();
+  if (!ns_journal_flush (journal, error))
+    ok = FALSE;
+  double t_big_durable = (double) (g_get_monotonic_time () - t0) / 1e3;
+
+  /* 4. Journal append on the calling thread, and how long until a dab's record is on disk
+   * (written and fdatasync'ed by the writer). */
+  g_autofree double *ta = g_new (double, n);
+  g_autofree double *td = g_new (double, options->runs * 10);
+  double append_max = 0, append_sum = 0;
+  NsBrush brush2 = { NS_BRUSH_ROUND, 5.0, 2 };
+  for (int r = 0; r < n; r++)
+    {
+      edit_bench_point (&map->grid, r, p);
+      rule.label = (r & 1) ? 0 : 2;
+      NsEditStroke *s = ns_edit_stroke_begin (map, image, &brush2, &rule, NULL, NULL);
+      ns_edit_stroke_add (s, p, NULL);
+      g_autoptr (NsEditChange) c = ns_edit_stroke_end (s);
+      t0 = g_get_monotonic_time ();
+      ns_journal_append (journal, c, TRUE);
+      ta[r] = (double) (g_get_monotonic_time () - t0);
+      append_sum += ta[r];
+      append_max = MAX (append_max, ta[r]);
+      if (r < options->runs * 10)
+        {
+          ok = ok && ns_journal_flush (journal, error);
+          td[r] = (double) (g_get_monotonic_time () - t0) / 1e3;
+        }
+    }
+  double t_append = append_sum / n, t_durable = median (td, options->runs * 10);
+
+  /* 5. Painting continuously (2-D strokes of 30 motion events, committed to history and
+   * journal) for 2 x --runs seconds: the longest time the calling thread was busy with
+   * one event, journal included. */
+  double paint_s = 2.0 * options->runs, stall = 0;
+  guint64 events = 0, n_slow = 0;
+  gint64 end = g_get_monotonic_time () + (gint64) (paint_s * 1e6);
+  while (g_get_monotonic_time () < end && ok)
+    {
+      rule.label = (events / 30) & 1 ? 0 : 1;
+      NsEditStroke *s = ns_edit_stroke_begin (map, image, &brush2, &rule, NULL, NULL);
+      for (int e = 0; e < 30; e++, events++)
+        {
+          edit_bench_point (&map->grid, (int) events, p);
+          t0 = g_get_monotonic_time ();
+          ns_edit_stroke_add (s, p, NULL);
+          if (e == 29)
+            {
+              g_autoptr (NsEditChange) c = ns_edit_stroke_end (s);
+              if (ns_history_push (history, c))
+                ns_journal_append (journal, c, TRUE);
+            }
+          double ms = (double) (g_get_monotonic_time () - t0) / 1e3;
+          stall = MAX (stall, ms);
+          n_slow += ms > 4.0;
+        }
+    }
+  guint64 records = ns_journal_n_records (journal);
+  ok = ok && ns_journal_truncate (journal, error);
+  ns_journal_close (journal);
+  ns_history_free (history);
+  g_remove (dir);
+  if (!ok)
+    return FALSE;
+
+  if (!options->json)
+    {
+      printf ("edit (%s, %dx%dx%d, %.3gx%.3gx%.3g mm):\n", options->case_path,
+              map->grid.dim[0], map->grid.dim[1], map->grid.dim[2], map->grid.spacing[0],
+              map->grid.spacing[1], map->grid.spacing[2]);
+      printf ("  brush dab r = 5 mm, committed (stroke + history + journal queue), median of %d:\n"
+              "    3-D sphere (%zu voxels)   %.3f ms\n"
+              "    2-D disc (%zu voxels)      %.3f ms\n"
+              "    3-D dab + redraw of the three planes  %.3f ms\n",
+              n, dab_voxels[0], t_dab[0], dab_voxels[1], t_dab[1], t_dab_redraw);
+      printf ("  undo / redo of a %zu-voxel change: %.2f / %.2f ms (median of %d); its journal\n"
+              "    append %.1f us on the caller, %.1f ms until written and synced\n",
+              big->n, t_undo, t_redo, nu, t_append_big_us, t_big_durable);
+      printf ("  journal append of a 2-D dab on the caller: mean %.2f us, max %.1f us (%d);\n"
+              "    append to on disk (fdatasync): median %.2f ms\n",
+              t_append, append_max, n, t_durable);
+      printf ("  painting for %.0f s: %" G_GUINT64_FORMAT " motion events, %" G_GUINT64_FORMAT
+              " journal records, longest event %.3f ms, %" G_GUINT64_FORMAT " events over 4 ms\n"
+              "    (on a shared machine the longest are scheduling delays)\n",
+              paint_s, events, records, stall, n_slow);
+    }
+  json_builder_set_member_name (json, "edit");
+  json_builder_begin_object (json);
+  const char *names[] = { "dab_3d_ms", "dab_2d_ms", "dab_3d_redraw_3_planes_ms",
+                          "undo_1m_voxels_ms", "redo_1m_voxels_ms",
+                          "journal_append_1m_voxels_us", "journal_durable_1m_voxels_ms",
+                          "journal_append_dab_mean_us", "journal_append_dab_max_us",
+                          "journal_durable_dab_median_ms", "paint_longest_event_ms" };
+  double values[] = { t_dab[0], t_dab[1], t_dab_redraw, t_undo, t_redo, t_append_big_us,
+                      t_big_durable, t_append, append_max, t_durable, stall };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      json_builder_set_member_name (json, names[i]);
+      json_builder_add_double_value (json, values[i]);
+    }
+  json_builder_set_member_name (json, "samples");
+  json_builder_add_int_value (json, n);
+  json_builder_set_member_name (json, "paint_events");
+  json_builder_add_int_value (json, (gint64) events);
+  json_builder_set_member_name (json, "paint_events_over_4_ms");
+  json_builder_add_int_value (json, (gint64) n_slow);
+  json_builder_end_object (json);
+  return TRUE;
+}
+
 /* ---- command ---------------------------------------------------------------------------- */
 
 int
@@ -348,11 +601,13 @@ ns_cmd_bench (int argc, char **argv)
   static int net_batch = 16, net_size = 224, net_steps = 3;
   static int runs = 5;
   static gboolean train;
+  static gboolean edit;
   BenchSection sections[] = {
     { "io", &io, bench_io },
     { "render", &render, bench_render },
     { "net", &net, bench_net },
     { "train", &train, bench_train },
+    { "edit", &edit, bench_edit },
   };
   const GOptionEntry entries[] = {
     { "io", 0, 0, G_OPTION_ARG_NONE, &io, "Time opening a case (decoding its NIfTI files)", NULL },
@@ -374,6 +629,8 @@ ns_cmd_bench (int argc, char **argv)
     { "no-inference", 0, 0, G_OPTION_ARG_NONE, &net_no_infer, "net: skip inference", NULL },
     { "train", 0, 0, G_OPTION_ARG_NONE, &train,
       "Training pipeline: batch preparation rate vs optimiser rate (--runs steps)", NULL },
+    { "edit", 0, 0, G_OPTION_ARG_NONE, &edit,
+      "Mask editing: 5 mm brush dab (+ redraw), undo of 1M voxels, journal append latency", NULL },
     { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per benchmark (default 5)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
     { NULL },
