@@ -429,6 +429,34 @@ test_bad_truncated (void)
       expect_failure (path, NS_DATA_ERROR_CORRUPT);
     }
 
+  /* A gzip trailer whose length (ISIZE) lies, larger and smaller: the decoded size is
+   * never taken from it alone. */
+  for (int delta = -1; delta <= 1; delta += 2)
+    {
+      g_autofree char *lie = tmp_path (delta > 0 ? "isize-big.nii.gz" : "isize-small.nii.gz");
+      g_autofree char *copy = g_memdup2 (bytes, len);
+      guint32 isize;
+      memcpy (&isize, copy + len - 4, 4);
+      isize = GUINT32_TO_LE (GUINT32_FROM_LE (isize) + (guint32) (delta * 4096));
+      memcpy (copy + len - 4, &isize, 4);
+      g_assert_true (g_file_set_contents (lie, copy, (gssize) len, NULL));
+      expect_failure (lie, NS_DATA_ERROR_CORRUPT);
+    }
+
+  /* Bytes after the gzip stream (not another member) are ignored, as gzip does. */
+  {
+    g_autofree char *trail = tmp_path ("trailing.nii.gz");
+    g_autofree char *copy = g_malloc (len + 5);
+    memcpy (copy, bytes, len);
+    memcpy (copy + len, "JUNK\n", 5);
+    g_assert_true (g_file_set_contents (trail, copy, (gssize) len + 5, NULL));
+    g_autoptr (NsVolume) a = ns_nifti_read (full, &error);
+    g_assert_no_error (error);
+    g_autoptr (NsVolume) b = ns_nifti_read (trail, &error);
+    g_assert_no_error (error);
+    g_assert_cmpmem (a->voxels, 24000 * 4, b->voxels, 24000 * 4);
+  }
+
   /* A corrupted byte inside the compressed stream. */
   g_autofree char *flip = tmp_path ("flipped.nii.gz");
   bytes[len / 2] ^= 0x5a;
