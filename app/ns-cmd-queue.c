@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-cmd-queue.c: `neuroseg queue list|add|remove|exclude|requeue|history|export`, the
+ * fine-tuning queue of data/ns-queue.h from the command line, on the same database the
+ * GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db, else the user's data folder;
+ * --db picks another file).
+ */
+#define G_LOG_DOMAIN "neuroseg"
+
+#include "ns-cmd.h"
+#include "ns-queue.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef int (*SubFunc) (int argc, char **argv);
+
+static char *opt_db;
+
+static const GOptionEntry db_entry =
+  { "db", 0, 0, G_OPTION_ARG_FILENAME, &opt_db,
+    "The database (default: $NEUROSEG_DATA_DIR/neuroseg.db or the user data folder)", "FILE" };
+
+/* entries + --db, NULL-terminated (owned). */
+static GOptionEntry *
+with_db (const GOptionEntry *entries)
+{
+  guint n = 0;
+  while (entries != NULL && entries[n].long_name != NULL)
+    n++;
+  GOptionEntry *all = g_new0 (GOptionEntry, n + 2);
+  if (n > 0)
+    memcpy (all, entries, n * sizeof *all);
+  all[n] = db_entry;
+  return all;
+}
+
+static gboolean
+parse (const char *cmd, const char *params, const char *summary, const GOptionEntry *entries,
+       int *argc, char ***argv, int *status)
+{
+  g_autofree GOptionEntry *all = with_db (entries);
+  return ns_cmd_parse (cmd, params, summary, all, argc, argv, status);
+}
+
+static int
+usage_error (const char *cmd, const char *message)
+{
+  fprintf (stderr, "neuroseg %s: %s (neuroseg %s --help)\n", cmd, message, cmd);
+  return 2;
+}
+
+static NsQueue *
+open_queue (GError **error)
+{
+  return ns_queue_open (opt_db, error);
+}
+
+static void
+add_number_or_null (JsonBuilder *b, const char *member, double value)
+{
+  json_builder_set_member_name (b, member);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_string_or_null (JsonBuilder *b, const char *member, const char *value)
+{
+  json_builder_set_member_name (b, member);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_int_or_null (JsonBuilder *b, const char *member, gint64 value, gboolean present)
+{
+  json_builder_set_member_name (b, member);
+  if (present)
+    json_builder_add_int_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+print_json (JsonBuilder *b)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+/* ---- add ---------------------------------------------------------------------------- */
+
+static int
+cmd_add (int argc, char **argv)
+{
+  g_autofree char *mask = NULL, *prediction = NULL, *who = NULL;
+  int model_version = 0;
+  double uncertainty = NAN;
+  g_autofree char *uncertainty_text = NULL;
+  const GOptionEntry entries[] = {
+    { "mask", 'm', 0, G_OPTION_ARG_FILENAME, &mask, "The corrected mask (required)", "M" },
+    { "prediction", 'p', 0, G_OPTION_ARG_FILENAME, &prediction,
+      "The model's prediction: effort (WT Dice) and edited voxels are computed", "P" },
+    { "model-version", 0, 0, G_OPTION_ARG_INT, &model_version,
+      "The registered model version that made the prediction", "N" },
+    { "who", 0, 0, G_OPTION_ARG_STRING, &who, "Who corrected it (default: the user name)",
+      "NAME" },
+    { "uncertainty", 0, 0, G_OPTION_ARG_STRING, &uncertainty_text,
+      "The prediction's uncertainty score (for sorting)", "X" },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue add", "CASE", "Adds a corrected case to the fine-tuning queue (a case "
+              "already there gets the new annotation and is queued again).",
+              entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error ("queue add", "give one CASE (folder or 4-modality file)");
+  if (mask == NULL)
+    return usage_error ("queue add", "--mask is required");
+  if (uncertainty_text != NULL)
+    {
+      char *end = NULL;
+      uncertainty = g_ascii_strtod (uncertainty_text, &end);
+      if (end == uncertainty_text || *end != '\0' || !isfinite (uncertainty))
+        return usage_error ("queue add", "--uncertainty takes a number");
+    }
+  if (model_version < 0)
+    return usage_error ("queue add", "--model-version takes a version >= 1");
+
+  g_autoptr (NsQueue) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  NsQueueAnnotation a = { mask, prediction, model_version, who, uncertainty };
+  gint64 id = ns_queue_add (q, argv[1], &a, &error);
+  if (id == 0)
+    return ns_cmd_print_error (error);
+  g_autofree char *ref = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+  g_autoptr (NsQueueEntry) e = ns_queue_find (q, ref, &error);
+  if (e == NULL)
+    return ns_cmd_print_error (error);
+  printf ("queued %s (id %" G_GINT64_FORMAT ", annotation %d)", e->case_id, e->id,
+          e->n_annotations);
+  if (isfinite (e->effort))
+    printf (": WT Dice of the prediction %.4f, %" G_GINT64_FORMAT " voxels edited", e->effort,
+            e->edited_voxels);
+  printf ("\n");
+  return 0;
+}
+
+/* ---- list --------------------------------------------------------------------------- */
+
+static void
+entry_to_json (JsonBuilder *b, const NsQueueEntry *e)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_int_value (b, e->id);
+  add_string_or_null (b, "case_id", e->case_id);
+  add_string_or_null (b, "path", e->path);
+  add_string_or_null (b, "state", ns_queue_state_name (e->state));
+  add_int_or_null (b, "used_by", e->used_by, e->used_by > 0);
+  add_string_or_null (b, "added", e->added);
+  add_string_or_null (b, "mask", e->mask_path);
+  add_string_or_null (b, "prediction", e->prediction_path);
+  add_string_or_null (b, "who", e->who);
+  add_string_or_null (b, "annotated", e->annotated);
+  add_int_or_null (b, "model_version", e->model_version, e->model_version > 0);
+  add_number_or_null (b, "effort", e->effort);
+  add_int_or_null (b, "edited_voxels", e->edited_voxels, e->edited_voxels >= 0);
+  add_number_or_null (b, "uncertainty", e->uncertainty);
+  json_builder_set_member_name (b, "annotations");
+  json_builder_add_int_value (b, e->n_annotations);
+  json_builder_set_member_name (b, "modalities");
+  g_autoptr (JsonNode) mods = json_from_string (e->modalities, NULL);
+  if (mods != NULL)
+    json_builder_add_value (b, g_steal_pointer (&mods));
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+}
+
+static char *
+number_or_dash (double v, const char *format)
+{
+  return isfinite (v) ? g_strdup_printf (format, v) : g_strdup ("-");
+}
+
+static int
+cmd_list (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  g_autofree char *sort = NULL, *state = NULL;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON array", NULL },
+    { "sort", 0, 0, G_OPTION_ARG_STRING, &sort,
+      "added (default), uncertainty (most uncertain first: the next case to correct) or "
+      "effort (lowest Dice of the prediction first)", "KEY" },
+    { "state", 0, 0, G_OPTION_ARG_STRING, &state, "Only queued, used or excluded cases",
+      "STATE" },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue list", "", "Lists the cases of the fine-tuning queue with their state, "
+              "effort (WT Dice between the model's prediction and the correction), edited "
+              "voxels and uncertainty.", entries, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error ("queue list", "takes no arguments");
+  NsQueueSort s = NS_QUEUE_SORT_ADDED;
+  if (sort == NULL || g_strcmp0 (sort, "added") == 0)
+    s = NS_QUEUE_SORT_ADDED;
+  else if (g_strcmp0 (sort, "uncertainty") == 0)
+    s = NS_QUEUE_SORT_UNCERTAINTY;
+  else if (g_strcmp0 (sort, "effort") == 0)
+    s = NS_QUEUE_SORT_EFFORT;
+  else
+    return usage_error ("queue list", "--sort takes added, uncertainty or effort");
+  NsQueueState st = NS_QUEUE_STATE_QUEUED;
+  if (state != NULL && !ns_queue_state_from_name (state, &st))
+    return usage_error ("queue list", "--state takes queued, used or excluded");
+
+  g_autoptr (NsQueue) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (GPtrArray) list = ns_queue_list (q, s, state != NULL ? (int) st : -1, &error);
+  if (list == NULL)
+    return ns_cmd_print_error (error);
+
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_array (b);
+      for (guint i = 0; i < list->len; i++)
+        entry_to_json (b, g_ptr_array_index (list, i));
+      json_builder_end_array (b);
+      print_json (b);
+      return 0;
+    }
+  if (list->len == 0)
+    {
+      printf ("the queue is empty (%s)\n", ns_queue_get_path (q));
+      return 0;
+    }
+  printf ("%5s  %-28s %-10s %7s %8s %8s  %-12s %s\n", "ID", "CASE", "STATE", "EFFORT",
+          "EDITED", "UNCERT", "WHO", "ANNOTATED");
+  for (guint i = 0; i < list->len; i++)
+    {
+      NsQueueEntry *e = g_ptr_array_index (list, i);
+      g_autofree char *state_text = e->state == NS_QUEUE_STATE_USED
+        ? g_strdup_printf ("used v%d", e->used_by) : g_strdup (ns_queue_state_name (e->state));
+      g_autofree char *effort = number_or_dash (e->effort, "%.4f");
+      g_autofree char *edited = e->edited_voxels >= 0
+        ? g_strdup_printf ("%" G_GINT64_FORMAT, e->edited_voxels) : g_strdup ("-");
+      g_autofree char *unc = number_or_dash (e->uncertainty, "%.4f");
+      printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s\n", e->id, e->case_id,
+              state_text, effort, edited, unc, e->who != NULL ? e->who : "-",
+              e->annotated != NULL ? e->annotated : "-");
+    }
+  return 0;
+}
+
+/* ---- remove / exclude / requeue / history ------------------------------------------- */
+
+static int
+change_cases (const char *cmd, const char *summary, int argc, char **argv, int action)
+{
+  g_autofree char *note = NULL, *who = NULL;
+  const GOptionEntry entries[] = {
+    { "note", 0, 0, G_OPTION_ARG_STRING, &note, "Why (kept in the history)", "TEXT" },
+    { "who", 0, 0, G_OPTION_ARG_STRING, &who, "Who (default: the user name)", "NAME" },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse (cmd, "CASE...", summary, action >= 0 ? entries : entries + 2, &argc, &argv,
+              &status))
+    return status;
+  if (argc < 2)
+    return usage_error (cmd, "give at least one CASE (id, path or case id)");
+  g_autoptr (NsQueue) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (NsQueueEntry) e = ns_queue_find (q, argv[i], &error);
+      if (e == NULL)
+        return ns_cmd_print_error (error);
+      gboolean ok = action < 0 ? ns_queue_remove (q, e->id, &error)
+                               : ns_queue_set_state (q, e->id, action, 0, who, note, &error);
+      if (!ok)
+        return ns_cmd_print_error (error);
+      printf ("%s %s (id %" G_GINT64_FORMAT ")\n",
+              action < 0 ? "removed" : action == NS_QUEUE_STATE_EXCLUDED ? "excluded" : "queued",
+              e->case_id, e->id);
+    }
+  return 0;
+}
+
+static int
+cmd_remove (int argc, char **argv)
+{
+  return change_cases ("queue remove", "Forgets cases, their annotations and history (no file "
+                       "is deleted).", argc, argv, -1);
+}
+
+static int
+cmd_exclude (int argc, char **argv)
+{
+  return change_cases ("queue exclude", "Keeps cases out of fine-tuning.", argc, argv,
+                       NS_QUEUE_STATE_EXCLUDED);
+}
+
+static int
+cmd_requeue (int argc, char **argv)
+{
+  return change_cases ("queue requeue", "Queues excluded or used cases again.", argc, argv,
+                       NS_QUEUE_STATE_QUEUED);
+}
+
+static int
+cmd_history (int argc, char **argv)
+{
+  const GOptionEntry entries[] = { { NULL } };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue history", "CASE", "The states a case went through.", entries, &argc,
+              &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error ("queue history", "give one CASE");
+  g_autoptr (NsQueue) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsQueueEntry) e = ns_queue_find (q, argv[1], &error);
+  if (e == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (GPtrArray) h = ns_queue_history (q, e->id, &error);
+  if (h == NULL)
+    return ns_cmd_print_error (error);
+  for (guint i = 0; i < h->len; i++)
+    {
+      NsQueueHistoryItem *it = g_ptr_array_index (h, i);
+      g_autofree char *state = it->state == NS_QUEUE_STATE_USED
+        ? g_strdup_printf ("used v%d", it->model_version)
+        : g_strdup (ns_queue_state_name (it->state));
+      printf ("%-30s %-10s %-12s %s\n", it->at, state, it->who != NULL ? it->who : "-",
+              it->note != NULL ? it->note : "");
+    }
+  return 0;
+}
+
+/* ---- export ------------------------------------------------------------------------- */
+
+static int
+cmd_export (int argc, char **argv)
+{
+  gboolean include_used = FALSE, copy = FALSE;
+  g_autofree char *modalities = NULL;
+  const GOptionEntry entries[] = {
+    { "include-used", 0, 0, G_OPTION_ARG_NONE, &include_used,
+      "Also cases already used by a model", NULL },
+    { "modalities", 0, 0, G_OPTION_ARG_STRING, &modalities,
+      "Channels in order, e.g. flair,t1c (default: those every case has, in the order "
+      "flair, t1, t1c, t2)", "LIST" },
+    { "copy", 0, 0, G_OPTION_ARG_NONE, &copy, "Copy the images instead of hard-linking them",
+      NULL },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue export", "DIR", "Writes the queued cases as an nnU-Net v2 / Medical "
+              "Segmentation Decathlon dataset folder: imagesTr/<case>_0000.nii.gz ..., "
+              "labelsTr/<case>.nii.gz (labels 0, 1 NCR/NET, 2 edema, 3 enhancing) and "
+              "dataset.json.  DIR must not exist or be empty; sources are never modified.",
+              entries, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error ("queue export", "give one DIR");
+  g_auto (GStrv) mods = modalities != NULL ? g_strsplit (modalities, ",", -1) : NULL;
+  NsQueueExportOptions o = { include_used, mods, copy };
+  g_autoptr (NsQueue) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  guint n = 0;
+  if (!ns_queue_export (q, argv[1], &o, &n, &error))
+    return ns_cmd_print_error (error);
+  printf ("exported %u case%s to %s\n", n, n == 1 ? "" : "s", argv[1]);
+  return 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------- */
+
+static const struct
+{
+  const char *name;
+  const char *summary;
+  SubFunc func;
+} subs[] = {
+  { "list", "Cases with state, effort, edited voxels, uncertainty (--sort, --json)", cmd_list },
+  { "add", "Queue a corrected case: CASE --mask M [--prediction P] [--model-version N]",
+    cmd_add },
+  { "remove", "Forget cases (files stay)", cmd_remove },
+  { "exclude", "Keep cases out of fine-tuning", cmd_exclude },
+  { "requeue", "Queue cases again", cmd_requeue },
+  { "history", "The states a case went through", cmd_history },
+  { "export", "Write an nnU-Net / MSD dataset folder of the queued cases", cmd_export },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: neuroseg queue COMMAND [OPTIONS...]   (neuroseg queue COMMAND --help)\n\n"
+                "The fine-tuning queue (database: --db FILE, else $NEUROSEG_DATA_DIR/neuroseg.db,\n"
+                "else the user data folder).\n\nCommands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
+    fprintf (out, "  %-10s %s\n", subs[i].name, subs[i].summary);
+}
+
+int
+ns_cmd_queue (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return 2;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      print_usage (stdout);
+      return 0;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
+    if (strcmp (argv[1], subs[i].name) == 0)
+      {
+        g_autofree char *prog = g_strdup_printf ("neuroseg queue %s", subs[i].name);
+        argv[1] = prog;
+        int status = subs[i].func (argc - 1, argv + 1);
+        g_clear_pointer (&opt_db, g_free);
+        return status;
+      }
+  fprintf (stderr, "neuroseg queue: unknown command '%s'\n", argv[1]);
+  print_usage (stderr);
+  return 2;
+}
