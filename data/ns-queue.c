@@ -355,6 +355,7 @@ static const char *const migrations[] = {
   "  WHERE is_default = 1;\n"
   "DROP TABLE settings;\n"
   "ALTER TABLE runs ADD COLUMN pid INTEGER;\n"
+  "ALTER TABLE runs ADD COLUMN pid_start INTEGER;\n"
   "ALTER TABLE runs ADD COLUMN host TEXT;\n"
   "ALTER TABLE runs ADD COLUMN error TEXT;\n"
   "CREATE TABLE run_cases (\n"
@@ -2006,6 +2007,25 @@ ns_queue_list_promotions (NsQueue *queue, GError **error)
 
 /* ---- runs ------------------------------------------------------------------------------ */
 
+/* When a process started (clock ticks since boot, field 22 of /proc/PID/stat), 0 when
+ * unknown: with the pid it names a process even after the pid is reused. */
+static gint64
+process_start_time (int pid)
+{
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  if (pid <= 0 || !g_file_get_contents (stat_path, &stat, NULL, NULL))
+    return 0;
+  /* The command name (field 2) may hold spaces and parentheses: count after the last ')'. */
+  const char *p = strrchr (stat, ')');
+  if (p == NULL)
+    return 0;
+  g_auto (GStrv) fields = g_strsplit (p + 2, " ", 22);
+  if (g_strv_length (fields) < 21)
+    return 0;
+  return g_ascii_strtoll (fields[19], NULL, 10);  /* field 22 = index 19 after field 2 */
+}
+
 typedef struct
 {
   const char *command;
@@ -2023,8 +2043,8 @@ run_begin_txn (NsQueue *q, gpointer data, GError **error)
   g_autofree char *now = now_iso8601 ();
   {
     g_autoptr (sqlite3_stmt) st = prepare (q,
-      "INSERT INTO runs (started, status, command, log_path, pid, host) "
-      "VALUES (?, 'running', ?, ?, ?, ?)", error);
+      "INSERT INTO runs (started, status, command, log_path, pid, host, pid_start) "
+      "VALUES (?, 'running', ?, ?, ?, ?, ?)", error);
     if (st == NULL)
       return FALSE;
     sqlite3_bind_text (st, 1, now, -1, SQLITE_TRANSIENT);
@@ -2032,6 +2052,7 @@ run_begin_txn (NsQueue *q, gpointer data, GError **error)
     bind_text_or_null (st, 3, d->log_path);
     sqlite3_bind_int (st, 4, d->pid);
     sqlite3_bind_text (st, 5, g_get_host_name (), -1, SQLITE_TRANSIENT);
+    bind_int_or_null (st, 6, process_start_time (d->pid));
     if (!step_done (q, st, "cannot record the run", error))
       return FALSE;
     d->run_id = sqlite3_last_insert_rowid (q->db);
@@ -2101,7 +2122,7 @@ run_update_txn (NsQueue *q, gpointer data, GError **error)
     }
   g_autoptr (sqlite3_stmt) st = prepare (q, d->finish
     ? "UPDATE runs SET status = ?2, finished = ?3, error = ?4 WHERE id = ?1"
-    : "UPDATE runs SET pid = ?2 WHERE id = ?1", error);
+    : "UPDATE runs SET pid = ?2, pid_start = ?3 WHERE id = ?1", error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, d->run_id);
@@ -2112,7 +2133,10 @@ run_update_txn (NsQueue *q, gpointer data, GError **error)
       bind_text_or_null (st, 4, d->message);
     }
   else
-    sqlite3_bind_int (st, 2, d->pid);
+    {
+      sqlite3_bind_int (st, 2, d->pid);
+      bind_int_or_null (st, 3, process_start_time (d->pid));
+    }
   return step_done (q, st, "cannot update the run", error);
 }
 
@@ -2221,14 +2245,21 @@ ns_queue_get_run (NsQueue *queue, gint64 run_id, GError **error)
   return g_ptr_array_steal_index (a, 0);
 }
 
-/* Whether a process of this host is alive (a zombie counts as gone: it has exited). */
+/* Whether a process of this host is alive (a zombie counts as gone: it has exited; a pid
+ * now held by a process started at another time, too). */
 static gboolean
-pid_alive (int pid)
+pid_alive (int pid, gint64 start)
 {
   if (pid <= 0)
     return FALSE;
   if (kill (pid, 0) != 0 && errno == ESRCH)
     return FALSE;
+  if (start > 0)
+    {
+      gint64 now_start = process_start_time (pid);
+      if (now_start > 0 && now_start != start)
+        return FALSE;
+    }
   g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
   g_autofree char *stat = NULL;
   if (g_file_get_contents (stat_path, &stat, NULL, NULL))
@@ -2249,14 +2280,14 @@ reap_txn (NsQueue *q, gpointer data, GError **error)
   g_autoptr (GArray) pids = g_array_new (FALSE, FALSE, sizeof (int));
   {
     g_autoptr (sqlite3_stmt) st = prepare (q,
-      "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", error);
+      "SELECT id, pid, pid_start FROM runs WHERE status = 'running' AND host = ?", error);
     if (st == NULL)
       return FALSE;
     sqlite3_bind_text (st, 1, g_get_host_name (), -1, SQLITE_TRANSIENT);
     while (sqlite3_step (st) == SQLITE_ROW)
       {
         int pid = sqlite3_column_int (st, 1);
-        if (!pid_alive (pid))
+        if (!pid_alive (pid, sqlite3_column_int64 (st, 2)))
           {
             gint64 id = sqlite3_column_int64 (st, 0);
             g_array_append_val (stale, id);

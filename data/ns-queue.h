@@ -20,7 +20,8 @@
  * is retried on SQLITE_BUSY after the busy timeout, so a writer either commits all of a
  * change or nothing.  synchronous=NORMAL: a killed process loses nothing it committed;
  * only a power cut may lose the last transactions (never consistency).  A run whose
- * process is gone (same host, pid no longer alive) while marked running is marked failed
+ * process is gone (same host; the pid is not alive, or now belongs to a process with
+ * another start time) while marked running is marked failed
  * when the database is opened (ns_queue_reap_stale_runs()); a model is registered in one
  * transaction at the end of a run, so a trainer that dies leaves registry and queue as
  * they were.

@@ -486,7 +486,8 @@ test_states (void)
   g_autofree char *other_parent = fresh_path ("other");
   g_autofree char *other = g_build_filename (other_parent, "CaseStates", NULL);
   g_assert_cmpint (g_mkdir_with_parents (other_parent, 0755), ==, 0);
-  g_assert_cmpint (g_rename (make_case ("CaseStatesTmp", ".nii.gz"), other), ==, 0);
+  g_autofree char *tmp_case = make_case ("CaseStatesTmp", ".nii.gz");
+  g_assert_cmpint (g_rename (tmp_case, other), ==, 0);
   g_autofree char *flair_old = g_build_filename (other, "CaseStatesTmp_flair.nii.gz", NULL);
   g_assert_true (g_file_test (flair_old, G_FILE_TEST_EXISTS));
   g_assert_cmpint (ns_queue_add (q, other, &a, &error), >, 0);
@@ -1072,6 +1073,21 @@ test_trainer_crash (void)
   g_autoptr (GPtrArray) hist = ns_queue_history (q, case_row, &error);
   g_assert_cmpuint (hist->len, ==, 1);
   g_assert_cmpint (ns_queue_reap_stale_runs (q, &error), ==, 0);
+
+  /* Our own run is alive: it has our pid and our start time.  With another start time
+   * recorded, the pid belongs to a process that reused it, and the run is stale. */
+  gint64 mine = ((NsQueueRun *) runs->pdata[1])->id;
+  g_assert_cmpint (((NsQueueRun *) runs->pdata[1])->pid, ==, getpid ());
+  g_assert_cmpint (sql_int (path, "SELECT count(*) FROM runs WHERE pid_start > 0"), ==, 2);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE runs SET pid_start = pid_start + 1 WHERE status = "
+                                 "'running'", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_assert_cmpint (ns_queue_reap_stale_runs (q, &error), ==, 1);
+  g_assert_no_error (error);
+  g_autoptr (NsQueueRun) reused = ns_queue_get_run (q, mine, &error);
+  g_assert_cmpint (reused->status, ==, NS_QUEUE_RUN_FAILED);
 }
 
 int
