@@ -1703,6 +1703,20 @@ ns_queue_dup_default_model_path (NsQueue *queue, GError **error)
   return g_strdup (m->path);
 }
 
+char *
+ns_queue_lookup_default_model (const char *db_path, GError **error)
+{
+  g_autofree char *default_path = NULL;
+  if (db_path == NULL)
+    db_path = default_path = ns_queue_default_path ();
+  if (!g_file_test (db_path, G_FILE_TEST_IS_REGULAR))
+    return NULL;
+  g_autoptr (NsQueue) q = ns_queue_open (db_path, error);
+  if (q == NULL)
+    return NULL;
+  return ns_queue_dup_default_model_path (q, error);
+}
+
 typedef struct
 {
   const NsQueueModelInfo *info;

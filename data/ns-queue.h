@@ -251,6 +251,11 @@ NsQueueModel *ns_queue_get_default_model (NsQueue *queue, GError **error);
  * when the registry has no default; NULL + error when its file is missing or changed
  * since it was registered (sha256), so that it is never used. */
 char         *ns_queue_dup_default_model_path (NsQueue *queue, GError **error);
+/* The same without an open handle and without creating anything: the default model's
+ * file from the database at db_path (NULL: ns_queue_default_path()) when that database
+ * exists; NULL with error unset when there is no database or no default; NULL + error
+ * when the default's file is missing or changed, or the database cannot be read. */
+char         *ns_queue_lookup_default_model (const char *db_path, GError **error);
 /* The file still exists and has the sha256 it was registered with. */
 gboolean      ns_queue_verify_model_file (NsQueue *queue, const NsQueueModel *model,
                                           GError **error);

@@ -681,6 +681,11 @@ test_models (void)
   g_autofree char *none = ns_queue_dup_default_model_path (q, &error);
   g_assert_no_error (error);
   g_assert_null (none);
+  g_autofree char *nowhere = fresh_path ("absent.db");
+  g_autofree char *none2 = ns_queue_lookup_default_model (nowhere, &error);
+  g_assert_no_error (error);
+  g_assert_null (none2);
+  g_assert_false (g_file_test (nowhere, G_FILE_TEST_EXISTS));
 
   NsQueueModelInfo i1 = { p1, "mobilenetv2-unet", 0,
                           "{\"dice_wt\": 0.8, \"dice_tc\": 0.7, \"dice_et\": 0.6}", 0, NULL };
@@ -746,6 +751,9 @@ test_models (void)
   g_assert_true (ns_queue_promote (q, 2, "tester", &error));
   g_autofree char *d2 = ns_queue_dup_default_model_path (q, &error);
   g_assert_cmpstr (d2, ==, p2);
+  g_autofree char *d2b = ns_queue_lookup_default_model (ns_queue_get_path (q), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (d2b, ==, p2);
 
   int now = 0;
   g_assert_true (ns_queue_rollback (q, 0, "tester", &now, &error));
