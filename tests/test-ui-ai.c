@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test-ui-ai.c: the AI loop's GUI parts on a small synthetic case and a random-init model
+ * written by the test: Run Model in its worker thread (progress reaches the total, the
+ * overlay changes, one undo entry, Fill only unlabelled keeps the user's voxels, Cancel),
+ * Mark Corrected and Queue, the queue panel, the train panel fed by fake trainer
+ * subprocesses (a canned JSON progress stream, a crash, a cancel) and the models dialog.
+ * Runs under xvfb-run.
+ *
+ * `test-ui-ai --bench` instead runs the model on the bundled case in the workbench window
+ * and prints the time and the longest main-loop stall during inference.
+ */
+#include "ns-config.h"
+
+#include <gtk/gtk.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ns-backend.h"
+#include "ns-checkpoint.h"
+#include "ns-model-runner.h"
+#include "ns-models-dialog.h"
+#include "ns-nifti.h"
+#include "ns-queue-panel.h"
+#include "ns-test-util.h"
+#include "ns-train-panel.h"
+#include "ns-window.h"
+
+static char *model_path;
+
+static gboolean
+wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+
+  while (!cond (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (500);
+    }
+  return TRUE;
+}
+
+/* A 64 x 48 x nz case (FLAIR, T1c) with an elliptic "brain" on slices 1..nz-2, and a
+ * segmentation with a small blob (seg: also write <name>_seg.nii.gz). */
+static char *
+make_case (const char *name, int nz, gboolean seg)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_build_filename (ns_test_tmpdir (), name, NULL);
+  NsGrid grid;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  ns_grid_init (&grid, 64, 48, nz, 1.0, 1.0, 2.0);
+  for (int c = 0; c < 2; c++)
+    {
+      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
+      g_assert_no_error (error);
+      for (int k = 1; k < nz - 1; k++)
+        for (int j = 8; j < 40; j++)
+          for (int i = 10; i < 52; i++)
+            {
+              double dx = (i - 31) / 21.0, dy = (j - 24) / 16.0;
+              if (dx * dx + dy * dy <= 1.0)
+                v->voxels[ns_grid_index (&grid, i, j, k)] =
+                  (float) (200 + 50 * sin (i * 0.3 + c) + 40 * cos (j * 0.2 * k));
+            }
+      g_autofree char *file = g_strdup_printf ("%s_%s.nii.gz", name, c == 0 ? "flair" : "t1ce");
+      g_autofree char *path = g_build_filename (dir, file, NULL);
+      g_assert_true (ns_nifti_write_volume (v, path, &error));
+    }
+  if (seg)
+    {
+      g_autoptr (NsLabelMap) m = ns_label_map_new (&grid, &error);
+      g_autofree char *file = g_strdup_printf ("%s_seg.nii.gz", name);
+      g_autofree char *path = g_build_filename (dir, file, NULL);
+
+      for (int k = 2; k < nz - 2; k++)
+        for (int j = 20; j < 28; j++)
+          for (int i = 26; i < 36; i++)
+            m->labels[ns_grid_index (&grid, i, j, k)] = (i < 30) ? 4 : 2;
+      g_assert_true (ns_nifti_write_label_map (m, path, &error));
+    }
+  return dir;
+}
+
+static void
+make_model (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+  NsModelInit init = { NS_INIT_KAIMING, 0, 9 };
+  g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
+  g_assert_no_error (error);
+  model_path = g_build_filename (ns_test_tmpdir (), "random.safetensors", NULL);
+  g_assert_true (ns_checkpoint_save (m, model_path, NS_DTYPE_F32, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+db_path_for (const char *name)
+{
+  return g_build_filename (ns_test_tmpdir (), name, NULL);
+}
+
+/* ---- Run Model ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  NsViewer *viewer;
+  NsEditor *editor;
+  NsModelRunner *runner;
+  int n_progress, last_done, last_total;
+  gboolean finished, ok;
+  char *message;
+} Fixture;
+
+static void
+on_progress (NsModelRunner *r, int done, int total, Fixture *f)
+{
+  f->n_progress++;
+  g_assert_cmpint (done, >=, f->last_done);
+  f->last_done = done;
+  f->last_total = total;
+}
+
+static void
+on_finished (NsModelRunner *r, gboolean ok, const char *message, Fixture *f)
+{
+  f->finished = TRUE;
+  f->ok = ok;
+  g_free (f->message);
+  f->message = g_strdup (message);
+}
+
+static gboolean
+fixture_finished (gpointer data)
+{
+  return ((Fixture *) data)->finished;
+}
+
+static void
+fixture_setup (Fixture *f, const char *case_name, int nz, gboolean seg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = make_case (case_name, nz, seg);
+  g_autoptr (NsCase) ncase = ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error);
+
+  g_assert_no_error (error);
+  memset (f, 0, sizeof *f);
+  f->viewer = ns_viewer_new ();
+  ns_viewer_set_case (f->viewer, ncase);
+  f->editor = ns_editor_new (f->viewer);
+  g_assert_true (ns_editor_open (f->editor, NULL, &error));
+  g_assert_no_error (error);
+  f->runner = ns_model_runner_new (f->viewer);
+  ns_model_runner_set_editor (f->runner, f->editor);
+  ns_model_runner_set_model (f->runner, model_path, 0);
+  ns_model_runner_set_device (f->runner, "cpu");
+  ns_model_runner_set_max_batch (f->runner, 2);
+  g_signal_connect (f->runner, "progress", G_CALLBACK (on_progress), f);
+  g_signal_connect (f->runner, "finished", G_CALLBACK (on_finished), f);
+}
+
+static void
+fixture_run (Fixture *f, NsRunModelMode mode)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->finished = FALSE;
+  f->n_progress = f->last_done = f->last_total = 0;
+  g_assert_true (ns_model_runner_start (f->runner, mode, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_model_runner_is_running (f->runner));
+  g_assert_true (wait_until (fixture_finished, f, 120));
+}
+
+static void
+fixture_teardown (Fixture *f)
+{
+  g_object_unref (f->runner);
+  g_object_unref (f->editor);
+  g_object_unref (f->viewer);
+  g_free (f->message);
+}
+
+static gsize
+count_nonzero (const NsLabelMap *m)
+{
+  gsize n = 0, total = ns_grid_n_voxels (&m->grid);
+
+  for (gsize v = 0; v < total; v++)
+    n += m->labels[v] != 0;
+  return n;
+}
+
+static void
+test_run_model (void)
+{
+  Fixture f;
+  fixture_setup (&f, "Run_1", 12, FALSE);
+  NsMaskDoc *doc = ns_editor_get_doc (f.editor);
+  NsLabelMap *map = ns_mask_doc_get_map (doc);
+  guint undo_before = ns_history_n_undo (ns_mask_doc_get_history (doc));
+  gsize n = ns_grid_n_voxels (&map->grid);
+
+  g_assert_cmpuint (count_nonzero (map), ==, 0);
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_true (f.ok);
+  g_assert_null (f.message);
+  g_assert_false (ns_model_runner_is_running (f.runner));
+  /* progress: the brain's 10 slices in batches of 2, reaching the total */
+  g_assert_cmpint (f.last_total, ==, 10);
+  g_assert_cmpint (f.last_done, ==, f.last_total);
+  g_assert_cmpint (f.n_progress, >=, 5);
+  /* the overlay is the prediction, entered as one undo entry */
+  NsLabelMap *pred = ns_model_runner_get_prediction (f.runner);
+  g_assert_nonnull (pred);
+  g_assert_cmpuint (count_nonzero (pred), >, 0);
+  g_assert_true (memcmp (map->labels, pred->labels, n) == 0);
+  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (doc)), ==, undo_before + 1);
+  g_assert_true (ns_viewer_get_volumes (f.viewer)->wt_ml > 0);
+  /* uncertainty: entropy in [0, 1], one finite score */
+  NsVolume *h = ns_model_runner_get_entropy (f.runner);
+  g_assert_nonnull (h);
+  for (gsize v = 0; v < n; v++)
+    g_assert_true (h->voxels[v] >= -1e-5 && h->voxels[v] <= 1 + 1e-5);
+  double u = ns_model_runner_get_uncertainty (f.runner);
+  g_assert_true (isfinite (u) && u >= 0 && u <= 1);
+  /* undo takes the whole prediction back */
+  g_assert_cmpuint (ns_editor_undo (f.editor, 1), ==, 1);
+  g_assert_cmpuint (count_nonzero (map), ==, 0);
+  fixture_teardown (&f);
+}
+
+static void
+test_fill_unlabelled (void)
+{
+  Fixture f;
+  fixture_setup (&f, "Fill_1", 8, TRUE);
+  NsMaskDoc *doc = ns_editor_get_doc (f.editor);
+  NsLabelMap *map = ns_mask_doc_get_map (doc);
+  gsize n = ns_grid_n_voxels (&map->grid);
+  g_autofree guint8 *before = g_memdup2 (map->labels, n);
+  guint undo_before = ns_history_n_undo (ns_mask_doc_get_history (doc));
+
+  g_assert_cmpuint (count_nonzero (map), >, 0);
+  fixture_run (&f, NS_RUN_MODEL_FILL_UNLABELLED);
+  g_assert_true (f.ok);
+  NsLabelMap *pred = ns_model_runner_get_prediction (f.runner);
+  gsize kept = 0, filled = 0;
+  for (gsize v = 0; v < n; v++)
+    if (before[v] != 0)
+      {
+        g_assert_cmpuint (map->labels[v], ==, before[v]);
+        kept++;
+      }
+    else
+      {
+        g_assert_cmpuint (map->labels[v], ==, pred->labels[v]);
+        filled += pred->labels[v] != 0;
+      }
+  g_assert_cmpuint (kept, >, 0);
+  g_test_message ("kept %" G_GSIZE_FORMAT ", filled %" G_GSIZE_FORMAT, kept, filled);
+  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (doc)), ==, undo_before + 1);
+  ns_editor_undo (f.editor, 1);
+  g_assert_true (memcmp (map->labels, before, n) == 0);
+  fixture_teardown (&f);
+}
+
+static void
+test_cancel (void)
+{
+  Fixture f;
+  fixture_setup (&f, "Cancel_1", 40, FALSE);
+  NsMaskDoc *doc = ns_editor_get_doc (f.editor);
+  guint undo_before = ns_history_n_undo (ns_mask_doc_get_history (doc));
+  g_autoptr (GError) error = NULL;
+
+  ns_model_runner_set_max_batch (f.runner, 1);
+  g_assert_true (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
+  /* a second start while running is refused */
+  g_assert_false (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  ns_model_runner_cancel (f.runner);
+  g_assert_true (wait_until (fixture_finished, &f, 60));
+  g_assert_false (f.ok);
+  g_assert_nonnull (strstr (f.message, "cancelled"));
+  g_assert_null (ns_model_runner_get_prediction (f.runner));
+  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (doc)), ==, undo_before);
+  g_assert_cmpuint (count_nonzero (ns_mask_doc_get_map (doc)), ==, 0);
+  g_assert_false (ns_model_runner_is_running (f.runner));
+  fixture_teardown (&f);
+}
+
+static void
+test_bad_model (void)
+{
+  Fixture f;
+  fixture_setup (&f, "Bad_1", 6, FALSE);
+  g_autofree char *bad = g_build_filename (ns_test_tmpdir (), "bad.safetensors", NULL);
+
+  g_assert_true (g_file_set_contents (bad, "not a model", -1, NULL));
+  ns_model_runner_set_model (f.runner, bad, 0);
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_false (f.ok);
+  g_assert_nonnull (strstr (f.message, "bad.safetensors"));
+  g_assert_null (ns_model_runner_get_prediction (f.runner));
+  g_autofree char *card = ns_model_runner_describe_model (model_path, NULL);
+  g_assert_nonnull (strstr (card, "mobilenetv2-unet"));
+  fixture_teardown (&f);
+}
+
+/* ---- Mark Corrected and Queue, the queue panel ------------------------------------------- */
+
+static void
+on_open_case (GtkWidget *panel, const char *path, char **out)
+{
+  g_free (*out);
+  *out = g_strdup (path);
+}
+
+static void
+test_mark_corrected_and_queue_panel (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = db_path_for ("queue-panel.db");
+  Fixture f;
+  fixture_setup (&f, "Queue_1", 8, FALSE);
+  NsMaskDoc *doc = ns_editor_get_doc (f.editor);
+
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_true (f.ok);
+  /* an edit: clear a quarter of the prediction */
+  {
+    NsLabelMap *map = ns_mask_doc_get_map (doc);
+    gsize n = ns_grid_n_voxels (&map->grid);
+    g_autofree guint8 *edited = g_memdup2 (map->labels, n);
+    for (gsize v = 0; v < n / 4; v++)
+      edited[v] = 0;
+    ns_mask_doc_replace (doc, edited, "test edit");
+  }
+  GtkWidget *panel = g_object_ref_sink (ns_queue_panel_new (db));
+  g_assert_cmpuint (ns_queue_panel_get_n_rows (NS_QUEUE_PANEL (panel)), ==, 0);
+
+  gint64 id = ns_model_runner_mark_corrected (f.runner, f.editor, db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id, >, 0);
+  g_assert_false (ns_editor_is_modified (f.editor));
+
+  /* a second case through the API, with a known uncertainty */
+  g_autofree char *dir2 = make_case ("Queue_2", 8, TRUE);
+  g_autofree char *seg2 = g_build_filename (dir2, "Queue_2_seg.nii.gz", NULL);
+  {
+    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    NsQueueAnnotation a = { .mask_path = seg2, .uncertainty = 0.99 };
+    g_assert_cmpint (ns_queue_add (q, dir2, &a, &error), >, 0);
+    g_assert_no_error (error);
+  }
+  g_assert_true (ns_queue_panel_refresh (NS_QUEUE_PANEL (panel), &error));
+  g_assert_cmpuint (ns_queue_panel_get_n_rows (NS_QUEUE_PANEL (panel)), ==, 2);
+  const NsQueueEntry *e = ns_queue_panel_get_entry (NS_QUEUE_PANEL (panel), 0);
+  g_assert_cmpstr (e->case_id, ==, "Queue_1");
+  g_assert_true (isfinite (e->effort) && e->effort > 0 && e->effort < 1);
+  g_assert_cmpint (e->edited_voxels, >, 0);
+  g_assert_true (isfinite (e->uncertainty));
+  g_assert_cmpfloat_with_epsilon (e->uncertainty, ns_model_runner_get_uncertainty (f.runner),
+                                  1e-9);
+  g_autofree char *text = ns_queue_panel_dup_row_text (NS_QUEUE_PANEL (panel), 0);
+  g_assert_nonnull (strstr (text, "Queue_1"));
+  g_assert_nonnull (strstr (text, "queued"));
+  /* most uncertain first */
+  ns_queue_panel_set_sort (NS_QUEUE_PANEL (panel), NS_QUEUE_SORT_UNCERTAINTY);
+  g_assert_cmpstr (ns_queue_panel_get_entry (NS_QUEUE_PANEL (panel), 0)->case_id, ==,
+                   "Queue_2");
+  /* exclude, requeue */
+  ns_queue_panel_select (NS_QUEUE_PANEL (panel), 0);
+  g_assert_true (ns_queue_panel_exclude_selected (NS_QUEUE_PANEL (panel), &error));
+  g_assert_no_error (error);
+  e = ns_queue_panel_get_entry (NS_QUEUE_PANEL (panel), 0);
+  g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_EXCLUDED);
+  g_assert_true (ns_queue_panel_requeue_selected (NS_QUEUE_PANEL (panel), &error));
+  g_assert_cmpint (ns_queue_panel_get_entry (NS_QUEUE_PANEL (panel), 0)->state, ==,
+                   NS_QUEUE_STATE_QUEUED);
+  /* open */
+  char *opened = NULL;
+  g_signal_connect (panel, "open-case", G_CALLBACK (on_open_case), &opened);
+  ns_queue_panel_open_selected (NS_QUEUE_PANEL (panel));
+  g_assert_nonnull (opened);
+  g_assert_true (g_str_has_suffix (opened, "Queue_2"));
+  g_free (opened);
+  g_object_unref (panel);
+  fixture_teardown (&f);
+}
+
+/* ---- the train panel ------------------------------------------------------------------ */
+
+static gboolean
+train_done (gpointer data)
+{
+  return ns_train_panel_get_state (data) != NS_TRAIN_RUNNING;
+}
+
+/* A queue with one queued case and a registered base model (v1). */
+static gint64
+prepare_db (const char *db, const char *case_name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = make_case (case_name, 8, TRUE);
+  g_autofree char *file = g_strdup_printf ("%s_seg.nii.gz", case_name);
+  g_autofree char *seg = g_build_filename (dir, file, NULL);
+  g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+  NsQueueAnnotation a = { .mask_path = seg, .uncertainty = NAN };
+  gint64 id = ns_queue_add (q, dir, &a, &error);
+  g_assert_no_error (error);
+  NsQueueModelInfo info = { .path = model_path, .arch = "mobilenetv2-unet",
+                            .metrics = "{\"dice_wt\": 0.5, \"dice_tc\": 0.4, \"dice_et\": 0.3}" };
+  if (ns_queue_find_model_by_path (q, model_path, NULL) == 0)
+    g_assert_cmpint (ns_queue_register_model (q, &info, &error), ==, 1);
+  return id;
+}
+
+static GtkWidget *
+run_fake_trainer (const char *db, const char *script, gint64 case_id)
+{
+  g_autoptr (GError) error = NULL;
+  GtkWidget *panel = g_object_ref_sink (ns_train_panel_new (db));
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "fake-out.safetensors", NULL);
+
+  g_assert_true (ns_train_panel_start_argv (NS_TRAIN_PANEL (panel), argv, out, 1, &case_id, 1,
+                                            &error));
+  g_assert_no_error (error);
+  return panel;
+}
+
+static void
+test_train_panel_stream (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = db_path_for ("train-stream.db");
+  gint64 case_id = prepare_db (db, "Train_1");
+  g_autofree char *new_model = g_build_filename (ns_test_tmpdir (), "v2.safetensors", NULL);
+  {
+    g_autofree char *contents = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (model_path, &contents, &len, NULL));
+    g_assert_true (g_file_set_contents (new_model, contents, len, NULL));
+  }
+  g_autofree char *script = g_strdup_printf (
+    "printf '%%s\\n' "
+    "'{\"event\":\"step\",\"epoch\":1,\"epochs\":2,\"step\":1,\"total_steps\":4,\"loss\":1.5,"
+      "\"eta_seconds\":3}' "
+    "'not json' "
+    "'{\"event\":\"step\",\"epoch\":1,\"epochs\":2,\"step\":2,\"total_steps\":4,\"loss\":1.2,"
+      "\"eta_seconds\":2}' "
+    "'{\"event\":\"epoch\",\"epoch\":1,\"epochs\":2,\"step\":2,\"total_steps\":4,\"loss\":1.3,"
+      "\"dice_wt\":0.41,\"dice_tc\":0.3,\"dice_et\":0.2}' "
+    "'{\"event\":\"step\",\"epoch\":2,\"epochs\":2,\"step\":4,\"total_steps\":4,\"loss\":0.9,"
+      "\"eta_seconds\":0}' "
+    "'{\"event\":\"epoch\",\"epoch\":2,\"epochs\":2,\"step\":4,\"total_steps\":4,\"loss\":0.95,"
+      "\"dice_wt\":0.62,\"dice_tc\":0.5,\"dice_et\":0.4}' "
+    "'{\"event\":\"done\",\"steps\":4,\"epochs\":2,\"seconds\":1.0,\"loss\":0.9,"
+      "\"stopped\":false,\"best_score\":0.5,\"dice_wt\":0.62,\"dice_tc\":0.5,\"dice_et\":0.4,"
+      "\"best_epoch\":2,\"model\":\"%s\",\"device\":\"cpu\"}'", new_model);
+  GtkWidget *panel = run_fake_trainer (db, script, case_id);
+
+  g_assert_true (wait_until (train_done, panel, 30));
+  NsTrainPanel *p = NS_TRAIN_PANEL (panel);
+  g_assert_cmpint (ns_train_panel_get_state (p), ==, NS_TRAIN_SUCCEEDED);
+  g_assert_cmpuint (ns_train_panel_get_n_steps (p), ==, 3);
+  g_assert_cmpuint (ns_train_panel_get_n_epochs (p), ==, 2);
+  double loss, dice;
+  ns_train_panel_get_epoch (p, 1, &loss, &dice);
+  g_assert_cmpfloat_with_epsilon (loss, 0.95, 1e-9);
+  g_assert_cmpfloat_with_epsilon (dice, 0.62, 1e-9);
+  double fraction;
+  ns_train_panel_get_progress (p, &fraction, NULL);
+  g_assert_cmpfloat (fraction, ==, 1.0);
+  g_assert_false (ns_train_panel_feed_line (p, "{\"no_event\": 1}"));
+
+  /* the plot draws the series */
+  {
+    GtkWidget *win = gtk_window_new ();
+    gtk_window_set_child (GTK_WINDOW (win), g_object_ref (panel));
+    g_object_unref (panel);
+    gtk_window_present (GTK_WINDOW (win));
+    for (int i = 0; i < 50; i++)
+      g_main_context_iteration (NULL, FALSE), g_usleep (2000);
+    GtkWidget *plot = ns_train_panel_get_plot (p);
+    int w = gtk_widget_get_width (plot), h = gtk_widget_get_height (plot);
+    g_assert_cmpint (w, >, 50);
+    g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (plot);
+    g_autoptr (GtkSnapshot) snap = gtk_snapshot_new ();
+    gdk_paintable_snapshot (paintable, snap, w, h);
+    g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snap));
+    g_assert_nonnull (node);
+    gtk_window_set_child (GTK_WINDOW (win), NULL);
+    gtk_window_destroy (GTK_WINDOW (win));
+  }
+
+  /* registered with provenance; the case is used by it */
+  int v = ns_train_panel_get_new_version (p);
+  g_assert_cmpint (v, ==, 2);
+  g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+  g_autoptr (NsQueueModel) m = ns_queue_get_model (q, v, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (m->parent, ==, 1);
+  g_assert_cmpfloat_with_epsilon (m->dice[0], 0.62, 1e-9);
+  g_assert_nonnull (strstr (m->metrics, "\"command\""));
+  g_assert_nonnull (strstr (m->metrics, "\"cases_used\":1"));
+  g_autoptr (NsQueueEntry) e = ns_queue_find (q, "Train_1", &error);
+  g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_USED);
+  g_assert_cmpint (e->used_by, ==, 2);
+  g_object_unref (panel);
+}
+
+static void
+check_registry_unchanged (const char *db, guint n_models)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+  g_autoptr (GPtrArray) models = ns_queue_list_models (q, &error);
+  g_autoptr (GPtrArray) runs = ns_queue_list_runs (q, &error);
+
+  g_assert_cmpuint (models->len, ==, n_models);
+  g_assert_cmpuint (runs->len, >, 0);
+  NsQueueRun *r = runs->pdata[runs->len - 1];
+  g_assert_cmpint (r->status, !=, NS_QUEUE_RUN_RUNNING);
+  g_assert_cmpint (r->status, !=, NS_QUEUE_RUN_SUCCEEDED);
+  g_autoptr (GPtrArray) queued = ns_queue_list (q, NS_QUEUE_SORT_ADDED, NS_QUEUE_STATE_QUEUED,
+                                                &error);
+  g_assert_cmpuint (queued->len, ==, 1);
+}
+
+static void
+test_train_panel_crash (void)
+{
+  g_autofree char *db = db_path_for ("train-crash.db");
+  gint64 case_id = prepare_db (db, "Crash_1");
+  GtkWidget *panel = run_fake_trainer (db,
+    "printf '%s\\n' '{\"event\":\"step\",\"step\":1,\"total_steps\":9,\"loss\":1}'; "
+    "kill -SEGV $$", case_id);
+
+  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_FAILED);
+  g_assert_nonnull (strstr (ns_train_panel_get_message (NS_TRAIN_PANEL (panel)), "signal 11"));
+  check_registry_unchanged (db, 1);
+  g_object_unref (panel);
+
+  /* an error event and a non-zero exit */
+  panel = run_fake_trainer (db,
+    "printf '%s\\n' '{\"event\":\"error\",\"message\":\"x.nii.gz: no such file\"}'; exit 1",
+    case_id);
+  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_FAILED);
+  g_assert_nonnull (strstr (ns_train_panel_get_message (NS_TRAIN_PANEL (panel)),
+                            "no such file"));
+  check_registry_unchanged (db, 1);
+  g_object_unref (panel);
+}
+
+static gboolean
+has_steps (gpointer data)
+{
+  return ns_train_panel_get_n_steps (data) > 0;
+}
+
+static void
+test_train_panel_cancel (void)
+{
+  g_autofree char *db = db_path_for ("train-cancel.db");
+  gint64 case_id = prepare_db (db, "Stop_1");
+  GtkWidget *panel = run_fake_trainer (db,
+    "trap 'printf \"%s\\n\" \"{\\\"event\\\":\\\"done\\\",\\\"stopped\\\":true}\"; exit 0' TERM; "
+    "printf '%s\\n' '{\"event\":\"step\",\"step\":1,\"total_steps\":9,\"loss\":1}'; "
+    "while :; do sleep 0.05; done", case_id);
+
+  g_assert_true (wait_until (has_steps, panel, 30));
+  ns_train_panel_cancel (NS_TRAIN_PANEL (panel));
+  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_CANCELLED);
+  check_registry_unchanged (db, 1);
+  g_object_unref (panel);
+}
+
+static void
+test_fine_tune_dialog (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = db_path_for ("dialog.db");
+  prepare_db (db, "Dialog_1");
+  GtkWindow *dialog = ns_fine_tune_dialog_new (NULL, db);
+  NsTrainRequest r = { 0 };
+
+  g_assert_true (ns_fine_tune_dialog_get_request (dialog, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (r.base_model, ==, model_path);
+  g_assert_cmpint (r.base_version, ==, 1);
+  g_assert_cmpint (r.epochs, ==, 5);
+  g_assert_cmpfloat_with_epsilon (r.lr, 1e-4, 1e-12);
+  g_assert_cmpstr (r.device, ==, "auto");
+  g_assert_null (r.val_cases[0]);
+  ns_train_request_clear (&r);
+  g_assert_true (gtk_widget_get_sensitive (g_object_get_data (G_OBJECT (dialog), "ns-start")));
+  gtk_window_destroy (dialog);
+}
+
+/* ---- the models dialog ---------------------------------------------------------------- */
+
+static void
+test_models_dialog (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = db_path_for ("models.db");
+  g_autofree char *m2 = g_build_filename (ns_test_tmpdir (), "models-v2.safetensors", NULL);
+  {
+    g_autofree char *contents = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (model_path, &contents, &len, NULL));
+    g_assert_true (g_file_set_contents (m2, contents, len, NULL));
+    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    NsQueueModelInfo a = { .path = model_path, .metrics = "{\"dice_wt\":0.8,\"dice_tc\":0.7,"
+                           "\"dice_et\":0.6,\"val_cases\":[\"A\"]}" };
+    NsQueueModelInfo b = { .path = m2, .parent = 1, .metrics = "{\"dice_wt\":0.85,"
+                           "\"dice_tc\":0.72,\"dice_et\":0.55,\"val_cases\":[\"A\"]}" };
+    g_assert_cmpint (ns_queue_register_model (q, &a, &error), ==, 1);
+    g_assert_cmpint (ns_queue_register_model (q, &b, &error), ==, 2);
+    g_assert_true (ns_queue_promote (q, 1, NULL, &error));
+  }
+  NsModelsDialog *d = ns_models_dialog_new (NULL, db);
+  gtk_window_present (GTK_WINDOW (d));
+  g_assert_cmpuint (ns_models_dialog_get_n_rows (d), ==, 2);
+  g_autofree char *row = ns_models_dialog_dup_row_text (d, 0);
+  g_assert_nonnull (strstr (row, "v1 (default)"));
+  g_assert_nonnull (strstr (row, "WT 0.800"));
+
+  g_autofree char *cmp = ns_models_dialog_dup_comparison (d, 2, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (cmp, "v2 (candidate)"));
+  g_assert_nonnull (strstr (cmp, "v1 (current default)"));
+  g_assert_nonnull (strstr (cmp, "+0.050"));
+  g_assert_nonnull (strstr (cmp, "-0.050"));
+  g_assert_nonnull (strstr (cmp, "same validation cases"));
+
+  /* Promote through the buttons: the comparison first, then the default changes */
+  ns_models_dialog_select (d, 2);
+  GtkWidget *box = gtk_window_get_child (GTK_WINDOW (d));
+  GtkWidget *buttons = gtk_widget_get_last_child (box);
+  GtkWidget *promote = gtk_widget_get_next_sibling (gtk_widget_get_first_child (buttons));
+  g_assert_true (gtk_widget_get_sensitive (promote));
+  g_signal_emit_by_name (promote, "clicked");
+  GtkWindow *confirm = ns_models_dialog_get_confirmation (d);
+  g_assert_nonnull (confirm);
+  g_signal_emit_by_name (g_object_get_data (G_OBJECT (confirm), "ns-promote"), "clicked");
+  g_assert_null (ns_models_dialog_get_confirmation (d));
+  {
+    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    g_autoptr (NsQueueModel) def = ns_queue_get_default_model (q, &error);
+    g_assert_cmpint (def->version, ==, 2);
+  }
+  int back = 0;
+  g_assert_true (ns_models_dialog_rollback (d, 0, &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (back, ==, 1);
+  g_autofree char *row2 = ns_models_dialog_dup_row_text (d, 0);
+  g_assert_nonnull (strstr (row2, "v1 (default)"));
+  gtk_window_destroy (GTK_WINDOW (d));
+}
+
+/* ---- --bench ------------------------------------------------------------------------- */
+
+static gint64 last_tick, longest_gap;
+
+static gboolean
+tick (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (last_tick > 0)
+    longest_gap = MAX (longest_gap, now - last_tick);
+  last_tick = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+window_idle (gpointer data)
+{
+  return !ns_window_is_loading (data);
+}
+
+static int
+bench (const char *device)
+{
+  g_autoptr (GError) error = NULL;
+  NsWindow *window = ns_window_new (NULL);
+  const char *paths[] = { ns_test_sample_case (), NULL };
+  Fixture f = { 0 };
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 900);
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  if (!wait_until (window_idle, window, 120))
+    return 1;
+  f.viewer = ns_window_get_viewer (window);
+  f.runner = ns_model_runner_new (f.viewer);
+  ns_model_runner_set_editor (f.runner, ns_window_get_editor (window));
+  ns_model_runner_set_model (f.runner, model_path, 0);
+  ns_model_runner_set_device (f.runner, device);
+  g_signal_connect (f.runner, "progress", G_CALLBACK (on_progress), &f);
+  g_signal_connect (f.runner, "finished", G_CALLBACK (on_finished), &f);
+  for (int i = 0; i < 100; i++)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+
+  gint64 t0 = g_get_monotonic_time ();
+  guint id = g_timeout_add (2, tick, NULL);
+  last_tick = 0;
+  longest_gap = 0;
+  if (!ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, TRUE, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  wait_until (fixture_finished, &f, 600);
+  double seconds = (g_get_monotonic_time () - t0) / 1e6;
+  for (int i = 0; i < 200; i++)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  g_source_remove (id);
+  printf ("run model on %s (%s, random mobilenetv2-unet): %s, %d/%d slices, %.2f s "
+          "(worker %.2f s), uncertainty %.3f, %d progress updates\n",
+          ns_test_sample_case (), device, f.ok ? "ok" : f.message, f.last_done, f.last_total,
+          seconds, ns_model_runner_get_seconds (f.runner),
+          ns_model_runner_get_uncertainty (f.runner), f.n_progress);
+  printf ("longest main-loop stall during the run (incl. applying the result): %.1f ms\n",
+          longest_gap / 1000.0);
+  g_object_unref (f.runner);
+  gtk_window_destroy (GTK_WINDOW (window));
+  return f.ok ? 0 : 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *xdg = NULL;
+
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  xdg = g_build_filename (ns_test_tmpdir (), "xdg", NULL);
+  g_setenv ("XDG_DATA_HOME", xdg, TRUE);
+  g_setenv ("XDG_CACHE_HOME", xdg, TRUE);
+  g_setenv ("XDG_STATE_HOME", xdg, TRUE);
+  g_setenv ("NEUROSEG_DATA_DIR", xdg, TRUE);
+  make_model ();
+
+  if (argc > 1 && strcmp (argv[1], "--bench") == 0)
+    {
+      gtk_init ();
+      return bench (argc > 2 ? argv[2] : "auto");
+    }
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+  g_test_add_func ("/ui/ai/run-model", test_run_model);
+  g_test_add_func ("/ui/ai/fill-unlabelled", test_fill_unlabelled);
+  g_test_add_func ("/ui/ai/cancel", test_cancel);
+  g_test_add_func ("/ui/ai/bad-model", test_bad_model);
+  g_test_add_func ("/ui/ai/mark-corrected-queue-panel", test_mark_corrected_and_queue_panel);
+  g_test_add_func ("/ui/ai/train-panel-stream", test_train_panel_stream);
+  g_test_add_func ("/ui/ai/train-panel-crash", test_train_panel_crash);
+  g_test_add_func ("/ui/ai/train-panel-cancel", test_train_panel_cancel);
+  g_test_add_func ("/ui/ai/fine-tune-dialog", test_fine_tune_dialog);
+  g_test_add_func ("/ui/ai/models-dialog", test_models_dialog);
+  return g_test_run ();
+}

@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-model-runner.c: Run Model in a worker thread, its progress bar, the prediction as
+ * one undo entry, the entropy map, and Mark Corrected and Queue.
+ */
+#define G_LOG_DOMAIN "neuroseg-ui"
+
+#include "ns-model-runner.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ns-backend.h"
+#include "ns-checkpoint.h"
+#include "ns-infer.h"
+#include "ns-mask-doc.h"
+#include "ns-nifti.h"
+
+struct _NsModelRunner
+{
+  GObject parent_instance;
+
+  NsViewer *viewer;          /* owned */
+  NsEditor *editor;          /* weak pointer */
+  char *model_path;
+  int model_version;
+  char *device;
+  int max_batch;
+
+  GCancellable *cancellable; /* non-NULL while running */
+  int done, total;
+  NsRunModelMode mode;
+
+  NsLabelMap *prediction;
+  NsVolume *entropy;
+  double uncertainty;
+  double seconds;
+};
+
+enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (NsModelRunner, ns_model_runner, G_TYPE_OBJECT)
+
+/* ---- the job ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  NsModelRunner *self;       /* reference */
+  NsCase *ncase;             /* reference */
+  char *model_path;
+  char *device;
+  int max_batch;
+  gboolean want_uncertainty;
+  GMainContext *context;     /* where progress goes */
+  /* out */
+  NsLabelMap *labels;
+  NsVolume *entropy;
+  double uncertainty;
+  double seconds;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_object_unref (job->self);
+  ns_case_unref (job->ncase);
+  g_free (job->model_path);
+  g_free (job->device);
+  g_main_context_unref (job->context);
+  if (job->labels != NULL)
+    ns_label_map_unref (job->labels);
+  if (job->entropy != NULL)
+    ns_volume_unref (job->entropy);
+  g_free (job);
+}
+
+typedef struct
+{
+  NsModelRunner *self;
+  GCancellable *cancellable;
+  int done, total;
+} Progress;
+
+static gboolean
+progress_in_main (gpointer data)
+{
+  Progress *p = data;
+
+  /* a progress report from a run that was replaced is dropped */
+  if (p->self->cancellable == p->cancellable)
+    {
+      p->self->done = p->done;
+      p->self->total = p->total;
+      g_signal_emit (p->self, signals[SIGNAL_PROGRESS], 0, p->done, p->total);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_free (gpointer data)
+{
+  Progress *p = data;
+
+  g_object_unref (p->self);
+  g_object_unref (p->cancellable);
+  g_free (p);
+}
+
+typedef struct
+{
+  Job *job;
+  GCancellable *cancellable;
+} ProgressCtx;
+
+static void
+on_infer_progress (int done, int total, gpointer data)
+{
+  ProgressCtx *ctx = data;
+  Progress *p = g_new0 (Progress, 1);
+
+  p->self = g_object_ref (ctx->job->self);
+  p->cancellable = g_object_ref (ctx->cancellable);
+  p->done = done;
+  p->total = total;
+  g_main_context_invoke_full (ctx->job->context, G_PRIORITY_DEFAULT, progress_in_main, p,
+                              progress_free);
+}
+
+/* Normalised entropy of the class probabilities per voxel, and its mean over the voxels
+ * predicted non-zero (over voxels with any uncertainty when none is). */
+static NsVolume *
+compute_entropy (NsVolume *const *prob, int n_classes, const NsLabelMap *labels,
+                 double *score, GError **error)
+{
+  NsVolume *out = ns_volume_new (&labels->grid, error);
+  gsize n = ns_volume_n_voxels (out);
+  double norm = n_classes > 1 ? 1.0 / log ((double) n_classes) : 1.0;
+  double sum_t = 0, sum_b = 0;
+  gsize n_t = 0, n_b = 0;
+
+  if (out == NULL)
+    return NULL;
+  for (gsize v = 0; v < n; v++)
+    {
+      double h = 0;
+
+      for (int c = 0; c < n_classes; c++)
+        {
+          double p = prob[c]->voxels[v];
+
+          if (p > 1e-12)
+            h -= p * log (p);
+        }
+      h *= norm;
+      out->voxels[v] = (float) h;
+      if (labels->labels[v] != 0)
+        {
+          sum_t += h;
+          n_t++;
+        }
+      else if (h > 1e-6)
+        {
+          sum_b += h;
+          n_b++;
+        }
+    }
+  *score = n_t > 0 ? sum_t / (double) n_t : n_b > 0 ? sum_b / (double) n_b : 0.0;
+  return out;
+}
+
+static void
+run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  g_autoptr (NsBackend) backend = ns_backend_new (job->device, &error);
+
+  if (backend == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_autoptr (NsModel) model = ns_checkpoint_load (job->model_path, backend, &error);
+  if (model == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  ProgressCtx ctx = { job, cancellable };
+  NsInferOptions options = { 0 };
+  options.max_batch = job->max_batch;
+  options.want_probabilities = job->want_uncertainty;
+  options.progress = on_infer_progress;
+  options.progress_data = &ctx;
+  options.cancellable = cancellable;
+
+  g_autoptr (NsInferResult) result = ns_infer_run_case (model, job->ncase, &options, &error);
+  if (result == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (job->want_uncertainty && result->probabilities != NULL)
+    {
+      job->entropy = compute_entropy (result->probabilities, result->n_classes,
+                                      result->labels, &job->uncertainty, &error);
+      if (job->entropy == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  else
+    job->uncertainty = NAN;
+  job->labels = ns_label_map_ref (result->labels);
+  job->seconds = (g_get_monotonic_time () - t0) / 1e6;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+apply_prediction (NsModelRunner *self, NsLabelMap *labels)
+{
+  NsMaskDoc *doc = self->editor != NULL ? ns_editor_get_doc (self->editor) : NULL;
+  NsLabelMap *target = doc != NULL ? ns_mask_doc_get_map (doc)
+                                   : ns_viewer_get_labels (self->viewer);
+  gsize n = ns_grid_n_voxels (&labels->grid);
+  g_autofree guint8 *merged = NULL;
+  const guint8 *values = labels->labels;
+
+  if (target != NULL && self->mode == NS_RUN_MODEL_FILL_UNLABELLED)
+    {
+      merged = g_malloc (n);
+      for (gsize v = 0; v < n; v++)
+        merged[v] = target->labels[v] != 0 ? target->labels[v] : labels->labels[v];
+      values = merged;
+    }
+  if (doc != NULL)
+    {
+      ns_mask_doc_replace (doc, values,
+                           self->mode == NS_RUN_MODEL_REPLACE ? "Run Model"
+                                                              : "Run Model (fill unlabelled)");
+      ns_viewer_labels_changed (self->viewer);
+    }
+  else if (target != NULL && ns_grid_equal (&target->grid, &labels->grid))
+    {
+      memcpy (target->labels, values, n);
+      ns_viewer_labels_changed (self->viewer);
+    }
+  else
+    {
+      g_autoptr (NsLabelMap) copy = ns_label_map_dup (labels, NULL);
+
+      if (copy != NULL)
+        ns_viewer_set_labels (self->viewer, copy);
+    }
+}
+
+static void
+run_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  NsModelRunner *self = NS_MODEL_RUNNER (source);
+  GTask *task = G_TASK (res);
+  Job *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  GCancellable *mine = g_task_get_cancellable (task);
+  gboolean current = self->cancellable == mine;
+
+  if (!g_task_propagate_boolean (task, &error))
+    {
+      if (current)
+        g_clear_object (&self->cancellable);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+          || g_cancellable_is_cancelled (mine))
+        g_signal_emit (self, signals[SIGNAL_FINISHED], 0, FALSE, "Run Model cancelled");
+      else
+        g_signal_emit (self, signals[SIGNAL_FINISHED], 0, FALSE, error->message);
+      return;
+    }
+  if (!current)
+    return;
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->prediction, ns_label_map_unref);
+  g_clear_pointer (&self->entropy, ns_volume_unref);
+  self->prediction = g_steal_pointer (&job->labels);
+  self->entropy = g_steal_pointer (&job->entropy);
+  self->uncertainty = job->uncertainty;
+  self->seconds = job->seconds;
+  if (ns_viewer_has_case (self->viewer)
+      && ns_viewer_get_case (self->viewer) == job->ncase)
+    apply_prediction (self, self->prediction);
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, TRUE, NULL);
+}
+
+gboolean
+ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_uncertainty,
+                       GError **error)
+{
+  g_return_val_if_fail (NS_IS_MODEL_RUNNER (self), FALSE);
+
+  if (self->cancellable != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "Run Model: a run is in progress");
+      return FALSE;
+    }
+  if (!ns_viewer_has_case (self->viewer))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
+      return FALSE;
+    }
+  if (self->model_path == NULL)
+    {
+      int version = 0;
+      g_autofree char *path = ns_model_runner_find_default_model (NULL, &version, error);
+
+      if (path == NULL)
+        return FALSE;
+      ns_model_runner_set_model (self, path, version);
+    }
+
+  Job *job = g_new0 (Job, 1);
+  job->self = g_object_ref (self);
+  job->ncase = ns_case_ref (ns_viewer_get_case (self->viewer));
+  job->model_path = g_strdup (self->model_path);
+  job->device = g_strdup (self->device);
+  job->max_batch = self->max_batch;
+  job->want_uncertainty = want_uncertainty;
+  job->context = g_main_context_ref_thread_default ();
+  job->uncertainty = NAN;
+
+  self->mode = mode;
+  self->done = 0;
+  self->total = 0;
+  self->cancellable = g_cancellable_new ();
+
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, run_done, NULL);
+  g_task_set_source_tag (task, ns_model_runner_start);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_return_on_cancel (task, FALSE);
+  g_task_run_in_thread (task, run_thread);
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, 0, 0);
+  return TRUE;
+}
+
+void
+ns_model_runner_cancel (NsModelRunner *self)
+{
+  g_return_if_fail (NS_IS_MODEL_RUNNER (self));
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+}
+
+gboolean
+ns_model_runner_is_running (NsModelRunner *self)
+{
+  return self->cancellable != NULL;
+}
+
+void
+ns_model_runner_get_progress (NsModelRunner *self, int *done, int *total)
+{
+  if (done != NULL)
+    *done = self->done;
+  if (total != NULL)
+    *total = self->total;
+}
+
+NsLabelMap *
+ns_model_runner_get_prediction (NsModelRunner *self)
+{
+  return self->prediction;
+}
+
+NsVolume *
+ns_model_runner_get_entropy (NsModelRunner *self)
+{
+  return self->entropy;
+}
+
+double
+ns_model_runner_get_uncertainty (NsModelRunner *self)
+{
+  return self->uncertainty;
+}
+
+double
+ns_model_runner_get_seconds (NsModelRunner *self)
+{
+  return self->seconds;
+}
+
+/* ---- model choice --------------------------------------------------------------------- */
+
+void
+ns_model_runner_set_model (NsModelRunner *self, const char *path, int version)
+{
+  g_free (self->model_path);
+  self->model_path = g_strdup (path);
+  self->model_version = version;
+}
+
+const char *
+ns_model_runner_get_model_path (NsModelRunner *self)
+{
+  return self->model_path;
+}
+
+int
+ns_model_runner_get_model_version (NsModelRunner *self)
+{
+  return self->model_version;
+}
+
+void
+ns_model_runner_set_device (NsModelRunner *self, const char *device)
+{
+  g_free (self->device);
+  self->device = g_strdup (device != NULL ? device : "auto");
+}
+
+void
+ns_model_runner_set_max_batch (NsModelRunner *self, int max_batch)
+{
+  self->max_batch = MAX (max_batch, 0);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+char *
+ns_model_runner_find_default_model (const char *db_path, int *version, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (NsQueue) queue = ns_queue_open (db_path, &local);
+
+  if (version != NULL)
+    *version = 0;
+  if (queue != NULL)
+    {
+      g_autoptr (NsQueueModel) model = ns_queue_get_default_model (queue, NULL);
+      char *path = ns_queue_dup_default_model_path (queue, &local);
+
+      if (path != NULL)
+        {
+          if (version != NULL && model != NULL)
+            *version = model->version;
+          return path;
+        }
+      if (local != NULL)
+        g_warning ("%s", local->message);
+    }
+
+  g_autoptr (GDir) dir = g_dir_open ("resources/models", 0, NULL);
+  if (dir != NULL)
+    {
+      const char *name;
+      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+      while ((name = g_dir_read_name (dir)) != NULL)
+        if (g_str_has_suffix (name, ".safetensors"))
+          g_ptr_array_add (names, g_strdup (name));
+      if (names->len > 0)
+        {
+          g_ptr_array_sort (names, compare_names);
+          return g_build_filename ("resources/models", names->pdata[0], NULL);
+        }
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+               "no model: the registry has no default model and resources/models has no "
+               ".safetensors file (choose one with Segmentation > Model)");
+  return NULL;
+}
+
+char *
+ns_model_runner_describe_model (const char *path, GError **error)
+{
+  g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (path, error);
+  GString *s;
+
+  if (meta == NULL)
+    return NULL;
+  s = g_string_new (NULL);
+  g_string_append_printf (s, "File: %s\n", path);
+  if (meta->name != NULL)
+    g_string_append_printf (s, "Name: %s\n", meta->name);
+  g_string_append_printf (s, "Architecture: %s\n", meta->arch);
+  if (meta->modalities != NULL)
+    {
+      g_autofree char *m = g_strjoinv (", ", meta->modalities);
+      g_string_append_printf (s, "Inputs: %s\n", m);
+    }
+  g_string_append (s, "Classes:");
+  for (int c = 0; c < meta->n_classes; c++)
+    g_string_append_printf (s, "%s %d %s", c > 0 ? "," : "", meta->classes[c].value,
+                            meta->classes[c].name);
+  g_string_append_c (s, '\n');
+  if (meta->parent != NULL)
+    g_string_append_printf (s, "Fine-tuned from: %s\n", meta->parent);
+  if (meta->cases != NULL)
+    g_string_append_printf (s, "Trained on: %u cases\n", g_strv_length (meta->cases));
+  if (meta->epochs > 0)
+    g_string_append_printf (s, "Epochs: %d\n", meta->epochs);
+  if (meta->metrics != NULL)
+    g_string_append_printf (s, "Metrics: %s\n", meta->metrics);
+  if (meta->date != NULL)
+    g_string_append_printf (s, "Date: %s\n", meta->date);
+  if (meta->command != NULL)
+    g_string_append_printf (s, "Command: %s\n", meta->command);
+  return g_string_free (s, FALSE);
+}
+
+/* ---- progress box --------------------------------------------------------------------- */
+
+static void
+box_on_progress (NsModelRunner *self, int done, int total, GtkWidget *box)
+{
+  GtkProgressBar *bar = g_object_get_data (G_OBJECT (box), "bar");
+  g_autofree char *text = total > 0 ? g_strdup_printf ("Run Model: %d of %d slices", done,
+                                                       total)
+                                    : g_strdup ("Run Model: loading the model…");
+
+  gtk_widget_set_visible (box, TRUE);
+  gtk_progress_bar_set_fraction (bar, total > 0 ? (double) done / total : 0.0);
+  gtk_progress_bar_set_text (bar, text);
+}
+
+static void
+box_on_finished (NsModelRunner *self, gboolean ok, const char *message, GtkWidget *box)
+{
+  gtk_widget_set_visible (box, FALSE);
+}
+
+GtkWidget *
+ns_model_runner_create_progress_box (NsModelRunner *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *bar = gtk_progress_bar_new ();
+  GtkWidget *cancel = gtk_button_new_with_mnemonic ("_Cancel");
+
+  gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (bar), TRUE);
+  gtk_widget_set_hexpand (bar, TRUE);
+  gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (box), bar);
+  gtk_box_append (GTK_BOX (box), cancel);
+  g_object_set_data (G_OBJECT (box), "bar", bar);
+  g_object_set_data (G_OBJECT (box), "cancel", cancel);
+  g_signal_connect_swapped (cancel, "clicked", G_CALLBACK (ns_model_runner_cancel), self);
+  g_signal_connect_object (self, "progress", G_CALLBACK (box_on_progress), box, 0);
+  g_signal_connect_object (self, "finished", G_CALLBACK (box_on_finished), box, 0);
+  gtk_widget_set_visible (box, ns_model_runner_is_running (self));
+  return box;
+}
+
+/* ---- Mark Corrected and Queue ---------------------------------------------------------- */
+
+gint64
+ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const char *db_path,
+                                GError **error)
+{
+  NsCase *ncase = ns_viewer_get_case (self->viewer);
+  NsMaskDoc *doc = editor != NULL ? ns_editor_get_doc (editor) : NULL;
+  g_autofree char *prediction_path = NULL;
+
+  if (ncase == NULL || doc == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "Mark Corrected: no case with a mask is open");
+      return 0;
+    }
+  /* never overwrite the case's own (expert) segmentation: the correction goes beside it */
+  if (ns_editor_path_is_case_seg (editor))
+    {
+      g_autofree char *name = g_strconcat (ncase->id, "_mask.nii.gz", NULL);
+      g_autofree char *path = g_build_filename (ncase->dir, name, NULL);
+
+      if (!ns_editor_save (editor, path, TRUE, error))
+        return 0;
+    }
+  else if (!ns_editor_save (editor, NULL, FALSE, error))
+    return 0;
+
+  if (self->prediction != NULL && ns_grid_equal (&self->prediction->grid, &ncase->grid))
+    {
+      g_autofree char *name = g_strconcat (ncase->id, "_prediction.nii.gz", NULL);
+
+      prediction_path = g_build_filename (ncase->dir, name, NULL);
+      if (!ns_nifti_write_label_map (self->prediction, prediction_path, error))
+        return 0;
+    }
+
+  g_autoptr (NsQueue) queue = ns_queue_open (db_path, error);
+  if (queue == NULL)
+    return 0;
+  NsQueueAnnotation a = { 0 };
+  a.mask_path = ns_mask_doc_get_path (doc);
+  a.prediction_path = prediction_path;
+  a.model_version = prediction_path != NULL ? self->model_version : 0;
+  a.uncertainty = prediction_path != NULL ? self->uncertainty : NAN;
+  const char *case_path = ncase->dir;
+  return ns_queue_add (queue, case_path, &a, error);
+}
+
+/* ---- GObject ------------------------------------------------------------------------ */
+
+static void
+ns_model_runner_dispose (GObject *object)
+{
+  NsModelRunner *self = NS_MODEL_RUNNER (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->viewer);
+  if (self->editor != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->editor), (gpointer *) &self->editor);
+  self->editor = NULL;
+  G_OBJECT_CLASS (ns_model_runner_parent_class)->dispose (object);
+}
+
+static void
+ns_model_runner_finalize (GObject *object)
+{
+  NsModelRunner *self = NS_MODEL_RUNNER (object);
+
+  g_free (self->model_path);
+  g_free (self->device);
+  g_clear_pointer (&self->prediction, ns_label_map_unref);
+  g_clear_pointer (&self->entropy, ns_volume_unref);
+  G_OBJECT_CLASS (ns_model_runner_parent_class)->finalize (object);
+}
+
+static void
+ns_model_runner_class_init (NsModelRunnerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = ns_model_runner_dispose;
+  object_class->finalize = ns_model_runner_finalize;
+  signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+}
+
+static void
+ns_model_runner_init (NsModelRunner *self)
+{
+  self->device = g_strdup ("auto");
+  self->uncertainty = NAN;
+}
+
+NsModelRunner *
+ns_model_runner_new (NsViewer *viewer)
+{
+  NsModelRunner *self = g_object_new (NS_TYPE_MODEL_RUNNER, NULL);
+
+  self->viewer = g_object_ref (viewer);
+  return self;
+}
+
+void
+ns_model_runner_set_editor (NsModelRunner *self, NsEditor *editor)
+{
+  if (self->editor != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->editor), (gpointer *) &self->editor);
+  self->editor = editor;
+  if (editor != NULL)
+    g_object_add_weak_pointer (G_OBJECT (editor), (gpointer *) &self->editor);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-model-runner.h: Segmentation > Run Model.  Runs net/ns-infer.h on the viewer's case
+ * in a worker thread (GTask, cancellable) on ns_backend_new ("auto") (the GPU when there is
+ * one, else the CPU), reports progress in the main loop, and applies the prediction to
+ * the mask being edited as ONE undo entry (ns_mask_doc_replace), either replacing the mask
+ * or filling only the unlabelled voxels.  Optionally computes the per-voxel entropy of the
+ * softmax (an uncertainty map, natural log normalised to [0, 1] by log(n_classes)) and one
+ * uncertainty score per case: the mean normalised entropy over the voxels predicted as
+ * tumour (over the brain when none is).
+ *
+ * Only the main loop touches widgets and the viewer: the worker marshals its progress with
+ * g_main_context_invoke () to the context the run was started from.
+ *
+ * Mark Corrected and Queue (ns_model_runner_mark_corrected()) saves the edited mask
+ * (atomic), the model's prediction beside it, and adds the case to the fine-tuning queue
+ * (data/ns-queue.h) with effort (WT Dice prediction vs. corrected mask) and uncertainty.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-editor.h"
+#include "ns-queue.h"
+#include "ns-viewer.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  NS_RUN_MODEL_REPLACE,          /* the prediction replaces the whole mask */
+  NS_RUN_MODEL_FILL_UNLABELLED,  /* only voxels labelled 0 take the prediction */
+} NsRunModelMode;
+
+#define NS_TYPE_MODEL_RUNNER (ns_model_runner_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsModelRunner, ns_model_runner, NS, MODEL_RUNNER, GObject)
+
+/* Signals: "progress" (int done, int total), in the main loop after each batch;
+ * "finished" (gboolean ok, const char *message): message is the error (NULL on success;
+ * "cancelled" wording when cancelled). */
+NsModelRunner *ns_model_runner_new            (NsViewer *viewer);
+/* The editor whose document receives the prediction (nullable: the prediction then
+ * replaces the viewer's label map without undo). */
+void           ns_model_runner_set_editor     (NsModelRunner *self, NsEditor *editor);
+/* The model file and its registry version (0: not registered). */
+void           ns_model_runner_set_model      (NsModelRunner *self, const char *path,
+                                               int version);
+const char    *ns_model_runner_get_model_path (NsModelRunner *self);
+int            ns_model_runner_get_model_version (NsModelRunner *self);
+/* The model to use when none was chosen: the registry's default (db_path NULL: the
+ * default database), else the first resources/models/ *.safetensors.  NULL + error when
+ * none; *version receives the registry version (0: none). */
+char          *ns_model_runner_find_default_model (const char *db_path, int *version,
+                                                   GError **error);
+/* A human-readable card of a checkpoint's metadata (name, arch, inputs, classes, parent,
+ * cases, epochs, metrics, date, command). */
+char          *ns_model_runner_describe_model (const char *path, GError **error);
+/* "auto" (default), "cpu", "ref", "cuda". */
+void           ns_model_runner_set_device     (NsModelRunner *self, const char *device);
+/* Options of the next run.  max_batch 0: the engine's budget decides. */
+void           ns_model_runner_set_max_batch  (NsModelRunner *self, int max_batch);
+
+/* Starts a run on the viewer's case; FALSE + error when no case, no model, or busy. */
+gboolean       ns_model_runner_start          (NsModelRunner *self, NsRunModelMode mode,
+                                               gboolean want_uncertainty, GError **error);
+void           ns_model_runner_cancel         (NsModelRunner *self);
+gboolean       ns_model_runner_is_running     (NsModelRunner *self);
+void           ns_model_runner_get_progress   (NsModelRunner *self, int *done, int *total);
+/* The last prediction (borrowed; NULL before the first successful run). */
+NsLabelMap    *ns_model_runner_get_prediction (NsModelRunner *self);
+/* The last entropy map (borrowed; NULL unless asked for). */
+NsVolume      *ns_model_runner_get_entropy    (NsModelRunner *self);
+/* The last case's uncertainty score (NAN when unknown). */
+double         ns_model_runner_get_uncertainty (NsModelRunner *self);
+/* Seconds the last run took in the worker (load + inference + entropy). */
+double         ns_model_runner_get_seconds    (NsModelRunner *self);
+
+/* A box with a progress bar ("slices done of total") and a Cancel button, bound to the
+ * runner; hidden while idle. */
+GtkWidget     *ns_model_runner_create_progress_box (NsModelRunner *self);
+
+/* Saves the editor's mask (atomic), writes the prediction beside it
+ * (<case>/<id>_prediction.nii.gz) and adds the case to the queue at db_path (NULL: the
+ * default database) with effort and uncertainty.  Returns the queue's case id, 0 on
+ * error. */
+gint64         ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor,
+                                               const char *db_path, GError **error);
+
+G_END_DECLS

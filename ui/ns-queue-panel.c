@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-queue-panel.c: the fine-tuning queue as a GtkListBox with a sort choice and the
+ * Open, Exclude and Requeue buttons.
+ */
+#define G_LOG_DOMAIN "neuroseg-ui"
+
+#include "ns-queue-panel.h"
+
+#include <math.h>
+
+struct _NsQueuePanel
+{
+  GtkBox parent_instance;
+
+  char *db_path;
+  NsQueueSort sort;
+  GPtrArray *entries;        /* NsQueueEntry * */
+  GtkWidget *sort_choice;
+  GtkWidget *list;
+  GtkWidget *message;
+  GtkWidget *open, *exclude, *requeue;
+};
+
+enum { SIGNAL_OPEN_CASE, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (NsQueuePanel, ns_queue_panel, GTK_TYPE_BOX)
+
+char *
+ns_queue_panel_dup_row_text (NsQueuePanel *self, guint index)
+{
+  const NsQueueEntry *e;
+  char effort[32] = "–", unc[32] = "–";
+
+  g_return_val_if_fail (index < self->entries->len, NULL);
+  e = self->entries->pdata[index];
+  if (isfinite (e->effort))
+    g_snprintf (effort, sizeof effort, "%.3f", e->effort);
+  if (isfinite (e->uncertainty))
+    g_snprintf (unc, sizeof unc, "%.3f", e->uncertainty);
+  if (e->state == NS_QUEUE_STATE_USED)
+    return g_strdup_printf ("%s  used by v%d  effort %s  uncertainty %s", e->case_id,
+                            e->used_by, effort, unc);
+  return g_strdup_printf ("%s  %s  effort %s  uncertainty %s", e->case_id,
+                          ns_queue_state_name (e->state), effort, unc);
+}
+
+static void
+update_buttons (NsQueuePanel *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list));
+  const NsQueueEntry *e = row != NULL ? self->entries->pdata[gtk_list_box_row_get_index (row)]
+                                      : NULL;
+
+  gtk_widget_set_sensitive (self->open, e != NULL);
+  gtk_widget_set_sensitive (self->exclude, e != NULL && e->state != NS_QUEUE_STATE_EXCLUDED);
+  gtk_widget_set_sensitive (self->requeue, e != NULL && e->state != NS_QUEUE_STATE_QUEUED);
+}
+
+gboolean
+ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &local);
+  GPtrArray *entries = queue != NULL ? ns_queue_list (queue, self->sort, -1, &local) : NULL;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (self->list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
+  g_ptr_array_set_size (self->entries, 0);
+  if (entries == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->message), local->message);
+      update_buttons (self);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      g_autofree char *text = NULL;
+      GtkWidget *label;
+
+      g_ptr_array_add (self->entries, entries->pdata[i]);
+      entries->pdata[i] = NULL;
+      text = ns_queue_panel_dup_row_text (self, i);
+      label = gtk_label_new (text);
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_list_box_append (GTK_LIST_BOX (self->list), label);
+    }
+  g_ptr_array_unref (entries);
+  {
+    g_autofree char *m = g_strdup_printf ("%u case%s", self->entries->len,
+                                          self->entries->len == 1 ? "" : "s");
+    gtk_label_set_text (GTK_LABEL (self->message), m);
+  }
+  update_buttons (self);
+  return TRUE;
+}
+
+void
+ns_queue_panel_set_sort (NsQueuePanel *self, NsQueueSort sort)
+{
+  if (gtk_drop_down_get_selected (GTK_DROP_DOWN (self->sort_choice)) != (guint) sort)
+    {
+      gtk_drop_down_set_selected (GTK_DROP_DOWN (self->sort_choice), sort);
+      return; /* notify::selected refreshes */
+    }
+  self->sort = sort;
+  ns_queue_panel_refresh (self, NULL);
+}
+
+static void
+on_sort_changed (GtkDropDown *dd, GParamSpec *pspec, NsQueuePanel *self)
+{
+  self->sort = (NsQueueSort) gtk_drop_down_get_selected (dd);
+  ns_queue_panel_refresh (self, NULL);
+}
+
+guint
+ns_queue_panel_get_n_rows (NsQueuePanel *self)
+{
+  return self->entries->len;
+}
+
+const NsQueueEntry *
+ns_queue_panel_get_entry (NsQueuePanel *self, guint index)
+{
+  g_return_val_if_fail (index < self->entries->len, NULL);
+  return self->entries->pdata[index];
+}
+
+void
+ns_queue_panel_select (NsQueuePanel *self, guint index)
+{
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (GTK_LIST_BOX (self->list), index);
+
+  gtk_list_box_select_row (GTK_LIST_BOX (self->list), row);
+  update_buttons (self);
+}
+
+static const NsQueueEntry *
+selected (NsQueuePanel *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list));
+
+  return row != NULL ? self->entries->pdata[gtk_list_box_row_get_index (row)] : NULL;
+}
+
+static gboolean
+set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
+{
+  const NsQueueEntry *e = selected (self);
+  g_autoptr (NsQueue) queue = NULL;
+  gint64 id;
+  int index;
+
+  if (e == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no case is selected");
+      return FALSE;
+    }
+  id = e->id;
+  index = gtk_list_box_row_get_index (gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list)));
+  queue = ns_queue_open (self->db_path, error);
+  if (queue == NULL
+      || !ns_queue_set_state (queue, id, state, 0, NULL,
+                              state == NS_QUEUE_STATE_EXCLUDED ? "excluded in the queue panel"
+                                                               : "requeued in the queue panel",
+                              error))
+    return FALSE;
+  if (!ns_queue_panel_refresh (self, error))
+    return FALSE;
+  /* keep the same case selected */
+  for (guint i = 0; i < self->entries->len; i++)
+    if (((NsQueueEntry *) self->entries->pdata[i])->id == id)
+      index = i;
+  if (index >= 0 && (guint) index < self->entries->len)
+    ns_queue_panel_select (self, index);
+  return TRUE;
+}
+
+gboolean
+ns_queue_panel_exclude_selected (NsQueuePanel *self, GError **error)
+{
+  return set_selected_state (self, NS_QUEUE_STATE_EXCLUDED, error);
+}
+
+gboolean
+ns_queue_panel_requeue_selected (NsQueuePanel *self, GError **error)
+{
+  return set_selected_state (self, NS_QUEUE_STATE_QUEUED, error);
+}
+
+void
+ns_queue_panel_open_selected (NsQueuePanel *self)
+{
+  const NsQueueEntry *e = selected (self);
+
+  if (e != NULL)
+    g_signal_emit (self, signals[SIGNAL_OPEN_CASE], 0, e->path);
+}
+
+static void
+on_state_button (GtkButton *button, NsQueuePanel *self)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = GTK_WIDGET (button) == self->exclude
+                  ? ns_queue_panel_exclude_selected (self, &error)
+                  : ns_queue_panel_requeue_selected (self, &error);
+
+  if (!ok)
+    gtk_label_set_text (GTK_LABEL (self->message), error->message);
+}
+
+static void
+on_row_activated (GtkListBox *list, GtkListBoxRow *row, NsQueuePanel *self)
+{
+  ns_queue_panel_open_selected (self);
+}
+
+static void
+on_selected_rows_changed (GtkListBox *list, NsQueuePanel *self)
+{
+  update_buttons (self);
+}
+
+static void
+ns_queue_panel_finalize (GObject *object)
+{
+  NsQueuePanel *self = NS_QUEUE_PANEL (object);
+
+  g_free (self->db_path);
+  g_ptr_array_unref (self->entries);
+  G_OBJECT_CLASS (ns_queue_panel_parent_class)->finalize (object);
+}
+
+static void
+ns_queue_panel_class_init (NsQueuePanelClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = ns_queue_panel_finalize;
+  signals[SIGNAL_OPEN_CASE] = g_signal_new ("open-case", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+ns_queue_panel_init (NsQueuePanel *self)
+{
+  static const char *const sorts[] = { "Oldest first", "Most uncertain first",
+                                       "Most edited first", NULL };
+  GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *scroll = gtk_scrolled_window_new ();
+  GtkWidget *title = gtk_label_new ("Fine-tuning queue");
+
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
+  gtk_box_set_spacing (GTK_BOX (self), 6);
+  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_queue_entry_free);
+
+  gtk_widget_add_css_class (title, "heading");
+  gtk_widget_set_hexpand (title, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  self->sort_choice = gtk_drop_down_new_from_strings (sorts);
+  g_signal_connect (self->sort_choice, "notify::selected", G_CALLBACK (on_sort_changed), self);
+  gtk_box_append (GTK_BOX (top), title);
+  gtk_box_append (GTK_BOX (top), self->sort_choice);
+
+  self->list = gtk_list_box_new ();
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->list), GTK_SELECTION_SINGLE);
+  g_signal_connect (self->list, "row-activated", G_CALLBACK (on_row_activated), self);
+  g_signal_connect (self->list, "selected-rows-changed", G_CALLBACK (on_selected_rows_changed),
+                    self);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), self->list);
+  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroll), 120);
+  gtk_widget_set_vexpand (scroll, TRUE);
+
+  self->message = gtk_label_new ("");
+  gtk_label_set_xalign (GTK_LABEL (self->message), 0);
+  gtk_label_set_wrap (GTK_LABEL (self->message), TRUE);
+
+  self->open = gtk_button_new_with_mnemonic ("_Open");
+  self->exclude = gtk_button_new_with_mnemonic ("E_xclude");
+  self->requeue = gtk_button_new_with_mnemonic ("_Requeue");
+  g_signal_connect_swapped (self->open, "clicked", G_CALLBACK (ns_queue_panel_open_selected),
+                            self);
+  g_signal_connect (self->exclude, "clicked", G_CALLBACK (on_state_button), self);
+  g_signal_connect (self->requeue, "clicked", G_CALLBACK (on_state_button), self);
+  gtk_box_append (GTK_BOX (buttons), self->open);
+  gtk_box_append (GTK_BOX (buttons), self->exclude);
+  gtk_box_append (GTK_BOX (buttons), self->requeue);
+
+  gtk_box_append (GTK_BOX (self), top);
+  gtk_box_append (GTK_BOX (self), scroll);
+  gtk_box_append (GTK_BOX (self), self->message);
+  gtk_box_append (GTK_BOX (self), buttons);
+}
+
+GtkWidget *
+ns_queue_panel_new (const char *db_path)
+{
+  NsQueuePanel *self = g_object_new (NS_TYPE_QUEUE_PANEL, NULL);
+
+  self->db_path = g_strdup (db_path);
+  ns_queue_panel_refresh (self, NULL);
+  return GTK_WIDGET (self);
+}

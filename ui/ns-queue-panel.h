@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-queue-panel.h: the fine-tuning queue (data/ns-queue.h) as a list: each case with its
+ * state, effort (WT Dice between the model's prediction and the correction) and
+ * uncertainty; sorted by when it was added, by uncertainty (the next case to correct
+ * first: active learning) or by effort; Open, Exclude and Requeue on the selected case.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-queue.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_QUEUE_PANEL (ns_queue_panel_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsQueuePanel, ns_queue_panel, NS, QUEUE_PANEL, GtkBox)
+
+/* Signal "open-case" (const char *path): Open on a row (or a double click). */
+GtkWidget     *ns_queue_panel_new          (const char *db_path);
+/* Re-reads the database; FALSE + error when it cannot be read (shown in the panel too). */
+gboolean       ns_queue_panel_refresh      (NsQueuePanel *self, GError **error);
+void           ns_queue_panel_set_sort     (NsQueuePanel *self, NsQueueSort sort);
+guint          ns_queue_panel_get_n_rows   (NsQueuePanel *self);
+/* The entry shown in row index (borrowed, valid until the next refresh). */
+const NsQueueEntry *ns_queue_panel_get_entry (NsQueuePanel *self, guint index);
+/* The text of row index as shown (owned), e.g. "Brats18_CBICA_ABM_1  queued  effort 0.91
+ * uncertainty 0.12". */
+char          *ns_queue_panel_dup_row_text (NsQueuePanel *self, guint index);
+void           ns_queue_panel_select       (NsQueuePanel *self, guint index);
+/* The actions on the selected row. */
+gboolean       ns_queue_panel_exclude_selected (NsQueuePanel *self, GError **error);
+gboolean       ns_queue_panel_requeue_selected (NsQueuePanel *self, GError **error);
+void           ns_queue_panel_open_selected    (NsQueuePanel *self);
+
+G_END_DECLS

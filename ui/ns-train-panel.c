@@ -1,0 +1,1062 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-train-panel.c: the fine-tuning subprocess, its JSON progress, the live plot, the
+ * registration of the new model version, and the Fine-tune… dialog.
+ */
+#define G_LOG_DOMAIN "neuroseg-ui"
+
+#include "ns-train-panel.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ns-case.h"
+#include "ns-checkpoint.h"
+#include "ns-queue.h"
+
+struct _NsTrainPanel
+{
+  GtkBox parent_instance;
+
+  GtkWidget *status;        /* label */
+  GtkWidget *bar;
+  GtkWidget *plot;
+  GtkWidget *cancel;
+
+  char *db_path;
+  NsTrainState state;
+  char *message;
+  int new_version;
+
+  /* the run */
+  GSubprocess *proc;
+  GDataInputStream *out;
+  GCancellable *cancellable;
+  gint64 run_id;
+  char *output;
+  char *command;
+  int base_version;
+  guint n_cases;
+  char **val_cases;
+  gboolean cancel_requested;
+
+  /* what the stream said */
+  guint n_steps;
+  GArray *step_x;           /* double: step */
+  GArray *step_loss;        /* double */
+  GArray *epoch_x;          /* double: step at the end of the epoch */
+  GArray *epoch_loss;
+  GArray *epoch_dice;
+  gint64 total_steps;
+  double fraction, eta;
+  JsonObject *done;         /* the "done" event */
+  char *error_event;        /* the "error" event's message */
+};
+
+enum { SIGNAL_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (NsTrainPanel, ns_train_panel, GTK_TYPE_BOX)
+
+void
+ns_train_request_clear (NsTrainRequest *request)
+{
+  g_clear_pointer (&request->base_model, g_free);
+  g_clear_pointer (&request->device, g_free);
+  g_clear_pointer (&request->val_cases, g_strfreev);
+  g_clear_pointer (&request->extra_args, g_strfreev);
+  g_clear_pointer (&request->output, g_free);
+  memset (request, 0, sizeof *request);
+}
+
+/* ---- the stream --------------------------------------------------------------------- */
+
+static double
+member_double (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
+    return NAN;
+  return json_node_get_double (n);
+}
+
+static void
+update_labels (NsTrainPanel *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->total_steps > 0)
+    {
+      char eta[32] = "";
+
+      if (isfinite (self->eta))
+        {
+          int t = (int) (self->eta + 0.5);
+          g_snprintf (eta, sizeof eta, ", ETA %d:%02d", t / 60, t % 60);
+        }
+      text = g_strdup_printf ("Step %u of %" G_GINT64_FORMAT "%s", self->n_steps,
+                              self->total_steps, eta);
+      gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->bar), CLAMP (self->fraction, 0, 1));
+      gtk_progress_bar_set_text (GTK_PROGRESS_BAR (self->bar), text);
+    }
+  gtk_widget_queue_draw (self->plot);
+}
+
+gboolean
+ns_train_panel_feed_line (NsTrainPanel *self, const char *line)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o;
+  const char *event;
+
+  g_return_val_if_fail (NS_IS_TRAIN_PANEL (self), FALSE);
+  if (line == NULL || !json_parser_load_from_data (parser, line, -1, NULL))
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return FALSE;
+  o = json_node_get_object (json_parser_get_root (parser));
+  event = json_object_get_string_member_with_default (o, "event", NULL);
+  if (event == NULL)
+    return FALSE;
+
+  if (strcmp (event, "step") == 0 || strcmp (event, "epoch") == 0)
+    {
+      double step = (double) json_object_get_int_member_with_default (o, "step", 0);
+      double loss = member_double (o, "loss");
+
+      self->total_steps = json_object_get_int_member_with_default (o, "total_steps",
+                                                                   self->total_steps);
+      self->fraction = self->total_steps > 0 ? step / (double) self->total_steps : 0;
+      self->eta = member_double (o, "eta_seconds");
+      if (strcmp (event, "step") == 0)
+        {
+          self->n_steps++;
+          g_array_append_val (self->step_x, step);
+          g_array_append_val (self->step_loss, loss);
+        }
+      else
+        {
+          double dice = member_double (o, "dice_wt");
+
+          g_array_append_val (self->epoch_x, step);
+          g_array_append_val (self->epoch_loss, loss);
+          g_array_append_val (self->epoch_dice, dice);
+        }
+      update_labels (self);
+    }
+  else if (strcmp (event, "done") == 0)
+    {
+      g_clear_pointer (&self->done, json_object_unref);
+      self->done = json_object_ref (o);
+      self->fraction = 1;
+      self->eta = 0;
+      update_labels (self);
+    }
+  else if (strcmp (event, "error") == 0)
+    {
+      g_free (self->error_event);
+      self->error_event = g_strdup (json_object_get_string_member_with_default (o, "message",
+                                                                                "error"));
+    }
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* ---- the end of a run ----------------------------------------------------------------- */
+
+static char *
+build_metrics (NsTrainPanel *self)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  static const char *const keys[] = { "dice_wt", "dice_tc", "dice_et", "best_score",
+                                      "seconds", "loss" };
+
+  json_builder_begin_object (b);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      double v = member_double (self->done, keys[i]);
+
+      if (isfinite (v))
+        {
+          json_builder_set_member_name (b, keys[i]);
+          json_builder_add_double_value (b, v);
+        }
+    }
+  json_builder_set_member_name (b, "steps");
+  json_builder_add_int_value (b, json_object_get_int_member_with_default (self->done, "steps", 0));
+  json_builder_set_member_name (b, "epochs");
+  json_builder_add_int_value (b, json_object_get_int_member_with_default (self->done, "epochs", 0));
+  json_builder_set_member_name (b, "best_epoch");
+  json_builder_add_int_value (b, json_object_get_int_member_with_default (self->done,
+                                                                          "best_epoch", 0));
+  json_builder_set_member_name (b, "device");
+  json_builder_add_string_value (b, json_object_get_string_member_with_default (self->done,
+                                                                                "device", ""));
+  json_builder_set_member_name (b, "cases_used");
+  json_builder_add_int_value (b, self->n_cases);
+  json_builder_set_member_name (b, "val_cases");
+  json_builder_begin_array (b);
+  for (char **v = self->val_cases; v != NULL && *v != NULL; v++)
+    json_builder_add_string_value (b, *v);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "command");
+  json_builder_add_string_value (b, self->command != NULL ? self->command : "");
+  json_builder_end_object (b);
+
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+static void
+finish (NsTrainPanel *self, NsTrainState state, const char *message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &error);
+
+  if (state == NS_TRAIN_SUCCEEDED)
+    {
+      const char *path = json_object_get_string_member_with_default (self->done, "model",
+                                                                     self->output);
+      g_autoptr (NsModelMeta) meta = path != NULL ? ns_checkpoint_read_meta (path, &error)
+                                                  : NULL;
+
+      if (queue == NULL || meta == NULL)
+        {
+          state = NS_TRAIN_FAILED;
+          message = error != NULL ? error->message : "the trainer wrote no model";
+        }
+      else
+        {
+          g_autofree char *metrics = build_metrics (self);
+          NsQueueModelInfo info = { 0 };
+
+          info.path = path;
+          info.arch = meta->arch;
+          info.parent = self->base_version;
+          info.metrics = metrics;
+          info.run_id = self->run_id;
+          self->new_version = ns_queue_register_model (queue, &info, &error);
+          if (self->new_version == 0)
+            {
+              state = NS_TRAIN_FAILED;
+              message = error->message;
+            }
+        }
+    }
+  if (state != NS_TRAIN_SUCCEEDED && queue != NULL && self->run_id != 0)
+    {
+      g_autoptr (GError) e2 = NULL;
+
+      if (!ns_queue_run_finish (queue, self->run_id,
+                                state == NS_TRAIN_CANCELLED ? NS_QUEUE_RUN_CANCELLED
+                                                            : NS_QUEUE_RUN_FAILED,
+                                message, &e2))
+        g_warning ("%s", e2->message);
+    }
+  else if (queue == NULL && state != NS_TRAIN_SUCCEEDED)
+    g_warning ("%s", error->message);
+
+  self->state = state;
+  g_free (self->message);
+  self->message = g_strdup (message);
+  g_clear_object (&self->proc);
+  g_clear_object (&self->out);
+  gtk_widget_set_sensitive (self->cancel, FALSE);
+
+  g_autofree char *text = NULL;
+  if (state == NS_TRAIN_SUCCEEDED)
+    text = g_strdup_printf ("Finished: model version %d registered", self->new_version);
+  else if (state == NS_TRAIN_CANCELLED)
+    text = g_strdup ("Cancelled: the registry is unchanged");
+  else
+    text = g_strdup_printf ("Training failed: %s (the registry is unchanged)", message);
+  gtk_label_set_text (GTK_LABEL (self->status), text);
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) state, self->new_version, message);
+}
+
+static void
+on_wait (GObject *source, GAsyncResult *res, gpointer data)
+{
+  NsTrainPanel *self = data;
+  GSubprocess *proc = G_SUBPROCESS (source);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *message = NULL;
+  gboolean stopped;
+
+  if (!g_subprocess_wait_finish (proc, res, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        finish (self, NS_TRAIN_FAILED, error->message);
+      g_object_unref (self);
+      return;
+    }
+  stopped = self->done != NULL
+            && json_object_get_boolean_member_with_default (self->done, "stopped", FALSE);
+  if (g_subprocess_get_if_signaled (proc))
+    message = g_strdup_printf ("the trainer was killed by signal %d (%s)",
+                               g_subprocess_get_term_sig (proc),
+                               g_strsignal (g_subprocess_get_term_sig (proc)));
+  else if (g_subprocess_get_exit_status (proc) != 0)
+    message = g_strdup_printf ("the trainer exited with status %d%s%s",
+                               g_subprocess_get_exit_status (proc),
+                               self->error_event != NULL ? ": " : "",
+                               self->error_event != NULL ? self->error_event : "");
+  else if (self->error_event != NULL)
+    message = g_strdup (self->error_event);
+  else if (self->done == NULL)
+    message = g_strdup ("the trainer ended without a \"done\" event");
+
+  if (self->cancel_requested || stopped)
+    finish (self, NS_TRAIN_CANCELLED, message != NULL ? message : "cancelled");
+  else if (message != NULL)
+    finish (self, NS_TRAIN_FAILED, message);
+  else
+    finish (self, NS_TRAIN_SUCCEEDED, NULL);
+  g_object_unref (self);
+}
+
+static void
+read_next (NsTrainPanel *self);
+
+static void
+on_line (GObject *source, GAsyncResult *res, gpointer data)
+{
+  NsTrainPanel *self = data;
+  g_autoptr (GError) error = NULL;
+  gsize len;
+  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source),
+                                                                     res, &len, &error);
+
+  if (line != NULL)
+    {
+      ns_train_panel_feed_line (self, line);
+      read_next (self);
+      g_object_unref (self);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_object_unref (self);
+      return;
+    }
+  /* end of the stream (or a read error): the process's exit decides */
+  if (self->proc != NULL)
+    g_subprocess_wait_async (self->proc, self->cancellable, on_wait, g_object_ref (self));
+  g_object_unref (self);
+}
+
+static void
+read_next (NsTrainPanel *self)
+{
+  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
+                                       on_line, g_object_ref (self));
+}
+
+static void
+reset_run (NsTrainPanel *self)
+{
+  self->state = NS_TRAIN_IDLE;
+  g_clear_pointer (&self->message, g_free);
+  g_clear_pointer (&self->error_event, g_free);
+  g_clear_pointer (&self->done, json_object_unref);
+  self->new_version = 0;
+  self->n_steps = 0;
+  self->total_steps = 0;
+  self->fraction = 0;
+  self->eta = NAN;
+  self->cancel_requested = FALSE;
+  g_array_set_size (self->step_x, 0);
+  g_array_set_size (self->step_loss, 0);
+  g_array_set_size (self->epoch_x, 0);
+  g_array_set_size (self->epoch_loss, 0);
+  g_array_set_size (self->epoch_dice, 0);
+}
+
+gboolean
+ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const char *output,
+                           int base_version, const gint64 *case_ids, guint n_cases,
+                           GError **error)
+{
+  g_autoptr (NsQueue) queue = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autofree char *log_path = NULL;
+  GInputStream *stdout_pipe;
+
+  g_return_val_if_fail (NS_IS_TRAIN_PANEL (self), FALSE);
+  if (self->state == NS_TRAIN_RUNNING)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "a fine-tuning run is in progress");
+      return FALSE;
+    }
+  reset_run (self);
+  g_free (self->output);
+  self->output = g_strdup (output);
+  g_free (self->command);
+  self->command = g_strjoinv (" ", (char **) argv);
+  self->base_version = base_version;
+  self->n_cases = n_cases;
+
+  queue = ns_queue_open (self->db_path, error);
+  if (queue == NULL)
+    return FALSE;
+  log_path = g_strconcat (output, ".log", NULL);
+  self->run_id = ns_queue_run_begin (queue, self->command, log_path, case_ids, n_cases, 0,
+                                     error);
+  if (self->run_id == 0)
+    return FALSE;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log_path);
+  self->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (self->proc == NULL)
+    {
+      ns_queue_run_finish (queue, self->run_id, NS_QUEUE_RUN_FAILED,
+                           error != NULL && *error != NULL ? (*error)->message : NULL, NULL);
+      return FALSE;
+    }
+  /* The run stays recorded under this process (not the trainer's): the GUI registers the
+   * model after the trainer has exited, and a run whose GUI died is reaped as failed. */
+
+  stdout_pipe = g_subprocess_get_stdout_pipe (self->proc);
+  self->out = g_data_input_stream_new (stdout_pipe);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  self->state = NS_TRAIN_RUNNING;
+  gtk_widget_set_sensitive (self->cancel, TRUE);
+  gtk_label_set_text (GTK_LABEL (self->status), "Fine-tuning…");
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->bar), 0);
+  gtk_progress_bar_set_text (GTK_PROGRESS_BAR (self->bar), "Starting the trainer…");
+  read_next (self);
+  return TRUE;
+}
+
+static char *
+trainer_binary (void)
+{
+  const char *env = g_getenv ("NEUROSEG");
+  g_autofree char *self_exe = NULL;
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  if (self_exe != NULL)
+    {
+      g_autofree char *base = g_path_get_basename (self_exe);
+
+      if (strcmp (base, "neuroseg") == 0)
+        return g_steal_pointer (&self_exe);
+    }
+  return g_find_program_in_path ("neuroseg");
+}
+
+/* A folder per queued case holding links to its images and its corrected mask named as
+ * the case's segmentation, so that the trainer learns from the correction. */
+static char *
+link_case (const NsQueueEntry *e, const char *run_dir, GError **error)
+{
+  char *paths[NS_N_CASE_FILES] = { NULL };
+  g_autofree char *dir = g_build_filename (run_dir, e->case_id, NULL);
+  gboolean ok = TRUE;
+
+  if (!ns_case_discover (e->path, paths, error))
+    return NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", dir,
+                   g_strerror (errno));
+      ok = FALSE;
+    }
+  for (int f = 0; ok && f < NS_N_CASE_FILES; f++)
+    {
+      const char *src = f == NS_CASE_FILE_LABELS ? e->mask_path : paths[f];
+      g_autofree char *name = NULL, *link = NULL;
+
+      if (src == NULL || f == NS_CASE_FILE_BRAIN_MASK)
+        continue;
+      name = g_strdup_printf ("%s_%s%s", e->case_id,
+                              f == NS_CASE_FILE_LABELS ? "seg" : ns_modality_name (f),
+                              g_str_has_suffix (src, ".gz") ? ".nii.gz" : ".nii");
+      link = g_build_filename (dir, name, NULL);
+      g_autofree char *abs = g_canonicalize_filename (src, NULL);
+      if (symlink (abs, link) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", link,
+                       g_strerror (errno));
+          ok = FALSE;
+        }
+    }
+  for (int f = 0; f < NS_N_CASE_FILES; f++)
+    g_free (paths[f]);
+  return ok ? g_steal_pointer (&dir) : NULL;
+}
+
+gboolean
+ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError **error)
+{
+  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
+  g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *exe = trainer_binary ();
+  g_autofree char *output = NULL, *run_dir = NULL, *stamp = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+
+  if (queue == NULL)
+    return FALSE;
+  if (exe == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "Fine-tune: the neuroseg binary was not found (set NEUROSEG)");
+      return FALSE;
+    }
+  entries = ns_queue_list (queue, NS_QUEUE_SORT_ADDED, NS_QUEUE_STATE_QUEUED, error);
+  if (entries == NULL)
+    return FALSE;
+  if (entries->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "Fine-tune: the queue holds no corrected case (Segmentation > Mark "
+                   "Corrected and Queue)");
+      return FALSE;
+    }
+  stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  if (request->output != NULL)
+    output = g_strdup (request->output);
+  else
+    {
+      g_autofree char *name = g_strdup_printf ("model-%s.safetensors", stamp);
+      g_autofree char *models = g_build_filename (g_get_user_data_dir (), "neuroseg", "models",
+                                                  NULL);
+      g_mkdir_with_parents (models, 0755);
+      output = g_build_filename (models, name, NULL);
+    }
+  run_dir = g_strdup_printf ("%s.cases", output);
+
+  g_ptr_array_add (argv, g_strdup (exe));
+  g_ptr_array_add (argv, g_strdup ("train"));
+  g_ptr_array_add (argv, g_strdup ("--json-progress"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      NsQueueEntry *e = entries->pdata[i];
+      char *dir = link_case (e, run_dir, error);
+
+      if (dir == NULL)
+        return FALSE;
+      g_ptr_array_add (argv, g_strdup ("--data"));
+      g_ptr_array_add (argv, dir);
+      g_array_append_val (ids, e->id);
+    }
+  for (char **v = request->val_cases; v != NULL && *v != NULL; v++)
+    {
+      g_ptr_array_add (argv, g_strdup ("--val"));
+      g_ptr_array_add (argv, g_strdup (*v));
+    }
+  if (request->base_model != NULL)
+    {
+      g_ptr_array_add (argv, g_strdup ("--init"));
+      g_ptr_array_add (argv, g_strdup (request->base_model));
+    }
+  g_ptr_array_add (argv, g_strdup ("--epochs"));
+  g_ptr_array_add (argv, g_strdup_printf ("%d", MAX (request->epochs, 1)));
+  if (request->lr > 0)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+      g_ptr_array_add (argv, g_strdup ("--lr"));
+      g_ptr_array_add (argv, g_strdup (g_ascii_dtostr (buf, sizeof buf, request->lr)));
+    }
+  g_ptr_array_add (argv, g_strdup ("--device"));
+  g_ptr_array_add (argv, g_strdup (request->device != NULL ? request->device : "auto"));
+  for (char **v = request->extra_args; v != NULL && *v != NULL; v++)
+    g_ptr_array_add (argv, g_strdup (*v));
+  g_ptr_array_add (argv, g_strdup ("-o"));
+  g_ptr_array_add (argv, g_strdup (output));
+  g_ptr_array_add (argv, NULL);
+
+  g_strfreev (self->val_cases);
+  self->val_cases = g_strdupv (request->val_cases);
+  return ns_train_panel_start_argv (self, (const char *const *) argv->pdata, output,
+                                    request->base_version, (const gint64 *) ids->data,
+                                    ids->len, error);
+}
+
+void
+ns_train_panel_cancel (NsTrainPanel *self)
+{
+  if (self->proc == NULL || self->state != NS_TRAIN_RUNNING)
+    return;
+  self->cancel_requested = TRUE;
+  g_subprocess_send_signal (self->proc, SIGTERM);
+  gtk_label_set_text (GTK_LABEL (self->status), "Stopping after the current step…");
+}
+
+NsTrainState
+ns_train_panel_get_state (NsTrainPanel *self)
+{
+  return self->state;
+}
+
+int
+ns_train_panel_get_new_version (NsTrainPanel *self)
+{
+  return self->new_version;
+}
+
+const char *
+ns_train_panel_get_message (NsTrainPanel *self)
+{
+  return self->message;
+}
+
+guint
+ns_train_panel_get_n_steps (NsTrainPanel *self)
+{
+  return self->n_steps;
+}
+
+guint
+ns_train_panel_get_n_epochs (NsTrainPanel *self)
+{
+  return self->epoch_x->len;
+}
+
+void
+ns_train_panel_get_epoch (NsTrainPanel *self, guint index, double *loss, double *dice_wt)
+{
+  g_return_if_fail (index < self->epoch_x->len);
+  if (loss != NULL)
+    *loss = g_array_index (self->epoch_loss, double, index);
+  if (dice_wt != NULL)
+    *dice_wt = g_array_index (self->epoch_dice, double, index);
+}
+
+void
+ns_train_panel_get_progress (NsTrainPanel *self, double *fraction, double *eta_seconds)
+{
+  if (fraction != NULL)
+    *fraction = self->fraction;
+  if (eta_seconds != NULL)
+    *eta_seconds = self->eta;
+}
+
+GtkWidget *
+ns_train_panel_get_plot (NsTrainPanel *self)
+{
+  return self->plot;
+}
+
+/* ---- the plot ------------------------------------------------------------------------- */
+
+static void
+plot_series (cairo_t *cr, GArray *x, GArray *y, double x_max, double y_max, double ox,
+             double oy, double w, double h, gboolean points)
+{
+  gboolean started = FALSE;
+
+  for (guint i = 0; i < x->len; i++)
+    {
+      double vx = g_array_index (x, double, i), vy = g_array_index (y, double, i);
+      double px, py;
+
+      if (!isfinite (vy))
+        continue;
+      px = ox + w * vx / x_max;
+      py = oy + h - h * CLAMP (vy / y_max, 0, 1);
+      if (points)
+        {
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, px, py, 3, 0, 2 * G_PI);
+        }
+      else if (!started)
+        cairo_move_to (cr, px, py);
+      else
+        cairo_line_to (cr, px, py);
+      started = TRUE;
+    }
+}
+
+static void
+draw_plot (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
+{
+  NsTrainPanel *self = data;
+  double ox = 40, oy = 10, w = width - 50, h = height - 30;
+  double x_max = MAX ((double) self->total_steps, 1);
+  double loss_max = 1e-6;
+
+  for (guint i = 0; i < self->step_loss->len; i++)
+    if (isfinite (g_array_index (self->step_loss, double, i)))
+      loss_max = MAX (loss_max, g_array_index (self->step_loss, double, i));
+  for (guint i = 0; i < self->epoch_loss->len; i++)
+    if (isfinite (g_array_index (self->epoch_loss, double, i)))
+      loss_max = MAX (loss_max, g_array_index (self->epoch_loss, double, i));
+  for (guint i = 0; i < self->step_x->len; i++)
+    x_max = MAX (x_max, g_array_index (self->step_x, double, i));
+
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  if (w < 10 || h < 10)
+    return;
+  /* axes */
+  cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
+  cairo_set_line_width (cr, 1);
+  cairo_move_to (cr, ox, oy);
+  cairo_line_to (cr, ox, oy + h);
+  cairo_line_to (cr, ox + w, oy + h);
+  cairo_stroke (cr);
+  cairo_set_font_size (cr, 10);
+  cairo_move_to (cr, 2, oy + 10);
+  cairo_show_text (cr, "1.0");
+  cairo_move_to (cr, ox + 4, oy + h + 14);
+  cairo_show_text (cr, "steps →   blue: loss (per step, dots per epoch)   orange: validation Dice WT");
+
+  /* loss per step (line) and per epoch (dots), scaled to its maximum */
+  cairo_set_source_rgb (cr, 0.12, 0.47, 0.71);
+  cairo_set_line_width (cr, 1.5);
+  plot_series (cr, self->step_x, self->step_loss, x_max, loss_max, ox, oy, w, h, FALSE);
+  cairo_stroke (cr);
+  plot_series (cr, self->epoch_x, self->epoch_loss, x_max, loss_max, ox, oy, w, h, TRUE);
+  cairo_fill (cr);
+  /* validation Dice per epoch, 0..1 */
+  cairo_set_source_rgb (cr, 1.0, 0.5, 0.05);
+  cairo_set_line_width (cr, 2);
+  plot_series (cr, self->epoch_x, self->epoch_dice, x_max, 1.0, ox, oy, w, h, FALSE);
+  cairo_stroke (cr);
+  plot_series (cr, self->epoch_x, self->epoch_dice, x_max, 1.0, ox, oy, w, h, TRUE);
+  cairo_fill (cr);
+}
+
+/* ---- GObject ------------------------------------------------------------------------ */
+
+static void
+ns_train_panel_dispose (GObject *object)
+{
+  NsTrainPanel *self = NS_TRAIN_PANEL (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  /* a trainer still running when the panel goes away is stopped cleanly */
+  if (self->proc != NULL && self->state == NS_TRAIN_RUNNING)
+    g_subprocess_send_signal (self->proc, SIGTERM);
+  g_clear_object (&self->proc);
+  g_clear_object (&self->out);
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (ns_train_panel_parent_class)->dispose (object);
+}
+
+static void
+ns_train_panel_finalize (GObject *object)
+{
+  NsTrainPanel *self = NS_TRAIN_PANEL (object);
+
+  g_free (self->db_path);
+  g_free (self->message);
+  g_free (self->output);
+  g_free (self->command);
+  g_free (self->error_event);
+  g_strfreev (self->val_cases);
+  g_clear_pointer (&self->done, json_object_unref);
+  g_array_unref (self->step_x);
+  g_array_unref (self->step_loss);
+  g_array_unref (self->epoch_x);
+  g_array_unref (self->epoch_loss);
+  g_array_unref (self->epoch_dice);
+  G_OBJECT_CLASS (ns_train_panel_parent_class)->finalize (object);
+}
+
+static void
+ns_train_panel_class_init (NsTrainPanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = ns_train_panel_dispose;
+  object_class->finalize = ns_train_panel_finalize;
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_INT,
+                                           G_TYPE_STRING);
+}
+
+static void
+ns_train_panel_init (NsTrainPanel *self)
+{
+  GtkBox *box = GTK_BOX (self);
+
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
+  gtk_box_set_spacing (box, 6);
+  self->status = gtk_label_new ("Not started");
+  gtk_label_set_xalign (GTK_LABEL (self->status), 0);
+  gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
+  self->bar = gtk_progress_bar_new ();
+  gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (self->bar), TRUE);
+  self->plot = gtk_drawing_area_new ();
+  gtk_drawing_area_set_content_width (GTK_DRAWING_AREA (self->plot), 480);
+  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self->plot), 220);
+  gtk_widget_set_vexpand (self->plot, TRUE);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->plot), draw_plot, self, NULL);
+  self->cancel = gtk_button_new_with_mnemonic ("_Cancel Training");
+  gtk_widget_set_halign (self->cancel, GTK_ALIGN_END);
+  gtk_widget_set_sensitive (self->cancel, FALSE);
+  g_signal_connect_swapped (self->cancel, "clicked", G_CALLBACK (ns_train_panel_cancel), self);
+  gtk_box_append (box, self->status);
+  gtk_box_append (box, self->bar);
+  gtk_box_append (box, self->plot);
+  gtk_box_append (box, self->cancel);
+  self->step_x = g_array_new (FALSE, FALSE, sizeof (double));
+  self->step_loss = g_array_new (FALSE, FALSE, sizeof (double));
+  self->epoch_x = g_array_new (FALSE, FALSE, sizeof (double));
+  self->epoch_loss = g_array_new (FALSE, FALSE, sizeof (double));
+  self->epoch_dice = g_array_new (FALSE, FALSE, sizeof (double));
+  self->eta = NAN;
+}
+
+GtkWidget *
+ns_train_panel_new (const char *db_path)
+{
+  NsTrainPanel *self = g_object_new (NS_TYPE_TRAIN_PANEL, NULL);
+
+  self->db_path = g_strdup (db_path);
+  return GTK_WIDGET (self);
+}
+
+/* ---- the Fine-tune… dialog ----------------------------------------------------------- */
+
+typedef struct
+{
+  char *db_path;
+  GPtrArray *model_paths;     /* char *, index = dropdown position (NULL: from scratch) */
+  GArray *model_versions;     /* int */
+  GtkWidget *base, *epochs, *lr, *device, *val, *extra;
+} Dialog;
+
+static void
+dialog_free (Dialog *d)
+{
+  g_free (d->db_path);
+  g_ptr_array_unref (d->model_paths);
+  g_array_unref (d->model_versions);
+  g_free (d);
+}
+
+static const char *const devices[] = { "auto", "cpu", "cuda", NULL };
+
+gboolean
+ns_fine_tune_dialog_get_request (GtkWindow *dialog, NsTrainRequest *request, GError **error)
+{
+  Dialog *d = g_object_get_data (G_OBJECT (dialog), "ns-fine-tune");
+  guint base = gtk_drop_down_get_selected (GTK_DROP_DOWN (d->base));
+  guint dev = gtk_drop_down_get_selected (GTK_DROP_DOWN (d->device));
+  const char *lr_text = gtk_editable_get_text (GTK_EDITABLE (d->lr));
+  const char *extra = gtk_editable_get_text (GTK_EDITABLE (d->extra));
+  char *end = NULL;
+  GtkTextIter a, b;
+  g_autofree char *val = NULL;
+  g_autoptr (GStrvBuilder) vb = g_strv_builder_new ();
+
+  ns_train_request_clear (request);
+  request->lr = g_ascii_strtod (lr_text, &end);
+  if (end == lr_text || *end != '\0' || !(request->lr > 0) || request->lr > 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Learning rate: '%s' is not a number in (0, 1]", lr_text);
+      return FALSE;
+    }
+  request->epochs = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (d->epochs));
+  if (base < d->model_paths->len && d->model_paths->pdata[base] != NULL)
+    {
+      request->base_model = g_strdup (d->model_paths->pdata[base]);
+      request->base_version = g_array_index (d->model_versions, int, base);
+    }
+  request->device = g_strdup (dev < G_N_ELEMENTS (devices) - 1 ? devices[dev] : "auto");
+  gtk_text_buffer_get_bounds (gtk_text_view_get_buffer (GTK_TEXT_VIEW (d->val)), &a, &b);
+  val = gtk_text_iter_get_text (&a, &b);
+  g_auto (GStrv) lines = g_strsplit (val, "\n", -1);
+  for (char **l = lines; *l != NULL; l++)
+    {
+      g_strstrip (*l);
+      if (**l == '\0')
+        continue;
+      if (!g_file_test (*l, G_FILE_TEST_IS_DIR))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       "Validation case '%s': no such folder", *l);
+          ns_train_request_clear (request);
+          return FALSE;
+        }
+      g_strv_builder_add (vb, *l);
+    }
+  request->val_cases = g_strv_builder_end (vb);
+  if (*extra != '\0' && !g_shell_parse_argv (extra, NULL, &request->extra_args, error))
+    {
+      ns_train_request_clear (request);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GtkWindow *
+ns_fine_tune_dialog_start (GtkWindow *dialog, GError **error)
+{
+  Dialog *d = g_object_get_data (G_OBJECT (dialog), "ns-fine-tune");
+  NsTrainRequest request = { 0 };
+  GtkWidget *panel;
+  GtkWindow *win;
+
+  if (!ns_fine_tune_dialog_get_request (dialog, &request, error))
+    return NULL;
+  panel = ns_train_panel_new (d->db_path);
+  g_object_ref_sink (panel);
+  if (!ns_train_panel_start (NS_TRAIN_PANEL (panel), &request, error))
+    {
+      ns_train_request_clear (&request);
+      g_object_unref (panel);
+      return NULL;
+    }
+  ns_train_request_clear (&request);
+  win = GTK_WINDOW (gtk_window_new ());
+  gtk_window_set_title (win, "Fine-tuning");
+  gtk_window_set_transient_for (win, gtk_window_get_transient_for (dialog));
+  gtk_window_set_default_size (win, 560, 360);
+  gtk_widget_set_margin_start (panel, 12);
+  gtk_widget_set_margin_end (panel, 12);
+  gtk_widget_set_margin_top (panel, 12);
+  gtk_widget_set_margin_bottom (panel, 12);
+  gtk_window_set_child (win, panel);
+  g_object_unref (panel);
+  g_object_set_data (G_OBJECT (win), "ns-train-panel", panel);
+  gtk_window_present (win);
+  gtk_window_destroy (dialog);
+  return win;
+}
+
+static void
+on_start_clicked (GtkButton *button, GtkWindow *dialog)
+{
+  g_autoptr (GError) error = NULL;
+  GtkLabel *msg = g_object_get_data (G_OBJECT (dialog), "ns-message");
+
+  if (ns_fine_tune_dialog_start (dialog, &error) == NULL)
+    gtk_label_set_text (msg, error->message);
+}
+
+static GtkWidget *
+row_label (const char *text)
+{
+  GtkWidget *l = gtk_label_new_with_mnemonic (text);
+
+  gtk_label_set_xalign (GTK_LABEL (l), 1);
+  return l;
+}
+
+GtkWindow *
+ns_fine_tune_dialog_new (GtkWindow *parent, const char *db_path)
+{
+  GtkWindow *win = GTK_WINDOW (gtk_window_new ());
+  Dialog *d = g_new0 (Dialog, 1);
+  GtkWidget *grid = gtk_grid_new ();
+  GtkStringList *names = gtk_string_list_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsQueue) queue = ns_queue_open (db_path, &error);
+  GtkWidget *start, *msg, *scroll, *buttons, *close;
+  guint default_index = 0;
+  guint n_queued = 0;
+
+  d->db_path = g_strdup (db_path);
+  d->model_paths = g_ptr_array_new_with_free_func (g_free);
+  d->model_versions = g_array_new (FALSE, FALSE, sizeof (int));
+  if (queue != NULL)
+    {
+      g_autoptr (GPtrArray) models = ns_queue_list_models (queue, NULL);
+      g_autoptr (GPtrArray) queued = ns_queue_list (queue, NS_QUEUE_SORT_ADDED,
+                                                    NS_QUEUE_STATE_QUEUED, NULL);
+
+      n_queued = queued != NULL ? queued->len : 0;
+      for (guint i = 0; models != NULL && i < models->len; i++)
+        {
+          NsQueueModel *m = models->pdata[i];
+          g_autofree char *base = g_path_get_basename (m->path);
+          g_autofree char *name = g_strdup_printf ("v%d%s — %s", m->version,
+                                                   m->is_default ? " (default)" : "", base);
+
+          if (m->status != NS_QUEUE_MODEL_REGISTERED)
+            continue;
+          if (m->is_default)
+            default_index = d->model_paths->len;
+          gtk_string_list_append (names, name);
+          g_ptr_array_add (d->model_paths, g_strdup (m->path));
+          g_array_append_val (d->model_versions, m->version);
+        }
+    }
+  gtk_string_list_append (names, "None (train from scratch)");
+  g_ptr_array_add (d->model_paths, NULL);
+  g_array_append_val (d->model_versions, (int) { 0 });
+
+  gtk_window_set_title (win, "Fine-tune");
+  gtk_window_set_modal (win, TRUE);
+  if (parent != NULL)
+    gtk_window_set_transient_for (win, parent);
+  g_object_set_data_full (G_OBJECT (win), "ns-fine-tune", d, (GDestroyNotify) dialog_free);
+
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
+  gtk_widget_set_margin_start (grid, 12);
+  gtk_widget_set_margin_end (grid, 12);
+  gtk_widget_set_margin_top (grid, 12);
+  gtk_widget_set_margin_bottom (grid, 12);
+
+  g_autofree char *info = g_strdup_printf ("%u corrected case%s queued for training", n_queued,
+                                           n_queued == 1 ? "" : "s");
+  gtk_grid_attach (GTK_GRID (grid), gtk_label_new (info), 0, 0, 2, 1);
+  d->base = gtk_drop_down_new (G_LIST_MODEL (names), NULL);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (d->base), default_index);
+  gtk_grid_attach (GTK_GRID (grid), row_label ("_Base model"), 0, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), d->base, 1, 1, 1, 1);
+  d->epochs = gtk_spin_button_new_with_range (1, 1000, 1);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (d->epochs), 5);
+  gtk_grid_attach (GTK_GRID (grid), row_label ("_Epochs"), 0, 2, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), d->epochs, 1, 2, 1, 1);
+  d->lr = gtk_entry_new ();
+  gtk_editable_set_text (GTK_EDITABLE (d->lr), "1e-4");
+  gtk_grid_attach (GTK_GRID (grid), row_label ("_Learning rate"), 0, 3, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), d->lr, 1, 3, 1, 1);
+  d->device = gtk_drop_down_new_from_strings (devices);
+  gtk_grid_attach (GTK_GRID (grid), row_label ("_Device"), 0, 4, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), d->device, 1, 4, 1, 1);
+  d->val = gtk_text_view_new ();
+  scroll = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), d->val);
+  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroll), 80);
+  gtk_widget_set_hexpand (scroll, TRUE);
+  gtk_grid_attach (GTK_GRID (grid), row_label ("_Validation cases\n(one folder a line)"), 0, 5,
+                   1, 1);
+  gtk_grid_attach (GTK_GRID (grid), scroll, 1, 5, 1, 1);
+  d->extra = gtk_entry_new ();
+  gtk_entry_set_placeholder_text (GTK_ENTRY (d->extra), "e.g. --max-steps 100 --crop 128");
+  gtk_grid_attach (GTK_GRID (grid), row_label ("More _options"), 0, 6, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), d->extra, 1, 6, 1, 1);
+  msg = gtk_label_new (queue == NULL ? error->message : "");
+  gtk_label_set_wrap (GTK_LABEL (msg), TRUE);
+  gtk_grid_attach (GTK_GRID (grid), msg, 0, 7, 2, 1);
+  g_object_set_data (G_OBJECT (win), "ns-message", msg);
+
+  buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_END);
+  close = gtk_button_new_with_mnemonic ("_Close");
+  g_signal_connect_swapped (close, "clicked", G_CALLBACK (gtk_window_destroy), win);
+  start = gtk_button_new_with_mnemonic ("_Start");
+  gtk_widget_set_name (start, "start");
+  gtk_widget_add_css_class (start, "suggested-action");
+  gtk_widget_set_sensitive (start, queue != NULL && n_queued > 0);
+  g_signal_connect (start, "clicked", G_CALLBACK (on_start_clicked), win);
+  gtk_box_append (GTK_BOX (buttons), close);
+  gtk_box_append (GTK_BOX (buttons), start);
+  gtk_grid_attach (GTK_GRID (grid), buttons, 0, 8, 2, 1);
+  g_object_set_data (G_OBJECT (win), "ns-start", start);
+  gtk_window_set_child (win, grid);
+  return win;
+}

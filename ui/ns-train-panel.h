@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-train-panel.h: Training > Fine-tune…: the dialog (base model, epochs, learning rate,
+ * device, validation cases) and the panel that runs `neuroseg train --json-progress` as a
+ * subprocess (GSubprocess, so that a crash in training cannot take the GUI down), shows
+ * progress, ETA and a live cairo plot of the loss and the validation Dice per epoch, and
+ * on completion registers the new model version with its provenance (data/ns-queue.h).
+ * Cancel sends SIGTERM: the trainer stops after its current step.  A trainer that fails
+ * (error event, crash, non-zero exit, no model) leaves the registry's models and the queue
+ * as they were; its run is recorded as failed (or cancelled).
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  NS_TRAIN_IDLE,
+  NS_TRAIN_RUNNING,
+  NS_TRAIN_SUCCEEDED,
+  NS_TRAIN_FAILED,
+  NS_TRAIN_CANCELLED,
+} NsTrainState;
+
+/* One fine-tuning job. */
+typedef struct
+{
+  char *base_model;       /* checkpoint to fine-tune from (--init); NULL: from scratch */
+  int base_version;       /* its registry version, 0: none */
+  int epochs;             /* > 0 */
+  double lr;              /* <= 0: the trainer's default */
+  char *device;           /* "auto", "cpu", "cuda" (NULL: auto) */
+  char **val_cases;       /* NULL-terminated case folders held out (--val) */
+  char **extra_args;      /* NULL-terminated further trainer options (e.g. --max-steps 3) */
+  char *output;           /* the new model's file; NULL: <data dir>/neuroseg/models/model-<time>.safetensors */
+} NsTrainRequest;
+
+void ns_train_request_clear (NsTrainRequest *request);
+
+#define NS_TYPE_TRAIN_PANEL (ns_train_panel_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsTrainPanel, ns_train_panel, NS, TRAIN_PANEL, GtkBox)
+
+/* Signal "finished" (int state (NsTrainState), int new_version, const char *message). */
+GtkWidget   *ns_train_panel_new             (const char *db_path);
+/* Starts `neuroseg train --json-progress` (the binary: $NEUROSEG, else /proc/self/exe when
+ * that is neuroseg, else neuroseg on PATH) on the queued cases of the database. */
+gboolean     ns_train_panel_start           (NsTrainPanel *self, const NsTrainRequest *request,
+                                             GError **error);
+/* Lower level (tests, other front ends): runs argv (whose stdout must be the JSON progress
+ * stream) as the trainer of a run on case_ids that writes output, fine-tuned from
+ * base_version. */
+gboolean     ns_train_panel_start_argv      (NsTrainPanel *self, const char *const *argv,
+                                             const char *output, int base_version,
+                                             const gint64 *case_ids, guint n_cases,
+                                             GError **error);
+/* Sends SIGTERM to the trainer. */
+void         ns_train_panel_cancel          (NsTrainPanel *self);
+/* Parses one line of the progress stream and updates the panel (what the subprocess reader
+ * calls for each line). FALSE when the line is not a JSON object with an "event". */
+gboolean     ns_train_panel_feed_line       (NsTrainPanel *self, const char *line);
+
+NsTrainState ns_train_panel_get_state       (NsTrainPanel *self);
+/* The registered version after success, else 0. */
+int          ns_train_panel_get_new_version (NsTrainPanel *self);
+/* Why it failed or was cancelled (NULL otherwise). */
+const char  *ns_train_panel_get_message     (NsTrainPanel *self);
+/* Events seen so far. */
+guint        ns_train_panel_get_n_steps     (NsTrainPanel *self);
+/* Per finished epoch: loss and validation Dice WT (NAN without validation). */
+guint        ns_train_panel_get_n_epochs    (NsTrainPanel *self);
+void         ns_train_panel_get_epoch       (NsTrainPanel *self, guint index, double *loss,
+                                             double *dice_wt);
+/* The last step: fraction done (0..1) and ETA in seconds (NAN when unknown). */
+void         ns_train_panel_get_progress    (NsTrainPanel *self, double *fraction,
+                                             double *eta_seconds);
+/* The plot area (for screenshot tests). */
+GtkWidget   *ns_train_panel_get_plot        (NsTrainPanel *self);
+
+/* The Fine-tune… dialog: on Start it opens a window with an NsTrainPanel running the
+ * request on the queue's cases.  Its "start" button name: "start". */
+GtkWindow   *ns_fine_tune_dialog_new        (GtkWindow *parent, const char *db_path);
+/* Reads the dialog's fields into request (cleared first).  FALSE + error when invalid. */
+gboolean     ns_fine_tune_dialog_get_request (GtkWindow *dialog, NsTrainRequest *request,
+                                              GError **error);
+/* Starts the request (what Start does); returns the panel's window. */
+GtkWindow   *ns_fine_tune_dialog_start      (GtkWindow *dialog, GError **error);
+
+G_END_DECLS
