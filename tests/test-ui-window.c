@@ -596,7 +596,7 @@ test_layouts_and_actions (void)
   {
     static const struct { const char *action; gboolean enabled; } actions[] = {
       { "seg.run-model", FALSE }, { "train.fine-tune", FALSE }, { "win.undo", FALSE },
-      { "win.save-mask", FALSE }, { "win.open-case", TRUE }, { "view.reset", TRUE },
+      { "win.save-mask", TRUE }, { "win.open-case", TRUE }, { "view.reset", TRUE },
     };
     GtkBox *panel = GTK_BOX (ns_window_get_layer_panel (window));
 

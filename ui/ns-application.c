@@ -4,6 +4,14 @@
  * command line are one case (a folder, or the NIfTI files of one case), opened in one
  * window; no argument opens the bundled sample case.  Loading the GResource bundle, the
  * style sheet and the shortcuts happens once, at startup.
+ *
+ * Quitting closes each window as its close button would, so that a window with unsaved
+ * edits asks first (Save / Discard / Cancel); the application ends with its last window.
+ *
+ * NEUROSEG_TEST_SCRIPT=FILE (a hook for end-to-end tests): when the first window has
+ * loaded its case, each line of FILE runs through ns_window_run_script_line() (the same
+ * editor calls the gestures and dialogs make); a line that fails is printed and the
+ * application exits with status 1.
  */
 #define G_LOG_DOMAIN "ns-app"
 
@@ -18,6 +26,7 @@ struct _NsApplication
   GtkApplication parent_instance;
 
   char *sample_case;
+  gboolean script_failed;
 };
 
 G_DEFINE_FINAL_TYPE (NsApplication, ns_application, GTK_TYPE_APPLICATION)
@@ -45,10 +54,51 @@ ns_application_default_sample_case (void)
   return dir;
 }
 
+static void
+run_test_script_cb (NsWindow *window, gboolean ok, NsApplication *self)
+{
+  const char *path = g_getenv ("NEUROSEG_TEST_SCRIPT");
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_signal_handlers_disconnect_by_func (window, run_test_script_cb, self);
+  if (!ok || !g_file_get_contents (path, &contents, NULL, &error))
+    {
+      g_printerr ("neuroseg: test script %s: %s\n", path,
+                  error != NULL ? error->message : "the case did not load");
+      self->script_failed = TRUE;
+      g_application_quit (G_APPLICATION (self));
+      return;
+    }
+  lines = g_strsplit (contents, "\n", -1);
+  g_object_ref (window);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (!ns_window_run_script_line (window, lines[i], &error))
+        {
+          g_printerr ("neuroseg: test script %s:%u: %s\n", path, i + 1, error->message);
+          self->script_failed = TRUE;
+          g_application_quit (G_APPLICATION (self));
+          break;
+        }
+      g_print ("script: %s\n", lines[i]);
+    }
+  g_print ("script: done\n");
+  g_object_unref (window);
+}
+
 static NsWindow *
 new_window (NsApplication *self)
 {
+  static gboolean script_taken;
   NsWindow *window = ns_window_new (GTK_APPLICATION (self));
+
+  if (!script_taken && g_getenv ("NEUROSEG_TEST_SCRIPT") != NULL)
+    {
+      script_taken = TRUE;
+      g_signal_connect (window, "load-finished", G_CALLBACK (run_test_script_cb), self);
+    }
 
   ns_window_set_sample_case (window, self->sample_case);
   return window;
@@ -91,7 +141,12 @@ ns_application_open (GApplication *app, GFile **files, int n_files, const char *
 static void
 quit_action_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (user_data)));
+
+  /* Each window may ask about unsaved edits; the application ends with the last one. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (l->data);
+  g_list_free (windows);
 }
 
 static void
@@ -124,6 +179,9 @@ ns_application_startup (GApplication *app)
     { "win.close", { "<Control>w", NULL } },
     { "app.quit", { "<Control>q", NULL } },
     { "win.save-mask", { "<Control>s", NULL } },
+    { "win.save-mask-as", { "<Control><Shift>s", NULL } },
+    { "edit.history", { "<Control>h", NULL } },
+    { "edit.interpolate", { "<Control>i", NULL } },
     { "win.undo", { "<Control>z", NULL } },
     { "win.redo", { "<Control><Shift>z", "<Control>y", NULL } },
     { "view.layout::row", { "<Control>1", NULL } },
@@ -219,6 +277,9 @@ ns_app_run (int argc, char **argv)
 {
   g_autoptr (NsApplication) app = ns_application_new ();
 
+  int status;
+
   g_set_application_name ("Neuroseg");
-  return g_application_run (G_APPLICATION (app), argc, argv);
+  status = g_application_run (G_APPLICATION (app), argc, argv);
+  return status != 0 ? status : app->script_failed ? 1 : 0;
 }

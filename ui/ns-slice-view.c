@@ -12,10 +12,19 @@
  *
  * and render/'s NsPlaneGeometry maps image coordinates to voxels.  Zooming about the
  * pointer keeps the image point under the pointer fixed by adjusting pan.
+ *
+ * With an NsEditor set and a painting tool, a left drag paints instead: each motion event
+ * adds the continuous voxel under the pointer to the editor's stroke (data/ fills the gap
+ * since the previous event) and the release commits it.  The viewer then damages only the
+ * box of the voxels changed, so a view re-renders its plane only when the box crosses its
+ * slice.  The brush outline is the boundary of the voxels one dab covers on this plane,
+ * drawn through the plane geometry, so it is exact on anisotropic grids and at any zoom.
  */
 #define G_LOG_DOMAIN "ns-slice-view"
 
 #include "ns-slice-view.h"
+
+#include "ns-editor.h"
 
 #include <math.h>
 
@@ -30,6 +39,7 @@ typedef enum
   DRAG_CURSOR,
   DRAG_PAN,
   DRAG_WINDOW,
+  DRAG_PAINT,
 } DragMode;
 
 struct _NsSliceView
@@ -37,6 +47,7 @@ struct _NsSliceView
   GtkWidget parent_instance;
 
   NsViewer *viewer;
+  NsEditor *editor;
   NsPlane plane;
 
   NsPlaneGeometry geom;
@@ -291,6 +302,28 @@ viewer_display_changed_cb (NsSliceView *self, NsViewer *viewer)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+static void
+viewer_labels_damaged_cb (NsSliceView *self, const int *bbox, NsViewer *viewer)
+{
+  if (!self->has_geom)
+    return;
+  if (self->geom.slice < bbox[self->geom.axis_n] || self->geom.slice > bbox[3 + self->geom.axis_n])
+    return;
+  self->dirty = TRUE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static gboolean
+tool_paints (NsSliceView *self)
+{
+  NsTool tool;
+
+  if (self->editor == NULL || ns_editor_get_doc (self->editor) == NULL)
+    return FALSE;
+  tool = ns_editor_get_tool (self->editor);
+  return tool == NS_TOOL_BRUSH || tool == NS_TOOL_ERASER;
+}
+
 /* ---- event paths --------------------------------------------------------------------------- */
 
 static gboolean
@@ -412,6 +445,37 @@ drag_begin (NsSliceView *self, guint button, GdkModifierType state, double x, do
     self->drag_mode = DRAG_PAN;
   else if (button == GDK_BUTTON_SECONDARY)
     self->drag_mode = DRAG_WINDOW;
+  else if (button == GDK_BUTTON_PRIMARY && self->editor != NULL && self->has_geom
+           && ((state & GDK_CONTROL_MASK)
+               || ns_editor_get_tool (self->editor) == NS_TOOL_PICKER))
+    {
+      /* Ctrl+click (any tool) and the picker take the label under the pointer. */
+      int ijk[3];
+
+      self->drag_mode = DRAG_NONE;
+      if (voxel_at (self, x, y, ijk))
+        ns_editor_pick (self->editor, ijk);
+    }
+  else if (button == GDK_BUTTON_PRIMARY && self->editor != NULL && self->has_geom
+           && ns_editor_get_tool (self->editor) == NS_TOOL_FILL)
+    {
+      g_autoptr (GError) error = NULL;
+      int ijk[3];
+
+      self->drag_mode = DRAG_NONE;
+      if (voxel_at (self, x, y, ijk)
+          && !ns_editor_fill (self->editor, &self->geom, ijk, &error) && error != NULL)
+        g_warning ("%s", error->message);
+    }
+  else if (button == GDK_BUTTON_PRIMARY && self->has_geom && tool_paints (self))
+    {
+      double ix, iy, voxel[3];
+
+      ns_slice_view_widget_to_image (self, x, y, &ix, &iy);
+      ns_plane_geometry_voxel_at (&self->geom, ix, iy, voxel);
+      self->drag_mode = ns_editor_stroke_begin (self->editor, &self->geom, voxel)
+                        ? DRAG_PAINT : DRAG_NONE;
+    }
   else if (button == GDK_BUTTON_PRIMARY)
     {
       self->drag_mode = DRAG_CURSOR;
@@ -428,6 +492,18 @@ drag_update (NsSliceView *self, double dx, double dy)
     {
     case DRAG_CURSOR:
       ns_slice_view_click_at (self, self->drag_x0 + dx, self->drag_y0 + dy);
+      break;
+    case DRAG_PAINT:
+      {
+        double ix, iy, voxel[3];
+
+        self->pointer_x = self->drag_x0 + dx;
+        self->pointer_y = self->drag_y0 + dy;
+        ns_slice_view_widget_to_image (self, self->pointer_x, self->pointer_y, &ix, &iy);
+        ns_plane_geometry_voxel_at (&self->geom, ix, iy, voxel);
+        ns_editor_stroke_add (self->editor, voxel);
+        gtk_widget_queue_draw (GTK_WIDGET (self));
+      }
       break;
     case DRAG_PAN:
       self->pan_x = self->drag_pan_x0 + dx;
@@ -453,7 +529,22 @@ drag_update (NsSliceView *self, double dx, double dy)
 static void
 drag_end (NsSliceView *self)
 {
+  if (self->drag_mode == DRAG_PAINT && self->editor != NULL)
+    ns_editor_stroke_end (self->editor);
   self->drag_mode = DRAG_NONE;
+}
+
+void
+ns_slice_view_paint_path (NsSliceView *self, GdkModifierType state, const double *xy,
+                          guint n_points)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+  g_return_if_fail (xy != NULL && n_points > 0);
+
+  drag_begin (self, GDK_BUTTON_PRIMARY, state, xy[0], xy[1]);
+  for (guint p = 1; p < n_points; p++)
+    drag_update (self, xy[2 * p] - xy[0], xy[2 * p + 1] - xy[1]);
+  drag_end (self);
 }
 
 void
@@ -478,6 +569,8 @@ drag_begin_cb (NsSliceView *self, double x, double y, GtkGestureDrag *gesture)
 
   gtk_widget_grab_focus (GTK_WIDGET (self));
   drag_begin (self, button, state, x, y);
+  if (self->drag_mode == DRAG_NONE)
+    gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
 }
 
 static void
@@ -506,12 +599,16 @@ static void
 motion_cb (NsSliceView *self, double x, double y, GtkEventControllerMotion *controller)
 {
   ns_slice_view_pointer_at (self, x, y);
+  if (tool_paints (self))
+    gtk_widget_queue_draw (GTK_WIDGET (self));   /* the brush outline follows */
 }
 
 static void
 leave_cb (NsSliceView *self, GtkEventControllerMotion *controller)
 {
   ns_slice_view_pointer_at (self, -1, -1);
+  if (tool_paints (self))
+    gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static gboolean
@@ -523,6 +620,14 @@ key_pressed_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType 
     case GDK_KEY_space:
       self->space_down = TRUE;
       return TRUE;
+    case GDK_KEY_Escape:
+      if (self->drag_mode == DRAG_PAINT && self->editor != NULL)
+        {
+          ns_editor_stroke_cancel (self->editor);
+          self->drag_mode = DRAG_NONE;
+          return TRUE;
+        }
+      return FALSE;
     case GDK_KEY_Page_Up:
     case GDK_KEY_KP_Page_Up:
     case GDK_KEY_Up:
@@ -569,6 +674,85 @@ append_text (NsSliceView *self, GtkSnapshot *snapshot, const char *text, double 
   gtk_snapshot_restore (snapshot);
 }
 
+/* The outline of the voxels a dab at the voxel under the pointer covers: each footprint
+ * edge between a covered voxel and an uncovered neighbour, through the geometry. */
+static void
+draw_brush_outline (NsSliceView *self, cairo_t *cr)
+{
+  GArray *offsets;
+  int centre[3], r = 0, side;
+  double ix, iy;
+  g_autofree guint8 *inside = NULL;
+
+  if (!tool_paints (self) || self->pointer_x < 0)
+    return;
+  ns_slice_view_widget_to_image (self, self->pointer_x, self->pointer_y, &ix, &iy);
+  if (!ns_plane_geometry_voxel_index_at (&self->geom, ix, iy, centre))
+    return;
+  offsets = ns_editor_get_outline_offsets (self->editor, &self->geom);
+  if (offsets == NULL || offsets->len == 0)
+    return;
+  for (guint i = 0; i < offsets->len; i++)
+    {
+      const int *o = &g_array_index (offsets, int, 2 * i);
+      r = MAX (r, MAX (ABS (o[0]), ABS (o[1])));
+    }
+  side = 2 * r + 3;              /* a margin of one: neighbours are always in range */
+  inside = g_malloc0 ((gsize) side * side);
+  for (guint i = 0; i < offsets->len; i++)
+    {
+      const int *o = &g_array_index (offsets, int, 2 * i);
+      inside[(o[1] + r + 1) * side + o[0] + r + 1] = 1;
+    }
+
+  cairo_new_path (cr);
+  for (int dv = -r; dv <= r; dv++)
+    for (int du = -r; du <= r; du++)
+      {
+        static const int dirs[4][2] = { { 1, 0 }, { -1, 0 }, { 0, 1 }, { 0, -1 } };
+
+        if (!inside[(dv + r + 1) * side + du + r + 1])
+          continue;
+        for (int d = 0; d < 4; d++)
+          {
+            int nu = du + dirs[d][0], nv = dv + dirs[d][1];
+            double a[3], b[3], ax, ay, bx, by, wx, wy;
+
+            if (inside[(nv + r + 1) * side + nu + r + 1])
+              continue;
+            /* The shared edge of the two footprints, in voxel coordinates. */
+            for (int k = 0; k < 3; k++)
+              a[k] = b[k] = centre[k];
+            a[self->geom.axis_u] = b[self->geom.axis_u] = centre[self->geom.axis_u] + du
+                                                          + 0.5 * dirs[d][0];
+            a[self->geom.axis_v] = b[self->geom.axis_v] = centre[self->geom.axis_v] + dv
+                                                          + 0.5 * dirs[d][1];
+            if (dirs[d][0] != 0)
+              {
+                a[self->geom.axis_v] -= 0.5;
+                b[self->geom.axis_v] += 0.5;
+              }
+            else
+              {
+                a[self->geom.axis_u] -= 0.5;
+                b[self->geom.axis_u] += 0.5;
+              }
+            ns_plane_geometry_screen_pos (&self->geom, a, &ax, &ay);
+            ns_plane_geometry_screen_pos (&self->geom, b, &bx, &by);
+            ns_slice_view_image_to_widget (self, ax, ay, &wx, &wy);
+            cairo_move_to (cr, wx, wy);
+            ns_slice_view_image_to_widget (self, bx, by, &wx, &wy);
+            cairo_line_to (cr, wx, wy);
+          }
+      }
+  cairo_set_line_width (cr, 1.5);
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+  cairo_stroke_preserve (cr);
+  cairo_set_line_width (cr, 0.75);
+  cairo_set_source_rgba (cr, 1, 1, 1, 0.95);
+  cairo_stroke (cr);
+}
+
 static void
 ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -598,6 +782,8 @@ ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
     cairo_rectangle (cr, 0, 0, self->geom.width, self->geom.height);
     cairo_fill (cr);
+    cairo_identity_matrix (cr);
+    draw_brush_outline (self, cr);
     cairo_destroy (cr);
   }
 
@@ -639,6 +825,7 @@ ns_slice_view_dispose (GObject *object)
   NsSliceView *self = NS_SLICE_VIEW (object);
 
   ns_slice_view_set_viewer (self, NULL);
+  ns_slice_view_set_editor (self, NULL);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_object (&self->layout);
 
@@ -806,6 +993,9 @@ ns_slice_view_set_viewer (NsSliceView *self, NsViewer *viewer)
       g_signal_connect_object (viewer, "display-changed",
                                G_CALLBACK (viewer_display_changed_cb), self,
                                G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "labels-damaged",
+                               G_CALLBACK (viewer_labels_damaged_cb), self,
+                               G_CONNECT_SWAPPED);
     }
   rebuild_geometry (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -889,4 +1079,33 @@ ns_slice_view_get_surface (NsSliceView *self)
     return NULL;
   ensure_surface (self);
   return self->surface;
+}
+
+NsEditor *
+ns_slice_view_get_editor (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), NULL);
+  return self->editor;
+}
+
+void
+ns_slice_view_set_editor (NsSliceView *self, NsEditor *editor)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+  g_return_if_fail (editor == NULL || NS_IS_EDITOR (editor));
+
+  if (self->editor == editor)
+    return;
+  if (self->editor != NULL)
+    g_signal_handlers_disconnect_by_data (self->editor, self);
+  if (self->drag_mode == DRAG_PAINT)
+    self->drag_mode = DRAG_NONE;
+  g_set_object (&self->editor, editor);
+  if (editor != NULL)
+    {
+      /* The outline changes with the tool and the brush. */
+      g_signal_connect_object (editor, "notify", G_CALLBACK (gtk_widget_queue_draw), self,
+                               G_CONNECT_SWAPPED);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }

@@ -20,6 +20,7 @@
 
 #include <gtk/gtk.h>
 
+#include "ns-editor.h"
 #include "ns-render.h"
 #include "ns-viewer.h"
 
@@ -59,6 +60,10 @@ void             ns_slice_view_image_to_widget (NsSliceView *self, double ix, do
 void             ns_slice_view_voxel_to_widget (NsSliceView *self, const int ijk[3],
                                                 double *wx, double *wy);
 
+/* The mask editor whose tools a left drag uses (NULL: navigation only). */
+NsEditor        *ns_slice_view_get_editor     (NsSliceView *self);
+void             ns_slice_view_set_editor     (NsSliceView *self, NsEditor *editor);
+
 /* ---- the event paths --------------------------------------------------------------------- */
 
 /* A primary click at widget (x, y): moves the cursor there. */
@@ -72,6 +77,11 @@ void             ns_slice_view_scroll_at      (NsSliceView *self, double x, doub
 void             ns_slice_view_drag           (NsSliceView *self, guint button,
                                                GdkModifierType state, double x, double y,
                                                double dx, double dy);
+/* A left drag through widget points xy (x0, y0, x1, y1, ...; n_points >= 1) with modifier
+ * state, as the drag gesture delivers it: with the brush or eraser one stroke (one undo
+ * step), with Ctrl or the picker a pick at the first point, with fill a fill there. */
+void             ns_slice_view_paint_path     (NsSliceView *self, GdkModifierType state,
+                                               const double *xy, guint n_points);
 /* steps slices toward superior / anterior / patient right (negative: the other way). */
 void             ns_slice_view_step_slice     (NsSliceView *self, int steps);
 

@@ -25,7 +25,8 @@ typedef struct
   NsGrid grid;
   guint n_images;
   NsViewerImage images[NS_VIEWER_MAX_IMAGES];
-  NsLabelMap *labels;            /* the case's, may be NULL */
+  NsLabelMap *labels;            /* the case's, or the editor's (owned_labels), may be NULL */
+  NsLabelMap *owned_labels;      /* a reference on labels when the editor set them */
   NsViewerVolumes volumes;
   double centre[3];              /* initial cursor: the tumour's centre, else the grid's */
 } NsViewerCase;

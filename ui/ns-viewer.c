@@ -57,6 +57,7 @@ enum {
   POINTER_CHANGED,
   DISPLAY_CHANGED,
   LABELS_CHANGED,
+  LABELS_DAMAGED,
   N_SIGNALS
 };
 
@@ -79,6 +80,7 @@ _ns_viewer_case_free (NsViewerCase *vcase)
     return;
   for (guint i = 0; i < vcase->n_images; i++)
     ns_viewer_image_clear (&vcase->images[i]);
+  g_clear_pointer (&vcase->owned_labels, ns_label_map_unref);
   g_clear_pointer (&vcase->ncase, ns_case_unref);
   g_free (vcase);
 }
@@ -318,6 +320,11 @@ ns_viewer_class_init (NsViewerClass *klass)
   signals[LABELS_CHANGED] =
     g_signal_new ("labels-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* Voxels inside a box (const int bbox[6]: min i, j, k, max i, j, k) were edited: views
+   * whose slice crosses the box redraw, the others keep their pixels. */
+  signals[LABELS_DAMAGED] =
+    g_signal_new ("labels-damaged", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }
 
 static void
@@ -761,6 +768,78 @@ ns_viewer_labels_changed (NsViewer *self)
   g_signal_emit (self, signals[LABELS_CHANGED], 0);
   g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
   g_signal_emit (self, signals[POINTER_CHANGED], 0);   /* the label under it may differ */
+}
+
+void
+ns_viewer_set_labels (NsViewer *self, NsLabelMap *labels)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL)
+    return;
+  g_return_if_fail (labels == NULL
+                    || memcmp (labels->grid.dim, self->vcase->grid.dim,
+                               sizeof labels->grid.dim) == 0);
+  if (labels != NULL)
+    ns_label_map_ref (labels);
+  g_clear_pointer (&self->vcase->owned_labels, ns_label_map_unref);
+  self->vcase->owned_labels = labels;
+  self->vcase->labels = labels != NULL ? labels : self->vcase->ncase->labels;
+  if (self->vcase->labels != NULL)
+    count_volumes (self->vcase->labels, &self->vcase->volumes);
+  g_signal_emit (self, signals[LABELS_CHANGED], 0);
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+  g_signal_emit (self, signals[POINTER_CHANGED], 0);
+}
+
+void
+ns_viewer_labels_edited (NsViewer *self, const NsEditChange *change, gboolean forward,
+                         const int *bbox)
+{
+  NsViewerVolumes *v;
+  int box[6] = { G_MAXINT, G_MAXINT, G_MAXINT, -1, -1, -1 };
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL || self->vcase->labels == NULL)
+    return;
+  v = &self->vcase->volumes;
+  if (change != NULL)
+    {
+      const NsGrid *grid = &self->vcase->grid;
+      gsize plane = (gsize) grid->dim[0] * grid->dim[1];
+      gint64 delta[256] = { 0 };
+
+      for (gsize n = 0; n < change->n; n++)
+        {
+          guint32 index = change->index[n];
+          int ijk[3] = { index % grid->dim[0], (index / grid->dim[0]) % grid->dim[1],
+                         index / plane };
+
+          delta[forward ? change->old_value[n] : change->new_value[n]]--;
+          delta[forward ? change->new_value[n] : change->old_value[n]]++;
+          if (bbox == NULL)
+            for (int a = 0; a < 3; a++)
+              {
+                box[a] = MIN (box[a], ijk[a]);
+                box[3 + a] = MAX (box[3 + a], ijk[a]);
+              }
+        }
+      /* Counts kept as mL: add the change's voxels instead of recounting the map. */
+      for (guint l = 1; l < 256; l++)
+        if (delta[l] != 0)
+          v->label_ml[l] = MAX (0.0, v->label_ml[l] + (double) delta[l] * v->voxel_ml);
+      v->wt_ml = v->label_ml[1] + v->label_ml[2] + v->label_ml[3] + v->label_ml[4];
+      v->tc_ml = v->label_ml[1] + v->label_ml[3] + v->label_ml[4];
+      v->et_ml = v->label_ml[4];
+      g_signal_emit (self, signals[LABELS_CHANGED], 0);
+    }
+  if (bbox != NULL)
+    memcpy (box, bbox, sizeof box);
+  if (box[0] <= box[3] && box[1] <= box[4] && box[2] <= box[5])
+    g_signal_emit (self, signals[LABELS_DAMAGED], 0, box);
+  if (change != NULL)
+    g_signal_emit (self, signals[POINTER_CHANGED], 0);
 }
 
 /* ---- cursor and pointer ------------------------------------------------------------------- */

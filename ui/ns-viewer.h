@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "ns-case.h"
+#include "ns-edit.h"
 #include "ns-labels.h"
 #include "ns-render.h"
 #include "ns-volume.h"
@@ -101,6 +102,15 @@ const NsViewerVolumes   *ns_viewer_get_volumes     (NsViewer *self);
  * prediction): recounts the volumes and redraws.  Emits "labels-changed" and
  * "display-changed". */
 void                     ns_viewer_labels_changed  (NsViewer *self);
+/* Shows labels (a reference is taken; on the case's grid) instead of the case's own label
+ * map, e.g. the mask an editor works on; NULL goes back to the case's.  Recounts. */
+void                     ns_viewer_set_labels      (NsViewer *self, NsLabelMap *labels);
+/* After an edit of the shown labels in place: the volumes are updated from change (applied
+ * forward, or backward for an undo; NULL: unchanged) and "labels-damaged" is emitted with
+ * bbox (min i, j, k, max i, j, k; NULL: the change's bounds), so that only the planes
+ * through the edited voxels redraw. */
+void                     ns_viewer_labels_edited   (NsViewer *self, const NsEditChange *change,
+                                                    gboolean forward, const int *bbox);
 
 /* ---- cursor and pointer ------------------------------------------------------------------- */
 

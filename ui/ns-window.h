@@ -6,8 +6,11 @@
  *
  * Actions (menus, buttons and shortcuts refer to these names):
  *   win.open-case, win.open-files, win.open-recent(s), win.open-sample, win.close,
- *   win.copy-position, win.save-mask, win.undo, win.redo (the last three disabled until
- *   the editor lands);
+ *   win.copy-position, win.save-mask, win.save-mask-as, win.undo, win.redo;
+ *   edit.tool(s: navigate | brush | eraser | fill | picker), edit.class(i: 0..3, the n-th
+ *   label of the palette), edit.radius-up, edit.radius-down, edit.interpolate,
+ *   edit.remove-islands, edit.add-label, edit.history, edit.history-goto(u: entries
+ *   applied);
  *   view.layout(s: row | grid | axial | sagittal | coronal), view.reset, view.zoom-in,
  *   view.zoom-out, view.modality(s), view.window-preset(s: auto | brain | full),
  *   view.show-labels, view.overlay-mode(s: fill | outline | both), view.show-crosshair,
@@ -19,6 +22,7 @@
 
 #include <gtk/gtk.h>
 
+#include "ns-editor.h"
 #include "ns-info-pane.h"
 #include "ns-layer-panel.h"
 #include "ns-slice-view.h"
@@ -53,5 +57,30 @@ const char   *ns_window_get_layout      (NsWindow *self);
 void          ns_window_set_layout      (NsWindow *self, const char *layout);
 /* The status bar's voxel, position, intensity and label fields, joined by "  |  ". */
 char         *ns_window_dup_status_text (NsWindow *self);
+
+/* ---- editing ------------------------------------------------------------------------------ */
+
+/* Responses of the window's question dialogs (besides GTK_RESPONSE_CANCEL). */
+typedef enum
+{
+  NS_WINDOW_RESPONSE_SAVE = 1,       /* unsaved edits at close: save, then close */
+  NS_WINDOW_RESPONSE_DISCARD,        /* ... close without saving; recovery: discard */
+  NS_WINDOW_RESPONSE_RECOVER,        /* recovery: replay the journal */
+  NS_WINDOW_RESPONSE_OVERWRITE,      /* overwrite the case's seg, or a file changed on disk */
+  NS_WINDOW_RESPONSE_SAVE_AS,        /* save to another file instead */
+} NsWindowResponse;
+
+NsEditor     *ns_window_get_editor      (NsWindow *self);
+/* The question dialog the window shows now (a GtkDialog: unsaved edits, recovery,
+ * overwriting; also the Remove Small Islands and Add Label dialogs), or NULL. */
+GtkWidget    *ns_window_get_question    (NsWindow *self);
+/* The list of Edit > History while it is open (row r: r entries applied), or NULL. */
+GtkListBox   *ns_window_get_history_list (NsWindow *self);
+/* One line of a test script (NEUROSEG_TEST_SCRIPT, see ns-application.c):
+ *   paint PLANE I J K [I J K ...] [label L] [radius R]   a brush stroke (2-D on PLANE)
+ *   erase PLANE I J K [...] [radius R]                   an eraser stroke
+ *   undo | recover | discard | save [PATH] | quit
+ * PLANE is axial, sagittal or coronal; I J K are voxel coordinates. */
+gboolean      ns_window_run_script_line (NsWindow *self, const char *line, GError **error);
 
 G_END_DECLS

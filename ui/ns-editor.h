@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-editor.h: the mask editor of one window: the NsMaskDoc of the case shown (label map,
+ * label table, undo history, crash journal) and the tool settings that the tool palette,
+ * the shortcuts and the slice views share (tool, active label, brush shape and radius,
+ * 2-D or 3-D, paint rule, intensity limit, fill bound).
+ *
+ * The slice views turn pointer gestures into the calls below; the editor applies them with
+ * data/'s tools, commits each edit as one history entry (which the journal writes within
+ * a second) and tells the NsViewer which voxels changed, so that only the planes through
+ * them are redrawn and the volumes are updated from the change rather than recounted.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "ns-mask-doc.h"
+#include "ns-render.h"
+#include "ns-viewer.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  NS_TOOL_NAVIGATE,
+  NS_TOOL_BRUSH,
+  NS_TOOL_ERASER,
+  NS_TOOL_FILL,
+  NS_TOOL_PICKER,
+  NS_N_TOOLS
+} NsTool;
+
+/* "navigate", "brush", "eraser", "fill", "picker". */
+const char *ns_tool_to_string   (NsTool tool);
+gboolean    ns_tool_from_string (const char *name, NsTool *tool);
+
+#define NS_EDITOR_RADIUS_MIN 0.5
+#define NS_EDITOR_RADIUS_MAX 50.0
+
+#define NS_TYPE_EDITOR (ns_editor_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsEditor, ns_editor, NS, EDITOR, GObject)
+
+NsEditor     *ns_editor_new               (NsViewer *viewer);
+NsViewer     *ns_editor_get_viewer        (NsEditor *self);
+
+/* ---- the document ------------------------------------------------------------------------ */
+
+/* The mask a case is edited in: <case>/<id>_mask.nii.gz when it exists (an earlier
+ * session's work), else the case's segmentation file, else <case>/<id>_mask.nii.gz (to be
+ * created). */
+char         *ns_editor_default_mask_path (NsCase *ncase);
+/* Opens the mask of the viewer's case (mask_path NULL: the default) and shows its labels
+ * in the viewer.  Closes the previous document (its journal keeps unsaved edits).  Emits
+ * "doc-changed". */
+gboolean      ns_editor_open              (NsEditor *self, const char *mask_path,
+                                           GError **error);
+void          ns_editor_close             (NsEditor *self);
+/* NULL without a document. */
+NsMaskDoc    *ns_editor_get_doc           (NsEditor *self);
+gboolean      ns_editor_is_modified       (NsEditor *self);
+/* TRUE while the document's file is the case's own segmentation and no save went to it
+ * yet: the first Save asks before overwriting an expert's labels. */
+gboolean      ns_editor_path_is_case_seg  (NsEditor *self);
+
+/* Recovery (ns_mask_doc_recover / discard_recovery) with the viewer told. */
+gboolean      ns_editor_recover           (NsEditor *self, gboolean force, guint *n_replayed,
+                                           GError **error);
+gboolean      ns_editor_discard_recovery  (NsEditor *self, GError **error);
+/* Save (path NULL: the document's path) and Save As. */
+gboolean      ns_editor_save              (NsEditor *self, const char *path, gboolean force,
+                                           GError **error);
+/* After "Discard" at close: empties the journal so that no recovery is offered. */
+void          ns_editor_discard_changes   (NsEditor *self);
+
+/* ---- tool settings (also GObject properties of the same names) --------------------------- */
+
+NsTool        ns_editor_get_tool          (NsEditor *self);
+void          ns_editor_set_tool          (NsEditor *self, NsTool tool);
+guint8        ns_editor_get_label         (NsEditor *self);
+void          ns_editor_set_label         (NsEditor *self, guint8 value);
+/* The index-th non-zero label of the table (key 1 is index 0); FALSE when none. */
+gboolean      ns_editor_select_class      (NsEditor *self, guint index);
+double        ns_editor_get_radius        (NsEditor *self);
+void          ns_editor_set_radius        (NsEditor *self, double radius_mm);
+/* One step up (+1) or down (-1) of the radius ladder ([ and ]). */
+void          ns_editor_step_radius       (NsEditor *self, int direction);
+NsBrushShape  ns_editor_get_shape         (NsEditor *self);
+void          ns_editor_set_shape         (NsEditor *self, NsBrushShape shape);
+gboolean      ns_editor_get_three_d       (NsEditor *self);
+void          ns_editor_set_three_d       (NsEditor *self, gboolean three_d);
+NsPaintOver   ns_editor_get_paint_over    (NsEditor *self);
+void          ns_editor_set_paint_over    (NsEditor *self, NsPaintOver over, guint8 over_label);
+gboolean      ns_editor_get_intensity_limit (NsEditor *self);
+void          ns_editor_set_intensity_limit (NsEditor *self, gboolean on);
+double        ns_editor_get_tolerance     (NsEditor *self);
+void          ns_editor_set_tolerance     (NsEditor *self, double tolerance);
+NsFillBound   ns_editor_get_fill_bound    (NsEditor *self);
+void          ns_editor_set_fill_bound    (NsEditor *self, NsFillBound bound);
+/* Lock of a label in the document's table (a locked label is never painted over). */
+gboolean      ns_editor_get_locked        (NsEditor *self, guint8 value);
+void          ns_editor_set_locked        (NsEditor *self, guint8 value, gboolean locked);
+/* Adds (or replaces) a label of the table, saved with the mask; emits "labels-table-changed". */
+void          ns_editor_add_label         (NsEditor *self, guint8 value, const char *name,
+                                           const guint8 rgb[3]);
+
+/* The brush of the current settings on a plane whose normal is voxel axis plane_axis. */
+void          ns_editor_get_brush         (NsEditor *self, int plane_axis, NsBrush *brush);
+/* The in-plane voxels (offsets (du, dv) along plane axes axis_u, axis_v) one dab covers on
+ * the slice through its centre, for the brush outline: a GArray of int[2], owned by the
+ * editor, valid until the settings change. */
+GArray       *ns_editor_get_outline_offsets (NsEditor *self, const NsPlaneGeometry *geom);
+
+/* ---- edits (the slice views' gestures) --------------------------------------------------- */
+
+/* A brush or eraser stroke at continuous voxel coordinates on the plane geom; the
+ * intensity limits (when on) come from the voxel at the stroke's start.  FALSE when the
+ * tool does not paint or there is no document. */
+gboolean      ns_editor_stroke_begin      (NsEditor *self, const NsPlaneGeometry *geom,
+                                           const double voxel[3]);
+void          ns_editor_stroke_add        (NsEditor *self, const double voxel[3]);
+/* Commits the stroke as one history entry. */
+void          ns_editor_stroke_end        (NsEditor *self);
+void          ns_editor_stroke_cancel     (NsEditor *self);
+gboolean      ns_editor_is_stroking       (NsEditor *self);
+/* Sets the active label to the label of voxel ijk. */
+void          ns_editor_pick              (NsEditor *self, const int ijk[3]);
+/* 2-D fill on the plane through seed. */
+gboolean      ns_editor_fill              (NsEditor *self, const NsPlaneGeometry *geom,
+                                           const int seed[3], GError **error);
+gboolean      ns_editor_interpolate       (NsEditor *self, int plane_axis, GError **error);
+gboolean      ns_editor_remove_islands    (NsEditor *self, double min_ml, GError **error);
+guint         ns_editor_undo              (NsEditor *self, guint n);
+guint         ns_editor_redo              (NsEditor *self, guint n);
+
+G_END_DECLS
