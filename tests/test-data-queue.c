@@ -940,74 +940,137 @@ test_concurrent_writers (void)
       }
 }
 
+/* Child of test_sigkill_during_writes: writes forever, reporting each committed run id. */
+static void G_GNUC_NORETURN
+kill_child (const char *path, int round, int fd)
+{
+  NsQueue *q = ns_queue_open (path, NULL);
+  if (q == NULL)
+    _exit (1);
+  for (int i = 0;; i++)
+    {
+      g_autofree char *cmd = g_strdup_printf ("round %d loop %d", round, i);
+      gint64 one = 1;
+      gint64 id = ns_queue_run_begin (q, cmd, "/tmp/x.log", &one, 1, 0, NULL);
+      if (id == 0)
+        _exit (2);
+      /* Toggle the case too, so that kills land in several kinds of write. */
+      ns_queue_set_state (q, 1, i % 2 ? NS_QUEUE_STATE_QUEUED : NS_QUEUE_STATE_EXCLUDED, 0,
+                          NULL, NULL, NULL);
+      /* Committed: report it. */
+      if (write (fd, &id, sizeof id) != sizeof id)
+        _exit (3);
+    }
+}
+
 static void
 test_sigkill_during_writes (void)
 {
   g_autofree char *path = fresh_path ("killed.db");
   g_autoptr (GError) error = NULL;
-  int p[2];
+  static const guint kill_after[] = { 37, 150, 301 };
 
-  /* The database exists with a queued case before the child starts. */
+  /* The database exists with a queued case before the children start. */
   {
     g_autoptr (NsQueue) q = ns_queue_open (path, &error);
     g_assert_no_error (error);
     queued_case (q, "KillCase");
   }
-  g_assert_cmpint (pipe (p), ==, 0);
-  pid_t pid = fork ();
-  g_assert_cmpint (pid, >=, 0);
-  if (pid == 0)
+  for (guint round = 0; round < G_N_ELEMENTS (kill_after); round++)
     {
-      close (p[0]);
-      NsQueue *q = ns_queue_open (path, NULL);
-      if (q == NULL)
-        _exit (1);
-      for (int i = 0;; i++)
+      int p[2];
+      g_assert_cmpint (pipe (p), ==, 0);
+      pid_t pid = fork ();
+      g_assert_cmpint (pid, >=, 0);
+      if (pid == 0)
         {
-          g_autofree char *cmd = g_strdup_printf ("loop %d", i);
-          gint64 one = 1;
-          gint64 id = ns_queue_run_begin (q, cmd, "/tmp/x.log", &one, 1, 0, NULL);
-          if (id == 0)
-            _exit (2);
-          /* Toggle the case too, so that kills land in several kinds of write. */
-          ns_queue_set_state (q, 1, i % 2 ? NS_QUEUE_STATE_QUEUED : NS_QUEUE_STATE_EXCLUDED,
-                              0, NULL, NULL, NULL);
-          /* Committed: report it. */
-          if (write (p[1], &id, sizeof id) != sizeof id)
-            _exit (3);
+          close (p[0]);
+          kill_child (path, round, p[1]);
+        }
+      close (p[1]);
+      g_autoptr (GArray) committed = g_array_new (FALSE, FALSE, sizeof (gint64));
+      gint64 id;
+      while (committed->len < kill_after[round] && read (p[0], &id, sizeof id) == sizeof id)
+        g_array_append_val (committed, id);
+      g_assert_cmpuint (committed->len, ==, kill_after[round]);
+      g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+      int status;
+      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+      g_assert_true (WIFSIGNALED (status));
+      /* Whatever it reported before dying was committed too. */
+      while (read (p[0], &id, sizeof id) == sizeof id)
+        g_array_append_val (committed, id);
+      close (p[0]);
+
+      g_autoptr (NsQueue) q = ns_queue_open (path, &error);
+      g_assert_no_error (error);
+      g_assert_true (ns_queue_check_integrity (q, &error));
+      g_assert_no_error (error);
+      for (guint i = 0; i < committed->len; i++)
+        {
+          g_autoptr (NsQueueRun) r = ns_queue_get_run (q, g_array_index (committed, gint64, i),
+                                                       &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (r->cases->len, ==, 1);
+          g_autofree char *want = g_strdup_printf ("round %u loop %u", round, i);
+          g_assert_cmpstr (r->command, ==, want);
+          /* The killed process's runs are marked failed on open. */
+          g_assert_cmpint (r->status, ==, NS_QUEUE_RUN_FAILED);
+        }
+      /* At most one more run than reported: killed between its commit and the report. */
+      g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM runs WHERE command LIKE "
+                                              "'round %u loop %%'", round);
+      gint64 in_db = sql_int (path, sql);
+      g_assert_cmpint (in_db, >=, committed->len);
+      g_assert_cmpint (in_db, <=, committed->len + 1);
+      g_assert_cmpint (sql_int (path, "SELECT count(*) FROM runs r WHERE NOT EXISTS "
+                                "(SELECT 1 FROM run_cases c WHERE c.run_id = r.id)"), ==, 0);
+      g_test_message ("round %u: %u committed writes reported before SIGKILL, all present",
+                      round, committed->len);
+    }
+}
+
+/* Two processes open a version-1 database at the same moment: one migrates, the other
+ * finds it migrated. */
+static void
+test_concurrent_migration (void)
+{
+  g_autofree char *path = fresh_path ("v1-twice.db");
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, v1_fixture, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  int sync_pipe[2];
+  pid_t pids[2];
+  g_assert_cmpint (pipe (sync_pipe), ==, 0);
+  for (int w = 0; w < 2; w++)
+    {
+      pids[w] = fork ();
+      g_assert_cmpint (pids[w], >=, 0);
+      if (pids[w] == 0)
+        {
+          char c;
+          close (sync_pipe[1]);
+          while (read (sync_pipe[0], &c, 1) > 0)
+            ;
+          _exit (writer_child (path, w, 20));
         }
     }
-  close (p[1]);
-  g_autoptr (GArray) committed = g_array_new (FALSE, FALSE, sizeof (gint64));
-  gint64 id;
-  while (committed->len < 150 && read (p[0], &id, sizeof id) == sizeof id)
-    g_array_append_val (committed, id);
-  g_assert_cmpuint (committed->len, ==, 150);
-  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
-  int status;
-  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
-  g_assert_true (WIFSIGNALED (status));
-  /* Whatever it reported before dying was committed too. */
-  while (read (p[0], &id, sizeof id) == sizeof id)
-    g_array_append_val (committed, id);
-  close (p[0]);
-
-  g_autoptr (NsQueue) q = ns_queue_open (path, &error);
-  g_assert_no_error (error);
-  g_assert_true (ns_queue_check_integrity (q, &error));
-  g_assert_no_error (error);
-  for (guint i = 0; i < committed->len; i++)
+  close (sync_pipe[0]);
+  close (sync_pipe[1]);
+  for (int w = 0; w < 2; w++)
     {
-      g_autoptr (NsQueueRun) r = ns_queue_get_run (q, g_array_index (committed, gint64, i),
-                                                   &error);
-      g_assert_no_error (error);
-      g_assert_cmpuint (r->cases->len, ==, 1);
-      g_autofree char *want = g_strdup_printf ("loop %u", i);
-      g_assert_cmpstr (r->command, ==, want);
-      /* The killed process's runs are marked failed on open. */
-      g_assert_cmpint (r->status, ==, NS_QUEUE_RUN_FAILED);
+      int status;
+      g_assert_cmpint (waitpid (pids[w], &status, 0), ==, pids[w]);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 0);
     }
-  g_test_message ("%u committed writes before SIGKILL, all present", committed->len);
+  g_assert_cmpint (sql_int (path, "PRAGMA user_version"), ==, NS_QUEUE_SCHEMA_VERSION);
+  /* The migration's one-off rows exist once. */
+  g_assert_cmpint (sql_int (path, "SELECT count(*) FROM queue_history"), ==, 2);
+  g_assert_cmpint (sql_int (path, "SELECT count(*) FROM promotions"), ==, 1);
+  g_assert_cmpint (sql_int (path, "SELECT count(*) FROM runs"), ==, 1 + 40);
 }
 
 static void
@@ -1115,5 +1178,6 @@ main (int argc, char **argv)
   g_test_add_func ("/data/queue/concurrent-writers", test_concurrent_writers);
   g_test_add_func ("/data/queue/sigkill-during-writes", test_sigkill_during_writes);
   g_test_add_func ("/data/queue/trainer-crash", test_trainer_crash);
+  g_test_add_func ("/data/queue/concurrent-migration", test_concurrent_migration);
   return g_test_run ();
 }
