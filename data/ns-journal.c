@@ -25,6 +25,11 @@
 #define RECORD_HEADER 20               /* magic, sequence, length, crc */
 #define PAYLOAD_FIXED 30               /* forward, pad, time, voxels, n, name length */
 
+/* The first payload byte: how a record applies. */
+#define RECORD_UNDO 0                  /* write the old values */
+#define RECORD_FORWARD 1               /* write the new values */
+#define RECORD_BASE 2                  /* no voxels; the name identifies the saved mask */
+
 typedef enum
 {
   ITEM_RECORD,
@@ -37,7 +42,7 @@ typedef struct
 {
   ItemKind kind;
   NsEditChange *change;
-  gboolean forward;
+  int forward;                 /* RECORD_UNDO, RECORD_FORWARD or RECORD_BASE */
   guint64 ticket;
 } Item;
 
@@ -61,6 +66,9 @@ struct _NsJournal
   gint n_records;              /* atomic */
   GPtrArray *recovered;        /* NsEditChange found at open */
   GArray *recovered_forward;   /* gboolean */
+  char *found_base;            /* the first base marker found at open */
+  char *base_id;               /* caller side: the marker written before the next record */
+  gboolean need_base;
 };
 
 char *
@@ -126,7 +134,7 @@ get_u64 (const guint8 *p)
 }
 
 static GByteArray *
-encode_record (const NsEditChange *change, gboolean forward, guint64 seq)
+encode_record (const NsEditChange *change, int forward, guint64 seq)
 {
   gsize name_len = MIN (strlen (change->name), G_MAXUINT16);
   gsize payload = PAYLOAD_FIXED + name_len + change->n * 6;
@@ -135,7 +143,7 @@ encode_record (const NsEditChange *change, gboolean forward, guint64 seq)
   put_u64 (b, seq);
   put_u32 (b, (guint32) payload);
   put_u32 (b, 0); /* CRC, below */
-  guint8 head[4] = { forward ? 1 : 0, 0, 0, 0 };
+  guint8 head[4] = { (guint8) forward, 0, 0, 0 };
   g_byte_array_append (b, head, 4);
   put_u64 (b, (guint64) change->time);
   put_u64 (b, change->n_voxels);
@@ -160,7 +168,7 @@ encode_record (const NsEditChange *change, gboolean forward, guint64 seq)
 
 /* One record at data[0 .. size): its change, or NULL when it is torn or invalid. */
 static NsEditChange *
-decode_record (const guint8 *data, gsize size, guint64 want_seq, gboolean *forward,
+decode_record (const guint8 *data, gsize size, guint64 want_seq, int *forward,
                gsize *record_len)
 {
   if (size < RECORD_HEADER || get_u32 (data) != JOURNAL_MAGIC || get_u64 (data + 4) != want_seq)
@@ -173,7 +181,9 @@ decode_record (const guint8 *data, gsize size, guint64 want_seq, gboolean *forwa
   if (crc != get_u32 (data + 16))
     return NULL;
   const guint8 *p = data + RECORD_HEADER;
-  *forward = p[0] != 0;
+  *forward = p[0];
+  if (*forward > RECORD_BASE)
+    return NULL;
   gint64 time = (gint64) get_u64 (p + 4);
   guint64 n_voxels = get_u64 (p + 12);
   guint64 n = get_u64 (p + 20);
@@ -381,14 +391,24 @@ ns_journal_open_path (const char *path, GError **error)
   guint64 seq = 1;
   for (;;)
     {
-      gboolean forward = TRUE;
+      int kind = RECORD_FORWARD;
       gsize len = 0;
-      NsEditChange *change = decode_record (data->data + pos, data->len - pos, seq, &forward,
+      NsEditChange *change = decode_record (data->data + pos, data->len - pos, seq, &kind,
                                             &len);
       if (change == NULL)
         break;
-      g_ptr_array_add (j->recovered, change);
-      g_array_append_val (j->recovered_forward, forward);
+      if (kind == RECORD_BASE)
+        {
+          if (j->found_base == NULL)
+            j->found_base = g_strdup (change->name);
+          ns_edit_change_unref (change);
+        }
+      else
+        {
+          gboolean forward = kind == RECORD_FORWARD;
+          g_ptr_array_add (j->recovered, change);
+          g_array_append_val (j->recovered_forward, forward);
+        }
       pos += len;
       seq++;
     }
@@ -486,11 +506,22 @@ ns_journal_append (NsJournal *journal, NsEditChange *change, gboolean forward)
       t->ticket = ++journal->tickets_issued;
       g_mutex_unlock (&journal->lock);
       g_async_queue_push (journal->queue, t);
+      journal->need_base = TRUE;
     }
+  if (journal->need_base && journal->base_id != NULL)
+    {
+      Item *b = g_new0 (Item, 1);
+      b->kind = ITEM_RECORD;
+      b->change = ns_edit_change_new_from_arrays (journal->base_id, g_get_real_time (), 0, 0,
+                                                  NULL, NULL, NULL);
+      b->forward = RECORD_BASE;
+      g_async_queue_push (journal->queue, b);
+    }
+  journal->need_base = FALSE;
   Item *item = g_new0 (Item, 1);
   item->kind = ITEM_RECORD;
   item->change = ns_edit_change_ref (change);
-  item->forward = forward;
+  item->forward = forward ? RECORD_FORWARD : RECORD_UNDO;
   g_async_queue_push (journal->queue, item);
 }
 
@@ -507,7 +538,24 @@ ns_journal_truncate (NsJournal *journal, GError **error)
   g_return_val_if_fail (journal != NULL, FALSE);
   g_ptr_array_set_size (journal->recovered, 0);
   g_array_set_size (journal->recovered_forward, 0);
+  journal->need_base = TRUE;
   return wait_ticket (journal, push_waited (journal, ITEM_TRUNCATE), error);
+}
+
+void
+ns_journal_set_base (NsJournal *journal, const char *base_id)
+{
+  g_return_if_fail (journal != NULL);
+  g_free (journal->base_id);
+  journal->base_id = g_strdup (base_id);
+  journal->need_base = TRUE;
+}
+
+const char *
+ns_journal_get_recorded_base (const NsJournal *journal)
+{
+  g_return_val_if_fail (journal != NULL, NULL);
+  return journal->found_base;
 }
 
 guint64
@@ -537,6 +585,8 @@ ns_journal_close (NsJournal *journal)
   g_array_unref (journal->recovered_forward);
   g_mutex_clear (&journal->lock);
   g_cond_clear (&journal->cond);
+  g_free (journal->found_base);
+  g_free (journal->base_id);
   g_free (journal->path);
   g_free (journal);
 }

@@ -16,7 +16,8 @@
  * Format (little-endian), a sequence of records:
  *
  *   u32 magic "NSJ1" | u64 sequence (1, 2, ...) | u32 payload length | u32 CRC-32
- *   payload: u8 forward (1: apply new values, 0: undo: apply old values) | u8 pad[3] |
+ *   payload: u8 kind (1: apply new values, 0: undo: apply old values, 2: base marker,
+ *            no voxels, the name identifies the saved mask the edits apply to) | u8 pad[3] |
  *            i64 time (µs) | u64 voxels of the map | u64 n | u16 name length | name |
  *            u32 index[n] | u8 old[n] | u8 new[n]
  *
@@ -65,7 +66,14 @@ gboolean    ns_journal_flush          (NsJournal *journal, GError **error);
 /* After a clean save (or to discard a recovery): waits for the writer, empties the file
  * and syncs it. */
 gboolean    ns_journal_truncate       (NsJournal *journal, GError **error);
-/* Records written since open or the last truncation (including recovered ones). */
+/* The saved mask the next records apply to (e.g. its SHA-256): written as a marker
+ * record before the first record after open, set_base or truncate, so that a recovery
+ * can tell whether the file on disk is still the one the edits were made on. */
+void        ns_journal_set_base       (NsJournal *journal, const char *base_id);
+/* The first marker found at open (NULL: none, e.g. a journal written without one). */
+const char *ns_journal_get_recorded_base (const NsJournal *journal);
+/* Records written since open or the last truncation (recovered ones and base markers
+ * included). */
 guint64     ns_journal_n_records      (const NsJournal *journal);
 /* Flushes, stops the writer, closes; an empty journal file is removed. */
 void        ns_journal_close          (NsJournal *journal);

@@ -179,6 +179,7 @@ ns_mask_doc_open (NsVolume *image, const char *mask_path, const char *case_key,
       ns_label_table_free (labels);
       return NULL;
     }
+  ns_journal_set_base (journal, stamp.exists ? stamp.sha256 : "none");
   NsMaskDoc *doc = g_new0 (NsMaskDoc, 1);
   doc->image = ns_volume_ref (image);
   doc->map = g_steal_pointer (&map);
@@ -254,9 +255,25 @@ ns_mask_doc_n_recoverable (NsMaskDoc *doc)
 }
 
 gboolean
-ns_mask_doc_recover (NsMaskDoc *doc, guint *n_replayed, GError **error)
+ns_mask_doc_recovery_matches (NsMaskDoc *doc)
 {
   g_return_val_if_fail (doc != NULL, FALSE);
+  const char *base = ns_journal_get_recorded_base (doc->journal);
+  const char *now = doc->stamp.exists ? doc->stamp.sha256 : "none";
+  return base == NULL || strcmp (base, now) == 0;
+}
+
+gboolean
+ns_mask_doc_recover (NsMaskDoc *doc, gboolean force, guint *n_replayed, GError **error)
+{
+  g_return_val_if_fail (doc != NULL, FALSE);
+  if (!force && !ns_mask_doc_recovery_matches (doc))
+    {
+      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_CHANGED_ON_DISK,
+                   "%s: changed on disk since the unsaved edits were made; recovering them "
+                   "onto it would mix two versions", doc->path);
+      return FALSE;
+    }
   return ns_journal_replay (doc->journal, doc->map, doc->history, n_replayed, error);
 }
 
@@ -356,5 +373,8 @@ ns_mask_doc_save (NsMaskDoc *doc, const char *path, gboolean force, GError **err
       doc->map->path = g_strdup (target);
     }
   /* The journal stays keyed by the case: it now describes edits since this save. */
-  return ns_journal_truncate (doc->journal, error);
+  if (!ns_journal_truncate (doc->journal, error))
+    return FALSE;
+  ns_journal_set_base (doc->journal, doc->stamp.sha256);
+  return TRUE;
 }

@@ -8,6 +8,8 @@
  *     doc = ns_mask_doc_open (image, mask_path, case_path, &error);
  *     if (ns_mask_doc_n_recoverable (doc) > 0)       // a previous session crashed
  *       ask, then ns_mask_doc_recover () or ns_mask_doc_discard_recovery ();
+ *       (ns_mask_doc_recovery_matches () says whether the file is still the one they
+ *       were made on)
  *     stroke = ns_edit_stroke_begin (ns_mask_doc_get_map (doc), image, &brush, &rule, ...);
  *     ns_edit_stroke_add (stroke, voxel, bbox) on each motion event;
  *     ns_mask_doc_commit (doc, ns_edit_stroke_end (stroke));   // history + journal
@@ -55,8 +57,13 @@ const char   *ns_mask_doc_get_path       (NsMaskDoc *doc);
 
 /* Edits of a previous session found in the journal (0: nothing to recover). */
 guint         ns_mask_doc_n_recoverable  (NsMaskDoc *doc);
-/* Replays them onto the mask (they enter the history; the mask is then modified). */
-gboolean      ns_mask_doc_recover        (NsMaskDoc *doc, guint *n_replayed, GError **error);
+/* Whether the mask file is still the one those edits were made on (its SHA-256 is in the
+ * journal); FALSE when it was replaced since (e.g. by `neuroseg segment -o`). */
+gboolean      ns_mask_doc_recovery_matches (NsMaskDoc *doc);
+/* Replays them onto the mask (they enter the history; the mask is then modified).  Fails
+ * with NS_EDIT_ERROR_CHANGED_ON_DISK when !ns_mask_doc_recovery_matches(), unless force. */
+gboolean      ns_mask_doc_recover        (NsMaskDoc *doc, gboolean force, guint *n_replayed,
+                                          GError **error);
 gboolean      ns_mask_doc_discard_recovery (NsMaskDoc *doc, GError **error);
 
 /* Records an edit already applied to the map (takes ownership; NULL or empty is

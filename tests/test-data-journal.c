@@ -314,7 +314,8 @@ test_crash_recovery (void)
   g_assert_cmpuint (ns_mask_doc_n_recoverable (doc), ==, n_pushed + 3);
   g_assert_false (ns_mask_doc_is_modified (doc));
   guint n = 0;
-  g_assert_true (ns_mask_doc_recover (doc, &n, &error));
+  g_assert_true (ns_mask_doc_recovery_matches (doc));
+  g_assert_true (ns_mask_doc_recover (doc, FALSE, &n, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (n, ==, n_pushed + 3);
   g_assert_cmpmem (ns_mask_doc_get_map (doc)->labels, NV, expected->labels, NV);
@@ -340,8 +341,33 @@ test_crash_recovery (void)
   ns_mask_doc_free (doc);
   doc = ns_mask_doc_open (image, mask_path, dir, 0, &error);
   g_assert_cmpuint (ns_mask_doc_n_recoverable (doc), ==, 1);
+  g_assert_true (ns_mask_doc_recovery_matches (doc));
   g_assert_true (ns_mask_doc_discard_recovery (doc, &error));
   ns_mask_doc_free (doc);
+
+  /* Edits left unsaved, then the file replaced by someone else: the recovery says the
+   * edits were made on another version and replays only when forced. */
+  doc = ns_mask_doc_open (image, mask_path, dir, 0, &error);
+  ns_mask_doc_commit (doc, script_edit (ns_mask_doc_get_map (doc), 31));
+  ns_mask_doc_free (doc);
+  g_autoptr (NsLabelMap) replaced = ns_label_map_new (&image->grid, NULL);
+  g_assert_true (ns_nifti_write_label_map (replaced, mask_path, &error));
+  doc = ns_mask_doc_open (image, mask_path, dir, 0, &error);
+  g_assert_cmpuint (ns_mask_doc_n_recoverable (doc), ==, 1);
+  g_assert_false (ns_mask_doc_recovery_matches (doc));
+  g_assert_false (ns_mask_doc_recover (doc, FALSE, &n, &error));
+  g_assert_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_CHANGED_ON_DISK);
+  g_clear_error (&error);
+  g_assert_cmpmem (ns_mask_doc_get_map (doc)->labels, NV, replaced->labels, NV);
+  g_assert_true (ns_mask_doc_recover (doc, TRUE, &n, &error));
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_true (ns_mask_doc_save (doc, NULL, FALSE, &error));
+  ns_mask_doc_free (doc);
+  /* Saved: the current file is the recovered one; nothing left to recover. */
+  doc = ns_mask_doc_open (image, mask_path, dir, 0, &error);
+  g_assert_cmpuint (ns_mask_doc_n_recoverable (doc), ==, 0);
+  ns_mask_doc_free (doc);
+  g_assert_true (ns_nifti_write_label_map (expected, mask_path, &error));
   doc = ns_mask_doc_open (image, mask_path, dir, 0, &error);
   g_assert_cmpuint (ns_mask_doc_n_recoverable (doc), ==, 0);
   g_assert_cmpmem (ns_mask_doc_get_map (doc)->labels, NV, expected->labels, NV);
