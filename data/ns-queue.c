@@ -1735,6 +1735,21 @@ register_txn (NsQueue *q, gpointer data, GError **error)
 
   if (info->parent > 0 && !check_model_exists (q, info->parent, error))
     return FALSE;
+  if (info->failure == NULL)
+    {
+      g_autoptr (sqlite3_stmt) st = prepare (q, "SELECT version FROM models WHERE sha256 = ? "
+                                                "AND status = 'registered'", error);
+      if (st == NULL)
+        return FALSE;
+      sqlite3_bind_text (st, 1, d->sha256, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                       "%s: already registered as model version %d (same sha256)", d->path,
+                       sqlite3_column_int (st, 0));
+          return FALSE;
+        }
+    }
   if (info->run_id > 0)
     {
       g_autofree char *status = NULL;
@@ -1957,11 +1972,23 @@ promote_txn (NsQueue *q, gpointer data, GError **error)
   return step_done (q, st, "cannot log the promotion", error);
 }
 
+/* A model becomes the default only while its file is the one registered: checked before
+ * the transaction (hashing a model takes a while), so a file replaced in between the two
+ * is caught by the next ns_queue_dup_default_model_path(). */
+static gboolean
+verify_version (NsQueue *q, int version, GError **error)
+{
+  g_autoptr (NsQueueModel) m = ns_queue_get_model (q, version, error);
+  return m != NULL && ns_queue_verify_model_file (q, m, error);
+}
+
 gboolean
 ns_queue_promote (NsQueue *queue, int version, const char *who, GError **error)
 {
   PromoteData d = { version, who, "promote" };
   g_return_val_if_fail (queue != NULL && version > 0, FALSE);
+  if (!verify_version (queue, version, error))
+    return FALSE;
   return write_txn (queue, promote_txn, &d, error);
 }
 
@@ -1971,6 +1998,21 @@ ns_queue_rollback (NsQueue *queue, int version, const char *who, int *new_defaul
 {
   PromoteData d = { MAX (version, 0), who, "rollback" };
   g_return_val_if_fail (queue != NULL, FALSE);
+  if (d.version == 0)
+    {
+      /* Which earlier default: decided without the write lock, then checked again in it. */
+      gint64 current = 0, prev = 0;
+      if (!query_int (queue, "SELECT version FROM models WHERE is_default = 1", 0, &current,
+                      error)
+          || !query_int (queue, "SELECT p.version FROM promotions p JOIN models m "
+                         "ON m.version = p.version WHERE p.version != ? AND "
+                         "m.status = 'registered' ORDER BY p.id DESC LIMIT 1", current, &prev,
+                         error))
+        return FALSE;
+      d.version = prev;  /* 0 lets the transaction say why there is nothing to go back to */
+    }
+  if (d.version > 0 && !verify_version (queue, d.version, error))
+    return FALSE;
   if (!write_txn (queue, promote_txn, &d, error))
     return FALSE;
   if (new_default != NULL)

@@ -264,11 +264,14 @@ test_migrate_v1 (void)
   g_autoptr (GPtrArray) promos = ns_queue_list_promotions (q, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (promos->len, ==, 1);
-  /* Rolling back to version 1 works on the migrated registry. */
+  /* The fixture's model files do not exist: rolling back to one is refused, naming it. */
   int now_default = 0;
-  g_assert_true (ns_queue_rollback (q, 1, "tester", &now_default, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (now_default, ==, 1);
+  g_assert_false (ns_queue_rollback (q, 1, "tester", &now_default, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+  g_assert_true (g_str_has_prefix (error->message, "/m/v1.safetensors"));
+  g_clear_error (&error);
+  g_autoptr (NsQueueModel) still = ns_queue_get_default_model (q, &error);
+  g_assert_cmpint (still->version, ==, 2);
 
   /* The old run is there with the new columns. */
   g_autoptr (NsQueueRun) run = ns_queue_get_run (q, 1, &error);
@@ -710,6 +713,12 @@ test_models (void)
   g_assert_cmpint (ns_queue_register_model (q, &missing, &error), ==, 0);
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
   g_assert_true (g_str_has_prefix (error->message, "/no/such/model.safetensors"));
+  g_clear_error (&error);
+  g_autofree char *p1_copy = fake_model ("model one");
+  NsQueueModelInfo dup = { p1_copy, NULL, 0, NULL, 0, NULL };
+  g_assert_cmpint (ns_queue_register_model (q, &dup, &error), ==, 0);
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "version 1"));
   g_clear_error (&error);
   g_autoptr (GPtrArray) models = ns_queue_list_models (q, &error);
   g_assert_cmpuint (models->len, ==, 3);
