@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <signal.h>
@@ -1307,95 +1308,18 @@ nnunet_identifier (const char *case_id, GHashTable *used)
   return g_string_free (s, FALSE);
 }
 
-gboolean
-ns_queue_export (NsQueue *queue, const char *dir, const NsQueueExportOptions *options,
-                 guint *n_cases, GError **error)
+/* Writes the dataset into work (an empty folder). */
+static gboolean
+export_files (NsQueue *queue, const char *work, GPtrArray *cases, GPtrArray *channels,
+              const NsQueueExportOptions *options, GError **error)
 {
-  static const char *const order[] = { "flair", "t1", "t1c", "t2" };  /* MSD order */
-  NsQueueExportOptions defaults = { 0 };
-
-  g_return_val_if_fail (queue != NULL && dir != NULL, FALSE);
-  if (options == NULL)
-    options = &defaults;
-
-  g_autoptr (GPtrArray) all = ns_queue_list (queue, NS_QUEUE_SORT_ADDED, -1, error);
-  if (all == NULL)
-    return FALSE;
-  g_autoptr (GPtrArray) cases = g_ptr_array_new ();
-  for (guint i = 0; i < all->len; i++)
-    {
-      NsQueueEntry *e = g_ptr_array_index (all, i);
-      if (e->state == NS_QUEUE_STATE_QUEUED
-          || (options->include_used && e->state == NS_QUEUE_STATE_USED))
-        g_ptr_array_add (cases, e);
-    }
-  if (cases->len == 0)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
-                   "%s: no %s cases to export", queue->path,
-                   options->include_used ? "queued or used" : "queued");
-      return FALSE;
-    }
-
-  /* Channels: the ones asked for (each case must have them), else those all cases have. */
-  g_autoptr (GPtrArray) channels = g_ptr_array_new ();
-  if (options->modalities != NULL)
-    {
-      for (char **m = options->modalities; *m != NULL; m++)
-        {
-          gboolean known = FALSE;
-          for (int k = 0; k < NS_N_MODALITIES; k++)
-            known |= g_strcmp0 (*m, ns_modality_name (k)) == 0;
-          if (!known)
-            {
-              g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
-                           "%s: unknown modality %s (flair, t1c, t1, t2)", dir, *m);
-              return FALSE;
-            }
-          g_ptr_array_add (channels, *m);
-        }
-      for (guint i = 0; i < cases->len; i++)
-        {
-          NsQueueEntry *e = g_ptr_array_index (cases, i);
-          for (guint c = 0; c < channels->len; c++)
-            if (!find_modality (e->modalities, g_ptr_array_index (channels, c), NULL, NULL))
-              {
-                g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
-                             "%s: case %s has no %s image", e->path, e->case_id,
-                             (const char *) g_ptr_array_index (channels, c));
-                return FALSE;
-              }
-        }
-    }
-  else
-    for (guint k = 0; k < G_N_ELEMENTS (order); k++)
-      {
-        gboolean everywhere = TRUE;
-        for (guint i = 0; i < cases->len && everywhere; i++)
-          everywhere = find_modality (((NsQueueEntry *) g_ptr_array_index (cases, i))->modalities,
-                                      order[k], NULL, NULL);
-        if (everywhere)
-          g_ptr_array_add (channels, (gpointer) order[k]);
-      }
-
-  /* The folder must be new or empty: we never write over anything. */
-  if (g_file_test (dir, G_FILE_TEST_EXISTS))
-    {
-      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-      if (d == NULL || g_dir_read_name (d) != NULL)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
-                       "%s: exists and is not an empty folder", dir);
-          return FALSE;
-        }
-    }
-  g_autofree char *images_dir = g_build_filename (dir, "imagesTr", NULL);
-  g_autofree char *labels_dir = g_build_filename (dir, "labelsTr", NULL);
+  g_autofree char *images_dir = g_build_filename (work, "imagesTr", NULL);
+  g_autofree char *labels_dir = g_build_filename (work, "labelsTr", NULL);
   if (g_mkdir_with_parents (images_dir, 0755) != 0 || g_mkdir_with_parents (labels_dir, 0755) != 0)
     {
       int e = errno;
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot create the folder: %s",
-                   dir, g_strerror (e));
+                   work, g_strerror (e));
       return FALSE;
     }
 
@@ -1481,11 +1405,140 @@ ns_queue_export (NsQueue *queue, const char *dir, const NsQueueExportOptions *op
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
   g_autofree char *text = json_generator_to_data (gen, NULL);
-  g_autofree char *json_path = g_build_filename (dir, "dataset.json", NULL);
+  g_autofree char *json_path = g_build_filename (work, "dataset.json", NULL);
   g_autoptr (GError) local = NULL;
   if (!g_file_set_contents (json_path, text, -1, &local))
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: %s", json_path, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+gboolean
+ns_queue_export (NsQueue *queue, const char *dir, const NsQueueExportOptions *options,
+                 guint *n_cases, GError **error)
+{
+  static const char *const order[] = { "flair", "t1", "t1c", "t2" };  /* MSD order */
+  NsQueueExportOptions defaults = { 0 };
+
+  g_return_val_if_fail (queue != NULL && dir != NULL, FALSE);
+  if (options == NULL)
+    options = &defaults;
+
+  g_autoptr (GPtrArray) all = ns_queue_list (queue, NS_QUEUE_SORT_ADDED, -1, error);
+  if (all == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) cases = g_ptr_array_new ();
+  for (guint i = 0; i < all->len; i++)
+    {
+      NsQueueEntry *e = g_ptr_array_index (all, i);
+      if (e->state == NS_QUEUE_STATE_QUEUED
+          || (options->include_used && e->state == NS_QUEUE_STATE_USED))
+        g_ptr_array_add (cases, e);
+    }
+  if (cases->len == 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                   "%s: no %s cases to export", queue->path,
+                   options->include_used ? "queued or used" : "queued");
+      return FALSE;
+    }
+
+  /* Channels: the ones asked for (each case must have them), else those all cases have. */
+  g_autoptr (GPtrArray) channels = g_ptr_array_new ();
+  if (options->modalities != NULL)
+    {
+      for (char **m = options->modalities; *m != NULL; m++)
+        {
+          gboolean known = FALSE;
+          for (int k = 0; k < NS_N_MODALITIES; k++)
+            known |= g_strcmp0 (*m, ns_modality_name (k)) == 0;
+          if (!known)
+            {
+              g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                           "%s: unknown modality %s (flair, t1c, t1, t2)", dir, *m);
+              return FALSE;
+            }
+          g_ptr_array_add (channels, *m);
+        }
+      for (guint i = 0; i < cases->len; i++)
+        {
+          NsQueueEntry *e = g_ptr_array_index (cases, i);
+          for (guint c = 0; c < channels->len; c++)
+            if (!find_modality (e->modalities, g_ptr_array_index (channels, c), NULL, NULL))
+              {
+                g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                             "%s: case %s has no %s image", e->path, e->case_id,
+                             (const char *) g_ptr_array_index (channels, c));
+                return FALSE;
+              }
+        }
+    }
+  else
+    for (guint k = 0; k < G_N_ELEMENTS (order); k++)
+      {
+        gboolean everywhere = TRUE;
+        for (guint i = 0; i < cases->len && everywhere; i++)
+          everywhere = find_modality (((NsQueueEntry *) g_ptr_array_index (cases, i))->modalities,
+                                      order[k], NULL, NULL);
+        if (everywhere)
+          g_ptr_array_add (channels, (gpointer) order[k]);
+      }
+
+  /* The folder must be new or empty: we never write over anything. */
+  if (g_file_test (dir, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      if (d == NULL || g_dir_read_name (d) != NULL)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                       "%s: exists and is not an empty folder", dir);
+          return FALSE;
+        }
+    }
+  /* Written into a temporary folder beside dir, renamed to dir at the end: an export that
+   * fails leaves nothing behind. */
+  g_autofree char *abs = g_canonicalize_filename (dir, NULL);
+  g_autofree char *parent = g_path_get_dirname (abs);
+  g_autofree char *base = g_path_get_basename (abs);
+  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.partial-XXXXXX", parent, base);
+  if (g_mkdir_with_parents (parent, 0755) != 0 || g_mkdtemp_full (tmpl, 0755) == NULL)
+    {
+      int e = errno;
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot create the folder: %s",
+                   dir, g_strerror (e));
+      return FALSE;
+    }
+  if (!export_files (queue, tmpl, cases, channels, options, error))
+    {
+      remove_tree (tmpl);
+      return FALSE;
+    }
+  if (g_file_test (abs, G_FILE_TEST_IS_DIR))
+    g_rmdir (abs);  /* empty, checked above */
+  if (g_rename (tmpl, abs) != 0)
+    {
+      int e = errno;
+      remove_tree (tmpl);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot create the folder: %s",
+                   dir, g_strerror (e));
       return FALSE;
     }
   if (n_cases != NULL)

@@ -660,6 +660,23 @@ test_export (void)
   g_assert_cmpint (g_stat (c0, &s1), ==, 0);
   g_assert_cmpuint (s1.st_ino, !=, s2.st_ino);
   g_assert_false (g_file_test (c2, G_FILE_TEST_EXISTS));
+
+  /* A mask gone since it was queued: the export fails naming it and leaves nothing. */
+  g_autofree char *gone_case = make_case ("ExpGone", ".nii.gz");
+  g_autofree char *gone_mask = fresh_path ("mask.nii.gz");
+  write_mask (gone_mask, 4, 10, FALSE);
+  NsQueueAnnotation g = annotation (gone_mask, NULL, NAN);
+  g_assert_cmpint (ns_queue_add (q, gone_case, &g, &error), >, 0);
+  g_assert_cmpint (g_unlink (gone_mask), ==, 0);
+  g_autofree char *parent = fresh_path ("export-parent");
+  g_autofree char *out3 = g_build_filename (parent, "out", NULL);
+  g_assert_false (ns_queue_export (q, out3, NULL, NULL, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+  g_assert_true (g_str_has_prefix (error->message, gone_mask));
+  g_clear_error (&error);
+  g_autoptr (GDir) d = g_dir_open (parent, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (g_dir_read_name (d));
 }
 
 /* ---- models -------------------------------------------------------------------------- */
