@@ -35,6 +35,7 @@ struct _NsModelRunner
   NsVolume *entropy;
   double uncertainty;
   double seconds;
+  double apply_seconds;
 };
 
 enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
@@ -295,7 +296,12 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   self->seconds = job->seconds;
   if (ns_viewer_has_case (self->viewer)
       && ns_viewer_get_case (self->viewer) == job->ncase)
-    apply_prediction (self, self->prediction);
+    {
+      gint64 t0 = g_get_monotonic_time ();
+
+      apply_prediction (self, self->prediction);
+      self->apply_seconds = (g_get_monotonic_time () - t0) / 1e6;
+    }
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0, TRUE, NULL);
 }
 
@@ -394,6 +400,12 @@ double
 ns_model_runner_get_seconds (NsModelRunner *self)
 {
   return self->seconds;
+}
+
+double
+ns_model_runner_get_apply_seconds (NsModelRunner *self)
+{
+  return self->apply_seconds;
 }
 
 /* ---- model choice --------------------------------------------------------------------- */

@@ -75,6 +75,8 @@ NsVolume      *ns_model_runner_get_entropy    (NsModelRunner *self);
 double         ns_model_runner_get_uncertainty (NsModelRunner *self);
 /* Seconds the last run took in the worker (load + inference + entropy). */
 double         ns_model_runner_get_seconds    (NsModelRunner *self);
+/* Seconds the main loop spent applying the last prediction (history, volumes). */
+double         ns_model_runner_get_apply_seconds (NsModelRunner *self);
 
 /* A box with a progress bar ("slices done of total") and a Cancel button, bound to the
  * runner; hidden while idle. */

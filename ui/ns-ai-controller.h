@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-ai-controller.h: the AI loop's actions of one workbench window, so that the window
+ * only forwards them: seg.run-model (asks Replace mask / Fill only unlabelled voxels when
+ * the mask has labels; a progress window with Cancel), seg.mark-corrected (Mark Corrected
+ * and Queue), seg.choose-model (the registry's versions, the bundled models or a file;
+ * the chosen model's card), train.queue (the queue panel; opening a case opens it in the
+ * window), train.fine-tune (the Fine-tune… dialog) and train.models (the models dialog).
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-editor.h"
+#include "ns-model-runner.h"
+#include "ns-viewer.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_AI_CONTROLLER (ns_ai_controller_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsAiController, ns_ai_controller, NS, AI_CONTROLLER, GObject)
+
+/* The action names it handles (NULL-terminated). */
+extern const char *const ns_ai_controller_actions[];
+
+/* window: the workbench (borrowed; the controller is owned by it).  open_case is called
+ * with a case folder when the queue panel opens one. */
+NsAiController *ns_ai_controller_new      (GtkWindow *window, NsViewer *viewer,
+                                           NsEditor *editor,
+                                           void (*open_case) (GtkWindow *window,
+                                                              const char *path));
+/* Runs one of ns_ai_controller_actions; FALSE for another name. */
+gboolean        ns_ai_controller_activate (NsAiController *self, const char *action_name);
+NsModelRunner  *ns_ai_controller_get_runner (NsAiController *self);
+/* Whether the action can run now (a case is open, ...). */
+gboolean        ns_ai_controller_is_enabled (NsAiController *self, const char *action_name);
+
+G_END_DECLS
