@@ -16,6 +16,8 @@
  *     ns_mask_doc_undo (doc, 1);  ns_mask_doc_redo (doc, 1);
  *     ns_mask_doc_save (doc, NULL, FALSE, &error);  // NS_EDIT_ERROR_CHANGED_ON_DISK: ask,
  *                                                   // then again with force = TRUE
+ *     on close: ns_mask_doc_is_modified () ? ask Save / Discard / Cancel; Discard calls
+ *     ns_mask_doc_discard_recovery () (else the next open offers to recover), then free.
  *
  * Saving writes the NIfTI (ns_nifti_write_label_map(): atomic, the image's sform/qform)
  * and the label descriptions beside it (ns-label-table.h), marks the history clean and

@@ -21,7 +21,8 @@ random_map (GRand *rand)
   ns_grid_init (&grid, NX, NY, NZ, 0.9, 1.1, 2.0);
   NsLabelMap *map = ns_label_map_new (&grid, NULL);
   for (int t = 0; t < NV; t++)
-    map->labels[t] = g_rand_int_range (rand, 0, 10) < 7 ? 0 : (guint8) g_rand_int_range (rand, 1, 5);
+    map->labels[t] = g_rand_int_range (rand, 0, 10) < 7 ? 0
+                                                         : (guint8) g_rand_int_range (rand, 1, 5);
   return map;
 }
 
