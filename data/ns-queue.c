@@ -1870,10 +1870,16 @@ register_txn (NsQueue *q, gpointer data, GError **error)
             return FALSE;
           sqlite3_bind_int64 (sel, 1, info->run_id);
           g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (gint64));
-          while (sqlite3_step (sel) == SQLITE_ROW)
+          int rc;
+          while ((rc = sqlite3_step (sel)) == SQLITE_ROW)
             {
               gint64 r = sqlite3_column_int64 (sel, 0);
               g_array_append_val (rows, r);
+            }
+          if (rc != SQLITE_DONE)
+            {
+              set_sql_error (q, error, rc, "cannot read the run's cases");
+              return FALSE;
             }
           for (guint i = 0; i < rows->len; i++)
             {
@@ -2316,12 +2322,18 @@ select_runs (NsQueue *q, const char *tail, gint64 param, GError **error)
       r->cases = g_array_new (FALSE, FALSE, sizeof (gint64));
       sqlite3_reset (cs);
       sqlite3_bind_int64 (cs, 1, r->id);
-      while (sqlite3_step (cs) == SQLITE_ROW)
+      g_ptr_array_add (out, r);
+      int crc;
+      while ((crc = sqlite3_step (cs)) == SQLITE_ROW)
         {
           gint64 c = sqlite3_column_int64 (cs, 0);
           g_array_append_val (r->cases, c);
         }
-      g_ptr_array_add (out, r);
+      if (crc != SQLITE_DONE)
+        {
+          set_sql_error (q, error, crc, "cannot read the training runs");
+          return NULL;
+        }
     }
   if (rc != SQLITE_DONE)
     {
@@ -2393,7 +2405,8 @@ reap_txn (NsQueue *q, gpointer data, GError **error)
     if (st == NULL)
       return FALSE;
     sqlite3_bind_text (st, 1, g_get_host_name (), -1, SQLITE_TRANSIENT);
-    while (sqlite3_step (st) == SQLITE_ROW)
+    int rc;
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
       {
         int pid = sqlite3_column_int (st, 1);
         if (!pid_alive (pid, sqlite3_column_int64 (st, 2)))
@@ -2402,6 +2415,11 @@ reap_txn (NsQueue *q, gpointer data, GError **error)
             g_array_append_val (stale, id);
             g_array_append_val (pids, pid);
           }
+      }
+    if (rc != SQLITE_DONE)
+      {
+        set_sql_error (q, error, rc, "cannot read the training runs");
+        return FALSE;
       }
   }
   for (guint i = 0; i < stale->len; i++)

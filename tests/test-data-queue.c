@@ -456,7 +456,8 @@ test_states (void)
   gint64 id = ns_queue_add (q, dir, &a, &error);
   g_assert_no_error (error);
 
-  g_assert_true (ns_queue_set_state (q, id, NS_QUEUE_STATE_EXCLUDED, 0, "tester", "blurry", &error));
+  g_assert_true (ns_queue_set_state (q, id, NS_QUEUE_STATE_EXCLUDED, 0, "tester", "blurry",
+                                     &error));
   g_assert_no_error (error);
   g_autoptr (GPtrArray) queued = ns_queue_list (q, NS_QUEUE_SORT_ADDED, NS_QUEUE_STATE_QUEUED,
                                                 &error);
