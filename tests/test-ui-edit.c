@@ -157,6 +157,26 @@ answer (int response)
   g_assert_true (ns_window_get_question (window) != dialog);
 }
 
+/* The widget's snapshot rendered by the window's GSK renderer (what reaches the screen);
+ * pixels w x h, 0xAARRGGBB. */
+static guint32 *
+widget_pixels (GtkWidget *widget)
+{
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  guint32 *pixels = g_new (guint32, (gsize) w * h);
+
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
+  return pixels;
+}
+
 /* ---- tests --------------------------------------------------------------------------------- */
 
 static void
@@ -347,6 +367,61 @@ test_shortcuts (void)
 }
 
 static void
+test_brush_outline (void)
+{
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  GtkWidget *widget = GTK_WIDGET (axial);
+  const NsPlaneGeometry *geom;
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  double cx = w / 2.0, cy = h / 2.0, ix, iy, ex, ey, qx, qy;
+  int centre[3], edge_x, inside_x, row;
+  g_autofree guint32 *plain = NULL;
+  g_autofree guint32 *with_outline = NULL;
+  guint n_changed_edge = 0, n_changed_inside = 0;
+
+  /* Zoomed 2x: the outline must follow the voxels, not the widget's pixels. */
+  ns_slice_view_set_zoom (axial, 2.0);
+  geom = ns_slice_view_get_geometry (axial);
+  ns_editor_set_radius (editor (), 3.0);
+  ns_editor_set_shape (editor (), NS_BRUSH_ROUND);
+  ns_slice_view_pointer_at (axial, cx, cy);
+  ns_slice_view_widget_to_image (axial, cx, cy, &ix, &iy);
+  g_assert_true (ns_plane_geometry_voxel_index_at (geom, ix, iy, centre));
+
+  activate ("edit.tool", g_variant_new_string ("navigate"));
+  plain = widget_pixels (widget);
+  activate ("edit.tool", g_variant_new_string ("brush"));
+  with_outline = widget_pixels (widget);
+
+  /* The disc of radius 3 mm on a 1 mm grid spans 3 voxels each side of the centre: its
+   * edge along the screen's x is the footprint boundary 3.5 voxels from the centre. */
+  {
+    double edge[3] = { centre[0], centre[1], centre[2] };
+    double inside[3] = { centre[0], centre[1], centre[2] };
+
+    edge[geom->axis_u] += 3.5 * (geom->step_u > 0 ? 1 : -1);
+    inside[geom->axis_u] += 1.5 * (geom->step_u > 0 ? 1 : -1);
+    ns_plane_geometry_screen_pos (geom, edge, &qx, &qy);
+    ns_slice_view_image_to_widget (axial, qx, qy, &ex, &ey);
+    edge_x = (int) floor (ex);
+    ns_plane_geometry_screen_pos (geom, inside, &qx, &qy);
+    ns_slice_view_image_to_widget (axial, qx, qy, &ex, &ey);
+    inside_x = (int) floor (ex);
+  }
+  row = (int) floor (ey);
+  for (int dx = -1; dx <= 0; dx++)
+    n_changed_edge += (plain[row * w + edge_x + dx] != with_outline[row * w + edge_x + dx]);
+  for (int dx = -1; dx <= 0; dx++)
+    n_changed_inside += (plain[row * w + inside_x + dx]
+                         != with_outline[row * w + inside_x + dx]);
+  g_assert_cmpuint (n_changed_edge, >, 0);
+  g_assert_cmpuint (n_changed_inside, ==, 0);
+  ns_slice_view_set_zoom (axial, 1.0);
+  ns_slice_view_reset (axial);
+  ns_slice_view_pointer_at (axial, -1, -1);
+}
+
+static void
 test_pick (void)
 {
   NsSliceView *axial = view (NS_PLANE_AXIAL);
@@ -365,6 +440,7 @@ test_pick (void)
   ns_slice_view_drag (axial, GDK_BUTTON_PRIMARY, GDK_CONTROL_MASK, x, y, 0, 0);
   g_assert_cmpuint (ns_editor_get_label (editor ()), ==,
                     ns_edit_pick (doc_map (), ijk));
+  g_assert_cmpuint (ns_editor_get_label (editor ()), !=, 7);
   g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_BRUSH);
 }
 
@@ -474,8 +550,23 @@ test_interpolate (void)
   guint8 rgb[3] = { 10, 200, 250 };
 
   /* A custom label on two axial slices 4 apart; interpolation fills the 3 between. */
-  ns_editor_add_label (editor (), custom, "Test", rgb);
-  ns_editor_set_label (editor (), custom);
+  activate ("edit.add-label", NULL);   /* the dialog, as a person fills it in */
+  {
+    GtkWidget *dialog = ns_window_get_question (window);
+    GdkRGBA colour = { rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0, 1 };
+
+    g_assert_nonnull (dialog);
+    gtk_editable_set_text (g_object_get_data (G_OBJECT (dialog), "name"), "Test");
+    gtk_spin_button_set_value (g_object_get_data (G_OBJECT (dialog), "value"), custom);
+    gtk_color_chooser_set_rgba (g_object_get_data (G_OBJECT (dialog), "colour"), &colour);
+    answer (GTK_RESPONSE_OK);
+  }
+  g_assert_cmpuint (ns_editor_get_label (editor ()), ==, custom);
+  g_assert_nonnull (ns_tool_panel_get_label_row (
+    NS_TOOL_PANEL (gtk_widget_get_first_child (gtk_widget_get_parent (
+      GTK_WIDGET (ns_window_get_layer_panel (window))))), custom));
+  g_assert_cmphex (ns_viewer_get_label_rgb (ns_window_get_viewer (window), custom), ==,
+                   0x0ac8fa);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   ns_slice_view_step_slice (axial, 4);
   ns_slice_view_paint_path (axial, 0, xy, 1);
@@ -725,8 +816,9 @@ run_bench (void)
     ns_editor_set_three_d (editor (), TRUE);
     ns_editor_set_radius (editor (), 50.0);
     ns_editor_set_label (editor (), 3);
-    ns_editor_stroke_begin (editor (), geom, cursor);
-    ns_editor_stroke_add (editor (), (double[3]) { cursor[0] + 10, cursor[1], cursor[2] });
+    ns_editor_stroke_begin (editor (), geom,
+                            (double[3]) { cursor[0] - 30, cursor[1], cursor[2] });
+    ns_editor_stroke_add (editor (), (double[3]) { cursor[0] + 30, cursor[1], cursor[2] });
     ns_editor_stroke_end (editor ());
     n = ns_history_get (history, ns_history_n_undo (history) - 1)->n;
     t0 = g_get_monotonic_time ();
@@ -750,9 +842,12 @@ run_bench (void)
     guint probe, n_events = 0;
     double p99;
     gint64 next_event;
+    gint64 max_event = 0;
+    gint64 frames0;
     guint64 n_records;
 
     b.gaps = g_array_new (FALSE, FALSE, sizeof (double));
+    frames0 = gdk_frame_clock_get_frame_counter (gtk_widget_get_frame_clock (GTK_WIDGET (axial)));
     probe = g_timeout_add (1, probe_cb, &b);
     end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
     next_event = g_get_monotonic_time ();
@@ -771,9 +866,12 @@ run_bench (void)
             double y = b.cy + b.r * sin (t * 2.1);
             double voxel[3];
 
+            gint64 t0 = g_get_monotonic_time ();
+
             ns_slice_view_pointer_at (axial, x, y);
             voxel_at_widget (axial, x, y, voxel);
             ns_editor_stroke_add (editor (), voxel);
+            max_event = MAX (max_event, g_get_monotonic_time () - t0);
             n_events++;
             next_event += G_USEC_PER_SEC / 60;
           }
@@ -785,8 +883,11 @@ run_bench (void)
     p99 = b.gaps->len > 0 ? g_array_index (b.gaps, double, b.gaps->len * 99 / 100) : 0;
     n_records = ns_journal_n_records (ns_mask_doc_get_journal (ns_editor_get_doc (editor ())));
     printf ("10 s of painting at 60 Hz (%u motion events): longest main-loop stall %.2f ms, "
-            "p99 gap %.2f ms; journal records %" G_GUINT64_FORMAT "\n",
-            n_events, b.max_gap / 1000.0, p99, n_records);
+            "p99 gap %.2f ms; longest motion event (pointer + stroke) %.2f ms; frames %"
+            G_GINT64_FORMAT "; journal records %" G_GUINT64_FORMAT "\n",
+            n_events, b.max_gap / 1000.0, p99, max_event / 1000.0,
+            gdk_frame_clock_get_frame_counter (gtk_widget_get_frame_clock (GTK_WIDGET (axial)))
+              - frames0, n_records);
     g_array_unref (b.gaps);
   }
   ns_editor_discard_changes (editor ());
@@ -829,6 +930,7 @@ main (int argc, char **argv)
       g_test_add_func ("/ui/edit/paint-stroke", test_paint_stroke);
       g_test_add_func ("/ui/edit/undo-redo-history", test_undo_redo);
       g_test_add_func ("/ui/edit/shortcuts", test_shortcuts);
+      g_test_add_func ("/ui/edit/brush-outline", test_brush_outline);
       g_test_add_func ("/ui/edit/ctrl-click-pick", test_pick);
       g_test_add_func ("/ui/edit/fill-and-eraser", test_fill_and_eraser);
       g_test_add_func ("/ui/edit/lock-and-paint-over", test_lock_and_paint_over);
