@@ -219,6 +219,7 @@ ns_cmd_train (int argc, char **argv)
   g_auto (GStrv) data = NULL, val = NULL;
   g_autofree char *arch = NULL, *init = NULL, *device = NULL, *out = NULL, *resume = NULL;
   g_autofree char *schedule = NULL, *dtype = NULL, *precision = NULL, *imagenet = NULL;
+  g_autofree char *weights_init = NULL;
   int epochs = -1, batch = -1, spe = -1, patience = -1, seed = -1, crop = -1, workers = 0;
   gint64 max_steps = -1;
   double lr = -1, wd = -1, ratio = -1;
@@ -231,6 +232,8 @@ ns_cmd_train (int argc, char **argv)
       "none (N(0, 0.01), default), imagenet, a .tflite or a model to fine-tune", "I" },
     { "imagenet", 0, 0, G_OPTION_ARG_FILENAME, &imagenet,
       "Where --init imagenet reads the encoder (.tflite or imported .safetensors)", "F" },
+    { "weights-init", 0, 0, G_OPTION_ARG_STRING, &weights_init,
+      "Layers --init does not set: normal (the paper's N(0, 0.01), default) or kaiming", "W" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "At most N epochs (default 100)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Slices per batch (default 8)", "B" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate (default 1e-4)", "X" },
@@ -295,7 +298,7 @@ ns_cmd_train (int argc, char **argv)
         }
       if (data != NULL || val != NULL || arch != NULL || init != NULL || batch >= 0
           || lr >= 0 || seed >= 0 || crop >= 0 || ratio >= 0 || schedule != NULL
-          || spe >= 0 || wd >= 0)
+          || spe >= 0 || wd >= 0 || weights_init != NULL)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -341,6 +344,18 @@ ns_cmd_train (int argc, char **argv)
   if (ratio >= 0) o.data.tumour_ratio = ratio;
   if (no_augment) o.data.augment = FALSE;
   o.n_workers = workers;
+  if (weights_init != NULL)
+    {
+      if (g_strcmp0 (weights_init, "kaiming") == 0)
+        o.weights_init = NS_INIT_KAIMING;
+      else if (g_strcmp0 (weights_init, "normal") == 0)
+        o.weights_init = NS_INIT_NORMAL;
+      else
+        {
+          ns_trainer_options_clear (&o);
+          return usage_error (json, "--weights-init must be normal or kaiming");
+        }
+    }
   if (schedule != NULL && !parse_schedule (schedule, &o.schedule))
     {
       ns_trainer_options_clear (&o);

@@ -175,6 +175,7 @@ options_to_json (const NsTrainerOptions *o)
   add_str (b, "arch", o->arch);
   add_str (b, "init", o->init);
   add_str (b, "imagenet_path", o->imagenet_path);
+  add_str (b, "weights_init", o->weights_init == NS_INIT_KAIMING ? "kaiming" : "normal");
   add_str (b, "device", o->device);
   add_int (b, "bf16", o->bf16);
   add_int (b, "epochs", o->epochs);
@@ -271,6 +272,8 @@ options_from_json (NsTrainerOptions *o, const char *text, const char *path, GErr
   o->init = get_str (obj, "init");
   g_free (o->imagenet_path);
   o->imagenet_path = get_str (obj, "imagenet_path");
+  g_autofree char *winit = get_str (obj, "weights_init");
+  o->weights_init = g_strcmp0 (winit, "kaiming") == 0 ? NS_INIT_KAIMING : NS_INIT_NORMAL;
   g_autofree char *device = get_str (obj, "device");
   if (device != NULL)
     {
@@ -589,7 +592,8 @@ static NsModel *
 make_model (NsBackend *be, const NsTrainerOptions *o, char **parent, GError **error)
 {
   g_autoptr (NsModelMeta) meta = ns_model_meta_new_default (o->arch);
-  NsModelInit init = { NS_INIT_NORMAL, 0.01f, o->seed };
+  NsModelInit init = { o->weights_init, o->weights_init == NS_INIT_NORMAL ? 0.01f : 0.0f,
+                       o->seed };
   const char *how = o->init != NULL ? o->init : "none";
 
   *parent = NULL;

@@ -93,6 +93,9 @@ typedef struct
   char *init;                    /* "none" (paper: N(0, 0.01)), "imagenet", a .tflite
                                     MobileNetV2 or a checkpoint to fine-tune */
   char *imagenet_path;           /* where "imagenet" looks; NULL: the shared TFLite */
+  NsInitKind weights_init;       /* the layers init does not set (all of them for "none",
+                                    the decoder and head for "imagenet"): NS_INIT_NORMAL is
+                                    the paper's N(0, 0.01) (default), NS_INIT_KAIMING */
   char *device;                  /* backend: "auto", "cpu", "ref", "cuda" */
   gboolean bf16;                 /* bf16 activations where the backend supports them */
   /* optimisation */

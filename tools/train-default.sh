@@ -33,6 +33,7 @@ exec "$NEUROSEG" train \
   --val $D/brats2018/Brats18_CBICA_ALU_1 \
   --val $D/brats2015/brats_2013_pat0004_1 \
   --arch mobilenetv2-unet --init imagenet \
-  --epochs 10 --steps-per-epoch 60 --batch 8 --lr 5e-4 --schedule cosine --seed 1 \
+  --weights-init kaiming \
+  --epochs 11 --steps-per-epoch 60 --batch 8 --lr 1e-3 --schedule cosine --seed 1 \
   --workers 1 --dtype bf16 --json-progress \
   -o "$OUT/mobilenetv2-unet-default.safetensors" "$@"
