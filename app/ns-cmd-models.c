@@ -188,7 +188,7 @@ cmd_list (int argc, char **argv)
       printf ("no models registered (%s)\n", ns_queue_get_path (q));
       return 0;
     }
-  printf ("   %4s  %-10s %-17s %7s %7s %7s %6s  %-27s %s\n", "VER", "STATUS", "ARCH", "WT",
+  printf ("   %-5s %-10s %-17s %7s %7s %7s %6s  %-27s %s\n", "VER", "STATUS", "ARCH", "WT",
           "TC", "ET", "PARENT", "CREATED", "FILE");
   for (guint i = 0; i < models->len; i++)
     {
