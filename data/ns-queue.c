@@ -808,6 +808,19 @@ add_txn (NsQueue *q, gpointer data, GError **error)
         return FALSE;
       }
   }
+  if (d->case_row != 0)
+    {
+      /* Files may have been added to the folder since: describe it as it is now. */
+      g_autoptr (sqlite3_stmt) st = prepare (q, "UPDATE cases SET case_id = ?, modalities = ? "
+                                                "WHERE id = ?", error);
+      if (st == NULL)
+        return FALSE;
+      sqlite3_bind_text (st, 1, d->cf->case_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (st, 2, d->cf->modalities, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (st, 3, d->case_row);
+      if (!step_done (q, st, "cannot update the case", error))
+        return FALSE;
+    }
   if (d->case_row == 0)
     {
       g_autoptr (sqlite3_stmt) st = prepare (q,
