@@ -683,7 +683,26 @@ test_default_mask_path (void)
   NsSliceView *axial;
   double xy[2];
 
-  open_and_wait (dir);
+  /* Opening another case over unsaved edits asks first: Cancel keeps the case, Discard
+   * opens the other one. */
+  ns_slice_view_paint_path (view (NS_PLANE_AXIAL), 0,
+                            (double[2]) { 0.4 * gtk_widget_get_width (GTK_WIDGET (view (0))),
+                                          0.5 * gtk_widget_get_height (GTK_WIDGET (view (0))) },
+                            1);
+  g_assert_true (ns_editor_is_modified (editor ()));
+  {
+    const char *paths[] = { dir, NULL };
+
+    ns_window_open (window, paths);
+    g_assert_false (ns_window_is_loading (window));
+    answer (GTK_RESPONSE_CANCEL);
+    g_assert_false (ns_window_is_loading (window));
+    g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (editor ())), ==, seg_path);
+    ns_window_open (window, paths);
+    answer (NS_WINDOW_RESPONSE_DISCARD);
+    g_assert_true (ns_window_is_loading (window));
+    g_assert_true (wait_until (not_loading, NULL, 120));
+  }
   g_assert_nonnull (ns_editor_get_doc (editor ()));
   g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (editor ())), ==, expected);
   g_assert_false (ns_editor_path_is_case_seg (editor ()));

@@ -53,6 +53,7 @@ struct _NsWindow
   GtkWidget *history_dialog;
   GtkListBox *history_list;
   gboolean close_after_save;
+  char **open_after_save;        /* a case to open once the mask is saved (or discarded) */
   gboolean close_confirmed;
 
   /* template children */
@@ -439,7 +440,12 @@ saved (NsWindow *self)
   g_autofree char *message = g_strdup_printf ("Saved %s", base);
 
   gtk_label_set_text (self->message_label, message);
-  if (self->close_after_save)
+  if (self->open_after_save != NULL)
+    {
+      g_auto (GStrv) paths = g_steal_pointer (&self->open_after_save);
+      ns_window_open (self, (const char *const *) paths);
+    }
+  else if (self->close_after_save)
     {
       self->close_after_save = FALSE;
       self->close_confirmed = TRUE;
@@ -448,6 +454,14 @@ saved (NsWindow *self)
 }
 
 static void do_save (NsWindow *self, const char *path, gboolean force);
+
+/* A save that was to be followed by closing or opening did not happen. */
+static void
+cancel_after_save (NsWindow *self)
+{
+  self->close_after_save = FALSE;
+  g_clear_pointer (&self->open_after_save, g_strfreev);
+}
 
 static void
 changed_on_disk_response_cb (GtkDialog *dialog, int response, NsWindow *self)
@@ -458,7 +472,7 @@ changed_on_disk_response_cb (GtkDialog *dialog, int response, NsWindow *self)
   if (response == NS_WINDOW_RESPONSE_OVERWRITE)
     do_save (self, path, TRUE);
   else
-    self->close_after_save = FALSE;
+    cancel_after_save (self);
 }
 
 static void
@@ -480,7 +494,7 @@ do_save (NsWindow *self, const char *path, gboolean force)
       g_object_set_data_full (G_OBJECT (dialog), "path", g_strdup (path), g_free);
       return;
     }
-  self->close_after_save = FALSE;
+  cancel_after_save (self);
   show_error (self, "Could not save the mask", error->message);
 }
 
@@ -493,7 +507,7 @@ seg_response_cb (GtkDialog *dialog, int response, NsWindow *self)
   else if (response == NS_WINDOW_RESPONSE_SAVE_AS)
     save_mask_as (self);
   else
-    self->close_after_save = FALSE;
+    cancel_after_save (self);
 }
 
 static void
@@ -527,7 +541,7 @@ save_chooser_response_cb (GtkNativeDialog *native, int response, NsWindow *self)
         do_save (self, path, FALSE);
     }
   else
-    self->close_after_save = FALSE;
+    cancel_after_save (self);
   g_object_unref (native);
 }
 
@@ -625,6 +639,44 @@ unsaved_response_cb (GtkDialog *dialog, int response, NsWindow *self)
       self->close_after_save = TRUE;
       save_mask (self);
     }
+}
+
+static void
+unsaved_open_response_cb (GtkDialog *dialog, int response, NsWindow *self)
+{
+  dismiss (dialog);
+  if (response == NS_WINDOW_RESPONSE_DISCARD)
+    {
+      g_auto (GStrv) paths = g_steal_pointer (&self->open_after_save);
+
+      ns_editor_discard_changes (self->editor);
+      ns_editor_close (self->editor);
+      ns_window_open (self, (const char *const *) paths);
+    }
+  else if (response == NS_WINDOW_RESPONSE_SAVE)
+    save_mask (self);
+  else
+    cancel_after_save (self);
+}
+
+/* Opening another case over unsaved edits asks first; FALSE: wait for the answer. */
+static gboolean
+may_replace_case (NsWindow *self, const char *const *paths)
+{
+  g_autofree char *primary = NULL;
+
+  if (self->editor == NULL || !ns_editor_is_modified (self->editor))
+    return TRUE;
+  if (self->question != NULL)
+    return FALSE;
+  g_clear_pointer (&self->open_after_save, g_strfreev);
+  self->open_after_save = g_strdupv ((char **) paths);
+  primary = g_strdup_printf ("Save the edits to the mask of %s before opening another case?",
+                             ns_viewer_get_title (self->viewer));
+  ask (self, primary, "Unsaved edits are lost if you open another case without saving.",
+       G_CALLBACK (unsaved_open_response_cb), "_Cancel", GTK_RESPONSE_CANCEL,
+       "_Discard", NS_WINDOW_RESPONSE_DISCARD, "_Save", NS_WINDOW_RESPONSE_SAVE, NULL);
+  return FALSE;
 }
 
 static gboolean
@@ -1149,6 +1201,9 @@ ns_window_open (NsWindow *self, const char *const *paths)
   g_return_if_fail (NS_IS_WINDOW (self));
   g_return_if_fail (paths != NULL && paths[0] != NULL);
 
+  if (!may_replace_case (self, paths))
+    return;
+
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
@@ -1430,6 +1485,7 @@ ns_window_finalize (GObject *object)
   g_free (self->layout);
   g_free (self->sample_case);
   g_free (self->load_error);
+  g_strfreev (self->open_after_save);
 
   G_OBJECT_CLASS (ns_window_parent_class)->finalize (object);
 }
