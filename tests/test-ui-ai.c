@@ -88,18 +88,24 @@ make_case (const char *name, int nz, gboolean seg)
 }
 
 static void
-make_model (void)
+write_model (const char *path, guint64 seed)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
   g_assert_no_error (error);
   g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
-  NsModelInit init = { NS_INIT_KAIMING, 0, 9 };
+  NsModelInit init = { NS_INIT_KAIMING, 0, seed };
   g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
   g_assert_no_error (error);
-  model_path = g_build_filename (ns_test_tmpdir (), "random.safetensors", NULL);
-  g_assert_true (ns_checkpoint_save (m, model_path, NS_DTYPE_F32, &error));
+  g_assert_true (ns_checkpoint_save (m, path, NS_DTYPE_F32, &error));
   g_assert_no_error (error);
+}
+
+static void
+make_model (void)
+{
+  model_path = g_build_filename (ns_test_tmpdir (), "random.safetensors", NULL);
+  write_model (model_path, 9);
 }
 
 static char *
@@ -446,12 +452,7 @@ test_train_panel_stream (void)
   g_autofree char *db = db_path_for ("train-stream.db");
   gint64 case_id = prepare_db (db, "Train_1");
   g_autofree char *new_model = g_build_filename (ns_test_tmpdir (), "v2.safetensors", NULL);
-  {
-    g_autofree char *contents = NULL;
-    gsize len;
-    g_assert_true (g_file_get_contents (model_path, &contents, &len, NULL));
-    g_assert_true (g_file_set_contents (new_model, contents, len, NULL));
-  }
+  write_model (new_model, 10);
   g_autofree char *script = g_strdup_printf (
     "printf '%%s\\n' "
     "'{\"event\":\"step\",\"epoch\":1,\"epochs\":2,\"step\":1,\"total_steps\":4,\"loss\":1.5,"
@@ -472,7 +473,8 @@ test_train_panel_stream (void)
 
   g_assert_true (wait_until (train_done, panel, 30));
   NsTrainPanel *p = NS_TRAIN_PANEL (panel);
-  g_assert_cmpint (ns_train_panel_get_state (p), ==, NS_TRAIN_SUCCEEDED);
+  if (ns_train_panel_get_state (p) != NS_TRAIN_SUCCEEDED)
+    g_error ("fake trainer: %s", ns_train_panel_get_message (p));
   g_assert_cmpuint (ns_train_panel_get_n_steps (p), ==, 3);
   g_assert_cmpuint (ns_train_panel_get_n_epochs (p), ==, 2);
   double loss, dice;
@@ -620,10 +622,7 @@ test_models_dialog (void)
   g_autofree char *db = db_path_for ("models.db");
   g_autofree char *m2 = g_build_filename (ns_test_tmpdir (), "models-v2.safetensors", NULL);
   {
-    g_autofree char *contents = NULL;
-    gsize len;
-    g_assert_true (g_file_get_contents (model_path, &contents, &len, NULL));
-    g_assert_true (g_file_set_contents (m2, contents, len, NULL));
+    write_model (m2, 11);
     g_autoptr (NsQueue) q = ns_queue_open (db, &error);
     NsQueueModelInfo a = { .path = model_path, .metrics = "{\"dice_wt\":0.8,\"dice_tc\":0.7,"
                            "\"dice_et\":0.6,\"val_cases\":[\"A\"]}" };
