@@ -1801,7 +1801,9 @@ register_txn (NsQueue *q, gpointer data, GError **error)
 
   if (info->parent > 0 && !check_model_exists (q, info->parent, error))
     return FALSE;
-  if (info->failure == NULL)
+  /* Registering one file twice by hand is a slip; a run's model is always its own version
+   * (a deterministic run may well reproduce an earlier file). */
+  if (info->failure == NULL && info->run_id <= 0)
     {
       g_autoptr (sqlite3_stmt) st = prepare (q, "SELECT version FROM models WHERE sha256 = ? "
                                                 "AND status = 'registered'", error);

@@ -237,7 +237,8 @@ gboolean    ns_queue_export           (NsQueue *queue, const char *dir,
 /* ---- models ------------------------------------------------------------------------- */
 
 /* Records a model (its sha256 computed here) and returns its version (1, 2, ...), 0 on
- * error.  With info->failure set the version is recorded as failed. */
+ * error.  With info->failure set the version is recorded as failed.  A file already
+ * registered (same sha256) is refused unless it comes from a run. */
 int           ns_queue_register_model (NsQueue *queue, const NsQueueModelInfo *info,
                                        GError **error);
 /* NsQueueModel *, by version. */

@@ -883,6 +883,12 @@ test_run_registers (void)
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID);
   g_clear_error (&error);
 
+  /* Another run may reproduce the same file: still its own version. */
+  gint64 run3 = ns_queue_run_begin (q, "neuroseg train again", NULL, NULL, 0, 0, &error);
+  NsQueueModelInfo same = { model, "unet", 1, NULL, run3, NULL };
+  g_assert_cmpint (ns_queue_register_model (q, &same, &error), ==, 2);
+  g_assert_no_error (error);
+
   gint64 run2 = ns_queue_run_begin (q, "neuroseg train", NULL, NULL, 0, 0, &error);
   g_assert_true (ns_queue_run_finish (q, run2, NS_QUEUE_RUN_CANCELLED, "stopped by user",
                                       &error));
