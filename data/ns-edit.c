@@ -348,6 +348,9 @@ ns_edit_stroke_add (NsEditStroke *stroke, const double voxel[3], int bbox[6])
         bbox[d] = G_MAXINT;
         bbox[3 + d] = G_MININT;
       }
+  for (int d = 0; d < 3; d++)
+    if (!isfinite (voxel[d]) || fabs (voxel[d]) > 1e7)
+      return 0;  /* a bogus pointer position: ignored, the stroke goes on from the last */
   double p0[3], p1[3];
   memcpy (p1, voxel, sizeof p1);
   memcpy (p0, stroke->has_last ? stroke->last : voxel, sizeof p0);
@@ -357,7 +360,11 @@ ns_edit_stroke_add (NsEditStroke *stroke, const double voxel[3], int bbox[6])
   for (int d = 0; d < 3; d++)
     if (d != stroke->brush.plane_axis)
       longest = MAX (longest, fabs (p1[d] - p0[d]));
-  int n_steps = (int) MIN (ceil (longest / 0.5), 1e6);
+  /* A drag inside the grid needs at most 2 x the largest dim steps; a pointer far outside
+   * gets coarser steps there rather than millions of dabs that paint nothing. */
+  const int *dim = stroke->map->grid.dim;
+  double max_steps = 4.0 * MAX (dim[0], MAX (dim[1], dim[2])) + 8;
+  int n_steps = (int) MIN (ceil (longest / 0.5), max_steps);
   gsize n = 0;
   for (int s = stroke->has_last ? 1 : 0; s <= n_steps; s++)
     {

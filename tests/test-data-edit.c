@@ -162,6 +162,16 @@ test_brush_2d (void)
   g_assert_cmpuint (*lab (one, 2, 4, 5), ==, 3);
   g_autoptr (NsEditChange) c4 = dab (one, NULL, &tiny, &rule, -3, 3, 3);
   g_assert_cmpuint (c4->n, ==, 0);
+  /* A NaN or absurd pointer position is ignored; the stroke goes on from the last point. */
+  NsEditStroke *s = ns_edit_stroke_begin (one, NULL, &tiny, &rule, NULL, NULL);
+  double a[3] = { 0, 0, 0 }, nan_p[3] = { NAN, 1, 1 }, far[3] = { 1e30, 0, 0 };
+  double b[3] = { 0, 2, 0 };
+  g_assert_cmpuint (ns_edit_stroke_add (s, a, NULL), ==, 1);
+  g_assert_cmpuint (ns_edit_stroke_add (s, nan_p, NULL), ==, 0);
+  g_assert_cmpuint (ns_edit_stroke_add (s, far, NULL), ==, 0);
+  g_assert_cmpuint (ns_edit_stroke_add (s, b, NULL), ==, 2);
+  g_autoptr (NsEditChange) c5 = ns_edit_stroke_end (s);
+  g_assert_cmpuint (c5->n, ==, 3);
 }
 
 /* ---- paint rules, locks, intensity -------------------------------------------------------- */
