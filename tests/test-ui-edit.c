@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ns-application.h"
 #include "ns-test-util.h"
 #include "ns-tool-panel.h"
 #include "ns-window.h"
@@ -535,6 +536,61 @@ test_lock_and_paint_over (void)
 }
 
 static void
+test_intensity_and_3d (void)
+{
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  const NsPlaneGeometry *geom = ns_slice_view_get_geometry (axial);
+  NsVolume *image = ns_viewer_get_shown_image (ns_window_get_viewer (window));
+  double xy[2] = { 0.5 * gtk_widget_get_width (GTK_WIDGET (axial)),
+                   0.3 * gtk_widget_get_height (GTK_WIDGET (axial)) };
+  double voxel[3];
+  int seed[3];
+  float v0;
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  gsize n_limited = 0, n_free = 0;
+  gboolean other_slice = FALSE;
+  gsize plane = (gsize) before->grid.dim[0] * before->grid.dim[1];
+
+  voxel_at_widget (axial, xy[0], xy[1], voxel);
+  for (int a = 0; a < 3; a++)
+    seed[a] = (int) lround (voxel[a]);
+  v0 = image->voxels[ns_grid_index (&image->grid, seed[0], seed[1], seed[2])];
+  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_editor_set_label (editor (), 3);
+  ns_editor_set_radius (editor (), 6.0);
+
+  /* Intensity-limited: only voxels within the tolerance of the seed's value change. */
+  ns_editor_set_intensity_limit (editor (), TRUE);
+  ns_editor_set_tolerance (editor (), 20.0);
+  ns_slice_view_paint_path (axial, 0, xy, 1);
+  for (gsize v = 0, n = ns_grid_n_voxels (&before->grid); v < n; v++)
+    if (doc_map ()->labels[v] != before->labels[v])
+      {
+        g_assert_cmpfloat (fabs (image->voxels[v] - v0), <=, 20.0);
+        n_limited++;
+      }
+  g_assert_cmpuint (n_limited, >, 0);
+  ns_editor_undo (editor (), 1);
+  ns_editor_set_intensity_limit (editor (), FALSE);
+
+  /* 3-D: a sphere, so other slices change too, and more voxels than the limited dab. */
+  ns_editor_set_three_d (editor (), TRUE);
+  ns_slice_view_paint_path (axial, 0, xy, 1);
+  for (gsize v = 0, n = ns_grid_n_voxels (&before->grid); v < n; v++)
+    if (doc_map ()->labels[v] != before->labels[v])
+      {
+        n_free++;
+        other_slice |= (int) (v / plane) != seed[geom->axis_n];
+      }
+  g_assert_true (other_slice);
+  g_assert_cmpuint (n_free, >, n_limited);
+  ns_editor_undo (editor (), 1);
+  ns_editor_set_three_d (editor (), FALSE);
+  ns_editor_set_radius (editor (), 3.0);
+  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+}
+
+static void
 test_interpolate (void)
 {
   NsSliceView *axial = view (NS_PLANE_AXIAL);
@@ -731,16 +787,31 @@ test_close_unsaved (void)
   ns_slice_view_paint_path (axial, 0, xy, 1);
   g_assert_true (ns_editor_is_modified (editor ()));
 
-  /* Closing asks Save / Discard / Cancel; Cancel keeps the window. */
+  /* File > Quit (app.quit) asks Save / Discard / Cancel; Cancel keeps the window. */
+  {
+    g_autoptr (NsApplication) app = ns_application_new ();
+
+    g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+    gtk_window_set_application (GTK_WINDOW (window), GTK_APPLICATION (app));
+    g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+    spin (0.1);
+    g_assert_nonnull (window);
+    g_assert_nonnull (ns_window_get_question (window));
+    g_assert_true (GTK_IS_MESSAGE_DIALOG (ns_window_get_question (window)));
+    answer (GTK_RESPONSE_CANCEL);
+    spin (0.1);
+    g_assert_nonnull (window);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+    gtk_window_set_application (GTK_WINDOW (window), NULL);
+  }
+
+  /* So does closing the window. */
   gtk_window_close (GTK_WINDOW (window));
   spin (0.1);
   g_assert_nonnull (window);
   g_assert_nonnull (ns_window_get_question (window));
-  g_assert_true (GTK_IS_MESSAGE_DIALOG (ns_window_get_question (window)));
   answer (GTK_RESPONSE_CANCEL);
-  spin (0.1);
   g_assert_nonnull (window);
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
 
   /* Discard closes it. */
   gtk_window_close (GTK_WINDOW (window));
@@ -953,6 +1024,7 @@ main (int argc, char **argv)
       g_test_add_func ("/ui/edit/ctrl-click-pick", test_pick);
       g_test_add_func ("/ui/edit/fill-and-eraser", test_fill_and_eraser);
       g_test_add_func ("/ui/edit/lock-and-paint-over", test_lock_and_paint_over);
+      g_test_add_func ("/ui/edit/intensity-limit-and-3d", test_intensity_and_3d);
       g_test_add_func ("/ui/edit/interpolate", test_interpolate);
       g_test_add_func ("/ui/edit/remove-islands", test_remove_islands);
       g_test_add_func ("/ui/edit/save-reload", test_save_reload);
