@@ -11,6 +11,13 @@
  *   Space + left drag
  *   right drag              window (horizontal) and level (vertical)
  *
+ * and, with an NsEditor set (ns_slice_view_set_editor()), the editing tools:
+ *
+ *   left drag (brush/eraser) one stroke, interpolated between motion events
+ *   left click (fill)        2-D fill of the region under the pointer
+ *   Ctrl + left click        pick the label under the pointer (also the picker tool)
+ *   Escape during a stroke   cancel it
+ *
  * The view draws the cairo image surface that render/ produces for its plane, scaled to
  * fit (times the zoom) with nearest-neighbour sampling, and labels the plane's edges with
  * their anatomical directions.  The functions below the line are the code paths the

@@ -181,6 +181,9 @@ editor_notify_cb (NsToolPanel *self, GParamSpec *pspec, NsEditor *editor)
     select_active_row (self);
   else if (g_strcmp0 (pspec->name, "over-label") == 0)
     select_over_label (self);
+  else if (g_strcmp0 (pspec->name, "paint-over") == 0)
+    gtk_widget_set_sensitive (GTK_WIDGET (self->over_label_drop),
+                              ns_editor_get_paint_over (editor) == NS_PAINT_OVER_LABEL);
 }
 
 /* ---- construction -------------------------------------------------------------------------- */
@@ -262,6 +265,8 @@ build (NsToolPanel *self)
   g_signal_connect (self->over_label_drop, "notify::selected",
                     G_CALLBACK (over_label_selected_cb), self);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->over_label_drop), 1, r++, 2, 1);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->over_label_drop),
+                            ns_editor_get_paint_over (self->editor) == NS_PAINT_OVER_LABEL);
 
   w = gtk_check_button_new_with_label ("Intensity limit ±");
   gtk_widget_set_tooltip_text (w, "Paint only voxels whose intensity (shown image) is within "

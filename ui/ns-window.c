@@ -1408,7 +1408,12 @@ mouse_help_action (GtkWidget *widget, const char *action_name, GVariant *paramet
     "Ctrl + wheel: zoom about the pointer\n"
     "Middle drag, or Space + left drag: pan\n"
     "Right drag: window (left / right) and level (up / down)\n"
-    "View ▸ Reset View (Ctrl+0): fit the planes again");
+    "View ▸ Reset View (Ctrl+0): fit the planes again\n"
+    "\n"
+    "With the brush (B) or the eraser (E): left drag paints one stroke (one undo step),\n"
+    "Escape during the drag cancels it; the outline shows the voxels a dab covers\n"
+    "With fill (F): left click fills the region under the pointer on that plane\n"
+    "Ctrl + left click (any tool) or the picker: take the label under the pointer");
   g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
   gtk_window_present (GTK_WINDOW (dialog));
 }
