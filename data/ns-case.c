@@ -128,6 +128,13 @@ clear_paths (char *paths[NS_N_CASE_FILES])
     g_clear_pointer (&paths[i], g_free);
 }
 
+/* g_ptr_array_sort passes pointers to the elements, not the strings. */
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 gboolean
 ns_case_discover (const char *dir, char *paths[NS_N_CASE_FILES], GError **error)
 {
@@ -151,10 +158,10 @@ ns_case_discover (const char *dir, char *paths[NS_N_CASE_FILES], GError **error)
   const char *name;
   while ((name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     {
-      const char *n = *(const char **) &names->pdata[i];
+      const char *n = names->pdata[i];
       gsize stem_len;
       if (n[0] == '.' || !has_nifti_extension (n, &stem_len))
         continue;

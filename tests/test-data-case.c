@@ -256,6 +256,9 @@ test_ambiguous (void)
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, a));
   g_assert_nonnull (strstr (error->message, b));
+  /* Names are read in sorted order whatever the directory's order: the second file
+   * (B) is the one refused, naming the first (A). */
+  g_assert_true (g_str_has_prefix (error->message, b));
   g_clear_error (&error);
 }
 
