@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ns-ai-controller.h"
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
 #include "ns-model-runner.h"
@@ -672,6 +673,113 @@ test_models_dialog (void)
   gtk_window_destroy (GTK_WINDOW (d));
 }
 
+/* An edit made while the model runs is kept (Fill only unlabelled after the edit). */
+static void
+test_edit_during_run (void)
+{
+  Fixture f;
+  fixture_setup (&f, "Busy_1", 24, FALSE);
+  NsMaskDoc *doc = ns_editor_get_doc (f.editor);
+  NsLabelMap *map = ns_mask_doc_get_map (doc);
+  gsize n = ns_grid_n_voxels (&map->grid);
+  g_autoptr (GError) error = NULL;
+
+  ns_model_runner_set_max_batch (f.runner, 1);
+  g_assert_true (ns_model_runner_start (f.runner, NS_RUN_MODEL_FILL_UNLABELLED, FALSE, &error));
+  g_autofree guint8 *edited = g_memdup2 (map->labels, n);
+  for (gsize v = n / 2; v < n / 2 + 500; v++)
+    edited[v] = 3;
+  ns_mask_doc_replace (doc, edited, "edit during the run");
+  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_true (f.ok);
+  NsLabelMap *pred = ns_model_runner_get_prediction (f.runner);
+  for (gsize v = 0; v < n; v++)
+    g_assert_cmpuint (map->labels[v], ==, edited[v] != 0 ? edited[v] : pred->labels[v]);
+  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (doc)), ==, 2);
+  fixture_teardown (&f);
+}
+
+/* ---- the window's actions ------------------------------------------------------------- */
+
+static int n_opened;
+
+static void
+open_case_cb (GtkWindow *window, const char *path)
+{
+  n_opened++;
+}
+
+static gboolean
+window_idle (gpointer data)
+{
+  return !ns_window_is_loading (data);
+}
+
+static gboolean
+runner_idle (gpointer data)
+{
+  return !ns_model_runner_is_running (data);
+}
+
+static guint
+n_toplevels (void)
+{
+  return g_list_model_get_n_items (gtk_window_get_toplevels ());
+}
+
+static void
+test_controller (void)
+{
+  g_autofree char *dir = make_case ("Ctl_1", 8, FALSE);
+  NsWindow *window = ns_window_new (NULL);
+  const char *paths[] = { dir, NULL };
+
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  NsAiController *ctl = ns_ai_controller_new (GTK_WINDOW (window), ns_window_get_viewer (window),
+                                              ns_window_get_editor (window), open_case_cb);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
+  NsMaskDoc *doc = ns_editor_get_doc (ns_window_get_editor (window));
+
+  ns_model_runner_set_model (runner, model_path, 0);
+  ns_model_runner_set_device (runner, "cpu");
+  g_assert_true (ns_ai_controller_is_enabled (ctl, "seg.run-model"));
+  g_assert_false (ns_ai_controller_activate (ctl, "seg.unknown"));
+  /* an empty mask: no question, the run starts with its progress window */
+  guint before = n_toplevels ();
+  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  g_assert_true (ns_model_runner_is_running (runner));
+  g_assert_cmpuint (n_toplevels (), ==, before + 1);
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (n_toplevels (), ==, before);
+  g_assert_cmpuint (count_nonzero (ns_mask_doc_get_map (doc)), >, 0);
+  /* now the mask has labels: Run Model asks first and does not start */
+  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  g_assert_false (ns_model_runner_is_running (runner));
+  g_assert_cmpuint (n_toplevels (), ==, before + 1);
+  /* Mark Corrected and Queue shows the queue with the case */
+  g_assert_true (ns_ai_controller_activate (ctl, "seg.mark-corrected"));
+  g_assert_cmpuint (n_toplevels (), ==, before + 2);
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (NsQueue) q = ns_queue_open (NULL, &error);
+    g_autoptr (NsQueueEntry) e = ns_queue_find (q, "Ctl_1", &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_QUEUED);
+  }
+  g_assert_true (ns_ai_controller_activate (ctl, "train.queue"));   /* the same window */
+  g_assert_cmpuint (n_toplevels (), ==, before + 2);
+  g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
+  g_assert_true (ns_ai_controller_activate (ctl, "train.fine-tune"));
+  g_assert_true (ns_ai_controller_activate (ctl, "seg.choose-model"));
+  g_assert_cmpuint (n_toplevels (), ==, before + 5);
+  g_object_unref (ctl);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- --bench ------------------------------------------------------------------------- */
 
 static gint64 last_tick, longest_gap, longest_gap_running;
@@ -688,12 +796,6 @@ tick (gpointer data)
     longest_gap_running = MAX (longest_gap_running, now - last_tick);
   last_tick = now;
   return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-window_idle (gpointer data)
-{
-  return !ns_window_is_loading (data);
 }
 
 static int
@@ -773,6 +875,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/fill-unlabelled", test_fill_unlabelled);
   g_test_add_func ("/ui/ai/cancel", test_cancel);
   g_test_add_func ("/ui/ai/bad-model", test_bad_model);
+  g_test_add_func ("/ui/ai/edit-during-run", test_edit_during_run);
+  g_test_add_func ("/ui/ai/controller", test_controller);
   g_test_add_func ("/ui/ai/mark-corrected-queue-panel", test_mark_corrected_and_queue_panel);
   g_test_add_func ("/ui/ai/train-panel-stream", test_train_panel_stream);
   g_test_add_func ("/ui/ai/train-panel-crash", test_train_panel_crash);
