@@ -790,6 +790,22 @@ ns_editor_remove_islands (NsEditor *self, double min_ml, GError **error)
                                                            self->label, min_ml, &rule, error));
 }
 
+gboolean
+ns_editor_replace (NsEditor *self, const guint8 *labels, const char *name)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  g_return_val_if_fail (labels != NULL, FALSE);
+
+  if (self->doc == NULL)
+    return FALSE;
+  ns_editor_stroke_end (self);
+  if (!ns_mask_doc_replace (self->doc, labels, name))
+    return FALSE;
+  ns_viewer_labels_changed (self->viewer);
+  notify_modified (self);
+  return TRUE;
+}
+
 static guint
 undo_redo (NsEditor *self, guint n, gboolean redo)
 {

@@ -130,6 +130,10 @@ gboolean      ns_editor_fill              (NsEditor *self, const NsPlaneGeometry
                                            const int seed[3], GError **error);
 gboolean      ns_editor_interpolate       (NsEditor *self, int plane_axis, GError **error);
 gboolean      ns_editor_remove_islands    (NsEditor *self, double min_ml, GError **error);
+/* Replaces the whole mask (a model's prediction: labels has the map's voxel count) as one
+ * undoable, journaled entry named name; FALSE without a document or when nothing changed. */
+gboolean      ns_editor_replace           (NsEditor *self, const guint8 *labels,
+                                           const char *name);
 guint         ns_editor_undo              (NsEditor *self, guint n);
 guint         ns_editor_redo              (NsEditor *self, guint n);
 
