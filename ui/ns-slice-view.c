@@ -585,6 +585,14 @@ drag_end_cb (NsSliceView *self, double dx, double dy, GtkGestureDrag *gesture)
   drag_end (self);
 }
 
+/* The gesture lost its sequence (a grab, the window lost the pointer): a stroke ends as
+ * at a release, so what was painted is kept as one history entry. */
+static void
+drag_cancel_cb (NsSliceView *self, GdkEventSequence *sequence, GtkGesture *gesture)
+{
+  drag_end (self);
+}
+
 static gboolean
 scroll_cb (NsSliceView *self, double dx, double dy, GtkEventControllerScroll *controller)
 {
@@ -933,6 +941,7 @@ ns_slice_view_init (NsSliceView *self)
   g_signal_connect_swapped (drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
   g_signal_connect_swapped (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
   g_signal_connect_swapped (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
+  g_signal_connect_swapped (drag, "cancel", G_CALLBACK (drag_cancel_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
 
   controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL
