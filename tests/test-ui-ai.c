@@ -26,6 +26,7 @@
 #include "ns-queue-panel.h"
 #include "ns-test-util.h"
 #include "ns-train-panel.h"
+#include "ns-uncertainty-view.h"
 #include "ns-window.h"
 
 static char *model_path;
@@ -775,7 +776,33 @@ test_controller (void)
   g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
   g_assert_true (ns_ai_controller_activate (ctl, "train.fine-tune"));
   g_assert_true (ns_ai_controller_activate (ctl, "seg.choose-model"));
-  g_assert_cmpuint (n_toplevels (), ==, before + 5);
+  g_assert_true (ns_ai_controller_activate (ctl, "seg.show-uncertainty"));
+  g_assert_cmpuint (n_toplevels (), ==, before + 6);
+  /* the heat map: the slice through the cursor differs from the image alone where the
+   * entropy is above the threshold */
+  {
+    g_autoptr (GError) error = NULL;
+    cairo_surface_t *s = ns_uncertainty_view_render (ns_window_get_viewer (window), runner,
+                                                     &error);
+    g_assert_no_error (error);
+    NsVolume *h = ns_model_runner_get_entropy (runner);
+    g_assert_nonnull (h);
+    int w = cairo_image_surface_get_width (s), hh = cairo_image_surface_get_height (s);
+    g_assert_cmpint (w, ==, 64);
+    g_assert_cmpint (hh, ==, 48);
+    const guint8 *px = cairo_image_surface_get_data (s);
+    int stride = cairo_image_surface_get_stride (s);
+    gsize coloured = 0;
+    for (int y = 0; y < hh; y++)
+      for (int x = 0; x < w; x++)
+        {
+          const guint8 *p = px + y * stride + 4 * x;
+          coloured += !(p[0] == p[1] && p[1] == p[2]);   /* grey image vs. viridis */
+        }
+    g_test_message ("%" G_GSIZE_FORMAT " coloured pixels", coloured);
+    g_assert_cmpuint (coloured, >, 0);
+    cairo_surface_destroy (s);
+  }
   g_object_unref (ctl);
   gtk_window_destroy (GTK_WINDOW (window));
 }

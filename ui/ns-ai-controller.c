@@ -12,9 +12,11 @@
 #include "ns-models-dialog.h"
 #include "ns-queue-panel.h"
 #include "ns-train-panel.h"
+#include "ns-uncertainty-view.h"
 
 const char *const ns_ai_controller_actions[] = {
-  "seg.run-model", "seg.mark-corrected", "seg.choose-model", "train.queue",
+  "seg.run-model", "seg.mark-corrected", "seg.choose-model", "seg.show-uncertainty",
+  "train.queue",
   "train.fine-tune", "train.models", NULL
 };
 
@@ -397,6 +399,32 @@ choose_model (NsAiController *self)
   gtk_window_present (win);
 }
 
+/* ---- uncertainty ---------------------------------------------------------------------- */
+
+static void
+show_uncertainty (NsAiController *self)
+{
+  GtkWindow *win = GTK_WINDOW (gtk_window_new ());
+  GtkWidget *box = padded_box ();
+  GtkWidget *view = ns_uncertainty_view_new (self->viewer, self->runner);
+  double u = ns_model_runner_get_uncertainty (self->runner);
+  g_autofree char *text = isfinite (u)
+    ? g_strdup_printf ("Case uncertainty (mean normalised entropy over the predicted tumour): "
+                       "%.3f", u)
+    : g_strdup ("Run Model to see its uncertainty.");
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_window_set_title (win, "Uncertainty");
+  gtk_window_set_transient_for (win, self->window);
+  gtk_window_set_default_size (win, 420, 480);
+  gtk_widget_set_vexpand (view, TRUE);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_box_append (GTK_BOX (box), view);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_window_set_child (win, box);
+  gtk_window_present (win);
+}
+
 /* ---- dispatch ----------------------------------------------------------------------- */
 
 static void
@@ -433,6 +461,8 @@ ns_ai_controller_activate (NsAiController *self, const char *action_name)
     mark_corrected (self);
   else if (g_strcmp0 (action_name, "seg.choose-model") == 0)
     choose_model (self);
+  else if (g_strcmp0 (action_name, "seg.show-uncertainty") == 0)
+    show_uncertainty (self);
   else if (g_strcmp0 (action_name, "train.queue") == 0)
     show_queue (self);
   else if (g_strcmp0 (action_name, "train.fine-tune") == 0)

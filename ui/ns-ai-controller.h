@@ -4,7 +4,8 @@
  * only forwards them: seg.run-model (asks Replace mask / Fill only unlabelled voxels when
  * the mask has labels; a progress window with Cancel), seg.mark-corrected (Mark Corrected
  * and Queue), seg.choose-model (the registry's versions, the bundled models or a file;
- * the chosen model's card), train.queue (the queue panel; opening a case opens it in the
+ * the chosen model's card), seg.show-uncertainty (the entropy heat map of the last run),
+ * train.queue (the queue panel; opening a case opens it in the
  * window), train.fine-tune (the Fine-tune… dialog) and train.models (the models dialog).
  */
 #pragma once
