@@ -54,6 +54,12 @@ struct _NsSliceView
   gboolean has_geom;
   cairo_surface_t *surface;      /* geom.width x geom.height, RGB24 */
   gboolean dirty;
+  /* The scaled image as a render node, kept while neither the surface nor the transform
+   * changes: a frame that only moves the brush outline re-uses it, so GSK re-uses its
+   * texture instead of rasterising and uploading the whole view again. */
+  GskRenderNode *image_node;
+  double node_transform[3];
+  int node_size[2];
 
   double zoom;
   double pan_x, pan_y;
@@ -240,6 +246,7 @@ ensure_surface (NsSliceView *self)
   if (!self->has_geom || !self->dirty)
     return;
   self->dirty = FALSE;
+  g_clear_pointer (&self->image_node, gsk_render_node_unref);
 
   image = ns_viewer_get_shown_image (self->viewer);
   labels = ns_viewer_get_labels (self->viewer);
@@ -685,8 +692,11 @@ append_text (NsSliceView *self, GtkSnapshot *snapshot, const char *text, double 
 /* The outline of the voxels a dab at the voxel under the pointer covers: each footprint
  * edge between a covered voxel and an uncovered neighbour, through the geometry. */
 static void
-draw_brush_outline (NsSliceView *self, cairo_t *cr)
+draw_brush_outline (NsSliceView *self, GtkSnapshot *snapshot)
 {
+  g_autoptr (GArray) segments = g_array_new (FALSE, FALSE, sizeof (double[4]));
+  double x0 = G_MAXDOUBLE, y0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE, y1 = -G_MAXDOUBLE;
+  cairo_t *cr;
   GArray *offsets;
   int centre[3], r = 0, side;
   double ix, iy;
@@ -713,7 +723,6 @@ draw_brush_outline (NsSliceView *self, cairo_t *cr)
       inside[(o[1] + r + 1) * side + o[0] + r + 1] = 1;
     }
 
-  cairo_new_path (cr);
   for (int dv = -r; dv <= r; dv++)
     for (int du = -r; du <= r; du++)
       {
@@ -724,7 +733,7 @@ draw_brush_outline (NsSliceView *self, cairo_t *cr)
         for (int d = 0; d < 4; d++)
           {
             int nu = du + dirs[d][0], nv = dv + dirs[d][1];
-            double a[3], b[3], ax, ay, bx, by, wx, wy;
+            double a[3], b[3], ax, ay, bx, by;
 
             if (inside[(nv + r + 1) * side + nu + r + 1])
               continue;
@@ -747,18 +756,39 @@ draw_brush_outline (NsSliceView *self, cairo_t *cr)
               }
             ns_plane_geometry_screen_pos (&self->geom, a, &ax, &ay);
             ns_plane_geometry_screen_pos (&self->geom, b, &bx, &by);
-            ns_slice_view_image_to_widget (self, ax, ay, &wx, &wy);
-            cairo_move_to (cr, wx, wy);
-            ns_slice_view_image_to_widget (self, bx, by, &wx, &wy);
-            cairo_line_to (cr, wx, wy);
+            {
+              double seg[4];
+
+              ns_slice_view_image_to_widget (self, ax, ay, &seg[0], &seg[1]);
+              ns_slice_view_image_to_widget (self, bx, by, &seg[2], &seg[3]);
+              g_array_append_val (segments, seg);
+              x0 = MIN (x0, MIN (seg[0], seg[2]));
+              y0 = MIN (y0, MIN (seg[1], seg[3]));
+              x1 = MAX (x1, MAX (seg[0], seg[2]));
+              y1 = MAX (y1, MAX (seg[1], seg[3]));
+            }
           }
       }
+  if (segments->len == 0)
+    return;
+  /* Only the outline's box: the rest of the view keeps its cached node. */
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (floor (x0) - 2, floor (y0) - 2,
+                                                                 ceil (x1 - x0) + 5,
+                                                                 ceil (y1 - y0) + 5));
+  for (guint i = 0; i < segments->len; i++)
+    {
+      const double *seg = &g_array_index (segments, double, 4 * i);
+
+      cairo_move_to (cr, seg[0], seg[1]);
+      cairo_line_to (cr, seg[2], seg[3]);
+    }
   cairo_set_line_width (cr, 1.5);
   cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
   cairo_stroke_preserve (cr);
   cairo_set_line_width (cr, 0.75);
   cairo_set_source_rgba (cr, 1, 1, 1, 0.95);
   cairo_stroke (cr);
+  cairo_destroy (cr);
 }
 
 static void
@@ -781,19 +811,29 @@ ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
   ensure_surface (self);
   get_transform (self, &s, &ox, &oy);
-  {
-    cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &bounds);
+  if (self->image_node == NULL || self->node_transform[0] != s || self->node_transform[1] != ox
+      || self->node_transform[2] != oy || self->node_size[0] != w || self->node_size[1] != h)
+    {
+      cairo_t *cr;
 
-    cairo_translate (cr, ox, oy);
-    cairo_scale (cr, s, s);
-    cairo_set_source_surface (cr, self->surface, 0, 0);
-    cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
-    cairo_rectangle (cr, 0, 0, self->geom.width, self->geom.height);
-    cairo_fill (cr);
-    cairo_identity_matrix (cr);
-    draw_brush_outline (self, cr);
-    cairo_destroy (cr);
-  }
+      g_clear_pointer (&self->image_node, gsk_render_node_unref);
+      self->image_node = gsk_cairo_node_new (&bounds);
+      cr = gsk_cairo_node_get_draw_context (self->image_node);
+      cairo_translate (cr, ox, oy);
+      cairo_scale (cr, s, s);
+      cairo_set_source_surface (cr, self->surface, 0, 0);
+      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+      cairo_rectangle (cr, 0, 0, self->geom.width, self->geom.height);
+      cairo_fill (cr);
+      cairo_destroy (cr);
+      self->node_transform[0] = s;
+      self->node_transform[1] = ox;
+      self->node_transform[2] = oy;
+      self->node_size[0] = w;
+      self->node_size[1] = h;
+    }
+  gtk_snapshot_append_node (snapshot, self->image_node);
+  draw_brush_outline (self, snapshot);
 
   title = g_strdup_printf ("%s  %d / %d", ns_plane_to_string (self->plane),
                            self->geom.slice + 1, ns_plane_geometry_n_slices (&self->geom));
@@ -834,6 +874,7 @@ ns_slice_view_dispose (GObject *object)
 
   ns_slice_view_set_viewer (self, NULL);
   ns_slice_view_set_editor (self, NULL);
+  g_clear_pointer (&self->image_node, gsk_render_node_unref);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_object (&self->layout);
 
