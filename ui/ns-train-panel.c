@@ -14,6 +14,9 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "ns-case.h"
 #include "ns-checkpoint.h"
@@ -379,6 +382,16 @@ reset_run (NsTrainPanel *self)
   g_array_set_size (self->epoch_dice, 0);
 }
 
+/* In the child before exec: the trainer gets SIGTERM (and stops cleanly after its step)
+ * when the GUI dies, rather than training on for a run nobody will register. */
+static void
+child_setup (gpointer data)
+{
+#ifdef __linux__
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+#endif
+}
+
 gboolean
 ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const char *output,
                            int base_version, const gint64 *case_ids, guint n_cases,
@@ -414,6 +427,7 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log_path);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   self->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (self->proc == NULL)
     {
