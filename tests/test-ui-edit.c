@@ -786,6 +786,55 @@ test_default_mask_path (void)
   g_assert_false (ns_editor_is_modified (editor ()));
 }
 
+/* Reopens the case shown (its editor closed first, as after a crash: the journal keeps
+ * the unsaved edits). */
+static void
+reopen_after_crash (void)
+{
+  g_autofree char *dir = g_strdup (ns_viewer_get_case (ns_window_get_viewer (window))->dir);
+  const char *paths[] = { dir, NULL };
+
+  ns_editor_close (editor ());
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (not_loading, NULL, 120));
+}
+
+static void
+test_recovery_dialog (void)
+{
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  double xy[2] = { 0.35 * gtk_widget_get_width (GTK_WIDGET (axial)),
+                   0.45 * gtk_widget_get_height (GTK_WIDGET (axial)) };
+  g_autoptr (NsLabelMap) saved = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) edited = NULL;
+
+  g_assert_false (ns_editor_is_modified (editor ()));
+  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_editor_set_label (editor (), 4);
+  ns_slice_view_paint_path (axial, 0, xy, 1);
+  edited = ns_label_map_dup (doc_map (), NULL);
+  g_assert_cmpuint (n_differ (edited, saved), >, 0);
+
+  /* Discard: the saved mask, and no question the next time. */
+  reopen_after_crash ();
+  g_assert_nonnull (ns_window_get_question (window));
+  answer (NS_WINDOW_RESPONSE_DISCARD);
+  g_assert_cmpuint (n_differ (doc_map (), saved), ==, 0);
+  g_assert_false (ns_editor_is_modified (editor ()));
+  reopen_after_crash ();
+  g_assert_null (ns_window_get_question (window));
+
+  /* Recover: the edit is back, unsaved, and can be undone. */
+  ns_slice_view_paint_path (axial, 0, xy, 1);
+  reopen_after_crash ();
+  answer (NS_WINDOW_RESPONSE_RECOVER);
+  g_assert_cmpuint (n_differ (doc_map (), edited), ==, 0);
+  g_assert_true (ns_editor_is_modified (editor ()));
+  activate ("win.undo", NULL);
+  g_assert_cmpuint (n_differ (doc_map (), saved), ==, 0);
+  activate ("win.redo", NULL);
+}
+
 static void
 test_close_unsaved (void)
 {
@@ -1081,6 +1130,7 @@ main (int argc, char **argv)
       g_test_add_func ("/ui/edit/remove-islands", test_remove_islands);
       g_test_add_func ("/ui/edit/save-reload", test_save_reload);
       g_test_add_func ("/ui/edit/default-mask-path", test_default_mask_path);
+      g_test_add_func ("/ui/edit/recovery-dialog", test_recovery_dialog);
       g_test_add_func ("/ui/edit/close-unsaved", test_close_unsaved);
       status = g_test_run ();
     }
