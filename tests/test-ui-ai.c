@@ -613,6 +613,26 @@ test_fine_tune_dialog (void)
   ns_train_request_clear (&r);
   g_assert_true (gtk_widget_get_sensitive (g_object_get_data (G_OBJECT (dialog), "ns-start")));
   gtk_window_destroy (dialog);
+
+  /* the validation list is kept for the next dialog */
+  g_autofree char *list = g_build_filename (ns_test_tmpdir (), "validation-cases.txt", NULL);
+  g_autofree char *val_dir = make_case ("Val_1", 6, TRUE);
+  g_autofree char *text = g_strdup_printf ("%s\n", val_dir);
+  g_assert_true (g_file_set_contents (list, text, -1, NULL));
+  dialog = ns_fine_tune_dialog_new (NULL, db);
+  g_assert_true (ns_fine_tune_dialog_get_request (dialog, &r, &error));
+  g_assert_cmpstr (r.val_cases[0], ==, val_dir);
+  g_assert_null (r.val_cases[1]);
+  ns_train_request_clear (&r);
+  gtk_window_destroy (dialog);
+  /* a validation folder that does not exist is refused, naming it */
+  g_assert_true (g_file_set_contents (list, "/nonexistent/case\n", -1, NULL));
+  dialog = ns_fine_tune_dialog_new (NULL, db);
+  g_assert_false (ns_fine_tune_dialog_get_request (dialog, &r, &error));
+  g_assert_nonnull (strstr (error->message, "/nonexistent/case"));
+  g_clear_error (&error);
+  gtk_window_destroy (dialog);
+  g_assert_true (g_file_set_contents (list, "", -1, NULL));
 }
 
 /* ---- the models dialog ---------------------------------------------------------------- */

@@ -859,6 +859,17 @@ dialog_free (Dialog *d)
 
 static const char *const devices[] = { "auto", "cpu", "cuda", NULL };
 
+/* The held-out validation list is kept beside the database, so that every fine-tuning
+ * run (and so every model version) is validated on the same cases unless it is edited. */
+static char *
+validation_list_path (const char *db_path)
+{
+  g_autofree char *db = db_path != NULL ? g_strdup (db_path) : ns_queue_default_path ();
+  g_autofree char *dir = g_path_get_dirname (db);
+
+  return g_build_filename (dir, "validation-cases.txt", NULL);
+}
+
 gboolean
 ns_fine_tune_dialog_get_request (GtkWindow *dialog, NsTrainRequest *request, GError **error)
 {
@@ -923,6 +934,16 @@ ns_fine_tune_dialog_start (GtkWindow *dialog, GError **error)
 
   if (!ns_fine_tune_dialog_get_request (dialog, &request, error))
     return NULL;
+  {
+    g_autofree char *list_path = validation_list_path (d->db_path);
+    g_autofree char *joined = request.val_cases != NULL && request.val_cases[0] != NULL
+                                ? g_strjoinv ("\n", request.val_cases) : g_strdup ("");
+    g_autofree char *text = g_strconcat (joined, *joined != '\0' ? "\n" : "", NULL);
+    g_autoptr (GError) e = NULL;
+
+    if (!g_file_set_contents (list_path, text, -1, &e))
+      g_warning ("%s", e->message);
+  }
   panel = ns_train_panel_new (d->db_path);
   g_object_ref_sink (panel);
   if (!ns_train_panel_start (NS_TRAIN_PANEL (panel), &request, error))
@@ -1042,6 +1063,13 @@ ns_fine_tune_dialog_new (GtkWindow *parent, const char *db_path)
   gtk_grid_attach (GTK_GRID (grid), row_label ("_Device"), 0, 4, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), d->device, 1, 4, 1, 1);
   d->val = gtk_text_view_new ();
+  {
+    g_autofree char *list_path = validation_list_path (db_path);
+    g_autofree char *text = NULL;
+
+    if (g_file_get_contents (list_path, &text, NULL, NULL))
+      gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (d->val)), text, -1);
+  }
   scroll = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), d->val);
   gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroll), 80);

@@ -80,7 +80,9 @@ void         ns_train_panel_get_progress    (NsTrainPanel *self, double *fractio
 GtkWidget   *ns_train_panel_get_plot        (NsTrainPanel *self);
 
 /* The Fine-tune… dialog: on Start it opens a window with an NsTrainPanel running the
- * request on the queue's cases.  Its "start" button name: "start". */
+ * request on the queue's cases.  Its "start" button name: "start".  The validation list
+ * is kept in validation-cases.txt beside the database (read when the dialog opens,
+ * written on Start), so that model versions are compared on the same held-out cases. */
 GtkWindow   *ns_fine_tune_dialog_new        (GtkWindow *parent, const char *db_path);
 /* Reads the dialog's fields into request (cleared first).  FALSE + error when invalid. */
 gboolean     ns_fine_tune_dialog_get_request (GtkWindow *dialog, NsTrainRequest *request,
