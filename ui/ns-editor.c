@@ -253,6 +253,8 @@ ns_editor_save (NsEditor *self, const char *path, gboolean force, GError **error
     return FALSE;
   if (to_seg)
     self->seg_confirmed = TRUE;
+  if (path != NULL)
+    ns_viewer_labels_changed (self->viewer);   /* the file shown for the labels changed */
   notify_modified (self);
   return TRUE;
 }

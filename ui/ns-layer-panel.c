@@ -34,6 +34,11 @@ struct _NsLayerPanel
   GtkAdjustment *opacity_adjustment;
   GtkLabel *labels_file_label;
   GtkListBox *label_list;
+
+  /* The label map the rows were built for and its file: the editor swaps in its mask
+   * (ns_viewer_set_labels) and Save As renames it, without a new case. */
+  NsLabelMap *rows_labels;       /* not owned; compared only */
+  char *rows_labels_path;
 };
 
 G_DEFINE_FINAL_TYPE (NsLayerPanel, ns_layer_panel, GTK_TYPE_BOX)
@@ -119,6 +124,9 @@ rebuild_rows (NsLayerPanel *self)
 
   clear_list (self->image_list);
   clear_list (self->label_list);
+  self->rows_labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
+  g_free (self->rows_labels_path);
+  self->rows_labels_path = self->rows_labels != NULL ? g_strdup (self->rows_labels->path) : NULL;
   memset (self->label_checks, 0, sizeof self->label_checks);
   memset (self->label_colours, 0, sizeof self->label_colours);
   if (self->viewer == NULL || !ns_viewer_has_case (self->viewer))
@@ -193,6 +201,16 @@ rebuild_rows (NsLayerPanel *self)
 }
 
 static void
+viewer_labels_changed_cb (NsLayerPanel *self, NsViewer *viewer)
+{
+  NsLabelMap *labels = ns_viewer_get_labels (viewer);
+
+  if (labels != self->rows_labels
+      || g_strcmp0 (labels != NULL ? labels->path : NULL, self->rows_labels_path) != 0)
+    rebuild_rows (self);
+}
+
+static void
 viewer_case_changed_cb (NsLayerPanel *self, NsViewer *viewer)
 {
   rebuild_rows (self);
@@ -230,6 +248,7 @@ ns_layer_panel_dispose (GObject *object)
   NsLayerPanel *self = NS_LAYER_PANEL (object);
 
   ns_layer_panel_set_viewer (self, NULL);
+  g_clear_pointer (&self->rows_labels_path, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), NS_TYPE_LAYER_PANEL);
 
   G_OBJECT_CLASS (ns_layer_panel_parent_class)->dispose (object);
@@ -330,6 +349,9 @@ ns_layer_panel_set_viewer (NsLayerPanel *self, NsViewer *viewer)
                                self, G_CONNECT_SWAPPED);
       g_signal_connect_object (viewer, "display-changed",
                                G_CALLBACK (viewer_display_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "labels-changed",
+                               G_CALLBACK (viewer_labels_changed_cb), self,
                                G_CONNECT_SWAPPED);
       self->opacity_binding =
         g_object_bind_property (viewer, "opacity", self->opacity_adjustment, "value",
