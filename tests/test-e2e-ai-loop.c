@@ -265,6 +265,39 @@ test_ai_loop (void)
   g_assert_cmpint (back, ==, 1);
   gtk_window_destroy (GTK_WINDOW (models));
 
+  /* Cancel a longer fine-tuning of the requeued case: SIGTERM, the trainer stops after its
+   * step, nothing is registered and the case stays queued */
+  {
+    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    g_assert_true (ns_queue_set_state (q, case_id, NS_QUEUE_STATE_QUEUED, 0, NULL, "again",
+                                       &error));
+  }
+  GtkWidget *panel2 = g_object_ref_sink (ns_train_panel_new (db));
+  const char *extra2[] = { "--max-steps", "200", "--crop", "128", "--batch", "2", NULL };
+  g_autofree char *out2 = g_build_filename (tmp, "v3.safetensors", NULL);
+  NsTrainRequest req2 = { .base_model = def, .base_version = 1, .epochs = 1, .lr = 1e-4,
+                          .device = "cpu", .extra_args = (char **) extra2, .output = out2 };
+  t0 = g_get_monotonic_time ();
+  g_assert_true (ns_train_panel_start (NS_TRAIN_PANEL (panel2), &req2, &error));
+  g_assert_true (wait_until (has_steps, panel2, 300));
+  ns_train_panel_cancel (NS_TRAIN_PANEL (panel2));
+  g_assert_true (wait_until (train_done, panel2, 300));
+  double t_cancel = seconds_since (t0);
+  g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel2)), ==, NS_TRAIN_CANCELLED);
+  g_assert_cmpuint (ns_train_panel_get_n_steps (NS_TRAIN_PANEL (panel2)), <, 200);
+  {
+    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    g_autoptr (GPtrArray) all = ns_queue_list_models (q, &error);
+    g_assert_cmpuint (all->len, ==, 2);
+    g_autoptr (NsQueueEntry) qe = ns_queue_find (q, case_dir, &error);
+    g_assert_cmpint (qe->state, ==, NS_QUEUE_STATE_QUEUED);
+    g_autoptr (GPtrArray) runs = ns_queue_list_runs (q, &error);
+    NsQueueRun *last = runs->pdata[runs->len - 1];
+    g_assert_cmpint (last->status, ==, NS_QUEUE_RUN_CANCELLED);
+  }
+  g_test_message ("a fine-tuning cancelled after its first step ended in %.2f s", t_cancel);
+  g_object_unref (panel2);
+
   printf ("# AI loop on the CPU (bundled case): open %.2f s, Run Model %.2f s (%d slices), "
           "mark corrected + queue %.2f s, fine-tune (3 steps, crop 128, batch 2, validation "
           "on the case) + registration %.2f s; whole test %.2f s\n",
