@@ -360,6 +360,17 @@ test_mark_corrected_and_queue_panel (void)
   g_assert_no_error (error);
   g_assert_cmpint (id, >, 0);
   g_assert_false (ns_editor_is_modified (f.editor));
+  /* the mask and the prediction beside the images do not disturb the case's discovery */
+  {
+    NsCase *c = ns_viewer_get_case (f.viewer);
+    g_autofree char *mask = g_build_filename (c->dir, "Queue_1_mask.nii.gz", NULL);
+    g_autofree char *pred = g_build_filename (c->dir, "Queue_1_prediction.nii.gz", NULL);
+    g_assert_true (g_file_test (mask, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (pred, G_FILE_TEST_IS_REGULAR));
+    g_autoptr (NsCase) again = ns_case_load (c->dir, NS_CASE_LOAD_DEFAULT, &error);
+    g_assert_no_error (error);
+    g_assert_null (again->labels);
+  }
 
   /* a second case through the API, with a known uncertainty */
   g_autofree char *dir2 = make_case ("Queue_2", 8, TRUE);
