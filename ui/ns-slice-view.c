@@ -54,12 +54,6 @@ struct _NsSliceView
   gboolean has_geom;
   cairo_surface_t *surface;      /* geom.width x geom.height, RGB24 */
   gboolean dirty;
-  /* The scaled image as a render node, kept while neither the surface nor the transform
-   * changes: a frame that only moves the brush outline re-uses it, so GSK re-uses its
-   * texture instead of rasterising and uploading the whole view again. */
-  GskRenderNode *image_node;
-  double node_transform[3];
-  int node_size[2];
 
   double zoom;
   double pan_x, pan_y;
@@ -246,7 +240,6 @@ ensure_surface (NsSliceView *self)
   if (!self->has_geom || !self->dirty)
     return;
   self->dirty = FALSE;
-  g_clear_pointer (&self->image_node, gsk_render_node_unref);
 
   image = ns_viewer_get_shown_image (self->viewer);
   labels = ns_viewer_get_labels (self->viewer);
@@ -811,28 +804,20 @@ ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
   ensure_surface (self);
   get_transform (self, &s, &ox, &oy);
-  if (self->image_node == NULL || self->node_transform[0] != s || self->node_transform[1] != ox
-      || self->node_transform[2] != oy || self->node_size[0] != w || self->node_size[1] != h)
-    {
-      cairo_t *cr;
+  {
+    /* A render node is not kept across frames: GSK's GL renderer caches textures by node
+     * address, and a freed node's address can come back. */
+    cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &bounds);
 
-      g_clear_pointer (&self->image_node, gsk_render_node_unref);
-      self->image_node = gsk_cairo_node_new (&bounds);
-      cr = gsk_cairo_node_get_draw_context (self->image_node);
-      cairo_translate (cr, ox, oy);
-      cairo_scale (cr, s, s);
-      cairo_set_source_surface (cr, self->surface, 0, 0);
-      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
-      cairo_rectangle (cr, 0, 0, self->geom.width, self->geom.height);
-      cairo_fill (cr);
-      cairo_destroy (cr);
-      self->node_transform[0] = s;
-      self->node_transform[1] = ox;
-      self->node_transform[2] = oy;
-      self->node_size[0] = w;
-      self->node_size[1] = h;
-    }
-  gtk_snapshot_append_node (snapshot, self->image_node);
+    cairo_translate (cr, ox, oy);
+    cairo_scale (cr, s, s);
+    cairo_set_source_surface (cr, self->surface, 0, 0);
+    cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle (cr, 0, 0, self->geom.width, self->geom.height);
+    cairo_fill (cr);
+    cairo_destroy (cr);
+  }
+  /* The outline in a node of its own box. */
   draw_brush_outline (self, snapshot);
 
   title = g_strdup_printf ("%s  %d / %d", ns_plane_to_string (self->plane),
@@ -874,7 +859,6 @@ ns_slice_view_dispose (GObject *object)
 
   ns_slice_view_set_viewer (self, NULL);
   ns_slice_view_set_editor (self, NULL);
-  g_clear_pointer (&self->image_node, gsk_render_node_unref);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_object (&self->layout);
 
