@@ -838,6 +838,41 @@ test_controller (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* With the sidebar panel, Run Model reports there (no window of its own). */
+static void
+test_controller_panel (void)
+{
+  g_autofree char *dir = make_case ("Panel_1", 8, FALSE);
+  NsWindow *window = ns_window_new (NULL);
+  const char *paths[] = { dir, NULL };
+
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  NsAiController *ctl = ns_ai_controller_new (GTK_WINDOW (window), ns_window_get_viewer (window),
+                                              ns_window_get_editor (window), open_case_cb);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
+  GtkWidget *holder = gtk_window_new ();
+  GtkWidget *panel = ns_ai_controller_create_panel (ctl);
+
+  gtk_window_set_child (GTK_WINDOW (holder), panel);
+  gtk_window_present (GTK_WINDOW (holder));
+  ns_model_runner_set_model (runner, model_path, 0);
+  ns_model_runner_set_device (runner, "cpu");
+  guint before = n_toplevels ();
+  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  g_assert_true (ns_model_runner_is_running (runner));
+  g_assert_cmpuint (n_toplevels (), ==, before);
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  /* the result line: the last child of the panel */
+  const char *text = gtk_label_get_text (GTK_LABEL (gtk_widget_get_last_child (panel)));
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "uncertainty"));
+  gtk_window_destroy (GTK_WINDOW (holder));
+  g_object_unref (ctl);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- --bench ------------------------------------------------------------------------- */
 
 static gint64 last_tick, longest_gap, longest_gap_running;
@@ -935,6 +970,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/bad-model", test_bad_model);
   g_test_add_func ("/ui/ai/edit-during-run", test_edit_during_run);
   g_test_add_func ("/ui/ai/controller", test_controller);
+  g_test_add_func ("/ui/ai/controller-panel", test_controller_panel);
   g_test_add_func ("/ui/ai/mark-corrected-queue-panel", test_mark_corrected_and_queue_panel);
   g_test_add_func ("/ui/ai/train-panel-stream", test_train_panel_stream);
   g_test_add_func ("/ui/ai/train-panel-crash", test_train_panel_crash);

@@ -31,6 +31,8 @@ struct _NsAiController
   void (*open_case) (GtkWindow *window, const char *path);
   GtkWindow *progress;        /* the Run Model window, weak */
   GtkWindow *queue;           /* weak */
+  GtkWidget *panel;           /* the sidebar panel, weak (NULL: progress in a window) */
+  GtkWidget *result_label;    /* in the panel */
 };
 
 G_DEFINE_FINAL_TYPE (NsAiController, ns_ai_controller, G_TYPE_OBJECT)
@@ -83,6 +85,20 @@ on_run_finished (NsModelRunner *runner, gboolean ok, const char *message, NsAiCo
 {
   if (self->progress != NULL)
     gtk_window_destroy (self->progress);
+  if (self->panel != NULL)
+    {
+      g_autofree char *text = NULL;
+      double u = ns_model_runner_get_uncertainty (runner);
+
+      if (ok && isfinite (u))
+        text = g_strdup_printf ("Predicted in %.1f s; uncertainty %.3f",
+                                ns_model_runner_get_seconds (runner), u);
+      else if (ok)
+        text = g_strdup_printf ("Predicted in %.1f s", ns_model_runner_get_seconds (runner));
+      else
+        text = g_strdup (message != NULL ? message : "");
+      gtk_label_set_text (GTK_LABEL (self->result_label), text);
+    }
   if (!ok && message != NULL && g_strrstr (message, "cancelled") == NULL)
     show_message (self, "Run Model failed", message);
 }
@@ -98,7 +114,7 @@ start_run (NsAiController *self, NsRunModelMode mode)
       show_message (self, "Run Model", error->message);
       return;
     }
-  if (self->progress == NULL)
+  if (self->progress == NULL && self->panel == NULL)
     {
       GtkWindow *win = GTK_WINDOW (gtk_window_new ());
       g_autofree char *base = g_path_get_basename (ns_model_runner_get_model_path (self->runner));
@@ -479,6 +495,41 @@ ns_ai_controller_activate (NsAiController *self, const char *action_name)
   return TRUE;
 }
 
+GtkWidget *
+ns_ai_controller_create_panel (NsAiController *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *title = gtk_label_new ("Model");
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *run = gtk_button_new_with_mnemonic ("_Run Model");
+  GtkWidget *choose = gtk_button_new_with_label ("Model…");
+  GtkWidget *queue = gtk_button_new_with_label ("Mark Corrected");
+
+  gtk_widget_add_css_class (title, "heading");
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (run), "seg.run-model");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (choose), "seg.choose-model");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (queue), "seg.mark-corrected");
+  gtk_widget_set_tooltip_text (queue, "Save the mask and add the case to the fine-tuning queue");
+  gtk_box_set_homogeneous (GTK_BOX (row), TRUE);
+  gtk_box_append (GTK_BOX (row), run);
+  gtk_box_append (GTK_BOX (row), choose);
+  gtk_box_append (GTK_BOX (row), queue);
+  self->result_label = gtk_label_new ("");
+  gtk_label_set_xalign (GTK_LABEL (self->result_label), 0);
+  gtk_label_set_wrap (GTK_LABEL (self->result_label), TRUE);
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), row);
+  gtk_box_append (GTK_BOX (box), ns_model_runner_create_progress_box (self->runner));
+  gtk_box_append (GTK_BOX (box), self->result_label);
+  gtk_widget_set_margin_start (box, 6);
+  gtk_widget_set_margin_end (box, 6);
+  gtk_widget_set_margin_top (box, 6);
+  self->panel = box;
+  g_object_add_weak_pointer (G_OBJECT (box), (gpointer *) &self->panel);
+  return box;
+}
+
 NsModelRunner *
 ns_ai_controller_get_runner (NsAiController *self)
 {
@@ -504,6 +555,9 @@ ns_ai_controller_dispose (GObject *object)
   if (self->queue != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->queue), (gpointer *) &self->queue);
   self->queue = NULL;
+  if (self->panel != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->panel), (gpointer *) &self->panel);
+  self->panel = NULL;
   G_OBJECT_CLASS (ns_ai_controller_parent_class)->dispose (object);
 }
 

@@ -34,6 +34,10 @@ NsAiController *ns_ai_controller_new      (GtkWindow *window, NsViewer *viewer,
 /* Runs one of ns_ai_controller_actions; FALSE for another name. */
 gboolean        ns_ai_controller_activate (NsAiController *self, const char *action_name);
 NsModelRunner  *ns_ai_controller_get_runner (NsAiController *self);
+/* A sidebar panel: Run Model, Model… and Mark Corrected buttons, the run's progress bar
+ * with Cancel, and the last run's time and uncertainty.  Once created, Run Model shows
+ * its progress there instead of in a window of its own. */
+GtkWidget      *ns_ai_controller_create_panel (NsAiController *self);
 /* Whether the action can run now (a case is open, ...). */
 gboolean        ns_ai_controller_is_enabled (NsAiController *self, const char *action_name);
 
