@@ -488,6 +488,31 @@ test_fill_and_eraser (void)
   g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
   activate ("win.undo", NULL);
 
+  /* Bounded by intensity: the region within the tolerance of the value under the click. */
+  {
+    g_autoptr (NsLabelMap) want = ns_label_map_dup (doc_map (), NULL);
+    g_autoptr (NsEditChange) fill = NULL;
+    NsVolume *image = ns_viewer_get_shown_image (ns_window_get_viewer (window));
+    double ixy[2] = { 0.5 * w, 0.25 * h };
+    NsPaintRule probe;
+
+    voxel_at_widget (axial, ixy[0], ixy[1], voxel);
+    for (int a = 0; a < 3; a++)
+      seed[a] = (int) lround (voxel[a]);
+    ns_paint_rule_init (&probe, 0);
+    g_assert_true (ns_paint_rule_set_intensity_from (&probe, image, seed, 40.0));
+    fill = ns_edit_flood_fill_2d (want, image, geom->axis_n, seed, NS_FILL_BOUND_INTENSITY,
+                                  probe.lo, probe.hi, &rule, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (fill->n, >, 10);
+    ns_editor_set_fill_bound (editor (), NS_FILL_BOUND_INTENSITY);
+    ns_editor_set_tolerance (editor (), 40.0);
+    ns_slice_view_paint_path (axial, 0, ixy, 1);
+    g_assert_cmpuint (n_differ (doc_map (), want), ==, 0);
+    activate ("win.undo", NULL);
+    ns_editor_set_fill_bound (editor (), NS_FILL_BOUND_LABEL);
+  }
+
   /* The eraser over the painted stroke. */
   {
     g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
