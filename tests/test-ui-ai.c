@@ -731,6 +731,25 @@ test_edit_during_run (void)
   fixture_teardown (&f);
 }
 
+/* A prediction for a case that is no longer shown is discarded, never applied. */
+static void
+test_case_changed_during_run (void)
+{
+  g_autoptr (GError) error = NULL;
+  Fixture f;
+  fixture_setup (&f, "Switch_1", 16, FALSE);
+  g_autofree char *other_dir = make_case ("Switch_2", 6, FALSE);
+  g_autoptr (NsCase) other = ns_case_load (other_dir, NS_CASE_LOAD_DEFAULT, &error);
+
+  g_assert_true (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
+  ns_viewer_set_case (f.viewer, other);
+  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_false (f.ok);
+  g_assert_nonnull (strstr (f.message, "another case"));
+  g_assert_null (ns_model_runner_get_prediction (f.runner));
+  fixture_teardown (&f);
+}
+
 /* ---- the window's actions ------------------------------------------------------------- */
 
 static int n_opened;
@@ -969,6 +988,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/cancel", test_cancel);
   g_test_add_func ("/ui/ai/bad-model", test_bad_model);
   g_test_add_func ("/ui/ai/edit-during-run", test_edit_during_run);
+  g_test_add_func ("/ui/ai/case-changed-during-run", test_case_changed_during_run);
   g_test_add_func ("/ui/ai/controller", test_controller);
   g_test_add_func ("/ui/ai/controller-panel", test_controller_panel);
   g_test_add_func ("/ui/ai/mark-corrected-queue-panel", test_mark_corrected_and_queue_panel);

@@ -32,6 +32,8 @@ struct _NsModelRunner
   NsRunModelMode mode;
 
   NsLabelMap *prediction;
+  NsCase *prediction_case;   /* the case it was made for (reference) */
+  int prediction_version;    /* the registry version of the model that made it */
   NsVolume *entropy;
   double uncertainty;
   double seconds;
@@ -50,6 +52,7 @@ typedef struct
   NsModelRunner *self;       /* reference */
   NsCase *ncase;             /* reference */
   char *model_path;
+  int model_version;
   char *device;
   int max_batch;
   gboolean want_uncertainty;
@@ -319,6 +322,7 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr (GError) error = NULL;
   GCancellable *mine = g_task_get_cancellable (task);
   gboolean current = self->cancellable == mine;
+  gint64 t0;
 
   if (!g_task_propagate_boolean (task, &error))
     {
@@ -334,20 +338,25 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   if (!current)
     return;
   g_clear_object (&self->cancellable);
+  if (ns_viewer_get_case (self->viewer) != job->ncase)
+    {
+      g_signal_emit (self, signals[SIGNAL_FINISHED], 0, FALSE,
+                     "Run Model: another case was opened meanwhile; the prediction was "
+                     "discarded");
+      return;
+    }
   g_clear_pointer (&self->prediction, ns_label_map_unref);
+  g_clear_pointer (&self->prediction_case, ns_case_unref);
   g_clear_pointer (&self->entropy, ns_volume_unref);
   self->prediction = g_steal_pointer (&job->labels);
+  self->prediction_case = ns_case_ref (job->ncase);
+  self->prediction_version = job->model_version;
   self->entropy = g_steal_pointer (&job->entropy);
   self->uncertainty = job->uncertainty;
   self->seconds = job->seconds;
-  if (ns_viewer_has_case (self->viewer)
-      && ns_viewer_get_case (self->viewer) == job->ncase)
-    {
-      gint64 t0 = g_get_monotonic_time ();
-
-      apply_prediction (self, self->prediction, job);
-      self->apply_seconds = (g_get_monotonic_time () - t0) / 1e6;
-    }
+  t0 = g_get_monotonic_time ();
+  apply_prediction (self, self->prediction, job);
+  self->apply_seconds = (g_get_monotonic_time () - t0) / 1e6;
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0, TRUE, NULL);
 }
 
@@ -381,6 +390,7 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
   job->self = g_object_ref (self);
   job->ncase = ns_case_ref (ns_viewer_get_case (self->viewer));
   job->model_path = g_strdup (self->model_path);
+  job->model_version = self->model_version;
   job->device = g_strdup (self->device);
   job->max_batch = self->max_batch;
   job->want_uncertainty = want_uncertainty;
@@ -655,7 +665,8 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
   else if (!ns_editor_save (editor, NULL, FALSE, error))
     return 0;
 
-  if (self->prediction != NULL && ns_grid_equal (&self->prediction->grid, &ncase->grid))
+  if (self->prediction != NULL && self->prediction_case == ncase
+      && ns_grid_equal (&self->prediction->grid, &ncase->grid))
     {
       g_autofree char *name = g_strconcat (ncase->id, "_prediction.nii.gz", NULL);
 
@@ -670,7 +681,7 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
   NsQueueAnnotation a = { 0 };
   a.mask_path = ns_mask_doc_get_path (doc);
   a.prediction_path = prediction_path;
-  a.model_version = prediction_path != NULL ? self->model_version : 0;
+  a.model_version = prediction_path != NULL ? self->prediction_version : 0;
   a.uncertainty = prediction_path != NULL ? self->uncertainty : NAN;
   const char *case_path = ncase->dir;
   return ns_queue_add (queue, case_path, &a, error);
@@ -701,6 +712,7 @@ ns_model_runner_finalize (GObject *object)
   g_free (self->model_path);
   g_free (self->device);
   g_clear_pointer (&self->prediction, ns_label_map_unref);
+  g_clear_pointer (&self->prediction_case, ns_case_unref);
   g_clear_pointer (&self->entropy, ns_volume_unref);
   G_OBJECT_CLASS (ns_model_runner_parent_class)->finalize (object);
 }
