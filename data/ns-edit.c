@@ -164,7 +164,8 @@ builder_finish (ChangeBuilder *b, const NsLabelMap *map, const char *name)
 {
   guint64 *keys = (guint64 *) b->keys->data;
   gsize n = b->keys->len;
-  qsort (keys, n, sizeof (guint64), compare_u64);
+  if (n > 1) /* an empty GArray has no data: qsort (NULL, 0) is undefined */
+    qsort (keys, n, sizeof (guint64), compare_u64);
   NsEditChange *change = change_alloc (name, n, ns_grid_n_voxels (&map->grid));
   for (gsize i = 0; i < n; i++)
     {

@@ -393,6 +393,8 @@ ns_journal_open_path (const char *path, GError **error)
     {
       int kind = RECORD_FORWARD;
       gsize len = 0;
+      if (pos >= data->len) /* also: an empty file's GByteArray has no data pointer */
+        break;
       NsEditChange *change = decode_record (data->data + pos, data->len - pos, seq, &kind,
                                             &len);
       if (change == NULL)
