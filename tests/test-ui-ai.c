@@ -515,6 +515,15 @@ test_train_panel_stream (void)
     gdk_paintable_snapshot (paintable, snap, w, h);
     g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snap));
     g_assert_nonnull (node);
+    /* NS_TEST_SCREENSHOTS=DIR: the plot as a PNG, to look at */
+    if (g_getenv ("NS_TEST_SCREENSHOTS") != NULL)
+      {
+        GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (win));
+        g_autoptr (GdkTexture) tex = gsk_renderer_render_texture (renderer, node, NULL);
+        g_autofree char *png = g_build_filename (g_getenv ("NS_TEST_SCREENSHOTS"),
+                                                 "train-plot.png", NULL);
+        g_assert_true (gdk_texture_save_to_png (tex, png));
+      }
     gtk_window_set_child (GTK_WINDOW (win), NULL);
     gtk_window_destroy (GTK_WINDOW (win));
   }

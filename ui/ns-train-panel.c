@@ -724,8 +724,30 @@ draw_plot (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer da
   cairo_line_to (cr, ox + w, oy + h);
   cairo_stroke (cr);
   cairo_set_font_size (cr, 10);
-  cairo_move_to (cr, 2, oy + 10);
-  cairo_show_text (cr, "1.0");
+  /* grid lines at Dice 0.25, 0.5, 0.75, 1 (and the same fractions of the largest loss) */
+  for (int g = 1; g <= 4; g++)
+    {
+      double y = oy + h - h * g / 4.0;
+      char text[32];
+
+      cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
+      cairo_move_to (cr, ox + 1, y);
+      cairo_line_to (cr, ox + w, y);
+      cairo_stroke (cr);
+      cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
+      g_snprintf (text, sizeof text, "%.2f", g / 4.0);
+      cairo_move_to (cr, 4, y + 4);
+      cairo_show_text (cr, text);
+    }
+  {
+    char text[48];
+
+    g_snprintf (text, sizeof text, "loss: top = %.3g", loss_max);
+    cairo_set_source_rgb (cr, 0.12, 0.47, 0.71);
+    cairo_move_to (cr, ox + w - 90, oy + 10);
+    cairo_show_text (cr, text);
+    cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
+  }
   cairo_move_to (cr, ox + 4, oy + h + 14);
   cairo_show_text (cr, "steps →   blue: loss (per step, dots per epoch)   orange: validation Dice WT");
 
