@@ -321,6 +321,28 @@ test_bad_model (void)
   g_assert_null (ns_model_runner_get_prediction (f.runner));
   g_autofree char *card = ns_model_runner_describe_model (model_path, NULL);
   g_assert_nonnull (strstr (card, "mobilenetv2-unet"));
+
+  /* a registry default whose file changed since it was registered is refused */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = db_path_for ("changed.db");
+  g_autofree char *m = g_build_filename (ns_test_tmpdir (), "changed.safetensors", NULL);
+  write_model (m, 21);
+  {
+    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    NsQueueModelInfo info = { .path = m };
+    g_assert_cmpint (ns_queue_register_model (q, &info, &error), ==, 1);
+    g_assert_true (ns_queue_promote (q, 1, NULL, &error));
+  }
+  int version = -1;
+  g_autofree char *found = ns_model_runner_find_default_model (db, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (found, ==, m);
+  g_assert_cmpint (version, ==, 1);
+  write_model (m, 22);
+  g_autofree char *refused = ns_model_runner_find_default_model (db, &version, &error);
+  g_assert_null (refused);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "changed.safetensors"));
   fixture_teardown (&f);
 }
 

@@ -533,7 +533,12 @@ ns_model_runner_find_default_model (const char *db_path, int *version, GError **
           return path;
         }
       if (local != NULL)
-        g_warning ("%s", local->message);
+        {
+          /* the default's file is missing or changed: never fall back to another model
+           * silently */
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
     }
 
   g_autoptr (GDir) dir = g_dir_open ("resources/models", 0, NULL);

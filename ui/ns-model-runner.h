@@ -50,7 +50,9 @@ const char    *ns_model_runner_get_model_path (NsModelRunner *self);
 int            ns_model_runner_get_model_version (NsModelRunner *self);
 /* The model to use when none was chosen: the registry's default (db_path NULL: the
  * default database), else the first resources/models/ *.safetensors.  NULL + error when
- * none; *version receives the registry version (0: none). */
+ * none, or when the registry's default file is missing or changed since it was
+ * registered (it is never replaced silently); *version receives the registry version
+ * (0: none). */
 char          *ns_model_runner_find_default_model (const char *db_path, int *version,
                                                    GError **error);
 /* A human-readable card of a checkpoint's metadata (name, arch, inputs, classes, parent,
