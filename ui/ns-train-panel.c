@@ -749,7 +749,8 @@ draw_plot (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer da
     cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
   }
   cairo_move_to (cr, ox + 4, oy + h + 14);
-  cairo_show_text (cr, "steps →   blue: loss (per step, dots per epoch)   orange: validation Dice WT");
+  cairo_show_text (cr, "steps →   blue: loss (per step, dots per epoch)   "
+                       "orange: validation Dice WT");
 
   /* loss per step (line) and per epoch (dots), scaled to its maximum */
   cairo_set_source_rgb (cr, 0.12, 0.47, 0.71);
