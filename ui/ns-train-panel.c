@@ -546,8 +546,10 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
   else
     {
       g_autofree char *name = g_strdup_printf ("model-%s.safetensors", stamp);
-      g_autofree char *models = g_build_filename (g_get_user_data_dir (), "neuroseg", "models",
-                                                  NULL);
+      g_autofree char *db = self->db_path != NULL ? g_strdup (self->db_path)
+                                                   : ns_queue_default_path ();
+      g_autofree char *db_dir = g_path_get_dirname (db);
+      g_autofree char *models = g_build_filename (db_dir, "models", NULL);
       g_mkdir_with_parents (models, 0755);
       output = g_build_filename (models, name, NULL);
     }

@@ -34,8 +34,8 @@ typedef struct
   char *device;           /* "auto", "cpu", "cuda" (NULL: auto) */
   char **val_cases;       /* NULL-terminated case folders held out (--val) */
   char **extra_args;      /* NULL-terminated further trainer options (e.g. --max-steps 3) */
-  char *output;           /* the new model's file; NULL:
-                           * <user data dir>/neuroseg/models/model-<time>.safetensors */
+  char *output;           /* the new model's file; NULL: models/model-<time>.safetensors
+                           * beside the database */
 } NsTrainRequest;
 
 void ns_train_request_clear (NsTrainRequest *request);
