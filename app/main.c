@@ -9,6 +9,7 @@
 
 #include "ns-config.h"
 #include "ns-cmd.h"
+#include "ns-case.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -63,21 +64,7 @@ ns_cmd_parse (const char *cmd, const char *params, const char *summary,
 const char *
 ns_cmd_sample_case_dir (void)
 {
-  static const char *dir;
-
-  if (dir == NULL)
-    {
-      const char *env = g_getenv ("NEUROSEG_SAMPLE_CASE");
-      g_autofree char *installed = g_build_filename (NS_DATADIR, "samples",
-                                                     "Brats18_CBICA_ABM_1", NULL);
-      if (env != NULL)
-        dir = g_strdup (env);
-      else if (g_file_test (NS_SAMPLE_CASE, G_FILE_TEST_IS_DIR))
-        dir = NS_SAMPLE_CASE;
-      else
-        dir = g_steal_pointer (&installed);
-    }
-  return dir;
+  return ns_case_sample_dir ();
 }
 
 gboolean

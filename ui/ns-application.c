@@ -18,6 +18,7 @@
 #include "ns-application.h"
 
 #include "ns-config.h"
+#include "ns-case.h"
 #include "ns-ui.h"
 #include "ns-window.h"
 
@@ -34,24 +35,7 @@ G_DEFINE_FINAL_TYPE (NsApplication, ns_application, GTK_TYPE_APPLICATION)
 const char *
 ns_application_default_sample_case (void)
 {
-  /* The same lookup as app/main.c's ns_cmd_sample_case_dir(), which ui/ cannot call (the
-   * library links without app/). */
-  static char *dir;
-
-  if (g_once_init_enter (&dir))
-    {
-      const char *env = g_getenv ("NEUROSEG_SAMPLE_CASE");
-      char *found;
-
-      if (env != NULL)
-        found = g_strdup (env);
-      else if (g_file_test (NS_SAMPLE_CASE, G_FILE_TEST_IS_DIR))
-        found = g_strdup (NS_SAMPLE_CASE);
-      else
-        found = g_build_filename (NS_DATADIR, "samples", "Brats18_CBICA_ABM_1", NULL);
-      g_once_init_leave (&dir, found);
-    }
-  return dir;
+  return ns_case_sample_dir ();
 }
 
 static void
