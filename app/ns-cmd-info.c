@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-backend.h"
 #include "ns-case.h"
 #include "ns-data-error.h"
 #include "ns-labels.h"
@@ -224,12 +225,26 @@ info_case (NsCase *ncase)
 int
 ns_cmd_info (int argc, char **argv)
 {
-  static const GOptionEntry entries[] = { { NULL } };
+  gboolean devices = FALSE;
+  const GOptionEntry entries[] = {
+    { "devices", 0, 0, G_OPTION_ARG_NONE, &devices,
+      "List the compute devices this build can use (CPU, CUDA GPUs with memory, compute "
+      "capability and cuDNN version)", NULL },
+    { NULL }
+  };
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (!ns_cmd_parse ("info", "PATH...", summary, entries, &argc, &argv, &status))
+  if (!ns_cmd_parse ("info", "[--devices] PATH...", summary, entries, &argc, &argv, &status))
     return status;
+  if (devices)
+    {
+      g_autoptr (GPtrArray) list = ns_backend_list_devices ();
+      for (guint i = 0; i < list->len; i++)
+        printf ("%s\n", (const char *) list->pdata[i]);
+      if (argc < 2)
+        return 0;
+    }
   if (argc < 2)
     {
       fprintf (stderr, "neuroseg info: give a NIfTI file or a case folder (see --help)\n");

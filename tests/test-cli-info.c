@@ -253,6 +253,18 @@ test_bench_io (void)
   assert_fails_naming (&bad, missing);
 }
 
+/* --devices lists the CPU first, then one line per CUDA device or why there is none. */
+static void
+test_devices (void)
+{
+  g_auto (Run) run = { 0 };
+  run_neuroseg (&run, "info", "--devices", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_true (g_str_has_prefix (run.out, "cpu: "));
+  g_assert_nonnull (strstr (run.out, "\ncuda"));
+  g_assert_cmpuint (strlen (run.err), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -264,5 +276,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info/help", test_help);
   g_test_add_func ("/cli/info/bad-inputs", test_bad_inputs);
   g_test_add_func ("/cli/bench/io", test_bench_io);
+  g_test_add_func ("/cli/info/devices", test_devices);
   return g_test_run ();
 }
