@@ -21,7 +21,7 @@ static const NsCmd commands[] = {
   { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
   { "segment", "Segment a case with a model (label map, probabilities, stage times)",
     ns_cmd_segment },
-  { "bench", "Timings on a real case (--io: opening a case)", ns_cmd_bench },
+  { "bench", "Timings on a real case: --io, --render, --edit, --net, --train", ns_cmd_bench },
   { "train", "Train a model on cases (validation Dice, checkpoints, --resume)", ns_cmd_train },
   { "queue", "The fine-tuning queue: list, add, remove, exclude, requeue, export",
     ns_cmd_queue },
