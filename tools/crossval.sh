@@ -16,7 +16,8 @@
 #   tools/crossval.sh [NEUROSEG] [OUT_DIR]
 #   environment: FOLDS (4), EPOCHS (20), STEPS (100 steps per epoch), BATCH (8), LR (5e-4),
 #                SCHEDULE (cosine), SEED (1), DEVICE (auto), PRECISION (fp32),
-#                PATIENCE (0), CONFIGS ("a b c"), DOC (docs/crossval.md)
+#                PATIENCE (0), WEIGHTS_INIT (kaiming: the layers the init does not set),
+#                CONFIGS ("a b c"), DOC (docs/crossval.md)
 #
 # Run from the project root.  The default budget is 3 x 4 x 2000 steps of 8 slices: hours
 # on a GPU, days on a 2-core CPU; lower EPOCHS/STEPS to try it out.
@@ -33,6 +34,7 @@ SEED=${SEED:-1}
 DEVICE=${DEVICE:-auto}
 PRECISION=${PRECISION:-fp32}
 PATIENCE=${PATIENCE:-0}
+WEIGHTS_INIT=${WEIGHTS_INIT:-kaiming}
 CONFIGS=${CONFIGS:-a b c}
 DOC=${DOC:-docs/crossval.md}
 D=../shared/data
@@ -86,7 +88,7 @@ for config in $CONFIGS; do
     # shellcheck disable=SC2086
     "$NEUROSEG" train $REST --val "$VAL" $ARGS --epochs "$EPOCHS" --steps-per-epoch "$STEPS" \
       --batch "$BATCH" --lr "$LR" --schedule "$SCHEDULE" --seed "$SEED" --device "$DEVICE" \
-      --precision "$PRECISION" --patience "$PATIENCE" --quiet \
+      --precision "$PRECISION" --patience "$PATIENCE" --weights-init "$WEIGHTS_INIT" --quiet \
       -o "$DIR/model.safetensors" > "$DIR/train.log"
     for c in $TEST; do
       name=$(basename "$c")
@@ -112,7 +114,8 @@ names = {"a": "(a) U-Net, from scratch", "b": "(b) MobileNetV2-U-Net, from scrat
 out = ["# Cross-validation: U-Net vs MobileNetV2-U-Net vs ImageNet encoder", "",
        "Produced by \`tools/crossval.sh\` ($FOLDS folds over the 13 shared BraTS cases, the "
        "bundled sample case excluded; budget $EPOCHS epochs x $STEPS steps x batch $BATCH, "
-       "Adam lr $LR, $SCHEDULE schedule, seed $SEED, device $DEVICE, $PRECISION).",
+       "Adam lr $LR, $SCHEDULE schedule, seed $SEED, $WEIGHTS_INIT init of the layers not "
+       "taken from ImageNet, device $DEVICE, $PRECISION).",
        "Dice of \`neuroseg segment\` on each held-out case (\`neuroseg eval\`), mean +- "
        "standard deviation over the cases.", "",
        "| model | cases | WT | TC | ET |", "|---|---|---|---|---|"]
