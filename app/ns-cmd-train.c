@@ -387,7 +387,10 @@ ns_cmd_train (int argc, char **argv)
           return usage_error (json, "--dtype must be f32, bf16 or f16");
         }
     }
-  o.command_line = g_strdup (cmdline->str);
+  /* a resumed run keeps the command that started it */
+  g_autofree char *first = g_steal_pointer (&o.command_line);
+  o.command_line = first != NULL ? g_strconcat (first, " && ", cmdline->str, NULL)
+                                 : g_strdup (cmdline->str);
 
   Progress p = { json, !json && !quiet && ns_cmd_stdout_is_tty (), quiet };
   o.progress = progress_cb;

@@ -212,6 +212,7 @@ options_to_json (const NsTrainerOptions *o)
   json_builder_end_object (b);
   add_str (b, "output", o->output);
   add_int (b, "dtype", o->dtype);
+  add_str (b, "command_line", o->command_line);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
@@ -319,6 +320,8 @@ options_from_json (NsTrainerOptions *o, const char *text, const char *path, GErr
   g_free (o->output);
   o->output = get_str (obj, "output");
   o->dtype = (NsDType) get_num (obj, "dtype", NS_DTYPE_F32);
+  g_free (o->command_line);
+  o->command_line = get_str (obj, "command_line");
   if (o->train_cases == NULL || o->train_cases[0] == NULL || o->arch == NULL
       || o->output == NULL)
     {

@@ -117,7 +117,8 @@ typedef struct
   char *output;                  /* X.safetensors */
   NsDType dtype;                 /* of the best model: F32 (default), BF16, F16 */
   char *resume;                  /* X.last.safetensors of an interrupted run, or NULL */
-  char *command_line;            /* recorded in the checkpoints */
+  char *command_line;            /* recorded in the checkpoints (a resumed run records the
+                                    first command and each --resume, joined by " && ") */
   /* run control */
   NsTrainProgressFunc progress;  /* nullable; called in the caller's thread */
   gpointer progress_data;

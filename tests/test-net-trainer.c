@@ -435,6 +435,11 @@ test_cli_signal (void)
   g_assert_cmpint (json_object_get_int_member (robjs->pdata[0], "step"), ==, steps + 1);
   JsonObject *rdone = robjs->pdata[robjs->len - 1];
   g_assert_cmpint (json_object_get_int_member (rdone, "steps"), ==, steps + 1);
+  g_autoptr (NsModelMeta) rmeta = ns_checkpoint_read_meta (last, &error);
+  g_assert_no_error (error);
+  g_test_message ("command: %s", rmeta->command);
+  g_assert_true (g_str_has_prefix (rmeta->command, "neuroseg train --data "));
+  g_assert_nonnull (strstr (rmeta->command, " && neuroseg train --resume "));
   g_assert_false (json_object_get_boolean_member (rdone, "stopped"));
 
   /* --resume with options that would change the stream is refused */
