@@ -923,6 +923,30 @@ test_controller_panel (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The workbench's menu: the AI actions are enabled and reach the controller. */
+static void
+test_window_menu (void)
+{
+  g_autofree char *dir = make_case ("Menu_1", 8, FALSE);
+  NsWindow *window = ns_window_new (NULL);
+  const char *paths[] = { dir, NULL };
+
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  guint before = n_toplevels ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "train.models", NULL));
+  g_assert_cmpuint (n_toplevels (), ==, before + 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "train.queue", NULL));
+  g_assert_cmpuint (n_toplevels (), ==, before + 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "train.fine-tune", NULL));
+  g_assert_cmpuint (n_toplevels (), ==, before + 3);
+  /* Run Model with no model anywhere (empty registry, no bundled model): reported */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_cmpuint (n_toplevels (), >=, before + 3);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- --bench ------------------------------------------------------------------------- */
 
 static gint64 last_tick, longest_gap, longest_gap_running;
@@ -1022,6 +1046,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/case-changed-during-run", test_case_changed_during_run);
   g_test_add_func ("/ui/ai/controller", test_controller);
   g_test_add_func ("/ui/ai/controller-panel", test_controller_panel);
+  g_test_add_func ("/ui/ai/window-menu", test_window_menu);
   g_test_add_func ("/ui/ai/mark-corrected-queue-panel", test_mark_corrected_and_queue_panel);
   g_test_add_func ("/ui/ai/train-panel-stream", test_train_panel_stream);
   g_test_add_func ("/ui/ai/train-panel-crash", test_train_panel_crash);

@@ -624,7 +624,8 @@ test_layouts_and_actions (void)
    * action is insensitive, one bound to a working action is not. */
   {
     static const struct { const char *action; gboolean enabled; } actions[] = {
-      { "seg.run-model", FALSE }, { "train.fine-tune", FALSE }, { "win.undo", FALSE },
+      { "seg.accept", FALSE }, { "seg.run-model", TRUE }, { "train.fine-tune", TRUE },
+      { "win.undo", FALSE },
       { "win.save-mask", TRUE }, { "win.open-case", TRUE }, { "view.reset", TRUE },
     };
     GtkBox *panel = GTK_BOX (ns_window_get_layer_panel (window));

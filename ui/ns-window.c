@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ns-ai-controller.h"
 #include "ns-tool-panel.h"
 #include "ns-ui.h"
 
@@ -48,6 +49,7 @@ struct _NsWindow
   guint pulse_source;
 
   NsEditor *editor;
+  NsAiController *ai;            /* Run Model, the queue, fine-tuning, models */
   GtkWidget *tool_panel;
   GtkWidget *question;           /* the question dialog shown, if any (not owned) */
   GtkWidget *history_dialog;
@@ -357,6 +359,7 @@ update_edit_actions (NsWindow *self)
   static const char *const doc_actions[] = {
     "win.save-mask", "win.save-mask-as", "edit.history", "edit.interpolate",
     "edit.remove-islands", "edit.add-label", "edit.class", "edit.history-goto",
+    "seg.run-model", "seg.mark-corrected",
   };
   NsMaskDoc *doc;
   NsHistory *history;
@@ -1426,6 +1429,21 @@ later_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   g_warning ("%s is not available yet", action_name);
 }
 
+/* The AI loop's actions are NsAiController's (ui/ns-ai-controller.c). */
+static void
+ai_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  ns_ai_controller_activate (NS_WINDOW (widget)->ai, action_name);
+}
+
+static void
+ai_open_case (GtkWindow *window, const char *path)
+{
+  const char *paths[] = { path, NULL };
+
+  ns_window_open (NS_WINDOW (window), paths);
+}
+
 static void
 reset_view_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -1476,6 +1494,7 @@ ns_window_dispose (GObject *object)
       /* Flushes the journal: unsaved edits stay recoverable. */
       ns_editor_close (self->editor);
     }
+  g_clear_object (&self->ai);
   g_clear_object (&self->editor);
   gtk_widget_dispose_template (GTK_WIDGET (self), NS_TYPE_WINDOW);
 
@@ -1685,10 +1704,14 @@ ns_window_class_init (NsWindowClass *klass)
   gtk_widget_class_install_property_action (widget_class, "view.neurological",
                                             "neurological");
 
-  gtk_widget_class_install_action (widget_class, "seg.run-model", NULL, later_action);
+  gtk_widget_class_install_action (widget_class, "seg.run-model", NULL, ai_action);
+  gtk_widget_class_install_action (widget_class, "seg.mark-corrected", NULL, ai_action);
+  gtk_widget_class_install_action (widget_class, "seg.choose-model", NULL, ai_action);
+  gtk_widget_class_install_action (widget_class, "seg.show-uncertainty", NULL, ai_action);
+  gtk_widget_class_install_action (widget_class, "train.queue", NULL, ai_action);
   gtk_widget_class_install_action (widget_class, "seg.accept", NULL, later_action);
-  gtk_widget_class_install_action (widget_class, "train.fine-tune", NULL, later_action);
-  gtk_widget_class_install_action (widget_class, "train.models", NULL, later_action);
+  gtk_widget_class_install_action (widget_class, "train.fine-tune", NULL, ai_action);
+  gtk_widget_class_install_action (widget_class, "train.models", NULL, ai_action);
 }
 
 static gboolean
@@ -1756,7 +1779,7 @@ static void
 ns_window_init (NsWindow *self)
 {
   static const char *const later[] = {
-    "seg.run-model", "seg.accept", "train.fine-tune", "train.models",
+    "seg.accept",
   };
   GtkDropTarget *drop;
 
@@ -1780,12 +1803,15 @@ ns_window_init (NsWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   self->editor = ns_editor_new (self->viewer);
+  self->ai = ns_ai_controller_new (GTK_WINDOW (self), self->viewer, self->editor, ai_open_case);
   ns_slice_view_set_editor (self->axial_view, self->editor);
   ns_slice_view_set_editor (self->sagittal_view, self->editor);
   ns_slice_view_set_editor (self->coronal_view, self->editor);
   self->tool_panel = ns_tool_panel_new (self->editor);
   gtk_box_prepend (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
   gtk_box_prepend (self->sidebar, self->tool_panel);
+  gtk_box_append (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
+  gtk_box_append (self->sidebar, ns_ai_controller_create_panel (self->ai));
   g_signal_connect_object (self->editor, "history-changed", G_CALLBACK (update_edit_actions),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "doc-changed", G_CALLBACK (update_edit_actions), self,
