@@ -934,6 +934,22 @@ test_window_menu (void)
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
   g_assert_true (wait_until (window_idle, window, 60));
+  if (g_getenv ("NS_TEST_SCREENSHOTS") != NULL)
+    {
+      for (int i = 0; i < 100; i++)
+        g_main_context_iteration (NULL, FALSE), g_usleep (2000);
+      int w = gtk_widget_get_width (GTK_WIDGET (window));
+      int h = gtk_widget_get_height (GTK_WIDGET (window));
+      g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (GTK_WIDGET (window));
+      g_autoptr (GtkSnapshot) snap = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snap, w, h);
+      g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snap));
+      GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+      g_autoptr (GdkTexture) tex = gsk_renderer_render_texture (renderer, node, NULL);
+      g_autofree char *png = g_build_filename (g_getenv ("NS_TEST_SCREENSHOTS"), "window.png",
+                                               NULL);
+      gdk_texture_save_to_png (tex, png);
+    }
   guint before = n_toplevels ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "train.models", NULL));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
