@@ -957,7 +957,8 @@ test_window_menu (void)
   g_assert_cmpuint (n_toplevels (), ==, before + 2);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "train.fine-tune", NULL));
   g_assert_cmpuint (n_toplevels (), ==, before + 3);
-  /* Run Model with no model anywhere (empty registry, no bundled model): reported */
+  /* Run Model: the bundled model runs (and is cancelled when the window goes), or, without
+   * one, the missing model is reported in a window */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
   g_assert_cmpuint (n_toplevels (), >=, before + 3);
   gtk_window_destroy (GTK_WINDOW (window));

@@ -263,6 +263,7 @@ typedef struct
 static void
 choice_free (Choice *c)
 {
+  g_clear_object (&c->card);
   g_ptr_array_unref (c->paths);
   g_array_unref (c->versions);
   g_free (c);
@@ -391,6 +392,9 @@ choose_model (NsAiController *self)
   c->dropdown = gtk_drop_down_new (G_LIST_MODEL (names), NULL);
   c->card = gtk_label_new (c->paths->len == 0 ? "No model is registered or bundled: choose "
                                                 "a file." : "");
+  /* kept alive as long as the choice: the dropdown may notify while the window is torn
+   * down */
+  g_object_ref_sink (c->card);
   gtk_label_set_xalign (GTK_LABEL (c->card), 0);
   gtk_label_set_wrap (GTK_LABEL (c->card), TRUE);
   gtk_label_set_selectable (GTK_LABEL (c->card), TRUE);
@@ -542,7 +546,11 @@ ns_ai_controller_dispose (GObject *object)
   NsAiController *self = NS_AI_CONTROLLER (object);
 
   if (self->runner != NULL)
-    ns_model_runner_cancel (self->runner);
+    {
+      /* the worker keeps the runner alive until it returns: no callback to us after this */
+      g_signal_handlers_disconnect_by_data (self->runner, self);
+      ns_model_runner_cancel (self->runner);
+    }
   g_clear_object (&self->runner);
   g_clear_object (&self->viewer);
   g_clear_object (&self->editor);

@@ -226,6 +226,20 @@ on_selected_rows_changed (GtkListBox *list, NsQueuePanel *self)
 }
 
 static void
+ns_queue_panel_dispose (GObject *object)
+{
+  NsQueuePanel *self = NS_QUEUE_PANEL (object);
+
+  /* the list's selection changes while the children go away */
+  if (self->list != NULL)
+    g_signal_handlers_disconnect_by_data (self->list, self);
+  if (self->sort_choice != NULL)
+    g_signal_handlers_disconnect_by_data (self->sort_choice, self);
+  self->list = self->sort_choice = NULL;
+  G_OBJECT_CLASS (ns_queue_panel_parent_class)->dispose (object);
+}
+
+static void
 ns_queue_panel_finalize (GObject *object)
 {
   NsQueuePanel *self = NS_QUEUE_PANEL (object);
@@ -238,6 +252,7 @@ ns_queue_panel_finalize (GObject *object)
 static void
 ns_queue_panel_class_init (NsQueuePanelClass *klass)
 {
+  G_OBJECT_CLASS (klass)->dispose = ns_queue_panel_dispose;
   G_OBJECT_CLASS (klass)->finalize = ns_queue_panel_finalize;
   signals[SIGNAL_OPEN_CASE] = g_signal_new ("open-case", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
