@@ -188,9 +188,23 @@ fixture_run (Fixture *f, NsRunModelMode mode)
   g_assert_true (wait_until (fixture_finished, f, 120));
 }
 
+static gboolean
+runner_idle (gpointer data)
+{
+  return !ns_model_runner_is_running (data);
+}
+
 static void
 fixture_teardown (Fixture *f)
 {
+  /* A cancelled run's worker may still report progress after the test; the next test's
+   * Fixture lives at the same stack address, so the handlers must go first. */
+  g_signal_handlers_disconnect_by_data (f->runner, f);
+  if (ns_model_runner_is_running (f->runner))
+    {
+      ns_model_runner_cancel (f->runner);
+      g_assert_true (wait_until (runner_idle, f->runner, 120));
+    }
   g_object_unref (f->runner);
   g_object_unref (f->editor);
   g_object_unref (f->viewer);
@@ -795,12 +809,6 @@ static gboolean
 window_idle (gpointer data)
 {
   return !ns_window_is_loading (data);
-}
-
-static gboolean
-runner_idle (gpointer data)
-{
-  return !ns_model_runner_is_running (data);
 }
 
 static guint
