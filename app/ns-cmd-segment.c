@@ -102,8 +102,9 @@ ns_cmd_segment (int argc, char **argv)
       model_path = find_default_model ();
       if (model_path == NULL)
         {
-          fprintf (stderr, "neuroseg segment: no trained model ships with this build yet "
-                           "(resources/models/ is empty): pass --model MODEL.safetensors\n");
+          fprintf (stderr, "neuroseg segment: no default model (resources/models/"
+                           "default.safetensors, installed or in the source tree): pass "
+                           "--model MODEL.safetensors\n");
           return 1;
         }
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdarg.h>
 
 G_BEGIN_DECLS
 
@@ -17,6 +18,24 @@ char       *ns_test_src_path       (const char *first, ...) G_GNUC_NULL_TERMINAT
 const char *ns_test_sample_case    (void);
 /* A fresh temporary directory, removed with its content at exit. */
 const char *ns_test_tmpdir         (void);
+
+/* The neuroseg binary ($NEUROSEG) run to completion, stdin from /dev/null. */
+typedef struct
+{
+  int status;  /* exit code, or -1 when killed by a signal */
+  char *out;
+  char *err;
+} NsTestRun;
+
+void        ns_test_run_clear      (NsTestRun *run);
+/* Arguments after the program name, NULL-terminated.  Asserts that it could start and
+ * logs its exit code and output with g_test_message. */
+void        ns_test_run_neuroseg   (NsTestRun *run, ...) G_GNUC_NULL_TERMINATED;
+/* The same from a va_list, with extra arguments (NULL-terminated array, may be NULL)
+ * appended after those. */
+void        ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extra);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsTestRun, ns_test_run_clear)
 
 /* Compare n floats; prints the largest normalised difference, where, and the first
  * mismatch (llm.c's check_tensor).  Error at i is |got - want| / (|want| + scale) where

@@ -17,47 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-typedef struct
-{
-  int status;  /* exit code, or -1 when killed */
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_eval (Run *run, ...)
-{
-  const char *exe = g_getenv ("NEUROSEG");
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status;
-  va_list ap;
-
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (gpointer) exe);
-  g_ptr_array_add (argv, (gpointer) "eval");
-  va_start (ap, run);
-  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &run->out, &run->err, &wait_status, &error));
-  g_assert_no_error (error);
-  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
-}
-
 /* stderr is exactly one line. */
 static void
 assert_one_line (const char *text)
@@ -206,9 +165,9 @@ test_self (void)
 {
   g_autofree guint8 *labels = truth_labels ();
   g_autofree char *truth = write_map ("self.nii.gz", dims, spacing, labels, DT_UINT8);
-  g_auto (Run) run = { 0 };
+  g_auto (NsTestRun) run = { 0 };
 
-  run_eval (&run, truth, truth, NULL);
+  ns_test_run_neuroseg (&run, "eval", truth, truth, NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_cmpstr (run.err, ==, "");
   /* Volumes: 6 uL voxels; ET 4 x 3 x 3 = 36 voxels, TC 10 x 6 x 6 = 360, WT 14 x 10 x 10. */
@@ -219,8 +178,8 @@ test_self (void)
   assert_row (run.out, "ET ", "1.0000", "0.000", "0.216", "0.216");
   g_assert_null (table_line (run.out, "3 "));
 
-  g_auto (Run) js = { 0 };
-  run_eval (&js, "--json", truth, truth, NULL);
+  g_auto (NsTestRun) js = { 0 };
+  ns_test_run_neuroseg (&js, "eval", "--json", truth, truth, NULL);
   g_assert_cmpint (js.status, ==, 0);
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *root = parse_json (js.out, &parser);
@@ -259,17 +218,17 @@ test_shift (void)
   g_autofree char *truth = write_map ("cube.nii.gz", dims, spacing, a, DT_UINT8);
   /* The prediction as int16, uncompressed: any integer datatype holds labels. */
   g_autofree char *pred = write_map ("cube-shifted.nii", dims, spacing, b, DT_INT16);
-  g_auto (Run) run = { 0 };
+  g_auto (NsTestRun) run = { 0 };
 
-  run_eval (&run, pred, truth, NULL);
+  ns_test_run_neuroseg (&run, "eval", pred, truth, NULL);
   g_assert_cmpint (run.status, ==, 0);
   assert_row (run.out, "4 ", "0.9000", "2.000", "6.000", "6.000");
   assert_row (run.out, "ET ", "0.9000", "2.000", "6.000", "6.000");
   assert_row (run.out, "WT ", "0.9000", "2.000", "6.000", "6.000");
   assert_row (run.out, "1 ", "1.0000", "0.000", "0.000", "0.000");
 
-  g_auto (Run) js = { 0 };
-  run_eval (&js, pred, "--json", truth, NULL);
+  g_auto (NsTestRun) js = { 0 };
+  ns_test_run_neuroseg (&js, "eval", pred, "--json", truth, NULL);
   g_assert_cmpint (js.status, ==, 0);
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *root = parse_json (js.out, &parser);
@@ -294,14 +253,14 @@ test_empty_prediction (void)
   g_autofree guint8 *labels = truth_labels ();
   g_autofree char *truth = write_map ("truth.nii.gz", dims, spacing, labels, DT_UINT8);
   g_autofree char *pred = write_map ("empty.nii.gz", dims, spacing, NULL, DT_UINT8);
-  g_auto (Run) run = { 0 };
+  g_auto (NsTestRun) run = { 0 };
 
-  run_eval (&run, pred, truth, NULL);
+  ns_test_run_neuroseg (&run, "eval", pred, truth, NULL);
   g_assert_cmpint (run.status, ==, 0);
   assert_row (run.out, "WT ", "0.0000", "inf", "0.000", "8.400");
 
-  g_auto (Run) js = { 0 };
-  run_eval (&js, "--json", pred, truth, NULL);
+  g_auto (NsTestRun) js = { 0 };
+  ns_test_run_neuroseg (&js, "eval", "--json", pred, truth, NULL);
   g_assert_cmpint (js.status, ==, 0);
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *root = parse_json (js.out, &parser);
@@ -310,8 +269,8 @@ test_empty_prediction (void)
   g_assert_true (json_object_get_null_member (wt, "hd95_mm"));
 
   /* Both empty: Dice 1, HD95 0. */
-  g_auto (Run) both = { 0 };
-  run_eval (&both, "--json", pred, pred, NULL);
+  g_auto (NsTestRun) both = { 0 };
+  ns_test_run_neuroseg (&both, "eval", "--json", pred, pred, NULL);
   g_assert_cmpint (both.status, ==, 0);
   g_autoptr (JsonParser) parser2 = NULL;
   root = parse_json (both.out, &parser2);
@@ -330,9 +289,9 @@ test_scheme_2015 (void)
   fill_box (t, dims, 12, 4, 3, 14, 9, 8, 3); /* part of the 1 box becomes 3 */
   g_autofree char *truth = write_map ("truth2015.nii.gz", dims, spacing, t, DT_UINT8);
   g_autofree char *pred = write_map ("pred2017.nii.gz", dims, spacing, p, DT_UINT8);
-  g_auto (Run) as_is = { 0 }, mapped = { 0 };
+  g_auto (NsTestRun) as_is = { 0 }, mapped = { 0 };
 
-  run_eval (&as_is, pred, truth, NULL);
+  ns_test_run_neuroseg (&as_is, "eval", pred, truth, NULL);
   g_assert_cmpint (as_is.status, ==, 0);
   /* Label 3: 3 x 6 x 6 = 108 truth voxels (0.648 mL), none predicted.  Label 1: truth
    * 324 - 108 = 216, prediction 324, overlap 216: Dice 432 / 540 = 0.8. */
@@ -342,7 +301,7 @@ test_scheme_2015 (void)
   g_assert_nonnull (strstr (line1, "0.8000"));
   assert_row (as_is.out, "TC ", "1.0000", "0.000", "2.160", "2.160");
 
-  run_eval (&mapped, "--truth-scheme", "2015", pred, truth, NULL);
+  ns_test_run_neuroseg (&mapped, "eval", "--truth-scheme", "2015", pred, truth, NULL);
   g_assert_cmpint (mapped.status, ==, 0);
   g_assert_null (table_line (mapped.out, "3 "));
   assert_row (mapped.out, "1 ", "1.0000", "0.000", "1.944", "1.944");
@@ -354,15 +313,15 @@ test_missing_file (void)
   g_autofree guint8 *labels = truth_labels ();
   g_autofree char *truth = write_map ("present.nii.gz", dims, spacing, labels, DT_UINT8);
   g_autofree char *missing = g_build_filename (ns_test_tmpdir (), "no-such-file.nii.gz", NULL);
-  g_auto (Run) run = { 0 }, run2 = { 0 };
+  g_auto (NsTestRun) run = { 0 }, run2 = { 0 };
 
-  run_eval (&run, missing, truth, NULL);
+  ns_test_run_neuroseg (&run, "eval", missing, truth, NULL);
   g_assert_cmpint (run.status, ==, 1);
   g_assert_cmpstr (run.out, ==, "");
   assert_one_line (run.err);
   g_assert_nonnull (strstr (run.err, missing));
 
-  run_eval (&run2, truth, missing, NULL);
+  ns_test_run_neuroseg (&run2, "eval", truth, missing, NULL);
   g_assert_cmpint (run2.status, ==, 1);
   assert_one_line (run2.err);
   g_assert_nonnull (strstr (run2.err, missing));
@@ -376,15 +335,15 @@ test_grid_mismatch (void)
   g_autofree char *a = write_map ("grid-a.nii.gz", dims, spacing, NULL, DT_UINT8);
   g_autofree char *b = write_map ("grid-b.nii.gz", other_dims, spacing, NULL, DT_UINT8);
   g_autofree char *c = write_map ("grid-c.nii.gz", dims, other_spacing, NULL, DT_UINT8);
-  g_auto (Run) run = { 0 }, run2 = { 0 };
+  g_auto (NsTestRun) run = { 0 }, run2 = { 0 };
 
-  run_eval (&run, a, b, NULL);
+  ns_test_run_neuroseg (&run, "eval", a, b, NULL);
   g_assert_cmpint (run.status, ==, 1);
   assert_one_line (run.err);
   g_assert_nonnull (strstr (run.err, a));
   g_assert_nonnull (strstr (run.err, b));
 
-  run_eval (&run2, "--json", c, a, NULL);
+  ns_test_run_neuroseg (&run2, "eval", "--json", c, a, NULL);
   g_assert_cmpint (run2.status, ==, 1);
   g_assert_cmpstr (run2.out, ==, "");
   assert_one_line (run2.err);
@@ -397,7 +356,7 @@ test_not_labels (void)
 {
   g_autofree guint8 *labels = truth_labels ();
   g_autofree char *truth = write_map ("ok.nii.gz", dims, spacing, labels, DT_UINT8);
-  g_auto (Run) run = { 0 }, run2 = { 0 };
+  g_auto (NsTestRun) run = { 0 }, run2 = { 0 };
 
   int n_dims[8] = { 3, dims[0], dims[1], dims[2], 1, 1, 1, 1 };
   nifti_image *nim = nifti_make_new_nim (n_dims, DT_FLOAT32, 1);
@@ -410,14 +369,14 @@ test_not_labels (void)
   nifti_image_write (nim);
   nifti_image_free (nim);
 
-  run_eval (&run, fractional, truth, NULL);
+  ns_test_run_neuroseg (&run, "eval", fractional, truth, NULL);
   g_assert_cmpint (run.status, ==, 1);
   assert_one_line (run.err);
   g_assert_nonnull (strstr (run.err, fractional));
   g_assert_nonnull (strstr (run.err, "2.5"));
 
   /* NaN in a label map: refused, not read as background. */
-  g_auto (Run) run_nan = { 0 };
+  g_auto (NsTestRun) run_nan = { 0 };
   g_autofree char *with_nan = g_build_filename (ns_test_tmpdir (), "nan.nii", NULL);
   nim = nifti_make_new_nim (n_dims, DT_FLOAT32, 1);
   nim->pixdim[1] = nim->dx = spacing[0];
@@ -428,7 +387,7 @@ test_not_labels (void)
   g_assert_cmpint (nifti_set_filenames (nim, with_nan, 0, 1), ==, 0);
   nifti_image_write (nim);
   nifti_image_free (nim);
-  run_eval (&run_nan, truth, with_nan, NULL);
+  ns_test_run_neuroseg (&run_nan, "eval", truth, with_nan, NULL);
   g_assert_cmpint (run_nan.status, ==, 1);
   assert_one_line (run_nan.err);
   g_assert_nonnull (strstr (run_nan.err, with_nan));
@@ -436,7 +395,7 @@ test_not_labels (void)
 
   labels[100] = 9;
   g_autofree char *nine = write_map ("nine.nii.gz", dims, spacing, labels, DT_UINT8);
-  run_eval (&run2, truth, nine, NULL);
+  ns_test_run_neuroseg (&run2, "eval", truth, nine, NULL);
   g_assert_cmpint (run2.status, ==, 1);
   assert_one_line (run2.err);
   g_assert_nonnull (strstr (run2.err, nine));
@@ -448,24 +407,24 @@ test_usage (void)
 {
   g_autofree guint8 *labels = truth_labels ();
   g_autofree char *truth = write_map ("usage.nii.gz", dims, spacing, labels, DT_UINT8);
-  g_auto (Run) none = { 0 }, one = { 0 }, three = { 0 }, scheme = { 0 }, bogus = { 0 };
-  g_auto (Run) help = { 0 };
+  g_auto (NsTestRun) none = { 0 }, one = { 0 }, three = { 0 }, scheme = { 0 }, bogus = { 0 };
+  g_auto (NsTestRun) help = { 0 };
 
-  run_eval (&none, NULL);
+  ns_test_run_neuroseg (&none, "eval", NULL);
   g_assert_cmpint (none.status, ==, 2);
   assert_one_line (none.err);
-  run_eval (&one, truth, NULL);
+  ns_test_run_neuroseg (&one, "eval", truth, NULL);
   g_assert_cmpint (one.status, ==, 2);
-  run_eval (&three, truth, truth, truth, NULL);
+  ns_test_run_neuroseg (&three, "eval", truth, truth, truth, NULL);
   g_assert_cmpint (three.status, ==, 2);
-  run_eval (&scheme, "--truth-scheme", "2016", truth, truth, NULL);
+  ns_test_run_neuroseg (&scheme, "eval", "--truth-scheme", "2016", truth, truth, NULL);
   g_assert_cmpint (scheme.status, ==, 2);
   assert_one_line (scheme.err);
-  run_eval (&bogus, "--bogus", truth, truth, NULL);
+  ns_test_run_neuroseg (&bogus, "eval", "--bogus", truth, truth, NULL);
   g_assert_cmpint (bogus.status, ==, 2);
   assert_one_line (bogus.err);
 
-  run_eval (&help, "--help", NULL);
+  ns_test_run_neuroseg (&help, "eval", "--help", NULL);
   g_assert_cmpint (help.status, ==, 0);
   g_assert_nonnull (strstr (help.out, "PRED TRUTH"));
   g_assert_nonnull (strstr (help.out, "--json"));
@@ -503,8 +462,8 @@ test_sample_shifted (void)
   g_assert_true (ns_nifti_write_label_map (shifted, shifted_path, &error));
   g_assert_no_error (error);
 
-  g_auto (Run) run = { 0 };
-  run_eval (&run, "--json", shifted_path, path, NULL);
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "eval", "--json", shifted_path, path, NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_autoptr (JsonParser) parser = NULL;
   JsonObject *root = parse_json (run.out, &parser);

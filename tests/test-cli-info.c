@@ -13,46 +13,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-typedef struct
-{
-  int status;  /* exit code, or -1 when killed */
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_neuroseg (Run *run, ...)
-{
-  const char *exe = g_getenv ("NEUROSEG");
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status;
-  va_list ap;
-
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (gpointer) exe);
-  va_start (ap, run);
-  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &run->out, &run->err, &wait_status, &error));
-  g_assert_no_error (error);
-  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
-}
-
 static void
 assert_contains (const char *text, const char *what)
 {
@@ -62,7 +22,7 @@ assert_contains (const char *text, const char *what)
 
 /* Exit 1, nothing on stdout, one line on stderr naming path. */
 static void
-assert_fails_naming (const Run *run, const char *path)
+assert_fails_naming (const NsTestRun *run, const char *path)
 {
   g_assert_cmpint (run->status, ==, 1);
   g_assert_cmpstr (run->out, ==, "");
@@ -75,8 +35,8 @@ assert_fails_naming (const Run *run, const char *path)
 static void
 test_case_folder (void)
 {
-  g_auto (Run) run = { 0 };
-  run_neuroseg (&run, "info", ns_test_sample_case (), NULL);
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "info", ns_test_sample_case (), NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_cmpstr (run.err, ==, "");
   assert_contains (run.out, "case         Brats18_CBICA_ABM_1\n");
@@ -98,10 +58,10 @@ test_case_folder (void)
 static void
 test_single_file (void)
 {
-  g_auto (Run) run = { 0 };
+  g_auto (NsTestRun) run = { 0 };
   g_autofree char *path = g_build_filename (ns_test_sample_case (),
                                             "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
-  run_neuroseg (&run, "info", path, NULL);
+  ns_test_run_neuroseg (&run, "info", path, NULL);
   g_assert_cmpint (run.status, ==, 0);
   assert_contains (run.out, "part         flair (from the name)\n");
   assert_contains (run.out, "datatype     INT16, gzip\n");
@@ -111,8 +71,8 @@ test_single_file (void)
   g_assert_null (strstr (run.out, "labels"));
 
   /* mricron's natbrainlab: qform/sform code 2, LAS, uint8. */
-  g_auto (Run) nat = { 0 };
-  run_neuroseg (&nat, "info", "/usr/share/mricron/templates/natbrainlab.nii.gz", NULL);
+  g_auto (NsTestRun) nat = { 0 };
+  ns_test_run_neuroseg (&nat, "info", "/usr/share/mricron/templates/natbrainlab.nii.gz", NULL);
   g_assert_cmpint (nat.status, ==, 0);
   assert_contains (nat.out, "orientation  LAS\n");
   assert_contains (nat.out, "datatype     UINT8, gzip\n");
@@ -129,8 +89,8 @@ test_scaled_nan_file (void)
   ((float *) nim->data)[4] = 7.0f;
   ns_test_write_nim (nim, nan_path);
   nifti_image_free (nim);
-  g_auto (Run) run = { 0 };
-  run_neuroseg (&run, "info", nan_path, NULL);
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "info", nan_path, NULL);
   g_assert_cmpint (run.status, ==, 0);
   assert_contains (run.out, "non-finite   1 voxels were NaN or Inf (read as 0)\n");
   assert_contains (run.out, "spacing      0.5 x 0.5 x 2 mm\n");
@@ -141,8 +101,8 @@ test_scaled_nan_file (void)
   nim->scl_inter = 10.0f;
   ns_test_write_nim (nim, scaled);
   nifti_image_free (nim);
-  g_auto (Run) srun = { 0 };
-  run_neuroseg (&srun, "info", scaled, NULL);
+  g_auto (NsTestRun) srun = { 0 };
+  ns_test_run_neuroseg (&srun, "info", scaled, NULL);
   g_assert_cmpint (srun.status, ==, 0);
   assert_contains (srun.out, "scaling      slope 0.25, intercept 10 (applied)\n");
   assert_contains (srun.out, "range        10 to 10\n");
@@ -151,12 +111,12 @@ test_scaled_nan_file (void)
 static void
 test_explicit_files (void)
 {
-  g_auto (Run) run = { 0 };
+  g_auto (NsTestRun) run = { 0 };
   g_autofree char *flair = g_build_filename (ns_test_sample_case (),
                                              "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
   g_autofree char *seg = g_build_filename (ns_test_sample_case (),
                                            "Brats18_CBICA_ABM_1_seg.nii.gz", NULL);
-  run_neuroseg (&run, "info", flair, seg, NULL);
+  ns_test_run_neuroseg (&run, "info", flair, seg, NULL);
   g_assert_cmpint (run.status, ==, 0);
   assert_contains (run.out, "modalities   flair\n");
   assert_contains (run.out, "    4 ET             6159 voxels");
@@ -165,18 +125,18 @@ test_explicit_files (void)
 static void
 test_help (void)
 {
-  g_auto (Run) run = { 0 };
-  run_neuroseg (&run, "info", "--help", NULL);
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "info", "--help", NULL);
   g_assert_cmpint (run.status, ==, 0);
   assert_contains (run.out, "neuroseg info");
   assert_contains (run.out, "PATH");
 
-  g_auto (Run) none = { 0 };
-  run_neuroseg (&none, "info", NULL);
+  g_auto (NsTestRun) none = { 0 };
+  ns_test_run_neuroseg (&none, "info", NULL);
   g_assert_cmpint (none.status, ==, 2);
 
-  g_auto (Run) bench = { 0 };
-  run_neuroseg (&bench, "bench", "--help", NULL);
+  g_auto (NsTestRun) bench = { 0 };
+  ns_test_run_neuroseg (&bench, "bench", "--help", NULL);
   g_assert_cmpint (bench.status, ==, 0);
   assert_contains (bench.out, "--io");
 }
@@ -187,14 +147,14 @@ test_bad_inputs (void)
   const char *tmp = ns_test_tmpdir ();
 
   g_autofree char *missing = g_build_filename (tmp, "missing.nii.gz", NULL);
-  g_auto (Run) r1 = { 0 };
-  run_neuroseg (&r1, "info", missing, NULL);
+  g_auto (NsTestRun) r1 = { 0 };
+  ns_test_run_neuroseg (&r1, "info", missing, NULL);
   assert_fails_naming (&r1, missing);
 
   g_autofree char *text = g_build_filename (tmp, "notes.nii", NULL);
   g_assert_true (g_file_set_contents (text, "not an image", -1, NULL));
-  g_auto (Run) r2 = { 0 };
-  run_neuroseg (&r2, "info", text, NULL);
+  g_auto (NsTestRun) r2 = { 0 };
+  ns_test_run_neuroseg (&r2, "info", text, NULL);
   assert_fails_naming (&r2, text);
   assert_contains (r2.err, "not a NIfTI");
 
@@ -206,16 +166,16 @@ test_bad_inputs (void)
   g_assert_true (g_file_get_contents (flair, &bytes, &len, NULL));
   g_autofree char *cut = g_build_filename (tmp, "cut_flair.nii.gz", NULL);
   g_assert_true (g_file_set_contents (cut, bytes, (gssize) (len / 3), NULL));
-  g_auto (Run) r3 = { 0 };
-  run_neuroseg (&r3, "info", cut, NULL);
+  g_auto (NsTestRun) r3 = { 0 };
+  ns_test_run_neuroseg (&r3, "info", cut, NULL);
   assert_fails_naming (&r3, cut);
   assert_contains (r3.err, "truncated");
 
   /* A folder without a FLAIR. */
   g_autofree char *dir = g_build_filename (tmp, "no-flair-case", NULL);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  g_auto (Run) r4 = { 0 };
-  run_neuroseg (&r4, "info", dir, NULL);
+  g_auto (NsTestRun) r4 = { 0 };
+  ns_test_run_neuroseg (&r4, "info", dir, NULL);
   assert_fails_naming (&r4, dir);
   assert_contains (r4.err, "FLAIR");
 
@@ -225,8 +185,8 @@ test_bad_inputs (void)
   guint8 zeros[64] = { 0 };
   g_autofree char *complex = g_build_filename (tmp, "complex.nii.gz", NULL);
   ns_test_write_raw (complex, &h, zeros, sizeof zeros, TRUE);
-  g_auto (Run) r5 = { 0 };
-  run_neuroseg (&r5, "info", complex, NULL);
+  g_auto (NsTestRun) r5 = { 0 };
+  ns_test_run_neuroseg (&r5, "info", complex, NULL);
   assert_fails_naming (&r5, complex);
   assert_contains (r5.err, "COMPLEX64");
 }
@@ -234,8 +194,9 @@ test_bad_inputs (void)
 static void
 test_bench_io (void)
 {
-  g_auto (Run) run = { 0 };
-  run_neuroseg (&run, "bench", "--io", "--runs", "1", "--json", ns_test_sample_case (), NULL);
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "bench", "--io", "--runs", "1", "--json", ns_test_sample_case (),
+                        NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
@@ -248,8 +209,8 @@ test_bench_io (void)
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (io, "runs_s")), ==, 1);
 
   g_autofree char *missing = g_build_filename (ns_test_tmpdir (), "no-case", NULL);
-  g_auto (Run) bad = { 0 };
-  run_neuroseg (&bad, "bench", "--io", missing, NULL);
+  g_auto (NsTestRun) bad = { 0 };
+  ns_test_run_neuroseg (&bad, "bench", "--io", missing, NULL);
   assert_fails_naming (&bad, missing);
 }
 
@@ -257,8 +218,8 @@ test_bench_io (void)
 static void
 test_devices (void)
 {
-  g_auto (Run) run = { 0 };
-  run_neuroseg (&run, "info", "--devices", NULL);
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "info", "--devices", NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_true (g_str_has_prefix (run.out, "cpu: "));
   g_assert_nonnull (strstr (run.out, "\ncuda"));

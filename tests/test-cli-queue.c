@@ -20,49 +20,18 @@
 #include <string.h>
 #include <sys/wait.h>
 
-typedef struct
-{
-  int status;  /* exit code, or -1 when killed */
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static char *db_path;
 
 /* neuroseg ARGS... --db DB (stdin from /dev/null, stdout a pipe: not a terminal). */
 static void
-run_cmd (Run *run, ...)
+run_cmd (NsTestRun *run, ...)
 {
-  const char *exe = g_getenv ("NEUROSEG");
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status;
+  const char *const db[] = { "--db", db_path, NULL };
   va_list ap;
 
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (gpointer) exe);
   va_start (ap, run);
-  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
+  ns_test_run_neuroseg_valist (run, ap, db);
   va_end (ap);
-  g_ptr_array_add (argv, (gpointer) "--db");
-  g_ptr_array_add (argv, db_path);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL,
-                               NULL, NULL, &run->out, &run->err, &wait_status, &error));
-  g_assert_no_error (error);
-  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
 }
 
 static void
@@ -94,7 +63,7 @@ tmp_path (const char *name)
 static JsonArray *
 list_json (const char *sort)
 {
-  g_auto (Run) r = { 0 };
+  g_auto (NsTestRun) r = { 0 };
   run_cmd (&r, "queue", "list", "--json", "--sort", sort, NULL);
   g_assert_cmpint (r.status, ==, 0);
   JsonNode *node = parse_json (r.out);
@@ -137,7 +106,7 @@ test_queue (void)
   g_assert_true (ns_nifti_write_label_map (pred, pred_path, &error));
 
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "add", sample, "--mask", seg, "--prediction", pred_path,
              "--uncertainty", "0.25", "--who", "dr-x", NULL);
     g_assert_cmpint (r.status, ==, 0);
@@ -159,7 +128,7 @@ test_queue (void)
   g_autofree char *syn_mask = tmp_path ("syn-mask.nii.gz");
   g_assert_true (ns_nifti_write_label_map (sm, syn_mask, &error));
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "add", syn, "--mask", syn_mask, "--uncertainty", "0.9", NULL);
     g_assert_cmpint (r.status, ==, 0);
   }
@@ -181,19 +150,19 @@ test_queue (void)
 
   /* exclude, requeue, remove */
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "exclude", "SynCase", "--note", "too small", NULL);
     g_assert_cmpint (r.status, ==, 0);
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "list", "--state", "excluded", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "SynCase"));
     g_assert_null (strstr (r.out, "Brats18"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "history", "SynCase", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "too small"));
@@ -202,7 +171,7 @@ test_queue (void)
   /* Export: only the queued case. */
   g_autofree char *out = tmp_path ("export");
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "export", out, NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_autofree char *json_path = g_build_filename (out, "dataset.json", NULL);
@@ -219,19 +188,19 @@ test_queue (void)
   }
   {
     /* Not into a folder that holds something. */
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "export", out, NULL);
     g_assert_cmpint (r.status, ==, 1);
     assert_one_line (r.err);
     g_assert_nonnull (strstr (r.err, out));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "requeue", "SynCase", NULL);
     g_assert_cmpint (r.status, ==, 0);
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "remove", "Brats18_CBICA_ABM_1", NULL);
     g_assert_cmpint (r.status, ==, 0);
   }
@@ -243,26 +212,26 @@ test_queue (void)
 
   /* Errors. */
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "add", sample, NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "add", sample, "--mask", syn_mask, NULL);
     g_assert_cmpint (r.status, ==, 1);
     assert_one_line (r.err);
     g_assert_nonnull (strstr (r.err, syn_mask));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "exclude", "NoSuchCase", NULL);
     g_assert_cmpint (r.status, ==, 1);
     assert_one_line (r.err);
     g_assert_nonnull (strstr (r.err, db_path));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "queue", "list", "--sort", "size", NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
@@ -276,7 +245,7 @@ test_bad_database (void)
   g_assert_true (g_file_set_contents (db_path, "hello, this is plain text and not a database "
                                       "at all, long enough for a header; more text here....",
                                       -1, NULL));
-  g_auto (Run) r = { 0 };
+  g_auto (NsTestRun) r = { 0 };
   run_cmd (&r, "queue", "list", NULL);
   g_assert_cmpint (r.status, ==, 1);
   assert_one_line (r.err);
@@ -315,7 +284,7 @@ write_model (const char *name, const char *parent, double wt, double tc, double 
 static JsonObject *
 model_json (const char *version)
 {
-  g_auto (Run) r = { 0 };
+  g_auto (NsTestRun) r = { 0 };
   run_cmd (&r, "models", "show", version, "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   JsonNode *node = parse_json (r.out);
@@ -340,19 +309,19 @@ test_models (void)
   g_assert_true (g_file_set_contents (broken, data, len / 2, NULL));
 
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "register", a, NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "version 1"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "register", b, NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "version 2"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "register", broken, NULL);
     g_assert_cmpint (r.status, ==, 1);
     assert_one_line (r.err);
@@ -371,14 +340,14 @@ test_models (void)
   g_assert_cmpstr (json_object_get_string_member (m3, "status"), ==, "failed");
 
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "promote", "3", "--yes", NULL);
     g_assert_cmpint (r.status, ==, 1);
     assert_one_line (r.err);
   }
   {
     /* No terminal, no --yes: the comparison is shown, nothing changes. */
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "promote", "1", NULL);
     g_assert_cmpint (r.status, ==, 1);
     g_assert_nonnull (strstr (r.out, "candidate v1"));
@@ -387,12 +356,12 @@ test_models (void)
     g_assert_false (json_object_get_boolean_member (m1, "default"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "promote", "1", "--yes", NULL);
     g_assert_cmpint (r.status, ==, 0);
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "promote", "v2", "--yes", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "current v1"));
@@ -403,20 +372,20 @@ test_models (void)
     g_assert_null (strstr (r.out, "WARNING"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "list", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, " * v2"));
     g_assert_nonnull (strstr (r.out, "failed"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "rollback", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "version 1 is now the default (was 2)"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "rollback", "2", NULL);
     g_assert_cmpint (r.status, ==, 0);
   }
@@ -424,26 +393,26 @@ test_models (void)
   g_assert_true (json_object_get_boolean_member (m2b, "default"));
   {
     /* Validated on other cases: said so. */
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "register", c, NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "version 4"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "promote", "4", "--yes", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "WARNING: the validation cases differ"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "show", "9", NULL);
     g_assert_cmpint (r.status, ==, 1);
     assert_one_line (r.err);
     g_assert_nonnull (strstr (r.err, db_path));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "runs", "--json", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_autoptr (JsonNode) node = parse_json (r.out);

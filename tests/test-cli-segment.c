@@ -15,45 +15,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_neuroseg (Run *run, ...)
-{
-  const char *exe = g_getenv ("NEUROSEG");
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status;
-  va_list ap;
-
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (gpointer) exe);
-  va_start (ap, run);
-  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &run->out, &run->err, &wait_status, &error));
-  g_assert_no_error (error);
-  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
-}
-
 static void
 assert_contains (const char *text, const char *what)
 {
@@ -104,27 +65,27 @@ make_case (void)
 }
 
 static void
-test_needs_model (void)
+test_default_model (void)
 {
-  g_auto (Run) run = { 0 };
-  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "none.nii.gz", NULL);
-  run_neuroseg (&run, "segment", "-o", out, case_dir, NULL);
-  g_assert_cmpint (run.status, ==, 1);
-  assert_contains (run.err, "no trained model ships");
-  assert_contains (run.err, "--model");
-  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  /* Without --model, the shipped default model (resources/models/default.safetensors). */
+  g_auto (NsTestRun) run = { 0 };
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "default.nii.gz", NULL);
+  ns_test_run_neuroseg (&run, "segment", "--device", "ref", "-o", out, case_dir, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.out, "default.safetensors (mobilenetv2-unet)");
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
 }
 
 static void
 test_segment (void)
 {
-  g_auto (Run) run = { 0 };
+  g_auto (NsTestRun) run = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree char *out = g_build_filename (ns_test_tmpdir (), "seg.nii.gz", NULL);
   g_autofree char *prob = g_build_filename (ns_test_tmpdir (), "prob.nii.gz", NULL);
 
-  run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-p", prob, "-o",
-                out, case_dir, NULL);
+  ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-p", prob, "-o",
+                        out, case_dir, NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_cmpstr (run.err, ==, "");
   for (const char *const *w = (const char *const[]) { "normalise", "crop", "network",
@@ -168,32 +129,32 @@ test_bad_inputs (void)
   g_autofree char *junk = g_build_filename (ns_test_tmpdir (), "junk.safetensors", NULL);
   g_assert_true (g_file_set_contents (junk, "\x10\0\0\0\0\0\0\0{\"a\":", 14, NULL));
   {
-    g_auto (Run) run = { 0 };
-    run_neuroseg (&run, "segment", "--device", "ref", "--model", junk, "-o", out, case_dir,
-                  NULL);
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--model", junk, "-o", out, case_dir,
+                          NULL);
     g_assert_cmpint (run.status, ==, 1);
     assert_contains (run.err, "junk.safetensors");
     g_assert_cmpint (strchr (run.err, '\n') - run.err, ==, (int) strlen (run.err) - 1);
   }
   {
-    g_auto (Run) run = { 0 };
-    run_neuroseg (&run, "segment", "--model", model_path, "--precision", "fp8", "-o", out,
-                  case_dir, NULL);
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "segment", "--model", model_path, "--precision", "fp8", "-o", out,
+                          case_dir, NULL);
     g_assert_cmpint (run.status, ==, 2);
     assert_contains (run.err, "fp8");
   }
   {
-    g_auto (Run) run = { 0 };
-    run_neuroseg (&run, "segment", "--device", "tpu", "--model", model_path, "-o", out,
-                  case_dir, NULL);
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "segment", "--device", "tpu", "--model", model_path, "-o", out,
+                          case_dir, NULL);
     g_assert_cmpint (run.status, ==, 1);
     assert_contains (run.err, "tpu");
   }
   {
-    g_auto (Run) run = { 0 };
+    g_auto (NsTestRun) run = { 0 };
     g_autofree char *missing = g_build_filename (ns_test_tmpdir (), "no-such-case", NULL);
-    run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-o", out,
-                  missing, NULL);
+    ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-o", out,
+                          missing, NULL);
     g_assert_cmpint (run.status, ==, 1);
     assert_contains (run.err, "no-such-case");
   }
@@ -205,7 +166,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   make_case ();
-  g_test_add_func ("/net/cli/segment/needs-model", test_needs_model);
+  g_test_add_func ("/net/cli/segment/default-model", test_default_model);
   g_test_add_func ("/net/cli/segment/synthetic-case", test_segment);
   g_test_add_func ("/net/cli/segment/bad-inputs", test_bad_inputs);
   int status = g_test_run ();
