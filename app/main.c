@@ -61,6 +61,41 @@ ns_cmd_parse (const char *cmd, const char *params, const char *summary,
   return TRUE;
 }
 
+static void
+print_sub_usage (FILE *out, const char *cmd, const char *what, const NsCmd *subs, gsize n)
+{
+  fprintf (out, "Usage: neuroseg %s COMMAND [OPTIONS...]   (neuroseg %s COMMAND --help)\n\n"
+                "%s\n\nCommands:\n", cmd, cmd, what);
+  for (gsize i = 0; i < n; i++)
+    fprintf (out, "  %-10s %s\n", subs[i].name, subs[i].summary);
+}
+
+int
+ns_cmd_dispatch (const char *cmd, const char *what, const NsCmd *subs, gsize n_subs, int argc,
+                 char **argv)
+{
+  if (argc < 2)
+    {
+      print_sub_usage (stderr, cmd, what, subs, n_subs);
+      return 2;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      print_sub_usage (stdout, cmd, what, subs, n_subs);
+      return 0;
+    }
+  for (gsize i = 0; i < n_subs; i++)
+    if (strcmp (argv[1], subs[i].name) == 0)
+      {
+        g_autofree char *prog = g_strdup_printf ("neuroseg %s %s", cmd, subs[i].name);
+        argv[1] = prog;
+        return subs[i].func (argc - 1, argv + 1);
+      }
+  fprintf (stderr, "neuroseg %s: unknown command '%s'\n", cmd, argv[1]);
+  print_sub_usage (stderr, cmd, what, subs, n_subs);
+  return 2;
+}
+
 const char *
 ns_cmd_sample_case_dir (void)
 {

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef int (*SubFunc) (int argc, char **argv);
 
 static char *opt_db;
 
@@ -671,12 +670,7 @@ cmd_runs (int argc, char **argv)
 
 /* ---- dispatch ----------------------------------------------------------------------- */
 
-static const struct
-{
-  const char *name;
-  const char *summary;
-  SubFunc func;
-} subs[] = {
+static const NsCmd subs[] = {
   { "list", "Model versions with validation WT/TC/ET Dice; * marks the default", cmd_list },
   { "show", "Everything about version N (metrics, provenance)", cmd_show },
   { "register", "Record a checkpoint as a new version: FILE [--parent N] [--run R]",
@@ -687,39 +681,13 @@ static const struct
   { "runs", "Training runs and their outcome", cmd_runs },
 };
 
-static void
-print_usage (FILE *out)
-{
-  fprintf (out, "Usage: neuroseg models COMMAND [OPTIONS...]   (neuroseg models COMMAND --help)\n\n"
-                "The model registry (database: --db FILE, else $NEUROSEG_DATA_DIR/neuroseg.db,\n"
-                "else the user data folder).\n\nCommands:\n");
-  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
-    fprintf (out, "  %-10s %s\n", subs[i].name, subs[i].summary);
-}
-
 int
 ns_cmd_models (int argc, char **argv)
 {
-  if (argc < 2)
-    {
-      print_usage (stderr);
-      return 2;
-    }
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
-    {
-      print_usage (stdout);
-      return 0;
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
-    if (strcmp (argv[1], subs[i].name) == 0)
-      {
-        g_autofree char *prog = g_strdup_printf ("neuroseg models %s", subs[i].name);
-        argv[1] = prog;
-        int status = subs[i].func (argc - 1, argv + 1);
-        g_clear_pointer (&opt_db, g_free);
-        return status;
-      }
-  fprintf (stderr, "neuroseg models: unknown command '%s'\n", argv[1]);
-  print_usage (stderr);
-  return 2;
+  int status = ns_cmd_dispatch ("models", "The model registry"
+                                " (database: --db FILE, else $NEUROSEG_DATA_DIR/neuroseg.db,\n"
+                                "else the user data folder).",
+                                subs, G_N_ELEMENTS (subs), argc, argv);
+  g_clear_pointer (&opt_db, g_free);
+  return status;
 }

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef int (*SubFunc) (int argc, char **argv);
 
 static char *opt_db;
 
@@ -409,12 +408,7 @@ cmd_export (int argc, char **argv)
 
 /* ---- dispatch ----------------------------------------------------------------------- */
 
-static const struct
-{
-  const char *name;
-  const char *summary;
-  SubFunc func;
-} subs[] = {
+static const NsCmd subs[] = {
   { "list", "Cases with state, effort, edited voxels, uncertainty (--sort, --json)", cmd_list },
   { "add", "Queue a corrected case: CASE --mask M [--prediction P] [--model-version N]",
     cmd_add },
@@ -425,39 +419,13 @@ static const struct
   { "export", "Write an nnU-Net / MSD dataset folder of the queued cases", cmd_export },
 };
 
-static void
-print_usage (FILE *out)
-{
-  fprintf (out, "Usage: neuroseg queue COMMAND [OPTIONS...]   (neuroseg queue COMMAND --help)\n\n"
-                "The fine-tuning queue (database: --db FILE, else $NEUROSEG_DATA_DIR/neuroseg.db,\n"
-                "else the user data folder).\n\nCommands:\n");
-  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
-    fprintf (out, "  %-10s %s\n", subs[i].name, subs[i].summary);
-}
-
 int
 ns_cmd_queue (int argc, char **argv)
 {
-  if (argc < 2)
-    {
-      print_usage (stderr);
-      return 2;
-    }
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
-    {
-      print_usage (stdout);
-      return 0;
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
-    if (strcmp (argv[1], subs[i].name) == 0)
-      {
-        g_autofree char *prog = g_strdup_printf ("neuroseg queue %s", subs[i].name);
-        argv[1] = prog;
-        int status = subs[i].func (argc - 1, argv + 1);
-        g_clear_pointer (&opt_db, g_free);
-        return status;
-      }
-  fprintf (stderr, "neuroseg queue: unknown command '%s'\n", argv[1]);
-  print_usage (stderr);
-  return 2;
+  int status = ns_cmd_dispatch ("queue", "The fine-tuning queue"
+                                " (database: --db FILE, else $NEUROSEG_DATA_DIR/neuroseg.db,\n"
+                                "else the user data folder).",
+                                subs, G_N_ELEMENTS (subs), argc, argv);
+  g_clear_pointer (&opt_db, g_free);
+  return status;
 }

@@ -28,6 +28,11 @@ int         ns_cmd_print_error     (const GError *error);
 gboolean    ns_cmd_parse           (const char *cmd, const char *params, const char *summary,
                                     const GOptionEntry *entries, int *argc, char ***argv,
                                     int *status);
+/* Commands with sub-commands (`neuroseg queue add ...`): runs the one named by argv[1]
+ * with argv[0] = "neuroseg CMD SUB", or prints the list (--help: stdout, exit 0; no or an
+ * unknown sub-command: stderr, exit 2).  what is the paragraph under the usage line. */
+int         ns_cmd_dispatch        (const char *cmd, const char *what, const NsCmd *subs,
+                                    gsize n_subs, int argc, char **argv);
 /* The bundled sample case folder (source tree or installed data dir). */
 const char *ns_cmd_sample_case_dir (void);
 /* TRUE when stdout is a terminal (progress bars only then). */
