@@ -96,12 +96,6 @@ ns_cmd_dispatch (const char *cmd, const char *what, const NsCmd *subs, gsize n_s
   return 2;
 }
 
-const char *
-ns_cmd_sample_case_dir (void)
-{
-  return ns_case_sample_dir ();
-}
-
 gboolean
 ns_cmd_stdout_is_tty (void)
 {
@@ -163,7 +157,7 @@ main (int argc, char **argv)
   /* Without the window: describe what would have been opened. */
   {
     char *info_argv[3] = { (char *) "neuroseg info", NULL, NULL };
-    info_argv[1] = (char *) (argc >= 2 ? argv[1] : ns_cmd_sample_case_dir ());
+    info_argv[1] = (char *) (argc >= 2 ? argv[1] : ns_case_sample_dir ());
     fprintf (stderr, "neuroseg: built without the GUI; showing `neuroseg info` instead\n");
     return ns_cmd_info (2, info_argv);
   }

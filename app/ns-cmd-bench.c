@@ -688,7 +688,7 @@ ns_cmd_bench (int argc, char **argv)
     }
 
   BenchOptions options = {
-    .case_path = argc == 2 ? argv[1] : ns_cmd_sample_case_dir (),
+    .case_path = argc == 2 ? argv[1] : ns_case_sample_dir (),
     .runs = runs,
     .serial = serial,
     .json = json,

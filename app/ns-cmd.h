@@ -33,8 +33,6 @@ gboolean    ns_cmd_parse           (const char *cmd, const char *params, const c
  * unknown sub-command: stderr, exit 2).  what is the paragraph under the usage line. */
 int         ns_cmd_dispatch        (const char *cmd, const char *what, const NsCmd *subs,
                                     gsize n_subs, int argc, char **argv);
-/* The bundled sample case folder (source tree or installed data dir). */
-const char *ns_cmd_sample_case_dir (void);
 /* TRUE when stdout is a terminal (progress bars only then). */
 gboolean    ns_cmd_stdout_is_tty   (void);
 

@@ -32,12 +32,6 @@ struct _NsApplication
 
 G_DEFINE_FINAL_TYPE (NsApplication, ns_application, GTK_TYPE_APPLICATION)
 
-const char *
-ns_application_default_sample_case (void)
-{
-  return ns_case_sample_dir ();
-}
-
 static void
 run_test_script_cb (NsWindow *window, gboolean ok, NsApplication *self)
 {
@@ -227,7 +221,7 @@ ns_application_init (NsApplication *self)
   /* Before startup: GtkApplication looks for gtk/help-overlay.ui and icons/ in the
    * bundle while it starts up. */
   ns_ui_ensure_resources ();
-  self->sample_case = g_strdup (ns_application_default_sample_case ());
+  self->sample_case = g_strdup (ns_case_sample_dir ());
 }
 
 NsApplication *

@@ -19,10 +19,6 @@ NsApplication *ns_application_new             (void);
 void           ns_application_set_sample_case (NsApplication *self, const char *dir);
 const char    *ns_application_get_sample_case (NsApplication *self);
 
-/* The folder of the bundled sample case: $NEUROSEG_SAMPLE_CASE, else the source tree's
- * (a build run in place), else the installed data folder. */
-const char    *ns_application_default_sample_case (void);
-
 /* The entry point app/main.c calls: runs the application on argv and returns the exit
  * status. */
 int            ns_app_run                     (int argc, char **argv);
