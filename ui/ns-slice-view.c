@@ -32,6 +32,11 @@
 #define ZOOM_MAX 40.0
 #define ZOOM_STEP 1.15           /* per wheel step */
 #define CROSSHAIR_RGB 0x37c8f0   /* cyan, as in the icon: distinct from every label colour */
+/* The heat overlay as the uncertainty window draws it (ns-uncertainty-view.c): viridis,
+ * transparent below a normalised entropy of 0.05 (confident voxels keep the image), 70 %
+ * opaque above so that the anatomy stays readable under it. */
+#define HEAT_THRESHOLD 0.05
+#define HEAT_OPACITY 0.7
 
 typedef enum
 {
@@ -236,13 +241,16 @@ ensure_surface (NsSliceView *self)
   g_autoptr (GError) error = NULL;
   NsVolume *image;
   NsLabelMap *labels;
+  NsVolume *heat;
 
   if (!self->has_geom || !self->dirty)
     return;
   self->dirty = FALSE;
 
   image = ns_viewer_get_shown_image (self->viewer);
-  labels = ns_viewer_get_labels (self->viewer);
+  /* during Run Model, the prediction as it arrives instead of the mask */
+  labels = ns_viewer_get_shown_labels (self->viewer);
+  heat = ns_viewer_get_show_heat (self->viewer) ? ns_viewer_get_heat (self->viewer) : NULL;
   if (!ns_render_image (self->surface, 0, 0, &self->geom, image,
                         ns_viewer_get_lut (self->viewer), NS_INTERP_NEAREST, &error))
     {
@@ -255,6 +263,18 @@ ensure_surface (NsSliceView *self)
     {
       g_warning ("%s", error->message);
       return;
+    }
+  if (heat != NULL && ns_grid_equal (&heat->grid, &image->grid))
+    {
+      NsLut lut;
+
+      ns_lut_init (&lut, 1.0, 0.5, NS_COLORMAP_VIRIDIS);
+      if (!ns_render_heat (self->surface, 0, 0, &self->geom, heat, &lut, HEAT_THRESHOLD,
+                           HEAT_OPACITY, NS_INTERP_NEAREST, &error))
+        {
+          g_warning ("%s", error->message);
+          return;
+        }
     }
   if (ns_viewer_get_show_crosshair (self->viewer))
     {

@@ -33,6 +33,10 @@ struct _NsViewer
   gboolean show_crosshair;
   NsOverlayStyle overlay;
   NsLut lut;                     /* of the shown image */
+
+  NsLabelMap *preview;           /* drawn instead of the labels while set (owned) */
+  NsVolume *heat;                /* the heat overlay's values (owned), may be NULL */
+  gboolean show_heat;
 };
 
 G_DEFINE_FINAL_TYPE (NsViewer, ns_viewer, G_TYPE_OBJECT)
@@ -48,6 +52,8 @@ enum {
   PROP_SHOW_CROSSHAIR,
   PROP_OPACITY,
   PROP_OVERLAY_MODE,
+  PROP_SHOW_HEAT,
+  PROP_HAS_HEAT,
   N_PROPS
 };
 
@@ -184,6 +190,8 @@ ns_viewer_finalize (GObject *object)
   NsViewer *self = NS_VIEWER (object);
 
   g_clear_pointer (&self->vcase, _ns_viewer_case_free);
+  g_clear_pointer (&self->preview, ns_label_map_unref);
+  g_clear_pointer (&self->heat, ns_volume_unref);
 
   G_OBJECT_CLASS (ns_viewer_parent_class)->finalize (object);
 }
@@ -222,6 +230,12 @@ ns_viewer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
     case PROP_OVERLAY_MODE:
       g_value_set_int (value, self->overlay.mode);
       break;
+    case PROP_SHOW_HEAT:
+      g_value_set_boolean (value, self->show_heat);
+      break;
+    case PROP_HAS_HEAT:
+      g_value_set_boolean (value, self->heat != NULL);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -257,6 +271,9 @@ ns_viewer_set_property (GObject *object, guint prop_id, const GValue *value,
       break;
     case PROP_OVERLAY_MODE:
       ns_viewer_set_overlay_mode (self, g_value_get_int (value));
+      break;
+    case PROP_SHOW_HEAT:
+      ns_viewer_set_show_heat (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -300,6 +317,12 @@ ns_viewer_class_init (NsViewerClass *klass)
     g_param_spec_int ("overlay-mode", NULL, NULL, NS_OVERLAY_FILL,
                       NS_OVERLAY_FILL_AND_OUTLINE, NS_OVERLAY_FILL,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_HEAT] =
+    g_param_spec_boolean ("show-heat", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HAS_HEAT] =
+    g_param_spec_boolean ("has-heat", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A new case (or none): everything changed. */
@@ -365,6 +388,13 @@ _ns_viewer_take_case (NsViewer *self, NsViewerCase *vcase)
   self->vcase = vcase;
   self->image_index = 0;
   self->has_pointer = FALSE;
+  /* both belong to the previous case's grid and prediction */
+  g_clear_pointer (&self->preview, ns_label_map_unref);
+  if (self->heat != NULL)
+    {
+      g_clear_pointer (&self->heat, ns_volume_unref);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_HEAT]);
+    }
   if (vcase != NULL)
     {
       memcpy (self->cursor, vcase->centre, sizeof self->cursor);
@@ -840,6 +870,118 @@ ns_viewer_labels_edited (NsViewer *self, const NsEditChange *change, gboolean fo
     g_signal_emit (self, signals[LABELS_DAMAGED], 0, box);
   if (change != NULL)
     g_signal_emit (self, signals[POINTER_CHANGED], 0);
+}
+
+/* ---- a prediction as it arrives, its uncertainty ------------------------------------------ */
+
+void
+ns_viewer_set_preview_labels (NsViewer *self, NsLabelMap *preview)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->preview == preview)
+    return;
+  if (preview != NULL)
+    {
+      if (self->vcase == NULL)
+        return;
+      g_return_if_fail (memcmp (preview->grid.dim, self->vcase->grid.dim,
+                                sizeof preview->grid.dim) == 0);
+      ns_label_map_ref (preview);
+    }
+  g_clear_pointer (&self->preview, ns_label_map_unref);
+  self->preview = preview;
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+NsLabelMap *
+ns_viewer_get_preview_labels (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->preview;
+}
+
+NsLabelMap *
+ns_viewer_get_shown_labels (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->preview != NULL ? self->preview : ns_viewer_get_labels (self);
+}
+
+void
+ns_viewer_preview_slices_changed (NsViewer *self, int k_first, int k_last)
+{
+  int box[6];
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL || self->preview == NULL)
+    return;
+  k_first = MAX (k_first, 0);
+  k_last = MIN (k_last, self->vcase->grid.dim[2] - 1);
+  if (k_first > k_last)
+    return;
+  /* Axial views redraw only on these slices; sagittal and coronal planes cross every
+   * axial slice, so they redraw (a few hundred thousand pixels at most per batch). */
+  box[0] = 0;
+  box[1] = 0;
+  box[2] = k_first;
+  box[3] = self->vcase->grid.dim[0] - 1;
+  box[4] = self->vcase->grid.dim[1] - 1;
+  box[5] = k_last;
+  g_signal_emit (self, signals[LABELS_DAMAGED], 0, box);
+}
+
+void
+ns_viewer_set_heat (NsViewer *self, NsVolume *heat)
+{
+  gboolean had;
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->heat == heat)
+    return;
+  if (heat != NULL)
+    {
+      if (self->vcase == NULL)
+        return;
+      ns_volume_ref (heat);
+    }
+  had = self->heat != NULL;
+  g_clear_pointer (&self->heat, ns_volume_unref);
+  self->heat = heat;
+  if (had != (heat != NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_HEAT]);
+  if (self->show_heat)
+    g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+NsVolume *
+ns_viewer_get_heat (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->heat;
+}
+
+gboolean
+ns_viewer_get_show_heat (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), FALSE);
+  return self->show_heat;
+}
+
+void
+ns_viewer_set_show_heat (NsViewer *self, gboolean show)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  show = !!show;
+  if (self->show_heat == show)
+    return;
+  self->show_heat = show;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_HEAT]);
+  if (self->heat != NULL)
+    g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
 }
 
 /* ---- cursor and pointer ------------------------------------------------------------------- */

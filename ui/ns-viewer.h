@@ -112,6 +112,30 @@ void                     ns_viewer_set_labels      (NsViewer *self, NsLabelMap *
 void                     ns_viewer_labels_edited   (NsViewer *self, const NsEditChange *change,
                                                     gboolean forward, const int *bbox);
 
+/* ---- a prediction as it arrives, its uncertainty ------------------------------------------ */
+
+/* A label map (a reference is taken; on the case's grid) that the slice views draw instead
+ * of the labels while it is set, with the same style: Run Model's prediction slice by slice
+ * as it arrives.  Nothing else reads it (volumes, status bar and editing stay on the
+ * labels).  NULL: back to the labels.  A new case clears it.  Emits "display-changed". */
+void                     ns_viewer_set_preview_labels (NsViewer *self, NsLabelMap *preview);
+NsLabelMap              *ns_viewer_get_preview_labels (NsViewer *self);
+/* The map the slice views draw: the preview while there is one, else the labels. */
+NsLabelMap              *ns_viewer_get_shown_labels   (NsViewer *self);
+/* After writing axial slices k_first..k_last of the preview in place: only the views whose
+ * plane crosses them redraw (emits "labels-damaged" with those slices' box). */
+void                     ns_viewer_preview_slices_changed (NsViewer *self, int k_first,
+                                                           int k_last);
+/* A scalar map in [0, 1] on the case's grid (a reference is taken; NULL: none), e.g. the
+ * normalised entropy of the last prediction, that the slice views draw over the image and
+ * labels as a heat overlay while "show-heat" is on.  A new case clears it.  Property
+ * "has-heat". */
+void                     ns_viewer_set_heat        (NsViewer *self, NsVolume *heat);
+NsVolume                *ns_viewer_get_heat        (NsViewer *self);
+/* Property "show-heat" (default off). */
+gboolean                 ns_viewer_get_show_heat   (NsViewer *self);
+void                     ns_viewer_set_show_heat   (NsViewer *self, gboolean show);
+
 /* ---- cursor and pointer ------------------------------------------------------------------- */
 
 /* The 3-D cursor in voxel coordinates (integers: voxel centres), clamped into the grid.
