@@ -2,6 +2,14 @@
  *
  * ns-model-runner.c: Run Model in a worker thread, its progress bar, the prediction as
  * one undo entry, the entropy map, and Mark Corrected and Queue.
+ *
+ * The prediction appears slice by slice while it is computed: after each batch the worker
+ * copies the axial planes that became final (the engine may touch the rest meanwhile) into
+ * a message for the main loop, which writes them into a preview label map (the mask at the
+ * start with the run's mode applied to those planes) that the viewer draws instead of the
+ * mask.  The main loop does a memcpy and a queue_draw per batch, nothing per volume, so
+ * that it stays responsive; the preview goes when the run ends, and the prediction then
+ * enters the mask as one undo entry.
  */
 #define G_LOG_DOMAIN "neuroseg-ui"
 
@@ -31,6 +39,8 @@ struct _NsModelRunner
   int done, total;
   NsRunModelMode mode;
 
+  NsLabelMap *preview;       /* while running: what the viewer draws instead of the mask */
+
   NsLabelMap *prediction;
   NsCase *prediction_case;   /* the case it was made for (reference) */
   int prediction_version;    /* the registry version of the model that made it */
@@ -40,7 +50,7 @@ struct _NsModelRunner
   double apply_seconds;
 };
 
-enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
+enum { SIGNAL_PROGRESS, SIGNAL_PREVIEW_UPDATED, SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NsModelRunner, ns_model_runner, G_TYPE_OBJECT)
@@ -140,6 +150,85 @@ on_infer_progress (int done, int total, gpointer data)
                               progress_free);
 }
 
+/* The planes one batch finished, on their way to the main loop. */
+typedef struct
+{
+  NsModelRunner *self;
+  GCancellable *cancellable;
+  int dim[3];
+  int n_slices;
+  int *slices;               /* k, ascending */
+  guint8 *planes;            /* n_slices planes of dim[0] * dim[1] labels */
+} Slices;
+
+static void
+slices_free (gpointer data)
+{
+  Slices *m = data;
+
+  g_object_unref (m->self);
+  g_object_unref (m->cancellable);
+  g_free (m->slices);
+  g_free (m->planes);
+  g_free (m);
+}
+
+static gboolean
+slices_in_main (gpointer data)
+{
+  Slices *m = data;
+  NsModelRunner *self = m->self;
+  NsLabelMap *preview = self->preview;
+  gsize plane = (gsize) m->dim[0] * m->dim[1];
+
+  /* from a run that was replaced or cancelled, or after a new case cleared the preview */
+  if (self->cancellable != m->cancellable || g_cancellable_is_cancelled (m->cancellable)
+      || preview == NULL || ns_viewer_get_preview_labels (self->viewer) != preview
+      || memcmp (preview->grid.dim, m->dim, sizeof m->dim) != 0)
+    return G_SOURCE_REMOVE;
+  for (int s = 0; s < m->n_slices; s++)
+    {
+      guint8 *dst = preview->labels + (gsize) m->slices[s] * plane;
+      const guint8 *src = m->planes + (gsize) s * plane;
+
+      /* every plane is reported once, so dst still holds the mask at the start */
+      if (self->mode == NS_RUN_MODEL_FILL_UNLABELLED)
+        {
+          for (gsize v = 0; v < plane; v++)
+            if (dst[v] == 0)
+              dst[v] = src[v];
+        }
+      else
+        memcpy (dst, src, plane);
+    }
+  ns_viewer_preview_slices_changed (self->viewer, m->slices[0], m->slices[m->n_slices - 1]);
+  g_signal_emit (self, signals[SIGNAL_PREVIEW_UPDATED], 0, m->slices, m->n_slices);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_infer_slices (const NsLabelMap *labels, const int *slices, int n_slices, gpointer data)
+{
+  ProgressCtx *ctx = data;
+  gsize plane = (gsize) labels->grid.dim[0] * labels->grid.dim[1];
+  Slices *m;
+
+  if (n_slices <= 0 || g_cancellable_is_cancelled (ctx->cancellable))
+    return;
+  m = g_new0 (Slices, 1);
+  m->self = g_object_ref (ctx->job->self);
+  m->cancellable = g_object_ref (ctx->cancellable);
+  memcpy (m->dim, labels->grid.dim, sizeof m->dim);
+  m->n_slices = n_slices;
+  m->slices = g_memdup2 (slices, sizeof (int) * n_slices);
+  m->planes = g_malloc (plane * n_slices);
+  /* the engine frees or rewrites the map once we return: copy now */
+  for (int s = 0; s < n_slices; s++)
+    memcpy (m->planes + (gsize) s * plane, labels->labels + (gsize) slices[s] * plane, plane);
+  g_main_context_invoke_full (ctx->job->context, G_PRIORITY_DEFAULT, slices_in_main, m,
+                              slices_free);
+}
+
 /* Normalised entropy of the class probabilities per voxel, and its mean over the voxels
  * predicted non-zero (over voxels with any uncertainty when none is). */
 static NsVolume *
@@ -208,6 +297,8 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   options.want_probabilities = job->want_uncertainty;
   options.progress = on_infer_progress;
   options.progress_data = &ctx;
+  options.slices_ready = on_infer_slices;
+  options.slices_data = &ctx;
   options.cancellable = cancellable;
 
   g_autoptr (NsInferResult) result = ns_infer_run_case (model, job->ncase, &options, &error);
@@ -314,6 +405,16 @@ apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
 }
 
 static void
+clear_preview (NsModelRunner *self)
+{
+  if (self->preview == NULL)
+    return;
+  if (self->viewer != NULL && ns_viewer_get_preview_labels (self->viewer) == self->preview)
+    ns_viewer_set_preview_labels (self->viewer, NULL);
+  g_clear_pointer (&self->preview, ns_label_map_unref);
+}
+
+static void
 run_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   NsModelRunner *self = NS_MODEL_RUNNER (source);
@@ -327,7 +428,10 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   if (!g_task_propagate_boolean (task, &error))
     {
       if (current)
-        g_clear_object (&self->cancellable);
+        {
+          g_clear_object (&self->cancellable);
+          clear_preview (self);
+        }
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
           || g_cancellable_is_cancelled (mine))
         g_signal_emit (self, signals[SIGNAL_FINISHED], 0, FALSE, "Run Model cancelled");
@@ -340,6 +444,7 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   g_clear_object (&self->cancellable);
   if (ns_viewer_get_case (self->viewer) != job->ncase)
     {
+      clear_preview (self);
       g_signal_emit (self, signals[SIGNAL_FINISHED], 0, FALSE,
                      "Run Model: another case was opened meanwhile; the prediction was "
                      "discarded");
@@ -356,8 +461,32 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   self->seconds = job->seconds;
   t0 = g_get_monotonic_time ();
   apply_prediction (self, self->prediction, job);
+  /* after the mask took the prediction, so that the views never show the old mask */
+  clear_preview (self);
+  /* the heat overlay follows the prediction it belongs to (none without uncertainty) */
+  ns_viewer_set_heat (self->viewer, self->entropy);
   self->apply_seconds = (g_get_monotonic_time () - t0) / 1e6;
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0, TRUE, NULL);
+}
+
+/* The preview starts as the mask the prediction will go into (the job's snapshot of the
+ * editor's mask, else the viewer's labels, else empty). */
+static void
+start_preview (NsModelRunner *self, Job *job)
+{
+  const NsGrid *grid = ns_viewer_get_grid (self->viewer);
+  NsLabelMap *shown = ns_viewer_get_labels (self->viewer);
+  gsize n = ns_grid_n_voxels (grid);
+
+  clear_preview (self);
+  self->preview = ns_label_map_new (grid, NULL);
+  if (self->preview == NULL)
+    return;   /* no memory for it: the prediction still arrives at the end */
+  if (job->snapshot != NULL && job->n_voxels == n)
+    memcpy (self->preview->labels, job->snapshot, n);
+  else if (shown != NULL && ns_grid_n_voxels (&shown->grid) == n)
+    memcpy (self->preview->labels, shown->labels, n);
+  ns_viewer_set_preview_labels (self->viewer, self->preview);
 }
 
 gboolean
@@ -409,6 +538,7 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
   self->done = 0;
   self->total = 0;
   self->cancellable = g_cancellable_new ();
+  start_preview (self, job);
 
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, run_done, NULL);
   g_task_set_source_tag (task, ns_model_runner_start);
@@ -440,6 +570,12 @@ ns_model_runner_get_progress (NsModelRunner *self, int *done, int *total)
     *done = self->done;
   if (total != NULL)
     *total = self->total;
+}
+
+NsLabelMap *
+ns_model_runner_get_preview (NsModelRunner *self)
+{
+  return self->preview;
 }
 
 NsLabelMap *
@@ -702,6 +838,7 @@ ns_model_runner_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  clear_preview (self);
   g_clear_object (&self->viewer);
   if (self->editor != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->editor), (gpointer *) &self->editor);
@@ -732,6 +869,11 @@ ns_model_runner_class_init (NsModelRunnerClass *klass)
   signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                            G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
+  /* (const int *slices, int n_slices): those axial slices of the preview now hold the
+   * prediction; emitted before the "progress" of the same batch */
+  signals[SIGNAL_PREVIEW_UPDATED] = g_signal_new ("preview-updated", G_TYPE_FROM_CLASS (klass),
+                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                  G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_INT);
   signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                            G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);

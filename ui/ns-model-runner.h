@@ -37,8 +37,15 @@ typedef enum
 G_DECLARE_FINAL_TYPE (NsModelRunner, ns_model_runner, NS, MODEL_RUNNER, GObject)
 
 /* Signals: "progress" (int done, int total), in the main loop after each batch;
- * "finished" (gboolean ok, const char *message): message is the error (NULL on success;
- * "cancelled" wording when cancelled). */
+ * "preview-updated" (const int *slices, int n_slices), just before it: those axial slices
+ * of the preview now show the prediction; "finished" (gboolean ok, const char *message):
+ * message is the error (NULL on success; "cancelled" wording when cancelled).
+ *
+ * While a run goes, the viewer draws its preview (ns_viewer_set_preview_labels()): the
+ * mask at the start, with the slices predicted so far as the run's mode puts them.  The
+ * preview goes when the run finishes, fails, is cancelled or the case changes; a
+ * successful run then hands its entropy map (or none) to the viewer's heat overlay
+ * (ns_viewer_set_heat()). */
 NsModelRunner *ns_model_runner_new            (NsViewer *viewer);
 /* The editor whose document receives the prediction (nullable: the prediction then
  * replaces the viewer's label map without undo). */
@@ -69,6 +76,8 @@ gboolean       ns_model_runner_start          (NsModelRunner *self, NsRunModelMo
 void           ns_model_runner_cancel         (NsModelRunner *self);
 gboolean       ns_model_runner_is_running     (NsModelRunner *self);
 void           ns_model_runner_get_progress   (NsModelRunner *self, int *done, int *total);
+/* The preview while a run goes (borrowed; NULL when idle). */
+NsLabelMap    *ns_model_runner_get_preview    (NsModelRunner *self);
 /* The last prediction (borrowed; NULL before the first successful run). */
 NsLabelMap    *ns_model_runner_get_prediction (NsModelRunner *self);
 /* The last entropy map (borrowed; NULL unless asked for). */
