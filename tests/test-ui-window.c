@@ -620,8 +620,9 @@ test_layouts_and_actions (void)
                      NS_CONVENTION_RADIOLOGICAL);
   }
 
-  /* Features that land later are in the menus but disabled: a button bound to such an
-   * action is insensitive, one bound to a working action is not. */
+  /* A button bound to a disabled action (win.undo with nothing to undo) or to one that no
+   * longer exists (seg.accept: the prediction is one undo entry, nothing to accept) is
+   * insensitive, one bound to a working action is not. */
   {
     static const struct { const char *action; gboolean enabled; } actions[] = {
       { "seg.accept", FALSE }, { "seg.run-model", TRUE }, { "train.fine-tune", TRUE },

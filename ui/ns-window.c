@@ -89,6 +89,7 @@ enum {
   PROP_SHOW_CROSSHAIR,
   PROP_NEUROLOGICAL,
   PROP_OVERLAY_MODE,
+  PROP_SHOW_HEAT,
   PROP_TOOL,
   N_PROPS
 };
@@ -1286,6 +1287,8 @@ viewer_notify_cb (NsWindow *self, GParamSpec *pspec, NsViewer *viewer)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NEUROLOGICAL]);
   else if (g_strcmp0 (pspec->name, "overlay-mode") == 0)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OVERLAY_MODE]);
+  else if (g_strcmp0 (pspec->name, "show-heat") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_HEAT]);
 }
 
 /* ---- actions ------------------------------------------------------------------------------- */
@@ -1421,14 +1424,6 @@ mouse_help_action (GtkWidget *widget, const char *action_name, GVariant *paramet
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-/* The menu items of features that land later point to actions that stay disabled
- * (ns_window_init); this is never reached. */
-static void
-later_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
-{
-  g_warning ("%s is not available yet", action_name);
-}
-
 /* The AI loop's actions are NsAiController's (ui/ns-ai-controller.c). */
 static void
 ai_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
@@ -1547,6 +1542,10 @@ ns_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
                                                     ? ns_viewer_get_overlay_mode (self->viewer)
                                                     : NS_OVERLAY_FILL]);
       break;
+    case PROP_SHOW_HEAT:
+      g_value_set_boolean (value, self->viewer != NULL
+                                    && ns_viewer_get_show_heat (self->viewer));
+      break;
     case PROP_TOOL:
       g_value_set_string (value, self->editor != NULL
                                    ? ns_tool_to_string (ns_editor_get_tool (self->editor))
@@ -1589,6 +1588,14 @@ ns_window_set_property (GObject *object, guint prop_id, const GValue *value,
           ns_editor_set_tool (self->editor, tool);
       }
       break;
+    case PROP_SHOW_HEAT:
+      ns_viewer_set_show_heat (self->viewer, g_value_get_boolean (value));
+      /* the overlay shows the last run's uncertainty: say why nothing appears */
+      if (ns_viewer_get_show_heat (self->viewer) && ns_viewer_has_case (self->viewer)
+          && ns_viewer_get_heat (self->viewer) == NULL)
+        gtk_label_set_text (self->message_label,
+                            "No uncertainty yet: Segmentation > Run Model computes it");
+      break;
     case PROP_OVERLAY_MODE:
       for (guint m = NS_OVERLAY_FILL; m <= NS_OVERLAY_FILL_AND_OUTLINE; m++)
         if (g_strcmp0 (g_value_get_string (value), overlay_mode_names[m]) == 0)
@@ -1628,6 +1635,9 @@ ns_window_class_init (NsWindowClass *klass)
   properties[PROP_OVERLAY_MODE] =
     g_param_spec_string ("overlay-mode", NULL, NULL, "fill",
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_HEAT] =
+    g_param_spec_boolean ("show-heat", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_TOOL] =
     g_param_spec_string ("tool", NULL, NULL, "navigate",
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -1703,13 +1713,13 @@ ns_window_class_init (NsWindowClass *klass)
                                             "show-crosshair");
   gtk_widget_class_install_property_action (widget_class, "view.neurological",
                                             "neurological");
+  gtk_widget_class_install_property_action (widget_class, "view.show-heat", "show-heat");
 
   gtk_widget_class_install_action (widget_class, "seg.run-model", NULL, ai_action);
   gtk_widget_class_install_action (widget_class, "seg.mark-corrected", NULL, ai_action);
   gtk_widget_class_install_action (widget_class, "seg.choose-model", NULL, ai_action);
   gtk_widget_class_install_action (widget_class, "seg.show-uncertainty", NULL, ai_action);
   gtk_widget_class_install_action (widget_class, "train.queue", NULL, ai_action);
-  gtk_widget_class_install_action (widget_class, "seg.accept", NULL, later_action);
   gtk_widget_class_install_action (widget_class, "train.fine-tune", NULL, ai_action);
   gtk_widget_class_install_action (widget_class, "train.models", NULL, ai_action);
 }
@@ -1778,17 +1788,12 @@ key_shortcuts (void)
 static void
 ns_window_init (NsWindow *self)
 {
-  static const char *const later[] = {
-    "seg.accept",
-  };
   GtkDropTarget *drop;
 
   /* 2 x 2 as ITK-SNAP starts: the largest planes for a landscape screen. */
   self->layout = g_strdup ("grid");
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  for (guint i = 0; i < G_N_ELEMENTS (later); i++)
-    gtk_widget_action_set_enabled (GTK_WIDGET (self), later[i], FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-sample", FALSE);
 
   g_signal_connect_object (self->viewer, "case-changed", G_CALLBACK (viewer_case_changed_cb),
