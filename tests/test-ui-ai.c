@@ -3,12 +3,16 @@
  * test-ui-ai.c: the AI loop's GUI parts on a small synthetic case and a random-init model
  * written by the test: Run Model in its worker thread (progress reaches the total, the
  * overlay changes, one undo entry, Fill only unlabelled keeps the user's voxels, Cancel),
- * Mark Corrected and Queue, the queue panel, the train panel fed by fake trainer
- * subprocesses (a canned JSON progress stream, a crash, a cancel) and the models dialog.
+ * the prediction shown slice by slice while it runs, the entropy as a heat overlay on the
+ * slice views, Mark Corrected and Queue, the queue panel, the train panel fed by fake
+ * trainer subprocesses (a canned JSON progress stream, a crash, a cancel) and the models
+ * dialog.
  * Runs under xvfb-run.
  *
- * `test-ui-ai --bench` instead runs the model on the bundled case in the workbench window
- * and prints the time and the longest main-loop stall during inference.
+ * `test-ui-ai --bench [DEVICE] [--no-uncertainty]` instead runs the model on the bundled
+ * case in the workbench window, the prediction shown slice by slice as it arrives, and
+ * prints the time and the longest main-loop stall during inference (--no-uncertainty: for
+ * the cost of the entropy map, without it).
  */
 #include "ns-config.h"
 
@@ -24,6 +28,7 @@
 #include "ns-models-dialog.h"
 #include "ns-nifti.h"
 #include "ns-queue-panel.h"
+#include "ns-slice-view.h"
 #include "ns-test-util.h"
 #include "ns-train-panel.h"
 #include "ns-uncertainty-view.h"
@@ -357,6 +362,364 @@ test_bad_model (void)
   g_assert_null (refused);
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "changed.safetensors"));
+  fixture_teardown (&f);
+}
+
+/* ---- the prediction as it arrives ------------------------------------------------------ */
+
+/* Whether the view's surface is the shown image with labels (nullable) over it and
+ * nothing else (crosshair off). */
+static gboolean
+view_shows (NsSliceView *view, const NsLabelMap *labels)
+{
+  NsViewer *viewer = ns_slice_view_get_viewer (view);
+  const NsPlaneGeometry *geom = ns_slice_view_get_geometry (view);
+  cairo_surface_t *got = ns_slice_view_get_surface (view);
+  cairo_surface_t *want = ns_render_surface_new (geom);
+  g_autoptr (GError) error = NULL;
+  int stride = cairo_image_surface_get_stride (got);
+  gboolean same;
+
+  g_assert_true (ns_render_image (want, 0, 0, geom, ns_viewer_get_shown_image (viewer),
+                                  ns_viewer_get_lut (viewer), NS_INTERP_NEAREST, &error));
+  g_assert_true (labels == NULL
+                 || ns_render_labels (want, 0, 0, geom, labels,
+                                      ns_viewer_get_overlay_style (viewer), &error));
+  cairo_surface_flush (got);
+  cairo_surface_flush (want);
+  g_assert_cmpint (stride, ==, cairo_image_surface_get_stride (want));
+  same = memcmp (cairo_image_surface_get_data (got), cairo_image_surface_get_data (want),
+                 (gsize) stride * geom->height) == 0;
+  cairo_surface_destroy (want);
+  return same;
+}
+
+typedef struct
+{
+  Fixture *f;
+  NsSliceView *axial;
+  gsize plane, n;
+  int nz;
+  guint8 *start;             /* the mask when the run started */
+  gboolean *reported;        /* per axial slice, so far */
+  GPtrArray *previews;       /* guint8 *: the preview at each progress report */
+  GPtrArray *reported_at;    /* gboolean *: the slices reported by then */
+  int n_updates;
+  gboolean checked_view;
+} Live;
+
+static void
+live_on_preview_updated (NsModelRunner *r, const int *slices, int n_slices, Live *l)
+{
+  NsLabelMap *preview = ns_model_runner_get_preview (r);
+
+  g_assert_nonnull (preview);
+  g_assert_true (ns_viewer_get_preview_labels (l->f->viewer) == preview);
+  g_assert_true (ns_viewer_get_shown_labels (l->f->viewer) == preview);
+  for (int s = 0; s < n_slices; s++)
+    {
+      g_assert_cmpint (slices[s], >=, 0);
+      g_assert_cmpint (slices[s], <, l->nz);
+      g_assert_false (l->reported[slices[s]]);   /* each slice once */
+      l->reported[slices[s]] = TRUE;
+    }
+  l->n_updates++;
+  /* the axial view at a slice just reported draws the preview, not the mask */
+  if (!l->checked_view)
+    {
+      double cursor[3];
+
+      ns_viewer_get_cursor (l->f->viewer, cursor);
+      cursor[2] = slices[0];
+      ns_viewer_set_cursor (l->f->viewer, cursor);
+      g_assert_cmpint (ns_slice_view_get_slice (l->axial), ==, slices[0]);
+      g_assert_true (view_shows (l->axial, preview));
+      l->checked_view = TRUE;
+    }
+}
+
+static void
+live_on_progress (NsModelRunner *r, int done, int total, Live *l)
+{
+  NsLabelMap *preview = ns_model_runner_get_preview (r);
+
+  /* from the start (0 of 0) to the last batch, the viewer draws the preview */
+  g_assert_nonnull (preview);
+  g_assert_true (ns_viewer_get_preview_labels (l->f->viewer) == preview);
+  g_ptr_array_add (l->previews, g_memdup2 (preview->labels, l->n));
+  g_ptr_array_add (l->reported_at, g_memdup2 (l->reported, sizeof (gboolean) * l->nz));
+}
+
+/* Run Model with one slice per batch: while it runs, the viewer draws a preview whose
+ * reported axial slices hold what the mask becomes and whose other slices hold the mask at
+ * the start; the preview goes when the run ends, whether it finishes or is cancelled. */
+static void
+test_live_preview (void)
+{
+  for (int m = 0; m < 2; m++)
+    {
+      NsRunModelMode mode = m == 0 ? NS_RUN_MODEL_REPLACE : NS_RUN_MODEL_FILL_UNLABELLED;
+      Fixture f;
+      Live l = { 0 };
+      g_autoptr (GError) error = NULL;
+
+      fixture_setup (&f, m == 0 ? "Live_1" : "Live_2", 10, TRUE);
+      NsLabelMap *map = ns_mask_doc_get_map (ns_editor_get_doc (f.editor));
+      l.f = &f;
+      l.nz = map->grid.dim[2];
+      l.plane = (gsize) map->grid.dim[0] * map->grid.dim[1];
+      l.n = ns_grid_n_voxels (&map->grid);
+      l.start = g_memdup2 (map->labels, l.n);
+      l.reported = g_new0 (gboolean, l.nz);
+      l.previews = g_ptr_array_new_with_free_func (g_free);
+      l.reported_at = g_ptr_array_new_with_free_func (g_free);
+      g_assert_cmpuint (count_nonzero (map), >, 0);
+      ns_viewer_set_show_crosshair (f.viewer, FALSE);
+      l.axial = NS_SLICE_VIEW (g_object_ref_sink (ns_slice_view_new (f.viewer,
+                                                                     NS_PLANE_AXIAL)));
+      ns_model_runner_set_max_batch (f.runner, 1);
+      g_signal_connect (f.runner, "preview-updated", G_CALLBACK (live_on_preview_updated), &l);
+      g_signal_connect (f.runner, "progress", G_CALLBACK (live_on_progress), &l);
+      g_assert_null (ns_model_runner_get_preview (f.runner));
+      fixture_run (&f, mode);
+      g_assert_true (f.ok);
+
+      /* one slice per update: the brain's 8 slices, all reported */
+      g_assert_cmpint (f.last_total, ==, 8);
+      g_assert_cmpint (l.n_updates, ==, 8);
+      for (int k = 0; k < l.nz; k++)
+        g_assert_cmpint (l.reported[k], ==, k >= 1 && k <= 8);
+      NsLabelMap *pred = ns_model_runner_get_prediction (f.runner);
+      guint mid_run = 0;
+      g_assert_cmpuint (l.previews->len, ==, 9);   /* 0 of 0, then one per batch */
+      for (guint i = 0; i < l.previews->len; i++)
+        {
+          const guint8 *preview = l.previews->pdata[i];
+          const gboolean *reported = l.reported_at->pdata[i];
+          int n_reported = 0;
+
+          for (int k = 0; k < l.nz; k++)
+            {
+              gsize at = (gsize) k * l.plane;
+
+              if (reported[k])
+                {
+                  /* what the mask became: the prediction (Replace), or the prediction
+                   * where the mask was unlabelled (Fill) */
+                  g_assert_true (memcmp (preview + at, map->labels + at, l.plane) == 0);
+                  if (mode == NS_RUN_MODEL_REPLACE)
+                    g_assert_true (memcmp (preview + at, pred->labels + at, l.plane) == 0);
+                  n_reported++;
+                }
+              else
+                g_assert_true (memcmp (preview + at, l.start + at, l.plane) == 0);
+            }
+          g_assert_cmpint (n_reported, ==, i);
+          mid_run += n_reported > 0 && n_reported < 8;
+        }
+      g_assert_cmpuint (mid_run, ==, 7);
+      /* the run changed the mask on some reported slice, or the test shows nothing */
+      g_assert_true (memcmp (map->labels, l.start, l.n) != 0);
+      g_assert_true (l.checked_view);
+      /* finished: the preview is gone, the views draw the mask again */
+      g_assert_null (ns_model_runner_get_preview (f.runner));
+      g_assert_null (ns_viewer_get_preview_labels (f.viewer));
+      g_assert_true (ns_viewer_get_shown_labels (f.viewer) == map);
+      g_assert_true (view_shows (l.axial, map));
+
+      g_signal_handlers_disconnect_by_data (f.runner, &l);
+      g_object_unref (l.axial);
+      g_ptr_array_unref (l.previews);
+      g_ptr_array_unref (l.reported_at);
+      g_free (l.start);
+      g_free (l.reported);
+      fixture_teardown (&f);
+    }
+}
+
+static void
+count_updates (NsModelRunner *r, const int *slices, int n_slices, int *n)
+{
+  (*n)++;
+}
+
+static gboolean
+preview_arrived (gpointer data)
+{
+  return *(int *) data > 0;
+}
+
+/* Cancelled, failed or for a case no longer shown: the preview goes, the mask stays. */
+static void
+test_live_preview_cancel (void)
+{
+  g_autoptr (GError) error = NULL;
+  Fixture f;
+  int n_updates = 0;
+
+  fixture_setup (&f, "LiveCancel_1", 40, TRUE);
+  NsLabelMap *map = ns_mask_doc_get_map (ns_editor_get_doc (f.editor));
+  gsize n = ns_grid_n_voxels (&map->grid);
+  g_autofree guint8 *start = g_memdup2 (map->labels, n);
+
+  ns_model_runner_set_max_batch (f.runner, 1);
+  g_signal_connect (f.runner, "preview-updated", G_CALLBACK (count_updates), &n_updates);
+  g_assert_true (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
+  g_assert_nonnull (ns_viewer_get_preview_labels (f.viewer));
+  g_assert_true (wait_until (preview_arrived, &n_updates, 120));
+  g_assert_nonnull (ns_model_runner_get_preview (f.runner));
+  ns_model_runner_cancel (f.runner);
+  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_false (f.ok);
+  g_assert_null (ns_model_runner_get_preview (f.runner));
+  g_assert_null (ns_viewer_get_preview_labels (f.viewer));
+  g_assert_true (memcmp (map->labels, start, n) == 0);
+
+  /* a failing model: the preview is shown while it loads, gone when it fails */
+  g_autofree char *bad = g_build_filename (ns_test_tmpdir (), "bad-live.safetensors", NULL);
+  g_assert_true (g_file_set_contents (bad, "not a model", -1, NULL));
+  ns_model_runner_set_model (f.runner, bad, 0);
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_false (f.ok);
+  g_assert_null (ns_viewer_get_preview_labels (f.viewer));
+
+  /* another case opened meanwhile: the viewer drops the preview at once */
+  g_autofree char *other_dir = make_case ("LiveCancel_2", 6, FALSE);
+  g_autoptr (NsCase) other = ns_case_load (other_dir, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+  ns_model_runner_set_model (f.runner, model_path, 0);
+  f.finished = FALSE;
+  g_assert_true (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
+  g_assert_nonnull (ns_viewer_get_preview_labels (f.viewer));
+  ns_viewer_set_case (f.viewer, other);
+  g_assert_null (ns_viewer_get_preview_labels (f.viewer));
+  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_false (f.ok);
+  g_assert_null (ns_model_runner_get_preview (f.runner));
+  g_assert_null (ns_viewer_get_preview_labels (f.viewer));
+  g_signal_handlers_disconnect_by_data (f.runner, &n_updates);
+  fixture_teardown (&f);
+}
+
+/* ---- the uncertainty as a heat overlay ----------------------------------------------- */
+
+/* Counts the pixels of a view where the heat overlay changes the picture: with heat above
+ * the threshold (above) and below it (below), and how many of each differ from the view
+ * with show-heat off. */
+static void
+heat_difference (NsSliceView *view, NsVolume *heat, gsize *above, gsize *above_differ,
+                 gsize *below, gsize *below_differ)
+{
+  NsViewer *viewer = ns_slice_view_get_viewer (view);
+  const NsPlaneGeometry *geom;
+  cairo_surface_t *s;
+  g_autofree guint8 *off = NULL;
+  const guint8 *on;
+  int stride;
+
+  ns_viewer_set_show_heat (viewer, FALSE);
+  s = ns_slice_view_get_surface (view);
+  geom = ns_slice_view_get_geometry (view);
+  stride = cairo_image_surface_get_stride (s);
+  cairo_surface_flush (s);
+  off = g_memdup2 (cairo_image_surface_get_data (s), (gsize) stride * geom->height);
+  ns_viewer_set_show_heat (viewer, TRUE);
+  s = ns_slice_view_get_surface (view);
+  cairo_surface_flush (s);
+  on = cairo_image_surface_get_data (s);
+  *above = *above_differ = *below = *below_differ = 0;
+  for (int y = 0; y < geom->height; y++)
+    for (int x = 0; x < geom->width; x++)
+      {
+        int ijk[3];
+        gboolean differ = memcmp (on + y * stride + 4 * x, off + y * stride + 4 * x, 3) != 0;
+        float h;
+
+        if (!ns_plane_geometry_voxel_index_at (geom, x + 0.5, y + 0.5, ijk))
+          continue;
+        h = heat->voxels[ns_grid_index (&heat->grid, ijk[0], ijk[1], ijk[2])];
+        if (h > 0.06)
+          {
+            (*above)++;
+            *above_differ += differ;
+          }
+        else if (h < 0.04)
+          {
+            (*below)++;
+            *below_differ += differ;
+          }
+      }
+}
+
+/* After a run with uncertainty, the viewer holds its entropy map and every plane draws it
+ * over the image and labels where it is above the threshold (and only there) while
+ * show-heat is on; a new case clears it. */
+static void
+test_heat_overlay (void)
+{
+  g_autoptr (GError) error = NULL;
+  Fixture f;
+  NsSliceView *views[NS_N_PLANES];
+  gsize above, above_differ, below, below_differ;
+
+  fixture_setup (&f, "Heat_1", 8, FALSE);
+  ns_viewer_set_show_crosshair (f.viewer, FALSE);
+  for (int p = 0; p < NS_N_PLANES; p++)
+    views[p] = NS_SLICE_VIEW (g_object_ref_sink (ns_slice_view_new (f.viewer, p)));
+  g_assert_null (ns_viewer_get_heat (f.viewer));
+  g_assert_false (ns_viewer_get_show_heat (f.viewer));
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_true (f.ok);
+  NsVolume *entropy = ns_model_runner_get_entropy (f.runner);
+  g_assert_nonnull (entropy);
+  g_assert_true (ns_viewer_get_heat (f.viewer) == entropy);
+  for (int p = 0; p < NS_N_PLANES; p++)
+    {
+      heat_difference (views[p], entropy, &above, &above_differ, &below, &below_differ);
+      g_test_message ("plane %d: entropy above the threshold at %" G_GSIZE_FORMAT
+                      " pixels (%" G_GSIZE_FORMAT " differ), below at %" G_GSIZE_FORMAT
+                      " (%" G_GSIZE_FORMAT " differ)", p, above, above_differ, below,
+                      below_differ);
+      g_assert_cmpuint (above, >, 0);
+      g_assert_cmpuint (above_differ, >=, above * 9 / 10);
+      g_assert_cmpuint (below_differ, ==, 0);
+    }
+
+  /* a map of known values: 0 on the left half, 0.9 on the right; only the right changes */
+  {
+    g_autoptr (NsVolume) known = ns_volume_new (&entropy->grid, &error);
+    const NsGrid *g = &known->grid;
+
+    g_assert_no_error (error);
+    for (int k = 0; k < g->dim[2]; k++)
+      for (int j = 0; j < g->dim[1]; j++)
+        for (int i = 0; i < g->dim[0]; i++)
+          known->voxels[ns_grid_index (g, i, j, k)] = i < g->dim[0] / 2 ? 0.0f : 0.9f;
+    ns_viewer_set_heat (f.viewer, known);
+    for (int p = 0; p < NS_N_PLANES; p++)
+      {
+        heat_difference (views[p], known, &above, &above_differ, &below, &below_differ);
+        if (p != NS_PLANE_SAGITTAL)   /* a sagittal plane is all one i */
+          {
+            g_assert_cmpuint (above, >, 0);
+            g_assert_cmpuint (below, >, 0);
+          }
+        g_assert_cmpuint (above_differ, ==, above);
+        g_assert_cmpuint (below_differ, ==, 0);
+      }
+  }
+
+  /* a new case: no heat, the views draw without it */
+  g_autofree char *other_dir = make_case ("Heat_2", 6, FALSE);
+  g_autoptr (NsCase) other = ns_case_load (other_dir, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+  ns_viewer_set_case (f.viewer, other);
+  g_assert_null (ns_viewer_get_heat (f.viewer));
+  g_assert_true (ns_viewer_get_show_heat (f.viewer));
+  for (int p = 0; p < NS_N_PLANES; p++)
+    g_assert_true (view_shows (views[p], ns_viewer_get_labels (f.viewer)));
+  for (int p = 0; p < NS_N_PLANES; p++)
+    g_object_unref (views[p]);
   fixture_teardown (&f);
 }
 
@@ -846,6 +1209,10 @@ test_controller (void)
     g_main_context_iteration (NULL, FALSE);
   g_assert_cmpuint (n_toplevels (), ==, before);
   g_assert_cmpuint (count_nonzero (ns_mask_doc_get_map (doc)), >, 0);
+  /* the GUI always asks for the uncertainty, and the views get it as their heat overlay */
+  g_assert_nonnull (ns_model_runner_get_entropy (runner));
+  g_assert_true (ns_viewer_get_heat (ns_window_get_viewer (window))
+                 == ns_model_runner_get_entropy (runner));
   /* now the mask has labels: Run Model asks first and does not start */
   g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
   g_assert_false (ns_model_runner_is_running (runner));
@@ -931,7 +1298,50 @@ test_controller_panel (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
-/* The workbench's menu: the AI actions are enabled and reach the controller. */
+/* Whether the menu model (or a submenu or section of it) has an item with this action. */
+static gboolean
+menu_has_action (GMenuModel *menu, const char *action)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr (GMenuLinkIter) links = g_menu_model_iterate_item_links (menu, i);
+      GMenuModel *link;
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &name)
+          && g_strcmp0 (name, action) == 0)
+        return TRUE;
+      while (g_menu_link_iter_get_next (links, NULL, &link))
+        {
+          gboolean found = menu_has_action (link, action);
+
+          g_object_unref (link);
+          if (found)
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static GtkWidget *
+find_widget_of_type (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget_of_type (c, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The workbench's menu: the AI actions are enabled and reach the controller; Accept
+ * Prediction is gone (the prediction is one undo entry); the uncertainty overlay is a
+ * View toggle of the viewer's show-heat. */
 static void
 test_window_menu (void)
 {
@@ -958,6 +1368,28 @@ test_window_menu (void)
                                                NULL);
       gdk_texture_save_to_png (tex, png);
     }
+  {
+    GtkWidget *bar = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_POPOVER_MENU_BAR);
+    GMenuModel *menu;
+
+    g_assert_nonnull (bar);
+    menu = gtk_popover_menu_bar_get_menu_model (GTK_POPOVER_MENU_BAR (bar));
+    g_assert_true (menu_has_action (menu, "seg.run-model"));
+    g_assert_true (menu_has_action (menu, "view.show-heat"));
+    g_assert_false (menu_has_action (menu, "seg.accept"));
+    g_assert_false (gtk_widget_activate_action (GTK_WIDGET (window), "seg.accept", NULL));
+  }
+  {
+    NsViewer *viewer = ns_window_get_viewer (window);
+
+    g_assert_false (ns_viewer_get_show_heat (viewer));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
+    g_assert_true (ns_viewer_get_show_heat (viewer));
+    ns_viewer_set_show_heat (viewer, FALSE);
+    g_assert_false (ns_viewer_get_show_heat (viewer));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
+    g_assert_true (ns_viewer_get_show_heat (viewer));
+  }
   guint before = n_toplevels ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "train.models", NULL));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
@@ -990,13 +1422,20 @@ tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+bench_count_updates (NsModelRunner *r, const int *slices, int n_slices, int *n)
+{
+  (*n)++;
+}
+
 static int
-bench (const char *device)
+bench (const char *device, gboolean want_uncertainty)
 {
   g_autoptr (GError) error = NULL;
   NsWindow *window = ns_window_new (NULL);
   const char *paths[] = { ns_test_sample_case (), NULL };
   Fixture f = { 0 };
+  int n_previews = 0;
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1400, 900);
   gtk_window_present (GTK_WINDOW (window));
@@ -1014,6 +1453,8 @@ bench (const char *device)
   ns_model_runner_set_device (f.runner, device);
   g_signal_connect (f.runner, "progress", G_CALLBACK (on_progress), &f);
   g_signal_connect (f.runner, "finished", G_CALLBACK (on_finished), &f);
+  g_signal_connect (f.runner, "preview-updated", G_CALLBACK (bench_count_updates),
+                    &n_previews);
   for (int i = 0; i < 100; i++)
     g_main_context_iteration (NULL, FALSE), g_usleep (1000);
 
@@ -1022,7 +1463,7 @@ bench (const char *device)
   guint id = g_timeout_add (2, tick, NULL);
   last_tick = 0;
   longest_gap = 0;
-  if (!ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, TRUE, &error))
+  if (!ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, want_uncertainty, &error))
     {
       g_printerr ("%s\n", error->message);
       return 1;
@@ -1033,11 +1474,11 @@ bench (const char *device)
     g_main_context_iteration (NULL, FALSE), g_usleep (1000);
   g_source_remove (id);
   printf ("run model on %s (%s, %s): %s, %d/%d slices, %.2f s "
-          "(worker %.2f s), uncertainty %.3f, %d progress updates\n",
+          "(worker %.2f s), uncertainty %.3f, %d progress updates, %d preview updates\n",
           ns_test_sample_case (), device, bench_model, f.ok ? "ok" : f.message, f.last_done,
           f.last_total,
           seconds, ns_model_runner_get_seconds (f.runner),
-          ns_model_runner_get_uncertainty (f.runner), f.n_progress);
+          ns_model_runner_get_uncertainty (f.runner), f.n_progress, n_previews);
   printf ("longest main-loop stall: %.1f ms while the worker ran, %.1f ms in all (applying "
           "the prediction took %.1f ms: one undo entry, volumes, redraw queued)\n",
           longest_gap_running / 1000.0, longest_gap / 1000.0,
@@ -1063,14 +1504,25 @@ main (int argc, char **argv)
 
   if (argc > 1 && strcmp (argv[1], "--bench") == 0)
     {
+      const char *device = "auto";
+      gboolean want_uncertainty = TRUE;
+
+      for (int a = 2; a < argc; a++)
+        if (strcmp (argv[a], "--no-uncertainty") == 0)
+          want_uncertainty = FALSE;
+        else
+          device = argv[a];
       gtk_init ();
-      return bench (argc > 2 ? argv[2] : "auto");
+      return bench (device, want_uncertainty);
     }
   g_test_init (&argc, &argv, NULL);
   gtk_init ();
   g_test_add_func ("/ui/ai/run-model", test_run_model);
   g_test_add_func ("/ui/ai/fill-unlabelled", test_fill_unlabelled);
   g_test_add_func ("/ui/ai/cancel", test_cancel);
+  g_test_add_func ("/ui/ai/live-preview", test_live_preview);
+  g_test_add_func ("/ui/ai/live-preview-cancel", test_live_preview_cancel);
+  g_test_add_func ("/ui/ai/heat-overlay", test_heat_overlay);
   g_test_add_func ("/ui/ai/bad-model", test_bad_model);
   g_test_add_func ("/ui/ai/edit-during-run", test_edit_during_run);
   g_test_add_func ("/ui/ai/case-changed-during-run", test_case_changed_during_run);
