@@ -70,7 +70,7 @@ ns_cmd_segment (int argc, char **argv)
   g_autofree char *precision = NULL;
   g_autofree char *prob_path = NULL;
   g_autofree char *out_path = NULL;
-  int memory_mb = 0;
+  int memory_mb = 0, limit_mb = 0;
   gboolean quiet = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model checkpoint (.safetensors)", "M" },
@@ -81,7 +81,11 @@ ns_cmd_segment (int argc, char **argv)
       "Also write the class probabilities (one file per class, named after P)", "P.nii.gz" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Label map to write", "OUT.nii.gz" },
     { "memory", 0, 0, G_OPTION_ARG_INT, &memory_mb,
-      "Memory budget of one batch in MB (default 1024)", "MB" },
+      "Memory budget of one batch in MB (default: 1024, or 90 % of the GPU's free memory if "
+      "less)", "MB" },
+    { "memory-limit", 0, 0, G_OPTION_ARG_INT, &limit_mb,
+      "Use at most this much device memory in MB (sharing a GPU); a batch that does not fit "
+      "is halved, and at one slice the rest runs on the CPU", "MB" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { NULL }
   };
@@ -143,6 +147,8 @@ ns_cmd_segment (int argc, char **argv)
     return ns_cmd_print_error (error);
   if (!ns_backend_set_precision (be, prec, &error))
     return ns_cmd_print_error (error);
+  if (limit_mb > 0)
+    ns_backend_set_memory_limit (be, (gsize) limit_mb << 20);
   g_autoptr (NsModel) model = ns_checkpoint_load (model_path, be, &error);
   if (model == NULL)
     return ns_cmd_print_error (error);
@@ -156,6 +162,15 @@ ns_cmd_segment (int argc, char **argv)
   g_autoptr (NsInferResult) r = ns_infer_run_case (model, ncase, &opt, &error);
   if (r == NULL)
     return ns_cmd_print_error (error);
+  if (r->stats.cpu_fallback)
+    fprintf (stderr, "neuroseg segment: %s ran out of memory even for one slice (%s); the "
+             "remaining slices ran on the CPU (%s)\n", ns_backend_get_device (be),
+             r->stats.fallback_reason, r->stats.device);
+  else if (r->stats.oom_retries > 0 && verbose)
+    fprintf (stderr, "neuroseg segment: out of memory %d time%s on %s; batches were "
+             "halved to %d slices\n", r->stats.oom_retries,
+             r->stats.oom_retries == 1 ? "" : "s", ns_backend_get_device (be),
+             r->stats.batch_size);
 
   t0 = g_get_monotonic_time ();
   if (!ns_nifti_write_label_map (r->labels, out_path, &error))
@@ -175,7 +190,7 @@ ns_cmd_segment (int argc, char **argv)
   if (verbose)
     {
       const NsInferStats *s = &r->stats;
-      printf ("device       %s (%s, %s)\n", ns_backend_get_name (be), ns_backend_get_device (be),
+      printf ("device       %s (%s, %s)\n", ns_backend_get_name (be), s->device,
               prec == NS_PRECISION_BF16 ? "bf16" : "fp32");
       printf ("model        %s (%s)\n", model_path, ns_model_get_meta (model)->arch);
       printf ("slices       %d of %d with brain, crop %d x %d, %d batch%s of %d\n",

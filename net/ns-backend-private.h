@@ -32,6 +32,8 @@ struct _NsBackend
   char *name;
   char *device;
   NsPrecision precision;
+  gsize mem_limit;       /* ns_backend_set_memory_limit (0: none) */
+  gsize mem_used;        /* bytes of the live non-view tensors, counted as float32 */
   gpointer priv;
 };
 
@@ -43,6 +45,8 @@ struct _NsBackendOps
   gboolean (*set_precision)   (NsBackend *be, NsPrecision precision, GError **error); /* OPTIONAL */
   void     (*synchronize)     (NsBackend *be);                                        /* OPTIONAL */
   void     (*free)            (NsBackend *be);  /* frees be->priv only */
+  /* The device's free and total memory in bytes; FALSE when unknown.        OPTIONAL */
+  gboolean (*memory_info)     (NsBackend *be, gsize *free_bytes, gsize *total_bytes);
 
   /* Storage for t->shape / t->n; t->priv is set by the backend. */
   gboolean (*tensor_init)     (NsBackend *be, NsTensor *t, GError **error);

@@ -192,6 +192,36 @@ ns_backend_synchronize (NsBackend *backend)
     backend->ops->synchronize (backend);
 }
 
+gboolean
+ns_backend_get_memory (NsBackend *backend, gsize *free_bytes, gsize *total_bytes)
+{
+  gsize f = 0, t = 0;
+  gboolean known;
+
+  g_return_val_if_fail (backend != NULL, FALSE);
+  known = backend->ops->memory_info != NULL && backend->ops->memory_info (backend, &f, &t);
+  if (backend->mem_limit > 0)
+    {
+      gsize left = backend->mem_limit > backend->mem_used
+                     ? backend->mem_limit - backend->mem_used : 0;
+      f = known ? MIN (f, left) : left;
+      t = known ? MIN (t, backend->mem_limit) : backend->mem_limit;
+      known = TRUE;
+    }
+  if (free_bytes != NULL)
+    *free_bytes = f;
+  if (total_bytes != NULL)
+    *total_bytes = t;
+  return known;
+}
+
+void
+ns_backend_set_memory_limit (NsBackend *backend, gsize bytes)
+{
+  g_return_if_fail (backend != NULL);
+  backend->mem_limit = bytes;
+}
+
 /* ---- tensors ---------------------------------------------------------------------------- */
 
 NsTensor *
@@ -213,6 +243,15 @@ ns_tensor_new (NsBackend *backend, int n, int c, int h, int w, GError **error)
       count *= (gsize) rest[d];
     }
 
+  if (backend->mem_limit > 0 && backend->mem_used + count * sizeof (float) > backend->mem_limit)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                   "out of memory on %s for a %d x %d x %d x %d tensor (limit %" G_GSIZE_FORMAT
+                   " MiB, %" G_GSIZE_FORMAT " MiB in use)", ns_backend_get_device (backend),
+                   n, c, h, w, backend->mem_limit >> 20, backend->mem_used >> 20);
+      return NULL;
+    }
+
   NsTensor *t = g_new0 (NsTensor, 1);
   t->backend = backend;
   t->shape[0] = n;
@@ -225,6 +264,7 @@ ns_tensor_new (NsBackend *backend, int n, int c, int h, int w, GError **error)
       g_free (t);
       return NULL;
     }
+  backend->mem_used += count * sizeof (float);
   return t;
 }
 
@@ -253,6 +293,8 @@ ns_tensor_free (NsTensor *tensor)
 {
   if (tensor == NULL)
     return;
+  if (tensor->parent == NULL)
+    tensor->backend->mem_used -= MIN (tensor->backend->mem_used, tensor->n * sizeof (float));
   tensor->backend->ops->tensor_fini (tensor->backend, tensor);
   g_free (tensor);
 }

@@ -91,6 +91,15 @@ gboolean     ns_backend_set_precision  (NsBackend *backend, NsPrecision precisio
 NsPrecision  ns_backend_get_precision  (NsBackend *backend);
 /* Waits until every queued op has finished (a no-op on synchronous backends). */
 void         ns_backend_synchronize    (NsBackend *backend);
+/* Free and total memory for tensors: the device's (GPU backends), capped by the limit
+ * below when one is set.  FALSE when neither is known (the CPU backends without a
+ * limit).  Either pointer may be NULL. */
+gboolean     ns_backend_get_memory     (NsBackend *backend, gsize *free_bytes,
+                                        gsize *total_bytes);
+/* Caps the bytes of tensors the backend may hold (counted as float32; 0: no cap):
+ * ns_tensor_new fails with NS_NET_ERROR_OUT_OF_MEMORY beyond it, as a full device
+ * would.  For sharing a GPU with other programs, and for testing what runs out. */
+void         ns_backend_set_memory_limit (NsBackend *backend, gsize bytes);
 /* Every compute device this build can use, one line each ("cpu: ...", "cuda:0 NVIDIA H100,
  * 79.1 GiB, compute capability 9.0, cuDNN 9.19.0"), with why a GPU is missing when it is. */
 GPtrArray   *ns_backend_list_devices   (void);

@@ -15,6 +15,8 @@
 
 #include "ns-data-error.h"
 #include "ns-normalize.h"
+#include "ns-backend-private.h"
+#include "ns-config.h"
 
 #include <math.h>
 #include <string.h>
@@ -77,6 +79,27 @@ normalise_job (gpointer data)
   if (job->brain_mask != NULL && job->mask == NULL)
     job->mask = ns_label_map_ref ((NsLabelMap *) job->brain_mask);
   return NULL;
+}
+
+/* The batch size for n slices of per_slice bytes in budget: the largest that fits (at
+ * least one), then evened out over the batches it takes. */
+static int
+batch_for_budget (int n, gsize per_slice, gsize budget, int max_batch)
+{
+  int bmax = (int) MIN ((gsize) n, MAX (budget / MAX (per_slice, 1), 1));
+  if (max_batch > 0)
+    bmax = MIN (bmax, max_batch);
+  int n_batches = (n + bmax - 1) / bmax;
+  return (n + n_batches - 1) / n_batches;
+}
+
+/* Whether running out of memory on be may move to the CPU: be is another device, or a
+ * CPU backend held to a memory limit smaller than the host's. */
+static gboolean
+can_fall_back (NsBackend *be)
+{
+  const char *name = ns_backend_get_name (be);
+  return (strcmp (name, "cpu") != 0 && strcmp (name, "ref") != 0) || be->mem_limit > 0;
 }
 
 NsInferResult *
@@ -233,41 +256,38 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
   gsize per_slice = ns_model_bytes_per_slice (model, H, W)
                     + (gsize) (C + 2 * K) * H * W * sizeof (float);   /* host I/O */
   gsize budget = opt->memory_budget > 0 ? opt->memory_budget : DEFAULT_BUDGET;
-  int bmax = (int) MIN ((gsize) n_run, MAX (budget / MAX (per_slice, 1), 1));
-  if (opt->max_batch > 0)
-    bmax = MIN (bmax, opt->max_batch);
-  int n_batches = (n_run + bmax - 1) / bmax;
-  int B = (n_run + n_batches - 1) / n_batches;
-  st->batch_size = B;
-  st->n_batches = n_batches;
+  gsize device_free = 0;
+  if (ns_backend_get_memory (be, &device_free, NULL))
+    {
+      st->device_free = device_free;
+      /* Automatic budget: what the device has free, less a tenth for the libraries'
+       * workspaces and fragmentation.  A budget the caller gave is taken as given (a
+       * batch that does not fit is then halved below). */
+      if (opt->memory_budget == 0)
+        budget = MIN (budget, device_free / 10 * 9);
+    }
+  int B = batch_for_budget (n_run, per_slice, budget, opt->max_batch);
   st->crop += seconds_since (t0);
 
   gsize in_slice = (gsize) C * H * W, out_slice = (gsize) K * H * W;
-  g_autofree float *host_in = g_try_new (float, (gsize) B * in_slice);
-  g_autofree float *host_out = g_try_new (float, (gsize) B * out_slice);
-  if (host_in == NULL || host_out == NULL)
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
-                   "out of memory for a batch of %d slices of %d x %d", B, W, H);
-      return NULL;
-    }
-  g_autoptr (NsTensor) input = ns_tensor_new (be, B, C, H, W, error);
-  if (input == NULL)
-    return NULL;
-  g_autoptr (NsTensor) probs = NULL;
-  if (opt->want_probabilities)
-    {
-      probs = ns_tensor_new (be, B, K, H, W, error);
-      if (probs == NULL)
-        return NULL;
-    }
   double flops_per_slice = ns_model_flops_per_slice (model, H, W);
+  NsModel *net = model;                 /* the model running the batches */
+  /* after a fallback to the CPU (the backend outlives the model: freed after it) */
+  g_autoptr (NsBackend) cpu_backend = NULL;
+  g_autoptr (NsModel) cpu_model = NULL;
+  g_autofree float *host_in = NULL, *host_out = NULL;
+  g_autoptr (NsTensor) input = NULL;
+  g_autoptr (NsTensor) probs = NULL;
+  int allocated_B = 0;
 
   /* Columns of the crop that lie inside the grid. */
   int x_lo = MAX (0, -ci0), x_hi = MIN (W, nx - ci0);
-  for (int batch = 0; batch < n_batches; batch++)
+  int next = 0;                         /* the first slice (index into run) not done */
+  while (next < n_run)
     {
-      int first = batch * B, count = MIN (B, n_run - first);
+      g_autoptr (GError) local = NULL;
+      int first = next, count = MIN (B, n_run - first);
+      NsTensor *logits = NULL;
 
       if (g_cancellable_is_cancelled (opt->cancellable))
         {
@@ -277,31 +297,97 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
         }
 
       t0 = g_get_monotonic_time ();
-      memset (host_in, 0, (gsize) B * in_slice * sizeof (float));
-      for (int s = 0; s < count; s++)
+      if (allocated_B != B)
         {
-          int k = run[first + s];
-          for (int c = 0; c < C; c++)
+          g_clear_pointer (&input, ns_tensor_free);
+          g_clear_pointer (&probs, ns_tensor_free);
+          g_free (host_in);
+          g_free (host_out);
+          host_in = g_try_new (float, (gsize) B * in_slice);
+          host_out = g_try_new (float, (gsize) B * out_slice);
+          if (host_in == NULL || host_out == NULL)
             {
-              const float *src = ((NsVolume *) normed->pdata[c])->voxels + (gsize) k * plane;
-              float *dst = host_in + (gsize) s * in_slice + (gsize) c * H * W;
-              for (int y = 0; y < H; y++)
+              g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                           "out of memory for a batch of %d slices of %d x %d", B, W, H);
+              return NULL;
+            }
+          allocated_B = B;
+          input = ns_tensor_new (ns_model_get_backend (net), B, C, H, W, &local);
+          if (input != NULL && opt->want_probabilities)
+            probs = ns_tensor_new (ns_model_get_backend (net), B, K, H, W, &local);
+        }
+      if (input != NULL && (probs != NULL || !opt->want_probabilities))
+        {
+          memset (host_in, 0, (gsize) B * in_slice * sizeof (float));
+          for (int s = 0; s < count; s++)
+            {
+              int k = run[first + s];
+              for (int c = 0; c < C; c++)
                 {
-                  int j = cj0 + y;
-                  if (j < 0 || j >= ny || x_lo >= x_hi)
-                    continue;
-                  memcpy (dst + (gsize) y * W + x_lo, src + (gsize) j * nx + ci0 + x_lo,
-                          (gsize) (x_hi - x_lo) * sizeof (float));
+                  const float *src = ((NsVolume *) normed->pdata[c])->voxels
+                                     + (gsize) k * plane;
+                  float *dst = host_in + (gsize) s * in_slice + (gsize) c * H * W;
+                  for (int y = 0; y < H; y++)
+                    {
+                      int j = cj0 + y;
+                      if (j < 0 || j >= ny || x_lo >= x_hi)
+                        continue;
+                      memcpy (dst + (gsize) y * W + x_lo, src + (gsize) j * nx + ci0 + x_lo,
+                              (gsize) (x_hi - x_lo) * sizeof (float));
+                    }
                 }
             }
+          st->crop += seconds_since (t0);
+          t0 = g_get_monotonic_time ();
+          ns_tensor_upload (input, host_in);
+          logits = ns_model_forward (net, input, &local);
         }
-      st->crop += seconds_since (t0);
 
-      t0 = g_get_monotonic_time ();
-      ns_tensor_upload (input, host_in);
-      NsTensor *logits = ns_model_forward (model, input, error);
       if (logits == NULL)
-        return NULL;
+        {
+          if (!g_error_matches (local, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return NULL;
+            }
+          /* Out of memory: release what the batch held, then halve the batch; at one
+           * slice, move the model to the CPU (once) and go on from the same slice. */
+          g_clear_pointer (&input, ns_tensor_free);
+          g_clear_pointer (&probs, ns_tensor_free);
+          allocated_B = 0;
+          ns_model_trim (net);
+          st->oom_retries++;
+          if (B > 1)
+            {
+              B = (B + 1) / 2;
+              continue;
+            }
+          if (cpu_model != NULL || opt->no_cpu_fallback || !can_fall_back (be))
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&local),
+                                          "one slice of %d x %d does not fit: ", W, H);
+              return NULL;
+            }
+          g_autoptr (GError) cpu_error = NULL;
+          cpu_backend = ns_backend_new (NS_HAVE_ONEDNN ? "cpu" : "ref", &cpu_error);
+          if (cpu_backend != NULL)
+            cpu_model = ns_model_clone_to (model, cpu_backend, &cpu_error);
+          if (cpu_model == NULL)
+            {
+              g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                           "%s; and the CPU fallback failed: %s", local->message,
+                           cpu_error->message);
+              return NULL;
+            }
+          net = cpu_model;
+          st->cpu_fallback = TRUE;
+          g_snprintf (st->fallback_reason, sizeof st->fallback_reason, "%s", local->message);
+          B = batch_for_budget (n_run - next, per_slice,
+                                opt->memory_budget > 0 ? opt->memory_budget : DEFAULT_BUDGET,
+                                opt->max_batch);
+          continue;
+        }
+
       if (probs != NULL)
         {
           ns_softmax_forward (probs, logits);
@@ -309,9 +395,11 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
         }
       else
         ns_tensor_download (logits, host_out);
-      ns_backend_synchronize (be);
+      ns_backend_synchronize (ns_model_get_backend (net));
       st->forward += seconds_since (t0);
       st->gflop += flops_per_slice * B / 1e9;
+      st->n_batches++;
+      st->batch_size = B;
 
       t0 = g_get_monotonic_time ();
       for (int s = 0; s < count; s++)
@@ -345,10 +433,15 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
             }
         }
       st->postprocess += seconds_since (t0);
+      next = first + count;
 
+      if (opt->slices_ready != NULL)
+        opt->slices_ready (r->labels, run + first, count, opt->slices_data);
       if (opt->progress != NULL)
-        opt->progress (first + count, n_run, opt->progress_data);
+        opt->progress (next, n_run, opt->progress_data);
     }
+  g_snprintf (st->device, sizeof st->device, "%s",
+              ns_backend_get_device (ns_model_get_backend (net)));
   st->total = seconds_since (t_start);
   return g_steal_pointer (&r);
 }

@@ -12,6 +12,12 @@
  * brain, on slices without brain and outside the crop are background (0); their
  * probabilities, when asked for, are 1 for background and 0 otherwise.
  *
+ * Memory: the batch is sized by the budget, and by the backend's free memory when it
+ * reports it (GPUs).  A batch that runs out of memory is retried at half the size; when
+ * even one slice does not fit, the model is copied to the CPU and the remaining slices run
+ * there (stats.cpu_fallback and fallback_reason say so; callers tell the user), unless
+ * no_cpu_fallback is set.  Out of memory never aborts.
+ *
  * Thread use: runs in the caller's thread (the GUI wraps it in a GTask); progress is
  * called from that thread after each batch; the cancellable is checked before each
  * batch, so cancelling stops within one batch.
@@ -28,14 +34,25 @@ G_BEGIN_DECLS
 
 /* slices_done of slices_total (the slices that contain brain). */
 typedef void (*NsInferProgressFunc) (int slices_done, int slices_total, gpointer user_data);
+/* After each batch, before its progress report: the axial slices (k indices, ascending)
+ * whose labels are now final in `labels` (the result's map, on the input grid; planes of
+ * dim[0] * dim[1] bytes at k * dim[0] * dim[1]).  Only those planes may be read, and only
+ * during the call: the engine writes the others meanwhile, and frees the map on error or
+ * cancel.  For showing a prediction slice by slice as it arrives. */
+typedef void (*NsInferSlicesFunc) (const NsLabelMap *labels, const int *slices, int n_slices,
+                                   gpointer user_data);
 
 typedef struct
 {
-  gsize memory_budget;            /* bytes for one batch (activations + I/O); 0: 1 GiB */
+  gsize memory_budget;            /* bytes for one batch (activations + I/O); 0: 1 GiB,
+                                   * or 90 % of the device's free memory if less */
   int max_batch;                  /* upper bound on slices per batch; 0: none */
   gboolean want_probabilities;    /* also return one probability volume per class */
   NsInferProgressFunc progress;   /* nullable */
   gpointer progress_data;
+  NsInferSlicesFunc slices_ready; /* nullable */
+  gpointer slices_data;
+  gboolean no_cpu_fallback;       /* out of memory at one slice is an error, not a move */
   GCancellable *cancellable;      /* nullable */
 } NsInferOptions;
 
@@ -56,6 +73,13 @@ typedef struct
   int crop_size[2];               /* width (along i) and height (along j), multiples of 32 */
   int bbox[6];                    /* brain bounding box i0, i1, j0, j1, k0, k1 (inclusive) */
   double gflop;                   /* network forward work done */
+  /* memory */
+  gsize device_free;              /* free device memory at the start (0: unknown) */
+  int oom_retries;                /* batches that ran out of memory and were retried */
+  gboolean cpu_fallback;          /* the rest ran on the CPU: the device could not hold
+                                   * even one slice */
+  char fallback_reason[256];      /* the out-of-memory error that caused it */
+  char device[64];                /* where the last batch ran */
 } NsInferStats;
 
 typedef struct

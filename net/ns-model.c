@@ -685,6 +685,37 @@ ns_model_new (NsBackend *backend, const NsModelMeta *meta, const NsModelInit *in
   return g_steal_pointer (&m);
 }
 
+NsModel *
+ns_model_clone_to (NsModel *m, NsBackend *backend, GError **error)
+{
+  g_return_val_if_fail (m != NULL && backend != NULL, NULL);
+
+  NsModelInit none = { .kind = NS_INIT_NONE };
+  g_autoptr (NsModel) c = ns_model_new (backend, m->meta, &none, error);
+  if (c == NULL)
+    return NULL;
+  g_autofree float *values = g_try_new (float, MAX (m->n_trainable, 1));
+  g_autofree float *stats = g_try_new (float, MAX (m->n_stats, 1));
+  if (values == NULL || stats == NULL)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                   "out of memory copying the model's %" G_GSIZE_FORMAT " parameters",
+                   m->n_trainable);
+      return NULL;
+    }
+  ns_tensor_download (m->flat_params, values);
+  ns_tensor_upload (c->flat_params, values);
+  if (m->n_stats > 0)
+    {
+      ns_tensor_download (m->flat_stats, stats);
+      ns_tensor_upload (c->flat_stats, stats);
+    }
+  c->step = m->step;
+  c->infer_stale = TRUE;
+  ns_model_set_mode (c, NS_MODEL_INFER);
+  return g_steal_pointer (&c);
+}
+
 static void
 graph_clear (NsGraph *g)
 {

@@ -103,6 +103,11 @@ typedef struct _NsModel NsModel;
 NsModel           *ns_model_new           (NsBackend *backend, const NsModelMeta *meta,
                                            const NsModelInit *init, GError **error);
 void               ns_model_free          (NsModel *model);
+/* The same network and values (parameters, batch-norm statistics, metadata, step) on
+ * another backend, in INFER mode; the optimiser state is not copied.  For moving an
+ * inference to the CPU when the GPU runs out of memory. */
+NsModel           *ns_model_clone_to      (NsModel *model, NsBackend *backend,
+                                           GError **error);
 const NsModelMeta *ns_model_get_meta      (NsModel *model);
 /* Replaces the provenance part (and name) of the metadata; arch/inputs/classes stay. */
 void               ns_model_set_meta      (NsModel *model, const NsModelMeta *meta);

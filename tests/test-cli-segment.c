@@ -3,9 +3,12 @@
  * test-cli-segment.c: `neuroseg segment` as a user runs it (the binary from $NEUROSEG):
  * the clear error while no model ships, a small synthetic case segmented with a random
  * model on the ref backend (label map on the case's grid, probability files, stage
- * times), and bad models and options as one-line errors.
+ * times), bad models and options as one-line errors, and a device memory limit that
+ * moves the run to the CPU.
  */
 #define G_LOG_DOMAIN "ns-test"
+
+#include "ns-config.h"
 
 #include "ns-checkpoint.h"
 #include "ns-nifti.h"
@@ -161,6 +164,68 @@ test_bad_inputs (void)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
+/* --memory-limit: too little for the model is a clear error; room for the model but not
+ * for one slice of the bundled case moves the run to the CPU with a message, and the
+ * labels are those of a plain CPU run. */
+static void
+test_memory_limit (void)
+{
+#if !NS_HAVE_ONEDNN
+  g_test_skip ("no oneDNN: the CPU fallback would be the ref backend (minutes)");
+#else
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sample = g_build_filename (NS_SOURCE_DIR, "resources", "samples",
+                                              "Brats18_CBICA_ABM_1", NULL);
+  g_autofree char *model = g_build_filename (NS_SOURCE_DIR, "resources", "models",
+                                             "default.safetensors", NULL);
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "limited.nii.gz", NULL);
+  g_autofree char *plain = g_build_filename (ns_test_tmpdir (), "plain.nii.gz", NULL);
+  gsize free_bytes = 0;
+
+  {
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--memory-limit", "1", "-o", out,
+                          sample, NULL);
+    g_assert_cmpint (run.status, ==, 1);
+    assert_contains (run.err, "out of memory");
+    g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  }
+
+  /* What the model holds on the ref backend, to the next MiB, plus one MiB: less than the
+   * first layers of one 160 x 192 slice need. */
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModel) m = ns_checkpoint_load (model, be, &error);
+  g_assert_no_error (error);
+  ns_backend_set_memory_limit (be, G_MAXSIZE / 2);
+  g_assert_true (ns_backend_get_memory (be, &free_bytes, NULL));
+  gsize used = G_MAXSIZE / 2 - free_bytes;
+  g_autofree char *limit = g_strdup_printf ("%" G_GSIZE_FORMAT, (used >> 20) + 2);
+  {
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--memory-limit", limit, "-o", out,
+                          sample, NULL);
+    g_assert_cmpint (run.status, ==, 0);
+    assert_contains (run.err, "ran out of memory even for one slice");
+    assert_contains (run.err, "the remaining slices ran on the CPU (oneDNN");
+    assert_contains (run.out, "device       ref (oneDNN");
+  }
+  {
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "segment", "--device", "cpu", "-o", plain, sample, NULL);
+    g_assert_cmpint (run.status, ==, 0);
+    g_assert_cmpstr (run.err, ==, "");
+  }
+  g_autoptr (NsVolume) a = ns_nifti_read (out, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsVolume) b = ns_nifti_read (plain, &error);
+  g_assert_no_error (error);
+  gsize n = ns_volume_n_voxels (a);
+  g_assert_cmpuint (n, ==, ns_volume_n_voxels (b));
+  g_assert_cmpmem (a->voxels, n * sizeof (float), b->voxels, n * sizeof (float));
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -169,6 +234,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/cli/segment/default-model", test_default_model);
   g_test_add_func ("/net/cli/segment/synthetic-case", test_segment);
   g_test_add_func ("/net/cli/segment/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/net/cli/segment/memory-limit", test_memory_limit);
   int status = g_test_run ();
   g_free (case_dir);
   g_free (model_path);

@@ -9,6 +9,7 @@
  */
 #define G_LOG_DOMAIN "ns-test"
 
+#include "ns-config.h"
 #include "ns-infer.h"
 #include "ns-test-util.h"
 
@@ -244,6 +245,189 @@ test_cancel (void)
   g_assert_cmpint (q.calls, ==, 0);
 }
 
+typedef struct
+{
+  int calls;
+  int seen[NZ];              /* times each slice was reported */
+  guint8 *planes;            /* (NZ * NX * NY) the reported planes as they were then */
+  gboolean ascending;
+  Progress *progress;        /* the progress reports so far */
+  gboolean before_progress;  /* every report came before its batch's progress */
+  int reported;
+} Slices;
+
+static void
+slices_cb (const NsLabelMap *labels, const int *slices, int n, gpointer user_data)
+{
+  Slices *s = user_data;
+  gsize plane = (gsize) NX * NY;
+
+  s->calls++;
+  for (int i = 0; i < n; i++)
+    {
+      g_assert_cmpint (slices[i], >=, 0);
+      g_assert_cmpint (slices[i], <, NZ);
+      if (i > 0 && slices[i] <= slices[i - 1])
+        s->ascending = FALSE;
+      s->seen[slices[i]]++;
+      memcpy (s->planes + slices[i] * plane, labels->labels + slices[i] * plane, plane);
+    }
+  if (s->progress->last_done != s->reported)
+    s->before_progress = FALSE;
+  s->reported += n;
+}
+
+/* The slices-ready callback reports every slice with brain exactly once, in batches, with
+ * its final labels, before the batch's progress report. */
+static void
+test_slices_ready (void)
+{
+  g_autoptr (GError) error = NULL;
+  Progress p = { 0, 0, 0, TRUE, NULL };
+  g_autofree guint8 *planes = g_malloc0 ((gsize) NZ * NX * NY);
+  Slices s = { .planes = planes, .ascending = TRUE, .progress = &p,
+               .before_progress = TRUE };
+  NsInferOptions opt = { .max_batch = 4, .progress = progress_cb, .progress_data = &p,
+                         .slices_ready = slices_cb, .slices_data = &s };
+
+  g_autoptr (NsInferResult) r = run (5, 7, &opt, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (s.calls, ==, r->stats.n_batches);
+  g_assert_cmpint (s.calls, ==, 2);
+  g_assert_true (s.ascending);
+  g_assert_true (s.before_progress);
+  g_assert_cmpint (s.reported, ==, Z1 - Z0 + 1);
+  gsize plane = (gsize) NX * NY;
+  for (int k = 0; k < NZ; k++)
+    {
+      g_assert_cmpint (s.seen[k], ==, k >= Z0 && k <= Z1 ? 1 : 0);
+      if (s.seen[k])
+        g_assert_cmpmem (planes + k * plane, plane, r->labels->labels + k * plane, plane);
+    }
+}
+
+/* Bytes the global backend holds now (its limit is lifted after each use). */
+static gsize
+backend_used (void)
+{
+  gsize free_bytes = 0;
+  ns_backend_set_memory_limit (backend, G_MAXSIZE / 2);
+  g_assert_true (ns_backend_get_memory (backend, &free_bytes, NULL));
+  ns_backend_set_memory_limit (backend, 0);
+  return G_MAXSIZE / 2 - free_bytes;
+}
+
+static double
+agreement (const NsLabelMap *a, const NsLabelMap *b)
+{
+  gsize n = ns_grid_n_voxels (&a->grid), same = 0;
+  for (gsize v = 0; v < n; v++)
+    same += a->labels[v] == b->labels[v];
+  return (double) same / n;
+}
+
+static void
+test_memory_limit (void)
+{
+  g_autoptr (GError) error = NULL;
+  gsize free_bytes = 1, total = 1;
+
+  /* The ref backend knows no device memory until a limit is set. */
+  g_assert_false (ns_backend_get_memory (backend, &free_bytes, &total));
+  gsize used = backend_used ();
+  g_assert_cmpuint (used, >=, ns_model_n_parameters (model) * sizeof (float));
+
+  ns_backend_set_memory_limit (backend, used + ((gsize) 1 << 20));
+  g_assert_true (ns_backend_get_memory (backend, &free_bytes, &total));
+  g_assert_cmpuint (free_bytes, ==, (gsize) 1 << 20);
+  g_assert_cmpuint (total, ==, used + ((gsize) 1 << 20));
+  /* 1 MiB holds 262,144 floats: one more is out of memory, with the sizes in the error */
+  g_autoptr (NsTensor) fits = ns_tensor_new (backend, 1, 1, 512, 512, &error);
+  g_assert_no_error (error);
+  g_assert_true (ns_backend_get_memory (backend, &free_bytes, NULL));
+  g_assert_cmpuint (free_bytes, ==, 0);
+  g_assert_null (ns_tensor_new (backend, 1, 1, 1, 1, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY);
+  g_assert_nonnull (strstr (error->message, "1 x 1 x 1 x 1"));
+  g_clear_error (&error);
+  /* freeing gives it back; views cost nothing */
+  g_autoptr (NsTensor) view = ns_tensor_new_view (fits, 0, 1, 1, 1, 1);
+  g_clear_pointer (&fits, ns_tensor_free);
+  g_clear_pointer (&view, ns_tensor_free);
+  g_assert_true (ns_backend_get_memory (backend, &free_bytes, NULL));
+  g_assert_cmpuint (free_bytes, ==, (gsize) 1 << 20);
+  ns_backend_set_memory_limit (backend, 0);
+  g_assert_cmpuint (backend_used (), ==, used);
+}
+
+/* Out of memory during inference: the batch is halved until it fits, then (at one slice)
+ * the rest moves to the CPU; the labels are those of an unconstrained run. */
+static void
+test_out_of_memory (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsInferOptions big = { .memory_budget = (gsize) 4 << 30 };
+
+  g_autoptr (NsInferResult) ref = run (5, 7, &big, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ref->stats.batch_size, ==, Z1 - Z0 + 1);
+  g_assert_cmpint (ref->stats.oom_retries, ==, 0);
+  g_assert_false (ref->stats.cpu_fallback);
+  g_assert_cmpstr (ref->stats.device, ==, ns_backend_get_device (backend));
+
+  /* Room for about two slices (the model's own estimate), a budget that asks for all six:
+   * out of memory, halved until it fits, never to the CPU. */
+  int H = ref->stats.crop_size[1], W = ref->stats.crop_size[0];
+  gsize per_slice = ns_model_bytes_per_slice (model, H, W);
+  ns_model_trim (model);   /* the model's cached activations are not part of the limit */
+  gsize used = backend_used ();
+  ns_backend_set_memory_limit (backend, used + 2 * per_slice);
+  g_autoptr (NsInferResult) halved = run (5, 7, &big, &error);
+  ns_backend_set_memory_limit (backend, 0);
+  g_assert_no_error (error);
+  g_assert_cmpint (halved->stats.oom_retries, >=, 1);
+  g_assert_cmpint (halved->stats.batch_size, <, Z1 - Z0 + 1);
+  g_assert_false (halved->stats.cpu_fallback);
+  gsize n = ns_grid_n_voxels (&ref->labels->grid);
+  g_assert_cmpmem (halved->labels->labels, n, ref->labels->labels, n);
+  ns_model_trim (model);   /* nothing but the cache stays: the batch's tensors are gone */
+  g_assert_cmpuint (backend_used (), ==, used);
+
+  /* The automatic budget sizes the batch by the free memory: fewer slices, same labels. */
+  ns_backend_set_memory_limit (backend, used + 3 * per_slice);
+  g_autoptr (NsInferResult) sized = run (5, 7, NULL, &error);
+  ns_backend_set_memory_limit (backend, 0);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sized->stats.device_free, ==, 3 * per_slice);
+  g_assert_cmpint (sized->stats.batch_size, <=, 3);
+  g_assert_false (sized->stats.cpu_fallback);
+  g_assert_cmpmem (sized->labels->labels, n, ref->labels->labels, n);
+
+  /* Not even one slice fits: refused when asked not to move, else the CPU takes over. */
+  Progress p = { 0, 0, 0, TRUE, NULL };
+  NsInferOptions stay = { .no_cpu_fallback = TRUE };
+  NsInferOptions move = { .max_batch = 2, .progress = progress_cb, .progress_data = &p };
+  ns_backend_set_memory_limit (backend, used + per_slice / 50);
+  g_assert_null (run (5, 7, &stay, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY);
+  g_assert_nonnull (strstr (error->message, "does not fit"));
+  g_clear_error (&error);
+  g_autoptr (NsInferResult) moved = run (5, 7, &move, &error);
+  ns_backend_set_memory_limit (backend, 0);
+  g_assert_no_error (error);
+  g_assert_true (moved->stats.cpu_fallback);
+  g_assert_nonnull (strstr (moved->stats.fallback_reason, "out of memory"));
+#if NS_HAVE_ONEDNN
+  g_assert_cmpstr (moved->stats.device, !=, ns_backend_get_device (backend));
+#endif
+  g_assert_cmpint (p.last_done, ==, Z1 - Z0 + 1);
+  g_assert_true (p.monotonic);
+  /* oneDNN and ref differ in rounding only: an argmax may flip at a tie */
+  g_assert_cmpfloat (agreement (moved->labels, ref->labels), >=, 0.999);
+  ns_model_trim (model);   /* nothing but the cache stays: the batch's tensors are gone */
+  g_assert_cmpuint (backend_used (), ==, used);
+}
+
 static void
 test_empty_and_errors (void)
 {
@@ -309,6 +493,9 @@ main (int argc, char **argv)
   g_test_add_func ("/net/infer/crop-uncrop-exact", test_crop_uncrop_exact);
   g_test_add_func ("/net/infer/batches-and-progress", test_batches_and_progress);
   g_test_add_func ("/net/infer/cancel", test_cancel);
+  g_test_add_func ("/net/infer/slices-ready", test_slices_ready);
+  g_test_add_func ("/net/infer/memory-limit", test_memory_limit);
+  g_test_add_func ("/net/infer/out-of-memory", test_out_of_memory);
   g_test_add_func ("/net/infer/empty-and-errors", test_empty_and_errors);
   int status = g_test_run ();
   ns_model_free (model);

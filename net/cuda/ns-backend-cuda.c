@@ -141,6 +141,23 @@ cuda_synchronize (NsBackend *be)
   _ns_cuda_check (cb, cudaStreamSynchronize (cb->stream), "synchronize");
 }
 
+static gboolean
+cuda_memory_info (NsBackend *be, gsize *free_bytes, gsize *total_bytes)
+{
+  NsCudaBackend *cb = ns_cuda_get (be);
+  size_t f = 0, t = 0;
+
+  /* this thread may not have made the backend's device current yet */
+  if (cudaSetDevice (cb->device) != cudaSuccess || cudaMemGetInfo (&f, &t) != cudaSuccess)
+    {
+      cudaGetLastError ();
+      return FALSE;
+    }
+  *free_bytes = f;
+  *total_bytes = t;
+  return TRUE;
+}
+
 static void
 cuda_free (NsBackend *be)
 {
@@ -595,6 +612,7 @@ static const NsBackendOps cuda_ops = {
   .supports_op = cuda_supports_op,
   .set_precision = cuda_set_precision,
   .synchronize = cuda_synchronize,
+  .memory_info = cuda_memory_info,
   .free = cuda_free,
   .tensor_init = cuda_tensor_init,
   .tensor_init_view = cuda_tensor_init_view,
