@@ -45,6 +45,10 @@ struct _NsBackendOps
   gboolean (*set_precision)   (NsBackend *be, NsPrecision precision, GError **error); /* OPTIONAL */
   void     (*synchronize)     (NsBackend *be);                                        /* OPTIONAL */
   void     (*free)            (NsBackend *be);  /* frees be->priv only */
+  /* Host memory the device copies fastest from and to (page-locked), NULL when none can
+   * be had; freed with host_free.  Both OPTIONAL: g_try_malloc / g_free.              */
+  gpointer (*host_alloc)      (NsBackend *be, gsize bytes);
+  void     (*host_free)       (NsBackend *be, gpointer mem);
   /* The device's free and total memory in bytes; FALSE when unknown.        OPTIONAL */
   gboolean (*memory_info)     (NsBackend *be, gsize *free_bytes, gsize *total_bytes);
 

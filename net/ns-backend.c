@@ -215,6 +215,27 @@ ns_backend_get_memory (NsBackend *backend, gsize *free_bytes, gsize *total_bytes
   return known;
 }
 
+gpointer
+ns_backend_host_alloc (NsBackend *backend, gsize bytes)
+{
+  g_return_val_if_fail (backend != NULL, NULL);
+  if (backend->ops->host_alloc != NULL)
+    return backend->ops->host_alloc (backend, bytes);
+  return g_try_malloc (MAX (bytes, 1));
+}
+
+void
+ns_backend_host_free (NsBackend *backend, gpointer mem)
+{
+  g_return_if_fail (backend != NULL);
+  if (mem == NULL)
+    return;
+  if (backend->ops->host_free != NULL)
+    backend->ops->host_free (backend, mem);
+  else
+    g_free (mem);
+}
+
 void
 ns_backend_set_memory_limit (NsBackend *backend, gsize bytes)
 {

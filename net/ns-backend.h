@@ -96,6 +96,11 @@ void         ns_backend_synchronize    (NsBackend *backend);
  * limit).  Either pointer may be NULL. */
 gboolean     ns_backend_get_memory     (NsBackend *backend, gsize *free_bytes,
                                         gsize *total_bytes);
+/* Host buffers for ns_tensor_upload / ns_tensor_download: page-locked on a GPU (copies
+ * at full bus speed, without a staging copy), plain memory elsewhere.  NULL when out of
+ * memory.  Free with ns_backend_host_free on the same backend. */
+gpointer     ns_backend_host_alloc     (NsBackend *backend, gsize bytes);
+void         ns_backend_host_free      (NsBackend *backend, gpointer mem);
 /* Caps the bytes of tensors the backend may hold (counted as float32; 0: no cap):
  * ns_tensor_new fails with NS_NET_ERROR_OUT_OF_MEMORY beyond it, as a full device
  * would.  For sharing a GPU with other programs, and for testing what runs out. */

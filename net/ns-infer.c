@@ -93,6 +93,26 @@ batch_for_budget (int n, gsize per_slice, gsize budget, int max_batch)
   return (n + n_batches - 1) / n_batches;
 }
 
+typedef struct
+{
+  NsBackend *be;
+  float *in, *out;
+} HostBuffers;
+
+static void
+host_buffers_clear (HostBuffers *h)
+{
+  if (h->be != NULL)
+    {
+      ns_backend_host_free (h->be, h->in);
+      ns_backend_host_free (h->be, h->out);
+    }
+  h->in = h->out = NULL;
+  h->be = NULL;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HostBuffers, host_buffers_clear)
+
 /* Whether running out of memory on be may move to the CPU: be is another device, or a
  * CPU backend held to a memory limit smaller than the host's. */
 static gboolean
@@ -275,7 +295,9 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
   /* after a fallback to the CPU (the backend outlives the model: freed after it) */
   g_autoptr (NsBackend) cpu_backend = NULL;
   g_autoptr (NsModel) cpu_model = NULL;
-  g_autofree float *host_in = NULL, *host_out = NULL;
+  /* host buffers of the backend that runs the batches: pinned on a GPU (declared after
+   * the CPU fallback's backend, so freed before it) */
+  g_auto (HostBuffers) host = { 0 };
   g_autoptr (NsTensor) input = NULL;
   g_autoptr (NsTensor) probs = NULL;
   int allocated_B = 0;
@@ -301,11 +323,11 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
         {
           g_clear_pointer (&input, ns_tensor_free);
           g_clear_pointer (&probs, ns_tensor_free);
-          g_free (host_in);
-          g_free (host_out);
-          host_in = g_try_new (float, (gsize) B * in_slice);
-          host_out = g_try_new (float, (gsize) B * out_slice);
-          if (host_in == NULL || host_out == NULL)
+          host_buffers_clear (&host);
+          host.be = ns_model_get_backend (net);
+          host.in = ns_backend_host_alloc (host.be, (gsize) B * in_slice * sizeof (float));
+          host.out = ns_backend_host_alloc (host.be, (gsize) B * out_slice * sizeof (float));
+          if (host.in == NULL || host.out == NULL)
             {
               g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
                            "out of memory for a batch of %d slices of %d x %d", B, W, H);
@@ -318,7 +340,7 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
         }
       if (input != NULL && (probs != NULL || !opt->want_probabilities))
         {
-          memset (host_in, 0, (gsize) B * in_slice * sizeof (float));
+          memset (host.in, 0, (gsize) B * in_slice * sizeof (float));
           for (int s = 0; s < count; s++)
             {
               int k = run[first + s];
@@ -326,7 +348,7 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
                 {
                   const float *src = ((NsVolume *) normed->pdata[c])->voxels
                                      + (gsize) k * plane;
-                  float *dst = host_in + (gsize) s * in_slice + (gsize) c * H * W;
+                  float *dst = host.in + (gsize) s * in_slice + (gsize) c * H * W;
                   for (int y = 0; y < H; y++)
                     {
                       int j = cj0 + y;
@@ -339,7 +361,7 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
             }
           st->crop += seconds_since (t0);
           t0 = g_get_monotonic_time ();
-          ns_tensor_upload (input, host_in);
+          ns_tensor_upload (input, host.in);
           logits = ns_model_forward (net, input, &local);
         }
 
@@ -391,10 +413,10 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
       if (probs != NULL)
         {
           ns_softmax_forward (probs, logits);
-          ns_tensor_download (probs, host_out);
+          ns_tensor_download (probs, host.out);
         }
       else
-        ns_tensor_download (logits, host_out);
+        ns_tensor_download (logits, host.out);
       ns_backend_synchronize (ns_model_get_backend (net));
       st->forward += seconds_since (t0);
       st->gflop += flops_per_slice * B / 1e9;
@@ -405,7 +427,7 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
       for (int s = 0; s < count; s++)
         {
           int k = run[first + s];
-          const float *o = host_out + (gsize) s * out_slice;
+          const float *o = host.out + (gsize) s * out_slice;
           for (int y = 0; y < H; y++)
             {
               int j = cj0 + y;

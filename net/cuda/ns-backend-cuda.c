@@ -141,6 +141,35 @@ cuda_synchronize (NsBackend *be)
   _ns_cuda_check (cb, cudaStreamSynchronize (cb->stream), "synchronize");
 }
 
+/* Page-locked: cudaMemcpyAsync from it is a DMA, not a staged copy; when the host will
+ * not pin that much, plain memory still works (at the staged speed). */
+static gpointer
+cuda_host_alloc (NsBackend *be, gsize bytes)
+{
+  NsCudaBackend *cb = ns_cuda_get (be);
+  void *p = NULL;
+
+  if (cudaSetDevice (cb->device) == cudaSuccess
+      && cudaHostAlloc (&p, MAX (bytes, 1), cudaHostAllocPortable) == cudaSuccess)
+    return p;
+  cudaGetLastError ();
+  p = g_try_malloc (MAX (bytes, 1));
+  if (p != NULL)
+    g_hash_table_add (cb->pageable, p);
+  return p;
+}
+
+static void
+cuda_host_free (NsBackend *be, gpointer mem)
+{
+  NsCudaBackend *cb = ns_cuda_get (be);
+
+  if (g_hash_table_remove (cb->pageable, mem))
+    g_free (mem);
+  else
+    cudaFreeHost (mem);
+}
+
 static gboolean
 cuda_memory_info (NsBackend *be, gsize *free_bytes, gsize *total_bytes)
 {
@@ -175,6 +204,7 @@ cuda_free (NsBackend *be)
   if (cb->stream != NULL)
     cudaStreamDestroy (cb->stream);
   g_clear_pointer (&cb->bn_eps, g_hash_table_unref);
+  g_clear_pointer (&cb->pageable, g_hash_table_unref);
   (void) cudaGetLastError ();
   g_free (cb);
   be->priv = NULL;
@@ -613,6 +643,8 @@ static const NsBackendOps cuda_ops = {
   .set_precision = cuda_set_precision,
   .synchronize = cuda_synchronize,
   .memory_info = cuda_memory_info,
+  .host_alloc = cuda_host_alloc,
+  .host_free = cuda_host_free,
   .free = cuda_free,
   .tensor_init = cuda_tensor_init,
   .tensor_init_view = cuda_tensor_init_view,
@@ -672,6 +704,7 @@ _ns_backend_cuda_new (GError **error)
   be->priv = cb;
   be->device = g_strdup (devices->pdata[0]);
   cb->device = 0;
+  cb->pageable = g_hash_table_new (NULL, NULL);
 
   struct cudaDeviceProp prop;
   cudaError_t err = cudaSetDevice (cb->device);

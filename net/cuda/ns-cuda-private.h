@@ -45,6 +45,7 @@ typedef struct
   char *hints_path;                /* the cache file */
   gboolean algo_hints_dirty;
   GHashTable *bn_eps;              /* save_invstd device pointer -> eps of its forward */
+  GHashTable *pageable;            /* host buffers that could not be pinned (g_free them) */
   cudnnStatus_t last_dnn_status;   /* of the last convolution that failed (messages) */
   gboolean failed;                 /* an op failed since the backend started */
 } NsCudaBackend;
