@@ -7,7 +7,7 @@
  * per-slice estimate plus the host buffers), then evened out over the batches so that
  * the last one, padded with empty slices, wastes fewer than n_batches slices.
  * Post-processing needs only the argmax, so the logits are downloaded; the softmax runs
- * only when probabilities are wanted.
+ * only when probabilities or the entropy are wanted.
  */
 #define G_LOG_DOMAIN "ns-net"
 
@@ -37,6 +37,8 @@ ns_infer_result_free (NsInferResult *r)
           ns_volume_unref (r->probabilities[k]);
       g_free (r->probabilities);
     }
+  if (r->entropy != NULL)
+    ns_volume_unref (r->entropy);
   g_free (r);
 }
 
@@ -183,6 +185,16 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
               r->probabilities[0]->voxels[v] = 1.0f;
         }
     }
+  if (opt->want_entropy)
+    {
+      r->entropy = ns_volume_new (grid, error);
+      if (r->entropy == NULL)
+        return NULL;
+      g_free (r->entropy->name);
+      r->entropy->name = g_strdup ("entropy");
+    }
+  gboolean want_softmax = opt->want_probabilities || opt->want_entropy;
+  double entropy_norm = K > 1 ? 1.0 / log ((double) K) : 1.0;
   st->slices_total = nz;
 
   /* ---- normalise: one thread per input volume ---- */
@@ -335,10 +347,10 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
             }
           allocated_B = B;
           input = ns_tensor_new (ns_model_get_backend (net), B, C, H, W, &local);
-          if (input != NULL && opt->want_probabilities)
+          if (input != NULL && want_softmax)
             probs = ns_tensor_new (ns_model_get_backend (net), B, K, H, W, &local);
         }
-      if (input != NULL && (probs != NULL || !opt->want_probabilities))
+      if (input != NULL && (probs != NULL || !want_softmax))
         {
           memset (host.in, 0, (gsize) B * in_slice * sizeof (float));
           for (int s = 0; s < count; s++)
@@ -451,6 +463,17 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
                   if (r->probabilities != NULL)
                     for (int c = 0; c < K; c++)
                       r->probabilities[c]->voxels[v] = o[(gsize) c * H * W + p];
+                  if (r->entropy != NULL)
+                    {
+                      double h = 0;
+                      for (int c = 0; c < K; c++)
+                        {
+                          double pc = o[(gsize) c * H * W + p];
+                          if (pc > 1e-12)
+                            h -= pc * log (pc);
+                        }
+                      r->entropy->voxels[v] = (float) (h * entropy_norm);
+                    }
                 }
             }
         }

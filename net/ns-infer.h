@@ -48,6 +48,8 @@ typedef struct
                                    * or 90 % of the device's free memory if less */
   int max_batch;                  /* upper bound on slices per batch; 0: none */
   gboolean want_probabilities;    /* also return one probability volume per class */
+  gboolean want_entropy;          /* also return the normalised entropy of the softmax
+                                   * (one volume, not K: what an uncertainty view needs) */
   NsInferProgressFunc progress;   /* nullable */
   gpointer progress_data;
   NsInferSlicesFunc slices_ready; /* nullable */
@@ -87,6 +89,8 @@ typedef struct
   NsLabelMap *labels;             /* on the input grid, label values of the classes */
   int n_classes;
   NsVolume **probabilities;       /* (n_classes) on the input grid, or NULL */
+  NsVolume *entropy;              /* -sum p log p / log K per voxel, in [0, 1] (0 outside
+                                   * the brain), or NULL */
   NsInferStats stats;
 } NsInferResult;
 

@@ -428,6 +428,50 @@ test_out_of_memory (void)
   g_assert_cmpuint (backend_used (), ==, used);
 }
 
+/* The entropy volume is -sum p log p / log K of the probabilities, 0 outside the brain,
+ * with or without the probabilities asked for too; the labels do not change. */
+static void
+test_entropy (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsInferOptions both = { .max_batch = 4, .want_probabilities = TRUE, .want_entropy = TRUE };
+  NsInferOptions only = { .max_batch = 4, .want_entropy = TRUE };
+  NsInferOptions none = { .max_batch = 4 };
+
+  g_autoptr (NsInferResult) rb = run (5, 7, &both, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsInferResult) ro = run (5, 7, &only, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsInferResult) rn = run (5, 7, &none, &error);
+  g_assert_no_error (error);
+  g_assert_null (rn->entropy);
+  g_assert_null (ro->probabilities);
+  g_assert_nonnull (rb->entropy);
+  g_assert_nonnull (ro->entropy);
+
+  gsize n = ns_grid_n_voxels (&rb->labels->grid), uncertain = 0;
+  g_assert_cmpmem (ro->labels->labels, n, rn->labels->labels, n);
+  g_assert_cmpmem (ro->entropy->voxels, n * sizeof (float), rb->entropy->voxels,
+                   n * sizeof (float));
+  for (gsize v = 0; v < n; v++)
+    {
+      double h = 0;
+      for (int c = 0; c < 4; c++)
+        {
+          double p = rb->probabilities[c]->voxels[v];
+          if (p > 1e-12)
+            h -= p * log (p);
+        }
+      h /= log (4.0);
+      g_assert_cmpfloat (fabs (rb->entropy->voxels[v] - h), <, 1e-6);
+      g_assert_cmpfloat (rb->entropy->voxels[v], >=, 0.0f);
+      g_assert_cmpfloat (rb->entropy->voxels[v], <=, 1.0f + 1e-6f);
+      uncertain += h > 0.01;
+    }
+  /* a random model is unsure inside the brain: the map is not all zero */
+  g_assert_cmpuint (uncertain, >, 1000);
+}
+
 static void
 test_empty_and_errors (void)
 {
@@ -494,6 +538,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/infer/batches-and-progress", test_batches_and_progress);
   g_test_add_func ("/net/infer/cancel", test_cancel);
   g_test_add_func ("/net/infer/slices-ready", test_slices_ready);
+  g_test_add_func ("/net/infer/entropy", test_entropy);
   g_test_add_func ("/net/infer/memory-limit", test_memory_limit);
   g_test_add_func ("/net/infer/out-of-memory", test_out_of_memory);
   g_test_add_func ("/net/infer/empty-and-errors", test_empty_and_errors);

@@ -234,33 +234,18 @@ on_infer_slices (const NsLabelMap *labels, const int *slices, int n_slices, gpoi
                               slices_free);
 }
 
-/* Normalised entropy of the class probabilities per voxel, and its mean over the voxels
- * predicted non-zero (over voxels with any uncertainty when none is). */
-static NsVolume *
-compute_entropy (NsVolume *const *prob, int n_classes, const NsLabelMap *labels,
-                 double *score, GError **error)
+/* The case's uncertainty score: the mean normalised entropy over the voxels predicted
+ * non-zero (over voxels with any uncertainty when none is). */
+static double
+uncertainty_score (const NsVolume *entropy, const NsLabelMap *labels)
 {
-  NsVolume *out = ns_volume_new (&labels->grid, error);
-  gsize n = ns_volume_n_voxels (out);
-  double norm = n_classes > 1 ? 1.0 / log ((double) n_classes) : 1.0;
+  gsize n = ns_volume_n_voxels (entropy), n_t = 0, n_b = 0;
   double sum_t = 0, sum_b = 0;
-  gsize n_t = 0, n_b = 0;
 
-  if (out == NULL)
-    return NULL;
   for (gsize v = 0; v < n; v++)
     {
-      double h = 0;
+      double h = entropy->voxels[v];
 
-      for (int c = 0; c < n_classes; c++)
-        {
-          double p = prob[c]->voxels[v];
-
-          if (p > 1e-12)
-            h -= p * log (p);
-        }
-      h *= norm;
-      out->voxels[v] = (float) h;
       if (labels->labels[v] != 0)
         {
           sum_t += h;
@@ -272,8 +257,7 @@ compute_entropy (NsVolume *const *prob, int n_classes, const NsLabelMap *labels,
           n_b++;
         }
     }
-  *score = n_t > 0 ? sum_t / (double) n_t : n_b > 0 ? sum_b / (double) n_b : 0.0;
-  return out;
+  return n_t > 0 ? sum_t / (double) n_t : n_b > 0 ? sum_b / (double) n_b : 0.0;
 }
 
 static void
@@ -309,7 +293,7 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   ProgressCtx ctx = { job, cancellable };
   NsInferOptions options = { 0 };
   options.max_batch = job->max_batch;
-  options.want_probabilities = job->want_uncertainty;
+  options.want_entropy = job->want_uncertainty;
   options.progress = on_infer_progress;
   options.progress_data = &ctx;
   options.slices_ready = on_infer_slices;
@@ -327,15 +311,10 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       g_task_return_error (task, error);
       return;
     }
-  if (job->want_uncertainty && result->probabilities != NULL)
+  if (result->entropy != NULL)
     {
-      job->entropy = compute_entropy (result->probabilities, result->n_classes,
-                                      result->labels, &job->uncertainty, &error);
-      if (job->entropy == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
+      job->entropy = ns_volume_ref (result->entropy);
+      job->uncertainty = uncertainty_score (result->entropy, result->labels);
     }
   else
     job->uncertainty = NAN;
