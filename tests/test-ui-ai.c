@@ -265,6 +265,41 @@ test_run_model (void)
   fixture_teardown (&f);
 }
 
+/* A device that cannot hold one slice (the ref backend held to the model's own size): the
+ * run finishes on the CPU, with a note for the user, and predicts what the CPU predicts. */
+static void
+test_out_of_memory (void)
+{
+  g_autoptr (GError) error = NULL;
+  Fixture f;
+  gsize free_bytes = 0;
+
+  fixture_setup (&f, "Oom_1", 6, FALSE);
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_true (f.ok);
+  g_assert_null (f.message);
+  gsize n = ns_grid_n_voxels (&ns_model_runner_get_prediction (f.runner)->grid);
+  g_autofree guint8 *cpu = g_memdup2 (ns_model_runner_get_prediction (f.runner)->labels, n);
+
+  {
+    g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+    g_assert_no_error (error);
+    g_autoptr (NsModel) m = ns_checkpoint_load (model_path, be, &error);
+    g_assert_no_error (error);
+    ns_backend_set_memory_limit (be, G_MAXSIZE / 2);
+    g_assert_true (ns_backend_get_memory (be, &free_bytes, NULL));
+  }
+  ns_model_runner_set_device (f.runner, "ref");
+  ns_model_runner_set_memory_limit (f.runner, G_MAXSIZE / 2 - free_bytes + 4096);
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_true (f.ok);
+  g_assert_nonnull (f.message);
+  g_assert_nonnull (strstr (f.message, "ran on the CPU"));
+  g_assert_nonnull (strstr (f.message, "out of memory"));
+  g_assert_cmpmem (ns_model_runner_get_prediction (f.runner)->labels, n, cpu, n);
+  fixture_teardown (&f);
+}
+
 static void
 test_fill_unlabelled (void)
 {
@@ -1519,6 +1554,7 @@ main (int argc, char **argv)
   gtk_init ();
   g_test_add_func ("/ui/ai/run-model", test_run_model);
   g_test_add_func ("/ui/ai/fill-unlabelled", test_fill_unlabelled);
+  g_test_add_func ("/ui/ai/out-of-memory", test_out_of_memory);
   g_test_add_func ("/ui/ai/cancel", test_cancel);
   g_test_add_func ("/ui/ai/live-preview", test_live_preview);
   g_test_add_func ("/ui/ai/live-preview-cancel", test_live_preview_cancel);

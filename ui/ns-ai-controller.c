@@ -101,6 +101,8 @@ on_run_finished (NsModelRunner *runner, gboolean ok, const char *message, NsAiCo
     }
   if (!ok && message != NULL && g_strrstr (message, "cancelled") == NULL)
     show_message (self, "Run Model failed", message);
+  else if (ok && message != NULL)
+    show_message (self, "Run Model", message);
 }
 
 static void

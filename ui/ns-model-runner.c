@@ -34,6 +34,7 @@ struct _NsModelRunner
   int model_version;
   char *device;
   int max_batch;
+  gsize memory_limit;
 
   GCancellable *cancellable; /* non-NULL while running */
   int done, total;
@@ -65,6 +66,7 @@ typedef struct
   int model_version;
   char *device;
   int max_batch;
+  gsize memory_limit;
   gboolean want_uncertainty;
   NsRunModelMode mode;
   guint8 *snapshot;          /* the mask at the start (NULL: none), to diff against */
@@ -77,6 +79,7 @@ typedef struct
   NsEditChange *change;      /* snapshot -> what the mask becomes (NULL: no snapshot) */
   guint8 *values;            /* what the mask becomes */
   NsLabelMap *labels;
+  char *note;                /* for the user, with a successful result */
   NsVolume *entropy;
   double uncertainty;
   double seconds;
@@ -94,6 +97,7 @@ job_free (Job *job)
   if (job->start != NULL)
     ns_label_map_unref (job->start);
   g_free (job->values);
+  g_free (job->note);
   if (job->change != NULL)
     ns_edit_change_unref (job->change);
   if (job->labels != NULL)
@@ -283,6 +287,8 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       g_task_return_error (task, error);
       return;
     }
+  if (job->memory_limit > 0)
+    ns_backend_set_memory_limit (backend, job->memory_limit);
   g_autoptr (NsModel) model = ns_checkpoint_load (job->model_path, backend, &error);
   if (model == NULL)
     {
@@ -311,6 +317,10 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       g_task_return_error (task, error);
       return;
     }
+  if (result->stats.cpu_fallback)
+    job->note = g_strdup_printf ("%s could not hold even one slice (%s); the rest of the "
+                                 "case ran on the CPU (%s).", ns_backend_get_device (backend),
+                                 result->stats.fallback_reason, result->stats.device);
   if (result->entropy != NULL)
     {
       job->entropy = ns_volume_ref (result->entropy);
@@ -460,7 +470,7 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   /* the heat overlay follows the prediction it belongs to (none without uncertainty) */
   ns_viewer_set_heat (self->viewer, self->entropy);
   self->apply_seconds = (g_get_monotonic_time () - t0) / 1e6;
-  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, TRUE, NULL);
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, TRUE, job->note);
 }
 
 /* The preview starts as the mask the prediction will go into (the editor's mask, else the
@@ -514,6 +524,7 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
   job->model_version = self->model_version;
   job->device = g_strdup (self->device);
   job->max_batch = self->max_batch;
+  job->memory_limit = self->memory_limit;
   job->want_uncertainty = want_uncertainty;
   job->context = g_main_context_ref_thread_default ();
   job->uncertainty = NAN;
@@ -639,6 +650,12 @@ void
 ns_model_runner_set_max_batch (NsModelRunner *self, int max_batch)
 {
   self->max_batch = MAX (max_batch, 0);
+}
+
+void
+ns_model_runner_set_memory_limit (NsModelRunner *self, gsize bytes)
+{
+  self->memory_limit = bytes;
 }
 
 static int

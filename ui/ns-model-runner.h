@@ -39,7 +39,8 @@ G_DECLARE_FINAL_TYPE (NsModelRunner, ns_model_runner, NS, MODEL_RUNNER, GObject)
 /* Signals: "progress" (int done, int total), in the main loop after each batch;
  * "preview-updated" (const int *slices, int n_slices), just before it: those axial slices
  * of the preview now show the prediction; "finished" (gboolean ok, const char *message):
- * message is the error (NULL on success; "cancelled" wording when cancelled).
+ * message is the error ("cancelled" wording when cancelled); on success NULL, or a note
+ * the user should see (the GPU ran out of memory and the run finished on the CPU).
  *
  * While a run goes, the viewer draws its preview (ns_viewer_set_preview_labels()): the
  * mask at the start, with the slices predicted so far as the run's mode puts them.  The
@@ -69,6 +70,8 @@ char          *ns_model_runner_describe_model (const char *path, GError **error)
 void           ns_model_runner_set_device     (NsModelRunner *self, const char *device);
 /* Options of the next run.  max_batch 0: the engine's budget decides. */
 void           ns_model_runner_set_max_batch  (NsModelRunner *self, int max_batch);
+/* Device memory the run may use, in bytes (0: what the device has free). */
+void           ns_model_runner_set_memory_limit (NsModelRunner *self, gsize bytes);
 
 /* Starts a run on the viewer's case; FALSE + error when no case, no model, or busy. */
 gboolean       ns_model_runner_start          (NsModelRunner *self, NsRunModelMode mode,
