@@ -508,7 +508,8 @@ ns_upsample2_backward (NsTensor *dinp, NsTensor *dout)
 {
   g_return_if_fail (dinp && dout);
   g_return_if_fail (dout->shape[0] == dinp->shape[0] && dout->shape[1] == dinp->shape[1]
-                    && dout->shape[2] == dinp->shape[2] * 2 && dout->shape[3] == dinp->shape[3] * 2);
+                    && dout->shape[2] == dinp->shape[2] * 2
+                    && dout->shape[3] == dinp->shape[3] * 2);
   dout->backend->ops->upsample2_backward (dinp, dout);
 }
 

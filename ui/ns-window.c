@@ -918,7 +918,8 @@ rebuild_history_list (NsWindow *self)
       else
         {
           const NsEditChange *change = ns_history_get (history, r - 1);
-          g_autoptr (GDateTime) time = g_date_time_new_from_unix_local (change->time / G_USEC_PER_SEC);
+          g_autoptr (GDateTime) time =
+            g_date_time_new_from_unix_local (change->time / G_USEC_PER_SEC);
           g_autofree char *clock = time != NULL ? g_date_time_format (time, "%H:%M:%S")
                                                 : g_strdup ("");
 
