@@ -83,6 +83,16 @@ fi
 # ---- ours ----
 step segment-cuda 60 env "LD_LIBRARY_PATH=$libs" "$bundle/bin/neuroseg" segment "$case_dir" --model "$model" \
   --device cuda --precision fp32 -o "$out/labels-cuda.nii.gz"
+# a device memory cap that forces small batches (and out-of-memory retries): same labels
+step segment-cuda-limited 90 env "LD_LIBRARY_PATH=$libs" "$bundle/bin/neuroseg" segment "$case_dir" \
+  --model "$model" --device cuda --precision fp32 --memory-limit 300 \
+  -o "$out/labels-cuda-limited.nii.gz"
+step compare-limited 60 sh -c "env LD_LIBRARY_PATH=$libs '$bundle/bin/neuroseg' eval --json \
+  '$out/labels-cuda-limited.nii.gz' '$out/labels-cuda.nii.gz' | python3 -c 'import json, sys
+r = json.load(sys.stdin)[\"regions\"]
+d = [r[k][\"dice\"] for k in (\"WT\", \"TC\", \"ET\")]
+print(\"limited vs unlimited Dice\", d)
+sys.exit(0 if min(d) == 1.0 else 1)'"
 step bench-gpu-bf16 150 env "LD_LIBRARY_PATH=$libs" "$bundle/bin/bench-gpu" --device cuda --precision bf16 \
   --model "$model" --json --profile
 step bench-gpu-fp32 120 env "LD_LIBRARY_PATH=$libs" "$bundle/bin/bench-gpu" --device cuda --precision fp32 \
