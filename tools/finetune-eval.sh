@@ -17,7 +17,8 @@
 #   tools/finetune-eval.sh [NEUROSEG] [OUT_DIR]
 #   environment: BASE (a model to start from instead of training one), EPOCHS (5),
 #                LR (1e-4), DEVICE (cpu), SEED (1), DOC (docs/finetune.md),
-#                BASE_EPOCHS (3), BASE_STEPS (50): the base model's budget
+#                BASE_EPOCHS (3), BASE_STEPS (50): the base model's budget,
+#                TABLE_ONLY=1: only rewrite DOC from OUT_DIR/rows.tsv
 #
 # Run from the project root.
 set -eu
@@ -55,7 +56,8 @@ print(" ".join("%.4f" % r[k]["dice"] for k in ("WT", "TC", "ET")))
 EOF
 }
 
-if [ -z "${BASE:-}" ]; then
+BASE_DESC=${BASE:-"trained by this script on the 5 training cases of fold 0 of tools/crossval.sh (model (c): MobileNetV2-U-Net, ImageNet encoder, $BASE_EPOCHS x $BASE_STEPS steps of 8 slices, validation brats_2013_pat0004_1), so that it saw none of the cases below"}
+if [ -z "${BASE:-}" ] && [ "${TABLE_ONLY:-0}" != 1 ]; then
   # fold 0 of tools/crossval.sh (4 folds would leave fewer new cases; 2 folds as there)
   BASE=$OUT/base.safetensors
   if [ ! -f "$BASE" ]; then
@@ -70,7 +72,8 @@ if [ -z "${BASE:-}" ]; then
 fi
 
 ROWS=$OUT/rows.tsv
-: > "$ROWS"
+[ "${TABLE_ONLY:-0}" = 1 ] && PAIRS=""   # only rewrite DOC from OUT_DIR/rows.tsv
+[ -n "$PAIRS" ] && : > "$ROWS"
 i=0
 for pair in $PAIRS; do
   T=${pair%%:*} H=${pair#*:}
@@ -86,14 +89,14 @@ for pair in $PAIRS; do
     >> "$ROWS"
 done
 
-python3 - "$ROWS" "$DOC" "$EPOCHS" "$LR" "$DEVICE" "$BASE" <<'EOF'
+python3 - "$ROWS" "$DOC" "$EPOCHS" "$LR" "$DEVICE" "$BASE_DESC" <<'EOF'
 import sys
 rows_path, doc, epochs, lr, device, base = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(rows_path) if l.strip()]
 out = ["# Fine-tuning on one corrected case",
        "",
        "Produced by `tools/finetune-eval.sh` (fine-tune: %s epochs, Adam lr %s, the workbench's "
-       "Fine-tune defaults, device %s; base model %s)." % (epochs, lr, device, base),
+       "Fine-tune defaults, device %s; base model: %s)." % (epochs, lr, device, base),
        "Dice WT / TC / ET of `neuroseg segment`, scored by `neuroseg eval`, before (base) and "
        "after (fine-tuned) on the corrected case itself and on a held-out case of the same "
        "source that neither model saw.", "",
@@ -101,14 +104,16 @@ out = ["# Fine-tuning on one corrected case",
        "| held-out: base | held-out: tuned | held-out WT change |",
        "|---|---|---|---|---|---|---|---|"]
 deltas = []
+fmt = lambda s: " / ".join("%.3f" % float(x) for x in s.split())
 for t, h, secs, cb, ct, hb, ht in rows:
-    d = float(ht.split()[0]) - float(hb.split()[0])
+    d = [float(a) - float(b) for a, b in zip(ht.split(), hb.split())]
     deltas.append(d)
-    fmt = lambda s: " / ".join("%.3f" % float(x) for x in s.split())
     out.append("| %s | %s | %s | %s | %s | %s | %s | %+.3f |"
-               % (t, h, secs, fmt(cb), fmt(ct), fmt(hb), fmt(ht), d))
-out += ["", "Mean change of the held-out whole-tumour Dice: %+.3f over %d pairs."
-        % (sum(deltas) / len(deltas), len(deltas)), ""]
+               % (t, h, secs, fmt(cb), fmt(ct), fmt(hb), fmt(ht), d[0]))
+mean = [sum(d[k] for d in deltas) / len(deltas) for k in range(3)]
+better = [sum(d[k] > 0 for d in deltas) for k in range(3)]
+out += ["", "Mean change on the held-out case over %d pairs: WT %+.3f, TC %+.3f, ET %+.3f "
+        "(better in %d, %d and %d pairs)." % (len(deltas), *mean, *better), ""]
 open(doc, "w").write("\n".join(out))
 print("\n".join(out))
 EOF
