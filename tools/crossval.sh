@@ -52,14 +52,7 @@ mkdir -p "$OUT"
 RESULTS=$OUT/results.tsv
 printf 'config\tfold\tcase\tWT\tTC\tET\n' > "$RESULTS"
 
-# label file of a case folder
-truth_of () {
-  for f in "$1"/*seg.nii.gz "$1"/OTMultiClass.nii.gz; do
-    [ -f "$f" ] && { echo "$f"; return; }
-  done
-  echo "crossval: no label map in $1" >&2
-  exit 1
-}
+. "$(dirname "$0")/lib/cases.sh"   # truth_of
 
 for config in $CONFIGS; do
   case $config in
