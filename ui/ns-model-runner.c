@@ -120,6 +120,23 @@ typedef struct
   int done, total;
 } Progress;
 
+/* Queues func for the thread that runs context, in the order of the calls.  Not
+ * g_main_context_invoke (): when no thread owns the context at that moment (a test that
+ * iterates it by hand, between iterations), that runs func at once in the calling thread,
+ * the worker, where the viewer must not be touched. */
+static void
+post_to_context (GMainContext *context, GSourceFunc func, gpointer data,
+                 GDestroyNotify notify)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, notify);
+  g_source_set_static_name (source, "ns-model-runner");
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
 static gboolean
 progress_in_main (gpointer data)
 {
@@ -161,8 +178,7 @@ on_infer_progress (int done, int total, gpointer data)
   p->cancellable = g_object_ref (ctx->cancellable);
   p->done = done;
   p->total = total;
-  g_main_context_invoke_full (ctx->job->context, G_PRIORITY_DEFAULT, progress_in_main, p,
-                              progress_free);
+  post_to_context (ctx->job->context, progress_in_main, p, progress_free);
 }
 
 /* The planes one batch finished, on their way to the main loop. */
@@ -240,8 +256,7 @@ on_infer_slices (const NsLabelMap *labels, const int *slices, int n_slices, gpoi
   /* the engine frees or rewrites the map once we return: copy now */
   for (int s = 0; s < n_slices; s++)
     memcpy (m->planes + (gsize) s * plane, labels->labels + (gsize) slices[s] * plane, plane);
-  g_main_context_invoke_full (ctx->job->context, G_PRIORITY_DEFAULT, slices_in_main, m,
-                              slices_free);
+  post_to_context (ctx->job->context, slices_in_main, m, slices_free);
 }
 
 /* The case's uncertainty score: the mean normalised entropy over the voxels predicted

@@ -9,8 +9,8 @@
  * uncertainty score per case: the mean normalised entropy over the voxels predicted as
  * tumour (over the brain when none is).
  *
- * Only the main loop touches widgets and the viewer: the worker marshals its progress with
- * g_main_context_invoke () to the context the run was started from.
+ * Only the main loop touches widgets and the viewer: the worker queues its progress and
+ * slices as idle sources on the context the run was started from (never runs them itself).
  *
  * Mark Corrected and Queue (ns_model_runner_mark_corrected()) saves the edited mask
  * (atomic), the model's prediction beside it, and adds the case to the fine-tuning queue
