@@ -1174,6 +1174,99 @@ test_edit_during_run (void)
   fixture_teardown (&f);
 }
 
+typedef struct
+{
+  Fixture *f;
+  NsRunModelMode mode;
+  int n_reports;
+  gboolean edited;
+  gsize v_done, v_pending;   /* edited voxels on a reported and an unreported slice */
+  guint8 shown_done, shown_pending, shown_bulk;
+  gsize v_bulk;
+} EditLive;
+
+/* After the second slice arrives: paint label 3 at one voxel of a slice already predicted
+ * and one of a slice still pending, through the editor's path (commit + labels_edited),
+ * and see at once what the preview shows there. */
+static void
+edit_live_on_preview (NsModelRunner *r, const int *slices, int n_slices, EditLive *e)
+{
+  NsMaskDoc *doc = ns_editor_get_doc (e->f->editor);
+  NsLabelMap *map = ns_mask_doc_get_map (doc);
+  NsLabelMap *preview = ns_model_runner_get_preview (r);
+  gsize plane = (gsize) map->grid.dim[0] * map->grid.dim[1], n = ns_grid_n_voxels (&map->grid);
+
+  if (++e->n_reports != 2 || e->edited)
+    return;
+  e->edited = TRUE;
+  /* the centre of the brain on the slice just reported and on the last brain slice */
+  gsize centre = (gsize) (map->grid.dim[1] / 2) * map->grid.dim[0] + map->grid.dim[0] / 2;
+  e->v_done = (gsize) slices[0] * plane + centre;
+  e->v_pending = (gsize) (map->grid.dim[2] - 2) * plane + centre;
+  g_autofree guint8 *after = g_memdup2 (map->labels, n);
+  after[e->v_done] = 3;
+  after[e->v_pending] = 3;
+  NsEditChange *change = ns_edit_change_from_labels (map->labels, after, n, "during the run");
+  ns_edit_change_apply (change, map, TRUE);
+  ns_edit_change_ref (change);
+  g_assert_true (ns_mask_doc_commit (doc, change));
+  ns_viewer_labels_edited (e->f->viewer, change, TRUE, NULL);
+  ns_edit_change_unref (change);
+  e->shown_done = preview->labels[e->v_done];
+  e->shown_pending = preview->labels[e->v_pending];
+
+  /* the whole mask replaced at once (no box): refreshed when the loop is idle */
+  e->v_bulk = e->v_pending + 1;
+  after[e->v_bulk] = 3;
+  ns_mask_doc_replace (doc, after, "bulk during the run");
+  ns_viewer_labels_changed (e->f->viewer);
+  for (int i = 0; i < 5; i++)
+    g_main_context_iteration (NULL, FALSE);
+  e->shown_bulk = preview->labels[e->v_bulk];
+}
+
+/* Edits made while Run Model runs show in the preview at once, combined with the slices
+ * already predicted as the mode will combine them at the end. */
+static void
+test_edit_during_run_shown (void)
+{
+  for (int m = 0; m < 2; m++)
+    {
+      Fixture f;
+      EditLive e = { &f, m == 0 ? NS_RUN_MODEL_FILL_UNLABELLED : NS_RUN_MODEL_REPLACE };
+
+      fixture_setup (&f, m == 0 ? "Shown_1" : "Shown_2", 12, FALSE);
+      ns_model_runner_set_max_batch (f.runner, 1);
+      g_signal_connect (f.runner, "preview-updated", G_CALLBACK (edit_live_on_preview), &e);
+      fixture_run (&f, e.mode);
+      g_assert_true (f.ok);
+      g_assert_true (e.edited);
+      NsLabelMap *map = ns_mask_doc_get_map (ns_editor_get_doc (f.editor));
+      NsLabelMap *pred = ns_model_runner_get_prediction (f.runner);
+      /* not yet predicted: the edit shows as it is */
+      g_assert_cmpuint (e.shown_pending, ==, 3);
+      g_assert_cmpuint (e.shown_bulk, ==, 3);
+      if (e.mode == NS_RUN_MODEL_FILL_UNLABELLED)
+        {
+          /* the user's voxels win everywhere, during the run and after it */
+          g_assert_cmpuint (e.shown_done, ==, 3);
+          g_assert_cmpuint (map->labels[e.v_done], ==, 3);
+          g_assert_cmpuint (map->labels[e.v_pending], ==, 3);
+          g_assert_cmpuint (map->labels[e.v_bulk], ==, 3);
+        }
+      else
+        {
+          /* Replace: a predicted slice shows the prediction, which the mask takes at the
+           * end (one undo entry brings the edit back) */
+          g_assert_cmpuint (e.shown_done, ==, pred->labels[e.v_done]);
+          g_assert_cmpuint (map->labels[e.v_done], ==, pred->labels[e.v_done]);
+          g_assert_cmpuint (map->labels[e.v_pending], ==, pred->labels[e.v_pending]);
+        }
+      g_signal_handlers_disconnect_by_data (f.runner, &e);
+      fixture_teardown (&f);
+    }
+}
+
 /* A prediction for a case that is no longer shown is discarded, never applied. */
 static void
 test_case_changed_during_run (void)
@@ -1561,6 +1654,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/heat-overlay", test_heat_overlay);
   g_test_add_func ("/ui/ai/bad-model", test_bad_model);
   g_test_add_func ("/ui/ai/edit-during-run", test_edit_during_run);
+  g_test_add_func ("/ui/ai/edit-during-run-shown", test_edit_during_run_shown);
   g_test_add_func ("/ui/ai/case-changed-during-run", test_case_changed_during_run);
   g_test_add_func ("/ui/ai/controller", test_controller);
   g_test_add_func ("/ui/ai/controller-panel", test_controller_panel);

@@ -47,6 +47,11 @@ struct _NsModelRunner
   NsRunModelMode mode;
 
   NsLabelMap *preview;       /* while running: what the viewer draws instead of the mask */
+  NsLabelMap *live_pred;     /* while running: the prediction of the slices reported */
+  guint8 *live_reported;     /* (dim[2]) which axial slices have been reported */
+  gboolean refreshing;       /* the preview's own redraw request: not an edit */
+  gboolean preview_stale;    /* the mask changed as a whole: refresh in full */
+  guint refresh_idle;
 
   NsLabelMap *prediction;
   NsCase *prediction_case;   /* the case it was made for (reference) */
@@ -204,6 +209,90 @@ slices_free (gpointer data)
   g_free (m);
 }
 
+/* The mask the prediction goes into: the editor's document, else the viewer's labels. */
+static NsLabelMap *
+target_mask (NsModelRunner *self)
+{
+  NsMaskDoc *doc = self->editor != NULL ? ns_editor_get_doc (self->editor) : NULL;
+
+  return doc != NULL ? ns_mask_doc_get_map (doc) : ns_viewer_get_labels (self->viewer);
+}
+
+/* Recomputes the preview in box (i0, j0, k0, i1, j1, k1, inclusive) from the mask as it is
+ * now and the prediction of the slices reported so far, as the run's mode will combine
+ * them at the end: an edit made during the run shows at once, and where it will stay. */
+static void
+refresh_preview (NsModelRunner *self, const int box[6])
+{
+  NsLabelMap *preview = self->preview, *mask = target_mask (self);
+  const int *dim = preview->grid.dim;
+  gboolean fill = self->mode == NS_RUN_MODEL_FILL_UNLABELLED;
+
+  if (mask != NULL && ns_grid_n_voxels (&mask->grid) != ns_grid_n_voxels (&preview->grid))
+    mask = NULL;
+  for (int k = MAX (box[2], 0); k <= MIN (box[5], dim[2] - 1); k++)
+    for (int j = MAX (box[1], 0); j <= MIN (box[4], dim[1] - 1); j++)
+      {
+        gsize row = ((gsize) k * dim[1] + j) * dim[0];
+        int i0 = MAX (box[0], 0), i1 = MIN (box[3], dim[0] - 1);
+
+        for (int i = i0; i <= i1; i++)
+          {
+            gsize v = row + i;
+            guint8 m = mask != NULL ? mask->labels[v] : 0;
+
+            preview->labels[v] = !self->live_reported[k] ? m
+                                 : fill && m != 0 ? m : self->live_pred->labels[v];
+          }
+      }
+}
+
+static void
+preview_redraw (NsModelRunner *self, int k0, int k1)
+{
+  self->refreshing = TRUE;
+  ns_viewer_preview_slices_changed (self->viewer, k0, k1);
+  self->refreshing = FALSE;
+}
+
+/* The mask was edited during the run (the box of the change). */
+static void
+on_labels_damaged (NsViewer *viewer, const int *box, NsModelRunner *self)
+{
+  if (self->preview == NULL || self->refreshing)
+    return;
+  self->preview_stale = FALSE;   /* the change's box covers it */
+  refresh_preview (self, box);
+}
+
+static gboolean
+refresh_all (gpointer data)
+{
+  NsModelRunner *self = data;
+  const int *dim;
+
+  self->refresh_idle = 0;
+  if (self->preview == NULL || !self->preview_stale)
+    return G_SOURCE_REMOVE;
+  self->preview_stale = FALSE;
+  dim = self->preview->grid.dim;
+  refresh_preview (self, (const int[6]) { 0, 0, 0, dim[0] - 1, dim[1] - 1, dim[2] - 1 });
+  preview_redraw (self, 0, dim[2] - 1);
+  return G_SOURCE_REMOVE;
+}
+
+/* The mask changed: an edit (a labels-damaged with its box follows at once) or the whole
+ * mask at a time (replaced, reloaded: no box; refreshed in full once idle). */
+static void
+on_labels_changed (NsViewer *viewer, NsModelRunner *self)
+{
+  if (self->preview == NULL || self->refreshing)
+    return;
+  self->preview_stale = TRUE;
+  if (self->refresh_idle == 0)
+    self->refresh_idle = g_idle_add (refresh_all, self);
+}
+
 static gboolean
 slices_in_main (gpointer data)
 {
@@ -219,20 +308,14 @@ slices_in_main (gpointer data)
     return G_SOURCE_REMOVE;
   for (int s = 0; s < m->n_slices; s++)
     {
-      guint8 *dst = preview->labels + (gsize) m->slices[s] * plane;
-      const guint8 *src = m->planes + (gsize) s * plane;
+      int k = m->slices[s];
 
-      /* every plane is reported once, so dst still holds the mask at the start */
-      if (self->mode == NS_RUN_MODEL_FILL_UNLABELLED)
-        {
-          for (gsize v = 0; v < plane; v++)
-            if (dst[v] == 0)
-              dst[v] = src[v];
-        }
-      else
-        memcpy (dst, src, plane);
+      memcpy (self->live_pred->labels + (gsize) k * plane, m->planes + (gsize) s * plane,
+              plane);
+      self->live_reported[k] = TRUE;
+      refresh_preview (self, (const int[6]) { 0, 0, k, m->dim[0] - 1, m->dim[1] - 1, k });
     }
-  ns_viewer_preview_slices_changed (self->viewer, m->slices[0], m->slices[m->n_slices - 1]);
+  preview_redraw (self, m->slices[0], m->slices[m->n_slices - 1]);
   g_signal_emit (self, signals[SIGNAL_PREVIEW_UPDATED], 0, m->slices, m->n_slices);
   return G_SOURCE_REMOVE;
 }
@@ -460,6 +543,10 @@ clear_preview (NsModelRunner *self)
   if (self->viewer != NULL && ns_viewer_get_preview_labels (self->viewer) == self->preview)
     ns_viewer_set_preview_labels (self->viewer, NULL);
   g_clear_pointer (&self->preview, ns_label_map_unref);
+  g_clear_pointer (&self->live_pred, ns_label_map_unref);
+  g_clear_pointer (&self->live_reported, g_free);
+  g_clear_handle_id (&self->refresh_idle, g_source_remove);
+  self->preview_stale = FALSE;
 }
 
 static void
@@ -528,8 +615,13 @@ start_preview (NsModelRunner *self, const NsLabelMap *mask)
 
   clear_preview (self);
   self->preview = ns_label_map_new (grid, NULL);
-  if (self->preview == NULL)
-    return;   /* no memory for it: the prediction still arrives at the end */
+  self->live_pred = ns_label_map_new (grid, NULL);
+  self->live_reported = g_try_malloc0 (MAX (grid->dim[2], 1));
+  if (self->preview == NULL || self->live_pred == NULL || self->live_reported == NULL)
+    {
+      clear_preview (self);
+      return;   /* no memory for it: the prediction still arrives at the end */
+    }
   if (shown != NULL && ns_grid_n_voxels (&shown->grid) == n)
     memcpy (self->preview->labels, shown->labels, n);
   ns_viewer_set_preview_labels (self->viewer, self->preview);
@@ -959,6 +1051,8 @@ ns_model_runner_new (NsViewer *viewer)
   NsModelRunner *self = g_object_new (NS_TYPE_MODEL_RUNNER, NULL);
 
   self->viewer = g_object_ref (viewer);
+  g_signal_connect_object (viewer, "labels-damaged", G_CALLBACK (on_labels_damaged), self, 0);
+  g_signal_connect_object (viewer, "labels-changed", G_CALLBACK (on_labels_changed), self, 0);
   return self;
 }
 
