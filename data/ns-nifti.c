@@ -14,6 +14,7 @@
 
 #include "ns-nifti.h"
 #include "ns-data-error.h"
+#include "ns-memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,7 +107,7 @@ source_open_file (Source *src, const char *path, GError **error)
       /* A .nii.gz is a few MB: read it whole and decode it from memory, the path the
        * fuzzer exercises, and the one libdeflate can take. */
       gsize size = (gsize) st.st_size, done = 0;
-      src->owned = g_try_malloc (MAX (size, 1));
+      src->owned = ns_memory_alloc_large (size, FALSE);
       if (src->owned == NULL)
         {
           close (fd);
@@ -802,7 +803,7 @@ read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallba
   if (isize < needed || isize > needed + (1u << 20) || isize > src->bound)
     return NULL;
 
-  g_autofree guint8 *raw = g_try_malloc ((gsize) isize);
+  g_autofree guint8 *raw = ns_memory_alloc_large ((gsize) isize, FALSE);
   if (raw == NULL)
     return NULL;
   struct libdeflate_decompressor *d = libdeflate_alloc_decompressor ();

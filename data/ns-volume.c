@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "ns-data"
 
 #include "ns-volume.h"
+#include "ns-memory.h"
 #include "ns-data-error.h"
 
 #include <math.h>
@@ -119,7 +120,7 @@ ns_volume_new (const NsGrid *grid, GError **error)
   if (!checked_bytes (grid, sizeof (float), &bytes, error))
     return NULL;
 
-  float *voxels = g_try_malloc0 (bytes);
+  float *voxels = ns_memory_alloc_large (bytes, TRUE);
   if (voxels == NULL)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
@@ -172,7 +173,7 @@ ns_label_map_new (const NsGrid *grid, GError **error)
   if (!checked_bytes (grid, 1, &bytes, error))
     return NULL;
 
-  guint8 *labels = g_try_malloc0 (bytes);
+  guint8 *labels = ns_memory_alloc_large (bytes, TRUE);
   if (labels == NULL)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,

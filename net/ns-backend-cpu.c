@@ -34,6 +34,7 @@
 #define G_LOG_DOMAIN "ns-net"
 
 #include "ns-config.h"
+#include "ns-memory.h"
 #include "ns-backend-cpu-private.h"
 
 #include <math.h>
@@ -90,6 +91,9 @@ void *
 _ns_cpu_alloc (gsize size)
 {
   void *p = NULL;
+  /* large tensors on huge pages (ns-memory.h: 2 MiB-aligned, so ALIGN-aligned too) */
+  if (size >= ((gsize) 4 << 20))
+    return ns_memory_alloc_large (size, FALSE);
   if (posix_memalign (&p, ALIGN, MAX (size, ALIGN)) != 0)
     return NULL;
   return p;

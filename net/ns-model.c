@@ -18,6 +18,7 @@
 #define G_LOG_DOMAIN "ns-net"
 
 #include "ns-model-private.h"
+#include "ns-memory.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,6 +65,18 @@ struct _NsModel
   gboolean profiling;
   GHashTable *profile;           /* char * -> double * seconds */
 };
+
+
+/* Host copies of all parameters (tens of MB): on huge pages when possible (ns-memory.h),
+ * else g_new as before. */
+static float *
+floats_large (gsize n, gboolean zero)
+{
+  float *p = ns_memory_alloc_large (MAX (n, 1) * sizeof (float), zero);
+  if (p != NULL)
+    return p;
+  return zero ? g_new0 (float, MAX (n, 1)) : g_new (float, MAX (n, 1));
+}
 
 /* ---- metadata -------------------------------------------------------------------------- */
 
@@ -459,8 +472,8 @@ normal_draw (guint64 seed, guint64 index)
 static void
 init_params (NsModel *m, const NsModelInit *init)
 {
-  g_autofree float *values = g_new0 (float, MAX (m->n_trainable, 1));
-  g_autofree float *stats = g_new0 (float, MAX (m->n_stats, 1));
+  g_autofree float *values = floats_large (m->n_trainable, TRUE);
+  g_autofree float *stats = floats_large (m->n_stats, TRUE);
   NsModelInit def = { NS_INIT_NORMAL, 0.01f, 0 };
 
   if (init == NULL)
@@ -836,9 +849,9 @@ ns_model_get_step (NsModel *m)
 static void
 refold (NsModel *m)
 {
-  g_autofree float *src = g_new (float, MAX (m->n_trainable, 1));
-  g_autofree float *stats = g_new (float, MAX (m->n_stats, 1));
-  g_autofree float *dst = g_new0 (float, MAX (m->n_infer, 1));
+  g_autofree float *src = floats_large (m->n_trainable, FALSE);
+  g_autofree float *stats = floats_large (m->n_stats, FALSE);
+  g_autofree float *dst = floats_large (m->n_infer, TRUE);
 
   ns_tensor_download (m->flat_params, src);
   if (m->n_stats > 0)

@@ -5,6 +5,10 @@
 #include "ns-test-util.h"
 #include "ns-volume.h"
 #include "ns-data-error.h"
+#include "ns-memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -77,6 +81,61 @@ test_orientation (void)
   g_assert_cmpstr (code, ==, "ASL");
 }
 
+/* The THPeligible line of /proc/self/smaps for the mapping holding p (-1: not shown). */
+static int
+thp_eligible (const void *p)
+{
+  g_autofree char *smaps = NULL;
+  int result = -1;
+
+  if (!g_file_get_contents ("/proc/self/smaps", &smaps, NULL, NULL))
+    return -1;
+  gboolean inside = FALSE;
+  for (char *line = strtok (smaps, "\n"); line != NULL; line = strtok (NULL, "\n"))
+    {
+      unsigned long lo, hi;
+      if (sscanf (line, "%lx-%lx ", &lo, &hi) == 2 && strchr (line, ':') != NULL
+          && strchr (line, '-') < strchr (line, ' '))
+        inside = (unsigned long) p >= lo && (unsigned long) p < hi;
+      else if (inside && g_str_has_prefix (line, "THPeligible:"))
+        result = atoi (line + strlen ("THPeligible:"));
+    }
+  return result;
+}
+
+/* Large buffers: zeroed when asked, 2 MiB-aligned, advised onto huge pages where the
+ * kernel offers them (THP "madvise" or "always"), freed with g_free; small ones as malloc. */
+static void
+test_memory_large (void)
+{
+  gsize big = ((gsize) 9 << 20) + 123;
+  guint8 *p = ns_memory_alloc_large (big, TRUE);
+  g_assert_nonnull (p);
+  g_assert_cmpuint ((guintptr) p % ((gsize) 2 << 20), ==, 0);
+  for (gsize i = 0; i < big; i += 4093)
+    g_assert_cmpuint (p[i], ==, 0);
+  g_assert_cmpuint (p[big - 1], ==, 0);
+  memset (p, 0xab, big);
+
+  g_autofree char *mode = NULL;
+  if (g_file_get_contents ("/sys/kernel/mm/transparent_hugepage/enabled", &mode, NULL, NULL)
+      && (strstr (mode, "[madvise]") != NULL || strstr (mode, "[always]") != NULL))
+    {
+      int eligible = thp_eligible (p);
+      g_test_message ("THP mode %s, THPeligible %d", g_strstrip (mode), eligible);
+      if (eligible >= 0)
+        g_assert_cmpint (eligible, ==, 1);
+    }
+  g_free (p);
+
+  guint8 *small = ns_memory_alloc_large (100, TRUE);
+  g_assert_nonnull (small);
+  for (int i = 0; i < 100; i++)
+    g_assert_cmpuint (small[i], ==, 0);
+  g_free (small);
+  g_free (ns_memory_alloc_large (0, FALSE));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -84,5 +143,6 @@ main (int argc, char **argv)
   g_test_add_func ("/data/volume/alloc", test_alloc);
   g_test_add_func ("/data/volume/bad-dims", test_bad_dims);
   g_test_add_func ("/data/volume/orientation", test_orientation);
+  g_test_add_func ("/data/memory/large", test_memory_large);
   return g_test_run ();
 }
