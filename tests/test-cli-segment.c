@@ -12,6 +12,7 @@
 
 #include "ns-checkpoint.h"
 #include "ns-nifti.h"
+#include "ns-test-net.h"
 #include "ns-test-util.h"
 
 #include <math.h>
@@ -180,7 +181,6 @@ test_memory_limit (void)
                                              "default.safetensors", NULL);
   g_autofree char *out = g_build_filename (ns_test_tmpdir (), "limited.nii.gz", NULL);
   g_autofree char *plain = g_build_filename (ns_test_tmpdir (), "plain.nii.gz", NULL);
-  gsize free_bytes = 0;
 
   {
     g_auto (NsTestRun) run = { 0 };
@@ -193,13 +193,7 @@ test_memory_limit (void)
 
   /* What the model holds on the ref backend, to the next MiB, plus one MiB: less than the
    * first layers of one 160 x 192 slice need. */
-  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
-  g_assert_no_error (error);
-  g_autoptr (NsModel) m = ns_checkpoint_load (model, be, &error);
-  g_assert_no_error (error);
-  ns_backend_set_memory_limit (be, G_MAXSIZE / 2);
-  g_assert_true (ns_backend_get_memory (be, &free_bytes, NULL));
-  gsize used = G_MAXSIZE / 2 - free_bytes;
+  gsize used = ns_test_checkpoint_bytes (model);
   g_autofree char *limit = g_strdup_printf ("%" G_GSIZE_FORMAT, (used >> 20) + 2);
   {
     g_auto (NsTestRun) run = { 0 };

@@ -11,6 +11,7 @@
 
 #include "ns-config.h"
 #include "ns-infer.h"
+#include "ns-test-net.h"
 #include "ns-test-util.h"
 
 #include <math.h>
@@ -306,17 +307,6 @@ test_slices_ready (void)
     }
 }
 
-/* Bytes the global backend holds now (its limit is lifted after each use). */
-static gsize
-backend_used (void)
-{
-  gsize free_bytes = 0;
-  ns_backend_set_memory_limit (backend, G_MAXSIZE / 2);
-  g_assert_true (ns_backend_get_memory (backend, &free_bytes, NULL));
-  ns_backend_set_memory_limit (backend, 0);
-  return G_MAXSIZE / 2 - free_bytes;
-}
-
 static double
 agreement (const NsLabelMap *a, const NsLabelMap *b)
 {
@@ -334,7 +324,7 @@ test_memory_limit (void)
 
   /* The ref backend knows no device memory until a limit is set. */
   g_assert_false (ns_backend_get_memory (backend, &free_bytes, &total));
-  gsize used = backend_used ();
+  gsize used = ns_test_backend_bytes (backend);
   g_assert_cmpuint (used, >=, ns_model_n_parameters (model) * sizeof (float));
 
   ns_backend_set_memory_limit (backend, used + ((gsize) 1 << 20));
@@ -357,7 +347,7 @@ test_memory_limit (void)
   g_assert_true (ns_backend_get_memory (backend, &free_bytes, NULL));
   g_assert_cmpuint (free_bytes, ==, (gsize) 1 << 20);
   ns_backend_set_memory_limit (backend, 0);
-  g_assert_cmpuint (backend_used (), ==, used);
+  g_assert_cmpuint (ns_test_backend_bytes (backend), ==, used);
 }
 
 /* Out of memory during inference: the batch is halved until it fits, then (at one slice)
@@ -380,7 +370,7 @@ test_out_of_memory (void)
   int H = ref->stats.crop_size[1], W = ref->stats.crop_size[0];
   gsize per_slice = ns_model_bytes_per_slice (model, H, W);
   ns_model_trim (model);   /* the model's cached activations are not part of the limit */
-  gsize used = backend_used ();
+  gsize used = ns_test_backend_bytes (backend);
   ns_backend_set_memory_limit (backend, used + 2 * per_slice);
   g_autoptr (NsInferResult) halved = run (5, 7, &big, &error);
   ns_backend_set_memory_limit (backend, 0);
@@ -391,7 +381,7 @@ test_out_of_memory (void)
   gsize n = ns_grid_n_voxels (&ref->labels->grid);
   g_assert_cmpmem (halved->labels->labels, n, ref->labels->labels, n);
   ns_model_trim (model);   /* nothing but the cache stays: the batch's tensors are gone */
-  g_assert_cmpuint (backend_used (), ==, used);
+  g_assert_cmpuint (ns_test_backend_bytes (backend), ==, used);
 
   /* The automatic budget sizes the batch by the free memory: fewer slices, same labels. */
   ns_backend_set_memory_limit (backend, used + 3 * per_slice);
@@ -425,7 +415,7 @@ test_out_of_memory (void)
   /* oneDNN and ref differ in rounding only: an argmax may flip at a tie */
   g_assert_cmpfloat (agreement (moved->labels, ref->labels), >=, 0.999);
   ns_model_trim (model);   /* nothing but the cache stays: the batch's tensors are gone */
-  g_assert_cmpuint (backend_used (), ==, used);
+  g_assert_cmpuint (ns_test_backend_bytes (backend), ==, used);
 }
 
 /* The entropy volume is -sum p log p / log K of the probabilities, 0 outside the brain,

@@ -29,6 +29,7 @@
 #include "ns-nifti.h"
 #include "ns-queue-panel.h"
 #include "ns-slice-view.h"
+#include "ns-test-net.h"
 #include "ns-test-util.h"
 #include "ns-train-panel.h"
 #include "ns-uncertainty-view.h"
@@ -270,9 +271,7 @@ test_run_model (void)
 static void
 test_out_of_memory (void)
 {
-  g_autoptr (GError) error = NULL;
   Fixture f;
-  gsize free_bytes = 0;
 
   fixture_setup (&f, "Oom_1", 6, FALSE);
   fixture_run (&f, NS_RUN_MODEL_REPLACE);
@@ -281,16 +280,8 @@ test_out_of_memory (void)
   gsize n = ns_grid_n_voxels (&ns_model_runner_get_prediction (f.runner)->grid);
   g_autofree guint8 *cpu = g_memdup2 (ns_model_runner_get_prediction (f.runner)->labels, n);
 
-  {
-    g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
-    g_assert_no_error (error);
-    g_autoptr (NsModel) m = ns_checkpoint_load (model_path, be, &error);
-    g_assert_no_error (error);
-    ns_backend_set_memory_limit (be, G_MAXSIZE / 2);
-    g_assert_true (ns_backend_get_memory (be, &free_bytes, NULL));
-  }
   ns_model_runner_set_device (f.runner, "ref");
-  ns_model_runner_set_memory_limit (f.runner, G_MAXSIZE / 2 - free_bytes + 4096);
+  ns_model_runner_set_memory_limit (f.runner, ns_test_checkpoint_bytes (model_path) + 4096);
   fixture_run (&f, NS_RUN_MODEL_REPLACE);
   g_assert_true (f.ok);
   g_assert_nonnull (f.message);
