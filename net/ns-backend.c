@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "ns-net"
 
 #include "ns-config.h"
+#include "ns-memory.h"
 #include "ns-backend-private.h"
 
 #include <string.h>
@@ -221,7 +222,7 @@ ns_backend_host_alloc (NsBackend *backend, gsize bytes)
   g_return_val_if_fail (backend != NULL, NULL);
   if (backend->ops->host_alloc != NULL)
     return backend->ops->host_alloc (backend, bytes);
-  return g_try_malloc (MAX (bytes, 1));
+  return ns_memory_alloc_large (bytes, FALSE);
 }
 
 void

@@ -97,7 +97,7 @@ void         ns_backend_synchronize    (NsBackend *backend);
 gboolean     ns_backend_get_memory     (NsBackend *backend, gsize *free_bytes,
                                         gsize *total_bytes);
 /* Host buffers for ns_tensor_upload / ns_tensor_download: page-locked on a GPU (copies
- * at full bus speed, without a staging copy), plain memory elsewhere.  NULL when out of
+ * at full bus speed, without a staging copy), huge pages elsewhere.  NULL when out of
  * memory.  Free with ns_backend_host_free on the same backend. */
 gpointer     ns_backend_host_alloc     (NsBackend *backend, gsize bytes);
 void         ns_backend_host_free      (NsBackend *backend, gpointer mem);
