@@ -501,8 +501,7 @@ apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
         }
     }
 
-  NsLabelMap *target = doc != NULL ? ns_mask_doc_get_map (doc)
-                                   : ns_viewer_get_labels (self->viewer);
+  NsLabelMap *target = target_mask (self);
   gsize n = ns_grid_n_voxels (&labels->grid);
   g_autofree guint8 *merged = NULL;
   const guint8 *values = labels->labels;
@@ -607,10 +606,10 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
 /* The preview starts as the mask the prediction will go into (the editor's mask, else the
  * viewer's labels, else empty). */
 static void
-start_preview (NsModelRunner *self, const NsLabelMap *mask)
+start_preview (NsModelRunner *self)
 {
   const NsGrid *grid = ns_viewer_get_grid (self->viewer);
-  NsLabelMap *shown = mask != NULL ? (NsLabelMap *) mask : ns_viewer_get_labels (self->viewer);
+  NsLabelMap *shown = target_mask (self);
   gsize n = ns_grid_n_voxels (grid);
 
   clear_preview (self);
@@ -669,7 +668,7 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
     NsLabelMap *map = self->editor != NULL && ns_editor_get_doc (self->editor) != NULL
                         ? ns_mask_doc_get_map (ns_editor_get_doc (self->editor)) : NULL;
 
-    start_preview (self, map);
+    start_preview (self);
     if (map != NULL)
       {
         job->n_voxels = ns_grid_n_voxels (&map->grid);
