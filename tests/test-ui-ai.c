@@ -1317,10 +1317,9 @@ test_controller (void)
   ns_model_runner_set_model (runner, model_path, 0);
   ns_model_runner_set_device (runner, "cpu");
   g_assert_true (ns_ai_controller_is_enabled (ctl, "seg.run-model"));
-  g_assert_false (ns_ai_controller_activate (ctl, "seg.unknown"));
   /* an empty mask: no question, the run starts with its progress window */
   guint before = n_toplevels ();
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  ns_ai_controller_run_model (ctl);
   g_assert_true (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
   g_assert_true (wait_until (runner_idle, runner, 120));
@@ -1333,11 +1332,11 @@ test_controller (void)
   g_assert_true (ns_viewer_get_heat (ns_window_get_viewer (window))
                  == ns_model_runner_get_entropy (runner));
   /* now the mask has labels: Run Model asks first and does not start */
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  ns_ai_controller_run_model (ctl);
   g_assert_false (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
   /* Mark Corrected and Queue shows the queue with the case */
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.mark-corrected"));
+  ns_ai_controller_mark_corrected (ctl);
   g_assert_cmpuint (n_toplevels (), ==, before + 2);
   {
     g_autoptr (GError) error = NULL;
@@ -1346,12 +1345,12 @@ test_controller (void)
     g_assert_no_error (error);
     g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_QUEUED);
   }
-  g_assert_true (ns_ai_controller_activate (ctl, "train.queue"));   /* the same window */
+  ns_ai_controller_show_queue (ctl);   /* the same window */
   g_assert_cmpuint (n_toplevels (), ==, before + 2);
-  g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
-  g_assert_true (ns_ai_controller_activate (ctl, "train.fine-tune"));
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.choose-model"));
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.show-uncertainty"));
+  ns_ai_controller_show_models (ctl);
+  ns_ai_controller_fine_tune (ctl);
+  ns_ai_controller_choose_model (ctl);
+  ns_ai_controller_show_uncertainty (ctl);
   g_assert_cmpuint (n_toplevels (), ==, before + 6);
   /* the heat map: the slice through the cursor differs from the image alone where the
    * entropy is above the threshold */
@@ -1404,7 +1403,7 @@ test_controller_panel (void)
   ns_model_runner_set_model (runner, model_path, 0);
   ns_model_runner_set_device (runner, "cpu");
   guint before = n_toplevels ();
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  ns_ai_controller_run_model (ctl);
   g_assert_true (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before);
   g_assert_true (wait_until (runner_idle, runner, 120));

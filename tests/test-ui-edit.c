@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ns-add-label-dialog.h"
 #include "ns-application.h"
 #include "ns-test-util.h"
 #include "ns-tool-panel.h"
@@ -147,7 +148,15 @@ voxel_at_widget (NsSliceView *v, double x, double y, double voxel[3])
   ns_plane_geometry_voxel_at (ns_slice_view_get_geometry (v), ix, iy, voxel);
 }
 
-/* Answers the question dialog the window shows now. */
+/* Runs what is ready in the main context (an async step's completion). */
+static void
+drain (void)
+{
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* Answers the question dialog the window shows now, and lets the answer take effect. */
 static void
 answer (int response)
 {
@@ -156,6 +165,7 @@ answer (int response)
   g_assert_nonnull (dialog);
   gtk_dialog_response (GTK_DIALOG (dialog), response);
   g_assert_true (ns_window_get_question (window) != dialog);
+  drain ();
 }
 
 /* The widget's snapshot rendered by the window's GSK renderer (what reaches the screen);
@@ -646,12 +656,9 @@ test_interpolate (void)
   activate ("edit.add-label", NULL);   /* the dialog, as a person fills it in */
   {
     GtkWidget *dialog = ns_window_get_question (window);
-    GdkRGBA colour = { rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0, 1 };
 
-    g_assert_nonnull (dialog);
-    gtk_editable_set_text (g_object_get_data (G_OBJECT (dialog), "name"), "Test");
-    gtk_spin_button_set_value (g_object_get_data (G_OBJECT (dialog), "value"), custom);
-    gtk_color_chooser_set_rgba (g_object_get_data (G_OBJECT (dialog), "colour"), &colour);
+    g_assert_true (NS_IS_ADD_LABEL_DIALOG (dialog));
+    ns_add_label_dialog_set (NS_ADD_LABEL_DIALOG (dialog), "Test", custom, rgb);
     answer (GTK_RESPONSE_OK);
   }
   g_assert_cmpuint (ns_editor_get_label (editor ()), ==, custom);
@@ -902,8 +909,7 @@ test_close_unsaved (void)
   /* Discard closes it. */
   gtk_window_close (GTK_WINDOW (window));
   g_assert_nonnull (ns_window_get_question (window));
-  gtk_dialog_response (GTK_DIALOG (ns_window_get_question (window)),
-                       NS_WINDOW_RESPONSE_DISCARD);
+  answer (NS_WINDOW_RESPONSE_DISCARD);
   spin (0.2);
   g_assert_null (window);
 }

@@ -14,12 +14,6 @@
 #include "ns-train-panel.h"
 #include "ns-uncertainty-view.h"
 
-const char *const ns_ai_controller_actions[] = {
-  "seg.run-model", "seg.mark-corrected", "seg.choose-model", "seg.show-uncertainty",
-  "train.queue",
-  "train.fine-tune", "train.models", NULL
-};
-
 struct _NsAiController
 {
   GObject parent_instance;
@@ -474,31 +468,57 @@ ns_ai_controller_is_enabled (NsAiController *self, const char *action_name)
   return TRUE;
 }
 
-gboolean
-ns_ai_controller_activate (NsAiController *self, const char *action_name)
+void
+ns_ai_controller_run_model (NsAiController *self)
 {
-  if (g_strcmp0 (action_name, "seg.run-model") == 0)
-    run_model (self);
-  else if (g_strcmp0 (action_name, "seg.mark-corrected") == 0)
-    mark_corrected (self);
-  else if (g_strcmp0 (action_name, "seg.choose-model") == 0)
-    choose_model (self);
-  else if (g_strcmp0 (action_name, "seg.show-uncertainty") == 0)
-    show_uncertainty (self);
-  else if (g_strcmp0 (action_name, "train.queue") == 0)
-    show_queue (self);
-  else if (g_strcmp0 (action_name, "train.fine-tune") == 0)
-    gtk_window_present (ns_fine_tune_dialog_new (self->window, NULL));
-  else if (g_strcmp0 (action_name, "train.models") == 0)
-    {
-      NsModelsDialog *d = ns_models_dialog_new (self->window, NULL);
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  run_model (self);
+}
 
-      g_signal_connect_object (d, "default-changed", G_CALLBACK (on_default_changed), self, 0);
-      gtk_window_present (GTK_WINDOW (d));
-    }
-  else
-    return FALSE;
-  return TRUE;
+void
+ns_ai_controller_mark_corrected (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  mark_corrected (self);
+}
+
+void
+ns_ai_controller_choose_model (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  choose_model (self);
+}
+
+void
+ns_ai_controller_show_uncertainty (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  show_uncertainty (self);
+}
+
+void
+ns_ai_controller_show_queue (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  show_queue (self);
+}
+
+void
+ns_ai_controller_fine_tune (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  gtk_window_present (ns_fine_tune_dialog_new (self->window, NULL));
+}
+
+void
+ns_ai_controller_show_models (NsAiController *self)
+{
+  NsModelsDialog *dialog;
+
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  dialog = ns_models_dialog_new (self->window, NULL);
+  g_signal_connect_object (dialog, "default-changed", G_CALLBACK (on_default_changed), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 GtkWidget *

@@ -9,7 +9,7 @@
  * edits asks first (Save / Discard / Cancel); the application ends with its last window.
  *
  * NEUROSEG_TEST_SCRIPT=FILE (a hook for end-to-end tests): when the first window has
- * loaded its case, each line of FILE runs through ns_window_run_script_line() (the same
+ * loaded its case, each line of FILE runs through ns_test_script_run_line() (the same
  * editor calls the gestures and dialogs make); a line that fails is printed and the
  * application exits with status 1.
  */
@@ -19,6 +19,7 @@
 
 #include "ns-config.h"
 #include "ns-case.h"
+#include "ns-test-script.h"
 #include "ns-ui.h"
 #include "ns-window.h"
 
@@ -53,7 +54,7 @@ run_test_script_cb (NsWindow *window, gboolean ok, NsApplication *self)
   g_object_ref (window);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      if (!ns_window_run_script_line (window, lines[i], &error))
+      if (!ns_test_script_run_line (window, lines[i], &error))
         {
           g_printerr ("neuroseg: test script %s:%u: %s\n", path, i + 1, error->message);
           self->script_failed = TRUE;

@@ -851,6 +851,23 @@ ns_editor_redo (NsEditor *self, guint n)
   return undo_redo (self, n, TRUE);
 }
 
+guint
+ns_editor_history_goto (NsEditor *self, guint n_applied)
+{
+  guint n_undo;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), 0);
+
+  if (self->doc == NULL)
+    return 0;
+  n_undo = ns_history_n_undo (ns_mask_doc_get_history (self->doc));
+  if (n_applied < n_undo)
+    return ns_editor_undo (self, n_undo - n_applied);
+  if (n_applied > n_undo)
+    return ns_editor_redo (self, n_applied - n_undo);
+  return 0;
+}
+
 /* ---- GObject ----------------------------------------------------------------------------- */
 
 static void

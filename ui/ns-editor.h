@@ -136,5 +136,8 @@ gboolean      ns_editor_replace           (NsEditor *self, const guint8 *labels,
                                            const char *name);
 guint         ns_editor_undo              (NsEditor *self, guint n);
 guint         ns_editor_redo              (NsEditor *self, guint n);
+/* Undoes or redoes until n_applied entries of the history are applied (Edit > History);
+ * the number of steps taken. */
+guint         ns_editor_history_goto      (NsEditor *self, guint n_applied);
 
 G_END_DECLS

@@ -15,8 +15,8 @@
  *   view.zoom-out, view.modality(s), view.window-preset(s: auto | brain | full),
  *   view.show-labels, view.overlay-mode(s: fill | outline | both), view.show-crosshair,
  *   view.neurological;
- *   seg.run-model, seg.accept, train.fine-tune, train.models (disabled until the
- *   inference engine and the trainer land).
+ *   seg.run-model, seg.mark-corrected, seg.choose-model, seg.show-uncertainty, train.queue,
+ *   train.fine-tune, train.models (NsAiController's).
  */
 #pragma once
 
@@ -38,9 +38,9 @@ NsWindow     *ns_window_new             (GtkApplication *application);
 
 /* Opens a case folder, one NIfTI file, or several NIfTI files of one case (paths,
  * NULL-terminated), off the main thread; a progress bar pulses meanwhile.  With unsaved
- * mask edits it first asks Save / Discard / Cancel (ns_window_get_question()) and opens
- * only after Save or Discard.  On failure a
- * dialog names the file and the reason and the previous case stays.  Cancels a load in
+ * mask edits it first asks Save / Discard / Cancel (ns_window_get_question(), see
+ * ns-save-changes-dialog.h) and opens only after Save or Discard.  On failure a dialog
+ * names the file and the reason and the previous case stays.  Cancels a load in
  * progress.  "load-finished" (gboolean ok) is emitted at the end. */
 void          ns_window_open            (NsWindow *self, const char *const *paths);
 gboolean      ns_window_is_loading      (NsWindow *self);
@@ -78,11 +78,4 @@ NsEditor     *ns_window_get_editor      (NsWindow *self);
 GtkWidget    *ns_window_get_question    (NsWindow *self);
 /* The list of Edit > History while it is open (row r: r entries applied), or NULL. */
 GtkListBox   *ns_window_get_history_list (NsWindow *self);
-/* One line of a test script (NEUROSEG_TEST_SCRIPT, see ns-application.c):
- *   paint PLANE I J K [I J K ...] [label L] [radius R]   a brush stroke (2-D on PLANE)
- *   erase PLANE I J K [...] [radius R]                   an eraser stroke
- *   undo | recover | discard | save [PATH] | quit
- * PLANE is axial, sagittal or coronal; I J K are voxel coordinates. */
-gboolean      ns_window_run_script_line (NsWindow *self, const char *line, GError **error);
-
 G_END_DECLS
