@@ -1522,6 +1522,103 @@ test_window_menu (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* ---- the loop as a person lives it (issue 12) ------------------------------------------ */
+
+/* Runs what is ready in the main context (an async step's completion, a redraw). */
+static void
+drain (void)
+{
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* Whether action is enabled in window, as a button bound to it shows it. */
+static gboolean
+action_enabled (NsWindow *window, const char *action)
+{
+  GtkBox *box = GTK_BOX (ns_window_get_layer_panel (window));
+  GtkWidget *button = gtk_button_new ();
+  gboolean enabled;
+
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  gtk_box_append (box, button);
+  g_main_context_iteration (NULL, FALSE);
+  enabled = gtk_widget_get_sensitive (button);
+  gtk_box_remove (box, button);
+  return enabled;
+}
+
+/* A workbench window on a fresh copy of a synthetic case, the test's model chosen. */
+static NsWindow *
+open_window (const char *case_name, int nz, gboolean seg, char **dir_out)
+{
+  g_autofree char *dir = make_case (case_name, nz, seg);
+  NsWindow *window = ns_window_new (NULL);
+  const char *paths[] = { dir, NULL };
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
+  ns_model_runner_set_model (runner, model_path, 0);
+  ns_model_runner_set_device (runner, "cpu");
+  if (dir_out != NULL)
+    *dir_out = g_steal_pointer (&dir);
+  return window;
+}
+
+static void
+run_model_in (NsWindow *window)
+{
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_true (ns_model_runner_is_running (runner));
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  drain ();
+}
+
+/* On a freshly opened case, Run Model is one undoable step that Undo offers at once (it
+ * stayed greyed out until a stroke was painted); Undo brings the empty mask back, and a
+ * quit then is clean: no question, and no "edits were not saved" offer at the next
+ * start. */
+static void
+test_undo_after_run (void)
+{
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Undo_1", 8, FALSE, &dir);
+  NsEditor *editor = ns_window_get_editor (window);
+  NsLabelMap *map = ns_mask_doc_get_map (ns_editor_get_doc (editor));
+  const char *paths[] = { dir, NULL };
+
+  g_assert_cmpuint (count_nonzero (map), ==, 0);
+  g_assert_false (action_enabled (window, "win.undo"));
+  run_model_in (window);
+  g_assert_cmpuint (count_nonzero (map), >, 0);
+  g_assert_true (action_enabled (window, "win.undo"));
+  g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (window)), "*"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpuint (count_nonzero (map), ==, 0);
+  g_assert_false (action_enabled (window, "win.undo"));
+  g_assert_true (action_enabled (window, "win.redo"));
+  g_assert_false (ns_editor_is_modified (editor));
+
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  gtk_window_close (GTK_WINDOW (window));
+  drain ();
+  g_assert_null (window);
+
+  window = ns_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
+  g_assert_null (ns_window_get_question (window));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- --bench ------------------------------------------------------------------------- */
 
 static gint64 last_tick, longest_gap, longest_gap_running;
@@ -1655,5 +1752,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/train-panel-cancel", test_train_panel_cancel);
   g_test_add_func ("/ui/ai/fine-tune-dialog", test_fine_tune_dialog);
   g_test_add_func ("/ui/ai/models-dialog", test_models_dialog);
+  g_test_add_func ("/ui/ai/undo-after-run", test_undo_after_run);
   return g_test_run ();
 }

@@ -143,11 +143,19 @@ sync_colours (NsEditor *self)
 void
 ns_editor_close (NsEditor *self)
 {
+  g_autoptr (GError) error = NULL;
+
   g_return_if_fail (NS_IS_EDITOR (self));
 
   if (self->doc == NULL)
     return;
   ns_editor_stroke_cancel (self);
+  /* Back at the saved state (edits undone, e.g. Run Model then Undo): the journal's
+   * records add up to nothing, and left there they would be offered for recovery at the
+   * next start.  Not while an offered recovery is unanswered: those edits stay. */
+  if (!ns_mask_doc_is_modified (self->doc) && ns_mask_doc_n_recoverable (self->doc) == 0
+      && !ns_journal_truncate (ns_mask_doc_get_journal (self->doc), &error))
+    g_warning ("%s", error->message);
   g_clear_pointer (&self->doc, ns_mask_doc_free);
   g_clear_pointer (&self->case_seg_path, g_free);
   if (ns_viewer_has_case (self->viewer))
@@ -804,6 +812,24 @@ ns_editor_replace (NsEditor *self, const guint8 *labels, const char *name)
   if (!ns_mask_doc_replace (self->doc, labels, name))
     return FALSE;
   ns_viewer_labels_changed (self->viewer);
+  notify_modified (self);
+  return TRUE;
+}
+
+gboolean
+ns_editor_commit_applied (NsEditor *self, NsEditChange *change)
+{
+  g_autoptr (NsEditChange) owned = change;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  g_return_val_if_fail (change != NULL, FALSE);
+
+  if (self->doc == NULL)
+    return FALSE;
+  ns_editor_stroke_end (self);
+  /* the viewer reads the change (volumes, damaged box) before the history owns it */
+  ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
+  ns_mask_doc_commit (self->doc, g_steal_pointer (&owned));
   notify_modified (self);
   return TRUE;
 }

@@ -55,6 +55,8 @@ char         *ns_editor_default_mask_path (NsCase *ncase);
  * "doc-changed". */
 gboolean      ns_editor_open              (NsEditor *self, const char *mask_path,
                                            GError **error);
+/* Closes the document.  Its journal keeps unsaved edits for recovery; when the mask is
+ * back at its saved state (every edit undone) the journal is emptied instead. */
 void          ns_editor_close             (NsEditor *self);
 /* NULL without a document. */
 NsMaskDoc    *ns_editor_get_doc           (NsEditor *self);
@@ -134,6 +136,10 @@ gboolean      ns_editor_remove_islands    (NsEditor *self, double min_ml, GError
  * undoable, journaled entry named name; FALSE without a document or when nothing changed. */
 gboolean      ns_editor_replace           (NsEditor *self, const guint8 *labels,
                                            const char *name);
+/* Commits change, already applied to the document's map (a whole-volume edit computed
+ * elsewhere, e.g. Run Model's prediction diffed in its worker), as one undoable,
+ * journaled entry; takes ownership.  FALSE without a document. */
+gboolean      ns_editor_commit_applied    (NsEditor *self, NsEditChange *change);
 guint         ns_editor_undo              (NsEditor *self, guint n);
 guint         ns_editor_redo              (NsEditor *self, guint n);
 /* Undoes or redoes until n_applied entries of the history are applied (Edit > History);

@@ -476,10 +476,14 @@ run_thread_main (gpointer data)
   return NULL;
 }
 
+/* Puts the prediction into the mask.  With an editor's document it goes through the
+ * editor, so that it is one undoable, journaled step the window's Undo sees at once. */
 static void
 apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
 {
   NsMaskDoc *doc = self->editor != NULL ? ns_editor_get_doc (self->editor) : NULL;
+  const char *name = self->mode == NS_RUN_MODEL_REPLACE ? "Run Model"
+                                                         : "Run Model (fill unlabelled)";
 
   /* fast path: the mask is still the one the worker diffed against */
   if (doc != NULL && job->change != NULL && job->snapshot != NULL)
@@ -492,11 +496,7 @@ apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
           NsEditChange *change = g_steal_pointer (&job->change);
 
           ns_edit_change_apply (change, map, TRUE);
-          /* the history owns the change once committed; the viewer reads it first */
-          ns_edit_change_ref (change);
-          ns_mask_doc_commit (doc, change);
-          ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
-          ns_edit_change_unref (change);
+          ns_editor_commit_applied (self->editor, change);
           return;
         }
     }
@@ -514,12 +514,7 @@ apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
       values = merged;
     }
   if (doc != NULL)
-    {
-      ns_mask_doc_replace (doc, values,
-                           self->mode == NS_RUN_MODEL_REPLACE ? "Run Model"
-                                                              : "Run Model (fill unlabelled)");
-      ns_viewer_labels_changed (self->viewer);
-    }
+    ns_editor_replace (self->editor, values, name);
   else if (target != NULL && ns_grid_equal (&target->grid, &labels->grid))
     {
       memcpy (target->labels, values, n);

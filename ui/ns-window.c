@@ -331,6 +331,13 @@ ns_window_get_editor (NsWindow *self)
   return self->editor;
 }
 
+NsAiController *
+ns_window_get_ai_controller (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->ai;
+}
+
 NsSliceView *
 _ns_window_active_view (NsWindow *self)
 {

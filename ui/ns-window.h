@@ -22,6 +22,7 @@
 
 #include <gtk/gtk.h>
 
+#include "ns-ai-controller.h"
 #include "ns-editor.h"
 #include "ns-info-pane.h"
 #include "ns-layer-panel.h"
@@ -73,6 +74,8 @@ typedef enum
 } NsWindowResponse;
 
 NsEditor     *ns_window_get_editor      (NsWindow *self);
+/* The AI loop's actions of this window (Run Model, Mark Corrected, ...). */
+NsAiController *ns_window_get_ai_controller (NsWindow *self);
 /* The question dialog the window shows now (a GtkDialog: unsaved edits, recovery,
  * overwriting; also the Remove Small Islands and Add Label dialogs), or NULL. */
 GtkWidget    *ns_window_get_question    (NsWindow *self);
