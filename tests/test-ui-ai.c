@@ -16,14 +16,17 @@
  */
 #include "ns-config.h"
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ns-ai-controller.h"
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
+#include "ns-fine-tune-dialog.h"
 #include "ns-model-runner.h"
 #include "ns-models-dialog.h"
 #include "ns-nifti.h"
@@ -32,7 +35,9 @@
 #include "ns-test-net.h"
 #include "ns-test-util.h"
 #include "ns-train-panel.h"
+#include "ns-heat-legend.h"
 #include "ns-uncertainty-view.h"
+#include "ns-uncertainty-window.h"
 #include "ns-window.h"
 
 static char *model_path;
@@ -1044,7 +1049,7 @@ test_fine_tune_dialog (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *db = db_path_for ("dialog.db");
   prepare_db (db, "Dialog_1");
-  GtkWindow *dialog = ns_fine_tune_dialog_new (NULL, db);
+  NsFineTuneDialog *dialog = ns_fine_tune_dialog_new (NULL, db);
   NsTrainRequest r = { 0 };
 
   g_assert_true (ns_fine_tune_dialog_get_request (dialog, &r, &error));
@@ -1056,8 +1061,8 @@ test_fine_tune_dialog (void)
   g_assert_cmpstr (r.device, ==, "auto");
   g_assert_null (r.val_cases[0]);
   ns_train_request_clear (&r);
-  g_assert_true (gtk_widget_get_sensitive (g_object_get_data (G_OBJECT (dialog), "ns-start")));
-  gtk_window_destroy (dialog);
+  g_assert_true (gtk_widget_get_sensitive (ns_fine_tune_dialog_get_start_button (dialog)));
+  gtk_window_destroy (GTK_WINDOW (dialog));
 
   /* the validation list is kept for the next dialog */
   g_autofree char *list = g_build_filename (ns_test_tmpdir (), "validation-cases.txt", NULL);
@@ -1069,14 +1074,14 @@ test_fine_tune_dialog (void)
   g_assert_cmpstr (r.val_cases[0], ==, val_dir);
   g_assert_null (r.val_cases[1]);
   ns_train_request_clear (&r);
-  gtk_window_destroy (dialog);
+  gtk_window_destroy (GTK_WINDOW (dialog));
   /* a validation folder that does not exist is refused, naming it */
   g_assert_true (g_file_set_contents (list, "/nonexistent/case\n", -1, NULL));
   dialog = ns_fine_tune_dialog_new (NULL, db);
   g_assert_false (ns_fine_tune_dialog_get_request (dialog, &r, &error));
   g_assert_nonnull (strstr (error->message, "/nonexistent/case"));
   g_clear_error (&error);
-  gtk_window_destroy (dialog);
+  gtk_window_destroy (GTK_WINDOW (dialog));
   g_assert_true (g_file_set_contents (list, "", -1, NULL));
 }
 
@@ -1619,6 +1624,272 @@ test_undo_after_run (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A message dialog shown now whose text holds needle (NULL: none). */
+static GtkWindow *
+find_message (const char *needle)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+      g_autofree char *text = NULL;
+      g_autofree char *secondary = NULL;
+
+      if (!GTK_IS_MESSAGE_DIALOG (w))
+        continue;
+      g_object_get (w, "text", &text, "secondary-text", &secondary, NULL);
+      if (strstr (text, needle) != NULL || (secondary != NULL && strstr (secondary, needle)))
+        return w;
+    }
+  return NULL;
+}
+
+static void
+delete_case_file (const char *dir, const char *suffix)
+{
+  g_autofree char *name = g_path_get_basename (dir);
+  g_autofree char *file = g_strdup_printf ("%s_%s.nii.gz", name, suffix);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+/* Run Model on a mask with labels asks Replace or Fill, but only once the model is found
+ * and the case has what it needs: a missing model file or modality is said at once, and
+ * nothing is asked for a run that cannot start. */
+static void
+test_check_before_question (void)
+{
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Check_1", 8, TRUE, &dir);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+  g_autofree char *missing = g_build_filename (ns_test_tmpdir (), "missing.safetensors", NULL);
+  const char *paths[] = { dir, NULL };
+  GtkWindow *message;
+
+  ns_model_runner_set_model (runner, missing, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_false (ns_model_runner_is_running (runner));
+  g_assert_null (find_message ("Replace the mask?"));
+  message = find_message ("missing.safetensors");
+  g_assert_nonnull (message);
+  gtk_window_destroy (message);
+
+  /* the same case without its T1c: the model's inputs and the case's images, named */
+  delete_case_file (dir, "t1ce");
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  ns_model_runner_set_model (runner, model_path, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_false (ns_model_runner_is_running (runner));
+  g_assert_null (find_message ("Replace the mask?"));
+  message = find_message ("needs FLAIR and T1c; this case has no T1c (it has FLAIR)");
+  g_assert_nonnull (message);
+  gtk_window_destroy (message);
+  gtk_window_destroy (GTK_WINDOW (window));
+
+  /* everything there: now the question */
+  window = open_window ("Check_2", 8, TRUE, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  message = find_message ("Replace the mask?");
+  g_assert_nonnull (message);
+  g_assert_false (ns_model_runner_is_running (
+    ns_ai_controller_get_runner (ns_window_get_ai_controller (window))));
+  gtk_window_destroy (message);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+job_text_has (gpointer data)
+{
+  const char *text = ns_job_status_get_text (((gpointer *) data)[0]);
+
+  return text != NULL && strstr (text, ((gpointer *) data)[1]) != NULL;
+}
+
+/* Run Model and fine-tuning show their progress in the status bar, inside the window at
+ * its default size (the sidebar's panel is below the fold there), with Cancel. */
+static void
+test_progress_in_status_bar (void)
+{
+  NsWindow *window = open_window ("Status_1", 40, FALSE, NULL);
+  NsAiController *ctl = ns_window_get_ai_controller (window);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
+  NsJobStatus *status = ns_window_get_job_status (window);
+  graphene_rect_t bounds;
+  gpointer run_slices[2] = { status, " slices" };
+  gpointer fine_tuning[2] = { status, "Fine-tuning: Step 1 of 4" };
+  g_autofree char *db = db_path_for ("status.db");
+  gint64 case_id;
+  GtkWidget *panel;
+
+  g_assert_null (ns_job_status_get_text (status));
+  ns_model_runner_set_max_batch (runner, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_true (wait_until (job_text_has, run_slices, 120));
+  g_assert_true (g_str_has_prefix (ns_job_status_get_text (status), "Run Model: "));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (status)));
+  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (status), GTK_WIDGET (window), &bounds));
+  g_test_message ("job status at %.0f, %.0f, %.0f x %.0f in %d x %d", bounds.origin.x,
+                  bounds.origin.y, bounds.size.width, bounds.size.height,
+                  gtk_widget_get_width (GTK_WIDGET (window)),
+                  gtk_widget_get_height (GTK_WIDGET (window)));
+  g_assert_cmpfloat (bounds.origin.x, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=,
+                     gtk_widget_get_width (GTK_WIDGET (window)));
+  g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                     gtk_widget_get_height (GTK_WIDGET (window)));
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  drain ();
+  g_assert_null (ns_job_status_get_text (status));
+  g_assert_true (g_str_has_prefix (ns_window_get_message (window), "Predicted in "));
+
+  /* a fine-tuning run: its steps, then Cancel */
+  case_id = prepare_db (db, "Status_2");
+  panel = run_fake_trainer (db,
+    "printf '%s\\n' '{\"event\":\"step\",\"step\":1,\"total_steps\":4,\"loss\":1,"
+    "\"eta_seconds\":30}'; exec sleep 60", case_id);
+  ns_ai_controller_follow_training (ctl, NS_TRAIN_PANEL (panel));
+  g_assert_true (wait_until (job_text_has, fine_tuning, 30));
+  g_assert_cmpfloat_with_epsilon (ns_job_status_get_fraction (status), 0.25, 1e-9);
+  ns_ai_controller_cancel_job (ctl);
+  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_CANCELLED);
+  g_assert_null (ns_job_status_get_text (status));
+  g_assert_cmpstr (ns_window_get_message (window), ==, "Fine-tuning cancelled");
+  g_object_unref (panel);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* The first button under widget whose label is label. */
+static GtkWidget *
+find_button (GtkWidget *widget, const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWindow *
+find_toplevel_of_type (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+        return w;
+    }
+  return NULL;
+}
+
+/* The widget's snapshot as pixels (0xAARRGGBB, width x height). */
+static guint32 *
+render_widget (GtkWidget *widget, int *width, int *height)
+{
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  guint32 *pixels = g_new0 (guint32, (gsize) MAX (w, 1) * MAX (h, 1));
+
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
+  *width = w;
+  *height = h;
+  return pixels;
+}
+
+/* Whether pixels hold a colour within tolerance 24 of rgb. */
+static gboolean
+has_colour (const guint32 *pixels, gsize n, guint32 rgb)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      int d = 0;
+
+      for (int c = 0; c < 3; c++)
+        d = MAX (d, abs ((int) ((pixels[i] >> (8 * c)) & 0xff) - (int) ((rgb >> (8 * c)) & 0xff)));
+      if (d <= 24)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Show Uncertainty: its window has a legend (viridis from dark purple to yellow) and a
+ * Close button that closes it (Escape: the real-input test, test-e2e-input). */
+static void
+test_uncertainty_window (void)
+{
+  NsWindow *window = open_window ("Unc_1", 8, FALSE, NULL);
+  NsUncertaintyWindow *unc;
+  GtkWidget *legend, *close;
+  g_autofree guint32 *pixels = NULL;
+  int w, h;
+
+  run_model_in (window);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.show-uncertainty", NULL));
+  unc = NS_UNCERTAINTY_WINDOW (find_toplevel_of_type (NS_TYPE_UNCERTAINTY_WINDOW));
+  g_assert_nonnull (unc);
+  g_assert_true (g_str_has_prefix (ns_uncertainty_window_get_score_text (unc),
+                                   "Case uncertainty"));
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE), g_usleep (2000);
+  legend = find_widget_of_type (GTK_WIDGET (unc), NS_TYPE_HEAT_LEGEND);
+  g_assert_nonnull (legend);
+  g_assert_true (gtk_widget_get_mapped (legend));
+  pixels = render_widget (legend, &w, &h);
+  g_assert_cmpint (w, >, 100);
+  g_assert_true (has_colour (pixels, (gsize) w * h, ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 20)));
+  g_assert_true (has_colour (pixels, (gsize) w * h,
+                             ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 255)));
+  close = find_button (GTK_WIDGET (unc), "_Close");
+  g_assert_nonnull (close);
+  g_object_add_weak_pointer (G_OBJECT (unc), (gpointer *) &unc);
+  g_signal_emit_by_name (close, "clicked");
+  drain ();
+  g_assert_null (unc);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* The model card is formatted for a person: validation Dice by region, the validation
+ * cases by name, how it was trained; no raw JSON. */
+static void
+test_model_card (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *shipped = g_build_filename (g_getenv ("NS_SOURCE_DIR"), "resources",
+                                               "models", "mobilenetv2-unet-default.safetensors",
+                                               NULL);
+  g_autofree char *card = ns_model_runner_describe_model (shipped, &error);
+
+  g_assert_no_error (error);
+  g_test_message ("%s", card);
+  g_assert_null (strchr (card, '{'));
+  g_assert_null (strchr (card, '"'));
+  g_assert_nonnull (strstr (card, "Validation Dice: WT 0.868, TC 0.848, ET 0.804"));
+  g_assert_nonnull (strstr (card, "Validation cases (2): Brats18_CBICA_ALU_1, "
+                                  "brats_2013_pat0004_1"));
+  g_assert_nonnull (strstr (card, "Training: 960 steps"));
+}
+
 /* ---- --bench ------------------------------------------------------------------------- */
 
 static gint64 last_tick, longest_gap, longest_gap_running;
@@ -1753,5 +2024,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/fine-tune-dialog", test_fine_tune_dialog);
   g_test_add_func ("/ui/ai/models-dialog", test_models_dialog);
   g_test_add_func ("/ui/ai/undo-after-run", test_undo_after_run);
+  g_test_add_func ("/ui/ai/check-before-question", test_check_before_question);
+  g_test_add_func ("/ui/ai/progress-in-status-bar", test_progress_in_status_bar);
+  g_test_add_func ("/ui/ai/uncertainty-window", test_uncertainty_window);
+  g_test_add_func ("/ui/ai/model-card", test_model_card);
   return g_test_run ();
 }

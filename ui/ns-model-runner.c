@@ -24,6 +24,8 @@
 #include <unistd.h>
 #endif
 
+#include <json-glib/json-glib.h>
+
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
 #include "ns-infer.h"
@@ -621,6 +623,88 @@ start_preview (NsModelRunner *self)
   ns_viewer_set_preview_labels (self->viewer, self->preview);
 }
 
+/* The model chosen, else the default one, which becomes the chosen one. */
+static gboolean
+resolve_model (NsModelRunner *self, GError **error)
+{
+  int version = 0;
+  g_autofree char *path = NULL;
+
+  if (self->model_path != NULL)
+    return TRUE;
+  path = ns_model_runner_find_default_model (NULL, &version, error);
+  if (path == NULL)
+    return FALSE;
+  ns_model_runner_set_model (self, path, version);
+  return TRUE;
+}
+
+/* "FLAIR, T1c": the display names of modality names (owned). */
+static char *
+join_modalities (GPtrArray *names)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (s, "%s%s", i == 0 ? "" : i + 1 == names->len ? " and " : ", ",
+                            ns_viewer_modality_label (names->pdata[i]));
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+gboolean
+ns_model_runner_check (NsModelRunner *self, GError **error)
+{
+  NsCase *ncase;
+  g_autoptr (NsModelMeta) meta = NULL;
+  g_autoptr (GPtrArray) missing = g_ptr_array_new ();
+  g_autoptr (GPtrArray) present = g_ptr_array_new ();
+
+  g_return_val_if_fail (NS_IS_MODEL_RUNNER (self), FALSE);
+
+  ncase = ns_viewer_get_case (self->viewer);
+  if (ncase == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
+      return FALSE;
+    }
+  if (!resolve_model (self, error))
+    return FALSE;
+  meta = ns_checkpoint_read_meta (self->model_path, error);
+  if (meta == NULL)
+    return FALSE;
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    if (ncase->modality[m] != NULL)
+      g_ptr_array_add (present, (gpointer) ns_modality_name (m));
+  for (int c = 0; meta->modalities != NULL && meta->modalities[c] != NULL; c++)
+    {
+      gboolean found = FALSE;
+
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        found |= ncase->modality[m] != NULL
+                 && g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0;
+      if (!found)
+        g_ptr_array_add (missing, meta->modalities[c]);
+    }
+  if (missing->len > 0)
+    {
+      g_autofree char *base = g_path_get_basename (self->model_path);
+      g_autofree char *needed = NULL;
+      g_autofree char *lacking = join_modalities (missing);
+      g_autofree char *has = join_modalities (present);
+      g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+      for (int c = 0; meta->modalities[c] != NULL; c++)
+        g_ptr_array_add (all, meta->modalities[c]);
+      needed = join_modalities (all);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "The model %s needs %s; this case has no %s (it has %s). Open the "
+                   "missing image%s with the case.", base, needed, lacking,
+                   present->len > 0 ? has : "no image", missing->len > 1 ? "s" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_uncertainty,
                        GError **error)
@@ -637,15 +721,9 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
       return FALSE;
     }
-  if (self->model_path == NULL)
-    {
-      int version = 0;
-      g_autofree char *path = ns_model_runner_find_default_model (NULL, &version, error);
-
-      if (path == NULL)
-        return FALSE;
-      ns_model_runner_set_model (self, path, version);
-    }
+  /* a model that cannot be read fails in the worker, as any other load error */
+  if (!resolve_model (self, error))
+    return FALSE;
 
   Job *job = g_new0 (Job, 1);
   job->self = g_object_ref (self);
@@ -851,6 +929,96 @@ ns_model_runner_find_default_model (const char *db_path, int *version, GError **
   return NULL;
 }
 
+static double
+metric (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) != G_TYPE_STRING
+           ? json_node_get_double (n) : NAN;
+}
+
+/* The metrics JSON of a checkpoint as lines a person reads: validation Dice by region, the
+ * validation cases by name, how it was trained; anything else as "name: value". */
+static void
+append_metrics (GString *s, const char *metrics)
+{
+  static const char *const shown[] = {
+    "dice_wt", "dice_tc", "dice_et", "dice_mean", "val_cases", "steps", "seconds", "device",
+    "batch_size", "lr", "loss", NULL
+  };
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GList) members = NULL;
+  JsonObject *o;
+  JsonNode *cases;
+  double wt, tc, et, mean;
+
+  if (!json_parser_load_from_data (parser, metrics, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_string_append (s, "Metrics: (unreadable)\n");
+      return;
+    }
+  o = json_node_get_object (json_parser_get_root (parser));
+  wt = metric (o, "dice_wt");
+  tc = metric (o, "dice_tc");
+  et = metric (o, "dice_et");
+  mean = metric (o, "dice_mean");
+  if (isfinite (wt) || isfinite (tc) || isfinite (et))
+    {
+      g_string_append_printf (s, "Validation Dice: WT %.3f, TC %.3f, ET %.3f", wt, tc, et);
+      if (isfinite (mean))
+        g_string_append_printf (s, " (mean %.3f)", mean);
+      g_string_append_c (s, '\n');
+    }
+  else
+    g_string_append (s, "Validation Dice: none recorded\n");
+  cases = json_object_get_member (o, "val_cases");
+  if (cases != NULL && JSON_NODE_HOLDS_ARRAY (cases))
+    {
+      JsonArray *a = json_node_get_array (cases);
+
+      g_string_append_printf (s, "Validation cases (%u):", json_array_get_length (a));
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          const char *c = json_array_get_string_element (a, i);
+          g_autofree char *base = c != NULL ? g_path_get_basename (c) : g_strdup ("?");
+
+          g_string_append_printf (s, "%s %s", i > 0 ? "," : "", base);
+        }
+      g_string_append_c (s, '\n');
+    }
+  if (isfinite (metric (o, "steps")))
+    {
+      g_string_append_printf (s, "Training: %.0f steps", metric (o, "steps"));
+      if (isfinite (metric (o, "seconds")))
+        g_string_append_printf (s, " in %.0f min", metric (o, "seconds") / 60);
+      if (isfinite (metric (o, "batch_size")))
+        g_string_append_printf (s, ", batch %.0f", metric (o, "batch_size"));
+      if (isfinite (metric (o, "lr")))
+        g_string_append_printf (s, ", learning rate %g", metric (o, "lr"));
+      if (isfinite (metric (o, "loss")))
+        g_string_append_printf (s, ", final loss %.3f", metric (o, "loss"));
+      g_string_append_c (s, '\n');
+    }
+  if (json_object_has_member (o, "device"))
+    g_string_append_printf (s, "Trained on: %s\n",
+                            json_object_get_string_member_with_default (o, "device", "?"));
+  members = json_object_get_members (o);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *n = json_object_get_member (o, l->data);
+      g_autofree char *value = NULL;
+
+      if (g_strv_contains (shown, l->data) || !JSON_NODE_HOLDS_VALUE (n))
+        continue;
+      value = json_node_get_value_type (n) == G_TYPE_STRING
+                ? g_strdup (json_node_get_string (n))
+                : g_strdup_printf ("%g", json_node_get_double (n));
+      g_string_append_printf (s, "%s: %s\n", (const char *) l->data, value);
+    }
+}
+
 char *
 ns_model_runner_describe_model (const char *path, GError **error)
 {
@@ -881,54 +1049,12 @@ ns_model_runner_describe_model (const char *path, GError **error)
   if (meta->epochs > 0)
     g_string_append_printf (s, "Epochs: %d\n", meta->epochs);
   if (meta->metrics != NULL)
-    g_string_append_printf (s, "Metrics: %s\n", meta->metrics);
+    append_metrics (s, meta->metrics);
   if (meta->date != NULL)
     g_string_append_printf (s, "Date: %s\n", meta->date);
   if (meta->command != NULL)
     g_string_append_printf (s, "Command: %s\n", meta->command);
   return g_string_free (s, FALSE);
-}
-
-/* ---- progress box --------------------------------------------------------------------- */
-
-static void
-box_on_progress (NsModelRunner *self, int done, int total, GtkWidget *box)
-{
-  GtkProgressBar *bar = g_object_get_data (G_OBJECT (box), "bar");
-  g_autofree char *text = total > 0 ? g_strdup_printf ("Run Model: %d of %d slices", done,
-                                                       total)
-                                    : g_strdup ("Run Model: loading the model…");
-
-  gtk_widget_set_visible (box, TRUE);
-  gtk_progress_bar_set_fraction (bar, total > 0 ? (double) done / total : 0.0);
-  gtk_progress_bar_set_text (bar, text);
-}
-
-static void
-box_on_finished (NsModelRunner *self, gboolean ok, const char *message, GtkWidget *box)
-{
-  gtk_widget_set_visible (box, FALSE);
-}
-
-GtkWidget *
-ns_model_runner_create_progress_box (NsModelRunner *self)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *bar = gtk_progress_bar_new ();
-  GtkWidget *cancel = gtk_button_new_with_mnemonic ("_Cancel");
-
-  gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (bar), TRUE);
-  gtk_widget_set_hexpand (bar, TRUE);
-  gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
-  gtk_box_append (GTK_BOX (box), bar);
-  gtk_box_append (GTK_BOX (box), cancel);
-  g_object_set_data (G_OBJECT (box), "bar", bar);
-  g_object_set_data (G_OBJECT (box), "cancel", cancel);
-  g_signal_connect_swapped (cancel, "clicked", G_CALLBACK (ns_model_runner_cancel), self);
-  g_signal_connect_object (self, "progress", G_CALLBACK (box_on_progress), box, 0);
-  g_signal_connect_object (self, "finished", G_CALLBACK (box_on_finished), box, 0);
-  gtk_widget_set_visible (box, ns_model_runner_is_running (self));
-  return box;
 }
 
 /* ---- Mark Corrected and Queue ---------------------------------------------------------- */

@@ -73,7 +73,13 @@ void           ns_model_runner_set_max_batch  (NsModelRunner *self, int max_batc
 /* Device memory the run may use, in bytes (0: what the device has free). */
 void           ns_model_runner_set_memory_limit (NsModelRunner *self, gsize bytes);
 
-/* Starts a run on the viewer's case; FALSE + error when no case, no model, or busy. */
+/* Whether the next run can start on the viewer's case, checked before anything is asked
+ * or started: the model chosen (else the default one, which becomes the chosen one) is
+ * readable and the case holds every modality it needs.  FALSE + error naming the model
+ * file, or the missing modalities and those the case has. */
+gboolean       ns_model_runner_check          (NsModelRunner *self, GError **error);
+/* Starts a run on the viewer's case; FALSE + error when no case, no model at all, or
+ * busy (a model that cannot be read fails the run: "finished" with its error). */
 gboolean       ns_model_runner_start          (NsModelRunner *self, NsRunModelMode mode,
                                                gboolean want_uncertainty, GError **error);
 void           ns_model_runner_cancel         (NsModelRunner *self);
@@ -91,10 +97,6 @@ double         ns_model_runner_get_uncertainty (NsModelRunner *self);
 double         ns_model_runner_get_seconds    (NsModelRunner *self);
 /* Seconds the main loop spent applying the last prediction (history, volumes). */
 double         ns_model_runner_get_apply_seconds (NsModelRunner *self);
-
-/* A box with a progress bar ("slices done of total") and a Cancel button, bound to the
- * runner; hidden while idle. */
-GtkWidget     *ns_model_runner_create_progress_box (NsModelRunner *self);
 
 /* Saves the editor's mask (atomic), writes the prediction beside it
  * (<case>/<id>_prediction.nii.gz) and adds the case to the queue at db_path (NULL: the

@@ -25,6 +25,7 @@
 #include "ns-slice-view.h"
 
 #include "ns-editor.h"
+#include "ns-heat-legend.h"
 
 #include <math.h>
 
@@ -32,11 +33,6 @@
 #define ZOOM_MAX 40.0
 #define ZOOM_STEP 1.15           /* per wheel step */
 #define CROSSHAIR_RGB 0x37c8f0   /* cyan, as in the icon: distinct from every label colour */
-/* The heat overlay as the uncertainty window draws it (ns-uncertainty-view.c): viridis,
- * transparent below a normalised entropy of 0.05 (confident voxels keep the image), 70 %
- * opaque above so that the anatomy stays readable under it. */
-#define HEAT_THRESHOLD 0.05
-#define HEAT_OPACITY 0.7
 
 typedef enum
 {
@@ -268,9 +264,10 @@ ensure_surface (NsSliceView *self)
     {
       NsLut lut;
 
-      ns_lut_init (&lut, 1.0, 0.5, NS_COLORMAP_VIRIDIS);
-      if (!ns_render_heat (self->surface, 0, 0, &self->geom, heat, &lut, HEAT_THRESHOLD,
-                           HEAT_OPACITY, NS_INTERP_NEAREST, &error))
+      /* the overlay's look is ns-heat-legend.h's, as its legend shows it */
+      ns_lut_init (&lut, 1.0, 0.5, NS_HEAT_COLORMAP);
+      if (!ns_render_heat (self->surface, 0, 0, &self->geom, heat, &lut, NS_HEAT_THRESHOLD,
+                           NS_HEAT_OPACITY, NS_INTERP_NEAREST, &error))
         {
           g_warning ("%s", error->message);
           return;

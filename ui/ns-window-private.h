@@ -17,6 +17,7 @@
 
 #include "ns-ai-controller.h"
 #include "ns-history-dialog.h"
+#include "ns-job-status.h"
 #include "ns-tool-panel.h"
 #include "ns-window.h"
 
@@ -60,6 +61,7 @@ struct _NsWindow
   GtkLabel *label_label;
   GtkLabel *message_label;
   GtkProgressBar *progress_bar;
+  NsJobStatus *job_status;
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */

@@ -177,6 +177,20 @@ ns_window_dup_status_text (NsWindow *self)
                           gtk_label_get_text (self->label_label));
 }
 
+const char *
+ns_window_get_message (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return gtk_label_get_text (self->message_label);
+}
+
+NsJobStatus *
+ns_window_get_job_status (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->job_status;
+}
+
 void
 _ns_window_set_message (NsWindow *self, const char *message)
 {
@@ -903,6 +917,7 @@ ns_window_class_init (NsWindowClass *klass)
   g_type_ensure (NS_TYPE_SLICE_VIEW);
   g_type_ensure (NS_TYPE_LAYER_PANEL);
   g_type_ensure (NS_TYPE_INFO_PANE);
+  g_type_ensure (NS_TYPE_JOB_STATUS);
 
   ns_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -926,6 +941,7 @@ ns_window_class_init (NsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsWindow, label_label);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, message_label);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, job_status);
 
   _ns_window_class_init_actions (widget_class);
 }
@@ -983,6 +999,11 @@ ns_window_init (NsWindow *self)
   gtk_box_prepend (self->sidebar, self->tool_panel);
   gtk_box_append (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
   gtk_box_append (self->sidebar, ns_ai_controller_create_panel (self->ai));
+  /* the job also in the status bar: the sidebar's panel is below the fold at the default
+   * window size */
+  ns_job_status_set_controller (self->job_status, self->ai);
+  g_signal_connect_object (self->ai, "job-finished", G_CALLBACK (_ns_window_set_message),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "history-changed", G_CALLBACK (editor_changed_cb),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "doc-changed", G_CALLBACK (editor_changed_cb), self,

@@ -25,6 +25,7 @@
 #include "ns-ai-controller.h"
 #include "ns-editor.h"
 #include "ns-info-pane.h"
+#include "ns-job-status.h"
 #include "ns-layer-panel.h"
 #include "ns-slice-view.h"
 #include "ns-viewer.h"
@@ -60,6 +61,10 @@ const char   *ns_window_get_layout      (NsWindow *self);
 void          ns_window_set_layout      (NsWindow *self, const char *layout);
 /* The status bar's voxel, position, intensity and label fields, joined by "  |  ". */
 char         *ns_window_dup_status_text (NsWindow *self);
+/* The status bar's message ("Saved …", "Predicted in …", ...). */
+const char   *ns_window_get_message     (NsWindow *self);
+/* The status bar's progress of the AI job (Run Model, fine-tuning). */
+NsJobStatus  *ns_window_get_job_status  (NsWindow *self);
 
 /* ---- editing ------------------------------------------------------------------------------ */
 
