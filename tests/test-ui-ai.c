@@ -1128,7 +1128,8 @@ test_models_dialog (void)
   g_signal_emit_by_name (promote, "clicked");
   GtkWindow *confirm = ns_models_dialog_get_confirmation (d);
   g_assert_nonnull (confirm);
-  g_signal_emit_by_name (g_object_get_data (G_OBJECT (confirm), "ns-promote"), "clicked");
+  g_assert_nonnull (confirm);
+  g_signal_emit_by_name (ns_models_dialog_get_confirm_button (d), "clicked");
   g_assert_null (ns_models_dialog_get_confirmation (d));
   {
     g_autoptr (NsQueue) q = ns_queue_open (db, &error);

@@ -92,22 +92,34 @@ window_level_spin_changed_cb (NsLayerPanel *self, GtkSpinButton *spin)
 
 /* ---- rows ---------------------------------------------------------------------------------- */
 
+/* The label value whose row holds widget in rows (0: none). */
+static guint8
+row_value (GtkWidget *const rows[256], gpointer widget)
+{
+  for (guint v = 1; v < 256; v++)
+    if (rows[v] == widget)
+      return (guint8) v;
+  return 0;
+}
+
 static void
 label_visible_toggled_cb (GtkCheckButton *check, NsLayerPanel *self)
 {
-  guint8 value = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (check), "label-value"));
+  guint8 value = row_value (self->label_checks, check);
 
-  if (self->viewer != NULL)
+  if (self->viewer != NULL && value != 0)
     ns_viewer_set_label_visible (self->viewer, value, gtk_check_button_get_active (check));
 }
 
 static void
 label_colour_set_cb (GtkColorButton *button, NsLayerPanel *self)
 {
-  guint8 value = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "label-value"));
+  guint8 value = row_value (self->label_colours, button);
   GdkRGBA rgba;
   guint32 rgb;
 
+  if (value == 0)
+    return;
   gtk_color_chooser_get_rgba (GTK_COLOR_CHOOSER (button), &rgba);
   rgb = ((guint32) (rgba.red * 255 + 0.5) << 16) | ((guint32) (rgba.green * 255 + 0.5) << 8)
         | (guint32) (rgba.blue * 255 + 0.5);
@@ -183,13 +195,11 @@ rebuild_rows (NsLayerPanel *self)
                                    ns_viewer_get_label_visible (self->viewer, value));
       gtk_widget_set_hexpand (check, TRUE);
       gtk_widget_set_tooltip_text (check, tip);
-      g_object_set_data (G_OBJECT (check), "label-value", GUINT_TO_POINTER (value));
       g_signal_connect (check, "toggled", G_CALLBACK (label_visible_toggled_cb), self);
 
       gtk_color_chooser_set_use_alpha (GTK_COLOR_CHOOSER (colour), FALSE);
       gtk_color_button_set_modal (GTK_COLOR_BUTTON (colour), TRUE);
       gtk_widget_set_tooltip_text (colour, "Colour of this class");
-      g_object_set_data (G_OBJECT (colour), "label-value", GUINT_TO_POINTER (value));
       g_signal_connect (colour, "color-set", G_CALLBACK (label_colour_set_cb), self);
 
       gtk_box_append (GTK_BOX (box), check);
