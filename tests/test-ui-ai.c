@@ -1891,6 +1891,40 @@ test_model_card (void)
   g_assert_nonnull (strstr (card, "Training: 960 steps"));
 }
 
+/* The layer list says what the labels are: the case's segmentation file, then the model's
+ * prediction once it replaced them (not "…_seg" any more), and the file again after Undo. */
+static void
+test_label_source (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsWindow *window = open_window ("Source_1", 8, TRUE, NULL);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+  NsLayerPanel *layers = ns_window_get_layer_panel (window);
+  g_autofree char *saved_path = g_build_filename (ns_test_tmpdir (), "Source_1_pred.nii.gz",
+                                                  NULL);
+
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==, "Source_1_seg.nii.gz");
+  g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  drain ();
+  g_test_message ("after Run Model: %s", ns_layer_panel_get_labels_source_text (layers));
+  g_assert_null (strstr (ns_layer_panel_get_labels_source_text (layers), "_seg"));
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==,
+                   "Model prediction, not saved");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==, "Source_1_seg.nii.gz");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.redo", NULL));
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==,
+                   "Model prediction, not saved");
+  /* saved elsewhere */
+  g_assert_true (ns_editor_save (ns_window_get_editor (window), saved_path, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==,
+                   "Model prediction, saved as Source_1_pred.nii.gz");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- --bench ------------------------------------------------------------------------- */
 
 static gint64 last_tick, longest_gap, longest_gap_running;
@@ -2029,5 +2063,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/progress-in-status-bar", test_progress_in_status_bar);
   g_test_add_func ("/ui/ai/uncertainty-window", test_uncertainty_window);
   g_test_add_func ("/ui/ai/model-card", test_model_card);
+  g_test_add_func ("/ui/ai/label-source", test_label_source);
   return g_test_run ();
 }

@@ -116,9 +116,40 @@ ns_editor_default_mask_path (NsCase *ncase)
   return g_strdup (ncase->paths[NS_CASE_FILE_LABELS]);
 }
 
+char *
+ns_editor_dup_labels_source (NsEditor *self)
+{
+  NsHistory *history;
+  g_autofree char *base = NULL;
+  gboolean modified, edited_after = FALSE, predicted = FALSE;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), NULL);
+
+  if (self->doc == NULL)
+    return NULL;
+  history = ns_mask_doc_get_history (self->doc);
+  base = g_path_get_basename (ns_mask_doc_get_path (self->doc));
+  modified = ns_mask_doc_is_modified (self->doc);
+  /* the last prediction among the entries applied, and whether edits followed it */
+  for (guint i = ns_history_n_undo (history); i-- > 0 && !predicted;)
+    {
+      if (g_str_has_prefix (ns_history_get (history, i)->name, NS_EDITOR_PREDICTION_NAME))
+        predicted = TRUE;
+      else
+        edited_after = TRUE;
+    }
+  if (!predicted)
+    return modified ? g_strdup_printf ("%s, edited, not saved", base) : g_steal_pointer (&base);
+  return g_strdup_printf ("Model prediction%s, %s%s", edited_after ? " with edits" : "",
+                          modified ? "not saved" : "saved as ", modified ? "" : base);
+}
+
 static void
 notify_modified (NsEditor *self)
 {
+  g_autofree char *source = ns_editor_dup_labels_source (self);
+
+  ns_viewer_set_labels_source (self->viewer, source);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
   g_signal_emit (self, signals[HISTORY_CHANGED], 0);
 }

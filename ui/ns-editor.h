@@ -34,6 +34,10 @@ typedef enum
 const char *ns_tool_to_string   (NsTool tool);
 gboolean    ns_tool_from_string (const char *name, NsTool *tool);
 
+/* The name of a history entry that put a model's prediction into the mask (Run Model),
+ * a prefix: "Run Model (fill unlabelled)" is one too. */
+#define NS_EDITOR_PREDICTION_NAME "Run Model"
+
 #define NS_EDITOR_RADIUS_MIN 0.5
 #define NS_EDITOR_RADIUS_MAX 50.0
 
@@ -61,6 +65,10 @@ void          ns_editor_close             (NsEditor *self);
 /* NULL without a document. */
 NsMaskDoc    *ns_editor_get_doc           (NsEditor *self);
 gboolean      ns_editor_is_modified       (NsEditor *self);
+/* What the mask is, in words: its file's name ("…_seg.nii.gz", edited or not), or "Model
+ * prediction" while a prediction applied in its history is in it, saved or not (owned;
+ * NULL without a document).  The editor keeps the viewer's "labels-source" to it. */
+char         *ns_editor_dup_labels_source (NsEditor *self);
 /* TRUE while the document's file is the case's own segmentation and no save went to it
  * yet: the first Save asks before overwriting an expert's labels. */
 gboolean      ns_editor_path_is_case_seg  (NsEditor *self);

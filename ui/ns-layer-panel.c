@@ -127,6 +127,23 @@ label_colour_set_cb (GtkColorButton *button, NsLayerPanel *self)
     ns_viewer_set_label_rgb (self->viewer, value, rgb);
 }
 
+/* What the labels are: the viewer's words for it (a prediction, an edited file), else
+ * their file's name; the full path in the tooltip. */
+static void
+update_labels_source (NsLayerPanel *self)
+{
+  NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
+  const char *source = self->viewer != NULL ? ns_viewer_get_labels_source (self->viewer) : NULL;
+  g_autofree char *base = NULL;
+
+  if (labels == NULL)
+    return;
+  if (source == NULL && labels->path != NULL)
+    source = base = g_path_get_basename (labels->path);
+  gtk_label_set_text (self->labels_file_label, source != NULL ? source : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->labels_file_label), labels->path);
+}
+
 static void
 rebuild_rows (NsLayerPanel *self)
 {
@@ -170,10 +187,7 @@ rebuild_rows (NsLayerPanel *self)
       gtk_label_set_text (self->labels_file_label, "No label map in this case");
       return;
     }
-  {
-    g_autofree char *base = labels->path != NULL ? g_path_get_basename (labels->path) : NULL;
-    gtk_label_set_text (self->labels_file_label, base != NULL ? base : "");
-  }
+  update_labels_source (self);
 
   infos = ns_viewer_get_label_classes (self->viewer, &n_infos);
   for (guint i = 0; i < n_infos; i++)
@@ -363,6 +377,8 @@ ns_layer_panel_set_viewer (NsLayerPanel *self, NsViewer *viewer)
       g_signal_connect_object (viewer, "labels-changed",
                                G_CALLBACK (viewer_labels_changed_cb), self,
                                G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "notify::labels-source",
+                               G_CALLBACK (update_labels_source), self, G_CONNECT_SWAPPED);
       self->opacity_binding =
         g_object_bind_property (viewer, "opacity", self->opacity_adjustment, "value",
                                 G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
@@ -384,6 +400,13 @@ ns_layer_panel_get_label_colour_button (NsLayerPanel *self, guint8 value)
 {
   g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
   return self->label_colours[value];
+}
+
+const char *
+ns_layer_panel_get_labels_source_text (NsLayerPanel *self)
+{
+  g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
+  return gtk_label_get_text (self->labels_file_label);
 }
 
 GtkAdjustment *

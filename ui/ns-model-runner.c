@@ -448,8 +448,9 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
                            ? job->snapshot[v] : pred[v];
       job->change = ns_edit_change_from_labels (job->snapshot, job->values, job->n_voxels,
                                                 job->mode == NS_RUN_MODEL_REPLACE
-                                                  ? "Run Model"
-                                                  : "Run Model (fill unlabelled)");
+                                                  ? NS_EDITOR_PREDICTION_NAME
+                                                  : NS_EDITOR_PREDICTION_NAME
+                                                    " (fill unlabelled)");
     }
   job->seconds = (g_get_monotonic_time () - t0) / 1e6;
   g_task_return_boolean (task, TRUE);
@@ -484,8 +485,9 @@ static void
 apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
 {
   NsMaskDoc *doc = self->editor != NULL ? ns_editor_get_doc (self->editor) : NULL;
-  const char *name = self->mode == NS_RUN_MODEL_REPLACE ? "Run Model"
-                                                         : "Run Model (fill unlabelled)";
+  const char *name = self->mode == NS_RUN_MODEL_REPLACE
+                       ? NS_EDITOR_PREDICTION_NAME
+                       : NS_EDITOR_PREDICTION_NAME " (fill unlabelled)";
 
   /* fast path: the mask is still the one the worker diffed against */
   if (doc != NULL && job->change != NULL && job->snapshot != NULL)

@@ -37,6 +37,7 @@ struct _NsViewer
   NsLabelMap *preview;           /* drawn instead of the labels while set (owned) */
   NsVolume *heat;                /* the heat overlay's values (owned), may be NULL */
   gboolean show_heat;
+  char *labels_source;           /* what the labels are, in words (NULL: their file) */
 };
 
 G_DEFINE_FINAL_TYPE (NsViewer, ns_viewer, G_TYPE_OBJECT)
@@ -54,6 +55,7 @@ enum {
   PROP_OVERLAY_MODE,
   PROP_SHOW_HEAT,
   PROP_HAS_HEAT,
+  PROP_LABELS_SOURCE,
   N_PROPS
 };
 
@@ -192,6 +194,7 @@ ns_viewer_finalize (GObject *object)
   g_clear_pointer (&self->vcase, _ns_viewer_case_free);
   g_clear_pointer (&self->preview, ns_label_map_unref);
   g_clear_pointer (&self->heat, ns_volume_unref);
+  g_free (self->labels_source);
 
   G_OBJECT_CLASS (ns_viewer_parent_class)->finalize (object);
 }
@@ -236,6 +239,9 @@ ns_viewer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
     case PROP_HAS_HEAT:
       g_value_set_boolean (value, self->heat != NULL);
       break;
+    case PROP_LABELS_SOURCE:
+      g_value_set_string (value, self->labels_source);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -274,6 +280,9 @@ ns_viewer_set_property (GObject *object, guint prop_id, const GValue *value,
       break;
     case PROP_SHOW_HEAT:
       ns_viewer_set_show_heat (self, g_value_get_boolean (value));
+      break;
+    case PROP_LABELS_SOURCE:
+      ns_viewer_set_labels_source (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -323,6 +332,9 @@ ns_viewer_class_init (NsViewerClass *klass)
   properties[PROP_HAS_HEAT] =
     g_param_spec_boolean ("has-heat", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LABELS_SOURCE] =
+    g_param_spec_string ("labels-source", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A new case (or none): everything changed. */
@@ -961,6 +973,25 @@ ns_viewer_get_heat (NsViewer *self)
 {
   g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
   return self->heat;
+}
+
+void
+ns_viewer_set_labels_source (NsViewer *self, const char *source)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (g_strcmp0 (self->labels_source, source) == 0)
+    return;
+  g_free (self->labels_source);
+  self->labels_source = g_strdup (source);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LABELS_SOURCE]);
+}
+
+const char *
+ns_viewer_get_labels_source (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->labels_source;
 }
 
 gboolean

@@ -112,6 +112,12 @@ void                     ns_viewer_set_labels      (NsViewer *self, NsLabelMap *
 void                     ns_viewer_labels_edited   (NsViewer *self, const NsEditChange *change,
                                                     gboolean forward, const int *bbox);
 
+/* What the labels shown are, in words, for the layer list: "Brats…_seg.nii.gz", "Model
+ * prediction, not saved", ... (set by the editor of the window; NULL: the label map's
+ * file name).  Property "labels-source". */
+void                     ns_viewer_set_labels_source (NsViewer *self, const char *source);
+const char              *ns_viewer_get_labels_source (NsViewer *self);
+
 /* ---- a prediction as it arrives, its uncertainty ------------------------------------------ */
 
 /* A label map (a reference is taken; on the case's grid) that the slice views draw instead
