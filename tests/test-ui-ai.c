@@ -34,6 +34,7 @@
 #include "ns-slice-view.h"
 #include "ns-test-net.h"
 #include "ns-test-util.h"
+#include "ns-test-widget.h"
 #include "ns-train-panel.h"
 #include "ns-heat-legend.h"
 #include "ns-uncertainty-view.h"
@@ -1447,22 +1448,6 @@ menu_has_action (GMenuModel *menu, const char *action)
   return FALSE;
 }
 
-static GtkWidget *
-find_widget_of_type (GtkWidget *widget, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_widget_of_type (c, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* The workbench's menu: the AI actions are enabled and reach the controller; Accept
  * Prediction is gone (the prediction is one undo entry); the uncertainty overlay is a
  * View toggle of the viewer's show-heat. */
@@ -1493,7 +1478,7 @@ test_window_menu (void)
       gdk_texture_save_to_png (tex, png);
     }
   {
-    GtkWidget *bar = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_POPOVER_MENU_BAR);
+    GtkWidget *bar = ns_test_find_widget (GTK_WIDGET (window), GTK_TYPE_POPOVER_MENU_BAR);
     GMenuModel *menu;
 
     g_assert_nonnull (bar);
@@ -1529,14 +1514,6 @@ test_window_menu (void)
 }
 
 /* ---- the loop as a person lives it (issue 12) ------------------------------------------ */
-
-/* Runs what is ready in the main context (an async step's completion, a redraw). */
-static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
 
 /* Whether action is enabled in window, as a button bound to it shows it. */
 static gboolean
@@ -1582,7 +1559,7 @@ run_model_in (NsWindow *window)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
   g_assert_true (ns_model_runner_is_running (runner));
   g_assert_true (wait_until (runner_idle, runner, 120));
-  drain ();
+  ns_test_drain ();
 }
 
 /* On a freshly opened case, Run Model is one undoable step that Undo offers at once (it
@@ -1613,7 +1590,7 @@ test_undo_after_run (void)
 
   g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
   gtk_window_close (GTK_WINDOW (window));
-  drain ();
+  ns_test_drain ();
   g_assert_null (window);
 
   window = ns_window_new (NULL);
@@ -1743,7 +1720,7 @@ test_progress_in_status_bar (void)
   g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
                      gtk_widget_get_height (GTK_WIDGET (window)));
   g_assert_true (wait_until (runner_idle, runner, 120));
-  drain ();
+  ns_test_drain ();
   g_assert_null (ns_job_status_get_text (status));
   g_assert_true (g_str_has_prefix (ns_window_get_message (window), "Predicted in "));
 
@@ -1764,23 +1741,6 @@ test_progress_in_status_bar (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
-/* The first button under widget whose label is label. */
-static GtkWidget *
-find_button (GtkWidget *widget, const char *label)
-{
-  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static GtkWindow *
 find_toplevel_of_type (GType type)
 {
@@ -1796,41 +1756,12 @@ find_toplevel_of_type (GType type)
   return NULL;
 }
 
-/* The widget's snapshot as pixels (0xAARRGGBB, width x height). */
-static guint32 *
-render_widget (GtkWidget *widget, int *width, int *height)
-{
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  guint32 *pixels = g_new0 (guint32, (gsize) MAX (w, 1) * MAX (h, 1));
-
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
-  *width = w;
-  *height = h;
-  return pixels;
-}
-
-/* Whether pixels hold a colour within tolerance 24 of rgb. */
 static gboolean
 has_colour (const guint32 *pixels, gsize n, guint32 rgb)
 {
   for (gsize i = 0; i < n; i++)
-    {
-      int d = 0;
-
-      for (int c = 0; c < 3; c++)
-        d = MAX (d, abs ((int) ((pixels[i] >> (8 * c)) & 0xff) - (int) ((rgb >> (8 * c)) & 0xff)));
-      if (d <= 24)
-        return TRUE;
-    }
+    if (ns_test_pixel_near (pixels[i], rgb, 24))
+      return TRUE;
   return FALSE;
 }
 
@@ -1853,19 +1784,18 @@ test_uncertainty_window (void)
                                    "Case uncertainty"));
   for (int i = 0; i < 50; i++)
     g_main_context_iteration (NULL, FALSE), g_usleep (2000);
-  legend = find_widget_of_type (GTK_WIDGET (unc), NS_TYPE_HEAT_LEGEND);
+  legend = ns_test_find_widget (GTK_WIDGET (unc), NS_TYPE_HEAT_LEGEND);
   g_assert_nonnull (legend);
   g_assert_true (gtk_widget_get_mapped (legend));
-  pixels = render_widget (legend, &w, &h);
+  pixels = ns_test_widget_pixels (legend, &w, &h);
   g_assert_cmpint (w, >, 100);
   g_assert_true (has_colour (pixels, (gsize) w * h, ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 20)));
-  g_assert_true (has_colour (pixels, (gsize) w * h,
-                             ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 255)));
-  close = find_button (GTK_WIDGET (unc), "_Close");
+  g_assert_true (has_colour (pixels, (gsize) w * h, ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 255)));
+  close = ns_test_find_button (GTK_WIDGET (unc), "_Close");
   g_assert_nonnull (close);
   g_object_add_weak_pointer (G_OBJECT (unc), (gpointer *) &unc);
   g_signal_emit_by_name (close, "clicked");
-  drain ();
+  ns_test_drain ();
   g_assert_null (unc);
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -1907,7 +1837,7 @@ test_label_source (void)
   g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
   g_assert_no_error (error);
   g_assert_true (wait_until (runner_idle, runner, 120));
-  drain ();
+  ns_test_drain ();
   g_test_message ("after Run Model: %s", ns_layer_panel_get_labels_source_text (layers));
   g_assert_null (strstr (ns_layer_panel_get_labels_source_text (layers), "_seg"));
   g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==,

@@ -21,6 +21,7 @@
 #include "ns-add-label-dialog.h"
 #include "ns-application.h"
 #include "ns-test-util.h"
+#include "ns-test-widget.h"
 #include "ns-tool-panel.h"
 #include "ns-window.h"
 
@@ -148,14 +149,6 @@ voxel_at_widget (NsSliceView *v, double x, double y, double voxel[3])
   ns_plane_geometry_voxel_at (ns_slice_view_get_geometry (v), ix, iy, voxel);
 }
 
-/* Runs what is ready in the main context (an async step's completion). */
-static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
-
 /* Answers the question dialog the window shows now, and lets the answer take effect. */
 static void
 answer (int response)
@@ -165,27 +158,7 @@ answer (int response)
   g_assert_nonnull (dialog);
   gtk_dialog_response (GTK_DIALOG (dialog), response);
   g_assert_true (ns_window_get_question (window) != dialog);
-  drain ();
-}
-
-/* The widget's snapshot rendered by the window's GSK renderer (what reaches the screen);
- * pixels w x h, 0xAARRGGBB. */
-static guint32 *
-widget_pixels (GtkWidget *widget)
-{
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  guint32 *pixels = g_new (guint32, (gsize) w * h);
-
-  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
-  return pixels;
+  ns_test_drain ();
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
@@ -395,7 +368,7 @@ test_brush_outline (void)
   NsSliceView *axial = view (NS_PLANE_AXIAL);
   GtkWidget *widget = GTK_WIDGET (axial);
   const NsPlaneGeometry *geom;
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget), pw, ph;
   double cx = w / 2.0, cy = h / 2.0, ix, iy, ex, ey, qx, qy;
   int centre[3], edge_x, inside_x, row;
   g_autofree guint32 *plain = NULL;
@@ -412,9 +385,10 @@ test_brush_outline (void)
   g_assert_true (ns_plane_geometry_voxel_index_at (geom, ix, iy, centre));
 
   activate ("edit.tool", g_variant_new_string ("navigate"));
-  plain = widget_pixels (widget);
+  plain = ns_test_widget_pixels (widget, &pw, &ph);
   activate ("edit.tool", g_variant_new_string ("brush"));
-  with_outline = widget_pixels (widget);
+  with_outline = ns_test_widget_pixels (widget, &pw, &ph);
+  g_assert_cmpint (pw, ==, w);
 
   /* The disc of radius 3 mm on a 1 mm grid spans 3 voxels each side of the centre: its
    * edge along the screen's x is the footprint boundary 3.5 voxels from the centre. */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ns-test-util.h"
+#include "ns-test-widget.h"
 #include "ns-window.h"
 
 static NsWindow *window;
@@ -114,24 +115,35 @@ is_grey (guint32 rgb)
   return r == g && g == b;
 }
 
-/* The widget's snapshot (what it hands GTK each frame) rendered by the window's GSK
- * renderer, as a pixel at widget (x, y). */
+/* The pixel at widget (x, y) of what the widget shows (rendered by its window's renderer). */
 static guint32
 widget_pixel (GtkWidget *widget, int x, int y)
 {
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  g_autofree guint32 *pixels = g_new (guint32, (gsize) w * h);
+  int w, h;
+  g_autofree guint32 *pixels = ns_test_widget_pixels (widget, &w, &h);
 
-  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
   return pixels[(gsize) y * w + x] & 0xffffff;
+}
+
+/* The crosshair's cyan blended over anything the views show (grey image, red, green or
+ * yellow labels): far more blue and green than red. */
+static gboolean
+is_crosshair (guint32 p)
+{
+  int r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+
+  return b - r > 80 && g - r > 60;
+}
+
+/* The cursor's pixel centre in widget coordinates of v. */
+static void
+cursor_in_widget (NsSliceView *v, double *x, double *y)
+{
+  double cursor[3], sx, sy;
+
+  ns_viewer_get_cursor (ns_window_get_viewer (window), cursor);
+  ns_plane_geometry_screen_pos (ns_slice_view_get_geometry (v), cursor, &sx, &sy);
+  ns_slice_view_image_to_widget (v, floor (sx) + 0.5, floor (sy) + 0.5, x, y);
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
@@ -213,15 +225,15 @@ test_click_links_planes (void)
   g_assert_cmpint (ns_slice_view_get_slice (view (NS_PLANE_CORONAL)), ==, (int) floor (iy));
 
   /* The crosshair passes through the clicked voxel in the sagittal view: its pixel row
-   * at the cursor's height is the crosshair colour somewhere away from the cursor. */
+   * and column through the cursor are the crosshair's colour away from the cursor. */
   {
-    cairo_surface_t *s = ns_slice_view_get_surface (view (NS_PLANE_SAGITTAL));
-    const NsPlaneGeometry *g = ns_slice_view_get_geometry (view (NS_PLANE_SAGITTAL));
-    double sx, sy;
+    GtkWidget *sagittal = GTK_WIDGET (view (NS_PLANE_SAGITTAL));
+    double sx, sy, ix, iy;
 
-    ns_plane_geometry_screen_pos (g, cursor, &sx, &sy);
-    g_assert_false (is_grey (surface_pixel (s, 2, (int) sy)));
-    g_assert_false (is_grey (surface_pixel (s, (int) sx, 2)));
+    cursor_in_widget (view (NS_PLANE_SAGITTAL), &sx, &sy);
+    ns_slice_view_image_to_widget (view (NS_PLANE_SAGITTAL), 2, 2, &ix, &iy);
+    g_assert_true (is_crosshair (widget_pixel (sagittal, (int) ceil (ix), (int) floor (sy))));
+    g_assert_true (is_crosshair (widget_pixel (sagittal, (int) floor (sx), (int) ceil (iy))));
   }
 
   /* A click in the coronal view moves the axial slice (k) and keeps j. */
@@ -237,6 +249,48 @@ test_click_links_planes (void)
     g_assert_cmpfloat (cursor[2], !=, before[2]);
     g_assert_cmpint (ns_slice_view_get_slice (axial), ==, (int) cursor[2]);
   }
+}
+
+/* The crosshair is one device pixel wide at any zoom, with a gap around the cursor so
+ * that the voxel under it stays visible (it was drawn into the image and scaled with it:
+ * four pixels wide at zoom 4, over the cursor's voxel). */
+static void
+test_crosshair_thin (void)
+{
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  GtkWidget *widget = GTK_WIDGET (axial);
+  static const double zooms[] = { 1.0, 4.0, 9.0 };
+
+  ensure_sample_open ();
+  for (guint z = 0; z < G_N_ELEMENTS (zooms); z++)
+    {
+      g_autofree guint32 *pixels = NULL;
+      double cx, cy;
+      int w, h, x, y, n_row = 0, n_col = 0, n_gap = 0;
+
+      ns_slice_view_set_zoom (axial, zooms[z]);
+      widget_centre (axial, &cx, &cy);
+      ns_slice_view_click_at (axial, cx, cy);
+      cursor_in_widget (axial, &cx, &cy);
+      pixels = ns_test_widget_pixels (widget, &w, &h);
+      /* a row and a column 40 px from the cursor cross one line each, one pixel wide */
+      y = (int) floor (cy) - 40;
+      for (x = 0; x < w; x++)
+        n_row += is_crosshair (pixels[(gsize) y * w + x]);
+      x = (int) floor (cx) - 40;
+      for (y = 0; y < h; y++)
+        n_col += is_crosshair (pixels[(gsize) y * w + x]);
+      /* nothing of it within 4 px of the cursor */
+      for (y = (int) floor (cy) - 4; y <= (int) floor (cy) + 4; y++)
+        for (x = (int) floor (cx) - 4; x <= (int) floor (cx) + 4; x++)
+          n_gap += is_crosshair (pixels[(gsize) y * w + x]);
+      g_test_message ("zoom %g: %d pixels across the vertical line, %d across the horizontal, "
+                      "%d in the gap", zooms[z], n_row, n_col, n_gap);
+      g_assert_cmpint (n_row, ==, 1);
+      g_assert_cmpint (n_col, ==, 1);
+      g_assert_cmpint (n_gap, ==, 0);
+    }
+  ns_slice_view_reset (axial);
 }
 
 static gboolean
@@ -960,6 +1014,7 @@ main (int argc, char **argv)
     {
       g_test_add_func ("/ui/window/open-sample", test_open_sample);
       g_test_add_func ("/ui/view/click-links-planes", test_click_links_planes);
+      g_test_add_func ("/ui/view/crosshair-thin", test_crosshair_thin);
       g_test_add_func ("/ui/view/wheel-zoom-pan", test_wheel);
       g_test_add_func ("/ui/view/window-level", test_window_level);
       g_test_add_func ("/ui/view/toggle-class", test_toggle_class);
