@@ -297,6 +297,7 @@ run_model (NsAiController *self)
   dialog = gtk_message_dialog_new (self->window,
                                    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
                                    GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Replace the mask?");
+  gtk_window_set_title (GTK_WINDOW (dialog), "Run Model");
   gtk_message_dialog_format_secondary_text (
     GTK_MESSAGE_DIALOG (dialog), "%s",
     "The mask already has labels.  The prediction can replace the whole mask, or fill only "
@@ -634,6 +635,10 @@ ns_ai_controller_create_panel (NsAiController *self)
 
   gtk_widget_add_css_class (title, "heading");
   gtk_label_set_xalign (GTK_LABEL (title), 0);
+  /* names: what end-to-end tests click (ns-test-status.h) */
+  gtk_widget_set_name (run, "run-model-button");
+  gtk_widget_set_name (choose, "choose-model-button");
+  gtk_widget_set_name (queue, "mark-corrected-button");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (run), "seg.run-model");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (choose), "seg.choose-model");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (queue), "seg.mark-corrected");

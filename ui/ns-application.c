@@ -12,6 +12,9 @@
  * loaded its case, each line of FILE runs through ns_test_script_run_line() (the same
  * editor calls the gestures and dialogs make); a line that fails is printed and the
  * application exits with status 1.
+ *
+ * NEUROSEG_TEST_STATUS=FILE: the state of the windows is written to FILE on SIGUSR1, for
+ * tests that drive the program with real input (ns-test-status.h).
  */
 #define G_LOG_DOMAIN "ns-app"
 
@@ -20,6 +23,7 @@
 #include "ns-config.h"
 #include "ns-case.h"
 #include "ns-test-script.h"
+#include "ns-test-status.h"
 #include "ns-ui.h"
 #include "ns-window.h"
 
@@ -180,6 +184,7 @@ ns_application_startup (GApplication *app)
 
   ns_ui_ensure_resources ();
   G_APPLICATION_CLASS (ns_application_parent_class)->startup (app);
+  ns_test_status_install ();
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)

@@ -367,6 +367,21 @@ ns_slice_view_click_at (NsSliceView *self, double x, double y)
   ns_viewer_set_cursor (self->viewer, (double[3]) { ijk[0], ijk[1], ijk[2] });
 }
 
+/* The keyboard follows the pointer into a view (its slice keys work without a click
+ * first), except away from a text field being typed in. */
+static void
+take_focus_from_pointer (NsSliceView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  if (focus == GTK_WIDGET (self) || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  if (focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT_VIEW (focus)))
+    return;
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+}
+
 void
 ns_slice_view_pointer_at (NsSliceView *self, double x, double y)
 {
@@ -376,6 +391,8 @@ ns_slice_view_pointer_at (NsSliceView *self, double x, double y)
 
   self->pointer_x = x;
   self->pointer_y = y;
+  if (x >= 0)
+    take_focus_from_pointer (self);
   if (self->viewer == NULL)
     return;
   if (x >= 0 && voxel_at (self, x, y, ijk))

@@ -77,7 +77,8 @@ void             ns_slice_view_set_editor     (NsSliceView *self, NsEditor *edit
 
 /* A primary click at widget (x, y): moves the cursor there. */
 void             ns_slice_view_click_at       (NsSliceView *self, double x, double y);
-/* The pointer moved to (x, y) (x < 0: it left the view). */
+/* The pointer moved to (x, y) (x < 0: it left the view).  The view takes the keyboard
+ * focus unless a text field has it, so that its slice keys work without a click. */
 void             ns_slice_view_pointer_at     (NsSliceView *self, double x, double y);
 /* A wheel step dy (> 0: down) at (x, y) with modifier state. */
 void             ns_slice_view_scroll_at      (NsSliceView *self, double x, double y,

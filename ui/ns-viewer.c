@@ -170,7 +170,7 @@ _ns_viewer_case_new (NsCase *ncase)
       image->window = image->auto_window;
       image->level = image->auto_level;
     }
-  g_assert (vcase->n_images > 0);  /* ns_case_load() guarantees FLAIR */
+  g_assert (vcase->n_images > 0);  /* a case has at least one image */
 
   vcase->centre[0] = (vcase->grid.dim[0] - 1) / 2;
   vcase->centre[1] = (vcase->grid.dim[1] - 1) / 2;
@@ -1131,18 +1131,35 @@ ns_viewer_voxel_text_clear (NsViewerVoxelText *text)
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
+typedef struct
+{
+  char **paths;
+  NsCaseFile *kinds;             /* per path, or NULL: from the names */
+} LoadRequest;
+
+static void
+load_request_free (LoadRequest *request)
+{
+  g_strfreev (request->paths);
+  g_free (request->kinds);
+  g_free (request);
+}
+
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data,
              GCancellable *cancellable)
 {
-  const char *const *paths = task_data;
+  LoadRequest *request = task_data;
+  const char *const *paths = (const char *const *) request->paths;
   g_autoptr (NsCase) ncase = NULL;
   GError *error = NULL;
 
-  if (paths[0] != NULL && paths[1] == NULL)
+  /* a folder is a BraTS-style case (its FLAIR required); files are any images, so that
+   * any NIfTI opens */
+  if (paths[1] == NULL && request->kinds == NULL && g_file_test (paths[0], G_FILE_TEST_IS_DIR))
     ncase = ns_case_load (paths[0], NS_CASE_LOAD_DEFAULT, &error);
   else
-    ncase = ns_case_load_files (paths, NS_CASE_LOAD_DEFAULT, &error);
+    ncase = ns_case_load_files_as (paths, request->kinds, NS_CASE_LOAD_ANY_IMAGE, &error);
   if (ncase == NULL)
     {
       g_task_return_error (task, error);
@@ -1155,17 +1172,23 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data,
 }
 
 void
-ns_viewer_load_async (NsViewer *self, const char *const *paths, GCancellable *cancellable,
-                      GAsyncReadyCallback callback, gpointer user_data)
+ns_viewer_load_async (NsViewer *self, const char *const *paths, const NsCaseFile *kinds,
+                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                      gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
+  LoadRequest *request;
 
   g_return_if_fail (NS_IS_VIEWER (self));
   g_return_if_fail (paths != NULL && paths[0] != NULL);
 
+  request = g_new0 (LoadRequest, 1);
+  request->paths = g_strdupv ((char **) paths);
+  if (kinds != NULL)
+    request->kinds = g_memdup2 (kinds, sizeof (NsCaseFile) * g_strv_length (request->paths));
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ns_viewer_load_async);
-  g_task_set_task_data (task, g_strdupv ((char **) paths), (GDestroyNotify) g_strfreev);
+  g_task_set_task_data (task, request, (GDestroyNotify) load_request_free);
   g_task_run_in_thread (task, load_thread);
 }
 

@@ -173,8 +173,12 @@ void            ns_viewer_voxel_text_clear     (NsViewerVoxelText *text);
 /* Loads a case folder or a list of NIfTI files (paths, NULL-terminated; one folder or
  * file, or several files) in a worker thread, together with the statistics the display
  * needs; on success the viewer shows it (in the main context the call was made from).
- * The previous case stays shown until then; on failure it stays. */
+ * A folder needs its FLAIR; files make a case with any image (NS_CASE_LOAD_ANY_IMAGE),
+ * each file's part from its name or from kinds (one per path, NS_CASE_FILE_NONE: from
+ * the name; NULL: all from the names).  The previous case stays shown until then; on
+ * failure it stays. */
 void            ns_viewer_load_async           (NsViewer *self, const char *const *paths,
+                                                const NsCaseFile *kinds,
                                                 GCancellable *cancellable,
                                                 GAsyncReadyCallback callback,
                                                 gpointer user_data);

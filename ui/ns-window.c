@@ -29,7 +29,10 @@
 
 #include <errno.h>
 
+#include "ns-modality-dialog.h"
+#include "ns-nifti.h"
 #include "ns-save-changes-dialog.h"
+#include "ns-scroll-guard.h"
 #include "ns-ui.h"
 
 #define RECENT_MAX 10
@@ -541,8 +544,25 @@ load_finished_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_signal_emit (self, signals[LOAD_FINISHED], 0, ok);
 }
 
-void
-_ns_window_open_settled (NsWindow *self, const char *const *paths)
+/* What is opened: the paths, and the part of each file when the user said it. */
+typedef struct
+{
+  char **paths;
+  NsCaseFile *kinds;             /* per path (NS_CASE_FILE_NONE: from its name), or NULL */
+} OpenRequest;
+
+static void
+open_request_free (OpenRequest *request)
+{
+  g_strfreev (request->paths);
+  g_free (request->kinds);
+  g_free (request);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OpenRequest, open_request_free)
+
+static void
+open_settled (NsWindow *self, OpenRequest *request)
 {
   g_autofree char *base = NULL;
   g_autofree char *message = NULL;
@@ -553,7 +573,7 @@ _ns_window_open_settled (NsWindow *self, const char *const *paths)
   g_clear_object (&self->load_cancellable);
   self->load_cancellable = g_cancellable_new ();
 
-  base = g_path_get_basename (paths[0]);
+  base = g_path_get_basename (request->paths[0]);
   message = g_strdup_printf ("Loading %s…", base);
   _ns_window_set_message (self, message);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -563,15 +583,24 @@ _ns_window_open_settled (NsWindow *self, const char *const *paths)
 
   data = g_new0 (LoadData, 1);
   data->self = g_object_ref (self);
-  data->paths = g_strdupv ((char **) paths);
-  ns_viewer_load_async (self->viewer, paths, self->load_cancellable, load_finished_cb, data);
+  data->paths = g_strdupv (request->paths);
+  ns_viewer_load_async (self->viewer, (const char *const *) request->paths, request->kinds,
+                        self->load_cancellable, load_finished_cb, data);
+}
+
+void
+_ns_window_open_settled (NsWindow *self, const char *const *paths)
+{
+  OpenRequest request = { (char **) paths, NULL };
+
+  open_settled (self, &request);
 }
 
 static void
 open_after_save_changes_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   NsWindow *self = NS_WINDOW (source);
-  g_auto (GStrv) paths = user_data;
+  g_autoptr (OpenRequest) request = user_data;
 
   switch (ns_save_changes_dialog_run_finish (result, NULL))
     {
@@ -581,35 +610,115 @@ open_after_save_changes_cb (GObject *source, GAsyncResult *result, gpointer user
       ns_editor_close (self->editor);
       G_GNUC_FALLTHROUGH;
     case NS_SAVE_CHANGES_SAVED:
-      _ns_window_open_settled (self, (const char *const *) paths);
+      open_settled (self, request);
       break;
     default:
       break;     /* cancelled: the case stays */
     }
 }
 
+/* Opens once unsaved edits are saved or discarded (asking first); takes request. */
+static void
+open_when_settled (NsWindow *self, OpenRequest *request)
+{
+  g_autoptr (OpenRequest) owned = request;
+  g_autofree char *primary = NULL;
+
+  if (self->editor == NULL || !ns_editor_is_modified (self->editor))
+    {
+      open_settled (self, request);
+      return;
+    }
+  if (self->question != NULL)
+    return;
+  primary = g_strdup_printf ("Save the edits to the mask of %s before opening another case?",
+                             ns_viewer_get_title (self->viewer));
+  ns_save_changes_dialog_run_async (self, primary,
+                                    "Unsaved edits are lost if you open another case "
+                                    "without saving.",
+                                    NULL, open_after_save_changes_cb, g_steal_pointer (&owned));
+}
+
+/* Whether path is a file whose name says nothing of what it is, and that is no
+ * four-volume (Decathlon) image, which the loader takes as FLAIR, T1, T1c and T2.  A file
+ * that cannot be read is not asked about: the load says what is wrong with it. */
+static gboolean
+needs_kind (const char *path)
+{
+  NsNiftiHeader header;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) || ns_case_classify_file (path) != NS_CASE_FILE_NONE)
+    return FALSE;
+  return ns_nifti_read_header (path, &header, NULL) && header.n_volumes != NS_N_MODALITIES;
+}
+
+/* In OpenRequest.kinds while the question is open: the user is asked what this file is. */
+#define KIND_ASKED ((NsCaseFile) NS_N_CASE_FILES)
+
+static void
+modality_request_free (gpointer data, GClosure *closure)
+{
+  open_request_free (data);
+}
+
+static void
+modality_response_cb (NsModalityDialog *dialog, int response, OpenRequest *asked)
+{
+  NsWindow *self = NS_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (dialog)));
+  OpenRequest *request = NULL;
+
+  if (response == GTK_RESPONSE_OK)
+    {
+      guint n = g_strv_length (asked->paths), a = 0;
+
+      request = g_new0 (OpenRequest, 1);
+      request->paths = g_strdupv (asked->paths);
+      request->kinds = g_memdup2 (asked->kinds, sizeof (NsCaseFile) * n);
+      for (guint i = 0; i < n; i++)
+        if (request->kinds[i] == KIND_ASKED)
+          request->kinds[i] = ns_modality_dialog_get_kind (dialog, a++);
+    }
+  _ns_window_dismiss (dialog);
+  if (request != NULL)
+    open_when_settled (self, request);
+}
+
 void
 ns_window_open (NsWindow *self, const char *const *paths)
 {
+  g_autoptr (GPtrArray) unknown = g_ptr_array_new ();
+  OpenRequest *request;
+  NsModalityDialog *dialog;
+
   g_return_if_fail (NS_IS_WINDOW (self));
   g_return_if_fail (paths != NULL && paths[0] != NULL);
 
-  if (self->editor != NULL && ns_editor_is_modified (self->editor))
+  request = g_new0 (OpenRequest, 1);
+  request->paths = g_strdupv ((char **) paths);
+  request->kinds = g_new0 (NsCaseFile, g_strv_length (request->paths));
+  for (guint i = 0; paths[i] != NULL; i++)
     {
-      g_autofree char *primary = NULL;
-
-      if (self->question != NULL)
-        return;
-      primary = g_strdup_printf ("Save the edits to the mask of %s before opening another "
-                                 "case?", ns_viewer_get_title (self->viewer));
-      ns_save_changes_dialog_run_async (self, primary,
-                                        "Unsaved edits are lost if you open another case "
-                                        "without saving.",
-                                        NULL, open_after_save_changes_cb,
-                                        g_strdupv ((char **) paths));
+      request->kinds[i] = needs_kind (paths[i]) ? KIND_ASKED : NS_CASE_FILE_NONE;
+      if (request->kinds[i] == KIND_ASKED)
+        g_ptr_array_add (unknown, (gpointer) paths[i]);
+    }
+  if (unknown->len == 0)
+    {
+      g_clear_pointer (&request->kinds, g_free);
+      open_when_settled (self, request);
       return;
     }
-  _ns_window_open_settled (self, paths);
+  /* any NIfTI opens: ask what the unnamed files are */
+  if (self->question != NULL)
+    {
+      open_request_free (request);
+      return;
+    }
+  g_ptr_array_add (unknown, NULL);
+  dialog = ns_modality_dialog_new (GTK_WINDOW (self), (const char *const *) unknown->pdata);
+  g_signal_connect_data (dialog, "response", G_CALLBACK (modality_response_cb), request,
+                         modality_request_free, 0);
+  _ns_window_present_question (self, GTK_WIDGET (dialog));
 }
 
 gboolean
@@ -1011,6 +1120,7 @@ ns_window_init (NsWindow *self)
   g_signal_connect_object (self->editor, "notify::tool", G_CALLBACK (editor_tool_notify_cb),
                            self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self), _ns_window_key_shortcuts_new ());
+  ns_scroll_guard_install (self->sidebar_scroller);
 
   apply_layout (self);
   viewer_case_changed_cb (self, self->viewer);

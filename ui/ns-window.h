@@ -39,10 +39,12 @@ G_DECLARE_FINAL_TYPE (NsWindow, ns_window, NS, WINDOW, GtkApplicationWindow)
 NsWindow     *ns_window_new             (GtkApplication *application);
 
 /* Opens a case folder, one NIfTI file, or several NIfTI files of one case (paths,
- * NULL-terminated), off the main thread; a progress bar pulses meanwhile.  With unsaved
- * mask edits it first asks Save / Discard / Cancel (ns_window_get_question(), see
- * ns-save-changes-dialog.h) and opens only after Save or Discard.  On failure a dialog
- * names the file and the reason and the previous case stays.  Cancels a load in
+ * NULL-terminated), off the main thread; a progress bar pulses meanwhile.  Files need no
+ * FLAIR: any image opens, and a file whose name says nothing of what it is is asked
+ * about first (ns-modality-dialog.h).  With unsaved mask edits it asks Save / Discard /
+ * Cancel (ns_window_get_question(), see ns-save-changes-dialog.h) and opens only after
+ * Save or Discard.  On failure a dialog names the file and the reason and the previous
+ * case stays.  Cancels a load in
  * progress.  "load-finished" (gboolean ok) is emitted at the end. */
 void          ns_window_open            (NsWindow *self, const char *const *paths);
 gboolean      ns_window_is_loading      (NsWindow *self);
