@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "ns-test-util.h"
 
@@ -20,6 +21,7 @@ struct _NsGuiApp
   GSubprocess *process;
   char *home;
   char *status_path;
+  char *log_path;                /* its stdout and stderr */
   gint64 last_seq;
   gboolean exited;
 };
@@ -165,6 +167,24 @@ ns_gui_app_wait_exit (NsGuiApp *app, double timeout_s)
                                                    : -2;
 }
 
+/* The app dies with the test: a test that fails leaves no program behind (nor a pipe
+ * that keeps meson waiting). */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Prints what the app wrote. */
+static void
+print_log (NsGuiApp *app)
+{
+  g_autofree char *log = NULL;
+
+  if (g_file_get_contents (app->log_path, &log, NULL, NULL) && log[0] != '\0')
+    g_test_message ("the program's output:\n%s", log);
+}
+
 NsGuiApp *
 ns_gui_app_start (const char *home, const char *const *args)
 {
@@ -190,11 +210,15 @@ ns_gui_app_start (const char *home, const char *const *args)
   config = g_build_filename (app->home, "config", NULL);
   cache = g_build_filename (app->home, "cache", NULL);
   app->status_path = g_build_filename (app->home, "status.json", NULL);
+  app->log_path = g_build_filename (app->home, "output.log", NULL);
   g_assert_cmpint (g_mkdir_with_parents (data, 0700), ==, 0);
   g_unlink (app->status_path);
 
   /* a user's environment: nothing of the tests' own overrides */
   g_subprocess_launcher_set_cwd (launcher, app->home);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, app->log_path);
   g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data, TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config, TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", cache, TRUE);
@@ -227,14 +251,19 @@ ns_gui_app_start (const char *home, const char *const *args)
       g_free (windows);
       windows = run_tool_full (argv_search, TRUE);
       if (g_subprocess_get_identifier (app->process) == NULL)
-        g_error ("%s ended before it showed a window (its messages are above)",
-                 ns_gui_installed_program ());
+        {
+          print_log (app);
+          g_error ("%s ended before it showed a window", ns_gui_installed_program ());
+        }
       if (windows != NULL && windows[0] != '\0')
         break;
       g_usleep (200000);
     }
   if (windows == NULL)
-    g_error ("%s showed no window within 60 s", ns_gui_installed_program ());
+    {
+      print_log (app);
+      g_error ("%s showed no window within 60 s", ns_gui_installed_program ());
+    }
   ids = g_strsplit (g_strstrip (windows), "\n", -1);
   g_assert_nonnull (ids[0]);
   xdotool ("windowfocus", "--sync", ids[0], NULL);
@@ -254,6 +283,7 @@ ns_gui_app_free (NsGuiApp *app)
   g_object_unref (app->process);
   g_free (app->home);
   g_free (app->status_path);
+  g_free (app->log_path);
   g_free (app);
 }
 
@@ -275,10 +305,14 @@ JsonObject *
 ns_gui_status (NsGuiApp *app)
 {
   gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-  int pid = atoi (g_subprocess_get_identifier (app->process));
+  const char *pid = g_subprocess_get_identifier (app->process);
 
   g_assert_false (app->exited);
-  g_assert_cmpint (kill (pid, SIGUSR1), ==, 0);
+  if (pid == NULL || kill (atoi (pid), SIGUSR1) != 0)
+    {
+      print_log (app);
+      g_error ("the program ended unexpectedly");
+    }
   /* the app writes it from its main loop, atomically: wait for a newer one */
   while (g_get_monotonic_time () < end)
     {
@@ -325,6 +359,7 @@ ns_gui_wait (NsGuiApp *app, gboolean (*cond) (JsonObject *status, gpointer data)
 
     g_test_message ("the state when the wait ran out:\n%s", text);
   }
+  print_log (app);
   return FALSE;
 }
 

@@ -26,6 +26,7 @@
 #include "ns-ai-controller.h"
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
+#include "ns-corrections.h"
 #include "ns-fine-tune-dialog.h"
 #include "ns-model-runner.h"
 #include "ns-models-dialog.h"
@@ -791,11 +792,13 @@ test_mark_corrected_and_queue_panel (void)
   g_assert_no_error (error);
   g_assert_cmpint (id, >, 0);
   g_assert_false (ns_editor_is_modified (f.editor));
-  /* the mask and the prediction beside the images do not disturb the case's discovery */
+  /* the mask and the prediction in the case's corrections folder; the case's discovery
+   * is undisturbed */
   {
     NsCase *c = ns_viewer_get_case (f.viewer);
-    g_autofree char *mask = g_build_filename (c->dir, "Queue_1_mask.nii.gz", NULL);
-    g_autofree char *pred = g_build_filename (c->dir, "Queue_1_prediction.nii.gz", NULL);
+    g_autofree char *folder = ns_corrections_dup_case_folder (c);
+    g_autofree char *mask = g_build_filename (folder, "Queue_1_mask.nii.gz", NULL);
+    g_autofree char *pred = g_build_filename (folder, "Queue_1_mask_prediction.nii.gz", NULL);
     g_assert_true (g_file_test (mask, G_FILE_TEST_IS_REGULAR));
     g_assert_true (g_file_test (pred, G_FILE_TEST_IS_REGULAR));
     g_autoptr (NsCase) again = ns_case_load (c->dir, NS_CASE_LOAD_DEFAULT, &error);
@@ -1855,6 +1858,135 @@ test_label_source (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  /* g_ptr_array_sort passes pointers to the elements */
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The names of the files in dir, sorted, joined (owned). */
+static char *
+list_dir (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+static NsQueueEntry *
+queued_entry (const char *case_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsQueue) q = ns_queue_open (NULL, &error);
+  NsQueueEntry *e;
+
+  g_assert_no_error (error);
+  e = ns_queue_find (q, case_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (e);
+  return e;
+}
+
+/* Mark Corrected writes into the user's corrections folder (here under the tests'
+ * XDG_DATA_HOME), never into the case's folder, and queues the prediction it was
+ * corrected from with its uncertainty. */
+static void
+test_mark_corrected_where (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Where_1", 8, TRUE, &dir);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+  g_autofree char *folder = ns_corrections_dup_folder ();
+  g_autofree char *before = list_dir (dir);
+  g_autofree char *after = NULL;
+  g_autoptr (NsQueueEntry) entry = NULL;
+
+  g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  ns_test_drain ();
+  ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+  after = list_dir (dir);
+  g_assert_cmpstr (after, ==, before);
+  entry = queued_entry ("Where_1");
+  g_test_message ("mask %s, prediction %s", entry->mask_path, entry->prediction_path);
+  g_assert_true (g_str_has_prefix (entry->mask_path, folder));
+  g_assert_true (g_str_has_suffix (entry->mask_path, "/Where_1_mask.nii.gz"));
+  g_assert_nonnull (entry->prediction_path);
+  g_assert_true (g_str_has_prefix (entry->prediction_path, folder));
+  g_assert_true (isfinite (entry->uncertainty));
+  g_assert_true (isfinite (entry->effort));
+  /* the mask being edited is the correction now, and the case reopens with it */
+  g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (ns_window_get_editor (window))), ==,
+                   entry->mask_path);
+  {
+    g_autoptr (NsCase) ncase = ns_case_load (dir, NS_CASE_LOAD_SKIP_LABELS, &error);
+    g_autofree char *reopened = ns_editor_default_mask_path (ncase);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (reopened, ==, entry->mask_path);
+  }
+  /* a folder chosen once: the next correction goes there */
+  {
+    g_autofree char *chosen = g_build_filename (ns_test_tmpdir (), "my-corrections", NULL);
+    g_autoptr (NsQueueEntry) again = NULL;
+
+    g_assert_true (ns_corrections_set_folder (chosen, &error));
+    g_assert_no_error (error);
+    ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+    again = queued_entry ("Where_1");
+    g_assert_true (g_str_has_prefix (again->mask_path, chosen));
+    g_assert_true (ns_corrections_set_folder (NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (again->mask_path, !=, entry->mask_path);
+    g_clear_pointer (&entry, ns_queue_entry_free);
+    entry = g_steal_pointer (&again);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* After a crash and a recovery, Mark Corrected still queues the prediction the mask was
+ * corrected from, with its uncertainty (they read "–" once the program had restarted). */
+static void
+test_mark_corrected_after_recovery (void)
+{
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Recovered_1", 8, FALSE, &dir);
+  const char *paths[] = { dir, NULL };
+  GtkWidget *question;
+  g_autoptr (NsQueueEntry) entry = NULL;
+
+  run_model_in (window);
+  g_assert_true (ns_editor_is_modified (ns_window_get_editor (window)));
+  /* the program ends without saving: the journal keeps the prediction as an edit */
+  gtk_window_destroy (GTK_WINDOW (window));
+
+  window = ns_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  question = ns_window_get_question (window);
+  g_assert_nonnull (question);
+  gtk_dialog_response (GTK_DIALOG (question), NS_WINDOW_RESPONSE_RECOVER);
+  ns_test_drain ();
+  g_assert_cmpuint (count_nonzero (ns_mask_doc_get_map (ns_editor_get_doc (
+                      ns_window_get_editor (window)))), >, 0);
+  ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+  entry = queued_entry ("Recovered_1");
+  g_assert_nonnull (entry->prediction_path);
+  g_assert_true (isfinite (entry->uncertainty));
+  g_assert_cmpfloat (entry->effort, ==, 1.0);   /* recovered as predicted: no edits */
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* ---- --bench ------------------------------------------------------------------------- */
 
 static gint64 last_tick, longest_gap, longest_gap_running;
@@ -1994,5 +2126,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/uncertainty-window", test_uncertainty_window);
   g_test_add_func ("/ui/ai/model-card", test_model_card);
   g_test_add_func ("/ui/ai/label-source", test_label_source);
+  g_test_add_func ("/ui/ai/mark-corrected-where", test_mark_corrected_where);
+  g_test_add_func ("/ui/ai/mark-corrected-after-recovery", test_mark_corrected_after_recovery);
   return g_test_run ();
 }

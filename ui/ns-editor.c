@@ -13,6 +13,8 @@
 
 #include "ns-editor.h"
 
+#include "ns-corrections.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -106,10 +108,17 @@ ns_editor_default_mask_path (NsCase *ncase)
 {
   g_autofree char *base = NULL;
   g_autofree char *own = NULL;
+  g_autofree char *corrections = NULL;
+  g_autofree char *corrected = NULL;
 
   g_return_val_if_fail (ncase != NULL, NULL);
 
   base = g_strdup_printf ("%s_mask.nii.gz", ncase->id);
+  /* the case as last marked corrected, the latest work on it */
+  corrections = ns_corrections_dup_case_folder (ncase);
+  corrected = g_build_filename (corrections, base, NULL);
+  if (g_file_test (corrected, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&corrected);
   own = g_build_filename (ncase->dir, base, NULL);
   if (g_file_test (own, G_FILE_TEST_EXISTS) || ncase->paths[NS_CASE_FILE_LABELS] == NULL)
     return g_steal_pointer (&own);

@@ -50,9 +50,10 @@ NsViewer     *ns_editor_get_viewer        (NsEditor *self);
 
 /* ---- the document ------------------------------------------------------------------------ */
 
-/* The mask a case is edited in: <case>/<id>_mask.nii.gz when it exists (an earlier
- * session's work), else the case's segmentation file, else <case>/<id>_mask.nii.gz (to be
- * created). */
+/* The mask a case is edited in: the case's correction in the corrections folder when it
+ * was marked corrected (ns-corrections.h), else <case>/<id>_mask.nii.gz when it exists
+ * (an earlier session's work), else the case's segmentation file, else
+ * <case>/<id>_mask.nii.gz (to be created). */
 char         *ns_editor_default_mask_path (NsCase *ncase);
 /* Opens the mask of the viewer's case (mask_path NULL: the default) and shows its labels
  * in the viewer.  Closes the previous document (its journal keeps unsaved edits).  Emits

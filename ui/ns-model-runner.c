@@ -16,6 +16,7 @@
 #include "ns-model-runner.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 #ifdef __linux__
@@ -28,6 +29,7 @@
 
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
+#include "ns-corrections.h"
 #include "ns-infer.h"
 #include "ns-mask-doc.h"
 #include "ns-nifti.h"
@@ -435,6 +437,17 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   else
     job->uncertainty = NAN;
   job->labels = ns_label_map_ref (result->labels);
+  /* kept at once in the user's data folder: Mark Corrected finds it after a crash too */
+  if (!ns_corrections_keep_prediction (job->ncase, result->labels, job->model_path,
+                                       job->model_version, job->uncertainty, &error))
+    {
+      g_autofree char *note = job->note;
+
+      job->note = g_strdup_printf ("%s%sThe prediction could not be kept for Mark Corrected: "
+                                   "%s", note != NULL ? note : "", note != NULL ? "\n\n" : "",
+                                   error->message);
+      g_clear_error (&error);
+    }
   /* the new mask and its difference to the mask at the start, here rather than in the
    * main loop (a whole-volume diff takes ~0.1-0.2 s); applied there if the mask is still
    * the same */
@@ -1061,13 +1074,41 @@ ns_model_runner_describe_model (const char *path, GError **error)
 
 /* ---- Mark Corrected and Queue ---------------------------------------------------------- */
 
+/* Moves an earlier correction at path aside (<stem>.<date>.nii.gz), so that saving over
+ * it loses nothing. */
+static gboolean
+keep_earlier_correction (const char *path, GError **error)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *stem = g_strndup (path, strlen (path) - strlen (".nii.gz"));
+  g_autofree char *aside = g_strdup_printf ("%s.%s.nii.gz", stem, stamp);
+
+  if (g_rename (path, aside) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "%s: cannot keep the earlier correction as %s: %s", path, aside,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gint64
 ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const char *db_path,
                                 GError **error)
 {
   NsCase *ncase = ns_viewer_get_case (self->viewer);
   NsMaskDoc *doc = editor != NULL ? ns_editor_get_doc (editor) : NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *mask_path = NULL;
   g_autofree char *prediction_path = NULL;
+  g_autoptr (NsKeptPrediction) kept = NULL;
+  g_autoptr (NsQueue) queue = NULL;
+  NsQueueAnnotation a = { 0 };
+  GError *local = NULL;
 
   if (ncase == NULL || doc == NULL)
     {
@@ -1075,38 +1116,63 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
                    "Mark Corrected: no case with a mask is open");
       return 0;
     }
-  /* never overwrite the case's own (expert) segmentation: the correction goes beside it */
-  if (ns_editor_path_is_case_seg (editor))
+  /* into the user's corrections folder, never the case's own (the source tree's sample,
+   * a read-only archive) */
+  folder = ns_corrections_dup_case_folder (ncase);
+  if (g_mkdir_with_parents (folder, 0700) != 0)
     {
-      g_autofree char *name = g_strconcat (ncase->id, "_mask.nii.gz", NULL);
-      g_autofree char *path = g_build_filename (ncase->dir, name, NULL);
+      int saved = errno;
 
-      if (!ns_editor_save (editor, path, TRUE, error))
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "Mark Corrected: cannot make the folder %s: %s", folder, g_strerror (saved));
+      return 0;
+    }
+  {
+    g_autofree char *mask_name = g_strconcat (ncase->id, "_mask.nii.gz", NULL);
+    g_autofree char *prediction_name = g_strconcat (ncase->id, "_mask_prediction.nii.gz", NULL);
+
+    mask_path = g_build_filename (folder, mask_name, NULL);
+    prediction_path = g_build_filename (folder, prediction_name, NULL);
+  }
+  if (g_strcmp0 (ns_mask_doc_get_path (doc), mask_path) == 0)
+    {
+      if (!ns_editor_save (editor, NULL, FALSE, error))
         return 0;
     }
-  else if (!ns_editor_save (editor, NULL, FALSE, error))
+  else if ((g_file_test (mask_path, G_FILE_TEST_EXISTS)
+            && !keep_earlier_correction (mask_path, error))
+           || !ns_editor_save (editor, mask_path, FALSE, error))
     return 0;
 
-  if (self->prediction != NULL && self->prediction_case == ncase
-      && ns_grid_equal (&self->prediction->grid, &ncase->grid))
+  /* the prediction it was corrected from: the case's latest, kept when Run Model made it
+   * (so also after a crash and a recovery), copied beside the mask so that a later run
+   * does not change what the queue compares */
+  kept = ns_corrections_dup_last_prediction (ncase, &local);
+  if (local != NULL)
     {
-      g_autofree char *name = g_strconcat (ncase->id, "_prediction.nii.gz", NULL);
+      g_propagate_prefixed_error (error, local, "Mark Corrected: ");
+      return 0;
+    }
+  if (kept != NULL)
+    {
+      g_autoptr (GFile) from = g_file_new_for_path (kept->path);
+      g_autoptr (GFile) to = g_file_new_for_path (prediction_path);
 
-      prediction_path = g_build_filename (ncase->dir, name, NULL);
-      if (!ns_nifti_write_label_map (self->prediction, prediction_path, error))
-        return 0;
+      if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
+        {
+          g_prefix_error (error, "Mark Corrected: %s: ", prediction_path);
+          return 0;
+        }
     }
 
-  g_autoptr (NsQueue) queue = ns_queue_open (db_path, error);
+  queue = ns_queue_open (db_path, error);
   if (queue == NULL)
     return 0;
-  NsQueueAnnotation a = { 0 };
-  a.mask_path = ns_mask_doc_get_path (doc);
-  a.prediction_path = prediction_path;
-  a.model_version = prediction_path != NULL ? self->prediction_version : 0;
-  a.uncertainty = prediction_path != NULL ? self->uncertainty : NAN;
-  const char *case_path = ncase->dir;
-  return ns_queue_add (queue, case_path, &a, error);
+  a.mask_path = mask_path;
+  a.prediction_path = kept != NULL ? prediction_path : NULL;
+  a.model_version = kept != NULL ? kept->model_version : 0;
+  a.uncertainty = kept != NULL ? kept->uncertainty : NAN;
+  return ns_queue_add (queue, ncase->dir, &a, error);
 }
 
 /* ---- GObject ------------------------------------------------------------------------ */

@@ -14,6 +14,7 @@
 #include "ns-window-private.h"
 
 #include "ns-add-label-dialog.h"
+#include "ns-corrections.h"
 #include "ns-islands-dialog.h"
 
 /* ---- File ------------------------------------------------------------------------------- */
@@ -314,6 +315,48 @@ models_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   ns_ai_controller_show_models (NS_WINDOW (widget)->ai);
 }
 
+static void
+corrections_folder_response_cb (GtkNativeDialog *native, int response, NsWindow *self)
+{
+  g_autoptr (GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+  g_object_unref (native);
+  if (file == NULL || (path = g_file_get_path (file)) == NULL)
+    return;
+  if (!ns_corrections_set_folder (path, &error))
+    {
+      _ns_window_show_error (self, "Could not choose the corrections folder", error->message);
+      return;
+    }
+  {
+    g_autofree char *message = g_strdup_printf ("Corrections go to %s", path);
+
+    _ns_window_set_message (self, message);
+  }
+}
+
+/* Training > Corrections Folder…: where Mark Corrected puts masks, chosen once. */
+static void
+corrections_folder_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  NsWindow *self = NS_WINDOW (widget);
+  GtkFileChooserNative *native =
+    gtk_file_chooser_native_new ("Corrections Folder", GTK_WINDOW (self),
+                                 GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Choose", "_Cancel");
+  g_autofree char *current = ns_corrections_dup_folder ();
+  g_autoptr (GFile) folder = g_file_new_for_path (current);
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+  if (g_file_query_exists (folder, NULL))
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (native), folder, NULL);
+  g_signal_connect (native, "response", G_CALLBACK (corrections_folder_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
 /* ---- when which is enabled -------------------------------------------------------------- */
 
 void
@@ -416,6 +459,7 @@ _ns_window_class_init_actions (GtkWidgetClass *widget_class)
     { "train.queue", NULL, queue_action },
     { "train.fine-tune", NULL, fine_tune_action },
     { "train.models", NULL, models_action },
+    { "train.corrections-folder", NULL, corrections_folder_action },
   };
   /* action name -> the window property it shows and sets */
   static const struct { const char *name; const char *property; } property_actions[] = {

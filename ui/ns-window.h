@@ -16,7 +16,7 @@
  *   view.show-labels, view.overlay-mode(s: fill | outline | both), view.show-crosshair,
  *   view.neurological;
  *   seg.run-model, seg.mark-corrected, seg.choose-model, seg.show-uncertainty, train.queue,
- *   train.fine-tune, train.models (NsAiController's).
+ *   train.fine-tune, train.models (NsAiController's), train.corrections-folder.
  */
 #pragma once
 
