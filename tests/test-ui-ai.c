@@ -1794,6 +1794,17 @@ test_uncertainty_window (void)
   g_assert_cmpint (w, >, 100);
   g_assert_true (has_colour (pixels, (gsize) w * h, ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 20)));
   g_assert_true (has_colour (pixels, (gsize) w * h, ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 255)));
+  /* the overlay in the views has the same legend, shown with it in the layer list */
+  {
+    GtkWidget *overlay_legend = ns_layer_panel_get_heat_legend (ns_window_get_layer_panel (window));
+
+    g_assert_false (gtk_widget_get_visible (overlay_legend));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
+    g_assert_true (gtk_widget_get_visible (overlay_legend));
+    g_assert_true (NS_IS_HEAT_LEGEND (overlay_legend));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
+    g_assert_false (gtk_widget_get_visible (overlay_legend));
+  }
   close = ns_test_find_button (GTK_WIDGET (unc), "_Close");
   g_assert_nonnull (close);
   g_object_add_weak_pointer (G_OBJECT (unc), (gpointer *) &unc);

@@ -10,6 +10,7 @@
 
 #include "ns-layer-panel.h"
 
+#include "ns-heat-legend.h"
 #include "ns-ui.h"
 
 #include <math.h>
@@ -21,6 +22,7 @@ struct _NsLayerPanel
 
   NsViewer *viewer;
   GBinding *opacity_binding;
+  GBinding *heat_binding;
   gboolean updating;             /* spin buttons being set from the viewer */
   GtkWidget *label_checks[256];
   GtkWidget *label_colours[256];
@@ -34,6 +36,7 @@ struct _NsLayerPanel
   GtkAdjustment *opacity_adjustment;
   GtkLabel *labels_file_label;
   GtkListBox *label_list;
+  GtkWidget *heat_legend;
 
   /* The label map the rows were built for and its file: the editor swaps in its mask
    * (ns_viewer_set_labels) and Save As renames it, without a new case. */
@@ -325,6 +328,7 @@ ns_layer_panel_class_init (NsLayerPanelClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (NS_TYPE_HEAT_LEGEND);
   ns_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/neuroseg/Neuroseg/ui/ns-layer-panel.ui");
@@ -336,6 +340,7 @@ ns_layer_panel_class_init (NsLayerPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, labels_file_label);
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, label_list);
+  gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, heat_legend);
   gtk_widget_class_bind_template_callback (widget_class, window_level_spin_changed_cb);
   gtk_widget_class_set_css_name (widget_class, "layerpanel");
 }
@@ -364,6 +369,7 @@ ns_layer_panel_set_viewer (NsLayerPanel *self, NsViewer *viewer)
   if (self->viewer != NULL)
     {
       g_clear_pointer (&self->opacity_binding, g_binding_unbind);
+      g_clear_pointer (&self->heat_binding, g_binding_unbind);
       g_signal_handlers_disconnect_by_data (self->viewer, self);
     }
   g_set_object (&self->viewer, viewer);
@@ -379,6 +385,9 @@ ns_layer_panel_set_viewer (NsLayerPanel *self, NsViewer *viewer)
                                G_CONNECT_SWAPPED);
       g_signal_connect_object (viewer, "notify::labels-source",
                                G_CALLBACK (update_labels_source), self, G_CONNECT_SWAPPED);
+      /* the overlay's legend shows with the overlay */
+      self->heat_binding = g_object_bind_property (viewer, "show-heat", self->heat_legend,
+                                                   "visible", G_BINDING_SYNC_CREATE);
       self->opacity_binding =
         g_object_bind_property (viewer, "opacity", self->opacity_adjustment, "value",
                                 G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
@@ -407,6 +416,13 @@ ns_layer_panel_get_labels_source_text (NsLayerPanel *self)
 {
   g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
   return gtk_label_get_text (self->labels_file_label);
+}
+
+GtkWidget *
+ns_layer_panel_get_heat_legend (NsLayerPanel *self)
+{
+  g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
+  return self->heat_legend;
 }
 
 GtkAdjustment *
