@@ -17,6 +17,8 @@ guint32   *ns_test_widget_pixels     (GtkWidget *widget, int *width, int *height
 gboolean   ns_test_pixel_near        (guint32 p, guint32 rgb, int tolerance);
 /* The first widget of type at or under widget (depth first), or NULL. */
 GtkWidget *ns_test_find_widget       (GtkWidget *widget, GType type);
+/* The widget named name (gtk_widget_set_name, "name" in a template) at or under widget. */
+GtkWidget *ns_test_find_named        (GtkWidget *widget, const char *name);
 /* The first button at or under widget whose label is label (mnemonics included). */
 GtkWidget *ns_test_find_button       (GtkWidget *widget, const char *label);
 /* Runs what is ready in the main context now (an async step's end, a redraw). */

@@ -1798,10 +1798,22 @@ test_uncertainty_window (void)
   {
     GtkWidget *overlay_legend = ns_layer_panel_get_heat_legend (ns_window_get_layer_panel (window));
 
+    GtkWidget *status_legend = ns_test_find_named (GTK_WIDGET (window), "status-heat-legend");
+    graphene_rect_t bounds;
+
     g_assert_false (gtk_widget_get_visible (overlay_legend));
+    g_assert_false (gtk_widget_get_visible (status_legend));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
     g_assert_true (gtk_widget_get_visible (overlay_legend));
     g_assert_true (NS_IS_HEAT_LEGEND (overlay_legend));
+    /* and in the status bar, where it shows at the default window size */
+    ns_test_spin (0.2);
+    g_assert_true (NS_IS_HEAT_LEGEND (status_legend));
+    g_assert_true (gtk_widget_get_mapped (status_legend));
+    g_assert_true (gtk_widget_compute_bounds (status_legend, GTK_WIDGET (window), &bounds));
+    g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                       gtk_widget_get_height (GTK_WIDGET (window)));
+    g_assert_cmpfloat (bounds.size.width, >=, 200);
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
     g_assert_false (gtk_widget_get_visible (overlay_legend));
   }

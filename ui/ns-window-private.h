@@ -62,6 +62,7 @@ struct _NsWindow
   GtkLabel *message_label;
   GtkProgressBar *progress_bar;
   NsJobStatus *job_status;
+  GtkWidget *status_heat_legend;
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */

@@ -29,6 +29,7 @@
 
 #include <errno.h>
 
+#include "ns-heat-legend.h"
 #include "ns-modality-dialog.h"
 #include "ns-nifti.h"
 #include "ns-save-changes-dialog.h"
@@ -1027,6 +1028,7 @@ ns_window_class_init (NsWindowClass *klass)
   g_type_ensure (NS_TYPE_LAYER_PANEL);
   g_type_ensure (NS_TYPE_INFO_PANE);
   g_type_ensure (NS_TYPE_JOB_STATUS);
+  g_type_ensure (NS_TYPE_HEAT_LEGEND);
 
   ns_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -1051,6 +1053,7 @@ ns_window_class_init (NsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsWindow, message_label);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, job_status);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, status_heat_legend);
 
   _ns_window_class_init_actions (widget_class);
 }
@@ -1093,6 +1096,9 @@ ns_window_init (NsWindow *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->viewer, "notify", G_CALLBACK (viewer_notify_cb), self,
                            G_CONNECT_SWAPPED);
+  /* the uncertainty overlay's legend where the eye is, while the overlay shows */
+  g_object_bind_property (self->viewer, "show-heat", self->status_heat_legend, "visible",
+                          G_BINDING_SYNC_CREATE);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect_swapped (drop, "drop", G_CALLBACK (drop_cb), self);
