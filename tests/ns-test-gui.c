@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <gtk/gtk.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,11 @@ ns_gui_app_start (const char *home, const char *const *args)
   g_autofree char *data = NULL, *config = NULL, *cache = NULL, *pid = NULL, *windows = NULL;
   g_auto (GStrv) ids = NULL;
   gint64 end;
+
+  /* a connection of our own for the whole test: xvfb-run's Xvfb resets when its last
+   * client goes, and a program that connects during the reset cannot open the display */
+  if (gdk_display_get_default () == NULL)
+    gtk_init ();
 
   if (home != NULL)
     app->home = g_strdup (home);

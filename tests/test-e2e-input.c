@@ -17,7 +17,8 @@
  *                                     progress shows in the status bar inside the
  *                                     window, Undo brings the case's labels back, Ctrl+Q
  *                                     quits without a question and the next start offers
- *                                     no recovery
+ *                                     no recovery; Mark Corrected then writes into the
+ *                                     user's data folder, not the sample's folder
  *
  * Runs under xvfb-run (the e2e suite); xdotool, meson and imagemagick's import come from
  * tools/setup.sh.
@@ -45,6 +46,42 @@ widget_value (JsonObject *status, const char *widget)
 {
   return json_object_get_double_member (ns_gui_widget (ns_gui_window (status, MAIN_WINDOW),
                                                        widget), "value");
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The names in folder, sorted, joined (owned). */
+static char *
+list_dir (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* The one entry of folder (owned path). */
+static char *
+only_entry (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  name = g_dir_read_name (dir);
+  g_assert_nonnull (name);
+  g_assert_null (g_dir_read_name (dir));
+  return g_build_filename (folder, name, NULL);
 }
 
 static NsGuiApp *
@@ -309,6 +346,29 @@ test_choose_file_run_undo (void)
   status = ns_gui_status (app);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "windows")), ==,
                     1);
+
+  /* Segmentation > Mark Corrected and Queue (Alt+S Q), after the restart: the mask and the
+   * prediction it is compared with go to the user's data folder, nothing into the case's
+   * folder (here the source tree's sample), and the queue shows */
+  {
+    g_autofree char *sample_before = list_dir (ns_test_sample_case ());
+    g_autofree char *sample_after = NULL;
+    g_autofree char *data = ns_gui_app_dup_data_dir (app);
+    g_autofree char *corrections = g_build_filename (data, "corrections", NULL);
+    g_autofree char *case_folder = NULL;
+    g_autofree char *listed = NULL;
+
+    ns_gui_key (app, MAIN_WINDOW, "alt+s q");
+    g_assert_true (ns_gui_wait (app, ns_gui_window_shown, "Fine-tuning Queue", 60));
+    sample_after = list_dir (ns_test_sample_case ());
+    g_assert_cmpstr (sample_after, ==, sample_before);
+    case_folder = only_entry (corrections);
+    listed = list_dir (case_folder);
+    g_test_message ("%s: %s", case_folder, listed);
+    g_assert_nonnull (strstr (listed, CASE_ID "_mask.nii.gz"));
+    /* the prediction kept by the run before the restart */
+    g_assert_nonnull (strstr (listed, CASE_ID "_mask_prediction.nii.gz"));
+  }
   ns_gui_app_free (app);
 }
 

@@ -61,8 +61,8 @@ struct _NsWindow
   GtkLabel *label_label;
   GtkLabel *message_label;
   GtkProgressBar *progress_bar;
-  NsJobStatus *job_status;
-  GtkWidget *status_heat_legend;
+  NsJobStatus *job_status;       /* the AI job, in the status bar */
+  GtkWidget *status_heat_legend; /* shown with the uncertainty overlay */
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */
@@ -71,10 +71,7 @@ struct _NsWindow
 void         _ns_window_set_message      (NsWindow *self, const char *message);
 /* The plane edits act on: the focused view's, else the axial. */
 NsSliceView *_ns_window_active_view      (NsWindow *self);
-/* Opens paths without asking about unsaved edits (they were saved or discarded). */
-void         _ns_window_open_settled     (NsWindow *self, const char *const *paths);
 void         _ns_window_run_open_chooser (NsWindow *self, gboolean folder);
-void         _ns_window_update_title     (NsWindow *self);
 
 /* ---- ns-window-questions.c ------------------------------------------------------------ */
 

@@ -201,8 +201,8 @@ _ns_window_set_message (NsWindow *self, const char *message)
   gtk_label_set_text (self->message_label, message != NULL ? message : "");
 }
 
-void
-_ns_window_update_title (NsWindow *self)
+static void
+update_title (NsWindow *self)
 {
   g_autofree char *title = NULL;
 
@@ -373,7 +373,7 @@ static void
 editor_changed_cb (NsWindow *self)
 {
   _ns_window_update_actions (self);
-  _ns_window_update_title (self);
+  update_title (self);
 }
 
 static void
@@ -589,14 +589,6 @@ open_settled (NsWindow *self, OpenRequest *request)
                         self->load_cancellable, load_finished_cb, data);
 }
 
-void
-_ns_window_open_settled (NsWindow *self, const char *const *paths)
-{
-  OpenRequest request = { (char **) paths, NULL };
-
-  open_settled (self, &request);
-}
-
 static void
 open_after_save_changes_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -808,7 +800,7 @@ viewer_case_changed_cb (NsWindow *self, NsViewer *viewer)
   gtk_widget_set_sensitive (GTK_WIDGET (self->layer_panel), has_case);
   rebuild_modality_menu (self);
   _ns_window_update_actions (self);
-  _ns_window_update_title (self);
+  update_title (self);
   update_status (self);
 }
 
