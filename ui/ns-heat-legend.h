@@ -2,8 +2,8 @@
  *
  * ns-heat-legend.h: the legend of the uncertainty (heat) overlay: the colour bar from 0
  * (confident) to 1 (uncertain), normalised entropy, with the part below the threshold
- * marked as not drawn; property "compact": on one line, for a status bar.  The overlay's look is defined here once, for the slice views, the
- * uncertainty window and the legend.
+ * marked as not drawn; property "compact": on one line, for a status bar.  The overlay's
+ * look is defined here once, for the slice views, the uncertainty window and the legend.
  */
 #pragma once
 

@@ -3,8 +3,9 @@
  * ns-window-private.h: the workbench window's state, shared by the files that make up
  * NsWindow (as GNOME Text Editor splits EditorWindow):
  *
- *   ns-window.c          the GObject, its properties, layout, status bar, loading a case,
- *                        opening its mask and offering recovery;
+ *   ns-window.c          the GObject, its properties, layout, status bar, opening a
+ *                        case's mask and offering recovery;
+ *   ns-window-open.c     how a case gets in: the questions first, loading, recent cases;
  *   ns-window-actions.c  one callback per action (win.*, edit.*, view.*, seg.*, train.*),
  *                        which are enabled when, and the one-key shortcuts;
  *   ns-window-questions.c  the window's modal questions (one at a time);
@@ -71,7 +72,17 @@ struct _NsWindow
 void         _ns_window_set_message      (NsWindow *self, const char *message);
 /* The plane edits act on: the focused view's, else the axial. */
 NsSliceView *_ns_window_active_view      (NsWindow *self);
+/* The load of a case ended (ok: it shows): opens its mask, emits "load-finished". */
+void         _ns_window_case_loaded      (NsWindow *self, gboolean ok);
+
+/* ---- ns-window-open.c ----------------------------------------------------------------- */
+
+/* File > Open Case Folder… (folder) or Open NIfTI Files…. */
 void         _ns_window_run_open_chooser (NsWindow *self, gboolean folder);
+void         _ns_window_rebuild_recent_menu (NsWindow *self);
+/* A GtkDropTarget's "drop" of files onto the window: opens them. */
+gboolean     _ns_window_drop_cb          (NsWindow *self, const GValue *value, double x,
+                                          double y, GtkDropTarget *target);
 
 /* ---- ns-window-questions.c ------------------------------------------------------------ */
 
