@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * test-data-volume.c: NsVolume / NsLabelMap allocation, overflow checks, grids.
+ * test-data-volume.c: NsVolume / NsLabelMap allocation, overflow checks, grids, large
+ * buffers and the memory budget of ns-memory.h.
  */
 #include "ns-test-util.h"
 #include "ns-volume.h"
@@ -81,6 +82,90 @@ test_orientation (void)
   g_assert_cmpstr (code, ==, "ASL");
 }
 
+static gint held_mib, max_held;
+
+static gpointer
+reserve_thread (gpointer data)
+{
+  guint granted = 0;
+  for (int i = 0; i < 2000; i++)
+    {
+      if (!ns_memory_reserve (3 << 20, NULL))
+        continue;
+      int now = g_atomic_int_add (&held_mib, 3) + 3;
+      int seen = g_atomic_int_get (&max_held);
+      while (now > seen && !g_atomic_int_compare_and_exchange (&max_held, seen, now))
+        seen = g_atomic_int_get (&max_held);
+      g_atomic_int_add (&held_mib, -3);
+      ns_memory_release (3 << 20);
+      granted++;
+    }
+  return GUINT_TO_POINTER (granted);
+}
+
+/* The memory budget: reservations add up (several files decoded at once) and are refused
+ * past the limit, saying what is left; releasing gives it back. */
+static void
+test_memory_budget (void)
+{
+  guint64 left = 0;
+
+  /* The system's figure is positive and not absurd. */
+  guint64 sys = ns_memory_available ();
+  g_test_message ("available: %" G_GUINT64_FORMAT " MiB", sys >> 20);
+  g_assert_cmpuint (sys, >, 0);
+
+  ns_memory_set_limit (100 << 20);
+  g_assert_cmpuint (ns_memory_available (), ==, 100 << 20);
+  g_assert_true (ns_memory_reserve (60 << 20, &left));
+  g_assert_true (ns_memory_reserve (30 << 20, &left));
+  g_assert_cmpuint (ns_memory_available (), ==, 10 << 20);
+  /* Each would fit alone; the sum does not. */
+  g_assert_false (ns_memory_reserve (20 << 20, &left));
+  g_assert_cmpuint (left, ==, 10 << 20);
+  ns_memory_release (60 << 20);
+  g_assert_true (ns_memory_reserve (20 << 20, NULL));
+  ns_memory_release (20 << 20);
+  ns_memory_release (30 << 20);
+  g_assert_cmpuint (ns_memory_available (), ==, 100 << 20);
+
+  /* From several threads at once: never more than the limit granted at a time. */
+  ns_memory_set_limit (16 << 20);
+  GThread *threads[8];
+  for (int t = 0; t < 8; t++)
+    threads[t] = g_thread_new ("reserve", reserve_thread, NULL);
+  guint granted = 0;
+  for (int t = 0; t < 8; t++)
+    granted += GPOINTER_TO_UINT (g_thread_join (threads[t]));
+  g_test_message ("%u reservations granted", granted);
+  g_assert_cmpuint (granted, >, 0);
+  g_assert_cmpint (g_atomic_int_get (&max_held), <=, 16);
+  g_assert_cmpuint (ns_memory_available (), ==, 16 << 20);
+
+  ns_memory_set_limit (0);
+  g_assert_cmpuint (ns_memory_available (), >, 0);
+}
+
+/* Growing a large buffer keeps its content. */
+static void
+test_memory_realloc (void)
+{
+  gsize small = 1000, big = ((gsize) 13 << 20) + 7;
+  guint8 *p = ns_memory_alloc_large (small, FALSE);
+  for (gsize i = 0; i < small; i++)
+    p[i] = (guint8) i;
+  p = ns_memory_realloc_large (p, big);
+  g_assert_nonnull (p);
+  for (gsize i = 0; i < small; i++)
+    g_assert_cmpuint (p[i], ==, (guint8) i);
+  memset (p + small, 0x5a, big - small);
+  p = ns_memory_realloc_large (p, 2 * big);
+  g_assert_nonnull (p);
+  g_assert_cmpuint (p[small - 1], ==, (guint8) (small - 1));
+  g_assert_cmpuint (p[big - 1], ==, 0x5a);
+  g_free (p);
+}
+
 /* The THPeligible line of /proc/self/smaps for the mapping holding p (-1: not shown). */
 static int
 thp_eligible (const void *p)
@@ -144,5 +229,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/volume/bad-dims", test_bad_dims);
   g_test_add_func ("/data/volume/orientation", test_orientation);
   g_test_add_func ("/data/memory/large", test_memory_large);
+  g_test_add_func ("/data/memory/budget", test_memory_budget);
+  g_test_add_func ("/data/memory/realloc", test_memory_realloc);
   return g_test_run ();
 }
