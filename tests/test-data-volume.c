@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * test-data-volume.c: NsVolume / NsLabelMap allocation, overflow checks, grids, large
- * buffers and the memory budget of ns-memory.h.
+ * test-data-volume.c: NsVolume / NsLabelMap allocation, overflow checks, grids and the
+ * choice of their transform, large buffers and the memory budget of ns-memory.h.
  */
 #include "ns-test-util.h"
 #include "ns-volume.h"
 #include "ns-data-error.h"
 #include "ns-memory.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -80,6 +81,107 @@ test_orientation (void)
   grid.vox2ras[3][3] = 1;
   ns_grid_orientation_code (&grid, code);
   g_assert_cmpstr (code, ==, "ASL");
+}
+
+/* A volume can take a buffer filled beforehand: nothing is cleared or copied. */
+static void
+test_new_take (void)
+{
+  NsGrid grid;
+  ns_grid_init (&grid, 3, 2, 2, 1, 1, 1);
+  float *voxels = ns_memory_alloc_large (12 * sizeof (float), FALSE);
+  for (int i = 0; i < 12; i++)
+    voxels[i] = (float) i + 0.5f;
+  g_autoptr (NsVolume) vol = ns_volume_new_take (&grid, voxels);
+  g_assert_true (vol->voxels == voxels);
+  g_assert_cmpfloat (vol->voxels[11], ==, 11.5f);
+  g_assert_cmpuint (ns_volume_n_voxels (vol), ==, 12);
+}
+
+/* A grid with the given sform (3x4, row 3 is 0 0 0 1) and a qform that is a plain
+ * 2 mm scaling shifted by 10 mm. */
+static void
+grid_with_forms (NsGrid *grid, int sform_code, int qform_code, const double sform[3][4])
+{
+  ns_grid_init (grid, 8, 8, 8, 2, 2, 2);
+  grid->sform_code = sform_code;
+  grid->qform_code = qform_code;
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 4; c++)
+      {
+        grid->sform[r][c] = sform[r][c];
+        grid->qform[r][c] = r == c ? 2.0 : c == 3 ? 10.0 : 0.0;
+      }
+  grid->sform[3][3] = grid->qform[3][3] = 1.0;
+  ns_grid_update_vox2ras (grid);
+}
+
+/* #13 defect 14: an sform whose code says "use me" but that is all zeros (or NaN) used
+ * to become vox2ras, reported as "RAS", with every voxel at the origin.  It is skipped for
+ * the qform, else pixdim, and the warning says which and why. */
+static void
+test_xform_choice (void)
+{
+  static const double lps[3][4] = { { -1, 0, 0, 90 }, { 0, -1, 0, 126 }, { 0, 0, 1, -72 } };
+  static const double zeros[3][4] = { { 0 } };
+  static const double rank2[3][4] = { { 1, 2, 0, 0 }, { 2, 4, 0, 0 }, { 0, 0, 1, 0 } };
+  static const double tiny[3][4] = { { 0.01, 0, 0, 0 }, { 0, 0.01, 0, 0 }, { 0, 0, 0.01, 0 } };
+  NsGrid g;
+  char code[4];
+
+  /* A good sform is used, and nothing is said. */
+  grid_with_forms (&g, 1, 1, lps);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_SFORM);
+  g_assert_cmpfloat (g.vox2ras[0][0], ==, -1.0);
+  g_assert_cmpfloat (g.vox2ras[1][3], ==, 126.0);
+  g_assert_null (ns_grid_dup_xform_warning (&g));
+  ns_grid_orientation_code (&g, code);
+  g_assert_cmpstr (code, ==, "LPS");
+
+  /* Small voxels are not "singular". */
+  grid_with_forms (&g, 2, 0, tiny);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_SFORM);
+
+  /* All zeros, with a qform: the qform. */
+  grid_with_forms (&g, 1, 1, zeros);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_QFORM);
+  g_assert_cmpfloat (g.vox2ras[0][0], ==, 2.0);
+  g_assert_cmpfloat (g.vox2ras[2][3], ==, 10.0);
+  g_autofree char *w1 = ns_grid_dup_xform_warning (&g);
+  g_test_message ("%s", w1);
+  g_assert_nonnull (strstr (w1, "sform (code 1) is singular"));
+  g_assert_nonnull (strstr (w1, "qform is used"));
+
+  /* Rank 2 (two dependent columns), no qform: pixdim, axis-aligned. */
+  grid_with_forms (&g, 1, 0, rank2);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_PIXDIM);
+  g_assert_cmpfloat (g.vox2ras[0][0], ==, 2.0);
+  g_assert_cmpfloat (g.vox2ras[0][1], ==, 0.0);
+  g_autofree char *w2 = ns_grid_dup_xform_warning (&g);
+  g_assert_nonnull (strstr (w2, "singular"));
+  g_assert_nonnull (strstr (w2, "pixdim"));
+  g_assert_cmpstr (ns_grid_xform_name (ns_grid_get_xform (&g)), ==, "pixdim");
+
+  /* NaN in the sform; the qform is not finite either. */
+  double nan_sform[3][4];
+  memcpy (nan_sform, lps, sizeof nan_sform);
+  nan_sform[1][3] = NAN;
+  grid_with_forms (&g, 1, 1, nan_sform);
+  g.qform[0][0] = INFINITY;
+  ns_grid_update_vox2ras (&g);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_PIXDIM);
+  g_autofree char *w3 = ns_grid_dup_xform_warning (&g);
+  g_test_message ("%s", w3);
+  g_assert_nonnull (strstr (w3, "sform (code 1) is not finite"));
+  g_assert_nonnull (strstr (w3, "qform (code 1) is not finite"));
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      g_assert_true (isfinite (g.vox2ras[r][c]));
+
+  /* Codes 0: pixdim is the rule, not a fallback; nothing to warn about. */
+  grid_with_forms (&g, 0, 0, zeros);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_PIXDIM);
+  g_assert_null (ns_grid_dup_xform_warning (&g));
 }
 
 static gint held_mib, max_held;
@@ -228,6 +330,8 @@ main (int argc, char **argv)
   g_test_add_func ("/data/volume/alloc", test_alloc);
   g_test_add_func ("/data/volume/bad-dims", test_bad_dims);
   g_test_add_func ("/data/volume/orientation", test_orientation);
+  g_test_add_func ("/data/volume/new-take", test_new_take);
+  g_test_add_func ("/data/volume/xform-choice", test_xform_choice);
   g_test_add_func ("/data/memory/large", test_memory_large);
   g_test_add_func ("/data/memory/budget", test_memory_budget);
   g_test_add_func ("/data/memory/realloc", test_memory_realloc);
