@@ -105,7 +105,9 @@ source_open_file (Source *src, const char *path, GError **error)
       return FALSE;
     }
   src->fd = fd;
-  gzbuffer (src->gz, 256 * 1024);
+  /* Small: reading a header then inflates 64 kB, not half a megabyte, and voxels are read
+   * in chunks that gzread inflates straight into our buffer, past this one. */
+  gzbuffer (src->gz, 32 * 1024);
   return TRUE;
 }
 
@@ -923,20 +925,33 @@ read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallba
   const guint8 *in = source_compressed_bytes (src, &owned);
   if (in == NULL)
     return NULL;
-  /* Not cleared: libdeflate writes it front to back, so a stream that ends early has
-   * touched only the pages it filled. */
-  g_autofree guint8 *raw = ns_memory_alloc_large ((gsize) needed, FALSE);
-  if (raw == NULL)
-    return NULL;
+  /* The output buffer starts at 32 x the compressed size (what a BraTS image needs at
+   * once; a label map takes two or three tries) and doubles while libdeflate says it is
+   * too small, decoding again from the start: at most twice the work, and never more
+   * memory than 32 x the file or twice what the stream holds, whatever the header and
+   * ISIZE claim.  Not cleared: libdeflate writes it front to back, touching only what it
+   * fills. */
   struct libdeflate_decompressor *d = libdeflate_alloc_decompressor ();
   if (d == NULL)
     return NULL;
+  g_autofree guint8 *raw = NULL;
+  guint64 capacity = MIN (needed, MAX ((guint64) src->size * 32, (guint64) 1 << 20));
   size_t in_used = 0, out_len = 0;
-  enum libdeflate_result res = libdeflate_gzip_decompress_ex (d, in, (size_t) src->size, raw,
-                                                              (size_t) needed, &in_used,
-                                                              &out_len);
+  enum libdeflate_result res = LIBDEFLATE_BAD_DATA;
+  for (;;)
+    {
+      g_clear_pointer (&raw, g_free);
+      raw = ns_memory_alloc_large ((gsize) capacity, FALSE);
+      if (raw == NULL)
+        break;
+      res = libdeflate_gzip_decompress_ex (d, in, (size_t) src->size, raw, (size_t) capacity,
+                                           &in_used, &out_len);
+      if (res != LIBDEFLATE_INSUFFICIENT_SPACE || capacity == needed)
+        break;
+      capacity = MIN (needed, 2 * capacity);
+    }
   libdeflate_free_decompressor (d);
-  if (res != LIBDEFLATE_SUCCESS || out_len != needed)
+  if (raw == NULL || res != LIBDEFLATE_SUCCESS || out_len != needed)
     return NULL;
   /* Another member after this one: let zlib read them all. */
   if (src->size - in_used >= 2 && is_gzip_magic (in + in_used, src->size - in_used))
