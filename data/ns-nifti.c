@@ -540,7 +540,8 @@ read_header (Source *src, NsNiftiHeader *out, GError **error)
     return FALSE; /* a damaged gzip stream: CORRUPT, already set */
   if ((gsize) got < sizeof h)
     {
-      if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE || GUINT32_SWAP_LE_BE (h.sizeof_hdr) == HEADER_SIZE))
+      if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE
+                       || GUINT32_SWAP_LE_BE (h.sizeof_hdr) == HEADER_SIZE))
         g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
                      "%s: truncated: the file ends inside the header (%" G_GSSIZE_FORMAT
                      " of 348 bytes)", src->name, got);
