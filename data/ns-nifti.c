@@ -2,20 +2,20 @@
  *
  * ns-nifti.c: NIfTI-1 reading, our own and hardened, on zlib (and libdeflate where built).
  *
- * Reading goes: open a byte source (a regular file through gzread, which reads plain files
- * too, or a memory buffer through inflate), read the 348-byte header and validate every
- * field we use, including what the file can hold: exactly its size when plain, at most
- * deflate's largest expansion (1032 x) when compressed.  Only the header has been read at
- * that point (a few kB of the file, whatever its size).
+ * Reading goes: open a byte source (ns-nifti-source.c: a regular file through gzread,
+ * which reads plain files too, or a memory buffer through inflate), read the 348-byte
+ * header and validate every field we use, including what the file can hold: exactly its
+ * size when plain, at most deflate's largest expansion (1032 x) when compressed.  Only the
+ * header has been read at that point (a few kB of the file, whatever its size).
  *
  * Decoding then reserves from the memory budget (ns-memory.h) what the header says it
  * will take, and allocates as the data arrives: each float32 volume grows with the voxels
  * actually decoded, so a small .nii.gz whose header claims a billion voxels costs what
  * its stream holds, and nothing is zero-filled ahead of the data.  The fast path
  * (libdeflate, ~3 x zlib) decodes a whole gzip buffer at once; it is taken only when the
- * gzip trailer's length agrees with the header, and its output buffer is not cleared, so
- * its pages are touched only as the stream really fills them.  Every path refuses a
- * stream that ends early and one that holds more than the header describes.
+ * gzip trailer's length agrees with the header, and its output buffer grows with the
+ * stream as well.  Every path refuses a stream that ends early and one that holds more
+ * than the header describes.
  *
  * The trade-off: a .hdr/.img pair, ANALYZE 7.5 and NIfTI-2 are refused rather than half
  * supported.
@@ -24,8 +24,8 @@
 
 #include "ns-nifti.h"
 #include "ns-nifti-private.h"
+#include "ns-nifti-source.h"
 #include "ns-data-error.h"
-#include "ns-file.h"
 #include "ns-memory.h"
 
 #include <errno.h>
@@ -43,240 +43,7 @@
 #define MIN_OFFSET    352          /* header + the 4-byte extension flag */
 #define CHUNK_BYTES   (1u << 20)
 #define GROW_FIRST    ((gsize) 1 << 20)  /* voxels a growing volume starts with */
-#define MAX_DEFLATE_RATIO 1032     /* deflate cannot expand input more than this */
 #define MAX_VOLUMES   4096         /* 3-D volumes in one 4-D file (an fMRI run is ~1000) */
-
-/* ---- byte sources ----------------------------------------------------------------------- */
-
-typedef struct
-{
-  const char *name;        /* for messages */
-  /* a file, read through gzread (which passes plain files through) */
-  gzFile gz;
-  int fd;                  /* gz's descriptor (gz owns it), for pread */
-  /* or memory */
-  const guint8 *mem;
-  gsize mem_pos;
-  gboolean zs_ready;
-  gboolean zs_end;
-  z_stream zs;
-  /* both */
-  guint64 size;            /* bytes of the file or buffer */
-  guint64 bound;           /* most bytes the decoded stream can hold */
-  gboolean compressed;
-} Source;
-
-static gboolean
-is_gzip_magic (const guint8 *p, gsize n)
-{
-  return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
-}
-
-static guint64
-compression_bound (guint64 size, gboolean compressed)
-{
-  return compressed ? size * MAX_DEFLATE_RATIO + 4096 : size;
-}
-
-static gboolean
-source_open_file (Source *src, const char *path, GError **error)
-{
-  struct stat st;
-  guint8 magic[2] = { 0, 0 };
-
-  memset (src, 0, sizeof *src);
-  src->name = path;
-  src->fd = -1;
-
-  /* A regular file only: a FIFO, a device, a dangling link or a loop is named as such. */
-  int fd = ns_file_open_regular (path, &st, error);
-  if (fd < 0)
-    return FALSE;
-  gssize got = pread (fd, magic, 2, 0);
-  src->size = (guint64) st.st_size;
-  src->compressed = got == 2 && is_gzip_magic (magic, 2);
-  src->bound = compression_bound (src->size, src->compressed);
-
-  src->gz = gzdopen (fd, "rb");
-  if (src->gz == NULL)
-    {
-      close (fd);
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot open for reading", path);
-      return FALSE;
-    }
-  src->fd = fd;
-  /* Small: reading a header then inflates 64 kB, not half a megabyte, and voxels are read
-   * in chunks that gzread inflates straight into our buffer, past this one. */
-  gzbuffer (src->gz, 32 * 1024);
-  return TRUE;
-}
-
-static gboolean
-source_open_memory (Source *src, const void *data, gsize size, const char *name,
-                    GError **error)
-{
-  memset (src, 0, sizeof *src);
-  src->name = name;
-  src->fd = -1;
-  src->mem = data;
-  src->size = size;
-  src->compressed = is_gzip_magic (data, size);
-  src->bound = compression_bound (size, src->compressed);
-  if (src->compressed)
-    {
-      /* 16 + MAX_WBITS: gzip wrapper only. */
-      if (inflateInit2 (&src->zs, 16 + MAX_WBITS) != Z_OK)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: zlib: out of memory", name);
-          return FALSE;
-        }
-      src->zs_ready = TRUE;
-      src->zs.next_in = (Bytef *) src->mem;
-      src->zs.avail_in = 0;
-    }
-  return TRUE;
-}
-
-static void
-source_close (Source *src)
-{
-  if (src->gz != NULL)
-    gzclose_r (src->gz); /* closes fd */
-  if (src->zs_ready)
-    inflateEnd (&src->zs);
-  src->gz = NULL;
-  src->fd = -1;
-  src->zs_ready = FALSE;
-}
-
-/* zlib's message for a gzdopen()ed file starts with "<fd:N>: ". */
-static const char *
-gz_message (gzFile gz, int *zerr)
-{
-  const char *msg = gzerror (gz, zerr);
-  if (msg == NULL || *msg == '\0')
-    return "corrupt gzip data";
-  if (g_str_has_prefix (msg, "<fd:"))
-    {
-      const char *colon = strstr (msg, ": ");
-      if (colon != NULL)
-        return colon + 2;
-    }
-  return msg;
-}
-
-/* Reads up to n bytes; returns how many (fewer only at the end of the data) or -1. */
-static gssize
-source_read (Source *src, void *buf, gsize n, GError **error)
-{
-  if (src->gz != NULL)
-    {
-      gsize done = 0;
-      while (done < n)
-        {
-          unsigned int want = (unsigned int) MIN (n - done, (gsize) G_MAXINT / 2);
-          int got = gzread (src->gz, (guint8 *) buf + done, want);
-          if (got < 0)
-            {
-              int zerr;
-              const char *msg = gz_message (src->gz, &zerr);
-              g_set_error (error, NS_DATA_ERROR,
-                           zerr == Z_ERRNO ? NS_DATA_ERROR_IO : NS_DATA_ERROR_CORRUPT,
-                           "%s: %s%s", src->name, zerr == Z_ERRNO ? "" : "corrupt gzip data: ",
-                           zerr == Z_ERRNO ? g_strerror (errno) : msg);
-              return -1;
-            }
-          if (got == 0)
-            {
-              /* gzread reports a truncated stream as a short read plus a pending error. */
-              int zerr;
-              const char *msg = gz_message (src->gz, &zerr);
-              if (zerr != Z_OK && zerr != Z_STREAM_END)
-                {
-                  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                               "%s: truncated or corrupt gzip data (%s)", src->name, msg);
-                  return -1;
-                }
-              break;
-            }
-          done += (gsize) got;
-        }
-      return (gssize) done;
-    }
-
-  if (!src->compressed)
-    {
-      gsize left = src->size - src->mem_pos;
-      gsize take = MIN (left, n);
-      memcpy (buf, src->mem + src->mem_pos, take);
-      src->mem_pos += take;
-      return (gssize) take;
-    }
-
-  gsize done = 0;
-  while (done < n && !src->zs_end)
-    {
-      if (src->zs.avail_in == 0)
-        {
-          gsize left = src->size - src->mem_pos;
-          if (left == 0)
-            {
-              g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                           "%s: truncated gzip data (unexpected end of file)", src->name);
-              return -1;
-            }
-          gsize take = MIN (left, (gsize) G_MAXUINT / 2);
-          src->zs.next_in = (Bytef *) (src->mem + src->mem_pos);
-          src->zs.avail_in = (uInt) take;
-          src->mem_pos += take;
-        }
-      gsize want = MIN (n - done, (gsize) G_MAXUINT / 2);
-      src->zs.next_out = (Bytef *) buf + done;
-      src->zs.avail_out = (uInt) want;
-      int ret = inflate (&src->zs, Z_NO_FLUSH);
-      done += want - src->zs.avail_out;
-      if (ret == Z_STREAM_END)
-        {
-          /* Another gzip member may follow (concatenated .gz files are valid). */
-          gsize rest = src->zs.avail_in + (src->size - src->mem_pos);
-          const guint8 *next = src->zs.next_in;
-          if (rest >= 2 && is_gzip_magic (next, rest))
-            {
-              gsize pos = (gsize) (next - src->mem);
-              inflateReset (&src->zs);
-              src->zs.next_in = (Bytef *) next;
-              src->zs.avail_in = 0;
-              src->mem_pos = pos;
-            }
-          else
-            src->zs_end = TRUE;
-        }
-      else if (ret != Z_OK && !(ret == Z_BUF_ERROR && src->zs.avail_in == 0))
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                       "%s: corrupt gzip data (%s)", src->name,
-                       src->zs.msg != NULL ? src->zs.msg : "inflate failed");
-          return -1;
-        }
-    }
-  return (gssize) done;
-}
-
-/* Reads exactly n bytes, or fails with CORRUPT ("truncated"). */
-static gboolean
-source_read_exact (Source *src, void *buf, gsize n, const char *what, GError **error)
-{
-  gssize got = source_read (src, buf, n, error);
-  if (got < 0)
-    return FALSE;
-  if ((gsize) got < n)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                   "%s: truncated: the file ends inside the %s", src->name, what);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* ---- header validation ------------------------------------------------------------------ */
 
@@ -392,7 +159,7 @@ header_geometry (const struct nifti_1_header *h, NsGrid *g)
 
 /* Validates h (already in host byte order) against what the source can hold. */
 static gboolean
-header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *src,
+header_parse (const struct nifti_1_header *h, gboolean swapped, const NsNiftiSource *src,
               NsNiftiHeader *out, GError **error)
 {
   const char *name = src->name;
@@ -530,12 +297,12 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *sr
 }
 
 static gboolean
-read_header (Source *src, NsNiftiHeader *out, GError **error)
+read_header (NsNiftiSource *src, NsNiftiHeader *out, GError **error)
 {
   struct nifti_1_header h;
   G_STATIC_ASSERT (sizeof h == HEADER_SIZE);
 
-  gssize got = source_read (src, &h, sizeof h, error);
+  gssize got = _ns_nifti_source_read (src, &h, sizeof h, error);
   if (got < 0)
     return FALSE; /* a damaged gzip stream: CORRUPT, already set */
   if ((gsize) got < sizeof h)
@@ -581,14 +348,14 @@ read_header (Source *src, NsNiftiHeader *out, GError **error)
 gboolean
 ns_nifti_read_header (const char *path, NsNiftiHeader *header, GError **error)
 {
-  Source src;
+  NsNiftiSource src;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (header != NULL, FALSE);
-  if (!source_open_file (&src, path, error))
+  if (!_ns_nifti_source_open_file (&src, path, error))
     return FALSE;
   gboolean ok = read_header (&src, header, error);
-  source_close (&src);
+  _ns_nifti_source_close (&src);
   return ok;
 }
 
@@ -720,7 +487,8 @@ header_scaling (const NsNiftiHeader *hdr)
 }
 
 static NsVolume *
-volume_take (const Source *src, const NsNiftiHeader *hdr, float *voxels, gsize n_nonfinite)
+volume_take (const NsNiftiSource *src, const NsNiftiHeader *hdr, float *voxels,
+             gsize n_nonfinite)
 {
   NsVolume *vol = ns_volume_new_take (&hdr->grid, voxels);
   vol->path = g_strdup (src->name);
@@ -738,7 +506,7 @@ volume_take (const Source *src, const NsNiftiHeader *hdr, float *voxels, gsize n
  * the one decoder that both ns_nifti_read_all () and ns_nifti_scan () use. */
 typedef struct
 {
-  Source *src;
+  NsNiftiSource *src;
   const NsNiftiHeader *hdr;
   Scaling sc;
   guint8 *buf;             /* CHUNK_BYTES of raw data */
@@ -755,7 +523,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (VoxelReader, voxel_reader_clear)
 
 /* Skips the header extensions up to vox_offset. */
 static gboolean
-voxel_reader_begin (VoxelReader *r, Source *src, const NsNiftiHeader *hdr, GError **error)
+voxel_reader_begin (VoxelReader *r, NsNiftiSource *src, const NsNiftiHeader *hdr, GError **error)
 {
   memset (r, 0, sizeof *r);
   r->src = src;
@@ -768,7 +536,7 @@ voxel_reader_begin (VoxelReader *r, Source *src, const NsNiftiHeader *hdr, GErro
   while (skip > 0)
     {
       gsize take = MIN (skip, (gsize) CHUNK_BYTES);
-      if (!source_read_exact (src, r->buf, take, "header extensions", error))
+      if (!_ns_nifti_source_read_exact (src, r->buf, take, "header extensions", error))
         return FALSE;
       skip -= take;
     }
@@ -782,7 +550,7 @@ voxel_reader_read (VoxelReader *r, float *out, gsize n, gsize *n_nonfinite, GErr
 {
   g_assert (n <= r->per_chunk);
   int size = r->hdr->bytes_per_voxel;
-  if (!source_read_exact (r->src, r->buf, n * (gsize) size, "voxel data", error))
+  if (!_ns_nifti_source_read_exact (r->src, r->buf, n * (gsize) size, "voxel data", error))
     return FALSE;
   if (r->hdr->byte_swapped)
     swap_bytes (r->buf, n, size);
@@ -802,7 +570,7 @@ voxel_reader_end (VoxelReader *r, GError **error)
   guint64 extra = 0;
   for (;;)
     {
-      gssize got = source_read (r->src, r->buf, CHUNK_BYTES, error);
+      gssize got = _ns_nifti_source_read (r->src, r->buf, CHUNK_BYTES, error);
       if (got < 0)
         return FALSE;
       if (got == 0)
@@ -822,7 +590,7 @@ voxel_reader_end (VoxelReader *r, GError **error)
 /* Every volume, each grown as its voxels arrive (never more than was decoded, at most
  * doubled), so that a stream that ends early has cost only what it held. */
 static GPtrArray *
-read_volumes_stream (Source *src, const NsNiftiHeader *hdr, GError **error)
+read_volumes_stream (NsNiftiSource *src, const NsNiftiHeader *hdr, GError **error)
 {
   g_auto (VoxelReader) r = { 0 };
   if (!voxel_reader_begin (&r, src, hdr, error))
@@ -865,43 +633,13 @@ read_volumes_stream (Source *src, const NsNiftiHeader *hdr, GError **error)
 }
 
 #ifdef NS_HAVE_LIBDEFLATE
-/* The whole compressed input: the memory source's buffer (borrowed), or the file read
- * into *owned.  NULL when the file cannot be read whole (it shrank, or no memory). */
-static const guint8 *
-source_compressed_bytes (Source *src, guint8 **owned)
-{
-  *owned = NULL;
-  if (src->mem != NULL)
-    return src->mem;
-  if (src->size > G_MAXSIZE)
-    return NULL;
-  gsize size = (gsize) src->size, done = 0;
-  guint8 *buf = ns_memory_alloc_large (size, FALSE);
-  if (buf == NULL)
-    return NULL;
-  while (done < size)
-    {
-      gssize r = pread (src->fd, buf + done, size - done, (off_t) done);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
-        {
-          g_free (buf);
-          return NULL; /* streaming reports what is wrong */
-        }
-      done += (gsize) r;
-    }
-  *owned = buf;
-  return buf;
-}
-
 /* libdeflate decodes a whole gzip buffer about three times faster than zlib's inflate
  * (the bulk of opening a case).  It needs the decoded size up front: the gzip trailer's
  * ISIZE (the length modulo 2^32), used only when it is exactly what the validated header
  * needs.  Anything unusual (several gzip members, a size mismatch, damaged data) returns
  * NULL with *fallback set, and the streaming decoder takes over (and reports damage). */
 static GPtrArray *
-read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallback,
+read_volumes_libdeflate (NsNiftiSource *src, const NsNiftiHeader *hdr, gboolean *fallback,
                          GError **error)
 {
   *fallback = TRUE;
@@ -923,7 +661,7 @@ read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallba
     return NULL;
 
   g_autofree guint8 *owned = NULL;
-  const guint8 *in = source_compressed_bytes (src, &owned);
+  const guint8 *in = _ns_nifti_source_compressed_bytes (src, &owned);
   if (in == NULL)
     return NULL;
   /* The output buffer starts at 32 x the compressed size (what a BraTS image needs at
@@ -955,7 +693,7 @@ read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallba
   if (raw == NULL || res != LIBDEFLATE_SUCCESS || out_len != needed)
     return NULL;
   /* Another member after this one: let zlib read them all. */
-  if (src->size - in_used >= 2 && is_gzip_magic (in + in_used, src->size - in_used))
+  if (src->size - in_used >= 2 && _ns_nifti_is_gzip (in + in_used, src->size - in_used))
     return NULL;
   g_clear_pointer (&owned, g_free);
 
@@ -983,7 +721,7 @@ read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallba
 #endif
 
 static GPtrArray *
-read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
+read_volumes (NsNiftiSource *src, const NsNiftiHeader *hdr, GError **error)
 {
 #ifdef NS_HAVE_LIBDEFLATE
   if (src->compressed)
@@ -1002,7 +740,7 @@ read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
 /* Header, then (when reserve) the memory reservation, then the voxels.  expected: the
  * header a caller read before (the file must not have changed since). */
 static GPtrArray *
-read_source (Source *src, const NsNiftiHeader *expected, gboolean reserve, GError **error)
+read_source (NsNiftiSource *src, const NsNiftiHeader *expected, gboolean reserve, GError **error)
 {
   NsNiftiHeader hdr;
   if (!read_header (src, &hdr, error))
@@ -1029,41 +767,41 @@ read_source (Source *src, const NsNiftiHeader *expected, gboolean reserve, GErro
 GPtrArray *
 _ns_nifti_read_all_reserved (const char *path, const NsNiftiHeader *expected, GError **error)
 {
-  Source src;
+  NsNiftiSource src;
 
   g_return_val_if_fail (path != NULL && expected != NULL, NULL);
-  if (!source_open_file (&src, path, error))
+  if (!_ns_nifti_source_open_file (&src, path, error))
     return NULL;
   GPtrArray *volumes = read_source (&src, expected, FALSE, error);
-  source_close (&src);
+  _ns_nifti_source_close (&src);
   return volumes;
 }
 
 GPtrArray *
 ns_nifti_read_all (const char *path, GError **error)
 {
-  Source src;
+  NsNiftiSource src;
 
   g_return_val_if_fail (path != NULL, NULL);
-  if (!source_open_file (&src, path, error))
+  if (!_ns_nifti_source_open_file (&src, path, error))
     return NULL;
   GPtrArray *volumes = read_source (&src, NULL, TRUE, error);
-  source_close (&src);
+  _ns_nifti_source_close (&src);
   return volumes;
 }
 
 GPtrArray *
 ns_nifti_read_memory (const void *data, gsize size, const char *name, GError **error)
 {
-  Source src;
+  NsNiftiSource src;
 
   g_return_val_if_fail (data != NULL || size == 0, NULL);
   if (name == NULL)
     name = "(memory)";
-  if (!source_open_memory (&src, data != NULL ? data : "", size, name, error))
+  if (!_ns_nifti_source_open_memory (&src, data != NULL ? data : "", size, name, error))
     return NULL;
   GPtrArray *volumes = read_source (&src, NULL, TRUE, error);
-  source_close (&src);
+  _ns_nifti_source_close (&src);
   return volumes;
 }
 
@@ -1086,12 +824,12 @@ gboolean
 ns_nifti_scan (const char *path, NsNiftiHeader *header, NsNiftiScanFunc func,
                gpointer user_data, GError **error)
 {
-  Source src;
+  NsNiftiSource src;
   NsNiftiHeader hdr;
   g_auto (VoxelReader) r = { 0 };
 
   g_return_val_if_fail (path != NULL, FALSE);
-  if (!source_open_file (&src, path, error))
+  if (!_ns_nifti_source_open_file (&src, path, error))
     return FALSE;
   gboolean ok = read_header (&src, &hdr, error) && voxel_reader_begin (&r, &src, &hdr, error);
   if (ok && header != NULL)
@@ -1107,6 +845,6 @@ ns_nifti_scan (const char *path, NsNiftiHeader *header, NsNiftiScanFunc func,
         done += n;
       }
   ok = ok && voxel_reader_end (&r, error);
-  source_close (&src);
+  _ns_nifti_source_close (&src);
   return ok;
 }
