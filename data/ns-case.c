@@ -9,7 +9,6 @@
 #define G_LOG_DOMAIN "ns-data"
 
 #include "ns-case.h"
-#include "ns-config.h"
 #include "ns-data-error.h"
 #include "ns-nifti.h"
 
@@ -532,25 +531,4 @@ ns_case_n_modalities (const NsCase *ncase)
   for (int m = 0; m < NS_N_MODALITIES; m++)
     n += ncase->modality[m] != NULL;
   return n;
-}
-
-const char *
-ns_case_sample_dir (void)
-{
-  static char *dir;
-
-  if (g_once_init_enter (&dir))
-    {
-      const char *env = g_getenv ("NEUROSEG_SAMPLE_CASE");
-      char *found;
-
-      if (env != NULL)
-        found = g_strdup (env);
-      else if (g_file_test (NS_SAMPLE_CASE, G_FILE_TEST_IS_DIR))
-        found = g_strdup (NS_SAMPLE_CASE);
-      else
-        found = g_build_filename (NS_DATADIR, "samples", "Brats18_CBICA_ABM_1", NULL);
-      g_once_init_leave (&dir, found);
-    }
-  return dir;
 }

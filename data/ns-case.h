@@ -74,9 +74,6 @@ NsCaseFile  ns_case_classify_file   (const char *filename);
 /* Loads the case in a folder (or, when path is a NIfTI file, the case of that one
  * file). */
 NsCase     *ns_case_load            (const char *path, NsCaseLoadFlags flags, GError **error);
-/* The bundled sample case folder: $NEUROSEG_SAMPLE_CASE, else the source tree's (when
- * running from a build directory), else the installed copy.  Static; do not free. */
-const char *ns_case_sample_dir      (void);
 /* Loads a case from an explicit list of files (NULL-terminated); each file's part comes
  * from its name.  Two files naming the same part, a missing FLAIR, and volumes on
  * different grids are errors naming the files. */
