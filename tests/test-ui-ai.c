@@ -1402,6 +1402,78 @@ test_controller (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static NsModelsDialog *
+find_models_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (NS_IS_MODELS_DIALOG (w))
+        return NS_MODELS_DIALOG (w);
+    }
+  return NULL;
+}
+
+/* The runner on the default (the shipped model, version 0) follows a promotion made in
+ * the Models dialog and a roll-back to version 0; a file chosen by hand (not registered)
+ * stays chosen. */
+static void
+test_controller_follows_default (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsWindow *window = ns_window_new (NULL);
+  NsAiController *ctl = ns_ai_controller_new (GTK_WINDOW (window), ns_window_get_viewer (window),
+                                              ns_window_get_editor (window), open_case_cb);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
+  int version = -7;
+  g_autofree char *shipped = ns_model_runner_find_default_model (NULL, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (version, ==, NS_REGISTRY_SHIPPED);
+  ns_model_runner_set_model (runner, shipped, version);
+
+  g_autofree char *better = g_build_filename (ns_test_tmpdir (), "follow.safetensors", NULL);
+  write_model (better, 31);
+  int v = 0;
+  {
+    g_autoptr (NsDb) q = ns_db_open (NULL, &error);
+    g_assert_no_error (error);
+    NsRegistryModelInfo info = { .path = better, .parent = NS_REGISTRY_SHIPPED };
+    v = ns_registry_register_model (q, &info, &error);
+    g_assert_no_error (error);
+    for (int m = 0; m < 2; m++)
+      {
+        NsRegistryValidation f = { 0, m == 0 ? NS_REGISTRY_SHIPPED : v, (char *) "/c/F",
+                                   (char *) "F", (char *) "ff", (char *) "tf",
+                                   { 0.7 + 0.1 * m, 0.7, 0.7 }, { 90, 30, 10 }, { 100, 30, 10 },
+                                   NULL, NULL };
+        g_assert_cmpint (ns_registry_add_validation (q, &f, &error), >, 0);
+      }
+  }
+  g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
+  NsModelsDialog *d = find_models_dialog ();
+  g_assert_nonnull (d);
+  g_assert_true (ns_models_dialog_promote (d, v, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (ns_model_runner_get_model_path (runner), ==, better);
+  g_assert_cmpint (ns_model_runner_get_model_version (runner), ==, v);
+  int back = -1;
+  g_assert_true (ns_models_dialog_rollback (d, 0, &back, &error));
+  g_assert_cmpint (back, ==, NS_REGISTRY_SHIPPED);
+  g_assert_cmpstr (ns_model_runner_get_model_path (runner), ==, shipped);
+  g_assert_cmpint (ns_model_runner_get_model_version (runner), ==, NS_REGISTRY_SHIPPED);
+
+  /* chosen by hand: kept */
+  ns_model_runner_set_model (runner, model_path, NS_REGISTRY_NONE);
+  g_assert_true (ns_models_dialog_promote (d, v, &error));
+  g_assert_cmpstr (ns_model_runner_get_model_path (runner), ==, model_path);
+  g_assert_true (ns_models_dialog_rollback (d, 0, &back, &error));
+  g_assert_cmpint (back, ==, NS_REGISTRY_SHIPPED);
+  gtk_window_destroy (GTK_WINDOW (d));
+  g_object_unref (ctl);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* With the sidebar panel, Run Model reports there (no window of its own). */
 static void
 test_controller_panel (void)
@@ -1669,6 +1741,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/case-changed-during-run", test_case_changed_during_run);
   g_test_add_func ("/ui/ai/controller", test_controller);
   g_test_add_func ("/ui/ai/controller-panel", test_controller_panel);
+  g_test_add_func ("/ui/ai/controller-follows-default", test_controller_follows_default);
   g_test_add_func ("/ui/ai/window-menu", test_window_menu);
   g_test_add_func ("/ui/ai/mark-corrected-queue-panel", test_mark_corrected_and_queue_panel);
   g_test_add_func ("/ui/ai/train-panel-stream", test_train_panel_stream);

@@ -300,7 +300,8 @@ on_file_chosen (GtkNativeDialog *native, int response, Choice *c)
         {
           gtk_string_list_append (list, path);
           g_ptr_array_add (c->paths, g_strdup (path));
-          g_array_append_val (c->versions, (int) { 0 });
+          /* not registered (the registry's 0 is the shipped model) */
+          g_array_append_val (c->versions, (int) { NS_REGISTRY_NONE });
           gtk_drop_down_set_selected (GTK_DROP_DOWN (c->dropdown), c->paths->len - 1);
         }
     }
@@ -437,8 +438,8 @@ show_uncertainty (NsAiController *self)
 static void
 on_default_changed (NsModelsDialog *dialog, int version, NsAiController *self)
 {
-  /* the next run uses the new default unless a model was chosen by hand */
-  if (ns_model_runner_get_model_version (self->runner) != 0
+  /* the next run uses the new default unless an unregistered file was chosen by hand */
+  if (ns_model_runner_get_model_version (self->runner) != NS_REGISTRY_NONE
       || ns_model_runner_get_model_path (self->runner) == NULL)
     {
       int v = 0;

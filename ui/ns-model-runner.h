@@ -51,7 +51,8 @@ NsModelRunner *ns_model_runner_new            (NsViewer *viewer);
 /* The editor whose document receives the prediction (nullable: the prediction then
  * replaces the viewer's label map without undo). */
 void           ns_model_runner_set_editor     (NsModelRunner *self, NsEditor *editor);
-/* The model file and its registry version (0: not registered). */
+/* The model file and its registry version (0: the shipped model; NS_REGISTRY_NONE: a file
+ * that is not registered). */
 void           ns_model_runner_set_model      (NsModelRunner *self, const char *path,
                                                int version);
 const char    *ns_model_runner_get_model_path (NsModelRunner *self);
