@@ -1402,14 +1402,15 @@ test_controller (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The Models dialog of window (earlier tests leave theirs open). */
 static NsModelsDialog *
-find_models_dialog (void)
+find_models_dialog (GtkWindow *window)
 {
   GListModel *tops = gtk_window_get_toplevels ();
   for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
     {
       g_autoptr (GObject) w = g_list_model_get_item (tops, i);
-      if (NS_IS_MODELS_DIALOG (w))
+      if (NS_IS_MODELS_DIALOG (w) && gtk_window_get_transient_for (GTK_WINDOW (w)) == window)
         return NS_MODELS_DIALOG (w);
     }
   return NULL;
@@ -1451,7 +1452,7 @@ test_controller_follows_default (void)
       }
   }
   g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
-  NsModelsDialog *d = find_models_dialog ();
+  NsModelsDialog *d = find_models_dialog (GTK_WINDOW (window));
   g_assert_nonnull (d);
   g_assert_true (ns_models_dialog_promote (d, v, &error));
   g_assert_no_error (error);
