@@ -4,7 +4,7 @@
  * device, validation cases) and the panel that runs `neuroseg train --json-progress` as a
  * subprocess (GSubprocess, so that a crash in training cannot take the GUI down), shows
  * progress, ETA and a live cairo plot of the loss and the validation Dice per epoch, and
- * on completion registers the new model version with its provenance (data/ns-queue.h).
+ * on completion registers the new model version with its provenance (data/ns-registry.h).
  * Cancel sends SIGTERM: the trainer stops after its current step.  A trainer that fails
  * (error event, crash, non-zero exit, no model) leaves the registry's models and the queue
  * as they were; its run is recorded as failed (or cancelled).
