@@ -282,10 +282,12 @@ ns_registry_dup_model (NsDb *db, int version, GError **error)
     {
       if (version == NS_REGISTRY_SHIPPED)
         {
+          /* The row and the file are both missing (a file there is listed from itself). */
           g_autoptr (GError) local = NULL;
-          g_autofree char *path = ns_paths_dup_shipped_model (&local);
+          g_autofree char *shipped = ns_paths_dup_shipped_model (&local);
           g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
-                       "%s: no model version 0: %s", db->path, local->message);
+                       "%s: no model version 0: %s", db->path,
+                       shipped == NULL ? local->message : "the shipped model is unreadable");
         }
       else
         g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
