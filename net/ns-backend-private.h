@@ -98,7 +98,7 @@ struct _NsBackendOps
 
 /* Constructors, one per backend file; NULL + NS_NET_ERROR_NO_BACKEND when unavailable. */
 NsBackend *_ns_backend_ref_new  (GError **error);
-NsBackend *_ns_backend_cpu_new  (GError **error);   /* ns-backend-cpu.c (oneDNN) */
+NsBackend *_ns_backend_cpu_new  (GError **error);   /* cpu/ns-backend-cpu.c (oneDNN) */
 NsBackend *_ns_backend_cuda_new (GError **error);   /* cuda/ns-backend-cuda.c */
 /* One line per CUDA device; NULL + error when none can be listed. */
 GPtrArray *_ns_backend_cuda_list_devices (GError **error);

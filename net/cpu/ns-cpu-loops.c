@@ -8,7 +8,7 @@
 #define G_LOG_DOMAIN "ns-net"
 
 #include "ns-config.h"
-#include "ns-backend-cpu-private.h"
+#include "ns-cpu-private.h"
 
 #include <math.h>
 #include <stdlib.h>

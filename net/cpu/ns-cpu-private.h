@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-backend-cpu-private.h: what the files of the oneDNN backend share (ns-backend-cpu.c:
+ * ns-cpu-private.h: what the files of the oneDNN backend share (ns-backend-cpu.c:
  * the backend, tensors, caches and reorders; ns-cpu-conv.c: convolutions; ns-cpu-layers.c:
  * batch-norm, eltwise, pooling, resampling, concat, add, softmax; ns-cpu-loops.c: the
  * loss, dropout and Adam as plain loops).  See ns-backend-cpu.c for the design.

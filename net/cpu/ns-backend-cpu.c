@@ -35,7 +35,7 @@
 
 #include "ns-config.h"
 #include "ns-memory.h"
-#include "ns-backend-cpu-private.h"
+#include "ns-cpu-private.h"
 
 #include <math.h>
 #include <stdlib.h>
