@@ -14,7 +14,7 @@
  * Scratch arrays come from g_new() (which aborts when memory is exhausted): the ops have
  * no error channel, and this backend is only meant for small shapes.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-backend-private.h"
 #include "ns-backend-ref-private.h"

@@ -5,7 +5,7 @@
  * Shapes and backends are checked here, once, with g_return_if_fail (a mismatch is a
  * programming error in model code, not bad user input); backends only compute.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
 #include "ns-memory.h"

@@ -9,7 +9,7 @@
  * difference is reported with both shapes.  Metadata values are strings (the format
  * allows nothing else); the structured ones hold JSON text.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-checkpoint.h"
 

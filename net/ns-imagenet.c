@@ -8,7 +8,7 @@
  * names, shapes, strides and activations are all checked against each other: a file of
  * another width or layout is refused with the first layer that does not fit.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-imagenet.h"
 

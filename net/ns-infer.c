@@ -9,7 +9,7 @@
  * Post-processing needs only the argmax, so the logits are downloaded; the softmax runs
  * only when probabilities or the entropy are wanted.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-infer.h"
 

@@ -15,7 +15,7 @@
  * down1..4 (maxpool + double conv), up1..4 (2x2 transposed conv with bias, concat
  * [skip, upsampled], double conv), outc (1x1 conv with bias); 64..1024 channels.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-model-private.h"
 

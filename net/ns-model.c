@@ -15,7 +15,7 @@
  * fused activation: W' = W gamma / sqrt(var + eps), b' = beta + (b - mean) gamma /
  * sqrt(var + eps), computed on the host in double precision.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-model-private.h"
 #include "ns-memory.h"

@@ -33,7 +33,7 @@
  * element counts are bounded by the bytes that hold them, so it cannot make us allocate
  * more than a few times its own size.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-tflite.h"
 #include "ns-backend.h"

@@ -13,7 +13,7 @@
  * same path `neuroseg segment` takes, so the Dice reported during training is the Dice
  * the shipped model gets.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-trainer.h"
 

@@ -31,7 +31,7 @@
  * Errors.  The op table returns void; a failing oneDNN call is a g_critical naming the
  * call and the status, and the op leaves its outputs unchanged.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
 #include "ns-memory.h"

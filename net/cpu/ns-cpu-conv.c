@@ -4,7 +4,7 @@
  * forward with bias and fused ReLU/ReLU6, backward data and backward weights (+ bias),
  * with the layout choice that keeps activations in the format of the layer before.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
 #include "ns-cpu-private.h"

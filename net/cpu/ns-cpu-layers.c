@@ -4,7 +4,7 @@
  * normalisation, ReLU/ReLU6, 2x2 max-pool, nearest x2 resampling, channel concat, add and
  * softmax; each keeps the layout of its input.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
 #include "ns-cpu-private.h"

@@ -5,7 +5,7 @@
  * and Adam.  Single-threaded and vectorisable: oneDNN keeps its own OpenMP pool, and
  * these loops are a small share of a training step.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
 #include "ns-cpu-private.h"

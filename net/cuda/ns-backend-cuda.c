@@ -15,7 +15,7 @@
  * fp32 accumulation, fp32 storage and master weights), bf16 by default on cards with
  * bf16 tensor cores (compute capability 8.0 and later).
  */
-#define G_LOG_DOMAIN "ns-cuda"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-cuda-private.h"
 

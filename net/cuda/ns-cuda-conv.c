@@ -15,7 +15,7 @@
  * result back to float32 NCHW (adding it for weight gradients, which accumulate); when
  * cuDNN has no bf16 algorithm for a shape, that shape runs in fp32.
  */
-#define G_LOG_DOMAIN "ns-cuda"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-cuda-private.h"
 

@@ -19,7 +19,7 @@
  *
  * The workspace is one buffer that grows to the largest request.
  */
-#define G_LOG_DOMAIN "ns-cuda"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-cuda-private.h"
 
