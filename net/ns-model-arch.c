@@ -17,7 +17,7 @@
  */
 #define G_LOG_DOMAIN "neuroseg-net"
 
-#include "ns-model-private.h"
+#include "ns-graph-private.h"
 
 #include <string.h>
 
