@@ -154,4 +154,19 @@ const char *_ns_graph_node_profile_name (NsGraph *g, NsNode *node);
 gboolean _ns_arch_build (NsGraph *g, const NsModelMeta *meta, int *size_multiple,
                          GError **error);
 
+/* torchvision's MobileNetV2 (width 1.0), the one table the encoder is built from
+ * (ns-model-arch.c) and the ImageNet import maps its layers by (ns-imagenet.c): a 3x3
+ * stride-2 stem, the inverted-residual stages below (expansion t, output channels c,
+ * n blocks, stride s of the first block), a 1x1 convolution to 1280 channels. */
+typedef struct
+{
+  int t, c, n, s;
+} NsMbv2Stage;
+
+#define NS_MBV2_STEM_CHANNELS 32
+#define NS_MBV2_LAST_CHANNELS 1280
+#define NS_MBV2_N_STAGES 7
+
+extern const NsMbv2Stage _ns_mbv2_stages[NS_MBV2_N_STAGES];
+
 G_END_DECLS
