@@ -11,8 +11,14 @@
  * a whole small network (batch 2, 64 x 64) runs in seconds; speed is not a goal beyond
  * that: the oneDNN backend is the fast one.
  *
- * Scratch arrays come from g_new() (which aborts when memory is exhausted): the ops have
- * no error channel, and this backend is only meant for small shapes.
+ * The same op functions are the host fallback of the other backends (ns-backend.c): for
+ * a tensor of another backend, widen() downloads it and narrow() uploads the result, so
+ * an op another backend cannot run for some shape runs here, right if slowly.
+ *
+ * Errors: scratch memory that cannot be had, labels outside 0..K-1, and the failure
+ * NS_TEST_REF_FAIL_AT=N injects into the N-th compute op of a ref backend (counted from
+ * 1 over the backend's life; for tests of the error paths of the engine and the trainer)
+ * are recorded with _ns_backend_fail() and the op leaves its outputs as they were.
  */
 #define G_LOG_DOMAIN "neuroseg-net"
 
@@ -568,17 +574,13 @@ _ns_ref_softmax_forward (double *probs, const double *logits, const int shape[4]
       }
 }
 
+/* A label outside 0..K-1 counts as class 0 here; the op wrapper reports it as a failure
+ * of the step (labels_valid) before the kernel runs. */
 static int
 label_at (const double *labels, gsize i, int K)
 {
   const long l = lround (labels[i]);
-  if (l < 0 || l >= K)
-    {
-      g_critical ("label %g at %" G_GSIZE_FORMAT " outside 0..%d; counted as class 0",
-                  labels[i], i, K - 1);
-      return 0;
-    }
-  return (int) l;
+  return l < 0 || l >= K ? 0 : (int) l;
 }
 
 /* Per class k >= 1 over the whole batch: I = sum p y, S = sum p, G = sum y. */
@@ -702,53 +704,156 @@ _ns_ref_adam_update (double *params, const double *grads, double *m, double *v, 
 
 /* ---- float32 storage ----------------------------------------------------------------------- */
 
+typedef struct
+{
+  guint64 n_ops;                /* compute ops run so far */
+  guint64 fail_at;              /* NS_TEST_REF_FAIL_AT: this op fails (0: none) */
+} RefBackend;
+
+static const NsBackendOps ref_ops;
+
+static gboolean
+is_ref (const NsTensor *t)
+{
+  return t->backend->ops == &ref_ops;
+}
+
 float *
 _ns_tensor_host_data (NsTensor *t)
 {
   g_return_val_if_fail (t != NULL && t->backend != NULL, NULL);
-  g_return_val_if_fail (strcmp (t->backend->ops->name, "ref") == 0, NULL);
+  g_return_val_if_fail (is_ref (t), NULL);
   return t->priv;
 }
 
-/* A double copy of t's contents (NULL for NULL). */
+/* One op call: where its failures go, and whether one happened. */
+typedef struct
+{
+  NsBackend *be;
+  const char *name;
+  gboolean failed;
+} Op;
+
+/* Counts the op on a ref backend and fails it when NS_TEST_REF_FAIL_AT says so (ops of
+ * the host fallback are counted by nobody: their tensors belong to another backend). */
+static Op
+op_begin (NsTensor *any, const char *name)
+{
+  Op op = { any->backend, name, FALSE };
+  if (is_ref (any))
+    {
+      RefBackend *rb = any->backend->priv;
+      if (++rb->n_ops == rb->fail_at)
+        {
+          _ns_backend_fail (op.be, NS_NET_ERROR_FAILED, "ref: op %" G_GUINT64_FORMAT
+                            " (%s) failed, injected by NS_TEST_REF_FAIL_AT", rb->n_ops, name);
+          op.failed = TRUE;
+        }
+    }
+  return op;
+}
+
+static void
+op_out_of_memory (Op *op, gsize bytes)
+{
+  if (op->failed)
+    return;
+  _ns_backend_fail (op->be, NS_NET_ERROR_OUT_OF_MEMORY, "ref %s: out of memory for %"
+                    G_GSIZE_FORMAT " MiB of scratch", op->name, bytes >> 20);
+  op->failed = TRUE;
+}
+
 static double *
-widen (NsTensor *t)
+op_alloc (Op *op, gsize n)
+{
+  double *d = op->failed ? NULL : g_try_new (double, MAX (n, 1));
+  if (d == NULL)
+    op_out_of_memory (op, n * sizeof (double));
+  return d;
+}
+
+/* A double copy of t's contents (NULL for NULL, or after a failure). */
+static double *
+widen (Op *op, NsTensor *t)
 {
   if (t == NULL)
     return NULL;
-  const float *src = t->priv;
-  double *d = g_new (double, t->n);
+  double *d = op_alloc (op, t->n);
+  if (d == NULL)
+    return NULL;
+  if (is_ref (t))
+    {
+      const float *src = t->priv;
+      for (gsize i = 0; i < t->n; i++)
+        d[i] = src[i];
+      return d;
+    }
+  float *f = g_try_new (float, MAX (t->n, 1));
+  if (f == NULL)
+    {
+      g_free (d);
+      op_out_of_memory (op, t->n * sizeof (float));
+      return NULL;
+    }
+  t->backend->ops->download (t, f);
   for (gsize i = 0; i < t->n; i++)
-    d[i] = src[i];
+    d[i] = f[i];
+  g_free (f);
   return d;
 }
 
 /* Scratch for an output that the kernel assigns in full. */
 static double *
-scratch (NsTensor *t)
+scratch (Op *op, NsTensor *t)
 {
-  return t != NULL ? g_new (double, t->n) : NULL;
+  return t != NULL ? op_alloc (op, t->n) : NULL;
 }
 
+/* Writes d back into t (nothing after a failure: the outputs stay as they were). */
 static void
-narrow (NsTensor *t, const double *d)
+narrow (Op *op, NsTensor *t, const double *d)
 {
-  if (t == NULL)
+  if (t == NULL || op->failed)
     return;
-  float *dst = t->priv;
+  float *dst = is_ref (t) ? t->priv : g_try_new (float, MAX (t->n, 1));
+  if (dst == NULL)
+    {
+      op_out_of_memory (op, t->n * sizeof (float));
+      return;
+    }
   for (gsize i = 0; i < t->n; i++)
     dst[i] = (float) d[i];
+  if (!is_ref (t))
+    {
+      t->backend->ops->upload (t, dst);
+      g_free (dst);
+    }
+}
+
+/* Class indices 0..K-1 (as floats) in labels (N, 1, H, W). */
+static gboolean
+labels_valid (Op *op, const double *labels, gsize n, int K)
+{
+  for (gsize i = 0; !op->failed && i < n; i++)
+    if (!(labels[i] >= -0.5 && labels[i] < K - 0.5))
+      {
+        _ns_backend_fail (op->be, NS_NET_ERROR_FAILED, "ref %s: label %g at %" G_GSIZE_FORMAT
+                          " is not a class index 0..%d", op->name, labels[i], i, K - 1);
+        op->failed = TRUE;
+      }
+  return !op->failed;
 }
 
 static gboolean
-ref_supports_op (NsBackend *be, NsOp op)
+ref_supports_op (NsBackend *be, const NsOpDesc *desc)
 {
-  return op != NS_OP_BF16 && op < NS_N_OPS;
+  return desc->op != NS_OP_BF16 && desc->op < NS_N_OPS;
 }
 
 static void
 ref_free (NsBackend *be)
 {
+  g_clear_pointer (&be->priv, g_free);
 }
 
 static gboolean
@@ -805,26 +910,35 @@ ref_copy (NsTensor *dst, NsTensor *src)
   memmove (dst->priv, src->priv, dst->n * sizeof (float));
 }
 
+/* ---- ops: widen, run the double kernel, narrow --------------------------------------------- */
+
 static void
 ref_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
                     const NsConv2dParams *p)
 {
-  g_autofree double *o = scratch (out), *x = widen (inp), *w = widen (weight);
-  g_autofree double *b = widen (bias);
+  Op op = op_begin (out, "conv2d forward");
+  g_autofree double *o = scratch (&op, out), *x = widen (&op, inp), *w = widen (&op, weight);
+  g_autofree double *b = widen (&op, bias);
+  if (op.failed)
+    return;
   _ns_ref_conv2d_forward (o, x, w, b, inp->shape, weight->shape, p);
-  narrow (out, o);
+  narrow (&op, out, o);
 }
 
 static void
 ref_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
                      NsTensor *inp, NsTensor *weight, const NsConv2dParams *p)
 {
-  g_autofree double *dx = scratch (dinp), *dw = widen (dweight), *db = widen (dbias);
-  g_autofree double *d = widen (dout), *x = widen (inp), *w = widen (weight);
+  Op op = op_begin (dout, "conv2d backward");
+  g_autofree double *dx = scratch (&op, dinp), *dw = widen (&op, dweight);
+  g_autofree double *db = widen (&op, dbias), *d = widen (&op, dout);
+  g_autofree double *x = widen (&op, inp), *w = widen (&op, weight);
+  if (op.failed)
+    return;
   _ns_ref_conv2d_backward (dx, dw, db, d, x, w, inp->shape, weight->shape, p);
-  narrow (dinp, dx);
-  narrow (dweight, dw);
-  narrow (dbias, db);
+  narrow (&op, dinp, dx);
+  narrow (&op, dweight, dw);
+  narrow (&op, dbias, db);
 }
 
 static void
@@ -833,19 +947,21 @@ ref_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invstd
                        NsTensor *running_var, gboolean training, float momentum, float eps)
 {
   const int C = inp->shape[1];
-  g_autofree double *o = scratch (out), *x = widen (inp);
-  g_autofree double *g = widen (gamma), *b = widen (beta);
-  g_autofree double *rm = widen (running_mean), *rv = widen (running_var);
-  g_autofree double *sm = g_new (double, C), *si = g_new (double, C);
-
+  Op op = op_begin (out, "batch-norm forward");
+  g_autofree double *o = scratch (&op, out), *x = widen (&op, inp);
+  g_autofree double *g = widen (&op, gamma), *b = widen (&op, beta);
+  g_autofree double *rm = widen (&op, running_mean), *rv = widen (&op, running_var);
+  g_autofree double *sm = op_alloc (&op, C), *si = op_alloc (&op, C);
+  if (op.failed)
+    return;
   _ns_ref_batchnorm_forward (o, sm, si, x, g, b, rm, rv, training, momentum, eps, inp->shape);
-  narrow (out, o);
+  narrow (&op, out, o);
   if (training)
     {
-      narrow (save_mean, sm);
-      narrow (save_invstd, si);
-      narrow (running_mean, rm);
-      narrow (running_var, rv);
+      narrow (&op, save_mean, sm);
+      narrow (&op, save_invstd, si);
+      narrow (&op, running_mean, rm);
+      narrow (&op, running_var, rv);
     }
 }
 
@@ -854,91 +970,124 @@ ref_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTen
                         NsTensor *inp, NsTensor *save_mean, NsTensor *save_invstd,
                         NsTensor *gamma)
 {
-  g_autofree double *dx = scratch (dinp), *dg = widen (dgamma), *db = widen (dbeta);
-  g_autofree double *d = widen (dout), *x = widen (inp);
-  g_autofree double *sm = widen (save_mean), *si = widen (save_invstd), *g = widen (gamma);
-
+  Op op = op_begin (dout, "batch-norm backward");
+  g_autofree double *dx = scratch (&op, dinp), *dg = widen (&op, dgamma);
+  g_autofree double *db = widen (&op, dbeta), *d = widen (&op, dout), *x = widen (&op, inp);
+  g_autofree double *sm = widen (&op, save_mean), *si = widen (&op, save_invstd);
+  g_autofree double *g = widen (&op, gamma);
+  if (op.failed)
+    return;
   _ns_ref_batchnorm_backward (dx, dg, db, d, x, sm, si, g, inp->shape);
-  narrow (dinp, dx);
-  narrow (dgamma, dg);
-  narrow (dbeta, db);
+  narrow (&op, dinp, dx);
+  narrow (&op, dgamma, dg);
+  narrow (&op, dbeta, db);
 }
 
 static void
 ref_relu_forward (NsTensor *out, NsTensor *inp, NsActivation act)
 {
-  g_autofree double *x = widen (inp);
+  Op op = op_begin (out, "relu forward");
+  g_autofree double *x = widen (&op, inp);
+  if (op.failed)
+    return;
   _ns_ref_relu_forward (x, x, act, inp->n);
-  narrow (out, x);
+  narrow (&op, out, x);
 }
 
 static void
 ref_relu_backward (NsTensor *dinp, NsTensor *dout, NsTensor *out, NsActivation act)
 {
-  g_autofree double *d = widen (dout), *o = widen (out);
+  Op op = op_begin (dout, "relu backward");
+  g_autofree double *d = widen (&op, dout), *o = widen (&op, out);
+  if (op.failed)
+    return;
   _ns_ref_relu_backward (d, d, o, act, dout->n);
-  narrow (dinp, d);
+  narrow (&op, dinp, d);
 }
 
 static void
 ref_maxpool2_forward (NsTensor *out, NsTensor *inp)
 {
-  g_autofree double *o = scratch (out), *x = widen (inp);
+  Op op = op_begin (out, "max-pool forward");
+  g_autofree double *o = scratch (&op, out), *x = widen (&op, inp);
+  if (op.failed)
+    return;
   _ns_ref_maxpool2_forward (o, x, inp->shape);
-  narrow (out, o);
+  narrow (&op, out, o);
 }
 
 static void
 ref_maxpool2_backward (NsTensor *dinp, NsTensor *dout, NsTensor *inp, NsTensor *out)
 {
-  g_autofree double *dx = scratch (dinp), *d = widen (dout), *x = widen (inp);
+  Op op = op_begin (dout, "max-pool backward");
+  g_autofree double *dx = scratch (&op, dinp), *d = widen (&op, dout), *x = widen (&op, inp);
+  if (op.failed)
+    return;
   _ns_ref_maxpool2_backward (dx, d, x, inp->shape);
-  narrow (dinp, dx);
+  narrow (&op, dinp, dx);
 }
 
 static void
 ref_upsample2_forward (NsTensor *out, NsTensor *inp)
 {
-  g_autofree double *o = scratch (out), *x = widen (inp);
+  Op op = op_begin (out, "upsample forward");
+  g_autofree double *o = scratch (&op, out), *x = widen (&op, inp);
+  if (op.failed)
+    return;
   _ns_ref_upsample2_forward (o, x, inp->shape);
-  narrow (out, o);
+  narrow (&op, out, o);
 }
 
 static void
 ref_upsample2_backward (NsTensor *dinp, NsTensor *dout)
 {
-  g_autofree double *dx = scratch (dinp), *d = widen (dout);
-  _ns_ref_upsample2_backward (dx, d, dinp->shape);
-  narrow (dinp, dx);
+  const int inp_shape[4] = { dout->shape[0], dout->shape[1], dout->shape[2] / 2,
+                             dout->shape[3] / 2 };
+  Op op = op_begin (dout, "upsample backward");
+  g_autofree double *dx = scratch (&op, dinp), *d = widen (&op, dout);
+  if (op.failed)
+    return;
+  _ns_ref_upsample2_backward (dx, d, inp_shape);
+  narrow (&op, dinp, dx);
 }
 
 static void
 ref_convt2_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias)
 {
-  g_autofree double *o = scratch (out), *x = widen (inp), *w = widen (weight);
-  g_autofree double *b = widen (bias);
+  Op op = op_begin (out, "transposed conv forward");
+  g_autofree double *o = scratch (&op, out), *x = widen (&op, inp), *w = widen (&op, weight);
+  g_autofree double *b = widen (&op, bias);
+  if (op.failed)
+    return;
   _ns_ref_convt2_forward (o, x, w, b, inp->shape, out->shape[1]);
-  narrow (out, o);
+  narrow (&op, out, o);
 }
 
 static void
 ref_convt2_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
                      NsTensor *inp, NsTensor *weight)
 {
-  g_autofree double *dx = scratch (dinp), *dw = widen (dweight), *db = widen (dbias);
-  g_autofree double *d = widen (dout), *x = widen (inp), *w = widen (weight);
+  Op op = op_begin (dout, "transposed conv backward");
+  g_autofree double *dx = scratch (&op, dinp), *dw = widen (&op, dweight);
+  g_autofree double *db = widen (&op, dbias), *d = widen (&op, dout);
+  g_autofree double *x = widen (&op, inp), *w = widen (&op, weight);
+  if (op.failed)
+    return;
   _ns_ref_convt2_backward (dx, dw, db, d, x, w, inp->shape, dout->shape[1]);
-  narrow (dinp, dx);
-  narrow (dweight, dw);
-  narrow (dbias, db);
+  narrow (&op, dinp, dx);
+  narrow (&op, dweight, dw);
+  narrow (&op, dbias, db);
 }
 
 static void
 ref_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
 {
-  g_autofree double *o = scratch (out), *da = widen (a), *db = widen (b);
+  Op op = op_begin (out, "concat forward");
+  g_autofree double *o = scratch (&op, out), *da = widen (&op, a), *db = widen (&op, b);
+  if (op.failed)
+    return;
   _ns_ref_concat_forward (o, da, db, a->shape, b->shape[1]);
-  narrow (out, o);
+  narrow (&op, out, o);
 }
 
 /* The channel split comes from whichever part is given: out has Ca + Cb channels. */
@@ -950,76 +1099,102 @@ ref_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
   a_shape[1] = da != NULL ? da->shape[1] : dout->shape[1] - db->shape[1];
   const int cb = dout->shape[1] - a_shape[1];
 
-  g_autofree double *d = widen (dout);
-  g_autofree double *ga = da != NULL ? scratch (da) : NULL;
-  g_autofree double *gb = db != NULL ? scratch (db) : NULL;
+  Op op = op_begin (dout, "concat backward");
+  g_autofree double *d = widen (&op, dout);
+  g_autofree double *ga = scratch (&op, da), *gb = scratch (&op, db);
+  if (op.failed)
+    return;
   _ns_ref_concat_backward (ga, gb, d, a_shape, cb);
-  narrow (da, ga);
-  narrow (db, gb);
+  narrow (&op, da, ga);
+  narrow (&op, db, gb);
 }
 
 static void
 ref_add_forward (NsTensor *out, NsTensor *a, NsTensor *b)
 {
-  g_autofree double *da = widen (a), *db = widen (b);
+  Op op = op_begin (out, "add");
+  g_autofree double *da = widen (&op, a), *db = widen (&op, b);
+  if (op.failed)
+    return;
   _ns_ref_add_forward (da, da, db, a->n);
-  narrow (out, da);
+  narrow (&op, out, da);
 }
 
 static void
 ref_dropout_forward (NsTensor *out, NsTensor *mask, NsTensor *inp, float p, guint64 seed,
                      gboolean training)
 {
-  g_autofree double *x = widen (inp), *o = scratch (out);
-  g_autofree double *mk = training ? scratch (mask) : NULL;
+  Op op = op_begin (out, "dropout forward");
+  g_autofree double *x = widen (&op, inp), *o = scratch (&op, out);
+  g_autofree double *mk = training ? scratch (&op, mask) : NULL;
+  if (op.failed)
+    return;
   _ns_ref_dropout_forward (o, mk, x, p, seed, training, inp->n);
-  narrow (out, o);
+  narrow (&op, out, o);
   if (training)
-    narrow (mask, mk);
+    narrow (&op, mask, mk);
 }
 
 static void
 ref_dropout_backward (NsTensor *dinp, NsTensor *dout, NsTensor *mask)
 {
-  g_autofree double *d = widen (dout), *mk = widen (mask);
+  Op op = op_begin (dout, "dropout backward");
+  g_autofree double *d = widen (&op, dout), *mk = widen (&op, mask);
+  if (op.failed)
+    return;
   _ns_ref_dropout_backward (d, d, mk, dout->n);
-  narrow (dinp, d);
+  narrow (&op, dinp, d);
 }
 
 static void
 ref_softmax_forward (NsTensor *probs, NsTensor *logits)
 {
-  g_autofree double *z = widen (logits), *pr = scratch (probs);
+  Op op = op_begin (probs, "softmax");
+  g_autofree double *z = widen (&op, logits), *pr = scratch (&op, probs);
+  if (op.failed)
+    return;
   _ns_ref_softmax_forward (pr, z, logits->shape);
-  narrow (probs, pr);
+  narrow (&op, probs, pr);
 }
 
 static float
 ref_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *labels)
 {
-  g_autofree double *z = widen (logits), *pr = scratch (probs), *y = widen (labels);
+  Op op = op_begin (probs, "loss forward");
+  g_autofree double *z = widen (&op, logits), *pr = scratch (&op, probs);
+  g_autofree double *y = widen (&op, labels);
+  if (op.failed || !labels_valid (&op, y, labels->n, logits->shape[1]))
+    return NAN;
   double loss = _ns_ref_softmax_dice_ce_forward (pr, z, y, logits->shape);
-  narrow (probs, pr);
+  narrow (&op, probs, pr);
   return (float) loss;
 }
 
 static void
 ref_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *labels)
 {
-  g_autofree double *pr = widen (probs), *y = widen (labels), *dz = scratch (dlogits);
+  Op op = op_begin (probs, "loss backward");
+  g_autofree double *pr = widen (&op, probs), *y = widen (&op, labels);
+  g_autofree double *dz = scratch (&op, dlogits);
+  if (op.failed || !labels_valid (&op, y, labels->n, probs->shape[1]))
+    return;
   _ns_ref_softmax_dice_ce_backward (dz, pr, y, probs->shape);
-  narrow (dlogits, dz);
+  narrow (&op, dlogits, dz);
 }
 
 static void
 ref_adam_update (NsTensor *params, NsTensor *grads, NsTensor *m, NsTensor *v,
                  const NsAdamParams *p)
 {
-  g_autofree double *w = widen (params), *g = widen (grads), *dm = widen (m), *dv = widen (v);
+  Op op = op_begin (params, "adam");
+  g_autofree double *w = widen (&op, params), *g = widen (&op, grads);
+  g_autofree double *dm = widen (&op, m), *dv = widen (&op, v);
+  if (op.failed)
+    return;
   _ns_ref_adam_update (w, g, dm, dv, params->n, p);
-  narrow (params, w);
-  narrow (m, dm);
-  narrow (v, dv);
+  narrow (&op, params, w);
+  narrow (&op, m, dm);
+  narrow (&op, v, dv);
 }
 
 static const NsBackendOps ref_ops = {
@@ -1056,11 +1231,23 @@ static const NsBackendOps ref_ops = {
   .adam_update = ref_adam_update,
 };
 
+const NsBackendOps *
+_ns_backend_ref_ops (void)
+{
+  return &ref_ops;
+}
+
 NsBackend *
 _ns_backend_ref_new (GError **error)
 {
   NsBackend *be = g_new0 (NsBackend, 1);
+  RefBackend *rb = g_new0 (RefBackend, 1);
+  const char *fail_at = g_getenv ("NS_TEST_REF_FAIL_AT");
+
+  if (fail_at != NULL)
+    rb->fail_at = g_ascii_strtoull (fail_at, NULL, 10);
   be->ops = &ref_ops;
+  be->priv = rb;
   be->name = g_strdup ("ref");
   be->device = g_strdup ("reference (plain C, double accumulation)");
   be->precision = NS_PRECISION_FP32;

@@ -17,6 +17,7 @@
  */
 #define G_LOG_DOMAIN "neuroseg-net"
 
+#include "ns-backend-private.h"
 #include "ns-graph-private.h"
 #include "ns-memory.h"
 
@@ -287,13 +288,20 @@ ns_model_clone_to (NsModel *m, NsBackend *backend, GError **error)
                    m->n_trainable);
       return NULL;
     }
+  /* what a failing device gives back is not copied: the reads are checked first */
   ns_tensor_download (m->flat_params, values);
+  if (m->n_stats > 0)
+    ns_tensor_download (m->flat_stats, stats);
+  if (!ns_backend_check (m->backend, error))
+    {
+      g_prefix_error (error, "copying the model from %s: ", ns_backend_get_name (m->backend));
+      return NULL;
+    }
   ns_tensor_upload (c->flat_params, values);
   if (m->n_stats > 0)
-    {
-      ns_tensor_download (m->flat_stats, stats);
-      ns_tensor_upload (c->flat_stats, stats);
-    }
+    ns_tensor_upload (c->flat_stats, stats);
+  if (!ns_backend_check (backend, error))
+    return NULL;
   c->step = m->step;
   c->infer_stale = TRUE;
   ns_model_set_mode (c, NS_MODEL_INFER);
@@ -442,7 +450,8 @@ refold (NsModel *m)
         }
     }
   ns_tensor_upload (m->flat_infer, dst);
-  m->infer_stale = FALSE;
+  /* folded from what a failed backend gave back: fold again next time */
+  m->infer_stale = _ns_backend_failed (m->backend);
 }
 
 /* ---- forward --------------------------------------------------------------------------- */
@@ -630,6 +639,18 @@ typedef struct
   NsTensor *tmp;
 } GradTarget;
 
+/* A gradient buffer.  Backward returns nothing, so running out of memory here is
+ * recorded as a failure of the step (the backend's status, which the caller checks). */
+static NsTensor *
+grad_acquire (NsModel *m, const int shape[4])
+{
+  g_autoptr (GError) local = NULL;
+  NsTensor *t = pool_acquire (m, shape, &local);
+  if (t == NULL)
+    _ns_backend_fail (m->backend, local->code, "backward: %s", local->message);
+  return t;
+}
+
 /* Where the gradient of node j goes: its own buffer the first time (assigned), else a
  * temporary that grad_finish() adds in. */
 static NsTensor *
@@ -644,10 +665,10 @@ grad_begin (NsModel *m, NsGraph *g, int j, GradTarget *t)
   ns_tensor_get_shape (src->out, s);
   if (src->grad == NULL)
     {
-      src->grad = pool_acquire (m, s, NULL);
+      src->grad = grad_acquire (m, s);
       return src->grad;
     }
-  t->tmp = pool_acquire (m, s, NULL);
+  t->tmp = grad_acquire (m, s);
   return t->tmp;
 }
 
@@ -723,8 +744,9 @@ ns_model_backward (NsModel *m, NsTensor *dlogits)
                 {
                   int s[4];
                   ns_tensor_get_shape (dout, s);
-                  src->grad = pool_acquire (m, s, NULL);
-                  ns_tensor_copy (src->grad, dout);
+                  src->grad = grad_acquire (m, s);
+                  if (src->grad != NULL)
+                    ns_tensor_copy (src->grad, dout);
                 }
               else
                 ns_add_forward (src->grad, src->grad, dout);
@@ -791,11 +813,19 @@ void
 ns_model_adam_step (NsModel *m, const NsAdamParams *p)
 {
   g_return_if_fail (m != NULL && p != NULL);
-  if (m->flat_m == NULL)
+  if (m->flat_m == NULL || m->flat_v == NULL)
     {
-      m->flat_m = ns_tensor_new (m->backend, (int) m->n_trainable, 1, 1, 1, NULL);
-      m->flat_v = ns_tensor_new (m->backend, (int) m->n_trainable, 1, 1, 1, NULL);
-      g_return_if_fail (m->flat_m != NULL && m->flat_v != NULL);
+      g_autoptr (GError) local = NULL;
+      if (m->flat_m == NULL)
+        m->flat_m = ns_tensor_new (m->backend, (int) m->n_trainable, 1, 1, 1, &local);
+      if (m->flat_m != NULL && m->flat_v == NULL)
+        m->flat_v = ns_tensor_new (m->backend, (int) m->n_trainable, 1, 1, 1, &local);
+      if (m->flat_v == NULL)
+        {
+          _ns_backend_fail (m->backend, local->code, "the optimiser state: %s",
+                            local->message);
+          return;
+        }
       ns_tensor_fill (m->flat_m, 0.0f);
       ns_tensor_fill (m->flat_v, 0.0f);
     }
@@ -813,7 +843,7 @@ ns_model_train_step (NsModel *m, const float *images, const float *labels, int n
 
   int C = ns_model_meta_n_inputs (m->meta), K = m->meta->n_classes;
   int si[4] = { n, C, h, w }, sl[4] = { n, 1, h, w }, sk[4] = { n, K, h, w };
-  NsTensor *input, *lab, *probs, *dlogits, *logits;
+  NsTensor *input, *lab, *probs, *dlogits, *logits = NULL;
   float loss = NAN;
 
   ns_model_set_mode (m, NS_MODEL_TRAIN);
@@ -845,10 +875,11 @@ ns_model_train_step (NsModel *m, const float *images, const float *labels, int n
   pool_release (m, lab);
   pool_release (m, probs);
   pool_release (m, dlogits);
+  /* the step's status: an op that failed anywhere in it fails the step */
+  if (logits != NULL && !ns_backend_check (m->backend, error))
+    return NAN;
   return loss;
 }
-
-/* ---- sizes ----------------------------------------------------------------------------- */
 
 /* ---- cost ------------------------------------------------------------------------------ */
 

@@ -23,6 +23,7 @@
  *     ns_softmax_dice_ce_backward (dlogits, probs, labels);
  *     ns_model_backward (model, dlogits);
  *     ns_model_adam_step (model, &adam);                       (adam.step is set here)
+ *     if (!ns_backend_check (backend, &error)) fail;           (the step's status)
  * or simply ns_model_train_step ().
  */
 #pragma once
@@ -125,7 +126,8 @@ NsModelMode        ns_model_get_mode      (NsModel *model);
  * and an error when the shape does not fit or memory runs out. */
 NsTensor          *ns_model_forward       (NsModel *model, NsTensor *input, GError **error);
 /* After a TRAIN forward: back-propagates dlogits (same shape as the logits) and
- * ACCUMULATES the parameter gradients. */
+ * ACCUMULATES the parameter gradients.  Like the ops, it returns nothing: a failure (an
+ * op, or no memory for a gradient) is recorded in the backend, for ns_backend_check(). */
 void               ns_model_backward      (NsModel *model, NsTensor *dlogits);
 void               ns_model_zero_grad     (NsModel *model);
 /* One Adam update of every trainable parameter; p->step is ignored and the model's own
@@ -133,9 +135,11 @@ void               ns_model_zero_grad     (NsModel *model);
 void               ns_model_adam_step     (NsModel *model, const NsAdamParams *p);
 int                ns_model_get_step      (NsModel *model);
 
-/* One whole step: zero-grad, forward, softmax + Dice + CE loss, backward, Adam.  images
- * host float32 (n, n_inputs, h, w); labels host float32 (n, 1, h, w) holding CLASS
- * INDICES 0..n_classes-1.  Returns the loss before the update (NaN + error on failure). */
+/* One whole step: zero-grad, forward, softmax + Dice + CE loss, backward, Adam, then
+ * ns_backend_check().  images host float32 (n, n_inputs, h, w); labels host float32
+ * (n, 1, h, w) holding CLASS INDICES 0..n_classes-1.  Returns the loss before the update;
+ * NaN + error when the step failed (an op of the backend included), after which the
+ * parameters are undefined. */
 float              ns_model_train_step    (NsModel *model, const float *images,
                                            const float *labels, int n, int h, int w,
                                            const NsAdamParams *p, GError **error);
