@@ -1231,6 +1231,13 @@ static const NsBackendOps ref_ops = {
   .adam_update = ref_adam_update,
 };
 
+guint64
+_ns_backend_ref_get_n_ops (NsBackend *backend)
+{
+  g_return_val_if_fail (backend != NULL && backend->ops == &ref_ops, 0);
+  return ((RefBackend *) backend->priv)->n_ops;
+}
+
 const NsBackendOps *
 _ns_backend_ref_ops (void)
 {
