@@ -149,8 +149,8 @@ double _ns_graph_flops_per_slice (NsGraph *g, int h, int w);
 /* The op type of a node for profiles ("conv3x3", "depthwise", "batchnorm", ...). */
 const char *_ns_graph_node_profile_name (NsGraph *g, NsNode *node);
 
-/* Architectures (ns-model-arch.c): build the training graph; FALSE + error if the
- * metadata does not describe a buildable network. */
+/* Architectures (ns-model-arch.c): build the training graph of meta, which
+ * ns_model_meta_check() accepted; FALSE + error for an architecture it does not know. */
 gboolean _ns_arch_build (NsGraph *g, const NsModelMeta *meta, int *size_multiple,
                          GError **error);
 

@@ -158,39 +158,26 @@ build_unet (NsGraph *g, int n_in, int n_classes)
   _ns_graph_conv (g, "outc.conv", x, n_classes, 1, 1, 1, TRUE);
 }
 
+/* meta has passed ns_model_meta_check (ns_model_new). */
 gboolean
 _ns_arch_build (NsGraph *g, const NsModelMeta *meta, int *size_multiple, GError **error)
 {
   int n_in = ns_model_meta_n_inputs (meta);
 
-  if (n_in < 1 || n_in > 64)
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "model needs 1 to 64 input modalities, not %d", n_in);
-      return FALSE;
-    }
-  if (meta->n_classes < 2 || meta->n_classes > 255)
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "model needs 2 to 255 classes, not %d", meta->n_classes);
-      return FALSE;
-    }
   if (g_strcmp0 (meta->arch, "mobilenetv2-unet") == 0)
     {
       build_mobilenetv2_unet (g, n_in, meta->n_classes);
       *size_multiple = 32;
+      return TRUE;
     }
-  else if (g_strcmp0 (meta->arch, "unet") == 0)
+  if (g_strcmp0 (meta->arch, "unet") == 0)
     {
       build_unet (g, n_in, meta->n_classes);
       *size_multiple = 16;
+      return TRUE;
     }
-  else
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "unknown architecture '%s' (expected mobilenetv2-unet or unet)",
-                   meta->arch != NULL ? meta->arch : "(none)");
-      return FALSE;
-    }
-  return TRUE;
+  g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+               "unknown architecture '%s' (expected mobilenetv2-unet or unet)",
+               meta->arch != NULL ? meta->arch : "(none)");
+  return FALSE;
 }

@@ -92,6 +92,55 @@ ns_model_meta_free (NsModelMeta *meta)
   g_free (meta);
 }
 
+gboolean
+ns_model_meta_check (const NsModelMeta *meta, GError **error)
+{
+  g_return_val_if_fail (meta != NULL, FALSE);
+
+  int n_in = ns_model_meta_n_inputs (meta);
+  const char *bad = NULL;
+  g_autofree char *msg = NULL;
+
+  if (!ns_model_arch_is_known (meta->arch))
+    msg = g_strdup_printf ("unknown architecture '%s' (expected mobilenetv2-unet or unet)",
+                           meta->arch != NULL ? meta->arch : "(none)");
+  else if (n_in < 1 || n_in > 64)
+    msg = g_strdup_printf ("the model needs 1 to 64 input modalities, not %d", n_in);
+  else if (meta->n_classes < 2 || meta->n_classes > 255 || meta->classes == NULL)
+    msg = g_strdup_printf ("the model needs 2 to 255 classes, not %d", meta->n_classes);
+  else if (g_strcmp0 (meta->normalisation, "zscore-brain") != 0)
+    msg = g_strdup_printf ("unknown normalisation '%s' (this build knows zscore-brain)",
+                           meta->normalisation != NULL ? meta->normalisation : "(none)");
+  for (int i = 0; msg == NULL && i < n_in; i++)
+    {
+      if (*meta->modalities[i] == '\0')
+        bad = "an empty modality name";
+      for (int j = 0; bad == NULL && j < i; j++)
+        if (g_ascii_strcasecmp (meta->modalities[i], meta->modalities[j]) == 0)
+          msg = g_strdup_printf ("modality '%s' is listed twice", meta->modalities[i]);
+      if (bad != NULL)
+        msg = g_strdup (bad);
+    }
+  for (int k = 0; msg == NULL && k < meta->n_classes; k++)
+    {
+      const NsModelClass *c = &meta->classes[k];
+      if (c->value < 0 || c->value > 255)
+        msg = g_strdup_printf ("class %d has the label value %d, not 0..255", k, c->value);
+      for (int j = 0; msg == NULL && j < k; j++)
+        if (meta->classes[j].value == c->value)
+          msg = g_strdup_printf ("classes %d and %d have the same label value %d", j, k,
+                                 c->value);
+      if (msg == NULL && (c->name == NULL || *c->name == '\0'))
+        msg = g_strdup_printf ("class %d has no name", k);
+    }
+  if (msg != NULL)
+    {
+      g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_FAILED, msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 int
 ns_model_meta_n_inputs (const NsModelMeta *meta)
 {

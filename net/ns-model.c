@@ -249,6 +249,8 @@ ns_model_new (NsBackend *backend, const NsModelMeta *meta, const NsModelInit *in
 {
   g_return_val_if_fail (backend != NULL && meta != NULL, NULL);
 
+  if (!ns_model_meta_check (meta, error))
+    return NULL;
   g_autoptr (NsModel) m = g_new0 (NsModel, 1);
   m->backend = backend;
   m->meta = ns_model_meta_copy (meta);

@@ -70,6 +70,10 @@ NsModelMeta *ns_model_meta_new_default (const char *arch);
 NsModelMeta *ns_model_meta_copy        (const NsModelMeta *meta);
 void         ns_model_meta_free        (NsModelMeta *meta);
 int          ns_model_meta_n_inputs    (const NsModelMeta *meta);
+/* Whether meta describes a model this build can run: a known architecture, 1 to 64
+ * distinct modalities, 2 to 255 named classes with distinct label values 0..255, a known
+ * normalisation ("zscore-brain").  The error (NS_NET_ERROR_FAILED) says what is wrong. */
+gboolean     ns_model_meta_check       (const NsModelMeta *meta, GError **error);
 /* TRUE for "mobilenetv2-unet" and "unet". */
 gboolean     ns_model_arch_is_known    (const char *arch);
 
