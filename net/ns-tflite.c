@@ -38,8 +38,13 @@
 #include "ns-tflite.h"
 #include "ns-backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct _NsTfliteModel
 {
@@ -616,16 +621,39 @@ ns_tflite_model_new_from_bytes (GBytes *bytes, const char *name, GError **error)
   return g_steal_pointer (&m);
 }
 
+/* FlatBuffers address at most 2 GiB (32-bit offsets): a larger file is not a model. */
+#define TFLITE_MAX_BYTES ((goffset) 2 << 30)
+
 NsTfliteModel *
 ns_tflite_model_new_from_file (const char *path, GError **error)
 {
   g_autoptr (GMappedFile) mapped = NULL;
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GError) local = NULL;
+  struct stat st;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  mapped = g_mapped_file_new (path, FALSE, &local);
+  /* O_NONBLOCK: a FIFO must neither hang us nor pass; links to regular files are fine.
+   * The file is mapped, not read: only the pages the parser touches are loaded. */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  if (fd < 0)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, "%s: %s", path,
+                   g_strerror (errno));
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > TFLITE_MAX_BYTES)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, "%s: %s", path,
+                   S_ISDIR (st.st_mode) ? "a folder, not a model file"
+                   : !S_ISREG (st.st_mode) ? "not a regular file"
+                   : "larger than the 2 GiB a TensorFlow Lite model can be");
+      close (fd);
+      return NULL;
+    }
+  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local);
+  close (fd);
   if (mapped == NULL)
     {
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, "%s: %s", path,
