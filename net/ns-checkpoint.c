@@ -550,7 +550,7 @@ ns_checkpoint_load (const char *path, NsBackend *backend, GError **error)
 {
   g_return_val_if_fail (path != NULL && backend != NULL, NULL);
 
-  g_autoptr (NsStFile) f = _ns_st_open (path, error);
+  g_autoptr (NsStFile) f = _ns_st_open (path, NULL, error);
   if (f == NULL)
     return NULL;
   g_autoptr (NsModelMeta) meta = file_meta (f, error);
@@ -570,7 +570,7 @@ ns_checkpoint_load_into (NsModel *model, const char *path, GError **error)
 {
   g_return_val_if_fail (model != NULL && path != NULL, FALSE);
 
-  g_autoptr (NsStFile) f = _ns_st_open (path, error);
+  g_autoptr (NsStFile) f = _ns_st_open (path, NULL, error);
   if (f == NULL)
     return FALSE;
   g_autoptr (NsModelMeta) meta = file_meta (f, error);
@@ -586,7 +586,7 @@ NsModelMeta *
 ns_checkpoint_read_meta (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
-  g_autoptr (NsStFile) f = _ns_st_open (path, error);
+  g_autoptr (NsStFile) f = _ns_st_open (path, NULL, error);
   if (f == NULL)
     return NULL;
   return file_meta (f, error);

@@ -48,7 +48,8 @@ typedef struct
   guint64 begin, end;         /* bytes, in the data section */
 } NsStEntry;
 
-NsStFile        *_ns_st_open         (const char *path, GError **error);
+/* name: what errors call the file (NULL: its base name). */
+NsStFile        *_ns_st_open         (const char *path, const char *name, GError **error);
 void             _ns_st_close        (NsStFile *file);
 /* The file's base name, as errors name it. */
 const char      *_ns_st_get_name     (NsStFile *file);

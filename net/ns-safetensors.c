@@ -268,7 +268,7 @@ check_tiling (NsStFile *f, GError **error)
 }
 
 NsStFile *
-_ns_st_open (const char *path, GError **error)
+_ns_st_open (const char *path, const char *name, GError **error)
 {
   g_autoptr (NsStFile) f = g_new0 (NsStFile, 1);
   g_autoptr (GError) local = NULL;
@@ -276,7 +276,7 @@ _ns_st_open (const char *path, GError **error)
   guint8 len8[8];
 
   g_return_val_if_fail (path != NULL, NULL);
-  f->base = g_path_get_basename (path);
+  f->base = name != NULL ? g_strdup (name) : g_path_get_basename (path);
   /* O_NONBLOCK: a FIFO given by mistake must not hang us (no effect on regular files) */
   f->fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   if (f->fd < 0)
