@@ -583,6 +583,9 @@ ns_imagenet_classify (NsModel *model, const NsImagenetWeights *weights,
   g_assert (s[1] == weights->feature_channels);
   features = g_new (float, ns_tensor_n_elements (x));
   ns_tensor_download (x, features);
+  /* the backend's status: no logits from ops that failed */
+  if (!ns_backend_check (be, error))
+    return FALSE;
   pooled = g_new0 (double, s[1]);
   for (int ch = 0; ch < s[1]; ch++)
     {
