@@ -110,7 +110,8 @@ NsModel           *ns_model_new           (NsBackend *backend, const NsModelMeta
 void               ns_model_free          (NsModel *model);
 /* The same network and values (parameters, batch-norm statistics, metadata, step) on
  * another backend, in INFER mode; the optimiser state is not copied.  For moving an
- * inference to the CPU when the GPU runs out of memory. */
+ * inference to the CPU when the GPU runs out of memory or fails.  Checks both backends
+ * (ns_backend_check): a device that cannot give its values back is an error. */
 NsModel           *ns_model_clone_to      (NsModel *model, NsBackend *backend,
                                            GError **error);
 const NsModelMeta *ns_model_get_meta      (NsModel *model);
@@ -127,7 +128,8 @@ NsModelMode        ns_model_get_mode      (NsModel *model);
 
 /* input (N, n_inputs, H, W) on the model's backend.  Returns the logits (N, n_classes,
  * H, W), owned by the model and valid until the next forward or ns_model_trim(); NULL
- * and an error when the shape does not fit or memory runs out. */
+ * and an error when the shape does not fit or memory runs out.  The ops are queued:
+ * whether they ran is ns_backend_check()'s answer, before the logits are used. */
 NsTensor          *ns_model_forward       (NsModel *model, NsTensor *input, GError **error);
 /* After a TRAIN forward: back-propagates dlogits (same shape as the logits) and
  * ACCUMULATES the parameter gradients.  Like the ops, it returns nothing: a failure (an
