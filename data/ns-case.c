@@ -11,7 +11,10 @@
 #include "ns-case.h"
 #include "ns-config.h"
 #include "ns-data-error.h"
+#include "ns-file.h"
+#include "ns-memory.h"
 #include "ns-nifti.h"
+#include "ns-nifti-private.h"
 
 #include <string.h>
 
@@ -166,12 +169,17 @@ ns_case_discover (const char *dir, char *paths[NS_N_CASE_FILES], GError **error)
       gsize stem_len;
       if (n[0] == '.' || !has_nifti_extension (n, &stem_len))
         continue;
-      g_autofree char *path = g_build_filename (dir, n, NULL);
-      if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        continue;
       NsCaseFile kind = ns_case_classify_file (n);
       if (kind == NS_CASE_FILE_NONE)
         continue;
+      /* A file named as a part of the case that cannot be read (a dangling link, a link
+       * loop, a FIFO, a folder) is an error saying so, not a part quietly left out. */
+      g_autofree char *path = g_build_filename (dir, n, NULL);
+      if (!ns_file_check_regular (path, error))
+        {
+          clear_paths (paths);
+          return FALSE;
+        }
       if (!assign_path (paths, kind, path, error))
         {
           clear_paths (paths);
@@ -194,6 +202,8 @@ ns_case_discover (const char *dir, char *paths[NS_N_CASE_FILES], GError **error)
 typedef struct
 {
   const char *path;
+  NsCaseFile kind;         /* NONE: a 4-volume Decathlon file */
+  NsNiftiHeader header;    /* read before any voxel */
   GPtrArray *volumes;
   GError *error;
   GThread *thread;
@@ -203,7 +213,7 @@ static gpointer
 load_job_run (gpointer data)
 {
   LoadJob *job = data;
-  job->volumes = ns_nifti_read_all (job->path, &job->error);
+  job->volumes = _ns_nifti_read_all_reserved (job->path, &job->header, &job->error);
   return NULL;
 }
 
@@ -258,31 +268,46 @@ case_id (const char *flair_path, const char *dir, gboolean from_folder)
   return g_path_get_basename (dir);
 }
 
-static NsCase *
-load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
-            gboolean from_folder, NsCaseLoadFlags flags, GError **error)
+/* Everything the headers can tell, before a voxel is decoded: each file is a readable
+ * NIfTI file with the right number of volumes, every grid is the first file's, and the
+ * whole case fits the memory available (reserved here, in *reserved, for the decode).
+ * A T2 on another grid or a header that claims a billion voxels is refused in
+ * milliseconds, in the fixed order of the jobs. */
+static gboolean
+check_headers (LoadJob *jobs, guint n_jobs, const char *dir, guint64 *reserved,
+               GError **error)
 {
-  LoadJob jobs[NS_N_CASE_FILES + 1];
-  NsCaseFile kinds[NS_N_CASE_FILES + 1];
-  guint n_jobs = 0;
+  guint64 bytes = 0, voxels = 0;
 
-  memset (jobs, 0, sizeof jobs);
-  if (msd_path != NULL)
+  for (guint i = 0; i < n_jobs; i++)
     {
-      kinds[n_jobs] = NS_CASE_FILE_NONE;
-      jobs[n_jobs++].path = msd_path;
+      LoadJob *job = &jobs[i];
+      if (!ns_nifti_read_header (job->path, &job->header, error))
+        return FALSE;
+      int want = job->kind == NS_CASE_FILE_NONE ? NS_N_MODALITIES : 1;
+      if (job->header.n_volumes != want)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                       "%s: holds %d volumes; expected %d", job->path, job->header.n_volumes,
+                       want);
+          return FALSE;
+        }
+      if (i > 0 && !check_grid (&jobs[0].header.grid, jobs[0].path, &job->header.grid,
+                                job->path, error))
+        return FALSE;
+      bytes += _ns_nifti_decode_bytes (&job->header);
+      voxels += ns_grid_n_voxels (&job->header.grid) * (guint64) job->header.n_volumes;
     }
-  for (int k = 0; k < NS_N_CASE_FILES; k++)
-    {
-      if (paths[k] == NULL)
-        continue;
-      if (k == NS_CASE_FILE_LABELS && (flags & NS_CASE_LOAD_SKIP_LABELS))
-        continue;
-      kinds[n_jobs] = k;
-      jobs[n_jobs++].path = paths[k];
-    }
+  if (!_ns_nifti_reserve (dir, bytes, voxels, error))
+    return FALSE;
+  *reserved = bytes;
+  return TRUE;
+}
 
-  /* Decode every file at once; the main thread takes the first. */
+/* Decodes every file at once, the main thread taking the first. */
+static void
+decode_jobs (LoadJob *jobs, guint n_jobs, NsCaseLoadFlags flags)
+{
   for (guint i = 1; i < n_jobs; i++)
     if (!(flags & NS_CASE_LOAD_SERIAL))
       jobs[i].thread = g_thread_try_new ("ns-load", load_job_run, &jobs[i], NULL);
@@ -294,17 +319,49 @@ load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
       else
         load_job_run (&jobs[i]); /* serial, or no thread could be made */
     }
+}
+
+static NsCase *
+load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
+            gboolean from_folder, NsCaseLoadFlags flags, GError **error)
+{
+  LoadJob jobs[NS_N_CASE_FILES + 1];
+  guint n_jobs = 0;
+
+  memset (jobs, 0, sizeof jobs);
+  if (msd_path != NULL)
+    {
+      jobs[n_jobs].kind = NS_CASE_FILE_NONE;
+      jobs[n_jobs++].path = msd_path;
+    }
+  for (int k = 0; k < NS_N_CASE_FILES; k++)
+    {
+      if (paths[k] == NULL)
+        continue;
+      if (k == NS_CASE_FILE_LABELS && (flags & NS_CASE_LOAD_SKIP_LABELS))
+        continue;
+      jobs[n_jobs].kind = k;
+      jobs[n_jobs++].path = paths[k];
+    }
+  g_assert (n_jobs > 0);
+
+  guint64 reserved = 0;
+  if (!check_headers (jobs, n_jobs, dir, &reserved, error))
+    return NULL;
+  decode_jobs (jobs, n_jobs, flags);
+  ns_memory_release (reserved);
 
   g_autoptr (NsCase) ncase = g_new0 (NsCase, 1);
   g_atomic_ref_count_init (&ncase->ref_count);
   ncase->dir = g_strdup (dir);
+  ncase->grid = jobs[0].header.grid;
   gboolean ok = TRUE;
-  const char *ref_path = NULL;
 
+  /* In job order, so that the error reported does not depend on timing. */
   for (guint i = 0; i < n_jobs && ok; i++)
     {
       LoadJob *job = &jobs[i];
-      NsCaseFile kind = kinds[i];
+      NsCaseFile kind = job->kind;
       if (job->error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&job->error));
@@ -312,27 +369,6 @@ load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
           break;
         }
       GPtrArray *vols = job->volumes;
-      if (kind == NS_CASE_FILE_NONE ? vols->len != NS_N_MODALITIES : vols->len != 1)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
-                       "%s: holds %u volumes; expected %d", job->path, vols->len,
-                       kind == NS_CASE_FILE_NONE ? NS_N_MODALITIES : 1);
-          ok = FALSE;
-          break;
-        }
-      for (guint v = 0; v < vols->len && ok; v++)
-        {
-          NsVolume *vol = g_ptr_array_index (vols, v);
-          if (ref_path == NULL)
-            {
-              ncase->grid = vol->grid;
-              ref_path = job->path;
-            }
-          else if (!check_grid (&ncase->grid, ref_path, &vol->grid, job->path, error))
-            ok = FALSE;
-        }
-      if (!ok)
-        break;
 
       if (kind == NS_CASE_FILE_NONE)
         {
@@ -484,8 +520,13 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no such file or folder",
-                   path);
+      /* A link that leads nowhere says where it leads (or that it loops). */
+      g_autoptr (GError) local = NULL;
+      if (g_file_test (path, G_FILE_TEST_IS_SYMLINK) && !ns_file_check_regular (path, &local))
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                     "%s: no such file or folder", path);
       return NULL;
     }
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))

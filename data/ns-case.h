@@ -9,7 +9,10 @@
  * Both layouts of ../shared/data work (brats2015: Flair_subtrMeanDivStd.nii.gz, ...;
  * brats2018: <ID>_flair.nii.gz, ...).  A 4-D file with four volumes and no modality in
  * its name is read as a Medical Segmentation Decathlon image (FLAIR, T1, T1c, T2).
- * FLAIR is required; the rest is optional.  All files are decoded in parallel, one
+ * FLAIR is required; the rest is optional.  A file named as a part must be a regular file:
+ * a dangling link, a link loop, a FIFO or a folder is an error saying so, never a part
+ * left out.  Every header is read first (volume counts and grids checked, the memory of
+ * the whole case reserved: ns-memory.h), then all files are decoded in parallel, one
  * thread per file (gzip decoding dominates the time to open a case).
  */
 #pragma once
@@ -83,7 +86,8 @@ const char *ns_case_sample_dir      (void);
 NsCase     *ns_case_load_files      (const char *const *paths, NsCaseLoadFlags flags,
                                      GError **error);
 /* The files a folder's case consists of, by part (paths[NS_N_CASE_FILES], owned strings,
- * NULL where absent), without reading them. */
+ * NULL where absent), without reading them; a part that is not a regular file is an
+ * error (ns_file_check_regular ()). */
 gboolean    ns_case_discover        (const char *dir, char *paths[NS_N_CASE_FILES],
                                      GError **error);
 
