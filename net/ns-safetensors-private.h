@@ -9,8 +9,8 @@
  * "__metadata__": {string: string}}, then the data section.
  *
  * Reading checks everything before a value is used, as the reference implementation
- * does: the path names a regular file (opened with O_NONBLOCK, so that a FIFO neither
- * hangs nor passes; a link to a regular file is fine), N is at most NS_ST_HEADER_MAX and
+ * does: the path names a regular file (ns_file_open_regular: a FIFO neither hangs nor
+ * passes; a link to a regular file is fine), N is at most NS_ST_HEADER_MAX and
  * fits the file, the header is a JSON object, every entry has a known dtype and a shape
  * whose byte size is its data_offsets span, and the spans tile the data section exactly:
  * no gap, no overlap, not a byte after the last tensor.  Then tensors are read one at a

@@ -7,6 +7,8 @@
 
 #include "ns-safetensors-private.h"
 
+#include "ns-file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -101,20 +103,6 @@ _ns_st_fail (GError **error, NsStFile *f, const char *format, ...)
   va_end (ap);
   g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, "%s: %s", f->base, msg);
   return FALSE;
-}
-
-static const char *
-file_kind (mode_t mode)
-{
-  if (S_ISDIR (mode))
-    return "a folder";
-  if (S_ISFIFO (mode))
-    return "a FIFO";
-  if (S_ISCHR (mode) || S_ISBLK (mode))
-    return "a device";
-  if (S_ISSOCK (mode))
-    return "a socket";
-  return "not a regular file";
 }
 
 /* All of [offset, offset + len) or an error (a file that shrank under us is truncated). */
@@ -277,21 +265,11 @@ _ns_st_open (const char *path, const char *name, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
   f->base = name != NULL ? g_strdup (name) : g_path_get_basename (path);
-  /* O_NONBLOCK: a FIFO given by mistake must not hang us (no effect on regular files) */
-  f->fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  /* regular files only, opened without blocking on a FIFO (data/ns-file.h) */
+  f->fd = ns_file_open_regular (path, &st, &local);
   if (f->fd < 0)
     {
-      _ns_st_fail (error, f, "%s", g_strerror (errno));
-      return NULL;
-    }
-  if (fstat (f->fd, &st) != 0)
-    {
-      _ns_st_fail (error, f, "%s", g_strerror (errno));
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      _ns_st_fail (error, f, "%s, not a model file", file_kind (st.st_mode));
+      g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, local->message);
       return NULL;
     }
   guint64 size = (guint64) st.st_size;

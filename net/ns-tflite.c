@@ -37,10 +37,8 @@
 
 #include "ns-tflite.h"
 #include "ns-backend.h"
+#include "ns-file.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -634,21 +632,19 @@ ns_tflite_model_new_from_file (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  /* O_NONBLOCK: a FIFO must neither hang us nor pass; links to regular files are fine.
-   * The file is mapped, not read: only the pages the parser touches are loaded. */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  /* Regular files only (data/ns-file.h: a FIFO neither hangs us nor passes; links to
+   * regular files are fine).  The file is mapped, not read: only the pages the parser
+   * touches are loaded. */
+  int fd = ns_file_open_regular (path, &st, &local);
   if (fd < 0)
     {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, "%s: %s", path,
-                   g_strerror (errno));
+      g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, local->message);
       return NULL;
     }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > TFLITE_MAX_BYTES)
+  if (st.st_size > TFLITE_MAX_BYTES)
     {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, "%s: %s", path,
-                   S_ISDIR (st.st_mode) ? "a folder, not a model file"
-                   : !S_ISREG (st.st_mode) ? "not a regular file"
-                   : "larger than the 2 GiB a TensorFlow Lite model can be");
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT,
+                   "%s: larger than the 2 GiB a TensorFlow Lite model can be", path);
       close (fd);
       return NULL;
     }

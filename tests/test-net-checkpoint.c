@@ -503,9 +503,9 @@ test_not_a_file (void)
   expect_not_a_file (fifo, "a FIFO");
   g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
   expect_not_a_file (dir, "a folder");
-  expect_not_a_file ("/dev/zero", "a device");
+  expect_not_a_file ("/dev/zero", "a character device");
   g_assert_cmpint (symlink ("/dev/zero", zero), ==, 0);
-  expect_not_a_file (zero, "a device");
+  expect_not_a_file (zero, "a character device");
   g_assert_cmpint (symlink (good_path, link), ==, 0);
   g_autoptr (NsModel) m = ns_checkpoint_load (link, backend, &error);
   g_assert_no_error (error);

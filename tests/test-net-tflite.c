@@ -487,7 +487,8 @@ test_not_a_file (void)
   g_autofree char *fifo = g_build_filename (dir, "fifo.tflite", NULL);
   g_autofree char *big = g_build_filename (dir, "big.tflite", NULL);
   const char *paths[] = { fifo, "/dev/zero", dir, big };
-  const char *says[] = { "not a regular file", "not a regular file", "a folder",
+  const char *says[] = { "a FIFO (named pipe), not a regular file",
+                         "a character device, not a regular file", "a folder",
                          "larger than the 2 GiB" };
 
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
