@@ -794,7 +794,8 @@ ns_model_backward (NsModel *m, NsTensor *dlogits)
         }
       if (m->profiling)
         {
-          g_autofree char *key = g_strconcat (_ns_graph_node_profile_name (g, node), "-backward", NULL);
+          g_autofree char *key = g_strconcat (_ns_graph_node_profile_name (g, node),
+                                              "-backward", NULL);
           const char *name = g_intern_string (key);
           profile_add (m, name, t0);
         }

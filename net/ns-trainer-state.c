@@ -266,7 +266,8 @@ _ns_trainer_options_to_json (const NsTrainerOptions *o)
   _ns_json_add_string (b, "arch", o->arch);
   _ns_json_add_string (b, "init", o->init);
   _ns_json_add_string (b, "imagenet_path", o->imagenet_path);
-  _ns_json_add_string (b, "weights_init", o->weights_init == NS_INIT_KAIMING ? "kaiming" : "normal");
+  _ns_json_add_string (b, "weights_init",
+                       o->weights_init == NS_INIT_KAIMING ? "kaiming" : "normal");
   _ns_json_add_string (b, "device", o->device);
   _ns_json_add_int (b, "bf16", o->bf16);
   _ns_json_add_int (b, "epochs", o->epochs);
@@ -317,10 +318,15 @@ get_strv (JsonObject *obj, const char *name)
                    ? json_object_get_array_member (obj, name) : NULL;
   if (arr == NULL)
     return NULL;
-  guint n = json_array_get_length (arr);
+  guint n = json_array_get_length (arr), k = 0;
   char **v = g_new0 (char *, n + 1);
   for (guint i = 0; i < n; i++)
-    v[i] = g_strdup (json_array_get_string_element (arr, i));
+    {
+      JsonNode *e = json_array_get_element (arr, i);
+      /* only names: anything else in the array is not one (and no Json-CRITICAL) */
+      if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
+        v[k++] = g_strdup (json_node_get_string (e));
+    }
   return v;
 }
 
