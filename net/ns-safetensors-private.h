@@ -50,6 +50,9 @@ typedef struct
 
 /* name: what errors call the file (NULL: its base name). */
 NsStFile        *_ns_st_open         (const char *path, const char *name, GError **error);
+/* Only the header and its __metadata__ (no entries, no data checks): for telling what a
+ * file that may have been cut short was meant to be. */
+NsStFile        *_ns_st_open_header  (const char *path, GError **error);
 void             _ns_st_close        (NsStFile *file);
 /* The file's base name, as errors name it. */
 const char      *_ns_st_get_name     (NsStFile *file);

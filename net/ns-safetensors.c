@@ -255,8 +255,9 @@ check_tiling (NsStFile *f, GError **error)
   return TRUE;
 }
 
-NsStFile *
-_ns_st_open (const char *path, const char *name, GError **error)
+/* check_data: the entries and their tiling too (else only the header and metadata). */
+static NsStFile *
+open_file (const char *path, const char *name, gboolean check_data, GError **error)
 {
   g_autoptr (NsStFile) f = g_new0 (NsStFile, 1);
   g_autoptr (GError) local = NULL;
@@ -332,15 +333,29 @@ _ns_st_open (const char *path, const char *name, GError **error)
           f->metadata = json_node_get_object (node);
           continue;
         }
+      if (!check_data)
+        continue;
       NsStEntry *e = parse_entry (f, name, node, error);
       if (e == NULL)
         return NULL;
       g_ptr_array_add (f->entries, e);
       g_hash_table_insert (f->by_name, e->name, e);
     }
-  if (!check_tiling (f, error))
+  if (check_data && !check_tiling (f, error))
     return NULL;
   return g_steal_pointer (&f);
+}
+
+NsStFile *
+_ns_st_open (const char *path, const char *name, GError **error)
+{
+  return open_file (path, name, TRUE, error);
+}
+
+NsStFile *
+_ns_st_open_header (const char *path, GError **error)
+{
+  return open_file (path, NULL, FALSE, error);
 }
 
 const char *

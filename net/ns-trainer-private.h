@@ -35,6 +35,9 @@ gboolean _ns_trainer_state_save (const char *path, const NsTrainerOptions *optio
 gboolean _ns_trainer_state_load (const char *path, guint64 seed, NsTrainState *state,
                                  char **parent, NsModel *model, NsTensor *m, NsTensor *v,
                                  GError **error);
+/* Whether path holds (at least the header of) a version-1 state, which this build
+ * refuses: what an older build left as a temporary file when it was killed. */
+gboolean _ns_trainer_state_is_version_1 (const char *path);
 /* The options recorded in the state file (JSON text, owned). */
 char    *_ns_trainer_state_dup_options (const char *path, GError **error);
 

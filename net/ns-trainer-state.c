@@ -180,6 +180,16 @@ state_open (const char *path, GError **error)
   return g_steal_pointer (&f);
 }
 
+gboolean
+_ns_trainer_state_is_version_1 (const char *path)
+{
+  g_autoptr (NsStFile) f = _ns_st_open_header (path, NULL);
+  JsonObject *md = f != NULL ? _ns_st_get_metadata (f) : NULL;
+  gboolean ok = TRUE;
+  return md != NULL && g_strcmp0 (meta_get_string (md, "format"), STATE_FORMAT) == 0
+         && meta_get_number (md, "version", &ok) == 1 && ok;
+}
+
 char *
 _ns_trainer_state_dup_options (const char *path, GError **error)
 {

@@ -408,11 +408,14 @@ setup_batch (Trainer *t, GError **error)
          && (t->dlogits = ns_tensor_new (t->be, t->B, t->K, t->H, t->W, error)) != NULL;
 }
 
-/* A run killed while writing left <file>.partial (ns-safetensors-private.h), or, before
- * that existed, g_file_set_contents' <file>.XXXXXX (six letters or digits): tens of MB
- * each.  They are the run's own files: removed before it writes again. */
+/* A run killed while writing left <file>.partial (ns-safetensors-private.h): it is the
+ * run's own, and goes before the run writes again.  Builds before it wrote the state with
+ * g_file_set_contents, whose temporary file is <state>.XXXXXX (six letters or digits):
+ * 53 MB of a version-1 state that no build can resume from; such a file goes too, but
+ * only when its header says it is one (a file of the user's with a six-letter suffix,
+ * "x.state.backup", stays). */
 static void
-remove_stale_partials (const char *const *paths)
+remove_stale_partials (const char *const *paths, const char *state)
 {
   for (const char *const *p = paths; *p != NULL; p++)
     {
@@ -421,20 +424,25 @@ remove_stale_partials (const char *const *paths)
       g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
       const char *name;
       gsize blen = strlen (base);
+      gboolean is_state = strcmp (*p, state) == 0;
 
       while (d != NULL && (name = g_dir_read_name (d)) != NULL)
         {
           if (strncmp (name, base, blen) != 0 || name[blen] != '.')
             continue;
           const char *rest = name + blen + 1;
-          gboolean glib_temp = strlen (rest) == 6;
+          gboolean glib_temp = is_state && strlen (rest) == 6;
           for (int i = 0; glib_temp && i < 6; i++)
             glib_temp = g_ascii_isalnum (rest[i]);
           if (strcmp (rest, "partial") != 0 && !glib_temp)
             continue;
           g_autofree char *path = g_build_filename (dir, name, NULL);
           GStatBuf st;
-          if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode) && g_unlink (path) == 0)
+          if (g_lstat (path, &st) != 0 || !S_ISREG (st.st_mode))
+            continue;
+          if (glib_temp && !_ns_trainer_state_is_version_1 (path))
+            continue;
+          if (g_unlink (path) == 0)
             g_debug ("removed %s, left by a run that was killed while saving", path);
         }
     }
@@ -748,7 +756,7 @@ ns_trainer_run (const NsTrainerOptions *o, NsTrainerResult *result, GError **err
   t.last = ns_trainer_last_path (o->output);
   t.state = ns_trainer_state_path (t.last);
   const char *const ours[] = { o->output, t.last, t.state, NULL };
-  remove_stale_partials (ours);
+  remove_stale_partials (ours, t.state);
   result->last_path = g_strdup (t.last);
   result->best_path = g_strdup (o->output);
   t.loader = ns_batch_loader_new (t.ds, t.B, (guint64) t.st.step, o->n_workers, 0);

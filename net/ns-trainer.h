@@ -21,7 +21,8 @@
  *                             score, epochs without improvement, seconds so far and the
  *                             options of the run (JSON).
  *   (all three written at the end of every epoch and when stopped, in that order, each
- *   atomically through X...partial; the run removes the .partial files a killed run left.)
+ *   atomically through X...partial; the run removes the .partial files a killed run left,
+ *   and the .XXXXXX temporary file of a version-1 state that older builds could leave.)
  * The state file is itself a safetensors file, so Python can read it.
  *
  * Resume: ns_trainer_run() with options->resume = X.last.safetensors reloads the

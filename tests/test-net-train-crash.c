@@ -9,9 +9,10 @@
  * save: half-way through writing each file, when it is written but not renamed, and
  * right after its rename (so also between the renames of two files).  Resumed with
  * --resume, each run must end with tensors bit-identical to those of the uninterrupted
- * run, best model included, and leave no temporary file behind (nor the XXXXXX files of
- * g_file_set_contents from older builds).  Killed during the first save, before any
- * state exists, the resume refuses with a clear message.
+ * run, best model included, and leave no temporary file behind (nor the XXXXXX file of a
+ * version-1 state that g_file_set_contents left in older builds, while files of the
+ * user's that look alike stay).  Killed during the first save, before any state exists,
+ * the resume refuses with a clear message.
  */
 #define G_LOG_DOMAIN "ns-test"
 
@@ -129,6 +130,22 @@ files_of (const char *output)
   return names;
 }
 
+/* The first bytes of what g_file_set_contents was writing when an older build was killed:
+ * a version-1 state's header and the start of its moments. */
+static void
+write_version_1_state_head (const char *path)
+{
+  const char *header = "{\"__metadata__\":{\"format\":\"neuroseg-train-state\","
+                       "\"version\":\"1\"},\"adam.m\":{\"dtype\":\"F32\","
+                       "\"shape\":[1000],\"data_offsets\":[0,4000]}}";
+  gsize n = strlen (header);
+  g_autofree char *bytes = g_malloc0 (8 + n + 100);
+  for (int i = 0; i < 8; i++)
+    bytes[i] = (char) ((n >> (8 * i)) & 0xff);
+  memcpy (bytes + 8, header, n);
+  g_assert_true (g_file_set_contents (path, bytes, (gssize) (8 + n + 100), NULL));
+}
+
 static void
 test_kill_resume (void)
 {
@@ -160,12 +177,14 @@ test_kill_resume (void)
         g_string_append_printf (listing, " %s", (const char *) left->pdata[f]);
       g_test_message ("killed at %s:%s", kill_at, listing->str);
 
-      /* a temporary file of an older build, and a file of the user's that only looks
-       * like one */
+      /* the temporary file an older build left (a version-1 state cut short), and files
+       * of the user's, one with a suffix of the same length */
       g_autofree char *old_temp = g_strconcat (state, ".Ab12Cd", NULL);
       g_autofree char *users = g_strconcat (state, ".notes", NULL);
-      g_assert_true (g_file_set_contents (old_temp, "53 MB of moments", -1, NULL));
+      g_autofree char *backup = g_strconcat (state, ".backup", NULL);
+      write_version_1_state_head (old_temp);
       g_assert_true (g_file_set_contents (users, "mine", -1, NULL));
+      g_assert_true (g_file_set_contents (backup, "mine too", -1, NULL));
 
       g_autoptr (GSubprocess) res = resume (out);
       g_autofree char *err = stderr_of (res);
@@ -182,6 +201,7 @@ test_kill_resume (void)
           g_assert_false (g_str_has_suffix (n, ".Ab12Cd"));
         }
       g_assert_true (g_file_test (users, G_FILE_TEST_EXISTS));
+      g_assert_true (g_file_test (backup, G_FILE_TEST_EXISTS));
       g_assert_false (g_file_test (old_temp, G_FILE_TEST_EXISTS));
     }
 }
