@@ -3,7 +3,9 @@
  * ns-cmd-info.c: `neuroseg info PATH...`: what a NIfTI file or a case holds: grid,
  * spacing, orientation, datatype, scaling, q/s-form codes, the modalities found, the
  * labels present with voxel counts and volumes in mL, and NaN/Inf voxels if any.
- * Several files are read as one case (as the GUI would open them).
+ * Several files are read as one case (as the GUI would open them).  A single file is
+ * streamed (ns_nifti_scan): its range and label counts are gathered chunk by chunk, so a
+ * 2 GB file costs a few MiB, not its size in float32.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
@@ -26,6 +28,15 @@ static const char summary[] =
 /* -0 prints as 0 (adding +0.0 turns -0.0 into +0.0). */
 #define Z(x) ((x) + 0.0)
 
+/* A declared transform that was skipped (e.g. an all-zero sform), on its own line. */
+static void
+print_xform_warning (const char *indent, const NsGrid *g)
+{
+  g_autofree char *warning = ns_grid_dup_xform_warning (g);
+  if (warning != NULL)
+    printf ("%swarning      %s\n", indent, warning);
+}
+
 static void
 print_grid (const NsGrid *g)
 {
@@ -40,11 +51,20 @@ print_grid (const NsGrid *g)
           Z (g->vox2ras[0][0]), Z (g->vox2ras[0][1]), Z (g->vox2ras[0][2]), Z (g->vox2ras[0][3]),
           Z (g->vox2ras[1][0]), Z (g->vox2ras[1][1]), Z (g->vox2ras[1][2]), Z (g->vox2ras[1][3]),
           Z (g->vox2ras[2][0]), Z (g->vox2ras[2][1]), Z (g->vox2ras[2][2]), Z (g->vox2ras[2][3]),
-          g->sform_code > 0 ? "sform" : g->qform_code > 0 ? "qform" : "pixdim");
+          ns_grid_xform_name (ns_grid_get_xform (g)));
 }
 
 static void
-print_range (const char *indent, const NsVolume *vol)
+print_range (const char *indent, double lo, double hi, gsize n_nonfinite)
+{
+  printf ("%srange        %g to %g\n", indent, lo, hi);
+  if (n_nonfinite > 0)
+    printf ("%snon-finite   %" G_GSIZE_FORMAT " voxels were NaN or Inf (read as 0)\n", indent,
+            n_nonfinite);
+}
+
+static void
+print_volume_range (const char *indent, const NsVolume *vol)
 {
   gsize n = ns_volume_n_voxels (vol);
   float lo = vol->voxels[0], hi = vol->voxels[0];
@@ -53,22 +73,29 @@ print_range (const char *indent, const NsVolume *vol)
       lo = MIN (lo, vol->voxels[i]);
       hi = MAX (hi, vol->voxels[i]);
     }
-  printf ("%srange        %g to %g\n", indent, (double) lo, (double) hi);
-  if (vol->n_nonfinite > 0)
-    printf ("%snon-finite   %" G_GSIZE_FORMAT " voxels were NaN or Inf (read as 0)\n", indent,
-            vol->n_nonfinite);
+  print_range (indent, lo, hi, vol->n_nonfinite);
 }
 
-static void
-print_labels (const NsLabelMap *map, gboolean known_scheme, NsLabelScheme scheme)
+/* Every label present (counts[v] > 0) belongs to scheme. */
+static gboolean
+counts_fit_scheme (const guint64 counts[256], NsLabelScheme scheme)
 {
-  guint64 counts[256];
-  double ml = ns_grid_voxel_volume_ml (&map->grid);
+  for (guint v = 0; v < 256; v++)
+    if (counts[v] > 0 && !ns_label_scheme_contains (scheme, v))
+      return FALSE;
+  return TRUE;
+}
 
-  ns_label_map_count (map, counts);
+/* known_scheme: the case says which scheme its labels are in; otherwise the first scheme
+ * (2017+, then 2015) that holds every label present. */
+static void
+print_labels (const guint64 counts[256], double ml, gboolean known_scheme,
+              NsLabelScheme scheme)
+{
   if (!known_scheme)
-    scheme = ns_label_map_guess_scheme (map);
-  gboolean fits = ns_label_map_check_scheme (map, scheme, NULL);
+    scheme = counts_fit_scheme (counts, NS_LABEL_SCHEME_BRATS2017) ? NS_LABEL_SCHEME_BRATS2017
+                                                                   : NS_LABEL_SCHEME_BRATS2015;
+  gboolean fits = counts_fit_scheme (counts, scheme);
   printf ("labels       %s\n", fits ? ns_label_scheme_name (scheme) : "(not a BraTS scheme)");
   int shown = 0;
   for (guint v = 1; v < 256; v++)
@@ -95,39 +122,44 @@ print_labels (const NsLabelMap *map, gboolean known_scheme, NsLabelScheme scheme
       }
 }
 
-/* A volume counts as a label map when its name or intent says so, or when it holds only
- * a few small integers (a BraTS label map stored as float32 or int16). */
-static NsLabelMap *
-as_label_map (const NsVolume *vol, const char *path)
+/* What a scan of a file gathers: per volume its range and NaN/Inf count; for the whole
+ * file whether every voxel is an integer in 0..255 (a label map) and how many of each. */
+typedef struct
 {
-  gboolean named = ns_case_classify_file (path) == NS_CASE_FILE_LABELS
-                   || vol->intent_code == NIFTI_INTENT_LABEL;
-  gboolean seen[256] = { FALSE };
-  guint distinct = 0;
-  gsize n = ns_volume_n_voxels (vol);
+  double lo;
+  double hi;
+  gsize n_nonfinite;
+} VolumeStats;
 
-  if (vol->n_nonfinite > 0)
-    return NULL;
+typedef struct
+{
+  VolumeStats *volumes;
+  gboolean integral;
+  guint64 counts[256];
+} FileStats;
+
+static gboolean
+file_stats_cb (guint volume, gsize first, const float *values, gsize n, gsize n_nonfinite,
+               gpointer user_data, GError **error)
+{
+  FileStats *fs = user_data;
+  VolumeStats *vs = &fs->volumes[volume];
+  if (first == 0)
+    vs->lo = vs->hi = values[0];
   for (gsize i = 0; i < n; i++)
     {
-      float x = vol->voxels[i];
-      if (x < 0.0f || x > 255.0f || x != rintf (x))
-        return NULL;
-      if (!seen[(int) x])
-        {
-          seen[(int) x] = TRUE;
-          distinct++;
-        }
+      float x = values[i];
+      vs->lo = MIN (vs->lo, x);
+      vs->hi = MAX (vs->hi, x);
+      if (fs->integral && x >= 0.0f && x <= 255.0f && x == rintf (x))
+        fs->counts[(int) x]++;
+      else
+        fs->integral = FALSE;
     }
-  if (!named && distinct > 6)
-    return NULL;
-
-  NsLabelMap *map = ns_label_map_new (&vol->grid, NULL);
-  if (map == NULL)
-    return NULL;
-  for (gsize i = 0; i < n; i++)
-    map->labels[i] = (guint8) vol->voxels[i];
-  return map;
+  vs->n_nonfinite += n_nonfinite;
+  if (n_nonfinite > 0)
+    fs->integral = FALSE;
+  return TRUE;
 }
 
 static gboolean
@@ -135,10 +167,12 @@ info_file (const char *path, GError **error)
 {
   NsNiftiHeader hdr;
 
+  /* The header first (an error about it is not delayed by a scan), then every voxel. */
   if (!ns_nifti_read_header (path, &hdr, error))
     return FALSE;
-  g_autoptr (GPtrArray) volumes = ns_nifti_read_all (path, error);
-  if (volumes == NULL)
+  g_autofree VolumeStats *vstats = g_new0 (VolumeStats, hdr.n_volumes);
+  FileStats fs = { vstats, TRUE, { 0 } };
+  if (!ns_nifti_scan (path, &hdr, file_stats_cb, &fs, error))
     return FALSE;
 
   NsCaseFile kind = ns_case_classify_file (path);
@@ -146,6 +180,7 @@ info_file (const char *path, GError **error)
   if (kind != NS_CASE_FILE_NONE)
     printf ("part         %s (from the name)\n", ns_case_file_name (kind));
   print_grid (&hdr.grid);
+  print_xform_warning ("", &hdr.grid);
   printf ("volumes      %d\n", hdr.n_volumes);
   printf ("datatype     %s%s%s\n", ns_nifti_datatype_name (hdr.datatype),
           hdr.byte_swapped ? ", byte-swapped" : "", hdr.compressed ? ", gzip" : "");
@@ -161,19 +196,28 @@ info_file (const char *path, GError **error)
   if (hdr.descrip[0] != '\0')
     printf ("description  %s\n", hdr.descrip);
 
-  for (guint v = 0; v < volumes->len; v++)
+  for (int v = 0; v < hdr.n_volumes; v++)
     {
-      const NsVolume *vol = g_ptr_array_index (volumes, v);
       const char *indent = "";
-      if (volumes->len > 1)
+      if (hdr.n_volumes > 1)
         {
-          printf ("volume %u\n", v + 1);
+          printf ("volume %d\n", v + 1);
           indent = "  ";
         }
-      print_range (indent, vol);
-      g_autoptr (NsLabelMap) map = as_label_map (vol, path);
-      if (map != NULL && volumes->len == 1)
-        print_labels (map, FALSE, NS_LABEL_SCHEME_BRATS2017);
+      print_range (indent, vstats[v].lo, vstats[v].hi, vstats[v].n_nonfinite);
+    }
+
+  /* A label map when its name or intent says so, or when it holds only a few small
+   * integers (a BraTS label map stored as float32 or int16). */
+  if (hdr.n_volumes == 1 && fs.integral)
+    {
+      guint distinct = 0;
+      for (guint v = 0; v < 256; v++)
+        distinct += fs.counts[v] > 0;
+      gboolean named = kind == NS_CASE_FILE_LABELS || hdr.intent_code == NIFTI_INTENT_LABEL;
+      if (named || distinct <= 6)
+        print_labels (fs.counts, ns_grid_voxel_volume_ml (&hdr.grid), FALSE,
+                      NS_LABEL_SCHEME_BRATS2017);
     }
   return TRUE;
 }
@@ -201,7 +245,8 @@ info_case (NsCase *ncase)
           && (vol->scl_slope != 1.0 || vol->scl_inter != 0.0))
         printf ("  scaled x %.9g + %.9g", vol->scl_slope, vol->scl_inter);
       printf ("\n");
-      print_range ("  ", vol);
+      print_volume_range ("  ", vol);
+      print_xform_warning ("  ", &vol->grid);
     }
   if (ncase->brain_mask != NULL)
     {
@@ -210,12 +255,16 @@ info_case (NsCase *ncase)
       ns_label_map_count (ncase->brain_mask, counts);
       printf ("brain mask   %s  %" G_GUINT64_FORMAT " voxels %.3f mL\n", base, counts[1],
               (double) counts[1] * ns_grid_voxel_volume_ml (&ncase->grid));
+      print_xform_warning ("  ", &ncase->brain_mask->grid);
     }
   if (ncase->labels != NULL)
     {
       g_autofree char *base = g_path_get_basename (ncase->paths[NS_CASE_FILE_LABELS]);
+      guint64 counts[256];
+      ns_label_map_count (ncase->labels, counts);
       printf ("label file   %s\n", base);
-      print_labels (ncase->labels, TRUE, ncase->label_scheme);
+      print_xform_warning ("  ", &ncase->labels->grid);
+      print_labels (counts, ns_grid_voxel_volume_ml (&ncase->grid), TRUE, ncase->label_scheme);
     }
   else
     printf ("labels       none\n");

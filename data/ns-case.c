@@ -9,15 +9,21 @@
 #define G_LOG_DOMAIN "ns-data"
 
 #include "ns-case.h"
-#include "ns-config.h"
 #include "ns-data-error.h"
+#include "ns-file.h"
+#include "ns-memory.h"
 #include "ns-nifti.h"
+#include "ns-nifti-private.h"
 
 #include <string.h>
 
 static const char *const modality_names[NS_N_MODALITIES] = { "flair", "t1c", "t1", "t2" };
 static const char *const file_names[NS_N_CASE_FILES] = {
   "flair", "t1c", "t1", "t2", "labels", "brainmask",
+};
+/* The volumes of a 4-D Medical Segmentation Decathlon image: FLAIR, T1w, T1gd, T2w. */
+static const NsModality msd_order[NS_N_MODALITIES] = {
+  NS_MODALITY_FLAIR, NS_MODALITY_T1, NS_MODALITY_T1C, NS_MODALITY_T2,
 };
 
 const char *
@@ -166,12 +172,17 @@ ns_case_discover (const char *dir, char *paths[NS_N_CASE_FILES], GError **error)
       gsize stem_len;
       if (n[0] == '.' || !has_nifti_extension (n, &stem_len))
         continue;
-      g_autofree char *path = g_build_filename (dir, n, NULL);
-      if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        continue;
       NsCaseFile kind = ns_case_classify_file (n);
       if (kind == NS_CASE_FILE_NONE)
         continue;
+      /* A file named as a part of the case that cannot be read (a dangling link, a link
+       * loop, a FIFO, a folder) is an error saying so, not a part quietly left out. */
+      g_autofree char *path = g_build_filename (dir, n, NULL);
+      if (!ns_file_check_regular (path, error))
+        {
+          clear_paths (paths);
+          return FALSE;
+        }
       if (!assign_path (paths, kind, path, error))
         {
           clear_paths (paths);
@@ -194,6 +205,8 @@ ns_case_discover (const char *dir, char *paths[NS_N_CASE_FILES], GError **error)
 typedef struct
 {
   const char *path;
+  NsCaseFile kind;         /* NONE: a 4-volume Decathlon file */
+  NsNiftiHeader header;    /* read before any voxel */
   GPtrArray *volumes;
   GError *error;
   GThread *thread;
@@ -203,7 +216,7 @@ static gpointer
 load_job_run (gpointer data)
 {
   LoadJob *job = data;
-  job->volumes = ns_nifti_read_all (job->path, &job->error);
+  job->volumes = _ns_nifti_read_all_reserved (job->path, &job->header, &job->error);
   return NULL;
 }
 
@@ -280,31 +293,46 @@ check_images (const NsCase *ncase, const char *dir, NsCaseLoadFlags flags, GErro
   return FALSE;
 }
 
-static NsCase *
-load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
-            gboolean from_folder, NsCaseLoadFlags flags, GError **error)
+/* Everything the headers can tell, before a voxel is decoded: each file is a readable
+ * NIfTI file with the right number of volumes, every grid is the first file's, and the
+ * whole case fits the memory available (reserved here, in *reserved, for the decode).
+ * A T2 on another grid or a header that claims a billion voxels is refused in
+ * milliseconds, in the fixed order of the jobs. */
+static gboolean
+check_headers (LoadJob *jobs, guint n_jobs, const char *dir, guint64 *reserved,
+               GError **error)
 {
-  LoadJob jobs[NS_N_CASE_FILES + 1];
-  NsCaseFile kinds[NS_N_CASE_FILES + 1];
-  guint n_jobs = 0;
+  guint64 bytes = 0, voxels = 0;
 
-  memset (jobs, 0, sizeof jobs);
-  if (msd_path != NULL)
+  for (guint i = 0; i < n_jobs; i++)
     {
-      kinds[n_jobs] = NS_CASE_FILE_NONE;
-      jobs[n_jobs++].path = msd_path;
+      LoadJob *job = &jobs[i];
+      if (!ns_nifti_read_header (job->path, &job->header, error))
+        return FALSE;
+      int want = job->kind == NS_CASE_FILE_NONE ? NS_N_MODALITIES : 1;
+      if (job->header.n_volumes != want)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                       "%s: holds %d volumes; expected %d", job->path, job->header.n_volumes,
+                       want);
+          return FALSE;
+        }
+      if (i > 0 && !check_grid (&jobs[0].header.grid, jobs[0].path, &job->header.grid,
+                                job->path, error))
+        return FALSE;
+      bytes += _ns_nifti_decode_bytes (&job->header);
+      voxels += ns_grid_n_voxels (&job->header.grid) * (guint64) job->header.n_volumes;
     }
-  for (int k = 0; k < NS_N_CASE_FILES; k++)
-    {
-      if (paths[k] == NULL)
-        continue;
-      if (k == NS_CASE_FILE_LABELS && (flags & NS_CASE_LOAD_SKIP_LABELS))
-        continue;
-      kinds[n_jobs] = k;
-      jobs[n_jobs++].path = paths[k];
-    }
+  if (!_ns_nifti_reserve (dir, bytes, voxels, error))
+    return FALSE;
+  *reserved = bytes;
+  return TRUE;
+}
 
-  /* Decode every file at once; the main thread takes the first. */
+/* Decodes every file at once, the main thread taking the first. */
+static void
+decode_jobs (LoadJob *jobs, guint n_jobs, NsCaseLoadFlags flags)
+{
   for (guint i = 1; i < n_jobs; i++)
     if (!(flags & NS_CASE_LOAD_SERIAL))
       jobs[i].thread = g_thread_try_new ("ns-load", load_job_run, &jobs[i], NULL);
@@ -316,17 +344,49 @@ load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
       else
         load_job_run (&jobs[i]); /* serial, or no thread could be made */
     }
+}
+
+static NsCase *
+load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
+            gboolean from_folder, NsCaseLoadFlags flags, GError **error)
+{
+  LoadJob jobs[NS_N_CASE_FILES + 1];
+  guint n_jobs = 0;
+
+  memset (jobs, 0, sizeof jobs);
+  if (msd_path != NULL)
+    {
+      jobs[n_jobs].kind = NS_CASE_FILE_NONE;
+      jobs[n_jobs++].path = msd_path;
+    }
+  for (int k = 0; k < NS_N_CASE_FILES; k++)
+    {
+      if (paths[k] == NULL)
+        continue;
+      if (k == NS_CASE_FILE_LABELS && (flags & NS_CASE_LOAD_SKIP_LABELS))
+        continue;
+      jobs[n_jobs].kind = k;
+      jobs[n_jobs++].path = paths[k];
+    }
+  g_assert (n_jobs > 0);
+
+  guint64 reserved = 0;
+  if (!check_headers (jobs, n_jobs, dir, &reserved, error))
+    return NULL;
+  decode_jobs (jobs, n_jobs, flags);
+  ns_memory_release (reserved);
 
   g_autoptr (NsCase) ncase = g_new0 (NsCase, 1);
   g_atomic_ref_count_init (&ncase->ref_count);
   ncase->dir = g_strdup (dir);
+  ncase->grid = jobs[0].header.grid;
   gboolean ok = TRUE;
-  const char *ref_path = NULL;
 
+  /* In job order, so that the error reported does not depend on timing. */
   for (guint i = 0; i < n_jobs && ok; i++)
     {
       LoadJob *job = &jobs[i];
-      NsCaseFile kind = kinds[i];
+      NsCaseFile kind = job->kind;
       if (job->error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&job->error));
@@ -334,41 +394,16 @@ load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
           break;
         }
       GPtrArray *vols = job->volumes;
-      if (kind == NS_CASE_FILE_NONE ? vols->len != NS_N_MODALITIES : vols->len != 1)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
-                       "%s: holds %u volumes; expected %d", job->path, vols->len,
-                       kind == NS_CASE_FILE_NONE ? NS_N_MODALITIES : 1);
-          ok = FALSE;
-          break;
-        }
-      for (guint v = 0; v < vols->len && ok; v++)
-        {
-          NsVolume *vol = g_ptr_array_index (vols, v);
-          if (ref_path == NULL)
-            {
-              ncase->grid = vol->grid;
-              ref_path = job->path;
-            }
-          else if (!check_grid (&ncase->grid, ref_path, &vol->grid, job->path, error))
-            ok = FALSE;
-        }
-      if (!ok)
-        break;
 
       if (kind == NS_CASE_FILE_NONE)
         {
-          /* Medical Segmentation Decathlon order: FLAIR, T1w, T1gd, T2w. */
-          static const NsModality msd[NS_N_MODALITIES] = {
-            NS_MODALITY_FLAIR, NS_MODALITY_T1, NS_MODALITY_T1C, NS_MODALITY_T2,
-          };
           for (guint v = 0; v < NS_N_MODALITIES; v++)
             {
               NsVolume *vol = g_ptr_array_index (vols, v);
               g_free (vol->name);
-              vol->name = g_strdup (modality_names[msd[v]]);
-              ncase->modality[msd[v]] = ns_volume_ref (vol);
-              ncase->paths[msd[v]] = g_strdup (job->path);
+              vol->name = g_strdup (modality_names[msd_order[v]]);
+              ncase->modality[msd_order[v]] = ns_volume_ref (vol);
+              ncase->paths[msd_order[v]] = g_strdup (job->path);
             }
           continue;
         }
@@ -517,8 +552,13 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no such file or folder",
-                   path);
+      /* A link that leads nowhere says where it leads (or that it loops). */
+      g_autoptr (GError) local = NULL;
+      if (g_file_test (path, G_FILE_TEST_IS_SYMLINK) && !ns_file_check_regular (path, &local))
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                     "%s: no such file or folder", path);
       return NULL;
     }
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
@@ -567,23 +607,81 @@ ns_case_n_modalities (const NsCase *ncase)
   return n;
 }
 
-const char *
-ns_case_sample_dir (void)
+/* ---- description ---------------------------------------------------------------------- */
+
+gboolean
+ns_case_describe (const char *path, NsCaseDescription *description, GError **error)
 {
-  static char *dir;
+  NsCaseDescription *d = description;
 
-  if (g_once_init_enter (&dir))
+  g_return_val_if_fail (path != NULL && description != NULL, FALSE);
+  memset (d, 0, sizeof *d);
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    d->volumes[m] = -1;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      const char *env = g_getenv ("NEUROSEG_SAMPLE_CASE");
-      char *found;
-
-      if (env != NULL)
-        found = g_strdup (env);
-      else if (g_file_test (NS_SAMPLE_CASE, G_FILE_TEST_IS_DIR))
-        found = g_strdup (NS_SAMPLE_CASE);
-      else
-        found = g_build_filename (NS_DATADIR, "samples", "Brats18_CBICA_ABM_1", NULL);
-      g_once_init_leave (&dir, found);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no such file or folder",
+                   path);
+      return FALSE;
     }
-  return dir;
+  d->path = g_canonicalize_filename (path, NULL);
+  if (g_file_test (d->path, G_FILE_TEST_IS_DIR))
+    {
+      char *parts[NS_N_CASE_FILES];
+      if (!ns_case_discover (d->path, parts, error))
+        {
+          ns_case_description_clear (d);
+          return FALSE;
+        }
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        d->files[m] = g_steal_pointer (&parts[m]);
+      d->labels = g_steal_pointer (&parts[NS_CASE_FILE_LABELS]);
+      clear_paths (parts);
+      d->id = case_id (d->files[NS_MODALITY_FLAIR], d->path, TRUE);
+      return TRUE;
+    }
+
+  NsNiftiHeader hdr;
+  NsCaseFile kind = ns_case_classify_file (d->path);
+  if (!ns_nifti_read_header (d->path, &hdr, error))
+    {
+      ns_case_description_clear (d);
+      return FALSE;
+    }
+  if (kind == NS_CASE_FILE_NONE && hdr.n_volumes == NS_N_MODALITIES)
+    {
+      for (int v = 0; v < NS_N_MODALITIES; v++)
+        {
+          d->files[msd_order[v]] = g_strdup (d->path);
+          d->volumes[msd_order[v]] = v;
+        }
+      g_autofree char *base = g_path_get_basename (d->path);
+      gsize stem_len;
+      has_nifti_extension (base, &stem_len);
+      base[stem_len] = '\0';
+      d->id = g_steal_pointer (&base);
+      return TRUE;
+    }
+  if (kind == NS_CASE_FILE_FLAIR && hdr.n_volumes == 1)
+    {
+      g_autofree char *dir = g_path_get_dirname (d->path);
+      d->files[NS_MODALITY_FLAIR] = g_strdup (d->path);
+      d->id = case_id (d->path, dir, FALSE);
+      return TRUE;
+    }
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+               "%s: not a case (give a case folder, a 4-modality file or a FLAIR file)",
+               d->path);
+  ns_case_description_clear (d);
+  return FALSE;
+}
+
+void
+ns_case_description_clear (NsCaseDescription *description)
+{
+  g_clear_pointer (&description->path, g_free);
+  g_clear_pointer (&description->id, g_free);
+  g_clear_pointer (&description->labels, g_free);
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    g_clear_pointer (&description->files[m], g_free);
 }

@@ -10,7 +10,10 @@
  * brats2018: <ID>_flair.nii.gz, ...).  A 4-D file with four volumes and no modality in
  * its name is read as a Medical Segmentation Decathlon image (FLAIR, T1, T1c, T2).
  * FLAIR is required (any one image with NS_CASE_LOAD_ANY_IMAGE); the rest is optional.
- * All files are decoded in parallel, one thread per file (gzip decoding dominates the
+ * A file named as a part must be a regular file: a dangling link, a link loop, a FIFO or a
+ * folder is an error saying so, never a part left out.  Every header is read first
+ * (volume counts and grids checked, the memory of the whole case reserved: ns-memory.h),
+ * then all files are decoded in parallel, one thread per file (gzip decoding dominates the
  * time to open a case).
  */
 #pragma once
@@ -78,9 +81,6 @@ NsCaseFile  ns_case_classify_file   (const char *filename);
 /* Loads the case in a folder (or, when path is a NIfTI file, the case of that one
  * file). */
 NsCase     *ns_case_load            (const char *path, NsCaseLoadFlags flags, GError **error);
-/* The bundled sample case folder: $NEUROSEG_SAMPLE_CASE, else the source tree's (when
- * running from a build directory), else the installed copy.  Static; do not free. */
-const char *ns_case_sample_dir      (void);
 /* Loads a case from an explicit list of files (NULL-terminated); each file's part comes
  * from its name.  Two files naming the same part, a missing FLAIR, and volumes on
  * different grids are errors naming the files. */
@@ -91,9 +91,27 @@ NsCase     *ns_case_load_files      (const char *const *paths, NsCaseLoadFlags f
 NsCase     *ns_case_load_files_as   (const char *const *paths, const NsCaseFile *kinds,
                                      NsCaseLoadFlags flags, GError **error);
 /* The files a folder's case consists of, by part (paths[NS_N_CASE_FILES], owned strings,
- * NULL where absent), without reading them. */
+ * NULL where absent), without reading them; a part that is not a regular file is an
+ * error (ns_file_check_regular ()). */
 gboolean    ns_case_discover        (const char *dir, char *paths[NS_N_CASE_FILES],
                                      GError **error);
+
+/* What a case consists of, found without decoding any voxel. */
+typedef struct
+{
+  char *path;                         /* absolute folder or file */
+  char *id;                           /* the case id, as ns_case_load names the case */
+  char *files[NS_N_MODALITIES];       /* the file of each modality, NULL where absent */
+  int volumes[NS_N_MODALITIES];       /* its volume in a 4-D file, -1 for a 3-D file */
+  char *labels;                       /* the label map of a folder, or NULL */
+} NsCaseDescription;
+
+/* Describes a case given as a folder (its files by name, ns_case_discover), a 4-modality
+ * file (Medical Segmentation Decathlon order) or a FLAIR file.  Reads headers only:
+ * ns_case_load decodes and checks the voxels. */
+gboolean    ns_case_describe        (const char *path, NsCaseDescription *description,
+                                     GError **error);
+void        ns_case_description_clear (NsCaseDescription *description);
 
 NsCase     *ns_case_ref             (NsCase *ncase);
 void        ns_case_unref           (NsCase *ncase);
@@ -101,5 +119,6 @@ void        ns_case_unref           (NsCase *ncase);
 guint       ns_case_n_modalities    (const NsCase *ncase);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsCase, ns_case_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsCaseDescription, ns_case_description_clear)
 
 G_END_DECLS

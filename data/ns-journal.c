@@ -6,13 +6,26 @@
  * writer serialises it, pwrite()s it at the end of the file and fdatasync()s once the
  * queue is empty, so a burst of dabs costs one sync.  Flush and truncate are queue items
  * too, so they are ordered with the records; the caller waits for their ticket.
+ *
+ * The writer's first error stops journaling (a record missing in the middle would make a
+ * recovery replay a state that never existed) until a truncation (a save) makes the
+ * journal whole again.  The error is reported to the owner at once, from an idle source
+ * in the main context that was thread-default at open, and is never dropped unseen: close
+ * returns it (ns_journal_close_full) or logs it.
+ *
+ * Opening trusts nothing at the path: it must be a regular file (O_NOFOLLOW, fstat; a
+ * FIFO is never read, a link to /dev/zero never followed) no larger than the memory
+ * budget (ns-memory.h) allows to read back.
  */
 #define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-journal.h"
+#include "ns-file.h"
+#include "ns-memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -53,20 +66,29 @@ struct _NsJournal
   GThread *writer;
   GAsyncQueue *queue;          /* Item */
 
-  GMutex lock;                 /* guards the fields down to error */
+  GMutex lock;                 /* guards the fields down to error_source */
   GCond cond;
   guint64 tickets_issued;      /* caller side */
   guint64 tickets_done;
-  GError *error;               /* the writer's first error */
+  GError *error;               /* the writer's first error since open or truncation */
+  gboolean error_reported;     /* error went to the owner (error func, flush, truncate) */
+  NsJournalErrorFunc error_func;
+  gpointer error_data;
+  GDestroyNotify error_destroy;
+  GSource *error_source;       /* a report queued in context, or NULL */
+
+  GMainContext *context;       /* thread-default at open: where error_func is called */
 
   /* writer thread only (set up before it starts) */
   guint64 next_seq;
   off_t end;
+  gboolean failed;             /* since the first error: records are not written */
 
   gint n_records;              /* atomic */
   GPtrArray *recovered;        /* NsEditChange found at open */
   GArray *recovered_forward;   /* gboolean */
   char *found_base;            /* the first base marker found at open */
+  GString *dropped;            /* what recovery had to leave out, or NULL */
   char *base_id;               /* caller side: the marker written before the next record */
   gboolean need_base;
 };
@@ -203,13 +225,59 @@ decode_record (const guint8 *data, gsize size, guint64 want_seq, int *forward,
 
 /* ---- writer thread ------------------------------------------------------------------------ */
 
+static gboolean report_error_cb (gpointer data);
+
+/* Queues a report of the error to the owner, once.  Called with the lock held. */
+static void
+schedule_report_locked (NsJournal *j)
+{
+  if (j->error == NULL || j->error_reported || j->error_func == NULL || j->error_source != NULL)
+    return;
+  j->error_source = g_idle_source_new ();
+  g_source_set_name (j->error_source, "[neuroseg] journal error");
+  g_source_set_callback (j->error_source, report_error_cb, j, NULL);
+  g_source_attach (j->error_source, j->context);
+}
+
+/* In the owner's context: the error, unless a truncation has cleared it meanwhile (the
+ * edits it concerned were saved). */
+static gboolean
+report_error_cb (gpointer data)
+{
+  NsJournal *j = data;
+
+  g_mutex_lock (&j->lock);
+  g_clear_pointer (&j->error_source, g_source_unref);
+  GError *copy = NULL;
+  if (j->error != NULL && !j->error_reported && j->error_func != NULL)
+    {
+      copy = g_error_copy (j->error);
+      j->error_reported = TRUE;
+    }
+  NsJournalErrorFunc func = j->error_func;
+  gpointer func_data = j->error_data;
+  g_mutex_unlock (&j->lock);
+
+  if (copy != NULL)
+    {
+      func (j, copy, func_data);
+      g_error_free (copy);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 writer_fail (NsJournal *j, const char *what, int err)
 {
+  j->failed = TRUE;
   g_mutex_lock (&j->lock);
   if (j->error == NULL)
-    j->error = g_error_new (NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL, "%s: %s: %s", j->path, what,
-                            g_strerror (err));
+    {
+      j->error = g_error_new (NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL, "%s: %s: %s", j->path,
+                              what, g_strerror (err));
+      j->error_reported = FALSE;
+      schedule_report_locked (j);
+    }
   g_mutex_unlock (&j->lock);
 }
 
@@ -225,6 +293,8 @@ writer_done (NsJournal *j, guint64 ticket)
 static void
 writer_write (NsJournal *j, const Item *item)
 {
+  if (j->failed)
+    return; /* not protected until a truncation; see the top of the file */
   g_autoptr (GByteArray) b = encode_record (item->change, item->forward, j->next_seq);
   gsize done = 0;
   while (done < b->len)
@@ -275,6 +345,15 @@ writer_main (gpointer data)
             case ITEM_TRUNCATE:
               if (ftruncate (j->fd, 0) != 0 || fsync (j->fd) != 0)
                 writer_fail (j, "cannot truncate the journal", errno);
+              else
+                {
+                  /* Empty and synced: whole again, on the saved mask as its base. */
+                  j->failed = FALSE;
+                  g_mutex_lock (&j->lock);
+                  g_clear_error (&j->error);
+                  j->error_reported = FALSE;
+                  g_mutex_unlock (&j->lock);
+                }
               j->end = 0;
               j->next_seq = 1;
               g_atomic_int_set (&j->n_records, 0);
@@ -313,8 +392,11 @@ wait_ticket (NsJournal *j, guint64 ticket, GError **error)
   while (j->tickets_done < ticket)
     g_cond_wait (&j->cond, &j->lock);
   gboolean ok = j->error == NULL;
-  if (!ok)
-    g_propagate_error (error, g_error_copy (j->error));
+  if (!ok && error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (j->error));
+      j->error_reported = TRUE;
+    }
   g_mutex_unlock (&j->lock);
   return ok;
 }
@@ -329,6 +411,132 @@ ns_journal_open (const char *case_path, GError **error)
   return ns_journal_open_path (path, error);
 }
 
+static void
+journal_set_error (GError **error, const char *path, const char *what, int err)
+{
+  g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL, "%s: %s: %s", path, what,
+               g_strerror (err));
+}
+
+/* Opens the journal file, creating it, refusing anything but a regular file: a symbolic
+ * link is not followed (O_NOFOLLOW), a FIFO or a device is not opened for reading.  Then
+ * locks it. */
+static int
+open_journal_file (const char *path, struct stat *st, GError **error)
+{
+  GStatBuf lst;
+  if (g_lstat (path, &lst) == 0 && !S_ISREG (lst.st_mode))
+    {
+      g_autofree char *target = S_ISLNK (lst.st_mode) ? g_file_read_link (path, NULL) : NULL;
+      if (target != NULL)
+        g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                     "%s: a symbolic link to %s; a journal must be a regular file (remove the "
+                     "link)", path, target);
+      else
+        g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                     "%s: %s; a journal must be a regular file (remove it)", path,
+                     ns_file_type_name (lst.st_mode));
+      return -1;
+    }
+  /* O_NONBLOCK: should the path become a FIFO after the lstat, opening it does not wait
+   * for a writer; the fstat below then refuses it. */
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+                 0600);
+  if (fd < 0)
+    {
+      int err = errno;
+      if (err == ELOOP)
+        g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                     "%s: a symbolic link; a journal must be a regular file (remove the link)",
+                     path);
+      else
+        journal_set_error (error, path, "cannot open", err);
+      return -1;
+    }
+  if (fstat (fd, st) != 0)
+    {
+      int err = errno;
+      close (fd);
+      journal_set_error (error, path, "cannot stat", err);
+      return -1;
+    }
+  if (!S_ISREG (st->st_mode))
+    {
+      close (fd);
+      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                   "%s: %s; a journal must be a regular file (remove it)", path,
+                   ns_file_type_name (st->st_mode));
+      return -1;
+    }
+  int flags = fcntl (fd, F_GETFL);
+  if (flags < 0 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+    {
+      int err = errno;
+      close (fd);
+      journal_set_error (error, path, "cannot open", err);
+      return -1;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int err = errno;
+      close (fd);
+      if (err == EWOULDBLOCK)
+        g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                     "%s: in use by another Neuroseg window or process", path);
+      else
+        journal_set_error (error, path, "cannot lock", err);
+      return -1;
+    }
+  return fd;
+}
+
+/* The whole file (size bytes of a regular file we hold locked), or NULL. */
+static guint8 *
+read_journal_file (int fd, const char *path, gsize size, GError **error)
+{
+  guint8 *data = g_try_malloc (MAX (size, 1));
+  if (data == NULL)
+    {
+      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                   "%s: cannot allocate %" G_GSIZE_FORMAT " MiB to read it", path, size >> 20);
+      return NULL;
+    }
+  gsize done = 0;
+  while (done < size)
+    {
+      ssize_t r = pread (fd, data + done, size - done, (off_t) done);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int err = errno;
+          g_free (data);
+          journal_set_error (error, path, "cannot read", err);
+          return NULL;
+        }
+      if (r == 0)
+        break; /* cannot shrink under our lock; a torn tail at worst */
+      done += (gsize) r;
+    }
+  return data;
+}
+
+static void
+note_dropped (NsJournal *j, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* Adds a sentence to what recovery had to leave out. */
+static void
+note_dropped (NsJournal *j, const char *format, ...)
+{
+  va_list ap;
+  if (j->dropped == NULL)
+    j->dropped = g_string_new (j->path);
+  g_string_append (j->dropped, j->dropped->len == strlen (j->path) ? ": " : "; ");
+  va_start (ap, format);
+  g_string_append_vprintf (j->dropped, format, ap);
+  va_end (ap);
+}
+
 NsJournal *
 ns_journal_open_path (const char *path, GError **error)
 {
@@ -341,62 +549,47 @@ ns_journal_open_path (const char *path, GError **error)
                    dir, g_strerror (err));
       return NULL;
     }
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  struct stat st;
+  int fd = open_journal_file (path, &st, error);
   if (fd < 0)
-    {
-      int err = errno;
-      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL, "%s: cannot open: %s", path,
-                   g_strerror (err));
-      return NULL;
-    }
-  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
-    {
-      int err = errno;
-      close (fd);
-      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL, "%s: %s", path,
-                   err == EWOULDBLOCK ? "in use by another Neuroseg window or process"
-                                      : g_strerror (err));
-      return NULL;
-    }
+    return NULL;
 
-  /* Read what a previous session left. */
-  g_autoptr (GByteArray) data = g_byte_array_new ();
-  guint8 buf[65536];
-  for (;;)
+  /* What a previous session left, read whole: it is bounded by the memory available
+   * (the file and the changes decoded from it are held at once). */
+  guint64 size = (guint64) st.st_size, available = 0;
+  if (size > G_MAXSIZE / 2 || !ns_memory_reserve (2 * size, &available))
     {
-      ssize_t r = read (fd, buf, sizeof buf);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          int err = errno;
-          close (fd);
-          g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL, "%s: cannot read: %s",
-                       path, g_strerror (err));
-          return NULL;
-        }
-      if (r == 0)
-        break;
-      g_byte_array_append (data, buf, (guint) r);
+      close (fd);
+      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                   "%s: reading it back needs %" G_GUINT64_FORMAT " MiB (the file and its "
+                   "edits), more than the %" G_GUINT64_FORMAT " MiB of memory available; move "
+                   "it away to open the case without recovering its edits", path,
+                   (2 * size) >> 20, available >> 20);
+      return NULL;
+    }
+  g_autofree guint8 *data = read_journal_file (fd, path, (gsize) size, error);
+  if (data == NULL)
+    {
+      ns_memory_release (2 * size);
+      close (fd);
+      return NULL;
     }
 
   NsJournal *j = g_new0 (NsJournal, 1);
   j->path = g_strdup (path);
   j->fd = fd;
+  j->context = g_main_context_ref_thread_default ();
   j->recovered = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_edit_change_unref);
   j->recovered_forward = g_array_new (FALSE, FALSE, sizeof (gboolean));
   g_mutex_init (&j->lock);
   g_cond_init (&j->cond);
-  gsize pos = 0;
+  gsize pos = 0, len = (gsize) size;
   guint64 seq = 1;
-  for (;;)
+  while (pos < len)
     {
       int kind = RECORD_FORWARD;
-      gsize len = 0;
-      if (pos >= data->len) /* also: an empty file's GByteArray has no data pointer */
-        break;
-      NsEditChange *change = decode_record (data->data + pos, data->len - pos, seq, &kind,
-                                            &len);
+      gsize record_len = 0;
+      NsEditChange *change = decode_record (data + pos, len - pos, seq, &kind, &record_len);
       if (change == NULL)
         break;
       if (kind == RECORD_BASE)
@@ -411,18 +604,20 @@ ns_journal_open_path (const char *path, GError **error)
           g_ptr_array_add (j->recovered, change);
           g_array_append_val (j->recovered_forward, forward);
         }
-      pos += len;
+      pos += record_len;
       seq++;
     }
-  if (pos < data->len)
+  ns_memory_release (2 * size);
+  if (pos < len)
     {
-      g_message ("%s: ignoring %u bytes after record %" G_GUINT64_FORMAT
-                 " (torn or invalid)", path, data->len - (guint) pos, seq - 1);
+      note_dropped (j, "%" G_GSIZE_FORMAT " bytes after record %" G_GUINT64_FORMAT
+                    " are torn or damaged (an edit being written when the program stopped, "
+                    "or damage) and were left out", len - pos, seq - 1);
+      g_message ("%s", j->dropped->str);
       if (ftruncate (fd, (off_t) pos) != 0 || fsync (fd) != 0)
         {
           int err = errno;
-          g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
-                       "%s: cannot cut off a torn record: %s", path, g_strerror (err));
+          journal_set_error (error, path, "cannot cut off a torn record", err);
           ns_journal_close (j);
           return NULL;
         }
@@ -463,22 +658,36 @@ ns_journal_replay (NsJournal *journal, NsLabelMap *map, NsHistory *history, guin
 {
   g_return_val_if_fail (journal != NULL && map != NULL, FALSE);
   gsize n_voxels = ns_grid_n_voxels (&map->grid);
-  for (guint i = 0; i < journal->recovered->len; i++)
+  guint n = journal->recovered->len, n_fit = 0;
+  for (guint i = 0; i < n; i++)
+    n_fit += ((const NsEditChange *) g_ptr_array_index (journal->recovered, i))->n_voxels
+             == n_voxels;
+
+  /* None fits: this is not the mask the journal was written for. */
+  if (n > 0 && n_fit == 0)
     {
-      const NsEditChange *c = g_ptr_array_index (journal->recovered, i);
-      if (c->n_voxels != n_voxels)
-        {
-          g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
-                       "%s: record %u is for a mask of %" G_GSIZE_FORMAT " voxels, not %"
-                       G_GSIZE_FORMAT, journal->path, i + 1, c->n_voxels, n_voxels);
-          return FALSE;
-        }
+      const NsEditChange *c = g_ptr_array_index (journal->recovered, 0);
+      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_JOURNAL,
+                   "%s: its %u records are for a mask of %" G_GSIZE_FORMAT " voxels, not %"
+                   G_GSIZE_FORMAT, journal->path, n, c->n_voxels, n_voxels);
+      return FALSE;
     }
-  guint n = journal->recovered->len;
+
+  /* Some do not: a record for a mask of another size cannot have been made on this one,
+   * so the records after it do not depend on it.  Apply those that fit, say which were
+   * left out. */
+  g_autoptr (GString) skipped = g_string_new (NULL);
+  gsize skipped_voxels = 0;
   for (guint i = 0; i < n; i++)
     {
       NsEditChange *c = g_ptr_array_index (journal->recovered, i);
       gboolean forward = g_array_index (journal->recovered_forward, gboolean, i);
+      if (c->n_voxels != n_voxels)
+        {
+          g_string_append_printf (skipped, "%s%u", skipped->len > 0 ? ", " : "", i + 1);
+          skipped_voxels = c->n_voxels;
+          continue;
+        }
       ns_edit_change_apply (c, map, forward);
       if (history != NULL)
         {
@@ -486,11 +695,22 @@ ns_journal_replay (NsJournal *journal, NsLabelMap *map, NsHistory *history, guin
           ns_history_push (history, entry);
         }
     }
+  if (n_fit < n)
+    note_dropped (journal, "%u of %u records (%s) are for a mask of %" G_GSIZE_FORMAT
+                  " voxels, not %" G_GSIZE_FORMAT ", and were not applied", n - n_fit, n,
+                  skipped->str, skipped_voxels, n_voxels);
   g_ptr_array_set_size (journal->recovered, 0);
   g_array_set_size (journal->recovered_forward, 0);
   if (n_replayed != NULL)
-    *n_replayed = n;
+    *n_replayed = n_fit;
   return TRUE;
+}
+
+const char *
+ns_journal_get_dropped (const NsJournal *journal)
+{
+  g_return_val_if_fail (journal != NULL, NULL);
+  return journal->dropped != NULL ? journal->dropped->str : NULL;
 }
 
 void
@@ -568,12 +788,44 @@ ns_journal_n_records (const NsJournal *journal)
 }
 
 void
-ns_journal_close (NsJournal *journal)
+ns_journal_set_error_func (NsJournal *journal, NsJournalErrorFunc func, gpointer user_data,
+                           GDestroyNotify destroy)
 {
-  if (journal == NULL)
-    return;
+  g_return_if_fail (journal != NULL);
+  g_mutex_lock (&journal->lock);
+  GDestroyNotify old_destroy = journal->error_destroy;
+  gpointer old_data = journal->error_data;
+  journal->error_func = func;
+  journal->error_data = user_data;
+  journal->error_destroy = destroy;
+  if (func == NULL && journal->error_source != NULL)
+    {
+      g_source_destroy (journal->error_source);
+      g_clear_pointer (&journal->error_source, g_source_unref);
+    }
+  schedule_report_locked (journal); /* an error from before is reported now */
+  g_mutex_unlock (&journal->lock);
+  if (old_destroy != NULL)
+    old_destroy (old_data);
+}
+
+GError *
+ns_journal_dup_error (NsJournal *journal)
+{
+  g_return_val_if_fail (journal != NULL, NULL);
+  g_mutex_lock (&journal->lock);
+  GError *copy = journal->error != NULL ? g_error_copy (journal->error) : NULL;
+  g_mutex_unlock (&journal->lock);
+  return copy;
+}
+
+gboolean
+ns_journal_close_full (NsJournal *journal, GError **error)
+{
+  g_return_val_if_fail (journal != NULL, FALSE);
   if (journal->writer != NULL)
     {
+      /* The last records are synced; an error doing so is reported below. */
       wait_ticket (journal, push_waited (journal, ITEM_STOP), NULL);
       g_thread_join (journal->writer);
       g_async_queue_unref (journal->queue);
@@ -582,13 +834,43 @@ ns_journal_close (NsJournal *journal)
   if (fstat (journal->fd, &st) == 0 && st.st_size == 0)
     g_unlink (journal->path);
   close (journal->fd);
+
+  g_mutex_lock (&journal->lock);
+  if (journal->error_source != NULL)
+    {
+      g_source_destroy (journal->error_source);
+      g_clear_pointer (&journal->error_source, g_source_unref);
+    }
+  gboolean ok = journal->error == NULL || journal->error_reported;
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&journal->error));
+  g_mutex_unlock (&journal->lock);
+
+  if (journal->error_destroy != NULL)
+    journal->error_destroy (journal->error_data);
   g_clear_error (&journal->error);
+  g_main_context_unref (journal->context);
   g_ptr_array_unref (journal->recovered);
   g_array_unref (journal->recovered_forward);
   g_mutex_clear (&journal->lock);
   g_cond_clear (&journal->cond);
+  if (journal->dropped != NULL)
+    g_string_free (journal->dropped, TRUE);
   g_free (journal->found_base);
   g_free (journal->base_id);
   g_free (journal->path);
   g_free (journal);
+  return ok;
+}
+
+void
+ns_journal_close (NsJournal *journal)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (journal == NULL)
+    return;
+  /* An error nobody was told about is not dropped in silence. */
+  if (!ns_journal_close_full (journal, &error))
+    g_warning ("%s (edits were not protected since)", error->message);
 }

@@ -1,24 +1,34 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-nifti.c: NIfTI-1 reading (our own, hardened, on zlib) and writing (nifticlib).
+ * ns-nifti.c: NIfTI-1 reading, our own and hardened, on zlib (and libdeflate where built).
  *
- * Reading goes: open a byte source (a file through gzread, which also reads plain files,
- * or a memory buffer through inflate), read the 348-byte header, validate every field we
- * use, bound what the file can possibly hold (its size when plain; size x 1032, deflate's
- * largest expansion, when compressed) so that a 1 kB file cannot make us allocate
- * gigabytes, and only then allocate the float32 volumes and stream the voxels through a
- * 1 MiB buffer, converting as they come.  The trade-off: a .hdr/.img pair, ANALYZE 7.5
- * and NIfTI-2 are refused rather than half supported.
+ * Reading goes: open a byte source (ns-nifti-source.c: a regular file through gzread,
+ * which reads plain files too, or a memory buffer through inflate), read the 348-byte
+ * header and validate every field we use, including what the file can hold: exactly its
+ * size when plain, at most deflate's largest expansion (1032 x) when compressed.  Only the
+ * header has been read at that point (a few kB of the file, whatever its size).
+ *
+ * Decoding then reserves from the memory budget (ns-memory.h) what the header says it
+ * will take, and allocates as the data arrives: each float32 volume grows with the voxels
+ * actually decoded, so a small .nii.gz whose header claims a billion voxels costs what
+ * its stream holds, and nothing is zero-filled ahead of the data.  The fast path
+ * (libdeflate, ~3 x zlib) decodes a whole gzip buffer at once; it is taken only when the
+ * gzip trailer's length agrees with the header, and its output buffer grows with the
+ * stream as well.  Every path refuses a stream that ends early and one that holds more
+ * than the header describes.
+ *
+ * The trade-off: a .hdr/.img pair, ANALYZE 7.5 and NIfTI-2 are refused rather than half
+ * supported.
  */
 #define G_LOG_DOMAIN "ns-data"
 
 #include "ns-nifti.h"
+#include "ns-nifti-private.h"
+#include "ns-nifti-source.h"
 #include "ns-data-error.h"
 #include "ns-memory.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <nifti1_io.h>
 #include <string.h>
@@ -32,307 +42,10 @@
 #define HEADER_SIZE   348
 #define MIN_OFFSET    352          /* header + the 4-byte extension flag */
 #define CHUNK_BYTES   (1u << 20)
-#define MAX_DEFLATE_RATIO 1032     /* deflate cannot expand input more than this */
+#define GROW_FIRST    ((gsize) 1 << 20)  /* voxels a growing volume starts with */
 #define MAX_VOLUMES   4096         /* 3-D volumes in one 4-D file (an fMRI run is ~1000) */
 
-/* ---- byte sources ----------------------------------------------------------------------- */
-
-typedef struct
-{
-  const char *name;        /* for messages */
-  /* a file */
-  gzFile gz;
-  /* or memory */
-  const guint8 *mem;
-  guint8 *owned;           /* mem, when we read a compressed file into memory */
-  gsize mem_size;
-  gsize mem_pos;
-  gboolean mem_gzip;
-  gboolean zs_ready;
-  gboolean zs_end;
-  z_stream zs;
-  /* both */
-  guint64 bound;           /* most bytes the decoded stream can hold */
-  gboolean compressed;
-} Source;
-
-static gboolean
-is_gzip_magic (const guint8 *p, gsize n)
-{
-  return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
-}
-
-static guint64
-compression_bound (guint64 size, gboolean compressed)
-{
-  return compressed ? size * MAX_DEFLATE_RATIO + 4096 : size;
-}
-
-static gboolean source_open_memory (Source *src, const void *data, gsize size, const char *name,
-                                    GError **error);
-
-static gboolean
-source_open_file (Source *src, const char *path, GError **error)
-{
-  memset (src, 0, sizeof *src);
-  src->name = path;
-
-  /* O_NONBLOCK: a FIFO given by mistake must not hang us (no effect on regular files). */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, NS_DATA_ERROR,
-                   saved == ENOENT || saved == ENOTDIR ? NS_DATA_ERROR_NOT_FOUND
-                                                       : NS_DATA_ERROR_IO,
-                   "%s: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-
-  struct stat st;
-  guint8 magic[2] = { 0, 0 };
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
-                   "%s: not a regular file", path);
-      close (fd);
-      return FALSE;
-    }
-  gssize got = pread (fd, magic, 2, 0);
-  src->compressed = got == 2 && is_gzip_magic (magic, 2);
-  src->bound = compression_bound ((guint64) st.st_size, src->compressed);
-
-  if (src->compressed)
-    {
-      /* A .nii.gz is a few MB: read it whole and decode it from memory, the path the
-       * fuzzer exercises, and the one libdeflate can take. */
-      gsize size = (gsize) st.st_size, done = 0;
-      src->owned = ns_memory_alloc_large (size, FALSE);
-      if (src->owned == NULL)
-        {
-          close (fd);
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
-                       "%s: cannot allocate %" G_GSIZE_FORMAT " MiB to read it", path,
-                       size >> 20);
-          return FALSE;
-        }
-      while (done < size)
-        {
-          gssize r = pread (fd, src->owned + done, size - done, (off_t) done);
-          if (r < 0 && errno == EINTR)
-            continue;
-          if (r < 0)
-            {
-              int saved = errno;
-              close (fd);
-              g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: %s", path,
-                           g_strerror (saved));
-              return FALSE;
-            }
-          if (r == 0)
-            break; /* shrank meanwhile: decode what is there */
-          done += (gsize) r;
-        }
-      close (fd);
-      guint8 *owned = g_steal_pointer (&src->owned);
-      if (!source_open_memory (src, owned, done, path, error))
-        {
-          g_free (owned);
-          return FALSE;
-        }
-      src->owned = owned;
-      return TRUE;
-    }
-
-  src->gz = gzdopen (fd, "rb");
-  if (src->gz == NULL)
-    {
-      close (fd);
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot open for reading", path);
-      return FALSE;
-    }
-  gzbuffer (src->gz, 256 * 1024);
-  return TRUE;
-}
-
-static gboolean
-source_open_memory (Source *src, const void *data, gsize size, const char *name,
-                    GError **error)
-{
-  memset (src, 0, sizeof *src);
-  src->name = name;
-  src->mem = data;
-  src->mem_size = size;
-  src->mem_gzip = is_gzip_magic (data, size);
-  src->compressed = src->mem_gzip;
-  src->bound = compression_bound (size, src->compressed);
-  if (src->mem_gzip)
-    {
-      /* 16 + MAX_WBITS: gzip wrapper only. */
-      if (inflateInit2 (&src->zs, 16 + MAX_WBITS) != Z_OK)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: zlib: out of memory", name);
-          return FALSE;
-        }
-      src->zs_ready = TRUE;
-      src->zs.next_in = (Bytef *) src->mem;
-      src->zs.avail_in = 0;
-    }
-  return TRUE;
-}
-
-static void
-source_close (Source *src)
-{
-  if (src->gz != NULL)
-    gzclose_r (src->gz);
-  if (src->zs_ready)
-    inflateEnd (&src->zs);
-  g_clear_pointer (&src->owned, g_free);
-  src->gz = NULL;
-  src->zs_ready = FALSE;
-}
-
-/* zlib's message for a gzdopen()ed file starts with "<fd:N>: ". */
-static const char *
-gz_message (gzFile gz, int *zerr)
-{
-  const char *msg = gzerror (gz, zerr);
-  if (msg == NULL || *msg == '\0')
-    return "corrupt gzip data";
-  if (g_str_has_prefix (msg, "<fd:"))
-    {
-      const char *colon = strstr (msg, ": ");
-      if (colon != NULL)
-        return colon + 2;
-    }
-  return msg;
-}
-
-/* Reads up to n bytes; returns how many (fewer only at the end of the data) or -1. */
-static gssize
-source_read (Source *src, void *buf, gsize n, GError **error)
-{
-  if (src->gz != NULL)
-    {
-      gsize done = 0;
-      while (done < n)
-        {
-          unsigned int want = (unsigned int) MIN (n - done, (gsize) G_MAXINT / 2);
-          int got = gzread (src->gz, (guint8 *) buf + done, want);
-          if (got < 0)
-            {
-              int zerr;
-              const char *msg = gz_message (src->gz, &zerr);
-              g_set_error (error, NS_DATA_ERROR,
-                           zerr == Z_ERRNO ? NS_DATA_ERROR_IO : NS_DATA_ERROR_CORRUPT,
-                           "%s: %s%s", src->name, zerr == Z_ERRNO ? "" : "corrupt gzip data: ",
-                           zerr == Z_ERRNO ? g_strerror (errno) : msg);
-              return -1;
-            }
-          if (got == 0)
-            {
-              /* gzread reports a truncated stream as a short read plus a pending error. */
-              int zerr;
-              const char *msg = gz_message (src->gz, &zerr);
-              if (zerr != Z_OK && zerr != Z_STREAM_END)
-                {
-                  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                               "%s: truncated or corrupt gzip data (%s)", src->name, msg);
-                  return -1;
-                }
-              break;
-            }
-          done += (gsize) got;
-        }
-      return (gssize) done;
-    }
-
-  if (!src->mem_gzip)
-    {
-      gsize left = src->mem_size - src->mem_pos;
-      gsize take = MIN (left, n);
-      memcpy (buf, src->mem + src->mem_pos, take);
-      src->mem_pos += take;
-      return (gssize) take;
-    }
-
-  gsize done = 0;
-  while (done < n && !src->zs_end)
-    {
-      if (src->zs.avail_in == 0)
-        {
-          gsize left = src->mem_size - src->mem_pos;
-          if (left == 0)
-            {
-              g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                           "%s: truncated gzip data (unexpected end of file)", src->name);
-              return -1;
-            }
-          gsize take = MIN (left, (gsize) G_MAXUINT / 2);
-          src->zs.next_in = (Bytef *) (src->mem + src->mem_pos);
-          src->zs.avail_in = (uInt) take;
-          src->mem_pos += take;
-        }
-      gsize want = MIN (n - done, (gsize) G_MAXUINT / 2);
-      src->zs.next_out = (Bytef *) buf + done;
-      src->zs.avail_out = (uInt) want;
-      int ret = inflate (&src->zs, Z_NO_FLUSH);
-      done += want - src->zs.avail_out;
-      if (ret == Z_STREAM_END)
-        {
-          /* Another gzip member may follow (concatenated .gz files are valid). */
-          gsize rest = src->zs.avail_in + (src->mem_size - src->mem_pos);
-          const guint8 *next = src->zs.next_in;
-          if (rest >= 2 && is_gzip_magic (next, rest))
-            {
-              gsize pos = (gsize) (next - src->mem);
-              inflateReset (&src->zs);
-              src->zs.next_in = (Bytef *) next;
-              src->zs.avail_in = 0;
-              src->mem_pos = pos;
-            }
-          else
-            src->zs_end = TRUE;
-        }
-      else if (ret != Z_OK && !(ret == Z_BUF_ERROR && src->zs.avail_in == 0))
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                       "%s: corrupt gzip data (%s)", src->name,
-                       src->zs.msg != NULL ? src->zs.msg : "inflate failed");
-          return -1;
-        }
-    }
-  return (gssize) done;
-}
-
-/* Reads exactly n bytes, or fails with CORRUPT ("truncated"). */
-static gboolean
-source_read_exact (Source *src, void *buf, gsize n, const char *what, GError **error)
-{
-  gssize got = source_read (src, buf, n, error);
-  if (got < 0)
-    return FALSE;
-  if ((gsize) got < n)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                   "%s: truncated: the file ends inside the %s", src->name, what);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* ---- header validation ------------------------------------------------------------------ */
-
-static guint64
-physical_memory (void)
-{
-  long pages = sysconf (_SC_PHYS_PAGES);
-  long page = sysconf (_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0)
-    return G_MAXUINT64;
-  return (guint64) pages * (guint64) page;
-}
 
 static int
 datatype_size (int datatype)
@@ -397,16 +110,6 @@ ns_nifti_xform_name (int code)
     }
 }
 
-static gboolean
-matrix_finite (const double m[4][4])
-{
-  for (int r = 0; r < 4; r++)
-    for (int c = 0; c < 4; c++)
-      if (!isfinite (m[r][c]))
-        return FALSE;
-  return TRUE;
-}
-
 static double
 finite_or (double v, double fallback)
 {
@@ -448,24 +151,15 @@ header_geometry (const struct nifti_1_header *h, NsGrid *g)
                                             : r == 1 ? h->srow_y[c] : h->srow_z[c]);
       }
 
-  /* sform if its code > 0, else qform, else pixdim; a transform with NaN/Inf in it is
-   * treated as absent so that no later computation meets a NaN coordinate. */
-  memset (g->vox2ras, 0, sizeof g->vox2ras);
-  if (g->sform_code > 0 && matrix_finite (g->sform))
-    memcpy (g->vox2ras, g->sform, sizeof g->vox2ras);
-  else if (g->qform_code > 0 && matrix_finite (g->qform))
-    memcpy (g->vox2ras, g->qform, sizeof g->vox2ras);
-  else
-    {
-      for (int d = 0; d < 3; d++)
-        g->vox2ras[d][d] = g->spacing[d];
-      g->vox2ras[3][3] = 1.0;
-    }
+  /* sform, else qform, else pixdim; a declared transform that is not finite or not
+   * invertible is skipped (ns_grid_dup_xform_warning () says so), so that no later
+   * computation meets a NaN coordinate or a volume of zero size. */
+  ns_grid_update_vox2ras (g);
 }
 
 /* Validates h (already in host byte order) against what the source can hold. */
 static gboolean
-header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *src,
+header_parse (const struct nifti_1_header *h, gboolean swapped, const NsNiftiSource *src,
               NsNiftiHeader *out, GError **error)
 {
   const char *name = src->name;
@@ -520,22 +214,13 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *sr
       return FALSE;
     }
 
-  /* Sizes: the floats we will allocate must fit size_t and the machine's memory. */
-  if (overflow || nvox > G_MAXSIZE / sizeof (float))
+  /* The floats a decode allocates must fit size_t; whether they fit the memory available
+   * is the decoder's question (a header alone is read whatever the volume's size). */
+  if (overflow || nvox > G_MAXSIZE / sizeof (float) / 2)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
                    "%s: too large: the dimensions in the header overflow the address space",
                    name);
-      return FALSE;
-    }
-  guint64 float_bytes = nvox * sizeof (float);
-  guint64 mem = physical_memory ();
-  if (float_bytes > mem)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
-                   "%s: too large: %" G_GUINT64_FORMAT " voxels need %" G_GUINT64_FORMAT
-                   " MiB, more than this machine's %" G_GUINT64_FORMAT " MiB of memory",
-                   name, nvox, float_bytes >> 20, mem >> 20);
       return FALSE;
     }
 
@@ -549,7 +234,8 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *sr
   /* The standard says >= 352; files written with 0 (some old tools) have data at 352. */
   guint64 offset = off < HEADER_SIZE ? MIN_OFFSET : (guint64) off;
   guint64 data_bytes = nvox * (guint64) nbyper;
-  if (offset + data_bytes > src->bound)
+  guint64 needed = offset + data_bytes;
+  if (needed > src->bound)
     {
       if (src->compressed)
         g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
@@ -560,7 +246,17 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *sr
         g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
                      "%s: truncated: the header needs %" G_GUINT64_FORMAT
                      " bytes but the file has %" G_GUINT64_FORMAT,
-                     name, offset + data_bytes, src->bound);
+                     name, needed, src->size);
+      return FALSE;
+    }
+  /* A plain file holds exactly what its header describes: more is a damaged header or a
+   * header for some other data, and would be read as if it were this image. */
+  if (!src->compressed && needed < src->size)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                   "%s: corrupt: the file has %" G_GUINT64_FORMAT " bytes but its header "
+                   "describes %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " bytes too many)",
+                   name, src->size, needed, src->size - needed);
       return FALSE;
     }
 
@@ -589,6 +285,7 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *sr
   out->cal_min = h->cal_min;
   out->cal_max = h->cal_max;
   out->vox_offset = (gsize) offset;
+  out->file_size = src->size;
   out->byte_swapped = swapped;
   out->compressed = src->compressed;
   memcpy (out->descrip, h->descrip, 80);
@@ -600,17 +297,18 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const Source *sr
 }
 
 static gboolean
-read_header (Source *src, NsNiftiHeader *out, GError **error)
+read_header (NsNiftiSource *src, NsNiftiHeader *out, GError **error)
 {
   struct nifti_1_header h;
   G_STATIC_ASSERT (sizeof h == HEADER_SIZE);
 
-  gssize got = source_read (src, &h, sizeof h, error);
+  gssize got = _ns_nifti_source_read (src, &h, sizeof h, error);
   if (got < 0)
     return FALSE; /* a damaged gzip stream: CORRUPT, already set */
   if ((gsize) got < sizeof h)
     {
-      if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE || GUINT32_SWAP_LE_BE (h.sizeof_hdr) == HEADER_SIZE))
+      if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE
+                       || GUINT32_SWAP_LE_BE (h.sizeof_hdr) == HEADER_SIZE))
         g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
                      "%s: truncated: the file ends inside the header (%" G_GSSIZE_FORMAT
                      " of 348 bytes)", src->name, got);
@@ -650,18 +348,50 @@ read_header (Source *src, NsNiftiHeader *out, GError **error)
 gboolean
 ns_nifti_read_header (const char *path, NsNiftiHeader *header, GError **error)
 {
-  Source src;
+  NsNiftiSource src;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (header != NULL, FALSE);
-  if (!source_open_file (&src, path, error))
+  if (!_ns_nifti_source_open_file (&src, path, error))
     return FALSE;
   gboolean ok = read_header (&src, header, error);
-  source_close (&src);
+  _ns_nifti_source_close (&src);
   return ok;
 }
 
-/* ---- voxel conversion --------------------------------------------------------------------- */
+/* ---- memory ------------------------------------------------------------------------------- */
+
+static guint64
+header_n_voxels (const NsNiftiHeader *hdr)
+{
+  return (guint64) ns_grid_n_voxels (&hdr->grid) * (guint64) hdr->n_volumes;
+}
+
+guint64
+_ns_nifti_decode_bytes (const NsNiftiHeader *header)
+{
+  guint64 nvox = header_n_voxels (header);
+  guint64 bytes = nvox * sizeof (float) + CHUNK_BYTES;
+#ifdef NS_HAVE_LIBDEFLATE
+  /* The one-shot path holds the compressed file and the decoded bytes besides. */
+  if (header->compressed)
+    bytes += header->file_size + header->vox_offset + nvox * (guint64) header->bytes_per_voxel;
+#endif
+  return bytes;
+}
+
+gboolean
+_ns_nifti_reserve (const char *what, guint64 bytes, guint64 n_voxels, GError **error)
+{
+  guint64 available = 0;
+  if (ns_memory_reserve (bytes, &available))
+    return TRUE;
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+               "%s: too large: reading its %" G_GUINT64_FORMAT " voxels needs %" G_GUINT64_FORMAT
+               " MiB, more than the %" G_GUINT64_FORMAT " MiB of memory available",
+               what, n_voxels, (bytes + (1 << 20) - 1) >> 20, available >> 20);
+  return FALSE;
+}
 
 static void
 swap_bytes (guint8 *p, gsize n, int size)
@@ -756,83 +486,234 @@ header_scaling (const NsNiftiHeader *hdr)
   return sc;
 }
 
-static GPtrArray *
-new_volumes (const Source *src, const NsNiftiHeader *hdr, GError **error)
+static NsVolume *
+volume_take (const NsNiftiSource *src, const NsNiftiHeader *hdr, float *voxels,
+             gsize n_nonfinite)
 {
-  g_autoptr (GPtrArray) volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
+  NsVolume *vol = ns_volume_new_take (&hdr->grid, voxels);
+  vol->path = g_strdup (src->name);
+  vol->datatype = hdr->datatype;
+  vol->intent_code = hdr->intent_code;
+  vol->scl_slope = hdr->scl_slope;
+  vol->scl_inter = hdr->scl_inter;
+  vol->n_nonfinite = n_nonfinite;
+  return vol;
+}
 
+/* ---- streaming decoder -------------------------------------------------------------------- */
+
+/* Reads the voxels of a source after its header, a chunk at a time, converted to float32:
+ * the one decoder that both ns_nifti_read_all () and ns_nifti_scan () use. */
+typedef struct
+{
+  NsNiftiSource *src;
+  const NsNiftiHeader *hdr;
+  Scaling sc;
+  guint8 *buf;             /* CHUNK_BYTES of raw data */
+  gsize per_chunk;         /* voxels in a chunk */
+} VoxelReader;
+
+static void
+voxel_reader_clear (VoxelReader *r)
+{
+  g_clear_pointer (&r->buf, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (VoxelReader, voxel_reader_clear)
+
+/* Skips the header extensions up to vox_offset. */
+static gboolean
+voxel_reader_begin (VoxelReader *r, NsNiftiSource *src, const NsNiftiHeader *hdr, GError **error)
+{
+  memset (r, 0, sizeof *r);
+  r->src = src;
+  r->hdr = hdr;
+  r->sc = header_scaling (hdr);
+  r->buf = g_malloc (CHUNK_BYTES);
+  r->per_chunk = CHUNK_BYTES / (gsize) hdr->bytes_per_voxel;
+
+  gsize skip = hdr->vox_offset - HEADER_SIZE;
+  while (skip > 0)
+    {
+      gsize take = MIN (skip, (gsize) CHUNK_BYTES);
+      if (!_ns_nifti_source_read_exact (src, r->buf, take, "header extensions", error))
+        return FALSE;
+      skip -= take;
+    }
+  return TRUE;
+}
+
+/* The next n (<= per_chunk) voxels into out; NaN and Inf become 0, counted in
+ * *n_nonfinite. */
+static gboolean
+voxel_reader_read (VoxelReader *r, float *out, gsize n, gsize *n_nonfinite, GError **error)
+{
+  g_assert (n <= r->per_chunk);
+  int size = r->hdr->bytes_per_voxel;
+  if (!_ns_nifti_source_read_exact (r->src, r->buf, n * (gsize) size, "voxel data", error))
+    return FALSE;
+  if (r->hdr->byte_swapped)
+    swap_bytes (r->buf, n, size);
+  *n_nonfinite += convert_chunk (r->hdr->datatype, r->buf, n, out, r->sc.scaled, r->sc.slope,
+                                 r->sc.inter);
+  return TRUE;
+}
+
+/* After the last voxel: a gzip stream is read to its end, so that a damaged trailer (CRC,
+ * length) is noticed, and must hold nothing more.  (A plain file's size was checked
+ * against the header before anything was read.) */
+static gboolean
+voxel_reader_end (VoxelReader *r, GError **error)
+{
+  if (!r->src->compressed)
+    return TRUE;
+  guint64 extra = 0;
+  for (;;)
+    {
+      gssize got = _ns_nifti_source_read (r->src, r->buf, CHUNK_BYTES, error);
+      if (got < 0)
+        return FALSE;
+      if (got == 0)
+        break;
+      extra += (guint64) got;
+    }
+  if (extra > 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                   "%s: corrupt: %" G_GUINT64_FORMAT " bytes of data follow the voxels that "
+                   "the header describes", r->src->name, extra);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Every volume, each grown as its voxels arrive (never more than was decoded, at most
+ * doubled), so that a stream that ends early has cost only what it held. */
+static GPtrArray *
+read_volumes_stream (NsNiftiSource *src, const NsNiftiHeader *hdr, GError **error)
+{
+  g_auto (VoxelReader) r = { 0 };
+  if (!voxel_reader_begin (&r, src, hdr, error))
+    return NULL;
+
+  g_autoptr (GPtrArray) volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
+  gsize nvox = ns_grid_n_voxels (&hdr->grid);
   for (int v = 0; v < hdr->n_volumes; v++)
     {
-      NsVolume *vol = ns_volume_new (&hdr->grid, error);
-      if (vol == NULL)
+      g_autofree float *voxels = NULL;
+      gsize capacity = 0, done = 0, n_nonfinite = 0;
+      while (done < nvox)
         {
-          g_prefix_error (error, "%s: ", src->name);
-          return NULL;
+          gsize n = MIN (r.per_chunk, nvox - done);
+          if (done + n > capacity)
+            {
+              gsize want = MIN (nvox, MAX (done + n, MAX (2 * capacity, GROW_FIRST)));
+              float *grown = voxels == NULL
+                               ? ns_memory_alloc_large (want * sizeof (float), FALSE)
+                               : ns_memory_realloc_large (voxels, want * sizeof (float));
+              if (grown == NULL)
+                {
+                  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                               "%s: out of memory after %" G_GSIZE_FORMAT " MiB of voxels",
+                               src->name, (capacity * sizeof (float)) >> 20);
+                  return NULL;
+                }
+              voxels = grown;
+              capacity = want;
+            }
+          if (!voxel_reader_read (&r, voxels + done, n, &n_nonfinite, error))
+            return NULL;
+          done += n;
         }
-      vol->path = g_strdup (src->name);
-      vol->datatype = hdr->datatype;
-      vol->intent_code = hdr->intent_code;
-      vol->scl_slope = hdr->scl_slope;
-      vol->scl_inter = hdr->scl_inter;
-      g_ptr_array_add (volumes, vol);
+      g_ptr_array_add (volumes, volume_take (src, hdr, g_steal_pointer (&voxels), n_nonfinite));
     }
+  if (!voxel_reader_end (&r, error))
+    return NULL;
   return g_steal_pointer (&volumes);
 }
 
 #ifdef NS_HAVE_LIBDEFLATE
 /* libdeflate decodes a whole gzip buffer about three times faster than zlib's inflate
  * (the bulk of opening a case).  It needs the decoded size up front: the gzip trailer's
- * ISIZE, trusted only when it is at least what the validated header needs and at most
- * 1 MiB more.  Anything unusual (several gzip members, a size mismatch, damaged data)
- * returns NULL with *fallback set, and zlib streaming takes over (and reports damage). */
+ * ISIZE (the length modulo 2^32), used only when it is exactly what the validated header
+ * needs.  Anything unusual (several gzip members, a size mismatch, damaged data) returns
+ * NULL with *fallback set, and the streaming decoder takes over (and reports damage). */
 static GPtrArray *
-read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallback,
+read_volumes_libdeflate (NsNiftiSource *src, const NsNiftiHeader *hdr, gboolean *fallback,
                          GError **error)
 {
   *fallback = TRUE;
-  /* The voxels are converted in place from the decoded buffer: they must be aligned. */
-  if (!src->mem_gzip || src->mem_size < 18 || hdr->vox_offset % 8 != 0)
+  /* The voxels are converted from the decoded buffer in place: they must be aligned. */
+  if (src->size < 18 || hdr->vox_offset % 8 != 0)
     return NULL;
 
   gsize nvox = ns_grid_n_voxels (&hdr->grid);
   guint64 needed = (guint64) hdr->vox_offset
                    + (guint64) nvox * (guint64) hdr->n_volumes * (guint64) hdr->bytes_per_voxel;
-  const guint8 *t = src->mem + src->mem_size - 4;
-  guint64 isize = (guint64) t[0] | (guint64) t[1] << 8 | (guint64) t[2] << 16
-                  | (guint64) t[3] << 24;
-  if (isize < needed || isize > needed + (1u << 20) || isize > src->bound)
+  guint8 t[4];
+  if (src->mem != NULL)
+    memcpy (t, src->mem + src->size - 4, 4);
+  else if (pread (src->fd, t, 4, (off_t) src->size - 4) != 4)
+    return NULL;
+  guint32 isize = (guint32) t[0] | (guint32) t[1] << 8 | (guint32) t[2] << 16
+                  | (guint32) t[3] << 24;
+  if (isize != (guint32) needed || needed > G_MAXSIZE)
     return NULL;
 
-  g_autofree guint8 *raw = ns_memory_alloc_large ((gsize) isize, FALSE);
-  if (raw == NULL)
+  g_autofree guint8 *owned = NULL;
+  const guint8 *in = _ns_nifti_source_compressed_bytes (src, &owned);
+  if (in == NULL)
     return NULL;
+  /* The output buffer starts at 32 x the compressed size (what a BraTS image needs at
+   * once; a label map takes two or three tries) and doubles while libdeflate says it is
+   * too small, decoding again from the start: at most twice the work, and never more
+   * memory than 32 x the file or twice what the stream holds, whatever the header and
+   * ISIZE claim.  Not cleared: libdeflate writes it front to back, touching only what it
+   * fills. */
   struct libdeflate_decompressor *d = libdeflate_alloc_decompressor ();
   if (d == NULL)
     return NULL;
+  g_autofree guint8 *raw = NULL;
+  guint64 capacity = MIN (needed, MAX ((guint64) src->size * 32, (guint64) 1 << 20));
   size_t in_used = 0, out_len = 0;
-  enum libdeflate_result res = libdeflate_gzip_decompress_ex (d, src->mem, src->mem_size, raw,
-                                                              (size_t) isize, &in_used,
-                                                              &out_len);
+  enum libdeflate_result res = LIBDEFLATE_BAD_DATA;
+  for (;;)
+    {
+      g_clear_pointer (&raw, g_free);
+      raw = ns_memory_alloc_large ((gsize) capacity, FALSE);
+      if (raw == NULL)
+        break;
+      res = libdeflate_gzip_decompress_ex (d, in, (size_t) src->size, raw, (size_t) capacity,
+                                           &in_used, &out_len);
+      if (res != LIBDEFLATE_INSUFFICIENT_SPACE || capacity == needed)
+        break;
+      capacity = MIN (needed, 2 * capacity);
+    }
   libdeflate_free_decompressor (d);
-  if (res != LIBDEFLATE_SUCCESS || out_len < needed)
+  if (raw == NULL || res != LIBDEFLATE_SUCCESS || out_len != needed)
     return NULL;
   /* Another member after this one: let zlib read them all. */
-  if (src->mem_size - in_used >= 2 && is_gzip_magic (src->mem + in_used, src->mem_size - in_used))
+  if (src->size - in_used >= 2 && _ns_nifti_is_gzip (in + in_used, src->size - in_used))
     return NULL;
+  g_clear_pointer (&owned, g_free);
 
   *fallback = FALSE;
-  g_autoptr (GPtrArray) volumes = new_volumes (src, hdr, error);
-  if (volumes == NULL)
-    return NULL;
+  g_autoptr (GPtrArray) volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
   Scaling sc = header_scaling (hdr);
   guint8 *p = raw + hdr->vox_offset;
   for (int v = 0; v < hdr->n_volumes; v++)
     {
-      NsVolume *vol = g_ptr_array_index (volumes, v);
+      float *voxels = ns_memory_alloc_large (nvox * sizeof (float), FALSE);
+      if (voxels == NULL)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                       "%s: out of memory for %" G_GSIZE_FORMAT " voxels", src->name, nvox);
+          return NULL;
+        }
       if (hdr->byte_swapped)
         swap_bytes (p, nvox, hdr->bytes_per_voxel);
-      vol->n_nonfinite = convert_chunk (hdr->datatype, p, nvox, vol->voxels, sc.scaled,
-                                        sc.slope, sc.inter);
+      gsize bad = convert_chunk (hdr->datatype, p, nvox, voxels, sc.scaled, sc.slope, sc.inter);
+      g_ptr_array_add (volumes, volume_take (src, hdr, voxels, bad));
       p += nvox * (gsize) hdr->bytes_per_voxel;
     }
   return g_steal_pointer (&volumes);
@@ -840,97 +721,87 @@ read_volumes_libdeflate (Source *src, const NsNiftiHeader *hdr, gboolean *fallba
 #endif
 
 static GPtrArray *
-read_volumes (Source *src, const NsNiftiHeader *hdr, GError **error)
+read_volumes (NsNiftiSource *src, const NsNiftiHeader *hdr, GError **error)
 {
 #ifdef NS_HAVE_LIBDEFLATE
-  gboolean fallback;
-  GPtrArray *fast = read_volumes_libdeflate (src, hdr, &fallback, error);
-  if (fast != NULL || !fallback)
-    return fast;
-#endif
-
-  g_autoptr (GPtrArray) volumes = new_volumes (src, hdr, error);
-  if (volumes == NULL)
-    return NULL;
-  gsize nvox = ns_grid_n_voxels (&hdr->grid);
-  Scaling sc = header_scaling (hdr);
-
-  /* Skip extensions up to vox_offset. */
-  g_autofree guint8 *buf = g_malloc (CHUNK_BYTES);
-  gsize skip = hdr->vox_offset - HEADER_SIZE;
-  while (skip > 0)
-    {
-      gsize take = MIN (skip, (gsize) CHUNK_BYTES);
-      if (!source_read_exact (src, buf, take, "header extensions", error))
-        return NULL;
-      skip -= take;
-    }
-
-  gsize per_chunk = CHUNK_BYTES / (gsize) hdr->bytes_per_voxel;
-  for (int v = 0; v < hdr->n_volumes; v++)
-    {
-      NsVolume *vol = g_ptr_array_index (volumes, v);
-      for (gsize done = 0; done < nvox;)
-        {
-          gsize n = MIN (per_chunk, nvox - done);
-          if (!source_read_exact (src, buf, n * (gsize) hdr->bytes_per_voxel, "voxel data",
-                                  error))
-            return NULL;
-          if (hdr->byte_swapped)
-            swap_bytes (buf, n, hdr->bytes_per_voxel);
-          vol->n_nonfinite += convert_chunk (hdr->datatype, buf, n, vol->voxels + done,
-                                             sc.scaled, sc.slope, sc.inter);
-          done += n;
-        }
-    }
-
-  /* For gzip, read on to the end of the stream so that a damaged or missing trailer
-   * (CRC, length) is noticed; any trailing bytes are bounded by the file size. */
   if (src->compressed)
     {
-      for (;;)
-        {
-          gssize got = source_read (src, buf, CHUNK_BYTES, error);
-          if (got < 0)
-            return NULL;
-          if (got == 0)
-            break;
-        }
+      gboolean fallback;
+      GPtrArray *fast = read_volumes_libdeflate (src, hdr, &fallback, error);
+      if (fast != NULL || !fallback)
+        return fast;
     }
-  return g_steal_pointer (&volumes);
+#endif
+  return read_volumes_stream (src, hdr, error);
+}
+
+/* ---- public reading ----------------------------------------------------------------------- */
+
+/* Header, then (when reserve) the memory reservation, then the voxels.  expected: the
+ * header a caller read before (the file must not have changed since). */
+static GPtrArray *
+read_source (NsNiftiSource *src, const NsNiftiHeader *expected, gboolean reserve, GError **error)
+{
+  NsNiftiHeader hdr;
+  if (!read_header (src, &hdr, error))
+    return NULL;
+  if (expected != NULL && memcmp (&hdr, expected, sizeof hdr) != 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO,
+                   "%s: changed on disk while it was being opened", src->name);
+      return NULL;
+    }
+  guint64 reserved = 0;
+  if (reserve)
+    {
+      reserved = _ns_nifti_decode_bytes (&hdr);
+      if (!_ns_nifti_reserve (src->name, reserved, header_n_voxels (&hdr), error))
+        return NULL;
+    }
+  GPtrArray *volumes = read_volumes (src, &hdr, error);
+  if (reserved > 0)
+    ns_memory_release (reserved);
+  return volumes;
+}
+
+GPtrArray *
+_ns_nifti_read_all_reserved (const char *path, const NsNiftiHeader *expected, GError **error)
+{
+  NsNiftiSource src;
+
+  g_return_val_if_fail (path != NULL && expected != NULL, NULL);
+  if (!_ns_nifti_source_open_file (&src, path, error))
+    return NULL;
+  GPtrArray *volumes = read_source (&src, expected, FALSE, error);
+  _ns_nifti_source_close (&src);
+  return volumes;
 }
 
 GPtrArray *
 ns_nifti_read_all (const char *path, GError **error)
 {
-  Source src;
-  NsNiftiHeader hdr;
+  NsNiftiSource src;
 
   g_return_val_if_fail (path != NULL, NULL);
-  if (!source_open_file (&src, path, error))
+  if (!_ns_nifti_source_open_file (&src, path, error))
     return NULL;
-  GPtrArray *volumes = NULL;
-  if (read_header (&src, &hdr, error))
-    volumes = read_volumes (&src, &hdr, error);
-  source_close (&src);
+  GPtrArray *volumes = read_source (&src, NULL, TRUE, error);
+  _ns_nifti_source_close (&src);
   return volumes;
 }
 
 GPtrArray *
 ns_nifti_read_memory (const void *data, gsize size, const char *name, GError **error)
 {
-  Source src;
-  NsNiftiHeader hdr;
+  NsNiftiSource src;
 
   g_return_val_if_fail (data != NULL || size == 0, NULL);
   if (name == NULL)
     name = "(memory)";
-  if (!source_open_memory (&src, data != NULL ? data : "", size, name, error))
+  if (!_ns_nifti_source_open_memory (&src, data != NULL ? data : "", size, name, error))
     return NULL;
-  GPtrArray *volumes = NULL;
-  if (read_header (&src, &hdr, error))
-    volumes = read_volumes (&src, &hdr, error);
-  source_close (&src);
+  GPtrArray *volumes = read_source (&src, NULL, TRUE, error);
+  _ns_nifti_source_close (&src);
   return volumes;
 }
 
@@ -949,170 +820,31 @@ ns_nifti_read (const char *path, GError **error)
   return ns_volume_ref (g_ptr_array_index (volumes, 0));
 }
 
-/* ---- writing -------------------------------------------------------------------------------- */
-
-static void
-quiet_nifticlib (void)
+gboolean
+ns_nifti_scan (const char *path, NsNiftiHeader *header, NsNiftiScanFunc func,
+               gpointer user_data, GError **error)
 {
-  static gsize once;
-  if (g_once_init_enter (&once))
-    {
-      nifti_set_debug_level (0);
-      g_once_init_leave (&once, 1);
-    }
-}
+  NsNiftiSource src;
+  NsNiftiHeader hdr;
+  g_auto (VoxelReader) r = { 0 };
 
-/* A nifti_image header for grid (data not attached). */
-static nifti_image *
-make_nim (const NsGrid *grid, int datatype, GError **error, const char *path)
-{
-  int dims[8] = { 3, grid->dim[0], grid->dim[1], grid->dim[2], 1, 1, 1, 1 };
-  nifti_image *nim = nifti_make_new_nim (dims, datatype, 0);
-  if (nim == NULL)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO,
-                   "%s: nifticlib could not create a header", path);
-      return NULL;
-    }
-  nim->dx = nim->pixdim[1] = (float) grid->spacing[0];
-  nim->dy = nim->pixdim[2] = (float) grid->spacing[1];
-  nim->dz = nim->pixdim[3] = (float) grid->spacing[2];
-  nim->qform_code = grid->qform_code;
-  nim->sform_code = grid->sform_code;
-  nim->quatern_b = (float) grid->quatern[0];
-  nim->quatern_c = (float) grid->quatern[1];
-  nim->quatern_d = (float) grid->quatern[2];
-  nim->qoffset_x = (float) grid->qoffset[0];
-  nim->qoffset_y = (float) grid->qoffset[1];
-  nim->qoffset_z = (float) grid->qoffset[2];
-  nim->qfac = grid->qfac < 0.0 ? -1.0f : 1.0f;
-  nim->pixdim[0] = nim->qfac;
-  for (int r = 0; r < 4; r++)
-    for (int c = 0; c < 4; c++)
-      {
-        nim->qto_xyz.m[r][c] = (float) grid->qform[r][c];
-        nim->sto_xyz.m[r][c] = (float) grid->sform[r][c];
-      }
-  if (grid->sform_code == 0 && grid->qform_code == 0)
-    {
-      /* No transform in the source: keep the pixdim geometry, nothing more. */
-      nim->quatern_b = nim->quatern_c = nim->quatern_d = 0.0f;
-      nim->qoffset_x = nim->qoffset_y = nim->qoffset_z = 0.0f;
-    }
-  nim->qto_ijk = nifti_mat44_inverse (nim->qto_xyz);
-  nim->sto_ijk = nifti_mat44_inverse (nim->sto_xyz);
-  nim->xyz_units = grid->xyz_units;
-  nim->time_units = grid->time_units;
-  nim->scl_slope = 0.0f;
-  nim->scl_inter = 0.0f;
-  return nim;
-}
-
-static gboolean
-write_nim_atomically (nifti_image *nim, const char *path, GError **error)
-{
-  quiet_nifticlib ();
-
-  gboolean gz = g_str_has_suffix (path, ".gz") || g_str_has_suffix (path, ".GZ");
-  if (!(g_str_has_suffix (path, ".nii") || g_str_has_suffix (path, ".nii.gz")))
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
-                   "%s: the file name must end in .nii or .nii.gz", path);
-      return FALSE;
-    }
-
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *tmpl = g_strdup_printf (".%s-XXXXXX%s", base, gz ? ".nii.gz" : ".nii");
-  g_autofree char *tmp = g_build_filename (dir, tmpl, NULL);
-  int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0644);
-  if (fd < 0)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot create a file in %s: %s",
-                   path, dir, g_strerror (errno));
-      return FALSE;
-    }
-  close (fd);
-
-  if (nifti_set_filenames (nim, tmp, 0, 1) != 0)
-    {
-      g_unlink (tmp);
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: nifticlib refused the name", path);
-      return FALSE;
-    }
-  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
-
-  /* write_opts 1 (data) | 2 (leave open), so that we see gzclose's status: a full disk
-   * shows up only when the last compressed block is flushed. */
-  znzFile fp = nifti_image_write_hdr_img2 (nim, 3, "wb", NULL, NULL);
-  gboolean ok = !znz_isnull (fp);
-  if (ok && Xznzclose (&fp) != 0)
-    ok = FALSE;
-  if (ok)
-    {
-      /* The data must be on disk before the name points at it. */
-      fd = g_open (tmp, O_RDONLY | O_CLOEXEC, 0);
-      ok = fd >= 0 && fsync (fd) == 0;
-      if (fd >= 0)
-        close (fd);
-    }
-  if (!ok)
-    {
-      int saved = errno;
-      g_unlink (tmp);
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: write failed: %s", path,
-                   saved != 0 ? g_strerror (saved) : "nifticlib could not write the file");
-      return FALSE;
-    }
-  if (g_rename (tmp, path) != 0)
-    {
-      int saved = errno;
-      g_unlink (tmp);
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot replace the file: %s",
-                   path, g_strerror (saved));
-      return FALSE;
-    }
-  int dfd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (dfd >= 0)
-    {
-      fsync (dfd); /* best effort: the rename itself is durable after this */
-      close (dfd);
-    }
-  return TRUE;
-}
-
-static gboolean
-write_data (const NsGrid *grid, int datatype, int intent, void *data, const char *descrip,
-            const char *path, GError **error)
-{
   g_return_val_if_fail (path != NULL, FALSE);
-
-  nifti_image *nim = make_nim (grid, datatype, error, path);
-  if (nim == NULL)
+  if (!_ns_nifti_source_open_file (&src, path, error))
     return FALSE;
-  nim->intent_code = intent;
-  if (descrip != NULL)
-    g_strlcpy (nim->descrip, descrip, sizeof nim->descrip);
-  nim->data = data; /* borrowed: detached before nifti_image_free */
-  errno = 0;
-  gboolean ok = write_nim_atomically (nim, path, error);
-  nim->data = NULL;
-  nifti_image_free (nim);
+  gboolean ok = read_header (&src, &hdr, error) && voxel_reader_begin (&r, &src, &hdr, error);
+  if (ok && header != NULL)
+    *header = hdr;
+  g_autofree float *values = ok ? g_new (float, r.per_chunk) : NULL;
+  gsize nvox = ns_grid_n_voxels (&hdr.grid);
+  for (int v = 0; ok && v < hdr.n_volumes; v++)
+    for (gsize done = 0; ok && done < nvox;)
+      {
+        gsize n = MIN (r.per_chunk, nvox - done), n_nonfinite = 0;
+        ok = voxel_reader_read (&r, values, n, &n_nonfinite, error)
+             && (func == NULL || func ((guint) v, done, values, n, n_nonfinite, user_data, error));
+        done += n;
+      }
+  ok = ok && voxel_reader_end (&r, error);
+  _ns_nifti_source_close (&src);
   return ok;
-}
-
-gboolean
-ns_nifti_write_label_map (const NsLabelMap *map, const char *path, GError **error)
-{
-  g_return_val_if_fail (map != NULL, FALSE);
-  return write_data (&map->grid, DT_UINT8, NIFTI_INTENT_LABEL, map->labels, "neuroseg labels",
-                     path, error);
-}
-
-gboolean
-ns_nifti_write_volume (const NsVolume *volume, const char *path, GError **error)
-{
-  g_return_val_if_fail (volume != NULL, FALSE);
-  return write_data (&volume->grid, DT_FLOAT32, volume->intent_code, volume->voxels,
-                     volume->name, path, error);
 }

@@ -33,6 +33,113 @@ ns_grid_init (NsGrid *grid, int nx, int ny, int nz, double sx, double sy, double
   grid->xyz_units = 2; /* NIFTI_UNITS_MM */
 }
 
+typedef enum
+{
+  MATRIX_USABLE,
+  MATRIX_NONFINITE,
+  MATRIX_SINGULAR,
+} MatrixState;
+
+/* A voxel-to-RAS matrix is usable when it is finite and its 3x3 part is invertible.
+ * Invertible is judged relative to the columns' lengths (Hadamard: |det| <= the product
+ * of the column norms, with equality for orthogonal columns), so that 0.1 mm voxels are
+ * fine and an all-zero or rank-deficient matrix is not; real shears stay far above 1e-6. */
+static MatrixState
+matrix_state (const double m[4][4])
+{
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 4; c++)
+      if (!isfinite (m[r][c]))
+        return MATRIX_NONFINITE;
+  double norm[3];
+  for (int c = 0; c < 3; c++)
+    norm[c] = sqrt (m[0][c] * m[0][c] + m[1][c] * m[1][c] + m[2][c] * m[2][c]);
+  double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+               - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+               + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  double scale = norm[0] * norm[1] * norm[2];
+  if (!(scale > 0.0) || !isfinite (scale) || fabs (det) <= 1e-6 * scale)
+    return MATRIX_SINGULAR;
+  return MATRIX_USABLE;
+}
+
+NsGridXform
+ns_grid_get_xform (const NsGrid *grid)
+{
+  g_return_val_if_fail (grid != NULL, NS_GRID_XFORM_PIXDIM);
+  if (grid->sform_code > 0 && matrix_state (grid->sform) == MATRIX_USABLE)
+    return NS_GRID_XFORM_SFORM;
+  if (grid->qform_code > 0 && matrix_state (grid->qform) == MATRIX_USABLE)
+    return NS_GRID_XFORM_QFORM;
+  return NS_GRID_XFORM_PIXDIM;
+}
+
+void
+ns_grid_update_vox2ras (NsGrid *grid)
+{
+  g_return_if_fail (grid != NULL);
+  memset (grid->vox2ras, 0, sizeof grid->vox2ras);
+  switch (ns_grid_get_xform (grid))
+    {
+    case NS_GRID_XFORM_SFORM:
+      memcpy (grid->vox2ras, grid->sform, sizeof grid->vox2ras);
+      break;
+    case NS_GRID_XFORM_QFORM:
+      memcpy (grid->vox2ras, grid->qform, sizeof grid->vox2ras);
+      break;
+    case NS_GRID_XFORM_PIXDIM:
+      for (int d = 0; d < 3; d++)
+        grid->vox2ras[d][d] = grid->spacing[d];
+      break;
+    }
+  grid->vox2ras[3][0] = grid->vox2ras[3][1] = grid->vox2ras[3][2] = 0.0;
+  grid->vox2ras[3][3] = 1.0;
+}
+
+const char *
+ns_grid_xform_name (NsGridXform xform)
+{
+  switch (xform)
+    {
+    case NS_GRID_XFORM_SFORM: return "sform";
+    case NS_GRID_XFORM_QFORM: return "qform";
+    case NS_GRID_XFORM_PIXDIM: return "pixdim";
+    default: return "unknown";
+    }
+}
+
+static const char *
+matrix_problem (MatrixState state)
+{
+  return state == MATRIX_NONFINITE ? "not finite (NaN or Inf in it)"
+                                   : "singular (its 3x3 part has no inverse)";
+}
+
+char *
+ns_grid_dup_xform_warning (const NsGrid *grid)
+{
+  g_return_val_if_fail (grid != NULL, NULL);
+  NsGridXform used = ns_grid_get_xform (grid);
+  const char *instead = used == NS_GRID_XFORM_QFORM ? "the qform is used instead"
+                                                    : "the voxel sizes (pixdim) are used "
+                                                      "instead, axis-aligned";
+  g_autoptr (GString) s = g_string_new (NULL);
+  MatrixState sform = matrix_state (grid->sform);
+  MatrixState qform = matrix_state (grid->qform);
+
+  if (grid->sform_code > 0 && sform != MATRIX_USABLE)
+    g_string_append_printf (s, "the sform (code %d) is %s", grid->sform_code,
+                            matrix_problem (sform));
+  /* The qform matters only where the sform does not take precedence. */
+  if (used != NS_GRID_XFORM_SFORM && grid->qform_code > 0 && qform != MATRIX_USABLE)
+    g_string_append_printf (s, "%sthe qform (code %d) is %s", s->len > 0 ? ", " : "",
+                            grid->qform_code, matrix_problem (qform));
+  if (s->len == 0)
+    return NULL;
+  g_string_append_printf (s, "; %s", instead);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
 gboolean
 ns_grid_equal (const NsGrid *a, const NsGrid *b)
 {
@@ -128,6 +235,14 @@ ns_volume_new (const NsGrid *grid, GError **error)
                    bytes >> 20, grid->dim[0], grid->dim[1], grid->dim[2]);
       return NULL;
     }
+
+  return ns_volume_new_take (grid, voxels);
+}
+
+NsVolume *
+ns_volume_new_take (const NsGrid *grid, float *voxels)
+{
+  g_return_val_if_fail (grid != NULL && voxels != NULL, NULL);
 
   NsVolume *volume = g_new0 (NsVolume, 1);
   volume->grid = *grid;

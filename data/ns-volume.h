@@ -17,11 +17,19 @@
 G_BEGIN_DECLS
 
 /* The grid shared by an image and its label maps. */
+/* Where a grid's voxel-to-RAS matrix comes from (see ns_grid_get_xform ()). */
+typedef enum
+{
+  NS_GRID_XFORM_PIXDIM,  /* axis-aligned, from the voxel sizes (NIfTI's method 1) */
+  NS_GRID_XFORM_QFORM,
+  NS_GRID_XFORM_SFORM,
+} NsGridXform;
+
 typedef struct
 {
   int dim[3];            /* voxels along i, j, k */
   double spacing[3];     /* mm, from pixdim (always > 0) */
-  double vox2ras[4][4];  /* sform if sform_code > 0, else qform if qform_code > 0, else pixdim */
+  double vox2ras[4][4];  /* the transform ns_grid_get_xform () names */
 
   /* What the file carried, kept so that masks written on this grid match the image. */
   int sform_code;
@@ -71,6 +79,19 @@ ns_grid_index (const NsGrid *grid, int i, int j, int k)
   return ((gsize) k * (gsize) grid->dim[1] + (gsize) j) * (gsize) grid->dim[0] + (gsize) i;
 }
 
+/* The transform vox2ras is taken from: the sform when its code is > 0 and its matrix is
+ * finite and invertible, else the qform likewise, else pixdim.  A transform that the file
+ * declares (code > 0) but that is unusable (NaN, Inf, a singular matrix such as all
+ * zeros) is skipped, and ns_grid_dup_xform_warning () says so. */
+NsGridXform ns_grid_get_xform        (const NsGrid *grid);
+/* Sets vox2ras by that rule from sform, qform and spacing (for a grid read from a file). */
+void        ns_grid_update_vox2ras   (NsGrid *grid);
+/* "sform", "qform" or "pixdim". */
+const char *ns_grid_xform_name       (NsGridXform xform);
+/* One line on each declared transform that is not used and why, e.g. "the sform (code 1)
+ * is singular (its 3x3 part has no inverse); the qform is used instead", or NULL when
+ * every declared transform is usable. */
+char       *ns_grid_dup_xform_warning (const NsGrid *grid);
 /* TRUE when both grids have the same dims and (within 1e-3 mm) the same voxel-to-RAS. */
 gboolean    ns_grid_equal            (const NsGrid *a, const NsGrid *b);
 /* A grid with the given dims and spacing, axis-aligned, no q/s-form (codes 0). */
@@ -84,6 +105,10 @@ double      ns_grid_voxel_volume_ml  (const NsGrid *grid);
 /* Voxels are zeroed.  Returns NULL (and sets error) when the size overflows or the
  * allocation fails. */
 NsVolume   *ns_volume_new            (const NsGrid *grid, GError **error);
+/* A volume that takes voxels (ns_grid_n_voxels (grid) floats from ns_memory_alloc_large ()
+ * or g_malloc (), every one already written): for readers that fill a buffer as data
+ * arrives and must not zero-fill gigabytes before the first voxel is decoded. */
+NsVolume   *ns_volume_new_take       (const NsGrid *grid, float *voxels);
 NsVolume   *ns_volume_ref            (NsVolume *volume);
 void        ns_volume_unref          (NsVolume *volume);
 gsize       ns_volume_n_voxels       (const NsVolume *volume);

@@ -2,16 +2,21 @@
  *
  * test-cli-info.c: `neuroseg info` and `neuroseg bench --io` as a user runs them (the
  * binary from $NEUROSEG): a case folder, a single file, several files, --help, and the
- * bad inputs, each one line on stderr naming the file, exit 1.
+ * bad inputs, each one line on stderr naming the file, exit 1; the memory `info` takes on
+ * a file that claims or holds a lot (peak RSS of the child, from wait4), and how it reports
+ * a transform it had to skip.
  */
 #include "ns-test-util.h"
 #include "ns-test-nifti.h"
 
 #include <math.h>
 
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static void
 assert_contains (const char *text, const char *what)
@@ -226,6 +231,121 @@ test_devices (void)
   g_assert_cmpuint (strlen (run.err), ==, 0);
 }
 
+/* `neuroseg info path` with its stderr captured: exit status and peak RSS in MiB of that
+ * one child (wait4), which the shared runner (g_spawn_sync) cannot give, with every
+ * allocation filled, so that it bounds what was allocated. */
+static int
+run_info_measured (const char *path, char **err, long *rss_mib)
+{
+  const char *argv[] = { g_getenv ("NEUROSEG"), "info", path, NULL };
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  int err_fd;
+
+  /* glibc fills every allocation: the peak RSS is then what was allocated, not only
+   * what was touched. */
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "MALLOC_PERTURB_", "165", TRUE);
+  g_assert_nonnull (argv[0]);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp,
+                                           G_SPAWN_DO_NOT_REAP_CHILD
+                                             | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                           NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+  g_assert_no_error (error);
+  g_autoptr (GString) text = g_string_new (NULL);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read (err_fd, buf, sizeof buf)) > 0)
+    g_string_append_len (text, buf, n);
+  close (err_fd);
+  struct rusage ru;
+  int status;
+  g_assert_cmpint (wait4 (pid, &status, 0, &ru), ==, pid);
+  g_spawn_close_pid (pid);
+  *err = g_string_free (g_steal_pointer (&text), FALSE);
+  *rss_mib = ru.ru_maxrss / 1024;
+  g_test_message ("info %s: exit %d, peak RSS %ld MiB, stderr: %s", path,
+                  WIFEXITED (status) ? WEXITSTATUS (status) : -1, *rss_mib, *err);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* #13 defect 1: a 1 MiB .nii.gz whose header claims 1000^3 voxels.  Before: 3.9 GB
+ * resident and 7 s, then "truncated".  Now it fails as soon as its stream ends. */
+static void
+test_huge_claim (void)
+{
+  g_autofree char *path = g_build_filename (ns_test_tmpdir (), "claims-1e9.nii.gz", NULL);
+  int dims[3] = { 1000, 1000, 1000 };
+  struct nifti_1_header h = ns_test_raw_header (3, dims, DT_UINT8, 8);
+  gsize n = 1 << 20;
+  g_autofree guint8 *junk = g_malloc (n);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (13);
+  for (gsize i = 0; i < n; i++)
+    junk[i] = (guint8) g_rand_int (rand);
+  ns_test_write_raw (path, &h, junk, n, TRUE);
+
+  g_autofree char *err = NULL;
+  long rss;
+  g_assert_cmpint (run_info_measured (path, &err, &rss), ==, 1);
+  assert_contains (err, path);
+  assert_contains (err, "truncated");
+  g_assert_cmpint (rss, <, 200);
+}
+
+/* #13 defect 5: `info` on a 400 MB file (200 M int16 voxels, sparse) used to hold it as
+ * 800 MB of floats; it is scanned in a few MiB.  A file with bytes after what its header
+ * describes is refused from its size, without reading it. */
+static void
+test_big_file (void)
+{
+  g_autofree char *path = g_build_filename (ns_test_tmpdir (), "big.nii", NULL);
+  int dims[3] = { 1000, 1000, 200 };
+  struct nifti_1_header h = ns_test_raw_header (3, dims, DT_INT16, 16);
+  ns_test_write_raw (path, &h, NULL, 0, FALSE);
+  off_t size = 352 + (off_t) 1000 * 1000 * 200 * 2;
+  int fd = open (path, O_WRONLY);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, size), ==, 0);
+  close (fd);
+
+  g_autofree char *err = NULL;
+  long rss;
+  g_assert_cmpint (run_info_measured (path, &err, &rss), ==, 0);
+  g_assert_cmpint (rss, <, 100);
+
+  fd = open (path, O_WRONLY);
+  g_assert_cmpint (ftruncate (fd, size + 1000), ==, 0);
+  close (fd);
+  g_autofree char *err2 = NULL;
+  g_assert_cmpint (run_info_measured (path, &err2, &rss), ==, 1);
+  assert_contains (err2, path);
+  assert_contains (err2, "1000 bytes too many");
+  g_assert_cmpint (rss, <, 100);
+  g_unlink (path);
+}
+
+/* #13 defect 14: an sform with code 1 but all zeros was reported as the transform in use
+ * ("RAS", every voxel at the origin).  info says that the qform is used and why. */
+static void
+test_singular_sform (void)
+{
+  g_autofree char *path = g_build_filename (ns_test_tmpdir (), "zero-sform.nii.gz", NULL);
+  nifti_image *nim = ns_test_make_nim (4, 3, 2, 1, DT_INT16, 1, 1, 1);
+  nim->sform_code = 1;
+  memset (&nim->sto_xyz, 0, sizeof nim->sto_xyz);
+  nim->qform_code = 1;
+  nim->quatern_d = 1.0f; /* 180 degrees about z: LPS */
+  ns_test_write_nim (nim, path);
+  nifti_image_free (nim);
+
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "info", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.out, "orientation  LPS\n");
+  assert_contains (run.out, "sform        code 1 (scanner)\n");
+  assert_contains (run.out, "(qform)\n");
+  assert_contains (run.out, "warning      the sform (code 1) is singular");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -236,6 +356,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info/explicit-files", test_explicit_files);
   g_test_add_func ("/cli/info/help", test_help);
   g_test_add_func ("/cli/info/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/cli/info/huge-claim", test_huge_claim);
+  g_test_add_func ("/cli/info/big-file", test_big_file);
+  g_test_add_func ("/cli/info/singular-sform", test_singular_sform);
   g_test_add_func ("/cli/bench/io", test_bench_io);
   g_test_add_func ("/cli/info/devices", test_devices);
   return g_test_run ();

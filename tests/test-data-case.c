@@ -2,18 +2,24 @@
  *
  * test-data-case.c: case discovery by file name (both BraTS layouts, case-insensitive,
  * "t1" never taken for "t1ce"), explicit file lists, 4-D Decathlon files, label schemes
- * of a case, and the errors: no FLAIR, two files for one part, grids that differ, labels
- * outside the scheme.  On the bundled sample case and small synthetic cases.
+ * of a case, and the errors: no FLAIR, two files for one part, grids that differ (found
+ * from the headers, before any voxel is decoded), labels outside the scheme, a case that
+ * does not fit the memory available, and parts that are dangling links, link loops or
+ * FIFOs; what a case consists of without decoding it (ns_case_describe).  On the bundled
+ * sample case and small synthetic cases.
  */
 #include "ns-test-util.h"
 #include "ns-case.h"
 #include "ns-data-error.h"
+#include "ns-memory.h"
 #include "ns-nifti.h"
 
 #include <nifti1_io.h>
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void
 test_classify (void)
@@ -340,6 +346,139 @@ test_grid_mismatch (void)
   g_clear_error (&error);
 }
 
+/* #13 defect 1: the grids are checked from the headers before any voxel is decoded.  The
+ * T2 here is on another grid and its voxel data is damaged: the grid is what is reported
+ * (before, every file was decoded first and the damage was reported instead). */
+static void
+test_grid_before_decoding (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir = make_dir ("grid-first");
+  g_autofree char *flair = write_volume (dir, "G_flair.nii.gz", 4, 0, 1, NULL);
+  /* Large enough (4 MiB decoded) that reading its header decodes only its beginning. */
+  NsGrid grid;
+  ns_grid_init (&grid, 128, 128, 64, 1, 1, 1);
+  g_autoptr (NsVolume) big = ns_volume_new (&grid, NULL);
+  for (gsize i = 0; i < ns_volume_n_voxels (big); i++)
+    big->voxels[i] = (float) (i % 7);
+  g_autofree char *t2 = g_build_filename (dir, "G_t2.nii.gz", NULL);
+  g_assert_true (ns_nifti_write_volume (big, t2, NULL));
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (t2, &bytes, &len, NULL));
+  bytes[len - 12] ^= 0x55; /* inside the deflate stream, after the header */
+  g_assert_true (g_file_set_contents (t2, bytes, (gssize) len, NULL));
+
+  g_assert_null (ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH);
+  g_assert_nonnull (strstr (error->message, t2));
+  g_clear_error (&error);
+}
+
+/* The memory of the whole case is reserved at once from the headers: a case whose files
+ * fit one by one but not together is refused, naming the case, before decoding. */
+static void
+test_case_memory (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir = make_dir ("case-memory");
+  g_autofree char *flair = write_volume (dir, "C_flair.nii.gz", 4, 0, 1, NULL);
+  g_autofree char *t1 = write_volume (dir, "C_t1.nii.gz", 4, 0, 2, NULL);
+  g_free (write_volume (dir, "C_t2.nii.gz", 4, 0, 3, NULL));
+
+  /* Each file reserves a little over 1 MiB (120 floats and the decoder's 1 MiB chunk,
+   * see _ns_nifti_decode_bytes): two fit in 2.5 MiB, three do not. */
+  ns_memory_set_limit ((5 << 20) / 2);
+  g_assert_null (ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE);
+  g_assert_true (g_str_has_prefix (error->message, dir));
+  g_assert_nonnull (strstr (error->message, "MiB of memory available"));
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpuint (ns_memory_available (), ==, (5 << 20) / 2);
+  const char *two[] = { flair, t1, NULL };
+  g_autoptr (NsCase) pair = ns_case_load_files (two, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+
+  ns_memory_set_limit (64 << 20);
+  g_autoptr (NsCase) c = ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ns_case_n_modalities (c), ==, 3);
+  /* Everything reserved for the decode was given back. */
+  g_assert_cmpuint (ns_memory_available (), ==, 64 << 20);
+  ns_memory_set_limit (0);
+}
+
+/* #13 defect 12: a part of the case that is a dangling link, a link loop or a FIFO used
+ * to be skipped ("no FLAIR image"; a case without its T1, exit 0).  Now the case is
+ * refused, the file named and what is wrong with it said, and a FIFO is never opened. */
+static void
+test_broken_parts (void)
+{
+  GError *error = NULL;
+
+  /* A FLAIR that is a dangling link. */
+  g_autofree char *d1 = make_dir ("dangling-flair");
+  g_free (write_volume (d1, "D_t1.nii.gz", 3, 0, 1, NULL));
+  g_autofree char *flair = g_build_filename (d1, "D_flair.nii.gz", NULL);
+  g_assert_cmpint (symlink ("/nonexistent/D_flair.nii.gz", flair), ==, 0);
+  g_assert_null (ns_case_load (d1, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, flair));
+  g_assert_nonnull (strstr (error->message, "dangling symbolic link to /nonexistent/D_flair"));
+  g_clear_error (&error);
+  /* The link itself given as the case. */
+  g_assert_null (ns_case_load (flair, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_nonnull (strstr (error->message, "dangling symbolic link"));
+  g_clear_error (&error);
+
+  /* A T1 that is a link loop: the case is not opened without it. */
+  g_autofree char *d2 = make_dir ("t1-loop");
+  g_free (write_volume (d2, "L_flair.nii.gz", 3, 0, 1, NULL));
+  g_autofree char *t1 = g_build_filename (d2, "L_t1.nii.gz", NULL);
+  g_assert_cmpint (symlink ("L_t1.nii.gz", t1), ==, 0);
+  g_assert_null (ns_case_load (d2, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, t1));
+  g_assert_nonnull (strstr (error->message, "symbolic link loop"));
+  g_clear_error (&error);
+
+  /* A T2 that is a FIFO without a writer: refused at once (this would block forever if
+   * it were opened for reading). */
+  g_autofree char *d3 = make_dir ("t2-fifo");
+  g_autofree char *f3 = write_volume (d3, "F_flair.nii.gz", 3, 0, 1, NULL);
+  g_autofree char *t2 = g_build_filename (d3, "F_t2.nii.gz", NULL);
+  g_assert_cmpint (mkfifo (t2, 0600), ==, 0);
+  g_assert_null (ns_case_load (d3, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI);
+  g_assert_true (g_str_has_prefix (error->message, t2));
+  g_assert_nonnull (strstr (error->message, "FIFO"));
+  g_clear_error (&error);
+  const char *files[] = { f3, t2, NULL };
+  g_assert_null (ns_case_load_files (files, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_nonnull (strstr (error->message, "FIFO"));
+  g_clear_error (&error);
+
+  /* A folder named like a part. */
+  g_autofree char *d4 = make_dir ("folder-part");
+  g_free (write_volume (d4, "P_flair.nii.gz", 3, 0, 1, NULL));
+  g_autofree char *seg = g_build_filename (d4, "P_seg.nii.gz", NULL);
+  g_assert_cmpint (g_mkdir (seg, 0700), ==, 0);
+  g_assert_null (ns_case_load (d4, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_nonnull (strstr (error->message, "a folder, not a regular file"));
+  g_clear_error (&error);
+
+  /* Files that are not parts of the case may be anything: they are not looked at. */
+  g_autofree char *d5 = make_dir ("other-links");
+  g_free (write_volume (d5, "O_flair.nii.gz", 3, 0, 1, NULL));
+  g_autofree char *other = g_build_filename (d5, "notes.nii.gz", NULL);
+  g_assert_cmpint (symlink ("/nonexistent", other), ==, 0);
+  g_autoptr (NsCase) c = ns_case_load (d5, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+}
+
 static void
 test_bad_labels (void)
 {
@@ -395,6 +534,65 @@ test_decathlon_4d (void)
   g_assert_cmpstr (c->modality[NS_MODALITY_T1C]->name, ==, "t1c");
 }
 
+/* What a case consists of, from names and headers only: a folder, a 4-D file, a FLAIR
+ * file; anything else is refused naming it. */
+static void
+test_describe (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (NsCaseDescription) d = { 0 };
+
+  g_assert_true (ns_case_describe (ns_test_sample_case (), &d, &error));
+  g_assert_no_error (error);
+  g_autofree char *abs = g_canonicalize_filename (ns_test_sample_case (), NULL);
+  g_assert_cmpstr (d.path, ==, abs);
+  g_assert_cmpstr (d.id, ==, "Brats18_CBICA_ABM_1");
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    {
+      g_assert_nonnull (d.files[m]);
+      g_assert_cmpint (d.volumes[m], ==, -1);
+    }
+  g_assert_true (g_str_has_suffix (d.files[NS_MODALITY_T1C], "_t1ce.nii.gz"));
+  g_assert_true (g_str_has_suffix (d.labels, "_seg.nii.gz"));
+  ns_case_description_clear (&d);
+
+  g_autofree char *dir = make_dir ("describe");
+  g_autofree char *msd = g_build_filename (dir, "Describe_004.nii.gz", NULL);
+  int dims[8] = { 4, 4, 4, 2, 4, 1, 1, 1 };
+  nifti_image *nim = nifti_make_new_nim (dims, DT_INT16, 1);
+  nifti_set_debug_level (0);
+  nifti_set_filenames (nim, msd, 0, 1);
+  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+  nifti_image_write (nim);
+  nifti_image_free (nim);
+  g_assert_true (ns_case_describe (msd, &d, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (d.id, ==, "Describe_004");
+  g_assert_cmpint (d.volumes[NS_MODALITY_FLAIR], ==, 0);
+  g_assert_cmpint (d.volumes[NS_MODALITY_T1], ==, 1);
+  g_assert_cmpint (d.volumes[NS_MODALITY_T1C], ==, 2);
+  g_assert_cmpint (d.volumes[NS_MODALITY_T2], ==, 3);
+  g_assert_cmpstr (d.files[NS_MODALITY_T2], ==, msd);
+  g_assert_null (d.labels);
+  ns_case_description_clear (&d);
+
+  g_autofree char *flair = write_volume (dir, "Solo_1_flair.nii.gz", 3, 0, 1, NULL);
+  g_assert_true (ns_case_describe (flair, &d, &error));
+  g_assert_cmpstr (d.id, ==, "Solo_1");
+  g_assert_cmpstr (d.files[NS_MODALITY_FLAIR], ==, flair);
+  g_assert_null (d.files[NS_MODALITY_T1]);
+  ns_case_description_clear (&d);
+
+  g_autofree char *t2 = write_volume (dir, "Solo_1_t2.nii.gz", 3, 0, 1, NULL);
+  g_assert_false (ns_case_describe (t2, &d, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, t2));
+  g_assert_null (d.path);
+  g_clear_error (&error);
+  g_assert_false (ns_case_describe ("/no/such/case", &d, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -407,7 +605,11 @@ main (int argc, char **argv)
   g_test_add_func ("/data/case/any-image", test_any_image);
   g_test_add_func ("/data/case/ambiguous", test_ambiguous);
   g_test_add_func ("/data/case/grid-mismatch", test_grid_mismatch);
+  g_test_add_func ("/data/case/grid-before-decoding", test_grid_before_decoding);
+  g_test_add_func ("/data/case/memory", test_case_memory);
+  g_test_add_func ("/data/case/broken-parts", test_broken_parts);
   g_test_add_func ("/data/case/bad-labels", test_bad_labels);
   g_test_add_func ("/data/case/decathlon-4d", test_decathlon_4d);
+  g_test_add_func ("/data/case/describe", test_describe);
   return g_test_run ();
 }

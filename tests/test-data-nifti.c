@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *
 tmp_path (const char *name)
@@ -365,8 +366,27 @@ test_bad_missing (void)
   g_assert_null (ns_nifti_read_all (fifo, &error));
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI);
   assert_error_names (error, fifo);
+  g_assert_nonnull (strstr (error->message, "FIFO"));
   g_clear_error (&error);
   g_unlink (fifo);
+
+  /* #13 defect 12: a link says what is wrong with it. */
+  g_autofree char *dangling = tmp_path ("dangling.nii.gz");
+  g_autofree char *gone = tmp_path ("gone.nii.gz");
+  g_assert_cmpint (symlink (gone, dangling), ==, 0);
+  expect_failure (dangling, NS_DATA_ERROR_NOT_FOUND);
+  g_assert_null (ns_nifti_read_all (dangling, &error));
+  g_assert_nonnull (strstr (error->message, "dangling symbolic link to"));
+  g_assert_nonnull (strstr (error->message, gone));
+  g_clear_error (&error);
+
+  g_autofree char *loop = tmp_path ("loop.nii.gz");
+  g_assert_cmpint (symlink (loop, loop), ==, 0);
+  g_assert_null (ns_nifti_read_all (loop, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI);
+  assert_error_names (error, loop);
+  g_assert_nonnull (strstr (error->message, "symbolic link loop"));
+  g_clear_error (&error);
 }
 
 static void
@@ -493,8 +513,9 @@ test_bad_dims (void)
     { 9, { 4, 4, 4 }, NS_DATA_ERROR_CORRUPT },              /* dim[0] > 7 */
     /* 32767^7 overflows size_t (and 64 bits). */
     { 7, { 32767, 32767, 32767, 32767, 32767, 32767, 32767 }, NS_DATA_ERROR_TOO_LARGE },
-    /* 32767^3 x 100 floats: 14 PB, past any memory, but no overflow. */
-    { 4, { 32767, 32767, 32767, 100 }, NS_DATA_ERROR_TOO_LARGE },
+    /* 32767^3 x 100 floats: 14 PB, no overflow, but not in a 400-byte file (the memory
+     * budget is asked only for a file that can hold what its header claims). */
+    { 4, { 32767, 32767, 32767, 100 }, NS_DATA_ERROR_CORRUPT },
     /* 500^3 voxels (500 MB as floats) fit memory, but not a 400-byte file: refused before
      * anything is allocated. */
     { 3, { 500, 500, 500 }, NS_DATA_ERROR_CORRUPT },

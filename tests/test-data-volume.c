@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * test-data-volume.c: NsVolume / NsLabelMap allocation, overflow checks, grids.
+ * test-data-volume.c: NsVolume / NsLabelMap allocation, overflow checks, grids and the
+ * choice of their transform, large buffers and the memory budget of ns-memory.h.
  */
 #include "ns-test-util.h"
 #include "ns-volume.h"
 #include "ns-data-error.h"
 #include "ns-memory.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -81,6 +83,191 @@ test_orientation (void)
   g_assert_cmpstr (code, ==, "ASL");
 }
 
+/* A volume can take a buffer filled beforehand: nothing is cleared or copied. */
+static void
+test_new_take (void)
+{
+  NsGrid grid;
+  ns_grid_init (&grid, 3, 2, 2, 1, 1, 1);
+  float *voxels = ns_memory_alloc_large (12 * sizeof (float), FALSE);
+  for (int i = 0; i < 12; i++)
+    voxels[i] = (float) i + 0.5f;
+  g_autoptr (NsVolume) vol = ns_volume_new_take (&grid, voxels);
+  g_assert_true (vol->voxels == voxels);
+  g_assert_cmpfloat (vol->voxels[11], ==, 11.5f);
+  g_assert_cmpuint (ns_volume_n_voxels (vol), ==, 12);
+}
+
+/* A grid with the given sform (3x4, row 3 is 0 0 0 1) and a qform that is a plain
+ * 2 mm scaling shifted by 10 mm. */
+static void
+grid_with_forms (NsGrid *grid, int sform_code, int qform_code, const double sform[3][4])
+{
+  ns_grid_init (grid, 8, 8, 8, 2, 2, 2);
+  grid->sform_code = sform_code;
+  grid->qform_code = qform_code;
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 4; c++)
+      {
+        grid->sform[r][c] = sform[r][c];
+        grid->qform[r][c] = r == c ? 2.0 : c == 3 ? 10.0 : 0.0;
+      }
+  grid->sform[3][3] = grid->qform[3][3] = 1.0;
+  ns_grid_update_vox2ras (grid);
+}
+
+/* #13 defect 14: an sform whose code says "use me" but that is all zeros (or NaN) used
+ * to become vox2ras, reported as "RAS", with every voxel at the origin.  It is skipped for
+ * the qform, else pixdim, and the warning says which and why. */
+static void
+test_xform_choice (void)
+{
+  static const double lps[3][4] = { { -1, 0, 0, 90 }, { 0, -1, 0, 126 }, { 0, 0, 1, -72 } };
+  static const double zeros[3][4] = { { 0 } };
+  static const double rank2[3][4] = { { 1, 2, 0, 0 }, { 2, 4, 0, 0 }, { 0, 0, 1, 0 } };
+  static const double tiny[3][4] = { { 0.01, 0, 0, 0 }, { 0, 0.01, 0, 0 }, { 0, 0, 0.01, 0 } };
+  NsGrid g;
+  char code[4];
+
+  /* A good sform is used, and nothing is said. */
+  grid_with_forms (&g, 1, 1, lps);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_SFORM);
+  g_assert_cmpfloat (g.vox2ras[0][0], ==, -1.0);
+  g_assert_cmpfloat (g.vox2ras[1][3], ==, 126.0);
+  g_assert_null (ns_grid_dup_xform_warning (&g));
+  ns_grid_orientation_code (&g, code);
+  g_assert_cmpstr (code, ==, "LPS");
+
+  /* Small voxels are not "singular". */
+  grid_with_forms (&g, 2, 0, tiny);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_SFORM);
+
+  /* All zeros, with a qform: the qform. */
+  grid_with_forms (&g, 1, 1, zeros);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_QFORM);
+  g_assert_cmpfloat (g.vox2ras[0][0], ==, 2.0);
+  g_assert_cmpfloat (g.vox2ras[2][3], ==, 10.0);
+  g_autofree char *w1 = ns_grid_dup_xform_warning (&g);
+  g_test_message ("%s", w1);
+  g_assert_nonnull (strstr (w1, "sform (code 1) is singular"));
+  g_assert_nonnull (strstr (w1, "qform is used"));
+
+  /* Rank 2 (two dependent columns), no qform: pixdim, axis-aligned. */
+  grid_with_forms (&g, 1, 0, rank2);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_PIXDIM);
+  g_assert_cmpfloat (g.vox2ras[0][0], ==, 2.0);
+  g_assert_cmpfloat (g.vox2ras[0][1], ==, 0.0);
+  g_autofree char *w2 = ns_grid_dup_xform_warning (&g);
+  g_assert_nonnull (strstr (w2, "singular"));
+  g_assert_nonnull (strstr (w2, "pixdim"));
+  g_assert_cmpstr (ns_grid_xform_name (ns_grid_get_xform (&g)), ==, "pixdim");
+
+  /* NaN in the sform; the qform is not finite either. */
+  double nan_sform[3][4];
+  memcpy (nan_sform, lps, sizeof nan_sform);
+  nan_sform[1][3] = NAN;
+  grid_with_forms (&g, 1, 1, nan_sform);
+  g.qform[0][0] = INFINITY;
+  ns_grid_update_vox2ras (&g);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_PIXDIM);
+  g_autofree char *w3 = ns_grid_dup_xform_warning (&g);
+  g_test_message ("%s", w3);
+  g_assert_nonnull (strstr (w3, "sform (code 1) is not finite"));
+  g_assert_nonnull (strstr (w3, "qform (code 1) is not finite"));
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      g_assert_true (isfinite (g.vox2ras[r][c]));
+
+  /* Codes 0: pixdim is the rule, not a fallback; nothing to warn about. */
+  grid_with_forms (&g, 0, 0, zeros);
+  g_assert_cmpint (ns_grid_get_xform (&g), ==, NS_GRID_XFORM_PIXDIM);
+  g_assert_null (ns_grid_dup_xform_warning (&g));
+}
+
+static gint held_mib, max_held;
+
+static gpointer
+reserve_thread (gpointer data)
+{
+  guint granted = 0;
+  for (int i = 0; i < 2000; i++)
+    {
+      if (!ns_memory_reserve (3 << 20, NULL))
+        continue;
+      int now = g_atomic_int_add (&held_mib, 3) + 3;
+      int seen = g_atomic_int_get (&max_held);
+      while (now > seen && !g_atomic_int_compare_and_exchange (&max_held, seen, now))
+        seen = g_atomic_int_get (&max_held);
+      g_atomic_int_add (&held_mib, -3);
+      ns_memory_release (3 << 20);
+      granted++;
+    }
+  return GUINT_TO_POINTER (granted);
+}
+
+/* The memory budget: reservations add up (several files decoded at once) and are refused
+ * past the limit, saying what is left; releasing gives it back. */
+static void
+test_memory_budget (void)
+{
+  guint64 left = 0;
+
+  /* The system's figure is positive and not absurd. */
+  guint64 sys = ns_memory_available ();
+  g_test_message ("available: %" G_GUINT64_FORMAT " MiB", sys >> 20);
+  g_assert_cmpuint (sys, >, 0);
+
+  ns_memory_set_limit (100 << 20);
+  g_assert_cmpuint (ns_memory_available (), ==, 100 << 20);
+  g_assert_true (ns_memory_reserve (60 << 20, &left));
+  g_assert_true (ns_memory_reserve (30 << 20, &left));
+  g_assert_cmpuint (ns_memory_available (), ==, 10 << 20);
+  /* Each would fit alone; the sum does not. */
+  g_assert_false (ns_memory_reserve (20 << 20, &left));
+  g_assert_cmpuint (left, ==, 10 << 20);
+  ns_memory_release (60 << 20);
+  g_assert_true (ns_memory_reserve (20 << 20, NULL));
+  ns_memory_release (20 << 20);
+  ns_memory_release (30 << 20);
+  g_assert_cmpuint (ns_memory_available (), ==, 100 << 20);
+
+  /* From several threads at once: never more than the limit granted at a time. */
+  ns_memory_set_limit (16 << 20);
+  GThread *threads[8];
+  for (int t = 0; t < 8; t++)
+    threads[t] = g_thread_new ("reserve", reserve_thread, NULL);
+  guint granted = 0;
+  for (int t = 0; t < 8; t++)
+    granted += GPOINTER_TO_UINT (g_thread_join (threads[t]));
+  g_test_message ("%u reservations granted", granted);
+  g_assert_cmpuint (granted, >, 0);
+  g_assert_cmpint (g_atomic_int_get (&max_held), <=, 16);
+  g_assert_cmpuint (ns_memory_available (), ==, 16 << 20);
+
+  ns_memory_set_limit (0);
+  g_assert_cmpuint (ns_memory_available (), >, 0);
+}
+
+/* Growing a large buffer keeps its content. */
+static void
+test_memory_realloc (void)
+{
+  gsize small = 1000, big = ((gsize) 13 << 20) + 7;
+  guint8 *p = ns_memory_alloc_large (small, FALSE);
+  for (gsize i = 0; i < small; i++)
+    p[i] = (guint8) i;
+  p = ns_memory_realloc_large (p, big);
+  g_assert_nonnull (p);
+  for (gsize i = 0; i < small; i++)
+    g_assert_cmpuint (p[i], ==, (guint8) i);
+  memset (p + small, 0x5a, big - small);
+  p = ns_memory_realloc_large (p, 2 * big);
+  g_assert_nonnull (p);
+  g_assert_cmpuint (p[small - 1], ==, (guint8) (small - 1));
+  g_assert_cmpuint (p[big - 1], ==, 0x5a);
+  g_free (p);
+}
+
 /* The THPeligible line of /proc/self/smaps for the mapping holding p (-1: not shown). */
 static int
 thp_eligible (const void *p)
@@ -143,6 +330,10 @@ main (int argc, char **argv)
   g_test_add_func ("/data/volume/alloc", test_alloc);
   g_test_add_func ("/data/volume/bad-dims", test_bad_dims);
   g_test_add_func ("/data/volume/orientation", test_orientation);
+  g_test_add_func ("/data/volume/new-take", test_new_take);
+  g_test_add_func ("/data/volume/xform-choice", test_xform_choice);
   g_test_add_func ("/data/memory/large", test_memory_large);
+  g_test_add_func ("/data/memory/budget", test_memory_budget);
+  g_test_add_func ("/data/memory/realloc", test_memory_realloc);
   return g_test_run ();
 }

@@ -351,6 +351,11 @@ test_choose_file_run_undo (void)
    * prediction it is compared with go to the user's data folder, nothing into the case's
    * folder (here the source tree's sample), and the queue shows */
   {
+    /* the source tree's sample and the installed one: the program uses one of them */
+    g_autofree char *installed_sample = g_build_filename (ns_gui_installed_data_dir (),
+                                                          "samples", CASE_ID, NULL);
+    g_autofree char *installed_before = list_dir (installed_sample);
+    g_autofree char *installed_after = NULL;
     g_autofree char *sample_before = list_dir (ns_test_sample_case ());
     g_autofree char *sample_after = NULL;
     g_autofree char *data = ns_gui_app_dup_data_dir (app);
@@ -362,6 +367,8 @@ test_choose_file_run_undo (void)
     g_assert_true (ns_gui_wait (app, ns_gui_window_shown, "Fine-tuning Queue", 60));
     sample_after = list_dir (ns_test_sample_case ());
     g_assert_cmpstr (sample_after, ==, sample_before);
+    installed_after = list_dir (installed_sample);
+    g_assert_cmpstr (installed_after, ==, installed_before);
     case_folder = only_entry (corrections);
     listed = list_dir (case_folder);
     g_test_message ("%s: %s", case_folder, listed);

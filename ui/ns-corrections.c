@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-corrections.c: where corrections go (see ns-corrections.h).  The data folder is the
- * queue's (the folder of ns_queue_default_path()), so that the rule for "the user's data
- * folder" stays in one place; the chosen folder is a GKeyFile setting.
+ * database's (the folder of ns_db_dup_default_path()), so that the rule for "the user's
+ * data folder" stays in one place; the chosen folder is a GKeyFile setting.
  */
 #define G_LOG_DOMAIN "ns-corrections"
 
@@ -14,7 +14,7 @@
 #include <math.h>
 
 #include "ns-nifti.h"
-#include "ns-queue.h"
+#include "ns-db.h"
 
 #define SETTINGS_GROUP "corrections"
 #define SETTINGS_KEY "folder"
@@ -41,7 +41,7 @@ ns_corrections_dup_folder (void)
         return folder;
       g_free (folder);
     }
-  db = ns_queue_default_path ();
+  db = ns_db_dup_default_path ();
   data = g_path_get_dirname (db);
   return g_build_filename (data, "corrections", NULL);
 }

@@ -7,7 +7,9 @@
 
 #include "ns-fine-tune-dialog.h"
 
+#include "ns-db.h"
 #include "ns-queue.h"
+#include "ns-registry.h"
 #include "ns-ui.h"
 
 struct _NsFineTuneDialog
@@ -44,7 +46,7 @@ static const char *const devices[] = { "auto", "cpu", "cuda" };
 static char *
 validation_list_path (const char *db_path)
 {
-  g_autofree char *db = db_path != NULL ? g_strdup (db_path) : ns_queue_default_path ();
+  g_autofree char *db = db_path != NULL ? g_strdup (db_path) : ns_db_dup_default_path ();
   g_autofree char *dir = g_path_get_dirname (db);
 
   return g_build_filename (dir, "validation-cases.txt", NULL);
@@ -176,7 +178,7 @@ static void
 fill (NsFineTuneDialog *self)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &error);
   g_autofree char *list_path = validation_list_path (self->db_path);
   g_autofree char *list = NULL;
   g_autofree char *queued = NULL;
@@ -184,19 +186,19 @@ fill (NsFineTuneDialog *self)
 
   if (queue != NULL)
     {
-      g_autoptr (GPtrArray) models = ns_queue_list_models (queue, NULL);
+      g_autoptr (GPtrArray) models = ns_registry_list_models (queue, NULL);
       g_autoptr (GPtrArray) cases = ns_queue_list (queue, NS_QUEUE_SORT_ADDED,
                                                    NS_QUEUE_STATE_QUEUED, NULL);
 
       n_queued = cases != NULL ? cases->len : 0;
       for (guint i = 0; models != NULL && i < models->len; i++)
         {
-          NsQueueModel *m = models->pdata[i];
+          NsRegistryModel *m = models->pdata[i];
           g_autofree char *base = g_path_get_basename (m->path);
           g_autofree char *name = g_strdup_printf ("v%d%s — %s", m->version,
                                                    m->is_default ? " (default)" : "", base);
 
-          if (m->status != NS_QUEUE_MODEL_REGISTERED)
+          if (m->status != NS_REGISTRY_MODEL_REGISTERED)
             continue;
           if (m->is_default)
             default_index = self->model_paths->len;

@@ -10,14 +10,14 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 
-#include "ns-queue.h"
+#include "ns-registry.h"
 
 struct _NsModelsDialog
 {
   GtkWindow parent_instance;
 
   char *db_path;
-  GPtrArray *models;        /* NsQueueModel * */
+  GPtrArray *models;        /* NsRegistryModel * */
   GPtrArray *radios;        /* the check button of each row of models (borrowed) */
   int selected;             /* version, 0: none */
   GtkWidget *grid;
@@ -33,11 +33,11 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NsModelsDialog, ns_models_dialog, GTK_TYPE_WINDOW)
 
-static const NsQueueModel *
+static const NsRegistryModel *
 find (NsModelsDialog *self, int version)
 {
   for (guint i = 0; i < self->models->len; i++)
-    if (((NsQueueModel *) self->models->pdata[i])->version == version)
+    if (((NsRegistryModel *) self->models->pdata[i])->version == version)
       return self->models->pdata[i];
   return NULL;
 }
@@ -54,7 +54,7 @@ fmt_dice (char *buf, gsize size, double d)
 char *
 ns_models_dialog_dup_row_text (NsModelsDialog *self, guint index)
 {
-  const NsQueueModel *m;
+  const NsRegistryModel *m;
   char d[3][16];
 
   g_return_val_if_fail (index < self->models->len, NULL);
@@ -63,7 +63,7 @@ ns_models_dialog_dup_row_text (NsModelsDialog *self, guint index)
     fmt_dice (d[r], sizeof d[r], m->dice[r]);
   return g_strdup_printf ("v%d%s  WT %s  TC %s  ET %s  %s", m->version,
                           m->is_default ? " (default)" : "", d[0], d[1], d[2],
-                          ns_queue_model_status_name (m->status));
+                          ns_registry_model_status_name (m->status));
 }
 
 static void
@@ -73,10 +73,10 @@ on_row_toggled (GtkCheckButton *button, NsModelsDialog *self)
 
   if (gtk_check_button_get_active (button) && g_ptr_array_find (self->radios, button, &row))
     {
-      self->selected = ((NsQueueModel *) self->models->pdata[row])->version;
-      const NsQueueModel *m = find (self, self->selected);
+      self->selected = ((NsRegistryModel *) self->models->pdata[row])->version;
+      const NsRegistryModel *m = find (self, self->selected);
       gtk_widget_set_sensitive (self->promote, m != NULL && !m->is_default
-                                                 && m->status == NS_QUEUE_MODEL_REGISTERED);
+                                                 && m->status == NS_REGISTRY_MODEL_REGISTERED);
       gtk_widget_set_sensitive (self->rollback, TRUE);
     }
 }
@@ -96,8 +96,8 @@ gboolean
 ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &local);
-  GPtrArray *models = queue != NULL ? ns_queue_list_models (queue, &local) : NULL;
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &local);
+  GPtrArray *models = queue != NULL ? ns_registry_list_models (queue, &local) : NULL;
   GtkWidget *child;
   GtkCheckButton *group = NULL;
   static const char *const heads[] = { "", "Version", "Created", "Parent", "WT", "TC", "ET",
@@ -118,10 +118,11 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
     attach_text (GTK_GRID (self->grid), heads[c], c, 0, TRUE);
   for (guint i = 0; i < models->len; i++)
     {
-      const NsQueueModel *m = models->pdata[i];
+      const NsRegistryModel *m = models->pdata[i];
       GtkWidget *radio = gtk_check_button_new ();
       g_autofree char *v = g_strdup_printf ("v%d", m->version);
-      g_autofree char *p = m->parent > 0 ? g_strdup_printf ("v%d", m->parent) : g_strdup ("–");
+      g_autofree char *p = m->parent != NS_REGISTRY_NONE ? g_strdup_printf ("v%d", m->parent)
+                                                        : g_strdup ("–");
       char d[3][16];
 
       if (group != NULL)
@@ -139,8 +140,8 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
           fmt_dice (d[r], sizeof d[r], m->dice[r]);
           attach_text (GTK_GRID (self->grid), d[r], 4 + r, i + 1, FALSE);
         }
-      attach_text (GTK_GRID (self->grid), m->status == NS_QUEUE_MODEL_FAILED && m->error != NULL
-                                            ? m->error : ns_queue_model_status_name (m->status),
+      attach_text (GTK_GRID (self->grid), m->status == NS_REGISTRY_MODEL_FAILED && m->error != NULL
+                                            ? m->error : ns_registry_model_status_name (m->status),
                    7, i + 1, FALSE);
       attach_text (GTK_GRID (self->grid), m->is_default ? "default" : "", 8, i + 1, FALSE);
       if (m->version == self->selected)
@@ -152,9 +153,9 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
   gtk_widget_set_sensitive (self->rollback, models->len > 0);
   if (self->selected != 0)
     {
-      const NsQueueModel *m = find (self, self->selected);
+      const NsRegistryModel *m = find (self, self->selected);
       gtk_widget_set_sensitive (self->promote, !m->is_default
-                                                 && m->status == NS_QUEUE_MODEL_REGISTERED);
+                                                 && m->status == NS_REGISTRY_MODEL_REGISTERED);
     }
   {
     g_autofree char *text = g_strdup_printf ("%u model version%s", models->len,
@@ -174,7 +175,7 @@ int
 ns_models_dialog_get_version (NsModelsDialog *self, guint index)
 {
   g_return_val_if_fail (index < self->models->len, 0);
-  return ((NsQueueModel *) self->models->pdata[index])->version;
+  return ((NsRegistryModel *) self->models->pdata[index])->version;
 }
 
 void
@@ -214,18 +215,18 @@ val_cases_of (const char *metrics)
 char *
 ns_models_dialog_dup_comparison (NsModelsDialog *self, int version, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
-  g_autoptr (NsQueueModel) cand = NULL;
-  g_autoptr (NsQueueModel) cur = NULL;
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
+  g_autoptr (NsRegistryModel) cand = NULL;
+  g_autoptr (NsRegistryModel) cur = NULL;
   static const char *const regions[] = { "WT", "TC", "ET" };
   GString *s;
 
   if (queue == NULL)
     return NULL;
-  cand = ns_queue_get_model (queue, version, error);
+  cand = ns_registry_dup_model (queue, version, error);
   if (cand == NULL)
     return NULL;
-  cur = ns_queue_get_default_model (queue, NULL);
+  cur = ns_registry_dup_default (queue, NULL);
   s = g_string_new (NULL);
   if (cur == NULL)
     {
@@ -272,9 +273,10 @@ ns_models_dialog_dup_comparison (NsModelsDialog *self, int version, GError **err
 gboolean
 ns_models_dialog_promote (NsModelsDialog *self, int version, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
 
-  if (queue == NULL || !ns_queue_promote (queue, version, NULL, error))
+  /* gated (data/ns-registry.h): refused without validation figures, with the reason */
+  if (queue == NULL || !ns_registry_promote (queue, version, FALSE, NULL, error))
     return FALSE;
   self->selected = version;
   ns_models_dialog_refresh (self, NULL);
@@ -285,10 +287,12 @@ ns_models_dialog_promote (NsModelsDialog *self, int version, GError **error)
 gboolean
 ns_models_dialog_rollback (NsModelsDialog *self, int version, int *new_default, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
+  /* this dialog's 0 is "the previous default" (the registry's 0 is the shipped model) */
+  int target = version != 0 ? version : NS_REGISTRY_PREVIOUS;
   int v = 0;
 
-  if (queue == NULL || !ns_queue_rollback (queue, version, NULL, &v, error))
+  if (queue == NULL || !ns_registry_rollback (queue, target, NULL, &v, error))
     return FALSE;
   if (new_default != NULL)
     *new_default = v;
@@ -374,14 +378,14 @@ static void
 on_rollback_clicked (GtkButton *button, NsModelsDialog *self)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &error);
-  g_autoptr (NsQueueModel) cur = queue != NULL ? ns_queue_get_default_model (queue, NULL)
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &error);
+  g_autoptr (NsRegistryModel) cur = queue != NULL ? ns_registry_dup_default (queue, NULL)
                                                : NULL;
   /* the selected earlier version, else the default before the current one */
   int version = self->selected != 0 && (cur == NULL || cur->version != self->selected)
                   ? self->selected : 0;
 
-  g_clear_pointer (&queue, ns_queue_close);
+  g_clear_pointer (&queue, ns_db_close);
   if (!ns_models_dialog_rollback (self, version, NULL, &error))
     gtk_label_set_text (GTK_LABEL (self->message), error->message);
 }
@@ -430,7 +434,7 @@ ns_models_dialog_init (NsModelsDialog *self)
   GtkWidget *close = gtk_button_new_with_mnemonic ("_Close");
   GtkWidget *scroll = gtk_scrolled_window_new ();
 
-  self->models = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_queue_model_free);
+  self->models = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_registry_model_free);
   self->radios = g_ptr_array_new ();
   gtk_window_set_title (GTK_WINDOW (self), "Models");
   gtk_window_set_default_size (GTK_WINDOW (self), 720, 360);

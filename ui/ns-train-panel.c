@@ -21,6 +21,8 @@
 #include "ns-case.h"
 #include "ns-checkpoint.h"
 #include "ns-queue.h"
+#include "ns-registry.h"
+#include "ns-runs.h"
 
 struct _NsTrainPanel
 {
@@ -231,7 +233,7 @@ static void
 finish (NsTrainPanel *self, NsTrainState state, const char *message)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &error);
 
   if (state == NS_TRAIN_SUCCEEDED)
     {
@@ -248,14 +250,14 @@ finish (NsTrainPanel *self, NsTrainState state, const char *message)
       else
         {
           g_autofree char *metrics = build_metrics (self);
-          NsQueueModelInfo info = { 0 };
+          NsRegistryModelInfo info = { 0 };
 
           info.path = path;
           info.arch = meta->arch;
           info.parent = self->base_version;
           info.metrics = metrics;
           info.run_id = self->run_id;
-          self->new_version = ns_queue_register_model (queue, &info, &error);
+          self->new_version = ns_registry_register_model (queue, &info, &error);
           if (self->new_version == 0)
             {
               state = NS_TRAIN_FAILED;
@@ -267,10 +269,9 @@ finish (NsTrainPanel *self, NsTrainState state, const char *message)
     {
       g_autoptr (GError) e2 = NULL;
 
-      if (!ns_queue_run_finish (queue, self->run_id,
-                                state == NS_TRAIN_CANCELLED ? NS_QUEUE_RUN_CANCELLED
-                                                            : NS_QUEUE_RUN_FAILED,
-                                message, &e2))
+      if (!ns_runs_finish (queue, self->run_id,
+                           state == NS_TRAIN_CANCELLED ? NS_RUN_CANCELLED : NS_RUN_FAILED,
+                           message, &e2))
         g_warning ("%s", e2->message);
     }
   else if (queue == NULL && state != NS_TRAIN_SUCCEEDED)
@@ -407,7 +408,7 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
                            int base_version, const gint64 *case_ids, guint n_cases,
                            GError **error)
 {
-  g_autoptr (NsQueue) queue = NULL;
+  g_autoptr (NsDb) queue = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autofree char *log_path = NULL;
   GInputStream *stdout_pipe;
@@ -426,11 +427,11 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
   self->base_version = base_version;
   self->n_cases = n_cases;
 
-  queue = ns_queue_open (self->db_path, error);
+  queue = ns_db_open (self->db_path, error);
   if (queue == NULL)
     return FALSE;
   log_path = g_strconcat (output, ".log", NULL);
-  self->run_id = ns_queue_run_begin (queue, self->command, log_path, case_ids, n_cases, 0,
+  self->run_id = ns_runs_begin (queue, self->command, log_path, case_ids, n_cases, 0,
                                      error);
   if (self->run_id == 0)
     return FALSE;
@@ -441,8 +442,8 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
   self->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (self->proc == NULL)
     {
-      ns_queue_run_finish (queue, self->run_id, NS_QUEUE_RUN_FAILED,
-                           error != NULL && *error != NULL ? (*error)->message : NULL, NULL);
+      ns_runs_finish (queue, self->run_id, NS_RUN_FAILED,
+                      error != NULL && *error != NULL ? (*error)->message : NULL, NULL);
       return FALSE;
     }
   /* The run stays recorded under this process (not the trainer's): the GUI registers the
@@ -524,7 +525,7 @@ link_case (const NsQueueEntry *e, const char *run_dir, GError **error)
 gboolean
 ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
   g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
@@ -557,7 +558,7 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
     {
       g_autofree char *name = g_strdup_printf ("model-%s.safetensors", stamp);
       g_autofree char *db = self->db_path != NULL ? g_strdup (self->db_path)
-                                                   : ns_queue_default_path ();
+                                                   : ns_db_dup_default_path ();
       g_autofree char *db_dir = g_path_get_dirname (db);
       g_autofree char *models = g_build_filename (db_dir, "models", NULL);
       g_mkdir_with_parents (models, 0755);
@@ -607,9 +608,11 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
 
   g_strfreev (self->val_cases);
   self->val_cases = g_strdupv (request->val_cases);
+  /* the registry's parent: the base's version (0: the shipped model), none from scratch */
   return ns_train_panel_start_argv (self, (const char *const *) argv->pdata, output,
-                                    request->base_version, (const gint64 *) ids->data,
-                                    ids->len, error);
+                                    request->base_model != NULL ? request->base_version
+                                                                : NS_REGISTRY_NONE,
+                                    (const gint64 *) ids->data, ids->len, error);
 }
 
 void

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-file.c: see ns-file.h.  stat () first, so that a FIFO or a device is described
+ * without being opened; then open (O_NONBLOCK, which makes opening a FIFO return at
+ * once) and fstat () the descriptor, which is what is read from, so that a file swapped
+ * for a FIFO between the two calls is caught too.
+ */
+#define G_LOG_DOMAIN "ns-data"
+
+#include "ns-file.h"
+#include "ns-data-error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+const char *
+ns_file_type_name (mode_t mode)
+{
+  if (S_ISREG (mode))
+    return "a regular file";
+  if (S_ISDIR (mode))
+    return "a folder";
+  if (S_ISFIFO (mode))
+    return "a FIFO (named pipe)";
+  if (S_ISCHR (mode))
+    return "a character device";
+  if (S_ISBLK (mode))
+    return "a block device";
+  if (S_ISSOCK (mode))
+    return "a socket";
+  if (S_ISLNK (mode))
+    return "a symbolic link";
+  return "not a regular file";
+}
+
+/* Why stat (path) failed with err, as precisely as the link (if any) lets us say. */
+static void
+set_stat_error (const char *path, int err, GError **error)
+{
+  GStatBuf lst;
+
+  if (err == ELOOP)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
+                   "%s: a symbolic link loop (the link leads back to itself)", path);
+      return;
+    }
+  if ((err == ENOENT || err == ENOTDIR) && g_lstat (path, &lst) == 0 && S_ISLNK (lst.st_mode))
+    {
+      g_autofree char *target = g_file_read_link (path, NULL);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                   "%s: a dangling symbolic link to %s (that file does not exist)", path,
+                   target != NULL ? target : "a missing file");
+      return;
+    }
+  g_set_error (error, NS_DATA_ERROR,
+               err == ENOENT || err == ENOTDIR ? NS_DATA_ERROR_NOT_FOUND : NS_DATA_ERROR_IO,
+               "%s: %s", path, g_strerror (err));
+}
+
+static gboolean
+check_mode (const char *path, mode_t mode, GError **error)
+{
+  if (S_ISREG (mode))
+    return TRUE;
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI, "%s: %s, not a regular file", path,
+               ns_file_type_name (mode));
+  return FALSE;
+}
+
+gboolean
+ns_file_check_regular (const char *path, GError **error)
+{
+  GStatBuf st;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (g_stat (path, &st) != 0)
+    {
+      set_stat_error (path, errno, error);
+      return FALSE;
+    }
+  return check_mode (path, st.st_mode, error);
+}
+
+int
+ns_file_open_regular (const char *path, struct stat *st, GError **error)
+{
+  struct stat local;
+
+  g_return_val_if_fail (path != NULL, -1);
+  if (!ns_file_check_regular (path, error))
+    return -1;
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
+  if (fd < 0)
+    {
+      set_stat_error (path, errno, error);
+      return -1;
+    }
+  if (st == NULL)
+    st = &local;
+  if (fstat (fd, st) != 0)
+    {
+      int err = errno;
+      close (fd);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: %s", path, g_strerror (err));
+      return -1;
+    }
+  if (!check_mode (path, st->st_mode, error))
+    {
+      close (fd);
+      return -1;
+    }
+  /* A regular file does not block; readers expect ordinary blocking reads. */
+  int flags = fcntl (fd, F_GETFL);
+  if (flags >= 0)
+    fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
+  return fd;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-file.h: opening a file that must be a regular file, and saying what a path is
+ * when it is not one.
+ *
+ * A case folder can hold a dangling symbolic link, a link loop, a FIFO or a folder where
+ * a FLAIR is expected.  Each is refused with an NS_DATA_ERROR that names the path and
+ * what it is ("a dangling symbolic link to /old/t1.nii.gz", "a symbolic link loop", "a
+ * FIFO (named pipe), not a regular file"), never skipped, and never opened in a way that
+ * could block (a FIFO without a writer) or act on a device.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/stat.h>
+
+G_BEGIN_DECLS
+
+/* Checks that path leads (through any symbolic links) to a regular file, without opening
+ * it.  NS_DATA_ERROR_NOT_FOUND for a missing file or a dangling link, NS_DATA_ERROR_NOT_NIFTI
+ * (it cannot be an image file) for a link loop or anything that is not a regular file,
+ * NS_DATA_ERROR_IO otherwise (permissions, ...). */
+gboolean    ns_file_check_regular (const char *path, GError **error);
+/* Opens path read-only (O_CLOEXEC) after that check, without blocking, and checks the
+ * opened file again (it may have been replaced meanwhile).  The descriptor (blocking mode)
+ * and its fstat in *st (may be NULL); -1 and an error as above on failure. */
+int         ns_file_open_regular  (const char *path, struct stat *st, GError **error);
+/* "a FIFO (named pipe)", "a folder", "a character device", ... for a file type (st_mode). */
+const char *ns_file_type_name     (mode_t mode);
+
+G_END_DECLS
