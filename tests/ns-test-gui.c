@@ -515,21 +515,39 @@ window_origin (JsonObject *window, int *x, int *y)
   }
 }
 
+/* Whether the named widget of the named window shows, laid out (data: two names). */
+static gboolean
+widget_laid_out (JsonObject *status, gpointer data)
+{
+  const char *const *names = data;
+  JsonObject *widget = ns_gui_widget (ns_gui_window (status, names[0]), names[1]);
+  JsonArray *bounds;
+
+  if (widget == NULL || !json_object_get_boolean_member (widget, "mapped"))
+    return FALSE;
+  bounds = json_object_get_array_member (widget, "bounds");
+  return json_array_get_int_element (bounds, 2) > 0 && json_array_get_int_element (bounds, 3) > 0;
+}
+
 void
 ns_gui_point_at (NsGuiApp *app, const char *window_name, const char *widget_name, double fx,
                  double fy)
 {
-  g_autoptr (JsonObject) status = ns_gui_status (app);
-  JsonObject *window = ns_gui_window (status, window_name);
-  JsonObject *widget = ns_gui_widget (window, widget_name);
+  const char *names[] = { window_name, widget_name };
+  g_autoptr (JsonObject) status = NULL;
+  JsonObject *window, *widget;
   JsonArray *bounds;
   int ox = 0, oy = 0;
   g_autofree char *x = NULL;
   g_autofree char *y = NULL;
 
-  if (widget == NULL)
-    g_error ("no widget %s in a window %s", widget_name, window_name);
-  g_assert_true (json_object_get_boolean_member (widget, "mapped"));
+  /* a window just shown may not be laid out yet */
+  if (!ns_gui_wait (app, widget_laid_out, names, 30))
+    g_error ("no widget %s shown in a window %s", widget_name, window_name);
+  status = ns_gui_status (app);
+  window = ns_gui_window (status, window_name);
+  widget = ns_gui_widget (window, widget_name);
+  g_assert_nonnull (widget);
   bounds = json_object_get_array_member (widget, "bounds");
   {
     JsonArray *size = json_object_get_array_member (window, "size");
