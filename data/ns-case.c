@@ -9,8 +9,10 @@
 #define G_LOG_DOMAIN "ns-data"
 
 #include "ns-case.h"
+#include "ns-case-private.h"
 #include "ns-config.h"
 #include "ns-data-error.h"
+#include "ns-dicom.h"
 #include "ns-file.h"
 #include "ns-memory.h"
 #include "ns-nifti.h"
@@ -532,12 +534,31 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       const char *files[2] = { path, NULL };
+      if (ns_dicom_path_is_dicom (path))
+        return ns_dicom_case_load (path, NULL, flags, error);
       return ns_case_load_files (files, flags, error);
     }
-  if (!ns_case_discover (path, parts, error))
-    return NULL;
+  g_autoptr (GError) local = NULL;
+  if (!ns_case_discover (path, parts, &local))
+    {
+      /* No NIfTI FLAIR: a folder of DICOM series is a case too. */
+      if (g_error_matches (local, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND)
+          && ns_dicom_path_is_dicom (path))
+        return ns_dicom_case_load (path, NULL, flags, error);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
   NsCase *ncase = load_parts (parts, NULL, path, TRUE, flags, error);
   clear_paths (parts);
+  return ncase;
+}
+
+NsCase *
+_ns_case_new (const char *dir)
+{
+  NsCase *ncase = g_new0 (NsCase, 1);
+  g_atomic_ref_count_init (&ncase->ref_count);
+  ncase->dir = g_strdup (dir);
   return ncase;
 }
 
@@ -561,6 +582,7 @@ ns_case_unref (NsCase *ncase)
   clear_paths (ncase->paths);
   g_clear_pointer (&ncase->labels, ns_label_map_unref);
   g_clear_pointer (&ncase->brain_mask, ns_label_map_unref);
+  g_strfreev (ncase->notes);
   g_free (ncase->dir);
   g_free (ncase->id);
   g_free (ncase);
