@@ -113,9 +113,10 @@ ns_dicom_assign (GPtrArray *scan, const NsDicomAssignment *assignment, const cha
                                       label);
             }
           g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_AMBIGUOUS,
-                       "%s: cannot tell which series is the %s: %s all look like one; choose "
+                       "%s: cannot tell which series is the %s: %s %s like one; choose "
                        "with %s SERIES (its number or UID)", where, ns_modality_name (m),
-                       list->str, option_names[m]);
+                       list->str, fits->len == 2 ? "both look" : "all look",
+                       option_names[m]);
           return FALSE;
         }
     }

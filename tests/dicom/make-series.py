@@ -13,7 +13,8 @@ n = row x column direction.  The expected volume is therefore V itself, on the g
                  ras-flipped|reversed] [--spacing DX,DY,DZ] [--slope S --intercept B]
                  [--shuffle] [--rle] [--drop K] [--tilt DEG [--tilt-tag]] [--rotate K] [--resize K]
                  [--duplicate K] [--frames K] [--dicomdir] [--lower-case] ...
-  make-series.py study OUT TRUTH_DIR [--coarse-t2] [--other-frame-t2] [--twin-flair]
+  make-series.py study OUT TRUTH_DIR [--coarse PART] [--other-frame-t2] [--twin-flair]
+                 [--plain-descriptions]
   make-series.py check-seg SEG SERIES_DIR LABELS.nii   (pydicom reads a DICOM-SEG back)
 
 Values stored are integers (int16 unless --uint16); with --slope/--intercept the stored
@@ -243,12 +244,13 @@ def slice_dataset(s, study_uid, series_uid, frame_uid, k, pixels, ipp, iop, spac
     return ds
 
 
-def write_series(s, volume, out_dir, truth=None, study_uid=None, frame_uid=None):
+def write_series(s, volume, out_dir, truth=None, study_uid=None, frame_uid=None,
+                 series_uid=None):
     """Writes volume (V[i, j, k]) as the series s into out_dir; returns the LPS affine."""
     os.makedirs(out_dir, exist_ok=True)
     study_uid = study_uid or s.study_uid or generate_uid(prefix=ROOT)
     frame_uid = frame_uid or s.frame_uid or generate_uid(prefix=ROOT)
-    series_uid = generate_uid(prefix=ROOT)
+    series_uid = series_uid or generate_uid(prefix=ROOT)
     r, c = directions(s.geometry)
     iop = [as_written(v) for v in list(r) + list(c)]
     r, c = np.array(iop[:3]), np.array(iop[3:])
@@ -358,13 +360,13 @@ def cmd_study(args):
         spacing = (1.0, 1.0, 1.0)
         folder = part if number != 7 else "flair2"
         frame = frame_uid
-        if part == "t2" and args.coarse_t2:
-            vol = vol[::2, ::2, :]
+        if part in (args.coarse or []) or (part == "t2" and args.other_frame_t2):
+            vol = vol[::2, ::2, :]  # voxel (i, j, k) is where the fine (2i, 2j, k) is
             spacing = (2.0, 2.0, 1.0)
         if part == "t2" and args.other_frame_t2:
             frame = generate_uid(prefix=ROOT)
-            vol = vol[::2, ::2, :]
-            spacing = (2.0, 2.0, 1.0)
+        if args.plain_descriptions:
+            desc, scanning, ti, agent = "Series %d" % number, "GR", 0.0, ""
         s = Series(description=desc, number=number, scanning=scanning, tr=tr, te=te, ti=ti,
                    agent=agent, spacing=spacing, seed=number)
         write_series(s, vol, os.path.join(args.out, folder),
@@ -373,11 +375,11 @@ def cmd_study(args):
     loc = os.path.join(args.out, "loc")
     os.makedirs(loc, exist_ok=True)
     small = np.zeros((16, 16, 1), np.int32) + 100
+    loc_uid = generate_uid(prefix=ROOT)
     for i, geom in enumerate(("axial", "sagittal", "coronal")):
         s = Series(description="3-plane localizer", number=1, geometry=geom, scanning="GR",
                    tr=8.0, te=4.0, ti=0.0, seed=i)
-        lps, files, _, _ = write_series(s, small, os.path.join(loc, geom), None, study_uid,
-                                        frame_uid)
+        write_series(s, small, os.path.join(loc, geom), None, study_uid, frame_uid, loc_uid)
     # The truth label map on the FLAIR's grid.
     size = tuple(int(v) for v in args.size.split(","))
     if args.case:
@@ -494,8 +496,11 @@ def main():
     q.add_argument("out")
     q.add_argument("truth_dir")
     volume_args(q)
-    q.add_argument("--coarse-t2", action="store_true")
+    q.add_argument("--coarse", action="append", choices=("flair", "t1", "t1ce", "t2"),
+                   help="this sequence at 2 x 2 x 1 mm (every other voxel in-plane)")
     q.add_argument("--other-frame-t2", action="store_true")
+    q.add_argument("--plain-descriptions", action="store_true",
+                   help="descriptions and parameters that name no sequence")
     q.add_argument("--twin-flair", action="store_true")
     q.set_defaults(func=cmd_study)
 
