@@ -265,6 +265,55 @@ write_atomically (const char *path, const NsDicomSeries *source, const NsDicomSe
   return TRUE;
 }
 
+static gboolean
+series_is (const NsDicomSeries *s, const char *prefer)
+{
+  if (strcmp (s->uid, prefer) == 0)
+    return TRUE;
+  for (guint i = 0; i < s->files->len; i++)
+    if (strcmp (((const NsDicomFile *) g_ptr_array_index (s->files, i))->path, prefer) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+NsDicomSeries *
+ns_dicom_find_series_on_grid (GPtrArray *scan, const NsGrid *grid, const char *prefer,
+                              const char *labels_path, GError **error)
+{
+  g_return_val_if_fail (scan != NULL && grid != NULL, NULL);
+  NsDicomSeries *first = NULL;
+  for (guint i = 0; i < scan->len; i++)
+    {
+      NsDicomSeries *s = scan->pdata[i];
+      if (!s->is_volume || !ns_grid_equal (&s->grid, grid))
+        continue;
+      if (prefer != NULL && series_is (s, prefer))
+        return s;
+      if (first == NULL)
+        first = s;
+    }
+  if (first != NULL)
+    return first;
+
+  g_autoptr (GString) list = g_string_new (NULL);
+  for (guint i = 0; i < scan->len; i++)
+    {
+      const NsDicomSeries *s = scan->pdata[i];
+      g_autofree char *label = ns_dicom_series_dup_label (s);
+      g_string_append_printf (list, "%s%s ", i > 0 ? "; " : "", label);
+      if (s->is_volume)
+        g_string_append_printf (list, "%d x %d x %d", s->grid.dim[0], s->grid.dim[1],
+                                s->grid.dim[2]);
+      else
+        g_string_append (list, "not a volume");
+    }
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+               "%s: its grid (%d x %d x %d) is that of no series (%s)",
+               labels_path != NULL ? labels_path : "the label map", grid->dim[0], grid->dim[1],
+               grid->dim[2], list->str);
+  return NULL;
+}
+
 gboolean
 ns_dicom_seg_write (const NsLabelMap *labels, const NsDicomSeries *source, const char *out_path,
                     const NsDicomSegOptions *options, GError **error)

@@ -600,7 +600,6 @@ seg_write (const char *path, const char *out_name, const NsDicomSeries *source,
   if (!check (ident.setContentLabel ("SEGMENTATION"), out_name, "content label", error)
       || !check (ident.setContentDescription (header->series_description), out_name,
                  "content description", error)
-      || !check (ident.setContentCreatorName ("Neuroseg"), out_name, "content creator", error)
       || !check (ident.setInstanceNumber ("1"), out_name, "instance number", error))
     return FALSE;
 

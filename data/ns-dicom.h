@@ -194,11 +194,11 @@ NsCase        *ns_dicom_case_load_scan    (const char *path, GPtrArray *scan,
 
 /* ---- DICOM-SEG ---------------------------------------------------------------------------- */
 
-/* The series of scan on exactly grid (ns_grid_equal ()): the one with UID prefer_uid when
- * it is (may be NULL), else the first.  An error naming labels_path and the grids present
- * when none is. */
+/* The series of scan on exactly grid (ns_grid_equal ()): the one that prefer names (its
+ * UID, or one of its files, e.g. NsCase.paths[m]; may be NULL) when it is on the grid, else
+ * the first.  NS_DATA_ERROR_GRID_MISMATCH naming labels_path and the series when none is. */
 NsDicomSeries *ns_dicom_find_series_on_grid (GPtrArray *scan, const NsGrid *grid,
-                                             const char *prefer_uid, const char *labels_path,
+                                             const char *prefer, const char *labels_path,
                                              GError **error);
 /* Writes labels (on source's grid) as a binary DICOM-SEG: one segment per label value
  * present (all of the scheme's when none is, each then an empty frame), each frame a slice

@@ -198,6 +198,7 @@ def slice_dataset(s, study_uid, series_uid, frame_uid, k, pixels, ipp, iop, spac
     ds.PatientID = "NS0001"
     ds.PatientBirthDate = "19700101"
     ds.PatientSex = "O"
+    ds.PatientPosition = "HFS"
     ds.ScanningSequence = s.scanning
     ds.SequenceVariant = "NONE"
     ds.ScanOptions = ""
@@ -418,8 +419,7 @@ def cmd_check_seg(args):
     want = np.asanyarray(truth.dataobj).astype(np.uint8)
     nx, ny, nz = want.shape
     assert (seg.Rows, seg.Columns) == (ny, nx), (seg.Rows, seg.Columns)
-    lps_to_vox = np.linalg.inv(np.diag([-1.0, -1.0, 1.0, 1.0]) @ truth.affine) @ \
-        np.diag([-1.0, -1.0, 1.0, 1.0])
+    lps_to_vox = np.linalg.inv(truth.affine) @ np.diag([-1.0, -1.0, 1.0, 1.0])
     values = {}
     for item in seg.SegmentSequence:
         desc = str(item.get("SegmentDescription", ""))
