@@ -531,23 +531,16 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
                      "%s: no such file or folder", path);
       return NULL;
     }
+  /* A DICOM folder (without a NIfTI FLAIR), DICOMDIR or file is a case too. */
+  if (ns_dicom_is_case_path (path))
+    return ns_dicom_case_load (path, NULL, flags, error);
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       const char *files[2] = { path, NULL };
-      if (ns_dicom_path_is_dicom (path))
-        return ns_dicom_case_load (path, NULL, flags, error);
       return ns_case_load_files (files, flags, error);
     }
-  g_autoptr (GError) local = NULL;
-  if (!ns_case_discover (path, parts, &local))
-    {
-      /* No NIfTI FLAIR: a folder of DICOM series is a case too. */
-      if (g_error_matches (local, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND)
-          && ns_dicom_path_is_dicom (path))
-        return ns_dicom_case_load (path, NULL, flags, error);
-      g_propagate_error (error, g_steal_pointer (&local));
-      return NULL;
-    }
+  if (!ns_case_discover (path, parts, error))
+    return NULL;
   NsCase *ncase = load_parts (parts, NULL, path, TRUE, flags, error);
   clear_paths (parts);
   return ncase;

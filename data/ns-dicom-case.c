@@ -388,6 +388,24 @@ ns_dicom_case_load_scan (const char *path, GPtrArray *scan, const NsDicomAssignm
   return g_steal_pointer (&ncase);
 }
 
+gboolean
+ns_dicom_is_case_path (const char *path)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    return ns_dicom_path_is_dicom (path);
+  char *parts[NS_N_CASE_FILES];
+  g_autoptr (GError) local = NULL;
+  if (ns_case_discover (path, parts, &local))
+    {
+      for (int i = 0; i < NS_N_CASE_FILES; i++)
+        g_free (parts[i]);
+      return FALSE; /* a NIfTI case */
+    }
+  return g_error_matches (local, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND)
+         && ns_dicom_path_is_dicom (path);
+}
+
 NsCase *
 ns_dicom_case_load (const char *path, const NsDicomAssignment *assignment, NsCaseLoadFlags flags,
                     GError **error)

@@ -180,6 +180,9 @@ gboolean       ns_dicom_assign            (GPtrArray *scan, const NsDicomAssignm
                                            const char *where,
                                            NsDicomSeries *chosen[NS_N_MODALITIES],
                                            GError **error);
+/* Whether ns_case_load () reads path as DICOM: a DICOMDIR or DICOM file, or a folder that
+ * holds DICOM files and no NIfTI case (no file named as its FLAIR). */
+gboolean       ns_dicom_is_case_path      (const char *path);
 /* The case of a DICOM folder or DICOMDIR: ns_dicom_scan (), ns_dicom_assign (), then each
  * series read and, when the grids differ, resampled (trilinear, outside = 0) onto the
  * reference grid; NsCase.notes says what was resampled from what.  The series must share

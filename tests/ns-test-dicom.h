@@ -104,6 +104,33 @@ ns_test_dcm2niix (const char *dir, const char *out_dir, const char *name)
   return path;
 }
 
+/* dciodvfy's verdict: no line of its output is an error. */
+static inline void
+ns_test_assert_dciodvfy (const char *path)
+{
+  const char *argv[] = { "dciodvfy", path, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_autofree char *all = g_strconcat (out, err, NULL);
+  g_auto (GStrv) lines = g_strsplit (all, "\n", -1);
+  guint n_errors = 0, n_warnings = 0;
+  for (char **l = lines; *l != NULL; l++)
+    {
+      if (g_str_has_prefix (*l, "Error"))
+        n_errors++;
+      else if (g_str_has_prefix (*l, "Warning"))
+        n_warnings++;
+    }
+  g_test_message ("dciodvfy %s: %u errors, %u warnings\n%s", path, n_errors, n_warnings, all);
+  if (n_errors > 0)
+    g_error ("dciodvfy finds %u errors in %s:\n%s", n_errors, path, all);
+  g_assert_nonnull (strstr (all, "Segmentation"));
+}
+
 /* The inverse of an affine 4x4 (3x3 part and translation). */
 static inline void
 ns_test_invert_affine (const double m[4][4], double out[4][4])

@@ -26,33 +26,6 @@ tmp_path (const char *name)
   return g_build_filename (ns_test_tmpdir (), name, NULL);
 }
 
-/* dciodvfy's verdict: no line of its output is an error. */
-static void
-assert_dciodvfy (const char *path)
-{
-  const char *argv[] = { "dciodvfy", path, NULL };
-  g_autoptr (GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  int status;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                               &out, &err, &status, &error));
-  g_assert_no_error (error);
-  g_autofree char *all = g_strconcat (out, err, NULL);
-  g_auto (GStrv) lines = g_strsplit (all, "\n", -1);
-  guint n_errors = 0, n_warnings = 0;
-  for (char **l = lines; *l != NULL; l++)
-    {
-      if (g_str_has_prefix (*l, "Error"))
-        n_errors++;
-      else if (g_str_has_prefix (*l, "Warning"))
-        n_warnings++;
-    }
-  g_test_message ("dciodvfy %s: %u errors, %u warnings\n%s", path, n_errors, n_warnings, all);
-  if (n_errors > 0)
-    g_error ("dciodvfy finds %u errors in %s:\n%s", n_errors, path, all);
-  g_assert_nonnull (strstr (all, "Segmentation"));
-}
-
 static void
 assert_same_labels (const NsLabelMap *got, const NsLabelMap *want)
 {
@@ -84,7 +57,7 @@ write_and_check (const NsLabelMap *labels, const NsDicomSeries *series, const ch
   g_autoptr (GError) error = NULL;
   g_assert_true (ns_dicom_seg_write (labels, series, out, options, &error));
   g_assert_no_error (error);
-  assert_dciodvfy (out);
+  ns_test_assert_dciodvfy (out);
   ns_test_dicom_make ("check-seg", out, series_dir, labels_path, NULL);
 
   g_autoptr (NsLabelMap) back = ns_dicom_seg_read (out, &series->grid, &error);
@@ -142,7 +115,7 @@ test_study (void)
   /* Written again over itself: replaced whole (atomically), still valid. */
   g_assert_true (ns_dicom_seg_write (labels, flair, out, NULL, &error));
   g_assert_no_error (error);
-  assert_dciodvfy (out);
+  ns_test_assert_dciodvfy (out);
 
   /* A label map on another grid is refused, naming it and the series. */
   NsGrid other = labels->grid;
