@@ -185,8 +185,9 @@ info_file (const char *path, GError **error)
   print_grid (&hdr.grid);
   print_xform_warning ("", &hdr.grid);
   printf ("volumes      %d\n", hdr.n_volumes);
-  printf ("datatype     %s%s%s\n", ns_nifti_datatype_name (hdr.datatype),
-          hdr.byte_swapped ? ", byte-swapped" : "", hdr.compressed ? ", gzip" : "");
+  printf ("datatype     %s%s%s%s\n", ns_nifti_datatype_name (hdr.datatype),
+          hdr.byte_swapped ? ", byte-swapped" : "", hdr.compressed ? ", gzip" : "",
+          hdr.version == 2 ? ", NIfTI-2" : "");
   if (hdr.scl_slope == 1.0 && (hdr.scl_inter == 0.0 || !isfinite (hdr.scl_inter)))
     printf ("scaling      identity (slope 1, intercept 0)\n");
   else if (isfinite (hdr.scl_slope) && hdr.scl_slope != 0.0)
