@@ -9,7 +9,7 @@
 
 #include "ns-config.h"
 #include "ns-cmd.h"
-#include "ns-case.h"
+#include "ns-paths.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -168,7 +168,11 @@ main (int argc, char **argv)
   /* Without the window: describe what would have been opened. */
   {
     char *info_argv[3] = { (char *) "neuroseg info", NULL, NULL };
-    info_argv[1] = (char *) (argc >= 2 ? argv[1] : ns_case_sample_dir ());
+    g_autoptr (GError) error = NULL;
+    g_autofree char *sample = NULL;
+    if (argc < 2 && (sample = ns_paths_dup_sample_case (&error)) == NULL)
+      return ns_cmd_print_error (error);
+    info_argv[1] = argc >= 2 ? argv[1] : sample;
     fprintf (stderr, "neuroseg: built without the GUI; showing `neuroseg info` instead\n");
     return ns_cmd_info (2, info_argv);
   }

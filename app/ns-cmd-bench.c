@@ -20,6 +20,7 @@
 
 #include "ns-cmd.h"
 #include "ns-case.h"
+#include "ns-paths.h"
 #include "ns-render.h"
 #include "ns-trainer.h"
 #include "ns-edit.h"
@@ -687,8 +688,11 @@ ns_cmd_bench (int argc, char **argv)
       return 2;
     }
 
+  g_autofree char *sample = NULL;
+  if (argc < 2 && (sample = ns_paths_dup_sample_case (&error)) == NULL)
+    return ns_cmd_print_error (error);
   BenchOptions options = {
-    .case_path = argc == 2 ? argv[1] : ns_case_sample_dir (),
+    .case_path = argc == 2 ? argv[1] : sample,
     .runs = runs,
     .serial = serial,
     .json = json,

@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-cmd-models.c: `neuroseg models list|show|register|promote|rollback|runs`, the model
- * registry of data/ns-queue.h from the command line.
+ * ns-cmd-models.c: `neuroseg models list|show|register|validate|promote|rollback|runs`, the
+ * model registry of data/ns-registry.h from the command line.
+ *
+ * list, show and runs only read: they open the database read-only.  list marks the
+ * default by the one rule (ns_registry_dup_default_model) and says why it is the default.
+ * Version 0 is the shipped model.
  *
  * register loads the whole checkpoint (header, metadata, every tensor against its
  * architecture) on the reference backend before recording it; a file that does not load
  * is recorded as a failed version with the reason, reported, and never becomes the
- * default.  promote shows the candidate's validation Dice next to the current default's
- * (from their metadata, with a warning when the validation cases differ) and asks on a
+ * default.  validate runs a version on cases with truth labels (net/ns-validate.h) and
+ * records its figures.  promote shows the candidate's validation figures next to the
+ * current default's on the same cases, refuses what the gate refuses (no figures, an
+ * empty mask, a lower score, nothing to compare with) unless --force, and asks on a
  * terminal; without a terminal it needs --yes.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-checkpoint.h"
 #include "ns-cmd.h"
-#include "ns-queue.h"
+#include "ns-registry.h"
+#include "ns-runs.h"
+#include "ns-validate.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -47,14 +55,17 @@ usage_error (const char *cmd, const char *message)
   return 2;
 }
 
+/* "N" or "vN", N >= 0 (0: the shipped model). */
 static gboolean
 parse_version (const char *text, int *version)
 {
   char *end = NULL;
   if (text[0] == 'v' || text[0] == 'V')
     text++;
+  if (!g_ascii_isdigit (text[0]))
+    return FALSE;
   gint64 v = g_ascii_strtoll (text, &end, 10);
-  if (end == text || *end != '\0' || v < 1 || v > G_MAXINT)
+  if (end == text || *end != '\0' || v < 0 || v > G_MAXINT)
     return FALSE;
   *version = (int) v;
   return TRUE;
@@ -71,7 +82,7 @@ print_json (JsonNode *root)
 }
 
 static JsonObject *
-metrics_object (const NsQueueModel *m)
+metrics_object (const NsRegistryModel *m)
 {
   JsonNode *node = m->metrics != NULL ? json_from_string (m->metrics, NULL) : NULL;
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
@@ -96,15 +107,17 @@ add_number_or_null (JsonBuilder *b, const char *member, double value)
 }
 
 static void
-model_to_json (JsonBuilder *b, const NsQueueModel *m)
+model_to_json (JsonBuilder *b, const NsRegistryModel *m)
 {
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "version");
   json_builder_add_int_value (b, m->version);
   json_builder_set_member_name (b, "default");
   json_builder_add_boolean_value (b, m->is_default);
+  json_builder_set_member_name (b, "shipped");
+  json_builder_add_boolean_value (b, m->version == NS_REGISTRY_SHIPPED);
   json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, ns_queue_model_status_name (m->status));
+  json_builder_add_string_value (b, ns_registry_model_status_name (m->status));
   json_builder_set_member_name (b, "error");
   if (m->error != NULL)
     json_builder_add_string_value (b, m->error);
@@ -120,7 +133,7 @@ model_to_json (JsonBuilder *b, const NsQueueModel *m)
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "parent");
-  if (m->parent > 0)
+  if (m->parent != NS_REGISTRY_NONE)
     json_builder_add_int_value (b, m->parent);
   else
     json_builder_add_null_value (b);
@@ -149,6 +162,20 @@ dice_text (double v)
 
 /* ---- list / show -------------------------------------------------------------------- */
 
+/* "default: vN, <why>" or why none can be used (the list still shows). */
+static void
+print_default (NsDb *q)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why = NULL;
+  int version = NS_REGISTRY_NONE;
+  g_autofree char *path = ns_registry_dup_default_path (q, &version, &why, &error);
+  if (path == NULL)
+    printf ("default: none can be used: %s\n", error->message);
+  else
+    printf ("default: v%d, %s: %s\n", version, why, path);
+}
+
 static int
 cmd_list (int argc, char **argv)
 {
@@ -161,14 +188,14 @@ cmd_list (int argc, char **argv)
   g_autoptr (GError) error = NULL;
 
   if (!parse ("models list", "", "Model versions with their validation Dice; * marks the "
-              "default.", entries, &argc, &argv, &status))
+              "default, version 0 is the shipped model.", entries, &argc, &argv, &status))
     return status;
   if (argc != 1)
     return usage_error ("models list", "takes no arguments");
-  g_autoptr (NsQueue) q = ns_queue_open (opt_db, &error);
+  g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (GPtrArray) models = ns_queue_list_models (q, &error);
+  g_autoptr (GPtrArray) models = ns_registry_list_models (q, &error);
   if (models == NULL)
     return ns_cmd_print_error (error);
   if (json)
@@ -184,24 +211,40 @@ cmd_list (int argc, char **argv)
     }
   if (models->len == 0)
     {
-      printf ("no models registered (%s)\n", ns_queue_get_path (q));
+      printf ("no models registered and no shipped model (%s)\n", ns_db_get_path (q));
+      print_default (q);
       return 0;
     }
   printf ("   %-5s %-10s %-17s %7s %7s %7s %6s  %-27s %s\n", "VER", "STATUS", "ARCH", "WT",
           "TC", "ET", "PARENT", "CREATED", "FILE");
   for (guint i = 0; i < models->len; i++)
     {
-      NsQueueModel *m = g_ptr_array_index (models, i);
+      NsRegistryModel *m = g_ptr_array_index (models, i);
       g_autofree char *wt = dice_text (m->dice[0]);
       g_autofree char *tc = dice_text (m->dice[1]);
       g_autofree char *et = dice_text (m->dice[2]);
-      g_autofree char *parent = m->parent > 0 ? g_strdup_printf ("v%d", m->parent)
-                                              : g_strdup ("-");
-      printf (" %s v%-4d %-10s %-17s %7s %7s %7s %6s  %-27s %s\n", m->is_default ? "*" : " ",
-              m->version, ns_queue_model_status_name (m->status),
-              m->arch != NULL ? m->arch : "-", wt, tc, et, parent, m->created, m->path);
+      g_autofree char *parent = m->parent != NS_REGISTRY_NONE ? g_strdup_printf ("v%d", m->parent)
+                                                              : g_strdup ("-");
+      printf (" %s v%-4d %-10s %-17s %7s %7s %7s %6s  %-27s %s%s\n", m->is_default ? "*" : " ",
+              m->version, ns_registry_model_status_name (m->status),
+              m->arch != NULL ? m->arch : "-", wt, tc, et, parent, m->created, m->path,
+              m->version == NS_REGISTRY_SHIPPED ? "  (shipped)" : "");
     }
+  print_default (q);
   return 0;
+}
+
+static void
+print_validation_row (const char *label, const NsRegistryValidation *v)
+{
+  if (v == NULL)
+    {
+      printf ("  %-34s %-29s\n", label, "-");
+      return;
+    }
+  printf ("  %-34s WT %.4f TC %.4f ET %.4f  predicted %" G_GINT64_FORMAT " / truth %"
+          G_GINT64_FORMAT " voxels\n", label, v->dice[0], v->dice[1], v->dice[2],
+          v->predicted[0], v->truth[0]);
 }
 
 static int
@@ -215,16 +258,20 @@ cmd_show (int argc, char **argv)
   int status, version;
   g_autoptr (GError) error = NULL;
 
-  if (!parse ("models show", "N", "Everything the registry knows about model version N.",
-              entries, &argc, &argv, &status))
+  if (!parse ("models show", "N", "Everything the registry knows about model version N (0: "
+              "the shipped model), its validation figures included.", entries, &argc, &argv,
+              &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
     return usage_error ("models show", "give one version number N");
-  g_autoptr (NsQueue) q = ns_queue_open (opt_db, &error);
+  g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (NsQueueModel) m = ns_queue_get_model (q, version, &error);
+  g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
   if (m == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (GPtrArray) figures = ns_registry_list_validations (q, version, &error);
+  if (figures == NULL)
     return ns_cmd_print_error (error);
   if (json)
     {
@@ -237,25 +284,35 @@ cmd_show (int argc, char **argv)
   g_autofree char *wt = dice_text (m->dice[0]);
   g_autofree char *tc = dice_text (m->dice[1]);
   g_autofree char *et = dice_text (m->dice[2]);
-  printf ("version      %d%s\n", m->version, m->is_default ? " (default)" : "");
-  printf ("status       %s%s%s\n", ns_queue_model_status_name (m->status),
+  printf ("version      %d%s%s\n", m->version,
+          m->version == NS_REGISTRY_SHIPPED ? " (the shipped model)" : "",
+          m->is_default ? " (default)" : "");
+  printf ("status       %s%s%s\n", ns_registry_model_status_name (m->status),
           m->error != NULL ? ": " : "", m->error != NULL ? m->error : "");
   printf ("file         %s\n", m->path);
   printf ("sha256       %s\n", m->sha256);
   printf ("arch         %s\n", m->arch != NULL ? m->arch : "-");
-  if (m->parent > 0)
+  if (m->parent != NS_REGISTRY_NONE)
     printf ("parent       v%d\n", m->parent);
   else
     printf ("parent       -\n");
   if (m->run_id > 0)
     printf ("run          %" G_GINT64_FORMAT "\n", m->run_id);
   printf ("registered   %s\n", m->created);
-  printf ("validation   WT %s  TC %s  ET %s\n", wt, tc, et);
+  printf ("model card   WT %s  TC %s  ET %s\n", wt, tc, et);
   g_autoptr (JsonObject) o = metrics_object (m);
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, o);
   g_autofree char *text = json_to_string (node, TRUE);
   printf ("metrics      %s\n", text);
+  printf ("validation   %u record%s%s\n", figures->len, figures->len == 1 ? "" : "s",
+          figures->len > 0 ? ":" : " (neuroseg models validate N --val CASE...)");
+  for (guint i = 0; i < figures->len; i++)
+    {
+      NsRegistryValidation *v = figures->pdata[i];
+      g_autofree char *label = g_strdup_printf ("%s (%s)", v->case_id, v->at);
+      print_validation_row (label, v);
+    }
   return 0;
 }
 
@@ -308,12 +365,12 @@ metrics_from_meta (const NsModelMeta *meta)
 static int
 cmd_register (int argc, char **argv)
 {
-  int parent = 0;
+  int parent = NS_REGISTRY_NONE;
   gint64 run = 0;
   const GOptionEntry entries[] = {
     { "parent", 0, 0, G_OPTION_ARG_INT, &parent,
-      "The version it was fine-tuned from (default: the registered version of the "
-      "checkpoint's parent file, if any)", "N" },
+      "The version it was fine-tuned from, 0 for the shipped model (default: the registered "
+      "version of the checkpoint's parent file, if any)", "N" },
     { "run", 0, 0, G_OPTION_ARG_INT64, &run,
       "The training run that produced it (ends the run, marks its queued cases used)", "R" },
     { NULL }
@@ -327,8 +384,8 @@ cmd_register (int argc, char **argv)
     return status;
   if (argc != 2)
     return usage_error ("models register", "give one FILE");
-  if (parent < 0 || run < 0)
-    return usage_error ("models register", "--parent and --run take positive numbers");
+  if (parent < NS_REGISTRY_NONE || run < 0)
+    return usage_error ("models register", "--parent and --run take numbers >= 0");
   const char *path = argv[1];
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
@@ -336,7 +393,7 @@ cmd_register (int argc, char **argv)
       return 1;
     }
 
-  g_autoptr (NsQueue) q = ns_queue_open (opt_db, &error);
+  g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
 
@@ -358,18 +415,16 @@ cmd_register (int argc, char **argv)
   if (load_error == NULL)
     {
       metrics = metrics_from_meta (meta);
-      if (parent == 0 && meta->parent != NULL && g_file_test (meta->parent, G_FILE_TEST_EXISTS))
-        {
-          parent = ns_queue_find_model_by_path (q, meta->parent, &error);
-          if (error != NULL)
-            return ns_cmd_print_error (error);
-        }
+      if (parent == NS_REGISTRY_NONE && meta->parent != NULL
+          && g_file_test (meta->parent, G_FILE_TEST_EXISTS)
+          && !ns_registry_find_model_by_path (q, meta->parent, &parent, &error))
+        return ns_cmd_print_error (error);
     }
-  NsQueueModelInfo info = {
+  NsRegistryModelInfo info = {
     path, meta != NULL ? meta->arch : NULL, parent, metrics, run,
     load_error != NULL ? load_error->message : NULL
   };
-  int version = ns_queue_register_model (q, &info, &error);
+  int version = ns_registry_register_model (q, &info, &error);
   if (version == 0)
     return ns_cmd_print_error (error);
   if (load_error != NULL)
@@ -378,109 +433,126 @@ cmd_register (int argc, char **argv)
                load_error->message, version);
       return 1;
     }
-  g_autoptr (NsQueueModel) m = ns_queue_get_model (q, version, &error);
+  g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
   if (m == NULL)
     return ns_cmd_print_error (error);
   g_autofree char *wt = dice_text (m->dice[0]);
   g_autofree char *tc = dice_text (m->dice[1]);
   g_autofree char *et = dice_text (m->dice[2]);
-  printf ("registered model version %d (%s; validation WT %s TC %s ET %s)\n", version,
-          m->arch, wt, tc, et);
+  g_autofree char *from = m->parent != NS_REGISTRY_NONE ? g_strdup_printf (", from v%d", m->parent)
+                                                        : g_strdup ("");
+  printf ("registered model version %d (%s%s; validation WT %s TC %s ET %s)\n", version,
+          m->arch, from, wt, tc, et);
+  return 0;
+}
+
+/* ---- validate ------------------------------------------------------------------------ */
+
+static void
+validate_progress_cb (guint done, guint n_cases, const NsRegistryValidation *v,
+                      gpointer user_data)
+{
+  g_autofree char *label = g_strdup_printf ("[%u/%u] %s", done, n_cases, v->case_id);
+  print_validation_row (label, v);
+  fflush (stdout);
+}
+
+static int
+cmd_validate (int argc, char **argv)
+{
+  g_auto (GStrv) cases = NULL;
+  g_autofree char *device = NULL;
+  const GOptionEntry entries[] = {
+    { "val", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &cases,
+      "A validation case with its truth labels (repeat)", "CASE" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto (default), cpu, ref or cuda",
+      "DEV" },
+    { NULL }
+  };
+  int status, version;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("models validate", "N", "Runs model version N (0: the shipped model) on "
+              "validation cases with truth labels and records its figures per case (Dice of "
+              "WT, TC, ET; voxels predicted per region): what promote compares.", entries,
+              &argc, &argv, &status))
+    return status;
+  if (argc != 2 || !parse_version (argv[1], &version))
+    return usage_error ("models validate", "give one version number N");
+  if (cases == NULL)
+    return usage_error ("models validate", "give the cases with --val CASE (one or more)");
+
+  g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
+  if (m == NULL || !ns_registry_verify_model_file (q, m, &error))
+    return ns_cmd_print_error (error);
+  g_autoptr (NsBackend) be = ns_backend_new (device != NULL ? device : "auto", &error);
+  if (be == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsModel) model = ns_checkpoint_load (m->path, be, &error);
+  if (model == NULL)
+    return ns_cmd_print_error (error);
+  printf ("validating model version %d (%s) on %u case%s\n", version, m->path,
+          g_strv_length (cases), g_strv_length (cases) == 1 ? "" : "s");
+  g_autoptr (GPtrArray) figures = ns_validate_cases (model, (const char *const *) cases, NULL,
+                                                     validate_progress_cb, NULL, &error);
+  if (figures == NULL)
+    return ns_cmd_print_error (error);
+  for (guint i = 0; i < figures->len; i++)
+    {
+      NsRegistryValidation *v = figures->pdata[i];
+      v->model_version = version;
+      if (ns_registry_add_validation (q, v, &error) == 0)
+        return ns_cmd_print_error (error);
+    }
+  printf ("recorded %u validation figure%s of model version %d\n", figures->len,
+          figures->len == 1 ? "" : "s", version);
   return 0;
 }
 
 /* ---- promote / rollback ----------------------------------------------------------- */
 
-static int
-compare_strings (gconstpointer a, gconstpointer b)
+static char *
+score_text (double v)
 {
-  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+  return isfinite (v) ? g_strdup_printf ("%.4f", v) : g_strdup ("-");
 }
 
-static char **
-val_cases (JsonObject *o)
-{
-  JsonArray *a = json_object_has_member (o, "val_cases")
-    && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "val_cases"))
-    ? json_object_get_array_member (o, "val_cases") : NULL;
-  if (a == NULL)
-    return NULL;
-  g_autoptr (GPtrArray) v = g_ptr_array_new ();
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    {
-      const char *s = json_node_get_string (json_array_get_element (a, i));
-      if (s != NULL)
-        g_ptr_array_add (v, g_strdup (s));
-    }
-  g_ptr_array_sort (v, compare_strings);
-  g_ptr_array_add (v, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&v), FALSE);
-}
-
-static gboolean
-same_cases (char **a, char **b)
-{
-  if (a == NULL || b == NULL)
-    return FALSE;
-  return g_strv_equal ((const char *const *) a, (const char *const *) b);
-}
-
-static const char *
-metric_string (JsonObject *o, const char *key, char buf[64])
-{
-  JsonNode *n = json_object_get_member (o, key);
-  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
-    return "-";
-  GType t = json_node_get_value_type (n);
-  if (t == G_TYPE_STRING)
-    return json_node_get_string (n);
-  if (t == G_TYPE_DOUBLE || t == G_TYPE_INT64)
-    {
-      g_snprintf (buf, 64, "%.6g", json_node_get_double (n));
-      return buf;
-    }
-  return "-";
-}
-
-/* The two metric sets side by side, from the checkpoints' metadata. */
+/* The candidate's validation figures next to the current default's, case by case. */
 static void
-print_comparison (const NsQueueModel *current, const NsQueueModel *candidate)
+print_comparison (const NsRegistryComparison *c)
 {
-  static const char *const names[3] = { "WT Dice", "TC Dice", "ET Dice" };
-  g_autoptr (JsonObject) mc = current != NULL ? metrics_object (current) : NULL;
-  g_autoptr (JsonObject) mn = metrics_object (candidate);
-  g_autofree char *hc = current != NULL ? g_strdup_printf ("current v%d", current->version)
-                                        : g_strdup ("current");
-  g_autofree char *hn = g_strdup_printf ("candidate v%d", candidate->version);
+  g_autofree char *hn = g_strdup_printf ("candidate v%d", c->candidate);
+  g_autofree char *hc = c->current != NS_REGISTRY_NONE
+    ? g_strdup_printf ("current default v%d", c->current) : g_strdup ("no current default");
 
-  printf ("%-20s %14s %14s %10s\n", "", hc, hn, "change");
-  for (int i = 0; i < 3; i++)
+  printf ("validation (Dice WT TC ET)  %-26s %s\n", hn, hc);
+  for (guint i = 0; i < c->rows->len; i++)
     {
-      g_autofree char *a = current != NULL ? dice_text (current->dice[i]) : g_strdup ("(none)");
-      g_autofree char *b = dice_text (candidate->dice[i]);
-      g_autofree char *d = current != NULL && isfinite (current->dice[i])
-                           && isfinite (candidate->dice[i])
-        ? g_strdup_printf ("%+.4f", candidate->dice[i] - current->dice[i]) : g_strdup ("");
-      printf ("%-20s %14s %14s %10s\n", names[i], a, b, d);
+      const NsRegistryComparisonRow *row = c->rows->pdata[i];
+      const NsRegistryValidation *a = row->candidate, *b = row->current;
+      g_autofree char *left = g_strdup_printf ("%.4f %.4f %.4f%s", a->dice[0], a->dice[1],
+                                               a->dice[2], a->predicted[0] == 0
+                                                           && a->truth[0] > 0 ? " EMPTY" : "");
+      g_autofree char *right = b != NULL ? g_strdup_printf ("%.4f %.4f %.4f", b->dice[0],
+                                                            b->dice[1], b->dice[2])
+                                         : g_strdup ("(not validated on it)");
+      printf ("  %-25.25s  %-26s %s\n", a->case_id, left, right);
     }
-  static const char *const other[] = { "cases_used", "epochs", "seconds", "device" };
-  for (guint i = 0; i < G_N_ELEMENTS (other); i++)
+  if (c->rows->len > 0)
     {
-      char b1[64], b2[64];
-      printf ("%-20s %14s %14s\n", other[i], mc != NULL ? metric_string (mc, other[i], b1) : "",
-              metric_string (mn, other[i], b2));
+      g_autofree char *sa = score_text (c->candidate_score);
+      g_autofree char *sb = score_text (c->current_score);
+      g_autofree char *d = isfinite (c->candidate_score) && isfinite (c->current_score)
+        ? g_strdup_printf ("  (change %+.4f)", c->candidate_score - c->current_score)
+        : g_strdup ("");
+      printf ("  %-25s  %-26s %s%s\n", c->n_common > 0 ? "score, common cases" : "score",
+              sa, sb, d);
     }
-  g_auto (GStrv) vc = mc != NULL ? val_cases (mc) : NULL;
-  g_auto (GStrv) vn = val_cases (mn);
-  printf ("%-20s %14u %14u\n", "validation cases", vc != NULL ? g_strv_length (vc) : 0,
-          vn != NULL ? g_strv_length (vn) : 0);
-  if (current == NULL)
-    printf ("there is no default model yet\n");
-  else if (same_cases (vc, vn))
-    printf ("both were validated on the same cases\n");
-  else
-    printf ("WARNING: the validation cases differ (or are not recorded): the Dice values are "
-            "not measured on the same cases\n");
+  printf ("%s: %s\n", c->gate == NS_REGISTRY_GATE_PASS ? "gate passed" : "gate refused",
+          c->reason);
 }
 
 static gboolean
@@ -498,40 +570,48 @@ confirm (const char *question)
 static int
 cmd_promote (int argc, char **argv)
 {
-  gboolean yes = FALSE;
+  gboolean yes = FALSE, force = FALSE;
   g_autofree char *who = NULL;
   const GOptionEntry entries[] = {
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Do not ask (needed without a terminal)", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Promote anyway when the gate refuses (no "
+      "validation figures, an empty mask, a lower score, nothing to compare with)", NULL },
     { "who", 0, 0, G_OPTION_ARG_STRING, &who, "Who (default: the user name)", "NAME" },
     { NULL }
   };
   int status, version;
   g_autoptr (GError) error = NULL;
 
-  if (!parse ("models promote", "N", "Makes model version N the default, after showing its "
-              "validation Dice next to the current default's.", entries, &argc, &argv,
-              &status))
+  if (!parse ("models promote", "N", "Makes model version N the default, after comparing its "
+              "validation figures with the current default's on the same cases.", entries,
+              &argc, &argv, &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
     return usage_error ("models promote", "give one version number N");
-  g_autoptr (NsQueue) q = ns_queue_open (opt_db, &error);
+  g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (NsQueueModel) m = ns_queue_get_model (q, version, &error);
+  g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
   if (m == NULL)
     return ns_cmd_print_error (error);
-  /* A failed or changed file is never promoted. */
-  if (!ns_queue_verify_model_file (q, m, &error))
+  /* A failed or changed file is never promoted, forced or not. */
+  if (!ns_registry_verify_model_file (q, m, &error))
     return ns_cmd_print_error (error);
-  g_autoptr (NsQueueModel) current = ns_queue_get_default_model (q, &error);
-  if (error != NULL)
-    return ns_cmd_print_error (error);
-  if (current != NULL && current->version == version)
+  if (m->is_default)
     {
       printf ("model version %d is already the default\n", version);
       return 0;
     }
-  print_comparison (current, m);
+  g_autoptr (NsRegistryComparison) c = ns_registry_compare (q, version, &error);
+  if (c == NULL)
+    return ns_cmd_print_error (error);
+  print_comparison (c);
+  if (c->gate != NS_REGISTRY_GATE_PASS && version != NS_REGISTRY_SHIPPED && !force)
+    {
+      fprintf (stderr, "neuroseg models promote: not promoted: %s; to promote anyway, run "
+               "it again with --force\n", c->reason);
+      return 1;
+    }
   if (!yes)
     {
       if (!isatty (STDIN_FILENO) || !isatty (STDOUT_FILENO))
@@ -540,17 +620,20 @@ cmd_promote (int argc, char **argv)
                            "run with --yes\n");
           return 1;
         }
-      g_autofree char *question = g_strdup_printf ("Make model version %d the default?",
-                                                   version);
+      g_autofree char *question = g_strdup_printf ("Make model version %d the default%s?",
+                                                   version, c->gate != NS_REGISTRY_GATE_PASS
+                                                              ? " anyway" : "");
       if (!confirm (question))
         {
           printf ("not promoted\n");
           return 1;
         }
     }
-  if (!ns_queue_promote (q, version, who, &error))
+  if (!ns_registry_promote (q, version, force, who, &error))
     return ns_cmd_print_error (error);
-  printf ("model version %d is now the default\n", version);
+  printf ("model version %d is now the default%s\n", version,
+          c->gate != NS_REGISTRY_GATE_PASS && version != NS_REGISTRY_SHIPPED
+            ? " (promoted anyway)" : "");
   return 0;
 }
 
@@ -562,31 +645,28 @@ cmd_rollback (int argc, char **argv)
     { "who", 0, 0, G_OPTION_ARG_STRING, &who, "Who (default: the user name)", "NAME" },
     { NULL }
   };
-  int status, version = 0;
+  int status, version = NS_REGISTRY_PREVIOUS;
   g_autoptr (GError) error = NULL;
 
-  if (!parse ("models rollback", "[N]", "Returns to an earlier default: version N, or the "
-              "default before the current one.", entries, &argc, &argv, &status))
+  if (!parse ("models rollback", "[N]", "Returns to an earlier default: version N (0: the "
+              "shipped model), or the default before the current one (the shipped model when "
+              "there was none).", entries, &argc, &argv, &status))
     return status;
   if (argc > 2 || (argc == 2 && !parse_version (argv[1], &version)))
     return usage_error ("models rollback", "give at most one version number N");
-  g_autoptr (NsQueue) q = ns_queue_open (opt_db, &error);
+  g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (NsQueueModel) current = ns_queue_get_default_model (q, &error);
+  g_autoptr (NsRegistryModel) current = ns_registry_dup_default (q, &error);
   if (error != NULL)
     return ns_cmd_print_error (error);
-  if (version > 0)
-    {
-      g_autoptr (NsQueueModel) target = ns_queue_get_model (q, version, &error);
-      if (target == NULL || !ns_queue_verify_model_file (q, target, &error))
-        return ns_cmd_print_error (error);
-    }
   int now = 0;
-  if (!ns_queue_rollback (q, version, who, &now, &error))
+  if (!ns_registry_rollback (q, version, who, &now, &error))
     return ns_cmd_print_error (error);
-  printf ("model version %d is now the default (was %d)\n", now,
-          current != NULL ? current->version : 0);
+  g_autofree char *was = current != NULL ? g_strdup_printf ("%d", current->version)
+                                         : g_strdup ("none");
+  printf ("model version %d%s is now the default (was %s)\n", now,
+          now == NS_REGISTRY_SHIPPED ? ", the shipped model," : "", was);
   return 0;
 }
 
@@ -608,23 +688,23 @@ cmd_runs (int argc, char **argv)
     return status;
   if (argc != 1)
     return usage_error ("models runs", "takes no arguments");
-  g_autoptr (NsQueue) q = ns_queue_open (opt_db, &error);
+  g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (GPtrArray) runs = ns_queue_list_runs (q, &error);
+  g_autoptr (GPtrArray) runs = ns_runs_list (q, &error);
   if (runs == NULL)
     return ns_cmd_print_error (error);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_array (b);
   for (guint i = 0; i < runs->len; i++)
     {
-      NsQueueRun *r = g_ptr_array_index (runs, i);
+      NsRun *r = g_ptr_array_index (runs, i);
       if (!json)
         {
           g_autofree char *model = r->model_version > 0 ? g_strdup_printf ("v%d", r->model_version)
                                                         : g_strdup ("-");
           printf ("%4" G_GINT64_FORMAT "  %-10s %-27s %-6s %s%s%s\n", r->id,
-                  ns_queue_run_status_name (r->status), r->started, model,
+                  ns_runs_status_name (r->status), r->started, model,
                   r->command != NULL ? r->command : "", r->error != NULL ? "  # " : "",
                   r->error != NULL ? r->error : "");
           continue;
@@ -633,7 +713,7 @@ cmd_runs (int argc, char **argv)
       json_builder_set_member_name (b, "id");
       json_builder_add_int_value (b, r->id);
       json_builder_set_member_name (b, "status");
-      json_builder_add_string_value (b, ns_queue_run_status_name (r->status));
+      json_builder_add_string_value (b, ns_runs_status_name (r->status));
       const char *keys[] = { "started", "finished", "command", "log", "host", "error" };
       const char *vals[] = { r->started, r->finished, r->command, r->log_path, r->host,
                              r->error };
@@ -671,13 +751,17 @@ cmd_runs (int argc, char **argv)
 /* ---- dispatch ----------------------------------------------------------------------- */
 
 static const NsCmd subs[] = {
-  { "list", "Model versions with validation WT/TC/ET Dice; * marks the default", cmd_list },
-  { "show", "Everything about version N (metrics, provenance)", cmd_show },
+  { "list", "Model versions with validation WT/TC/ET Dice; * marks the default, v0 is the "
+    "shipped model", cmd_list },
+  { "show", "Everything about version N (metrics, provenance, validation figures)", cmd_show },
   { "register", "Record a checkpoint as a new version: FILE [--parent N] [--run R]",
     cmd_register },
-  { "promote", "Make version N the default, after comparing it with the current one",
+  { "validate", "Record version N's figures on cases with truth: N --val CASE...",
+    cmd_validate },
+  { "promote", "Make version N the default, gated by its validation figures (--force)",
     cmd_promote },
-  { "rollback", "Return to an earlier default (N, or the previous one)", cmd_rollback },
+  { "rollback", "Return to an earlier default (N, 0 = shipped, or the previous one)",
+    cmd_rollback },
   { "runs", "Training runs and their outcome", cmd_runs },
 };
 

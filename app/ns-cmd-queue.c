@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-cmd-queue.c: `neuroseg queue list|add|remove|exclude|requeue|history|export`, the
- * fine-tuning queue of data/ns-queue.h from the command line, on the same database the
- * GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db, else the user's data folder;
- * --db picks another file).
+ * fine-tuning queue of data/ns-queue.h (and its export, data/ns-export.h) from the command
+ * line, on the same database the GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db,
+ * else the user's data folder; --db picks another file).  list, history and export only
+ * read it: they open the database read-only, so that a read-only data folder (or none)
+ * does not stop them.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-export.h"
 #include "ns-queue.h"
 
 #include <json-glib/json-glib.h>
@@ -51,10 +54,16 @@ usage_error (const char *cmd, const char *message)
   return 2;
 }
 
-static NsQueue *
+static NsDb *
 open_queue (GError **error)
 {
-  return ns_queue_open (opt_db, error);
+  return ns_db_open (opt_db, error);
+}
+
+static NsDb *
+open_queue_readonly (GError **error)
+{
+  return ns_db_open_readonly (opt_db, error);
 }
 
 static void
@@ -140,7 +149,7 @@ cmd_add (int argc, char **argv)
   if (model_version < 0)
     return usage_error ("queue add", "--model-version takes a version >= 1");
 
-  g_autoptr (NsQueue) q = open_queue (&error);
+  g_autoptr (NsDb) q = open_queue (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
   NsQueueAnnotation a = { mask, prediction, model_version, who, uncertainty };
@@ -148,7 +157,7 @@ cmd_add (int argc, char **argv)
   if (id == 0)
     return ns_cmd_print_error (error);
   g_autofree char *ref = g_strdup_printf ("%" G_GINT64_FORMAT, id);
-  g_autoptr (NsQueueEntry) e = ns_queue_find (q, ref, &error);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, ref, &error);
   if (e == NULL)
     return ns_cmd_print_error (error);
   printf ("queued %s (id %" G_GINT64_FORMAT ", annotation %d)", e->case_id, e->id,
@@ -234,7 +243,7 @@ cmd_list (int argc, char **argv)
   if (state != NULL && !ns_queue_state_from_name (state, &st))
     return usage_error ("queue list", "--state takes queued, used or excluded");
 
-  g_autoptr (NsQueue) q = open_queue (&error);
+  g_autoptr (NsDb) q = open_queue_readonly (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
   g_autoptr (GPtrArray) list = ns_queue_list (q, s, state != NULL ? (int) st : -1, &error);
@@ -253,7 +262,7 @@ cmd_list (int argc, char **argv)
     }
   if (list->len == 0)
     {
-      printf ("the queue is empty (%s)\n", ns_queue_get_path (q));
+      printf ("the queue is empty (%s)\n", ns_db_get_path (q));
       return 0;
     }
   printf ("%5s  %-28s %-10s %7s %8s %8s  %-12s %s\n", "ID", "CASE", "STATE", "EFFORT",
@@ -293,12 +302,12 @@ change_cases (const char *cmd, const char *summary, int argc, char **argv, int a
     return status;
   if (argc < 2)
     return usage_error (cmd, "give at least one CASE (id, path or case id)");
-  g_autoptr (NsQueue) q = open_queue (&error);
+  g_autoptr (NsDb) q = open_queue (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
   for (int i = 1; i < argc; i++)
     {
-      g_autoptr (NsQueueEntry) e = ns_queue_find (q, argv[i], &error);
+      g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, argv[i], &error);
       if (e == NULL)
         return ns_cmd_print_error (error);
       gboolean ok = action < 0 ? ns_queue_remove (q, e->id, &error)
@@ -345,13 +354,13 @@ cmd_history (int argc, char **argv)
     return status;
   if (argc != 2)
     return usage_error ("queue history", "give one CASE");
-  g_autoptr (NsQueue) q = open_queue (&error);
+  g_autoptr (NsDb) q = open_queue_readonly (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (NsQueueEntry) e = ns_queue_find (q, argv[1], &error);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, argv[1], &error);
   if (e == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (GPtrArray) h = ns_queue_history (q, e->id, &error);
+  g_autoptr (GPtrArray) h = ns_queue_list_history (q, e->id, &error);
   if (h == NULL)
     return ns_cmd_print_error (error);
   for (guint i = 0; i < h->len; i++)
@@ -395,12 +404,12 @@ cmd_export (int argc, char **argv)
   if (argc != 2)
     return usage_error ("queue export", "give one DIR");
   g_auto (GStrv) mods = modalities != NULL ? g_strsplit (modalities, ",", -1) : NULL;
-  NsQueueExportOptions o = { include_used, mods, copy };
-  g_autoptr (NsQueue) q = open_queue (&error);
+  NsExportOptions o = { include_used, mods, copy };
+  g_autoptr (NsDb) q = open_queue_readonly (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
   guint n = 0;
-  if (!ns_queue_export (q, argv[1], &o, &n, &error))
+  if (!ns_export_nnunet (q, argv[1], &o, &n, &error))
     return ns_cmd_print_error (error);
   printf ("exported %u case%s to %s\n", n, n == 1 ? "" : "s", argv[1]);
   return 0;

@@ -13,7 +13,6 @@
  */
 #define G_LOG_DOMAIN "neuroseg"
 
-#include "ns-config.h"
 #include "ns-cmd.h"
 
 #include "ns-case.h"
@@ -21,23 +20,10 @@
 #include "ns-dicom.h"
 #include "ns-infer.h"
 #include "ns-nifti.h"
+#include "ns-registry.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* Where a shipped default model would be: source tree, then installed data. */
-static char *
-find_default_model (void)
-{
-  g_autofree char *src = g_build_filename (NS_SOURCE_DIR, "resources", "models",
-                                           "default.safetensors", NULL);
-  g_autofree char *inst = g_build_filename (NS_DATADIR, "models", "default.safetensors", NULL);
-  if (g_file_test (src, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&src);
-  if (g_file_test (inst, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&inst);
-  return NULL;
-}
 
 static void
 progress_cb (int done, int total, gpointer user_data)
@@ -118,14 +104,17 @@ ns_cmd_segment (int argc, char **argv)
                        "DICOMDIR); %s is not one\n", argv[1]);
       return 2;
     }
+  /* Without --model, the one rule of the default model: the registry's promoted default,
+   * else the shipped model (data/ns-registry.h); never the working directory. */
+  g_autofree char *model_why = NULL;
+  int model_version = NS_REGISTRY_NONE;
   if (model_path == NULL)
     {
-      model_path = find_default_model ();
+      model_path = ns_registry_dup_default_model (NULL, &model_version, &model_why, &error);
       if (model_path == NULL)
         {
-          fprintf (stderr, "neuroseg segment: no default model (resources/models/"
-                           "default.safetensors, installed or in the source tree): pass "
-                           "--model MODEL.safetensors\n");
+          fprintf (stderr, "neuroseg segment: %s (or pass --model MODEL.safetensors)\n",
+                   error->message);
           return 1;
         }
     }
@@ -229,6 +218,8 @@ ns_cmd_segment (int argc, char **argv)
       printf ("device       %s (%s, %s)\n", ns_backend_get_name (be), s->device,
               prec == NS_PRECISION_BF16 ? "bf16" : "fp32");
       printf ("model        %s (%s)\n", model_path, ns_model_get_meta (model)->arch);
+      if (model_why != NULL)
+        printf ("             registry version %d, %s\n", model_version, model_why);
       printf ("slices       %d of %d with brain, crop %d x %d, %d batch%s of %d\n",
               s->slices_run, s->slices_total, s->crop_size[0], s->crop_size[1], s->n_batches,
               s->n_batches == 1 ? "" : "es", s->batch_size);

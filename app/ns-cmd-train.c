@@ -3,8 +3,13 @@
  * ns-cmd-train.c: `neuroseg train`, the command-line face of net/ns-trainer.h.
  *
  *   neuroseg train --data DIR... [--val DIR...] [--arch mobilenetv2-unet|unet]
- *                  [--init imagenet|none|MODEL] [--epochs N] [--batch B] [--lr X] ...
- *                  -o MODEL.safetensors
+ *                  [--init imagenet|none|default|MODEL] [--epochs N] [--batch B] [--lr X]
+ *                  ... -o MODEL.safetensors
+ *
+ * --init default fine-tunes the default model by the one rule of data/ns-registry.h (the
+ * registry's promoted default, else the shipped model, version 0); its file goes into the
+ * new checkpoint's provenance as the parent, from which the registry finds the parent
+ * version, and its version is printed (JSON: "parent_version" in the "done" event).
  *
  * Output: a progress bar with ETA on a terminal, nothing when piped, one summary line
  * per epoch unless --quiet; --json-progress instead writes one JSON object per line to
@@ -18,6 +23,7 @@
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-registry.h"
 #include "ns-trainer.h"
 
 #include <glib-unix.h>
@@ -229,7 +235,8 @@ ns_cmd_train (int argc, char **argv)
     { "val", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &val, "Held-out validation case (repeat)", "DIR" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "mobilenetv2-unet (default) or unet", "A" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init,
-      "none (N(0, 0.01), default), imagenet, a .tflite or a model to fine-tune", "I" },
+      "none (N(0, 0.01), default), imagenet, a .tflite, default (fine-tune the default "
+      "model: the registry's, else the shipped one) or a model to fine-tune", "I" },
     { "imagenet", 0, 0, G_OPTION_ARG_FILENAME, &imagenet,
       "Where --init imagenet reads the encoder (.tflite or imported .safetensors)", "F" },
     { "weights-init", 0, 0, G_OPTION_ARG_STRING, &weights_init,
@@ -332,6 +339,25 @@ ns_cmd_train (int argc, char **argv)
   SET_STR (imagenet_path, imagenet);
   SET_STR (device, device);
 #undef SET_STR
+  int parent_version = NS_REGISTRY_NONE;
+  if (resume == NULL && g_strcmp0 (o.init, "default") == 0)
+    {
+      g_autofree char *why = NULL;
+      g_autofree char *path = ns_registry_dup_default_model (NULL, &parent_version, &why,
+                                                             &error);
+      if (path == NULL)
+        {
+          ns_trainer_options_clear (&o);
+          if (json)
+            usage_error (TRUE, error->message);
+          return ns_cmd_print_error (error);
+        }
+      g_free (o.init);
+      o.init = g_steal_pointer (&path);
+      if (!json && !quiet)
+        printf ("fine-tuning the default model, version %d, %s: %s\n", parent_version, why,
+                o.init);
+    }
   if (epochs >= 0) o.epochs = epochs;
   if (batch >= 0) o.batch_size = batch;
   if (lr >= 0) o.lr = lr;
@@ -438,6 +464,8 @@ ns_cmd_train (int argc, char **argv)
         }
       json_str (b, "model", r.best_path);
       json_str (b, "last", r.last_path);
+      if (parent_version != NS_REGISTRY_NONE)
+        json_int (b, "parent_version", parent_version);
       json_str (b, "device", r.device);
       json_builder_end_object (b);
       print_json (b);

@@ -97,7 +97,7 @@ typedef struct
 gboolean ns_bench_net (const NsBenchNetOptions *options, JsonBuilder *json, GError **error);
 int ns_cmd_render  (int argc, char **argv);
 int ns_cmd_train   (int argc, char **argv);
-/* The fine-tuning queue and the model registry (data/ns-queue.h). */
+/* The fine-tuning queue and the model registry (data/ns-queue.h, data/ns-registry.h). */
 int ns_cmd_queue   (int argc, char **argv);
 int ns_cmd_models  (int argc, char **argv);
 

@@ -10,7 +10,6 @@
 
 #include "ns-case.h"
 #include "ns-case-private.h"
-#include "ns-config.h"
 #include "ns-data-error.h"
 #include "ns-dicom.h"
 #include "ns-file.h"
@@ -23,6 +22,10 @@
 static const char *const modality_names[NS_N_MODALITIES] = { "flair", "t1c", "t1", "t2" };
 static const char *const file_names[NS_N_CASE_FILES] = {
   "flair", "t1c", "t1", "t2", "labels", "brainmask",
+};
+/* The volumes of a 4-D Medical Segmentation Decathlon image: FLAIR, T1w, T1gd, T2w. */
+static const NsModality msd_order[NS_N_MODALITIES] = {
+  NS_MODALITY_FLAIR, NS_MODALITY_T1, NS_MODALITY_T1C, NS_MODALITY_T2,
 };
 
 const char *
@@ -374,17 +377,13 @@ load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
 
       if (kind == NS_CASE_FILE_NONE)
         {
-          /* Medical Segmentation Decathlon order: FLAIR, T1w, T1gd, T2w. */
-          static const NsModality msd[NS_N_MODALITIES] = {
-            NS_MODALITY_FLAIR, NS_MODALITY_T1, NS_MODALITY_T1C, NS_MODALITY_T2,
-          };
           for (guint v = 0; v < NS_N_MODALITIES; v++)
             {
               NsVolume *vol = g_ptr_array_index (vols, v);
               g_free (vol->name);
-              vol->name = g_strdup (modality_names[msd[v]]);
-              ncase->modality[msd[v]] = ns_volume_ref (vol);
-              ncase->paths[msd[v]] = g_strdup (job->path);
+              vol->name = g_strdup (modality_names[msd_order[v]]);
+              ncase->modality[msd_order[v]] = ns_volume_ref (vol);
+              ncase->paths[msd_order[v]] = g_strdup (job->path);
             }
           continue;
         }
@@ -590,23 +589,81 @@ ns_case_n_modalities (const NsCase *ncase)
   return n;
 }
 
-const char *
-ns_case_sample_dir (void)
+/* ---- description ---------------------------------------------------------------------- */
+
+gboolean
+ns_case_describe (const char *path, NsCaseDescription *description, GError **error)
 {
-  static char *dir;
+  NsCaseDescription *d = description;
 
-  if (g_once_init_enter (&dir))
+  g_return_val_if_fail (path != NULL && description != NULL, FALSE);
+  memset (d, 0, sizeof *d);
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    d->volumes[m] = -1;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      const char *env = g_getenv ("NEUROSEG_SAMPLE_CASE");
-      char *found;
-
-      if (env != NULL)
-        found = g_strdup (env);
-      else if (g_file_test (NS_SAMPLE_CASE, G_FILE_TEST_IS_DIR))
-        found = g_strdup (NS_SAMPLE_CASE);
-      else
-        found = g_build_filename (NS_DATADIR, "samples", "Brats18_CBICA_ABM_1", NULL);
-      g_once_init_leave (&dir, found);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no such file or folder",
+                   path);
+      return FALSE;
     }
-  return dir;
+  d->path = g_canonicalize_filename (path, NULL);
+  if (g_file_test (d->path, G_FILE_TEST_IS_DIR))
+    {
+      char *parts[NS_N_CASE_FILES];
+      if (!ns_case_discover (d->path, parts, error))
+        {
+          ns_case_description_clear (d);
+          return FALSE;
+        }
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        d->files[m] = g_steal_pointer (&parts[m]);
+      d->labels = g_steal_pointer (&parts[NS_CASE_FILE_LABELS]);
+      clear_paths (parts);
+      d->id = case_id (d->files[NS_MODALITY_FLAIR], d->path, TRUE);
+      return TRUE;
+    }
+
+  NsNiftiHeader hdr;
+  NsCaseFile kind = ns_case_classify_file (d->path);
+  if (!ns_nifti_read_header (d->path, &hdr, error))
+    {
+      ns_case_description_clear (d);
+      return FALSE;
+    }
+  if (kind == NS_CASE_FILE_NONE && hdr.n_volumes == NS_N_MODALITIES)
+    {
+      for (int v = 0; v < NS_N_MODALITIES; v++)
+        {
+          d->files[msd_order[v]] = g_strdup (d->path);
+          d->volumes[msd_order[v]] = v;
+        }
+      g_autofree char *base = g_path_get_basename (d->path);
+      gsize stem_len;
+      has_nifti_extension (base, &stem_len);
+      base[stem_len] = '\0';
+      d->id = g_steal_pointer (&base);
+      return TRUE;
+    }
+  if (kind == NS_CASE_FILE_FLAIR && hdr.n_volumes == 1)
+    {
+      g_autofree char *dir = g_path_get_dirname (d->path);
+      d->files[NS_MODALITY_FLAIR] = g_strdup (d->path);
+      d->id = case_id (d->path, dir, FALSE);
+      return TRUE;
+    }
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+               "%s: not a case (give a case folder, a 4-modality file or a FLAIR file)",
+               d->path);
+  ns_case_description_clear (d);
+  return FALSE;
+}
+
+void
+ns_case_description_clear (NsCaseDescription *description)
+{
+  g_clear_pointer (&description->path, g_free);
+  g_clear_pointer (&description->id, g_free);
+  g_clear_pointer (&description->labels, g_free);
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    g_clear_pointer (&description->files[m], g_free);
 }

@@ -81,9 +81,6 @@ NsCaseFile  ns_case_classify_file   (const char *filename);
  * file).  A DICOMDIR, a DICOM file, or a folder of DICOM series without a NIfTI FLAIR is
  * read by ns_dicom_case_load () (ns-dicom.h) with the sequences found from the series. */
 NsCase     *ns_case_load            (const char *path, NsCaseLoadFlags flags, GError **error);
-/* The bundled sample case folder: $NEUROSEG_SAMPLE_CASE, else the source tree's (when
- * running from a build directory), else the installed copy.  Static; do not free. */
-const char *ns_case_sample_dir      (void);
 /* Loads a case from an explicit list of files (NULL-terminated); each file's part comes
  * from its name.  Two files naming the same part, a missing FLAIR, and volumes on
  * different grids are errors naming the files. */
@@ -95,11 +92,29 @@ NsCase     *ns_case_load_files      (const char *const *paths, NsCaseLoadFlags f
 gboolean    ns_case_discover        (const char *dir, char *paths[NS_N_CASE_FILES],
                                      GError **error);
 
+/* What a case consists of, found without decoding any voxel. */
+typedef struct
+{
+  char *path;                         /* absolute folder or file */
+  char *id;                           /* the case id, as ns_case_load names the case */
+  char *files[NS_N_MODALITIES];       /* the file of each modality, NULL where absent */
+  int volumes[NS_N_MODALITIES];       /* its volume in a 4-D file, -1 for a 3-D file */
+  char *labels;                       /* the label map of a folder, or NULL */
+} NsCaseDescription;
+
+/* Describes a case given as a folder (its files by name, ns_case_discover), a 4-modality
+ * file (Medical Segmentation Decathlon order) or a FLAIR file.  Reads headers only:
+ * ns_case_load decodes and checks the voxels. */
+gboolean    ns_case_describe        (const char *path, NsCaseDescription *description,
+                                     GError **error);
+void        ns_case_description_clear (NsCaseDescription *description);
+
 NsCase     *ns_case_ref             (NsCase *ncase);
 void        ns_case_unref           (NsCase *ncase);
 /* Number of modalities present. */
 guint       ns_case_n_modalities    (const NsCase *ncase);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsCase, ns_case_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsCaseDescription, ns_case_description_clear)
 
 G_END_DECLS

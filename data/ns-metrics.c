@@ -696,3 +696,25 @@ ns_metrics_find_row (const NsMetrics *metrics, const char *name)
       return &metrics->rows[r];
   return NULL;
 }
+
+gboolean
+ns_metrics_effort (const NsLabelMap *prediction, const NsLabelMap *mask, double *wt_dice,
+                   gint64 *edited_voxels, GError **error)
+{
+  NsMetrics metrics;
+
+  g_return_val_if_fail (prediction != NULL && mask != NULL, FALSE);
+  if (!ns_metrics_evaluate (prediction, mask, &metrics, error))
+    return FALSE;
+  const NsMetricsRow *wt = ns_metrics_find_row (&metrics, "WT");
+  g_assert (wt != NULL);
+  gint64 edited = 0;
+  gsize n = ns_grid_n_voxels (&mask->grid);
+  for (gsize i = 0; i < n; i++)
+    edited += prediction->labels[i] != mask->labels[i];
+  if (wt_dice != NULL)
+    *wt_dice = wt->dice;
+  if (edited_voxels != NULL)
+    *edited_voxels = edited;
+  return TRUE;
+}

@@ -72,6 +72,13 @@ gboolean     ns_metrics_evaluate        (const NsLabelMap *pred, const NsLabelMa
 /* The row named name ("4", "WT", ...) or NULL. */
 const NsMetricsRow *ns_metrics_find_row (const NsMetrics *metrics, const char *name);
 
+/* The effort a correction took (the fine-tuning queue sorts by it): the WT Dice between
+ * the model's prediction and the corrected mask, and the number of voxels whose label
+ * differs.  Both on one grid with labels 0..4; errors as ns_metrics_evaluate. */
+gboolean     ns_metrics_effort          (const NsLabelMap *prediction, const NsLabelMap *mask,
+                                         double *wt_dice, gint64 *edited_voxels,
+                                         GError **error);
+
 /* 2 n_overlap / (n_pred + n_truth); 1 when both are empty. */
 double       ns_metrics_dice            (guint64 n_pred, guint64 n_truth, guint64 n_overlap);
 

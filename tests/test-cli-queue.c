@@ -4,10 +4,14 @@
  * (the binary from $NEUROSEG), on a database in a temporary folder: adding the bundled
  * case with a corrected mask and a shifted prediction (effort and edited voxels checked
  * against a count made here), a synthetic second case, sorting, exclude / requeue /
- * remove, export, and the registry with real checkpoints written here: register (a
- * truncated file is recorded as failed and refused), promote (side-by-side comparison,
- * refused without --yes when there is no terminal), roll back.  Errors are one line and
- * exit 1 (2 for bad usage).
+ * remove, export (a case truncated after it was queued is refused, never linked), and the
+ * registry with real checkpoints written here: register (a truncated file is recorded as
+ * failed and refused), validate (figures per case), promote (refused without figures, with
+ * an empty mask, or without figures of the current default on the same cases, unless
+ * --force; refused without --yes when there is no terminal), roll back, also to the
+ * shipped model (version 0).  The reading commands work in a data folder the user may only
+ * read (tried as "nobody" when run as root).  Errors are one line and exit 1 (2 for bad
+ * usage).
  */
 #include "ns-test-util.h"
 #include "ns-checkpoint.h"
@@ -15,10 +19,15 @@
 #include "ns-metrics.h"
 #include "ns-nifti.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <pwd.h>
+#include <grp.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static char *db_path;
 
@@ -235,6 +244,21 @@ test_queue (void)
     run_cmd (&r, "queue", "list", "--sort", "size", NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
+  {
+    /* A FLAIR cut short: refused, naming it (its header alone would pass). */
+    g_autofree char *cut = tmp_path ("CutCase");
+    g_assert_cmpint (g_mkdir_with_parents (cut, 0755), ==, 0);
+    g_autofree char *cut_flair = g_build_filename (cut, "CutCase_flair.nii.gz", NULL);
+    g_autofree char *bytes = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (syn_flair, &bytes, &len, NULL));
+    g_assert_true (g_file_set_contents (cut_flair, bytes, len / 2, NULL));
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "add", cut, "--mask", syn_mask, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    assert_one_line (r.err);
+    g_assert_nonnull (strstr (r.err, cut_flair));
+  }
 }
 
 static void
@@ -293,9 +317,48 @@ model_json (const char *version)
   return o;
 }
 
+/* A 64 x 48 x 6 case folder (FLAIR, T1c, and a truth unless truth is NULL) whose images
+ * are a blob of "brain" (or all zero: no brain, so every model predicts nothing). */
+static char *
+write_case (const char *id, gboolean brain, const char *truth)
+{
+  g_autoptr (GError) error = NULL;
+  NsGrid grid;
+  char *dir = tmp_path (id);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  ns_grid_init (&grid, 64, 48, 6, 1.0, 1.0, 2.0);
+  for (int c = 0; c < 2; c++)
+    {
+      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
+      for (int k = 1; k <= 4 && brain; k++)
+        for (int j = 8; j < 40; j++)
+          for (int i = 10; i < 52; i++)
+            v->voxels[ns_grid_index (&grid, i, j, k)] = (float) (200 + 50 * sin (i * 0.3 + c));
+      g_autofree char *name = g_strdup_printf ("%s_%s.nii.gz", id, c == 0 ? "flair" : "t1ce");
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_assert_true (ns_nifti_write_volume (v, path, &error));
+    }
+  if (truth != NULL)
+    {
+      g_autoptr (NsLabelMap) m = ns_label_map_new (&grid, &error);
+      if (g_strcmp0 (truth, "tumour") == 0)
+        for (int j = 20; j < 28; j++)
+          for (int i = 25; i < 35; i++)
+            m->labels[ns_grid_index (&grid, i, j, 2)] = 2;
+      g_autofree char *name = g_strdup_printf ("%s_seg.nii.gz", id);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_assert_true (ns_nifti_write_label_map (m, path, &error));
+    }
+  return dir;
+}
+
 static void
 test_models (void)
 {
+  g_autofree char *empty_case = write_case ("EmptyCase", FALSE, "tumour");
+  g_autofree char *clean_case = write_case ("CleanCase", FALSE, "none");
+  g_autofree char *blob_case = write_case ("BlobCase", TRUE, "tumour");
+  g_autofree char *no_truth_case = write_case ("NoTruth", TRUE, NULL);
   g_autofree char *a = write_model ("a.safetensors", NULL, 0.80, 0.70, 0.60,
                                    "[\"V1\", \"V2\"]");
   g_autofree char *b = write_model ("b.safetensors", a, 0.85, 0.72, 0.58,
@@ -341,42 +404,82 @@ test_models (void)
 
   {
     g_auto (NsTestRun) r = { 0 };
-    run_cmd (&r, "models", "promote", "3", "--yes", NULL);
+    run_cmd (&r, "models", "promote", "3", "--yes", "--force", NULL);
     g_assert_cmpint (r.status, ==, 1);
     assert_one_line (r.err);
   }
   {
-    /* No terminal, no --yes: the comparison is shown, nothing changes. */
+    /* Never validated: refused, with the reason and the way out. */
     g_auto (NsTestRun) r = { 0 };
-    run_cmd (&r, "models", "promote", "1", NULL);
+    run_cmd (&r, "models", "promote", "1", "--yes", NULL);
     g_assert_cmpint (r.status, ==, 1);
     g_assert_nonnull (strstr (r.out, "candidate v1"));
-    g_assert_nonnull (strstr (r.err, "--yes"));
+    g_assert_nonnull (strstr (r.out, "current default v0"));
+    assert_one_line (r.err);
+    g_assert_nonnull (strstr (r.err, "no validation figures"));
+    g_assert_nonnull (strstr (r.err, "--force"));
     g_autoptr (JsonObject) m1 = model_json ("1");
     g_assert_false (json_object_get_boolean_member (m1, "default"));
+  }
+  /* Validated where both models predict nothing on a tumour: an empty mask. */
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "validate", "1", "--device", "ref", "--val", empty_case, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "recorded 1 validation figure"));
   }
   {
     g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "promote", "1", "--yes", NULL);
-    g_assert_cmpint (r.status, ==, 0);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "predicts an empty mask"));
+    g_assert_nonnull (strstr (r.out, "EMPTY"));
   }
+  {
+    /* Promote anyway: without a terminal, also --yes. */
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "promote", "1", "--force", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "--yes"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "promote", "1", "--force", "--yes", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "promoted anyway"));
+  }
+  /* v2 against v1 on the same case without a tumour: both right (Dice 1), not below. */
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "promote", "v2", "--yes", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "no validation figures"));
+  }
+  for (int v = 1; v <= 2; v++)
+    {
+      g_auto (NsTestRun) r = { 0 };
+      g_autofree char *version = g_strdup_printf ("%d", v);
+      run_cmd (&r, "models", "validate", version, "--device", "ref", "--val", clean_case, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+    }
   {
     g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "promote", "v2", "--yes", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_nonnull (strstr (r.out, "current v1"));
     g_assert_nonnull (strstr (r.out, "candidate v2"));
-    g_assert_nonnull (strstr (r.out, "+0.0500"));    /* WT */
-    g_assert_nonnull (strstr (r.out, "-0.0200"));    /* ET */
-    g_assert_nonnull (strstr (r.out, "both were validated on the same cases"));
-    g_assert_null (strstr (r.out, "WARNING"));
+    g_assert_nonnull (strstr (r.out, "current default v1"));
+    g_assert_nonnull (strstr (r.out, "gate passed"));
+    g_assert_nonnull (strstr (r.out, "1.0000 1.0000 1.0000"));
   }
   {
     g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "list", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, " * v2"));
+    g_assert_nonnull (strstr (r.out, "   v0"));
+    g_assert_nonnull (strstr (r.out, "(shipped)"));
     g_assert_nonnull (strstr (r.out, "failed"));
+    g_assert_nonnull (strstr (r.out, "default: v2, the registry's default (promoted on"));
   }
   {
     g_auto (NsTestRun) r = { 0 };
@@ -392,17 +495,41 @@ test_models (void)
   g_autoptr (JsonObject) m2b = model_json ("2");
   g_assert_true (json_object_get_boolean_member (m2b, "default"));
   {
-    /* Validated on other cases: said so. */
     g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "register", c, NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_nonnull (strstr (r.out, "version 4"));
+    g_assert_nonnull (strstr (r.out, "from v2"));
   }
   {
+    /* A real inference: figures of a random model on a case with a blob of brain. */
     g_auto (NsTestRun) r = { 0 };
-    run_cmd (&r, "models", "promote", "4", "--yes", NULL);
+    run_cmd (&r, "models", "validate", "4", "--device", "ref", "--val", blob_case, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_nonnull (strstr (r.out, "WARNING: the validation cases differ"));
+    g_auto (NsTestRun) s = { 0 };
+    run_cmd (&s, "models", "show", "4", NULL);
+    g_assert_cmpint (s.status, ==, 0);
+    g_assert_nonnull (strstr (s.out, "validation   1 record:"));
+    g_assert_nonnull (strstr (s.out, "BlobCase"));
+  }
+  {
+    /* Validation needs a truth. */
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "validate", "4", "--device", "ref", "--val", no_truth_case, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    assert_one_line (r.err);
+    g_assert_nonnull (strstr (r.err, "no label map"));
+  }
+  /* Roll back always reaches the shipped model: version 0 by name. */
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "rollback", "0", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "version 0, the shipped model, is now the default"));
+    g_auto (NsTestRun) l = { 0 };
+    run_cmd (&l, "models", "list", NULL);
+    g_assert_nonnull (strstr (l.out, " * v0"));
+    g_assert_nonnull (strstr (l.out, "default: v0, the shipped model (rolled back"));
   }
   {
     g_auto (NsTestRun) r = { 0 };
@@ -420,6 +547,103 @@ test_models (void)
   }
 }
 
+/* In the child, before exec: as root, become "nobody" (root ignores a folder's mode). */
+static void
+drop_privileges (gpointer data)
+{
+  if (geteuid () != 0)
+    return;
+  struct passwd *nobody = getpwnam ("nobody");
+  if (nobody == NULL || setgroups (0, NULL) != 0 || setgid (nobody->pw_gid) != 0
+      || setuid (nobody->pw_uid) != 0)
+    {
+      fprintf (stderr, "cannot become nobody: %s\n", g_strerror (errno));
+      _exit (99);
+    }
+}
+
+/* neuroseg ARGS... --db db as an unprivileged user; returns the exit status. */
+static int
+run_unprivileged (const char *db, char **out, char **err, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  va_list ap;
+  int status;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("NEUROSEG"));
+  va_start (ap, err);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, (gpointer) "--db");
+  g_ptr_array_add (argv, (gpointer) db);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync ("/", (char **) argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL,
+                               drop_privileges, NULL, out, err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s %s: %s%s", (char *) argv->pdata[1], (char *) argv->pdata[2], *out, *err);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* #13, defect 9: a data folder the user may only read does not block reading. */
+static void
+test_readonly_folder (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = tmp_path ("ro-data");
+  g_autofree char *db = g_build_filename (dir, "neuroseg.db", NULL);
+  g_autofree char *saved = g_steal_pointer (&db_path);
+  db_path = g_strdup (db);
+  g_autofree char *mask = tmp_path ("ro-mask.nii.gz");
+  g_autofree char *ro_case = write_case ("ReadOnlyCase", TRUE, NULL);
+  NsGrid grid;
+  ns_grid_init (&grid, 64, 48, 6, 1.0, 1.0, 2.0);
+  g_autoptr (NsLabelMap) m = ns_label_map_new (&grid, &error);
+  m->labels[5000] = 2;
+  g_assert_true (ns_nifti_write_label_map (m, mask, &error));
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "add", ro_case, "--mask", mask, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  g_free (db_path);
+  db_path = g_steal_pointer (&saved);
+  g_assert_cmpint (g_chmod (ns_test_tmpdir (), 0755), ==, 0);
+  g_assert_cmpint (g_chmod (dir, 0555), ==, 0);
+
+  static const char *const reading[][3] = {
+    { "queue", "list", "ReadOnlyCase" },
+    { "queue", "history", "annotation added" },
+    { "models", "list", "(shipped)" },
+    { "models", "runs", "" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (reading); i++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      int status = i == 1 ? run_unprivileged (db, &out, &err, reading[i][0], reading[i][1],
+                                              "ReadOnlyCase", NULL)
+                          : run_unprivileged (db, &out, &err, reading[i][0], reading[i][1],
+                                              NULL);
+      g_assert_cmpint (status, ==, 0);
+      g_assert_nonnull (strstr (out, reading[i][2]));
+    }
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run_unprivileged (db, &out, &err, "models", "show", "0", NULL), ==, 0);
+    g_assert_nonnull (strstr (out, "the shipped model"));
+  }
+  {
+    /* Writing is refused, in one line naming the database. */
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run_unprivileged (db, &out, &err, "queue", "exclude", "ReadOnlyCase", NULL),
+                     ==, 1);
+    assert_one_line (err);
+    g_assert_nonnull (strstr (err, db));
+  }
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -428,5 +652,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/queue/queue", test_queue);
   g_test_add_func ("/cli/queue/bad-database", test_bad_database);
   g_test_add_func ("/cli/queue/models", test_models);
+  g_test_add_func ("/cli/queue/readonly-folder", test_readonly_folder);
   return g_test_run ();
 }

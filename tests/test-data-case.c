@@ -5,7 +5,8 @@
  * of a case, and the errors: no FLAIR, two files for one part, grids that differ (found
  * from the headers, before any voxel is decoded), labels outside the scheme, a case that
  * does not fit the memory available, and parts that are dangling links, link loops or
- * FIFOs.  On the bundled sample case and small synthetic cases.
+ * FIFOs; what a case consists of without decoding it (ns_case_describe).  On the bundled
+ * sample case and small synthetic cases.
  */
 #include "ns-test-util.h"
 #include "ns-case.h"
@@ -482,6 +483,65 @@ test_decathlon_4d (void)
   g_assert_cmpstr (c->modality[NS_MODALITY_T1C]->name, ==, "t1c");
 }
 
+/* What a case consists of, from names and headers only: a folder, a 4-D file, a FLAIR
+ * file; anything else is refused naming it. */
+static void
+test_describe (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (NsCaseDescription) d = { 0 };
+
+  g_assert_true (ns_case_describe (ns_test_sample_case (), &d, &error));
+  g_assert_no_error (error);
+  g_autofree char *abs = g_canonicalize_filename (ns_test_sample_case (), NULL);
+  g_assert_cmpstr (d.path, ==, abs);
+  g_assert_cmpstr (d.id, ==, "Brats18_CBICA_ABM_1");
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    {
+      g_assert_nonnull (d.files[m]);
+      g_assert_cmpint (d.volumes[m], ==, -1);
+    }
+  g_assert_true (g_str_has_suffix (d.files[NS_MODALITY_T1C], "_t1ce.nii.gz"));
+  g_assert_true (g_str_has_suffix (d.labels, "_seg.nii.gz"));
+  ns_case_description_clear (&d);
+
+  g_autofree char *dir = make_dir ("describe");
+  g_autofree char *msd = g_build_filename (dir, "Describe_004.nii.gz", NULL);
+  int dims[8] = { 4, 4, 4, 2, 4, 1, 1, 1 };
+  nifti_image *nim = nifti_make_new_nim (dims, DT_INT16, 1);
+  nifti_set_debug_level (0);
+  nifti_set_filenames (nim, msd, 0, 1);
+  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+  nifti_image_write (nim);
+  nifti_image_free (nim);
+  g_assert_true (ns_case_describe (msd, &d, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (d.id, ==, "Describe_004");
+  g_assert_cmpint (d.volumes[NS_MODALITY_FLAIR], ==, 0);
+  g_assert_cmpint (d.volumes[NS_MODALITY_T1], ==, 1);
+  g_assert_cmpint (d.volumes[NS_MODALITY_T1C], ==, 2);
+  g_assert_cmpint (d.volumes[NS_MODALITY_T2], ==, 3);
+  g_assert_cmpstr (d.files[NS_MODALITY_T2], ==, msd);
+  g_assert_null (d.labels);
+  ns_case_description_clear (&d);
+
+  g_autofree char *flair = write_volume (dir, "Solo_1_flair.nii.gz", 3, 0, 1, NULL);
+  g_assert_true (ns_case_describe (flair, &d, &error));
+  g_assert_cmpstr (d.id, ==, "Solo_1");
+  g_assert_cmpstr (d.files[NS_MODALITY_FLAIR], ==, flair);
+  g_assert_null (d.files[NS_MODALITY_T1]);
+  ns_case_description_clear (&d);
+
+  g_autofree char *t2 = write_volume (dir, "Solo_1_t2.nii.gz", 3, 0, 1, NULL);
+  g_assert_false (ns_case_describe (t2, &d, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, t2));
+  g_assert_null (d.path);
+  g_clear_error (&error);
+  g_assert_false (ns_case_describe ("/no/such/case", &d, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -498,5 +558,6 @@ main (int argc, char **argv)
   g_test_add_func ("/data/case/broken-parts", test_broken_parts);
   g_test_add_func ("/data/case/bad-labels", test_bad_labels);
   g_test_add_func ("/data/case/decathlon-4d", test_decathlon_4d);
+  g_test_add_func ("/data/case/describe", test_describe);
   return g_test_run ();
 }

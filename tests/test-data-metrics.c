@@ -595,6 +595,33 @@ test_brats_size (void)
   g_assert_cmpfloat (row (&m, "WT")->dice, >, 0.85);
 }
 
+/* The effort of a correction: WT Dice of the prediction against the corrected mask, and
+ * the voxels whose label differs (a change of tumour class counts, not only of WT). */
+static void
+test_effort (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsLabelMap) pred = new_map (10, 10, 4, 1, 1, 1);
+  g_autoptr (NsLabelMap) mask = new_map (10, 10, 4, 1, 1, 1);
+  fill_box (pred, 0, 0, 0, 4, 4, 0, 2);   /* 25 voxels */
+  fill_box (mask, 1, 0, 0, 5, 4, 0, 2);   /* 25 voxels, 20 in common */
+  fill_box (mask, 2, 2, 0, 2, 2, 0, 4);   /* one of the common ones becomes 4 */
+  double dice = -1;
+  gint64 edited = -1;
+  g_assert_true (ns_metrics_effort (pred, mask, &dice, &edited, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (dice, 2.0 * 20 / 50, 1e-12);
+  g_assert_cmpint (edited, ==, 5 + 5 + 1);
+
+  g_assert_true (ns_metrics_effort (mask, mask, &dice, &edited, &error));
+  g_assert_cmpfloat (dice, ==, 1.0);
+  g_assert_cmpint (edited, ==, 0);
+
+  g_autoptr (NsLabelMap) other = new_map (10, 10, 5, 1, 1, 1);
+  g_assert_false (ns_metrics_effort (pred, other, &dice, &edited, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -604,6 +631,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/metrics/edt-brute-force", test_edt_brute_force);
   g_test_add_func ("/data/metrics/hd95-brute-force", test_hd95_brute_force);
   g_test_add_func ("/data/metrics/self", test_self);
+  g_test_add_func ("/data/metrics/effort", test_effort);
   g_test_add_func ("/data/metrics/cube-shift", test_cube_shift);
   g_test_add_func ("/data/metrics/cube-shift-anisotropic", test_cube_shift_anisotropic);
   g_test_add_func ("/data/metrics/interpolated", test_interpolated);

@@ -19,9 +19,13 @@
 
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
+#include "ns-data-error.h"
 #include "ns-model-runner.h"
 #include "ns-models-dialog.h"
+#include "ns-paths.h"
 #include "ns-queue-panel.h"
+#include "ns-registry.h"
+#include "ns-runs.h"
 #include "ns-test-util.h"
 #include "ns-train-panel.h"
 #include "ns-window.h"
@@ -119,20 +123,12 @@ test_ai_loop (void)
         g_assert_cmpint (symlink (abs, dst), ==, 0);
       }
   }
-  /* the default model: the bundled one when there is one, else a random-init
-   * mobilenetv2-unet; registered as v1 and promoted */
-  g_autofree char *bundled = g_canonicalize_filename ("resources/models/default.safetensors",
-                                                      NULL);
-  gboolean have_bundled = g_file_test (bundled, G_FILE_TEST_IS_REGULAR);
-  if (have_bundled)
-    {
-      g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-      g_assert_no_error (error);
-      NsQueueModelInfo info = { .path = bundled, .metrics = "{\"note\": \"bundled\"}" };
-      g_assert_cmpint (ns_queue_register_model (q, &info, &error), ==, 1);
-      g_assert_true (ns_queue_promote (q, 1, NULL, &error));
-    }
-  else
+  /* the default model: the shipped one (registry version 0) when there is one, else a
+   * random-init mobilenetv2-unet registered as v1 and promoted */
+  g_autofree char *bundled = ns_paths_dup_shipped_model (NULL);
+  gboolean have_bundled = bundled != NULL;
+  int base_version = NS_REGISTRY_SHIPPED;
+  if (!have_bundled)
     {
       g_autoptr (NsBackend) be = ns_backend_new ("cpu", &error);
       g_assert_no_error (error);
@@ -141,12 +137,14 @@ test_ai_loop (void)
       g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
       g_assert_no_error (error);
       g_assert_true (ns_checkpoint_save (m, model_path, NS_DTYPE_F32, &error));
-      g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+      g_autoptr (NsDb) q = ns_db_open (db, &error);
       g_assert_no_error (error);
-      NsQueueModelInfo info = { .path = model_path, .arch = "mobilenetv2-unet",
-                                .metrics = "{\"note\": \"random initialisation\"}" };
-      g_assert_cmpint (ns_queue_register_model (q, &info, &error), ==, 1);
-      g_assert_true (ns_queue_promote (q, 1, NULL, &error));
+      NsRegistryModelInfo info = { .path = model_path, .arch = "mobilenetv2-unet",
+                                   .parent = NS_REGISTRY_NONE,
+                                   .metrics = "{\"note\": \"random initialisation\"}" };
+      g_assert_cmpint (ns_registry_register_model (q, &info, &error), ==, 1);
+      g_assert_true (ns_registry_promote (q, 1, TRUE, NULL, &error));
+      base_version = 1;
     }
 
   /* open the case */
@@ -171,7 +169,7 @@ test_ai_loop (void)
   int version = 0;
   g_autofree char *def = ns_model_runner_find_default_model (db, &version, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (version, ==, 1);
+  g_assert_cmpint (version, ==, base_version);
   ns_model_runner_set_model (runner, def, version);
   ns_model_runner_set_editor (runner, editor);
   ns_model_runner_set_device (runner, "cpu");
@@ -217,7 +215,8 @@ test_ai_loop (void)
   const NsQueueEntry *e = ns_queue_panel_get_entry (NS_QUEUE_PANEL (queue), 0);
   g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_QUEUED);
   g_assert_true (isfinite (e->effort));
-  g_assert_cmpint (e->model_version, ==, 1);
+  /* a prediction of the shipped model is recorded without a version (data/ns-queue.h) */
+  g_assert_cmpint (e->model_version, ==, base_version);
   g_test_message ("queued: effort (WT Dice prediction vs. correction) %.3f, %" G_GINT64_FORMAT
                   " voxels edited", e->effort, e->edited_voxels);
 
@@ -226,7 +225,8 @@ test_ai_loop (void)
   const char *val[] = { case_dir, NULL };
   const char *extra[] = { "--max-steps", "3", "--crop", "128", "--batch", "2", NULL };
   g_autofree char *out = g_build_filename (tmp, "v2.safetensors", NULL);
-  NsTrainRequest req = { .base_model = def, .base_version = 1, .epochs = 1, .lr = 1e-4,
+  NsTrainRequest req = { .base_model = def, .base_version = base_version, .epochs = 1,
+                         .lr = 1e-4,
                          .device = "cpu", .val_cases = (char **) val,
                          .extra_args = (char **) extra, .output = out };
   t0 = g_get_monotonic_time ();
@@ -246,52 +246,70 @@ test_ai_loop (void)
     }
   g_assert_cmpuint (ns_train_panel_get_n_steps (NS_TRAIN_PANEL (panel)), ==, 3);
   int v2 = ns_train_panel_get_new_version (NS_TRAIN_PANEL (panel));
-  g_assert_cmpint (v2, ==, 2);
+  g_assert_cmpint (v2, ==, base_version + 1);
   {
-    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-    g_autoptr (NsQueueModel) m = ns_queue_get_model (q, v2, &error);
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+    g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, v2, &error);
     g_assert_no_error (error);
-    g_assert_cmpint (m->parent, ==, 1);
+    g_assert_cmpint (m->parent, ==, base_version);
     g_assert_true (isfinite (m->dice[0]));
     g_test_message ("v2: validation Dice WT %.3f TC %.3f ET %.3f; metrics %s", m->dice[0],
                     m->dice[1], m->dice[2], m->metrics);
-    g_autoptr (NsQueueEntry) qe = ns_queue_find (q, case_dir, &error);
+    g_autoptr (NsQueueEntry) qe = ns_queue_dup_entry (q, case_dir, &error);
     g_assert_cmpint (qe->state, ==, NS_QUEUE_STATE_USED);
-    g_assert_cmpint (qe->used_by, ==, 2);
+    g_assert_cmpint (qe->used_by, ==, v2);
   }
   ns_queue_panel_refresh (NS_QUEUE_PANEL (queue), NULL);
   g_autofree char *row = ns_queue_panel_dup_row_text (NS_QUEUE_PANEL (queue), 0);
-  g_assert_nonnull (strstr (row, "used by v2"));
+  g_autofree char *used_by = g_strdup_printf ("used by v%d", v2);
+  g_assert_nonnull (strstr (row, used_by));
 
-  /* promote after the comparison, then roll back */
+  /* Promote: refused without validation figures (#12: never promoted silently); promoted
+   * anyway, then rolled back to the base, version 0 when it is the shipped model */
   NsModelsDialog *models = ns_models_dialog_new (GTK_WINDOW (window), db);
   g_assert_cmpuint (ns_models_dialog_get_n_rows (models), ==, 2);
-  g_autofree char *cmp = ns_models_dialog_dup_comparison (models, 2, &error);
+  g_autofree char *cmp = ns_models_dialog_dup_comparison (models, v2, &error);
   g_assert_no_error (error);
-  g_assert_nonnull (strstr (cmp, "v1 (current default)"));
-  g_assert_true (ns_models_dialog_promote (models, 2, &error));
+  g_autofree char *current = g_strdup_printf ("v%d (current default)", base_version);
+  g_assert_nonnull (strstr (cmp, current));
+  g_assert_false (ns_models_dialog_promote (models, v2, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "no validation figures"));
+  g_clear_error (&error);
   {
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+    g_assert_true (ns_registry_promote (q, v2, TRUE, NULL, &error));
+    g_assert_no_error (error);
     int v = 0;
     g_autofree char *p = ns_model_runner_find_default_model (db, &v, NULL);
-    g_assert_cmpint (v, ==, 2);
+    g_assert_cmpint (v, ==, v2);
     g_assert_cmpstr (p, ==, out);
   }
-  int back = 0;
+  int back = -1;
   g_assert_true (ns_models_dialog_rollback (models, 0, &back, &error));
-  g_assert_cmpint (back, ==, 1);
+  g_assert_no_error (error);
+  g_assert_cmpint (back, ==, base_version);
+  {
+    int v = -1;
+    g_autofree char *p = ns_model_runner_find_default_model (db, &v, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (v, ==, base_version);
+    g_assert_cmpstr (p, ==, def);
+  }
   gtk_window_destroy (GTK_WINDOW (models));
 
   /* Cancel a longer fine-tuning of the requeued case: SIGTERM, the trainer stops after its
    * step, nothing is registered and the case stays queued */
   {
-    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
     g_assert_true (ns_queue_set_state (q, case_id, NS_QUEUE_STATE_QUEUED, 0, NULL, "again",
                                        &error));
   }
   GtkWidget *panel2 = g_object_ref_sink (ns_train_panel_new (db));
   const char *extra2[] = { "--max-steps", "200", "--crop", "128", "--batch", "2", NULL };
   g_autofree char *out2 = g_build_filename (tmp, "v3.safetensors", NULL);
-  NsTrainRequest req2 = { .base_model = def, .base_version = 1, .epochs = 1, .lr = 1e-4,
+  NsTrainRequest req2 = { .base_model = def, .base_version = base_version, .epochs = 1,
+                          .lr = 1e-4,
                           .device = "cpu", .extra_args = (char **) extra2, .output = out2 };
   t0 = g_get_monotonic_time ();
   g_assert_true (ns_train_panel_start (NS_TRAIN_PANEL (panel2), &req2, &error));
@@ -302,14 +320,14 @@ test_ai_loop (void)
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel2)), ==, NS_TRAIN_CANCELLED);
   g_assert_cmpuint (ns_train_panel_get_n_steps (NS_TRAIN_PANEL (panel2)), <, 200);
   {
-    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-    g_autoptr (GPtrArray) all = ns_queue_list_models (q, &error);
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+    g_autoptr (GPtrArray) all = ns_registry_list_models (q, &error);
     g_assert_cmpuint (all->len, ==, 2);
-    g_autoptr (NsQueueEntry) qe = ns_queue_find (q, case_dir, &error);
+    g_autoptr (NsQueueEntry) qe = ns_queue_dup_entry (q, case_dir, &error);
     g_assert_cmpint (qe->state, ==, NS_QUEUE_STATE_QUEUED);
-    g_autoptr (GPtrArray) runs = ns_queue_list_runs (q, &error);
-    NsQueueRun *last = runs->pdata[runs->len - 1];
-    g_assert_cmpint (last->status, ==, NS_QUEUE_RUN_CANCELLED);
+    g_autoptr (GPtrArray) runs = ns_runs_list (q, &error);
+    NsRun *last = runs->pdata[runs->len - 1];
+    g_assert_cmpint (last->status, ==, NS_RUN_CANCELLED);
   }
   g_test_message ("a fine-tuning cancelled after its first step ended in %.2f s", t_cancel);
   g_object_unref (panel2);

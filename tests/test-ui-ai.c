@@ -27,7 +27,10 @@
 #include "ns-model-runner.h"
 #include "ns-models-dialog.h"
 #include "ns-nifti.h"
+#include "ns-paths.h"
 #include "ns-queue-panel.h"
+#include "ns-registry.h"
+#include "ns-runs.h"
 #include "ns-slice-view.h"
 #include "ns-test-net.h"
 #include "ns-test-util.h"
@@ -373,10 +376,10 @@ test_bad_model (void)
   g_autofree char *m = g_build_filename (ns_test_tmpdir (), "changed.safetensors", NULL);
   write_model (m, 21);
   {
-    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-    NsQueueModelInfo info = { .path = m };
-    g_assert_cmpint (ns_queue_register_model (q, &info, &error), ==, 1);
-    g_assert_true (ns_queue_promote (q, 1, NULL, &error));
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+    NsRegistryModelInfo info = { .path = m, .parent = NS_REGISTRY_NONE };
+    g_assert_cmpint (ns_registry_register_model (q, &info, &error), ==, 1);
+    g_assert_true (ns_registry_promote (q, 1, TRUE, NULL, &error));
   }
   int version = -1;
   g_autofree char *found = ns_model_runner_find_default_model (db, &version, &error);
@@ -801,7 +804,7 @@ test_mark_corrected_and_queue_panel (void)
   g_autofree char *dir2 = make_case ("Queue_2", 8, TRUE);
   g_autofree char *seg2 = g_build_filename (dir2, "Queue_2_seg.nii.gz", NULL);
   {
-    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
     NsQueueAnnotation a = { .mask_path = seg2, .uncertainty = 0.99 };
     g_assert_cmpint (ns_queue_add (q, dir2, &a, &error), >, 0);
     g_assert_no_error (error);
@@ -858,14 +861,17 @@ prepare_db (const char *db, const char *case_name)
   g_autofree char *dir = make_case (case_name, 8, TRUE);
   g_autofree char *file = g_strdup_printf ("%s_seg.nii.gz", case_name);
   g_autofree char *seg = g_build_filename (dir, file, NULL);
-  g_autoptr (NsQueue) q = ns_queue_open (db, &error);
+  g_autoptr (NsDb) q = ns_db_open (db, &error);
   NsQueueAnnotation a = { .mask_path = seg, .uncertainty = NAN };
   gint64 id = ns_queue_add (q, dir, &a, &error);
   g_assert_no_error (error);
-  NsQueueModelInfo info = { .path = model_path, .arch = "mobilenetv2-unet",
+  NsRegistryModelInfo info = { .path = model_path, .arch = "mobilenetv2-unet",
+                                .parent = NS_REGISTRY_NONE,
                             .metrics = "{\"dice_wt\": 0.5, \"dice_tc\": 0.4, \"dice_et\": 0.3}" };
-  if (ns_queue_find_model_by_path (q, model_path, NULL) == 0)
-    g_assert_cmpint (ns_queue_register_model (q, &info, &error), ==, 1);
+  int known = NS_REGISTRY_NONE;
+  g_assert_true (ns_registry_find_model_by_path (q, model_path, &known, &error));
+  if (known == NS_REGISTRY_NONE)
+    g_assert_cmpint (ns_registry_register_model (q, &info, &error), ==, 1);
   return id;
 }
 
@@ -956,14 +962,14 @@ test_train_panel_stream (void)
   /* registered with provenance; the case is used by it */
   int v = ns_train_panel_get_new_version (p);
   g_assert_cmpint (v, ==, 2);
-  g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-  g_autoptr (NsQueueModel) m = ns_queue_get_model (q, v, &error);
+  g_autoptr (NsDb) q = ns_db_open (db, &error);
+  g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, v, &error);
   g_assert_no_error (error);
   g_assert_cmpint (m->parent, ==, 1);
   g_assert_cmpfloat_with_epsilon (m->dice[0], 0.62, 1e-9);
   g_assert_nonnull (strstr (m->metrics, "\"command\""));
   g_assert_nonnull (strstr (m->metrics, "\"cases_used\":1"));
-  g_autoptr (NsQueueEntry) e = ns_queue_find (q, "Train_1", &error);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, "Train_1", &error);
   g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_USED);
   g_assert_cmpint (e->used_by, ==, 2);
   g_object_unref (panel);
@@ -973,15 +979,15 @@ static void
 check_registry_unchanged (const char *db, guint n_models)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-  g_autoptr (GPtrArray) models = ns_queue_list_models (q, &error);
-  g_autoptr (GPtrArray) runs = ns_queue_list_runs (q, &error);
+  g_autoptr (NsDb) q = ns_db_open (db, &error);
+  g_autoptr (GPtrArray) models = ns_registry_list_models (q, &error);
+  g_autoptr (GPtrArray) runs = ns_runs_list (q, &error);
 
   g_assert_cmpuint (models->len, ==, n_models);
   g_assert_cmpuint (runs->len, >, 0);
-  NsQueueRun *r = runs->pdata[runs->len - 1];
-  g_assert_cmpint (r->status, !=, NS_QUEUE_RUN_RUNNING);
-  g_assert_cmpint (r->status, !=, NS_QUEUE_RUN_SUCCEEDED);
+  NsRun *r = runs->pdata[runs->len - 1];
+  g_assert_cmpint (r->status, !=, NS_RUN_RUNNING);
+  g_assert_cmpint (r->status, !=, NS_RUN_SUCCEEDED);
   g_autoptr (GPtrArray) queued = ns_queue_list (q, NS_QUEUE_SORT_ADDED, NS_QUEUE_STATE_QUEUED,
                                                 &error);
   g_assert_cmpuint (queued->len, ==, 1);
@@ -999,7 +1005,7 @@ test_train_panel_crash (void)
   g_assert_true (wait_until (train_done, panel, 30));
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_FAILED);
   g_assert_nonnull (strstr (ns_train_panel_get_message (NS_TRAIN_PANEL (panel)), "signal 11"));
-  check_registry_unchanged (db, 1);
+  check_registry_unchanged (db, 2);
   g_object_unref (panel);
 
   /* an error event and a non-zero exit */
@@ -1010,7 +1016,7 @@ test_train_panel_crash (void)
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_FAILED);
   g_assert_nonnull (strstr (ns_train_panel_get_message (NS_TRAIN_PANEL (panel)),
                             "no such file"));
-  check_registry_unchanged (db, 1);
+  check_registry_unchanged (db, 2);
   g_object_unref (panel);
 }
 
@@ -1034,7 +1040,7 @@ test_train_panel_cancel (void)
   ns_train_panel_cancel (NS_TRAIN_PANEL (panel));
   g_assert_true (wait_until (train_done, panel, 30));
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_CANCELLED);
-  check_registry_unchanged (db, 1);
+  check_registry_unchanged (db, 2);
   g_object_unref (panel);
 }
 
@@ -1049,8 +1055,11 @@ test_fine_tune_dialog (void)
 
   g_assert_true (ns_fine_tune_dialog_get_request (dialog, &r, &error));
   g_assert_no_error (error);
-  g_assert_cmpstr (r.base_model, ==, model_path);
-  g_assert_cmpint (r.base_version, ==, 1);
+  /* the base is the current default: the shipped model (version 0) until one is promoted */
+  g_autofree char *shipped = ns_paths_dup_shipped_model (&error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (r.base_model, ==, shipped);
+  g_assert_cmpint (r.base_version, ==, NS_REGISTRY_SHIPPED);
   g_assert_cmpint (r.epochs, ==, 5);
   g_assert_cmpfloat_with_epsilon (r.lr, 1e-4, 1e-12);
   g_assert_cmpstr (r.device, ==, "auto");
@@ -1090,19 +1099,30 @@ test_models_dialog (void)
   g_autofree char *m2 = g_build_filename (ns_test_tmpdir (), "models-v2.safetensors", NULL);
   {
     write_model (m2, 11);
-    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-    NsQueueModelInfo a = { .path = model_path, .metrics = "{\"dice_wt\":0.8,\"dice_tc\":0.7,"
-                           "\"dice_et\":0.6,\"val_cases\":[\"A\"]}" };
-    NsQueueModelInfo b = { .path = m2, .parent = 1, .metrics = "{\"dice_wt\":0.85,"
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+    NsRegistryModelInfo a = { .path = model_path, .parent = NS_REGISTRY_NONE,
+                              .metrics = "{\"dice_wt\":0.8,\"dice_tc\":0.7,"
+                                         "\"dice_et\":0.6,\"val_cases\":[\"A\"]}" };
+    NsRegistryModelInfo b = { .path = m2, .parent = 1, .metrics = "{\"dice_wt\":0.85,"
                            "\"dice_tc\":0.72,\"dice_et\":0.55,\"val_cases\":[\"A\"]}" };
-    g_assert_cmpint (ns_queue_register_model (q, &a, &error), ==, 1);
-    g_assert_cmpint (ns_queue_register_model (q, &b, &error), ==, 2);
-    g_assert_true (ns_queue_promote (q, 1, NULL, &error));
+    g_assert_cmpint (ns_registry_register_model (q, &a, &error), ==, 1);
+    g_assert_cmpint (ns_registry_register_model (q, &b, &error), ==, 2);
+    g_assert_true (ns_registry_promote (q, 1, TRUE, NULL, &error));
+    /* validation figures on one case, v2 better: its promotion passes the gate */
+    for (int v = 1; v <= 2; v++)
+      {
+        NsRegistryValidation f = { 0, v, (char *) "/cases/A", (char *) "A", (char *) "fa",
+                                   (char *) "ta", { 0.8 + 0.05 * v, 0.7, 0.6 },
+                                   { 900, 300, 100 }, { 1000, 320, 110 }, NULL, NULL };
+        g_assert_cmpint (ns_registry_add_validation (q, &f, &error), >, 0);
+      }
   }
   NsModelsDialog *d = ns_models_dialog_new (NULL, db);
   gtk_window_present (GTK_WINDOW (d));
-  g_assert_cmpuint (ns_models_dialog_get_n_rows (d), ==, 2);
-  g_autofree char *row = ns_models_dialog_dup_row_text (d, 0);
+  /* the shipped model (v0) first */
+  g_assert_cmpuint (ns_models_dialog_get_n_rows (d), ==, 3);
+  g_assert_cmpint (ns_models_dialog_get_version (d, 0), ==, NS_REGISTRY_SHIPPED);
+  g_autofree char *row = ns_models_dialog_dup_row_text (d, 1);
   g_assert_nonnull (strstr (row, "v1 (default)"));
   g_assert_nonnull (strstr (row, "WT 0.800"));
 
@@ -1126,15 +1146,15 @@ test_models_dialog (void)
   g_signal_emit_by_name (g_object_get_data (G_OBJECT (confirm), "ns-promote"), "clicked");
   g_assert_null (ns_models_dialog_get_confirmation (d));
   {
-    g_autoptr (NsQueue) q = ns_queue_open (db, &error);
-    g_autoptr (NsQueueModel) def = ns_queue_get_default_model (q, &error);
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+    g_autoptr (NsRegistryModel) def = ns_registry_dup_default (q, &error);
     g_assert_cmpint (def->version, ==, 2);
   }
   int back = 0;
   g_assert_true (ns_models_dialog_rollback (d, 0, &back, &error));
   g_assert_no_error (error);
   g_assert_cmpint (back, ==, 1);
-  g_autofree char *row2 = ns_models_dialog_dup_row_text (d, 0);
+  g_autofree char *row2 = ns_models_dialog_dup_row_text (d, 1);
   g_assert_nonnull (strstr (row2, "v1 (default)"));
   gtk_window_destroy (GTK_WINDOW (d));
 }
@@ -1341,8 +1361,8 @@ test_controller (void)
   g_assert_cmpuint (n_toplevels (), ==, before + 2);
   {
     g_autoptr (GError) error = NULL;
-    g_autoptr (NsQueue) q = ns_queue_open (NULL, &error);
-    g_autoptr (NsQueueEntry) e = ns_queue_find (q, "Ctl_1", &error);
+    g_autoptr (NsDb) q = ns_db_open (NULL, &error);
+    g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, "Ctl_1", &error);
     g_assert_no_error (error);
     g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_QUEUED);
   }
@@ -1378,6 +1398,79 @@ test_controller (void)
     g_assert_cmpuint (coloured, >, 0);
     cairo_surface_destroy (s);
   }
+  g_object_unref (ctl);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* The Models dialog of window (earlier tests leave theirs open). */
+static NsModelsDialog *
+find_models_dialog (GtkWindow *window)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (NS_IS_MODELS_DIALOG (w) && gtk_window_get_transient_for (GTK_WINDOW (w)) == window)
+        return NS_MODELS_DIALOG (w);
+    }
+  return NULL;
+}
+
+/* The runner on the default (the shipped model, version 0) follows a promotion made in
+ * the Models dialog and a roll-back to version 0; a file chosen by hand (not registered)
+ * stays chosen. */
+static void
+test_controller_follows_default (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsWindow *window = ns_window_new (NULL);
+  NsAiController *ctl = ns_ai_controller_new (GTK_WINDOW (window), ns_window_get_viewer (window),
+                                              ns_window_get_editor (window), open_case_cb);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
+  int version = -7;
+  g_autofree char *shipped = ns_model_runner_find_default_model (NULL, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (version, ==, NS_REGISTRY_SHIPPED);
+  ns_model_runner_set_model (runner, shipped, version);
+
+  g_autofree char *better = g_build_filename (ns_test_tmpdir (), "follow.safetensors", NULL);
+  write_model (better, 31);
+  int v = 0;
+  {
+    g_autoptr (NsDb) q = ns_db_open (NULL, &error);
+    g_assert_no_error (error);
+    NsRegistryModelInfo info = { .path = better, .parent = NS_REGISTRY_SHIPPED };
+    v = ns_registry_register_model (q, &info, &error);
+    g_assert_no_error (error);
+    for (int m = 0; m < 2; m++)
+      {
+        NsRegistryValidation f = { 0, m == 0 ? NS_REGISTRY_SHIPPED : v, (char *) "/c/F",
+                                   (char *) "F", (char *) "ff", (char *) "tf",
+                                   { 0.7 + 0.1 * m, 0.7, 0.7 }, { 90, 30, 10 }, { 100, 30, 10 },
+                                   NULL, NULL };
+        g_assert_cmpint (ns_registry_add_validation (q, &f, &error), >, 0);
+      }
+  }
+  g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
+  NsModelsDialog *d = find_models_dialog (GTK_WINDOW (window));
+  g_assert_nonnull (d);
+  g_assert_true (ns_models_dialog_promote (d, v, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (ns_model_runner_get_model_path (runner), ==, better);
+  g_assert_cmpint (ns_model_runner_get_model_version (runner), ==, v);
+  int back = -1;
+  g_assert_true (ns_models_dialog_rollback (d, 0, &back, &error));
+  g_assert_cmpint (back, ==, NS_REGISTRY_SHIPPED);
+  g_assert_cmpstr (ns_model_runner_get_model_path (runner), ==, shipped);
+  g_assert_cmpint (ns_model_runner_get_model_version (runner), ==, NS_REGISTRY_SHIPPED);
+
+  /* chosen by hand: kept */
+  ns_model_runner_set_model (runner, model_path, NS_REGISTRY_NONE);
+  g_assert_true (ns_models_dialog_promote (d, v, &error));
+  g_assert_cmpstr (ns_model_runner_get_model_path (runner), ==, model_path);
+  g_assert_true (ns_models_dialog_rollback (d, 0, &back, &error));
+  g_assert_cmpint (back, ==, NS_REGISTRY_SHIPPED);
+  gtk_window_destroy (GTK_WINDOW (d));
   g_object_unref (ctl);
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -1649,6 +1742,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/case-changed-during-run", test_case_changed_during_run);
   g_test_add_func ("/ui/ai/controller", test_controller);
   g_test_add_func ("/ui/ai/controller-panel", test_controller_panel);
+  g_test_add_func ("/ui/ai/controller-follows-default", test_controller_follows_default);
   g_test_add_func ("/ui/ai/window-menu", test_window_menu);
   g_test_add_func ("/ui/ai/mark-corrected-queue-panel", test_mark_corrected_and_queue_panel);
   g_test_add_func ("/ui/ai/train-panel-stream", test_train_panel_stream);

@@ -11,6 +11,7 @@
 
 #include "ns-models-dialog.h"
 #include "ns-queue-panel.h"
+#include "ns-registry.h"
 #include "ns-train-panel.h"
 #include "ns-uncertainty-view.h"
 
@@ -299,7 +300,8 @@ on_file_chosen (GtkNativeDialog *native, int response, Choice *c)
         {
           gtk_string_list_append (list, path);
           g_ptr_array_add (c->paths, g_strdup (path));
-          g_array_append_val (c->versions, (int) { 0 });
+          /* not registered (the registry's 0 is the shipped model) */
+          g_array_append_val (c->versions, (int) { NS_REGISTRY_NONE });
           gtk_drop_down_set_selected (GTK_DROP_DOWN (c->dropdown), c->paths->len - 1);
         }
     }
@@ -330,7 +332,7 @@ choose_model (NsAiController *self)
   GtkWidget *box = padded_box ();
   GtkStringList *names = gtk_string_list_new (NULL);
   Choice *c = g_new0 (Choice, 1);
-  g_autoptr (NsQueue) queue = ns_queue_open (NULL, NULL);
+  g_autoptr (NsDb) queue = ns_db_open_readonly (NULL, NULL);
   const char *current = ns_model_runner_get_model_path (self->runner);
   guint selected = GTK_INVALID_LIST_POSITION;
   GtkWidget *row, *other, *close;
@@ -340,16 +342,16 @@ choose_model (NsAiController *self)
   c->versions = g_array_new (FALSE, FALSE, sizeof (int));
   if (queue != NULL)
     {
-      g_autoptr (GPtrArray) models = ns_queue_list_models (queue, NULL);
+      g_autoptr (GPtrArray) models = ns_registry_list_models (queue, NULL);
 
       for (guint i = 0; models != NULL && i < models->len; i++)
         {
-          NsQueueModel *m = models->pdata[i];
+          NsRegistryModel *m = models->pdata[i];
           g_autofree char *base = g_path_get_basename (m->path);
           g_autofree char *name = NULL;
           char wt[16] = "–";
 
-          if (m->status != NS_QUEUE_MODEL_REGISTERED)
+          if (m->status != NS_REGISTRY_MODEL_REGISTERED)
             continue;
           if (isfinite (m->dice[0]))
             g_snprintf (wt, sizeof wt, "%.3f", m->dice[0]);
@@ -362,22 +364,6 @@ choose_model (NsAiController *self)
           g_array_append_val (c->versions, m->version);
         }
     }
-  {
-    g_autoptr (GDir) dir = g_dir_open ("resources/models", 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-      if (g_str_has_suffix (name, ".safetensors"))
-        {
-          g_autofree char *path = g_build_filename ("resources/models", name, NULL);
-
-          if (g_strcmp0 (current, path) == 0)
-            selected = c->paths->len;
-          gtk_string_list_append (names, path);
-          g_ptr_array_add (c->paths, g_steal_pointer (&path));
-          g_array_append_val (c->versions, (int) { 0 });
-        }
-  }
   if (current != NULL && selected == GTK_INVALID_LIST_POSITION)
     {
       selected = c->paths->len;
@@ -452,8 +438,8 @@ show_uncertainty (NsAiController *self)
 static void
 on_default_changed (NsModelsDialog *dialog, int version, NsAiController *self)
 {
-  /* the next run uses the new default unless a model was chosen by hand */
-  if (ns_model_runner_get_model_version (self->runner) != 0
+  /* the next run uses the new default unless an unregistered file was chosen by hand */
+  if (ns_model_runner_get_model_version (self->runner) != NS_REGISTRY_NONE
       || ns_model_runner_get_model_path (self->runner) == NULL)
     {
       int v = 0;

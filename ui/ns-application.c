@@ -18,7 +18,7 @@
 #include "ns-application.h"
 
 #include "ns-config.h"
-#include "ns-case.h"
+#include "ns-paths.h"
 #include "ns-ui.h"
 #include "ns-window.h"
 
@@ -221,7 +221,10 @@ ns_application_init (NsApplication *self)
   /* Before startup: GtkApplication looks for gtk/help-overlay.ui and icons/ in the
    * bundle while it starts up. */
   ns_ui_ensure_resources ();
-  self->sample_case = g_strdup (ns_case_sample_dir ());
+  g_autoptr (GError) error = NULL;
+  self->sample_case = ns_paths_dup_sample_case (&error);
+  if (self->sample_case == NULL)
+    g_message ("%s", error->message);  /* the window opens empty */
 }
 
 NsApplication *

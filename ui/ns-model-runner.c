@@ -29,6 +29,7 @@
 #include "ns-infer.h"
 #include "ns-mask-doc.h"
 #include "ns-nifti.h"
+#include "ns-registry.h"
 
 struct _NsModelRunner
 {
@@ -801,59 +802,11 @@ ns_model_runner_set_memory_limit (NsModelRunner *self, gsize bytes)
   self->memory_limit = bytes;
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
-}
-
 char *
 ns_model_runner_find_default_model (const char *db_path, int *version, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (db_path, &local);
-
-  if (version != NULL)
-    *version = 0;
-  if (queue != NULL)
-    {
-      g_autoptr (NsQueueModel) model = ns_queue_get_default_model (queue, NULL);
-      char *path = ns_queue_dup_default_model_path (queue, &local);
-
-      if (path != NULL)
-        {
-          if (version != NULL && model != NULL)
-            *version = model->version;
-          return path;
-        }
-      if (local != NULL)
-        {
-          /* the default's file is missing or changed: never fall back to another model
-           * silently */
-          g_propagate_error (error, g_steal_pointer (&local));
-          return NULL;
-        }
-    }
-
-  g_autoptr (GDir) dir = g_dir_open ("resources/models", 0, NULL);
-  if (dir != NULL)
-    {
-      const char *name;
-      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-
-      while ((name = g_dir_read_name (dir)) != NULL)
-        if (g_str_has_suffix (name, ".safetensors"))
-          g_ptr_array_add (names, g_strdup (name));
-      if (names->len > 0)
-        {
-          g_ptr_array_sort (names, compare_names);
-          return g_build_filename ("resources/models", names->pdata[0], NULL);
-        }
-    }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-               "no model: the registry has no default model and resources/models has no "
-               ".safetensors file (choose one with Segmentation > Model)");
-  return NULL;
+  /* The one rule of data/ns-registry.h, shared with the command line and the trainer. */
+  return ns_registry_dup_default_model (db_path, version, NULL, error);
 }
 
 char *
@@ -974,7 +927,7 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
         return 0;
     }
 
-  g_autoptr (NsQueue) queue = ns_queue_open (db_path, error);
+  g_autoptr (NsDb) queue = ns_db_open (db_path, error);
   if (queue == NULL)
     return 0;
   NsQueueAnnotation a = { 0 };

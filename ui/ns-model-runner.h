@@ -51,16 +51,18 @@ NsModelRunner *ns_model_runner_new            (NsViewer *viewer);
 /* The editor whose document receives the prediction (nullable: the prediction then
  * replaces the viewer's label map without undo). */
 void           ns_model_runner_set_editor     (NsModelRunner *self, NsEditor *editor);
-/* The model file and its registry version (0: not registered). */
+/* The model file and its registry version (0: the shipped model; NS_REGISTRY_NONE: a file
+ * that is not registered). */
 void           ns_model_runner_set_model      (NsModelRunner *self, const char *path,
                                                int version);
 const char    *ns_model_runner_get_model_path (NsModelRunner *self);
 int            ns_model_runner_get_model_version (NsModelRunner *self);
-/* The model to use when none was chosen: the registry's default (db_path NULL: the
- * default database), else the first resources/models/ *.safetensors.  NULL + error when
- * none, or when the registry's default file is missing or changed since it was
- * registered (it is never replaced silently); *version receives the registry version
- * (0: none). */
+/* The model to use when none was chosen: ns_registry_dup_default_model() (db_path NULL:
+ * the default database), the one rule shared with the command line: the registry's
+ * promoted default, else the shipped model (version 0), found from the program's
+ * location.  NULL + error when the promoted default's file is missing or changed since it
+ * was registered (it is never replaced silently) or when there is no shipped model;
+ * *version receives the registry version (0: the shipped model). */
 char          *ns_model_runner_find_default_model (const char *db_path, int *version,
                                                    GError **error);
 /* A human-readable card of a checkpoint's metadata (name, arch, inputs, classes, parent,

@@ -10,14 +10,14 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 
-#include "ns-queue.h"
+#include "ns-registry.h"
 
 struct _NsModelsDialog
 {
   GtkWindow parent_instance;
 
   char *db_path;
-  GPtrArray *models;        /* NsQueueModel * */
+  GPtrArray *models;        /* NsRegistryModel * */
   int selected;             /* version, 0: none */
   GtkWidget *grid;
   GtkWidget *message;
@@ -30,11 +30,11 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NsModelsDialog, ns_models_dialog, GTK_TYPE_WINDOW)
 
-static const NsQueueModel *
+static const NsRegistryModel *
 find (NsModelsDialog *self, int version)
 {
   for (guint i = 0; i < self->models->len; i++)
-    if (((NsQueueModel *) self->models->pdata[i])->version == version)
+    if (((NsRegistryModel *) self->models->pdata[i])->version == version)
       return self->models->pdata[i];
   return NULL;
 }
@@ -51,7 +51,7 @@ fmt_dice (char *buf, gsize size, double d)
 char *
 ns_models_dialog_dup_row_text (NsModelsDialog *self, guint index)
 {
-  const NsQueueModel *m;
+  const NsRegistryModel *m;
   char d[3][16];
 
   g_return_val_if_fail (index < self->models->len, NULL);
@@ -60,7 +60,7 @@ ns_models_dialog_dup_row_text (NsModelsDialog *self, guint index)
     fmt_dice (d[r], sizeof d[r], m->dice[r]);
   return g_strdup_printf ("v%d%s  WT %s  TC %s  ET %s  %s", m->version,
                           m->is_default ? " (default)" : "", d[0], d[1], d[2],
-                          ns_queue_model_status_name (m->status));
+                          ns_registry_model_status_name (m->status));
 }
 
 static void
@@ -69,9 +69,9 @@ on_row_toggled (GtkCheckButton *button, NsModelsDialog *self)
   if (gtk_check_button_get_active (button))
     {
       self->selected = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "version"));
-      const NsQueueModel *m = find (self, self->selected);
+      const NsRegistryModel *m = find (self, self->selected);
       gtk_widget_set_sensitive (self->promote, m != NULL && !m->is_default
-                                                 && m->status == NS_QUEUE_MODEL_REGISTERED);
+                                                 && m->status == NS_REGISTRY_MODEL_REGISTERED);
       gtk_widget_set_sensitive (self->rollback, TRUE);
     }
 }
@@ -91,8 +91,8 @@ gboolean
 ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &local);
-  GPtrArray *models = queue != NULL ? ns_queue_list_models (queue, &local) : NULL;
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &local);
+  GPtrArray *models = queue != NULL ? ns_registry_list_models (queue, &local) : NULL;
   GtkWidget *child;
   GtkCheckButton *group = NULL;
   static const char *const heads[] = { "", "Version", "Created", "Parent", "WT", "TC", "ET",
@@ -112,10 +112,11 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
     attach_text (GTK_GRID (self->grid), heads[c], c, 0, TRUE);
   for (guint i = 0; i < models->len; i++)
     {
-      const NsQueueModel *m = models->pdata[i];
+      const NsRegistryModel *m = models->pdata[i];
       GtkWidget *radio = gtk_check_button_new ();
       g_autofree char *v = g_strdup_printf ("v%d", m->version);
-      g_autofree char *p = m->parent > 0 ? g_strdup_printf ("v%d", m->parent) : g_strdup ("–");
+      g_autofree char *p = m->parent != NS_REGISTRY_NONE ? g_strdup_printf ("v%d", m->parent)
+                                                        : g_strdup ("–");
       char d[3][16];
 
       if (group != NULL)
@@ -133,8 +134,8 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
           fmt_dice (d[r], sizeof d[r], m->dice[r]);
           attach_text (GTK_GRID (self->grid), d[r], 4 + r, i + 1, FALSE);
         }
-      attach_text (GTK_GRID (self->grid), m->status == NS_QUEUE_MODEL_FAILED && m->error != NULL
-                                            ? m->error : ns_queue_model_status_name (m->status),
+      attach_text (GTK_GRID (self->grid), m->status == NS_REGISTRY_MODEL_FAILED && m->error != NULL
+                                            ? m->error : ns_registry_model_status_name (m->status),
                    7, i + 1, FALSE);
       attach_text (GTK_GRID (self->grid), m->is_default ? "default" : "", 8, i + 1, FALSE);
       if (m->version == self->selected)
@@ -146,9 +147,9 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
   gtk_widget_set_sensitive (self->rollback, models->len > 0);
   if (self->selected != 0)
     {
-      const NsQueueModel *m = find (self, self->selected);
+      const NsRegistryModel *m = find (self, self->selected);
       gtk_widget_set_sensitive (self->promote, !m->is_default
-                                                 && m->status == NS_QUEUE_MODEL_REGISTERED);
+                                                 && m->status == NS_REGISTRY_MODEL_REGISTERED);
     }
   {
     g_autofree char *text = g_strdup_printf ("%u model version%s", models->len,
@@ -168,7 +169,7 @@ int
 ns_models_dialog_get_version (NsModelsDialog *self, guint index)
 {
   g_return_val_if_fail (index < self->models->len, 0);
-  return ((NsQueueModel *) self->models->pdata[index])->version;
+  return ((NsRegistryModel *) self->models->pdata[index])->version;
 }
 
 void
@@ -208,18 +209,18 @@ val_cases_of (const char *metrics)
 char *
 ns_models_dialog_dup_comparison (NsModelsDialog *self, int version, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
-  g_autoptr (NsQueueModel) cand = NULL;
-  g_autoptr (NsQueueModel) cur = NULL;
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
+  g_autoptr (NsRegistryModel) cand = NULL;
+  g_autoptr (NsRegistryModel) cur = NULL;
   static const char *const regions[] = { "WT", "TC", "ET" };
   GString *s;
 
   if (queue == NULL)
     return NULL;
-  cand = ns_queue_get_model (queue, version, error);
+  cand = ns_registry_dup_model (queue, version, error);
   if (cand == NULL)
     return NULL;
-  cur = ns_queue_get_default_model (queue, NULL);
+  cur = ns_registry_dup_default (queue, NULL);
   s = g_string_new (NULL);
   if (cur == NULL)
     {
@@ -266,9 +267,10 @@ ns_models_dialog_dup_comparison (NsModelsDialog *self, int version, GError **err
 gboolean
 ns_models_dialog_promote (NsModelsDialog *self, int version, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
 
-  if (queue == NULL || !ns_queue_promote (queue, version, NULL, error))
+  /* gated (data/ns-registry.h): refused without validation figures, with the reason */
+  if (queue == NULL || !ns_registry_promote (queue, version, FALSE, NULL, error))
     return FALSE;
   self->selected = version;
   ns_models_dialog_refresh (self, NULL);
@@ -279,10 +281,12 @@ ns_models_dialog_promote (NsModelsDialog *self, int version, GError **error)
 gboolean
 ns_models_dialog_rollback (NsModelsDialog *self, int version, int *new_default, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
+  /* this dialog's 0 is "the previous default" (the registry's 0 is the shipped model) */
+  int target = version != 0 ? version : NS_REGISTRY_PREVIOUS;
   int v = 0;
 
-  if (queue == NULL || !ns_queue_rollback (queue, version, NULL, &v, error))
+  if (queue == NULL || !ns_registry_rollback (queue, target, NULL, &v, error))
     return FALSE;
   if (new_default != NULL)
     *new_default = v;
@@ -363,14 +367,14 @@ static void
 on_rollback_clicked (GtkButton *button, NsModelsDialog *self)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &error);
-  g_autoptr (NsQueueModel) cur = queue != NULL ? ns_queue_get_default_model (queue, NULL)
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &error);
+  g_autoptr (NsRegistryModel) cur = queue != NULL ? ns_registry_dup_default (queue, NULL)
                                                : NULL;
   /* the selected earlier version, else the default before the current one */
   int version = self->selected != 0 && (cur == NULL || cur->version != self->selected)
                   ? self->selected : 0;
 
-  g_clear_pointer (&queue, ns_queue_close);
+  g_clear_pointer (&queue, ns_db_close);
   if (!ns_models_dialog_rollback (self, version, NULL, &error))
     gtk_label_set_text (GTK_LABEL (self->message), error->message);
 }
@@ -418,7 +422,7 @@ ns_models_dialog_init (NsModelsDialog *self)
   GtkWidget *close = gtk_button_new_with_mnemonic ("_Close");
   GtkWidget *scroll = gtk_scrolled_window_new ();
 
-  self->models = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_queue_model_free);
+  self->models = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_registry_model_free);
   gtk_window_set_title (GTK_WINDOW (self), "Models");
   gtk_window_set_default_size (GTK_WINDOW (self), 720, 360);
   gtk_widget_set_margin_start (box, 12);

@@ -62,7 +62,7 @@ gboolean
 ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &local);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &local);
   GPtrArray *entries = queue != NULL ? ns_queue_list (queue, self->sort, -1, &local) : NULL;
   GtkWidget *child;
 
@@ -151,7 +151,7 @@ static gboolean
 set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
 {
   const NsQueueEntry *e = selected (self);
-  g_autoptr (NsQueue) queue = NULL;
+  g_autoptr (NsDb) queue = NULL;
   gint64 id;
   int index;
 
@@ -162,7 +162,7 @@ set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
     }
   id = e->id;
   index = gtk_list_box_row_get_index (gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list)));
-  queue = ns_queue_open (self->db_path, error);
+  queue = ns_db_open (self->db_path, error);
   if (queue == NULL
       || !ns_queue_set_state (queue, id, state, 0, NULL,
                               state == NS_QUEUE_STATE_EXCLUDED ? "excluded in the queue panel"

@@ -21,6 +21,8 @@
 #include "ns-case.h"
 #include "ns-checkpoint.h"
 #include "ns-queue.h"
+#include "ns-registry.h"
+#include "ns-runs.h"
 
 struct _NsTrainPanel
 {
@@ -221,7 +223,7 @@ static void
 finish (NsTrainPanel *self, NsTrainState state, const char *message)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, &error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, &error);
 
   if (state == NS_TRAIN_SUCCEEDED)
     {
@@ -238,14 +240,14 @@ finish (NsTrainPanel *self, NsTrainState state, const char *message)
       else
         {
           g_autofree char *metrics = build_metrics (self);
-          NsQueueModelInfo info = { 0 };
+          NsRegistryModelInfo info = { 0 };
 
           info.path = path;
           info.arch = meta->arch;
           info.parent = self->base_version;
           info.metrics = metrics;
           info.run_id = self->run_id;
-          self->new_version = ns_queue_register_model (queue, &info, &error);
+          self->new_version = ns_registry_register_model (queue, &info, &error);
           if (self->new_version == 0)
             {
               state = NS_TRAIN_FAILED;
@@ -257,10 +259,9 @@ finish (NsTrainPanel *self, NsTrainState state, const char *message)
     {
       g_autoptr (GError) e2 = NULL;
 
-      if (!ns_queue_run_finish (queue, self->run_id,
-                                state == NS_TRAIN_CANCELLED ? NS_QUEUE_RUN_CANCELLED
-                                                            : NS_QUEUE_RUN_FAILED,
-                                message, &e2))
+      if (!ns_runs_finish (queue, self->run_id,
+                           state == NS_TRAIN_CANCELLED ? NS_RUN_CANCELLED : NS_RUN_FAILED,
+                           message, &e2))
         g_warning ("%s", e2->message);
     }
   else if (queue == NULL && state != NS_TRAIN_SUCCEEDED)
@@ -397,7 +398,7 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
                            int base_version, const gint64 *case_ids, guint n_cases,
                            GError **error)
 {
-  g_autoptr (NsQueue) queue = NULL;
+  g_autoptr (NsDb) queue = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autofree char *log_path = NULL;
   GInputStream *stdout_pipe;
@@ -416,11 +417,11 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
   self->base_version = base_version;
   self->n_cases = n_cases;
 
-  queue = ns_queue_open (self->db_path, error);
+  queue = ns_db_open (self->db_path, error);
   if (queue == NULL)
     return FALSE;
   log_path = g_strconcat (output, ".log", NULL);
-  self->run_id = ns_queue_run_begin (queue, self->command, log_path, case_ids, n_cases, 0,
+  self->run_id = ns_runs_begin (queue, self->command, log_path, case_ids, n_cases, 0,
                                      error);
   if (self->run_id == 0)
     return FALSE;
@@ -431,8 +432,8 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
   self->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (self->proc == NULL)
     {
-      ns_queue_run_finish (queue, self->run_id, NS_QUEUE_RUN_FAILED,
-                           error != NULL && *error != NULL ? (*error)->message : NULL, NULL);
+      ns_runs_finish (queue, self->run_id, NS_RUN_FAILED,
+                      error != NULL && *error != NULL ? (*error)->message : NULL, NULL);
       return FALSE;
     }
   /* The run stays recorded under this process (not the trainer's): the GUI registers the
@@ -514,7 +515,7 @@ link_case (const NsQueueEntry *e, const char *run_dir, GError **error)
 gboolean
 ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError **error)
 {
-  g_autoptr (NsQueue) queue = ns_queue_open (self->db_path, error);
+  g_autoptr (NsDb) queue = ns_db_open (self->db_path, error);
   g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
@@ -547,7 +548,7 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
     {
       g_autofree char *name = g_strdup_printf ("model-%s.safetensors", stamp);
       g_autofree char *db = self->db_path != NULL ? g_strdup (self->db_path)
-                                                   : ns_queue_default_path ();
+                                                   : ns_db_dup_default_path ();
       g_autofree char *db_dir = g_path_get_dirname (db);
       g_autofree char *models = g_build_filename (db_dir, "models", NULL);
       g_mkdir_with_parents (models, 0755);
@@ -597,9 +598,11 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
 
   g_strfreev (self->val_cases);
   self->val_cases = g_strdupv (request->val_cases);
+  /* the registry's parent: the base's version (0: the shipped model), none from scratch */
   return ns_train_panel_start_argv (self, (const char *const *) argv->pdata, output,
-                                    request->base_version, (const gint64 *) ids->data,
-                                    ids->len, error);
+                                    request->base_model != NULL ? request->base_version
+                                                                : NS_REGISTRY_NONE,
+                                    (const gint64 *) ids->data, ids->len, error);
 }
 
 void
@@ -889,7 +892,7 @@ static const char *const devices[] = { "auto", "cpu", "cuda", NULL };
 static char *
 validation_list_path (const char *db_path)
 {
-  g_autofree char *db = db_path != NULL ? g_strdup (db_path) : ns_queue_default_path ();
+  g_autofree char *db = db_path != NULL ? g_strdup (db_path) : ns_db_dup_default_path ();
   g_autofree char *dir = g_path_get_dirname (db);
 
   return g_build_filename (dir, "validation-cases.txt", NULL);
@@ -1021,7 +1024,7 @@ ns_fine_tune_dialog_new (GtkWindow *parent, const char *db_path)
   GtkWidget *grid = gtk_grid_new ();
   GtkStringList *names = gtk_string_list_new (NULL);
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsQueue) queue = ns_queue_open (db_path, &error);
+  g_autoptr (NsDb) queue = ns_db_open (db_path, &error);
   GtkWidget *start, *msg, *scroll, *buttons, *close;
   guint default_index = 0;
   guint n_queued = 0;
@@ -1031,19 +1034,19 @@ ns_fine_tune_dialog_new (GtkWindow *parent, const char *db_path)
   d->model_versions = g_array_new (FALSE, FALSE, sizeof (int));
   if (queue != NULL)
     {
-      g_autoptr (GPtrArray) models = ns_queue_list_models (queue, NULL);
+      g_autoptr (GPtrArray) models = ns_registry_list_models (queue, NULL);
       g_autoptr (GPtrArray) queued = ns_queue_list (queue, NS_QUEUE_SORT_ADDED,
                                                     NS_QUEUE_STATE_QUEUED, NULL);
 
       n_queued = queued != NULL ? queued->len : 0;
       for (guint i = 0; models != NULL && i < models->len; i++)
         {
-          NsQueueModel *m = models->pdata[i];
+          NsRegistryModel *m = models->pdata[i];
           g_autofree char *base = g_path_get_basename (m->path);
           g_autofree char *name = g_strdup_printf ("v%d%s — %s", m->version,
                                                    m->is_default ? " (default)" : "", base);
 
-          if (m->status != NS_QUEUE_MODEL_REGISTERED)
+          if (m->status != NS_REGISTRY_MODEL_REGISTERED)
             continue;
           if (m->is_default)
             default_index = d->model_paths->len;

@@ -4,7 +4,7 @@
  * device, validation cases) and the panel that runs `neuroseg train --json-progress` as a
  * subprocess (GSubprocess, so that a crash in training cannot take the GUI down), shows
  * progress, ETA and a live cairo plot of the loss and the validation Dice per epoch, and
- * on completion registers the new model version with its provenance (data/ns-queue.h).
+ * on completion registers the new model version with its provenance (data/ns-registry.h).
  * Cancel sends SIGTERM: the trainer stops after its current step.  A trainer that fails
  * (error event, crash, non-zero exit, no model) leaves the registry's models and the queue
  * as they were; its run is recorded as failed (or cancelled).
@@ -28,7 +28,7 @@ typedef enum
 typedef struct
 {
   char *base_model;       /* checkpoint to fine-tune from (--init); NULL: from scratch */
-  int base_version;       /* its registry version, 0: none */
+  int base_version;       /* its registry version (0: the shipped model) */
   int epochs;             /* > 0 */
   double lr;              /* <= 0: the trainer's default */
   char *device;           /* "auto", "cpu", "cuda" (NULL: auto) */
@@ -52,7 +52,7 @@ gboolean     ns_train_panel_start           (NsTrainPanel *self, const NsTrainRe
                                              GError **error);
 /* Lower level (tests, other front ends): runs argv (whose stdout must be the JSON progress
  * stream) as the trainer of a run on case_ids that writes output, fine-tuned from
- * base_version. */
+ * base_version (NS_REGISTRY_NONE: from scratch; 0: the shipped model). */
 gboolean     ns_train_panel_start_argv      (NsTrainPanel *self, const char *const *argv,
                                              const char *output, int base_version,
                                              const gint64 *case_ids, guint n_cases,
