@@ -11,7 +11,7 @@ n = row x column direction.  The expected volume is therefore V itself, on the g
 
   make-series.py series OUT [--truth T.nii] [--geometry axial|sagittal|coronal|oblique|
                  ras-flipped|reversed] [--spacing DX,DY,DZ] [--slope S --intercept B]
-                 [--shuffle] [--rle] [--drop K] [--tilt DEG [--tilt-tag]] [--rotate K] [--resize K]
+                 [--shuffle] [--rle] [--compress jpeg|jpeg-ls] [--drop K] [--tilt DEG [--tilt-tag]] [--rotate K] [--resize K]
                  [--duplicate K] [--frames K] [--dicomdir] [--lower-case] ...
   make-series.py study OUT TRUTH_DIR [--coarse PART] [--other-frame-t2] [--twin-flair]
                  [--plain-descriptions]
@@ -25,6 +25,7 @@ values as written, so that rounding in the file is part of the truth.
 import argparse
 import os
 import random
+import subprocess
 import sys
 
 import nibabel as nib
@@ -155,6 +156,7 @@ class Series:
         self.agent = None
         self.uint16 = False
         self.rle = False
+        self.compress = None
         self.shuffle = False
         self.drop = None
         self.tilt = None
@@ -287,6 +289,11 @@ def write_series(s, volume, out_dir, truth=None, study_uid=None, frame_uid=None,
         name = ("%08x.dcm" % rng.getrandbits(32)) if s.shuffle else "IM%04d.dcm" % (k + 1)
         path = os.path.join(out_dir, name)
         ds.save_as(path, write_like_original=False)
+        if s.compress:
+            # DCMTK's own encoders (Debian dcmtk): JPEG lossless (process 14, SV1), JPEG-LS.
+            tool = {"jpeg": "dcmcjpeg", "jpeg-ls": "dcmcjpls"}[s.compress]
+            subprocess.run([tool, path, path + ".tmp"], check=True)
+            os.replace(path + ".tmp", path)
         files.append(path)
 
     lps = np.eye(4)
@@ -333,7 +340,7 @@ def cmd_series(args):
                rle=args.rle, drop=args.drop, tilt=args.tilt, tilt_tag=args.tilt_tag,
                rotate=args.rotate,
                resize=args.resize, duplicate=args.duplicate, frames=args.frames,
-               uint16=args.uint16, description=args.description)
+               uint16=args.uint16, description=args.description, compress=args.compress)
     if args.dicomdir:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
@@ -483,6 +490,8 @@ def main():
     q.add_argument("--slope", type=float)
     q.add_argument("--intercept", type=float)
     q.add_argument("--uint16", action="store_true")
+    q.add_argument("--compress", choices=("jpeg", "jpeg-ls"),
+                   help="compress each file with DCMTK's dcmcjpeg or dcmcjpls (lossless)")
     q.add_argument("--description")
     for flag in ("shuffle", "rle", "dicomdir", "lower-case", "tilt-tag"):
         q.add_argument("--" + flag, action="store_true")
