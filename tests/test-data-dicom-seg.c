@@ -45,7 +45,7 @@ read_labels (const char *path)
   g_assert_no_error (error);
   NsLabelMap *map = ns_label_map_from_volume (vol, NS_LABEL_SCHEME_BRATS2015, FALSE, &error);
   g_assert_no_error (error);
-  map->path = g_strdup (path);
+  g_assert_cmpstr (map->path, ==, path);
   return map;
 }
 

@@ -4,8 +4,8 @@
  * oracle: nibabel's own example_nifti2.nii.gz (Debian python3-nibabel), and files nibabel
  * writes here (scaled int16 with a negative qfac and no sform, big-endian float64, a
  * dimension beyond NIfTI-1's 32767, 4-D uint8, compressed and not).  For each, every
- * voxel (scaling applied) and the affine nibabel uses must be ours, and `neuroseg info`
- * (the binary from $NEUROSEG) says NIfTI-2.  Then the failures
+ * voxel (scaling applied) and the affine nibabel uses must be ours (test-cli-info.c:
+ * `neuroseg info` says NIfTI-2).  Then the failures
  * particular to NIfTI-2: a changed signature, a truncated header, a 64-bit dimension.
  */
 #define G_LOG_DOMAIN "ns-test"
@@ -80,7 +80,7 @@ check_against_nibabel (const char *path)
   g_autofree char *meta = g_build_filename (ns_test_tmpdir (), "meta.txt", NULL);
   g_autofree char *values = g_build_filename (ns_test_tmpdir (), "values.f64", NULL);
   const char *argv[] = { NS_TEST_PYTHON, script_path (), "dump", path, meta, values, NULL };
-  g_autofree char *out = ns_test_spawn_ok (argv);
+  g_free (ns_test_spawn_ok (argv));
 
   g_autofree char *text = NULL;
   g_autofree char *bytes = NULL;
@@ -137,14 +137,6 @@ test_example (void)
 {
   g_assert_true (g_file_test (EXAMPLE, G_FILE_TEST_IS_REGULAR));
   check_against_nibabel (EXAMPLE);
-
-  /* `neuroseg info` says what it is. */
-  g_auto (NsTestRun) run = { 0 };
-  ns_test_run_neuroseg (&run, "info", EXAMPLE, NULL);
-  g_assert_cmpint (run.status, ==, 0);
-  g_assert_nonnull (strstr (run.out, "datatype     INT16, gzip, NIfTI-2\n"));
-  g_assert_nonnull (strstr (run.out, "grid         32 x 20 x 12 voxels\n"));
-  g_assert_nonnull (strstr (run.out, "volumes      2\n"));
 }
 
 static void
@@ -152,7 +144,7 @@ test_written_by_nibabel (void)
 {
   const char *dir = ns_test_tmpdir ();
   const char *argv[] = { NS_TEST_PYTHON, script_path (), "make", dir, NULL };
-  g_autofree char *out = ns_test_spawn_ok (argv);
+  g_free (ns_test_spawn_ok (argv));
   static const char *const names[] = {
     "scaled-int16.nii", "big-endian-f64.nii.gz", "wide-uint8.nii", "four-d.nii.gz",
   };
