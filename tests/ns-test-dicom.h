@@ -75,6 +75,68 @@ ns_test_dicom_makev (const char *command, const char *const *args)
     g_test_message ("make-series.py %s: %s", command, out);
 }
 
+/* Several make-series.py jobs in one Python process (its start, with numpy, pydicom and
+ * nibabel, is most of the cost of a small series).  Add jobs with
+ * ns_test_dicom_batch_add (), then ns_test_dicom_batch_run () makes them all. */
+static inline GString *
+ns_test_dicom_batch_jobs (void)
+{
+  static GString *jobs;
+  if (jobs == NULL)
+    jobs = g_string_new (NULL);
+  return jobs;
+}
+
+/* One job: its arguments (command first, NULL-terminated), the volume source added. */
+static inline void
+ns_test_dicom_batch_addv (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  GString *jobs = ns_test_dicom_batch_jobs ();
+
+  for (const char *const *a = args; *a != NULL; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  ns_test_dicom_source (argv);
+  for (guint i = 0; i < argv->len; i++)
+    {
+      g_assert_null (strpbrk (argv->pdata[i], "\t\n"));
+      g_string_append_printf (jobs, "%s%s", i > 0 ? "\t" : "", (char *) argv->pdata[i]);
+    }
+  g_string_append_c (jobs, '\n');
+}
+
+/* The same with the arguments listed (command first, NULL-terminated). */
+static inline void
+ns_test_dicom_batch_add (const char *command, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  g_ptr_array_add (args, (gpointer) command);
+  va_start (ap, command);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  ns_test_dicom_batch_addv ((const char *const *) args->pdata);
+}
+
+static inline void
+ns_test_dicom_batch_run (void)
+{
+  GString *jobs = ns_test_dicom_batch_jobs ();
+  g_autofree char *path = g_build_filename (ns_test_tmpdir (), "jobs.txt", NULL);
+  g_assert_true (g_file_set_contents (path, jobs->str, (gssize) jobs->len, NULL));
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (NS_TEST_PYTHON));
+  g_ptr_array_add (argv, ns_test_src_path ("tests", "dicom", "make-series.py", NULL));
+  g_ptr_array_add (argv, g_strdup ("batch"));
+  g_ptr_array_add (argv, g_strdup (path));
+  g_ptr_array_add (argv, NULL);
+  g_free (ns_test_spawn_ok ((const char *const *) argv->pdata));
+  g_string_truncate (jobs, 0);
+}
+
 /* The same with the arguments listed (NULL-terminated). */
 static inline void
 ns_test_dicom_make (const char *command, ...)

@@ -104,8 +104,6 @@ static void
 test_info_ambiguous (void)
 {
   g_autofree char *twin = tmp_path ("twin");
-  g_autofree char *twin_truth = tmp_path ("twin-truth");
-  ns_test_dicom_make ("study", twin, twin_truth, "--twin-flair", NULL);
 
   g_auto (NsTestRun) run = { 0 };
   ns_test_run_neuroseg (&run, "info", twin, NULL);
@@ -263,7 +261,11 @@ main (int argc, char **argv)
   study = tmp_path ("study");
   truth_dir = tmp_path ("study-truth");
   seg_nii = g_build_filename (truth_dir, "seg.nii", NULL);
-  ns_test_dicom_make ("study", study, truth_dir, "--coarse", "t2", NULL);
+  g_autofree char *twin = tmp_path ("twin");
+  g_autofree char *twin_truth = tmp_path ("twin-truth");
+  ns_test_dicom_batch_add ("study", study, truth_dir, "--coarse", "t2", NULL);
+  ns_test_dicom_batch_add ("study", twin, twin_truth, "--twin-flair", NULL);
+  ns_test_dicom_batch_run ();
 
   g_test_add_func ("/cli/dicom/info", test_info);
   g_test_add_func ("/cli/dicom/info-ambiguous", test_info_ambiguous);

@@ -20,15 +20,39 @@
 
 static const char *const truth_names[NS_N_MODALITIES] = { "flair", "t1ce", "t1", "t2" };
 
-/* A study written into the temporary folder as name/ (and its truth as name-truth/). */
-static char *
-make_study (const char *name, const char *option, const char *value)
+/* The studies of the tests: name/ and its truth name-truth/ in the temporary folder, all
+ * made by one run of the generator (main ()). */
+static const struct
 {
-  char *dir = g_build_filename (ns_test_tmpdir (), name, NULL);
-  g_autofree char *truth_name = g_strdup_printf ("%s-truth", name);
-  g_autofree char *truth = g_build_filename (ns_test_tmpdir (), truth_name, NULL);
-  ns_test_dicom_make ("study", dir, truth, option, value, NULL);
-  return dir;
+  const char *name;
+  const char *option;
+  const char *value;
+} studies[] = {
+  { "auto", NULL, NULL },
+  { "coarse-t2", "--coarse", "t2" },
+  { "coarse-flair", "--coarse", "flair" },
+  { "twin", "--twin-flair", NULL },
+  { "plain", "--plain-descriptions", NULL },
+  { "other-frame", "--other-frame-t2", NULL },
+};
+
+static char *
+study_dir (const char *name)
+{
+  return g_build_filename (ns_test_tmpdir (), name, NULL);
+}
+
+static void
+make_all (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (studies); i++)
+    {
+      g_autofree char *dir = study_dir (studies[i].name);
+      g_autofree char *truth_name = g_strdup_printf ("%s-truth", studies[i].name);
+      g_autofree char *truth = g_build_filename (ns_test_tmpdir (), truth_name, NULL);
+      ns_test_dicom_batch_add ("study", dir, truth, studies[i].option, studies[i].value, NULL);
+    }
+  ns_test_dicom_batch_run ();
 }
 
 static NsVolume *
@@ -56,7 +80,7 @@ assert_equal_volumes (const NsVolume *got, const NsVolume *want)
 static void
 test_auto (void)
 {
-  g_autofree char *dir = make_study ("auto", NULL, NULL);
+  g_autofree char *dir = study_dir ("auto");
   g_autoptr (GError) error = NULL;
 
   /* The folder is a case like a NIfTI folder. */
@@ -101,7 +125,7 @@ test_auto (void)
 static void
 test_resampled (void)
 {
-  g_autofree char *dir = make_study ("coarse-t2", "--coarse", "t2");
+  g_autofree char *dir = study_dir ("coarse-t2");
   g_autoptr (GError) error = NULL;
   g_autoptr (NsCase) ncase = ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error);
   g_assert_no_error (error);
@@ -148,7 +172,7 @@ test_resampled (void)
 static void
 test_finest (void)
 {
-  g_autofree char *dir = make_study ("coarse-flair", "--coarse", "flair");
+  g_autofree char *dir = study_dir ("coarse-flair");
   g_autoptr (GError) error = NULL;
 
   /* By default the FLAIR's grid, coarse as it is. */
@@ -173,7 +197,7 @@ test_finest (void)
 static void
 test_ambiguous (void)
 {
-  g_autofree char *dir = make_study ("twin", "--twin-flair", NULL);
+  g_autofree char *dir = study_dir ("twin");
   g_autoptr (GError) error = NULL;
 
   g_assert_null (ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error));
@@ -220,7 +244,7 @@ test_ambiguous (void)
 static void
 test_unclear (void)
 {
-  g_autofree char *dir = make_study ("plain", "--plain-descriptions", NULL);
+  g_autofree char *dir = study_dir ("plain");
   g_autoptr (GError) error = NULL;
 
   g_assert_null (ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error));
@@ -243,7 +267,7 @@ test_unclear (void)
 static void
 test_other_frame (void)
 {
-  g_autofree char *dir = make_study ("other-frame", "--other-frame-t2", NULL);
+  g_autofree char *dir = study_dir ("other-frame");
   g_autoptr (GError) error = NULL;
 
   g_assert_null (ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error));
@@ -264,6 +288,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  make_all ();
   g_test_add_func ("/data/dicom-case/auto", test_auto);
   g_test_add_func ("/data/dicom-case/resampled", test_resampled);
   g_test_add_func ("/data/dicom-case/finest", test_finest);

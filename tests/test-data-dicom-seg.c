@@ -76,7 +76,6 @@ test_study (void)
 {
   g_autofree char *dir = tmp_path ("study");
   g_autofree char *truth = tmp_path ("study-truth");
-  ns_test_dicom_make ("study", dir, truth, NULL);
   g_autofree char *seg_nii = g_build_filename (truth, "seg.nii", NULL);
   g_autofree char *flair_dir = g_build_filename (dir, "flair", NULL);
 
@@ -142,7 +141,6 @@ static void
 test_oblique_table (void)
 {
   g_autofree char *dir = tmp_path ("oblique");
-  ns_test_dicom_make ("series", dir, "--geometry", "oblique", "--spacing", "0.9,1.1,2.5", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) scan = ns_dicom_scan (dir, NULL, &error);
   g_assert_no_error (error);
@@ -180,7 +178,6 @@ static void
 test_empty (void)
 {
   g_autofree char *dir = tmp_path ("empty");
-  ns_test_dicom_make ("series", dir, "--geometry", "sagittal", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) scan = ns_dicom_scan (dir, NULL, &error);
   g_assert_no_error (error);
@@ -199,7 +196,6 @@ static void
 test_write_errors (void)
 {
   g_autofree char *dir = tmp_path ("errors");
-  ns_test_dicom_make ("series", dir, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) scan = ns_dicom_scan (dir, NULL, &error);
   g_assert_no_error (error);
@@ -230,6 +226,19 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* The series of the tests, made by one run of the generator. */
+  g_autofree char *study = tmp_path ("study");
+  g_autofree char *truth = tmp_path ("study-truth");
+  g_autofree char *oblique = tmp_path ("oblique");
+  g_autofree char *empty = tmp_path ("empty");
+  g_autofree char *errors = tmp_path ("errors");
+  ns_test_dicom_batch_add ("study", study, truth, NULL);
+  ns_test_dicom_batch_add ("series", oblique, "--geometry", "oblique", "--spacing",
+                           "0.9,1.1,2.5", NULL);
+  ns_test_dicom_batch_add ("series", empty, "--geometry", "sagittal", NULL);
+  ns_test_dicom_batch_add ("series", errors, NULL);
+  ns_test_dicom_batch_run ();
+
   g_test_add_func ("/data/dicom-seg/study", test_study);
   g_test_add_func ("/data/dicom-seg/oblique-table", test_oblique_table);
   g_test_add_func ("/data/dicom-seg/empty", test_empty);

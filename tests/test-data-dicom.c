@@ -83,6 +83,23 @@ assert_truth (const NsVolume *ours, const char *truth_path)
 
 /* args[0]: the test's name; the rest: make-series.py options. */
 static void
+make_geometry (const char *const *args)
+{
+  g_autofree char *dir = tmp_path (args[0]);
+  g_autofree char *truth_name = g_strdup_printf ("%s-truth.nii", args[0]);
+  g_autofree char *truth = tmp_path (truth_name);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, "series");
+  g_ptr_array_add (argv, dir);
+  g_ptr_array_add (argv, "--truth");
+  g_ptr_array_add (argv, truth);
+  for (const char *const *a = args + 1; *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  ns_test_dicom_batch_addv ((const char *const *) argv->pdata);
+}
+
+static void
 test_geometry (gconstpointer data)
 {
   const char *const *args = data;
@@ -90,15 +107,6 @@ test_geometry (gconstpointer data)
   g_autofree char *dir = tmp_path (name);
   g_autofree char *truth_name = g_strdup_printf ("%s-truth.nii", name);
   g_autofree char *truth = tmp_path (truth_name);
-
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, dir);
-  g_ptr_array_add (argv, "--truth");
-  g_ptr_array_add (argv, truth);
-  for (const char *const *a = args + 1; *a != NULL; a++)
-    g_ptr_array_add (argv, (gpointer) *a);
-  g_ptr_array_add (argv, NULL);
-  ns_test_dicom_makev ("series", (const char *const *) argv->pdata);
 
   /* Files that are not DICOM are passed over. */
   g_autofree char *notes = g_build_filename (dir, "notes.txt", NULL);
@@ -143,8 +151,6 @@ static void
 test_metadata (void)
 {
   g_autofree char *dir = tmp_path ("meta");
-  ns_test_dicom_make ("series", dir, "--slope", "0.5", "--intercept", "-100", "--description",
-                      "Sag T2 FLAIR 3D", "--spacing", "0.9,1.1,2.5", "--thickness", "1", NULL);
   g_autoptr (GPtrArray) scan = scan_ok (dir, 1);
   const NsDicomSeries *s = scan->pdata[0];
   g_assert_true (s->is_volume);
@@ -202,12 +208,11 @@ static const Refusal refusals[] = {
 };
 
 static void
-test_refusal (gconstpointer data)
+make_refusal (const Refusal *r)
 {
-  const Refusal *r = data;
   g_autofree char *dir = tmp_path (r->name);
-  const char *args[8] = { dir, NULL };
-  int n = 1;
+  const char *args[8] = { "series", dir, NULL };
+  int n = 2;
   if (g_str_has_prefix (r->name, "tilt"))
     {
       args[n++] = "--tilt";
@@ -218,7 +223,14 @@ test_refusal (gconstpointer data)
   if (r->value != NULL)
     args[n++] = r->value;
   args[n] = NULL;
-  ns_test_dicom_makev ("series", args);
+  ns_test_dicom_batch_addv (args);
+}
+
+static void
+test_refusal (gconstpointer data)
+{
+  const Refusal *r = data;
+  g_autofree char *dir = tmp_path (r->name);
 
   g_autoptr (GPtrArray) scan = scan_ok (dir, 1);
   const NsDicomSeries *s = scan->pdata[0];
@@ -242,9 +254,8 @@ test_dicomdir (void)
   g_autofree char *dir = tmp_path ("media");
   g_autofree char *truth = tmp_path ("media-truth.nii");
   /* Written as on a CD (PT000000/ST000000/...), then the names lower-cased as a copy on
-   * another system does: the DICOMDIR's upper-case IDs must still find them. */
-  ns_test_dicom_make ("series", dir, "--truth", truth, "--geometry", "coronal", "--dicomdir",
-                      "--lower-case", NULL);
+   * another system does (make_all ()): the DICOMDIR's upper-case IDs must still find
+   * them. */
   g_autofree char *dicomdir = g_build_filename (dir, "DICOMDIR", NULL);
   g_assert_true (g_file_test (dicomdir, G_FILE_TEST_IS_REGULAR));
 
@@ -291,7 +302,6 @@ test_not_dicom (void)
   /* A file with the DICM mark that DCMTK cannot parse is an error naming it, not a file
    * quietly left out of its series. */
   g_autofree char *series = tmp_path ("broken");
-  ns_test_dicom_make ("series", series, NULL);
   g_autofree char *bad = g_build_filename (series, "IM0004.dcm", NULL);
   g_autofree char *bytes = NULL;
   gsize len;
@@ -416,10 +426,37 @@ test_codes (void)
   g_assert_cmpstr (type.meaning, ==, "Lesion");
 }
 
+static const char *const *const geometries[] = {
+  geom_axial, geom_sagittal, geom_coronal, geom_oblique, geom_ras, geom_reversed, geom_rescale,
+  geom_shuffled, geom_rle, geom_jpeg, geom_jpeg_ls,
+};
+
+/* Every series of the tests, made by one run of the generator. */
+static void
+make_all (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (geometries); i++)
+    make_geometry (geometries[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (refusals); i++)
+    make_refusal (&refusals[i]);
+  g_autofree char *meta = tmp_path ("meta");
+  ns_test_dicom_batch_add ("series", meta, "--slope", "0.5", "--intercept", "-100",
+                           "--description", "Sag T2 FLAIR 3D", "--spacing", "0.9,1.1,2.5",
+                           "--thickness", "1", NULL);
+  g_autofree char *media = tmp_path ("media");
+  g_autofree char *media_truth = tmp_path ("media-truth.nii");
+  ns_test_dicom_batch_add ("series", media, "--truth", media_truth, "--geometry", "coronal",
+                           "--dicomdir", "--lower-case", NULL);
+  g_autofree char *broken = tmp_path ("broken");
+  ns_test_dicom_batch_add ("series", broken, NULL);
+  ns_test_dicom_batch_run ();
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  make_all ();
   g_test_add_data_func ("/data/dicom/geometry/axial", geom_axial, test_geometry);
   g_test_add_data_func ("/data/dicom/geometry/sagittal", geom_sagittal, test_geometry);
   g_test_add_data_func ("/data/dicom/geometry/coronal", geom_coronal, test_geometry);

@@ -16,6 +16,7 @@ n = row x column direction.  The expected volume is therefore V itself, on the g
   make-series.py study OUT TRUTH_DIR [--coarse PART] [--other-frame-t2] [--twin-flair]
                  [--plain-descriptions]
   make-series.py check-seg SEG SERIES_DIR LABELS.nii   (pydicom reads a DICOM-SEG back)
+  make-series.py batch JOBS   (one of the above per line, arguments separated by tabs)
 
 Values stored are integers (int16 unless --uint16); with --slope/--intercept the stored
 integers are V and the expected volume is V * slope + intercept.  Decimal strings (DS) are
@@ -467,7 +468,19 @@ def cmd_check_seg(args):
         len(frames), len(values), int((want > 0).sum())))
 
 
-def main():
+def cmd_batch(args):
+    """One job per line of a file (arguments separated by tabs), in one process: the
+    tests make all their series at once instead of paying Python's start each time."""
+    parser = make_parser()
+    with open(args.jobs) as f:
+        for line in f:
+            argv = [a for a in line.rstrip("\n").split("\t") if a]
+            if argv:
+                job = parser.parse_args(argv)
+                job.func(job)
+
+
+def make_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -519,7 +532,14 @@ def main():
     q.add_argument("labels")
     q.set_defaults(func=cmd_check_seg)
 
-    args = p.parse_args()
+    q = sub.add_parser("batch")
+    q.add_argument("jobs", help="a file of jobs, one per line, arguments separated by tabs")
+    q.set_defaults(func=cmd_batch)
+    return p
+
+
+def main():
+    args = make_parser().parse_args()
     args.func(args)
 
 
