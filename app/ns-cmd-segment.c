@@ -194,19 +194,10 @@ ns_cmd_segment (int argc, char **argv)
       }
   if (seg_dicom != NULL)
     {
-      /* The series the label map lies on (the reference grid's, the FLAIR's by default). */
-      g_autoptr (GPtrArray) scan = ns_dicom_scan (argv[1], NULL, &error);
-      if (scan == NULL)
-        return ns_cmd_print_error (error);
-      NsDicomSeries *source = ns_dicom_find_series_on_grid (scan, &r->labels->grid,
-                                                            ncase->paths[NS_MODALITY_FLAIR],
-                                                            out_path, &error);
-      if (source == NULL)
-        return ns_cmd_print_error (error);
       g_autofree char *model_name = g_path_get_basename (model_path);
       g_autofree char *algorithm = g_strdup_printf ("Neuroseg %s", model_name);
       NsDicomSegOptions options = { NULL, 0, algorithm, NULL };
-      if (!ns_dicom_seg_write (r->labels, source, seg_dicom, &options, &error))
+      if (!ns_dicom_seg_write_for_case (ncase, r->labels, seg_dicom, &options, &error))
         return ns_cmd_print_error (error);
     }
   double t_write = (g_get_monotonic_time () - t0) / 1e6;

@@ -345,7 +345,8 @@ ns_dicom_scan (const char *path, guint *n_other, GError **error)
   if (paths == NULL)
     return NULL;
 
-  g_autoptr (GPtrArray) scan = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_dicom_series_free);
+  g_autoptr (GPtrArray) scan
+    = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_dicom_series_free);
   g_autoptr (GHashTable) by_uid = g_hash_table_new (g_str_hash, g_str_equal);
   guint other = 0;
   for (guint i = 0; i < paths->len; i++)

@@ -33,7 +33,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const NsDicomCode category_code = { "49755003", "SCT", "Morphologically Abnormal Structure" };
+static const NsDicomCode category_code = {
+  "49755003", "SCT", "Morphologically Abnormal Structure",
+};
 
 static const struct
 {
@@ -362,6 +364,27 @@ ns_dicom_seg_write (const NsLabelMap *labels, const NsDicomSeries *source, const
     options != NULL ? options->algorithm_name : NULL,
   };
   return write_atomically (out_path, source, &header, &l, error);
+}
+
+gboolean
+ns_dicom_seg_write_for_case (const NsCase *ncase, const NsLabelMap *labels, const char *out_path,
+                             const NsDicomSegOptions *options, GError **error)
+{
+  g_return_val_if_fail (ncase != NULL && labels != NULL && out_path != NULL, FALSE);
+  if (!ns_dicom_is_case_path (ncase->dir))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_DICOM,
+                   "%s: the case was not read from DICOM; a DICOM-SEG needs its source series",
+                   ncase->dir);
+      return FALSE;
+    }
+  g_autoptr (GPtrArray) scan = ns_dicom_scan (ncase->dir, NULL, error);
+  if (scan == NULL)
+    return FALSE;
+  NsDicomSeries *source = ns_dicom_find_series_on_grid (scan, &labels->grid,
+                                                        ncase->paths[NS_MODALITY_FLAIR],
+                                                        labels->path, error);
+  return source != NULL && ns_dicom_seg_write (labels, source, out_path, options, error);
 }
 
 /* ---- reading --------------------------------------------------------------------------------- */

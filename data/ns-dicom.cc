@@ -402,7 +402,7 @@ _ns_dicom_read_dicomdir (const char *path, GError **error)
     }
 }
 
-/* ---- DICOM-SEG: writing ----------------------------------------------------------------------- */
+/* ---- DICOM-SEG: writing ------------------------------------------------------------------ */
 
 /* Turns a bad condition into an error naming the output and the step. */
 static gboolean
@@ -669,7 +669,7 @@ _ns_dicom_seg_write_file (const char *path, const char *out_name, const NsDicomS
     }
 }
 
-/* ---- DICOM-SEG: reading ------------------------------------------------------------------------ */
+/* ---- DICOM-SEG: reading ------------------------------------------------------------------ */
 
 static gboolean
 seg_read_error (GError **error, const char *path, const char *what)

@@ -210,6 +210,13 @@ NsDicomSeries *ns_dicom_find_series_on_grid (GPtrArray *scan, const NsGrid *grid
 gboolean       ns_dicom_seg_write         (const NsLabelMap *labels, const NsDicomSeries *source,
                                            const char *out_path, const NsDicomSegOptions *options,
                                            GError **error);
+/* For a case read from DICOM (ns_dicom_is_case_path (ncase->dir)): labels (on the case's
+ * grid) as a DICOM-SEG of the series of ncase->dir on that grid, the FLAIR's when it is
+ * (what `segment --seg-dicom` and the workbench's Export > DICOM Segmentation do).  A case
+ * not read from DICOM is NS_DATA_ERROR_NOT_DICOM. */
+gboolean       ns_dicom_seg_write_for_case (const NsCase *ncase, const NsLabelMap *labels,
+                                            const char *out_path,
+                                            const NsDicomSegOptions *options, GError **error);
 /* A DICOM-SEG back as a label map on grid (the grid of its source series): each frame is
  * placed on the slice at its Image Position (Patient) and its segment's pixels set to the
  * segment's label (the value in its Segment Label "... (label N)", else its number).  The

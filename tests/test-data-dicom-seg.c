@@ -133,6 +133,26 @@ test_study (void)
   /* Read onto the wrong grid: refused, not misplaced. */
   g_assert_null (ns_dicom_seg_read (out, &other, &error));
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH);
+  g_clear_error (&error);
+
+  /* From the case, as the workbench exports: the FLAIR's series. */
+  g_autoptr (NsCase) ncase = ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_autofree char *from_case = g_build_filename (ns_test_tmpdir (), "from-case.dcm", NULL);
+  g_assert_true (ns_dicom_seg_write_for_case (ncase, labels, from_case, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *uid = ns_dicom_seg_dup_source_uid (from_case, &error);
+  g_assert_cmpstr (uid, ==, flair->uid);
+  g_autoptr (NsLabelMap) back = ns_dicom_seg_read (from_case, &ncase->grid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (memcmp (back->labels, labels->labels, ns_grid_n_voxels (&ncase->grid)), ==,
+                   0);
+  /* A NIfTI case has no source series. */
+  g_autoptr (NsCase) nifti = ns_case_load (ns_test_sample_case (), NS_CASE_LOAD_SKIP_LABELS,
+                                           &error);
+  g_assert_no_error (error);
+  g_assert_false (ns_dicom_seg_write_for_case (nifti, labels, from_case, NULL, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_DICOM);
 }
 
 /* A label map made from the series' own voxels, on an oblique grid, with the label table

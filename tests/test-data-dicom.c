@@ -8,7 +8,8 @@
  * conversion of the same files (every voxel equal at the same patient position, the
  * affine within 1e-4 mm), except for JPEG-LS, which Debian's dcm2niix cannot decode.
  * Compressed files (RLE by pydicom; JPEG lossless and JPEG-LS by DCMTK's dcmcjpeg and
- * dcmcjpls) are decoded by the codecs ns-dicom.cc registers.  Then what cannot be a volume: each refusal names a file.
+ * dcmcjpls) are decoded by the codecs ns-dicom.cc registers.  Then what cannot be a
+ * volume: each refusal names a file.
  */
 #define G_LOG_DOMAIN "ns-test"
 
@@ -377,7 +378,7 @@ test_classify (void)
     }
 }
 
-/* ---- SEG helpers ------------------------------------------------------------------------------ */
+/* ---- SEG helpers ------------------------------------------------------------------------- */
 
 static void
 test_cielab (void)

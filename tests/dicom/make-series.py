@@ -11,8 +11,9 @@ n = row x column direction.  The expected volume is therefore V itself, on the g
 
   make-series.py series OUT [--truth T.nii] [--geometry axial|sagittal|coronal|oblique|
                  ras-flipped|reversed] [--spacing DX,DY,DZ] [--slope S --intercept B]
-                 [--shuffle] [--rle] [--compress jpeg|jpeg-ls] [--drop K] [--tilt DEG [--tilt-tag]] [--rotate K] [--resize K]
-                 [--duplicate K] [--frames K] [--dicomdir] [--lower-case] ...
+                 [--shuffle] [--rle] [--compress jpeg|jpeg-ls] [--drop K]
+                 [--tilt DEG [--tilt-tag]] [--rotate K] [--resize K] [--duplicate K]
+                 [--frames K] [--dicomdir] [--lower-case] ...
   make-series.py study OUT TRUTH_DIR [--coarse PART] [--other-frame-t2] [--twin-flair]
                  [--plain-descriptions]
   make-series.py check-seg SEG SERIES_DIR LABELS.nii   (pydicom reads a DICOM-SEG back)
