@@ -103,11 +103,13 @@ bench_inference (const NsBenchNetOptions *o, NsCase *ncase, NsPrecision prec,
   g_autofree double *times = g_new (double, o->runs);
   g_autoptr (NsInferResult) r = NULL;
   NsInferStats stats[64];
+  /* a time measured on the CPU after the device failed is not the device's time */
+  NsInferOptions stay = { .no_cpu_fallback = TRUE };
 
   for (int run = -1; run < o->runs; run++)
     {
       g_clear_pointer (&r, ns_infer_result_free);
-      r = ns_infer_run_case (model, ncase, NULL, error);
+      r = ns_infer_run_case (model, ncase, &stay, error);
       if (r == NULL)
         return FALSE;
       if (run >= 0)
@@ -171,7 +173,7 @@ bench_inference (const NsBenchNetOptions *o, NsCase *ncase, NsPrecision prec,
   if (o->profile)
     {
       ns_model_set_profiling (model, TRUE);
-      g_autoptr (NsInferResult) p = ns_infer_run_case (model, ncase, NULL, error);
+      g_autoptr (NsInferResult) p = ns_infer_run_case (model, ncase, &stay, error);
       if (p == NULL)
         return FALSE;
       print_profile ("inference_ops", ns_model_get_profile (model), json, o->json);

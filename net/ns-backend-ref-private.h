@@ -82,4 +82,8 @@ void   _ns_ref_softmax_dice_ce_backward (double *dlogits, const double *probs,
 void   _ns_ref_adam_update             (double *params, const double *grads, double *m,
                                         double *v, gsize n, const NsAdamParams *p);
 
+/* Compute ops a ref backend has counted since it was made (for tests of error paths:
+ * where NS_TEST_REF_FAIL_AT=N lands). */
+guint64 _ns_backend_ref_get_n_ops      (NsBackend *backend);
+
 G_END_DECLS

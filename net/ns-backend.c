@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-backend.c: backend selection, tensor handles and op dispatch.
+ * ns-backend.c: backend selection, tensor handles, op dispatch and the backends' status.
  *
  * Shapes and backends are checked here, once, with g_return_if_fail (a mismatch is a
- * programming error in model code, not bad user input); backends only compute.
+ * programming error in model code, not bad user input); backends only compute.  Each op
+ * then goes through op_table(): skipped while a failure is pending, to the backend when
+ * its supports_op() accepts the call, else to the ref implementation on host copies
+ * (ns-backend-private.h).
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
 #include "ns-memory.h"
 #include "ns-backend-private.h"
 
+#include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 G_DEFINE_QUARK (ns-net-error-quark, ns_net_error)
@@ -80,6 +85,42 @@ ns_backend_list_devices (void)
   return devices;
 }
 
+static const char *const op_names[NS_N_OPS] = {
+  [NS_OP_CONV2D] = "conv2d",
+  [NS_OP_CONV2D_FUSED_ACT] = "conv2d-fused-act",
+  [NS_OP_BATCHNORM] = "batchnorm",
+  [NS_OP_RELU] = "relu",
+  [NS_OP_MAXPOOL2] = "maxpool2",
+  [NS_OP_UPSAMPLE2] = "upsample2",
+  [NS_OP_CONVT2] = "convt2",
+  [NS_OP_CONCAT] = "concat",
+  [NS_OP_ADD] = "add",
+  [NS_OP_DROPOUT] = "dropout",
+  [NS_OP_SOFTMAX_DICE_CE] = "loss",
+  [NS_OP_SOFTMAX] = "softmax",
+  [NS_OP_ADAM] = "adam",
+  [NS_OP_BF16] = "bf16",
+};
+
+/* NS_TEST_HOST_OPS ("all", or op names separated by commas, as op_names): the ops every
+ * new backend treats as unsupported, so that the host fallback of each op can be tested
+ * on a backend that supports them all (meson test test-net-cpu-host). */
+static guint64
+host_ops_from_env (void)
+{
+  const char *env = g_getenv ("NS_TEST_HOST_OPS");
+  guint64 mask = 0;
+
+  if (env == NULL)
+    return 0;
+  g_auto (GStrv) names = g_strsplit (env, ",", -1);
+  for (char **n = names; *n != NULL; n++)
+    for (int op = 0; op < NS_N_OPS; op++)
+      if (op != NS_OP_BF16 && (strcmp (*n, "all") == 0 || strcmp (*n, op_names[op]) == 0))
+        mask |= G_GUINT64_CONSTANT (1) << op;
+  return mask;
+}
+
 NsBackend *
 ns_backend_new (const char *name, GError **error)
 {
@@ -125,6 +166,8 @@ ns_backend_new (const char *name, GError **error)
 
   if (be != NULL && be->name == NULL)
     be->name = g_strdup (be->ops->name);
+  if (be != NULL && be->ops != _ns_backend_ref_ops ())   /* ref is the host already */
+    be->host_ops_mask = host_ops_from_env ();
   return be;
 }
 
@@ -133,6 +176,7 @@ ns_backend_free (NsBackend *backend)
 {
   if (backend == NULL)
     return;
+  g_clear_error (&backend->status);
   backend->ops->free (backend);
   g_free (backend->name);
   g_free (backend->device);
@@ -156,8 +200,53 @@ ns_backend_get_device (NsBackend *backend)
 gboolean
 ns_backend_supports_op (NsBackend *backend, NsOp op)
 {
+  NsOpDesc desc = { .op = op };
+
   g_return_val_if_fail (backend != NULL, FALSE);
-  return backend->ops->supports_op (backend, op);
+  g_return_val_if_fail (op >= 0 && op < NS_N_OPS, FALSE);
+  return backend->ops->supports_op (backend, &desc);
+}
+
+guint64
+ns_backend_get_n_host_ops (NsBackend *backend)
+{
+  g_return_val_if_fail (backend != NULL, 0);
+  return backend->n_host_ops;
+}
+
+/* ---- status -------------------------------------------------------------------------- */
+
+void
+_ns_backend_fail (NsBackend *be, NsNetError code, const char *format, ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  g_autofree char *message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  if (be->status == NULL)
+    be->status = g_error_new_literal (NS_NET_ERROR, code, message);
+  else
+    g_debug ("%s: %s (after the failure that is reported: %s)", be->name, message,
+             be->status->message);
+}
+
+gboolean
+_ns_backend_failed (NsBackend *be)
+{
+  return be->status != NULL;
+}
+
+gboolean
+ns_backend_check (NsBackend *backend, GError **error)
+{
+  g_return_val_if_fail (backend != NULL, FALSE);
+  /* a GPU reports the failures of queued work when it is waited for */
+  ns_backend_synchronize (backend);
+  if (backend->status == NULL)
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&backend->status));
+  return FALSE;
 }
 
 gboolean
@@ -401,6 +490,33 @@ conv_shapes_ok (const NsTensor *out, const NsTensor *inp, const NsTensor *weight
          && out->shape[3] == wo;
 }
 
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+/* The op table that runs desc: NULL while a failure is pending (the op is skipped), the
+ * backend's own when it supports the call, else the ref backend's, which computes on
+ * host copies of the tensors. */
+static const NsBackendOps *
+op_table (const NsOpDesc *desc)
+{
+  NsBackend *be = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (desc->args) && be == NULL; i++)
+    if (desc->args[i] != NULL)
+      be = desc->args[i]->backend;
+  g_assert (be != NULL);
+  if (be->status != NULL)
+    return NULL;
+  guint64 bit = G_GUINT64_CONSTANT (1) << desc->op;
+  if ((be->host_ops_mask & bit) == 0 && be->ops->supports_op (be, desc))
+    return be->ops;
+  be->n_host_ops++;
+  if ((be->host_ops_logged & bit) == 0)
+    g_debug ("%s cannot run %s%s for some shapes: they run on the host (ref)", be->name,
+             op_names[desc->op], desc->backward ? " backward" : "");
+  be->host_ops_logged |= bit;
+  return _ns_backend_ref_ops ();
+}
+
 /* ---- ops --------------------------------------------------------------------------------- */
 
 void
@@ -411,16 +527,19 @@ ns_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bia
   g_return_if_fail (SAME_BE (out, inp) && SAME_BE (out, weight) && SAME_BE (out, bias));
   g_return_if_fail (conv_shapes_ok (out, inp, weight, bias, p));
 
-  NsBackend *be = out->backend;
-  if (p->act != NS_ACT_NONE && !be->ops->supports_op (be, NS_OP_CONV2D_FUSED_ACT))
+  if (p->act != NS_ACT_NONE && !ns_backend_supports_op (out->backend, NS_OP_CONV2D_FUSED_ACT))
     {
       NsConv2dParams plain = *p;
       plain.act = NS_ACT_NONE;
-      be->ops->conv2d_forward (out, inp, weight, bias, &plain);
-      be->ops->relu_forward (out, out, p->act);
+      ns_conv2d_forward (out, inp, weight, bias, &plain);
+      ns_relu_forward (out, out, p->act);
       return;
     }
-  be->ops->conv2d_forward (out, inp, weight, bias, p);
+  NsOpDesc d = { p->act != NS_ACT_NONE ? NS_OP_CONV2D_FUSED_ACT : NS_OP_CONV2D, FALSE,
+                 { out, inp, weight, bias }, .conv = p };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->conv2d_forward (out, inp, weight, bias, p);
 }
 
 void
@@ -430,7 +549,10 @@ ns_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor
   g_return_if_fail (dout && inp && weight && p && p->act == NS_ACT_NONE);
   g_return_if_fail (conv_shapes_ok (dout, inp, weight, dbias, p));
   g_return_if_fail (same_shape (dinp, inp) && same_shape (dweight, weight));
-  dout->backend->ops->conv2d_backward (dinp, dweight, dbias, dout, inp, weight, p);
+  NsOpDesc d = { NS_OP_CONV2D, TRUE, { dinp, dweight, dbias, dout, inp, weight }, .conv = p };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->conv2d_backward (dinp, dweight, dbias, dout, inp, weight, p);
 }
 
 void
@@ -446,8 +568,12 @@ ns_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invstd,
                     && running_var->n == C);
   g_return_if_fail (!training || (save_mean && save_invstd && save_mean->n == C
                                   && save_invstd->n == C));
-  out->backend->ops->batchnorm_forward (out, save_mean, save_invstd, inp, gamma, beta,
-                                        running_mean, running_var, training, momentum, eps);
+  NsOpDesc d = { NS_OP_BATCHNORM, FALSE, { out, save_mean, save_invstd, inp, gamma, beta },
+                 .training = training, .eps = eps };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->batchnorm_forward (out, save_mean, save_invstd, inp, gamma, beta, running_mean,
+                            running_var, training, momentum, eps);
 }
 
 void
@@ -460,22 +586,30 @@ ns_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, NsTens
   gsize C = (gsize) inp->shape[1];
   g_return_if_fail (save_mean->n == C && save_invstd->n == C && gamma->n == C);
   g_return_if_fail ((dgamma == NULL || dgamma->n == C) && (dbeta == NULL || dbeta->n == C));
-  dout->backend->ops->batchnorm_backward (dinp, dgamma, dbeta, dout, inp, save_mean,
-                                          save_invstd, gamma);
+  NsOpDesc d = { NS_OP_BATCHNORM, TRUE, { dinp, dgamma, dbeta, dout, inp, gamma } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->batchnorm_backward (dinp, dgamma, dbeta, dout, inp, save_mean, save_invstd, gamma);
 }
 
 void
 ns_relu_forward (NsTensor *out, NsTensor *inp, NsActivation act)
 {
   g_return_if_fail (out && inp && same_shape (out, inp) && act != NS_ACT_NONE);
-  out->backend->ops->relu_forward (out, inp, act);
+  NsOpDesc d = { NS_OP_RELU, FALSE, { out, inp }, .act = act };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->relu_forward (out, inp, act);
 }
 
 void
 ns_relu_backward (NsTensor *dinp, NsTensor *dout, NsTensor *out, NsActivation act)
 {
   g_return_if_fail (dinp && dout && out && same_shape (dinp, dout) && same_shape (dout, out));
-  dout->backend->ops->relu_backward (dinp, dout, out, act);
+  NsOpDesc d = { NS_OP_RELU, TRUE, { dinp, dout, out }, .act = act };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->relu_backward (dinp, dout, out, act);
 }
 
 void
@@ -484,7 +618,10 @@ ns_maxpool2_forward (NsTensor *out, NsTensor *inp)
   g_return_if_fail (out && inp);
   g_return_if_fail (out->shape[0] == inp->shape[0] && out->shape[1] == inp->shape[1]
                     && out->shape[2] * 2 == inp->shape[2] && out->shape[3] * 2 == inp->shape[3]);
-  out->backend->ops->maxpool2_forward (out, inp);
+  NsOpDesc d = { NS_OP_MAXPOOL2, FALSE, { out, inp } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->maxpool2_forward (out, inp);
 }
 
 void
@@ -492,7 +629,10 @@ ns_maxpool2_backward (NsTensor *dinp, NsTensor *dout, NsTensor *inp, NsTensor *o
 {
   g_return_if_fail (dinp && dout && inp && out && same_shape (dinp, inp)
                     && same_shape (dout, out));
-  dout->backend->ops->maxpool2_backward (dinp, dout, inp, out);
+  NsOpDesc d = { NS_OP_MAXPOOL2, TRUE, { dinp, dout, inp, out } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->maxpool2_backward (dinp, dout, inp, out);
 }
 
 void
@@ -501,7 +641,10 @@ ns_upsample2_forward (NsTensor *out, NsTensor *inp)
   g_return_if_fail (out && inp);
   g_return_if_fail (out->shape[0] == inp->shape[0] && out->shape[1] == inp->shape[1]
                     && out->shape[2] == inp->shape[2] * 2 && out->shape[3] == inp->shape[3] * 2);
-  out->backend->ops->upsample2_forward (out, inp);
+  NsOpDesc d = { NS_OP_UPSAMPLE2, FALSE, { out, inp } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->upsample2_forward (out, inp);
 }
 
 void
@@ -511,7 +654,10 @@ ns_upsample2_backward (NsTensor *dinp, NsTensor *dout)
   g_return_if_fail (dout->shape[0] == dinp->shape[0] && dout->shape[1] == dinp->shape[1]
                     && dout->shape[2] == dinp->shape[2] * 2
                     && dout->shape[3] == dinp->shape[3] * 2);
-  dout->backend->ops->upsample2_backward (dinp, dout);
+  NsOpDesc d = { NS_OP_UPSAMPLE2, TRUE, { dinp, dout } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->upsample2_backward (dinp, dout);
 }
 
 void
@@ -522,7 +668,10 @@ ns_convt2_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bia
                     && weight->shape[2] == 2 && weight->shape[3] == 2);
   g_return_if_fail (out->shape[2] == inp->shape[2] * 2 && out->shape[3] == inp->shape[3] * 2);
   g_return_if_fail (bias == NULL || bias->n == (gsize) out->shape[1]);
-  out->backend->ops->convt2_forward (out, inp, weight, bias);
+  NsOpDesc d = { NS_OP_CONVT2, FALSE, { out, inp, weight, bias } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->convt2_forward (out, inp, weight, bias);
 }
 
 void
@@ -534,7 +683,10 @@ ns_convt2_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor
   g_return_if_fail (weight->shape[0] == inp->shape[1] && weight->shape[1] == dout->shape[1]
                     && dout->shape[2] == inp->shape[2] * 2 && dout->shape[3] == inp->shape[3] * 2);
   g_return_if_fail (dbias == NULL || dbias->n == (gsize) dout->shape[1]);
-  dout->backend->ops->convt2_backward (dinp, dweight, dbias, dout, inp, weight);
+  NsOpDesc d = { NS_OP_CONVT2, TRUE, { dinp, dweight, dbias, dout, inp, weight } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->convt2_backward (dinp, dweight, dbias, dout, inp, weight);
 }
 
 void
@@ -545,7 +697,10 @@ ns_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
                     && a->shape[1] + b->shape[1] == out->shape[1]
                     && a->shape[2] == out->shape[2] && b->shape[2] == out->shape[2]
                     && a->shape[3] == out->shape[3] && b->shape[3] == out->shape[3]);
-  out->backend->ops->concat_forward (out, a, b);
+  NsOpDesc d = { NS_OP_CONCAT, FALSE, { out, a, b } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->concat_forward (out, a, b);
 }
 
 /* A part of a concatenation: same N, H, W as the whole, fewer channels (or absent). */
@@ -563,14 +718,20 @@ ns_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
   g_return_if_fail (dout && (da || db));
   g_return_if_fail (concat_part_ok (da, dout) && concat_part_ok (db, dout));
   g_return_if_fail (!(da && db) || da->shape[1] + db->shape[1] == dout->shape[1]);
-  dout->backend->ops->concat_backward (da, db, dout);
+  NsOpDesc d = { NS_OP_CONCAT, TRUE, { da, db, dout } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->concat_backward (da, db, dout);
 }
 
 void
 ns_add_forward (NsTensor *out, NsTensor *a, NsTensor *b)
 {
   g_return_if_fail (out && a && b && same_shape (out, a) && same_shape (out, b));
-  out->backend->ops->add_forward (out, a, b);
+  NsOpDesc d = { NS_OP_ADD, FALSE, { out, a, b } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->add_forward (out, a, b);
 }
 
 void
@@ -579,21 +740,30 @@ ns_dropout_forward (NsTensor *out, NsTensor *mask, NsTensor *inp, float p, guint
 {
   g_return_if_fail (out && inp && same_shape (out, inp) && p >= 0.0f && p < 1.0f);
   g_return_if_fail (!training || (mask && same_shape (mask, inp)));
-  out->backend->ops->dropout_forward (out, mask, inp, p, seed, training);
+  NsOpDesc d = { NS_OP_DROPOUT, FALSE, { out, mask, inp }, .training = training };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->dropout_forward (out, mask, inp, p, seed, training);
 }
 
 void
 ns_dropout_backward (NsTensor *dinp, NsTensor *dout, NsTensor *mask)
 {
   g_return_if_fail (dinp && dout && mask && same_shape (dinp, dout) && same_shape (mask, dout));
-  dout->backend->ops->dropout_backward (dinp, dout, mask);
+  NsOpDesc d = { NS_OP_DROPOUT, TRUE, { dinp, dout, mask } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->dropout_backward (dinp, dout, mask);
 }
 
 void
 ns_softmax_forward (NsTensor *probs, NsTensor *logits)
 {
   g_return_if_fail (probs && logits && same_shape (probs, logits));
-  probs->backend->ops->softmax_forward (probs, logits);
+  NsOpDesc d = { NS_OP_SOFTMAX, FALSE, { probs, logits } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->softmax_forward (probs, logits);
 }
 
 static gboolean
@@ -608,7 +778,9 @@ ns_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *labels)
 {
   g_return_val_if_fail (probs && logits && labels && same_shape (probs, logits), 0.0f);
   g_return_val_if_fail (labels_match (labels, logits), 0.0f);
-  return probs->backend->ops->softmax_dice_ce_forward (probs, logits, labels);
+  NsOpDesc d = { NS_OP_SOFTMAX_DICE_CE, FALSE, { probs, logits, labels } };
+  const NsBackendOps *ops = op_table (&d);
+  return ops != NULL ? ops->softmax_dice_ce_forward (probs, logits, labels) : NAN;
 }
 
 void
@@ -616,7 +788,10 @@ ns_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *label
 {
   g_return_if_fail (dlogits && probs && labels && same_shape (dlogits, probs));
   g_return_if_fail (labels_match (labels, probs));
-  probs->backend->ops->softmax_dice_ce_backward (dlogits, probs, labels);
+  NsOpDesc d = { NS_OP_SOFTMAX_DICE_CE, TRUE, { dlogits, probs, labels } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->softmax_dice_ce_backward (dlogits, probs, labels);
 }
 
 void
@@ -625,7 +800,10 @@ ns_adam_update (NsTensor *params, NsTensor *grads, NsTensor *m, NsTensor *v,
 {
   g_return_if_fail (params && grads && m && v && p && p->step >= 1);
   g_return_if_fail (grads->n == params->n && m->n == params->n && v->n == params->n);
-  params->backend->ops->adam_update (params, grads, m, v, p);
+  NsOpDesc d = { NS_OP_ADAM, FALSE, { params, grads, m, v } };
+  const NsBackendOps *ops = op_table (&d);
+  if (ops != NULL)
+    ops->adam_update (params, grads, m, v, p);
 }
 
 /* SplitMix64 of (seed, index): the same stream on every backend, any order. */

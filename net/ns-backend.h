@@ -15,6 +15,13 @@
  *
  * Parameters live in one flat allocation (see ns_tensor_new_view()) so that Adam is one
  * call over all of them.
+ *
+ * Errors.  Ops return nothing, as a GPU runs them after the call returns.  An op that
+ * fails records its error in its backend, and the ops after it are skipped; the caller
+ * collects the error with ns_backend_check() at the end of each batch and training step
+ * and must not use the results of a batch that failed.  An op the backend cannot run for
+ * the given shapes (see ns_backend_supports_op()) is not a failure: it runs on the host
+ * with the ref implementation.
  */
 #pragma once
 
@@ -85,7 +92,15 @@ void         ns_backend_free           (NsBackend *backend);
 const char  *ns_backend_get_name       (NsBackend *backend);
 /* Human-readable device description ("2 x Intel Xeon, oneDNN 2.6 avx512_core_bf16"). */
 const char  *ns_backend_get_device     (NsBackend *backend);
+/* Whether the backend runs this kind of op at all (bf16: whether it can compute in it).
+ * For the shapes of each call the backend answers again, and the ops it refuses then
+ * run on the host (ref); ns_backend_get_n_host_ops() counts them. */
 gboolean     ns_backend_supports_op    (NsBackend *backend, NsOp op);
+guint64      ns_backend_get_n_host_ops (NsBackend *backend);
+/* Waits for every queued op and returns FALSE with the first failure of an op since the
+ * last call (which it then forgets), TRUE when every op ran.  The results of ops queued
+ * since the last check are undefined after a failure. */
+gboolean     ns_backend_check          (NsBackend *backend, GError **error);
 gboolean     ns_backend_set_precision  (NsBackend *backend, NsPrecision precision,
                                         GError **error);
 NsPrecision  ns_backend_get_precision  (NsBackend *backend);

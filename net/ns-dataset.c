@@ -11,7 +11,7 @@
  * purpose), no generator state shared between threads, so batches do not depend on
  * which worker builds them.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-dataset.h"
 

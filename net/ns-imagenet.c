@@ -4,27 +4,19 @@
  * the ImageNet classifier that proves the mapping (see ns-imagenet.h for the choices).
  *
  * The layer table is derived from torchvision's MobileNetV2 settings (t, c, n, s), the
- * same table ns-model-arch.c builds the encoder from, so that TFLite names, our tensor
- * names, shapes, strides and activations are all checked against each other: a file of
- * another width or layout is refused with the first layer that does not fit.
+ * one table ns-model-arch.c builds the encoder from (_ns_mbv2_stages), so that TFLite
+ * names, our tensor names, shapes, strides and activations are all checked against each
+ * other: a file of another width or layout is refused with the first layer that does
+ * not fit.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-imagenet.h"
 
+#include "ns-graph-private.h"
+
 #include <math.h>
 #include <string.h>
-
-/* t, c, n, s of torchvision's MobileNetV2 (width 1.0). */
-static const int mbv2_settings[7][4] = {
-  { 1, 16, 1, 1 },
-  { 6, 24, 2, 2 },
-  { 6, 32, 3, 2 },
-  { 6, 64, 4, 2 },
-  { 6, 96, 3, 1 },
-  { 6, 160, 3, 2 },
-  { 6, 320, 1, 1 },
-};
 
 /* Which block (0: stem, 1..17: inverted residuals, 18: last 1x1) each conv belongs to,
  * and whether that block adds its input. */
@@ -53,17 +45,17 @@ conv_init (NsImagenetConv *c, char *tf_name, char *conv_name, char *bn_name, int
 static void
 layer_table (NsImagenetWeights *w, ConvPlace place[NS_IMAGENET_N_CONVS])
 {
-  int j = 0, c = 32, block = 1;
+  int j = 0, c = NS_MBV2_STEM_CHANNELS, block = 1;
 
   conv_init (&w->convs[j], g_strdup ("MobilenetV2/Conv"), g_strdup ("encoder.features.0.0"),
-             g_strdup ("encoder.features.0.1"), 32, 3, 3, 2, 1, NS_ACT_RELU6);
+             g_strdup ("encoder.features.0.1"), c, 3, 3, 2, 1, NS_ACT_RELU6);
   place[j++] = (ConvPlace) { 0, FALSE };
 
-  for (int s = 0; s < 7; s++)
-    for (int i = 0; i < mbv2_settings[s][2]; i++, block++)
+  for (int s = 0; s < NS_MBV2_N_STAGES; s++)
+    for (int i = 0; i < _ns_mbv2_stages[s].n; i++, block++)
       {
-        int t = mbv2_settings[s][0], out = mbv2_settings[s][1];
-        int stride = i == 0 ? mbv2_settings[s][3] : 1;
+        int t = _ns_mbv2_stages[s].t, out = _ns_mbv2_stages[s].c;
+        int stride = i == 0 ? _ns_mbv2_stages[s].s : 1;
         int hidden = c * t, sub = 0;
         gboolean residual = stride == 1 && c == out;
         g_autofree char *tf = block == 1 ? g_strdup ("MobilenetV2/expanded_conv")
@@ -92,7 +84,8 @@ layer_table (NsImagenetWeights *w, ConvPlace place[NS_IMAGENET_N_CONVS])
       }
 
   conv_init (&w->convs[j], g_strdup ("MobilenetV2/Conv_1"), g_strdup ("encoder.features.18.0"),
-             g_strdup ("encoder.features.18.1"), 1280, 320, 1, 1, 1, NS_ACT_RELU6);
+             g_strdup ("encoder.features.18.1"), NS_MBV2_LAST_CHANNELS, c, 1, 1, 1,
+             NS_ACT_RELU6);
   place[j++] = (ConvPlace) { 18, FALSE };
   g_assert (j == NS_IMAGENET_N_CONVS);
 }
@@ -255,7 +248,7 @@ ns_imagenet_weights_new_from_tflite (NsTfliteModel *tflite, GError **error)
   file = ns_tflite_model_get_name (tflite);
   layer_table (w, place);
   w->n_classes = 1001;
-  w->feature_channels = 1280;
+  w->feature_channels = NS_MBV2_LAST_CHANNELS;
   w->input_size = 224;
   in = ns_tflite_model_get_inputs (tflite, &in_n);
   if (in_n == 1)
@@ -590,6 +583,9 @@ ns_imagenet_classify (NsModel *model, const NsImagenetWeights *weights,
   g_assert (s[1] == weights->feature_channels);
   features = g_new (float, ns_tensor_n_elements (x));
   ns_tensor_download (x, features);
+  /* the backend's status: no logits from ops that failed */
+  if (!ns_backend_check (be, error))
+    return FALSE;
   pooled = g_new0 (double, s[1]);
   for (int ch = 0; ch < s[1]; ch++)
     {

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-infer.c: the inference engine (see ns-infer.h).
+ * ns-infer.c: the inference engine (see ns-infer.h), in named steps: check the inputs,
+ * normalise them, find the slices with brain and the crop, plan the batches, then per
+ * batch fill, run (upload, forward, softmax, download, the backend's status) and store;
+ * a batch that fails is recovered from (halved, or moved to the CPU) or reported.
  *
  * Batching: every batch has the same shape (B, C, H, W) so that the model's tensors are
  * allocated once; B is the largest count the memory budget allows (the model's own
@@ -8,8 +11,13 @@
  * the last one, padded with empty slices, wastes fewer than n_batches slices.
  * Post-processing needs only the argmax, so the logits are downloaded; the softmax runs
  * only when probabilities or the entropy are wanted.
+ *
+ * Failures of a batch: out of memory halves the batch, and at one slice moves the model
+ * to the CPU; any other failure of the device's ops (ns_backend_check) moves it to the
+ * CPU at once and the batch runs again there.  Either way the slices done stay done and
+ * stats.note says what happened.  A failure on the CPU itself is an error.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-infer.h"
 
@@ -22,6 +30,8 @@
 #include <string.h>
 
 #define DEFAULT_BUDGET ((gsize) 1 << 30)
+/* the backend a failing device's work moves to */
+#define CPU_BACKEND (NS_HAVE_ONEDNN ? "cpu" : "ref")
 
 void
 ns_infer_result_free (NsInferResult *r)
@@ -46,6 +56,155 @@ static double
 seconds_since (gint64 t0)
 {
   return (g_get_monotonic_time () - t0) / 1e6;
+}
+
+/* ---- the run's state ------------------------------------------------------------------- */
+
+typedef struct
+{
+  NsBackend *be;
+  float *in, *out;
+} HostBuffers;
+
+static void
+host_buffers_clear (HostBuffers *h)
+{
+  if (h->be != NULL)
+    {
+      ns_backend_host_free (h->be, h->in);
+      ns_backend_host_free (h->be, h->out);
+    }
+  h->in = h->out = NULL;
+  h->be = NULL;
+}
+
+typedef struct
+{
+  NsModel *model;                 /* the caller's */
+  const NsInferOptions *opt;
+  const NsModelMeta *meta;
+  NsInferResult *r;               /* being filled; the caller's to free */
+  int C, K;
+  /* the volume */
+  int nx, ny, nz;
+  gsize plane;
+  guint8 *brain;                  /* union of the brain masks (nx ny nz) */
+  GPtrArray *normed;              /* NsVolume *: the inputs, z-scored */
+  int *run;                       /* k of the slices with brain, ascending */
+  int n_run;
+  /* the crop: W x H from (ci0, cj0), centred on the brain; its columns x_lo .. x_hi - 1
+   * lie inside the grid */
+  int W, H, ci0, cj0, x_lo, x_hi;
+  /* batches */
+  int B;
+  gsize per_slice;                /* bytes, for the budget */
+  double flops_per_slice;
+  gboolean want_softmax;
+  NsModel *net;                   /* the model running the batches: model or cpu_model */
+  NsBackend *cpu_backend;         /* after a move to the CPU (freed after cpu_model) */
+  NsModel *cpu_model;
+  HostBuffers host;               /* pinned on a GPU */
+  NsTensor *input;                /* (B, C, H, W) on net's backend */
+  NsTensor *probs;                /* (B, K, H, W) when the softmax is wanted */
+  int allocated_B;
+  gboolean device_failed;         /* the last failure came from ns_backend_check */
+} Infer;
+
+static void
+batch_release (Infer *in)
+{
+  g_clear_pointer (&in->input, ns_tensor_free);
+  g_clear_pointer (&in->probs, ns_tensor_free);
+  host_buffers_clear (&in->host);
+  in->allocated_B = 0;
+}
+
+static void
+infer_clear (Infer *in)
+{
+  batch_release (in);
+  g_clear_pointer (&in->cpu_model, ns_model_free);
+  g_clear_pointer (&in->cpu_backend, ns_backend_free);
+  g_clear_pointer (&in->brain, g_free);
+  g_clear_pointer (&in->normed, g_ptr_array_unref);
+  g_clear_pointer (&in->run, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Infer, infer_clear)
+
+/* ---- inputs ---------------------------------------------------------------------------- */
+
+static gboolean
+check_inputs (NsModel *model, NsVolume *const *inputs, int n_inputs,
+              const NsLabelMap *brain_mask, GError **error)
+{
+  int C = ns_model_meta_n_inputs (ns_model_get_meta (model));
+
+  if (n_inputs != C)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+                   "the model takes %d input volumes, %d given", C, n_inputs);
+      return FALSE;
+    }
+  const NsGrid *grid = &inputs[0]->grid;
+  for (int c = 1; c < C; c++)
+    if (!ns_grid_equal (grid, &inputs[c]->grid))
+      {
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                     "%s: not on the grid of %s",
+                     inputs[c]->path != NULL ? inputs[c]->path : "input volume",
+                     inputs[0]->path != NULL ? inputs[0]->path : "the first input");
+        return FALSE;
+      }
+  if (brain_mask != NULL && !ns_grid_equal (grid, &brain_mask->grid))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                   "%s: brain mask not on the grid of the images",
+                   brain_mask->path != NULL ? brain_mask->path : "brain mask");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The labels (background everywhere) and the volumes asked for (background: probability
+ * 1 for class 0, entropy 0). */
+static NsInferResult *
+result_new (const NsGrid *grid, const NsModelMeta *meta, const NsInferOptions *opt,
+            GError **error)
+{
+  g_autoptr (NsInferResult) r = g_new0 (NsInferResult, 1);
+  const int K = meta->n_classes;
+
+  r->n_classes = K;
+  r->stats.slices_total = grid->dim[2];
+  r->labels = ns_label_map_new (grid, error);
+  if (r->labels == NULL)
+    return NULL;
+  if (opt->want_probabilities)
+    {
+      gsize nvox = ns_grid_n_voxels (grid);
+      r->probabilities = g_new0 (NsVolume *, K);
+      for (int k = 0; k < K; k++)
+        {
+          r->probabilities[k] = ns_volume_new (grid, error);
+          if (r->probabilities[k] == NULL)
+            return NULL;
+          g_free (r->probabilities[k]->name);
+          r->probabilities[k]->name = g_strdup (meta->classes[k].name);
+          if (k == 0)
+            for (gsize v = 0; v < nvox; v++)
+              r->probabilities[0]->voxels[v] = 1.0f;
+        }
+    }
+  if (opt->want_entropy)
+    {
+      r->entropy = ns_volume_new (grid, error);
+      if (r->entropy == NULL)
+        return NULL;
+      g_free (r->entropy->name);
+      r->entropy->name = g_strdup ("entropy");
+    }
+  return g_steal_pointer (&r);
 }
 
 typedef struct
@@ -83,126 +242,17 @@ normalise_job (gpointer data)
   return NULL;
 }
 
-/* The batch size for n slices of per_slice bytes in budget: the largest that fits (at
- * least one), then evened out over the batches it takes. */
-static int
-batch_for_budget (int n, gsize per_slice, gsize budget, int max_batch)
-{
-  int bmax = (int) MIN ((gsize) n, MAX (budget / MAX (per_slice, 1), 1));
-  if (max_batch > 0)
-    bmax = MIN (bmax, max_batch);
-  int n_batches = (n + bmax - 1) / bmax;
-  return (n + n_batches - 1) / n_batches;
-}
-
-typedef struct
-{
-  NsBackend *be;
-  float *in, *out;
-} HostBuffers;
-
-static void
-host_buffers_clear (HostBuffers *h)
-{
-  if (h->be != NULL)
-    {
-      ns_backend_host_free (h->be, h->in);
-      ns_backend_host_free (h->be, h->out);
-    }
-  h->in = h->out = NULL;
-  h->be = NULL;
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HostBuffers, host_buffers_clear)
-
-/* Whether running out of memory on be may move to the CPU: be is another device, or a
- * CPU backend held to a memory limit smaller than the host's. */
+/* in->normed and in->brain (the union of the masks), one thread per input volume. */
 static gboolean
-can_fall_back (NsBackend *be)
+normalise (Infer *in, NsVolume *const *inputs, const NsLabelMap *brain_mask, GError **error)
 {
-  const char *name = ns_backend_get_name (be);
-  return (strcmp (name, "cpu") != 0 && strcmp (name, "ref") != 0) || be->mem_limit > 0;
-}
+  const gsize nvox = in->plane * in->nz;
+  g_autofree NormJob *jobs = g_new0 (NormJob, in->C);
+  gboolean ok = TRUE;
 
-NsInferResult *
-ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
-              const NsLabelMap *brain_mask, const NsInferOptions *options, GError **error)
-{
-  g_return_val_if_fail (model != NULL && inputs != NULL, NULL);
-
-  const NsModelMeta *meta = ns_model_get_meta (model);
-  NsBackend *be = ns_model_get_backend (model);
-  NsInferOptions defaults = { 0 };
-  const NsInferOptions *opt = options != NULL ? options : &defaults;
-  int C = ns_model_meta_n_inputs (meta), K = meta->n_classes;
-  gint64 t_start = g_get_monotonic_time (), t0;
-
-  if (n_inputs != C)
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "the model takes %d input volumes, %d given", C, n_inputs);
-      return NULL;
-    }
-  const NsGrid *grid = &inputs[0]->grid;
-  for (int c = 1; c < C; c++)
-    if (!ns_grid_equal (grid, &inputs[c]->grid))
-      {
-        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
-                     "%s: not on the grid of %s",
-                     inputs[c]->path != NULL ? inputs[c]->path : "input volume",
-                     inputs[0]->path != NULL ? inputs[0]->path : "the first input");
-        return NULL;
-      }
-  if (brain_mask != NULL && !ns_grid_equal (grid, &brain_mask->grid))
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
-                   "%s: brain mask not on the grid of the images",
-                   brain_mask->path != NULL ? brain_mask->path : "brain mask");
-      return NULL;
-    }
-
-  g_autoptr (NsInferResult) r = g_new0 (NsInferResult, 1);
-  NsInferStats *st = &r->stats;
-  int nx = grid->dim[0], ny = grid->dim[1], nz = grid->dim[2];
-  gsize plane = (gsize) nx * ny, nvox = plane * nz;
-
-  r->n_classes = K;
-  r->labels = ns_label_map_new (grid, error);
-  if (r->labels == NULL)
-    return NULL;
-  if (opt->want_probabilities)
-    {
-      r->probabilities = g_new0 (NsVolume *, K);
-      for (int k = 0; k < K; k++)
-        {
-          r->probabilities[k] = ns_volume_new (grid, error);
-          if (r->probabilities[k] == NULL)
-            return NULL;
-          g_free (r->probabilities[k]->name);
-          r->probabilities[k]->name = g_strdup (meta->classes[k].name);
-          if (k == 0)
-            for (gsize v = 0; v < nvox; v++)
-              r->probabilities[0]->voxels[v] = 1.0f;
-        }
-    }
-  if (opt->want_entropy)
-    {
-      r->entropy = ns_volume_new (grid, error);
-      if (r->entropy == NULL)
-        return NULL;
-      g_free (r->entropy->name);
-      r->entropy->name = g_strdup ("entropy");
-    }
-  gboolean want_softmax = opt->want_probabilities || opt->want_entropy;
-  double entropy_norm = K > 1 ? 1.0 / log ((double) K) : 1.0;
-  st->slices_total = nz;
-
-  /* ---- normalise: one thread per input volume ---- */
-  t0 = g_get_monotonic_time ();
-  g_autofree guint8 *brain = g_new0 (guint8, nvox);
-  g_autoptr (GPtrArray) normed = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
-  g_autofree NormJob *jobs = g_new0 (NormJob, C);
-  for (int c = 0; c < C; c++)
+  in->brain = g_new0 (guint8, nvox);
+  in->normed = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
+  for (int c = 0; c < in->C; c++)
     {
       jobs[c].input = inputs[c];
       jobs[c].brain_mask = brain_mask;
@@ -211,8 +261,7 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
       if (jobs[c].thread == NULL)
         normalise_job (&jobs[c]);
     }
-  gboolean ok = TRUE;
-  for (int c = 0; c < C; c++)
+  for (int c = 0; c < in->C; c++)
     {
       if (jobs[c].thread != NULL)
         g_thread_join (jobs[c].thread);
@@ -227,28 +276,32 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
         {
           const guint8 *m = jobs[c].mask->labels;
           for (gsize v = 0; v < nvox; v++)
-            brain[v] |= m[v];
+            in->brain[v] |= m[v];
           ns_label_map_unref (jobs[c].mask);
         }
       if (jobs[c].result != NULL)
-        g_ptr_array_add (normed, jobs[c].result);
+        g_ptr_array_add (in->normed, jobs[c].result);
     }
-  if (!ok)
-    return NULL;
-  st->normalise = seconds_since (t0);
+  return ok;
+}
 
-  /* ---- bounding box and slices ---- */
-  t0 = g_get_monotonic_time ();
-  int i0 = nx, i1 = -1, j0 = ny, j1 = -1, k0 = nz, k1 = -1;
-  g_autofree int *run = g_new (int, MAX (nz, 1));
-  int n_run = 0;
-  for (int k = 0; k < nz; k++)
+/* ---- the slices and the crop ------------------------------------------------------------ */
+
+/* The slices with brain (in->run) and the brain's bounding box (stats.bbox). */
+static void
+find_brain (Infer *in)
+{
+  int i0 = in->nx, i1 = -1, j0 = in->ny, j1 = -1, k0 = in->nz, k1 = -1;
+
+  in->run = g_new (int, MAX (in->nz, 1));
+  in->n_run = 0;
+  for (int k = 0; k < in->nz; k++)
     {
       gboolean any = FALSE;
-      const guint8 *b = brain + (gsize) k * plane;
-      for (int j = 0; j < ny; j++)
-        for (int i = 0; i < nx; i++)
-          if (b[(gsize) j * nx + i])
+      const guint8 *b = in->brain + (gsize) k * in->plane;
+      for (int j = 0; j < in->ny; j++)
+        for (int i = 0; i < in->nx; i++)
+          if (b[(gsize) j * in->nx + i])
             {
               any = TRUE;
               i0 = MIN (i0, i);
@@ -258,236 +311,423 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
             }
       if (any)
         {
-          run[n_run++] = k;
+          in->run[in->n_run++] = k;
           k0 = MIN (k0, k);
           k1 = MAX (k1, k);
         }
     }
-  st->slices_run = n_run;
-  st->bbox[0] = i0, st->bbox[1] = i1, st->bbox[2] = j0, st->bbox[3] = j1;
-  st->bbox[4] = k0, st->bbox[5] = k1;
-  if (n_run == 0)
-    {
-      st->crop = seconds_since (t0);
-      st->total = seconds_since (t_start);
-      if (opt->progress != NULL)
-        opt->progress (0, 0, opt->progress_data);
-      return g_steal_pointer (&r);
-    }
+  int *bbox = in->r->stats.bbox;
+  bbox[0] = i0, bbox[1] = i1, bbox[2] = j0, bbox[3] = j1, bbox[4] = k0, bbox[5] = k1;
+  in->r->stats.slices_run = in->n_run;
+}
 
-  int mult = ns_model_get_size_multiple (model);
-  int bw = i1 - i0 + 1, bh = j1 - j0 + 1;
-  int W = (bw + mult - 1) / mult * mult, H = (bh + mult - 1) / mult * mult;
-  int ci0 = i0 - (W - bw) / 2, cj0 = j0 - (H - bh) / 2;   /* centred; may leave the grid */
-  st->crop_origin[0] = ci0;
-  st->crop_origin[1] = cj0;
-  st->crop_size[0] = W;
-  st->crop_size[1] = H;
+/* The brain's box padded to the model's size multiple, centred (it may leave the grid). */
+static void
+plan_crop (Infer *in)
+{
+  const int *bbox = in->r->stats.bbox;
+  int mult = ns_model_get_size_multiple (in->model);
+  int bw = bbox[1] - bbox[0] + 1, bh = bbox[3] - bbox[2] + 1;
 
-  ns_model_set_mode (model, NS_MODEL_INFER);
-  gsize per_slice = ns_model_bytes_per_slice (model, H, W)
-                    + (gsize) (C + 2 * K) * H * W * sizeof (float);   /* host I/O */
+  in->W = (bw + mult - 1) / mult * mult;
+  in->H = (bh + mult - 1) / mult * mult;
+  in->ci0 = bbox[0] - (in->W - bw) / 2;
+  in->cj0 = bbox[2] - (in->H - bh) / 2;
+  in->x_lo = MAX (0, -in->ci0);
+  in->x_hi = MIN (in->W, in->nx - in->ci0);
+  in->r->stats.crop_origin[0] = in->ci0;
+  in->r->stats.crop_origin[1] = in->cj0;
+  in->r->stats.crop_size[0] = in->W;
+  in->r->stats.crop_size[1] = in->H;
+}
+
+/* The batch size for n slices of per_slice bytes in budget: the largest that fits (at
+ * least one), then evened out over the batches it takes. */
+static int
+batch_for_budget (int n, gsize per_slice, gsize budget, int max_batch)
+{
+  int bmax = (int) MIN ((gsize) n, MAX (budget / MAX (per_slice, 1), 1));
+  if (max_batch > 0)
+    bmax = MIN (bmax, max_batch);
+  int n_batches = (n + bmax - 1) / bmax;
+  return (n + n_batches - 1) / n_batches;
+}
+
+static void
+plan_batches (Infer *in)
+{
+  const NsInferOptions *opt = in->opt;
+  NsBackend *be = ns_model_get_backend (in->model);
   gsize budget = opt->memory_budget > 0 ? opt->memory_budget : DEFAULT_BUDGET;
   gsize device_free = 0;
+
+  in->per_slice = ns_model_bytes_per_slice (in->model, in->H, in->W)
+                  + (gsize) (in->C + 2 * in->K) * in->H * in->W * sizeof (float); /* host I/O */
   if (ns_backend_get_memory (be, &device_free, NULL))
     {
-      st->device_free = device_free;
+      in->r->stats.device_free = device_free;
       /* Automatic budget: what the device has free, less a tenth for the libraries'
        * workspaces and fragmentation.  A budget the caller gave is taken as given (a
-       * batch that does not fit is then halved below). */
+       * batch that does not fit is then halved). */
       if (opt->memory_budget == 0)
         budget = MIN (budget, device_free / 10 * 9);
     }
-  int B = batch_for_budget (n_run, per_slice, budget, opt->max_batch);
-  st->crop += seconds_since (t0);
+  in->B = batch_for_budget (in->n_run, in->per_slice, budget, opt->max_batch);
+  in->flops_per_slice = ns_model_flops_per_slice (in->model, in->H, in->W);
+}
 
-  gsize in_slice = (gsize) C * H * W, out_slice = (gsize) K * H * W;
-  double flops_per_slice = ns_model_flops_per_slice (model, H, W);
-  NsModel *net = model;                 /* the model running the batches */
-  /* after a fallback to the CPU (the backend outlives the model: freed after it) */
-  g_autoptr (NsBackend) cpu_backend = NULL;
-  g_autoptr (NsModel) cpu_model = NULL;
-  /* host buffers of the backend that runs the batches: pinned on a GPU (declared after
-   * the CPU fallback's backend, so freed before it) */
-  g_auto (HostBuffers) host = { 0 };
-  g_autoptr (NsTensor) input = NULL;
-  g_autoptr (NsTensor) probs = NULL;
-  int allocated_B = 0;
+/* ---- one batch ------------------------------------------------------------------------- */
 
-  /* Columns of the crop that lie inside the grid. */
-  int x_lo = MAX (0, -ci0), x_hi = MIN (W, nx - ci0);
-  int next = 0;                         /* the first slice (index into run) not done */
-  while (next < n_run)
+/* The host buffers and tensors of a batch of in->B slices on the running model's backend
+ * (kept while B stays the same). */
+static gboolean
+batch_buffers (Infer *in, GError **error)
+{
+  if (in->allocated_B == in->B)
+    return TRUE;
+  batch_release (in);
+
+  NsBackend *be = ns_model_get_backend (in->net);
+  gsize in_bytes = (gsize) in->B * in->C * in->H * in->W * sizeof (float);
+  gsize out_bytes = (gsize) in->B * in->K * in->H * in->W * sizeof (float);
+  in->host.be = be;
+  in->host.in = ns_backend_host_alloc (be, in_bytes);
+  in->host.out = ns_backend_host_alloc (be, out_bytes);
+  if (in->host.in == NULL || in->host.out == NULL)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                   "out of memory for the host buffers of a batch of %d slices of %d x %d",
+                   in->B, in->W, in->H);
+      return FALSE;
+    }
+  in->input = ns_tensor_new (be, in->B, in->C, in->H, in->W, error);
+  if (in->input == NULL)
+    return FALSE;
+  if (in->want_softmax)
+    {
+      in->probs = ns_tensor_new (be, in->B, in->K, in->H, in->W, error);
+      if (in->probs == NULL)
+        return FALSE;
+    }
+  in->allocated_B = in->B;
+  return TRUE;
+}
+
+/* The crops of slices run[first .. first + count - 1] into the host input (the rest of the
+ * batch, and what lies outside the grid, zero). */
+static void
+batch_fill (Infer *in, int first, int count)
+{
+  const gsize hw = (gsize) in->H * in->W, in_slice = (gsize) in->C * hw;
+
+  memset (in->host.in, 0, (gsize) in->B * in_slice * sizeof (float));
+  if (in->x_lo >= in->x_hi)
+    return;
+  for (int s = 0; s < count; s++)
+    {
+      int k = in->run[first + s];
+      for (int c = 0; c < in->C; c++)
+        {
+          const float *src = ((NsVolume *) in->normed->pdata[c])->voxels + (gsize) k * in->plane;
+          float *dst = in->host.in + (gsize) s * in_slice + (gsize) c * hw;
+          for (int y = 0; y < in->H; y++)
+            {
+              int j = in->cj0 + y;
+              if (j < 0 || j >= in->ny)
+                continue;
+              memcpy (dst + (gsize) y * in->W + in->x_lo,
+                      src + (gsize) j * in->nx + in->ci0 + in->x_lo,
+                      (gsize) (in->x_hi - in->x_lo) * sizeof (float));
+            }
+        }
+    }
+}
+
+/* Upload, forward, softmax when wanted, download into host.out, then the backend's status
+ * for everything the batch queued (in->device_failed says the failure came from there). */
+static gboolean
+batch_run (Infer *in, GError **error)
+{
+  NsBackend *be = ns_model_get_backend (in->net);
+
+  in->device_failed = FALSE;
+  ns_tensor_upload (in->input, in->host.in);
+  NsTensor *logits = ns_model_forward (in->net, in->input, error);
+  if (logits == NULL)
+    return FALSE;
+  if (in->probs != NULL)
+    {
+      ns_softmax_forward (in->probs, logits);
+      ns_tensor_download (in->probs, in->host.out);
+    }
+  else
+    ns_tensor_download (logits, in->host.out);
+  if (!ns_backend_check (be, error))
+    {
+      in->device_failed = TRUE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The argmax (as label values), probabilities and entropy of the batch's slices, inside
+ * the brain, into the result. */
+static void
+batch_store (Infer *in, int first, int count)
+{
+  NsInferResult *r = in->r;
+  const int H = in->H, W = in->W, K = in->K;
+  const gsize hw = (gsize) H * W, out_slice = (gsize) K * hw;
+  const double entropy_norm = K > 1 ? 1.0 / log ((double) K) : 1.0;
+
+  for (int s = 0; s < count; s++)
+    {
+      int k = in->run[first + s];
+      const float *o = in->host.out + (gsize) s * out_slice;
+      for (int y = 0; y < H; y++)
+        {
+          int j = in->cj0 + y;
+          if (j < 0 || j >= in->ny)
+            continue;
+          for (int x = in->x_lo; x < in->x_hi; x++)
+            {
+              gsize v = (gsize) k * in->plane + (gsize) j * in->nx + (gsize) (in->ci0 + x);
+              gsize p = (gsize) y * W + x;
+              if (!in->brain[v])
+                continue;
+              int best = 0;
+              float bv = o[p];
+              for (int c = 1; c < K; c++)
+                if (o[(gsize) c * hw + p] > bv)
+                  {
+                    bv = o[(gsize) c * hw + p];
+                    best = c;
+                  }
+              r->labels->labels[v] = (guint8) in->meta->classes[best].value;
+              if (r->probabilities != NULL)
+                for (int c = 0; c < K; c++)
+                  r->probabilities[c]->voxels[v] = o[(gsize) c * hw + p];
+              if (r->entropy != NULL)
+                {
+                  double h = 0;
+                  for (int c = 0; c < K; c++)
+                    {
+                      double pc = o[(gsize) c * hw + p];
+                      if (pc > 1e-12)
+                        h -= pc * log (pc);
+                    }
+                  r->entropy->voxels[v] = (float) (h * entropy_norm);
+                }
+            }
+        }
+    }
+}
+
+/* ---- recovering from a failed batch ------------------------------------------------------ */
+
+static const char *
+device_words (NsBackend *be)
+{
+  return strcmp (ns_backend_get_name (be), "cuda") == 0 ? "the GPU" : ns_backend_get_name (be);
+}
+
+/* Out of memory may move to the CPU when the batch ran on another device, or on a CPU
+ * backend held to a memory limit smaller than the host's. */
+static gboolean
+can_move_when_full (NsBackend *be)
+{
+  const char *name = ns_backend_get_name (be);
+  return (strcmp (name, "cpu") != 0 && strcmp (name, "ref") != 0) || be->mem_limit > 0;
+}
+
+/* A device whose ops fail may hand its work to the CPU backend, unless it is that one. */
+static gboolean
+can_move_when_failed (NsBackend *be)
+{
+  const char *name = ns_backend_get_name (be);
+  return strcmp (name, "cpu") != 0 && strcmp (name, CPU_BACKEND) != 0;
+}
+
+/* The rest of the slices on a copy of the model on the CPU; `failure` is why. */
+static gboolean
+move_to_cpu (Infer *in, NsInferFallback why, const GError *failure, int slices_left,
+             GError **error)
+{
+  NsInferStats *st = &in->r->stats;
+  NsBackend *be = ns_model_get_backend (in->model);
+  g_autoptr (GError) cpu_error = NULL;
+
+  in->cpu_backend = ns_backend_new (CPU_BACKEND, &cpu_error);
+  if (in->cpu_backend != NULL)
+    in->cpu_model = ns_model_clone_to (in->model, in->cpu_backend, &cpu_error);
+  if (in->cpu_model == NULL)
+    {
+      g_set_error (error, NS_NET_ERROR, failure->code, "%s; and the CPU fallback failed: %s",
+                   failure->message, cpu_error->message);
+      return FALSE;
+    }
+  in->net = in->cpu_model;
+  st->cpu_fallback = TRUE;
+  st->fallback = why;
+  g_snprintf (st->fallback_reason, sizeof st->fallback_reason, "%s", failure->message);
+  if (why == NS_INFER_FALLBACK_DEVICE_FAILED)
+    g_snprintf (st->note, sizeof st->note, "%s failed: %s, finishing on the CPU",
+                device_words (be), failure->message);
+  else
+    g_snprintf (st->note, sizeof st->note, "%s ran out of memory even for one slice (%s), "
+                "finishing on the CPU", device_words (be), failure->message);
+  g_debug ("%s", st->note);
+  in->B = batch_for_budget (slices_left, in->per_slice,
+                            in->opt->memory_budget > 0 ? in->opt->memory_budget
+                                                       : DEFAULT_BUDGET, in->opt->max_batch);
+  return TRUE;
+}
+
+/* After a failed batch: TRUE to run it again (halved, or on the CPU), FALSE with the
+ * error when nothing is left to try. */
+static gboolean
+recover (Infer *in, GError *failure, int slices_left, GError **error)
+{
+  g_autoptr (GError) f = failure;
+  NsBackend *be = ns_model_get_backend (in->model);
+  gboolean may_move = in->cpu_model == NULL && !in->opt->no_cpu_fallback;
+
+  batch_release (in);
+  ns_model_trim (in->net);
+  if (g_error_matches (f, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY))
+    {
+      in->r->stats.oom_retries++;
+      if (in->B > 1)
+        {
+          in->B = (in->B + 1) / 2;
+          return TRUE;
+        }
+      if (!may_move || !can_move_when_full (be))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&f),
+                                      "one slice of %d x %d does not fit: ", in->W, in->H);
+          return FALSE;
+        }
+      return move_to_cpu (in, NS_INFER_FALLBACK_OUT_OF_MEMORY, f, slices_left, error);
+    }
+  if (in->device_failed && may_move && can_move_when_failed (be))
+    return move_to_cpu (in, NS_INFER_FALLBACK_DEVICE_FAILED, f, slices_left, error);
+  g_propagate_error (error, g_steal_pointer (&f));
+  return FALSE;
+}
+
+/* ---- the run --------------------------------------------------------------------------- */
+
+/* Every slice with brain, batch by batch. */
+static gboolean
+run_batches (Infer *in, GError **error)
+{
+  const NsInferOptions *opt = in->opt;
+  NsInferStats *st = &in->r->stats;
+  int next = 0;                   /* the first slice (index into run) not done */
+
+  in->net = in->model;
+  while (next < in->n_run)
     {
       g_autoptr (GError) local = NULL;
-      int first = next, count = MIN (B, n_run - first);
-      NsTensor *logits = NULL;
+      int count = MIN (in->B, in->n_run - next);
+      gint64 t0 = g_get_monotonic_time ();
 
       if (g_cancellable_is_cancelled (opt->cancellable))
         {
           g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CANCELLED,
-                       "segmentation cancelled after %d of %d slices", first, n_run);
-          return NULL;
+                       "segmentation cancelled after %d of %d slices", next, in->n_run);
+          return FALSE;
         }
-
-      t0 = g_get_monotonic_time ();
-      if (allocated_B != B)
+      in->device_failed = FALSE;
+      if (!batch_buffers (in, &local))
         {
-          g_clear_pointer (&input, ns_tensor_free);
-          g_clear_pointer (&probs, ns_tensor_free);
-          host_buffers_clear (&host);
-          host.be = ns_model_get_backend (net);
-          host.in = ns_backend_host_alloc (host.be, (gsize) B * in_slice * sizeof (float));
-          host.out = ns_backend_host_alloc (host.be, (gsize) B * out_slice * sizeof (float));
-          if (host.in == NULL || host.out == NULL)
-            {
-              g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
-                           "out of memory for a batch of %d slices of %d x %d", B, W, H);
-              return NULL;
-            }
-          allocated_B = B;
-          input = ns_tensor_new (ns_model_get_backend (net), B, C, H, W, &local);
-          if (input != NULL && want_softmax)
-            probs = ns_tensor_new (ns_model_get_backend (net), B, K, H, W, &local);
-        }
-      if (input != NULL && (probs != NULL || !want_softmax))
-        {
-          memset (host.in, 0, (gsize) B * in_slice * sizeof (float));
-          for (int s = 0; s < count; s++)
-            {
-              int k = run[first + s];
-              for (int c = 0; c < C; c++)
-                {
-                  const float *src = ((NsVolume *) normed->pdata[c])->voxels
-                                     + (gsize) k * plane;
-                  float *dst = host.in + (gsize) s * in_slice + (gsize) c * H * W;
-                  for (int y = 0; y < H; y++)
-                    {
-                      int j = cj0 + y;
-                      if (j < 0 || j >= ny || x_lo >= x_hi)
-                        continue;
-                      memcpy (dst + (gsize) y * W + x_lo, src + (gsize) j * nx + ci0 + x_lo,
-                              (gsize) (x_hi - x_lo) * sizeof (float));
-                    }
-                }
-            }
-          st->crop += seconds_since (t0);
-          t0 = g_get_monotonic_time ();
-          ns_tensor_upload (input, host.in);
-          logits = ns_model_forward (net, input, &local);
-        }
-
-      if (logits == NULL)
-        {
-          if (!g_error_matches (local, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY))
-            {
-              g_propagate_error (error, g_steal_pointer (&local));
-              return NULL;
-            }
-          /* Out of memory: release what the batch held, then halve the batch; at one
-           * slice, move the model to the CPU (once) and go on from the same slice. */
-          g_clear_pointer (&input, ns_tensor_free);
-          g_clear_pointer (&probs, ns_tensor_free);
-          allocated_B = 0;
-          ns_model_trim (net);
-          st->oom_retries++;
-          if (B > 1)
-            {
-              B = (B + 1) / 2;
-              continue;
-            }
-          if (cpu_model != NULL || opt->no_cpu_fallback || !can_fall_back (be))
-            {
-              g_propagate_prefixed_error (error, g_steal_pointer (&local),
-                                          "one slice of %d x %d does not fit: ", W, H);
-              return NULL;
-            }
-          g_autoptr (GError) cpu_error = NULL;
-          cpu_backend = ns_backend_new (NS_HAVE_ONEDNN ? "cpu" : "ref", &cpu_error);
-          if (cpu_backend != NULL)
-            cpu_model = ns_model_clone_to (model, cpu_backend, &cpu_error);
-          if (cpu_model == NULL)
-            {
-              g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
-                           "%s; and the CPU fallback failed: %s", local->message,
-                           cpu_error->message);
-              return NULL;
-            }
-          net = cpu_model;
-          st->cpu_fallback = TRUE;
-          g_snprintf (st->fallback_reason, sizeof st->fallback_reason, "%s", local->message);
-          B = batch_for_budget (n_run - next, per_slice,
-                                opt->memory_budget > 0 ? opt->memory_budget : DEFAULT_BUDGET,
-                                opt->max_batch);
+          if (!recover (in, g_steal_pointer (&local), in->n_run - next, error))
+            return FALSE;
           continue;
         }
-
-      if (probs != NULL)
-        {
-          ns_softmax_forward (probs, logits);
-          ns_tensor_download (probs, host.out);
-        }
-      else
-        ns_tensor_download (logits, host.out);
-      ns_backend_synchronize (ns_model_get_backend (net));
-      st->forward += seconds_since (t0);
-      st->gflop += flops_per_slice * B / 1e9;
-      st->n_batches++;
-      st->batch_size = B;
+      batch_fill (in, next, count);
+      st->crop += seconds_since (t0);
 
       t0 = g_get_monotonic_time ();
-      for (int s = 0; s < count; s++)
+      if (!batch_run (in, &local))
         {
-          int k = run[first + s];
-          const float *o = host.out + (gsize) s * out_slice;
-          for (int y = 0; y < H; y++)
-            {
-              int j = cj0 + y;
-              if (j < 0 || j >= ny)
-                continue;
-              for (int x = x_lo; x < x_hi; x++)
-                {
-                  gsize v = (gsize) k * plane + (gsize) j * nx + (gsize) (ci0 + x);
-                  gsize p = (gsize) y * W + x;
-                  if (!brain[v])
-                    continue;
-                  int best = 0;
-                  float bv = o[p];
-                  for (int c = 1; c < K; c++)
-                    if (o[(gsize) c * H * W + p] > bv)
-                      {
-                        bv = o[(gsize) c * H * W + p];
-                        best = c;
-                      }
-                  r->labels->labels[v] = (guint8) meta->classes[best].value;
-                  if (r->probabilities != NULL)
-                    for (int c = 0; c < K; c++)
-                      r->probabilities[c]->voxels[v] = o[(gsize) c * H * W + p];
-                  if (r->entropy != NULL)
-                    {
-                      double h = 0;
-                      for (int c = 0; c < K; c++)
-                        {
-                          double pc = o[(gsize) c * H * W + p];
-                          if (pc > 1e-12)
-                            h -= pc * log (pc);
-                        }
-                      r->entropy->voxels[v] = (float) (h * entropy_norm);
-                    }
-                }
-            }
+          if (!recover (in, g_steal_pointer (&local), in->n_run - next, error))
+            return FALSE;
+          continue;
         }
+      st->forward += seconds_since (t0);
+      st->gflop += in->flops_per_slice * in->B / 1e9;
+      st->n_batches++;
+      st->batch_size = in->B;
+
+      t0 = g_get_monotonic_time ();
+      batch_store (in, next, count);
       st->postprocess += seconds_since (t0);
-      next = first + count;
 
       if (opt->slices_ready != NULL)
-        opt->slices_ready (r->labels, run + first, count, opt->slices_data);
+        opt->slices_ready (in->r->labels, in->run + next, count, opt->slices_data);
+      next += count;
       if (opt->progress != NULL)
-        opt->progress (next, n_run, opt->progress_data);
+        opt->progress (next, in->n_run, opt->progress_data);
     }
   g_snprintf (st->device, sizeof st->device, "%s",
-              ns_backend_get_device (ns_model_get_backend (net)));
-  st->total = seconds_since (t_start);
+              ns_backend_get_device (ns_model_get_backend (in->net)));
+  return TRUE;
+}
+
+NsInferResult *
+ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
+              const NsLabelMap *brain_mask, const NsInferOptions *options, GError **error)
+{
+  g_return_val_if_fail (model != NULL && inputs != NULL, NULL);
+
+  NsInferOptions defaults = { 0 };
+  g_auto (Infer) in = { 0 };
+  gint64 t_start = g_get_monotonic_time (), t0;
+
+  if (!check_inputs (model, inputs, n_inputs, brain_mask, error))
+    return NULL;
+  const NsGrid *grid = &inputs[0]->grid;
+  in.model = model;
+  in.opt = options != NULL ? options : &defaults;
+  in.meta = ns_model_get_meta (model);
+  in.C = ns_model_meta_n_inputs (in.meta);
+  in.K = in.meta->n_classes;
+  in.nx = grid->dim[0];
+  in.ny = grid->dim[1];
+  in.nz = grid->dim[2];
+  in.plane = (gsize) in.nx * in.ny;
+  in.want_softmax = in.opt->want_probabilities || in.opt->want_entropy;
+
+  g_autoptr (NsInferResult) r = result_new (grid, in.meta, in.opt, error);
+  if (r == NULL)
+    return NULL;
+  in.r = r;
+
+  t0 = g_get_monotonic_time ();
+  if (!normalise (&in, inputs, brain_mask, error))
+    return NULL;
+  r->stats.normalise = seconds_since (t0);
+
+  t0 = g_get_monotonic_time ();
+  find_brain (&in);
+  if (in.n_run == 0)
+    {
+      r->stats.crop = seconds_since (t0);
+      r->stats.total = seconds_since (t_start);
+      if (in.opt->progress != NULL)
+        in.opt->progress (0, 0, in.opt->progress_data);
+      return g_steal_pointer (&r);
+    }
+  plan_crop (&in);
+  ns_model_set_mode (model, NS_MODEL_INFER);
+  plan_batches (&in);
+  r->stats.crop += seconds_since (t0);
+
+  if (!run_batches (&in, error))
+    return NULL;
+  r->stats.total = seconds_since (t_start);
   return g_steal_pointer (&r);
 }
 

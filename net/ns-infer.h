@@ -15,8 +15,15 @@
  * Memory: the batch is sized by the budget, and by the backend's free memory when it
  * reports it (GPUs).  A batch that runs out of memory is retried at half the size; when
  * even one slice does not fit, the model is copied to the CPU and the remaining slices run
- * there (stats.cpu_fallback and fallback_reason say so; callers tell the user), unless
- * no_cpu_fallback is set.  Out of memory never aborts.
+ * there.  Out of memory never aborts.
+ *
+ * Device failures: each batch ends with ns_backend_check().  When an op of a device other
+ * than the CPU failed, the model is copied to the CPU and the batch runs again there, the
+ * slices done before staying as they were; on the CPU itself a failure is the error.
+ *
+ * Either move sets stats.cpu_fallback, stats.fallback (why) and stats.note, one sentence
+ * for the user ("the GPU failed: <reason>, finishing on the CPU"); callers show the note.
+ * no_cpu_fallback makes both an error instead.
  *
  * Thread use: runs in the caller's thread (the GUI wraps it in a GTask); progress is
  * called from that thread after each batch; the cancellable is checked before each
@@ -54,9 +61,17 @@ typedef struct
   gpointer progress_data;
   NsInferSlicesFunc slices_ready; /* nullable */
   gpointer slices_data;
-  gboolean no_cpu_fallback;       /* out of memory at one slice is an error, not a move */
+  gboolean no_cpu_fallback;       /* out of memory at one slice, or a failing device, is
+                                   * an error, not a move to the CPU */
   GCancellable *cancellable;      /* nullable */
 } NsInferOptions;
+
+typedef enum
+{
+  NS_INFER_FALLBACK_NONE,
+  NS_INFER_FALLBACK_OUT_OF_MEMORY,  /* the device could not hold even one slice */
+  NS_INFER_FALLBACK_DEVICE_FAILED,  /* an op failed on the device (ns_backend_check) */
+} NsInferFallback;
 
 typedef struct
 {
@@ -78,9 +93,13 @@ typedef struct
   /* memory */
   gsize device_free;              /* free device memory at the start (0: unknown) */
   int oom_retries;                /* batches that ran out of memory and were retried */
-  gboolean cpu_fallback;          /* the rest ran on the CPU: the device could not hold
-                                   * even one slice */
-  char fallback_reason[256];      /* the out-of-memory error that caused it */
+  gboolean cpu_fallback;          /* the rest ran on the CPU (fallback says why) */
+  NsInferFallback fallback;
+  char fallback_reason[256];      /* the error that caused it */
+  char note[512];                 /* for the user, when cpu_fallback: "the GPU failed:
+                                   * <reason>, finishing on the CPU", or "... ran out of
+                                   * memory even for one slice (<reason>), finishing on
+                                   * the CPU"; "" otherwise */
   char device[64];                /* where the last batch ran */
 } NsInferStats;
 

@@ -15,14 +15,13 @@
  * down1..4 (maxpool + double conv), up1..4 (2x2 transposed conv with bias, concat
  * [skip, upsampled], double conv), outc (1x1 conv with bias); 64..1024 channels.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
-#include "ns-model-private.h"
+#include "ns-graph-private.h"
 
 #include <string.h>
 
-/* t, c, n, s of torchvision's MobileNetV2 (width 1.0). */
-static const int mbv2_settings[7][4] = {
+const NsMbv2Stage _ns_mbv2_stages[NS_MBV2_N_STAGES] = {
   { 1, 16, 1, 1 },
   { 6, 24, 2, 2 },
   { 6, 32, 3, 2 },
@@ -86,15 +85,15 @@ build_mobilenetv2_unet (NsGraph *g, int n_in, int n_classes)
   static const int decoder_channels[5] = { 256, 128, 64, 32, 16 };
   int skips[4];   /* strides 2, 4, 8, 16 */
   int x = _ns_graph_input (g, n_in);
-  int c = 32;
+  int c = NS_MBV2_STEM_CHANNELS;
   int feature = 1;
 
-  x = _ns_graph_conv_bn_act (g, "encoder.features.0.0", "encoder.features.0.1", x, 32, 3, 2,
+  x = _ns_graph_conv_bn_act (g, "encoder.features.0.0", "encoder.features.0.1", x, c, 3, 2,
                              1, NS_ACT_RELU6);
-  for (int s = 0; s < 7; s++)
+  for (int s = 0; s < NS_MBV2_N_STAGES; s++)
     {
-      int t = mbv2_settings[s][0], out_c = mbv2_settings[s][1];
-      int n = mbv2_settings[s][2], stride = mbv2_settings[s][3];
+      int t = _ns_mbv2_stages[s].t, out_c = _ns_mbv2_stages[s].c;
+      int n = _ns_mbv2_stages[s].n, stride = _ns_mbv2_stages[s].s;
       for (int i = 0; i < n; i++)
         {
           x = inverted_residual (g, feature, x, c, out_c, i == 0 ? stride : 1, t);
@@ -111,8 +110,8 @@ build_mobilenetv2_unet (NsGraph *g, int n_in, int n_classes)
           feature++;
         }
     }
-  x = _ns_graph_conv_bn_act (g, "encoder.features.18.0", "encoder.features.18.1", x, 1280, 1,
-                             1, 1, NS_ACT_RELU6);
+  x = _ns_graph_conv_bn_act (g, "encoder.features.18.0", "encoder.features.18.1", x,
+                             NS_MBV2_LAST_CHANNELS, 1, 1, 1, NS_ACT_RELU6);
 
   for (int b = 0; b < 5; b++)
     x = decoder_block (g, b, x, b < 4 ? skips[3 - b] : -1, decoder_channels[b]);
@@ -159,39 +158,26 @@ build_unet (NsGraph *g, int n_in, int n_classes)
   _ns_graph_conv (g, "outc.conv", x, n_classes, 1, 1, 1, TRUE);
 }
 
+/* meta has passed ns_model_meta_check (ns_model_new). */
 gboolean
 _ns_arch_build (NsGraph *g, const NsModelMeta *meta, int *size_multiple, GError **error)
 {
   int n_in = ns_model_meta_n_inputs (meta);
 
-  if (n_in < 1 || n_in > 64)
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "model needs 1 to 64 input modalities, not %d", n_in);
-      return FALSE;
-    }
-  if (meta->n_classes < 2 || meta->n_classes > 255)
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "model needs 2 to 255 classes, not %d", meta->n_classes);
-      return FALSE;
-    }
   if (g_strcmp0 (meta->arch, "mobilenetv2-unet") == 0)
     {
       build_mobilenetv2_unet (g, n_in, meta->n_classes);
       *size_multiple = 32;
+      return TRUE;
     }
-  else if (g_strcmp0 (meta->arch, "unet") == 0)
+  if (g_strcmp0 (meta->arch, "unet") == 0)
     {
       build_unet (g, n_in, meta->n_classes);
       *size_multiple = 16;
+      return TRUE;
     }
-  else
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "unknown architecture '%s' (expected mobilenetv2-unet or unet)",
-                   meta->arch != NULL ? meta->arch : "(none)");
-      return FALSE;
-    }
-  return TRUE;
+  g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+               "unknown architecture '%s' (expected mobilenetv2-unet or unet)",
+               meta->arch != NULL ? meta->arch : "(none)");
+  return FALSE;
 }

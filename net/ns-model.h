@@ -23,6 +23,7 @@
  *     ns_softmax_dice_ce_backward (dlogits, probs, labels);
  *     ns_model_backward (model, dlogits);
  *     ns_model_adam_step (model, &adam);                       (adam.step is set here)
+ *     if (!ns_backend_check (backend, &error)) fail;           (the step's status)
  * or simply ns_model_train_step ().
  */
 #pragma once
@@ -69,6 +70,10 @@ NsModelMeta *ns_model_meta_new_default (const char *arch);
 NsModelMeta *ns_model_meta_copy        (const NsModelMeta *meta);
 void         ns_model_meta_free        (NsModelMeta *meta);
 int          ns_model_meta_n_inputs    (const NsModelMeta *meta);
+/* Whether meta describes a model this build can run: a known architecture, 1 to 64
+ * distinct modalities, 2 to 255 named classes with distinct label values 0..255, a known
+ * normalisation ("zscore-brain").  The error (NS_NET_ERROR_FAILED) says what is wrong. */
+gboolean     ns_model_meta_check       (const NsModelMeta *meta, GError **error);
 /* TRUE for "mobilenetv2-unet" and "unet". */
 gboolean     ns_model_arch_is_known    (const char *arch);
 
@@ -105,7 +110,8 @@ NsModel           *ns_model_new           (NsBackend *backend, const NsModelMeta
 void               ns_model_free          (NsModel *model);
 /* The same network and values (parameters, batch-norm statistics, metadata, step) on
  * another backend, in INFER mode; the optimiser state is not copied.  For moving an
- * inference to the CPU when the GPU runs out of memory. */
+ * inference to the CPU when the GPU runs out of memory or fails.  Checks both backends
+ * (ns_backend_check): a device that cannot give its values back is an error. */
 NsModel           *ns_model_clone_to      (NsModel *model, NsBackend *backend,
                                            GError **error);
 const NsModelMeta *ns_model_get_meta      (NsModel *model);
@@ -122,10 +128,12 @@ NsModelMode        ns_model_get_mode      (NsModel *model);
 
 /* input (N, n_inputs, H, W) on the model's backend.  Returns the logits (N, n_classes,
  * H, W), owned by the model and valid until the next forward or ns_model_trim(); NULL
- * and an error when the shape does not fit or memory runs out. */
+ * and an error when the shape does not fit or memory runs out.  The ops are queued:
+ * whether they ran is ns_backend_check()'s answer, before the logits are used. */
 NsTensor          *ns_model_forward       (NsModel *model, NsTensor *input, GError **error);
 /* After a TRAIN forward: back-propagates dlogits (same shape as the logits) and
- * ACCUMULATES the parameter gradients. */
+ * ACCUMULATES the parameter gradients.  Like the ops, it returns nothing: a failure (an
+ * op, or no memory for a gradient) is recorded in the backend, for ns_backend_check(). */
 void               ns_model_backward      (NsModel *model, NsTensor *dlogits);
 void               ns_model_zero_grad     (NsModel *model);
 /* One Adam update of every trainable parameter; p->step is ignored and the model's own
@@ -133,9 +141,11 @@ void               ns_model_zero_grad     (NsModel *model);
 void               ns_model_adam_step     (NsModel *model, const NsAdamParams *p);
 int                ns_model_get_step      (NsModel *model);
 
-/* One whole step: zero-grad, forward, softmax + Dice + CE loss, backward, Adam.  images
- * host float32 (n, n_inputs, h, w); labels host float32 (n, 1, h, w) holding CLASS
- * INDICES 0..n_classes-1.  Returns the loss before the update (NaN + error on failure). */
+/* One whole step: zero-grad, forward, softmax + Dice + CE loss, backward, Adam, then
+ * ns_backend_check().  images host float32 (n, n_inputs, h, w); labels host float32
+ * (n, 1, h, w) holding CLASS INDICES 0..n_classes-1.  Returns the loss before the update;
+ * NaN + error when the step failed (an op of the backend included), after which the
+ * parameters are undefined. */
 float              ns_model_train_step    (NsModel *model, const float *images,
                                            const float *labels, int n, int h, int w,
                                            const NsAdamParams *p, GError **error);

@@ -33,13 +33,16 @@
  * element counts are bounded by the bytes that hold them, so it cannot make us allocate
  * more than a few times its own size.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-tflite.h"
 #include "ns-backend.h"
+#include "ns-file.h"
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct _NsTfliteModel
 {
@@ -616,16 +619,37 @@ ns_tflite_model_new_from_bytes (GBytes *bytes, const char *name, GError **error)
   return g_steal_pointer (&m);
 }
 
+/* FlatBuffers address at most 2 GiB (32-bit offsets): a larger file is not a model. */
+#define TFLITE_MAX_BYTES ((goffset) 2 << 30)
+
 NsTfliteModel *
 ns_tflite_model_new_from_file (const char *path, GError **error)
 {
   g_autoptr (GMappedFile) mapped = NULL;
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GError) local = NULL;
+  struct stat st;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  mapped = g_mapped_file_new (path, FALSE, &local);
+  /* Regular files only (data/ns-file.h: a FIFO neither hangs us nor passes; links to
+   * regular files are fine).  The file is mapped, not read: only the pages the parser
+   * touches are loaded. */
+  int fd = ns_file_open_regular (path, &st, &local);
+  if (fd < 0)
+    {
+      g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, local->message);
+      return NULL;
+    }
+  if (st.st_size > TFLITE_MAX_BYTES)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT,
+                   "%s: larger than the 2 GiB a TensorFlow Lite model can be", path);
+      close (fd);
+      return NULL;
+    }
+  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local);
+  close (fd);
   if (mapped == NULL)
     {
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, "%s: %s", path,

@@ -15,20 +15,28 @@
  *   X.safetensors             the best model (or the last one without validation cases),
  *                             in `dtype` (F32 by default; BF16 for shipped models);
  *   X.last.safetensors        the model after the last finished step, always F32;
- *   X.last.safetensors.state  the rest of the training state: Adam's m and v (F32
- *                             tensors "adam.m", "adam.v"), and in __metadata__ the step,
- *                             epoch, seed, best score, epochs without improvement,
- *                             seconds so far and the options of the run (JSON).
- *   (both written every epoch and when stopped.)
+ *   X.last.safetensors.state  everything a resume needs, in one file: the model's tensors
+ *                             (F32, as in a checkpoint), Adam's m and v ("adam.m",
+ *                             "adam.v"), and in __metadata__ the step, epoch, seed, best
+ *                             score, epochs without improvement, seconds so far and the
+ *                             options of the run (JSON).
+ *   (all three written at the end of every epoch and when stopped, in that order, each
+ *   atomically through X...partial; the run removes the .partial files a killed run left,
+ *   and the .XXXXXX temporary file of a version-1 state that older builds could leave.)
  * The state file is itself a safetensors file, so Python can read it.
  *
  * Resume: ns_trainer_run() with options->resume = X.last.safetensors reloads the
- * parameters and batch-norm statistics from it and m, v and the counters from its state,
- * and the batches continue at the same index: since every batch is a function of (seed,
- * step) (ns-dataset.h) and the model's ops are deterministic, the resumed run computes
- * bit for bit what the uninterrupted run computes.  The options that shape the run
- * (cases, arch, seed, batch, crop, schedule, ...) must be the ones of the interrupted
- * run: ns_trainer_options_load_state() reads them back from the state file.
+ * parameters, batch-norm statistics, m, v and the counters from X.last.safetensors.state
+ * alone, and the batches continue at the same index: since every batch is a function of
+ * (seed, step) (ns-dataset.h) and the model's ops are deterministic, the resumed run
+ * computes bit for bit what the uninterrupted run computes, also after a crash at any
+ * moment of a save (the state, written last, always holds one step's model and
+ * optimiser; what was written before it is written again, identically).  The options
+ * that shape the run (cases, arch, seed, batch, crop, schedule, ...) must be the ones of
+ * the interrupted run: ns_trainer_options_load_state() reads them back from the state.
+ *
+ * Errors: every step ends with ns_backend_check(); a failing op of the device ends the
+ * run with its error ("training step N: ...") before anything of that step is saved.
  *
  * Threads: ns_trainer_run() runs in the caller's thread; the dataset's workers prepare
  * batches in the background.  `stop` (nullable) is polled after every step: setting it

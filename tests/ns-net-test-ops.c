@@ -166,9 +166,16 @@ pair_check (Harness *h, Pair *p, const char *what)
   g_autofree float *got = g_new (float, p->n);
   g_autofree float *want = g_new (float, p->n);
 
-  ns_backend_synchronize (h->be);
+  g_autoptr (GError) error = NULL;
+
   ns_tensor_download (p->t, got);
   ns_tensor_download (p->r, want);
+  /* an op that failed is reported as itself, not only as wrong numbers */
+  if (!ns_backend_check (h->be, &error) || !ns_backend_check (h->ref, &error))
+    {
+      g_test_message ("%s [%s] %s: %s", h->op, h->cfg, what, error->message);
+      h->ok = FALSE;
+    }
   check_arrays (h, what, got, want, p->n);
   if (p->parent != NULL)
     {

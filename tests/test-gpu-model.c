@@ -134,8 +134,11 @@ infer_slab (NsBackend *be)
   NsVolume *inputs[2] = { flair, t1c };
   gint64 t0 = g_get_monotonic_time ();
 
-  NsInferResult *r = ns_infer_run (model, inputs, 2, NULL, NULL, &error);
+  /* a device failure is the test's failure, not a quiet finish on the CPU */
+  NsInferOptions opt = { .no_cpu_fallback = TRUE };
+  NsInferResult *r = ns_infer_run (model, inputs, 2, NULL, &opt, &error);
   g_assert_no_error (error);
+  g_assert_false (r->stats.cpu_fallback);
   g_test_message ("%s: %d slices in %.2f s", ns_backend_get_device (be), r->stats.slices_run,
                   (g_get_monotonic_time () - t0) / 1e6);
   return r;

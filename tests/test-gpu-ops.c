@@ -63,6 +63,15 @@ tensor_with (NsBackend *be, int n, int c, int h, int w, const float *data)
   return t;
 }
 
+/* The ops queued on be ran: a failure fails the test with the CUDA or cuDNN message. */
+static void
+assert_backend_ok (NsBackend *be)
+{
+  g_autoptr (GError) error = NULL;
+  ns_backend_check (be, &error);
+  g_assert_no_error (error);
+}
+
 static void
 check_against (const char *label, NsTensor *got, NsTensor *want, double tol)
 {
@@ -73,6 +82,9 @@ check_against (const char *label, NsTensor *got, NsTensor *want, double tol)
   g_assert_cmpuint (ns_tensor_n_elements (got), ==, n);
   ns_tensor_download (got, g);
   ns_tensor_download (want, w);
+  /* a failing CUDA or cuDNN call is reported with its message */
+  assert_backend_ok (ns_tensor_get_backend (got));
+  assert_backend_ok (ns_tensor_get_backend (want));
   for (gsize i = 0; i < n; i++)
     wd[i] = w[i];
   g_assert_true (ns_check_tensor (label, g, wd, n, tol));
@@ -170,6 +182,7 @@ test_dropout_mask_bits (void)
       gsize wrong = 0, kept = 0;
       ns_dropout_forward (out, m, inp, p, seeds[s], TRUE);
       ns_tensor_download (m, mask);
+      assert_backend_ok (gpu);
       for (gsize i = 0; i < count; i++)
         {
           const float want = ns_random_uniform (seeds[s], i) >= p ? scale : 0.0f;
@@ -202,6 +215,7 @@ test_out_of_memory (void)
   ns_tensor_fill (b, 2.0f);
   ns_add_forward (a, a, b);
   ns_tensor_download (a, back);
+  assert_backend_ok (gpu);
   for (int i = 0; i < 24; i++)
     g_assert_cmpfloat (back[i], ==, 3.5f);
 }

@@ -4,16 +4,25 @@
  * rounding), metadata, and every kind of bad file giving a GError that names the file
  * and what is wrong: truncation, bad header length, bad JSON, missing metadata, newer
  * version, unknown dtype, offsets outside the data, missing and unexpected tensors,
- * shape mismatches.
+ * shape mismatches; and (issue 13) what is not a regular file (a FIFO, /dev/zero, a
+ * folder), 2 GB of junk after the data (refused without being read), NaN, infinity or a
+ * negative variance in the weights, class metadata of the wrong JSON type, duplicate
+ * label values, an unknown normalisation; atomic saves.
  */
 #define G_LOG_DOMAIN "ns-test"
 
 #include "ns-checkpoint.h"
 #include "ns-test-util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static NsBackend *backend;
 
@@ -347,7 +356,7 @@ entry (JsonObject *h, const char *name)
 static void
 edit_dtype (JsonObject *h)
 {
-  json_object_set_string_member (entry (h, "segmentation_head.0.bias"), "dtype", "I64");
+  json_object_set_string_member (entry (h, "segmentation_head.0.bias"), "dtype", "Q4");
 }
 
 static void
@@ -371,17 +380,65 @@ edit_beyond (JsonObject *h)
   json_array_add_int_element (a, 1000000016);
 }
 
+/* A sound file without one tensor: its entry and its bytes removed, the later offsets
+ * moved down (a header entry dropped alone would leave bytes that belong to no tensor). */
 static void
-edit_missing (JsonObject *h)
+expect_missing_error (const char *name, const char *tensor, const char *fragment)
 {
-  json_object_remove_member (h, "decoder.blocks.2.conv2.1.running_var");
+  char *data;
+  gsize data_len;
+  ensure_good_file ();
+  JsonObject *h = read_header (good_path, &data, &data_len);
+  JsonArray *cut = json_object_get_array_member (json_object_get_object_member (h, tensor),
+                                                 "data_offsets");
+  gint64 b0 = json_array_get_int_element (cut, 0), b1 = json_array_get_int_element (cut, 1);
+  memmove (data + b0, data + b1, data_len - b1);
+  data_len -= b1 - b0;
+  json_object_remove_member (h, tensor);
+  g_autoptr (GList) members = json_object_get_members (h);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      if (strcmp (l->data, "__metadata__") == 0)
+        continue;
+      JsonArray *a = json_object_get_array_member (json_object_get_object_member (h, l->data),
+                                                   "data_offsets");
+      gint64 e0 = json_array_get_int_element (a, 0), e1 = json_array_get_int_element (a, 1);
+      if (e0 < b1)
+        continue;
+      json_array_remove_element (a, 1);
+      json_array_remove_element (a, 0);
+      json_array_add_int_element (a, e0 - (b1 - b0));
+      json_array_add_int_element (a, e1 - (b1 - b0));
+    }
+  g_autofree char *path = write_file (name, h, data, data_len);
+  expect_error (path, fragment);
+  json_object_unref (h);
+  g_free (data);
 }
 
+/* A sound file with one tensor more: a copy of the head's bias appended to the data. */
 static void
-edit_unexpected (JsonObject *h)
+expect_unexpected_error (const char *name, const char *fragment)
 {
-  JsonObject *copy = json_object_ref (entry (h, "segmentation_head.0.bias"));
+  char *data;
+  gsize data_len;
+  ensure_good_file ();
+  JsonObject *h = read_header (good_path, &data, &data_len);
+  JsonObject *copy = json_object_new ();
+  JsonArray *shape = json_array_new (), *offsets = json_array_new ();
+  json_array_add_int_element (shape, 4);
+  json_array_add_int_element (offsets, (gint64) data_len);
+  json_array_add_int_element (offsets, (gint64) data_len + 16);
+  json_object_set_string_member (copy, "dtype", "F32");
+  json_object_set_array_member (copy, "shape", shape);
+  json_object_set_array_member (copy, "data_offsets", offsets);
   json_object_set_object_member (h, "segmentation_head.1.bias", copy);
+  data = g_realloc (data, data_len + 16);
+  memset (data + data_len, 0, 16);
+  g_autofree char *path = write_file (name, h, data, data_len + 16);
+  expect_error (path, fragment);
+  json_object_unref (h);
+  g_free (data);
 }
 
 static void
@@ -398,18 +455,323 @@ test_header_errors (void)
   expect_edit_error ("arch.safetensors", edit_arch, "unknown architecture 'vgg16'");
   expect_edit_error ("classes.safetensors", edit_classes, "'classes'");
   expect_edit_error ("dtype.safetensors", edit_dtype,
-                     "tensor segmentation_head.0.bias: dtype I64 is not supported");
+                     "tensor segmentation_head.0.bias: dtype Q4 is not supported");
   expect_edit_error ("offsets.safetensors", edit_offsets,
                      "tensor segmentation_head.0.bias: data_offsets");
   expect_edit_error ("beyond.safetensors", edit_beyond, "truncated: tensor segmentation_head");
-  expect_edit_error ("missing.safetensors", edit_missing,
-                     "tensor decoder.blocks.2.conv2.1.running_var is missing");
-  expect_edit_error ("unexpected.safetensors", edit_unexpected,
-                     "unexpected tensor segmentation_head.1.bias");
+  expect_missing_error ("missing.safetensors", "decoder.blocks.2.conv2.1.running_var",
+                        "tensor decoder.blocks.2.conv2.1.running_var is missing");
+  expect_unexpected_error ("unexpected.safetensors",
+                           "unexpected tensor segmentation_head.1.bias");
   expect_edit_error ("shape.safetensors", edit_bad_shape, "segmentation_head.0.bias");
   expect_edit_error ("modalities.safetensors", edit_modalities,
                      "tensor encoder.features.0.0.weight has shape [32,2,3,3], expected "
                      "[32,3,3,3]");
+}
+
+
+/* ---- issue 13: what the loader refuses before reading ------------------------------------ */
+
+static void
+expect_not_a_file (const char *path, const char *fragment)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_path_get_basename (path);
+  g_assert_null (ns_checkpoint_load (path, backend, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, base));
+  g_assert_nonnull (strstr (error->message, fragment));
+  g_clear_error (&error);
+  g_assert_null (ns_checkpoint_read_meta (path, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT);
+}
+
+/* A FIFO (which would block open() and read()), /dev/zero (endless), a folder and a link
+ * to /dev/zero are refused at once; a link to a regular model file loads. */
+static void
+test_not_a_file (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fifo = tmp_path ("fifo.safetensors");
+  g_autofree char *dir = tmp_path ("folder.safetensors");
+  g_autofree char *zero = tmp_path ("zero.safetensors");
+  g_autofree char *link = tmp_path ("link.safetensors");
+
+  ensure_good_file ();
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  expect_not_a_file (fifo, "a FIFO");
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  expect_not_a_file (dir, "a folder");
+  expect_not_a_file ("/dev/zero", "a character device");
+  g_assert_cmpint (symlink ("/dev/zero", zero), ==, 0);
+  expect_not_a_file (zero, "a character device");
+  g_assert_cmpint (symlink (good_path, link), ==, 0);
+  g_autoptr (NsModel) m = ns_checkpoint_load (link, backend, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+}
+
+static long
+peak_rss_kib (void)
+{
+  struct rusage ru;
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &ru), ==, 0);
+  return ru.ru_maxrss;
+}
+
+/* 2 GB of junk after the data (a sparse file: cheap to make, zeros to read) is refused
+ * from the header and the file size alone: the peak memory does not grow by the file. */
+static void
+test_junk_after_data (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *c = NULL;
+  gsize len;
+  g_autofree char *path = tmp_path ("junk.safetensors");
+
+  ensure_good_file ();
+  g_assert_true (g_file_get_contents (good_path, &c, &len, NULL));
+  g_assert_true (g_file_set_contents (path, c, len, NULL));
+  g_clear_pointer (&c, g_free);
+  g_assert_cmpint (truncate (path, (off_t) len + ((off_t) 2 << 30)), ==, 0);
+
+  long before = peak_rss_kib ();
+  g_assert_null (ns_checkpoint_load (path, backend, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "junk.safetensors: 2147483648 bytes after the "
+                                            "last tensor"));
+  g_clear_error (&error);
+  g_assert_null (ns_checkpoint_read_meta (path, &error));
+  g_assert_nonnull (strstr (error->message, "after the last tensor"));
+  long grown = peak_rss_kib () - before;
+  g_test_message ("peak RSS grew by %ld KiB", grown);
+  g_assert_cmpint (grown, <, 64 * 1024);
+  g_unlink (path);
+
+  /* one byte more is as wrong */
+  g_assert_true (g_file_get_contents (good_path, &c, &len, NULL));
+  c = g_realloc (c, len + 1);
+  c[len] = '\n';
+  g_assert_true (g_file_set_contents (path, c, len + 1, NULL));
+  expect_error (path, "1 bytes after the last tensor");
+}
+
+/* The byte offset of element `index` of a tensor in a checkpoint file. */
+static gsize
+element_offset (const char *path, const char *tensor, gsize index)
+{
+  char *data;
+  gsize data_len;
+  JsonObject *h = read_header (path, &data, &data_len);
+  g_autofree char *c = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &c, &len, NULL));
+  JsonArray *a = json_object_get_array_member (json_object_get_object_member (h, tensor),
+                                               "data_offsets");
+  gsize off = len - data_len + (gsize) json_array_get_int_element (a, 0) + 4 * index;
+  json_object_unref (h);
+  g_free (data);
+  return off;
+}
+
+static void
+expect_value_error (const char *name, const char *tensor, gsize index, float value,
+                    const char *fragment)
+{
+  g_autofree char *c = NULL;
+  gsize len;
+  g_autofree char *path = tmp_path (name);
+
+  ensure_good_file ();
+  g_assert_true (g_file_get_contents (good_path, &c, &len, NULL));
+  memcpy (c + element_offset (good_path, tensor, index), &value, 4);
+  g_assert_true (g_file_set_contents (path, c, len, NULL));
+  expect_error (path, fragment);
+}
+
+/* A model that diverged (NaN, infinity) or a damaged variance is refused at load, naming
+ * the tensor and the element: segment would otherwise write an empty mask. */
+static void
+test_not_finite (void)
+{
+  expect_value_error ("nan.safetensors", "decoder.blocks.1.conv1.0.weight", 17, NAN,
+                      "tensor decoder.blocks.1.conv1.0.weight holds NaN at element 17");
+  expect_value_error ("inf.safetensors", "segmentation_head.0.bias", 3, -INFINITY,
+                      "tensor segmentation_head.0.bias holds infinity at element 3");
+  expect_value_error ("var.safetensors", "encoder.features.3.conv.1.1.running_var", 2, -1.0f,
+                      "tensor encoder.features.3.conv.1.1.running_var holds the negative "
+                      "variance -1 at element 2");
+
+  /* and in a half-precision file: an F16 overflow is infinity */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModel) m = random_model ("mobilenetv2-unet", 2, 5);
+  int i = ns_model_find_tensor (m, "segmentation_head.0.bias");
+  float big[4] = { 1, 2, 1e6f, 4 };
+  ns_model_tensor_set (m, i, big);
+  g_autofree char *path = tmp_path ("f16-overflow.safetensors");
+  g_assert_true (ns_checkpoint_save (m, path, NS_DTYPE_F16, &error));
+  g_assert_no_error (error);
+  expect_error (path, "tensor segmentation_head.0.bias holds infinity at element 2");
+}
+
+static const char *classes_value;   /* the "classes" text edit_classes_text sets */
+
+static void
+edit_classes_text (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "classes", classes_value);
+}
+
+static void
+expect_classes_error (const char *text, const char *fragment)
+{
+  classes_value = text;
+  expect_edit_error ("classes.safetensors", edit_classes_text, fragment);
+}
+
+static void
+edit_normalisation (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "normalisation", "min-max");
+}
+
+static void
+edit_modality_number (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "modalities", "[\"flair\", 2]");
+}
+
+static void
+edit_modality_twice (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "modalities", "[\"flair\", \"FLAIR\"]");
+}
+
+static void
+edit_meta_not_string (JsonObject *h)
+{
+  json_object_set_int_member (md (h), "arch", 3);
+}
+
+static void
+edit_provenance (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "provenance", "{\"epochs\": \"many\"}");
+}
+
+/* Class metadata is type-checked: a value that is an object, a string, a boolean or a
+ * fraction, duplicate values, a bad colour; an unknown normalisation; modalities that are
+ * not distinct names.  Each is an error naming the file, never a Json-CRITICAL (the tests
+ * run with fatal criticals) nor a value read as 0 or 1. */
+static void
+test_class_metadata (void)
+{
+  const char *k0 = "{\"value\": 0, \"name\": \"background\"}";
+  g_autofree char *obj = g_strdup_printf ("[%s, {\"value\": {\"a\": 1}}]", k0);
+  g_autofree char *str = g_strdup_printf ("[%s, {\"value\": \"4\"}]", k0);
+  g_autofree char *boo = g_strdup_printf ("[%s, {\"value\": true}]", k0);
+  g_autofree char *dbl = g_strdup_printf ("[%s, {\"value\": 2.5}]", k0);
+  g_autofree char *big = g_strdup_printf ("[%s, {\"value\": 256}]", k0);
+  g_autofree char *dup = g_strdup_printf ("[%s, {\"value\": 2}, {\"value\": 2}]", k0);
+  g_autofree char *col = g_strdup_printf ("[%s, {\"value\": 1, \"colour\": \"red\"}]", k0);
+  g_autofree char *nam = g_strdup_printf ("[%s, {\"value\": 1, \"name\": 7}]", k0);
+
+  expect_classes_error (obj, "class 1: 'value' is an object, not a label value 0..255");
+  expect_classes_error (str, "class 1: 'value' is a string");
+  expect_classes_error (boo, "class 1: 'value' is a boolean");
+  expect_classes_error (dbl, "class 1: 'value' is a fraction");
+  expect_classes_error (big, "class 1: 'value' 256 is not a label value 0..255");
+  expect_classes_error (dup, "classes 1 and 2 have the same label value 2");
+  expect_classes_error (col, "colour 'red' is not #rrggbb");
+  expect_classes_error (nam, "class 1: 'name' is an integer, not a string");
+  expect_classes_error ("[1, 2]", "class 0 is an integer, not an object");
+  expect_edit_error ("norm.safetensors", edit_normalisation,
+                     "unknown normalisation 'min-max'");
+  expect_edit_error ("modality.safetensors", edit_modality_number,
+                     "modality 1 is an integer, not a name");
+  expect_edit_error ("modality2.safetensors", edit_modality_twice, "listed twice");
+  expect_edit_error ("archint.safetensors", edit_meta_not_string,
+                     "'arch' is an integer, not a string");
+  expect_edit_error ("prov.safetensors", edit_provenance,
+                     "provenance 'epochs' is a string, not a count");
+
+  /* the same rules for a model made in memory */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default (NULL);
+  meta->classes[3].value = 1;
+  g_assert_null (ns_model_new (backend, meta, NULL, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "classes 1 and 3 have the same label value 1"));
+}
+
+/* PyTorch writes num_batches_tracked as I64 scalars: they are in the data and tiled like
+ * any tensor, and ignored. */
+static void
+test_pytorch_extras (void)
+{
+  char *data;
+  gsize data_len;
+  g_autoptr (GError) error = NULL;
+
+  ensure_good_file ();
+  JsonObject *h = read_header (good_path, &data, &data_len);
+  JsonObject *t = json_object_new ();
+  JsonArray *shape = json_array_new (), *offsets = json_array_new ();
+  json_array_add_int_element (offsets, (gint64) data_len);
+  json_array_add_int_element (offsets, (gint64) data_len + 8);
+  json_object_set_string_member (t, "dtype", "I64");
+  json_object_set_array_member (t, "shape", shape);
+  json_object_set_array_member (t, "data_offsets", offsets);
+  json_object_set_object_member (h, "encoder.features.0.1.num_batches_tracked", t);
+  data = g_realloc (data, data_len + 8);
+  memset (data + data_len, 0, 8);
+  g_autofree char *path = write_file ("pytorch.safetensors", h, data, data_len + 8);
+  json_object_unref (h);
+  g_free (data);
+  g_autoptr (NsModel) m = ns_checkpoint_load (path, backend, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+}
+
+/* Saving goes through <path>.partial: a stale one (a killed save) is replaced and gone
+ * afterwards; a link planted there is not followed (its target stays as it was) and the
+ * save fails without touching the file it would replace. */
+static void
+test_atomic_save (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModel) m = random_model ("mobilenetv2-unet", 2, 3);
+  g_autofree char *path = tmp_path ("atomic.safetensors");
+  g_autofree char *partial = g_strconcat (path, ".partial", NULL);
+  g_autofree char *victim = tmp_path ("victim.txt");
+
+  g_assert_true (g_file_set_contents (partial, "half a model", -1, NULL));
+  g_assert_true (ns_checkpoint_save (m, path, NS_DTYPE_F32, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+  g_autoptr (NsModel) back = ns_checkpoint_load (path, backend, &error);
+  g_assert_no_error (error);
+  compare_models (m, back, NS_DTYPE_F32);
+
+  g_autofree char *before = NULL;
+  gsize before_len;
+  g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+  g_assert_true (g_file_set_contents (victim, "keep me", -1, NULL));
+  g_assert_cmpint (symlink (victim, partial), ==, 0);
+  g_autoptr (NsModel) other = random_model ("mobilenetv2-unet", 2, 4);
+  g_assert_false (ns_checkpoint_save (other, path, NS_DTYPE_F32, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "atomic.safetensors"));
+  g_autofree char *kept = NULL, *after = NULL;
+  gsize after_len;
+  g_assert_true (g_file_get_contents (victim, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "keep me");
+  g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+  g_assert_cmpmem (after, after_len, before, before_len);
+  g_unlink (partial);
 }
 
 static void
@@ -454,6 +816,12 @@ main (int argc, char **argv)
   g_test_add_func ("/net/checkpoint/garbage", test_garbage);
   g_test_add_func ("/net/checkpoint/header-errors", test_header_errors);
   g_test_add_func ("/net/checkpoint/mismatch-into", test_mismatch_into);
+  g_test_add_func ("/net/checkpoint/not-a-file", test_not_a_file);
+  g_test_add_func ("/net/checkpoint/junk-after-data", test_junk_after_data);
+  g_test_add_func ("/net/checkpoint/not-finite", test_not_finite);
+  g_test_add_func ("/net/checkpoint/class-metadata", test_class_metadata);
+  g_test_add_func ("/net/checkpoint/pytorch-extras", test_pytorch_extras);
+  g_test_add_func ("/net/checkpoint/atomic-save", test_atomic_save);
   int status = g_test_run ();
   ns_backend_free (backend);
   g_free (good_path);

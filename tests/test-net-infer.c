@@ -5,10 +5,12 @@
  * outside the brain or its bounding box, crop and uncrop exact (a brain moved within the
  * grid, even against its edge, gives the same labels moved by the same amount), results
  * independent of the batch size, probabilities that sum to one, progress reaching the
- * total, cancellation within one batch, and errors for bad inputs.
+ * total, cancellation within one batch, errors for bad inputs, and a device whose ops
+ * fail (NS_TEST_REF_FAIL_AT) handing the rest of the case to the CPU with a note.
  */
 #define G_LOG_DOMAIN "ns-test"
 
+#include "ns-backend-ref-private.h"
 #include "ns-config.h"
 #include "ns-infer.h"
 #include "ns-test-net.h"
@@ -418,6 +420,122 @@ test_out_of_memory (void)
   g_assert_cmpuint (ns_test_backend_bytes (backend), ==, used);
 }
 
+/* A copy of the test model on a new ref backend whose op fail_at fails (0: none). */
+static NsModel *
+model_on_failing_backend (const char *fail_at, NsBackend **be)
+{
+  g_autoptr (GError) error = NULL;
+  if (fail_at != NULL)
+    g_setenv ("NS_TEST_REF_FAIL_AT", fail_at, TRUE);
+  *be = ns_backend_new ("ref", &error);
+  g_unsetenv ("NS_TEST_REF_FAIL_AT");
+  g_assert_no_error (error);
+  NsModel *m = ns_model_clone_to (model, *be, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+typedef struct
+{
+  int calls;
+  int slices;                /* slices announced in all */
+} SlicesSeen;
+
+static void
+slices_seen_cb (const NsLabelMap *labels, const int *slices, int n, gpointer data)
+{
+  SlicesSeen *s = data;
+  s->calls++;
+  s->slices += n;
+}
+
+static NsInferResult *
+run_with (NsModel *m, const NsInferOptions *opt, GError **error)
+{
+  g_autoptr (NsVolume) a = make_volume (5, 7, 0);
+  g_autoptr (NsVolume) b = make_volume (5, 7, 1);
+  NsVolume *inputs[2] = { a, b };
+  return ns_infer_run (m, inputs, 2, NULL, opt, error);
+}
+
+/* An op of the device fails (the first batch's 5th op, or one in the second batch): the
+ * batch is not used; it runs again on the CPU, which finishes the case, and the note says
+ * so.  Asked not to move, or without a CPU backend to move to, it is the error. */
+static void
+test_device_failure (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsInferOptions two = { .max_batch = 2 };
+
+  /* ops per batch, from a run that does not fail */
+  NsBackend *count_be = NULL;
+  NsModel *counting = model_on_failing_backend (NULL, &count_be);
+  g_autoptr (NsInferResult) clean = run_with (counting, &two, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (clean->stats.n_batches, ==, 3);
+  guint64 per_batch = _ns_backend_ref_get_n_ops (count_be) / 3;
+  g_test_message ("%" G_GUINT64_FORMAT " ops per batch", per_batch);
+  g_assert_cmpuint (per_batch * 3, ==, _ns_backend_ref_get_n_ops (count_be));
+  ns_model_free (counting);
+  ns_backend_free (count_be);
+
+  const guint64 fail_at[2] = { 5, per_batch + 3 };
+  for (int f = 0; f < 2; f++)
+    {
+      g_autofree char *at = g_strdup_printf ("%" G_GUINT64_FORMAT, fail_at[f]);
+      NsBackend *be = NULL;
+      NsModel *m = model_on_failing_backend (at, &be);
+      Progress p = { 0, 0, 0, TRUE, NULL };
+      SlicesSeen seen = { 0 };
+      NsInferOptions opt = { .max_batch = 2, .progress = progress_cb, .progress_data = &p,
+                             .slices_ready = slices_seen_cb, .slices_data = &seen };
+      g_autoptr (NsInferResult) r = run_with (m, &opt, &error);
+#if NS_HAVE_ONEDNN
+      g_assert_no_error (error);
+      g_test_message ("note: %s", r->stats.note);
+      g_assert_true (r->stats.cpu_fallback);
+      g_assert_cmpint (r->stats.fallback, ==, NS_INFER_FALLBACK_DEVICE_FAILED);
+      g_assert_true (g_str_has_prefix (r->stats.note, "ref failed: ref: op "));
+      g_assert_nonnull (strstr (r->stats.note, at));
+      g_assert_true (g_str_has_suffix (r->stats.note, ", finishing on the CPU"));
+      g_assert_nonnull (strstr (r->stats.fallback_reason, "NS_TEST_REF_FAIL_AT"));
+      g_assert_cmpstr (r->stats.device, !=, ns_backend_get_device (be));
+      /* every slice once, in order, the failed batch only after its rerun */
+      g_assert_cmpint (seen.slices, ==, Z1 - Z0 + 1);
+      g_assert_cmpint (seen.calls, ==, 3);
+      g_assert_cmpint (p.last_done, ==, Z1 - Z0 + 1);
+      g_assert_true (p.monotonic);
+      g_assert_cmpint (r->stats.n_batches, ==, 3);
+      /* oneDNN and ref differ in rounding only: an argmax may flip at a tie */
+      g_assert_cmpfloat (agreement (r->labels, clean->labels), >=, 0.999);
+      if (f == 1)   /* the first batch ran on the device: its slices are ref's exactly */
+        {
+          gsize first = (gsize) Z0 * NX * NY, len = (gsize) 2 * NX * NY;
+          g_assert_cmpmem (r->labels->labels + first, len, clean->labels->labels + first,
+                           len);
+        }
+#else
+      g_assert_null (r);
+      g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED);
+      g_clear_error (&error);
+#endif
+      ns_model_free (m);
+      ns_backend_free (be);
+    }
+
+  /* not allowed to move: the device's error, as it was */
+  NsBackend *be = NULL;
+  NsModel *m = model_on_failing_backend ("5", &be);
+  NsInferOptions stay = { .no_cpu_fallback = TRUE };
+  g_assert_null (run_with (m, &stay, &error));
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "op 5"));
+  g_clear_error (&error);
+  ns_model_free (m);
+  ns_backend_free (be);
+}
+
 /* The entropy volume is -sum p log p / log K of the probabilities, 0 outside the brain,
  * with or without the probabilities asked for too; the labels do not change. */
 static void
@@ -532,6 +650,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/infer/memory-limit", test_memory_limit);
   g_test_add_func ("/net/infer/out-of-memory", test_out_of_memory);
   g_test_add_func ("/net/infer/empty-and-errors", test_empty_and_errors);
+  g_test_add_func ("/net/infer/device-failure", test_device_failure);
   int status = g_test_run ();
   ns_model_free (model);
   ns_backend_free (backend);

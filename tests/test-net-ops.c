@@ -1061,14 +1061,14 @@ test_bad_shapes (void)
 
   ns_tensor_fill (w, 1.0f);
   /* A 3x3 kernel on a 1-row input without padding: (1 - 3) / 2 + 1 would round to 1. */
-  g_test_expect_message ("ns-net", G_LOG_LEVEL_CRITICAL, "*conv_shapes_ok*");
+  g_test_expect_message ("neuroseg-net", G_LOG_LEVEL_CRITICAL, "*conv_shapes_ok*");
   ns_conv2d_forward (out, x, w, NULL, &p);
   g_test_assert_expected_messages ();
   ns_tensor_download (out, o);
   g_assert_true (isnan (o[0]) && isnan (o[1]));
 
   /* Upsample backward into a tensor with other channels. */
-  g_test_expect_message ("ns-net", G_LOG_LEVEL_CRITICAL, "*shape*");
+  g_test_expect_message ("neuroseg-net", G_LOG_LEVEL_CRITICAL, "*shape*");
   ns_upsample2_backward (small, big);
   g_test_assert_expected_messages ();
 }

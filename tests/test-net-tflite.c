@@ -11,6 +11,10 @@
 #include "ns-backend.h"
 #include "ns-tflite.h"
 
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
 #include <string.h>
 
 /* ---- a minimal flatbuffer builder ----------------------------------------------------- *
@@ -472,6 +476,41 @@ test_not_tflite (void)
   g_assert_nonnull (strstr (error->message, "no-such-model.tflite"));
 }
 
+/* A FIFO (open() would block), /dev/zero and a folder are refused at once, naming the
+ * path; a file over the 2 GiB a FlatBuffer can address is refused without being read. */
+static void
+test_not_a_file (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("ns-tflite-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *fifo = g_build_filename (dir, "fifo.tflite", NULL);
+  g_autofree char *big = g_build_filename (dir, "big.tflite", NULL);
+  const char *paths[] = { fifo, "/dev/zero", dir, big };
+  const char *says[] = { "a FIFO (named pipe), not a regular file",
+                         "a character device, not a regular file", "a folder",
+                         "larger than the 2 GiB" };
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  FILE *fp = fopen (big, "wb");   /* sparse: 2 GiB of nothing and one byte */
+  g_assert_nonnull (fp);
+  g_assert_cmpint (fseeko (fp, (off_t) 2 << 30, SEEK_SET), ==, 0);
+  g_assert_cmpint (fputc ('x', fp), ==, 'x');
+  g_assert_cmpint (fclose (fp), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_assert_null (ns_tflite_model_new_from_file (paths[i], &error));
+      g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, paths[i]));
+      g_assert_nonnull (strstr (error->message, says[i]));
+      g_clear_error (&error);
+    }
+  g_unlink (fifo);
+  g_unlink (big);
+  g_rmdir (dir);
+}
+
 /* Everything a consumer would touch, on a model that did parse: must not crash. */
 static void
 exercise (NsTfliteModel *m)
@@ -598,6 +637,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/tflite/dequantize", test_dequantize);
   g_test_add_func ("/net/tflite/size-mismatch", test_size_mismatch);
   g_test_add_func ("/net/tflite/not-tflite", test_not_tflite);
+  g_test_add_func ("/net/tflite/not-a-file", test_not_a_file);
   g_test_add_func ("/net/tflite/truncated", test_truncated);
   g_test_add_func ("/net/tflite/corrupted", test_corrupted);
 

@@ -8,7 +8,9 @@
  *    command line) land in the checkpoint;
  *  - --json-progress writes one JSON object per line (step, epoch, done; error);
  *  - SIGTERM stops the command after the current step with a resumable checkpoint;
- *  - bad options, cases and state files are GErrors naming what is wrong.
+ *  - bad options, cases and state files are GErrors naming what is wrong;
+ *  - an op of the backend that fails (NS_TEST_REF_FAIL_AT) fails the run with its error
+ *    at the end of that step, and nothing of the step is saved.
  * Runs on the oneDNN cpu backend when it is compiled in, else on ref.
  */
 #define G_LOG_DOMAIN "ns-test"
@@ -277,6 +279,33 @@ test_bad_options (void)
   ns_trainer_options_clear (&o);
 }
 
+/* The 5th op of the first step fails: the run stops with that error (not with "the loss
+ * became nan"), and writes no file. */
+static void
+test_backend_failure (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsTrainerOptions o;
+  NsTrainerResult r;
+
+  tiny_options (&o, "failing.safetensors");
+  g_free (o.device);
+  o.device = g_strdup ("ref");
+  g_setenv ("NS_TEST_REF_FAIL_AT", "5", TRUE);
+  gboolean ok = ns_trainer_run (&o, &r, &error);
+  g_unsetenv ("NS_TEST_REF_FAIL_AT");
+  g_assert_false (ok);
+  g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "training step 1: ref: op 5 "));
+  g_assert_nonnull (strstr (error->message, "NS_TEST_REF_FAIL_AT"));
+  g_autofree char *last = ns_trainer_last_path (o.output);
+  g_assert_false (g_file_test (o.output, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (last, G_FILE_TEST_EXISTS));
+  ns_trainer_result_clear (&r);
+  ns_trainer_options_clear (&o);
+}
+
 /* ---- the command ---------------------------------------------------------------------- */
 
 static GSubprocess *
@@ -461,6 +490,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/trainer/resume-exact", test_resume_exact);
   g_test_add_func ("/net/trainer/validation-metadata", test_validation_metadata);
   g_test_add_func ("/net/trainer/bad-options", test_bad_options);
+  g_test_add_func ("/net/trainer/backend-failure", test_backend_failure);
   g_test_add_func ("/net/trainer/cli-json", test_cli_json);
   g_test_add_func ("/net/trainer/cli-signal", test_cli_signal);
   return g_test_run ();

@@ -9,13 +9,15 @@
  * `auto` then falls back to the CPU), never an abort.
  *
  * Storage: device float32 NCHW, one cudaMalloc per tensor, views point into their parent.
- * Every op is queued on one stream; upload and download wait for it.  Ops have no error
- * channel: a failing CUDA or cuDNN call is a g_critical naming it, and the op is skipped.
+ * Every op is queued on one stream; upload and download wait for it.  A failing CUDA or
+ * cuDNN call is recorded in the backend's status, naming it (_ns_backend_fail): the
+ * dispatcher skips the ops after it and ns_backend_check() reports it at the end of the
+ * batch or step; errors of queued kernels surface at that check's synchronize.
  * Precision: fp32 (the checking mode: no TF32) or bf16 (convolutions on tensor cores,
  * fp32 accumulation, fp32 storage and master weights), bf16 by default on cards with
  * bf16 tensor cores (compute capability 8.0 and later).
  */
-#define G_LOG_DOMAIN "ns-cuda"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-cuda-private.h"
 
@@ -28,8 +30,9 @@ _ns_cuda_check (NsCudaBackend *cb, cudaError_t err, const char *what)
   if (err == cudaSuccess)
     return TRUE;
   (void) cudaGetLastError ();   /* clears a non-sticky error */
-  g_critical ("CUDA %s: %s", what, cudaGetErrorString (err));
-  cb->failed = TRUE;
+  _ns_backend_fail (cb->be, err == cudaErrorMemoryAllocation ? NS_NET_ERROR_OUT_OF_MEMORY
+                                                             : NS_NET_ERROR_FAILED,
+                    "CUDA %s: %s", what, cudaGetErrorString (err));
   return FALSE;
 }
 
@@ -113,18 +116,21 @@ _ns_backend_cuda_list_devices (GError **error)
 /* ---- backend ------------------------------------------------------------------------------ */
 
 static gboolean
-cuda_supports_op (NsBackend *be, NsOp op)
+cuda_supports_op (NsBackend *be, const NsOpDesc *desc)
 {
   NsCudaBackend *cb = ns_cuda_get (be);
-  if (op == NS_OP_BF16)
+  if (desc->op == NS_OP_BF16)
     return cb->cc_major >= 8;
-  return op >= 0 && op < NS_N_OPS;
+  /* the loss kernels keep NS_CUDA_LOSS_MAX_K per-class sums (logits or probs: args[1]) */
+  if (desc->op == NS_OP_SOFTMAX_DICE_CE && _ns_op_desc_has_tensors (desc))
+    return desc->args[1]->shape[1] <= NS_CUDA_LOSS_MAX_K;
+  return desc->op >= 0 && desc->op < NS_N_OPS;
 }
 
 static gboolean
 cuda_set_precision (NsBackend *be, NsPrecision precision, GError **error)
 {
-  if (precision == NS_PRECISION_BF16 && !cuda_supports_op (be, NS_OP_BF16))
+  if (precision == NS_PRECISION_BF16 && ns_cuda_get (be)->cc_major < 8)
     {
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_UNSUPPORTED,
                    "bf16 needs a GPU of compute capability 8.0 or later (this one: %d.%d)",
@@ -552,13 +558,15 @@ cuda_softmax_forward (NsTensor *probs, NsTensor *logits)
 
 #define N_LOSS_SUMS (1 + 3 * NS_CUDA_LOSS_MAX_K)
 
+/* supports_op refuses more classes (the op then runs on the host); this is the guard of
+ * the kernels' fixed-size sums should the dispatcher ever not ask. */
 static gboolean
 loss_classes_ok (NsCudaBackend *cb, int K)
 {
   if (K <= NS_CUDA_LOSS_MAX_K)
     return TRUE;
-  g_critical ("CUDA loss: %d classes, at most %d supported", K, NS_CUDA_LOSS_MAX_K);
-  cb->failed = TRUE;
+  _ns_backend_fail (cb->be, NS_NET_ERROR_UNSUPPORTED, "CUDA loss: %d classes, at most %d "
+                    "supported", K, NS_CUDA_LOSS_MAX_K);
   return FALSE;
 }
 
@@ -594,7 +602,11 @@ cuda_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *label
       || !_ns_cuda_check (cb, cudaStreamSynchronize (cb->stream), "loss forward"))
     return NAN;
   if (bad > 0)
-    g_critical ("%d labels outside 0..%d; counted as class 0", bad, K - 1);
+    {
+      _ns_backend_fail (cb->be, NS_NET_ERROR_FAILED, "CUDA loss: %d labels are not class "
+                        "indices 0..%d", bad, K - 1);
+      return NAN;
+    }
 
   const double ce = sums[0] / ((double) N * (double) hw);
   if (K < 2)
@@ -702,6 +714,7 @@ _ns_backend_cuda_new (GError **error)
   NsCudaBackend *cb = g_new0 (NsCudaBackend, 1);
   be->ops = &cuda_ops;
   be->priv = cb;
+  cb->be = be;
   be->device = g_strdup (devices->pdata[0]);
   cb->device = 0;
   cb->pageable = g_hash_table_new (NULL, NULL);

@@ -15,7 +15,7 @@
  * result back to float32 NCHW (adding it for weight gradients, which accumulate); when
  * cuDNN has no bf16 algorithm for a shape, that shape runs in fp32.
  */
-#define G_LOG_DOMAIN "ns-cuda"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-cuda-private.h"
 
@@ -134,12 +134,12 @@ conv_call (NsBackend *be, Role role, NsCudaConvGeom *g, const float *a, gsize na
     return c32 == c || _ns_cuda_check (cb, cudaMemcpyAsync (c, c32, nc * sizeof (float),
                                                             cudaMemcpyDeviceToDevice,
                                                             cb->stream), "aligned copy");
-  g_critical ("cuDNN has no algorithm for convolution pass %d: x %dx%dx%dx%d, "
-              "w %dx%dx%dx%d, y %dx%dx%dx%d, stride %d, pad %d, groups %d (last: %s)", role,
-              g->x[0], g->x[1], g->x[2], g->x[3], g->w[0], g->w[1], g->w[2], g->w[3],
-              g->y[0], g->y[1], g->y[2], g->y[3], g->stride, g->pad, g->groups,
-              cudnnGetErrorString (cb->last_dnn_status));
-  cb->failed = TRUE;
+  _ns_backend_fail (cb->be, NS_NET_ERROR_UNSUPPORTED,
+                    "cuDNN has no algorithm for convolution pass %d: x %dx%dx%dx%d, "
+                    "w %dx%dx%dx%d, y %dx%dx%dx%d, stride %d, pad %d, groups %d (last: %s)",
+                    role, g->x[0], g->x[1], g->x[2], g->x[3], g->w[0], g->w[1], g->w[2],
+                    g->w[3], g->y[0], g->y[1], g->y[2], g->y[3], g->stride, g->pad, g->groups,
+                    cudnnGetErrorString (cb->last_dnn_status));
   return FALSE;
 }
 

@@ -19,7 +19,7 @@
  *
  * The workspace is one buffer that grows to the largest request.
  */
-#define G_LOG_DOMAIN "ns-cuda"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-cuda-private.h"
 
@@ -59,8 +59,9 @@ _ns_cuda_check_dnn (NsCudaBackend *cb, cudnnStatus_t status, const char *what)
 {
   if (status == CUDNN_STATUS_SUCCESS)
     return TRUE;
-  g_critical ("cuDNN %s: %s", what, cudnnGetErrorString (status));
-  cb->failed = TRUE;
+  _ns_backend_fail (cb->be, status == CUDNN_STATUS_ALLOC_FAILED ? NS_NET_ERROR_OUT_OF_MEMORY
+                                                                 : NS_NET_ERROR_FAILED,
+                    "cuDNN %s: %s", what, cudnnGetErrorString (status));
   return FALSE;
 }
 
@@ -216,8 +217,8 @@ workspace (NsCudaBackend *cb, size_t bytes)
   void *ws = workspace_try (cb, bytes, &err);
   if (bytes > 0 && ws == NULL)
     {
-      g_critical ("cuDNN workspace of %zu MiB: %s", bytes >> 20, cudaGetErrorString (err));
-      cb->failed = TRUE;
+      _ns_backend_fail (cb->be, NS_NET_ERROR_OUT_OF_MEMORY, "cuDNN workspace of %zu MiB: %s",
+                        bytes >> 20, cudaGetErrorString (err));
     }
   return ws;
 }

@@ -8,8 +8,9 @@
  * the offset, so that one flat allocation holds every parameter as the public API asks.
  * In bf16 mode the convolutions (the FLOPs) run on tensor cores in bf16 with fp32
  * accumulation, on bf16 NHWC copies made just before each call; everything else stays fp32.
- * Every op is queued on the backend's one stream; errors become a g_critical and set
- * `failed` (ops have no error channel), never an abort.
+ * Every op is queued on the backend's one stream; a failing call is recorded in the
+ * backend's status (_ns_backend_fail, reported by ns_backend_check at the end of the
+ * batch or step), never an abort.
  */
 #pragma once
 
@@ -25,6 +26,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
+  NsBackend *be;                   /* where failures are recorded */
   int device;
   int cc_major, cc_minor;
   cudaStream_t stream;
@@ -47,7 +49,6 @@ typedef struct
   GHashTable *bn_eps;              /* save_invstd device pointer -> eps of its forward */
   GHashTable *pageable;            /* host buffers that could not be pinned (g_free them) */
   cudnnStatus_t last_dnn_status;   /* of the last convolution that failed (messages) */
-  gboolean failed;                 /* an op failed since the backend started */
 } NsCudaBackend;
 
 static inline NsCudaBackend *
@@ -63,13 +64,13 @@ ns_cuda_ptr (NsTensor *t)
   return t != NULL ? t->priv : NULL;
 }
 
-/* FALSE + a g_critical naming `what` when err is not cudaSuccess (and marks the
- * backend failed). */
+/* FALSE when err is not cudaSuccess, and the failure, naming `what`, is recorded in the
+ * backend's status. */
 gboolean _ns_cuda_check (NsCudaBackend *cb, cudaError_t err, const char *what);
 gboolean _ns_cuda_check_dnn (NsCudaBackend *cb, cudnnStatus_t status, const char *what);
 
 /* A device buffer of at least `bytes` in scratch slot `slot`, kept for later calls;
- * NULL (after a g_critical) when the device has no memory for it. */
+ * NULL (the failure recorded) when the device has no memory for it. */
 void *_ns_cuda_scratch (NsCudaBackend *cb, int slot, size_t bytes);
 
 /* ---- cuDNN (ns-cuda-dnn.c) ------------------------------------------------------------- */
@@ -92,7 +93,7 @@ typedef struct
 
 /* y = conv (x, w) + beta y; dx = conv^T (dy, w) + beta dx; dw = corr (x, dy) + beta dw.
  * FALSE without a message when cuDNN has no algorithm for the shape and type (the caller
- * then falls back or reports); a failure of a call that started is a g_critical. */
+ * then falls back or reports); a failure of a call that started is recorded. */
 gboolean _ns_cuda_dnn_conv_forward         (NsCudaBackend *cb, const NsCudaConvGeom *g,
                                             const void *x, const void *w, void *y,
                                             float beta);

@@ -206,6 +206,12 @@ main (int argc, char **argv)
         }
       while (now_s () - start < min_time || reps < 3);
       double cpu_per_call = (cpu_s () - cpu0) / reps / threads;
+      /* times of ops that failed (and were skipped) are no times */
+      if (!ns_backend_check (be, &error))
+        {
+          g_printerr ("bench-conv: %s: %s\n", s->what, error->message);
+          return 1;
+        }
 
       int kind = s->groups_is_c ? 1 : 0;
       tot_flop[kind] += flop;

@@ -60,7 +60,7 @@ export NS_SOURCE_DIR=$PWD G_DEBUG=fatal-criticals G_SLICE=always-malloc
 # ---- correctness ----
 if [ "$phase" != bench ]; then
 # (G_MESSAGES_DEBUG: the log says which shapes had no bf16 algorithm and ran in fp32)
-step test-gpu-ops 240 env "LD_LIBRARY_PATH=$libs" G_MESSAGES_DEBUG=ns-cuda \
+step test-gpu-ops 240 env "LD_LIBRARY_PATH=$libs" G_MESSAGES_DEBUG=neuroseg-net \
   "$bundle/bin/test-gpu-ops" --verbose
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 if [ -n "$sanitizer" ]; then

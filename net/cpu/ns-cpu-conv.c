@@ -4,10 +4,10 @@
  * forward with bias and fused ReLU/ReLU6, backward data and backward weights (+ bias),
  * with the layout choice that keeps activations in the format of the layer before.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
-#include "ns-backend-cpu-private.h"
+#include "ns-cpu-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -246,6 +246,108 @@ conv_pd_choose (CpuBackend *cb, const ConvGeom *g, ConvPass pass, dnnl_prop_kind
   return any;
 }
 
+/* ---- the cached primitives of the three passes --------------------------------------------- */
+
+/* Forward, for the input as laid out now; NULL when oneDNN has none. */
+static Prim *
+conv_fwd_prim (CpuBackend *cb, const ConvGeom *g, NsActivation act,
+               const dnnl_memory_desc_t *inp_md)
+{
+  Key k = { .n = 0 };
+  conv_key (&k, K_CONV_FWD, g);
+  key_add (&k, act);
+  key_md (&k, inp_md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_prop_kind_t prop = act != NS_ACT_NONE ? dnnl_forward_inference : dnnl_forward_training;
+  return _ns_cpu_cache_insert (cb, &k, conv_pd_choose (cb, g, CONV_FWD, prop, act, inp_md,
+                                                       NULL, NULL));
+}
+
+/* Backward data, for dout as laid out now (g made without bias). */
+static Prim *
+conv_bwd_data_prim (CpuBackend *cb, const ConvGeom *g, const dnnl_memory_desc_t *dout_md)
+{
+  Key k = { .n = 0 };
+  conv_key (&k, K_CONV_BWD_D, g);
+  key_md (&k, dout_md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_primitive_desc_t hint = conv_pd (cb, g, CONV_FWD, dnnl_forward_training, NS_ACT_NONE,
+                                        NULL, NULL, NULL);
+  dnnl_primitive_desc_t pd = hint ? conv_pd_choose (cb, g, CONV_BWD_D, 0, NS_ACT_NONE, NULL,
+                                                    dout_md, hint)
+                                  : NULL;
+  if (hint)
+    dnnl_primitive_desc_destroy (hint);
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
+/* Backward weights (and bias when g has one), for inp and dout as laid out now. */
+static Prim *
+conv_bwd_weights_prim (CpuBackend *cb, const ConvGeom *g, const dnnl_memory_desc_t *inp_md,
+                       const dnnl_memory_desc_t *dout_md)
+{
+  Key k = { .n = 0 };
+  conv_key (&k, K_CONV_BWD_W, g);
+  key_md (&k, inp_md);
+  key_md (&k, dout_md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_primitive_desc_t hint = conv_pd (cb, g, CONV_FWD, dnnl_forward_training, NS_ACT_NONE,
+                                        NULL, NULL, NULL);
+  dnnl_primitive_desc_t pd = hint ? conv_pd_choose (cb, g, CONV_BWD_W, 0, NS_ACT_NONE,
+                                                    inp_md, dout_md, hint)
+                                  : NULL;
+  if (hint)
+    dnnl_primitive_desc_destroy (hint);
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
+static void
+no_primitive (CpuBackend *cb, const char *what, const ConvGeom *g)
+{
+  _ns_backend_fail (cb->be, NS_NET_ERROR_UNSUPPORTED, "oneDNN has no %s%s for %dx%dx%dx%d, "
+                    "%d outputs, kernel %dx%d", g->deconv ? "transposed " : "", what, g->N,
+                    g->C, g->H, g->W, g->K, g->kh, g->kw);
+}
+
+gboolean
+_ns_cpu_conv_supports (CpuBackend *cb, const NsOpDesc *d)
+{
+  gboolean deconv = d->op == NS_OP_CONVT2;
+  int stride = deconv ? 2 : d->conv->stride, pad = deconv ? 0 : d->conv->pad;
+  int groups = deconv ? 1 : d->conv->groups;
+  ConvGeom g;
+
+  if (!d->backward)
+    {
+      NsTensor *out = d->args[0], *inp = d->args[1], *weight = d->args[2], *bias = d->args[3];
+      conv_geom (&g, deconv, out, inp, weight, bias != NULL, stride, pad, groups, cb->act_dt);
+      return conv_fwd_prim (cb, &g, deconv ? NS_ACT_NONE : d->conv->act, &CT (inp)->md) != NULL;
+    }
+  NsTensor *dinp = d->args[0], *dweight = d->args[1], *dbias = d->args[2], *dout = d->args[3];
+  NsTensor *inp = d->args[4], *weight = d->args[5];
+  if (dinp != NULL)
+    {
+      conv_geom (&g, deconv, dout, inp, weight, FALSE, stride, pad, groups, cb->act_dt);
+      if (conv_bwd_data_prim (cb, &g, &CT (dout)->md) == NULL)
+        return FALSE;
+    }
+  if (dweight != NULL || dbias != NULL)
+    {
+      conv_geom (&g, deconv, dout, inp, weight, dbias != NULL, stride, pad, groups, cb->act_dt);
+      if (conv_bwd_weights_prim (cb, &g, &CT (inp)->md, &CT (dout)->md) == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the ops ---------------------------------------------------------------------------- */
+
 static void
 conv_forward_impl (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
                    gboolean deconv, int stride, int pad, int groups, NsActivation act)
@@ -254,25 +356,11 @@ conv_forward_impl (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bia
   ConvGeom g;
   conv_geom (&g, deconv, out, inp, weight, bias != NULL, stride, pad, groups, cb->act_dt);
 
-  Key k = { .n = 0 };
-  conv_key (&k, K_CONV_FWD, &g);
-  key_add (&k, act);
-  key_md (&k, &CT (inp)->md);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = conv_fwd_prim (cb, &g, act, &CT (inp)->md);
   if (p == NULL)
     {
-      dnnl_prop_kind_t prop = act != NS_ACT_NONE ? dnnl_forward_inference
-                                                 : dnnl_forward_training;
-      dnnl_primitive_desc_t pd = conv_pd_choose (cb, &g, CONV_FWD, prop, act, &CT (inp)->md,
-                                                 NULL, NULL);
-      if (pd == NULL)
-        {
-          g_critical ("oneDNN: no %sconvolution for %dx%dx%dx%d, %d outputs, kernel %dx%d",
-                      deconv ? "transposed " : "", g.N, g.C, g.H, g.W, g.K, g.kh, g.kw);
-          return;
-        }
-      if ((p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        return;
+      no_primitive (cb, "convolution", &g);
+      return;
     }
 
   const dnnl_memory_desc_t *src_md = pd_md (p, dnnl_query_src_md, 0);
@@ -307,24 +395,11 @@ conv_backward_impl (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor
   if (dinp != NULL)
     {
       conv_geom (&g, deconv, dout, inp, weight, FALSE, stride, pad, groups, cb->act_dt);
-      Key k = { .n = 0 };
-      conv_key (&k, K_CONV_BWD_D, &g);
-      key_md (&k, &CT (dout)->md);
-      Prim *p = _ns_cpu_cache_lookup (cb, &k);
+      Prim *p = conv_bwd_data_prim (cb, &g, &CT (dout)->md);
       if (p == NULL)
         {
-          dnnl_primitive_desc_t hint = conv_pd (cb, &g, CONV_FWD, dnnl_forward_training,
-                                                NS_ACT_NONE, NULL, NULL, NULL);
-          dnnl_primitive_desc_t pd = hint ? conv_pd_choose (cb, &g, CONV_BWD_D, 0, NS_ACT_NONE,
-                                                            NULL, &CT (dout)->md, hint)
-                                          : NULL;
-          if (hint)
-            dnnl_primitive_desc_destroy (hint);
-          if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-            {
-              g_critical ("oneDNN: no backward-data convolution for this shape");
-              return;
-            }
+          no_primitive (cb, "backward-data convolution", &g);
+          return;
         }
       const dnnl_memory_desc_t *dsrc_md = pd_md (p, dnnl_query_diff_src_md, 0);
       const dnnl_memory_desc_t *wei_md = pd_md (p, dnnl_query_weights_md, 0);
@@ -347,26 +422,11 @@ conv_backward_impl (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor
     {
       conv_geom (&g, deconv, dout, inp, weight, dbias != NULL, stride, pad, groups,
                  cb->act_dt);
-      Key k = { .n = 0 };
-      conv_key (&k, K_CONV_BWD_W, &g);
-      key_md (&k, &CT (inp)->md);
-      key_md (&k, &CT (dout)->md);
-      Prim *p = _ns_cpu_cache_lookup (cb, &k);
+      Prim *p = conv_bwd_weights_prim (cb, &g, &CT (inp)->md, &CT (dout)->md);
       if (p == NULL)
         {
-          dnnl_primitive_desc_t hint = conv_pd (cb, &g, CONV_FWD, dnnl_forward_training,
-                                                NS_ACT_NONE, NULL, NULL, NULL);
-          dnnl_primitive_desc_t pd = hint ? conv_pd_choose (cb, &g, CONV_BWD_W, 0, NS_ACT_NONE,
-                                                            &CT (inp)->md, &CT (dout)->md,
-                                                            hint)
-                                          : NULL;
-          if (hint)
-            dnnl_primitive_desc_destroy (hint);
-          if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-            {
-              g_critical ("oneDNN: no backward-weights convolution for this shape");
-              return;
-            }
+          no_primitive (cb, "backward-weights convolution", &g);
+          return;
         }
       const dnnl_memory_desc_t *src_md = pd_md (p, dnnl_query_src_md, 0);
       const dnnl_memory_desc_t *dwei_md = pd_md (p, dnnl_query_diff_weights_md, 0);

@@ -4,10 +4,10 @@
  * normalisation, ReLU/ReLU6, 2x2 max-pool, nearest x2 resampling, channel concat, add and
  * softmax; each keeps the layout of its input.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
-#include "ns-backend-cpu-private.h"
+#include "ns-cpu-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -37,6 +37,57 @@ float_bits (float f)
   return u;
 }
 
+/* Recorded when an op finds no primitive though supports_op found one (the dispatcher
+ * asks first, so only a primitive that cannot be created twice gets here). */
+static void
+no_primitive (CpuBackend *cb, const char *what, const NsTensor *t)
+{
+  _ns_backend_fail (cb->be, NS_NET_ERROR_UNSUPPORTED, "oneDNN has no %s for %d x %d x %d x %d",
+                    what, t->shape[0], t->shape[1], t->shape[2], t->shape[3]);
+}
+
+static Prim *
+bn_fwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *data, gboolean training, float eps)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_BN_FWD);
+  key_add (&k, training);
+  key_add (&k, float_bits (eps));
+  key_md (&k, data);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  return p != NULL ? p : _ns_cpu_cache_insert (cb, &k, bn_fwd_pd (cb, data, training, eps));
+}
+
+/* eps only enters through the variance the op rebuilds from save_invstd; oneDNN adds it
+ * back */
+#define BN_BWD_EPS 1e-5f
+
+static Prim *
+bn_bwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *data, gboolean want_params)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_BN_BWD);
+  key_add (&k, want_params);
+  key_md (&k, data);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_primitive_desc_t hint = bn_fwd_pd (cb, data, TRUE, BN_BWD_EPS);
+  dnnl_batch_normalization_desc_t d;
+  dnnl_primitive_desc_t pd = NULL;
+  if (hint == NULL
+      || dnnl_batch_normalization_backward_desc_init (&d, want_params ? dnnl_backward
+                                                                      : dnnl_backward_data,
+                                                      data, data, BN_BWD_EPS,
+                                                      dnnl_use_scale | dnnl_use_shift)
+         != dnnl_success
+      || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, hint) != dnnl_success)
+    pd = NULL;
+  if (hint)
+    dnnl_primitive_desc_destroy (hint);
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
 void
 _ns_cpu_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_invstd,
                            NsTensor *inp, NsTensor *gamma, NsTensor *beta,
@@ -47,20 +98,11 @@ _ns_cpu_batchnorm_forward (NsTensor *out, NsTensor *save_mean, NsTensor *save_in
   int C = inp->shape[1];
   dnnl_memory_desc_t data = CT (inp)->md;
 
-  Key k = { .n = 0 };
-  key_add (&k, K_BN_FWD);
-  key_add (&k, training);
-  key_add (&k, float_bits (eps));
-  key_md (&k, &data);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = bn_fwd_prim (cb, &data, training, eps);
   if (p == NULL)
     {
-      dnnl_primitive_desc_t pd = bn_fwd_pd (cb, &data, training, eps);
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no batch normalisation for this shape");
-          return;
-        }
+      no_primitive (cb, "batch normalisation", inp);
+      return;
     }
 
   dnnl_memory_desc_t vec = md_vec (C, dnnl_f32);
@@ -122,35 +164,14 @@ _ns_cpu_batchnorm_backward (NsTensor *dinp, NsTensor *dgamma, NsTensor *dbeta, N
   CpuBackend *cb = CB (dout->backend);
   int C = inp->shape[1];
   dnnl_memory_desc_t data = CT (inp)->md;
-  /* eps only enters through the variance we rebuild below; oneDNN adds it back */
-  const float eps = 1e-5f;
+  const float eps = BN_BWD_EPS;
   gboolean want_params = dgamma != NULL || dbeta != NULL;
 
-  Key k = { .n = 0 };
-  key_add (&k, K_BN_BWD);
-  key_add (&k, want_params);
-  key_md (&k, &data);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = bn_bwd_prim (cb, &data, want_params);
   if (p == NULL)
     {
-      dnnl_primitive_desc_t hint = bn_fwd_pd (cb, &data, TRUE, eps);
-      dnnl_batch_normalization_desc_t d;
-      dnnl_primitive_desc_t pd = NULL;
-      if (hint == NULL
-          || dnnl_batch_normalization_backward_desc_init (&d, want_params ? dnnl_backward
-                                                                          : dnnl_backward_data,
-                                                          &data, &data, eps,
-                                                          dnnl_use_scale | dnnl_use_shift)
-             != dnnl_success
-          || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, hint) != dnnl_success)
-        pd = NULL;
-      if (hint)
-        dnnl_primitive_desc_destroy (hint);
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no batch-normalisation backward for this shape");
-          return;
-        }
+      no_primitive (cb, "batch-normalisation backward", inp);
+      return;
     }
 
   dnnl_memory_desc_t vec = md_vec (C, dnnl_f32);
@@ -215,26 +236,57 @@ elt_fwd_pd (CpuBackend *cb, const dnnl_memory_desc_t *data, dnnl_alg_kind_t alg,
   return pd;
 }
 
+static Prim *
+elt_fwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *data, NsActivation act)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_ELT_FWD);
+  key_add (&k, act);
+  key_md (&k, data);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  return _ns_cpu_cache_insert (cb, &k, act == NS_ACT_RELU
+                                       ? elt_fwd_pd (cb, data, dnnl_eltwise_relu, 0.0f, 0.0f)
+                                       : elt_fwd_pd (cb, data, dnnl_eltwise_clip, 0.0f, 6.0f));
+}
+
+/* Backward from the forward output (valid for both: out > 0 and out < 6 pass). */
+static Prim *
+elt_bwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *data, NsActivation act)
+{
+  dnnl_alg_kind_t alg = act == NS_ACT_RELU ? dnnl_eltwise_relu_use_dst_for_bwd
+                                           : dnnl_eltwise_clip_v2_use_dst_for_bwd;
+  float hi = act == NS_ACT_RELU ? 0.0f : 6.0f;
+  Key k = { .n = 0 };
+  key_add (&k, K_ELT_BWD);
+  key_add (&k, act);
+  key_md (&k, data);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_primitive_desc_t hint = elt_fwd_pd (cb, data, alg, 0.0f, hi);
+  dnnl_eltwise_desc_t d;
+  dnnl_primitive_desc_t pd = NULL;
+  if (hint == NULL
+      || dnnl_eltwise_backward_desc_init (&d, alg, data, data, 0.0f, hi) != dnnl_success
+      || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, hint) != dnnl_success)
+    pd = NULL;
+  if (hint)
+    dnnl_primitive_desc_destroy (hint);
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
 void
 _ns_cpu_relu_forward (NsTensor *out, NsTensor *inp, NsActivation act)
 {
   CpuBackend *cb = CB (out->backend);
   dnnl_memory_desc_t data = CT (inp)->md;
-  Key k = { .n = 0 };
-  key_add (&k, K_ELT_FWD);
-  key_add (&k, act);
-  key_md (&k, &data);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = elt_fwd_prim (cb, &data, act);
   if (p == NULL)
     {
-      dnnl_primitive_desc_t pd = act == NS_ACT_RELU
-                                 ? elt_fwd_pd (cb, &data, dnnl_eltwise_relu, 0.0f, 0.0f)
-                                 : elt_fwd_pd (cb, &data, dnnl_eltwise_clip, 0.0f, 6.0f);
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no eltwise for this shape");
-          return;
-        }
+      no_primitive (cb, "eltwise", inp);
+      return;
     }
   void *src = CT (inp)->data;
   Out o;
@@ -250,30 +302,11 @@ _ns_cpu_relu_backward (NsTensor *dinp, NsTensor *dout, NsTensor *out, NsActivati
 {
   CpuBackend *cb = CB (dout->backend);
   dnnl_memory_desc_t data = CT (out)->md;
-  dnnl_alg_kind_t alg = act == NS_ACT_RELU ? dnnl_eltwise_relu_use_dst_for_bwd
-                                           : dnnl_eltwise_clip_v2_use_dst_for_bwd;
-  float hi = act == NS_ACT_RELU ? 0.0f : 6.0f;
-  Key k = { .n = 0 };
-  key_add (&k, K_ELT_BWD);
-  key_add (&k, act);
-  key_md (&k, &data);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = elt_bwd_prim (cb, &data, act);
   if (p == NULL)
     {
-      dnnl_primitive_desc_t hint = elt_fwd_pd (cb, &data, alg, 0.0f, hi);
-      dnnl_eltwise_desc_t d;
-      dnnl_primitive_desc_t pd = NULL;
-      if (hint == NULL
-          || dnnl_eltwise_backward_desc_init (&d, alg, &data, &data, 0.0f, hi) != dnnl_success
-          || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, hint) != dnnl_success)
-        pd = NULL;
-      if (hint)
-        dnnl_primitive_desc_destroy (hint);
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no eltwise backward for this shape");
-          return;
-        }
+      no_primitive (cb, "eltwise backward", out);
+      return;
     }
   void *ddst = _ns_cpu_in_as (cb, dout, &data, 0);
   void *dst = CT (out)->data;
@@ -313,13 +346,28 @@ pool_fwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *src)
   key_add (&k, K_POOL_FWD);
   key_md (&k, src);
   Prim *p = _ns_cpu_cache_lookup (cb, &k);
-  if (p == NULL)
-    {
-      dnnl_primitive_desc_t pd = pool_fwd_pd (cb, src);
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        g_critical ("oneDNN: no max-pooling for this shape");
-    }
-  return p;
+  return p != NULL ? p : _ns_cpu_cache_insert (cb, &k, pool_fwd_pd (cb, src));
+}
+
+static Prim *
+pool_bwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *src_md, Prim *fp)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_POOL_BWD);
+  key_md (&k, src_md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_memory_desc_t dsrc = md_with_dt (src_md, src_md->data_type);
+  dnnl_dims_t two = { 2, 2 }, zero = { 0, 0 };
+  dnnl_pooling_desc_t d;
+  dnnl_primitive_desc_t pd = NULL;
+  if (dnnl_pooling_backward_desc_init (&d, dnnl_pooling_max, &dsrc,
+                                       pd_md (fp, dnnl_query_dst_md, 0), two, two, zero,
+                                       zero) != dnnl_success
+      || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, fp->pd) != dnnl_success)
+    pd = NULL;
+  return _ns_cpu_cache_insert (cb, &k, pd);
 }
 
 void
@@ -329,7 +377,10 @@ _ns_cpu_maxpool2_forward (NsTensor *out, NsTensor *inp)
   dnnl_memory_desc_t src_md = CT (inp)->md;
   Prim *p = pool_fwd_prim (cb, &src_md);
   if (p == NULL)
-    return;
+    {
+      no_primitive (cb, "max-pooling", inp);
+      return;
+    }
   const dnnl_memory_desc_t *dst_md = pd_md (p, dnnl_query_dst_md, 0);
   const dnnl_memory_desc_t *ws_md = pd_md (p, dnnl_query_workspace_md, 0);
   gsize ws_size = dnnl_memory_desc_get_size (ws_md);
@@ -349,6 +400,8 @@ _ns_cpu_maxpool2_forward (NsTensor *out, NsTensor *inp)
     { DNNL_ARG_DST, &o.md, o.ptr },
     { DNNL_ARG_WORKSPACE, ws_md, co->ws },
   };
+  if (co->ws == NULL)
+    _ns_cpu_out_of_memory (cb, ws_size, "the max-pooling workspace");
   gboolean ok = co->ws != NULL && _ns_cpu_run (cb, p->prim, 3, a);
   _ns_cpu_out_end (cb, &o);
   /* the workspace is valid for this output version and this input layout */
@@ -364,31 +417,14 @@ _ns_cpu_maxpool2_backward (NsTensor *dinp, NsTensor *dout, NsTensor *inp, NsTens
   CpuBackend *cb = CB (dout->backend);
   dnnl_memory_desc_t src_md = CT (inp)->md;
   Prim *fp = pool_fwd_prim (cb, &src_md);
-  if (fp == NULL)
-    return;
-  const dnnl_memory_desc_t *fdst_md = pd_md (fp, dnnl_query_dst_md, 0);
-  const dnnl_memory_desc_t *ws_md = pd_md (fp, dnnl_query_workspace_md, 0);
-
-  Key k = { .n = 0 };
-  key_add (&k, K_POOL_BWD);
-  key_md (&k, &src_md);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = fp != NULL ? pool_bwd_prim (cb, &src_md, fp) : NULL;
   if (p == NULL)
     {
-      dnnl_memory_desc_t dsrc = md_with_dt (&src_md, src_md.data_type);
-      dnnl_dims_t two = { 2, 2 }, zero = { 0, 0 };
-      dnnl_pooling_desc_t d;
-      dnnl_primitive_desc_t pd = NULL;
-      if (dnnl_pooling_backward_desc_init (&d, dnnl_pooling_max, &dsrc, fdst_md, two, two,
-                                           zero, zero) != dnnl_success
-          || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, fp->pd) != dnnl_success)
-        pd = NULL;
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no max-pooling backward for this shape");
-          return;
-        }
+      no_primitive (cb, "max-pooling backward", inp);
+      return;
     }
+  const dnnl_memory_desc_t *fdst_md = pd_md (fp, dnnl_query_dst_md, 0);
+  const dnnl_memory_desc_t *ws_md = pd_md (fp, dnnl_query_workspace_md, 0);
 
   CpuTensor *co = CT (out);
   void *ws = co->ws;
@@ -439,23 +475,52 @@ res_fwd_pd (CpuBackend *cb, const dnnl_memory_desc_t *src)
   return pd;
 }
 
+static Prim *
+res_fwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *src_md)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_RES_FWD);
+  key_md (&k, src_md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  return p != NULL ? p : _ns_cpu_cache_insert (cb, &k, res_fwd_pd (cb, src_md));
+}
+
+static Prim *
+res_bwd_prim (CpuBackend *cb, const dnnl_memory_desc_t *ddst_md)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_RES_BWD);
+  key_md (&k, ddst_md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_format_tag_t tag = md_guess_tag (ddst_md);
+  dnnl_dims_t sd = { ddst_md->dims[0], ddst_md->dims[1], ddst_md->dims[2] / 2,
+                     ddst_md->dims[3] / 2 };
+  dnnl_memory_desc_t dsrc = md_tag (4, sd, ddst_md->data_type, tag);
+  dnnl_primitive_desc_t hint = res_fwd_pd (cb, &dsrc);
+  dnnl_resampling_desc_t d;
+  dnnl_primitive_desc_t pd = NULL;
+  if (hint == NULL
+      || dnnl_resampling_backward_desc_init (&d, dnnl_resampling_nearest, NULL, &dsrc,
+                                             ddst_md) != dnnl_success
+      || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, hint) != dnnl_success)
+    pd = NULL;
+  if (hint)
+    dnnl_primitive_desc_destroy (hint);
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
 void
 _ns_cpu_upsample2_forward (NsTensor *out, NsTensor *inp)
 {
   CpuBackend *cb = CB (out->backend);
   dnnl_memory_desc_t src_md = CT (inp)->md;
-  Key k = { .n = 0 };
-  key_add (&k, K_RES_FWD);
-  key_md (&k, &src_md);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = res_fwd_prim (cb, &src_md);
   if (p == NULL)
     {
-      dnnl_primitive_desc_t pd = res_fwd_pd (cb, &src_md);
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no resampling for this shape");
-          return;
-        }
+      no_primitive (cb, "resampling", inp);
+      return;
     }
   void *src = CT (inp)->data;
   Out o;
@@ -471,31 +536,11 @@ _ns_cpu_upsample2_backward (NsTensor *dinp, NsTensor *dout)
 {
   CpuBackend *cb = CB (dout->backend);
   dnnl_memory_desc_t ddst_md = CT (dout)->md;
-  Key k = { .n = 0 };
-  key_add (&k, K_RES_BWD);
-  key_md (&k, &ddst_md);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = res_bwd_prim (cb, &ddst_md);
   if (p == NULL)
     {
-      dnnl_format_tag_t tag = md_guess_tag (&ddst_md);
-      dnnl_dims_t sd = { ddst_md.dims[0], ddst_md.dims[1], ddst_md.dims[2] / 2,
-                         ddst_md.dims[3] / 2 };
-      dnnl_memory_desc_t dsrc = md_tag (4, sd, ddst_md.data_type, tag);
-      dnnl_primitive_desc_t hint = res_fwd_pd (cb, &dsrc);
-      dnnl_resampling_desc_t d;
-      dnnl_primitive_desc_t pd = NULL;
-      if (hint == NULL
-          || dnnl_resampling_backward_desc_init (&d, dnnl_resampling_nearest, NULL, &dsrc,
-                                                 &ddst_md) != dnnl_success
-          || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, hint) != dnnl_success)
-        pd = NULL;
-      if (hint)
-        dnnl_primitive_desc_destroy (hint);
-      if (pd == NULL || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no resampling backward for this shape");
-          return;
-        }
+      no_primitive (cb, "resampling backward", dout);
+      return;
     }
   void *ddst = CT (dout)->data;
   Out o;
@@ -508,43 +553,56 @@ _ns_cpu_upsample2_backward (NsTensor *dinp, NsTensor *dout)
 
 /* ---- concat --------------------------------------------------------------------------- */
 
-void
-_ns_cpu_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
+/* The layouts the concat reads: a's, and b's unless its type differs (then plain NCHW
+ * of a's type, which the op reorders b into). */
+static void
+concat_srcs (const NsTensor *a, const NsTensor *b, dnnl_memory_desc_t srcs[2])
 {
-  CpuBackend *cb = CB (out->backend);
-  dnnl_memory_desc_t srcs[2] = { CT (a)->md, CT (b)->md };
-  void *pa = CT (a)->data, *pb = CT (b)->data;
+  srcs[0] = CT (a)->md;
+  srcs[1] = CT (b)->md;
   if (srcs[1].data_type != srcs[0].data_type)
-    {
-      dnnl_memory_desc_t want = md_nchw (b, srcs[0].data_type);
-      pb = _ns_cpu_in_as (cb, b, &want, 0);
-      srcs[1] = want;
-      if (pb == NULL)
-        return;
-    }
+    srcs[1] = md_nchw (b, srcs[0].data_type);
+}
+
+static Prim *
+concat_prim (CpuBackend *cb, const NsTensor *out, const dnnl_memory_desc_t srcs[2])
+{
   Key k = { .n = 0 };
   key_add (&k, K_CONCAT);
   key_md (&k, &srcs[0]);
   key_md (&k, &srcs[1]);
   Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  /* the layout of the inputs (the convolution after wants it), not "any", which picks
+   * plain NCHW as soon as one input is plain or has padded channel blocks */
+  dnnl_memory_desc_t dst = md_4d_any (out->shape[0], out->shape[1], out->shape[2],
+                                      out->shape[3], srcs[0].data_type);
+  const dnnl_memory_desc_t *like = md_is_plain_nchw (&srcs[0]) ? &srcs[1] : &srcs[0];
+  if (!md_is_plain_nchw (like))
+    dst = md_tag (4, dst.dims, dst.data_type, md_guess_tag (like));
+  dnnl_primitive_desc_t pd = NULL;
+  if (dnnl_concat_primitive_desc_create (&pd, &dst, 2, 1, srcs, NULL, cb->engine)
+      != dnnl_success)
+    pd = NULL;
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
+void
+_ns_cpu_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
+{
+  CpuBackend *cb = CB (out->backend);
+  dnnl_memory_desc_t srcs[2];
+  concat_srcs (a, b, srcs);
+  Prim *p = concat_prim (cb, out, srcs);
   if (p == NULL)
     {
-      /* the layout of the inputs (the convolution after wants it), not "any", which
-       * picks plain NCHW as soon as one input is plain or has padded channel blocks */
-      dnnl_memory_desc_t dst = md_4d_any (out->shape[0], out->shape[1], out->shape[2],
-                                          out->shape[3], srcs[0].data_type);
-      const dnnl_memory_desc_t *like = md_is_plain_nchw (&srcs[0]) ? &srcs[1] : &srcs[0];
-      if (!md_is_plain_nchw (like))
-        dst = md_tag (4, dst.dims, dst.data_type, md_guess_tag (like));
-      dnnl_primitive_desc_t pd = NULL;
-      if (dnnl_concat_primitive_desc_create (&pd, &dst, 2, 1, srcs, NULL, cb->engine)
-            != dnnl_success
-          || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no concat for this shape");
-          return;
-        }
+      no_primitive (cb, "concat", out);
+      return;
     }
+  void *pa = CT (a)->data, *pb = _ns_cpu_in_as (cb, b, &srcs[1], 0);
+  if (pb == NULL)
+    return;
   Out o;
   if (!_ns_cpu_out_begin (cb, &o, out, pd_md (p, dnnl_query_dst_md, 0), 1))
     return;
@@ -566,7 +624,7 @@ concat_split (CpuBackend *cb, NsTensor *d, const dnnl_memory_desc_t *md, void *b
   dnnl_dims_t sub = { d->shape[0], d->shape[1], d->shape[2], d->shape[3] };
   dnnl_dims_t off = { 0, c0, 0, 0 };
   dnnl_memory_desc_t smd;
-  if (!DNNL_OK (dnnl_memory_desc_init_submemory (&smd, md, sub, off)))
+  if (!DNNL_OK (cb, dnnl_memory_desc_init_submemory (&smd, md, sub, off)))
     return;
   dnnl_memory_desc_t dmd = md_tag (4, sub, md->data_type, tag);
   Out o;
@@ -614,32 +672,47 @@ _ns_cpu_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout)
 
 /* ---- add ------------------------------------------------------------------------------ */
 
+/* out = src0 + src1, all three in src0's layout (b is reordered into it). */
+static Prim *
+binary_prim (CpuBackend *cb, const dnnl_memory_desc_t *md)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_BINARY);
+  key_md (&k, md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_binary_desc_t d;
+  dnnl_primitive_desc_t pd = NULL;
+  if (dnnl_binary_desc_init (&d, dnnl_binary_add, md, md, md) != dnnl_success
+      || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, NULL) != dnnl_success)
+    pd = NULL;
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
+/* The operand that is not overwritten goes second (in place on src0). */
+static void
+add_operands (NsTensor *out, NsTensor **a, NsTensor **b)
+{
+  if (out == *b && out != *a)
+    {
+      NsTensor *t = *a;
+      *a = *b;
+      *b = t;
+    }
+}
+
 void
 _ns_cpu_add_forward (NsTensor *out, NsTensor *a, NsTensor *b)
 {
   CpuBackend *cb = CB (out->backend);
-  if (out == b && out != a)
-    {
-      NsTensor *t = a;   /* in place on src0 */
-      a = b;
-      b = t;
-    }
+  add_operands (out, &a, &b);
   dnnl_memory_desc_t md = CT (a)->md;
-  Key k = { .n = 0 };
-  key_add (&k, K_BINARY);
-  key_md (&k, &md);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  Prim *p = binary_prim (cb, &md);
   if (p == NULL)
     {
-      dnnl_binary_desc_t d;
-      dnnl_primitive_desc_t pd = NULL;
-      if (dnnl_binary_desc_init (&d, dnnl_binary_add, &md, &md, &md) != dnnl_success
-          || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, NULL) != dnnl_success
-          || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no binary add for this shape");
-          return;
-        }
+      no_primitive (cb, "binary add", out);
+      return;
     }
   void *pa = CT (a)->data;
   void *pb = _ns_cpu_in_as (cb, b, &md, 0);
@@ -657,28 +730,41 @@ _ns_cpu_add_forward (NsTensor *out, NsTensor *a, NsTensor *b)
 
 /* ---- softmax over channels -------------------------------------------------------------- */
 
+/* The logits' layout, in f32 (the probabilities are f32). */
+static dnnl_memory_desc_t
+softmax_md (const NsTensor *logits)
+{
+  dnnl_memory_desc_t md = CT (logits)->md;
+  return md.data_type != dnnl_f32 ? md_with_dt (&md, dnnl_f32) : md;
+}
+
+static Prim *
+softmax_prim (CpuBackend *cb, const dnnl_memory_desc_t *md)
+{
+  Key k = { .n = 0 };
+  key_add (&k, K_SOFTMAX);
+  key_md (&k, md);
+  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  if (p != NULL)
+    return p;
+  dnnl_softmax_desc_t d;
+  dnnl_primitive_desc_t pd = NULL;
+  if (dnnl_softmax_forward_desc_init (&d, dnnl_forward_inference, md, 1) != dnnl_success
+      || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, NULL) != dnnl_success)
+    pd = NULL;
+  return _ns_cpu_cache_insert (cb, &k, pd);
+}
+
 void
 _ns_cpu_softmax_forward (NsTensor *probs, NsTensor *logits)
 {
   CpuBackend *cb = CB (probs->backend);
-  dnnl_memory_desc_t md = CT (logits)->md;
-  if (md.data_type != dnnl_f32)
-    md = md_with_dt (&md, dnnl_f32);   /* probabilities in f32 */
-  Key k = { .n = 0 };
-  key_add (&k, K_SOFTMAX);
-  key_md (&k, &md);
-  Prim *p = _ns_cpu_cache_lookup (cb, &k);
+  dnnl_memory_desc_t md = softmax_md (logits);
+  Prim *p = softmax_prim (cb, &md);
   if (p == NULL)
     {
-      dnnl_softmax_desc_t d;
-      dnnl_primitive_desc_t pd = NULL;
-      if (dnnl_softmax_forward_desc_init (&d, dnnl_forward_inference, &md, 1) != dnnl_success
-          || dnnl_primitive_desc_create (&pd, &d, NULL, cb->engine, NULL) != dnnl_success
-          || (p = _ns_cpu_cache_insert (cb, &k, pd)) == NULL)
-        {
-          g_critical ("oneDNN: no softmax for this shape");
-          return;
-        }
+      no_primitive (cb, "softmax", logits);
+      return;
     }
   void *src = _ns_cpu_in_as (cb, logits, &md, 0);
   Out o;
@@ -687,4 +773,66 @@ _ns_cpu_softmax_forward (NsTensor *probs, NsTensor *logits)
   Arg a[] = { { DNNL_ARG_SRC, &md, src }, { DNNL_ARG_DST, &o.md, o.ptr } };
   _ns_cpu_run (cb, p->prim, 2, a);
   _ns_cpu_out_end (cb, &o);
+}
+
+/* ---- supports_op ------------------------------------------------------------------------ */
+
+gboolean
+_ns_cpu_layers_supports (CpuBackend *cb, const NsOpDesc *d)
+{
+  NsTensor *const *t = d->args;
+  dnnl_memory_desc_t md;
+
+  switch (d->op)
+    {
+    case NS_OP_BATCHNORM:
+      /* forward (out, save_mean, save_invstd, inp, ...); backward (dinp, dgamma, dbeta,
+       * dout, inp, gamma) */
+      if (!d->backward)
+        return bn_fwd_prim (cb, &CT (t[3])->md, d->training, d->eps) != NULL;
+      return bn_bwd_prim (cb, &CT (t[4])->md, t[1] != NULL || t[2] != NULL) != NULL;
+    case NS_OP_RELU:
+      /* forward (out, inp); backward (dinp, dout, out) */
+      return d->backward ? elt_bwd_prim (cb, &CT (t[2])->md, d->act) != NULL
+                         : elt_fwd_prim (cb, &CT (t[1])->md, d->act) != NULL;
+    case NS_OP_MAXPOOL2:
+      {
+        /* forward (out, inp); backward (dinp, dout, inp, out) */
+        md = CT (d->backward ? t[2] : t[1])->md;
+        Prim *fp = pool_fwd_prim (cb, &md);
+        return fp != NULL && (!d->backward || pool_bwd_prim (cb, &md, fp) != NULL);
+      }
+    case NS_OP_UPSAMPLE2:
+      /* forward (out, inp); backward (dinp, dout) */
+      return d->backward ? res_bwd_prim (cb, &CT (t[1])->md) != NULL
+                         : res_fwd_prim (cb, &CT (t[1])->md) != NULL;
+    case NS_OP_CONCAT:
+      {
+        /* forward (out, a, b); backward: reorders only */
+        dnnl_memory_desc_t srcs[2];
+        if (d->backward)
+          return TRUE;
+        concat_srcs (t[1], t[2], srcs);
+        return concat_prim (cb, t[0], srcs) != NULL;
+      }
+    case NS_OP_ADD:
+      {
+        NsTensor *a = t[1], *b = t[2];
+        add_operands (t[0], &a, &b);
+        return binary_prim (cb, &CT (a)->md) != NULL;
+      }
+    case NS_OP_SOFTMAX:
+      md = softmax_md (t[1]);
+      return softmax_prim (cb, &md) != NULL;
+    case NS_OP_CONV2D:
+    case NS_OP_CONV2D_FUSED_ACT:
+    case NS_OP_CONVT2:
+    case NS_OP_DROPOUT:
+    case NS_OP_SOFTMAX_DICE_CE:
+    case NS_OP_ADAM:
+    case NS_OP_BF16:
+    case NS_N_OPS:
+    default:
+      return TRUE;
+    }
 }

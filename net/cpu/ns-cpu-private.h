@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-backend-cpu-private.h: what the files of the oneDNN backend share (ns-backend-cpu.c:
+ * ns-cpu-private.h: what the files of the oneDNN backend share (ns-backend-cpu.c:
  * the backend, tensors, caches and reorders; ns-cpu-conv.c: convolutions; ns-cpu-layers.c:
  * batch-norm, eltwise, pooling, resampling, concat, add, softmax; ns-cpu-loops.c: the
  * loss, dropout and Adam as plain loops).  See ns-backend-cpu.c for the design.
@@ -24,6 +24,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
+  NsBackend *be;                /* where failures are recorded (_ns_backend_fail) */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   GHashTable *cache;            /* GBytes key -> Prim */
@@ -86,9 +87,13 @@ typedef enum
 #define CB(be) ((CpuBackend *) (be)->priv)
 #define CT(t)  ((CpuTensor *) (t)->priv)
 
-/* FALSE (and a critical naming the call) unless s is dnnl_success. */
-gboolean _ns_cpu_check (dnnl_status_t s, const char *what);
-#define DNNL_OK(call) _ns_cpu_check ((call), #call)
+/* FALSE unless s is dnnl_success; a failure is recorded in the backend's status, naming
+ * the call. */
+gboolean _ns_cpu_check (CpuBackend *cb, dnnl_status_t s, const char *what);
+#define DNNL_OK(cb, call) _ns_cpu_check ((cb), (call), #call)
+
+/* Records that an op could not get `bytes` of memory (NS_NET_ERROR_OUT_OF_MEMORY). */
+void _ns_cpu_out_of_memory (CpuBackend *cb, gsize bytes, const char *what);
 
 /* ---- cache keys: the op, its sizes and parameters, and the layouts of its inputs ------- */
 
@@ -133,7 +138,9 @@ key_md (Key *k, const dnnl_memory_desc_t *md)
 
 Prim *_ns_cpu_cache_lookup (CpuBackend *cb, const Key *k);
 
-/* Takes ownership of pd; NULL when the primitive cannot be created. */
+/* Takes ownership of pd (NULL is accepted: no descriptor); NULL when the primitive cannot
+ * be created.  Nothing is recorded: not having a primitive for a shape is what
+ * supports_op answers. */
 Prim *_ns_cpu_cache_insert (CpuBackend *cb, const Key *k, dnnl_primitive_desc_t pd);
 
 static inline const dnnl_memory_desc_t *
@@ -287,6 +294,12 @@ void _ns_cpu_add_vec (CpuBackend *cb, NsTensor *g, const float *src);
 void _ns_cpu_copy (NsTensor *dst, NsTensor *src);
 
 /* ---- ops (ns-cpu-conv.c, ns-cpu-layers.c, ns-cpu-loops.c) ------------------------------- */
+
+/* supports_op for the calls with shapes (ns-backend-private.h): whether oneDNN has a
+ * primitive for the op on these tensors in their current layouts.  The primitive made to
+ * answer is cached, so the op then finds it. */
+gboolean _ns_cpu_conv_supports   (CpuBackend *cb, const NsOpDesc *desc);
+gboolean _ns_cpu_layers_supports (CpuBackend *cb, const NsOpDesc *desc);
 
 void _ns_cpu_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
                              const NsConv2dParams *p);

@@ -5,10 +5,10 @@
  * and Adam.  Single-threaded and vectorisable: oneDNN keeps its own OpenMP pool, and
  * these loops are a small share of a training step.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
-#include "ns-backend-cpu-private.h"
+#include "ns-cpu-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -112,7 +112,7 @@ dice_sums (const float *p, const float *lab, int N, int K, gsize HW, double *int
         }
       for (gsize i = 0; i < HW; i++)
         {
-          int y = (int) ln[i];
+          int y = (int) lrintf (ln[i]);
           y = CLAMP (y, 0, K - 1);
           float py = pn[y * HW + i];
           inter[y] += py;
@@ -124,6 +124,21 @@ dice_sums (const float *p, const float *lab, int N, int K, gsize HW, double *int
 
 #define DICE_EPS 1.0
 
+/* Labels are class indices 0..K-1 as floats; anything else fails the step (the backend's
+ * status) rather than being counted as some class. */
+static gboolean
+labels_valid (CpuBackend *cb, const float *lab, gsize n, int K)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!(lab[i] >= -0.5f && lab[i] < K - 0.5f))
+      {
+        _ns_backend_fail (cb->be, NS_NET_ERROR_FAILED, "oneDNN backend loss: label %g at %"
+                          G_GSIZE_FORMAT " is not a class index 0..%d", lab[i], i, K - 1);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 float
 _ns_cpu_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *labels)
 {
@@ -134,7 +149,8 @@ _ns_cpu_softmax_dice_ce_forward (NsTensor *probs, NsTensor *logits, NsTensor *la
   const float *lab = _ns_cpu_plain_f32 (cb, labels);
   dnnl_memory_desc_t plain = md_nchw (probs, dnnl_f32);
   Out o;
-  if (z == NULL || lab == NULL || !_ns_cpu_out_begin (cb, &o, probs, &plain, 1))
+  if (z == NULL || lab == NULL || !labels_valid (cb, lab, labels->n, K)
+      || !_ns_cpu_out_begin (cb, &o, probs, &plain, 1))
     return NAN;
   softmax_plain (o.ptr, z, N, K, HW);
   _ns_cpu_out_end (cb, &o);
@@ -160,7 +176,7 @@ _ns_cpu_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *
   gsize HW = (gsize) probs->shape[2] * probs->shape[3];
   const float *p = _ns_cpu_plain_f32 (cb, probs);
   const float *lab = _ns_cpu_plain_f32 (cb, labels);
-  if (p == NULL || lab == NULL)
+  if (p == NULL || lab == NULL || !labels_valid (cb, lab, labels->n, K))
     return;
   g_autofree double *s = g_new (double, 3 * K);
   double ce;
@@ -189,7 +205,7 @@ _ns_cpu_softmax_dice_ce_backward (NsTensor *dlogits, NsTensor *probs, NsTensor *
       float *dn = dz + (gsize) n * K * HW;
       for (gsize i = 0; i < HW; i++)
         {
-          int y = CLAMP ((int) ln[i], 0, K - 1);
+          int y = CLAMP ((int) lrintf (ln[i]), 0, K - 1);
           float dot = 0.0f;
           for (int k = 0; k < K; k++)
             {

@@ -28,26 +28,39 @@
  * (loss, dropout, Adam, batch-norm statistics) are plain single-threaded loops over
  * contiguous arrays, which the compiler vectorises; they are a small share of a step.
  *
- * Errors.  The op table returns void; a failing oneDNN call is a g_critical naming the
- * call and the status, and the op leaves its outputs unchanged.
+ * Errors.  An op for which oneDNN has no primitive (for these shapes and layouts) is
+ * refused by supports_op, which makes the primitive to find out (and caches it), and the
+ * dispatcher runs it on the host.  A oneDNN call that fails or memory that cannot be had
+ * inside an op is recorded in the backend's status (_ns_backend_fail) and the op leaves
+ * its outputs unchanged; the caller's ns_backend_check() reports it.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-config.h"
 #include "ns-memory.h"
-#include "ns-backend-cpu-private.h"
+#include "ns-cpu-private.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 gboolean
-_ns_cpu_check (dnnl_status_t s, const char *what)
+_ns_cpu_check (CpuBackend *cb, dnnl_status_t s, const char *what)
 {
   if (s == dnnl_success)
     return TRUE;
-  g_critical ("oneDNN: %s failed (status %d)", what, (int) s);
+  _ns_backend_fail (cb->be, s == dnnl_out_of_memory ? NS_NET_ERROR_OUT_OF_MEMORY
+                                                    : NS_NET_ERROR_FAILED,
+                    "oneDNN: %s failed (status %d)", what, (int) s);
   return FALSE;
+}
+
+void
+_ns_cpu_out_of_memory (CpuBackend *cb, gsize bytes, const char *what)
+{
+  _ns_backend_fail (cb->be, NS_NET_ERROR_OUT_OF_MEMORY,
+                    "oneDNN backend: out of memory for %" G_GSIZE_FORMAT " MiB of %s",
+                    bytes >> 20, what);
 }
 
 /* ---- primitive cache ---------------------------------------------------------------- */
@@ -74,9 +87,11 @@ _ns_cpu_cache_lookup (CpuBackend *cb, const Key *k)
 Prim *
 _ns_cpu_cache_insert (CpuBackend *cb, const Key *k, dnnl_primitive_desc_t pd)
 {
+  if (pd == NULL)
+    return NULL;
   Prim *p = g_new0 (Prim, 1);
   p->pd = pd;
-  if (!DNNL_OK (dnnl_primitive_create (&p->prim, pd)))
+  if (dnnl_primitive_create (&p->prim, pd) != dnnl_success)
     {
       prim_free (p);
       return NULL;
@@ -110,8 +125,7 @@ _ns_cpu_scratch (CpuBackend *cb, int slot, gsize size)
       cb->scratch_size[slot] = cb->scratch[slot] != NULL ? size : 0;
       if (cb->scratch[slot] == NULL)
         {
-          g_critical ("ns-backend-cpu: out of memory for %" G_GSIZE_FORMAT
-                      " bytes of scratch; the op is skipped", size);
+          _ns_cpu_out_of_memory (cb, size, "scratch");
           return NULL;
         }
     }
@@ -128,7 +142,7 @@ _ns_cpu_run (CpuBackend *cb, dnnl_primitive_t prim, int n, const Arg *a)
   g_assert (n <= 16);
   for (int i = 0; i < n; i++)
     {
-      if (!DNNL_OK (dnnl_memory_create (&args[i].memory, a[i].md, cb->engine, a[i].ptr)))
+      if (!DNNL_OK (cb, dnnl_memory_create (&args[i].memory, a[i].md, cb->engine, a[i].ptr)))
         {
           ok = FALSE;
           break;
@@ -137,8 +151,8 @@ _ns_cpu_run (CpuBackend *cb, dnnl_primitive_t prim, int n, const Arg *a)
       made++;
     }
   if (ok)
-    ok = DNNL_OK (dnnl_primitive_execute (prim, cb->stream, n, args))
-         && DNNL_OK (dnnl_stream_wait (cb->stream));
+    ok = DNNL_OK (cb, dnnl_primitive_execute (prim, cb->stream, n, args))
+         && DNNL_OK (cb, dnnl_stream_wait (cb->stream));
   for (int i = 0; i < made; i++)
     dnnl_memory_destroy (args[i].memory);
   return ok;
@@ -179,11 +193,11 @@ _ns_cpu_reorder (CpuBackend *cb, const dnnl_memory_desc_t *src_md, void *src,
                                                             cb->engine, attr);
       if (attr)
         dnnl_primitive_attr_destroy (attr);
-      if (!_ns_cpu_check (s, "dnnl_reorder_primitive_desc_create"))
+      if (!_ns_cpu_check (cb, s, "dnnl_reorder_primitive_desc_create"))
         return FALSE;
       p = _ns_cpu_cache_insert (cb, &k, pd);
       if (p == NULL)
-        return FALSE;
+        return _ns_cpu_check (cb, dnnl_runtime_error, "dnnl_primitive_create (reorder)");
     }
   Arg a[] = { { DNNL_ARG_FROM, src_md, src }, { DNNL_ARG_TO, dst_md, dst } };
   return _ns_cpu_run (cb, p->prim, 2, a);
@@ -265,8 +279,7 @@ _ns_cpu_out_begin (CpuBackend *cb, Out *o, NsTensor *t, const dnnl_memory_desc_t
       void *bigger = _ns_cpu_alloc (size);
       if (bigger == NULL)
         {
-          g_critical ("ns-backend-cpu: out of memory for a %" G_GSIZE_FORMAT
-                      "-byte tensor; the op is skipped", size);
+          _ns_cpu_out_of_memory (cb, size, "a tensor in a larger layout");
           return FALSE;
         }
       o->old = ct->data;
@@ -337,7 +350,7 @@ _ns_cpu_weights_as (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *plain
           slot->size = slot->data != NULL ? size : 0;
           if (slot->data == NULL)
             {
-              g_critical ("ns-backend-cpu: out of memory for reordered weights");
+              _ns_cpu_out_of_memory (cb, size, "reordered weights");
               return NULL;
             }
         }
@@ -377,11 +390,34 @@ _ns_cpu_add_vec (CpuBackend *cb, NsTensor *g, const float *src)
 /* ---- backend -------------------------------------------------------------------------- */
 
 static gboolean
-cpu_supports_op (NsBackend *be, NsOp op)
+cpu_supports_op (NsBackend *be, const NsOpDesc *desc)
 {
-  if (op == NS_OP_BF16)
+  if (desc->op == NS_OP_BF16)
     return CB (be)->has_bf16;
-  return op >= 0 && op < NS_N_OPS;
+  if (!_ns_op_desc_has_tensors (desc))
+    return desc->op >= 0 && desc->op < NS_N_OPS;
+  switch (desc->op)
+    {
+    case NS_OP_CONV2D:
+    case NS_OP_CONV2D_FUSED_ACT:
+    case NS_OP_CONVT2:
+      return _ns_cpu_conv_supports (CB (be), desc);
+    case NS_OP_BATCHNORM:
+    case NS_OP_RELU:
+    case NS_OP_MAXPOOL2:
+    case NS_OP_UPSAMPLE2:
+    case NS_OP_CONCAT:
+    case NS_OP_ADD:
+    case NS_OP_SOFTMAX:
+      return _ns_cpu_layers_supports (CB (be), desc);
+    case NS_OP_DROPOUT:
+    case NS_OP_SOFTMAX_DICE_CE:
+    case NS_OP_ADAM:
+    case NS_OP_BF16:
+    case NS_N_OPS:
+    default:
+      return TRUE;   /* plain loops (ns-cpu-loops.c) */
+    }
 }
 
 static const char *
@@ -618,6 +654,7 @@ _ns_backend_cpu_new (GError **error)
   NsBackend *be = g_new0 (NsBackend, 1);
   be->ops = &cpu_ops;
   be->priv = cb;
+  cb->be = be;
   be->precision = NS_PRECISION_FP32;
   const dnnl_version_t *v = dnnl_version ();
   be->device = g_strdup_printf ("oneDNN %d.%d.%d on %d threads, isa %s%s", v->major,
