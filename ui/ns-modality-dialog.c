@@ -30,6 +30,7 @@ struct _NsModalityDialog
 
   /* template children */
   GtkGrid *file_grid;
+  GtkWidget *open_button;
 };
 
 G_DEFINE_FINAL_TYPE (NsModalityDialog, ns_modality_dialog, GTK_TYPE_DIALOG)
@@ -59,6 +60,7 @@ ns_modality_dialog_class_init (NsModalityDialogClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/neuroseg/Neuroseg/ui/ns-modality-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, NsModalityDialog, file_grid);
+  gtk_widget_class_bind_template_child (widget_class, NsModalityDialog, open_button);
 }
 
 static void
@@ -95,6 +97,8 @@ ns_modality_dialog_new (GtkWindow *parent, const char *const *paths)
       gtk_grid_attach (self->file_grid, drop, 1, i, 1, 1);
       g_ptr_array_add (self->drops, drop);
     }
+  /* Enter opens the files as they stand (on a drop-down it would open its list) */
+  gtk_window_set_focus (GTK_WINDOW (self), self->open_button);
   return self;
 }
 
