@@ -6,6 +6,11 @@
  * The probabilities are written one 3-D float file per class, named after the given
  * path with the class appended (P.nii.gz -> P-background.nii.gz, P-edema.nii.gz, ...),
  * because the NIfTI writer of data/ writes 3-D volumes.
+ *
+ * Nothing is written over an input of the run (the case's files, the model, through any
+ * link) and no existing file is replaced without --force; both are checked before the
+ * network runs.  When the device cannot finish the case (it failed, or had no memory for
+ * one slice) the engine finishes on the CPU and its note says why, on stderr.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
@@ -57,7 +62,7 @@ ns_cmd_segment (int argc, char **argv)
   g_autofree char *prob_path = NULL;
   g_autofree char *out_path = NULL;
   int memory_mb = 0, limit_mb = 0;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, force = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model checkpoint (.safetensors)", "M" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda (default auto)",
@@ -66,21 +71,26 @@ ns_cmd_segment (int argc, char **argv)
     { "probabilities", 'p', 0, G_OPTION_ARG_FILENAME, &prob_path,
       "Also write the class probabilities (one file per class, named after P)", "P.nii.gz" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Label map to write", "OUT.nii.gz" },
-    { "memory", 0, 0, G_OPTION_ARG_INT, &memory_mb,
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+      "Replace output files that exist (an input of the run is never replaced)", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "memory", 0, NS_CMD_INT, &memory_mb, 1, 1 << 20, FALSE, NULL,
       "Memory budget of one batch in MB (default: 1024, or 90 % of the GPU's free memory if "
       "less)", "MB" },
-    { "memory-limit", 0, 0, G_OPTION_ARG_INT, &limit_mb,
+    { "memory-limit", 0, NS_CMD_INT, &limit_mb, 1, 1 << 20, FALSE, NULL,
       "Use at most this much device memory in MB (sharing a GPU); a batch that does not fit "
       "is halved, and at one slice the rest runs on the CPU", "MB" },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { NULL }
   };
   int status;
   g_autoptr (GError) error = NULL;
 
-  if (!ns_cmd_parse ("segment", "CASE_DIR | FILE.nii[.gz]...",
-                     "Segment a case with a model; prints the time of each stage.", entries,
-                     &argc, &argv, &status))
+  if (!ns_cmd_parse_options ("segment", "CASE_DIR | FILE.nii[.gz]...",
+                             "Segment a case with a model; prints the time of each stage.",
+                             entries, numbers, &argc, &argv, &status))
     return status;
   if (argc < 2 || out_path == NULL)
     {
@@ -97,7 +107,7 @@ ns_cmd_segment (int argc, char **argv)
       if (model_path == NULL)
         {
           fprintf (stderr, "neuroseg segment: %s (or pass --model MODEL.safetensors)\n",
-                   error->message);
+                   ns_cmd_printable (error->message));
           return 1;
         }
     }
@@ -107,7 +117,7 @@ ns_cmd_segment (int argc, char **argv)
   else if (precision != NULL && g_ascii_strcasecmp (precision, "fp32") != 0)
     {
       fprintf (stderr, "neuroseg segment: --precision must be fp32 or bf16, not '%s'\n",
-               precision);
+               ns_cmd_printable (precision));
       return 2;
     }
   gboolean verbose = !quiet;
@@ -142,6 +152,21 @@ ns_cmd_segment (int argc, char **argv)
   if (model == NULL)
     return ns_cmd_print_error (error);
   double t_model = (g_get_monotonic_time () - t0) / 1e6;
+  const NsModelMeta *meta = ns_model_get_meta (model);
+
+  /* What will be written, checked before the network runs. */
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+  ns_cmd_add_case_inputs (inputs, ncase);
+  g_ptr_array_add (inputs, g_strdup (model_path));
+  g_ptr_array_add (inputs, NULL);
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (outputs, g_strdup (out_path));
+  for (int k = 0; prob_path != NULL && k < meta->n_classes; k++)
+    g_ptr_array_add (outputs, class_path (prob_path, meta->classes[k].name));
+  g_ptr_array_add (outputs, NULL);
+  if (!ns_cmd_check_outputs ((const char *const *) outputs->pdata,
+                             (const char *const *) inputs->pdata, force, &error))
+    return ns_cmd_print_error (error);
 
   NsInferOptions opt = { 0 };
   opt.memory_budget = memory_mb > 0 ? (gsize) memory_mb << 20 : 0;
@@ -152,9 +177,7 @@ ns_cmd_segment (int argc, char **argv)
   if (r == NULL)
     return ns_cmd_print_error (error);
   if (r->stats.cpu_fallback)
-    fprintf (stderr, "neuroseg segment: %s ran out of memory even for one slice (%s); the "
-             "remaining slices ran on the CPU (%s)\n", ns_backend_get_device (be),
-             r->stats.fallback_reason, r->stats.device);
+    fprintf (stderr, "neuroseg segment: %s\n", ns_cmd_printable (r->stats.note));
   else if (r->stats.oom_retries > 0 && verbose)
     fprintf (stderr, "neuroseg segment: out of memory %d time%s on %s; batches were "
              "halved to %d slices\n", r->stats.oom_retries,
@@ -167,11 +190,12 @@ ns_cmd_segment (int argc, char **argv)
   if (prob_path != NULL)
     for (int k = 0; k < r->n_classes; k++)
       {
-        g_autofree char *p = class_path (prob_path, ns_model_get_meta (model)->classes[k].name);
+        const char *p = outputs->pdata[1 + k];
         if (!ns_nifti_write_volume (r->probabilities[k], p, &error))
           return ns_cmd_print_error (error);
         if (verbose)
-          printf ("probabilities of %s: %s\n", ns_model_get_meta (model)->classes[k].name, p);
+          printf ("probabilities of %s: %s\n", ns_cmd_printable (meta->classes[k].name),
+                  ns_cmd_printable (p));
       }
   double t_write = (g_get_monotonic_time () - t0) / 1e6;
   double t_total = (g_get_monotonic_time () - t_all) / 1e6;
@@ -181,9 +205,10 @@ ns_cmd_segment (int argc, char **argv)
       const NsInferStats *s = &r->stats;
       printf ("device       %s (%s, %s)\n", ns_backend_get_name (be), s->device,
               prec == NS_PRECISION_BF16 ? "bf16" : "fp32");
-      printf ("model        %s (%s)\n", model_path, ns_model_get_meta (model)->arch);
+      printf ("model        %s (%s)\n", ns_cmd_printable (model_path), meta->arch);
       if (model_why != NULL)
-        printf ("             registry version %d, %s\n", model_version, model_why);
+        printf ("             registry version %d, %s\n", model_version,
+                ns_cmd_printable (model_why));
       printf ("slices       %d of %d with brain, crop %d x %d, %d batch%s of %d\n",
               s->slices_run, s->slices_total, s->crop_size[0], s->crop_size[1], s->n_batches,
               s->n_batches == 1 ? "" : "es", s->batch_size);
@@ -196,7 +221,7 @@ ns_cmd_segment (int argc, char **argv)
       printf ("postprocess  %8.3f s\n", s->postprocess);
       printf ("write        %8.3f s\n", t_write);
       printf ("total        %8.3f s\n", t_total);
-      printf ("labels: %s\n", out_path);
+      printf ("labels: %s\n", ns_cmd_printable (out_path));
     }
   return 0;
 }

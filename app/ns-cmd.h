@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-cmd.h: the subcommands of the neuroseg binary.  Each lives in its own
- * ns-cmd-<name>.c, parses its arguments with GOptionContext, prints errors as one line
- * (file + reason) through ns_cmd_print_error() and returns the exit status (0, or 1 on
- * error; 2 on bad usage).
+ * ns-cmd-<name>.c, parses its arguments with GOptionContext (numeric options checked
+ * against their ranges), prints errors as one line (file + reason) through
+ * ns_cmd_print_error(), every string from a user, a file or the database through
+ * ns_cmd_printable(), checks the files it will write with ns_cmd_check_outputs() before
+ * any work, and returns the exit status (0, or 1 on error; 2 on bad usage).
  */
 #pragma once
 
 #include <glib.h>
 
+#include "ns-case.h"
+
 G_BEGIN_DECLS
+
+typedef struct _JsonBuilder JsonBuilder;
+typedef struct _JsonNode JsonNode;
 
 typedef int (*NsCmdFunc) (int argc, char **argv);
 
@@ -20,11 +27,57 @@ typedef struct
   NsCmdFunc func;
 } NsCmd;
 
-/* "neuroseg: <message>" on stderr; returns 1 so callers can `return ns_cmd_print_error (e)`. */
+/* ---- printing (ns-cmd-print.c) ------------------------------------------------------- */
+
+/* "neuroseg: <message>" on stderr, the message made printable; returns 1 so callers can
+ * `return ns_cmd_print_error (e)`. */
 int         ns_cmd_print_error     (const GError *error);
-/* Parses argv with a GOptionContext carrying entries, usage " PARAMS" and summary;
- * prints the error and returns FALSE on bad usage (*status set to 2) or after --help
- * (*status 0). */
+/* Every string that came from a user, a file name, a file or the database goes through
+ * this before it is printed (data/ns-text.h: control characters, escape sequences and
+ * invalid UTF-8 are shown as escapes).  Returns text itself when it is printable, else an
+ * escaped copy kept until the program ends; NULL for NULL. */
+const char *ns_cmd_printable       (const char *text);
+/* root as JSON text and a newline on stdout, flushed (pretty: indented, several lines). */
+void        ns_cmd_print_json      (JsonNode *root, gboolean pretty);
+/* TRUE when stdout is a terminal (progress bars only then). */
+gboolean    ns_cmd_stdout_is_tty   (void);
+
+/* ---- options (ns-cmd-options.c) ---------------------------------------------------- */
+
+typedef enum
+{
+  NS_CMD_INT,       /* int */
+  NS_CMD_INT64,     /* gint64 */
+  NS_CMD_DOUBLE,    /* double, finite */
+} NsCmdNumberType;
+
+/* A numeric option and the values it takes.  The value must be written out whole (no
+ * trailing text), finite, in [min, max] (or (min, max] with above_min; min -INFINITY,
+ * max INFINITY for no bound); otherwise the command ends with a usage error (exit 2)
+ * naming the option, the range and what was given.  value (int *, gint64 * or double *)
+ * and *given (nullable) are set only when the option is given, so the variable's initial
+ * value is the default and never a sentinel a user could type. */
+typedef struct
+{
+  const char *long_name;
+  char short_name;
+  NsCmdNumberType type;
+  gpointer value;
+  double min;
+  double max;
+  gboolean above_min;
+  gboolean *given;
+  const char *description;
+  const char *arg_description;
+} NsCmdNumber;
+
+/* Parses argv with a GOptionContext carrying entries and numbers (each NULL-terminated by
+ * a NULL long_name; either may be NULL), usage " PARAMS" and summary; prints the error
+ * and returns FALSE on bad usage (*status set to 2) or after --help (*status 0). */
+gboolean    ns_cmd_parse_options   (const char *cmd, const char *params, const char *summary,
+                                    const GOptionEntry *entries, const NsCmdNumber *numbers,
+                                    int *argc, char ***argv, int *status);
+/* ns_cmd_parse_options () without numeric options. */
 gboolean    ns_cmd_parse           (const char *cmd, const char *params, const char *summary,
                                     const GOptionEntry *entries, int *argc, char ***argv,
                                     int *status);
@@ -33,8 +86,20 @@ gboolean    ns_cmd_parse           (const char *cmd, const char *params, const c
  * unknown sub-command: stderr, exit 2).  what is the paragraph under the usage line. */
 int         ns_cmd_dispatch        (const char *cmd, const char *what, const NsCmd *subs,
                                     gsize n_subs, int argc, char **argv);
-/* TRUE when stdout is a terminal (progress bars only then). */
-gboolean    ns_cmd_stdout_is_tty   (void);
+
+/* ---- files written (ns-cmd-output.c) ------------------------------------------------ */
+
+/* Adds (copies of) the files of a loaded case to inputs (a GPtrArray of g_free'd paths). */
+void        ns_cmd_add_case_inputs      (GPtrArray *inputs, const NsCase *ncase);
+/* The same for a case not loaded yet: a folder's files by name (ns_case_discover ()), or
+ * the file itself.  Errors are those of ns_case_discover (). */
+gboolean    ns_cmd_add_case_path_inputs (GPtrArray *inputs, const char *path, GError **error);
+/* Checks, before any work, the files a command will write (outputs, NULL-terminated):
+ * none may be one of inputs (NULL-terminated, compared as files: see
+ * ns_file_check_output ()), no two may be the same path, and none may exist unless force.
+ * The error names the file; for an existing one it says that --force replaces it. */
+gboolean    ns_cmd_check_outputs        (const char *const *outputs, const char *const *inputs,
+                                         gboolean force, GError **error);
 
 int ns_cmd_info    (int argc, char **argv);
 int ns_cmd_import_encoder    (int argc, char **argv);
@@ -44,7 +109,6 @@ int ns_cmd_bench   (int argc, char **argv);
 int ns_cmd_segment (int argc, char **argv);
 
 /* The network section of `neuroseg bench` (ns-cmd-bench-net.c). */
-typedef struct _JsonBuilder JsonBuilder;
 typedef struct
 {
   const char *case_path;
