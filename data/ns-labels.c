@@ -96,6 +96,34 @@ ns_label_map_count (const NsLabelMap *map, guint64 counts[256])
     counts[map->labels[i]]++;
 }
 
+gboolean
+ns_label_map_centroid (const NsLabelMap *map, double centre[3])
+{
+  g_return_val_if_fail (map != NULL && centre != NULL, FALSE);
+
+  const NsGrid *g = &map->grid;
+  double sum[3] = { 0, 0, 0 };
+  guint64 n = 0;
+  for (int k = 0; k < g->dim[2]; k++)
+    for (int j = 0; j < g->dim[1]; j++)
+      {
+        const guint8 *row = map->labels + ns_grid_index (g, 0, j, k);
+        for (int i = 0; i < g->dim[0]; i++)
+          if (row[i] != 0)
+            {
+              sum[0] += i;
+              sum[1] += j;
+              sum[2] += k;
+              n++;
+            }
+      }
+  if (n == 0)
+    return FALSE;
+  for (int d = 0; d < 3; d++)
+    centre[d] = round (sum[d] / (double) n);
+  return TRUE;
+}
+
 static const char *
 name_or_memory (const char *path)
 {
