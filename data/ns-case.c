@@ -541,6 +541,16 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
 }
 
 NsCase *
+ns_case_open (const char *const *paths, NsCaseLoadFlags flags, GError **error)
+{
+  g_return_val_if_fail (paths != NULL, NULL);
+
+  if (paths[0] != NULL && paths[1] == NULL)
+    return ns_case_load (paths[0], flags, error);
+  return ns_case_load_files (paths, flags, error);
+}
+
+NsCase *
 ns_case_ref (NsCase *ncase)
 {
   g_return_val_if_fail (ncase != NULL, NULL);
