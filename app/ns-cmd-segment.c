@@ -125,16 +125,8 @@ ns_cmd_segment (int argc, char **argv)
 
   /* The case. */
   t0 = g_get_monotonic_time ();
-  g_autoptr (NsCase) ncase = NULL;
-  if (argc == 2)
-    ncase = ns_case_load (argv[1], NS_CASE_LOAD_SKIP_LABELS, &error);
-  else
-    {
-      g_autofree const char **files = g_new0 (const char *, argc);
-      for (int i = 1; i < argc; i++)
-        files[i - 1] = argv[i];
-      ncase = ns_case_load_files (files, NS_CASE_LOAD_SKIP_LABELS, &error);
-    }
+  g_autoptr (NsCase) ncase = ns_case_open ((const char *const *) argv + 1,
+                                           NS_CASE_LOAD_SKIP_LABELS, &error);
   if (ncase == NULL)
     return ns_cmd_print_error (error);
   double t_load = (g_get_monotonic_time () - t0) / 1e6;
