@@ -179,6 +179,23 @@ ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extr
   g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
 }
 
+/* va_start needs a named parameter before the dots: args, passed through as extra. */
+static void
+run_extra (NsTestRun *run, const char *const *extra, ...)
+{
+  va_list ap;
+
+  va_start (ap, extra);
+  ns_test_run_neuroseg_valist (run, ap, extra);
+  va_end (ap);
+}
+
+void
+ns_test_run_neuroseg_strv (NsTestRun *run, const char *const *args)
+{
+  run_extra (run, args, NULL);
+}
+
 void
 ns_test_run_neuroseg (NsTestRun *run, ...)
 {

@@ -34,6 +34,8 @@ void        ns_test_run_neuroseg   (NsTestRun *run, ...) G_GNUC_NULL_TERMINATED;
 /* The same from a va_list, with extra arguments (NULL-terminated array, may be NULL)
  * appended after those. */
 void        ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extra);
+/* The same with the arguments in an array (NULL-terminated). */
+void        ns_test_run_neuroseg_strv   (NsTestRun *run, const char *const *args);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsTestRun, ns_test_run_clear)
 
