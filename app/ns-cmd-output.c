@@ -28,6 +28,9 @@ ns_cmd_add_case_path_inputs (GPtrArray *inputs, const char *path, GError **error
 
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
+      /* a missing case is reported as such, before any output is looked at */
+      if (!ns_file_check_regular (path, error))
+        return FALSE;
       g_ptr_array_add (inputs, g_strdup (path));
       return TRUE;
     }

@@ -32,6 +32,8 @@ typedef struct
 /* "neuroseg: <message>" on stderr, the message made printable; returns 1 so callers can
  * `return ns_cmd_print_error (e)`. */
 int         ns_cmd_print_error     (const GError *error);
+/* "neuroseg CMD: <message> (neuroseg CMD --help)" on stderr; returns 2 (bad usage). */
+int         ns_cmd_usage_error     (const char *cmd, const char *message);
 /* Every string that came from a user, a file name, a file or the database goes through
  * this before it is printed (data/ns-text.h: control characters, escape sequences and
  * invalid UTF-8 are shown as escapes).  Returns text itself when it is printable, else an
@@ -77,6 +79,11 @@ typedef struct
 gboolean    ns_cmd_parse_options   (const char *cmd, const char *params, const char *summary,
                                     const GOptionEntry *entries, const NsCmdNumber *numbers,
                                     int *argc, char ***argv, int *status);
+/* ns_cmd_parse_options () with --db FILE (the queue and registry database, into *db,
+ * owned by the caller) after entries: for `neuroseg queue ...` and `neuroseg models ...`. */
+gboolean    ns_cmd_parse_with_db   (const char *cmd, const char *params, const char *summary,
+                                    const GOptionEntry *entries, const NsCmdNumber *numbers,
+                                    char **db, int *argc, char ***argv, int *status);
 /* ns_cmd_parse_options () without numeric options. */
 gboolean    ns_cmd_parse           (const char *cmd, const char *params, const char *summary,
                                     const GOptionEntry *entries, int *argc, char ***argv,
@@ -92,7 +99,8 @@ int         ns_cmd_dispatch        (const char *cmd, const char *what, const NsC
 /* Adds (copies of) the files of a loaded case to inputs (a GPtrArray of g_free'd paths). */
 void        ns_cmd_add_case_inputs      (GPtrArray *inputs, const NsCase *ncase);
 /* The same for a case not loaded yet: a folder's files by name (ns_case_discover ()), or
- * the file itself.  Errors are those of ns_case_discover (). */
+ * the file itself.  Errors are those of ns_case_discover () and ns_file_check_regular ()
+ * (a missing case, a dangling link, ...). */
 gboolean    ns_cmd_add_case_path_inputs (GPtrArray *inputs, const char *path, GError **error);
 /* Checks, before any work, the files a command will write (outputs, NULL-terminated):
  * none may be one of inputs (NULL-terminated, compared as files: see
