@@ -37,22 +37,8 @@ static gboolean
 parse (const char *cmd, const char *params, const char *summary, const GOptionEntry *entries,
        int *argc, char ***argv, int *status)
 {
-  guint n = 0;
-  while (entries[n].long_name != NULL)
-    n++;
-  g_autofree GOptionEntry *all = g_new0 (GOptionEntry, n + 2);
-  memcpy (all, entries, n * sizeof *all);
-  all[n] = (GOptionEntry) { "db", 0, 0, G_OPTION_ARG_FILENAME, &opt_db,
-                            "The database (default: $NEUROSEG_DATA_DIR/neuroseg.db or the user "
-                            "data folder)", "FILE" };
-  return ns_cmd_parse (cmd, params, summary, all, argc, argv, status);
-}
-
-static int
-usage_error (const char *cmd, const char *message)
-{
-  fprintf (stderr, "neuroseg %s: %s (neuroseg %s --help)\n", cmd, message, cmd);
-  return 2;
+  return ns_cmd_parse_with_db (cmd, params, summary, entries, NULL, &opt_db, argc, argv,
+                               status);
 }
 
 /* "N" or "vN", N >= 0 (0: the shipped model). */
@@ -74,11 +60,7 @@ parse_version (const char *text, int *version)
 static void
 print_json (JsonNode *root)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
+  ns_cmd_print_json (root, TRUE);
 }
 
 static JsonObject *
@@ -171,9 +153,9 @@ print_default (NsDb *q)
   int version = NS_REGISTRY_NONE;
   g_autofree char *path = ns_registry_dup_default_path (q, &version, &why, &error);
   if (path == NULL)
-    printf ("default: none can be used: %s\n", error->message);
+    printf ("default: none can be used: %s\n", ns_cmd_printable (error->message));
   else
-    printf ("default: v%d, %s: %s\n", version, why, path);
+    printf ("default: v%d, %s: %s\n", version, ns_cmd_printable (why), ns_cmd_printable (path));
 }
 
 static int
@@ -191,7 +173,7 @@ cmd_list (int argc, char **argv)
               "default, version 0 is the shipped model.", entries, &argc, &argv, &status))
     return status;
   if (argc != 1)
-    return usage_error ("models list", "takes no arguments");
+    return ns_cmd_usage_error ("models list", "takes no arguments");
   g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -211,7 +193,8 @@ cmd_list (int argc, char **argv)
     }
   if (models->len == 0)
     {
-      printf ("no models registered and no shipped model (%s)\n", ns_db_get_path (q));
+      printf ("no models registered and no shipped model (%s)\n",
+              ns_cmd_printable (ns_db_get_path (q)));
       print_default (q);
       return 0;
     }
@@ -227,7 +210,8 @@ cmd_list (int argc, char **argv)
                                                               : g_strdup ("-");
       printf (" %s v%-4d %-10s %-17s %7s %7s %7s %6s  %-27s %s%s\n", m->is_default ? "*" : " ",
               m->version, ns_registry_model_status_name (m->status),
-              m->arch != NULL ? m->arch : "-", wt, tc, et, parent, m->created, m->path,
+              ns_cmd_printable (m->arch != NULL ? m->arch : "-"), wt, tc, et, parent,
+              ns_cmd_printable (m->created), ns_cmd_printable (m->path),
               m->version == NS_REGISTRY_SHIPPED ? "  (shipped)" : "");
     }
   print_default (q);
@@ -263,7 +247,7 @@ cmd_show (int argc, char **argv)
               &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
-    return usage_error ("models show", "give one version number N");
+    return ns_cmd_usage_error ("models show", "give one version number N");
   g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -288,29 +272,30 @@ cmd_show (int argc, char **argv)
           m->version == NS_REGISTRY_SHIPPED ? " (the shipped model)" : "",
           m->is_default ? " (default)" : "");
   printf ("status       %s%s%s\n", ns_registry_model_status_name (m->status),
-          m->error != NULL ? ": " : "", m->error != NULL ? m->error : "");
-  printf ("file         %s\n", m->path);
-  printf ("sha256       %s\n", m->sha256);
-  printf ("arch         %s\n", m->arch != NULL ? m->arch : "-");
+          m->error != NULL ? ": " : "", m->error != NULL ? ns_cmd_printable (m->error) : "");
+  printf ("file         %s\n", ns_cmd_printable (m->path));
+  printf ("sha256       %s\n", ns_cmd_printable (m->sha256));
+  printf ("arch         %s\n", ns_cmd_printable (m->arch != NULL ? m->arch : "-"));
   if (m->parent != NS_REGISTRY_NONE)
     printf ("parent       v%d\n", m->parent);
   else
     printf ("parent       -\n");
   if (m->run_id > 0)
     printf ("run          %" G_GINT64_FORMAT "\n", m->run_id);
-  printf ("registered   %s\n", m->created);
+  printf ("registered   %s\n", ns_cmd_printable (m->created));
   printf ("model card   WT %s  TC %s  ET %s\n", wt, tc, et);
   g_autoptr (JsonObject) o = metrics_object (m);
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, o);
   g_autofree char *text = json_to_string (node, TRUE);
-  printf ("metrics      %s\n", text);
+  printf ("metrics      %s\n", ns_cmd_printable (text));
   printf ("validation   %u record%s%s\n", figures->len, figures->len == 1 ? "" : "s",
           figures->len > 0 ? ":" : " (neuroseg models validate N --val CASE...)");
   for (guint i = 0; i < figures->len; i++)
     {
       NsRegistryValidation *v = figures->pdata[i];
-      g_autofree char *label = g_strdup_printf ("%s (%s)", v->case_id, v->at);
+      g_autofree char *label = g_strdup_printf ("%s (%s)", ns_cmd_printable (v->case_id),
+                                                ns_cmd_printable (v->at));
       print_validation_row (label, v);
     }
   return 0;
@@ -367,29 +352,28 @@ cmd_register (int argc, char **argv)
 {
   int parent = NS_REGISTRY_NONE;
   gint64 run = 0;
-  const GOptionEntry entries[] = {
-    { "parent", 0, 0, G_OPTION_ARG_INT, &parent,
+  const NsCmdNumber numbers[] = {
+    { "parent", 0, NS_CMD_INT, &parent, 0, G_MAXINT, FALSE, NULL,
       "The version it was fine-tuned from, 0 for the shipped model (default: the registered "
       "version of the checkpoint's parent file, if any)", "N" },
-    { "run", 0, 0, G_OPTION_ARG_INT64, &run,
+    { "run", 0, NS_CMD_INT64, &run, 1, G_MAXINT, FALSE, NULL,
       "The training run that produced it (ends the run, marks its queued cases used)", "R" },
     { NULL }
   };
   int status;
   g_autoptr (GError) error = NULL;
 
-  if (!parse ("models register", "FILE", "Records a checkpoint as a new model version, after "
-              "checking that it loads; a file that does not load is recorded as failed and "
-              "never used.", entries, &argc, &argv, &status))
+  if (!ns_cmd_parse_with_db ("models register", "FILE", "Records a checkpoint as a new model "
+                             "version, after checking that it loads; a file that does not "
+                             "load is recorded as failed and never used.", NULL, numbers,
+                             &opt_db, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return usage_error ("models register", "give one FILE");
-  if (parent < NS_REGISTRY_NONE || run < 0)
-    return usage_error ("models register", "--parent and --run take numbers >= 0");
+    return ns_cmd_usage_error ("models register", "give one FILE");
   const char *path = argv[1];
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
-      fprintf (stderr, "neuroseg: %s: no such file\n", path);
+      fprintf (stderr, "neuroseg: %s: no such file\n", ns_cmd_printable (path));
       return 1;
     }
 
@@ -430,7 +414,7 @@ cmd_register (int argc, char **argv)
   if (load_error != NULL)
     {
       fprintf (stderr, "neuroseg: %s (recorded as failed version %d, never used)\n",
-               load_error->message, version);
+               ns_cmd_printable (load_error->message), version);
       return 1;
     }
   g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
@@ -442,7 +426,7 @@ cmd_register (int argc, char **argv)
   g_autofree char *from = m->parent != NS_REGISTRY_NONE ? g_strdup_printf (", from v%d", m->parent)
                                                         : g_strdup ("");
   printf ("registered model version %d (%s%s; validation WT %s TC %s ET %s)\n", version,
-          m->arch, from, wt, tc, et);
+          ns_cmd_printable (m->arch), from, wt, tc, et);
   return 0;
 }
 
@@ -478,9 +462,9 @@ cmd_validate (int argc, char **argv)
               &argc, &argv, &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
-    return usage_error ("models validate", "give one version number N");
+    return ns_cmd_usage_error ("models validate", "give one version number N");
   if (cases == NULL)
-    return usage_error ("models validate", "give the cases with --val CASE (one or more)");
+    return ns_cmd_usage_error ("models validate", "give the cases with --val CASE (one or more)");
 
   g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
@@ -494,7 +478,7 @@ cmd_validate (int argc, char **argv)
   g_autoptr (NsModel) model = ns_checkpoint_load (m->path, be, &error);
   if (model == NULL)
     return ns_cmd_print_error (error);
-  printf ("validating model version %d (%s) on %u case%s\n", version, m->path,
+  printf ("validating model version %d (%s) on %u case%s\n", version, ns_cmd_printable (m->path),
           g_strv_length (cases), g_strv_length (cases) == 1 ? "" : "s");
   g_autoptr (GPtrArray) figures = ns_validate_cases (model, (const char *const *) cases, NULL,
                                                      validate_progress_cb, NULL, &error);
@@ -539,7 +523,7 @@ print_comparison (const NsRegistryComparison *c)
       g_autofree char *right = b != NULL ? g_strdup_printf ("%.4f %.4f %.4f", b->dice[0],
                                                             b->dice[1], b->dice[2])
                                          : g_strdup ("(not validated on it)");
-      printf ("  %-25.25s  %-26s %s\n", a->case_id, left, right);
+      printf ("  %-25.25s  %-26s %s\n", ns_cmd_printable (a->case_id), left, right);
     }
   if (c->rows->len > 0)
     {
@@ -552,7 +536,7 @@ print_comparison (const NsRegistryComparison *c)
               sa, sb, d);
     }
   printf ("%s: %s\n", c->gate == NS_REGISTRY_GATE_PASS ? "gate passed" : "gate refused",
-          c->reason);
+          ns_cmd_printable (c->reason));
 }
 
 static gboolean
@@ -587,7 +571,7 @@ cmd_promote (int argc, char **argv)
               &argc, &argv, &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
-    return usage_error ("models promote", "give one version number N");
+    return ns_cmd_usage_error ("models promote", "give one version number N");
   g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -609,7 +593,7 @@ cmd_promote (int argc, char **argv)
   if (c->gate != NS_REGISTRY_GATE_PASS && version != NS_REGISTRY_SHIPPED && !force)
     {
       fprintf (stderr, "neuroseg models promote: not promoted: %s; to promote anyway, run "
-               "it again with --force\n", c->reason);
+               "it again with --force\n", ns_cmd_printable (c->reason));
       return 1;
     }
   if (!yes)
@@ -653,7 +637,7 @@ cmd_rollback (int argc, char **argv)
               "there was none).", entries, &argc, &argv, &status))
     return status;
   if (argc > 2 || (argc == 2 && !parse_version (argv[1], &version)))
-    return usage_error ("models rollback", "give at most one version number N");
+    return ns_cmd_usage_error ("models rollback", "give at most one version number N");
   g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -687,7 +671,7 @@ cmd_runs (int argc, char **argv)
               "(runs whose process died are marked failed).", entries, &argc, &argv, &status))
     return status;
   if (argc != 1)
-    return usage_error ("models runs", "takes no arguments");
+    return ns_cmd_usage_error ("models runs", "takes no arguments");
   g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -704,9 +688,10 @@ cmd_runs (int argc, char **argv)
           g_autofree char *model = r->model_version > 0 ? g_strdup_printf ("v%d", r->model_version)
                                                         : g_strdup ("-");
           printf ("%4" G_GINT64_FORMAT "  %-10s %-27s %-6s %s%s%s\n", r->id,
-                  ns_runs_status_name (r->status), r->started, model,
-                  r->command != NULL ? r->command : "", r->error != NULL ? "  # " : "",
-                  r->error != NULL ? r->error : "");
+                  ns_runs_status_name (r->status), ns_cmd_printable (r->started), model,
+                  ns_cmd_printable (r->command != NULL ? r->command : ""),
+                  r->error != NULL ? "  # " : "",
+                  ns_cmd_printable (r->error != NULL ? r->error : ""));
           continue;
         }
       json_builder_begin_object (b);

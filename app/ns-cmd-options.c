@@ -138,3 +138,21 @@ ns_cmd_parse_options (const char *cmd, const char *params, const char *summary,
   *status = ok ? 0 : 2;
   return ok;
 }
+
+gboolean
+ns_cmd_parse_with_db (const char *cmd, const char *params, const char *summary,
+                      const GOptionEntry *entries, const NsCmdNumber *numbers, char **db,
+                      int *argc, char ***argv, int *status)
+{
+  gsize n = 0;
+
+  while (entries != NULL && entries[n].long_name != NULL)
+    n++;
+  g_autofree GOptionEntry *all = g_new0 (GOptionEntry, n + 2);
+  if (n > 0)
+    memcpy (all, entries, n * sizeof *all);
+  all[n] = (GOptionEntry) { "db", 0, 0, G_OPTION_ARG_FILENAME, db,
+                            "The database (default: $NEUROSEG_DATA_DIR/neuroseg.db or the user "
+                            "data folder)", "FILE" };
+  return ns_cmd_parse_options (cmd, params, summary, all, numbers, argc, argv, status);
+}

@@ -43,6 +43,14 @@ ns_cmd_print_error (const GError *error)
   return 1;
 }
 
+int
+ns_cmd_usage_error (const char *cmd, const char *message)
+{
+  fprintf (stderr, "neuroseg %s: %s (neuroseg %s --help)\n", cmd, ns_cmd_printable (message),
+           cmd);
+  return 2;
+}
+
 void
 ns_cmd_print_json (JsonNode *root, gboolean pretty)
 {

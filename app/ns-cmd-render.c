@@ -80,13 +80,6 @@ parse_voxel (const char *text, double voxel[3])
   return TRUE;
 }
 
-static int
-usage_error (const char *message)
-{
-  fprintf (stderr, "neuroseg render: %s (see --help)\n", message);
-  return 2;
-}
-
 int
 ns_cmd_render (int argc, char **argv)
 {
@@ -153,19 +146,20 @@ ns_cmd_render (int argc, char **argv)
 
   /* ---- check the arguments ---- */
   if (argc < 2)
-    return usage_error ("no CASE given");
+    return ns_cmd_usage_error ("render", "no CASE given");
   if (output == NULL)
-    return usage_error ("-o OUT.png is required");
+    return ns_cmd_usage_error ("render", "-o OUT.png is required");
   if (plane_name != NULL && g_ascii_strcasecmp (plane_name, "all") != 0)
     {
       if (!ns_plane_from_string (plane_name, &plane))
-        return usage_error ("--plane must be axial, sagittal, coronal or all");
+        return ns_cmd_usage_error ("render", "--plane must be axial, sagittal, coronal or all");
       all_planes = FALSE;
     }
   if (has_slice && all_planes)
-    return usage_error ("--slice needs one --plane (use --voxel I,J,K for all planes)");
+    return ns_cmd_usage_error ("render",
+                               "--slice needs one --plane (use --voxel I,J,K for all planes)");
   if (voxel_text != NULL && !parse_voxel (voxel_text, cursor))
-    return usage_error ("--voxel must be three numbers I,J,K");
+    return ns_cmd_usage_error ("render", "--voxel must be three numbers I,J,K");
   have_cursor = voxel_text != NULL;
   if (modality_name != NULL)
     {
@@ -183,14 +177,14 @@ ns_cmd_render (int argc, char **argv)
           found = TRUE;
         }
       if (!found)
-        return usage_error ("--modality must be flair, t1c, t1 or t2");
+        return ns_cmd_usage_error ("render", "--modality must be flair, t1c, t1 or t2");
     }
   if (colormap_name != NULL && !ns_colormap_from_string (colormap_name, &colormap))
-    return usage_error ("--colormap must be grey, hot, viridis or jet");
+    return ns_cmd_usage_error ("render", "--colormap must be grey, hot, viridis or jet");
   if (labels_path != NULL && no_labels)
-    return usage_error ("--labels and --no-labels exclude each other");
+    return ns_cmd_usage_error ("render", "--labels and --no-labels exclude each other");
   if (outline && fill_outline)
-    return usage_error ("--outline and --fill-outline exclude each other");
+    return ns_cmd_usage_error ("render", "--outline and --fill-outline exclude each other");
 
   /* ---- load ---- */
   if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_IS_DIR)
@@ -199,7 +193,7 @@ ns_cmd_render (int argc, char **argv)
     {
       /* Any single NIfTI file: the image itself, no case around it. */
       if (modality_name != NULL)
-        return usage_error ("--modality needs a case, not a single file");
+        return ns_cmd_usage_error ("render", "--modality needs a case, not a single file");
       g_autoptr (GPtrArray) volumes = ns_nifti_read_all (argv[1], &error);
       if (volumes == NULL)
         return ns_cmd_print_error (error);
