@@ -99,7 +99,8 @@ bench_io (const BenchOptions *options, JsonBuilder *json, GError **error)
   if (!options->json)
     printf ("io: %s: %u files of %" G_GSIZE_FORMAT " voxels, %s, median %.3f s over %d runs "
             "(min %.3f, max %.3f)\n",
-            options->case_path, n_files, n_voxels, options->serial ? "serial" : "parallel",
+            ns_cmd_printable (options->case_path), n_files, n_voxels,
+            options->serial ? "serial" : "parallel",
             med, options->runs, sorted[0], sorted[options->runs - 1]);
 
   json_builder_set_member_name (json, "io");
@@ -218,7 +219,7 @@ bench_render (const BenchOptions *options, JsonBuilder *json, GError **error)
   if (!options->json)
     {
       printf ("render: %s: %d x %d axial plane, image + labels (fill and outline) + "
-              "crosshair, median of %d:\n", options->case_path, rb.geoms[0].width,
+              "crosshair, median of %d:\n", ns_cmd_printable (options->case_path), rb.geoms[0].width,
               rb.geoms[0].height, n);
       printf ("render:   one plane     %.3f ms nearest, %.3f ms linear   (target <= 2 ms)\n",
               t_one[0], t_one[1]);
@@ -575,7 +576,7 @@ bench_edit (const BenchOptions *options, JsonBuilder *json, GError **error)
 
   if (!options->json)
     {
-      printf ("edit (%s, %dx%dx%d, %.3gx%.3gx%.3g mm):\n", options->case_path,
+      printf ("edit (%s, %dx%dx%d, %.3gx%.3gx%.3g mm):\n", ns_cmd_printable (options->case_path),
               map->grid.dim[0], map->grid.dim[1], map->grid.dim[2], map->grid.spacing[0],
               map->grid.spacing[1], map->grid.spacing[2]);
       printf ("  brush dab r = 5 mm, committed (stroke + history + journal queue), median of %d:\n"
@@ -656,17 +657,24 @@ ns_cmd_bench (int argc, char **argv)
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &net_model, "net: checkpoint (default: random weights)", "M" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &net_arch, "net: mobilenetv2-unet (default) or unet", "A" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &net_profile, "net: time per op type (extra runs)", NULL },
-    { "train-batch", 0, 0, G_OPTION_ARG_INT, &net_batch, "net: training batch (default 16)", "B" },
-    { "train-size", 0, 0, G_OPTION_ARG_INT, &net_size, "net: training crop (default 224)", "S" },
-    { "train-steps", 0, 0, G_OPTION_ARG_INT, &net_steps, "net: timed training steps (default 3)", "N" },
     { "no-training", 0, 0, G_OPTION_ARG_NONE, &net_no_train, "net: skip training", NULL },
     { "no-inference", 0, 0, G_OPTION_ARG_NONE, &net_no_infer, "net: skip inference", NULL },
     { "train", 0, 0, G_OPTION_ARG_NONE, &train,
       "Training pipeline: batch preparation rate vs optimiser rate (--runs steps)", NULL },
     { "edit", 0, 0, G_OPTION_ARG_NONE, &edit,
       "Mask editing: 5 mm brush dab (+ redraw), undo of 1M voxels, journal append latency", NULL },
-    { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per benchmark (default 5)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
+    { NULL },
+  };
+  const NsCmdNumber numbers[] = {
+    { "train-batch", 0, NS_CMD_INT, &net_batch, 1, 4096, FALSE, NULL,
+      "net: training batch (default 16)", "B" },
+    { "train-size", 0, NS_CMD_INT, &net_size, 32, 4096, FALSE, NULL,
+      "net: training crop (default 224)", "S" },
+    { "train-steps", 0, NS_CMD_INT, &net_steps, 1, 1000, FALSE, NULL,
+      "net: timed training steps (default 3)", "N" },
+    { "runs", 'n', NS_CMD_INT, &runs, 1, 1000, FALSE, NULL,
+      "Timed runs per benchmark (default 5)", "N" },
     { NULL },
   };
   static const char summary[] =
@@ -675,18 +683,18 @@ ns_cmd_bench (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (!ns_cmd_parse ("bench", "[CASE]", summary, entries, &argc, &argv, &status))
+  if (!ns_cmd_parse_options ("bench", "[CASE]", summary, entries, numbers, &argc, &argv,
+                             &status))
     return status;
   if (argc > 2)
     {
       fprintf (stderr, "neuroseg bench: one case at most (see --help)\n");
       return 2;
     }
-  if (runs < 1 || runs > 1000)
-    {
-      fprintf (stderr, "neuroseg bench: --runs must be 1 to 1000\n");
-      return 2;
-    }
+
+  if (net_precision != NULL && g_strcmp0 (net_precision, "bf16") != 0
+      && g_strcmp0 (net_precision, "fp32") != 0)
+    return ns_cmd_usage_error ("bench", "--precision is fp32 or bf16");
 
   g_autofree char *sample = NULL;
   if (argc < 2 && (sample = ns_paths_dup_sample_case (&error)) == NULL)
@@ -724,11 +732,8 @@ ns_cmd_bench (int argc, char **argv)
 
   if (json)
     {
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (builder);
-      json_generator_set_root (gen, root);
-      g_autofree char *text = json_generator_to_data (gen, NULL);
-      printf ("%s\n", text);
+      ns_cmd_print_json (root, FALSE);
     }
   return 0;
 }

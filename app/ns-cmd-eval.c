@@ -124,11 +124,7 @@ print_json (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth,
   json_builder_end_object (b);
 
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
+  ns_cmd_print_json (root, TRUE);
 }
 
 static void
@@ -137,8 +133,8 @@ print_table (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth
 {
   const NsGrid *g = &truth->grid;
 
-  printf ("prediction  %s\n", pred->path);
-  printf ("truth       %s%s\n", truth->path,
+  printf ("prediction  %s\n", ns_cmd_printable (pred->path));
+  printf ("truth       %s%s\n", ns_cmd_printable (truth->path),
           strcmp (scheme, "2015") == 0 ? " (BraTS 2015 labels, 3 mapped to 1)" : "");
   printf ("grid        %d x %d x %d voxels of %g x %g x %g mm\n\n", g->dim[0], g->dim[1],
           g->dim[2], g->spacing[0], g->spacing[1], g->spacing[2]);
@@ -173,7 +169,8 @@ ns_cmd_eval (int argc, char **argv)
     return status;
   if (scheme != NULL && strcmp (scheme, "2015") != 0 && strcmp (scheme, "2017") != 0)
     {
-      fprintf (stderr, "neuroseg eval: --truth-scheme is 2015 or 2017, not '%s'\n", scheme);
+      fprintf (stderr, "neuroseg eval: --truth-scheme is 2015 or 2017, not '%s'\n",
+               ns_cmd_printable (scheme));
       return 2;
     }
   if (argc != 3)
