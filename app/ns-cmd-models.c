@@ -475,13 +475,12 @@ cmd_validate (int argc, char **argv)
   g_autoptr (NsBackend) be = ns_backend_new (device != NULL ? device : "auto", &error);
   if (be == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (NsModel) model = ns_checkpoint_load (m->path, be, &error);
-  if (model == NULL)
-    return ns_cmd_print_error (error);
-  printf ("validating model version %d (%s) on %u case%s\n", version, ns_cmd_printable (m->path),
-          g_strv_length (cases), g_strv_length (cases) == 1 ? "" : "s");
-  g_autoptr (GPtrArray) figures = ns_validate_cases (model, (const char *const *) cases, NULL,
-                                                     validate_progress_cb, NULL, &error);
+  printf ("validating model version %d (%s) on %u case%s\n", version,
+          ns_cmd_printable (m->path), g_strv_length (cases), g_strv_length (cases) == 1 ? "" : "s");
+  fflush (stdout);
+  g_autoptr (GPtrArray) figures = ns_validate_model_file (m->path, be,
+                                                          (const char *const *) cases, NULL,
+                                                          validate_progress_cb, NULL, &error);
   if (figures == NULL)
     return ns_cmd_print_error (error);
   for (guint i = 0; i < figures->len; i++)
