@@ -121,6 +121,36 @@ ns_file_open_regular (const char *path, struct stat *st, GError **error)
 }
 
 gboolean
+ns_file_read_at (int fd, void *buf, gsize len, guint64 offset, const char *name,
+                 GError **error)
+{
+  gsize done = 0;
+
+  while (done < len)
+    {
+      gssize got = pread (fd, (char *) buf + done, len - done, (off_t) (offset + done));
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        {
+          int err = errno;
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot read: %s", name,
+                       g_strerror (err));
+          return FALSE;
+        }
+      if (got == 0)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                       "%s: truncated: the file ends at byte %" G_GUINT64_FORMAT, name,
+                       offset + done);
+          return FALSE;
+        }
+      done += (gsize) got;
+    }
+  return TRUE;
+}
+
+gboolean
 ns_file_check_output (const char *path, const char *const *inputs, gboolean replace,
                       GError **error)
 {

@@ -28,6 +28,11 @@ gboolean    ns_file_check_regular (const char *path, GError **error);
  * opened file again (it may have been replaced meanwhile).  The descriptor (blocking mode)
  * and its fstat in *st (may be NULL); -1 and an error as above on failure. */
 int         ns_file_open_regular  (const char *path, struct stat *st, GError **error);
+/* Reads exactly len bytes of fd at offset (pread, retried when interrupted).  A failed
+ * read is NS_DATA_ERROR_IO "<name>: cannot read: <reason>", a file that ends first
+ * NS_DATA_ERROR_CORRUPT "<name>: truncated: the file ends at byte <n>". */
+gboolean    ns_file_read_at       (int fd, void *buf, gsize len, guint64 offset,
+                                   const char *name, GError **error);
 /* "a FIFO (named pipe)", "a folder", "a character device", ... for a file type (st_mode). */
 const char *ns_file_type_name     (mode_t mode);
 

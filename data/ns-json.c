@@ -164,7 +164,8 @@ ns_json_parse_object (const char *text, gssize length, GError **error)
   g_return_val_if_fail (text != NULL, NULL);
   if (!json_parser_load_from_data (parser, text, length, &local))
     {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT, "not JSON (%s)", local->message);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT, "not valid JSON (%s)",
+                   local->message);
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);

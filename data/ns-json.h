@@ -52,7 +52,7 @@ JsonObject *ns_json_get_object       (JsonObject *object, const char *name);
 char      **ns_json_dup_strv         (JsonObject *object, const char *name);
 /* text (length bytes, -1: NUL-terminated) parsed; its root when that is an object (a new
  * reference), else NULL and, when error is not NULL, an NS_DATA_ERROR_CORRUPT error that
- * says what it is ("not JSON (...)", "a JSON array, not an object") for the caller to
+ * says what it is ("not valid JSON (...)", "an array, not a JSON object") for the caller to
  * prefix with what the text was. */
 JsonObject *ns_json_parse_object     (const char *text, gssize length, GError **error);
 

@@ -88,7 +88,7 @@ static void
 test_parse_errors (void)
 {
   static const char *const bad[][2] = {
-    { "{\"a\": ", "not JSON (" },
+    { "{\"a\": ", "not valid JSON (" },
     { "[1, 2]", "an array, not a JSON object" },
     { "\"text\"", "a string, not a JSON object" },
     { "", "" },
