@@ -54,6 +54,15 @@ ns_json_add_null (JsonBuilder *b, const char *name)
 }
 
 void
+ns_json_add_int_or_null (JsonBuilder *b, const char *name, gint64 value, gboolean present)
+{
+  if (present)
+    ns_json_add_int (b, name, value);
+  else
+    ns_json_add_null (b, name);
+}
+
+void
 ns_json_add_strv (JsonBuilder *b, const char *name, char **strv)
 {
   json_builder_set_member_name (b, name);

@@ -24,6 +24,9 @@ void        ns_json_add_int          (JsonBuilder *b, const char *name, gint64 v
 void        ns_json_add_number       (JsonBuilder *b, const char *name, double value);
 void        ns_json_add_boolean      (JsonBuilder *b, const char *name, gboolean value);
 void        ns_json_add_null         (JsonBuilder *b, const char *name);
+/* value when present, else null (a version, an id that may not be there). */
+void        ns_json_add_int_or_null  (JsonBuilder *b, const char *name, gint64 value,
+                                      gboolean present);
 /* name: [strings] (an empty array for NULL). */
 void        ns_json_add_strv         (JsonBuilder *b, const char *name, char **strv);
 /* What b built, as compact JSON text (owned). */

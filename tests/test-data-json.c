@@ -26,12 +26,14 @@ test_write (void)
   ns_json_add_number (b, "inf", -INFINITY);
   ns_json_add_boolean (b, "t", TRUE);
   ns_json_add_null (b, "n");
+  ns_json_add_int_or_null (b, "v", 3, TRUE);
+  ns_json_add_int_or_null (b, "w", 3, FALSE);
   ns_json_add_strv (b, "cases", cases);
   ns_json_add_strv (b, "empty", NULL);
   json_builder_end_object (b);
   g_autofree char *text = ns_json_builder_dup_text (b);
   g_assert_cmpstr (text, ==, "{\"s\":\"x\",\"none\":null,\"i\":-7,\"d\":0.5,\"nan\":null,"
-                             "\"inf\":null,\"t\":true,\"n\":null,\"cases\":[\"a\",\"b\"],"
+                             "\"inf\":null,\"t\":true,\"n\":null,\"v\":3,\"w\":null,\"cases\":[\"a\",\"b\"],"
                              "\"empty\":[]}");
   g_autoptr (JsonObject) back = ns_json_parse_object (text, -1, NULL);
   g_assert_nonnull (back);
