@@ -19,6 +19,7 @@
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-json.h"
 #include "ns-case.h"
 #include "ns-paths.h"
 #include "ns-render.h"
@@ -105,19 +106,15 @@ bench_io (const BenchOptions *options, JsonBuilder *json, GError **error)
 
   json_builder_set_member_name (json, "io");
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "case");
-  json_builder_add_string_value (json, options->case_path);
-  json_builder_set_member_name (json, "files");
-  json_builder_add_int_value (json, n_files);
-  json_builder_set_member_name (json, "parallel");
-  json_builder_add_boolean_value (json, !options->serial);
+  ns_json_add_string (json, "case", options->case_path);
+  ns_json_add_int (json, "files", n_files);
+  ns_json_add_boolean (json, "parallel", !options->serial);
   json_builder_set_member_name (json, "runs_s");
   json_builder_begin_array (json);
   for (int r = 0; r < options->runs; r++)
     json_builder_add_double_value (json, times[r]);
   json_builder_end_array (json);
-  json_builder_set_member_name (json, "median_s");
-  json_builder_add_double_value (json, med);
+  ns_json_add_number (json, "median_s", med);
   json_builder_end_object (json);
   return TRUE;
 }
@@ -230,24 +227,15 @@ bench_render (const BenchOptions *options, JsonBuilder *json, GError **error)
 
   json_builder_set_member_name (json, "render");
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "case");
-  json_builder_add_string_value (json, options->case_path);
-  json_builder_set_member_name (json, "plane_width");
-  json_builder_add_int_value (json, rb.geoms[0].width);
-  json_builder_set_member_name (json, "plane_height");
-  json_builder_add_int_value (json, rb.geoms[0].height);
-  json_builder_set_member_name (json, "samples");
-  json_builder_add_int_value (json, n);
-  json_builder_set_member_name (json, "one_plane_nearest_ms");
-  json_builder_add_double_value (json, t_one[0]);
-  json_builder_set_member_name (json, "one_plane_linear_ms");
-  json_builder_add_double_value (json, t_one[1]);
-  json_builder_set_member_name (json, "three_planes_nearest_ms");
-  json_builder_add_double_value (json, t_three[0]);
-  json_builder_set_member_name (json, "three_planes_linear_ms");
-  json_builder_add_double_value (json, t_three[1]);
-  json_builder_set_member_name (json, "auto_window_ms");
-  json_builder_add_double_value (json, t_auto);
+  ns_json_add_string (json, "case", options->case_path);
+  ns_json_add_int (json, "plane_width", rb.geoms[0].width);
+  ns_json_add_int (json, "plane_height", rb.geoms[0].height);
+  ns_json_add_int (json, "samples", n);
+  ns_json_add_number (json, "one_plane_nearest_ms", t_one[0]);
+  ns_json_add_number (json, "one_plane_linear_ms", t_one[1]);
+  ns_json_add_number (json, "three_planes_nearest_ms", t_three[0]);
+  ns_json_add_number (json, "three_planes_linear_ms", t_three[1]);
+  ns_json_add_number (json, "auto_window_ms", t_auto);
   json_builder_end_object (json);
   return TRUE;
 }
@@ -327,23 +315,17 @@ bench_train (const BenchOptions *options, JsonBuilder *json, GError **error)
     }
   json_builder_set_member_name (json, "train");
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "arch");
-  json_builder_add_string_value (json, arch);
-  json_builder_set_member_name (json, "device");
-  json_builder_add_string_value (json, ns_backend_get_device (be));
+  ns_json_add_string (json, "arch", arch);
+  ns_json_add_string (json, "device", ns_backend_get_device (be));
   json_builder_set_member_name (json, "crop");
   json_builder_begin_array (json);
   json_builder_add_int_value (json, w);
   json_builder_add_int_value (json, h);
   json_builder_end_array (json);
-  json_builder_set_member_name (json, "batch");
-  json_builder_add_int_value (json, B);
-  json_builder_set_member_name (json, "prep_slices_per_s_one_thread");
-  json_builder_add_double_value (json, prep_rate);
-  json_builder_set_member_name (json, "loader_slices_per_s");
-  json_builder_add_double_value (json, loader_rate);
-  json_builder_set_member_name (json, "optimiser_slices_per_s");
-  json_builder_add_double_value (json, opt_rate);
+  ns_json_add_int (json, "batch", B);
+  ns_json_add_number (json, "prep_slices_per_s_one_thread", prep_rate);
+  ns_json_add_number (json, "loader_slices_per_s", loader_rate);
+  ns_json_add_number (json, "optimiser_slices_per_s", opt_rate);
   json_builder_end_object (json);
   return TRUE;
 }
@@ -607,19 +589,13 @@ bench_edit (const BenchOptions *options, JsonBuilder *json, GError **error)
                       t_big_durable, t_append, append_max, t_durable, stall };
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      json_builder_set_member_name (json, names[i]);
-      json_builder_add_double_value (json, values[i]);
+      ns_json_add_number (json, names[i], values[i]);
     }
-  json_builder_set_member_name (json, "samples");
-  json_builder_add_int_value (json, n);
-  json_builder_set_member_name (json, "paint_events");
-  json_builder_add_int_value (json, (gint64) events);
-  json_builder_set_member_name (json, "paint_events_over_4_ms");
-  json_builder_add_int_value (json, (gint64) n_slow);
-  json_builder_set_member_name (json, "paint_no_journal_longest_event_ms");
-  json_builder_add_double_value (json, stall_nj);
-  json_builder_set_member_name (json, "paint_no_journal_events_over_4_ms");
-  json_builder_add_int_value (json, (gint64) n_slow_nj);
+  ns_json_add_int (json, "samples", n);
+  ns_json_add_int (json, "paint_events", (gint64) events);
+  ns_json_add_int (json, "paint_events_over_4_ms", (gint64) n_slow);
+  ns_json_add_number (json, "paint_no_journal_longest_event_ms", stall_nj);
+  ns_json_add_int (json, "paint_no_journal_events_over_4_ms", (gint64) n_slow_nj);
   json_builder_end_object (json);
   return TRUE;
 }

@@ -9,6 +9,7 @@
 
 #include "ns-cmd.h"
 #include "ns-data-error.h"
+#include "ns-json.h"
 #include "ns-labels.h"
 #include "ns-metrics.h"
 #include "ns-nifti.h"
@@ -53,37 +54,20 @@ load_label_map (const char *path, gboolean map_2015, GError **error)
 }
 
 static void
-add_number_or_null (JsonBuilder *b, const char *member, double value)
-{
-  json_builder_set_member_name (b, member);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_row (JsonBuilder *b, const NsMetricsRow *row)
 {
   json_builder_set_member_name (b, row->name);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "description");
-  json_builder_add_string_value (b, row->description);
-  json_builder_set_member_name (b, "dice");
-  json_builder_add_double_value (b, row->dice);
-  add_number_or_null (b, "hd95_mm", row->hd95_mm);
-  json_builder_set_member_name (b, "volume_pred_ml");
-  json_builder_add_double_value (b, row->volume_pred_ml);
-  json_builder_set_member_name (b, "volume_truth_ml");
-  json_builder_add_double_value (b, row->volume_truth_ml);
-  json_builder_set_member_name (b, "voxels_pred");
-  json_builder_add_int_value (b, (gint64) row->n_pred);
-  json_builder_set_member_name (b, "voxels_truth");
-  json_builder_add_int_value (b, (gint64) row->n_truth);
-  json_builder_set_member_name (b, "voxels_overlap");
-  json_builder_add_int_value (b, (gint64) row->n_overlap);
-  add_number_or_null (b, "sensitivity", row->sensitivity);
-  add_number_or_null (b, "specificity", row->specificity);
+  ns_json_add_string (b, "description", row->description);
+  ns_json_add_number (b, "dice", row->dice);
+  ns_json_add_number (b, "hd95_mm", row->hd95_mm);
+  ns_json_add_number (b, "volume_pred_ml", row->volume_pred_ml);
+  ns_json_add_number (b, "volume_truth_ml", row->volume_truth_ml);
+  ns_json_add_int (b, "voxels_pred", (gint64) row->n_pred);
+  ns_json_add_int (b, "voxels_truth", (gint64) row->n_truth);
+  ns_json_add_int (b, "voxels_overlap", (gint64) row->n_overlap);
+  ns_json_add_number (b, "sensitivity", row->sensitivity);
+  ns_json_add_number (b, "specificity", row->specificity);
   json_builder_end_object (b);
 }
 
@@ -95,12 +79,9 @@ print_json (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth,
   const NsGrid *g = &truth->grid;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "prediction");
-  json_builder_add_string_value (b, pred->path);
-  json_builder_set_member_name (b, "truth");
-  json_builder_add_string_value (b, truth->path);
-  json_builder_set_member_name (b, "truth_scheme");
-  json_builder_add_string_value (b, scheme);
+  ns_json_add_string (b, "prediction", pred->path);
+  ns_json_add_string (b, "truth", truth->path);
+  ns_json_add_string (b, "truth_scheme", scheme);
   json_builder_set_member_name (b, "dims");
   json_builder_begin_array (b);
   for (int d = 0; d < 3; d++)

@@ -20,6 +20,7 @@
 
 #include "ns-checkpoint.h"
 #include "ns-cmd.h"
+#include "ns-json.h"
 #include "ns-registry.h"
 #include "ns-runs.h"
 #include "ns-validate.h"
@@ -63,83 +64,37 @@ print_json (JsonNode *root)
   ns_cmd_print_json (root, TRUE);
 }
 
+/* The registry's metrics of m as an object (empty when it has none). */
 static JsonObject *
 metrics_object (const NsRegistryModel *m)
 {
-  JsonNode *node = m->metrics != NULL ? json_from_string (m->metrics, NULL) : NULL;
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      if (node != NULL)
-        json_node_unref (node);
-      return json_object_new ();
-    }
-  JsonObject *o = json_object_ref (json_node_get_object (node));
-  json_node_unref (node);
-  return o;
-}
-
-static void
-add_number_or_null (JsonBuilder *b, const char *member, double value)
-{
-  json_builder_set_member_name (b, member);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
+  JsonObject *o = m->metrics != NULL ? ns_json_parse_object (m->metrics, -1, NULL) : NULL;
+  return o != NULL ? o : json_object_new ();
 }
 
 static void
 model_to_json (JsonBuilder *b, const NsRegistryModel *m)
 {
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, m->version);
-  json_builder_set_member_name (b, "default");
-  json_builder_add_boolean_value (b, m->is_default);
-  json_builder_set_member_name (b, "shipped");
-  json_builder_add_boolean_value (b, m->version == NS_REGISTRY_SHIPPED);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, ns_registry_model_status_name (m->status));
-  json_builder_set_member_name (b, "error");
-  if (m->error != NULL)
-    json_builder_add_string_value (b, m->error);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "path");
-  json_builder_add_string_value (b, m->path);
-  json_builder_set_member_name (b, "sha256");
-  json_builder_add_string_value (b, m->sha256);
-  json_builder_set_member_name (b, "arch");
-  if (m->arch != NULL)
-    json_builder_add_string_value (b, m->arch);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "parent");
-  if (m->parent != NS_REGISTRY_NONE)
-    json_builder_add_int_value (b, m->parent);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "run");
-  if (m->run_id > 0)
-    json_builder_add_int_value (b, m->run_id);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "created");
-  json_builder_add_string_value (b, m->created);
-  add_number_or_null (b, "dice_wt", m->dice[0]);
-  add_number_or_null (b, "dice_tc", m->dice[1]);
-  add_number_or_null (b, "dice_et", m->dice[2]);
+  ns_json_add_int (b, "version", m->version);
+  ns_json_add_boolean (b, "default", m->is_default);
+  ns_json_add_boolean (b, "shipped", m->version == NS_REGISTRY_SHIPPED);
+  ns_json_add_string (b, "status", ns_registry_model_status_name (m->status));
+  ns_json_add_string (b, "error", m->error);
+  ns_json_add_string (b, "path", m->path);
+  ns_json_add_string (b, "sha256", m->sha256);
+  ns_json_add_string (b, "arch", m->arch);
+  ns_json_add_int_or_null (b, "parent", m->parent, m->parent != NS_REGISTRY_NONE);
+  ns_json_add_int_or_null (b, "run", m->run_id, m->run_id > 0);
+  ns_json_add_string (b, "created", m->created);
+  ns_json_add_number (b, "dice_wt", m->dice[0]);
+  ns_json_add_number (b, "dice_tc", m->dice[1]);
+  ns_json_add_number (b, "dice_et", m->dice[2]);
   json_builder_set_member_name (b, "metrics");
   JsonNode *metrics = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (metrics, metrics_object (m));
   json_builder_add_value (b, metrics);
   json_builder_end_object (b);
-}
-
-static char *
-dice_text (double v)
-{
-  return isfinite (v) ? g_strdup_printf ("%.4f", v) : g_strdup ("-");
 }
 
 /* ---- list / show -------------------------------------------------------------------- */
@@ -203,9 +158,9 @@ cmd_list (int argc, char **argv)
   for (guint i = 0; i < models->len; i++)
     {
       NsRegistryModel *m = g_ptr_array_index (models, i);
-      g_autofree char *wt = dice_text (m->dice[0]);
-      g_autofree char *tc = dice_text (m->dice[1]);
-      g_autofree char *et = dice_text (m->dice[2]);
+      g_autofree char *wt = ns_cmd_dup_number_text (m->dice[0], "%.4f");
+      g_autofree char *tc = ns_cmd_dup_number_text (m->dice[1], "%.4f");
+      g_autofree char *et = ns_cmd_dup_number_text (m->dice[2], "%.4f");
       g_autofree char *parent = m->parent != NS_REGISTRY_NONE ? g_strdup_printf ("v%d", m->parent)
                                                               : g_strdup ("-");
       printf (" %s v%-4d %-10s %-17s %7s %7s %7s %6s  %-27s %s%s\n", m->is_default ? "*" : " ",
@@ -265,9 +220,9 @@ cmd_show (int argc, char **argv)
       print_json (root);
       return 0;
     }
-  g_autofree char *wt = dice_text (m->dice[0]);
-  g_autofree char *tc = dice_text (m->dice[1]);
-  g_autofree char *et = dice_text (m->dice[2]);
+  g_autofree char *wt = ns_cmd_dup_number_text (m->dice[0], "%.4f");
+  g_autofree char *tc = ns_cmd_dup_number_text (m->dice[1], "%.4f");
+  g_autofree char *et = ns_cmd_dup_number_text (m->dice[2], "%.4f");
   printf ("version      %d%s%s\n", m->version,
           m->version == NS_REGISTRY_SHIPPED ? " (the shipped model)" : "",
           m->is_default ? " (default)" : "");
@@ -315,13 +270,8 @@ set_if_absent_string (JsonObject *o, const char *key, const char *value)
 static char *
 metrics_from_meta (const NsModelMeta *meta)
 {
-  g_autoptr (JsonObject) o = NULL;
-  if (meta->metrics != NULL)
-    {
-      g_autoptr (JsonNode) n = json_from_string (meta->metrics, NULL);
-      if (n != NULL && JSON_NODE_HOLDS_OBJECT (n))
-        o = json_object_ref (json_node_get_object (n));
-    }
+  g_autoptr (JsonObject) o = meta->metrics != NULL
+                              ? ns_json_parse_object (meta->metrics, -1, NULL) : NULL;
   if (o == NULL)
     o = json_object_new ();
   if (meta->cases != NULL)
@@ -420,9 +370,9 @@ cmd_register (int argc, char **argv)
   g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
   if (m == NULL)
     return ns_cmd_print_error (error);
-  g_autofree char *wt = dice_text (m->dice[0]);
-  g_autofree char *tc = dice_text (m->dice[1]);
-  g_autofree char *et = dice_text (m->dice[2]);
+  g_autofree char *wt = ns_cmd_dup_number_text (m->dice[0], "%.4f");
+  g_autofree char *tc = ns_cmd_dup_number_text (m->dice[1], "%.4f");
+  g_autofree char *et = ns_cmd_dup_number_text (m->dice[2], "%.4f");
   g_autofree char *from = m->parent != NS_REGISTRY_NONE ? g_strdup_printf (", from v%d", m->parent)
                                                         : g_strdup ("");
   printf ("registered model version %d (%s%s; validation WT %s TC %s ET %s)\n", version,
@@ -497,12 +447,6 @@ cmd_validate (int argc, char **argv)
 
 /* ---- promote / rollback ----------------------------------------------------------- */
 
-static char *
-score_text (double v)
-{
-  return isfinite (v) ? g_strdup_printf ("%.4f", v) : g_strdup ("-");
-}
-
 /* The candidate's validation figures next to the current default's, case by case. */
 static void
 print_comparison (const NsRegistryComparison *c)
@@ -526,8 +470,8 @@ print_comparison (const NsRegistryComparison *c)
     }
   if (c->rows->len > 0)
     {
-      g_autofree char *sa = score_text (c->candidate_score);
-      g_autofree char *sb = score_text (c->current_score);
+      g_autofree char *sa = ns_cmd_dup_number_text (c->candidate_score, "%.4f");
+      g_autofree char *sb = ns_cmd_dup_number_text (c->current_score, "%.4f");
       g_autofree char *d = isfinite (c->candidate_score) && isfinite (c->current_score)
         ? g_strdup_printf ("  (change %+.4f)", c->candidate_score - c->current_score)
         : g_strdup ("");
@@ -694,28 +638,15 @@ cmd_runs (int argc, char **argv)
           continue;
         }
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "id");
-      json_builder_add_int_value (b, r->id);
-      json_builder_set_member_name (b, "status");
-      json_builder_add_string_value (b, ns_runs_status_name (r->status));
+      ns_json_add_int (b, "id", r->id);
+      ns_json_add_string (b, "status", ns_runs_status_name (r->status));
       const char *keys[] = { "started", "finished", "command", "log", "host", "error" };
       const char *vals[] = { r->started, r->finished, r->command, r->log_path, r->host,
                              r->error };
       for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
-        {
-          json_builder_set_member_name (b, keys[k]);
-          if (vals[k] != NULL)
-            json_builder_add_string_value (b, vals[k]);
-          else
-            json_builder_add_null_value (b);
-        }
-      json_builder_set_member_name (b, "pid");
-      json_builder_add_int_value (b, r->pid);
-      json_builder_set_member_name (b, "model_version");
-      if (r->model_version > 0)
-        json_builder_add_int_value (b, r->model_version);
-      else
-        json_builder_add_null_value (b);
+        ns_json_add_string (b, keys[k], vals[k]);
+      ns_json_add_int (b, "pid", r->pid);
+      ns_json_add_int_or_null (b, "model_version", r->model_version, r->model_version > 0);
       json_builder_set_member_name (b, "cases");
       json_builder_begin_array (b);
       for (guint c = 0; c < r->cases->len; c++)

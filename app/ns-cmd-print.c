@@ -15,6 +15,7 @@
 #include "ns-text.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -41,6 +42,12 @@ ns_cmd_print_error (const GError *error)
   fprintf (stderr, "neuroseg: %s\n",
            error != NULL ? ns_cmd_printable (error->message) : "unknown error");
   return 1;
+}
+
+char *
+ns_cmd_dup_number_text (double value, const char *format)
+{
+  return isfinite (value) ? g_strdup_printf (format, value) : g_strdup ("-");
 }
 
 int

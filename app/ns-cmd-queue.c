@@ -11,6 +11,7 @@
 
 #include "ns-cmd.h"
 #include "ns-export.h"
+#include "ns-json.h"
 #include "ns-queue.h"
 
 #include <json-glib/json-glib.h>
@@ -47,36 +48,6 @@ static NsDb *
 open_queue_readonly (GError **error)
 {
   return ns_db_open_readonly (opt_db, error);
-}
-
-static void
-add_number_or_null (JsonBuilder *b, const char *member, double value)
-{
-  json_builder_set_member_name (b, member);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_string_or_null (JsonBuilder *b, const char *member, const char *value)
-{
-  json_builder_set_member_name (b, member);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_int_or_null (JsonBuilder *b, const char *member, gint64 value, gboolean present)
-{
-  json_builder_set_member_name (b, member);
-  if (present)
-    json_builder_add_int_value (b, value);
-  else
-    json_builder_add_null_value (b);
 }
 
 static void
@@ -147,23 +118,21 @@ static void
 entry_to_json (JsonBuilder *b, const NsQueueEntry *e)
 {
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, e->id);
-  add_string_or_null (b, "case_id", e->case_id);
-  add_string_or_null (b, "path", e->path);
-  add_string_or_null (b, "state", ns_queue_state_name (e->state));
-  add_int_or_null (b, "used_by", e->used_by, e->used_by > 0);
-  add_string_or_null (b, "added", e->added);
-  add_string_or_null (b, "mask", e->mask_path);
-  add_string_or_null (b, "prediction", e->prediction_path);
-  add_string_or_null (b, "who", e->who);
-  add_string_or_null (b, "annotated", e->annotated);
-  add_int_or_null (b, "model_version", e->model_version, e->model_version > 0);
-  add_number_or_null (b, "effort", e->effort);
-  add_int_or_null (b, "edited_voxels", e->edited_voxels, e->edited_voxels >= 0);
-  add_number_or_null (b, "uncertainty", e->uncertainty);
-  json_builder_set_member_name (b, "annotations");
-  json_builder_add_int_value (b, e->n_annotations);
+  ns_json_add_int (b, "id", e->id);
+  ns_json_add_string (b, "case_id", e->case_id);
+  ns_json_add_string (b, "path", e->path);
+  ns_json_add_string (b, "state", ns_queue_state_name (e->state));
+  ns_json_add_int_or_null (b, "used_by", e->used_by, e->used_by > 0);
+  ns_json_add_string (b, "added", e->added);
+  ns_json_add_string (b, "mask", e->mask_path);
+  ns_json_add_string (b, "prediction", e->prediction_path);
+  ns_json_add_string (b, "who", e->who);
+  ns_json_add_string (b, "annotated", e->annotated);
+  ns_json_add_int_or_null (b, "model_version", e->model_version, e->model_version > 0);
+  ns_json_add_number (b, "effort", e->effort);
+  ns_json_add_int_or_null (b, "edited_voxels", e->edited_voxels, e->edited_voxels >= 0);
+  ns_json_add_number (b, "uncertainty", e->uncertainty);
+  ns_json_add_int (b, "annotations", e->n_annotations);
   json_builder_set_member_name (b, "modalities");
   g_autoptr (JsonNode) mods = json_from_string (e->modalities, NULL);
   if (mods != NULL)
@@ -171,12 +140,6 @@ entry_to_json (JsonBuilder *b, const NsQueueEntry *e)
   else
     json_builder_add_null_value (b);
   json_builder_end_object (b);
-}
-
-static char *
-number_or_dash (double v, const char *format)
-{
-  return isfinite (v) ? g_strdup_printf (format, v) : g_strdup ("-");
 }
 
 static int
@@ -244,10 +207,10 @@ cmd_list (int argc, char **argv)
       NsQueueEntry *e = g_ptr_array_index (list, i);
       g_autofree char *state_text = e->state == NS_QUEUE_STATE_USED
         ? g_strdup_printf ("used v%d", e->used_by) : g_strdup (ns_queue_state_name (e->state));
-      g_autofree char *effort = number_or_dash (e->effort, "%.4f");
+      g_autofree char *effort = ns_cmd_dup_number_text (e->effort, "%.4f");
       g_autofree char *edited = e->edited_voxels >= 0
         ? g_strdup_printf ("%" G_GINT64_FORMAT, e->edited_voxels) : g_strdup ("-");
-      g_autofree char *unc = number_or_dash (e->uncertainty, "%.4f");
+      g_autofree char *unc = ns_cmd_dup_number_text (e->uncertainty, "%.4f");
       printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s\n", e->id,
               ns_cmd_printable (e->case_id), state_text, effort, edited, unc,
               ns_cmd_printable (e->who != NULL ? e->who : "-"),

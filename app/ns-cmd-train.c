@@ -28,6 +28,7 @@
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-json.h"
 #include "ns-registry.h"
 #include "ns-trainer.h"
 
@@ -87,33 +88,6 @@ print_json (JsonBuilder *b)
 }
 
 static void
-json_num (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-json_int (JsonBuilder *b, const char *name, gint64 v)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, v);
-}
-
-static void
-json_str (JsonBuilder *b, const char *name, const char *v)
-{
-  json_builder_set_member_name (b, name);
-  if (v != NULL)
-    json_builder_add_string_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 format_duration (double s, char *buf, gsize size)
 {
   int t = isfinite (s) && s > 0 ? (int) (s + 0.5) : 0;
@@ -132,29 +106,28 @@ progress_cb (const NsTrainEvent *ev, gpointer data)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_str (b, "event", ev->kind == NS_TRAIN_EVENT_STEP ? "step" : "epoch");
-      json_int (b, "epoch", ev->epoch);
-      json_int (b, "epochs", ev->epochs);
-      json_int (b, "step", ev->step);
-      json_int (b, "total_steps", ev->total_steps);
-      json_num (b, "loss", ev->loss);
-      json_num (b, "lr", ev->lr);
-      json_num (b, "seconds", ev->seconds);
-      json_num (b, "eta_seconds", ev->eta_seconds);
-      json_num (b, "slices_per_second", ev->slices_per_second);
+      ns_json_add_string (b, "event", ev->kind == NS_TRAIN_EVENT_STEP ? "step" : "epoch");
+      ns_json_add_int (b, "epoch", ev->epoch);
+      ns_json_add_int (b, "epochs", ev->epochs);
+      ns_json_add_int (b, "step", ev->step);
+      ns_json_add_int (b, "total_steps", ev->total_steps);
+      ns_json_add_number (b, "loss", ev->loss);
+      ns_json_add_number (b, "lr", ev->lr);
+      ns_json_add_number (b, "seconds", ev->seconds);
+      ns_json_add_number (b, "eta_seconds", ev->eta_seconds);
+      ns_json_add_number (b, "slices_per_second", ev->slices_per_second);
       if (ev->kind == NS_TRAIN_EVENT_EPOCH)
         {
           if (ev->has_validation)
             {
-              json_num (b, "dice_wt", ev->dice[0]);
-              json_num (b, "dice_tc", ev->dice[1]);
-              json_num (b, "dice_et", ev->dice[2]);
-              json_num (b, "score", ev->score);
-              json_builder_set_member_name (b, "best");
-              json_builder_add_boolean_value (b, ev->is_best);
-              json_num (b, "validation_seconds", ev->validation_seconds);
+              ns_json_add_number (b, "dice_wt", ev->dice[0]);
+              ns_json_add_number (b, "dice_tc", ev->dice[1]);
+              ns_json_add_number (b, "dice_et", ev->dice[2]);
+              ns_json_add_number (b, "score", ev->score);
+              ns_json_add_boolean (b, "best", ev->is_best);
+              ns_json_add_number (b, "validation_seconds", ev->validation_seconds);
             }
-          json_num (b, "loader_wait_seconds", ev->loader_wait_seconds);
+          ns_json_add_number (b, "loader_wait_seconds", ev->loader_wait_seconds);
         }
       json_builder_end_object (b);
       print_json (b);
@@ -212,8 +185,8 @@ print_error_event (const char *message)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  json_str (b, "event", "error");
-  json_str (b, "message", message);
+  ns_json_add_string (b, "event", "error");
+  ns_json_add_string (b, "message", message);
   json_builder_end_object (b);
   print_json (b);
 }
@@ -504,28 +477,26 @@ ns_cmd_train (int argc, char **argv)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_str (b, "event", "done");
-      json_int (b, "steps", r.steps);
-      json_int (b, "epochs", r.epochs_done);
-      json_num (b, "seconds", r.seconds);
-      json_num (b, "loss", r.last_loss);
-      json_builder_set_member_name (b, "stopped");
-      json_builder_add_boolean_value (b, r.stopped);
-      json_builder_set_member_name (b, "early_stopped");
-      json_builder_add_boolean_value (b, r.early_stopped);
-      json_num (b, "best_score", r.best_score);
+      ns_json_add_string (b, "event", "done");
+      ns_json_add_int (b, "steps", r.steps);
+      ns_json_add_int (b, "epochs", r.epochs_done);
+      ns_json_add_number (b, "seconds", r.seconds);
+      ns_json_add_number (b, "loss", r.last_loss);
+      ns_json_add_boolean (b, "stopped", r.stopped);
+      ns_json_add_boolean (b, "early_stopped", r.early_stopped);
+      ns_json_add_number (b, "best_score", r.best_score);
       if (isfinite (r.best_score))
         {
-          json_num (b, "dice_wt", r.best_dice[0]);
-          json_num (b, "dice_tc", r.best_dice[1]);
-          json_num (b, "dice_et", r.best_dice[2]);
-          json_int (b, "best_epoch", r.best_epoch);
+          ns_json_add_number (b, "dice_wt", r.best_dice[0]);
+          ns_json_add_number (b, "dice_tc", r.best_dice[1]);
+          ns_json_add_number (b, "dice_et", r.best_dice[2]);
+          ns_json_add_int (b, "best_epoch", r.best_epoch);
         }
-      json_str (b, "model", r.best_path);
-      json_str (b, "last", r.last_path);
+      ns_json_add_string (b, "model", r.best_path);
+      ns_json_add_string (b, "last", r.last_path);
       if (parent_version != NS_REGISTRY_NONE)
-        json_int (b, "parent_version", parent_version);
-      json_str (b, "device", r.device);
+        ns_json_add_int (b, "parent_version", parent_version);
+      ns_json_add_string (b, "device", r.device);
       json_builder_end_object (b);
       print_json (b);
     }

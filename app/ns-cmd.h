@@ -39,6 +39,9 @@ int         ns_cmd_usage_error     (const char *cmd, const char *message);
  * invalid UTF-8 are shown as escapes).  Returns text itself when it is printable, else an
  * escaped copy kept until the program ends; NULL for NULL. */
 const char *ns_cmd_printable       (const char *text);
+/* value printed with format (one double conversion), or "-" when it is not finite (a
+ * figure that does not exist); owned. */
+char       *ns_cmd_dup_number_text (double value, const char *format);
 /* root as JSON text and a newline on stdout, flushed (pretty: indented, several lines). */
 void        ns_cmd_print_json      (JsonNode *root, gboolean pretty);
 /* TRUE when stdout is a terminal (progress bars only then). */
