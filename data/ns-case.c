@@ -6,7 +6,7 @@
  * of 2 MB that each take ~0.15 s to inflate; the rest is negligible), then the results
  * are checked in a fixed order so that the error reported does not depend on timing.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-case.h"
 #include "ns-data-error.h"

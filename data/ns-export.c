@@ -9,7 +9,7 @@
  * on one grid (ns_grid_equal).  That costs one decode of the case, which the training that
  * follows the export pays many times over.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-export.h"
 

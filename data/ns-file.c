@@ -5,7 +5,7 @@
  * once) and fstat () the descriptor, which is what is read from, so that a file swapped
  * for a FIFO between the two calls is caught too.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-file.h"
 #include "ns-data-error.h"

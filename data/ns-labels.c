@@ -4,7 +4,7 @@
  * figures: core red, edema green, enhancing yellow; BraTS 2015's non-enhancing class gets
  * blue so that it can be told apart from necrosis before mapping.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-labels.h"
 #include "ns-data-error.h"

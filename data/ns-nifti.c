@@ -20,7 +20,7 @@
  * The trade-off: a .hdr/.img pair, ANALYZE 7.5 and NIfTI-2 are refused rather than half
  * supported.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-nifti.h"
 #include "ns-nifti-private.h"

@@ -4,7 +4,7 @@
  * mean, then the squared deviations from it), which avoids the cancellation of the
  * one-pass sum-of-squares formula and is exact enough for 10^7 voxels.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-normalize.h"
 #include "ns-data-error.h"

@@ -8,7 +8,7 @@
  * could have been refused.  The decoding (and the effort, which reads two masks) happens
  * before the write transaction, which then only touches the database.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-queue-private.h"
 

@@ -14,7 +14,7 @@
  * the shipped model.  Rolling back to the shipped model flags row 0.  Validation figures
  * and the gate of promotions are in ns-registry-gate.c.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-registry-private.h"
 

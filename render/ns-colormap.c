@@ -9,7 +9,7 @@
  * one rule of data/ns-normalize.h (the most common value on the volume's border), so
  * that the window and the network's normalisation see the same brain.
  */
-#define G_LOG_DOMAIN "ns-render"
+#define G_LOG_DOMAIN "neuroseg-render"
 
 #include "ns-render.h"
 #include "ns-render-private.h"

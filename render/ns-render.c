@@ -4,7 +4,7 @@
  * the three-plane montage, and PNG export.  The command line, the golden-image tests and
  * the benchmark go through here; the GUI calls the pieces itself.
  */
-#define G_LOG_DOMAIN "ns-render"
+#define G_LOG_DOMAIN "neuroseg-render"
 
 #include "ns-render.h"
 #include "ns-render-private.h"
