@@ -41,7 +41,7 @@
 static gint stop_flag;
 
 static gboolean
-on_signal (gpointer data)
+stop_signal_cb (gpointer data)
 {
   g_atomic_int_set (&stop_flag, 1);
   return G_SOURCE_CONTINUE;
@@ -66,7 +66,7 @@ install_signals (void)
   for (int i = 0; i < 2; i++)
     {
       GSource *s = g_unix_signal_source_new (sigs[i]);
-      g_source_set_callback (s, on_signal, NULL, NULL);
+      g_source_set_callback (s, stop_signal_cb, NULL, NULL);
       g_source_attach (s, ctx);
       g_source_unref (s);
     }
