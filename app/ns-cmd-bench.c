@@ -306,7 +306,7 @@ bench_train (const BenchOptions *options, JsonBuilder *json, GError **error)
 
   if (!options->json)
     {
-      printf ("train (%s, %s, crop %d x %d, batch %d, augmented)\n", arch,
+      printf ("train (%s, %s, crop %d x %d, batch %d, augmented)\n", ns_cmd_printable (arch),
               ns_backend_get_device (be), w, h, B);
       printf ("  batch preparation  %8.1f slices/s on one thread, %.1f with the loader's "
               "threads\n", prep_rate, loader_rate);
