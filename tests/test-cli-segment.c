@@ -37,39 +37,8 @@ static char *model_path;
 static void
 make_case (void)
 {
-  g_autoptr (GError) error = NULL;
-  NsGrid grid;
-  case_dir = g_build_filename (ns_test_tmpdir (), "Synth_1", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (case_dir, 0755), ==, 0);
-  ns_grid_init (&grid, 64, 48, 6, 1.0, 1.0, 2.0);
-  for (int c = 0; c < 2; c++)
-    {
-      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
-      g_assert_no_error (error);
-      for (int k = 1; k <= 4; k++)
-        for (int j = 8; j < 40; j++)
-          for (int i = 10; i < 52; i++)
-            {
-              double dx = (i - 31) / 21.0, dy = (j - 24) / 16.0;
-              if (dx * dx + dy * dy <= 1.0)
-                v->voxels[ns_grid_index (&grid, i, j, k)] =
-                  (float) (200 + 50 * sin (i * 0.3 + c) + 40 * cos (j * 0.2 * k));
-            }
-      g_autofree char *name = g_strdup_printf ("Synth_1_%s.nii.gz", c == 0 ? "flair" : "t1ce");
-      g_autofree char *path = g_build_filename (case_dir, name, NULL);
-      g_assert_true (ns_nifti_write_volume (v, path, &error));
-      g_assert_no_error (error);
-    }
-
-  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
-  g_assert_no_error (error);
-  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
-  NsModelInit init = { NS_INIT_KAIMING, 0, 9 };
-  g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
-  g_assert_no_error (error);
-  model_path = g_build_filename (ns_test_tmpdir (), "random.safetensors", NULL);
-  g_assert_true (ns_checkpoint_save (m, model_path, NS_DTYPE_F32, &error));
-  g_assert_no_error (error);
+  case_dir = ns_test_write_case ("Synth_1", 64, 48, 6, FALSE);
+  model_path = ns_test_write_random_model ("random.safetensors", 9);
 }
 
 static void

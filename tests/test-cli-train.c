@@ -9,7 +9,6 @@
  */
 #include "ns-test-util.h"
 
-#include "ns-nifti.h"
 #include "ns-trainer.h"
 
 #include <glib/gstdio.h>
@@ -177,40 +176,11 @@ test_outputs (void)
   g_assert_cmpstr (text, ==, "not a run's");
 }
 
-/* A case of two small modalities with a tumour, written with the project's writer. */
-static void
-make_case (void)
-{
-  g_autoptr (GError) error = NULL;
-  NsGrid grid;
-  case_dir = g_build_filename (ns_test_tmpdir (), "Case", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (case_dir, 0755), ==, 0);
-  ns_grid_init (&grid, 40, 40, 4, 1.0, 1.0, 2.0);
-  const char *parts[] = { "flair", "t1ce", "seg" };
-  for (int p = 0; p < 3; p++)
-    {
-      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
-      g_assert_no_error (error);
-      for (int k = 0; k < 4; k++)
-        for (int j = 6; j < 34; j++)
-          for (int i = 6; i < 34; i++)
-            {
-              gboolean tumour = (i - 20) * (i - 20) + (j - 20) * (j - 20) < 36 && k > 0;
-              v->voxels[ns_grid_index (&grid, i, j, k)] =
-                p == 2 ? (tumour ? 2.0f : 0.0f) : (float) (100 + 3 * i + 2 * j + p + 80 * tumour);
-            }
-      g_autofree char *name = g_strdup_printf ("Case_%s.nii.gz", parts[p]);
-      g_autofree char *path = g_build_filename (case_dir, name, NULL);
-      g_assert_true (ns_nifti_write_volume (v, path, &error));
-      g_assert_no_error (error);
-    }
-}
-
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  make_case ();
+  case_dir = ns_test_write_case ("Case", 40, 40, 4, TRUE);
   g_test_add_func ("/net/cli/train/bad-numbers", test_bad_numbers);
   g_test_add_func ("/net/cli/train/outputs", test_outputs);
   int status = g_test_run ();

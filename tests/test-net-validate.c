@@ -9,7 +9,7 @@
 #define G_LOG_DOMAIN "ns-test"
 
 #include "ns-checkpoint.h"
-#include "ns-nifti.h"
+#include "ns-test-net.h"
 #include "ns-test-util.h"
 #include "ns-validate.h"
 
@@ -19,44 +19,6 @@
 
 static char *case_dir;
 static char *model_path;
-
-static void
-make_case_and_model (void)
-{
-  g_autoptr (GError) error = NULL;
-  NsGrid grid;
-  case_dir = g_build_filename (ns_test_tmpdir (), "Val_1", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (case_dir, 0755), ==, 0);
-  ns_grid_init (&grid, 64, 48, 5, 1.0, 1.0, 2.0);
-  const char *parts[] = { "flair", "t1ce", "seg" };
-  for (int p = 0; p < 3; p++)
-    {
-      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
-      g_assert_no_error (error);
-      for (int k = 1; k < 4; k++)
-        for (int j = 8; j < 40; j++)
-          for (int i = 10; i < 52; i++)
-            {
-              gboolean tumour = (i - 30) * (i - 30) + (j - 24) * (j - 24) < 40;
-              v->voxels[ns_grid_index (&grid, i, j, k)] =
-                p == 2 ? (tumour ? 2.0f : 0.0f) : (float) (150 + 2 * i + j + 90 * tumour + p);
-            }
-      g_autofree char *name = g_strdup_printf ("Val_1_%s.nii.gz", parts[p]);
-      g_autofree char *path = g_build_filename (case_dir, name, NULL);
-      g_assert_true (ns_nifti_write_volume (v, path, &error));
-      g_assert_no_error (error);
-    }
-
-  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
-  g_assert_no_error (error);
-  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
-  NsModelInit init = { NS_INIT_KAIMING, 0, 5 };
-  g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
-  g_assert_no_error (error);
-  model_path = g_build_filename (ns_test_tmpdir (), "val.safetensors", NULL);
-  g_assert_true (ns_checkpoint_save (m, model_path, NS_DTYPE_F32, &error));
-  g_assert_no_error (error);
-}
 
 static void
 count_cb (guint done, guint n_cases, const NsRegistryValidation *figures, gpointer user_data)
@@ -146,7 +108,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  make_case_and_model ();
+  case_dir = ns_test_write_case ("Val_1", 64, 48, 5, TRUE);
+  model_path = ns_test_write_random_model ("val.safetensors", 5);
   g_test_add_func ("/net/validate/figures", test_figures);
   g_test_add_func ("/net/validate/not-finite", test_not_finite);
   int status = g_test_run ();
