@@ -20,6 +20,7 @@ static const NsCmd commands[] = {
   { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
   { "segment", "Segment a case with a model (label map, probabilities, stage times)",
     ns_cmd_segment },
+  { "export-seg", "A label map as a DICOM Segmentation of its DICOM series", ns_cmd_export_seg },
   { "bench", "Timings on a real case: --io, --render, --edit, --net, --train", ns_cmd_bench },
   { "train", "Train a model on cases (validation Dice, checkpoints, --resume)", ns_cmd_train },
   { "queue", "The fine-tuning queue: list, add, remove, exclude, requeue, export",
@@ -36,7 +37,7 @@ gboolean
 ns_cmd_parse (const char *cmd, const char *params, const char *summary,
               const GOptionEntry *entries, int *argc, char ***argv, int *status)
 {
-  return ns_cmd_parse_options (cmd, params, summary, entries, NULL, argc, argv, status);
+  return ns_cmd_parse_options (cmd, params, summary, entries, NULL, NULL, argc, argv, status);
 }
 
 static void
@@ -77,7 +78,7 @@ ns_cmd_dispatch (const char *cmd, const char *what, const NsCmd *subs, gsize n_s
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: neuroseg [CASE_DIR | FILE.nii[.gz] ...]\n"
+  fprintf (out, "Usage: neuroseg [CASE_DIR | DICOM_DIR | FILE.nii[.gz] ...]\n"
                 "       neuroseg COMMAND [OPTIONS...]   (neuroseg COMMAND --help)\n\n"
                 "Commands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)

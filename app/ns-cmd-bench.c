@@ -659,7 +659,7 @@ ns_cmd_bench (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (!ns_cmd_parse_options ("bench", "[CASE]", summary, entries, numbers, &argc, &argv,
+  if (!ns_cmd_parse_options ("bench", "[CASE]", summary, entries, NULL, numbers, &argc, &argv,
                              &status))
     return status;
   if (argc > 2)

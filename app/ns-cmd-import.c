@@ -99,7 +99,7 @@ ns_cmd_import_encoder (int argc, char **argv)
   NsDType dtype = NS_DTYPE_F32;
 
   if (!ns_cmd_parse_options ("import-encoder", "TFLITE -o OUT.safetensors", summary, entries,
-                             numbers, &argc, &argv, &status))
+                             NULL, numbers, &argc, &argv, &status))
     return status;
   if (argc != 2 || out == NULL)
     {
@@ -278,7 +278,7 @@ ns_cmd_classify_imagenet (int argc, char **argv)
   double max_logit, sum = 0.0;
 
   if (!ns_cmd_parse_options ("classify-imagenet", "TFLITE PHOTO.png", summary, entries,
-                             numbers, &argc, &argv, &status))
+                             NULL, numbers, &argc, &argv, &status))
     return status;
   if (argc != 3)
     {

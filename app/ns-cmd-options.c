@@ -82,8 +82,8 @@ convert (const NsCmdNumber *n, const char *text)
 
 gboolean
 ns_cmd_parse_options (const char *cmd, const char *params, const char *summary,
-                      const GOptionEntry *entries, const NsCmdNumber *numbers, int *argc,
-                      char ***argv, int *status)
+                      const GOptionEntry *entries, const GOptionEntry *more,
+                      const NsCmdNumber *numbers, int *argc, char ***argv, int *status)
 {
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
@@ -112,6 +112,8 @@ ns_cmd_parse_options (const char *cmd, const char *params, const char *summary,
   context = g_option_context_new (params);
   g_option_context_set_summary (context, summary);
   g_option_context_add_main_entries (context, all, NULL);
+  if (more != NULL)
+    g_option_context_add_main_entries (context, more, NULL);
   g_option_context_set_help_enabled (context, TRUE);
   gboolean ok = g_option_context_parse (context, argc, argv, &error);
   if (!ok)
@@ -154,5 +156,5 @@ ns_cmd_parse_with_db (const char *cmd, const char *params, const char *summary,
   all[n] = (GOptionEntry) { "db", 0, 0, G_OPTION_ARG_FILENAME, db,
                             "The database (default: $NEUROSEG_DATA_DIR/neuroseg.db or the user "
                             "data folder)", "FILE" };
-  return ns_cmd_parse_options (cmd, params, summary, all, numbers, argc, argv, status);
+  return ns_cmd_parse_options (cmd, params, summary, all, NULL, numbers, argc, argv, status);
 }

@@ -140,7 +140,7 @@ ns_cmd_render (int argc, char **argv)
   cairo_surface_t *surface;
   int status;
 
-  if (!ns_cmd_parse_options ("render", "CASE", summary, entries, numbers, &argc, &argv,
+  if (!ns_cmd_parse_options ("render", "CASE", summary, entries, NULL, numbers, &argc, &argv,
                              &status))
     return status;
 

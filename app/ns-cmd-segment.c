@@ -7,10 +7,15 @@
  * path with the class appended (P.nii.gz -> P-background.nii.gz, P-edema.nii.gz, ...),
  * because the NIfTI writer of data/ writes 3-D volumes.
  *
- * Nothing is written over an input of the run (the case's files, the model, through any
- * link) and no existing file is replaced without --force; both are checked before the
- * network runs.  When the device cannot finish the case (it failed, or had no memory for
- * one slice) the engine finishes on the CPU and its note says why, on stderr.
+ * A DICOM folder is a case too (--flair etc. where its series are unclear); the label map
+ * is still written as NIfTI, and --seg-dicom also writes it as a DICOM-SEG of the series
+ * on whose grid it lies.
+ *
+ * Nothing is written over an input of the run (the case's files, every file of a DICOM
+ * folder, the model, through any link) and no existing file is replaced without --force;
+ * both are checked before the network runs.  When the device cannot finish the case (it
+ * failed, or had no memory for one slice) the engine finishes on the CPU and its note
+ * says why, on stderr.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
@@ -18,6 +23,7 @@
 
 #include "ns-case.h"
 #include "ns-checkpoint.h"
+#include "ns-dicom.h"
 #include "ns-infer.h"
 #include "ns-nifti.h"
 #include "ns-registry.h"
@@ -61,6 +67,9 @@ ns_cmd_segment (int argc, char **argv)
   g_autofree char *precision = NULL;
   g_autofree char *prob_path = NULL;
   g_autofree char *out_path = NULL;
+  g_autofree char *seg_dicom = NULL;
+  g_auto (NsCmdDicomOptions) dicom = { { NULL } };
+  GOptionEntry dicom_entries[NS_CMD_DICOM_N_ENTRIES];
   int memory_mb = 0, limit_mb = 0;
   gboolean quiet = FALSE, force = FALSE;
   const GOptionEntry entries[] = {
@@ -71,6 +80,8 @@ ns_cmd_segment (int argc, char **argv)
     { "probabilities", 'p', 0, G_OPTION_ARG_FILENAME, &prob_path,
       "Also write the class probabilities (one file per class, named after P)", "P.nii.gz" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Label map to write", "OUT.nii.gz" },
+    { "seg-dicom", 0, 0, G_OPTION_ARG_FILENAME, &seg_dicom,
+      "DICOM input: also write the label map as a DICOM Segmentation", "OUT.dcm" },
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
       "Replace output files that exist (an input of the run is never replaced)", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
@@ -88,13 +99,20 @@ ns_cmd_segment (int argc, char **argv)
   int status;
   g_autoptr (GError) error = NULL;
 
-  if (!ns_cmd_parse_options ("segment", "CASE_DIR | FILE.nii[.gz]...",
+  ns_cmd_dicom_entries (&dicom, dicom_entries);
+  if (!ns_cmd_parse_options ("segment", "CASE_DIR | DICOM_DIR | FILE.nii[.gz]...",
                              "Segment a case with a model; prints the time of each stage.",
-                             entries, numbers, &argc, &argv, &status))
+                             entries, dicom_entries, numbers, &argc, &argv, &status))
     return status;
   if (argc < 2 || out_path == NULL)
     {
       fprintf (stderr, "neuroseg segment: need -o OUT.nii.gz and a CASE (see --help)\n");
+      return 2;
+    }
+  if (seg_dicom != NULL && !(argc == 2 && ns_dicom_is_case_path (argv[1])))
+    {
+      fprintf (stderr, "neuroseg segment: --seg-dicom needs a DICOM case (a DICOM folder or "
+                       "DICOMDIR); %s is not one\n", ns_cmd_printable (argv[1]));
       return 2;
     }
   /* Without --model, the one rule of the default model: the registry's promoted default,
@@ -125,10 +143,18 @@ ns_cmd_segment (int argc, char **argv)
 
   /* The case. */
   t0 = g_get_monotonic_time ();
-  g_autoptr (NsCase) ncase = ns_case_open ((const char *const *) argv + 1,
-                                           NS_CASE_LOAD_SKIP_LABELS, &error);
+  g_autoptr (NsCase) ncase = ns_cmd_load_case ((const char *const *) argv + 1,
+                                               NS_CASE_LOAD_SKIP_LABELS, &dicom, &error);
+  if (ncase == NULL && error->domain == G_OPTION_ERROR)
+    {
+      fprintf (stderr, "neuroseg segment: %s\n", ns_cmd_printable (error->message));
+      return 2;
+    }
   if (ncase == NULL)
     return ns_cmd_print_error (error);
+  if (verbose)
+    for (char **note = ncase->notes; note != NULL && *note != NULL; note++)
+      printf ("note: %s\n", ns_cmd_printable (*note));
   double t_load = (g_get_monotonic_time () - t0) / 1e6;
 
   /* The backend and the model. */
@@ -149,12 +175,17 @@ ns_cmd_segment (int argc, char **argv)
   /* What will be written, checked before the network runs. */
   g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
   ns_cmd_add_case_inputs (inputs, ncase);
+  for (int i = 1; i < argc; i++)
+    if (!ns_cmd_add_case_path_inputs (inputs, argv[i], &error))
+      return ns_cmd_print_error (error);
   g_ptr_array_add (inputs, g_strdup (model_path));
   g_ptr_array_add (inputs, NULL);
   g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (outputs, g_strdup (out_path));
   for (int k = 0; prob_path != NULL && k < meta->n_classes; k++)
     g_ptr_array_add (outputs, class_path (prob_path, meta->classes[k].name));
+  g_ptr_array_add (outputs, g_strdup (out_path));
+  if (seg_dicom != NULL)
+    g_ptr_array_add (outputs, g_strdup (seg_dicom));
   g_ptr_array_add (outputs, NULL);
   if (!ns_cmd_check_outputs ((const char *const *) outputs->pdata,
                              (const char *const *) inputs->pdata, force, &error))
@@ -182,13 +213,21 @@ ns_cmd_segment (int argc, char **argv)
   if (prob_path != NULL)
     for (int k = 0; k < r->n_classes; k++)
       {
-        const char *p = outputs->pdata[1 + k];
+        const char *p = outputs->pdata[k];
         if (!ns_nifti_write_volume (r->probabilities[k], p, &error))
           return ns_cmd_print_error (error);
         if (verbose)
           printf ("probabilities of %s: %s\n", ns_cmd_printable (meta->classes[k].name),
                   ns_cmd_printable (p));
       }
+  if (seg_dicom != NULL)
+    {
+      g_autofree char *model_name = g_path_get_basename (model_path);
+      g_autofree char *algorithm = g_strdup_printf ("Neuroseg %s", model_name);
+      NsDicomSegOptions options = { NULL, 0, algorithm, NULL };
+      if (!ns_dicom_seg_write_for_case (ncase, r->labels, seg_dicom, &options, &error))
+        return ns_cmd_print_error (error);
+    }
   double t_write = (g_get_monotonic_time () - t0) / 1e6;
   double t_total = (g_get_monotonic_time () - t_all) / 1e6;
 
@@ -214,6 +253,8 @@ ns_cmd_segment (int argc, char **argv)
       printf ("write        %8.3f s\n", t_write);
       printf ("total        %8.3f s\n", t_total);
       printf ("labels: %s\n", ns_cmd_printable (out_path));
+      if (seg_dicom != NULL)
+        printf ("DICOM-SEG: %s\n", ns_cmd_printable (seg_dicom));
     }
   return 0;
 }

@@ -320,7 +320,7 @@ ns_cmd_train (int argc, char **argv)
     }
 
   if (!ns_cmd_parse_options ("train", "", "Train a segmentation model on BraTS-style cases.",
-                             entries, numbers, &argc, &argv, &status))
+                             entries, NULL, numbers, &argc, &argv, &status))
     return status;
   if (argc > 1)
     {

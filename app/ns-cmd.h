@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "ns-case.h"
+#include "ns-dicom.h"
 
 G_BEGIN_DECLS
 
@@ -76,18 +77,20 @@ typedef struct
   const char *arg_description;
 } NsCmdNumber;
 
-/* Parses argv with a GOptionContext carrying entries and numbers (each NULL-terminated by
- * a NULL long_name; either may be NULL), usage " PARAMS" and summary; prints the error
- * and returns FALSE on bad usage (*status set to 2) or after --help (*status 0). */
+/* Parses argv with a GOptionContext carrying entries, more (a second list, e.g. the DICOM
+ * series options) and numbers (each NULL-terminated by a NULL long_name; any may be
+ * NULL), usage " PARAMS" and summary; prints the error and returns FALSE on bad usage
+ * (*status set to 2) or after --help (*status 0). */
 gboolean    ns_cmd_parse_options   (const char *cmd, const char *params, const char *summary,
-                                    const GOptionEntry *entries, const NsCmdNumber *numbers,
-                                    int *argc, char ***argv, int *status);
+                                    const GOptionEntry *entries, const GOptionEntry *more,
+                                    const NsCmdNumber *numbers, int *argc, char ***argv,
+                                    int *status);
 /* ns_cmd_parse_options () with --db FILE (the queue and registry database, into *db,
  * owned by the caller) after entries: for `neuroseg queue ...` and `neuroseg models ...`. */
 gboolean    ns_cmd_parse_with_db   (const char *cmd, const char *params, const char *summary,
                                     const GOptionEntry *entries, const NsCmdNumber *numbers,
                                     char **db, int *argc, char ***argv, int *status);
-/* ns_cmd_parse_options () without numeric options. */
+/* ns_cmd_parse_options () with entries alone. */
 gboolean    ns_cmd_parse           (const char *cmd, const char *params, const char *summary,
                                     const GOptionEntry *entries, int *argc, char ***argv,
                                     int *status);
@@ -101,9 +104,11 @@ int         ns_cmd_dispatch        (const char *cmd, const char *what, const NsC
 
 /* Adds (copies of) the files of a loaded case to inputs (a GPtrArray of g_free'd paths). */
 void        ns_cmd_add_case_inputs      (GPtrArray *inputs, const NsCase *ncase);
-/* The same for a case not loaded yet: a folder's files by name (ns_case_discover ()), or
- * the file itself.  Errors are those of ns_case_discover () and ns_file_check_regular ()
- * (a missing case, a dangling link, ...). */
+/* The same for a case path given by the user, loaded or not: a folder's files by name
+ * (ns_case_discover ()), every file of a DICOM folder (or of the folder of a DICOMDIR or
+ * DICOM file), or the file itself.  Errors are those of ns_case_discover () and
+ * ns_file_check_regular () (a missing case, a dangling link, ...), and a folder that
+ * cannot be listed. */
 gboolean    ns_cmd_add_case_path_inputs (GPtrArray *inputs, const char *path, GError **error);
 /* Checks, before any work, the files a command will write (outputs, NULL-terminated):
  * none may be one of inputs (NULL-terminated, compared as files: see
@@ -112,12 +117,39 @@ gboolean    ns_cmd_add_case_path_inputs (GPtrArray *inputs, const char *path, GE
 gboolean    ns_cmd_check_outputs        (const char *const *outputs, const char *const *inputs,
                                          gboolean force, GError **error);
 
+/* DICOM input (ns-cmd-dicom.c): which series is which sequence, for info and segment. */
+typedef struct
+{
+  char *series[NS_N_MODALITIES];   /* --flair, --t1c, --t1, --t2 */
+  char *grid;                      /* --grid flair|finest */
+} NsCmdDicomOptions;
+
+#define NS_CMD_DICOM_N_ENTRIES 6
+/* The options above as GOption entries (NULL-terminated) writing into o. */
+void        ns_cmd_dicom_entries        (NsCmdDicomOptions *o,
+                                         GOptionEntry entries[NS_CMD_DICOM_N_ENTRIES]);
+void        ns_cmd_dicom_options_clear  (NsCmdDicomOptions *o);
+gboolean    ns_cmd_dicom_options_given  (const NsCmdDicomOptions *o);
+gboolean    ns_cmd_dicom_assignment     (const NsCmdDicomOptions *o, NsDicomAssignment *a,
+                                         GError **error);
+/* The case of paths (NULL-terminated): one DICOM folder, DICOMDIR or file (with o's
+ * assignment), one case folder or NIfTI file, or several NIfTI files.  The DICOM options
+ * given for anything but DICOM are an error. */
+NsCase     *ns_cmd_load_case            (const char *const *paths, NsCaseLoadFlags flags,
+                                         const NsCmdDicomOptions *o, GError **error);
+/* The series of a scan, a few lines each (number, description, grid or why not a volume,
+ * the sequence it looks like and why). */
+void        ns_cmd_print_dicom_series   (GPtrArray *scan);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsCmdDicomOptions, ns_cmd_dicom_options_clear)
+
 int ns_cmd_info    (int argc, char **argv);
 int ns_cmd_import_encoder    (int argc, char **argv);
 int ns_cmd_classify_imagenet (int argc, char **argv);
 int ns_cmd_eval    (int argc, char **argv);
 int ns_cmd_bench   (int argc, char **argv);
 int ns_cmd_segment (int argc, char **argv);
+int ns_cmd_export_seg (int argc, char **argv);
 
 /* The network section of `neuroseg bench` (ns-cmd-bench-net.c). */
 typedef struct
