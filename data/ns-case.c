@@ -6,7 +6,7 @@
  * of 2 MB that each take ~0.15 s to inflate; the rest is negligible), then the results
  * are checked in a fixed order so that the error reported does not depend on timing.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-case.h"
 #include "ns-case-private.h"
@@ -576,6 +576,16 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
   NsCase *ncase = load_parts (parts, NULL, path, TRUE, flags, error);
   clear_paths (parts);
   return ncase;
+}
+
+NsCase *
+ns_case_open (const char *const *paths, NsCaseLoadFlags flags, GError **error)
+{
+  g_return_val_if_fail (paths != NULL, NULL);
+
+  if (paths[0] != NULL && paths[1] == NULL)
+    return ns_case_load (paths[0], flags, error);
+  return ns_case_load_files (paths, flags, error);
 }
 
 NsCase *

@@ -94,6 +94,11 @@ NsCase     *ns_case_load_files      (const char *const *paths, NsCaseLoadFlags f
  * said a file is when its name does not tell; NS_CASE_FILE_NONE: from the name). */
 NsCase     *ns_case_load_files_as   (const char *const *paths, const NsCaseFile *kinds,
                                      NsCaseLoadFlags flags, GError **error);
+/* What a user opens as a case (the command line, the GUI): one path is a folder or a file
+ * (ns_case_load), several are files of one case (ns_case_load_files); paths is
+ * NULL-terminated (no path at all is an error). */
+NsCase     *ns_case_open            (const char *const *paths, NsCaseLoadFlags flags,
+                                     GError **error);
 /* The files a folder's case consists of, by part (paths[NS_N_CASE_FILES], owned strings,
  * NULL where absent), without reading them; a part that is not a regular file is an
  * error (ns_file_check_regular ()). */

@@ -4,7 +4,7 @@
  * mean, then the squared deviations from it), which avoids the cancellation of the
  * one-pass sum-of-squares formula and is exact enough for 10^7 voxels.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-normalize.h"
 #include "ns-data-error.h"
@@ -20,33 +20,48 @@ compare_float (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-float
-ns_normalize_background_value (const NsVolume *volume)
+/* Visits the voxels on the six faces of the volume, each once: *n_first counts those equal
+ * to first among all *n; when out is not NULL every one is appended to it. */
+static void
+scan_border (const NsVolume *volume, float first, gsize *n_first, gsize *n, GArray *out)
 {
-  g_return_val_if_fail (volume != NULL, 0.0f);
-
   const NsGrid *g = &volume->grid;
   int nx = g->dim[0], ny = g->dim[1], nz = g->dim[2];
-  g_autoptr (GArray) border = g_array_new (FALSE, FALSE, sizeof (float));
 
-  /* Every voxel with an index at 0 or at the end of some axis, each once. */
+  *n_first = *n = 0;
   for (int k = 0; k < nz; k++)
     for (int j = 0; j < ny; j++)
       {
-        gboolean face = k == 0 || k == nz - 1 || j == 0 || j == ny - 1;
         const float *row = volume->voxels + ns_grid_index (g, 0, j, k);
-        if (face)
-          g_array_append_vals (border, row, nx);
-        else
+        gboolean face = k == 0 || k == nz - 1 || j == 0 || j == ny - 1;
+        /* a row on a face whole, else its two ends */
+        int step = face || nx == 1 ? 1 : nx - 1;
+        for (int i = 0; i < nx; i += step)
           {
-            g_array_append_val (border, row[0]);
-            if (nx > 1)
-              g_array_append_val (border, row[nx - 1]);
+            *n_first += row[i] == first;
+            (*n)++;
+            if (out != NULL)
+              g_array_append_val (out, row[i]);
           }
       }
+}
 
+float
+ns_normalize_background_value (const NsVolume *volume)
+{
+  g_return_val_if_fail (volume != NULL && volume->voxels != NULL, 0.0f);
+
+  /* Usually one value (0) fills most of the border: when the corner voxel's value holds
+   * a strict majority it is the mode, found in one pass without a copy or a sort. */
+  float first = volume->voxels[0];
+  gsize n_first, n;
+  scan_border (volume, first, &n_first, &n, NULL);
+  if (2 * n_first > n)
+    return first;
+
+  g_autoptr (GArray) border = g_array_sized_new (FALSE, FALSE, sizeof (float), n);
+  scan_border (volume, first, &n_first, &n, border);
   float *v = (float *) border->data;
-  gsize n = border->len;
   qsort (v, n, sizeof (float), compare_float);
   float best = v[0];
   gsize best_run = 0;

@@ -32,7 +32,7 @@
 #include "ns-data-error.h"
 #include "ns-imagenet.h"
 #include "ns-infer.h"
-#include "ns-json-private.h"
+#include "ns-json.h"
 #include "ns-metrics.h"
 
 #include <glib/gstdio.h>
@@ -571,30 +571,29 @@ set_provenance (Trainer *t, const double dice[3], gboolean has_dice, double loss
   json_builder_begin_object (b);
   if (has_dice)
     {
-      _ns_json_add_double (b, "dice_wt", dice[0]);
-      _ns_json_add_double (b, "dice_tc", dice[1]);
-      _ns_json_add_double (b, "dice_et", dice[2]);
-      _ns_json_add_double (b, "dice_mean", (dice[0] + dice[1] + dice[2]) / 3);
+      ns_json_add_number (b, "dice_wt", dice[0]);
+      ns_json_add_number (b, "dice_tc", dice[1]);
+      ns_json_add_number (b, "dice_et", dice[2]);
+      ns_json_add_number (b, "dice_mean", (dice[0] + dice[1] + dice[2]) / 3);
     }
-  _ns_json_add_strv (b, "val_cases", o->val_cases);
-  _ns_json_add_double (b, "loss", loss);
-  _ns_json_add_int (b, "steps", t->st.step);
-  _ns_json_add_double (b, "seconds", t->st.seconds);
-  _ns_json_add_string (b, "device", t->device);
-  _ns_json_add_int (b, "batch_size", o->batch_size);
-  _ns_json_add_double (b, "lr", o->lr);
-  _ns_json_add_string (b, "schedule", _ns_trainer_schedule_name (o->schedule));
-  _ns_json_add_string (b, "seed", seed);
+  ns_json_add_strv (b, "val_cases", o->val_cases);
+  ns_json_add_number (b, "loss", loss);
+  ns_json_add_int (b, "steps", t->st.step);
+  ns_json_add_number (b, "seconds", t->st.seconds);
+  ns_json_add_string (b, "device", t->device);
+  ns_json_add_int (b, "batch_size", o->batch_size);
+  ns_json_add_number (b, "lr", o->lr);
+  ns_json_add_string (b, "schedule", _ns_trainer_schedule_name (o->schedule));
+  ns_json_add_string (b, "seed", seed);
   ns_dataset_get_crop_size (t->ds, &cw, &ch);
-  _ns_json_add_int (b, "crop_w", cw);
-  _ns_json_add_int (b, "crop_h", ch);
-  _ns_json_add_double (b, "tumour_ratio", o->data.tumour_ratio);
-  _ns_json_add_int (b, "bf16", o->bf16);
+  ns_json_add_int (b, "crop_w", cw);
+  ns_json_add_int (b, "crop_h", ch);
+  ns_json_add_number (b, "tumour_ratio", o->data.tumour_ratio);
+  ns_json_add_int (b, "bf16", o->bf16);
   json_builder_end_object (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
 
   g_free (meta->metrics);
-  meta->metrics = json_to_string (root, FALSE);
+  meta->metrics = ns_json_builder_dup_text (b);
   g_free (meta->parent);
   meta->parent = g_strdup (t->parent);
   g_strfreev (meta->cases);

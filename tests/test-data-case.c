@@ -593,6 +593,33 @@ test_describe (void)
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
 }
 
+/* ns_case_open: one folder, one file, or several files of a case, as a user gives them. */
+static void
+test_open (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = make_dir ("open");
+  g_autofree char *flair = write_volume (dir, "P9_flair.nii.gz", 3, 0, 1, NULL);
+  g_autofree char *t2 = write_volume (dir, "P9_t2.nii.gz", 3, 0, 5, NULL);
+
+  g_autoptr (NsCase) folder = ns_case_open ((const char *[]) { dir, NULL }, 0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (folder->modality[NS_MODALITY_T2]);
+
+  g_autoptr (NsCase) one = ns_case_open ((const char *[]) { flair, NULL }, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (one->modality[NS_MODALITY_T2]);
+
+  g_autoptr (NsCase) two = ns_case_open ((const char *[]) { t2, flair, NULL }, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (two->modality[NS_MODALITY_T2]->voxels[0], ==, 5.0f);
+
+  /* a folder among files is not a file of the case */
+  g_assert_null (ns_case_open ((const char *[]) { flair, dir, NULL }, 0, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, dir));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -601,6 +628,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/case/sample", test_sample_case);
   g_test_add_func ("/data/case/brats2015-layout", test_brats2015_layout);
   g_test_add_func ("/data/case/explicit-files", test_explicit_files);
+  g_test_add_func ("/data/case/open", test_open);
   g_test_add_func ("/data/case/no-flair", test_no_flair);
   g_test_add_func ("/data/case/any-image", test_any_image);
   g_test_add_func ("/data/case/ambiguous", test_ambiguous);

@@ -81,11 +81,11 @@ for config in $CONFIGS; do
     # shellcheck disable=SC2086
     "$NEUROSEG" train $REST --val "$VAL" $ARGS --epochs "$EPOCHS" --steps-per-epoch "$STEPS" \
       --batch "$BATCH" --lr "$LR" --schedule "$SCHEDULE" --seed "$SEED" --device "$DEVICE" \
-      --precision "$PRECISION" --patience "$PATIENCE" --weights-init "$WEIGHTS_INIT" --quiet \
+      --precision "$PRECISION" --patience "$PATIENCE" --weights-init "$WEIGHTS_INIT" --quiet --force \
       -o "$DIR/model.safetensors" > "$DIR/train.log"
     for c in $TEST; do
       name=$(basename "$c")
-      "$NEUROSEG" segment --quiet --device "$DEVICE" --model "$DIR/model.safetensors" \
+      "$NEUROSEG" segment --quiet --force --device "$DEVICE" --model "$DIR/model.safetensors" \
         -o "$DIR/$name.nii.gz" "$c"
       "$NEUROSEG" eval --json "$DIR/$name.nii.gz" "$(truth_of "$c")" > "$DIR/$name.json"
       python3 - "$config" "$f" "$name" "$DIR/$name.json" >> "$RESULTS" <<'EOF'

@@ -37,5 +37,5 @@ exec "$NEUROSEG" train \
   --arch mobilenetv2-unet --init imagenet \
   --weights-init kaiming \
   --epochs 20 --steps-per-epoch 60 --batch 8 --lr 1e-3 --schedule cosine --seed 1 \
-  --workers 1 --dtype bf16 --json-progress \
+  --workers 1 --dtype bf16 --json-progress --force \
   -o "$OUT/mobilenetv2-unet-default.safetensors" "$@"
