@@ -225,7 +225,8 @@ ns_cmd_train (int argc, char **argv)
   g_auto (GStrv) data = NULL, val = NULL;
   g_autofree char *arch = NULL, *init = NULL, *device = NULL, *out = NULL, *resume = NULL;
   g_autofree char *schedule = NULL, *dtype = NULL, *precision = NULL, *imagenet = NULL;
-  g_autofree char *weights_init = NULL;
+  g_autofree char *weights_init = NULL, *modalities = NULL, *targets = NULL, *norm = NULL;
+  int context = -1, pp_component = -1, pp_et = -1;
   int epochs = -1, batch = -1, spe = -1, patience = -1, seed = -1, crop = -1, workers = 0;
   gint64 max_steps = -1;
   double lr = -1, wd = -1, ratio = -1;
@@ -257,6 +258,18 @@ ns_cmd_train (int argc, char **argv)
     { "tumour-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &ratio, "Tumour slices per slice without "
       "(default 2)", "R" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Switch the augmentation off", NULL },
+    { "modalities", 0, 0, G_OPTION_ARG_STRING, &modalities, "Input sequences, comma-separated, "
+      "of flair, t1c, t1, t2 (default flair,t1c)", "LIST" },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, "classes (softmax, default) or regions "
+      "(sigmoid WT, TC, ET: nnU-Net's BraTS recipe)", "T" },
+    { "context", 0, 0, G_OPTION_ARG_INT, &context, "2.5-D: neighbouring slices on each side as "
+      "extra channels (default 0)", "N" },
+    { "normalisation", 0, 0, G_OPTION_ARG_STRING, &norm, "zscore-brain (default) or "
+      "zscore-brain-clip (percentiles 0.5 and 99.5 clipped first)", "N" },
+    { "postprocess-min-component", 0, 0, G_OPTION_ARG_INT, &pp_component, "Model metadata: "
+      "tumour components below N voxels are dropped after inference", "N" },
+    { "postprocess-et-below", 0, 0, G_OPTION_ARG_INT, &pp_et, "Model metadata: enhancing "
+      "tumour of fewer than N voxels becomes necrosis / core after inference", "N" },
     { "workers", 0, 0, G_OPTION_ARG_INT, &workers, "Batch threads (default: automatic)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda", "DEV" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default) or bf16", "P" },
@@ -305,7 +318,8 @@ ns_cmd_train (int argc, char **argv)
         }
       if (data != NULL || val != NULL || arch != NULL || init != NULL || batch >= 0
           || lr >= 0 || seed >= 0 || crop >= 0 || ratio >= 0 || schedule != NULL
-          || spe >= 0 || wd >= 0 || weights_init != NULL)
+          || spe >= 0 || wd >= 0 || weights_init != NULL || modalities != NULL
+          || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -370,6 +384,30 @@ ns_cmd_train (int argc, char **argv)
   if (ratio >= 0) o.data.tumour_ratio = ratio;
   if (no_augment) o.data.augment = FALSE;
   o.n_workers = workers;
+  if (modalities != NULL)
+    {
+      g_strfreev (o.modalities);
+      o.modalities = g_strsplit (modalities, ",", -1);
+    }
+  if (targets != NULL && g_strcmp0 (targets, "regions") != 0
+      && g_strcmp0 (targets, "classes") != 0)
+    {
+      ns_trainer_options_clear (&o);
+      return usage_error (json, "--targets must be classes or regions");
+    }
+  if (targets != NULL)
+    o.regions = g_strcmp0 (targets, "regions") == 0;
+  if (context >= 0)
+    o.context = context;
+  if (norm != NULL)
+    {
+      g_free (o.normalisation);
+      o.normalisation = g_strdup (norm);
+    }
+  if (pp_component >= 0)
+    o.postprocess.min_component_voxels = pp_component;
+  if (pp_et >= 0)
+    o.postprocess = (NsPostprocessParams) { o.postprocess.min_component_voxels, 4, pp_et, 1 };
   if (weights_init != NULL)
     {
       if (g_strcmp0 (weights_init, "kaiming") == 0)

@@ -279,6 +279,14 @@ _ns_trainer_options_to_json (const NsTrainerOptions *o)
   _ns_json_add_string (b, "weights_init",
                        o->weights_init == NS_INIT_KAIMING ? "kaiming" : "normal");
   _ns_json_add_string (b, "device", o->device);
+  _ns_json_add_strv (b, "modalities", o->modalities);
+  _ns_json_add_int (b, "regions", o->regions);
+  _ns_json_add_int (b, "context", o->context);
+  _ns_json_add_string (b, "normalisation", o->normalisation);
+  _ns_json_add_int (b, "pp_min_component_voxels", o->postprocess.min_component_voxels);
+  _ns_json_add_int (b, "pp_small_label", o->postprocess.small_label);
+  _ns_json_add_int (b, "pp_small_label_below", o->postprocess.small_label_below);
+  _ns_json_add_int (b, "pp_small_label_to", o->postprocess.small_label_to);
   _ns_json_add_int (b, "bf16", o->bf16);
   _ns_json_add_int (b, "epochs", o->epochs);
   _ns_json_add_int (b, "batch_size", o->batch_size);
@@ -389,6 +397,18 @@ _ns_trainer_options_from_json (NsTrainerOptions *o, const char *text, const char
       g_free (o->device);
       o->device = g_steal_pointer (&device);
     }
+  g_strfreev (o->modalities);
+  o->modalities = get_strv (obj, "modalities");
+  if (o->modalities != NULL && o->modalities[0] == NULL)
+    g_clear_pointer (&o->modalities, g_strfreev);
+  o->regions = get_num (obj, "regions", 0) != 0;
+  o->context = (int) get_num (obj, "context", 0);
+  g_free (o->normalisation);
+  o->normalisation = get_str (obj, "normalisation");
+  o->postprocess.min_component_voxels = (int) get_num (obj, "pp_min_component_voxels", 0);
+  o->postprocess.small_label = (int) get_num (obj, "pp_small_label", 0);
+  o->postprocess.small_label_below = (int) get_num (obj, "pp_small_label_below", 0);
+  o->postprocess.small_label_to = (int) get_num (obj, "pp_small_label_to", 0);
   o->bf16 = get_num (obj, "bf16", 0) != 0;
   o->epochs = (int) get_num (obj, "epochs", o->epochs);
   o->batch_size = (int) get_num (obj, "batch_size", o->batch_size);
