@@ -98,7 +98,7 @@ train_args () {
 # segment_args SUFFIXES: the options of the inference variant (+tta, +pp)
 segment_args () {
   args=""
-  case $1 in *+tta*) args="$args --tta" ;; esac
+  case $1 in *+tta*) args="$args --tta 1" ;; esac
   echo "$args"
 }
 
