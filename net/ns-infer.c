@@ -925,19 +925,22 @@ ns_infer_run_case (NsModel *model, NsCase *ncase, const NsInferOptions *options,
   const NsModelMeta *meta = ns_model_get_meta (model);
   int C = ns_model_meta_n_inputs (meta);
   g_autofree NsVolume **inputs = g_new0 (NsVolume *, MAX (C, 1));
+  gboolean present[NS_N_MODALITIES];
 
-  for (int c = 0; c < C; c++)
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    present[m] = ncase->modality[m] != NULL;
+  const char *missing = ns_model_meta_missing_input (meta, present);
+  if (missing != NULL)
     {
-      for (int m = 0; m < NS_N_MODALITIES; m++)
-        if (g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0)
-          inputs[c] = ncase->modality[m];
-      if (inputs[c] == NULL)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
-                       "%s: the case has no %s volume, which the model needs",
-                       ncase->dir != NULL ? ncase->dir : ncase->id, meta->modalities[c]);
-          return NULL;
-        }
+      g_autofree char *inputs_text = ns_model_meta_dup_inputs_text (meta);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                   "%s: the case has no %s volume, which the model needs (its inputs: %s)",
+                   ncase->dir != NULL ? ncase->dir : ncase->id, missing, inputs_text);
+      return NULL;
     }
+  for (int c = 0; c < C; c++)
+    for (int m = 0; m < NS_N_MODALITIES; m++)
+      if (g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0)
+        inputs[c] = ncase->modality[m];
   return ns_infer_run (model, inputs, C, ncase->brain_mask, options, error);
 }

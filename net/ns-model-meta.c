@@ -283,3 +283,18 @@ ns_model_meta_normalise (const NsModelMeta *meta, const NsVolume *volume,
     return ns_normalize_zscore_clipped (volume, brain_mask, CLIP_LO, CLIP_HI, NULL, error);
   return ns_normalize_zscore (volume, brain_mask, NULL, error);
 }
+
+const char *
+ns_model_meta_missing_input (const NsModelMeta *meta, const gboolean present[NS_N_MODALITIES])
+{
+  g_return_val_if_fail (meta != NULL && present != NULL, NULL);
+  for (int c = 0; c < ns_model_meta_n_inputs (meta); c++)
+    {
+      gboolean found = FALSE;
+      for (int m = 0; m < NS_N_MODALITIES && !found; m++)
+        found = present[m] && g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0;
+      if (!found)
+        return meta->modalities[c];
+    }
+  return NULL;
+}

@@ -31,6 +31,7 @@
 #include <glib.h>
 
 #include "ns-backend.h"
+#include "ns-case.h"
 #include "ns-postprocess.h"
 #include "ns-volume.h"
 
@@ -106,6 +107,12 @@ int          ns_model_meta_region_depth (const NsModelMeta *meta, int k);
 /* The modalities, the inputs of the network, as one line for people: "FLAIR, T1c",
  * with "(2.5-D, +-1 slice)" when it has context (owned). */
 char        *ns_model_meta_dup_inputs_text (const NsModelMeta *meta);
+/* The first of meta's inputs that a case with the modalities `present` (indexed by
+ * NsModality: a loaded case's modality[m] != NULL, or a described case's files[m] !=
+ * NULL) lacks, borrowed from meta; NULL when the case can feed the model.  How a caller
+ * picks, among several models, one the case can feed, or names the missing sequence. */
+const char  *ns_model_meta_missing_input (const NsModelMeta *meta,
+                                          const gboolean present[NS_N_MODALITIES]);
 /* The model's normalisation of one input volume inside brain_mask (nullable: the
  * volume's own, ns_normalize_brain_mask); the one rule the trainer and the inference
  * engine share. */
