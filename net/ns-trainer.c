@@ -177,8 +177,49 @@ options_meta (const NsTrainerOptions *o)
   return meta;
 }
 
+/* A region model warm-started from a softmax checkpoint `path` of meta pm: the same
+ * inputs and normalisation, every tensor of the checkpoint whose name and shape fit (the
+ * encoder and decoder), the head (classes -> regions) from `init`. */
+static NsModel *
+warm_start_regions (NsBackend *be, NsModelMeta *pm, const NsModelInit *init, const char *path,
+                    char **parent, GError **error)
+{
+  ns_model_meta_set_brats_regions (pm);
+  g_autoptr (NsModel) model = ns_model_new (be, pm, init, error);
+  if (model == NULL)
+    return NULL;
+  g_autoptr (NsModel) from = ns_checkpoint_load (path, be, error);
+  if (from == NULL)
+    return NULL;
+  int fresh = 0;
+  for (int i = 0; i < ns_model_n_tensors (model); i++)
+    {
+      int j = ns_model_find_tensor (from, ns_model_tensor_name (model, i));
+      int a[4], b[4];
+      ns_model_tensor_shape (model, i, a);
+      if (j >= 0)
+        ns_model_tensor_shape (from, j, b);
+      if (j < 0 || memcmp (a, b, sizeof a) != 0)
+        {
+          fresh++;
+          continue;
+        }
+      g_autofree float *v = g_new (float, ns_model_tensor_size (model, i));
+      ns_model_tensor_get (from, j, v);
+      ns_model_tensor_set (model, i, v);
+    }
+  if (!ns_backend_check (be, error))
+    return NULL;
+  /* the parent is the path alone: the registry finds the parent version by it */
+  g_debug ("%s: warm start of a region model, %d tensors of the head initialised anew", path,
+           fresh);
+  *parent = g_strdup (path);
+  return g_steal_pointer (&model);
+}
+
 /* Builds the model of the options and initialises it; *parent gets what it came from.  A
- * checkpoint to fine-tune brings its own inputs, targets and normalisation. */
+ * checkpoint to fine-tune brings its own inputs, targets and normalisation; a softmax
+ * checkpoint with regions asked for warm-starts a region model from it. */
 static NsModel *
 make_model (NsBackend *be, const NsTrainerOptions *o, char **parent, GError **error)
 {
@@ -225,6 +266,8 @@ make_model (NsBackend *be, const NsTrainerOptions *o, char **parent, GError **er
   g_clear_pointer (&model, ns_model_free);
   g_clear_pointer (&pm->name, g_free);
   g_clear_pointer (&pm->metrics, g_free);
+  if (o->regions && pm->n_regions == 0)
+    return warm_start_regions (be, pm, &init, how, parent, error);
   model = ns_model_new (be, pm, &init, error);
   if (model == NULL)
     return NULL;

@@ -37,7 +37,8 @@
 #                SCHEDULE (cosine), SEED (1), DEVICE (auto), PRECISION (fp32),
 #                PATIENCE (0), WEIGHTS_INIT (kaiming: the layers the init does not set),
 #                CONFIGS ("a b c"), SUMMARY (OUT_DIR/summary.md), NICE (0: the niceness of
-#                training), SEGMENT_ARGS (extra options of every segment)
+#                training), SEGMENT_ARGS (extra options of every segment), FOLD_LIST
+#                (the folds to run, fold-major: "0" runs fold 0 of every config)
 #
 # Run from the project root.  The default budget is 3 x 4 x 2000 steps of 8 slices: hours
 # on a GPU, days on a 2-core CPU; lower EPOCHS/STEPS to try it out.
@@ -138,13 +139,18 @@ run_fold () {
     echo "== config $base fold $f: test$TEST, validation $VAL" >&2
     if [ -f "$MDIR/model.last.safetensors.state" ]; then
       nice -n "$NICE" "$NEUROSEG" train --resume "$MDIR/model.last.safetensors" \
-        --device "$DEVICE" --quiet >> "$MDIR/train.log"
+        --device "$DEVICE" --json-progress >> "$MDIR/train.log"
     else
       # shellcheck disable=SC2086
       nice -n "$NICE" "$NEUROSEG" train $REST --val "$VAL" $args --epochs "$EPOCHS" \
         --steps-per-epoch "$STEPS" --batch "$BATCH" --schedule "$SCHEDULE" --seed "$SEED" \
         --device "$DEVICE" --precision "$PRECISION" --patience "$PATIENCE" \
-        --weights-init "$WEIGHTS_INIT" --quiet -o "$MODEL" > "$MDIR/train.log"
+        --weights-init "$WEIGHTS_INIT" --json-progress -o "$MODEL" > "$MDIR/train.log"
+    fi
+    # a run stopped by a signal exits 0 too: only a finished one is done
+    if ! tail -n 1 "$MDIR/train.log" | grep -q '"event":"done".*"stopped":false'; then
+      echo "crossval: $base fold $f did not finish (see $MDIR/train.log); run again to resume" >&2
+      exit 1
     fi
     touch "$MDIR/done"
   fi
@@ -175,11 +181,12 @@ EOF
   done
 }
 
-for config in $CONFIGS; do
-  f=0
-  while [ $f -lt "$FOLDS" ]; do
+# FOLD_LIST: the folds to run now, in this order, each for every config (default all):
+# fold 0 of every config first gives a paired comparison early on a slow machine
+FOLD_LIST=${FOLD_LIST:-$(seq 0 $((FOLDS - 1)))}
+for f in $FOLD_LIST; do
+  for config in $CONFIGS; do
     run_fold "$config" "$f"
-    f=$((f + 1))
   done
 done
 
