@@ -43,7 +43,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 read -r slices batch w h network <<EOF2
 $(python3 -c "
 import json, sys
-r = json.load(open('$tmp/ns.json'))['fp32']
+r = json.load(open('$tmp/ns.json'))['net']['fp32']
 w, h = r['crop'].split('x')
 print(r['slices'], r['batch'], w, h, r['network_s'])")
 EOF2
@@ -58,7 +58,7 @@ ORT_MODULE="$here/.ort/node_modules/onnxruntime-node" \
   "$runs" > "$tmp/ort.json"
 python3 - "$tmp/ns.json" "$tmp/ort.json" "$slices" "$batch" "$w" "$h" <<'EOF2'
 import json, sys
-ns = json.load(open(sys.argv[1]))["fp32"]
+ns = json.load(open(sys.argv[1]))["net"]["fp32"]
 ort = json.load(open(sys.argv[2]))
 slices, batch, w, h = sys.argv[3:7]
 print(f"pass: {slices} slices of {w} x {h}, batches of {batch}, fp32, 2 threads")
