@@ -21,6 +21,7 @@ static const NsCmd commands[] = {
   { "eval", "Dice, HD95 and volumes of a prediction against a truth", ns_cmd_eval },
   { "segment", "Segment a case with a model (label map, probabilities, stage times)",
     ns_cmd_segment },
+  { "export-seg", "A label map as a DICOM Segmentation of its DICOM series", ns_cmd_export_seg },
   { "bench", "Timings on a real case: --io, --render, --edit, --net, --train", ns_cmd_bench },
   { "train", "Train a model on cases (validation Dice, checkpoints, --resume)", ns_cmd_train },
   { "queue", "The fine-tuning queue: list, add, remove, exclude, requeue, export",
@@ -44,12 +45,22 @@ gboolean
 ns_cmd_parse (const char *cmd, const char *params, const char *summary,
               const GOptionEntry *entries, int *argc, char ***argv, int *status)
 {
+  return ns_cmd_parse_full (cmd, params, summary, entries, NULL, argc, argv, status);
+}
+
+gboolean
+ns_cmd_parse_full (const char *cmd, const char *params, const char *summary,
+                   const GOptionEntry *entries, const GOptionEntry *more, int *argc,
+                   char ***argv, int *status)
+{
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   /* GOption prints argv[0] ("neuroseg COMMAND") before this. */
   context = g_option_context_new (params);
   g_option_context_set_summary (context, summary);
   g_option_context_add_main_entries (context, entries, NULL);
+  if (more != NULL)
+    g_option_context_add_main_entries (context, more, NULL);
   g_option_context_set_help_enabled (context, TRUE);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
@@ -105,7 +116,7 @@ ns_cmd_stdout_is_tty (void)
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: neuroseg [CASE_DIR | FILE.nii[.gz] ...]\n"
+  fprintf (out, "Usage: neuroseg [CASE_DIR | DICOM_DIR | FILE.nii[.gz] ...]\n"
                 "       neuroseg COMMAND [OPTIONS...]   (neuroseg COMMAND --help)\n\n"
                 "Commands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)

@@ -4,11 +4,16 @@
  * metrics of data/ns-metrics.h (Dice, HD95, volumes per BraTS label and for WT, TC, ET)
  * as a table or as one JSON object.  An undefined HD95 (one side empty) prints "inf" in
  * the table and null in JSON: it is never replaced by a number.
+ *
+ * Either map may be a DICOM-SEG: it is placed on the grid of the other (a NIfTI label
+ * map), or on the grid of its source series in --dicom DICOM_FOLDER (needed when both are
+ * SEGs).
  */
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
 #include "ns-data-error.h"
+#include "ns-dicom.h"
 #include "ns-labels.h"
 #include "ns-metrics.h"
 #include "ns-nifti.h"
@@ -20,7 +25,8 @@
 #include <string.h>
 
 static const char summary[] =
-  "Compares a predicted label map with a truth on the same grid: Dice, HD95 (mm) and\n"
+  "Compares a predicted label map with a truth on the same grid (NIfTI, or DICOM-SEG on\n"
+  "the grid of the other map or of its source series in --dicom): Dice, HD95 (mm) and\n"
   "volumes (mL) per label (1, 2, 4, and 3 when present) and for the regions\n"
   "WT = {1,2,3,4}, TC = {1,3,4}, ET = {4}.\n"
   "\n"
@@ -30,6 +36,35 @@ static const char summary[] =
 
 /* Both maps are read in the BraTS 2015 scheme, the superset {0, 1, 2, 3, 4}, so that a 3
  * is evaluated as its own label unless the truth is mapped (3 becomes 1) on request. */
+/* A DICOM-SEG as a label map: on the grid of its source series in dicom_dir when given,
+ * else on grid (the other map's). */
+static NsLabelMap *
+load_seg (const char *path, const char *dicom_dir, const NsGrid *grid, gboolean map_2015,
+          GError **error)
+{
+  g_autoptr (GPtrArray) scan = NULL;
+  if (dicom_dir != NULL)
+    {
+      g_autofree char *uid = ns_dicom_seg_dup_source_uid (path, error);
+      if (uid == NULL)
+        return NULL;
+      scan = ns_dicom_scan (dicom_dir, NULL, error);
+      if (scan == NULL)
+        return NULL;
+      NsDicomSeries *source = ns_dicom_find_series (scan, uid, dicom_dir, error);
+      if (source == NULL)
+        return NULL;
+      grid = &source->grid;
+    }
+  g_assert (grid != NULL);
+  g_autoptr (NsLabelMap) map = ns_dicom_seg_read (path, grid, error);
+  if (map == NULL || !ns_label_map_check_scheme (map, NS_LABEL_SCHEME_BRATS2015, error))
+    return NULL;
+  if (map_2015)
+    ns_label_map_map_2015_to_2017 (map);
+  return g_steal_pointer (&map);
+}
+
 static NsLabelMap *
 load_label_map (const char *path, gboolean map_2015, GError **error)
 {
@@ -160,12 +195,15 @@ ns_cmd_eval (int argc, char **argv)
 {
   gboolean json = FALSE;
   g_autofree char *scheme = NULL;
+  g_autofree char *dicom_dir = NULL;
   int status;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of a table", NULL },
     { "truth-scheme", 0, 0, G_OPTION_ARG_STRING, &scheme,
       "Label scheme of TRUTH: 2017 (default: 1 NCR/NET, 2 ED, 4 ET) or 2015 (3 becomes 1)",
       "2015|2017" },
+    { "dicom", 0, 0, G_OPTION_ARG_FILENAME, &dicom_dir,
+      "The DICOM folder of the source series of a DICOM-SEG argument (its grid)", "FOLDER" },
     { NULL },
   };
 
@@ -184,12 +222,26 @@ ns_cmd_eval (int argc, char **argv)
     }
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsLabelMap) pred = load_label_map (argv[1], FALSE, &error);
-  if (pred == NULL)
-    return ns_cmd_print_error (error);
-  g_autoptr (NsLabelMap) truth = load_label_map (argv[2], scheme != NULL
-                                                 && strcmp (scheme, "2015") == 0, &error);
-  if (truth == NULL)
+  gboolean truth_2015 = scheme != NULL && strcmp (scheme, "2015") == 0;
+  gboolean pred_seg = ns_dicom_is_seg (argv[1]), truth_seg = ns_dicom_is_seg (argv[2]);
+  if (pred_seg && truth_seg && dicom_dir == NULL)
+    {
+      fprintf (stderr, "neuroseg eval: both maps are DICOM-SEG; give the folder of their "
+                       "source series with --dicom FOLDER\n");
+      return 2;
+    }
+  /* NIfTI first: a SEG is placed on the other map's grid. */
+  g_autoptr (NsLabelMap) pred = NULL;
+  g_autoptr (NsLabelMap) truth = NULL;
+  if (!pred_seg)
+    pred = load_label_map (argv[1], FALSE, &error);
+  if (error == NULL && !truth_seg)
+    truth = load_label_map (argv[2], truth_2015, &error);
+  if (error == NULL && pred_seg)
+    pred = load_seg (argv[1], dicom_dir, truth != NULL ? &truth->grid : NULL, FALSE, &error);
+  if (error == NULL && truth_seg)
+    truth = load_seg (argv[2], dicom_dir, &pred->grid, truth_2015, &error);
+  if (pred == NULL || truth == NULL)
     return ns_cmd_print_error (error);
 
   NsMetrics metrics;

@@ -13,6 +13,7 @@
 #include "ns-backend.h"
 #include "ns-case.h"
 #include "ns-data-error.h"
+#include "ns-dicom.h"
 #include "ns-labels.h"
 #include "ns-nifti.h"
 
@@ -23,7 +24,9 @@
 static const char summary[] =
   "Describes a NIfTI file (.nii, .nii.gz) or a case (a folder, or several files):\n"
   "grid, spacing, orientation, datatype, scaling, q/s-form codes, modalities, and the\n"
-  "labels present with their voxel counts and volumes in mL.";
+  "labels present with their voxel counts and volumes in mL.  A DICOM folder or DICOMDIR:\n"
+  "its series (grid, or why they are not a volume; the sequence each looks like), then the\n"
+  "case they make (--flair etc. choose the series where that is unclear).";
 
 /* -0 prints as 0 (adding +0.0 turns -0.0 into +0.0). */
 #define Z(x) ((x) + 0.0)
@@ -182,8 +185,9 @@ info_file (const char *path, GError **error)
   print_grid (&hdr.grid);
   print_xform_warning ("", &hdr.grid);
   printf ("volumes      %d\n", hdr.n_volumes);
-  printf ("datatype     %s%s%s\n", ns_nifti_datatype_name (hdr.datatype),
-          hdr.byte_swapped ? ", byte-swapped" : "", hdr.compressed ? ", gzip" : "");
+  printf ("datatype     %s%s%s%s\n", ns_nifti_datatype_name (hdr.datatype),
+          hdr.byte_swapped ? ", byte-swapped" : "", hdr.compressed ? ", gzip" : "",
+          hdr.version == 2 ? ", NIfTI-2" : "");
   if (hdr.scl_slope == 1.0 && (hdr.scl_inter == 0.0 || !isfinite (hdr.scl_inter)))
     printf ("scaling      identity (slope 1, intercept 0)\n");
   else if (isfinite (hdr.scl_slope) && hdr.scl_slope != 0.0)
@@ -268,7 +272,53 @@ info_case (NsCase *ncase)
     }
   else
     printf ("labels       none\n");
+  for (char **note = ncase->notes; note != NULL && *note != NULL; note++)
+    printf ("note         %s\n", *note);
   return TRUE;
+}
+
+/* A DICOM folder: its series, then the case they make. */
+static int
+info_dicom (const char *path, const NsCmdDicomOptions *o)
+{
+  g_autoptr (GError) error = NULL;
+  NsDicomAssignment a;
+  guint n_other = 0;
+
+  if (!ns_cmd_dicom_assignment (o, &a, &error))
+    {
+      fprintf (stderr, "neuroseg info: %s\n", error->message);
+      return 2;
+    }
+  g_autoptr (GPtrArray) scan = ns_dicom_scan (path, &n_other, &error);
+  if (scan == NULL)
+    return ns_cmd_print_error (error);
+  printf ("DICOM        %s: %u image series", path, scan->len);
+  if (n_other > 0)
+    printf (", %u other object%s (segmentations, reports, ...)", n_other,
+            n_other == 1 ? "" : "s");
+  printf ("\n");
+  ns_cmd_print_dicom_series (scan);
+  g_autoptr (NsCase) ncase = ns_dicom_case_load_scan (path, scan, &a, NS_CASE_LOAD_DEFAULT,
+                                                      &error);
+  if (ncase == NULL)
+    return ns_cmd_print_error (error);
+  printf ("\n");
+  if (!info_case (ncase))
+    return 1;
+  /* Which series each modality is (the series that holds its first file). */
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    for (guint i = 0; ncase->paths[m] != NULL && i < scan->len; i++)
+      {
+        const NsDicomSeries *s = scan->pdata[i];
+        const NsDicomFile *first = g_ptr_array_index (s->files, 0);
+        if (s->is_volume && g_strcmp0 (first->path, ncase->paths[m]) == 0)
+          {
+            g_autofree char *label = ns_dicom_series_dup_label (s);
+            printf ("%-12s %s\n", ns_modality_name (m), label);
+          }
+      }
+  return 0;
 }
 
 int
@@ -282,9 +332,13 @@ ns_cmd_info (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
+  g_auto (NsCmdDicomOptions) dicom = { { NULL } };
+  GOptionEntry dicom_entries[NS_CMD_DICOM_N_ENTRIES];
   int status;
 
-  if (!ns_cmd_parse ("info", "[--devices] PATH...", summary, entries, &argc, &argv, &status))
+  ns_cmd_dicom_entries (&dicom, dicom_entries);
+  if (!ns_cmd_parse_full ("info", "[--devices] PATH...", summary, entries, dicom_entries, &argc,
+                          &argv, &status))
     return status;
   if (devices)
     {
@@ -300,6 +354,14 @@ ns_cmd_info (int argc, char **argv)
       return 2;
     }
 
+  if (argc == 2 && ns_dicom_is_case_path (argv[1]))
+    return info_dicom (argv[1], &dicom);
+  if (ns_cmd_dicom_options_given (&dicom))
+    {
+      fprintf (stderr, "neuroseg info: --flair, --t1c, --t1, --t2 and --grid choose DICOM "
+                       "series; %s is not a DICOM folder\n", argv[1]);
+      return 2;
+    }
   if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_IS_DIR))
     {
       if (!g_file_test (argv[1], G_FILE_TEST_EXISTS))

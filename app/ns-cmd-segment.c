@@ -6,6 +6,10 @@
  * The probabilities are written one 3-D float file per class, named after the given
  * path with the class appended (P.nii.gz -> P-background.nii.gz, P-edema.nii.gz, ...),
  * because the NIfTI writer of data/ writes 3-D volumes.
+ *
+ * A DICOM folder is a case too (--flair etc. where its series are unclear); the label map
+ * is still written as NIfTI, and --seg-dicom also writes it as a DICOM-SEG of the series
+ * on whose grid it lies.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
@@ -13,6 +17,7 @@
 
 #include "ns-case.h"
 #include "ns-checkpoint.h"
+#include "ns-dicom.h"
 #include "ns-infer.h"
 #include "ns-nifti.h"
 #include "ns-registry.h"
@@ -56,6 +61,9 @@ ns_cmd_segment (int argc, char **argv)
   g_autofree char *precision = NULL;
   g_autofree char *prob_path = NULL;
   g_autofree char *out_path = NULL;
+  g_autofree char *seg_dicom = NULL;
+  g_auto (NsCmdDicomOptions) dicom = { { NULL } };
+  GOptionEntry dicom_entries[NS_CMD_DICOM_N_ENTRIES];
   int memory_mb = 0, limit_mb = 0, tta = 0, pp_et = -1, pp_component = -1;
   gboolean no_postprocess = FALSE;
   gboolean quiet = FALSE;
@@ -67,6 +75,8 @@ ns_cmd_segment (int argc, char **argv)
     { "probabilities", 'p', 0, G_OPTION_ARG_FILENAME, &prob_path,
       "Also write the class probabilities (one file per class, named after P)", "P.nii.gz" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Label map to write", "OUT.nii.gz" },
+    { "seg-dicom", 0, 0, G_OPTION_ARG_FILENAME, &seg_dicom,
+      "DICOM input: also write the label map as a DICOM Segmentation", "OUT.dcm" },
     { "memory", 0, 0, G_OPTION_ARG_INT, &memory_mb,
       "Memory budget of one batch in MB (default: 1024, or 90 % of the GPU's free memory if "
       "less)", "MB" },
@@ -87,13 +97,20 @@ ns_cmd_segment (int argc, char **argv)
   int status;
   g_autoptr (GError) error = NULL;
 
-  if (!ns_cmd_parse ("segment", "CASE_DIR | FILE.nii[.gz]...",
-                     "Segment a case with a model; prints the time of each stage.", entries,
-                     &argc, &argv, &status))
+  ns_cmd_dicom_entries (&dicom, dicom_entries);
+  if (!ns_cmd_parse_full ("segment", "CASE_DIR | DICOM_DIR | FILE.nii[.gz]...",
+                          "Segment a case with a model; prints the time of each stage.",
+                          entries, dicom_entries, &argc, &argv, &status))
     return status;
   if (argc < 2 || out_path == NULL)
     {
       fprintf (stderr, "neuroseg segment: need -o OUT.nii.gz and a CASE (see --help)\n");
+      return 2;
+    }
+  if (seg_dicom != NULL && !(argc == 2 && ns_dicom_is_case_path (argv[1])))
+    {
+      fprintf (stderr, "neuroseg segment: --seg-dicom needs a DICOM case (a DICOM folder or "
+                       "DICOMDIR); %s is not one\n", argv[1]);
       return 2;
     }
   /* Without --model, the one rule of the default model: the registry's promoted default,
@@ -124,18 +141,20 @@ ns_cmd_segment (int argc, char **argv)
 
   /* The case. */
   t0 = g_get_monotonic_time ();
-  g_autoptr (NsCase) ncase = NULL;
-  if (argc == 2)
-    ncase = ns_case_load (argv[1], NS_CASE_LOAD_SKIP_LABELS, &error);
-  else
+  g_autofree const char **files = g_new0 (const char *, argc);
+  for (int i = 1; i < argc; i++)
+    files[i - 1] = argv[i];
+  g_autoptr (NsCase) ncase = ns_cmd_load_case (files, NS_CASE_LOAD_SKIP_LABELS, &dicom, &error);
+  if (ncase == NULL && error->domain == G_OPTION_ERROR)
     {
-      g_autofree const char **files = g_new0 (const char *, argc);
-      for (int i = 1; i < argc; i++)
-        files[i - 1] = argv[i];
-      ncase = ns_case_load_files (files, NS_CASE_LOAD_SKIP_LABELS, &error);
+      fprintf (stderr, "neuroseg segment: %s\n", error->message);
+      return 2;
     }
   if (ncase == NULL)
     return ns_cmd_print_error (error);
+  if (verbose)
+    for (char **note = ncase->notes; note != NULL && *note != NULL; note++)
+      printf ("note: %s\n", *note);
   double t_load = (g_get_monotonic_time () - t0) / 1e6;
 
   /* The backend and the model. */
@@ -192,6 +211,14 @@ ns_cmd_segment (int argc, char **argv)
         if (verbose)
           printf ("probabilities of %s: %s\n", ns_model_get_meta (model)->classes[k].name, p);
       }
+  if (seg_dicom != NULL)
+    {
+      g_autofree char *model_name = g_path_get_basename (model_path);
+      g_autofree char *algorithm = g_strdup_printf ("Neuroseg %s", model_name);
+      NsDicomSegOptions options = { NULL, 0, algorithm, NULL };
+      if (!ns_dicom_seg_write_for_case (ncase, r->labels, seg_dicom, &options, &error))
+        return ns_cmd_print_error (error);
+    }
   double t_write = (g_get_monotonic_time () - t0) / 1e6;
   double t_total = (g_get_monotonic_time () - t_all) / 1e6;
 
@@ -223,6 +250,8 @@ ns_cmd_segment (int argc, char **argv)
       printf ("write        %8.3f s\n", t_write);
       printf ("total        %8.3f s\n", t_total);
       printf ("labels: %s\n", out_path);
+      if (seg_dicom != NULL)
+        printf ("DICOM-SEG: %s\n", seg_dicom);
     }
   return 0;
 }

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "ns-dicom.h"
+
 G_BEGIN_DECLS
 
 typedef int (*NsCmdFunc) (int argc, char **argv);
@@ -35,6 +37,36 @@ int         ns_cmd_dispatch        (const char *cmd, const char *what, const NsC
                                     gsize n_subs, int argc, char **argv);
 /* TRUE when stdout is a terminal (progress bars only then). */
 gboolean    ns_cmd_stdout_is_tty   (void);
+/* ns_cmd_parse () with a second list of entries in the main group (may be NULL). */
+gboolean    ns_cmd_parse_full      (const char *cmd, const char *params, const char *summary,
+                                    const GOptionEntry *entries, const GOptionEntry *more,
+                                    int *argc, char ***argv, int *status);
+
+/* DICOM input (ns-cmd-dicom.c): which series is which sequence, for info and segment. */
+typedef struct
+{
+  char *series[NS_N_MODALITIES];   /* --flair, --t1c, --t1, --t2 */
+  char *grid;                      /* --grid flair|finest */
+} NsCmdDicomOptions;
+
+#define NS_CMD_DICOM_N_ENTRIES 6
+/* The options above as GOption entries (NULL-terminated) writing into o. */
+void        ns_cmd_dicom_entries        (NsCmdDicomOptions *o,
+                                         GOptionEntry entries[NS_CMD_DICOM_N_ENTRIES]);
+void        ns_cmd_dicom_options_clear  (NsCmdDicomOptions *o);
+gboolean    ns_cmd_dicom_options_given  (const NsCmdDicomOptions *o);
+gboolean    ns_cmd_dicom_assignment     (const NsCmdDicomOptions *o, NsDicomAssignment *a,
+                                         GError **error);
+/* The case of paths (NULL-terminated): one DICOM folder, DICOMDIR or file (with o's
+ * assignment), one case folder or NIfTI file, or several NIfTI files.  The DICOM options
+ * given for anything but DICOM are an error. */
+NsCase     *ns_cmd_load_case            (const char *const *paths, NsCaseLoadFlags flags,
+                                         const NsCmdDicomOptions *o, GError **error);
+/* The series of a scan, a few lines each (number, description, grid or why not a volume,
+ * the sequence it looks like and why). */
+void        ns_cmd_print_dicom_series   (GPtrArray *scan);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsCmdDicomOptions, ns_cmd_dicom_options_clear)
 
 int ns_cmd_info    (int argc, char **argv);
 int ns_cmd_import_encoder    (int argc, char **argv);
@@ -42,6 +74,7 @@ int ns_cmd_classify_imagenet (int argc, char **argv);
 int ns_cmd_eval    (int argc, char **argv);
 int ns_cmd_bench   (int argc, char **argv);
 int ns_cmd_segment (int argc, char **argv);
+int ns_cmd_export_seg (int argc, char **argv);
 
 /* The network section of `neuroseg bench` (ns-cmd-bench-net.c). */
 typedef struct _JsonBuilder JsonBuilder;

@@ -9,7 +9,9 @@
 #define G_LOG_DOMAIN "ns-data"
 
 #include "ns-case.h"
+#include "ns-case-private.h"
 #include "ns-data-error.h"
+#include "ns-dicom.h"
 #include "ns-file.h"
 #include "ns-memory.h"
 #include "ns-nifti.h"
@@ -528,6 +530,9 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
                      "%s: no such file or folder", path);
       return NULL;
     }
+  /* A DICOM folder (without a NIfTI FLAIR), DICOMDIR or file is a case too. */
+  if (ns_dicom_is_case_path (path))
+    return ns_dicom_case_load (path, NULL, flags, error);
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       const char *files[2] = { path, NULL };
@@ -537,6 +542,15 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
     return NULL;
   NsCase *ncase = load_parts (parts, NULL, path, TRUE, flags, error);
   clear_paths (parts);
+  return ncase;
+}
+
+NsCase *
+_ns_case_new (const char *dir)
+{
+  NsCase *ncase = g_new0 (NsCase, 1);
+  g_atomic_ref_count_init (&ncase->ref_count);
+  ncase->dir = g_strdup (dir);
   return ncase;
 }
 
@@ -560,6 +574,7 @@ ns_case_unref (NsCase *ncase)
   clear_paths (ncase->paths);
   g_clear_pointer (&ncase->labels, ns_label_map_unref);
   g_clear_pointer (&ncase->brain_mask, ns_label_map_unref);
+  g_strfreev (ncase->notes);
   g_free (ncase->dir);
   g_free (ncase->id);
   g_free (ncase);

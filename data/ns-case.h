@@ -63,6 +63,9 @@ typedef struct
   NsLabelScheme label_scheme;            /* the scheme labels are in (after mapping) */
   gboolean labels_mapped;                /* BraTS 2015 labels were mapped to 2017+ */
   NsLabelMap *brain_mask;                /* 0/1, or NULL */
+  char **notes;                          /* what loading changed that the user should know,
+                                          * one line each (a DICOM series resampled onto
+                                          * the case's grid), or NULL */
   /* private */
   gatomicrefcount ref_count;
 } NsCase;
@@ -75,7 +78,8 @@ const char *ns_case_file_name       (NsCaseFile kind);
 NsCaseFile  ns_case_classify_file   (const char *filename);
 
 /* Loads the case in a folder (or, when path is a NIfTI file, the case of that one
- * file). */
+ * file).  A DICOMDIR, a DICOM file, or a folder of DICOM series without a NIfTI FLAIR is
+ * read by ns_dicom_case_load () (ns-dicom.h) with the sequences found from the series. */
 NsCase     *ns_case_load            (const char *path, NsCaseLoadFlags flags, GError **error);
 /* Loads a case from an explicit list of files (NULL-terminated); each file's part comes
  * from its name.  Two files naming the same part, a missing FLAIR, and volumes on

@@ -24,6 +24,8 @@ typedef enum
   NS_DATA_ERROR_INVALID,        /* other bad input */
   NS_DATA_ERROR_REFUSED,        /* a guarded change refused (a gated promotion): can be
                                  * forced by the user */
+  NS_DATA_ERROR_NOT_DICOM,      /* not a DICOM file, or not what a DICOM reader needs */
+  NS_DATA_ERROR_AMBIGUOUS,      /* valid, but a choice is needed (which series is which) */
 } NsDataError;
 
 GQuark ns_data_error_quark (void);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-nifti.c: NIfTI-1 reading, our own and hardened, on zlib (and libdeflate where built).
+ * ns-nifti.c: NIfTI-1 and NIfTI-2 reading, our own and hardened, on zlib (and libdeflate
+ * where built).
  *
  * Reading goes: open a byte source (ns-nifti-source.c: a regular file through gzread,
  * which reads plain files too, or a memory buffer through inflate), read the 348-byte
@@ -17,8 +18,12 @@
  * stream as well.  Every path refuses a stream that ends early and one that holds more
  * than the header describes.
  *
- * The trade-off: a .hdr/.img pair, ANALYZE 7.5 and NIfTI-2 are refused rather than half
- * supported.
+ * NIfTI-1 and NIfTI-2 headers (540 bytes, 64-bit dims and double fields) are read into one
+ * wide form and validated by one function; NIfTI-2 is byte-swapped field by field here
+ * (libnifti2 would do it, but it defines nifticlib's NIfTI-1 symbols again, with other
+ * signatures, and cannot be linked beside libniftiio).
+ *
+ * The trade-off: a .hdr/.img pair and ANALYZE 7.5 are refused rather than half supported.
  */
 #define G_LOG_DOMAIN "ns-data"
 
@@ -31,6 +36,7 @@
 #include <errno.h>
 #include <math.h>
 #include <nifti1_io.h>
+#include <nifti2.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,8 +45,8 @@
 #include <libdeflate.h>
 #endif
 
-#define HEADER_SIZE   348
-#define MIN_OFFSET    352          /* header + the 4-byte extension flag */
+#define HEADER_SIZE   348          /* NIfTI-1 */
+#define HEADER2_SIZE  540          /* NIfTI-2 */
 #define CHUNK_BYTES   (1u << 20)
 #define GROW_FIRST    ((gsize) 1 << 20)  /* voxels a growing volume starts with */
 #define MAX_VOLUMES   4096         /* 3-D volumes in one 4-D file (an fMRI run is ~1000) */
@@ -116,27 +122,154 @@ finite_or (double v, double fallback)
   return isfinite (v) ? v : fallback;
 }
 
+/* The header fields we use, at NIfTI-2's widths: both versions are read into this and
+ * validated by one function. */
+typedef struct
+{
+  int version;             /* 1 or 2 */
+  gint64 dim[8];
+  double pixdim[8];
+  double vox_offset;
+  int datatype;
+  int intent_code;
+  double scl_slope;
+  double scl_inter;
+  double cal_min;
+  double cal_max;
+  int qform_code;
+  int sform_code;
+  int xyzt_units;
+  double quatern[3];
+  double qoffset[3];
+  double srow[3][4];
+  char descrip[80];
+} RawHeader;
+
 static void
-header_geometry (const struct nifti_1_header *h, NsGrid *g)
+raw_from_nifti1 (const struct nifti_1_header *h, RawHeader *r)
+{
+  memset (r, 0, sizeof *r);
+  r->version = 1;
+  for (int d = 0; d < 8; d++)
+    {
+      r->dim[d] = h->dim[d];
+      r->pixdim[d] = h->pixdim[d];
+    }
+  r->vox_offset = h->vox_offset;
+  r->datatype = h->datatype;
+  r->intent_code = h->intent_code;
+  r->scl_slope = h->scl_slope;
+  r->scl_inter = h->scl_inter;
+  r->cal_min = h->cal_min;
+  r->cal_max = h->cal_max;
+  r->qform_code = h->qform_code;
+  r->sform_code = h->sform_code;
+  r->xyzt_units = (guint8) h->xyzt_units;
+  r->quatern[0] = h->quatern_b;
+  r->quatern[1] = h->quatern_c;
+  r->quatern[2] = h->quatern_d;
+  r->qoffset[0] = h->qoffset_x;
+  r->qoffset[1] = h->qoffset_y;
+  r->qoffset[2] = h->qoffset_z;
+  for (int c = 0; c < 4; c++)
+    {
+      r->srow[0][c] = h->srow_x[c];
+      r->srow[1][c] = h->srow_y[c];
+      r->srow[2][c] = h->srow_z[c];
+    }
+  memcpy (r->descrip, h->descrip, sizeof r->descrip);
+}
+
+static void
+raw_from_nifti2 (const struct nifti_2_header *h, RawHeader *r)
+{
+  memset (r, 0, sizeof *r);
+  r->version = 2;
+  for (int d = 0; d < 8; d++)
+    {
+      r->dim[d] = h->dim[d];
+      r->pixdim[d] = h->pixdim[d];
+    }
+  /* An int64 offset; as a double it is exact below 2^53, far beyond any file. */
+  r->vox_offset = (double) h->vox_offset;
+  r->datatype = h->datatype;
+  r->intent_code = h->intent_code;
+  r->scl_slope = h->scl_slope;
+  r->scl_inter = h->scl_inter;
+  r->cal_min = h->cal_min;
+  r->cal_max = h->cal_max;
+  r->qform_code = h->qform_code;
+  r->sform_code = h->sform_code;
+  r->xyzt_units = h->xyzt_units;
+  r->quatern[0] = h->quatern_b;
+  r->quatern[1] = h->quatern_c;
+  r->quatern[2] = h->quatern_d;
+  r->qoffset[0] = h->qoffset_x;
+  r->qoffset[1] = h->qoffset_y;
+  r->qoffset[2] = h->qoffset_z;
+  for (int c = 0; c < 4; c++)
+    {
+      r->srow[0][c] = h->srow_x[c];
+      r->srow[1][c] = h->srow_y[c];
+      r->srow[2][c] = h->srow_z[c];
+    }
+  memcpy (r->descrip, h->descrip, sizeof r->descrip);
+}
+
+/* NIfTI-2 in the other byte order: every numeric field swapped by its own width. */
+static void
+swap_field (void *p, gsize size, gsize count)
+{
+  guint8 *b = p;
+  for (gsize i = 0; i < count; i++, b += size)
+    for (gsize k = 0; k < size / 2; k++)
+      {
+        guint8 t = b[k];
+        b[k] = b[size - 1 - k];
+        b[size - 1 - k] = t;
+      }
+}
+
+static void
+swap_nifti2 (struct nifti_2_header *h)
+{
+  swap_field (&h->sizeof_hdr, 4, 1);
+  swap_field (&h->datatype, 2, 1);
+  swap_field (&h->bitpix, 2, 1);
+  swap_field (h->dim, 8, 8);
+  swap_field (&h->intent_p1, 8, 3);     /* intent_p1, p2, p3 */
+  swap_field (h->pixdim, 8, 8);
+  swap_field (&h->vox_offset, 8, 1);
+  swap_field (&h->scl_slope, 8, 6);     /* scl_slope ... toffset */
+  swap_field (&h->slice_start, 8, 2);   /* slice_start, slice_end */
+  swap_field (&h->qform_code, 4, 2);    /* qform_code, sform_code */
+  swap_field (&h->quatern_b, 8, 6);     /* quatern_b ... qoffset_z */
+  swap_field (h->srow_x, 8, 12);        /* srow_x, srow_y, srow_z */
+  swap_field (&h->slice_code, 4, 3);    /* slice_code, xyzt_units, intent_code */
+}
+
+static void
+header_geometry (const RawHeader *h, NsGrid *g)
 {
   for (int d = 0; d < 3; d++)
     {
-      double p = fabs ((double) h->pixdim[d + 1]);
+      double p = fabs (h->pixdim[d + 1]);
       g->spacing[d] = isfinite (p) && p > 0.0 ? p : 1.0;
     }
-  g->qfac = h->pixdim[0] < 0.0f ? -1.0 : 1.0;
+  g->qfac = h->pixdim[0] < 0.0 ? -1.0 : 1.0;
   g->qform_code = h->qform_code > 0 ? h->qform_code : 0;
   g->sform_code = h->sform_code > 0 ? h->sform_code : 0;
   g->xyz_units = XYZT_TO_SPACE (h->xyzt_units);
   g->time_units = XYZT_TO_TIME (h->xyzt_units);
-  g->quatern[0] = finite_or (h->quatern_b, 0.0);
-  g->quatern[1] = finite_or (h->quatern_c, 0.0);
-  g->quatern[2] = finite_or (h->quatern_d, 0.0);
-  g->qoffset[0] = finite_or (h->qoffset_x, 0.0);
-  g->qoffset[1] = finite_or (h->qoffset_y, 0.0);
-  g->qoffset[2] = finite_or (h->qoffset_z, 0.0);
+  for (int a = 0; a < 3; a++)
+    {
+      g->quatern[a] = finite_or (h->quatern[a], 0.0);
+      g->qoffset[a] = finite_or (h->qoffset[a], 0.0);
+    }
 
-  /* nifticlib's quaternion maths (it takes |pixdim| and the sign of qfac itself). */
+  /* nifticlib's quaternion maths (it takes |pixdim| and the sign of qfac itself), in
+   * float for both versions: NIfTI-2's double quaternion then loses ~1e-7 relative in the
+   * qform, and its sform (double rows, copied exactly) is what files are read by. */
   mat44 q = nifti_quatern_to_mat44 ((float) g->quatern[0], (float) g->quatern[1],
                                     (float) g->quatern[2], (float) g->qoffset[0],
                                     (float) g->qoffset[1], (float) g->qoffset[2],
@@ -146,9 +279,7 @@ header_geometry (const struct nifti_1_header *h, NsGrid *g)
     for (int c = 0; c < 4; c++)
       {
         g->qform[r][c] = q.m[r][c];
-        g->sform[r][c] = r == 3 ? (c == 3 ? 1.0 : 0.0)
-                                : (double) (r == 0 ? h->srow_x[c]
-                                            : r == 1 ? h->srow_y[c] : h->srow_z[c]);
+        g->sform[r][c] = r == 3 ? (c == 3 ? 1.0 : 0.0) : h->srow[r][c];
       }
 
   /* sform, else qform, else pixdim; a declared transform that is not finite or not
@@ -157,34 +288,52 @@ header_geometry (const struct nifti_1_header *h, NsGrid *g)
   ns_grid_update_vox2ras (g);
 }
 
-/* Validates h (already in host byte order) against what the source can hold. */
+/* Validates h (already in host byte order) against what the source can hold; magic is the
+ * file's signature (4 bytes of NIfTI-1, 8 of NIfTI-2). */
 static gboolean
-header_parse (const struct nifti_1_header *h, gboolean swapped, const NsNiftiSource *src,
-              NsNiftiHeader *out, GError **error)
+header_parse (const RawHeader *h, const char *magic, gboolean swapped,
+              const NsNiftiSource *src, NsNiftiHeader *out, GError **error)
 {
   const char *name = src->name;
+  gboolean v2 = h->version == 2;
+  gsize header_size = v2 ? HEADER2_SIZE : HEADER_SIZE;
 
   memset (out, 0, sizeof *out);
-  if (memcmp (h->magic, "ni1", 4) == 0)
+  if (memcmp (magic, v2 ? "ni2" : "ni1", 4) == 0)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
                    "%s: a .hdr/.img pair; only single-file NIfTI (.nii, .nii.gz) is supported",
                    name);
       return FALSE;
     }
-  if (memcmp (h->magic, "n+1", 4) != 0)
+  if (memcmp (magic, v2 ? "n+2" : "n+1", 4) != 0)
     {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
-                   "%s: not a NIfTI-1 file (no \"n+1\" magic; ANALYZE 7.5 is not supported)",
-                   name);
+      if (v2)
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
+                     "%s: not a NIfTI-2 file (header size field 540 but no \"n+2\" magic)",
+                     name);
+      else
+        g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
+                     "%s: not a NIfTI-1 file (no \"n+1\" magic; ANALYZE 7.5 is not supported)",
+                     name);
+      return FALSE;
+    }
+  /* NIfTI-2's signature ends in \r\n\032\n: a transfer that altered line endings has
+   * altered the voxels too. */
+  if (v2 && memcmp (magic + 4, "\r\n\032\n", 4) != 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                   "%s: corrupt: the NIfTI-2 signature's line-ending bytes were changed (a "
+                   "text-mode transfer?)", name);
       return FALSE;
     }
 
-  int ndim = h->dim[0];
+  gint64 ndim = h->dim[0];
   if (ndim < 1 || ndim > 7)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                   "%s: corrupt header: dim[0] is %d; it must be 1 to 7", name, ndim);
+                   "%s: corrupt header: dim[0] is %" G_GINT64_FORMAT "; it must be 1 to 7",
+                   name, ndim);
       return FALSE;
     }
   guint64 nvox = 1;
@@ -194,11 +343,12 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const NsNiftiSou
       if (h->dim[d] <= 0)
         {
           g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
-                       "%s: corrupt header: dimension %d is %d; dimensions must be positive",
-                       name, d, h->dim[d]);
+                       "%s: corrupt header: dimension %d is %" G_GINT64_FORMAT "; dimensions "
+                       "must be positive", name, d, h->dim[d]);
           return FALSE;
         }
-      if (nvox > G_MAXUINT64 / (guint64) h->dim[d])
+      /* NsGrid holds int dims (a NIfTI-2 dim is 64-bit). */
+      if (h->dim[d] > G_MAXINT || nvox > G_MAXUINT64 / (guint64) h->dim[d])
         overflow = TRUE;
       else
         nvox *= (guint64) h->dim[d];
@@ -231,8 +381,9 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const NsNiftiSou
                    "%s: corrupt header: vox_offset is %g", name, off);
       return FALSE;
     }
-  /* The standard says >= 352; files written with 0 (some old tools) have data at 352. */
-  guint64 offset = off < HEADER_SIZE ? MIN_OFFSET : (guint64) off;
+  /* The standard says at least the header and the 4-byte extension flag; files written
+   * with 0 (some old tools) have data there. */
+  guint64 offset = off < (double) header_size ? header_size + 4 : (guint64) off;
   guint64 data_bytes = nvox * (guint64) nbyper;
   guint64 needed = offset + data_bytes;
   if (needed > src->bound)
@@ -273,10 +424,11 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const NsNiftiSou
 
   NsGrid *g = &out->grid;
   for (int d = 0; d < 3; d++)
-    g->dim[d] = d + 1 <= ndim ? h->dim[d + 1] : 1;
+    g->dim[d] = d + 1 <= ndim ? (int) h->dim[d + 1] : 1;
   out->n_volumes = (int) n_volumes;
   header_geometry (h, g);
 
+  out->version = h->version;
   out->datatype = h->datatype;
   out->bytes_per_voxel = nbyper;
   out->intent_code = h->intent_code;
@@ -296,6 +448,33 @@ header_parse (const struct nifti_1_header *h, gboolean swapped, const NsNiftiSou
   return TRUE;
 }
 
+/* NIfTI-2: the rest of its 540-byte header after the first 348 bytes in first. */
+static gboolean
+read_header2 (NsNiftiSource *src, const void *first, gboolean swapped, NsNiftiHeader *out,
+              GError **error)
+{
+  struct nifti_2_header h;
+  G_STATIC_ASSERT (sizeof h == HEADER2_SIZE);
+
+  memcpy (&h, first, HEADER_SIZE);
+  gssize got = _ns_nifti_source_read (src, (guint8 *) &h + HEADER_SIZE,
+                                      HEADER2_SIZE - HEADER_SIZE, error);
+  if (got < 0)
+    return FALSE;
+  if (got < HEADER2_SIZE - HEADER_SIZE)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                   "%s: truncated: the file ends inside the NIfTI-2 header (%" G_GSSIZE_FORMAT
+                   " of 540 bytes)", src->name, HEADER_SIZE + got);
+      return FALSE;
+    }
+  if (swapped)
+    swap_nifti2 (&h);
+  RawHeader raw;
+  raw_from_nifti2 (&h, &raw);
+  return header_parse (&raw, h.magic, swapped, src, out, error);
+}
+
 static gboolean
 read_header (NsNiftiSource *src, NsNiftiHeader *out, GError **error)
 {
@@ -307,11 +486,14 @@ read_header (NsNiftiSource *src, NsNiftiHeader *out, GError **error)
     return FALSE; /* a damaged gzip stream: CORRUPT, already set */
   if ((gsize) got < sizeof h)
     {
-      if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE
-                       || GUINT32_SWAP_LE_BE (h.sizeof_hdr) == HEADER_SIZE))
+      gint32 s = (gint32) GUINT32_SWAP_LE_BE ((guint32) h.sizeof_hdr);
+      if (got >= 4 && (h.sizeof_hdr == HEADER_SIZE || s == HEADER_SIZE
+                       || h.sizeof_hdr == HEADER2_SIZE || s == HEADER2_SIZE))
         g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
                      "%s: truncated: the file ends inside the header (%" G_GSSIZE_FORMAT
-                     " of 348 bytes)", src->name, got);
+                     " of %d bytes)", src->name, got,
+                     h.sizeof_hdr == HEADER2_SIZE || s == HEADER2_SIZE ? HEADER2_SIZE
+                                                                       : HEADER_SIZE);
       else
         g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
                      "%s: not a NIfTI file (%" G_GSSIZE_FORMAT " bytes, shorter than a header)",
@@ -319,30 +501,26 @@ read_header (NsNiftiSource *src, NsNiftiHeader *out, GError **error)
       return FALSE;
     }
 
+  gint32 swapped_size = (gint32) GUINT32_SWAP_LE_BE ((guint32) h.sizeof_hdr);
+  if (h.sizeof_hdr == HEADER2_SIZE || swapped_size == HEADER2_SIZE)
+    return read_header2 (src, &h, h.sizeof_hdr != HEADER2_SIZE, out, error);
+
   gboolean swapped = FALSE;
   if (h.sizeof_hdr != HEADER_SIZE)
     {
-      gint32 s = (gint32) GUINT32_SWAP_LE_BE ((guint32) h.sizeof_hdr);
-      if (s == HEADER_SIZE)
-        {
-          swap_nifti_header (&h, 1);
-          swapped = TRUE;
-        }
-      else if (h.sizeof_hdr == 540 || s == 540)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
-                       "%s: a NIfTI-2 file; only NIfTI-1 is supported", src->name);
-          return FALSE;
-        }
-      else
+      if (swapped_size != HEADER_SIZE)
         {
           g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_NIFTI,
-                       "%s: not a NIfTI file (header size field is %d, not 348)",
+                       "%s: not a NIfTI file (header size field is %d, not 348 or 540)",
                        src->name, h.sizeof_hdr);
           return FALSE;
         }
+      swap_nifti_header (&h, 1);
+      swapped = TRUE;
     }
-  return header_parse (&h, swapped, src, out, error);
+  RawHeader raw;
+  raw_from_nifti1 (&h, &raw);
+  return header_parse (&raw, h.magic, swapped, src, out, error);
 }
 
 gboolean
@@ -532,7 +710,7 @@ voxel_reader_begin (VoxelReader *r, NsNiftiSource *src, const NsNiftiHeader *hdr
   r->buf = g_malloc (CHUNK_BYTES);
   r->per_chunk = CHUNK_BYTES / (gsize) hdr->bytes_per_voxel;
 
-  gsize skip = hdr->vox_offset - HEADER_SIZE;
+  gsize skip = hdr->vox_offset - (hdr->version == 2 ? HEADER2_SIZE : HEADER_SIZE);
   while (skip > 0)
     {
       gsize take = MIN (skip, (gsize) CHUNK_BYTES);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-nifti.h: NIfTI-1 input and output (.nii and .nii.gz).
+ * ns-nifti.h: NIfTI-1 and NIfTI-2 input, NIfTI-1 output (.nii and .nii.gz).
  *
- * Reading is ours, on top of zlib: the 348-byte header is validated completely (size
- * field, magic, dims, datatype, vox_offset, and the file's size against what the header
- * describes) having read nothing else of the file.  Decoding then reserves its memory
+ * Reading is ours, on top of zlib: the 348-byte (NIfTI-2: 540-byte) header is validated
+ * completely (size field, magic, dims, datatype, vox_offset, and the file's size against
+ * what the header describes) having read nothing else of the file.  Decoding then reserves its memory
  * from the budget of ns-memory.h (what the system has available, shared by the files
  * decoded at once) and converts the voxels chunk by chunk to float32 with
  * scl_slope/scl_inter applied in double, allocating as the data arrives.  nifticlib
@@ -30,6 +30,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   NsGrid grid;
+  int version;            /* 1 (NIfTI-1) or 2 (NIfTI-2) */
   int n_volumes;          /* product of dim[4..7]; 1 for a 3-D file */
   int datatype;           /* NIfTI datatype code */
   int bytes_per_voxel;

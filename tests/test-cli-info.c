@@ -346,6 +346,20 @@ test_singular_sform (void)
   assert_contains (run.out, "warning      the sform (code 1) is singular");
 }
 
+/* A NIfTI-2 file (nibabel's own example, Debian python3-nibabel) says so (#18). */
+static void
+test_nifti2 (void)
+{
+  g_auto (NsTestRun) run = { 0 };
+  ns_test_run_neuroseg (&run, "info",
+                        "/usr/lib/python3/dist-packages/nibabel/tests/data/example_nifti2.nii.gz",
+                        NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.out, "datatype     INT16, gzip, NIfTI-2\n");
+  assert_contains (run.out, "grid         32 x 20 x 12 voxels\n");
+  assert_contains (run.out, "volumes      2\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -361,5 +375,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info/singular-sform", test_singular_sform);
   g_test_add_func ("/cli/bench/io", test_bench_io);
   g_test_add_func ("/cli/info/devices", test_devices);
+  g_test_add_func ("/cli/info/nifti2", test_nifti2);
   return g_test_run ();
 }
