@@ -70,8 +70,8 @@ ns_cmd_segment (int argc, char **argv)
   g_autofree char *seg_dicom = NULL;
   g_auto (NsCmdDicomOptions) dicom = { { NULL } };
   GOptionEntry dicom_entries[NS_CMD_DICOM_N_ENTRIES];
-  int memory_mb = 0, limit_mb = 0;
-  gboolean quiet = FALSE, force = FALSE;
+  int memory_mb = 0, limit_mb = 0, tta = 0, pp_et = -1, pp_component = -1;
+  gboolean quiet = FALSE, force = FALSE, no_postprocess = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model checkpoint (.safetensors)", "M" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda (default auto)",
@@ -84,6 +84,8 @@ ns_cmd_segment (int argc, char **argv)
       "DICOM input: also write the label map as a DICOM Segmentation", "OUT.dcm" },
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
       "Replace output files that exist (an input of the run is never replaced)", NULL },
+    { "no-postprocess", 0, 0, G_OPTION_ARG_NONE, &no_postprocess, "Skip the model's "
+      "post-processing", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { NULL }
   };
@@ -94,6 +96,13 @@ ns_cmd_segment (int argc, char **argv)
     { "memory-limit", 0, NS_CMD_INT, &limit_mb, 1, 1 << 20, FALSE, NULL,
       "Use at most this much device memory in MB (sharing a GPU); a batch that does not fit "
       "is halved, and at one slice the rest runs on the CPU", "MB" },
+    { "tta", 0, NS_CMD_INT, &tta, 0, 3, FALSE, NULL, "Test-time augmentation: mirrored "
+      "passes averaged with the plain one: 0 (default), 1 (left-right) or 3 (left-right, "
+      "up-down, both)", "N" },
+    { "postprocess-et-below", 0, NS_CMD_INT, &pp_et, 0, 1e9, FALSE, NULL, "Instead of the "
+      "model's: enhancing tumour of fewer than N voxels becomes necrosis / core", "N" },
+    { "postprocess-min-component", 0, NS_CMD_INT, &pp_component, 0, 1e9, FALSE, NULL,
+      "Instead of the model's: tumour components below N voxels are dropped", "N" },
     { NULL }
   };
   int status;
@@ -194,6 +203,16 @@ ns_cmd_segment (int argc, char **argv)
   NsInferOptions opt = { 0 };
   opt.memory_budget = memory_mb > 0 ? (gsize) memory_mb << 20 : 0;
   opt.want_probabilities = prob_path != NULL;
+  opt.tta = tta;
+  opt.no_postprocess = no_postprocess;
+  NsPostprocessParams pp = ns_model_get_meta (model)->postprocess;
+  if (pp_et >= 0)
+    pp = (NsPostprocessParams) { pp.min_component_voxels, pp_et > 0 ? 4 : 0, pp_et,
+                                 pp_et > 0 ? 1 : 0 };
+  if (pp_component >= 0)
+    pp.min_component_voxels = pp_component;
+  if (pp_et >= 0 || pp_component >= 0)
+    opt.postprocess = &pp;
   if (verbose && ns_cmd_stdout_is_tty ())
     opt.progress = progress_cb;
   g_autoptr (NsInferResult) r = ns_infer_run_case (model, ncase, &opt, &error);
@@ -247,9 +266,16 @@ ns_cmd_segment (int argc, char **argv)
       printf ("load model   %8.3f s\n", t_model);
       printf ("normalise    %8.3f s\n", s->normalise);
       printf ("crop         %8.3f s\n", s->crop);
-      printf ("network      %8.3f s  (%.1f GFLOP, %.1f GFLOP/s)\n", s->forward, s->gflop,
-              s->forward > 0 ? s->gflop / s->forward : 0.0);
-      printf ("postprocess  %8.3f s\n", s->postprocess);
+      printf ("network      %8.3f s  (%.1f GFLOP, %.1f GFLOP/s, %d pass%s)\n", s->forward,
+              s->gflop, s->forward > 0 ? s->gflop / s->forward : 0.0, s->passes,
+              s->passes == 1 ? "" : "es");
+      printf ("postprocess  %8.3f s", s->postprocess);
+      if (s->postprocess_stats.components_dropped > 0 || s->postprocess_stats.relabelled)
+        printf ("  (%d small component%s dropped%s)", s->postprocess_stats.components_dropped,
+                s->postprocess_stats.components_dropped == 1 ? "" : "s",
+                s->postprocess_stats.relabelled ? ", small enhancing tumour relabelled" : "");
+      printf ("\n");
+      printf ("first pass   %8.3f s  (from the start of inference)\n", s->first_pass);
       printf ("write        %8.3f s\n", t_write);
       printf ("total        %8.3f s\n", t_total);
       printf ("labels: %s\n", ns_cmd_printable (out_path));

@@ -247,7 +247,8 @@ ns_cmd_train (int argc, char **argv)
   g_auto (GStrv) data = NULL, val = NULL;
   g_autofree char *arch = NULL, *init = NULL, *device = NULL, *out = NULL, *resume = NULL;
   g_autofree char *schedule = NULL, *dtype = NULL, *precision = NULL, *imagenet = NULL;
-  g_autofree char *weights_init = NULL;
+  g_autofree char *weights_init = NULL, *modalities = NULL, *targets = NULL, *norm = NULL;
+  int context = -1, pp_component = -1, pp_et = -1;
   int epochs = 0, batch = 0, spe = 0, patience = 0, seed = 0, crop = 0, workers = 0;
   gint64 max_steps = 0;
   double lr = 0, wd = 0, ratio = 0;
@@ -267,6 +268,12 @@ ns_cmd_train (int argc, char **argv)
     { "weights-init", 0, 0, G_OPTION_ARG_STRING, &weights_init,
       "Layers --init does not set: normal (the paper's N(0, 0.01), default) or kaiming", "W" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Switch the augmentation off", NULL },
+    { "modalities", 0, 0, G_OPTION_ARG_STRING, &modalities, "Input sequences, comma-separated, "
+      "of flair, t1c, t1, t2 (default flair,t1c)", "LIST" },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, "classes (softmax, default) or regions "
+      "(sigmoid WT, TC, ET: nnU-Net's BraTS recipe)", "T" },
+    { "normalisation", 0, 0, G_OPTION_ARG_STRING, &norm, "zscore-brain (default) or "
+      "zscore-brain-clip (percentiles 0.5 and 99.5 clipped first)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda", "DEV" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default) or bf16", "P" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype, "Storage of the best model: f32 (default), "
@@ -305,6 +312,12 @@ ns_cmd_train (int argc, char **argv)
       "Tumour slices per slice without (default 2)", "R" },
     { "workers", 0, NS_CMD_INT, &workers, 0, 256, FALSE, NULL,
       "Batch threads (default 0: automatic)", "N" },
+    { "context", 0, NS_CMD_INT, &context, 0, 8, FALSE, NULL, "2.5-D: neighbouring slices on "
+      "each side as extra channels (default 0)", "N" },
+    { "postprocess-min-component", 0, NS_CMD_INT, &pp_component, 0, 1e9, FALSE, NULL,
+      "Model metadata: tumour components below N voxels are dropped after inference", "N" },
+    { "postprocess-et-below", 0, NS_CMD_INT, &pp_et, 0, 1e9, FALSE, NULL, "Model metadata: "
+      "enhancing tumour of fewer than N voxels becomes necrosis / core after inference", "N" },
     { NULL }
   };
   int status;
@@ -340,7 +353,8 @@ ns_cmd_train (int argc, char **argv)
         }
       if (data != NULL || val != NULL || arch != NULL || init != NULL || has_batch
           || has_lr || has_seed || has_crop || has_ratio || schedule != NULL
-          || has_spe || has_wd || weights_init != NULL)
+          || has_spe || has_wd || weights_init != NULL || modalities != NULL
+          || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -406,6 +420,30 @@ ns_cmd_train (int argc, char **argv)
   if (has_ratio) o.data.tumour_ratio = ratio;
   if (no_augment) o.data.augment = FALSE;
   o.n_workers = workers;
+  if (modalities != NULL)
+    {
+      g_strfreev (o.modalities);
+      o.modalities = g_strsplit (modalities, ",", -1);
+    }
+  if (targets != NULL && g_strcmp0 (targets, "regions") != 0
+      && g_strcmp0 (targets, "classes") != 0)
+    {
+      ns_trainer_options_clear (&o);
+      return usage_error (json, "--targets must be classes or regions");
+    }
+  if (targets != NULL)
+    o.regions = g_strcmp0 (targets, "regions") == 0;
+  if (context >= 0)
+    o.context = context;
+  if (norm != NULL)
+    {
+      g_free (o.normalisation);
+      o.normalisation = g_strdup (norm);
+    }
+  if (pp_component >= 0)
+    o.postprocess.min_component_voxels = pp_component;
+  if (pp_et >= 0)
+    o.postprocess = (NsPostprocessParams) { o.postprocess.min_component_voxels, 4, pp_et, 1 };
   if (weights_init != NULL)
     {
       if (g_strcmp0 (weights_init, "kaiming") == 0)

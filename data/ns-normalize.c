@@ -172,3 +172,138 @@ ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
     }
   return out;
 }
+
+/* ---- z-score after percentile clipping (robust across sources) -------------------------- */
+
+/* The k-th smallest of v[0..n-1] (0-based), reordering v: Hoare's selection (Wirth's
+ * form), O(n) on average. */
+static float
+select_kth (float *v, gssize n, gssize k)
+{
+  gssize lo = 0, hi = n - 1;
+  while (lo < hi)
+    {
+      float pivot = v[lo + (hi - lo) / 2];
+      gssize i = lo, j = hi;
+      do
+        {
+          while (v[i] < pivot)
+            i++;
+          while (v[j] > pivot)
+            j--;
+          if (i <= j)
+            {
+              float t = v[i];
+              v[i] = v[j];
+              v[j] = t;
+              i++;
+              j--;
+            }
+        }
+      while (i <= j);
+      /* v[lo..j] <= pivot <= v[i..hi]; between them every value is the pivot */
+      if (k <= j)
+        hi = j;
+      else if (k >= i)
+        lo = i;
+      else
+        return v[k];
+    }
+  return v[k];
+}
+
+NsVolume *
+ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mask,
+                             double lo_percentile, double hi_percentile,
+                             NsNormalizeStats *stats, GError **error)
+{
+  g_return_val_if_fail (volume != NULL, NULL);
+
+  const char *name = volume->path != NULL ? volume->path : "(volume)";
+  g_autoptr (NsLabelMap) own_mask = NULL;
+
+  if (!(lo_percentile >= 0 && lo_percentile < hi_percentile && hi_percentile <= 100))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                   "%s: clipping percentiles %g and %g are not 0 <= low < high <= 100", name,
+                   lo_percentile, hi_percentile);
+      return NULL;
+    }
+  if (brain_mask != NULL && !ns_grid_equal (&brain_mask->grid, &volume->grid))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                   "%s: the brain mask %s is on a different grid", name,
+                   brain_mask->path != NULL ? brain_mask->path : "(memory)");
+      return NULL;
+    }
+  if (brain_mask == NULL)
+    {
+      own_mask = ns_normalize_brain_mask (volume, error);
+      if (own_mask == NULL)
+        return NULL;
+      brain_mask = own_mask;
+    }
+
+  gsize n = ns_volume_n_voxels (volume), count = 0;
+  const float *x = volume->voxels;
+  const guint8 *m = brain_mask->labels;
+  for (gsize i = 0; i < n; i++)
+    count += m[i] != 0;
+  if (count == 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                   "%s: no brain voxels to normalise (the image is constant or the mask empty)",
+                   name);
+      return NULL;
+    }
+  g_autofree float *v = g_try_new (float, count);
+  if (v == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
+                   "%s: out of memory for the percentiles of %zu brain voxels", name,
+                   (size_t) count);
+      return NULL;
+    }
+  gsize c = 0;
+  for (gsize i = 0; i < n; i++)
+    if (m[i])
+      v[c++] = x[i];
+  /* nearest rank below (numpy's method="lower") */
+  gssize rank_lo = (gssize) floor (lo_percentile / 100.0 * (double) (count - 1));
+  gssize rank_hi = (gssize) floor (hi_percentile / 100.0 * (double) (count - 1));
+  float lo = select_kth (v, (gssize) count, rank_lo);
+  float hi = select_kth (v, (gssize) count, rank_hi);
+
+  double sum = 0.0;
+  for (gsize i = 0; i < n; i++)
+    if (m[i])
+      sum += CLAMP (x[i], lo, hi);
+  double mean = sum / (double) count, ss = 0.0;
+  for (gsize i = 0; i < n; i++)
+    if (m[i])
+      {
+        double d = CLAMP (x[i], lo, hi) - mean;
+        ss += d * d;
+      }
+  double sd = sqrt (ss / (double) count);
+  double scale = sd > 1e-12 ? 1.0 / sd : 1.0;
+
+  NsVolume *out = ns_volume_new (&volume->grid, error);
+  if (out == NULL)
+    return NULL;
+  out->path = g_strdup (volume->path);
+  out->name = g_strdup (volume->name);
+  out->datatype = volume->datatype;
+  out->intent_code = volume->intent_code;
+  out->n_nonfinite = volume->n_nonfinite;
+  for (gsize i = 0; i < n; i++)
+    out->voxels[i] = m[i] ? (float) ((CLAMP (x[i], lo, hi) - mean) * scale) : 0.0f;
+  if (stats != NULL)
+    {
+      stats->background = ns_normalize_background_value (volume);
+      stats->mean = mean;
+      stats->stddev = sd;
+      stats->n_brain = count;
+    }
+  return out;
+}

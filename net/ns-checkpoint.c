@@ -109,8 +109,11 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
   g_autoptr (JsonBuilder) c = json_builder_new ();
   g_autoptr (JsonBuilder) p = json_builder_new ();
 
+  /* version 2 only where a version-1 reader would run the model wrongly (ns-model.h) */
+  gboolean v2 = meta->n_regions > 0 || meta->context > 0
+                || g_strcmp0 (meta->normalisation, "zscore-brain-clip") == 0;
   json_object_set_string_member (md, "format", "neuroseg-model");
-  set_text (md, "format_version", g_strdup_printf ("%d", NS_MODEL_FORMAT_VERSION));
+  set_text (md, "format_version", g_strdup_printf ("%d", v2 ? 2 : 1));
   json_object_set_string_member (md, "arch", meta->arch);
 
   json_builder_begin_array (m);
@@ -135,6 +138,33 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
   set_text (md, "classes", ns_json_builder_dup_text (c));
   json_object_set_string_member (md, "normalisation", meta->normalisation != NULL
                                                       ? meta->normalisation : "zscore-brain");
+  if (meta->n_regions > 0)
+    {
+      g_autoptr (JsonBuilder) rb = json_builder_new ();
+      json_builder_begin_array (rb);
+      for (int r = 0; r < meta->n_regions; r++)
+        json_builder_add_int_value (rb, meta->regions[r]);
+      json_builder_end_array (rb);
+      set_text (md, "regions", ns_json_builder_dup_text (rb));
+    }
+  if (meta->context > 0)
+    set_text (md, "context", g_strdup_printf ("%d", meta->context));
+  if (ns_postprocess_is_active (&meta->postprocess))
+    {
+      const NsPostprocessParams *pp = &meta->postprocess;
+      g_autoptr (JsonBuilder) pb = json_builder_new ();
+      json_builder_begin_object (pb);
+      json_builder_set_member_name (pb, "min_component_voxels");
+      json_builder_add_int_value (pb, pp->min_component_voxels);
+      json_builder_set_member_name (pb, "small_label");
+      json_builder_add_int_value (pb, pp->small_label);
+      json_builder_set_member_name (pb, "small_label_below");
+      json_builder_add_int_value (pb, pp->small_label_below);
+      json_builder_set_member_name (pb, "small_label_to");
+      json_builder_add_int_value (pb, pp->small_label_to);
+      json_builder_end_object (pb);
+      set_text (md, "postprocess", ns_json_builder_dup_text (pb));
+    }
 
   json_builder_begin_object (p);
   ns_json_add_string (p, "name", meta->name);
@@ -335,13 +365,79 @@ read_provenance (MetaReader *r, JsonNode *pn, NsModelMeta *meta)
   return TRUE;
 }
 
+/* "regions": a JSON array of label values (absent: softmax classes). */
+static gboolean
+read_regions (MetaReader *r, JsonNode *rn, NsModelMeta *meta)
+{
+  if (rn == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (rn) || json_array_get_length (json_node_get_array (rn)) > 255)
+    return meta_fail (r, "__metadata__ 'regions' is not a JSON array of label values");
+  JsonArray *a = json_node_get_array (rn);
+  meta->n_regions = (int) json_array_get_length (a);
+  meta->regions = g_new0 (int, MAX (meta->n_regions, 1));
+  for (int i = 0; i < meta->n_regions; i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (!ns_json_node_holds (e, G_TYPE_INT64) || json_node_get_int (e) < 0 || json_node_get_int (e) > 255)
+        return meta_fail (r, "__metadata__ region %d is %s, not a label value 0..255", i,
+                          ns_json_node_type_name (e));
+      meta->regions[i] = (int) json_node_get_int (e);
+    }
+  return TRUE;
+}
+
+/* "context": a count of slices as text (absent: 0). */
+static gboolean
+read_context (MetaReader *r, const char *text, NsModelMeta *meta)
+{
+  char *end = NULL;
+  if (text == NULL)
+    return TRUE;
+  gint64 v = g_ascii_strtoll (text, &end, 10);
+  if (end == text || *end != '\0' || v < 0 || v > 64)
+    return meta_fail (r, "__metadata__ 'context' is '%s', not a count of slices", text);
+  meta->context = (int) v;
+  return TRUE;
+}
+
+static gboolean
+member_count (MetaReader *r, JsonObject *o, const char *key, int *out)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (n == NULL)
+    return TRUE;
+  if (!ns_json_node_holds (n, G_TYPE_INT64) || json_node_get_int (n) < 0 || json_node_get_int (n) > G_MAXINT)
+    return meta_fail (r, "__metadata__ postprocess '%s' is %s, not a count", key,
+                      ns_json_node_type_name (n));
+  *out = (int) json_node_get_int (n);
+  return TRUE;
+}
+
+/* "postprocess": an object of counts (absent: nothing). */
+static gboolean
+read_postprocess (MetaReader *r, JsonNode *pn, NsModelMeta *meta)
+{
+  if (pn == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (pn))
+    return meta_fail (r, "__metadata__ 'postprocess' is %s, not an object",
+                      ns_json_node_type_name (pn));
+  JsonObject *o = json_node_get_object (pn);
+  NsPostprocessParams *p = &meta->postprocess;
+  return member_count (r, o, "min_component_voxels", &p->min_component_voxels)
+         && member_count (r, o, "small_label", &p->small_label)
+         && member_count (r, o, "small_label_below", &p->small_label_below)
+         && member_count (r, o, "small_label_to", &p->small_label_to);
+}
+
 static NsModelMeta *
 parse_metadata (JsonObject *md, const char *base, GError **error)
 {
   MetaReader r = { base, error };
   g_autoptr (NsModelMeta) meta = g_new0 (NsModelMeta, 1);
-  const char *format, *version, *arch, *norm;
-  g_autoptr (JsonNode) mn = NULL, cn = NULL, pn = NULL;
+  const char *format, *version, *arch, *norm, *context;
+  g_autoptr (JsonNode) mn = NULL, cn = NULL, pn = NULL, rn = NULL, ppn = NULL;
   char *end = NULL;
 
   if (md == NULL)
@@ -370,7 +466,9 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
     }
   if (!meta_string (&r, md, "arch", &arch) || !meta_string (&r, md, "normalisation", &norm)
       || !meta_json (&r, md, "modalities", &mn) || !meta_json (&r, md, "classes", &cn)
-      || !meta_json (&r, md, "provenance", &pn))
+      || !meta_json (&r, md, "provenance", &pn) || !meta_json (&r, md, "regions", &rn)
+      || !meta_string (&r, md, "context", &context)
+      || !meta_json (&r, md, "postprocess", &ppn))
     return NULL;
   if (!ns_model_arch_is_known (arch))
     {
@@ -382,7 +480,8 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
   /* files from before the key was written: the only normalisation there was */
   meta->normalisation = g_strdup (norm != NULL ? norm : "zscore-brain");
   if (!read_modalities (&r, mn, meta) || !read_classes (&r, cn, meta)
-      || !read_provenance (&r, pn, meta))
+      || !read_provenance (&r, pn, meta) || !read_regions (&r, rn, meta)
+      || !read_context (&r, context, meta) || !read_postprocess (&r, ppn, meta))
     return NULL;
 
   g_autoptr (GError) local = NULL;

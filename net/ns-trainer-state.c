@@ -270,6 +270,14 @@ _ns_trainer_options_to_json (const NsTrainerOptions *o)
   ns_json_add_string (b, "weights_init",
                        o->weights_init == NS_INIT_KAIMING ? "kaiming" : "normal");
   ns_json_add_string (b, "device", o->device);
+  ns_json_add_strv (b, "modalities", o->modalities);
+  ns_json_add_int (b, "regions", o->regions);
+  ns_json_add_int (b, "context", o->context);
+  ns_json_add_string (b, "normalisation", o->normalisation);
+  ns_json_add_int (b, "pp_min_component_voxels", o->postprocess.min_component_voxels);
+  ns_json_add_int (b, "pp_small_label", o->postprocess.small_label);
+  ns_json_add_int (b, "pp_small_label_below", o->postprocess.small_label_below);
+  ns_json_add_int (b, "pp_small_label_to", o->postprocess.small_label_to);
   ns_json_add_int (b, "bf16", o->bf16);
   ns_json_add_int (b, "epochs", o->epochs);
   ns_json_add_int (b, "batch_size", o->batch_size);
@@ -343,6 +351,19 @@ _ns_trainer_options_from_json (NsTrainerOptions *o, const char *text, const char
       g_free (o->device);
       o->device = g_steal_pointer (&device);
     }
+  g_strfreev (o->modalities);
+  o->modalities = ns_json_dup_strv (obj, "modalities");
+  if (o->modalities != NULL && o->modalities[0] == NULL)
+    g_clear_pointer (&o->modalities, g_strfreev);
+  o->regions = ns_json_get_number (obj, "regions", 0) != 0;
+  o->context = (int) ns_json_get_number (obj, "context", 0);
+  g_free (o->normalisation);
+  o->normalisation = ns_json_dup_string (obj, "normalisation");
+  o->postprocess.min_component_voxels = (int) ns_json_get_number (obj, "pp_min_component_voxels",
+                                                                  0);
+  o->postprocess.small_label = (int) ns_json_get_number (obj, "pp_small_label", 0);
+  o->postprocess.small_label_below = (int) ns_json_get_number (obj, "pp_small_label_below", 0);
+  o->postprocess.small_label_to = (int) ns_json_get_number (obj, "pp_small_label_to", 0);
   o->bf16 = ns_json_get_number (obj, "bf16", 0) != 0;
   o->epochs = (int) ns_json_get_number (obj, "epochs", o->epochs);
   o->batch_size = (int) ns_json_get_number (obj, "batch_size", o->batch_size);
