@@ -10,6 +10,7 @@
  *                        which are enabled when, and the one-key shortcuts;
  *   ns-window-questions.c  the window's modal questions (one at a time);
  *   ns-window-save.c     saving the mask, with its questions, as one async operation;
+ *   ns-window-infobar.c  the infobars: edits no longer protected (the journal failed);
  *   ns-save-changes-dialog.c, ns-history-dialog.c, ns-add-label-dialog.c,
  *   ns-islands-dialog.c  the dialogs, each in its own file (templates in resources/ui);
  *   ns-test-script.c     the NEUROSEG_TEST_SCRIPT interpreter.
@@ -64,6 +65,8 @@ struct _NsWindow
   GtkProgressBar *progress_bar;
   NsJobStatus *job_status;       /* the AI job, in the status bar */
   GtkWidget *status_heat_legend; /* shown with the uncertainty overlay */
+  GtkInfoBar *journal_bar;       /* the journal failed: edits are no longer protected */
+  GtkLabel *journal_label;
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */
@@ -125,6 +128,14 @@ void         _ns_window_class_init_actions (GtkWidgetClass *widget_class);
 void         _ns_window_update_actions   (NsWindow *self);
 /* The editor's one-key shortcuts (1-4, B, E, F, N, [, ]), bubble phase. */
 GtkEventController *_ns_window_key_shortcuts_new (void);
+
+/* ---- ns-window-infobar.c ------------------------------------------------------------------ */
+
+/* Tells the editor's document's journal to report its failure to the window (call when
+ * the document changes), and shows the journal infobar as things are now. */
+void         _ns_window_watch_journal    (NsWindow *self);
+/* Shows the journal infobar while the journal has an error, hides it otherwise. */
+void         _ns_window_update_protection (NsWindow *self);
 
 /* ---- ns-window-save.c ----------------------------------------------------------------- */
 

@@ -283,6 +283,15 @@ editor_changed_cb (NsWindow *self)
 {
   _ns_window_update_actions (self);
   update_title (self);
+  /* a save (history-changed) may have made the journal whole again */
+  _ns_window_update_protection (self);
+}
+
+static void
+editor_doc_changed_cb (NsWindow *self)
+{
+  _ns_window_watch_journal (self);
+  editor_changed_cb (self);
 }
 
 static void
@@ -655,6 +664,8 @@ ns_window_class_init (NsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, job_status);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, status_heat_legend);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, journal_bar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, journal_label);
 
   _ns_window_class_init_actions (widget_class);
 }
@@ -699,8 +710,8 @@ ns_window_init (NsWindow *self)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "history-changed", G_CALLBACK (editor_changed_cb),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->editor, "doc-changed", G_CALLBACK (editor_changed_cb), self,
-                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->editor, "doc-changed", G_CALLBACK (editor_doc_changed_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "notify::tool", G_CALLBACK (editor_tool_notify_cb),
                            self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self), _ns_window_key_shortcuts_new ());

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-window-infobar.c: the window's infobars, for what must stay in view until it is
+ * resolved rather than pass in the status bar:
+ *
+ *   - the crash journal failed (a full disk, EIO): "Edits are no longer protected:
+ *     <reason>", with Save and Save As at hand.  The journal's own error is the one source
+ *     of truth (ns_journal_dup_error): the bar is refreshed when the journal reports its
+ *     first error, after every save and whenever the document or its history changes, and
+ *     it goes exactly when the journal is whole again, i.e. after a save truncated it
+ *     (ns_journal_truncate clears the error and journaling resumes).  If the disk is still
+ *     full the next edit fails to be journaled again and the bar comes back at once.
+ */
+#define G_LOG_DOMAIN "ns-window"
+
+#include "ns-window-private.h"
+
+/* ---- the journal ------------------------------------------------------------------------- */
+
+void
+_ns_window_update_protection (NsWindow *self)
+{
+  NsMaskDoc *doc = self->editor != NULL ? ns_editor_get_doc (self->editor) : NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (doc != NULL)
+    error = ns_journal_dup_error (ns_mask_doc_get_journal (doc));
+  if (error != NULL)
+    {
+      g_autofree char *text =
+        g_strdup_printf ("Edits are no longer protected: %s. Save the mask (or Save As "
+                         "elsewhere) to keep them; protection resumes after a save.",
+                         error->message);
+
+      gtk_label_set_text (self->journal_label, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->journal_bar), error != NULL);
+}
+
+static void
+journal_error_cb (NsJournal *journal, const GError *error, gpointer user_data)
+{
+  NsWindow *self = NS_WINDOW (user_data);
+
+  g_message ("edits are no longer protected: %s", error->message);
+  _ns_window_update_protection (self);
+}
+
+void
+_ns_window_watch_journal (NsWindow *self)
+{
+  NsMaskDoc *doc = ns_editor_get_doc (self->editor);
+
+  /* No destroy notify and no reference: the window closes the editor (and with it the
+   * journal, which drops a report still pending) in its dispose. */
+  if (doc != NULL)
+    ns_journal_set_error_func (ns_mask_doc_get_journal (doc), journal_error_cb, self, NULL);
+  _ns_window_update_protection (self);
+}
+
