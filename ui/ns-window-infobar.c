@@ -10,6 +10,8 @@
  *     it goes exactly when the journal is whole again, i.e. after a save truncated it
  *     (ns_journal_truncate clears the error and journaling resumes).  If the disk is still
  *     full the next edit fails to be journaled again and the bar comes back at once.
+ *   - what loading the case changed (NsCase.notes: DICOM series resampled onto one grid),
+ *     closed by the user or replaced by the next case's.
  */
 #define G_LOG_DOMAIN "ns-window"
 
@@ -58,3 +60,41 @@ _ns_window_watch_journal (NsWindow *self)
   _ns_window_update_protection (self);
 }
 
+/* ---- notes ------------------------------------------------------------------------------- */
+
+static void
+show_note (GtkInfoBar *bar, GtkLabel *label, const char *text)
+{
+  gboolean show = text != NULL && text[0] != '\0';
+
+  gtk_label_set_text (label, show ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (bar), show);
+}
+
+static void
+note_response_cb (GtkInfoBar *bar, int response, gpointer user_data)
+{
+  if (response == GTK_RESPONSE_CLOSE)
+    gtk_widget_set_visible (GTK_WIDGET (bar), FALSE);
+}
+
+void
+_ns_window_show_case_notes (NsWindow *self)
+{
+  NsCase *ncase = ns_viewer_get_case (self->viewer);
+  g_autofree char *text = NULL;
+
+  if (ncase != NULL && ncase->notes != NULL && ncase->notes[0] != NULL)
+    {
+      g_autofree char *joined = g_strjoinv ("\n", ncase->notes);
+
+      text = g_strdup_printf ("Loading %s changed it:\n%s", ncase->id, joined);
+    }
+  show_note (self->case_note_bar, self->case_note_label, text);
+}
+
+void
+_ns_window_init_infobars (NsWindow *self)
+{
+  g_signal_connect (self->case_note_bar, "response", G_CALLBACK (note_response_cb), NULL);
+}
