@@ -426,10 +426,10 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       g_task_return_error (task, error);
       return;
     }
-  if (result->stats.cpu_fallback)
-    job->note = g_strdup_printf ("%s could not hold even one slice (%s); the rest of the "
-                                 "case ran on the CPU (%s).", ns_backend_get_device (backend),
-                                 result->stats.fallback_reason, result->stats.device);
+  /* the engine's one sentence (the device failed or ran out of memory, finishing on the
+   * CPU): one source of truth with `neuroseg segment` */
+  if (result->stats.note[0] != '\0')
+    job->note = g_strdup_printf ("Run Model: %s.", result->stats.note);
   if (result->entropy != NULL)
     {
       job->entropy = ns_volume_ref (result->entropy);

@@ -10,8 +10,11 @@
  *     it goes exactly when the journal is whole again, i.e. after a save truncated it
  *     (ns_journal_truncate clears the error and journaling resumes).  If the disk is still
  *     full the next edit fails to be journaled again and the bar comes back at once.
- *   - what loading the case changed (NsCase.notes: DICOM series resampled onto one grid),
- *     closed by the user or replaced by the next case's.
+ *   - what loading the case changed (NsCase.notes: DICOM series resampled onto one grid);
+ *   - what the last Run Model had to do differently (the inference engine's stats.note,
+ *     e.g. "the GPU failed: <reason>, finishing on the CPU", or which model it used for a
+ *     case the chosen one could not take).
+ * The last two are closed by the user or replaced by the next case's or run's.
  */
 #define G_LOG_DOMAIN "ns-window"
 
@@ -93,8 +96,18 @@ _ns_window_show_case_notes (NsWindow *self)
   show_note (self->case_note_bar, self->case_note_label, text);
 }
 
+static void
+run_finished_cb (NsModelRunner *runner, gboolean ok, const char *message, NsWindow *self)
+{
+  /* a failure is an error dialog (NsAiController); a success may carry a note */
+  show_note (self->run_note_bar, self->run_note_label, ok ? message : NULL);
+}
+
 void
 _ns_window_init_infobars (NsWindow *self)
 {
   g_signal_connect (self->case_note_bar, "response", G_CALLBACK (note_response_cb), NULL);
+  g_signal_connect (self->run_note_bar, "response", G_CALLBACK (note_response_cb), NULL);
+  g_signal_connect_object (ns_ai_controller_get_runner (self->ai), "finished",
+                           G_CALLBACK (run_finished_cb), self, 0);
 }

@@ -11,7 +11,7 @@
  *   ns-window-questions.c  the window's modal questions (one at a time);
  *   ns-window-save.c     saving the mask, with its questions, as one async operation;
  *   ns-window-infobar.c  the infobars: edits no longer protected (the journal failed),
- *                        the case's notes;
+ *                        the case's notes, the last run's note;
  *   ns-window-dicom.c    a DICOM study: which series is which sequence, DICOM-SEG export;
  *   ns-save-changes-dialog.c, ns-history-dialog.c, ns-add-label-dialog.c,
  *   ns-islands-dialog.c  the dialogs, each in its own file (templates in resources/ui);
@@ -72,6 +72,8 @@ struct _NsWindow
   GtkLabel *journal_label;
   GtkInfoBar *case_note_bar;     /* what loading the case changed (resampling) */
   GtkLabel *case_note_label;
+  GtkInfoBar *run_note_bar;      /* what the last run had to do differently */
+  GtkLabel *run_note_label;
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */
@@ -164,7 +166,7 @@ void         _ns_window_watch_journal    (NsWindow *self);
 void         _ns_window_update_protection (NsWindow *self);
 /* Shows the case's notes (NsCase.notes) in their infobar, or hides it when none. */
 void         _ns_window_show_case_notes  (NsWindow *self);
-/* Connects the infobars' close buttons (once, at init). */
+/* Connects the infobars' close buttons and the Run Model note (once, at init). */
 void         _ns_window_init_infobars    (NsWindow *self);
 
 /* ---- ns-window-save.c ----------------------------------------------------------------- */
