@@ -6,9 +6,13 @@
  *   - issue #13, "backend ops have no error channel": a device whose ops fail (the ref
  *     backend with NS_TEST_REF_FAIL_AT, net/README.md) hands the case to the CPU; the
  *     window shows the inference engine's own note (stats.note: "ref failed: <reason>,
- *     finishing on the CPU") in an infobar, not a sentence of its own.
+ *     finishing on the CPU") in an infobar, not a sentence of its own;
+ *   - issue #14, a model's inputs: when the default model needs sequences the case lacks
+ *     (FLAIR, T1c, T1, T2 against FLAIR + T1c), Run Model runs the newest registered model
+ *     the case can feed and says so; a model chosen by hand that the case cannot feed is
+ *     refused naming exactly the missing sequences.
  *
- * Runs under xvfb-run with NEUROSEG_DATA_DIR in a temporary folder.
+ * Runs under xvfb-run with NEUROSEG_DATA_DIR (the registry) in a temporary folder.
  */
 #include "ns-config.h"
 
@@ -18,6 +22,7 @@
 
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
+#include "ns-db.h"
 #include "ns-nifti.h"
 #include "ns-registry.h"
 #include "ns-test-util.h"
@@ -26,6 +31,7 @@
 
 static NsWindow *window;
 static char *model2;             /* FLAIR, T1c */
+static char *model4;             /* FLAIR, T1c, T1, T2 */
 
 static gboolean
 wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
@@ -205,10 +211,68 @@ test_device_note (void)
 #endif
 }
 
+/* #14: the default model needs T1 and T2 as well; the case has FLAIR and T1c. */
+static void
+test_model_inputs (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *by_hand = g_build_filename (ns_test_tmpdir (), "by-hand.safetensors", NULL);
+  int v4, v2;
+
+  {
+    g_autoptr (NsDb) db = ns_db_open (NULL, &error);
+    NsRegistryModelInfo info4 = { .path = model4, .parent = NS_REGISTRY_NONE };
+    NsRegistryModelInfo info2 = { .path = model2, .parent = NS_REGISTRY_NONE };
+
+    g_assert_no_error (error);
+    v4 = ns_registry_register_model (db, &info4, &error);
+    g_assert_no_error (error);
+    v2 = ns_registry_register_model (db, &info2, &error);
+    g_assert_no_error (error);
+    g_assert_true (ns_registry_promote (db, v4, TRUE, "test", &error));
+    g_assert_no_error (error);
+  }
+  /* the window follows the default */
+  ns_model_runner_set_model (runner (), model4, v4);
+  run_model ();
+  g_assert_nonnull (ns_model_runner_get_prediction (runner ()));
+  g_assert_true (gtk_widget_get_visible (note_bar ()));
+  g_test_message ("note: %s", note_text ());
+  {
+    g_autofree char *used = g_strdup_printf ("Run Model used model version %d (", v2);
+    g_assert_true (g_str_has_prefix (note_text (), used));
+  }
+  g_assert_nonnull (strstr (note_text (), "which takes FLAIR and T1c"));
+  g_assert_nonnull (strstr (note_text (), "this case has no T1 and T2 (it has FLAIR and T1c)"));
+  /* the choice stays the default: the next case may have all four */
+  g_assert_cmpstr (ns_model_runner_get_model_path (runner ()), ==, model4);
+  close_messages ();
+
+  /* chosen by hand: not replaced, refused naming what is missing */
+  {
+    g_autofree char *contents = NULL;
+    gsize length;
+
+    g_assert_true (g_file_get_contents (model4, &contents, &length, NULL));
+    g_assert_true (g_file_set_contents (by_hand, contents, length, NULL));
+  }
+  ns_model_runner_set_model (runner (), by_hand, NS_REGISTRY_NONE);
+  g_assert_false (ns_model_runner_check (runner (), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "The model by-hand.safetensors needs "));
+  g_assert_nonnull (strstr (error->message, "this case has no T1 and T2 (it has FLAIR and T1c)"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_false (ns_model_runner_is_running (runner ()));
+  g_assert_nonnull (find_message ("this case has no T1 and T2"));
+  close_messages ();
+}
+
 int
 main (int argc, char **argv)
 {
   static const char *const two[] = { "flair", "t1c", NULL };
+  static const char *const four[] = { "flair", "t1c", "t1", "t2", NULL };
   g_autofree char *data_dir = NULL;
   g_autofree char *case_dir = NULL;
   int status;
@@ -221,6 +285,7 @@ main (int argc, char **argv)
   gtk_init ();
 
   model2 = write_model ("flair-t1c.safetensors", two, 5);
+  model4 = write_model ("four.safetensors", four, 6);
   case_dir = make_case ("Run_1");
   window = ns_window_new (NULL);
   gtk_window_set_default_size (GTK_WINDOW (window), 1400, 820);
@@ -235,9 +300,11 @@ main (int argc, char **argv)
   ns_model_runner_set_device (runner (), "cpu");
 
   g_test_add_func ("/ui/run/device-note", test_device_note);
+  g_test_add_func ("/ui/run/model-inputs", test_model_inputs);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));
   g_free (model2);
+  g_free (model4);
   return status;
 }
