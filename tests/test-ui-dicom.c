@@ -7,8 +7,9 @@
  *     whose series were resampled onto one grid says so (NsCase.notes in an infobar);
  *   - a study with two series that look like the FLAIR asks which series is which
  *     (NsSeriesDialog, listing every series with a drop-down), then opens as assigned;
- *   - File > Export > DICOM Segmentation writes the mask being edited as a DICOM-SEG that
- *     reads back to the same labels, and never replaces an existing file unasked.
+ *   - Run Model on the study, then File > Export > DICOM Segmentation writes the mask being
+ *     edited as a DICOM-SEG that reads back to the same labels, and never replaces an
+ *     existing file unasked.
  *
  * Runs under xvfb-run with NEUROSEG_DATA_DIR (the journals) in a temporary folder.
  */
@@ -50,6 +51,27 @@ static gboolean
 series_question (gpointer data)
 {
   return NS_IS_SERIES_DIALOG (ns_window_get_question (window));
+}
+
+static gboolean
+run_over (gpointer runner)
+{
+  return !ns_model_runner_is_running (runner);
+}
+
+/* Closes the message dialogs shown (the run's result). */
+static void
+close_messages (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = g_list_model_get_n_items (toplevels); i-- > 0;)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_MESSAGE_DIALOG (w))
+        gtk_window_destroy (w);
+    }
 }
 
 static char *
@@ -180,7 +202,7 @@ test_ambiguous (void)
   g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
 }
 
-/* The mask as a DICOM-SEG; an existing file is not replaced unless the user said so. */
+/* The prediction, then the mask as a DICOM-SEG; an existing file is not replaced unless the user said so. */
 static void
 test_export_seg (void)
 {
@@ -191,8 +213,24 @@ test_export_seg (void)
   gsize n;
 
   open_and_wait (dir);
+  /* Run Model on the study (the default model), as a person would before exporting */
+  {
+    NsModelRunner *runner =
+      ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+
+    ns_model_runner_set_device (runner, "cpu");
+    g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
+    g_assert_no_error (error);
+    g_assert_true (wait_until (run_over, runner, 240));
+    g_assert_nonnull (ns_model_runner_get_prediction (runner));
+    close_messages ();
+  }
   map = ns_mask_doc_get_map (ns_editor_get_doc (ns_window_get_editor (window)));
   n = ns_grid_n_voxels (&map->grid);
+  /* the prediction went into the mask */
+  g_assert_cmpmem (map->labels, n,
+                   ns_model_runner_get_prediction (ns_ai_controller_get_runner (
+                     ns_window_get_ai_controller (window)))->labels, n);
   /* labels of the three tumour classes in a block (written as a person's edits would be:
    * the mask itself is what is exported) */
   for (gsize v = n / 2; v < n / 2 + 600; v++)
