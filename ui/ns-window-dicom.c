@@ -45,7 +45,11 @@ dicom_open_free (DicomOpen *data)
   g_free (data);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DicomOpen, dicom_open_free)
+static void
+dicom_open_closure_free (gpointer data, GClosure *closure)
+{
+  dicom_open_free (data);
+}
 
 static void
 load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -86,12 +90,13 @@ load_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   _ns_window_load_succeeded (self, paths);
 }
 
+/* asked: what the dialog asks about (freed with the dialog's handler, answered or not) */
 static void
-series_response_cb (NsSeriesDialog *dialog, int response, DicomOpen *data)
+series_response_cb (NsSeriesDialog *dialog, int response, DicomOpen *asked)
 {
   NsWindow *self = NS_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (dialog)));
-  g_autoptr (DicomOpen) owned = data;
   g_autoptr (GTask) task = NULL;
+  DicomOpen *data;
   NsDicomAssignment assignment;
 
   if (response != GTK_RESPONSE_OK || !ns_series_dialog_is_complete (dialog))
@@ -101,6 +106,9 @@ series_response_cb (NsSeriesDialog *dialog, int response, DicomOpen *data)
       _ns_window_case_loaded (self, FALSE);
       return;
     }
+  data = g_new0 (DicomOpen, 1);
+  data->path = g_strdup (asked->path);
+  data->scan = g_ptr_array_ref (asked->scan);
   ns_series_dialog_get_assignment (dialog, &assignment);
   for (int m = 0; m < NS_N_MODALITIES; m++)
     data->series[m] = g_strdup (assignment.series[m]);
@@ -110,7 +118,7 @@ series_response_cb (NsSeriesDialog *dialog, int response, DicomOpen *data)
   _ns_window_load_started (self, data->path);
   task = g_task_new (self, self->load_cancellable, load_done_cb, NULL);
   g_task_set_source_tag (task, series_response_cb);
-  g_task_set_task_data (task, g_steal_pointer (&owned), (GDestroyNotify) dicom_open_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) dicom_open_free);
   g_task_run_in_thread (task, load_thread);
 }
 
@@ -150,7 +158,8 @@ scan_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   asked->path = g_strdup (data->path);
   asked->scan = scan;
   dialog = ns_series_dialog_new (GTK_WINDOW (self), scan, data->reason);
-  g_signal_connect (dialog, "response", G_CALLBACK (series_response_cb), asked);
+  g_signal_connect_data (dialog, "response", G_CALLBACK (series_response_cb), asked,
+                         dicom_open_closure_free, 0);
   _ns_window_set_message (self, "Which series is which sequence?");
   _ns_window_present_question (self, GTK_WIDGET (dialog));
 }
