@@ -211,6 +211,17 @@ test_device_note (void)
 #endif
 }
 
+/* "finished": keeps the message of a failed run in *data. */
+static void
+keep_message (NsModelRunner *r, gboolean ok, const char *message, gpointer data)
+{
+  char **kept = data;
+
+  g_assert_false (ok);
+  g_free (*kept);
+  *kept = g_strdup (message);
+}
+
 /* #14: the default model needs T1 and T2 as well; the case has FLAIR and T1c. */
 static void
 test_model_inputs (void)
@@ -262,10 +273,26 @@ test_model_inputs (void)
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "The model by-hand.safetensors needs "));
   g_assert_nonnull (strstr (error->message, "this case has no T1 and T2 (it has FLAIR and T1c)"));
+  g_clear_error (&error);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
   g_assert_false (ns_model_runner_is_running (runner ()));
   g_assert_nonnull (find_message ("this case has no T1 and T2"));
   close_messages ();
+
+  /* started anyway (not through the action): the run fails with the same sentence */
+  {
+    g_autofree char *message = NULL;
+    gulong id = g_signal_connect (runner (), "finished", G_CALLBACK (keep_message), &message);
+
+    g_assert_true (ns_model_runner_start (runner (), NS_RUN_MODEL_REPLACE, FALSE, &error));
+    g_assert_no_error (error);
+    g_assert_true (wait_until (run_over, NULL, 60));
+    ns_test_drain ();
+    g_signal_handler_disconnect (runner (), id);
+    g_assert_nonnull (message);
+    g_assert_nonnull (strstr (message, "this case has no T1 and T2"));
+    close_messages ();
+  }
 }
 
 int

@@ -97,6 +97,8 @@ typedef struct
   guint8 *values;            /* what the mask becomes */
   NsLabelMap *labels;
   char *note;                /* for the user, with a successful result */
+  GError *refused;           /* the run cannot be made (the model cannot be read, or the
+                              * case cannot feed it): the worker returns it at once */
   NsVolume *entropy;
   double uncertainty;
   double seconds;
@@ -115,6 +117,7 @@ job_free (Job *job)
     ns_label_map_unref (job->start);
   g_free (job->values);
   g_free (job->note);
+  g_clear_error (&job->refused);
   if (job->change != NULL)
     ns_edit_change_unref (job->change);
   if (job->labels != NULL)
@@ -381,6 +384,11 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   GError *error = NULL;
   gint64 t0 = g_get_monotonic_time ();
 
+  if (job->refused != NULL)
+    {
+      g_task_return_error (task, g_error_copy (job->refused));
+      return;
+    }
   /* The main loop writes the preview only when this worker reports slices, so it is the
    * mask at the start until then; copying it here saves the main loop a second copy of
    * the volume (tens of ms on a loaded machine). */
@@ -851,13 +859,20 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
       return FALSE;
     }
+  /* no model at all is an error here; one that cannot be read or fed fails the run */
+  if (!resolve_model (self, error))
+    return FALSE;
   /* the model the case can feed (the note says when it is not the chosen one) */
   g_autofree char *model_path = NULL;
   g_autofree char *pick_note = NULL;
   int model_version = 0;
+  g_autoptr (GError) refused = NULL;
   if (!pick_model (self, ns_viewer_get_case (self->viewer), &model_path, &model_version,
-                   &pick_note, error))
-    return FALSE;
+                   &pick_note, &refused))
+    {
+      model_path = g_strdup (self->model_path);
+      model_version = self->model_version;
+    }
 
   Job *job = g_new0 (Job, 1);
   job->self = g_object_ref (self);
@@ -865,6 +880,7 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
   job->model_path = g_steal_pointer (&model_path);
   job->model_version = model_version;
   job->note = g_steal_pointer (&pick_note);
+  job->refused = g_steal_pointer (&refused);
   job->device = g_strdup (self->device);
   job->max_batch = self->max_batch;
   job->memory_limit = self->memory_limit;
