@@ -63,6 +63,13 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     assignment.series[m] = data->series[m];
   ncase = ns_dicom_case_load_scan (data->path, data->scan, &assignment, NS_CASE_LOAD_DEFAULT,
                                    &error);
+  /* a newer load took over meanwhile: this one must not replace it */
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_clear_pointer (&ncase, ns_case_unref);
+      g_clear_error (&error);
+      return;
+    }
   if (ncase == NULL)
     g_task_return_error (task, error);
   else
@@ -129,6 +136,12 @@ scan_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   GError *error = NULL;
   GPtrArray *scan = ns_dicom_scan (data->path, NULL, &error);
 
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_clear_pointer (&scan, g_ptr_array_unref);
+      g_clear_error (&error);
+      return;
+    }
   if (scan == NULL)
     g_task_return_error (task, error);
   else
