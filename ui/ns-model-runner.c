@@ -29,8 +29,8 @@
 
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
-#include "ns-db.h"
 #include "ns-corrections.h"
+#include "ns-db.h"
 #include "ns-infer.h"
 #include "ns-mask-doc.h"
 #include "ns-nifti.h"
