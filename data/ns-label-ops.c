@@ -801,7 +801,8 @@ ns_label_ops_fill_exceeds (const NsEditChange *fill, const NsGrid *grid, int pla
       outside += brain[fill->index[i]] == 0;
   gsize slice = ns_grid_n_voxels (grid) / MAX (grid->dim[plane_axis], 1);
   double fraction = slice > 0 ? (double) fill->n / slice : 0;
-  if (outside > 0)
+  /* A few background-valued voxels inside the brain (a dark spot) are not air. */
+  if (outside > 0 && outside * 100 >= fill->n)
     {
       if (reason != NULL)
         *reason = g_strdup_printf ("The fill reaches outside the brain: %" G_GSIZE_FORMAT

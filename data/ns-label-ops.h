@@ -127,7 +127,8 @@ NsEditChange *ns_label_ops_logical       (NsLabelMap *map, const NsVolume *image
 /* ---- the fill guard ----------------------------------------------------------------------- */
 
 /* Whether a 2-D fill (fill, made on the slice normal to plane_axis of map) went too far:
- * it covers voxels outside brain (a mask; NULL: no brain check), or more than
+ * 1 % or more of its voxels lie outside brain (a mask; NULL: no brain check; a few
+ * background-valued voxels inside the brain are not air), or it covers more than
  * max_fraction (0 < f <= 1; > 1: no check) of the slice.  reason (may be NULL) receives
  * why, in words, for the question the editor asks.  The editor undoes the fill and asks. */
 gboolean      ns_label_ops_fill_exceeds  (const NsEditChange *fill, const NsGrid *grid,
