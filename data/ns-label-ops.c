@@ -577,6 +577,107 @@ ns_label_ops_smooth (NsLabelMap *map, const NsVolume *image, NsSmoothMethod meth
   return apply_shape (map, image, &box, shape, rule, name);
 }
 
+/* ---- grow from seeds ---------------------------------------------------------------------- */
+
+NsEditChange *
+ns_label_ops_grow_from_seeds (NsLabelMap *map, const NsVolume *image, double k_sigma,
+                              double max_mm, const NsPaintRule *rule, double *lo, double *hi,
+                              GError **error)
+{
+  g_return_val_if_fail (map != NULL && rule != NULL, NULL);
+  if (!check_inputs (map, image, TRUE, error))
+    return NULL;
+  if (!(k_sigma > 0) || !(max_mm > 0) || !isfinite (k_sigma) || !isfinite (max_mm))
+    {
+      g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_INVALID,
+                   "%s: growing needs a tolerance and a distance above 0 (got %g sigma, "
+                   "%g mm)", map_name (map), k_sigma, max_mm);
+      return NULL;
+    }
+  const char *name = "Grow from seeds";
+  const NsGrid *grid = &map->grid;
+  guint8 label = rule->label;
+  int pad[3];
+  Box box;
+  ball_pad (grid, max_mm, 1, pad);
+  if (label == 0 || !label_box (map, label, pad, &box))
+    return empty_change (map, name);
+
+  g_autofree guint8 *seeds = box_mask (map, &box, label);
+  double sum = 0, sum2 = 0;
+  gsize n_seeds = 0, b = 0;
+  for (int k = 0; k < box.dim[2]; k++)
+    for (int j = 0; j < box.dim[1]; j++)
+      for (int i = 0; i < box.dim[0]; i++, b++)
+        if (seeds[b])
+          {
+            double v = image->voxels[box_map_index (grid, &box, i, j, k)];
+            sum += v;
+            sum2 += v * v;
+            n_seeds++;
+          }
+  double mean = sum / n_seeds;
+  double sd = sqrt (MAX (0.0, sum2 / n_seeds - mean * mean));
+  double range_lo = mean - k_sigma * sd, range_hi = mean + k_sigma * sd;
+  if (lo != NULL)
+    *lo = range_lo;
+  if (hi != NULL)
+    *hi = range_hi;
+
+  g_autofree guint8 *reach = g_new (guint8, box.n);
+  if (!dilate (seeds, &box, grid->spacing, max_mm, reach, error))
+    return NULL;
+  /* Breadth-first from every seed; member: 0 not yet, 1 queued (in the grown region). */
+  g_autofree guint8 *grown = g_memdup2 (seeds, box.n);
+  g_autoptr (GArray) queue = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (gsize t = 0; t < box.n; t++)
+    if (seeds[t])
+      {
+        guint32 t32 = (guint32) t;
+        g_array_append_val (queue, t32);
+      }
+  int nx = box.dim[0], ny = box.dim[1], nz = box.dim[2];
+  gsize sxy = (gsize) nx * ny;
+  for (guint h = 0; h < queue->len; h++)
+    {
+      guint32 p = g_array_index (queue, guint32, h);
+      int i = p % nx, j = (p / nx) % ny, k = p / sxy;
+      guint32 nb[6];
+      int m = 0;
+      if (i > 0) nb[m++] = p - 1;
+      if (i < nx - 1) nb[m++] = p + 1;
+      if (j > 0) nb[m++] = p - nx;
+      if (j < ny - 1) nb[m++] = p + nx;
+      if (k > 0) nb[m++] = p - sxy;
+      if (k < nz - 1) nb[m++] = p + sxy;
+      for (int t = 0; t < m; t++)
+        {
+          guint32 q = nb[t];
+          if (grown[q] || !reach[q])
+            continue;
+          int qi = q % nx, qj = (q / nx) % ny, qk = q / sxy;
+          gsize idx = box_map_index (grid, &box, qi, qj, qk);
+          float v = image->voxels[idx];
+          if (v < range_lo || v > range_hi || !ns_paint_rule_allows (rule, map->labels[idx], v))
+            continue;
+          grown[q] = 1;
+          g_array_append_val (queue, q);
+        }
+    }
+  /* Only gains: the seeds are in grown, so nothing of the label is cleared. */
+  for (gsize t = 0; t < box.n; t++)
+    grown[t] = grown[t] && !seeds[t];
+  Gather g;
+  gather_init (&g);
+  b = 0;
+  for (int k = 0; k < box.dim[2]; k++)
+    for (int j = 0; j < box.dim[1]; j++)
+      for (int i = 0; i < box.dim[0]; i++, b++)
+        if (grown[b])
+          gather_set (&g, map->labels, box_map_index (grid, &box, i, j, k), label);
+  return gather_finish (&g, map, name);
+}
+
 /* ---- islands ------------------------------------------------------------------------------ */
 
 /* comp[v]: the 1-based 6-connected component of label's voxel v (0 elsewhere), numbered in

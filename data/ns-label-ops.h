@@ -87,6 +87,20 @@ NsEditChange *ns_label_ops_smooth        (NsLabelMap *map, const NsVolume *image
                                           NsSmoothMethod method, double strength_mm,
                                           const NsPaintRule *rule, GError **error);
 
+/* ---- grow from seeds ---------------------------------------------------------------------- */
+
+/* Region growing from the voxels of rule->label, the seeds (a few brush strokes), with a
+ * tolerance learned from them (Slicer's "grow from seeds", ITK-SNAP's adaptive brush): the
+ * image's mean m and standard deviation s over the seeds give [m - k_sigma s, m + k_sigma s];
+ * the voxels 6-connected to the seeds through voxels in that range, no farther than max_mm
+ * (Euclidean) from a seed, and allowed by the rule, get the label.  A voxel the rule does
+ * not allow stops the growth.  lo and hi (may be NULL) receive the range used.  An empty
+ * change when the label has no voxel.  "Grow from seeds". */
+NsEditChange *ns_label_ops_grow_from_seeds (NsLabelMap *map, const NsVolume *image,
+                                            double k_sigma, double max_mm,
+                                            const NsPaintRule *rule, double *lo, double *hi,
+                                            GError **error);
+
 /* ---- islands ------------------------------------------------------------------------------ */
 
 /* Clears every 6-connected part of rule->label but the largest (the first in voxel order

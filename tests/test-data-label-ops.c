@@ -413,6 +413,100 @@ test_smooth_errors (void)
   g_assert_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_INVALID);
 }
 
+/* ---- grow from seeds ---------------------------------------------------------------------- */
+
+static void
+test_grow_from_seeds (void)
+{
+  /* Two blocks of 95..105 (a fixed pattern) in 20, 1 x 1 x 2 mm: block A (i 3..12, j 3..12,
+   * k 1..4) holds the seeds, block B (i 15..18) is not connected to it.  One voxel of A is
+   * locked label 3. */
+  NsGrid grid;
+  ns_grid_init (&grid, 20, 16, 6, 1, 1, 2);
+  g_autoptr (NsVolume) img = new_volume (&grid);
+  g_autoptr (NsLabelMap) map = new_map (20, 16, 6, 1, 1, 2);
+  g_autoptr (GError) error = NULL;
+  const NsGrid *g = &map->grid;
+  gsize n = ns_grid_n_voxels (g);
+  for (int k = 0; k < 6; k++)
+    for (int j = 0; j < 16; j++)
+      for (int i = 0; i < 20; i++)
+        {
+          gboolean in_a = i >= 3 && i <= 12 && j >= 3 && j <= 12 && k >= 1 && k <= 4;
+          gboolean in_b = i >= 15 && i <= 18 && j >= 3 && j <= 12 && k >= 1 && k <= 4;
+          img->voxels[idx3 (g, i, j, k)] = in_a || in_b ? 95 + (i * 7 + j * 3 + k) % 11 : 20;
+        }
+  gsize s1 = idx3 (g, 6, 6, 2), s2 = idx3 (g, 7, 6, 2), locked = idx3 (g, 8, 8, 2);
+  img->voxels[s1] = 95;
+  img->voxels[s2] = 105;   /* seeds: mean 100, sd 5 */
+  map->labels[s1] = map->labels[s2] = 1;
+  map->labels[locked] = 3;
+  g_autofree guint8 *before = g_memdup2 (map->labels, n);
+  NsPaintRule rule;
+  ns_paint_rule_init (&rule, 1);
+  rule.locked[3] = 1;
+
+  /* k = 1: [95, 105] covers all of A; max 100 mm: all of A but the locked voxel */
+  double lo = 0, hi = 0;
+  g_autoptr (NsEditChange) c = ns_label_ops_grow_from_seeds (map, img, 1.0, 100, &rule, &lo, &hi,
+                                                             &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->name, ==, "Grow from seeds");
+  g_assert_cmpfloat_with_epsilon (lo, 95.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (hi, 105.0, 1e-9);
+  g_autofree guint8 *want = g_new (guint8, n);
+  for (gsize v = 0; v < n; v++)
+    {
+      int i = v % 20, j = v / 20 % 16, k = v / 320;
+      gboolean in_a = i >= 3 && i <= 12 && j >= 3 && j <= 12 && k >= 1 && k <= 4;
+      want[v] = v == locked ? 3 : in_a;
+    }
+  check_labels (map, want, "grow k=1");
+  check_change (c, before, map);
+
+  /* a tighter tolerance and a 3 mm limit: within 3 mm of a seed and in [97.5, 102.5] and
+   * connected to them through such voxels (worked out by flooding here) */
+  memcpy (map->labels, before, n);
+  g_autoptr (NsEditChange) c2 = ns_label_ops_grow_from_seeds (map, img, 0.5, 3.0, &rule, &lo,
+                                                              &hi, &error);
+  memcpy (want, before, n);
+  gboolean changed = TRUE;
+  while (changed)
+    {
+      changed = FALSE;
+      for (gsize v = 0; v < n; v++)
+        {
+          float x = img->voxels[v];
+          if (want[v] != 0 || x < 97.5 || x > 102.5
+              || (dist2 (g, v, s1) > 9.0 + 1e-9 && dist2 (g, v, s2) > 9.0 + 1e-9))
+            continue;
+          int i = v % 20, j = v / 20 % 16, k = v / 320;
+          int nb[6][3] = { { i - 1, j, k }, { i + 1, j, k }, { i, j - 1, k },
+                           { i, j + 1, k }, { i, j, k - 1 }, { i, j, k + 1 } };
+          for (int t = 0; t < 6; t++)
+            if (nb[t][0] >= 0 && nb[t][0] < 20 && nb[t][1] >= 0 && nb[t][1] < 16
+                && nb[t][2] >= 0 && nb[t][2] < 6
+                && want[idx3 (g, nb[t][0], nb[t][1], nb[t][2])] == 1)
+              {
+                want[v] = 1;
+                changed = TRUE;
+                break;
+              }
+        }
+    }
+  check_labels (map, want, "grow k=0.5, 3 mm");
+  check_change (c2, before, map);
+  g_assert_cmpuint (c2->n, >, 0);
+  g_assert_cmpuint (c2->n, <, c->n);
+
+  /* no seeds: nothing; a zero tolerance is an error */
+  g_autoptr (NsEditChange) c3 = ns_label_ops_grow_from_seeds (map, img, 1.0, 10, &(NsPaintRule)
+                                                              { .label = 7 }, NULL, NULL, &error);
+  g_assert_cmpuint (c3->n, ==, 0);
+  g_assert_null (ns_label_ops_grow_from_seeds (map, img, 0, 10, &rule, NULL, NULL, &error));
+  g_assert_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_INVALID);
+}
+
 /* ---- islands ------------------------------------------------------------------------------ */
 
 /* Three parts of label 1 (27, 8 and 1 voxels; the last touches the second only by an
@@ -677,6 +771,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/label-ops/smooth-open-close", test_smooth_open_close);
   g_test_add_func ("/data/label-ops/smooth-gaussian", test_smooth_gaussian);
   g_test_add_func ("/data/label-ops/smooth-errors", test_smooth_errors);
+  g_test_add_func ("/data/label-ops/grow-from-seeds", test_grow_from_seeds);
   g_test_add_func ("/data/label-ops/islands", test_islands);
   g_test_add_func ("/data/label-ops/logical", test_logical);
   g_test_add_func ("/data/label-ops/fill-guard", test_fill_guard);

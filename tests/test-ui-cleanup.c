@@ -290,6 +290,32 @@ test_smooth_and_threshold (void)
 }
 
 static void
+test_grow_from_seeds (void)
+{
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (GError) error = NULL;
+  NsPaintRule rule;
+  double lo, hi;
+
+  /* ET's voxels as the seeds, 1.5 SD, at most 4 mm from them (Shift+R) */
+  ns_editor_set_label (editor (), 4);
+  ns_paint_rule_init (&rule, 4);
+  g_autoptr (NsEditChange) grow = ns_label_ops_grow_from_seeds (expected, shown_image (), 1.5,
+                                                                4.0, &rule, &lo, &hi, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (grow->n, >, 100);
+  gtk_spin_button_set_value (named ("cleanup-grow-sigma"), 1.5);
+  gtk_spin_button_set_value (named ("cleanup-grow-mm"), 4.0);
+  press_shift (GDK_KEY_r);
+  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
+  g_assert_cmpstr (last_entry_name (), ==, "Grow from seeds");
+  g_assert_nonnull (strstr (ns_cleanup_panel_get_status (NS_CLEANUP_PANEL (cleanup_panel ())),
+                            "intensity"));
+  undo_to (before);
+}
+
+static void
 test_islands_and_logic (void)
 {
   g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
@@ -321,7 +347,7 @@ test_islands_and_logic (void)
   ns_paint_rule_init (&rule, 4);
   g_autoptr (NsEditChange) keep = ns_label_ops_keep_largest (expected, &rule, &error);
   g_assert_cmpuint (keep->n, >=, 2);
-  gtk_drop_down_set_selected (named ("cleanup-tool"), 3);
+  gtk_drop_down_set_selected (named ("cleanup-tool"), 4);
   gtk_drop_down_set_selected (named ("cleanup-islands-mode"), 0);
   click_apply ();
   g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
@@ -476,6 +502,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ui/cleanup/margin-shortcut-and-apply", test_margin_shortcut);
   g_test_add_func ("/ui/cleanup/smooth-and-otsu-threshold", test_smooth_and_threshold);
+  g_test_add_func ("/ui/cleanup/grow-from-seeds", test_grow_from_seeds);
   g_test_add_func ("/ui/cleanup/islands-and-logic", test_islands_and_logic);
   g_test_add_func ("/ui/cleanup/fill-guard-question", test_fill_guard_question);
   status = g_test_run ();

@@ -20,6 +20,7 @@ typedef enum
 {
   OP_THRESHOLD,
   OP_MARGIN,
+  OP_GROW,
   OP_SMOOTH,
   OP_ISLANDS,
   OP_LOGICAL,
@@ -32,11 +33,12 @@ static const struct
   const char *title;
   guint keyval;          /* with Shift */
 } ops[N_OPS] = {
-  { "threshold", "Threshold", GDK_KEY_T },
-  { "margin", "Margin (grow/shrink)", GDK_KEY_G },
-  { "smooth", "Smooth", GDK_KEY_S },
-  { "islands", "Islands", GDK_KEY_I },
-  { "logical", "Logical operation", GDK_KEY_L },
+  { "threshold", "Threshold", GDK_KEY_t },
+  { "margin", "Margin (grow/shrink)", GDK_KEY_g },
+  { "grow-seeds", "Grow from seeds", GDK_KEY_r },
+  { "smooth", "Smooth", GDK_KEY_s },
+  { "islands", "Islands", GDK_KEY_i },
+  { "logical", "Logical operation", GDK_KEY_l },
 };
 
 /* The fixed head of the region lists; the table's labels follow. */
@@ -68,6 +70,9 @@ struct _NsCleanupPanel
   GtkSpinButton *hi_spin;
   /* margin */
   GtkSpinButton *margin_spin;
+  /* grow from seeds */
+  GtkSpinButton *sigma_spin;
+  GtkSpinButton *grow_mm_spin;
   /* smooth */
   GtkDropDown *smooth_drop;
   GtkSpinButton *strength_spin;
@@ -156,7 +161,7 @@ apply (NsCleanupPanel *self, Op op)
   NsHistory *history;
   guint n_before;
   gboolean ok = FALSE;
-  double threshold = 0;
+  double threshold = 0, lo = 0, hi = 0;
   NsOperandKind kind;
   guint8 region_label;
 
@@ -179,6 +184,11 @@ apply (NsCleanupPanel *self, Op op)
     case OP_MARGIN:
       ok = ns_editor_margin (self->editor, gtk_spin_button_get_value (self->margin_spin),
                              &error);
+      break;
+    case OP_GROW:
+      ok = ns_editor_grow_from_seeds (self->editor, gtk_spin_button_get_value (self->sigma_spin),
+                                      gtk_spin_button_get_value (self->grow_mm_spin), &lo, &hi,
+                                      &error);
       break;
     case OP_SMOOTH:
       ok = ns_editor_smooth (self->editor, gtk_drop_down_get_selected (self->smooth_drop),
@@ -211,6 +221,9 @@ apply (NsCleanupPanel *self, Op op)
       if (op == OP_THRESHOLD && gtk_check_button_get_active (self->otsu_check))
         text = g_strdup_printf ("%s (Otsu: from %g): %" G_GSIZE_FORMAT " voxels changed",
                                 change->name, threshold, change->n);
+      else if (op == OP_GROW)
+        text = g_strdup_printf ("%s (intensity %g to %g): %" G_GSIZE_FORMAT " voxels changed",
+                                change->name, lo, hi, change->n);
       else
         text = g_strdup_printf ("%s: %" G_GSIZE_FORMAT " voxels changed", change->name,
                                 change->n);
@@ -347,8 +360,9 @@ build (NsCleanupPanel *self)
   gtk_widget_set_hexpand (GTK_WIDGET (self->op_drop), TRUE);
   gtk_widget_set_name (GTK_WIDGET (self->op_drop), "cleanup-tool");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->op_drop),
-                               "Shift+T threshold, Shift+G margin, Shift+S smooth, Shift+I "
-                               "islands, Shift+L logical: select and apply");
+                               "Shift+T threshold, Shift+G margin, Shift+R grow from seeds, "
+                               "Shift+S smooth, Shift+I islands, Shift+L logical: select "
+                               "and apply");
   apply_button = gtk_button_new_with_mnemonic ("_Apply");
   gtk_widget_set_name (apply_button, "cleanup-apply");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (apply_button), "cleanup.apply");
@@ -381,6 +395,13 @@ build (NsCleanupPanel *self)
   self->margin_spin = spin (-50, 50, 0.5, 1, 2, "mm: positive grows, negative shrinks "
                                                 "(Euclidean, on the voxel spacing)");
   attach_row (grid, 0, "_Margin (mm)", self->margin_spin, "cleanup-margin-mm");
+
+  grid = page (self->stack, ops[OP_GROW].name);
+  self->sigma_spin = spin (0.1, 10, 0.5, 1, 2, "Tolerance: standard deviations of the "
+                                               "intensity under the label's voxels (seeds)");
+  attach_row (grid, 0, "_Tolerance (SD)", self->sigma_spin, "cleanup-grow-sigma");
+  self->grow_mm_spin = spin (0.5, 200, 1, 1, 20, "mm: how far from the seeds it may grow");
+  attach_row (grid, 1, "Up _to (mm)", self->grow_mm_spin, "cleanup-grow-mm");
 
   grid = page (self->stack, ops[OP_SMOOTH].name);
   self->smooth_drop = strings_drop (smooth_items);

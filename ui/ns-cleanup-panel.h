@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-cleanup-panel.h: the "Cleanup" section of the tool palette: the cleanup tools of
- * ns-editor-cleanup.h (threshold, margin, smoothing, islands, logical operations) on the
- * active label, each with its parameters, one Apply button and a status line saying what
- * the last one did (or why it failed).
+ * ns-editor-cleanup.h (threshold, margin, grow from seeds, smoothing, islands, logical
+ * operations) on the active label, each with its parameters, one Apply button and a status
+ * line saying what the last one did (or why it failed).
  *
- * Keyboard: Shift+T threshold, Shift+G margin (grow/shrink), Shift+S smooth, Shift+I
- * islands, Shift+L logical operation: each selects that tool and applies it with the
- * parameters shown (the action cleanup.apply, its parameter the tool's name; "" applies
- * the tool selected).  The shortcuts work anywhere in the window (global scope) except
- * while a text field has the focus and takes the key.
+ * Keyboard: Shift+T threshold, Shift+G margin (grow/shrink), Shift+R grow from seeds,
+ * Shift+S smooth, Shift+I islands, Shift+L logical operation: each selects that tool and
+ * applies it with the parameters shown (the action cleanup.apply, its parameter the tool's
+ * name; "" applies the tool selected).  The shortcuts work anywhere in the window (global
+ * scope) except while a text field has the focus and takes the key.
  */
 #pragma once
 

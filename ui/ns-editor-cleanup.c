@@ -88,6 +88,21 @@ ns_editor_margin (NsEditor *self, double margin_mm, GError **error)
 }
 
 gboolean
+ns_editor_grow_from_seeds (NsEditor *self, double k_sigma, double max_mm, double *lo,
+                           double *hi, GError **error)
+{
+  NsLabelMap *map;
+  NsPaintRule rule;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+
+  if (!prepare (self, &map, &rule))
+    return FALSE;
+  return commit (self, ns_label_ops_grow_from_seeds (map, shown_image (self), k_sigma, max_mm,
+                                                     &rule, lo, hi, error));
+}
+
+gboolean
 ns_editor_smooth (NsEditor *self, NsSmoothMethod method, double strength_mm, GError **error)
 {
   NsLabelMap *map;

@@ -2,9 +2,10 @@
  *
  * ns-editor-cleanup.h: the cleanup tools of the mask editor (issue 17, part 3) on the
  * active label of an NsEditor: threshold (a range or Otsu's) inside a region, margin in
- * mm, smoothing, islands, logical operations with a region.  Each runs the data/ tool of
- * ns-label-ops.h with the editor's paint rule (paint over, locks) and commits what it
- * changed as one undoable, journalled history entry named by the tool ("Grow 2 mm").
+ * mm, grow from seeds, smoothing, islands, logical operations with a region.  Each runs
+ * the data/ tool of ns-label-ops.h with the editor's paint rule (paint over, locks) and
+ * commits what it changed as one undoable, journalled history entry named by the tool
+ * ("Grow 2 mm").
  *
  * Each returns FALSE with error when the tool failed (nothing changed), FALSE without
  * error when there is no document, TRUE otherwise (also when nothing needed changing:
@@ -25,6 +26,11 @@ gboolean ns_editor_threshold        (NsEditor *self, NsOperandKind region, guint
                                      GError **error);
 /* Grows (margin_mm > 0) or shrinks the active label by |margin_mm| mm. */
 gboolean ns_editor_margin           (NsEditor *self, double margin_mm, GError **error);
+/* Grows the active label from its voxels (the seeds: a few strokes of the brush) into
+ * neighbours within k_sigma standard deviations of the seeds' mean intensity (the shown
+ * image), at most max_mm from a seed; lo and hi (may be NULL) receive the range learned. */
+gboolean ns_editor_grow_from_seeds  (NsEditor *self, double k_sigma, double max_mm, double *lo,
+                                     double *hi, GError **error);
 gboolean ns_editor_smooth           (NsEditor *self, NsSmoothMethod method, double strength_mm,
                                      GError **error);
 
