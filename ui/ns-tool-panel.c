@@ -233,6 +233,7 @@ fill_refused_cb (NsToolPanel *self, const char *reason, NsEditor *editor)
   gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
   gtk_dialog_add_button (GTK_DIALOG (dialog), "_Fill Anyway", GTK_RESPONSE_ACCEPT);
   gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  gtk_window_set_title (GTK_WINDOW (dialog), "Fill Guard");
   gtk_widget_set_name (dialog, "fill-guard-question");
   g_signal_connect (dialog, "response", G_CALLBACK (fill_question_response_cb), self);
   self->fill_question = dialog;
@@ -260,6 +261,11 @@ tool_button (const char *label, const char *tool, const char *tooltip)
 
   gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "edit.tool");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", tool);
+  {
+    g_autofree char *name = g_strconcat ("tool-", tool, NULL);
+
+    gtk_widget_set_name (button, name);   /* for the end-to-end tests */
+  }
   gtk_widget_set_tooltip_text (button, tooltip);
   gtk_widget_set_hexpand (button, TRUE);
   return button;
