@@ -115,6 +115,13 @@ intensity_at (const NsVolume *image, gsize idx)
   return image != NULL ? image->voxels[idx] : 0.0f;
 }
 
+static int
+compare_u32 (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
 /* ---- regions ------------------------------------------------------------------------------ */
 
 guint8 *
@@ -839,6 +846,79 @@ ns_label_ops_split_islands (NsLabelMap *map, const guint8 taken[256], const NsPa
   for (gsize i = 0; i < n; i++)
     if (comp[i] != 0 && value_of[comp[i]] != label)
       gather_set (&g, map->labels, i, value_of[comp[i]]);
+  return gather_finish (&g, map, name);
+}
+
+/* ---- lasso and scissors ------------------------------------------------------------------- */
+
+static int
+compare_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+NsEditChange *
+ns_label_ops_polygon (NsLabelMap *map, const NsVolume *image, int plane_axis,
+                      const double *points, guint n, gboolean through, const NsPaintRule *rule,
+                      GError **error)
+{
+  g_return_val_if_fail (map != NULL && rule != NULL && (points != NULL || n == 0), NULL);
+  g_return_val_if_fail (plane_axis >= 0 && plane_axis < 3, NULL);
+  if (!check_inputs (map, image, rule->intensity_limit, error))
+    return NULL;
+  const char *name = rule->label == 0 ? "Scissors" : "Lasso";
+  const NsGrid *grid = &map->grid;
+  int au = plane_axis == 0 ? 1 : 0, av = plane_axis == 2 ? 1 : 2;
+  int nu = grid->dim[au], nv = grid->dim[av], ns = grid->dim[plane_axis];
+  if (n < 3)
+    return empty_change (map, name);
+  int slice = (int) lround (points[plane_axis]);
+  if (!through && (slice < 0 || slice >= ns))
+    return empty_change (map, name);
+
+  /* The outline's inside on the plane, by scanlines through the voxel centres: on row v the
+   * edges crossing y = v (each counted for y in [min, max) so that a vertex on the row is
+   * one crossing), sorted; centres between the 1st and 2nd, 3rd and 4th... are inside. */
+  g_autofree guint8 *inside = g_new0 (guint8, (gsize) nu * nv);
+  g_autofree double *xs = g_new (double, n);
+  for (int v = 0; v < nv; v++)
+    {
+      guint m = 0;
+      for (guint e = 0; e < n; e++)
+        {
+          const double *p0 = &points[3 * e], *p1 = &points[3 * ((e + 1) % n)];
+          double x0 = p0[au], y0 = p0[av], x1 = p1[au], y1 = p1[av];
+          if ((y0 <= v && v < y1) || (y1 <= v && v < y0))
+            xs[m++] = x0 + (v - y0) * (x1 - x0) / (y1 - y0);
+        }
+      qsort (xs, m, sizeof (double), compare_double);
+      for (guint t = 0; t + 1 < m; t += 2)
+        for (int u = MAX (0, (int) ceil (xs[t])); u < nu && u < xs[t + 1]; u++)
+          inside[(gsize) v * nu + u] = 1;
+    }
+
+  gsize stride[3] = { 1, (gsize) grid->dim[0], (gsize) grid->dim[0] * grid->dim[1] };
+  g_autoptr (GArray) targets = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (int s = through ? 0 : slice; s <= (through ? ns - 1 : slice); s++)
+    for (int v = 0; v < nv; v++)
+      for (int u = 0; u < nu; u++)
+        if (inside[(gsize) v * nu + u])
+          {
+            guint32 idx = (guint32) (s * stride[plane_axis] + u * stride[au] + v * stride[av]);
+            g_array_append_val (targets, idx);
+          }
+  /* The loops above run in index order only for plane_axis 2: sort. */
+  if (targets->len > 1)
+    g_array_sort (targets, compare_u32);
+  Gather g;
+  gather_init (&g);
+  for (guint t = 0; t < targets->len; t++)
+    {
+      guint32 idx = g_array_index (targets, guint32, t);
+      if (ns_paint_rule_allows (rule, map->labels[idx], intensity_at (image, idx)))
+        gather_set (&g, map->labels, idx, rule->label);
+    }
   return gather_finish (&g, map, name);
 }
 

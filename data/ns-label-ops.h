@@ -120,6 +120,20 @@ NsEditChange *ns_label_ops_split_islands (NsLabelMap *map, const guint8 taken[25
                                           const NsPaintRule *rule, GArray *new_values,
                                           GError **error);
 
+/* ---- lasso and scissors ------------------------------------------------------------------- */
+
+/* Paints rule->label (0: erases, the scissors) inside a closed outline drawn on a slice:
+ * points are n continuous voxel coordinates (x, y, z triples, as a slice view gives them
+ * for the pointer), on the slice normal to plane_axis through the first point; a voxel is
+ * inside when its centre is (even-odd rule, the outline closed from the last point to the
+ * first).  through: on every slice along plane_axis (through the volume along the view
+ * direction), else on that slice only.  "Lasso" or "Scissors" (label 0); an empty change
+ * for fewer than 3 points. */
+NsEditChange *ns_label_ops_polygon       (NsLabelMap *map, const NsVolume *image,
+                                          int plane_axis, const double *points, guint n,
+                                          gboolean through, const NsPaintRule *rule,
+                                          GError **error);
+
 /* ---- logical operations ------------------------------------------------------------------- */
 
 typedef enum

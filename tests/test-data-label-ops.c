@@ -602,6 +602,89 @@ test_islands (void)
   check_labels (map, before, "split refused");
 }
 
+/* ---- lasso and scissors ------------------------------------------------------------------- */
+
+/* Even-odd by casting a ray to +u and counting the edges it crosses (the crossing-number
+ * test written the other way round from the tool's scanlines). */
+static gboolean
+ref_inside (const double (*pts)[2], guint n, double x, double y)
+{
+  gboolean in = FALSE;
+  for (guint a = 0, b = n - 1; a < n; b = a++)
+    if ((pts[a][1] > y) != (pts[b][1] > y)
+        && x < (pts[b][0] - pts[a][0]) * (y - pts[a][1]) / (pts[b][1] - pts[a][1]) + pts[a][0])
+      in = !in;
+  return in;
+}
+
+static void
+test_polygon (void)
+{
+  g_autoptr (GError) error = NULL;
+  /* a coronal plane (normal j = axis 1): in-plane axes i (u) and k (v) */
+  g_autoptr (NsLabelMap) map = new_map (16, 6, 12, 1, 1, 1);
+  const NsGrid *g = &map->grid;
+  gsize n = ns_grid_n_voxels (g);
+  /* a concave outline (an arrow head), vertices off the voxel centres, on slice j = 2 */
+  const double pts2[][2] = { { 1.3, 1.2 }, { 13.6, 5.5 }, { 1.4, 10.7 }, { 6.2, 5.9 } };
+  double pts[4 * 3];
+  for (guint p = 0; p < 4; p++)
+    {
+      pts[3 * p] = pts2[p][0];
+      pts[3 * p + 1] = 2.2;
+      pts[3 * p + 2] = pts2[p][1];
+    }
+  map->labels[ns_grid_index (g, 5, 2, 5)] = 3;   /* locked, inside */
+  g_autofree guint8 *before = g_memdup2 (map->labels, n);
+  g_autofree guint8 *want = g_new (guint8, n);
+  NsPaintRule rule;
+  ns_paint_rule_init (&rule, 2);
+  rule.locked[3] = 1;
+
+  for (int through = 0; through <= 1; through++)
+    {
+      memcpy (map->labels, before, n);
+      for (int k = 0; k < 12; k++)
+        for (int j = 0; j < 6; j++)
+          for (int i = 0; i < 16; i++)
+            {
+              gsize v = ns_grid_index (g, i, j, k);
+              want[v] = before[v];
+              if ((through || j == 2) && before[v] != 3 && ref_inside (pts2, 4, i, k))
+                want[v] = 2;
+            }
+      g_autoptr (NsEditChange) c = ns_label_ops_polygon (map, NULL, 1, pts, 4, through, &rule,
+                                                         &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (c->name, ==, "Lasso");
+      g_assert_cmpuint (c->n, >, 20);
+      check_labels (map, want, through ? "lasso through" : "lasso");
+      check_change (c, before, map);
+    }
+
+  /* scissors: erase inside on the slice; the locked voxel stays */
+  g_autofree guint8 *filled = g_memdup2 (map->labels, n);
+  ns_paint_rule_init (&rule, 0);
+  rule.locked[3] = 1;
+  g_autoptr (NsEditChange) cut = ns_label_ops_polygon (map, NULL, 1, pts, 4, FALSE, &rule,
+                                                       &error);
+  g_assert_cmpstr (cut->name, ==, "Scissors");
+  for (gsize v = 0; v < n; v++)
+    {
+      int i = v % 16, j = v / 16 % 6, k = v / 96;
+      want[v] = filled[v];
+      if (j == 2 && filled[v] != 3 && ref_inside (pts2, 4, i, k))
+        want[v] = 0;
+    }
+  check_labels (map, want, "scissors");
+  check_change (cut, filled, map);
+
+  /* two points: nothing */
+  g_autoptr (NsEditChange) none = ns_label_ops_polygon (map, NULL, 1, pts, 2, TRUE, &rule,
+                                                        &error);
+  g_assert_cmpuint (none->n, ==, 0);
+}
+
 /* ---- logical operations ------------------------------------------------------------------- */
 
 static void
@@ -773,6 +856,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/label-ops/smooth-errors", test_smooth_errors);
   g_test_add_func ("/data/label-ops/grow-from-seeds", test_grow_from_seeds);
   g_test_add_func ("/data/label-ops/islands", test_islands);
+  g_test_add_func ("/data/label-ops/lasso-and-scissors", test_polygon);
   g_test_add_func ("/data/label-ops/logical", test_logical);
   g_test_add_func ("/data/label-ops/fill-guard", test_fill_guard);
   g_test_add_func ("/data/label-ops/journal-recovery", test_journal_recovery);

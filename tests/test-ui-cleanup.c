@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ns-cleanup-panel.h"
+#include "ns-editor-cleanup.h"
 #include "ns-label-ops.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
@@ -405,6 +406,42 @@ test_islands_and_logic (void)
 }
 
 static void
+test_lasso_editor (void)
+{
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (GError) error = NULL;
+  const NsGrid *g = &before->grid;
+  double k = g->dim[2] / 2;
+  /* a triangle on the axial slice through the middle, through the volume */
+  double pts[] = { 40.3, 40.2, k, 90.6, 52.1, k, 55.4, 95.7, k };
+  NsPaintRule rule;
+
+  ns_editor_set_label (editor (), 1);
+  ns_editor_set_locked (editor (), 2, TRUE);
+  ns_paint_rule_init (&rule, 1);
+  rule.locked[2] = 1;
+  g_autoptr (NsEditChange) want = ns_label_ops_polygon (expected, NULL, 2, pts, 3, TRUE, &rule,
+                                                        &error);
+  g_assert_cmpuint (want->n, >, 1000);
+  g_assert_true (ns_editor_polygon (editor (), 2, pts, 3, TRUE, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
+  g_assert_cmpstr (last_entry_name (), ==, "Lasso");
+  /* the scissors on the same outline, this slice only */
+  ns_paint_rule_init (&rule, 0);
+  rule.locked[2] = 1;
+  g_autoptr (NsEditChange) cut = ns_label_ops_polygon (expected, NULL, 2, pts, 3, FALSE, &rule,
+                                                       &error);
+  g_assert_true (ns_editor_polygon (editor (), 2, pts, 3, FALSE, TRUE, &error));
+  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
+  g_assert_cmpstr (last_entry_name (), ==, "Scissors");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  undo_to (before);
+  ns_editor_set_locked (editor (), 2, FALSE);
+}
+
+static void
 test_fill_guard_question (void)
 {
   NsSliceView *axial = ns_window_get_slice_view (window, NS_PLANE_AXIAL);
@@ -504,6 +541,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/cleanup/smooth-and-otsu-threshold", test_smooth_and_threshold);
   g_test_add_func ("/ui/cleanup/grow-from-seeds", test_grow_from_seeds);
   g_test_add_func ("/ui/cleanup/islands-and-logic", test_islands_and_logic);
+  g_test_add_func ("/ui/cleanup/lasso-and-scissors", test_lasso_editor);
   g_test_add_func ("/ui/cleanup/fill-guard-question", test_fill_guard_question);
   status = g_test_run ();
 

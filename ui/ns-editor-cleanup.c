@@ -190,6 +190,24 @@ ns_editor_islands (NsEditor *self, NsIslandsMode mode, double min_ml, GError **e
 }
 
 gboolean
+ns_editor_polygon (NsEditor *self, int plane_axis, const double *points, guint n,
+                   gboolean through, gboolean erase, GError **error)
+{
+  NsLabelMap *map;
+  NsPaintRule rule;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  g_return_val_if_fail (plane_axis >= 0 && plane_axis < 3, FALSE);
+
+  if (!prepare (self, &map, &rule))
+    return FALSE;
+  if (erase)
+    ns_editor_get_paint_rule (self, 0, &rule);
+  return commit (self, ns_label_ops_polygon (map, shown_image (self), plane_axis, points, n,
+                                             through, &rule, error));
+}
+
+gboolean
 ns_editor_logical (NsEditor *self, NsLogicOp op, NsOperandKind operand, guint8 operand_label,
                    GError **error)
 {

@@ -45,6 +45,14 @@ typedef enum
 /* The islands tool on the active label (KEEP_AT_CURSOR: on the label under the cursor). */
 gboolean ns_editor_islands          (NsEditor *self, NsIslandsMode mode, double min_ml,
                                      GError **error);
+/* Lasso (erase FALSE: the active label) or scissors (erase TRUE: 0) inside the closed
+ * outline through points (n continuous voxel coordinates, x y z, e.g. a drag's positions
+ * from ns_plane_geometry_voxel_at ()) on the slice normal to plane_axis through the first,
+ * or (through) on every slice along it.  The slice views do not offer a gesture for it
+ * yet: this is the call such a gesture makes at the release. */
+gboolean ns_editor_polygon          (NsEditor *self, int plane_axis, const double *points,
+                                     guint n, gboolean through, gboolean erase,
+                                     GError **error);
 /* The active label combined with the operand region (operand_label for NS_OPERAND_LABEL). */
 gboolean ns_editor_logical          (NsEditor *self, NsLogicOp op, NsOperandKind operand,
                                      guint8 operand_label, GError **error);
