@@ -510,6 +510,66 @@ test_fill_guard_question (void)
                                              "navigate"));
 }
 
+/* Help > Keyboard Shortcuts lists every key of the Cleanup panel. */
+static void
+collect_overlay_accels (GtkWidget *widget, GHashTable *set)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (widget))
+    {
+      g_autofree char *accels = NULL;
+      g_auto (GStrv) each = NULL;
+
+      g_object_get (widget, "accelerator", &accels, NULL);
+      each = g_strsplit (accels != NULL ? accels : "", " ", -1);
+      for (guint i = 0; each[i] != NULL; i++)
+        {
+          guint key;
+          GdkModifierType mods;
+
+          if (gtk_accelerator_parse (each[i], &key, &mods))
+            g_hash_table_add (set, gtk_accelerator_name (key, mods));
+        }
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    collect_overlay_accels (c, set);
+}
+
+static void
+test_keys_listed (void)
+{
+  g_autoptr (GtkBuilder) builder =
+    gtk_builder_new_from_resource ("/org/neuroseg/Neuroseg/gtk/help-overlay.ui");
+  GObject *overlay = gtk_builder_get_object (builder, "help_overlay");
+  g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (cleanup_panel ());
+  guint n_checked = 0;
+
+  g_assert_nonnull (overlay);
+  collect_overlay_accels (GTK_WIDGET (overlay), listed);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
+
+      if (g_strcmp0 (gtk_event_controller_get_name (c), "ns-cleanup-keys") != 0)
+        continue;
+      for (guint s = 0; s < g_list_model_get_n_items (G_LIST_MODEL (c)); s++)
+        {
+          g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (c), s);
+          GtkKeyvalTrigger *t = GTK_KEYVAL_TRIGGER (gtk_shortcut_get_trigger (shortcut));
+          g_autofree char *name =
+            gtk_accelerator_name (gtk_keyval_trigger_get_keyval (t),
+                                  gtk_keyval_trigger_get_modifiers (t));
+
+          if (!g_hash_table_contains (listed, name))
+            g_error ("%s is not in the Keyboard Shortcuts window", name);
+          n_checked++;
+        }
+    }
+  g_assert_cmpuint (n_checked, ==, 6);
+  gtk_window_destroy (GTK_WINDOW (overlay));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -537,6 +597,7 @@ main (int argc, char **argv)
   g_assert_true (wait_until (views_allocated, NULL, 10));
   g_assert_nonnull (ns_editor_get_doc (editor ()));
 
+  g_test_add_func ("/ui/cleanup/keys-listed", test_keys_listed);
   g_test_add_func ("/ui/cleanup/margin-shortcut-and-apply", test_margin_shortcut);
   g_test_add_func ("/ui/cleanup/smooth-and-otsu-threshold", test_smooth_and_threshold);
   g_test_add_func ("/ui/cleanup/grow-from-seeds", test_grow_from_seeds);
