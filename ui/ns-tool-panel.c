@@ -203,13 +203,32 @@ editor_notify_cb (NsToolPanel *self, GParamSpec *pspec, NsEditor *editor)
 
 /* ---- the fill guard's question ------------------------------------------------------------- */
 
+/* Destroys the question, if any, without its callbacks. */
+static void
+drop_question (NsToolPanel *self)
+{
+  GtkWidget *dialog = g_steal_pointer (&self->fill_question);
+
+  if (dialog == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (dialog, self);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+static void
+fill_question_destroy_cb (GtkWidget *dialog, NsToolPanel *self)
+{
+  /* destroyed with its window, before the palette */
+  if (self->fill_question == dialog)
+    self->fill_question = NULL;
+}
+
 static void
 fill_question_response_cb (GtkDialog *dialog, int response, NsToolPanel *self)
 {
   g_autoptr (GError) error = NULL;
 
-  self->fill_question = NULL;
-  gtk_window_destroy (GTK_WINDOW (dialog));
+  drop_question (self);
   if (response != GTK_RESPONSE_ACCEPT)
     ns_editor_fill_cancel (self->editor);
   else if (!ns_editor_fill_confirm (self->editor, &error) && error != NULL)
@@ -222,8 +241,7 @@ fill_refused_cb (NsToolPanel *self, const char *reason, NsEditor *editor)
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkWidget *dialog;
 
-  if (self->fill_question != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->fill_question));
+  drop_question (self);
   dialog = gtk_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                    GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
                                    GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
@@ -236,6 +254,7 @@ fill_refused_cb (NsToolPanel *self, const char *reason, NsEditor *editor)
   gtk_window_set_title (GTK_WINDOW (dialog), "Fill Guard");
   gtk_widget_set_name (dialog, "fill-guard-question");
   g_signal_connect (dialog, "response", G_CALLBACK (fill_question_response_cb), self);
+  g_signal_connect (dialog, "destroy", G_CALLBACK (fill_question_destroy_cb), self);
   self->fill_question = dialog;
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -244,12 +263,8 @@ static void
 fill_pending_cb (NsToolPanel *self, GParamSpec *pspec, NsEditor *editor)
 {
   /* Answered elsewhere (a new fill, the document closed): the question is moot. */
-  if (!ns_editor_get_fill_pending (editor) && self->fill_question != NULL)
-    {
-      GtkWidget *dialog = g_steal_pointer (&self->fill_question);
-
-      gtk_window_destroy (GTK_WINDOW (dialog));
-    }
+  if (!ns_editor_get_fill_pending (editor))
+    drop_question (self);
 }
 
 /* ---- construction -------------------------------------------------------------------------- */
@@ -397,8 +412,7 @@ ns_tool_panel_dispose (GObject *object)
 
   if (self->editor != NULL)
     g_signal_handlers_disconnect_by_data (self->editor, self);
-  if (self->fill_question != NULL)
-    gtk_window_destroy (GTK_WINDOW (g_steal_pointer (&self->fill_question)));
+  drop_question (self);
   g_clear_object (&self->editor);
   g_clear_object (&self->over_label_model);
   g_clear_pointer (&self->over_values, g_array_unref);
