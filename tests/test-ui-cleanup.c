@@ -137,10 +137,16 @@ tool_panel (void)
   return NS_TOOL_PANEL (panel);
 }
 
+/* A widget of the Cleanup panel (opened first, as a person would). */
 static gpointer
 named (const char *name)
 {
-  GtkWidget *w = ns_test_find_named (cleanup_panel (), name);
+  GtkWidget *expander = ns_test_find_named (cleanup_panel (), "cleanup-expander");
+  GtkWidget *w;
+
+  g_assert_nonnull (expander);
+  gtk_expander_set_expanded (GTK_EXPANDER (expander), TRUE);
+  w = ns_test_find_named (cleanup_panel (), name);
 
   g_assert_nonnull (w);
   return w;
@@ -199,6 +205,22 @@ undo_to (const NsLabelMap *before)
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
+
+static void
+test_collapsed_then_opened_by_key (void)
+{
+  GtkWidget *expander = ns_test_find_named (cleanup_panel (), "cleanup-expander");
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+
+  /* collapsed at first; Shift+G (with the default 2 mm) opens it to show the status */
+  g_assert_nonnull (expander);
+  g_assert_false (gtk_expander_get_expanded (GTK_EXPANDER (expander)));
+  ns_editor_set_label (editor (), 2);
+  press_shift (GDK_KEY_g);
+  g_assert_true (gtk_expander_get_expanded (GTK_EXPANDER (expander)));
+  g_assert_cmpstr (last_entry_name (), ==, "Grow 2 mm");
+  undo_to (before);
+}
 
 static void
 test_margin_shortcut (void)
@@ -603,6 +625,8 @@ main (int argc, char **argv)
   g_assert_nonnull (ns_editor_get_doc (editor ()));
 
   g_test_add_func ("/ui/cleanup/keys-listed", test_keys_listed);
+  g_test_add_func ("/ui/cleanup/collapsed-then-opened-by-key",
+                   test_collapsed_then_opened_by_key);
   g_test_add_func ("/ui/cleanup/margin-shortcut-and-apply", test_margin_shortcut);
   g_test_add_func ("/ui/cleanup/smooth-and-otsu-threshold", test_smooth_and_threshold);
   g_test_add_func ("/ui/cleanup/grow-from-seeds", test_grow_from_seeds);

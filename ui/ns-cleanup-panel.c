@@ -84,6 +84,7 @@ struct _NsCleanupPanel
   GtkDropDown *operand_drop;
 
   GtkLabel *status;
+  GtkExpander *expander;
 };
 
 G_DEFINE_FINAL_TYPE (NsCleanupPanel, ns_cleanup_panel, GTK_TYPE_BOX)
@@ -250,6 +251,7 @@ apply_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   if (op >= N_OPS)
     return;
   gtk_drop_down_set_selected (self->op_drop, op);
+  gtk_expander_set_expanded (self->expander, TRUE);
   apply (self, op);
 }
 
@@ -342,15 +344,20 @@ build (NsCleanupPanel *self)
                                                NULL };
   static const char *const logic_items[] = { "Copy (replace by)", "Add (union)", "Subtract",
                                              "Intersect", NULL };
-  GtkBox *box = GTK_BOX (self);
+  GtkBox *box = GTK_BOX (gtk_box_new (GTK_ORIENTATION_VERTICAL, 6));
   g_autoptr (GStrvBuilder) titles = g_strv_builder_new ();
   g_auto (GStrv) strv = NULL;
   GtkWidget *heading, *grid, *apply_button, *row;
 
-  heading = gtk_label_new ("Cleanup of the active label");
-  gtk_label_set_xalign (GTK_LABEL (heading), 0);
+  /* Collapsed at first: the sidebar keeps its height (window/level stays in view); a
+   * tool's key opens it to show what the tool did. */
+  heading = gtk_label_new_with_mnemonic ("Cleanup of the active _label");
   gtk_widget_add_css_class (heading, "heading");
-  gtk_box_append (box, heading);
+  self->expander = GTK_EXPANDER (gtk_expander_new (NULL));
+  gtk_expander_set_label_widget (self->expander, heading);
+  gtk_widget_set_name (GTK_WIDGET (self->expander), "cleanup-expander");
+  gtk_expander_set_child (self->expander, GTK_WIDGET (box));
+  gtk_box_append (GTK_BOX (self), GTK_WIDGET (self->expander));
 
   for (guint i = 0; i < N_OPS; i++)
     g_strv_builder_add (titles, ops[i].title);

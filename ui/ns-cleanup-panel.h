@@ -3,7 +3,8 @@
  * ns-cleanup-panel.h: the "Cleanup" section of the tool palette: the cleanup tools of
  * ns-editor-cleanup.h (threshold, margin, grow from seeds, smoothing, islands, logical
  * operations) on the active label, each with its parameters, one Apply button and a status
- * line saying what the last one did (or why it failed).
+ * line saying what the last one did (or why it failed), in an expander (collapsed at
+ * first; a tool's key opens it).
  *
  * Keyboard: Shift+T threshold, Shift+G margin (grow/shrink), Shift+R grow from seeds,
  * Shift+S smooth, Shift+I islands, Shift+L logical operation: each selects that tool and
