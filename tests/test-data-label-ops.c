@@ -5,10 +5,16 @@
  * by brute force (all pairs of voxels for distances, every ball offset for morphology, a
  * direct 3-D sum for the Gaussian), independent of the distance transforms the tools
  * use; and one of them journalled, "crashed" and recovered through NsMaskDoc.
+ *
+ * `test-data-label-ops --bench` instead times each tool on the bundled case (FLAIR, its
+ * segmentation, label 2), median of 5 runs on a fresh copy each.
  */
 #include "ns-test-util.h"
 #include "ns-label-ops.h"
 #include "ns-mask-doc.h"
+#include "ns-nifti.h"
+
+#include <stdio.h>
 
 #include <math.h>
 #include <string.h>
@@ -843,9 +849,153 @@ test_journal_recovery (void)
   ns_mask_doc_free (doc);
 }
 
+/* ---- benchmark ----------------------------------------------------------------------------- */
+
+typedef NsEditChange *(*BenchOp) (NsLabelMap *map, const NsVolume *image, const guint8 *brain);
+
+static NsEditChange *
+bench_grow3 (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_margin (m, img, 3, &r, NULL);
+}
+
+static NsEditChange *
+bench_grow10 (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_margin (m, img, 10, &r, NULL);
+}
+
+static NsEditChange *
+bench_shrink3 (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_margin (m, img, -3, &r, NULL);
+}
+
+static NsEditChange *
+bench_median1 (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_smooth (m, img, NS_SMOOTH_MEDIAN, 1, &r, NULL);
+}
+
+static NsEditChange *
+bench_openclose2 (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_smooth (m, img, NS_SMOOTH_OPEN_CLOSE, 2, &r, NULL);
+}
+
+static NsEditChange *
+bench_gauss15 (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_smooth (m, img, NS_SMOOTH_GAUSSIAN, 1.5, &r, NULL);
+}
+
+static NsEditChange *
+bench_grow_seeds (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 4);
+  return ns_label_ops_grow_from_seeds (m, img, 1.5, 10, &r, NULL, NULL, NULL);
+}
+
+static NsEditChange *
+bench_keep_largest (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_keep_largest (m, &r, NULL);
+}
+
+static NsEditChange *
+bench_otsu_brain (NsLabelMap *m, const NsVolume *img, const guint8 *unused)
+{
+  NsPaintRule r;
+  double t;
+  g_autofree guint8 *brain = ns_label_ops_dup_region (m, img, NS_OPERAND_BRAIN, 0, NULL, NULL);
+  ns_paint_rule_init (&r, 1);
+  ns_label_ops_otsu (img, brain, &t, NULL);
+  return ns_label_ops_threshold (m, img, brain, t, INFINITY, &r, NULL);
+}
+
+static NsEditChange *
+bench_intersect (NsLabelMap *m, const NsVolume *img, const guint8 *brain)
+{
+  NsPaintRule r;
+  ns_paint_rule_init (&r, 2);
+  return ns_label_ops_logical (m, img, NS_LOGIC_INTERSECT, brain, &r, NULL);
+}
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static int
+run_bench (void)
+{
+  static const struct { const char *name; BenchOp op; } ops[] = {
+    { "grow 3 mm", bench_grow3 },
+    { "grow 10 mm", bench_grow10 },
+    { "shrink 3 mm", bench_shrink3 },
+    { "median 1 mm", bench_median1 },
+    { "open-close 2 mm", bench_openclose2 },
+    { "gaussian 1.5 mm", bench_gauss15 },
+    { "grow from seeds (ET, 1.5 SD, 10 mm)", bench_grow_seeds },
+    { "keep largest island", bench_keep_largest },
+    { "Otsu threshold in the brain (+ mask)", bench_otsu_brain },
+    { "intersect with the brain", bench_intersect },
+  };
+  const char *dir = ns_test_sample_case ();
+  g_autofree char *flair = g_build_filename (dir, "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
+  g_autofree char *seg = g_build_filename (dir, "Brats18_CBICA_ABM_1_seg.nii.gz", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsVolume) img = ns_nifti_read (flair, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsLabelMap) map = ns_mask_doc_read_mask (seg, &img->grid, &error);
+  g_assert_no_error (error);
+  g_autofree guint8 *brain = ns_label_ops_dup_region (map, img, NS_OPERAND_BRAIN, 0, NULL,
+                                                      &error);
+  g_assert_no_error (error);
+
+  printf ("%s, %dx%dx%d\n", seg, img->grid.dim[0], img->grid.dim[1], img->grid.dim[2]);
+  for (guint o = 0; o < G_N_ELEMENTS (ops); o++)
+    {
+      double ms[5];
+      gsize changed = 0;
+      for (int r = 0; r < 5; r++)
+        {
+          g_autoptr (NsLabelMap) m = ns_label_map_dup (map, NULL);
+          gint64 t0 = g_get_monotonic_time ();
+          g_autoptr (NsEditChange) c = ops[o].op (m, img, brain);
+          ms[r] = (g_get_monotonic_time () - t0) / 1000.0;
+          g_assert_nonnull (c);
+          changed = c->n;
+        }
+      qsort (ms, 5, sizeof (double), compare_doubles);
+      printf ("%-40s %8.1f ms  %8" G_GSIZE_FORMAT " voxels changed\n", ops[o].name, ms[2],
+              changed);
+    }
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc >= 2 && strcmp (argv[1], "--bench") == 0)
+    return run_bench ();
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/data/label-ops/threshold-otsu", test_threshold_otsu);
   g_test_add_func ("/data/label-ops/margin-grow-anisotropic", test_margin_grow_anisotropic);
