@@ -2,10 +2,12 @@
  *
  * ns-label-ops.h: the cleanup tools of the segment editor, whole-label operations on an
  * NsLabelMap (issue 17, part 3): threshold (a range or Otsu's) inside a region, margin
- * (grow or shrink by N mm), smoothing (median, opening then closing, Gaussian), islands
- * (keep the largest, keep the one at a voxel, split into labels; removing the small ones
- * is ns_edit_remove_islands()), logical operations of a label with a region (copy, add,
- * subtract, intersect), and the guard of the flood fill.
+ * (grow or shrink by N mm), grow from seeds (a tolerance learned from them), smoothing
+ * (median, opening then closing, Gaussian), islands (keep the largest, keep the one at a
+ * voxel, split into labels; removing the small ones is ns_edit_remove_islands()), lasso
+ * and scissors (inside an outline, on a slice or through the volume), logical operations
+ * of a label with a region (copy, add, subtract, intersect), and the guard of the flood
+ * fill.
  *
  * Like the tools of ns-edit.h, each edits the map in place and returns the NsEditChange it
  * made, named for the history (NULL only with an error; an empty change when nothing
