@@ -211,6 +211,8 @@ fill_slice (guint8 label)
   g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (window), "edit.tool",
                                                      g_variant_new_string ("fill")));
   ns_editor_set_label (ns_window_get_editor (window), label);
+  /* a big edit on purpose, so the fill guard's question (test-ui-cleanup) is not asked */
+  ns_editor_set_fill_guard (ns_window_get_editor (window), FALSE);
   ns_slice_view_paint_path (axial, 0, xy, 1);
 }
 
