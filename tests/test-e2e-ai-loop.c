@@ -268,11 +268,11 @@ test_ai_loop (void)
    * anyway, then rolled back to the base, version 0 when it is the shipped model */
   NsModelsDialog *models = ns_models_dialog_new (GTK_WINDOW (window), db);
   g_assert_cmpuint (ns_models_dialog_get_n_rows (models), ==, 2);
-  g_autofree char *cmp = ns_models_dialog_dup_comparison (models, v2, &error);
+  g_autofree char *cmp = ns_models_dialog_dup_comparison (models, v2, NULL, &error);
   g_assert_no_error (error);
   g_autofree char *current = g_strdup_printf ("v%d (current default)", base_version);
   g_assert_nonnull (strstr (cmp, current));
-  g_assert_false (ns_models_dialog_promote (models, v2, &error));
+  g_assert_false (ns_models_dialog_promote (models, v2, FALSE, &error));
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
   g_assert_nonnull (strstr (error->message, "no validation figures"));
   g_clear_error (&error);
@@ -286,7 +286,7 @@ test_ai_loop (void)
     g_assert_cmpstr (p, ==, out);
   }
   int back = -1;
-  g_assert_true (ns_models_dialog_rollback (models, 0, &back, &error));
+  g_assert_true (ns_models_dialog_rollback (models, NS_REGISTRY_PREVIOUS, &back, &error));
   g_assert_no_error (error);
   g_assert_cmpint (back, ==, base_version);
   {
