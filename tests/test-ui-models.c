@@ -171,7 +171,7 @@ test_card (void)
   g_assert_no_error (error);
   g_test_message ("%s", card);
   g_assert_nonnull (strstr (card, "Version 1"));
-  g_assert_nonnull (strstr (card, "Fine-tuned from: v0"));
+  g_assert_nonnull (strstr (card, "Parent version: v0"));
   g_assert_nonnull (strstr (card, "Architecture: mobilenetv2-unet"));
   g_assert_nonnull (strstr (card, "Inputs: "));
   g_assert_nonnull (strstr (card, "Training run: 4 steps, on cpu"));

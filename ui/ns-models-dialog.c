@@ -225,7 +225,7 @@ ns_models_dialog_dup_card (NsModelsDialog *self, int version, GError **error)
                                                               "read-only)" : "",
                           m->is_default ? ", the default" : "");
   if (m->parent != NS_REGISTRY_NONE)
-    g_string_append_printf (s, "Fine-tuned from: v%d\n", m->parent);
+    g_string_append_printf (s, "Parent version: v%d\n", m->parent);
   if (m->status == NS_REGISTRY_MODEL_FAILED)
     g_string_append_printf (s, "Failed to load: %s\n", m->error != NULL ? m->error : "?");
   /* the checkpoint's own card: name, architecture, inputs, training data, its figures */
@@ -781,8 +781,10 @@ ns_models_dialog_init (NsModelsDialog *self)
   self->grid = gtk_grid_new ();
   gtk_grid_set_column_spacing (GTK_GRID (self->grid), 12);
   gtk_grid_set_row_spacing (GTK_GRID (self->grid), 4);
-  list = scrolled (self->grid, 120);
-  gtk_widget_set_vexpand (list, TRUE);
+  /* the list as tall as a few versions; the card and the comparison take the rest */
+  list = scrolled (self->grid, 110);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (list), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (list), 180);
 
   self->card = wrapped_label ("");
   gtk_label_set_selectable (GTK_LABEL (self->card), TRUE);
@@ -804,6 +806,7 @@ ns_models_dialog_init (NsModelsDialog *self)
     gtk_widget_set_hexpand (card_scroll, TRUE);
     gtk_widget_set_hexpand (cmp_scroll, TRUE);
     gtk_box_set_homogeneous (GTK_BOX (details), TRUE);
+    gtk_widget_set_vexpand (details, TRUE);
     gtk_box_append (GTK_BOX (details), card_scroll);
     gtk_box_append (GTK_BOX (details), cmp_scroll);
   }
