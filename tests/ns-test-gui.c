@@ -469,7 +469,11 @@ ns_gui_key (NsGuiApp *app, const char *window, const char *keys)
 void
 ns_gui_type (NsGuiApp *app, const char *text)
 {
-  xdotool ("type", "--delay", "30", text, NULL);
+  /* from a file: xdotool would take text that starts with "-" for an option */
+  g_autofree char *path = g_build_filename (app->home, "typed.txt", NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  xdotool ("type", "--delay", "30", "--file", path, NULL);
 }
 
 /* The X window of a toplevel of the state, by its title (owned). */
@@ -574,6 +578,12 @@ void
 ns_gui_click (NsGuiApp *app)
 {
   xdotool ("click", "1", NULL);
+}
+
+void
+ns_gui_button (NsGuiApp *app, gboolean down)
+{
+  xdotool (down ? "mousedown" : "mouseup", "1", NULL);
 }
 
 void
