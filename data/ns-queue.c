@@ -100,18 +100,18 @@ static gboolean
 add_history (NsDb *db, gint64 case_row, NsQueueState state, int version, const char *at,
              const char *who, const char *note, GError **error)
 {
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "INSERT INTO queue_history (case_ref, state, model_version, at, who, note) "
     "VALUES (?, ?, ?, ?, ?, ?)", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_int64 (st, 1, case_row);
-  sqlite3_bind_text (st, 2, state_names[state], -1, SQLITE_STATIC);
+  _ns_db_bind_int (st, 1, case_row);
+  _ns_db_bind_text (st, 2, state_names[state]);
   _ns_db_bind_int_or_null (st, 3, version);
-  sqlite3_bind_text (st, 4, at, -1, SQLITE_TRANSIENT);
-  _ns_db_bind_text_or_null (st, 5, who);
-  _ns_db_bind_text_or_null (st, 6, note);
-  return _ns_db_step_done (db, st, "cannot record the queue history", error);
+  _ns_db_bind_text (st, 4, at);
+  _ns_db_bind_text (st, 5, who);
+  _ns_db_bind_text (st, 6, note);
+  return _ns_db_step_done (st, "cannot record the queue history", error);
 }
 
 static gboolean
@@ -121,81 +121,82 @@ add_txn (NsDb *db, gpointer data, GError **error)
   g_autofree char *now = _ns_db_dup_now ();
   const char *who = d->ann->who != NULL ? d->ann->who : g_get_user_name ();
 
+  _ns_db_touch (db, NS_DB_CHANGES_QUEUE);
   if (d->ann->model_version > 0 && !_ns_registry_check_model (db, d->ann->model_version, error))
     return FALSE;
 
   d->case_row = 0;
   {
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, "SELECT id FROM cases WHERE path = ?",
-                                                  error);
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db, "SELECT id FROM cases WHERE path = ?",
+                                              error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_text (st, 1, d->desc->path, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step (st);
-    if (rc == SQLITE_ROW)
-      d->case_row = sqlite3_column_int64 (st, 0);
-    else if (rc != SQLITE_DONE)
+    _ns_db_bind_text (st, 1, d->desc->path);
+    NsDbStep rc = _ns_db_step (st);
+    if (rc == NS_DB_STEP_ROW)
+      d->case_row = _ns_db_column_int64 (st, 0);
+    else if (rc != NS_DB_STEP_DONE)
       {
-        _ns_db_set_error (db, error, rc, "cannot look up the case");
+        _ns_db_set_error (db, error, "cannot look up the case");
         return FALSE;
       }
   }
   if (d->case_row != 0)
     {
       /* Files may have been added to the folder since: describe it as it is now. */
-      g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+      g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
         "UPDATE cases SET case_id = ?, modalities = ? WHERE id = ?", error);
       if (st == NULL)
         return FALSE;
-      sqlite3_bind_text (st, 1, d->desc->id, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (st, 2, d->modalities, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int64 (st, 3, d->case_row);
-      if (!_ns_db_step_done (db, st, "cannot update the case", error))
+      _ns_db_bind_text (st, 1, d->desc->id);
+      _ns_db_bind_text (st, 2, d->modalities);
+      _ns_db_bind_int (st, 3, d->case_row);
+      if (!_ns_db_step_done (st, "cannot update the case", error))
         return FALSE;
     }
   else
     {
-      g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
-        "INSERT INTO cases (path, case_id, modalities, added) VALUES (?, ?, ?, ?)", error);
+      g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
+        "INSERT INTO cases (path, case_id, modalities, added) VALUES (?, ?, ?, ?) RETURNING id",
+        error);
       if (st == NULL)
         return FALSE;
-      sqlite3_bind_text (st, 1, d->desc->path, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (st, 2, d->desc->id, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (st, 3, d->modalities, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (st, 4, now, -1, SQLITE_TRANSIENT);
-      if (!_ns_db_step_done (db, st, "cannot add the case", error))
+      _ns_db_bind_text (st, 1, d->desc->path);
+      _ns_db_bind_text (st, 2, d->desc->id);
+      _ns_db_bind_text (st, 3, d->modalities);
+      _ns_db_bind_text (st, 4, now);
+      if (!_ns_db_step_returning (st, &d->case_row, "cannot add the case", error))
         return FALSE;
-      d->case_row = sqlite3_last_insert_rowid (db->db);
     }
   {
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
       "INSERT INTO annotations (case_ref, mask_path, who, created, model_version, effort, "
       "edited_voxels, uncertainty, prediction_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_int64 (st, 1, d->case_row);
-    sqlite3_bind_text (st, 2, d->mask, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 3, who, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 4, now, -1, SQLITE_TRANSIENT);
+    _ns_db_bind_int (st, 1, d->case_row);
+    _ns_db_bind_text (st, 2, d->mask);
+    _ns_db_bind_text (st, 3, who);
+    _ns_db_bind_text (st, 4, now);
     _ns_db_bind_int_or_null (st, 5, MAX (d->ann->model_version, 0));
     _ns_db_bind_double_or_null (st, 6, d->effort);
     if (d->edited >= 0)
-      sqlite3_bind_int64 (st, 7, d->edited);
+      _ns_db_bind_int (st, 7, d->edited);
     _ns_db_bind_double_or_null (st, 8, d->ann->uncertainty);
-    _ns_db_bind_text_or_null (st, 9, d->prediction);
-    if (!_ns_db_step_done (db, st, "cannot add the annotation", error))
+    _ns_db_bind_text (st, 9, d->prediction);
+    if (!_ns_db_step_done (st, "cannot add the annotation", error))
       return FALSE;
   }
   {
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
       "INSERT INTO queue (case_ref, state, model_version, updated) VALUES (?1, 'queued', NULL, ?2) "
       "ON CONFLICT (case_ref) DO UPDATE SET state = 'queued', model_version = NULL, "
       "updated = ?2", error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_int64 (st, 1, d->case_row);
-    sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-    if (!_ns_db_step_done (db, st, "cannot queue the case", error))
+    _ns_db_bind_int (st, 1, d->case_row);
+    _ns_db_bind_text (st, 2, now);
+    if (!_ns_db_step_done (st, "cannot queue the case", error))
       return FALSE;
   }
   return add_history (db, d->case_row, NS_QUEUE_STATE_QUEUED, 0, now, who,
@@ -260,28 +261,28 @@ ns_queue_add (NsDb *db, const char *case_path, const NsQueueAnnotation *annotati
   "LEFT JOIN annotations a ON a.id = (SELECT max(id) FROM annotations WHERE case_ref = c.id) "
 
 static NsQueueEntry *
-entry_from_row (sqlite3_stmt *st)
+entry_from_row (NsDbStmt *st)
 {
   NsQueueEntry *e = g_new0 (NsQueueEntry, 1);
-  e->id = sqlite3_column_int64 (st, 0);
+  e->id = _ns_db_column_int64 (st, 0);
   e->path = _ns_db_column_text (st, 1);
   e->case_id = _ns_db_column_text (st, 2);
   e->modalities = _ns_db_column_text (st, 3);
   e->added = _ns_db_column_text (st, 4);
   e->state = _ns_db_index_of (state_names, G_N_ELEMENTS (state_names),
-                              (const char *) sqlite3_column_text (st, 5));
-  e->used_by = sqlite3_column_int (st, 6);
-  e->annotation_id = sqlite3_column_int64 (st, 7);
+                              _ns_db_column_peek_text (st, 5));
+  e->used_by = _ns_db_column_int (st, 6);
+  e->annotation_id = _ns_db_column_int64 (st, 7);
   e->mask_path = _ns_db_column_text (st, 8);
   e->prediction_path = _ns_db_column_text (st, 9);
   e->who = _ns_db_column_text (st, 10);
   e->annotated = _ns_db_column_text (st, 11);
-  e->model_version = sqlite3_column_int (st, 12);
+  e->model_version = _ns_db_column_int (st, 12);
   e->effort = _ns_db_column_double_or_nan (st, 13);
-  e->edited_voxels = sqlite3_column_type (st, 14) == SQLITE_NULL ? -1
-                                                                 : sqlite3_column_int64 (st, 14);
+  e->edited_voxels = _ns_db_column_is_null (st, 14) ? -1
+                                                                 : _ns_db_column_int64 (st, 14);
   e->uncertainty = _ns_db_column_double_or_nan (st, 15);
-  e->n_annotations = sqlite3_column_int (st, 16);
+  e->n_annotations = _ns_db_column_int (st, 16);
   return e;
 }
 
@@ -314,18 +315,18 @@ ns_queue_list (NsDb *db, NsQueueSort sort, int state, GError **error)
   g_return_val_if_fail (sort <= NS_QUEUE_SORT_EFFORT, NULL);
   g_autofree char *sql = g_strdup_printf (ENTRY_SELECT "%s ORDER BY %s",
                                           state >= 0 ? "WHERE q.state = ?" : "", orders[sort]);
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, sql, error);
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, sql, error);
   if (st == NULL)
     return NULL;
   if (state >= 0)
-    sqlite3_bind_text (st, 1, ns_queue_state_name (state), -1, SQLITE_STATIC);
+    _ns_db_bind_text (st, 1, ns_queue_state_name (state));
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_queue_entry_free);
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  NsDbStep rc;
+  while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
     g_ptr_array_add (out, entry_from_row (st));
-  if (rc != SQLITE_DONE)
+  if (rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot list the queue");
+      _ns_db_set_error (db, error, "cannot list the queue");
       return NULL;
     }
   return g_steal_pointer (&out);
@@ -353,34 +354,34 @@ ns_queue_dup_entry (NsDb *db, const char *ref, GError **error)
     where = "WHERE c.case_id = ?";
 
   g_autofree char *sql = g_strconcat (ENTRY_SELECT, where, " ORDER BY c.id", NULL);
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, sql, error);
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, sql, error);
   if (st == NULL)
     return NULL;
   if (abs != NULL)
-    sqlite3_bind_text (st, 1, abs, -1, SQLITE_TRANSIENT);
+    _ns_db_bind_text (st, 1, abs);
   else if (is_row)
-    sqlite3_bind_int64 (st, 1, id);
+    _ns_db_bind_int (st, 1, id);
   else
-    sqlite3_bind_text (st, 1, ref, -1, SQLITE_TRANSIENT);
+    _ns_db_bind_text (st, 1, ref);
 
-  int rc = sqlite3_step (st);
-  if (rc == SQLITE_DONE)
+  NsDbStep rc = _ns_db_step (st);
+  if (rc == NS_DB_STEP_DONE)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no case %s in the queue",
                    db->path, ref);
       return NULL;
     }
-  if (rc != SQLITE_ROW)
+  if (rc != NS_DB_STEP_ROW)
     {
-      _ns_db_set_error (db, error, rc, "cannot look up the case");
+      _ns_db_set_error (db, error, "cannot look up the case");
       return NULL;
     }
   g_autoptr (NsQueueEntry) e = entry_from_row (st);
-  if (sqlite3_step (st) == SQLITE_ROW)
+  if (_ns_db_step (st) == NS_DB_STEP_ROW)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
                    "%s: case id %s names several cases (%s and %s): give the path or the "
-                   "row id", db->path, ref, e->path, sqlite3_column_text (st, 1));
+                   "row id", db->path, ref, e->path, _ns_db_column_peek_text (st, 1));
       return NULL;
     }
   return g_steal_pointer (&e);
@@ -408,13 +409,14 @@ static gboolean
 remove_txn (NsDb *db, gpointer data, GError **error)
 {
   gint64 case_row = *(gint64 *) data;
+  _ns_db_touch (db, NS_DB_CHANGES_QUEUE);
   if (!_ns_queue_check_case (db, case_row, error))
     return FALSE;
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, "DELETE FROM cases WHERE id = ?", error);
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, "DELETE FROM cases WHERE id = ?", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_int64 (st, 1, case_row);
-  return _ns_db_step_done (db, st, "cannot remove the case", error);
+  _ns_db_bind_int (st, 1, case_row);
+  return _ns_db_step_done (st, "cannot remove the case", error);
 }
 
 gboolean
@@ -428,15 +430,16 @@ gboolean
 _ns_queue_set_state (NsDb *db, gint64 case_row, NsQueueState state, int version,
                      const char *who, const char *note, const char *now, GError **error)
 {
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  _ns_db_touch (db, NS_DB_CHANGES_QUEUE);
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "UPDATE queue SET state = ?, model_version = ?, updated = ? WHERE case_ref = ?", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_text (st, 1, state_names[state], -1, SQLITE_STATIC);
+  _ns_db_bind_text (st, 1, state_names[state]);
   _ns_db_bind_int_or_null (st, 2, state == NS_QUEUE_STATE_USED ? version : 0);
-  sqlite3_bind_text (st, 3, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (st, 4, case_row);
-  if (!_ns_db_step_done (db, st, "cannot change the queue state", error))
+  _ns_db_bind_text (st, 3, now);
+  _ns_db_bind_int (st, 4, case_row);
+  if (!_ns_db_step_done (st, "cannot change the queue state", error))
     return FALSE;
   return add_history (db, case_row, state, state == NS_QUEUE_STATE_USED ? version : 0, now,
                       who != NULL ? who : g_get_user_name (), note, error);
@@ -494,29 +497,29 @@ GPtrArray *
 ns_queue_list_history (NsDb *db, gint64 case_id, GError **error)
 {
   g_return_val_if_fail (db != NULL, NULL);
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "SELECT state, model_version, at, who, note FROM queue_history WHERE case_ref = ? "
     "ORDER BY id", error);
   if (st == NULL)
     return NULL;
-  sqlite3_bind_int64 (st, 1, case_id);
+  _ns_db_bind_int (st, 1, case_id);
   g_autoptr (GPtrArray) out =
     g_ptr_array_new_with_free_func ((GDestroyNotify) ns_queue_history_item_free);
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  NsDbStep rc;
+  while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
     {
       NsQueueHistoryItem *h = g_new0 (NsQueueHistoryItem, 1);
       h->state = _ns_db_index_of (state_names, G_N_ELEMENTS (state_names),
-                                  (const char *) sqlite3_column_text (st, 0));
-      h->model_version = sqlite3_column_int (st, 1);
+                                  _ns_db_column_peek_text (st, 0));
+      h->model_version = _ns_db_column_int (st, 1);
       h->at = _ns_db_column_text (st, 2);
       h->who = _ns_db_column_text (st, 3);
       h->note = _ns_db_column_text (st, 4);
       g_ptr_array_add (out, h);
     }
-  if (rc != SQLITE_DONE)
+  if (rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the queue history");
+      _ns_db_set_error (db, error, "cannot read the queue history");
       return NULL;
     }
   return g_steal_pointer (&out);

@@ -62,18 +62,45 @@ test_open_creates (void)
   g_assert_cmpuint (list->len, ==, 0);
 }
 
+/* $NEUROSEG_DB, else the saved setting, else $NEUROSEG_DATA_DIR/neuroseg.db, else the user
+ * data folder. */
 static void
 test_default_path (void)
 {
+  g_autoptr (GError) error = NULL;
   g_autofree char *old = g_strdup (g_getenv ("NEUROSEG_DATA_DIR"));
+  /* The configuration folder is this test's own (G_TEST_OPTION_ISOLATE_DIRS). */
+  g_unsetenv ("NEUROSEG_DB");
+
   g_setenv ("NEUROSEG_DATA_DIR", "/some/where", TRUE);
   g_autofree char *p = ns_db_dup_default_path ();
   g_assert_cmpstr (p, ==, "/some/where/neuroseg.db");
+  g_assert_false (ns_db_location_is_server (NULL));
   g_unsetenv ("NEUROSEG_DATA_DIR");
   g_autofree char *q = ns_db_dup_default_path ();
   g_autofree char *want = g_build_filename (g_get_user_data_dir (), "neuroseg", "neuroseg.db",
                                             NULL);
   g_assert_cmpstr (q, ==, want);
+
+  /* The setting (Preferences) names a server; $NEUROSEG_DB overrides it; "" forgets it. */
+  g_assert_true (ns_db_save_default_location ("postgresql://db.example/neuroseg", &error));
+  g_assert_no_error (error);
+  g_autofree char *ini = g_build_filename (g_get_user_config_dir (), "neuroseg", "database.ini",
+                                           NULL);
+  g_assert_true (g_file_test (ini, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *s = ns_db_dup_default_path ();
+  g_assert_cmpstr (s, ==, "postgresql://db.example/neuroseg");
+  g_assert_true (ns_db_location_is_server (NULL));
+  g_setenv ("NEUROSEG_DB", "/else/where.db", TRUE);
+  g_autofree char *e = ns_db_dup_default_path ();
+  g_assert_cmpstr (e, ==, "/else/where.db");
+  g_setenv ("NEUROSEG_DB", "", TRUE);
+  g_autofree char *e2 = ns_db_dup_default_path ();
+  g_assert_cmpstr (e2, ==, "postgresql://db.example/neuroseg");
+  g_assert_true (ns_db_save_default_location (NULL, &error));
+  g_autofree char *back = ns_db_dup_default_path ();
+  g_assert_cmpstr (back, ==, want);
+
   if (old != NULL)
     g_setenv ("NEUROSEG_DATA_DIR", old, TRUE);
 }
@@ -197,6 +224,10 @@ test_migrate_v1 (void)
   g_assert_true (ns_db_check_integrity (q, &error));
 }
 
+/* What migration 3 -> 4 adds (the tables of a team, issue 19). */
+#define DROP_V4 "DROP TABLE claims; DROP TABLE claim_history; DROP TABLE annotation_masks; " \
+                "DROP TABLE reviews; DROP TABLE changes;"
+
 /* A version-2 database (before validation figures) gains the table, its rows intact. */
 static void
 test_migrate_v2 (void)
@@ -207,13 +238,37 @@ test_migrate_v2 (void)
     g_autoptr (NsDb) q = ns_test_open_fresh_db (&path);
     ns_test_queued_case (q, "MigrateV2");
   }
-  ns_test_sql_exec (path, "DROP TABLE validations; PRAGMA user_version = 2;");
+  ns_test_sql_exec (path, DROP_V4 "DROP TABLE validations; PRAGMA user_version = 2;");
   g_autoptr (NsDb) q = ns_db_open (path, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, NS_DB_SCHEMA_VERSION);
   g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM validations"), ==, 0);
   g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, "MigrateV2", &error);
   g_assert_no_error (error);
+}
+
+/* A version-3 database (one workstation, before claims, reviews and stored masks) gains
+ * the tables of a team; its cases and annotations stay, with no mask stored for them. */
+static void
+test_migrate_v3 (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  {
+    g_autoptr (NsDb) q = ns_test_open_fresh_db (&path);
+    ns_test_queued_case (q, "MigrateV3");
+  }
+  ns_test_sql_exec (path, DROP_V4 "PRAGMA user_version = 3;");
+  g_autoptr (NsDb) q = ns_db_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, NS_DB_SCHEMA_VERSION);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM claims"), ==, 0);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM annotation_masks"), ==, 0);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM changes"), ==, 2);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, "MigrateV3", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e->n_annotations, ==, 1);
+  g_assert_true (ns_db_check_integrity (q, &error));
 }
 
 static void
@@ -620,11 +675,12 @@ test_concurrent_migration (void)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/data/db/open-creates", test_open_creates);
   g_test_add_func ("/data/db/default-path", test_default_path);
   g_test_add_func ("/data/db/migrate-v1", test_migrate_v1);
   g_test_add_func ("/data/db/migrate-v2", test_migrate_v2);
+  g_test_add_func ("/data/db/migrate-v3", test_migrate_v3);
   g_test_add_func ("/data/db/refuses-bad-files", test_refuses_bad_files);
   g_test_add_func ("/data/db/readonly-open", test_readonly_open);
   g_test_add_func ("/data/db/readonly-folder", test_readonly_folder);
