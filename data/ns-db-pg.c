@@ -7,12 +7,17 @@
  *   as binary) with their type (int8, float8, text, bytea), results as text.  Doubles are
  *   written with 17 significant digits and read back exactly (PostgreSQL 12+ prints the
  *   shortest exact form).
- * - The write lock: a transaction-scoped advisory lock taken right after BEGIN, so that
- *   writers are serialised as SQLite's BEGIN IMMEDIATE serialises them and the
- *   transaction bodies (read, decide, write) need no other isolation.  Readers never
- *   wait.  lock_timeout bounds the wait (then "busy", retried by ns-db.c), and
- *   idle_in_transaction_session_timeout frees the lock of a client that hangs inside a
- *   transaction; a client that is killed frees it at once (its session ends).
+ * - The write lock: an advisory lock of the session, taken before BEGIN and given back
+ *   after COMMIT or ROLLBACK, so that writers are serialised as SQLite's BEGIN IMMEDIATE
+ *   serialises them and the transaction bodies (read, decide, write) need no other
+ *   isolation.  Readers never wait.  Why not a transaction-scoped lock after BEGIN: a
+ *   transaction that started before the previous writer committed keeps the catalog caches
+ *   of its start until it locks a table, so a look-up without a lock (to_regclass, as the
+ *   schema check does) would miss a table that writer just created; a transaction begun
+ *   after the lock was granted sees everything committed before.  lock_timeout bounds the
+ *   wait (then "busy", retried by ns-db.c); idle_in_transaction_session_timeout ends a
+ *   client that hangs inside a transaction; a client that is killed frees the lock at once
+ *   (its session ends).
  * - A lost connection: a read outside a transaction reconnects once and runs again; a
  *   write transaction is retried by ns-db.c.  When the connection breaks during COMMIT
  *   the outcome is unknown to the client, so the transaction id taken at BEGIN is looked
@@ -36,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* pg_advisory_xact_lock key of the write lock: "neur". */
+/* The advisory lock key of the write lock: "neur". */
 #define WRITE_LOCK_KEY "1851880562"
 
 /* PostgreSQL type oids of the parameters. */
@@ -49,6 +54,7 @@ typedef struct
 {
   PGconn *conn;
   gboolean readonly;
+  gboolean locked;     /* holds the write lock */
   gboolean in_txn;     /* inside a write transaction of ours */
   char *txid;          /* of that transaction (text), for an unanswered COMMIT */
 } PgConn;
@@ -204,7 +210,9 @@ static gboolean
 pg_reconnect (NsDb *db)
 {
   PgConn *pc = PG (db);
+  /* A lock of the old session went with it. */
   pc->in_txn = FALSE;
+  pc->locked = FALSE;
   if (pc->conn != NULL)
     {
       PQreset (pc->conn);
@@ -499,6 +507,18 @@ pg_exec (NsDb *db, const char *sql)
 
 /* ---- transactions -------------------------------------------------------------------- */
 
+/* Gives the write lock back (the connection may be gone: then the server did). */
+static void
+unlock (NsDb *db)
+{
+  PgConn *pc = PG (db);
+  if (!pc->locked)
+    return;
+  pc->locked = FALSE;
+  if (pc->conn != NULL && PQstatus (pc->conn) == CONNECTION_OK)
+    PQclear (PQexec (pc->conn, "SELECT pg_advisory_unlock(" WRITE_LOCK_KEY ")"));
+}
+
 static gboolean
 pg_begin_write (NsDb *db)
 {
@@ -506,10 +526,12 @@ pg_begin_write (NsDb *db)
   g_clear_pointer (&pc->txid, g_free);
   if (!ensure_connected (db))
     return FALSE;
+  /* The lock in a statement of its own, then a transaction that starts after it. */
+  if (!exec_sql (db, "SELECT pg_advisory_lock(" WRITE_LOCK_KEY ")", NULL))
+    return FALSE;
+  pc->locked = TRUE;
   pc->in_txn = TRUE;
-  /* The lock first, then the transaction id (which the lock's subquery precedes). */
-  return exec_sql (db, "BEGIN; SELECT txid_current() FROM (SELECT pg_advisory_xact_lock("
-                       WRITE_LOCK_KEY ")) AS write_lock", &pc->txid);
+  return exec_sql (db, "BEGIN; SELECT txid_current()", &pc->txid);
 }
 
 /* After a COMMIT without an answer: what the server did with the transaction. */
@@ -587,6 +609,8 @@ pg_commit (NsDb *db)
   if (!ok && db->failure == NS_DB_FAILURE_CONNECTION)
     ok = settle_commit (db);
   pc->in_txn = FALSE;
+  if (ok)
+    unlock (db);
   return ok;
 }
 
@@ -596,10 +620,14 @@ pg_rollback (NsDb *db)
   PgConn *pc = PG (db);
   pc->in_txn = FALSE;
   if (pc->conn == NULL || PQstatus (pc->conn) != CONNECTION_OK)
-    return;
+    {
+      pc->locked = FALSE;
+      return;
+    }
   PGTransactionStatusType t = PQtransactionStatus (pc->conn);
   if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR)
     PQclear (PQexec (pc->conn, "ROLLBACK"));
+  unlock (db);
 }
 
 /* ---- the dialect --------------------------------------------------------------------- */

@@ -18,6 +18,8 @@ char       *ns_test_src_path       (const char *first, ...) G_GNUC_NULL_TERMINAT
 const char *ns_test_sample_case    (void);
 /* A fresh temporary directory, removed with its content at exit. */
 const char *ns_test_tmpdir         (void);
+/* Removes a folder and everything under it (symbolic links are removed, not followed). */
+void        ns_test_remove_tree    (const char *path);
 
 /* The neuroseg binary ($NEUROSEG) run to completion, stdin from /dev/null. */
 typedef struct

@@ -341,6 +341,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ns_test_db_init ();
   g_test_add_func ("/data/export/nnunet", test_export);
   g_test_add_func ("/data/export/corrupt-source", test_export_corrupt_source);
   g_test_add_func ("/data/export/no-common-channel", test_export_no_common_channel);
