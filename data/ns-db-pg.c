@@ -210,9 +210,10 @@ static gboolean
 pg_reconnect (NsDb *db)
 {
   PgConn *pc = PG (db);
-  /* A lock of the old session went with it. */
+  /* A lock of the old session went with it, and its LISTEN (ns-db-watch.c counts). */
   pc->in_txn = FALSE;
   pc->locked = FALSE;
+  db->reconnects++;
   if (pc->conn != NULL)
     {
       PQreset (pc->conn);
@@ -740,6 +741,32 @@ pg_notify (NsDb *db, guint changes)
   return pg_exec (db, sql);
 }
 
+static int
+pg_listen (NsDb *db)
+{
+  if (!exec_sql (db, "LISTEN neuroseg_changes", NULL))
+    return -1;
+  return PQsocket (PG (db)->conn);
+}
+
+static gboolean
+pg_read_notifications (NsDb *db, guint *changes)
+{
+  PGconn *conn = PG (db)->conn;
+  if (!PQconsumeInput (conn) || PQstatus (conn) != CONNECTION_OK)
+    {
+      fail_connection (db, PQerrorMessage (conn));
+      return FALSE;
+    }
+  PGnotify *n;
+  while ((n = PQnotifies (conn)) != NULL)
+    {
+      *changes |= (guint) g_ascii_strtoull (n->extra, NULL, 10);
+      PQfreemem (n);
+    }
+  return TRUE;
+}
+
 static gboolean
 setup_team_txn (NsDb *db, gpointer data, GError **error)
 {
@@ -806,4 +833,6 @@ const NsDbBackend _ns_db_pg_backend = {
   .now_ms = pg_now_ms,
   .notify = pg_notify,
   .setup_team = pg_setup_team,
+  .listen = pg_listen,
+  .read_notifications = pg_read_notifications,
 };

@@ -88,6 +88,7 @@ struct _NsDb
   NsDbFailure failure;   /* of the last failed backend call */
   char *message;         /* the backend's words for it */
   guint touched;         /* NsDbChanges made by the running write transaction */
+  guint reconnects;      /* how often the backend connected again (a server) */
   gpointer impl;         /* the backend's connection */
 };
 
@@ -140,6 +141,13 @@ struct _NsDbBackend
   gboolean    (*notify)             (NsDb *db, guint changes);
   /* The server's owner sets up the roles of a team (ns_db_setup_team).  Optional. */
   gboolean    (*setup_team)         (NsDb *db, GError **error);
+
+  /* Watchers (ns-db-watch.c).  Optional: without them, watchers poll the change serials.
+   * listen: subscribes to the notifications of notify, returns the socket to wait on (-1
+   * on failure).  read_notifications: ORs into *changes what was notified since; FALSE
+   * when the connection broke. */
+  int         (*listen)             (NsDb *db);
+  gboolean    (*read_notifications) (NsDb *db, guint *changes);
 };
 
 extern const NsDbBackend _ns_db_sqlite_backend;
