@@ -5,8 +5,10 @@
  *
  * Adding a case decodes all of its images before anything is written: a queue that holds
  * a truncated FLAIR would hand it to the trainer and the export later, far from where it
- * could have been refused.  The decoding (and the effort, which reads two masks) happens
- * before the write transaction, which then only touches the database.
+ * could have been refused.  The decoding, the effort (which reads two masks), the images'
+ * sha256 and the packing of the mask for the database happen before the write
+ * transaction, which then only touches the database.  Claims are ns-queue-claim.c,
+ * reviews ns-queue-review.c, stored masks and image checks ns-queue-files.c.
  */
 #define G_LOG_DOMAIN "ns-data"
 
@@ -47,9 +49,10 @@ ns_queue_state_from_name (const char *name, NsQueueState *state)
 
 /* ---- adding a case --------------------------------------------------------------------- */
 
-/* The case's modality files as the JSON array stored with it. */
+/* The case's modality files as the JSON array stored with it, with their sha256 (sums:
+ * file -> sha256). */
 static char *
-modalities_json (const NsCaseDescription *d)
+modalities_json (const NsCaseDescription *d, GHashTable *sums)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_array (b);
@@ -62,6 +65,8 @@ modalities_json (const NsCaseDescription *d)
       json_builder_add_string_value (b, ns_modality_name (m));
       json_builder_set_member_name (b, "file");
       json_builder_add_string_value (b, d->files[m]);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, g_hash_table_lookup (sums, d->files[m]));
       if (d->volumes[m] >= 0)
         {
           json_builder_set_member_name (b, "volume");
@@ -93,6 +98,8 @@ typedef struct
   const char *prediction;  /* absolute or NULL */
   double effort;
   gint64 edited;
+  GBytes *mask_bytes;      /* as stored (_ns_queue_pack_mask) */
+  const char *mask_sha256;
   gint64 case_row;         /* out */
 } AddData;
 
@@ -120,6 +127,7 @@ add_txn (NsDb *db, gpointer data, GError **error)
   AddData *d = data;
   g_autofree char *now = _ns_db_dup_now ();
   const char *who = d->ann->who != NULL ? d->ann->who : g_get_user_name ();
+  gint64 annotation = 0;
 
   _ns_db_touch (db, NS_DB_CHANGES_QUEUE);
   if (d->ann->model_version > 0 && !_ns_registry_check_model (db, d->ann->model_version, error))
@@ -141,6 +149,9 @@ add_txn (NsDb *db, gpointer data, GError **error)
         return FALSE;
       }
   }
+  /* Not over someone else's correction in progress. */
+  if (!_ns_queue_check_claim (db, d->case_row, d->ann->claim_token, error))
+    return FALSE;
   if (d->case_row != 0)
     {
       /* Files may have been added to the folder since: describe it as it is now. */
@@ -171,7 +182,8 @@ add_txn (NsDb *db, gpointer data, GError **error)
   {
     g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
       "INSERT INTO annotations (case_ref, mask_path, who, created, model_version, effort, "
-      "edited_voxels, uncertainty, prediction_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+      "edited_voxels, uncertainty, prediction_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "RETURNING id", error);
     if (st == NULL)
       return FALSE;
     _ns_db_bind_int (st, 1, d->case_row);
@@ -184,7 +196,20 @@ add_txn (NsDb *db, gpointer data, GError **error)
       _ns_db_bind_int (st, 7, d->edited);
     _ns_db_bind_double_or_null (st, 8, d->ann->uncertainty);
     _ns_db_bind_text (st, 9, d->prediction);
-    if (!_ns_db_step_done (st, "cannot add the annotation", error))
+    if (!_ns_db_step_returning (st, &annotation, "cannot add the annotation", error))
+      return FALSE;
+  }
+  {
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
+      "INSERT INTO annotation_masks (annotation_ref, sha256, size, data) VALUES (?, ?, ?, ?)",
+      error);
+    if (st == NULL)
+      return FALSE;
+    _ns_db_bind_int (st, 1, annotation);
+    _ns_db_bind_text (st, 2, d->mask_sha256);
+    _ns_db_bind_int (st, 3, g_bytes_get_size (d->mask_bytes));
+    _ns_db_bind_blob (st, 4, d->mask_bytes);
+    if (!_ns_db_step_done (st, "cannot store the mask", error))
       return FALSE;
   }
   {
@@ -233,10 +258,25 @@ ns_queue_add (NsDb *db, const char *case_path, const NsQueueAnnotation *annotati
       return 0;
     }
 
-  g_autofree char *modalities = modalities_json (&desc);
+  /* The images' identity, for opening the case elsewhere (ns_queue_verify_case_files). */
+  g_autoptr (GHashTable) sums = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    if (desc.files[m] != NULL && !g_hash_table_contains (sums, desc.files[m]))
+      {
+        char *sum = ns_registry_dup_file_sha256 (desc.files[m], error);
+        if (sum == NULL)
+          return 0;
+        g_hash_table_insert (sums, desc.files[m], sum);
+      }
+  g_autofree char *modalities = modalities_json (&desc, sums);
   g_autofree char *mask_abs = g_canonicalize_filename (annotation->mask_path, NULL);
   g_autofree char *pred_abs = NULL;
-  AddData d = { &desc, modalities, annotation, mask_abs, NULL, NAN, -1, 0 };
+  g_autofree char *mask_sha256 = NULL;
+  g_autoptr (GBytes) mask_bytes = _ns_queue_pack_mask (mask_abs, &mask_sha256, error);
+  if (mask_bytes == NULL)
+    return 0;
+  AddData d = { &desc, modalities, annotation, mask_abs, NULL, NAN, -1, mask_bytes,
+                mask_sha256, 0 };
   if (annotation->prediction_path != NULL)
     {
       g_autoptr (NsLabelMap) pred = read_mask (annotation->prediction_path, error);
@@ -252,13 +292,18 @@ ns_queue_add (NsDb *db, const char *case_path, const NsQueueAnnotation *annotati
 
 /* ---- listing ------------------------------------------------------------------------ */
 
+/* ?1: now on the database's clock (which claims hold); further parameters from ?2. */
 #define ENTRY_SELECT \
   "SELECT c.id, c.path, c.case_id, c.modalities, c.added, q.state, q.model_version, " \
   "a.id, a.mask_path, a.prediction_path, a.who, a.created, a.model_version, a.effort, " \
   "a.edited_voxels, a.uncertainty, " \
-  "(SELECT count(*) FROM annotations WHERE case_ref = c.id) " \
+  "(SELECT count(*) FROM annotations WHERE case_ref = c.id), " \
+  "m.sha256, cl.who, cl.host, cl.since, cl.lease_until, r.verdict, r.who, r.note, r.at " \
   "FROM cases c JOIN queue q ON q.case_ref = c.id " \
-  "LEFT JOIN annotations a ON a.id = (SELECT max(id) FROM annotations WHERE case_ref = c.id) "
+  "LEFT JOIN annotations a ON a.id = (SELECT max(id) FROM annotations WHERE case_ref = c.id) " \
+  "LEFT JOIN annotation_masks m ON m.annotation_ref = a.id " \
+  "LEFT JOIN claims cl ON cl.case_ref = c.id AND cl.lease_until > ?1 " \
+  "LEFT JOIN reviews r ON r.id = (SELECT max(id) FROM reviews WHERE annotation_ref = a.id) "
 
 static NsQueueEntry *
 entry_from_row (NsDbStmt *st)
@@ -279,10 +324,19 @@ entry_from_row (NsDbStmt *st)
   e->annotated = _ns_db_column_text (st, 11);
   e->model_version = _ns_db_column_int (st, 12);
   e->effort = _ns_db_column_double_or_nan (st, 13);
-  e->edited_voxels = _ns_db_column_is_null (st, 14) ? -1
-                                                                 : _ns_db_column_int64 (st, 14);
+  e->edited_voxels = _ns_db_column_is_null (st, 14) ? -1 : _ns_db_column_int64 (st, 14);
   e->uncertainty = _ns_db_column_double_or_nan (st, 15);
   e->n_annotations = _ns_db_column_int (st, 16);
+  e->mask_sha256 = _ns_db_column_text (st, 17);
+  e->claimed_by = _ns_db_column_text (st, 18);
+  e->claim_host = _ns_db_column_text (st, 19);
+  e->claimed_since = _ns_db_column_text (st, 20);
+  if (e->claimed_by != NULL)
+    e->claim_expires = _ns_db_dup_iso_ms (_ns_db_column_int64 (st, 21));
+  e->review = _ns_queue_review_from_name (_ns_db_column_peek_text (st, 22));
+  e->reviewer = _ns_db_column_text (st, 23);
+  e->review_note = _ns_db_column_text (st, 24);
+  e->reviewed = _ns_db_column_text (st, 25);
   return e;
 }
 
@@ -299,6 +353,14 @@ ns_queue_entry_free (NsQueueEntry *e)
   g_free (e->prediction_path);
   g_free (e->who);
   g_free (e->annotated);
+  g_free (e->mask_sha256);
+  g_free (e->claimed_by);
+  g_free (e->claim_host);
+  g_free (e->claimed_since);
+  g_free (e->claim_expires);
+  g_free (e->reviewer);
+  g_free (e->review_note);
+  g_free (e->reviewed);
   g_free (e);
 }
 
@@ -313,13 +375,17 @@ ns_queue_list (NsDb *db, NsQueueSort sort, int state, GError **error)
 
   g_return_val_if_fail (db != NULL, NULL);
   g_return_val_if_fail (sort <= NS_QUEUE_SORT_EFFORT, NULL);
+  gint64 now;
+  if (!_ns_db_now_ms (db, &now, error))
+    return NULL;
   g_autofree char *sql = g_strdup_printf (ENTRY_SELECT "%s ORDER BY %s",
-                                          state >= 0 ? "WHERE q.state = ?" : "", orders[sort]);
+                                          state >= 0 ? "WHERE q.state = ?2" : "", orders[sort]);
   g_autoptr (NsDbStmt) st = _ns_db_prepare (db, sql, error);
   if (st == NULL)
     return NULL;
+  _ns_db_bind_int (st, 1, now);
   if (state >= 0)
-    _ns_db_bind_text (st, 1, ns_queue_state_name (state));
+    _ns_db_bind_text (st, 2, ns_queue_state_name (state));
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_queue_entry_free);
   NsDbStep rc;
   while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
@@ -346,23 +412,27 @@ ns_queue_dup_entry (NsDb *db, const char *ref, GError **error)
   if (g_file_test (ref, G_FILE_TEST_EXISTS))
     {
       abs = g_canonicalize_filename (ref, NULL);
-      where = "WHERE c.path = ?";
+      where = "WHERE c.path = ?2";
     }
   else if (is_row)
-    where = "WHERE c.id = ?";
+    where = "WHERE c.id = ?2";
   else
-    where = "WHERE c.case_id = ?";
+    where = "WHERE c.case_id = ?2";
 
+  gint64 now;
+  if (!_ns_db_now_ms (db, &now, error))
+    return NULL;
   g_autofree char *sql = g_strconcat (ENTRY_SELECT, where, " ORDER BY c.id", NULL);
   g_autoptr (NsDbStmt) st = _ns_db_prepare (db, sql, error);
   if (st == NULL)
     return NULL;
+  _ns_db_bind_int (st, 1, now);
   if (abs != NULL)
-    _ns_db_bind_text (st, 1, abs);
+    _ns_db_bind_text (st, 2, abs);
   else if (is_row)
-    _ns_db_bind_int (st, 1, id);
+    _ns_db_bind_int (st, 2, id);
   else
-    _ns_db_bind_text (st, 1, ref);
+    _ns_db_bind_text (st, 2, ref);
 
   NsDbStep rc = _ns_db_step (st);
   if (rc == NS_DB_STEP_DONE)
