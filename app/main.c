@@ -14,7 +14,6 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static const NsCmd commands[] = {
   { "info", "Describe a volume or a case: grid, orientation, modalities, labels", ns_cmd_info },
@@ -34,42 +33,11 @@ static const NsCmd commands[] = {
     ns_cmd_classify_imagenet },
 };
 
-int
-ns_cmd_print_error (const GError *error)
-{
-  fprintf (stderr, "neuroseg: %s\n", error != NULL ? error->message : "unknown error");
-  return 1;
-}
-
 gboolean
 ns_cmd_parse (const char *cmd, const char *params, const char *summary,
               const GOptionEntry *entries, int *argc, char ***argv, int *status)
 {
-  return ns_cmd_parse_full (cmd, params, summary, entries, NULL, argc, argv, status);
-}
-
-gboolean
-ns_cmd_parse_full (const char *cmd, const char *params, const char *summary,
-                   const GOptionEntry *entries, const GOptionEntry *more, int *argc,
-                   char ***argv, int *status)
-{
-  g_autoptr (GOptionContext) context = NULL;
-  g_autoptr (GError) error = NULL;
-  /* GOption prints argv[0] ("neuroseg COMMAND") before this. */
-  context = g_option_context_new (params);
-  g_option_context_set_summary (context, summary);
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (more != NULL)
-    g_option_context_add_main_entries (context, more, NULL);
-  g_option_context_set_help_enabled (context, TRUE);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      fprintf (stderr, "neuroseg %s: %s\n", cmd, error->message);
-      *status = 2;
-      return FALSE;
-    }
-  *status = 0;
-  return TRUE;
+  return ns_cmd_parse_options (cmd, params, summary, entries, NULL, NULL, argc, argv, status);
 }
 
 static void
@@ -102,15 +70,9 @@ ns_cmd_dispatch (const char *cmd, const char *what, const NsCmd *subs, gsize n_s
         argv[1] = prog;
         return subs[i].func (argc - 1, argv + 1);
       }
-  fprintf (stderr, "neuroseg %s: unknown command '%s'\n", cmd, argv[1]);
+  fprintf (stderr, "neuroseg %s: unknown command '%s'\n", cmd, ns_cmd_printable (argv[1]));
   print_sub_usage (stderr, cmd, what, subs, n_subs);
   return 2;
-}
-
-gboolean
-ns_cmd_stdout_is_tty (void)
-{
-  return isatty (STDOUT_FILENO);
 }
 
 static void
@@ -161,7 +123,7 @@ main (int argc, char **argv)
 #else
   if (argc >= 2 && argv[1][0] == '-')
     {
-      fprintf (stderr, "neuroseg: unknown option '%s'\n", argv[1]);
+      fprintf (stderr, "neuroseg: unknown option '%s'\n", ns_cmd_printable (argv[1]));
       print_usage (stderr);
       return 2;
     }

@@ -13,6 +13,7 @@
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-json.h"
 
 #include "ns-case.h"
 #include "ns-checkpoint.h"
@@ -83,8 +84,7 @@ print_profile (const char *what, GHashTable *profile, JsonBuilder *json, gboolea
       if (!quiet)
         printf ("net:   %-22s %8.3f s  %5.1f %%\n", e->name, e->seconds,
                 total > 0 ? 100 * e->seconds / total : 0);
-      json_builder_set_member_name (json, e->name);
-      json_builder_add_double_value (json, e->seconds);
+      ns_json_add_number (json, e->name, e->seconds);
     }
   json_builder_end_object (json);
 }
@@ -146,29 +146,20 @@ bench_inference (const NsBenchNetOptions *o, NsCase *ncase, NsPrecision prec,
     }
   json_builder_set_member_name (json, pname);
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "total_s");
-  json_builder_add_double_value (json, s->total);
-  json_builder_set_member_name (json, "normalise_s");
-  json_builder_add_double_value (json, s->normalise);
-  json_builder_set_member_name (json, "crop_s");
-  json_builder_add_double_value (json, s->crop);
-  json_builder_set_member_name (json, "network_s");
-  json_builder_add_double_value (json, s->forward);
-  json_builder_set_member_name (json, "postprocess_s");
-  json_builder_add_double_value (json, s->postprocess);
-  json_builder_set_member_name (json, "gflop");
-  json_builder_add_double_value (json, s->gflop);
-  json_builder_set_member_name (json, "gflops");
-  json_builder_add_double_value (json, s->gflop / s->forward);
-  json_builder_set_member_name (json, "slices");
-  json_builder_add_int_value (json, s->slices_run);
+  ns_json_add_number (json, "total_s", s->total);
+  ns_json_add_number (json, "normalise_s", s->normalise);
+  ns_json_add_number (json, "crop_s", s->crop);
+  ns_json_add_number (json, "network_s", s->forward);
+  ns_json_add_number (json, "postprocess_s", s->postprocess);
+  ns_json_add_number (json, "gflop", s->gflop);
+  ns_json_add_number (json, "gflops", s->gflop / s->forward);
+  ns_json_add_int (json, "slices", s->slices_run);
   json_builder_set_member_name (json, "crop");
   {
     g_autofree char *crop = g_strdup_printf ("%dx%d", s->crop_size[0], s->crop_size[1]);
     json_builder_add_string_value (json, crop);
   }
-  json_builder_set_member_name (json, "batch");
-  json_builder_add_int_value (json, s->batch_size);
+  ns_json_add_int (json, "batch", s->batch_size);
 
   if (o->profile)
     {
@@ -259,14 +250,10 @@ bench_training (const NsBenchNetOptions *o, NsCase *ncase, NsPrecision prec,
             W, H, med, B / med, gflop / med);
   json_builder_set_member_name (json, "training");
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "batch");
-  json_builder_add_int_value (json, B);
-  json_builder_set_member_name (json, "size");
-  json_builder_add_int_value (json, H);
-  json_builder_set_member_name (json, "step_s");
-  json_builder_add_double_value (json, med);
-  json_builder_set_member_name (json, "slices_per_s");
-  json_builder_add_double_value (json, B / med);
+  ns_json_add_int (json, "batch", B);
+  ns_json_add_int (json, "size", H);
+  ns_json_add_number (json, "step_s", med);
+  ns_json_add_number (json, "slices_per_s", B / med);
   if (o->profile)
     {
       ns_model_set_profiling (model, TRUE);
@@ -310,8 +297,7 @@ ns_bench_net (const NsBenchNetOptions *o, JsonBuilder *json, GError **error)
                     "%" G_GSIZE_FORMAT " voxels either calls tumour)%s\n", 100.0 * same / n,
                     fg ? 100.0 * fg_same / fg : 100.0, fg,
                     o->model_path == NULL ? " [random weights]" : "");
-          json_builder_set_member_name (json, "bf16_agreement");
-          json_builder_add_double_value (json, (double) same / n);
+          ns_json_add_number (json, "bf16_agreement", (double) same / n);
         }
     }
   if (!o->no_training)

@@ -19,6 +19,7 @@
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-json.h"
 #include "ns-case.h"
 #include "ns-paths.h"
 #include "ns-render.h"
@@ -99,24 +100,21 @@ bench_io (const BenchOptions *options, JsonBuilder *json, GError **error)
   if (!options->json)
     printf ("io: %s: %u files of %" G_GSIZE_FORMAT " voxels, %s, median %.3f s over %d runs "
             "(min %.3f, max %.3f)\n",
-            options->case_path, n_files, n_voxels, options->serial ? "serial" : "parallel",
+            ns_cmd_printable (options->case_path), n_files, n_voxels,
+            options->serial ? "serial" : "parallel",
             med, options->runs, sorted[0], sorted[options->runs - 1]);
 
   json_builder_set_member_name (json, "io");
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "case");
-  json_builder_add_string_value (json, options->case_path);
-  json_builder_set_member_name (json, "files");
-  json_builder_add_int_value (json, n_files);
-  json_builder_set_member_name (json, "parallel");
-  json_builder_add_boolean_value (json, !options->serial);
+  ns_json_add_string (json, "case", options->case_path);
+  ns_json_add_int (json, "files", n_files);
+  ns_json_add_boolean (json, "parallel", !options->serial);
   json_builder_set_member_name (json, "runs_s");
   json_builder_begin_array (json);
   for (int r = 0; r < options->runs; r++)
     json_builder_add_double_value (json, times[r]);
   json_builder_end_array (json);
-  json_builder_set_member_name (json, "median_s");
-  json_builder_add_double_value (json, med);
+  ns_json_add_number (json, "median_s", med);
   json_builder_end_object (json);
   return TRUE;
 }
@@ -218,7 +216,7 @@ bench_render (const BenchOptions *options, JsonBuilder *json, GError **error)
   if (!options->json)
     {
       printf ("render: %s: %d x %d axial plane, image + labels (fill and outline) + "
-              "crosshair, median of %d:\n", options->case_path, rb.geoms[0].width,
+              "crosshair, median of %d:\n", ns_cmd_printable (options->case_path), rb.geoms[0].width,
               rb.geoms[0].height, n);
       printf ("render:   one plane     %.3f ms nearest, %.3f ms linear   (target <= 2 ms)\n",
               t_one[0], t_one[1]);
@@ -229,24 +227,15 @@ bench_render (const BenchOptions *options, JsonBuilder *json, GError **error)
 
   json_builder_set_member_name (json, "render");
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "case");
-  json_builder_add_string_value (json, options->case_path);
-  json_builder_set_member_name (json, "plane_width");
-  json_builder_add_int_value (json, rb.geoms[0].width);
-  json_builder_set_member_name (json, "plane_height");
-  json_builder_add_int_value (json, rb.geoms[0].height);
-  json_builder_set_member_name (json, "samples");
-  json_builder_add_int_value (json, n);
-  json_builder_set_member_name (json, "one_plane_nearest_ms");
-  json_builder_add_double_value (json, t_one[0]);
-  json_builder_set_member_name (json, "one_plane_linear_ms");
-  json_builder_add_double_value (json, t_one[1]);
-  json_builder_set_member_name (json, "three_planes_nearest_ms");
-  json_builder_add_double_value (json, t_three[0]);
-  json_builder_set_member_name (json, "three_planes_linear_ms");
-  json_builder_add_double_value (json, t_three[1]);
-  json_builder_set_member_name (json, "auto_window_ms");
-  json_builder_add_double_value (json, t_auto);
+  ns_json_add_string (json, "case", options->case_path);
+  ns_json_add_int (json, "plane_width", rb.geoms[0].width);
+  ns_json_add_int (json, "plane_height", rb.geoms[0].height);
+  ns_json_add_int (json, "samples", n);
+  ns_json_add_number (json, "one_plane_nearest_ms", t_one[0]);
+  ns_json_add_number (json, "one_plane_linear_ms", t_one[1]);
+  ns_json_add_number (json, "three_planes_nearest_ms", t_three[0]);
+  ns_json_add_number (json, "three_planes_linear_ms", t_three[1]);
+  ns_json_add_number (json, "auto_window_ms", t_auto);
   json_builder_end_object (json);
   return TRUE;
 }
@@ -317,7 +306,7 @@ bench_train (const BenchOptions *options, JsonBuilder *json, GError **error)
 
   if (!options->json)
     {
-      printf ("train (%s, %s, crop %d x %d, batch %d, augmented)\n", arch,
+      printf ("train (%s, %s, crop %d x %d, batch %d, augmented)\n", ns_cmd_printable (arch),
               ns_backend_get_device (be), w, h, B);
       printf ("  batch preparation  %8.1f slices/s on one thread, %.1f with the loader's "
               "threads\n", prep_rate, loader_rate);
@@ -326,23 +315,17 @@ bench_train (const BenchOptions *options, JsonBuilder *json, GError **error)
     }
   json_builder_set_member_name (json, "train");
   json_builder_begin_object (json);
-  json_builder_set_member_name (json, "arch");
-  json_builder_add_string_value (json, arch);
-  json_builder_set_member_name (json, "device");
-  json_builder_add_string_value (json, ns_backend_get_device (be));
+  ns_json_add_string (json, "arch", arch);
+  ns_json_add_string (json, "device", ns_backend_get_device (be));
   json_builder_set_member_name (json, "crop");
   json_builder_begin_array (json);
   json_builder_add_int_value (json, w);
   json_builder_add_int_value (json, h);
   json_builder_end_array (json);
-  json_builder_set_member_name (json, "batch");
-  json_builder_add_int_value (json, B);
-  json_builder_set_member_name (json, "prep_slices_per_s_one_thread");
-  json_builder_add_double_value (json, prep_rate);
-  json_builder_set_member_name (json, "loader_slices_per_s");
-  json_builder_add_double_value (json, loader_rate);
-  json_builder_set_member_name (json, "optimiser_slices_per_s");
-  json_builder_add_double_value (json, opt_rate);
+  ns_json_add_int (json, "batch", B);
+  ns_json_add_number (json, "prep_slices_per_s_one_thread", prep_rate);
+  ns_json_add_number (json, "loader_slices_per_s", loader_rate);
+  ns_json_add_number (json, "optimiser_slices_per_s", opt_rate);
   json_builder_end_object (json);
   return TRUE;
 }
@@ -575,7 +558,7 @@ bench_edit (const BenchOptions *options, JsonBuilder *json, GError **error)
 
   if (!options->json)
     {
-      printf ("edit (%s, %dx%dx%d, %.3gx%.3gx%.3g mm):\n", options->case_path,
+      printf ("edit (%s, %dx%dx%d, %.3gx%.3gx%.3g mm):\n", ns_cmd_printable (options->case_path),
               map->grid.dim[0], map->grid.dim[1], map->grid.dim[2], map->grid.spacing[0],
               map->grid.spacing[1], map->grid.spacing[2]);
       printf ("  brush dab r = 5 mm, committed (stroke + history + journal queue), median of %d:\n"
@@ -606,19 +589,13 @@ bench_edit (const BenchOptions *options, JsonBuilder *json, GError **error)
                       t_big_durable, t_append, append_max, t_durable, stall };
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      json_builder_set_member_name (json, names[i]);
-      json_builder_add_double_value (json, values[i]);
+      ns_json_add_number (json, names[i], values[i]);
     }
-  json_builder_set_member_name (json, "samples");
-  json_builder_add_int_value (json, n);
-  json_builder_set_member_name (json, "paint_events");
-  json_builder_add_int_value (json, (gint64) events);
-  json_builder_set_member_name (json, "paint_events_over_4_ms");
-  json_builder_add_int_value (json, (gint64) n_slow);
-  json_builder_set_member_name (json, "paint_no_journal_longest_event_ms");
-  json_builder_add_double_value (json, stall_nj);
-  json_builder_set_member_name (json, "paint_no_journal_events_over_4_ms");
-  json_builder_add_int_value (json, (gint64) n_slow_nj);
+  ns_json_add_int (json, "samples", n);
+  ns_json_add_int (json, "paint_events", (gint64) events);
+  ns_json_add_int (json, "paint_events_over_4_ms", (gint64) n_slow);
+  ns_json_add_number (json, "paint_no_journal_longest_event_ms", stall_nj);
+  ns_json_add_int (json, "paint_no_journal_events_over_4_ms", (gint64) n_slow_nj);
   json_builder_end_object (json);
   return TRUE;
 }
@@ -656,17 +633,24 @@ ns_cmd_bench (int argc, char **argv)
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &net_model, "net: checkpoint (default: random weights)", "M" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &net_arch, "net: mobilenetv2-unet (default) or unet", "A" },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &net_profile, "net: time per op type (extra runs)", NULL },
-    { "train-batch", 0, 0, G_OPTION_ARG_INT, &net_batch, "net: training batch (default 16)", "B" },
-    { "train-size", 0, 0, G_OPTION_ARG_INT, &net_size, "net: training crop (default 224)", "S" },
-    { "train-steps", 0, 0, G_OPTION_ARG_INT, &net_steps, "net: timed training steps (default 3)", "N" },
     { "no-training", 0, 0, G_OPTION_ARG_NONE, &net_no_train, "net: skip training", NULL },
     { "no-inference", 0, 0, G_OPTION_ARG_NONE, &net_no_infer, "net: skip inference", NULL },
     { "train", 0, 0, G_OPTION_ARG_NONE, &train,
       "Training pipeline: batch preparation rate vs optimiser rate (--runs steps)", NULL },
     { "edit", 0, 0, G_OPTION_ARG_NONE, &edit,
       "Mask editing: 5 mm brush dab (+ redraw), undo of 1M voxels, journal append latency", NULL },
-    { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Timed runs per benchmark (default 5)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
+    { NULL },
+  };
+  const NsCmdNumber numbers[] = {
+    { "train-batch", 0, NS_CMD_INT, &net_batch, 1, 4096, FALSE, NULL,
+      "net: training batch (default 16)", "B" },
+    { "train-size", 0, NS_CMD_INT, &net_size, 32, 4096, FALSE, NULL,
+      "net: training crop (default 224)", "S" },
+    { "train-steps", 0, NS_CMD_INT, &net_steps, 1, 1000, FALSE, NULL,
+      "net: timed training steps (default 3)", "N" },
+    { "runs", 'n', NS_CMD_INT, &runs, 1, 1000, FALSE, NULL,
+      "Timed runs per benchmark (default 5)", "N" },
     { NULL },
   };
   static const char summary[] =
@@ -675,18 +659,18 @@ ns_cmd_bench (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (!ns_cmd_parse ("bench", "[CASE]", summary, entries, &argc, &argv, &status))
+  if (!ns_cmd_parse_options ("bench", "[CASE]", summary, entries, NULL, numbers, &argc, &argv,
+                             &status))
     return status;
   if (argc > 2)
     {
       fprintf (stderr, "neuroseg bench: one case at most (see --help)\n");
       return 2;
     }
-  if (runs < 1 || runs > 1000)
-    {
-      fprintf (stderr, "neuroseg bench: --runs must be 1 to 1000\n");
-      return 2;
-    }
+
+  if (net_precision != NULL && g_strcmp0 (net_precision, "bf16") != 0
+      && g_strcmp0 (net_precision, "fp32") != 0)
+    return ns_cmd_usage_error ("bench", "--precision is fp32 or bf16");
 
   g_autofree char *sample = NULL;
   if (argc < 2 && (sample = ns_paths_dup_sample_case (&error)) == NULL)
@@ -724,11 +708,8 @@ ns_cmd_bench (int argc, char **argv)
 
   if (json)
     {
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
       g_autoptr (JsonNode) root = json_builder_get_root (builder);
-      json_generator_set_root (gen, root);
-      g_autofree char *text = json_generator_to_data (gen, NULL);
-      printf ("%s\n", text);
+      ns_cmd_print_json (root, FALSE);
     }
   return 0;
 }

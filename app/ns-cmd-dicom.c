@@ -87,9 +87,7 @@ ns_cmd_load_case (const char *const *paths, NsCaseLoadFlags flags, const NsCmdDi
                    "not a DICOM folder", paths[0]);
       return NULL;
     }
-  if (paths[1] == NULL)
-    return ns_case_load (paths[0], flags, error);
-  return ns_case_load_files (paths, flags, error);
+  return ns_case_open (paths, flags, error);
 }
 
 void
@@ -100,9 +98,9 @@ ns_cmd_print_dicom_series (GPtrArray *scan)
       const NsDicomSeries *s = scan->pdata[i];
       g_autofree char *number = s->number >= 0 ? g_strdup_printf ("%d", s->number)
                                                : g_strdup ("-");
-      printf ("series %-5s \"%s\"  %s, %u file%s\n", number, s->description, s->modality,
-              s->files->len, s->files->len == 1 ? "" : "s");
-      printf ("  uid        %s\n", s->uid);
+      printf ("series %-5s \"%s\"  %s, %u file%s\n", number, ns_cmd_printable (s->description),
+              ns_cmd_printable (s->modality), s->files->len, s->files->len == 1 ? "" : "s");
+      printf ("  uid        %s\n", ns_cmd_printable (s->uid));
       if (s->is_volume)
         {
           char orient[4];
@@ -112,9 +110,10 @@ ns_cmd_print_dicom_series (GPtrArray *scan)
                   s->grid.spacing[2], orient);
         }
       else
-        printf ("  not a volume: %s\n", s->problem);
+        printf ("  not a volume: %s\n", ns_cmd_printable (s->problem));
       if (s->sequence >= 0)
-        printf ("  sequence   %s (%s)\n", ns_modality_name (s->sequence), s->sequence_reason);
+        printf ("  sequence   %s (%s)\n", ns_modality_name (s->sequence),
+                ns_cmd_printable (s->sequence_reason));
       else
         printf ("  sequence   unclear\n");
     }

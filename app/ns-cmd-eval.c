@@ -14,6 +14,7 @@
 #include "ns-cmd.h"
 #include "ns-data-error.h"
 #include "ns-dicom.h"
+#include "ns-json.h"
 #include "ns-labels.h"
 #include "ns-metrics.h"
 #include "ns-nifti.h"
@@ -88,37 +89,20 @@ load_label_map (const char *path, gboolean map_2015, GError **error)
 }
 
 static void
-add_number_or_null (JsonBuilder *b, const char *member, double value)
-{
-  json_builder_set_member_name (b, member);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_row (JsonBuilder *b, const NsMetricsRow *row)
 {
   json_builder_set_member_name (b, row->name);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "description");
-  json_builder_add_string_value (b, row->description);
-  json_builder_set_member_name (b, "dice");
-  json_builder_add_double_value (b, row->dice);
-  add_number_or_null (b, "hd95_mm", row->hd95_mm);
-  json_builder_set_member_name (b, "volume_pred_ml");
-  json_builder_add_double_value (b, row->volume_pred_ml);
-  json_builder_set_member_name (b, "volume_truth_ml");
-  json_builder_add_double_value (b, row->volume_truth_ml);
-  json_builder_set_member_name (b, "voxels_pred");
-  json_builder_add_int_value (b, (gint64) row->n_pred);
-  json_builder_set_member_name (b, "voxels_truth");
-  json_builder_add_int_value (b, (gint64) row->n_truth);
-  json_builder_set_member_name (b, "voxels_overlap");
-  json_builder_add_int_value (b, (gint64) row->n_overlap);
-  add_number_or_null (b, "sensitivity", row->sensitivity);
-  add_number_or_null (b, "specificity", row->specificity);
+  ns_json_add_string (b, "description", row->description);
+  ns_json_add_number (b, "dice", row->dice);
+  ns_json_add_number (b, "hd95_mm", row->hd95_mm);
+  ns_json_add_number (b, "volume_pred_ml", row->volume_pred_ml);
+  ns_json_add_number (b, "volume_truth_ml", row->volume_truth_ml);
+  ns_json_add_int (b, "voxels_pred", (gint64) row->n_pred);
+  ns_json_add_int (b, "voxels_truth", (gint64) row->n_truth);
+  ns_json_add_int (b, "voxels_overlap", (gint64) row->n_overlap);
+  ns_json_add_number (b, "sensitivity", row->sensitivity);
+  ns_json_add_number (b, "specificity", row->specificity);
   json_builder_end_object (b);
 }
 
@@ -130,12 +114,9 @@ print_json (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth,
   const NsGrid *g = &truth->grid;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "prediction");
-  json_builder_add_string_value (b, pred->path);
-  json_builder_set_member_name (b, "truth");
-  json_builder_add_string_value (b, truth->path);
-  json_builder_set_member_name (b, "truth_scheme");
-  json_builder_add_string_value (b, scheme);
+  ns_json_add_string (b, "prediction", pred->path);
+  ns_json_add_string (b, "truth", truth->path);
+  ns_json_add_string (b, "truth_scheme", scheme);
   json_builder_set_member_name (b, "dims");
   json_builder_begin_array (b);
   for (int d = 0; d < 3; d++)
@@ -159,11 +140,7 @@ print_json (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth,
   json_builder_end_object (b);
 
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
+  ns_cmd_print_json (root, TRUE);
 }
 
 static void
@@ -172,8 +149,8 @@ print_table (const NsMetrics *m, const NsLabelMap *pred, const NsLabelMap *truth
 {
   const NsGrid *g = &truth->grid;
 
-  printf ("prediction  %s\n", pred->path);
-  printf ("truth       %s%s\n", truth->path,
+  printf ("prediction  %s\n", ns_cmd_printable (pred->path));
+  printf ("truth       %s%s\n", ns_cmd_printable (truth->path),
           strcmp (scheme, "2015") == 0 ? " (BraTS 2015 labels, 3 mapped to 1)" : "");
   printf ("grid        %d x %d x %d voxels of %g x %g x %g mm\n\n", g->dim[0], g->dim[1],
           g->dim[2], g->spacing[0], g->spacing[1], g->spacing[2]);
@@ -211,7 +188,8 @@ ns_cmd_eval (int argc, char **argv)
     return status;
   if (scheme != NULL && strcmp (scheme, "2015") != 0 && strcmp (scheme, "2017") != 0)
     {
-      fprintf (stderr, "neuroseg eval: --truth-scheme is 2015 or 2017, not '%s'\n", scheme);
+      fprintf (stderr, "neuroseg eval: --truth-scheme is 2015 or 2017, not '%s'\n",
+               ns_cmd_printable (scheme));
       return 2;
     }
   if (argc != 3)

@@ -70,6 +70,7 @@ ns_cmd_export_seg (int argc, char **argv)
   g_autofree char *description = NULL;
   g_autofree char *algorithm = NULL;
   int number = 0;
+  gboolean force = FALSE;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "DICOM-SEG file to write", "OUT.dcm" },
     { "series", 0, 0, G_OPTION_ARG_STRING, &series_key,
@@ -77,17 +78,22 @@ ns_cmd_export_seg (int argc, char **argv)
       "SERIES" },
     { "description", 0, 0, G_OPTION_ARG_STRING, &description,
       "Series Description of the SEG (default \"Neuroseg segmentation\")", "TEXT" },
-    { "number", 0, 0, G_OPTION_ARG_INT, &number,
-      "Series Number of the SEG (default: the source's + 1000)", "N" },
     { "algorithm", 0, 0, G_OPTION_ARG_STRING, &algorithm,
       "Segments made by this algorithm (AUTOMATIC); default: MANUAL", "NAME" },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+      "Replace OUT.dcm if it exists (an input is never replaced)", NULL },
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "number", 0, NS_CMD_INT, &number, 1, G_MAXINT, FALSE, NULL,
+      "Series Number of the SEG (default: the source's + 1000)", "N" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (!ns_cmd_parse ("export-seg", "LABELS.nii.gz DICOM_FOLDER", summary, entries, &argc, &argv,
-                     &status))
+  if (!ns_cmd_parse_options ("export-seg", "LABELS.nii.gz DICOM_FOLDER", summary, entries, NULL,
+                             numbers, &argc, &argv, &status))
     return status;
   if (argc != 3 || out_path == NULL)
     {
@@ -126,6 +132,18 @@ ns_cmd_export_seg (int argc, char **argv)
         return ns_cmd_print_error (error);
     }
 
+  /* The inputs checked first, then the output: never over the labels, their table or a
+   * file of the DICOM folder, an existing file only with --force. */
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (inputs, g_strdup (labels_path));
+  g_ptr_array_add (inputs, g_strdup (table_path));
+  if (!ns_cmd_add_case_path_inputs (inputs, dicom, &error))
+    return ns_cmd_print_error (error);
+  g_ptr_array_add (inputs, NULL);
+  if (!ns_cmd_check_outputs ((const char *const[]) { out_path, NULL },
+                             (const char *const *) inputs->pdata, force, &error))
+    return ns_cmd_print_error (error);
+
   NsDicomSegOptions options = { description, number, algorithm, table };
   if (!ns_dicom_seg_write (labels, source, out_path, &options, &error))
     return ns_cmd_print_error (error);
@@ -133,7 +151,8 @@ ns_cmd_export_seg (int argc, char **argv)
   guint64 counts[256];
   ns_label_map_count (labels, counts);
   g_autofree char *label = ns_dicom_series_dup_label (source);
-  printf ("wrote %s: a DICOM Segmentation of %s; labels", out_path, label);
+  printf ("wrote %s: a DICOM Segmentation of %s; labels", ns_cmd_printable (out_path),
+          ns_cmd_printable (label));
   guint n = 0;
   for (guint v = 1; v < 256; v++)
     if (counts[v] > 0)

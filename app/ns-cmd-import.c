@@ -73,14 +73,21 @@ ns_cmd_import_encoder (int argc, char **argv)
   g_autofree char *command = joined_argv (argc, argv);
   int in_channels = 2, status;
   gint64 seed = 0;
+  gboolean force = FALSE;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Checkpoint to write (.safetensors)",
       "OUT" },
-    { "in-channels", 0, 0, G_OPTION_ARG_INT, &in_channels,
-      "Input channels of the encoder (default 2: FLAIR, T1c)", "N" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the decoder's initialisation", "S" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_name, "f32 (default), bf16 or f16",
       "TYPE" },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+      "Replace OUT if it exists (the TFLite file is never replaced)", NULL },
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "in-channels", 0, NS_CMD_INT, &in_channels, 1, 64, FALSE, NULL,
+      "Input channels of the encoder (default 2: FLAIR, T1c)", "N" },
+    { "seed", 0, NS_CMD_INT64, &seed, 0, G_MAXINT, FALSE, NULL,
+      "Seed of the decoder's initialisation (default 0)", "S" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
@@ -91,19 +98,13 @@ ns_cmd_import_encoder (int argc, char **argv)
   NsModelInit init = { NS_INIT_NORMAL, 0.01f, 0 };
   NsDType dtype = NS_DTYPE_F32;
 
-  if (!ns_cmd_parse ("import-encoder", "TFLITE -o OUT.safetensors", summary, entries, &argc,
-                     &argv, &status))
+  if (!ns_cmd_parse_options ("import-encoder", "TFLITE -o OUT.safetensors", summary, entries,
+                             NULL, numbers, &argc, &argv, &status))
     return status;
   if (argc != 2 || out == NULL)
     {
       fprintf (stderr, "neuroseg import-encoder: expected TFLITE and -o OUT; see "
                "neuroseg import-encoder --help\n");
-      return 2;
-    }
-  if (in_channels < 1 || in_channels > 64)
-    {
-      fprintf (stderr, "neuroseg import-encoder: --in-channels must be 1 to 64, not %d\n",
-               in_channels);
       return 2;
     }
   if (dtype_name != NULL)
@@ -115,13 +116,17 @@ ns_cmd_import_encoder (int argc, char **argv)
       else if (strcmp (dtype_name, "f32") != 0)
         {
           fprintf (stderr, "neuroseg import-encoder: --dtype is f32, bf16 or f16, not '%s'\n",
-                   dtype_name);
+                   ns_cmd_printable (dtype_name));
           return 2;
         }
     }
 
+  /* the input first: what is wrong with it is the first thing to know */
   weights = ns_imagenet_weights_new_from_file (argv[1], &error);
   if (weights == NULL)
+    return ns_cmd_print_error (error);
+  if (!ns_cmd_check_outputs ((const char *const[]) { out, NULL },
+                             (const char *const[]) { argv[1], NULL }, force, &error))
     return ns_cmd_print_error (error);
   backend = ns_backend_new ("ref", &error);
   if (backend == NULL)
@@ -152,7 +157,8 @@ ns_cmd_import_encoder (int argc, char **argv)
   if (!ns_checkpoint_save (model, out, dtype, &error))
     return ns_cmd_print_error (error);
   printf ("%s: mobilenetv2-unet, %d inputs, encoder from %s (%d convolutions), %"
-          G_GSIZE_FORMAT " parameters\n", out, in_channels, argv[1], NS_IMAGENET_N_CONVS,
+          G_GSIZE_FORMAT " parameters\n", ns_cmd_printable (out), in_channels, ns_cmd_printable (argv[1]),
+          NS_IMAGENET_N_CONVS,
           ns_model_n_parameters (model));
   return 0;
 }
@@ -242,10 +248,14 @@ ns_cmd_classify_imagenet (int argc, char **argv)
   g_autofree char *device = NULL;
   gboolean tf_padding = FALSE;
   int top = 5, status;
+  const NsCmdNumber numbers[] = {
+    { "top", 0, NS_CMD_INT, &top, 1, 10000, FALSE, NULL,
+      "How many classes to print (default 5, at most the model's classes)", "K" },
+    { NULL }
+  };
   const GOptionEntry entries[] = {
     { "labels", 0, 0, G_OPTION_ARG_FILENAME, &labels_path, "Class names, one a line",
       "FILE" },
-    { "top", 0, 0, G_OPTION_ARG_INT, &top, "How many classes to print (default 5)", "K" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "auto (default), cpu, cuda or ref",
       "DEV" },
     { "tf-padding", 0, 0, G_OPTION_ARG_NONE, &tf_padding,
@@ -267,8 +277,8 @@ ns_cmd_classify_imagenet (int argc, char **argv)
   NsImagenetClassifyParams params = { 0 };
   double max_logit, sum = 0.0;
 
-  if (!ns_cmd_parse ("classify-imagenet", "TFLITE PHOTO.png", summary, entries, &argc, &argv,
-                     &status))
+  if (!ns_cmd_parse_options ("classify-imagenet", "TFLITE PHOTO.png", summary, entries,
+                             NULL, numbers, &argc, &argv, &status))
     return status;
   if (argc != 3)
     {
@@ -280,7 +290,12 @@ ns_cmd_classify_imagenet (int argc, char **argv)
   weights = ns_imagenet_weights_new_from_file (argv[1], &error);
   if (weights == NULL)
     return ns_cmd_print_error (error);
-  top = CLAMP (top, 1, weights->n_classes);
+  if (top > weights->n_classes)
+    {
+      fprintf (stderr, "neuroseg classify-imagenet: --top is at most %d, the classes of %s\n",
+               weights->n_classes, ns_cmd_printable (argv[1]));
+      return 2;
+    }
 
   if (labels_path == NULL)
     {
@@ -293,8 +308,8 @@ ns_cmd_classify_imagenet (int argc, char **argv)
   labels = g_strsplit (labels_text, "\n", -1);
   if (g_strv_length (labels) < (guint) weights->n_classes)
     {
-      fprintf (stderr, "neuroseg: %s: %u lines, the model has %d classes\n", labels_path,
-               g_strv_length (labels), weights->n_classes);
+      fprintf (stderr, "neuroseg: %s: %u lines, the model has %d classes\n",
+               ns_cmd_printable (labels_path), g_strv_length (labels), weights->n_classes);
       return 1;
     }
 
@@ -323,10 +338,10 @@ ns_cmd_classify_imagenet (int argc, char **argv)
   max_logit = logits[best[0]];
   for (int k = 0; k < weights->n_classes; k++)
     sum += exp (logits[k] - max_logit);
-  printf ("%s (%s backend%s):\n", argv[2], ns_backend_get_name (backend),
+  printf ("%s (%s backend%s):\n", ns_cmd_printable (argv[2]), ns_backend_get_name (backend),
           tf_padding ? ", TensorFlow padding" : "");
   for (int r = 0; r < top; r++)
     printf ("%2d. %5.1f %%  %4d  %s\n", r + 1, 100.0 * exp (logits[best[r]] - max_logit) / sum,
-            best[r], g_strstrip (labels[best[r]]));
+            best[r], ns_cmd_printable (g_strstrip (labels[best[r]])));
   return 0;
 }

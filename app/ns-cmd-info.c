@@ -179,7 +179,7 @@ info_file (const char *path, GError **error)
     return FALSE;
 
   NsCaseFile kind = ns_case_classify_file (path);
-  printf ("file         %s\n", path);
+  printf ("file         %s\n", ns_cmd_printable (path));
   if (kind != NS_CASE_FILE_NONE)
     printf ("part         %s (from the name)\n", ns_case_file_name (kind));
   print_grid (&hdr.grid);
@@ -198,7 +198,7 @@ info_file (const char *path, GError **error)
   if (hdr.intent_code != 0)
     printf ("intent       %d\n", hdr.intent_code);
   if (hdr.descrip[0] != '\0')
-    printf ("description  %s\n", hdr.descrip);
+    printf ("description  %s\n", ns_cmd_printable (hdr.descrip));
 
   for (int v = 0; v < hdr.n_volumes; v++)
     {
@@ -229,8 +229,8 @@ info_file (const char *path, GError **error)
 static gboolean
 info_case (NsCase *ncase)
 {
-  printf ("case         %s\n", ncase->id);
-  printf ("folder       %s\n", ncase->dir);
+  printf ("case         %s\n", ns_cmd_printable (ncase->id));
+  printf ("folder       %s\n", ns_cmd_printable (ncase->dir));
   print_grid (&ncase->grid);
   printf ("modalities  ");
   for (int m = 0; m < NS_N_MODALITIES; m++)
@@ -243,7 +243,7 @@ info_case (NsCase *ncase)
       if (vol == NULL)
         continue;
       g_autofree char *base = g_path_get_basename (ncase->paths[m]);
-      printf ("%-6s       %s  %s", ns_modality_name (m), base,
+      printf ("%-6s       %s  %s", ns_modality_name (m), ns_cmd_printable (base),
               ns_nifti_datatype_name (vol->datatype));
       if (isfinite (vol->scl_slope) && vol->scl_slope != 0.0
           && (vol->scl_slope != 1.0 || vol->scl_inter != 0.0))
@@ -257,7 +257,8 @@ info_case (NsCase *ncase)
       guint64 counts[256];
       g_autofree char *base = g_path_get_basename (ncase->paths[NS_CASE_FILE_BRAIN_MASK]);
       ns_label_map_count (ncase->brain_mask, counts);
-      printf ("brain mask   %s  %" G_GUINT64_FORMAT " voxels %.3f mL\n", base, counts[1],
+      printf ("brain mask   %s  %" G_GUINT64_FORMAT " voxels %.3f mL\n",
+              ns_cmd_printable (base), counts[1],
               (double) counts[1] * ns_grid_voxel_volume_ml (&ncase->grid));
       print_xform_warning ("  ", &ncase->brain_mask->grid);
     }
@@ -266,14 +267,14 @@ info_case (NsCase *ncase)
       g_autofree char *base = g_path_get_basename (ncase->paths[NS_CASE_FILE_LABELS]);
       guint64 counts[256];
       ns_label_map_count (ncase->labels, counts);
-      printf ("label file   %s\n", base);
+      printf ("label file   %s\n", ns_cmd_printable (base));
       print_xform_warning ("  ", &ncase->labels->grid);
       print_labels (counts, ns_grid_voxel_volume_ml (&ncase->grid), TRUE, ncase->label_scheme);
     }
   else
     printf ("labels       none\n");
   for (char **note = ncase->notes; note != NULL && *note != NULL; note++)
-    printf ("note         %s\n", *note);
+    printf ("note         %s\n", ns_cmd_printable (*note));
   return TRUE;
 }
 
@@ -287,13 +288,13 @@ info_dicom (const char *path, const NsCmdDicomOptions *o)
 
   if (!ns_cmd_dicom_assignment (o, &a, &error))
     {
-      fprintf (stderr, "neuroseg info: %s\n", error->message);
+      fprintf (stderr, "neuroseg info: %s\n", ns_cmd_printable (error->message));
       return 2;
     }
   g_autoptr (GPtrArray) scan = ns_dicom_scan (path, &n_other, &error);
   if (scan == NULL)
     return ns_cmd_print_error (error);
-  printf ("DICOM        %s: %u image series", path, scan->len);
+  printf ("DICOM        %s: %u image series", ns_cmd_printable (path), scan->len);
   if (n_other > 0)
     printf (", %u other object%s (segmentations, reports, ...)", n_other,
             n_other == 1 ? "" : "s");
@@ -315,7 +316,7 @@ info_dicom (const char *path, const NsCmdDicomOptions *o)
         if (s->is_volume && g_strcmp0 (first->path, ncase->paths[m]) == 0)
           {
             g_autofree char *label = ns_dicom_series_dup_label (s);
-            printf ("%-12s %s\n", ns_modality_name (m), label);
+            printf ("%-12s %s\n", ns_modality_name (m), ns_cmd_printable (label));
           }
       }
   return 0;
@@ -337,8 +338,8 @@ ns_cmd_info (int argc, char **argv)
   int status;
 
   ns_cmd_dicom_entries (&dicom, dicom_entries);
-  if (!ns_cmd_parse_full ("info", "[--devices] PATH...", summary, entries, dicom_entries, &argc,
-                          &argv, &status))
+  if (!ns_cmd_parse_options ("info", "[--devices] PATH...", summary, entries, dicom_entries,
+                             NULL, &argc, &argv, &status))
     return status;
   if (devices)
     {
@@ -359,7 +360,7 @@ ns_cmd_info (int argc, char **argv)
   if (ns_cmd_dicom_options_given (&dicom))
     {
       fprintf (stderr, "neuroseg info: --flair, --t1c, --t1, --t2 and --grid choose DICOM "
-                       "series; %s is not a DICOM folder\n", argv[1]);
+                       "series; %s is not a DICOM folder\n", ns_cmd_printable (argv[1]));
       return 2;
     }
   if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_IS_DIR))
@@ -373,18 +374,8 @@ ns_cmd_info (int argc, char **argv)
       return info_file (argv[1], &error) ? 0 : ns_cmd_print_error (error);
     }
 
-  g_autoptr (NsCase) ncase = NULL;
-  if (argc == 2)
-    ncase = ns_case_load (argv[1], NS_CASE_LOAD_DEFAULT, &error);
-  else
-    {
-      g_autoptr (GPtrArray) files = g_ptr_array_new ();
-      for (int i = 1; i < argc; i++)
-        g_ptr_array_add (files, argv[i]);
-      g_ptr_array_add (files, NULL);
-      ncase = ns_case_load_files ((const char *const *) files->pdata, NS_CASE_LOAD_DEFAULT,
-                                  &error);
-    }
+  g_autoptr (NsCase) ncase = ns_case_open ((const char *const *) argv + 1,
+                                           NS_CASE_LOAD_DEFAULT, &error);
   if (ncase == NULL)
     return ns_cmd_print_error (error);
   return info_case (ncase) ? 0 : 1;

@@ -20,6 +20,7 @@
 
 #include "ns-checkpoint.h"
 #include "ns-cmd.h"
+#include "ns-json.h"
 #include "ns-registry.h"
 #include "ns-runs.h"
 #include "ns-validate.h"
@@ -37,22 +38,8 @@ static gboolean
 parse (const char *cmd, const char *params, const char *summary, const GOptionEntry *entries,
        int *argc, char ***argv, int *status)
 {
-  guint n = 0;
-  while (entries[n].long_name != NULL)
-    n++;
-  g_autofree GOptionEntry *all = g_new0 (GOptionEntry, n + 2);
-  memcpy (all, entries, n * sizeof *all);
-  all[n] = (GOptionEntry) { "db", 0, 0, G_OPTION_ARG_FILENAME, &opt_db,
-                            "The database (default: $NEUROSEG_DATA_DIR/neuroseg.db or the user "
-                            "data folder)", "FILE" };
-  return ns_cmd_parse (cmd, params, summary, all, argc, argv, status);
-}
-
-static int
-usage_error (const char *cmd, const char *message)
-{
-  fprintf (stderr, "neuroseg %s: %s (neuroseg %s --help)\n", cmd, message, cmd);
-  return 2;
+  return ns_cmd_parse_with_db (cmd, params, summary, entries, NULL, &opt_db, argc, argv,
+                               status);
 }
 
 /* "N" or "vN", N >= 0 (0: the shipped model). */
@@ -74,90 +61,40 @@ parse_version (const char *text, int *version)
 static void
 print_json (JsonNode *root)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
+  ns_cmd_print_json (root, TRUE);
 }
 
+/* The registry's metrics of m as an object (empty when it has none). */
 static JsonObject *
 metrics_object (const NsRegistryModel *m)
 {
-  JsonNode *node = m->metrics != NULL ? json_from_string (m->metrics, NULL) : NULL;
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      if (node != NULL)
-        json_node_unref (node);
-      return json_object_new ();
-    }
-  JsonObject *o = json_object_ref (json_node_get_object (node));
-  json_node_unref (node);
-  return o;
-}
-
-static void
-add_number_or_null (JsonBuilder *b, const char *member, double value)
-{
-  json_builder_set_member_name (b, member);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
+  JsonObject *o = m->metrics != NULL ? ns_json_parse_object (m->metrics, -1, NULL) : NULL;
+  return o != NULL ? o : json_object_new ();
 }
 
 static void
 model_to_json (JsonBuilder *b, const NsRegistryModel *m)
 {
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, m->version);
-  json_builder_set_member_name (b, "default");
-  json_builder_add_boolean_value (b, m->is_default);
-  json_builder_set_member_name (b, "shipped");
-  json_builder_add_boolean_value (b, m->version == NS_REGISTRY_SHIPPED);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, ns_registry_model_status_name (m->status));
-  json_builder_set_member_name (b, "error");
-  if (m->error != NULL)
-    json_builder_add_string_value (b, m->error);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "path");
-  json_builder_add_string_value (b, m->path);
-  json_builder_set_member_name (b, "sha256");
-  json_builder_add_string_value (b, m->sha256);
-  json_builder_set_member_name (b, "arch");
-  if (m->arch != NULL)
-    json_builder_add_string_value (b, m->arch);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "parent");
-  if (m->parent != NS_REGISTRY_NONE)
-    json_builder_add_int_value (b, m->parent);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "run");
-  if (m->run_id > 0)
-    json_builder_add_int_value (b, m->run_id);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "created");
-  json_builder_add_string_value (b, m->created);
-  add_number_or_null (b, "dice_wt", m->dice[0]);
-  add_number_or_null (b, "dice_tc", m->dice[1]);
-  add_number_or_null (b, "dice_et", m->dice[2]);
+  ns_json_add_int (b, "version", m->version);
+  ns_json_add_boolean (b, "default", m->is_default);
+  ns_json_add_boolean (b, "shipped", m->version == NS_REGISTRY_SHIPPED);
+  ns_json_add_string (b, "status", ns_registry_model_status_name (m->status));
+  ns_json_add_string (b, "error", m->error);
+  ns_json_add_string (b, "path", m->path);
+  ns_json_add_string (b, "sha256", m->sha256);
+  ns_json_add_string (b, "arch", m->arch);
+  ns_json_add_int_or_null (b, "parent", m->parent, m->parent != NS_REGISTRY_NONE);
+  ns_json_add_int_or_null (b, "run", m->run_id, m->run_id > 0);
+  ns_json_add_string (b, "created", m->created);
+  ns_json_add_number (b, "dice_wt", m->dice[0]);
+  ns_json_add_number (b, "dice_tc", m->dice[1]);
+  ns_json_add_number (b, "dice_et", m->dice[2]);
   json_builder_set_member_name (b, "metrics");
   JsonNode *metrics = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (metrics, metrics_object (m));
   json_builder_add_value (b, metrics);
   json_builder_end_object (b);
-}
-
-static char *
-dice_text (double v)
-{
-  return isfinite (v) ? g_strdup_printf ("%.4f", v) : g_strdup ("-");
 }
 
 /* ---- list / show -------------------------------------------------------------------- */
@@ -171,9 +108,9 @@ print_default (NsDb *q)
   int version = NS_REGISTRY_NONE;
   g_autofree char *path = ns_registry_dup_default_path (q, &version, &why, &error);
   if (path == NULL)
-    printf ("default: none can be used: %s\n", error->message);
+    printf ("default: none can be used: %s\n", ns_cmd_printable (error->message));
   else
-    printf ("default: v%d, %s: %s\n", version, why, path);
+    printf ("default: v%d, %s: %s\n", version, ns_cmd_printable (why), ns_cmd_printable (path));
 }
 
 static int
@@ -191,7 +128,7 @@ cmd_list (int argc, char **argv)
               "default, version 0 is the shipped model.", entries, &argc, &argv, &status))
     return status;
   if (argc != 1)
-    return usage_error ("models list", "takes no arguments");
+    return ns_cmd_usage_error ("models list", "takes no arguments");
   g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -211,7 +148,8 @@ cmd_list (int argc, char **argv)
     }
   if (models->len == 0)
     {
-      printf ("no models registered and no shipped model (%s)\n", ns_db_get_path (q));
+      printf ("no models registered and no shipped model (%s)\n",
+              ns_cmd_printable (ns_db_get_path (q)));
       print_default (q);
       return 0;
     }
@@ -220,14 +158,15 @@ cmd_list (int argc, char **argv)
   for (guint i = 0; i < models->len; i++)
     {
       NsRegistryModel *m = g_ptr_array_index (models, i);
-      g_autofree char *wt = dice_text (m->dice[0]);
-      g_autofree char *tc = dice_text (m->dice[1]);
-      g_autofree char *et = dice_text (m->dice[2]);
+      g_autofree char *wt = ns_cmd_dup_number_text (m->dice[0], "%.4f");
+      g_autofree char *tc = ns_cmd_dup_number_text (m->dice[1], "%.4f");
+      g_autofree char *et = ns_cmd_dup_number_text (m->dice[2], "%.4f");
       g_autofree char *parent = m->parent != NS_REGISTRY_NONE ? g_strdup_printf ("v%d", m->parent)
                                                               : g_strdup ("-");
       printf (" %s v%-4d %-10s %-17s %7s %7s %7s %6s  %-27s %s%s\n", m->is_default ? "*" : " ",
               m->version, ns_registry_model_status_name (m->status),
-              m->arch != NULL ? m->arch : "-", wt, tc, et, parent, m->created, m->path,
+              ns_cmd_printable (m->arch != NULL ? m->arch : "-"), wt, tc, et, parent,
+              ns_cmd_printable (m->created), ns_cmd_printable (m->path),
               m->version == NS_REGISTRY_SHIPPED ? "  (shipped)" : "");
     }
   print_default (q);
@@ -263,7 +202,7 @@ cmd_show (int argc, char **argv)
               &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
-    return usage_error ("models show", "give one version number N");
+    return ns_cmd_usage_error ("models show", "give one version number N");
   g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -281,36 +220,37 @@ cmd_show (int argc, char **argv)
       print_json (root);
       return 0;
     }
-  g_autofree char *wt = dice_text (m->dice[0]);
-  g_autofree char *tc = dice_text (m->dice[1]);
-  g_autofree char *et = dice_text (m->dice[2]);
+  g_autofree char *wt = ns_cmd_dup_number_text (m->dice[0], "%.4f");
+  g_autofree char *tc = ns_cmd_dup_number_text (m->dice[1], "%.4f");
+  g_autofree char *et = ns_cmd_dup_number_text (m->dice[2], "%.4f");
   printf ("version      %d%s%s\n", m->version,
           m->version == NS_REGISTRY_SHIPPED ? " (the shipped model)" : "",
           m->is_default ? " (default)" : "");
   printf ("status       %s%s%s\n", ns_registry_model_status_name (m->status),
-          m->error != NULL ? ": " : "", m->error != NULL ? m->error : "");
-  printf ("file         %s\n", m->path);
-  printf ("sha256       %s\n", m->sha256);
-  printf ("arch         %s\n", m->arch != NULL ? m->arch : "-");
+          m->error != NULL ? ": " : "", m->error != NULL ? ns_cmd_printable (m->error) : "");
+  printf ("file         %s\n", ns_cmd_printable (m->path));
+  printf ("sha256       %s\n", ns_cmd_printable (m->sha256));
+  printf ("arch         %s\n", ns_cmd_printable (m->arch != NULL ? m->arch : "-"));
   if (m->parent != NS_REGISTRY_NONE)
     printf ("parent       v%d\n", m->parent);
   else
     printf ("parent       -\n");
   if (m->run_id > 0)
     printf ("run          %" G_GINT64_FORMAT "\n", m->run_id);
-  printf ("registered   %s\n", m->created);
+  printf ("registered   %s\n", ns_cmd_printable (m->created));
   printf ("model card   WT %s  TC %s  ET %s\n", wt, tc, et);
   g_autoptr (JsonObject) o = metrics_object (m);
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, o);
   g_autofree char *text = json_to_string (node, TRUE);
-  printf ("metrics      %s\n", text);
+  printf ("metrics      %s\n", ns_cmd_printable (text));
   printf ("validation   %u record%s%s\n", figures->len, figures->len == 1 ? "" : "s",
           figures->len > 0 ? ":" : " (neuroseg models validate N --val CASE...)");
   for (guint i = 0; i < figures->len; i++)
     {
       NsRegistryValidation *v = figures->pdata[i];
-      g_autofree char *label = g_strdup_printf ("%s (%s)", v->case_id, v->at);
+      g_autofree char *label = g_strdup_printf ("%s (%s)", ns_cmd_printable (v->case_id),
+                                                ns_cmd_printable (v->at));
       print_validation_row (label, v);
     }
   return 0;
@@ -330,13 +270,8 @@ set_if_absent_string (JsonObject *o, const char *key, const char *value)
 static char *
 metrics_from_meta (const NsModelMeta *meta)
 {
-  g_autoptr (JsonObject) o = NULL;
-  if (meta->metrics != NULL)
-    {
-      g_autoptr (JsonNode) n = json_from_string (meta->metrics, NULL);
-      if (n != NULL && JSON_NODE_HOLDS_OBJECT (n))
-        o = json_object_ref (json_node_get_object (n));
-    }
+  g_autoptr (JsonObject) o = meta->metrics != NULL
+                              ? ns_json_parse_object (meta->metrics, -1, NULL) : NULL;
   if (o == NULL)
     o = json_object_new ();
   if (meta->cases != NULL)
@@ -367,29 +302,28 @@ cmd_register (int argc, char **argv)
 {
   int parent = NS_REGISTRY_NONE;
   gint64 run = 0;
-  const GOptionEntry entries[] = {
-    { "parent", 0, 0, G_OPTION_ARG_INT, &parent,
+  const NsCmdNumber numbers[] = {
+    { "parent", 0, NS_CMD_INT, &parent, 0, G_MAXINT, FALSE, NULL,
       "The version it was fine-tuned from, 0 for the shipped model (default: the registered "
       "version of the checkpoint's parent file, if any)", "N" },
-    { "run", 0, 0, G_OPTION_ARG_INT64, &run,
+    { "run", 0, NS_CMD_INT64, &run, 1, G_MAXINT, FALSE, NULL,
       "The training run that produced it (ends the run, marks its queued cases used)", "R" },
     { NULL }
   };
   int status;
   g_autoptr (GError) error = NULL;
 
-  if (!parse ("models register", "FILE", "Records a checkpoint as a new model version, after "
-              "checking that it loads; a file that does not load is recorded as failed and "
-              "never used.", entries, &argc, &argv, &status))
+  if (!ns_cmd_parse_with_db ("models register", "FILE", "Records a checkpoint as a new model "
+                             "version, after checking that it loads; a file that does not "
+                             "load is recorded as failed and never used.", NULL, numbers,
+                             &opt_db, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return usage_error ("models register", "give one FILE");
-  if (parent < NS_REGISTRY_NONE || run < 0)
-    return usage_error ("models register", "--parent and --run take numbers >= 0");
+    return ns_cmd_usage_error ("models register", "give one FILE");
   const char *path = argv[1];
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
-      fprintf (stderr, "neuroseg: %s: no such file\n", path);
+      fprintf (stderr, "neuroseg: %s: no such file\n", ns_cmd_printable (path));
       return 1;
     }
 
@@ -430,19 +364,19 @@ cmd_register (int argc, char **argv)
   if (load_error != NULL)
     {
       fprintf (stderr, "neuroseg: %s (recorded as failed version %d, never used)\n",
-               load_error->message, version);
+               ns_cmd_printable (load_error->message), version);
       return 1;
     }
   g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
   if (m == NULL)
     return ns_cmd_print_error (error);
-  g_autofree char *wt = dice_text (m->dice[0]);
-  g_autofree char *tc = dice_text (m->dice[1]);
-  g_autofree char *et = dice_text (m->dice[2]);
+  g_autofree char *wt = ns_cmd_dup_number_text (m->dice[0], "%.4f");
+  g_autofree char *tc = ns_cmd_dup_number_text (m->dice[1], "%.4f");
+  g_autofree char *et = ns_cmd_dup_number_text (m->dice[2], "%.4f");
   g_autofree char *from = m->parent != NS_REGISTRY_NONE ? g_strdup_printf (", from v%d", m->parent)
                                                         : g_strdup ("");
   printf ("registered model version %d (%s%s; validation WT %s TC %s ET %s)\n", version,
-          m->arch, from, wt, tc, et);
+          ns_cmd_printable (m->arch), from, wt, tc, et);
   return 0;
 }
 
@@ -478,9 +412,9 @@ cmd_validate (int argc, char **argv)
               &argc, &argv, &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
-    return usage_error ("models validate", "give one version number N");
+    return ns_cmd_usage_error ("models validate", "give one version number N");
   if (cases == NULL)
-    return usage_error ("models validate", "give the cases with --val CASE (one or more)");
+    return ns_cmd_usage_error ("models validate", "give the cases with --val CASE (one or more)");
 
   g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
@@ -491,13 +425,12 @@ cmd_validate (int argc, char **argv)
   g_autoptr (NsBackend) be = ns_backend_new (device != NULL ? device : "auto", &error);
   if (be == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (NsModel) model = ns_checkpoint_load (m->path, be, &error);
-  if (model == NULL)
-    return ns_cmd_print_error (error);
-  printf ("validating model version %d (%s) on %u case%s\n", version, m->path,
-          g_strv_length (cases), g_strv_length (cases) == 1 ? "" : "s");
-  g_autoptr (GPtrArray) figures = ns_validate_cases (model, (const char *const *) cases, NULL,
-                                                     validate_progress_cb, NULL, &error);
+  printf ("validating model version %d (%s) on %u case%s\n", version,
+          ns_cmd_printable (m->path), g_strv_length (cases), g_strv_length (cases) == 1 ? "" : "s");
+  fflush (stdout);
+  g_autoptr (GPtrArray) figures = ns_validate_model_file (m->path, be,
+                                                          (const char *const *) cases, NULL,
+                                                          validate_progress_cb, NULL, &error);
   if (figures == NULL)
     return ns_cmd_print_error (error);
   for (guint i = 0; i < figures->len; i++)
@@ -513,12 +446,6 @@ cmd_validate (int argc, char **argv)
 }
 
 /* ---- promote / rollback ----------------------------------------------------------- */
-
-static char *
-score_text (double v)
-{
-  return isfinite (v) ? g_strdup_printf ("%.4f", v) : g_strdup ("-");
-}
 
 /* The candidate's validation figures next to the current default's, case by case. */
 static void
@@ -539,12 +466,12 @@ print_comparison (const NsRegistryComparison *c)
       g_autofree char *right = b != NULL ? g_strdup_printf ("%.4f %.4f %.4f", b->dice[0],
                                                             b->dice[1], b->dice[2])
                                          : g_strdup ("(not validated on it)");
-      printf ("  %-25.25s  %-26s %s\n", a->case_id, left, right);
+      printf ("  %-25.25s  %-26s %s\n", ns_cmd_printable (a->case_id), left, right);
     }
   if (c->rows->len > 0)
     {
-      g_autofree char *sa = score_text (c->candidate_score);
-      g_autofree char *sb = score_text (c->current_score);
+      g_autofree char *sa = ns_cmd_dup_number_text (c->candidate_score, "%.4f");
+      g_autofree char *sb = ns_cmd_dup_number_text (c->current_score, "%.4f");
       g_autofree char *d = isfinite (c->candidate_score) && isfinite (c->current_score)
         ? g_strdup_printf ("  (change %+.4f)", c->candidate_score - c->current_score)
         : g_strdup ("");
@@ -552,7 +479,7 @@ print_comparison (const NsRegistryComparison *c)
               sa, sb, d);
     }
   printf ("%s: %s\n", c->gate == NS_REGISTRY_GATE_PASS ? "gate passed" : "gate refused",
-          c->reason);
+          ns_cmd_printable (c->reason));
 }
 
 static gboolean
@@ -587,7 +514,7 @@ cmd_promote (int argc, char **argv)
               &argc, &argv, &status))
     return status;
   if (argc != 2 || !parse_version (argv[1], &version))
-    return usage_error ("models promote", "give one version number N");
+    return ns_cmd_usage_error ("models promote", "give one version number N");
   g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -609,7 +536,7 @@ cmd_promote (int argc, char **argv)
   if (c->gate != NS_REGISTRY_GATE_PASS && version != NS_REGISTRY_SHIPPED && !force)
     {
       fprintf (stderr, "neuroseg models promote: not promoted: %s; to promote anyway, run "
-               "it again with --force\n", c->reason);
+               "it again with --force\n", ns_cmd_printable (c->reason));
       return 1;
     }
   if (!yes)
@@ -653,7 +580,7 @@ cmd_rollback (int argc, char **argv)
               "there was none).", entries, &argc, &argv, &status))
     return status;
   if (argc > 2 || (argc == 2 && !parse_version (argv[1], &version)))
-    return usage_error ("models rollback", "give at most one version number N");
+    return ns_cmd_usage_error ("models rollback", "give at most one version number N");
   g_autoptr (NsDb) q = ns_db_open (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -687,7 +614,7 @@ cmd_runs (int argc, char **argv)
               "(runs whose process died are marked failed).", entries, &argc, &argv, &status))
     return status;
   if (argc != 1)
-    return usage_error ("models runs", "takes no arguments");
+    return ns_cmd_usage_error ("models runs", "takes no arguments");
   g_autoptr (NsDb) q = ns_db_open_readonly (opt_db, &error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -704,34 +631,22 @@ cmd_runs (int argc, char **argv)
           g_autofree char *model = r->model_version > 0 ? g_strdup_printf ("v%d", r->model_version)
                                                         : g_strdup ("-");
           printf ("%4" G_GINT64_FORMAT "  %-10s %-27s %-6s %s%s%s\n", r->id,
-                  ns_runs_status_name (r->status), r->started, model,
-                  r->command != NULL ? r->command : "", r->error != NULL ? "  # " : "",
-                  r->error != NULL ? r->error : "");
+                  ns_runs_status_name (r->status), ns_cmd_printable (r->started), model,
+                  ns_cmd_printable (r->command != NULL ? r->command : ""),
+                  r->error != NULL ? "  # " : "",
+                  ns_cmd_printable (r->error != NULL ? r->error : ""));
           continue;
         }
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "id");
-      json_builder_add_int_value (b, r->id);
-      json_builder_set_member_name (b, "status");
-      json_builder_add_string_value (b, ns_runs_status_name (r->status));
+      ns_json_add_int (b, "id", r->id);
+      ns_json_add_string (b, "status", ns_runs_status_name (r->status));
       const char *keys[] = { "started", "finished", "command", "log", "host", "error" };
       const char *vals[] = { r->started, r->finished, r->command, r->log_path, r->host,
                              r->error };
       for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
-        {
-          json_builder_set_member_name (b, keys[k]);
-          if (vals[k] != NULL)
-            json_builder_add_string_value (b, vals[k]);
-          else
-            json_builder_add_null_value (b);
-        }
-      json_builder_set_member_name (b, "pid");
-      json_builder_add_int_value (b, r->pid);
-      json_builder_set_member_name (b, "model_version");
-      if (r->model_version > 0)
-        json_builder_add_int_value (b, r->model_version);
-      else
-        json_builder_add_null_value (b);
+        ns_json_add_string (b, keys[k], vals[k]);
+      ns_json_add_int (b, "pid", r->pid);
+      ns_json_add_int_or_null (b, "model_version", r->model_version, r->model_version > 0);
       json_builder_set_member_name (b, "cases");
       json_builder_begin_array (b);
       for (guint c = 0; c < r->cases->len; c++)

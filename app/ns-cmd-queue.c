@@ -11,6 +11,7 @@
 
 #include "ns-cmd.h"
 #include "ns-export.h"
+#include "ns-json.h"
 #include "ns-queue.h"
 
 #include <json-glib/json-glib.h>
@@ -21,37 +22,20 @@
 
 static char *opt_db;
 
-static const GOptionEntry db_entry =
-  { "db", 0, 0, G_OPTION_ARG_FILENAME, &opt_db,
-    "The database (default: $NEUROSEG_DATA_DIR/neuroseg.db or the user data folder)", "FILE" };
-
-/* entries + --db, NULL-terminated (owned). */
-static GOptionEntry *
-with_db (const GOptionEntry *entries)
+static gboolean
+parse_numbers (const char *cmd, const char *params, const char *summary,
+               const GOptionEntry *entries, const NsCmdNumber *numbers, int *argc,
+               char ***argv, int *status)
 {
-  guint n = 0;
-  while (entries != NULL && entries[n].long_name != NULL)
-    n++;
-  GOptionEntry *all = g_new0 (GOptionEntry, n + 2);
-  if (n > 0)
-    memcpy (all, entries, n * sizeof *all);
-  all[n] = db_entry;
-  return all;
+  return ns_cmd_parse_with_db (cmd, params, summary, entries, numbers, &opt_db, argc, argv,
+                               status);
 }
 
 static gboolean
 parse (const char *cmd, const char *params, const char *summary, const GOptionEntry *entries,
        int *argc, char ***argv, int *status)
 {
-  g_autofree GOptionEntry *all = with_db (entries);
-  return ns_cmd_parse (cmd, params, summary, all, argc, argv, status);
-}
-
-static int
-usage_error (const char *cmd, const char *message)
-{
-  fprintf (stderr, "neuroseg %s: %s (neuroseg %s --help)\n", cmd, message, cmd);
-  return 2;
+  return parse_numbers (cmd, params, summary, entries, NULL, argc, argv, status);
 }
 
 static NsDb *
@@ -67,44 +51,10 @@ open_queue_readonly (GError **error)
 }
 
 static void
-add_number_or_null (JsonBuilder *b, const char *member, double value)
-{
-  json_builder_set_member_name (b, member);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_string_or_null (JsonBuilder *b, const char *member, const char *value)
-{
-  json_builder_set_member_name (b, member);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_int_or_null (JsonBuilder *b, const char *member, gint64 value, gboolean present)
-{
-  json_builder_set_member_name (b, member);
-  if (present)
-    json_builder_add_int_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 print_json (JsonBuilder *b)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
+  ns_cmd_print_json (root, TRUE);
 }
 
 /* ---- add ---------------------------------------------------------------------------- */
@@ -115,39 +65,32 @@ cmd_add (int argc, char **argv)
   g_autofree char *mask = NULL, *prediction = NULL, *who = NULL;
   int model_version = 0;
   double uncertainty = NAN;
-  g_autofree char *uncertainty_text = NULL;
   const GOptionEntry entries[] = {
     { "mask", 'm', 0, G_OPTION_ARG_FILENAME, &mask, "The corrected mask (required)", "M" },
     { "prediction", 'p', 0, G_OPTION_ARG_FILENAME, &prediction,
       "The model's prediction: effort (WT Dice) and edited voxels are computed", "P" },
-    { "model-version", 0, 0, G_OPTION_ARG_INT, &model_version,
-      "The registered model version that made the prediction", "N" },
     { "who", 0, 0, G_OPTION_ARG_STRING, &who, "Who corrected it (default: the user name)",
       "NAME" },
-    { "uncertainty", 0, 0, G_OPTION_ARG_STRING, &uncertainty_text,
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "model-version", 0, NS_CMD_INT, &model_version, 1, G_MAXINT, FALSE, NULL,
+      "The registered model version that made the prediction", "N" },
+    { "uncertainty", 0, NS_CMD_DOUBLE, &uncertainty, -INFINITY, INFINITY, FALSE, NULL,
       "The prediction's uncertainty score (for sorting)", "X" },
     { NULL }
   };
   int status;
   g_autoptr (GError) error = NULL;
 
-  if (!parse ("queue add", "CASE", "Adds a corrected case to the fine-tuning queue (a case "
-              "already there gets the new annotation and is queued again).",
-              entries, &argc, &argv, &status))
+  if (!parse_numbers ("queue add", "CASE", "Adds a corrected case to the fine-tuning queue (a "
+                      "case already there gets the new annotation and is queued again).",
+                      entries, numbers, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return usage_error ("queue add", "give one CASE (folder or 4-modality file)");
+    return ns_cmd_usage_error ("queue add", "give one CASE (folder or 4-modality file)");
   if (mask == NULL)
-    return usage_error ("queue add", "--mask is required");
-  if (uncertainty_text != NULL)
-    {
-      char *end = NULL;
-      uncertainty = g_ascii_strtod (uncertainty_text, &end);
-      if (end == uncertainty_text || *end != '\0' || !isfinite (uncertainty))
-        return usage_error ("queue add", "--uncertainty takes a number");
-    }
-  if (model_version < 0)
-    return usage_error ("queue add", "--model-version takes a version >= 1");
+    return ns_cmd_usage_error ("queue add", "--mask is required");
 
   g_autoptr (NsDb) q = open_queue (&error);
   if (q == NULL)
@@ -160,8 +103,8 @@ cmd_add (int argc, char **argv)
   g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, ref, &error);
   if (e == NULL)
     return ns_cmd_print_error (error);
-  printf ("queued %s (id %" G_GINT64_FORMAT ", annotation %d)", e->case_id, e->id,
-          e->n_annotations);
+  printf ("queued %s (id %" G_GINT64_FORMAT ", annotation %d)", ns_cmd_printable (e->case_id),
+          e->id, e->n_annotations);
   if (isfinite (e->effort))
     printf (": WT Dice of the prediction %.4f, %" G_GINT64_FORMAT " voxels edited", e->effort,
             e->edited_voxels);
@@ -175,23 +118,21 @@ static void
 entry_to_json (JsonBuilder *b, const NsQueueEntry *e)
 {
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, e->id);
-  add_string_or_null (b, "case_id", e->case_id);
-  add_string_or_null (b, "path", e->path);
-  add_string_or_null (b, "state", ns_queue_state_name (e->state));
-  add_int_or_null (b, "used_by", e->used_by, e->used_by > 0);
-  add_string_or_null (b, "added", e->added);
-  add_string_or_null (b, "mask", e->mask_path);
-  add_string_or_null (b, "prediction", e->prediction_path);
-  add_string_or_null (b, "who", e->who);
-  add_string_or_null (b, "annotated", e->annotated);
-  add_int_or_null (b, "model_version", e->model_version, e->model_version > 0);
-  add_number_or_null (b, "effort", e->effort);
-  add_int_or_null (b, "edited_voxels", e->edited_voxels, e->edited_voxels >= 0);
-  add_number_or_null (b, "uncertainty", e->uncertainty);
-  json_builder_set_member_name (b, "annotations");
-  json_builder_add_int_value (b, e->n_annotations);
+  ns_json_add_int (b, "id", e->id);
+  ns_json_add_string (b, "case_id", e->case_id);
+  ns_json_add_string (b, "path", e->path);
+  ns_json_add_string (b, "state", ns_queue_state_name (e->state));
+  ns_json_add_int_or_null (b, "used_by", e->used_by, e->used_by > 0);
+  ns_json_add_string (b, "added", e->added);
+  ns_json_add_string (b, "mask", e->mask_path);
+  ns_json_add_string (b, "prediction", e->prediction_path);
+  ns_json_add_string (b, "who", e->who);
+  ns_json_add_string (b, "annotated", e->annotated);
+  ns_json_add_int_or_null (b, "model_version", e->model_version, e->model_version > 0);
+  ns_json_add_number (b, "effort", e->effort);
+  ns_json_add_int_or_null (b, "edited_voxels", e->edited_voxels, e->edited_voxels >= 0);
+  ns_json_add_number (b, "uncertainty", e->uncertainty);
+  ns_json_add_int (b, "annotations", e->n_annotations);
   json_builder_set_member_name (b, "modalities");
   g_autoptr (JsonNode) mods = json_from_string (e->modalities, NULL);
   if (mods != NULL)
@@ -199,12 +140,6 @@ entry_to_json (JsonBuilder *b, const NsQueueEntry *e)
   else
     json_builder_add_null_value (b);
   json_builder_end_object (b);
-}
-
-static char *
-number_or_dash (double v, const char *format)
-{
-  return isfinite (v) ? g_strdup_printf (format, v) : g_strdup ("-");
 }
 
 static int
@@ -229,7 +164,7 @@ cmd_list (int argc, char **argv)
               "voxels and uncertainty.", entries, &argc, &argv, &status))
     return status;
   if (argc != 1)
-    return usage_error ("queue list", "takes no arguments");
+    return ns_cmd_usage_error ("queue list", "takes no arguments");
   NsQueueSort s = NS_QUEUE_SORT_ADDED;
   if (sort == NULL || g_strcmp0 (sort, "added") == 0)
     s = NS_QUEUE_SORT_ADDED;
@@ -238,10 +173,10 @@ cmd_list (int argc, char **argv)
   else if (g_strcmp0 (sort, "effort") == 0)
     s = NS_QUEUE_SORT_EFFORT;
   else
-    return usage_error ("queue list", "--sort takes added, uncertainty or effort");
+    return ns_cmd_usage_error ("queue list", "--sort takes added, uncertainty or effort");
   NsQueueState st = NS_QUEUE_STATE_QUEUED;
   if (state != NULL && !ns_queue_state_from_name (state, &st))
-    return usage_error ("queue list", "--state takes queued, used or excluded");
+    return ns_cmd_usage_error ("queue list", "--state takes queued, used or excluded");
 
   g_autoptr (NsDb) q = open_queue_readonly (&error);
   if (q == NULL)
@@ -262,7 +197,7 @@ cmd_list (int argc, char **argv)
     }
   if (list->len == 0)
     {
-      printf ("the queue is empty (%s)\n", ns_db_get_path (q));
+      printf ("the queue is empty (%s)\n", ns_cmd_printable (ns_db_get_path (q)));
       return 0;
     }
   printf ("%5s  %-28s %-10s %7s %8s %8s  %-12s %s\n", "ID", "CASE", "STATE", "EFFORT",
@@ -272,13 +207,14 @@ cmd_list (int argc, char **argv)
       NsQueueEntry *e = g_ptr_array_index (list, i);
       g_autofree char *state_text = e->state == NS_QUEUE_STATE_USED
         ? g_strdup_printf ("used v%d", e->used_by) : g_strdup (ns_queue_state_name (e->state));
-      g_autofree char *effort = number_or_dash (e->effort, "%.4f");
+      g_autofree char *effort = ns_cmd_dup_number_text (e->effort, "%.4f");
       g_autofree char *edited = e->edited_voxels >= 0
         ? g_strdup_printf ("%" G_GINT64_FORMAT, e->edited_voxels) : g_strdup ("-");
-      g_autofree char *unc = number_or_dash (e->uncertainty, "%.4f");
-      printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s\n", e->id, e->case_id,
-              state_text, effort, edited, unc, e->who != NULL ? e->who : "-",
-              e->annotated != NULL ? e->annotated : "-");
+      g_autofree char *unc = ns_cmd_dup_number_text (e->uncertainty, "%.4f");
+      printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s\n", e->id,
+              ns_cmd_printable (e->case_id), state_text, effort, edited, unc,
+              ns_cmd_printable (e->who != NULL ? e->who : "-"),
+              ns_cmd_printable (e->annotated != NULL ? e->annotated : "-"));
     }
   return 0;
 }
@@ -301,7 +237,7 @@ change_cases (const char *cmd, const char *summary, int argc, char **argv, int a
               &status))
     return status;
   if (argc < 2)
-    return usage_error (cmd, "give at least one CASE (id, path or case id)");
+    return ns_cmd_usage_error (cmd, "give at least one CASE (id, path or case id)");
   g_autoptr (NsDb) q = open_queue (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -316,7 +252,7 @@ change_cases (const char *cmd, const char *summary, int argc, char **argv, int a
         return ns_cmd_print_error (error);
       printf ("%s %s (id %" G_GINT64_FORMAT ")\n",
               action < 0 ? "removed" : action == NS_QUEUE_STATE_EXCLUDED ? "excluded" : "queued",
-              e->case_id, e->id);
+              ns_cmd_printable (e->case_id), e->id);
     }
   return 0;
 }
@@ -353,7 +289,7 @@ cmd_history (int argc, char **argv)
               &argv, &status))
     return status;
   if (argc != 2)
-    return usage_error ("queue history", "give one CASE");
+    return ns_cmd_usage_error ("queue history", "give one CASE");
   g_autoptr (NsDb) q = open_queue_readonly (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -369,8 +305,9 @@ cmd_history (int argc, char **argv)
       g_autofree char *state = it->state == NS_QUEUE_STATE_USED
         ? g_strdup_printf ("used v%d", it->model_version)
         : g_strdup (ns_queue_state_name (it->state));
-      printf ("%-30s %-10s %-12s %s\n", it->at, state, it->who != NULL ? it->who : "-",
-              it->note != NULL ? it->note : "");
+      printf ("%-30s %-10s %-12s %s\n", ns_cmd_printable (it->at), state,
+              ns_cmd_printable (it->who != NULL ? it->who : "-"),
+              ns_cmd_printable (it->note != NULL ? it->note : ""));
     }
   return 0;
 }
@@ -402,7 +339,7 @@ cmd_export (int argc, char **argv)
               entries, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return usage_error ("queue export", "give one DIR");
+    return ns_cmd_usage_error ("queue export", "give one DIR");
   g_auto (GStrv) mods = modalities != NULL ? g_strsplit (modalities, ",", -1) : NULL;
   NsExportOptions o = { include_used, mods, copy };
   g_autoptr (NsDb) q = open_queue_readonly (&error);
@@ -411,7 +348,7 @@ cmd_export (int argc, char **argv)
   guint n = 0;
   if (!ns_export_nnunet (q, argv[1], &o, &n, &error))
     return ns_cmd_print_error (error);
-  printf ("exported %u case%s to %s\n", n, n == 1 ? "" : "s", argv[1]);
+  printf ("exported %u case%s to %s\n", n, n == 1 ? "" : "s", ns_cmd_printable (argv[1]));
   return 0;
 }
 

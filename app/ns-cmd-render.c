@@ -64,34 +64,6 @@ labels_from_file (const char *path, const NsGrid *image_grid, GError **error)
   return g_steal_pointer (&map);
 }
 
-/* The centre of the non-zero labels in voxel coordinates; FALSE when there are none. */
-static gboolean
-labels_centre (const NsLabelMap *map, double centre[3])
-{
-  const NsGrid *g = &map->grid;
-  double sum[3] = { 0, 0, 0 };
-  guint64 n = 0;
-
-  for (int k = 0; k < g->dim[2]; k++)
-    for (int j = 0; j < g->dim[1]; j++)
-      {
-        const guint8 *row = map->labels + ns_grid_index (g, 0, j, k);
-        for (int i = 0; i < g->dim[0]; i++)
-          if (row[i] != 0)
-            {
-              sum[0] += i;
-              sum[1] += j;
-              sum[2] += k;
-              n++;
-            }
-      }
-  if (n == 0)
-    return FALSE;
-  for (int d = 0; d < 3; d++)
-    centre[d] = round (sum[d] / (double) n);
-  return TRUE;
-}
-
 static gboolean
 parse_voxel (const char *text, double voxel[3])
 {
@@ -108,26 +80,18 @@ parse_voxel (const char *text, double voxel[3])
   return TRUE;
 }
 
-static int
-usage_error (const char *message)
-{
-  fprintf (stderr, "neuroseg render: %s (see --help)\n", message);
-  return 2;
-}
-
 int
 ns_cmd_render (int argc, char **argv)
 {
   static char *output, *plane_name, *modality_name, *labels_path, *voxel_text, *colormap_name;
-  static gboolean no_labels, neurological, outline, fill_outline, nearest, crosshair;
-  static int slice = G_MININT;
-  static double window = NAN, level = NAN, opacity = NAN, pixel_mm = 0.0;
+  static gboolean no_labels, neurological, outline, fill_outline, nearest, crosshair, force;
+  static gboolean has_slice, has_window, has_level, has_opacity;
+  static int slice;
+  static double window, level, opacity, pixel_mm;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "PNG to write (required)", "OUT.png" },
     { "plane", 'p', 0, G_OPTION_ARG_STRING, &plane_name,
       "axial, sagittal, coronal or all (default: all, side by side)", "PLANE" },
-    { "slice", 's', 0, G_OPTION_ARG_INT, &slice,
-      "Slice index along the plane's normal voxel axis (one plane only)", "N" },
     { "voxel", 0, 0, G_OPTION_ARG_STRING, &voxel_text,
       "The voxel the planes go through", "I,J,K" },
     { "modality", 'm', 0, G_OPTION_ARG_STRING, &modality_name,
@@ -135,8 +99,6 @@ ns_cmd_render (int argc, char **argv)
     { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels_path,
       "Label map to overlay instead of the case's", "FILE" },
     { "no-labels", 0, 0, G_OPTION_ARG_NONE, &no_labels, "No label overlay", NULL },
-    { "window", 'w', 0, G_OPTION_ARG_DOUBLE, &window, "Window width (default: automatic)", "W" },
-    { "level", 'L', 0, G_OPTION_ARG_DOUBLE, &level, "Window centre (default: automatic)", "L" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &colormap_name,
       "grey, hot, viridis or jet (default grey)", "MAP" },
     { "neurological", 0, 0, G_OPTION_ARG_NONE, &neurological,
@@ -144,12 +106,24 @@ ns_cmd_render (int argc, char **argv)
     { "outline", 0, 0, G_OPTION_ARG_NONE, &outline, "Draw label outlines only", NULL },
     { "fill-outline", 0, 0, G_OPTION_ARG_NONE, &fill_outline,
       "Draw outlines over a lighter fill", NULL },
-    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &opacity, "Label opacity, 0 to 1 (default 0.5)", "X" },
-    { "pixel-mm", 0, 0, G_OPTION_ARG_DOUBLE, &pixel_mm,
-      "Output pixel size in mm (default: the finest voxel spacing)", "MM" },
     { "nearest", 0, 0, G_OPTION_ARG_NONE, &nearest,
       "Nearest-neighbour image sampling (default: linear)", NULL },
     { "crosshair", 0, 0, G_OPTION_ARG_NONE, &crosshair, "Draw the crosshair", NULL },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+      "Replace OUT.png if it exists (an input is never replaced)", NULL },
+    { NULL },
+  };
+  const NsCmdNumber numbers[] = {
+    { "slice", 's', NS_CMD_INT, &slice, 0, G_MAXINT, FALSE, &has_slice,
+      "Slice index along the plane's normal voxel axis (one plane only)", "N" },
+    { "window", 'w', NS_CMD_DOUBLE, &window, 0, INFINITY, TRUE, &has_window,
+      "Window width (default: automatic)", "W" },
+    { "level", 'L', NS_CMD_DOUBLE, &level, -INFINITY, INFINITY, FALSE, &has_level,
+      "Window centre (default: automatic)", "L" },
+    { "opacity", 0, NS_CMD_DOUBLE, &opacity, 0, 1, FALSE, &has_opacity,
+      "Label opacity, 0 to 1 (default 0.5)", "X" },
+    { "pixel-mm", 0, NS_CMD_DOUBLE, &pixel_mm, 0, 100, TRUE, NULL,
+      "Output pixel size in mm (default: the finest voxel spacing)", "MM" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -166,24 +140,26 @@ ns_cmd_render (int argc, char **argv)
   cairo_surface_t *surface;
   int status;
 
-  if (!ns_cmd_parse ("render", "CASE", summary, entries, &argc, &argv, &status))
+  if (!ns_cmd_parse_options ("render", "CASE", summary, entries, NULL, numbers, &argc, &argv,
+                             &status))
     return status;
 
   /* ---- check the arguments ---- */
   if (argc < 2)
-    return usage_error ("no CASE given");
+    return ns_cmd_usage_error ("render", "no CASE given");
   if (output == NULL)
-    return usage_error ("-o OUT.png is required");
+    return ns_cmd_usage_error ("render", "-o OUT.png is required");
   if (plane_name != NULL && g_ascii_strcasecmp (plane_name, "all") != 0)
     {
       if (!ns_plane_from_string (plane_name, &plane))
-        return usage_error ("--plane must be axial, sagittal, coronal or all");
+        return ns_cmd_usage_error ("render", "--plane must be axial, sagittal, coronal or all");
       all_planes = FALSE;
     }
-  if (slice != G_MININT && all_planes)
-    return usage_error ("--slice needs one --plane (use --voxel I,J,K for all planes)");
+  if (has_slice && all_planes)
+    return ns_cmd_usage_error ("render",
+                               "--slice needs one --plane (use --voxel I,J,K for all planes)");
   if (voxel_text != NULL && !parse_voxel (voxel_text, cursor))
-    return usage_error ("--voxel must be three numbers I,J,K");
+    return ns_cmd_usage_error ("render", "--voxel must be three numbers I,J,K");
   have_cursor = voxel_text != NULL;
   if (modality_name != NULL)
     {
@@ -201,22 +177,14 @@ ns_cmd_render (int argc, char **argv)
           found = TRUE;
         }
       if (!found)
-        return usage_error ("--modality must be flair, t1c, t1 or t2");
+        return ns_cmd_usage_error ("render", "--modality must be flair, t1c, t1 or t2");
     }
   if (colormap_name != NULL && !ns_colormap_from_string (colormap_name, &colormap))
-    return usage_error ("--colormap must be grey, hot, viridis or jet");
+    return ns_cmd_usage_error ("render", "--colormap must be grey, hot, viridis or jet");
   if (labels_path != NULL && no_labels)
-    return usage_error ("--labels and --no-labels exclude each other");
+    return ns_cmd_usage_error ("render", "--labels and --no-labels exclude each other");
   if (outline && fill_outline)
-    return usage_error ("--outline and --fill-outline exclude each other");
-  if (!isnan (opacity) && !(opacity >= 0.0 && opacity <= 1.0))
-    return usage_error ("--opacity must be between 0 and 1");
-  if (!isnan (window) && !(window > 0.0 && isfinite (window)))
-    return usage_error ("--window must be a positive number");
-  if (!isnan (level) && !isfinite (level))
-    return usage_error ("--level must be a number");
-  if (!(pixel_mm >= 0.0 && pixel_mm <= 100.0))
-    return usage_error ("--pixel-mm must be between 0 and 100");
+    return ns_cmd_usage_error ("render", "--outline and --fill-outline exclude each other");
 
   /* ---- load ---- */
   if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_IS_DIR)
@@ -225,7 +193,7 @@ ns_cmd_render (int argc, char **argv)
     {
       /* Any single NIfTI file: the image itself, no case around it. */
       if (modality_name != NULL)
-        return usage_error ("--modality needs a case, not a single file");
+        return ns_cmd_usage_error ("render", "--modality needs a case, not a single file");
       g_autoptr (GPtrArray) volumes = ns_nifti_read_all (argv[1], &error);
       if (volumes == NULL)
         return ns_cmd_print_error (error);
@@ -235,10 +203,7 @@ ns_cmd_render (int argc, char **argv)
     {
       NsCaseLoadFlags flags = (no_labels || labels_path != NULL) ? NS_CASE_LOAD_SKIP_LABELS
                                                                  : NS_CASE_LOAD_DEFAULT;
-      if (argc == 2)
-        ncase = ns_case_load (argv[1], flags, &error);
-      else
-        ncase = ns_case_load_files ((const char *const *) argv + 1, flags, &error);
+      ncase = ns_case_open ((const char *const *) argv + 1, flags, &error);
       if (ncase == NULL)
         return ns_cmd_print_error (error);
       if (ncase->modality[modality] == NULL)
@@ -258,11 +223,26 @@ ns_cmd_render (int argc, char **argv)
         return ns_cmd_print_error (error);
     }
 
+  /* ---- what is written: never an input, an existing file only with --force ---- */
+  {
+    g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+    if (ncase != NULL)
+      ns_cmd_add_case_inputs (inputs, ncase);
+    else
+      g_ptr_array_add (inputs, g_strdup (argv[1]));
+    if (labels_path != NULL)
+      g_ptr_array_add (inputs, g_strdup (labels_path));
+    g_ptr_array_add (inputs, NULL);
+    if (!ns_cmd_check_outputs ((const char *const[]) { output, NULL },
+                               (const char *const *) inputs->pdata, force, &error))
+      return ns_cmd_print_error (error);
+  }
+
   /* ---- options ---- */
   ns_render_options_init (&options, image);
-  if (!isnan (window) || !isnan (level))
-    ns_lut_init (&options.lut, !isnan (window) ? window : options.lut.window,
-                 !isnan (level) ? level : options.lut.level, colormap);
+  if (has_window || has_level)
+    ns_lut_init (&options.lut, has_window ? window : options.lut.window,
+                 has_level ? level : options.lut.level, colormap);
   else
     ns_lut_init (&options.lut, options.lut.window, options.lut.level, colormap);
   options.convention = neurological ? NS_CONVENTION_NEUROLOGICAL : NS_CONVENTION_RADIOLOGICAL;
@@ -274,13 +254,13 @@ ns_cmd_render (int argc, char **argv)
     options.overlay.mode = NS_OVERLAY_OUTLINE;
   else if (fill_outline)
     options.overlay.mode = NS_OVERLAY_FILL_AND_OUTLINE;
-  if (!isnan (opacity))
+  if (has_opacity)
     options.overlay.opacity = opacity;
 
-  if (!have_cursor && !(labels != NULL && labels_centre (labels, cursor)))
+  if (!have_cursor && !(labels != NULL && ns_label_map_centroid (labels, cursor)))
     for (int d = 0; d < 3; d++)
       cursor[d] = image->grid.dim[d] / 2;
-  if (slice != G_MININT)
+  if (has_slice)
     {
       NsPlaneGeometry geom;
       ns_plane_geometry_init (&geom, &image->grid, plane, options.convention, 0, cursor);

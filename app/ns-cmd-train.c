@@ -19,10 +19,16 @@
  * with --resume override what the state recorded only for the budget (--epochs,
  * --max-steps, --patience) and the output; everything that shapes the random stream
  * comes from the state.
+ *
+ * The run's files (MODEL, MODEL.last.safetensors and its .state) are checked before
+ * training starts: none may be an input (a case's file, the model or encoder it starts
+ * from), and none may exist unless --force, or unless they are the files of the run that
+ * --resume continues.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
+#include "ns-json.h"
 #include "ns-registry.h"
 #include "ns-trainer.h"
 
@@ -35,7 +41,7 @@
 static gint stop_flag;
 
 static gboolean
-on_signal (gpointer data)
+stop_signal_cb (gpointer data)
 {
   g_atomic_int_set (&stop_flag, 1);
   return G_SOURCE_CONTINUE;
@@ -60,7 +66,7 @@ install_signals (void)
   for (int i = 0; i < 2; i++)
     {
       GSource *s = g_unix_signal_source_new (sigs[i]);
-      g_source_set_callback (s, on_signal, NULL, NULL);
+      g_source_set_callback (s, stop_signal_cb, NULL, NULL);
       g_source_attach (s, ctx);
       g_source_unref (s);
     }
@@ -78,36 +84,7 @@ static void
 print_json (JsonBuilder *b)
 {
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree char *text = json_to_string (root, FALSE);
-  printf ("%s\n", text);
-  fflush (stdout);
-}
-
-static void
-json_num (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-json_int (JsonBuilder *b, const char *name, gint64 v)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, v);
-}
-
-static void
-json_str (JsonBuilder *b, const char *name, const char *v)
-{
-  json_builder_set_member_name (b, name);
-  if (v != NULL)
-    json_builder_add_string_value (b, v);
-  else
-    json_builder_add_null_value (b);
+  ns_cmd_print_json (root, FALSE);
 }
 
 static void
@@ -129,29 +106,28 @@ progress_cb (const NsTrainEvent *ev, gpointer data)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_str (b, "event", ev->kind == NS_TRAIN_EVENT_STEP ? "step" : "epoch");
-      json_int (b, "epoch", ev->epoch);
-      json_int (b, "epochs", ev->epochs);
-      json_int (b, "step", ev->step);
-      json_int (b, "total_steps", ev->total_steps);
-      json_num (b, "loss", ev->loss);
-      json_num (b, "lr", ev->lr);
-      json_num (b, "seconds", ev->seconds);
-      json_num (b, "eta_seconds", ev->eta_seconds);
-      json_num (b, "slices_per_second", ev->slices_per_second);
+      ns_json_add_string (b, "event", ev->kind == NS_TRAIN_EVENT_STEP ? "step" : "epoch");
+      ns_json_add_int (b, "epoch", ev->epoch);
+      ns_json_add_int (b, "epochs", ev->epochs);
+      ns_json_add_int (b, "step", ev->step);
+      ns_json_add_int (b, "total_steps", ev->total_steps);
+      ns_json_add_number (b, "loss", ev->loss);
+      ns_json_add_number (b, "lr", ev->lr);
+      ns_json_add_number (b, "seconds", ev->seconds);
+      ns_json_add_number (b, "eta_seconds", ev->eta_seconds);
+      ns_json_add_number (b, "slices_per_second", ev->slices_per_second);
       if (ev->kind == NS_TRAIN_EVENT_EPOCH)
         {
           if (ev->has_validation)
             {
-              json_num (b, "dice_wt", ev->dice[0]);
-              json_num (b, "dice_tc", ev->dice[1]);
-              json_num (b, "dice_et", ev->dice[2]);
-              json_num (b, "score", ev->score);
-              json_builder_set_member_name (b, "best");
-              json_builder_add_boolean_value (b, ev->is_best);
-              json_num (b, "validation_seconds", ev->validation_seconds);
+              ns_json_add_number (b, "dice_wt", ev->dice[0]);
+              ns_json_add_number (b, "dice_tc", ev->dice[1]);
+              ns_json_add_number (b, "dice_et", ev->dice[2]);
+              ns_json_add_number (b, "score", ev->score);
+              ns_json_add_boolean (b, "best", ev->is_best);
+              ns_json_add_number (b, "validation_seconds", ev->validation_seconds);
             }
-          json_num (b, "loader_wait_seconds", ev->loader_wait_seconds);
+          ns_json_add_number (b, "loader_wait_seconds", ev->loader_wait_seconds);
         }
       json_builder_end_object (b);
       print_json (b);
@@ -203,20 +179,66 @@ parse_schedule (const char *s, NsSchedule *out)
   return TRUE;
 }
 
+/* {"event": "error", "message": ...} for --json-progress. */
+static void
+print_error_event (const char *message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  ns_json_add_string (b, "event", "error");
+  ns_json_add_string (b, "message", message);
+  json_builder_end_object (b);
+  print_json (b);
+}
+
 static int
 usage_error (gboolean json, const char *message)
 {
   if (json)
-    {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      json_str (b, "event", "error");
-      json_str (b, "message", message);
-      json_builder_end_object (b);
-      print_json (b);
-    }
-  fprintf (stderr, "neuroseg train: %s\n", message);
+    print_error_event (message);
+  fprintf (stderr, "neuroseg train: %s\n", ns_cmd_printable (message));
   return 2;
+}
+
+/* An error that is not about usage: an "error" event too with --json-progress. */
+static int
+run_error (gboolean json, const GError *error)
+{
+  if (json)
+    print_error_event (error->message);
+  return ns_cmd_print_error (error);
+}
+
+/* The run's outputs against its inputs, before any work (see the top of the file).
+ * resumed_output: the canonical output of the run --resume continues, or NULL. */
+static gboolean
+check_files (const NsTrainerOptions *o, const char *resumed_output, gboolean force,
+             GError **error)
+{
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *output = g_canonicalize_filename (o->output, NULL);
+  gboolean same_run = g_strcmp0 (output, resumed_output) == 0;
+
+  for (int list = 0; list < 2; list++)
+    for (char **c = list ? o->val_cases : o->train_cases; c != NULL && *c != NULL; c++)
+      if (!ns_cmd_add_case_path_inputs (inputs, *c, error))
+        return FALSE;
+  const char *from[] = { o->init, o->imagenet_path, same_run ? NULL : o->resume };
+  for (guint i = 0; i < G_N_ELEMENTS (from); i++)
+    if (from[i] != NULL && g_file_test (from[i], G_FILE_TEST_EXISTS))
+      g_ptr_array_add (inputs, g_strdup (from[i]));
+  if (o->resume != NULL && !same_run)
+    g_ptr_array_add (inputs, ns_trainer_state_path (o->resume));
+  g_ptr_array_add (inputs, NULL);
+
+  g_ptr_array_add (outputs, g_strdup (o->output));
+  g_ptr_array_add (outputs, ns_trainer_last_path (o->output));
+  g_ptr_array_add (outputs, ns_trainer_state_path (outputs->pdata[1]));
+  g_ptr_array_add (outputs, NULL);
+  /* continuing a run writes its own files again */
+  return ns_cmd_check_outputs ((const char *const *) outputs->pdata,
+                               (const char *const *) inputs->pdata, force || same_run, error);
 }
 
 int
@@ -225,11 +247,15 @@ ns_cmd_train (int argc, char **argv)
   g_auto (GStrv) data = NULL, val = NULL;
   g_autofree char *arch = NULL, *init = NULL, *device = NULL, *out = NULL, *resume = NULL;
   g_autofree char *schedule = NULL, *dtype = NULL, *precision = NULL, *imagenet = NULL;
-  g_autofree char *weights_init = NULL;
-  int epochs = -1, batch = -1, spe = -1, patience = -1, seed = -1, crop = -1, workers = 0;
-  gint64 max_steps = -1;
-  double lr = -1, wd = -1, ratio = -1;
-  gboolean json = FALSE, quiet = FALSE, no_augment = FALSE;
+  g_autofree char *weights_init = NULL, *modalities = NULL, *targets = NULL, *norm = NULL;
+  int context = -1, pp_component = -1, pp_et = -1;
+  int epochs = 0, batch = 0, spe = 0, patience = 0, seed = 0, crop = 0, workers = 0;
+  gint64 max_steps = 0;
+  double lr = 0, wd = 0, ratio = 0;
+  gboolean has_epochs = FALSE, has_batch = FALSE, has_spe = FALSE, has_patience = FALSE;
+  gboolean has_seed = FALSE, has_crop = FALSE, has_max_steps = FALSE, has_lr = FALSE;
+  gboolean has_wd = FALSE, has_ratio = FALSE;
+  gboolean json = FALSE, quiet = FALSE, no_augment = FALSE, force = FALSE;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "Training case (repeat)", "DIR" },
     { "val", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &val, "Held-out validation case (repeat)", "DIR" },
@@ -241,23 +267,13 @@ ns_cmd_train (int argc, char **argv)
       "Where --init imagenet reads the encoder (.tflite or imported .safetensors)", "F" },
     { "weights-init", 0, 0, G_OPTION_ARG_STRING, &weights_init,
       "Layers --init does not set: normal (the paper's N(0, 0.01), default) or kaiming", "W" },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "At most N epochs (default 100)", "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Slices per batch (default 8)", "B" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate (default 1e-4)", "X" },
-    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &wd, "Decoupled weight decay (default 0)", "W" },
-    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "none (default), cosine or step", "S" },
-    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &spe, "Optimiser steps per epoch (default: "
-      "each tumour slice about once)", "N" },
-    { "max-steps", 0, 0, G_OPTION_ARG_INT64, &max_steps, "Stop after N steps in all", "N" },
-    { "patience", 0, 0, G_OPTION_ARG_INT, &patience, "Stop after N epochs without a better "
-      "validation Dice (default 0: never)", "N" },
-    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default 0)", "S" },
-    { "crop", 0, 0, G_OPTION_ARG_INT, &crop, "Square slice size (default: the largest brain "
-      "box, rounded up)", "PX" },
-    { "tumour-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &ratio, "Tumour slices per slice without "
-      "(default 2)", "R" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, "Switch the augmentation off", NULL },
-    { "workers", 0, 0, G_OPTION_ARG_INT, &workers, "Batch threads (default: automatic)", "N" },
+    { "modalities", 0, 0, G_OPTION_ARG_STRING, &modalities, "Input sequences, comma-separated, "
+      "of flair, t1c, t1, t2 (default flair,t1c)", "LIST" },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, "classes (softmax, default) or regions "
+      "(sigmoid WT, TC, ET: nnU-Net's BraTS recipe)", "T" },
+    { "normalisation", 0, 0, G_OPTION_ARG_STRING, &norm, "zscore-brain (default) or "
+      "zscore-brain-clip (percentiles 0.5 and 99.5 clipped first)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda", "DEV" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default) or bf16", "P" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype, "Storage of the best model: f32 (default), "
@@ -268,6 +284,40 @@ ns_cmd_train (int argc, char **argv)
       NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Best model to write", "MODEL" },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Replace MODEL, MODEL.last.safetensors and "
+      "its .state if they exist (an input of the run is never replaced)", NULL },
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "epochs", 0, NS_CMD_INT, &epochs, 1, 100000, FALSE, &has_epochs,
+      "At most N epochs (default 100)", "N" },
+    { "batch", 0, NS_CMD_INT, &batch, 1, 4096, FALSE, &has_batch,
+      "Slices per batch (default 8)", "B" },
+    { "lr", 0, NS_CMD_DOUBLE, &lr, 0, 1, TRUE, &has_lr, "Adam learning rate (default 1e-4)",
+      "X" },
+    { "weight-decay", 0, NS_CMD_DOUBLE, &wd, 0, 1, FALSE, &has_wd,
+      "Decoupled weight decay (default 0)", "W" },
+    { "steps-per-epoch", 0, NS_CMD_INT, &spe, 1, G_MAXINT, FALSE, &has_spe,
+      "Optimiser steps per epoch (default: each tumour slice about once)", "N" },
+    { "max-steps", 0, NS_CMD_INT64, &max_steps, 1, 1e15, FALSE, &has_max_steps,
+      "Stop after N steps in all", "N" },
+    { "patience", 0, NS_CMD_INT, &patience, 0, 100000, FALSE, &has_patience,
+      "Stop after N epochs without a better validation Dice (default 0: never)", "N" },
+    { "seed", 0, NS_CMD_INT, &seed, 0, G_MAXINT, FALSE, &has_seed, "Random seed (default 0)",
+      "S" },
+    { "crop", 0, NS_CMD_INT, &crop, 16, 4096, FALSE, &has_crop,
+      "Square slice size, a multiple of 32 (16 for unet) (default: the largest brain box, "
+      "rounded up)", "PX" },
+    { "tumour-ratio", 0, NS_CMD_DOUBLE, &ratio, 0, 1000, FALSE, &has_ratio,
+      "Tumour slices per slice without (default 2)", "R" },
+    { "workers", 0, NS_CMD_INT, &workers, 0, 256, FALSE, NULL,
+      "Batch threads (default 0: automatic)", "N" },
+    { "context", 0, NS_CMD_INT, &context, 0, 8, FALSE, NULL, "2.5-D: neighbouring slices on "
+      "each side as extra channels (default 0)", "N" },
+    { "postprocess-min-component", 0, NS_CMD_INT, &pp_component, 0, 1e9, FALSE, NULL,
+      "Model metadata: tumour components below N voxels are dropped after inference", "N" },
+    { "postprocess-et-below", 0, NS_CMD_INT, &pp_et, 0, 1e9, FALSE, NULL, "Model metadata: "
+      "enhancing tumour of fewer than N voxels becomes necrosis / core after inference", "N" },
     { NULL }
   };
   int status;
@@ -282,8 +332,8 @@ ns_cmd_train (int argc, char **argv)
       g_string_append (cmdline, strpbrk (argv[i], " '\"$\\") != NULL ? q : argv[i]);
     }
 
-  if (!ns_cmd_parse ("train", "", "Train a segmentation model on BraTS-style cases.",
-                     entries, &argc, &argv, &status))
+  if (!ns_cmd_parse_options ("train", "", "Train a segmentation model on BraTS-style cases.",
+                             entries, NULL, numbers, &argc, &argv, &status))
     return status;
   if (argc > 1)
     {
@@ -299,13 +349,12 @@ ns_cmd_train (int argc, char **argv)
       if (!ns_trainer_options_load_state (&o, resume, &error))
         {
           ns_trainer_options_clear (&o);
-          if (json)
-            usage_error (TRUE, error->message);
-          return ns_cmd_print_error (error);
+          return run_error (json, error);
         }
-      if (data != NULL || val != NULL || arch != NULL || init != NULL || batch >= 0
-          || lr >= 0 || seed >= 0 || crop >= 0 || ratio >= 0 || schedule != NULL
-          || spe >= 0 || wd >= 0 || weights_init != NULL)
+      if (data != NULL || val != NULL || arch != NULL || init != NULL || has_batch
+          || has_lr || has_seed || has_crop || has_ratio || schedule != NULL
+          || has_spe || has_wd || weights_init != NULL || modalities != NULL
+          || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -323,6 +372,9 @@ ns_cmd_train (int argc, char **argv)
       o.train_cases = g_steal_pointer (&data);
       o.val_cases = g_steal_pointer (&val);
     }
+  /* the output of the run --resume continues, before -o changes it */
+  g_autofree char *resumed_output = resume != NULL && o.output != NULL
+                                      ? g_canonicalize_filename (o.output, NULL) : NULL;
   if (out != NULL)
     {
       g_free (o.output);
@@ -348,28 +400,50 @@ ns_cmd_train (int argc, char **argv)
       if (path == NULL)
         {
           ns_trainer_options_clear (&o);
-          if (json)
-            usage_error (TRUE, error->message);
-          return ns_cmd_print_error (error);
+          return run_error (json, error);
         }
       g_free (o.init);
       o.init = g_steal_pointer (&path);
       if (!json && !quiet)
-        printf ("fine-tuning the default model, version %d, %s: %s\n", parent_version, why,
-                o.init);
+        printf ("fine-tuning the default model, version %d, %s: %s\n", parent_version,
+                ns_cmd_printable (why), ns_cmd_printable (o.init));
     }
-  if (epochs >= 0) o.epochs = epochs;
-  if (batch >= 0) o.batch_size = batch;
-  if (lr >= 0) o.lr = lr;
-  if (wd >= 0) o.weight_decay = wd;
-  if (spe >= 0) o.steps_per_epoch = spe;
-  if (max_steps >= 0) o.max_steps = max_steps;
-  if (patience >= 0) o.patience = patience;
-  if (seed >= 0) o.seed = (guint64) seed;
-  if (crop >= 0) o.data.crop_w = o.data.crop_h = crop;
-  if (ratio >= 0) o.data.tumour_ratio = ratio;
+  if (has_epochs) o.epochs = epochs;
+  if (has_batch) o.batch_size = batch;
+  if (has_lr) o.lr = lr;
+  if (has_wd) o.weight_decay = wd;
+  if (has_spe) o.steps_per_epoch = spe;
+  if (has_max_steps) o.max_steps = max_steps;
+  if (has_patience) o.patience = patience;
+  if (has_seed) o.seed = (guint64) seed;
+  if (has_crop) o.data.crop_w = o.data.crop_h = crop;
+  if (has_ratio) o.data.tumour_ratio = ratio;
   if (no_augment) o.data.augment = FALSE;
   o.n_workers = workers;
+  if (modalities != NULL)
+    {
+      g_strfreev (o.modalities);
+      o.modalities = g_strsplit (modalities, ",", -1);
+    }
+  if (targets != NULL && g_strcmp0 (targets, "regions") != 0
+      && g_strcmp0 (targets, "classes") != 0)
+    {
+      ns_trainer_options_clear (&o);
+      return usage_error (json, "--targets must be classes or regions");
+    }
+  if (targets != NULL)
+    o.regions = g_strcmp0 (targets, "regions") == 0;
+  if (context >= 0)
+    o.context = context;
+  if (norm != NULL)
+    {
+      g_free (o.normalisation);
+      o.normalisation = g_strdup (norm);
+    }
+  if (pp_component >= 0)
+    o.postprocess.min_component_voxels = pp_component;
+  if (pp_et >= 0)
+    o.postprocess = (NsPostprocessParams) { o.postprocess.min_component_voxels, 4, pp_et, 1 };
   if (weights_init != NULL)
     {
       if (g_strcmp0 (weights_init, "kaiming") == 0)
@@ -413,6 +487,11 @@ ns_cmd_train (int argc, char **argv)
           return usage_error (json, "--dtype must be f32, bf16 or f16");
         }
     }
+  if (!check_files (&o, resumed_output, force, &error))
+    {
+      ns_trainer_options_clear (&o);
+      return run_error (json, error);
+    }
   /* a resumed run keeps the command that started it */
   g_autofree char *first = g_steal_pointer (&o.command_line);
   o.command_line = first != NULL ? g_strconcat (first, " && ", cmdline->str, NULL)
@@ -429,44 +508,33 @@ ns_cmd_train (int argc, char **argv)
   ns_trainer_options_clear (&o);
   if (!ok)
     {
-      if (json)
-        {
-          g_autoptr (JsonBuilder) b = json_builder_new ();
-          json_builder_begin_object (b);
-          json_str (b, "event", "error");
-          json_str (b, "message", error->message);
-          json_builder_end_object (b);
-          print_json (b);
-        }
       ns_trainer_result_clear (&r);
-      return ns_cmd_print_error (error);
+      return run_error (json, error);
     }
   if (json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_str (b, "event", "done");
-      json_int (b, "steps", r.steps);
-      json_int (b, "epochs", r.epochs_done);
-      json_num (b, "seconds", r.seconds);
-      json_num (b, "loss", r.last_loss);
-      json_builder_set_member_name (b, "stopped");
-      json_builder_add_boolean_value (b, r.stopped);
-      json_builder_set_member_name (b, "early_stopped");
-      json_builder_add_boolean_value (b, r.early_stopped);
-      json_num (b, "best_score", r.best_score);
+      ns_json_add_string (b, "event", "done");
+      ns_json_add_int (b, "steps", r.steps);
+      ns_json_add_int (b, "epochs", r.epochs_done);
+      ns_json_add_number (b, "seconds", r.seconds);
+      ns_json_add_number (b, "loss", r.last_loss);
+      ns_json_add_boolean (b, "stopped", r.stopped);
+      ns_json_add_boolean (b, "early_stopped", r.early_stopped);
+      ns_json_add_number (b, "best_score", r.best_score);
       if (isfinite (r.best_score))
         {
-          json_num (b, "dice_wt", r.best_dice[0]);
-          json_num (b, "dice_tc", r.best_dice[1]);
-          json_num (b, "dice_et", r.best_dice[2]);
-          json_int (b, "best_epoch", r.best_epoch);
+          ns_json_add_number (b, "dice_wt", r.best_dice[0]);
+          ns_json_add_number (b, "dice_tc", r.best_dice[1]);
+          ns_json_add_number (b, "dice_et", r.best_dice[2]);
+          ns_json_add_int (b, "best_epoch", r.best_epoch);
         }
-      json_str (b, "model", r.best_path);
-      json_str (b, "last", r.last_path);
+      ns_json_add_string (b, "model", r.best_path);
+      ns_json_add_string (b, "last", r.last_path);
       if (parent_version != NS_REGISTRY_NONE)
-        json_int (b, "parent_version", parent_version);
-      json_str (b, "device", r.device);
+        ns_json_add_int (b, "parent_version", parent_version);
+      ns_json_add_string (b, "device", r.device);
       json_builder_end_object (b);
       print_json (b);
     }
@@ -474,12 +542,13 @@ ns_cmd_train (int argc, char **argv)
     {
       if (r.stopped)
         printf ("stopped after step %" G_GINT64_FORMAT "; continue with --resume %s\n",
-                r.steps, r.last_path);
+                r.steps, ns_cmd_printable (r.last_path));
       if (isfinite (r.best_score))
         printf ("best: epoch %d, validation Dice WT %.3f TC %.3f ET %.3f -> %s\n",
-                r.best_epoch, r.best_dice[0], r.best_dice[1], r.best_dice[2], r.best_path);
+                r.best_epoch, r.best_dice[0], r.best_dice[1], r.best_dice[2],
+                ns_cmd_printable (r.best_path));
       printf ("%" G_GINT64_FORMAT " steps, %d epochs, %.0f s on %s; last: %s\n", r.steps,
-              r.epochs_done, r.seconds, r.device, r.last_path);
+              r.epochs_done, r.seconds, r.device, ns_cmd_printable (r.last_path));
     }
   ns_trainer_result_clear (&r);
   return 0;

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-cmd.h: the subcommands of the neuroseg binary.  Each lives in its own
- * ns-cmd-<name>.c, parses its arguments with GOptionContext, prints errors as one line
- * (file + reason) through ns_cmd_print_error() and returns the exit status (0, or 1 on
- * error; 2 on bad usage).
+ * ns-cmd-<name>.c, parses its arguments with GOptionContext (numeric options checked
+ * against their ranges), prints errors as one line (file + reason) through
+ * ns_cmd_print_error(), every string from a user, a file or the database through
+ * ns_cmd_printable(), checks the files it will write with ns_cmd_check_outputs() before
+ * any work, and returns the exit status (0, or 1 on error; 2 on bad usage).
  */
 #pragma once
 
 #include <glib.h>
 
+#include "ns-case.h"
 #include "ns-dicom.h"
 
 G_BEGIN_DECLS
+
+typedef struct _JsonBuilder JsonBuilder;
+typedef struct _JsonNode JsonNode;
 
 typedef int (*NsCmdFunc) (int argc, char **argv);
 
@@ -22,11 +28,69 @@ typedef struct
   NsCmdFunc func;
 } NsCmd;
 
-/* "neuroseg: <message>" on stderr; returns 1 so callers can `return ns_cmd_print_error (e)`. */
+/* ---- printing (ns-cmd-print.c) ------------------------------------------------------- */
+
+/* "neuroseg: <message>" on stderr, the message made printable; returns 1 so callers can
+ * `return ns_cmd_print_error (e)`. */
 int         ns_cmd_print_error     (const GError *error);
-/* Parses argv with a GOptionContext carrying entries, usage " PARAMS" and summary;
- * prints the error and returns FALSE on bad usage (*status set to 2) or after --help
- * (*status 0). */
+/* "neuroseg CMD: <message> (neuroseg CMD --help)" on stderr; returns 2 (bad usage). */
+int         ns_cmd_usage_error     (const char *cmd, const char *message);
+/* Every string that came from a user, a file name, a file or the database goes through
+ * this before it is printed (data/ns-text.h: control characters, escape sequences and
+ * invalid UTF-8 are shown as escapes).  Returns text itself when it is printable, else an
+ * escaped copy kept until the program ends; NULL for NULL. */
+const char *ns_cmd_printable       (const char *text);
+/* value printed with format (one double conversion), or "-" when it is not finite (a
+ * figure that does not exist); owned. */
+char       *ns_cmd_dup_number_text (double value, const char *format);
+/* root as JSON text and a newline on stdout, flushed (pretty: indented, several lines). */
+void        ns_cmd_print_json      (JsonNode *root, gboolean pretty);
+/* TRUE when stdout is a terminal (progress bars only then). */
+gboolean    ns_cmd_stdout_is_tty   (void);
+
+/* ---- options (ns-cmd-options.c) ---------------------------------------------------- */
+
+typedef enum
+{
+  NS_CMD_INT,       /* int */
+  NS_CMD_INT64,     /* gint64 */
+  NS_CMD_DOUBLE,    /* double, finite */
+} NsCmdNumberType;
+
+/* A numeric option and the values it takes.  The value must be written out whole (no
+ * trailing text), finite, in [min, max] (or (min, max] with above_min; min -INFINITY,
+ * max INFINITY for no bound); otherwise the command ends with a usage error (exit 2)
+ * naming the option, the range and what was given.  value (int *, gint64 * or double *)
+ * and *given (nullable) are set only when the option is given, so the variable's initial
+ * value is the default and never a sentinel a user could type. */
+typedef struct
+{
+  const char *long_name;
+  char short_name;
+  NsCmdNumberType type;
+  gpointer value;
+  double min;
+  double max;
+  gboolean above_min;
+  gboolean *given;
+  const char *description;
+  const char *arg_description;
+} NsCmdNumber;
+
+/* Parses argv with a GOptionContext carrying entries, more (a second list, e.g. the DICOM
+ * series options) and numbers (each NULL-terminated by a NULL long_name; any may be
+ * NULL), usage " PARAMS" and summary; prints the error and returns FALSE on bad usage
+ * (*status set to 2) or after --help (*status 0). */
+gboolean    ns_cmd_parse_options   (const char *cmd, const char *params, const char *summary,
+                                    const GOptionEntry *entries, const GOptionEntry *more,
+                                    const NsCmdNumber *numbers, int *argc, char ***argv,
+                                    int *status);
+/* ns_cmd_parse_options () with --db FILE (the queue and registry database, into *db,
+ * owned by the caller) after entries: for `neuroseg queue ...` and `neuroseg models ...`. */
+gboolean    ns_cmd_parse_with_db   (const char *cmd, const char *params, const char *summary,
+                                    const GOptionEntry *entries, const NsCmdNumber *numbers,
+                                    char **db, int *argc, char ***argv, int *status);
+/* ns_cmd_parse_options () with entries alone. */
 gboolean    ns_cmd_parse           (const char *cmd, const char *params, const char *summary,
                                     const GOptionEntry *entries, int *argc, char ***argv,
                                     int *status);
@@ -35,12 +99,23 @@ gboolean    ns_cmd_parse           (const char *cmd, const char *params, const c
  * unknown sub-command: stderr, exit 2).  what is the paragraph under the usage line. */
 int         ns_cmd_dispatch        (const char *cmd, const char *what, const NsCmd *subs,
                                     gsize n_subs, int argc, char **argv);
-/* TRUE when stdout is a terminal (progress bars only then). */
-gboolean    ns_cmd_stdout_is_tty   (void);
-/* ns_cmd_parse () with a second list of entries in the main group (may be NULL). */
-gboolean    ns_cmd_parse_full      (const char *cmd, const char *params, const char *summary,
-                                    const GOptionEntry *entries, const GOptionEntry *more,
-                                    int *argc, char ***argv, int *status);
+
+/* ---- files written (ns-cmd-output.c) ------------------------------------------------ */
+
+/* Adds (copies of) the files of a loaded case to inputs (a GPtrArray of g_free'd paths). */
+void        ns_cmd_add_case_inputs      (GPtrArray *inputs, const NsCase *ncase);
+/* The same for a case path given by the user, loaded or not: a folder's files by name
+ * (ns_case_discover ()), every file of a DICOM folder (or of the folder of a DICOMDIR or
+ * DICOM file), or the file itself.  Errors are those of ns_case_discover () and
+ * ns_file_check_regular () (a missing case, a dangling link, ...), and a folder that
+ * cannot be listed. */
+gboolean    ns_cmd_add_case_path_inputs (GPtrArray *inputs, const char *path, GError **error);
+/* Checks, before any work, the files a command will write (outputs, NULL-terminated):
+ * none may be one of inputs (NULL-terminated, compared as files: see
+ * ns_file_check_output ()), no two may be the same path, and none may exist unless force.
+ * The error names the file; for an existing one it says that --force replaces it. */
+gboolean    ns_cmd_check_outputs        (const char *const *outputs, const char *const *inputs,
+                                         gboolean force, GError **error);
 
 /* DICOM input (ns-cmd-dicom.c): which series is which sequence, for info and segment. */
 typedef struct
@@ -77,7 +152,6 @@ int ns_cmd_segment (int argc, char **argv);
 int ns_cmd_export_seg (int argc, char **argv);
 
 /* The network section of `neuroseg bench` (ns-cmd-bench-net.c). */
-typedef struct _JsonBuilder JsonBuilder;
 typedef struct
 {
   const char *case_path;

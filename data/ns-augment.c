@@ -9,7 +9,7 @@
  * that the inner loops run along contiguous rows and vectorise; the gamma curve is
  * applied once per input pixel into a scratch copy, never per bilinear tap.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-augment.h"
 #include "ns-data-error.h"

@@ -6,7 +6,7 @@
  * of 2 MB that each take ~0.15 s to inflate; the rest is negligible), then the results
  * are checked in a fixed order so that the error reported does not depend on timing.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-case.h"
 #include "ns-case-private.h"
@@ -273,6 +273,28 @@ case_id (const char *flair_path, const char *dir, gboolean from_folder)
   return g_path_get_basename (dir);
 }
 
+/* The FLAIR's file, else the first image's (NULL: none). */
+static const char *
+first_image_path (char *const paths[NS_N_CASE_FILES])
+{
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    if (paths[m] != NULL)
+      return paths[m];
+  return NULL;
+}
+
+/* A case needs its FLAIR, or with NS_CASE_LOAD_ANY_IMAGE any one image. */
+static gboolean
+check_images (const NsCase *ncase, const char *dir, NsCaseLoadFlags flags, GError **error)
+{
+  if (ncase->modality[NS_MODALITY_FLAIR] != NULL
+      || ((flags & NS_CASE_LOAD_ANY_IMAGE) && ns_case_n_modalities (ncase) > 0))
+    return TRUE;
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no %s", dir,
+               (flags & NS_CASE_LOAD_ANY_IMAGE) ? "image" : "FLAIR image");
+  return FALSE;
+}
+
 /* Everything the headers can tell, before a voxel is decoded: each file is a readable
  * NIfTI file with the right number of volumes, every grid is the first file's, and the
  * whole case fits the memory available (reserved here, in *reserved, for the decode).
@@ -435,17 +457,21 @@ load_parts (char *paths[NS_N_CASE_FILES], const char *msd_path, const char *dir,
   if (!ok)
     return NULL;
 
-  if (ncase->modality[NS_MODALITY_FLAIR] == NULL)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND, "%s: no FLAIR image", dir);
-      return NULL;
-    }
-  ncase->id = case_id (ncase->paths[NS_CASE_FILE_FLAIR], dir, from_folder);
+  if (!check_images (ncase, dir, flags, error))
+    return NULL;
+  ncase->id = case_id (first_image_path (ncase->paths), dir, from_folder);
   return g_steal_pointer (&ncase);
 }
 
 NsCase *
 ns_case_load_files (const char *const *paths, NsCaseLoadFlags flags, GError **error)
+{
+  return ns_case_load_files_as (paths, NULL, flags, error);
+}
+
+NsCase *
+ns_case_load_files_as (const char *const *paths, const NsCaseFile *kinds,
+                       NsCaseLoadFlags flags, GError **error)
 {
   char *parts[NS_N_CASE_FILES] = { NULL };
   const char *msd = NULL;
@@ -458,7 +484,8 @@ ns_case_load_files (const char *const *paths, NsCaseLoadFlags flags, GError **er
     }
   for (const char *const *p = paths; *p != NULL; p++)
     {
-      NsCaseFile kind = ns_case_classify_file (*p);
+      NsCaseFile kind = kinds != NULL && kinds[p - paths] != NS_CASE_FILE_NONE
+                          ? kinds[p - paths] : ns_case_classify_file (*p);
       if (kind == NS_CASE_FILE_NONE)
         {
           /* Only a 4-volume file may go without a modality in its name. */
@@ -485,7 +512,13 @@ ns_case_load_files (const char *const *paths, NsCaseLoadFlags flags, GError **er
                    "%s: a 4-modality file given together with single-modality files", msd);
       goto fail;
     }
-  if (msd == NULL && parts[NS_CASE_FILE_FLAIR] == NULL)
+  if (msd == NULL && first_image_path (parts) == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                   "%s: no image among the files given", paths[0]);
+      goto fail;
+    }
+  if (msd == NULL && parts[NS_CASE_FILE_FLAIR] == NULL && !(flags & NS_CASE_LOAD_ANY_IMAGE))
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
                    "%s: no FLAIR image among the files given", paths[0]);
@@ -493,7 +526,7 @@ ns_case_load_files (const char *const *paths, NsCaseLoadFlags flags, GError **er
     }
 
   {
-    g_autofree char *dir = g_path_get_dirname (msd != NULL ? msd : parts[NS_CASE_FILE_FLAIR]);
+    g_autofree char *dir = g_path_get_dirname (msd != NULL ? msd : first_image_path (parts));
     NsCase *ncase = load_parts (parts, msd, dir, FALSE, flags, error);
     clear_paths (parts);
     if (ncase != NULL && msd != NULL)
@@ -543,6 +576,16 @@ ns_case_load (const char *path, NsCaseLoadFlags flags, GError **error)
   NsCase *ncase = load_parts (parts, NULL, path, TRUE, flags, error);
   clear_paths (parts);
   return ncase;
+}
+
+NsCase *
+ns_case_open (const char *const *paths, NsCaseLoadFlags flags, GError **error)
+{
+  g_return_val_if_fail (paths != NULL, NULL);
+
+  if (paths[0] != NULL && paths[1] == NULL)
+    return ns_case_load (paths[0], flags, error);
+  return ns_case_load_files (paths, flags, error);
 }
 
 NsCase *

@@ -9,11 +9,12 @@
  * Both layouts of ../shared/data work (brats2015: Flair_subtrMeanDivStd.nii.gz, ...;
  * brats2018: <ID>_flair.nii.gz, ...).  A 4-D file with four volumes and no modality in
  * its name is read as a Medical Segmentation Decathlon image (FLAIR, T1, T1c, T2).
- * FLAIR is required; the rest is optional.  A file named as a part must be a regular file:
- * a dangling link, a link loop, a FIFO or a folder is an error saying so, never a part
- * left out.  Every header is read first (volume counts and grids checked, the memory of
- * the whole case reserved: ns-memory.h), then all files are decoded in parallel, one
- * thread per file (gzip decoding dominates the time to open a case).
+ * FLAIR is required (any one image with NS_CASE_LOAD_ANY_IMAGE); the rest is optional.
+ * A file named as a part must be a regular file: a dangling link, a link loop, a FIFO or a
+ * folder is an error saying so, never a part left out.  Every header is read first
+ * (volume counts and grids checked, the memory of the whole case reserved: ns-memory.h),
+ * then all files are decoded in parallel, one thread per file (gzip decoding dominates the
+ * time to open a case).
  */
 #pragma once
 
@@ -50,6 +51,9 @@ typedef enum
   NS_CASE_LOAD_SKIP_LABELS = 1 << 0,     /* do not read the label map */
   NS_CASE_LOAD_MAP_TO_2017 = 1 << 1,     /* BraTS 2015 labels become 2017+ labels */
   NS_CASE_LOAD_SERIAL = 1 << 2,          /* one file after another (for benchmarks) */
+  NS_CASE_LOAD_ANY_IMAGE = 1 << 3,       /* files without a FLAIR make a case too, as
+                                          * long as one is an image (the workbench opens
+                                          * any NIfTI) */
 } NsCaseLoadFlags;
 
 typedef struct
@@ -85,6 +89,15 @@ NsCase     *ns_case_load            (const char *path, NsCaseLoadFlags flags, GE
  * from its name.  Two files naming the same part, a missing FLAIR, and volumes on
  * different grids are errors naming the files. */
 NsCase     *ns_case_load_files      (const char *const *paths, NsCaseLoadFlags flags,
+                                     GError **error);
+/* The same with the part of each file given (kinds[i] for paths[i], e.g. what the user
+ * said a file is when its name does not tell; NS_CASE_FILE_NONE: from the name). */
+NsCase     *ns_case_load_files_as   (const char *const *paths, const NsCaseFile *kinds,
+                                     NsCaseLoadFlags flags, GError **error);
+/* What a user opens as a case (the command line, the GUI): one path is a folder or a file
+ * (ns_case_load), several are files of one case (ns_case_load_files); paths is
+ * NULL-terminated (no path at all is an error). */
+NsCase     *ns_case_open            (const char *const *paths, NsCaseLoadFlags flags,
                                      GError **error);
 /* The files a folder's case consists of, by part (paths[NS_N_CASE_FILES], owned strings,
  * NULL where absent), without reading them; a part that is not a regular file is an

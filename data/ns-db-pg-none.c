@@ -4,7 +4,7 @@
  * postgresql disabled, or libpq-dev missing): a server location is refused with the
  * reason, so that no caller needs to know how neuroseg was built.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-db-private.h"
 

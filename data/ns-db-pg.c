@@ -31,7 +31,7 @@
  *   with the NsDbChanges bits as its payload (ns-db-watch.c listens).
  * - Clock: the server's, so that a lease means the same on every workstation.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-db-private.h"
 

@@ -9,7 +9,7 @@
  * row ids that SQLite assigns itself), so that both hold one schema.  The schema version
  * is kept by the backend (SQLite: PRAGMA user_version; PostgreSQL: a one-row table).
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-db-private.h"
 

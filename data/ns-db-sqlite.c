@@ -15,7 +15,7 @@
  * not seen in that case; the next read-write open recovers it.  nolock=1 is not used:
  * it would still need the -shm.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-db-private.h"
 

@@ -9,7 +9,7 @@
  * fd of the source (LISTEN); a broken connection drops the handle and a new opener is
  * started after a pause that grows to a minute.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-db-watch.h"
 

@@ -11,7 +11,7 @@
  * it aborted, is run again; one the server may have committed is settled by the backend
  * (NS_DB_FAILURE_IN_DOUBT when it cannot tell), never run twice.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-db-private.h"
 

@@ -11,7 +11,7 @@
  * (the scanner's coordinates of one session): series of different frames are refused,
  * since relating them needs a registration this reader does not do.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-dicom.h"
 #include "ns-case-private.h"

@@ -18,7 +18,7 @@
  * gradient echo with short TR and TE is not guessed (it may be an angiogram).  Anything
  * else is left to the user.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-dicom.h"
 

@@ -4,7 +4,7 @@
  * -Ddicom=disabled, or libdcmtk-dev missing).  Scanning still finds DICOM files, and each
  * attempt to read or write one says that this build cannot, naming the file.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-dicom-private.h"
 #include "ns-data-error.h"

@@ -17,7 +17,7 @@
  * read as a volume with a gap, or not at all.  FIFOs, devices and sockets are not files
  * and are passed over.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-dicom.h"
 #include "ns-dicom-private.h"

@@ -18,7 +18,7 @@
  * grid's slice order, each at its source image's position.  Empty slices are left out, as
  * Slicer and dcmqi do by default: a tumour covers a few dozen of 155 slices.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-dicom.h"
 #include "ns-dicom-private.h"

@@ -18,7 +18,7 @@
  * through the first slice.  Beyond that the series is refused, saying which file; a gap
  * of one and a half spacings or more is a missing slice.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-dicom.h"
 #include "ns-dicom-private.h"

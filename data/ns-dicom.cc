@@ -34,7 +34,7 @@
 #include <dcmtk/dcmseg/segutils.h>
 #include <dcmtk/oflog/oflog.h>
 
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-config.h"
 #include "ns-data-error.h"

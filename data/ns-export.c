@@ -9,13 +9,14 @@
  * on one grid (ns_grid_equal).  That costs one decode of the case, which the training that
  * follows the export pays many times over.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-export.h"
 
 #include "ns-case.h"
 #include "ns-data-error.h"
 #include "ns-db-private.h"
+#include "ns-json.h"
 #include "ns-labels.h"
 #include "ns-nifti.h"
 #include "ns-queue.h"
@@ -75,27 +76,23 @@ channel_label (const char *modality)
 static gboolean
 find_modality (const char *modalities_json, const char *modality, char **file, int *volume)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, modalities_json, -1, NULL))
-    return FALSE;
-  JsonNode *root = json_parser_get_root (parser);
+  g_autoptr (JsonNode) root = json_from_string (modalities_json, NULL);
   if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     return FALSE;
   JsonArray *a = json_node_get_array (root);
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
-      JsonObject *o = json_array_get_object_element (a, i);
-      if (o == NULL)
+      JsonNode *e = json_array_get_element (a, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+      if (o == NULL || g_strcmp0 (ns_json_get_string (o, "modality"), modality) != 0)
         continue;
-      if (g_strcmp0 (json_object_get_string_member_with_default (o, "modality", ""),
-                     modality) == 0)
-        {
-          if (file != NULL)
-            *file = g_strdup (json_object_get_string_member_with_default (o, "file", ""));
-          if (volume != NULL)
-            *volume = json_object_get_int_member_with_default (o, "volume", -1);
-          return TRUE;
-        }
+      gint64 v = -1;
+      ns_json_get_int (o, "volume", &v);
+      if (file != NULL)
+        *file = g_strdup (ns_json_get_string (o, "file"));
+      if (volume != NULL)
+        *volume = (int) CLAMP (v, -1, G_MAXINT);
+      return TRUE;
     }
   return FALSE;
 }
@@ -285,13 +282,6 @@ export_case (NsDb *db, const NsQueueEntry *e, const char *ident, GPtrArray *chan
   return ok;
 }
 
-static void
-add_string (JsonBuilder *b, const char *member, const char *value)
-{
-  json_builder_set_member_name (b, member);
-  json_builder_add_string_value (b, value);
-}
-
 /* dataset.json as nnU-Net v2 reads it (channel_names, labels, numTraining, file_ending),
  * with MSD's "modality" too for older tools, and what each identifier came from. */
 static gboolean
@@ -302,8 +292,8 @@ write_dataset_json (const char *work, GPtrArray *channels, JsonNode *cases, guin
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  add_string (b, "name", "NeurosegQueue");
-  add_string (b, "description", "Corrected cases of the Neuroseg fine-tuning queue");
+  ns_json_add_string (b, "name", "NeurosegQueue");
+  ns_json_add_string (b, "description", "Corrected cases of the Neuroseg fine-tuning queue");
   for (int pass = 0; pass < 2; pass++)
     {
       json_builder_set_member_name (b, pass == 0 ? "channel_names" : "modality");
@@ -311,7 +301,7 @@ write_dataset_json (const char *work, GPtrArray *channels, JsonNode *cases, guin
       for (guint c = 0; c < channels->len; c++)
         {
           g_autofree char *key = g_strdup_printf ("%u", c);
-          add_string (b, key, channel_label (g_ptr_array_index (channels, c)));
+          ns_json_add_string (b, key, channel_label (g_ptr_array_index (channels, c)));
         }
       json_builder_end_object (b);
     }
@@ -319,22 +309,17 @@ write_dataset_json (const char *work, GPtrArray *channels, JsonNode *cases, guin
   json_builder_begin_object (b);
   for (int l = 0; l < 4; l++)
     {
-      json_builder_set_member_name (b, label_names[l]);
-      json_builder_add_int_value (b, l);
+      ns_json_add_int (b, label_names[l], l);
     }
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "numTraining");
-  json_builder_add_int_value (b, n_cases);
-  add_string (b, "file_ending", ".nii.gz");
+  ns_json_add_int (b, "numTraining", n_cases);
+  ns_json_add_string (b, "file_ending", ".nii.gz");
   json_builder_set_member_name (b, "neuroseg_cases");
   json_builder_add_value (b, cases);
   json_builder_end_object (b);
 
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
+  g_autofree char *text = json_to_string (root, TRUE);
   g_autofree char *json_path = g_build_filename (work, "dataset.json", NULL);
   g_autoptr (GError) local = NULL;
   if (!g_file_set_contents (json_path, text, -1, &local))
@@ -370,15 +355,14 @@ export_files (NsDb *db, const char *work, GPtrArray *cases, GPtrArray *channels,
       if (!export_case (db, e, ident, channels, images_dir, labels_dir, options->copy, error))
         return FALSE;
       json_builder_begin_object (cb);
-      add_string (cb, "identifier", ident);
-      add_string (cb, "case_id", e->case_id);
-      add_string (cb, "case", e->path);
-      add_string (cb, "mask", e->mask_path);
+      ns_json_add_string (cb, "identifier", ident);
+      ns_json_add_string (cb, "case_id", e->case_id);
+      ns_json_add_string (cb, "case", e->path);
+      ns_json_add_string (cb, "mask", e->mask_path);
       if (e->mask_sha256 != NULL)
-        add_string (cb, "mask_sha256", e->mask_sha256);
-      json_builder_set_member_name (cb, "annotation");
-      json_builder_add_int_value (cb, e->annotation_id);
-      add_string (cb, "review", ns_queue_review_name (e->review));
+        ns_json_add_string (cb, "mask_sha256", e->mask_sha256);
+      ns_json_add_int (cb, "annotation", e->annotation_id);
+      ns_json_add_string (cb, "review", ns_queue_review_name (e->review));
       json_builder_end_object (cb);
     }
   json_builder_end_array (cb);

@@ -5,7 +5,7 @@
  * once) and fstat () the descriptor, which is what is read from, so that a file swapped
  * for a FIFO between the two calls is caught too.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-file.h"
 #include "ns-data-error.h"
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <unistd.h>
 
 const char *
@@ -117,4 +118,82 @@ ns_file_open_regular (const char *path, struct stat *st, GError **error)
   if (flags >= 0)
     fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
   return fd;
+}
+
+gboolean
+ns_file_read_at (int fd, void *buf, gsize len, guint64 offset, const char *name,
+                 GError **error)
+{
+  gsize done = 0;
+
+  while (done < len)
+    {
+      gssize got = pread (fd, (char *) buf + done, len - done, (off_t) (offset + done));
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        {
+          int err = errno;
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s: cannot read: %s", name,
+                       g_strerror (err));
+          return FALSE;
+        }
+      if (got == 0)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT,
+                       "%s: truncated: the file ends at byte %" G_GUINT64_FORMAT, name,
+                       offset + done);
+          return FALSE;
+        }
+      done += (gsize) got;
+    }
+  return TRUE;
+}
+
+gboolean
+ns_file_check_output (const char *path, const char *const *inputs, gboolean replace,
+                      GError **error)
+{
+  GStatBuf lst, st;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (g_lstat (path, &lst) != 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;   /* a new file, which no input can be */
+      set_stat_error (path, errno, error);
+      return FALSE;
+    }
+  /* Where a link leads, when it leads anywhere: a dangling link is only a name. */
+  gboolean has_target = g_stat (path, &st) == 0;
+  if (!has_target)
+    st = lst;
+  for (const char *const *in = inputs; has_target && in != NULL && *in != NULL; in++)
+    {
+      GStatBuf ist;
+      if (g_stat (*in, &ist) == 0 && ist.st_dev == st.st_dev && ist.st_ino == st.st_ino)
+        {
+          if (strcmp (*in, path) == 0)
+            g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                         "%s: is an input of this run; it is never written over", path);
+          else
+            g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                         "%s: is an input of this run (the same file as %s); it is never "
+                         "written over", path, *in);
+          return FALSE;
+        }
+    }
+  if (!S_ISREG (st.st_mode) && !S_ISLNK (st.st_mode))
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID, "%s: %s, not a file to write",
+                   path, ns_file_type_name (st.st_mode));
+      return FALSE;
+    }
+  if (!replace)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED, "%s: already exists",
+                   path);
+      return FALSE;
+    }
+  return TRUE;
 }

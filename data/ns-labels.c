@@ -4,7 +4,7 @@
  * figures: core red, edema green, enhancing yellow; BraTS 2015's non-enhancing class gets
  * blue so that it can be told apart from necrosis before mapping.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-labels.h"
 #include "ns-data-error.h"
@@ -94,6 +94,34 @@ ns_label_map_count (const NsLabelMap *map, guint64 counts[256])
   gsize n = ns_grid_n_voxels (&map->grid);
   for (gsize i = 0; i < n; i++)
     counts[map->labels[i]]++;
+}
+
+gboolean
+ns_label_map_centroid (const NsLabelMap *map, double centre[3])
+{
+  g_return_val_if_fail (map != NULL && centre != NULL, FALSE);
+
+  const NsGrid *g = &map->grid;
+  double sum[3] = { 0, 0, 0 };
+  guint64 n = 0;
+  for (int k = 0; k < g->dim[2]; k++)
+    for (int j = 0; j < g->dim[1]; j++)
+      {
+        const guint8 *row = map->labels + ns_grid_index (g, 0, j, k);
+        for (int i = 0; i < g->dim[0]; i++)
+          if (row[i] != 0)
+            {
+              sum[0] += i;
+              sum[1] += j;
+              sum[2] += k;
+              n++;
+            }
+      }
+  if (n == 0)
+    return FALSE;
+  for (int d = 0; d < 3; d++)
+    centre[d] = round (sum[d] / (double) n);
+  return TRUE;
 }
 
 static const char *

@@ -51,6 +51,10 @@ gboolean            ns_region_contains        (NsRegion region, guint8 label);
 
 /* Voxel count of every value 0..255. */
 void                ns_label_map_count        (const NsLabelMap *map, guint64 counts[256]);
+/* The centre of mass of the voxels with a label other than 0, in voxel coordinates, each
+ * rounded to the nearest voxel (where the views of a case start); FALSE, centre untouched,
+ * when every voxel is 0. */
+gboolean            ns_label_map_centroid     (const NsLabelMap *map, double centre[3]);
 /* Fails with NS_DATA_ERROR_BAD_LABELS naming the file (map->path) and the first value
  * outside the scheme. */
 gboolean            ns_label_map_check_scheme (const NsLabelMap *map, NsLabelScheme scheme,

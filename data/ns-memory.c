@@ -9,7 +9,7 @@
  * at each reservation: they are a few hundred bytes of procfs, and a reservation precedes
  * decoding a file (milliseconds to seconds), so there is no point caching them.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-memory.h"
 

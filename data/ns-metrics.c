@@ -8,7 +8,7 @@
  * Sampled Functions", Theory of Computing 8, 2012), one axis at a time, with the squared
  * spacing of each axis as the parabola's scale, so anisotropic voxels are exact.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-metrics.h"
 #include "ns-data-error.h"

@@ -7,7 +7,8 @@
  * For the registry in data/, which records the shipped model (version 0) when the
  * database is opened and cannot call net/.  net/ns-checkpoint.c reads and checks the
  * whole file (every field, every tensor) and stays the one reader of models: this reads
- * two fields and checks only what it reads.
+ * two fields and checks only what it reads.  Both read the header with
+ * ns-safetensors-header.h.
  */
 #pragma once
 
@@ -16,8 +17,9 @@
 G_BEGIN_DECLS
 
 /* *arch (owned) and *metrics (a JSON object as text, "{}" when the file records none).
- * Errors (NS_DATA_ERROR, naming the file): not a safetensors file, a header larger than
- * the file or than 100 MB, not a neuroseg model. */
+ * Errors (NS_DATA_ERROR, naming the file): those of ns_safetensors_header_read () (not a
+ * regular file, not a safetensors file, a header larger than the file or than 100 MB),
+ * and not a neuroseg model. */
 gboolean ns_model_card_read (const char *path, char **arch, char **metrics, GError **error);
 
 G_END_DECLS

@@ -4,7 +4,7 @@
  * `cat a.gz b.gz` makes); bytes after the last member that are not another member are
  * ignored, as gzip does.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-nifti-source.h"
 #include "ns-data-error.h"

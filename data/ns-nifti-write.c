@@ -6,7 +6,7 @@
  * temporary file in the same folder, flushed to disk, then renamed over the target.
  * nifticlib writes well; it is only its reading that we do not use (see ns-nifti.c).
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-nifti.h"
 #include "ns-data-error.h"

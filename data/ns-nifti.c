@@ -25,7 +25,7 @@
  *
  * The trade-off: a .hdr/.img pair and ANALYZE 7.5 are refused rather than half supported.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-nifti.h"
 #include "ns-nifti-private.h"

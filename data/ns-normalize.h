@@ -34,4 +34,13 @@ NsLabelMap *ns_normalize_brain_mask       (const NsVolume *volume, GError **erro
 NsVolume   *ns_normalize_zscore           (const NsVolume *volume, const NsLabelMap *brain_mask,
                                            NsNormalizeStats *stats, GError **error);
 
+/* ns_normalize_zscore() after clipping the brain's intensities to their lo_percentile and
+ * hi_percentile (nearest rank below, e.g. 0.5 and 99.5: nnU-Net's robust range), so that
+ * a few extreme voxels (vessels, artefacts, the raw scanner range of one source) do not
+ * set the scale; mean and standard deviation are those of the clipped brain values.
+ * Percentiles outside 0 <= lo < hi <= 100 are NS_DATA_ERROR_INVALID. */
+NsVolume   *ns_normalize_zscore_clipped   (const NsVolume *volume, const NsLabelMap *brain_mask,
+                                           double lo_percentile, double hi_percentile,
+                                           NsNormalizeStats *stats, GError **error);
+
 G_END_DECLS

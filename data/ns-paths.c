@@ -7,7 +7,7 @@
  * Nothing is cached: the answer costs a readlink and a few stats, and tests change
  * NEUROSEG_SAMPLE_CASE between calls.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-paths.h"
 

@@ -11,7 +11,7 @@
  * write transaction (writers are serialised: two workstations can never both find a case
  * free and claim it) that also records the event in claim_history.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-queue-private.h"
 

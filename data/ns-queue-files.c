@@ -8,7 +8,7 @@
  * is about 9 MB raw and some 100 kB compressed.  Its sha256 (of the stored bytes) is
  * checked whenever it is read back, so that a damaged row is reported, never trained on.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-queue-private.h"
 

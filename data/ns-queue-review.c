@@ -8,7 +8,7 @@
  * instead of landing on a correction nobody reviewed.  "A second reader" is taken
  * literally: the author of a correction cannot review it.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-queue-private.h"
 

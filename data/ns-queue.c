@@ -10,13 +10,14 @@
  * transaction, which then only touches the database.  Claims are ns-queue-claim.c,
  * reviews ns-queue-review.c, stored masks and image checks ns-queue-files.c.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-queue-private.h"
 
 #include "ns-case.h"
 #include "ns-data-error.h"
 #include "ns-db-private.h"
+#include "ns-json.h"
 #include "ns-labels.h"
 #include "ns-metrics.h"
 #include "ns-nifti.h"
@@ -61,22 +62,15 @@ modalities_json (const NsCaseDescription *d, GHashTable *sums)
       if (d->files[m] == NULL)
         continue;
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "modality");
-      json_builder_add_string_value (b, ns_modality_name (m));
-      json_builder_set_member_name (b, "file");
-      json_builder_add_string_value (b, d->files[m]);
-      json_builder_set_member_name (b, "sha256");
-      json_builder_add_string_value (b, g_hash_table_lookup (sums, d->files[m]));
+      ns_json_add_string (b, "modality", ns_modality_name (m));
+      ns_json_add_string (b, "file", d->files[m]);
+      ns_json_add_string (b, "sha256", g_hash_table_lookup (sums, d->files[m]));
       if (d->volumes[m] >= 0)
-        {
-          json_builder_set_member_name (b, "volume");
-          json_builder_add_int_value (b, d->volumes[m]);
-        }
+        ns_json_add_int (b, "volume", d->volumes[m]);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
+  return ns_json_builder_dup_text (b);
 }
 
 /* A mask file as a label map of BraTS values (either scheme), unmapped. */

@@ -9,7 +9,7 @@
  * recorded).  The comparison runs on the cases both models have figures on; the score is
  * the mean over them of the mean Dice of WT, TC and ET (why not WT alone: ns-registry.h).
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-registry-private.h"
 

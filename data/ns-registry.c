@@ -14,12 +14,13 @@
  * the shipped model.  Rolling back to the shipped model flags row 0.  Validation figures
  * and the gate of promotions are in ns-registry-gate.c.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-registry-private.h"
 
 #include "ns-data-error.h"
 #include "ns-db-private.h"
+#include "ns-json.h"
 #include "ns-model-card.h"
 #include "ns-paths.h"
 #include "ns-runs-private.h"
@@ -117,23 +118,10 @@ parse_dice (NsRegistryModel *m)
   static const char *const keys[3] = { "dice_wt", "dice_tc", "dice_et" };
   for (int i = 0; i < 3; i++)
     m->dice[i] = NAN;
-  if (m->metrics == NULL)
-    return;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, m->metrics, -1, NULL))
-    return;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return;
-  JsonObject *o = json_node_get_object (root);
-  for (int i = 0; i < 3; i++)
-    {
-      JsonNode *n = json_object_get_member (o, keys[i]);
-      if (n != NULL && JSON_NODE_HOLDS_VALUE (n)
-          && (json_node_get_value_type (n) == G_TYPE_DOUBLE
-              || json_node_get_value_type (n) == G_TYPE_INT64))
-        m->dice[i] = json_node_get_double (n);
-    }
+  g_autoptr (JsonObject) o = m->metrics != NULL ? ns_json_parse_object (m->metrics, -1, NULL)
+                                                : NULL;
+  for (int i = 0; o != NULL && i < 3; i++)
+    m->dice[i] = ns_json_get_number (o, keys[i], NAN);
 }
 
 void
@@ -543,15 +531,12 @@ ns_registry_register_model (NsDb *db, const NsRegistryModelInfo *info, GError **
   if (sum == NULL)
     return 0;
   const char *metrics = info->metrics != NULL ? info->metrics : "{}";
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, metrics, -1, &local)
-      || json_parser_get_root (parser) == NULL
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  g_autoptr (JsonObject) parsed = ns_json_parse_object (metrics, -1, &local);
+  if (parsed == NULL)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
-                   "%s: the metrics are not a JSON object%s%s", abs, local ? ": " : "",
-                   local ? local->message : "");
+                   "%s: the metrics are not a JSON object: %s", abs, local->message);
       return 0;
     }
   RegisterData d = { info, abs, sum, metrics, 0 };

@@ -5,7 +5,7 @@
  * A process is named by its pid and its start time (/proc/PID/stat), so that a pid reused
  * by another process after the trainer died does not keep a run "running" forever.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-runs-private.h"
 

@@ -4,7 +4,7 @@
  * NsLabelMap.  Sizes are checked for overflow here, once, so that every caller can
  * trust n_voxels * sizeof (float) to fit a gsize.
  */
-#define G_LOG_DOMAIN "ns-data"
+#define G_LOG_DOMAIN "neuroseg-data"
 
 #include "ns-volume.h"
 #include "ns-memory.h"

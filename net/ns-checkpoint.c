@@ -16,6 +16,7 @@
 #include "ns-checkpoint.h"
 
 #include "ns-checkpoint-private.h"
+#include "ns-json.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -92,36 +93,11 @@ ns_f16_to_float (guint16 h)
 
 /* ---- metadata: writing ----------------------------------------------------------------- */
 
-static char *
-json_to_text (JsonNode *node)
-{
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, node);
-  return json_generator_to_data (gen, NULL);
-}
-
-static char *
-builder_to_text (JsonBuilder *b)
-{
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  return json_to_text (root);
-}
-
 static void
 set_text (JsonObject *md, const char *key, char *owned_text)
 {
   json_object_set_string_member (md, key, owned_text);
   g_free (owned_text);
-}
-
-static void
-add_opt_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
 }
 
 /* __metadata__ (net/README.md): string -> string, structured values as JSON text. */
@@ -133,15 +109,18 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
   g_autoptr (JsonBuilder) c = json_builder_new ();
   g_autoptr (JsonBuilder) p = json_builder_new ();
 
+  /* version 2 only where a version-1 reader would run the model wrongly (ns-model.h) */
+  gboolean v2 = meta->n_regions > 0 || meta->context > 0
+                || g_strcmp0 (meta->normalisation, "zscore-brain-clip") == 0;
   json_object_set_string_member (md, "format", "neuroseg-model");
-  set_text (md, "format_version", g_strdup_printf ("%d", NS_MODEL_FORMAT_VERSION));
+  set_text (md, "format_version", g_strdup_printf ("%d", v2 ? 2 : 1));
   json_object_set_string_member (md, "arch", meta->arch);
 
   json_builder_begin_array (m);
   for (char **s = meta->modalities; s != NULL && *s != NULL; s++)
     json_builder_add_string_value (m, *s);
   json_builder_end_array (m);
-  set_text (md, "modalities", builder_to_text (m));
+  set_text (md, "modalities", ns_json_builder_dup_text (m));
 
   json_builder_begin_array (c);
   for (int k = 0; k < meta->n_classes; k++)
@@ -150,29 +129,48 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
       g_autofree char *colour = g_strdup_printf ("#%02x%02x%02x", cl->colour[0], cl->colour[1],
                                                  cl->colour[2]);
       json_builder_begin_object (c);
-      json_builder_set_member_name (c, "value");
-      json_builder_add_int_value (c, cl->value);
-      json_builder_set_member_name (c, "name");
-      json_builder_add_string_value (c, cl->name);
-      json_builder_set_member_name (c, "colour");
-      json_builder_add_string_value (c, colour);
+      ns_json_add_int (c, "value", cl->value);
+      ns_json_add_string (c, "name", cl->name);
+      ns_json_add_string (c, "colour", colour);
       json_builder_end_object (c);
     }
   json_builder_end_array (c);
-  set_text (md, "classes", builder_to_text (c));
+  set_text (md, "classes", ns_json_builder_dup_text (c));
   json_object_set_string_member (md, "normalisation", meta->normalisation != NULL
                                                       ? meta->normalisation : "zscore-brain");
+  if (meta->n_regions > 0)
+    {
+      g_autoptr (JsonBuilder) rb = json_builder_new ();
+      json_builder_begin_array (rb);
+      for (int r = 0; r < meta->n_regions; r++)
+        json_builder_add_int_value (rb, meta->regions[r]);
+      json_builder_end_array (rb);
+      set_text (md, "regions", ns_json_builder_dup_text (rb));
+    }
+  if (meta->context > 0)
+    set_text (md, "context", g_strdup_printf ("%d", meta->context));
+  if (ns_postprocess_is_active (&meta->postprocess))
+    {
+      const NsPostprocessParams *pp = &meta->postprocess;
+      g_autoptr (JsonBuilder) pb = json_builder_new ();
+      json_builder_begin_object (pb);
+      json_builder_set_member_name (pb, "min_component_voxels");
+      json_builder_add_int_value (pb, pp->min_component_voxels);
+      json_builder_set_member_name (pb, "small_label");
+      json_builder_add_int_value (pb, pp->small_label);
+      json_builder_set_member_name (pb, "small_label_below");
+      json_builder_add_int_value (pb, pp->small_label_below);
+      json_builder_set_member_name (pb, "small_label_to");
+      json_builder_add_int_value (pb, pp->small_label_to);
+      json_builder_end_object (pb);
+      set_text (md, "postprocess", ns_json_builder_dup_text (pb));
+    }
 
   json_builder_begin_object (p);
-  add_opt_string (p, "name", meta->name);
-  add_opt_string (p, "parent", meta->parent);
-  json_builder_set_member_name (p, "cases");
-  json_builder_begin_array (p);
-  for (char **s = meta->cases; s != NULL && *s != NULL; s++)
-    json_builder_add_string_value (p, *s);
-  json_builder_end_array (p);
-  json_builder_set_member_name (p, "epochs");
-  json_builder_add_int_value (p, meta->epochs);
+  ns_json_add_string (p, "name", meta->name);
+  ns_json_add_string (p, "parent", meta->parent);
+  ns_json_add_strv (p, "cases", meta->cases);
+  ns_json_add_int (p, "epochs", meta->epochs);
   json_builder_set_member_name (p, "metrics");
   {
     JsonNode *metrics = meta->metrics != NULL ? json_from_string (meta->metrics, NULL) : NULL;
@@ -180,10 +178,10 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
       metrics = json_node_new (JSON_NODE_NULL);
     json_builder_add_value (p, metrics);
   }
-  add_opt_string (p, "date", meta->date);
-  add_opt_string (p, "command", meta->command);
+  ns_json_add_string (p, "date", meta->date);
+  ns_json_add_string (p, "command", meta->command);
   json_builder_end_object (p);
-  set_text (md, "provenance", builder_to_text (p));
+  set_text (md, "provenance", ns_json_builder_dup_text (p));
   return md;
 }
 
@@ -209,31 +207,6 @@ meta_fail (MetaReader *r, const char *format, ...)
   return FALSE;
 }
 
-static const char *
-node_type_name (JsonNode *n)
-{
-  if (n == NULL || JSON_NODE_HOLDS_NULL (n))
-    return "null";
-  if (JSON_NODE_HOLDS_OBJECT (n))
-    return "an object";
-  if (JSON_NODE_HOLDS_ARRAY (n))
-    return "an array";
-  switch (json_node_get_value_type (n))
-    {
-    case G_TYPE_STRING: return "a string";
-    case G_TYPE_BOOLEAN: return "a boolean";
-    case G_TYPE_DOUBLE: return "a fraction";
-    case G_TYPE_INT64: return "an integer";
-    default: return "a value";
-    }
-}
-
-static gboolean
-holds (JsonNode *n, GType type)
-{
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == type;
-}
-
 /* A __metadata__ value: a string (the format allows nothing else), or NULL when absent. */
 static gboolean
 meta_string (MetaReader *r, JsonObject *md, const char *key, const char **out)
@@ -242,8 +215,8 @@ meta_string (MetaReader *r, JsonObject *md, const char *key, const char **out)
   *out = NULL;
   if (n == NULL)
     return TRUE;
-  if (!holds (n, G_TYPE_STRING))
-    return meta_fail (r, "__metadata__ '%s' is %s, not a string", key, node_type_name (n));
+  if (!ns_json_node_holds (n, G_TYPE_STRING))
+    return meta_fail (r, "__metadata__ '%s' is %s, not a string", key, ns_json_node_type_name (n));
   *out = json_node_get_string (n);
   return TRUE;
 }
@@ -274,8 +247,8 @@ member_string (MetaReader *r, JsonObject *o, const char *what, const char *key, 
   *out = NULL;
   if (n == NULL || JSON_NODE_HOLDS_NULL (n))
     return TRUE;
-  if (!holds (n, G_TYPE_STRING))
-    return meta_fail (r, "%s '%s' is %s, not a string", what, key, node_type_name (n));
+  if (!ns_json_node_holds (n, G_TYPE_STRING))
+    return meta_fail (r, "%s '%s' is %s, not a string", what, key, ns_json_node_type_name (n));
   *out = g_strdup (json_node_get_string (n));
   return TRUE;
 }
@@ -291,9 +264,9 @@ read_modalities (MetaReader *r, JsonNode *mn, NsModelMeta *meta)
   for (guint i = 0; i < n; i++)
     {
       JsonNode *e = json_array_get_element (a, i);
-      if (!holds (e, G_TYPE_STRING))
+      if (!ns_json_node_holds (e, G_TYPE_STRING))
         return meta_fail (r, "__metadata__ modality %u is %s, not a name", i,
-                          node_type_name (e));
+                          ns_json_node_type_name (e));
       meta->modalities[i] = g_strdup (json_node_get_string (e));
     }
   return TRUE;
@@ -313,12 +286,12 @@ read_classes (MetaReader *r, JsonNode *cn, NsModelMeta *meta)
       JsonNode *e = json_array_get_element (a, k);
       if (!JSON_NODE_HOLDS_OBJECT (e))
         return meta_fail (r, "__metadata__ class %d is %s, not an object", k,
-                          node_type_name (e));
+                          ns_json_node_type_name (e));
       JsonObject *o = json_node_get_object (e);
       JsonNode *v = json_object_get_member (o, "value");
-      if (!holds (v, G_TYPE_INT64))
+      if (!ns_json_node_holds (v, G_TYPE_INT64))
         return meta_fail (r, "__metadata__ class %d: 'value' is %s, not a label value "
-                          "0..255", k, node_type_name (v));
+                          "0..255", k, ns_json_node_type_name (v));
       if (json_node_get_int (v) < 0 || json_node_get_int (v) > 255)
         return meta_fail (r, "__metadata__ class %d: 'value' %" G_GINT64_FORMAT " is not a "
                           "label value 0..255", k, json_node_get_int (v));
@@ -353,7 +326,7 @@ read_provenance (MetaReader *r, JsonNode *pn, NsModelMeta *meta)
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (pn))
     return meta_fail (r, "__metadata__ 'provenance' is %s, not an object",
-                      node_type_name (pn));
+                      ns_json_node_type_name (pn));
   JsonObject *po = json_node_get_object (pn);
   if (!member_string (r, po, "provenance", "name", &meta->name)
       || !member_string (r, po, "provenance", "parent", &meta->parent)
@@ -368,28 +341,94 @@ read_provenance (MetaReader *r, JsonNode *pn, NsModelMeta *meta)
       for (guint i = 0; i < json_array_get_length (a); i++)
         {
           JsonNode *e = json_array_get_element (a, i);
-          if (!holds (e, G_TYPE_STRING))
+          if (!ns_json_node_holds (e, G_TYPE_STRING))
             return meta_fail (r, "provenance case %u is %s, not a name", i,
-                              node_type_name (e));
+                              ns_json_node_type_name (e));
           g_ptr_array_add (v, g_strdup (json_node_get_string (e)));
         }
       g_ptr_array_add (v, NULL);
       meta->cases = (char **) g_ptr_array_free (g_steal_pointer (&v), FALSE);
     }
   else if (cases != NULL && !JSON_NODE_HOLDS_NULL (cases))
-    return meta_fail (r, "provenance 'cases' is %s, not an array", node_type_name (cases));
+    return meta_fail (r, "provenance 'cases' is %s, not an array", ns_json_node_type_name (cases));
   JsonNode *epochs = json_object_get_member (po, "epochs");
-  if (holds (epochs, G_TYPE_INT64) && json_node_get_int (epochs) >= 0
+  if (ns_json_node_holds (epochs, G_TYPE_INT64) && json_node_get_int (epochs) >= 0
       && json_node_get_int (epochs) <= G_MAXINT)
     meta->epochs = (int) json_node_get_int (epochs);
   else if (epochs != NULL && !JSON_NODE_HOLDS_NULL (epochs))
-    return meta_fail (r, "provenance 'epochs' is %s, not a count", node_type_name (epochs));
+    return meta_fail (r, "provenance 'epochs' is %s, not a count", ns_json_node_type_name (epochs));
   JsonNode *metrics = json_object_get_member (po, "metrics");
   if (metrics != NULL && JSON_NODE_HOLDS_OBJECT (metrics))
-    meta->metrics = json_to_text (metrics);
+    meta->metrics = json_to_string (metrics, FALSE);
   else if (metrics != NULL && !JSON_NODE_HOLDS_NULL (metrics))
-    return meta_fail (r, "provenance 'metrics' is %s, not an object", node_type_name (metrics));
+    return meta_fail (r, "provenance 'metrics' is %s, not an object", ns_json_node_type_name (metrics));
   return TRUE;
+}
+
+/* "regions": a JSON array of label values (absent: softmax classes). */
+static gboolean
+read_regions (MetaReader *r, JsonNode *rn, NsModelMeta *meta)
+{
+  if (rn == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (rn) || json_array_get_length (json_node_get_array (rn)) > 255)
+    return meta_fail (r, "__metadata__ 'regions' is not a JSON array of label values");
+  JsonArray *a = json_node_get_array (rn);
+  meta->n_regions = (int) json_array_get_length (a);
+  meta->regions = g_new0 (int, MAX (meta->n_regions, 1));
+  for (int i = 0; i < meta->n_regions; i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (!ns_json_node_holds (e, G_TYPE_INT64) || json_node_get_int (e) < 0 || json_node_get_int (e) > 255)
+        return meta_fail (r, "__metadata__ region %d is %s, not a label value 0..255", i,
+                          ns_json_node_type_name (e));
+      meta->regions[i] = (int) json_node_get_int (e);
+    }
+  return TRUE;
+}
+
+/* "context": a count of slices as text (absent: 0). */
+static gboolean
+read_context (MetaReader *r, const char *text, NsModelMeta *meta)
+{
+  char *end = NULL;
+  if (text == NULL)
+    return TRUE;
+  gint64 v = g_ascii_strtoll (text, &end, 10);
+  if (end == text || *end != '\0' || v < 0 || v > 64)
+    return meta_fail (r, "__metadata__ 'context' is '%s', not a count of slices", text);
+  meta->context = (int) v;
+  return TRUE;
+}
+
+static gboolean
+member_count (MetaReader *r, JsonObject *o, const char *key, int *out)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (n == NULL)
+    return TRUE;
+  if (!ns_json_node_holds (n, G_TYPE_INT64) || json_node_get_int (n) < 0 || json_node_get_int (n) > G_MAXINT)
+    return meta_fail (r, "__metadata__ postprocess '%s' is %s, not a count", key,
+                      ns_json_node_type_name (n));
+  *out = (int) json_node_get_int (n);
+  return TRUE;
+}
+
+/* "postprocess": an object of counts (absent: nothing). */
+static gboolean
+read_postprocess (MetaReader *r, JsonNode *pn, NsModelMeta *meta)
+{
+  if (pn == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (pn))
+    return meta_fail (r, "__metadata__ 'postprocess' is %s, not an object",
+                      ns_json_node_type_name (pn));
+  JsonObject *o = json_node_get_object (pn);
+  NsPostprocessParams *p = &meta->postprocess;
+  return member_count (r, o, "min_component_voxels", &p->min_component_voxels)
+         && member_count (r, o, "small_label", &p->small_label)
+         && member_count (r, o, "small_label_below", &p->small_label_below)
+         && member_count (r, o, "small_label_to", &p->small_label_to);
 }
 
 static NsModelMeta *
@@ -397,8 +436,8 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
 {
   MetaReader r = { base, error };
   g_autoptr (NsModelMeta) meta = g_new0 (NsModelMeta, 1);
-  const char *format, *version, *arch, *norm;
-  g_autoptr (JsonNode) mn = NULL, cn = NULL, pn = NULL;
+  const char *format, *version, *arch, *norm, *context;
+  g_autoptr (JsonNode) mn = NULL, cn = NULL, pn = NULL, rn = NULL, ppn = NULL;
   char *end = NULL;
 
   if (md == NULL)
@@ -427,7 +466,9 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
     }
   if (!meta_string (&r, md, "arch", &arch) || !meta_string (&r, md, "normalisation", &norm)
       || !meta_json (&r, md, "modalities", &mn) || !meta_json (&r, md, "classes", &cn)
-      || !meta_json (&r, md, "provenance", &pn))
+      || !meta_json (&r, md, "provenance", &pn) || !meta_json (&r, md, "regions", &rn)
+      || !meta_string (&r, md, "context", &context)
+      || !meta_json (&r, md, "postprocess", &ppn))
     return NULL;
   if (!ns_model_arch_is_known (arch))
     {
@@ -439,7 +480,8 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
   /* files from before the key was written: the only normalisation there was */
   meta->normalisation = g_strdup (norm != NULL ? norm : "zscore-brain");
   if (!read_modalities (&r, mn, meta) || !read_classes (&r, cn, meta)
-      || !read_provenance (&r, pn, meta))
+      || !read_provenance (&r, pn, meta) || !read_regions (&r, rn, meta)
+      || !read_context (&r, context, meta) || !read_postprocess (&r, ppn, meta))
     return NULL;
 
   g_autoptr (GError) local = NULL;

@@ -34,7 +34,11 @@ typedef struct
 struct _NsDataset
 {
   NsDatasetOptions options;
-  int C, H, W;
+  int C, H, W;                 /* a stored slice: C modalities of H x W */
+  int context;                 /* 2.5-D: neighbours on each side (the model's) */
+  int CI;                      /* channels of a batch item: C (2 context + 1) */
+  GPtrArray *slice_of_k;       /* per case: int (nz), the slice id of plane k or -1 */
+  GArray *case_nz;             /* per case: int, its planes (dim[2]) */
   char **case_ids;             /* (n_cases + 1) */
   int n_cases;
   GPtrArray *blocks;           /* per case: float images then uint8 classes */
@@ -183,7 +187,7 @@ prepare_case (NsCase *ncase, const NsModelMeta *meta, Prepared *p, GError **erro
                        vol->path != NULL ? vol->path : case_name (ncase), meta->modalities[c]);
           return FALSE;
         }
-      p->normed[c] = ns_normalize_zscore (vol, mask, NULL, error);
+      p->normed[c] = ns_model_meta_normalise (meta, vol, mask, error);
       if (p->normed[c] == NULL)
         return FALSE;
     }
@@ -231,6 +235,11 @@ add_case_slices (NsDataset *ds, int case_index, Prepared *p, const int class_of[
       return FALSE;
     }
   g_ptr_array_add (ds->blocks, block);
+  int *slice_of_k = g_new (int, MAX (g->dim[2], 1));
+  for (int k = 0; k < g->dim[2]; k++)
+    slice_of_k[k] = -1;
+  g_ptr_array_add (ds->slice_of_k, slice_of_k);
+  g_array_append_val (ds->case_nz, g->dim[2]);
   float *images = (float *) block;
   guint8 *classes = block + n * img_floats * sizeof (float);
 
@@ -272,6 +281,7 @@ add_case_slices (NsDataset *ds, int case_index, Prepared *p, const int class_of[
             }
         }
       int id = (int) ds->slices->len;
+      slice_of_k[k] = id;
       g_array_append_val (ds->slices, sl);
       g_array_append_val (sl.has_tumour ? ds->tumour : ds->plain, id);
     }
@@ -322,6 +332,10 @@ ns_dataset_new_from_cases (NsCase *const *cases, int n_cases, const NsModelMeta 
   if (ds->options.size_multiple == 0)
     ds->options.size_multiple = 32;
   ds->C = ns_model_meta_n_inputs (meta);
+  ds->context = meta->context;
+  ds->CI = ns_model_meta_n_channels (meta);
+  ds->slice_of_k = g_ptr_array_new_with_free_func (g_free);
+  ds->case_nz = g_array_new (FALSE, FALSE, sizeof (int));
   ds->n_cases = n_cases;
   ds->case_ids = g_new0 (char *, n_cases + 1);
   ds->blocks = g_ptr_array_new_with_free_func (g_free);
@@ -408,6 +422,8 @@ ns_dataset_free (NsDataset *ds)
     return;
   g_strfreev (ds->case_ids);
   g_clear_pointer (&ds->blocks, g_ptr_array_unref);
+  g_clear_pointer (&ds->slice_of_k, g_ptr_array_unref);
+  g_clear_pointer (&ds->case_nz, g_array_unref);
   g_clear_pointer (&ds->slices, g_array_unref);
   g_clear_pointer (&ds->tumour, g_array_unref);
   g_clear_pointer (&ds->plain, g_array_unref);
@@ -456,7 +472,7 @@ int
 ns_dataset_get_n_channels (NsDataset *ds)
 {
   g_return_val_if_fail (ds != NULL, 0);
-  return ds->C;
+  return ds->CI;
 }
 
 guint64
@@ -524,12 +540,39 @@ pick_slice (NsDataset *ds, guint64 index, int item)
   return g_array_index (pool, int, (gsize) (r % pool->len));
 }
 
+/* The input of slice s with its context: channel m (2 context + 1) + context + d is
+ * modality m of plane k + d of the same case, 0 where that plane has no stored slice
+ * (no brain there, or outside the volume: 0 either way after normalisation). */
+static void
+context_image (NsDataset *ds, const Slice *s, float *out)
+{
+  const gsize plane = (gsize) ds->H * ds->W;
+  const int D = 2 * ds->context + 1;
+  const int *slice_of_k = ds->slice_of_k->pdata[s->case_index];
+  const int nz = g_array_index (ds->case_nz, int, s->case_index);
+
+  for (int d = -ds->context; d <= ds->context; d++)
+    {
+      int k = s->k + d;
+      int id = k >= 0 && k < nz ? slice_of_k[k] : -1;
+      const float *src = id >= 0 ? g_array_index (ds->slices, Slice, id).image : NULL;
+      for (int m = 0; m < ds->C; m++)
+        {
+          float *dst = out + ((gsize) m * D + d + ds->context) * plane;
+          if (src != NULL)
+            memcpy (dst, src + (gsize) m * plane, plane * sizeof (float));
+          else
+            memset (dst, 0, plane * sizeof (float));
+        }
+    }
+}
+
 NsBatch *
 ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **error)
 {
   g_return_val_if_fail (ds != NULL && batch_size > 0, NULL);
 
-  int C = ds->C, H = ds->H, W = ds->W;
+  int C = ds->CI, H = ds->H, W = ds->W;
   gsize plane = (gsize) H * W;
   g_autoptr (NsBatch) b = g_new0 (NsBatch, 1);
   b->index = index;
@@ -538,7 +581,9 @@ ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **er
   b->labels = g_try_new (float, (gsize) batch_size * plane);
   b->slice_ids = g_new (int, batch_size);
   g_autofree guint8 *lab = g_try_malloc (plane);
-  if (b->images == NULL || b->labels == NULL || lab == NULL)
+  g_autofree float *ctx = ds->context > 0 ? g_try_new (float, (gsize) C * plane) : NULL;
+  if (b->images == NULL || b->labels == NULL || lab == NULL
+      || (ds->context > 0 && ctx == NULL))
     {
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
                    "out of memory for a batch of %d slices of %d x %d", batch_size, W, H);
@@ -549,18 +594,24 @@ ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **er
       int id = pick_slice (ds, index, it);
       const Slice *s = &g_array_index (ds->slices, Slice, id);
       float *img = b->images + (gsize) it * C * plane;
+      const float *src = s->image;
       b->slice_ids[it] = id;
+      if (ds->context > 0)
+        {
+          context_image (ds, s, ctx);
+          src = ctx;
+        }
       if (ds->options.augment)
         {
           NsAugmentParams ap = ds->options.augment_params;
           ap.background = 0.0f;   /* z-scored: 0 outside the brain */
           if (!ns_augment_slice (&ap, item_key (ds->options.seed, index, it, KEY_AUGMENT),
-                                 s->image, s->classes, C, H, W, img, lab, error))
+                                 src, s->classes, C, H, W, img, lab, error))
             return NULL;
         }
       else
         {
-          memcpy (img, s->image, (gsize) C * plane * sizeof (float));
+          memcpy (img, src, (gsize) C * plane * sizeof (float));
           memcpy (lab, s->classes, plane);
         }
       float *l = b->labels + (gsize) it * plane;

@@ -4,17 +4,22 @@
  * cropped to the brain with a fixed padded size, augmented, in batches prepared ahead of
  * the optimiser by worker threads.
  *
- * Loading.  Each case's modalities (the model's, by name, in its order) are z-scored
- * inside the brain exactly as the inference engine does it (ns-infer.h: the case's
- * brain mask, else each volume's voxels that differ from its background value; 0
- * outside), its labels mapped to the BraTS 2017+ scheme and then to the model's class
- * indices (meta->classes[k].value -> k; a label the model has no class for is an error
- * naming the file).  Only axial slices (along the third voxel axis) that contain brain
+ * Loading.  Each case's modalities (the model's, by name, in its order) are normalised
+ * by the model's rule exactly as the inference engine does it (ns_model_meta_normalise:
+ * z-score, clipped or not, inside the case's brain mask, else each volume's voxels that
+ * differ from its background value; 0 outside), its labels mapped to the BraTS 2017+
+ * scheme and then to the model's class indices (meta->classes[k].value -> k; a label the
+ * model has no class for is an error naming the file).  Only axial slices (along the third voxel axis) that contain brain
  * are kept.  Every slice is cut to crop_w x crop_h pixels centred on the case's in-plane
  * brain bounding box (the same centring as ns-infer.c; pixels outside the volume are
  * 0 and background), so that every slice of every case has one size.  Without a given
  * size, the size is the largest bounding box of the set rounded up to the model's size
  * multiple.
+ *
+ * 2.5-D (the model's context c > 0): a batch item holds C (2c + 1) channels, modality m
+ * of planes k - c .. k + c (ns-model.h's order), each neighbour taken from the same case's
+ * stored slices and 0 where it has none (no brain there or outside the volume: what
+ * inference feeds there too); the augmentation moves all channels alike.
  *
  * Sampling.  A slice "has tumour" when any of its labels is not background.  Every item
  * of a batch first picks the tumour pool with probability ratio / (ratio + 1) (default
@@ -56,8 +61,9 @@ void ns_dataset_options_init (NsDatasetOptions *options);
 
 typedef struct _NsDataset NsDataset;
 
-/* One batch: images (n, c, h, w) float32 and labels (n, 1, h, w) holding class indices
- * as floats (the layout ns_model_train_step() takes). */
+/* One batch: images (n, c, h, w) float32 (c: ns_dataset_get_n_channels) and labels
+ * (n, 1, h, w) holding class indices as floats (the layout ns_model_train_step() takes;
+ * region models take the same, ns_region_loss makes the regions). */
 typedef struct
 {
   guint64 index;               /* batch index (the optimiser step it is for) */
@@ -89,12 +95,14 @@ const char *const *ns_dataset_get_case_ids (NsDataset *dataset);
 int        ns_dataset_get_n_slices   (NsDataset *dataset);
 int        ns_dataset_get_n_tumour_slices (NsDataset *dataset);
 void       ns_dataset_get_crop_size  (NsDataset *dataset, int *w, int *h);
+/* Channels of a batch item: modalities x (2 context + 1). */
 int        ns_dataset_get_n_channels (NsDataset *dataset);
 guint64    ns_dataset_get_seed       (NsDataset *dataset);
 /* Where slice `id` comes from: case index, k of the slice, whether it has tumour. */
 void       ns_dataset_slice_info     (NsDataset *dataset, int id, int *case_index, int *k,
                                       gboolean *has_tumour);
-/* The un-augmented slice `id`: image (c, h, w) and class indices (h, w); borrowed. */
+/* The un-augmented slice `id`: image (modalities, h, w), without its context, and class
+ * indices (h, w); borrowed. */
 void       ns_dataset_peek_slice     (NsDataset *dataset, int id, const float **image,
                                       const guint8 **classes);
 

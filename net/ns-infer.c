@@ -9,8 +9,13 @@
  * allocated once; B is the largest count the memory budget allows (the model's own
  * per-slice estimate plus the host buffers), then evened out over the batches so that
  * the last one, padded with empty slices, wastes fewer than n_batches slices.
- * Post-processing needs only the argmax, so the logits are downloaded; the softmax runs
- * only when probabilities or the entropy are wanted.
+ * Post-processing needs only the argmax (or the regions' signs), so the logits are
+ * downloaded; the softmax runs only when probabilities or the entropy are wanted.
+ *
+ * Test-time augmentation: every pass adds its probabilities (softmax or sigmoid, on the
+ * host, un-mirrored) to one sum over the crops of all slices (n_run x outputs x H x W
+ * floats, 65 MB for the bundled case), and the labels are decoded from the sum after the
+ * plain pass (the preview) and after the last one.
  *
  * Failures of a batch: out of memory halves the batch, and at one slice moves the model
  * to the CPU; any other failure of the device's ops (ns_backend_check) moves it to the
@@ -84,7 +89,13 @@ typedef struct
   const NsInferOptions *opt;
   const NsModelMeta *meta;
   NsInferResult *r;               /* being filled; the caller's to free */
-  int C, K;
+  int C, K;                       /* input volumes, classes */
+  int CI, KO;                     /* the network's input channels and outputs */
+  int context;
+  gboolean regions;
+  int *region_class;              /* (n_regions + 1): class index of chain depth d */
+  int passes, pass;               /* 1 + mirrored passes; the one running */
+  float *acc;                     /* (n_run, KO, H, W) sum of the passes' probabilities */
   /* the volume */
   int nx, ny, nz;
   gsize plane;
@@ -128,6 +139,8 @@ infer_clear (Infer *in)
   g_clear_pointer (&in->brain, g_free);
   g_clear_pointer (&in->normed, g_ptr_array_unref);
   g_clear_pointer (&in->run, g_free);
+  g_clear_pointer (&in->region_class, g_free);
+  g_clear_pointer (&in->acc, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Infer, infer_clear)
@@ -209,6 +222,7 @@ result_new (const NsGrid *grid, const NsModelMeta *meta, const NsInferOptions *o
 
 typedef struct
 {
+  const NsModelMeta *meta;
   NsVolume *input;
   const NsLabelMap *brain_mask;   /* shared, nullable */
   GThread *thread;
@@ -236,7 +250,7 @@ normalise_job (gpointer data)
   if (count == 0)
     job->result = ns_volume_new (&job->input->grid, &job->error);
   else
-    job->result = ns_normalize_zscore (job->input, mask, NULL, &job->error);
+    job->result = ns_model_meta_normalise (job->meta, job->input, mask, &job->error);
   if (job->brain_mask != NULL && job->mask == NULL)
     job->mask = ns_label_map_ref ((NsLabelMap *) job->brain_mask);
   return NULL;
@@ -254,6 +268,7 @@ normalise (Infer *in, NsVolume *const *inputs, const NsLabelMap *brain_mask, GEr
   in->normed = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
   for (int c = 0; c < in->C; c++)
     {
+      jobs[c].meta = in->meta;
       jobs[c].input = inputs[c];
       jobs[c].brain_mask = brain_mask;
       if (c > 0)
@@ -362,7 +377,7 @@ plan_batches (Infer *in)
   gsize device_free = 0;
 
   in->per_slice = ns_model_bytes_per_slice (in->model, in->H, in->W)
-                  + (gsize) (in->C + 2 * in->K) * in->H * in->W * sizeof (float); /* host I/O */
+                  + (gsize) (in->CI + 2 * in->KO) * in->H * in->W * sizeof (float); /* I/O */
   if (ns_backend_get_memory (be, &device_free, NULL))
     {
       in->r->stats.device_free = device_free;
@@ -388,8 +403,8 @@ batch_buffers (Infer *in, GError **error)
   batch_release (in);
 
   NsBackend *be = ns_model_get_backend (in->net);
-  gsize in_bytes = (gsize) in->B * in->C * in->H * in->W * sizeof (float);
-  gsize out_bytes = (gsize) in->B * in->K * in->H * in->W * sizeof (float);
+  gsize in_bytes = (gsize) in->B * in->CI * in->H * in->W * sizeof (float);
+  gsize out_bytes = (gsize) in->B * in->KO * in->H * in->W * sizeof (float);
   in->host.be = be;
   in->host.in = ns_backend_host_alloc (be, in_bytes);
   in->host.out = ns_backend_host_alloc (be, out_bytes);
@@ -400,12 +415,12 @@ batch_buffers (Infer *in, GError **error)
                    in->B, in->W, in->H);
       return FALSE;
     }
-  in->input = ns_tensor_new (be, in->B, in->C, in->H, in->W, error);
+  in->input = ns_tensor_new (be, in->B, in->CI, in->H, in->W, error);
   if (in->input == NULL)
     return FALSE;
   if (in->want_softmax)
     {
-      in->probs = ns_tensor_new (be, in->B, in->K, in->H, in->W, error);
+      in->probs = ns_tensor_new (be, in->B, in->KO, in->H, in->W, error);
       if (in->probs == NULL)
         return FALSE;
     }
@@ -413,34 +428,56 @@ batch_buffers (Infer *in, GError **error)
   return TRUE;
 }
 
-/* The crops of slices run[first .. first + count - 1] into the host input (the rest of the
- * batch, and what lies outside the grid, zero). */
+/* The mirrors of pass p: bit 0 left-right (along i), bit 1 up-down (along j). */
+static inline gboolean
+flip_x (int pass)
+{
+  return (pass & 1) != 0;
+}
+
+static inline gboolean
+flip_y (int pass)
+{
+  return (pass & 2) != 0;
+}
+
+/* The crops of slices run[first .. first + count - 1] into the host input, mirrored as
+ * the pass says (the rest of the batch, and what lies outside the grid, zero).  Channel
+ * m (2 context + 1) + context + d is modality m of plane k + d (0 outside the volume). */
 static void
 batch_fill (Infer *in, int first, int count)
 {
-  const gsize hw = (gsize) in->H * in->W, in_slice = (gsize) in->C * hw;
+  const gsize hw = (gsize) in->H * in->W, in_slice = (gsize) in->CI * hw;
+  const int D = 2 * in->context + 1;
+  const gboolean fx = flip_x (in->pass), fy = flip_y (in->pass);
 
   memset (in->host.in, 0, (gsize) in->B * in_slice * sizeof (float));
   if (in->x_lo >= in->x_hi)
     return;
   for (int s = 0; s < count; s++)
-    {
-      int k = in->run[first + s];
-      for (int c = 0; c < in->C; c++)
+    for (int c = 0; c < in->C; c++)
+      for (int d = -in->context; d <= in->context; d++)
         {
+          int k = in->run[first + s] + d;
+          if (k < 0 || k >= in->nz)
+            continue;
           const float *src = ((NsVolume *) in->normed->pdata[c])->voxels + (gsize) k * in->plane;
-          float *dst = in->host.in + (gsize) s * in_slice + (gsize) c * hw;
+          float *dst = in->host.in + (gsize) s * in_slice + ((gsize) c * D + d + in->context) * hw;
           for (int y = 0; y < in->H; y++)
             {
               int j = in->cj0 + y;
               if (j < 0 || j >= in->ny)
                 continue;
-              memcpy (dst + (gsize) y * in->W + in->x_lo,
-                      src + (gsize) j * in->nx + in->ci0 + in->x_lo,
-                      (gsize) (in->x_hi - in->x_lo) * sizeof (float));
+              const float *row = src + (gsize) j * in->nx + in->ci0;
+              float *out = dst + (gsize) (fy ? in->H - 1 - y : y) * in->W;
+              if (!fx)
+                memcpy (out + in->x_lo, row + in->x_lo,
+                        (gsize) (in->x_hi - in->x_lo) * sizeof (float));
+              else
+                for (int x = in->x_lo; x < in->x_hi; x++)
+                  out[in->W - 1 - x] = row[x];
             }
         }
-    }
 }
 
 /* Upload, forward, softmax when wanted, download into host.out, then the backend's status
@@ -470,20 +507,138 @@ batch_run (Infer *in, GError **error)
   return TRUE;
 }
 
-/* The argmax (as label values), probabilities and entropy of the batch's slices, inside
- * the brain, into the result. */
+static inline float
+sigmoid (float z)
+{
+  return 1.0f / (1.0f + expf (-z));
+}
+
+/* The class index of one pixel from its outputs v[o * stride] (logits, or probabilities
+ * when are_probs), and its class probabilities into probs (nullable; then v must be
+ * probabilities for a softmax model). */
+static int
+decode_pixel (const Infer *in, const float *v, gsize stride, gboolean are_probs, float *probs)
+{
+  if (!in->regions)
+    {
+      int best = 0;
+      float bv = v[0];
+      for (int c = 1; c < in->KO; c++)
+        if (v[(gsize) c * stride] > bv)
+          {
+            bv = v[(gsize) c * stride];
+            best = c;
+          }
+      for (int c = 0; probs != NULL && c < in->K; c++)
+        probs[c] = v[(gsize) c * stride];
+      return best;
+    }
+  /* regions: the chain of regions above 0.5 from the outermost (logit > 0 <=> p > 0.5) */
+  const float threshold = are_probs ? 0.5f : 0.0f;
+  int depth = 0;
+  while (depth < in->KO && v[(gsize) depth * stride] > threshold)
+    depth++;
+  if (probs != NULL)
+    {
+      /* P(depth exactly d) = q0 ... q(d-1) (1 - qd) */
+      float inside = 1.0f;
+      for (int d = 0; d <= in->KO; d++)
+        {
+          float q = d < in->KO ? (are_probs ? v[(gsize) d * stride]
+                                            : sigmoid (v[(gsize) d * stride])) : 0.0f;
+          probs[in->region_class[d]] = inside * (1.0f - q);
+          inside *= q;
+        }
+    }
+  return in->region_class[depth];
+}
+
+/* The label, probabilities and entropy of voxel v from the outputs at o (stride hw). */
 static void
-batch_store (Infer *in, int first, int count)
+store_voxel (Infer *in, gsize v, const float *o, gsize hw, gboolean are_probs)
 {
   NsInferResult *r = in->r;
-  const int H = in->H, W = in->W, K = in->K;
-  const gsize hw = (gsize) H * W, out_slice = (gsize) K * hw;
-  const double entropy_norm = K > 1 ? 1.0 / log ((double) K) : 1.0;
+  const int K = in->K;
+  float probs[256];
+  gboolean want = r->probabilities != NULL || r->entropy != NULL;
+  int best = decode_pixel (in, o, hw, are_probs, want ? probs : NULL);
+
+  r->labels->labels[v] = (guint8) in->meta->classes[best].value;
+  if (r->probabilities != NULL)
+    for (int c = 0; c < K; c++)
+      r->probabilities[c]->voxels[v] = probs[c];
+  if (r->entropy != NULL)
+    {
+      double h = 0;
+      for (int c = 0; c < K; c++)
+        if (probs[c] > 1e-12)
+          h -= probs[c] * log (probs[c]);
+      r->entropy->voxels[v] = (float) (h * (K > 1 ? 1.0 / log ((double) K) : 1.0));
+    }
+}
+
+/* The batch's outputs (host.out, mirrored as the pass says) as probabilities added to the
+ * sum of the passes. */
+static void
+batch_accumulate (Infer *in, int first, int count)
+{
+  const int H = in->H, W = in->W, KO = in->KO;
+  const gsize hw = (gsize) H * W;
+  const gboolean fx = flip_x (in->pass), fy = flip_y (in->pass);
+  const gboolean are_probs = in->probs != NULL;
+
+  for (int s = 0; s < count; s++)
+    {
+      const float *o = in->host.out + (gsize) s * KO * hw;
+      float *acc = in->acc + (gsize) (first + s) * KO * hw;
+      for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+          {
+            gsize src = (gsize) (fy ? H - 1 - y : y) * W + (fx ? W - 1 - x : x);
+            gsize dst = (gsize) y * W + x;
+            if (in->regions || are_probs)
+              for (int c = 0; c < KO; c++)
+                {
+                  float z = o[(gsize) c * hw + src];
+                  acc[(gsize) c * hw + dst] += in->regions && !are_probs ? sigmoid (z) : z;
+                }
+            else
+              {
+                /* softmax of the logits on the host */
+                float mx = o[src], sum = 0;
+                for (int c = 1; c < KO; c++)
+                  mx = MAX (mx, o[(gsize) c * hw + src]);
+                float e[256];
+                for (int c = 0; c < KO; c++)
+                  sum += e[c] = expf (o[(gsize) c * hw + src] - mx);
+                for (int c = 0; c < KO; c++)
+                  acc[(gsize) c * hw + dst] += e[c] / sum;
+              }
+          }
+    }
+}
+
+/* Labels (and probabilities, entropy) of the batch's slices, inside the brain, into the
+ * result: from this batch's outputs, or from the mean of the passes so far. */
+static void
+batch_store (Infer *in, int first, int count, gboolean from_sum)
+{
+  const int H = in->H, W = in->W, KO = in->KO;
+  const gsize hw = (gsize) H * W;
+  const float scale = 1.0f / (float) (in->pass + 1);
+  g_autofree float *mean = from_sum ? g_new (float, (gsize) KO * hw) : NULL;
 
   for (int s = 0; s < count; s++)
     {
       int k = in->run[first + s];
-      const float *o = in->host.out + (gsize) s * out_slice;
+      const float *o = in->host.out + (gsize) s * KO * hw;
+      if (from_sum)
+        {
+          const float *acc = in->acc + (gsize) (first + s) * KO * hw;
+          for (gsize i = 0; i < (gsize) KO * hw; i++)
+            mean[i] = acc[i] * scale;
+          o = mean;
+        }
       for (int y = 0; y < H; y++)
         {
           int j = in->cj0 + y;
@@ -492,32 +647,8 @@ batch_store (Infer *in, int first, int count)
           for (int x = in->x_lo; x < in->x_hi; x++)
             {
               gsize v = (gsize) k * in->plane + (gsize) j * in->nx + (gsize) (in->ci0 + x);
-              gsize p = (gsize) y * W + x;
-              if (!in->brain[v])
-                continue;
-              int best = 0;
-              float bv = o[p];
-              for (int c = 1; c < K; c++)
-                if (o[(gsize) c * hw + p] > bv)
-                  {
-                    bv = o[(gsize) c * hw + p];
-                    best = c;
-                  }
-              r->labels->labels[v] = (guint8) in->meta->classes[best].value;
-              if (r->probabilities != NULL)
-                for (int c = 0; c < K; c++)
-                  r->probabilities[c]->voxels[v] = o[(gsize) c * hw + p];
-              if (r->entropy != NULL)
-                {
-                  double h = 0;
-                  for (int c = 0; c < K; c++)
-                    {
-                      double pc = o[(gsize) c * hw + p];
-                      if (pc > 1e-12)
-                        h -= pc * log (pc);
-                    }
-                  r->entropy->voxels[v] = (float) (h * entropy_norm);
-                }
+              if (in->brain[v])
+                store_voxel (in, v, o + (gsize) y * W + x, hw, from_sum || in->probs != NULL);
             }
         }
     }
@@ -618,15 +749,15 @@ recover (Infer *in, GError *failure, int slices_left, GError **error)
 
 /* ---- the run --------------------------------------------------------------------------- */
 
-/* Every slice with brain, batch by batch. */
+/* Every slice with brain, batch by batch, for pass in->pass. */
 static gboolean
-run_batches (Infer *in, GError **error)
+run_pass (Infer *in, GError **error)
 {
   const NsInferOptions *opt = in->opt;
   NsInferStats *st = &in->r->stats;
   int next = 0;                   /* the first slice (index into run) not done */
+  const gboolean last = in->pass == in->passes - 1;
 
-  in->net = in->model;
   while (next < in->n_run)
     {
       g_autoptr (GError) local = NULL;
@@ -636,7 +767,8 @@ run_batches (Infer *in, GError **error)
       if (g_cancellable_is_cancelled (opt->cancellable))
         {
           g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CANCELLED,
-                       "segmentation cancelled after %d of %d slices", next, in->n_run);
+                       "segmentation cancelled after %d of %d slices", in->pass * in->n_run
+                       + next, in->passes * in->n_run);
           return FALSE;
         }
       in->device_failed = FALSE;
@@ -662,14 +794,18 @@ run_batches (Infer *in, GError **error)
       st->batch_size = in->B;
 
       t0 = g_get_monotonic_time ();
-      batch_store (in, next, count);
+      if (in->acc != NULL)
+        batch_accumulate (in, next, count);
+      if (in->pass == 0 || last)
+        batch_store (in, next, count, in->acc != NULL);
       st->postprocess += seconds_since (t0);
 
-      if (opt->slices_ready != NULL)
+      if (opt->slices_ready != NULL && (in->pass == 0 || last))
         opt->slices_ready (in->r->labels, in->run + next, count, opt->slices_data);
       next += count;
       if (opt->progress != NULL)
-        opt->progress (next, in->n_run, opt->progress_data);
+        opt->progress (in->pass * in->n_run + next, in->passes * in->n_run,
+                       opt->progress_data);
     }
   g_snprintf (st->device, sizeof st->device, "%s",
               ns_backend_get_device (ns_model_get_backend (in->net)));
@@ -694,11 +830,34 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
   in.meta = ns_model_get_meta (model);
   in.C = ns_model_meta_n_inputs (in.meta);
   in.K = in.meta->n_classes;
+  in.CI = ns_model_meta_n_channels (in.meta);
+  in.KO = ns_model_meta_n_outputs (in.meta);
+  in.context = in.meta->context;
+  in.regions = in.meta->n_regions > 0;
+  if (in.opt->tta != 0 && in.opt->tta != 1 && in.opt->tta != 3)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+                   "test-time augmentation takes 0, 1 or 3 mirrored passes, not %d",
+                   in.opt->tta);
+      return NULL;
+    }
+  in.passes = 1 + in.opt->tta;
+  if (in.regions)
+    {
+      /* chain depth d -> class: 0 is the background, d the class region d - 1 adds */
+      in.region_class = g_new0 (int, in.KO + 1);
+      for (int d = 1; d <= in.KO; d++)
+        for (int k = 0; k < in.K; k++)
+          if (in.meta->classes[k].value == in.meta->regions[d - 1])
+            in.region_class[d] = k;
+    }
   in.nx = grid->dim[0];
   in.ny = grid->dim[1];
   in.nz = grid->dim[2];
   in.plane = (gsize) in.nx * in.ny;
-  in.want_softmax = in.opt->want_probabilities || in.opt->want_entropy;
+  /* the device's softmax, for class models; region models' sigmoids are the host's */
+  in.want_softmax = (in.opt->want_probabilities || in.opt->want_entropy)
+                    && in.meta->n_regions == 0;
 
   g_autoptr (NsInferResult) r = result_new (grid, in.meta, in.opt, error);
   if (r == NULL)
@@ -725,8 +884,34 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
   plan_batches (&in);
   r->stats.crop += seconds_since (t0);
 
-  if (!run_batches (&in, error))
+  r->stats.passes = in.passes;
+  if (in.passes > 1)
+    {
+      in.acc = g_try_new0 (float, (gsize) in.n_run * in.KO * in.H * in.W);
+      if (in.acc == NULL)
+        {
+          g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                       "out of memory for the averages of %d passes over %d slices",
+                       in.passes, in.n_run);
+          return NULL;
+        }
+    }
+  in.net = in.model;
+  for (in.pass = 0; in.pass < in.passes; in.pass++)
+    {
+      if (!run_pass (&in, error))
+        return NULL;
+      if (in.pass == 0)
+        r->stats.first_pass = seconds_since (t_start);
+    }
+
+  t0 = g_get_monotonic_time ();
+  NsPostprocessParams pp = in.opt->postprocess != NULL ? *in.opt->postprocess
+                                                       : in.meta->postprocess;
+  if (!in.opt->no_postprocess && ns_postprocess_is_active (&pp)
+      && !ns_postprocess_apply (r->labels, &pp, &r->stats.postprocess_stats, error))
     return NULL;
+  r->stats.postprocess += seconds_since (t0);
   r->stats.total = seconds_since (t_start);
   return g_steal_pointer (&r);
 }
@@ -740,19 +925,22 @@ ns_infer_run_case (NsModel *model, NsCase *ncase, const NsInferOptions *options,
   const NsModelMeta *meta = ns_model_get_meta (model);
   int C = ns_model_meta_n_inputs (meta);
   g_autofree NsVolume **inputs = g_new0 (NsVolume *, MAX (C, 1));
+  gboolean present[NS_N_MODALITIES];
 
-  for (int c = 0; c < C; c++)
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    present[m] = ncase->modality[m] != NULL;
+  const char *missing = ns_model_meta_missing_input (meta, present);
+  if (missing != NULL)
     {
-      for (int m = 0; m < NS_N_MODALITIES; m++)
-        if (g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0)
-          inputs[c] = ncase->modality[m];
-      if (inputs[c] == NULL)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
-                       "%s: the case has no %s volume, which the model needs",
-                       ncase->dir != NULL ? ncase->dir : ncase->id, meta->modalities[c]);
-          return NULL;
-        }
+      g_autofree char *inputs_text = ns_model_meta_dup_inputs_text (meta);
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                   "%s: the case has no %s volume, which the model needs (its inputs: %s)",
+                   ncase->dir != NULL ? ncase->dir : ncase->id, missing, inputs_text);
+      return NULL;
     }
+  for (int c = 0; c < C; c++)
+    for (int m = 0; m < NS_N_MODALITIES; m++)
+      if (g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0)
+        inputs[c] = ncase->modality[m];
   return ns_infer_run (model, inputs, C, ncase->brain_mask, options, error);
 }

@@ -2,15 +2,27 @@
  *
  * ns-infer.h: whole-volume segmentation with a model.
  *
- * The volumes (the model's modalities, in its order) are z-scored inside the brain
- * (ns_normalize_zscore: the given mask, else each volume's voxels that differ from its
- * background value), cropped in-plane to the bounding box of the brain (the union of the
- * masks) padded to a multiple of the model's size (32), and the axial slices (along the
- * third voxel axis, k) that contain brain are run through the model in INFER mode, in
- * batches sized by a memory budget.  The class of each voxel is the argmax of the
- * logits, written as the class's label value (BraTS 0, 1, 2, 4).  Voxels outside the
- * brain, on slices without brain and outside the crop are background (0); their
- * probabilities, when asked for, are 1 for background and 0 otherwise.
+ * The volumes (the model's modalities, in its order) are normalised by the model's rule
+ * (ns_model_meta_normalise: a z-score inside the brain, the given mask, else each
+ * volume's voxels that differ from its background value), cropped in-plane to the
+ * bounding box of the brain (the union of the masks) padded to a multiple of the model's
+ * size (32), and the axial slices (along the third voxel axis, k) that contain brain are
+ * run through the model in INFER mode, in batches sized by a memory budget; a 2.5-D model
+ * gets each slice's neighbours as extra channels (ns-model.h).  The class of each voxel
+ * is the argmax of the logits (softmax models) or the innermost region above 0.5
+ * (region models, ns-model.h), written as the class's label value (BraTS 0, 1, 2, 4).
+ * Voxels outside the brain, on slices without brain and outside the crop are background
+ * (0); their probabilities, when asked for, are 1 for background and 0 otherwise.  A
+ * region model's class probabilities are the chain's: P(background) = 1 - q0, P(class
+ * adding region d) = q0 ... q(d-1) (1 - qd), with q the regions' sigmoids.
+ *
+ * Test-time augmentation (options.tta): after the plain pass, the same slices run
+ * mirrored (1: left-right; 3: left-right, up-down and both) and the probabilities of all
+ * passes are averaged.  The plain pass reports its slices as usual (slices_ready: a live
+ * preview); the last pass reports them again, refined; progress counts the slices of
+ * every pass.  Post-processing (the model's metadata, data/ns-postprocess.h, unless
+ * options.no_postprocess or replaced by options.postprocess) changes the label map after
+ * the last pass; the probabilities stay those of the network.
  *
  * Memory: the batch is sized by the budget, and by the backend's free memory when it
  * reports it (GPUs).  A batch that runs out of memory is retried at half the size; when
@@ -63,6 +75,10 @@ typedef struct
   gpointer slices_data;
   gboolean no_cpu_fallback;       /* out of memory at one slice, or a failing device, is
                                    * an error, not a move to the CPU */
+  int tta;                        /* mirrored passes after the plain one: 0, 1 (left-right)
+                                   * or 3 (left-right, up-down, both) */
+  gboolean no_postprocess;        /* skip the model's post-processing */
+  const NsPostprocessParams *postprocess; /* nullable: instead of the model's */
   GCancellable *cancellable;      /* nullable */
 } NsInferOptions;
 
@@ -79,7 +95,12 @@ typedef struct
   double normalise;               /* brain masks and z-scores */
   double crop;                    /* bounding box and filling the batches */
   double forward;                 /* upload, network, softmax, download */
-  double postprocess;             /* argmax, label values, probabilities, uncrop */
+  double postprocess;             /* argmax, label values, probabilities, uncrop, and the
+                                   * label map's post-processing */
+  double first_pass;              /* seconds from the start until the plain pass was done
+                                   * (what a live preview waits for) */
+  int passes;                     /* 1 + the mirrored passes */
+  NsPostprocessStats postprocess_stats;
   double total;
   /* what ran */
   int slices_total;               /* slices of the volume (dim[2]) */

@@ -80,7 +80,7 @@ decoder_block (NsGraph *g, int index, int x, int skip, int out_c)
 }
 
 static void
-build_mobilenetv2_unet (NsGraph *g, int n_in, int n_classes)
+build_mobilenetv2_unet (NsGraph *g, int n_in, int n_out)
 {
   static const int decoder_channels[5] = { 256, 128, 64, 32, 16 };
   int skips[4];   /* strides 2, 4, 8, 16 */
@@ -115,7 +115,7 @@ build_mobilenetv2_unet (NsGraph *g, int n_in, int n_classes)
 
   for (int b = 0; b < 5; b++)
     x = decoder_block (g, b, x, b < 4 ? skips[3 - b] : -1, decoder_channels[b]);
-  _ns_graph_conv (g, "segmentation_head.0", x, n_classes, 3, 1, 1, TRUE);
+  _ns_graph_conv (g, "segmentation_head.0", x, n_out, 3, 1, 1, TRUE);
 }
 
 static int
@@ -131,7 +131,7 @@ double_conv (NsGraph *g, const char *prefix, int x, int out_c)
 }
 
 static void
-build_unet (NsGraph *g, int n_in, int n_classes)
+build_unet (NsGraph *g, int n_in, int n_out)
 {
   int skips[4];
   int x = _ns_graph_input (g, n_in);
@@ -155,24 +155,24 @@ build_unet (NsGraph *g, int n_in, int n_classes)
       x = _ns_graph_concat (g, skips[4 - u], x);
       x = double_conv (g, p, x, c);
     }
-  _ns_graph_conv (g, "outc.conv", x, n_classes, 1, 1, 1, TRUE);
+  _ns_graph_conv (g, "outc.conv", x, n_out, 1, 1, 1, TRUE);
 }
 
 /* meta has passed ns_model_meta_check (ns_model_new). */
 gboolean
 _ns_arch_build (NsGraph *g, const NsModelMeta *meta, int *size_multiple, GError **error)
 {
-  int n_in = ns_model_meta_n_inputs (meta);
+  int n_in = ns_model_meta_n_channels (meta), n_out = ns_model_meta_n_outputs (meta);
 
   if (g_strcmp0 (meta->arch, "mobilenetv2-unet") == 0)
     {
-      build_mobilenetv2_unet (g, n_in, meta->n_classes);
+      build_mobilenetv2_unet (g, n_in, n_out);
       *size_multiple = 32;
       return TRUE;
     }
   if (g_strcmp0 (meta->arch, "unet") == 0)
     {
-      build_unet (g, n_in, meta->n_classes);
+      build_unet (g, n_in, n_out);
       *size_multiple = 16;
       return TRUE;
     }

@@ -7,7 +7,14 @@
 
 #include "ns-model.h"
 
+#include "ns-normalize.h"
+
 #include <string.h>
+
+/* Percentiles of "zscore-brain-clip" (nnU-Net's robust intensity range). */
+#define CLIP_LO 0.5
+#define CLIP_HI 99.5
+#define MAX_CONTEXT 8
 
 gboolean
 ns_model_arch_is_known (const char *arch)
@@ -62,6 +69,11 @@ ns_model_meta_copy (const NsModelMeta *meta)
       c->classes[k].name = g_strdup (meta->classes[k].name);
     }
   c->normalisation = g_strdup (meta->normalisation);
+  c->n_regions = meta->n_regions;
+  c->regions = meta->n_regions > 0 ? g_memdup2 (meta->regions,
+                                                sizeof (int) * meta->n_regions) : NULL;
+  c->context = meta->context;
+  c->postprocess = meta->postprocess;
   c->name = g_strdup (meta->name);
   c->parent = g_strdup (meta->parent);
   c->cases = g_strdupv (meta->cases);
@@ -83,6 +95,7 @@ ns_model_meta_free (NsModelMeta *meta)
     g_free (meta->classes[k].name);
   g_free (meta->classes);
   g_free (meta->normalisation);
+  g_free (meta->regions);
   g_free (meta->name);
   g_free (meta->parent);
   g_strfreev (meta->cases);
@@ -90,6 +103,55 @@ ns_model_meta_free (NsModelMeta *meta)
   g_free (meta->date);
   g_free (meta->command);
   g_free (meta);
+}
+
+static int
+class_of_value (const NsModelMeta *meta, int value)
+{
+  for (int k = 0; k < meta->n_classes; k++)
+    if (meta->classes[k].value == value)
+      return k;
+  return -1;
+}
+
+/* NULL, or what is wrong with the regions (owned). */
+static char *
+check_regions (const NsModelMeta *meta)
+{
+  if (meta->n_regions == 0)
+    return NULL;
+  if (meta->n_regions != meta->n_classes - 1 || meta->regions == NULL)
+    return g_strdup_printf ("%d regions for %d classes; nested regions need one per class "
+                            "but the background", meta->n_regions, meta->n_classes);
+  for (int r = 0; r < meta->n_regions; r++)
+    {
+      int k = class_of_value (meta, meta->regions[r]);
+      if (k < 0)
+        return g_strdup_printf ("region %d adds label %d, which is not a class of the model",
+                                r, meta->regions[r]);
+      if (k == 0)
+        return g_strdup_printf ("region %d adds the background class", r);
+      for (int q = 0; q < r; q++)
+        if (meta->regions[q] == meta->regions[r])
+          return g_strdup_printf ("label %d is in the regions twice", meta->regions[r]);
+    }
+  return NULL;
+}
+
+static char *
+check_postprocess (const NsModelMeta *meta)
+{
+  const NsPostprocessParams *p = &meta->postprocess;
+  if (p->min_component_voxels < 0 || p->small_label_below < 0)
+    return g_strdup ("post-processing with a negative voxel count");
+  if (p->small_label_below > 0
+      && (class_of_value (meta, p->small_label) <= 0
+          || class_of_value (meta, p->small_label_to) < 0
+          || p->small_label == p->small_label_to))
+    return g_strdup_printf ("post-processing relabels %d as %d, which are not two classes of "
+                            "the model (the first not the background)", p->small_label,
+                            p->small_label_to);
+  return NULL;
 }
 
 gboolean
@@ -108,9 +170,18 @@ ns_model_meta_check (const NsModelMeta *meta, GError **error)
     msg = g_strdup_printf ("the model needs 1 to 64 input modalities, not %d", n_in);
   else if (meta->n_classes < 2 || meta->n_classes > 255 || meta->classes == NULL)
     msg = g_strdup_printf ("the model needs 2 to 255 classes, not %d", meta->n_classes);
-  else if (g_strcmp0 (meta->normalisation, "zscore-brain") != 0)
-    msg = g_strdup_printf ("unknown normalisation '%s' (this build knows zscore-brain)",
+  else if (g_strcmp0 (meta->normalisation, "zscore-brain") != 0
+           && g_strcmp0 (meta->normalisation, "zscore-brain-clip") != 0)
+    msg = g_strdup_printf ("unknown normalisation '%s' (this build knows zscore-brain and "
+                           "zscore-brain-clip)",
                            meta->normalisation != NULL ? meta->normalisation : "(none)");
+  else if (meta->context < 0 || meta->context > MAX_CONTEXT)
+    msg = g_strdup_printf ("a context of %d slices; 0 to %d are supported", meta->context,
+                           MAX_CONTEXT);
+  else if (n_in * (2 * meta->context + 1) > 64)
+    msg = g_strdup_printf ("%d modalities with a context of %d slices make %d input "
+                           "channels; at most 64 are supported", n_in, meta->context,
+                           n_in * (2 * meta->context + 1));
   for (int i = 0; msg == NULL && i < n_in; i++)
     {
       if (*meta->modalities[i] == '\0')
@@ -133,6 +204,10 @@ ns_model_meta_check (const NsModelMeta *meta, GError **error)
       if (msg == NULL && (c->name == NULL || *c->name == '\0'))
         msg = g_strdup_printf ("class %d has no name", k);
     }
+  if (msg == NULL)
+    msg = check_regions (meta);
+  if (msg == NULL)
+    msg = check_postprocess (meta);
   if (msg != NULL)
     {
       g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_FAILED, msg);
@@ -145,4 +220,81 @@ int
 ns_model_meta_n_inputs (const NsModelMeta *meta)
 {
   return meta->modalities != NULL ? (int) g_strv_length (meta->modalities) : 0;
+}
+
+int
+ns_model_meta_n_channels (const NsModelMeta *meta)
+{
+  return ns_model_meta_n_inputs (meta) * (2 * MAX (meta->context, 0) + 1);
+}
+
+int
+ns_model_meta_n_outputs (const NsModelMeta *meta)
+{
+  return meta->n_regions > 0 ? meta->n_regions : meta->n_classes;
+}
+
+void
+ns_model_meta_set_brats_regions (NsModelMeta *meta)
+{
+  static const int brats[3] = { 2, 1, 4 };
+  g_return_if_fail (meta != NULL);
+  g_free (meta->regions);
+  meta->n_regions = 3;
+  meta->regions = g_memdup2 (brats, sizeof brats);
+}
+
+int
+ns_model_meta_region_depth (const NsModelMeta *meta, int k)
+{
+  g_return_val_if_fail (meta != NULL && k >= 0 && k < meta->n_classes, 0);
+  for (int r = 0; r < meta->n_regions; r++)
+    if (meta->regions[r] == meta->classes[k].value)
+      return r + 1;
+  return 0;
+}
+
+char *
+ns_model_meta_dup_inputs_text (const NsModelMeta *meta)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  GString *s = g_string_new (NULL);
+  for (int c = 0; c < ns_model_meta_n_inputs (meta); c++)
+    {
+      const char *m = meta->modalities[c];
+      const char *shown = g_ascii_strcasecmp (m, "flair") == 0 ? "FLAIR"
+                          : g_ascii_strcasecmp (m, "t1c") == 0 ? "T1c"
+                          : g_ascii_strcasecmp (m, "t1") == 0 ? "T1"
+                          : g_ascii_strcasecmp (m, "t2") == 0 ? "T2" : m;
+      g_string_append_printf (s, "%s%s", c > 0 ? ", " : "", shown);
+    }
+  if (meta->context > 0)
+    g_string_append_printf (s, " (2.5-D, +-%d slice%s)", meta->context,
+                            meta->context == 1 ? "" : "s");
+  return g_string_free (s, FALSE);
+}
+
+NsVolume *
+ns_model_meta_normalise (const NsModelMeta *meta, const NsVolume *volume,
+                         const NsLabelMap *brain_mask, GError **error)
+{
+  g_return_val_if_fail (meta != NULL && volume != NULL, NULL);
+  if (g_strcmp0 (meta->normalisation, "zscore-brain-clip") == 0)
+    return ns_normalize_zscore_clipped (volume, brain_mask, CLIP_LO, CLIP_HI, NULL, error);
+  return ns_normalize_zscore (volume, brain_mask, NULL, error);
+}
+
+const char *
+ns_model_meta_missing_input (const NsModelMeta *meta, const gboolean present[NS_N_MODALITIES])
+{
+  g_return_val_if_fail (meta != NULL && present != NULL, NULL);
+  for (int c = 0; c < ns_model_meta_n_inputs (meta); c++)
+    {
+      gboolean found = FALSE;
+      for (int m = 0; m < NS_N_MODALITIES && !found; m++)
+        found = present[m] && g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0;
+      if (!found)
+        return meta->modalities[c];
+    }
+  return NULL;
 }

@@ -347,11 +347,19 @@ ns_model_set_meta (NsModel *m, const NsModelMeta *meta)
 {
   g_return_if_fail (m != NULL && meta != NULL);
   NsModelMeta *c = ns_model_meta_copy (meta);
-  /* What the network is stays what it was built as. */
+  /* What the network is stays what it was built as (its inputs, their normalisation,
+   * its outputs); provenance and post-processing are replaced. */
   g_free (c->arch);
   c->arch = g_strdup (m->meta->arch);
   g_strfreev (c->modalities);
   c->modalities = g_strdupv (m->meta->modalities);
+  g_free (c->regions);
+  c->n_regions = m->meta->n_regions;
+  c->regions = m->meta->n_regions > 0 ? g_memdup2 (m->meta->regions,
+                                                   sizeof (int) * m->meta->n_regions) : NULL;
+  c->context = m->meta->context;
+  g_free (c->normalisation);
+  c->normalisation = g_strdup (m->meta->normalisation);
   if (c->n_classes != m->meta->n_classes)
     {
       for (int k = 0; k < c->n_classes; k++)
@@ -838,16 +846,49 @@ ns_model_adam_step (NsModel *m, const NsAdamParams *p)
   m->infer_stale = TRUE;
 }
 
+/* The region loss on the host (ns-model-loss.c): logits down, dlogits up. */
+static float
+region_loss (NsModel *m, NsTensor *dlogits, NsTensor *logits, const float *classes, int n,
+             gsize hw, GError **error)
+{
+  const NsModelMeta *meta = m->meta;
+  gsize count = (gsize) n * meta->n_regions * hw;
+  g_autofree float *z = g_try_new (float, count);
+  g_autofree float *dz = g_try_new (float, count);
+  g_autofree int *depth = g_new (int, meta->n_classes);
+
+  if (z == NULL || dz == NULL)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                   "out of memory for the region loss of %d slices", n);
+      return NAN;
+    }
+  for (int k = 0; k < meta->n_classes; k++)
+    depth[k] = ns_model_meta_region_depth (meta, k);
+  ns_tensor_download (logits, z);
+  double loss = ns_region_loss (dz, z, classes, depth, meta->n_classes, n, meta->n_regions, hw);
+  if (isnan (loss))
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+                   "the region loss is undefined: a label is not a class index 0..%d or a "
+                   "logit is not finite", meta->n_classes - 1);
+      return NAN;
+    }
+  ns_tensor_upload (dlogits, dz);
+  return (float) loss;
+}
+
 float
 ns_model_train_step (NsModel *m, const float *images, const float *labels, int n, int h,
                      int w, const NsAdamParams *p, GError **error)
 {
   g_return_val_if_fail (m != NULL && images != NULL && labels != NULL && p != NULL, NAN);
 
-  int C = ns_model_meta_n_inputs (m->meta), K = m->meta->n_classes;
+  int C = ns_model_meta_n_channels (m->meta), K = ns_model_meta_n_outputs (m->meta);
   int si[4] = { n, C, h, w }, sl[4] = { n, 1, h, w }, sk[4] = { n, K, h, w };
   NsTensor *input, *lab, *probs, *dlogits, *logits = NULL;
   float loss = NAN;
+  gboolean failed = FALSE;
 
   ns_model_set_mode (m, NS_MODEL_TRAIN);
   input = pool_acquire (m, si, error);
@@ -863,21 +904,38 @@ ns_model_train_step (NsModel *m, const float *images, const float *labels, int n
       if (logits != NULL)
         {
           gint64 t0 = m->profiling ? g_get_monotonic_time () : 0;
-          loss = ns_softmax_dice_ce_forward (probs, logits, lab);
-          ns_softmax_dice_ce_backward (dlogits, probs, lab);
+          gboolean ok = TRUE;
+          if (m->meta->n_regions > 0)
+            {
+              /* the logits leave the device: the forward's status first */
+              ok = ns_backend_check (m->backend, error)
+                   && !isnan (loss = region_loss (m, dlogits, logits, labels, n,
+                                                  (gsize) h * w, error));
+              failed = !ok;
+            }
+          else
+            {
+              loss = ns_softmax_dice_ce_forward (probs, logits, lab);
+              ns_softmax_dice_ce_backward (dlogits, probs, lab);
+            }
           if (m->profiling)
             profile_add (m, "loss", t0);
-          ns_model_backward (m, dlogits);
-          t0 = m->profiling ? g_get_monotonic_time () : 0;
-          ns_model_adam_step (m, p);
-          if (m->profiling)
-            profile_add (m, "adam", t0);
+          if (ok)
+            {
+              ns_model_backward (m, dlogits);
+              t0 = m->profiling ? g_get_monotonic_time () : 0;
+              ns_model_adam_step (m, p);
+              if (m->profiling)
+                profile_add (m, "adam", t0);
+            }
         }
     }
   pool_release (m, input);
   pool_release (m, lab);
   pool_release (m, probs);
   pool_release (m, dlogits);
+  if (failed)
+    return NAN;
   /* the step's status: an op that failed anywhere in it fails the step */
   if (logits != NULL && !ns_backend_check (m->backend, error))
     return NAN;

@@ -31,11 +31,17 @@
 #include <glib.h>
 
 #include "ns-backend.h"
+#include "ns-case.h"
+#include "ns-postprocess.h"
+#include "ns-volume.h"
 
 G_BEGIN_DECLS
 
-/* Version of the checkpoint format (tensor names + metadata keys) this build writes. */
-#define NS_MODEL_FORMAT_VERSION 1
+/* Newest version of the checkpoint format (tensor names + metadata keys) this build reads.
+ * It writes 2 only for models that version-1 readers would run wrongly (region outputs,
+ * 2.5-D context, a normalisation they do not know), so that those refuse them with
+ * "update neuroseg"; every other model is written as version 1. */
+#define NS_MODEL_FORMAT_VERSION 2
 
 typedef struct
 {
@@ -53,7 +59,25 @@ typedef struct
                           * ns_modality_name(), e.g. {"flair", "t1c"} */
   int n_classes;
   NsModelClass *classes; /* (n_classes); class index 0 is background */
-  char *normalisation;   /* "zscore-brain": z-score inside the brain mask (DESIGN.md) */
+  char *normalisation;   /* "zscore-brain": z-score inside the brain mask (DESIGN.md);
+                          * "zscore-brain-clip": the same after clipping each volume's
+                          * brain intensities to its 0.5 and 99.5 percentiles */
+  /* Outputs.  n_regions 0: one output per class, softmax, the class is the argmax.
+   * n_regions > 0 (n_classes - 1 of them): nested regions, one sigmoid output each,
+   * outermost first; regions[r] is the label value region r adds to region r + 1, so
+   * region r = {regions[r], ..., regions[n - 1]}.  BraTS (nnU-Net's region targets):
+   * {2, 1, 4}: WT = {2, 1, 4}, TC = {1, 4}, ET = {4}.  A voxel gets the label of the
+   * innermost region whose probability is above 0.5 within the chain of regions above
+   * 0.5 from the outermost (0 when WT is not). */
+  int n_regions;
+  int *regions;          /* (n_regions) label values */
+  /* 2.5-D: the axial slices k - context .. k + context of each modality are the input
+   * channels (modality-major: channel m (2 context + 1) + context + d is modality m at
+   * slice k + d); slices outside the volume are 0.  0: one slice. */
+  int context;
+  /* What inference does to the label map after the last pass (data/ns-postprocess.h);
+   * all 0: nothing. */
+  NsPostprocessParams postprocess;
   /* provenance (any may be NULL / 0) */
   char *name;            /* human-readable model name */
   char *parent;          /* checkpoint this one was fine-tuned from */
@@ -69,10 +93,37 @@ typedef struct
 NsModelMeta *ns_model_meta_new_default (const char *arch);
 NsModelMeta *ns_model_meta_copy        (const NsModelMeta *meta);
 void         ns_model_meta_free        (NsModelMeta *meta);
+/* Input volumes (modalities). */
 int          ns_model_meta_n_inputs    (const NsModelMeta *meta);
+/* Input channels of the network: n_inputs x (2 context + 1). */
+int          ns_model_meta_n_channels  (const NsModelMeta *meta);
+/* Output channels of the network: n_regions, or n_classes without regions. */
+int          ns_model_meta_n_outputs   (const NsModelMeta *meta);
+/* Switches meta (BraTS classes 0, 1, 2, 4) to nnU-Net's BraTS regions {2, 1, 4}. */
+void         ns_model_meta_set_brats_regions (NsModelMeta *meta);
+/* The number of regions that hold class index k (regions 0 .. depth - 1 do); 0 for a
+ * class in no region (background) and for every class of a model without regions. */
+int          ns_model_meta_region_depth (const NsModelMeta *meta, int k);
+/* The modalities, the inputs of the network, as one line for people: "FLAIR, T1c",
+ * with "(2.5-D, +-1 slice)" when it has context (owned). */
+char        *ns_model_meta_dup_inputs_text (const NsModelMeta *meta);
+/* The first of meta's inputs that a case with the modalities `present` (indexed by
+ * NsModality: a loaded case's modality[m] != NULL, or a described case's files[m] !=
+ * NULL) lacks, borrowed from meta; NULL when the case can feed the model.  How a caller
+ * picks, among several models, one the case can feed, or names the missing sequence. */
+const char  *ns_model_meta_missing_input (const NsModelMeta *meta,
+                                          const gboolean present[NS_N_MODALITIES]);
+/* The model's normalisation of one input volume inside brain_mask (nullable: the
+ * volume's own, ns_normalize_brain_mask); the one rule the trainer and the inference
+ * engine share. */
+NsVolume    *ns_model_meta_normalise   (const NsModelMeta *meta, const NsVolume *volume,
+                                        const NsLabelMap *brain_mask, GError **error);
 /* Whether meta describes a model this build can run: a known architecture, 1 to 64
  * distinct modalities, 2 to 255 named classes with distinct label values 0..255, a known
- * normalisation ("zscore-brain").  The error (NS_NET_ERROR_FAILED) says what is wrong. */
+ * normalisation ("zscore-brain", "zscore-brain-clip"), regions that are n_classes - 1
+ * distinct label values of non-background classes, a context of 0..8 with at most 64
+ * input channels, post-processing labels among the classes.  The error
+ * (NS_NET_ERROR_FAILED) says what is wrong. */
 gboolean     ns_model_meta_check       (const NsModelMeta *meta, GError **error);
 /* TRUE for "mobilenetv2-unet" and "unet". */
 gboolean     ns_model_arch_is_known    (const char *arch);
@@ -149,6 +200,18 @@ int                ns_model_get_step      (NsModel *model);
 float              ns_model_train_step    (NsModel *model, const float *images,
                                            const float *labels, int n, int h, int w,
                                            const NsAdamParams *p, GError **error);
+
+/* The loss of region targets (nnU-Net's BraTS recipe), on the host in double precision:
+ * sigmoid per output, then binary cross-entropy (mean over every output of every pixel)
+ * + soft Dice (1 - mean over the regions of (2 sum p y + 1) / (sum p + sum y + 1), sums
+ * over the whole batch, as ns_softmax_dice_ce_forward's Dice).  logits (n, R, hw);
+ * classes (n, hw) class indices as floats; depth[k] (n_classes) the regions holding class
+ * k (ns_model_meta_region_depth): the target of region r is r < depth[class].  Writes
+ * dlogits (=, same shape as logits; NULL: the loss only) and returns the loss, or NaN
+ * for a class index outside 0..n_classes-1. */
+double             ns_region_loss         (float *dlogits, const float *logits,
+                                           const float *classes, const int *depth,
+                                           int n_classes, int n, int n_regions, gsize hw);
 
 /* Frees the cached activations, gradients and workspace (e.g. after a batch of an
  * unusual shape).  The next forward reallocates them. */

@@ -4,16 +4,14 @@
  * for the model checkpoints (ns-checkpoint.c) and the trainer's resume state
  * (ns-trainer-state.c).
  *
- * Format (https://github.com/huggingface/safetensors): 8-byte little-endian header length
- * N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, ...,
- * "__metadata__": {string: string}}, then the data section.
+ * The format and the checks of its header are data/ns-safetensors-header.h's, the one
+ * reader of it (the registry's model card reads headers too).
  *
  * Reading checks everything before a value is used, as the reference implementation
- * does: the path names a regular file (ns_file_open_regular: a FIFO neither hangs nor
- * passes; a link to a regular file is fine), N is at most NS_ST_HEADER_MAX and
- * fits the file, the header is a JSON object, every entry has a known dtype and a shape
- * whose byte size is its data_offsets span, and the spans tile the data section exactly:
- * no gap, no overlap, not a byte after the last tensor.  Then tensors are read one at a
+ * does: the header first (a regular file, a length that fits, a JSON object: see
+ * data/ns-safetensors-header.h), then every entry has a known dtype and a shape whose
+ * byte size is its data_offsets span, and the spans tile the data section exactly: no
+ * gap, no overlap, not a byte after the last tensor.  Then tensors are read one at a
  * time with pread in chunks; the file is never read whole.  Errors are
  * NS_NET_ERROR_CHECKPOINT and start with the file's name.
  *
@@ -30,7 +28,6 @@
 
 G_BEGIN_DECLS
 
-#define NS_ST_HEADER_MAX ((guint64) 100 << 20)
 #define NS_ST_MAX_DIMS 8
 
 typedef struct _NsStFile NsStFile;

@@ -7,7 +7,10 @@
 
 #include "ns-safetensors-private.h"
 
+#include "ns-data-error.h"
 #include "ns-file.h"
+#include "ns-json.h"
+#include "ns-safetensors-header.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,8 +68,8 @@ struct _NsStFile
   int fd;
   guint64 data_start;         /* 8 + header length */
   guint64 data_len;
-  JsonParser *parser;
-  JsonObject *metadata;       /* borrowed from parser */
+  JsonObject *header;         /* the header object (a reference) */
+  JsonObject *metadata;       /* borrowed from header */
   GPtrArray *entries;         /* NsStEntry *, by begin */
   GHashTable *by_name;        /* name -> NsStEntry * */
 };
@@ -88,7 +91,7 @@ _ns_st_close (NsStFile *f)
   if (f->fd >= 0)
     close (f->fd);
   g_free (f->base);
-  g_clear_object (&f->parser);
+  g_clear_pointer (&f->header, json_object_unref);
   g_clear_pointer (&f->entries, g_ptr_array_unref);
   g_clear_pointer (&f->by_name, g_hash_table_unref);
   g_free (f);
@@ -109,36 +112,17 @@ _ns_st_fail (GError **error, NsStFile *f, const char *format, ...)
 static gboolean
 read_at (NsStFile *f, void *buf, gsize len, guint64 offset, GError **error)
 {
-  gsize done = 0;
-  while (done < len)
-    {
-      gssize got = pread (f->fd, (char *) buf + done, len - done, (off_t) (offset + done));
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got < 0)
-        return _ns_st_fail (error, f, "cannot read: %s", g_strerror (errno));
-      if (got == 0)
-        return _ns_st_fail (error, f, "truncated: the file ends at byte %" G_GUINT64_FORMAT,
-                            offset + done);
-      done += (gsize) got;
-    }
-  return TRUE;
-}
-
-static guint64
-le64 (const guint8 *p)
-{
-  guint64 v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
+  g_autoptr (GError) local = NULL;
+  if (ns_file_read_at (f->fd, buf, len, offset, f->base, &local))
+    return TRUE;
+  g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, local->message);
+  return FALSE;
 }
 
 static gboolean
 is_uint (JsonNode *n)
 {
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64
-         && json_node_get_int (n) >= 0;
+  return ns_json_node_holds (n, G_TYPE_INT64) && json_node_get_int (n) >= 0;
 }
 
 /* One header entry, checked on its own: dtype, shape, offsets inside the data section. */
@@ -261,87 +245,44 @@ open_file (const char *path, const char *name, gboolean check_data, GError **err
 {
   g_autoptr (NsStFile) f = g_new0 (NsStFile, 1);
   g_autoptr (GError) local = NULL;
-  struct stat st;
-  guint8 len8[8];
 
   g_return_val_if_fail (path != NULL, NULL);
+  f->fd = -1;
   f->base = name != NULL ? g_strdup (name) : g_path_get_basename (path);
-  /* regular files only, opened without blocking on a FIFO (data/ns-file.h) */
-  f->fd = ns_file_open_regular (path, &st, &local);
-  if (f->fd < 0)
+  /* the header by data/'s one reader, its errors in net's domain */
+  g_autoptr (NsSafetensorsHeader) h = ns_safetensors_header_read (path, f->base, &local);
+  if (h == NULL)
     {
-      g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT, local->message);
+      g_set_error_literal (error, NS_NET_ERROR,
+                           g_error_matches (local, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE)
+                             ? NS_NET_ERROR_OUT_OF_MEMORY : NS_NET_ERROR_CHECKPOINT,
+                           local->message);
       return NULL;
     }
-  guint64 size = (guint64) st.st_size;
-  if (size < 8 || !read_at (f, len8, 8, 0, NULL))
-    {
-      _ns_st_fail (error, f, "truncated: shorter than the 8-byte header length");
-      return NULL;
-    }
-  guint64 n = le64 (len8);
-  if (n < 2 || n > NS_ST_HEADER_MAX)
-    {
-      _ns_st_fail (error, f, "not a safetensors file (header length %" G_GUINT64_FORMAT ")", n);
-      return NULL;
-    }
-  if (n > size - 8)
-    {
-      _ns_st_fail (error, f, "truncated: header of %" G_GUINT64_FORMAT " bytes but the file "
-                   "has %" G_GUINT64_FORMAT, n, size);
-      return NULL;
-    }
-  f->data_start = 8 + n;
-  f->data_len = size - 8 - n;
-  g_autofree char *text = g_try_malloc (n);
-  if (text == NULL)
-    {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
-                   "%s: out of memory for a header of %" G_GUINT64_FORMAT " bytes", f->base, n);
-      return NULL;
-    }
-  if (!read_at (f, text, n, 8, error))
-    return NULL;
-
-  f->parser = json_parser_new ();
-  if (!json_parser_load_from_data (f->parser, text, (gssize) n, &local))
-    {
-      _ns_st_fail (error, f, "header is not valid JSON (%s)", local->message);
-      return NULL;
-    }
-  JsonNode *root = json_parser_get_root (f->parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      _ns_st_fail (error, f, "header is not a JSON object");
-      return NULL;
-    }
-  JsonObject *header = json_node_get_object (root);
+  f->fd = h->fd;
+  h->fd = -1;
+  f->data_start = h->data_start;
+  f->data_len = h->size - h->data_start;
+  f->header = json_object_ref (h->header);
+  f->metadata = h->metadata;
   f->entries = g_ptr_array_new_with_free_func (entry_free);
   f->by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GList) members = json_object_get_members (header);
+  if (!check_data)
+    return g_steal_pointer (&f);
+
+  g_autoptr (GList) members = json_object_get_members (f->header);
   for (GList *l = members; l != NULL; l = l->next)
     {
-      const char *name = l->data;
-      JsonNode *node = json_object_get_member (header, name);
-      if (strcmp (name, "__metadata__") == 0)
-        {
-          if (!JSON_NODE_HOLDS_OBJECT (node))
-            {
-              _ns_st_fail (error, f, "__metadata__ is not a JSON object");
-              return NULL;
-            }
-          f->metadata = json_node_get_object (node);
-          continue;
-        }
-      if (!check_data)
+      const char *member = l->data;
+      if (strcmp (member, "__metadata__") == 0)
         continue;
-      NsStEntry *e = parse_entry (f, name, node, error);
+      NsStEntry *e = parse_entry (f, member, json_object_get_member (f->header, member), error);
       if (e == NULL)
         return NULL;
       g_ptr_array_add (f->entries, e);
       g_hash_table_insert (f->by_name, e->name, e);
     }
-  if (check_data && !check_tiling (f, error))
+  if (!check_tiling (f, error))
     return NULL;
   return g_steal_pointer (&f);
 }

@@ -17,7 +17,7 @@
 #include "ns-trainer-private.h"
 
 #include "ns-checkpoint-private.h"
-#include "ns-json-private.h"
+#include "ns-json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -118,13 +118,12 @@ _ns_trainer_state_save (const char *path, const NsTrainerOptions *o, const NsTra
   return _ns_st_writer_commit (g_steal_pointer (&w), error);
 }
 
+/* A number written as text in __metadata__ (whose values are strings); *ok = FALSE when
+ * it is absent or not a finite number. */
 static double
 meta_get_number (JsonObject *md, const char *name, gboolean *ok)
 {
-  JsonNode *n = json_object_get_member (md, name);
-  const char *s = n != NULL && JSON_NODE_HOLDS_VALUE (n)
-                  && json_node_get_value_type (n) == G_TYPE_STRING
-                  ? json_node_get_string (n) : NULL;
+  const char *s = ns_json_get_string (md, name);
   char *end = NULL;
   double v = s != NULL ? g_ascii_strtod (s, &end) : 0;
   if (s == NULL || end == s || *end != '\0' || !isfinite (v))
@@ -133,14 +132,6 @@ meta_get_number (JsonObject *md, const char *name, gboolean *ok)
       return 0;
     }
   return v;
-}
-
-static const char *
-meta_get_string (JsonObject *md, const char *name)
-{
-  JsonNode *n = json_object_get_member (md, name);
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-         ? json_node_get_string (n) : NULL;
 }
 
 /* The state file at path, checked to be one this build resumes from. */
@@ -160,7 +151,7 @@ state_open (const char *path, GError **error)
       return NULL;
     }
   JsonObject *md = _ns_st_get_metadata (f);
-  const char *format = md != NULL ? meta_get_string (md, "format") : NULL;
+  const char *format = md != NULL ? ns_json_get_string (md, "format") : NULL;
   if (g_strcmp0 (format, STATE_FORMAT) != 0)
     {
       _ns_st_fail (error, f, "not a Neuroseg training state (format \"%s\")",
@@ -186,7 +177,7 @@ _ns_trainer_state_is_version_1 (const char *path)
   g_autoptr (NsStFile) f = _ns_st_open_header (path, NULL);
   JsonObject *md = f != NULL ? _ns_st_get_metadata (f) : NULL;
   gboolean ok = TRUE;
-  return md != NULL && g_strcmp0 (meta_get_string (md, "format"), STATE_FORMAT) == 0
+  return md != NULL && g_strcmp0 (ns_json_get_string (md, "format"), STATE_FORMAT) == 0
          && meta_get_number (md, "version", &ok) == 1 && ok;
 }
 
@@ -196,7 +187,7 @@ _ns_trainer_state_dup_options (const char *path, GError **error)
   g_autoptr (NsStFile) f = state_open (path, error);
   if (f == NULL)
     return NULL;
-  const char *opts = meta_get_string (_ns_st_get_metadata (f), "options");
+  const char *opts = ns_json_get_string (_ns_st_get_metadata (f), "options");
   if (opts == NULL)
     {
       _ns_st_fail (error, f, "the training state has no options");
@@ -249,7 +240,7 @@ _ns_trainer_state_load (const char *path, guint64 seed, NsTrainState *st, char *
   st->seconds = meta_get_number (md, "seconds", &ok);
   st->epoch_loss_sum = meta_get_number (md, "epoch_loss_sum", &ok);
   st->epoch_loss_n = (gint64) meta_get_number (md, "epoch_loss_n", &ok);
-  const char *s = meta_get_string (md, "seed");
+  const char *s = ns_json_get_string (md, "seed");
   if (!ok || st->step < 0 || s == NULL)
     return _ns_st_fail (error, f, "the training state lacks a counter or the seed");
   if (g_ascii_strtoull (s, NULL, 10) != seed)
@@ -258,7 +249,7 @@ _ns_trainer_state_load (const char *path, guint64 seed, NsTrainState *st, char *
   if (!_ns_checkpoint_read_tensors (f, model, moments, error)
       || !read_moments (f, "adam.m", m, error) || !read_moments (f, "adam.v", v, error))
     return FALSE;
-  *parent = g_strdup (meta_get_string (md, "parent"));
+  *parent = g_strdup (ns_json_get_string (md, "parent"));
   return ns_backend_check (ns_model_get_backend (model), error);
 }
 
@@ -271,165 +262,148 @@ _ns_trainer_options_to_json (const NsTrainerOptions *o)
   const NsAugmentParams *a = &o->data.augment_params;
 
   json_builder_begin_object (b);
-  _ns_json_add_strv (b, "train_cases", o->train_cases);
-  _ns_json_add_strv (b, "val_cases", o->val_cases);
-  _ns_json_add_string (b, "arch", o->arch);
-  _ns_json_add_string (b, "init", o->init);
-  _ns_json_add_string (b, "imagenet_path", o->imagenet_path);
-  _ns_json_add_string (b, "weights_init",
+  ns_json_add_strv (b, "train_cases", o->train_cases);
+  ns_json_add_strv (b, "val_cases", o->val_cases);
+  ns_json_add_string (b, "arch", o->arch);
+  ns_json_add_string (b, "init", o->init);
+  ns_json_add_string (b, "imagenet_path", o->imagenet_path);
+  ns_json_add_string (b, "weights_init",
                        o->weights_init == NS_INIT_KAIMING ? "kaiming" : "normal");
-  _ns_json_add_string (b, "device", o->device);
-  _ns_json_add_int (b, "bf16", o->bf16);
-  _ns_json_add_int (b, "epochs", o->epochs);
-  _ns_json_add_int (b, "batch_size", o->batch_size);
-  _ns_json_add_double (b, "lr", o->lr);
-  _ns_json_add_double (b, "weight_decay", o->weight_decay);
-  _ns_json_add_string (b, "schedule", _ns_trainer_schedule_name (o->schedule));
-  _ns_json_add_int (b, "step_epochs", o->step_epochs);
-  _ns_json_add_double (b, "step_gamma", o->step_gamma);
-  _ns_json_add_int (b, "steps_per_epoch", o->steps_per_epoch);
-  _ns_json_add_int (b, "max_steps", o->max_steps);
-  _ns_json_add_int (b, "patience", o->patience);
+  ns_json_add_string (b, "device", o->device);
+  ns_json_add_strv (b, "modalities", o->modalities);
+  ns_json_add_int (b, "regions", o->regions);
+  ns_json_add_int (b, "context", o->context);
+  ns_json_add_string (b, "normalisation", o->normalisation);
+  ns_json_add_int (b, "pp_min_component_voxels", o->postprocess.min_component_voxels);
+  ns_json_add_int (b, "pp_small_label", o->postprocess.small_label);
+  ns_json_add_int (b, "pp_small_label_below", o->postprocess.small_label_below);
+  ns_json_add_int (b, "pp_small_label_to", o->postprocess.small_label_to);
+  ns_json_add_int (b, "bf16", o->bf16);
+  ns_json_add_int (b, "epochs", o->epochs);
+  ns_json_add_int (b, "batch_size", o->batch_size);
+  ns_json_add_number (b, "lr", o->lr);
+  ns_json_add_number (b, "weight_decay", o->weight_decay);
+  ns_json_add_string (b, "schedule", _ns_trainer_schedule_name (o->schedule));
+  ns_json_add_int (b, "step_epochs", o->step_epochs);
+  ns_json_add_number (b, "step_gamma", o->step_gamma);
+  ns_json_add_int (b, "steps_per_epoch", o->steps_per_epoch);
+  ns_json_add_int (b, "max_steps", o->max_steps);
+  ns_json_add_int (b, "patience", o->patience);
   /* the seed as a string: JSON numbers lose 64-bit integers in many readers */
   g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, o->seed);
-  _ns_json_add_string (b, "seed", seed);
-  _ns_json_add_int (b, "crop_w", o->data.crop_w);
-  _ns_json_add_int (b, "crop_h", o->data.crop_h);
-  _ns_json_add_int (b, "size_multiple", o->data.size_multiple);
-  _ns_json_add_double (b, "tumour_ratio", o->data.tumour_ratio);
-  _ns_json_add_int (b, "augment", o->data.augment);
+  ns_json_add_string (b, "seed", seed);
+  ns_json_add_int (b, "crop_w", o->data.crop_w);
+  ns_json_add_int (b, "crop_h", o->data.crop_h);
+  ns_json_add_int (b, "size_multiple", o->data.size_multiple);
+  ns_json_add_number (b, "tumour_ratio", o->data.tumour_ratio);
+  ns_json_add_int (b, "augment", o->data.augment);
   json_builder_set_member_name (b, "augment_params");
   json_builder_begin_object (b);
-  _ns_json_add_double (b, "p_hflip", a->p_hflip);
-  _ns_json_add_double (b, "p_vflip", a->p_vflip);
-  _ns_json_add_double (b, "rotation_deg", a->rotation_deg);
-  _ns_json_add_double (b, "shift", a->shift);
-  _ns_json_add_double (b, "shear", a->shear);
-  _ns_json_add_double (b, "zoom", a->zoom);
-  _ns_json_add_double (b, "gamma_min", a->gamma_min);
-  _ns_json_add_double (b, "gamma_max", a->gamma_max);
-  _ns_json_add_double (b, "p_elastic", a->p_elastic);
-  _ns_json_add_double (b, "elastic_alpha", a->elastic_alpha);
-  _ns_json_add_double (b, "elastic_sigma", a->elastic_sigma);
+  ns_json_add_number (b, "p_hflip", a->p_hflip);
+  ns_json_add_number (b, "p_vflip", a->p_vflip);
+  ns_json_add_number (b, "rotation_deg", a->rotation_deg);
+  ns_json_add_number (b, "shift", a->shift);
+  ns_json_add_number (b, "shear", a->shear);
+  ns_json_add_number (b, "zoom", a->zoom);
+  ns_json_add_number (b, "gamma_min", a->gamma_min);
+  ns_json_add_number (b, "gamma_max", a->gamma_max);
+  ns_json_add_number (b, "p_elastic", a->p_elastic);
+  ns_json_add_number (b, "elastic_alpha", a->elastic_alpha);
+  ns_json_add_number (b, "elastic_sigma", a->elastic_sigma);
   json_builder_end_object (b);
-  _ns_json_add_string (b, "output", o->output);
-  _ns_json_add_int (b, "dtype", o->dtype);
-  _ns_json_add_string (b, "command_line", o->command_line);
+  ns_json_add_string (b, "output", o->output);
+  ns_json_add_int (b, "dtype", o->dtype);
+  ns_json_add_string (b, "command_line", o->command_line);
   json_builder_end_object (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
-}
-
-static char **
-get_strv (JsonObject *obj, const char *name)
-{
-  JsonArray *arr = json_object_has_member (obj, name)
-                   && JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, name))
-                   ? json_object_get_array_member (obj, name) : NULL;
-  if (arr == NULL)
-    return NULL;
-  guint n = json_array_get_length (arr), k = 0;
-  char **v = g_new0 (char *, n + 1);
-  for (guint i = 0; i < n; i++)
-    {
-      JsonNode *e = json_array_get_element (arr, i);
-      /* only names: anything else in the array is not one (and no Json-CRITICAL) */
-      if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
-        v[k++] = g_strdup (json_node_get_string (e));
-    }
-  return v;
-}
-
-static char *
-get_str (JsonObject *obj, const char *name)
-{
-  JsonNode *n = json_object_get_member (obj, name);
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? g_strdup (json_node_get_string (n)) : NULL;
-}
-
-static double
-get_num (JsonObject *obj, const char *name, double fallback)
-{
-  JsonNode *n = json_object_get_member (obj, name);
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : fallback;
+  return ns_json_builder_dup_text (b);
 }
 
 gboolean
 _ns_trainer_options_from_json (NsTrainerOptions *o, const char *text, const char *path,
                                GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, text, -1, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  g_autoptr (JsonObject) obj = ns_json_parse_object (text, -1, NULL);
+  if (obj == NULL)
     {
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_CHECKPOINT,
                    "%s: the training options in the state are not a JSON object", path);
       return FALSE;
     }
-  JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
   NsAugmentParams *a = &o->data.augment_params;
 
   g_strfreev (o->train_cases);
-  o->train_cases = get_strv (obj, "train_cases");
+  o->train_cases = ns_json_dup_strv (obj, "train_cases");
   g_strfreev (o->val_cases);
-  o->val_cases = get_strv (obj, "val_cases");
+  o->val_cases = ns_json_dup_strv (obj, "val_cases");
   if (o->val_cases != NULL && o->val_cases[0] == NULL)
     g_clear_pointer (&o->val_cases, g_strfreev);
   g_free (o->arch);
-  o->arch = get_str (obj, "arch");
+  o->arch = ns_json_dup_string (obj, "arch");
   g_free (o->init);
-  o->init = get_str (obj, "init");
+  o->init = ns_json_dup_string (obj, "init");
   g_free (o->imagenet_path);
-  o->imagenet_path = get_str (obj, "imagenet_path");
-  g_autofree char *winit = get_str (obj, "weights_init");
+  o->imagenet_path = ns_json_dup_string (obj, "imagenet_path");
+  g_autofree char *winit = ns_json_dup_string (obj, "weights_init");
   o->weights_init = g_strcmp0 (winit, "kaiming") == 0 ? NS_INIT_KAIMING : NS_INIT_NORMAL;
-  g_autofree char *device = get_str (obj, "device");
+  g_autofree char *device = ns_json_dup_string (obj, "device");
   if (device != NULL)
     {
       g_free (o->device);
       o->device = g_steal_pointer (&device);
     }
-  o->bf16 = get_num (obj, "bf16", 0) != 0;
-  o->epochs = (int) get_num (obj, "epochs", o->epochs);
-  o->batch_size = (int) get_num (obj, "batch_size", o->batch_size);
-  o->lr = get_num (obj, "lr", o->lr);
-  o->weight_decay = get_num (obj, "weight_decay", 0);
-  g_autofree char *sched = get_str (obj, "schedule");
+  g_strfreev (o->modalities);
+  o->modalities = ns_json_dup_strv (obj, "modalities");
+  if (o->modalities != NULL && o->modalities[0] == NULL)
+    g_clear_pointer (&o->modalities, g_strfreev);
+  o->regions = ns_json_get_number (obj, "regions", 0) != 0;
+  o->context = (int) ns_json_get_number (obj, "context", 0);
+  g_free (o->normalisation);
+  o->normalisation = ns_json_dup_string (obj, "normalisation");
+  o->postprocess.min_component_voxels = (int) ns_json_get_number (obj, "pp_min_component_voxels",
+                                                                  0);
+  o->postprocess.small_label = (int) ns_json_get_number (obj, "pp_small_label", 0);
+  o->postprocess.small_label_below = (int) ns_json_get_number (obj, "pp_small_label_below", 0);
+  o->postprocess.small_label_to = (int) ns_json_get_number (obj, "pp_small_label_to", 0);
+  o->bf16 = ns_json_get_number (obj, "bf16", 0) != 0;
+  o->epochs = (int) ns_json_get_number (obj, "epochs", o->epochs);
+  o->batch_size = (int) ns_json_get_number (obj, "batch_size", o->batch_size);
+  o->lr = ns_json_get_number (obj, "lr", o->lr);
+  o->weight_decay = ns_json_get_number (obj, "weight_decay", 0);
+  g_autofree char *sched = ns_json_dup_string (obj, "schedule");
   o->schedule = g_strcmp0 (sched, "cosine") == 0 ? NS_SCHEDULE_COSINE
                 : g_strcmp0 (sched, "step") == 0 ? NS_SCHEDULE_STEP : NS_SCHEDULE_NONE;
-  o->step_epochs = (int) get_num (obj, "step_epochs", o->step_epochs);
-  o->step_gamma = get_num (obj, "step_gamma", o->step_gamma);
-  o->steps_per_epoch = (int) get_num (obj, "steps_per_epoch", 0);
-  o->max_steps = (gint64) get_num (obj, "max_steps", 0);
-  o->patience = (int) get_num (obj, "patience", 0);
-  g_autofree char *seed = get_str (obj, "seed");
+  o->step_epochs = (int) ns_json_get_number (obj, "step_epochs", o->step_epochs);
+  o->step_gamma = ns_json_get_number (obj, "step_gamma", o->step_gamma);
+  o->steps_per_epoch = (int) ns_json_get_number (obj, "steps_per_epoch", 0);
+  o->max_steps = (gint64) ns_json_get_number (obj, "max_steps", 0);
+  o->patience = (int) ns_json_get_number (obj, "patience", 0);
+  g_autofree char *seed = ns_json_dup_string (obj, "seed");
   o->seed = seed != NULL ? g_ascii_strtoull (seed, NULL, 10) : 0;
-  o->data.crop_w = (int) get_num (obj, "crop_w", 0);
-  o->data.crop_h = (int) get_num (obj, "crop_h", 0);
-  o->data.size_multiple = (int) get_num (obj, "size_multiple", 32);
-  o->data.tumour_ratio = get_num (obj, "tumour_ratio", 2);
-  o->data.augment = get_num (obj, "augment", 1) != 0;
-  JsonNode *an = json_object_get_member (obj, "augment_params");
-  if (an != NULL && JSON_NODE_HOLDS_OBJECT (an))
+  o->data.crop_w = (int) ns_json_get_number (obj, "crop_w", 0);
+  o->data.crop_h = (int) ns_json_get_number (obj, "crop_h", 0);
+  o->data.size_multiple = (int) ns_json_get_number (obj, "size_multiple", 32);
+  o->data.tumour_ratio = ns_json_get_number (obj, "tumour_ratio", 2);
+  o->data.augment = ns_json_get_number (obj, "augment", 1) != 0;
+  JsonObject *ao = ns_json_get_object (obj, "augment_params");
+  if (ao != NULL)
     {
-      JsonObject *ao = json_node_get_object (an);
-      a->p_hflip = get_num (ao, "p_hflip", a->p_hflip);
-      a->p_vflip = get_num (ao, "p_vflip", a->p_vflip);
-      a->rotation_deg = get_num (ao, "rotation_deg", a->rotation_deg);
-      a->shift = get_num (ao, "shift", a->shift);
-      a->shear = get_num (ao, "shear", a->shear);
-      a->zoom = get_num (ao, "zoom", a->zoom);
-      a->gamma_min = get_num (ao, "gamma_min", a->gamma_min);
-      a->gamma_max = get_num (ao, "gamma_max", a->gamma_max);
-      a->p_elastic = get_num (ao, "p_elastic", a->p_elastic);
-      a->elastic_alpha = get_num (ao, "elastic_alpha", a->elastic_alpha);
-      a->elastic_sigma = get_num (ao, "elastic_sigma", a->elastic_sigma);
+      a->p_hflip = ns_json_get_number (ao, "p_hflip", a->p_hflip);
+      a->p_vflip = ns_json_get_number (ao, "p_vflip", a->p_vflip);
+      a->rotation_deg = ns_json_get_number (ao, "rotation_deg", a->rotation_deg);
+      a->shift = ns_json_get_number (ao, "shift", a->shift);
+      a->shear = ns_json_get_number (ao, "shear", a->shear);
+      a->zoom = ns_json_get_number (ao, "zoom", a->zoom);
+      a->gamma_min = ns_json_get_number (ao, "gamma_min", a->gamma_min);
+      a->gamma_max = ns_json_get_number (ao, "gamma_max", a->gamma_max);
+      a->p_elastic = ns_json_get_number (ao, "p_elastic", a->p_elastic);
+      a->elastic_alpha = ns_json_get_number (ao, "elastic_alpha", a->elastic_alpha);
+      a->elastic_sigma = ns_json_get_number (ao, "elastic_sigma", a->elastic_sigma);
     }
   g_free (o->output);
-  o->output = get_str (obj, "output");
-  o->dtype = (NsDType) get_num (obj, "dtype", NS_DTYPE_F32);
+  o->output = ns_json_dup_string (obj, "output");
+  o->dtype = (NsDType) ns_json_get_number (obj, "dtype", NS_DTYPE_F32);
   g_free (o->command_line);
-  o->command_line = get_str (obj, "command_line");
+  o->command_line = ns_json_dup_string (obj, "command_line");
   if (o->train_cases == NULL || o->train_cases[0] == NULL || o->arch == NULL
       || o->output == NULL)
     {

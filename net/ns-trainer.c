@@ -32,7 +32,7 @@
 #include "ns-data-error.h"
 #include "ns-imagenet.h"
 #include "ns-infer.h"
-#include "ns-json-private.h"
+#include "ns-json.h"
 #include "ns-metrics.h"
 
 #include <glib/gstdio.h>
@@ -71,6 +71,8 @@ ns_trainer_options_clear (NsTrainerOptions *o)
   g_clear_pointer (&o->arch, g_free);
   g_clear_pointer (&o->init, g_free);
   g_clear_pointer (&o->imagenet_path, g_free);
+  g_clear_pointer (&o->modalities, g_strfreev);
+  g_clear_pointer (&o->normalisation, g_free);
   g_clear_pointer (&o->device, g_free);
   g_clear_pointer (&o->output, g_free);
   g_clear_pointer (&o->resume, g_free);
@@ -153,11 +155,75 @@ load_imagenet (NsModel *model, const char *path, GError **error)
   return ns_imagenet_load_encoder (model, w, error);
 }
 
-/* Builds the model of the options and initialises it; *parent gets what it came from. */
+/* What the options make: arch, inputs, targets, normalisation, post-processing. */
+static NsModelMeta *
+options_meta (const NsTrainerOptions *o)
+{
+  NsModelMeta *meta = ns_model_meta_new_default (o->arch);
+  if (o->modalities != NULL && o->modalities[0] != NULL)
+    {
+      g_strfreev (meta->modalities);
+      meta->modalities = g_strdupv (o->modalities);
+    }
+  if (o->regions)
+    ns_model_meta_set_brats_regions (meta);
+  meta->context = o->context;
+  if (o->normalisation != NULL)
+    {
+      g_free (meta->normalisation);
+      meta->normalisation = g_strdup (o->normalisation);
+    }
+  meta->postprocess = o->postprocess;
+  return meta;
+}
+
+/* A region model warm-started from a softmax checkpoint `path` of meta pm: the same
+ * inputs and normalisation, every tensor of the checkpoint whose name and shape fit (the
+ * encoder and decoder), the head (classes -> regions) from `init`. */
+static NsModel *
+warm_start_regions (NsBackend *be, NsModelMeta *pm, const NsModelInit *init, const char *path,
+                    char **parent, GError **error)
+{
+  ns_model_meta_set_brats_regions (pm);
+  g_autoptr (NsModel) model = ns_model_new (be, pm, init, error);
+  if (model == NULL)
+    return NULL;
+  g_autoptr (NsModel) from = ns_checkpoint_load (path, be, error);
+  if (from == NULL)
+    return NULL;
+  int fresh = 0;
+  for (int i = 0; i < ns_model_n_tensors (model); i++)
+    {
+      int j = ns_model_find_tensor (from, ns_model_tensor_name (model, i));
+      int a[4], b[4];
+      ns_model_tensor_shape (model, i, a);
+      if (j >= 0)
+        ns_model_tensor_shape (from, j, b);
+      if (j < 0 || memcmp (a, b, sizeof a) != 0)
+        {
+          fresh++;
+          continue;
+        }
+      g_autofree float *v = g_new (float, ns_model_tensor_size (model, i));
+      ns_model_tensor_get (from, j, v);
+      ns_model_tensor_set (model, i, v);
+    }
+  if (!ns_backend_check (be, error))
+    return NULL;
+  /* the parent is the path alone: the registry finds the parent version by it */
+  g_debug ("%s: warm start of a region model, %d tensors of the head initialised anew", path,
+           fresh);
+  *parent = g_strdup (path);
+  return g_steal_pointer (&model);
+}
+
+/* Builds the model of the options and initialises it; *parent gets what it came from.  A
+ * checkpoint to fine-tune brings its own inputs, targets and normalisation; a softmax
+ * checkpoint with regions asked for warm-starts a region model from it. */
 static NsModel *
 make_model (NsBackend *be, const NsTrainerOptions *o, char **parent, GError **error)
 {
-  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default (o->arch);
+  g_autoptr (NsModelMeta) meta = options_meta (o);
   NsModelInit init = { o->weights_init, o->weights_init == NS_INIT_NORMAL ? 0.01f : 0.0f,
                        o->seed };
   const char *how = o->init != NULL ? o->init : "none";
@@ -196,6 +262,15 @@ make_model (NsBackend *be, const NsTrainerOptions *o, char **parent, GError **er
                    o->arch, pm->arch);
       return NULL;
     }
+  /* its own inputs, outputs and normalisation; the provenance is the new run's */
+  g_clear_pointer (&model, ns_model_free);
+  g_clear_pointer (&pm->name, g_free);
+  g_clear_pointer (&pm->metrics, g_free);
+  if (o->regions && pm->n_regions == 0)
+    return warm_start_regions (be, pm, &init, how, parent, error);
+  model = ns_model_new (be, pm, &init, error);
+  if (model == NULL)
+    return NULL;
   if (!ns_checkpoint_load_into (model, how, error))
     return NULL;
   *parent = g_strdup (how);
@@ -251,6 +326,9 @@ typedef struct
   NsTensor *input;               /* (B, C, H, W) */
   NsTensor *labels;              /* (B, 1, H, W) class indices */
   NsTensor *probs, *dlogits;     /* (B, K, H, W) */
+  int *depth;                    /* (classes) regions holding each class; NULL: softmax */
+  float *host_logits;            /* (B, K, H, W) region targets: the loss on the host */
+  float *host_dlogits;           /* (B, K, H, W) */
   NsTrainState st;
   char *last;                    /* X.last.safetensors */
   char *state;                   /* X.last.safetensors.state */
@@ -268,6 +346,9 @@ trainer_clear (Trainer *t)
   g_clear_pointer (&t->labels, ns_tensor_free);
   g_clear_pointer (&t->probs, ns_tensor_free);
   g_clear_pointer (&t->dlogits, ns_tensor_free);
+  g_clear_pointer (&t->depth, g_free);
+  g_clear_pointer (&t->host_logits, g_free);
+  g_clear_pointer (&t->host_dlogits, g_free);
   g_clear_pointer (&t->tm, ns_tensor_free);
   g_clear_pointer (&t->tv, ns_tensor_free);
   g_clear_pointer (&t->model, ns_model_free);
@@ -348,7 +429,7 @@ plan (Trainer *t)
 
   t->B = o->batch_size;
   t->C = ns_dataset_get_n_channels (t->ds);
-  t->K = ns_model_get_meta (t->model)->n_classes;
+  t->K = ns_model_meta_n_outputs (ns_model_get_meta (t->model));
   ns_dataset_get_crop_size (t->ds, &t->W, &t->H);
   t->spe = o->steps_per_epoch;
   if (t->spe <= 0)
@@ -402,6 +483,22 @@ resume (Trainer *t, GError **error)
 static gboolean
 setup_batch (Trainer *t, GError **error)
 {
+  const NsModelMeta *meta = ns_model_get_meta (t->model);
+  if (meta->n_regions > 0)
+    {
+      gsize n = (gsize) t->B * t->K * t->H * t->W;
+      t->depth = g_new (int, meta->n_classes);
+      for (int k = 0; k < meta->n_classes; k++)
+        t->depth[k] = ns_model_meta_region_depth (meta, k);
+      t->host_logits = g_try_new (float, n);
+      t->host_dlogits = g_try_new (float, n);
+      if (t->host_logits == NULL || t->host_dlogits == NULL)
+        {
+          g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                       "out of memory for the region loss of a batch of %d", t->B);
+          return FALSE;
+        }
+    }
   return (t->input = ns_tensor_new (t->be, t->B, t->C, t->H, t->W, error)) != NULL
          && (t->labels = ns_tensor_new (t->be, t->B, 1, t->H, t->W, error)) != NULL
          && (t->probs = ns_tensor_new (t->be, t->B, t->K, t->H, t->W, error)) != NULL
@@ -462,11 +559,35 @@ train_step (Trainer *t, const NsBatch *batch, double lr, double *loss, GError **
   NsTensor *logits = ns_model_forward (t->model, t->input, error);
   if (logits == NULL)
     return FALSE;
-  *loss = ns_softmax_dice_ce_forward (t->probs, logits, t->labels);
+  if (t->depth != NULL)
+    {
+      /* region targets: the loss on the host (ns_region_loss), after the forward's
+       * status, since the logits leave the device */
+      if (!ns_backend_check (t->be, error))
+        {
+          g_prefix_error (error, "training step %" G_GINT64_FORMAT ": ", t->st.step + 1);
+          return FALSE;
+        }
+      ns_tensor_download (logits, t->host_logits);
+      *loss = ns_region_loss (t->host_dlogits, t->host_logits, batch->labels, t->depth,
+                              ns_model_get_meta (t->model)->n_classes, t->B, t->K,
+                              (gsize) t->H * t->W);
+      if (isnan (*loss))
+        {
+          g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+                       "training step %" G_GINT64_FORMAT ": the region loss is undefined (a "
+                       "logit is not finite)", t->st.step + 1);
+          return FALSE;
+        }
+      ns_tensor_upload (t->dlogits, t->host_dlogits);
+    }
+  else
+    *loss = ns_softmax_dice_ce_forward (t->probs, logits, t->labels);
 
   /* zero-grad, backward */
   ns_model_zero_grad (t->model);
-  ns_softmax_dice_ce_backward (t->dlogits, t->probs, t->labels);
+  if (t->depth == NULL)
+    ns_softmax_dice_ce_backward (t->dlogits, t->probs, t->labels);
   ns_model_backward (t->model, t->dlogits);
 
   /* update */
@@ -571,30 +692,29 @@ set_provenance (Trainer *t, const double dice[3], gboolean has_dice, double loss
   json_builder_begin_object (b);
   if (has_dice)
     {
-      _ns_json_add_double (b, "dice_wt", dice[0]);
-      _ns_json_add_double (b, "dice_tc", dice[1]);
-      _ns_json_add_double (b, "dice_et", dice[2]);
-      _ns_json_add_double (b, "dice_mean", (dice[0] + dice[1] + dice[2]) / 3);
+      ns_json_add_number (b, "dice_wt", dice[0]);
+      ns_json_add_number (b, "dice_tc", dice[1]);
+      ns_json_add_number (b, "dice_et", dice[2]);
+      ns_json_add_number (b, "dice_mean", (dice[0] + dice[1] + dice[2]) / 3);
     }
-  _ns_json_add_strv (b, "val_cases", o->val_cases);
-  _ns_json_add_double (b, "loss", loss);
-  _ns_json_add_int (b, "steps", t->st.step);
-  _ns_json_add_double (b, "seconds", t->st.seconds);
-  _ns_json_add_string (b, "device", t->device);
-  _ns_json_add_int (b, "batch_size", o->batch_size);
-  _ns_json_add_double (b, "lr", o->lr);
-  _ns_json_add_string (b, "schedule", _ns_trainer_schedule_name (o->schedule));
-  _ns_json_add_string (b, "seed", seed);
+  ns_json_add_strv (b, "val_cases", o->val_cases);
+  ns_json_add_number (b, "loss", loss);
+  ns_json_add_int (b, "steps", t->st.step);
+  ns_json_add_number (b, "seconds", t->st.seconds);
+  ns_json_add_string (b, "device", t->device);
+  ns_json_add_int (b, "batch_size", o->batch_size);
+  ns_json_add_number (b, "lr", o->lr);
+  ns_json_add_string (b, "schedule", _ns_trainer_schedule_name (o->schedule));
+  ns_json_add_string (b, "seed", seed);
   ns_dataset_get_crop_size (t->ds, &cw, &ch);
-  _ns_json_add_int (b, "crop_w", cw);
-  _ns_json_add_int (b, "crop_h", ch);
-  _ns_json_add_double (b, "tumour_ratio", o->data.tumour_ratio);
-  _ns_json_add_int (b, "bf16", o->bf16);
+  ns_json_add_int (b, "crop_w", cw);
+  ns_json_add_int (b, "crop_h", ch);
+  ns_json_add_number (b, "tumour_ratio", o->data.tumour_ratio);
+  ns_json_add_int (b, "bf16", o->bf16);
   json_builder_end_object (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
 
   g_free (meta->metrics);
-  meta->metrics = json_to_string (root, FALSE);
+  meta->metrics = ns_json_builder_dup_text (b);
   g_free (meta->parent);
   meta->parent = g_strdup (t->parent);
   g_strfreev (meta->cases);

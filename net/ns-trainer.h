@@ -104,6 +104,14 @@ typedef struct
   NsInitKind weights_init;       /* the layers init does not set (all of them for "none",
                                     the decoder and head for "imagenet"): NS_INIT_NORMAL is
                                     the paper's N(0, 0.01) (default), NS_INIT_KAIMING */
+  char **modalities;             /* NULL-terminated inputs (ns_modality_name); NULL: FLAIR,
+                                    T1c.  Ignored when init is a checkpoint (its own) */
+  gboolean regions;              /* region targets (nnU-Net's BraTS regions WT, TC, ET,
+                                    sigmoid + BCE + Dice) instead of softmax classes */
+  int context;                   /* 2.5-D: neighbouring axial slices on each side */
+  char *normalisation;           /* NULL: zscore-brain; or zscore-brain-clip */
+  NsPostprocessParams postprocess; /* recorded in the model's metadata, applied by
+                                    inference (chosen beforehand on training folds) */
   char *device;                  /* backend: "auto", "cpu", "ref", "cuda" */
   gboolean bf16;                 /* bf16 activations where the backend supports them */
   /* optimisation */

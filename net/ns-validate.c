@@ -5,10 +5,11 @@
  * One case at a time: a case and its result hold a few hundred MB, and the figures of one
  * case do not depend on another.
  */
-#define G_LOG_DOMAIN "ns-net"
+#define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-validate.h"
 
+#include "ns-checkpoint.h"
 #include "ns-data-error.h"
 #include "ns-metrics.h"
 
@@ -57,10 +58,16 @@ validate_one (NsModel *model, const char *path, const NsInferOptions *options, G
 }
 
 GPtrArray *
-ns_validate_cases (NsModel *model, const char *const *cases, const NsInferOptions *options,
-                   NsValidateProgressFunc progress, gpointer progress_data, GError **error)
+ns_validate_model_file (const char *model_path, NsBackend *backend, const char *const *cases,
+                        const NsInferOptions *options, NsValidateProgressFunc progress,
+                        gpointer progress_data, GError **error)
 {
-  g_return_val_if_fail (model != NULL && cases != NULL, NULL);
+  g_return_val_if_fail (model_path != NULL && backend != NULL && cases != NULL, NULL);
+
+  /* every tensor, finite: a model that does not load has no figures */
+  g_autoptr (NsModel) model = ns_checkpoint_load (model_path, backend, error);
+  if (model == NULL)
+    return NULL;
 
   guint n = g_strv_length ((char **) cases);
   g_autoptr (GPtrArray) out =

@@ -8,9 +8,15 @@
  * TC and ET, voxels predicted and true per region, and the sha256 of the FLAIR and of the
  * truth, which identify the case wherever its folder goes.  A case without a label map is
  * an error naming it: a figure needs a truth.
+ *
+ * The model is given as its file and loaded here in full with ns_checkpoint_load ():
+ * every tensor read and checked, NaN and infinity refused.  A model that diverged would
+ * still segment (empty masks) and would earn figures; taking an NsModel built some other
+ * way (its metadata alone, say) would let it.
  */
 #pragma once
 
+#include "ns-backend.h"
 #include "ns-infer.h"
 #include "ns-registry.h"
 
@@ -21,13 +27,14 @@ typedef void (*NsValidateProgressFunc) (guint done, guint n_cases,
                                         const NsRegistryValidation *figures,
                                         gpointer user_data);
 
-/* Runs model on each of the NULL-terminated cases (folders or files, as ns_case_load
+/* Loads the model file on backend (the errors of ns_checkpoint_load (), naming the file)
+ * and runs it on each of the NULL-terminated cases (folders or files, as ns_case_load
  * reads them).  options (nullable) are passed to the inference engine.  Returns one
  * NsRegistryValidation * per case, in order, with model_version NS_REGISTRY_NONE (the
  * caller knows the version), or NULL + error at the first case that fails. */
-GPtrArray *ns_validate_cases (NsModel *model, const char *const *cases,
-                              const NsInferOptions *options,
-                              NsValidateProgressFunc progress, gpointer progress_data,
-                              GError **error);
+GPtrArray *ns_validate_model_file (const char *model_path, NsBackend *backend,
+                                   const char *const *cases, const NsInferOptions *options,
+                                   NsValidateProgressFunc progress, gpointer progress_data,
+                                   GError **error);
 
 G_END_DECLS

@@ -5,12 +5,16 @@
  * The automatic window uses exact order statistics of the voxels inside the brain, so
  * it matches numpy.percentile: counting when the values are integers over a moderate
  * range (MR volumes nearly always are), else quickselect with a three-way partition
- * (intensities repeat a lot).
+ * (intensities repeat a lot).  The brain is what differs from the background value, by the
+ * one rule of data/ns-normalize.h (the most common value on the volume's border), so
+ * that the window and the network's normalisation see the same brain.
  */
-#define G_LOG_DOMAIN "ns-render"
+#define G_LOG_DOMAIN "neuroseg-render"
 
 #include "ns-render.h"
 #include "ns-render-private.h"
+
+#include "ns-normalize.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -163,73 +167,6 @@ percentile (float *a, gsize n, double pct)
   return lo + f * (hi - lo);
 }
 
-static int
-compare_floats (const void *pa, const void *pb)
-{
-  float a = *(const float *) pa, b = *(const float *) pb;
-  return (a > b) - (a < b);
-}
-
-/* Calls f on every voxel of the six faces of the volume. */
-#define FOR_EACH_BORDER_VOXEL(volume, f)                                                   \
-  G_STMT_START                                                                             \
-  {                                                                                        \
-    const int *dim_ = (volume)->grid.dim;                                                  \
-    for (int k_ = 0; k_ < dim_[2]; k_++)                                                   \
-      for (int j_ = 0; j_ < dim_[1]; j_++)                                                 \
-        {                                                                                  \
-          const float *row_ = (volume)->voxels + ns_grid_index (&(volume)->grid, 0, j_, k_); \
-          if (k_ == 0 || k_ == dim_[2] - 1 || j_ == 0 || j_ == dim_[1] - 1)                \
-            for (int i_ = 0; i_ < dim_[0]; i_++)                                           \
-              f (row_[i_]);                                                                \
-          else                                                                             \
-            {                                                                              \
-              f (row_[0]);                                                                 \
-              if (dim_[0] > 1)                                                             \
-                f (row_[dim_[0] - 1]);                                                     \
-            }                                                                              \
-        }                                                                                  \
-  }                                                                                        \
-  G_STMT_END
-
-/* The most common value on the six faces of the volume (the smallest on ties). */
-static float
-border_mode (const NsVolume *volume)
-{
-  g_autoptr (GArray) border = NULL;
-  float first = volume->voxels[0], best = 0.0f;
-  gsize n_first = 0, n_border = 0, best_run = 0;
-
-  /* Usually one value (0) fills most of the border: when it holds a strict majority it
-   * is the mode, found in one pass without sorting. */
-#define COUNT_FIRST(x) (n_border++, n_first += ((x) == first))
-  FOR_EACH_BORDER_VOXEL (volume, COUNT_FIRST);
-#undef COUNT_FIRST
-  if (2 * n_first > n_border)
-    return first;
-
-  border = g_array_sized_new (FALSE, FALSE, sizeof (float), n_border);
-#define COLLECT(x) g_array_append_val (border, x)
-  FOR_EACH_BORDER_VOXEL (volume, COLLECT);
-#undef COLLECT
-
-  qsort (border->data, border->len, sizeof (float), compare_floats);
-  for (gsize i = 0; i < border->len;)
-    {
-      gsize j = i;
-      float v = g_array_index (border, float, i);
-      while (j < border->len && g_array_index (border, float, j) == v)
-        j++;
-      if (j - i > best_run)
-        {
-          best_run = j - i;
-          best = v;
-        }
-      i = j;
-    }
-  return best;
-}
-
 /* The k-th smallest of values counted in hist (hist[b] voxels of value base + b). */
 static double
 histogram_kth (const guint32 *hist, gsize n_bins, double base, gsize k)
@@ -267,7 +204,7 @@ ns_volume_brain_percentiles (const NsVolume *volume, double lo_pct, double hi_pc
       return;
     }
 
-  background = border_mode (volume);
+  background = ns_normalize_background_value (volume);
   v = volume->voxels;
   for (gsize i = 0; i < n_all; i++)
     if (v[i] != background)

@@ -7,7 +7,7 @@
  * back to voxels exactly.  Oblique matrices are shown along their nearest axes, without
  * reslicing (documented in ns-render.h).
  */
-#define G_LOG_DOMAIN "ns-render"
+#define G_LOG_DOMAIN "neuroseg-render"
 
 #include "ns-render.h"
 #include "ns-render-private.h"

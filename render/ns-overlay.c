@@ -8,7 +8,7 @@
  * another label, or lies outside the image), so it is one screen pixel thick whatever the
  * voxel size, and the contour of a region clipped by the image border stays closed.
  */
-#define G_LOG_DOMAIN "ns-render"
+#define G_LOG_DOMAIN "neuroseg-render"
 
 #include "ns-render.h"
 #include "ns-render-private.h"

@@ -4,14 +4,11 @@
  * the three-plane montage, and PNG export.  The command line, the golden-image tests and
  * the benchmark go through here; the GUI calls the pieces itself.
  */
-#define G_LOG_DOMAIN "ns-render"
+#define G_LOG_DOMAIN "neuroseg-render"
 
 #include "ns-render.h"
 #include "ns-render-private.h"
 
-#include <errno.h>
-#include <glib/gstdio.h>
-#include <stdio.h>
 #include <string.h>
 
 void
@@ -152,47 +149,35 @@ ns_render_montage (const NsVolume *volume, const NsLabelMap *labels,
 }
 
 static cairo_status_t
-write_chunk (void *closure, const unsigned char *data, unsigned int length)
+append_chunk (void *closure, const unsigned char *data, unsigned int length)
 {
-  FILE *f = closure;
-  return fwrite (data, 1, length, f) == length ? CAIRO_STATUS_SUCCESS
-                                               : CAIRO_STATUS_WRITE_ERROR;
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
 }
 
 gboolean
 ns_render_write_png (cairo_surface_t *surface, const char *path, GError **error)
 {
-  FILE *f;
+  g_autoptr (GByteArray) png = g_byte_array_new ();
+  g_autoptr (GError) local = NULL;
   cairo_status_t status;
-  int saved_errno = 0;
 
   g_return_val_if_fail (surface != NULL && path != NULL, FALSE);
 
-  /* Through our own FILE so that an open or write failure reports errno, which
-   * cairo_surface_write_to_png () does not. */
-  f = fopen (path, "wb");
-  if (f == NULL)
+  /* Encoded in memory (a PNG of three planes is a few hundred KB), then written to a
+   * temporary file renamed over path: whatever was at path stays whole until the new
+   * file is, and a link at path is replaced, not the file it leads to. */
+  status = cairo_surface_write_to_png_stream (surface, append_chunk, png);
+  if (status != CAIRO_STATUS_SUCCESS)
     {
-      saved_errno = errno;
       g_set_error (error, NS_RENDER_ERROR, NS_RENDER_ERROR_IO, "%s: %s", path,
-                   g_strerror (saved_errno));
+                   cairo_status_to_string (status));
       return FALSE;
     }
-  status = cairo_surface_write_to_png_stream (surface, write_chunk, f);
-  if (status != CAIRO_STATUS_SUCCESS)
-    saved_errno = errno;
-  if (fclose (f) != 0 && status == CAIRO_STATUS_SUCCESS)
+  if (!g_file_set_contents_full (path, (const char *) png->data, png->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local))
     {
-      saved_errno = errno;
-      status = CAIRO_STATUS_WRITE_ERROR;
-    }
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_set_error (error, NS_RENDER_ERROR, NS_RENDER_ERROR_IO, "%s: %s", path,
-                   status == CAIRO_STATUS_WRITE_ERROR && saved_errno != 0
-                       ? g_strerror (saved_errno)
-                       : cairo_status_to_string (status));
-      g_unlink (path);
+      g_set_error (error, NS_RENDER_ERROR, NS_RENDER_ERROR_IO, "%s: %s", path, local->message);
       return FALSE;
     }
   return TRUE;

@@ -298,7 +298,8 @@ cairo_surface_t *ns_render_montage     (const NsVolume *volume, const NsLabelMap
                                         const double cursor_voxel[3],
                                         const NsRenderOptions *options, GError **error);
 
-/* Writes surface as PNG; the error names path. */
+/* Writes surface as PNG, atomically (a temporary file renamed over path); the error names
+ * path. */
 gboolean    ns_render_write_png        (cairo_surface_t *surface, const char *path,
                                         GError **error);
 

@@ -8,7 +8,7 @@
  * linear interpolation, the weights) once per call; the inner loop is then lookups, one
  * multiply-add per tap, the LUT and a direct 32-bit store into the surface's data.
  */
-#define G_LOG_DOMAIN "ns-render"
+#define G_LOG_DOMAIN "neuroseg-render"
 
 #include "ns-render.h"
 #include "ns-render-private.h"

@@ -5,6 +5,7 @@
 #include "ns-test-net.h"
 
 #include "ns-checkpoint.h"
+#include "ns-test-util.h"
 
 gsize
 ns_test_backend_bytes (NsBackend *backend)
@@ -26,4 +27,20 @@ ns_test_checkpoint_bytes (const char *path)
   g_autoptr (NsModel) m = ns_checkpoint_load (path, be, &error);
   g_assert_no_error (error);
   return ns_test_backend_bytes (be);
+}
+
+char *
+ns_test_write_random_model (const char *name, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+  NsModelInit init = { NS_INIT_KAIMING, 0, seed };
+  g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
+  g_assert_no_error (error);
+  char *path = g_build_filename (ns_test_tmpdir (), name, NULL);
+  g_assert_true (ns_checkpoint_save (m, path, NS_DTYPE_F32, &error));
+  g_assert_no_error (error);
+  return path;
 }

@@ -6,6 +6,8 @@
 
 #include "ns-test-util.h"
 
+#include "ns-nifti.h"
+
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdarg.h>
@@ -177,6 +179,56 @@ ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extr
   g_assert_no_error (error);
   run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
   g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
+}
+
+char *
+ns_test_write_case (const char *id, int nx, int ny, int nz, gboolean labels)
+{
+  g_autoptr (GError) error = NULL;
+  static const char *const parts[] = { "flair", "t1ce", "seg" };
+  char *dir = g_build_filename (ns_test_tmpdir (), id, NULL);
+  NsGrid grid;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  ns_grid_init (&grid, nx, ny, nz, 1.0, 1.0, 2.0);
+  for (int p = 0; p < (labels ? 3 : 2); p++)
+    {
+      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
+      g_assert_no_error (error);
+      for (int k = 1; k < nz - 1; k++)
+        for (int j = 0; j < ny; j++)
+          for (int i = 0; i < nx; i++)
+            {
+              double dx = (i - nx / 2) / (nx / 3.0), dy = (j - ny / 2) / (ny / 3.0);
+              gboolean brain = dx * dx + dy * dy <= 1.0;
+              gboolean tumour = dx * dx + dy * dy <= 0.16;
+              float value = (float) (200 + 50 * sin (i * 0.3 + p) + 40 * cos (j * 0.2 * k));
+              if (brain)
+                v->voxels[ns_grid_index (&grid, i, j, k)] = p < 2 ? value : 2.0f * tumour;
+            }
+      g_autofree char *name = g_strdup_printf ("%s_%s.nii.gz", id, parts[p]);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_assert_true (ns_nifti_write_volume (v, path, &error));
+      g_assert_no_error (error);
+    }
+  return dir;
+}
+
+/* va_start needs a named parameter before the dots: args, passed through as extra. */
+static void
+run_extra (NsTestRun *run, const char *const *extra, ...)
+{
+  va_list ap;
+
+  va_start (ap, extra);
+  ns_test_run_neuroseg_valist (run, ap, extra);
+  va_end (ap);
+}
+
+void
+ns_test_run_neuroseg_strv (NsTestRun *run, const char *const *args)
+{
+  run_extra (run, args, NULL);
 }
 
 void

@@ -20,6 +20,11 @@ const char *ns_test_sample_case    (void);
 const char *ns_test_tmpdir         (void);
 /* Removes a folder and everything under it (symbolic links are removed, not followed). */
 void        ns_test_remove_tree    (const char *path);
+/* A small synthetic case in the temporary directory: folder id holding id_flair.nii.gz and
+ * id_t1ce.nii.gz (and id_seg.nii.gz with labels) of nx x ny x nz voxels (1 x 1 x 2 mm),
+ * with an elliptic "brain" on slices 1 .. nz - 2 (0 elsewhere) and, in the seg file,
+ * label 2 on a disc inside it.  Returns the folder (owned). */
+char       *ns_test_write_case     (const char *id, int nx, int ny, int nz, gboolean labels);
 
 /* The neuroseg binary ($NEUROSEG) run to completion, stdin from /dev/null. */
 typedef struct
@@ -36,6 +41,8 @@ void        ns_test_run_neuroseg   (NsTestRun *run, ...) G_GNUC_NULL_TERMINATED;
 /* The same from a va_list, with extra arguments (NULL-terminated array, may be NULL)
  * appended after those. */
 void        ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extra);
+/* The same with the arguments in an array (NULL-terminated). */
+void        ns_test_run_neuroseg_strv   (NsTestRun *run, const char *const *args);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsTestRun, ns_test_run_clear)
 

@@ -4,7 +4,8 @@
  * `info` on a DICOM folder (the series, the case they make, an unclear FLAIR and the
  * option that settles it), `export-seg` (the series found by the label map's grid or
  * named, names from the label table beside the map, errors), `eval` with DICOM-SEG on
- * either side, and `segment` of a DICOM folder with --seg-dicom.
+ * either side, `segment` of a DICOM folder with --seg-dicom, and outputs that would write
+ * over a file of the DICOM folder or an existing file refused (issue 13).
  */
 #define G_LOG_DOMAIN "ns-test"
 
@@ -254,6 +255,70 @@ test_segment (void)
   assert_contains (nifti.err, "needs a DICOM case");
 }
 
+/* The first file of a folder of the study, as a user might mistype it for an output. */
+static char *
+first_file_of (const char *sub)
+{
+  g_autofree char *dir = g_build_filename (study, sub, NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (d);
+  const char *name = g_dir_read_name (d);
+  g_assert_nonnull (name);
+  return g_build_filename (dir, name, NULL);
+}
+
+static GBytes *
+bytes_of (const char *path)
+{
+  char *data = NULL;
+  gsize n = 0;
+  g_assert_true (g_file_get_contents (path, &data, &n, NULL));
+  return g_bytes_new_take (data, n);
+}
+
+static void
+test_never_overwrites (void)
+{
+  g_autofree char *slice = first_file_of ("t2");
+  g_autoptr (GBytes) before = bytes_of (slice);
+  g_autofree char *pred = tmp_path ("guarded.nii.gz");
+  g_autofree char *kept = tmp_path ("kept.dcm");
+
+  /* A file of the DICOM folder: never, with --force too. */
+  g_auto (NsTestRun) over = { 0 };
+  ns_test_run_neuroseg (&over, "export-seg", "--force", "-o", slice, seg_nii, study, NULL);
+  g_assert_cmpint (over.status, ==, 1);
+  assert_contains (over.err, "is an input of this run");
+  g_auto (NsTestRun) seg = { 0 };
+  ns_test_run_neuroseg (&seg, "segment", "--device", "cpu", "--force", "-o", pred,
+                        "--seg-dicom", slice, study, NULL);
+  g_assert_cmpint (seg.status, ==, 1);
+  assert_contains (seg.err, "is an input of this run");
+  g_assert_false (g_file_test (pred, G_FILE_TEST_EXISTS));
+  g_autoptr (GBytes) after = bytes_of (slice);
+  g_assert_true (g_bytes_equal (before, after));
+
+  /* An existing file: only with --force. */
+  g_assert_true (g_file_set_contents (kept, "an earlier export", -1, NULL));
+  g_auto (NsTestRun) exists = { 0 };
+  ns_test_run_neuroseg (&exists, "export-seg", "-o", kept, seg_nii, study, NULL);
+  g_assert_cmpint (exists.status, ==, 1);
+  assert_contains (exists.err, "kept.dcm: already exists (--force replaces it)");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (kept, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "an earlier export");
+  g_auto (NsTestRun) forced = { 0 };
+  ns_test_run_neuroseg (&forced, "export-seg", "--force", "-o", kept, seg_nii, study, NULL);
+  g_assert_cmpint (forced.status, ==, 0);
+
+  /* A series number out of range is bad usage. */
+  g_auto (NsTestRun) number = { 0 };
+  ns_test_run_neuroseg (&number, "export-seg", "--number", "0", "-o", kept, seg_nii, study,
+                        NULL);
+  g_assert_cmpint (number.status, ==, 2);
+  assert_contains (number.err, "--number takes a whole number from 1 to 2147483647, not '0'");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -272,5 +337,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dicom/export-seg", test_export_seg);
   g_test_add_func ("/cli/dicom/eval", test_eval);
   g_test_add_func ("/cli/dicom/segment", test_segment);
+  g_test_add_func ("/cli/dicom/never-overwrites", test_never_overwrites);
   return g_test_run ();
 }

@@ -3,8 +3,8 @@
  * test-cli-info.c: `neuroseg info` and `neuroseg bench --io` as a user runs them (the
  * binary from $NEUROSEG): a case folder, a single file, several files, --help, and the
  * bad inputs, each one line on stderr naming the file, exit 1; the memory `info` takes on
- * a file that claims or holds a lot (peak RSS of the child, from wait4), and how it reports
- * a transform it had to skip.
+ * a file that claims or holds a lot (peak RSS of the child, from wait4), how it reports
+ * a transform it had to skip, and names holding escape sequences printed escaped.
  */
 #include "ns-test-util.h"
 #include "ns-test-nifti.h"
@@ -346,6 +346,46 @@ test_singular_sform (void)
   assert_contains (run.out, "warning      the sform (code 1) is singular");
 }
 
+static void
+assert_no_escape (const char *text)
+{
+  g_assert_null (strchr (text, '\033'));
+}
+
+/* A case folder and its FLAIR named with terminal escape sequences, and a missing path
+ * with one: the names come out as \x1b..., the terminal never gets the escapes. */
+static void
+test_printable_names (void)
+{
+  g_autofree char *dir = g_build_filename (ns_test_tmpdir (), "Case\033[2J", NULL);
+  g_autofree char *flair = g_build_filename (dir, "\033]0;title\007_flair.nii.gz", NULL);
+  g_autofree char *src = g_build_filename (ns_test_sample_case (),
+                                           "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (symlink (src, flair), ==, 0);
+  {
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "info", dir, NULL);
+    g_assert_cmpint (run.status, ==, 0);
+    assert_no_escape (run.out);
+    assert_contains (run.out, "case         Case\\x1b[2J\n");
+    assert_contains (run.out, "\\x1b]0;title\\x07_flair.nii.gz  INT16");
+  }
+  {
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "info", flair, NULL);
+    g_assert_cmpint (run.status, ==, 0);
+    assert_no_escape (run.out);
+    assert_contains (run.out, "\\x1b]0;title\\x07_flair.nii.gz\n");
+  }
+  {
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "info", "/nonexistent/\033[8mhidden", NULL);
+    assert_fails_naming (&run, "/nonexistent/\\x1b[8mhidden");
+    assert_no_escape (run.err);
+  }
+}
+
 /* A NIfTI-2 file (nibabel's own example, Debian python3-nibabel) says so (#18). */
 static void
 test_nifti2 (void)
@@ -373,6 +413,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info/huge-claim", test_huge_claim);
   g_test_add_func ("/cli/info/big-file", test_big_file);
   g_test_add_func ("/cli/info/singular-sform", test_singular_sform);
+  g_test_add_func ("/cli/info/printable-names", test_printable_names);
   g_test_add_func ("/cli/bench/io", test_bench_io);
   g_test_add_func ("/cli/info/devices", test_devices);
   g_test_add_func ("/cli/info/nifti2", test_nifti2);

@@ -11,7 +11,8 @@
  * --force; refused without --yes when there is no terminal), roll back, also to the
  * shipped model (version 0).  The reading commands work in a data folder the user may only
  * read (tried as "nobody" when run as root).  Errors are one line and exit 1 (2 for bad
- * usage).
+ * usage, numeric options out of range included).  Case names, --who and notes that hold
+ * terminal escape sequences are printed escaped, never raw.
  */
 #include "ns-test-util.h"
 #include "ns-checkpoint.h"
@@ -644,6 +645,110 @@ test_readonly_folder (void)
   g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
 }
 
+static void
+assert_no_raw_escape (const char *text)
+{
+  for (const char *c = text; *c != '\0'; c++)
+    if ((guint8) *c < 0x20 && *c != '\n')
+      g_error ("raw control character 0x%02x in:\n%s", (guint8) *c, text);
+}
+
+/* A case folder named with an escape sequence, queued by a --who holding another: list,
+ * history and errors show them as \x1b..., the terminal never receives them. */
+static void
+test_printable (void)
+{
+  g_autofree char *saved_db = g_steal_pointer (&db_path);
+  db_path = g_build_filename (ns_test_tmpdir (), "printable", "neuroseg.db", NULL);
+  const char *sample = ns_test_sample_case ();
+  g_autofree char *flair_src = g_build_filename (sample, "Brats18_CBICA_ABM_1_flair.nii.gz",
+                                                 NULL);
+  g_autofree char *seg = g_build_filename (sample, "Brats18_CBICA_ABM_1_seg.nii.gz", NULL);
+  g_autofree char *evil = tmp_path ("Evil\033]0;pwned\007Case");
+  g_autofree char *flair = g_build_filename (evil, "evil_flair.nii.gz", NULL);
+  g_autofree char *bytes = NULL;
+  gsize n = 0;
+  g_assert_cmpint (g_mkdir_with_parents (evil, 0755), ==, 0);
+  g_assert_true (g_file_get_contents (flair_src, &bytes, &n, NULL));
+  g_assert_true (g_file_set_contents (flair, bytes, (gssize) n, NULL));
+
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "add", evil, "--mask", seg, "--who", "dr\033[2Jx", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    assert_no_raw_escape (r.out);
+    g_assert_nonnull (strstr (r.out, "Evil\\x1b]0;pwned\\x07Case"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "list", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    assert_no_raw_escape (r.out);
+    g_assert_nonnull (strstr (r.out, "Evil\\x1b]0;pwned\\x07Case"));
+    g_assert_nonnull (strstr (r.out, "dr\\x1b[2Jx"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "exclude", "1", "--who", "\033[31mred", "--note", "a\rb", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    assert_no_raw_escape (r.out);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "history", "1", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    assert_no_raw_escape (r.out);
+    g_assert_nonnull (strstr (r.out, "\\x1b[31mred"));
+    g_assert_nonnull (strstr (r.out, "a\\rb"));
+  }
+  {
+    /* the JSON keeps the exact name (JSON escapes it its own way) */
+    g_autoptr (JsonArray) a = list_json ("added");
+    g_autofree char *id = g_path_get_basename (evil);
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (a, 0),
+                                                    "case_id"), ==, id);
+  }
+  {
+    /* an error naming what the user typed */
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "remove", "No\033[8mSuch", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    assert_one_line (r.err);
+    assert_no_raw_escape (r.err);
+    g_assert_nonnull (strstr (r.err, "No\\x1b[8mSuch"));
+  }
+  g_free (db_path);
+  db_path = g_steal_pointer (&saved_db);
+}
+
+/* Numbers out of range are usage errors naming the option and the range. */
+static void
+test_bad_numbers (void)
+{
+  const char *sample = ns_test_sample_case ();
+  g_autofree char *seg = g_build_filename (sample, "Brats18_CBICA_ABM_1_seg.nii.gz", NULL);
+  static const char *const bad[][4] = {
+    { "queue", "--model-version", "0",
+      "--model-version takes a whole number from 1 to 2147483647, not '0'" },
+    { "queue", "--model-version", "-1",
+      "--model-version takes a whole number from 1 to 2147483647, not '-1'" },
+    { "queue", "--uncertainty", "nan", "--uncertainty takes a number, not 'nan'" },
+    { "models", "--parent", "-1", "--parent takes a whole number from 0 to 2147483647" },
+    { "models", "--run", "0", "--run takes a whole number from 1 to 2147483647, not '0'" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto (NsTestRun) r = { 0 };
+      if (strcmp (bad[i][0], "queue") == 0)
+        run_cmd (&r, "queue", "add", sample, "--mask", seg, bad[i][1], bad[i][2], NULL);
+      else
+        run_cmd (&r, "models", "register", seg, bad[i][1], bad[i][2], NULL);
+      g_assert_cmpint (r.status, ==, 2);
+      assert_one_line (r.err);
+      g_assert_nonnull (strstr (r.err, bad[i][3]));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -653,5 +758,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/queue/bad-database", test_bad_database);
   g_test_add_func ("/cli/queue/models", test_models);
   g_test_add_func ("/cli/queue/readonly-folder", test_readonly_folder);
+  g_test_add_func ("/cli/queue/printable", test_printable);
+  g_test_add_func ("/cli/queue/bad-numbers", test_bad_numbers);
   return g_test_run ();
 }

@@ -3,8 +3,10 @@
  * test-cli-segment.c: `neuroseg segment` as a user runs it (the binary from $NEUROSEG):
  * the clear error while no model ships, a small synthetic case segmented with a random
  * model on the ref backend (label map on the case's grid, probability files, stage
- * times), bad models and options as one-line errors, and a device memory limit that
- * moves the run to the CPU.
+ * times), bad models and options as one-line errors, a device memory limit that
+ * moves the run to the CPU, a failing device whose note (not an out-of-memory sentence)
+ * says why the run finished on the CPU, numeric options outside their ranges as usage
+ * errors, and outputs that would write over an input or an existing file refused.
  */
 #define G_LOG_DOMAIN "ns-test"
 
@@ -15,9 +17,11 @@
 #include "ns-test-net.h"
 #include "ns-test-util.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static void
 assert_contains (const char *text, const char *what)
@@ -33,39 +37,8 @@ static char *model_path;
 static void
 make_case (void)
 {
-  g_autoptr (GError) error = NULL;
-  NsGrid grid;
-  case_dir = g_build_filename (ns_test_tmpdir (), "Synth_1", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (case_dir, 0755), ==, 0);
-  ns_grid_init (&grid, 64, 48, 6, 1.0, 1.0, 2.0);
-  for (int c = 0; c < 2; c++)
-    {
-      g_autoptr (NsVolume) v = ns_volume_new (&grid, &error);
-      g_assert_no_error (error);
-      for (int k = 1; k <= 4; k++)
-        for (int j = 8; j < 40; j++)
-          for (int i = 10; i < 52; i++)
-            {
-              double dx = (i - 31) / 21.0, dy = (j - 24) / 16.0;
-              if (dx * dx + dy * dy <= 1.0)
-                v->voxels[ns_grid_index (&grid, i, j, k)] =
-                  (float) (200 + 50 * sin (i * 0.3 + c) + 40 * cos (j * 0.2 * k));
-            }
-      g_autofree char *name = g_strdup_printf ("Synth_1_%s.nii.gz", c == 0 ? "flair" : "t1ce");
-      g_autofree char *path = g_build_filename (case_dir, name, NULL);
-      g_assert_true (ns_nifti_write_volume (v, path, &error));
-      g_assert_no_error (error);
-    }
-
-  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
-  g_assert_no_error (error);
-  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
-  NsModelInit init = { NS_INIT_KAIMING, 0, 9 };
-  g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
-  g_assert_no_error (error);
-  model_path = g_build_filename (ns_test_tmpdir (), "random.safetensors", NULL);
-  g_assert_true (ns_checkpoint_save (m, model_path, NS_DTYPE_F32, &error));
-  g_assert_no_error (error);
+  case_dir = ns_test_write_case ("Synth_1", 64, 48, 6, FALSE);
+  model_path = ns_test_write_random_model ("random.safetensors", 9);
 }
 
 static void
@@ -200,8 +173,8 @@ test_memory_limit (void)
     ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--memory-limit", limit, "-o", out,
                           sample, NULL);
     g_assert_cmpint (run.status, ==, 0);
-    assert_contains (run.err, "ran out of memory even for one slice");
-    assert_contains (run.err, "the remaining slices ran on the CPU (oneDNN");
+    assert_contains (run.err, "neuroseg segment: ref ran out of memory even for one slice (");
+    assert_contains (run.err, "), finishing on the CPU\n");
     assert_contains (run.out, "device       ref (oneDNN");
   }
   {
@@ -220,6 +193,137 @@ test_memory_limit (void)
 #endif
 }
 
+/* The bytes of a file, to show that a refused run left it alone. */
+static GBytes *
+file_bytes (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  char *data = NULL;
+  gsize n = 0;
+  g_assert_true (g_file_get_contents (path, &data, &n, &error));
+  g_assert_no_error (error);
+  return g_bytes_new_take (data, n);
+}
+
+/* segment with args fails with status and a one-line error holding what. */
+static void
+assert_segment_fails (const char *const *args, int status, const char *what)
+{
+  g_auto (NsTestRun) run = { 0 };
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+  for (const char *const *a = (const char *[]) { "segment", "--device", "ref", "--model",
+                                                 model_path, NULL };
+       *a != NULL; a++)
+    g_ptr_array_add (all, (gpointer) *a);
+  for (const char *const *a = args; *a != NULL; a++)
+    g_ptr_array_add (all, (gpointer) *a);
+  g_ptr_array_add (all, NULL);
+  ns_test_run_neuroseg_strv (&run, (const char *const *) all->pdata);
+  g_assert_cmpint (run.status, ==, status);
+  assert_contains (run.err, what);
+  g_assert_cmpint (strchr (run.err, '\n') - run.err, ==, (int) strlen (run.err) - 1);
+}
+
+/* -o or -p onto a file of the case (by name, through a symbolic link, through a hard link)
+ * or onto the model is refused, with or without --force, before the network runs; an
+ * existing file is replaced only with --force. */
+static void
+test_never_overwrites (void)
+{
+  g_autofree char *flair = g_build_filename (case_dir, "Synth_1_flair.nii.gz", NULL);
+  g_autofree char *t1ce = g_build_filename (case_dir, "Synth_1_t1ce.nii.gz", NULL);
+  g_autofree char *soft = g_build_filename (ns_test_tmpdir (), "soft-t1ce.nii.gz", NULL);
+  g_autofree char *prob = g_build_filename (ns_test_tmpdir (), "p.nii.gz", NULL);
+  g_autofree char *prob_edema = g_build_filename (ns_test_tmpdir (), "p-edema.nii.gz", NULL);
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "guarded.nii.gz", NULL);
+  g_autoptr (GBytes) flair_before = file_bytes (flair);
+  g_autoptr (GBytes) t1ce_before = file_bytes (t1ce);
+  g_autoptr (GBytes) model_before = file_bytes (model_path);
+
+  g_assert_cmpint (symlink (t1ce, soft), ==, 0);
+  g_assert_cmpint (link (flair, prob_edema), ==, 0);
+  for (int force = 0; force < 2; force++)
+    {
+      const char *f = force ? "--force" : "-q";
+      assert_segment_fails ((const char *[]) { f, "-o", flair, case_dir, NULL }, 1,
+                            "is an input of this run");
+      assert_segment_fails ((const char *[]) { f, "-o", soft, case_dir, NULL }, 1,
+                            "Synth_1_t1ce.nii.gz); it is never written over");
+      assert_segment_fails ((const char *[]) { f, "-o", out, "-p", prob, case_dir, NULL }, 1,
+                            "p-edema.nii.gz: is an input of this run");
+      assert_segment_fails ((const char *[]) { f, "-o", model_path, case_dir, NULL }, 1,
+                            "random.safetensors: is an input of this run");
+    }
+  /* the same files given one by one */
+  assert_segment_fails ((const char *[]) { "--force", "-o", t1ce, flair, t1ce, NULL }, 1,
+                        "is an input of this run");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_assert_true (g_bytes_equal (flair_before, file_bytes (flair)));
+  g_assert_true (g_bytes_equal (t1ce_before, file_bytes (t1ce)));
+  g_assert_true (g_bytes_equal (model_before, file_bytes (model_path)));
+  g_assert_cmpint (g_unlink (prob_edema), ==, 0);
+
+  /* An existing result: kept without --force, replaced with it. */
+  g_assert_true (g_file_set_contents (out, "an earlier result", -1, NULL));
+  assert_segment_fails ((const char *[]) { "-o", out, case_dir, NULL }, 1,
+                        "guarded.nii.gz: already exists (--force replaces it)");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (out, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "an earlier result");
+  {
+    g_auto (NsTestRun) run = { 0 };
+    ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-q",
+                          "--force", "-o", out, case_dir, NULL);
+    g_assert_cmpint (run.status, ==, 0);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (NsVolume) labels = ns_nifti_read (out, &error);
+    g_assert_no_error (error);
+  }
+}
+
+/* Numbers that are not numbers, not whole, not finite or out of range: exit 2, naming the
+ * option and what it takes (they used to fall back to the default without a word). */
+static void
+test_bad_numbers (void)
+{
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "numbers.nii.gz", NULL);
+  const char *bad[] = { "-5", "0", "nan", "inf", "1e3", "12MB", "", "99999999999", NULL };
+  for (const char *const *b = bad; *b != NULL; b++)
+    for (int limit = 0; limit < 2; limit++)
+      {
+        const char *option = limit ? "--memory-limit" : "--memory";
+        g_autofree char *want = g_strdup_printf ("%s takes a whole number from 1 to 1048576, "
+                                                 "not '%s'", option, *b);
+        assert_segment_fails ((const char *[]) { option, *b, "-o", out, case_dir, NULL }, 2,
+                              want);
+      }
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* A device whose ops fail (NS_TEST_REF_FAIL_AT) hands the case to the CPU: segment prints
+ * the engine's note, which says the device failed and why, and still succeeds. */
+static void
+test_device_failure_note (void)
+{
+#if !NS_HAVE_ONEDNN
+  g_test_skip ("no oneDNN: the CPU fallback would be the failing ref backend itself");
+#else
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "failed-device.nii.gz", NULL);
+  g_auto (NsTestRun) run = { 0 };
+  g_setenv ("NS_TEST_REF_FAIL_AT", "5", TRUE);
+  ns_test_run_neuroseg (&run, "segment", "--device", "ref", "--model", model_path, "-o", out,
+                        case_dir, NULL);
+  g_unsetenv ("NS_TEST_REF_FAIL_AT");
+  g_assert_cmpint (run.status, ==, 0);
+  assert_contains (run.err, "neuroseg segment: ref failed: ");
+  assert_contains (run.err, "injected by NS_TEST_REF_FAIL_AT");
+  assert_contains (run.err, ", finishing on the CPU\n");
+  g_assert_null (strstr (run.err, "out of memory"));
+  assert_contains (run.out, "device       ref (oneDNN");
+  g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -229,6 +333,9 @@ main (int argc, char **argv)
   g_test_add_func ("/net/cli/segment/synthetic-case", test_segment);
   g_test_add_func ("/net/cli/segment/bad-inputs", test_bad_inputs);
   g_test_add_func ("/net/cli/segment/memory-limit", test_memory_limit);
+  g_test_add_func ("/net/cli/segment/never-overwrites", test_never_overwrites);
+  g_test_add_func ("/net/cli/segment/bad-numbers", test_bad_numbers);
+  g_test_add_func ("/net/cli/segment/device-failure-note", test_device_failure_note);
   int status = g_test_run ();
   g_free (case_dir);
   g_free (model_path);

@@ -251,6 +251,57 @@ test_no_flair (void)
   g_clear_error (&error);
 }
 
+/* Files whose names name no modality (or no FLAIR): with the parts given, and
+ * NS_CASE_LOAD_ANY_IMAGE, any image makes a case (the workbench opens any NIfTI). */
+static void
+test_any_image (void)
+{
+  GError *error = NULL;
+  g_autofree char *dir = make_dir ("any-image");
+  g_autofree char *scan = write_volume (dir, "scan.nii.gz", 3, 0, 7, NULL);
+  g_autofree char *t2 = write_volume (dir, "X_t2.nii.gz", 3, 0, 1, NULL);
+  const char *only_scan[] = { scan, NULL };
+  const char *scan_and_t2[] = { scan, t2, NULL };
+  const char *only_t2[] = { t2, NULL };
+  const NsCaseFile as_t1[] = { NS_CASE_FILE_T1 };
+  const NsCaseFile as_flair_and_named[] = { NS_CASE_FILE_FLAIR, NS_CASE_FILE_NONE };
+  NsCase *ncase;
+
+  /* by name: nothing in "scan" tells */
+  g_assert_null (ns_case_load_files (only_scan, NS_CASE_LOAD_ANY_IMAGE, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, scan));
+  g_clear_error (&error);
+
+  /* told it is a T1: a case of one image, named after it */
+  ncase = ns_case_load_files_as (only_scan, as_t1, NS_CASE_LOAD_ANY_IMAGE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ncase->modality[NS_MODALITY_T1]);
+  g_assert_null (ncase->modality[NS_MODALITY_FLAIR]);
+  g_assert_cmpuint (ns_case_n_modalities (ncase), ==, 1);
+  g_assert_cmpstr (ncase->paths[NS_CASE_FILE_T1], ==, scan);
+  g_assert_cmpstr (ncase->id, ==, "any-image");
+  ns_case_unref (ncase);
+
+  /* one part given, the other from its name */
+  ncase = ns_case_load_files_as (scan_and_t2, as_flair_and_named, NS_CASE_LOAD_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (ncase->paths[NS_CASE_FILE_FLAIR], ==, scan);
+  g_assert_cmpstr (ncase->paths[NS_CASE_FILE_T2], ==, t2);
+  ns_case_unref (ncase);
+
+  /* a lone T2: refused without the flag (FLAIR), a case with it */
+  g_assert_null (ns_case_load_files (only_t2, NS_CASE_LOAD_DEFAULT, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "FLAIR"));
+  g_clear_error (&error);
+  ncase = ns_case_load_files (only_t2, NS_CASE_LOAD_ANY_IMAGE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ncase->modality[NS_MODALITY_T2]);
+  g_assert_cmpstr (ncase->id, ==, "any-image");
+  ns_case_unref (ncase);
+}
+
 static void
 test_ambiguous (void)
 {
@@ -542,6 +593,33 @@ test_describe (void)
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
 }
 
+/* ns_case_open: one folder, one file, or several files of a case, as a user gives them. */
+static void
+test_open (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = make_dir ("open");
+  g_autofree char *flair = write_volume (dir, "P9_flair.nii.gz", 3, 0, 1, NULL);
+  g_autofree char *t2 = write_volume (dir, "P9_t2.nii.gz", 3, 0, 5, NULL);
+
+  g_autoptr (NsCase) folder = ns_case_open ((const char *[]) { dir, NULL }, 0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (folder->modality[NS_MODALITY_T2]);
+
+  g_autoptr (NsCase) one = ns_case_open ((const char *[]) { flair, NULL }, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (one->modality[NS_MODALITY_T2]);
+
+  g_autoptr (NsCase) two = ns_case_open ((const char *[]) { t2, flair, NULL }, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (two->modality[NS_MODALITY_T2]->voxels[0], ==, 5.0f);
+
+  /* a folder among files is not a file of the case */
+  g_assert_null (ns_case_open ((const char *[]) { flair, dir, NULL }, 0, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, dir));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -550,7 +628,9 @@ main (int argc, char **argv)
   g_test_add_func ("/data/case/sample", test_sample_case);
   g_test_add_func ("/data/case/brats2015-layout", test_brats2015_layout);
   g_test_add_func ("/data/case/explicit-files", test_explicit_files);
+  g_test_add_func ("/data/case/open", test_open);
   g_test_add_func ("/data/case/no-flair", test_no_flair);
+  g_test_add_func ("/data/case/any-image", test_any_image);
   g_test_add_func ("/data/case/ambiguous", test_ambiguous);
   g_test_add_func ("/data/case/grid-mismatch", test_grid_mismatch);
   g_test_add_func ("/data/case/grid-before-decoding", test_grid_before_decoding);

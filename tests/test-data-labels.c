@@ -156,6 +156,30 @@ test_from_nonzero (void)
   g_assert_cmpmem (mask->labels, 5, want, 5);
 }
 
+/* The centre of mass of the labelled voxels, per axis, rounded; FALSE for an empty map. */
+static void
+test_centroid (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsGrid grid;
+  ns_grid_init (&grid, 9, 7, 5, 1.0, 1.0, 3.0);
+  g_autoptr (NsLabelMap) map = ns_label_map_new (&grid, &error);
+  g_assert_no_error (error);
+  double c[3] = { -1, -1, -1 };
+
+  g_assert_false (ns_label_map_centroid (map, c));
+  g_assert_cmpfloat (c[0], ==, -1);
+
+  /* (1, 2, 0), (2, 2, 0) and (8, 6, 4): mean (3.67, 3.33, 1.33) */
+  map->labels[ns_grid_index (&grid, 1, 2, 0)] = 1;
+  map->labels[ns_grid_index (&grid, 2, 2, 0)] = 4;
+  map->labels[ns_grid_index (&grid, 8, 6, 4)] = 2;
+  g_assert_true (ns_label_map_centroid (map, c));
+  g_assert_cmpfloat (c[0], ==, 4);
+  g_assert_cmpfloat (c[1], ==, 3);
+  g_assert_cmpfloat (c[2], ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -165,5 +189,6 @@ main (int argc, char **argv)
   g_test_add_func ("/data/labels/from-volume", test_from_volume);
   g_test_add_func ("/data/labels/bad-values", test_bad_values);
   g_test_add_func ("/data/labels/from-nonzero", test_from_nonzero);
+  g_test_add_func ("/data/labels/centroid", test_centroid);
   return g_test_run ();
 }

@@ -48,6 +48,30 @@ test_background (void)
   for (gsize i = 0; i < ns_volume_n_voxels (vol); i++)
     n += mask->labels[i];
   g_assert_cmpuint (n, ==, 5 * 4 * 5 + 2);
+
+  /* A tie (the corner's value on exactly half of the 56 border voxels of a 4 x 4 x 4
+   * volume): the smaller value, whichever is in the corner. */
+  NsGrid grid;
+  ns_grid_init (&grid, 4, 4, 4, 1.0, 1.0, 1.0);
+  for (int corner_smaller = 0; corner_smaller < 2; corner_smaller++)
+    {
+      g_autoptr (NsVolume) tie = ns_volume_new (&grid, &error);
+      g_assert_no_error (error);
+      for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 4; j++)
+          for (int i = 0; i < 4; i++)
+            tie->voxels[ns_grid_index (&grid, i, j, k)] = k < 2 ? (corner_smaller ? 1.0f : 3.0f)
+                                                                : 2.0f;
+      g_assert_cmpfloat (ns_normalize_background_value (tie), ==,
+                         corner_smaller ? 1.0f : 2.0f);
+    }
+  /* One voxel wide: every voxel is on the border. */
+  ns_grid_init (&grid, 1, 3, 3, 1.0, 1.0, 1.0);
+  g_autoptr (NsVolume) thin = ns_volume_new (&grid, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < 9; i++)
+    thin->voxels[i] = i == 0 || i >= 5 ? 4.0f : 0.0f;
+  g_assert_cmpfloat (ns_normalize_background_value (thin), ==, 4.0f);
 }
 
 static void

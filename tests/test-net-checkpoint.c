@@ -325,7 +325,8 @@ edit_no_meta (JsonObject *h)
 static void
 edit_version (JsonObject *h)
 {
-  json_object_set_string_member (md (h), "format_version", "2");
+  g_autofree char *v = g_strdup_printf ("%d", NS_MODEL_FORMAT_VERSION + 1);
+  json_object_set_string_member (md (h), "format_version", v);
 }
 
 static void
@@ -451,7 +452,9 @@ static void
 test_header_errors (void)
 {
   expect_edit_error ("nometa.safetensors", edit_no_meta, "no __metadata__");
-  expect_edit_error ("version.safetensors", edit_version, "format version 2 is newer");
+  g_autofree char *newer = g_strdup_printf ("format version %d is newer",
+                                            NS_MODEL_FORMAT_VERSION + 1);
+  expect_edit_error ("version.safetensors", edit_version, newer);
   expect_edit_error ("arch.safetensors", edit_arch, "unknown architecture 'vgg16'");
   expect_edit_error ("classes.safetensors", edit_classes, "'classes'");
   expect_edit_error ("dtype.safetensors", edit_dtype,
@@ -706,6 +709,107 @@ test_class_metadata (void)
   g_assert_nonnull (strstr (error->message, "classes 1 and 3 have the same label value 1"));
 }
 
+static void
+edit_regions_twice (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "regions", "[2, 2, 4]");
+}
+
+static void
+edit_regions_background (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "regions", "[0, 1, 4]");
+}
+
+static void
+edit_context_text (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "context", "one");
+}
+
+static void
+edit_postprocess_label (JsonObject *h)
+{
+  json_object_set_string_member (md (h), "postprocess",
+                                 "{\"small_label\": 3, \"small_label_below\": 9, "
+                                 "\"small_label_to\": 1}");
+}
+
+static const char *
+header_version (const char *path)
+{
+  char *data;
+  gsize len;
+  JsonObject *h = read_header (path, &data, &len);
+  static char version[16];
+  g_strlcpy (version, json_object_get_string_member (md (h), "format_version"),
+             sizeof version);
+  json_object_unref (h);
+  g_free (data);
+  return version;
+}
+
+/* Region outputs, 2.5-D context, the clipped normalisation and post-processing: written,
+ * read back, and version 2 only for models a version-1 reader would run wrongly; bad
+ * values named. */
+static void
+test_quality_metadata (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default (NULL);
+  ns_model_meta_set_brats_regions (meta);
+  meta->context = 1;
+  g_free (meta->normalisation);
+  meta->normalisation = g_strdup ("zscore-brain-clip");
+  meta->postprocess = (NsPostprocessParams) { 20, 4, 300, 1 };
+  NsModelInit init = { NS_INIT_KAIMING, 0, 3 };
+  g_autoptr (NsModel) m = ns_model_new (backend, meta, &init, &error);
+  g_assert_no_error (error);
+  int shape[4];
+  ns_model_tensor_shape (m, ns_model_find_tensor (m, "encoder.features.0.0.weight"), shape);
+  g_assert_cmpint (shape[1], ==, 6);   /* 2 modalities x 3 slices */
+  ns_model_tensor_shape (m, ns_model_find_tensor (m, "segmentation_head.0.weight"), shape);
+  g_assert_cmpint (shape[0], ==, 3);   /* WT, TC, ET */
+
+  g_autofree char *path = tmp_path ("regions.safetensors");
+  g_assert_true (ns_checkpoint_save (m, path, NS_DTYPE_F32, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (header_version (path), ==, "2");
+  g_autoptr (NsModelMeta) back = ns_checkpoint_read_meta (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->n_regions, ==, 3);
+  g_assert_cmpint (back->regions[0], ==, 2);
+  g_assert_cmpint (back->regions[1], ==, 1);
+  g_assert_cmpint (back->regions[2], ==, 4);
+  g_assert_cmpint (back->context, ==, 1);
+  g_assert_cmpstr (back->normalisation, ==, "zscore-brain-clip");
+  g_assert_cmpint (back->postprocess.min_component_voxels, ==, 20);
+  g_assert_cmpint (back->postprocess.small_label, ==, 4);
+  g_assert_cmpint (back->postprocess.small_label_below, ==, 300);
+  g_assert_cmpint (back->postprocess.small_label_to, ==, 1);
+  g_assert_cmpint (ns_model_meta_region_depth (back, 0), ==, 0);
+  g_assert_cmpint (ns_model_meta_region_depth (back, 1), ==, 2);   /* NCR/NET: WT, TC */
+  g_assert_cmpint (ns_model_meta_region_depth (back, 2), ==, 1);   /* edema: WT */
+  g_assert_cmpint (ns_model_meta_region_depth (back, 3), ==, 3);   /* enhancing: all */
+  g_autoptr (NsModel) m2 = ns_checkpoint_load (path, backend, &error);
+  g_assert_no_error (error);
+  compare_models (m, m2, NS_DTYPE_F32);
+
+  /* a model of the first kind stays readable by version-1 readers */
+  g_autoptr (NsModel) plain = random_model ("mobilenetv2-unet", 2, 4);
+  g_autofree char *ppath = tmp_path ("plain.safetensors");
+  g_assert_true (ns_checkpoint_save (plain, ppath, NS_DTYPE_F32, &error));
+  g_assert_cmpstr (header_version (ppath), ==, "1");
+
+  expect_edit_error ("regions2.safetensors", edit_regions_twice, "label 2 is in the regions twice");
+  expect_edit_error ("regions0.safetensors", edit_regions_background,
+                     "region 0 adds the background class");
+  expect_edit_error ("context.safetensors", edit_context_text,
+                     "'context' is 'one', not a count of slices");
+  expect_edit_error ("post.safetensors", edit_postprocess_label,
+                     "post-processing relabels 3 as 1");
+}
+
 /* PyTorch writes num_batches_tracked as I64 scalars: they are in the data and tiled like
  * any tensor, and ignored. */
 static void
@@ -820,6 +924,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/checkpoint/junk-after-data", test_junk_after_data);
   g_test_add_func ("/net/checkpoint/not-finite", test_not_finite);
   g_test_add_func ("/net/checkpoint/class-metadata", test_class_metadata);
+  g_test_add_func ("/net/checkpoint/quality-metadata", test_quality_metadata);
   g_test_add_func ("/net/checkpoint/pytorch-extras", test_pytorch_extras);
   g_test_add_func ("/net/checkpoint/atomic-save", test_atomic_save);
   int status = g_test_run ();

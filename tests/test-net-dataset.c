@@ -91,6 +91,59 @@ test_slices (void)
   g_assert_cmpuint (got[3], ==, want[4]);
 }
 
+/* 2.5-D: an item of a model with context 1 holds, per modality, the planes k - 1, k and
+ * k + 1 of its case (0 where the case has no brain slice there), in ns-model.h's order. */
+static void
+test_context (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+  meta->context = 1;
+  NsDatasetOptions opt;
+  ns_dataset_options_init (&opt);
+  opt.augment = FALSE;
+  opt.tumour_ratio = 0;   /* plain slices too: the first and last brain planes */
+  g_autoptr (NsDataset) ds = ns_dataset_new_from_cases (&sample, 1, meta, &opt, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ns_dataset_get_n_channels (ds), ==, 6);
+  int w, h;
+  ns_dataset_get_crop_size (ds, &w, &h);
+  gsize plane = (gsize) w * h;
+  int n = ns_dataset_get_n_slices (ds), edges = 0;
+
+  for (guint64 b = 0; b < 40; b++)
+    {
+      g_autoptr (NsBatch) batch = ns_dataset_make_batch (ds, b, 4, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (batch->c, ==, 6);
+      for (int it = 0; it < 4; it++)
+        {
+          int id = batch->slice_ids[it], k;
+          ns_dataset_slice_info (ds, id, NULL, &k, NULL);
+          for (int d = -1; d <= 1; d++)
+            {
+              /* the stored slice of plane k + d, if any (slices are in plane order) */
+              const float *want = NULL;
+              for (int o = 0; o < n; o++)
+                {
+                  int ko;
+                  ns_dataset_slice_info (ds, o, NULL, &ko, NULL);
+                  if (ko == k + d)
+                    ns_dataset_peek_slice (ds, o, &want, NULL);
+                }
+              edges += want == NULL;
+              for (int m = 0; m < 2; m++)
+                {
+                  const float *got = batch->images + ((gsize) it * 6 + m * 3 + d + 1) * plane;
+                  for (gsize p = 0; p < plane; p++)
+                    g_assert_cmpfloat (got[p], ==, want != NULL ? want[m * plane + p] : 0.0f);
+                }
+            }
+        }
+    }
+  g_test_message ("%d neighbours outside the brain slices", edges);
+}
+
 /* A fixed crop smaller than the brain is centred on the brain box; images are finite. */
 static void
 test_fixed_crop (void)
@@ -266,6 +319,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/net/dataset/slices", test_slices);
   g_test_add_func ("/net/dataset/fixed-crop", test_fixed_crop);
+  g_test_add_func ("/net/dataset/context", test_context);
   g_test_add_func ("/net/dataset/deterministic", test_deterministic);
   g_test_add_func ("/net/dataset/tumour-ratio", test_ratio);
   g_test_add_func ("/net/dataset/bad-inputs", test_bad_inputs);

@@ -128,6 +128,34 @@ test_bad_meta (void)
   g_assert_nonnull (strstr (error->message, "resnet"));
 }
 
+/* The inputs a case lacks: in the model's order, whatever the case's names (T1c is
+ * "t1c"); a BraTS 2015 case (FLAIR + T1c) feeds the default model but not one of four
+ * sequences; the inputs as text; the outputs and channels of regions and context. */
+static void
+test_inputs (void)
+{
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default (NULL);
+  gboolean brats2015[NS_N_MODALITIES] = { 0 };
+  brats2015[NS_MODALITY_FLAIR] = brats2015[NS_MODALITY_T1C] = TRUE;
+  gboolean all[NS_N_MODALITIES] = { TRUE, TRUE, TRUE, TRUE };
+  gboolean t1_only[NS_N_MODALITIES] = { 0 };
+  t1_only[NS_MODALITY_T1] = TRUE;
+
+  g_assert_null (ns_model_meta_missing_input (meta, brats2015));
+  g_assert_cmpstr (ns_model_meta_missing_input (meta, t1_only), ==, "flair");
+  g_strfreev (meta->modalities);
+  meta->modalities = g_strsplit ("flair,t1c,t1,t2", ",", -1);
+  g_assert_cmpstr (ns_model_meta_missing_input (meta, brats2015), ==, "t1");
+  g_assert_null (ns_model_meta_missing_input (meta, all));
+  meta->context = 2;
+  g_autofree char *text = ns_model_meta_dup_inputs_text (meta);
+  g_assert_cmpstr (text, ==, "FLAIR, T1c, T1, T2 (2.5-D, +-2 slices)");
+  g_assert_cmpint (ns_model_meta_n_channels (meta), ==, 20);
+  g_assert_cmpint (ns_model_meta_n_outputs (meta), ==, 4);
+  ns_model_meta_set_brats_regions (meta);
+  g_assert_cmpint (ns_model_meta_n_outputs (meta), ==, 3);
+}
+
 static void
 test_init (void)
 {
@@ -399,6 +427,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/model/names", test_names);
   g_test_add_func ("/net/model/bad-meta", test_bad_meta);
   g_test_add_func ("/net/model/init", test_init);
+  g_test_add_func ("/net/model/inputs", test_inputs);
   g_test_add_func ("/net/model/bad-input", test_bad_input);
   g_test_add_func ("/net/model/infer-equals-eval/mobilenetv2-unet", test_infer_mobilenet);
   g_test_add_func ("/net/model/infer-equals-eval/unet", test_infer_unet);

@@ -3,7 +3,10 @@
  * test-net-trainer.c: the trainer and `neuroseg train` on a tiny configuration (the
  * bundled sample case, 64 x 64 crops, batches of 2, a handful of steps):
  *  - a run stopped by the stop flag mid-epoch and resumed from its last checkpoint
- *    computes bit for bit the losses and parameters of the uninterrupted run;
+ *    computes bit for bit the losses and parameters of the uninterrupted run, also with
+ *    region targets, 2.5-D, four sequences and the clipped normalisation (which the state
+ *    brings back);
+ *  - a region model warm-started from a softmax checkpoint keeps all but the head;
  *  - validation Dice and the provenance (cases, epochs, metrics, seconds, device,
  *    command line) land in the checkpoint;
  *  - --json-progress writes one JSON object per line (step, epoch, done; error);
@@ -94,15 +97,47 @@ assert_same_tensors (const char *path_a, const char *path_b)
 }
 
 /* Uninterrupted 6 steps vs 4 steps, stop, resume to 6: identical. */
+/* The options of issue 14 on top of the tiny ones: region targets, 2.5-D, four
+ * sequences, the clipped normalisation, post-processing in the metadata. */
 static void
-test_resume_exact (void)
+quality_options (NsTrainerOptions *o)
+{
+  o->regions = TRUE;
+  o->context = 1;
+  o->modalities = g_strsplit ("flair,t1c,t1,t2", ",", -1);
+  o->normalisation = g_strdup ("zscore-brain-clip");
+  o->postprocess = (NsPostprocessParams) { 10, 4, 200, 1 };
+}
+
+static void
+check_quality_meta (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (meta->n_regions, ==, 3);
+  g_assert_cmpint (meta->context, ==, 1);
+  g_assert_cmpint (ns_model_meta_n_inputs (meta), ==, 4);
+  g_assert_cmpstr (meta->normalisation, ==, "zscore-brain-clip");
+  g_assert_cmpint (meta->postprocess.small_label_below, ==, 200);
+  g_assert_cmpint (meta->postprocess.min_component_voxels, ==, 10);
+}
+
+/* data: "plain" or "quality" (quality_options: the state must bring them back). */
+static void
+test_resume_exact (gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   NsTrainerOptions o;
   NsTrainerResult r;
+  gboolean quality = strcmp (data, "quality") == 0;
+  g_autofree char *full_name = g_strdup_printf ("full-%s.safetensors", (const char *) data);
+  g_autofree char *part_name = g_strdup_printf ("part-%s.safetensors", (const char *) data);
 
   Recorder full = { { 0 } };
-  tiny_options (&o, "full.safetensors");
+  tiny_options (&o, full_name);
+  if (quality)
+    quality_options (&o);
   o.progress = record_cb;
   o.progress_data = &full;
   g_assert_true (ns_trainer_run (&o, &r, &error));
@@ -121,7 +156,9 @@ test_resume_exact (void)
   /* stopped after step 4 (mid-epoch 2) */
   Recorder part = { { 0 } };
   part.stop_at = 4;
-  tiny_options (&o, "part.safetensors");
+  tiny_options (&o, part_name);
+  if (quality)
+    quality_options (&o);
   o.progress = record_cb;
   o.progress_data = &part;
   o.stop = &part.stop;
@@ -146,6 +183,8 @@ test_resume_exact (void)
   g_assert_cmpint (o.batch_size, ==, 2);
   g_assert_cmpint (o.seed, ==, 5);
   g_assert_cmpint (o.schedule, ==, NS_SCHEDULE_COSINE);
+  g_assert_cmpint (o.regions, ==, quality);
+  g_assert_cmpint (o.context, ==, quality ? 1 : 0);
   o.progress = record_cb;
   o.progress_data = &rest;
   g_assert_true (ns_trainer_run (&o, &r, &error));
@@ -161,6 +200,71 @@ test_resume_exact (void)
       g_assert_cmpfloat (rest.loss[s], ==, full.loss[s]);
     }
   assert_same_tensors (full_last, part_last);
+  if (quality)
+    check_quality_meta (part_last);
+}
+
+/* A region model warm-started from a softmax checkpoint: every tensor but the head's from
+ * the checkpoint (a learning rate too small to move them in one step), the head of three
+ * outputs new. */
+static void
+test_regions_warm_start (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsTrainerOptions o;
+  NsTrainerResult r;
+
+  tiny_options (&o, "softmax.safetensors");
+  o.max_steps = 1;
+  g_assert_true (ns_trainer_run (&o, &r, &error));
+  g_assert_no_error (error);
+  g_autofree char *parent = g_strdup (r.last_path);
+  ns_trainer_result_clear (&r);
+  ns_trainer_options_clear (&o);
+
+  tiny_options (&o, "warm.safetensors");
+  o.max_steps = 1;
+  o.regions = TRUE;
+  o.lr = 1e-30;
+  g_free (o.init);
+  o.init = g_strdup (parent);
+  g_assert_true (ns_trainer_run (&o, &r, &error));
+  g_assert_no_error (error);
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_autoptr (NsModel) a = ns_checkpoint_load (parent, be, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModel) b = ns_checkpoint_load (r.last_path, be, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ns_model_get_meta (b)->n_regions, ==, 3);
+  g_assert_cmpstr (ns_model_get_meta (b)->parent, ==, parent);
+  int same = 0, head = 0;
+  for (int i = 0; i < ns_model_n_tensors (b); i++)
+    {
+      const char *name = ns_model_tensor_name (b, i);
+      gsize n = ns_model_tensor_size (b, i);
+      g_autofree float *vb = g_new (float, n);
+      ns_model_tensor_get (b, i, vb);
+      if (g_str_has_prefix (name, "segmentation_head."))
+        {
+          head++;
+          g_assert_cmpuint (n, ==, ns_model_tensor_size (a, i) / 4 * 3);
+          continue;
+        }
+      g_autofree float *va = g_new (float, n);
+      ns_model_tensor_get (a, ns_model_find_tensor (a, name), va);
+      if (g_str_has_suffix (name, "running_mean") || g_str_has_suffix (name, "running_var"))
+        continue;   /* the one training step moved the batch-norm statistics */
+      /* (a step of 1e-30 moves only values that are 0 or denormal) */
+      for (gsize e = 0; e < n; e++)
+        if (fabsf (va[e] - vb[e]) > 1e-6f * fabsf (va[e]) + 1e-25f)
+          g_error ("%s[%zu]: %.9g in the softmax model, %.9g warm-started", name, (size_t) e,
+                   va[e], vb[e]);
+      same++;
+    }
+  g_test_message ("%d tensors carried over, %d of the head new", same, head);
+  g_assert_cmpint (head, ==, 2);
+  ns_trainer_result_clear (&r);
+  ns_trainer_options_clear (&o);
 }
 
 /* One step with validation on the (training) sample case: Dice in the result and the
@@ -487,7 +591,9 @@ main (int argc, char **argv)
     have_cpu |= strcmp (*n, "cpu") == 0;
   device = have_cpu ? "cpu" : "ref";
 
-  g_test_add_func ("/net/trainer/resume-exact", test_resume_exact);
+  g_test_add_data_func ("/net/trainer/resume-exact/plain", "plain", test_resume_exact);
+  g_test_add_data_func ("/net/trainer/resume-exact/quality", "quality", test_resume_exact);
+  g_test_add_func ("/net/trainer/regions-warm-start", test_regions_warm_start);
   g_test_add_func ("/net/trainer/validation-metadata", test_validation_metadata);
   g_test_add_func ("/net/trainer/bad-options", test_bad_options);
   g_test_add_func ("/net/trainer/backend-failure", test_backend_failure);

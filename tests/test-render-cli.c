@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * test-render-cli.c: `neuroseg render` as a user runs it: the PNG it writes (size,
- * orientation conventions), --help, and one-line errors naming the file with exit 1
- * (exit 2 for bad usage).
+ * orientation conventions), --help, one-line errors naming the file with exit 1 (exit 2
+ * for bad usage, numeric options out of range included), and its output: never an input,
+ * an existing file only with --force, a link at the output replaced and not followed.
  */
 #define G_LOG_DOMAIN "ns-test"
 
@@ -10,9 +11,11 @@
 #include "ns-render-test-synth.h"
 #include "ns-test-util.h"
 
+#include <glib/gstdio.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static char *
 neuroseg_path (void)
@@ -194,6 +197,99 @@ test_errors (void)
   g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
 }
 
+static char *
+text_of (const char *path)
+{
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+static void
+test_outputs (void)
+{
+  g_autofree char *flair_src = g_build_filename (ns_test_sample_case (),
+                                                 "Brats18_CBICA_ABM_1_flair.nii.gz", NULL);
+  g_autofree char *seg_src = g_build_filename (ns_test_sample_case (),
+                                               "Brats18_CBICA_ABM_1_seg.nii.gz", NULL);
+  g_autofree char *flair = g_build_filename (ns_test_tmpdir (), "own_flair.nii.gz", NULL);
+  g_autofree char *seg = g_build_filename (ns_test_tmpdir (), "own_seg.nii.gz", NULL);
+  g_autofree char *png = g_build_filename (ns_test_tmpdir (), "kept.png", NULL);
+  g_autofree char *link = g_build_filename (ns_test_tmpdir (), "link.png", NULL);
+  g_autofree char *target = g_build_filename (ns_test_tmpdir (), "target.txt", NULL);
+  g_autofree char *bytes = NULL;
+  gsize n = 0;
+  char *out = NULL, *err = NULL;
+
+  /* Copies of the bundled files: a failing check must not cost the repository its case. */
+  g_assert_true (g_file_get_contents (flair_src, &bytes, &n, NULL));
+  g_assert_true (g_file_set_contents (flair, bytes, (gssize) n, NULL));
+  g_clear_pointer (&bytes, g_free);
+  g_assert_true (g_file_get_contents (seg_src, &bytes, &n, NULL));
+  g_assert_true (g_file_set_contents (seg, bytes, (gssize) n, NULL));
+
+  /* The image itself, or the labels, as the output: never, even with --force. */
+  g_assert_cmpint (run_render (&out, &err, flair, "-o", flair, "--force", NULL), ==, 1);
+  assert_one_line_naming (err, "own_flair.nii.gz: is an input of this run");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_render (&out, &err, flair, "--labels", seg, "-o", seg, "--force", NULL),
+                   ==, 1);
+  assert_one_line_naming (err, "own_seg.nii.gz: is an input of this run");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_autofree char *after = text_of (seg);
+  g_assert_cmpmem (after, n, bytes, n);
+
+  /* An existing PNG: kept without --force, replaced with it. */
+  g_assert_true (g_file_set_contents (png, "an earlier figure", -1, NULL));
+  g_assert_cmpint (run_render (&out, &err, flair, "-o", png, NULL), ==, 1);
+  assert_one_line_naming (err, "kept.png: already exists (--force replaces it)");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_autofree char *kept = text_of (png);
+  g_assert_cmpstr (kept, ==, "an earlier figure");
+  g_assert_cmpint (run_render (&out, &err, flair, "-o", png, "--force", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  cairo_surface_destroy (load_png (png));
+
+  /* A link at the output is replaced by the PNG; the file it led to stays as it was. */
+  g_assert_true (g_file_set_contents (target, "someone's notes", -1, NULL));
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_assert_cmpint (run_render (&out, &err, flair, "-o", link, "--force", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_autofree char *notes = text_of (target);
+  g_assert_cmpstr (notes, ==, "someone's notes");
+  g_assert_false (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  cairo_surface_destroy (load_png (link));
+}
+
+static void
+test_bad_numbers (void)
+{
+  g_autofree char *png = g_build_filename (ns_test_tmpdir (), "numbers.png", NULL);
+  static const char *const bad[][3] = {
+    { "--window", "0", "--window takes a number greater than 0, not '0'" },
+    { "--window", "nan", "--window takes a number greater than 0, not 'nan'" },
+    { "--level", "inf", "--level takes a number, not 'inf'" },
+    { "--level", "12x", "--level takes a number, not '12x'" },
+    { "--opacity", "-0.1", "--opacity takes a number from 0 to 1, not '-0.1'" },
+    { "--pixel-mm", "0", "--pixel-mm takes a number greater than 0 and at most 100, not '0'" },
+    { "--pixel-mm", "101", "--pixel-mm takes a number greater than 0 and at most 100" },
+    { "--slice", "-1", "--slice takes a whole number from 0 to 2147483647, not '-1'" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      g_assert_cmpint (run_render (&out, &err, ns_test_sample_case (), "-o", png, "--plane",
+                                   "axial", bad[i][0], bad[i][1], NULL), ==, 2);
+      assert_one_line_naming (err, bad[i][2]);
+    }
+  g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -202,5 +298,7 @@ main (int argc, char **argv)
   g_test_add_func ("/render/cli/bundled-case", test_bundled_case);
   g_test_add_func ("/render/cli/single-file-conventions", test_single_file_conventions);
   g_test_add_func ("/render/cli/errors", test_errors);
+  g_test_add_func ("/render/cli/outputs", test_outputs);
+  g_test_add_func ("/render/cli/bad-numbers", test_bad_numbers);
   return g_test_run ();
 }

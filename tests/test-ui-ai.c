@@ -16,14 +16,18 @@
  */
 #include "ns-config.h"
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ns-ai-controller.h"
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
+#include "ns-corrections.h"
+#include "ns-fine-tune-dialog.h"
 #include "ns-model-runner.h"
 #include "ns-models-dialog.h"
 #include "ns-nifti.h"
@@ -34,8 +38,11 @@
 #include "ns-slice-view.h"
 #include "ns-test-net.h"
 #include "ns-test-util.h"
+#include "ns-test-widget.h"
 #include "ns-train-panel.h"
+#include "ns-heat-legend.h"
 #include "ns-uncertainty-view.h"
+#include "ns-uncertainty-window.h"
 #include "ns-window.h"
 
 static char *model_path;
@@ -788,11 +795,13 @@ test_mark_corrected_and_queue_panel (void)
   g_assert_no_error (error);
   g_assert_cmpint (id, >, 0);
   g_assert_false (ns_editor_is_modified (f.editor));
-  /* the mask and the prediction beside the images do not disturb the case's discovery */
+  /* the mask and the prediction in the case's corrections folder; the case's discovery
+   * is undisturbed */
   {
     NsCase *c = ns_viewer_get_case (f.viewer);
-    g_autofree char *mask = g_build_filename (c->dir, "Queue_1_mask.nii.gz", NULL);
-    g_autofree char *pred = g_build_filename (c->dir, "Queue_1_prediction.nii.gz", NULL);
+    g_autofree char *folder = ns_corrections_dup_case_folder (c);
+    g_autofree char *mask = g_build_filename (folder, "Queue_1_mask.nii.gz", NULL);
+    g_autofree char *pred = g_build_filename (folder, "Queue_1_mask_prediction.nii.gz", NULL);
     g_assert_true (g_file_test (mask, G_FILE_TEST_IS_REGULAR));
     g_assert_true (g_file_test (pred, G_FILE_TEST_IS_REGULAR));
     g_autoptr (NsCase) again = ns_case_load (c->dir, NS_CASE_LOAD_DEFAULT, &error);
@@ -1050,7 +1059,7 @@ test_fine_tune_dialog (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *db = db_path_for ("dialog.db");
   prepare_db (db, "Dialog_1");
-  GtkWindow *dialog = ns_fine_tune_dialog_new (NULL, db);
+  NsFineTuneDialog *dialog = ns_fine_tune_dialog_new (NULL, db);
   NsTrainRequest r = { 0 };
 
   g_assert_true (ns_fine_tune_dialog_get_request (dialog, &r, &error));
@@ -1065,8 +1074,8 @@ test_fine_tune_dialog (void)
   g_assert_cmpstr (r.device, ==, "auto");
   g_assert_null (r.val_cases[0]);
   ns_train_request_clear (&r);
-  g_assert_true (gtk_widget_get_sensitive (g_object_get_data (G_OBJECT (dialog), "ns-start")));
-  gtk_window_destroy (dialog);
+  g_assert_true (gtk_widget_get_sensitive (ns_fine_tune_dialog_get_start_button (dialog)));
+  gtk_window_destroy (GTK_WINDOW (dialog));
 
   /* the validation list is kept for the next dialog */
   g_autofree char *list = g_build_filename (ns_test_tmpdir (), "validation-cases.txt", NULL);
@@ -1078,14 +1087,14 @@ test_fine_tune_dialog (void)
   g_assert_cmpstr (r.val_cases[0], ==, val_dir);
   g_assert_null (r.val_cases[1]);
   ns_train_request_clear (&r);
-  gtk_window_destroy (dialog);
+  gtk_window_destroy (GTK_WINDOW (dialog));
   /* a validation folder that does not exist is refused, naming it */
   g_assert_true (g_file_set_contents (list, "/nonexistent/case\n", -1, NULL));
   dialog = ns_fine_tune_dialog_new (NULL, db);
   g_assert_false (ns_fine_tune_dialog_get_request (dialog, &r, &error));
   g_assert_nonnull (strstr (error->message, "/nonexistent/case"));
   g_clear_error (&error);
-  gtk_window_destroy (dialog);
+  gtk_window_destroy (GTK_WINDOW (dialog));
   g_assert_true (g_file_set_contents (list, "", -1, NULL));
 }
 
@@ -1143,7 +1152,8 @@ test_models_dialog (void)
   g_signal_emit_by_name (promote, "clicked");
   GtkWindow *confirm = ns_models_dialog_get_confirmation (d);
   g_assert_nonnull (confirm);
-  g_signal_emit_by_name (g_object_get_data (G_OBJECT (confirm), "ns-promote"), "clicked");
+  g_assert_nonnull (confirm);
+  g_signal_emit_by_name (ns_models_dialog_get_confirm_button (d), "clicked");
   g_assert_null (ns_models_dialog_get_confirmation (d));
   {
     g_autoptr (NsDb) q = ns_db_open (db, &error);
@@ -1337,10 +1347,9 @@ test_controller (void)
   ns_model_runner_set_model (runner, model_path, 0);
   ns_model_runner_set_device (runner, "cpu");
   g_assert_true (ns_ai_controller_is_enabled (ctl, "seg.run-model"));
-  g_assert_false (ns_ai_controller_activate (ctl, "seg.unknown"));
   /* an empty mask: no question, the run starts with its progress window */
   guint before = n_toplevels ();
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  ns_ai_controller_run_model (ctl);
   g_assert_true (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
   g_assert_true (wait_until (runner_idle, runner, 120));
@@ -1353,11 +1362,11 @@ test_controller (void)
   g_assert_true (ns_viewer_get_heat (ns_window_get_viewer (window))
                  == ns_model_runner_get_entropy (runner));
   /* now the mask has labels: Run Model asks first and does not start */
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  ns_ai_controller_run_model (ctl);
   g_assert_false (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
   /* Mark Corrected and Queue shows the queue with the case */
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.mark-corrected"));
+  ns_ai_controller_mark_corrected (ctl);
   g_assert_cmpuint (n_toplevels (), ==, before + 2);
   {
     g_autoptr (GError) error = NULL;
@@ -1366,12 +1375,12 @@ test_controller (void)
     g_assert_no_error (error);
     g_assert_cmpint (e->state, ==, NS_QUEUE_STATE_QUEUED);
   }
-  g_assert_true (ns_ai_controller_activate (ctl, "train.queue"));   /* the same window */
+  ns_ai_controller_show_queue (ctl);   /* the same window */
   g_assert_cmpuint (n_toplevels (), ==, before + 2);
-  g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
-  g_assert_true (ns_ai_controller_activate (ctl, "train.fine-tune"));
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.choose-model"));
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.show-uncertainty"));
+  ns_ai_controller_show_models (ctl);
+  ns_ai_controller_fine_tune (ctl);
+  ns_ai_controller_choose_model (ctl);
+  ns_ai_controller_show_uncertainty (ctl);
   g_assert_cmpuint (n_toplevels (), ==, before + 6);
   /* the heat map: the slice through the cursor differs from the image alone where the
    * entropy is above the threshold */
@@ -1451,7 +1460,7 @@ test_controller_follows_default (void)
         g_assert_cmpint (ns_registry_add_validation (q, &f, &error), >, 0);
       }
   }
-  g_assert_true (ns_ai_controller_activate (ctl, "train.models"));
+  ns_ai_controller_show_models (ctl);
   NsModelsDialog *d = find_models_dialog (GTK_WINDOW (window));
   g_assert_nonnull (d);
   g_assert_true (ns_models_dialog_promote (d, v, &error));
@@ -1497,7 +1506,7 @@ test_controller_panel (void)
   ns_model_runner_set_model (runner, model_path, 0);
   ns_model_runner_set_device (runner, "cpu");
   guint before = n_toplevels ();
-  g_assert_true (ns_ai_controller_activate (ctl, "seg.run-model"));
+  ns_ai_controller_run_model (ctl);
   g_assert_true (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before);
   g_assert_true (wait_until (runner_idle, runner, 120));
@@ -1535,22 +1544,6 @@ menu_has_action (GMenuModel *menu, const char *action)
   return FALSE;
 }
 
-static GtkWidget *
-find_widget_of_type (GtkWidget *widget, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_widget_of_type (c, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* The workbench's menu: the AI actions are enabled and reach the controller; Accept
  * Prediction is gone (the prediction is one undo entry); the uncertainty overlay is a
  * View toggle of the viewer's show-heat. */
@@ -1581,7 +1574,7 @@ test_window_menu (void)
       gdk_texture_save_to_png (tex, png);
     }
   {
-    GtkWidget *bar = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_POPOVER_MENU_BAR);
+    GtkWidget *bar = ns_test_find_widget (GTK_WIDGET (window), GTK_TYPE_POPOVER_MENU_BAR);
     GMenuModel *menu;
 
     g_assert_nonnull (bar);
@@ -1613,6 +1606,500 @@ test_window_menu (void)
    * one, the missing model is reported in a window */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
   g_assert_cmpuint (n_toplevels (), >=, before + 3);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* ---- the loop as a person lives it (issue 12) ------------------------------------------ */
+
+/* Whether action is enabled in window, as a button bound to it shows it. */
+static gboolean
+action_enabled (NsWindow *window, const char *action)
+{
+  GtkBox *box = GTK_BOX (ns_window_get_layer_panel (window));
+  GtkWidget *button = gtk_button_new ();
+  gboolean enabled;
+
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  gtk_box_append (box, button);
+  g_main_context_iteration (NULL, FALSE);
+  enabled = gtk_widget_get_sensitive (button);
+  gtk_box_remove (box, button);
+  return enabled;
+}
+
+/* A workbench window on a fresh copy of a synthetic case, the test's model chosen. */
+static NsWindow *
+open_window (const char *case_name, int nz, gboolean seg, char **dir_out)
+{
+  g_autofree char *dir = make_case (case_name, nz, seg);
+  NsWindow *window = ns_window_new (NULL);
+  const char *paths[] = { dir, NULL };
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
+  ns_model_runner_set_model (runner, model_path, 0);
+  ns_model_runner_set_device (runner, "cpu");
+  if (dir_out != NULL)
+    *dir_out = g_steal_pointer (&dir);
+  return window;
+}
+
+static void
+run_model_in (NsWindow *window)
+{
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_true (ns_model_runner_is_running (runner));
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  ns_test_drain ();
+}
+
+/* On a freshly opened case, Run Model is one undoable step that Undo offers at once (it
+ * stayed greyed out until a stroke was painted); Undo brings the empty mask back, and a
+ * quit then is clean: no question, and no "edits were not saved" offer at the next
+ * start. */
+static void
+test_undo_after_run (void)
+{
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Undo_1", 8, FALSE, &dir);
+  NsEditor *editor = ns_window_get_editor (window);
+  NsLabelMap *map = ns_mask_doc_get_map (ns_editor_get_doc (editor));
+  const char *paths[] = { dir, NULL };
+
+  g_assert_cmpuint (count_nonzero (map), ==, 0);
+  g_assert_false (action_enabled (window, "win.undo"));
+  run_model_in (window);
+  g_assert_cmpuint (count_nonzero (map), >, 0);
+  g_assert_true (action_enabled (window, "win.undo"));
+  g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (window)), "*"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpuint (count_nonzero (map), ==, 0);
+  g_assert_false (action_enabled (window, "win.undo"));
+  g_assert_true (action_enabled (window, "win.redo"));
+  g_assert_false (ns_editor_is_modified (editor));
+
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  gtk_window_close (GTK_WINDOW (window));
+  ns_test_drain ();
+  g_assert_null (window);
+
+  window = ns_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
+  g_assert_null (ns_window_get_question (window));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* A message dialog shown now whose text holds needle (NULL: none). */
+static GtkWindow *
+find_message (const char *needle)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+      g_autofree char *text = NULL;
+      g_autofree char *secondary = NULL;
+
+      if (!GTK_IS_MESSAGE_DIALOG (w))
+        continue;
+      g_object_get (w, "text", &text, "secondary-text", &secondary, NULL);
+      if (strstr (text, needle) != NULL || (secondary != NULL && strstr (secondary, needle)))
+        return w;
+    }
+  return NULL;
+}
+
+static void
+delete_case_file (const char *dir, const char *suffix)
+{
+  g_autofree char *name = g_path_get_basename (dir);
+  g_autofree char *file = g_strdup_printf ("%s_%s.nii.gz", name, suffix);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+/* Run Model on a mask with labels asks Replace or Fill, but only once the model is found
+ * and the case has what it needs: a missing model file or modality is said at once, and
+ * nothing is asked for a run that cannot start. */
+static void
+test_check_before_question (void)
+{
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Check_1", 8, TRUE, &dir);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+  g_autofree char *missing = g_build_filename (ns_test_tmpdir (), "missing.safetensors", NULL);
+  const char *paths[] = { dir, NULL };
+  GtkWindow *message;
+
+  ns_model_runner_set_model (runner, missing, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_false (ns_model_runner_is_running (runner));
+  g_assert_null (find_message ("Replace the mask?"));
+  message = find_message ("missing.safetensors");
+  g_assert_nonnull (message);
+  gtk_window_destroy (message);
+
+  /* the same case without its T1c: the model's inputs and the case's images, named */
+  delete_case_file (dir, "t1ce");
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  ns_model_runner_set_model (runner, model_path, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_false (ns_model_runner_is_running (runner));
+  g_assert_null (find_message ("Replace the mask?"));
+  message = find_message ("needs FLAIR and T1c; this case has no T1c (it has FLAIR)");
+  g_assert_nonnull (message);
+  gtk_window_destroy (message);
+  gtk_window_destroy (GTK_WINDOW (window));
+
+  /* everything there: now the question */
+  window = open_window ("Check_2", 8, TRUE, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  message = find_message ("Replace the mask?");
+  g_assert_nonnull (message);
+  g_assert_false (ns_model_runner_is_running (
+    ns_ai_controller_get_runner (ns_window_get_ai_controller (window))));
+  gtk_window_destroy (message);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+job_text_has (gpointer data)
+{
+  const char *text = ns_job_status_get_text (((gpointer *) data)[0]);
+
+  return text != NULL && strstr (text, ((gpointer *) data)[1]) != NULL;
+}
+
+/* Run Model and fine-tuning show their progress in the status bar, inside the window at
+ * its default size (the sidebar's panel is below the fold there), with Cancel. */
+static void
+test_progress_in_status_bar (void)
+{
+  NsWindow *window = open_window ("Status_1", 40, FALSE, NULL);
+  NsAiController *ctl = ns_window_get_ai_controller (window);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
+  NsJobStatus *status = ns_window_get_job_status (window);
+  graphene_rect_t bounds;
+  gpointer run_slices[2] = { status, " slices" };
+  gpointer fine_tuning[2] = { status, "Fine-tuning: Step 1 of 4" };
+  g_autofree char *db = db_path_for ("status.db");
+  gint64 case_id;
+  GtkWidget *panel;
+
+  g_assert_null (ns_job_status_get_text (status));
+  ns_model_runner_set_max_batch (runner, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_true (wait_until (job_text_has, run_slices, 120));
+  g_assert_true (g_str_has_prefix (ns_job_status_get_text (status), "Run Model: "));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (status)));
+  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (status), GTK_WIDGET (window), &bounds));
+  g_test_message ("job status at %.0f, %.0f, %.0f x %.0f in %d x %d", bounds.origin.x,
+                  bounds.origin.y, bounds.size.width, bounds.size.height,
+                  gtk_widget_get_width (GTK_WIDGET (window)),
+                  gtk_widget_get_height (GTK_WIDGET (window)));
+  g_assert_cmpfloat (bounds.origin.x, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=,
+                     gtk_widget_get_width (GTK_WIDGET (window)));
+  g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                     gtk_widget_get_height (GTK_WIDGET (window)));
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  ns_test_drain ();
+  g_assert_null (ns_job_status_get_text (status));
+  g_assert_true (g_str_has_prefix (ns_window_get_message (window), "Predicted in "));
+
+  /* a fine-tuning run: its steps, then Cancel */
+  case_id = prepare_db (db, "Status_2");
+  panel = run_fake_trainer (db,
+    "printf '%s\\n' '{\"event\":\"step\",\"step\":1,\"total_steps\":4,\"loss\":1,"
+    "\"eta_seconds\":30}'; exec sleep 60", case_id);
+  ns_ai_controller_follow_training (ctl, NS_TRAIN_PANEL (panel));
+  g_assert_true (wait_until (job_text_has, fine_tuning, 30));
+  g_assert_cmpfloat_with_epsilon (ns_job_status_get_fraction (status), 0.25, 1e-9);
+  ns_ai_controller_cancel_job (ctl);
+  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_CANCELLED);
+  g_assert_null (ns_job_status_get_text (status));
+  g_assert_cmpstr (ns_window_get_message (window), ==, "Fine-tuning cancelled");
+  g_object_unref (panel);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static GtkWindow *
+find_toplevel_of_type (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+        return w;
+    }
+  return NULL;
+}
+
+static gboolean
+has_colour (const guint32 *pixels, gsize n, guint32 rgb)
+{
+  for (gsize i = 0; i < n; i++)
+    if (ns_test_pixel_near (pixels[i], rgb, 24))
+      return TRUE;
+  return FALSE;
+}
+
+/* Show Uncertainty: its window has a legend (viridis from dark purple to yellow) and a
+ * Close button that closes it (Escape: the real-input test, test-e2e-input). */
+static void
+test_uncertainty_window (void)
+{
+  NsWindow *window = open_window ("Unc_1", 8, FALSE, NULL);
+  NsUncertaintyWindow *unc;
+  GtkWidget *legend, *close;
+  g_autofree guint32 *pixels = NULL;
+  int w, h;
+
+  run_model_in (window);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.show-uncertainty", NULL));
+  unc = NS_UNCERTAINTY_WINDOW (find_toplevel_of_type (NS_TYPE_UNCERTAINTY_WINDOW));
+  g_assert_nonnull (unc);
+  g_assert_true (g_str_has_prefix (ns_uncertainty_window_get_score_text (unc),
+                                   "Case uncertainty"));
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE), g_usleep (2000);
+  legend = ns_test_find_widget (GTK_WIDGET (unc), NS_TYPE_HEAT_LEGEND);
+  g_assert_nonnull (legend);
+  g_assert_true (gtk_widget_get_mapped (legend));
+  pixels = ns_test_widget_pixels (legend, &w, &h);
+  g_assert_cmpint (w, >, 100);
+  g_assert_true (has_colour (pixels, (gsize) w * h, ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 20)));
+  g_assert_true (has_colour (pixels, (gsize) w * h, ns_colormap_rgb (NS_COLORMAP_VIRIDIS, 255)));
+  /* the overlay in the views has the same legend, shown with it in the layer list */
+  {
+    GtkWidget *overlay_legend = ns_layer_panel_get_heat_legend (ns_window_get_layer_panel (window));
+
+    GtkWidget *status_legend = ns_test_find_named (GTK_WIDGET (window), "status-heat-legend");
+    graphene_rect_t bounds;
+
+    g_assert_false (gtk_widget_get_visible (overlay_legend));
+    g_assert_false (gtk_widget_get_visible (status_legend));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
+    g_assert_true (gtk_widget_get_visible (overlay_legend));
+    g_assert_true (NS_IS_HEAT_LEGEND (overlay_legend));
+    /* and in the status bar, where it shows at the default window size */
+    ns_test_spin (0.2);
+    g_assert_true (NS_IS_HEAT_LEGEND (status_legend));
+    g_assert_true (gtk_widget_get_mapped (status_legend));
+    g_assert_true (gtk_widget_compute_bounds (status_legend, GTK_WIDGET (window), &bounds));
+    g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                       gtk_widget_get_height (GTK_WIDGET (window)));
+    g_assert_cmpfloat (bounds.size.width, >=, 200);
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.show-heat", NULL));
+    g_assert_false (gtk_widget_get_visible (overlay_legend));
+  }
+  close = ns_test_find_button (GTK_WIDGET (unc), "_Close");
+  g_assert_nonnull (close);
+  g_object_add_weak_pointer (G_OBJECT (unc), (gpointer *) &unc);
+  g_signal_emit_by_name (close, "clicked");
+  ns_test_drain ();
+  g_assert_null (unc);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* The model card is formatted for a person: validation Dice by region, the validation
+ * cases by name, how it was trained; no raw JSON. */
+static void
+test_model_card (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *shipped = g_build_filename (g_getenv ("NS_SOURCE_DIR"), "resources",
+                                               "models", "mobilenetv2-unet-default.safetensors",
+                                               NULL);
+  g_autofree char *card = ns_model_runner_describe_model (shipped, &error);
+
+  g_assert_no_error (error);
+  g_test_message ("%s", card);
+  g_assert_null (strchr (card, '{'));
+  g_assert_null (strchr (card, '"'));
+  g_assert_nonnull (strstr (card, "Validation Dice: WT 0.868, TC 0.848, ET 0.804"));
+  g_assert_nonnull (strstr (card, "Validation cases (2): Brats18_CBICA_ALU_1, "
+                                  "brats_2013_pat0004_1"));
+  g_assert_nonnull (strstr (card, "Training: 960 steps"));
+}
+
+/* The layer list says what the labels are: the case's segmentation file, then the model's
+ * prediction once it replaced them (not "…_seg" any more), and the file again after Undo. */
+static void
+test_label_source (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsWindow *window = open_window ("Source_1", 8, TRUE, NULL);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+  NsLayerPanel *layers = ns_window_get_layer_panel (window);
+  g_autofree char *saved_path = g_build_filename (ns_test_tmpdir (), "Source_1_pred.nii.gz",
+                                                  NULL);
+
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==, "Source_1_seg.nii.gz");
+  g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  ns_test_drain ();
+  g_test_message ("after Run Model: %s", ns_layer_panel_get_labels_source_text (layers));
+  g_assert_null (strstr (ns_layer_panel_get_labels_source_text (layers), "_seg"));
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==,
+                   "Model prediction, not saved");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==, "Source_1_seg.nii.gz");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.redo", NULL));
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==,
+                   "Model prediction, not saved");
+  /* saved elsewhere */
+  g_assert_true (ns_editor_save (ns_window_get_editor (window), saved_path, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==,
+                   "Model prediction, saved as Source_1_pred.nii.gz");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  /* g_ptr_array_sort passes pointers to the elements */
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The names of the files in dir, sorted, joined (owned). */
+static char *
+list_dir (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+static NsQueueEntry *
+queued_entry (const char *case_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsDb) q = ns_db_open (NULL, &error);
+  NsQueueEntry *e;
+
+  g_assert_no_error (error);
+  e = ns_queue_dup_entry (q, case_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (e);
+  return e;
+}
+
+/* Mark Corrected writes into the user's corrections folder (here under the tests'
+ * XDG_DATA_HOME), never into the case's folder, and queues the prediction it was
+ * corrected from with its uncertainty. */
+static void
+test_mark_corrected_where (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Where_1", 8, TRUE, &dir);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+  g_autofree char *folder = ns_corrections_dup_folder ();
+  g_autofree char *before = list_dir (dir);
+  g_autofree char *after = NULL;
+  g_autoptr (NsQueueEntry) entry = NULL;
+
+  g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
+  g_assert_true (wait_until (runner_idle, runner, 120));
+  ns_test_drain ();
+  ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+  after = list_dir (dir);
+  g_assert_cmpstr (after, ==, before);
+  entry = queued_entry ("Where_1");
+  g_test_message ("mask %s, prediction %s", entry->mask_path, entry->prediction_path);
+  g_assert_true (g_str_has_prefix (entry->mask_path, folder));
+  g_assert_true (g_str_has_suffix (entry->mask_path, "/Where_1_mask.nii.gz"));
+  g_assert_nonnull (entry->prediction_path);
+  g_assert_true (g_str_has_prefix (entry->prediction_path, folder));
+  g_assert_true (isfinite (entry->uncertainty));
+  g_assert_true (isfinite (entry->effort));
+  /* the mask being edited is the correction now, and the case reopens with it */
+  g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (ns_window_get_editor (window))), ==,
+                   entry->mask_path);
+  {
+    g_autoptr (NsCase) ncase = ns_case_load (dir, NS_CASE_LOAD_SKIP_LABELS, &error);
+    g_autofree char *reopened = ns_editor_default_mask_path (ncase);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (reopened, ==, entry->mask_path);
+  }
+  /* a folder chosen once: the next correction goes there */
+  {
+    g_autofree char *chosen = g_build_filename (ns_test_tmpdir (), "my-corrections", NULL);
+    g_autoptr (NsQueueEntry) again = NULL;
+
+    g_assert_true (ns_corrections_set_folder (chosen, &error));
+    g_assert_no_error (error);
+    ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+    again = queued_entry ("Where_1");
+    g_assert_true (g_str_has_prefix (again->mask_path, chosen));
+    g_assert_true (ns_corrections_set_folder (NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (again->mask_path, !=, entry->mask_path);
+    g_clear_pointer (&entry, ns_queue_entry_free);
+    entry = g_steal_pointer (&again);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* After a crash and a recovery, Mark Corrected still queues the prediction the mask was
+ * corrected from, with its uncertainty (they read "–" once the program had restarted). */
+static void
+test_mark_corrected_after_recovery (void)
+{
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Recovered_1", 8, FALSE, &dir);
+  const char *paths[] = { dir, NULL };
+  GtkWidget *question;
+  g_autoptr (NsQueueEntry) entry = NULL;
+
+  run_model_in (window);
+  g_assert_true (ns_editor_is_modified (ns_window_get_editor (window)));
+  /* the program ends without saving: the journal keeps the prediction as an edit */
+  gtk_window_destroy (GTK_WINDOW (window));
+
+  window = ns_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (wait_until (window_idle, window, 60));
+  question = ns_window_get_question (window);
+  g_assert_nonnull (question);
+  gtk_dialog_response (GTK_DIALOG (question), NS_WINDOW_RESPONSE_RECOVER);
+  ns_test_drain ();
+  g_assert_cmpuint (count_nonzero (ns_mask_doc_get_map (ns_editor_get_doc (
+                      ns_window_get_editor (window)))), >, 0);
+  ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+  entry = queued_entry ("Recovered_1");
+  g_assert_nonnull (entry->prediction_path);
+  g_assert_true (isfinite (entry->uncertainty));
+  g_assert_cmpfloat (entry->effort, ==, 1.0);   /* recovered as predicted: no edits */
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -1750,5 +2237,13 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/train-panel-cancel", test_train_panel_cancel);
   g_test_add_func ("/ui/ai/fine-tune-dialog", test_fine_tune_dialog);
   g_test_add_func ("/ui/ai/models-dialog", test_models_dialog);
+  g_test_add_func ("/ui/ai/undo-after-run", test_undo_after_run);
+  g_test_add_func ("/ui/ai/check-before-question", test_check_before_question);
+  g_test_add_func ("/ui/ai/progress-in-status-bar", test_progress_in_status_bar);
+  g_test_add_func ("/ui/ai/uncertainty-window", test_uncertainty_window);
+  g_test_add_func ("/ui/ai/model-card", test_model_card);
+  g_test_add_func ("/ui/ai/label-source", test_label_source);
+  g_test_add_func ("/ui/ai/mark-corrected-where", test_mark_corrected_where);
+  g_test_add_func ("/ui/ai/mark-corrected-after-recovery", test_mark_corrected_after_recovery);
   return g_test_run ();
 }

@@ -68,6 +68,70 @@ sample_files (void)
   return g_strv_builder_end (builder);
 }
 
+/* Adds the accelerators of every GtkShortcutsShortcut under object (one or several,
+ * separated by spaces) to set, parsed and printed again so that spellings agree. */
+static void
+collect_overlay_accels (GObject *object, GHashTable *set)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (object))
+    {
+      g_autofree char *accels = NULL;
+      g_auto (GStrv) each = NULL;
+
+      g_object_get (object, "accelerator", &accels, NULL);
+      each = g_strsplit (accels != NULL ? accels : "", " ", -1);
+      for (guint i = 0; each[i] != NULL; i++)
+        {
+          guint key;
+          GdkModifierType mods;
+
+          if (gtk_accelerator_parse (each[i], &key, &mods))
+            g_hash_table_add (set, gtk_accelerator_name (key, mods));
+        }
+    }
+  if (GTK_IS_WIDGET (object))
+    for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (object)); c != NULL;
+         c = gtk_widget_get_next_sibling (c))
+      collect_overlay_accels (G_OBJECT (c), set);
+}
+
+/* Help > Keyboard Shortcuts lists every accelerator the application sets (it left out
+ * Ctrl+R, Run Model). */
+static void
+test_shortcuts_window_complete (void)
+{
+  g_autoptr (GtkBuilder) builder =
+    gtk_builder_new_from_resource ("/org/neuroseg/Neuroseg/gtk/help-overlay.ui");
+  GObject *overlay = gtk_builder_get_object (builder, "help_overlay");
+  g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_auto (GStrv) actions = gtk_application_list_action_descriptions (GTK_APPLICATION (app));
+  guint n_checked = 0;
+
+  g_assert_nonnull (overlay);
+  collect_overlay_accels (overlay, listed);
+  for (guint a = 0; actions[a] != NULL; a++)
+    {
+      g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
+                                                                     actions[a]);
+
+      for (guint i = 0; accels[i] != NULL; i++)
+        {
+          guint key;
+          GdkModifierType mods;
+          g_autofree char *name = NULL;
+
+          g_assert_true (gtk_accelerator_parse (accels[i], &key, &mods));
+          name = gtk_accelerator_name (key, mods);
+          if (!g_hash_table_contains (listed, name))
+            g_error ("%s (%s) is not in the Keyboard Shortcuts window", accels[i], actions[a]);
+          n_checked++;
+        }
+    }
+  g_assert_cmpuint (n_checked, >, 20);
+  g_assert_true (g_hash_table_contains (listed, "<Control>r"));
+  gtk_window_destroy (GTK_WINDOW (overlay));
+}
+
 static void
 test_accels (void)
 {
@@ -220,6 +284,7 @@ main (int argc, char **argv)
   g_application_hold (G_APPLICATION (app));
 
   g_test_add_func ("/ui/app/accels", test_accels);
+  g_test_add_func ("/ui/app/shortcuts-window-complete", test_shortcuts_window_complete);
   g_test_add_func ("/ui/app/no-argument-opens-sample", test_no_argument_opens_sample);
   g_test_add_func ("/ui/app/command-line-files", test_command_line_files);
   g_test_add_func ("/ui/app/drop-folder", test_drop_folder);

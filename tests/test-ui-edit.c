@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ns-add-label-dialog.h"
 #include "ns-application.h"
 #include "ns-test-util.h"
+#include "ns-test-widget.h"
 #include "ns-tool-panel.h"
 #include "ns-window.h"
 
@@ -147,7 +149,7 @@ voxel_at_widget (NsSliceView *v, double x, double y, double voxel[3])
   ns_plane_geometry_voxel_at (ns_slice_view_get_geometry (v), ix, iy, voxel);
 }
 
-/* Answers the question dialog the window shows now. */
+/* Answers the question dialog the window shows now, and lets the answer take effect. */
 static void
 answer (int response)
 {
@@ -156,26 +158,7 @@ answer (int response)
   g_assert_nonnull (dialog);
   gtk_dialog_response (GTK_DIALOG (dialog), response);
   g_assert_true (ns_window_get_question (window) != dialog);
-}
-
-/* The widget's snapshot rendered by the window's GSK renderer (what reaches the screen);
- * pixels w x h, 0xAARRGGBB. */
-static guint32 *
-widget_pixels (GtkWidget *widget)
-{
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  guint32 *pixels = g_new (guint32, (gsize) w * h);
-
-  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
-  return pixels;
+  ns_test_drain ();
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
@@ -385,7 +368,7 @@ test_brush_outline (void)
   NsSliceView *axial = view (NS_PLANE_AXIAL);
   GtkWidget *widget = GTK_WIDGET (axial);
   const NsPlaneGeometry *geom;
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget), pw, ph;
   double cx = w / 2.0, cy = h / 2.0, ix, iy, ex, ey, qx, qy;
   int centre[3], edge_x, inside_x, row;
   g_autofree guint32 *plain = NULL;
@@ -402,9 +385,10 @@ test_brush_outline (void)
   g_assert_true (ns_plane_geometry_voxel_index_at (geom, ix, iy, centre));
 
   activate ("edit.tool", g_variant_new_string ("navigate"));
-  plain = widget_pixels (widget);
+  plain = ns_test_widget_pixels (widget, &pw, &ph);
   activate ("edit.tool", g_variant_new_string ("brush"));
-  with_outline = widget_pixels (widget);
+  with_outline = ns_test_widget_pixels (widget, &pw, &ph);
+  g_assert_cmpint (pw, ==, w);
 
   /* The disc of radius 3 mm on a 1 mm grid spans 3 voxels each side of the centre: its
    * edge along the screen's x is the footprint boundary 3.5 voxels from the centre. */
@@ -646,12 +630,9 @@ test_interpolate (void)
   activate ("edit.add-label", NULL);   /* the dialog, as a person fills it in */
   {
     GtkWidget *dialog = ns_window_get_question (window);
-    GdkRGBA colour = { rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0, 1 };
 
-    g_assert_nonnull (dialog);
-    gtk_editable_set_text (g_object_get_data (G_OBJECT (dialog), "name"), "Test");
-    gtk_spin_button_set_value (g_object_get_data (G_OBJECT (dialog), "value"), custom);
-    gtk_color_chooser_set_rgba (g_object_get_data (G_OBJECT (dialog), "colour"), &colour);
+    g_assert_true (NS_IS_ADD_LABEL_DIALOG (dialog));
+    ns_add_label_dialog_set (NS_ADD_LABEL_DIALOG (dialog), "Test", custom, rgb);
     answer (GTK_RESPONSE_OK);
   }
   g_assert_cmpuint (ns_editor_get_label (editor ()), ==, custom);
@@ -792,8 +773,7 @@ test_default_mask_path (void)
     g_assert_false (ns_window_is_loading (window));
     g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (editor ())), ==, seg_path);
     ns_window_open (window, paths);
-    answer (NS_WINDOW_RESPONSE_DISCARD);
-    g_assert_true (ns_window_is_loading (window));
+    answer (NS_WINDOW_RESPONSE_DISCARD);   /* the other case loads (checked below) */
     g_assert_true (wait_until (not_loading, NULL, 120));
   }
   g_assert_nonnull (ns_editor_get_doc (editor ()));
@@ -902,8 +882,7 @@ test_close_unsaved (void)
   /* Discard closes it. */
   gtk_window_close (GTK_WINDOW (window));
   g_assert_nonnull (ns_window_get_question (window));
-  gtk_dialog_response (GTK_DIALOG (ns_window_get_question (window)),
-                       NS_WINDOW_RESPONSE_DISCARD);
+  answer (NS_WINDOW_RESPONSE_DISCARD);
   spin (0.2);
   g_assert_null (window);
 }

@@ -22,6 +22,8 @@
 #include <string.h>
 
 #include "ns-test-util.h"
+#include "ns-test-widget.h"
+#include "ns-modality-dialog.h"
 #include "ns-window.h"
 
 static NsWindow *window;
@@ -114,24 +116,35 @@ is_grey (guint32 rgb)
   return r == g && g == b;
 }
 
-/* The widget's snapshot (what it hands GTK each frame) rendered by the window's GSK
- * renderer, as a pixel at widget (x, y). */
+/* The pixel at widget (x, y) of what the widget shows (rendered by its window's renderer). */
 static guint32
 widget_pixel (GtkWidget *widget, int x, int y)
 {
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  g_autofree guint32 *pixels = g_new (guint32, (gsize) w * h);
+  int w, h;
+  g_autofree guint32 *pixels = ns_test_widget_pixels (widget, &w, &h);
 
-  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  gdk_texture_download (texture, (guchar *) pixels, (gsize) w * 4);
   return pixels[(gsize) y * w + x] & 0xffffff;
+}
+
+/* The crosshair's cyan blended over anything the views show (grey image, red, green or
+ * yellow labels): far more blue and green than red. */
+static gboolean
+is_crosshair (guint32 p)
+{
+  int r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+
+  return b - r > 80 && g - r > 60;
+}
+
+/* The cursor's pixel centre in widget coordinates of v. */
+static void
+cursor_in_widget (NsSliceView *v, double *x, double *y)
+{
+  double cursor[3], sx, sy;
+
+  ns_viewer_get_cursor (ns_window_get_viewer (window), cursor);
+  ns_plane_geometry_screen_pos (ns_slice_view_get_geometry (v), cursor, &sx, &sy);
+  ns_slice_view_image_to_widget (v, floor (sx) + 0.5, floor (sy) + 0.5, x, y);
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
@@ -213,15 +226,15 @@ test_click_links_planes (void)
   g_assert_cmpint (ns_slice_view_get_slice (view (NS_PLANE_CORONAL)), ==, (int) floor (iy));
 
   /* The crosshair passes through the clicked voxel in the sagittal view: its pixel row
-   * at the cursor's height is the crosshair colour somewhere away from the cursor. */
+   * and column through the cursor are the crosshair's colour away from the cursor. */
   {
-    cairo_surface_t *s = ns_slice_view_get_surface (view (NS_PLANE_SAGITTAL));
-    const NsPlaneGeometry *g = ns_slice_view_get_geometry (view (NS_PLANE_SAGITTAL));
-    double sx, sy;
+    GtkWidget *sagittal = GTK_WIDGET (view (NS_PLANE_SAGITTAL));
+    double sx, sy, ix, iy;
 
-    ns_plane_geometry_screen_pos (g, cursor, &sx, &sy);
-    g_assert_false (is_grey (surface_pixel (s, 2, (int) sy)));
-    g_assert_false (is_grey (surface_pixel (s, (int) sx, 2)));
+    cursor_in_widget (view (NS_PLANE_SAGITTAL), &sx, &sy);
+    ns_slice_view_image_to_widget (view (NS_PLANE_SAGITTAL), 2, 2, &ix, &iy);
+    g_assert_true (is_crosshair (widget_pixel (sagittal, (int) ceil (ix), (int) floor (sy))));
+    g_assert_true (is_crosshair (widget_pixel (sagittal, (int) floor (sx), (int) ceil (iy))));
   }
 
   /* A click in the coronal view moves the axial slice (k) and keeps j. */
@@ -237,6 +250,167 @@ test_click_links_planes (void)
     g_assert_cmpfloat (cursor[2], !=, before[2]);
     g_assert_cmpint (ns_slice_view_get_slice (axial), ==, (int) cursor[2]);
   }
+}
+
+/* The crosshair is one device pixel wide at any zoom, with a gap around the cursor so
+ * that the voxel under it stays visible (it was drawn into the image and scaled with it:
+ * four pixels wide at zoom 4, over the cursor's voxel). */
+static void
+test_crosshair_thin (void)
+{
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  GtkWidget *widget = GTK_WIDGET (axial);
+  static const double zooms[] = { 1.0, 4.0, 9.0 };
+
+  ensure_sample_open ();
+  for (guint z = 0; z < G_N_ELEMENTS (zooms); z++)
+    {
+      g_autofree guint32 *pixels = NULL;
+      double cx, cy;
+      int w, h, x, y, n_row = 0, n_col = 0, n_gap = 0;
+
+      ns_slice_view_set_zoom (axial, zooms[z]);
+      widget_centre (axial, &cx, &cy);
+      ns_slice_view_click_at (axial, cx, cy);
+      cursor_in_widget (axial, &cx, &cy);
+      pixels = ns_test_widget_pixels (widget, &w, &h);
+      /* a row and a column 40 px from the cursor cross one line each, one pixel wide */
+      y = (int) floor (cy) - 40;
+      for (x = 0; x < w; x++)
+        n_row += is_crosshair (pixels[(gsize) y * w + x]);
+      x = (int) floor (cx) - 40;
+      for (y = 0; y < h; y++)
+        n_col += is_crosshair (pixels[(gsize) y * w + x]);
+      /* nothing of it within 4 px of the cursor */
+      for (y = (int) floor (cy) - 4; y <= (int) floor (cy) + 4; y++)
+        for (x = (int) floor (cx) - 4; x <= (int) floor (cx) + 4; x++)
+          n_gap += is_crosshair (pixels[(gsize) y * w + x]);
+      g_test_message ("zoom %g: %d pixels across the vertical line, %d across the horizontal, "
+                      "%d in the gap", zooms[z], n_row, n_col, n_gap);
+      g_assert_cmpint (n_row, ==, 1);
+      g_assert_cmpint (n_col, ==, 1);
+      g_assert_cmpint (n_gap, ==, 0);
+    }
+  ns_slice_view_reset (axial);
+}
+
+/* The keyboard follows the pointer into a view, so that its slice keys work without a
+ * click first; not away from a text field being typed in.  (With real keys: the
+ * e2e input test.) */
+static void
+test_pointer_takes_focus (void)
+{
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  NsSliceView *coronal = view (NS_PLANE_CORONAL);
+  GtkWidget *button = gtk_button_new_with_label ("elsewhere");
+  GtkWidget *entry = gtk_entry_new ();
+  GtkBox *panel = GTK_BOX (ns_window_get_layer_panel (window));
+  double cx, cy;
+
+  ensure_sample_open ();
+  gtk_box_append (panel, button);
+  gtk_box_append (panel, entry);
+  ns_test_drain ();
+  widget_centre (axial, &cx, &cy);
+
+  g_assert_true (gtk_widget_grab_focus (button));
+  ns_slice_view_pointer_at (axial, cx, cy);
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (axial)));
+  ns_slice_view_pointer_at (coronal, cx, cy);
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (coronal)));
+
+  g_assert_true (gtk_widget_grab_focus (entry));
+  ns_slice_view_pointer_at (axial, cx, cy);
+  g_assert_false (gtk_widget_has_focus (GTK_WIDGET (axial)));
+
+  ns_slice_view_pointer_at (axial, -1, -1);
+  gtk_box_remove (panel, button);
+  gtk_box_remove (panel, entry);
+}
+
+static GtkWindow *
+message_shown (const char *needle)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+      g_autofree char *secondary = NULL;
+
+      if (!GTK_IS_MESSAGE_DIALOG (w))
+        continue;
+      g_object_get (w, "secondary-text", &secondary, NULL);
+      if (secondary != NULL && strstr (secondary, needle) != NULL)
+        return w;
+    }
+  return NULL;
+}
+
+static char *
+copy_sample_file (const char *part, const char *to_name)
+{
+  g_autofree char *name = g_strdup_printf ("Brats18_CBICA_ABM_1_%s.nii.gz", part);
+  g_autofree char *from = g_build_filename (ns_test_sample_case (), name, NULL);
+  g_autofree char *dir = g_build_filename (ns_test_tmpdir (), "loose", NULL);
+  char *to = g_build_filename (dir, to_name, NULL);
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (to, contents, length, NULL));
+  return to;
+}
+
+/* Any NIfTI opens: a file whose name says nothing is asked about (here: a T1), a lone T2
+ * opens as it is; Run Model then says which of the model's images the case lacks. */
+static void
+test_open_any_nifti (void)
+{
+  g_autofree char *scan = copy_sample_file ("t1", "scan.nii.gz");
+  g_autofree char *t2 = copy_sample_file ("t2", "patient_t2.nii.gz");
+  g_autofree char *model = g_build_filename (g_getenv ("NS_SOURCE_DIR"), "resources",
+                                             "models", "mobilenetv2-unet-default.safetensors",
+                                             NULL);
+  NsViewer *viewer = ns_window_get_viewer (window);
+  NsModelRunner *runner = ns_ai_controller_get_runner (ns_window_get_ai_controller (window));
+  const char *scan_paths[] = { scan, NULL };
+  const char *t2_paths[] = { t2, NULL };
+  GtkWidget *question;
+  GtkWindow *message;
+
+  ensure_sample_open ();
+  ns_window_open (window, scan_paths);
+  g_assert_false (ns_window_is_loading (window));
+  question = ns_window_get_question (window);
+  g_assert_true (NS_IS_MODALITY_DIALOG (question));
+  g_assert_cmpuint (ns_modality_dialog_get_n_files (NS_MODALITY_DIALOG (question)), ==, 1);
+  ns_modality_dialog_set_kind (NS_MODALITY_DIALOG (question), 0, NS_CASE_FILE_T1);
+  gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_OK);
+  ns_test_drain ();
+  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_null (ns_window_get_load_error (window));
+  g_assert_cmpuint (ns_viewer_get_n_images (viewer), ==, 1);
+  g_assert_cmpstr (ns_viewer_get_image_name (viewer, 0), ==, "t1");
+  g_assert_cmpstr (ns_viewer_get_case (viewer)->paths[NS_CASE_FILE_T1], ==, scan);
+  g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
+
+  /* the model needs FLAIR and T1c: said before anything runs */
+  ns_model_runner_set_model (runner, model, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
+  g_assert_false (ns_model_runner_is_running (runner));
+  message = message_shown ("needs FLAIR and T1c; this case has no FLAIR and T1c (it has T1)");
+  g_assert_nonnull (message);
+  gtk_window_destroy (message);
+
+  /* a lone T2, named: no question, no FLAIR needed */
+  ns_window_open (window, t2_paths);
+  g_assert_null (ns_window_get_question (window));
+  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_null (ns_window_get_load_error (window));
+  g_assert_cmpuint (ns_viewer_get_n_images (viewer), ==, 1);
+  g_assert_cmpstr (ns_viewer_get_image_name (viewer, 0), ==, "t2");
 }
 
 static gboolean
@@ -960,6 +1134,8 @@ main (int argc, char **argv)
     {
       g_test_add_func ("/ui/window/open-sample", test_open_sample);
       g_test_add_func ("/ui/view/click-links-planes", test_click_links_planes);
+      g_test_add_func ("/ui/view/crosshair-thin", test_crosshair_thin);
+      g_test_add_func ("/ui/view/pointer-takes-focus", test_pointer_takes_focus);
       g_test_add_func ("/ui/view/wheel-zoom-pan", test_wheel);
       g_test_add_func ("/ui/view/window-level", test_window_level);
       g_test_add_func ("/ui/view/toggle-class", test_toggle_class);
@@ -967,6 +1143,7 @@ main (int argc, char **argv)
       g_test_add_func ("/ui/window/status-bar", test_status_bar);
       g_test_add_func ("/ui/window/layouts-and-actions", test_layouts_and_actions);
       g_test_add_func ("/ui/window/load-error", test_load_error);
+      g_test_add_func ("/ui/window/open-any-nifti", test_open_any_nifti);
       status = g_test_run ();
     }
   gtk_window_destroy (GTK_WINDOW (window));

@@ -47,7 +47,7 @@ mkdir -p "$OUT"
 # "WT TC ET" of model $1 on case $2 (files under $3)
 dice () {
   name=$(basename "$2")
-  "$NEUROSEG" segment --quiet --device "$DEVICE" --model "$1" -o "$3-$name.nii.gz" "$2"
+  "$NEUROSEG" segment --quiet --force --device "$DEVICE" --model "$1" -o "$3-$name.nii.gz" "$2"
   "$NEUROSEG" eval --json "$3-$name.nii.gz" "$(truth_of "$2")" > "$3-$name.json"
   python3 - "$3-$name.json" <<'EOF'
 import json, sys
@@ -81,7 +81,7 @@ for pair in $PAIRS; do
   echo "== pair $i: fine-tune on $(basename "$T"), held out $(basename "$H")" >&2
   t0=$(date +%s)
   "$NEUROSEG" train --data "$T" --init "$BASE" --epochs "$EPOCHS" --lr "$LR" \
-    --device "$DEVICE" --seed "$SEED" --quiet -o "$OUT/ft$i.safetensors"
+    --device "$DEVICE" --seed "$SEED" --quiet --force -o "$OUT/ft$i.safetensors"
   secs=$(( $(date +%s) - t0 ))
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$T")" "$(basename "$H")" "$secs" \
     "$(dice "$BASE" "$T" "$OUT/base$i")" "$(dice "$OUT/ft$i.safetensors" "$T" "$OUT/ft$i")" \

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-ai-controller.c: the workbench's Run Model, Mark Corrected and Queue, model choice,
- * queue, fine-tuning and models windows, wired to one NsModelRunner.
+ * queue, fine-tuning and models windows, wired to one NsModelRunner, and the AI job the
+ * window shows in its status bar and sidebar (NsJobStatus).
  */
 #define G_LOG_DOMAIN "neuroseg-ui"
 
@@ -9,17 +10,13 @@
 
 #include <math.h>
 
+#include "ns-fine-tune-dialog.h"
+#include "ns-job-status.h"
 #include "ns-models-dialog.h"
 #include "ns-queue-panel.h"
 #include "ns-registry.h"
 #include "ns-train-panel.h"
-#include "ns-uncertainty-view.h"
-
-const char *const ns_ai_controller_actions[] = {
-  "seg.run-model", "seg.mark-corrected", "seg.choose-model", "seg.show-uncertainty",
-  "train.queue",
-  "train.fine-tune", "train.models", NULL
-};
+#include "ns-uncertainty-window.h"
 
 struct _NsAiController
 {
@@ -30,13 +27,29 @@ struct _NsAiController
   NsEditor *editor;
   NsModelRunner *runner;
   void (*open_case) (GtkWindow *window, const char *path);
-  GtkWindow *progress;        /* the Run Model window, weak */
-  GtkWindow *queue;           /* weak */
+  GtkWindow *progress;        /* the Run Model window, weak (only without a panel) */
+  GtkWindow *queue;           /* the queue window, weak */
+  NsQueuePanel *queue_panel;  /* its panel, valid while queue is */
   GtkWidget *panel;           /* the sidebar panel, weak (NULL: progress in a window) */
   GtkWidget *result_label;    /* in the panel */
+  NsTrainPanel *training;     /* the fine-tuning run followed, weak */
+  char *job_text;             /* the job shown (NULL: none) */
+  double job_fraction;        /* its fraction done */
 };
 
 G_DEFINE_FINAL_TYPE (NsAiController, ns_ai_controller, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_JOB_TEXT,
+  PROP_JOB_FRACTION,
+  N_PROPS
+};
+
+enum { SIGNAL_JOB_FINISHED, N_SIGNALS };
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
 
 static GtkWidget *
 padded_box (void)
@@ -50,26 +63,18 @@ padded_box (void)
   return box;
 }
 
+/* A modal message (error: the job failed) over the window. */
 static void
-show_message (NsAiController *self, const char *title, const char *text)
+show_message (NsAiController *self, gboolean error, const char *primary, const char *text)
 {
-  GtkWindow *win = GTK_WINDOW (gtk_window_new ());
-  GtkWidget *box = padded_box ();
-  GtkWidget *label = gtk_label_new (text);
-  GtkWidget *ok = gtk_button_new_with_mnemonic ("_OK");
+  GtkWidget *dialog = gtk_message_dialog_new (self->window,
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              error ? GTK_MESSAGE_ERROR : GTK_MESSAGE_INFO,
+                                              GTK_BUTTONS_CLOSE, "%s", primary);
 
-  gtk_window_set_title (win, title);
-  gtk_window_set_modal (win, TRUE);
-  gtk_window_set_transient_for (win, self->window);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 70);
-  gtk_widget_set_halign (ok, GTK_ALIGN_END);
-  g_signal_connect_swapped (ok, "clicked", G_CALLBACK (gtk_window_destroy), win);
-  gtk_box_append (GTK_BOX (box), label);
-  gtk_box_append (GTK_BOX (box), ok);
-  gtk_window_set_child (win, box);
-  gtk_window_present (win);
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", text);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -79,42 +84,149 @@ keep_weak (GtkWindow **slot, GtkWindow *win)
   g_object_add_weak_pointer (G_OBJECT (win), (gpointer *) slot);
 }
 
+/* ---- the job ---------------------------------------------------------------------------- */
+
+/* The job shown: Run Model while it runs, else the fine-tuning run followed. */
+static void
+update_job (NsAiController *self)
+{
+  g_autofree char *text = NULL;
+  double fraction = 0;
+
+  if (ns_model_runner_is_running (self->runner))
+    {
+      int done, total;
+
+      ns_model_runner_get_progress (self->runner, &done, &total);
+      text = total > 0 ? g_strdup_printf ("Run Model: %d of %d slices", done, total)
+                       : g_strdup ("Run Model: loading the model…");
+      fraction = total > 0 ? (double) done / total : 0;
+    }
+  else if (self->training != NULL
+           && ns_train_panel_get_state (self->training) == NS_TRAIN_RUNNING)
+    {
+      g_autofree char *step = ns_train_panel_dup_progress_text (self->training);
+      double eta;
+
+      text = g_strdup_printf ("Fine-tuning: %s", step != NULL ? step : "starting…");
+      if (step != NULL)
+        ns_train_panel_get_progress (self->training, &fraction, &eta);
+    }
+  if (g_strcmp0 (text, self->job_text) != 0)
+    {
+      g_free (self->job_text);
+      self->job_text = g_steal_pointer (&text);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_JOB_TEXT]);
+    }
+  if (fraction != self->job_fraction)
+    {
+      self->job_fraction = fraction;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_JOB_FRACTION]);
+    }
+}
+
+const char *
+ns_ai_controller_get_job_text (NsAiController *self)
+{
+  g_return_val_if_fail (NS_IS_AI_CONTROLLER (self), NULL);
+  return self->job_text;
+}
+
+double
+ns_ai_controller_get_job_fraction (NsAiController *self)
+{
+  g_return_val_if_fail (NS_IS_AI_CONTROLLER (self), 0);
+  return self->job_fraction;
+}
+
+void
+ns_ai_controller_cancel_job (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+
+  if (ns_model_runner_is_running (self->runner))
+    ns_model_runner_cancel (self->runner);
+  else if (self->training != NULL
+           && ns_train_panel_get_state (self->training) == NS_TRAIN_RUNNING)
+    ns_train_panel_cancel (self->training);
+}
+
+static void
+training_finished_cb (NsTrainPanel *panel, int state, int new_version, const char *message,
+                      NsAiController *self)
+{
+  g_autofree char *text = NULL;
+
+  update_job (self);
+  if (state == NS_TRAIN_SUCCEEDED)
+    text = g_strdup_printf ("Fine-tuning finished: model version %d registered", new_version);
+  else if (state == NS_TRAIN_CANCELLED)
+    text = g_strdup ("Fine-tuning cancelled");
+  else
+    text = g_strdup_printf ("Fine-tuning failed: %s", message != NULL ? message : "");
+  g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, text);
+}
+
+/* Follows a fine-tuning run's progress (the one started last). */
+static void
+follow_training (NsAiController *self, NsTrainPanel *panel)
+{
+  if (self->training != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->training, self);
+      g_object_remove_weak_pointer (G_OBJECT (self->training), (gpointer *) &self->training);
+    }
+  self->training = panel;
+  g_object_add_weak_pointer (G_OBJECT (panel), (gpointer *) &self->training);
+  g_signal_connect_object (panel, "progress", G_CALLBACK (update_job), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (panel, "finished", G_CALLBACK (training_finished_cb), self, 0);
+  update_job (self);
+}
+
+void
+ns_ai_controller_follow_training (NsAiController *self, NsTrainPanel *panel)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  g_return_if_fail (NS_IS_TRAIN_PANEL (panel));
+  follow_training (self, panel);
+}
+
 /* ---- Run Model ------------------------------------------------------------------------- */
 
 static void
 on_run_finished (NsModelRunner *runner, gboolean ok, const char *message, NsAiController *self)
 {
+  g_autofree char *text = NULL;
+  double u = ns_model_runner_get_uncertainty (runner);
+
   if (self->progress != NULL)
     gtk_window_destroy (self->progress);
+  update_job (self);
+  if (ok && isfinite (u))
+    text = g_strdup_printf ("Predicted in %.1f s; uncertainty %.3f",
+                            ns_model_runner_get_seconds (runner), u);
+  else if (ok)
+    text = g_strdup_printf ("Predicted in %.1f s", ns_model_runner_get_seconds (runner));
+  else
+    text = g_strdup (message != NULL ? message : "");
   if (self->panel != NULL)
-    {
-      g_autofree char *text = NULL;
-      double u = ns_model_runner_get_uncertainty (runner);
-
-      if (ok && isfinite (u))
-        text = g_strdup_printf ("Predicted in %.1f s; uncertainty %.3f",
-                                ns_model_runner_get_seconds (runner), u);
-      else if (ok)
-        text = g_strdup_printf ("Predicted in %.1f s", ns_model_runner_get_seconds (runner));
-      else
-        text = g_strdup (message != NULL ? message : "");
-      gtk_label_set_text (GTK_LABEL (self->result_label), text);
-    }
+    gtk_label_set_text (GTK_LABEL (self->result_label), text);
+  g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, text);
   if (!ok && message != NULL && g_strrstr (message, "cancelled") == NULL)
-    show_message (self, "Run Model failed", message);
+    show_message (self, TRUE, "Run Model failed", message);
   else if (ok && message != NULL)
-    show_message (self, "Run Model", message);
+    show_message (self, FALSE, "Run Model", message);
 }
 
 static void
 start_run (NsAiController *self, NsRunModelMode mode)
 {
   g_autoptr (GError) error = NULL;
-  GtkWidget *box;
 
   if (!ns_model_runner_start (self->runner, mode, TRUE, &error))
     {
-      show_message (self, "Run Model", error->message);
+      show_message (self, TRUE, "Run Model", error->message);
       return;
     }
   if (self->progress == NULL && self->panel == NULL)
@@ -122,27 +234,18 @@ start_run (NsAiController *self, NsRunModelMode mode)
       GtkWindow *win = GTK_WINDOW (gtk_window_new ());
       g_autofree char *base = g_path_get_basename (ns_model_runner_get_model_path (self->runner));
       g_autofree char *title = g_strdup_printf ("Run Model (%s)", base);
+      GtkWidget *box = padded_box ();
 
       gtk_window_set_title (win, title);
       gtk_window_set_transient_for (win, self->window);
       gtk_window_set_default_size (win, 420, -1);
-      box = padded_box ();
-      gtk_box_append (GTK_BOX (box), ns_model_runner_create_progress_box (self->runner));
+      gtk_box_append (GTK_BOX (box), ns_job_status_new (self));
       gtk_window_set_child (win, box);
       g_signal_connect_swapped (win, "close-request", G_CALLBACK (ns_model_runner_cancel),
                                 self->runner);
       keep_weak (&self->progress, win);
       gtk_window_present (win);
     }
-}
-
-static void
-on_mode_chosen (GtkButton *button, NsAiController *self)
-{
-  NsRunModelMode mode = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "mode"));
-
-  gtk_window_destroy (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (button))));
-  start_run (self, mode);
 }
 
 static gboolean
@@ -159,48 +262,53 @@ mask_has_labels (NsAiController *self)
   return FALSE;
 }
 
+/* The responses of the Replace Mask question. */
+enum { RESPONSE_FILL = 1, RESPONSE_REPLACE };
+
+static void
+mode_response_cb (GtkDialog *dialog, int response, NsAiController *self)
+{
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == RESPONSE_REPLACE)
+    start_run (self, NS_RUN_MODEL_REPLACE);
+  else if (response == RESPONSE_FILL)
+    start_run (self, NS_RUN_MODEL_FILL_UNLABELLED);
+}
+
 static void
 run_model (NsAiController *self)
 {
-  GtkWindow *win;
-  GtkWidget *box, *row, *label, *cancel, *replace, *fill;
+  g_autoptr (GError) error = NULL;
+  GtkWidget *dialog, *replace;
 
   if (ns_model_runner_is_running (self->runner) || !ns_viewer_has_case (self->viewer))
     return;
+  /* the model first: no question about the mask for a run that cannot start */
+  if (!ns_model_runner_check (self->runner, &error))
+    {
+      show_message (self, TRUE, "Run Model", error->message);
+      return;
+    }
   if (!mask_has_labels (self))
     {
       start_run (self, NS_RUN_MODEL_REPLACE);
       return;
     }
   /* never overwrite the user's labels silently */
-  win = GTK_WINDOW (gtk_window_new ());
-  gtk_window_set_title (win, "Run Model");
-  gtk_window_set_modal (win, TRUE);
-  gtk_window_set_transient_for (win, self->window);
-  box = padded_box ();
-  label = gtk_label_new ("The mask already has labels.  The prediction can replace the whole "
-                         "mask, or fill only the voxels that are unlabelled.  Either way it "
-                         "is one step in the undo history.");
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
-  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_set_halign (row, GTK_ALIGN_END);
-  cancel = gtk_button_new_with_mnemonic ("_Cancel");
-  fill = gtk_button_new_with_mnemonic ("_Fill Only Unlabelled Voxels");
-  replace = gtk_button_new_with_mnemonic ("_Replace Mask");
+  dialog = gtk_message_dialog_new (self->window,
+                                   GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Replace the mask?");
+  gtk_window_set_title (GTK_WINDOW (dialog), "Run Model");
+  gtk_message_dialog_format_secondary_text (
+    GTK_MESSAGE_DIALOG (dialog), "%s",
+    "The mask already has labels.  The prediction can replace the whole mask, or fill only "
+    "the voxels that are unlabelled.  Either way it is one step in the undo history.");
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Fill Only Unlabelled Voxels", RESPONSE_FILL);
+  replace = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Replace Mask", RESPONSE_REPLACE);
   gtk_widget_add_css_class (replace, "destructive-action");
-  g_object_set_data (G_OBJECT (fill), "mode", GINT_TO_POINTER (NS_RUN_MODEL_FILL_UNLABELLED));
-  g_object_set_data (G_OBJECT (replace), "mode", GINT_TO_POINTER (NS_RUN_MODEL_REPLACE));
-  g_signal_connect_swapped (cancel, "clicked", G_CALLBACK (gtk_window_destroy), win);
-  g_signal_connect (fill, "clicked", G_CALLBACK (on_mode_chosen), self);
-  g_signal_connect (replace, "clicked", G_CALLBACK (on_mode_chosen), self);
-  gtk_box_append (GTK_BOX (row), cancel);
-  gtk_box_append (GTK_BOX (row), fill);
-  gtk_box_append (GTK_BOX (row), replace);
-  gtk_box_append (GTK_BOX (box), label);
-  gtk_box_append (GTK_BOX (box), row);
-  gtk_window_set_child (win, box);
-  gtk_window_present (win);
+  g_signal_connect (dialog, "response", G_CALLBACK (mode_response_cb), self);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* ---- the queue ------------------------------------------------------------------------- */
@@ -215,13 +323,12 @@ on_open_case (NsQueuePanel *panel, const char *path, NsAiController *self)
 static void
 show_queue (NsAiController *self)
 {
-  GtkWidget *panel, *box;
+  GtkWidget *box;
   GtkWindow *win;
 
   if (self->queue != NULL)
     {
-      panel = g_object_get_data (G_OBJECT (self->queue), "ns-queue-panel");
-      ns_queue_panel_refresh (NS_QUEUE_PANEL (panel), NULL);
+      ns_queue_panel_refresh (self->queue_panel, NULL);
       gtk_window_present (self->queue);
       return;
     }
@@ -230,12 +337,11 @@ show_queue (NsAiController *self)
   gtk_window_set_transient_for (win, self->window);
   gtk_window_set_default_size (win, 560, 360);
   box = padded_box ();
-  panel = ns_queue_panel_new (NULL);
-  gtk_widget_set_vexpand (panel, TRUE);
-  g_signal_connect (panel, "open-case", G_CALLBACK (on_open_case), self);
-  gtk_box_append (GTK_BOX (box), panel);
+  self->queue_panel = NS_QUEUE_PANEL (ns_queue_panel_new (NULL));
+  gtk_widget_set_vexpand (GTK_WIDGET (self->queue_panel), TRUE);
+  g_signal_connect (self->queue_panel, "open-case", G_CALLBACK (on_open_case), self);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->queue_panel));
   gtk_window_set_child (win, box);
-  g_object_set_data (G_OBJECT (win), "ns-queue-panel", panel);
   keep_weak (&self->queue, win);
   gtk_window_present (win);
 }
@@ -247,7 +353,7 @@ mark_corrected (NsAiController *self)
 
   if (ns_model_runner_mark_corrected (self->runner, self->editor, NULL, &error) == 0)
     {
-      show_message (self, "Mark Corrected and Queue", error->message);
+      show_message (self, TRUE, "Mark Corrected and Queue", error->message);
       return;
     }
   show_queue (self);
@@ -298,10 +404,12 @@ on_file_chosen (GtkNativeDialog *native, int response, Choice *c)
 
       if (path != NULL)
         {
-          gtk_string_list_append (list, path);
+          /* the path first: appending to an empty list selects the new entry at once, and
+           * the selection handler looks the path up by position */
           g_ptr_array_add (c->paths, g_strdup (path));
           /* not registered (the registry's 0 is the shipped model) */
           g_array_append_val (c->versions, (int) { NS_REGISTRY_NONE });
+          gtk_string_list_append (list, path);
           gtk_drop_down_set_selected (GTK_DROP_DOWN (c->dropdown), c->paths->len - 1);
         }
     }
@@ -412,25 +520,8 @@ choose_model (NsAiController *self)
 static void
 show_uncertainty (NsAiController *self)
 {
-  GtkWindow *win = GTK_WINDOW (gtk_window_new ());
-  GtkWidget *box = padded_box ();
-  GtkWidget *view = ns_uncertainty_view_new (self->viewer, self->runner);
-  double u = ns_model_runner_get_uncertainty (self->runner);
-  g_autofree char *text = isfinite (u)
-    ? g_strdup_printf ("Case uncertainty (mean normalised entropy over the predicted tumour): "
-                       "%.3f", u)
-    : g_strdup ("Run Model to see its uncertainty.");
-  GtkWidget *label = gtk_label_new (text);
-
-  gtk_window_set_title (win, "Uncertainty");
-  gtk_window_set_transient_for (win, self->window);
-  gtk_window_set_default_size (win, 420, 480);
-  gtk_widget_set_vexpand (view, TRUE);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_box_append (GTK_BOX (box), view);
-  gtk_box_append (GTK_BOX (box), label);
-  gtk_window_set_child (win, box);
-  gtk_window_present (win);
+  gtk_window_present (GTK_WINDOW (ns_uncertainty_window_new (self->window, self->viewer,
+                                                             self->runner)));
 }
 
 /* ---- dispatch ----------------------------------------------------------------------- */
@@ -460,31 +551,62 @@ ns_ai_controller_is_enabled (NsAiController *self, const char *action_name)
   return TRUE;
 }
 
-gboolean
-ns_ai_controller_activate (NsAiController *self, const char *action_name)
+void
+ns_ai_controller_run_model (NsAiController *self)
 {
-  if (g_strcmp0 (action_name, "seg.run-model") == 0)
-    run_model (self);
-  else if (g_strcmp0 (action_name, "seg.mark-corrected") == 0)
-    mark_corrected (self);
-  else if (g_strcmp0 (action_name, "seg.choose-model") == 0)
-    choose_model (self);
-  else if (g_strcmp0 (action_name, "seg.show-uncertainty") == 0)
-    show_uncertainty (self);
-  else if (g_strcmp0 (action_name, "train.queue") == 0)
-    show_queue (self);
-  else if (g_strcmp0 (action_name, "train.fine-tune") == 0)
-    gtk_window_present (ns_fine_tune_dialog_new (self->window, NULL));
-  else if (g_strcmp0 (action_name, "train.models") == 0)
-    {
-      NsModelsDialog *d = ns_models_dialog_new (self->window, NULL);
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  run_model (self);
+}
 
-      g_signal_connect_object (d, "default-changed", G_CALLBACK (on_default_changed), self, 0);
-      gtk_window_present (GTK_WINDOW (d));
-    }
-  else
-    return FALSE;
-  return TRUE;
+void
+ns_ai_controller_mark_corrected (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  mark_corrected (self);
+}
+
+void
+ns_ai_controller_choose_model (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  choose_model (self);
+}
+
+void
+ns_ai_controller_show_uncertainty (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  show_uncertainty (self);
+}
+
+void
+ns_ai_controller_show_queue (NsAiController *self)
+{
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  show_queue (self);
+}
+
+void
+ns_ai_controller_fine_tune (NsAiController *self)
+{
+  NsFineTuneDialog *dialog;
+
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  dialog = ns_fine_tune_dialog_new (self->window, NULL);
+  g_signal_connect_object (dialog, "started", G_CALLBACK (follow_training), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+void
+ns_ai_controller_show_models (NsAiController *self)
+{
+  NsModelsDialog *dialog;
+
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  dialog = ns_models_dialog_new (self->window, NULL);
+  g_signal_connect_object (dialog, "default-changed", G_CALLBACK (on_default_changed), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 GtkWidget *
@@ -499,6 +621,10 @@ ns_ai_controller_create_panel (NsAiController *self)
 
   gtk_widget_add_css_class (title, "heading");
   gtk_label_set_xalign (GTK_LABEL (title), 0);
+  /* names: what end-to-end tests click (ns-test-status.h) */
+  gtk_widget_set_name (run, "run-model-button");
+  gtk_widget_set_name (choose, "choose-model-button");
+  gtk_widget_set_name (queue, "mark-corrected-button");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (run), "seg.run-model");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (choose), "seg.choose-model");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (queue), "seg.mark-corrected");
@@ -512,7 +638,7 @@ ns_ai_controller_create_panel (NsAiController *self)
   gtk_label_set_wrap (GTK_LABEL (self->result_label), TRUE);
   gtk_box_append (GTK_BOX (box), title);
   gtk_box_append (GTK_BOX (box), row);
-  gtk_box_append (GTK_BOX (box), ns_model_runner_create_progress_box (self->runner));
+  gtk_box_append (GTK_BOX (box), ns_job_status_new (self));
   gtk_box_append (GTK_BOX (box), self->result_label);
   gtk_widget_set_margin_start (box, 6);
   gtk_widget_set_margin_end (box, 6);
@@ -525,6 +651,7 @@ ns_ai_controller_create_panel (NsAiController *self)
 NsModelRunner *
 ns_ai_controller_get_runner (NsAiController *self)
 {
+  g_return_val_if_fail (NS_IS_AI_CONTROLLER (self), NULL);
   return self->runner;
 }
 
@@ -554,13 +681,60 @@ ns_ai_controller_dispose (GObject *object)
   if (self->panel != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->panel), (gpointer *) &self->panel);
   self->panel = NULL;
+  if (self->training != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->training, self);
+      g_object_remove_weak_pointer (G_OBJECT (self->training), (gpointer *) &self->training);
+    }
+  self->training = NULL;
   G_OBJECT_CLASS (ns_ai_controller_parent_class)->dispose (object);
+}
+
+static void
+ns_ai_controller_finalize (GObject *object)
+{
+  g_free (NS_AI_CONTROLLER (object)->job_text);
+  G_OBJECT_CLASS (ns_ai_controller_parent_class)->finalize (object);
+}
+
+static void
+ns_ai_controller_get_property (GObject *object, guint prop_id, GValue *value,
+                               GParamSpec *pspec)
+{
+  NsAiController *self = NS_AI_CONTROLLER (object);
+
+  switch (prop_id)
+    {
+    case PROP_JOB_TEXT:
+      g_value_set_string (value, self->job_text);
+      break;
+    case PROP_JOB_FRACTION:
+      g_value_set_double (value, self->job_fraction);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
 ns_ai_controller_class_init (NsAiControllerClass *klass)
 {
-  G_OBJECT_CLASS (klass)->dispose = ns_ai_controller_dispose;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = ns_ai_controller_dispose;
+  object_class->finalize = ns_ai_controller_finalize;
+  object_class->get_property = ns_ai_controller_get_property;
+  properties[PROP_JOB_TEXT] =
+    g_param_spec_string ("job-text", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_JOB_FRACTION] =
+    g_param_spec_double ("job-fraction", NULL, NULL, -1, 1, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  /* (const char *message): the job ended (done, failed or cancelled), in words */
+  signals[SIGNAL_JOB_FINISHED] = g_signal_new ("job-finished", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -582,5 +756,6 @@ ns_ai_controller_new (GtkWindow *window, NsViewer *viewer, NsEditor *editor,
   self->runner = ns_model_runner_new (viewer);
   ns_model_runner_set_editor (self->runner, editor);
   g_signal_connect (self->runner, "finished", G_CALLBACK (on_run_finished), self);
+  g_signal_connect_swapped (self->runner, "progress", G_CALLBACK (update_job), self);
   return self;
 }

@@ -9,9 +9,12 @@
  * edits asks first (Save / Discard / Cancel); the application ends with its last window.
  *
  * NEUROSEG_TEST_SCRIPT=FILE (a hook for end-to-end tests): when the first window has
- * loaded its case, each line of FILE runs through ns_window_run_script_line() (the same
+ * loaded its case, each line of FILE runs through ns_test_script_run_line() (the same
  * editor calls the gestures and dialogs make); a line that fails is printed and the
  * application exits with status 1.
+ *
+ * NEUROSEG_TEST_STATUS=FILE: the state of the windows is written to FILE on SIGUSR1, for
+ * tests that drive the program with real input (ns-test-status.h).
  */
 #define G_LOG_DOMAIN "ns-app"
 
@@ -19,6 +22,8 @@
 
 #include "ns-config.h"
 #include "ns-paths.h"
+#include "ns-test-script.h"
+#include "ns-test-status.h"
 #include "ns-ui.h"
 #include "ns-window.h"
 
@@ -53,7 +58,7 @@ run_test_script_cb (NsWindow *window, gboolean ok, NsApplication *self)
   g_object_ref (window);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      if (!ns_window_run_script_line (window, lines[i], &error))
+      if (!ns_test_script_run_line (window, lines[i], &error))
         {
           g_printerr ("neuroseg: test script %s:%u: %s\n", path, i + 1, error->message);
           self->script_failed = TRUE;
@@ -179,6 +184,7 @@ ns_application_startup (GApplication *app)
 
   ns_ui_ensure_resources ();
   G_APPLICATION_CLASS (ns_application_parent_class)->startup (app);
+  ns_test_status_install ();
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)

@@ -13,6 +13,8 @@
 
 #include "ns-editor.h"
 
+#include "ns-corrections.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -106,19 +108,57 @@ ns_editor_default_mask_path (NsCase *ncase)
 {
   g_autofree char *base = NULL;
   g_autofree char *own = NULL;
+  g_autofree char *corrections = NULL;
+  g_autofree char *corrected = NULL;
 
   g_return_val_if_fail (ncase != NULL, NULL);
 
   base = g_strdup_printf ("%s_mask.nii.gz", ncase->id);
+  /* the case as last marked corrected, the latest work on it */
+  corrections = ns_corrections_dup_case_folder (ncase);
+  corrected = g_build_filename (corrections, base, NULL);
+  if (g_file_test (corrected, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&corrected);
   own = g_build_filename (ncase->dir, base, NULL);
   if (g_file_test (own, G_FILE_TEST_EXISTS) || ncase->paths[NS_CASE_FILE_LABELS] == NULL)
     return g_steal_pointer (&own);
   return g_strdup (ncase->paths[NS_CASE_FILE_LABELS]);
 }
 
+char *
+ns_editor_dup_labels_source (NsEditor *self)
+{
+  NsHistory *history;
+  g_autofree char *base = NULL;
+  gboolean modified, edited_after = FALSE, predicted = FALSE;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), NULL);
+
+  if (self->doc == NULL)
+    return NULL;
+  history = ns_mask_doc_get_history (self->doc);
+  base = g_path_get_basename (ns_mask_doc_get_path (self->doc));
+  modified = ns_mask_doc_is_modified (self->doc);
+  /* the last prediction among the entries applied, and whether edits followed it */
+  for (guint i = ns_history_n_undo (history); i-- > 0 && !predicted;)
+    {
+      if (g_str_has_prefix (ns_history_get (history, i)->name, NS_EDITOR_PREDICTION_NAME))
+        predicted = TRUE;
+      else
+        edited_after = TRUE;
+    }
+  if (!predicted)
+    return modified ? g_strdup_printf ("%s, edited, not saved", base) : g_steal_pointer (&base);
+  return g_strdup_printf ("Model prediction%s, %s%s", edited_after ? " with edits" : "",
+                          modified ? "not saved" : "saved as ", modified ? "" : base);
+}
+
 static void
 notify_modified (NsEditor *self)
 {
+  g_autofree char *source = ns_editor_dup_labels_source (self);
+
+  ns_viewer_set_labels_source (self->viewer, source);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
   g_signal_emit (self, signals[HISTORY_CHANGED], 0);
 }
@@ -143,11 +183,19 @@ sync_colours (NsEditor *self)
 void
 ns_editor_close (NsEditor *self)
 {
+  g_autoptr (GError) error = NULL;
+
   g_return_if_fail (NS_IS_EDITOR (self));
 
   if (self->doc == NULL)
     return;
   ns_editor_stroke_cancel (self);
+  /* Back at the saved state (edits undone, e.g. Run Model then Undo): the journal's
+   * records add up to nothing, and left there they would be offered for recovery at the
+   * next start.  Not while an offered recovery is unanswered: those edits stay. */
+  if (!ns_mask_doc_is_modified (self->doc) && ns_mask_doc_n_recoverable (self->doc) == 0
+      && !ns_journal_truncate (ns_mask_doc_get_journal (self->doc), &error))
+    g_warning ("%s", error->message);
   g_clear_pointer (&self->doc, ns_mask_doc_free);
   g_clear_pointer (&self->case_seg_path, g_free);
   if (ns_viewer_has_case (self->viewer))
@@ -808,6 +856,24 @@ ns_editor_replace (NsEditor *self, const guint8 *labels, const char *name)
   return TRUE;
 }
 
+gboolean
+ns_editor_commit_applied (NsEditor *self, NsEditChange *change)
+{
+  g_autoptr (NsEditChange) owned = change;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  g_return_val_if_fail (change != NULL, FALSE);
+
+  if (self->doc == NULL)
+    return FALSE;
+  ns_editor_stroke_end (self);
+  /* the viewer reads the change (volumes, damaged box) before the history owns it */
+  ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
+  ns_mask_doc_commit (self->doc, g_steal_pointer (&owned));
+  notify_modified (self);
+  return TRUE;
+}
+
 static guint
 undo_redo (NsEditor *self, guint n, gboolean redo)
 {
@@ -849,6 +915,23 @@ ns_editor_redo (NsEditor *self, guint n)
 {
   g_return_val_if_fail (NS_IS_EDITOR (self), 0);
   return undo_redo (self, n, TRUE);
+}
+
+guint
+ns_editor_history_goto (NsEditor *self, guint n_applied)
+{
+  guint n_undo;
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), 0);
+
+  if (self->doc == NULL)
+    return 0;
+  n_undo = ns_history_n_undo (ns_mask_doc_get_history (self->doc));
+  if (n_applied < n_undo)
+    return ns_editor_undo (self, n_undo - n_applied);
+  if (n_applied > n_undo)
+    return ns_editor_redo (self, n_applied - n_undo);
+  return 0;
 }
 
 /* ---- GObject ----------------------------------------------------------------------------- */

@@ -34,6 +34,10 @@ typedef enum
 const char *ns_tool_to_string   (NsTool tool);
 gboolean    ns_tool_from_string (const char *name, NsTool *tool);
 
+/* The name of a history entry that put a model's prediction into the mask (Run Model),
+ * a prefix: "Run Model (fill unlabelled)" is one too. */
+#define NS_EDITOR_PREDICTION_NAME "Run Model"
+
 #define NS_EDITOR_RADIUS_MIN 0.5
 #define NS_EDITOR_RADIUS_MAX 50.0
 
@@ -46,19 +50,26 @@ NsViewer     *ns_editor_get_viewer        (NsEditor *self);
 
 /* ---- the document ------------------------------------------------------------------------ */
 
-/* The mask a case is edited in: <case>/<id>_mask.nii.gz when it exists (an earlier
- * session's work), else the case's segmentation file, else <case>/<id>_mask.nii.gz (to be
- * created). */
+/* The mask a case is edited in: the case's correction in the corrections folder when it
+ * was marked corrected (ns-corrections.h), else <case>/<id>_mask.nii.gz when it exists
+ * (an earlier session's work), else the case's segmentation file, else
+ * <case>/<id>_mask.nii.gz (to be created). */
 char         *ns_editor_default_mask_path (NsCase *ncase);
 /* Opens the mask of the viewer's case (mask_path NULL: the default) and shows its labels
  * in the viewer.  Closes the previous document (its journal keeps unsaved edits).  Emits
  * "doc-changed". */
 gboolean      ns_editor_open              (NsEditor *self, const char *mask_path,
                                            GError **error);
+/* Closes the document.  Its journal keeps unsaved edits for recovery; when the mask is
+ * back at its saved state (every edit undone) the journal is emptied instead. */
 void          ns_editor_close             (NsEditor *self);
 /* NULL without a document. */
 NsMaskDoc    *ns_editor_get_doc           (NsEditor *self);
 gboolean      ns_editor_is_modified       (NsEditor *self);
+/* What the mask is, in words: its file's name ("…_seg.nii.gz", edited or not), or "Model
+ * prediction" while a prediction applied in its history is in it, saved or not (owned;
+ * NULL without a document).  The editor keeps the viewer's "labels-source" to it. */
+char         *ns_editor_dup_labels_source (NsEditor *self);
 /* TRUE while the document's file is the case's own segmentation and no save went to it
  * yet: the first Save asks before overwriting an expert's labels. */
 gboolean      ns_editor_path_is_case_seg  (NsEditor *self);
@@ -134,7 +145,14 @@ gboolean      ns_editor_remove_islands    (NsEditor *self, double min_ml, GError
  * undoable, journaled entry named name; FALSE without a document or when nothing changed. */
 gboolean      ns_editor_replace           (NsEditor *self, const guint8 *labels,
                                            const char *name);
+/* Commits change, already applied to the document's map (a whole-volume edit computed
+ * elsewhere, e.g. Run Model's prediction diffed in its worker), as one undoable,
+ * journaled entry; takes ownership.  FALSE without a document. */
+gboolean      ns_editor_commit_applied    (NsEditor *self, NsEditChange *change);
 guint         ns_editor_undo              (NsEditor *self, guint n);
 guint         ns_editor_redo              (NsEditor *self, guint n);
+/* Undoes or redoes until n_applied entries of the history are applied (Edit > History);
+ * the number of steps taken. */
+guint         ns_editor_history_goto      (NsEditor *self, guint n_applied);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 
 #include "ns-layer-panel.h"
 
+#include "ns-heat-legend.h"
 #include "ns-ui.h"
 
 #include <math.h>
@@ -21,6 +22,7 @@ struct _NsLayerPanel
 
   NsViewer *viewer;
   GBinding *opacity_binding;
+  GBinding *heat_binding;
   gboolean updating;             /* spin buttons being set from the viewer */
   GtkWidget *label_checks[256];
   GtkWidget *label_colours[256];
@@ -34,6 +36,7 @@ struct _NsLayerPanel
   GtkAdjustment *opacity_adjustment;
   GtkLabel *labels_file_label;
   GtkListBox *label_list;
+  GtkWidget *heat_legend;
 
   /* The label map the rows were built for and its file: the editor swaps in its mask
    * (ns_viewer_set_labels) and Save As renames it, without a new case. */
@@ -92,27 +95,56 @@ window_level_spin_changed_cb (NsLayerPanel *self, GtkSpinButton *spin)
 
 /* ---- rows ---------------------------------------------------------------------------------- */
 
+/* The label value whose row holds widget in rows (0: none). */
+static guint8
+row_value (GtkWidget *const rows[256], gpointer widget)
+{
+  for (guint v = 1; v < 256; v++)
+    if (rows[v] == widget)
+      return (guint8) v;
+  return 0;
+}
+
 static void
 label_visible_toggled_cb (GtkCheckButton *check, NsLayerPanel *self)
 {
-  guint8 value = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (check), "label-value"));
+  guint8 value = row_value (self->label_checks, check);
 
-  if (self->viewer != NULL)
+  if (self->viewer != NULL && value != 0)
     ns_viewer_set_label_visible (self->viewer, value, gtk_check_button_get_active (check));
 }
 
 static void
 label_colour_set_cb (GtkColorButton *button, NsLayerPanel *self)
 {
-  guint8 value = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "label-value"));
+  guint8 value = row_value (self->label_colours, button);
   GdkRGBA rgba;
   guint32 rgb;
 
+  if (value == 0)
+    return;
   gtk_color_chooser_get_rgba (GTK_COLOR_CHOOSER (button), &rgba);
   rgb = ((guint32) (rgba.red * 255 + 0.5) << 16) | ((guint32) (rgba.green * 255 + 0.5) << 8)
         | (guint32) (rgba.blue * 255 + 0.5);
   if (self->viewer != NULL)
     ns_viewer_set_label_rgb (self->viewer, value, rgb);
+}
+
+/* What the labels are: the viewer's words for it (a prediction, an edited file), else
+ * their file's name; the full path in the tooltip. */
+static void
+update_labels_source (NsLayerPanel *self)
+{
+  NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
+  const char *source = self->viewer != NULL ? ns_viewer_get_labels_source (self->viewer) : NULL;
+  g_autofree char *base = NULL;
+
+  if (labels == NULL)
+    return;
+  if (source == NULL && labels->path != NULL)
+    source = base = g_path_get_basename (labels->path);
+  gtk_label_set_text (self->labels_file_label, source != NULL ? source : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->labels_file_label), labels->path);
 }
 
 static void
@@ -158,10 +190,7 @@ rebuild_rows (NsLayerPanel *self)
       gtk_label_set_text (self->labels_file_label, "No label map in this case");
       return;
     }
-  {
-    g_autofree char *base = labels->path != NULL ? g_path_get_basename (labels->path) : NULL;
-    gtk_label_set_text (self->labels_file_label, base != NULL ? base : "");
-  }
+  update_labels_source (self);
 
   infos = ns_viewer_get_label_classes (self->viewer, &n_infos);
   for (guint i = 0; i < n_infos; i++)
@@ -183,13 +212,11 @@ rebuild_rows (NsLayerPanel *self)
                                    ns_viewer_get_label_visible (self->viewer, value));
       gtk_widget_set_hexpand (check, TRUE);
       gtk_widget_set_tooltip_text (check, tip);
-      g_object_set_data (G_OBJECT (check), "label-value", GUINT_TO_POINTER (value));
       g_signal_connect (check, "toggled", G_CALLBACK (label_visible_toggled_cb), self);
 
       gtk_color_chooser_set_use_alpha (GTK_COLOR_CHOOSER (colour), FALSE);
       gtk_color_button_set_modal (GTK_COLOR_BUTTON (colour), TRUE);
       gtk_widget_set_tooltip_text (colour, "Colour of this class");
-      g_object_set_data (G_OBJECT (colour), "label-value", GUINT_TO_POINTER (value));
       g_signal_connect (colour, "color-set", G_CALLBACK (label_colour_set_cb), self);
 
       gtk_box_append (GTK_BOX (box), check);
@@ -301,6 +328,7 @@ ns_layer_panel_class_init (NsLayerPanelClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (NS_TYPE_HEAT_LEGEND);
   ns_ui_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/neuroseg/Neuroseg/ui/ns-layer-panel.ui");
@@ -312,6 +340,7 @@ ns_layer_panel_class_init (NsLayerPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, labels_file_label);
   gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, label_list);
+  gtk_widget_class_bind_template_child (widget_class, NsLayerPanel, heat_legend);
   gtk_widget_class_bind_template_callback (widget_class, window_level_spin_changed_cb);
   gtk_widget_class_set_css_name (widget_class, "layerpanel");
 }
@@ -340,6 +369,7 @@ ns_layer_panel_set_viewer (NsLayerPanel *self, NsViewer *viewer)
   if (self->viewer != NULL)
     {
       g_clear_pointer (&self->opacity_binding, g_binding_unbind);
+      g_clear_pointer (&self->heat_binding, g_binding_unbind);
       g_signal_handlers_disconnect_by_data (self->viewer, self);
     }
   g_set_object (&self->viewer, viewer);
@@ -353,6 +383,11 @@ ns_layer_panel_set_viewer (NsLayerPanel *self, NsViewer *viewer)
       g_signal_connect_object (viewer, "labels-changed",
                                G_CALLBACK (viewer_labels_changed_cb), self,
                                G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "notify::labels-source",
+                               G_CALLBACK (update_labels_source), self, G_CONNECT_SWAPPED);
+      /* the overlay's legend shows with the overlay */
+      self->heat_binding = g_object_bind_property (viewer, "show-heat", self->heat_legend,
+                                                   "visible", G_BINDING_SYNC_CREATE);
       self->opacity_binding =
         g_object_bind_property (viewer, "opacity", self->opacity_adjustment, "value",
                                 G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
@@ -374,6 +409,20 @@ ns_layer_panel_get_label_colour_button (NsLayerPanel *self, guint8 value)
 {
   g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
   return self->label_colours[value];
+}
+
+const char *
+ns_layer_panel_get_labels_source_text (NsLayerPanel *self)
+{
+  g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
+  return gtk_label_get_text (self->labels_file_label);
+}
+
+GtkWidget *
+ns_layer_panel_get_heat_legend (NsLayerPanel *self)
+{
+  g_return_val_if_fail (NS_IS_LAYER_PANEL (self), NULL);
+  return self->heat_legend;
 }
 
 GtkAdjustment *

@@ -22,6 +22,11 @@ void           ns_layer_panel_set_viewer              (NsLayerPanel *self, NsVie
  * has no such class). */
 GtkWidget     *ns_layer_panel_get_label_check         (NsLayerPanel *self, guint8 value);
 GtkWidget     *ns_layer_panel_get_label_colour_button (NsLayerPanel *self, guint8 value);
+/* The line under Labels saying what they are (a file, a model's prediction). */
+const char    *ns_layer_panel_get_labels_source_text  (NsLayerPanel *self);
+/* The uncertainty overlay's legend, shown while the overlay is (the viewer's
+ * "show-heat"). */
+GtkWidget     *ns_layer_panel_get_heat_legend         (NsLayerPanel *self);
 /* The overlay opacity slider's adjustment (bound to the viewer's "opacity"). */
 GtkAdjustment *ns_layer_panel_get_opacity_adjustment  (NsLayerPanel *self);
 

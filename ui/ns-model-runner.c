@@ -16,6 +16,7 @@
 #include "ns-model-runner.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 #ifdef __linux__
@@ -24,8 +25,11 @@
 #include <unistd.h>
 #endif
 
+#include <json-glib/json-glib.h>
+
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
+#include "ns-corrections.h"
 #include "ns-infer.h"
 #include "ns-mask-doc.h"
 #include "ns-nifti.h"
@@ -434,6 +438,17 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   else
     job->uncertainty = NAN;
   job->labels = ns_label_map_ref (result->labels);
+  /* kept at once in the user's data folder: Mark Corrected finds it after a crash too */
+  if (!ns_corrections_keep_prediction (job->ncase, result->labels, job->model_path,
+                                       job->model_version, job->uncertainty, &error))
+    {
+      g_autofree char *note = job->note;
+
+      job->note = g_strdup_printf ("%s%sThe prediction could not be kept for Mark Corrected: "
+                                   "%s", note != NULL ? note : "", note != NULL ? "\n\n" : "",
+                                   error->message);
+      g_clear_error (&error);
+    }
   /* the new mask and its difference to the mask at the start, here rather than in the
    * main loop (a whole-volume diff takes ~0.1-0.2 s); applied there if the mask is still
    * the same */
@@ -447,8 +462,9 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
                            ? job->snapshot[v] : pred[v];
       job->change = ns_edit_change_from_labels (job->snapshot, job->values, job->n_voxels,
                                                 job->mode == NS_RUN_MODEL_REPLACE
-                                                  ? "Run Model"
-                                                  : "Run Model (fill unlabelled)");
+                                                  ? NS_EDITOR_PREDICTION_NAME
+                                                  : NS_EDITOR_PREDICTION_NAME
+                                                    " (fill unlabelled)");
     }
   job->seconds = (g_get_monotonic_time () - t0) / 1e6;
   g_task_return_boolean (task, TRUE);
@@ -477,10 +493,15 @@ run_thread_main (gpointer data)
   return NULL;
 }
 
+/* Puts the prediction into the mask.  With an editor's document it goes through the
+ * editor, so that it is one undoable, journaled step the window's Undo sees at once. */
 static void
 apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
 {
   NsMaskDoc *doc = self->editor != NULL ? ns_editor_get_doc (self->editor) : NULL;
+  const char *name = self->mode == NS_RUN_MODEL_REPLACE
+                       ? NS_EDITOR_PREDICTION_NAME
+                       : NS_EDITOR_PREDICTION_NAME " (fill unlabelled)";
 
   /* fast path: the mask is still the one the worker diffed against */
   if (doc != NULL && job->change != NULL && job->snapshot != NULL)
@@ -493,11 +514,7 @@ apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
           NsEditChange *change = g_steal_pointer (&job->change);
 
           ns_edit_change_apply (change, map, TRUE);
-          /* the history owns the change once committed; the viewer reads it first */
-          ns_edit_change_ref (change);
-          ns_mask_doc_commit (doc, change);
-          ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
-          ns_edit_change_unref (change);
+          ns_editor_commit_applied (self->editor, change);
           return;
         }
     }
@@ -515,12 +532,7 @@ apply_prediction (NsModelRunner *self, NsLabelMap *labels, Job *job)
       values = merged;
     }
   if (doc != NULL)
-    {
-      ns_mask_doc_replace (doc, values,
-                           self->mode == NS_RUN_MODEL_REPLACE ? "Run Model"
-                                                              : "Run Model (fill unlabelled)");
-      ns_viewer_labels_changed (self->viewer);
-    }
+    ns_editor_replace (self->editor, values, name);
   else if (target != NULL && ns_grid_equal (&target->grid, &labels->grid))
     {
       memcpy (target->labels, values, n);
@@ -627,6 +639,88 @@ start_preview (NsModelRunner *self)
   ns_viewer_set_preview_labels (self->viewer, self->preview);
 }
 
+/* The model chosen, else the default one, which becomes the chosen one. */
+static gboolean
+resolve_model (NsModelRunner *self, GError **error)
+{
+  int version = 0;
+  g_autofree char *path = NULL;
+
+  if (self->model_path != NULL)
+    return TRUE;
+  path = ns_model_runner_find_default_model (NULL, &version, error);
+  if (path == NULL)
+    return FALSE;
+  ns_model_runner_set_model (self, path, version);
+  return TRUE;
+}
+
+/* "FLAIR, T1c": the display names of modality names (owned). */
+static char *
+join_modalities (GPtrArray *names)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (s, "%s%s", i == 0 ? "" : i + 1 == names->len ? " and " : ", ",
+                            ns_viewer_modality_label (names->pdata[i]));
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+gboolean
+ns_model_runner_check (NsModelRunner *self, GError **error)
+{
+  NsCase *ncase;
+  g_autoptr (NsModelMeta) meta = NULL;
+  g_autoptr (GPtrArray) missing = g_ptr_array_new ();
+  g_autoptr (GPtrArray) present = g_ptr_array_new ();
+
+  g_return_val_if_fail (NS_IS_MODEL_RUNNER (self), FALSE);
+
+  ncase = ns_viewer_get_case (self->viewer);
+  if (ncase == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
+      return FALSE;
+    }
+  if (!resolve_model (self, error))
+    return FALSE;
+  meta = ns_checkpoint_read_meta (self->model_path, error);
+  if (meta == NULL)
+    return FALSE;
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    if (ncase->modality[m] != NULL)
+      g_ptr_array_add (present, (gpointer) ns_modality_name (m));
+  for (int c = 0; meta->modalities != NULL && meta->modalities[c] != NULL; c++)
+    {
+      gboolean found = FALSE;
+
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        found |= ncase->modality[m] != NULL
+                 && g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0;
+      if (!found)
+        g_ptr_array_add (missing, meta->modalities[c]);
+    }
+  if (missing->len > 0)
+    {
+      g_autofree char *base = g_path_get_basename (self->model_path);
+      g_autofree char *needed = NULL;
+      g_autofree char *lacking = join_modalities (missing);
+      g_autofree char *has = join_modalities (present);
+      g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+      for (int c = 0; meta->modalities[c] != NULL; c++)
+        g_ptr_array_add (all, meta->modalities[c]);
+      needed = join_modalities (all);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "The model %s needs %s; this case has no %s (it has %s). Open the "
+                   "missing image%s with the case.", base, needed, lacking,
+                   present->len > 0 ? has : "no image", missing->len > 1 ? "s" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_uncertainty,
                        GError **error)
@@ -643,15 +737,9 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
       return FALSE;
     }
-  if (self->model_path == NULL)
-    {
-      int version = 0;
-      g_autofree char *path = ns_model_runner_find_default_model (NULL, &version, error);
-
-      if (path == NULL)
-        return FALSE;
-      ns_model_runner_set_model (self, path, version);
-    }
+  /* a model that cannot be read fails in the worker, as any other load error */
+  if (!resolve_model (self, error))
+    return FALSE;
 
   Job *job = g_new0 (Job, 1);
   job->self = g_object_ref (self);
@@ -809,6 +897,96 @@ ns_model_runner_find_default_model (const char *db_path, int *version, GError **
   return ns_registry_dup_default_model (db_path, version, NULL, error);
 }
 
+static double
+metric (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) != G_TYPE_STRING
+           ? json_node_get_double (n) : NAN;
+}
+
+/* The metrics JSON of a checkpoint as lines a person reads: validation Dice by region, the
+ * validation cases by name, how it was trained; anything else as "name: value". */
+static void
+append_metrics (GString *s, const char *metrics)
+{
+  static const char *const shown[] = {
+    "dice_wt", "dice_tc", "dice_et", "dice_mean", "val_cases", "steps", "seconds", "device",
+    "batch_size", "lr", "loss", NULL
+  };
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GList) members = NULL;
+  JsonObject *o;
+  JsonNode *cases;
+  double wt, tc, et, mean;
+
+  if (!json_parser_load_from_data (parser, metrics, -1, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_string_append (s, "Metrics: (unreadable)\n");
+      return;
+    }
+  o = json_node_get_object (json_parser_get_root (parser));
+  wt = metric (o, "dice_wt");
+  tc = metric (o, "dice_tc");
+  et = metric (o, "dice_et");
+  mean = metric (o, "dice_mean");
+  if (isfinite (wt) || isfinite (tc) || isfinite (et))
+    {
+      g_string_append_printf (s, "Validation Dice: WT %.3f, TC %.3f, ET %.3f", wt, tc, et);
+      if (isfinite (mean))
+        g_string_append_printf (s, " (mean %.3f)", mean);
+      g_string_append_c (s, '\n');
+    }
+  else
+    g_string_append (s, "Validation Dice: none recorded\n");
+  cases = json_object_get_member (o, "val_cases");
+  if (cases != NULL && JSON_NODE_HOLDS_ARRAY (cases))
+    {
+      JsonArray *a = json_node_get_array (cases);
+
+      g_string_append_printf (s, "Validation cases (%u):", json_array_get_length (a));
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          const char *c = json_array_get_string_element (a, i);
+          g_autofree char *base = c != NULL ? g_path_get_basename (c) : g_strdup ("?");
+
+          g_string_append_printf (s, "%s %s", i > 0 ? "," : "", base);
+        }
+      g_string_append_c (s, '\n');
+    }
+  if (isfinite (metric (o, "steps")))
+    {
+      g_string_append_printf (s, "Training: %.0f steps", metric (o, "steps"));
+      if (isfinite (metric (o, "seconds")))
+        g_string_append_printf (s, " in %.0f min", metric (o, "seconds") / 60);
+      if (isfinite (metric (o, "batch_size")))
+        g_string_append_printf (s, ", batch %.0f", metric (o, "batch_size"));
+      if (isfinite (metric (o, "lr")))
+        g_string_append_printf (s, ", learning rate %g", metric (o, "lr"));
+      if (isfinite (metric (o, "loss")))
+        g_string_append_printf (s, ", final loss %.3f", metric (o, "loss"));
+      g_string_append_c (s, '\n');
+    }
+  if (json_object_has_member (o, "device"))
+    g_string_append_printf (s, "Trained on: %s\n",
+                            json_object_get_string_member_with_default (o, "device", "?"));
+  members = json_object_get_members (o);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *n = json_object_get_member (o, l->data);
+      g_autofree char *value = NULL;
+
+      if (g_strv_contains (shown, l->data) || !JSON_NODE_HOLDS_VALUE (n))
+        continue;
+      value = json_node_get_value_type (n) == G_TYPE_STRING
+                ? g_strdup (json_node_get_string (n))
+                : g_strdup_printf ("%g", json_node_get_double (n));
+      g_string_append_printf (s, "%s: %s\n", (const char *) l->data, value);
+    }
+}
+
 char *
 ns_model_runner_describe_model (const char *path, GError **error)
 {
@@ -839,7 +1017,7 @@ ns_model_runner_describe_model (const char *path, GError **error)
   if (meta->epochs > 0)
     g_string_append_printf (s, "Epochs: %d\n", meta->epochs);
   if (meta->metrics != NULL)
-    g_string_append_printf (s, "Metrics: %s\n", meta->metrics);
+    append_metrics (s, meta->metrics);
   if (meta->date != NULL)
     g_string_append_printf (s, "Date: %s\n", meta->date);
   if (meta->command != NULL)
@@ -847,49 +1025,29 @@ ns_model_runner_describe_model (const char *path, GError **error)
   return g_string_free (s, FALSE);
 }
 
-/* ---- progress box --------------------------------------------------------------------- */
-
-static void
-box_on_progress (NsModelRunner *self, int done, int total, GtkWidget *box)
-{
-  GtkProgressBar *bar = g_object_get_data (G_OBJECT (box), "bar");
-  g_autofree char *text = total > 0 ? g_strdup_printf ("Run Model: %d of %d slices", done,
-                                                       total)
-                                    : g_strdup ("Run Model: loading the model…");
-
-  gtk_widget_set_visible (box, TRUE);
-  gtk_progress_bar_set_fraction (bar, total > 0 ? (double) done / total : 0.0);
-  gtk_progress_bar_set_text (bar, text);
-}
-
-static void
-box_on_finished (NsModelRunner *self, gboolean ok, const char *message, GtkWidget *box)
-{
-  gtk_widget_set_visible (box, FALSE);
-}
-
-GtkWidget *
-ns_model_runner_create_progress_box (NsModelRunner *self)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *bar = gtk_progress_bar_new ();
-  GtkWidget *cancel = gtk_button_new_with_mnemonic ("_Cancel");
-
-  gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (bar), TRUE);
-  gtk_widget_set_hexpand (bar, TRUE);
-  gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
-  gtk_box_append (GTK_BOX (box), bar);
-  gtk_box_append (GTK_BOX (box), cancel);
-  g_object_set_data (G_OBJECT (box), "bar", bar);
-  g_object_set_data (G_OBJECT (box), "cancel", cancel);
-  g_signal_connect_swapped (cancel, "clicked", G_CALLBACK (ns_model_runner_cancel), self);
-  g_signal_connect_object (self, "progress", G_CALLBACK (box_on_progress), box, 0);
-  g_signal_connect_object (self, "finished", G_CALLBACK (box_on_finished), box, 0);
-  gtk_widget_set_visible (box, ns_model_runner_is_running (self));
-  return box;
-}
-
 /* ---- Mark Corrected and Queue ---------------------------------------------------------- */
+
+/* Moves an earlier correction at path aside (<stem>.<date>.nii.gz), so that saving over
+ * it loses nothing. */
+static gboolean
+keep_earlier_correction (const char *path, GError **error)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *stem = g_strndup (path, strlen (path) - strlen (".nii.gz"));
+  g_autofree char *aside = g_strdup_printf ("%s.%s.nii.gz", stem, stamp);
+
+  if (g_rename (path, aside) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "%s: cannot keep the earlier correction as %s: %s", path, aside,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
 
 gint64
 ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const char *db_path,
@@ -897,7 +1055,13 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
 {
   NsCase *ncase = ns_viewer_get_case (self->viewer);
   NsMaskDoc *doc = editor != NULL ? ns_editor_get_doc (editor) : NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *mask_path = NULL;
   g_autofree char *prediction_path = NULL;
+  g_autoptr (NsKeptPrediction) kept = NULL;
+  g_autoptr (NsDb) queue = NULL;
+  NsQueueAnnotation a = { 0 };
+  GError *local = NULL;
 
   if (ncase == NULL || doc == NULL)
     {
@@ -905,38 +1069,64 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
                    "Mark Corrected: no case with a mask is open");
       return 0;
     }
-  /* never overwrite the case's own (expert) segmentation: the correction goes beside it */
-  if (ns_editor_path_is_case_seg (editor))
+  /* into the user's corrections folder, never the case's own (the source tree's sample,
+   * a read-only archive) */
+  folder = ns_corrections_dup_case_folder (ncase);
+  if (g_mkdir_with_parents (folder, 0700) != 0)
     {
-      g_autofree char *name = g_strconcat (ncase->id, "_mask.nii.gz", NULL);
-      g_autofree char *path = g_build_filename (ncase->dir, name, NULL);
+      int saved = errno;
 
-      if (!ns_editor_save (editor, path, TRUE, error))
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "Mark Corrected: cannot make the folder %s: %s", folder, g_strerror (saved));
+      return 0;
+    }
+  {
+    g_autofree char *mask_name = g_strconcat (ncase->id, "_mask.nii.gz", NULL);
+    g_autofree char *prediction_name = g_strconcat (ncase->id, "_mask_prediction.nii.gz", NULL);
+
+    mask_path = g_build_filename (folder, mask_name, NULL);
+    prediction_path = g_build_filename (folder, prediction_name, NULL);
+  }
+  if (g_strcmp0 (ns_mask_doc_get_path (doc), mask_path) == 0)
+    {
+      if (!ns_editor_save (editor, NULL, FALSE, error))
         return 0;
     }
-  else if (!ns_editor_save (editor, NULL, FALSE, error))
+  else if ((g_file_test (mask_path, G_FILE_TEST_EXISTS)
+            && !keep_earlier_correction (mask_path, error))
+           || !ns_editor_save (editor, mask_path, FALSE, error))
     return 0;
 
-  if (self->prediction != NULL && self->prediction_case == ncase
-      && ns_grid_equal (&self->prediction->grid, &ncase->grid))
+  /* the prediction it was corrected from: the case's latest, kept when Run Model made it
+   * (so also after a crash and a recovery), copied beside the mask so that a later run
+   * does not change what the queue compares */
+  kept = ns_corrections_dup_last_prediction (ncase, &local);
+  if (local != NULL)
     {
-      g_autofree char *name = g_strconcat (ncase->id, "_prediction.nii.gz", NULL);
+      g_propagate_prefixed_error (error, local, "Mark Corrected: ");
+      return 0;
+    }
+  if (kept != NULL)
+    {
+      g_autoptr (GFile) from = g_file_new_for_path (kept->path);
+      g_autoptr (GFile) to = g_file_new_for_path (prediction_path);
 
-      prediction_path = g_build_filename (ncase->dir, name, NULL);
-      if (!ns_nifti_write_label_map (self->prediction, prediction_path, error))
-        return 0;
+      if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
+        {
+          g_prefix_error (error, "Mark Corrected: %s: ", prediction_path);
+          return 0;
+        }
     }
 
-  g_autoptr (NsDb) queue = ns_db_open (db_path, error);
+  queue = ns_db_open (db_path, error);
   if (queue == NULL)
     return 0;
-  NsQueueAnnotation a = { 0 };
-  a.mask_path = ns_mask_doc_get_path (doc);
-  a.prediction_path = prediction_path;
-  a.model_version = prediction_path != NULL ? self->prediction_version : 0;
-  a.uncertainty = prediction_path != NULL ? self->uncertainty : NAN;
-  const char *case_path = ncase->dir;
-  return ns_queue_add (queue, case_path, &a, error);
+  a.mask_path = mask_path;
+  a.prediction_path = kept != NULL ? prediction_path : NULL;
+  /* the queue records registered versions (>= 1); the shipped model and files as unknown */
+  a.model_version = kept != NULL && kept->model_version >= 1 ? kept->model_version : 0;
+  a.uncertainty = kept != NULL ? kept->uncertainty : NAN;
+  return ns_queue_add (queue, ncase->dir, &a, error);
 }
 
 /* ---- GObject ------------------------------------------------------------------------ */

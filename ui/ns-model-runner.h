@@ -12,9 +12,11 @@
  * Only the main loop touches widgets and the viewer: the worker queues its progress and
  * slices as idle sources on the context the run was started from (never runs them itself).
  *
- * Mark Corrected and Queue (ns_model_runner_mark_corrected()) saves the edited mask
- * (atomic), the model's prediction beside it, and adds the case to the fine-tuning queue
- * (data/ns-queue.h) with effort (WT Dice prediction vs. corrected mask) and uncertainty.
+ * Each successful run keeps its prediction in the user's data folder at once
+ * (ns-corrections.h).  Mark Corrected and Queue (ns_model_runner_mark_corrected()) saves
+ * the edited mask there with the prediction it was corrected from, and adds the case to
+ * the fine-tuning queue (data/ns-queue.h) with effort (WT Dice prediction vs. corrected
+ * mask) and uncertainty.
  */
 #pragma once
 
@@ -75,7 +77,13 @@ void           ns_model_runner_set_max_batch  (NsModelRunner *self, int max_batc
 /* Device memory the run may use, in bytes (0: what the device has free). */
 void           ns_model_runner_set_memory_limit (NsModelRunner *self, gsize bytes);
 
-/* Starts a run on the viewer's case; FALSE + error when no case, no model, or busy. */
+/* Whether the next run can start on the viewer's case, checked before anything is asked
+ * or started: the model chosen (else the default one, which becomes the chosen one) is
+ * readable and the case holds every modality it needs.  FALSE + error naming the model
+ * file, or the missing modalities and those the case has. */
+gboolean       ns_model_runner_check          (NsModelRunner *self, GError **error);
+/* Starts a run on the viewer's case; FALSE + error when no case, no model at all, or
+ * busy (a model that cannot be read fails the run: "finished" with its error). */
 gboolean       ns_model_runner_start          (NsModelRunner *self, NsRunModelMode mode,
                                                gboolean want_uncertainty, GError **error);
 void           ns_model_runner_cancel         (NsModelRunner *self);
@@ -94,14 +102,11 @@ double         ns_model_runner_get_seconds    (NsModelRunner *self);
 /* Seconds the main loop spent applying the last prediction (history, volumes). */
 double         ns_model_runner_get_apply_seconds (NsModelRunner *self);
 
-/* A box with a progress bar ("slices done of total") and a Cancel button, bound to the
- * runner; hidden while idle. */
-GtkWidget     *ns_model_runner_create_progress_box (NsModelRunner *self);
-
-/* Saves the editor's mask (atomic), writes the prediction beside it
- * (<case>/<id>_prediction.nii.gz) and adds the case to the queue at db_path (NULL: the
- * default database) with effort and uncertainty.  Returns the queue's case id, 0 on
- * error. */
+/* Mark Corrected and Queue: saves the editor's mask (atomic) into the case's corrections
+ * folder (ns-corrections.h; an earlier correction there is moved aside, never lost), with
+ * a copy of the case's latest kept prediction beside it, and adds the case to the queue
+ * at db_path (NULL: the default database) with effort, the prediction's model version
+ * and its uncertainty.  Returns the queue's case id, 0 on error. */
 gint64         ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor,
                                                const char *db_path, GError **error);
 

@@ -18,11 +18,14 @@ struct _NsModelsDialog
 
   char *db_path;
   GPtrArray *models;        /* NsRegistryModel * */
+  GPtrArray *radios;        /* the check button of each row of models (borrowed) */
   int selected;             /* version, 0: none */
   GtkWidget *grid;
   GtkWidget *message;
   GtkWidget *promote, *rollback;
   GtkWindow *confirmation;  /* weak */
+  GtkWidget *confirm_button;   /* its Promote button (valid while it is shown) */
+  int confirm_version;      /* the version it would promote */
 };
 
 enum { SIGNAL_DEFAULT_CHANGED, N_SIGNALS };
@@ -66,9 +69,11 @@ ns_models_dialog_dup_row_text (NsModelsDialog *self, guint index)
 static void
 on_row_toggled (GtkCheckButton *button, NsModelsDialog *self)
 {
-  if (gtk_check_button_get_active (button))
+  guint row;
+
+  if (gtk_check_button_get_active (button) && g_ptr_array_find (self->radios, button, &row))
     {
-      self->selected = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "version"));
+      self->selected = ((NsRegistryModel *) self->models->pdata[row])->version;
       const NsRegistryModel *m = find (self, self->selected);
       gtk_widget_set_sensitive (self->promote, m != NULL && !m->is_default
                                                  && m->status == NS_REGISTRY_MODEL_REGISTERED);
@@ -100,6 +105,7 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
 
   while ((child = gtk_widget_get_first_child (self->grid)) != NULL)
     gtk_grid_remove (GTK_GRID (self->grid), child);
+  g_ptr_array_set_size (self->radios, 0);
   if (models == NULL)
     {
       gtk_label_set_text (GTK_LABEL (self->message), local->message);
@@ -123,7 +129,7 @@ ns_models_dialog_refresh (NsModelsDialog *self, GError **error)
         gtk_check_button_set_group (GTK_CHECK_BUTTON (radio), group);
       else
         group = GTK_CHECK_BUTTON (radio);
-      g_object_set_data (G_OBJECT (radio), "version", GINT_TO_POINTER (m->version));
+      g_ptr_array_add (self->radios, radio);
       g_signal_connect (radio, "toggled", G_CALLBACK (on_row_toggled), self);
       gtk_grid_attach (GTK_GRID (self->grid), radio, 0, i + 1, 1, 1);
       attach_text (GTK_GRID (self->grid), v, 1, i + 1, FALSE);
@@ -302,13 +308,18 @@ ns_models_dialog_get_confirmation (NsModelsDialog *self)
   return self->confirmation;
 }
 
+GtkWidget *
+ns_models_dialog_get_confirm_button (NsModelsDialog *self)
+{
+  return self->confirmation != NULL ? self->confirm_button : NULL;
+}
+
 static void
 on_confirm (GtkButton *button, NsModelsDialog *self)
 {
   g_autoptr (GError) error = NULL;
-  int version = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "version"));
 
-  if (!ns_models_dialog_promote (self, version, &error))
+  if (!ns_models_dialog_promote (self, self->confirm_version, &error))
     gtk_label_set_text (GTK_LABEL (self->message), error->message);
   if (self->confirmation != NULL)
     gtk_window_destroy (self->confirmation);
@@ -349,7 +360,8 @@ on_promote_clicked (GtkButton *button, NsModelsDialog *self)
   cancel = gtk_button_new_with_mnemonic ("_Cancel");
   ok = gtk_button_new_with_mnemonic ("_Promote");
   gtk_widget_add_css_class (ok, "suggested-action");
-  g_object_set_data (G_OBJECT (ok), "version", GINT_TO_POINTER (self->selected));
+  self->confirm_version = self->selected;
+  self->confirm_button = ok;
   g_signal_connect_swapped (cancel, "clicked", G_CALLBACK (gtk_window_destroy), win);
   g_signal_connect (ok, "clicked", G_CALLBACK (on_confirm), self);
   gtk_box_append (GTK_BOX (row), cancel);
@@ -357,7 +369,6 @@ on_promote_clicked (GtkButton *button, NsModelsDialog *self)
   gtk_box_append (GTK_BOX (box), label);
   gtk_box_append (GTK_BOX (box), row);
   gtk_window_set_child (win, box);
-  g_object_set_data (G_OBJECT (win), "ns-promote", ok);
   self->confirmation = win;
   g_object_add_weak_pointer (G_OBJECT (win), (gpointer *) &self->confirmation);
   gtk_window_present (win);
@@ -401,6 +412,7 @@ ns_models_dialog_finalize (GObject *object)
 
   g_free (self->db_path);
   g_ptr_array_unref (self->models);
+  g_ptr_array_unref (self->radios);
   G_OBJECT_CLASS (ns_models_dialog_parent_class)->finalize (object);
 }
 
@@ -423,6 +435,7 @@ ns_models_dialog_init (NsModelsDialog *self)
   GtkWidget *scroll = gtk_scrolled_window_new ();
 
   self->models = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_registry_model_free);
+  self->radios = g_ptr_array_new ();
   gtk_window_set_title (GTK_WINDOW (self), "Models");
   gtk_window_set_default_size (GTK_WINDOW (self), 720, 360);
   gtk_widget_set_margin_start (box, 12);

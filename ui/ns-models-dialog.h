@@ -34,7 +34,9 @@ gboolean        ns_models_dialog_promote     (NsModelsDialog *self, int version,
 /* version 0: the default before the current one. */
 gboolean        ns_models_dialog_rollback    (NsModelsDialog *self, int version,
                                               int *new_default, GError **error);
-/* The confirmation window Promote opens (NULL when none is open). */
+/* The confirmation window Promote opens (NULL when none is open), and its Promote
+ * button. */
 GtkWindow      *ns_models_dialog_get_confirmation (NsModelsDialog *self);
+GtkWidget      *ns_models_dialog_get_confirm_button (NsModelsDialog *self);
 
 G_END_DECLS

@@ -25,6 +25,7 @@
 #include "ns-slice-view.h"
 
 #include "ns-editor.h"
+#include "ns-heat-legend.h"
 
 #include <math.h>
 
@@ -32,11 +33,8 @@
 #define ZOOM_MAX 40.0
 #define ZOOM_STEP 1.15           /* per wheel step */
 #define CROSSHAIR_RGB 0x37c8f0   /* cyan, as in the icon: distinct from every label colour */
-/* The heat overlay as the uncertainty window draws it (ns-uncertainty-view.c): viridis,
- * transparent below a normalised entropy of 0.05 (confident voxels keep the image), 70 %
- * opaque above so that the anatomy stays readable under it. */
-#define HEAT_THRESHOLD 0.05
-#define HEAT_OPACITY 0.7
+#define CROSSHAIR_ALPHA 0.85
+#define CROSSHAIR_GAP 6          /* logical pixels left free on each side of the cursor */
 
 typedef enum
 {
@@ -268,20 +266,14 @@ ensure_surface (NsSliceView *self)
     {
       NsLut lut;
 
-      ns_lut_init (&lut, 1.0, 0.5, NS_COLORMAP_VIRIDIS);
-      if (!ns_render_heat (self->surface, 0, 0, &self->geom, heat, &lut, HEAT_THRESHOLD,
-                           HEAT_OPACITY, NS_INTERP_NEAREST, &error))
+      /* the overlay's look is ns-heat-legend.h's, as its legend shows it */
+      ns_lut_init (&lut, 1.0, 0.5, NS_HEAT_COLORMAP);
+      if (!ns_render_heat (self->surface, 0, 0, &self->geom, heat, &lut, NS_HEAT_THRESHOLD,
+                           NS_HEAT_OPACITY, NS_INTERP_NEAREST, &error))
         {
           g_warning ("%s", error->message);
           return;
         }
-    }
-  if (ns_viewer_get_show_crosshair (self->viewer))
-    {
-      double cursor[3];
-
-      ns_viewer_get_cursor (self->viewer, cursor);
-      ns_render_crosshair (self->surface, 0, 0, &self->geom, cursor, CROSSHAIR_RGB, 0.85, 0);
     }
 }
 
@@ -309,9 +301,12 @@ viewer_cursor_changed_cb (NsSliceView *self, NsViewer *viewer)
   old_slice = self->geom.slice;
   ns_viewer_get_cursor (viewer, cursor);
   ns_plane_geometry_set_cursor (&self->geom, cursor);
-  self->dirty = TRUE;
+  /* the crosshair is drawn over the surface: only another slice needs rendering */
   if (self->geom.slice != old_slice)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SLICE]);
+    {
+      self->dirty = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SLICE]);
+    }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -372,6 +367,21 @@ ns_slice_view_click_at (NsSliceView *self, double x, double y)
   ns_viewer_set_cursor (self->viewer, (double[3]) { ijk[0], ijk[1], ijk[2] });
 }
 
+/* The keyboard follows the pointer into a view (its slice keys work without a click
+ * first), except away from a text field being typed in. */
+static void
+take_focus_from_pointer (NsSliceView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  if (focus == GTK_WIDGET (self) || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  if (focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT_VIEW (focus)))
+    return;
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+}
+
 void
 ns_slice_view_pointer_at (NsSliceView *self, double x, double y)
 {
@@ -381,6 +391,8 @@ ns_slice_view_pointer_at (NsSliceView *self, double x, double y)
 
   self->pointer_x = x;
   self->pointer_y = y;
+  if (x >= 0)
+    take_focus_from_pointer (self);
   if (self->viewer == NULL)
     return;
   if (x >= 0 && voxel_at (self, x, y, ijk))
@@ -804,6 +816,53 @@ draw_brush_outline (NsSliceView *self, GtkSnapshot *snapshot)
   cairo_destroy (cr);
 }
 
+/* The crosshair through the cursor's pixel, drawn over the scaled image rather than into
+ * the image surface, so that it stays one device pixel wide at any zoom, with a gap
+ * around the cursor that keeps the voxel under it visible.  Each line is a rectangle on
+ * the device pixel grid (no anti-aliasing smear). */
+static void
+draw_crosshair (NsSliceView *self, GtkSnapshot *snapshot, double s, double ox, double oy)
+{
+  static const GdkRGBA colour = { ((CROSSHAIR_RGB >> 16) & 0xff) / 255.0,
+                                  ((CROSSHAIR_RGB >> 8) & 0xff) / 255.0,
+                                  (CROSSHAIR_RGB & 0xff) / 255.0, CROSSHAIR_ALPHA };
+  double sf = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  double cursor[3], sx, sy, cx, cy, px = 1 / sf;
+  double left = MAX (ox, 0), top = MAX (oy, 0);
+  double right = MIN (ox + self->geom.width * s, gtk_widget_get_width (GTK_WIDGET (self)));
+  double bottom = MIN (oy + self->geom.height * s, gtk_widget_get_height (GTK_WIDGET (self)));
+
+  if (!ns_viewer_get_show_crosshair (self->viewer) || right <= left || bottom <= top)
+    return;
+  ns_viewer_get_cursor (self->viewer, cursor);
+  ns_plane_geometry_screen_pos (&self->geom, cursor, &sx, &sy);
+  if (!isfinite (sx) || !isfinite (sy))
+    return;
+  /* the centre of the pixel whose footprint holds the cursor, snapped to a device pixel */
+  cx = floor ((ox + (floor (sx) + 0.5) * s) * sf) / sf;
+  cy = floor ((oy + (floor (sy) + 0.5) * s) * sf) / sf;
+  if (cy >= top && cy < bottom)
+    {
+      if (cx - CROSSHAIR_GAP > left)
+        gtk_snapshot_append_color (snapshot, &colour,
+                                   &GRAPHENE_RECT_INIT (left, cy, cx - CROSSHAIR_GAP - left, px));
+      if (cx + CROSSHAIR_GAP + px < right)
+        gtk_snapshot_append_color (snapshot, &colour,
+                                   &GRAPHENE_RECT_INIT (cx + CROSSHAIR_GAP + px, cy,
+                                                        right - cx - CROSSHAIR_GAP - px, px));
+    }
+  if (cx >= left && cx < right)
+    {
+      if (cy - CROSSHAIR_GAP > top)
+        gtk_snapshot_append_color (snapshot, &colour,
+                                   &GRAPHENE_RECT_INIT (cx, top, px, cy - CROSSHAIR_GAP - top));
+      if (cy + CROSSHAIR_GAP + px < bottom)
+        gtk_snapshot_append_color (snapshot, &colour,
+                                   &GRAPHENE_RECT_INIT (cx, cy + CROSSHAIR_GAP + px, px,
+                                                        bottom - cy - CROSSHAIR_GAP - px));
+    }
+}
+
 static void
 ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -837,6 +896,7 @@ ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_fill (cr);
     cairo_destroy (cr);
   }
+  draw_crosshair (self, snapshot, s, ox, oy);
   /* The outline in a node of its own box. */
   draw_brush_outline (self, snapshot);
 

@@ -56,7 +56,9 @@ void             ns_slice_view_reset          (NsSliceView *self);
 int              ns_slice_view_get_slice      (NsSliceView *self);
 /* Geometry of the plane (NULL without a case). */
 const NsPlaneGeometry *ns_slice_view_get_geometry (NsSliceView *self);
-/* The image the view draws, up to date (NULL without a case; owned by the view). */
+/* The plane the view draws, up to date: image, labels and heat overlay, at one pixel per
+ * in-plane voxel; the crosshair and the brush outline are drawn over it at the screen's
+ * resolution (NULL without a case; owned by the view). */
 cairo_surface_t *ns_slice_view_get_surface    (NsSliceView *self);
 /* Widget coordinates <-> image coordinates (render/'s screen coordinates). */
 void             ns_slice_view_widget_to_image (NsSliceView *self, double wx, double wy,
@@ -75,7 +77,8 @@ void             ns_slice_view_set_editor     (NsSliceView *self, NsEditor *edit
 
 /* A primary click at widget (x, y): moves the cursor there. */
 void             ns_slice_view_click_at       (NsSliceView *self, double x, double y);
-/* The pointer moved to (x, y) (x < 0: it left the view). */
+/* The pointer moved to (x, y) (x < 0: it left the view).  The view takes the keyboard
+ * focus unless a text field has it, so that its slice keys work without a click. */
 void             ns_slice_view_pointer_at     (NsSliceView *self, double x, double y);
 /* A wheel step dy (> 0: down) at (x, y) with modifier state. */
 void             ns_slice_view_scroll_at      (NsSliceView *self, double x, double y,

@@ -22,6 +22,7 @@ struct _NsToolPanel
   GtkStringList *over_label_model;
   GArray *over_values;            /* guint8 value of each over_label_drop item */
   GtkWidget *label_rows[256];
+  GtkWidget *label_locks[256];   /* the Lock check of each row */
   gboolean updating;
 };
 
@@ -59,12 +60,22 @@ swatch_draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer 
   cairo_fill (cr);
 }
 
+/* The label value whose row holds widget in rows (0: none). */
+static guint8
+row_value (GtkWidget *const rows[256], gpointer widget)
+{
+  for (guint v = 1; v < 256; v++)
+    if (rows[v] == widget)
+      return (guint8) v;
+  return 0;
+}
+
 static void
 lock_toggled_cb (GtkCheckButton *check, NsToolPanel *self)
 {
-  guint8 value = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (check), "value"));
+  guint8 value = row_value (self->label_locks, check);
 
-  if (!self->updating)
+  if (!self->updating && value != 0)
     ns_editor_set_locked (self->editor, value, gtk_check_button_get_active (check));
 }
 
@@ -108,6 +119,7 @@ rebuild_labels (NsToolPanel *self)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->label_list))) != NULL)
     gtk_list_box_remove (self->label_list, child);
   memset (self->label_rows, 0, sizeof self->label_rows);
+  memset (self->label_locks, 0, sizeof self->label_locks);
   g_array_set_size (self->over_values, 0);
 
   for (guint i = 0; i < n; i++)
@@ -134,16 +146,15 @@ rebuild_labels (NsToolPanel *self)
       lock = gtk_check_button_new_with_label ("Lock");
       gtk_widget_set_tooltip_text (lock, "A locked label is never painted over");
       gtk_check_button_set_active (GTK_CHECK_BUTTON (lock), e->locked);
-      g_object_set_data (G_OBJECT (lock), "value", GUINT_TO_POINTER (e->value));
       g_signal_connect (lock, "toggled", G_CALLBACK (lock_toggled_cb), self);
       gtk_box_append (GTK_BOX (box), swatch);
       gtk_box_append (GTK_BOX (box), label);
       gtk_box_append (GTK_BOX (box), lock);
       row = gtk_list_box_row_new ();
       gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-      g_object_set_data (G_OBJECT (row), "value", GUINT_TO_POINTER (e->value));
       gtk_list_box_append (self->label_list, row);
       self->label_rows[e->value] = row;
+      self->label_locks[e->value] = lock;
     }
   strv = g_strv_builder_end (names);
   gtk_string_list_splice (self->over_label_model, 0,
@@ -157,10 +168,11 @@ rebuild_labels (NsToolPanel *self)
 static void
 row_selected_cb (GtkListBox *list, GtkListBoxRow *row, NsToolPanel *self)
 {
-  if (self->updating || row == NULL)
+  guint8 value = row_value (self->label_rows, row);
+
+  if (self->updating || value == 0)
     return;
-  ns_editor_set_label (self->editor,
-                       GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (row), "value")));
+  ns_editor_set_label (self->editor, value);
 }
 
 static void

@@ -63,7 +63,7 @@ struct _NsTrainPanel
   char *error_event;        /* the "error" event's message */
 };
 
-enum { SIGNAL_FINISHED, N_SIGNALS };
+enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NsTrainPanel, ns_train_panel, GTK_TYPE_BOX)
@@ -91,26 +91,36 @@ member_double (JsonObject *o, const char *name)
   return json_node_get_double (n);
 }
 
+char *
+ns_train_panel_dup_progress_text (NsTrainPanel *self)
+{
+  char eta[32] = "";
+
+  g_return_val_if_fail (NS_IS_TRAIN_PANEL (self), NULL);
+
+  if (self->total_steps <= 0)
+    return NULL;
+  if (isfinite (self->eta))
+    {
+      int t = (int) (self->eta + 0.5);
+      g_snprintf (eta, sizeof eta, ", ETA %d:%02d", t / 60, t % 60);
+    }
+  return g_strdup_printf ("Step %u of %" G_GINT64_FORMAT "%s", self->n_steps,
+                          self->total_steps, eta);
+}
+
 static void
 update_labels (NsTrainPanel *self)
 {
-  g_autofree char *text = NULL;
+  g_autofree char *text = ns_train_panel_dup_progress_text (self);
 
-  if (self->total_steps > 0)
+  if (text != NULL)
     {
-      char eta[32] = "";
-
-      if (isfinite (self->eta))
-        {
-          int t = (int) (self->eta + 0.5);
-          g_snprintf (eta, sizeof eta, ", ETA %d:%02d", t / 60, t % 60);
-        }
-      text = g_strdup_printf ("Step %u of %" G_GINT64_FORMAT "%s", self->n_steps,
-                              self->total_steps, eta);
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->bar), CLAMP (self->fraction, 0, 1));
       gtk_progress_bar_set_text (GTK_PROGRESS_BAR (self->bar), text);
     }
   gtk_widget_queue_draw (self->plot);
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0);
 }
 
 gboolean
@@ -818,6 +828,9 @@ ns_train_panel_class_init (NsTrainPanelClass *klass)
 
   object_class->dispose = ns_train_panel_dispose;
   object_class->finalize = ns_train_panel_finalize;
+  signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 0);
   signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                            G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_INT,
@@ -864,269 +877,4 @@ ns_train_panel_new (const char *db_path)
 
   self->db_path = g_strdup (db_path);
   return GTK_WIDGET (self);
-}
-
-/* ---- the Fine-tune… dialog ----------------------------------------------------------- */
-
-typedef struct
-{
-  char *db_path;
-  GPtrArray *model_paths;     /* char *, index = dropdown position (NULL: from scratch) */
-  GArray *model_versions;     /* int */
-  GtkWidget *base, *epochs, *lr, *device, *val, *extra;
-} Dialog;
-
-static void
-dialog_free (Dialog *d)
-{
-  g_free (d->db_path);
-  g_ptr_array_unref (d->model_paths);
-  g_array_unref (d->model_versions);
-  g_free (d);
-}
-
-static const char *const devices[] = { "auto", "cpu", "cuda", NULL };
-
-/* The held-out validation list is kept beside the database, so that every fine-tuning
- * run (and so every model version) is validated on the same cases unless it is edited. */
-static char *
-validation_list_path (const char *db_path)
-{
-  g_autofree char *db = db_path != NULL ? g_strdup (db_path) : ns_db_dup_default_path ();
-  g_autofree char *dir = g_path_get_dirname (db);
-
-  return g_build_filename (dir, "validation-cases.txt", NULL);
-}
-
-gboolean
-ns_fine_tune_dialog_get_request (GtkWindow *dialog, NsTrainRequest *request, GError **error)
-{
-  Dialog *d = g_object_get_data (G_OBJECT (dialog), "ns-fine-tune");
-  guint base = gtk_drop_down_get_selected (GTK_DROP_DOWN (d->base));
-  guint dev = gtk_drop_down_get_selected (GTK_DROP_DOWN (d->device));
-  const char *lr_text = gtk_editable_get_text (GTK_EDITABLE (d->lr));
-  const char *extra = gtk_editable_get_text (GTK_EDITABLE (d->extra));
-  char *end = NULL;
-  GtkTextIter a, b;
-  g_autofree char *val = NULL;
-  g_autoptr (GStrvBuilder) vb = g_strv_builder_new ();
-
-  ns_train_request_clear (request);
-  request->lr = g_ascii_strtod (lr_text, &end);
-  if (end == lr_text || *end != '\0' || !(request->lr > 0) || request->lr > 1)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Learning rate: '%s' is not a number in (0, 1]", lr_text);
-      return FALSE;
-    }
-  request->epochs = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (d->epochs));
-  if (base < d->model_paths->len && d->model_paths->pdata[base] != NULL)
-    {
-      request->base_model = g_strdup (d->model_paths->pdata[base]);
-      request->base_version = g_array_index (d->model_versions, int, base);
-    }
-  request->device = g_strdup (dev < G_N_ELEMENTS (devices) - 1 ? devices[dev] : "auto");
-  gtk_text_buffer_get_bounds (gtk_text_view_get_buffer (GTK_TEXT_VIEW (d->val)), &a, &b);
-  val = gtk_text_iter_get_text (&a, &b);
-  g_auto (GStrv) lines = g_strsplit (val, "\n", -1);
-  for (char **l = lines; *l != NULL; l++)
-    {
-      g_strstrip (*l);
-      if (**l == '\0')
-        continue;
-      if (!g_file_test (*l, G_FILE_TEST_IS_DIR))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                       "Validation case '%s': no such folder", *l);
-          ns_train_request_clear (request);
-          return FALSE;
-        }
-      g_strv_builder_add (vb, *l);
-    }
-  request->val_cases = g_strv_builder_end (vb);
-  if (*extra != '\0' && !g_shell_parse_argv (extra, NULL, &request->extra_args, error))
-    {
-      ns_train_request_clear (request);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-GtkWindow *
-ns_fine_tune_dialog_start (GtkWindow *dialog, GError **error)
-{
-  Dialog *d = g_object_get_data (G_OBJECT (dialog), "ns-fine-tune");
-  NsTrainRequest request = { 0 };
-  GtkWidget *panel;
-  GtkWindow *win;
-
-  if (!ns_fine_tune_dialog_get_request (dialog, &request, error))
-    return NULL;
-  {
-    g_autofree char *list_path = validation_list_path (d->db_path);
-    g_autofree char *joined = request.val_cases != NULL && request.val_cases[0] != NULL
-                                ? g_strjoinv ("\n", request.val_cases) : g_strdup ("");
-    g_autofree char *text = g_strconcat (joined, *joined != '\0' ? "\n" : "", NULL);
-    g_autoptr (GError) e = NULL;
-
-    if (!g_file_set_contents (list_path, text, -1, &e))
-      g_warning ("%s", e->message);
-  }
-  panel = ns_train_panel_new (d->db_path);
-  g_object_ref_sink (panel);
-  if (!ns_train_panel_start (NS_TRAIN_PANEL (panel), &request, error))
-    {
-      ns_train_request_clear (&request);
-      g_object_unref (panel);
-      return NULL;
-    }
-  ns_train_request_clear (&request);
-  win = GTK_WINDOW (gtk_window_new ());
-  gtk_window_set_title (win, "Fine-tuning");
-  gtk_window_set_transient_for (win, gtk_window_get_transient_for (dialog));
-  gtk_window_set_default_size (win, 560, 360);
-  gtk_widget_set_margin_start (panel, 12);
-  gtk_widget_set_margin_end (panel, 12);
-  gtk_widget_set_margin_top (panel, 12);
-  gtk_widget_set_margin_bottom (panel, 12);
-  gtk_window_set_child (win, panel);
-  g_object_unref (panel);
-  g_object_set_data (G_OBJECT (win), "ns-train-panel", panel);
-  gtk_window_present (win);
-  gtk_window_destroy (dialog);
-  return win;
-}
-
-static void
-on_start_clicked (GtkButton *button, GtkWindow *dialog)
-{
-  g_autoptr (GError) error = NULL;
-  GtkLabel *msg = g_object_get_data (G_OBJECT (dialog), "ns-message");
-
-  if (ns_fine_tune_dialog_start (dialog, &error) == NULL)
-    gtk_label_set_text (msg, error->message);
-}
-
-static GtkWidget *
-row_label (const char *text)
-{
-  GtkWidget *l = gtk_label_new_with_mnemonic (text);
-
-  gtk_label_set_xalign (GTK_LABEL (l), 1);
-  return l;
-}
-
-GtkWindow *
-ns_fine_tune_dialog_new (GtkWindow *parent, const char *db_path)
-{
-  GtkWindow *win = GTK_WINDOW (gtk_window_new ());
-  Dialog *d = g_new0 (Dialog, 1);
-  GtkWidget *grid = gtk_grid_new ();
-  GtkStringList *names = gtk_string_list_new (NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (NsDb) queue = ns_db_open (db_path, &error);
-  GtkWidget *start, *msg, *scroll, *buttons, *close;
-  guint default_index = 0;
-  guint n_queued = 0;
-
-  d->db_path = g_strdup (db_path);
-  d->model_paths = g_ptr_array_new_with_free_func (g_free);
-  d->model_versions = g_array_new (FALSE, FALSE, sizeof (int));
-  if (queue != NULL)
-    {
-      g_autoptr (GPtrArray) models = ns_registry_list_models (queue, NULL);
-      g_autoptr (GPtrArray) queued = ns_queue_list (queue, NS_QUEUE_SORT_ADDED,
-                                                    NS_QUEUE_STATE_QUEUED, NULL);
-
-      n_queued = queued != NULL ? queued->len : 0;
-      for (guint i = 0; models != NULL && i < models->len; i++)
-        {
-          NsRegistryModel *m = models->pdata[i];
-          g_autofree char *base = g_path_get_basename (m->path);
-          g_autofree char *name = g_strdup_printf ("v%d%s — %s", m->version,
-                                                   m->is_default ? " (default)" : "", base);
-
-          if (m->status != NS_REGISTRY_MODEL_REGISTERED)
-            continue;
-          if (m->is_default)
-            default_index = d->model_paths->len;
-          gtk_string_list_append (names, name);
-          g_ptr_array_add (d->model_paths, g_strdup (m->path));
-          g_array_append_val (d->model_versions, m->version);
-        }
-    }
-  gtk_string_list_append (names, "None (train from scratch)");
-  g_ptr_array_add (d->model_paths, NULL);
-  g_array_append_val (d->model_versions, (int) { 0 });
-
-  gtk_window_set_title (win, "Fine-tune");
-  gtk_window_set_modal (win, TRUE);
-  if (parent != NULL)
-    gtk_window_set_transient_for (win, parent);
-  g_object_set_data_full (G_OBJECT (win), "ns-fine-tune", d, (GDestroyNotify) dialog_free);
-
-  gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
-  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
-  gtk_widget_set_margin_start (grid, 12);
-  gtk_widget_set_margin_end (grid, 12);
-  gtk_widget_set_margin_top (grid, 12);
-  gtk_widget_set_margin_bottom (grid, 12);
-
-  g_autofree char *info = g_strdup_printf ("%u corrected case%s queued for training", n_queued,
-                                           n_queued == 1 ? "" : "s");
-  gtk_grid_attach (GTK_GRID (grid), gtk_label_new (info), 0, 0, 2, 1);
-  d->base = gtk_drop_down_new (G_LIST_MODEL (names), NULL);
-  gtk_drop_down_set_selected (GTK_DROP_DOWN (d->base), default_index);
-  gtk_grid_attach (GTK_GRID (grid), row_label ("_Base model"), 0, 1, 1, 1);
-  gtk_grid_attach (GTK_GRID (grid), d->base, 1, 1, 1, 1);
-  d->epochs = gtk_spin_button_new_with_range (1, 1000, 1);
-  gtk_spin_button_set_value (GTK_SPIN_BUTTON (d->epochs), 5);
-  gtk_grid_attach (GTK_GRID (grid), row_label ("_Epochs"), 0, 2, 1, 1);
-  gtk_grid_attach (GTK_GRID (grid), d->epochs, 1, 2, 1, 1);
-  d->lr = gtk_entry_new ();
-  gtk_editable_set_text (GTK_EDITABLE (d->lr), "1e-4");
-  gtk_grid_attach (GTK_GRID (grid), row_label ("_Learning rate"), 0, 3, 1, 1);
-  gtk_grid_attach (GTK_GRID (grid), d->lr, 1, 3, 1, 1);
-  d->device = gtk_drop_down_new_from_strings (devices);
-  gtk_grid_attach (GTK_GRID (grid), row_label ("_Device"), 0, 4, 1, 1);
-  gtk_grid_attach (GTK_GRID (grid), d->device, 1, 4, 1, 1);
-  d->val = gtk_text_view_new ();
-  {
-    g_autofree char *list_path = validation_list_path (db_path);
-    g_autofree char *text = NULL;
-
-    if (g_file_get_contents (list_path, &text, NULL, NULL))
-      gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (d->val)), text, -1);
-  }
-  scroll = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroll), d->val);
-  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroll), 80);
-  gtk_widget_set_hexpand (scroll, TRUE);
-  gtk_grid_attach (GTK_GRID (grid), row_label ("_Validation cases\n(one folder a line)"), 0, 5,
-                   1, 1);
-  gtk_grid_attach (GTK_GRID (grid), scroll, 1, 5, 1, 1);
-  d->extra = gtk_entry_new ();
-  gtk_entry_set_placeholder_text (GTK_ENTRY (d->extra), "e.g. --max-steps 100 --crop 128");
-  gtk_grid_attach (GTK_GRID (grid), row_label ("More _options"), 0, 6, 1, 1);
-  gtk_grid_attach (GTK_GRID (grid), d->extra, 1, 6, 1, 1);
-  msg = gtk_label_new (queue == NULL ? error->message : "");
-  gtk_label_set_wrap (GTK_LABEL (msg), TRUE);
-  gtk_grid_attach (GTK_GRID (grid), msg, 0, 7, 2, 1);
-  g_object_set_data (G_OBJECT (win), "ns-message", msg);
-
-  buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  gtk_widget_set_halign (buttons, GTK_ALIGN_END);
-  close = gtk_button_new_with_mnemonic ("_Close");
-  g_signal_connect_swapped (close, "clicked", G_CALLBACK (gtk_window_destroy), win);
-  start = gtk_button_new_with_mnemonic ("_Start");
-  gtk_widget_set_name (start, "start");
-  gtk_widget_add_css_class (start, "suggested-action");
-  gtk_widget_set_sensitive (start, queue != NULL && n_queued > 0);
-  g_signal_connect (start, "clicked", G_CALLBACK (on_start_clicked), win);
-  gtk_box_append (GTK_BOX (buttons), close);
-  gtk_box_append (GTK_BOX (buttons), start);
-  gtk_grid_attach (GTK_GRID (grid), buttons, 0, 8, 2, 1);
-  g_object_set_data (G_OBJECT (win), "ns-start", start);
-  gtk_window_set_child (win, grid);
-  return win;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-train-panel.h: Training > Fine-tune…: the dialog (base model, epochs, learning rate,
- * device, validation cases) and the panel that runs `neuroseg train --json-progress` as a
- * subprocess (GSubprocess, so that a crash in training cannot take the GUI down), shows
+ * ns-train-panel.h: Training > Fine-tune…: the panel that runs `neuroseg train
+ * --json-progress` as a subprocess (GSubprocess, so that a crash in training cannot take
+ * the GUI down), shows
  * progress, ETA and a live cairo plot of the loss and the validation Dice per epoch, and
  * on completion registers the new model version with its provenance (data/ns-registry.h).
  * Cancel sends SIGTERM: the trainer stops after its current step.  A trainer that fails
@@ -44,7 +44,9 @@ void ns_train_request_clear (NsTrainRequest *request);
 
 G_DECLARE_FINAL_TYPE (NsTrainPanel, ns_train_panel, NS, TRAIN_PANEL, GtkBox)
 
-/* Signal "finished" (int state (NsTrainState), int new_version, const char *message). */
+/* Signals "progress" (), after each step or epoch the stream reports (the fraction, ETA
+ * and text below changed), and "finished" (int state (NsTrainState), int new_version,
+ * const char *message). */
 GtkWidget   *ns_train_panel_new             (const char *db_path);
 /* Starts `neuroseg train --json-progress` (the binary: $NEUROSEG, else /proc/self/exe when
  * that is neuroseg, else neuroseg on PATH) on the queued cases of the database. */
@@ -77,18 +79,10 @@ void         ns_train_panel_get_epoch       (NsTrainPanel *self, guint index, do
 /* The last step: fraction done (0..1) and ETA in seconds (NAN when unknown). */
 void         ns_train_panel_get_progress    (NsTrainPanel *self, double *fraction,
                                              double *eta_seconds);
+/* "Step 12 of 40, ETA 1:05", what the panel's bar says (owned; NULL before the first
+ * step). */
+char        *ns_train_panel_dup_progress_text (NsTrainPanel *self);
 /* The plot area (for screenshot tests). */
 GtkWidget   *ns_train_panel_get_plot        (NsTrainPanel *self);
-
-/* The Fine-tune… dialog: on Start it opens a window with an NsTrainPanel running the
- * request on the queue's cases.  Its "start" button name: "start".  The validation list
- * is kept in validation-cases.txt beside the database (read when the dialog opens,
- * written on Start), so that model versions are compared on the same held-out cases. */
-GtkWindow   *ns_fine_tune_dialog_new        (GtkWindow *parent, const char *db_path);
-/* Reads the dialog's fields into request (cleared first).  FALSE + error when invalid. */
-gboolean     ns_fine_tune_dialog_get_request (GtkWindow *dialog, NsTrainRequest *request,
-                                              GError **error);
-/* Starts the request (what Start does); returns the panel's window. */
-GtkWindow   *ns_fine_tune_dialog_start      (GtkWindow *dialog, GError **error);
 
 G_END_DECLS

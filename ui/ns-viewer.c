@@ -37,6 +37,7 @@ struct _NsViewer
   NsLabelMap *preview;           /* drawn instead of the labels while set (owned) */
   NsVolume *heat;                /* the heat overlay's values (owned), may be NULL */
   gboolean show_heat;
+  char *labels_source;           /* what the labels are, in words (NULL: their file) */
 };
 
 G_DEFINE_FINAL_TYPE (NsViewer, ns_viewer, G_TYPE_OBJECT)
@@ -54,6 +55,7 @@ enum {
   PROP_OVERLAY_MODE,
   PROP_SHOW_HEAT,
   PROP_HAS_HEAT,
+  PROP_LABELS_SOURCE,
   N_PROPS
 };
 
@@ -168,7 +170,7 @@ _ns_viewer_case_new (NsCase *ncase)
       image->window = image->auto_window;
       image->level = image->auto_level;
     }
-  g_assert (vcase->n_images > 0);  /* ns_case_load() guarantees FLAIR */
+  g_assert (vcase->n_images > 0);  /* a case has at least one image */
 
   vcase->centre[0] = (vcase->grid.dim[0] - 1) / 2;
   vcase->centre[1] = (vcase->grid.dim[1] - 1) / 2;
@@ -192,6 +194,7 @@ ns_viewer_finalize (GObject *object)
   g_clear_pointer (&self->vcase, _ns_viewer_case_free);
   g_clear_pointer (&self->preview, ns_label_map_unref);
   g_clear_pointer (&self->heat, ns_volume_unref);
+  g_free (self->labels_source);
 
   G_OBJECT_CLASS (ns_viewer_parent_class)->finalize (object);
 }
@@ -236,6 +239,9 @@ ns_viewer_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
     case PROP_HAS_HEAT:
       g_value_set_boolean (value, self->heat != NULL);
       break;
+    case PROP_LABELS_SOURCE:
+      g_value_set_string (value, self->labels_source);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -274,6 +280,9 @@ ns_viewer_set_property (GObject *object, guint prop_id, const GValue *value,
       break;
     case PROP_SHOW_HEAT:
       ns_viewer_set_show_heat (self, g_value_get_boolean (value));
+      break;
+    case PROP_LABELS_SOURCE:
+      ns_viewer_set_labels_source (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -323,6 +332,9 @@ ns_viewer_class_init (NsViewerClass *klass)
   properties[PROP_HAS_HEAT] =
     g_param_spec_boolean ("has-heat", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LABELS_SOURCE] =
+    g_param_spec_string ("labels-source", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A new case (or none): everything changed. */
@@ -963,6 +975,25 @@ ns_viewer_get_heat (NsViewer *self)
   return self->heat;
 }
 
+void
+ns_viewer_set_labels_source (NsViewer *self, const char *source)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (g_strcmp0 (self->labels_source, source) == 0)
+    return;
+  g_free (self->labels_source);
+  self->labels_source = g_strdup (source);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LABELS_SOURCE]);
+}
+
+const char *
+ns_viewer_get_labels_source (NsViewer *self)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), NULL);
+  return self->labels_source;
+}
+
 gboolean
 ns_viewer_get_show_heat (NsViewer *self)
 {
@@ -1100,18 +1131,35 @@ ns_viewer_voxel_text_clear (NsViewerVoxelText *text)
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
+typedef struct
+{
+  char **paths;
+  NsCaseFile *kinds;             /* per path, or NULL: from the names */
+} LoadRequest;
+
+static void
+load_request_free (LoadRequest *request)
+{
+  g_strfreev (request->paths);
+  g_free (request->kinds);
+  g_free (request);
+}
+
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data,
              GCancellable *cancellable)
 {
-  const char *const *paths = task_data;
+  LoadRequest *request = task_data;
+  const char *const *paths = (const char *const *) request->paths;
   g_autoptr (NsCase) ncase = NULL;
   GError *error = NULL;
 
-  if (paths[0] != NULL && paths[1] == NULL)
+  /* a folder is a BraTS-style case (its FLAIR required); files are any images, so that
+   * any NIfTI opens */
+  if (paths[1] == NULL && request->kinds == NULL && g_file_test (paths[0], G_FILE_TEST_IS_DIR))
     ncase = ns_case_load (paths[0], NS_CASE_LOAD_DEFAULT, &error);
   else
-    ncase = ns_case_load_files (paths, NS_CASE_LOAD_DEFAULT, &error);
+    ncase = ns_case_load_files_as (paths, request->kinds, NS_CASE_LOAD_ANY_IMAGE, &error);
   if (ncase == NULL)
     {
       g_task_return_error (task, error);
@@ -1124,17 +1172,23 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data,
 }
 
 void
-ns_viewer_load_async (NsViewer *self, const char *const *paths, GCancellable *cancellable,
-                      GAsyncReadyCallback callback, gpointer user_data)
+ns_viewer_load_async (NsViewer *self, const char *const *paths, const NsCaseFile *kinds,
+                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                      gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
+  LoadRequest *request;
 
   g_return_if_fail (NS_IS_VIEWER (self));
   g_return_if_fail (paths != NULL && paths[0] != NULL);
 
+  request = g_new0 (LoadRequest, 1);
+  request->paths = g_strdupv ((char **) paths);
+  if (kinds != NULL)
+    request->kinds = g_memdup2 (kinds, sizeof (NsCaseFile) * g_strv_length (request->paths));
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ns_viewer_load_async);
-  g_task_set_task_data (task, g_strdupv ((char **) paths), (GDestroyNotify) g_strfreev);
+  g_task_set_task_data (task, request, (GDestroyNotify) load_request_free);
   g_task_run_in_thread (task, load_thread);
 }
 

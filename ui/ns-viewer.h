@@ -112,6 +112,12 @@ void                     ns_viewer_set_labels      (NsViewer *self, NsLabelMap *
 void                     ns_viewer_labels_edited   (NsViewer *self, const NsEditChange *change,
                                                     gboolean forward, const int *bbox);
 
+/* What the labels shown are, in words, for the layer list: "Brats…_seg.nii.gz", "Model
+ * prediction, not saved", ... (set by the editor of the window; NULL: the label map's
+ * file name).  Property "labels-source". */
+void                     ns_viewer_set_labels_source (NsViewer *self, const char *source);
+const char              *ns_viewer_get_labels_source (NsViewer *self);
+
 /* ---- a prediction as it arrives, its uncertainty ------------------------------------------ */
 
 /* A label map (a reference is taken; on the case's grid) that the slice views draw instead
@@ -167,8 +173,12 @@ void            ns_viewer_voxel_text_clear     (NsViewerVoxelText *text);
 /* Loads a case folder or a list of NIfTI files (paths, NULL-terminated; one folder or
  * file, or several files) in a worker thread, together with the statistics the display
  * needs; on success the viewer shows it (in the main context the call was made from).
- * The previous case stays shown until then; on failure it stays. */
+ * A folder needs its FLAIR; files make a case with any image (NS_CASE_LOAD_ANY_IMAGE),
+ * each file's part from its name or from kinds (one per path, NS_CASE_FILE_NONE: from
+ * the name; NULL: all from the names).  The previous case stays shown until then; on
+ * failure it stays. */
 void            ns_viewer_load_async           (NsViewer *self, const char *const *paths,
+                                                const NsCaseFile *kinds,
                                                 GCancellable *cancellable,
                                                 GAsyncReadyCallback callback,
                                                 gpointer user_data);

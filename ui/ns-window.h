@@ -15,15 +15,17 @@
  *   view.zoom-out, view.modality(s), view.window-preset(s: auto | brain | full),
  *   view.show-labels, view.overlay-mode(s: fill | outline | both), view.show-crosshair,
  *   view.neurological;
- *   seg.run-model, seg.accept, train.fine-tune, train.models (disabled until the
- *   inference engine and the trainer land).
+ *   seg.run-model, seg.mark-corrected, seg.choose-model, seg.show-uncertainty, train.queue,
+ *   train.fine-tune, train.models (NsAiController's), train.corrections-folder.
  */
 #pragma once
 
 #include <gtk/gtk.h>
 
+#include "ns-ai-controller.h"
 #include "ns-editor.h"
 #include "ns-info-pane.h"
+#include "ns-job-status.h"
 #include "ns-layer-panel.h"
 #include "ns-slice-view.h"
 #include "ns-viewer.h"
@@ -37,10 +39,12 @@ G_DECLARE_FINAL_TYPE (NsWindow, ns_window, NS, WINDOW, GtkApplicationWindow)
 NsWindow     *ns_window_new             (GtkApplication *application);
 
 /* Opens a case folder, one NIfTI file, or several NIfTI files of one case (paths,
- * NULL-terminated), off the main thread; a progress bar pulses meanwhile.  With unsaved
- * mask edits it first asks Save / Discard / Cancel (ns_window_get_question()) and opens
- * only after Save or Discard.  On failure a
- * dialog names the file and the reason and the previous case stays.  Cancels a load in
+ * NULL-terminated), off the main thread; a progress bar pulses meanwhile.  Files need no
+ * FLAIR: any image opens, and a file whose name says nothing of what it is is asked
+ * about first (ns-modality-dialog.h).  With unsaved mask edits it asks Save / Discard /
+ * Cancel (ns_window_get_question(), see ns-save-changes-dialog.h) and opens only after
+ * Save or Discard.  On failure a dialog names the file and the reason and the previous
+ * case stays.  Cancels a load in
  * progress.  "load-finished" (gboolean ok) is emitted at the end. */
 void          ns_window_open            (NsWindow *self, const char *const *paths);
 gboolean      ns_window_is_loading      (NsWindow *self);
@@ -59,6 +63,10 @@ const char   *ns_window_get_layout      (NsWindow *self);
 void          ns_window_set_layout      (NsWindow *self, const char *layout);
 /* The status bar's voxel, position, intensity and label fields, joined by "  |  ". */
 char         *ns_window_dup_status_text (NsWindow *self);
+/* The status bar's message ("Saved …", "Predicted in …", ...). */
+const char   *ns_window_get_message     (NsWindow *self);
+/* The status bar's progress of the AI job (Run Model, fine-tuning). */
+NsJobStatus  *ns_window_get_job_status  (NsWindow *self);
 
 /* ---- editing ------------------------------------------------------------------------------ */
 
@@ -73,16 +81,11 @@ typedef enum
 } NsWindowResponse;
 
 NsEditor     *ns_window_get_editor      (NsWindow *self);
+/* The AI loop's actions of this window (Run Model, Mark Corrected, ...). */
+NsAiController *ns_window_get_ai_controller (NsWindow *self);
 /* The question dialog the window shows now (a GtkDialog: unsaved edits, recovery,
  * overwriting; also the Remove Small Islands and Add Label dialogs), or NULL. */
 GtkWidget    *ns_window_get_question    (NsWindow *self);
 /* The list of Edit > History while it is open (row r: r entries applied), or NULL. */
 GtkListBox   *ns_window_get_history_list (NsWindow *self);
-/* One line of a test script (NEUROSEG_TEST_SCRIPT, see ns-application.c):
- *   paint PLANE I J K [I J K ...] [label L] [radius R]   a brush stroke (2-D on PLANE)
- *   erase PLANE I J K [...] [radius R]                   an eraser stroke
- *   undo | recover | discard | save [PATH] | quit
- * PLANE is axial, sagittal or coronal; I J K are voxel coordinates. */
-gboolean      ns_window_run_script_line (NsWindow *self, const char *line, GError **error);
-
 G_END_DECLS

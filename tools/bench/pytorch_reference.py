@@ -23,6 +23,13 @@ What it does (python3 pytorch_reference.py --help):
                     one slice (bf16), and training slices/s at batch 32 (bf16 autocast,
                     fp32 master weights, Adam, the same CE + Dice loss as ours).
   --json            prints one JSON object with every number (gpu-run.sh reads it).
+  --export-onnx OUT.onnx --model M
+                    the network as ONNX for tools/bench/ort.sh (ONNX Runtime side by side);
+  --golden INPUT.f32 N,C,H,W OUT.f32 --model M
+                    fp32 logits on the CPU of a raw input (tests/golden/net/, the golden test
+                    of the whole network, test-net-golden).
+The model's input channels and outputs come from its metadata (modalities, context,
+regions).
 """
 import argparse
 import gzip
@@ -190,9 +197,20 @@ def write_random_model(path, seed):
     write_safetensors(path, neuroseg_state(model), meta)
 
 
+def model_shape(metadata):
+    """(input channels, outputs) of a Neuroseg model from its metadata (net/README.md):
+    modalities x (2 context + 1) in, one output per region or per class."""
+    n_in = len(json.loads(metadata.get("modalities", '["flair", "t1c"]')))
+    context = int(metadata.get("context", "0"))
+    regions = json.loads(metadata.get("regions", "[]"))
+    classes = json.loads(metadata.get("classes", "[1, 2, 3, 4]"))
+    return n_in * (2 * context + 1), len(regions) if regions else len(classes)
+
+
 def load_model(path):
-    tensors, _ = read_safetensors(path)
-    model = MobileNetV2UNet()
+    tensors, metadata = read_safetensors(path)
+    in_channels, outputs = model_shape(metadata)
+    model = MobileNetV2UNet(in_channels, outputs)
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
@@ -337,11 +355,39 @@ def main():
     ap.add_argument("--train-size", type=int, default=224)
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--export-onnx", metavar="OUT.onnx",
+                    help="with --model: write the network as ONNX (opset 13, dynamic batch) "
+                         "for --height x --width inputs, then exit")
+    ap.add_argument("--height", type=int, default=192)
+    ap.add_argument("--width", type=int, default=160)
+    ap.add_argument("--golden", nargs=3, metavar=("INPUT.f32", "N,C,H,W", "OUT.f32"),
+                    help="with --model: the logits of a raw little-endian float32 NCHW input, "
+                         "fp32 on the CPU, written as raw float32 (tests/golden/net/)")
     a = ap.parse_args()
 
     if a.write_model:
         write_random_model(a.write_model, a.seed)
         print(f"wrote {a.write_model}", file=sys.stderr)
+        return 0
+    if a.export_onnx or a.golden:
+        if not a.model:
+            sys.exit("pytorch_reference.py: --export-onnx and --golden need --model")
+        torch.set_num_threads(2)
+        model = load_model(a.model).float().eval()
+        if a.golden:
+            shape = [int(v) for v in a.golden[1].split(",")]
+            x = np.fromfile(a.golden[0], dtype="<f4").reshape(shape)
+            with torch.no_grad():
+                y = model(torch.from_numpy(x)).numpy().astype("<f4")
+            y.tofile(a.golden[2])
+            print(f"wrote {a.golden[2]}: logits {list(y.shape)}", file=sys.stderr)
+        if a.export_onnx:
+            c = model.encoder.features[0][0].in_channels
+            x = torch.zeros(1, c, a.height, a.width)
+            torch.onnx.export(model, x, a.export_onnx, opset_version=13, input_names=["input"],
+                              output_names=["logits"],
+                              dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+            print(f"wrote {a.export_onnx}", file=sys.stderr)
         return 0
     if not torch.cuda.is_available():
         sys.exit("pytorch_reference.py: no CUDA device")

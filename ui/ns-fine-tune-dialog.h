@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-fine-tune-dialog.h: Training > Fine-tune…: base model, epochs, learning rate, device,
+ * validation cases and further trainer options for a run on the queue's corrected cases.
+ * Start opens a "Fine-tuning" window with an NsTrainPanel running the request, emits
+ * "started" (NsTrainPanel *panel) so that the workbench can follow its progress, and
+ * closes the dialog.  The validation list is kept in validation-cases.txt beside the
+ * database (read when the dialog opens, written on Start), so that model versions are
+ * compared on the same held-out cases.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-train-panel.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_FINE_TUNE_DIALOG (ns_fine_tune_dialog_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsFineTuneDialog, ns_fine_tune_dialog, NS, FINE_TUNE_DIALOG, GtkWindow)
+
+/* db_path NULL: the default database. */
+NsFineTuneDialog *ns_fine_tune_dialog_new          (GtkWindow *parent, const char *db_path);
+/* Reads the dialog's fields into request (cleared first).  FALSE + error when invalid. */
+gboolean          ns_fine_tune_dialog_get_request  (NsFineTuneDialog *self,
+                                                    NsTrainRequest *request, GError **error);
+/* Starts the request (what Start does); returns the panel's window. */
+GtkWindow        *ns_fine_tune_dialog_start        (NsFineTuneDialog *self, GError **error);
+/* The Start button (insensitive without queued cases). */
+GtkWidget        *ns_fine_tune_dialog_get_start_button (NsFineTuneDialog *self);
+
+G_END_DECLS
