@@ -19,11 +19,21 @@
 #include "ns-db-private.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static const char *
 this_host (void)
 {
   return g_get_host_name ();
+}
+
+/* A token nobody else has: a random UUID, and the process id, since a forked process
+ * continues the random sequence of its parent (g_random_*) and would draw the same. */
+static char *
+new_token (void)
+{
+  g_autofree char *uuid = g_uuid_string_random ();
+  return g_strdup_printf ("%s-%ld", uuid, (long) getpid ());
 }
 
 static guint
@@ -172,7 +182,7 @@ claim_txn (NsDb *db, gpointer data, GError **error)
 
   g_autoptr (NsQueueClaim) c = g_new0 (NsQueueClaim, 1);
   c->case_id = d->case_row;
-  c->token = g_uuid_string_random ();
+  c->token = new_token ();
   c->who = g_strdup (d->who != NULL ? d->who : g_get_user_name ());
   c->host = g_strdup (this_host ());
   c->since = _ns_db_dup_now ();
