@@ -2,7 +2,8 @@
  *
  * ns-cmd-queue.c: `neuroseg queue list|add|remove|exclude|requeue|history|export`, the
  * fine-tuning queue of data/ns-queue.h (and its export, data/ns-export.h) from the command
- * line, and what a team adds (claim|release|take-over|claims|review|mask, below), on the same database the GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db,
+ * line, and what a team adds (claim|renew|release|take-over|claims|review|mask|setup-team,
+ * below), on the same database the GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db,
  * else the user's data folder; --db picks another file).  list, history and export only
  * read it: they open the database read-only, so that a read-only data folder (or none)
  * does not stop them.
@@ -610,6 +611,30 @@ cmd_mask (int argc, char **argv)
   return 0;
 }
 
+static int
+cmd_setup_team (int argc, char **argv)
+{
+  const GOptionEntry entries[] = { { NULL } };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue setup-team", "", "On a PostgreSQL server (--db postgresql://... or "
+              "$NEUROSEG_DB), run once by the database's owner: creates the schema and the "
+              "roles neuroseg_team (reads and changes the queue and registry) and "
+              "neuroseg_reader (reads them).  A member is added with GRANT neuroseg_team TO "
+              "<login>; see docs/scale.md.", entries, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return ns_cmd_usage_error ("queue setup-team", "takes no arguments");
+  g_autoptr (NsDb) q = open_queue (&error);
+  if (q == NULL || !ns_db_setup_team (q, &error))
+    return ns_cmd_print_error (error);
+  printf ("%s: schema version %d, roles neuroseg_team and neuroseg_reader ready\n"
+          "add a member: GRANT neuroseg_team TO <login>; a reader: GRANT neuroseg_reader "
+          "TO <login>\n", ns_cmd_printable (ns_db_get_path (q)), NS_DB_SCHEMA_VERSION);
+  return 0;
+}
+
 /* ---- dispatch ----------------------------------------------------------------------- */
 
 static const NsCmd subs[] = {
@@ -628,6 +653,8 @@ static const NsCmd subs[] = {
   { "claims", "The claims that hold", cmd_claims },
   { "review", "Accept or send back the latest correction: CASE accept|send-back", cmd_review },
   { "mask", "Write a case's corrected mask from the database: CASE FILE", cmd_mask },
+  { "setup-team", "Set up a PostgreSQL server's roles for a team (its owner, once)",
+    cmd_setup_team },
 };
 
 int

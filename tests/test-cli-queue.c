@@ -877,6 +877,15 @@ test_team (void)
     g_assert_cmpint (r2.status, ==, 1);
     assert_one_line (r2.err);
   }
+  {
+    /* Roles are a server's: a file is refused, saying so (test-data-team /data/team/roles
+     * sets a server up). */
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "setup-team", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    assert_one_line (r.err);
+    g_assert_nonnull (strstr (r.err, db_path));
+  }
   g_free (db_path);
   db_path = g_steal_pointer (&saved);
 }

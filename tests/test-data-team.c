@@ -650,6 +650,60 @@ test_server_outage (void)
   g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM claims"), ==, 0);
 }
 
+/* ---- the roles of a team (PostgreSQL) ------------------------------------------------------ */
+
+/* The owner sets the roles up (ns_db_setup_team); a member (neuroseg_team) works on the
+ * queue, a reader (neuroseg_reader) reads it and is refused a change, saying why; on
+ * SQLite the call is refused. */
+static void
+test_roles (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (NsDb) owner = ns_test_open_fresh_db (&path);
+  gint64 c = ns_test_queued_case (owner, "Roles");
+  if (!ns_test_db_is_server ())
+    {
+      g_assert_false (ns_db_setup_team (owner, &error));
+      g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID);
+      return;
+    }
+  g_assert_true (ns_db_setup_team (owner, &error));
+  g_assert_no_error (error);
+  /* Twice is harmless (a later migration's tables are granted too). */
+  g_assert_true (ns_db_setup_team (owner, &error));
+  g_assert_no_error (error);
+  ns_test_pg_sql_exec (path, "CREATE ROLE member LOGIN; GRANT neuroseg_team TO member; "
+                             "CREATE ROLE viewer LOGIN; GRANT neuroseg_reader TO viewer");
+
+  g_autofree char *as_member = ns_test_pg_location_as (path, "member");
+  g_autoptr (NsDb) m = ns_db_open (as_member, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsQueueClaim) cl = ns_queue_claim (m, c, "member", 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (ns_queue_review (m, c, 0, NS_QUEUE_REVIEW_ACCEPTED, "member", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_queue_release_claim (m, cl, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *as_viewer = ns_test_pg_location_as (path, "viewer");
+  g_autoptr (NsDb) v = ns_db_open_readonly (as_viewer, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) all = ns_queue_list (v, NS_QUEUE_SORT_ADDED, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_autoptr (NsDb) vw = ns_db_open (as_viewer, &error);
+  if (vw != NULL)
+    {
+      ns_db_set_retry_window (vw, 0);
+      g_assert_null (ns_queue_claim (vw, c, "viewer", 0, &error));
+    }
+  g_assert_nonnull (error);
+  g_assert_true (g_str_has_prefix (error->message, "postgresql://"));
+  g_assert_nonnull (strstr (error->message, "permission denied"));
+  g_test_message ("a reader's write: %s", error->message);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -661,6 +715,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/team/stored-mask", test_stored_mask);
   g_test_add_func ("/data/team/watch", test_watch);
   g_test_add_func ("/data/team/concurrency", test_concurrency);
+  g_test_add_func ("/data/team/roles", test_roles);
   if (ns_test_db_is_server ())
     g_test_add_func ("/data/team/server-outage", test_server_outage);
   return g_test_run ();
