@@ -14,6 +14,7 @@
 
 #include "ns-data-error.h"
 #include "ns-db-private.h"
+#include "ns-file.h"
 #include "ns-nifti.h"
 #include "ns-registry.h"
 
@@ -21,6 +22,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* ---- storing ----------------------------------------------------------------------------- */
@@ -56,17 +59,21 @@ gzip_bytes (const guint8 *data, gsize len, GError **error, const char *path)
 GBytes *
 _ns_queue_pack_mask (const char *path, char **sha256, GError **error)
 {
-  g_autofree char *data = NULL;
-  gsize len = 0;
-  g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (path, &data, &len, &local))
-    {
-      g_set_error (error, NS_DATA_ERROR,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                     ? NS_DATA_ERROR_NOT_FOUND : NS_DATA_ERROR_IO,
-                   "%s: %s", path, local->message);
-      return NULL;
-    }
+  /* Only a regular file, opened so that a FIFO or a device cannot block or act (ns-file.h);
+   * its header checked first, so that no giant file is read for nothing. */
+  NsNiftiHeader header;
+  if (!ns_nifti_read_header (path, &header, error))
+    return NULL;
+  struct stat st;
+  int fd = ns_file_open_regular (path, &st, error);
+  if (fd < 0)
+    return NULL;
+  gsize len = (gsize) st.st_size;
+  g_autofree char *data = g_malloc (MAX (len, 1));
+  gboolean ok = ns_file_read_at (fd, data, len, 0, path, error);
+  close (fd);
+  if (!ok)
+    return NULL;
   GBytes *packed;
   if (len >= 2 && (guint8) data[0] == 0x1f && (guint8) data[1] == 0x8b)
     packed = g_bytes_new_take (g_steal_pointer (&data), len);
@@ -152,30 +159,33 @@ ns_queue_write_mask (NsDb *db, gint64 annotation_id, const char *dest, GError **
 }
 
 NsLabelMap *
+_ns_queue_decode_mask (GBytes *bytes, const char *name, GError **error)
+{
+  gsize size = 0;
+  const void *data = g_bytes_get_data (bytes, &size);
+  g_autoptr (GPtrArray) vols = ns_nifti_read_memory (data, size, name, error);
+  if (vols == NULL)
+    return NULL;
+  if (vols->len != 1)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED,
+                   "%s: holds %u volumes; a mask is one 3-D label map", name, vols->len);
+      return NULL;
+    }
+  return ns_label_map_from_volume (g_ptr_array_index (vols, 0), NS_LABEL_SCHEME_BRATS2015,
+                                   FALSE, error);
+}
+
+NsLabelMap *
 ns_queue_dup_mask (NsDb *db, gint64 annotation_id, GError **error)
 {
   g_return_val_if_fail (db != NULL, NULL);
-  g_autoptr (GError) local = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("neuroseg-mask-XXXXXX", &local);
-  if (dir == NULL)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO, "%s", local->message);
-      return NULL;
-    }
-  g_autofree char *path = g_build_filename (dir, "mask.nii.gz", NULL);
-  NsLabelMap *map = NULL;
-  if (ns_queue_write_mask (db, annotation_id, path, error))
-    {
-      g_autoptr (NsVolume) vol = ns_nifti_read (path, &local);
-      if (vol != NULL)
-        map = ns_label_map_from_volume (vol, NS_LABEL_SCHEME_BRATS2015, FALSE, &local);
-      if (map == NULL)
-        g_set_error (error, local->domain, local->code, "%s: the stored mask of annotation %"
-                     G_GINT64_FORMAT ": %s", db->path, annotation_id, local->message);
-    }
-  g_unlink (path);
-  g_rmdir (dir);
-  return map;
+  g_autoptr (GBytes) data = read_stored (db, annotation_id, error);
+  if (data == NULL)
+    return NULL;
+  g_autofree char *name = g_strdup_printf ("%s: the stored mask of annotation %"
+                                           G_GINT64_FORMAT, db->path, annotation_id);
+  return _ns_queue_decode_mask (data, name, error);
 }
 
 /* ---- the images ------------------------------------------------------------------------- */

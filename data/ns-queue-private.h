@@ -30,5 +30,8 @@ NsQueueReview _ns_queue_review_from_name (const char *name);
 /* A mask file as the database stores it: gzip-compressed (a .nii.gz as it is, a .nii
  * compressed), with the sha256 of those bytes (owned). */
 GBytes  *_ns_queue_pack_mask    (const char *path, char **sha256, GError **error);
+/* Those bytes (or any NIfTI file's) decoded as a label map of BraTS values (either scheme,
+ * unmapped); name (the file) in messages. */
+NsLabelMap *_ns_queue_decode_mask (GBytes *bytes, const char *name, GError **error);
 
 G_END_DECLS

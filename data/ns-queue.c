@@ -238,7 +238,14 @@ ns_queue_add (NsDb *db, const char *case_path, const NsQueueAnnotation *annotati
   g_autoptr (NsCase) ncase = ns_case_load (desc.path, NS_CASE_LOAD_SKIP_LABELS, error);
   if (ncase == NULL)
     return 0;
-  g_autoptr (NsLabelMap) mask = read_mask (annotation->mask_path, error);
+  /* The mask is read once: what is checked and measured is what is stored. */
+  g_autofree char *mask_sha256 = NULL;
+  g_autofree char *mask_abs = g_canonicalize_filename (annotation->mask_path, NULL);
+  g_autoptr (GBytes) mask_bytes = _ns_queue_pack_mask (mask_abs, &mask_sha256, error);
+  if (mask_bytes == NULL)
+    return 0;
+  g_autoptr (NsLabelMap) mask = _ns_queue_decode_mask (mask_bytes, annotation->mask_path,
+                                                       error);
   if (mask == NULL)
     return 0;
   if (!ns_grid_equal (&mask->grid, &ncase->grid))
@@ -263,12 +270,7 @@ ns_queue_add (NsDb *db, const char *case_path, const NsQueueAnnotation *annotati
         g_hash_table_insert (sums, desc.files[m], sum);
       }
   g_autofree char *modalities = modalities_json (&desc, sums);
-  g_autofree char *mask_abs = g_canonicalize_filename (annotation->mask_path, NULL);
   g_autofree char *pred_abs = NULL;
-  g_autofree char *mask_sha256 = NULL;
-  g_autoptr (GBytes) mask_bytes = _ns_queue_pack_mask (mask_abs, &mask_sha256, error);
-  if (mask_bytes == NULL)
-    return 0;
   AddData d = { &desc, modalities, annotation, mask_abs, NULL, NAN, -1, mask_bytes,
                 mask_sha256, 0 };
   if (annotation->prediction_path != NULL)

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -287,6 +288,16 @@ test_stored_mask (void)
   g_assert_cmpstr (sum, ==, sum_after);
   g_assert_false (ns_queue_write_mask (q, e->annotation_id + 1000, out, &error));
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* The mask is read once, as a regular file: a FIFO is refused (never waited on). */
+  g_autofree char *fifo = ns_test_fresh_path ("mask.nii.gz");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  NsQueueAnnotation a = annotation (fifo, "tester", NULL);
+  g_assert_cmpint (ns_queue_add (q, e->path, &a, &error), ==, 0);
+  g_assert_nonnull (error);
+  g_assert_true (g_str_has_prefix (error->message, fifo));
+  g_assert_nonnull (strstr (error->message, "FIFO"));
 }
 
 /* ---- watching ------------------------------------------------------------------------------ */
