@@ -300,6 +300,24 @@ _ns_queue_check_claim (NsDb *db, gint64 case_row, const char *token, GError **er
   return TRUE;
 }
 
+gboolean
+_ns_queue_check_unclaimed (NsDb *db, gint64 case_row, const char *action, GError **error)
+{
+  g_autoptr (NsQueueClaim) c = NULL;
+  gint64 now;
+
+  if (!_ns_db_now_ms (db, &now, error) || !read_claim (db, case_row, &c, error))
+    return FALSE;
+  if (c == NULL || c->expires_ms <= now)
+    return TRUE;
+  g_autofree char *name = _ns_queue_dup_case_name (db, case_row);
+  g_autofree char *who = describe (c);
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED,
+               "%s: case %s is claimed by %s: take it over before %s", db->path, name, who,
+               action);
+  return FALSE;
+}
+
 /* ---- renew, release ------------------------------------------------------------------- */
 
 typedef struct

@@ -25,6 +25,10 @@ char    *_ns_queue_dup_case_name (NsDb *db, gint64 case_row);
  * saying who holds the case).  Inside a write transaction. */
 gboolean _ns_queue_check_claim  (NsDb *db, gint64 case_row, const char *token,
                                  GError **error);
+/* Refused (NS_DATA_ERROR_REFUSED, saying who holds it and "take it over before <action>")
+ * while a claim holds on the case.  Inside a write transaction. */
+gboolean _ns_queue_check_unclaimed (NsDb *db, gint64 case_row, const char *action,
+                                    GError **error);
 /* "accepted", "sent back" as stored; NONE for anything else. */
 NsQueueReview _ns_queue_review_from_name (const char *name);
 /* A mask file as the database stores it: gzip-compressed (a .nii.gz as it is, a .nii

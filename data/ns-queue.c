@@ -476,7 +476,9 @@ remove_txn (NsDb *db, gpointer data, GError **error)
 {
   gint64 case_row = *(gint64 *) data;
   _ns_db_touch (db, NS_DB_CHANGES_QUEUE);
-  if (!_ns_queue_check_case (db, case_row, error))
+  /* Not the case someone is correcting. */
+  if (!_ns_queue_check_case (db, case_row, error)
+      || !_ns_queue_check_unclaimed (db, case_row, "removing it", error))
     return FALSE;
   g_autoptr (NsDbStmt) st = _ns_db_prepare (db, "DELETE FROM cases WHERE id = ?", error);
   if (st == NULL)

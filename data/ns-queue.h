@@ -179,7 +179,8 @@ GPtrArray    *ns_queue_list            (NsDb *db, NsQueueSort sort, int state, G
 /* The case named by ref: its row id, its path (absolute), or its case id (which must be
  * unambiguous).  NULL + NS_DATA_ERROR_NOT_FOUND when none. */
 NsQueueEntry *ns_queue_dup_entry       (NsDb *db, const char *ref, GError **error);
-/* Forgets the case, its annotations and history (files are left alone). */
+/* Forgets the case, its annotations, stored masks, reviews, claims and history (files are
+ * left alone).  Refused (NS_DATA_ERROR_REFUSED) while someone's claim holds on it. */
 gboolean      ns_queue_remove          (NsDb *db, gint64 case_id, GError **error);
 /* Changes the state (QUEUED, EXCLUDED; USED needs model_version), with a history entry. */
 gboolean      ns_queue_set_state       (NsDb *db, gint64 case_id, NsQueueState state,

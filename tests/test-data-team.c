@@ -123,6 +123,21 @@ test_claims (void)
   g_assert_nonnull (strstr (ev1->note, "from ann"));
   g_assert_nonnull (strstr (ev1->note, "ann is away"));
   g_assert_cmpstr (ev2->event, ==, "release");
+
+  /* Not removed under someone's claim; once free, removed with its claims and masks. */
+  g_autoptr (NsQueueClaim) again = ns_queue_claim (q, c, "ann", 0, &error);
+  g_assert_no_error (error);
+  g_assert_false (ns_queue_remove (q, c, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "claimed by ann"));
+  g_assert_nonnull (strstr (error->message, "before removing it"));
+  g_clear_error (&error);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM cases"), ==, 1);
+  g_assert_true (ns_queue_release_claim (q, again, &error));
+  g_assert_true (ns_queue_remove (q, c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM claim_history"), ==, 0);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM annotation_masks"), ==, 0);
 }
 
 /* A workstation killed (SIGKILL) while holding a claim: the case stays taken until the
