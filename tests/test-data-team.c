@@ -15,6 +15,7 @@
 #include "ns-db-watch.h"
 #include "ns-nifti.h"
 #include "ns-queue.h"
+#include "ns-registry.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -371,6 +372,13 @@ test_watch (void)
   g_assert_no_error (error);
   wait_for (ctx, s, &flags, NS_DB_CHANGES_QUEUE);
   g_assert_cmphex (flags & NS_DB_CHANGES_REGISTRY, ==, 0);
+  /* A model registered: the Models window's change. */
+  flags = 0;
+  g_autofree char *model = ns_test_fake_model ("watched model");
+  NsRegistryModelInfo info = { model, "mobilenetv2-unet", NS_REGISTRY_NONE, NULL, 0, NULL };
+  g_assert_cmpint (ns_registry_register_model (q, &info, &error), ==, 1);
+  g_assert_no_error (error);
+  wait_for (ctx, s, &flags, NS_DB_CHANGES_REGISTRY);
 
   if (ns_test_db_is_server ())
     {
