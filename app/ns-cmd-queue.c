@@ -136,6 +136,15 @@ entry_to_json (JsonBuilder *b, const NsQueueEntry *e)
   ns_json_add_int_or_null (b, "edited_voxels", e->edited_voxels, e->edited_voxels >= 0);
   ns_json_add_number (b, "uncertainty", e->uncertainty);
   ns_json_add_int (b, "annotations", e->n_annotations);
+  ns_json_add_string (b, "mask_sha256", e->mask_sha256);
+  ns_json_add_string (b, "claimed_by", e->claimed_by);
+  ns_json_add_string (b, "claim_host", e->claim_host);
+  ns_json_add_string (b, "claimed_since", e->claimed_since);
+  ns_json_add_string (b, "claim_expires", e->claim_expires);
+  ns_json_add_string (b, "review", ns_queue_review_name (e->review));
+  ns_json_add_string (b, "reviewer", e->reviewer);
+  ns_json_add_string (b, "review_note", e->review_note);
+  ns_json_add_string (b, "reviewed", e->reviewed);
   json_builder_set_member_name (b, "modalities");
   g_autoptr (JsonNode) mods = json_from_string (e->modalities, NULL);
   if (mods != NULL)
@@ -214,10 +223,18 @@ cmd_list (int argc, char **argv)
       g_autofree char *edited = e->edited_voxels >= 0
         ? g_strdup_printf ("%" G_GINT64_FORMAT, e->edited_voxels) : g_strdup ("-");
       g_autofree char *unc = ns_cmd_dup_number_text (e->uncertainty, "%.4f");
-      printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s\n", e->id,
+      printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s", e->id,
               ns_cmd_printable (e->case_id), state_text, effort, edited, unc,
               ns_cmd_printable (e->who != NULL ? e->who : "-"),
               ns_cmd_printable (e->annotated != NULL ? e->annotated : "-"));
+      /* What a team needs to see: who works on it, what the second reader said. */
+      if (e->claimed_by != NULL)
+        printf ("  claimed by %s until %s", ns_cmd_printable (e->claimed_by),
+                e->claim_expires);
+      if (e->review != NS_QUEUE_REVIEW_NONE)
+        printf ("  %s by %s", ns_queue_review_name (e->review),
+                ns_cmd_printable (e->reviewer));
+      printf ("\n");
     }
   return 0;
 }

@@ -818,6 +818,14 @@ test_team (void)
     run_cmd (&r2, "queue", "claims", "--json", NULL);
     g_assert_cmpint (r2.status, ==, 0);
     g_assert_nonnull (strstr (r2.out, "\"who\" : \"ann\""));
+    /* Everyone sees it taken, in the list too. */
+    g_auto (NsTestRun) r4 = { 0 }, r5 = { 0 };
+    run_cmd (&r4, "queue", "list", NULL);
+    g_assert_cmpint (r4.status, ==, 0);
+    g_assert_nonnull (strstr (r4.out, "claimed by ann until"));
+    run_cmd (&r5, "queue", "list", "--json", NULL);
+    g_assert_nonnull (strstr (r5.out, "\"claimed_by\" : \"ann\""));
+    g_assert_nonnull (strstr (r5.out, "\"review\" : \"unreviewed\""));
     run_cmd (&r3, "queue", "release", "TeamA", NULL);
     g_assert_cmpint (r3.status, ==, 2);
   }
@@ -855,6 +863,10 @@ test_team (void)
     run_cmd (&r5, "queue", "review", "TeamB", "send-back", "--who", "rev", "--note", "edema",
              NULL);
     g_assert_cmpint (r5.status, ==, 0);
+    g_auto (NsTestRun) r6 = { 0 };
+    run_cmd (&r6, "queue", "list", NULL);
+    g_assert_nonnull (strstr (r6.out, "accepted by rev"));
+    g_assert_nonnull (strstr (r6.out, "sent back by rev"));
   }
   {
     g_autofree char *out = tmp_path ("team-export");
