@@ -15,6 +15,7 @@
 #include "ns-db-watch.h"
 #include "ns-nifti.h"
 #include "ns-queue.h"
+#include "ns-queue-keeper.h"
 #include "ns-registry.h"
 
 #include <fcntl.h>
@@ -738,6 +739,61 @@ test_roles (void)
   g_test_message ("a reader's write: %s", error->message);
 }
 
+/* ---- keeping a claim ----------------------------------------------------------------------- */
+
+static void
+lost_cb (const char *why, gpointer user_data)
+{
+  char **out = user_data;
+  g_assert_null (*out);
+  *out = g_strdup (why);
+}
+
+/* The keeper renews a claim whose lease ran out (nobody claimed the case meanwhile) and
+ * reports the claim lost, once, in the caller's main context when it is taken over. */
+static void
+test_keeper (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (NsDb) q = ns_test_open_fresh_db (&path);
+  gint64 c = ns_test_queued_case (q, "Kept");
+  g_autoptr (NsQueueClaim) cl = ns_queue_claim (q, c, "ann", 3, &error);
+  g_assert_no_error (error);
+  g_autofree char *why = NULL;
+  NsQueueClaimKeeper *k = ns_queue_claim_keeper_new (path, cl, 3, lost_cb, &why);
+
+  ns_test_sql_exec (path, "UPDATE claims SET lease_until = 0");
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  NsQueueClaim *now = NULL;
+  while ((now = ns_queue_dup_claim (q, c, &error)) == NULL
+         && g_get_monotonic_time () < deadline)
+    g_usleep (50000);
+  g_assert_no_error (error);
+  g_assert_nonnull (now);
+  g_assert_cmpstr (now->token, ==, cl->token);
+  ns_queue_claim_free (now);
+
+  g_autoptr (NsQueueClaim) bob = ns_queue_take_over (q, c, "bob", 0, NULL, &error);
+  g_assert_no_error (error);
+  while (why == NULL && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (50000);
+  g_assert_nonnull (why);
+  g_assert_nonnull (strstr (why, "bob"));
+  ns_queue_claim_keeper_free (k);
+
+  /* Freed before it could report anything: nothing is called. */
+  g_autofree char *never = NULL;
+  k = ns_queue_claim_keeper_new (path, bob, 0, lost_cb, &never);
+  ns_queue_claim_keeper_free (k);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (never);
+  g_autoptr (NsQueueClaim) held = ns_queue_dup_claim (q, c, &error);
+  g_assert_cmpstr (held->token, ==, bob->token);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -748,6 +804,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/team/review", test_review);
   g_test_add_func ("/data/team/stored-mask", test_stored_mask);
   g_test_add_func ("/data/team/watch", test_watch);
+  g_test_add_func ("/data/team/keeper", test_keeper);
   g_test_add_func ("/data/team/concurrency", test_concurrency);
   g_test_add_func ("/data/team/roles", test_roles);
   if (ns_test_db_is_server ())
