@@ -295,7 +295,7 @@ test_out_of_memory (void)
   fixture_run (&f, NS_RUN_MODEL_REPLACE);
   g_assert_true (f.ok);
   g_assert_nonnull (f.message);
-  g_assert_nonnull (strstr (f.message, "ran on the CPU"));
+  g_assert_nonnull (strstr (f.message, "finishing on the CPU"));
   g_assert_nonnull (strstr (f.message, "out of memory"));
   g_assert_cmpmem (ns_model_runner_get_prediction (f.runner)->labels, n, cpu, n);
   fixture_teardown (&f);
