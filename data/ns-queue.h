@@ -51,8 +51,8 @@ typedef enum
   NS_QUEUE_REVIEW_SENT_BACK,  /* a second reader sent it back (see the note) */
 } NsQueueReview;
 
-/* How long a claim holds unless renewed, by default (the workbench renews it every third
- * of that while the case is open). */
+/* How long a claim holds unless renewed, by default (ns-queue-keeper.h renews it every
+ * third of that while the case is open). */
 #define NS_QUEUE_LEASE_DEFAULT_S 600
 
 typedef enum
