@@ -2,7 +2,8 @@
  *
  * ns-cmd-queue.c: `neuroseg queue list|add|remove|exclude|requeue|history|export`, the
  * fine-tuning queue of data/ns-queue.h (and its export, data/ns-export.h) from the command
- * line, on the same database the GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db,
+ * line, and what a team adds (claim|renew|release|take-over|claims|review|mask|setup-team,
+ * below), on the same database the GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db,
  * else the user's data folder; --db picks another file).  list, history and export only
  * read it: they open the database read-only, so that a read-only data folder (or none)
  * does not stop them.
@@ -62,7 +63,7 @@ print_json (JsonBuilder *b)
 static int
 cmd_add (int argc, char **argv)
 {
-  g_autofree char *mask = NULL, *prediction = NULL, *who = NULL;
+  g_autofree char *mask = NULL, *prediction = NULL, *who = NULL, *claim = NULL;
   int model_version = 0;
   double uncertainty = NAN;
   const GOptionEntry entries[] = {
@@ -71,6 +72,8 @@ cmd_add (int argc, char **argv)
       "The model's prediction: effort (WT Dice) and edited voxels are computed", "P" },
     { "who", 0, 0, G_OPTION_ARG_STRING, &who, "Who corrected it (default: the user name)",
       "NAME" },
+    { "claim", 0, 0, G_OPTION_ARG_STRING, &claim,
+      "The token of one's claim on the case (queue claim prints it)", "TOKEN" },
     { NULL }
   };
   const NsCmdNumber numbers[] = {
@@ -95,7 +98,7 @@ cmd_add (int argc, char **argv)
   g_autoptr (NsDb) q = open_queue (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
-  NsQueueAnnotation a = { mask, prediction, model_version, who, uncertainty };
+  NsQueueAnnotation a = { mask, prediction, model_version, who, uncertainty, claim };
   gint64 id = ns_queue_add (q, argv[1], &a, &error);
   if (id == 0)
     return ns_cmd_print_error (error);
@@ -133,6 +136,15 @@ entry_to_json (JsonBuilder *b, const NsQueueEntry *e)
   ns_json_add_int_or_null (b, "edited_voxels", e->edited_voxels, e->edited_voxels >= 0);
   ns_json_add_number (b, "uncertainty", e->uncertainty);
   ns_json_add_int (b, "annotations", e->n_annotations);
+  ns_json_add_string (b, "mask_sha256", e->mask_sha256);
+  ns_json_add_string (b, "claimed_by", e->claimed_by);
+  ns_json_add_string (b, "claim_host", e->claim_host);
+  ns_json_add_string (b, "claimed_since", e->claimed_since);
+  ns_json_add_string (b, "claim_expires", e->claim_expires);
+  ns_json_add_string (b, "review", ns_queue_review_name (e->review));
+  ns_json_add_string (b, "reviewer", e->reviewer);
+  ns_json_add_string (b, "review_note", e->review_note);
+  ns_json_add_string (b, "reviewed", e->reviewed);
   json_builder_set_member_name (b, "modalities");
   g_autoptr (JsonNode) mods = json_from_string (e->modalities, NULL);
   if (mods != NULL)
@@ -211,10 +223,18 @@ cmd_list (int argc, char **argv)
       g_autofree char *edited = e->edited_voxels >= 0
         ? g_strdup_printf ("%" G_GINT64_FORMAT, e->edited_voxels) : g_strdup ("-");
       g_autofree char *unc = ns_cmd_dup_number_text (e->uncertainty, "%.4f");
-      printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s\n", e->id,
+      printf ("%5" G_GINT64_FORMAT "  %-28s %-10s %7s %8s %8s  %-12s %s", e->id,
               ns_cmd_printable (e->case_id), state_text, effort, edited, unc,
               ns_cmd_printable (e->who != NULL ? e->who : "-"),
               ns_cmd_printable (e->annotated != NULL ? e->annotated : "-"));
+      /* What a team needs to see: who works on it, what the second reader said. */
+      if (e->claimed_by != NULL)
+        printf ("  claimed by %s until %s", ns_cmd_printable (e->claimed_by),
+                e->claim_expires);
+      if (e->review != NS_QUEUE_REVIEW_NONE)
+        printf ("  %s by %s", ns_queue_review_name (e->review),
+                ns_cmd_printable (e->reviewer));
+      printf ("\n");
     }
   return 0;
 }
@@ -317,7 +337,7 @@ cmd_history (int argc, char **argv)
 static int
 cmd_export (int argc, char **argv)
 {
-  gboolean include_used = FALSE, copy = FALSE;
+  gboolean include_used = FALSE, copy = FALSE, accepted_only = FALSE;
   g_autofree char *modalities = NULL;
   const GOptionEntry entries[] = {
     { "include-used", 0, 0, G_OPTION_ARG_NONE, &include_used,
@@ -327,6 +347,8 @@ cmd_export (int argc, char **argv)
       "flair, t1, t1c, t2)", "LIST" },
     { "copy", 0, 0, G_OPTION_ARG_NONE, &copy, "Copy the images instead of hard-linking them",
       NULL },
+    { "accepted-only", 0, 0, G_OPTION_ARG_NONE, &accepted_only,
+      "Only cases whose latest correction a second reader accepted (queue review)", NULL },
     { NULL }
   };
   int status;
@@ -341,7 +363,7 @@ cmd_export (int argc, char **argv)
   if (argc != 2)
     return ns_cmd_usage_error ("queue export", "give one DIR");
   g_auto (GStrv) mods = modalities != NULL ? g_strsplit (modalities, ",", -1) : NULL;
-  NsExportOptions o = { include_used, mods, copy };
+  NsExportOptions o = { include_used, mods, copy, accepted_only };
   g_autoptr (NsDb) q = open_queue_readonly (&error);
   if (q == NULL)
     return ns_cmd_print_error (error);
@@ -349,6 +371,284 @@ cmd_export (int argc, char **argv)
   if (!ns_export_nnunet (q, argv[1], &o, &n, &error))
     return ns_cmd_print_error (error);
   printf ("exported %u case%s to %s\n", n, n == 1 ? "" : "s", ns_cmd_printable (argv[1]));
+  return 0;
+}
+
+/* ---- a team: claims, review, stored masks -------------------------------------------- */
+
+static void
+print_claim (const char *what, const char *case_id, const NsQueueClaim *c)
+{
+  printf ("%s %s (id %" G_GINT64_FORMAT ") for %s on %s until %s\ntoken %s\n", what,
+          ns_cmd_printable (case_id), c->case_id, ns_cmd_printable (c->who),
+          ns_cmd_printable (c->host), c->expires, c->token);
+}
+
+/* claim and take-over. */
+static int
+claim_case (const char *cmd, const char *summary, gboolean take_over, int argc, char **argv)
+{
+  g_autofree char *who = NULL, *note = NULL;
+  int lease = 0;
+  /* --note is take-over's only. */
+  const GOptionEntry entries[] = {
+    { "note", 0, 0, G_OPTION_ARG_STRING, &note, "Why it is taken over (kept in the history)",
+      "TEXT" },
+    { "who", 0, 0, G_OPTION_ARG_STRING, &who, "Who claims it (default: the user name)",
+      "NAME" },
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "lease", 0, NS_CMD_INT, &lease, 1, 7 * 24 * 3600, FALSE, NULL,
+      "Seconds until the claim runs out unless renewed (default 600)", "S" },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse_numbers (cmd, "CASE", summary, take_over ? entries : entries + 1, numbers,
+                      &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return ns_cmd_usage_error (cmd, "give one CASE (id, path or case id)");
+  g_autoptr (NsDb) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, argv[1], &error);
+  if (e == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsQueueClaim) c = take_over
+    ? ns_queue_take_over (q, e->id, who, (guint) lease, note, &error)
+    : ns_queue_claim (q, e->id, who, (guint) lease, &error);
+  if (c == NULL)
+    return ns_cmd_print_error (error);
+  print_claim (take_over ? "took over" : "claimed", e->case_id, c);
+  return 0;
+}
+
+static int
+cmd_claim (int argc, char **argv)
+{
+  return claim_case ("queue claim", "Claims a case for correction: others see it taken and "
+                     "cannot add a correction over it until the claim is released or its "
+                     "lease runs out.  Prints the claim's token (for renew, release and "
+                     "queue add --claim).", FALSE, argc, argv);
+}
+
+static int
+cmd_take_over (int argc, char **argv)
+{
+  return claim_case ("queue take-over", "Takes a claimed case over from its holder (recorded "
+                     "with the previous holder and --note), or claims it when it is free.",
+                     TRUE, argc, argv);
+}
+
+/* release and renew: one's claim, named by its token. */
+static int
+keep_claim (const char *cmd, const char *summary, gboolean release, int argc, char **argv)
+{
+  g_autofree char *token = NULL;
+  int lease = 0;
+  const GOptionEntry entries[] = {
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, "The claim's token (required)", "TOKEN" },
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "lease", 0, NS_CMD_INT, &lease, 1, 7 * 24 * 3600, FALSE, NULL,
+      "Seconds from now until the claim runs out (default 600)", "S" },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse_numbers (cmd, "CASE", summary, entries, release ? NULL : numbers, &argc, &argv,
+                      &status))
+    return status;
+  if (argc != 2)
+    return ns_cmd_usage_error (cmd, "give one CASE (id, path or case id)");
+  if (token == NULL)
+    return ns_cmd_usage_error (cmd, "--token is required (queue claim printed it)");
+  g_autoptr (NsDb) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, argv[1], &error);
+  if (e == NULL)
+    return ns_cmd_print_error (error);
+  NsQueueClaim c = { .case_id = e->id, .token = token };
+  if (release ? !ns_queue_release_claim (q, &c, &error)
+              : !ns_queue_renew_claim (q, &c, (guint) lease, &error))
+    {
+      g_free (c.expires);
+      return ns_cmd_print_error (error);
+    }
+  if (release)
+    printf ("released %s (id %" G_GINT64_FORMAT ")\n", ns_cmd_printable (e->case_id), e->id);
+  else
+    printf ("renewed %s (id %" G_GINT64_FORMAT ") until %s\n", ns_cmd_printable (e->case_id),
+            e->id, c.expires);
+  g_free (c.expires);
+  return 0;
+}
+
+static int
+cmd_release (int argc, char **argv)
+{
+  return keep_claim ("queue release", "Gives one's claim on a case back.", TRUE, argc, argv);
+}
+
+static int
+cmd_renew (int argc, char **argv)
+{
+  return keep_claim ("queue renew", "Extends the lease of one's claim on a case.", FALSE, argc,
+                     argv);
+}
+
+static int
+cmd_claims (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON array", NULL },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue claims", "", "Lists the claims that hold (who corrects which case).",
+              entries, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return ns_cmd_usage_error ("queue claims", "takes no arguments");
+  g_autoptr (NsDb) q = open_queue_readonly (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (GPtrArray) claims = ns_queue_list_claims (q, &error);
+  if (claims == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_array (b);
+  for (guint i = 0; i < claims->len; i++)
+    {
+      NsQueueClaim *c = g_ptr_array_index (claims, i);
+      g_autofree char *ref = g_strdup_printf ("%" G_GINT64_FORMAT, c->case_id);
+      g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, ref, NULL);
+      if (json)
+        {
+          json_builder_begin_object (b);
+          ns_json_add_int (b, "id", c->case_id);
+          ns_json_add_string (b, "case_id", e != NULL ? e->case_id : NULL);
+          ns_json_add_string (b, "who", c->who);
+          ns_json_add_string (b, "host", c->host);
+          ns_json_add_string (b, "since", c->since);
+          ns_json_add_string (b, "expires", c->expires);
+          json_builder_end_object (b);
+          continue;
+        }
+      printf ("%-6" G_GINT64_FORMAT " %-24s %-12s %-16s since %s until %s\n", c->case_id,
+              ns_cmd_printable (e != NULL ? e->case_id : "-"), ns_cmd_printable (c->who),
+              ns_cmd_printable (c->host), ns_cmd_printable (c->since), c->expires);
+    }
+  json_builder_end_array (b);
+  if (json)
+    print_json (b);
+  return 0;
+}
+
+static int
+cmd_review (int argc, char **argv)
+{
+  g_autofree char *who = NULL, *note = NULL;
+  gint64 annotation = 0;
+  const GOptionEntry entries[] = {
+    { "who", 0, 0, G_OPTION_ARG_STRING, &who, "The reviewer (default: the user name)",
+      "NAME" },
+    { "note", 0, 0, G_OPTION_ARG_STRING, &note, "Why (required to send back)", "TEXT" },
+    { NULL }
+  };
+  const NsCmdNumber numbers[] = {
+    { "annotation", 0, NS_CMD_INT64, &annotation, 1, (double) G_MAXINT64, FALSE, NULL,
+      "The correction reviewed (default: the case's latest; refused if a newer one came in)",
+      "N" },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse_numbers ("queue review", "CASE accept|send-back", "A second reader's verdict on "
+                      "the latest correction of a case.  The fine-tuning set can be "
+                      "restricted to accepted corrections (queue export --accepted-only).",
+                      entries, numbers, &argc, &argv, &status))
+    return status;
+  if (argc != 3)
+    return ns_cmd_usage_error ("queue review", "give one CASE and accept or send-back");
+  NsQueueReview verdict;
+  if (g_strcmp0 (argv[2], "accept") == 0)
+    verdict = NS_QUEUE_REVIEW_ACCEPTED;
+  else if (g_strcmp0 (argv[2], "send-back") == 0)
+    verdict = NS_QUEUE_REVIEW_SENT_BACK;
+  else
+    return ns_cmd_usage_error ("queue review", "the verdict is accept or send-back");
+  g_autoptr (NsDb) q = open_queue (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, argv[1], &error);
+  if (e == NULL)
+    return ns_cmd_print_error (error);
+  if (!ns_queue_review (q, e->id, annotation, verdict, who, note, &error))
+    return ns_cmd_print_error (error);
+  printf ("%s %s (id %" G_GINT64_FORMAT ", annotation %" G_GINT64_FORMAT ")\n",
+          ns_queue_review_name (verdict), ns_cmd_printable (e->case_id), e->id,
+          annotation != 0 ? annotation : e->annotation_id);
+  return 0;
+}
+
+static int
+cmd_mask (int argc, char **argv)
+{
+  const GOptionEntry entries[] = { { NULL } };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue mask", "CASE FILE", "Writes the latest corrected mask of a case, as "
+              "stored in the database (checked by its sha256), to a new .nii.gz FILE (an "
+              "existing file is never replaced).", entries, &argc, &argv, &status))
+    return status;
+  if (argc != 3)
+    return ns_cmd_usage_error ("queue mask", "give one CASE and one FILE");
+  g_autoptr (NsDb) q = open_queue_readonly (&error);
+  if (q == NULL)
+    return ns_cmd_print_error (error);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, argv[1], &error);
+  if (e == NULL)
+    return ns_cmd_print_error (error);
+  if (!ns_queue_write_mask (q, e->annotation_id, argv[2], &error))
+    return ns_cmd_print_error (error);
+  printf ("wrote the mask of %s (annotation %" G_GINT64_FORMAT ") to %s\n",
+          ns_cmd_printable (e->case_id), e->annotation_id, ns_cmd_printable (argv[2]));
+  return 0;
+}
+
+static int
+cmd_setup_team (int argc, char **argv)
+{
+  const GOptionEntry entries[] = { { NULL } };
+  int status;
+  g_autoptr (GError) error = NULL;
+
+  if (!parse ("queue setup-team", "", "On a PostgreSQL server (--db postgresql://... or "
+              "$NEUROSEG_DB), run once by the database's owner: creates the schema and the "
+              "roles neuroseg_team (reads and changes the queue and registry) and "
+              "neuroseg_reader (reads them).  A member is added with GRANT neuroseg_team TO "
+              "<login>; see docs/scale.md.", entries, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return ns_cmd_usage_error ("queue setup-team", "takes no arguments");
+  g_autoptr (NsDb) q = open_queue (&error);
+  if (q == NULL || !ns_db_setup_team (q, &error))
+    return ns_cmd_print_error (error);
+  printf ("%s: schema version %d, roles neuroseg_team and neuroseg_reader ready\n"
+          "add a member: GRANT neuroseg_team TO <login>; a reader: GRANT neuroseg_reader "
+          "TO <login>\n", ns_cmd_printable (ns_db_get_path (q)), NS_DB_SCHEMA_VERSION);
   return 0;
 }
 
@@ -363,6 +663,15 @@ static const NsCmd subs[] = {
   { "requeue", "Queue cases again", cmd_requeue },
   { "history", "The states a case went through", cmd_history },
   { "export", "Write an nnU-Net / MSD dataset folder of the queued cases", cmd_export },
+  { "claim", "Claim a case for correction (prints the claim's token)", cmd_claim },
+  { "renew", "Extend one's claim: CASE --token T", cmd_renew },
+  { "release", "Give one's claim back: CASE --token T", cmd_release },
+  { "take-over", "Take a claimed case over from its holder (--note)", cmd_take_over },
+  { "claims", "The claims that hold", cmd_claims },
+  { "review", "Accept or send back the latest correction: CASE accept|send-back", cmd_review },
+  { "mask", "Write a case's corrected mask from the database: CASE FILE", cmd_mask },
+  { "setup-team", "Set up a PostgreSQL server's roles for a team (its owner, once)",
+    cmd_setup_team },
 };
 
 int

@@ -26,6 +26,8 @@ typedef enum
                                  * forced by the user */
   NS_DATA_ERROR_NOT_DICOM,      /* not a DICOM file, or not what a DICOM reader needs */
   NS_DATA_ERROR_AMBIGUOUS,      /* valid, but a choice is needed (which series is which) */
+  NS_DATA_ERROR_UNAVAILABLE,    /* the database server cannot be reached: nothing was
+                                 * changed; try again later (work stays local meanwhile) */
 } NsDataError;
 
 GQuark ns_data_error_quark (void);

@@ -123,10 +123,11 @@ channel_clear (Channel *c)
 }
 
 /* Decodes every source of a case (each file once) and checks that all lie on the grid of
- * the label map.  out[] receives the channels (n of them); *labels the label map. */
+ * the label map, then that the images are those the case was queued with.  out[] receives
+ * the channels (n of them); *labels the label map. */
 static gboolean
-verify_case (const NsQueueEntry *e, GPtrArray *channels, Channel *out, NsLabelMap **labels,
-             GError **error)
+verify_case (NsDb *db, const NsQueueEntry *e, GPtrArray *channels, Channel *out,
+             NsLabelMap **labels, GError **error)
 {
   g_autoptr (GHashTable) decoded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                           (GDestroyNotify) g_ptr_array_unref);
@@ -136,7 +137,8 @@ verify_case (const NsQueueEntry *e, GPtrArray *channels, Channel *out, NsLabelMa
                    "%s: case %s has no annotation", e->path, e->case_id);
       return FALSE;
     }
-  g_autoptr (NsLabelMap) map = read_mask (e->mask_path, error);
+  g_autoptr (NsLabelMap) map = e->mask_sha256 != NULL
+    ? ns_queue_dup_mask (db, e->annotation_id, error) : read_mask (e->mask_path, error);
   if (map == NULL)
     return FALSE;
   for (guint c = 0; c < channels->len; c++)
@@ -177,6 +179,8 @@ verify_case (const NsQueueEntry *e, GPtrArray *channels, Channel *out, NsLabelMa
       if (ch->volume >= 0)
         ch->decoded = ns_volume_ref (v);
     }
+  if (!ns_queue_verify_case_files (e, error))
+    return FALSE;
   *labels = g_steal_pointer (&map);
   return TRUE;
 }
@@ -249,13 +253,13 @@ export_labels (NsLabelMap *map, const char *dst, GError **error)
 
 /* Verifies, then writes the files of one case. */
 static gboolean
-export_case (const NsQueueEntry *e, const char *ident, GPtrArray *channels,
+export_case (NsDb *db, const NsQueueEntry *e, const char *ident, GPtrArray *channels,
              const char *images_dir, const char *labels_dir, gboolean copy, GError **error)
 {
   g_autofree Channel *chans = g_new0 (Channel, channels->len);
   g_autoptr (NsLabelMap) map = NULL;
   g_autoptr (GError) local = NULL;
-  gboolean ok = verify_case (e, channels, chans, &map, &local);
+  gboolean ok = verify_case (db, e, channels, chans, &map, &local);
 
   for (guint c = 0; ok && c < channels->len; c++)
     {
@@ -328,7 +332,7 @@ write_dataset_json (const char *work, GPtrArray *channels, JsonNode *cases, guin
 
 /* Writes the dataset into work (an empty folder). */
 static gboolean
-export_files (const char *work, GPtrArray *cases, GPtrArray *channels,
+export_files (NsDb *db, const char *work, GPtrArray *cases, GPtrArray *channels,
               const NsExportOptions *options, GError **error)
 {
   g_autofree char *images_dir = g_build_filename (work, "imagesTr", NULL);
@@ -348,14 +352,17 @@ export_files (const char *work, GPtrArray *cases, GPtrArray *channels,
     {
       NsQueueEntry *e = g_ptr_array_index (cases, i);
       g_autofree char *ident = ns_export_dup_identifier (e->case_id, used);
-      if (!export_case (e, ident, channels, images_dir, labels_dir, options->copy, error))
+      if (!export_case (db, e, ident, channels, images_dir, labels_dir, options->copy, error))
         return FALSE;
       json_builder_begin_object (cb);
       ns_json_add_string (cb, "identifier", ident);
       ns_json_add_string (cb, "case_id", e->case_id);
       ns_json_add_string (cb, "case", e->path);
       ns_json_add_string (cb, "mask", e->mask_path);
+      if (e->mask_sha256 != NULL)
+        ns_json_add_string (cb, "mask_sha256", e->mask_sha256);
       ns_json_add_int (cb, "annotation", e->annotation_id);
+      ns_json_add_string (cb, "review", ns_queue_review_name (e->review));
       json_builder_end_object (cb);
     }
   json_builder_end_array (cb);
@@ -451,15 +458,17 @@ ns_export_nnunet (NsDb *db, const char *dir, const NsExportOptions *options, gui
   for (guint i = 0; i < all->len; i++)
     {
       NsQueueEntry *e = g_ptr_array_index (all, i);
-      if (e->state == NS_QUEUE_STATE_QUEUED
-          || (options->include_used && e->state == NS_QUEUE_STATE_USED))
+      if ((e->state == NS_QUEUE_STATE_QUEUED
+           || (options->include_used && e->state == NS_QUEUE_STATE_USED))
+          && (!options->accepted_only || e->review == NS_QUEUE_REVIEW_ACCEPTED))
         g_ptr_array_add (cases, e);
     }
   if (cases->len == 0)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
-                   "%s: no %s cases to export", db->path,
-                   options->include_used ? "queued or used" : "queued");
+                   "%s: no %s cases%s to export", db->path,
+                   options->include_used ? "queued or used" : "queued",
+                   options->accepted_only ? " with an accepted correction" : "");
       return FALSE;
     }
   g_autoptr (GPtrArray) channels = choose_channels (cases, options->modalities, dir, error);
@@ -488,7 +497,7 @@ ns_export_nnunet (NsDb *db, const char *dir, const NsExportOptions *options, gui
                    dir, g_strerror (e));
       return FALSE;
     }
-  if (!export_files (tmpl, cases, channels, options, error))
+  if (!export_files (db, tmpl, cases, channels, options, error))
     {
       remove_tree (tmpl);
       return FALSE;

@@ -9,7 +9,10 @@
  * made consecutive as nnU-Net requires: 0, 1 NCR/NET, 2 edema, 3 enhancing; BraTS 2015
  * label 3 becomes 1) and dataset.json (with the case, mask and annotation behind each
  * identifier).  Every source is decoded and checked to lie on the case's grid before
- * anything of the case is linked, so a corrupt file is never exported.
+ * anything of the case is linked, so a corrupt file is never exported; the images must be
+ * the files the case was queued with (their sha256), and the labels are the corrected mask
+ * stored in the database (checked by its sha256; the mask file of a case queued before
+ * masks were stored), so that the export works on any workstation of a team.
  */
 #pragma once
 
@@ -26,6 +29,8 @@ typedef struct
   char **modalities;        /* NULL-terminated channel list ("flair", "t1c", ...); NULL:
                                the modalities every exported case has */
   gboolean copy;            /* copy the images instead of hard-linking them */
+  gboolean accepted_only;   /* only cases whose latest correction a second reader accepted
+                               (NS_QUEUE_REVIEW_ACCEPTED) */
 } NsExportOptions;
 
 /* A file-name-safe identifier for a case id, unique among used (a set of strings, to

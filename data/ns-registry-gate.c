@@ -42,32 +42,30 @@ validation_txn (NsDb *db, gpointer data, GError **error)
   gint64 *id = ((gpointer *) data)[1];
   g_autofree char *now = _ns_db_dup_now ();
 
+  _ns_db_touch (db, NS_DB_CHANGES_REGISTRY);
   if (!_ns_registry_check_model (db, v->model_version, error))
     return FALSE;
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "INSERT INTO validations (model_version, case_path, case_id, flair_sha256, truth_sha256, "
     "dice_wt, dice_tc, dice_et, predicted_wt, predicted_tc, predicted_et, truth_wt, "
-    "truth_tc, truth_et, device, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    error);
+    "truth_tc, truth_et, device, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "RETURNING id", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_int (st, 1, v->model_version);
-  sqlite3_bind_text (st, 2, v->case_path, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 3, v->case_id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 4, v->flair_sha256, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 5, v->truth_sha256, -1, SQLITE_TRANSIENT);
+  _ns_db_bind_int (st, 1, v->model_version);
+  _ns_db_bind_text (st, 2, v->case_path);
+  _ns_db_bind_text (st, 3, v->case_id);
+  _ns_db_bind_text (st, 4, v->flair_sha256);
+  _ns_db_bind_text (st, 5, v->truth_sha256);
   for (int r = 0; r < 3; r++)
     {
-      sqlite3_bind_double (st, 6 + r, v->dice[r]);
-      sqlite3_bind_int64 (st, 9 + r, v->predicted[r]);
-      sqlite3_bind_int64 (st, 12 + r, v->truth[r]);
+      _ns_db_bind_double (st, 6 + r, v->dice[r]);
+      _ns_db_bind_int (st, 9 + r, v->predicted[r]);
+      _ns_db_bind_int (st, 12 + r, v->truth[r]);
     }
-  _ns_db_bind_text_or_null (st, 15, v->device);
-  sqlite3_bind_text (st, 16, now, -1, SQLITE_TRANSIENT);
-  if (!_ns_db_step_done (db, st, "cannot record the validation", error))
-    return FALSE;
-  *id = sqlite3_last_insert_rowid (db->db);
-  return TRUE;
+  _ns_db_bind_text (st, 15, v->device);
+  _ns_db_bind_text (st, 16, now);
+  return _ns_db_step_returning (st, id, "cannot record the validation", error);
 }
 
 gint64
@@ -102,38 +100,38 @@ GPtrArray *
 ns_registry_list_validations (NsDb *db, int version, GError **error)
 {
   g_return_val_if_fail (db != NULL, NULL);
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "SELECT id, model_version, case_path, case_id, flair_sha256, truth_sha256, dice_wt, "
     "dice_tc, dice_et, predicted_wt, predicted_tc, predicted_et, truth_wt, truth_tc, "
     "truth_et, device, at FROM validations WHERE model_version = ? ORDER BY id", error);
   if (st == NULL)
     return NULL;
-  sqlite3_bind_int (st, 1, version);
+  _ns_db_bind_int (st, 1, version);
   g_autoptr (GPtrArray) out =
     g_ptr_array_new_with_free_func ((GDestroyNotify) ns_registry_validation_free);
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  NsDbStep rc;
+  while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
     {
       NsRegistryValidation *v = g_new0 (NsRegistryValidation, 1);
-      v->id = sqlite3_column_int64 (st, 0);
-      v->model_version = sqlite3_column_int (st, 1);
+      v->id = _ns_db_column_int64 (st, 0);
+      v->model_version = _ns_db_column_int (st, 1);
       v->case_path = _ns_db_column_text (st, 2);
       v->case_id = _ns_db_column_text (st, 3);
       v->flair_sha256 = _ns_db_column_text (st, 4);
       v->truth_sha256 = _ns_db_column_text (st, 5);
       for (int r = 0; r < 3; r++)
         {
-          v->dice[r] = sqlite3_column_double (st, 6 + r);
-          v->predicted[r] = sqlite3_column_int64 (st, 9 + r);
-          v->truth[r] = sqlite3_column_int64 (st, 12 + r);
+          v->dice[r] = _ns_db_column_double_or_nan (st, 6 + r);
+          v->predicted[r] = _ns_db_column_int64 (st, 9 + r);
+          v->truth[r] = _ns_db_column_int64 (st, 12 + r);
         }
       v->device = _ns_db_column_text (st, 15);
       v->at = _ns_db_column_text (st, 16);
       g_ptr_array_add (out, v);
     }
-  if (rc != SQLITE_DONE)
+  if (rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the validations");
+      _ns_db_set_error (db, error, "cannot read the validations");
       return NULL;
     }
   return g_steal_pointer (&out);

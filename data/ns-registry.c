@@ -143,22 +143,22 @@ ns_registry_model_free (NsRegistryModel *m)
   "run_id FROM models "
 
 static NsRegistryModel *
-model_from_row (sqlite3_stmt *st)
+model_from_row (NsDbStmt *st)
 {
   NsRegistryModel *m = g_new0 (NsRegistryModel, 1);
-  m->version = sqlite3_column_int (st, 0);
+  m->version = _ns_db_column_int (st, 0);
   m->path = _ns_db_column_text (st, 1);
   m->sha256 = _ns_db_column_text (st, 2);
   m->arch = _ns_db_column_text (st, 3);
-  m->parent = sqlite3_column_type (st, 4) == SQLITE_NULL ? NS_REGISTRY_NONE
-                                                         : sqlite3_column_int (st, 4);
+  m->parent = _ns_db_column_is_null (st, 4) ? NS_REGISTRY_NONE
+                                                         : _ns_db_column_int (st, 4);
   m->created = _ns_db_column_text (st, 5);
   m->metrics = _ns_db_column_text (st, 6);
   m->status = _ns_db_index_of (model_status_names, G_N_ELEMENTS (model_status_names),
-                               (const char *) sqlite3_column_text (st, 7));
+                               _ns_db_column_peek_text (st, 7));
   m->error = _ns_db_column_text (st, 8);
-  m->is_default = sqlite3_column_int (st, 9) != 0;
-  m->run_id = sqlite3_column_int64 (st, 10);
+  m->is_default = _ns_db_column_int (st, 9) != 0;
+  m->run_id = _ns_db_column_int64 (st, 10);
   parse_dice (m);
   return m;
 }
@@ -216,24 +216,24 @@ select_models (NsDb *db, const char *tail, gint64 param, gboolean with_shipped,
   if (!flagged_default (db, &flagged, error))
     return NULL;
   g_autofree char *sql = g_strconcat (MODEL_SELECT, tail, NULL);
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, sql, error);
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, sql, error);
   if (st == NULL)
     return NULL;
-  if (sqlite3_bind_parameter_count (st) > 0)
-    sqlite3_bind_int64 (st, 1, param);
+  if (st->n_params > 0)
+    _ns_db_bind_int (st, 1, param);
   g_autoptr (GPtrArray) out =
     g_ptr_array_new_with_free_func ((GDestroyNotify) ns_registry_model_free);
   gboolean have_shipped = FALSE;
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  NsDbStep rc;
+  while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
     {
       NsRegistryModel *m = model_from_row (st);
       have_shipped |= m->version == NS_REGISTRY_SHIPPED;
       g_ptr_array_add (out, m);
     }
-  if (rc != SQLITE_DONE)
+  if (rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the model registry");
+      _ns_db_set_error (db, error, "cannot read the model registry");
       return NULL;
     }
   if (with_shipped && !have_shipped)
@@ -323,19 +323,19 @@ ns_registry_find_model_by_path (NsDb *db, const char *path, int *version, GError
   g_return_val_if_fail (db != NULL && path != NULL && version != NULL, FALSE);
   g_autofree char *abs = g_canonicalize_filename (path, NULL);
   *version = NS_REGISTRY_NONE;
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "SELECT max(version) FROM models WHERE path = ? AND status = 'registered'", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_text (st, 1, abs, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step (st);
-  if (rc != SQLITE_ROW)
+  _ns_db_bind_text (st, 1, abs);
+  NsDbStep rc = _ns_db_step (st);
+  if (rc != NS_DB_STEP_ROW)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the model registry");
+      _ns_db_set_error (db, error, "cannot read the model registry");
       return FALSE;
     }
-  if (sqlite3_column_type (st, 0) != SQLITE_NULL)
-    *version = sqlite3_column_int (st, 0);
+  if (!_ns_db_column_is_null (st, 0))
+    *version = _ns_db_column_int (st, 0);
   else
     {
       /* The shipped model, also where the database has no row for it yet. */
@@ -382,19 +382,19 @@ ns_registry_verify_model_file (NsDb *db, const NsRegistryModel *model, GError **
 static char *
 dup_promotion_note (NsDb *db, int version)
 {
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "SELECT action, at, who FROM promotions WHERE version = ? ORDER BY id DESC LIMIT 1", NULL);
   if (st == NULL)
     return NULL;
-  sqlite3_bind_int (st, 1, version);
-  if (sqlite3_step (st) != SQLITE_ROW)
+  _ns_db_bind_int (st, 1, version);
+  if (_ns_db_step (st) != NS_DB_STEP_ROW)
     return NULL;
   return g_strdup_printf ("%s on %s by %s",
-                          g_strcmp0 ((const char *) sqlite3_column_text (st, 0), "rollback") == 0
+                          g_strcmp0 (_ns_db_column_peek_text (st, 0), "rollback") == 0
                             ? "rolled back" : "promoted",
-                          sqlite3_column_text (st, 1),
-                          sqlite3_column_text (st, 2) != NULL
-                            ? (const char *) sqlite3_column_text (st, 2) : "?");
+                          _ns_db_column_peek_text (st, 1),
+                          _ns_db_column_peek_text (st, 2) != NULL
+                            ? _ns_db_column_peek_text (st, 2) : "?");
 }
 
 char *
@@ -465,21 +465,22 @@ register_txn (NsDb *db, gpointer data, GError **error)
   const NsRegistryModelInfo *info = d->info;
   g_autofree char *now = _ns_db_dup_now ();
 
+  _ns_db_touch (db, NS_DB_CHANGES_REGISTRY);
   if (info->parent >= 0 && !_ns_registry_check_model (db, info->parent, error))
     return FALSE;
   /* Registering one file twice by hand is a slip; a run's model is always its own version
    * (a deterministic run may well reproduce an earlier file). */
   if (info->failure == NULL && info->run_id <= 0)
     {
-      g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, "SELECT version FROM models WHERE "
+      g_autoptr (NsDbStmt) st = _ns_db_prepare (db, "SELECT version FROM models WHERE "
                                                         "sha256 = ? AND status = 'registered'",
-                                                    error);
+                                                error);
       if (st == NULL)
         return FALSE;
-      sqlite3_bind_text (st, 1, d->sha256, -1, SQLITE_TRANSIENT);
-      if (sqlite3_step (st) == SQLITE_ROW)
+      _ns_db_bind_text (st, 1, d->sha256);
+      if (_ns_db_step (st) == NS_DB_STEP_ROW)
         {
-          int v = sqlite3_column_int (st, 0);
+          int v = _ns_db_column_int (st, 0);
           g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
                        "%s: already registered as model version %d%s (same sha256)", d->path,
                        v, v == NS_REGISTRY_SHIPPED ? ", the shipped model" : "");
@@ -489,29 +490,30 @@ register_txn (NsDb *db, gpointer data, GError **error)
   if (info->run_id > 0 && !_ns_runs_check_can_produce (db, info->run_id, error))
     return FALSE;
   {
-    /* version: never 0 (the shipped model's), the next after the largest. */
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+    /* version: never 0 (the shipped model's, which is the smallest there can be), the next
+     * after the largest. */
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
       "INSERT INTO models (version, path, sha256, arch, parent, created, metrics, status, "
-      "error, run_id) VALUES ((SELECT max(1, coalesce(max(version), 0) + 1) FROM models), "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+      "error, run_id) VALUES ((SELECT coalesce(max(version), 0) + 1 FROM models), "
+      "?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version", error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_text (st, 1, d->path, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, d->sha256, -1, SQLITE_TRANSIENT);
-    _ns_db_bind_text_or_null (st, 3, info->arch);
+    _ns_db_bind_text (st, 1, d->path);
+    _ns_db_bind_text (st, 2, d->sha256);
+    _ns_db_bind_text (st, 3, info->arch);
     if (info->parent >= 0)
-      sqlite3_bind_int (st, 4, info->parent);
+      _ns_db_bind_int (st, 4, info->parent);
     else
-      sqlite3_bind_null (st, 4);
-    sqlite3_bind_text (st, 5, now, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 6, d->metrics, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 7, info->failure == NULL ? "registered" : "failed", -1,
-                       SQLITE_STATIC);
-    _ns_db_bind_text_or_null (st, 8, info->failure);
+      _ns_db_bind_null (st, 4);
+    _ns_db_bind_text (st, 5, now);
+    _ns_db_bind_text (st, 6, d->metrics);
+    _ns_db_bind_text (st, 7, info->failure == NULL ? "registered" : "failed");
+    _ns_db_bind_text (st, 8, info->failure);
     _ns_db_bind_int_or_null (st, 9, MAX (info->run_id, 0));
-    if (!_ns_db_step_done (db, st, "cannot register the model", error))
+    gint64 version = 0;
+    if (!_ns_db_step_returning (st, &version, "cannot register the model", error))
       return FALSE;
-    d->version = sqlite3_last_insert_rowid (db->db);
+    d->version = (int) version;
   }
   if (info->run_id > 0)
     return _ns_runs_end_with_model (db, info->run_id, d->version, info->failure, now, error);
@@ -558,20 +560,22 @@ static gboolean
 shipped_row_current (NsDb *db, const char *path, const char *sha256, gboolean *current,
                      gboolean *sha_changed, GError **error)
 {
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, "SELECT path, sha256 FROM models WHERE "
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, "SELECT path, sha256 FROM models WHERE "
                                                     "version = 0", error);
   if (st == NULL)
     return FALSE;
-  int rc = sqlite3_step (st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+  NsDbStep rc = _ns_db_step (st);
+  if (rc != NS_DB_STEP_ROW && rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the model registry");
+      _ns_db_set_error (db, error, "cannot read the model registry");
       return FALSE;
     }
-  gboolean exists = rc == SQLITE_ROW;
-  *sha_changed = exists && g_strcmp0 ((const char *) sqlite3_column_text (st, 1), sha256) != 0;
+  gboolean exists = rc == NS_DB_STEP_ROW;
+  *sha_changed = exists && g_strcmp0 (_ns_db_column_peek_text (st, 1), sha256) != 0;
+  /* On a server the workstations' installations differ in place, not in model: only the
+   * model decides (rewriting the path at every open would ping-pong between them). */
   *current = exists && !*sha_changed
-             && g_strcmp0 ((const char *) sqlite3_column_text (st, 0), path) == 0;
+             && (db->backend->shared || g_strcmp0 (_ns_db_column_peek_text (st, 0), path) == 0);
   return TRUE;
 }
 
@@ -587,25 +591,26 @@ shipped_txn (NsDb *db, gpointer data, GError **error)
     return FALSE;
   if (current)
     return TRUE;
+  _ns_db_touch (db, NS_DB_CHANGES_REGISTRY);
   if (sha_changed
       && !_ns_db_exec (db, "DELETE FROM validations WHERE model_version = 0",
                        "cannot drop the figures of the previous shipped model", error))
     return FALSE;
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "INSERT INTO models (version, path, sha256, arch, parent, created, metrics, status, error) "
     "VALUES (0, ?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7) ON CONFLICT (version) DO UPDATE SET "
     "path = ?1, sha256 = ?2, arch = ?3, created = ?4, metrics = ?5, status = ?6, error = ?7",
     error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_text (st, 1, d->path, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 2, d->sha256, -1, SQLITE_TRANSIENT);
-  _ns_db_bind_text_or_null (st, 3, d->arch);
-  sqlite3_bind_text (st, 4, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 5, d->metrics, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 6, d->failure == NULL ? "registered" : "failed", -1, SQLITE_STATIC);
-  _ns_db_bind_text_or_null (st, 7, d->failure);
-  return _ns_db_step_done (db, st, "cannot record the shipped model", error);
+  _ns_db_bind_text (st, 1, d->path);
+  _ns_db_bind_text (st, 2, d->sha256);
+  _ns_db_bind_text (st, 3, d->arch);
+  _ns_db_bind_text (st, 4, now);
+  _ns_db_bind_text (st, 5, d->metrics);
+  _ns_db_bind_text (st, 6, d->failure == NULL ? "registered" : "failed");
+  _ns_db_bind_text (st, 7, d->failure);
+  return _ns_db_step_done (st, "cannot record the shipped model", error);
 }
 
 gboolean
@@ -689,6 +694,7 @@ promote_txn (NsDb *db, gpointer data, GError **error)
   g_autofree char *now = _ns_db_dup_now ();
   gint64 current;
 
+  _ns_db_touch (db, NS_DB_CHANGES_REGISTRY);
   if (!current_default (db, &current, error))
     return FALSE;
   if (g_strcmp0 (d->action, "rollback") == 0 && d->version == NS_REGISTRY_PREVIOUS)
@@ -757,28 +763,28 @@ promote_txn (NsDb *db, gpointer data, GError **error)
                     "cannot change the default model", error))
     return FALSE;
   {
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, "UPDATE models SET is_default = 1 WHERE "
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db, "UPDATE models SET is_default = 1 WHERE "
                                                       "version = ?", error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_int (st, 1, d->version);
-    if (!_ns_db_step_done (db, st, "cannot change the default model", error))
+    _ns_db_bind_int (st, 1, d->version);
+    if (!_ns_db_step_done (st, "cannot change the default model", error))
       return FALSE;
   }
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "INSERT INTO promotions (version, previous_version, action, at, who) VALUES (?, ?, ?, ?, ?)",
     error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_int (st, 1, d->version);
+  _ns_db_bind_int (st, 1, d->version);
   if (current >= 0)
-    sqlite3_bind_int64 (st, 2, current);
+    _ns_db_bind_int (st, 2, current);
   else
-    sqlite3_bind_null (st, 2);
-  sqlite3_bind_text (st, 3, d->action, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 4, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (st, 5, d->who != NULL ? d->who : g_get_user_name (), -1, SQLITE_TRANSIENT);
-  return _ns_db_step_done (db, st, "cannot log the promotion", error);
+    _ns_db_bind_null (st, 2);
+  _ns_db_bind_text (st, 3, d->action);
+  _ns_db_bind_text (st, 4, now);
+  _ns_db_bind_text (st, 5, d->who != NULL ? d->who : g_get_user_name ());
+  return _ns_db_step_done (st, "cannot log the promotion", error);
 }
 
 /* A model becomes the default only while its file is the one registered: checked before
@@ -854,28 +860,28 @@ GPtrArray *
 ns_registry_list_promotions (NsDb *db, GError **error)
 {
   g_return_val_if_fail (db != NULL, NULL);
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
     "SELECT id, version, previous_version, action, at, who FROM promotions ORDER BY id", error);
   if (st == NULL)
     return NULL;
   g_autoptr (GPtrArray) out =
     g_ptr_array_new_with_free_func ((GDestroyNotify) ns_registry_promotion_free);
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  NsDbStep rc;
+  while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
     {
       NsRegistryPromotion *p = g_new0 (NsRegistryPromotion, 1);
-      p->id = sqlite3_column_int64 (st, 0);
-      p->version = sqlite3_column_int (st, 1);
-      p->previous = sqlite3_column_type (st, 2) == SQLITE_NULL ? NS_REGISTRY_NONE
-                                                               : sqlite3_column_int (st, 2);
+      p->id = _ns_db_column_int64 (st, 0);
+      p->version = _ns_db_column_int (st, 1);
+      p->previous = _ns_db_column_is_null (st, 2) ? NS_REGISTRY_NONE
+                                                               : _ns_db_column_int (st, 2);
       p->action = _ns_db_column_text (st, 3);
       p->at = _ns_db_column_text (st, 4);
       p->who = _ns_db_column_text (st, 5);
       g_ptr_array_add (out, p);
     }
-  if (rc != SQLITE_DONE)
+  if (rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the promotions");
+      _ns_db_set_error (db, error, "cannot read the promotions");
       return NULL;
     }
   return g_steal_pointer (&out);

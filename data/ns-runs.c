@@ -63,33 +63,34 @@ begin_txn (NsDb *db, gpointer data, GError **error)
 {
   BeginData *d = data;
   g_autofree char *now = _ns_db_dup_now ();
+
+  _ns_db_touch (db, NS_DB_CHANGES_REGISTRY);
   {
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
       "INSERT INTO runs (started, status, command, log_path, pid, host, pid_start) "
-      "VALUES (?, 'running', ?, ?, ?, ?, ?)", error);
+      "VALUES (?, 'running', ?, ?, ?, ?, ?) RETURNING id", error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_text (st, 1, now, -1, SQLITE_TRANSIENT);
-    _ns_db_bind_text_or_null (st, 2, d->command);
-    _ns_db_bind_text_or_null (st, 3, d->log_path);
-    sqlite3_bind_int (st, 4, d->pid);
-    sqlite3_bind_text (st, 5, g_get_host_name (), -1, SQLITE_TRANSIENT);
+    _ns_db_bind_text (st, 1, now);
+    _ns_db_bind_text (st, 2, d->command);
+    _ns_db_bind_text (st, 3, d->log_path);
+    _ns_db_bind_int (st, 4, d->pid);
+    _ns_db_bind_text (st, 5, g_get_host_name ());
     _ns_db_bind_int_or_null (st, 6, process_start_time (d->pid));
-    if (!_ns_db_step_done (db, st, "cannot record the run", error))
+    if (!_ns_db_step_returning (st, &d->run_id, "cannot record the run", error))
       return FALSE;
-    d->run_id = sqlite3_last_insert_rowid (db->db);
   }
   for (guint i = 0; i < d->n_cases; i++)
     {
       if (!_ns_queue_check_case (db, d->cases[i], error))
         return FALSE;
-      g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
-        "INSERT OR IGNORE INTO run_cases (run_id, case_ref) VALUES (?, ?)", error);
+      g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
+        "INSERT INTO run_cases (run_id, case_ref) VALUES (?, ?) ON CONFLICT DO NOTHING", error);
       if (st == NULL)
         return FALSE;
-      sqlite3_bind_int64 (st, 1, d->run_id);
-      sqlite3_bind_int64 (st, 2, d->cases[i]);
-      if (!_ns_db_step_done (db, st, "cannot record the run's cases", error))
+      _ns_db_bind_int (st, 1, d->run_id);
+      _ns_db_bind_int (st, 2, d->cases[i]);
+      if (!_ns_db_step_done (st, "cannot record the run's cases", error))
         return FALSE;
     }
   return TRUE;
@@ -111,19 +112,19 @@ ns_runs_begin (NsDb *db, const char *command, const char *log_path, const gint64
 static char *
 dup_status (NsDb *db, gint64 run_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, "SELECT status FROM runs WHERE id = ?",
-                                                error);
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, "SELECT status FROM runs WHERE id = ?",
+                                            error);
   if (st == NULL)
     return NULL;
-  sqlite3_bind_int64 (st, 1, run_id);
-  int rc = sqlite3_step (st);
-  if (rc == SQLITE_ROW)
+  _ns_db_bind_int (st, 1, run_id);
+  NsDbStep rc = _ns_db_step (st);
+  if (rc == NS_DB_STEP_ROW)
     return _ns_db_column_text (st, 0);
-  if (rc == SQLITE_DONE)
+  if (rc == NS_DB_STEP_DONE)
     g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
                  "%s: no training run %" G_GINT64_FORMAT, db->path, run_id);
   else
-    _ns_db_set_error (db, error, rc, "cannot read the training runs");
+    _ns_db_set_error (db, error, "cannot read the training runs");
   return NULL;
 }
 
@@ -142,6 +143,7 @@ update_txn (NsDb *db, gpointer data, GError **error)
   UpdateData *d = data;
   g_autofree char *now = _ns_db_dup_now ();
   g_autofree char *status = dup_status (db, d->run_id, error);
+  _ns_db_touch (db, NS_DB_CHANGES_REGISTRY);
   if (status == NULL)
     return FALSE;
   if (g_strcmp0 (status, "running") != 0)
@@ -151,24 +153,24 @@ update_txn (NsDb *db, gpointer data, GError **error)
                    d->run_id, status);
       return FALSE;
     }
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, d->finish
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, d->finish
     ? "UPDATE runs SET status = ?2, finished = ?3, error = ?4 WHERE id = ?1"
     : "UPDATE runs SET pid = ?2, pid_start = ?3 WHERE id = ?1", error);
   if (st == NULL)
     return FALSE;
-  sqlite3_bind_int64 (st, 1, d->run_id);
+  _ns_db_bind_int (st, 1, d->run_id);
   if (d->finish)
     {
-      sqlite3_bind_text (st, 2, status_names[d->status], -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 3, now, -1, SQLITE_TRANSIENT);
-      _ns_db_bind_text_or_null (st, 4, d->message);
+      _ns_db_bind_text (st, 2, status_names[d->status]);
+      _ns_db_bind_text (st, 3, now);
+      _ns_db_bind_text (st, 4, d->message);
     }
   else
     {
-      sqlite3_bind_int (st, 2, d->pid);
+      _ns_db_bind_int (st, 2, d->pid);
       _ns_db_bind_int_or_null (st, 3, process_start_time (d->pid));
     }
-  return _ns_db_step_done (db, st, "cannot update the run", error);
+  return _ns_db_step_done (st, "cannot update the run", error);
 }
 
 gboolean
@@ -212,39 +214,39 @@ _ns_runs_end_with_model (NsDb *db, gint64 run_id, int version, const char *failu
                          const char *now, GError **error)
 {
   {
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
       "UPDATE runs SET status = ?, finished = ?, model_version = ?, error = ? WHERE id = ?",
       error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_text (st, 1, failure == NULL ? "succeeded" : "failed", -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, now, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int (st, 3, version);
-    _ns_db_bind_text_or_null (st, 4, failure);
-    sqlite3_bind_int64 (st, 5, run_id);
-    if (!_ns_db_step_done (db, st, "cannot finish the run", error))
+    _ns_db_bind_text (st, 1, failure == NULL ? "succeeded" : "failed");
+    _ns_db_bind_text (st, 2, now);
+    _ns_db_bind_int (st, 3, version);
+    _ns_db_bind_text (st, 4, failure);
+    _ns_db_bind_int (st, 5, run_id);
+    if (!_ns_db_step_done (st, "cannot finish the run", error))
       return FALSE;
   }
   if (failure != NULL)
     return TRUE;
 
   /* The run's cases that are still queued are now used by this version. */
-  g_autoptr (sqlite3_stmt) sel = _ns_db_prepare (db,
+  g_autoptr (NsDbStmt) sel = _ns_db_prepare (db,
     "SELECT r.case_ref FROM run_cases r JOIN queue q ON q.case_ref = r.case_ref "
     "WHERE r.run_id = ? AND q.state = 'queued'", error);
   if (sel == NULL)
     return FALSE;
-  sqlite3_bind_int64 (sel, 1, run_id);
+  _ns_db_bind_int (sel, 1, run_id);
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (gint64));
-  int rc;
-  while ((rc = sqlite3_step (sel)) == SQLITE_ROW)
+  NsDbStep rc;
+  while ((rc = _ns_db_step (sel)) == NS_DB_STEP_ROW)
     {
-      gint64 r = sqlite3_column_int64 (sel, 0);
+      gint64 r = _ns_db_column_int64 (sel, 0);
       g_array_append_val (rows, r);
     }
-  if (rc != SQLITE_DONE)
+  if (rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the run's cases");
+      _ns_db_set_error (db, error, "cannot read the run's cases");
       return FALSE;
     }
   g_autofree char *note = g_strdup_printf ("trained on by run %" G_GINT64_FORMAT, run_id);
@@ -278,50 +280,50 @@ select_runs (NsDb *db, const char *tail, gint64 param, GError **error)
 {
   g_autofree char *sql = g_strconcat ("SELECT id, started, finished, status, command, log_path, "
                                       "model_version, pid, host, error FROM runs ", tail, NULL);
-  g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db, sql, error);
+  g_autoptr (NsDbStmt) st = _ns_db_prepare (db, sql, error);
   if (st == NULL)
     return NULL;
-  if (sqlite3_bind_parameter_count (st) > 0)
-    sqlite3_bind_int64 (st, 1, param);
-  g_autoptr (sqlite3_stmt) cs = _ns_db_prepare (db,
+  if (st->n_params > 0)
+    _ns_db_bind_int (st, 1, param);
+  g_autoptr (NsDbStmt) cs = _ns_db_prepare (db,
     "SELECT case_ref FROM run_cases WHERE run_id = ? ORDER BY case_ref", error);
   if (cs == NULL)
     return NULL;
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_run_free);
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  NsDbStep rc;
+  while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
     {
       NsRun *r = g_new0 (NsRun, 1);
-      r->id = sqlite3_column_int64 (st, 0);
+      r->id = _ns_db_column_int64 (st, 0);
       r->started = _ns_db_column_text (st, 1);
       r->finished = _ns_db_column_text (st, 2);
       r->status = _ns_db_index_of (status_names, G_N_ELEMENTS (status_names),
-                                   (const char *) sqlite3_column_text (st, 3));
+                                   _ns_db_column_peek_text (st, 3));
       r->command = _ns_db_column_text (st, 4);
       r->log_path = _ns_db_column_text (st, 5);
-      r->model_version = sqlite3_column_int (st, 6);
-      r->pid = sqlite3_column_int (st, 7);
+      r->model_version = _ns_db_column_int (st, 6);
+      r->pid = _ns_db_column_int (st, 7);
       r->host = _ns_db_column_text (st, 8);
       r->error = _ns_db_column_text (st, 9);
       r->cases = g_array_new (FALSE, FALSE, sizeof (gint64));
-      sqlite3_reset (cs);
-      sqlite3_bind_int64 (cs, 1, r->id);
+      _ns_db_reset (cs);
+      _ns_db_bind_int (cs, 1, r->id);
       g_ptr_array_add (out, r);
-      int crc;
-      while ((crc = sqlite3_step (cs)) == SQLITE_ROW)
+      NsDbStep crc;
+      while ((crc = _ns_db_step (cs)) == NS_DB_STEP_ROW)
         {
-          gint64 c = sqlite3_column_int64 (cs, 0);
+          gint64 c = _ns_db_column_int64 (cs, 0);
           g_array_append_val (r->cases, c);
         }
-      if (crc != SQLITE_DONE)
+      if (crc != NS_DB_STEP_DONE)
         {
-          _ns_db_set_error (db, error, crc, "cannot read the training runs");
+          _ns_db_set_error (db, error, "cannot read the training runs");
           return NULL;
         }
     }
-  if (rc != SQLITE_DONE)
+  if (rc != NS_DB_STEP_DONE)
     {
-      _ns_db_set_error (db, error, rc, "cannot read the training runs");
+      _ns_db_set_error (db, error, "cannot read the training runs");
       return NULL;
     }
   return g_steal_pointer (&out);
@@ -386,43 +388,45 @@ reap_txn (NsDb *db, gpointer data, GError **error)
   g_autoptr (GArray) stale = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr (GArray) pids = g_array_new (FALSE, FALSE, sizeof (int));
   {
-    g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+    g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
       "SELECT id, pid, pid_start FROM runs WHERE status = 'running' AND host = ?", error);
     if (st == NULL)
       return FALSE;
-    sqlite3_bind_text (st, 1, g_get_host_name (), -1, SQLITE_TRANSIENT);
-    int rc;
-    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    _ns_db_bind_text (st, 1, g_get_host_name ());
+    NsDbStep rc;
+    while ((rc = _ns_db_step (st)) == NS_DB_STEP_ROW)
       {
-        int pid = sqlite3_column_int (st, 1);
-        if (!pid_alive (pid, sqlite3_column_int64 (st, 2)))
+        int pid = _ns_db_column_int (st, 1);
+        if (!pid_alive (pid, _ns_db_column_int64 (st, 2)))
           {
-            gint64 id = sqlite3_column_int64 (st, 0);
+            gint64 id = _ns_db_column_int64 (st, 0);
             g_array_append_val (stale, id);
             g_array_append_val (pids, pid);
           }
       }
-    if (rc != SQLITE_DONE)
+    if (rc != NS_DB_STEP_DONE)
       {
-        _ns_db_set_error (db, error, rc, "cannot read the training runs");
+        _ns_db_set_error (db, error, "cannot read the training runs");
         return FALSE;
       }
   }
   for (guint i = 0; i < stale->len; i++)
     {
-      g_autoptr (sqlite3_stmt) st = _ns_db_prepare (db,
+      g_autoptr (NsDbStmt) st = _ns_db_prepare (db,
         "UPDATE runs SET status = 'failed', finished = ?, error = ? WHERE id = ? AND "
         "status = 'running'", error);
       if (st == NULL)
         return FALSE;
       g_autofree char *msg = g_strdup_printf ("process %d ended without finishing the run",
                                               g_array_index (pids, int, i));
-      sqlite3_bind_text (st, 1, now, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (st, 2, msg, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int64 (st, 3, g_array_index (stale, gint64, i));
-      if (!_ns_db_step_done (db, st, "cannot mark a stale run failed", error))
+      _ns_db_bind_text (st, 1, now);
+      _ns_db_bind_text (st, 2, msg);
+      _ns_db_bind_int (st, 3, g_array_index (stale, gint64, i));
+      if (!_ns_db_step_done (st, "cannot mark a stale run failed", error))
         return FALSE;
     }
+  if (stale->len > 0)
+    _ns_db_touch (db, NS_DB_CHANGES_REGISTRY);
   *n = stale->len;
   return TRUE;
 }

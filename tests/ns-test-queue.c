@@ -8,6 +8,7 @@
 
 #include "ns-nifti.h"
 #include "ns-queue.h"
+#include "ns-test-pg.h"
 #include "ns-test-util.h"
 
 #include <math.h>
@@ -92,11 +93,45 @@ ns_test_make_msd_case (const char *id)
   return path;
 }
 
+static gboolean on_server;
+
+void
+ns_test_db_init (void)
+{
+  const char *which = g_getenv ("NS_TEST_DB");
+  if (g_strcmp0 (which, "postgresql") == 0)
+    {
+      on_server = TRUE;
+      ns_test_pg_start ();
+    }
+  else if (which != NULL && which[0] != '\0' && g_strcmp0 (which, "sqlite") != 0)
+    g_error ("NS_TEST_DB=%s: sqlite or postgresql", which);
+}
+
+gboolean
+ns_test_db_is_server (void)
+{
+  return on_server;
+}
+
+const char *
+ns_test_db_backend (void)
+{
+  return on_server ? "postgresql" : "sqlite";
+}
+
+char *
+ns_test_fresh_location (const char *stem)
+{
+  return on_server ? ns_test_pg_fresh_location ()
+                   : ns_test_fresh_path (stem != NULL ? stem : "queue.db");
+}
+
 NsDb *
 ns_test_open_fresh_db (char **path_out)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *path = ns_test_fresh_path ("queue.db");
+  g_autofree char *path = ns_test_fresh_location ("queue.db");
   NsDb *db = ns_db_open (path, &error);
   g_assert_no_error (error);
   g_assert_nonnull (db);
@@ -108,6 +143,8 @@ ns_test_open_fresh_db (char **path_out)
 gint64
 ns_test_sql_int (const char *db_path, const char *sql)
 {
+  if (ns_db_location_is_server (db_path))
+    return ns_test_pg_sql_int (db_path, sql);
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
   g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
@@ -122,6 +159,11 @@ ns_test_sql_int (const char *db_path, const char *sql)
 void
 ns_test_sql_exec (const char *db_path, const char *sql)
 {
+  if (ns_db_location_is_server (db_path))
+    {
+      ns_test_pg_sql_exec (db_path, sql);
+      return;
+    }
   sqlite3 *db = NULL;
   char *msg = NULL;
   g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
@@ -129,6 +171,22 @@ ns_test_sql_exec (const char *db_path, const char *sql)
   if (rc != SQLITE_OK)
     g_error ("%s: %s", sql, msg);
   sqlite3_close (db);
+}
+
+gint64
+ns_test_schema_version (const char *location)
+{
+  return ns_test_sql_int (location, on_server ? "SELECT max(version) FROM neuroseg_schema"
+                                              : "PRAGMA user_version");
+}
+
+void
+ns_test_set_schema_version (const char *location, gint64 version)
+{
+  g_autofree char *sql = on_server
+    ? g_strdup_printf ("UPDATE neuroseg_schema SET version = %" G_GINT64_FORMAT, version)
+    : g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT, version);
+  ns_test_sql_exec (location, sql);
 }
 
 gint64

@@ -2,10 +2,15 @@
  *
  * ns-test-queue.h: small synthetic cases, masks and databases shared by the tests of the
  * queue, the export, the registry and the runs (test-data-queue.c, test-data-export.c,
- * test-data-registry.c, test-data-runs.c, test-data-db.c).
+ * test-data-registry.c, test-data-runs.c, test-data-db.c, test-data-team.c).
  *
  * Every image is 16 x 16 x 8 voxels of 1 x 1 x 2 mm (NS_TEST_NX, ...); files go under
  * ns_test_tmpdir().
+ *
+ * The same test programs run on both engines of ns-db.h: meson registers each twice, the
+ * second time with NS_TEST_DB=postgresql, and ns_test_db_init() (first in main()) then
+ * starts a real server for the program (ns-test-pg.h).  A "location" is what ns_db_open()
+ * takes: a file path, or the URI of a database on that server.
  */
 #pragma once
 
@@ -32,12 +37,24 @@ void    ns_test_write_mask    (const char *path, int lo, int hi, gboolean with_c
 char   *ns_test_make_case     (const char *id, const char *ext);
 /* A 4-volume Medical Segmentation Decathlon file <id>.nii.gz. */
 char   *ns_test_make_msd_case (const char *id);
-/* A read-write database at a fresh path; *path_out (nullable) gets the path. */
+/* Reads $NS_TEST_DB ("sqlite", the default, or "postgresql") and starts the server of
+ * the latter; call first in main(). */
+void     ns_test_db_init       (void);
+/* The program runs on a server. */
+gboolean ns_test_db_is_server  (void);
+/* "sqlite" or "postgresql" (what ns_db_get_backend_name() says). */
+const char *ns_test_db_backend (void);
+/* A fresh location: a new file path named after stem, or a new database on the server. */
+char   *ns_test_fresh_location (const char *stem);
+/* A read-write database at a fresh location; *path_out (nullable) gets the location. */
 NsDb   *ns_test_open_fresh_db (char **path_out);
-/* One integer from a query on the database file (its own read-only connection). */
-gint64  ns_test_sql_int       (const char *db_path, const char *sql);
-/* Runs sql on the database file (its own connection). */
-void    ns_test_sql_exec      (const char *db_path, const char *sql);
+/* One integer from a query on the database (its own connection). */
+gint64  ns_test_sql_int       (const char *location, const char *sql);
+/* Runs sql on the database (its own connection). */
+void    ns_test_sql_exec      (const char *location, const char *sql);
+/* The schema version of the database, and setting it (as a newer neuroseg would). */
+gint64  ns_test_schema_version     (const char *location);
+void    ns_test_set_schema_version (const char *location, gint64 version);
 /* A case queued with a box mask; returns its row id. */
 gint64  ns_test_queued_case   (NsDb *db, const char *id);
 /* A file with content, standing for a model file (the registry only hashes it). */

@@ -69,8 +69,8 @@ ns_test_sample_case (void)
 
 static char *tmpdir;
 
-static void
-remove_tree (const char *path)
+void
+ns_test_remove_tree (const char *path)
 {
   GDir *dir = g_dir_open (path, 0, NULL);
   if (dir != NULL)
@@ -81,7 +81,7 @@ remove_tree (const char *path)
           g_autofree char *child = g_build_filename (path, name, NULL);
           if (g_file_test (child, G_FILE_TEST_IS_DIR)
               && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
+            ns_test_remove_tree (child);
           else
             g_unlink (child);
         }
@@ -94,7 +94,7 @@ static void
 remove_tmpdir (void)
 {
   if (tmpdir != NULL && g_getenv ("NS_TEST_KEEP_TMP") == NULL)
-    remove_tree (tmpdir);
+    ns_test_remove_tree (tmpdir);
 }
 
 const char *

@@ -18,6 +18,8 @@ char       *ns_test_src_path       (const char *first, ...) G_GNUC_NULL_TERMINAT
 const char *ns_test_sample_case    (void);
 /* A fresh temporary directory, removed with its content at exit. */
 const char *ns_test_tmpdir         (void);
+/* Removes a folder and everything under it (symbolic links are removed, not followed). */
+void        ns_test_remove_tree    (const char *path);
 /* A small synthetic case in the temporary directory: folder id holding id_flair.nii.gz and
  * id_t1ce.nii.gz (and id_seg.nii.gz with labels) of nx x ny x nz voxels (1 x 1 x 2 mm),
  * with an elliptic "brain" on slices 1 .. nz - 2 (0 elsewhere) and, in the seg file,

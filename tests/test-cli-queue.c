@@ -12,8 +12,11 @@
  * shipped model (version 0).  The reading commands work in a data folder the user may only
  * read (tried as "nobody" when run as root).  Errors are one line and exit 1 (2 for bad
  * usage, numeric options out of range included).  Case names, --who and notes that hold
- * terminal escape sequences are printed escaped, never raw.
+ * terminal escape sequences are printed escaped, never raw.  A team's sub-commands (claim,
+ * renew, release, take-over, claims, review, mask, setup-team; issue 19) run on SQLite and,
+ * registered again with NS_TEST_DB=postgresql, on a PostgreSQL server the test starts.
  */
+#include "ns-test-queue.h"
 #include "ns-test-util.h"
 #include "ns-checkpoint.h"
 #include "ns-labels.h"
@@ -749,10 +752,176 @@ test_bad_numbers (void)
     }
 }
 
+/* #19: a team from the command line: claim (prints the token), others refused naming the
+ * holder, a correction under the claim, renew, take-over with a note, release, the claims
+ * list, review (send back with a note, accept), the export of accepted corrections only,
+ * and the stored mask written out (never over a file). */
+static char *
+claim_token (const char *out)
+{
+  const char *t = strstr (out, "token ");
+  g_assert_nonnull (t);
+  return g_strndup (t + 6, strcspn (t + 6, "\n"));
+}
+
+static void
+test_team (void)
+{
+  g_autofree char *saved = db_path;
+  db_path = ns_test_db_is_server ()
+    ? ns_test_fresh_location (NULL)
+    : g_build_filename (ns_test_tmpdir (), "team", "neuroseg.db", NULL);
+  g_autofree char *a = ns_test_write_case ("TeamA", 12, 12, 6, TRUE);
+  g_autofree char *b = ns_test_write_case ("TeamB", 12, 12, 6, TRUE);
+  g_autofree char *mask_a = g_build_filename (a, "TeamA_seg.nii.gz", NULL);
+  g_autofree char *mask_b = g_build_filename (b, "TeamB_seg.nii.gz", NULL);
+  g_autofree char *token = NULL, *token2 = NULL;
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "add", a, "--mask", mask_a, "--who", "ann", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "add", b, "--mask", mask_b, "--who", "ann", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "claim", "TeamA", "--who", "ann", "--lease", "3600", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "claimed TeamA"));
+    token = claim_token (r.out);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "claim", "TeamA", "--who", "bob", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    assert_one_line (r.err);
+    g_assert_nonnull (strstr (r.err, "claimed by ann"));
+  }
+  {
+    /* bob cannot correct it; ann can, under her claim. */
+    g_auto (NsTestRun) r = { 0 }, r2 = { 0 };
+    run_cmd (&r, "queue", "add", a, "--mask", mask_a, "--who", "bob", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "not overwritten"));
+    run_cmd (&r2, "queue", "add", a, "--mask", mask_a, "--who", "ann", "--claim", token, NULL);
+    g_assert_cmpint (r2.status, ==, 0);
+    g_assert_nonnull (strstr (r2.out, "annotation 2"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 }, r2 = { 0 }, r3 = { 0 };
+    run_cmd (&r, "queue", "renew", "TeamA", "--token", token, "--lease", "60", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "renewed TeamA"));
+    run_cmd (&r2, "queue", "claims", "--json", NULL);
+    g_assert_cmpint (r2.status, ==, 0);
+    g_assert_nonnull (strstr (r2.out, "\"who\" : \"ann\""));
+    /* Everyone sees it taken, in the list too. */
+    g_auto (NsTestRun) r4 = { 0 }, r5 = { 0 };
+    run_cmd (&r4, "queue", "list", NULL);
+    g_assert_cmpint (r4.status, ==, 0);
+    g_assert_nonnull (strstr (r4.out, "claimed by ann until"));
+    run_cmd (&r5, "queue", "list", "--json", NULL);
+    g_assert_nonnull (strstr (r5.out, "\"claimed_by\" : \"ann\""));
+    g_assert_nonnull (strstr (r5.out, "\"review\" : \"unreviewed\""));
+    run_cmd (&r3, "queue", "release", "TeamA", NULL);
+    g_assert_cmpint (r3.status, ==, 2);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 }, r2 = { 0 };
+    run_cmd (&r, "queue", "take-over", "TeamA", "--who", "bob", "--note", "ann is ill", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "took over TeamA"));
+    token2 = claim_token (r.out);
+    run_cmd (&r2, "queue", "release", "TeamA", "--token", token, NULL);
+    g_assert_cmpint (r2.status, ==, 1);
+    g_assert_nonnull (strstr (r2.err, "no longer yours"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 }, r2 = { 0 };
+    run_cmd (&r, "queue", "release", "TeamA", "--token", token2, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    run_cmd (&r2, "queue", "claims", NULL);
+    g_assert_cmpint (r2.status, ==, 0);
+    g_assert_cmpstr (r2.out, ==, "");
+  }
+  {
+    /* Review: the author is refused; sending back needs a note. */
+    g_auto (NsTestRun) r = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 }, r5 = { 0 };
+    run_cmd (&r, "queue", "review", "TeamA", "accept", "--who", "ann", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    assert_one_line (r.err);
+    run_cmd (&r2, "queue", "review", "TeamA", "maybe", NULL);
+    g_assert_cmpint (r2.status, ==, 2);
+    run_cmd (&r3, "queue", "review", "TeamA", "accept", "--who", "rev", NULL);
+    g_assert_cmpint (r3.status, ==, 0);
+    g_assert_nonnull (strstr (r3.out, "accepted TeamA"));
+    run_cmd (&r4, "queue", "review", "TeamB", "send-back", "--who", "rev", NULL);
+    g_assert_cmpint (r4.status, ==, 1);
+    run_cmd (&r5, "queue", "review", "TeamB", "send-back", "--who", "rev", "--note", "edema",
+             NULL);
+    g_assert_cmpint (r5.status, ==, 0);
+    g_auto (NsTestRun) r6 = { 0 };
+    run_cmd (&r6, "queue", "list", NULL);
+    g_assert_nonnull (strstr (r6.out, "accepted by rev"));
+    g_assert_nonnull (strstr (r6.out, "sent back by rev"));
+  }
+  {
+    g_autofree char *out = tmp_path ("team-export");
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "export", out, "--accepted-only", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "exported 1 case"));
+    g_autofree char *lab = g_build_filename (out, "labelsTr", "TeamA.nii.gz", NULL);
+    g_assert_true (g_file_test (lab, G_FILE_TEST_IS_REGULAR));
+  }
+  {
+    /* The stored mask, written out; an existing file is left alone. */
+    g_autofree char *out = tmp_path ("team-mask.nii.gz");
+    g_auto (NsTestRun) r = { 0 }, r2 = { 0 };
+    run_cmd (&r, "queue", "mask", "TeamB", out, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (NsVolume) got = ns_nifti_read (out, &error);
+    g_assert_no_error (error);
+    g_autoptr (NsVolume) want = ns_nifti_read (mask_b, &error);
+    g_assert_no_error (error);
+    g_assert_cmpmem (got->voxels, 12 * 12 * 6 * sizeof (float), want->voxels,
+                     12 * 12 * 6 * sizeof (float));
+    run_cmd (&r2, "queue", "mask", "TeamB", out, NULL);
+    g_assert_cmpint (r2.status, ==, 1);
+    assert_one_line (r2.err);
+  }
+  {
+    /* The one command of docs/scale.md on a server (as its owner); a file is refused,
+     * saying so (test-data-team /data/team/roles tries the roles). */
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "setup-team", NULL);
+    if (ns_test_db_is_server ())
+      {
+        g_assert_cmpint (r.status, ==, 0);
+        g_assert_nonnull (strstr (r.out, "neuroseg_team"));
+        g_assert_cmpint (ns_test_sql_int (db_path, "SELECT count(*) FROM pg_roles WHERE "
+                                          "rolname LIKE 'neuroseg_%'"), ==, 2);
+      }
+    else
+      {
+        g_assert_cmpint (r.status, ==, 1);
+        assert_one_line (r.err);
+        g_assert_nonnull (strstr (r.err, db_path));
+      }
+  }
+  g_free (db_path);
+  db_path = g_steal_pointer (&saved);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ns_test_db_init ();
   db_path = g_build_filename (ns_test_tmpdir (), "db", "neuroseg.db", NULL);
   g_test_add_func ("/cli/queue/queue", test_queue);
   g_test_add_func ("/cli/queue/bad-database", test_bad_database);
@@ -760,5 +929,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/queue/readonly-folder", test_readonly_folder);
   g_test_add_func ("/cli/queue/printable", test_printable);
   g_test_add_func ("/cli/queue/bad-numbers", test_bad_numbers);
+  g_test_add_func ("/cli/queue/team", test_team);
   return g_test_run ();
 }

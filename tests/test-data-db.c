@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * test-data-db.c: the database under the queue, the registry and the runs (data/ns-db.h):
- * schema creation, migration from a version-1 database written by a fixture of the old
- * schema and from version 2, refusal of newer or broken files, read-only opening (a
+ * test-data-db.c: the database under the queue, the registry and the runs (data/ns-db.h),
+ * on SQLite and (NS_TEST_DB=postgresql) on a real PostgreSQL server: schema creation,
+ * refusal of a newer schema, writes through a read-only handle refused, and reliability:
+ * two processes writing at once, SIGKILL during writes, two processes migrating at once.
+ * SQLite only: migration from a version-1 database written by a fixture of the old schema
+ * and from versions 2 and 3, refusal of broken files, read-only opening of files (a
  * missing database reads as empty and nothing is created; a read-only data folder, tried
- * as an unprivileged user since root ignores permissions, is read; writes through a
- * read-only handle are refused), and reliability: two processes writing at once, SIGKILL
- * during writes, two processes migrating at once.
+ * as an unprivileged user since root ignores permissions, is read), the default location.
  */
 #include "ns-test-queue.h"
 #include "ns-test-util.h"
@@ -35,15 +36,34 @@ test_open_creates (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = ns_test_fresh_path ("deep");
-  g_autofree char *path = g_build_filename (dir, "a", "b", "neuroseg.db", NULL);
+  g_autofree char *path = ns_test_db_is_server ()
+    ? ns_test_fresh_location (NULL) : g_build_filename (dir, "a", "b", "neuroseg.db", NULL);
   g_autoptr (NsDb) q = ns_db_open (path, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ns_db_get_path (q), ==, path);
+  g_assert_cmpstr (ns_db_get_backend_name (q), ==, ns_test_db_backend ());
+  g_assert_true (ns_db_is_shared (q) == ns_test_db_is_server ());
   g_assert_false (ns_db_is_readonly (q));
-  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
-  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, NS_DB_SCHEMA_VERSION);
+  g_assert_cmpint (ns_test_schema_version (path), ==, NS_DB_SCHEMA_VERSION);
   g_assert_true (ns_db_check_integrity (q, &error));
   g_assert_no_error (error);
+  if (ns_test_db_is_server ())
+    {
+      /* The same tables as SQLite's, with 64-bit ids the server assigns. */
+      g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM pg_tables WHERE schemaname "
+                                              "= current_schema()"), ==, 15);
+      g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM information_schema.columns "
+                                              "WHERE table_name = 'cases' AND column_name = 'id' "
+                                              "AND data_type = 'bigint' AND is_identity = "
+                                              "'YES'"), ==, 1);
+      g_autoptr (NsDb) q2 = ns_db_open (path, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (ns_test_schema_version (path), ==, NS_DB_SCHEMA_VERSION);
+      return;
+    }
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM sqlite_master WHERE type = "
+                                          "'table'"), ==, 14);
 
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
@@ -62,18 +82,45 @@ test_open_creates (void)
   g_assert_cmpuint (list->len, ==, 0);
 }
 
+/* $NEUROSEG_DB, else the saved setting, else $NEUROSEG_DATA_DIR/neuroseg.db, else the user
+ * data folder. */
 static void
 test_default_path (void)
 {
+  g_autoptr (GError) error = NULL;
   g_autofree char *old = g_strdup (g_getenv ("NEUROSEG_DATA_DIR"));
+  /* The configuration folder is this program's own (main). */
+  g_unsetenv ("NEUROSEG_DB");
+
   g_setenv ("NEUROSEG_DATA_DIR", "/some/where", TRUE);
   g_autofree char *p = ns_db_dup_default_path ();
   g_assert_cmpstr (p, ==, "/some/where/neuroseg.db");
+  g_assert_false (ns_db_location_is_server (NULL));
   g_unsetenv ("NEUROSEG_DATA_DIR");
   g_autofree char *q = ns_db_dup_default_path ();
   g_autofree char *want = g_build_filename (g_get_user_data_dir (), "neuroseg", "neuroseg.db",
                                             NULL);
   g_assert_cmpstr (q, ==, want);
+
+  /* The setting (Preferences) names a server; $NEUROSEG_DB overrides it; "" forgets it. */
+  g_assert_true (ns_db_save_default_location ("postgresql://db.example/neuroseg", &error));
+  g_assert_no_error (error);
+  g_autofree char *ini = g_build_filename (g_get_user_config_dir (), "neuroseg", "database.ini",
+                                           NULL);
+  g_assert_true (g_file_test (ini, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *s = ns_db_dup_default_path ();
+  g_assert_cmpstr (s, ==, "postgresql://db.example/neuroseg");
+  g_assert_true (ns_db_location_is_server (NULL));
+  g_setenv ("NEUROSEG_DB", "/else/where.db", TRUE);
+  g_autofree char *e = ns_db_dup_default_path ();
+  g_assert_cmpstr (e, ==, "/else/where.db");
+  g_setenv ("NEUROSEG_DB", "", TRUE);
+  g_autofree char *e2 = ns_db_dup_default_path ();
+  g_assert_cmpstr (e2, ==, "postgresql://db.example/neuroseg");
+  g_assert_true (ns_db_save_default_location (NULL, &error));
+  g_autofree char *back = ns_db_dup_default_path ();
+  g_assert_cmpstr (back, ==, want);
+
   if (old != NULL)
     g_setenv ("NEUROSEG_DATA_DIR", old, TRUE);
 }
@@ -197,6 +244,10 @@ test_migrate_v1 (void)
   g_assert_true (ns_db_check_integrity (q, &error));
 }
 
+/* What migration 3 -> 4 adds (the tables of a team, issue 19). */
+#define DROP_V4 "DROP TABLE claims; DROP TABLE claim_history; DROP TABLE annotation_masks; " \
+                "DROP TABLE reviews; DROP TABLE changes;"
+
 /* A version-2 database (before validation figures) gains the table, its rows intact. */
 static void
 test_migrate_v2 (void)
@@ -207,23 +258,50 @@ test_migrate_v2 (void)
     g_autoptr (NsDb) q = ns_test_open_fresh_db (&path);
     ns_test_queued_case (q, "MigrateV2");
   }
-  ns_test_sql_exec (path, "DROP TABLE validations; PRAGMA user_version = 2;");
+  ns_test_sql_exec (path, DROP_V4 "DROP TABLE validations; PRAGMA user_version = 2;");
   g_autoptr (NsDb) q = ns_db_open (path, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, NS_DB_SCHEMA_VERSION);
   g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM validations"), ==, 0);
   g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, "MigrateV2", &error);
   g_assert_no_error (error);
 }
 
+/* A version-3 database (one workstation, before claims, reviews and stored masks) gains
+ * the tables of a team; its cases and annotations stay, with no mask stored for them. */
 static void
-test_refuses_bad_files (void)
+test_migrate_v3 (void)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  {
+    g_autoptr (NsDb) q = ns_test_open_fresh_db (&path);
+    ns_test_queued_case (q, "MigrateV3");
+  }
+  ns_test_sql_exec (path, DROP_V4 "PRAGMA user_version = 3;");
+  g_autoptr (NsDb) q = ns_db_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, NS_DB_SCHEMA_VERSION);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM claims"), ==, 0);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM annotation_masks"), ==, 0);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM changes"), ==, 2);
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, "MigrateV3", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e->n_annotations, ==, 1);
+  g_assert_true (ns_db_check_integrity (q, &error));
+}
 
-  /* A database from a newer neuroseg, read-write and read-only. */
-  g_autofree char *newer = ns_test_fresh_path ("newer.db");
-  ns_test_sql_exec (newer, "CREATE TABLE x (a); PRAGMA user_version = 99;");
+/* A database from a newer neuroseg, read-write and read-only: refused, left as it is. */
+static void
+test_refuses_newer (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *newer = NULL;
+  {
+    g_autoptr (NsDb) q = ns_test_open_fresh_db (&newer);
+    ns_test_queued_case (q, "Newer");
+  }
+  ns_test_set_schema_version (newer, 99);
   NsDb *q = ns_db_open (newer, &error);
   g_assert_null (q);
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED);
@@ -234,7 +312,15 @@ test_refuses_bad_files (void)
   g_assert_null (q);
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNSUPPORTED);
   g_clear_error (&error);
-  g_assert_cmpint (ns_test_sql_int (newer, "PRAGMA user_version"), ==, 99);
+  g_assert_cmpint (ns_test_schema_version (newer), ==, 99);
+  g_assert_cmpint (ns_test_sql_int (newer, "SELECT count(*) FROM cases"), ==, 1);
+}
+
+static void
+test_refuses_bad_files (void)
+{
+  g_autoptr (GError) error = NULL;
+  NsDb *q;
 
   /* Not a database. */
   g_autofree char *junk = ns_test_fresh_path ("junk.db");
@@ -490,7 +576,7 @@ run_two_writers (const char *path, int n)
 static void
 test_concurrent_writers (void)
 {
-  g_autofree char *path = ns_test_fresh_path ("concurrent.db");
+  g_autofree char *path = ns_test_fresh_location ("concurrent.db");
   run_two_writers (path, 200);
 
   g_autoptr (GError) error = NULL;
@@ -537,7 +623,7 @@ kill_child (const char *path, int round, int fd)
 static void
 test_sigkill_during_writes (void)
 {
-  g_autofree char *path = ns_test_fresh_path ("killed.db");
+  g_autofree char *path = ns_test_fresh_location ("killed.db");
   g_autoptr (GError) error = NULL;
   static const guint kill_after[] = { 37, 150, 301 };
 
@@ -601,33 +687,77 @@ test_sigkill_during_writes (void)
     }
 }
 
-/* Two processes open a version-1 database at the same moment: one migrates, the other
- * finds it migrated. */
+/* Two processes open an old database at the same moment (SQLite: a version-1 file; a
+ * server: an empty database, version 0): one migrates, the other finds it migrated. */
 static void
 test_concurrent_migration (void)
 {
-  g_autofree char *path = write_v1_fixture ("v1-twice.db");
+  gboolean server = ns_test_db_is_server ();
+  g_autofree char *path = server ? ns_test_fresh_location (NULL)
+                                 : write_v1_fixture ("v1-twice.db");
   run_two_writers (path, 20);
-  g_assert_cmpint (ns_test_sql_int (path, "PRAGMA user_version"), ==, NS_DB_SCHEMA_VERSION);
+  g_assert_cmpint (ns_test_schema_version (path), ==, NS_DB_SCHEMA_VERSION);
   /* The migration's one-off rows exist once; the shipped model's row too. */
-  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM queue_history"), ==, 2);
-  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM promotions"), ==, 1);
-  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM runs"), ==, 1 + 40);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM queue_history"), ==,
+                   server ? 0 : 2);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM promotions"), ==,
+                   server ? 0 : 1);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM runs"), ==,
+                   (server ? 0 : 1) + 40);
   g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM models WHERE version = 0"),
                    <=, 1);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM changes"), ==, 2);
+}
+
+/* A read-only handle reads and refuses every write, saying why. */
+static void
+test_readonly_handle (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  {
+    g_autoptr (NsDb) rw = ns_test_open_fresh_db (&path);
+    ns_test_queued_case (rw, "ReadOnlyHandle");
+  }
+  g_autoptr (NsDb) q = ns_db_open_readonly (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (ns_db_is_readonly (q));
+  g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (q, "ReadOnlyHandle", &error);
+  g_assert_no_error (error);
+  g_assert_false (ns_queue_set_state (q, e->id, NS_QUEUE_STATE_EXCLUDED, 0, NULL, NULL,
+                                      &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_IO);
+  g_assert_true (g_str_has_prefix (error->message, path));
+  g_assert_nonnull (strstr (error->message, "read-only"));
+  g_clear_error (&error);
+  g_assert_cmpint (ns_test_sql_int (path, "SELECT count(*) FROM queue_history"), ==, 1);
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* A configuration folder of this program's own, for the database setting that
+   * /data/db/default-path saves (not G_TEST_OPTION_ISOLATE_DIRS: GLib 2.74 leaks the
+   * folders it sets per test, which fails the sanitizer build).  Set before GLib reads
+   * it, which it does once. */
+  g_autofree char *config = g_build_filename (ns_test_tmpdir (), "config", NULL);
+  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+  ns_test_db_init ();
   g_test_add_func ("/data/db/open-creates", test_open_creates);
-  g_test_add_func ("/data/db/default-path", test_default_path);
-  g_test_add_func ("/data/db/migrate-v1", test_migrate_v1);
-  g_test_add_func ("/data/db/migrate-v2", test_migrate_v2);
-  g_test_add_func ("/data/db/refuses-bad-files", test_refuses_bad_files);
-  g_test_add_func ("/data/db/readonly-open", test_readonly_open);
-  g_test_add_func ("/data/db/readonly-folder", test_readonly_folder);
+  g_test_add_func ("/data/db/refuses-newer", test_refuses_newer);
+  g_test_add_func ("/data/db/readonly-handle", test_readonly_handle);
+  if (!ns_test_db_is_server ())
+    {
+      /* Files: where they are, their old versions, their damage, their permissions. */
+      g_test_add_func ("/data/db/default-path", test_default_path);
+      g_test_add_func ("/data/db/migrate-v1", test_migrate_v1);
+      g_test_add_func ("/data/db/migrate-v2", test_migrate_v2);
+      g_test_add_func ("/data/db/migrate-v3", test_migrate_v3);
+      g_test_add_func ("/data/db/refuses-bad-files", test_refuses_bad_files);
+      g_test_add_func ("/data/db/readonly-open", test_readonly_open);
+      g_test_add_func ("/data/db/readonly-folder", test_readonly_folder);
+    }
   g_test_add_func ("/data/db/concurrent-writers", test_concurrent_writers);
   g_test_add_func ("/data/db/sigkill-during-writes", test_sigkill_during_writes);
   g_test_add_func ("/data/db/concurrent-migration", test_concurrent_migration);

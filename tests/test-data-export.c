@@ -154,21 +154,102 @@ test_export (void)
   g_assert_cmpuint (s1.st_ino, !=, s2.st_ino);
   g_assert_false (g_file_test (c2, G_FILE_TEST_EXISTS));
 
-  /* A mask gone since it was queued: the export fails naming it and leaves nothing. */
+  /* A mask file gone since it was queued: the database holds the correction (#19: no
+   * shared folder needed), the export uses it. */
   g_autofree char *gone_case = ns_test_make_case ("ExpGone", ".nii.gz");
   g_autofree char *gone_mask = ns_test_fresh_path ("mask.nii.gz");
   ns_test_write_mask (gone_mask, 4, 10, FALSE);
   NsQueueAnnotation g = annotation (gone_mask);
-  g_assert_cmpint (ns_queue_add (q, gone_case, &g, &error), >, 0);
+  gint64 gone = ns_queue_add (q, gone_case, &g, &error);
+  g_assert_cmpint (gone, >, 0);
   g_assert_cmpint (g_unlink (gone_mask), ==, 0);
+  g_autofree char *out3 = ns_test_fresh_path ("export");
+  g_assert_true (ns_export_nnunet (q, out3, NULL, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 4);
+  g_autofree char *gone_lab = g_build_filename (out3, "labelsTr", "ExpGone.nii.gz", NULL);
+  g_autoptr (NsVolume) gv = ns_nifti_read (gone_lab, &error);
+  g_assert_no_error (error);
+  guint64 n_labelled = 0;
+  for (int i = 0; i < NS_TEST_NVOX; i++)
+    n_labelled += gv->voxels[i] == 2;
+  g_assert_cmpuint (n_labelled, ==, 144);
+
+  /* ... except for a case queued before masks were stored (its row of annotation_masks
+   * missing): the export fails naming the file and leaves nothing. */
+  g_autofree char *sql = g_strdup_printf ("DELETE FROM annotation_masks WHERE annotation_ref IN "
+                                          "(SELECT id FROM annotations WHERE case_ref = %"
+                                          G_GINT64_FORMAT ")", gone);
+  ns_test_sql_exec (ns_db_get_path (q), sql);
   g_autofree char *parent = ns_test_fresh_path ("export-parent");
-  g_autofree char *out3 = g_build_filename (parent, "out", NULL);
-  g_assert_false (ns_export_nnunet (q, out3, NULL, NULL, &error));
+  g_autofree char *out4 = g_build_filename (parent, "out", NULL);
+  g_assert_false (ns_export_nnunet (q, out4, NULL, NULL, &error));
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
   g_assert_true (g_str_has_prefix (error->message, gone_mask));
   g_assert_nonnull (strstr (error->message, "ExpGone"));
   g_clear_error (&error);
   assert_empty_folder (parent);
+}
+
+/* #19: what is exported is what was queued: a stored mask that was damaged, or an image
+ * replaced by another valid one since, is refused naming it; only accepted corrections
+ * when asked. */
+static void
+test_export_checked (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (NsDb) q = ns_test_open_fresh_db (&path);
+  g_autofree char *mask = ns_test_fresh_path ("mask.nii.gz");
+  ns_test_write_mask (mask, 4, 10, FALSE);
+  NsQueueAnnotation a = annotation (mask);
+  g_autofree char *dir_a = ns_test_make_case ("CheckedA", ".nii.gz");
+  g_autofree char *dir_b = ns_test_make_case ("CheckedB", ".nii.gz");
+  gint64 ca = ns_queue_add (q, dir_a, &a, &error);
+  gint64 cb = ns_queue_add (q, dir_b, &a, &error);
+  g_assert_no_error (error);
+
+  /* Only accepted corrections: none yet, then the one a second reader accepted. */
+  g_autofree char *out = ns_test_fresh_path ("checked");
+  NsExportOptions accepted = { .accepted_only = TRUE };
+  g_assert_false (ns_export_nnunet (q, out, &accepted, NULL, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "accepted"));
+  g_clear_error (&error);
+  g_assert_true (ns_queue_review (q, ca, 0, NS_QUEUE_REVIEW_ACCEPTED, "reviewer", NULL, &error));
+  g_assert_true (ns_queue_review (q, cb, 0, NS_QUEUE_REVIEW_SENT_BACK, "reviewer", "edema",
+                                  &error));
+  g_assert_no_error (error);
+  guint n = 0;
+  g_assert_true (ns_export_nnunet (q, out, &accepted, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 1);
+  g_autofree char *lab_a = g_build_filename (out, "labelsTr", "CheckedA.nii.gz", NULL);
+  g_assert_true (g_file_test (lab_a, G_FILE_TEST_IS_REGULAR));
+
+  /* An image replaced by a valid file of the same grid: not the case that was queued. */
+  g_autofree char *t1 = g_build_filename (dir_b, "CheckedB_t1.nii.gz", NULL);
+  ns_test_write_volume (t1, 7.0f);
+  g_autofree char *out2 = ns_test_fresh_path ("checked");
+  g_assert_false (ns_export_nnunet (q, out2, NULL, NULL, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT);
+  g_assert_true (g_str_has_prefix (error->message, t1));
+  g_assert_nonnull (strstr (error->message, "queued with"));
+  g_clear_error (&error);
+  g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
+  g_assert_true (ns_queue_set_state (q, cb, NS_QUEUE_STATE_EXCLUDED, 0, NULL, NULL, &error));
+
+  /* A stored mask damaged in the database: refused, naming the database. */
+  g_autofree char *sql = g_strdup_printf ("UPDATE annotation_masks SET sha256 = 'bad' WHERE "
+                                          "annotation_ref IN (SELECT id FROM annotations WHERE "
+                                          "case_ref = %" G_GINT64_FORMAT ")", ca);
+  ns_test_sql_exec (path, sql);
+  g_assert_false (ns_export_nnunet (q, out2, NULL, NULL, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_CORRUPT);
+  g_assert_true (g_str_has_prefix (error->message, ns_db_get_path (q)));
+  g_assert_nonnull (strstr (error->message, "damaged"));
+  g_assert_nonnull (strstr (error->message, "CheckedA"));
+  g_assert_false (g_file_test (out2, G_FILE_TEST_EXISTS));
 }
 
 /* #13, defect 8: a source that no longer decodes (truncated after it was queued) is never
@@ -341,8 +422,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ns_test_db_init ();
   g_test_add_func ("/data/export/nnunet", test_export);
   g_test_add_func ("/data/export/corrupt-source", test_export_corrupt_source);
+  g_test_add_func ("/data/export/checked", test_export_checked);
   g_test_add_func ("/data/export/no-common-channel", test_export_no_common_channel);
   g_test_add_func ("/data/export/identifiers", test_identifiers);
   g_test_add_func ("/data/export/awkward-names", test_export_awkward_names);

@@ -344,6 +344,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ns_test_db_init ();
   g_test_add_func ("/data/queue/add-and-effort", test_add_and_effort);
   g_test_add_func ("/data/queue/add-refuses-bad-images", test_add_refuses_bad_images);
   g_test_add_func ("/data/queue/add-files", test_add_files);

@@ -226,7 +226,7 @@ test_shipped (void)
   }
 
   /* A database without the row (an older one, read-only): version 0 from the file. */
-  g_autofree char *bare = ns_test_fresh_path ("bare.db");
+  g_autofree char *bare = ns_test_fresh_location ("bare.db");
   {
     g_autoptr (NsDb) q = ns_db_open (bare, &error);
     g_assert_no_error (error);
@@ -543,6 +543,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ns_test_db_init ();
   g_test_add_func ("/data/registry/models", test_models);
   g_test_add_func ("/data/registry/shipped", test_shipped);
   g_test_add_func ("/data/registry/default-rule", test_default_rule);

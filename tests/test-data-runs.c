@@ -93,7 +93,7 @@ test_run_registers (void)
 static void
 test_trainer_crash (void)
 {
-  g_autofree char *path = ns_test_fresh_path ("crash.db");
+  g_autofree char *path = ns_test_fresh_location ("crash.db");
   g_autoptr (GError) error = NULL;
   gint64 case_row;
   g_autofree char *model = ns_test_fake_model ("half-written model");
@@ -181,6 +181,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ns_test_db_init ();
   g_test_add_func ("/data/runs/run-registers", test_run_registers);
   g_test_add_func ("/data/runs/trainer-crash", test_trainer_crash);
   return g_test_run ();
