@@ -32,16 +32,17 @@ scan_border (const NsVolume *volume, float first, gsize *n_first, gsize *n, GArr
   for (int k = 0; k < nz; k++)
     for (int j = 0; j < ny; j++)
       {
-        const float *row = volume->voxels + ns_grid_index (g, 0, j, k);
+        gsize row = ns_grid_index (g, 0, j, k);
         gboolean face = k == 0 || k == nz - 1 || j == 0 || j == ny - 1;
         /* a row on a face whole, else its two ends */
         int step = face || nx == 1 ? 1 : nx - 1;
         for (int i = 0; i < nx; i += step)
           {
-            *n_first += row[i] == first;
+            float x = ns_volume_get_value (volume, row + (gsize) i);
+            *n_first += x == first;
             (*n)++;
             if (out != NULL)
-              g_array_append_val (out, row[i]);
+              g_array_append_val (out, x);
           }
       }
 }
@@ -49,11 +50,11 @@ scan_border (const NsVolume *volume, float first, gsize *n_first, gsize *n, GArr
 float
 ns_normalize_background_value (const NsVolume *volume)
 {
-  g_return_val_if_fail (volume != NULL && volume->voxels != NULL, 0.0f);
+  g_return_val_if_fail (volume != NULL && volume->data != NULL, 0.0f);
 
   /* Usually one value (0) fills most of the border: when the corner voxel's value holds
    * a strict majority it is the mode, found in one pass without a copy or a sort. */
-  float first = volume->voxels[0];
+  float first = ns_volume_get_value (volume, 0);
   gsize n_first, n;
   scan_border (volume, first, &n_first, &n, NULL);
   if (2 * n_first > n)
@@ -91,7 +92,7 @@ ns_normalize_brain_mask (const NsVolume *volume, GError **error)
     return NULL;
   gsize n = ns_volume_n_voxels (volume);
   for (gsize i = 0; i < n; i++)
-    mask->labels[i] = volume->voxels[i] != background;
+    mask->labels[i] = ns_volume_get_value (volume, i) != background;
   return mask;
 }
 
@@ -124,14 +125,13 @@ ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
     }
 
   gsize n = ns_volume_n_voxels (volume);
-  const float *x = volume->voxels;
   const guint8 *m = brain_mask->labels;
   double sum = 0.0;
   gsize count = 0;
   for (gsize i = 0; i < n; i++)
     if (m[i])
       {
-        sum += x[i];
+        sum += ns_volume_get_value (volume, i);
         count++;
       }
   if (count == 0)
@@ -146,7 +146,7 @@ ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
   for (gsize i = 0; i < n; i++)
     if (m[i])
       {
-        double d = x[i] - mean;
+        double d = ns_volume_get_value (volume, i) - mean;
         ss += d * d;
       }
   double sd = sqrt (ss / (double) count);
@@ -161,7 +161,7 @@ ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
   out->intent_code = volume->intent_code;
   out->n_nonfinite = volume->n_nonfinite;
   for (gsize i = 0; i < n; i++)
-    out->voxels[i] = m[i] ? (float) ((x[i] - mean) * scale) : 0.0f;
+    out->voxels[i] = m[i] ? (float) ((ns_volume_get_value (volume, i) - mean) * scale) : 0.0f;
 
   if (stats != NULL)
     {
@@ -245,7 +245,6 @@ ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mas
     }
 
   gsize n = ns_volume_n_voxels (volume), count = 0;
-  const float *x = volume->voxels;
   const guint8 *m = brain_mask->labels;
   for (gsize i = 0; i < n; i++)
     count += m[i] != 0;
@@ -267,7 +266,7 @@ ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mas
   gsize c = 0;
   for (gsize i = 0; i < n; i++)
     if (m[i])
-      v[c++] = x[i];
+      v[c++] = ns_volume_get_value (volume, i);
   /* nearest rank below (numpy's method="lower") */
   gssize rank_lo = (gssize) floor (lo_percentile / 100.0 * (double) (count - 1));
   gssize rank_hi = (gssize) floor (hi_percentile / 100.0 * (double) (count - 1));
@@ -277,12 +276,16 @@ ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mas
   double sum = 0.0;
   for (gsize i = 0; i < n; i++)
     if (m[i])
-      sum += CLAMP (x[i], lo, hi);
+      {
+        float x = ns_volume_get_value (volume, i);
+        sum += CLAMP (x, lo, hi);
+      }
   double mean = sum / (double) count, ss = 0.0;
   for (gsize i = 0; i < n; i++)
     if (m[i])
       {
-        double d = CLAMP (x[i], lo, hi) - mean;
+        float x = ns_volume_get_value (volume, i);
+        double d = CLAMP (x, lo, hi) - mean;
         ss += d * d;
       }
   double sd = sqrt (ss / (double) count);
@@ -297,7 +300,10 @@ ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mas
   out->intent_code = volume->intent_code;
   out->n_nonfinite = volume->n_nonfinite;
   for (gsize i = 0; i < n; i++)
-    out->voxels[i] = m[i] ? (float) ((CLAMP (x[i], lo, hi) - mean) * scale) : 0.0f;
+    {
+      float x = ns_volume_get_value (volume, i);
+      out->voxels[i] = m[i] ? (float) ((CLAMP (x, lo, hi) - mean) * scale) : 0.0f;
+    }
   if (stats != NULL)
     {
       stats->background = ns_normalize_background_value (volume);

@@ -91,7 +91,7 @@ test_grid_and_bbox (void)
           guint8 l = r->labels->labels[v];
           g_assert_true (l == 0 || l == 1 || l == 2 || l == 4);
           seen[l]++;
-          if (ref->voxels[v] == 0.0f)   /* outside the brain, the bbox, the slices */
+          if (ns_volume_get_value (ref, v) == 0.0f)   /* outside the brain, the bbox, the slices */
             g_assert_cmpint (l, ==, 0);
         }
   /* A random network still predicts several classes inside the brain. */
@@ -209,14 +209,14 @@ test_batches_and_progress (void)
       int best = 0;
       for (int c = 0; c < 4; c++)
         {
-          float pc = r4->probabilities[c]->voxels[v];
+          float pc = ns_volume_get_value (r4->probabilities[c], v);
           g_assert_cmpfloat (pc, >=, 0.0f);
           sum += pc;
-          if (pc > r4->probabilities[best]->voxels[v])
+          if (pc > ns_volume_get_value (r4->probabilities[best], v))
             best = c;
         }
       g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-4);
-      if (r4->labels->labels[v] == 0 && r4->probabilities[0]->voxels[v] == 1.0f)
+      if (r4->labels->labels[v] == 0 && ns_volume_get_value (r4->probabilities[0], v) == 1.0f)
         continue;
       g_assert_cmpint (values[best], ==, r4->labels->labels[v]);
     }
@@ -566,14 +566,14 @@ test_entropy (void)
       double h = 0;
       for (int c = 0; c < 4; c++)
         {
-          double p = rb->probabilities[c]->voxels[v];
+          double p = ns_volume_get_value (rb->probabilities[c], v);
           if (p > 1e-12)
             h -= p * log (p);
         }
       h /= log (4.0);
-      g_assert_cmpfloat (fabs (rb->entropy->voxels[v] - h), <, 1e-6);
-      g_assert_cmpfloat (rb->entropy->voxels[v], >=, 0.0f);
-      g_assert_cmpfloat (rb->entropy->voxels[v], <=, 1.0f + 1e-6f);
+      g_assert_cmpfloat (fabs (ns_volume_get_value (rb->entropy, v) - h), <, 1e-6);
+      g_assert_cmpfloat (ns_volume_get_value (rb->entropy, v), >=, 0.0f);
+      g_assert_cmpfloat (ns_volume_get_value (rb->entropy, v), <=, 1.0f + 1e-6f);
       uncertain += h > 0.01;
     }
   /* a random model is unsure inside the brain: the map is not all zero */
