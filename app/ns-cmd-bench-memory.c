@@ -182,8 +182,9 @@ ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder *json, G
       printf ("  start                 %6.1f MiB resident\n", mib (start.rss));
       printf ("  case open and viewed  %6.1f MiB resident, %6.1f MiB peak%s\n", mib (opened.rss),
               mib (open_peak.hwm), peaks ? "" : " (since start)");
-      printf ("  Run Model (%s)       %6.1f MiB peak, %6.1f MiB resident after%s\n", device,
-              mib (run_peak.hwm), mib (after_run.rss), peaks ? "" : " (since start)");
+      printf ("  Run Model             %6.1f MiB peak, %6.1f MiB resident after%s\n"
+              "    (on %s)\n", mib (run_peak.hwm), mib (after_run.rss),
+              peaks ? "" : " (since start)", device);
     }
   json_builder_set_member_name (json, "memory");
   json_builder_begin_object (json);

@@ -102,6 +102,46 @@ test_normalize_identical (void)
     }
 }
 
+/* The transforms applied a row at a time (as the inference engine fills its batches)
+ * give the z-scored volumes bit for bit, with the background rule and with a mask. */
+static void
+test_normalize_rows (void)
+{
+  g_autoptr (GError) error = NULL;
+  const NsVolume *v = sample->modality[NS_MODALITY_T1C];
+  const NsGrid *g = &v->grid;
+  gsize n = ns_volume_n_voxels (v), nx = (gsize) g->dim[0];
+  g_autoptr (NsLabelMap) mask = ns_normalize_brain_mask (sample->modality[NS_MODALITY_FLAIR],
+                                                         &error);
+  g_assert_no_error (error);
+  g_autofree float *rows = g_new (float, n);
+
+  for (int with_mask = 0; with_mask < 2; with_mask++)
+    for (int clipped = 0; clipped < 2; clipped++)
+      {
+        const NsLabelMap *m = with_mask ? mask : NULL;
+        NsNormalizeTransform t;
+        NsNormalizeStats st_t, st_v;
+        g_autoptr (NsVolume) whole = NULL;
+        if (clipped)
+          {
+            g_assert_true (ns_normalize_zscore_clipped_transform (v, m, 0.5, 99.5, &t, &st_t,
+                                                                  &error));
+            whole = ns_normalize_zscore_clipped (v, m, 0.5, 99.5, &st_v, &error);
+          }
+        else
+          {
+            g_assert_true (ns_normalize_zscore_transform (v, m, &t, &st_t, &error));
+            whole = ns_normalize_zscore (v, m, &st_v, &error);
+          }
+        g_assert_no_error (error);
+        g_assert_cmpmem (&st_t, sizeof st_t, &st_v, sizeof st_v);
+        for (gsize start = 0; start < n; start += nx)
+          ns_normalize_apply (&t, v, m, start, nx, rows + start);
+        g_assert_cmpmem (rows, n * sizeof (float), whole->voxels, n * sizeof (float));
+      }
+}
+
 /* The label file is uint8 in the bundled case: read as a volume it stays uint8, and the
  * label map made from it is the one a float32 copy gives. */
 static void
@@ -198,6 +238,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/storage/sample-kept-int16", test_sample_kept_int16);
   g_test_add_func ("/data/storage/float-copy", test_float_copy);
   g_test_add_func ("/data/storage/normalize-identical", test_normalize_identical);
+  g_test_add_func ("/data/storage/normalize-rows", test_normalize_rows);
   g_test_add_func ("/data/storage/labels-uint8", test_labels_uint8);
   g_test_add_func ("/data/storage/write-identical", test_write_identical);
   g_test_add_func ("/data/storage/take-storage", test_take_storage);
