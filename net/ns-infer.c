@@ -2,8 +2,9 @@
  *
  * ns-infer.c: the inference engine (see ns-infer.h), in named steps: check the inputs,
  * find how to normalise them, find the slices with brain and the crop, plan the batches,
- * then per batch fill (normalising the rows it takes from the inputs as stored), run (upload, forward, softmax, download, the backend's status) and store;
- * a batch that fails is recovered from (halved, or moved to the CPU) or reported.
+ * then per batch fill (normalising the rows it takes from the inputs as stored), run
+ * (upload, forward, softmax, download, the backend's status) and store; a batch that
+ * fails is recovered from (halved, or moved to the CPU) or reported.
  *
  * Batching: every batch has the same shape (B, C, H, W) so that the model's tensors are
  * allocated once; B is the largest count the memory budget allows (the model's own

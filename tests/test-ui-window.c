@@ -711,8 +711,8 @@ test_status_bar (void)
   flair = ns_viewer_get_shown_image (viewer);
   labels = ns_viewer_get_labels (viewer);
   want_voxel = g_strdup_printf ("Voxel %d, %d, %d", i, j, k);
-  want_value = g_strdup_printf ("FLAIR %g",
-                                (double) ns_volume_get_value (flair, ns_grid_index (&flair->grid, i, j, k)));
+  want_value = g_strdup_printf (
+    "FLAIR %g", (double) ns_volume_get_value (flair, ns_grid_index (&flair->grid, i, j, k)));
   want_label = g_strdup_printf ("Label %u", labels->labels[ns_grid_index (&labels->grid, i,
                                                                            j, k)]);
   status = ns_window_dup_status_text (window);
