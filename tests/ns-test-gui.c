@@ -469,7 +469,11 @@ ns_gui_key (NsGuiApp *app, const char *window, const char *keys)
 void
 ns_gui_type (NsGuiApp *app, const char *text)
 {
-  xdotool ("type", "--delay", "30", text, NULL);
+  /* from a file: xdotool would take text that starts with "-" for an option */
+  g_autofree char *path = g_build_filename (app->home, "typed.txt", NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  xdotool ("type", "--delay", "30", "--file", path, NULL);
 }
 
 /* The X window of a toplevel of the state, by its title (owned). */
@@ -520,13 +524,18 @@ static gboolean
 widget_laid_out (JsonObject *status, gpointer data)
 {
   const char *const *names = data;
-  JsonObject *widget = ns_gui_widget (ns_gui_window (status, names[0]), names[1]);
-  JsonArray *bounds;
+  JsonObject *window = ns_gui_window (status, names[0]);
+  JsonObject *widget = ns_gui_widget (window, names[1]);
+  JsonArray *bounds, *size;
 
   if (widget == NULL || !json_object_get_boolean_member (widget, "mapped"))
     return FALSE;
   bounds = json_object_get_array_member (widget, "bounds");
-  return json_array_get_int_element (bounds, 2) > 0 && json_array_get_int_element (bounds, 3) > 0;
+  /* the window's own size too: a window just mapped can report 0 x 0 for a moment after
+   * its children are allocated (seen with the Uncertainty window on a loaded machine) */
+  size = json_object_get_array_member (window, "size");
+  return json_array_get_int_element (bounds, 2) > 0 && json_array_get_int_element (bounds, 3) > 0
+         && json_array_get_int_element (size, 0) > 0 && json_array_get_int_element (size, 1) > 0;
 }
 
 void
@@ -541,10 +550,44 @@ ns_gui_point_at (NsGuiApp *app, const char *window_name, const char *widget_name
   g_autofree char *x = NULL;
   g_autofree char *y = NULL;
 
-  /* a window just shown may not be laid out yet */
-  if (!ns_gui_wait (app, widget_laid_out, names, 30))
-    g_error ("no widget %s shown in a window %s", widget_name, window_name);
-  status = ns_gui_status (app);
+  /* a window just shown may not be laid out yet, and one being filled moves its widgets:
+   * the point is taken from a state that shows the widget laid out where the state before
+   * it showed it too */
+  {
+    gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    g_autofree char *before = NULL;
+
+    for (;;)
+      {
+        g_autofree char *where = NULL;
+
+        status = ns_gui_status (app);
+        if (widget_laid_out (status, names))
+          {
+            JsonObject *w = ns_gui_window (status, window_name);
+            JsonArray *b = json_object_get_array_member (ns_gui_widget (w, widget_name),
+                                                         "bounds");
+            JsonArray *sz = json_object_get_array_member (w, "size");
+
+            where = g_strdup_printf ("%" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %"
+                                     G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+                                     " %" G_GINT64_FORMAT, json_array_get_int_element (b, 0),
+                                     json_array_get_int_element (b, 1),
+                                     json_array_get_int_element (b, 2),
+                                     json_array_get_int_element (b, 3),
+                                     json_array_get_int_element (sz, 0),
+                                     json_array_get_int_element (sz, 1));
+            if (g_strcmp0 (where, before) == 0)
+              break;
+          }
+        if (g_get_monotonic_time () > end)
+          g_error ("no widget %s shown in a window %s", widget_name, window_name);
+        g_clear_pointer (&status, json_object_unref);
+        g_free (before);
+        before = g_steal_pointer (&where);
+        g_usleep (100000);
+      }
+  }
   window = ns_gui_window (status, window_name);
   widget = ns_gui_widget (window, widget_name);
   g_assert_nonnull (widget);
@@ -574,6 +617,12 @@ void
 ns_gui_click (NsGuiApp *app)
 {
   xdotool ("click", "1", NULL);
+}
+
+void
+ns_gui_button (NsGuiApp *app, gboolean down)
+{
+  xdotool (down ? "mousedown" : "mouseup", "1", NULL);
 }
 
 void

@@ -86,6 +86,9 @@ void        ns_gui_point_at         (NsGuiApp *app, const char *window, const ch
                                      double fx, double fy);
 /* Button 1 at the pointer. */
 void        ns_gui_click            (NsGuiApp *app);
+/* Button 1 pressed (down) or released at the pointer: with ns_gui_point_at () between,
+ * a drag (a brush stroke). */
+void        ns_gui_button           (NsGuiApp *app, gboolean down);
 /* Wheel steps at the pointer (> 0: down, < 0: up). */
 void        ns_gui_wheel            (NsGuiApp *app, int steps);
 

@@ -6,7 +6,8 @@
  * overlay and the volumes, make an edit, Mark Corrected and Queue, see it in the queue
  * panel, fine-tune through `neuroseg train --json-progress` ($NEUROSEG) limited to a few
  * steps on a small crop, watch the progress events arrive, see the new version registered
- * with its metrics, promote it (after the comparison), roll back.  Prints the time each
+ * with its metrics and validated beside the base on the same case, promote it (through
+ * the gate), roll back.  Prints the time each
  * stage took (the loop time for one corrected case on this machine).
  */
 #include "ns-config.h"
@@ -264,29 +265,45 @@ test_ai_loop (void)
   g_autofree char *used_by = g_strdup_printf ("used by v%d", v2);
   g_assert_nonnull (strstr (row, used_by));
 
-  /* Promote: refused without validation figures (#12: never promoted silently); promoted
-   * anyway, then rolled back to the base, version 0 when it is the shipped model */
+  /* Promote: the run validated the new version and the base (the current default) on the
+   * same case (ui/ns-train-validation.h), so the gate compares them; its verdict is what
+   * promotion without force does.  Then promoted with force, rolled back to the base,
+   * version 0 when it is the shipped model */
   NsModelsDialog *models = ns_models_dialog_new (GTK_WINDOW (window), db);
   g_assert_cmpuint (ns_models_dialog_get_n_rows (models), ==, 2);
-  g_autofree char *cmp = ns_models_dialog_dup_comparison (models, v2, &error);
+  gboolean passes = FALSE;
+  g_autofree char *cmp = ns_models_dialog_dup_comparison (models, v2, &passes, &error);
   g_assert_no_error (error);
+  g_test_message ("%s", cmp);
   g_autofree char *current = g_strdup_printf ("v%d (current default)", base_version);
   g_assert_nonnull (strstr (cmp, current));
-  g_assert_false (ns_models_dialog_promote (models, v2, &error));
-  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
-  g_assert_nonnull (strstr (error->message, "no validation figures"));
-  g_clear_error (&error);
   {
     g_autoptr (NsDb) q = ns_db_open (db, &error);
-    g_assert_true (ns_registry_promote (q, v2, TRUE, NULL, &error));
+    g_autoptr (NsRegistryComparison) c = ns_registry_compare (q, v2, &error);
     g_assert_no_error (error);
+    g_assert_cmpuint (c->rows->len, ==, 1);
+    g_assert_cmpuint (c->n_common, ==, 1);
+  }
+  g_assert_true (strstr (ns_train_panel_get_message (NS_TRAIN_PANEL (panel)),
+                         "validated on 1 case") != NULL);
+  if (passes)
+    g_assert_true (ns_models_dialog_promote (models, v2, FALSE, &error));
+  else
+    {
+      g_assert_false (ns_models_dialog_promote (models, v2, FALSE, &error));
+      g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
+      g_clear_error (&error);
+      g_assert_true (ns_models_dialog_promote (models, v2, TRUE, &error));
+    }
+  g_assert_no_error (error);
+  {
     int v = 0;
     g_autofree char *p = ns_model_runner_find_default_model (db, &v, NULL);
     g_assert_cmpint (v, ==, v2);
     g_assert_cmpstr (p, ==, out);
   }
   int back = -1;
-  g_assert_true (ns_models_dialog_rollback (models, 0, &back, &error));
+  g_assert_true (ns_models_dialog_rollback (models, NS_REGISTRY_PREVIOUS, &back, &error));
   g_assert_no_error (error);
   g_assert_cmpint (back, ==, base_version);
   {

@@ -469,6 +469,10 @@ test_fill_and_eraser (void)
   activate ("edit.tool", g_variant_new_string ("fill"));
   ns_editor_set_label (editor (), 1);
   ns_slice_view_paint_path (axial, 0, xy, 1);
+  /* That floods the air around the brain: the fill guard (issue 17) asks first. */
+  g_assert_true (ns_editor_get_fill_pending (editor ()));
+  g_assert_cmpuint (n_differ (doc_map (), expected), ==, change->n);
+  g_assert_true (ns_editor_fill_confirm (editor (), NULL));
   g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
   activate ("win.undo", NULL);
 

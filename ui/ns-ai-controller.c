@@ -159,7 +159,9 @@ training_finished_cb (NsTrainPanel *panel, int state, int new_version, const cha
 
   update_job (self);
   if (state == NS_TRAIN_SUCCEEDED)
-    text = g_strdup_printf ("Fine-tuning finished: model version %d registered", new_version);
+    text = g_strdup_printf ("Fine-tuning finished: model version %d registered%s%s",
+                            new_version, message != NULL ? "; " : "",
+                            message != NULL ? message : "");
   else if (state == NS_TRAIN_CANCELLED)
     text = g_strdup ("Fine-tuning cancelled");
   else

@@ -14,6 +14,8 @@
 #include "ns-editor.h"
 
 #include "ns-corrections.h"
+#include "ns-label-ops.h"
+#include "ns-normalize.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,6 +39,16 @@ struct _NsEditor
   gboolean intensity_limit;
   double tolerance;
   NsFillBound fill_bound;
+  gboolean fill_guard;
+  double fill_guard_fraction;
+
+  /* A fill the guard refused, waiting for ns_editor_fill_confirm () or _cancel () */
+  gboolean fill_pending;
+  NsPlaneGeometry pending_geom;
+  int pending_seed[3];
+  /* The brain of brain_image (ns_normalize_brain_mask), cached for the guard */
+  NsLabelMap *brain;
+  NsVolume *brain_image;
 
   NsEditStroke *stroke;
   NsPlaneGeometry stroke_geom;
@@ -59,6 +71,9 @@ enum {
   PROP_INTENSITY_LIMIT,
   PROP_TOLERANCE,
   PROP_FILL_BOUND,
+  PROP_FILL_GUARD,
+  PROP_FILL_GUARD_FRACTION,
+  PROP_FILL_PENDING,
   PROP_MODIFIED,
   N_PROPS
 };
@@ -67,6 +82,7 @@ enum {
   DOC_CHANGED,
   HISTORY_CHANGED,
   LABEL_TABLE_CHANGED,
+  FILL_REFUSED,
   N_SIGNALS
 };
 
@@ -190,6 +206,7 @@ ns_editor_close (NsEditor *self)
   if (self->doc == NULL)
     return;
   ns_editor_stroke_cancel (self);
+  ns_editor_fill_cancel (self);
   /* Back at the saved state (edits undone, e.g. Run Model then Undo): the journal's
    * records add up to nothing, and left there they would be offered for recovery at the
    * next start.  Not while an offered recovery is unanswered: those edits stay. */
@@ -608,6 +625,52 @@ fill_rule (NsEditor *self, NsPaintRule *rule, guint8 label)
 }
 
 void
+ns_editor_get_paint_rule (NsEditor *self, guint8 label, NsPaintRule *rule)
+{
+  g_return_if_fail (NS_IS_EDITOR (self));
+  g_return_if_fail (rule != NULL);
+  fill_rule (self, rule, label);
+}
+
+gboolean
+ns_editor_get_fill_guard (NsEditor *self)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  return self->fill_guard;
+}
+
+void
+ns_editor_set_fill_guard (NsEditor *self, gboolean on)
+{
+  g_return_if_fail (NS_IS_EDITOR (self));
+
+  on = !!on;
+  if (self->fill_guard == on)
+    return;
+  self->fill_guard = on;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILL_GUARD]);
+}
+
+double
+ns_editor_get_fill_guard_fraction (NsEditor *self)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), 1.0);
+  return self->fill_guard_fraction;
+}
+
+void
+ns_editor_set_fill_guard_fraction (NsEditor *self, double fraction)
+{
+  g_return_if_fail (NS_IS_EDITOR (self));
+
+  fraction = CLAMP (fraction, NS_EDITOR_FILL_FRACTION_MIN, 1.0);
+  if (self->fill_guard_fraction == fraction)
+    return;
+  self->fill_guard_fraction = fraction;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILL_GUARD_FRACTION]);
+}
+
+void
 ns_editor_get_brush (NsEditor *self, int plane_axis, NsBrush *brush)
 {
   g_return_if_fail (NS_IS_EDITOR (self));
@@ -771,20 +834,51 @@ commit_tool_change (NsEditor *self, NsEditChange *change)
   return TRUE;
 }
 
-gboolean
-ns_editor_fill (NsEditor *self, const NsPlaneGeometry *geom, const int seed[3],
-                GError **error)
+/* The brain of the shown image, computed once per image (the guard's reference). */
+static const guint8 *
+shown_brain (NsEditor *self, NsVolume *image, GError **error)
+{
+  NsLabelMap *brain;
+
+  if (image == NULL)
+    return NULL;
+  if (self->brain_image == image)
+    return self->brain->labels;
+  brain = ns_normalize_brain_mask (image, error);
+  if (brain == NULL)
+    return NULL;
+  g_clear_pointer (&self->brain, ns_label_map_unref);
+  g_clear_pointer (&self->brain_image, ns_volume_unref);
+  self->brain = brain;
+  self->brain_image = ns_volume_ref (image);
+  return brain->labels;
+}
+
+static void
+set_fill_pending (NsEditor *self, gboolean pending)
+{
+  if (self->fill_pending == pending)
+    return;
+  self->fill_pending = pending;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILL_PENDING]);
+}
+
+static gboolean
+fill (NsEditor *self, const NsPlaneGeometry *geom, const int seed[3], gboolean guarded,
+      GError **error)
 {
   NsPaintRule rule;
   NsVolume *image;
+  NsLabelMap *map;
+  NsEditChange *change;
   double lo = 0, hi = 0;
-
-  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
 
   if (self->doc == NULL)
     return FALSE;
   ns_editor_stroke_end (self);
+  ns_editor_fill_cancel (self);
   image = ns_viewer_get_shown_image (self->viewer);
+  map = ns_mask_doc_get_map (self->doc);
   fill_rule (self, &rule, self->label);
   if (self->fill_bound == NS_FILL_BOUND_INTENSITY || self->intensity_limit)
     {
@@ -802,10 +896,73 @@ ns_editor_fill (NsEditor *self, const NsPlaneGeometry *geom, const int seed[3],
           rule.hi = hi;
         }
     }
-  return commit_tool_change (self, ns_edit_flood_fill_2d (ns_mask_doc_get_map (self->doc),
-                                                          image, geom->axis_n, seed,
-                                                          self->fill_bound, lo, hi, &rule,
-                                                          error));
+  change = ns_edit_flood_fill_2d (map, image, geom->axis_n, seed, self->fill_bound, lo, hi,
+                                  &rule, error);
+  if (change != NULL && guarded && self->fill_guard)
+    {
+      g_autofree char *reason = NULL;
+      const guint8 *brain = shown_brain (self, image, error);
+
+      if (image != NULL && brain == NULL)
+        {
+          /* no reference to judge by: nothing is painted unjudged */
+          ns_edit_change_apply (change, map, FALSE);
+          ns_edit_change_unref (change);
+          return FALSE;
+        }
+      if (ns_label_ops_fill_exceeds (change, &map->grid, geom->axis_n, brain,
+                                     self->fill_guard_fraction, &reason))
+        {
+          /* Undo it before anyone sees it, and ask. */
+          ns_edit_change_apply (change, map, FALSE);
+          ns_edit_change_unref (change);
+          self->pending_geom = *geom;
+          memcpy (self->pending_seed, seed, sizeof self->pending_seed);
+          set_fill_pending (self, TRUE);
+          g_signal_emit (self, signals[FILL_REFUSED], 0, reason);
+          return FALSE;
+        }
+    }
+  return commit_tool_change (self, change);
+}
+
+gboolean
+ns_editor_fill (NsEditor *self, const NsPlaneGeometry *geom, const int seed[3],
+                GError **error)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  g_return_val_if_fail (geom != NULL && seed != NULL, FALSE);
+
+  return fill (self, geom, seed, TRUE, error);
+}
+
+gboolean
+ns_editor_get_fill_pending (NsEditor *self)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  return self->fill_pending;
+}
+
+gboolean
+ns_editor_fill_confirm (NsEditor *self, GError **error)
+{
+  NsPlaneGeometry geom;
+  int seed[3];
+
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+
+  if (!self->fill_pending)
+    return FALSE;
+  geom = self->pending_geom;
+  memcpy (seed, self->pending_seed, sizeof seed);
+  return fill (self, &geom, seed, FALSE, error);
+}
+
+void
+ns_editor_fill_cancel (NsEditor *self)
+{
+  g_return_if_fail (NS_IS_EDITOR (self));
+  set_fill_pending (self, FALSE);
 }
 
 gboolean
@@ -959,6 +1116,8 @@ ns_editor_dispose (GObject *object)
   g_clear_object (&self->viewer);
   g_clear_pointer (&self->outline, g_array_unref);
   g_clear_pointer (&self->case_seg_path, g_free);
+  g_clear_pointer (&self->brain, ns_label_map_unref);
+  g_clear_pointer (&self->brain_image, ns_volume_unref);
 
   G_OBJECT_CLASS (ns_editor_parent_class)->dispose (object);
 }
@@ -999,6 +1158,15 @@ ns_editor_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
       break;
     case PROP_FILL_BOUND:
       g_value_set_uint (value, self->fill_bound);
+      break;
+    case PROP_FILL_GUARD:
+      g_value_set_boolean (value, self->fill_guard);
+      break;
+    case PROP_FILL_GUARD_FRACTION:
+      g_value_set_double (value, self->fill_guard_fraction);
+      break;
+    case PROP_FILL_PENDING:
+      g_value_set_boolean (value, self->fill_pending);
       break;
     case PROP_MODIFIED:
       g_value_set_boolean (value, ns_editor_is_modified (self));
@@ -1050,6 +1218,12 @@ ns_editor_set_property (GObject *object, guint prop_id, const GValue *value,
     case PROP_FILL_BOUND:
       ns_editor_set_fill_bound (self, g_value_get_uint (value));
       break;
+    case PROP_FILL_GUARD:
+      ns_editor_set_fill_guard (self, g_value_get_boolean (value));
+      break;
+    case PROP_FILL_GUARD_FRACTION:
+      ns_editor_set_fill_guard_fraction (self, g_value_get_double (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1082,6 +1256,14 @@ ns_editor_class_init (NsEditorClass *klass)
   properties[PROP_FILL_BOUND] = g_param_spec_uint ("fill-bound", NULL, NULL, 0,
                                                    NS_FILL_BOUND_INTENSITY,
                                                    NS_FILL_BOUND_LABEL, rw);
+  properties[PROP_FILL_GUARD] = g_param_spec_boolean ("fill-guard", NULL, NULL, TRUE, rw);
+  properties[PROP_FILL_GUARD_FRACTION] =
+    g_param_spec_double ("fill-guard-fraction", NULL, NULL, NS_EDITOR_FILL_FRACTION_MIN, 1.0,
+                         NS_EDITOR_FILL_FRACTION_DEFAULT, rw);
+  properties[PROP_FILL_PENDING] = g_param_spec_boolean ("fill-pending", NULL, NULL, FALSE,
+                                                        G_PARAM_READABLE
+                                                          | G_PARAM_EXPLICIT_NOTIFY
+                                                          | G_PARAM_STATIC_STRINGS);
   properties[PROP_MODIFIED] = g_param_spec_boolean ("modified", NULL, NULL, FALSE,
                                                     G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1096,6 +1278,11 @@ ns_editor_class_init (NsEditorClass *klass)
   signals[LABEL_TABLE_CHANGED] =
     g_signal_new ("label-table-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* The fill guard refused a fill (nothing painted); the argument says why.  Answer with
+   * ns_editor_fill_confirm () or ns_editor_fill_cancel (). */
+  signals[FILL_REFUSED] =
+    g_signal_new ("fill-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -1108,6 +1295,8 @@ ns_editor_init (NsEditor *self)
   self->over = NS_PAINT_OVER_ALL;
   self->tolerance = 50.0;
   self->fill_bound = NS_FILL_BOUND_LABEL;
+  self->fill_guard = TRUE;
+  self->fill_guard_fraction = NS_EDITOR_FILL_FRACTION_DEFAULT;
 }
 
 NsEditor *

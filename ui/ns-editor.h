@@ -41,6 +41,10 @@ gboolean    ns_tool_from_string (const char *name, NsTool *tool);
 #define NS_EDITOR_RADIUS_MIN 0.5
 #define NS_EDITOR_RADIUS_MAX 50.0
 
+/* The fill guard's limit on the part of a slice one fill may cover without asking. */
+#define NS_EDITOR_FILL_FRACTION_MIN 0.01
+#define NS_EDITOR_FILL_FRACTION_DEFAULT 0.5
+
 #define NS_TYPE_EDITOR (ns_editor_get_type ())
 
 G_DECLARE_FINAL_TYPE (NsEditor, ns_editor, NS, EDITOR, GObject)
@@ -108,6 +112,15 @@ double        ns_editor_get_tolerance     (NsEditor *self);
 void          ns_editor_set_tolerance     (NsEditor *self, double tolerance);
 NsFillBound   ns_editor_get_fill_bound    (NsEditor *self);
 void          ns_editor_set_fill_bound    (NsEditor *self, NsFillBound bound);
+/* The fill guard (on by default): a fill that reaches outside the brain of the shown image
+ * or covers more than fill-guard-fraction of the slice is undone at once and "fill-refused"
+ * is emitted with the reason; ns_editor_fill_confirm () then paints it anyway. */
+gboolean      ns_editor_get_fill_guard    (NsEditor *self);
+void          ns_editor_set_fill_guard    (NsEditor *self, gboolean on);
+double        ns_editor_get_fill_guard_fraction (NsEditor *self);
+void          ns_editor_set_fill_guard_fraction (NsEditor *self, double fraction);
+/* The paint rule of the current settings (paint over, locks of the table) for label. */
+void          ns_editor_get_paint_rule    (NsEditor *self, guint8 label, NsPaintRule *rule);
 /* Lock of a label in the document's table (a locked label is never painted over). */
 gboolean      ns_editor_get_locked        (NsEditor *self, guint8 value);
 void          ns_editor_set_locked        (NsEditor *self, guint8 value, gboolean locked);
@@ -136,9 +149,14 @@ void          ns_editor_stroke_cancel     (NsEditor *self);
 gboolean      ns_editor_is_stroking       (NsEditor *self);
 /* Sets the active label to the label of voxel ijk. */
 void          ns_editor_pick              (NsEditor *self, const int ijk[3]);
-/* 2-D fill on the plane through seed. */
+/* 2-D fill on the plane through seed.  FALSE without error when the fill guard refused it
+ * (then "fill-pending" is TRUE until confirmed or cancelled). */
 gboolean      ns_editor_fill              (NsEditor *self, const NsPlaneGeometry *geom,
                                            const int seed[3], GError **error);
+gboolean      ns_editor_get_fill_pending  (NsEditor *self);
+/* Paints the refused fill after all ("Fill anyway"); FALSE when none is pending. */
+gboolean      ns_editor_fill_confirm      (NsEditor *self, GError **error);
+void          ns_editor_fill_cancel       (NsEditor *self);
 gboolean      ns_editor_interpolate       (NsEditor *self, int plane_axis, GError **error);
 gboolean      ns_editor_remove_islands    (NsEditor *self, double min_ml, GError **error);
 /* Replaces the whole mask (a model's prediction: labels has the map's voxel count) as one

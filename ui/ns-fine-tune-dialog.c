@@ -28,6 +28,7 @@ struct _NsFineTuneDialog
   GtkEditable *lr_entry;
   GtkDropDown *device_drop;
   GtkTextView *val_view;
+  GtkLabel *val_note;
   GtkEditable *extra_entry;
   GtkLabel *message_label;
   GtkWidget *start_button;
@@ -52,6 +53,24 @@ validation_list_path (const char *db_path)
   return g_build_filename (dir, "validation-cases.txt", NULL);
 }
 
+/* The validation list's folders (non-empty lines, stripped; owned). */
+static GStrv
+dup_val_lines (NsFineTuneDialog *self)
+{
+  g_autoptr (GStrvBuilder) vb = g_strv_builder_new ();
+  GtkTextIter a, b;
+  g_autofree char *val = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  gtk_text_buffer_get_bounds (gtk_text_view_get_buffer (self->val_view), &a, &b);
+  val = gtk_text_iter_get_text (&a, &b);
+  lines = g_strsplit (val, "\n", -1);
+  for (char **l = lines; *l != NULL; l++)
+    if (*g_strstrip (*l) != '\0')
+      g_strv_builder_add (vb, *l);
+  return g_strv_builder_end (vb);
+}
+
 gboolean
 ns_fine_tune_dialog_get_request (NsFineTuneDialog *self, NsTrainRequest *request,
                                  GError **error)
@@ -61,10 +80,7 @@ ns_fine_tune_dialog_get_request (NsFineTuneDialog *self, NsTrainRequest *request
   const char *lr_text = gtk_editable_get_text (self->lr_entry);
   const char *extra = gtk_editable_get_text (self->extra_entry);
   char *end = NULL;
-  GtkTextIter a, b;
-  g_autofree char *val = NULL;
   g_auto (GStrv) lines = NULL;
-  g_autoptr (GStrvBuilder) vb = g_strv_builder_new ();
 
   g_return_val_if_fail (NS_IS_FINE_TUNE_DIALOG (self), FALSE);
 
@@ -77,20 +93,16 @@ ns_fine_tune_dialog_get_request (NsFineTuneDialog *self, NsTrainRequest *request
       return FALSE;
     }
   request->epochs = gtk_spin_button_get_value_as_int (self->epochs_spin);
+  request->base_version = NS_REGISTRY_NONE;
   if (base < self->model_paths->len && self->model_paths->pdata[base] != NULL)
     {
       request->base_model = g_strdup (self->model_paths->pdata[base]);
       request->base_version = g_array_index (self->model_versions, int, base);
     }
   request->device = g_strdup (dev < G_N_ELEMENTS (devices) ? devices[dev] : "auto");
-  gtk_text_buffer_get_bounds (gtk_text_view_get_buffer (self->val_view), &a, &b);
-  val = gtk_text_iter_get_text (&a, &b);
-  lines = g_strsplit (val, "\n", -1);
+  lines = dup_val_lines (self);
   for (char **l = lines; *l != NULL; l++)
     {
-      g_strstrip (*l);
-      if (**l == '\0')
-        continue;
       if (!g_file_test (*l, G_FILE_TEST_IS_DIR))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -98,9 +110,8 @@ ns_fine_tune_dialog_get_request (NsFineTuneDialog *self, NsTrainRequest *request
           ns_train_request_clear (request);
           return FALSE;
         }
-      g_strv_builder_add (vb, *l);
     }
-  request->val_cases = g_strv_builder_end (vb);
+  request->val_cases = g_steal_pointer (&lines);
   if (*extra != '\0' && !g_shell_parse_argv (extra, NULL, &request->extra_args, error))
     {
       ns_train_request_clear (request);
@@ -173,7 +184,84 @@ ns_fine_tune_dialog_get_start_button (NsFineTuneDialog *self)
   return self->start_button;
 }
 
-/* The registered versions as base models (the default selected), then "from scratch". */
+/* Under the list: what validation the run will have, or that it will have none. */
+static void
+update_val_note (NsFineTuneDialog *self)
+{
+  g_auto (GStrv) cases = dup_val_lines (self);
+  guint n = g_strv_length (cases);
+  g_autofree char *text = NULL;
+
+  if (n == 0)
+    text = g_strdup ("No validation cases: the new model will have no validation figures, "
+                     "and promoting it will need Promote Anyway.  Add folders of cases with "
+                     "truth labels that are not in the queue.");
+  else
+    text = g_strdup_printf ("After training, the new model and the current default are both "
+                            "validated on %s%u case%s (Dice against their truth labels).",
+                            n == 1 ? "" : "these ", n, n == 1 ? "" : "s");
+  gtk_label_set_text (self->val_note, text);
+}
+
+char *
+ns_fine_tune_dialog_dup_validation_note (NsFineTuneDialog *self)
+{
+  g_return_val_if_fail (NS_IS_FINE_TUNE_DIALOG (self), NULL);
+  return g_strdup (gtk_label_get_text (self->val_note));
+}
+
+void
+ns_fine_tune_dialog_add_validation_case (NsFineTuneDialog *self, const char *folder)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter end;
+  g_auto (GStrv) cases = NULL;
+
+  g_return_if_fail (NS_IS_FINE_TUNE_DIALOG (self));
+  g_return_if_fail (folder != NULL);
+  cases = dup_val_lines (self);
+  if (g_strv_contains ((const char *const *) cases, folder))
+    return;
+  buffer = gtk_text_view_get_buffer (self->val_view);
+  gtk_text_buffer_get_end_iter (buffer, &end);
+  if (gtk_text_iter_get_line_offset (&end) > 0)
+    gtk_text_buffer_insert (buffer, &end, "\n", 1);
+  gtk_text_buffer_insert (buffer, &end, folder, -1);
+  gtk_text_buffer_insert (buffer, &end, "\n", 1);
+}
+
+static void
+on_folder_chosen (GtkNativeDialog *native, int response, NsFineTuneDialog *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+      g_autofree char *path = folder != NULL ? g_file_get_path (folder) : NULL;
+
+      if (path != NULL)
+        ns_fine_tune_dialog_add_validation_case (self, path);
+      else
+        gtk_label_set_text (self->message_label, "The folder chosen is not a local folder");
+    }
+  g_object_unref (native);
+  g_object_unref (self);
+}
+
+static void
+add_folder_clicked_cb (NsFineTuneDialog *self, GtkButton *button)
+{
+  /* GTK 4.8 (Debian 12) has no GtkFileDialog */
+  GtkFileChooserNative *native = gtk_file_chooser_native_new ("Add a Validation Case",
+                                                              GTK_WINDOW (self),
+                                                              GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                                              "_Add", "_Cancel");
+
+  g_signal_connect (native, "response", G_CALLBACK (on_folder_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
+/* The registered versions as base models (the default, by the registry's one rule,
+ * selected), then "from scratch". */
 static void
 fill (NsFineTuneDialog *self)
 {
@@ -207,9 +295,10 @@ fill (NsFineTuneDialog *self)
           g_array_append_val (self->model_versions, m->version);
         }
     }
-  gtk_string_list_append (self->base_names, "None (train from scratch)");
+  /* an explicit choice, never the default: a model from scratch needs many epochs */
+  gtk_string_list_append (self->base_names, "From scratch (random weights, no base model)");
   g_ptr_array_add (self->model_paths, NULL);
-  g_array_append_val (self->model_versions, (int) { 0 });
+  g_array_append_val (self->model_versions, (int) { NS_REGISTRY_NONE });
   gtk_drop_down_set_selected (self->base_drop, default_index);
 
   queued = g_strdup_printf ("%u corrected case%s queued for training", n_queued,
@@ -217,6 +306,7 @@ fill (NsFineTuneDialog *self)
   gtk_label_set_text (self->queued_label, queued);
   if (g_file_get_contents (list_path, &list, NULL, NULL))
     gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->val_view), list, -1);
+  update_val_note (self);
   gtk_label_set_text (self->message_label, queue == NULL ? error->message : "");
   gtk_widget_set_sensitive (self->start_button, queue != NULL && n_queued > 0);
 }
@@ -261,10 +351,12 @@ ns_fine_tune_dialog_class_init (NsFineTuneDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, lr_entry);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, device_drop);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, val_view);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, val_note);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, extra_entry);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, message_label);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, start_button);
   gtk_widget_class_bind_template_callback (widget_class, start_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, add_folder_clicked_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
@@ -274,6 +366,8 @@ ns_fine_tune_dialog_init (NsFineTuneDialog *self)
   self->model_paths = g_ptr_array_new_with_free_func (g_free);
   self->model_versions = g_array_new (FALSE, FALSE, sizeof (int));
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_object (gtk_text_view_get_buffer (self->val_view), "changed",
+                           G_CALLBACK (update_val_note), self, G_CONNECT_SWAPPED);
 }
 
 NsFineTuneDialog *

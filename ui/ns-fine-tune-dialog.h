@@ -27,6 +27,11 @@ gboolean          ns_fine_tune_dialog_get_request  (NsFineTuneDialog *self,
                                                     NsTrainRequest *request, GError **error);
 /* Starts the request (what Start does); returns the panel's window. */
 GtkWindow        *ns_fine_tune_dialog_start        (NsFineTuneDialog *self, GError **error);
+/* What the dialog says under the validation list (owned). */
+char             *ns_fine_tune_dialog_dup_validation_note (NsFineTuneDialog *self);
+/* Appends a case folder to the validation list (what Add Case Folder… does). */
+void              ns_fine_tune_dialog_add_validation_case (NsFineTuneDialog *self,
+                                                           const char *folder);
 /* The Start button (insensitive without queued cases). */
 GtkWidget        *ns_fine_tune_dialog_get_start_button (NsFineTuneDialog *self);
 

@@ -30,6 +30,7 @@
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
 #include "ns-corrections.h"
+#include "ns-db.h"
 #include "ns-infer.h"
 #include "ns-mask-doc.h"
 #include "ns-nifti.h"
@@ -96,6 +97,8 @@ typedef struct
   guint8 *values;            /* what the mask becomes */
   NsLabelMap *labels;
   char *note;                /* for the user, with a successful result */
+  GError *refused;           /* the run cannot be made (the model cannot be read, or the
+                              * case cannot feed it): the worker returns it at once */
   NsVolume *entropy;
   double uncertainty;
   double seconds;
@@ -114,6 +117,7 @@ job_free (Job *job)
     ns_label_map_unref (job->start);
   g_free (job->values);
   g_free (job->note);
+  g_clear_error (&job->refused);
   if (job->change != NULL)
     ns_edit_change_unref (job->change);
   if (job->labels != NULL)
@@ -380,6 +384,11 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   GError *error = NULL;
   gint64 t0 = g_get_monotonic_time ();
 
+  if (job->refused != NULL)
+    {
+      g_task_return_error (task, g_error_copy (job->refused));
+      return;
+    }
   /* The main loop writes the preview only when this worker reports slices, so it is the
    * mask at the start until then; copying it here saves the main loop a second copy of
    * the volume (tens of ms on a loaded machine). */
@@ -426,10 +435,15 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       g_task_return_error (task, error);
       return;
     }
-  if (result->stats.cpu_fallback)
-    job->note = g_strdup_printf ("%s could not hold even one slice (%s); the rest of the "
-                                 "case ran on the CPU (%s).", ns_backend_get_device (backend),
-                                 result->stats.fallback_reason, result->stats.device);
+  /* the engine's one sentence (the device failed or ran out of memory, finishing on the
+   * CPU): one source of truth with `neuroseg segment` */
+  if (result->stats.note[0] != '\0')
+    {
+      g_autofree char *before = job->note;
+
+      job->note = g_strdup_printf ("%s%sRun Model: %s.", before != NULL ? before : "",
+                                   before != NULL ? "\n" : "", result->stats.note);
+    }
   if (result->entropy != NULL)
     {
       job->entropy = ns_volume_ref (result->entropy);
@@ -667,13 +681,156 @@ join_modalities (GPtrArray *names)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* The modalities of ncase, by NsModality. */
+static void
+case_inputs (const NsCase *ncase, gboolean present[NS_N_MODALITIES])
+{
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    present[m] = ncase->modality[m] != NULL;
+}
+
+/* "The model X needs FLAIR, T1, T1c and T2; this case has no T1 and T2 (it has FLAIR and
+ * T1c)." for a model ncase cannot feed (owned), NULL when it can. */
+static char *
+describe_missing (const char *model_path, const NsModelMeta *meta, const NsCase *ncase)
+{
+  g_autoptr (GPtrArray) missing = g_ptr_array_new ();
+  g_autoptr (GPtrArray) present = g_ptr_array_new ();
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+  gboolean has[NS_N_MODALITIES];
+
+  case_inputs (ncase, has);
+  if (ns_model_meta_missing_input (meta, has) == NULL)
+    return NULL;
+  for (int m = 0; m < NS_N_MODALITIES; m++)
+    if (has[m])
+      g_ptr_array_add (present, (gpointer) ns_modality_name (m));
+  for (int c = 0; meta->modalities != NULL && meta->modalities[c] != NULL; c++)
+    {
+      gboolean one[NS_N_MODALITIES] = { FALSE };
+      const char *const only[] = { meta->modalities[c], NULL };
+      g_autoptr (NsModelMeta) single = NULL;
+
+      g_ptr_array_add (all, meta->modalities[c]);
+      /* one input at a time through the one rule of net/ */
+      single = ns_model_meta_copy (meta);
+      g_strfreev (single->modalities);
+      single->modalities = g_strdupv ((char **) only);
+      for (int m = 0; m < NS_N_MODALITIES; m++)
+        one[m] = has[m];
+      if (ns_model_meta_missing_input (single, one) != NULL)
+        g_ptr_array_add (missing, meta->modalities[c]);
+    }
+  {
+    g_autofree char *base = g_path_get_basename (model_path);
+    g_autofree char *needed = join_modalities (all);
+    g_autofree char *lacking = join_modalities (missing);
+    g_autofree char *has_text = join_modalities (present);
+
+    return g_strdup_printf ("The model %s needs %s; this case has no %s (it has %s).", base,
+                            needed, lacking, present->len > 0 ? has_text : "no image");
+  }
+}
+
+/* Among the registered models, the newest that ncase can feed (its path, owned, and
+ * *version), or NULL when none is (or the registry cannot be read: then there is nothing
+ * to choose from but the model given). */
+static char *
+find_model_for_case (const NsCase *ncase, int *version)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsDb) db = ns_db_open_readonly (NULL, &error);
+  g_autoptr (GPtrArray) models = NULL;
+  gboolean has[NS_N_MODALITIES];
+
+  if (db == NULL || (models = ns_registry_list_models (db, &error)) == NULL)
+    {
+      g_debug ("no registry to choose a model from: %s", error->message);
+      return NULL;
+    }
+  case_inputs (ncase, has);
+  for (guint i = models->len; i-- > 0;)
+    {
+      const NsRegistryModel *model = models->pdata[i];
+      g_autoptr (NsModelMeta) meta = NULL;
+
+      if (model->status != NS_REGISTRY_MODEL_REGISTERED)
+        continue;
+      meta = ns_checkpoint_read_meta (model->path, NULL);
+      if (meta != NULL && ns_model_meta_missing_input (meta, has) == NULL)
+        {
+          *version = model->version;
+          return g_strdup (model->path);
+        }
+    }
+  return NULL;
+}
+
+/* The model a run on ncase uses: the chosen one when the case can feed it.  When it
+ * cannot and it is the default model (not one the user chose by hand), the newest
+ * registered model the case can feed, with *note saying so; else an error naming what the
+ * case lacks. */
+static gboolean
+pick_model (NsModelRunner *self, const NsCase *ncase, char **path, int *version, char **note,
+            GError **error)
+{
+  g_autoptr (NsModelMeta) meta = NULL;
+  g_autofree char *missing = NULL;
+  g_autofree char *default_path = NULL;
+  g_autofree char *other = NULL;
+  int default_version = 0, other_version = 0;
+
+  *note = NULL;
+  if (!resolve_model (self, error))
+    return FALSE;
+  meta = ns_checkpoint_read_meta (self->model_path, error);
+  if (meta == NULL)
+    return FALSE;
+  missing = describe_missing (self->model_path, meta, ncase);
+  if (missing == NULL)
+    {
+      *path = g_strdup (self->model_path);
+      *version = self->model_version;
+      return TRUE;
+    }
+  default_path = ns_model_runner_find_default_model (NULL, &default_version, NULL);
+  if (g_strcmp0 (default_path, self->model_path) == 0)
+    other = find_model_for_case (ncase, &other_version);
+  if (other == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "%s %s", missing,
+                   g_strcmp0 (default_path, self->model_path) == 0
+                     ? "No registered model takes only the images this case has: open the "
+                       "missing images with the case."
+                     : "Open the missing images with the case, or choose a model that "
+                       "takes the images it has (Segmentation > Choose Model).");
+      return FALSE;
+    }
+  {
+    g_autoptr (NsModelMeta) other_meta = ns_checkpoint_read_meta (other, NULL);
+    g_autoptr (GPtrArray) inputs = g_ptr_array_new ();
+    g_autofree char *takes = NULL;
+    g_autofree char *base = g_path_get_basename (other);
+
+    for (int c = 0; other_meta != NULL && other_meta->modalities[c] != NULL; c++)
+      g_ptr_array_add (inputs, other_meta->modalities[c]);
+    takes = join_modalities (inputs);
+    *note = g_strdup_printf ("Run Model used model version %d (%s, which takes %s): %s",
+                             other_version, base, takes, missing);
+  }
+  *path = g_steal_pointer (&other);
+  *version = other_version;
+  return TRUE;
+}
+
 gboolean
 ns_model_runner_check (NsModelRunner *self, GError **error)
 {
   NsCase *ncase;
-  g_autoptr (NsModelMeta) meta = NULL;
-  g_autoptr (GPtrArray) missing = g_ptr_array_new ();
-  g_autoptr (GPtrArray) present = g_ptr_array_new ();
+  g_autofree char *path = NULL;
+  g_autofree char *note = NULL;
+  int version = 0;
 
   g_return_val_if_fail (NS_IS_MODEL_RUNNER (self), FALSE);
 
@@ -683,42 +840,7 @@ ns_model_runner_check (NsModelRunner *self, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
       return FALSE;
     }
-  if (!resolve_model (self, error))
-    return FALSE;
-  meta = ns_checkpoint_read_meta (self->model_path, error);
-  if (meta == NULL)
-    return FALSE;
-  for (int m = 0; m < NS_N_MODALITIES; m++)
-    if (ncase->modality[m] != NULL)
-      g_ptr_array_add (present, (gpointer) ns_modality_name (m));
-  for (int c = 0; meta->modalities != NULL && meta->modalities[c] != NULL; c++)
-    {
-      gboolean found = FALSE;
-
-      for (int m = 0; m < NS_N_MODALITIES; m++)
-        found |= ncase->modality[m] != NULL
-                 && g_ascii_strcasecmp (ns_modality_name (m), meta->modalities[c]) == 0;
-      if (!found)
-        g_ptr_array_add (missing, meta->modalities[c]);
-    }
-  if (missing->len > 0)
-    {
-      g_autofree char *base = g_path_get_basename (self->model_path);
-      g_autofree char *needed = NULL;
-      g_autofree char *lacking = join_modalities (missing);
-      g_autofree char *has = join_modalities (present);
-      g_autoptr (GPtrArray) all = g_ptr_array_new ();
-
-      for (int c = 0; meta->modalities[c] != NULL; c++)
-        g_ptr_array_add (all, meta->modalities[c]);
-      needed = join_modalities (all);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "The model %s needs %s; this case has no %s (it has %s). Open the "
-                   "missing image%s with the case.", base, needed, lacking,
-                   present->len > 0 ? has : "no image", missing->len > 1 ? "s" : "");
-      return FALSE;
-    }
-  return TRUE;
+  return pick_model (self, ncase, &path, &version, &note, error);
 }
 
 gboolean
@@ -737,15 +859,28 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Run Model: no case is open");
       return FALSE;
     }
-  /* a model that cannot be read fails in the worker, as any other load error */
+  /* no model at all is an error here; one that cannot be read or fed fails the run */
   if (!resolve_model (self, error))
     return FALSE;
+  /* the model the case can feed (the note says when it is not the chosen one) */
+  g_autofree char *model_path = NULL;
+  g_autofree char *pick_note = NULL;
+  int model_version = 0;
+  g_autoptr (GError) refused = NULL;
+  if (!pick_model (self, ns_viewer_get_case (self->viewer), &model_path, &model_version,
+                   &pick_note, &refused))
+    {
+      model_path = g_strdup (self->model_path);
+      model_version = self->model_version;
+    }
 
   Job *job = g_new0 (Job, 1);
   job->self = g_object_ref (self);
   job->ncase = ns_case_ref (ns_viewer_get_case (self->viewer));
-  job->model_path = g_strdup (self->model_path);
-  job->model_version = self->model_version;
+  job->model_path = g_steal_pointer (&model_path);
+  job->model_version = model_version;
+  job->note = g_steal_pointer (&pick_note);
+  job->refused = g_steal_pointer (&refused);
   job->device = g_strdup (self->device);
   job->max_batch = self->max_batch;
   job->memory_limit = self->memory_limit;

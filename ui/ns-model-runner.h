@@ -83,7 +83,10 @@ void           ns_model_runner_set_memory_limit (NsModelRunner *self, gsize byte
  * file, or the missing modalities and those the case has. */
 gboolean       ns_model_runner_check          (NsModelRunner *self, GError **error);
 /* Starts a run on the viewer's case; FALSE + error when no case, no model at all, or
- * busy (a model that cannot be read fails the run: "finished" with its error). */
+ * busy (a model that cannot be read, or that the case cannot feed, fails the run:
+ * "finished" with the error check () gives).  The model run is the chosen one, or, when
+ * the case cannot feed the default model, the newest registered model it can feed (the
+ * "finished" note says so). */
 gboolean       ns_model_runner_start          (NsModelRunner *self, NsRunModelMode mode,
                                                gboolean want_uncertainty, GError **error);
 void           ns_model_runner_cancel         (NsModelRunner *self);

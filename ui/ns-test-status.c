@@ -53,11 +53,15 @@ add_named_widgets (JsonBuilder *b, GtkWidget *widget, GtkWidget *toplevel)
       json_builder_set_member_name (b, "sensitive");
       json_builder_add_boolean_value (b, gtk_widget_is_sensitive (widget));
       json_builder_set_member_name (b, "focus");
-      json_builder_add_boolean_value (b, gtk_widget_has_focus (widget)
-                                           || gtk_widget_has_visible_focus (widget)
-                                           || gtk_widget_is_ancestor (
-                                                gtk_root_get_focus (GTK_ROOT (toplevel)),
-                                                widget));
+      {
+        /* a window may have no focus at all (its focused button went insensitive) */
+        GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (toplevel));
+
+        json_builder_add_boolean_value (b, gtk_widget_has_focus (widget)
+                                             || gtk_widget_has_visible_focus (widget)
+                                             || (focus != NULL
+                                                 && gtk_widget_is_ancestor (focus, widget)));
+      }
       if (GTK_IS_SPIN_BUTTON (widget))
         {
           json_builder_set_member_name (b, "value");

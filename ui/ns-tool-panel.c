@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "ns-cleanup-panel.h"
+
 struct _NsToolPanel
 {
   GtkBox parent_instance;
@@ -23,6 +25,7 @@ struct _NsToolPanel
   GArray *over_values;            /* guint8 value of each over_label_drop item */
   GtkWidget *label_rows[256];
   GtkWidget *label_locks[256];   /* the Lock check of each row */
+  GtkWidget *fill_question;      /* the fill guard's question while shown (not owned) */
   gboolean updating;
 };
 
@@ -198,6 +201,72 @@ editor_notify_cb (NsToolPanel *self, GParamSpec *pspec, NsEditor *editor)
                               ns_editor_get_paint_over (editor) == NS_PAINT_OVER_LABEL);
 }
 
+/* ---- the fill guard's question ------------------------------------------------------------- */
+
+/* Destroys the question, if any, without its callbacks. */
+static void
+drop_question (NsToolPanel *self)
+{
+  GtkWidget *dialog = g_steal_pointer (&self->fill_question);
+
+  if (dialog == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (dialog, self);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+static void
+fill_question_destroy_cb (GtkWidget *dialog, NsToolPanel *self)
+{
+  /* destroyed with its window, before the palette */
+  if (self->fill_question == dialog)
+    self->fill_question = NULL;
+}
+
+static void
+fill_question_response_cb (GtkDialog *dialog, int response, NsToolPanel *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  drop_question (self);
+  if (response != GTK_RESPONSE_ACCEPT)
+    ns_editor_fill_cancel (self->editor);
+  else if (!ns_editor_fill_confirm (self->editor, &error) && error != NULL)
+    g_warning ("Fill: %s", error->message);
+}
+
+static void
+fill_refused_cb (NsToolPanel *self, const char *reason, NsEditor *editor)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog;
+
+  drop_question (self);
+  dialog = gtk_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                   "Fill this region anyway?");
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "%s. Nothing was painted yet.", reason);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Fill Anyway", GTK_RESPONSE_ACCEPT);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  gtk_window_set_title (GTK_WINDOW (dialog), "Fill Guard");
+  gtk_widget_set_name (dialog, "fill-guard-question");
+  g_signal_connect (dialog, "response", G_CALLBACK (fill_question_response_cb), self);
+  g_signal_connect (dialog, "destroy", G_CALLBACK (fill_question_destroy_cb), self);
+  self->fill_question = dialog;
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+fill_pending_cb (NsToolPanel *self, GParamSpec *pspec, NsEditor *editor)
+{
+  /* Answered elsewhere (a new fill, the document closed): the question is moot. */
+  if (!ns_editor_get_fill_pending (editor))
+    drop_question (self);
+}
+
 /* ---- construction -------------------------------------------------------------------------- */
 
 static GtkWidget *
@@ -207,6 +276,11 @@ tool_button (const char *label, const char *tool, const char *tooltip)
 
   gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "edit.tool");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", tool);
+  {
+    g_autofree char *name = g_strconcat ("tool-", tool, NULL);
+
+    gtk_widget_set_name (button, name);   /* for the end-to-end tests */
+  }
   gtk_widget_set_tooltip_text (button, tooltip);
   gtk_widget_set_hexpand (button, TRUE);
   return button;
@@ -295,6 +369,20 @@ build (NsToolPanel *self)
   gtk_grid_attach (GTK_GRID (grid), caption ("Fill bound"), 0, r, 1, 1);
   w = bound_drop_down (self, "fill-bound", bounds);
   gtk_grid_attach (GTK_GRID (grid), w, 1, r++, 2, 1);
+
+  w = gtk_check_button_new_with_label ("Ask before a fill covers");
+  gtk_widget_set_tooltip_text (w, "The fill guard: ask before a fill reaches outside the "
+                                  "brain or covers more than this part of the slice");
+  g_object_bind_property (self->editor, "fill-guard", w, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gtk_grid_attach (GTK_GRID (grid), w, 0, r, 1, 1);
+  spin = gtk_spin_button_new_with_range (NS_EDITOR_FILL_FRACTION_MIN, 1.0, 0.05);
+  gtk_spin_button_set_digits (GTK_SPIN_BUTTON (spin), 2);
+  gtk_widget_set_tooltip_text (spin, "Part of the slice (1 = all) a fill may cover without "
+                                     "asking; outside the brain it always asks");
+  g_object_bind_property (self->editor, "fill-guard-fraction", spin, "value",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gtk_grid_attach (GTK_GRID (grid), spin, 1, r++, 2, 1);
   gtk_box_append (box, grid);
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
@@ -313,6 +401,8 @@ build (NsToolPanel *self)
   gtk_widget_add_css_class (GTK_WIDGET (self->label_list), "boxed-list");
   g_signal_connect (self->label_list, "row-selected", G_CALLBACK (row_selected_cb), self);
   gtk_box_append (box, GTK_WIDGET (self->label_list));
+
+  gtk_box_append (box, ns_cleanup_panel_new (self->editor));
 }
 
 static void
@@ -322,6 +412,7 @@ ns_tool_panel_dispose (GObject *object)
 
   if (self->editor != NULL)
     g_signal_handlers_disconnect_by_data (self->editor, self);
+  drop_question (self);
   g_clear_object (&self->editor);
   g_clear_object (&self->over_label_model);
   g_clear_pointer (&self->over_values, g_array_unref);
@@ -362,6 +453,10 @@ ns_tool_panel_new (NsEditor *editor)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (editor, "notify", G_CALLBACK (editor_notify_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (editor, "fill-refused", G_CALLBACK (fill_refused_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (editor, "notify::fill-pending", G_CALLBACK (fill_pending_cb), self,
+                           G_CONNECT_SWAPPED);
   rebuild_labels (self);
   return GTK_WIDGET (self);
 }
@@ -371,6 +466,13 @@ ns_tool_panel_get_editor (NsToolPanel *self)
 {
   g_return_val_if_fail (NS_IS_TOOL_PANEL (self), NULL);
   return self->editor;
+}
+
+GtkWidget *
+ns_tool_panel_get_fill_question (NsToolPanel *self)
+{
+  g_return_val_if_fail (NS_IS_TOOL_PANEL (self), NULL);
+  return self->fill_question;
 }
 
 GtkWidget *

@@ -23,6 +23,7 @@
 #include "ns-queue.h"
 #include "ns-registry.h"
 #include "ns-runs.h"
+#include "ns-train-validation.h"
 
 struct _NsTrainPanel
 {
@@ -48,6 +49,9 @@ struct _NsTrainPanel
   int base_version;
   guint n_cases;
   char **val_cases;
+  char *device;             /* the run's --device, for the validation after it */
+  char *exe;                /* the neuroseg binary (NULL: a trainer given by argv) */
+  char *phase_text;         /* "Validating v3 on 1 case…" after training, else NULL */
   gboolean cancel_requested;
 
   /* what the stream said */
@@ -98,6 +102,8 @@ ns_train_panel_dup_progress_text (NsTrainPanel *self)
 
   g_return_val_if_fail (NS_IS_TRAIN_PANEL (self), NULL);
 
+  if (self->phase_text != NULL)
+    return g_strdup (self->phase_text);
   if (self->total_steps <= 0)
     return NULL;
   if (isfinite (self->eta))
@@ -221,12 +227,62 @@ build_metrics (NsTrainPanel *self)
   for (char **v = self->val_cases; v != NULL && *v != NULL; v++)
     json_builder_add_string_value (b, *v);
   json_builder_end_array (b);
+  if (self->val_cases == NULL || self->val_cases[0] == NULL)
+    {
+      /* the record says so: the gate will find no figures of this version */
+      json_builder_set_member_name (b, "validation");
+      json_builder_add_string_value (b, "none: no validation cases were chosen");
+    }
   json_builder_set_member_name (b, "command");
   json_builder_add_string_value (b, self->command != NULL ? self->command : "");
   json_builder_end_object (b);
 
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
+}
+
+static void complete (NsTrainPanel *self, NsTrainState state, const char *message);
+
+static void
+on_validation_started (int version, guint n_cases, gpointer data)
+{
+  NsTrainPanel *self = data;
+
+  g_free (self->phase_text);
+  self->phase_text = g_strdup_printf ("Validating v%d on %u case%s…", version, n_cases,
+                                      n_cases == 1 ? "" : "s");
+  gtk_label_set_text (GTK_LABEL (self->status), self->phase_text);
+  gtk_progress_bar_set_text (GTK_PROGRESS_BAR (self->bar), self->phase_text);
+  gtk_progress_bar_pulse (GTK_PROGRESS_BAR (self->bar));
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0);
+}
+
+static void
+on_validated (GObject *source, GAsyncResult *res, gpointer data)
+{
+  NsTrainPanel *self = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *message = NULL;
+
+  /* the model is registered either way: a failed validation leaves it without figures */
+  if (!ns_train_validation_run_finish (res, &summary, &error))
+    message = g_strdup_printf ("%s; it has no figures, and promoting it needs Promote "
+                               "Anyway", error->message);
+  else
+    message = g_steal_pointer (&summary);
+  complete (self, NS_TRAIN_SUCCEEDED, message);
+  g_object_unref (self);
+}
+
+/* The new version and the current default on the same validation cases. */
+static void
+validate (NsTrainPanel *self)
+{
+  ns_train_validation_run_async (self->exe, self->db_path, self->new_version,
+                                 (const char *const *) self->val_cases, self->device,
+                                 NULL, on_validation_started, self, on_validated,
+                                 g_object_ref (self));
 }
 
 static void
@@ -277,16 +333,34 @@ finish (NsTrainPanel *self, NsTrainState state, const char *message)
   else if (queue == NULL && state != NS_TRAIN_SUCCEEDED)
     g_warning ("%s", error->message);
 
-  self->state = state;
-  g_free (self->message);
-  self->message = g_strdup (message);
   g_clear_object (&self->proc);
   g_clear_object (&self->out);
   gtk_widget_set_sensitive (self->cancel, FALSE);
+  if (state == NS_TRAIN_SUCCEEDED && self->val_cases != NULL && self->val_cases[0] != NULL
+      && self->exe != NULL)
+    {
+      validate (self);
+      return;
+    }
+  complete (self, state,
+            state == NS_TRAIN_SUCCEEDED && self->exe != NULL
+              ? "no validation cases were chosen: the new version has no validation figures, "
+                "and promoting it needs Promote Anyway" : message);
+}
+
+/* The end of the run: the state, the panel's words, "finished". */
+static void
+complete (NsTrainPanel *self, NsTrainState state, const char *message)
+{
+  g_clear_pointer (&self->phase_text, g_free);
+  self->state = state;
+  g_free (self->message);
+  self->message = g_strdup (message);
 
   g_autofree char *text = NULL;
   if (state == NS_TRAIN_SUCCEEDED)
-    text = g_strdup_printf ("Finished: model version %d registered", self->new_version);
+    text = g_strdup_printf ("Finished: model version %d registered%s%s", self->new_version,
+                            message != NULL ? "; " : "", message != NULL ? message : "");
   else if (state == NS_TRAIN_CANCELLED)
     text = g_strdup ("Cancelled: the registry is unchanged");
   else
@@ -608,6 +682,10 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
 
   g_strfreev (self->val_cases);
   self->val_cases = g_strdupv (request->val_cases);
+  g_free (self->device);
+  self->device = g_strdup (request->device);
+  g_free (self->exe);
+  self->exe = g_strdup (exe);
   /* the registry's parent: the base's version (0: the shipped model), none from scratch */
   return ns_train_panel_start_argv (self, (const char *const *) argv->pdata, output,
                                     request->base_model != NULL ? request->base_version
@@ -812,6 +890,9 @@ ns_train_panel_finalize (GObject *object)
   g_free (self->command);
   g_free (self->error_event);
   g_strfreev (self->val_cases);
+  g_free (self->device);
+  g_free (self->exe);
+  g_free (self->phase_text);
   g_clear_pointer (&self->done, json_object_unref);
   g_array_unref (self->step_x);
   g_array_unref (self->step_loss);
@@ -845,6 +926,8 @@ ns_train_panel_init (NsTrainPanel *self)
   gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
   gtk_box_set_spacing (box, 6);
   self->status = gtk_label_new ("Not started");
+  /* names: what end-to-end tests read (ns-test-status.h) */
+  gtk_widget_set_name (self->status, "train-status");
   gtk_label_set_xalign (GTK_LABEL (self->status), 0);
   gtk_label_set_wrap (GTK_LABEL (self->status), TRUE);
   self->bar = gtk_progress_bar_new ();

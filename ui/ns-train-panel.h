@@ -4,7 +4,9 @@
  * --json-progress` as a subprocess (GSubprocess, so that a crash in training cannot take
  * the GUI down), shows
  * progress, ETA and a live cairo plot of the loss and the validation Dice per epoch, and
- * on completion registers the new model version with its provenance (data/ns-registry.h).
+ * on completion registers the new model version with its provenance (data/ns-registry.h)
+ * and, given validation cases, validates it and the current default on them (the panel
+ * stays RUNNING meanwhile, its progress text "Validating vN on K cases…").
  * Cancel sends SIGTERM: the trainer stops after its current step.  A trainer that fails
  * (error event, crash, non-zero exit, no model) leaves the registry's models and the queue
  * as they were; its run is recorded as failed (or cancelled).
@@ -68,7 +70,9 @@ gboolean     ns_train_panel_feed_line       (NsTrainPanel *self, const char *lin
 NsTrainState ns_train_panel_get_state       (NsTrainPanel *self);
 /* The registered version after success, else 0. */
 int          ns_train_panel_get_new_version (NsTrainPanel *self);
-/* Why it failed or was cancelled (NULL otherwise). */
+/* Why it failed or was cancelled; after success, what the validation of the new version
+ * found (ns-train-validation.h), or that there were no validation cases (NULL: a trainer
+ * started with ns_train_panel_start_argv ()). */
 const char  *ns_train_panel_get_message     (NsTrainPanel *self);
 /* Events seen so far. */
 guint        ns_train_panel_get_n_steps     (NsTrainPanel *self);

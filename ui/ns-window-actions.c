@@ -69,6 +69,12 @@ save_mask_as_action (GtkWidget *widget, const char *action_name, GVariant *param
 }
 
 static void
+export_dicom_seg_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  _ns_window_run_export_dicom_seg (NS_WINDOW (widget));
+}
+
+static void
 mouse_help_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (widget),
@@ -386,6 +392,8 @@ _ns_window_update_actions (NsWindow *self)
   gtk_widget_action_set_enabled (widget, "win.redo",
                                  history != NULL && ns_history_n_redo (history) > 0);
   gtk_widget_action_set_enabled (widget, "win.open-sample", self->sample_case != NULL);
+  gtk_widget_action_set_enabled (widget, "win.export-dicom-seg",
+                                 doc != NULL && self->case_is_dicom);
 }
 
 /* ---- installation ----------------------------------------------------------------------- */
@@ -438,6 +446,7 @@ _ns_window_class_init_actions (GtkWidgetClass *widget_class)
     { "win.mouse-help", NULL, mouse_help_action },
     { "win.save-mask", NULL, save_mask_action },
     { "win.save-mask-as", NULL, save_mask_as_action },
+    { "win.export-dicom-seg", NULL, export_dicom_seg_action },
     { "win.undo", NULL, undo_action },
     { "win.redo", NULL, redo_action },
     { "edit.class", "i", class_action },

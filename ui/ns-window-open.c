@@ -7,7 +7,8 @@
  *      (ns-modality-dialog.h), so that any NIfTI opens;
  *   2. unsaved mask edits are saved or discarded first (ns-save-changes-dialog.h);
  *   3. the case loads in a worker (ns_viewer_load_async()), a progress bar pulsing, and
- *      becomes a recent case; ns-window.c then opens its mask.
+ *      becomes a recent case; ns-window.c then opens its mask.  A DICOM study whose
+ *      series need assigning is asked about and loaded by ns-window-dicom.c.
  *
  * Recent cases are a short list of path sets in $XDG_CONFIG_HOME/neuroseg/recent-cases
  * (one case per line, its paths separated by tabs): a case is a folder or a set of files,
@@ -136,6 +137,52 @@ load_data_free (LoadData *data)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoadData, load_data_free)
 
+void
+_ns_window_load_started (NsWindow *self, const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *message = g_strdup_printf ("Loading %s…", base);
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+  _ns_window_set_message (self, message);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  if (self->pulse_source == 0)
+    self->pulse_source = g_timeout_add (100, pulse_cb, self);
+}
+
+void
+_ns_window_load_ended (NsWindow *self)
+{
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  g_clear_object (&self->load_cancellable);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  g_clear_pointer (&self->load_error, g_free);
+}
+
+void
+_ns_window_load_failed (NsWindow *self, const char *message)
+{
+  g_free (self->load_error);
+  self->load_error = g_strdup (message);
+  _ns_window_set_message (self, "Could not open the case");
+  _ns_window_show_error (self, "Could not open the case", message);
+  _ns_window_case_loaded (self, FALSE);
+}
+
+void
+_ns_window_load_succeeded (NsWindow *self, const char *const *paths)
+{
+  _ns_window_set_message (self, NULL);
+  gtk_widget_grab_focus (GTK_WIDGET (self->axial_view));
+  recent_add (paths);
+  _ns_window_rebuild_recent_menu (self);
+  _ns_window_case_loaded (self, TRUE);
+}
+
 static void
 load_finished_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -143,31 +190,20 @@ load_finished_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   NsWindow *self = data->self;
   char **paths = data->paths;
   g_autoptr (GError) error = NULL;
-  gboolean ok;
 
-  ok = ns_viewer_load_finish (NS_VIEWER (source), result, &error);
-  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;                      /* a newer load took over */
-
-  g_clear_handle_id (&self->pulse_source, g_source_remove);
-  g_clear_object (&self->load_cancellable);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
-  g_clear_pointer (&self->load_error, g_free);
-
-  if (!ok)
+  if (!ns_viewer_load_finish (NS_VIEWER (source), result, &error))
     {
-      self->load_error = g_strdup (error->message);
-      _ns_window_set_message (self, "Could not open the case");
-      _ns_window_show_error (self, "Could not open the case", error->message);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;                  /* a newer load took over */
+      _ns_window_load_ended (self);
+      /* a DICOM study whose series need assigning: asked, then loaded as assigned */
+      if (paths[1] == NULL && _ns_window_ask_series (self, paths[0], error))
+        return;
+      _ns_window_load_failed (self, error->message);
+      return;
     }
-  else
-    {
-      _ns_window_set_message (self, NULL);
-      gtk_widget_grab_focus (GTK_WIDGET (self->axial_view));
-      recent_add ((const char *const *) paths);
-      _ns_window_rebuild_recent_menu (self);
-    }
-  _ns_window_case_loaded (self, ok);
+  _ns_window_load_ended (self);
+  _ns_window_load_succeeded (self, (const char *const *) paths);
 }
 
 /* What is opened: the paths, and the part of each file when the user said it. */
@@ -190,23 +226,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (OpenRequest, open_request_free)
 static void
 open_settled (NsWindow *self, OpenRequest *request)
 {
-  g_autofree char *base = NULL;
-  g_autofree char *message = NULL;
   LoadData *data;
 
-  if (self->load_cancellable != NULL)
-    g_cancellable_cancel (self->load_cancellable);
-  g_clear_object (&self->load_cancellable);
-  self->load_cancellable = g_cancellable_new ();
-
-  base = g_path_get_basename (request->paths[0]);
-  message = g_strdup_printf ("Loading %s…", base);
-  _ns_window_set_message (self, message);
-  gtk_progress_bar_set_fraction (self->progress_bar, 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
-  if (self->pulse_source == 0)
-    self->pulse_source = g_timeout_add (100, pulse_cb, self);
-
+  _ns_window_load_started (self, request->paths[0]);
   data = g_new0 (LoadData, 1);
   data->self = g_object_ref (self);
   data->paths = g_strdupv (request->paths);

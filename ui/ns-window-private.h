@@ -10,6 +10,9 @@
  *                        which are enabled when, and the one-key shortcuts;
  *   ns-window-questions.c  the window's modal questions (one at a time);
  *   ns-window-save.c     saving the mask, with its questions, as one async operation;
+ *   ns-window-infobar.c  the infobars: edits no longer protected (the journal failed),
+ *                        the case's notes, the last run's note;
+ *   ns-window-dicom.c    a DICOM study: which series is which sequence, DICOM-SEG export;
  *   ns-save-changes-dialog.c, ns-history-dialog.c, ns-add-label-dialog.c,
  *   ns-islands-dialog.c  the dialogs, each in its own file (templates in resources/ui);
  *   ns-test-script.c     the NEUROSEG_TEST_SCRIPT interpreter.
@@ -41,6 +44,7 @@ struct _NsWindow
   GtkWidget *recovery;            /* ... when it is the recovery question */
   NsHistoryDialog *history_dialog;   /* Edit > History while open (not owned) */
   gboolean close_confirmed;
+  gboolean case_is_dicom;         /* the case shown was read from a DICOM study */
 
   /* template children */
   NsViewer *viewer;
@@ -64,6 +68,12 @@ struct _NsWindow
   GtkProgressBar *progress_bar;
   NsJobStatus *job_status;       /* the AI job, in the status bar */
   GtkWidget *status_heat_legend; /* shown with the uncertainty overlay */
+  GtkInfoBar *journal_bar;       /* the journal failed: edits are no longer protected */
+  GtkLabel *journal_label;
+  GtkInfoBar *case_note_bar;     /* what loading the case changed (resampling) */
+  GtkLabel *case_note_label;
+  GtkInfoBar *run_note_bar;      /* what the last run had to do differently */
+  GtkLabel *run_note_label;
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */
@@ -83,6 +93,27 @@ void         _ns_window_rebuild_recent_menu (NsWindow *self);
 /* A GtkDropTarget's "drop" of files onto the window: opens them. */
 gboolean     _ns_window_drop_cb          (NsWindow *self, const GValue *value, double x,
                                           double y, GtkDropTarget *target);
+
+/* The steps of a load, shared with ns-window-dicom.c: a load of path starts (a new
+ * load_cancellable, the progress bar pulsing); it ended (no more pulsing); it failed (the
+ * error shown, "load-finished" FALSE); it succeeded (a recent case, "load-finished"
+ * TRUE, the case's mask opened). */
+void         _ns_window_load_started     (NsWindow *self, const char *path);
+void         _ns_window_load_ended       (NsWindow *self);
+void         _ns_window_load_failed      (NsWindow *self, const char *message);
+void         _ns_window_load_succeeded   (NsWindow *self, const char *const *paths);
+
+/* ---- ns-window-dicom.c ---------------------------------------------------------------- */
+
+/* After a load of path failed with error: when it is a DICOM study whose series need
+ * assigning (NS_DATA_ERROR_AMBIGUOUS), scans it, asks (NsSeriesDialog) and loads it as
+ * assigned, and returns TRUE; FALSE for any other error. */
+gboolean     _ns_window_ask_series       (NsWindow *self, const char *path,
+                                          const GError *error);
+/* File > Export > DICOM Segmentation…: asks where, then ns_window_export_dicom_seg (). */
+void         _ns_window_run_export_dicom_seg (NsWindow *self);
+/* Whether ncase (nullable) was read from DICOM (its folder is a DICOM study). */
+gboolean     _ns_window_case_is_dicom    (NsCase *ncase);
 
 /* ---- ns-window-questions.c ------------------------------------------------------------ */
 
@@ -125,6 +156,18 @@ void         _ns_window_class_init_actions (GtkWidgetClass *widget_class);
 void         _ns_window_update_actions   (NsWindow *self);
 /* The editor's one-key shortcuts (1-4, B, E, F, N, [, ]), bubble phase. */
 GtkEventController *_ns_window_key_shortcuts_new (void);
+
+/* ---- ns-window-infobar.c ------------------------------------------------------------------ */
+
+/* Tells the editor's document's journal to report its failure to the window (call when
+ * the document changes), and shows the journal infobar as things are now. */
+void         _ns_window_watch_journal    (NsWindow *self);
+/* Shows the journal infobar while the journal has an error, hides it otherwise. */
+void         _ns_window_update_protection (NsWindow *self);
+/* Shows the case's notes (NsCase.notes) in their infobar, or hides it when none. */
+void         _ns_window_show_case_notes  (NsWindow *self);
+/* Connects the infobars' close buttons and the Run Model note (once, at init). */
+void         _ns_window_init_infobars    (NsWindow *self);
 
 /* ---- ns-window-save.c ----------------------------------------------------------------- */
 

@@ -283,6 +283,15 @@ editor_changed_cb (NsWindow *self)
 {
   _ns_window_update_actions (self);
   update_title (self);
+  /* a save (history-changed) may have made the journal whole again */
+  _ns_window_update_protection (self);
+}
+
+static void
+editor_doc_changed_cb (NsWindow *self)
+{
+  _ns_window_watch_journal (self);
+  editor_changed_cb (self);
 }
 
 static void
@@ -349,7 +358,10 @@ void
 _ns_window_case_loaded (NsWindow *self, gboolean ok)
 {
   if (ok)
-    open_mask (self);
+    {
+      _ns_window_show_case_notes (self);
+      open_mask (self);
+    }
   g_signal_emit (self, signals[LOAD_FINISHED], 0, ok);
 }
 
@@ -405,6 +417,7 @@ viewer_case_changed_cb (NsWindow *self, NsViewer *viewer)
 {
   gboolean has_case = ns_viewer_has_case (viewer);
 
+  self->case_is_dicom = _ns_window_case_is_dicom (ns_viewer_get_case (viewer));
   gtk_stack_set_visible_child_name (self->stack, has_case ? "views" : "empty");
   gtk_widget_set_sensitive (GTK_WIDGET (self->layer_panel), has_case);
   rebuild_modality_menu (self);
@@ -655,6 +668,12 @@ ns_window_class_init (NsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, job_status);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, status_heat_legend);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, journal_bar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, journal_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, case_note_bar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, case_note_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, run_note_bar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, run_note_label);
 
   _ns_window_class_init_actions (widget_class);
 }
@@ -695,12 +714,13 @@ ns_window_init (NsWindow *self)
   /* the job also in the status bar: the sidebar's panel is below the fold at the default
    * window size */
   ns_job_status_set_controller (self->job_status, self->ai);
+  _ns_window_init_infobars (self);
   g_signal_connect_object (self->ai, "job-finished", G_CALLBACK (_ns_window_set_message),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "history-changed", G_CALLBACK (editor_changed_cb),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->editor, "doc-changed", G_CALLBACK (editor_changed_cb), self,
-                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->editor, "doc-changed", G_CALLBACK (editor_doc_changed_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "notify::tool", G_CALLBACK (editor_tool_notify_cb),
                            self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self), _ns_window_key_shortcuts_new ());

@@ -6,7 +6,8 @@
  *
  * Actions (menus, buttons and shortcuts refer to these names):
  *   win.open-case, win.open-files, win.open-recent(s), win.open-sample, win.close,
- *   win.copy-position, win.save-mask, win.save-mask-as, win.undo, win.redo;
+ *   win.copy-position, win.save-mask, win.save-mask-as, win.export-dicom-seg (a DICOM
+ *   study), win.undo, win.redo;
  *   edit.tool(s: navigate | brush | eraser | fill | picker), edit.class(i: 0..3, the n-th
  *   label of the palette), edit.radius-up, edit.radius-down, edit.interpolate,
  *   edit.remove-islands, edit.add-label, edit.history, edit.history-goto(u: entries
@@ -83,6 +84,12 @@ typedef enum
 NsEditor     *ns_window_get_editor      (NsWindow *self);
 /* The AI loop's actions of this window (Run Model, Mark Corrected, ...). */
 NsAiController *ns_window_get_ai_controller (NsWindow *self);
+/* Writes the mask being edited as a DICOM-SEG of the open DICOM study's series on the
+ * case's grid (File > Export > DICOM Segmentation…); an existing file at path is an error
+ * (G_IO_ERROR_EXISTS) unless replace (the user was asked).  NS_DATA_ERROR_NOT_DICOM for a
+ * case not read from DICOM. */
+gboolean      ns_window_export_dicom_seg (NsWindow *self, const char *path, gboolean replace,
+                                          GError **error);
 /* The question dialog the window shows now (a GtkDialog: unsaved edits, recovery,
  * overwriting; also the Remove Small Islands and Add Label dialogs), or NULL. */
 GtkWidget    *ns_window_get_question    (NsWindow *self);
