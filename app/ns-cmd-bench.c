@@ -7,6 +7,8 @@
  * over --runs runs after one untimed warm-up run (which fills the page cache).
  *
  * Sections:
+ *   memory  resident and peak memory with the case open and during Run Model
+ *        (ns-cmd-bench-memory.c; memory, not time: --runs does not apply).
  *   io   open a case (every file, decoded in parallel as the GUI does) with ns_case_load;
  *        --serial decodes one file after another, for comparison.
  *   render  draw one 240 x 240 plane, then all three, with image, labels and crosshair,
@@ -252,6 +254,14 @@ bench_net (const BenchOptions *options, JsonBuilder *json, GError **error)
   o.json = options->json;
   o.runs = options->runs;
   return ns_bench_net (&o, json, error);
+}
+
+/* memory: ns-cmd-bench-memory.c.  First of the sections, so that its "start" is the
+ * process before any of them. */
+static gboolean
+bench_memory (const BenchOptions *options, JsonBuilder *json, GError **error)
+{
+  return ns_bench_memory (options->case_path, options->json, json, error);
 }
 
 /* ---- train: batch preparation vs optimiser (net/ns-dataset.h, net/ns-trainer.h) ---------- */
@@ -613,7 +623,9 @@ ns_cmd_bench (int argc, char **argv)
   static int runs = 5;
   static gboolean train;
   static gboolean edit;
+  static gboolean memory;
   BenchSection sections[] = {
+    { "memory", &memory, bench_memory },
     { "io", &io, bench_io },
     { "render", &render, bench_render },
     { "net", &net, bench_net },
@@ -639,6 +651,8 @@ ns_cmd_bench (int argc, char **argv)
       "Training pipeline: batch preparation rate vs optimiser rate (--runs steps)", NULL },
     { "edit", 0, 0, G_OPTION_ARG_NONE, &edit,
       "Mask editing: 5 mm brush dab (+ redraw), undo of 1M voxels, journal append latency", NULL },
+    { "memory", 0, 0, G_OPTION_ARG_NONE, &memory,
+      "Memory: resident and peak with the case open and viewed, and during Run Model", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
     { NULL },
   };

@@ -47,7 +47,7 @@ load_labels (const char *path, const NsLabelTable *table, GError **error)
   gsize n = ns_volume_n_voxels (vol);
   for (gsize i = 0; i < n; i++)
     {
-      float v = vol->voxels[i];
+      float v = ns_volume_get_value (vol, i);
       float r = rintf (v);
       if (!(fabsf (v - r) <= 1e-3f) || r < 0.0f || r > 255.0f
           || (r != 0.0f && ns_label_table_lookup (table, (guint8) r) == NULL))

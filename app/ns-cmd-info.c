@@ -70,11 +70,12 @@ static void
 print_volume_range (const char *indent, const NsVolume *vol)
 {
   gsize n = ns_volume_n_voxels (vol);
-  float lo = vol->voxels[0], hi = vol->voxels[0];
+  float lo = ns_volume_get_value (vol, 0), hi = lo;
   for (gsize i = 1; i < n; i++)
     {
-      lo = MIN (lo, vol->voxels[i]);
-      hi = MAX (hi, vol->voxels[i]);
+      float x = ns_volume_get_value (vol, i);
+      lo = MIN (lo, x);
+      hi = MAX (hi, x);
     }
   print_range (indent, lo, hi, vol->n_nonfinite);
 }

@@ -50,7 +50,7 @@ labels_from_file (const char *path, const NsGrid *image_grid, GError **error)
   n = ns_volume_n_voxels (vol);
   for (gsize i = 0; i < n; i++)
     {
-      float v = vol->voxels[i];
+      float v = ns_volume_get_value (vol, i);
       float r = roundf (v);
       if (!(fabsf (v - r) <= 1e-3f) || r < 0.0f || r > 255.0f)
         {

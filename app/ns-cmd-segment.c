@@ -92,7 +92,7 @@ ns_cmd_segment (int argc, char **argv)
   const NsCmdNumber numbers[] = {
     { "memory", 0, NS_CMD_INT, &memory_mb, 1, 1 << 20, FALSE, NULL,
       "Memory budget of one batch in MB (default: 1024, or 90 % of the GPU's free memory if "
-      "less)", "MB" },
+      "less; 256 on the CPU)", "MB" },
     { "memory-limit", 0, NS_CMD_INT, &limit_mb, 1, 1 << 20, FALSE, NULL,
       "Use at most this much device memory in MB (sharing a GPU); a batch that does not fit "
       "is halved, and at one slice the rest runs on the CPU", "MB" },

@@ -169,6 +169,9 @@ typedef struct
   gboolean no_training;
 } NsBenchNetOptions;
 gboolean ns_bench_net (const NsBenchNetOptions *options, JsonBuilder *json, GError **error);
+/* The memory section of `neuroseg bench` (ns-cmd-bench-memory.c). */
+gboolean ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder *json,
+                          GError **error);
 int ns_cmd_render  (int argc, char **argv);
 int ns_cmd_train   (int argc, char **argv);
 /* The fine-tuning queue and the model registry (data/ns-queue.h, data/ns-registry.h). */

@@ -215,8 +215,8 @@ resample (const NsVolume *src, const NsGrid *dst, GError **error)
               || !axis_weights (p[1], sg->dim[1], &y0, &y1, &wy)
               || !axis_weights (p[2], sg->dim[2], &z0, &z1, &wz))
             continue; /* stays 0 */
-          const float *v = src->voxels;
-#define AT(x, y, z) ((double) v[(gsize) (z) * sxy + (gsize) (y) * sx + (gsize) (x)])
+#define AT(x, y, z) \
+  ((double) ns_volume_get_value (src, (gsize) (z) * sxy + (gsize) (y) * sx + (gsize) (x)))
           double c00 = AT (x0, y0, z0) * (1 - wx) + AT (x1, y0, z0) * wx;
           double c10 = AT (x0, y1, z0) * (1 - wx) + AT (x1, y1, z0) * wx;
           double c01 = AT (x0, y0, z1) * (1 - wx) + AT (x1, y0, z1) * wx;

@@ -234,7 +234,8 @@ ns_paint_rule_set_intensity_from (NsPaintRule *rule, const NsVolume *image, cons
   g_return_val_if_fail (rule != NULL && image != NULL, FALSE);
   if (!inside (&image->grid, ijk))
     return FALSE;
-  double v = image->voxels[ns_grid_index (&image->grid, ijk[0], ijk[1], ijk[2])];
+  gsize index = ns_grid_index (&image->grid, ijk[0], ijk[1], ijk[2]);
+  double v = ns_volume_get_value (image, index);
   rule->intensity_limit = TRUE;
   rule->lo = v - fabs (tolerance);
   rule->hi = v + fabs (tolerance);
@@ -310,7 +311,7 @@ stroke_dab (NsEditStroke *stroke, const int c[3], int bbox[6])
 {
   const NsGrid *grid = &stroke->map->grid;
   guint8 *labels = stroke->map->labels;
-  const float *image = stroke->image != NULL ? stroke->image->voxels : NULL;
+  const NsVolume *image = stroke->image;
   const int *o = (const int *) stroke->offsets->data;
   gsize n = 0;
   for (guint t = 0; t < stroke->offsets->len; t++, o += 3)
@@ -321,7 +322,8 @@ stroke_dab (NsEditStroke *stroke, const int c[3], int bbox[6])
         continue;
       gsize idx = ns_grid_index (grid, i, j, k);
       guint8 old = labels[idx];
-      if (!ns_paint_rule_allows (&stroke->rule, old, image != NULL ? image[idx] : 0.0f))
+      float value = image != NULL ? ns_volume_get_value (image, idx) : 0.0f;
+      if (!ns_paint_rule_allows (&stroke->rule, old, value))
         continue;
       labels[idx] = stroke->rule.label;
       builder_add (&stroke->changes, idx, old);
@@ -459,7 +461,7 @@ ns_edit_flood_fill_2d (NsLabelMap *map, const NsVolume *image, int plane_axis,
   gsize stride[3] = { 1, (gsize) grid->dim[0], (gsize) grid->dim[0] * grid->dim[1] };
   gsize base = (gsize) seed[plane_axis] * stride[plane_axis];
   guint8 *labels = map->labels;
-  const float *img = image != NULL ? image->voxels : NULL;
+  const NsVolume *img = image;
   guint8 seed_label = labels[ns_grid_index (grid, seed[0], seed[1], seed[2])];
 
   /* Region membership is decided on the labels before painting: a snapshot of the slice. */
@@ -470,7 +472,8 @@ ns_edit_flood_fill_2d (NsLabelMap *map, const NsVolume *image, int plane_axis,
         gsize idx = base + (gsize) u * stride[au] + (gsize) v * stride[av];
         member[(gsize) v * nu + u] = bound == NS_FILL_BOUND_LABEL
                                        ? labels[idx] == seed_label
-                                       : (img[idx] >= lo && img[idx] <= hi);
+                                       : (ns_volume_get_value (img, idx) >= lo
+                                          && ns_volume_get_value (img, idx) <= hi);
       }
   g_autoptr (GArray) stack = g_array_new (FALSE, FALSE, sizeof (guint32));
   guint32 start = (guint32) seed[av] * nu + seed[au];
@@ -486,7 +489,8 @@ ns_edit_flood_fill_2d (NsLabelMap *map, const NsVolume *image, int plane_axis,
       int u = p % nu, v = p / nu;
       gsize idx = base + (gsize) u * stride[au] + (gsize) v * stride[av];
       guint8 old = labels[idx];
-      if (ns_paint_rule_allows (rule, old, img != NULL ? img[idx] : 0.0f))
+      float value = img != NULL ? ns_volume_get_value (img, idx) : 0.0f;
+      if (ns_paint_rule_allows (rule, old, value))
         {
           labels[idx] = rule->label;
           builder_add (&b, idx, old);
@@ -553,7 +557,7 @@ ns_edit_interpolate_slices (NsLabelMap *map, const NsVolume *image, int plane_ax
   double spacing[2] = { grid->spacing[au], grid->spacing[av] };
   guint8 label = rule->label;
   guint8 *labels = map->labels;
-  const float *img = image != NULL ? image->voxels : NULL;
+  const NsVolume *img = image;
   ChangeBuilder b;
   builder_init (&b);
 
@@ -597,7 +601,8 @@ ns_edit_interpolate_slices (NsLabelMap *map, const NsVolume *image, int plane_ax
                     continue;
                   gsize idx = t * stride[plane_axis] + u * stride[au] + v * stride[av];
                   guint8 old = labels[idx];
-                  if (ns_paint_rule_allows (rule, old, img != NULL ? img[idx] : 0.0f))
+                  float value = img != NULL ? ns_volume_get_value (img, idx) : 0.0f;
+                  if (ns_paint_rule_allows (rule, old, value))
                     {
                       labels[idx] = label;
                       builder_add (&b, idx, old);

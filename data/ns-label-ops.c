@@ -112,7 +112,7 @@ empty_change (const NsLabelMap *map, const char *name)
 static inline float
 intensity_at (const NsVolume *image, gsize idx)
 {
-  return image != NULL ? image->voxels[idx] : 0.0f;
+  return image != NULL ? ns_volume_get_value (image, idx) : 0.0f;
 }
 
 static int
@@ -192,8 +192,8 @@ ns_label_ops_otsu (const NsVolume *image, const guint8 *region, double *threshol
   for (gsize i = 0; i < n; i++)
     if (region == NULL || region[i])
       {
-        lo = MIN (lo, image->voxels[i]);
-        hi = MAX (hi, image->voxels[i]);
+        lo = MIN (lo, ns_volume_get_value (image, i));
+        hi = MAX (hi, ns_volume_get_value (image, i));
         count++;
       }
   if (count == 0)
@@ -214,7 +214,7 @@ ns_label_ops_otsu (const NsVolume *image, const guint8 *region, double *threshol
   for (gsize i = 0; i < n; i++)
     if (region == NULL || region[i])
       {
-        int b = (int) ((image->voxels[i] - lo) / width);
+        int b = (int) ((ns_volume_get_value (image, i) - lo) / width);
         hist[CLAMP (b, 0, N_BINS - 1)] += 1;
       }
   /* Between-class variance w0 w1 (m0 - m1)^2 of the split below bin t, t = 1 .. 255; bin
@@ -262,7 +262,7 @@ ns_label_ops_threshold (NsLabelMap *map, const NsVolume *image, const guint8 *re
   gather_init (&g);
   for (gsize i = 0; i < n; i++)
     {
-      float v = image->voxels[i];
+      float v = ns_volume_get_value (image, i);
       if ((region == NULL || region[i]) && v >= lo && v <= hi
           && ns_paint_rule_allows (rule, labels[i], v))
         gather_set (&g, labels, i, rule->label);
@@ -618,7 +618,7 @@ ns_label_ops_grow_from_seeds (NsLabelMap *map, const NsVolume *image, double k_s
       for (int i = 0; i < box.dim[0]; i++, b++)
         if (seeds[b])
           {
-            double v = image->voxels[box_map_index (grid, &box, i, j, k)];
+            double v = ns_volume_get_value (image, box_map_index (grid, &box, i, j, k));
             sum += v;
             sum2 += v * v;
             n_seeds++;
@@ -664,7 +664,7 @@ ns_label_ops_grow_from_seeds (NsLabelMap *map, const NsVolume *image, double k_s
             continue;
           int qi = q % nx, qj = (q / nx) % ny, qk = q / sxy;
           gsize idx = box_map_index (grid, &box, qi, qj, qk);
-          float v = image->voxels[idx];
+          float v = ns_volume_get_value (image, idx);
           if (v < range_lo || v > range_hi || !ns_paint_rule_allows (rule, map->labels[idx], v))
             continue;
           grown[q] = 1;

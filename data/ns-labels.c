@@ -189,13 +189,12 @@ ns_label_map_from_volume (const NsVolume *volume, NsLabelScheme scheme, gboolean
       return NULL;
     }
   gsize n = ns_volume_n_voxels (volume);
-  const float *v = volume->voxels;
   gboolean allowed[256];
   for (guint l = 0; l < 256; l++)
     allowed[l] = ns_label_scheme_contains (scheme, l);
   for (gsize i = 0; i < n; i++)
     {
-      float x = v[i];
+      float x = ns_volume_get_value (volume, i);
       /* Fast path: an exact integer label of the scheme (nearly every voxel). */
       if (x >= 0.0f && x <= 255.0f)
         {
@@ -241,6 +240,6 @@ ns_label_map_from_nonzero (const NsVolume *volume, GError **error)
   map->path = g_strdup (volume->path);
   gsize n = ns_volume_n_voxels (volume);
   for (gsize i = 0; i < n; i++)
-    map->labels[i] = volume->voxels[i] != 0.0f;
+    map->labels[i] = ns_volume_get_value (volume, i) != 0.0f;
   return map;
 }

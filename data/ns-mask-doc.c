@@ -126,7 +126,7 @@ ns_mask_doc_read_mask (const char *path, const NsGrid *grid, GError **error)
   gsize n = ns_grid_n_voxels (grid);
   for (gsize i = 0; i < n; i++)
     {
-      float v = vol->voxels[i];
+      float v = ns_volume_get_value (vol, i);
       float r = nearbyintf (v);
       if (fabsf (v - r) > 1e-3f || r < 0.0f || r > 255.0f)
         {

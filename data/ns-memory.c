@@ -14,6 +14,9 @@
 #include "ns-memory.h"
 
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,6 +65,14 @@ ns_memory_realloc_large (gpointer p, gsize bytes)
   if (q != NULL && bytes >= LARGE)
     advise_huge (q, bytes);
   return q;
+}
+
+void
+ns_memory_trim (void)
+{
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
 }
 
 /* ---- the budget --------------------------------------------------------------------------- */

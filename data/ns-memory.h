@@ -37,6 +37,11 @@ guint64  ns_memory_available      (void);
 gboolean ns_memory_reserve        (guint64 bytes, guint64 *available);
 /* Gives back a reservation (the buffers are filled, or freed). */
 void     ns_memory_release        (guint64 bytes);
+/* Gives the memory freed since back to the system where the C library keeps it for
+ * reuse (glibc: malloc_trim (0), which also empties the worker threads' arenas).  After a
+ * job that allocated and freed hundreds of MB (Run Model), so that the workbench's
+ * resident size falls back to what it holds; a no-op elsewhere. */
+void     ns_memory_trim           (void);
 /* A fixed limit for the sum of reservations instead of the system's available memory
  * (0: back to the system's); for a fuzzer or a host that wants a smaller bound. */
 void     ns_memory_set_limit      (guint64 bytes);

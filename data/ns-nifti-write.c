@@ -179,6 +179,16 @@ gboolean
 ns_nifti_write_volume (const NsVolume *volume, const char *path, GError **error)
 {
   g_return_val_if_fail (volume != NULL, FALSE);
+  /* Always float32 in the file (ns-nifti.h); a volume held as int16 or uint8 is widened
+   * for the write, exactly. */
+  g_autoptr (NsVolume) widened = NULL;
+  if (volume->storage != NS_VOLUME_STORAGE_FLOAT32)
+    {
+      widened = ns_volume_dup_float (volume, error);
+      if (widened == NULL)
+        return FALSE;
+      volume = widened;
+    }
   return write_data (&volume->grid, DT_FLOAT32, volume->intent_code, volume->voxels,
                      volume->name, path, error);
 }

@@ -664,11 +664,43 @@ header_scaling (const NsNiftiHeader *hdr)
   return sc;
 }
 
-static NsVolume *
-volume_take (const NsNiftiSource *src, const NsNiftiHeader *hdr, float *voxels,
-             gsize n_nonfinite)
+/* The type a volume of this file is held in (ns-volume.h): the file's own when it is
+ * int16 or uint8 without scaling (every value exact, no conversion), else float32. */
+static NsVolumeStorage
+header_storage (const NsNiftiHeader *hdr, const Scaling *sc)
 {
-  NsVolume *vol = ns_volume_new_take (&hdr->grid, voxels);
+  if (sc->scaled)
+    return NS_VOLUME_STORAGE_FLOAT32;
+  switch (hdr->datatype)
+    {
+    case DT_INT16:
+      return NS_VOLUME_STORAGE_INT16;
+    case DT_UINT8:
+      return NS_VOLUME_STORAGE_UINT8;
+    default:
+      return NS_VOLUME_STORAGE_FLOAT32;
+    }
+}
+
+/* n raw voxels (in host byte order) into out, of storage's type; returns the NaN/Inf
+ * voxels set to 0 (float32 only). */
+static gsize
+store_chunk (const NsNiftiHeader *hdr, const Scaling *sc, NsVolumeStorage storage,
+             const void *raw, gsize n, gpointer out)
+{
+  if (storage == NS_VOLUME_STORAGE_FLOAT32)
+    return convert_chunk (hdr->datatype, raw, n, out, sc->scaled, sc->slope, sc->inter);
+  /* header_storage () chose the file's own type: the bytes are the values. */
+  g_assert (ns_volume_storage_size (storage) == (gsize) hdr->bytes_per_voxel);
+  memcpy (out, raw, n * (gsize) hdr->bytes_per_voxel);
+  return 0;
+}
+
+static NsVolume *
+volume_take (const NsNiftiSource *src, const NsNiftiHeader *hdr, NsVolumeStorage storage,
+             gpointer voxels, gsize n_nonfinite)
+{
+  NsVolume *vol = ns_volume_new_take_storage (&hdr->grid, storage, voxels);
   vol->path = g_strdup (src->name);
   vol->datatype = hdr->datatype;
   vol->intent_code = hdr->intent_code;
@@ -680,13 +712,15 @@ volume_take (const NsNiftiSource *src, const NsNiftiHeader *hdr, float *voxels,
 
 /* ---- streaming decoder -------------------------------------------------------------------- */
 
-/* Reads the voxels of a source after its header, a chunk at a time, converted to float32:
- * the one decoder that both ns_nifti_read_all () and ns_nifti_scan () use. */
+/* Reads the voxels of a source after its header, a chunk at a time, converted to storage
+ * (float32 unless the caller says otherwise): the one decoder that both
+ * ns_nifti_read_all () and ns_nifti_scan () use. */
 typedef struct
 {
   NsNiftiSource *src;
   const NsNiftiHeader *hdr;
   Scaling sc;
+  NsVolumeStorage storage;
   guint8 *buf;             /* CHUNK_BYTES of raw data */
   gsize per_chunk;         /* voxels in a chunk */
 } VoxelReader;
@@ -721,10 +755,10 @@ voxel_reader_begin (VoxelReader *r, NsNiftiSource *src, const NsNiftiHeader *hdr
   return TRUE;
 }
 
-/* The next n (<= per_chunk) voxels into out; NaN and Inf become 0, counted in
- * *n_nonfinite. */
+/* The next n (<= per_chunk) voxels into out (of r->storage's type); NaN and Inf become 0,
+ * counted in *n_nonfinite. */
 static gboolean
-voxel_reader_read (VoxelReader *r, float *out, gsize n, gsize *n_nonfinite, GError **error)
+voxel_reader_read (VoxelReader *r, gpointer out, gsize n, gsize *n_nonfinite, GError **error)
 {
   g_assert (n <= r->per_chunk);
   int size = r->hdr->bytes_per_voxel;
@@ -732,8 +766,7 @@ voxel_reader_read (VoxelReader *r, float *out, gsize n, gsize *n_nonfinite, GErr
     return FALSE;
   if (r->hdr->byte_swapped)
     swap_bytes (r->buf, n, size);
-  *n_nonfinite += convert_chunk (r->hdr->datatype, r->buf, n, out, r->sc.scaled, r->sc.slope,
-                                 r->sc.inter);
+  *n_nonfinite += store_chunk (r->hdr, &r->sc, r->storage, r->buf, n, out);
   return TRUE;
 }
 
@@ -774,11 +807,14 @@ read_volumes_stream (NsNiftiSource *src, const NsNiftiHeader *hdr, GError **erro
   if (!voxel_reader_begin (&r, src, hdr, error))
     return NULL;
 
+  r.storage = header_storage (hdr, &r.sc);
+  gsize elem = ns_volume_storage_size (r.storage);
+
   g_autoptr (GPtrArray) volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
   gsize nvox = ns_grid_n_voxels (&hdr->grid);
   for (int v = 0; v < hdr->n_volumes; v++)
     {
-      g_autofree float *voxels = NULL;
+      g_autofree guint8 *voxels = NULL;
       gsize capacity = 0, done = 0, n_nonfinite = 0;
       while (done < nvox)
         {
@@ -786,24 +822,25 @@ read_volumes_stream (NsNiftiSource *src, const NsNiftiHeader *hdr, GError **erro
           if (done + n > capacity)
             {
               gsize want = MIN (nvox, MAX (done + n, MAX (2 * capacity, GROW_FIRST)));
-              float *grown = voxels == NULL
-                               ? ns_memory_alloc_large (want * sizeof (float), FALSE)
-                               : ns_memory_realloc_large (voxels, want * sizeof (float));
+              guint8 *grown = voxels == NULL
+                                ? ns_memory_alloc_large (want * elem, FALSE)
+                                : ns_memory_realloc_large (voxels, want * elem);
               if (grown == NULL)
                 {
                   g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
                                "%s: out of memory after %" G_GSIZE_FORMAT " MiB of voxels",
-                               src->name, (capacity * sizeof (float)) >> 20);
+                               src->name, (capacity * elem) >> 20);
                   return NULL;
                 }
               voxels = grown;
               capacity = want;
             }
-          if (!voxel_reader_read (&r, voxels + done, n, &n_nonfinite, error))
+          if (!voxel_reader_read (&r, voxels + done * elem, n, &n_nonfinite, error))
             return NULL;
           done += n;
         }
-      g_ptr_array_add (volumes, volume_take (src, hdr, g_steal_pointer (&voxels), n_nonfinite));
+      g_ptr_array_add (volumes, volume_take (src, hdr, r.storage, g_steal_pointer (&voxels),
+                                             n_nonfinite));
     }
   if (!voxel_reader_end (&r, error))
     return NULL;
@@ -878,10 +915,11 @@ read_volumes_libdeflate (NsNiftiSource *src, const NsNiftiHeader *hdr, gboolean 
   *fallback = FALSE;
   g_autoptr (GPtrArray) volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
   Scaling sc = header_scaling (hdr);
+  NsVolumeStorage storage = header_storage (hdr, &sc);
   guint8 *p = raw + hdr->vox_offset;
   for (int v = 0; v < hdr->n_volumes; v++)
     {
-      float *voxels = ns_memory_alloc_large (nvox * sizeof (float), FALSE);
+      gpointer voxels = ns_memory_alloc_large (nvox * ns_volume_storage_size (storage), FALSE);
       if (voxels == NULL)
         {
           g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
@@ -890,8 +928,8 @@ read_volumes_libdeflate (NsNiftiSource *src, const NsNiftiHeader *hdr, gboolean 
         }
       if (hdr->byte_swapped)
         swap_bytes (p, nvox, hdr->bytes_per_voxel);
-      gsize bad = convert_chunk (hdr->datatype, p, nvox, voxels, sc.scaled, sc.slope, sc.inter);
-      g_ptr_array_add (volumes, volume_take (src, hdr, voxels, bad));
+      gsize bad = store_chunk (hdr, &sc, storage, p, nvox, voxels);
+      g_ptr_array_add (volumes, volume_take (src, hdr, storage, voxels, bad));
       p += nvox * (gsize) hdr->bytes_per_voxel;
     }
   return g_steal_pointer (&volumes);

@@ -32,16 +32,17 @@ scan_border (const NsVolume *volume, float first, gsize *n_first, gsize *n, GArr
   for (int k = 0; k < nz; k++)
     for (int j = 0; j < ny; j++)
       {
-        const float *row = volume->voxels + ns_grid_index (g, 0, j, k);
+        gsize row = ns_grid_index (g, 0, j, k);
         gboolean face = k == 0 || k == nz - 1 || j == 0 || j == ny - 1;
         /* a row on a face whole, else its two ends */
         int step = face || nx == 1 ? 1 : nx - 1;
         for (int i = 0; i < nx; i += step)
           {
-            *n_first += row[i] == first;
+            float x = ns_volume_get_value (volume, row + (gsize) i);
+            *n_first += x == first;
             (*n)++;
             if (out != NULL)
-              g_array_append_val (out, row[i]);
+              g_array_append_val (out, x);
           }
       }
 }
@@ -49,11 +50,11 @@ scan_border (const NsVolume *volume, float first, gsize *n_first, gsize *n, GArr
 float
 ns_normalize_background_value (const NsVolume *volume)
 {
-  g_return_val_if_fail (volume != NULL && volume->voxels != NULL, 0.0f);
+  g_return_val_if_fail (volume != NULL && volume->data != NULL, 0.0f);
 
   /* Usually one value (0) fills most of the border: when the corner voxel's value holds
    * a strict majority it is the mode, found in one pass without a copy or a sort. */
-  float first = volume->voxels[0];
+  float first = ns_volume_get_value (volume, 0);
   gsize n_first, n;
   scan_border (volume, first, &n_first, &n, NULL);
   if (2 * n_first > n)
@@ -91,67 +92,66 @@ ns_normalize_brain_mask (const NsVolume *volume, GError **error)
     return NULL;
   gsize n = ns_volume_n_voxels (volume);
   for (gsize i = 0; i < n; i++)
-    mask->labels[i] = volume->voxels[i] != background;
+    mask->labels[i] = ns_volume_get_value (volume, i) != background;
   return mask;
 }
 
-NsVolume *
-ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
-                     NsNormalizeStats *stats, GError **error)
+/* The brain: the mask when given (checked to be on the volume's grid), else the voxels
+ * that differ from the background value (ns_normalize_brain_mask ()'s rule, applied
+ * without making the mask). */
+static gboolean
+check_mask (const NsVolume *volume, const NsLabelMap *brain_mask, const char *name,
+            GError **error)
 {
-  g_return_val_if_fail (volume != NULL, NULL);
-
-  const char *name = volume->path != NULL ? volume->path : "(volume)";
-  g_autoptr (NsLabelMap) own_mask = NULL;
-  double background = ns_normalize_background_value (volume);
-
-  if (brain_mask != NULL)
+  if (brain_mask != NULL && !ns_grid_equal (&brain_mask->grid, &volume->grid))
     {
-      if (!ns_grid_equal (&brain_mask->grid, &volume->grid))
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
-                       "%s: the brain mask %s is on a different grid", name,
-                       brain_mask->path != NULL ? brain_mask->path : "(memory)");
-          return NULL;
-        }
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                   "%s: the brain mask %s is on a different grid", name,
+                   brain_mask->path != NULL ? brain_mask->path : "(memory)");
+      return FALSE;
     }
-  else
-    {
-      own_mask = ns_normalize_brain_mask (volume, error);
-      if (own_mask == NULL)
-        return NULL;
-      brain_mask = own_mask;
-    }
+  return TRUE;
+}
 
-  gsize n = ns_volume_n_voxels (volume);
-  const float *x = volume->voxels;
-  const guint8 *m = brain_mask->labels;
-  double sum = 0.0;
-  gsize count = 0;
+static inline gboolean
+in_brain (const guint8 *mask, float background, float x, gsize i)
+{
+  return mask != NULL ? mask[i] != 0 : x != background;
+}
+
+static gboolean
+no_brain (const char *name, GError **error)
+{
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+               "%s: no brain voxels to normalise (the image is constant or the mask empty)",
+               name);
+  return FALSE;
+}
+
+void
+ns_normalize_apply (const NsNormalizeTransform *transform, const NsVolume *volume,
+                    const NsLabelMap *brain_mask, gsize start, gsize n, float *out)
+{
+  g_return_if_fail (transform != NULL && volume != NULL && out != NULL);
+  g_return_if_fail (start <= ns_volume_n_voxels (volume)
+                    && n <= ns_volume_n_voxels (volume) - start);
+
+  const guint8 *m = brain_mask != NULL ? brain_mask->labels : NULL;
+  const double mean = transform->mean, scale = transform->scale;
+  const float lo = transform->lo, hi = transform->hi, bg = transform->background;
   for (gsize i = 0; i < n; i++)
-    if (m[i])
-      {
-        sum += x[i];
-        count++;
-      }
-  if (count == 0)
     {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
-                   "%s: no brain voxels to normalise (the image is constant or the mask empty)",
-                   name);
-      return NULL;
+      float x = ns_volume_get_value (volume, start + i);
+      out[i] = in_brain (m, bg, x, start + i) ? (float) ((CLAMP (x, lo, hi) - mean) * scale)
+                                              : 0.0f;
     }
-  double mean = sum / (double) count;
-  double ss = 0.0;
-  for (gsize i = 0; i < n; i++)
-    if (m[i])
-      {
-        double d = x[i] - mean;
-        ss += d * d;
-      }
-  double sd = sqrt (ss / (double) count);
-  double scale = sd > 1e-12 ? 1.0 / sd : 1.0;
+}
 
+/* A float32 volume of the transform applied to every voxel, with volume's fields. */
+static NsVolume *
+apply_volume (const NsNormalizeTransform *t, const NsVolume *volume,
+              const NsLabelMap *brain_mask, GError **error)
+{
   NsVolume *out = ns_volume_new (&volume->grid, error);
   if (out == NULL)
     return NULL;
@@ -160,9 +160,56 @@ ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
   out->datatype = volume->datatype;
   out->intent_code = volume->intent_code;
   out->n_nonfinite = volume->n_nonfinite;
-  for (gsize i = 0; i < n; i++)
-    out->voxels[i] = m[i] ? (float) ((x[i] - mean) * scale) : 0.0f;
+  ns_normalize_apply (t, volume, brain_mask, 0, ns_volume_n_voxels (volume), out->voxels);
+  return out;
+}
 
+gboolean
+ns_normalize_zscore_transform (const NsVolume *volume, const NsLabelMap *brain_mask,
+                               NsNormalizeTransform *transform, NsNormalizeStats *stats,
+                               GError **error)
+{
+  g_return_val_if_fail (volume != NULL && transform != NULL, FALSE);
+
+  const char *name = volume->path != NULL ? volume->path : "(volume)";
+  float background = ns_normalize_background_value (volume);
+  if (!check_mask (volume, brain_mask, name, error))
+    return FALSE;
+
+  gsize n = ns_volume_n_voxels (volume);
+  const guint8 *m = brain_mask != NULL ? brain_mask->labels : NULL;
+  double sum = 0.0;
+  gsize count = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      float x = ns_volume_get_value (volume, i);
+      if (in_brain (m, background, x, i))
+        {
+          sum += x;
+          count++;
+        }
+    }
+  if (count == 0)
+    return no_brain (name, error);
+  double mean = sum / (double) count;
+  double ss = 0.0;
+  for (gsize i = 0; i < n; i++)
+    {
+      float x = ns_volume_get_value (volume, i);
+      if (in_brain (m, background, x, i))
+        {
+          double d = x - mean;
+          ss += d * d;
+        }
+    }
+  double sd = sqrt (ss / (double) count);
+
+  /* No clipping: CLAMP to +-infinity leaves every finite value as it is. */
+  transform->mean = mean;
+  transform->scale = sd > 1e-12 ? 1.0 / sd : 1.0;
+  transform->lo = -INFINITY;
+  transform->hi = INFINITY;
+  transform->background = background;
   if (stats != NULL)
     {
       stats->background = background;
@@ -170,7 +217,19 @@ ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
       stats->stddev = sd;
       stats->n_brain = count;
     }
-  return out;
+  return TRUE;
+}
+
+NsVolume *
+ns_normalize_zscore (const NsVolume *volume, const NsLabelMap *brain_mask,
+                     NsNormalizeStats *stats, GError **error)
+{
+  NsNormalizeTransform t;
+
+  g_return_val_if_fail (volume != NULL, NULL);
+  if (!ns_normalize_zscore_transform (volume, brain_mask, &t, stats, error))
+    return NULL;
+  return apply_volume (&t, volume, brain_mask, error);
 }
 
 /* ---- z-score after percentile clipping (robust across sources) -------------------------- */
@@ -212,62 +271,48 @@ select_kth (float *v, gssize n, gssize k)
   return v[k];
 }
 
-NsVolume *
-ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mask,
-                             double lo_percentile, double hi_percentile,
-                             NsNormalizeStats *stats, GError **error)
+gboolean
+ns_normalize_zscore_clipped_transform (const NsVolume *volume, const NsLabelMap *brain_mask,
+                                       double lo_percentile, double hi_percentile,
+                                       NsNormalizeTransform *transform,
+                                       NsNormalizeStats *stats, GError **error)
 {
-  g_return_val_if_fail (volume != NULL, NULL);
+  g_return_val_if_fail (volume != NULL && transform != NULL, FALSE);
 
   const char *name = volume->path != NULL ? volume->path : "(volume)";
-  g_autoptr (NsLabelMap) own_mask = NULL;
 
   if (!(lo_percentile >= 0 && lo_percentile < hi_percentile && hi_percentile <= 100))
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
                    "%s: clipping percentiles %g and %g are not 0 <= low < high <= 100", name,
                    lo_percentile, hi_percentile);
-      return NULL;
+      return FALSE;
     }
-  if (brain_mask != NULL && !ns_grid_equal (&brain_mask->grid, &volume->grid))
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
-                   "%s: the brain mask %s is on a different grid", name,
-                   brain_mask->path != NULL ? brain_mask->path : "(memory)");
-      return NULL;
-    }
-  if (brain_mask == NULL)
-    {
-      own_mask = ns_normalize_brain_mask (volume, error);
-      if (own_mask == NULL)
-        return NULL;
-      brain_mask = own_mask;
-    }
+  if (!check_mask (volume, brain_mask, name, error))
+    return FALSE;
+  float background = ns_normalize_background_value (volume);
 
   gsize n = ns_volume_n_voxels (volume), count = 0;
-  const float *x = volume->voxels;
-  const guint8 *m = brain_mask->labels;
+  const guint8 *m = brain_mask != NULL ? brain_mask->labels : NULL;
   for (gsize i = 0; i < n; i++)
-    count += m[i] != 0;
+    count += in_brain (m, background, ns_volume_get_value (volume, i), i);
   if (count == 0)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
-                   "%s: no brain voxels to normalise (the image is constant or the mask empty)",
-                   name);
-      return NULL;
-    }
+    return no_brain (name, error);
   g_autofree float *v = g_try_new (float, count);
   if (v == NULL)
     {
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE,
                    "%s: out of memory for the percentiles of %zu brain voxels", name,
                    (size_t) count);
-      return NULL;
+      return FALSE;
     }
   gsize c = 0;
   for (gsize i = 0; i < n; i++)
-    if (m[i])
-      v[c++] = x[i];
+    {
+      float x = ns_volume_get_value (volume, i);
+      if (in_brain (m, background, x, i))
+        v[c++] = x;
+    }
   /* nearest rank below (numpy's method="lower") */
   gssize rank_lo = (gssize) floor (lo_percentile / 100.0 * (double) (count - 1));
   gssize rank_hi = (gssize) floor (hi_percentile / 100.0 * (double) (count - 1));
@@ -276,34 +321,48 @@ ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mas
 
   double sum = 0.0;
   for (gsize i = 0; i < n; i++)
-    if (m[i])
-      sum += CLAMP (x[i], lo, hi);
+    {
+      float x = ns_volume_get_value (volume, i);
+      if (in_brain (m, background, x, i))
+        sum += CLAMP (x, lo, hi);
+    }
   double mean = sum / (double) count, ss = 0.0;
   for (gsize i = 0; i < n; i++)
-    if (m[i])
-      {
-        double d = CLAMP (x[i], lo, hi) - mean;
-        ss += d * d;
-      }
+    {
+      float x = ns_volume_get_value (volume, i);
+      if (in_brain (m, background, x, i))
+        {
+          double d = CLAMP (x, lo, hi) - mean;
+          ss += d * d;
+        }
+    }
   double sd = sqrt (ss / (double) count);
-  double scale = sd > 1e-12 ? 1.0 / sd : 1.0;
 
-  NsVolume *out = ns_volume_new (&volume->grid, error);
-  if (out == NULL)
-    return NULL;
-  out->path = g_strdup (volume->path);
-  out->name = g_strdup (volume->name);
-  out->datatype = volume->datatype;
-  out->intent_code = volume->intent_code;
-  out->n_nonfinite = volume->n_nonfinite;
-  for (gsize i = 0; i < n; i++)
-    out->voxels[i] = m[i] ? (float) ((CLAMP (x[i], lo, hi) - mean) * scale) : 0.0f;
+  transform->mean = mean;
+  transform->scale = sd > 1e-12 ? 1.0 / sd : 1.0;
+  transform->lo = lo;
+  transform->hi = hi;
+  transform->background = background;
   if (stats != NULL)
     {
-      stats->background = ns_normalize_background_value (volume);
+      stats->background = background;
       stats->mean = mean;
       stats->stddev = sd;
       stats->n_brain = count;
     }
-  return out;
+  return TRUE;
+}
+
+NsVolume *
+ns_normalize_zscore_clipped (const NsVolume *volume, const NsLabelMap *brain_mask,
+                             double lo_percentile, double hi_percentile,
+                             NsNormalizeStats *stats, GError **error)
+{
+  NsNormalizeTransform t;
+
+  g_return_val_if_fail (volume != NULL, NULL);
+  if (!ns_normalize_zscore_clipped_transform (volume, brain_mask, lo_percentile, hi_percentile,
+                                              &t, stats, error))
+    return NULL;
+  return apply_volume (&t, volume, brain_mask, error);
 }

@@ -43,4 +43,32 @@ NsVolume   *ns_normalize_zscore_clipped   (const NsVolume *volume, const NsLabel
                                            double lo_percentile, double hi_percentile,
                                            NsNormalizeStats *stats, GError **error);
 
+/* What the two z-scores do to a voxel x, found once so that it can be applied a run of
+ * voxels at a time (a slice for the network) instead of to a whole float32 copy:
+ * inside the brain (CLAMP (x, lo, hi) - mean) * scale, else 0.  The functions above are
+ * the _transform below and ns_normalize_apply () over every voxel: one rule, the same
+ * bits either way. */
+typedef struct
+{
+  double mean;          /* of the (clipped) brain values */
+  double scale;         /* 1 / stddev, 1 for a constant brain */
+  float lo, hi;         /* the clipping range; -inf, +inf for the plain z-score */
+  float background;     /* without a brain mask, voxels of this value are outside */
+} NsNormalizeTransform;
+
+gboolean    ns_normalize_zscore_transform (const NsVolume *volume, const NsLabelMap *brain_mask,
+                                           NsNormalizeTransform *transform,
+                                           NsNormalizeStats *stats, GError **error);
+gboolean    ns_normalize_zscore_clipped_transform (const NsVolume *volume,
+                                                   const NsLabelMap *brain_mask,
+                                                   double lo_percentile, double hi_percentile,
+                                                   NsNormalizeTransform *transform,
+                                                   NsNormalizeStats *stats, GError **error);
+/* Voxels start .. start + n - 1 of volume normalised into out; brain_mask: the one the
+ * transform was found with (NULL: the background rule). */
+void        ns_normalize_apply            (const NsNormalizeTransform *transform,
+                                           const NsVolume *volume,
+                                           const NsLabelMap *brain_mask, gsize start, gsize n,
+                                           float *out);
+
 G_END_DECLS

@@ -244,12 +244,89 @@ ns_volume_new_take (const NsGrid *grid, float *voxels)
 {
   g_return_val_if_fail (grid != NULL && voxels != NULL, NULL);
 
+  return ns_volume_new_take_storage (grid, NS_VOLUME_STORAGE_FLOAT32, voxels);
+}
+
+NsVolume *
+ns_volume_new_take_storage (const NsGrid *grid, NsVolumeStorage storage, gpointer data)
+{
+  g_return_val_if_fail (grid != NULL && data != NULL, NULL);
+
   NsVolume *volume = g_new0 (NsVolume, 1);
   volume->grid = *grid;
-  volume->voxels = voxels;
-  volume->datatype = 16; /* DT_FLOAT32 */
+  volume->storage = storage;
+  volume->data = data;
+  if (storage == NS_VOLUME_STORAGE_FLOAT32)
+    volume->voxels = data;
+  /* NIfTI's codes: DT_FLOAT32, DT_INT16, DT_UINT8 (a reader sets the file's own). */
+  volume->datatype = storage == NS_VOLUME_STORAGE_INT16 ? 4
+                     : storage == NS_VOLUME_STORAGE_UINT8 ? 2 : 16;
   g_atomic_ref_count_init (&volume->ref_count);
   return volume;
+}
+
+gsize
+ns_volume_storage_size (NsVolumeStorage storage)
+{
+  switch (storage)
+    {
+    case NS_VOLUME_STORAGE_INT16:
+      return sizeof (gint16);
+    case NS_VOLUME_STORAGE_UINT8:
+      return sizeof (guint8);
+    case NS_VOLUME_STORAGE_FLOAT32:
+    default:
+      return sizeof (float);
+    }
+}
+
+void
+ns_volume_read_floats (const NsVolume *volume, gsize start, gsize n, float *out)
+{
+  g_return_if_fail (volume != NULL && out != NULL);
+  g_return_if_fail (start <= ns_volume_n_voxels (volume)
+                    && n <= ns_volume_n_voxels (volume) - start);
+
+  switch (volume->storage)
+    {
+    case NS_VOLUME_STORAGE_INT16:
+      {
+        const gint16 *s = (const gint16 *) volume->data + start;
+        for (gsize i = 0; i < n; i++)
+          out[i] = (float) s[i];
+      }
+      break;
+    case NS_VOLUME_STORAGE_UINT8:
+      {
+        const guint8 *s = (const guint8 *) volume->data + start;
+        for (gsize i = 0; i < n; i++)
+          out[i] = (float) s[i];
+      }
+      break;
+    case NS_VOLUME_STORAGE_FLOAT32:
+    default:
+      memcpy (out, volume->voxels + start, n * sizeof (float));
+      break;
+    }
+}
+
+NsVolume *
+ns_volume_dup_float (const NsVolume *volume, GError **error)
+{
+  g_return_val_if_fail (volume != NULL, NULL);
+
+  NsVolume *copy = ns_volume_new (&volume->grid, error);
+  if (copy == NULL)
+    return NULL;
+  ns_volume_read_floats (volume, 0, ns_volume_n_voxels (volume), copy->voxels);
+  copy->path = g_strdup (volume->path);
+  copy->name = g_strdup (volume->name);
+  copy->datatype = volume->datatype;
+  copy->intent_code = volume->intent_code;
+  copy->scl_slope = volume->scl_slope;
+  copy->scl_inter = volume->scl_inter;
+  copy->n_nonfinite = volume->n_nonfinite;
+  return copy;
 }
 
 NsVolume *
@@ -267,7 +344,7 @@ ns_volume_unref (NsVolume *volume)
     return;
   if (!g_atomic_ref_count_dec (&volume->ref_count))
     return;
-  g_free (volume->voxels);
+  g_free (volume->data);
   g_free (volume->path);
   g_free (volume->name);
   g_free (volume);

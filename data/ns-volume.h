@@ -2,10 +2,18 @@
  *
  * ns-volume.h: the in-memory image and label map of Neuroseg.
  *
- * An NsVolume is float32 voxels in the file's voxel order (x fastest), with the grid
- * (dims, spacing, voxel-to-RAS matrix) and what the file said about itself (datatype,
- * intent, scaling, the q/s-form codes and matrices, so that a label map written on the
- * same grid carries them unchanged).  An NsLabelMap is uint8 on exactly such a grid.
+ * An NsVolume is voxels in the file's voxel order (x fastest), with the grid (dims,
+ * spacing, voxel-to-RAS matrix) and what the file said about itself (datatype, intent,
+ * scaling, the q/s-form codes and matrices, so that a label map written on the same grid
+ * carries them unchanged).  An NsLabelMap is uint8 on exactly such a grid.
+ *
+ * Storage: a volume keeps the datatype its values need, not always float32.  An image
+ * read from an int16 or uint8 file without scaling (every BraTS image) is held as int16
+ * or uint8: half or a quarter of the memory, and every value exactly what float32 would
+ * hold.  Consumers that want floats read them with ns_volume_get_value () or a run at a
+ * time with ns_volume_read_floats (); `voxels` is set only for float32 storage (volumes
+ * made by ns_volume_new (), normalised images, probabilities, files of floats or with a
+ * scaling), and is NULL otherwise.
  * Both are reference counted and immutable in their geometry; voxel values may change
  * (label maps are edited in place by the editor under its own locking).
  */
@@ -43,10 +51,19 @@ typedef struct
   int time_units;
 } NsGrid;
 
+/* The type an NsVolume holds its voxels in. */
+typedef enum
+{
+  NS_VOLUME_STORAGE_FLOAT32,
+  NS_VOLUME_STORAGE_INT16,
+  NS_VOLUME_STORAGE_UINT8,
+} NsVolumeStorage;
+
 typedef struct
 {
   NsGrid grid;
-  float *voxels;         /* (dim[2], dim[1], dim[0]) x fastest, scl_slope/inter applied */
+  float *voxels;         /* (dim[2], dim[1], dim[0]) x fastest, scl_slope/inter applied;
+                          * float32 storage only, else NULL (see data) */
   char *path;            /* file it came from, or NULL (owned) */
   char *name;            /* modality or description, e.g. "flair" (owned, may be NULL) */
   int datatype;          /* NIfTI datatype code of the file (DT_INT16, ...) */
@@ -54,6 +71,9 @@ typedef struct
   double scl_slope;      /* as in the file (0 means none) */
   double scl_inter;
   gsize n_nonfinite;     /* NaN/Inf voxels found on load (set to 0 in voxels[]) */
+  NsVolumeStorage storage;
+  gpointer data;         /* the voxels in storage's type, same order; == voxels for
+                          * float32 (owned) */
   /* private */
   gatomicrefcount ref_count;
 } NsVolume;
@@ -109,9 +129,36 @@ NsVolume   *ns_volume_new            (const NsGrid *grid, GError **error);
  * or g_malloc (), every one already written): for readers that fill a buffer as data
  * arrives and must not zero-fill gigabytes before the first voxel is decoded. */
 NsVolume   *ns_volume_new_take       (const NsGrid *grid, float *voxels);
+/* The same for voxels of another storage (ns_grid_n_voxels (grid) values of its type). */
+NsVolume   *ns_volume_new_take_storage (const NsGrid *grid, NsVolumeStorage storage,
+                                       gpointer data);
+/* A float32 copy (voxels set) of a volume of any storage, with its path, name and file
+ * fields: for the few consumers that need every voxel as float at once. */
+NsVolume   *ns_volume_dup_float      (const NsVolume *volume, GError **error);
+/* Voxels start .. start + n - 1 (in the voxel order) as float32, into out. */
+void        ns_volume_read_floats    (const NsVolume *volume, gsize start, gsize n, float *out);
+/* Bytes one voxel takes in a storage. */
+gsize       ns_volume_storage_size   (NsVolumeStorage storage);
 NsVolume   *ns_volume_ref            (NsVolume *volume);
 void        ns_volume_unref          (NsVolume *volume);
 gsize       ns_volume_n_voxels       (const NsVolume *volume);
+
+/* Voxel index (ns_grid_index ()) as float32, whatever the storage: the value float32
+ * storage would hold (int16 and uint8 values are exact in float32). */
+static inline float
+ns_volume_get_value (const NsVolume *volume, gsize index)
+{
+  switch (volume->storage)
+    {
+    case NS_VOLUME_STORAGE_INT16:
+      return (float) ((const gint16 *) volume->data)[index];
+    case NS_VOLUME_STORAGE_UINT8:
+      return (float) ((const guint8 *) volume->data)[index];
+    case NS_VOLUME_STORAGE_FLOAT32:
+    default:
+      return volume->voxels[index];
+    }
+}
 
 NsLabelMap *ns_label_map_new         (const NsGrid *grid, GError **error);
 NsLabelMap *ns_label_map_ref         (NsLabelMap *map);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-infer.c: the inference engine (see ns-infer.h), in named steps: check the inputs,
- * normalise them, find the slices with brain and the crop, plan the batches, then per
- * batch fill, run (upload, forward, softmax, download, the backend's status) and store;
- * a batch that fails is recovered from (halved, or moved to the CPU) or reported.
+ * find how to normalise them, find the slices with brain and the crop, plan the batches,
+ * then per batch fill (normalising the rows it takes from the inputs as stored), run
+ * (upload, forward, softmax, download, the backend's status) and store; a batch that
+ * fails is recovered from (halved, or moved to the CPU) or reported.
  *
  * Batching: every batch has the same shape (B, C, H, W) so that the model's tensors are
  * allocated once; B is the largest count the memory budget allows (the model's own
@@ -27,6 +28,7 @@
 #include "ns-infer.h"
 
 #include "ns-data-error.h"
+#include "ns-memory.h"
 #include "ns-normalize.h"
 #include "ns-backend-private.h"
 #include "ns-config.h"
@@ -35,6 +37,11 @@
 #include <string.h>
 
 #define DEFAULT_BUDGET ((gsize) 1 << 30)
+/* On the CPU (no device memory to size the batch by) a quarter of that: the bundled case
+ * runs as fast with batches of 256 MiB as of 1 GiB (oneDNN is saturated well before; 28 s
+ * either way on the 2-core build machine, the same labels), and the peak of Run Model
+ * falls from 1.17 GB to 0.51 GB (neuroseg bench --memory). */
+#define CPU_DEFAULT_BUDGET ((gsize) 256 << 20)
 /* the backend a failing device's work moves to */
 #define CPU_BACKEND (NS_HAVE_ONEDNN ? "cpu" : "ref")
 
@@ -100,7 +107,13 @@ typedef struct
   int nx, ny, nz;
   gsize plane;
   guint8 *brain;                  /* union of the brain masks (nx ny nz) */
-  GPtrArray *normed;              /* NsVolume *: the inputs, z-scored */
+  NsVolume *const *inputs;        /* (C) borrowed: the input volumes as stored */
+  const NsLabelMap *brain_mask;   /* borrowed, nullable: the caller's */
+  NsNormalizeTransform *norm;     /* (C) each input's z-score, applied a row at a time
+                                   * as the batches are filled (no float32 copy of the
+                                   * inputs is made) */
+  gboolean *norm_empty;           /* (C) no brain in that input: it stays all zero */
+  float *row;                     /* (nx) one normalised row, for the mirrored passes */
   int *run;                       /* k of the slices with brain, ascending */
   int n_run;
   /* the crop: W x H from (ci0, cj0), centred on the brain; its columns x_lo .. x_hi - 1
@@ -137,7 +150,9 @@ infer_clear (Infer *in)
   g_clear_pointer (&in->cpu_model, ns_model_free);
   g_clear_pointer (&in->cpu_backend, ns_backend_free);
   g_clear_pointer (&in->brain, g_free);
-  g_clear_pointer (&in->normed, g_ptr_array_unref);
+  g_clear_pointer (&in->norm, g_free);
+  g_clear_pointer (&in->norm_empty, g_free);
+  g_clear_pointer (&in->row, g_free);
   g_clear_pointer (&in->run, g_free);
   g_clear_pointer (&in->region_class, g_free);
   g_clear_pointer (&in->acc, g_free);
@@ -227,11 +242,13 @@ typedef struct
   const NsLabelMap *brain_mask;   /* shared, nullable */
   GThread *thread;
   NsLabelMap *mask;               /* own mask when brain_mask is NULL */
-  NsVolume *result;
+  NsNormalizeTransform *transform;
+  gboolean *empty;
+  gboolean ok;
   GError *error;
 } NormJob;
 
-/* z-score of one volume inside its brain (all zero when it has none). */
+/* The z-score of one volume inside its brain (none: it stays all zero). */
 static gpointer
 normalise_job (gpointer data)
 {
@@ -247,16 +264,16 @@ normalise_job (gpointer data)
   gsize n = ns_grid_n_voxels (&job->input->grid), count = 0;
   for (gsize v = 0; v < n; v++)
     count += mask->labels[v] != 0;
-  if (count == 0)
-    job->result = ns_volume_new (&job->input->grid, &job->error);
-  else
-    job->result = ns_model_meta_normalise (job->meta, job->input, mask, &job->error);
+  *job->empty = count == 0;
+  job->ok = count == 0
+            || ns_model_meta_normalise_transform (job->meta, job->input, mask, job->transform,
+                                                  &job->error);
   if (job->brain_mask != NULL && job->mask == NULL)
     job->mask = ns_label_map_ref ((NsLabelMap *) job->brain_mask);
   return NULL;
 }
 
-/* in->normed and in->brain (the union of the masks), one thread per input volume. */
+/* in->norm and in->brain (the union of the masks), one thread per input volume. */
 static gboolean
 normalise (Infer *in, NsVolume *const *inputs, const NsLabelMap *brain_mask, GError **error)
 {
@@ -265,12 +282,18 @@ normalise (Infer *in, NsVolume *const *inputs, const NsLabelMap *brain_mask, GEr
   gboolean ok = TRUE;
 
   in->brain = g_new0 (guint8, nvox);
-  in->normed = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_volume_unref);
+  in->inputs = inputs;
+  in->brain_mask = brain_mask;
+  in->norm = g_new0 (NsNormalizeTransform, in->C);
+  in->norm_empty = g_new0 (gboolean, in->C);
+  in->row = g_new (float, MAX (in->nx, 1));
   for (int c = 0; c < in->C; c++)
     {
       jobs[c].meta = in->meta;
       jobs[c].input = inputs[c];
       jobs[c].brain_mask = brain_mask;
+      jobs[c].transform = &in->norm[c];
+      jobs[c].empty = &in->norm_empty[c];
       if (c > 0)
         jobs[c].thread = g_thread_try_new ("ns-normalise", normalise_job, &jobs[c], NULL);
       if (jobs[c].thread == NULL)
@@ -280,7 +303,7 @@ normalise (Infer *in, NsVolume *const *inputs, const NsLabelMap *brain_mask, GEr
     {
       if (jobs[c].thread != NULL)
         g_thread_join (jobs[c].thread);
-      if (jobs[c].result == NULL && ok)
+      if (!jobs[c].ok && ok)
         {
           g_propagate_error (error, jobs[c].error);
           jobs[c].error = NULL;
@@ -294,8 +317,6 @@ normalise (Infer *in, NsVolume *const *inputs, const NsLabelMap *brain_mask, GEr
             in->brain[v] |= m[v];
           ns_label_map_unref (jobs[c].mask);
         }
-      if (jobs[c].result != NULL)
-        g_ptr_array_add (in->normed, jobs[c].result);
     }
   return ok;
 }
@@ -378,6 +399,8 @@ plan_batches (Infer *in)
 
   in->per_slice = ns_model_bytes_per_slice (in->model, in->H, in->W)
                   + (gsize) (in->CI + 2 * in->KO) * in->H * in->W * sizeof (float); /* I/O */
+  if (opt->memory_budget == 0 && !ns_backend_get_memory (be, NULL, NULL))
+    budget = CPU_DEFAULT_BUDGET;
   if (ns_backend_get_memory (be, &device_free, NULL))
     {
       in->r->stats.device_free = device_free;
@@ -461,21 +484,29 @@ batch_fill (Infer *in, int first, int count)
           int k = in->run[first + s] + d;
           if (k < 0 || k >= in->nz)
             continue;
-          const float *src = ((NsVolume *) in->normed->pdata[c])->voxels + (gsize) k * in->plane;
+          if (in->norm_empty[c])
+            continue;
           float *dst = in->host.in + (gsize) s * in_slice + ((gsize) c * D + d + in->context) * hw;
+          const gsize n = (gsize) (in->x_hi - in->x_lo);
           for (int y = 0; y < in->H; y++)
             {
               int j = in->cj0 + y;
               if (j < 0 || j >= in->ny)
                 continue;
-              const float *row = src + (gsize) j * in->nx + in->ci0;
+              /* voxel (ci0 + x_lo, j, k), the row's first inside the grid */
+              gsize start = (gsize) k * in->plane + (gsize) j * in->nx
+                            + (gsize) (in->ci0 + in->x_lo);
               float *out = dst + (gsize) (fy ? in->H - 1 - y : y) * in->W;
               if (!fx)
-                memcpy (out + in->x_lo, row + in->x_lo,
-                        (gsize) (in->x_hi - in->x_lo) * sizeof (float));
+                ns_normalize_apply (&in->norm[c], in->inputs[c], in->brain_mask, start, n,
+                                    out + in->x_lo);
               else
-                for (int x = in->x_lo; x < in->x_hi; x++)
-                  out[in->W - 1 - x] = row[x];
+                {
+                  ns_normalize_apply (&in->norm[c], in->inputs[c], in->brain_mask, start, n,
+                                      in->row);
+                  for (int x = in->x_lo; x < in->x_hi; x++)
+                    out[in->W - 1 - x] = in->row[x - in->x_lo];
+                }
             }
         }
 }
@@ -812,12 +843,11 @@ run_pass (Infer *in, GError **error)
   return TRUE;
 }
 
-NsInferResult *
-ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
-              const NsLabelMap *brain_mask, const NsInferOptions *options, GError **error)
+/* ns_infer_run () without the memory given back at the end. */
+static NsInferResult *
+infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
+           const NsLabelMap *brain_mask, const NsInferOptions *options, GError **error)
 {
-  g_return_val_if_fail (model != NULL && inputs != NULL, NULL);
-
   NsInferOptions defaults = { 0 };
   g_auto (Infer) in = { 0 };
   gint64 t_start = g_get_monotonic_time (), t0;
@@ -914,6 +944,21 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
   r->stats.postprocess += seconds_since (t0);
   r->stats.total = seconds_since (t_start);
   return g_steal_pointer (&r);
+}
+
+NsInferResult *
+ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
+              const NsLabelMap *brain_mask, const NsInferOptions *options, GError **error)
+{
+  g_return_val_if_fail (model != NULL && inputs != NULL, NULL);
+
+  NsInferResult *r = infer_run (model, inputs, n_inputs, brain_mask, options, error);
+  /* The batches' activations (hundreds of MB) go back to the system now, not when the
+   * model is freed, and the C library's arenas are emptied: the workbench returns to
+   * what it held before Run Model (neuroseg bench --memory). */
+  ns_model_trim (model);
+  ns_memory_trim ();
+  return r;
 }
 
 NsInferResult *

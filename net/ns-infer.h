@@ -64,7 +64,8 @@ typedef void (*NsInferSlicesFunc) (const NsLabelMap *labels, const int *slices, 
 typedef struct
 {
   gsize memory_budget;            /* bytes for one batch (activations + I/O); 0: 1 GiB,
-                                   * or 90 % of the device's free memory if less */
+                                   * or 90 % of the device's free memory if less; 256 MiB
+                                   * on the CPU (no device memory to go by) */
   int max_batch;                  /* upper bound on slices per batch; 0: none */
   gboolean want_probabilities;    /* also return one probability volume per class */
   gboolean want_entropy;          /* also return the normalised entropy of the softmax

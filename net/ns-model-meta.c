@@ -274,6 +274,18 @@ ns_model_meta_dup_inputs_text (const NsModelMeta *meta)
   return g_string_free (s, FALSE);
 }
 
+gboolean
+ns_model_meta_normalise_transform (const NsModelMeta *meta, const NsVolume *volume,
+                                   const NsLabelMap *brain_mask, NsNormalizeTransform *transform,
+                                   GError **error)
+{
+  g_return_val_if_fail (meta != NULL && volume != NULL && transform != NULL, FALSE);
+  if (g_strcmp0 (meta->normalisation, "zscore-brain-clip") == 0)
+    return ns_normalize_zscore_clipped_transform (volume, brain_mask, CLIP_LO, CLIP_HI,
+                                                  transform, NULL, error);
+  return ns_normalize_zscore_transform (volume, brain_mask, transform, NULL, error);
+}
+
 NsVolume *
 ns_model_meta_normalise (const NsModelMeta *meta, const NsVolume *volume,
                          const NsLabelMap *brain_mask, GError **error)

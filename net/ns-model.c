@@ -334,6 +334,9 @@ ns_model_free (NsModel *m)
     g_hash_table_unref (m->profile);
   ns_model_meta_free (m->meta);
   g_free (m);
+  /* The weights and the graph (tens of MB) back to the system, not kept by the C
+   * library for reuse: a workbench that ran a model returns to what it held before. */
+  ns_memory_trim ();
 }
 
 const NsModelMeta *

@@ -32,6 +32,7 @@
 
 #include "ns-backend.h"
 #include "ns-case.h"
+#include "ns-normalize.h"
 #include "ns-postprocess.h"
 #include "ns-volume.h"
 
@@ -118,6 +119,13 @@ const char  *ns_model_meta_missing_input (const NsModelMeta *meta,
  * engine share. */
 NsVolume    *ns_model_meta_normalise   (const NsModelMeta *meta, const NsVolume *volume,
                                         const NsLabelMap *brain_mask, GError **error);
+/* The same normalisation as a transform (ns-normalize.h) to apply a slice at a time with
+ * ns_normalize_apply (), which gives the bits ns_model_meta_normalise () gives. */
+gboolean     ns_model_meta_normalise_transform (const NsModelMeta *meta,
+                                                const NsVolume *volume,
+                                                const NsLabelMap *brain_mask,
+                                                NsNormalizeTransform *transform,
+                                                GError **error);
 /* Whether meta describes a model this build can run: a known architecture, 1 to 64
  * distinct modalities, 2 to 255 named classes with distinct label values 0..255, a known
  * normalisation ("zscore-brain", "zscore-brain-clip"), regions that are n_classes - 1

@@ -189,10 +189,9 @@ ns_volume_brain_percentiles (const NsVolume *volume, double lo_pct, double hi_pc
   gsize n_all, n = 0;
   float background, vmin = G_MAXFLOAT, vmax = -G_MAXFLOAT;
   gboolean integral = TRUE;
-  const float *v;
   double pcts[2] = { lo_pct, hi_pct }, results[2];
 
-  g_return_if_fail (volume != NULL && volume->voxels != NULL);
+  g_return_if_fail (volume != NULL && volume->data != NULL);
 
   n_all = ns_volume_n_voxels (volume);
   if (n_all == 0)
@@ -205,15 +204,17 @@ ns_volume_brain_percentiles (const NsVolume *volume, double lo_pct, double hi_pc
     }
 
   background = ns_normalize_background_value (volume);
-  v = volume->voxels;
   for (gsize i = 0; i < n_all; i++)
-    if (v[i] != background)
-      {
-        n++;
-        vmin = MIN (vmin, v[i]);
-        vmax = MAX (vmax, v[i]);
-        integral &= v[i] == floorf (v[i]);
-      }
+    {
+      float x = ns_volume_get_value (volume, i);
+      if (x != background)
+        {
+          n++;
+          vmin = MIN (vmin, x);
+          vmax = MAX (vmax, x);
+          integral &= x == floorf (x);
+        }
+    }
   if (n == 0)
     {
       /* No brain: every voxel counts. */
@@ -230,8 +231,11 @@ ns_volume_brain_percentiles (const NsVolume *volume, double lo_pct, double hi_pc
       gsize n_bins = (gsize) ((double) vmax - (double) vmin) + 1;
       g_autofree guint32 *hist = g_new0 (guint32, n_bins);
       for (gsize i = 0; i < n_all; i++)
-        if (v[i] != background)
-          hist[(gsize) (v[i] - vmin)]++;
+        {
+          float x = ns_volume_get_value (volume, i);
+          if (x != background)
+            hist[(gsize) (x - vmin)]++;
+        }
       for (int p = 0; p < 2; p++)
         {
           double rank = CLAMP (pcts[p], 0.0, 100.0) / 100.0 * (double) (n - 1);
@@ -247,8 +251,11 @@ ns_volume_brain_percentiles (const NsVolume *volume, double lo_pct, double hi_pc
       g_autofree float *inside = g_new (float, n);
       gsize m = 0;
       for (gsize i = 0; i < n_all; i++)
-        if (!(v[i] == background))
-          inside[m++] = v[i];
+        {
+          float x = ns_volume_get_value (volume, i);
+          if (!(x == background))
+            inside[m++] = x;
+        }
       g_assert (m == n);
       for (int p = 0; p < 2; p++)
         results[p] = percentile (inside, n, pcts[p]);

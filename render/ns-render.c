@@ -43,7 +43,7 @@ options_pixel_mm (const NsRenderOptions *options, const NsGrid *grid)
 static gboolean
 check_inputs (const NsVolume *volume, const NsLabelMap *labels, GError **error)
 {
-  if (ns_volume_n_voxels (volume) == 0 || volume->voxels == NULL)
+  if (ns_volume_n_voxels (volume) == 0 || volume->data == NULL)
     {
       g_set_error (error, NS_RENDER_ERROR, NS_RENDER_ERROR_INVALID, "%s: empty volume",
                    volume->path != NULL ? volume->path : "(volume)");

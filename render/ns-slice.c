@@ -177,7 +177,7 @@ slice_tables_clear (SliceTables *t)
 /* Calls body with `value` set to the sampled intensity of pixel (u, v) and `dst` pointing
  * at its 32-bit word.  A macro rather than a callback so that the compiler inlines the
  * body in the two loops (nearest, linear) that every caller needs. */
-#define FOR_EACH_SAMPLE(t, geom, voxels, out, stride_words, interp, body)                 \
+#define FOR_EACH_SAMPLE(t, geom, ctype, voxels, out, stride_words, interp, body)          \
   G_STMT_START                                                                             \
   {                                                                                        \
     const int w_ = (geom)->width;                                                          \
@@ -185,12 +185,12 @@ slice_tables_clear (SliceTables *t)
       {                                                                                    \
         for (int v = 0; v < (geom)->height; v++)                                           \
           {                                                                                \
-            const float *row_ = (voxels) + (t)->base + (t)->rows.off0[v];                  \
+            const ctype *row_ = (const ctype *) (voxels) + (t)->base + (t)->rows.off0[v];  \
             const gssize *cols_ = (t)->cols.off0;                                          \
             guint32 *dst = (out) + (gsize) v * (stride_words);                             \
             for (int u = 0; u < w_; u++, dst++)                                            \
               {                                                                            \
-                const float value = row_[cols_[u]];                                        \
+                const float value = (float) row_[cols_[u]];                                \
                 body;                                                                      \
               }                                                                            \
           }                                                                                \
@@ -199,8 +199,8 @@ slice_tables_clear (SliceTables *t)
       {                                                                                    \
         for (int v = 0; v < (geom)->height; v++)                                           \
           {                                                                                \
-            const float *r0_ = (voxels) + (t)->base + (t)->rows.off0[v];                   \
-            const float *r1_ = (voxels) + (t)->base + (t)->rows.off1[v];                   \
+            const ctype *r0_ = (const ctype *) (voxels) + (t)->base + (t)->rows.off0[v];   \
+            const ctype *r1_ = (const ctype *) (voxels) + (t)->base + (t)->rows.off1[v];   \
             const float wv_ = (t)->rows.w[v];                                              \
             const gssize *c0_ = (t)->cols.off0;                                            \
             const gssize *c1_ = (t)->cols.off1;                                            \
@@ -208,8 +208,10 @@ slice_tables_clear (SliceTables *t)
             guint32 *dst = (out) + (gsize) v * (stride_words);                             \
             for (int u = 0; u < w_; u++, dst++)                                            \
               {                                                                            \
-                const float a_ = r0_[c0_[u]] + wu_[u] * (r0_[c1_[u]] - r0_[c0_[u]]);       \
-                const float b_ = r1_[c0_[u]] + wu_[u] * (r1_[c1_[u]] - r1_[c0_[u]]);       \
+                const float p00_ = (float) r0_[c0_[u]], p01_ = (float) r0_[c1_[u]];        \
+                const float p10_ = (float) r1_[c0_[u]], p11_ = (float) r1_[c1_[u]];        \
+                const float a_ = p00_ + wu_[u] * (p01_ - p00_);                            \
+                const float b_ = p10_ + wu_[u] * (p11_ - p10_);                            \
                 const float value = a_ + wv_ * (b_ - a_);                                  \
                 body;                                                                      \
               }                                                                            \
@@ -225,7 +227,7 @@ ns_render_image (cairo_surface_t *surface, int x0, int y0, const NsPlaneGeometry
   SliceTables t;
   guint32 *out;
   int stride_words;
-  const float *voxels;
+  gconstpointer voxels;
   const double lo = lut->lo, scale = lut->scale;
   const guint32 *argb = lut->argb;
 
@@ -238,14 +240,31 @@ ns_render_image (cairo_surface_t *surface, int x0, int y0, const NsPlaneGeometry
                           error))
     return FALSE;
 
-  voxels = volume->voxels;
+  voxels = volume->data;
   slice_tables_init (&t, geom, interp);
-  /* ns_lut_index () spelled out with the LUT's fields in registers. */
-  FOR_EACH_SAMPLE (&t, geom, voxels, out, stride_words, interp, {
-    double x = ((double) value - lo) * scale;
-    int idx = !(x > 0.0) ? 0 : x >= 255.0 ? 255 : (int) x;
-    *dst = argb[idx];
-  });
+  /* ns_lut_index () spelled out with the LUT's fields in registers; one loop per storage
+   * type (ns-volume.h), each value widened to float as float32 storage would hold it, so
+   * that every storage draws the same pixels. */
+#define IMAGE_SAMPLES(ctype)                                                   \
+  FOR_EACH_SAMPLE (&t, geom, ctype, voxels, out, stride_words, interp, {       \
+    double x = ((double) value - lo) * scale;                                  \
+    int idx = !(x > 0.0) ? 0 : x >= 255.0 ? 255 : (int) x;                     \
+    *dst = argb[idx];                                                          \
+  })
+  switch (volume->storage)
+    {
+    case NS_VOLUME_STORAGE_INT16:
+      IMAGE_SAMPLES (gint16);
+      break;
+    case NS_VOLUME_STORAGE_UINT8:
+      IMAGE_SAMPLES (guint8);
+      break;
+    case NS_VOLUME_STORAGE_FLOAT32:
+    default:
+      IMAGE_SAMPLES (float);
+      break;
+    }
+#undef IMAGE_SAMPLES
   slice_tables_clear (&t);
 
   _ns_surface_end (surface, x0, y0, geom->width, geom->height);
@@ -260,7 +279,7 @@ ns_render_heat (cairo_surface_t *surface, int x0, int y0, const NsPlaneGeometry 
   SliceTables t;
   guint32 *out;
   int stride_words;
-  const float *voxels;
+  gconstpointer voxels;
   const guint32 a = _ns_coverage (opacity);
 
   g_return_val_if_fail (geom != NULL && values != NULL && lut != NULL, FALSE);
@@ -275,12 +294,27 @@ ns_render_heat (cairo_surface_t *surface, int x0, int y0, const NsPlaneGeometry 
   if (a > 0)
     {
       const float thr = (float) threshold;
-      voxels = values->voxels;
+      voxels = values->data;
       slice_tables_init (&t, geom, interp);
-      FOR_EACH_SAMPLE (&t, geom, voxels, out, stride_words, interp, {
-        if (value >= thr)
-          *dst = _ns_blend (*dst, ns_lut_argb (lut, value), a);
-      });
+#define HEAT_SAMPLES(ctype)                                                    \
+  FOR_EACH_SAMPLE (&t, geom, ctype, voxels, out, stride_words, interp, {       \
+    if (value >= thr)                                                          \
+      *dst = _ns_blend (*dst, ns_lut_argb (lut, value), a);                    \
+  })
+      switch (values->storage)
+        {
+        case NS_VOLUME_STORAGE_INT16:
+          HEAT_SAMPLES (gint16);
+          break;
+        case NS_VOLUME_STORAGE_UINT8:
+          HEAT_SAMPLES (guint8);
+          break;
+        case NS_VOLUME_STORAGE_FLOAT32:
+        default:
+          HEAT_SAMPLES (float);
+          break;
+        }
+#undef HEAT_SAMPLES
       slice_tables_clear (&t);
     }
 

@@ -144,7 +144,7 @@ synth_reorient_volume (const NsVolume *in, const int perm[3], const gboolean fli
     for (int j = 0; j < grid.dim[1]; j++)
       for (int i = 0; i < grid.dim[0]; i++)
         out->voxels[ns_grid_index (&grid, i, j, k)]
-            = in->voxels[synth_old_index (&in->grid, T, t, i, j, k)];
+            = ns_volume_get_value (in, synth_old_index (&in->grid, T, t, i, j, k));
   return out;
 }
 

@@ -285,8 +285,8 @@ ns_test_assert_same_image (const char *label, const NsVolume *got, const NsVolum
           int src[3] = { i, j, k }, w[3];
           for (int r = 0; r < 3; r++)
             w[r] = sign[r] * src[perm[r]] + shift[r];
-          float a = got->voxels[ns_grid_index (g, i, j, k)];
-          float b = want->voxels[ns_grid_index (&want->grid, w[0], w[1], w[2])];
+          float a = ns_volume_get_value (got, ns_grid_index (g, i, j, k));
+          float b = ns_volume_get_value (want, ns_grid_index (&want->grid, w[0], w[1], w[2]));
           double err = fabs ((double) a - (double) b) / MAX (1.0, fabs ((double) b));
           worst_v = MAX (worst_v, err);
           if (!(err <= value_tol))

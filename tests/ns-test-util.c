@@ -240,3 +240,22 @@ ns_test_run_neuroseg (NsTestRun *run, ...)
   ns_test_run_neuroseg_valist (run, ap, NULL);
   va_end (ap);
 }
+
+float *
+ns_test_dup_floats (const NsVolume *volume)
+{
+  gsize n = ns_volume_n_voxels (volume);
+  float *out = g_new (float, MAX (n, 1));
+  ns_volume_read_floats (volume, 0, n, out);
+  return out;
+}
+
+void
+ns_test_assert_same_voxels (const NsVolume *a, const NsVolume *b)
+{
+  gsize n = ns_volume_n_voxels (a);
+  g_assert_cmpuint (n, ==, ns_volume_n_voxels (b));
+  g_autofree float *fa = ns_test_dup_floats (a);
+  g_autofree float *fb = ns_test_dup_floats (b);
+  g_assert_cmpmem (fa, n * sizeof (float), fb, n * sizeof (float));
+}

@@ -7,6 +7,8 @@
 #include <glib.h>
 #include <stdarg.h>
 
+#include "ns-volume.h"
+
 G_BEGIN_DECLS
 
 /* Exit 77 (meson: skipped) unless ../shared/data exists relative to the project root.
@@ -52,5 +54,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsTestRun, ns_test_run_clear)
  * when every error is <= tol. */
 gboolean    ns_check_tensor        (const char *label, const float *got, const double *want,
                                     gsize n, double tol);
+
+/* Every voxel of a volume as float32 (whatever its storage), newly allocated. */
+float      *ns_test_dup_floats     (const NsVolume *volume);
+/* Asserts that a and b have as many voxels and the same float32 value, bit for bit, at
+ * each (their storages may differ). */
+void        ns_test_assert_same_voxels (const NsVolume *a, const NsVolume *b);
 
 G_END_DECLS

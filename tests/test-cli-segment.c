@@ -80,9 +80,9 @@ test_segment (void)
   gsize n = ns_volume_n_voxels (labels), tumour = 0;
   for (gsize v = 0; v < n; v++)
     {
-      float l = labels->voxels[v];
+      float l = ns_volume_get_value (labels, v);
       g_assert_true (l == 0 || l == 1 || l == 2 || l == 4);
-      if (image->voxels[v] == 0.0f)
+      if (ns_volume_get_value (image, v) == 0.0f)
         g_assert_cmpfloat (l, ==, 0);
       tumour += l != 0;
     }
@@ -189,7 +189,7 @@ test_memory_limit (void)
   g_assert_no_error (error);
   gsize n = ns_volume_n_voxels (a);
   g_assert_cmpuint (n, ==, ns_volume_n_voxels (b));
-  g_assert_cmpmem (a->voxels, n * sizeof (float), b->voxels, n * sizeof (float));
+  ns_test_assert_same_voxels (a, b);
 #endif
 }
 

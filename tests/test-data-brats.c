@@ -103,7 +103,7 @@ test_brats2015 (void)
        * is (nearly) the given mask. */
       const NsVolume *flair = c->modality[NS_MODALITY_FLAIR];
       float bg = ns_normalize_background_value (flair);
-      g_assert_cmpfloat (bg, ==, flair->voxels[0]);
+      g_assert_cmpfloat (bg, ==, ns_volume_get_value (flair, 0));
       g_assert_cmpfloat (bg, !=, 0.0f);
       g_autoptr (NsLabelMap) found = ns_normalize_brain_mask (flair, &error);
       g_assert_no_error (error);
@@ -156,7 +156,7 @@ test_against_nibabel (void)
   double sum = 0.0;
   for (gsize i = 0; i < n; i++)
     {
-      float v = mask->voxels[i];
+      float v = ns_volume_get_value (mask, i);
       g_assert_true (v == 0.0f || fabsf (v - 1.0f) < 1e-6f);
       ones += v != 0.0f;
       sum += v;
@@ -171,12 +171,12 @@ test_against_nibabel (void)
   g_assert_no_error (error);
   double fsum = 0.0;
   for (gsize i = 0; i < ns_volume_n_voxels (flair); i++)
-    fsum += flair->voxels[i];
+    fsum += ns_volume_get_value (flair, i);
   /* nibabel: sum -22864254.220341187, [120,120,77] 0.380317360162735, [0,0,0] -3.1607306 */
   g_assert_cmpfloat_with_epsilon (fsum, -22864254.220341187, 1e-3);
-  g_assert_cmpfloat (flair->voxels[ns_grid_index (&flair->grid, 120, 120, 77)], ==,
+  g_assert_cmpfloat (ns_volume_get_value (flair, ns_grid_index (&flair->grid, 120, 120, 77)), ==,
                      0.380317360162735f);
-  g_assert_cmpfloat (flair->voxels[0], ==, -3.1607306003570557f);
+  g_assert_cmpfloat (ns_volume_get_value (flair, 0), ==, -3.1607306003570557f);
 
   /* An int16 label file (Brats18_2013_*): nibabel sum 272029, values {0, 1, 2, 4}. */
   g_autofree char *seg_path = g_build_filename (shared, "data", "brats2018", "Brats18_2013_11_1",
@@ -186,9 +186,9 @@ test_against_nibabel (void)
   g_assert_cmpint (seg->datatype, ==, DT_INT16);
   double ssum = 0.0;
   for (gsize i = 0; i < ns_volume_n_voxels (seg); i++)
-    ssum += seg->voxels[i];
+    ssum += ns_volume_get_value (seg, i);
   g_assert_cmpfloat (ssum, ==, 272029.0);
-  g_assert_cmpfloat (seg->voxels[ns_grid_index (&seg->grid, 120, 120, 77)], ==, 4.0f);
+  g_assert_cmpfloat (ns_volume_get_value (seg, ns_grid_index (&seg->grid, 120, 120, 77)), ==, 4.0f);
 }
 
 int

@@ -93,8 +93,7 @@ test_sample_case (void)
                                        NS_CASE_LOAD_SERIAL | NS_CASE_LOAD_SKIP_LABELS, &error);
   g_assert_no_error (error);
   g_assert_null (s->labels);
-  g_assert_cmpmem (s->modality[NS_MODALITY_T2]->voxels, ns_grid_n_voxels (&s->grid) * 4,
-                   c->modality[NS_MODALITY_T2]->voxels, ns_grid_n_voxels (&c->grid) * 4);
+  ns_test_assert_same_voxels (s->modality[NS_MODALITY_T2], c->modality[NS_MODALITY_T2]);
 
   /* One file of it: a case of one FLAIR. */
   g_autofree char *flair = g_build_filename (ns_test_sample_case (),
@@ -157,7 +156,7 @@ test_brats2015_layout (void)
   g_assert_nonnull (c->modality[NS_MODALITY_FLAIR]);
   g_assert_nonnull (c->modality[NS_MODALITY_T1C]);
   g_assert_null (c->modality[NS_MODALITY_T1]);
-  g_assert_cmpfloat (c->modality[NS_MODALITY_T1C]->voxels[0], ==, -2.5f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_T1C], 0), ==, -2.5f);
   g_assert_cmpint (c->label_scheme, ==, NS_LABEL_SCHEME_BRATS2015);
   g_assert_false (c->labels_mapped);
   g_assert_cmpuint (c->labels->labels[4], ==, 3);
@@ -190,9 +189,9 @@ test_explicit_files (void)
   g_autoptr (NsCase) c = ns_case_load_files (files, NS_CASE_LOAD_DEFAULT, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (c->id, ==, "P7");
-  g_assert_cmpfloat (c->modality[NS_MODALITY_FLAIR]->voxels[0], ==, 1.0f);
-  g_assert_cmpfloat (c->modality[NS_MODALITY_T1]->voxels[0], ==, 2.0f);
-  g_assert_cmpfloat (c->modality[NS_MODALITY_T1C]->voxels[0], ==, 3.0f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_FLAIR], 0), ==, 1.0f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_T1], 0), ==, 2.0f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_T1C], 0), ==, 3.0f);
   g_assert_null (c->modality[NS_MODALITY_T2]);
   g_assert_cmpint (c->label_scheme, ==, NS_LABEL_SCHEME_BRATS2017);
 
@@ -527,10 +526,10 @@ test_decathlon_4d (void)
   g_assert_no_error (error);
   g_assert_cmpstr (c->id, ==, "BRATS_001");
   /* Decathlon order: FLAIR, T1w, T1gd, T2w. */
-  g_assert_cmpfloat (c->modality[NS_MODALITY_FLAIR]->voxels[1], ==, 1.0f);
-  g_assert_cmpfloat (c->modality[NS_MODALITY_T1]->voxels[1], ==, 101.0f);
-  g_assert_cmpfloat (c->modality[NS_MODALITY_T1C]->voxels[1], ==, 201.0f);
-  g_assert_cmpfloat (c->modality[NS_MODALITY_T2]->voxels[1], ==, 301.0f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_FLAIR], 1), ==, 1.0f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_T1], 1), ==, 101.0f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_T1C], 1), ==, 201.0f);
+  g_assert_cmpfloat (ns_volume_get_value (c->modality[NS_MODALITY_T2], 1), ==, 301.0f);
   g_assert_cmpstr (c->modality[NS_MODALITY_T1C]->name, ==, "t1c");
 }
 
@@ -612,7 +611,7 @@ test_open (void)
 
   g_autoptr (NsCase) two = ns_case_open ((const char *[]) { t2, flair, NULL }, 0, &error);
   g_assert_no_error (error);
-  g_assert_cmpfloat (two->modality[NS_MODALITY_T2]->voxels[0], ==, 5.0f);
+  g_assert_cmpfloat (ns_volume_get_value (two->modality[NS_MODALITY_T2], 0), ==, 5.0f);
 
   /* a folder among files is not a file of the case */
   g_assert_null (ns_case_open ((const char *[]) { flair, dir, NULL }, 0, &error));

@@ -73,8 +73,9 @@ assert_equal_volumes (const NsVolume *got, const NsVolume *want)
   g_assert_true (ns_grid_equal (&got->grid, &want->grid));
   gsize n = ns_volume_n_voxels (got);
   for (gsize i = 0; i < n; i++)
-    if (got->voxels[i] != want->voxels[i])
-      g_error ("voxel %" G_GSIZE_FORMAT ": %.9g, want %.9g", i, got->voxels[i], want->voxels[i]);
+    if (ns_volume_get_value (got, i) != ns_volume_get_value (want, i))
+      g_error ("voxel %" G_GSIZE_FORMAT ": %.9g, want %.9g", i, ns_volume_get_value (got, i),
+               ns_volume_get_value (want, i));
 }
 
 static void
@@ -154,15 +155,15 @@ test_resampled (void)
     for (int j = 0; j < cg->dim[1]; j++)
       for (int i = 0; i < cg->dim[0]; i++)
         {
-          float want = coarse->voxels[ns_grid_index (cg, i, j, k)];
-          float got = t2->voxels[ns_grid_index (fg, 2 * i, 2 * j, k)];
+          float want = ns_volume_get_value (coarse, ns_grid_index (cg, i, j, k));
+          float got = ns_volume_get_value (t2, ns_grid_index (fg, 2 * i, 2 * j, k));
           g_assert_cmpfloat (got, ==, want);
           if (i + 1 < cg->dim[0])
             {
               double mean = 0.5 * ((double) want
-                                   + coarse->voxels[ns_grid_index (cg, i + 1, j, k)]);
-              worst = MAX (worst, fabs (t2->voxels[ns_grid_index (fg, 2 * i + 1, 2 * j, k)]
-                                        - mean));
+                                   + ns_volume_get_value (coarse, ns_grid_index (cg, i + 1, j, k)));
+              float between = ns_volume_get_value (t2, ns_grid_index (fg, 2 * i + 1, 2 * j, k));
+              worst = MAX (worst, fabs (between - mean));
             }
         }
   g_test_message ("between coarse voxels: worst difference from the mean %.3g", worst);

@@ -171,15 +171,15 @@ test_oblique_table (void)
   /* Thresholds at quantiles of the image: labels 2, 4 and 7 in nested regions. */
   g_autoptr (NsLabelMap) labels = ns_label_map_new (&vol->grid, &error);
   gsize n = ns_volume_n_voxels (vol);
-  float lo = vol->voxels[0], hi = vol->voxels[0];
+  float lo = ns_volume_get_value (vol, 0), hi = ns_volume_get_value (vol, 0);
   for (gsize i = 0; i < n; i++)
     {
-      lo = MIN (lo, vol->voxels[i]);
-      hi = MAX (hi, vol->voxels[i]);
+      lo = MIN (lo, ns_volume_get_value (vol, i));
+      hi = MAX (hi, ns_volume_get_value (vol, i));
     }
   for (gsize i = 0; i < n; i++)
     {
-      float t = (vol->voxels[i] - lo) / (hi - lo + 1e-6f);
+      float t = (ns_volume_get_value (vol, i) - lo) / (hi - lo + 1e-6f);
       labels->labels[i] = t > 0.8f ? 7 : t > 0.6f ? 4 : t > 0.4f ? 2 : 0;
     }
   g_autofree char *labels_path = tmp_path ("oblique-labels.nii");

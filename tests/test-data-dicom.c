@@ -74,9 +74,9 @@ assert_truth (const NsVolume *ours, const char *truth_path)
     g_assert_cmpfloat (fabs (ours->grid.spacing[d] - truth->grid.spacing[d]), <=, 1e-5);
   gsize n = ns_volume_n_voxels (ours);
   for (gsize i = 0; i < n; i++)
-    if (ours->voxels[i] != truth->voxels[i])
-      g_error ("voxel %" G_GSIZE_FORMAT ": ours %.9g, truth %.9g", i, ours->voxels[i],
-               truth->voxels[i]);
+    if (ns_volume_get_value (ours, i) != ns_volume_get_value (truth, i))
+      g_error ("voxel %" G_GSIZE_FORMAT ": ours %.9g, truth %.9g", i, ns_volume_get_value (ours, i),
+               ns_volume_get_value (truth, i));
   /* What a NIfTI written on this grid says: scanner coordinates, both transforms. */
   g_assert_cmpint (ours->grid.sform_code, ==, 1);
   g_assert_cmpint (ours->grid.qform_code, ==, 1);

@@ -406,7 +406,7 @@ test_save (void)
     for (int c = 0; c < 4; c++)
       g_assert_cmpfloat_with_epsilon (back->grid.vox2ras[r][c], image->grid.vox2ras[r][c], 1e-5);
   for (int t = 0; t < NV; t++)
-    g_assert_cmpfloat (back->voxels[t], ==, want[t]);
+    g_assert_cmpfloat (ns_volume_get_value (back, t), ==, want[t]);
   g_autoptr (NsLabelMap) m = ns_mask_doc_read_mask (mask_path, &image->grid, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (m->labels, NV, want, NV);
@@ -512,7 +512,7 @@ test_bundled_case (void)
   g_assert_no_error (error);
   g_assert_true (ns_grid_equal (&back->grid, &image->grid));
   for (gsize t = 0; t < ns_grid_n_voxels (&image->grid); t++)
-    g_assert_cmpfloat (back->voxels[t], ==, want[t]);
+    g_assert_cmpfloat (ns_volume_get_value (back, t), ==, want[t]);
 }
 
 int

@@ -148,7 +148,7 @@ test_threshold_otsu (void)
   g_assert_cmpstr (c->name, ==, "Threshold");
   g_autofree guint8 *want = g_memdup2 (before, n);
   for (gsize v = 0; v < n; v++)
-    if (img->voxels[v] == 100 && want[v] != 2)
+    if (ns_volume_get_value (img, v) == 100 && want[v] != 2)
       want[v] = 1;
   check_labels (map, want, "threshold");
   check_change (c, before, map);
@@ -160,7 +160,7 @@ test_threshold_otsu (void)
   g_autoptr (NsEditChange) c2 = ns_label_ops_threshold (map, img, in2, 10, 30, &rule, &error);
   g_assert_no_error (error);
   for (gsize v = 0; v < n; v++)
-    if (before[v] == 2 && img->voxels[v] == 20)
+    if (before[v] == 2 && ns_volume_get_value (img, v) == 20)
       want[v] = 3;
   check_labels (map, want, "threshold in label 2");
   check_change (c2, before, map);
@@ -482,7 +482,7 @@ test_grow_from_seeds (void)
       changed = FALSE;
       for (gsize v = 0; v < n; v++)
         {
-          float x = img->voxels[v];
+          float x = ns_volume_get_value (img, v);
           if (want[v] != 0 || x < 97.5 || x > 102.5
               || (dist2 (g, v, s1) > 9.0 + 1e-9 && dist2 (g, v, s2) > 9.0 + 1e-9))
             continue;

@@ -294,7 +294,9 @@ scan_check_cb (guint volume, gsize first, const float *values, gsize n, gsize n_
     }
   g_assert_cmpuint (volume, ==, 0);
   g_assert_cmpuint (first, ==, c->n_seen);
-  g_assert_cmpmem (values, n * sizeof (float), c->want->voxels + first, n * sizeof (float));
+  g_autofree float *want = g_new (float, n);
+  ns_volume_read_floats (c->want, first, n, want);
+  g_assert_cmpmem (values, n * sizeof (float), want, n * sizeof (float));
   c->n_seen += n;
   c->n_nonfinite += n_nonfinite;
   return TRUE;

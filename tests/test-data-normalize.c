@@ -84,13 +84,13 @@ check_zscore (const NsVolume *vol, const NsLabelMap *mask, const NsVolume *out,
   for (gsize i = 0; i < n; i++)
     if (mask->labels[i])
       {
-        sum += vol->voxels[i];
+        sum += ns_volume_get_value (vol, i);
         count++;
       }
   double mean = sum / (double) count;
   for (gsize i = 0; i < n; i++)
     if (mask->labels[i])
-      ss += (vol->voxels[i] - mean) * (vol->voxels[i] - mean);
+      ss += (ns_volume_get_value (vol, i) - mean) * (ns_volume_get_value (vol, i) - mean);
   double sd = sqrt (ss / (double) count);
 
   g_assert_cmpuint (stats->n_brain, ==, count);
@@ -98,18 +98,18 @@ check_zscore (const NsVolume *vol, const NsLabelMap *mask, const NsVolume *out,
   g_assert_cmpfloat_with_epsilon (stats->stddev, sd, 1e-9);
   g_autofree double *want = g_new (double, n);
   for (gsize i = 0; i < n; i++)
-    want[i] = mask->labels[i] ? (vol->voxels[i] - mean) / sd : 0.0;
+    want[i] = mask->labels[i] ? (ns_volume_get_value (vol, i) - mean) / sd : 0.0;
   g_assert_true (ns_check_tensor ("zscore", out->voxels, want, n, 1e-6));
 
   /* Inside the brain: mean 0, variance 1. */
   double m2 = 0.0, v2 = 0.0;
   for (gsize i = 0; i < n; i++)
     if (mask->labels[i])
-      m2 += out->voxels[i];
+      m2 += ns_volume_get_value (out, i);
   m2 /= (double) count;
   for (gsize i = 0; i < n; i++)
     if (mask->labels[i])
-      v2 += (out->voxels[i] - m2) * (out->voxels[i] - m2);
+      v2 += (ns_volume_get_value (out, i) - m2) * (ns_volume_get_value (out, i) - m2);
   g_assert_cmpfloat_with_epsilon (m2, 0.0, 1e-6);
   g_assert_cmpfloat_with_epsilon (v2 / (double) count, 1.0, 1e-5);
 }
@@ -126,7 +126,7 @@ test_zscore_auto_mask (void)
   g_autoptr (NsLabelMap) mask = ns_normalize_brain_mask (vol, NULL);
   check_zscore (vol, mask, out, &stats);
   /* The input is untouched. */
-  g_assert_cmpfloat (vol->voxels[0], ==, 7.5f);
+  g_assert_cmpfloat (ns_volume_get_value (vol, 0), ==, 7.5f);
 }
 
 static void
@@ -175,7 +175,7 @@ test_zscore_errors (void)
   g_autoptr (NsVolume) out = ns_normalize_zscore (vol, one, NULL, &error);
   g_assert_no_error (error);
   for (gsize i = 0; i < ns_volume_n_voxels (out); i++)
-    g_assert_cmpfloat (out->voxels[i], ==, 0.0f);
+    g_assert_cmpfloat (ns_volume_get_value (out, i), ==, 0.0f);
 }
 
 int

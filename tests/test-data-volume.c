@@ -24,7 +24,7 @@ test_alloc (void)
   g_autoptr (NsVolume) vol = ns_volume_new (&grid, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (ns_volume_n_voxels (vol), ==, 105);
-  g_assert_cmpfloat (vol->voxels[104], ==, 0.0f);
+  g_assert_cmpfloat (ns_volume_get_value (vol, 104), ==, 0.0f);
   g_assert_cmpfloat_with_epsilon (ns_grid_voxel_volume_ml (&grid), 0.007, 1e-12);
   g_assert_cmpuint (ns_grid_index (&grid, 6, 4, 2), ==, 104);
 
@@ -94,7 +94,7 @@ test_new_take (void)
     voxels[i] = (float) i + 0.5f;
   g_autoptr (NsVolume) vol = ns_volume_new_take (&grid, voxels);
   g_assert_true (vol->voxels == voxels);
-  g_assert_cmpfloat (vol->voxels[11], ==, 11.5f);
+  g_assert_cmpfloat (ns_volume_get_value (vol, 11), ==, 11.5f);
   g_assert_cmpuint (ns_volume_n_voxels (vol), ==, 12);
 }
 

@@ -132,7 +132,7 @@ wt_dice (const char *pred_path, const char *truth_path)
   g_assert_cmpuint (ns_volume_n_voxels (pred), ==, ns_volume_n_voxels (truth));
   for (gsize i = 0; i < ns_volume_n_voxels (pred); i++)
     {
-      gboolean p = pred->voxels[i] > 0.5f, t = truth->voxels[i] > 0.5f;
+      gboolean p = ns_volume_get_value (pred, i) > 0.5f, t = ns_volume_get_value (truth, i) > 0.5f;
 
       np += p;
       nt += t;

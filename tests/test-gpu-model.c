@@ -96,7 +96,7 @@ slab_of (const NsVolume *v, int k0, int n)
   NsVolume *s = ns_volume_new (&grid, &error);
   g_assert_no_error (error);
   const gsize plane = (gsize) grid.dim[0] * grid.dim[1];
-  memcpy (s->voxels, v->voxels + (gsize) k0 * plane, plane * n * sizeof (float));
+  ns_volume_read_floats (v, (gsize) k0 * plane, plane * n, s->voxels);
   return s;
 }
 
@@ -165,7 +165,7 @@ test_labels_agree (void)
     }
 
   for (gsize i = 0; i < n; i++)
-    if (flair->voxels[(gsize) slab_k0 * plane + i] != 0.0f)
+    if (ns_volume_get_value (flair, (gsize) slab_k0 * plane + i) != 0.0f)
       {
         brain++;
         agree += got->labels->labels[i] == want->labels->labels[i];
@@ -224,7 +224,7 @@ training_batches (float **images, float **labels, int *n_slices)
       double sum = 0, sq = 0, nb = 0;
       for (gsize v = 0; v < plane * SLAB; v++)
         {
-          const float x = vols[m]->voxels[(gsize) slab_k0 * plane + v];
+          const float x = ns_volume_get_value (vols[m], (gsize) slab_k0 * plane + v);
           if (x != 0.0f)
             sum += x, sq += (double) x * x, nb++;
         }
@@ -233,7 +233,8 @@ training_batches (float **images, float **labels, int *n_slices)
         for (int y = 0; y < CROP; y++)
           for (int x = 0; x < CROP; x++)
             {
-              const float v = vols[m]->voxels[ns_grid_index (g, i0 + x, j0 + y, slab_k0 + s)];
+              const float v =
+                ns_volume_get_value (vols[m], ns_grid_index (g, i0 + x, j0 + y, slab_k0 + s));
               (*images)[(((gsize) s * 2 + m) * CROP + y) * CROP + x] =
                 v != 0.0f ? (float) ((v - mean) / sd) : 0.0f;
             }

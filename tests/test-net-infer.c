@@ -62,6 +62,59 @@ run (int ox, int oy, const NsInferOptions *opt, GError **error)
   return ns_infer_run (model, inputs, 2, NULL, opt, error);
 }
 
+/* The volume of make_volume () rounded to integers, held as int16 (as BraTS files load)
+ * or as float32. */
+static NsVolume *
+make_rounded (int channel, gboolean as_int16)
+{
+  g_autoptr (NsVolume) v = make_volume (10, 12, channel);
+  gsize n = ns_volume_n_voxels (v);
+  if (!as_int16)
+    {
+      for (gsize i = 0; i < n; i++)
+        v->voxels[i] = roundf (v->voxels[i]);
+      return g_steal_pointer (&v);
+    }
+  gint16 *values = g_new (gint16, n);
+  for (gsize i = 0; i < n; i++)
+    values[i] = (gint16) roundf (v->voxels[i]);
+  return ns_volume_new_take_storage (&v->grid, NS_VOLUME_STORAGE_INT16, values);
+}
+
+/* Inputs held as int16 are normalised a row at a time as the batches are filled: the
+ * labels and probabilities are those of the same values held as float32, bit for bit,
+ * with the mirrored pass (test-time augmentation) and with a given brain mask too. */
+static void
+test_int16_inputs (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsVolume) a16 = make_rounded (0, TRUE);
+  g_autoptr (NsVolume) b16 = make_rounded (1, TRUE);
+  g_autoptr (NsVolume) a32 = make_rounded (0, FALSE);
+  g_autoptr (NsVolume) b32 = make_rounded (1, FALSE);
+  NsVolume *in16[2] = { a16, b16 }, *in32[2] = { a32, b32 };
+  g_autoptr (NsLabelMap) mask = ns_label_map_from_nonzero (a32, &error);
+  g_assert_no_error (error);
+
+  for (int variant = 0; variant < 2; variant++)
+    {
+      NsInferOptions opt = { 0 };
+      opt.want_probabilities = TRUE;
+      opt.tta = variant == 0 ? 0 : 1;
+      const NsLabelMap *brain = variant == 0 ? NULL : mask;
+      g_autoptr (NsInferResult) r16 = ns_infer_run (model, in16, 2, brain, &opt, &error);
+      g_assert_no_error (error);
+      g_autoptr (NsInferResult) r32 = ns_infer_run (model, in32, 2, brain, &opt, &error);
+      g_assert_no_error (error);
+      gsize n = ns_volume_n_voxels (a16);
+      g_assert_cmpint (r16->stats.slices_run, ==, Z1 - Z0 + 1);
+      g_assert_cmpmem (r16->labels->labels, n, r32->labels->labels, n);
+      for (int k = 0; k < r16->n_classes; k++)
+        g_assert_cmpmem (r16->probabilities[k]->voxels, n * sizeof (float),
+                         r32->probabilities[k]->voxels, n * sizeof (float));
+    }
+}
+
 static void
 test_grid_and_bbox (void)
 {
@@ -91,7 +144,7 @@ test_grid_and_bbox (void)
           guint8 l = r->labels->labels[v];
           g_assert_true (l == 0 || l == 1 || l == 2 || l == 4);
           seen[l]++;
-          if (ref->voxels[v] == 0.0f)   /* outside the brain, the bbox, the slices */
+          if (ns_volume_get_value (ref, v) == 0.0f)   /* outside the brain, the bbox, the slices */
             g_assert_cmpint (l, ==, 0);
         }
   /* A random network still predicts several classes inside the brain. */
@@ -209,14 +262,14 @@ test_batches_and_progress (void)
       int best = 0;
       for (int c = 0; c < 4; c++)
         {
-          float pc = r4->probabilities[c]->voxels[v];
+          float pc = ns_volume_get_value (r4->probabilities[c], v);
           g_assert_cmpfloat (pc, >=, 0.0f);
           sum += pc;
-          if (pc > r4->probabilities[best]->voxels[v])
+          if (pc > ns_volume_get_value (r4->probabilities[best], v))
             best = c;
         }
       g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-4);
-      if (r4->labels->labels[v] == 0 && r4->probabilities[0]->voxels[v] == 1.0f)
+      if (r4->labels->labels[v] == 0 && ns_volume_get_value (r4->probabilities[0], v) == 1.0f)
         continue;
       g_assert_cmpint (values[best], ==, r4->labels->labels[v]);
     }
@@ -566,14 +619,14 @@ test_entropy (void)
       double h = 0;
       for (int c = 0; c < 4; c++)
         {
-          double p = rb->probabilities[c]->voxels[v];
+          double p = ns_volume_get_value (rb->probabilities[c], v);
           if (p > 1e-12)
             h -= p * log (p);
         }
       h /= log (4.0);
-      g_assert_cmpfloat (fabs (rb->entropy->voxels[v] - h), <, 1e-6);
-      g_assert_cmpfloat (rb->entropy->voxels[v], >=, 0.0f);
-      g_assert_cmpfloat (rb->entropy->voxels[v], <=, 1.0f + 1e-6f);
+      g_assert_cmpfloat (fabs (ns_volume_get_value (rb->entropy, v) - h), <, 1e-6);
+      g_assert_cmpfloat (ns_volume_get_value (rb->entropy, v), >=, 0.0f);
+      g_assert_cmpfloat (ns_volume_get_value (rb->entropy, v), <=, 1.0f + 1e-6f);
       uncertain += h > 0.01;
     }
   /* a random model is unsure inside the brain: the map is not all zero */
@@ -642,6 +695,7 @@ main (int argc, char **argv)
   }
 
   g_test_add_func ("/net/infer/grid-and-bbox", test_grid_and_bbox);
+  g_test_add_func ("/net/infer/int16-inputs", test_int16_inputs);
   g_test_add_func ("/net/infer/crop-uncrop-exact", test_crop_uncrop_exact);
   g_test_add_func ("/net/infer/batches-and-progress", test_batches_and_progress);
   g_test_add_func ("/net/infer/cancel", test_cancel);

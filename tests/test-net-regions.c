@@ -174,7 +174,7 @@ test_decode (void)
       double want[4] = { 1 - q[0], q[0] * q[1] * (1 - q[2]), q[0] * (1 - q[1]),
                          q[0] * q[1] * q[2] };
       for (int k = 0; k < 4; k++)
-        g_assert_cmpfloat (fabs (r->probabilities[k]->voxels[v] - want[k]), <, 1e-5);
+        g_assert_cmpfloat (fabs (ns_volume_get_value (r->probabilities[k], v) - want[k]), <, 1e-5);
     }
   ns_volume_unref (vols[0]);
   ns_volume_unref (vols[1]);
@@ -212,9 +212,9 @@ check_tta (NsModel *m, const char *what)
           double pa[4], pb[4];
           for (int c = 0; c < 4; c++)
             {
-              got[c * nv + v] = t->probabilities[c]->voxels[v];
-              pa[c] = a->probabilities[c]->voxels[v];
-              pb[c] = b->probabilities[c]->voxels[mv];
+              got[c * nv + v] = ns_volume_get_value (t->probabilities[c], v);
+              pa[c] = ns_volume_get_value (a->probabilities[c], v);
+              pb[c] = ns_volume_get_value (b->probabilities[c], mv);
               want[c * nv + v] = 0.5 * (pa[c] + pb[c]);
             }
           /* (outside the brain every pass says background with probability 1) */

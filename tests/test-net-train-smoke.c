@@ -84,8 +84,8 @@ test_overfit (void)
         {
           gsize v = (gsize) slices[s] * plane + (gsize) (y0 + y) * nx + (x0 + x);
           gsize p = (gsize) y * S + x;
-          images[(gsize) s * 2 * S * S + p] = flair->voxels[v];
-          images[(gsize) s * 2 * S * S + (gsize) S * S + p] = t1c->voxels[v];
+          images[(gsize) s * 2 * S * S + p] = ns_volume_get_value (flair, v);
+          images[(gsize) s * 2 * S * S + (gsize) S * S + p] = ns_volume_get_value (t1c, v);
           int c = class_of (ncase->labels->labels[v]);
           labels[(gsize) s * S * S + p] = (float) c;
           present[c]++;

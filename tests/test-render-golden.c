@@ -210,7 +210,7 @@ test_ch2_aal (void)
   labels = ns_label_map_new (&aal->grid, &error);
   g_assert_no_error (error);
   for (gsize i = 0; i < ns_volume_n_voxels (aal); i++)
-    labels->labels[i] = (guint8) aal->voxels[i];
+    labels->labels[i] = (guint8) ns_volume_get_value (aal, i);
 
   ns_render_options_init (&opt, ch2);
   opt.pixel_mm = 2.0;

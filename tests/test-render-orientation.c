@@ -37,7 +37,7 @@ read_labels (const char *path)
   map = ns_label_map_new (&vol->grid, &error);
   g_assert_no_error (error);
   for (gsize i = 0; i < ns_volume_n_voxels (vol); i++)
-    map->labels[i] = (guint8) vol->voxels[i];
+    map->labels[i] = (guint8) ns_volume_get_value (vol, i);
   return map;
 }
 

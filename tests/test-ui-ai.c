@@ -267,7 +267,7 @@ test_run_model (void)
   NsVolume *h = ns_model_runner_get_entropy (f.runner);
   g_assert_nonnull (h);
   for (gsize v = 0; v < n; v++)
-    g_assert_true (h->voxels[v] >= -1e-5 && h->voxels[v] <= 1 + 1e-5);
+    g_assert_true (ns_volume_get_value (h, v) >= -1e-5 && ns_volume_get_value (h, v) <= 1 + 1e-5);
   double u = ns_model_runner_get_uncertainty (f.runner);
   g_assert_true (isfinite (u) && u >= 0 && u <= 1);
   /* undo takes the whole prediction back */
@@ -673,7 +673,7 @@ heat_difference (NsSliceView *view, NsVolume *heat, gsize *above, gsize *above_d
 
         if (!ns_plane_geometry_voxel_index_at (geom, x + 0.5, y + 0.5, ijk))
           continue;
-        h = heat->voxels[ns_grid_index (&heat->grid, ijk[0], ijk[1], ijk[2])];
+        h = ns_volume_get_value (heat, ns_grid_index (&heat->grid, ijk[0], ijk[1], ijk[2]));
         if (h > 0.06)
           {
             (*above)++;

@@ -579,7 +579,7 @@ test_intensity_and_3d (void)
   voxel_at_widget (axial, xy[0], xy[1], voxel);
   for (int a = 0; a < 3; a++)
     seed[a] = (int) lround (voxel[a]);
-  v0 = image->voxels[ns_grid_index (&image->grid, seed[0], seed[1], seed[2])];
+  v0 = ns_volume_get_value (image, ns_grid_index (&image->grid, seed[0], seed[1], seed[2]));
   activate ("edit.tool", g_variant_new_string ("brush"));
   ns_editor_set_label (editor (), 3);
   ns_editor_set_radius (editor (), 6.0);
@@ -591,7 +591,7 @@ test_intensity_and_3d (void)
   for (gsize v = 0, n = ns_grid_n_voxels (&before->grid); v < n; v++)
     if (doc_map ()->labels[v] != before->labels[v])
       {
-        g_assert_cmpfloat (fabs (image->voxels[v] - v0), <=, 20.0);
+        g_assert_cmpfloat (fabs (ns_volume_get_value (image, v) - v0), <=, 20.0);
         n_limited++;
       }
   g_assert_cmpuint (n_limited, >, 0);

@@ -527,8 +527,8 @@ test_window_level (void)
 
     for (gsize v = 0; v < ns_volume_n_voxels (flair); v++)
       {
-        lo = MIN (lo, flair->voxels[v]);
-        hi = MAX (hi, flair->voxels[v]);
+        lo = MIN (lo, ns_volume_get_value (flair, v));
+        hi = MAX (hi, ns_volume_get_value (flair, v));
       }
     ns_viewer_get_window_level (viewer, &w1, &l1);
     g_assert_cmpfloat_with_epsilon (w1, hi - lo, 1e-3);
@@ -711,8 +711,8 @@ test_status_bar (void)
   flair = ns_viewer_get_shown_image (viewer);
   labels = ns_viewer_get_labels (viewer);
   want_voxel = g_strdup_printf ("Voxel %d, %d, %d", i, j, k);
-  want_value = g_strdup_printf ("FLAIR %g",
-                                (double) flair->voxels[ns_grid_index (&flair->grid, i, j, k)]);
+  want_value = g_strdup_printf (
+    "FLAIR %g", (double) ns_volume_get_value (flair, ns_grid_index (&flair->grid, i, j, k)));
   want_label = g_strdup_printf ("Label %u", labels->labels[ns_grid_index (&labels->grid, i,
                                                                            j, k)]);
   status = ns_window_dup_status_text (window);

@@ -163,7 +163,7 @@ _ns_viewer_case_new (NsCase *ncase)
       image->max = -G_MAXFLOAT;
       for (gsize v = 0, n = ns_volume_n_voxels (image->volume); v < n; v++)
         {
-          float x = image->volume->voxels[v];
+          float x = ns_volume_get_value (image->volume, v);
           image->min = MIN (image->min, x);
           image->max = MAX (image->max, x);
         }
@@ -1106,7 +1106,7 @@ ns_viewer_describe_voxel (NsViewer *self, const int ijk[3], NsViewerVoxelText *t
   text->voxel = g_strdup_printf ("Voxel %d, %d, %d", ijk[0], ijk[1], ijk[2]);
   text->position = g_strdup_printf ("RAS %.1f, %.1f, %.1f mm", ras[0], ras[1], ras[2]);
   text->intensity = g_strdup_printf ("%s %g", ns_viewer_modality_label (image->name),
-                                     (double) image->volume->voxels[index]);
+                                     (double) ns_volume_get_value (image->volume, index));
   if (self->vcase->labels == NULL)
     text->label = g_strdup ("Label –");
   else
