@@ -25,5 +25,8 @@ GtkWidget *ns_test_find_button       (GtkWidget *widget, const char *label);
 void       ns_test_drain             (void);
 /* Iterates the main context for seconds. */
 void       ns_test_spin              (double seconds);
+/* Iterates the main context until cond (data) holds (TRUE) or timeout_s passes (FALSE). */
+gboolean   ns_test_wait_until        (gboolean (*cond) (gpointer), gpointer data,
+                                      double timeout_s);
 
 G_END_DECLS

@@ -29,22 +29,8 @@
 #include "ns-runs.h"
 #include "ns-test-util.h"
 #include "ns-train-panel.h"
+#include "ns-test-widget.h"
 #include "ns-window.h"
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-  return TRUE;
-}
 
 static gboolean
 window_idle (gpointer data)
@@ -155,7 +141,7 @@ test_ai_loop (void)
   gtk_window_present (GTK_WINDOW (window));
   t0 = g_get_monotonic_time ();
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 120));
+  g_assert_true (ns_test_wait_until (window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
   double t_open = seconds_since (t0);
   NsViewer *viewer = ns_window_get_viewer (window);
@@ -179,7 +165,7 @@ test_ai_loop (void)
   guint undo0 = ns_history_n_undo (ns_mask_doc_get_history (doc));
   t0 = g_get_monotonic_time ();
   g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
-  g_assert_true (wait_until (run_finished, &rs, 600));
+  g_assert_true (ns_test_wait_until (run_finished, &rs, 600));
   double t_infer = seconds_since (t0);
   g_assert_true (rs.ok);
   g_assert_cmpint (rs.last_total, >, 50);
@@ -233,9 +219,9 @@ test_ai_loop (void)
   t0 = g_get_monotonic_time ();
   g_assert_true (ns_train_panel_start (NS_TRAIN_PANEL (panel), &req, &error));
   g_assert_no_error (error);
-  g_assert_true (wait_until (has_steps, panel, 300));
+  g_assert_true (ns_test_wait_until (has_steps, panel, 300));
   g_assert_cmpuint (ns_train_panel_get_n_steps (NS_TRAIN_PANEL (panel)), >, 0);
-  g_assert_true (wait_until (train_done, panel, 600));
+  g_assert_true (ns_test_wait_until (train_done, panel, 600));
   double t_train = seconds_since (t0);
   if (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)) != NS_TRAIN_SUCCEEDED)
     {
@@ -330,9 +316,9 @@ test_ai_loop (void)
                           .device = "cpu", .extra_args = (char **) extra2, .output = out2 };
   t0 = g_get_monotonic_time ();
   g_assert_true (ns_train_panel_start (NS_TRAIN_PANEL (panel2), &req2, &error));
-  g_assert_true (wait_until (has_steps, panel2, 300));
+  g_assert_true (ns_test_wait_until (has_steps, panel2, 300));
   ns_train_panel_cancel (NS_TRAIN_PANEL (panel2));
-  g_assert_true (wait_until (train_done, panel2, 300));
+  g_assert_true (ns_test_wait_until (train_done, panel2, 300));
   double t_cancel = seconds_since (t0);
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel2)), ==, NS_TRAIN_CANCELLED);
   g_assert_cmpuint (ns_train_panel_get_n_steps (NS_TRAIN_PANEL (panel2)), <, 200);

@@ -47,21 +47,6 @@
 
 static char *model_path;
 
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-  return TRUE;
-}
-
 /* A 64 x 48 x nz case (FLAIR, T1c) with an elliptic "brain" on slices 1..nz-2, and a
  * segmentation with a small blob (seg: also write <name>_seg.nii.gz). */
 static char *
@@ -201,7 +186,7 @@ fixture_run (Fixture *f, NsRunModelMode mode)
   g_assert_true (ns_model_runner_start (f->runner, mode, TRUE, &error));
   g_assert_no_error (error);
   g_assert_true (ns_model_runner_is_running (f->runner));
-  g_assert_true (wait_until (fixture_finished, f, 120));
+  g_assert_true (ns_test_wait_until (fixture_finished, f, 120));
 }
 
 static gboolean
@@ -219,7 +204,7 @@ fixture_teardown (Fixture *f)
   if (ns_model_runner_is_running (f->runner))
     {
       ns_model_runner_cancel (f->runner);
-      g_assert_true (wait_until (runner_idle, f->runner, 120));
+      g_assert_true (ns_test_wait_until (runner_idle, f->runner, 120));
     }
   g_object_unref (f->runner);
   g_object_unref (f->editor);
@@ -351,7 +336,7 @@ test_cancel (void)
   g_assert_false (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
   ns_model_runner_cancel (f.runner);
-  g_assert_true (wait_until (fixture_finished, &f, 60));
+  g_assert_true (ns_test_wait_until (fixture_finished, &f, 60));
   g_assert_false (f.ok);
   g_assert_nonnull (strstr (f.message, "cancelled"));
   g_assert_null (ns_model_runner_get_prediction (f.runner));
@@ -602,10 +587,10 @@ test_live_preview_cancel (void)
   g_signal_connect (f.runner, "preview-updated", G_CALLBACK (count_updates), &n_updates);
   g_assert_true (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
   g_assert_nonnull (ns_viewer_get_preview_labels (f.viewer));
-  g_assert_true (wait_until (preview_arrived, &n_updates, 120));
+  g_assert_true (ns_test_wait_until (preview_arrived, &n_updates, 120));
   g_assert_nonnull (ns_model_runner_get_preview (f.runner));
   ns_model_runner_cancel (f.runner);
-  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_true (ns_test_wait_until (fixture_finished, &f, 120));
   g_assert_false (f.ok);
   g_assert_null (ns_model_runner_get_preview (f.runner));
   g_assert_null (ns_viewer_get_preview_labels (f.viewer));
@@ -629,7 +614,7 @@ test_live_preview_cancel (void)
   g_assert_nonnull (ns_viewer_get_preview_labels (f.viewer));
   ns_viewer_set_case (f.viewer, other);
   g_assert_null (ns_viewer_get_preview_labels (f.viewer));
-  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_true (ns_test_wait_until (fixture_finished, &f, 120));
   g_assert_false (f.ok);
   g_assert_null (ns_model_runner_get_preview (f.runner));
   g_assert_null (ns_viewer_get_preview_labels (f.viewer));
@@ -924,7 +909,7 @@ test_train_panel_stream (void)
       "\"best_epoch\":2,\"model\":\"%s\",\"device\":\"cpu\"}'", new_model);
   GtkWidget *panel = run_fake_trainer (db, script, case_id);
 
-  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_true (ns_test_wait_until (train_done, panel, 30));
   NsTrainPanel *p = NS_TRAIN_PANEL (panel);
   if (ns_train_panel_get_state (p) != NS_TRAIN_SUCCEEDED)
     g_error ("fake trainer: %s", ns_train_panel_get_message (p));
@@ -1011,7 +996,7 @@ test_train_panel_crash (void)
     "printf '%s\\n' '{\"event\":\"step\",\"step\":1,\"total_steps\":9,\"loss\":1}'; "
     "kill -SEGV $$", case_id);
 
-  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_true (ns_test_wait_until (train_done, panel, 30));
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_FAILED);
   g_assert_nonnull (strstr (ns_train_panel_get_message (NS_TRAIN_PANEL (panel)), "signal 11"));
   check_registry_unchanged (db, 2);
@@ -1021,7 +1006,7 @@ test_train_panel_crash (void)
   panel = run_fake_trainer (db,
     "printf '%s\\n' '{\"event\":\"error\",\"message\":\"x.nii.gz: no such file\"}'; exit 1",
     case_id);
-  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_true (ns_test_wait_until (train_done, panel, 30));
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_FAILED);
   g_assert_nonnull (strstr (ns_train_panel_get_message (NS_TRAIN_PANEL (panel)),
                             "no such file"));
@@ -1045,9 +1030,9 @@ test_train_panel_cancel (void)
     "printf '%s\\n' '{\"event\":\"step\",\"step\":1,\"total_steps\":9,\"loss\":1}'; "
     "while :; do sleep 0.05; done", case_id);
 
-  g_assert_true (wait_until (has_steps, panel, 30));
+  g_assert_true (ns_test_wait_until (has_steps, panel, 30));
   ns_train_panel_cancel (NS_TRAIN_PANEL (panel));
-  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_true (ns_test_wait_until (train_done, panel, 30));
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_CANCELLED);
   check_registry_unchanged (db, 2);
   g_object_unref (panel);
@@ -1115,7 +1100,7 @@ test_edit_during_run (void)
   for (gsize v = n / 2; v < n / 2 + 500; v++)
     edited[v] = 3;
   ns_mask_doc_replace (doc, edited, "edit during the run");
-  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_true (ns_test_wait_until (fixture_finished, &f, 120));
   g_assert_true (f.ok);
   NsLabelMap *pred = ns_model_runner_get_prediction (f.runner);
   for (gsize v = 0; v < n; v++)
@@ -1229,7 +1214,7 @@ test_case_changed_during_run (void)
 
   g_assert_true (ns_model_runner_start (f.runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
   ns_viewer_set_case (f.viewer, other);
-  g_assert_true (wait_until (fixture_finished, &f, 120));
+  g_assert_true (ns_test_wait_until (fixture_finished, &f, 120));
   g_assert_false (f.ok);
   g_assert_nonnull (strstr (f.message, "another case"));
   g_assert_null (ns_model_runner_get_prediction (f.runner));
@@ -1267,7 +1252,7 @@ test_controller (void)
 
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_true (ns_test_wait_until (window_idle, window, 60));
   NsAiController *ctl = ns_ai_controller_new (GTK_WINDOW (window), ns_window_get_viewer (window),
                                               ns_window_get_editor (window), open_case_cb);
   NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
@@ -1281,7 +1266,7 @@ test_controller (void)
   ns_ai_controller_run_model (ctl);
   g_assert_true (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
-  g_assert_true (wait_until (runner_idle, runner, 120));
+  g_assert_true (ns_test_wait_until (runner_idle, runner, 120));
   for (int i = 0; i < 20; i++)
     g_main_context_iteration (NULL, FALSE);
   g_assert_cmpuint (n_toplevels (), ==, before);
@@ -1423,7 +1408,7 @@ test_controller_panel (void)
 
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_true (ns_test_wait_until (window_idle, window, 60));
   NsAiController *ctl = ns_ai_controller_new (GTK_WINDOW (window), ns_window_get_viewer (window),
                                               ns_window_get_editor (window), open_case_cb);
   NsModelRunner *runner = ns_ai_controller_get_runner (ctl);
@@ -1438,7 +1423,7 @@ test_controller_panel (void)
   ns_ai_controller_run_model (ctl);
   g_assert_true (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before);
-  g_assert_true (wait_until (runner_idle, runner, 120));
+  g_assert_true (ns_test_wait_until (runner_idle, runner, 120));
   /* the result line: the last child of the panel */
   const char *text = gtk_label_get_text (GTK_LABEL (gtk_widget_get_last_child (panel)));
   g_test_message ("%s", text);
@@ -1485,7 +1470,7 @@ test_window_menu (void)
 
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_true (ns_test_wait_until (window_idle, window, 60));
   if (g_getenv ("NS_TEST_SCREENSHOTS") != NULL)
     {
       for (int i = 0; i < 100; i++)
@@ -1567,7 +1552,7 @@ open_window (const char *case_name, int nz, gboolean seg, char **dir_out)
 
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_true (ns_test_wait_until (window_idle, window, 60));
   g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
   ns_model_runner_set_model (runner, model_path, 0);
   ns_model_runner_set_device (runner, "cpu");
@@ -1583,7 +1568,7 @@ run_model_in (NsWindow *window)
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
   g_assert_true (ns_model_runner_is_running (runner));
-  g_assert_true (wait_until (runner_idle, runner, 120));
+  g_assert_true (ns_test_wait_until (runner_idle, runner, 120));
   ns_test_drain ();
 }
 
@@ -1621,7 +1606,7 @@ test_undo_after_run (void)
   window = ns_window_new (NULL);
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_true (ns_test_wait_until (window_idle, window, 60));
   g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
   g_assert_null (ns_window_get_question (window));
   gtk_window_destroy (GTK_WINDOW (window));
@@ -1682,7 +1667,7 @@ test_check_before_question (void)
   /* the same case without its T1c: the model's inputs and the case's images, named */
   delete_case_file (dir, "t1ce");
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_true (ns_test_wait_until (window_idle, window, 60));
   ns_model_runner_set_model (runner, model_path, 0);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
   g_assert_false (ns_model_runner_is_running (runner));
@@ -1730,7 +1715,7 @@ test_progress_in_status_bar (void)
   g_assert_null (ns_job_status_get_text (status));
   ns_model_runner_set_max_batch (runner, 1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.run-model", NULL));
-  g_assert_true (wait_until (job_text_has, run_slices, 120));
+  g_assert_true (ns_test_wait_until (job_text_has, run_slices, 120));
   g_assert_true (g_str_has_prefix (ns_job_status_get_text (status), "Run Model: "));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (status)));
   g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (status), GTK_WIDGET (window), &bounds));
@@ -1744,7 +1729,7 @@ test_progress_in_status_bar (void)
                      gtk_widget_get_width (GTK_WIDGET (window)));
   g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
                      gtk_widget_get_height (GTK_WIDGET (window)));
-  g_assert_true (wait_until (runner_idle, runner, 120));
+  g_assert_true (ns_test_wait_until (runner_idle, runner, 120));
   ns_test_drain ();
   g_assert_null (ns_job_status_get_text (status));
   g_assert_true (g_str_has_prefix (ns_window_get_message (window), "Predicted in "));
@@ -1755,10 +1740,10 @@ test_progress_in_status_bar (void)
     "printf '%s\\n' '{\"event\":\"step\",\"step\":1,\"total_steps\":4,\"loss\":1,"
     "\"eta_seconds\":30}'; exec sleep 60", case_id);
   ns_ai_controller_follow_training (ctl, NS_TRAIN_PANEL (panel));
-  g_assert_true (wait_until (job_text_has, fine_tuning, 30));
+  g_assert_true (ns_test_wait_until (job_text_has, fine_tuning, 30));
   g_assert_cmpfloat_with_epsilon (ns_job_status_get_fraction (status), 0.25, 1e-9);
   ns_ai_controller_cancel_job (ctl);
-  g_assert_true (wait_until (train_done, panel, 30));
+  g_assert_true (ns_test_wait_until (train_done, panel, 30));
   g_assert_cmpint (ns_train_panel_get_state (NS_TRAIN_PANEL (panel)), ==, NS_TRAIN_CANCELLED);
   g_assert_null (ns_job_status_get_text (status));
   g_assert_cmpstr (ns_window_get_message (window), ==, "Fine-tuning cancelled");
@@ -1884,7 +1869,7 @@ test_label_source (void)
   g_assert_cmpstr (ns_layer_panel_get_labels_source_text (layers), ==, "Source_1_seg.nii.gz");
   g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
   g_assert_no_error (error);
-  g_assert_true (wait_until (runner_idle, runner, 120));
+  g_assert_true (ns_test_wait_until (runner_idle, runner, 120));
   ns_test_drain ();
   g_test_message ("after Run Model: %s", ns_layer_panel_get_labels_source_text (layers));
   g_assert_null (strstr (ns_layer_panel_get_labels_source_text (layers), "_seg"));
@@ -1956,7 +1941,7 @@ test_mark_corrected_where (void)
   g_autoptr (NsQueueEntry) entry = NULL;
 
   g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
-  g_assert_true (wait_until (runner_idle, runner, 120));
+  g_assert_true (ns_test_wait_until (runner_idle, runner, 120));
   ns_test_drain ();
   ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
   after = list_dir (dir);
@@ -2017,7 +2002,7 @@ test_mark_corrected_after_recovery (void)
   window = ns_window_new (NULL);
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
-  g_assert_true (wait_until (window_idle, window, 60));
+  g_assert_true (ns_test_wait_until (window_idle, window, 60));
   question = ns_window_get_question (window);
   g_assert_nonnull (question);
   gtk_dialog_response (GTK_DIALOG (question), NS_WINDOW_RESPONSE_RECOVER);
@@ -2068,7 +2053,7 @@ bench (const char *device, gboolean want_uncertainty)
   gtk_window_set_default_size (GTK_WINDOW (window), 1400, 900);
   gtk_window_present (GTK_WINDOW (window));
   ns_window_open (window, paths);
-  if (!wait_until (window_idle, window, 120))
+  if (!ns_test_wait_until (window_idle, window, 120))
     return 1;
   f.viewer = ns_window_get_viewer (window);
   f.runner = ns_model_runner_new (f.viewer);
@@ -2096,7 +2081,7 @@ bench (const char *device, gboolean want_uncertainty)
       g_printerr ("%s\n", error->message);
       return 1;
     }
-  wait_until (fixture_finished, &f, 600);
+  ns_test_wait_until (fixture_finished, &f, 600);
   double seconds = (g_get_monotonic_time () - t0) / 1e6;
   for (int i = 0; i < 200; i++)
     g_main_context_iteration (NULL, FALSE), g_usleep (1000);

@@ -18,40 +18,11 @@
 #include "ns-label-ops.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
 #include "ns-tool-panel.h"
 #include "ns-window.h"
 
 static NsWindow *window;
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !ns_window_is_loading (window);
-}
-
-static gboolean
-views_allocated (gpointer data)
-{
-  for (int p = 0; p < NS_N_PLANES; p++)
-    if (gtk_widget_get_width (GTK_WIDGET (ns_window_get_slice_view (window, p))) < 100)
-      return FALSE;
-  return TRUE;
-}
 
 /* A copy of the bundled case (its segmentation included) under the temporary folder. */
 static char *
@@ -618,10 +589,10 @@ main (int argc, char **argv)
   gtk_window_present (GTK_WINDOW (window));
   paths[0] = case_dir;
   ns_window_open (window, paths);
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
   ns_window_set_layout (window, "grid");
-  g_assert_true (wait_until (views_allocated, NULL, 10));
+  g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, window, 10));
   g_assert_nonnull (ns_editor_get_doc (editor ()));
 
   g_test_add_func ("/ui/cleanup/keys-listed", test_keys_listed);

@@ -22,30 +22,10 @@
 #include "ns-series-dialog.h"
 #include "ns-test-dicom.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
 #include "ns-window.h"
 
 static NsWindow *window;
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !ns_window_is_loading (window);
-}
 
 static gboolean
 series_question (gpointer data)
@@ -86,7 +66,7 @@ open_and_wait (const char *dir)
   const char *paths[] = { dir, NULL };
 
   ns_window_open (window, paths);
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
   g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
 }
@@ -162,7 +142,7 @@ test_ambiguous (void)
   NsCase *ncase;
 
   ns_window_open (window, paths);
-  g_assert_true (wait_until (series_question, NULL, 120));
+  g_assert_true (ns_test_wait_until (series_question, NULL, 120));
   dialog = NS_SERIES_DIALOG (ns_window_get_question (window));
   scan = ns_series_dialog_get_scan (dialog);
   g_assert_cmpuint (scan->len, >=, 5);
@@ -190,7 +170,7 @@ test_ambiguous (void)
   ns_series_dialog_set_sequence (dialog, flair3, -1);
   g_assert_true (ns_series_dialog_is_complete (dialog));
   gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_OK);
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
   g_assert_null (ns_window_get_question (window));
 
@@ -221,7 +201,7 @@ test_export_seg (void)
     ns_model_runner_set_device (runner, "cpu");
     g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, FALSE, &error));
     g_assert_no_error (error);
-    g_assert_true (wait_until (run_over, runner, 240));
+    g_assert_true (ns_test_wait_until (run_over, runner, 240));
     g_assert_nonnull (ns_model_runner_get_prediction (runner));
     close_messages ();
   }

@@ -22,42 +22,13 @@
 #include "ns-application.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
 #include "ns-tool-panel.h"
 #include "ns-window.h"
 
 static NsWindow *window;
 static char *case_dir;           /* the copy */
 static char *seg_path;           /* its segmentation */
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !ns_window_is_loading (window);
-}
-
-static gboolean
-views_allocated (gpointer data)
-{
-  for (int p = 0; p < NS_N_PLANES; p++)
-    if (gtk_widget_get_width (GTK_WIDGET (ns_window_get_slice_view (window, p))) < 100)
-      return FALSE;
-  return TRUE;
-}
 
 static void
 spin (double seconds)
@@ -99,10 +70,10 @@ open_and_wait (const char *path)
   const char *paths[] = { path, NULL };
 
   ns_window_open (window, paths);
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
   ns_window_set_layout (window, "grid");
-  g_assert_true (wait_until (views_allocated, NULL, 10));
+  g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, window, 10));
 }
 
 static NsEditor *
@@ -778,7 +749,7 @@ test_default_mask_path (void)
     g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (editor ())), ==, seg_path);
     ns_window_open (window, paths);
     answer (NS_WINDOW_RESPONSE_DISCARD);   /* the other case loads (checked below) */
-    g_assert_true (wait_until (not_loading, NULL, 120));
+    g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   }
   g_assert_nonnull (ns_editor_get_doc (editor ()));
   g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (editor ())), ==, expected);
@@ -805,7 +776,7 @@ reopen_after_crash (void)
 
   ns_editor_close (editor ());
   ns_window_open (window, paths);
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
 }
 
 static void

@@ -31,6 +31,7 @@
 
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
 #include "ns-window.h"
 
 #define CASE_ID "Brats18_CBICA_ABM_1"
@@ -38,36 +39,6 @@
 static NsWindow *window;
 static char *data_dir;           /* the tmpfs */
 static char *case_dir;           /* a copy of the bundled case without its segmentation */
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !ns_window_is_loading (window);
-}
-
-static gboolean
-views_allocated (gpointer data)
-{
-  for (int p = 0; p < NS_N_PLANES; p++)
-    if (gtk_widget_get_width (GTK_WIDGET (ns_window_get_slice_view (window, p))) < 100)
-      return FALSE;
-  return TRUE;
-}
 
 static GtkWidget *
 journal_bar (void)
@@ -247,7 +218,7 @@ test_full_disk (void)
   filler = fill_filesystem (data_dir);
   fill_slice (1);
   g_assert_true (ns_editor_is_modified (editor));
-  g_assert_true (wait_until (bar_shown, GINT_TO_POINTER (TRUE), 30));
+  g_assert_true (ns_test_wait_until (bar_shown, GINT_TO_POINTER (TRUE), 30));
   g_test_message ("infobar: %s", bar_text ());
   g_assert_true (g_str_has_prefix (bar_text (), "Edits are no longer protected: "));
   g_assert_nonnull (strstr (bar_text (), ns_journal_get_path (journal ())));
@@ -258,7 +229,7 @@ test_full_disk (void)
   g_assert_nonnull (ns_test_find_button (journal_bar (), "Save _As…"));
   g_assert_true (gtk_widget_is_sensitive (ns_test_find_button (journal_bar (), "Save _As…")));
   click (journal_bar (), "_Save");
-  g_assert_true (wait_until (bar_shown, GINT_TO_POINTER (FALSE), 30));
+  g_assert_true (ns_test_wait_until (bar_shown, GINT_TO_POINTER (FALSE), 30));
   g_assert_false (ns_editor_is_modified (editor));
   g_assert_null (ns_journal_dup_error (journal ()));
   {
@@ -273,13 +244,13 @@ test_full_disk (void)
   /* The disk is still full: the next edit is not protected either, and the user is told
    * again. */
   fill_slice (2);
-  g_assert_true (wait_until (bar_shown, GINT_TO_POINTER (TRUE), 30));
+  g_assert_true (ns_test_wait_until (bar_shown, GINT_TO_POINTER (TRUE), 30));
   g_assert_nonnull (strstr (bar_text (), g_strerror (ENOSPC)));
 
   /* Room again: a save re-establishes the journal, and edits are journaled from then on. */
   g_assert_cmpint (g_unlink (filler), ==, 0);
   click (journal_bar (), "_Save");
-  g_assert_true (wait_until (bar_shown, GINT_TO_POINTER (FALSE), 30));
+  g_assert_true (ns_test_wait_until (bar_shown, GINT_TO_POINTER (FALSE), 30));
   fill_slice (1);
   g_assert_true (ns_journal_flush (journal (), &error));
   g_assert_no_error (error);
@@ -312,10 +283,10 @@ main (int argc, char **argv)
     const char *paths[] = { case_dir, NULL };
 
     ns_window_open (window, paths);
-    g_assert_true (wait_until (not_loading, NULL, 120));
+    g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
     g_assert_null (ns_window_get_load_error (window));
     ns_window_set_layout (window, "grid");
-    g_assert_true (wait_until (views_allocated, NULL, 10));
+    g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, window, 10));
   }
 
   g_test_add_func ("/ui/journal/full-disk", test_full_disk);

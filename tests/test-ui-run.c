@@ -27,32 +27,12 @@
 #include "ns-registry.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
 #include "ns-window.h"
 
 static NsWindow *window;
 static char *model2;             /* FLAIR, T1c */
 static char *model4;             /* FLAIR, T1c, T1, T2 */
-
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-  return TRUE;
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !ns_window_is_loading (window);
-}
 
 static NsModelRunner *
 runner (void)
@@ -176,7 +156,7 @@ run_model (void)
 
   g_assert_true (ns_model_runner_start (runner (), NS_RUN_MODEL_REPLACE, FALSE, &error));
   g_assert_no_error (error);
-  g_assert_true (wait_until (run_over, NULL, 240));
+  g_assert_true (ns_test_wait_until (run_over, NULL, 240));
   ns_test_drain ();
 }
 
@@ -286,7 +266,7 @@ test_model_inputs (void)
 
     g_assert_true (ns_model_runner_start (runner (), NS_RUN_MODEL_REPLACE, FALSE, &error));
     g_assert_no_error (error);
-    g_assert_true (wait_until (run_over, NULL, 60));
+    g_assert_true (ns_test_wait_until (run_over, NULL, 60));
     ns_test_drain ();
     g_signal_handler_disconnect (runner (), id);
     g_assert_nonnull (message);
@@ -321,7 +301,7 @@ main (int argc, char **argv)
     const char *paths[] = { case_dir, NULL };
 
     ns_window_open (window, paths);
-    g_assert_true (wait_until (not_loading, NULL, 120));
+    g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
     g_assert_null (ns_window_get_load_error (window));
   }
   ns_model_runner_set_device (runner (), "cpu");

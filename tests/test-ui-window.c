@@ -23,41 +23,13 @@
 
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
 #include "ns-modality-dialog.h"
 #include "ns-window.h"
 
 static NsWindow *window;
 
 /* Iterates the main context until cond (data) holds or timeout_s passes. */
-static gboolean
-wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !ns_window_is_loading (window);
-}
-
-static gboolean
-views_allocated (gpointer data)
-{
-  for (int p = 0; p < NS_N_PLANES; p++)
-    if (gtk_widget_get_width (GTK_WIDGET (ns_window_get_slice_view (window, p))) < 100)
-      return FALSE;
-  return TRUE;
-}
 
 static void
 open_and_wait (const char *path)
@@ -66,7 +38,7 @@ open_and_wait (const char *path)
 
   ns_window_open (window, paths);
   g_assert_true (ns_window_is_loading (window));
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
 }
 
 static void
@@ -82,7 +54,7 @@ ensure_sample_open (void)
     }
   g_assert_true (ns_viewer_has_case (viewer));
   ns_window_set_layout (window, "grid");
-  g_assert_true (wait_until (views_allocated, NULL, 10));
+  g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, window, 10));
 }
 
 static NsSliceView *
@@ -389,7 +361,7 @@ test_open_any_nifti (void)
   ns_modality_dialog_set_kind (NS_MODALITY_DIALOG (question), 0, NS_CASE_FILE_T1);
   gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_OK);
   ns_test_drain ();
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
   g_assert_cmpuint (ns_viewer_get_n_images (viewer), ==, 1);
   g_assert_cmpstr (ns_viewer_get_image_name (viewer, 0), ==, "t1");
@@ -407,7 +379,7 @@ test_open_any_nifti (void)
   /* a lone T2, named: no question, no FLAIR needed */
   ns_window_open (window, t2_paths);
   g_assert_null (ns_window_get_question (window));
-  g_assert_true (wait_until (not_loading, NULL, 120));
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
   g_assert_cmpuint (ns_viewer_get_n_images (viewer), ==, 1);
   g_assert_cmpstr (ns_viewer_get_image_name (viewer, 0), ==, "t2");
@@ -855,7 +827,7 @@ test_load_error (void)
 
     ns_window_open (window, first);
     ns_window_open (window, second);
-    g_assert_true (wait_until (not_loading, NULL, 120));
+    g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
     g_assert_null (ns_window_get_load_error (window));
     g_assert_cmpuint (finished, ==, 1);
     /* Let the cancelled load's callback run too, if it has not yet. */
@@ -1039,7 +1011,7 @@ run_bench (void)
     {
       t0 = g_get_monotonic_time ();
       gtk_widget_queue_draw (GTK_WIDGET (window));
-      g_assert_true (wait_until (painted_after, &t0, 10));
+      g_assert_true (ns_test_wait_until (painted_after, &t0, 10));
     }
 
   t0 = g_get_monotonic_time ();
@@ -1053,7 +1025,7 @@ run_bench (void)
   /* Let the first frame with the case be drawn. */
   t0 = g_get_monotonic_time ();
   gtk_widget_queue_draw (GTK_WIDGET (window));
-  g_assert_true (wait_until (painted_after, &t0, 5));
+  g_assert_true (ns_test_wait_until (painted_after, &t0, 5));
   widget_centre (axial, &x, &y);
 
   for (int n = 0; n < N; n++)
@@ -1063,11 +1035,11 @@ run_bench (void)
       /* Start right after a frame, as an input event would arrive mid-frame-interval. */
       start = g_get_monotonic_time ();
       gtk_widget_queue_draw (GTK_WIDGET (window));
-      g_assert_true (wait_until (painted_after, &start, 5));
+      g_assert_true (ns_test_wait_until (painted_after, &start, 5));
       counter = paint_frame;
       start = g_get_monotonic_time ();
       ns_slice_view_scroll_at (axial, x, y, n % 20 < 10 ? -1 : 1, 0);
-      g_assert_true (wait_until (painted_after, &start, 5));
+      g_assert_true (ns_test_wait_until (painted_after, &start, 5));
       latency[n] = (paint_time - start) / 1000.0;
       frame[n] = paint_ms;
       late += paint_frame != counter + 1;
