@@ -173,7 +173,7 @@ test_export (void)
   g_assert_no_error (error);
   guint64 n_labelled = 0;
   for (int i = 0; i < NS_TEST_NVOX; i++)
-    n_labelled += gv->voxels[i] == 2;
+    n_labelled += ns_volume_get_value (gv, i) == 2;
   g_assert_cmpuint (n_labelled, ==, 144);
 
   /* ... except for a case queued before masks were stored (its row of annotation_masks
