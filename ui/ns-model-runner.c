@@ -1148,7 +1148,10 @@ ns_model_runner_describe_model (const char *path, GError **error)
   if (meta->parent != NULL)
     g_string_append_printf (s, "Fine-tuned from: %s\n", meta->parent);
   if (meta->cases != NULL)
-    g_string_append_printf (s, "Trained on: %u cases\n", g_strv_length (meta->cases));
+    {
+      guint n = g_strv_length (meta->cases);
+      g_string_append_printf (s, "Trained on: %u case%s\n", n, n == 1 ? "" : "s");
+    }
   if (meta->epochs > 0)
     g_string_append_printf (s, "Epochs: %d\n", meta->epochs);
   if (meta->metrics != NULL)
