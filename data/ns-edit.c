@@ -634,7 +634,6 @@ ns_edit_remove_islands (NsLabelMap *map, guint8 label, double min_ml, const NsPa
 
   gsize n = ns_grid_n_voxels (grid);
   int nx = grid->dim[0], ny = grid->dim[1], nz = grid->dim[2];
-  gsize sxy = (gsize) nx * ny;
   double voxel_ml = ns_grid_voxel_volume_ml (grid);
   guint8 *labels = map->labels;
   g_autofree guint8 *seen = g_new0 (guint8, n);
@@ -651,15 +650,8 @@ ns_edit_remove_islands (NsLabelMap *map, guint8 label, double min_ml, const NsPa
       for (guint h = 0; h < queue->len; h++)
         {
           guint32 p = g_array_index (queue, guint32, h);
-          int i = p % nx, j = (p / nx) % ny, k = p / sxy;
           guint32 nb[6];
-          int m = 0;
-          if (i > 0) nb[m++] = p - 1;
-          if (i < nx - 1) nb[m++] = p + 1;
-          if (j > 0) nb[m++] = p - nx;
-          if (j < ny - 1) nb[m++] = p + nx;
-          if (k > 0) nb[m++] = p - sxy;
-          if (k < nz - 1) nb[m++] = p + sxy;
+          int m = ns_box_neighbours6 (p, nx, ny, nz, nb);
           for (int t = 0; t < m; t++)
             if (!seen[nb[t]] && labels[nb[t]] == label)
               {

@@ -648,15 +648,8 @@ ns_label_ops_grow_from_seeds (NsLabelMap *map, const NsVolume *image, double k_s
   for (guint h = 0; h < queue->len; h++)
     {
       guint32 p = g_array_index (queue, guint32, h);
-      int i = p % nx, j = (p / nx) % ny, k = p / sxy;
       guint32 nb[6];
-      int m = 0;
-      if (i > 0) nb[m++] = p - 1;
-      if (i < nx - 1) nb[m++] = p + 1;
-      if (j > 0) nb[m++] = p - nx;
-      if (j < ny - 1) nb[m++] = p + nx;
-      if (k > 0) nb[m++] = p - sxy;
-      if (k < nz - 1) nb[m++] = p + sxy;
+      int m = ns_box_neighbours6 (p, nx, ny, nz, nb);
       for (int t = 0; t < m; t++)
         {
           guint32 q = nb[t];
@@ -695,7 +688,6 @@ label_components (const NsLabelMap *map, guint8 label, GArray *sizes)
   const NsGrid *grid = &map->grid;
   gsize n = ns_grid_n_voxels (grid);
   int nx = grid->dim[0], ny = grid->dim[1], nz = grid->dim[2];
-  gsize sxy = (gsize) nx * ny;
   const guint8 *labels = map->labels;
   guint32 *comp = g_new0 (guint32, MAX (n, 1));
   g_autoptr (GArray) queue = g_array_new (FALSE, FALSE, sizeof (guint32));
@@ -712,15 +704,8 @@ label_components (const NsLabelMap *map, guint8 label, GArray *sizes)
       for (guint h = 0; h < queue->len; h++)
         {
           guint32 p = g_array_index (queue, guint32, h);
-          int i = p % nx, j = (p / nx) % ny, k = p / sxy;
           guint32 nb[6];
-          int m = 0;
-          if (i > 0) nb[m++] = p - 1;
-          if (i < nx - 1) nb[m++] = p + 1;
-          if (j > 0) nb[m++] = p - nx;
-          if (j < ny - 1) nb[m++] = p + nx;
-          if (k > 0) nb[m++] = p - sxy;
-          if (k < nz - 1) nb[m++] = p + sxy;
+          int m = ns_box_neighbours6 (p, nx, ny, nz, nb);
           for (int t = 0; t < m; t++)
             if (comp[nb[t]] == 0 && labels[nb[t]] == label)
               {

@@ -99,6 +99,25 @@ ns_grid_index (const NsGrid *grid, int i, int j, int k)
   return ((gsize) k * (gsize) grid->dim[1] + (gsize) j) * (gsize) grid->dim[0] + (gsize) i;
 }
 
+/* The face neighbours (6-connectivity) of voxel p of an nx x ny x nz box indexed like
+ * ns_grid_index (), written to nb in the order -i, +i, -j, +j, -k, +k; returns how many
+ * (fewer at the box's faces). */
+static inline int
+ns_box_neighbours6 (guint32 p, int nx, int ny, int nz, guint32 nb[6])
+{
+  guint32 sxy = (guint32) nx * (guint32) ny;
+  int i = p % nx, j = (p / nx) % ny, k = p / sxy;
+  int m = 0;
+
+  if (i > 0) nb[m++] = p - 1;
+  if (i < nx - 1) nb[m++] = p + 1;
+  if (j > 0) nb[m++] = p - nx;
+  if (j < ny - 1) nb[m++] = p + nx;
+  if (k > 0) nb[m++] = p - sxy;
+  if (k < nz - 1) nb[m++] = p + sxy;
+  return m;
+}
+
 /* The transform vox2ras is taken from: the sform when its code is > 0 and its matrix is
  * finite and invertible, else the qform likewise, else pixdim.  A transform that the file
  * declares (code > 0) but that is unusable (NaN, Inf, a singular matrix such as all
