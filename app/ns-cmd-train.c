@@ -274,6 +274,8 @@ ns_cmd_train (int argc, char **argv)
       "(sigmoid WT, TC, ET: nnU-Net's BraTS recipe)", "T" },
     { "normalisation", 0, 0, G_OPTION_ARG_STRING, &norm, "zscore-brain (default) or "
       "zscore-brain-clip (percentiles 0.5 and 99.5 clipped first)", "N" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate: none (default), cosine "
+      "or step", "S" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, ref or cuda", "DEV" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default) or bf16", "P" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype, "Storage of the best model: f32 (default), "

@@ -94,6 +94,30 @@ test_bad_numbers (void)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
+/* The options the scripts in tools/ pass (train-default.sh, crossval.sh) are all accepted:
+ * --schedule was once dropped from the option table, so every recipe stopped at "Unknown
+ * option". */
+static void
+test_schedule (void)
+{
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "schedule.safetensors", NULL);
+  {
+    g_auto (NsTestRun) run = { 0 };
+    run_train (&run, out, (const char *[]) { "--schedule", "sometimes", NULL });
+    g_assert_cmpint (run.status, ==, 2);
+    assert_contains (run.err, "--schedule must be none, cosine or step");
+    g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  }
+  for (const char *const *s = (const char *[]) { "none", "cosine", "step", NULL }; *s; s++)
+    {
+      g_auto (NsTestRun) run = { 0 };
+      run_train (&run, out, (const char *[]) { "--schedule", *s, "--force", NULL });
+      if (run.status != 0)
+        g_error ("--schedule %s: exit %d: %s", *s, run.status, run.err);
+      g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
+    }
+}
+
 static GBytes *
 file_bytes (const char *path)
 {
@@ -183,6 +207,7 @@ main (int argc, char **argv)
   case_dir = ns_test_write_case ("Case", 40, 40, 4, TRUE);
   g_test_add_func ("/net/cli/train/bad-numbers", test_bad_numbers);
   g_test_add_func ("/net/cli/train/outputs", test_outputs);
+  g_test_add_func ("/net/cli/train/schedule", test_schedule);
   int status = g_test_run ();
   g_free (case_dir);
   return status;
