@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ns-components.h"
 #include "ns-metrics.h"
 
 G_DEFINE_QUARK (ns-edit-error-quark, ns_edit_error)
@@ -633,37 +634,18 @@ ns_edit_remove_islands (NsLabelMap *map, guint8 label, double min_ml, const NsPa
     return builder_finish (&b, map, "Remove islands");
 
   gsize n = ns_grid_n_voxels (grid);
-  int nx = grid->dim[0], ny = grid->dim[1], nz = grid->dim[2];
   double voxel_ml = ns_grid_voxel_volume_ml (grid);
   guint8 *labels = map->labels;
-  g_autofree guint8 *seen = g_new0 (guint8, n);
-  g_autoptr (GArray) queue = g_array_new (FALSE, FALSE, sizeof (guint32));
-  for (gsize start = 0; start < n; start++)
+  g_autoptr (GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autofree guint32 *comp = ns_components_label (labels, grid->dim, label, sizes, error);
+  if (comp == NULL)
     {
-      if (labels[start] != label || seen[start])
-        continue;
-      /* Breadth-first: the queue ends up holding the whole component. */
-      g_array_set_size (queue, 0);
-      guint32 s32 = (guint32) start;
-      g_array_append_val (queue, s32);
-      seen[start] = 1;
-      for (guint h = 0; h < queue->len; h++)
-        {
-          guint32 p = g_array_index (queue, guint32, h);
-          guint32 nb[6];
-          int m = ns_box_neighbours6 (p, nx, ny, nz, nb);
-          for (int t = 0; t < m; t++)
-            if (!seen[nb[t]] && labels[nb[t]] == label)
-              {
-                seen[nb[t]] = 1;
-                g_array_append_val (queue, nb[t]);
-              }
-        }
-      if (queue->len * voxel_ml >= min_ml)
-        continue;
-      for (guint h = 0; h < queue->len; h++)
-        builder_add (&b, g_array_index (queue, guint32, h), label);
+      g_array_unref (b.keys);
+      return NULL;
     }
+  for (gsize v = 0; v < n; v++)
+    if (comp[v] != 0 && g_array_index (sizes, guint64, comp[v] - 1) * voxel_ml < min_ml)
+      builder_add (&b, v, label);
   /* Write the zeros after the search, which needed the labels intact. */
   for (guint t = 0; t < b.keys->len; t++)
     labels[g_array_index (b.keys, guint64, t) >> 8] = 0;

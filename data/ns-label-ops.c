@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ns-components.h"
 #include "ns-labels.h"
 #include "ns-metrics.h"
 #include "ns-normalize.h"
@@ -680,43 +681,12 @@ ns_label_ops_grow_from_seeds (NsLabelMap *map, const NsVolume *image, double k_s
 
 /* ---- islands ------------------------------------------------------------------------------ */
 
-/* comp[v]: the 1-based 6-connected component of label's voxel v (0 elsewhere), numbered in
- * the order of their first voxel; sizes (guint64) receives the size of each. */
+/* comp[v]: the 1-based 6-connected component of label's voxel v (0 elsewhere); sizes
+ * (guint64) receives the size of each.  NULL with error when out of memory. */
 static guint32 *
-label_components (const NsLabelMap *map, guint8 label, GArray *sizes)
+label_components (const NsLabelMap *map, guint8 label, GArray *sizes, GError **error)
 {
-  const NsGrid *grid = &map->grid;
-  gsize n = ns_grid_n_voxels (grid);
-  int nx = grid->dim[0], ny = grid->dim[1], nz = grid->dim[2];
-  const guint8 *labels = map->labels;
-  guint32 *comp = g_new0 (guint32, MAX (n, 1));
-  g_autoptr (GArray) queue = g_array_new (FALSE, FALSE, sizeof (guint32));
-  guint32 id = 0;
-  for (gsize start = 0; start < n; start++)
-    {
-      if (labels[start] != label || comp[start] != 0)
-        continue;
-      id++;
-      g_array_set_size (queue, 0);
-      guint32 s32 = (guint32) start;
-      g_array_append_val (queue, s32);
-      comp[start] = id;
-      for (guint h = 0; h < queue->len; h++)
-        {
-          guint32 p = g_array_index (queue, guint32, h);
-          guint32 nb[6];
-          int m = ns_box_neighbours6 (p, nx, ny, nz, nb);
-          for (int t = 0; t < m; t++)
-            if (comp[nb[t]] == 0 && labels[nb[t]] == label)
-              {
-                comp[nb[t]] = id;
-                g_array_append_val (queue, nb[t]);
-              }
-        }
-      guint64 size = queue->len;
-      g_array_append_val (sizes, size);
-    }
-  return comp;
+  return ns_components_label (map->labels, map->grid.dim, label, sizes, error);
 }
 
 /* Clears the voxels of label whose component is not keep. */
@@ -742,7 +712,9 @@ ns_label_ops_keep_largest (NsLabelMap *map, const NsPaintRule *rule, GError **er
   if (rule->label == 0 || rule->locked[rule->label])
     return empty_change (map, name);
   g_autoptr (GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autofree guint32 *comp = label_components (map, rule->label, sizes);
+  g_autofree guint32 *comp = label_components (map, rule->label, sizes, error);
+  if (comp == NULL)
+    return NULL;
   guint32 best = 0;
   for (guint c = 0; c < sizes->len; c++)
     if (best == 0 || g_array_index (sizes, guint64, c) > g_array_index (sizes, guint64, best - 1))
@@ -762,7 +734,9 @@ ns_label_ops_keep_island_at (NsLabelMap *map, const int ijk[3], const NsPaintRul
   if (label == 0 || rule->locked[label])
     return empty_change (map, name);
   g_autoptr (GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autofree guint32 *comp = label_components (map, label, sizes);
+  g_autofree guint32 *comp = label_components (map, label, sizes, error);
+  if (comp == NULL)
+    return NULL;
   guint32 keep = comp[ns_grid_index (&map->grid, ijk[0], ijk[1], ijk[2])];
   return keep_component (map, comp, keep, name);
 }
@@ -779,7 +753,9 @@ ns_label_ops_split_islands (NsLabelMap *map, const guint8 taken[256], const NsPa
   if (label == 0 || rule->locked[label])
     return empty_change (map, name);
   g_autoptr (GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autofree guint32 *comp = label_components (map, label, sizes);
+  g_autofree guint32 *comp = label_components (map, label, sizes, error);
+  if (comp == NULL)
+    return NULL;
   guint n_comp = sizes->len;
   if (n_comp < 2)
     return empty_change (map, name);

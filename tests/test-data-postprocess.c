@@ -2,10 +2,13 @@
  *
  * test-data-postprocess.c: small tumour components dropped (6-connectivity, sizes at the
  * threshold), a small enhancing tumour relabelled as core (below, at and above the
- * threshold, and absent), steps switched off, bad parameters refused.
+ * threshold, and absent), steps switched off, bad parameters refused; and the component
+ * labeller they share with the editor (ns_components_label): ids in first-voxel order,
+ * sizes, one value or every non-zero value, diagonal contact not a connection.
  */
 #include "ns-test-util.h"
 #include "ns-data-error.h"
+#include "ns-components.h"
 #include "ns-postprocess.h"
 
 #include <string.h>
@@ -151,11 +154,48 @@ test_inactive_and_bad (void)
   g_assert_cmpmem (m->labels, NX * NY * NZ, orig->labels, NX * NY * NZ);
 }
 
+static void
+test_labeller (void)
+{
+  g_autoptr (NsLabelMap) m = empty_map ();
+  set_box (m, 0, 1, 0, 1, 0, 1, 2);     /* 8 voxels of 2 */
+  set_box (m, 2, 2, 0, 0, 0, 0, 4);     /* touches the first by a face: one tumour */
+  set_box (m, 3, 3, 1, 1, 1, 1, 2);     /* touches 4 by an edge only: separate */
+  set_box (m, 8, 10, 5, 8, 3, 6, 2);    /* 3 x 4 x 4 = 48 */
+  const int *dim = m->grid.dim;
+
+  g_autoptr (GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autofree guint32 *comp = ns_components_label (m->labels, dim, 2, sizes, NULL);
+  g_assert_nonnull (comp);
+  g_assert_cmpuint (sizes->len, ==, 3);
+  g_assert_cmpuint (g_array_index (sizes, guint64, 0), ==, 8);
+  g_assert_cmpuint (g_array_index (sizes, guint64, 1), ==, 1);
+  g_assert_cmpuint (g_array_index (sizes, guint64, 2), ==, 48);
+  g_assert_cmpuint (comp[ns_grid_index (&m->grid, 1, 1, 1)], ==, 1);
+  g_assert_cmpuint (comp[ns_grid_index (&m->grid, 2, 0, 0)], ==, 0);   /* a 4 */
+  g_assert_cmpuint (comp[ns_grid_index (&m->grid, 3, 1, 1)], ==, 2);
+  g_assert_cmpuint (comp[ns_grid_index (&m->grid, 10, 8, 6)], ==, 3);
+
+  g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autofree guint32 *any = ns_components_label (m->labels, dim, NS_COMPONENTS_NONZERO, all,
+                                                 NULL);
+  g_assert_cmpuint (all->len, ==, 3);
+  g_assert_cmpuint (g_array_index (all, guint64, 0), ==, 9);
+  g_assert_cmpuint (any[ns_grid_index (&m->grid, 2, 0, 0)], ==, 1);
+
+  g_autoptr (GArray) none = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autofree guint32 *zero = ns_components_label (m->labels, dim, 7, none, NULL);
+  g_assert_cmpuint (none->len, ==, 0);
+  for (gsize i = 0; i < ns_grid_n_voxels (&m->grid); i++)
+    g_assert_cmpuint (zero[i], ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/data/postprocess/components", test_components);
+  g_test_add_func ("/data/postprocess/labeller", test_labeller);
   g_test_add_func ("/data/postprocess/small-label", test_small_label);
   g_test_add_func ("/data/postprocess/inactive-and-bad", test_inactive_and_bad);
   return g_test_run ();
