@@ -9,6 +9,8 @@
 
 #include <math.h>
 
+#include "ns-db-watch.h"
+
 struct _NsQueuePanel
 {
   GtkBox parent_instance;
@@ -20,6 +22,8 @@ struct _NsQueuePanel
   GtkWidget *list;
   GtkWidget *message;
   GtkWidget *open, *exclude, *requeue;
+  GtkWidget *accept, *send_back, *note;
+  GSource *watch;            /* other processes' and workstations' changes */
 };
 
 enum { SIGNAL_OPEN_CASE, N_SIGNALS };
@@ -39,11 +43,24 @@ ns_queue_panel_dup_row_text (NsQueuePanel *self, guint index)
     g_snprintf (effort, sizeof effort, "%.3f", e->effort);
   if (isfinite (e->uncertainty))
     g_snprintf (unc, sizeof unc, "%.3f", e->uncertainty);
-  if (e->state == NS_QUEUE_STATE_USED)
-    return g_strdup_printf ("%s  used by v%d  effort %s  uncertainty %s", e->case_id,
-                            e->used_by, effort, unc);
-  return g_strdup_printf ("%s  %s  effort %s  uncertainty %s", e->case_id,
-                          ns_queue_state_name (e->state), effort, unc);
+  {
+    g_autofree char *state = e->state == NS_QUEUE_STATE_USED
+                               ? g_strdup_printf ("used by v%d", e->used_by)
+                               : g_strdup (ns_queue_state_name (e->state));
+    GString *text = g_string_new (NULL);
+
+    g_string_printf (text, "%s  %s  effort %s  uncertainty %s", e->case_id, state, effort,
+                     unc);
+    if (e->claimed_by != NULL)
+      g_string_append_printf (text, "  taken by %s on %s since %s", e->claimed_by,
+                              e->claim_host, e->claimed_since);
+    if (e->review != NS_QUEUE_REVIEW_NONE)
+      g_string_append_printf (text, "  %s by %s", ns_queue_review_name (e->review),
+                              e->reviewer);
+    if (e->review == NS_QUEUE_REVIEW_SENT_BACK && e->review_note != NULL)
+      g_string_append_printf (text, ": %s", e->review_note);
+    return g_string_free (text, FALSE);
+  }
 }
 
 static void
@@ -56,6 +73,19 @@ update_buttons (NsQueuePanel *self)
   gtk_widget_set_sensitive (self->open, e != NULL);
   gtk_widget_set_sensitive (self->exclude, e != NULL && e->state != NS_QUEUE_STATE_EXCLUDED);
   gtk_widget_set_sensitive (self->requeue, e != NULL && e->state != NS_QUEUE_STATE_QUEUED);
+  /* a verdict is on the latest correction, while it waits for fine-tuning */
+  gtk_widget_set_sensitive (self->accept, e != NULL && e->state == NS_QUEUE_STATE_QUEUED
+                                            && e->review != NS_QUEUE_REVIEW_ACCEPTED);
+  gtk_widget_set_sensitive (self->send_back, e != NULL && e->state == NS_QUEUE_STATE_QUEUED);
+}
+
+static gint64
+selected_id (NsQueuePanel *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list));
+
+  return row != NULL ? ((NsQueueEntry *) self->entries->pdata[gtk_list_box_row_get_index (row)])->id
+                     : 0;
 }
 
 gboolean
@@ -65,6 +95,7 @@ ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
   g_autoptr (NsDb) queue = ns_db_open (self->db_path, &local);
   GPtrArray *entries = queue != NULL ? ns_queue_list (queue, self->sort, -1, &local) : NULL;
   GtkWidget *child;
+  gint64 keep = selected_id (self);
 
   while ((child = gtk_widget_get_first_child (self->list)) != NULL)
     gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
@@ -94,6 +125,11 @@ ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
                                           self->entries->len == 1 ? "" : "s");
     gtk_label_set_text (GTK_LABEL (self->message), m);
   }
+  /* the same case stays selected (a change elsewhere must not move the user's choice) */
+  for (guint i = 0; keep != 0 && i < self->entries->len; i++)
+    if (((NsQueueEntry *) self->entries->pdata[i])->id == keep)
+      gtk_list_box_select_row (GTK_LIST_BOX (self->list),
+                               gtk_list_box_get_row_at_index (GTK_LIST_BOX (self->list), i));
   update_buttons (self);
   return TRUE;
 }
@@ -153,7 +189,6 @@ set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
   const NsQueueEntry *e = selected (self);
   g_autoptr (NsDb) queue = NULL;
   gint64 id;
-  int index;
 
   if (e == NULL)
     {
@@ -161,7 +196,6 @@ set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
       return FALSE;
     }
   id = e->id;
-  index = gtk_list_box_row_get_index (gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list)));
   queue = ns_db_open (self->db_path, error);
   if (queue == NULL
       || !ns_queue_set_state (queue, id, state, 0, NULL,
@@ -169,15 +203,7 @@ set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
                                                                : "requeued in the queue panel",
                               error))
     return FALSE;
-  if (!ns_queue_panel_refresh (self, error))
-    return FALSE;
-  /* keep the same case selected */
-  for (guint i = 0; i < self->entries->len; i++)
-    if (((NsQueueEntry *) self->entries->pdata[i])->id == id)
-      index = i;
-  if (index >= 0 && (guint) index < self->entries->len)
-    ns_queue_panel_select (self, index);
-  return TRUE;
+  return ns_queue_panel_refresh (self, error);
 }
 
 gboolean
@@ -190,6 +216,69 @@ gboolean
 ns_queue_panel_requeue_selected (NsQueuePanel *self, GError **error)
 {
   return set_selected_state (self, NS_QUEUE_STATE_QUEUED, error);
+}
+
+static gboolean
+is_blank (const char *text)
+{
+  for (; text != NULL && *text != '\0'; text = g_utf8_next_char (text))
+    if (!g_unichar_isspace (g_utf8_get_char (text)))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+ns_queue_panel_review_selected (NsQueuePanel *self, NsQueueReview verdict, const char *note,
+                                GError **error)
+{
+  const NsQueueEntry *e = selected (self);
+  g_autoptr (NsDb) queue = NULL;
+
+  g_return_val_if_fail (verdict != NS_QUEUE_REVIEW_NONE, FALSE);
+  if (e == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no case is selected");
+      return FALSE;
+    }
+  if (verdict == NS_QUEUE_REVIEW_SENT_BACK && is_blank (note))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s: say in the note why the correction goes back", e->case_id);
+      return FALSE;
+    }
+  /* the correction that the list shows, not one that came in since */
+  queue = ns_db_open (self->db_path, error);
+  if (queue == NULL
+      || !ns_queue_review (queue, e->id, e->annotation_id, verdict, NULL,
+                           is_blank (note) ? NULL : note, error))
+    return FALSE;
+  return ns_queue_panel_refresh (self, error);
+}
+
+static void
+on_review_button (GtkButton *button, NsQueuePanel *self)
+{
+  g_autoptr (GError) error = NULL;
+  const char *note = gtk_editable_get_text (GTK_EDITABLE (self->note));
+  NsQueueReview verdict = GTK_WIDGET (button) == self->accept ? NS_QUEUE_REVIEW_ACCEPTED
+                                                               : NS_QUEUE_REVIEW_SENT_BACK;
+
+  if (!ns_queue_panel_review_selected (self, verdict, note, &error))
+    {
+      gtk_label_set_text (GTK_LABEL (self->message), error->message);
+      return;
+    }
+  gtk_editable_set_text (GTK_EDITABLE (self->note), "");
+}
+
+static gboolean
+on_db_changed (NsDbChanges changes, gpointer user_data)
+{
+  NsQueuePanel *self = user_data;
+
+  if (changes & NS_DB_CHANGES_QUEUE)
+    ns_queue_panel_refresh (self, NULL); /* an error shows in the panel */
+  return G_SOURCE_CONTINUE;
 }
 
 void
@@ -230,6 +319,11 @@ ns_queue_panel_dispose (GObject *object)
 {
   NsQueuePanel *self = NS_QUEUE_PANEL (object);
 
+  if (self->watch != NULL)
+    {
+      g_source_destroy (self->watch);
+      g_clear_pointer (&self->watch, g_source_unref);
+    }
   /* the list's selection changes while the children go away */
   if (self->list != NULL)
     g_signal_handlers_disconnect_by_data (self->list, self);
@@ -266,6 +360,7 @@ ns_queue_panel_init (NsQueuePanel *self)
                                        "Most edited first", NULL };
   GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *review = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *scroll = gtk_scrolled_window_new ();
   GtkWidget *title = gtk_label_new ("Fine-tuning queue");
 
@@ -291,6 +386,7 @@ ns_queue_panel_init (NsQueuePanel *self)
   gtk_widget_set_vexpand (scroll, TRUE);
 
   self->message = gtk_label_new ("");
+  gtk_widget_set_name (self->message, "queue-message");
   gtk_label_set_xalign (GTK_LABEL (self->message), 0);
   gtk_label_set_wrap (GTK_LABEL (self->message), TRUE);
 
@@ -305,10 +401,23 @@ ns_queue_panel_init (NsQueuePanel *self)
   gtk_box_append (GTK_BOX (buttons), self->exclude);
   gtk_box_append (GTK_BOX (buttons), self->requeue);
 
+  /* a second reader's verdict on the selected case's latest correction */
+  self->note = gtk_entry_new ();
+  gtk_entry_set_placeholder_text (GTK_ENTRY (self->note), "Review note (why it goes back)");
+  gtk_widget_set_hexpand (self->note, TRUE);
+  self->accept = gtk_button_new_with_mnemonic ("_Accept");
+  self->send_back = gtk_button_new_with_mnemonic ("Send _Back");
+  g_signal_connect (self->accept, "clicked", G_CALLBACK (on_review_button), self);
+  g_signal_connect (self->send_back, "clicked", G_CALLBACK (on_review_button), self);
+  gtk_box_append (GTK_BOX (review), self->note);
+  gtk_box_append (GTK_BOX (review), self->accept);
+  gtk_box_append (GTK_BOX (review), self->send_back);
+
   gtk_box_append (GTK_BOX (self), top);
   gtk_box_append (GTK_BOX (self), scroll);
   gtk_box_append (GTK_BOX (self), self->message);
   gtk_box_append (GTK_BOX (self), buttons);
+  gtk_box_append (GTK_BOX (self), review);
 }
 
 GtkWidget *
@@ -318,5 +427,9 @@ ns_queue_panel_new (const char *db_path)
 
   self->db_path = g_strdup (db_path);
   ns_queue_panel_refresh (self, NULL);
+  /* NOTIFY on a server, the change serials polled every second on SQLite */
+  self->watch = ns_db_watch_source_new (db_path, 0);
+  g_source_set_callback (self->watch, G_SOURCE_FUNC (on_db_changed), self, NULL);
+  g_source_attach (self->watch, NULL);
   return GTK_WIDGET (self);
 }

@@ -4,6 +4,11 @@
  * state, effort (WT Dice between the model's prediction and the correction) and
  * uncertainty; sorted by when it was added, by uncertainty (the next case to correct
  * first: active learning) or by effort; Open, Exclude and Requeue on the selected case.
+ * A team's state shows in each row: who has the case taken (claimed) since when, and the
+ * review of its latest correction; Accept and Send Back (with a note) give a second
+ * reader's verdict.  The list follows the database (ns-db-watch.h): what another process
+ * or workstation adds, claims, reviews or uses shows without a click, the selected case
+ * staying selected.
  */
 #pragma once
 
@@ -32,6 +37,11 @@ void           ns_queue_panel_select       (NsQueuePanel *self, guint index);
 /* The actions on the selected row. */
 gboolean       ns_queue_panel_exclude_selected (NsQueuePanel *self, GError **error);
 gboolean       ns_queue_panel_requeue_selected (NsQueuePanel *self, GError **error);
+/* A second reader's verdict (ACCEPTED or SENT_BACK, which needs a note) on the correction
+ * the selected row shows, by the user (ns_queue_review(): refused for its author and
+ * when a newer correction came in). */
+gboolean       ns_queue_panel_review_selected  (NsQueuePanel *self, NsQueueReview verdict,
+                                                const char *note, GError **error);
 void           ns_queue_panel_open_selected    (NsQueuePanel *self);
 
 G_END_DECLS
