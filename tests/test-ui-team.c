@@ -12,6 +12,15 @@
  *   /ui/team/review        Send Back without a note is refused with the reason and
  *                          records nothing; with a note it is recorded and shown; Accept
  *                          then shows "accepted by"; the author cannot review their own
+ *   /ui/team/claim         Open claims a queued case (case-claimed, then open-case), the
+ *                          row shows it taken; a colleague's take-over from the command
+ *                          line is noticed ("lost"), after which saving is refused with a
+ *                          message that says who and that the edits are kept, and the
+ *                          queue refuses the old token; dropping the session of another
+ *                          case releases its claim (recorded)
+ *   /ui/team/taken         Open on a case a colleague holds asks: who and since when;
+ *                          Open Read-Only opens it without a claim; Take Over
+ *                          (destructive-styled) takes it, recorded with a note
  */
 #define G_LOG_DOMAIN "test-ui-team"
 
@@ -24,6 +33,7 @@
 #include "ns-data-error.h"
 #include "ns-models-dialog.h"
 #include "ns-queue-panel.h"
+#include "ns-queue-session.h"
 #include "ns-queue.h"
 #include "ns-registry.h"
 #include "ns-test-queue.h"
@@ -311,6 +321,256 @@ test_review (void)
   }
 }
 
+/* A case queued with a correction by who; its row id. */
+static gint64
+queue_case (NsDb *db, const char *id, const char *who)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ns_test_make_case (id, ".nii.gz");
+  g_autofree char *mask = ns_test_fresh_path ("mask.nii.gz");
+  NsQueueAnnotation a = { mask, NULL, 0, who, NAN };
+  gint64 row;
+
+  ns_test_write_mask (mask, 4, 10, FALSE);
+  row = ns_queue_add (db, dir, &a, &error);
+  g_assert_no_error (error);
+  return row;
+}
+
+/* What the panel's Open did. */
+typedef struct
+{
+  gboolean claimed_emitted;
+  NsQueueSession *session;   /* owned */
+  char *opened;
+  gboolean lost;
+} Opened;
+
+static void
+on_case_claimed (NsQueuePanel *panel, NsQueueSession *session, Opened *o)
+{
+  o->claimed_emitted = TRUE;
+  g_clear_object (&o->session);
+  o->session = session != NULL ? g_object_ref (session) : NULL;
+}
+
+static void
+on_open_case (NsQueuePanel *panel, const char *path, Opened *o)
+{
+  g_assert_true (o->claimed_emitted); /* the claim comes first */
+  g_free (o->opened);
+  o->opened = g_strdup (path);
+}
+
+static void
+opened_clear (Opened *o)
+{
+  g_clear_object (&o->session);
+  g_clear_pointer (&o->opened, g_free);
+  o->claimed_emitted = o->lost = FALSE;
+}
+
+static void
+select_case (NsQueuePanel *panel, const char *case_id)
+{
+  for (guint i = 0; i < ns_queue_panel_get_n_rows (panel); i++)
+    if (g_strcmp0 (ns_queue_panel_get_entry (panel, i)->case_id, case_id) == 0)
+      {
+        ns_queue_panel_select (panel, i);
+        return;
+      }
+  g_error ("no row of %s", case_id);
+}
+
+static void
+on_lost (NsQueueSession *session, const char *why, Opened *o)
+{
+  g_test_message ("lost: %s", why);
+  o->lost = TRUE;
+}
+
+static gboolean
+is_lost (gpointer data)
+{
+  return ((Opened *) data)->lost;
+}
+
+static void
+test_claim (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *location = NULL;
+  g_autoptr (NsDb) db = ns_test_open_fresh_db (&location);
+  gint64 a = queue_case (db, "Claim_A", "ann");
+  gint64 b = queue_case (db, "Claim_B", "ann");
+  GtkWidget *win = window_with (ns_queue_panel_new (location));
+  NsQueuePanel *panel = NS_QUEUE_PANEL (gtk_window_get_child (GTK_WINDOW (win)));
+  GtkWidget *open = ns_test_find_button (GTK_WIDGET (panel), "_Open");
+  Opened o = { 0 };
+
+  ns_queue_panel_set_lease (panel, 3); /* renewed every second */
+  g_signal_connect (panel, "case-claimed", G_CALLBACK (on_case_claimed), &o);
+  g_signal_connect (panel, "open-case", G_CALLBACK (on_open_case), &o);
+  select_case (panel, "Claim_A");
+  click (open);
+  g_assert_nonnull (o.session);
+  g_assert_cmpint (ns_queue_session_get_case_id (o.session), ==, a);
+  g_assert_nonnull (o.opened);
+  g_assert_cmpstr (o.opened, ==, ns_queue_dup_entry (db, "Claim_A", NULL)->path);
+  {
+    g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, a, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (c);
+    g_assert_cmpstr (c->who, ==, g_get_user_name ());
+    g_assert_cmpstr (c->token, ==, ns_queue_session_get_token (o.session));
+  }
+  {
+    g_autofree char *taken = g_strdup_printf ("taken by %s on ", g_get_user_name ());
+
+    select_case (panel, "Claim_A");
+    assert_row_shows (panel, gtk_list_box_row_get_index (gtk_list_box_get_selected_row (
+                        GTK_LIST_BOX (ns_test_find_widget (GTK_WIDGET (panel),
+                                                           GTK_TYPE_LIST_BOX)))), taken);
+  }
+  g_assert_true (ns_queue_session_check (o.session, &error));
+  g_assert_no_error (error);
+
+  /* a colleague takes it over from another workstation: noticed at the next renewal */
+  g_signal_connect (o.session, "lost", G_CALLBACK (on_lost), &o);
+  other_workstation (location, "queue", "take-over", "Claim_A", "--who", "bob", "--note",
+                     "ann is away", NULL);
+  g_assert_true (ns_test_wait_until (is_lost, &o, 30));
+  g_assert_false (ns_queue_session_check (o.session, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
+  g_test_message ("save refused: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "You no longer hold case Claim_A"));
+  g_assert_nonnull (strstr (error->message, "bob"));
+  g_assert_nonnull (strstr (error->message, "your edits are kept"));
+  g_clear_error (&error);
+  /* and the queue itself refuses a correction under the lost claim */
+  {
+    g_autofree char *mask = ns_test_fresh_path ("late.nii.gz");
+    NsQueueAnnotation late = { mask, NULL, 0, NULL, NAN,
+                               ns_queue_session_get_token (o.session) };
+
+    ns_test_write_mask (mask, 2, 12, FALSE);
+    g_assert_cmpint (ns_queue_add (db, o.opened, &late, &error), ==, 0);
+    g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
+    g_clear_error (&error);
+  }
+  opened_clear (&o); /* the lost claim is bob's: nothing released */
+  {
+    g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, a, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (c->who, ==, "bob");
+  }
+
+  /* closing a case gives its claim back, recorded */
+  select_case (panel, "Claim_B");
+  click (open);
+  g_assert_nonnull (o.session);
+  g_assert_nonnull (ns_queue_dup_claim (db, b, NULL));
+  opened_clear (&o);
+  {
+    g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, b, &error);
+    g_autoptr (GPtrArray) history = ns_queue_list_claim_history (db, b, &error);
+
+    g_assert_no_error (error);
+    g_assert_null (c);
+    g_assert_cmpuint (history->len, ==, 2);
+    g_assert_cmpstr (((NsQueueClaimEvent *) history->pdata[1])->event, ==, "release");
+  }
+  g_signal_handlers_disconnect_by_data (panel, &o);
+  gtk_window_destroy (GTK_WINDOW (win));
+  ns_test_drain ();
+}
+
+static gboolean
+question_gone (gpointer data)
+{
+  return ns_queue_panel_get_question (data) == NULL;
+}
+
+static void
+test_taken (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *location = NULL;
+  g_autoptr (NsDb) db = ns_test_open_fresh_db (&location);
+  gint64 a = queue_case (db, "Taken_A", "ann");
+  GtkWidget *win;
+  NsQueuePanel *panel;
+  GtkWidget *open;
+  GtkWindow *question;
+  Opened o = { 0 };
+  g_autofree char *secondary = NULL;
+
+  other_workstation (location, "queue", "claim", "Taken_A", "--who", "bob", "--lease", "3600",
+                     NULL);
+  win = window_with (ns_queue_panel_new (location));
+  panel = NS_QUEUE_PANEL (gtk_window_get_child (GTK_WINDOW (win)));
+  open = ns_test_find_button (GTK_WIDGET (panel), "_Open");
+  g_signal_connect (panel, "case-claimed", G_CALLBACK (on_case_claimed), &o);
+  g_signal_connect (panel, "open-case", G_CALLBACK (on_open_case), &o);
+  select_case (panel, "Taken_A");
+  click (open);
+  question = ns_queue_panel_get_question (panel);
+  g_assert_nonnull (question);
+  g_assert_false (o.claimed_emitted);
+  g_object_get (question, "secondary-text", &secondary, NULL);
+  g_test_message ("%s", secondary);
+  g_assert_nonnull (strstr (secondary, "bob"));
+  g_assert_nonnull (strstr (secondary, "since"));
+  {
+    GtkWidget *take = ns_test_find_button (GTK_WIDGET (question), "_Take Over");
+
+    g_assert_nonnull (take);
+    g_assert_true (gtk_widget_has_css_class (take, "destructive-action"));
+  }
+
+  /* read-only: opened, no claim, bob still holds it */
+  click (ns_test_find_button (GTK_WIDGET (question), "Open _Read-Only"));
+  g_assert_true (ns_test_wait_until (question_gone, panel, 5));
+  g_assert_true (o.claimed_emitted);
+  g_assert_null (o.session);
+  g_assert_nonnull (o.opened);
+  {
+    g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, a, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (c->who, ==, "bob");
+  }
+  opened_clear (&o);
+
+  /* take over: recorded, with the previous holder and a note */
+  select_case (panel, "Taken_A");
+  click (open);
+  question = ns_queue_panel_get_question (panel);
+  g_assert_nonnull (question);
+  click (ns_test_find_button (GTK_WIDGET (question), "_Take Over"));
+  g_assert_true (ns_test_wait_until (question_gone, panel, 5));
+  g_assert_nonnull (o.session);
+  {
+    g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, a, &error);
+    g_autoptr (GPtrArray) history = ns_queue_list_claim_history (db, a, &error);
+    const NsQueueClaimEvent *last;
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (c->who, ==, g_get_user_name ());
+    last = history->pdata[history->len - 1];
+    g_assert_cmpstr (last->event, ==, "take-over");
+    g_test_message ("take-over note: %s", last->note);
+    g_assert_nonnull (strstr (last->note, "bob"));
+    g_assert_nonnull (strstr (last->note, "taken over in the queue panel"));
+  }
+  opened_clear (&o);
+  g_signal_handlers_disconnect_by_data (panel, &o);
+  gtk_window_destroy (GTK_WINDOW (win));
+  ns_test_drain ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -330,5 +590,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/team/live-queue", test_live_queue);
   g_test_add_func ("/ui/team/live-models", test_live_models);
   g_test_add_func ("/ui/team/review", test_review);
+  g_test_add_func ("/ui/team/claim", test_claim);
+  g_test_add_func ("/ui/team/taken", test_taken);
   return g_test_run ();
 }

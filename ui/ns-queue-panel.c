@@ -9,7 +9,9 @@
 
 #include <math.h>
 
+#include "ns-data-error.h"
 #include "ns-db-watch.h"
+#include "ns-queue-session.h"
 
 struct _NsQueuePanel
 {
@@ -24,9 +26,12 @@ struct _NsQueuePanel
   GtkWidget *open, *exclude, *requeue;
   GtkWidget *accept, *send_back, *note;
   GSource *watch;            /* other processes' and workstations' changes */
+  guint lease_s;             /* of the claims it makes (0: the default) */
+  GtkWindow *question;       /* "taken by ...: Open Read-Only / Take Over", weak */
+  gint64 question_case;      /* the case it is about */
 };
 
-enum { SIGNAL_OPEN_CASE, N_SIGNALS };
+enum { SIGNAL_OPEN_CASE, SIGNAL_CASE_CLAIMED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NsQueuePanel, ns_queue_panel, GTK_TYPE_BOX)
@@ -281,13 +286,140 @@ on_db_changed (NsDbChanges changes, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The case at path opened, with one's claim on it (NULL: read-only). */
+static void
+open_case (NsQueuePanel *self, const char *path, NsQueueSession *session)
+{
+  g_autofree char *p = g_strdup (path); /* the signals may refresh the list */
+
+  g_signal_emit (self, signals[SIGNAL_CASE_CLAIMED], 0, session);
+  g_signal_emit (self, signals[SIGNAL_OPEN_CASE], 0, p);
+}
+
+static const NsQueueEntry *
+find_entry (NsQueuePanel *self, gint64 id)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    if (((NsQueueEntry *) self->entries->pdata[i])->id == id)
+      return self->entries->pdata[i];
+  return NULL;
+}
+
+/* Claims (or takes over) the case and opens it; FALSE + error when it cannot. */
+static gboolean
+claim_and_open (NsQueuePanel *self, gint64 id, gboolean take_over, GError **error)
+{
+  g_autofree char *note = take_over ? g_strdup_printf ("taken over in the queue panel by %s",
+                                                       g_get_user_name ())
+                                    : NULL;
+  g_autoptr (NsQueueSession) session = ns_queue_session_new (self->db_path, id, NULL,
+                                                             self->lease_s, take_over, note,
+                                                             error);
+  g_autofree char *path = NULL;
+
+  if (session == NULL)
+    return FALSE;
+  ns_queue_panel_refresh (self, NULL);
+  path = g_strdup (find_entry (self, id) != NULL ? find_entry (self, id)->path : NULL);
+  if (path == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                   "the case was removed from the queue meanwhile");
+      return FALSE;
+    }
+  open_case (self, path, session);
+  return TRUE;
+}
+
+enum { RESPONSE_READ_ONLY = 1, RESPONSE_TAKE_OVER = 2 };
+
+static void
+on_question_response (GtkDialog *dialog, int response, NsQueuePanel *self)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 id = self->question_case;
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == RESPONSE_READ_ONLY)
+    {
+      const NsQueueEntry *e = find_entry (self, id);
+
+      if (e != NULL)
+        open_case (self, e->path, NULL);
+    }
+  else if (response == RESPONSE_TAKE_OVER && !claim_and_open (self, id, TRUE, &error))
+    gtk_label_set_text (GTK_LABEL (self->message), error->message);
+}
+
+/* A colleague holds the case: read-only, or take it over (destructive: their unsaved work
+ * on it will be refused). */
+static void
+ask_taken (NsQueuePanel *self, const NsQueueEntry *e, const char *why)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog, *take;
+
+  if (self->question != NULL)
+    gtk_window_destroy (self->question);
+  dialog = gtk_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                   "%s is taken", e->case_id);
+  gtk_window_set_title (GTK_WINDOW (dialog), "Case Taken");
+  gtk_message_dialog_format_secondary_text (
+    GTK_MESSAGE_DIALOG (dialog),
+    "%s%s\n\nOpen it read-only to look at it, or take it over to correct it yourself: "
+    "that is recorded, and %s's next save of this case will be refused (their edits stay "
+    "in their editor).", why, g_str_has_suffix (why, ".") ? "" : ".",
+    e->claimed_by != NULL ? e->claimed_by : "the holder");
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "Open _Read-Only", RESPONSE_READ_ONLY);
+  take = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Take Over", RESPONSE_TAKE_OVER);
+  gtk_widget_add_css_class (take, "destructive-action");
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), RESPONSE_READ_ONLY);
+  self->question_case = e->id;
+  self->question = GTK_WINDOW (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->question);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_question_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 void
 ns_queue_panel_open_selected (NsQueuePanel *self)
 {
   const NsQueueEntry *e = selected (self);
+  g_autoptr (GError) error = NULL;
+  gint64 id;
 
-  if (e != NULL)
-    g_signal_emit (self, signals[SIGNAL_OPEN_CASE], 0, e->path);
+  if (e == NULL)
+    return;
+  /* only a case waiting for fine-tuning is corrected; the others are looked at */
+  if (e->state != NS_QUEUE_STATE_QUEUED)
+    {
+      open_case (self, e->path, NULL);
+      return;
+    }
+  id = e->id;
+  if (claim_and_open (self, id, FALSE, &error))
+    return;
+  ns_queue_panel_refresh (self, NULL);
+  e = find_entry (self, id);
+  if (e != NULL && g_error_matches (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED))
+    ask_taken (self, e, error->message);
+  else
+    gtk_label_set_text (GTK_LABEL (self->message), error->message);
+}
+
+GtkWindow *
+ns_queue_panel_get_question (NsQueuePanel *self)
+{
+  return self->question;
+}
+
+void
+ns_queue_panel_set_lease (NsQueuePanel *self, guint lease_s)
+{
+  self->lease_s = lease_s;
 }
 
 static void
@@ -324,6 +456,12 @@ ns_queue_panel_dispose (GObject *object)
       g_source_destroy (self->watch);
       g_clear_pointer (&self->watch, g_source_unref);
     }
+  if (self->question != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (self->question), (gpointer *) &self->question);
+      gtk_window_destroy (self->question);
+      self->question = NULL;
+    }
   /* the list's selection changes while the children go away */
   if (self->list != NULL)
     g_signal_handlers_disconnect_by_data (self->list, self);
@@ -351,6 +489,9 @@ ns_queue_panel_class_init (NsQueuePanelClass *klass)
   signals[SIGNAL_OPEN_CASE] = g_signal_new ("open-case", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                             G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_CASE_CLAIMED] = g_signal_new ("case-claimed", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, NS_TYPE_QUEUE_SESSION);
 }
 
 static void

@@ -22,7 +22,13 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (NsQueuePanel, ns_queue_panel, NS, QUEUE_PANEL, GtkBox)
 
-/* Signal "open-case" (const char *path): Open on a row (or a double click). */
+/* Signal "open-case" (const char *path): Open on a row (or a double click).  A queued case
+ * is opened for correction: it is claimed first (ns-queue-session.h), and signal
+ * "case-claimed" (NsQueueSession *, NULL when opened read-only or not queued) comes just
+ * before "open-case"; the receiver keeps a reference while the case is open and drops it
+ * (releasing the claim) when the case is closed.  A case a colleague holds asks first
+ * (ns_queue_panel_get_question()): Cancel, Open Read-Only, or Take Over (destructive,
+ * recorded with the previous holder). */
 GtkWidget     *ns_queue_panel_new          (const char *db_path);
 /* Re-reads the database; FALSE + error when it cannot be read (shown in the panel too). */
 gboolean       ns_queue_panel_refresh      (NsQueuePanel *self, GError **error);
@@ -43,5 +49,9 @@ gboolean       ns_queue_panel_requeue_selected (NsQueuePanel *self, GError **err
 gboolean       ns_queue_panel_review_selected  (NsQueuePanel *self, NsQueueReview verdict,
                                                 const char *note, GError **error);
 void           ns_queue_panel_open_selected    (NsQueuePanel *self);
+/* The "case taken" question Open put up (NULL when none is shown). */
+GtkWindow     *ns_queue_panel_get_question     (NsQueuePanel *self);
+/* The lease of the claims the panel makes, in seconds (0: NS_QUEUE_LEASE_DEFAULT_S). */
+void           ns_queue_panel_set_lease        (NsQueuePanel *self, guint lease_s);
 
 G_END_DECLS
