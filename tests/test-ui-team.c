@@ -21,6 +21,11 @@
  *   /ui/team/taken         Open on a case a colleague holds asks: who and since when;
  *                          Open Read-Only opens it without a claim; Take Over
  *                          (destructive-styled) takes it, recorded with a note
+ *   /ui/team/fine-tune     the Fine-tune dialog's "Accepted corrections only": off while
+ *                          nothing is reviewed, on once the queue has reviews; the run
+ *                          takes only accepted cases, their masks written from the
+ *                          database (not links to a folder), and its record says which
+ *                          cases were left out and why; unticked, every correction
  */
 #define G_LOG_DOMAIN "test-ui-team"
 
@@ -31,12 +36,15 @@
 #include <string.h>
 
 #include "ns-data-error.h"
+#include "ns-fine-tune-dialog.h"
 #include "ns-models-dialog.h"
 #include "ns-queue-panel.h"
 #include "ns-queue-session.h"
 #include "ns-queue.h"
 #include "ns-registry.h"
+#include "ns-runs.h"
 #include "ns-test-queue.h"
+#include "ns-train-panel.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
 
@@ -571,6 +579,141 @@ test_taken (void)
   ns_test_drain ();
 }
 
+static GtkWidget *
+find_check (GtkWidget *widget, const char *label)
+{
+  if (GTK_IS_CHECK_BUTTON (widget)
+      && g_strcmp0 (gtk_check_button_get_label (GTK_CHECK_BUTTON (widget)), label) == 0)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_check (c, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+training_done (gpointer data)
+{
+  return ns_train_panel_get_state (data) != NS_TRAIN_RUNNING;
+}
+
+/* Starts a run of the dialog's request with an option that makes the trainer stop at
+ * once (the folders and the record are made before it starts); returns the run's case
+ * folder. */
+static char *
+start_run (NsFineTuneDialog *dialog, const char *location, NsRun **run_out, GError **error)
+{
+  NsTrainRequest request = { 0 };
+  NsTrainPanel *panel = NS_TRAIN_PANEL (g_object_ref_sink (ns_train_panel_new (location)));
+  g_autoptr (NsDb) db = NULL;
+  g_autoptr (GPtrArray) runs = NULL;
+  gboolean ok;
+
+  g_assert_true (ns_fine_tune_dialog_get_request (dialog, &request, NULL));
+  request.output = ns_test_fresh_path ("model.safetensors");
+  g_strfreev (request.extra_args);
+  request.extra_args = g_strdupv ((char *[]) { "--no-such-option", NULL });
+  ok = ns_train_panel_start (panel, &request, error);
+  if (!ok)
+    {
+      g_object_unref (panel);
+      ns_train_request_clear (&request);
+      return NULL;
+    }
+  g_assert_true (ns_test_wait_until (training_done, panel, 30));
+  g_object_unref (panel);
+  db = ns_db_open (location, NULL);
+  runs = ns_runs_list (db, NULL);
+  *run_out = g_steal_pointer (&runs->pdata[runs->len - 1]);
+  {
+    char *cases = g_strdup_printf ("%s.cases", request.output);
+
+    ns_train_request_clear (&request);
+    return cases;
+  }
+}
+
+static void
+test_fine_tune (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *location = NULL;
+  g_autoptr (NsDb) db = ns_test_open_fresh_db (&location);
+  gint64 a = queue_case (db, "Fine_A", "ann");
+  gint64 b = queue_case (db, "Fine_B", "ann");
+  NsFineTuneDialog *dialog;
+  GtkWidget *check;
+  NsRun *run = NULL;
+  g_autofree char *cases = NULL;
+
+  queue_case (db, "Fine_C", "ann");
+  /* nothing reviewed yet: every correction by default */
+  dialog = ns_fine_tune_dialog_new (NULL, location);
+  check = find_check (GTK_WIDGET (dialog), "_Accepted corrections only");
+  g_assert_nonnull (check);
+  g_assert_false (gtk_check_button_get_active (GTK_CHECK_BUTTON (check)));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  g_assert_true (ns_queue_review (db, a, 0, NS_QUEUE_REVIEW_ACCEPTED, "rev", NULL, &error));
+  g_assert_true (ns_queue_review (db, b, 0, NS_QUEUE_REVIEW_SENT_BACK, "rev", "slice 3",
+                                  &error));
+  g_assert_no_error (error);
+  dialog = ns_fine_tune_dialog_new (NULL, location);
+  check = find_check (GTK_WIDGET (dialog), "_Accepted corrections only");
+  g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (check)));
+
+  cases = start_run (dialog, location, &run, &error);
+  g_assert_no_error (error);
+  g_test_message ("run: %s", run->command);
+  g_assert_nonnull (strstr (run->command, "# cases: accepted corrections only: 1 of 3 queued "
+                                          "(left out: Fine_B sent back, Fine_C unreviewed)"));
+  g_assert_cmpuint (run->cases->len, ==, 1);
+  g_assert_cmpint (g_array_index (run->cases, gint64, 0), ==, a);
+  {
+    g_autofree char *seg = g_build_filename (cases, "Fine_A", "Fine_A_seg.nii.gz", NULL);
+    g_autofree char *b_dir = g_build_filename (cases, "Fine_B", NULL);
+    g_autofree char *sum = NULL;
+    g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (db, "Fine_A", &error);
+
+    g_assert_no_error (error);
+    /* the stored mask written out, not a link to a file of some workstation */
+    g_assert_true (g_file_test (seg, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (g_file_test (seg, G_FILE_TEST_IS_SYMLINK));
+    g_assert_nonnull (e->mask_sha256);
+    sum = ns_test_file_sum (seg);
+    g_assert_cmpstr (sum, ==, e->mask_sha256);
+    g_assert_false (g_file_test (b_dir, G_FILE_TEST_EXISTS));
+  }
+  g_clear_pointer (&run, ns_run_free);
+  g_clear_pointer (&cases, g_free);
+
+  /* unticked: every correction, said so */
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (check), FALSE);
+  cases = start_run (dialog, location, &run, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (run->command, "# cases: every queued correction: 3"));
+  g_assert_cmpuint (run->cases->len, ==, 3);
+  g_clear_pointer (&run, ns_run_free);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* none accepted: refused before anything starts, saying why */
+  g_assert_true (ns_queue_review (db, a, 0, NS_QUEUE_REVIEW_SENT_BACK, "rev", "no", &error));
+  dialog = ns_fine_tune_dialog_new (NULL, location);
+  check = find_check (GTK_WIDGET (dialog), "_Accepted corrections only");
+  g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (check)));
+  g_assert_null (start_run (dialog, location, &run, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "none of the 3 queued corrections was accepted"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  ns_test_drain ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -592,5 +735,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/team/review", test_review);
   g_test_add_func ("/ui/team/claim", test_claim);
   g_test_add_func ("/ui/team/taken", test_taken);
+  g_test_add_func ("/ui/team/fine-tune", test_fine_tune);
   return g_test_run ();
 }
