@@ -26,6 +26,9 @@
  *                          takes only accepted cases, their masks written from the
  *                          database (not links to a folder), and its record says which
  *                          cases were left out and why; unticked, every correction
+ *   /ui/team/server-away   (PostgreSQL) the server stops while the panel is open: Accept
+ *                          shows the infobar (what waits, nothing changed), the list
+ *                          stays; the server back, the review is recorded by itself
  */
 #define G_LOG_DOMAIN "test-ui-team"
 
@@ -43,6 +46,7 @@
 #include "ns-queue.h"
 #include "ns-registry.h"
 #include "ns-runs.h"
+#include "ns-test-pg.h"
 #include "ns-test-queue.h"
 #include "ns-train-panel.h"
 #include "ns-test-util.h"
@@ -714,6 +718,56 @@ test_fine_tune (void)
   ns_test_drain ();
 }
 
+static gboolean
+bar_hidden (gpointer data)
+{
+  return !gtk_widget_get_visible (data);
+}
+
+static void
+test_server_away (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *location = NULL;
+  NsDb *db = ns_test_open_fresh_db (&location);
+  gint64 a = queue_case (db, "Server_A", "ann");
+  GtkWidget *win = window_with (ns_queue_panel_new (location));
+  NsQueuePanel *panel = NS_QUEUE_PANEL (gtk_window_get_child (GTK_WINDOW (win)));
+  GtkWidget *bar = ns_test_find_named (GTK_WIDGET (panel), "queue-server-bar");
+  GtkWidget *text = ns_test_find_named (GTK_WIDGET (panel), "queue-server-message");
+
+  ns_db_close (db);
+  g_assert_nonnull (bar);
+  g_assert_false (gtk_widget_get_visible (bar));
+  select_case (panel, "Server_A");
+
+  ns_test_pg_stop (FALSE);
+  click (ns_test_find_button (GTK_WIDGET (panel), "_Accept"));
+  g_assert_true (gtk_widget_get_visible (bar));
+  g_test_message ("%s", gtk_label_get_text (GTK_LABEL (text)));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (text)),
+                            "cannot be reached: the review of Server_A (accepted) is not "
+                            "recorded yet (nothing was changed); it is tried again"));
+  g_assert_cmpuint (ns_queue_panel_get_n_rows (panel), ==, 1); /* the list stays */
+
+  ns_test_pg_restart ();
+  g_assert_true (ns_test_wait_until (bar_hidden, bar, 30));
+  db = ns_db_open (location, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr (GPtrArray) reviews = ns_queue_list_reviews (db, a, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (reviews->len, ==, 1); /* once, not twice */
+    g_assert_cmpint (((NsQueueReviewItem *) reviews->pdata[0])->verdict, ==,
+                     NS_QUEUE_REVIEW_ACCEPTED);
+  }
+  assert_row_shows (panel, 0, "accepted by ");
+  ns_db_close (db);
+  gtk_window_destroy (GTK_WINDOW (win));
+  ns_test_drain ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -736,5 +790,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/team/claim", test_claim);
   g_test_add_func ("/ui/team/taken", test_taken);
   g_test_add_func ("/ui/team/fine-tune", test_fine_tune);
+  if (ns_test_db_is_server ())
+    g_test_add_func ("/ui/team/server-away", test_server_away);
   return g_test_run ();
 }

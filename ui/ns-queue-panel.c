@@ -29,7 +29,16 @@ struct _NsQueuePanel
   guint lease_s;             /* of the claims it makes (0: the default) */
   GtkWindow *question;       /* "taken by ...: Open Read-Only / Take Over", weak */
   gint64 question_case;      /* the case it is about */
+  GtkWidget *server_bar;     /* "the database cannot be reached: ... tried again" */
+  GtkWidget *server_label;
+  struct _PanelOp *pending;  /* the change waiting for the server (PanelOp) */
+  guint retry_source;
 };
+
+/* How long one try of a change may take (the main loop waits for it), and the pause
+ * between tries while the server is away. */
+#define PANEL_RETRY_WINDOW_MS 2000
+#define PANEL_RETRY_S 5
 
 enum { SIGNAL_OPEN_CASE, SIGNAL_CASE_CLAIMED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -102,16 +111,17 @@ ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
   GtkWidget *child;
   gint64 keep = selected_id (self);
 
-  while ((child = gtk_widget_get_first_child (self->list)) != NULL)
-    gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
-  g_ptr_array_set_size (self->entries, 0);
   if (entries == NULL)
     {
+      /* the list stays as it was last read (a server that went away comes back) */
       gtk_label_set_text (GTK_LABEL (self->message), local->message);
       update_buttons (self);
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  while ((child = gtk_widget_get_first_child (self->list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
+  g_ptr_array_set_size (self->entries, 0);
   for (guint i = 0; i < entries->len; i++)
     {
       g_autofree char *text = NULL;
@@ -188,27 +198,124 @@ selected (NsQueuePanel *self)
   return row != NULL ? self->entries->pdata[gtk_list_box_row_get_index (row)] : NULL;
 }
 
+/* ---- the changes the panel makes, retried while the server is away ------------------- */
+
+typedef struct _PanelOp
+{
+  gboolean review;           /* a verdict, else a state change */
+  gint64 case_id;
+  gint64 annotation_id;      /* the correction reviewed */
+  NsQueueState state;
+  NsQueueReview verdict;
+  char *note;
+  char *case_name;
+} PanelOp;
+
+static void
+panel_op_free (PanelOp *op)
+{
+  g_free (op->note);
+  g_free (op->case_name);
+  g_free (op);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PanelOp, panel_op_free)
+
+static PanelOp *
+panel_op_copy (const PanelOp *op)
+{
+  PanelOp *copy = g_memdup2 (op, sizeof *op);
+
+  copy->note = g_strdup (op->note);
+  copy->case_name = g_strdup (op->case_name);
+  return copy;
+}
+
+static gboolean run_op (NsQueuePanel *self, const PanelOp *op, GError **error);
+
+static gboolean
+on_retry_timeout (gpointer user_data)
+{
+  NsQueuePanel *self = user_data;
+  g_autoptr (PanelOp) op = g_steal_pointer (&self->pending);
+
+  self->retry_source = 0;
+  if (op != NULL)
+    run_op (self, op, NULL); /* a failure shows in the bar again */
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_retry_clicked (GtkButton *button, NsQueuePanel *self)
+{
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  on_retry_timeout (self);
+}
+
+/* Runs a change; a server that cannot be reached keeps it pending, said in the bar, and
+ * tries it again every PANEL_RETRY_S and on Retry. */
+static gboolean
+run_op (NsQueuePanel *self, const PanelOp *op, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (NsDb) db = ns_db_open (self->db_path, &local);
+  gboolean ok = db != NULL;
+
+  if (ok)
+    {
+      /* the main loop waits for it: short, the bar does the rest */
+      ns_db_set_retry_window (db, PANEL_RETRY_WINDOW_MS);
+      ok = op->review
+             ? ns_queue_review (db, op->case_id, op->annotation_id, op->verdict, NULL,
+                                op->note, &local)
+             : ns_queue_set_state (db, op->case_id, op->state, 0, NULL,
+                                   op->state == NS_QUEUE_STATE_EXCLUDED
+                                     ? "excluded in the queue panel"
+                                     : "requeued in the queue panel", &local);
+    }
+  if (!ok && g_error_matches (local, NS_DATA_ERROR, NS_DATA_ERROR_UNAVAILABLE))
+    {
+      g_autofree char *what = op->review
+                                ? g_strdup_printf ("the review of %s (%s)", op->case_name,
+                                                   ns_queue_review_name (op->verdict))
+                                : g_strdup_printf ("%s %s", op->case_name,
+                                                   op->state == NS_QUEUE_STATE_EXCLUDED
+                                                     ? "excluded" : "requeued");
+      g_autofree char *text = g_strdup_printf (
+        "The queue's database cannot be reached: %s is not recorded yet (nothing was "
+        "changed); it is tried again every %d s.\n%s", what, PANEL_RETRY_S, local->message);
+
+      gtk_label_set_text (GTK_LABEL (self->server_label), text);
+      gtk_widget_set_visible (self->server_bar, TRUE);
+      g_clear_pointer (&self->pending, panel_op_free);
+      self->pending = panel_op_copy (op);
+      g_clear_handle_id (&self->retry_source, g_source_remove);
+      self->retry_source = g_timeout_add_seconds (PANEL_RETRY_S, on_retry_timeout, self);
+    }
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  gtk_widget_set_visible (self->server_bar, FALSE);
+  return ns_queue_panel_refresh (self, error);
+}
+
 static gboolean
 set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
 {
   const NsQueueEntry *e = selected (self);
-  g_autoptr (NsDb) queue = NULL;
-  gint64 id;
 
   if (e == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no case is selected");
       return FALSE;
     }
-  id = e->id;
-  queue = ns_db_open (self->db_path, error);
-  if (queue == NULL
-      || !ns_queue_set_state (queue, id, state, 0, NULL,
-                              state == NS_QUEUE_STATE_EXCLUDED ? "excluded in the queue panel"
-                                                               : "requeued in the queue panel",
-                              error))
-    return FALSE;
-  return ns_queue_panel_refresh (self, error);
+  {
+    PanelOp op = { FALSE, e->id, 0, state, NS_QUEUE_REVIEW_NONE, NULL, e->case_id };
+
+    return run_op (self, &op, error);
+  }
 }
 
 gboolean
@@ -237,7 +344,6 @@ ns_queue_panel_review_selected (NsQueuePanel *self, NsQueueReview verdict, const
                                 GError **error)
 {
   const NsQueueEntry *e = selected (self);
-  g_autoptr (NsDb) queue = NULL;
 
   g_return_val_if_fail (verdict != NS_QUEUE_REVIEW_NONE, FALSE);
   if (e == NULL)
@@ -252,12 +358,12 @@ ns_queue_panel_review_selected (NsQueuePanel *self, NsQueueReview verdict, const
       return FALSE;
     }
   /* the correction that the list shows, not one that came in since */
-  queue = ns_db_open (self->db_path, error);
-  if (queue == NULL
-      || !ns_queue_review (queue, e->id, e->annotation_id, verdict, NULL,
-                           is_blank (note) ? NULL : note, error))
-    return FALSE;
-  return ns_queue_panel_refresh (self, error);
+  {
+    PanelOp op = { TRUE, e->id, e->annotation_id, NS_QUEUE_STATE_QUEUED, verdict,
+                   is_blank (note) ? NULL : (char *) note, e->case_id };
+
+    return run_op (self, &op, error);
+  }
 }
 
 static void
@@ -456,6 +562,8 @@ ns_queue_panel_dispose (GObject *object)
       g_source_destroy (self->watch);
       g_clear_pointer (&self->watch, g_source_unref);
     }
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_pointer (&self->pending, panel_op_free);
   if (self->question != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (self->question), (gpointer *) &self->question);
@@ -554,7 +662,26 @@ ns_queue_panel_init (NsQueuePanel *self)
   gtk_box_append (GTK_BOX (review), self->accept);
   gtk_box_append (GTK_BOX (review), self->send_back);
 
+  /* a change that waits for the server */
+  self->server_bar = gtk_info_bar_new ();
+  gtk_widget_set_name (self->server_bar, "queue-server-bar");
+  gtk_info_bar_set_message_type (GTK_INFO_BAR (self->server_bar), GTK_MESSAGE_WARNING);
+  self->server_label = gtk_label_new ("");
+  gtk_widget_set_name (self->server_label, "queue-server-message");
+  gtk_label_set_wrap (GTK_LABEL (self->server_label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->server_label), 0);
+  gtk_widget_set_hexpand (self->server_label, TRUE);
+  gtk_info_bar_add_child (GTK_INFO_BAR (self->server_bar), self->server_label);
+  {
+    GtkWidget *retry = gtk_button_new_with_mnemonic ("Re_try Now");
+
+    g_signal_connect (retry, "clicked", G_CALLBACK (on_retry_clicked), self);
+    gtk_info_bar_add_action_widget (GTK_INFO_BAR (self->server_bar), retry, GTK_RESPONSE_OK);
+  }
+  gtk_widget_set_visible (self->server_bar, FALSE);
+
   gtk_box_append (GTK_BOX (self), top);
+  gtk_box_append (GTK_BOX (self), self->server_bar);
   gtk_box_append (GTK_BOX (self), scroll);
   gtk_box_append (GTK_BOX (self), self->message);
   gtk_box_append (GTK_BOX (self), buttons);

@@ -8,7 +8,10 @@
  * review of its latest correction; Accept and Send Back (with a note) give a second
  * reader's verdict.  The list follows the database (ns-db-watch.h): what another process
  * or workstation adds, claims, reviews or uses shows without a click, the selected case
- * staying selected.
+ * staying selected.  A change (Exclude, Requeue, Accept, Send Back) that cannot reach the
+ * database's server is not lost: an infobar ("queue-server-bar") says what waits and why
+ * (nothing was changed), it is tried again every 5 s and with Retry Now, and the list stays
+ * as last read until the server is back.
  */
 #pragma once
 
