@@ -430,7 +430,7 @@ show_queue (NsAiController *self)
   win = GTK_WINDOW (gtk_window_new ());
   gtk_window_set_title (win, "Fine-tuning Queue");
   gtk_window_set_transient_for (win, self->window);
-  gtk_window_set_default_size (win, 560, 360);
+  gtk_window_set_default_size (win, 960, 400); /* rows say who holds a case, since when */
   box = padded_box ();
   self->queue_panel = NS_QUEUE_PANEL (ns_queue_panel_new (NULL));
   gtk_widget_set_vexpand (GTK_WIDGET (self->queue_panel), TRUE);
