@@ -28,7 +28,10 @@
  *                          cases were left out and why; unticked, every correction
  *   /ui/team/server-away   (PostgreSQL) the server stops while the panel is open: Accept
  *                          shows the infobar (what waits, nothing changed), the list
- *                          stays; the server back, the review is recorded by itself
+ *                          stays; the server back, the review is recorded by itself;
+ *                          Mark Corrected while the server is away fails saying nothing
+ *                          was changed, the corrected mask saved on this workstation, and
+ *                          succeeds with the same mask once the server is back
  */
 #define G_LOG_DOMAIN "test-ui-team"
 
@@ -38,8 +41,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "ns-corrections.h"
 #include "ns-data-error.h"
+#include "ns-editor.h"
 #include "ns-fine-tune-dialog.h"
+#include "ns-model-runner.h"
 #include "ns-models-dialog.h"
 #include "ns-queue-panel.h"
 #include "ns-queue-session.h"
@@ -766,6 +772,69 @@ test_server_away (void)
   ns_db_close (db);
   gtk_window_destroy (GTK_WINDOW (win));
   ns_test_drain ();
+
+  /* Mark Corrected of an edited case while the server is away */
+  {
+    g_autofree char *dir = ns_test_make_case ("Server_B", ".nii.gz");
+    g_autoptr (NsCase) ncase = ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error);
+    NsViewer *viewer;
+    NsEditor *editor;
+    NsModelRunner *runner;
+    g_autofree char *folder = NULL, *mask = NULL, *local_sum = NULL;
+    gint64 id;
+
+    g_assert_no_error (error);
+    viewer = ns_viewer_new ();
+    ns_viewer_set_case (viewer, ncase);
+    editor = ns_editor_new (viewer);
+    g_assert_true (ns_editor_open (editor, NULL, &error));
+    runner = ns_model_runner_new (viewer);
+    ns_model_runner_set_editor (runner, editor);
+    {
+      NsLabelMap *map = ns_mask_doc_get_map (ns_editor_get_doc (editor));
+      gsize n = ns_grid_n_voxels (&map->grid);
+      g_autofree guint8 *edited = g_malloc0 (n);
+
+      for (gsize v = n / 3; v < n / 2; v++)
+        edited[v] = 2;
+      ns_mask_doc_replace (ns_editor_get_doc (editor), edited, "test edit");
+    }
+    ns_test_pg_stop (FALSE);
+    id = ns_model_runner_mark_corrected (runner, editor, location, &error);
+    g_assert_cmpint (id, ==, 0);
+    g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_UNAVAILABLE);
+    g_test_message ("server away: %s", error->message);
+    g_assert_nonnull (strstr (error->message, "cannot be reached"));
+    g_clear_error (&error);
+    folder = ns_corrections_dup_case_folder (ncase);
+    mask = g_build_filename (folder, "Server_B_mask.nii.gz", NULL);
+    g_assert_true (g_file_test (mask, G_FILE_TEST_IS_REGULAR)); /* saved here */
+    local_sum = ns_test_file_sum (mask);
+
+    ns_test_pg_restart ();
+    id = ns_model_runner_mark_corrected (runner, editor, location, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (id, >, 0);
+    db = ns_db_open (location, &error);
+    g_assert_no_error (error);
+    {
+      g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (db, "Server_B", &error);
+      g_autofree char *back = ns_test_fresh_path ("back.nii.gz");
+      g_autoptr (NsLabelMap) stored = NULL;
+      NsLabelMap *map = ns_mask_doc_get_map (ns_editor_get_doc (editor));
+
+      g_assert_no_error (error);
+      g_assert_cmpint (e->n_annotations, ==, 1); /* once */
+      stored = ns_queue_dup_mask (db, e->annotation_id, &error);
+      g_assert_no_error (error);
+      g_assert_cmpmem (stored->labels, ns_grid_n_voxels (&stored->grid), map->labels,
+                       ns_grid_n_voxels (&map->grid));
+    }
+    ns_db_close (db);
+    g_object_unref (runner);
+    g_object_unref (editor);
+    g_object_unref (viewer);
+  }
 }
 
 int

@@ -10,6 +10,7 @@
 
 #include <math.h>
 
+#include "ns-corrections.h"
 #include "ns-data-error.h"
 #include "ns-fine-tune-dialog.h"
 #include "ns-job-status.h"
@@ -450,7 +451,18 @@ mark_corrected (NsAiController *self)
   if (!check_claim (self, &error)
       || ns_model_runner_mark_corrected (self->runner, self->editor, NULL, &error) == 0)
     {
-      show_message (self, TRUE, "Mark Corrected and Queue", error->message);
+      NsCase *ncase = ns_viewer_get_case (self->viewer);
+      g_autofree char *folder = ncase != NULL ? ns_corrections_dup_case_folder (ncase) : NULL;
+      g_autofree char *text = NULL;
+
+      /* the queue's server is away: say where the correction is meanwhile */
+      if (g_error_matches (error, NS_DATA_ERROR, NS_DATA_ERROR_UNAVAILABLE) && folder != NULL)
+        text = g_strdup_printf ("%s\n\nNothing was written to the queue.  The corrected mask "
+                                "is saved on this workstation (%s) and the editor keeps the "
+                                "edits; Mark Corrected again once the server is back.",
+                                error->message, folder);
+      show_message (self, TRUE, "Mark Corrected and Queue", text != NULL ? text
+                                                                         : error->message);
       return;
     }
   show_queue (self);
