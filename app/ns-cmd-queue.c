@@ -3,8 +3,8 @@
  * ns-cmd-queue.c: `neuroseg queue list|add|remove|exclude|requeue|history|export`, the
  * fine-tuning queue of data/ns-queue.h (and its export, data/ns-export.h) from the command
  * line, and what a team adds (claim|renew|release|take-over|claims|review|mask|setup-team|
- * migrate, below), on the same database the GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db,
- * else the user's data folder; --db picks another file).  list, history and export only
+ * migrate, below), on the same database the GUI and the trainer use
+ * ($NEUROSEG_DATA_DIR/neuroseg.db, else the user's data folder; --db picks another file).  list, history and export only
  * read it: they open the database read-only, so that a read-only data folder (or none)
  * does not stop them.
  */

@@ -367,9 +367,11 @@ typedef struct
 static void
 on_case_claimed (NsQueuePanel *panel, NsQueueSession *session, Opened *o)
 {
+  NsQueueSession *old = o->session;
+
   o->claimed_emitted = TRUE;
-  g_clear_object (&o->session);
   o->session = session != NULL ? g_object_ref (session) : NULL;
+  g_clear_object (&old);
 }
 
 static void
@@ -453,6 +455,17 @@ test_claim (void)
   }
   g_assert_true (ns_queue_session_check (o.session, &error));
   g_assert_no_error (error);
+  /* opened again: under the same claim, no question */
+  {
+    NsQueueSession *first = o.session;
+
+    select_case (panel, "Claim_A");
+    click (open);
+    g_assert_null (ns_queue_panel_get_question (panel));
+    g_assert_true (o.session == first);
+    g_assert_true (ns_queue_session_check (o.session, &error));
+    g_assert_no_error (error);
+  }
 
   /* a colleague takes it over from another workstation: noticed at the next renewal */
   g_signal_connect (o.session, "lost", G_CALLBACK (on_lost), &o);

@@ -350,6 +350,8 @@ on_claim_lost (NsQueueSession *session, const char *why, NsAiController *self)
 static void
 on_case_claimed (NsQueuePanel *panel, NsQueueSession *session, NsAiController *self)
 {
+  if (session != NULL && session == self->claim)
+    return; /* the same case opened again under the claim it holds */
   drop_claim (self);
   if (session == NULL)
     return;

@@ -32,6 +32,7 @@ struct _NsQueuePanel
   GtkWidget *server_bar;     /* "the database cannot be reached: ... tried again" */
   GtkWidget *server_label;
   struct _PanelOp *pending;  /* the change waiting for the server (PanelOp) */
+  NsQueueSession *last_session; /* the last claim it handed out, weak */
   guint retry_source;
 };
 
@@ -433,6 +434,11 @@ claim_and_open (NsQueuePanel *self, gint64 id, gboolean take_over, GError **erro
                    "the case was removed from the queue meanwhile");
       return FALSE;
     }
+  if (self->last_session != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->last_session),
+                                  (gpointer *) &self->last_session);
+  self->last_session = session;
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &self->last_session);
   open_case (self, path, session);
   return TRUE;
 }
@@ -506,6 +512,13 @@ ns_queue_panel_open_selected (NsQueuePanel *self)
       return;
     }
   id = e->id;
+  /* the case this panel's last claim holds (still open): opened again under that claim */
+  if (self->last_session != NULL && ns_queue_session_get_case_id (self->last_session) == id
+      && ns_queue_session_check (self->last_session, NULL))
+    {
+      open_case (self, e->path, self->last_session);
+      return;
+    }
   if (claim_and_open (self, id, FALSE, &error))
     return;
   ns_queue_panel_refresh (self, NULL);
@@ -564,6 +577,12 @@ ns_queue_panel_dispose (GObject *object)
     }
   g_clear_handle_id (&self->retry_source, g_source_remove);
   g_clear_pointer (&self->pending, panel_op_free);
+  if (self->last_session != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (self->last_session),
+                                    (gpointer *) &self->last_session);
+      self->last_session = NULL;
+    }
   if (self->question != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (self->question), (gpointer *) &self->question);
