@@ -50,6 +50,8 @@ ns_queue_session_new (const char *location, gint64 case_id, const char *who, gui
 
   if (db == NULL)
     return NULL;
+  /* the user waits for it (Open): a server that is away is said at once, not in 30 s */
+  ns_db_set_retry_window (db, 2000);
   entry = ns_queue_dup_entry (db, ref, error);
   if (entry == NULL)
     return NULL;

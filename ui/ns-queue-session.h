@@ -26,7 +26,8 @@ G_DECLARE_FINAL_TYPE (NsQueueSession, ns_queue_session, NS, QUEUE_SESSION, GObje
 /* Claims case_id of the database at location (NULL: the default) for who (NULL: the user
  * name) with leases of lease_s (0: NS_QUEUE_LEASE_DEFAULT_S).  take_over: takes it from
  * whoever holds it (recorded with note); else a case someone else holds is refused with
- * NS_DATA_ERROR_REFUSED naming them. */
+ * NS_DATA_ERROR_REFUSED naming them.  A server that cannot be reached is reported after
+ * 2 s of retries (NS_DATA_ERROR_UNAVAILABLE): the user is waiting. */
 NsQueueSession *ns_queue_session_new      (const char *location, gint64 case_id,
                                            const char *who, guint lease_s,
                                            gboolean take_over, const char *note,
