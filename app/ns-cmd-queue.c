@@ -2,9 +2,9 @@
  *
  * ns-cmd-queue.c: `neuroseg queue list|add|remove|exclude|requeue|history|export`, the
  * fine-tuning queue of data/ns-queue.h (and its export, data/ns-export.h) from the command
- * line, and what a team adds (claim|renew|release|take-over|claims|review|mask|setup-team,
- * below), on the same database the GUI and the trainer use ($NEUROSEG_DATA_DIR/neuroseg.db,
- * else the user's data folder; --db picks another file).  list, history and export only
+ * line, and what a team adds (claim|renew|release|take-over|claims|review|mask|setup-team|
+ * migrate, below), on the same database the GUI and the trainer use
+ * ($NEUROSEG_DATA_DIR/neuroseg.db, else the user's data folder; --db picks another file).  list, history and export only
  * read it: they open the database read-only, so that a read-only data folder (or none)
  * does not stop them.
  */
@@ -652,6 +652,59 @@ cmd_setup_team (int argc, char **argv)
   return 0;
 }
 
+static int
+cmd_migrate (int argc, char **argv)
+{
+  g_autofree char *to = NULL;
+  gboolean replace = FALSE;
+  const GOptionEntry entries[] = {
+    { "to", 0, 0, G_OPTION_ARG_STRING, &to,
+      "The target database: postgresql://[user@]host[:port]/database, or a file (required)",
+      "LOCATION" },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
+      "Delete what the target holds first (else a non-empty target is refused)", NULL },
+    { NULL }
+  };
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsDb) source = NULL, target = NULL;
+  g_autoptr (GPtrArray) sums = NULL;
+  gint64 total = 0;
+
+  if (!parse ("queue migrate", "--to LOCATION", "Copies everything of the database (--db, "
+              "else the default: the workstation's SQLite file) into another one, e.g. the "
+              "team's new PostgreSQL database: the queue, claims, reviews, stored masks, the "
+              "model registry and the training runs, row ids kept.  One transaction on the "
+              "target, verified (rows and sha256 of every table) before it commits: all of it "
+              "or nothing.  The source is not changed.", entries, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return ns_cmd_usage_error ("queue migrate", "takes no arguments (the target is --to)");
+  if (to == NULL || *to == '\0')
+    return ns_cmd_usage_error ("queue migrate", "--to LOCATION is required");
+  source = open_queue_readonly (&error);
+  if (source == NULL)
+    return ns_cmd_print_error (error);
+  target = ns_db_open (to, &error);
+  if (target == NULL)
+    return ns_cmd_print_error (error);
+  sums = ns_db_copy (source, target, replace, &error);
+  if (sums == NULL)
+    return ns_cmd_print_error (error);
+  for (guint i = 0; i < sums->len; i++)
+    {
+      const NsDbTableSum *sum = sums->pdata[i];
+
+      printf ("%-17s %8" G_GINT64_FORMAT " rows  sha256 %s\n", sum->table, sum->rows,
+              sum->sha256);
+      total += sum->rows;
+    }
+  printf ("copied %" G_GINT64_FORMAT " rows from %s to %s; every table verified (rows and "
+          "sha256)\n", total, ns_cmd_printable (ns_db_get_path (source)),
+          ns_cmd_printable (ns_db_get_path (target)));
+  return 0;
+}
+
 /* ---- dispatch ----------------------------------------------------------------------- */
 
 static const NsCmd subs[] = {
@@ -672,6 +725,8 @@ static const NsCmd subs[] = {
   { "mask", "Write a case's corrected mask from the database: CASE FILE", cmd_mask },
   { "setup-team", "Set up a PostgreSQL server's roles for a team (its owner, once)",
     cmd_setup_team },
+  { "migrate", "Copy everything into another database: --to postgresql://... [--replace]",
+    cmd_migrate },
 };
 
 int

@@ -767,6 +767,17 @@ pg_read_notifications (NsDb *db, guint *changes)
   return TRUE;
 }
 
+/* The identity of table.id goes on after the largest id (table: a name of the schema). */
+static gboolean
+pg_sync_row_ids (NsDb *db, const char *table, GError **error)
+{
+  g_autofree char *sql = g_strdup_printf (
+    "SELECT setval(pg_get_serial_sequence('%1$s', 'id'), COALESCE(MAX(id), 0) + 1, false) "
+    "FROM %1$s", table);
+  g_autofree char *what = g_strdup_printf ("cannot set the next id of table %s", table);
+  return _ns_db_exec (db, sql, what, error);
+}
+
 static gboolean
 setup_team_txn (NsDb *db, gpointer data, GError **error)
 {
@@ -833,6 +844,7 @@ const NsDbBackend _ns_db_pg_backend = {
   .now_ms = pg_now_ms,
   .notify = pg_notify,
   .setup_team = pg_setup_team,
+  .sync_row_ids = pg_sync_row_ids,
   .listen = pg_listen,
   .read_notifications = pg_read_notifications,
 };

@@ -139,6 +139,9 @@ struct _NsDbBackend
   /* Inside a write transaction: tell the watchers (ns-db-watch.h) what changed.
    * Optional: SQLite's watchers poll. */
   gboolean    (*notify)             (NsDb *db, guint changes);
+  /* After rows were inserted with explicit ids (ns_db_copy): ids the database assigns
+   * later go on after the largest in table's "id" column.  Optional (SQLite needs none). */
+  gboolean    (*sync_row_ids)       (NsDb *db, const char *table, GError **error);
   /* The server's owner sets up the roles of a team (ns_db_setup_team).  Optional. */
   gboolean    (*setup_team)         (NsDb *db, GError **error);
 
@@ -226,6 +229,12 @@ int           _ns_db_index_of            (const char *const *names, guint n, con
 char         *_ns_db_dup_now             (void);
 /* Milliseconds since the epoch as ISO 8601 UTC (owned). */
 char         *_ns_db_dup_iso_ms          (gint64 ms);
+
+/* ---- copies (ns-db-copy.c) ---------------------------------------------------------- */
+
+/* The columns that ns_db_copy() copies of its index-th table (*table: its name), in the
+ * order it copies them; NULL past the last. */
+const char   *_ns_db_copy_columns (guint index, const char **table);
 
 /* ---- the schema (ns-db-schema.c) ----------------------------------------------------- */
 

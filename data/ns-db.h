@@ -101,6 +101,27 @@ gboolean    ns_db_check_integrity  (NsDb *db, GError **error);
  * a login role.  On SQLite: NS_DATA_ERROR_INVALID (a file is shared by its permissions). */
 gboolean    ns_db_setup_team       (NsDb *db, GError **error);
 
+/* One table of a copy, as verified in the target. */
+typedef struct
+{
+  char *table;
+  gint64 rows;
+  char *sha256;     /* of its values, row by row in key order, the same on both engines */
+} NsDbTableSum;
+
+/* Copies everything of source (the queue, claims and their history, reviews, stored
+ * masks, the registry with its promotions and validations, the runs) into target, e.g. a
+ * workstation's SQLite file into a new PostgreSQL database (`neuroseg queue migrate`).
+ * Both must hold the current schema (ns_db_open() migrates).  Row ids are kept.  target
+ * must be empty (as ns_db_open() leaves it) unless replace, which deletes its content
+ * first; else NS_DATA_ERROR_REFUSED saying how many rows it holds.  The source is read
+ * whole first, then the target is written in one transaction that compares the count and
+ * sha256 of every table with the source's before it commits: all of it or nothing.  The
+ * sums of the target's tables (NsDbTableSum *), or NULL + error. */
+GPtrArray  *ns_db_copy             (NsDb *source, NsDb *target, gboolean replace,
+                                    GError **error);
+void        ns_db_table_sum_free   (NsDbTableSum *sum);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsDb, ns_db_close)
 
 G_END_DECLS

@@ -15,6 +15,9 @@
  * terminal escape sequences are printed escaped, never raw.  A team's sub-commands (claim,
  * renew, release, take-over, claims, review, mask, setup-team; issue 19) run on SQLite and,
  * registered again with NS_TEST_DB=postgresql, on a PostgreSQL server the test starts.
+ * `queue migrate --to` copies a workstation's SQLite file into a fresh database (a
+ * database on that server in the PostgreSQL run), refuses a non-empty one unless
+ * --replace, and leaves the source as it was.
  */
 #include "ns-test-queue.h"
 #include "ns-test-util.h"
@@ -917,6 +920,117 @@ test_team (void)
   db_path = g_steal_pointer (&saved);
 }
 
+static void
+migrate (NsTestRun *run, const char *from, const char *to, gboolean replace)
+{
+  const char *args[] = { "queue", "migrate", "--db", from, "--to", to,
+                         replace ? "--replace" : NULL, NULL };
+
+  ns_test_run_neuroseg_strv (run, args);
+}
+
+static void
+test_migrate (void)
+{
+  g_autofree char *saved = db_path;
+  g_autofree char *a = ns_test_write_case ("MigA", 12, 12, 6, TRUE);
+  g_autofree char *b = ns_test_write_case ("MigB", 12, 12, 6, TRUE);
+  g_autofree char *mask_a = g_build_filename (a, "MigA_seg.nii.gz", NULL);
+  g_autofree char *mask_b = g_build_filename (b, "MigB_seg.nii.gz", NULL);
+  g_autofree char *source = g_build_filename (ns_test_tmpdir (), "migrate", "neuroseg.db",
+                                              NULL);
+  g_autofree char *target = ns_test_db_is_server ()
+                              ? ns_test_fresh_location (NULL)
+                              : g_build_filename (ns_test_tmpdir (), "migrate", "team.db",
+                                                  NULL);
+  g_autofree char *source_sum = NULL;
+
+  /* a workstation's queue: two corrections, one claimed, one reviewed */
+  db_path = g_strdup (source);
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "add", a, "--mask", mask_a, "--who", "ann", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "add", b, "--mask", mask_b, "--who", "ann", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "claim", "MigA", "--who", "bob", "--lease", "3600", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "queue", "review", "MigB", "accept", "--who", "rev", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  source_sum = ns_test_file_sum (source);
+
+  {
+    g_auto (NsTestRun) r = { 0 };
+    const char *args[] = { "queue", "migrate", "--db", source, NULL };
+    ns_test_run_neuroseg_strv (&r, args);
+    g_assert_cmpint (r.status, ==, 2);
+    g_assert_nonnull (strstr (r.err, "--to LOCATION is required"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    migrate (&r, source, target, FALSE);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "every table verified"));
+    g_assert_nonnull (strstr (r.out, "annotation_masks"));
+  }
+  /* the team's database shows the workstation's queue, claim and review */
+  {
+    g_auto (NsTestRun) r = { 0 };
+    const char *args[] = { "queue", "claims", "--db", target, NULL };
+    ns_test_run_neuroseg_strv (&r, args);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "MigA"));
+    g_assert_nonnull (strstr (r.out, "bob"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    const char *args[] = { "queue", "list", "--json", "--db", target, NULL };
+    ns_test_run_neuroseg_strv (&r, args);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "MigB"));
+    g_assert_nonnull (strstr (r.out, "accepted"));
+  }
+  /* the stored mask comes back from the target */
+  {
+    g_auto (NsTestRun) r = { 0 };
+    g_autofree char *out = g_build_filename (ns_test_tmpdir (), "migrate", "MigA-mask.nii.gz",
+                                             NULL);
+    const char *args[] = { "queue", "mask", "MigA", out, "--db", target, NULL };
+    ns_test_run_neuroseg_strv (&r, args);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+  }
+  /* again: refused, the target not empty; --replace copies over it */
+  {
+    g_auto (NsTestRun) r = { 0 };
+    migrate (&r, source, target, FALSE);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "not empty"));
+    assert_one_line (r.err);
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    migrate (&r, source, target, TRUE);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  /* the source is as it was */
+  {
+    g_autofree char *after = ns_test_file_sum (source);
+    g_assert_cmpstr (after, ==, source_sum);
+  }
+  db_path = g_steal_pointer (&saved);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -930,5 +1044,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/queue/printable", test_printable);
   g_test_add_func ("/cli/queue/bad-numbers", test_bad_numbers);
   g_test_add_func ("/cli/queue/team", test_team);
+  g_test_add_func ("/cli/queue/migrate", test_migrate);
   return g_test_run ();
 }

@@ -10,10 +10,13 @@
 
 #include <math.h>
 
+#include "ns-corrections.h"
+#include "ns-data-error.h"
 #include "ns-fine-tune-dialog.h"
 #include "ns-job-status.h"
 #include "ns-models-dialog.h"
 #include "ns-queue-panel.h"
+#include "ns-queue-session.h"
 #include "ns-registry.h"
 #include "ns-train-panel.h"
 #include "ns-uncertainty-window.h"
@@ -35,6 +38,10 @@ struct _NsAiController
   NsTrainPanel *training;     /* the fine-tuning run followed, weak */
   char *job_text;             /* the job shown (NULL: none) */
   double job_fraction;        /* its fraction done */
+  /* the queued case opened from the queue panel: one's claim on it (NULL: read-only, or
+   * none), its path; released when the viewer shows another case or none */
+  NsQueueSession *claim;
+  char *queue_case_path;
 };
 
 G_DEFINE_FINAL_TYPE (NsAiController, ns_ai_controller, G_TYPE_OBJECT)
@@ -315,11 +322,100 @@ run_model (NsAiController *self)
 
 /* ---- the queue ------------------------------------------------------------------------- */
 
+/* Gives back the claim on the case opened from the queue (closed, or another opened). */
+static void
+drop_claim (NsAiController *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->claim != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->claim, self);
+      if (!ns_queue_session_release (self->claim, &error))
+        g_warning ("%s", error->message); /* it runs out with its lease */
+    }
+  g_clear_object (&self->claim);
+  g_clear_pointer (&self->queue_case_path, g_free);
+}
+
+static void
+on_claim_lost (NsQueueSession *session, const char *why, NsAiController *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  ns_queue_session_check (session, &error);
+  show_message (self, TRUE, "The case was taken over", error->message);
+}
+
+static void
+on_case_claimed (NsQueuePanel *panel, NsQueueSession *session, NsAiController *self)
+{
+  if (session != NULL && session == self->claim)
+    return; /* the same case opened again under the claim it holds */
+  drop_claim (self);
+  if (session == NULL)
+    return;
+  self->claim = g_object_ref (session);
+  g_signal_connect (session, "lost", G_CALLBACK (on_claim_lost), self);
+}
+
 static void
 on_open_case (NsQueuePanel *panel, const char *path, NsAiController *self)
 {
+  g_free (self->queue_case_path);
+  self->queue_case_path = g_strdup (path);
   if (self->open_case != NULL && self->window != NULL)
     self->open_case (self->window, path);
+}
+
+/* Whether the viewer shows the case opened from the queue. */
+static gboolean
+shows_queue_case (NsAiController *self)
+{
+  NsCase *ncase = ns_viewer_get_case (self->viewer);
+  g_autofree char *shown = NULL, *queued = NULL;
+
+  if (ncase == NULL || self->queue_case_path == NULL)
+    return FALSE;
+  shown = g_canonicalize_filename (ncase->dir, NULL);
+  queued = g_canonicalize_filename (self->queue_case_path, NULL);
+  return g_strcmp0 (shown, queued) == 0;
+}
+
+/* The viewer shows another case: the claim goes with the case it was made for.  (While
+ * the queued case loads, the viewer may show none: that keeps the claim.) */
+static void
+on_viewer_case (NsViewer *viewer, GParamSpec *pspec, NsAiController *self)
+{
+  if (self->queue_case_path != NULL && ns_viewer_get_case (viewer) != NULL
+      && !shows_queue_case (self))
+    drop_claim (self);
+}
+
+/* Mark Corrected on a case opened from the queue: refused when it was opened read-only
+ * (a colleague holds it) or one's claim was lost; else the correction carries the claim. */
+static gboolean
+check_claim (NsAiController *self, GError **error)
+{
+  NsCase *ncase = ns_viewer_get_case (self->viewer);
+
+  if (!shows_queue_case (self))
+    {
+      ns_model_runner_set_claim_token (self->runner, NULL);
+      return TRUE;
+    }
+  if (self->claim == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED,
+                   "%s was opened read-only: a colleague holds it.  Nothing was written; "
+                   "your edits are kept (the mask editor's journal).  Take it over in the "
+                   "queue to correct it.", ncase->id);
+      return FALSE;
+    }
+  if (!ns_queue_session_check (self->claim, error))
+    return FALSE;
+  ns_model_runner_set_claim_token (self->runner, ns_queue_session_get_token (self->claim));
+  return TRUE;
 }
 
 static void
@@ -337,10 +433,11 @@ show_queue (NsAiController *self)
   win = GTK_WINDOW (gtk_window_new ());
   gtk_window_set_title (win, "Fine-tuning Queue");
   gtk_window_set_transient_for (win, self->window);
-  gtk_window_set_default_size (win, 560, 360);
+  gtk_window_set_default_size (win, 960, 400); /* rows say who holds a case, since when */
   box = padded_box ();
   self->queue_panel = NS_QUEUE_PANEL (ns_queue_panel_new (NULL));
   gtk_widget_set_vexpand (GTK_WIDGET (self->queue_panel), TRUE);
+  g_signal_connect (self->queue_panel, "case-claimed", G_CALLBACK (on_case_claimed), self);
   g_signal_connect (self->queue_panel, "open-case", G_CALLBACK (on_open_case), self);
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->queue_panel));
   gtk_window_set_child (win, box);
@@ -353,9 +450,21 @@ mark_corrected (NsAiController *self)
 {
   g_autoptr (GError) error = NULL;
 
-  if (ns_model_runner_mark_corrected (self->runner, self->editor, NULL, &error) == 0)
+  if (!check_claim (self, &error)
+      || ns_model_runner_mark_corrected (self->runner, self->editor, NULL, &error) == 0)
     {
-      show_message (self, TRUE, "Mark Corrected and Queue", error->message);
+      NsCase *ncase = ns_viewer_get_case (self->viewer);
+      g_autofree char *folder = ncase != NULL ? ns_corrections_dup_case_folder (ncase) : NULL;
+      g_autofree char *text = NULL;
+
+      /* the queue's server is away: say where the correction is meanwhile */
+      if (g_error_matches (error, NS_DATA_ERROR, NS_DATA_ERROR_UNAVAILABLE) && folder != NULL)
+        text = g_strdup_printf ("%s\n\nNothing was written to the queue.  The corrected mask "
+                                "is saved on this workstation (%s) and the editor keeps the "
+                                "edits; Mark Corrected again once the server is back.",
+                                error->message, folder);
+      show_message (self, TRUE, "Mark Corrected and Queue", text != NULL ? text
+                                                                         : error->message);
       return;
     }
   show_queue (self);
@@ -662,6 +771,8 @@ ns_ai_controller_dispose (GObject *object)
 {
   NsAiController *self = NS_AI_CONTROLLER (object);
 
+  g_signal_handlers_disconnect_by_data (self->viewer, self);
+  drop_claim (self); /* the window closes: the case is given back */
   if (self->runner != NULL)
     {
       /* the worker keeps the runner alive until it returns: no callback to us after this */
@@ -758,6 +869,8 @@ ns_ai_controller_new (GtkWindow *window, NsViewer *viewer, NsEditor *editor,
   self->runner = ns_model_runner_new (viewer);
   ns_model_runner_set_editor (self->runner, editor);
   g_signal_connect (self->runner, "finished", G_CALLBACK (on_run_finished), self);
+  g_signal_connect (viewer, "notify::has-case", G_CALLBACK (on_viewer_case), self);
+  g_signal_connect (viewer, "notify::title", G_CALLBACK (on_viewer_case), self);
   g_signal_connect_swapped (self->runner, "progress", G_CALLBACK (update_job), self);
   return self;
 }

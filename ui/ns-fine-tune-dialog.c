@@ -22,6 +22,7 @@ struct _NsFineTuneDialog
 
   /* template children */
   GtkLabel *queued_label;
+  GtkCheckButton *accepted_check;
   GtkDropDown *base_drop;
   GtkStringList *base_names;
   GtkSpinButton *epochs_spin;
@@ -100,6 +101,7 @@ ns_fine_tune_dialog_get_request (NsFineTuneDialog *self, NsTrainRequest *request
       request->base_version = g_array_index (self->model_versions, int, base);
     }
   request->device = g_strdup (dev < G_N_ELEMENTS (devices) ? devices[dev] : "auto");
+  request->accepted_only = gtk_check_button_get_active (self->accepted_check);
   lines = dup_val_lines (self);
   for (char **l = lines; *l != NULL; l++)
     {
@@ -270,7 +272,7 @@ fill (NsFineTuneDialog *self)
   g_autofree char *list_path = validation_list_path (self->db_path);
   g_autofree char *list = NULL;
   g_autofree char *queued = NULL;
-  guint default_index = 0, n_queued = 0;
+  guint default_index = 0, n_queued = 0, n_accepted = 0, n_reviewed = 0;
 
   if (queue != NULL)
     {
@@ -279,6 +281,13 @@ fill (NsFineTuneDialog *self)
                                                    NS_QUEUE_STATE_QUEUED, NULL);
 
       n_queued = cases != NULL ? cases->len : 0;
+      for (guint i = 0; i < n_queued; i++)
+        {
+          const NsQueueEntry *e = cases->pdata[i];
+
+          n_reviewed += e->review != NS_QUEUE_REVIEW_NONE;
+          n_accepted += e->review == NS_QUEUE_REVIEW_ACCEPTED;
+        }
       for (guint i = 0; models != NULL && i < models->len; i++)
         {
           NsRegistryModel *m = models->pdata[i];
@@ -301,8 +310,13 @@ fill (NsFineTuneDialog *self)
   g_array_append_val (self->model_versions, (int) { NS_REGISTRY_NONE });
   gtk_drop_down_set_selected (self->base_drop, default_index);
 
-  queued = g_strdup_printf ("%u corrected case%s queued for training", n_queued,
-                            n_queued == 1 ? "" : "s");
+  queued = g_strdup_printf ("%u corrected case%s queued for training, %u accepted by a "
+                            "second reader", n_queued, n_queued == 1 ? "" : "s", n_accepted);
+  /* Accepted only by default once the queue's corrections are being reviewed (a team with
+   * a second reader): then an unreviewed or sent-back correction is not trusted yet.  One
+   * person (no reviews, the SQLite default) trains on every correction, else nothing could
+   * ever be trained on. */
+  gtk_check_button_set_active (self->accepted_check, n_reviewed > 0);
   gtk_label_set_text (self->queued_label, queued);
   if (g_file_get_contents (list_path, &list, NULL, NULL))
     gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->val_view), list, -1);
@@ -345,6 +359,7 @@ ns_fine_tune_dialog_class_init (NsFineTuneDialogClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/neuroseg/Neuroseg/ui/ns-fine-tune-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, queued_label);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, accepted_check);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, base_drop);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, base_names);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, epochs_spin);

@@ -44,6 +44,7 @@ struct _NsModelRunner
   NsEditor *editor;          /* weak pointer */
   char *model_path;
   int model_version;
+  char *claim_token;         /* of the claim Mark Corrected presents (issue 19), or NULL */
   char *device;
   int max_batch;
   gsize memory_limit;
@@ -1264,7 +1265,15 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
   /* the queue records registered versions (>= 1); the shipped model and files as unknown */
   a.model_version = kept != NULL && kept->model_version >= 1 ? kept->model_version : 0;
   a.uncertainty = kept != NULL ? kept->uncertainty : NAN;
+  a.claim_token = self->claim_token;
   return ns_queue_add (queue, ncase->dir, &a, error);
+}
+
+void
+ns_model_runner_set_claim_token (NsModelRunner *self, const char *token)
+{
+  g_free (self->claim_token);
+  self->claim_token = g_strdup (token);
 }
 
 /* ---- GObject ------------------------------------------------------------------------ */
@@ -1291,6 +1300,7 @@ ns_model_runner_finalize (GObject *object)
   NsModelRunner *self = NS_MODEL_RUNNER (object);
 
   g_free (self->model_path);
+  g_free (self->claim_token);
   g_free (self->device);
   g_clear_pointer (&self->prediction, ns_label_map_unref);
   g_clear_pointer (&self->prediction_case, ns_case_unref);

@@ -112,5 +112,8 @@ double         ns_model_runner_get_apply_seconds (NsModelRunner *self);
  * and its uncertainty.  Returns the queue's case id, 0 on error. */
 gint64         ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor,
                                                const char *db_path, GError **error);
+/* The token of one's claim on the open case (ns-queue-session.h) that Mark Corrected
+ * presents with the correction (NULL: none). */
+void           ns_model_runner_set_claim_token (NsModelRunner *self, const char *token);
 
 G_END_DECLS

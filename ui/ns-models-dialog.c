@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "ns-data-error.h"
+#include "ns-db-watch.h"
 #include "ns-model-runner.h"
 #include "ns-registry.h"
 
@@ -34,6 +35,7 @@ struct _NsModelsDialog
   GtkWidget *confirm_button;   /* its Promote / Promote Anyway button (valid while shown) */
   int confirm_version;      /* the version it would promote */
   gboolean confirm_force;   /* past the gate */
+  GSource *watch;           /* registry changes by other processes and workstations */
 };
 
 enum { SIGNAL_DEFAULT_CHANGED, N_SIGNALS };
@@ -717,6 +719,11 @@ ns_models_dialog_dispose (GObject *object)
 {
   NsModelsDialog *self = NS_MODELS_DIALOG (object);
 
+  if (self->watch != NULL)
+    {
+      g_source_destroy (self->watch);
+      g_clear_pointer (&self->watch, g_source_unref);
+    }
   if (self->confirmation != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (self->confirmation),
@@ -834,6 +841,14 @@ ns_models_dialog_init (NsModelsDialog *self)
   gtk_window_set_child (GTK_WINDOW (self), box);
 }
 
+static gboolean
+on_db_changed (NsDbChanges changes, gpointer user_data)
+{
+  if (changes & NS_DB_CHANGES_REGISTRY)
+    ns_models_dialog_refresh (NS_MODELS_DIALOG (user_data), NULL); /* errors show in it */
+  return G_SOURCE_CONTINUE;
+}
+
 NsModelsDialog *
 ns_models_dialog_new (GtkWindow *parent, const char *db_path)
 {
@@ -851,5 +866,9 @@ ns_models_dialog_new (GtkWindow *parent, const char *db_path)
       self->selected = def->version;
   }
   ns_models_dialog_refresh (self, NULL);
+  /* what another workstation registers, promotes or rolls back shows without a click */
+  self->watch = ns_db_watch_source_new (db_path, 0);
+  g_source_set_callback (self->watch, G_SOURCE_FUNC (on_db_changed), self, NULL);
+  g_source_attach (self->watch, NULL);
   return self;
 }

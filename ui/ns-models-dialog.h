@@ -12,6 +12,8 @@
  * with) it shows why and offers only a destructive "Promote Anyway", which promotes with
  * force (recorded in the promotions log).  Roll Back returns to the selected earlier
  * version, else to the default before the current one; version 0 is always reachable.
+ * The list follows the database (ns-db-watch.h): versions registered, promoted or rolled
+ * back by another process or workstation show without a click.
  */
 #pragma once
 

@@ -9,6 +9,10 @@
 
 #include <math.h>
 
+#include "ns-data-error.h"
+#include "ns-db-watch.h"
+#include "ns-queue-session.h"
+
 struct _NsQueuePanel
 {
   GtkBox parent_instance;
@@ -20,9 +24,24 @@ struct _NsQueuePanel
   GtkWidget *list;
   GtkWidget *message;
   GtkWidget *open, *exclude, *requeue;
+  GtkWidget *accept, *send_back, *note;
+  GSource *watch;            /* other processes' and workstations' changes */
+  guint lease_s;             /* of the claims it makes (0: the default) */
+  GtkWindow *question;       /* "taken by ...: Open Read-Only / Take Over", weak */
+  gint64 question_case;      /* the case it is about */
+  GtkWidget *server_bar;     /* "the database cannot be reached: ... tried again" */
+  GtkWidget *server_label;
+  struct _PanelOp *pending;  /* the change waiting for the server (PanelOp) */
+  NsQueueSession *last_session; /* the last claim it handed out, weak */
+  guint retry_source;
 };
 
-enum { SIGNAL_OPEN_CASE, N_SIGNALS };
+/* How long one try of a change may take (the main loop waits for it), and the pause
+ * between tries while the server is away. */
+#define PANEL_RETRY_WINDOW_MS 2000
+#define PANEL_RETRY_S 5
+
+enum { SIGNAL_OPEN_CASE, SIGNAL_CASE_CLAIMED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NsQueuePanel, ns_queue_panel, GTK_TYPE_BOX)
@@ -39,11 +58,24 @@ ns_queue_panel_dup_row_text (NsQueuePanel *self, guint index)
     g_snprintf (effort, sizeof effort, "%.3f", e->effort);
   if (isfinite (e->uncertainty))
     g_snprintf (unc, sizeof unc, "%.3f", e->uncertainty);
-  if (e->state == NS_QUEUE_STATE_USED)
-    return g_strdup_printf ("%s  used by v%d  effort %s  uncertainty %s", e->case_id,
-                            e->used_by, effort, unc);
-  return g_strdup_printf ("%s  %s  effort %s  uncertainty %s", e->case_id,
-                          ns_queue_state_name (e->state), effort, unc);
+  {
+    g_autofree char *state = e->state == NS_QUEUE_STATE_USED
+                               ? g_strdup_printf ("used by v%d", e->used_by)
+                               : g_strdup (ns_queue_state_name (e->state));
+    GString *text = g_string_new (NULL);
+
+    g_string_printf (text, "%s  %s  effort %s  uncertainty %s", e->case_id, state, effort,
+                     unc);
+    if (e->claimed_by != NULL)
+      g_string_append_printf (text, "  taken by %s on %s since %s", e->claimed_by,
+                              e->claim_host, e->claimed_since);
+    if (e->review != NS_QUEUE_REVIEW_NONE)
+      g_string_append_printf (text, "  %s by %s", ns_queue_review_name (e->review),
+                              e->reviewer);
+    if (e->review == NS_QUEUE_REVIEW_SENT_BACK && e->review_note != NULL)
+      g_string_append_printf (text, ": %s", e->review_note);
+    return g_string_free (text, FALSE);
+  }
 }
 
 static void
@@ -56,6 +88,19 @@ update_buttons (NsQueuePanel *self)
   gtk_widget_set_sensitive (self->open, e != NULL);
   gtk_widget_set_sensitive (self->exclude, e != NULL && e->state != NS_QUEUE_STATE_EXCLUDED);
   gtk_widget_set_sensitive (self->requeue, e != NULL && e->state != NS_QUEUE_STATE_QUEUED);
+  /* a verdict is on the latest correction, while it waits for fine-tuning */
+  gtk_widget_set_sensitive (self->accept, e != NULL && e->state == NS_QUEUE_STATE_QUEUED
+                                            && e->review != NS_QUEUE_REVIEW_ACCEPTED);
+  gtk_widget_set_sensitive (self->send_back, e != NULL && e->state == NS_QUEUE_STATE_QUEUED);
+}
+
+static gint64
+selected_id (NsQueuePanel *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list));
+
+  return row != NULL ? ((NsQueueEntry *) self->entries->pdata[gtk_list_box_row_get_index (row)])->id
+                     : 0;
 }
 
 gboolean
@@ -65,17 +110,19 @@ ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
   g_autoptr (NsDb) queue = ns_db_open (self->db_path, &local);
   GPtrArray *entries = queue != NULL ? ns_queue_list (queue, self->sort, -1, &local) : NULL;
   GtkWidget *child;
+  gint64 keep = selected_id (self);
 
-  while ((child = gtk_widget_get_first_child (self->list)) != NULL)
-    gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
-  g_ptr_array_set_size (self->entries, 0);
   if (entries == NULL)
     {
+      /* the list stays as it was last read (a server that went away comes back) */
       gtk_label_set_text (GTK_LABEL (self->message), local->message);
       update_buttons (self);
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  while ((child = gtk_widget_get_first_child (self->list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
+  g_ptr_array_set_size (self->entries, 0);
   for (guint i = 0; i < entries->len; i++)
     {
       g_autofree char *text = NULL;
@@ -94,6 +141,11 @@ ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
                                           self->entries->len == 1 ? "" : "s");
     gtk_label_set_text (GTK_LABEL (self->message), m);
   }
+  /* the same case stays selected (a change elsewhere must not move the user's choice) */
+  for (guint i = 0; keep != 0 && i < self->entries->len; i++)
+    if (((NsQueueEntry *) self->entries->pdata[i])->id == keep)
+      gtk_list_box_select_row (GTK_LIST_BOX (self->list),
+                               gtk_list_box_get_row_at_index (GTK_LIST_BOX (self->list), i));
   update_buttons (self);
   return TRUE;
 }
@@ -147,37 +199,124 @@ selected (NsQueuePanel *self)
   return row != NULL ? self->entries->pdata[gtk_list_box_row_get_index (row)] : NULL;
 }
 
+/* ---- the changes the panel makes, retried while the server is away ------------------- */
+
+typedef struct _PanelOp
+{
+  gboolean review;           /* a verdict, else a state change */
+  gint64 case_id;
+  gint64 annotation_id;      /* the correction reviewed */
+  NsQueueState state;
+  NsQueueReview verdict;
+  char *note;
+  char *case_name;
+} PanelOp;
+
+static void
+panel_op_free (PanelOp *op)
+{
+  g_free (op->note);
+  g_free (op->case_name);
+  g_free (op);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PanelOp, panel_op_free)
+
+static PanelOp *
+panel_op_copy (const PanelOp *op)
+{
+  PanelOp *copy = g_memdup2 (op, sizeof *op);
+
+  copy->note = g_strdup (op->note);
+  copy->case_name = g_strdup (op->case_name);
+  return copy;
+}
+
+static gboolean run_op (NsQueuePanel *self, const PanelOp *op, GError **error);
+
+static gboolean
+on_retry_timeout (gpointer user_data)
+{
+  NsQueuePanel *self = user_data;
+  g_autoptr (PanelOp) op = g_steal_pointer (&self->pending);
+
+  self->retry_source = 0;
+  if (op != NULL)
+    run_op (self, op, NULL); /* a failure shows in the bar again */
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_retry_clicked (GtkButton *button, NsQueuePanel *self)
+{
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  on_retry_timeout (self);
+}
+
+/* Runs a change; a server that cannot be reached keeps it pending, said in the bar, and
+ * tries it again every PANEL_RETRY_S and on Retry. */
+static gboolean
+run_op (NsQueuePanel *self, const PanelOp *op, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (NsDb) db = ns_db_open (self->db_path, &local);
+  gboolean ok = db != NULL;
+
+  if (ok)
+    {
+      /* the main loop waits for it: short, the bar does the rest */
+      ns_db_set_retry_window (db, PANEL_RETRY_WINDOW_MS);
+      ok = op->review
+             ? ns_queue_review (db, op->case_id, op->annotation_id, op->verdict, NULL,
+                                op->note, &local)
+             : ns_queue_set_state (db, op->case_id, op->state, 0, NULL,
+                                   op->state == NS_QUEUE_STATE_EXCLUDED
+                                     ? "excluded in the queue panel"
+                                     : "requeued in the queue panel", &local);
+    }
+  if (!ok && g_error_matches (local, NS_DATA_ERROR, NS_DATA_ERROR_UNAVAILABLE))
+    {
+      g_autofree char *what = op->review
+                                ? g_strdup_printf ("the review of %s (%s)", op->case_name,
+                                                   ns_queue_review_name (op->verdict))
+                                : g_strdup_printf ("%s %s", op->case_name,
+                                                   op->state == NS_QUEUE_STATE_EXCLUDED
+                                                     ? "excluded" : "requeued");
+      g_autofree char *text = g_strdup_printf (
+        "The queue's database cannot be reached: %s is not recorded yet (nothing was "
+        "changed); it is tried again every %d s.\n%s", what, PANEL_RETRY_S, local->message);
+
+      gtk_label_set_text (GTK_LABEL (self->server_label), text);
+      gtk_widget_set_visible (self->server_bar, TRUE);
+      g_clear_pointer (&self->pending, panel_op_free);
+      self->pending = panel_op_copy (op);
+      g_clear_handle_id (&self->retry_source, g_source_remove);
+      self->retry_source = g_timeout_add_seconds (PANEL_RETRY_S, on_retry_timeout, self);
+    }
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  gtk_widget_set_visible (self->server_bar, FALSE);
+  return ns_queue_panel_refresh (self, error);
+}
+
 static gboolean
 set_selected_state (NsQueuePanel *self, NsQueueState state, GError **error)
 {
   const NsQueueEntry *e = selected (self);
-  g_autoptr (NsDb) queue = NULL;
-  gint64 id;
-  int index;
 
   if (e == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no case is selected");
       return FALSE;
     }
-  id = e->id;
-  index = gtk_list_box_row_get_index (gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list)));
-  queue = ns_db_open (self->db_path, error);
-  if (queue == NULL
-      || !ns_queue_set_state (queue, id, state, 0, NULL,
-                              state == NS_QUEUE_STATE_EXCLUDED ? "excluded in the queue panel"
-                                                               : "requeued in the queue panel",
-                              error))
-    return FALSE;
-  if (!ns_queue_panel_refresh (self, error))
-    return FALSE;
-  /* keep the same case selected */
-  for (guint i = 0; i < self->entries->len; i++)
-    if (((NsQueueEntry *) self->entries->pdata[i])->id == id)
-      index = i;
-  if (index >= 0 && (guint) index < self->entries->len)
-    ns_queue_panel_select (self, index);
-  return TRUE;
+  {
+    PanelOp op = { FALSE, e->id, 0, state, NS_QUEUE_REVIEW_NONE, NULL, e->case_id };
+
+    return run_op (self, &op, error);
+  }
 }
 
 gboolean
@@ -192,13 +331,214 @@ ns_queue_panel_requeue_selected (NsQueuePanel *self, GError **error)
   return set_selected_state (self, NS_QUEUE_STATE_QUEUED, error);
 }
 
+static gboolean
+is_blank (const char *text)
+{
+  for (; text != NULL && *text != '\0'; text = g_utf8_next_char (text))
+    if (!g_unichar_isspace (g_utf8_get_char (text)))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+ns_queue_panel_review_selected (NsQueuePanel *self, NsQueueReview verdict, const char *note,
+                                GError **error)
+{
+  const NsQueueEntry *e = selected (self);
+
+  g_return_val_if_fail (verdict != NS_QUEUE_REVIEW_NONE, FALSE);
+  if (e == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no case is selected");
+      return FALSE;
+    }
+  if (verdict == NS_QUEUE_REVIEW_SENT_BACK && is_blank (note))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s: say in the note why the correction goes back", e->case_id);
+      return FALSE;
+    }
+  /* the correction that the list shows, not one that came in since */
+  {
+    PanelOp op = { TRUE, e->id, e->annotation_id, NS_QUEUE_STATE_QUEUED, verdict,
+                   is_blank (note) ? NULL : (char *) note, e->case_id };
+
+    return run_op (self, &op, error);
+  }
+}
+
+static void
+on_review_button (GtkButton *button, NsQueuePanel *self)
+{
+  g_autoptr (GError) error = NULL;
+  const char *note = gtk_editable_get_text (GTK_EDITABLE (self->note));
+  NsQueueReview verdict = GTK_WIDGET (button) == self->accept ? NS_QUEUE_REVIEW_ACCEPTED
+                                                               : NS_QUEUE_REVIEW_SENT_BACK;
+
+  if (!ns_queue_panel_review_selected (self, verdict, note, &error))
+    {
+      gtk_label_set_text (GTK_LABEL (self->message), error->message);
+      return;
+    }
+  gtk_editable_set_text (GTK_EDITABLE (self->note), "");
+}
+
+static gboolean
+on_db_changed (NsDbChanges changes, gpointer user_data)
+{
+  NsQueuePanel *self = user_data;
+
+  if (changes & NS_DB_CHANGES_QUEUE)
+    ns_queue_panel_refresh (self, NULL); /* an error shows in the panel */
+  return G_SOURCE_CONTINUE;
+}
+
+/* The case at path opened, with one's claim on it (NULL: read-only). */
+static void
+open_case (NsQueuePanel *self, const char *path, NsQueueSession *session)
+{
+  g_autofree char *p = g_strdup (path); /* the signals may refresh the list */
+
+  g_signal_emit (self, signals[SIGNAL_CASE_CLAIMED], 0, session);
+  g_signal_emit (self, signals[SIGNAL_OPEN_CASE], 0, p);
+}
+
+static const NsQueueEntry *
+find_entry (NsQueuePanel *self, gint64 id)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    if (((NsQueueEntry *) self->entries->pdata[i])->id == id)
+      return self->entries->pdata[i];
+  return NULL;
+}
+
+/* Claims (or takes over) the case and opens it; FALSE + error when it cannot. */
+static gboolean
+claim_and_open (NsQueuePanel *self, gint64 id, gboolean take_over, GError **error)
+{
+  g_autofree char *note = take_over ? g_strdup_printf ("taken over in the queue panel by %s",
+                                                       g_get_user_name ())
+                                    : NULL;
+  g_autoptr (NsQueueSession) session = ns_queue_session_new (self->db_path, id, NULL,
+                                                             self->lease_s, take_over, note,
+                                                             error);
+  g_autofree char *path = NULL;
+
+  if (session == NULL)
+    return FALSE;
+  ns_queue_panel_refresh (self, NULL);
+  path = g_strdup (find_entry (self, id) != NULL ? find_entry (self, id)->path : NULL);
+  if (path == NULL)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                   "the case was removed from the queue meanwhile");
+      return FALSE;
+    }
+  if (self->last_session != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->last_session),
+                                  (gpointer *) &self->last_session);
+  self->last_session = session;
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &self->last_session);
+  open_case (self, path, session);
+  return TRUE;
+}
+
+enum { RESPONSE_READ_ONLY = 1, RESPONSE_TAKE_OVER = 2 };
+
+static void
+on_question_response (GtkDialog *dialog, int response, NsQueuePanel *self)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 id = self->question_case;
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == RESPONSE_READ_ONLY)
+    {
+      const NsQueueEntry *e = find_entry (self, id);
+
+      if (e != NULL)
+        open_case (self, e->path, NULL);
+    }
+  else if (response == RESPONSE_TAKE_OVER && !claim_and_open (self, id, TRUE, &error))
+    gtk_label_set_text (GTK_LABEL (self->message), error->message);
+}
+
+/* A colleague holds the case: read-only, or take it over (destructive: their unsaved work
+ * on it will be refused). */
+static void
+ask_taken (NsQueuePanel *self, const NsQueueEntry *e, const char *why)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog, *take;
+
+  if (self->question != NULL)
+    gtk_window_destroy (self->question);
+  dialog = gtk_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                   "%s is taken", e->case_id);
+  gtk_window_set_title (GTK_WINDOW (dialog), "Case Taken");
+  gtk_message_dialog_format_secondary_text (
+    GTK_MESSAGE_DIALOG (dialog),
+    "%s%s\n\nOpen it read-only to look at it, or take it over to correct it yourself: "
+    "that is recorded, and %s's next save of this case will be refused (their edits stay "
+    "in their editor).", why, g_str_has_suffix (why, ".") ? "" : ".",
+    e->claimed_by != NULL ? e->claimed_by : "the holder");
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "Open _Read-Only", RESPONSE_READ_ONLY);
+  take = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Take Over", RESPONSE_TAKE_OVER);
+  gtk_widget_add_css_class (take, "destructive-action");
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), RESPONSE_READ_ONLY);
+  self->question_case = e->id;
+  self->question = GTK_WINDOW (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->question);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_question_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 void
 ns_queue_panel_open_selected (NsQueuePanel *self)
 {
   const NsQueueEntry *e = selected (self);
+  g_autoptr (GError) error = NULL;
+  gint64 id;
 
-  if (e != NULL)
-    g_signal_emit (self, signals[SIGNAL_OPEN_CASE], 0, e->path);
+  if (e == NULL)
+    return;
+  /* only a case waiting for fine-tuning is corrected; the others are looked at */
+  if (e->state != NS_QUEUE_STATE_QUEUED)
+    {
+      open_case (self, e->path, NULL);
+      return;
+    }
+  id = e->id;
+  /* the case this panel's last claim holds (still open): opened again under that claim */
+  if (self->last_session != NULL && ns_queue_session_get_case_id (self->last_session) == id
+      && ns_queue_session_check (self->last_session, NULL))
+    {
+      open_case (self, e->path, self->last_session);
+      return;
+    }
+  if (claim_and_open (self, id, FALSE, &error))
+    return;
+  ns_queue_panel_refresh (self, NULL);
+  e = find_entry (self, id);
+  if (e != NULL && g_error_matches (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED))
+    ask_taken (self, e, error->message);
+  else
+    gtk_label_set_text (GTK_LABEL (self->message), error->message);
+}
+
+GtkWindow *
+ns_queue_panel_get_question (NsQueuePanel *self)
+{
+  return self->question;
+}
+
+void
+ns_queue_panel_set_lease (NsQueuePanel *self, guint lease_s)
+{
+  self->lease_s = lease_s;
 }
 
 static void
@@ -230,6 +570,25 @@ ns_queue_panel_dispose (GObject *object)
 {
   NsQueuePanel *self = NS_QUEUE_PANEL (object);
 
+  if (self->watch != NULL)
+    {
+      g_source_destroy (self->watch);
+      g_clear_pointer (&self->watch, g_source_unref);
+    }
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_pointer (&self->pending, panel_op_free);
+  if (self->last_session != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (self->last_session),
+                                    (gpointer *) &self->last_session);
+      self->last_session = NULL;
+    }
+  if (self->question != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (self->question), (gpointer *) &self->question);
+      gtk_window_destroy (self->question);
+      self->question = NULL;
+    }
   /* the list's selection changes while the children go away */
   if (self->list != NULL)
     g_signal_handlers_disconnect_by_data (self->list, self);
@@ -257,6 +616,9 @@ ns_queue_panel_class_init (NsQueuePanelClass *klass)
   signals[SIGNAL_OPEN_CASE] = g_signal_new ("open-case", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                             G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_CASE_CLAIMED] = g_signal_new ("case-claimed", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, NS_TYPE_QUEUE_SESSION);
 }
 
 static void
@@ -266,6 +628,7 @@ ns_queue_panel_init (NsQueuePanel *self)
                                        "Most edited first", NULL };
   GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *review = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *scroll = gtk_scrolled_window_new ();
   GtkWidget *title = gtk_label_new ("Fine-tuning queue");
 
@@ -291,6 +654,7 @@ ns_queue_panel_init (NsQueuePanel *self)
   gtk_widget_set_vexpand (scroll, TRUE);
 
   self->message = gtk_label_new ("");
+  gtk_widget_set_name (self->message, "queue-message");
   gtk_label_set_xalign (GTK_LABEL (self->message), 0);
   gtk_label_set_wrap (GTK_LABEL (self->message), TRUE);
 
@@ -305,10 +669,42 @@ ns_queue_panel_init (NsQueuePanel *self)
   gtk_box_append (GTK_BOX (buttons), self->exclude);
   gtk_box_append (GTK_BOX (buttons), self->requeue);
 
+  /* a second reader's verdict on the selected case's latest correction */
+  self->note = gtk_entry_new ();
+  gtk_entry_set_placeholder_text (GTK_ENTRY (self->note), "Review note (why it goes back)");
+  gtk_widget_set_hexpand (self->note, TRUE);
+  self->accept = gtk_button_new_with_mnemonic ("_Accept");
+  self->send_back = gtk_button_new_with_mnemonic ("Send _Back");
+  g_signal_connect (self->accept, "clicked", G_CALLBACK (on_review_button), self);
+  g_signal_connect (self->send_back, "clicked", G_CALLBACK (on_review_button), self);
+  gtk_box_append (GTK_BOX (review), self->note);
+  gtk_box_append (GTK_BOX (review), self->accept);
+  gtk_box_append (GTK_BOX (review), self->send_back);
+
+  /* a change that waits for the server */
+  self->server_bar = gtk_info_bar_new ();
+  gtk_widget_set_name (self->server_bar, "queue-server-bar");
+  gtk_info_bar_set_message_type (GTK_INFO_BAR (self->server_bar), GTK_MESSAGE_WARNING);
+  self->server_label = gtk_label_new ("");
+  gtk_widget_set_name (self->server_label, "queue-server-message");
+  gtk_label_set_wrap (GTK_LABEL (self->server_label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->server_label), 0);
+  gtk_widget_set_hexpand (self->server_label, TRUE);
+  gtk_info_bar_add_child (GTK_INFO_BAR (self->server_bar), self->server_label);
+  {
+    GtkWidget *retry = gtk_button_new_with_mnemonic ("Re_try Now");
+
+    g_signal_connect (retry, "clicked", G_CALLBACK (on_retry_clicked), self);
+    gtk_info_bar_add_action_widget (GTK_INFO_BAR (self->server_bar), retry, GTK_RESPONSE_OK);
+  }
+  gtk_widget_set_visible (self->server_bar, FALSE);
+
   gtk_box_append (GTK_BOX (self), top);
+  gtk_box_append (GTK_BOX (self), self->server_bar);
   gtk_box_append (GTK_BOX (self), scroll);
   gtk_box_append (GTK_BOX (self), self->message);
   gtk_box_append (GTK_BOX (self), buttons);
+  gtk_box_append (GTK_BOX (self), review);
 }
 
 GtkWidget *
@@ -318,5 +714,9 @@ ns_queue_panel_new (const char *db_path)
 
   self->db_path = g_strdup (db_path);
   ns_queue_panel_refresh (self, NULL);
+  /* NOTIFY on a server, the change serials polled every second on SQLite */
+  self->watch = ns_db_watch_source_new (db_path, 0);
+  g_source_set_callback (self->watch, G_SOURCE_FUNC (on_db_changed), self, NULL);
+  g_source_attach (self->watch, NULL);
   return GTK_WIDGET (self);
 }

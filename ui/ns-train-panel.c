@@ -46,6 +46,7 @@ struct _NsTrainPanel
   gint64 run_id;
   char *output;
   char *command;
+  char *selection;          /* which cases the next run trains on and why (set by _start) */
   int base_version;
   guint n_cases;
   char **val_cases;
@@ -498,6 +499,15 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
   self->output = g_strdup (output);
   g_free (self->command);
   self->command = g_strjoinv (" ", (char **) argv);
+  if (self->selection != NULL)
+    {
+      /* which cases and why, in the run's record (ns_train_panel_start) */
+      char *with = g_strdup_printf ("%s  # cases: %s", self->command, self->selection);
+
+      g_free (self->command);
+      self->command = with;
+      g_clear_pointer (&self->selection, g_free);
+    }
   self->base_version = base_version;
   self->n_cases = n_cases;
 
@@ -555,16 +565,18 @@ trainer_binary (void)
   return g_find_program_in_path ("neuroseg");
 }
 
-/* A folder per queued case holding links to its images and its corrected mask named as
- * the case's segmentation, so that the trainer learns from the correction. */
+/* A folder per queued case holding links to its images and its corrected mask (the one
+ * stored in the database, written here) named as the case's segmentation, so that the
+ * trainer learns from the correction. */
 static char *
-link_case (const NsQueueEntry *e, const char *run_dir, GError **error)
+link_case (NsDb *db, const NsQueueEntry *e, const char *run_dir, GError **error)
 {
   char *paths[NS_N_CASE_FILES] = { NULL };
   g_autofree char *dir = g_build_filename (run_dir, e->case_id, NULL);
   gboolean ok = TRUE;
 
-  if (!ns_case_discover (e->path, paths, error))
+  /* the images it was corrected on (another workstation sees them at the same paths) */
+  if (!ns_queue_verify_case_files (e, error) || !ns_case_discover (e->path, paths, error))
     return NULL;
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
@@ -577,6 +589,14 @@ link_case (const NsQueueEntry *e, const char *run_dir, GError **error)
       const char *src = f == NS_CASE_FILE_LABELS ? e->mask_path : paths[f];
       g_autofree char *name = NULL, *link = NULL;
 
+      if (f == NS_CASE_FILE_LABELS && e->mask_sha256 != NULL)
+        {
+          /* the correction as stored in the database (checked by its sha256) */
+          name = g_strdup_printf ("%s_seg.nii.gz", e->case_id);
+          link = g_build_filename (dir, name, NULL);
+          ok = ns_queue_write_mask (db, e->annotation_id, link, error);
+          continue;
+        }
       if (src == NULL || f == NS_CASE_FILE_BRAIN_MASK)
         continue;
       name = g_strdup_printf ("%s_%s%s", e->case_id,
@@ -596,6 +616,43 @@ link_case (const NsQueueEntry *e, const char *run_dir, GError **error)
   return ok ? g_steal_pointer (&dir) : NULL;
 }
 
+/* Keeps in entries the cases to train on; *selection says which and why (owned). */
+static gboolean
+choose_cases (GPtrArray *entries, gboolean accepted_only, char **selection, GError **error)
+{
+  g_autoptr (GString) left_out = g_string_new (NULL);
+  guint n_queued = entries->len;
+
+  for (guint i = 0; accepted_only && i < entries->len;)
+    {
+      const NsQueueEntry *e = entries->pdata[i];
+
+      if (e->review == NS_QUEUE_REVIEW_ACCEPTED)
+        {
+          i++;
+          continue;
+        }
+      g_string_append_printf (left_out, "%s%s %s", left_out->len > 0 ? ", " : "",
+                              e->case_id, ns_queue_review_name (e->review));
+      g_ptr_array_remove_index (entries, i);
+    }
+  if (entries->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "Fine-tune: none of the %u queued corrections was accepted by a second "
+                   "reader (%s); review them in the queue, or train on every correction",
+                   n_queued, left_out->str);
+      return FALSE;
+    }
+  if (accepted_only)
+    *selection = g_strdup_printf ("accepted corrections only: %u of %u queued%s%s%s",
+                                  entries->len, n_queued, left_out->len > 0 ? " (left out: " : "",
+                                  left_out->str, left_out->len > 0 ? ")" : "");
+  else
+    *selection = g_strdup_printf ("every queued correction: %u, reviewed or not", n_queued);
+  return TRUE;
+}
+
 gboolean
 ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError **error)
 {
@@ -604,7 +661,7 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autofree char *exe = trainer_binary ();
-  g_autofree char *output = NULL, *run_dir = NULL, *stamp = NULL;
+  g_autofree char *output = NULL, *run_dir = NULL, *stamp = NULL, *selection = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
 
   if (queue == NULL)
@@ -625,6 +682,8 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
                    "Corrected and Queue)");
       return FALSE;
     }
+  if (!choose_cases (entries, request->accepted_only, &selection, error))
+    return FALSE;
   stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
   if (request->output != NULL)
     output = g_strdup (request->output);
@@ -646,7 +705,7 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
   for (guint i = 0; i < entries->len; i++)
     {
       NsQueueEntry *e = entries->pdata[i];
-      char *dir = link_case (e, run_dir, error);
+      char *dir = link_case (queue, e, run_dir, error);
 
       if (dir == NULL)
         return FALSE;
@@ -686,6 +745,8 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
   self->device = g_strdup (request->device);
   g_free (self->exe);
   self->exe = g_strdup (exe);
+  g_free (self->selection);
+  self->selection = g_steal_pointer (&selection);
   /* the registry's parent: the base's version (0: the shipped model), none from scratch */
   return ns_train_panel_start_argv (self, (const char *const *) argv->pdata, output,
                                     request->base_model != NULL ? request->base_version
@@ -888,6 +949,7 @@ ns_train_panel_finalize (GObject *object)
   g_free (self->message);
   g_free (self->output);
   g_free (self->command);
+  g_free (self->selection);
   g_free (self->error_event);
   g_strfreev (self->val_cases);
   g_free (self->device);

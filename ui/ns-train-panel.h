@@ -38,6 +38,9 @@ typedef struct
   char **extra_args;      /* NULL-terminated further trainer options (e.g. --max-steps 3) */
   char *output;           /* the new model's file; NULL: models/model-<time>.safetensors
                            * beside the database */
+  gboolean accepted_only; /* only the queued cases whose latest correction a second reader
+                           * accepted (issue 19); the others are left out, and the run's
+                           * record says which and why */
 } NsTrainRequest;
 
 void ns_train_request_clear (NsTrainRequest *request);
@@ -51,7 +54,13 @@ G_DECLARE_FINAL_TYPE (NsTrainPanel, ns_train_panel, NS, TRAIN_PANEL, GtkBox)
  * const char *message). */
 GtkWidget   *ns_train_panel_new             (const char *db_path);
 /* Starts `neuroseg train --json-progress` (the binary: $NEUROSEG, else /proc/self/exe when
- * that is neuroseg, else neuroseg on PATH) on the queued cases of the database. */
+ * that is neuroseg, else neuroseg on PATH) on the queued cases of the database (only the
+ * accepted ones with request->accepted_only).  Each case is a folder beside the output of
+ * links to its images, checked against the sha256 recorded when it was queued, and of its
+ * corrected mask as stored in the database (ns_queue_write_mask(): no shared folder is
+ * needed; a case queued before masks were stored links its mask file).  The run's record
+ * (ns-runs.h) holds the cases, and its command ends with which cases were chosen and why
+ * ("# cases: ..."). */
 gboolean     ns_train_panel_start           (NsTrainPanel *self, const NsTrainRequest *request,
                                              GError **error);
 /* Lower level (tests, other front ends): runs argv (whose stdout must be the JSON progress
