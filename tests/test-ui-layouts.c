@@ -459,7 +459,24 @@ test_overlay (void)
   sag_ijk[2] = (int) cursor[2] + 9;
   sagittal_before = voxel_pixel (sagittal, sag_ijk);
 
-  ns_viewer_set_image_overlay (viewer (), t1c, NS_COLORMAP_HOT, opacity);
+  /* the sidebar's controls, as a person sets them */
+  {
+    GtkWidget *sequence = ns_test_find_named (GTK_WIDGET (window), "overlay-sequence");
+    GtkWidget *colormap = ns_test_find_named (GTK_WIDGET (window), "overlay-colormap");
+    GtkWidget *scale = ns_test_find_named (GTK_WIDGET (window), "overlay-opacity");
+    NsColormap map;
+    double shown_opacity;
+
+    g_assert_nonnull (sequence);
+    g_assert_nonnull (colormap);
+    g_assert_nonnull (scale);
+    gtk_range_set_value (GTK_RANGE (scale), opacity);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (colormap), 0);       /* Hot */
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (sequence), t1c + 1); /* after None */
+    g_assert_cmpint (ns_viewer_get_image_overlay (viewer (), &map, &shown_opacity), ==, t1c);
+    g_assert_cmpint (map, ==, NS_COLORMAP_HOT);
+    g_assert_cmpfloat (shown_opacity, ==, opacity);
+  }
   ns_viewer_image_lut_init (viewer (), t1c, NS_COLORMAP_HOT, &hot);
   for (guint p = 0; p < G_N_ELEMENTS (ijk); p++)
     {
@@ -488,8 +505,10 @@ test_overlay (void)
   /* in every view */
   g_assert_false (ns_test_pixel_near (voxel_pixel (sagittal, sag_ijk), sagittal_before, 4));
 
-  /* none: the FLAIR again */
-  ns_viewer_set_image_overlay (viewer (), -1, NS_COLORMAP_HOT, opacity);
+  /* None: the FLAIR again */
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (ns_test_find_named (GTK_WIDGET (window),
+                                                                 "overlay-sequence")), 0);
+  g_assert_cmpint (ns_viewer_get_image_overlay (viewer (), NULL, NULL), ==, -1);
   g_assert_true (ns_test_pixel_near (voxel_pixel (axial, ijk[0]), image_grey (flair, ijk[0]),
                                      1));
   ns_viewer_set_show_labels (viewer (), TRUE);

@@ -19,7 +19,9 @@
  * all paint into the one mask through the window's editor.
  *
  * The layout and the side-by-side plane are remembered in the settings (ns-settings.h)
- * when the user changes them, and read back when a window opens.
+ * when the user chooses them (the View menu and its shortcuts: the property actions), and
+ * read back when a window opens; the C setters, which tests and scripts use, change the
+ * window only.
  */
 #define G_LOG_DOMAIN "ns-window"
 
@@ -260,6 +262,21 @@ remember (NsWindow *self, const char *key, const char *value)
     }
 }
 
+void
+_ns_window_choose_layout (NsWindow *self, const char *layout)
+{
+  ns_window_set_layout (self, layout);
+  if (g_strcmp0 (self->layout, layout) == 0)
+    remember (self, "layout", layout);
+}
+
+void
+_ns_window_choose_compare_plane (NsWindow *self, NsPlane plane)
+{
+  ns_window_set_compare_plane (self, plane);
+  remember (self, "compare-plane", ns_plane_to_string (plane));
+}
+
 /* ---- public ------------------------------------------------------------------------------- */
 
 const char *
@@ -284,7 +301,6 @@ ns_window_set_layout (NsWindow *self, const char *layout)
   g_free (self->layout);
   self->layout = g_strdup (layout);
   _ns_window_apply_layout (self);
-  remember (self, "layout", layout);
   _ns_window_notify_layout (self);
 }
 
@@ -306,7 +322,6 @@ ns_window_set_compare_plane (NsWindow *self, NsPlane plane)
   self->compare_plane = plane;
   for (guint v = 0; v < NS_WINDOW_N_COMPARE; v++)
     ns_slice_view_set_plane (self->compare_views[v], plane);
-  remember (self, "compare-plane", ns_plane_to_string (plane));
   _ns_window_notify_layout (self);
 }
 

@@ -102,6 +102,10 @@ void         _ns_window_notify_layout    (NsWindow *self);
 void         _ns_window_init_layout      (NsWindow *self);
 /* Shows the views of self->layout in the grid. */
 void         _ns_window_apply_layout     (NsWindow *self);
+/* The user chose a layout or the side-by-side plane (the property actions): set and
+ * remembered in the settings. */
+void         _ns_window_choose_layout    (NsWindow *self, const char *layout);
+void         _ns_window_choose_compare_plane (NsWindow *self, NsPlane plane);
 /* A new case: the compare views' sequences from its images. */
 void         _ns_window_layout_case_changed (NsWindow *self);
 /* Fills views with every slice view (the three planes, then the compare views); returns

@@ -24,6 +24,7 @@
 #include "ns-window-private.h"
 
 #include "ns-heat-legend.h"
+#include "ns-image-overlay-panel.h"
 #include "ns-save-changes-dialog.h"
 #include "ns-scroll-guard.h"
 #include "ns-ui.h"
@@ -463,7 +464,7 @@ ns_window_set_property (GObject *object, guint prop_id, const GValue *value,
   switch (prop_id)
     {
     case PROP_LAYOUT:
-      ns_window_set_layout (self, g_value_get_string (value));
+      _ns_window_choose_layout (self, g_value_get_string (value));
       break;
     case PROP_MODALITY:
       ns_viewer_set_modality (self->viewer, g_value_get_string (value));
@@ -483,7 +484,7 @@ ns_window_set_property (GObject *object, guint prop_id, const GValue *value,
       {
         NsPlane plane;
         if (ns_plane_from_string (g_value_get_string (value), &plane))
-          ns_window_set_compare_plane (self, plane);
+          _ns_window_choose_compare_plane (self, plane);
       }
       break;
     case PROP_TOOL:
@@ -628,6 +629,13 @@ ns_window_init (NsWindow *self)
   self->tool_panel = ns_tool_panel_new (self->editor);
   gtk_box_prepend (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
   gtk_box_prepend (self->sidebar, self->tool_panel);
+  /* the sequence overlay below the layer list: both are about what the views draw */
+  {
+    GtkWidget *overlay_panel = ns_image_overlay_panel_new (self->viewer);
+
+    gtk_widget_set_name (overlay_panel, "image-overlay-panel");
+    gtk_box_insert_child_after (self->sidebar, overlay_panel, GTK_WIDGET (self->layer_panel));
+  }
   gtk_box_append (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
   gtk_box_append (self->sidebar, ns_ai_controller_create_panel (self->ai));
   /* the job also in the status bar: the sidebar's panel is below the fold at the default
