@@ -308,12 +308,18 @@ build (NsToolPanel *self)
   int r = 0;
 
   gtk_box_append (box, heading ("Tools"));
+  /* two rows of three: six in one row made the sidebar wider than its other panels */
   tools = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_add_css_class (tools, "linked");
+  gtk_box_set_homogeneous (GTK_BOX (tools), TRUE);
   gtk_box_append (GTK_BOX (tools), tool_button ("Nav", "navigate",
                                                 "Navigate: click moves the cursor"));
   gtk_box_append (GTK_BOX (tools), tool_button ("Brush", "brush", "Paintbrush (B)"));
   gtk_box_append (GTK_BOX (tools), tool_button ("Erase", "eraser", "Eraser (E)"));
+  gtk_box_append (box, tools);
+  tools = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  gtk_widget_add_css_class (tools, "linked");
+  gtk_box_set_homogeneous (GTK_BOX (tools), TRUE);
   gtk_box_append (GTK_BOX (tools), tool_button ("Fill", "fill", "2-D flood fill (F)"));
   gtk_box_append (GTK_BOX (tools), tool_button ("Pick", "picker",
                                                 "Label picker (or Ctrl+click with any tool)"));

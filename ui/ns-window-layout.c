@@ -82,6 +82,9 @@ assign_sequences (NsWindow *self)
     ns_slice_view_set_image_index (self->compare_views[v], index[v] >= 0 ? index[v] : 0);
 }
 
+/* Shows child at (column, row), or hides it (column < 0) where it is: a hidden child moved
+ * to column -1 still counts in the grid's range of columns, which with homogeneous columns
+ * narrowed the shown ones whenever the info pane's width changed. */
 static void
 place (NsWindow *self, GtkWidget *child, int column, int row)
 {
@@ -89,9 +92,14 @@ place (NsWindow *self, GtkWidget *child, int column, int row)
   GtkGridLayoutChild *layout_child =
     GTK_GRID_LAYOUT_CHILD (gtk_layout_manager_get_layout_child (manager, child));
 
+  if (column < 0)
+    {
+      gtk_widget_set_visible (child, FALSE);
+      return;
+    }
   gtk_grid_layout_child_set_column (layout_child, column);
   gtk_grid_layout_child_set_row (layout_child, row);
-  gtk_widget_set_visible (child, column >= 0);
+  gtk_widget_set_visible (child, TRUE);
 }
 
 void
