@@ -262,6 +262,13 @@ gboolean    ns_render_heat             (cairo_surface_t *surface, int x0, int y0
                                         const NsPlaneGeometry *geom, const NsVolume *values,
                                         const NsLut *lut, double threshold, double opacity,
                                         NsInterp interp, GError **error);
+/* A second image (another sequence on the same grid) through lut, blended over what is
+ * there with opacity, as a fused display shows it: values below the window (lut->lo) are
+ * transparent, so the image underneath shows where the second one has nothing. */
+gboolean    ns_render_image_overlay    (cairo_surface_t *surface, int x0, int y0,
+                                        const NsPlaneGeometry *geom, const NsVolume *volume,
+                                        const NsLut *lut, double opacity, NsInterp interp,
+                                        GError **error);
 /* One-pixel horizontal and vertical lines through the screen position of cursor_voxel,
  * colour rgb (0xRRGGBB) blended with alpha, leaving a gap of gap pixels on each side of
  * the cursor (0: none). */

@@ -322,6 +322,17 @@ ns_render_heat (cairo_surface_t *surface, int x0, int y0, const NsPlaneGeometry 
   return TRUE;
 }
 
+gboolean
+ns_render_image_overlay (cairo_surface_t *surface, int x0, int y0, const NsPlaneGeometry *geom,
+                         const NsVolume *volume, const NsLut *lut, double opacity,
+                         NsInterp interp, GError **error)
+{
+  g_return_val_if_fail (lut != NULL, FALSE);
+
+  /* the heat map's blend with the window's bottom as its threshold: one blending rule */
+  return ns_render_heat (surface, x0, y0, geom, volume, lut, lut->lo, opacity, interp, error);
+}
+
 void
 ns_render_crosshair (cairo_surface_t *surface, int x0, int y0, const NsPlaneGeometry *geom,
                      const double cursor_voxel[3], guint32 rgb, double alpha, int gap)

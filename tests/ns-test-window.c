@@ -23,3 +23,19 @@ ns_test_window_views_allocated (gpointer window)
       return FALSE;
   return TRUE;
 }
+
+gboolean
+ns_test_window_compare_allocated (gpointer window)
+{
+  const char *layout = ns_window_get_layout (NS_WINDOW (window));
+  guint n = g_strcmp0 (layout, "compare4") == 0 ? 4 : g_strcmp0 (layout, "compare2") == 0 ? 2 : 0;
+
+  for (guint v = 0; v < n; v++)
+    {
+      GtkWidget *view = GTK_WIDGET (ns_window_get_compare_view (NS_WINDOW (window), v));
+
+      if (!gtk_widget_get_mapped (view) || gtk_widget_get_width (view) < 100)
+        return FALSE;
+    }
+  return n > 0;
+}

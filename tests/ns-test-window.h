@@ -13,5 +13,8 @@ G_BEGIN_DECLS
 gboolean ns_test_window_idle            (gpointer window);
 /* The three slice views are laid out (each at least 100 pixels wide). */
 gboolean ns_test_window_views_allocated (gpointer window);
+/* The side-by-side views the layout shows ("compare2": 2, "compare4": 4) are laid out
+ * (each shown and at least 100 pixels wide). */
+gboolean ns_test_window_compare_allocated (gpointer window);
 
 G_END_DECLS

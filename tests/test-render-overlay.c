@@ -9,6 +9,7 @@
 #include "ns-render.h"
 #include "ns-render-test-synth.h"
 
+#include <math.h>
 #include <string.h>
 
 /* A one-slice RAS label map drawn from a picture: row 0 of the picture is the top of the
@@ -282,6 +283,49 @@ test_heat (void)
   cairo_surface_destroy (s);
 }
 
+/* A second sequence (int16, as BraTS stores it) over a grey image: inside its window each
+ * pixel moves from the grey toward the colour map's colour by the opacity (within the
+ * 8-bit blend's rounding); below the window it stays the grey underneath. */
+static void
+test_image_overlay (void)
+{
+  NsGrid grid;
+  g_autoptr (NsVolume) t1c = NULL;
+  g_autoptr (GError) error = NULL;
+  gint16 *values = g_new (gint16, 8);
+  NsPlaneGeometry g;
+  NsLut lut;
+  cairo_surface_t *s;
+  const guint8 grey = 100;
+
+  synth_grid (&grid, "RAS", 8, 1, 1, 1, 1, 1);
+  for (int i = 0; i < 8; i++)
+    values[i] = (gint16) (i * 100);            /* 0 .. 700 */
+  t1c = ns_volume_new_take_storage (&grid, NS_VOLUME_STORAGE_INT16, values);
+  ns_plane_geometry_init (&g, &grid, NS_PLANE_AXIAL, NS_CONVENTION_NEUROLOGICAL, 0, NULL);
+  ns_lut_init (&lut, 400, 450, NS_COLORMAP_HOT);   /* window 250 .. 650 */
+  s = grey_surface (g.width, g.height, grey);
+  g_assert_true (ns_render_image_overlay (s, 0, 0, &g, t1c, &lut, 0.25, NS_INTERP_NEAREST,
+                                          &error));
+  g_assert_no_error (error);
+  for (int u = 0; u < 8; u++)
+    {
+      guint32 got = synth_pixel (s, u, 0);
+      guint32 colour = ns_lut_argb (&lut, u * 100.0f);
+
+      for (int shift = 0; shift <= 16; shift += 8)
+        {
+          double want = u * 100 < 250 ? grey
+                                      : 0.75 * grey + 0.25 * ((colour >> shift) & 0xff);
+          g_assert_cmpfloat (fabs (((got >> shift) & 0xff) - want), <=, 1.0);
+        }
+    }
+  /* opacity 0 draws nothing */
+  g_assert_true (ns_render_image_overlay (s, 0, 0, &g, t1c, &lut, 0.0, NS_INTERP_NEAREST,
+                                          &error));
+  cairo_surface_destroy (s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -291,5 +335,6 @@ main (int argc, char **argv)
   g_test_add_func ("/render/overlay/geometry", test_overlay_matches_geometry);
   g_test_add_func ("/render/overlay/crosshair", test_crosshair);
   g_test_add_func ("/render/overlay/heat", test_heat);
+  g_test_add_func ("/render/overlay/image", test_image_overlay);
   return g_test_run ();
 }

@@ -172,6 +172,8 @@ ns_application_startup (GApplication *app)
     { "view.layout::axial", { "<Control>3", NULL } },
     { "view.layout::sagittal", { "<Control>4", NULL } },
     { "view.layout::coronal", { "<Control>5", NULL } },
+    { "view.layout::compare2", { "<Control>6", NULL } },
+    { "view.layout::compare4", { "<Control>7", NULL } },
     { "view.reset", { "<Control>0", NULL } },
     { "view.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
     { "view.zoom-out", { "<Control>minus", NULL } },

@@ -2,7 +2,7 @@
  *
  * ns-corrections.c: where corrections go (see ns-corrections.h).  The data folder is the
  * database's (the folder of ns_db_dup_default_path()), so that the rule for "the user's
- * data folder" stays in one place; the chosen folder is a GKeyFile setting.
+ * data folder" stays in one place; the chosen folder is a setting (ns-settings.h).
  */
 #define G_LOG_DOMAIN "ns-corrections"
 
@@ -15,27 +15,19 @@
 
 #include "ns-nifti.h"
 #include "ns-db.h"
+#include "ns-settings.h"
 
 #define SETTINGS_GROUP "corrections"
 #define SETTINGS_KEY "folder"
 
-static char *
-settings_path (void)
-{
-  return g_build_filename (g_get_user_config_dir (), "neuroseg", "settings.ini", NULL);
-}
-
 char *
 ns_corrections_dup_folder (void)
 {
-  g_autofree char *path = settings_path ();
-  g_autoptr (GKeyFile) settings = g_key_file_new ();
   g_autofree char *db = NULL;
   g_autofree char *data = NULL;
-  char *folder;
+  char *folder = ns_settings_dup_string (SETTINGS_GROUP, SETTINGS_KEY);
 
-  if (g_key_file_load_from_file (settings, path, G_KEY_FILE_NONE, NULL)
-      && (folder = g_key_file_get_string (settings, SETTINGS_GROUP, SETTINGS_KEY, NULL)) != NULL)
+  if (folder != NULL)
     {
       if (folder[0] != '\0')
         return folder;
@@ -49,30 +41,7 @@ ns_corrections_dup_folder (void)
 gboolean
 ns_corrections_set_folder (const char *folder, GError **error)
 {
-  g_autofree char *path = settings_path ();
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr (GKeyFile) settings = g_key_file_new ();
-  g_autoptr (GError) local = NULL;
-
-  if (!g_key_file_load_from_file (settings, path, G_KEY_FILE_KEEP_COMMENTS, &local)
-      && !g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-    {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
-      return FALSE;
-    }
-  if (folder != NULL)
-    g_key_file_set_string (settings, SETTINGS_GROUP, SETTINGS_KEY, folder);
-  else
-    g_key_file_remove_key (settings, SETTINGS_GROUP, SETTINGS_KEY, NULL);
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", dir,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  return g_key_file_save_to_file (settings, path, error);
+  return ns_settings_set_string (SETTINGS_GROUP, SETTINGS_KEY, folder, error);
 }
 
 char *

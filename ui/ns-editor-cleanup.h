@@ -48,8 +48,8 @@ gboolean ns_editor_islands          (NsEditor *self, NsIslandsMode mode, double 
 /* Lasso (erase FALSE: the active label) or scissors (erase TRUE: 0) inside the closed
  * outline through points (n continuous voxel coordinates, x y z, e.g. a drag's positions
  * from ns_plane_geometry_voxel_at ()) on the slice normal to plane_axis through the first,
- * or (through) on every slice along it.  The slice views do not offer a gesture for it
- * yet: this is the call such a gesture makes at the release. */
+ * or (through) on every slice along it.  The Lasso tool of the slice views calls it at
+ * the release of its drag (ns-slice-view.h). */
 gboolean ns_editor_polygon          (NsEditor *self, int plane_axis, const double *points,
                                      guint n, gboolean through, gboolean erase,
                                      GError **error);

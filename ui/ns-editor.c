@@ -37,6 +37,7 @@ struct _NsEditor
   NsPaintOver over;
   guint8 over_label;
   gboolean intensity_limit;
+  gboolean lasso_through;
   double tolerance;
   NsFillBound fill_bound;
   gboolean fill_guard;
@@ -69,6 +70,7 @@ enum {
   PROP_PAINT_OVER,
   PROP_OVER_LABEL,
   PROP_INTENSITY_LIMIT,
+  PROP_LASSO_THROUGH,
   PROP_TOLERANCE,
   PROP_FILL_BOUND,
   PROP_FILL_GUARD,
@@ -90,7 +92,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static const char *const tool_names[NS_N_TOOLS] = {
-  "navigate", "brush", "eraser", "fill", "picker",
+  "navigate", "brush", "eraser", "fill", "picker", "lasso",
 };
 
 /* The radius ladder of [ and ] (mm), as ITK-SNAP's brush sizes go. */
@@ -515,6 +517,25 @@ ns_editor_set_paint_over (NsEditor *self, NsPaintOver over, guint8 over_label)
       self->over_label = over_label;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OVER_LABEL]);
     }
+}
+
+gboolean
+ns_editor_get_lasso_through (NsEditor *self)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
+  return self->lasso_through;
+}
+
+void
+ns_editor_set_lasso_through (NsEditor *self, gboolean through)
+{
+  g_return_if_fail (NS_IS_EDITOR (self));
+
+  through = !!through;
+  if (self->lasso_through == through)
+    return;
+  self->lasso_through = through;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LASSO_THROUGH]);
 }
 
 gboolean
@@ -1153,6 +1174,9 @@ ns_editor_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
     case PROP_INTENSITY_LIMIT:
       g_value_set_boolean (value, self->intensity_limit);
       break;
+    case PROP_LASSO_THROUGH:
+      g_value_set_boolean (value, self->lasso_through);
+      break;
     case PROP_TOLERANCE:
       g_value_set_double (value, self->tolerance);
       break;
@@ -1212,6 +1236,9 @@ ns_editor_set_property (GObject *object, guint prop_id, const GValue *value,
     case PROP_INTENSITY_LIMIT:
       ns_editor_set_intensity_limit (self, g_value_get_boolean (value));
       break;
+    case PROP_LASSO_THROUGH:
+      ns_editor_set_lasso_through (self, g_value_get_boolean (value));
+      break;
     case PROP_TOLERANCE:
       ns_editor_set_tolerance (self, g_value_get_double (value));
       break;
@@ -1251,6 +1278,8 @@ ns_editor_class_init (NsEditorClass *klass)
   properties[PROP_OVER_LABEL] = g_param_spec_uint ("over-label", NULL, NULL, 0, 255, 0, rw);
   properties[PROP_INTENSITY_LIMIT] = g_param_spec_boolean ("intensity-limit", NULL, NULL,
                                                            FALSE, rw);
+  properties[PROP_LASSO_THROUGH] = g_param_spec_boolean ("lasso-through", NULL, NULL, FALSE,
+                                                         rw);
   properties[PROP_TOLERANCE] = g_param_spec_double ("tolerance", NULL, NULL, 0, G_MAXDOUBLE,
                                                     50.0, rw);
   properties[PROP_FILL_BOUND] = g_param_spec_uint ("fill-bound", NULL, NULL, 0,

@@ -27,10 +27,11 @@ typedef enum
   NS_TOOL_ERASER,
   NS_TOOL_FILL,
   NS_TOOL_PICKER,
+  NS_TOOL_LASSO,                 /* a drawn outline filled (Shift: erased) at the release */
   NS_N_TOOLS
 } NsTool;
 
-/* "navigate", "brush", "eraser", "fill", "picker". */
+/* "navigate", "brush", "eraser", "fill", "picker", "lasso". */
 const char *ns_tool_to_string   (NsTool tool);
 gboolean    ns_tool_from_string (const char *name, NsTool *tool);
 
@@ -106,6 +107,10 @@ gboolean      ns_editor_get_three_d       (NsEditor *self);
 void          ns_editor_set_three_d       (NsEditor *self, gboolean three_d);
 NsPaintOver   ns_editor_get_paint_over    (NsEditor *self);
 void          ns_editor_set_paint_over    (NsEditor *self, NsPaintOver over, guint8 over_label);
+/* The lasso acts through the volume along the view direction (property "lasso-through";
+ * off: on the slice drawn on only). */
+gboolean      ns_editor_get_lasso_through (NsEditor *self);
+void          ns_editor_set_lasso_through (NsEditor *self, gboolean through);
 gboolean      ns_editor_get_intensity_limit (NsEditor *self);
 void          ns_editor_set_intensity_limit (NsEditor *self, gboolean on);
 double        ns_editor_get_tolerance     (NsEditor *self);

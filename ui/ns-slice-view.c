@@ -25,6 +25,7 @@
 #include "ns-slice-view.h"
 
 #include "ns-editor.h"
+#include "ns-editor-cleanup.h"
 #include "ns-heat-legend.h"
 
 #include <math.h>
@@ -43,6 +44,7 @@ typedef enum
   DRAG_PAN,
   DRAG_WINDOW,
   DRAG_PAINT,
+  DRAG_LASSO,
 } DragMode;
 
 struct _NsSliceView
@@ -52,6 +54,7 @@ struct _NsSliceView
   NsViewer *viewer;
   NsEditor *editor;
   NsPlane plane;
+  int image_index;               /* the sequence shown; -1: the viewer's shown image */
 
   NsPlaneGeometry geom;
   gboolean has_geom;
@@ -67,6 +70,8 @@ struct _NsSliceView
   double drag_window0, drag_level0;
   gboolean space_down;
   double pointer_x, pointer_y;   /* last pointer position, widget coordinates */
+  GArray *lasso;                 /* the outline being drawn: continuous voxels (x, y, z) */
+  gboolean lasso_erase;          /* Shift at its start: erase inside (the scissors) */
 
   char edge_letters[4][2];       /* left, right, top, bottom */
   PangoLayout *layout;
@@ -80,10 +85,17 @@ enum {
   PROP_PLANE,
   PROP_ZOOM,
   PROP_SLICE,
+  PROP_IMAGE_INDEX,
   N_PROPS
 };
 
+enum {
+  TRANSFORM_CHANGED,
+  N_SIGNALS
+};
+
 static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
 
 GType
 ns_plane_get_type (void)
@@ -127,6 +139,23 @@ get_transform (NsSliceView *self, double *scale, double *ox, double *oy)
   *scale = s;
   *ox = (w - (self->has_geom ? self->geom.width : 0) * s) / 2.0 + self->pan_x;
   *oy = (h - (self->has_geom ? self->geom.height : 0) * s) / 2.0 + self->pan_y;
+}
+
+/* Zoom or pan changed: redraw, and tell the views linked to this one. */
+static void
+transform_changed (NsSliceView *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[TRANSFORM_CHANGED], 0);
+}
+
+/* The index of the image the view shows: its own sequence, else the viewer's. */
+static guint
+shown_image_index (NsSliceView *self)
+{
+  if (self->image_index >= 0 && (guint) self->image_index < ns_viewer_get_n_images (self->viewer))
+    return (guint) self->image_index;
+  return ns_viewer_get_image_index (self->viewer);
 }
 
 void
@@ -240,20 +269,42 @@ ensure_surface (NsSliceView *self)
   NsVolume *image;
   NsLabelMap *labels;
   NsVolume *heat;
+  guint index;
+  int overlay;
+  NsColormap overlay_colormap;
+  double overlay_opacity;
+  NsLut lut;
 
   if (!self->has_geom || !self->dirty)
     return;
   self->dirty = FALSE;
 
-  image = ns_viewer_get_shown_image (self->viewer);
+  index = shown_image_index (self);
+  image = ns_viewer_get_image (self->viewer, index);
+  ns_viewer_image_lut_init (self->viewer, index, NS_COLORMAP_GREY, &lut);
+  overlay = ns_viewer_get_image_overlay (self->viewer, &overlay_colormap, &overlay_opacity);
   /* during Run Model, the prediction as it arrives instead of the mask */
   labels = ns_viewer_get_shown_labels (self->viewer);
   heat = ns_viewer_get_show_heat (self->viewer) ? ns_viewer_get_heat (self->viewer) : NULL;
-  if (!ns_render_image (self->surface, 0, 0, &self->geom, image,
-                        ns_viewer_get_lut (self->viewer), NS_INTERP_NEAREST, &error))
+  if (!ns_render_image (self->surface, 0, 0, &self->geom, image, &lut, NS_INTERP_NEAREST,
+                        &error))
     {
       g_warning ("%s", error->message);
       return;
+    }
+  /* the second sequence between the image and the labels (not over itself) */
+  if (overlay >= 0 && (guint) overlay != index)
+    {
+      NsLut overlay_lut;
+
+      ns_viewer_image_lut_init (self->viewer, overlay, overlay_colormap, &overlay_lut);
+      if (!ns_render_image_overlay (self->surface, 0, 0, &self->geom,
+                                    ns_viewer_get_image (self->viewer, overlay), &overlay_lut,
+                                    overlay_opacity, NS_INTERP_NEAREST, &error))
+        {
+          g_warning ("%s", error->message);
+          return;
+        }
     }
   if (labels != NULL && ns_viewer_get_show_labels (self->viewer)
       && !ns_render_labels (self->surface, 0, 0, &self->geom, labels,
@@ -264,8 +315,6 @@ ensure_surface (NsSliceView *self)
     }
   if (heat != NULL && ns_grid_equal (&heat->grid, &image->grid))
     {
-      NsLut lut;
-
       /* the overlay's look is ns-heat-legend.h's, as its legend shows it */
       ns_lut_init (&lut, 1.0, 0.5, NS_HEAT_COLORMAP);
       if (!ns_render_heat (self->surface, 0, 0, &self->geom, heat, &lut, NS_HEAT_THRESHOLD,
@@ -337,6 +386,61 @@ tool_paints (NsSliceView *self)
     return FALSE;
   tool = ns_editor_get_tool (self->editor);
   return tool == NS_TOOL_BRUSH || tool == NS_TOOL_ERASER;
+}
+
+/* ---- the lasso ----------------------------------------------------------------------------- */
+
+static gboolean
+tool_lassos (NsSliceView *self)
+{
+  return self->editor != NULL && ns_editor_get_doc (self->editor) != NULL
+         && ns_editor_get_tool (self->editor) == NS_TOOL_LASSO;
+}
+
+/* Adds the continuous voxel under widget point (x, y) to the outline: data/ tests voxel
+ * centres against the polygon, so the outline keeps the pointer's sub-voxel positions. */
+static void
+lasso_add (NsSliceView *self, double x, double y)
+{
+  double ix, iy, voxel[3];
+
+  ns_slice_view_widget_to_image (self, x, y, &ix, &iy);
+  ns_plane_geometry_voxel_at (&self->geom, ix, iy, voxel);
+  if (self->lasso->len > 0)
+    {
+      const double *last = &g_array_index (self->lasso, double, self->lasso->len - 3);
+
+      if (last[0] == voxel[0] && last[1] == voxel[1] && last[2] == voxel[2])
+        return;
+    }
+  g_array_append_vals (self->lasso, voxel, 3);
+}
+
+static void
+lasso_cancel (NsSliceView *self)
+{
+  g_array_set_size (self->lasso, 0);
+  self->drag_mode = DRAG_NONE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The release: fills (or erases) inside the outline, closed from the last point to the
+ * first, as one history step; an outline of fewer than 3 points changes nothing. */
+static void
+lasso_finish (NsSliceView *self)
+{
+  g_autoptr (GError) error = NULL;
+  guint n = self->lasso->len / 3;
+
+  if (n >= 3 && self->editor != NULL
+      && !ns_editor_polygon (self->editor, self->geom.axis_n,
+                             (const double *) (gpointer) self->lasso->data, n,
+                             ns_editor_get_lasso_through (self->editor), self->lasso_erase,
+                             &error)
+      && error != NULL)
+    g_warning ("%s", error->message);
+  g_array_set_size (self->lasso, 0);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 /* ---- event paths --------------------------------------------------------------------------- */
@@ -442,7 +546,7 @@ zoom_about (NsSliceView *self, double x, double y, double zoom)
       self->pan_y = oy_new - (h - self->geom.height * s_new) / 2.0;
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  transform_changed (self);
 }
 
 void
@@ -471,7 +575,8 @@ drag_begin (NsSliceView *self, guint button, GdkModifierType state, double x, do
   self->drag_pan_x0 = self->pan_x;
   self->drag_pan_y0 = self->pan_y;
   if (self->viewer != NULL)
-    ns_viewer_get_window_level (self->viewer, &self->drag_window0, &self->drag_level0);
+    ns_viewer_get_image_window_level (self->viewer, shown_image_index (self),
+                                      &self->drag_window0, &self->drag_level0);
 
   if (button == GDK_BUTTON_MIDDLE || (button == GDK_BUTTON_PRIMARY && self->space_down))
     self->drag_mode = DRAG_PAN;
@@ -498,6 +603,13 @@ drag_begin (NsSliceView *self, guint button, GdkModifierType state, double x, do
       if (voxel_at (self, x, y, ijk)
           && !ns_editor_fill (self->editor, &self->geom, ijk, &error) && error != NULL)
         g_warning ("%s", error->message);
+    }
+  else if (button == GDK_BUTTON_PRIMARY && self->has_geom && tool_lassos (self))
+    {
+      self->drag_mode = DRAG_LASSO;
+      self->lasso_erase = (state & GDK_SHIFT_MASK) != 0;
+      g_array_set_size (self->lasso, 0);
+      lasso_add (self, x, y);
     }
   else if (button == GDK_BUTTON_PRIMARY && self->has_geom && tool_paints (self))
     {
@@ -537,10 +649,14 @@ drag_update (NsSliceView *self, double dx, double dy)
         gtk_widget_queue_draw (GTK_WIDGET (self));
       }
       break;
+    case DRAG_LASSO:
+      lasso_add (self, self->drag_x0 + dx, self->drag_y0 + dy);
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      break;
     case DRAG_PAN:
       self->pan_x = self->drag_pan_x0 + dx;
       self->pan_y = self->drag_pan_y0 + dy;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
+      transform_changed (self);
       break;
     case DRAG_WINDOW:
       {
@@ -549,7 +665,10 @@ drag_update (NsSliceView *self, double dx, double dy)
          * any intensity scale; the level moves by a window's worth per 256 pixels. */
         double window = self->drag_window0 * exp (dx / 200.0);
         double level = self->drag_level0 + dy * self->drag_window0 / 256.0;
-        ns_viewer_set_window_level (self->viewer, window, level);
+
+        /* the sequence this view shows: a view of another one keeps its own */
+        ns_viewer_set_image_window_level (self->viewer, shown_image_index (self), window,
+                                          level);
       }
       break;
     case DRAG_NONE:
@@ -563,6 +682,8 @@ drag_end (NsSliceView *self)
 {
   if (self->drag_mode == DRAG_PAINT && self->editor != NULL)
     ns_editor_stroke_end (self->editor);
+  else if (self->drag_mode == DRAG_LASSO)
+    lasso_finish (self);
   self->drag_mode = DRAG_NONE;
 }
 
@@ -622,6 +743,9 @@ drag_end_cb (NsSliceView *self, double dx, double dy, GtkGestureDrag *gesture)
 static void
 drag_cancel_cb (NsSliceView *self, GdkEventSequence *sequence, GtkGesture *gesture)
 {
+  /* ... but half an outline is no outline: a lasso is dropped */
+  if (self->drag_mode == DRAG_LASSO)
+    lasso_cancel (self);
   drag_end (self);
 }
 
@@ -665,6 +789,11 @@ key_pressed_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType 
         {
           ns_editor_stroke_cancel (self->editor);
           self->drag_mode = DRAG_NONE;
+          return TRUE;
+        }
+      if (self->drag_mode == DRAG_LASSO)
+        {
+          lasso_cancel (self);
           return TRUE;
         }
       return FALSE;
@@ -816,6 +945,60 @@ draw_brush_outline (NsSliceView *self, GtkSnapshot *snapshot)
   cairo_destroy (cr);
 }
 
+/* The lasso's outline while it is drawn, through the geometry (it stays on the anatomy
+ * when the view zooms), closed by a fainter segment back to the start. */
+static void
+draw_lasso (NsSliceView *self, GtkSnapshot *snapshot)
+{
+  guint n = self->lasso->len / 3;
+  int w = gtk_widget_get_width (GTK_WIDGET (self));
+  int h = gtk_widget_get_height (GTK_WIDGET (self));
+  double x0 = 0, y0 = 0;
+  cairo_t *cr;
+
+  if (self->drag_mode != DRAG_LASSO || n < 2)
+    return;
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  for (guint p = 0; p < n; p++)
+    {
+      double ix, iy, wx, wy;
+
+      ns_plane_geometry_screen_pos (&self->geom, &g_array_index (self->lasso, double, 3 * p),
+                                    &ix, &iy);
+      ns_slice_view_image_to_widget (self, ix, iy, &wx, &wy);
+      if (p == 0)
+        {
+          x0 = wx;
+          y0 = wy;
+          cairo_move_to (cr, wx, wy);
+        }
+      else
+        cairo_line_to (cr, wx, wy);
+    }
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_width (cr, 2.5);
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+  cairo_stroke_preserve (cr);
+  cairo_set_line_width (cr, 1.0);
+  cairo_set_source_rgba (cr, 1, 1, 1, 0.95);
+  cairo_stroke_preserve (cr);
+  cairo_line_to (cr, x0, y0);
+  cairo_new_path (cr);
+  {
+    double ix, iy, wx, wy;
+
+    ns_plane_geometry_screen_pos (&self->geom,
+                                  &g_array_index (self->lasso, double, 3 * (n - 1)), &ix, &iy);
+    ns_slice_view_image_to_widget (self, ix, iy, &wx, &wy);
+    cairo_move_to (cr, wx, wy);
+    cairo_line_to (cr, x0, y0);
+    cairo_set_dash (cr, (double[]) { 4, 4 }, 2, 0);
+    cairo_set_source_rgba (cr, 1, 1, 1, 0.5);
+    cairo_stroke (cr);
+  }
+  cairo_destroy (cr);
+}
+
 /* The crosshair through the cursor's pixel, drawn over the scaled image rather than into
  * the image surface, so that it stays one device pixel wide at any zoom, with a gap
  * around the cursor that keeps the voxel under it visible.  Each line is a rectangle on
@@ -899,9 +1082,17 @@ ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   draw_crosshair (self, snapshot, s, ox, oy);
   /* The outline in a node of its own box. */
   draw_brush_outline (self, snapshot);
+  draw_lasso (self, snapshot);
 
-  title = g_strdup_printf ("%s  %d / %d", ns_plane_to_string (self->plane),
-                           self->geom.slice + 1, ns_plane_geometry_n_slices (&self->geom));
+  /* a view of its own sequence says which */
+  if (self->image_index >= 0)
+    title = g_strdup_printf ("%s  %d / %d   %s", ns_plane_to_string (self->plane),
+                             self->geom.slice + 1, ns_plane_geometry_n_slices (&self->geom),
+                             ns_viewer_modality_label (ns_viewer_get_image_name (
+                               self->viewer, shown_image_index (self))));
+  else
+    title = g_strdup_printf ("%s  %d / %d", ns_plane_to_string (self->plane),
+                             self->geom.slice + 1, ns_plane_geometry_n_slices (&self->geom));
   title[0] = g_ascii_toupper (title[0]);
   append_text (self, snapshot, title, 6, 4, 0, 0);
   append_text (self, snapshot, self->edge_letters[0], 6, h / 2.0, 0, 0.5);
@@ -941,6 +1132,7 @@ ns_slice_view_dispose (GObject *object)
   ns_slice_view_set_editor (self, NULL);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_object (&self->layout);
+  g_clear_pointer (&self->lasso, g_array_unref);
 
   G_OBJECT_CLASS (ns_slice_view_parent_class)->dispose (object);
 }
@@ -964,6 +1156,9 @@ ns_slice_view_get_property (GObject *object, guint prop_id, GValue *value, GPara
     case PROP_SLICE:
       g_value_set_int (value, ns_slice_view_get_slice (self));
       break;
+    case PROP_IMAGE_INDEX:
+      g_value_set_int (value, self->image_index);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -985,6 +1180,9 @@ ns_slice_view_set_property (GObject *object, guint prop_id, const GValue *value,
       break;
     case PROP_ZOOM:
       ns_slice_view_set_zoom (self, g_value_get_double (value));
+      break;
+    case PROP_IMAGE_INDEX:
+      ns_slice_view_set_image_index (self, g_value_get_int (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1016,7 +1214,15 @@ ns_slice_view_class_init (NsSliceViewClass *klass)
   properties[PROP_SLICE] =
     g_param_spec_int ("slice", NULL, NULL, -1, G_MAXINT, -1,
                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IMAGE_INDEX] =
+    g_param_spec_int ("image-index", NULL, NULL, -1, NS_VIEWER_MAX_IMAGES - 1, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Zoom or pan changed (by the user or ns_slice_view_set_transform ()). */
+  signals[TRANSFORM_CHANGED] = g_signal_new ("transform-changed", G_TYPE_FROM_CLASS (klass),
+                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                             G_TYPE_NONE, 0);
 
   gtk_widget_class_set_css_name (widget_class, "sliceview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
@@ -1032,6 +1238,8 @@ ns_slice_view_init (NsSliceView *self)
   self->pointer_x = -1;
   self->pointer_y = -1;
   self->plane = NS_PLANE_AXIAL;
+  self->image_index = -1;
+  self->lasso = g_array_new (FALSE, FALSE, sizeof (double));
   for (int e = 0; e < 4; e++)
     self->edge_letters[e][0] = self->edge_letters[e][1] = '\0';
   self->layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
@@ -1161,13 +1369,58 @@ ns_slice_view_reset (NsSliceView *self)
 {
   g_return_if_fail (NS_IS_SLICE_VIEW (self));
 
-  self->pan_x = self->pan_y = 0;
-  if (self->zoom != 1.0)
-    {
-      self->zoom = 1.0;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
-    }
+  ns_slice_view_set_transform (self, 1.0, 0, 0);
+}
+
+void
+ns_slice_view_get_transform (NsSliceView *self, double *zoom, double *pan_x, double *pan_y)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+
+  *zoom = self->zoom;
+  *pan_x = self->pan_x;
+  *pan_y = self->pan_y;
+}
+
+void
+ns_slice_view_set_transform (NsSliceView *self, double zoom, double pan_x, double pan_y)
+{
+  gboolean zoom_changed;
+
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+  g_return_if_fail (isfinite (zoom) && isfinite (pan_x) && isfinite (pan_y));
+
+  zoom = CLAMP (zoom, ZOOM_MIN, ZOOM_MAX);
+  if (zoom == self->zoom && pan_x == self->pan_x && pan_y == self->pan_y)
+    return;
+  zoom_changed = zoom != self->zoom;
+  self->zoom = zoom;
+  self->pan_x = pan_x;
+  self->pan_y = pan_y;
+  if (zoom_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+  transform_changed (self);
+}
+
+int
+ns_slice_view_get_image_index (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), -1);
+  return self->image_index;
+}
+
+void
+ns_slice_view_set_image_index (NsSliceView *self, int index)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+  g_return_if_fail (index >= -1 && index < NS_VIEWER_MAX_IMAGES);
+
+  if (self->image_index == index)
+    return;
+  self->image_index = index;
+  self->dirty = TRUE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMAGE_INDEX]);
 }
 
 int

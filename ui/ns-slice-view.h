@@ -16,7 +16,11 @@
  *   left drag (brush/eraser) one stroke, interpolated between motion events
  *   left click (fill)        2-D fill of the region under the pointer
  *   Ctrl + left click        pick the label under the pointer (also the picker tool)
- *   Escape during a stroke   cancel it
+ *   left drag (lasso)        draw an outline (shown while drawn); the release fills it
+ *                            with the active label (Shift at the start: erases inside it),
+ *                            on the slice or through the volume (the editor's
+ *                            "lasso-through"), one undo step
+ *   Escape during a stroke   cancel it (or the lasso's outline)
  *
  * The view draws the cairo image surface that render/ produces for its plane, scaled to
  * fit (times the zoom) with nearest-neighbour sampling, and labels the plane's edges with
@@ -51,6 +55,18 @@ double           ns_slice_view_get_zoom       (NsSliceView *self);
 void             ns_slice_view_set_zoom       (NsSliceView *self, double zoom);
 /* Fit, centred. */
 void             ns_slice_view_reset          (NsSliceView *self);
+/* Zoom and pan (widget pixels, added to the centred position) at once: what views linked
+ * side by side share ("transform-changed" is emitted on every change of either, by the
+ * user or by this setter). */
+void             ns_slice_view_get_transform  (NsSliceView *self, double *zoom, double *pan_x,
+                                               double *pan_y);
+void             ns_slice_view_set_transform  (NsSliceView *self, double zoom, double pan_x,
+                                               double pan_y);
+/* The sequence the view shows (property "image-index"): an image index of the viewer's
+ * case, drawn through that image's own window/level (a right drag in the view changes
+ * that one), its name in the view's title; -1 (the default): the viewer's shown image. */
+int              ns_slice_view_get_image_index (NsSliceView *self);
+void             ns_slice_view_set_image_index (NsSliceView *self, int index);
 
 /* The slice shown (index along the plane's voxel normal axis); -1 without a case. */
 int              ns_slice_view_get_slice      (NsSliceView *self);
@@ -89,7 +105,8 @@ void             ns_slice_view_drag           (NsSliceView *self, guint button,
                                                double dx, double dy);
 /* A left drag through widget points xy (x0, y0, x1, y1, ...; n_points >= 1) with modifier
  * state, as the drag gesture delivers it: with the brush or eraser one stroke (one undo
- * step), with Ctrl or the picker a pick at the first point, with fill a fill there. */
+ * step), with Ctrl or the picker a pick at the first point, with fill a fill there, with
+ * the lasso the outline through the points, filled (Shift: erased) at the end. */
 void             ns_slice_view_paint_path     (NsSliceView *self, GdkModifierType state,
                                                const double *xy, guint n_points);
 /* steps slices toward superior / anterior / patient right (negative: the other way). */

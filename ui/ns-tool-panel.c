@@ -308,15 +308,24 @@ build (NsToolPanel *self)
   int r = 0;
 
   gtk_box_append (box, heading ("Tools"));
+  /* two rows of three: six in one row made the sidebar wider than its other panels */
   tools = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_add_css_class (tools, "linked");
+  gtk_box_set_homogeneous (GTK_BOX (tools), TRUE);
   gtk_box_append (GTK_BOX (tools), tool_button ("Nav", "navigate",
                                                 "Navigate: click moves the cursor"));
   gtk_box_append (GTK_BOX (tools), tool_button ("Brush", "brush", "Paintbrush (B)"));
   gtk_box_append (GTK_BOX (tools), tool_button ("Erase", "eraser", "Eraser (E)"));
+  gtk_box_append (box, tools);
+  tools = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  gtk_widget_add_css_class (tools, "linked");
+  gtk_box_set_homogeneous (GTK_BOX (tools), TRUE);
   gtk_box_append (GTK_BOX (tools), tool_button ("Fill", "fill", "2-D flood fill (F)"));
   gtk_box_append (GTK_BOX (tools), tool_button ("Pick", "picker",
                                                 "Label picker (or Ctrl+click with any tool)"));
+  gtk_box_append (GTK_BOX (tools), tool_button ("Lasso", "lasso",
+                                                "Lasso (L): drag an outline to fill it with "
+                                                "the label; Shift+drag erases inside it"));
   gtk_box_append (box, tools);
 
   grid = gtk_grid_new ();
@@ -365,6 +374,13 @@ build (NsToolPanel *self)
   g_object_bind_property (self->editor, "tolerance", spin, "value",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   gtk_grid_attach (GTK_GRID (grid), spin, 1, r++, 2, 1);
+
+  w = gtk_check_button_new_with_label ("Lasso through the volume");
+  gtk_widget_set_tooltip_text (w, "The lasso fills (or erases) inside its outline on every "
+                                  "slice along the view direction, not only the one drawn on");
+  g_object_bind_property (self->editor, "lasso-through", w, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gtk_grid_attach (GTK_GRID (grid), w, 0, r++, 3, 1);
 
   gtk_grid_attach (GTK_GRID (grid), caption ("Fill bound"), 0, r, 1, 1);
   w = bound_drop_down (self, "fill-bound", bounds);

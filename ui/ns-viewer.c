@@ -33,6 +33,9 @@ struct _NsViewer
   gboolean show_crosshair;
   NsOverlayStyle overlay;
   NsLut lut;                     /* of the shown image */
+  int overlay_image;             /* the sequence drawn over the shown one, -1: none */
+  NsColormap overlay_colormap;
+  double overlay_opacity;
 
   NsLabelMap *preview;           /* drawn instead of the labels while set (owned) */
   NsVolume *heat;                /* the heat overlay's values (owned), may be NULL */
@@ -370,6 +373,9 @@ ns_viewer_init (NsViewer *self)
   self->show_crosshair = TRUE;
   ns_overlay_style_init (&self->overlay);
   ns_lut_init (&self->lut, 1.0, 0.5, NS_COLORMAP_GREY);
+  self->overlay_image = -1;
+  self->overlay_colormap = NS_COLORMAP_HOT;
+  self->overlay_opacity = 0.5;
 }
 
 NsViewer *
@@ -400,6 +406,7 @@ _ns_viewer_take_case (NsViewer *self, NsViewerCase *vcase)
   self->vcase = vcase;
   self->image_index = 0;
   self->has_pointer = FALSE;
+  self->overlay_image = -1;      /* an index into the previous case's images */
   /* both belong to the previous case's grid and prediction */
   g_clear_pointer (&self->preview, ns_label_map_unref);
   if (self->heat != NULL)
@@ -577,33 +584,105 @@ ns_viewer_get_window_level (NsViewer *self, double *window, double *level)
 {
   g_return_if_fail (NS_IS_VIEWER (self));
 
-  if (self->vcase == NULL)
-    {
-      *window = 1.0;
-      *level = 0.5;
-      return;
-    }
-  *window = self->vcase->images[self->image_index].window;
-  *level = self->vcase->images[self->image_index].level;
+  ns_viewer_get_image_window_level (self, self->image_index, window, level);
 }
 
 void
 ns_viewer_set_window_level (NsViewer *self, double window, double level)
 {
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  ns_viewer_set_image_window_level (self, self->image_index, window, level);
+}
+
+void
+ns_viewer_get_image_window_level (NsViewer *self, guint index, double *window, double *level)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+
+  if (self->vcase == NULL || index >= self->vcase->n_images)
+    {
+      *window = 1.0;
+      *level = 0.5;
+      return;
+    }
+  *window = self->vcase->images[index].window;
+  *level = self->vcase->images[index].level;
+}
+
+void
+ns_viewer_set_image_window_level (NsViewer *self, guint index, double window, double level)
+{
   NsViewerImage *image;
 
   g_return_if_fail (NS_IS_VIEWER (self));
 
-  if (self->vcase == NULL || !isfinite (window) || !isfinite (level))
+  if (self->vcase == NULL || index >= self->vcase->n_images || !isfinite (window)
+      || !isfinite (level))
     return;
   window = MAX (window, 1e-6);
-  image = &self->vcase->images[self->image_index];
+  image = &self->vcase->images[index];
   if (image->window == window && image->level == level)
     return;
   image->window = window;
   image->level = level;
   update_lut (self);
   g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+void
+ns_viewer_image_lut_init (NsViewer *self, guint index, NsColormap colormap, NsLut *lut)
+{
+  double window, level;
+
+  g_return_if_fail (NS_IS_VIEWER (self));
+  g_return_if_fail (lut != NULL);
+
+  ns_viewer_get_image_window_level (self, index, &window, &level);
+  ns_lut_init (lut, window, level, colormap);
+}
+
+int
+ns_viewer_find_image (NsViewer *self, const char *name)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), -1);
+
+  if (self->vcase == NULL || name == NULL)
+    return -1;
+  for (guint i = 0; i < self->vcase->n_images; i++)
+    if (g_strcmp0 (self->vcase->images[i].name, name) == 0)
+      return (int) i;
+  return -1;
+}
+
+void
+ns_viewer_set_image_overlay (NsViewer *self, int index, NsColormap colormap, double opacity)
+{
+  g_return_if_fail (NS_IS_VIEWER (self));
+  g_return_if_fail (colormap < NS_N_COLORMAPS);
+
+  if (self->vcase == NULL || index < 0 || (guint) index >= self->vcase->n_images)
+    index = -1;
+  opacity = isfinite (opacity) ? CLAMP (opacity, 0.0, 1.0) : self->overlay_opacity;
+  if (self->overlay_image == index && self->overlay_colormap == colormap
+      && self->overlay_opacity == opacity)
+    return;
+  self->overlay_image = index;
+  self->overlay_colormap = colormap;
+  self->overlay_opacity = opacity;
+  g_signal_emit (self, signals[DISPLAY_CHANGED], 0);
+}
+
+int
+ns_viewer_get_image_overlay (NsViewer *self, NsColormap *colormap, double *opacity)
+{
+  g_return_val_if_fail (NS_IS_VIEWER (self), -1);
+
+  if (colormap != NULL)
+    *colormap = self->overlay_colormap;
+  if (opacity != NULL)
+    *opacity = self->overlay_opacity;
+  return self->overlay_image;
 }
 
 gboolean

@@ -71,6 +71,29 @@ NsVolume       *ns_viewer_get_shown_image      (NsViewer *self);
 /* Window/level of the shown image. */
 void            ns_viewer_get_window_level     (NsViewer *self, double *window, double *level);
 void            ns_viewer_set_window_level     (NsViewer *self, double window, double level);
+/* Window/level of image index, shown or not (a side-by-side view of another sequence
+ * shows it through its own; each image keeps its own).  Setting emits "display-changed";
+ * an index out of range is ignored (get: window 1, level 0.5). */
+void            ns_viewer_get_image_window_level (NsViewer *self, guint index, double *window,
+                                                  double *level);
+void            ns_viewer_set_image_window_level (NsViewer *self, guint index, double window,
+                                                  double level);
+/* Fills lut with image index's window/level and colormap. */
+void            ns_viewer_image_lut_init       (NsViewer *self, guint index, NsColormap colormap,
+                                                NsLut *lut);
+/* The index of the modality name ("flair", "t1c", ...), -1 when the case has none. */
+int             ns_viewer_find_image           (NsViewer *self, const char *name);
+
+/* A second sequence drawn over the shown image in every view, between the image and the
+ * labels: image index (-1: none; a new case clears it) through its own window/level and
+ * colormap, blended at opacity (0..1, clamped); values below its window are transparent,
+ * so the first sequence shows where the second has nothing.  Emits "display-changed". */
+void            ns_viewer_set_image_overlay    (NsViewer *self, int index, NsColormap colormap,
+                                                double opacity);
+/* The overlay's image index (-1: none), colormap and opacity (either may be NULL). */
+int             ns_viewer_get_image_overlay    (NsViewer *self, NsColormap *colormap,
+                                                double *opacity);
+
 /* "auto" (0.5–99.5 % inside the brain), "brain" (the brain's 2–98 % range stretched for
  * grey/white contrast), "full" (minimum to maximum).  FALSE for an unknown preset. */
 gboolean        ns_viewer_apply_window_preset  (NsViewer *self, const char *preset);

@@ -242,17 +242,19 @@ history_goto_action (GtkWidget *widget, const char *action_name, GVariant *param
 static void
 reset_view_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
-  NsWindow *self = NS_WINDOW (widget);
+  NsSliceView *views[NS_WINDOW_N_VIEWS];
+  guint n = _ns_window_get_views (NS_WINDOW (widget), views);
 
-  ns_slice_view_reset (self->axial_view);
-  ns_slice_view_reset (self->sagittal_view);
-  ns_slice_view_reset (self->coronal_view);
+  for (guint v = 0; v < n; v++)
+    ns_slice_view_reset (views[v]);
 }
 
 static void
 zoom_all (NsWindow *self, double factor)
 {
-  NsSliceView *views[] = { self->axial_view, self->sagittal_view, self->coronal_view };
+  /* the compare views are linked: the first one zooms, the others follow it */
+  NsSliceView *views[] = { self->axial_view, self->sagittal_view, self->coronal_view,
+                           self->compare_views[0] };
 
   for (guint v = 0; v < G_N_ELEMENTS (views); v++)
     ns_slice_view_set_zoom (views[v], ns_slice_view_get_zoom (views[v]) * factor);
@@ -408,6 +410,7 @@ _ns_window_key_shortcuts_new (void)
     { GDK_KEY_KP_3, "edit.class", "2" }, { GDK_KEY_KP_4, "edit.class", "3" },
     { GDK_KEY_b, "edit.tool", "'brush'" }, { GDK_KEY_e, "edit.tool", "'eraser'" },
     { GDK_KEY_f, "edit.tool", "'fill'" }, { GDK_KEY_n, "edit.tool", "'navigate'" },
+    { GDK_KEY_l, "edit.tool", "'lasso'" },
     { GDK_KEY_bracketleft, "edit.radius-down", NULL },
     { GDK_KEY_bracketright, "edit.radius-up", NULL },
   };
@@ -474,6 +477,7 @@ _ns_window_class_init_actions (GtkWidgetClass *widget_class)
   static const struct { const char *name; const char *property; } property_actions[] = {
     { "edit.tool", "tool" },
     { "view.layout", "layout" },
+    { "view.compare-plane", "compare-plane" },
     { "view.modality", "modality" },
     { "view.show-labels", "show-labels" },
     { "view.overlay-mode", "overlay-mode" },

@@ -3,8 +3,9 @@
  * ns-window-private.h: the workbench window's state, shared by the files that make up
  * NsWindow (as GNOME Text Editor splits EditorWindow):
  *
- *   ns-window.c          the GObject, its properties, layout, status bar, opening a
- *                        case's mask and offering recovery;
+ *   ns-window.c          the GObject, its properties, status bar, opening a case's mask
+ *                        and offering recovery;
+ *   ns-window-layout.c   the layouts of the view grid, the side-by-side sequence views;
  *   ns-window-open.c     how a case gets in: the questions first, loading, recent cases;
  *   ns-window-actions.c  one callback per action (win.*, edit.*, view.*, seg.*, train.*),
  *                        which are enabled when, and the one-key shortcuts;
@@ -45,6 +46,9 @@ struct _NsWindow
   NsHistoryDialog *history_dialog;   /* Edit > History while open (not owned) */
   gboolean close_confirmed;
   gboolean case_is_dicom;         /* the case shown was read from a DICOM study */
+  NsSliceView *compare_views[NS_WINDOW_N_COMPARE];   /* the side-by-side sequences */
+  NsPlane compare_plane;          /* their plane */
+  gboolean linking_views;         /* copying one compare view's zoom and pan to the others */
 
   /* template children */
   NsViewer *viewer;
@@ -84,6 +88,29 @@ void         _ns_window_set_message      (NsWindow *self, const char *message);
 NsSliceView *_ns_window_active_view      (NsWindow *self);
 /* The load of a case ended (ok: it shows): opens its mask, emits "load-finished". */
 void         _ns_window_case_loaded      (NsWindow *self, gboolean ok);
+
+/* Notifies the layout properties ("layout", "compare-plane") for the menu's radio items. */
+void         _ns_window_notify_layout    (NsWindow *self);
+
+/* ---- ns-window-layout.c --------------------------------------------------------------- */
+
+/* Every slice view of the window, shown or not. */
+#define NS_WINDOW_N_VIEWS (3 + NS_WINDOW_N_COMPARE)
+
+/* Creates the compare views and reads the remembered layout (once, at init, before the
+ * first _ns_window_apply_layout ()). */
+void         _ns_window_init_layout      (NsWindow *self);
+/* Shows the views of self->layout in the grid. */
+void         _ns_window_apply_layout     (NsWindow *self);
+/* The user chose a layout or the side-by-side plane (the property actions): set and
+ * remembered in the settings. */
+void         _ns_window_choose_layout    (NsWindow *self, const char *layout);
+void         _ns_window_choose_compare_plane (NsWindow *self, NsPlane plane);
+/* A new case: the compare views' sequences from its images. */
+void         _ns_window_layout_case_changed (NsWindow *self);
+/* Fills views with every slice view (the three planes, then the compare views); returns
+ * how many (NS_WINDOW_N_VIEWS). */
+guint        _ns_window_get_views        (NsWindow *self, NsSliceView *views[NS_WINDOW_N_VIEWS]);
 
 /* ---- ns-window-open.c ----------------------------------------------------------------- */
 

@@ -24,6 +24,7 @@
 #include "ns-window-private.h"
 
 #include "ns-heat-legend.h"
+#include "ns-image-overlay-panel.h"
 #include "ns-save-changes-dialog.h"
 #include "ns-scroll-guard.h"
 #include "ns-ui.h"
@@ -40,6 +41,7 @@ enum {
   PROP_OVERLAY_MODE,
   PROP_SHOW_HEAT,
   PROP_TOOL,
+  PROP_COMPARE_PLANE,
   N_PROPS
 };
 
@@ -125,113 +127,13 @@ update_title (NsWindow *self)
   gtk_window_set_title (GTK_WINDOW (self), title);
 }
 
-/* ---- layout -------------------------------------------------------------------------------- */
-
-static void
-place (NsWindow *self, GtkWidget *child, int column, int row)
-{
-  GtkLayoutManager *manager = gtk_widget_get_layout_manager (GTK_WIDGET (self->view_grid));
-  GtkGridLayoutChild *layout_child =
-    GTK_GRID_LAYOUT_CHILD (gtk_layout_manager_get_layout_child (manager, child));
-
-  gtk_grid_layout_child_set_column (layout_child, column);
-  gtk_grid_layout_child_set_row (layout_child, row);
-  gtk_widget_set_visible (child, column >= 0);
-}
-
-static void
-apply_layout (NsWindow *self)
-{
-  GtkWidget *axial = GTK_WIDGET (self->axial_view);
-  GtkWidget *sagittal = GTK_WIDGET (self->sagittal_view);
-  GtkWidget *coronal = GTK_WIDGET (self->coronal_view);
-  GtkWidget *info = GTK_WIDGET (self->info_pane);
-  gboolean info_in_grid = g_strcmp0 (self->layout, "grid") == 0;
-  GtkWidget *parent = gtk_widget_get_parent (info);
-
-  /* The info pane moves into the grid's fourth cell in the 2 x 2 layout and back under
-   * the layer list otherwise. */
-  if (info_in_grid != (parent == GTK_WIDGET (self->view_grid)))
-    {
-      g_object_ref (info);
-      if (info_in_grid)
-        {
-          gtk_box_remove (self->sidebar, info);
-          gtk_grid_attach (self->view_grid, info, 1, 1, 1, 1);
-        }
-      else
-        {
-          gtk_grid_remove (self->view_grid, info);
-          gtk_box_append (self->sidebar, info);
-        }
-      g_object_unref (info);
-    }
-  gtk_widget_set_visible (self->sidebar_separator, !info_in_grid);
-  if (info_in_grid)
-    gtk_widget_add_css_class (info, "in-grid");
-  else
-    gtk_widget_remove_css_class (info, "in-grid");
-
-  /* Hidden cells first: a grid cell may hold only one visible child at a time. */
-  if (g_strcmp0 (self->layout, "grid") == 0)
-    {
-      place (self, axial, 0, 0);
-      place (self, sagittal, 1, 0);
-      place (self, coronal, 0, 1);
-    }
-  else if (g_strcmp0 (self->layout, "axial") == 0)
-    {
-      place (self, sagittal, -1, -1);
-      place (self, coronal, -1, -1);
-      place (self, axial, 0, 0);
-    }
-  else if (g_strcmp0 (self->layout, "sagittal") == 0)
-    {
-      place (self, axial, -1, -1);
-      place (self, coronal, -1, -1);
-      place (self, sagittal, 0, 0);
-    }
-  else if (g_strcmp0 (self->layout, "coronal") == 0)
-    {
-      place (self, axial, -1, -1);
-      place (self, sagittal, -1, -1);
-      place (self, coronal, 0, 0);
-    }
-  else
-    {
-      place (self, axial, 0, 0);
-      place (self, sagittal, 1, 0);
-      place (self, coronal, 2, 0);
-    }
-  if (info_in_grid)
-    place (self, info, 1, 1);
-}
-
-const char *
-ns_window_get_layout (NsWindow *self)
-{
-  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
-  return self->layout;
-}
+/* ---- layout (the grid's layouts are in ns-window-layout.c) --------------------------------- */
 
 void
-ns_window_set_layout (NsWindow *self, const char *layout)
+_ns_window_notify_layout (NsWindow *self)
 {
-  static const char *const known[] = { "row", "grid", "axial", "sagittal", "coronal", NULL };
-
-  g_return_if_fail (NS_IS_WINDOW (self));
-
-  if (layout == NULL || !g_strv_contains (known, layout))
-    {
-      g_warning ("unknown layout '%s'", layout != NULL ? layout : "(null)");
-      return;
-    }
-  if (g_strcmp0 (self->layout, layout) == 0)
-    return;
-  g_free (self->layout);
-  self->layout = g_strdup (layout);
-  apply_layout (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYOUT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARE_PLANE]);
 }
 
 /* ---- accessors ------------------------------------------------------------------------------ */
@@ -421,6 +323,7 @@ viewer_case_changed_cb (NsWindow *self, NsViewer *viewer)
   gtk_stack_set_visible_child_name (self->stack, has_case ? "views" : "empty");
   gtk_widget_set_sensitive (GTK_WIDGET (self->layer_panel), has_case);
   rebuild_modality_menu (self);
+  _ns_window_layout_case_changed (self);
   _ns_window_update_actions (self);
   update_title (self);
   update_status (self);
@@ -477,6 +380,9 @@ ns_window_dispose (GObject *object)
       ns_slice_view_set_editor (self->axial_view, NULL);
       ns_slice_view_set_editor (self->sagittal_view, NULL);
       ns_slice_view_set_editor (self->coronal_view, NULL);
+      for (guint v = 0; v < NS_WINDOW_N_COMPARE; v++)
+        if (self->compare_views[v] != NULL)
+          ns_slice_view_set_editor (self->compare_views[v], NULL);
       /* Flushes the journal: unsaved edits stay recoverable. */
       ns_editor_close (self->editor);
     }
@@ -541,6 +447,9 @@ ns_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
                                    ? ns_tool_to_string (ns_editor_get_tool (self->editor))
                                    : "navigate");
       break;
+    case PROP_COMPARE_PLANE:
+      g_value_set_string (value, ns_plane_to_string (self->compare_plane));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -555,7 +464,7 @@ ns_window_set_property (GObject *object, guint prop_id, const GValue *value,
   switch (prop_id)
     {
     case PROP_LAYOUT:
-      ns_window_set_layout (self, g_value_get_string (value));
+      _ns_window_choose_layout (self, g_value_get_string (value));
       break;
     case PROP_MODALITY:
       ns_viewer_set_modality (self->viewer, g_value_get_string (value));
@@ -570,6 +479,13 @@ ns_window_set_property (GObject *object, guint prop_id, const GValue *value,
       ns_viewer_set_convention (self->viewer, g_value_get_boolean (value)
                                                 ? NS_CONVENTION_NEUROLOGICAL
                                                 : NS_CONVENTION_RADIOLOGICAL);
+      break;
+    case PROP_COMPARE_PLANE:
+      {
+        NsPlane plane;
+        if (ns_plane_from_string (g_value_get_string (value), &plane))
+          _ns_window_choose_compare_plane (self, plane);
+      }
       break;
     case PROP_TOOL:
       {
@@ -629,6 +545,10 @@ ns_window_class_init (NsWindowClass *klass)
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_TOOL] =
     g_param_spec_string ("tool", NULL, NULL, "navigate",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* the plane of the side-by-side layouts: "axial", "sagittal", "coronal" */
+  properties[PROP_COMPARE_PLANE] =
+    g_param_spec_string ("compare-plane", NULL, NULL, "axial",
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
   GTK_WINDOW_CLASS (klass)->close_request = ns_window_close_request;
@@ -709,6 +629,13 @@ ns_window_init (NsWindow *self)
   self->tool_panel = ns_tool_panel_new (self->editor);
   gtk_box_prepend (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
   gtk_box_prepend (self->sidebar, self->tool_panel);
+  /* the sequence overlay below the layer list: both are about what the views draw */
+  {
+    GtkWidget *overlay_panel = ns_image_overlay_panel_new (self->viewer);
+
+    gtk_widget_set_name (overlay_panel, "image-overlay-panel");
+    gtk_box_insert_child_after (self->sidebar, overlay_panel, GTK_WIDGET (self->layer_panel));
+  }
   gtk_box_append (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
   gtk_box_append (self->sidebar, ns_ai_controller_create_panel (self->ai));
   /* the job also in the status bar: the sidebar's panel is below the fold at the default
@@ -726,7 +653,8 @@ ns_window_init (NsWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), _ns_window_key_shortcuts_new ());
   ns_scroll_guard_install (self->sidebar_scroller);
 
-  apply_layout (self);
+  _ns_window_init_layout (self);
+  _ns_window_apply_layout (self);
   viewer_case_changed_cb (self, self->viewer);
   _ns_window_rebuild_recent_menu (self);
 

@@ -59,9 +59,20 @@ NsViewer     *ns_window_get_viewer      (NsWindow *self);
 NsSliceView  *ns_window_get_slice_view  (NsWindow *self, NsPlane plane);
 NsLayerPanel *ns_window_get_layer_panel (NsWindow *self);
 NsInfoPane   *ns_window_get_info_pane   (NsWindow *self);
-/* "row", "grid", "axial", "sagittal" or "coronal". */
+/* "row", "grid", "axial", "sagittal", "coronal" (one large view), "compare2" (two
+ * sequences side by side: FLAIR | T1c) or "compare4" (FLAIR, T1, T1c, T2 as 2 x 2); see
+ * ns-window-layout.c.  The View menu's choice is remembered in the settings; this setter
+ * does not remember. */
 const char   *ns_window_get_layout      (NsWindow *self);
 void          ns_window_set_layout      (NsWindow *self, const char *layout);
+
+/* The side-by-side views of sequences ("compare2" shows the first two, "compare4" all). */
+#define NS_WINDOW_N_COMPARE 4
+NsSliceView  *ns_window_get_compare_view  (NsWindow *self, guint index);
+/* The plane of the side-by-side layouts (axial by default; the menu's choice is
+ * remembered in the settings). */
+NsPlane       ns_window_get_compare_plane (NsWindow *self);
+void          ns_window_set_compare_plane (NsWindow *self, NsPlane plane);
 /* The status bar's voxel, position, intensity and label fields, joined by "  |  ". */
 char         *ns_window_dup_status_text (NsWindow *self);
 /* The status bar's message ("Saved …", "Predicted in …", ...). */
