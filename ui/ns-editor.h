@@ -27,10 +27,11 @@ typedef enum
   NS_TOOL_ERASER,
   NS_TOOL_FILL,
   NS_TOOL_PICKER,
+  NS_TOOL_REFINE,               /* AI correction by clicks (ns-refine.h) */
   NS_N_TOOLS
 } NsTool;
 
-/* "navigate", "brush", "eraser", "fill", "picker". */
+/* "navigate", "brush", "eraser", "fill", "picker", "refine". */
 const char *ns_tool_to_string   (NsTool tool);
 gboolean    ns_tool_from_string (const char *name, NsTool *tool);
 

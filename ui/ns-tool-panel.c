@@ -317,6 +317,10 @@ build (NsToolPanel *self)
   gtk_box_append (GTK_BOX (tools), tool_button ("Fill", "fill", "2-D flood fill (F)"));
   gtk_box_append (GTK_BOX (tools), tool_button ("Pick", "picker",
                                                 "Label picker (or Ctrl+click with any tool)"));
+  gtk_box_append (GTK_BOX (tools), tool_button ("Refine", "refine",
+                                                "AI correction (R): click adds to the "
+                                                "label's region, right click or Shift+click "
+                                                "removes, Ctrl+drag a box starts a region"));
   gtk_box_append (box, tools);
 
   grid = gtk_grid_new ();

@@ -251,6 +251,13 @@ ns_window_get_history_list (NsWindow *self)
                                       : NULL;
 }
 
+NsRefine *
+ns_window_get_refine (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->refine;
+}
+
 NsEditor *
 ns_window_get_editor (NsWindow *self)
 {
@@ -471,6 +478,14 @@ ns_window_dispose (GObject *object)
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   if (self->history_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->history_dialog));
+  if (self->refine != NULL)
+    {
+      ns_slice_view_set_refine (self->axial_view, NULL);
+      ns_slice_view_set_refine (self->sagittal_view, NULL);
+      ns_slice_view_set_refine (self->coronal_view, NULL);
+      ns_refine_discard (self->refine);
+    }
+  g_clear_object (&self->refine);
   if (self->editor != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->editor, self);
@@ -706,8 +721,14 @@ ns_window_init (NsWindow *self)
   ns_slice_view_set_editor (self->axial_view, self->editor);
   ns_slice_view_set_editor (self->sagittal_view, self->editor);
   ns_slice_view_set_editor (self->coronal_view, self->editor);
+  self->refine = ns_refine_new (self->editor);
+  ns_slice_view_set_refine (self->axial_view, self->refine);
+  ns_slice_view_set_refine (self->sagittal_view, self->refine);
+  ns_slice_view_set_refine (self->coronal_view, self->refine);
   self->tool_panel = ns_tool_panel_new (self->editor);
   gtk_box_prepend (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
+  /* the Refine tool's options under the palette, shown while it is the tool */
+  gtk_box_prepend (self->sidebar, ns_refine_panel_new (self->refine));
   gtk_box_prepend (self->sidebar, self->tool_panel);
   gtk_box_append (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
   gtk_box_append (self->sidebar, ns_ai_controller_create_panel (self->ai));
