@@ -74,6 +74,7 @@ void        _ns_refine_engine_run_async  (RefineEngine *engine, GObject *owner,
                                           RefineUpdateFunc update,
                                           GCancellable *cancellable,
                                           GAsyncReadyCallback callback, gpointer user_data);
-gboolean    _ns_refine_engine_run_finish (GAsyncResult *result, GError **error);
+gboolean    _ns_refine_engine_run_finish (GObject *owner, GAsyncResult *result,
+                                          GError **error);
 
 G_END_DECLS

@@ -327,8 +327,8 @@ _ns_refine_engine_run_async (RefineEngine *engine, GObject *owner, const char *m
 }
 
 gboolean
-_ns_refine_engine_run_finish (GAsyncResult *result, GError **error)
+_ns_refine_engine_run_finish (GObject *owner, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, owner), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -407,7 +407,7 @@ run_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   NsRefine *self = NS_REFINE (source);
   g_autoptr (GCancellable) cancellable = user_data;
   g_autoptr (GError) error = NULL;
-  gboolean ok = _ns_refine_engine_run_finish (result, &error);
+  gboolean ok = _ns_refine_engine_run_finish (source, result, &error);
   gboolean newest = cancellable == self->cancellable;
 
   self->n_running--;
