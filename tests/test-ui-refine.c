@@ -450,10 +450,34 @@ test_remove_and_box (void)
   ns_refine_discard (refine ());
 }
 
-/* A newer click cancels the older request: only the newest one reports, and both clicks
- * are in the result. */
+/* A newer click cancels the older request: the older one's propagation stops at once
+ * (the engine saw the cancel), only the newest one reports, and both corrections are in
+ * the result. */
 static void
-test_newer_click_cancels (void)
+test_newer_click_stops_older (void)
+{
+  NsViewer *viewer = ns_window_get_viewer (window);
+  guint cancelled = ns_refine_get_n_cancelled (refine ());
+  int a[3], b[3];
+
+  start (shrink_model, 2, TRUE);
+  find_voxel (2, a);
+  click_voxel (GDK_BUTTON_SECONDARY, 0, a);
+  /* the first one is loading the model, on its slice or propagating: minutes of work
+   * left on a tumour of 60 slices, not the time to make the next click */
+  find_voxel (2, b);
+  click_voxel (GDK_BUTTON_SECONDARY, 0, b);
+  g_assert_cmpuint (wait_refined (), ==, 1);
+  g_assert_true (last_ok);
+  g_assert_cmpuint (ns_refine_get_n_cancelled (refine ()), ==, cancelled + 1);
+  g_assert_cmpuint (label_at (ns_viewer_get_preview_labels (viewer), a), ==, 0);
+  ns_refine_discard (refine ());
+}
+
+/* Two clicks in quick succession: the first request is superseded, only the newest one
+ * reports, both clicks are in the result and in the entry's name. */
+static void
+test_two_clicks_one_entry (void)
 {
   NsViewer *viewer = ns_window_get_viewer (window);
   int a[3], b[3];
@@ -591,7 +615,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/refine/click-preview-apply-undo", test_click_preview_apply_undo);
   g_test_add_func ("/ui/refine/escape-discards", test_escape_discards);
   g_test_add_func ("/ui/refine/remove-and-box", test_remove_and_box);
-  g_test_add_func ("/ui/refine/newer-click-cancels", test_newer_click_cancels);
+  g_test_add_func ("/ui/refine/two-clicks-one-entry", test_two_clicks_one_entry);
+  g_test_add_func ("/ui/refine/newer-click-stops-older", test_newer_click_stops_older);
   g_test_add_func ("/ui/refine/tool-switch-applies", test_tool_switch_applies);
   g_test_add_func ("/ui/refine/propagation", test_propagation);
   g_test_add_func ("/ui/refine/journal-recovery", test_journal_recovery);

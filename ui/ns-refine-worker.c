@@ -323,6 +323,9 @@ _ns_refine_engine_run_async (RefineEngine *engine, GObject *owner, const char *m
   /* the cancellable is checked by the engine before every slice; a cancelled request
    * still feeds its interactions to the session */
   g_task_set_return_on_cancel (task, FALSE);
+  /* the caller learns whether the engine stopped early (NS_NET_ERROR_CANCELLED) or had
+   * finished when the cancel came */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_run_in_thread (task, run_thread);
 }
 

@@ -62,6 +62,7 @@ struct _NsRefine
 
   GCancellable *cancellable;     /* the newest request */
   guint n_running;
+  guint n_cancelled;             /* requests stopped early by a newer one */
   gboolean failed;               /* the newest request failed (status says why) */
 
   RefineEngine engine;
@@ -79,6 +80,7 @@ enum {
   PROP_REGION,
   PROP_MODEL_PATH,
   PROP_PROPAGATE,
+  PROP_N_CANCELLED,
   N_PROPS
 };
 
@@ -416,6 +418,15 @@ run_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   /* a request that a newer one (or the end of its episode) cancelled says nothing */
   if (!newest)
     {
+      /* the engine's word (the task does not check the cancellable itself) */
+      if (!ok && (g_error_matches (error, NS_NET_ERROR, NS_NET_ERROR_CANCELLED)
+                  || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
+        {
+          self->n_cancelled++;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CANCELLED]);
+        }
+      else if (!ok)
+        g_message ("refine: an older request failed: %s", error->message);
       update_status (self);
       return;
     }
@@ -878,6 +889,13 @@ ns_refine_has_preview (NsRefine *self)
   return self->in_episode && self->result != NULL;
 }
 
+guint
+ns_refine_get_n_cancelled (NsRefine *self)
+{
+  g_return_val_if_fail (NS_IS_REFINE (self), 0);
+  return self->n_cancelled;
+}
+
 gsize
 ns_refine_get_n_changed (NsRefine *self)
 {
@@ -954,6 +972,9 @@ ns_refine_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
     case PROP_PROPAGATE:
       g_value_set_boolean (value, self->propagate);
       break;
+    case PROP_N_CANCELLED:
+      g_value_set_uint (value, self->n_cancelled);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1002,6 +1023,8 @@ ns_refine_class_init (NsRefineClass *klass)
                                               NS_REFINE_REGION_ET, NS_REFINE_REGION_AUTO, rw);
   properties[PROP_MODEL_PATH] = g_param_spec_string ("model-path", NULL, NULL, NULL, rw);
   properties[PROP_PROPAGATE] = g_param_spec_boolean ("propagate", NULL, NULL, TRUE, rw);
+  properties[PROP_N_CANCELLED] = g_param_spec_uint ("n-cancelled", NULL, NULL, 0, G_MAXUINT,
+                                                    0, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[PREVIEW_UPDATED] =

@@ -93,6 +93,9 @@ gboolean        ns_refine_get_available    (NsRefine *self);
 gboolean        ns_refine_get_busy         (NsRefine *self);
 guint           ns_refine_get_n_clicks     (NsRefine *self);
 gboolean        ns_refine_has_preview      (NsRefine *self);
+/* Requests that stopped early because a newer interaction (or Apply, Discard) cancelled
+ * them: their engine call ended at a slice boundary (property "n-cancelled"). */
+guint           ns_refine_get_n_cancelled  (NsRefine *self);
 /* Voxels where the preview differs from the mask. */
 gsize           ns_refine_get_n_changed    (NsRefine *self);
 
