@@ -223,7 +223,7 @@ last_history_name (void)
   return ns_history_get (history, n - 1)->name;
 }
 
-/* Pixels of the axial view near the outline's yellow. */
+/* Pixels of the axial view near the outline's magenta. */
 static gsize
 n_outline_pixels (void)
 {
@@ -232,7 +232,7 @@ n_outline_pixels (void)
   gsize n = 0;
 
   for (gsize p = 0; p < (gsize) w * h; p++)
-    n += ns_test_pixel_near (pixels[p], 0xffd900, 12);
+    n += ns_test_pixel_near (pixels[p], 0xff33ff, 12);
   return n;
 }
 
@@ -466,6 +466,8 @@ test_newer_click_stops_older (void)
   /* the first one is loading the model, on its slice or propagating: minutes of work
    * left on a tumour of 60 slices, not the time to make the next click */
   find_voxel (2, b);
+  /* the newest one on its slice only: the test waits for it */
+  ns_refine_set_propagate (refine (), FALSE);
   click_voxel (GDK_BUTTON_SECONDARY, 0, b);
   g_assert_cmpuint (wait_refined (), ==, 1);
   g_assert_true (last_ok);
@@ -500,6 +502,33 @@ test_two_clicks_one_entry (void)
   g_assert_true (ns_slice_view_key_press (axial (), GDK_KEY_Return, 0));
   g_assert_cmpstr (last_history_name (), ==, "Refine: 2 clicks");
   activate ("win.undo", NULL);
+}
+
+/* A locked label is never changed, in the preview already and so in what Apply commits. */
+static void
+test_locks_respected (void)
+{
+  NsViewer *viewer = ns_window_get_viewer (window);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  NsLabelMap *shown;
+  int ijk[3];
+
+  start (shrink_model, 2, FALSE);
+  find_voxel (2, ijk);
+  ns_editor_set_locked (editor (), 2, TRUE);
+  click_voxel (GDK_BUTTON_SECONDARY, 0, ijk);
+  wait_refined ();
+  g_assert_true (last_ok);
+  shown = ns_viewer_get_preview_labels (viewer);
+  g_assert_nonnull (shown);
+  g_assert_cmpuint (label_at (shown, ijk), ==, 2);
+  for (gsize v = 0, N = ns_grid_n_voxels (&shown->grid); v < N; v++)
+    if (before->labels[v] == 2)
+      g_assert_cmpuint (shown->labels[v], ==, 2);
+  /* the unlocked labels of the region did go (necrosis and enhancing leave WT) */
+  g_assert_cmpuint (ns_refine_get_n_changed (refine ()), >, 0);
+  ns_refine_discard (refine ());
+  ns_editor_set_locked (editor (), 2, FALSE);
 }
 
 /* Switching to another tool applies the preview. */
@@ -617,6 +646,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/refine/remove-and-box", test_remove_and_box);
   g_test_add_func ("/ui/refine/two-clicks-one-entry", test_two_clicks_one_entry);
   g_test_add_func ("/ui/refine/newer-click-stops-older", test_newer_click_stops_older);
+  g_test_add_func ("/ui/refine/locks-respected", test_locks_respected);
   g_test_add_func ("/ui/refine/tool-switch-applies", test_tool_switch_applies);
   g_test_add_func ("/ui/refine/propagation", test_propagation);
   g_test_add_func ("/ui/refine/journal-recovery", test_journal_recovery);

@@ -35,7 +35,7 @@ sync_cb (NsRefinePanel *self)
   else
     gtk_widget_add_css_class (GTK_WIDGET (self->status), "error");
   gtk_widget_set_sensitive (self->apply, preview);
-  gtk_widget_set_sensitive (self->discard, preview || ns_refine_get_busy (refine));
+  gtk_widget_set_sensitive (self->discard, preview || ns_refine_get_n_clicks (refine) > 0);
 }
 
 static void

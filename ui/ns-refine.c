@@ -155,7 +155,8 @@ update_status (NsRefine *self)
 
   if (!self->available || self->failed)
     return;
-  if (self->n_running > 0)
+  /* a request of an episode that ended (Apply, Discard) is only winding down */
+  if (self->in_episode && self->n_running > 0)
     text = g_strdup_printf ("Refining %s…", region);
   else if (self->in_episode && self->result != NULL)
     text = g_strdup_printf ("%s: %u click%s, %" G_GSIZE_FORMAT " voxels changed. "
@@ -767,8 +768,9 @@ ns_refine_draw_changes (NsRefine *self, cairo_t *cr, const NsPlaneGeometry *geom
         if (y == h - 1 || !changed[(gsize) (y + 1) * w + x])
           cairo_move_to (cr, x, y + 1), cairo_line_to (cr, x + 1, y + 1);
       }
-  /* yellow, as no label is: the eye finds what the click changed */
-  cairo_set_source_rgba (cr, 1.0, 0.85, 0.0, 0.95);
+  /* magenta, as no label (red, green, yellow) and not the crosshair (cyan) is: the eye
+   * finds what the click changed */
+  cairo_set_source_rgba (cr, 1.0, 0.2, 1.0, 0.95);
   cairo_stroke (cr);
   cairo_restore (cr);
 }

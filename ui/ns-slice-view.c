@@ -982,7 +982,7 @@ ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (self->drag_mode == DRAG_REFINE_BOX)
     {
       GskRoundedRect box;
-      GdkRGBA colour = { 1.0, 0.85, 0.0, 0.95 };
+      GdkRGBA colour = { 1.0, 0.2, 1.0, 0.95 };   /* as the outline of the changes */
 
       gsk_rounded_rect_init_from_rect (
         &box, &GRAPHENE_RECT_INIT (MIN (self->drag_x0, self->pointer_x),
