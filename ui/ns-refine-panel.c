@@ -114,6 +114,7 @@ ns_refine_panel_new (NsRefine *refine)
   gtk_box_append (GTK_BOX (self), row);
 
   label = gtk_check_button_new_with_label ("Carry to neighbouring slices");
+  gtk_widget_set_name (label, "refine-propagate");
   gtk_widget_set_tooltip_text (label, "After the slice under the click, the correction goes "
                                       "on to the slices next to it until it dies out");
   g_object_bind_property (refine, "propagate", label, "active",
