@@ -44,10 +44,10 @@ void      _ns_interact_pack        (float *dst, int n_image, const float *const 
 gboolean  _ns_interact_box         (const guint8 *a, const guint8 *b, const guint8 *c, int pw,
                                     int ph, int margin, int multiple, int min_size, int box[4]);
 
-/* Runs the interactive model on one packed input (1, C, bh, bw) and writes the region
- * (logit > 0) into out (bh, bw) bytes 0/1.  The model must be in a forward mode; INFER is
- * set when it is in TRAIN. */
-gboolean  _ns_interact_forward     (NsModel *model, const float *input, int bw, int bh,
+/* Runs the interactive model on n packed inputs (n, C, bh, bw) and writes the region
+ * (logit > 0) into out (n, bh, bw) bytes 0/1.  A model in TRAIN mode is switched to
+ * INFER (no gradients, running statistics). */
+gboolean  _ns_interact_forward     (NsModel *model, const float *input, int n, int bw, int bh,
                                     guint8 *out, GError **error);
 
 /* The simulated user (RITM / nnInteractive protocol): the next click for pred against

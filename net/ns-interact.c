@@ -163,17 +163,17 @@ _ns_interact_box (const guint8 *a, const guint8 *b, const guint8 *c, int pw, int
 }
 
 gboolean
-_ns_interact_forward (NsModel *model, const float *input, int bw, int bh, guint8 *out,
+_ns_interact_forward (NsModel *model, const float *input, int n, int bw, int bh, guint8 *out,
                       GError **error)
 {
   const NsModelMeta *meta = ns_model_get_meta (model);
   NsBackend *be = ns_model_get_backend (model);
   int C = ns_model_meta_n_channels (meta);
-  gsize hw = (gsize) bw * bh;
+  gsize hw = (gsize) n * bw * bh;
 
   if (ns_model_get_mode (model) == NS_MODEL_TRAIN)
     ns_model_set_mode (model, NS_MODEL_INFER);
-  g_autoptr (NsTensor) in = ns_tensor_new (be, 1, C, bh, bw, error);
+  g_autoptr (NsTensor) in = ns_tensor_new (be, n, C, bh, bw, error);
   if (in == NULL)
     return FALSE;
   ns_tensor_upload (in, input);
@@ -403,7 +403,7 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, g
       g_autofree guint8 *result = g_malloc (bhw);
       _ns_interact_pack (input, s->C, planes, prior, pos, neg, pw, ph, box[0], box[1], box[2],
                          box[3]);
-      if (!_ns_interact_forward (s->model, input, box[2], box[3], result, error))
+      if (!_ns_interact_forward (s->model, input, 1, box[2], box[3], result, error))
         return FALSE;
       for (int y = 0; y < box[3]; y++)
         for (int x = 0; x < box[2]; x++)
