@@ -50,6 +50,20 @@ gboolean  _ns_interact_box         (const guint8 *a, const guint8 *b, const guin
 gboolean  _ns_interact_forward     (NsModel *model, const float *input, int n, int bw, int bh,
                                     guint8 *out, GError **error);
 
+/* What answers for the network: input (n_image + 3, bh, bw) as _ns_interact_pack () makes
+ * it, out (bh, bw) the region 0/1.  The tests' analytic oracle takes the model's place
+ * through it, on the same code path (encoding, box, propagation, protocol). */
+typedef gboolean (*NsInteractForwardFunc) (const float *input, int n_image, int bw, int bh,
+                                           guint8 *out, gpointer data, GError **error);
+
+/* ns_interact_session_new () with meta (the model's inputs and normalisation) and, when
+ * forward is not NULL, forward in the model's place (model may then be NULL). */
+NsInteractSession *_ns_interact_session_new_full (NsModel *model, const NsModelMeta *meta,
+                                                  NsInteractForwardFunc forward,
+                                                  gpointer forward_data, NsCase *ncase,
+                                                  NsRegion region, const NsLabelMap *labels,
+                                                  GError **error);
+
 /* The simulated user (RITM / nnInteractive protocol): the next click for pred against
  * truth (0/1 bytes of a dims box, spacing in mm): in the largest connected error region
  * (6-connected; missed voxels and false voxels separately, the larger wins), at the

@@ -26,7 +26,10 @@
 
 struct _NsInteractSession
 {
-  NsModel *model;                 /* borrowed */
+  NsModel *model;                 /* borrowed; NULL with an oracle `forward` */
+  NsModelMeta *meta;              /* the model's (a copy) */
+  NsInteractForwardFunc forward;  /* NULL: the model */
+  gpointer forward_data;
   NsCase *ncase;                  /* referenced */
   NsRegion region;
   NsGrid grid;
@@ -195,10 +198,21 @@ NsInteractSession *
 ns_interact_session_new (NsModel *model, NsCase *ncase, NsRegion region,
                          const NsLabelMap *labels, GError **error)
 {
-  g_return_val_if_fail (model != NULL && ncase != NULL && labels != NULL, NULL);
+  g_return_val_if_fail (model != NULL, NULL);
+  return _ns_interact_session_new_full (model, ns_model_get_meta (model), NULL, NULL, ncase,
+                                        region, labels, error);
+}
+
+NsInteractSession *
+_ns_interact_session_new_full (NsModel *model, const NsModelMeta *meta,
+                               NsInteractForwardFunc forward, gpointer forward_data,
+                               NsCase *ncase, NsRegion region, const NsLabelMap *labels,
+                               GError **error)
+{
+  g_return_val_if_fail (meta != NULL && ncase != NULL && labels != NULL, NULL);
+  g_return_val_if_fail (model != NULL || forward != NULL, NULL);
   g_return_val_if_fail (region >= 0 && region < NS_N_REGIONS, NULL);
 
-  const NsModelMeta *meta = ns_model_get_meta (model);
   if (!ns_model_meta_check_kind (meta, TRUE, NULL, error))
     return NULL;
   if (!ns_grid_equal (&labels->grid, &ncase->grid))
@@ -222,6 +236,9 @@ ns_interact_session_new (NsModel *model, NsCase *ncase, NsRegion region,
 
   g_autoptr (NsInteractSession) s = g_new0 (NsInteractSession, 1);
   s->model = model;
+  s->meta = ns_model_meta_copy (meta);
+  s->forward = forward;
+  s->forward_data = forward_data;
   s->ncase = ns_case_ref (ncase);
   s->region = region;
   s->grid = ncase->grid;
@@ -257,6 +274,7 @@ ns_interact_session_free (NsInteractSession *s)
   if (s == NULL)
     return;
   g_clear_pointer (&s->ncase, ns_case_unref);
+  g_clear_pointer (&s->meta, ns_model_meta_free);
   g_free (s->inputs);
   g_free (s->norm);
   g_free (s->mask);
@@ -391,7 +409,7 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, g
   *n_changed = 0;
   ns_interact_draw_clicks (&s->grid, (const NsClick *) s->clicks->data, s->clicks->len, axis,
                            slice, pos, neg);
-  int multiple = ns_model_get_size_multiple (s->model);
+  int multiple = s->model != NULL ? ns_model_get_size_multiple (s->model) : 32;
   if (_ns_interact_box (prior, pos, neg, pw, ph, BOX_MARGIN, multiple, BOX_MIN, box))
     {
       g_autofree float *image = image_planes (s, axis, slice, pw, ph);
@@ -403,7 +421,9 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, g
       g_autofree guint8 *result = g_malloc (bhw);
       _ns_interact_pack (input, s->C, planes, prior, pos, neg, pw, ph, box[0], box[1], box[2],
                          box[3]);
-      if (!_ns_interact_forward (s->model, input, 1, box[2], box[3], result, error))
+      if (s->forward != NULL
+          ? !s->forward (input, s->C, box[2], box[3], result, s->forward_data, error)
+          : !_ns_interact_forward (s->model, input, 1, box[2], box[3], result, error))
         return FALSE;
       for (int y = 0; y < box[3]; y++)
         for (int x = 0; x < box[2]; x++)
