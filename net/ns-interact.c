@@ -390,12 +390,55 @@ get_plane (NsInteractSession *s, int axis, int slice, guint8 *plane, int pw, int
       plane[(gsize) v * pw + u] = s->mask[_ns_interact_voxel_index (&s->grid, axis, slice, u, v)];
 }
 
+/* Keeps only the changes of out against prior that are connected (8-connected in the
+ * plane, through changed pixels) to a seed; the others go back to prior.  The model's
+ * answer is local to the interaction: a click never rewrites a part of the slice it does
+ * not touch (an imperfect network would otherwise spoil what was right), and a
+ * propagated slice changes only where the change of its neighbour reaches. */
+static void
+keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int pw, int ph)
+{
+  gsize hw = (gsize) pw * ph, top = 0;
+  g_autofree guint8 *keep = g_malloc0 (hw);
+  g_autofree guint32 *stack = g_new (guint32, hw);
+
+  for (gsize p = 0; p < hw; p++)
+    if (seeds[p] && out[p] != prior[p])
+      {
+        keep[p] = 1;
+        stack[top++] = (guint32) p;
+      }
+  while (top > 0)
+    {
+      guint32 p = stack[--top];
+      int u = p % pw, v = p / pw;
+      for (int dv = -1; dv <= 1; dv++)
+        for (int du = -1; du <= 1; du++)
+          {
+            int x = u + du, y = v + dv;
+            if (x < 0 || y < 0 || x >= pw || y >= ph)
+              continue;
+            gsize q = (gsize) y * pw + x;
+            if (!keep[q] && out[q] != prior[q])
+              {
+                keep[q] = 1;
+                stack[top++] = (guint32) q;
+              }
+          }
+    }
+  for (gsize p = 0; p < hw; p++)
+    if (!keep[p])
+      out[p] = prior[p];
+}
+
 /* Runs the network on slice with `prior` as its current mask and the clicks on it;
  * writes the result into the session's mask and out (a plane); *n_changed: voxels that
- * differ from the session's mask before. */
+ * differ from the session's mask before.  seeds (a plane, nullable: the clicks on the
+ * slice): where changes may start (keep_seeded_changes). */
 static gboolean
-correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, guint8 *out,
-               gsize *n_changed, GCancellable *cancellable, GError **error)
+correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
+               const guint8 *seeds, guint8 *out, gsize *n_changed, GCancellable *cancellable,
+               GError **error)
 {
   int pw, ph, box[4];
   ns_interact_plane_size (&s->grid, axis, &pw, &ph);
@@ -432,6 +475,14 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, g
             if (u >= 0 && u < pw && v >= 0 && v < ph)
               out[(gsize) v * pw + u] = result[(gsize) y * box[2] + x];
           }
+      if (seeds == NULL)
+        {
+          /* the clicks' discs */
+          for (gsize p = 0; p < hw; p++)
+            pos[p] |= neg[p];
+          seeds = pos;
+        }
+      keep_seeded_changes (out, prior, seeds, pw, ph);
     }
   for (int v = 0; v < ph; v++)
     for (int u = 0; u < pw; u++)
@@ -467,7 +518,7 @@ ns_interact_session_run_slice (NsInteractSession *s, int axis, int slice, guint8
   g_autofree guint8 *out = g_malloc ((gsize) pw * ph);
   gsize n_changed;
   get_plane (s, axis, slice, prior, pw, ph);
-  if (!correct_slice (s, axis, slice, prior, out, &n_changed, cancellable, error))
+  if (!correct_slice (s, axis, slice, prior, NULL, out, &n_changed, cancellable, error))
     return FALSE;
   g_free (s->last_before);
   s->last_before = g_steal_pointer (&prior);
@@ -491,6 +542,7 @@ ns_interact_session_propagate (NsInteractSession *s, int axis, int slice,
   gsize hw = (gsize) pw * ph;
   g_autofree guint8 *before = g_malloc (hw), *after = g_malloc (hw);
   g_autofree guint8 *prior = g_malloc (hw), *out = g_malloc (hw);
+  g_autofree guint8 *carried = g_malloc (hw);
 
   for (int dir = -1; dir <= 1; dir += 2)
     {
@@ -507,17 +559,20 @@ ns_interact_session_propagate (NsInteractSession *s, int axis, int slice,
           gsize region = 0, n_changed, n_carried = 0;
           get_plane (s, axis, k, prior, pw, ph);
           for (gsize p = 0; p < hw; p++)
-            if (after[p] != before[p])
-              {
-                n_carried += prior[p] != after[p];
-                prior[p] = after[p];
-              }
+            {
+              carried[p] = after[p] != before[p];
+              if (carried[p])
+                {
+                  n_carried += prior[p] != after[p];
+                  prior[p] = after[p];
+                }
+            }
           if (n_carried == 0)
             break;
           for (gsize p = 0; p < hw; p++)
             region += prior[p];
           get_plane (s, axis, k, before, pw, ph);
-          if (!correct_slice (s, axis, k, prior, out, &n_changed, cancellable, error))
+          if (!correct_slice (s, axis, k, prior, carried, out, &n_changed, cancellable, error))
             return FALSE;
           if (func != NULL)
             func (axis, k, out, n_changed, user_data);

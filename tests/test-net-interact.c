@@ -227,6 +227,50 @@ test_session_click_lands (void)
     }
 }
 
+/* A network that adds the click's disc but also drops the region in the left half of the
+ * box: the drop is not connected to the click, so the session keeps the region there. */
+static gboolean
+spoiling_forward (const float *input, int n_image, int bw, int bh, guint8 *out, gpointer data,
+                  GError **error)
+{
+  gsize hw = (gsize) bw * bh;
+  const float *mask = input + n_image * hw, *pos = mask + hw;
+  for (int y = 0; y < bh; y++)
+    for (int x = 0; x < bw; x++)
+      {
+        gsize p = (gsize) y * bw + x;
+        out[p] = pos[p] > 0.5f || (mask[p] > 0.5f && x >= bw / 2);
+      }
+  return TRUE;
+}
+
+static void
+test_session_local_changes (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsLabelMap) truth = NULL;
+  g_autoptr (NsCase) c = ball_case (64, 64, 6, 1.0, 1.0, 1.0, 2.0, &truth);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsLabelMap) labels = ns_label_map_new (&c->grid, &error);
+
+  /* a region on the left of slice 3, the click on the right */
+  for (int j = 28; j < 36; j++)
+    for (int i = 8; i < 16; i++)
+      labels->labels[ns_grid_index (&c->grid, i, j, 3)] = 2;
+  g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
+    NULL, meta, spoiling_forward, NULL, c, NS_REGION_WT, labels, &error);
+  g_assert_no_error (error);
+  NsClick click = { 2, { 50, 32, 3 }, TRUE, 2.0 };
+  g_assert_true (ns_interact_session_add_click (s, &click, &error));
+  g_assert_true (ns_interact_session_run_slice (s, 2, 3, NULL, NULL, &error));
+  g_assert_no_error (error);
+  const guint8 *mask = ns_interact_session_get_mask (s);
+  g_assert_cmpint (mask[ns_grid_index (&c->grid, 50, 32, 3)], ==, 1);
+  for (int j = 28; j < 36; j++)
+    for (int i = 8; i < 16; i++)
+      g_assert_cmpint (mask[ns_grid_index (&c->grid, i, j, 3)], ==, 1);
+}
+
 /* ---- the simulated user ---------------------------------------------------------------- */
 
 static void
@@ -452,6 +496,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/encoding/every-axis", test_encoding_every_axis);
   g_test_add_func ("/net/interact/encoding/small-radius", test_encoding_small_radius);
   g_test_add_func ("/net/interact/session/click-lands", test_session_click_lands);
+  g_test_add_func ("/net/interact/session/local-changes", test_session_local_changes);
   g_test_add_func ("/net/interact/next-click", test_next_click);
   g_test_add_func ("/net/interact/protocol/click-raises-dice", test_protocol_click_raises_dice);
   g_test_add_func ("/net/interact/protocol/negative-click", test_protocol_negative_click);
