@@ -174,6 +174,8 @@ gboolean ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder
                           GError **error);
 int ns_cmd_render  (int argc, char **argv);
 int ns_cmd_train   (int argc, char **argv);
+/* The simulated-click protocol of interactive correction (ns-cmd-interact.c). */
+int ns_cmd_interact_eval (int argc, char **argv);
 /* The fine-tuning queue and the model registry (data/ns-queue.h, data/ns-registry.h). */
 int ns_cmd_queue   (int argc, char **argv);
 int ns_cmd_models  (int argc, char **argv);

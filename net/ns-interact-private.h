@@ -44,11 +44,25 @@ void      _ns_interact_pack        (float *dst, int n_image, const float *const 
 gboolean  _ns_interact_box         (const guint8 *a, const guint8 *b, const guint8 *c, int pw,
                                     int ph, int margin, int multiple, int min_size, int box[4]);
 
-/* Runs the interactive model on one packed input (1, C, bh, bw) and writes the region
- * (logit > 0) into out (bh, bw) bytes 0/1.  The model must be in a forward mode; INFER is
- * set when it is in TRAIN. */
-gboolean  _ns_interact_forward     (NsModel *model, const float *input, int bw, int bh,
+/* Runs the interactive model on n packed inputs (n, C, bh, bw) and writes the region
+ * (logit > 0) into out (n, bh, bw) bytes 0/1.  A model in TRAIN mode is switched to
+ * INFER (no gradients, running statistics). */
+gboolean  _ns_interact_forward     (NsModel *model, const float *input, int n, int bw, int bh,
                                     guint8 *out, GError **error);
+
+/* What answers for the network: input (n_image + 3, bh, bw) as _ns_interact_pack () makes
+ * it, out (bh, bw) the region 0/1.  The tests' analytic oracle takes the model's place
+ * through it, on the same code path (encoding, box, propagation, protocol). */
+typedef gboolean (*NsInteractForwardFunc) (const float *input, int n_image, int bw, int bh,
+                                           guint8 *out, gpointer data, GError **error);
+
+/* ns_interact_session_new () with meta (the model's inputs and normalisation) and, when
+ * forward is not NULL, forward in the model's place (model may then be NULL). */
+NsInteractSession *_ns_interact_session_new_full (NsModel *model, const NsModelMeta *meta,
+                                                  NsInteractForwardFunc forward,
+                                                  gpointer forward_data, NsCase *ncase,
+                                                  NsRegion region, const NsLabelMap *labels,
+                                                  GError **error);
 
 /* The simulated user (RITM / nnInteractive protocol): the next click for pred against
  * truth (0/1 bytes of a dims box, spacing in mm): in the largest connected error region

@@ -26,7 +26,10 @@
 
 struct _NsInteractSession
 {
-  NsModel *model;                 /* borrowed */
+  NsModel *model;                 /* borrowed; NULL with an oracle `forward` */
+  NsModelMeta *meta;              /* the model's (a copy) */
+  NsInteractForwardFunc forward;  /* NULL: the model */
+  gpointer forward_data;
   NsCase *ncase;                  /* referenced */
   NsRegion region;
   NsGrid grid;
@@ -163,17 +166,17 @@ _ns_interact_box (const guint8 *a, const guint8 *b, const guint8 *c, int pw, int
 }
 
 gboolean
-_ns_interact_forward (NsModel *model, const float *input, int bw, int bh, guint8 *out,
+_ns_interact_forward (NsModel *model, const float *input, int n, int bw, int bh, guint8 *out,
                       GError **error)
 {
   const NsModelMeta *meta = ns_model_get_meta (model);
   NsBackend *be = ns_model_get_backend (model);
   int C = ns_model_meta_n_channels (meta);
-  gsize hw = (gsize) bw * bh;
+  gsize hw = (gsize) n * bw * bh;
 
   if (ns_model_get_mode (model) == NS_MODEL_TRAIN)
     ns_model_set_mode (model, NS_MODEL_INFER);
-  g_autoptr (NsTensor) in = ns_tensor_new (be, 1, C, bh, bw, error);
+  g_autoptr (NsTensor) in = ns_tensor_new (be, n, C, bh, bw, error);
   if (in == NULL)
     return FALSE;
   ns_tensor_upload (in, input);
@@ -195,10 +198,21 @@ NsInteractSession *
 ns_interact_session_new (NsModel *model, NsCase *ncase, NsRegion region,
                          const NsLabelMap *labels, GError **error)
 {
-  g_return_val_if_fail (model != NULL && ncase != NULL && labels != NULL, NULL);
+  g_return_val_if_fail (model != NULL, NULL);
+  return _ns_interact_session_new_full (model, ns_model_get_meta (model), NULL, NULL, ncase,
+                                        region, labels, error);
+}
+
+NsInteractSession *
+_ns_interact_session_new_full (NsModel *model, const NsModelMeta *meta,
+                               NsInteractForwardFunc forward, gpointer forward_data,
+                               NsCase *ncase, NsRegion region, const NsLabelMap *labels,
+                               GError **error)
+{
+  g_return_val_if_fail (meta != NULL && ncase != NULL && labels != NULL, NULL);
+  g_return_val_if_fail (model != NULL || forward != NULL, NULL);
   g_return_val_if_fail (region >= 0 && region < NS_N_REGIONS, NULL);
 
-  const NsModelMeta *meta = ns_model_get_meta (model);
   if (!ns_model_meta_check_kind (meta, TRUE, NULL, error))
     return NULL;
   if (!ns_grid_equal (&labels->grid, &ncase->grid))
@@ -222,6 +236,9 @@ ns_interact_session_new (NsModel *model, NsCase *ncase, NsRegion region,
 
   g_autoptr (NsInteractSession) s = g_new0 (NsInteractSession, 1);
   s->model = model;
+  s->meta = ns_model_meta_copy (meta);
+  s->forward = forward;
+  s->forward_data = forward_data;
   s->ncase = ns_case_ref (ncase);
   s->region = region;
   s->grid = ncase->grid;
@@ -257,6 +274,7 @@ ns_interact_session_free (NsInteractSession *s)
   if (s == NULL)
     return;
   g_clear_pointer (&s->ncase, ns_case_unref);
+  g_clear_pointer (&s->meta, ns_model_meta_free);
   g_free (s->inputs);
   g_free (s->norm);
   g_free (s->mask);
@@ -372,12 +390,55 @@ get_plane (NsInteractSession *s, int axis, int slice, guint8 *plane, int pw, int
       plane[(gsize) v * pw + u] = s->mask[_ns_interact_voxel_index (&s->grid, axis, slice, u, v)];
 }
 
+/* Keeps only the changes of out against prior that are connected (8-connected in the
+ * plane, through changed pixels) to a seed; the others go back to prior.  The model's
+ * answer is local to the interaction: a click never rewrites a part of the slice it does
+ * not touch (an imperfect network would otherwise spoil what was right), and a
+ * propagated slice changes only where the change of its neighbour reaches. */
+static void
+keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int pw, int ph)
+{
+  gsize hw = (gsize) pw * ph, top = 0;
+  g_autofree guint8 *keep = g_malloc0 (hw);
+  g_autofree guint32 *stack = g_new (guint32, hw);
+
+  for (gsize p = 0; p < hw; p++)
+    if (seeds[p] && out[p] != prior[p])
+      {
+        keep[p] = 1;
+        stack[top++] = (guint32) p;
+      }
+  while (top > 0)
+    {
+      guint32 p = stack[--top];
+      int u = p % pw, v = p / pw;
+      for (int dv = -1; dv <= 1; dv++)
+        for (int du = -1; du <= 1; du++)
+          {
+            int x = u + du, y = v + dv;
+            if (x < 0 || y < 0 || x >= pw || y >= ph)
+              continue;
+            gsize q = (gsize) y * pw + x;
+            if (!keep[q] && out[q] != prior[q])
+              {
+                keep[q] = 1;
+                stack[top++] = (guint32) q;
+              }
+          }
+    }
+  for (gsize p = 0; p < hw; p++)
+    if (!keep[p])
+      out[p] = prior[p];
+}
+
 /* Runs the network on slice with `prior` as its current mask and the clicks on it;
  * writes the result into the session's mask and out (a plane); *n_changed: voxels that
- * differ from the session's mask before. */
+ * differ from the session's mask before.  seeds (a plane, nullable: the clicks on the
+ * slice): where changes may start (keep_seeded_changes). */
 static gboolean
-correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, guint8 *out,
-               gsize *n_changed, GCancellable *cancellable, GError **error)
+correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
+               const guint8 *seeds, guint8 *out, gsize *n_changed, GCancellable *cancellable,
+               GError **error)
 {
   int pw, ph, box[4];
   ns_interact_plane_size (&s->grid, axis, &pw, &ph);
@@ -391,7 +452,7 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, g
   *n_changed = 0;
   ns_interact_draw_clicks (&s->grid, (const NsClick *) s->clicks->data, s->clicks->len, axis,
                            slice, pos, neg);
-  int multiple = ns_model_get_size_multiple (s->model);
+  int multiple = s->model != NULL ? ns_model_get_size_multiple (s->model) : 32;
   if (_ns_interact_box (prior, pos, neg, pw, ph, BOX_MARGIN, multiple, BOX_MIN, box))
     {
       g_autofree float *image = image_planes (s, axis, slice, pw, ph);
@@ -403,7 +464,9 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, g
       g_autofree guint8 *result = g_malloc (bhw);
       _ns_interact_pack (input, s->C, planes, prior, pos, neg, pw, ph, box[0], box[1], box[2],
                          box[3]);
-      if (!_ns_interact_forward (s->model, input, box[2], box[3], result, error))
+      if (s->forward != NULL
+          ? !s->forward (input, s->C, box[2], box[3], result, s->forward_data, error)
+          : !_ns_interact_forward (s->model, input, 1, box[2], box[3], result, error))
         return FALSE;
       for (int y = 0; y < box[3]; y++)
         for (int x = 0; x < box[2]; x++)
@@ -412,6 +475,14 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior, g
             if (u >= 0 && u < pw && v >= 0 && v < ph)
               out[(gsize) v * pw + u] = result[(gsize) y * box[2] + x];
           }
+      if (seeds == NULL)
+        {
+          /* the clicks' discs */
+          for (gsize p = 0; p < hw; p++)
+            pos[p] |= neg[p];
+          seeds = pos;
+        }
+      keep_seeded_changes (out, prior, seeds, pw, ph);
     }
   for (int v = 0; v < ph; v++)
     for (int u = 0; u < pw; u++)
@@ -447,7 +518,7 @@ ns_interact_session_run_slice (NsInteractSession *s, int axis, int slice, guint8
   g_autofree guint8 *out = g_malloc ((gsize) pw * ph);
   gsize n_changed;
   get_plane (s, axis, slice, prior, pw, ph);
-  if (!correct_slice (s, axis, slice, prior, out, &n_changed, cancellable, error))
+  if (!correct_slice (s, axis, slice, prior, NULL, out, &n_changed, cancellable, error))
     return FALSE;
   g_free (s->last_before);
   s->last_before = g_steal_pointer (&prior);
@@ -471,6 +542,7 @@ ns_interact_session_propagate (NsInteractSession *s, int axis, int slice,
   gsize hw = (gsize) pw * ph;
   g_autofree guint8 *before = g_malloc (hw), *after = g_malloc (hw);
   g_autofree guint8 *prior = g_malloc (hw), *out = g_malloc (hw);
+  g_autofree guint8 *carried = g_malloc (hw);
 
   for (int dir = -1; dir <= 1; dir += 2)
     {
@@ -487,17 +559,20 @@ ns_interact_session_propagate (NsInteractSession *s, int axis, int slice,
           gsize region = 0, n_changed, n_carried = 0;
           get_plane (s, axis, k, prior, pw, ph);
           for (gsize p = 0; p < hw; p++)
-            if (after[p] != before[p])
-              {
-                n_carried += prior[p] != after[p];
-                prior[p] = after[p];
-              }
+            {
+              carried[p] = after[p] != before[p];
+              if (carried[p])
+                {
+                  n_carried += prior[p] != after[p];
+                  prior[p] = after[p];
+                }
+            }
           if (n_carried == 0)
             break;
           for (gsize p = 0; p < hw; p++)
             region += prior[p];
           get_plane (s, axis, k, before, pw, ph);
-          if (!correct_slice (s, axis, k, prior, out, &n_changed, cancellable, error))
+          if (!correct_slice (s, axis, k, prior, carried, out, &n_changed, cancellable, error))
             return FALSE;
           if (func != NULL)
             func (axis, k, out, n_changed, user_data);
