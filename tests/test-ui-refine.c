@@ -174,43 +174,57 @@ start (const char *model, guint8 label, gboolean propagate)
   g_assert_true (ns_refine_get_available (refine ()));
 }
 
-/* A voxel of the axial slice shown, at least margin voxels from the border, whose label
- * satisfies want (labels: 0 outside WT, 2 edema), nearest to the cursor. */
+/* A voxel of the slice view v shows, at least 20 voxels from the border, whose label is
+ * want (0 outside WT, 2 edema), nearest to the cursor (4 voxels from it at least for 0:
+ * away from the tumour's edge, a click disc being 3 mm). */
 static void
-find_voxel (guint8 want, int ijk[3])
+find_voxel_in (NsSliceView *v, guint8 want, int ijk[3])
 {
-  const NsPlaneGeometry *geom = ns_slice_view_get_geometry (axial ());
+  const NsPlaneGeometry *geom = ns_slice_view_get_geometry (v);
   NsLabelMap *map = doc_map ();
+  int au = geom->axis_u, av = geom->axis_v, an = geom->axis_n;
   double cursor[3];
   double best = G_MAXDOUBLE;
 
   ns_viewer_get_cursor (ns_window_get_viewer (window), cursor);
-  g_assert_cmpint (geom->axis_n, ==, 2);
-  for (int j = 20; j < map->grid.dim[1] - 20; j++)
-    for (int i = 20; i < map->grid.dim[0] - 20; i++)
+  for (int b = 20; b < map->grid.dim[av] - 20; b++)
+    for (int a = 20; a < map->grid.dim[au] - 20; a++)
       {
-        int v[3] = { i, j, geom->slice };
-        double d = hypot (i - cursor[0], j - cursor[1]);
+        int x[3];
+        double d = hypot (a - cursor[au], b - cursor[av]);
 
-        /* away from the tumour's edge by 4 voxels for "outside" (a click disc is 3 mm) */
-        if (label_at (map, v) != want || d >= best)
-          continue;
-        if (want == 0 && d < 4)
+        x[au] = a;
+        x[av] = b;
+        x[an] = geom->slice;
+        if (label_at (map, x) != want || d >= best || (want == 0 && d < 4))
           continue;
         best = d;
-        memcpy (ijk, v, sizeof v);
+        memcpy (ijk, x, sizeof x);
       }
   g_assert_cmpfloat (best, <, G_MAXDOUBLE);
 }
 
-/* Button (1 or 3, with state) at voxel ijk of the axial view, through the gesture path. */
 static void
-click_voxel (guint button, GdkModifierType state, const int ijk[3])
+find_voxel (guint8 want, int ijk[3])
+{
+  g_assert_cmpint (ns_slice_view_get_geometry (axial ())->axis_n, ==, 2);
+  find_voxel_in (axial (), want, ijk);
+}
+
+/* Button (1 or 3, with state) at voxel ijk of view v, through the gesture path. */
+static void
+click_voxel_in (NsSliceView *v, guint button, GdkModifierType state, const int ijk[3])
 {
   double x, y;
 
-  ns_slice_view_voxel_to_widget (axial (), ijk, &x, &y);
-  ns_slice_view_drag (axial (), button, state, x, y, 0, 0);
+  ns_slice_view_voxel_to_widget (v, ijk, &x, &y);
+  ns_slice_view_drag (v, button, state, x, y, 0, 0);
+}
+
+static void
+click_voxel (guint button, GdkModifierType state, const int ijk[3])
+{
+  click_voxel_in (axial (), button, state, ijk);
 }
 
 static const char *
@@ -531,6 +545,48 @@ test_locks_respected (void)
   ns_editor_set_locked (editor (), 2, FALSE);
 }
 
+/* The sagittal and coronal views take clicks as the axial one does: the click's voxel
+ * joins WT and only the plane of the click changes. */
+static void
+test_other_planes (void)
+{
+  static const NsPlane planes[] = { NS_PLANE_SAGITTAL, NS_PLANE_CORONAL };
+  NsViewer *viewer = ns_window_get_viewer (window);
+
+  for (guint p = 0; p < G_N_ELEMENTS (planes); p++)
+    {
+      NsSliceView *v = ns_window_get_slice_view (window, planes[p]);
+      const NsPlaneGeometry *geom = ns_slice_view_get_geometry (v);
+      g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+      NsLabelMap *shown;
+      gsize n = 0;
+      int ijk[3];
+
+      start (grow_model, 2, FALSE);
+      find_voxel_in (v, 0, ijk);
+      click_voxel_in (v, GDK_BUTTON_PRIMARY, 0, ijk);
+      wait_refined ();
+      g_assert_true (last_ok);
+      shown = ns_viewer_get_preview_labels (viewer);
+      g_assert_nonnull (shown);
+      g_assert_cmpuint (label_at (shown, ijk), ==, 2);
+      for (int k = 0; k < shown->grid.dim[2]; k++)
+        for (int j = 0; j < shown->grid.dim[1]; j++)
+          for (int i = 0; i < shown->grid.dim[0]; i++)
+            {
+              int x[3] = { i, j, k };
+
+              if (label_at (shown, x) != label_at (before, x))
+                {
+                  g_assert_cmpint (x[geom->axis_n], ==, geom->slice);
+                  n++;
+                }
+            }
+      g_assert_cmpuint (n, ==, ns_refine_get_n_changed (refine ()));
+      ns_refine_discard (refine ());
+    }
+}
+
 /* Switching to another tool applies the preview. */
 static void
 test_tool_switch_applies (void)
@@ -647,6 +703,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/refine/two-clicks-one-entry", test_two_clicks_one_entry);
   g_test_add_func ("/ui/refine/newer-click-stops-older", test_newer_click_stops_older);
   g_test_add_func ("/ui/refine/locks-respected", test_locks_respected);
+  g_test_add_func ("/ui/refine/sagittal-and-coronal", test_other_planes);
   g_test_add_func ("/ui/refine/tool-switch-applies", test_tool_switch_applies);
   g_test_add_func ("/ui/refine/propagation", test_propagation);
   g_test_add_func ("/ui/refine/journal-recovery", test_journal_recovery);
