@@ -628,6 +628,37 @@ test_propagation (void)
   ns_refine_discard (refine ());
 }
 
+/* Opening another case (here the same one again) with a preview shown: the preview
+ * becomes an edit first, so the unsaved-edits question comes instead of a silent loss. */
+static void
+test_open_settles_preview (void)
+{
+  g_autofree char *dir = NULL;
+  int ijk[3];
+
+  g_assert_false (ns_editor_is_modified (editor ()));
+  start (grow_model, 2, FALSE);
+  find_voxel (0, ijk);
+  click_voxel (GDK_BUTTON_PRIMARY, 0, ijk);
+  wait_refined ();
+  g_assert_true (ns_refine_has_preview (refine ()));
+  dir = g_strdup (ns_viewer_get_case (ns_window_get_viewer (window))->dir);
+  {
+    const char *paths[] = { dir, NULL };
+
+    ns_window_open (window, paths);
+  }
+  g_assert_false (ns_refine_has_preview (refine ()));
+  g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
+  g_assert_nonnull (ns_window_get_question (window));
+  gtk_dialog_response (GTK_DIALOG (ns_window_get_question (window)), GTK_RESPONSE_CANCEL);
+  ns_test_drain ();
+  g_assert_cmpuint (label_at (doc_map (), ijk), ==, 2);
+  activate ("win.undo", NULL);
+  g_assert_false (ns_editor_is_modified (editor ()));
+  activate ("edit.tool", g_variant_new_string ("navigate"));
+}
+
 /* An applied refinement is in the journal: after a crash, recovery brings it back. */
 static void
 test_journal_recovery (void)
@@ -706,6 +737,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/refine/sagittal-and-coronal", test_other_planes);
   g_test_add_func ("/ui/refine/tool-switch-applies", test_tool_switch_applies);
   g_test_add_func ("/ui/refine/propagation", test_propagation);
+  g_test_add_func ("/ui/refine/open-settles-preview", test_open_settles_preview);
   g_test_add_func ("/ui/refine/journal-recovery", test_journal_recovery);
   status = g_test_run ();
 

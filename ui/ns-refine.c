@@ -777,6 +777,25 @@ ns_refine_draw_changes (NsRefine *self, cairo_t *cr, const NsPlaneGeometry *geom
 
 /* ---- the editor -------------------------------------------------------------------------- */
 
+gboolean
+ns_refine_settle (NsRefine *self)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean applied;
+
+  g_return_val_if_fail (NS_IS_REFINE (self), FALSE);
+
+  if (!ns_refine_has_preview (self))
+    {
+      ns_refine_discard (self);
+      return FALSE;
+    }
+  applied = ns_refine_apply (self, &error);
+  if (!applied)
+    g_message ("refine: %s", error->message);   /* a preview that changed nothing */
+  return applied;
+}
+
 static void
 editor_tool_cb (NsRefine *self, GParamSpec *pspec, NsEditor *editor)
 {
@@ -786,15 +805,7 @@ editor_tool_cb (NsRefine *self, GParamSpec *pspec, NsEditor *editor)
       return;
     }
   /* leaving the tool applies what it shows, as leaving a text field keeps its text */
-  if (self->in_episode && self->result != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-
-      if (!ns_refine_apply (self, &error))
-        g_message ("refine: %s", error->message);
-    }
-  else
-    ns_refine_discard (self);
+  ns_refine_settle (self);
 }
 
 static void

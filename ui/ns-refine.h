@@ -116,6 +116,10 @@ gboolean        ns_refine_box              (NsRefine *self, const NsPlaneGeometr
  * the preview shows now is what is committed; a request still running is cancelled).
  * FALSE (error set) when there is nothing to apply or the document went. */
 gboolean        ns_refine_apply            (NsRefine *self, GError **error);
+/* What leaving the tool, closing the window or opening another case does: applies the
+ * preview when there is one (so that it is an edit, journaled, asked about before it
+ * could be lost), else ends the episode.  TRUE when something was applied. */
+gboolean        ns_refine_settle           (NsRefine *self);
 /* Drops the preview and the episode's interactions. */
 void            ns_refine_discard          (NsRefine *self);
 

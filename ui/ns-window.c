@@ -388,6 +388,9 @@ ns_window_close_request (GtkWindow *window)
 {
   NsWindow *self = NS_WINDOW (window);
 
+  /* a Refine preview becomes an edit first: the question below then covers it */
+  if (!self->close_confirmed && self->refine != NULL)
+    ns_refine_settle (self->refine);
   if (!self->close_confirmed && self->editor != NULL && ns_editor_is_modified (self->editor))
     {
       g_autofree char *primary =
