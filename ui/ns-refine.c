@@ -456,8 +456,9 @@ start_request (NsRefine *self, int axis, int slice)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
   update_status (self);
   _ns_refine_engine_run_async (&self->engine, G_OBJECT (self), self->model_path,
-                               self->episode, axis, slice, self->propagate, update_cb, self->cancellable,
-                               run_done_cb, g_object_ref (self->cancellable));
+                               self->episode, axis, slice, self->propagate, update_cb,
+                               self->cancellable, run_done_cb,
+                               g_object_ref (self->cancellable));
 }
 
 /* Queues a new session from labels (owned) for region. */
