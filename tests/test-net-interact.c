@@ -16,8 +16,10 @@
  *   is needed (session, inference engine).
  */
 #include "ns-test-util.h"
+#include "ns-test-net.h"
 
 #include "ns-checkpoint.h"
+#include "ns-trainer.h"
 #include "ns-infer.h"
 #include "ns-interact-eval-private.h"
 #include "ns-interact-private.h"
@@ -489,6 +491,77 @@ test_meta_roundtrip_and_refusal (void)
   g_assert_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED);
 }
 
+/* ---- training ------------------------------------------------------------------------- */
+
+/* neuroseg train --interactive in-process: one step on a synthetic case, warm-started
+ * from a segmentation model.  The result is an interactive model; its first convolution
+ * starts from the segmentation model's for the image channels and from 0 for the three
+ * interaction channels (one Adam step moves a weight by about lr at most). */
+static void
+test_train_warm_start (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *seg = ns_test_write_random_model ("seg-warm.safetensors", 7);
+  g_autofree char *dir = ns_test_write_case ("warm", 48, 48, 6, TRUE);
+  NsTrainerOptions o;
+  NsTrainerResult r;
+  const double lr = 1e-4;
+
+  ns_trainer_options_init (&o);
+  const char *cases[] = { dir, NULL };
+  o.train_cases = g_strdupv ((char **) cases);
+  g_free (o.init);
+  o.init = g_strdup (seg);
+  g_free (o.device);
+  o.device = g_strdup ("cpu");
+  o.interactive = TRUE;
+  o.batch_size = 2;
+  o.steps_per_epoch = 1;
+  o.epochs = 1;
+  o.lr = lr;
+  o.seed = 3;
+  o.n_workers = 1;
+  o.output = g_build_filename (ns_test_tmpdir (), "warm-interactive.safetensors", NULL);
+  g_assert_true (ns_trainer_run (&o, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (r.steps, ==, 1);
+  g_assert_true (isfinite (r.last_loss));
+
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_autoptr (NsModel) got = ns_checkpoint_load (o.output, be, &error);
+  g_assert_no_error (error);
+  g_assert_true (ns_model_meta_is_interactive (ns_model_get_meta (got)));
+  g_autoptr (NsModel) from = ns_checkpoint_load (seg, be, &error);
+  g_assert_no_error (error);
+  int a[4], b[4];
+  ns_model_tensor_shape (got, 0, a);
+  ns_model_tensor_shape (from, 0, b);
+  g_assert_cmpint (a[1], ==, 5);
+  g_assert_cmpint (b[1], ==, 2);
+  g_autofree float *wa = g_new (float, ns_model_tensor_size (got, 0));
+  g_autofree float *wb = g_new (float, ns_model_tensor_size (from, 0));
+  ns_model_tensor_get (got, 0, wa);
+  ns_model_tensor_get (from, 0, wb);
+  double image_diff = 0, interaction_max = 0;
+  for (int out = 0; out < a[0]; out++)
+    for (int c = 0; c < a[1]; c++)
+      for (int t = 0; t < a[2] * a[3]; t++)
+        {
+          float w = wa[((gsize) out * a[1] + c) * a[2] * a[3] + t];
+          if (c < 2)
+            image_diff = MAX (image_diff,
+                              fabs (w - wb[((gsize) out * b[1] + c) * b[2] * b[3] + t]));
+          else
+            interaction_max = MAX (interaction_max, fabs (w));
+        }
+  g_test_message ("first conv: image channels moved %g, interaction channels %g", image_diff,
+                  interaction_max);
+  g_assert_cmpfloat (image_diff, <=, 1.5 * lr);
+  g_assert_cmpfloat (interaction_max, <=, 1.5 * lr);
+  ns_trainer_result_clear (&r);
+  ns_trainer_options_clear (&o);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -502,5 +575,6 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/protocol/negative-click", test_protocol_negative_click);
   g_test_add_func ("/net/interact/apply-region", test_apply_region);
   g_test_add_func ("/net/interact/model-kind", test_meta_roundtrip_and_refusal);
+  g_test_add_func ("/net/interact/train/warm-start", test_train_warm_start);
   return g_test_run ();
 }

@@ -22,7 +22,8 @@
 #   tools/interact-cv.sh [NEUROSEG] [OUT_DIR]
 #   environment: FOLDS (2), BASE (/work/q-runs/cv/clip), STEPS (400), BATCH (4), LR (1e-3),
 #                SEED (1), NICE (10), CLICKS (5), DEVICE (cpu), PHASE (all | train | eval),
-#                FOLD_LIST (the folds to run, default all)
+#                FOLD_LIST (the folds to run, default all), MODES ("model brush": what to
+#                score), CASE_LIMIT (score at most this many test cases per fold; 0: all)
 set -eu
 NEUROSEG=${1:-build/app/neuroseg}
 OUT=${2:-/tmp/ns-interact-cv}
@@ -36,6 +37,8 @@ NICE=${NICE:-10}
 CLICKS=${CLICKS:-5}
 DEVICE=${DEVICE:-cpu}
 PHASE=${PHASE:-all}
+MODES=${MODES:-model brush}
+CASE_LIMIT=${CASE_LIMIT:-0}
 D=../shared/data
 TOOLS=$(dirname "$0")
 
@@ -76,11 +79,16 @@ run_fold () {
     fi && touch "$DIR/done"
   fi
   [ "$PHASE" = train ] && return 0
-  [ -f "$MODEL" ] || { echo "interact-cv: no model for fold $f yet" >&2; return 0; }
+  case " $MODES " in
+    *" model "*) [ -f "$MODEL" ] || { echo "interact-cv: no model for fold $f yet" >&2; return 0; } ;;
+  esac
+  n=0
   for c in $TEST; do
+    n=$((n + 1))
+    [ "$CASE_LIMIT" -gt 0 ] && [ "$n" -gt "$CASE_LIMIT" ] && break
     name=$(basename "$c")
     start=$BASE/fold$f/$name.nii.gz
-    for mode in model brush; do
+    for mode in $MODES; do
       out=$DIR/$name.json
       extra=""
       [ $mode = brush ] && { out=$DIR/$name.brush.json; extra=--brush; }
