@@ -23,6 +23,8 @@ static const NsCmd commands[] = {
   { "export-seg", "A label map as a DICOM Segmentation of its DICOM series", ns_cmd_export_seg },
   { "bench", "Timings on a real case: --io, --render, --edit, --net, --train", ns_cmd_bench },
   { "train", "Train a model on cases (validation Dice, checkpoints, --resume)", ns_cmd_train },
+  { "interact-eval", "Simulated clicks of interactive correction: Dice after k clicks, NoC@90",
+    ns_cmd_interact_eval },
   { "queue", "The fine-tuning queue: list, add, remove, exclude, requeue, export; claim, review",
     ns_cmd_queue },
   { "models", "The model registry: list, show, register, promote, rollback", ns_cmd_models },

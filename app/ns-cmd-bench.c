@@ -17,6 +17,8 @@
  *        one-million-voxel change, journal append latency on the calling thread and the
  *        longest event while painting for 2 x --runs s (with and without the journal);
  *        medians of 200 x --runs dabs.
+ *   interact  interactive correction: the clicked slice's latency p50 / p95 and the
+ *        propagation (ns-cmd-bench-interact.c).
  */
 #define G_LOG_DOMAIN "neuroseg"
 
@@ -254,6 +256,16 @@ bench_net (const BenchOptions *options, JsonBuilder *json, GError **error)
   o.json = options->json;
   o.runs = options->runs;
   return ns_bench_net (&o, json, error);
+}
+
+/* interact: ns-cmd-bench-interact.c. */
+static char *interact_model;
+
+static gboolean
+bench_interact (const BenchOptions *options, JsonBuilder *json, GError **error)
+{
+  return ns_bench_interact (options->case_path, interact_model, options->runs, options->json,
+                            json, error);
 }
 
 /* memory: ns-cmd-bench-memory.c.  First of the sections, so that its "start" is the
@@ -624,6 +636,7 @@ ns_cmd_bench (int argc, char **argv)
   static gboolean train;
   static gboolean edit;
   static gboolean memory;
+  static gboolean interact;
   BenchSection sections[] = {
     { "memory", &memory, bench_memory },
     { "io", &io, bench_io },
@@ -631,6 +644,7 @@ ns_cmd_bench (int argc, char **argv)
     { "net", &net, bench_net },
     { "train", &train, bench_train },
     { "edit", &edit, bench_edit },
+    { "interact", &interact, bench_interact },
   };
   const GOptionEntry entries[] = {
     { "io", 0, 0, G_OPTION_ARG_NONE, &io, "Time opening a case (decoding its NIfTI files)", NULL },
@@ -653,6 +667,10 @@ ns_cmd_bench (int argc, char **argv)
       "Mask editing: 5 mm brush dab (+ redraw), undo of 1M voxels, journal append latency", NULL },
     { "memory", 0, 0, G_OPTION_ARG_NONE, &memory,
       "Memory: resident and peak with the case open and viewed, and during Run Model", NULL },
+    { "interact", 0, 0, G_OPTION_ARG_NONE, &interact, "Interactive correction: the clicked "
+      "slice's latency p50 / p95 (20 x --runs clicks) and the propagation", NULL },
+    { "interact-model", 0, 0, G_OPTION_ARG_FILENAME, &interact_model, "interact: the "
+      "interactive model (default: fresh weights)", "M" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of text", NULL },
     { NULL },
   };

@@ -256,6 +256,7 @@ ns_cmd_train (int argc, char **argv)
   gboolean has_seed = FALSE, has_crop = FALSE, has_max_steps = FALSE, has_lr = FALSE;
   gboolean has_wd = FALSE, has_ratio = FALSE;
   gboolean json = FALSE, quiet = FALSE, no_augment = FALSE, force = FALSE;
+  gboolean interactive = FALSE;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "Training case (repeat)", "DIR" },
     { "val", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &val, "Held-out validation case (repeat)", "DIR" },
@@ -272,6 +273,9 @@ ns_cmd_train (int argc, char **argv)
       "of flair, t1c, t1, t2 (default flair,t1c)", "LIST" },
     { "targets", 0, 0, G_OPTION_ARG_STRING, &targets, "classes (softmax, default) or regions "
       "(sigmoid WT, TC, ET: nnU-Net's BraTS recipe)", "T" },
+    { "interactive", 0, 0, G_OPTION_ARG_NONE, &interactive, "Train an interactive correction "
+      "model (image + region mask + click maps in, one region out) with simulated clicks; "
+      "--init a segmentation model to warm-start from", NULL },
     { "normalisation", 0, 0, G_OPTION_ARG_STRING, &norm, "zscore-brain (default) or "
       "zscore-brain-clip (percentiles 0.5 and 99.5 clipped first)", "N" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate: none (default), cosine "
@@ -356,7 +360,8 @@ ns_cmd_train (int argc, char **argv)
       if (data != NULL || val != NULL || arch != NULL || init != NULL || has_batch
           || has_lr || has_seed || has_crop || has_ratio || schedule != NULL
           || has_spe || has_wd || weights_init != NULL || modalities != NULL
-          || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0)
+          || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0
+          || interactive)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -437,6 +442,8 @@ ns_cmd_train (int argc, char **argv)
     o.regions = g_strcmp0 (targets, "regions") == 0;
   if (context >= 0)
     o.context = context;
+  if (interactive)
+    o.interactive = TRUE;
   if (norm != NULL)
     {
       g_free (o.normalisation);

@@ -172,8 +172,14 @@ gboolean ns_bench_net (const NsBenchNetOptions *options, JsonBuilder *json, GErr
 /* The memory section of `neuroseg bench` (ns-cmd-bench-memory.c). */
 gboolean ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder *json,
                           GError **error);
+/* The interact section of `neuroseg bench` (ns-cmd-bench-interact.c): per-slice latency of
+ * interactive correction; model_path NULL: a fresh interactive model. */
+gboolean ns_bench_interact (const char *case_path, const char *model_path, int runs,
+                            gboolean json_only, JsonBuilder *json, GError **error);
 int ns_cmd_render  (int argc, char **argv);
 int ns_cmd_train   (int argc, char **argv);
+/* The simulated-click protocol of interactive correction (ns-cmd-interact.c). */
+int ns_cmd_interact_eval (int argc, char **argv);
 /* The fine-tuning queue and the model registry (data/ns-queue.h, data/ns-registry.h). */
 int ns_cmd_queue   (int argc, char **argv);
 int ns_cmd_models  (int argc, char **argv);

@@ -16,6 +16,7 @@
 #include "ns-checkpoint.h"
 
 #include "ns-checkpoint-private.h"
+#include "ns-interact.h"
 #include "ns-json.h"
 
 #include <json-glib/json-glib.h>
@@ -112,8 +113,9 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
   /* version 2 only where a version-1 reader would run the model wrongly (ns-model.h) */
   gboolean v2 = meta->n_regions > 0 || meta->context > 0
                 || g_strcmp0 (meta->normalisation, "zscore-brain-clip") == 0;
+  int version = meta->n_interaction > 0 ? 3 : v2 ? 2 : 1;
   json_object_set_string_member (md, "format", "neuroseg-model");
-  set_text (md, "format_version", g_strdup_printf ("%d", v2 ? 2 : 1));
+  set_text (md, "format_version", g_strdup_printf ("%d", version));
   json_object_set_string_member (md, "arch", meta->arch);
 
   json_builder_begin_array (m);
@@ -149,6 +151,24 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
     }
   if (meta->context > 0)
     set_text (md, "context", g_strdup_printf ("%d", meta->context));
+  if (meta->n_interaction > 0)
+    {
+      /* the inputs after the image channels, in order (ns-interact.h) */
+      g_autoptr (JsonBuilder) ib = json_builder_new ();
+      json_builder_begin_object (ib);
+      json_builder_set_member_name (ib, "inputs");
+      json_builder_begin_array (ib);
+      json_builder_add_string_value (ib, "region-mask");
+      json_builder_add_string_value (ib, "positive-clicks");
+      json_builder_add_string_value (ib, "negative-clicks");
+      json_builder_end_array (ib);
+      json_builder_set_member_name (ib, "click");
+      json_builder_add_string_value (ib, "disc");
+      json_builder_set_member_name (ib, "click_radius_mm");
+      json_builder_add_double_value (ib, NS_INTERACT_CLICK_RADIUS_MM);
+      json_builder_end_object (ib);
+      set_text (md, "interactive", ns_json_builder_dup_text (ib));
+    }
   if (ns_postprocess_is_active (&meta->postprocess))
     {
       const NsPostprocessParams *pp = &meta->postprocess;
@@ -387,6 +407,35 @@ read_regions (MetaReader *r, JsonNode *rn, NsModelMeta *meta)
   return TRUE;
 }
 
+/* "interactive": {"inputs": [...]} (absent: a segmentation model).  The inputs must be
+ * the three this build encodes, in its order. */
+static gboolean
+read_interactive (MetaReader *r, JsonNode *in, NsModelMeta *meta)
+{
+  static const char *const known[NS_INTERACT_N_CHANNELS] = {
+    "region-mask", "positive-clicks", "negative-clicks"
+  };
+  if (in == NULL)
+    return TRUE;
+  JsonNode *inputs = JSON_NODE_HOLDS_OBJECT (in)
+                     ? json_object_get_member (json_node_get_object (in), "inputs") : NULL;
+  if (inputs == NULL || !JSON_NODE_HOLDS_ARRAY (inputs))
+    return meta_fail (r, "__metadata__ 'interactive' has no 'inputs' array");
+  JsonArray *a = json_node_get_array (inputs);
+  gboolean same = json_array_get_length (a) == NS_INTERACT_N_CHANNELS;
+  for (guint i = 0; same && i < NS_INTERACT_N_CHANNELS; i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      same = ns_json_node_holds (e, G_TYPE_STRING)
+             && g_strcmp0 (json_node_get_string (e), known[i]) == 0;
+    }
+  if (!same)
+    return meta_fail (r, "__metadata__ 'interactive' inputs are not the ones this build "
+                      "knows (region-mask, positive-clicks, negative-clicks)");
+  meta->n_interaction = NS_INTERACT_N_CHANNELS;
+  return TRUE;
+}
+
 /* "context": a count of slices as text (absent: 0). */
 static gboolean
 read_context (MetaReader *r, const char *text, NsModelMeta *meta)
@@ -437,7 +486,7 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
   MetaReader r = { base, error };
   g_autoptr (NsModelMeta) meta = g_new0 (NsModelMeta, 1);
   const char *format, *version, *arch, *norm, *context;
-  g_autoptr (JsonNode) mn = NULL, cn = NULL, pn = NULL, rn = NULL, ppn = NULL;
+  g_autoptr (JsonNode) mn = NULL, cn = NULL, pn = NULL, rn = NULL, ppn = NULL, in = NULL;
   char *end = NULL;
 
   if (md == NULL)
@@ -468,7 +517,7 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
       || !meta_json (&r, md, "modalities", &mn) || !meta_json (&r, md, "classes", &cn)
       || !meta_json (&r, md, "provenance", &pn) || !meta_json (&r, md, "regions", &rn)
       || !meta_string (&r, md, "context", &context)
-      || !meta_json (&r, md, "postprocess", &ppn))
+      || !meta_json (&r, md, "postprocess", &ppn) || !meta_json (&r, md, "interactive", &in))
     return NULL;
   if (!ns_model_arch_is_known (arch))
     {
@@ -481,7 +530,8 @@ parse_metadata (JsonObject *md, const char *base, GError **error)
   meta->normalisation = g_strdup (norm != NULL ? norm : "zscore-brain");
   if (!read_modalities (&r, mn, meta) || !read_classes (&r, cn, meta)
       || !read_provenance (&r, pn, meta) || !read_regions (&r, rn, meta)
-      || !read_context (&r, context, meta) || !read_postprocess (&r, ppn, meta))
+      || !read_context (&r, context, meta) || !read_postprocess (&r, ppn, meta)
+      || !read_interactive (&r, in, meta))
     return NULL;
 
   g_autoptr (GError) local = NULL;

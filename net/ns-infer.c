@@ -952,6 +952,9 @@ ns_infer_run (NsModel *model, NsVolume *const *inputs, int n_inputs,
 {
   g_return_val_if_fail (model != NULL && inputs != NULL, NULL);
 
+  /* an interactive model takes a mask and clicks too: ns-interact.h runs it */
+  if (!ns_model_meta_check_kind (ns_model_get_meta (model), FALSE, NULL, error))
+    return NULL;
   NsInferResult *r = infer_run (model, inputs, n_inputs, brain_mask, options, error);
   /* The batches' activations (hundreds of MB) go back to the system now, not when the
    * model is freed, and the C library's arenas are emptied: the workbench returns to

@@ -7,6 +7,7 @@
 
 #include "ns-model.h"
 
+#include "ns-interact.h"
 #include "ns-normalize.h"
 
 #include <string.h>
@@ -74,6 +75,7 @@ ns_model_meta_copy (const NsModelMeta *meta)
                                                 sizeof (int) * meta->n_regions) : NULL;
   c->context = meta->context;
   c->postprocess = meta->postprocess;
+  c->n_interaction = meta->n_interaction;
   c->name = g_strdup (meta->name);
   c->parent = g_strdup (meta->parent);
   c->cases = g_strdupv (meta->cases);
@@ -154,6 +156,20 @@ check_postprocess (const NsModelMeta *meta)
   return NULL;
 }
 
+static char *
+check_interactive (const NsModelMeta *meta)
+{
+  if (meta->n_interaction == 0)
+    return NULL;
+  if (meta->n_interaction != NS_INTERACT_N_CHANNELS)
+    return g_strdup_printf ("an interactive model with %d interaction channels; this build "
+                            "knows %d (mask, positive, negative)", meta->n_interaction,
+                            NS_INTERACT_N_CHANNELS);
+  if (meta->n_regions != 1 || meta->context != 0)
+    return g_strdup ("an interactive model needs one region output and no context");
+  return NULL;
+}
+
 gboolean
 ns_model_meta_check (const NsModelMeta *meta, GError **error)
 {
@@ -208,6 +224,8 @@ ns_model_meta_check (const NsModelMeta *meta, GError **error)
     msg = check_regions (meta);
   if (msg == NULL)
     msg = check_postprocess (meta);
+  if (msg == NULL)
+    msg = check_interactive (meta);
   if (msg != NULL)
     {
       g_set_error_literal (error, NS_NET_ERROR, NS_NET_ERROR_FAILED, msg);
@@ -225,13 +243,63 @@ ns_model_meta_n_inputs (const NsModelMeta *meta)
 int
 ns_model_meta_n_channels (const NsModelMeta *meta)
 {
-  return ns_model_meta_n_inputs (meta) * (2 * MAX (meta->context, 0) + 1);
+  return ns_model_meta_n_inputs (meta) * (2 * MAX (meta->context, 0) + 1)
+         + MAX (meta->n_interaction, 0);
 }
 
 int
 ns_model_meta_n_outputs (const NsModelMeta *meta)
 {
   return meta->n_regions > 0 ? meta->n_regions : meta->n_classes;
+}
+
+NsModelMeta *
+ns_model_meta_new_interactive (const NsModelMeta *base)
+{
+  g_return_val_if_fail (base != NULL, NULL);
+  NsModelMeta *meta = g_new0 (NsModelMeta, 1);
+
+  meta->arch = g_strdup (base->arch);
+  meta->modalities = g_strdupv (base->modalities);
+  meta->normalisation = g_strdup (base->normalisation);
+  meta->n_classes = 2;
+  meta->classes = g_new0 (NsModelClass, 2);
+  meta->classes[0].name = g_strdup ("background");
+  meta->classes[1].value = 1;
+  meta->classes[1].name = g_strdup ("region");
+  meta->classes[1].colour[0] = 255;
+  meta->n_regions = 1;
+  meta->regions = g_new0 (int, 1);
+  meta->regions[0] = 1;
+  meta->n_interaction = NS_INTERACT_N_CHANNELS;
+  return meta;
+}
+
+gboolean
+ns_model_meta_is_interactive (const NsModelMeta *meta)
+{
+  g_return_val_if_fail (meta != NULL, FALSE);
+  return meta->n_interaction > 0;
+}
+
+gboolean
+ns_model_meta_check_kind (const NsModelMeta *meta, gboolean interactive, const char *path,
+                          GError **error)
+{
+  g_return_val_if_fail (meta != NULL, FALSE);
+  if (ns_model_meta_is_interactive (meta) == !!interactive)
+    return TRUE;
+  const char *name = meta->name != NULL ? meta->name : path != NULL ? path : "the model";
+  if (interactive)
+    g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+                 "%s is a segmentation model, not an interactive one (its metadata has no "
+                 "'interactive' inputs); choose a model trained with 'neuroseg train "
+                 "--interactive'", name);
+  else
+    g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+                 "%s is an interactive correction model (it needs a region mask and clicks "
+                 "as inputs), not a segmentation model", name);
+  return FALSE;
 }
 
 void

@@ -40,9 +40,10 @@ G_BEGIN_DECLS
 
 /* Newest version of the checkpoint format (tensor names + metadata keys) this build reads.
  * It writes 2 only for models that version-1 readers would run wrongly (region outputs,
- * 2.5-D context, a normalisation they do not know), so that those refuse them with
+ * 2.5-D context, a normalisation they do not know), 3 for interactive models (which
+ * version-2 readers would take for segmentation models), so that those refuse them with
  * "update neuroseg"; every other model is written as version 1. */
-#define NS_MODEL_FORMAT_VERSION 2
+#define NS_MODEL_FORMAT_VERSION 3
 
 typedef struct
 {
@@ -79,6 +80,12 @@ typedef struct
   /* What inference does to the label map after the last pass (data/ns-postprocess.h);
    * all 0: nothing. */
   NsPostprocessParams postprocess;
+  /* Interactive correction (net/ns-interact.h).  0: a segmentation model.
+   * NS_INTERACT_N_CHANNELS (3): an interactive model, whose input channels after the
+   * image channels are the target region's current mask and the positive and negative
+   * click maps; it has one region output (classes background and "region", regions {1}),
+   * no context.  The metadata key "interactive" records these inputs. */
+  int n_interaction;
   /* provenance (any may be NULL / 0) */
   char *name;            /* human-readable model name */
   char *parent;          /* checkpoint this one was fine-tuned from */
@@ -96,10 +103,21 @@ NsModelMeta *ns_model_meta_copy        (const NsModelMeta *meta);
 void         ns_model_meta_free        (NsModelMeta *meta);
 /* Input volumes (modalities). */
 int          ns_model_meta_n_inputs    (const NsModelMeta *meta);
-/* Input channels of the network: n_inputs x (2 context + 1). */
+/* Input channels of the network: n_inputs x (2 context + 1) + n_interaction. */
 int          ns_model_meta_n_channels  (const NsModelMeta *meta);
 /* Output channels of the network: n_regions, or n_classes without regions. */
 int          ns_model_meta_n_outputs   (const NsModelMeta *meta);
+/* The interactive model (ns-interact.h) for the inputs, normalisation and architecture
+ * of base: classes background and "region", one region output, 3 interaction channels,
+ * no context, no post-processing, no provenance. */
+NsModelMeta *ns_model_meta_new_interactive (const NsModelMeta *base);
+/* Whether meta is an interactive model (n_interaction > 0). */
+gboolean     ns_model_meta_is_interactive (const NsModelMeta *meta);
+/* FALSE + NS_NET_ERROR_FAILED when meta is not of the kind wanted (interactive or a
+ * segmentation model), naming the model (meta->name, else `path`, nullable) and what it
+ * is. */
+gboolean     ns_model_meta_check_kind  (const NsModelMeta *meta, gboolean interactive,
+                                        const char *path, GError **error);
 /* Switches meta (BraTS classes 0, 1, 2, 4) to nnU-Net's BraTS regions {2, 1, 4}. */
 void         ns_model_meta_set_brats_regions (NsModelMeta *meta);
 /* The number of regions that hold class index k (regions 0 .. depth - 1 do); 0 for a

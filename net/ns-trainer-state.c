@@ -273,6 +273,7 @@ _ns_trainer_options_to_json (const NsTrainerOptions *o)
   ns_json_add_strv (b, "modalities", o->modalities);
   ns_json_add_int (b, "regions", o->regions);
   ns_json_add_int (b, "context", o->context);
+  ns_json_add_int (b, "interactive", o->interactive);
   ns_json_add_string (b, "normalisation", o->normalisation);
   ns_json_add_int (b, "pp_min_component_voxels", o->postprocess.min_component_voxels);
   ns_json_add_int (b, "pp_small_label", o->postprocess.small_label);
@@ -357,6 +358,7 @@ _ns_trainer_options_from_json (NsTrainerOptions *o, const char *text, const char
     g_clear_pointer (&o->modalities, g_strfreev);
   o->regions = ns_json_get_number (obj, "regions", 0) != 0;
   o->context = (int) ns_json_get_number (obj, "context", 0);
+  o->interactive = ns_json_get_number (obj, "interactive", 0) != 0;
   g_free (o->normalisation);
   o->normalisation = ns_json_dup_string (obj, "normalisation");
   o->postprocess.min_component_voxels = (int) ns_json_get_number (obj, "pp_min_component_voxels",

@@ -32,6 +32,8 @@
 #include "ns-data-error.h"
 #include "ns-imagenet.h"
 #include "ns-infer.h"
+#include "ns-interact-train-private.h"
+#include "ns-interact.h"
 #include "ns-json.h"
 #include "ns-metrics.h"
 
@@ -174,7 +176,68 @@ options_meta (const NsTrainerOptions *o)
       meta->normalisation = g_strdup (o->normalisation);
     }
   meta->postprocess = o->postprocess;
+  if (o->interactive)
+    {
+      NsModelMeta *im = ns_model_meta_new_interactive (meta);
+      ns_model_meta_free (meta);
+      return im;
+    }
   return meta;
+}
+
+/* An interactive model warm-started from the segmentation checkpoint `path` (meta pm):
+ * its inputs and normalisation; every tensor whose name and shape fit; the first
+ * convolution's weights for the image channels, 0 for the interaction channels (so the
+ * warm-started model starts as the segmentation network's features); the head from the
+ * first region of a region model, else anew. */
+static NsModel *
+warm_start_interactive (NsBackend *be, const NsModelMeta *pm, const NsModelInit *init,
+                        const char *path, char **parent, GError **error)
+{
+  g_autoptr (NsModelMeta) meta = ns_model_meta_new_interactive (pm);
+  g_autoptr (NsModel) model = ns_model_new (be, meta, init, error);
+  if (model == NULL)
+    return NULL;
+  g_autoptr (NsModel) from = ns_checkpoint_load (path, be, error);
+  if (from == NULL)
+    return NULL;
+  int fresh = 0, C = ns_model_meta_n_channels (pm);
+  for (int i = 0; i < ns_model_n_tensors (model); i++)
+    {
+      int j = ns_model_find_tensor (from, ns_model_tensor_name (model, i));
+      int a[4], b[4];
+      ns_model_tensor_shape (model, i, a);
+      if (j >= 0)
+        ns_model_tensor_shape (from, j, b);
+      gboolean first_conv = j >= 0 && a[0] == b[0] && a[2] == b[2] && a[3] == b[3]
+                            && b[1] == C && a[1] == C + NS_INTERACT_N_CHANNELS;
+      /* the head of a region model: its first output (the outermost region, WT) starts
+       * the interactive model's one output, which a fresh head would make noise of */
+      gboolean head = j >= 0 && pm->n_regions > 0 && b[0] == pm->n_regions && a[0] == 1
+                      && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+      if (j < 0 || (memcmp (a, b, sizeof a) != 0 && !first_conv && !head))
+        {
+          fresh++;
+          continue;
+        }
+      g_autofree float *v = g_new0 (float, ns_model_tensor_size (model, i));
+      g_autofree float *w = g_new (float, ns_model_tensor_size (from, j));
+      ns_model_tensor_get (from, j, w);
+      if (head)
+        memcpy (v, w, sizeof (float) * ns_model_tensor_size (model, i));
+      else if (!first_conv)
+        memcpy (v, w, sizeof (float) * ns_model_tensor_size (from, j));
+      else
+        for (int o = 0; o < a[0]; o++)
+          memcpy (v + (gsize) o * a[1] * a[2] * a[3], w + (gsize) o * b[1] * b[2] * b[3],
+                  sizeof (float) * b[1] * b[2] * b[3]);
+      ns_model_tensor_set (model, i, v);
+    }
+  if (!ns_backend_check (be, error))
+    return NULL;
+  g_debug ("%s: warm start of an interactive model, %d tensors initialised anew", path, fresh);
+  *parent = g_strdup (path);
+  return g_steal_pointer (&model);
 }
 
 /* A region model warm-started from a softmax checkpoint `path` of meta pm: the same
@@ -266,6 +329,8 @@ make_model (NsBackend *be, const NsTrainerOptions *o, char **parent, GError **er
   g_clear_pointer (&model, ns_model_free);
   g_clear_pointer (&pm->name, g_free);
   g_clear_pointer (&pm->metrics, g_free);
+  if (o->interactive && !ns_model_meta_is_interactive (pm))
+    return warm_start_interactive (be, pm, &init, how, parent, error);
   if (o->regions && pm->n_regions == 0)
     return warm_start_regions (be, pm, &init, how, parent, error);
   model = ns_model_new (be, pm, &init, error);
@@ -299,6 +364,11 @@ check_options (const NsTrainerOptions *o, GError **error)
     bad = "no output file (-o)";
   else if (o->data.tumour_ratio < 0)
     bad = "the tumour ratio must not be negative";
+  else if (o->interactive && o->val_cases != NULL && o->val_cases[0] != NULL)
+    bad = "--interactive takes no validation cases (--val): neuroseg interact-eval scores "
+          "an interactive model";
+  else if (o->interactive && (o->context > 0 || o->regions))
+    bad = "--interactive makes its own inputs and output: no --context, no --regions";
   if (bad != NULL)
     {
       g_set_error_literal (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID, bad);
@@ -329,6 +399,10 @@ typedef struct
   int *depth;                    /* (classes) regions holding each class; NULL: softmax */
   float *host_logits;            /* (B, K, H, W) region targets: the loss on the host */
   float *host_dlogits;           /* (B, K, H, W) */
+  /* interactive: the simulated-click batch made from the dataset's (ns-interact-train.c) */
+  NsModelMeta *data_meta;        /* what the dataset loads: the image inputs, BraTS classes */
+  float *host_images;            /* (B, C, H, W) */
+  float *host_labels;            /* (B, 1, H, W) */
   NsTrainState st;
   char *last;                    /* X.last.safetensors */
   char *state;                   /* X.last.safetensors.state */
@@ -341,6 +415,9 @@ typedef struct
 static void
 trainer_clear (Trainer *t)
 {
+  g_clear_pointer (&t->data_meta, ns_model_meta_free);
+  g_clear_pointer (&t->host_images, g_free);
+  g_clear_pointer (&t->host_labels, g_free);
   g_clear_pointer (&t->loader, ns_batch_loader_free);
   g_clear_pointer (&t->input, ns_tensor_free);
   g_clear_pointer (&t->labels, ns_tensor_free);
@@ -399,8 +476,18 @@ setup_data (Trainer *t, GError **error)
                    dopt.crop_h, dopt.size_multiple, o->arch);
       return FALSE;
     }
-  t->ds = ns_dataset_new ((const char *const *) o->train_cases, ns_model_get_meta (t->model),
-                          &dopt, error);
+  const NsModelMeta *meta = ns_model_get_meta (t->model);
+  if (ns_model_meta_is_interactive (meta))
+    {
+      /* the segmentation slices (image channels, BraTS classes) the clicks are made on */
+      t->data_meta = ns_model_meta_new_default (meta->arch);
+      g_strfreev (t->data_meta->modalities);
+      t->data_meta->modalities = g_strdupv (meta->modalities);
+      g_free (t->data_meta->normalisation);
+      t->data_meta->normalisation = g_strdup (meta->normalisation);
+      meta = t->data_meta;
+    }
+  t->ds = ns_dataset_new ((const char *const *) o->train_cases, meta, &dopt, error);
   if (t->ds == NULL)
     return FALSE;
   t->val = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_case_unref);
@@ -428,7 +515,8 @@ plan (Trainer *t)
   const NsTrainerOptions *o = t->o;
 
   t->B = o->batch_size;
-  t->C = ns_dataset_get_n_channels (t->ds);
+  t->C = ns_dataset_get_n_channels (t->ds)
+         + (t->data_meta != NULL ? NS_INTERACT_N_CHANNELS : 0);
   t->K = ns_model_meta_n_outputs (ns_model_get_meta (t->model));
   ns_dataset_get_crop_size (t->ds, &t->W, &t->H);
   t->spe = o->steps_per_epoch;
@@ -496,6 +584,17 @@ setup_batch (Trainer *t, GError **error)
         {
           g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
                        "out of memory for the region loss of a batch of %d", t->B);
+          return FALSE;
+        }
+    }
+  if (t->data_meta != NULL)
+    {
+      t->host_images = g_try_new (float, (gsize) t->B * t->C * t->H * t->W);
+      t->host_labels = g_try_new (float, (gsize) t->B * t->H * t->W);
+      if (t->host_images == NULL || t->host_labels == NULL)
+        {
+          g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                       "out of memory for the interactive batch of %d", t->B);
           return FALSE;
         }
     }
@@ -816,7 +915,18 @@ run_steps (Trainer *t, gboolean *saved, double *last_loss, GError **error)
         return FALSE;
       double lr = ns_trainer_lr_at (o, st->step, t->total, t->spe), loss = NAN;
 
-      if (!train_step (t, batch, lr, &loss, error))
+      NsBatch view = *batch;
+      if (t->data_meta != NULL)
+        {
+          /* the clicks of the simulated user, some placed on the model's own predictions */
+          if (!_ns_interact_make_batch (t->model, batch, o->seed, t->host_images,
+                                        t->host_labels, error))
+            return FALSE;
+          view.images = t->host_images;
+          view.labels = t->host_labels;
+          view.c = t->C;
+        }
+      if (!train_step (t, &view, lr, &loss, error))
         return FALSE;
       st->step++;
       t->session_steps++;

@@ -109,6 +109,11 @@ typedef struct
   gboolean regions;              /* region targets (nnU-Net's BraTS regions WT, TC, ET,
                                     sigmoid + BCE + Dice) instead of softmax classes */
   int context;                   /* 2.5-D: neighbouring axial slices on each side */
+  gboolean interactive;          /* an interactive correction model (ns-interact.h) trained
+                                    with simulated clicks (ns-interact-train.c) on the
+                                    segmentation batches; warm-started from a segmentation
+                                    checkpoint `init` (extra input channels 0); no
+                                    validation cases (interact-eval scores it) */
   char *normalisation;           /* NULL: zscore-brain; or zscore-brain-clip */
   NsPostprocessParams postprocess; /* recorded in the model's metadata, applied by
                                     inference (chosen beforehand on training folds) */

@@ -92,7 +92,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static const char *const tool_names[NS_N_TOOLS] = {
-  "navigate", "brush", "eraser", "fill", "picker", "lasso",
+  "navigate", "brush", "eraser", "fill", "picker", "lasso", "refine",
 };
 
 /* The radius ladder of [ and ] (mm), as ITK-SNAP's brush sizes go. */

@@ -28,10 +28,11 @@ typedef enum
   NS_TOOL_FILL,
   NS_TOOL_PICKER,
   NS_TOOL_LASSO,                 /* a drawn outline filled (Shift: erased) at the release */
+  NS_TOOL_REFINE,                /* AI correction by clicks (ns-refine.h) */
   NS_N_TOOLS
 } NsTool;
 
-/* "navigate", "brush", "eraser", "fill", "picker", "lasso". */
+/* "navigate", "brush", "eraser", "fill", "picker", "lasso", "refine". */
 const char *ns_tool_to_string   (NsTool tool);
 gboolean    ns_tool_from_string (const char *name, NsTool *tool);
 

@@ -27,6 +27,7 @@
 #include "ns-editor.h"
 #include "ns-editor-cleanup.h"
 #include "ns-heat-legend.h"
+#include "ns-refine.h"
 
 #include <math.h>
 
@@ -45,6 +46,8 @@ typedef enum
   DRAG_WINDOW,
   DRAG_PAINT,
   DRAG_LASSO,
+  DRAG_REFINE,                   /* a click or scribble of the Refine tool */
+  DRAG_REFINE_BOX,               /* a box of the Refine tool */
 } DragMode;
 
 struct _NsSliceView
@@ -53,6 +56,7 @@ struct _NsSliceView
 
   NsViewer *viewer;
   NsEditor *editor;
+  NsRefine *refine;              /* the Refine tool's gestures (nullable) */
   NsPlane plane;
   int image_index;               /* the sequence shown; -1: the viewer's shown image */
 
@@ -378,6 +382,13 @@ viewer_labels_damaged_cb (NsSliceView *self, const int *bbox, NsViewer *viewer)
 }
 
 static gboolean
+tool_refines (NsSliceView *self)
+{
+  return self->refine != NULL && self->editor != NULL && self->has_geom
+         && ns_editor_get_tool (self->editor) == NS_TOOL_REFINE;
+}
+
+static gboolean
 tool_paints (NsSliceView *self)
 {
   NsTool tool;
@@ -580,6 +591,20 @@ drag_begin (NsSliceView *self, guint button, GdkModifierType state, double x, do
 
   if (button == GDK_BUTTON_MIDDLE || (button == GDK_BUTTON_PRIMARY && self->space_down))
     self->drag_mode = DRAG_PAN;
+  else if ((button == GDK_BUTTON_PRIMARY || button == GDK_BUTTON_SECONDARY) && tool_refines (self))
+    {
+      /* Refine: left adds, right or Shift+left removes, Ctrl+left drags a box */
+      double ix, iy, voxel[3];
+      gboolean positive = button == GDK_BUTTON_PRIMARY && !(state & GDK_SHIFT_MASK);
+
+      ns_slice_view_widget_to_image (self, x, y, &ix, &iy);
+      ns_plane_geometry_voxel_at (&self->geom, ix, iy, voxel);
+      if (button == GDK_BUTTON_PRIMARY && (state & GDK_CONTROL_MASK))
+        self->drag_mode = DRAG_REFINE_BOX;
+      else
+        self->drag_mode = ns_refine_stroke_begin (self->refine, &self->geom, voxel, positive)
+                          ? DRAG_REFINE : DRAG_NONE;
+    }
   else if (button == GDK_BUTTON_SECONDARY)
     self->drag_mode = DRAG_WINDOW;
   else if (button == GDK_BUTTON_PRIMARY && self->editor != NULL && self->has_geom
@@ -637,6 +662,22 @@ drag_update (NsSliceView *self, double dx, double dy)
     case DRAG_CURSOR:
       ns_slice_view_click_at (self, self->drag_x0 + dx, self->drag_y0 + dy);
       break;
+    case DRAG_REFINE:
+    case DRAG_REFINE_BOX:
+      {
+        double ix, iy, voxel[3];
+
+        self->pointer_x = self->drag_x0 + dx;
+        self->pointer_y = self->drag_y0 + dy;
+        if (self->drag_mode == DRAG_REFINE)
+          {
+            ns_slice_view_widget_to_image (self, self->pointer_x, self->pointer_y, &ix, &iy);
+            ns_plane_geometry_voxel_at (&self->geom, ix, iy, voxel);
+            ns_refine_stroke_add (self->refine, voxel);
+          }
+        gtk_widget_queue_draw (GTK_WIDGET (self));
+      }
+      break;
     case DRAG_PAINT:
       {
         double ix, iy, voxel[3];
@@ -684,6 +725,20 @@ drag_end (NsSliceView *self)
     ns_editor_stroke_end (self->editor);
   else if (self->drag_mode == DRAG_LASSO)
     lasso_finish (self);
+  else if (self->drag_mode == DRAG_REFINE)
+    ns_refine_stroke_end (self->refine);
+  else if (self->drag_mode == DRAG_REFINE_BOX)
+    {
+      double ix, iy, a[3], b[3];
+
+      ns_slice_view_widget_to_image (self, self->drag_x0, self->drag_y0, &ix, &iy);
+      ns_plane_geometry_voxel_at (&self->geom, ix, iy, a);
+      ns_slice_view_widget_to_image (self, self->pointer_x, self->pointer_y, &ix, &iy);
+      ns_plane_geometry_voxel_at (&self->geom, ix, iy, b);
+      self->drag_mode = DRAG_NONE;
+      ns_refine_box (self->refine, &self->geom, a, b);
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
   self->drag_mode = DRAG_NONE;
 }
 
@@ -775,10 +830,11 @@ leave_cb (NsSliceView *self, GtkEventControllerMotion *controller)
     gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-static gboolean
-key_pressed_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType state,
-                GtkEventControllerKey *controller)
+gboolean
+ns_slice_view_key_press (NsSliceView *self, guint keyval, GdkModifierType state)
 {
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), FALSE);
+
   switch (keyval)
     {
     case GDK_KEY_space:
@@ -796,6 +852,24 @@ key_pressed_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType 
           lasso_cancel (self);
           return TRUE;
         }
+      if (tool_refines (self) && (ns_refine_has_preview (self->refine)
+                                  || ns_refine_get_n_clicks (self->refine) > 0))
+        {
+          ns_refine_discard (self->refine);
+          self->drag_mode = DRAG_NONE;
+          return TRUE;
+        }
+      return FALSE;
+    case GDK_KEY_Return:
+    case GDK_KEY_KP_Enter:
+      if (tool_refines (self) && ns_refine_has_preview (self->refine))
+        {
+          g_autoptr (GError) error = NULL;
+
+          if (!ns_refine_apply (self->refine, &error))
+            g_message ("refine: %s", error->message);
+          return TRUE;
+        }
       return FALSE;
     case GDK_KEY_Page_Up:
     case GDK_KEY_KP_Page_Up:
@@ -810,6 +884,13 @@ key_pressed_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType 
     default:
       return FALSE;
     }
+}
+
+static gboolean
+key_pressed_cb (NsSliceView *self, guint keyval, guint keycode, GdkModifierType state,
+                GtkEventControllerKey *controller)
+{
+  return ns_slice_view_key_press (self, keyval, state);
 }
 
 static void
@@ -1077,8 +1158,23 @@ ns_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
     cairo_rectangle (cr, 0, 0, self->geom.width, self->geom.height);
     cairo_fill (cr);
+    if (self->refine != NULL)
+      ns_refine_draw_changes (self->refine, cr, &self->geom, 1.5 / s);
     cairo_destroy (cr);
   }
+  if (self->drag_mode == DRAG_REFINE_BOX)
+    {
+      GskRoundedRect box;
+      GdkRGBA colour = { 1.0, 0.2, 1.0, 0.95 };   /* as the outline of the changes */
+
+      gsk_rounded_rect_init_from_rect (
+        &box, &GRAPHENE_RECT_INIT (MIN (self->drag_x0, self->pointer_x),
+                                   MIN (self->drag_y0, self->pointer_y),
+                                   fabs (self->pointer_x - self->drag_x0),
+                                   fabs (self->pointer_y - self->drag_y0)), 0);
+      gtk_snapshot_append_border (snapshot, &box, (float[4]) { 1, 1, 1, 1 },
+                                  (GdkRGBA[4]) { colour, colour, colour, colour });
+    }
   draw_crosshair (self, snapshot, s, ox, oy);
   /* The outline in a node of its own box. */
   draw_brush_outline (self, snapshot);
@@ -1130,6 +1226,7 @@ ns_slice_view_dispose (GObject *object)
 
   ns_slice_view_set_viewer (self, NULL);
   ns_slice_view_set_editor (self, NULL);
+  ns_slice_view_set_refine (self, NULL);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_object (&self->layout);
   g_clear_pointer (&self->lasso, g_array_unref);
@@ -1474,5 +1571,32 @@ ns_slice_view_set_editor (NsSliceView *self, NsEditor *editor)
       g_signal_connect_object (editor, "notify", G_CALLBACK (gtk_widget_queue_draw), self,
                                G_CONNECT_SWAPPED);
     }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+NsRefine *
+ns_slice_view_get_refine (NsSliceView *self)
+{
+  g_return_val_if_fail (NS_IS_SLICE_VIEW (self), NULL);
+  return self->refine;
+}
+
+void
+ns_slice_view_set_refine (NsSliceView *self, NsRefine *refine)
+{
+  g_return_if_fail (NS_IS_SLICE_VIEW (self));
+  g_return_if_fail (refine == NULL || NS_IS_REFINE (refine));
+
+  if (self->refine == refine)
+    return;
+  if (self->refine != NULL)
+    g_signal_handlers_disconnect_by_data (self->refine, self);
+  if (self->drag_mode == DRAG_REFINE || self->drag_mode == DRAG_REFINE_BOX)
+    self->drag_mode = DRAG_NONE;
+  g_set_object (&self->refine, refine);
+  /* the outline of the changed voxels follows the preview */
+  if (refine != NULL)
+    g_signal_connect_object (refine, "preview-updated", G_CALLBACK (gtk_widget_queue_draw),
+                             self, G_CONNECT_SWAPPED);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }

@@ -21,6 +21,8 @@
  *                            on the slice or through the volume (the editor's
  *                            "lasso-through"), one undo step
  *   Escape during a stroke   cancel it (or the lasso's outline)
+ *   Escape during a stroke   cancel it
+ *   (refine tool)            see ns_slice_view_set_refine()
  *
  * The view draws the cairo image surface that render/ produces for its plane, scaled to
  * fit (times the zoom) with nearest-neighbour sampling, and labels the plane's edges with
@@ -32,6 +34,7 @@
 #include <gtk/gtk.h>
 
 #include "ns-editor.h"
+#include "ns-refine.h"
 #include "ns-render.h"
 #include "ns-viewer.h"
 
@@ -89,7 +92,17 @@ void             ns_slice_view_voxel_to_widget (NsSliceView *self, const int ijk
 NsEditor        *ns_slice_view_get_editor     (NsSliceView *self);
 void             ns_slice_view_set_editor     (NsSliceView *self, NsEditor *editor);
 
+/* The Refine tool whose gestures the views take while the editor's tool is "refine"
+ * (NULL: none): left click / drag adds, right click / drag or Shift + left removes,
+ * Ctrl + left drag a box; Enter applies, Escape discards (ns-refine.h). */
+NsRefine        *ns_slice_view_get_refine     (NsSliceView *self);
+void             ns_slice_view_set_refine     (NsSliceView *self, NsRefine *refine);
+
 /* ---- the event paths --------------------------------------------------------------------- */
+
+/* A key pressed while the view has the keyboard focus: TRUE when the view used it. */
+gboolean         ns_slice_view_key_press      (NsSliceView *self, guint keyval,
+                                               GdkModifierType state);
 
 /* A primary click at widget (x, y): moves the cursor there. */
 void             ns_slice_view_click_at       (NsSliceView *self, double x, double y);

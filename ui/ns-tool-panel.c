@@ -326,6 +326,10 @@ build (NsToolPanel *self)
   gtk_box_append (GTK_BOX (tools), tool_button ("Lasso", "lasso",
                                                 "Lasso (L): drag an outline to fill it with "
                                                 "the label; Shift+drag erases inside it"));
+  gtk_box_append (GTK_BOX (tools), tool_button ("Refine", "refine",
+                                                "AI correction (R): click adds to the "
+                                                "label's region, right click or Shift+click "
+                                                "removes, Ctrl+drag a box starts a region"));
   gtk_box_append (box, tools);
 
   grid = gtk_grid_new ();

@@ -411,6 +411,7 @@ _ns_window_key_shortcuts_new (void)
     { GDK_KEY_b, "edit.tool", "'brush'" }, { GDK_KEY_e, "edit.tool", "'eraser'" },
     { GDK_KEY_f, "edit.tool", "'fill'" }, { GDK_KEY_n, "edit.tool", "'navigate'" },
     { GDK_KEY_l, "edit.tool", "'lasso'" },
+    { GDK_KEY_r, "edit.tool", "'refine'" },
     { GDK_KEY_bracketleft, "edit.radius-down", NULL },
     { GDK_KEY_bracketright, "edit.radius-up", NULL },
   };

@@ -264,6 +264,9 @@ open_when_settled (NsWindow *self, OpenRequest *request)
   g_autoptr (OpenRequest) owned = request;
   g_autofree char *primary = NULL;
 
+  /* a Refine preview becomes an edit first, so that the question covers it */
+  if (self->refine != NULL)
+    ns_refine_settle (self->refine);
   if (self->editor == NULL || !ns_editor_is_modified (self->editor))
     {
       open_settled (self, request);

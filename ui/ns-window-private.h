@@ -23,6 +23,7 @@
 #include "ns-ai-controller.h"
 #include "ns-history-dialog.h"
 #include "ns-job-status.h"
+#include "ns-refine-panel.h"
 #include "ns-tool-panel.h"
 #include "ns-window.h"
 
@@ -39,6 +40,7 @@ struct _NsWindow
   guint pulse_source;
 
   NsEditor *editor;
+  NsRefine *refine;              /* the Refine tool (ns-refine.h) */
   NsAiController *ai;             /* Run Model, the queue, fine-tuning, models */
   GtkWidget *tool_panel;
   GtkWidget *question;            /* the question dialog shown, if any (not owned) */

@@ -153,6 +153,13 @@ ns_window_get_history_list (NsWindow *self)
                                       : NULL;
 }
 
+NsRefine *
+ns_window_get_refine (NsWindow *self)
+{
+  g_return_val_if_fail (NS_IS_WINDOW (self), NULL);
+  return self->refine;
+}
+
 NsEditor *
 ns_window_get_editor (NsWindow *self)
 {
@@ -283,6 +290,9 @@ ns_window_close_request (GtkWindow *window)
 {
   NsWindow *self = NS_WINDOW (window);
 
+  /* a Refine preview becomes an edit first: the question below then covers it */
+  if (!self->close_confirmed && self->refine != NULL)
+    ns_refine_settle (self->refine);
   if (!self->close_confirmed && self->editor != NULL && ns_editor_is_modified (self->editor))
     {
       g_autofree char *primary =
@@ -374,6 +384,14 @@ ns_window_dispose (GObject *object)
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   if (self->history_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->history_dialog));
+  if (self->refine != NULL)
+    {
+      ns_slice_view_set_refine (self->axial_view, NULL);
+      ns_slice_view_set_refine (self->sagittal_view, NULL);
+      ns_slice_view_set_refine (self->coronal_view, NULL);
+      ns_refine_discard (self->refine);
+    }
+  g_clear_object (&self->refine);
   if (self->editor != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->editor, self);
@@ -626,8 +644,14 @@ ns_window_init (NsWindow *self)
   ns_slice_view_set_editor (self->axial_view, self->editor);
   ns_slice_view_set_editor (self->sagittal_view, self->editor);
   ns_slice_view_set_editor (self->coronal_view, self->editor);
+  self->refine = ns_refine_new (self->editor);
+  ns_slice_view_set_refine (self->axial_view, self->refine);
+  ns_slice_view_set_refine (self->sagittal_view, self->refine);
+  ns_slice_view_set_refine (self->coronal_view, self->refine);
   self->tool_panel = ns_tool_panel_new (self->editor);
   gtk_box_prepend (self->sidebar, gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
+  /* the Refine tool's options under the palette, shown while it is the tool */
+  gtk_box_prepend (self->sidebar, ns_refine_panel_new (self->refine));
   gtk_box_prepend (self->sidebar, self->tool_panel);
   /* the sequence overlay below the layer list: both are about what the views draw */
   {

@@ -8,7 +8,7 @@
  *   win.open-case, win.open-files, win.open-recent(s), win.open-sample, win.close,
  *   win.copy-position, win.save-mask, win.save-mask-as, win.export-dicom-seg (a DICOM
  *   study), win.undo, win.redo;
- *   edit.tool(s: navigate | brush | eraser | fill | picker), edit.class(i: 0..3, the n-th
+ *   edit.tool(s: navigate | brush | eraser | fill | picker | refine), edit.class(i: 0..3, the n-th
  *   label of the palette), edit.radius-up, edit.radius-down, edit.interpolate,
  *   edit.remove-islands, edit.add-label, edit.history, edit.history-goto(u: entries
  *   applied);
@@ -28,6 +28,7 @@
 #include "ns-info-pane.h"
 #include "ns-job-status.h"
 #include "ns-layer-panel.h"
+#include "ns-refine.h"
 #include "ns-slice-view.h"
 #include "ns-viewer.h"
 
@@ -93,6 +94,8 @@ typedef enum
 } NsWindowResponse;
 
 NsEditor     *ns_window_get_editor      (NsWindow *self);
+/* The Refine tool (AI correction by clicks) of the window. */
+NsRefine     *ns_window_get_refine      (NsWindow *self);
 /* The AI loop's actions of this window (Run Model, Mark Corrected, ...). */
 NsAiController *ns_window_get_ai_controller (NsWindow *self);
 /* Writes the mask being edited as a DICOM-SEG of the open DICOM study's series on the
