@@ -339,6 +339,8 @@ ns_model_meta_dup_inputs_text (const NsModelMeta *meta)
   if (meta->context > 0)
     g_string_append_printf (s, " (2.5-D, +-%d slice%s)", meta->context,
                             meta->context == 1 ? "" : "s");
+  if (meta->n_interaction > 0)
+    g_string_append (s, " + region mask and clicks (interactive)");
   return g_string_free (s, FALSE);
 }
 

@@ -124,7 +124,8 @@ void         ns_model_meta_set_brats_regions (NsModelMeta *meta);
  * class in no region (background) and for every class of a model without regions. */
 int          ns_model_meta_region_depth (const NsModelMeta *meta, int k);
 /* The modalities, the inputs of the network, as one line for people: "FLAIR, T1c",
- * with "(2.5-D, +-1 slice)" when it has context (owned). */
+ * with "(2.5-D, +-1 slice)" when it has context, "+ region mask and clicks
+ * (interactive)" for an interactive model (owned). */
 char        *ns_model_meta_dup_inputs_text (const NsModelMeta *meta);
 /* The first of meta's inputs that a case with the modalities `present` (indexed by
  * NsModality: a loaded case's modality[m] != NULL, or a described case's files[m] !=

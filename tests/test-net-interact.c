@@ -438,6 +438,8 @@ test_meta_roundtrip_and_refusal (void)
   g_assert_true (ns_model_meta_check (meta, &error));
   g_assert_cmpint (ns_model_meta_n_channels (meta), ==, 5);
   g_assert_cmpint (ns_model_meta_n_outputs (meta), ==, 1);
+  g_autofree char *inputs = ns_model_meta_dup_inputs_text (meta);
+  g_assert_cmpstr (inputs, ==, "FLAIR, T1c + region mask and clicks (interactive)");
   NsModelInit init = { NS_INIT_KAIMING, 0, 3 };
   g_autoptr (NsModel) model = ns_model_new (be, meta, &init, &error);
   g_assert_no_error (error);
