@@ -549,3 +549,9 @@ ns_renderer3d_draw (NsRenderer3d *r, const NsCamera3d *cam, const NsRender3dStyl
   glBindVertexArray (0);
   glUseProgram (0);
 }
+
+void
+ns_renderer3d_finish (NsRenderer3d *renderer)
+{
+  glFinish ();
+}

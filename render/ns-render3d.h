@@ -90,6 +90,9 @@ void        ns_renderer3d_set_surfaces (NsRenderer3d *renderer, const NsSurfaces
 void        ns_renderer3d_draw         (NsRenderer3d *renderer, const NsCamera3d *cam,
                                         const NsRender3dStyle *style, int width, int height);
 
+/* Waits until the GL commands issued have run (for timing a frame). */
+void        ns_renderer3d_finish       (NsRenderer3d *renderer);
+
 /* The same view off-screen (EGL, Mesa's surfaceless platform, 4x multisampling) as a
  * new ARGB32 surface.  Fails with NS_RENDER_ERROR_INVALID naming what EGL or GL lacked. */
 cairo_surface_t *ns_render3d_offscreen (const NsSurfaces *labels, const NsSurfaces *outline,

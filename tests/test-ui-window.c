@@ -741,7 +741,9 @@ test_layouts_and_actions (void)
   g_assert_true (gtk_widget_get_visible (sagittal));
   g_assert_false (GTK_IS_GRID (gtk_widget_get_parent (info)));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.layout", "s", "grid"));
-  g_assert_true (GTK_IS_GRID (gtk_widget_get_parent (info)));
+  /* the summary is a page of the grid's fourth cell, beside the 3D view */
+  g_assert_true (GTK_IS_NOTEBOOK (gtk_widget_get_ancestor (info, GTK_TYPE_NOTEBOOK)));
+  g_assert_true (GTK_IS_GRID (gtk_widget_get_ancestor (info, GTK_TYPE_GRID)));
 
   /* Neurological convention: the patient's left on the screen's left, so image x now
    * runs against i in the axial view. */

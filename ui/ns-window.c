@@ -27,6 +27,7 @@
 #include "ns-save-changes-dialog.h"
 #include "ns-scroll-guard.h"
 #include "ns-ui.h"
+#include "ns-view3d.h"
 
 G_DEFINE_FINAL_TYPE (NsWindow, ns_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -149,19 +150,20 @@ apply_layout (NsWindow *self)
   gboolean info_in_grid = g_strcmp0 (self->layout, "grid") == 0;
   GtkWidget *parent = gtk_widget_get_parent (info);
 
-  /* The info pane moves into the grid's fourth cell in the 2 x 2 layout and back under
-   * the layer list otherwise. */
-  if (info_in_grid != (parent == GTK_WIDGET (self->view_grid)))
+  /* The info pane moves into the grid's fourth cell in the 2 x 2 layout, as the
+   * "Summary" page beside the 3D view, and back under the layer list otherwise. */
+  if (info_in_grid != (parent != GTK_WIDGET (self->sidebar)))
     {
       g_object_ref (info);
       if (info_in_grid)
         {
           gtk_box_remove (self->sidebar, info);
-          gtk_grid_attach (self->view_grid, info, 1, 1, 1, 1);
+          gtk_notebook_append_page (self->fourth_pane, info, gtk_label_new ("Summary"));
         }
       else
         {
-          gtk_grid_remove (self->view_grid, info);
+          gtk_notebook_remove_page (self->fourth_pane,
+                                    gtk_notebook_page_num (self->fourth_pane, info));
           gtk_box_append (self->sidebar, info);
         }
       g_object_unref (info);
@@ -171,6 +173,8 @@ apply_layout (NsWindow *self)
     gtk_widget_add_css_class (info, "in-grid");
   else
     gtk_widget_remove_css_class (info, "in-grid");
+  if (!info_in_grid)
+    place (self, GTK_WIDGET (self->fourth_pane), -1, -1);
 
   /* Hidden cells first: a grid cell may hold only one visible child at a time. */
   if (g_strcmp0 (self->layout, "grid") == 0)
@@ -204,7 +208,7 @@ apply_layout (NsWindow *self)
       place (self, coronal, 2, 0);
     }
   if (info_in_grid)
-    place (self, info, 1, 1);
+    place (self, GTK_WIDGET (self->fourth_pane), 1, 1);
 }
 
 const char *
@@ -686,6 +690,15 @@ ns_window_init (NsWindow *self)
   /* 2 x 2 as ITK-SNAP starts: the largest planes for a landscape screen. */
   self->layout = g_strdup ("grid");
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The fourth pane: the 3D view, and the summary beside it in the 2 x 2 layout (see
+   * apply_layout).  The view's GL context exists only while it shows. */
+  self->fourth_pane = GTK_NOTEBOOK (gtk_notebook_new ());
+  gtk_widget_set_name (GTK_WIDGET (self->fourth_pane), "fourth-pane");
+  self->view3d = ns_view3d_new (self->viewer);
+  gtk_widget_set_name (self->view3d, "view3d");
+  gtk_notebook_append_page (self->fourth_pane, self->view3d, gtk_label_new ("3D"));
+  gtk_grid_attach (self->view_grid, GTK_WIDGET (self->fourth_pane), 1, 1, 1, 1);
 
   g_signal_connect_object (self->viewer, "case-changed", G_CALLBACK (viewer_case_changed_cb),
                            self, G_CONNECT_SWAPPED);
