@@ -172,6 +172,10 @@ gboolean ns_bench_net (const NsBenchNetOptions *options, JsonBuilder *json, GErr
 /* The memory section of `neuroseg bench` (ns-cmd-bench-memory.c). */
 gboolean ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder *json,
                           GError **error);
+/* The 3D view's part of `neuroseg bench --render` (ns-cmd-bench-render3d.c). */
+gboolean ns_bench_render3d (const char *case_path, const NsVolume *image,
+                            const NsLabelMap *labels, int runs, gboolean json_only,
+                            JsonBuilder *json, GError **error);
 int ns_cmd_render  (int argc, char **argv);
 int ns_cmd_train   (int argc, char **argv);
 /* The fine-tuning queue and the model registry (data/ns-queue.h, data/ns-registry.h). */

@@ -99,4 +99,12 @@ cairo_surface_t *ns_render3d_offscreen (const NsSurfaces *labels, const NsSurfac
                                         const NsCamera3d *cam, const NsRender3dStyle *style,
                                         int width, int height, GError **error);
 
+/* For the benchmark: draws the view n_frames times off-screen into a plain framebuffer
+ * (no multisampling, as the GL area), turning it by 3 degrees each time, and gives the
+ * median time of a frame, glFinish included. */
+gboolean    ns_render3d_time_frames    (const NsSurfaces *labels, const NsSurfaces *outline,
+                                        const NsCamera3d *cam, const NsRender3dStyle *style,
+                                        int width, int height, int n_frames, double *median_ms,
+                                        GError **error);
+
 G_END_DECLS
