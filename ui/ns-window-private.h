@@ -45,8 +45,8 @@ struct _NsWindow
   NsHistoryDialog *history_dialog;   /* Edit > History while open (not owned) */
   gboolean close_confirmed;
   gboolean case_is_dicom;         /* the case shown was read from a DICOM study */
-  GtkNotebook *fourth_pane;       /* the grid's fourth cell: "3D" and "Summary" (info pane) */
-  GtkWidget *view3d;              /* NsView3d, its first page */
+  GtkWidget *fourth_pane;         /* the grid's fourth cell (the 3D view) */
+  GtkWidget *view3d;              /* NsView3d */
 
   /* template children */
   NsViewer *viewer;

@@ -146,35 +146,13 @@ apply_layout (NsWindow *self)
   GtkWidget *axial = GTK_WIDGET (self->axial_view);
   GtkWidget *sagittal = GTK_WIDGET (self->sagittal_view);
   GtkWidget *coronal = GTK_WIDGET (self->coronal_view);
-  GtkWidget *info = GTK_WIDGET (self->info_pane);
-  gboolean info_in_grid = g_strcmp0 (self->layout, "grid") == 0;
-  GtkWidget *parent = gtk_widget_get_parent (info);
+  gboolean view3d_in_grid = g_strcmp0 (self->layout, "grid") == 0;
 
-  /* The info pane moves into the grid's fourth cell in the 2 x 2 layout, as the
-   * "Summary" page beside the 3D view, and back under the layer list otherwise. */
-  if (info_in_grid != (parent != GTK_WIDGET (self->sidebar)))
-    {
-      g_object_ref (info);
-      if (info_in_grid)
-        {
-          gtk_box_remove (self->sidebar, info);
-          gtk_notebook_append_page (self->fourth_pane, info, gtk_label_new ("Summary"));
-        }
-      else
-        {
-          gtk_notebook_remove_page (self->fourth_pane,
-                                    gtk_notebook_page_num (self->fourth_pane, info));
-          gtk_box_append (self->sidebar, info);
-        }
-      g_object_unref (info);
-    }
-  gtk_widget_set_visible (self->sidebar_separator, !info_in_grid);
-  if (info_in_grid)
-    gtk_widget_add_css_class (info, "in-grid");
-  else
-    gtk_widget_remove_css_class (info, "in-grid");
-  if (!info_in_grid)
-    place (self, GTK_WIDGET (self->fourth_pane), -1, -1);
+  /* The grid's fourth cell shows the 3D view; the summary (info pane) stays under the
+   * layer list in every layout.  (It used to take the fourth cell; inside a stack or a
+   * notebook there, GTK reported the case-note infobar's height as inconsistent.) */
+  if (!view3d_in_grid)
+    place (self, self->fourth_pane, -1, -1);
 
   /* Hidden cells first: a grid cell may hold only one visible child at a time. */
   if (g_strcmp0 (self->layout, "grid") == 0)
@@ -207,8 +185,8 @@ apply_layout (NsWindow *self)
       place (self, sagittal, 1, 0);
       place (self, coronal, 2, 0);
     }
-  if (info_in_grid)
-    place (self, GTK_WIDGET (self->fourth_pane), 1, 1);
+  if (view3d_in_grid)
+    place (self, self->fourth_pane, 1, 1);
 }
 
 const char *
@@ -691,14 +669,12 @@ ns_window_init (NsWindow *self)
   self->layout = g_strdup ("grid");
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  /* The fourth pane: the 3D view, and the summary beside it in the 2 x 2 layout (see
-   * apply_layout).  The view's GL context exists only while it shows. */
-  self->fourth_pane = GTK_NOTEBOOK (gtk_notebook_new ());
-  gtk_widget_set_name (GTK_WIDGET (self->fourth_pane), "fourth-pane");
+  /* The fourth pane of the 2 x 2 layout: the 3D view (see apply_layout).  Its GL context
+   * exists only while it shows. */
   self->view3d = ns_view3d_new (self->viewer);
   gtk_widget_set_name (self->view3d, "view3d");
-  gtk_notebook_append_page (self->fourth_pane, self->view3d, gtk_label_new ("3D"));
-  gtk_grid_attach (self->view_grid, GTK_WIDGET (self->fourth_pane), 1, 1, 1, 1);
+  self->fourth_pane = self->view3d;
+  gtk_grid_attach (self->view_grid, self->fourth_pane, 1, 1, 1, 1);
 
   g_signal_connect_object (self->viewer, "case-changed", G_CALLBACK (viewer_case_changed_cb),
                            self, G_CONNECT_SWAPPED);
