@@ -8,7 +8,8 @@
  *       the fourth pane shows the tumour's surfaces (its pixels on the screen are the
  *       label colours, not the background); a drag of the left button across it turns the
  *       view by half a degree per pixel; a click on the surface where the screen shows a
- *       label moves the cursor (the three planes) to a labelled voxel there
+ *       label moves the cursor (the three planes) to a labelled voxel there; a brush
+ *       stroke on the axial view re-meshes only the blocks it reached, not the volume
  *
  * Runs under xvfb-run (the e2e suite).
  */
@@ -43,6 +44,13 @@ azimuth_moved (JsonObject *status, gpointer data)
 {
   JsonObject *v = view3d_of (status);
   return v != NULL && fabs (json_object_get_double_member (v, "azimuth")) > 1.0;
+}
+
+static gboolean
+stroke_remeshed (JsonObject *status, gpointer data)
+{
+  JsonObject *v = view3d_of (status);
+  return v != NULL && json_object_get_int_member (v, "triangles") != *(gint64 *) data;
 }
 
 static void
@@ -172,6 +180,35 @@ test_render_rotate_locate (void)
             labelled_near = TRUE;
         }
   g_assert_true (labelled_near);
+
+  /* A brush stroke on the axial view (B, then a drag): the surfaces change, and only the
+   * blocks near the stroke were re-meshed (the volume has 2 560). */
+  {
+    gint64 triangles, remeshed;
+    ns_gui_point_at (app, MAIN_WINDOW, "axial-view", 0.5, 0.5);
+    ns_gui_key (app, MAIN_WINDOW, "b");
+    /* The first stroke: the mask becomes the editor's own copy (a new map, meshed whole);
+     * the second one is the edit measured. */
+    for (int stroke = 0; stroke < 2; stroke++)
+      {
+        double y0 = 0.3 + 0.05 * stroke;
+        g_clear_pointer (&status, json_object_unref);
+        status = ns_gui_status (app);
+        triangles = json_object_get_int_member (view3d_of (status), "triangles");
+        ns_gui_point_at (app, MAIN_WINDOW, "axial-view", 0.3, y0);
+        ns_gui_button (app, TRUE);
+        ns_gui_point_at (app, MAIN_WINDOW, "axial-view", 0.33, y0 + 0.02);
+        ns_gui_point_at (app, MAIN_WINDOW, "axial-view", 0.36, y0 + 0.04);
+        ns_gui_button (app, FALSE);
+        g_assert_true (ns_gui_wait (app, stroke_remeshed, &triangles, 30));
+      }
+    g_clear_pointer (&status, json_object_unref);
+    status = ns_gui_status (app);
+    remeshed = json_object_get_int_member (view3d_of (status), "remeshed_blocks");
+    g_test_message ("the stroke re-meshed %" G_GINT64_FORMAT " blocks", remeshed);
+    g_assert_cmpint (remeshed, >, 0);
+    g_assert_cmpint (remeshed, <, 200);
+  }
   ns_gui_app_free (app);
 }
 

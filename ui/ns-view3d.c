@@ -4,11 +4,13 @@
  * renderer shared with `neuroseg render --plane 3d`; this file keeps the surfaces in step
  * with the viewer and turns the mouse into camera moves and cursor picks.
  *
- * Keeping up with edits: the viewer emits "labels-changed" for every change and, for an
- * edit, "labels-damaged" with the edit's box right after.  The first marks a full re-mesh
- * as wanted, the second turns that into a re-mesh of the box's blocks; both wait for an
- * idle so that a stroke's many events cost one update.  A label map that is not the one
- * meshed (a new case, Run Model's result, a recovered mask) is always meshed whole.
+ * Keeping up with edits: the viewer emits "labels-damaged" with a box for each dab of a
+ * stroke and for undo and redo, and "labels-changed" for every change of the labels; an
+ * edit's "labels-changed" comes alone (the volumes were recounted), a wholesale change
+ * (Run Model, recovery, a reload) is followed by "display-changed".  So a box re-meshes
+ * its blocks, and "labels-changed" then "display-changed" re-mesh everything; all wait
+ * for an idle so that a stroke's many events cost one update.  A label map that is not
+ * the one meshed (a new case, Run Model's result) is always meshed whole.
  */
 #define G_LOG_DOMAIN "neuroseg-ui"
 
@@ -32,6 +34,7 @@ struct _NsView3d
   NsLabelMap *meshed;            /* the map they come from (a reference) */
   NsSurfaces *outline;
   gboolean full_pending;
+  gboolean maybe_replaced;       /* "labels-changed" seen: whole if "display-changed" follows */
   gboolean box_pending;
   int box[6];                    /* min i, j, k, max i, j, k of the pending edits */
   guint update_idle;
@@ -83,6 +86,7 @@ update_now (NsView3d *self)
                                               self->box + 3);
   self->full_pending = FALSE;
   self->box_pending = FALSE;
+  self->maybe_replaced = FALSE;
   if (self->renderer != NULL)
     ns_renderer3d_set_surfaces (self->renderer, self->surfaces, self->outline);
   gtk_gl_area_queue_render (self->area);
@@ -107,15 +111,15 @@ queue_update (NsView3d *self)
 static void
 labels_changed_cb (NsView3d *self)
 {
-  self->full_pending = TRUE;
+  self->maybe_replaced = TRUE;
   queue_update (self);
 }
 
 static void
 labels_damaged_cb (NsView3d *self, const int *box)
 {
-  /* An edit: its "labels-changed" came just before, and this box says what it changed. */
-  self->full_pending = FALSE;
+  /* An edit: this box says what it changed. */
+  self->maybe_replaced = FALSE;
   if (!self->box_pending)
     memcpy (self->box, box, sizeof self->box);
   else
@@ -166,6 +170,14 @@ static void
 display_changed_cb (NsView3d *self)
 {
   const NsOverlayStyle *overlay = ns_viewer_get_overlay_style (self->viewer);
+
+  if (self->maybe_replaced)
+    {
+      /* "labels-changed" then this: the labels changed wholesale */
+      self->maybe_replaced = FALSE;
+      self->full_pending = TRUE;
+      queue_update (self);
+    }
   if (overlay != NULL)
     self->style.labels = *overlay;
   self->style.show_cursor = ns_viewer_get_show_crosshair (self->viewer);
