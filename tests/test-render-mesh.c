@@ -193,8 +193,8 @@ test_noise_watertight (void)
   synth_grid (&grid, "RAS", 23, 19, 17, 1.0, 1.0, 1.0);
   labels = g_new0 (guint8, ns_grid_n_voxels (&grid));
   for (gsize i = 0; i < ns_grid_n_voxels (&grid); i++)
-    labels[i] = (guint8) g_rand_int_range (rand, 0, 4) == 0 ? 0
-                                                            : (guint8) g_rand_int_range (rand, 1, 4);
+    labels[i] = g_rand_int_range (rand, 0, 4) == 0 ? 0
+                                                   : (guint8) g_rand_int_range (rand, 1, 4);
   s = ns_surfaces_new (&grid, 8);
   ns_surfaces_update (s, labels, NULL, NULL);
   ns_surfaces_get_labels (s, present);
@@ -296,9 +296,10 @@ test_block_update (void)
   total = ns_surfaces_update (inc, labels, NULL, NULL);
 
   /* A brush stroke of label 3 two voxels from a slab of label 3 whose surface lies in the
-   * last cells of block 0 (cells -1 .. 14; the slab ends at x = 14): the stroke at x = 17 moves the field at 16
-   * and so the normals at 15, on the slab's vertices in cell 14.  A re-mesh that reached
-   * only the cells whose corners the stroke's field touched would leave them stale. */
+   * last cells of block 0 (cells -1 .. 14; the slab ends at x = 14): the stroke at x = 17
+   * moves the field at 16 and so the normals at 15, on the slab's vertices in cell 14.
+   * A re-mesh that reached only the cells whose corners the stroke's field touched would
+   * leave them stale. */
   lo[0] = 0, lo[1] = 10, lo[2] = 5;
   hi[0] = 14, hi[1] = 40, hi[2] = 30;
   for (int k = lo[2]; k <= hi[2]; k++)
