@@ -36,6 +36,7 @@ struct _NsView3d
   gboolean full_pending;
   gboolean maybe_replaced;       /* "labels-changed" seen: whole if "display-changed" follows */
   gboolean box_pending;
+  gboolean outline_pending;      /* a new case: the brain outline to mesh */
   int box[6];                    /* min i, j, k, max i, j, k of the pending edits */
   guint update_idle;
   guint last_remeshed;
@@ -66,6 +67,20 @@ update_now (NsView3d *self)
   NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
 
   g_clear_handle_id (&self->update_idle, g_source_remove);
+  if (self->outline_pending)
+    {
+      NsVolume *image = self->viewer != NULL && ns_viewer_get_n_images (self->viewer) > 0
+                          ? ns_viewer_get_image (self->viewer, 0) : NULL;
+      g_clear_pointer (&self->outline, ns_surfaces_free);
+      if (image != NULL)
+        {
+          NsGrid coarse;
+          g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, OUTLINE_STEP, &coarse);
+          self->outline = ns_surfaces_new (&coarse, BLOCK_SIZE);
+          ns_surfaces_update (self->outline, mask, NULL, NULL);
+        }
+      self->outline_pending = FALSE;
+    }
   if (labels != self->meshed
       || (self->surfaces != NULL
           && !ns_grid_equal (ns_surfaces_get_grid (self->surfaces), &labels->grid)))
@@ -101,9 +116,19 @@ update_idle_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+update_wanted (NsView3d *self)
+{
+  return self->update_idle != 0 || self->full_pending || self->box_pending
+         || self->outline_pending;
+}
+
+/* While the view is hidden (another layout) the work waits for it to show (map). */
 static void
 queue_update (NsView3d *self)
 {
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
   if (self->update_idle == 0)
     self->update_idle = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, update_idle_cb, self, NULL);
 }
@@ -136,21 +161,15 @@ static void
 case_changed_cb (NsView3d *self)
 {
   const NsGrid *grid = self->viewer != NULL ? ns_viewer_get_grid (self->viewer) : NULL;
-  NsVolume *image = self->viewer != NULL && ns_viewer_get_n_images (self->viewer) > 0
-                      ? ns_viewer_get_image (self->viewer, 0) : NULL;
 
-  g_clear_pointer (&self->outline, ns_surfaces_free);
   if (grid != NULL)
     ns_camera3d_init (&self->cam, grid);
-  if (image != NULL)
-    {
-      NsGrid coarse;
-      g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, OUTLINE_STEP, &coarse);
-      self->outline = ns_surfaces_new (&coarse, BLOCK_SIZE);
-      ns_surfaces_update (self->outline, mask, NULL, NULL);
-    }
+  g_clear_pointer (&self->outline, ns_surfaces_free);
+  if (self->renderer != NULL)
+    ns_renderer3d_set_surfaces (self->renderer, self->surfaces, NULL);
+  self->outline_pending = TRUE;
   self->full_pending = TRUE;
-  update_now (self);
+  queue_update (self);
 }
 
 static void
@@ -226,7 +245,7 @@ area_render_cb (NsView3d *self, GdkGLContext *context)
 
   if (self->renderer == NULL || w <= 0 || h <= 0)
     return FALSE;
-  if (self->update_idle != 0)
+  if (update_wanted (self))
     update_now (self);
   ns_renderer3d_draw (self->renderer, &self->cam, &self->style, w, h);
   ns_renderer3d_finish (self->renderer); /* so that the time is the frame's */
@@ -245,7 +264,7 @@ ns_view3d_pick (NsView3d *self, double x, double y, double ras[3])
   gboolean present[256];
 
   g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
-  if (self->update_idle != 0)
+  if (update_wanted (self))
     update_now (self);
   ns_camera3d_ray (&self->cam, w, h, x, y, origin, dir);
   if (self->surfaces != NULL)
@@ -392,7 +411,7 @@ const NsSurfaces *
 ns_view3d_get_surfaces (NsView3d *self)
 {
   g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
-  if (self->update_idle != 0)
+  if (update_wanted (self))
     update_now (self);
   return self->surfaces;
 }
@@ -471,6 +490,16 @@ ns_view3d_set_property (GObject *object, guint prop_id, const GValue *value,
 }
 
 static void
+ns_view3d_map (GtkWidget *widget)
+{
+  NsView3d *self = NS_VIEW3D (widget);
+
+  GTK_WIDGET_CLASS (ns_view3d_parent_class)->map (widget);
+  if (update_wanted (self))
+    queue_update (self);
+}
+
+static void
 ns_view3d_class_init (NsView3dClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -485,6 +514,7 @@ ns_view3d_class_init (NsView3dClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  widget_class->map = ns_view3d_map;
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "view3d");
 }
