@@ -12,7 +12,9 @@
  *   io   open a case (every file, decoded in parallel as the GUI does) with ns_case_load;
  *        --serial decodes one file after another, for comparison.
  *   render  draw one 240 x 240 plane, then all three, with image, labels and crosshair,
- *        as the GUI does on a slice change (render/); median of 100 x --runs renders.
+ *        as the GUI does on a slice change (render/); median of 100 x --runs renders;
+ *        then the 3D view: full mesh, re-mesh after a brush stroke, one frame
+ *        (ns-cmd-bench-render3d.c).
  *   edit  a 5 mm brush dab committed (and with the redraw of three planes), undo of a
  *        one-million-voxel change, journal append latency on the calling thread and the
  *        longest event while painting for 2 x --runs s (with and without the journal);
@@ -241,7 +243,8 @@ bench_render (const BenchOptions *options, JsonBuilder *json, GError **error)
   ns_json_add_number (json, "three_planes_linear_ms", t_three[1]);
   ns_json_add_number (json, "auto_window_ms", t_auto);
   json_builder_end_object (json);
-  return TRUE;
+  return ns_bench_render3d (options->case_path, rb.image, rb.labels, options->runs,
+                            options->json, json, error);
 }
 
 /* ---- net (ns-cmd-bench-net.c) ------------------------------------------------------------- */

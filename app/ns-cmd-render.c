@@ -11,7 +11,9 @@
 #include "ns-case.h"
 #include "ns-data-error.h"
 #include "ns-nifti.h"
+#include "ns-mesh.h"
 #include "ns-render.h"
+#include "ns-render3d.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +25,10 @@ static const char summary[] =
   "label overlay.  CASE is a case folder, several files of one case, or any single NIfTI\n"
   "file (shown as is).  The planes go through the centre of the labels when there are\n"
   "labels, else through the centre of the volume; --slice or --voxel choose otherwise.\n"
-  "The window defaults to the 0.5-99.5 percentiles inside the brain.";
+  "The window defaults to the 0.5-99.5 percentiles inside the brain.\n"
+  "--plane 3d draws the label surfaces in 3D (the workbench's fourth view) off-screen,\n"
+  "seen from --azimuth and --elevation (degrees; 0, 0 looks at the face), with the\n"
+  "brain's outline unless --no-outline; --crosshair marks the cursor.";
 
 /* Labels from any NIfTI volume: integers 0..255 (atlases as well as BraTS maps). */
 static NsLabelMap *
@@ -80,18 +85,48 @@ parse_voxel (const char *text, double voxel[3])
   return TRUE;
 }
 
+/* The labels' surfaces and the brain's outline, seen by cam: the workbench's 3D view. */
+static cairo_surface_t *
+render_3d (const NsVolume *image, const NsLabelMap *labels, const double cursor[3],
+           const NsCamera3d *cam, const NsRender3dStyle *style, int size, GError **error)
+{
+  NsSurfaces *label_surfaces = NULL, *outline = NULL;
+  cairo_surface_t *surface;
+
+  if (labels != NULL)
+    {
+      label_surfaces = ns_surfaces_new (&labels->grid, 16);
+      ns_surfaces_update (label_surfaces, labels->labels, NULL, NULL);
+    }
+  if (style->show_outline)
+    {
+      NsGrid coarse;
+      g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, 2, &coarse);
+      outline = ns_surfaces_new (&coarse, 16);
+      ns_surfaces_update (outline, mask, NULL, NULL);
+    }
+  {
+    NsRender3dStyle s = *style;
+    ns_geometry_voxel_to_ras (&image->grid, cursor, s.cursor_ras);
+    surface = ns_render3d_offscreen (label_surfaces, outline, cam, &s, size, size, error);
+  }
+  ns_surfaces_free (label_surfaces);
+  ns_surfaces_free (outline);
+  return surface;
+}
+
 int
 ns_cmd_render (int argc, char **argv)
 {
   static char *output, *plane_name, *modality_name, *labels_path, *voxel_text, *colormap_name;
   static gboolean no_labels, neurological, outline, fill_outline, nearest, crosshair, force;
-  static gboolean has_slice, has_window, has_level, has_opacity;
-  static int slice;
-  static double window, level, opacity, pixel_mm;
+  static gboolean has_slice, has_window, has_level, has_opacity, no_outline;
+  static int slice, size = 512;
+  static double window, level, opacity, pixel_mm, azimuth, elevation, zoom = 1.0;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "PNG to write (required)", "OUT.png" },
     { "plane", 'p', 0, G_OPTION_ARG_STRING, &plane_name,
-      "axial, sagittal, coronal or all (default: all, side by side)", "PLANE" },
+      "axial, sagittal, coronal, all (default: side by side) or 3d", "PLANE" },
     { "voxel", 0, 0, G_OPTION_ARG_STRING, &voxel_text,
       "The voxel the planes go through", "I,J,K" },
     { "modality", 'm', 0, G_OPTION_ARG_STRING, &modality_name,
@@ -109,6 +144,8 @@ ns_cmd_render (int argc, char **argv)
     { "nearest", 0, 0, G_OPTION_ARG_NONE, &nearest,
       "Nearest-neighbour image sampling (default: linear)", NULL },
     { "crosshair", 0, 0, G_OPTION_ARG_NONE, &crosshair, "Draw the crosshair", NULL },
+    { "no-outline", 0, 0, G_OPTION_ARG_NONE, &no_outline,
+      "3d: no brain outline", NULL },
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
       "Replace OUT.png if it exists (an input is never replaced)", NULL },
     { NULL },
@@ -124,6 +161,15 @@ ns_cmd_render (int argc, char **argv)
       "Label opacity, 0 to 1 (default 0.5)", "X" },
     { "pixel-mm", 0, NS_CMD_DOUBLE, &pixel_mm, 0, 100, TRUE, NULL,
       "Output pixel size in mm (default: the finest voxel spacing)", "MM" },
+    { "azimuth", 0, NS_CMD_DOUBLE, &azimuth, -360, 360, FALSE, NULL,
+      "3d: turn around the S axis, degrees (default 0: from anterior; 90: from the right)",
+      "DEG" },
+    { "elevation", 0, NS_CMD_DOUBLE, &elevation, -89, 89, FALSE, NULL,
+      "3d: tilt toward S, degrees (default 0)", "DEG" },
+    { "zoom", 0, NS_CMD_DOUBLE, &zoom, 0.05, 50, FALSE, NULL,
+      "3d: zoom (default 1: the whole volume)", "X" },
+    { "size", 0, NS_CMD_INT, &size, 16, 4096, FALSE, NULL,
+      "3d: image width and height in pixels (default 512)", "PX" },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -131,7 +177,7 @@ ns_cmd_render (int argc, char **argv)
   g_autoptr (NsVolume) image = NULL;
   g_autoptr (NsLabelMap) labels = NULL;
   NsPlane plane = NS_PLANE_AXIAL;
-  gboolean all_planes = TRUE;
+  gboolean all_planes = TRUE, plane_3d = FALSE;
   NsModality modality = NS_MODALITY_FLAIR;
   NsColormap colormap = NS_COLORMAP_GREY;
   NsRenderOptions options;
@@ -149,12 +195,20 @@ ns_cmd_render (int argc, char **argv)
     return ns_cmd_usage_error ("render", "no CASE given");
   if (output == NULL)
     return ns_cmd_usage_error ("render", "-o OUT.png is required");
-  if (plane_name != NULL && g_ascii_strcasecmp (plane_name, "all") != 0)
+  if (plane_name != NULL && g_ascii_strcasecmp (plane_name, "3d") == 0)
     {
-      if (!ns_plane_from_string (plane_name, &plane))
-        return ns_cmd_usage_error ("render", "--plane must be axial, sagittal, coronal or all");
+      plane_3d = TRUE;
       all_planes = FALSE;
     }
+  else if (plane_name != NULL && g_ascii_strcasecmp (plane_name, "all") != 0)
+    {
+      if (!ns_plane_from_string (plane_name, &plane))
+        return ns_cmd_usage_error ("render",
+                                   "--plane must be axial, sagittal, coronal, all or 3d");
+      all_planes = FALSE;
+    }
+  if (has_slice && plane_3d)
+    return ns_cmd_usage_error ("render", "--slice has no meaning in 3d (use --voxel I,J,K)");
   if (has_slice && all_planes)
     return ns_cmd_usage_error ("render",
                                "--slice needs one --plane (use --voxel I,J,K for all planes)");
@@ -276,7 +330,22 @@ ns_cmd_render (int argc, char **argv)
     }
 
   /* ---- render ---- */
-  if (all_planes)
+  if (plane_3d)
+    {
+      NsCamera3d cam;
+      NsRender3dStyle style;
+      ns_camera3d_init (&cam, &image->grid);
+      cam.azimuth = azimuth;
+      cam.elevation = elevation;
+      cam.zoom = zoom;
+      ns_render3d_style_init (&style);
+      style.labels = options.overlay;
+      style.label_opacity = has_opacity ? opacity : 1.0;
+      style.show_outline = !no_outline;
+      style.show_cursor = crosshair;
+      surface = render_3d (image, labels, cursor, &cam, &style, size, &error);
+    }
+  else if (all_planes)
     surface = ns_render_montage (image, labels, cursor, &options, &error);
   else
     surface = ns_render_plane (image, labels, plane, cursor, &options, &error);

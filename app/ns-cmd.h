@@ -176,6 +176,10 @@ gboolean ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder
  * interactive correction; model_path NULL: a fresh interactive model. */
 gboolean ns_bench_interact (const char *case_path, const char *model_path, int runs,
                             gboolean json_only, JsonBuilder *json, GError **error);
+/* The 3D view's part of `neuroseg bench --render` (ns-cmd-bench-render3d.c). */
+gboolean ns_bench_render3d (const char *case_path, const NsVolume *image,
+                            const NsLabelMap *labels, int runs, gboolean json_only,
+                            JsonBuilder *json, GError **error);
 int ns_cmd_render  (int argc, char **argv);
 int ns_cmd_train   (int argc, char **argv);
 /* The simulated-click protocol of interactive correction (ns-cmd-interact.c). */

@@ -614,6 +614,29 @@ ns_gui_point_at (NsGuiApp *app, const char *window_name, const char *widget_name
 }
 
 void
+ns_gui_widget_screen_rect (NsGuiApp *app, const char *window_name, const char *widget_name,
+                           int rect[4])
+{
+  g_autoptr (JsonObject) status = ns_gui_status (app);
+  JsonObject *window = ns_gui_window (status, window_name);
+  JsonObject *widget;
+  JsonArray *bounds;
+  int ox = 0, oy = 0;
+
+  if (window == NULL)
+    g_error ("no window %s to find %s in", window_name, widget_name);
+  widget = ns_gui_widget (window, widget_name);
+  if (widget == NULL)
+    g_error ("no widget %s in window %s", widget_name, window_name);
+  bounds = json_object_get_array_member (widget, "bounds");
+  window_origin (window, &ox, &oy);
+  rect[0] = ox + (int) json_array_get_int_element (bounds, 0);
+  rect[1] = oy + (int) json_array_get_int_element (bounds, 1);
+  rect[2] = (int) json_array_get_int_element (bounds, 2);
+  rect[3] = (int) json_array_get_int_element (bounds, 3);
+}
+
+void
 ns_gui_click (NsGuiApp *app)
 {
   xdotool ("click", "1", NULL);

@@ -84,6 +84,10 @@ void        ns_gui_type             (NsGuiApp *app, const char *text);
  * toplevel window (a title or type), as the state shows it now. */
 void        ns_gui_point_at         (NsGuiApp *app, const char *window, const char *widget,
                                      double fx, double fy);
+/* Where named widget of a toplevel window is on the screen (x, y, width, height), as
+ * the state shows it now: to cut it out of ns_gui_screenshot (). */
+void        ns_gui_widget_screen_rect (NsGuiApp *app, const char *window, const char *widget,
+                                       int rect[4]);
 /* Button 1 at the pointer. */
 void        ns_gui_click            (NsGuiApp *app);
 /* Button 1 pressed (down) or released at the pointer: with ns_gui_point_at () between,

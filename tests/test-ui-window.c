@@ -725,6 +725,22 @@ test_status_bar (void)
   g_assert_nonnull (strstr (status, want_voxel));
 }
 
+/* The descendant of widget named name (gtk_widget_set_name), or NULL. */
+static GtkWidget *
+find_named (GtkWidget *widget, const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_named (c, name);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static void
 test_layouts_and_actions (void)
 {
@@ -741,7 +757,19 @@ test_layouts_and_actions (void)
   g_assert_true (gtk_widget_get_visible (sagittal));
   g_assert_false (GTK_IS_GRID (gtk_widget_get_parent (info)));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.layout", "s", "grid"));
-  g_assert_true (GTK_IS_GRID (gtk_widget_get_parent (info)));
+  /* the grid's fourth cell is the 3D view; the summary stays under the layer list */
+  g_assert_false (GTK_IS_GRID (gtk_widget_get_parent (info)));
+  g_assert_true (gtk_widget_get_visible (info));
+  {
+    GtkWidget *view3d = find_named (GTK_WIDGET (window), "view3d");
+    g_assert_nonnull (view3d);
+    g_assert_true (GTK_IS_GRID (gtk_widget_get_parent (view3d)));
+    g_assert_true (gtk_widget_get_visible (view3d));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.layout", "s", "row"));
+    g_assert_false (gtk_widget_get_visible (view3d));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "view.layout", "s", "grid"));
+    g_assert_true (gtk_widget_get_visible (view3d));
+  }
 
   /* Neurological convention: the patient's left on the screen's left, so image x now
    * runs against i in the axial view. */

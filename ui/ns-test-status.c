@@ -10,8 +10,10 @@
 #include "ns-test-status.h"
 
 #include <glib-unix.h>
+
 #include <json-glib/json-glib.h>
 
+#include "ns-view3d.h"
 #include "ns-window-private.h"
 
 /* Actions whose state the dump reports. */
@@ -78,6 +80,33 @@ add_named_widgets (JsonBuilder *b, GtkWidget *widget, GtkWidget *toplevel)
         {
           json_builder_set_member_name (b, "text");
           json_builder_add_string_value (b, gtk_label_get_text (GTK_LABEL (widget)));
+        }
+      else if (NS_IS_VIEW3D (widget))
+        {
+          /* the 3D view: its camera, what it meshed and drew */
+          NsView3d *view = NS_VIEW3D (widget);
+          const NsCamera3d *cam = ns_view3d_get_camera (view);
+          const NsSurfaces *surfaces = ns_view3d_get_surfaces (view);
+          const GError *error = ns_view3d_get_error (view);
+
+          json_builder_set_member_name (b, "azimuth");
+          json_builder_add_double_value (b, cam->azimuth);
+          json_builder_set_member_name (b, "elevation");
+          json_builder_add_double_value (b, cam->elevation);
+          json_builder_set_member_name (b, "zoom");
+          json_builder_add_double_value (b, cam->zoom);
+          json_builder_set_member_name (b, "triangles");
+          json_builder_add_int_value (b, surfaces != NULL
+                                           ? (gint64) ns_surfaces_n_triangles (surfaces) : 0);
+          json_builder_set_member_name (b, "remeshed_blocks");
+          json_builder_add_int_value (b, ns_view3d_get_last_remeshed (view));
+          json_builder_set_member_name (b, "frame_us");
+          json_builder_add_int_value (b, ns_view3d_get_last_frame_us (view));
+          json_builder_set_member_name (b, "error");
+          if (error != NULL)
+            json_builder_add_string_value (b, error->message);
+          else
+            json_builder_add_null_value (b);
         }
       json_builder_end_object (b);
     }

@@ -4,7 +4,7 @@
  * ns-window-private.h):
  *
  *   row        the three planes side by side
- *   grid       2 x 2: the three planes and the fourth pane (the info pane; a slot other
+ *   grid       2 x 2: the three planes and the fourth pane (the 3D view; a slot other
  *              content may take)
  *   axial, sagittal, coronal
  *              one large view
@@ -108,33 +108,14 @@ _ns_window_apply_layout (NsWindow *self)
   GtkWidget *axial = GTK_WIDGET (self->axial_view);
   GtkWidget *sagittal = GTK_WIDGET (self->sagittal_view);
   GtkWidget *coronal = GTK_WIDGET (self->coronal_view);
-  GtkWidget *info = GTK_WIDGET (self->info_pane);
-  gboolean info_in_grid = g_strcmp0 (self->layout, "grid") == 0;
-  GtkWidget *parent = gtk_widget_get_parent (info);
+  gboolean view3d_in_grid = g_strcmp0 (self->layout, "grid") == 0;
   guint n_compare = n_compare_shown (self);
 
-  /* The info pane moves into the grid's fourth cell in the 2 x 2 layout and back under
-   * the layer list otherwise. */
-  if (info_in_grid != (parent == GTK_WIDGET (self->view_grid)))
-    {
-      g_object_ref (info);
-      if (info_in_grid)
-        {
-          gtk_box_remove (self->sidebar, info);
-          gtk_grid_attach (self->view_grid, info, 1, 1, 1, 1);
-        }
-      else
-        {
-          gtk_grid_remove (self->view_grid, info);
-          gtk_box_append (self->sidebar, info);
-        }
-      g_object_unref (info);
-    }
-  gtk_widget_set_visible (self->sidebar_separator, !info_in_grid);
-  if (info_in_grid)
-    gtk_widget_add_css_class (info, "in-grid");
-  else
-    gtk_widget_remove_css_class (info, "in-grid");
+  /* The grid's fourth cell shows the 3D view; the summary (info pane) stays under the
+   * layer list in every layout.  (It used to take the fourth cell; inside a stack or a
+   * notebook there, GTK reported the case-note infobar's height as inconsistent.) */
+  if (!view3d_in_grid)
+    place (self, self->fourth_pane, -1, -1);
 
   /* Hidden cells first: a grid cell may hold only one visible child at a time. */
   for (guint v = 0; v < NS_WINDOW_N_COMPARE; v++)
@@ -183,8 +164,8 @@ _ns_window_apply_layout (NsWindow *self)
       place (self, sagittal, 1, 0);
       place (self, coronal, 2, 0);
     }
-  if (info_in_grid)
-    place (self, info, 1, 1);
+  if (view3d_in_grid)
+    place (self, self->fourth_pane, 1, 1);
 }
 
 /* A compare view's zoom or pan changed: the others take the same (they have the same

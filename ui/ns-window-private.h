@@ -51,6 +51,8 @@ struct _NsWindow
   NsSliceView *compare_views[NS_WINDOW_N_COMPARE];   /* the side-by-side sequences */
   NsPlane compare_plane;          /* their plane */
   gboolean linking_views;         /* copying one compare view's zoom and pan to the others */
+  GtkWidget *fourth_pane;         /* the grid's fourth cell (the 3D view) */
+  GtkWidget *view3d;              /* NsView3d */
 
   /* template children */
   NsViewer *viewer;

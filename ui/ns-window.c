@@ -28,6 +28,7 @@
 #include "ns-save-changes-dialog.h"
 #include "ns-scroll-guard.h"
 #include "ns-ui.h"
+#include "ns-view3d.h"
 
 G_DEFINE_FINAL_TYPE (NsWindow, ns_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -624,6 +625,13 @@ ns_window_init (NsWindow *self)
   /* 2 x 2 as ITK-SNAP starts: the largest planes for a landscape screen. */
   self->layout = g_strdup ("grid");
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The fourth pane of the 2 x 2 layout: the 3D view (see apply_layout).  Its GL context
+   * exists only while it shows. */
+  self->view3d = ns_view3d_new (self->viewer);
+  gtk_widget_set_name (self->view3d, "view3d");
+  self->fourth_pane = self->view3d;
+  gtk_grid_attach (self->view_grid, self->fourth_pane, 1, 1, 1, 1);
 
   g_signal_connect_object (self->viewer, "case-changed", G_CALLBACK (viewer_case_changed_cb),
                            self, G_CONNECT_SWAPPED);

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test-render-3d.c: `neuroseg render --plane 3d` against analytic expectations (the
+ * projection is orthographic, so a sphere of radius r mm covers pi (r / mm_per_pixel)^2
+ * pixels from every direction): the silhouette's area from two view angles, the colour at
+ * its centre (the label's colour shaded facing the viewer, ns_render3d_shade ()), the
+ * patient's left on the screen's right and superior up in the default (anterior) view, and
+ * the same view from the library's off-screen call; bad 3d options are usage errors.
+ */
+#define G_LOG_DOMAIN "ns-test"
+
+#include "ns-mesh.h"
+#include "ns-nifti.h"
+#include "ns-render3d.h"
+#include "ns-render-test-synth.h"
+#include "ns-test-util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define SIZE 300
+
+static int
+run_render (char **err, ...)
+{
+  g_autofree char *exe = g_build_filename (g_getenv ("NS_BUILD_DIR"), "app", "neuroseg", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  va_list ap;
+
+  g_ptr_array_add (argv, exe);
+  g_ptr_array_add (argv, (gpointer) "render");
+  va_start (ap, err);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               NULL, err, &wait_status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  return WEXITSTATUS (wait_status);
+}
+
+/* A 64 x 64 x 48 LPS grid (1 x 1 x 1.25 mm, RAS origin at its centre), a uniform image,
+ * and labels from balls (value, centre RAS, radius mm), written to the temporary folder. */
+typedef struct
+{
+  guint8 value;
+  double centre[3];
+  double r;
+} Ball;
+
+static NsLabelMap *
+make_labels (const Ball *balls, int n_balls, NsVolume **image)
+{
+  NsGrid grid;
+  g_autoptr (GError) error = NULL;
+  NsLabelMap *labels;
+
+  synth_grid (&grid, "LPS", 64, 64, 48, 1.0, 1.0, 1.25);
+  *image = ns_volume_new (&grid, &error);
+  labels = ns_label_map_new (&grid, &error);
+  g_assert_no_error (error);
+  for (int k = 0; k < 48; k++)
+    for (int j = 0; j < 64; j++)
+      for (int i = 0; i < 64; i++)
+        {
+          double vox[3] = { i, j, k }, ras[3];
+          gsize idx = ns_grid_index (&grid, i, j, k);
+          ns_geometry_voxel_to_ras (&grid, vox, ras);
+          (*image)->voxels[idx] = 100.0f;
+          for (int b = 0; b < n_balls; b++)
+            {
+              double d2 = 0.0;
+              for (int a = 0; a < 3; a++)
+                d2 += (ras[a] - balls[b].centre[a]) * (ras[a] - balls[b].centre[a]);
+              if (d2 <= balls[b].r * balls[b].r)
+                labels->labels[idx] = balls[b].value;
+            }
+        }
+  return labels;
+}
+
+static void
+write_case (const char *name, const Ball *balls, int n_balls, char **image_path,
+            char **labels_path, NsGrid *grid_out)
+{
+  g_autoptr (NsVolume) image = NULL;
+  g_autoptr (NsLabelMap) labels = make_labels (balls, n_balls, &image);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *image_name = g_strdup_printf ("%s-image.nii.gz", name);
+  g_autofree char *labels_name = g_strdup_printf ("%s-seg.nii.gz", name);
+
+  *image_path = g_build_filename (ns_test_tmpdir (), image_name, NULL);
+  *labels_path = g_build_filename (ns_test_tmpdir (), labels_name, NULL);
+  g_assert_true (ns_nifti_write_volume (image, *image_path, &error));
+  g_assert_true (ns_nifti_write_label_map (labels, *labels_path, &error));
+  g_assert_no_error (error);
+  if (grid_out != NULL)
+    *grid_out = labels->grid;
+}
+
+static gboolean
+is_background (guint32 p)
+{
+  const guint32 bg = NS_RENDER3D_BACKGROUND;
+  for (int s = 0; s < 24; s += 8)
+    if (ABS ((int) ((p >> s) & 0xff) - (int) ((bg >> s) & 0xff)) > 20)
+      return FALSE;
+  return TRUE;
+}
+
+/* Pixels off the background and their centroid. */
+static gsize
+silhouette (cairo_surface_t *s, double *cx, double *cy)
+{
+  gsize n = 0;
+  double sx = 0.0, sy = 0.0;
+  for (int y = 0; y < cairo_image_surface_get_height (s); y++)
+    for (int x = 0; x < cairo_image_surface_get_width (s); x++)
+      if (!is_background (synth_pixel (s, x, y)))
+        {
+          n++;
+          sx += x + 0.5;
+          sy += y + 0.5;
+        }
+  if (cx != NULL)
+    *cx = n ? sx / n : 0.0;
+  if (cy != NULL)
+    *cy = n ? sy / n : 0.0;
+  return n;
+}
+
+static void
+assert_sphere_view (cairo_surface_t *s, double r_mm, double fov_mm, const char *what)
+{
+  double mmpp = fov_mm / SIZE, want = G_PI * (r_mm / mmpp) * (r_mm / mmpp), cx, cy;
+  gsize area = silhouette (s, &cx, &cy);
+  NsOverlayStyle overlay;
+  double rgb[3], shaded[3];
+
+  g_test_message ("%s: silhouette %" G_GSIZE_FORMAT " px, analytic %.0f px, centroid (%.1f, "
+                  "%.1f)", what, area, want, cx, cy);
+  g_assert_cmpfloat (fabs (area - want), <, 0.03 * want);
+  g_assert_cmpfloat (fabs (cx - SIZE / 2.0), <, 1.0);
+  g_assert_cmpfloat (fabs (cy - SIZE / 2.0), <, 1.0);
+
+  /* Colour: the mean over a 41 x 41 patch at the centre against the mean of the shading
+   * of the analytic sphere's normals there (view space: the point (dx, dy) from the
+   * centre, in radii, has the normal (dx, dy, sqrt (1 - dx^2 - dy^2))).  A mean, because
+   * the facets of a voxelised sphere tilt by a few degrees each (test-render-mesh bounds
+   * their normals) and the specular highlight magnifies that pixel by pixel. */
+  ns_overlay_style_init (&overlay);
+  for (int c = 0; c < 3; c++)
+    rgb[c] = ((overlay.rgb[1] >> (16 - 8 * c)) & 0xff) / 255.0;
+  for (int c = 0; c < 3; c++)
+    {
+      double got = 0.0, want_c = 0.0;
+      for (int y = SIZE / 2 - 20; y <= SIZE / 2 + 20; y++)
+        for (int x = SIZE / 2 - 20; x <= SIZE / 2 + 20; x++)
+          {
+            double n[3];
+            n[0] = (x + 0.5 - SIZE / 2.0) * mmpp / r_mm;
+            n[1] = (SIZE / 2.0 - y - 0.5) * mmpp / r_mm;
+            n[2] = sqrt (1.0 - n[0] * n[0] - n[1] * n[1]);
+            ns_render3d_shade (rgb, n, shaded);
+            want_c += 255.0 * shaded[c];
+            got += (synth_pixel (s, x, y) >> (16 - 8 * c)) & 0xff;
+          }
+      got /= 41.0 * 41.0;
+      want_c /= 41.0 * 41.0;
+      g_test_message ("  channel %d: %.1f, shaded %.1f", c, got, want_c);
+      g_assert_cmpfloat (fabs (got - want_c), <=, 6.0);
+    }
+}
+
+static void
+test_sphere (void)
+{
+  const Ball ball = { 1, { 0.0, 0.0, 0.0 }, 20.0 };
+  g_autofree char *image = NULL, *labels = NULL, *err = NULL;
+  g_autofree char *front = g_build_filename (ns_test_tmpdir (), "sphere-front.png", NULL);
+  g_autofree char *oblique = g_build_filename (ns_test_tmpdir (), "sphere-oblique.png", NULL);
+  NsGrid grid;
+  NsCamera3d cam;
+  cairo_surface_t *s;
+
+  write_case ("sphere", &ball, 1, &image, &labels, &grid);
+  ns_camera3d_init (&cam, &grid);
+  /* the largest extent is 64 mm (x and y; z is 60): fov 70.4 mm */
+  g_assert_cmpfloat_with_epsilon (cam.fov_mm, 70.4, 1e-9);
+
+  g_assert_cmpint (run_render (&err, image, "--labels", labels, "--plane", "3d", "--no-outline",
+                               "--size", "300", "-o", front, NULL), ==, 0);
+  s = cairo_image_surface_create_from_png (front);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, SIZE);
+  assert_sphere_view (s, ball.r, cam.fov_mm, "front");
+  cairo_surface_destroy (s);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_render (&err, image, "--labels", labels, "--plane", "3d", "--no-outline",
+                               "--size", "300", "--azimuth", "50", "--elevation", "35",
+                               "-o", oblique, NULL), ==, 0);
+  s = cairo_image_surface_create_from_png (oblique);
+  assert_sphere_view (s, ball.r, cam.fov_mm, "azimuth 50, elevation 35");
+  cairo_surface_destroy (s);
+  g_clear_pointer (&err, g_free);
+
+  /* Zoom 1.5: the same sphere, 1.5 times as large (radius 128 px of 150). */
+  g_assert_cmpint (run_render (&err, image, "--labels", labels, "--plane", "3d", "--no-outline",
+                               "--size", "300", "--zoom", "1.5", "-o", oblique, "-f", NULL),
+                   ==, 0);
+  s = cairo_image_surface_create_from_png (oblique);
+  assert_sphere_view (s, ball.r, cam.fov_mm / 1.5, "zoom 1.5");
+  cairo_surface_destroy (s);
+}
+
+/* Two balls: label 1 on the patient's left, label 4 superior.  Seen from anterior, left is
+ * on the screen's right and superior up. */
+static void
+test_orientation (void)
+{
+  const Ball balls[2] = { { 1, { -18.0, 0.0, 0.0 }, 6.0 }, { 4, { 0.0, 0.0, 18.0 }, 6.0 } };
+  g_autofree char *image = NULL, *labels = NULL, *err = NULL;
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "two-balls.png", NULL);
+  NsOverlayStyle overlay;
+  cairo_surface_t *s;
+  double sx[2] = { 0 }, sy[2] = { 0 };
+  gsize n[2] = { 0 };
+
+  write_case ("balls", balls, 2, &image, &labels, NULL);
+  g_assert_cmpint (run_render (&err, image, "--labels", labels, "--plane", "3d", "--size", "300",
+                               "--no-outline", "-o", out, NULL), ==, 0);
+  s = cairo_image_surface_create_from_png (out);
+  ns_overlay_style_init (&overlay);
+  for (int y = 0; y < SIZE; y++)
+    for (int x = 0; x < SIZE; x++)
+      {
+        guint32 p = synth_pixel (s, x, y);
+        int r = (p >> 16) & 0xff, g = (p >> 8) & 0xff;
+        int which;
+        if (is_background (p))
+          continue;
+        which = g > r / 2 ? 1 : 0; /* yellow (label 4) or red (label 1) */
+        n[which]++;
+        sx[which] += x;
+        sy[which] += y;
+      }
+  g_assert_cmpuint (n[0], >, 500);
+  g_assert_cmpuint (n[1], >, 500);
+  /* fov 70.4 mm over 300 px: 18 mm is 76.7 px */
+  g_assert_cmpfloat (fabs (sx[0] / n[0] - (150 + 76.7)), <, 2.0);
+  g_assert_cmpfloat (fabs (sy[0] / n[0] - 150), <, 2.0);
+  g_assert_cmpfloat (fabs (sx[1] / n[1] - 150), <, 2.0);
+  g_assert_cmpfloat (fabs (sy[1] / n[1] - (150 - 76.7)), <, 2.0);
+  cairo_surface_destroy (s);
+}
+
+/* The library's off-screen call gives what the command line wrote, and the camera's
+ * projection puts a RAS point where it is drawn. */
+static void
+test_offscreen_and_projection (void)
+{
+  const Ball ball = { 2, { 8.0, -6.0, 4.0 }, 7.0 };
+  g_autoptr (NsVolume) image = NULL;
+  g_autoptr (NsLabelMap) map = make_labels (&ball, 1, &image);
+  g_autoptr (GError) error = NULL;
+  NsSurfaces *surfaces;
+  NsCamera3d cam;
+  NsRender3dStyle style;
+  cairo_surface_t *s;
+  double cx, cy, px, py, origin[3], dir[3], t;
+  g_autoptr (GArray) v = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
+
+  surfaces = ns_surfaces_new (&map->grid, 16);
+  ns_surfaces_update (surfaces, map->labels, NULL, NULL);
+  ns_camera3d_init (&cam, &map->grid);
+  cam.azimuth = 30.0;
+  cam.elevation = -20.0;
+  cam.pan[0] = 3.0;
+  ns_render3d_style_init (&style);
+  s = ns_render3d_offscreen (surfaces, NULL, &cam, &style, SIZE, SIZE, &error);
+  g_assert_no_error (error);
+  silhouette (s, &cx, &cy);
+  ns_camera3d_project (&cam, SIZE, SIZE, ball.centre, &px, &py);
+  g_assert_cmpfloat (fabs (cx - px), <, 1.0);
+  g_assert_cmpfloat (fabs (cy - py), <, 1.0);
+  /* The ray through that pixel hits the ball about r before its centre. */
+  ns_camera3d_ray (&cam, SIZE, SIZE, px, py, origin, dir);
+  ns_surfaces_collect (surfaces, 2, v, NULL);
+  g_assert_true (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t));
+  for (int a = 0; a < 3; a++)
+    g_assert_cmpfloat (fabs (origin[a] + t * dir[a] - (ball.centre[a] - ball.r * dir[a])), <,
+                       1.0);
+  cairo_surface_destroy (s);
+  ns_surfaces_free (surfaces);
+}
+
+static void
+test_bad_options (void)
+{
+  g_autofree char *err = NULL;
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "bad.png", NULL);
+  const char *file = "/usr/share/mricron/templates/ch2bet.nii.gz";
+
+  g_assert_cmpint (run_render (&err, file, "--plane", "3d", "--slice", "3", "-o", out, NULL), ==,
+                   2);
+  g_assert_nonnull (strstr (err, "--slice"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_render (&err, file, "--plane", "3d", "--elevation", "95", "-o", out,
+                               NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "elevation"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_render (&err, file, "--plane", "3d", "--size", "0", "-o", out, NULL), ==,
+                   2);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/render/3d/sphere", test_sphere);
+  g_test_add_func ("/render/3d/orientation", test_orientation);
+  g_test_add_func ("/render/3d/offscreen-projection", test_offscreen_and_projection);
+  g_test_add_func ("/render/3d/bad-options", test_bad_options);
+  return g_test_run ();
+}

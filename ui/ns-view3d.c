@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-view3d.c: the 3D view widget (see ns-view3d.h).  A GtkGLArea child draws with the
+ * renderer shared with `neuroseg render --plane 3d`; this file keeps the surfaces in step
+ * with the viewer and turns the mouse into camera moves and cursor picks.
+ *
+ * Keeping up with edits: the viewer emits "labels-damaged" with a box for each dab of a
+ * stroke and for undo and redo, and "labels-changed" for every change of the labels; an
+ * edit's "labels-changed" comes alone (the volumes were recounted), a wholesale change
+ * (Run Model, recovery, a reload) is followed by "display-changed".  So a box re-meshes
+ * its blocks, and "labels-changed" then "display-changed" re-mesh everything; all wait
+ * for an idle so that a stroke's many events cost one update.  A label map that is not
+ * the one meshed (a new case, Run Model's result) is always meshed whole.
+ */
+#define G_LOG_DOMAIN "neuroseg-ui"
+
+#include "ns-view3d.h"
+
+#include <math.h>
+
+#define BLOCK_SIZE 16
+#define OUTLINE_STEP 2
+
+struct _NsView3d
+{
+  GtkWidget parent_instance;
+
+  GtkGLArea *area;
+  NsViewer *viewer;
+  NsRenderer3d *renderer;        /* while realized */
+  GError *error;
+
+  NsSurfaces *surfaces;          /* of the labels meshed */
+  NsLabelMap *meshed;            /* the map they come from (a reference) */
+  NsSurfaces *outline;
+  gboolean full_pending;
+  gboolean maybe_replaced;       /* "labels-changed" seen: whole if "display-changed" follows */
+  gboolean box_pending;
+  gboolean outline_pending;      /* a new case: the brain outline to mesh */
+  int box[6];                    /* min i, j, k, max i, j, k of the pending edits */
+  guint update_idle;
+  guint last_remeshed;
+
+  NsCamera3d cam;
+  NsRender3dStyle style;
+  gboolean pan_drag;
+  double drag_done[2];           /* offset of the drag already applied */
+  gint64 last_frame_us;
+};
+
+G_DEFINE_FINAL_TYPE (NsView3d, ns_view3d, GTK_TYPE_WIDGET)
+
+enum
+{
+  PROP_0,
+  PROP_VIEWER,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ---- keeping the surfaces up to date ------------------------------------------------------ */
+
+static void
+update_now (NsView3d *self)
+{
+  NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
+
+  g_clear_handle_id (&self->update_idle, g_source_remove);
+  if (self->outline_pending)
+    {
+      NsVolume *image = self->viewer != NULL && ns_viewer_get_n_images (self->viewer) > 0
+                          ? ns_viewer_get_image (self->viewer, 0) : NULL;
+      g_clear_pointer (&self->outline, ns_surfaces_free);
+      if (image != NULL)
+        {
+          NsGrid coarse;
+          g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, OUTLINE_STEP, &coarse);
+          self->outline = ns_surfaces_new (&coarse, BLOCK_SIZE);
+          ns_surfaces_update (self->outline, mask, NULL, NULL);
+        }
+      self->outline_pending = FALSE;
+    }
+  if (labels != self->meshed
+      || (self->surfaces != NULL
+          && !ns_grid_equal (ns_surfaces_get_grid (self->surfaces), &labels->grid)))
+    {
+      g_clear_pointer (&self->surfaces, ns_surfaces_free);
+      g_clear_pointer (&self->meshed, ns_label_map_unref);
+      if (labels != NULL)
+        {
+          self->meshed = ns_label_map_ref (labels);
+          self->surfaces = ns_surfaces_new (&labels->grid, BLOCK_SIZE);
+        }
+      self->full_pending = TRUE;
+    }
+  if (self->surfaces != NULL && self->full_pending)
+    self->last_remeshed = ns_surfaces_update (self->surfaces, self->meshed->labels, NULL, NULL);
+  else if (self->surfaces != NULL && self->box_pending)
+    self->last_remeshed = ns_surfaces_update (self->surfaces, self->meshed->labels, self->box,
+                                              self->box + 3);
+  self->full_pending = FALSE;
+  self->box_pending = FALSE;
+  self->maybe_replaced = FALSE;
+  if (self->renderer != NULL)
+    ns_renderer3d_set_surfaces (self->renderer, self->surfaces, self->outline);
+  gtk_gl_area_queue_render (self->area);
+}
+
+static gboolean
+update_idle_cb (gpointer data)
+{
+  NsView3d *self = data;
+  self->update_idle = 0;
+  update_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+update_wanted (NsView3d *self)
+{
+  return self->update_idle != 0 || self->full_pending || self->box_pending
+         || self->outline_pending;
+}
+
+/* While the view is hidden (another layout) the work waits for it to show (map). */
+static void
+queue_update (NsView3d *self)
+{
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  if (self->update_idle == 0)
+    self->update_idle = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, update_idle_cb, self, NULL);
+}
+
+static void
+labels_changed_cb (NsView3d *self)
+{
+  self->maybe_replaced = TRUE;
+  queue_update (self);
+}
+
+static void
+labels_damaged_cb (NsView3d *self, const int *box)
+{
+  /* An edit: this box says what it changed. */
+  self->maybe_replaced = FALSE;
+  if (!self->box_pending)
+    memcpy (self->box, box, sizeof self->box);
+  else
+    for (int a = 0; a < 3; a++)
+      {
+        self->box[a] = MIN (self->box[a], box[a]);
+        self->box[3 + a] = MAX (self->box[3 + a], box[3 + a]);
+      }
+  self->box_pending = TRUE;
+  queue_update (self);
+}
+
+static void
+case_changed_cb (NsView3d *self)
+{
+  const NsGrid *grid = self->viewer != NULL ? ns_viewer_get_grid (self->viewer) : NULL;
+
+  if (grid != NULL)
+    ns_camera3d_init (&self->cam, grid);
+  g_clear_pointer (&self->outline, ns_surfaces_free);
+  if (self->renderer != NULL)
+    ns_renderer3d_set_surfaces (self->renderer, self->surfaces, NULL);
+  self->outline_pending = TRUE;
+  self->full_pending = TRUE;
+  queue_update (self);
+}
+
+static void
+cursor_changed_cb (NsView3d *self)
+{
+  double voxel[3];
+  const NsGrid *grid = ns_viewer_get_grid (self->viewer);
+
+  if (grid == NULL)
+    return;
+  ns_viewer_get_cursor (self->viewer, voxel);
+  ns_geometry_voxel_to_ras (grid, voxel, self->style.cursor_ras);
+  gtk_gl_area_queue_render (self->area);
+}
+
+static void
+display_changed_cb (NsView3d *self)
+{
+  const NsOverlayStyle *overlay = ns_viewer_get_overlay_style (self->viewer);
+
+  if (self->maybe_replaced)
+    {
+      /* "labels-changed" then this: the labels changed wholesale */
+      self->maybe_replaced = FALSE;
+      self->full_pending = TRUE;
+      queue_update (self);
+    }
+  if (overlay != NULL)
+    self->style.labels = *overlay;
+  self->style.show_cursor = ns_viewer_get_show_crosshair (self->viewer);
+  gtk_gl_area_queue_render (self->area);
+}
+
+/* ---- GL ---------------------------------------------------------------------------------- */
+
+static void
+area_realize_cb (NsView3d *self)
+{
+  GError *error = NULL;
+
+  gtk_gl_area_make_current (self->area);
+  if (gtk_gl_area_get_error (self->area) != NULL)
+    return;
+  self->renderer = ns_renderer3d_new (&error);
+  if (self->renderer == NULL)
+    {
+      g_warning ("the 3D view cannot draw: %s", error->message);
+      gtk_gl_area_set_error (self->area, error);
+      g_clear_error (&self->error);
+      self->error = error;
+      return;
+    }
+  ns_renderer3d_set_surfaces (self->renderer, self->surfaces, self->outline);
+}
+
+static void
+area_unrealize_cb (NsView3d *self)
+{
+  gtk_gl_area_make_current (self->area);
+  if (gtk_gl_area_get_error (self->area) == NULL)
+    g_clear_pointer (&self->renderer, ns_renderer3d_free);
+  else
+    self->renderer = NULL;
+}
+
+static gboolean
+area_render_cb (NsView3d *self, GdkGLContext *context)
+{
+  int scale = gtk_widget_get_scale_factor (GTK_WIDGET (self->area));
+  int w = gtk_widget_get_width (GTK_WIDGET (self->area)) * scale;
+  int h = gtk_widget_get_height (GTK_WIDGET (self->area)) * scale;
+  gint64 start = g_get_monotonic_time ();
+
+  if (self->renderer == NULL || w <= 0 || h <= 0)
+    return FALSE;
+  if (update_wanted (self))
+    update_now (self);
+  ns_renderer3d_draw (self->renderer, &self->cam, &self->style, w, h);
+  ns_renderer3d_finish (self->renderer); /* so that the time is the frame's */
+  self->last_frame_us = g_get_monotonic_time () - start;
+  return TRUE;
+}
+
+/* ---- input ---------------------------------------------------------------------------------- */
+
+gboolean
+ns_view3d_pick (NsView3d *self, double x, double y, double ras[3])
+{
+  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
+  double origin[3], dir[3], best = INFINITY, t;
+  g_autoptr (GArray) v = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
+  gboolean present[256];
+
+  g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
+  if (update_wanted (self))
+    update_now (self);
+  ns_camera3d_ray (&self->cam, w, h, x, y, origin, dir);
+  if (self->surfaces != NULL)
+    {
+      ns_surfaces_get_labels (self->surfaces, present);
+      for (int l = 1; l < 256; l++)
+        if (present[l] && self->style.labels.visible[l])
+          {
+            g_array_set_size (v, 0);
+            ns_surfaces_collect (self->surfaces, (guint8) l, v, NULL);
+            if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
+              best = MIN (best, t);
+          }
+    }
+  if (!isfinite (best) && self->outline != NULL && self->style.show_outline)
+    {
+      g_array_set_size (v, 0);
+      ns_surfaces_collect (self->outline, 1, v, NULL);
+      if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
+        best = t;
+    }
+  if (!isfinite (best))
+    return FALSE;
+  for (int a = 0; a < 3; a++)
+    ras[a] = origin[a] + best * dir[a];
+  return TRUE;
+}
+
+static void
+drag_begin_cb (GtkGestureDrag *gesture, double x, double y, NsView3d *self)
+{
+  GdkModifierType mods = gtk_event_controller_get_current_event_state (
+    GTK_EVENT_CONTROLLER (gesture));
+  guint button = gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (gesture));
+
+  self->pan_drag = button == GDK_BUTTON_MIDDLE || (mods & GDK_SHIFT_MASK) != 0;
+  self->drag_done[0] = self->drag_done[1] = 0.0;
+}
+
+static void
+drag_update_cb (GtkGestureDrag *gesture, double dx, double dy, NsView3d *self)
+{
+  double ddx = dx - self->drag_done[0], ddy = dy - self->drag_done[1];
+
+  if (self->pan_drag)
+    ns_camera3d_pan (&self->cam, ddx, ddy, gtk_widget_get_height (GTK_WIDGET (self)));
+  else
+    ns_camera3d_rotate (&self->cam, ddx, ddy);
+  self->drag_done[0] = dx;
+  self->drag_done[1] = dy;
+  gtk_gl_area_queue_render (self->area);
+}
+
+static void
+drag_end_cb (GtkGestureDrag *gesture, double dx, double dy, NsView3d *self)
+{
+  double x, y, ras[3], voxel[3];
+  const NsGrid *grid;
+
+  drag_update_cb (gesture, dx, dy, self);
+  /* A press and release that did not move is a click: locate. */
+  if (self->pan_drag || hypot (dx, dy) > 3.0 || self->viewer == NULL
+      || (grid = ns_viewer_get_grid (self->viewer)) == NULL
+      || !gtk_gesture_drag_get_start_point (gesture, &x, &y))
+    return;
+  if (ns_view3d_pick (self, x, y, ras) && ns_geometry_ras_to_voxel (grid, ras, voxel))
+    {
+      for (int a = 0; a < 3; a++)
+        voxel[a] = CLAMP (round (voxel[a]), 0, grid->dim[a] - 1);
+      ns_viewer_set_cursor (self->viewer, voxel);
+    }
+}
+
+static gboolean
+scroll_cb (GtkEventControllerScroll *scroll, double dx, double dy, NsView3d *self)
+{
+  ns_camera3d_zoom (&self->cam, -dy);
+  gtk_gl_area_queue_render (self->area);
+  return TRUE;
+}
+
+/* ---- GObject ----------------------------------------------------------------------------- */
+
+void
+ns_view3d_set_viewer (NsView3d *self, NsViewer *viewer)
+{
+  g_return_if_fail (NS_IS_VIEW3D (self));
+
+  if (self->viewer == viewer)
+    return;
+  if (self->viewer != NULL)
+    g_signal_handlers_disconnect_by_data (self->viewer, self);
+  g_set_object (&self->viewer, viewer);
+  if (viewer != NULL)
+    {
+      g_signal_connect_object (viewer, "case-changed", G_CALLBACK (case_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "labels-changed", G_CALLBACK (labels_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "labels-damaged", G_CALLBACK (labels_damaged_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "cursor-changed", G_CALLBACK (cursor_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (viewer, "display-changed", G_CALLBACK (display_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      case_changed_cb (self);
+      cursor_changed_cb (self);
+      display_changed_cb (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VIEWER]);
+}
+
+NsViewer *
+ns_view3d_get_viewer (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
+  return self->viewer;
+}
+
+void
+ns_view3d_set_see_through (NsView3d *self, gboolean see_through)
+{
+  g_return_if_fail (NS_IS_VIEW3D (self));
+  self->style.label_opacity = see_through ? 0.5 : 1.0;
+  gtk_gl_area_queue_render (self->area);
+}
+
+void
+ns_view3d_set_show_outline (NsView3d *self, gboolean show)
+{
+  g_return_if_fail (NS_IS_VIEW3D (self));
+  self->style.show_outline = show;
+  gtk_gl_area_queue_render (self->area);
+}
+
+const NsCamera3d *
+ns_view3d_get_camera (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
+  return &self->cam;
+}
+
+const NsSurfaces *
+ns_view3d_get_surfaces (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
+  if (update_wanted (self))
+    update_now (self);
+  return self->surfaces;
+}
+
+guint
+ns_view3d_get_last_remeshed (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), 0);
+  return self->last_remeshed;
+}
+
+gint64
+ns_view3d_get_last_frame_us (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), 0);
+  return self->last_frame_us;
+}
+
+const GError *
+ns_view3d_get_error (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
+  return self->error != NULL ? self->error : gtk_gl_area_get_error (self->area);
+}
+
+static void
+ns_view3d_dispose (GObject *object)
+{
+  NsView3d *self = NS_VIEW3D (object);
+
+  g_clear_handle_id (&self->update_idle, g_source_remove);
+  if (self->viewer != NULL)
+    g_signal_handlers_disconnect_by_data (self->viewer, self);
+  g_clear_object (&self->viewer);
+  if (self->area != NULL)
+    {
+      gtk_widget_unparent (GTK_WIDGET (self->area));
+      self->area = NULL;
+    }
+  g_clear_pointer (&self->surfaces, ns_surfaces_free);
+  g_clear_pointer (&self->outline, ns_surfaces_free);
+  g_clear_pointer (&self->meshed, ns_label_map_unref);
+  g_clear_error (&self->error);
+  G_OBJECT_CLASS (ns_view3d_parent_class)->dispose (object);
+}
+
+static void
+ns_view3d_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  NsView3d *self = NS_VIEW3D (object);
+
+  switch (prop_id)
+    {
+    case PROP_VIEWER:
+      g_value_set_object (value, self->viewer);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_view3d_set_property (GObject *object, guint prop_id, const GValue *value,
+                        GParamSpec *pspec)
+{
+  NsView3d *self = NS_VIEW3D (object);
+
+  switch (prop_id)
+    {
+    case PROP_VIEWER:
+      ns_view3d_set_viewer (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ns_view3d_map (GtkWidget *widget)
+{
+  NsView3d *self = NS_VIEW3D (widget);
+
+  GTK_WIDGET_CLASS (ns_view3d_parent_class)->map (widget);
+  if (update_wanted (self))
+    queue_update (self);
+}
+
+static void
+ns_view3d_class_init (NsView3dClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = ns_view3d_dispose;
+  object_class->get_property = ns_view3d_get_property;
+  object_class->set_property = ns_view3d_set_property;
+
+  properties[PROP_VIEWER] =
+    g_param_spec_object ("viewer", NULL, NULL, NS_TYPE_VIEWER,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  widget_class->map = ns_view3d_map;
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "view3d");
+}
+
+static void
+ns_view3d_init (NsView3d *self)
+{
+  GtkGesture *drag;
+  GtkEventController *scroll;
+  NsGrid grid;
+
+  ns_grid_init (&grid, 1, 1, 1, 1.0, 1.0, 1.0);
+  ns_camera3d_init (&self->cam, &grid);
+  ns_render3d_style_init (&self->style);
+
+  self->area = GTK_GL_AREA (gtk_gl_area_new ());
+  gtk_gl_area_set_has_depth_buffer (self->area, TRUE);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->area), TRUE);
+  gtk_widget_set_vexpand (GTK_WIDGET (self->area), TRUE);
+  gtk_widget_set_parent (GTK_WIDGET (self->area), GTK_WIDGET (self));
+  g_signal_connect_swapped (self->area, "realize", G_CALLBACK (area_realize_cb), self);
+  g_signal_connect_swapped (self->area, "unrealize", G_CALLBACK (area_unrealize_cb), self);
+  g_signal_connect_swapped (self->area, "render", G_CALLBACK (area_render_cb), self);
+
+  drag = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);  /* left and middle */
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+
+  scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL
+                                            | GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (scroll_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), scroll);
+}
+
+GtkWidget *
+ns_view3d_new (NsViewer *viewer)
+{
+  return g_object_new (NS_TYPE_VIEW3D, "viewer", viewer, NULL);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ns-view3d.h: the fourth view: the label surfaces in 3D (render/ns-mesh.h meshes them,
+ * render/ns-render3d.h draws them) in a GtkGLArea.  Drag turns the view, Shift+drag or the
+ * middle button pans, the wheel zooms, a click on a surface moves the cursor (the three
+ * planes) there.  Follows the viewer: a new case re-meshes everything, an edit only the
+ * blocks its box touched, Run Model and recovery (a new label map) everything.  The GL
+ * context exists only while the view is realized (shown).
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ns-mesh.h"
+#include "ns-render3d.h"
+#include "ns-viewer.h"
+
+G_BEGIN_DECLS
+
+#define NS_TYPE_VIEW3D (ns_view3d_get_type ())
+
+G_DECLARE_FINAL_TYPE (NsView3d, ns_view3d, NS, VIEW3D, GtkWidget)
+
+GtkWidget  *ns_view3d_new                (NsViewer *viewer);
+NsViewer   *ns_view3d_get_viewer         (NsView3d *self);
+void        ns_view3d_set_viewer         (NsView3d *self, NsViewer *viewer);
+
+/* See-through surfaces (opacity 0.5) or opaque ones; the brain's outline shown or not. */
+void        ns_view3d_set_see_through    (NsView3d *self, gboolean see_through);
+void        ns_view3d_set_show_outline   (NsView3d *self, gboolean show);
+
+const NsCamera3d *ns_view3d_get_camera   (NsView3d *self);
+/* The label surfaces (borrowed; NULL without labels): brings them up to date first. */
+const NsSurfaces *ns_view3d_get_surfaces (NsView3d *self);
+/* Blocks re-meshed by the last update (the whole volume's count after a new map). */
+guint       ns_view3d_get_last_remeshed  (NsView3d *self);
+/* The nearest visible label surface (else the brain outline) under widget point (x, y),
+ * in RAS mm; FALSE when nothing is there. */
+gboolean    ns_view3d_pick               (NsView3d *self, double x, double y, double ras[3]);
+/* What the last frame cost to draw, microseconds (0 before the first). */
+gint64      ns_view3d_get_last_frame_us  (NsView3d *self);
+/* The GL area's error, if the context or the shaders failed (borrowed; NULL: none). */
+const GError *ns_view3d_get_error        (NsView3d *self);
+
+G_END_DECLS
