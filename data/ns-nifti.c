@@ -545,19 +545,6 @@ header_n_voxels (const NsNiftiHeader *hdr)
   return (guint64) ns_grid_n_voxels (&hdr->grid) * (guint64) hdr->n_volumes;
 }
 
-guint64
-_ns_nifti_decode_bytes (const NsNiftiHeader *header)
-{
-  guint64 nvox = header_n_voxels (header);
-  guint64 bytes = nvox * sizeof (float) + CHUNK_BYTES;
-#ifdef NS_HAVE_LIBDEFLATE
-  /* The one-shot path holds the compressed file and the decoded bytes besides. */
-  if (header->compressed)
-    bytes += header->file_size + header->vox_offset + nvox * (guint64) header->bytes_per_voxel;
-#endif
-  return bytes;
-}
-
 gboolean
 _ns_nifti_reserve (const char *what, guint64 bytes, guint64 n_voxels, GError **error)
 {
@@ -680,6 +667,21 @@ header_storage (const NsNiftiHeader *hdr, const Scaling *sc)
     default:
       return NS_VOLUME_STORAGE_FLOAT32;
     }
+}
+
+/* The volumes are held in their storage type (int16 BraTS images: half of float32). */
+guint64
+_ns_nifti_decode_bytes (const NsNiftiHeader *header)
+{
+  Scaling sc = header_scaling (header);
+  guint64 nvox = header_n_voxels (header);
+  guint64 bytes = nvox * ns_volume_storage_size (header_storage (header, &sc)) + CHUNK_BYTES;
+#ifdef NS_HAVE_LIBDEFLATE
+  /* The one-shot path holds the compressed file and the decoded bytes besides. */
+  if (header->compressed)
+    bytes += header->file_size + header->vox_offset + nvox * (guint64) header->bytes_per_voxel;
+#endif
+  return bytes;
 }
 
 /* n raw voxels (in host byte order) into out, of storage's type; returns the NaN/Inf
