@@ -222,6 +222,35 @@ test_reserve_stored_type (void)
   ns_memory_set_limit (0);
 }
 
+/* In the child: the file reads as one int16 volume. */
+static gboolean
+read_int16_succeeds (const char *path)
+{
+  ns_memory_set_limit ((guint64) 64 << 30);
+  g_autoptr (NsVolume) vol = ns_nifti_read (path, NULL);
+  return vol != NULL && vol->storage == NS_VOLUME_STORAGE_INT16;
+}
+
+/* A compressed int16 image is decoded into the buffer that becomes the volume: the peak
+ * is one volume (and the small compressed file), not the decoded bytes and a copy. */
+static void
+test_int16_one_buffer (void)
+{
+  g_autofree char *path = tmp_path ("one-buffer.nii.gz");
+  nifti_image *nim = ns_test_make_nim (256, 256, 256, 1, DT_INT16, 1, 1, 1);
+  gint16 *v = nim->data;
+  for (gsize i = 0; i < nim->nvox; i++)
+    v[i] = (gint16) (i % 1000);
+  ns_test_write_nim (nim, path);
+  nifti_image_free (nim);
+
+  gboolean ok;
+  long rss = child_peak_rss_mib (read_int16_succeeds, path, &ok);
+  g_test_message ("a 32 MiB int16 volume: peak RSS grew by %ld MiB", rss);
+  g_assert_true (ok);
+  g_assert_cmpint (rss, <, 48);   /* 66 MiB with a copy */
+}
+
 /* #13 defect 5: a file must be what its header describes.  Plain: refused from the header
  * and the size alone, longer or shorter (a 1 GB sparse file is not read); compressed:
  * refused when the stream holds more than the voxels. */
@@ -480,6 +509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/nifti/limits/huge-claim", test_huge_claim);
   g_test_add_func ("/data/nifti/limits/memory-budget", test_memory_budget);
   g_test_add_func ("/data/nifti/limits/reserve-stored-type", test_reserve_stored_type);
+  g_test_add_func ("/data/nifti/limits/int16-one-buffer", test_int16_one_buffer);
   g_test_add_func ("/data/nifti/limits/size-mismatch", test_size_mismatch);
   g_test_add_func ("/data/nifti/limits/scan", test_scan);
   g_test_add_func ("/data/nifti/limits/scan-constant-memory", test_scan_constant_memory);
