@@ -16,6 +16,7 @@
 #include <gtk/gtk.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ns-application.h"
 #include "ns-viewer.h"
