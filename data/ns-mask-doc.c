@@ -39,6 +39,7 @@ struct _NsMaskDoc
   NsJournal *journal;
   char *path;
   DiskStamp stamp;
+  gboolean map_written;   /* see ns_mask_doc_map_written() */
 };
 
 static gboolean
@@ -143,15 +144,27 @@ ns_mask_doc_read_mask (const char *path, const NsGrid *grid, GError **error)
   return g_steal_pointer (&map);
 }
 
-NsMaskDoc *
-ns_mask_doc_open (NsVolume *image, const char *mask_path, const char *case_key,
-                  gsize history_budget, GError **error)
+/* decoded: mask_path's labels already read (a reference is taken), or NULL to read them. */
+static NsMaskDoc *
+mask_doc_open (NsVolume *image, NsLabelMap *decoded, const char *mask_path,
+               const char *case_key, gsize history_budget, GError **error)
 {
-  g_return_val_if_fail (image != NULL && mask_path != NULL, NULL);
   g_autoptr (NsLabelMap) map = NULL;
   DiskStamp stamp;
   stamp_take (mask_path, &stamp);
-  if (stamp.exists)
+  if (decoded != NULL)
+    {
+      if (!ns_grid_equal (&decoded->grid, &image->grid))
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                       "%s: mask is %dx%dx%d and not on the image's %dx%dx%d grid", mask_path,
+                       decoded->grid.dim[0], decoded->grid.dim[1], decoded->grid.dim[2],
+                       image->grid.dim[0], image->grid.dim[1], image->grid.dim[2]);
+          return NULL;
+        }
+      map = ns_label_map_ref (decoded);
+    }
+  else if (stamp.exists)
     map = ns_mask_doc_read_mask (mask_path, &image->grid, error);
   else
     {
@@ -189,6 +202,29 @@ ns_mask_doc_open (NsVolume *image, const char *mask_path, const char *case_key,
   doc->path = g_strdup (mask_path);
   doc->stamp = stamp;
   return doc;
+}
+
+NsMaskDoc *
+ns_mask_doc_open (NsVolume *image, const char *mask_path, const char *case_key,
+                  gsize history_budget, GError **error)
+{
+  g_return_val_if_fail (image != NULL && mask_path != NULL, NULL);
+  return mask_doc_open (image, NULL, mask_path, case_key, history_budget, error);
+}
+
+NsMaskDoc *
+ns_mask_doc_open_decoded (NsVolume *image, NsLabelMap *decoded, const char *mask_path,
+                          const char *case_key, gsize history_budget, GError **error)
+{
+  g_return_val_if_fail (image != NULL && decoded != NULL && mask_path != NULL, NULL);
+  return mask_doc_open (image, decoded, mask_path, case_key, history_budget, error);
+}
+
+gboolean
+ns_mask_doc_map_written (NsMaskDoc *doc)
+{
+  g_return_val_if_fail (doc != NULL, FALSE);
+  return doc->map_written;
 }
 
 void
@@ -274,6 +310,7 @@ ns_mask_doc_recover (NsMaskDoc *doc, gboolean force, guint *n_replayed, GError *
                    "onto it would mix two versions", doc->path);
       return FALSE;
     }
+  doc->map_written = TRUE;   /* even a replay that fails part way may have written */
   return ns_journal_replay (doc->journal, doc->map, doc->history, n_replayed, error);
 }
 
@@ -289,6 +326,7 @@ ns_mask_doc_commit (NsMaskDoc *doc, NsEditChange *change)
 {
   g_return_val_if_fail (doc != NULL, FALSE);
   g_autoptr (NsEditChange) owned = change;
+  doc->map_written |= change != NULL;   /* applied already, whether the history keeps it */
   if (change == NULL || !ns_history_push (doc->history, change))
     return FALSE;
   ns_journal_append (doc->journal, change, TRUE);
@@ -310,6 +348,7 @@ ns_mask_doc_undo (NsMaskDoc *doc, guint n)
   const NsEditChange *c;
   while (done < n && (c = ns_history_undo (doc->history, doc->map)) != NULL)
     {
+      doc->map_written = TRUE;
       ns_journal_append (doc->journal, (NsEditChange *) c, FALSE);
       done++;
     }
@@ -324,6 +363,7 @@ ns_mask_doc_redo (NsMaskDoc *doc, guint n)
   const NsEditChange *c;
   while (done < n && (c = ns_history_redo (doc->history, doc->map)) != NULL)
     {
+      doc->map_written = TRUE;
       ns_journal_append (doc->journal, (NsEditChange *) c, TRUE);
       done++;
     }

@@ -47,6 +47,20 @@ typedef struct _NsMaskDoc NsMaskDoc;
 NsMaskDoc    *ns_mask_doc_open           (NsVolume *image, const char *mask_path,
                                           const char *case_key, gsize history_budget,
                                           GError **error);
+/* ns_mask_doc_open() of a mask already decoded: decoded holds mask_path's labels as read
+ * from it (by ns_mask_doc_read_mask() or ns_label_map_from_volume() without mapping, which
+ * read the same values), on image's grid.  The document takes a reference and edits it in
+ * place instead of decoding the file a second time: the workbench passes its case's label
+ * map, one buffer for the case, the editor and the views.  The caller vouches that decoded
+ * is mask_path's content; the file's stamp (for ns_mask_doc_changed_on_disk()) is taken
+ * now.  NS_DATA_ERROR_GRID_MISMATCH when decoded is not on image's grid. */
+NsMaskDoc    *ns_mask_doc_open_decoded   (NsVolume *image, NsLabelMap *decoded,
+                                          const char *mask_path, const char *case_key,
+                                          gsize history_budget, GError **error);
+/* Whether the map has been written since the document was opened (an edit committed, an
+ * undo, a redo, a replacement or a recovery), saved or not: a shared map (above) then no
+ * longer holds what its owner read. */
+gboolean      ns_mask_doc_map_written    (NsMaskDoc *doc);
 /* Flushes and closes the journal (which keeps unsaved edits for recovery). */
 void          ns_mask_doc_free           (NsMaskDoc *doc);
 

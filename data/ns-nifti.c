@@ -545,19 +545,6 @@ header_n_voxels (const NsNiftiHeader *hdr)
   return (guint64) ns_grid_n_voxels (&hdr->grid) * (guint64) hdr->n_volumes;
 }
 
-guint64
-_ns_nifti_decode_bytes (const NsNiftiHeader *header)
-{
-  guint64 nvox = header_n_voxels (header);
-  guint64 bytes = nvox * sizeof (float) + CHUNK_BYTES;
-#ifdef NS_HAVE_LIBDEFLATE
-  /* The one-shot path holds the compressed file and the decoded bytes besides. */
-  if (header->compressed)
-    bytes += header->file_size + header->vox_offset + nvox * (guint64) header->bytes_per_voxel;
-#endif
-  return bytes;
-}
-
 gboolean
 _ns_nifti_reserve (const char *what, guint64 bytes, guint64 n_voxels, GError **error)
 {
@@ -680,6 +667,21 @@ header_storage (const NsNiftiHeader *hdr, const Scaling *sc)
     default:
       return NS_VOLUME_STORAGE_FLOAT32;
     }
+}
+
+/* The volumes are held in their storage type (int16 BraTS images: half of float32). */
+guint64
+_ns_nifti_decode_bytes (const NsNiftiHeader *header)
+{
+  Scaling sc = header_scaling (header);
+  guint64 nvox = header_n_voxels (header);
+  guint64 bytes = nvox * ns_volume_storage_size (header_storage (header, &sc)) + CHUNK_BYTES;
+#ifdef NS_HAVE_LIBDEFLATE
+  /* The one-shot path holds the compressed file and the decoded bytes besides. */
+  if (header->compressed)
+    bytes += header->file_size + header->vox_offset + nvox * (guint64) header->bytes_per_voxel;
+#endif
+  return bytes;
 }
 
 /* n raw voxels (in host byte order) into out, of storage's type; returns the NaN/Inf
@@ -917,6 +919,17 @@ read_volumes_libdeflate (NsNiftiSource *src, const NsNiftiHeader *hdr, gboolean 
   Scaling sc = header_scaling (hdr);
   NsVolumeStorage storage = header_storage (hdr, &sc);
   guint8 *p = raw + hdr->vox_offset;
+  if (hdr->n_volumes == 1 && storage != NS_VOLUME_STORAGE_FLOAT32)
+    {
+      /* Held as stored (int16, uint8): the decoded bytes are the volume once moved to the
+       * front of the buffer, so no second buffer of the volume's size is made (with the
+       * four files of a case decoded at once, 68 MiB less at the peak of a BraTS load). */
+      if (hdr->byte_swapped)
+        swap_bytes (p, nvox, hdr->bytes_per_voxel);
+      memmove (raw, p, nvox * (gsize) hdr->bytes_per_voxel);
+      g_ptr_array_add (volumes, volume_take (src, hdr, storage, g_steal_pointer (&raw), 0));
+      return g_steal_pointer (&volumes);
+    }
   for (int v = 0; v < hdr->n_volumes; v++)
     {
       gpointer voxels = ns_memory_alloc_large (nvox * ns_volume_storage_size (storage), FALSE);

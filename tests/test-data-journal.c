@@ -515,6 +515,58 @@ test_bundled_case (void)
     g_assert_cmpfloat (ns_volume_get_value (back, t), ==, want[t]);
 }
 
+/* A document opened on a map decoded already edits that map (one buffer), says when it
+ * wrote into it, and refuses a map on another grid. */
+static void
+test_open_decoded (void)
+{
+  g_autofree char *dir = case_dir ("decoded");
+  g_autoptr (NsVolume) image = oblique_image (dir);
+  g_autofree char *mask_path = g_build_filename (dir, "seg.nii.gz", NULL);
+  g_autoptr (GError) error = NULL;
+
+  /* the mask on disk, and its labels decoded as the case loader decodes them */
+  NsMaskDoc *doc = ns_mask_doc_open (image, mask_path, NULL, 0, &error);
+  g_assert_no_error (error);
+  apply_script (doc, 6);
+  g_assert_true (ns_mask_doc_save (doc, NULL, FALSE, &error));
+  g_assert_no_error (error);
+  ns_mask_doc_free (doc);
+  g_autoptr (NsLabelMap) decoded = ns_mask_doc_read_mask (mask_path, &image->grid, &error);
+  g_assert_no_error (error);
+  g_autofree guint8 *saved = g_memdup2 (decoded->labels, NV);
+
+  doc = ns_mask_doc_open_decoded (image, decoded, mask_path, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (ns_mask_doc_get_map (doc) == decoded);
+  g_assert_false (ns_mask_doc_map_written (doc));
+  g_assert_false (ns_mask_doc_is_modified (doc));
+  g_assert_false (ns_mask_doc_changed_on_disk (doc));
+  for (int k = 6; k < 8; k++)    /* edits the saved mask does not have */
+    ns_mask_doc_commit (doc, script_edit (ns_mask_doc_get_map (doc), k));
+  g_assert_true (ns_mask_doc_map_written (doc));
+  g_assert_true (memcmp (decoded->labels, saved, NV) != 0);   /* edited in place */
+  ns_mask_doc_undo (doc, 2);
+  g_assert_cmpmem (decoded->labels, NV, saved, NV);
+  g_assert_true (ns_mask_doc_map_written (doc));   /* written, if back to the same values */
+  ns_mask_doc_free (doc);
+  g_assert_cmpint (decoded->ref_count, ==, 1);      /* the reference went with the document */
+
+  /* undo and redo alone count as writes */
+  doc = ns_mask_doc_open_decoded (image, decoded, mask_path, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ns_mask_doc_undo (doc, 1), ==, 0);
+  g_assert_false (ns_mask_doc_map_written (doc));
+  ns_mask_doc_free (doc);
+
+  NsGrid other;
+  ns_grid_init (&other, NX, NY, NZ + 1, 0.9, 0.9, 2.5);
+  g_autoptr (NsLabelMap) wrong = ns_label_map_new (&other, NULL);
+  g_assert_null (ns_mask_doc_open_decoded (image, wrong, mask_path, NULL, 0, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH);
+  g_assert_nonnull (strstr (error->message, mask_path));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -527,6 +579,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/journal/write-replay", test_write_replay);
   g_test_add_func ("/data/journal/torn-tail", test_torn_tail);
   g_test_add_func ("/data/journal/save", test_save);
+  g_test_add_func ("/data/journal/open-decoded", test_open_decoded);
   g_test_add_func ("/data/journal/bundled-case", test_bundled_case);
   return g_test_run ();
 }

@@ -13,6 +13,7 @@
 #include "ns-data-error.h"
 #include "ns-memory.h"
 #include "ns-nifti.h"
+#include "ns-nifti-private.h"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -161,7 +162,7 @@ test_memory_budget (void)
   ns_test_write_nim (nim, path);
   nifti_image_free (nim);
 
-  /* 64^3 floats are 1 MiB; with the decoding buffers a little more. */
+  /* 64^3 int16 are 0.5 MiB; with the decoding chunk and the one-shot buffers more than 1 MiB. */
   ns_memory_set_limit (1 << 20);
   g_assert_null (ns_nifti_read_all (path, &error));
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_TOO_LARGE);
@@ -191,6 +192,63 @@ test_memory_budget (void)
   assert_error_names (error, "in-memory");
   g_clear_error (&error);
   ns_memory_set_limit (0);
+}
+
+/* The reservation is of the type the volume is held in: an int16 file without scaling
+ * reserves 2 bytes a voxel, the same file scaled (held as float32) 4. */
+static void
+test_reserve_stored_type (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = tmp_path ("reserve.nii");
+  nifti_image *nim = ns_test_make_nim (64, 64, 64, 1, DT_INT16, 1, 1, 1);
+  ns_test_write_nim (nim, path);
+  nifti_image_free (nim);
+  NsNiftiHeader hdr;
+  g_assert_true (ns_nifti_read_header (path, &hdr, &error));
+  g_assert_no_error (error);
+  g_assert_false (hdr.compressed);
+
+  guint64 as_int16 = _ns_nifti_decode_bytes (&hdr);
+  hdr.scl_slope = 2.0;
+  guint64 as_float = _ns_nifti_decode_bytes (&hdr);
+  g_assert_cmpuint (as_float - as_int16, ==, (guint64) 64 * 64 * 64 * 2);
+
+  /* and a budget that holds the int16 volume but not a float32 one reads it */
+  ns_memory_set_limit (as_int16);
+  g_autoptr (NsVolume) vol = ns_nifti_read (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (vol->storage, ==, NS_VOLUME_STORAGE_INT16);
+  ns_memory_set_limit (0);
+}
+
+/* In the child: the file reads as one int16 volume. */
+static gboolean
+read_int16_succeeds (const char *path)
+{
+  ns_memory_set_limit ((guint64) 64 << 30);
+  g_autoptr (NsVolume) vol = ns_nifti_read (path, NULL);
+  return vol != NULL && vol->storage == NS_VOLUME_STORAGE_INT16;
+}
+
+/* A compressed int16 image is decoded into the buffer that becomes the volume: the peak
+ * is one volume (and the small compressed file), not the decoded bytes and a copy. */
+static void
+test_int16_one_buffer (void)
+{
+  g_autofree char *path = tmp_path ("one-buffer.nii.gz");
+  nifti_image *nim = ns_test_make_nim (256, 256, 256, 1, DT_INT16, 1, 1, 1);
+  gint16 *v = nim->data;
+  for (gsize i = 0; i < nim->nvox; i++)
+    v[i] = (gint16) (i % 1000);
+  ns_test_write_nim (nim, path);
+  nifti_image_free (nim);
+
+  gboolean ok;
+  long rss = child_peak_rss_mib (read_int16_succeeds, path, &ok);
+  g_test_message ("a 32 MiB int16 volume: peak RSS grew by %ld MiB", rss);
+  g_assert_true (ok);
+  g_assert_cmpint (rss, <, 48);   /* 66 MiB with a copy */
 }
 
 /* #13 defect 5: a file must be what its header describes.  Plain: refused from the header
@@ -450,6 +508,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/data/nifti/limits/huge-claim", test_huge_claim);
   g_test_add_func ("/data/nifti/limits/memory-budget", test_memory_budget);
+  g_test_add_func ("/data/nifti/limits/reserve-stored-type", test_reserve_stored_type);
+  g_test_add_func ("/data/nifti/limits/int16-one-buffer", test_int16_one_buffer);
   g_test_add_func ("/data/nifti/limits/size-mismatch", test_size_mismatch);
   g_test_add_func ("/data/nifti/limits/scan", test_scan);
   g_test_add_func ("/data/nifti/limits/scan-constant-memory", test_scan_constant_memory);

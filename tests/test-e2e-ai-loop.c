@@ -185,9 +185,13 @@ test_ai_loop (void)
   /* an edit: the correction is the expert's segmentation (what an annotator would paint);
    * with an exact prediction there would be nothing to correct */
   NsCase *ncase = ns_viewer_get_case (viewer);
-  g_assert_true (memcmp (map->labels, ncase->labels->labels, n) != 0);
-  g_assert_nonnull (ncase->labels);
-  g_assert_true (ns_mask_doc_replace (doc, ncase->labels->labels, "correction"));
+  /* (from its file: the case's label map is the document's, which holds the prediction) */
+  g_assert_true (ncase->labels == map);
+  g_autoptr (NsLabelMap) expert = ns_mask_doc_read_mask (ncase->paths[NS_CASE_FILE_LABELS],
+                                                         &map->grid, &error);
+  g_assert_no_error (error);
+  g_assert_true (memcmp (map->labels, expert->labels, n) != 0);
+  g_assert_true (ns_mask_doc_replace (doc, expert->labels, "correction"));
   ns_viewer_labels_changed (viewer);
   g_assert_cmpfloat_with_epsilon (ns_viewer_get_volumes (viewer)->wt_ml, wt_expert, 1e-6);
 

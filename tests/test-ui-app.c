@@ -267,6 +267,28 @@ test_recent (void)
   close_all_windows ();
 }
 
+/* The renderer rule: cairo on software GL unless the user chose; GTK's choice otherwise. */
+static void
+test_pick_renderer (void)
+{
+  static const char *const llvmpipe = "llvmpipe (LLVM 15.0.6, 256 bits)";
+
+  g_assert_cmpstr (ns_application_pick_renderer (NULL, llvmpipe), ==, "cairo");
+  g_assert_cmpstr (ns_application_pick_renderer ("", llvmpipe), ==, "cairo");
+  g_assert_cmpstr (ns_application_pick_renderer (NULL, "softpipe"), ==, "cairo");
+  g_assert_cmpstr (ns_application_pick_renderer (NULL, "Software Rasterizer"), ==, "cairo");
+  /* GSK_RENDERER always wins, whatever it says */
+  g_assert_null (ns_application_pick_renderer ("gl", llvmpipe));
+  g_assert_null (ns_application_pick_renderer ("cairo", llvmpipe));
+  g_assert_null (ns_application_pick_renderer ("ngl", "softpipe"));
+  /* hardware GL, or none (GTK falls back to cairo itself) */
+  g_assert_null (ns_application_pick_renderer (NULL, "NVIDIA GeForce RTX 3060/PCIe/SSE2"));
+  g_assert_null (ns_application_pick_renderer (NULL, "AMD Radeon RX 6600 (navi23, LLVM 15.0.6, "
+                                                      "DRM 3.49, 6.1.0-13-amd64)"));
+  g_assert_null (ns_application_pick_renderer (NULL, "Mesa Intel(R) UHD Graphics 620 (KBL GT2)"));
+  g_assert_null (ns_application_pick_renderer (NULL, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -289,6 +311,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/app/command-line-files", test_command_line_files);
   g_test_add_func ("/ui/app/drop-folder", test_drop_folder);
   g_test_add_func ("/ui/app/recent", test_recent);
+  g_test_add_func ("/ui/app/pick-renderer", test_pick_renderer);
   status = g_test_run ();
 
   g_application_release (G_APPLICATION (app));

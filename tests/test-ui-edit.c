@@ -145,6 +145,39 @@ test_open_mask (void)
   g_assert_false (ns_editor_is_modified (editor ()));
   /* The views show the document's map, not a copy. */
   g_assert_true (ns_viewer_get_labels (ns_window_get_viewer (window)) == doc_map ());
+  /* and that map is the case's, decoded once (#13 memory) */
+  g_assert_true (ns_viewer_get_case (ns_window_get_viewer (window))->labels == doc_map ());
+}
+
+/* The case's labels, which the document shares, are what the file holds once the editor
+ * is closed on discarded edits: the views then show no edit that is in no file. */
+static void
+test_shared_labels_discarded (void)
+{
+  NsViewer *viewer = ns_window_get_viewer (window);
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  g_autoptr (GError) error = NULL;
+  double xy[2];
+
+  g_autoptr (NsLabelMap) file = ns_mask_doc_read_mask (seg_path, ns_viewer_get_grid (viewer),
+                                                       &error);
+  g_assert_no_error (error);
+  xy[0] = gtk_widget_get_width (GTK_WIDGET (axial)) / 3.0;
+  xy[1] = gtk_widget_get_height (GTK_WIDGET (axial)) / 2.0;
+  ns_editor_set_tool (editor (), NS_TOOL_BRUSH);
+  ns_slice_view_paint_path (axial, 0, xy, 1);
+  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_cmpuint (n_differ (ns_viewer_get_case (viewer)->labels, file), >, 0);
+
+  ns_editor_close (editor ());
+  g_assert_true (ns_viewer_get_labels (viewer) == ns_viewer_get_case (viewer)->labels);
+  g_assert_cmpuint (n_differ (ns_viewer_get_labels (viewer), file), ==, 0);
+
+  /* the editor again, for the tests that follow: still one buffer */
+  g_assert_true (ns_editor_open (editor (), NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_viewer_get_case (viewer)->labels == doc_map ());
+  g_assert_false (ns_editor_is_modified (editor ()));
 }
 
 static void
@@ -1097,6 +1130,7 @@ main (int argc, char **argv)
   else
     {
       g_test_add_func ("/ui/edit/open-mask", test_open_mask);
+      g_test_add_func ("/ui/edit/shared-labels-discarded", test_shared_labels_discarded);
       g_test_add_func ("/ui/edit/paint-stroke", test_paint_stroke);
       g_test_add_func ("/ui/edit/undo-redo-history", test_undo_redo);
       g_test_add_func ("/ui/edit/shortcuts", test_shortcuts);

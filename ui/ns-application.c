@@ -15,6 +15,15 @@
  *
  * NEUROSEG_TEST_STATUS=FILE: the state of the windows is written to FILE on SIGUSR1, for
  * tests that drive the program with real input (ns-test-status.h).
+ *
+ * The renderer: where OpenGL is software (Mesa's llvmpipe or softpipe: a VM, a remote
+ * desktop, a machine without a GPU driver) GTK 4.8's GL renderer holds ~90 MiB more than
+ * its cairo renderer and draws the slice views no faster (docs/memory.md has both
+ * measured), so at startup, unless the user set GSK_RENDERER (which always wins), the
+ * application asks the display for a GL context, reads its GL_RENDERER string and picks
+ * cairo when that names a software rasteriser (ns_application_pick_renderer(), the rule).
+ * It sets GSK_RENDERER for this process before any window is realised: GSK reads it once,
+ * when the first window's renderer is made.  With a GPU driver nothing changes.
  */
 #define G_LOG_DOMAIN "ns-app"
 
@@ -26,6 +35,9 @@
 #include "ns-test-status.h"
 #include "ns-ui.h"
 #include "ns-window.h"
+
+#include <epoxy/gl.h>
+#include <string.h>
 
 struct _NsApplication
 {
@@ -149,6 +161,64 @@ about_action_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
                          NULL);
 }
 
+/* ---- renderer ------------------------------------------------------------------------- */
+
+const char *
+ns_application_pick_renderer (const char *gsk_renderer, const char *gl_renderer)
+{
+  /* Mesa's software rasterisers name themselves in GL_RENDERER: "llvmpipe (LLVM 15.0.6,
+   * 256 bits)", "softpipe", "Software Rasterizer" (classic swrast), "SWR" (OpenSWR). */
+  static const char *const software[] = { "llvmpipe", "softpipe", "Software Rasterizer",
+                                          "SWR", NULL };
+
+  if (gsk_renderer != NULL && gsk_renderer[0] != '\0')
+    return NULL;     /* the user's choice */
+  if (gl_renderer == NULL)
+    return NULL;     /* no GL at all: GTK falls back to cairo itself */
+  for (guint i = 0; software[i] != NULL; i++)
+    if (strstr (gl_renderer, software[i]) != NULL)
+      return "cairo";
+  return NULL;
+}
+
+/* The GL_RENDERER string of a GL context on display (owned), or NULL when GDK has no GL
+ * there (the reason in error). */
+static char *
+dup_gl_renderer (GdkDisplay *display, GError **error)
+{
+  g_autoptr (GdkGLContext) context = gdk_display_create_gl_context (display, error);
+  const char *name;
+  char *dup;
+
+  if (context == NULL || !gdk_gl_context_realize (context, error))
+    return NULL;
+  gdk_gl_context_make_current (context);
+  name = (const char *) glGetString (GL_RENDERER);
+  dup = g_strdup (name != NULL ? name : "");
+  gdk_gl_context_clear_current ();
+  return dup;
+}
+
+static void
+choose_renderer (GdkDisplay *display)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *gl_renderer = NULL;
+  const char *renderer;
+
+  if (g_getenv ("GSK_RENDERER") != NULL && g_getenv ("GSK_RENDERER")[0] != '\0')
+    return;   /* decided already: no context made */
+  gl_renderer = dup_gl_renderer (display, &error);
+  if (gl_renderer == NULL)
+    g_debug ("no GL context (%s): GTK picks its renderer", error->message);
+  renderer = ns_application_pick_renderer (NULL, gl_renderer);
+  if (renderer != NULL)
+    {
+      g_debug ("GL is %s, a software rasteriser: GSK_RENDERER=%s", gl_renderer, renderer);
+      g_setenv ("GSK_RENDERER", renderer, TRUE);
+    }
+}
+
 static void
 ns_application_startup (GApplication *app)
 {
@@ -186,6 +256,7 @@ ns_application_startup (GApplication *app)
 
   ns_ui_ensure_resources ();
   G_APPLICATION_CLASS (ns_application_parent_class)->startup (app);
+  choose_renderer (gdk_display_get_default ());
   ns_test_status_install ();
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);

@@ -19,6 +19,12 @@ NsApplication *ns_application_new             (void);
 void           ns_application_set_sample_case (NsApplication *self, const char *dir);
 const char    *ns_application_get_sample_case (NsApplication *self);
 
+/* The GSK renderer the workbench asks for, given the GSK_RENDERER variable (NULL: unset)
+ * and the GL_RENDERER string of the display's GL (NULL: no GL): "cairo" when GL is a
+ * software rasteriser and the user did not choose, else NULL (GTK's own choice). */
+const char    *ns_application_pick_renderer   (const char *gsk_renderer,
+                                               const char *gl_renderer);
+
 /* The entry point app/main.c calls: runs the application on argv and returns the exit
  * status. */
 int            ns_app_run                     (int argc, char **argv);

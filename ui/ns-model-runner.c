@@ -54,7 +54,9 @@ struct _NsModelRunner
   NsRunModelMode mode;
 
   NsLabelMap *preview;       /* while running: what the viewer draws instead of the mask */
-  NsLabelMap *live_pred;     /* while running: the prediction of the slices reported */
+  NsLabelMap *live_pred;     /* while running in NS_RUN_MODEL_FILL_UNLABELLED: the
+                              * prediction of the slices reported (replacing, the preview
+                              * holds it: one buffer) */
   guint8 *live_reported;     /* (dim[2]) which axial slices have been reported */
   gboolean refreshing;       /* the preview's own redraw request: not an edit */
   gboolean preview_stale;    /* the mask changed as a whole: refresh in full */
@@ -251,8 +253,11 @@ refresh_preview (NsModelRunner *self, const int box[6])
             gsize v = row + i;
             guint8 m = mask != NULL ? mask->labels[v] : 0;
 
-            preview->labels[v] = !self->live_reported[k] ? m
-                                 : fill && m != 0 ? m : self->live_pred->labels[v];
+            if (!self->live_reported[k])
+              preview->labels[v] = m;
+            else if (fill)
+              preview->labels[v] = m != 0 ? m : self->live_pred->labels[v];
+            /* else replacing: the preview holds the slice's prediction already */
           }
       }
 }
@@ -320,8 +325,9 @@ slices_in_main (gpointer data)
     {
       int k = m->slices[s];
 
-      memcpy (self->live_pred->labels + (gsize) k * plane, m->planes + (gsize) s * plane,
-              plane);
+      NsLabelMap *pred = self->live_pred != NULL ? self->live_pred : preview;
+
+      memcpy (pred->labels + (gsize) k * plane, m->planes + (gsize) s * plane, plane);
       self->live_reported[k] = TRUE;
       refresh_preview (self, (const int[6]) { 0, 0, k, m->dim[0] - 1, m->dim[1] - 1, k });
     }
@@ -642,9 +648,11 @@ start_preview (NsModelRunner *self)
 
   clear_preview (self);
   self->preview = ns_label_map_new (grid, NULL);
-  self->live_pred = ns_label_map_new (grid, NULL);
+  if (self->mode == NS_RUN_MODEL_FILL_UNLABELLED)
+    self->live_pred = ns_label_map_new (grid, NULL);
   self->live_reported = g_try_malloc0 (MAX (grid->dim[2], 1));
-  if (self->preview == NULL || self->live_pred == NULL || self->live_reported == NULL)
+  if (self->preview == NULL || self->live_reported == NULL
+      || (self->mode == NS_RUN_MODEL_FILL_UNLABELLED && self->live_pred == NULL))
     {
       clear_preview (self);
       return;   /* no memory for it: the prediction still arrives at the end */
@@ -889,6 +897,7 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
   job->context = g_main_context_ref_thread_default ();
   job->uncertainty = NAN;
   job->mode = mode;
+  self->mode = mode;   /* before the preview, which combines as the run will */
   {
     NsLabelMap *map = self->editor != NULL && ns_editor_get_doc (self->editor) != NULL
                         ? ns_mask_doc_get_map (ns_editor_get_doc (self->editor)) : NULL;
@@ -904,7 +913,6 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
       }
   }
 
-  self->mode = mode;
   self->done = 0;
   self->total = 0;
   self->cancellable = g_cancellable_new ();
