@@ -6,6 +6,8 @@
 
 #include "ns-test-util.h"
 
+#include <string.h>
+
 #include "ns-nifti.h"
 
 #include <glib/gstdio.h>
@@ -65,6 +67,29 @@ ns_test_sample_case (void)
   if (dir == NULL)
     dir = ns_test_src_path ("resources", "samples", "Brats18_CBICA_ABM_1", NULL);
   return dir;
+}
+
+char *
+ns_test_copy_sample_case (const char *dest, gboolean with_seg)
+{
+  g_autoptr (GDir) dir = g_dir_open (ns_test_sample_case (), 0, NULL);
+  const char *file;
+
+  g_assert_nonnull (dir);
+  g_assert_cmpint (g_mkdir_with_parents (dest, 0755), ==, 0);
+  while ((file = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *from = g_build_filename (ns_test_sample_case (), file, NULL);
+      g_autofree char *to = g_build_filename (dest, file, NULL);
+      g_autofree char *contents = NULL;
+      gsize length;
+
+      if (!with_seg && strstr (file, "_seg.") != NULL)
+        continue;
+      g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+      g_assert_true (g_file_set_contents (to, contents, length, NULL));
+    }
+  return g_strdup (dest);
 }
 
 static char *tmpdir;

@@ -18,6 +18,9 @@ const char *ns_test_require_shared (void);
 char       *ns_test_src_path       (const char *first, ...) G_GNUC_NULL_TERMINATED;
 /* The bundled sample case folder. */
 const char *ns_test_sample_case    (void);
+/* A copy of the bundled sample case in the folder dest (made if missing), its segmentation
+ * left out when with_seg is FALSE.  Returns dest (owned copy). */
+char       *ns_test_copy_sample_case (const char *dest, gboolean with_seg);
 /* A fresh temporary directory, removed with its content at exit. */
 const char *ns_test_tmpdir         (void);
 /* Removes a folder and everything under it (symbolic links are removed, not followed). */

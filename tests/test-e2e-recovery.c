@@ -41,23 +41,8 @@ static const char *const edits =
 static char *
 copy_case (const char *dest_parent)
 {
-  g_autoptr (GDir) dir = g_dir_open (ns_test_sample_case (), 0, NULL);
-  char *dest = g_build_filename (dest_parent, CASE_ID, NULL);
-  const char *file;
-
-  g_assert_nonnull (dir);
-  g_assert_cmpint (g_mkdir_with_parents (dest, 0755), ==, 0);
-  while ((file = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *from = g_build_filename (ns_test_sample_case (), file, NULL);
-      g_autofree char *to = g_build_filename (dest, file, NULL);
-      g_autofree char *contents = NULL;
-      gsize length;
-
-      g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
-      g_assert_true (g_file_set_contents (to, contents, length, NULL));
-    }
-  return dest;
+  g_autofree char *dest = g_build_filename (dest_parent, CASE_ID, NULL);
+  return ns_test_copy_sample_case (dest, TRUE);
 }
 
 static GSubprocess *

@@ -147,25 +147,8 @@ fill_filesystem (const char *dir)
 static char *
 copy_case_without_seg (const char *name)
 {
-  g_autoptr (GDir) dir = g_dir_open (ns_test_sample_case (), 0, NULL);
-  char *dest = g_build_filename (ns_test_tmpdir (), name, NULL);
-  const char *file;
-
-  g_assert_nonnull (dir);
-  g_assert_cmpint (g_mkdir_with_parents (dest, 0755), ==, 0);
-  while ((file = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *from = g_build_filename (ns_test_sample_case (), file, NULL);
-      g_autofree char *to = g_build_filename (dest, file, NULL);
-      g_autofree char *contents = NULL;
-      gsize length;
-
-      if (strstr (file, "_seg.") != NULL)
-        continue;
-      g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
-      g_assert_true (g_file_set_contents (to, contents, length, NULL));
-    }
-  return dest;
+  g_autofree char *dest = g_build_filename (ns_test_tmpdir (), name, NULL);
+  return ns_test_copy_sample_case (dest, FALSE);
 }
 
 /* A fill of the background of the axial slice shown with label (thousands of voxels: a
