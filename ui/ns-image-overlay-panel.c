@@ -107,7 +107,7 @@ ns_image_overlay_panel_init (NsImageOverlayPanel *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->sequence_drop),
                                "A second sequence drawn over the one shown, between the image "
                                "and the labels, in every view");
-  label = gtk_label_new_with_mnemonic ("_Sequence");
+  label = gtk_label_new_with_mnemonic ("Se_quence");
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), GTK_WIDGET (self->sequence_drop));
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_grid_attach (GTK_GRID (grid), label, 0, 0, 1, 1);
