@@ -222,6 +222,18 @@ test_reserve_stored_type (void)
   ns_memory_set_limit (0);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define NS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NS_TEST_ASAN 1
+#endif
+#endif
+#ifndef NS_TEST_ASAN
+#define NS_TEST_ASAN 0
+#endif
+
+#if !NS_TEST_ASAN
 /* In the child: the file reads as one int16 volume. */
 static gboolean
 read_int16_succeeds (const char *path)
@@ -250,6 +262,7 @@ test_int16_one_buffer (void)
   g_assert_true (ok);
   g_assert_cmpint (rss, <, 48);   /* 66 MiB with a copy */
 }
+#endif
 
 /* #13 defect 5: a file must be what its header describes.  Plain: refused from the header
  * and the size alone, longer or shorter (a 1 GB sparse file is not read); compressed:
@@ -509,7 +522,11 @@ main (int argc, char **argv)
   g_test_add_func ("/data/nifti/limits/huge-claim", test_huge_claim);
   g_test_add_func ("/data/nifti/limits/memory-budget", test_memory_budget);
   g_test_add_func ("/data/nifti/limits/reserve-stored-type", test_reserve_stored_type);
+#if !NS_TEST_ASAN
+  /* Under AddressSanitizer a freed block stays in its quarantine and the peak counts it:
+   * the one-buffer decode is checked by the plain build (tools/test runs both). */
   g_test_add_func ("/data/nifti/limits/int16-one-buffer", test_int16_one_buffer);
+#endif
   g_test_add_func ("/data/nifti/limits/size-mismatch", test_size_mismatch);
   g_test_add_func ("/data/nifti/limits/scan", test_scan);
   g_test_add_func ("/data/nifti/limits/scan-constant-memory", test_scan_constant_memory);
