@@ -304,10 +304,13 @@ writer_write (NsJournal *j, const Item *item)
         continue;
       if (w <= 0)
         {
-          writer_fail (j, "cannot append to the journal", w < 0 ? errno : ENOSPC);
-          /* Cut the partial record so later ones are not hidden behind it. */
+          int err = w < 0 ? errno : ENOSPC;
+          /* Cut the partial record so later ones are not hidden behind it, before the
+           * error is published: whoever sees the error sees the journal as it stays (the
+           * size read right after the report once still held the partial record). */
           if (ftruncate (j->fd, j->end) != 0)
             writer_fail (j, "cannot truncate the journal", errno);
+          writer_fail (j, "cannot append to the journal", err);
           return;
         }
       done += (gsize) w;
