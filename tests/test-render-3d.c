@@ -18,31 +18,25 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #define SIZE 300
 
 static int
 run_render (char **err, ...)
 {
-  g_autofree char *exe = g_build_filename (g_getenv ("NS_BUILD_DIR"), "app", "neuroseg", NULL);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status;
+  g_auto (NsTestRun) run = { 0 };
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
   va_list ap;
 
-  g_ptr_array_add (argv, exe);
-  g_ptr_array_add (argv, (gpointer) "render");
+  g_ptr_array_add (args, (gpointer) "render");
   va_start (ap, err);
   for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
+    g_ptr_array_add (args, (gpointer) a);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               NULL, err, &wait_status, &error));
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  return WEXITSTATUS (wait_status);
+  g_ptr_array_add (args, NULL);
+  ns_test_run_neuroseg_strv (&run, (const char *const *) args->pdata);
+  *err = g_steal_pointer (&run.err);
+  return run.status;
 }
 
 /* A 64 x 64 x 48 LPS grid (1 x 1 x 1.25 mm, RAS origin at its centre), a uniform image,
