@@ -14,40 +14,28 @@
 #include <glib/gstdio.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char *
-neuroseg_path (void)
-{
-  const char *build = g_getenv ("NS_BUILD_DIR");
-  g_assert_nonnull (build);
-  return g_build_filename (build, "app", "neuroseg", NULL);
-}
 
 /* Runs neuroseg render with args (NULL-terminated); returns the exit status. */
 static int
 run_render (char **out, char **err, ...)
 {
-  g_autofree char *exe = neuroseg_path ();
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status;
+  g_auto (NsTestRun) run = { 0 };
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
   va_list ap;
 
-  g_ptr_array_add (argv, exe);
-  g_ptr_array_add (argv, (gpointer) "render");
+  g_ptr_array_add (args, (gpointer) "render");
   va_start (ap, err);
   for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
+    g_ptr_array_add (args, (gpointer) a);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               out, err, &wait_status, &error));
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  return WEXITSTATUS (wait_status);
+  g_ptr_array_add (args, NULL);
+  ns_test_run_neuroseg_strv (&run, (const char *const *) args->pdata);
+  if (out != NULL)
+    *out = g_steal_pointer (&run.out);
+  if (err != NULL)
+    *err = g_steal_pointer (&run.err);
+  return run.status;
 }
 
 static cairo_surface_t *
