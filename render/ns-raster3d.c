@@ -23,6 +23,11 @@
  *      the Blinn-Phong headlight of ns-render3d-private.h evaluated at the three vertices,
  *      lazily (only when a pixel of the triangle passed the depth test), interpolated.
  *
+ * The cursor marker is drawn last, over everything (as GL draws it), so a frame that differs
+ * from the last one only by the cursor (a crosshair drag in the slice views, the most
+ * frequent redraw) is the last scene copied plus three lines: the scene without the marker
+ * is kept (one more frame buffer) with what it was drawn from.
+ *
  * Transparency (the brain's outline, and the labels when see-through): blended "over" in
  * the order of submission without writing depth, exactly as the GL renderer does (GL_BLEND,
  * glDepthMask (GL_FALSE), no sorting): neither back-to-front nor weighted.  With one colour
@@ -63,6 +68,12 @@ struct _NsRaster3d
   gboolean stale;                    /* set_surfaces () since the last copy */
   float *depth;                      /* (height, width) */
   gsize depth_len;
+  /* The last scene without the cursor marker, and what it was drawn from. */
+  guint32 *scene;                    /* (scene_height, scene_width) */
+  gsize scene_len;                   /* allocated, in pixels */
+  int scene_width, scene_height;     /* 0: none kept */
+  NsCamera3d scene_cam;
+  NsRender3dStyle scene_style;
 };
 
 /* Everything one frame needs, derived once from the camera. */
@@ -112,6 +123,7 @@ ns_raster3d_free (NsRaster3d *r)
     g_clear_pointer (&r->labels[l], mesh_free);
   g_clear_pointer (&r->outline, mesh_free);
   g_free (r->depth);
+  g_free (r->scene);
   g_free (r);
 }
 
@@ -153,7 +165,8 @@ collect (const NsSurfaces *surfaces, guint8 label)
   return m;
 }
 
-/* The copies of the triangles follow the surfaces' generations, as GL's buffers do. */
+/* The copies of the triangles follow the surfaces' generations, as GL's buffers do.
+ * Forgets the scene kept when anything changed. */
 static void
 copy_changed (NsRaster3d *r)
 {
@@ -170,6 +183,7 @@ copy_changed (NsRaster3d *r)
           if (present[l])
             r->labels[l] = collect (r->label_surfaces, (guint8) l);
         }
+      r->scene_width = 0;
       r->copied_labels = r->label_surfaces;
       r->labels_generation = r->label_surfaces != NULL
                                ? ns_surfaces_get_generation (r->label_surfaces) : 0;
@@ -181,6 +195,7 @@ copy_changed (NsRaster3d *r)
       g_clear_pointer (&r->outline, mesh_free);
       if (r->outline_surfaces != NULL)
         r->outline = collect (r->outline_surfaces, 1);
+      r->scene_width = 0;
       r->copied_outline = r->outline_surfaces;
       r->outline_generation = r->outline_surfaces != NULL
                                 ? ns_surfaces_get_generation (r->outline_surfaces) : 0;
@@ -482,6 +497,25 @@ draw_marker (const Frame *f, const NsCamera3d *cam, const NsRender3dStyle *style
 
 /* ---- the frame ------------------------------------------------------------------------------ */
 
+static gboolean
+same_camera (const NsCamera3d *a, const NsCamera3d *b)
+{
+  return memcmp (a->centre, b->centre, sizeof a->centre) == 0 && a->azimuth == b->azimuth
+         && a->elevation == b->elevation && a->zoom == b->zoom && a->fov_mm == b->fov_mm
+         && memcmp (a->pan, b->pan, sizeof a->pan) == 0;
+}
+
+/* Everything of the style but the cursor. */
+static gboolean
+same_scene_style (const NsRender3dStyle *a, const NsRender3dStyle *b)
+{
+  return memcmp (a->labels.rgb, b->labels.rgb, sizeof a->labels.rgb) == 0
+         && memcmp (a->labels.visible, b->labels.visible, sizeof a->labels.visible) == 0
+         && a->label_opacity == b->label_opacity && a->show_outline == b->show_outline
+         && a->outline_opacity == b->outline_opacity && a->outline_rgb == b->outline_rgb
+         && a->background_rgb == b->background_rgb;
+}
+
 static void
 rgb_of (guint32 rgb, float out[3])
 {
@@ -490,11 +524,44 @@ rgb_of (guint32 rgb, float out[3])
   out[2] = (rgb & 0xff) / 255.0f;
 }
 
+/* The projection of cam into a width x height view over pixels. */
+static void
+frame_init (Frame *f, const NsCamera3d *cam, int width, int height, guint8 *pixels,
+            gsize stride)
+{
+  double right[3], up[3], toward[3], target[3], l[3], h[3];
+  double mmpp = ns_camera3d_mm_per_pixel (cam, height);
+
+  f->width = width;
+  f->height = height;
+  f->pixels = (guint32 *) pixels;
+  f->stride = stride / 4;
+  _ns_camera3d_frame (cam, right, up, toward, target);
+  _ns_render3d_light (l, h);
+  /* x = (p - target).right / mmpp + width / 2, y = height / 2 - (p - target).up / mmpp
+   * (as ns_camera3d_project ()), z = (p - target).toward. */
+  f->bx = (float) (0.5 * width);
+  f->by = (float) (0.5 * height);
+  f->bz = 0.0f;
+  for (int a = 0; a < 3; a++)
+    {
+      f->ax[a] = (float) (right[a] / mmpp);
+      f->ay[a] = (float) (-up[a] / mmpp);
+      f->az[a] = (float) toward[a];
+      f->bx -= (float) (target[a] * right[a] / mmpp);
+      f->by += (float) (target[a] * up[a] / mmpp);
+      f->bz -= (float) (target[a] * toward[a]);
+      f->light[a] = (float) l[a];
+      f->half[a] = (float) h[a];
+    }
+  f->zmax = (float) (NS_RENDER3D_EYE_MM - NS_RENDER3D_NEAR_MM);
+  f->zmin = (float) (NS_RENDER3D_EYE_MM - NS_RENDER3D_FAR_MM);
+}
+
 void
 ns_raster3d_draw (NsRaster3d *r, const NsCamera3d *cam, const NsRender3dStyle *style,
                   int width, int height, guint8 *pixels, gsize stride)
 {
-  double right[3], up[3], toward[3], target[3], l[3], h[3], mmpp;
   float nx[3], ny[3], nz[3];
   guint32 background;
   Frame f;
@@ -507,6 +574,18 @@ ns_raster3d_draw (NsRaster3d *r, const NsCamera3d *cam, const NsRender3dStyle *s
     return;
 
   copy_changed (r);
+  if (r->scene_width == width && r->scene_height == height && same_camera (cam, &r->scene_cam)
+      && same_scene_style (style, &r->scene_style))
+    {
+      /* Only the cursor moved (or nothing): the scene kept, then the marker. */
+      for (int y = 0; y < height; y++)
+        memcpy (pixels + (gsize) y * stride, r->scene + (gsize) y * width, (gsize) width * 4);
+      memset (&f, 0, sizeof f);
+      frame_init (&f, cam, width, height, pixels, stride);
+      if (style->show_cursor)
+        draw_marker (&f, cam, style);
+      return;
+    }
   if (r->depth_len < (gsize) width * height)
     {
       g_free (r->depth);
@@ -515,35 +594,18 @@ ns_raster3d_draw (NsRaster3d *r, const NsCamera3d *cam, const NsRender3dStyle *s
     }
 
   memset (&f, 0, sizeof f);
-  f.width = width;
-  f.height = height;
-  f.pixels = (guint32 *) pixels;
-  f.stride = stride / 4;
+  frame_init (&f, cam, width, height, pixels, stride);
   f.depth = r->depth;
-  mmpp = ns_camera3d_mm_per_pixel (cam, height);
-  _ns_camera3d_frame (cam, right, up, toward, target);
-  _ns_render3d_light (l, h);
-  /* x = (p - target).right / mmpp + width / 2, y = height / 2 - (p - target).up / mmpp
-   * (as ns_camera3d_project ()), z = (p - target).toward. */
-  f.bx = (float) (0.5 * width);
-  f.by = (float) (0.5 * height);
-  f.bz = 0.0f;
-  for (int a = 0; a < 3; a++)
-    {
-      f.ax[a] = (float) (right[a] / mmpp);
-      f.ay[a] = (float) (-up[a] / mmpp);
-      f.az[a] = (float) toward[a];
-      f.bx -= (float) (target[a] * right[a] / mmpp);
-      f.by += (float) (target[a] * up[a] / mmpp);
-      f.bz -= (float) (target[a] * toward[a]);
-      nx[a] = (float) right[a];
-      ny[a] = (float) up[a];
-      nz[a] = (float) toward[a];
-      f.light[a] = (float) l[a];
-      f.half[a] = (float) h[a];
-    }
-  f.zmax = (float) (NS_RENDER3D_EYE_MM - NS_RENDER3D_NEAR_MM);
-  f.zmin = (float) (NS_RENDER3D_EYE_MM - NS_RENDER3D_FAR_MM);
+  {
+    double right[3], up[3], toward[3], target[3];
+    _ns_camera3d_frame (cam, right, up, toward, target);
+    for (int a = 0; a < 3; a++)
+      {
+        nx[a] = (float) right[a];
+        ny[a] = (float) up[a];
+        nz[a] = (float) toward[a];
+      }
+  }
 
   background = 0xff000000u | (style->background_rgb & 0xffffff);
   for (int y = 0; y < height; y++)
@@ -579,6 +641,19 @@ ns_raster3d_draw (NsRaster3d *r, const NsCamera3d *cam, const NsRender3dStyle *s
       pass.write_depth = FALSE;
       draw_mesh (&f, &pass, r->outline);
     }
+  /* Keep the scene for the frames that only move the cursor. */
+  if (r->scene_len < (gsize) width * height)
+    {
+      g_free (r->scene);
+      r->scene_len = (gsize) width * height;
+      r->scene = g_new (guint32, r->scene_len);
+    }
+  for (int y = 0; y < height; y++)
+    memcpy (r->scene + (gsize) y * width, pixels + (gsize) y * stride, (gsize) width * 4);
+  r->scene_width = width;
+  r->scene_height = height;
+  r->scene_cam = *cam;
+  r->scene_style = *style;
   if (style->show_cursor)
     draw_marker (&f, cam, style);
 }

@@ -508,6 +508,78 @@ test_hidden_inside (void)
   scene_clear (&scene);
 }
 
+/* One NsRaster3d drawing a sequence of frames (the cursor moved, the camera turned, the
+ * style changed, the labels edited) gives, frame for frame, what a fresh renderer draws:
+ * the scene it keeps for cursor-only frames is never stale. */
+static void
+test_cpu_frames_follow (void)
+{
+  const Ball balls[2] = { { 2, { 0.0, 0.0, 0.0 }, 12.0 }, { 1, { 5.0, 0.0, 3.0 }, 5.0 } };
+  g_autoptr (NsVolume) image = NULL;
+  g_autoptr (NsLabelMap) map = make_labels (balls, 2, &image);
+  g_autofree guint8 *pixels = g_malloc ((gsize) SIZE * SIZE * 4);
+  NsSurfaces *surfaces = ns_surfaces_new (&map->grid, 16);
+  NsRaster3d *raster = ns_raster3d_new ();
+  NsCamera3d cam;
+  NsRender3dStyle style;
+
+  ns_surfaces_update (surfaces, map->labels, NULL, NULL);
+  ns_raster3d_set_surfaces (raster, surfaces, NULL);
+  ns_camera3d_init (&cam, &map->grid);
+  ns_render3d_style_init (&style);
+  style.show_cursor = TRUE;
+  for (int step = 0; step < 7; step++)
+    {
+      g_autoptr (GError) error = NULL;
+      cairo_surface_t *fresh;
+      gsize differ = 0;
+
+      switch (step)
+        {
+        case 1: /* the cursor moves */
+        case 2:
+          style.cursor_ras[0] += 6.0;
+          break;
+        case 3:
+          ns_camera3d_rotate (&cam, 20.0, 0.0);
+          break;
+        case 4:
+          style.label_opacity = 0.5;
+          break;
+        case 5:
+          style.labels.visible[1] = FALSE;
+          break;
+        case 6: /* an edit: a block of label 2 erased */
+          {
+            int lo[3] = { 28, 28, 20 }, hi[3] = { 36, 36, 28 };
+            for (int k = lo[2]; k <= hi[2]; k++)
+              for (int j = lo[1]; j <= hi[1]; j++)
+                for (int i = lo[0]; i <= hi[0]; i++)
+                  map->labels[ns_grid_index (&map->grid, i, j, k)] = 0;
+            ns_surfaces_update (surfaces, map->labels, lo, hi);
+          }
+          break;
+        default:
+          break;
+        }
+      ns_raster3d_draw (raster, &cam, &style, SIZE, SIZE, pixels, (gsize) SIZE * 4);
+      fresh = ns_raster3d_render (surfaces, NULL, &cam, &style, SIZE, SIZE, &error);
+      g_assert_no_error (error);
+      cairo_surface_flush (fresh);
+      for (int y = 0; y < SIZE; y++)
+        differ += memcmp (pixels + (gsize) y * SIZE * 4,
+                          cairo_image_surface_get_data (fresh)
+                            + (gsize) y * cairo_image_surface_get_stride (fresh),
+                          (gsize) SIZE * 4) != 0;
+      g_test_message ("step %d: %" G_GSIZE_FORMAT " rows differ from a fresh frame", step,
+                      differ);
+      g_assert_cmpuint (differ, ==, 0);
+      cairo_surface_destroy (fresh);
+    }
+  ns_raster3d_free (raster);
+  ns_surfaces_free (surfaces);
+}
+
 /* The near plane cuts the outer ball in front of the inner one: both renderers clip the
  * outer ball's cap away, so the inner ball (label 4) shows at the centre, inside the outer
  * ball's back half (label 1, seen from inside). */
@@ -565,6 +637,7 @@ main (int argc, char **argv)
   g_test_add_func ("/render/3d/cpu-matches-gl", test_cpu_matches_gl);
   g_test_add_func ("/render/3d/cpu-hidden-inside", test_hidden_inside);
   g_test_add_func ("/render/3d/near-plane", test_near_plane);
+  g_test_add_func ("/render/3d/cpu-frames-follow", test_cpu_frames_follow);
   g_test_add_func ("/render/3d/offscreen-projection", test_offscreen_and_projection);
   g_test_add_func ("/render/3d/bad-options", test_bad_options);
   return g_test_run ();
