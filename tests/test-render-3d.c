@@ -21,6 +21,7 @@
 #include "ns-test-util.h"
 
 #include <math.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -334,6 +335,69 @@ test_bad_options (void)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
+static double compare_images (cairo_surface_t *a, cairo_surface_t *b, double *mean_abs);
+
+/* `neuroseg render` (the binary in $NEUROSEG) with Mesa's drivers out of reach, so that EGL
+ * cannot initialise, as on a machine without EGL.  Returns the exit status. */
+static int
+run_render_without_egl (char **err, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "LIBGL_DRIVERS_PATH",
+                                          "/nonexistent", TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("NEUROSEG"));
+  g_ptr_array_add (argv, (gpointer) "render");
+  for (const char *const *a = args; *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_assert_nonnull (g_getenv ("NEUROSEG"));
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_STDIN_FROM_DEV_NULL,
+                               NULL, NULL, &out, err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("without EGL: exit %d\nstderr:\n%s", WEXITSTATUS (status), *err);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* Where EGL is not usable, --plane 3d draws with the CPU renderer and says so; --renderer gl
+ * fails with EGL's reason. */
+static void
+test_without_egl (void)
+{
+  const Ball ball = { 1, { 0.0, 0.0, 0.0 }, 12.0 };
+  g_autofree char *image = NULL, *labels = NULL, *err = NULL;
+  g_autofree char *fallback = g_build_filename (ns_test_tmpdir (), "no-egl.png", NULL);
+  g_autofree char *cpu = g_build_filename (ns_test_tmpdir (), "no-egl-cpu.png", NULL);
+  g_autofree char *gl = g_build_filename (ns_test_tmpdir (), "no-egl-gl.png", NULL);
+  cairo_surface_t *a, *b;
+  double mean_abs;
+
+  write_case ("no-egl", &ball, 1, &image, &labels, NULL);
+  g_assert_cmpint (run_render_without_egl (&err, (const char *const[]) {
+                     image, "--labels", labels, "--plane", "3d", "--size", "300", "-o",
+                     fallback, NULL }), ==, 0);
+  g_assert_nonnull (strstr (err, "drawing with the CPU renderer"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_render (&err, image, "--labels", labels, "--plane", "3d", "--size", "300",
+                               "--renderer", "cpu", "-o", cpu, NULL), ==, 0);
+  a = cairo_image_surface_create_from_png (fallback);
+  b = cairo_image_surface_create_from_png (cpu);
+  g_assert_cmpfloat (compare_images (a, b, &mean_abs), ==, 0.0);
+  g_assert_cmpfloat (mean_abs, ==, 0.0);
+  cairo_surface_destroy (a);
+  cairo_surface_destroy (b);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_render_without_egl (&err, (const char *const[]) {
+                     image, "--labels", labels, "--plane", "3d", "--renderer", "gl", "-o", gl,
+                     NULL }), ==, 1);
+  g_assert_nonnull (strstr (err, "EGL"));
+  g_assert_false (g_file_test (gl, G_FILE_TEST_EXISTS));
+}
+
 /* ---- the CPU renderer against the GL one ------------------------------------------------ */
 
 typedef struct
@@ -640,5 +704,6 @@ main (int argc, char **argv)
   g_test_add_func ("/render/3d/cpu-frames-follow", test_cpu_frames_follow);
   g_test_add_func ("/render/3d/offscreen-projection", test_offscreen_and_projection);
   g_test_add_func ("/render/3d/bad-options", test_bad_options);
+  g_test_add_func ("/render/3d/without-egl", test_without_egl);
   return g_test_run ();
 }
