@@ -7,11 +7,12 @@
  *   /e2e/view3d/render-rotate-locate/cpu, .../gl
  *       with the renderer the program picks (the CPU renderer: GL under Xvfb is Mesa's
  *       llvmpipe, a software rasteriser), then with NEUROSEG_3D=gl (a GtkGLArea), so both
- *       paths stay covered: the fourth pane shows the tumour's surfaces (its pixels on the screen are the
- *       label colours, not the background); a drag of the left button across it turns the
- *       view by half a degree per pixel; a click on the surface where the screen shows a
- *       label moves the cursor (the three planes) to a labelled voxel there; a brush
- *       stroke on the axial view re-meshes only the blocks it reached, not the volume
+ *       paths stay covered: the fourth pane shows the tumour's surfaces (its pixels on the
+ *       screen are the label colours, not the background); a drag of the left button
+ *       across it turns the view by half a degree per pixel; a click on the surface where
+ *       the screen shows a label moves the cursor (the three planes) to a labelled voxel
+ *       there; a brush stroke on the axial view re-meshes only the blocks it reached, not
+ *       the volume
  *
  * Runs under xvfb-run (the e2e suite).
  */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-view3d.h: the fourth view: the label surfaces in 3D (render/ns-mesh.h meshes them,
- * render/ns-render3d.h or render/ns-raster3d.h draws them): OpenGL in a GtkGLArea where
- * GL is a GPU's, the CPU renderer into a texture where GL is software or missing.  Drag turns the view, Shift+drag or the
- * middle button pans, the wheel zooms, a click on a surface moves the cursor (the three
- * planes) there.  Follows the viewer: a new case re-meshes everything, an edit only the
- * blocks its box touched, Run Model and recovery (a new label map) everything.  The GL
- * context exists only while the view is realized (shown).
+ * render/ns-render3d.h or render/ns-raster3d.h draws them): OpenGL in a GtkGLArea where GL
+ * is a GPU's, the CPU renderer into a texture where GL is software or missing.  Drag turns
+ * the view, Shift+drag or the middle button pans, the wheel zooms, a click on a surface
+ * moves the cursor (the three planes) there.  Follows the viewer: a new case re-meshes
+ * everything, an edit only the blocks its box touched, Run Model and recovery (a new label
+ * map) everything.  The GL context (GL path) exists only while the view is realized.
  */
 #pragma once
 
