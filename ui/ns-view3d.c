@@ -9,10 +9,10 @@
  *
  * Which renderer (ns_view3d_pick_renderer (), the rule): NEUROSEG_3D=gl or cpu if set;
  * else the CPU where OpenGL is a software rasteriser (llvmpipe on a VM or under Xvfb) or
- * missing, GL where a GPU driver answers.  On llvmpipe a GtkGLArea costs ~53 MiB of heap
- * (its context, buffers and JIT'd shaders) and draws the bundled case's frame in ~46 ms;
- * the CPU renderer needs a frame buffer and a depth buffer and is faster there
- * (docs/memory.md).  What GL is comes from the probe the application made at startup to
+ * missing, GL where a GPU driver answers.  On llvmpipe a GtkGLArea costs ~43 MiB resident
+ * (its context, buffers and JIT'd shaders; 29 MiB of it heap) and draws the bundled case's
+ * 512 x 512 frame in 46-98 ms; the CPU renderer needs a frame, a depth buffer and the scene
+ * it keeps, and takes ~13 ms of CPU there (docs/memory.md).  What GL is comes from the probe the application made at startup to
  * pick GSK's renderer (ns_application_probe_gl_renderer ()); no second context is made
  * unless the user set GSK_RENDERER, which skips that probe.
  *
