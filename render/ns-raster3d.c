@@ -8,17 +8,17 @@
  *      z the depth toward the viewer in mm, linear across the triangle);
  *   2. clip at the near and far planes of the GL renderer's clip volume (only triangles that
  *      cross a plane are clipped: Sutherland-Hodgman on the polygon, drawn as a fan);
- *   3. reject what covers no pixel centre: the bounding box in 28.4 fixed point rounded
- *      inward to pixel centres; most triangles of a full-resolution label surface are about
- *      a pixel across at 512 x 512, and many of them cover no centre at all;
+ *   3. reject what covers no pixel centre: the bounding box in fixed point (4 fractional
+ *      bits) rounded inward to pixel centres; most triangles of a full-resolution label
+ *      surface are about a pixel across at 512 x 512, and many cover no centre at all;
  *   4. the face's orientation from the sign of its area: closed surfaces drawn opaque skip
  *      back faces (a front face of the same closed surface always hides them) unless their
  *      bounding box reaches the near or far plane (then a clipped front face may uncover
  *      them, and they are drawn as GL draws them); the outline skips them always (GL culls
  *      it too); faces drawn from the back are lit with the normal turned round, as GL's
  *      shader does (two-sided lighting);
- *   5. edge functions in 28.4 fixed point stepped over the bounding box, with the top-left
- *      rule, so that triangles sharing an edge cover each pixel once (no cracks);
+ *   5. edge functions in that fixed point (64-bit) stepped over the bounding box, with the
+ *      top-left rule, so that triangles sharing an edge cover each pixel once (no cracks);
  *   6. depth test (nearer wins, ties to the later triangle: GL_LEQUAL) and Gouraud shading:
  *      the Blinn-Phong headlight of ns-render3d-private.h evaluated at the three vertices,
  *      lazily (only when a pixel of the triangle passed the depth test), interpolated.
@@ -45,7 +45,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SUBPIXEL 16                  /* 28.4 fixed point */
+#define SUBPIXEL 16                  /* fixed point: 4 fractional bits */
 #define MAX_SIZE 16384
 /* Vertices further than this from the view (in pixels) are not drawn: far beyond what the
  * zoom (at most 50) can put within reach of a visible pixel, and it keeps the fixed-point
