@@ -244,6 +244,15 @@ blend (guint32 dst, float r, float g, float b, float a)
                b * a + (dst & 0xff) * k);
 }
 
+/* Nearest fixed-point value (halves away from zero); inline, where lrintf () is a call
+ * into libm without -ffast-math. */
+static inline gint64
+to_fixed (float x)
+{
+  float v = x * SUBPIXEL;
+  return (gint64) (v >= 0.0f ? v + 0.5f : v - 0.5f);
+}
+
 static inline gboolean
 is_top_left (gint64 dx, gint64 dy)
 {
@@ -277,8 +286,8 @@ raster_triangle (const Frame *f, const Pass *p, const NsMeshVertex *const tri[3]
     {
       if (fabsf (sx[i]) > MAX_COORD || fabsf (sy[i]) > MAX_COORD)
         return;
-      X[i] = (gint64) lrintf (sx[i] * SUBPIXEL);
-      Y[i] = (gint64) lrintf (sy[i] * SUBPIXEL);
+      X[i] = to_fixed (sx[i]);
+      Y[i] = to_fixed (sy[i]);
     }
   /* Pixel centres (x + 0.5) inside the bounding box; >> 4 rounds toward -infinity. */
   x_lo = (int) MAX ((MIN (X[0], MIN (X[1], X[2])) - SUBPIXEL / 2 + SUBPIXEL - 1) >> 4, 0);
