@@ -89,8 +89,8 @@ run_command (const char *const *argv, int *status, char **out, char **err, GErro
                    argv[0]);
       return FALSE;
     }
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_INHERIT
-                                    | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+  /* stdin: /dev/null (GSubprocess's default) */
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE
                                     | G_SUBPROCESS_FLAGS_STDERR_PIPE, &local);
   if (proc == NULL || !g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &local))
     {

@@ -276,7 +276,8 @@ test_cancel (void)
 {
   g_auto (NsSlurmJobSpec) spec = { 0 };
   g_autoptr (GError) error = NULL;
-  g_autofree char *exe = write_program ("slow-trainer", "echo '{\"event\":\"step\"}'; exec sleep 300");
+  g_autofree char *exe = write_program ("slow-trainer",
+                                        "echo '{\"event\":\"step\"}'; exec sleep 300");
   g_autofree char *folder = g_build_filename (ns_test_tmpdir (), "cancel me", NULL);
   g_autofree char *progress = g_build_filename (folder, "progress.jsonl", NULL);
   g_autofree char *reason = NULL;

@@ -91,7 +91,8 @@ dup_val_lines (NsFineTuneDialog *self)
 static gboolean
 get_slurm_options (NsFineTuneDialog *self, NsTrainRequest *request, GError **error)
 {
-  g_autofree char *partition = g_strstrip (g_strdup (gtk_editable_get_text (self->partition_entry)));
+  g_autofree char *partition =
+    g_strstrip (g_strdup (gtk_editable_get_text (self->partition_entry)));
   g_autofree char *folder = g_strstrip (g_strdup (gtk_editable_get_text (self->folder_entry)));
   NsSlurmJobSpec *spec;
 
