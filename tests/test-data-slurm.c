@@ -16,6 +16,8 @@
  *   /data/slurm/cancel        a job cancelled with scancel ends CANCELLED, said clearly
  *   /data/slurm/failed        a trainer that exits 3: FAILED, naming the job and its log
  *   /data/slurm/rejected      a partition the cluster does not have: sbatch's refusal
+ *   /data/slurm/forgotten     a job slurmctld no longer knows (and no accounting): its
+ *                             exit-status file decides; without one, an error naming it
  */
 #define G_LOG_DOMAIN "test-data-slurm"
 
@@ -366,6 +368,40 @@ test_rejected (void)
   g_assert_nonnull (strstr (error->message, "partition"));
 }
 
+/* ---- forgotten ------------------------------------------------------------------------- */
+
+static void
+test_forgotten (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = g_build_filename (ns_test_tmpdir (), "forgotten", NULL);
+  g_autofree char *status = g_build_filename (folder, "exit-status", NULL);
+  g_autofree char *reason = NULL;
+  NsSlurmState state = NS_SLURM_PENDING;
+  /* a job id this cluster never gave: scontrol says "Invalid job id", sacct has no
+   * accounting, as for a job purged after MinJobAge */
+  const gint64 id = 987654;
+
+  ns_test_slurm_start ();
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+  g_assert_false (ns_slurm_query (id, folder, &state, &reason, &error));
+  g_assert_error (error, NS_SLURM_ERROR, NS_SLURM_ERROR_UNKNOWN_JOB);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "987654"));
+  g_assert_nonnull (strstr (error->message, folder));
+  g_clear_error (&error);
+
+  g_file_set_contents (status, "0\n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (ns_slurm_query (id, folder, &state, &reason, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (state, ==, NS_SLURM_COMPLETED);
+  g_file_set_contents (status, "2\n", -1, &error);
+  g_assert_true (ns_slurm_query (id, folder, &state, &reason, &error));
+  g_assert_cmpint (state, ==, NS_SLURM_FAILED);
+  g_assert_nonnull (strstr (reason, "status 2"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -377,5 +413,6 @@ main (int argc, char **argv)
   g_test_add_func ("/data/slurm/cancel", test_cancel);
   g_test_add_func ("/data/slurm/failed", test_failed);
   g_test_add_func ("/data/slurm/rejected", test_rejected);
+  g_test_add_func ("/data/slurm/forgotten", test_forgotten);
   return g_test_run ();
 }
