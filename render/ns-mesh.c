@@ -465,6 +465,8 @@ mesh_block (const NsSurfaces *s, const Source *src, const int b[3], Scratch *sc)
       gboolean any = FALSE;
       guint n_triangles;
 
+      if (s->kind == NS_SURFACES_LABELS && !present[id])
+        continue;
       surface_members (s, id, member);
       for (int v = 1; v < 256 && !any; v++)
         any = present[v] && member[v];

@@ -26,7 +26,7 @@
  * indexed mesh for the watertightness check and the decimation below.
  *
  * Decimation, per block so that a block re-mesh stays exact: within a block, edges are
- * collapsed (half-edge collapse ordered by quadric error, ns-mesh-decimate.c) while the
+ * collapsed (half-edge collapse bounded by quadric error, ns-mesh-decimate.c) while the
  * surface moves by less than a set fraction of the smallest voxel spacing; the vertices on
  * the block's faces, which the neighbouring block shares, never move, so the blocks still
  * meet without cracks and a block re-mesh equals a full mesh and decimation of the same
@@ -74,9 +74,15 @@ typedef enum
 /* How far (fraction of the smallest voxel spacing) decimation may move the surface. */
 #define NS_MESH_DECIMATE_NORMAL_ERROR 0.3
 #define NS_MESH_DECIMATE_STRONG_ERROR 0.8
+/* The level the 3D view starts with (chosen by `neuroseg bench --render`, README). */
+#define NS_MESH_DECIMATE_DEFAULT NS_MESH_DECIMATE_NORMAL
 
-/* The surfaces of label maps on grid, in blocks of block_size^3 cells (4 .. 64; 16 is
- * a good trade-off between the cost of one block and the work a brush stroke causes).
+/* The block size the workbench and the benchmark use (see README, the 3D view). */
+#define NS_SURFACES_BLOCK_SIZE 8
+
+/* The surfaces of label maps on grid, in blocks of block_size^3 cells (4 .. 64; small
+ * blocks make a brush stroke re-mesh less, large ones lock fewer vertices on block faces
+ * against decimation and cost less per block).
  * Empty until the first ns_surfaces_update (). */
 NsSurfaces *ns_surfaces_new               (const NsGrid *grid, int block_size);
 /* The same with the kind of surfaces and the decimation level (ns_surfaces_new (): label
