@@ -5,8 +5,9 @@
  *   the previous surfaces back at once (it did not mesh) and keeps iterating while the
  *   worker meshes; once done, the view's surfaces are those of the final labels, equal to
  *   a full mesh of them with the view's settings;
- * - /ui/view3d/worker/settings: regions and another decimation level re-mesh everything,
- *   again without blocking, into WT / TC / ET surfaces.
+ * - /ui/view3d/worker/settings: regions and another decimation level, chosen through the
+ *   view's menu actions, re-mesh everything, again without blocking, into WT / TC / ET
+ *   surfaces; the outline action toggles the outline.
  */
 #define G_LOG_DOMAIN "ns-test"
 
@@ -148,12 +149,21 @@ test_worker_settings (void)
 {
   Fixture f;
   const int box[6] = { 34, 30, 16, 42, 38, 22 };
-  gboolean present[256];
+  gboolean present[256], outline;
 
   fixture_setup (&f);
+  g_assert_nonnull (ns_test_find_named (GTK_WIDGET (f.view), "view3d-menu"));
   edit_box (f.viewer, box, 4);
-  ns_view3d_set_surface_kind (f.view, NS_SURFACES_REGIONS);
-  ns_view3d_set_decimation (f.view, NS_MESH_DECIMATE_STRONG);
+  /* Through the menu's actions, as its items do. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.view), "view3d.surfaces", "s",
+                                             "regions"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.view), "view3d.decimation", "s",
+                                             "strong"));
+  g_assert_cmpint (ns_view3d_get_surface_kind (f.view), ==, NS_SURFACES_REGIONS);
+  g_assert_cmpint (ns_view3d_get_decimation (f.view), ==, NS_MESH_DECIMATE_STRONG);
+  outline = ns_view3d_get_show_outline (f.view);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.view), "view3d.outline", NULL));
+  g_assert_cmpint (ns_view3d_get_show_outline (f.view), ==, !outline);
   hand_over_and_wait (&f);
   g_assert_cmpint (ns_surfaces_get_kind (ns_view3d_get_surfaces (f.view)), ==,
                    NS_SURFACES_REGIONS);
