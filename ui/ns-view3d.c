@@ -74,7 +74,8 @@ static void
 update_surface_style (NsView3d *self)
 {
   static const guint8 region_label[NS_N_REGIONS] = { 2, 1, 4 };
-  const NsSurfaces *drawn = ns_surface_worker_get_surfaces (self->worker);
+  const NsSurfaces *drawn = self->worker != NULL ? ns_surface_worker_get_surfaces (self->worker)
+                                                 : NULL;
 
   self->style.labels = self->overlay;
   self->style.label_opacity = self->see_through ? 0.5 : 1.0;
@@ -113,6 +114,8 @@ update_now (NsView3d *self)
   NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
 
   g_clear_handle_id (&self->update_idle, g_source_remove);
+  if (self->worker == NULL)      /* disposed */
+    return;
   if (self->outline_pending)
     {
       NsVolume *image = self->viewer != NULL && ns_viewer_get_n_images (self->viewer) > 0
