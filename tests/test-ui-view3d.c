@@ -7,7 +7,9 @@
  *   a full mesh of them with the view's settings;
  * - /ui/view3d/worker/settings: regions and another decimation level, chosen through the
  *   view's menu actions, re-mesh everything, again without blocking, into WT / TC / ET
- *   surfaces; the outline action toggles the outline.
+ *   surfaces; the outline action toggles the outline;
+ * - /ui/view3d/worker/new-case: another case opened while an edit is meshed: the old
+ *   surfaces go at once and the new case's come.
  */
 #define G_LOG_DOMAIN "ns-test"
 
@@ -175,6 +177,32 @@ test_worker_settings (void)
   fixture_teardown (&f);
 }
 
+/* Another case opened while an edit of the first is meshed: the first case's surfaces go
+ * at once (not shown over the new case), the edit's result is dropped, and the view ends
+ * with the new case's surfaces. */
+static void
+test_worker_new_case (void)
+{
+  Fixture f;
+  const int box[6] = { 30, 30, 15, 44, 40, 22 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ns_test_write_case ("view3d-other", 64, 60, 30, TRUE);
+  g_autoptr (NsCase) other = ns_case_load (dir, NS_CASE_LOAD_DEFAULT, &error);
+
+  g_assert_no_error (error);
+  fixture_setup (&f);
+  edit_box (f.viewer, box, 1);
+  g_assert_nonnull (ns_view3d_get_surfaces (f.view));  /* hands the edit over */
+  g_assert_true (ns_view3d_is_meshing (f.view));
+  ns_viewer_set_case (f.viewer, other);
+  g_assert_null (ns_view3d_get_surfaces (f.view));
+  g_assert_true (ns_test_wait_until (view_idle, f.view, 60));
+  g_assert_true (ns_grid_equal (ns_surfaces_get_grid (ns_view3d_get_surfaces (f.view)),
+                                &ns_viewer_get_labels (f.viewer)->grid));
+  assert_view_meshes_labels (&f);
+  fixture_teardown (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -183,5 +211,6 @@ main (int argc, char **argv)
   gtk_init ();
   g_test_add_func ("/ui/view3d/worker/edits", test_worker_edits);
   g_test_add_func ("/ui/view3d/worker/settings", test_worker_settings);
+  g_test_add_func ("/ui/view3d/worker/new-case", test_worker_new_case);
   return g_test_run ();
 }

@@ -34,6 +34,7 @@ struct _NsSurfaceWorker
   NsVolume *image;
 
   gboolean running;
+  guint epoch;                   /* bumped by ns_surface_worker_clear (): older results go */
   GCancellable *cancellable;
   guint last_remeshed, n_jobs;
 };
@@ -48,6 +49,7 @@ typedef struct
   NsSurfaces *outline;           /* made by the thread */
   int block_size, outline_step;
   NsMeshDecimation decimation;
+  guint epoch;
 } Work;
 
 static void
@@ -147,6 +149,13 @@ job_done_cb (GObject *source, GAsyncResult *result, gpointer data)
       worker_unref (worker);
       return;
     }
+  if (w->epoch != worker->epoch)
+    {
+      /* Cleared meanwhile (another case): the result is of what was before. */
+      start_next (worker);
+      worker_unref (worker);
+      return;
+    }
   if (w->do_outline)
     {
       ns_surfaces_free (worker->outline);
@@ -212,6 +221,7 @@ start_next (NsSurfaceWorker *worker)
   w->block_size = worker->block_size;
   w->outline_step = worker->outline_step;
   w->decimation = worker->decimation;
+  w->epoch = worker->epoch;
   if (worker->outline_pending)
     {
       w->do_outline = TRUE;
@@ -322,6 +332,19 @@ ns_surface_worker_mesh_box (NsSurfaceWorker *worker, NsLabelMap *labels, const i
       worker->box_pending = TRUE;
     }
   start_next (worker);
+}
+
+void
+ns_surface_worker_clear (NsSurfaceWorker *worker)
+{
+  g_return_if_fail (worker != NULL);
+
+  worker->epoch++;
+  g_clear_pointer (&worker->surfaces, ns_surfaces_free);
+  g_clear_pointer (&worker->meshed, ns_label_map_unref);
+  g_clear_pointer (&worker->outline, ns_surfaces_free);
+  if (worker->updated != NULL)
+    worker->updated (worker->user_data);
 }
 
 void

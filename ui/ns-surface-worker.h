@@ -45,6 +45,10 @@ void              ns_surface_worker_mesh_all        (NsSurfaceWorker *worker, Ns
  * blocks they reach (everything when labels is not the map meshed). */
 void              ns_surface_worker_mesh_box        (NsSurfaceWorker *worker, NsLabelMap *labels,
                                                      const int box[6]);
+/* Drops the surfaces and the outline at once (another case is open: its predecessor's
+ * must not be shown meanwhile); a running job's result is dropped too.  What was asked
+ * for stays asked for. */
+void              ns_surface_worker_clear           (NsSurfaceWorker *worker);
 /* Mesh the brain outline of image (a reference is taken; NULL: no outline). */
 void              ns_surface_worker_mesh_outline    (NsSurfaceWorker *worker, NsVolume *image);
 

@@ -194,6 +194,8 @@ case_changed_cb (NsView3d *self)
 
   if (grid != NULL)
     ns_camera3d_init (&self->cam, grid);
+  /* Not the previous case's surfaces while the new ones are meshed. */
+  ns_surface_worker_clear (self->worker);
   self->outline_pending = TRUE;
   self->full_pending = TRUE;
   queue_update (self);
