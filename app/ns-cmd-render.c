@@ -85,7 +85,8 @@ parse_voxel (const char *text, double voxel[3])
   return TRUE;
 }
 
-/* The labels' surfaces and the brain's outline, seen by cam: the workbench's 3D view. */
+/* The labels' surfaces and the brain's outline, seen by cam: the workbench's 3D view
+ * (its block size and default decimation). */
 static cairo_surface_t *
 render_3d (const NsVolume *image, const NsLabelMap *labels, const double cursor[3],
            const NsCamera3d *cam, const NsRender3dStyle *style, int size, GError **error)
@@ -95,14 +96,16 @@ render_3d (const NsVolume *image, const NsLabelMap *labels, const double cursor[
 
   if (labels != NULL)
     {
-      label_surfaces = ns_surfaces_new (&labels->grid, 16);
+      label_surfaces = ns_surfaces_new_full (&labels->grid, NS_SURFACES_BLOCK_SIZE,
+                                             NS_SURFACES_LABELS, NS_MESH_DECIMATE_DEFAULT);
       ns_surfaces_update (label_surfaces, labels->labels, NULL, NULL);
     }
   if (style->show_outline)
     {
       NsGrid coarse;
       g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, 2, &coarse);
-      outline = ns_surfaces_new (&coarse, 16);
+      outline = ns_surfaces_new_full (&coarse, NS_SURFACES_BLOCK_SIZE, NS_SURFACES_LABELS,
+                                      NS_MESH_DECIMATE_DEFAULT);
       ns_surfaces_update (outline, mask, NULL, NULL);
     }
   {
