@@ -20,10 +20,11 @@
  * share it, so it must stay where both put it), when u's fan is not a closed disc (each
  * edge of u in two triangles), when the link condition fails (u and v have neighbours in
  * common other than the two opposite vertices of edge uv: the collapse would pinch the
- * surface), or when one of u's remaining triangles would turn by more than 60 degrees or
- * collapse to no area.  Locked vertices never move and u is never locked, so every edge
- * between two locked vertices survives: the block's rim is left as it was and the blocks
- * still meet without cracks.
+ * surface), when a vertex would be left with fewer than three triangles (a tetrahedron,
+ * the smallest closed surface, stays one), or when one of u's remaining triangles would
+ * turn by more than 60 degrees or collapse to no area.  Locked vertices never move and u
+ * is never locked, so every edge between two locked vertices survives: the block's rim is
+ * left as it was and the blocks still meet without cracks.
  */
 #define G_LOG_DOMAIN "neuroseg-render"
 
@@ -76,6 +77,7 @@ triangle_normal (const float *a, const float *b, const float *c, double n[3])
 typedef struct
 {
   const NsMeshVertex *v;
+  const guint8 *locked;
   guint32 *tri;
   guint n_tri;
   guint32 *offset;               /* n_v + 1: the triangles of vertex i are */
@@ -109,6 +111,23 @@ others (const Mesh *m, guint32 t, guint32 x, guint32 *a, guint32 *b)
   *b = tr[(k + 2) % 3];
 }
 
+/* The number of triangles around x.  Within a pass the incidence lists only go stale by
+ * keeping triangles that died (a collapse moves corners from u to v, and u's neighbours'
+ * lists still hold the triangles that now have v; the two with both u and v die), so the
+ * count skips the dead ones. */
+static guint32
+degree (const Mesh *m, guint32 x)
+{
+  guint32 n = 0;
+
+  for (guint32 i = m->offset[x]; i < m->offset[x + 1]; i++)
+    {
+      const guint32 *tr = m->tri + 3 * m->incident[i];
+      n += tr[0] != DEAD && tr[1] != DEAD && tr[2] != DEAD;
+    }
+  return n;
+}
+
 static gboolean
 collapse_allowed (const Mesh *m, guint32 u, guint32 v)
 {
@@ -138,6 +157,16 @@ collapse_allowed (const Mesh *m, guint32 u, guint32 v)
         }
     }
   if (n_shared != 2)
+    return FALSE;
+  /* The opposite vertices lose an edge each and v gets u's: none whose fan is closed
+   * may end with fewer than three triangles (a tetrahedron would fold into two triangles
+   * back to back, the link condition notwithstanding).  A locked vertex's fan is open
+   * here (the neighbouring block holds the rest of it, as marching cubes gives every
+   * cell around a crossed edge a triangle on it), so it cannot fold. */
+  for (int k = 0; k < 2; k++)
+    if (!m->locked[opposite[k]] && degree (m, opposite[k]) <= 3)
+      return FALSE;
+  if (!m->locked[v] && degree (m, u) + degree (m, v) < 7)
     return FALSE;
 
   /* Link condition: a neighbour of both u and v is one of the two opposite vertices. */
@@ -185,7 +214,7 @@ guint
 _ns_mesh_decimate (const NsMeshVertex *vertices, const guint8 *locked, guint n_vertices,
                    guint32 *triangles, guint n_triangles, double max_error)
 {
-  Mesh m = { vertices, triangles, n_triangles, NULL, NULL };
+  Mesh m = { vertices, locked, triangles, n_triangles, NULL, NULL };
   g_autofree double *quadric = g_new0 (double, (gsize) 10 * n_vertices);
   g_autofree guint8 *touched = g_new (guint8, n_vertices);
   const double max_cost = max_error * max_error;
