@@ -216,7 +216,9 @@ _ns_mesh_decimate (const NsMeshVertex *vertices, const guint8 *locked, guint n_v
 {
   Mesh m = { vertices, locked, triangles, n_triangles, NULL, NULL };
   g_autofree double *quadric = g_new0 (double, (gsize) 10 * n_vertices);
-  g_autofree guint8 *touched = g_new (guint8, n_vertices);
+  g_autofree guint8 *touched = g_new0 (guint8, n_vertices);
+  g_autofree guint8 *deferred = g_new0 (guint8, n_vertices);
+  g_autofree guint8 *active = g_new (guint8, n_vertices);
   const double max_cost = max_error * max_error;
 
   if (n_triangles == 0 || max_error <= 0.0)
@@ -240,20 +242,43 @@ _ns_mesh_decimate (const NsMeshVertex *vertices, const guint8 *locked, guint n_v
                              + n[2] * vertices[tr[0]].pos[2]));
     }
 
+  /* Which vertices a pass looks at: all at first; then those whose surroundings the
+   * previous pass changed (a vertex whose candidates were all refused and around which
+   * nothing changed would be refused again). */
+  memset (active, 1, n_vertices);
   for (int pass = 0; pass < MAX_PASSES; pass++)
     {
       guint n_done = 0, kept = 0;
 
       build_incidence (&m, n_vertices);
+      if (pass > 0)
+        {
+          /* The neighbours of a vertex touched last pass: its quadric or its triangles
+           * changed, and with them their costs. */
+          memset (active, 0, n_vertices);
+          for (guint t = 0; t < m.n_tri; t++)
+            {
+              const guint32 *tr = m.tri + 3 * t;
+              if (touched[tr[0]] || touched[tr[1]] || touched[tr[2]] || deferred[tr[0]]
+                  || deferred[tr[1]] || deferred[tr[2]])
+                active[tr[0]] = active[tr[1]] = active[tr[2]] = 1;
+            }
+        }
       memset (touched, 0, n_vertices);
+      memset (deferred, 0, n_vertices);
       /* Vertices in index order (the order marching cubes made them: deterministic); each
        * moves onto its cheapest neighbour when that stays within the bound. */
       for (guint32 u = 0; u < n_vertices; u++)
         {
           guint32 best_v = DEAD;
           double best = max_cost;
-          if (locked[u] || touched[u] || m.offset[u] == m.offset[u + 1])
+          if (!active[u] || locked[u] || m.offset[u] == m.offset[u + 1])
             continue;
+          if (touched[u])
+            {
+              deferred[u] = 1;
+              continue;
+            }
           for (guint32 i = m.offset[u]; i < m.offset[u + 1]; i++)
             {
               guint32 a, b;
@@ -261,7 +286,10 @@ _ns_mesh_decimate (const NsMeshVertex *vertices, const guint8 *locked, guint n_v
               others (&m, m.incident[i], u, &a, &b);
               /* a is the neighbour after u; each neighbour is "after" in one triangle. */
               if (touched[a])
-                continue;
+                {
+                  deferred[u] = 1;
+                  continue;
+                }
               cost = quadric_eval (quadric + 10 * u, vertices[a].pos)
                      + quadric_eval (quadric + 10 * a, vertices[a].pos);
               if (cost < best || (cost == best && best_v != DEAD && a < best_v))
