@@ -13,6 +13,8 @@
 
 #include "ns-surface-worker.h"
 
+#include <string.h>
+
 struct _NsSurfaceWorker
 {
   int ref_count;                 /* main thread only */
@@ -83,9 +85,10 @@ NsSurfaceWorker *
 ns_surface_worker_new (int block_size, int outline_step, NsSurfaceWorkerUpdated updated,
                        gpointer user_data)
 {
-  NsSurfaceWorker *worker = g_new0 (NsSurfaceWorker, 1);
+  NsSurfaceWorker *worker;
 
   g_return_val_if_fail (block_size >= 4 && block_size <= 64 && outline_step >= 1, NULL);
+  worker = g_new0 (NsSurfaceWorker, 1);
   worker->ref_count = 1;
   worker->block_size = block_size;
   worker->outline_step = outline_step;
