@@ -1,8 +1,20 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-view3d.c: the 3D view widget (see ns-view3d.h).  A GtkGLArea child draws with the
- * renderer shared with `neuroseg render --plane 3d`; this file keeps the surfaces in step
- * with the viewer and turns the mouse into camera moves and cursor picks.
+ * ns-view3d.c: the 3D view widget (see ns-view3d.h).  It draws with one of the two
+ * renderers shared with `neuroseg render --plane 3d`: OpenGL in a GtkGLArea child, or the
+ * CPU renderer (render/ns-raster3d.h) into a GdkMemoryTexture that the widget's snapshot
+ * hands to GSK (no GL context of its own).  This file keeps the surfaces in step with the
+ * viewer and turns the mouse into camera moves and cursor picks; both renderers share all
+ * of that, and picking is a ray against the meshes, the same for both.
+ *
+ * Which renderer (ns_view3d_pick_renderer (), the rule): NEUROSEG_3D=gl or cpu if set;
+ * else the CPU where OpenGL is a software rasteriser (llvmpipe on a VM or under Xvfb) or
+ * missing, GL where a GPU driver answers.  On llvmpipe a GtkGLArea costs ~43 MiB resident
+ * (its context, buffers and JIT'd shaders; 29 MiB of it heap) and draws the bundled case's
+ * 512 x 512 frame in 46-98 ms; the CPU renderer needs a frame, a depth buffer and the scene
+ * it keeps, and takes ~13 ms of CPU there (docs/memory.md).  What GL is comes from the probe the application made at startup to
+ * pick GSK's renderer (ns_application_probe_gl_renderer ()); no second context is made
+ * unless the user set GSK_RENDERER, which skips that probe.
  *
  * Keeping up with edits: the viewer emits "labels-damaged" with a box for each dab of a
  * stroke and for undo and redo, and "labels-changed" for every change of the labels; an
@@ -22,7 +34,11 @@
 #include "ns-view3d-menu.h"
 #include "ns-labels.h"
 
+#include "ns-application.h"
+#include "ns-raster3d.h"
+
 #include <math.h>
+#include <string.h>
 
 #define OUTLINE_STEP 2
 
@@ -30,10 +46,11 @@ struct _NsView3d
 {
   GtkWidget parent_instance;
 
-  GtkGLArea *area;
-  GtkWidget *menu;
+  GtkGLArea *area;               /* the GL renderer's; NULL on the CPU path */
+  GtkWidget *menu;               /* ns-view3d-menu.h, over the drawing */
   NsViewer *viewer;
-  NsRenderer3d *renderer;        /* while realized */
+  NsRenderer3d *renderer;        /* GL: while realized */
+  NsRaster3d *raster;            /* the CPU renderer; NULL on the GL path */
   GError *error;
 
   NsSurfaceWorker *worker;       /* meshes the labels and the outline off the main thread */
@@ -46,7 +63,7 @@ struct _NsView3d
   guint update_idle;
 
   NsCamera3d cam;
-  NsRender3dStyle style;         /* what the renderer gets: colours by surface id */
+  NsRender3dStyle style;         /* what the renderers get: colours by surface id */
   NsOverlayStyle overlay;        /* the viewer's label colours */
   gboolean see_through;
   gboolean pan_drag;
@@ -66,6 +83,26 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 /* ---- keeping the surfaces up to date ------------------------------------------------------ */
+
+static void
+queue_render (NsView3d *self)
+{
+  if (self->area != NULL)
+    gtk_gl_area_queue_render (self->area);
+  else
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+set_renderer_surfaces (NsView3d *self)
+{
+  if (self->renderer != NULL)
+    ns_renderer3d_set_surfaces (self->renderer, ns_surface_worker_get_surfaces (self->worker),
+                                ns_surface_worker_get_outline (self->worker));
+  if (self->raster != NULL)
+    ns_raster3d_set_surfaces (self->raster, ns_surface_worker_get_surfaces (self->worker),
+                              ns_surface_worker_get_outline (self->worker));
+}
 
 /* The colours of the surfaces by id: the overlay's for label surfaces; for regions the
  * colour of the label each region adds to the one inside it (WT the edema's, TC the
@@ -101,15 +138,14 @@ surfaces_updated_cb (gpointer data)
   NsView3d *self = data;
 
   update_surface_style (self);
-  if (self->renderer != NULL)
-    ns_renderer3d_set_surfaces (self->renderer, ns_surface_worker_get_surfaces (self->worker),
-                                ns_surface_worker_get_outline (self->worker));
-  gtk_gl_area_queue_render (self->area);
+  set_renderer_surfaces (self);
+  queue_render (self);
 }
 
-/* Hands what changed to the worker, which meshes it on its thread (never blocks). */
+/* Hands what changed to the worker, which meshes it on its thread (never blocks; the new
+ * surfaces come through surfaces_updated_cb ()). */
 static void
-update_now (NsView3d *self)
+update_surfaces (NsView3d *self)
 {
   NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
 
@@ -135,6 +171,13 @@ update_now (NsView3d *self)
   self->full_pending = FALSE;
   self->box_pending = FALSE;
   self->maybe_replaced = FALSE;
+}
+
+static void
+update_now (NsView3d *self)
+{
+  update_surfaces (self);
+  queue_render (self);
 }
 
 static gboolean
@@ -211,7 +254,7 @@ cursor_changed_cb (NsView3d *self)
     return;
   ns_viewer_get_cursor (self->viewer, voxel);
   ns_geometry_voxel_to_ras (grid, voxel, self->style.cursor_ras);
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 static void
@@ -232,7 +275,7 @@ display_changed_cb (NsView3d *self)
       update_surface_style (self);
     }
   self->style.show_cursor = ns_viewer_get_show_crosshair (self->viewer);
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 /* ---- GL ---------------------------------------------------------------------------------- */
@@ -279,11 +322,82 @@ area_render_cb (NsView3d *self, GdkGLContext *context)
   if (self->renderer == NULL || w <= 0 || h <= 0)
     return FALSE;
   if (update_wanted (self))
-    update_now (self);
+    update_surfaces (self);
   ns_renderer3d_draw (self->renderer, &self->cam, &self->style, w, h);
   ns_renderer3d_finish (self->renderer); /* so that the time is the frame's */
   self->last_frame_us = g_get_monotonic_time () - start;
   return TRUE;
+}
+
+/* ---- the CPU renderer ------------------------------------------------------------------ */
+
+static void
+ns_view3d_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  NsView3d *self = NS_VIEW3D (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget), w = width * scale, h = height * scale;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  guint8 *pixels;
+  gint64 start;
+
+  if (self->raster == NULL)
+    {
+      GTK_WIDGET_CLASS (ns_view3d_parent_class)->snapshot (widget, snapshot);
+      return;
+    }
+  if (w <= 0 || h <= 0)
+    return;
+  if (update_wanted (self))
+    update_surfaces (self);
+  start = g_get_monotonic_time ();
+  /* A buffer per frame, handed to the texture: GSK may still hold the previous one. */
+  pixels = g_malloc ((gsize) w * h * 4);
+  ns_raster3d_draw (self->raster, &self->cam, &self->style, w, h, pixels, (gsize) w * 4);
+  bytes = g_bytes_new_take (pixels, (gsize) w * h * 4);
+  texture = gdk_memory_texture_new (w, h, GDK_MEMORY_DEFAULT, bytes, (gsize) w * 4);
+  self->last_frame_us = MAX (g_get_monotonic_time () - start, 1);
+  gtk_snapshot_append_texture (snapshot, texture, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (self->menu != NULL)
+    gtk_widget_snapshot_child (widget, self->menu, snapshot);
+}
+
+/* "gl" or "cpu" in NEUROSEG_3D decides alone (no GL probe needed). */
+static gboolean
+override_decides (const char *override)
+{
+  return g_strcmp0 (override, "gl") == 0 || g_strcmp0 (override, "cpu") == 0;
+}
+
+NsView3dRenderer
+ns_view3d_pick_renderer (const char *override, const char *gl_renderer)
+{
+  if (override_decides (override))
+    return strcmp (override, "gl") == 0 ? NS_VIEW3D_RENDERER_GL : NS_VIEW3D_RENDERER_CPU;
+  if (gl_renderer == NULL || ns_application_gl_is_software (gl_renderer))
+    return NS_VIEW3D_RENDERER_CPU;
+  return NS_VIEW3D_RENDERER_GL;
+}
+
+static NsView3dRenderer
+choose_renderer (GtkWidget *widget)
+{
+  const char *override = g_getenv ("NEUROSEG_3D");
+
+  if (override != NULL && override[0] != '\0' && !override_decides (override))
+    g_message ("NEUROSEG_3D=%s: not gl or cpu, ignored", override);
+  if (override_decides (override))
+    return ns_view3d_pick_renderer (override, NULL);
+  return ns_view3d_pick_renderer (
+    NULL, ns_application_probe_gl_renderer (gtk_widget_get_display (widget)));
+}
+
+const char *
+ns_view3d_get_renderer_name (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
+  return self->raster != NULL ? "cpu" : "gl";
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
@@ -351,7 +465,7 @@ drag_update_cb (GtkGestureDrag *gesture, double dx, double dy, NsView3d *self)
     ns_camera3d_rotate (&self->cam, ddx, ddy);
   self->drag_done[0] = dx;
   self->drag_done[1] = dy;
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 static void
@@ -378,7 +492,7 @@ static gboolean
 scroll_cb (GtkEventControllerScroll *scroll, double dx, double dy, NsView3d *self)
 {
   ns_camera3d_zoom (&self->cam, -dy);
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
   return TRUE;
 }
 
@@ -426,7 +540,7 @@ ns_view3d_set_see_through (NsView3d *self, gboolean see_through)
   g_return_if_fail (NS_IS_VIEW3D (self));
   self->see_through = see_through;
   update_surface_style (self);
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 void
@@ -434,7 +548,7 @@ ns_view3d_set_show_outline (NsView3d *self, gboolean show)
 {
   g_return_if_fail (NS_IS_VIEW3D (self));
   self->style.show_outline = show;
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 gboolean
@@ -515,7 +629,9 @@ const GError *
 ns_view3d_get_error (NsView3d *self)
 {
   g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
-  return self->error != NULL ? self->error : gtk_gl_area_get_error (self->area);
+  if (self->error != NULL)
+    return self->error;
+  return self->area != NULL ? gtk_gl_area_get_error (self->area) : NULL;
 }
 
 static void
@@ -533,6 +649,7 @@ ns_view3d_dispose (GObject *object)
       gtk_widget_unparent (GTK_WIDGET (self->area));
       self->area = NULL;
     }
+  g_clear_pointer (&self->raster, ns_raster3d_free);
   g_clear_pointer (&self->worker, ns_surface_worker_free);
   g_clear_pointer (&self->meshed, ns_label_map_unref);
   g_clear_error (&self->error);
@@ -596,6 +713,7 @@ ns_view3d_class_init (NsView3dClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   widget_class->map = ns_view3d_map;
+  widget_class->snapshot = ns_view3d_snapshot;
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "view3d");
 }
@@ -615,16 +733,26 @@ ns_view3d_init (NsView3d *self)
   ns_render3d_style_init (&self->style);
   self->overlay = self->style.labels;
 
-  self->area = GTK_GL_AREA (gtk_gl_area_new ());
-  gtk_gl_area_set_has_depth_buffer (self->area, TRUE);
-  gtk_widget_set_hexpand (GTK_WIDGET (self->area), TRUE);
-  gtk_widget_set_vexpand (GTK_WIDGET (self->area), TRUE);
-  gtk_widget_set_parent (GTK_WIDGET (self->area), GTK_WIDGET (self));
+  if (choose_renderer (GTK_WIDGET (self)) == NS_VIEW3D_RENDERER_CPU)
+    {
+      self->raster = ns_raster3d_new ();
+      gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
+      gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
+    }
+  else
+    {
+      self->area = GTK_GL_AREA (gtk_gl_area_new ());
+      gtk_gl_area_set_has_depth_buffer (self->area, TRUE);
+      gtk_widget_set_hexpand (GTK_WIDGET (self->area), TRUE);
+      gtk_widget_set_vexpand (GTK_WIDGET (self->area), TRUE);
+      gtk_widget_set_parent (GTK_WIDGET (self->area), GTK_WIDGET (self));
+      g_signal_connect_swapped (self->area, "realize", G_CALLBACK (area_realize_cb), self);
+      g_signal_connect_swapped (self->area, "unrealize", G_CALLBACK (area_unrealize_cb), self);
+      g_signal_connect_swapped (self->area, "render", G_CALLBACK (area_render_cb), self);
+    }
+  /* After the GL area: drawn over it. */
   self->menu = ns_view3d_menu_new (self);
   gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
-  g_signal_connect_swapped (self->area, "realize", G_CALLBACK (area_realize_cb), self);
-  g_signal_connect_swapped (self->area, "unrealize", G_CALLBACK (area_unrealize_cb), self);
-  g_signal_connect_swapped (self->area, "render", G_CALLBACK (area_render_cb), self);
 
   drag = gtk_gesture_drag_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);  /* left and middle */
