@@ -106,7 +106,8 @@ set_renderer_surfaces (NsView3d *self)
 
 /* The colours of the surfaces by id: the overlay's for label surfaces; for regions the
  * colour of the label each region adds to the one inside it (WT the edema's, TC the
- * core's, ET the enhancing tumour's), drawn see-through so the inner regions show. */
+ * core's, ET the enhancing tumour's); WT and TC see-through so the inner regions show,
+ * ET opaque. */
 static void
 update_surface_style (NsView3d *self)
 {
@@ -116,6 +117,7 @@ update_surface_style (NsView3d *self)
 
   self->style.labels = self->overlay;
   self->style.label_opacity = self->see_through ? 0.5 : 1.0;
+  self->style.opaque_label = 0;
   /* The kind of the surfaces drawn, which the new settings' surfaces replace only once
    * meshed. */
   if (drawn != NULL && ns_surfaces_get_kind (drawn) == NS_SURFACES_REGIONS)
@@ -127,7 +129,9 @@ update_surface_style (NsView3d *self)
           self->style.labels.rgb[1 + r] = self->overlay.rgb[region_label[r]];
           self->style.labels.visible[1 + r] = self->overlay.visible[region_label[r]];
         }
+      /* WT and TC see-through, ET (inside both) opaque. */
       self->style.label_opacity = 0.5;
+      self->style.opaque_label = 1 + NS_REGION_ET;
     }
 }
 
