@@ -88,7 +88,8 @@ parse_voxel (const char *text, double voxel[3])
   return TRUE;
 }
 
-/* The labels' surfaces and the brain's outline, seen by cam: the workbench's 3D view. */
+/* The labels' surfaces and the brain's outline, seen by cam: the workbench's 3D view
+ * (its block size and default decimation). */
 typedef enum
 {
   RENDERER_AUTO,                 /* GL, else the CPU where EGL is not usable */
@@ -106,14 +107,16 @@ render_3d (const NsVolume *image, const NsLabelMap *labels, const double cursor[
 
   if (labels != NULL)
     {
-      label_surfaces = ns_surfaces_new (&labels->grid, 16);
+      label_surfaces = ns_surfaces_new_full (&labels->grid, NS_SURFACES_BLOCK_SIZE,
+                                             NS_SURFACES_LABELS, NS_MESH_DECIMATE_DEFAULT);
       ns_surfaces_update (label_surfaces, labels->labels, NULL, NULL);
     }
   if (style->show_outline)
     {
       NsGrid coarse;
       g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, 2, &coarse);
-      outline = ns_surfaces_new (&coarse, 16);
+      outline = ns_surfaces_new_full (&coarse, NS_SURFACES_BLOCK_SIZE, NS_SURFACES_LABELS,
+                                      NS_MESH_DECIMATE_DEFAULT);
       ns_surfaces_update (outline, mask, NULL, NULL);
     }
   {

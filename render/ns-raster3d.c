@@ -520,7 +520,8 @@ same_scene_style (const NsRender3dStyle *a, const NsRender3dStyle *b)
 {
   return memcmp (a->labels.rgb, b->labels.rgb, sizeof a->labels.rgb) == 0
          && memcmp (a->labels.visible, b->labels.visible, sizeof a->labels.visible) == 0
-         && a->label_opacity == b->label_opacity && a->show_outline == b->show_outline
+         && a->label_opacity == b->label_opacity && a->opaque_label == b->opaque_label
+         && a->show_outline == b->show_outline
          && a->outline_opacity == b->outline_opacity && a->outline_rgb == b->outline_rgb
          && a->background_rgb == b->background_rgb;
 }
@@ -632,10 +633,22 @@ ns_raster3d_draw (NsRaster3d *r, const NsCamera3d *cam, const NsRender3dStyle *s
   pass.nz = nz;
   /* Opaque labels write depth and skip back faces (closed surfaces); see-through ones are
    * blended without writing depth, both faces, as GL draws them. */
+  /* The opaque label among see-through ones first: it writes depth and the others blend
+   * over it (the innermost of nested regions, seen through the outer ones). */
+  if (style->label_opacity < 1.0 && style->opaque_label != 0
+      && r->labels[style->opaque_label] != NULL && style->labels.visible[style->opaque_label])
+    {
+      pass.alpha = 1.0f;
+      pass.write_depth = TRUE;
+      rgb_of (style->labels.rgb[style->opaque_label], pass.rgb);
+      pass.cull_back = within_depth (&f, r->labels[style->opaque_label]);
+      draw_mesh (&f, &pass, r->labels[style->opaque_label]);
+    }
   pass.alpha = (float) CLAMP (style->label_opacity, 0.0, 1.0);
   pass.write_depth = pass.alpha >= 1.0f;
   for (int lv = 1; lv < 256; lv++)
-    if (r->labels[lv] != NULL && style->labels.visible[lv])
+    if (r->labels[lv] != NULL && style->labels.visible[lv]
+        && !(lv == style->opaque_label && !pass.write_depth))
       {
         rgb_of (style->labels.rgb[lv], pass.rgb);
         pass.cull_back = pass.write_depth && within_depth (&f, r->labels[lv]);

@@ -337,6 +337,16 @@ ns_renderer3d_draw (NsRenderer3d *r, const NsCamera3d *cam, const NsRender3dStyl
   glDisable (GL_CULL_FACE);
   glBlendFunc (GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA);
 
+  /* The opaque label among see-through ones first: it writes depth and the others blend
+   * over it (the innermost of nested regions, seen through the outer ones). */
+  if (see_through && style->opaque_label != 0 && r->labels[style->opaque_label].n_vertices > 0
+      && style->labels.visible[style->opaque_label])
+    {
+      glDisable (GL_BLEND);
+      set_colour (r, style->labels.rgb[style->opaque_label], 1.0, TRUE);
+      glBindVertexArray (r->labels[style->opaque_label].vao);
+      glDrawArrays (GL_TRIANGLES, 0, r->labels[style->opaque_label].n_vertices);
+    }
   /* Opaque labels write depth; see-through ones are blended without writing it, so all
    * of them show through each other (order-independent enough for a few nested regions). */
   if (see_through)
@@ -347,7 +357,8 @@ ns_renderer3d_draw (NsRenderer3d *r, const NsCamera3d *cam, const NsRender3dStyl
   else
     glDisable (GL_BLEND);
   for (int l = 1; l < 256; l++)
-    if (r->labels[l].n_vertices > 0 && style->labels.visible[l])
+    if (r->labels[l].n_vertices > 0 && style->labels.visible[l]
+        && !(see_through && l == style->opaque_label))
       {
         set_colour (r, style->labels.rgb[l], style->label_opacity, TRUE);
         glBindVertexArray (r->labels[l].vao);

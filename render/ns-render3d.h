@@ -61,6 +61,8 @@ typedef struct
 {
   NsOverlayStyle labels;         /* colours and visibility of the label values */
   double label_opacity;          /* 1: opaque (default); below: see-through surfaces */
+  guint8 opaque_label;           /* with see-through surfaces, this one (0: none) is drawn
+                                  * opaque, first: the innermost of nested regions */
   gboolean show_outline;         /* the brain's outline, faint */
   double outline_opacity;
   guint32 outline_rgb;

@@ -15,6 +15,7 @@
 
 #include "ns-mesh.h"
 #include "ns-nifti.h"
+#include "ns-labels.h"
 #include "ns-raster3d.h"
 #include "ns-render3d.h"
 #include "ns-render-test-synth.h"
@@ -482,8 +483,9 @@ is_colour (guint32 p, guint32 rgb)
   return TRUE;
 }
 
-/* The same scene from three angles, opaque and see-through, with the outline and the
- * cursor: the images agree but for a few pixels. */
+/* The same scene from three angles, opaque, see-through, and see-through with label 1
+ * (inside label 2) opaque, with the outline and the cursor: the images agree but for a
+ * few pixels. */
 static void
 test_cpu_matches_gl (void)
 {
@@ -493,7 +495,7 @@ test_cpu_matches_gl (void)
   Scene scene;
 
   scene_init (&scene, balls, 3, TRUE);
-  for (int view = 0; view < 6; view++)
+  for (int view = 0; view < 9; view++)
     {
       g_autoptr (GError) error = NULL;
       NsCamera3d cam;
@@ -507,6 +509,7 @@ test_cpu_matches_gl (void)
       cam.zoom = 1.2;
       ns_render3d_style_init (&style);
       style.label_opacity = view < 3 ? 1.0 : 0.5;
+      style.opaque_label = view < 6 ? 0 : 1;
       style.show_cursor = TRUE;
       style.cursor_ras[0] = 3.0;
       gl = ns_render3d_offscreen (scene.labels, scene.outline, &cam, &style, SIZE, SIZE, &error);
@@ -516,7 +519,9 @@ test_cpu_matches_gl (void)
       differ = compare_images (gl, cpu, &mean_abs);
       g_test_message ("view %d (azimuth %.0f, elevation %.0f, %s): %.2f%% of the pixels "
                       "differ by more than 48, mean difference %.2f", view, cam.azimuth,
-                      cam.elevation, view < 3 ? "opaque" : "see-through", 100.0 * differ,
+                      cam.elevation,
+                      view < 3 ? "opaque" : view < 6 ? "see-through" : "see-through, 1 opaque",
+                      100.0 * differ,
                       mean_abs);
       g_assert_cmpfloat (differ, <, 0.005);
       g_assert_cmpfloat (mean_abs, <, 1.5);
@@ -570,6 +575,58 @@ test_hidden_inside (void)
       cairo_surface_destroy (s);
     }
   scene_clear (&scene);
+}
+
+/* Nested regions as the 3D view shows them: see-through region surfaces (WT, TC, ET of
+ * render/ns-mesh.h) with the innermost one opaque (style.opaque_label).  With WT and ET
+ * shown, at the centre of the view ET is drawn opaque and WT's front face blended over
+ * it: the pixel is the blend of the two drawn alone (WT's back face, behind ET, is hidden
+ * by ET's depth). */
+static void
+test_opaque_inside (void)
+{
+  const Ball balls[3] = { { 2, { 0.0, 0.0, 0.0 }, 18.0 }, { 1, { 0.0, 0.0, 0.0 }, 12.0 },
+                          { 4, { 0.0, 0.0, 0.0 }, 6.0 } };
+  const guint8 wt = 1 + NS_REGION_WT, et = 1 + NS_REGION_ET;
+  const double alpha = 0.5;
+  g_autoptr (NsVolume) image = NULL;
+  g_autoptr (NsLabelMap) map = make_labels (balls, 3, &image);
+  NsSurfaces *regions = ns_surfaces_new_full (&map->grid, NS_SURFACES_BLOCK_SIZE,
+                                              NS_SURFACES_REGIONS, NS_MESH_DECIMATE_DEFAULT);
+  guint32 p[3];
+
+  ns_surfaces_update (regions, map->labels, NULL, NULL);
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      NsCamera3d cam;
+      NsRender3dStyle style;
+      cairo_surface_t *s;
+
+      ns_camera3d_init (&cam, &map->grid);
+      ns_render3d_style_init (&style);
+      for (int id = 0; id < 256; id++)
+        style.labels.visible[id] = (i != 1 && id == wt) || (i != 0 && id == et);
+      if (i == 2)
+        {
+          style.label_opacity = alpha;
+          style.opaque_label = et;
+        }
+      s = ns_raster3d_render (regions, NULL, &cam, &style, SIZE, SIZE, &error);
+      g_assert_no_error (error);
+      p[i] = synth_pixel (s, SIZE / 2, SIZE / 2);
+      cairo_surface_destroy (s);
+    }
+  for (int shift = 0; shift <= 16; shift += 8)
+    {
+      double out = (p[0] >> shift) & 0xff, in = (p[1] >> shift) & 0xff;
+      double got = (p[2] >> shift) & 0xff, want = alpha * out + (1.0 - alpha) * in;
+      g_test_message ("channel %d: WT %.0f, ET %.0f, both %.0f (want %.1f)", shift / 8,
+                      out, in, got, want);
+      g_assert_cmpfloat (fabs (got - want), <=, 3.0);
+    }
+  g_assert_cmpuint (p[0], !=, p[1]);
+  ns_surfaces_free (regions);
 }
 
 /* One NsRaster3d drawing a sequence of frames (the cursor moved, the camera turned, the
@@ -700,6 +757,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/render/3d/orientation/cpu", "cpu", test_orientation);
   g_test_add_func ("/render/3d/cpu-matches-gl", test_cpu_matches_gl);
   g_test_add_func ("/render/3d/cpu-hidden-inside", test_hidden_inside);
+  g_test_add_func ("/render/3d/cpu-opaque-inside", test_opaque_inside);
   g_test_add_func ("/render/3d/near-plane", test_near_plane);
   g_test_add_func ("/render/3d/cpu-frames-follow", test_cpu_frames_follow);
   g_test_add_func ("/render/3d/offscreen-projection", test_offscreen_and_projection);

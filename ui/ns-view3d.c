@@ -22,11 +22,17 @@
  * (Run Model, recovery, a reload) is followed by "display-changed".  So a box re-meshes
  * its blocks, and "labels-changed" then "display-changed" re-mesh everything; all wait
  * for an idle so that a stroke's many events cost one update.  A label map that is not
- * the one meshed (a new case, Run Model's result) is always meshed whole.
+ * the one meshed (a new case, Run Model's result) is always meshed whole.  The update hands
+ * the work to a worker thread (ns-surface-worker.h) and returns: the last complete surfaces
+ * are drawn until the new ones are in place.  The menu (ns-view3d-menu.h) picks per-label
+ * or WT / TC / ET region surfaces, the decimation level and the outline.
  */
 #define G_LOG_DOMAIN "neuroseg-ui"
 
 #include "ns-view3d.h"
+#include "ns-surface-worker.h"
+#include "ns-view3d-menu.h"
+#include "ns-labels.h"
 
 #include "ns-application.h"
 #include "ns-raster3d.h"
@@ -34,7 +40,6 @@
 #include <math.h>
 #include <string.h>
 
-#define BLOCK_SIZE 16
 #define OUTLINE_STEP 2
 
 struct _NsView3d
@@ -42,24 +47,25 @@ struct _NsView3d
   GtkWidget parent_instance;
 
   GtkGLArea *area;               /* the GL renderer's; NULL on the CPU path */
+  GtkWidget *menu;               /* ns-view3d-menu.h, over the drawing */
   NsViewer *viewer;
   NsRenderer3d *renderer;        /* GL: while realized */
   NsRaster3d *raster;            /* the CPU renderer; NULL on the GL path */
   GError *error;
 
-  NsSurfaces *surfaces;          /* of the labels meshed */
-  NsLabelMap *meshed;            /* the map they come from (a reference) */
-  NsSurfaces *outline;
+  NsSurfaceWorker *worker;       /* meshes the labels and the outline off the main thread */
+  NsLabelMap *meshed;            /* the map last handed to it (a reference) */
   gboolean full_pending;
   gboolean maybe_replaced;       /* "labels-changed" seen: whole if "display-changed" follows */
   gboolean box_pending;
   gboolean outline_pending;      /* a new case: the brain outline to mesh */
   int box[6];                    /* min i, j, k, max i, j, k of the pending edits */
   guint update_idle;
-  guint last_remeshed;
 
   NsCamera3d cam;
-  NsRender3dStyle style;
+  NsRender3dStyle style;         /* what the renderers get: colours by surface id */
+  NsOverlayStyle overlay;        /* the viewer's label colours */
+  gboolean see_through;
   gboolean pan_drag;
   double drag_done[2];           /* offset of the drag already applied */
   gint64 last_frame_us;
@@ -91,54 +97,84 @@ static void
 set_renderer_surfaces (NsView3d *self)
 {
   if (self->renderer != NULL)
-    ns_renderer3d_set_surfaces (self->renderer, self->surfaces, self->outline);
+    ns_renderer3d_set_surfaces (self->renderer, ns_surface_worker_get_surfaces (self->worker),
+                                ns_surface_worker_get_outline (self->worker));
   if (self->raster != NULL)
-    ns_raster3d_set_surfaces (self->raster, self->surfaces, self->outline);
+    ns_raster3d_set_surfaces (self->raster, ns_surface_worker_get_surfaces (self->worker),
+                              ns_surface_worker_get_outline (self->worker));
 }
 
-/* Brings the surfaces up to date (does not ask for a frame: a frame may be drawing). */
+/* The colours of the surfaces by id: the overlay's for label surfaces; for regions the
+ * colour of the label each region adds to the one inside it (WT the edema's, TC the
+ * core's, ET the enhancing tumour's); WT and TC see-through so the inner regions show,
+ * ET opaque. */
+static void
+update_surface_style (NsView3d *self)
+{
+  static const guint8 region_label[NS_N_REGIONS] = { 2, 1, 4 };
+  const NsSurfaces *drawn = self->worker != NULL ? ns_surface_worker_get_surfaces (self->worker)
+                                                 : NULL;
+
+  self->style.labels = self->overlay;
+  self->style.label_opacity = self->see_through ? 0.5 : 1.0;
+  self->style.opaque_label = 0;
+  /* The kind of the surfaces drawn, which the new settings' surfaces replace only once
+   * meshed. */
+  if (drawn != NULL && ns_surfaces_get_kind (drawn) == NS_SURFACES_REGIONS)
+    {
+      for (int id = 1; id < 256; id++)
+        self->style.labels.visible[id] = FALSE;
+      for (NsRegion r = NS_REGION_WT; r < NS_N_REGIONS; r++)
+        {
+          self->style.labels.rgb[1 + r] = self->overlay.rgb[region_label[r]];
+          self->style.labels.visible[1 + r] = self->overlay.visible[region_label[r]];
+        }
+      /* WT and TC see-through, ET (inside both) opaque. */
+      self->style.label_opacity = 0.5;
+      self->style.opaque_label = 1 + NS_REGION_ET;
+    }
+}
+
+/* The worker put new surfaces in place: draw them. */
+static void
+surfaces_updated_cb (gpointer data)
+{
+  NsView3d *self = data;
+
+  update_surface_style (self);
+  set_renderer_surfaces (self);
+  queue_render (self);
+}
+
+/* Hands what changed to the worker, which meshes it on its thread (never blocks; the new
+ * surfaces come through surfaces_updated_cb ()). */
 static void
 update_surfaces (NsView3d *self)
 {
   NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
 
   g_clear_handle_id (&self->update_idle, g_source_remove);
+  if (self->worker == NULL)      /* disposed */
+    return;
   if (self->outline_pending)
     {
       NsVolume *image = self->viewer != NULL && ns_viewer_get_n_images (self->viewer) > 0
                           ? ns_viewer_get_image (self->viewer, 0) : NULL;
-      g_clear_pointer (&self->outline, ns_surfaces_free);
-      if (image != NULL)
-        {
-          NsGrid coarse;
-          g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, OUTLINE_STEP, &coarse);
-          self->outline = ns_surfaces_new (&coarse, BLOCK_SIZE);
-          ns_surfaces_update (self->outline, mask, NULL, NULL);
-        }
+      ns_surface_worker_mesh_outline (self->worker, image);
       self->outline_pending = FALSE;
     }
-  if (labels != self->meshed
-      || (self->surfaces != NULL
-          && !ns_grid_equal (ns_surfaces_get_grid (self->surfaces), &labels->grid)))
+  if (self->full_pending || labels != self->meshed)
+    ns_surface_worker_mesh_all (self->worker, labels);
+  else if (self->box_pending && labels != NULL)
+    ns_surface_worker_mesh_box (self->worker, labels, self->box);
+  if (labels != self->meshed)
     {
-      g_clear_pointer (&self->surfaces, ns_surfaces_free);
       g_clear_pointer (&self->meshed, ns_label_map_unref);
-      if (labels != NULL)
-        {
-          self->meshed = ns_label_map_ref (labels);
-          self->surfaces = ns_surfaces_new (&labels->grid, BLOCK_SIZE);
-        }
-      self->full_pending = TRUE;
+      self->meshed = labels != NULL ? ns_label_map_ref (labels) : NULL;
     }
-  if (self->surfaces != NULL && self->full_pending)
-    self->last_remeshed = ns_surfaces_update (self->surfaces, self->meshed->labels, NULL, NULL);
-  else if (self->surfaces != NULL && self->box_pending)
-    self->last_remeshed = ns_surfaces_update (self->surfaces, self->meshed->labels, self->box,
-                                              self->box + 3);
   self->full_pending = FALSE;
   self->box_pending = FALSE;
   self->maybe_replaced = FALSE;
-  set_renderer_surfaces (self);
 }
 
 static void
@@ -205,8 +241,8 @@ case_changed_cb (NsView3d *self)
 
   if (grid != NULL)
     ns_camera3d_init (&self->cam, grid);
-  g_clear_pointer (&self->outline, ns_surfaces_free);
-  set_renderer_surfaces (self);
+  /* Not the previous case's surfaces while the new ones are meshed. */
+  ns_surface_worker_clear (self->worker);
   self->outline_pending = TRUE;
   self->full_pending = TRUE;
   queue_update (self);
@@ -238,7 +274,10 @@ display_changed_cb (NsView3d *self)
       queue_update (self);
     }
   if (overlay != NULL)
-    self->style.labels = *overlay;
+    {
+      self->overlay = *overlay;
+      update_surface_style (self);
+    }
   self->style.show_cursor = ns_viewer_get_show_crosshair (self->viewer);
   queue_render (self);
 }
@@ -262,7 +301,8 @@ area_realize_cb (NsView3d *self)
       self->error = error;
       return;
     }
-  ns_renderer3d_set_surfaces (self->renderer, self->surfaces, self->outline);
+  ns_renderer3d_set_surfaces (self->renderer, ns_surface_worker_get_surfaces (self->worker),
+                              ns_surface_worker_get_outline (self->worker));
 }
 
 static void
@@ -323,6 +363,8 @@ ns_view3d_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   texture = gdk_memory_texture_new (w, h, GDK_MEMORY_DEFAULT, bytes, (gsize) w * 4);
   self->last_frame_us = MAX (g_get_monotonic_time () - start, 1);
   gtk_snapshot_append_texture (snapshot, texture, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (self->menu != NULL)
+    gtk_widget_snapshot_child (widget, self->menu, snapshot);
 }
 
 /* "gl" or "cpu" in NEUROSEG_3D decides alone (no GL probe needed). */
@@ -371,27 +413,30 @@ ns_view3d_pick (NsView3d *self, double x, double y, double ras[3])
   double origin[3], dir[3], best = INFINITY, t;
   g_autoptr (GArray) v = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
   gboolean present[256];
+  const NsSurfaces *surfaces, *outline;
 
   g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
   if (update_wanted (self))
     update_now (self);
+  surfaces = ns_surface_worker_get_surfaces (self->worker);
+  outline = ns_surface_worker_get_outline (self->worker);
   ns_camera3d_ray (&self->cam, w, h, x, y, origin, dir);
-  if (self->surfaces != NULL)
+  if (surfaces != NULL)
     {
-      ns_surfaces_get_labels (self->surfaces, present);
+      ns_surfaces_get_labels (surfaces, present);
       for (int l = 1; l < 256; l++)
         if (present[l] && self->style.labels.visible[l])
           {
             g_array_set_size (v, 0);
-            ns_surfaces_collect (self->surfaces, (guint8) l, v, NULL);
+            ns_surfaces_collect (surfaces, (guint8) l, v, NULL);
             if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
               best = MIN (best, t);
           }
     }
-  if (!isfinite (best) && self->outline != NULL && self->style.show_outline)
+  if (!isfinite (best) && outline != NULL && self->style.show_outline)
     {
       g_array_set_size (v, 0);
-      ns_surfaces_collect (self->outline, 1, v, NULL);
+      ns_surfaces_collect (outline, 1, v, NULL);
       if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
         best = t;
     }
@@ -497,7 +542,8 @@ void
 ns_view3d_set_see_through (NsView3d *self, gboolean see_through)
 {
   g_return_if_fail (NS_IS_VIEW3D (self));
-  self->style.label_opacity = see_through ? 0.5 : 1.0;
+  self->see_through = see_through;
+  update_surface_style (self);
   queue_render (self);
 }
 
@@ -507,6 +553,13 @@ ns_view3d_set_show_outline (NsView3d *self, gboolean show)
   g_return_if_fail (NS_IS_VIEW3D (self));
   self->style.show_outline = show;
   queue_render (self);
+}
+
+gboolean
+ns_view3d_get_show_outline (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
+  return self->style.show_outline;
 }
 
 const NsCamera3d *
@@ -522,14 +575,51 @@ ns_view3d_get_surfaces (NsView3d *self)
   g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
   if (update_wanted (self))
     update_now (self);
-  return self->surfaces;
+  return ns_surface_worker_get_surfaces (self->worker);
+}
+
+gboolean
+ns_view3d_is_meshing (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
+  return update_wanted (self) || ns_surface_worker_is_busy (self->worker);
 }
 
 guint
 ns_view3d_get_last_remeshed (NsView3d *self)
 {
   g_return_val_if_fail (NS_IS_VIEW3D (self), 0);
-  return self->last_remeshed;
+  return ns_surface_worker_get_last_remeshed (self->worker);
+}
+
+void
+ns_view3d_set_surface_kind (NsView3d *self, NsSurfaceKind kind)
+{
+  g_return_if_fail (NS_IS_VIEW3D (self));
+  ns_surface_worker_set_settings (self->worker, kind,
+                                  ns_surface_worker_get_decimation (self->worker));
+}
+
+NsSurfaceKind
+ns_view3d_get_surface_kind (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NS_SURFACES_LABELS);
+  return ns_surface_worker_get_kind (self->worker);
+}
+
+void
+ns_view3d_set_decimation (NsView3d *self, NsMeshDecimation decimation)
+{
+  g_return_if_fail (NS_IS_VIEW3D (self));
+  ns_surface_worker_set_settings (self->worker, ns_surface_worker_get_kind (self->worker),
+                                  decimation);
+}
+
+NsMeshDecimation
+ns_view3d_get_decimation (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NS_MESH_DECIMATE_OFF);
+  return ns_surface_worker_get_decimation (self->worker);
 }
 
 gint64
@@ -557,14 +647,14 @@ ns_view3d_dispose (GObject *object)
   if (self->viewer != NULL)
     g_signal_handlers_disconnect_by_data (self->viewer, self);
   g_clear_object (&self->viewer);
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
   if (self->area != NULL)
     {
       gtk_widget_unparent (GTK_WIDGET (self->area));
       self->area = NULL;
     }
   g_clear_pointer (&self->raster, ns_raster3d_free);
-  g_clear_pointer (&self->surfaces, ns_surfaces_free);
-  g_clear_pointer (&self->outline, ns_surfaces_free);
+  g_clear_pointer (&self->worker, ns_surface_worker_free);
   g_clear_pointer (&self->meshed, ns_label_map_unref);
   g_clear_error (&self->error);
   G_OBJECT_CLASS (ns_view3d_parent_class)->dispose (object);
@@ -641,7 +731,11 @@ ns_view3d_init (NsView3d *self)
 
   ns_grid_init (&grid, 1, 1, 1, 1.0, 1.0, 1.0);
   ns_camera3d_init (&self->cam, &grid);
+  self->worker = ns_surface_worker_new (NS_SURFACES_BLOCK_SIZE, OUTLINE_STEP, surfaces_updated_cb,
+                                        self);
+  ns_surface_worker_set_settings (self->worker, NS_SURFACES_LABELS, NS_MESH_DECIMATE_DEFAULT);
   ns_render3d_style_init (&self->style);
+  self->overlay = self->style.labels;
 
   if (choose_renderer (GTK_WIDGET (self)) == NS_VIEW3D_RENDERER_CPU)
     {
@@ -660,6 +754,9 @@ ns_view3d_init (NsView3d *self)
       g_signal_connect_swapped (self->area, "unrealize", G_CALLBACK (area_unrealize_cb), self);
       g_signal_connect_swapped (self->area, "render", G_CALLBACK (area_render_cb), self);
     }
+  /* After the GL area: drawn over it. */
+  self->menu = ns_view3d_menu_new (self);
+  gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
 
   drag = gtk_gesture_drag_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);  /* left and middle */

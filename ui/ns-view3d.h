@@ -43,10 +43,21 @@ const char *ns_view3d_get_renderer_name  (NsView3d *self);
 /* See-through surfaces (opacity 0.5) or opaque ones; the brain's outline shown or not. */
 void        ns_view3d_set_see_through    (NsView3d *self, gboolean see_through);
 void        ns_view3d_set_show_outline   (NsView3d *self, gboolean show);
+gboolean    ns_view3d_get_show_outline   (NsView3d *self);
 
 const NsCamera3d *ns_view3d_get_camera   (NsView3d *self);
-/* The label surfaces (borrowed; NULL without labels): brings them up to date first. */
+/* The last complete label surfaces (borrowed, valid until the main loop runs again; NULL
+ * without labels).  Meshing runs on a worker thread (ns-surface-worker.h): after an edit
+ * these are the previous surfaces until ns_view3d_is_meshing () turns FALSE. */
 const NsSurfaces *ns_view3d_get_surfaces (NsView3d *self);
+/* TRUE while changes wait to be meshed or are being meshed. */
+gboolean    ns_view3d_is_meshing         (NsView3d *self);
+/* Surfaces per label or per WT / TC / ET region, and how much they are decimated (the
+ * view starts with labels and NS_MESH_DECIMATE_DEFAULT); a change re-meshes everything. */
+void        ns_view3d_set_surface_kind   (NsView3d *self, NsSurfaceKind kind);
+NsSurfaceKind ns_view3d_get_surface_kind (NsView3d *self);
+void        ns_view3d_set_decimation     (NsView3d *self, NsMeshDecimation decimation);
+NsMeshDecimation ns_view3d_get_decimation (NsView3d *self);
 /* Blocks re-meshed by the last update (the whole volume's count after a new map). */
 guint       ns_view3d_get_last_remeshed  (NsView3d *self);
 /* The nearest visible label surface (else the brain outline) under widget point (x, y),
