@@ -12,9 +12,10 @@
  * missing, GL where a GPU driver answers.  On llvmpipe a GtkGLArea costs ~43 MiB resident
  * (its context, buffers and JIT'd shaders; 29 MiB of it heap) and draws the bundled case's
  * 512 x 512 frame in 46-98 ms; the CPU renderer needs a frame, a depth buffer and the scene
- * it keeps, and takes ~13 ms of CPU there (docs/memory.md).  What GL is comes from the probe the application made at startup to
- * pick GSK's renderer (ns_application_probe_gl_renderer ()); no second context is made
- * unless the user set GSK_RENDERER, which skips that probe.
+ * it keeps, and takes ~13 ms of CPU there (docs/memory.md).  What GL is comes from the
+ * probe the application made at startup to pick GSK's renderer
+ * (ns_application_probe_gl_renderer ()); no second context is made unless the user set
+ * GSK_RENDERER, which skips that probe.
  *
  * Keeping up with edits: the viewer emits "labels-damaged" with a box for each dab of a
  * stroke and for undo and redo, and "labels-changed" for every change of the labels; an
