@@ -755,6 +755,21 @@ ns_surfaces_collect (const NsSurfaces *surfaces, guint8 label, GArray *vertices,
       }
 }
 
+void
+ns_surfaces_get_parts (const NsSurfaces *surfaces, guint8 label, GArray *parts)
+{
+  g_return_if_fail (surfaces != NULL && parts != NULL);
+
+  for (gsize b = 0; b < n_blocks (surfaces); b++)
+    for (guint i = 0; i < surfaces->blocks[b].surfaces->len; i++)
+      {
+        BlockSurface *bs = g_ptr_array_index (surfaces->blocks[b].surfaces, i);
+        NsMeshPart part = { (const NsMeshVertex *) bs->vertices->data, bs->vertices->len };
+        if (bs->label == label && bs->vertices->len > 0)
+          g_array_append_val (parts, part);
+      }
+}
+
 gsize
 ns_surfaces_n_triangles (const NsSurfaces *surfaces)
 {

@@ -130,6 +130,17 @@ void        ns_surfaces_get_labels        (const NsSurfaces *surfaces, gboolean 
  * of each vertex (guint64; two vertices with the same key are the same point). */
 void        ns_surfaces_collect           (const NsSurfaces *surfaces, guint8 label,
                                            GArray *vertices, GArray *keys);
+/* One block's triangles of one surface, borrowed from the surfaces: valid until their next
+ * update (the generation changes) or ns_surfaces_free (). */
+typedef struct
+{
+  const NsMeshVertex *vertices;  /* three per triangle */
+  gsize n_vertices;
+} NsMeshPart;
+/* Appends to parts (a GArray of NsMeshPart) the triangles of label block by block, in the
+ * order ns_surfaces_collect () appends them, without copying them. */
+void        ns_surfaces_get_parts         (const NsSurfaces *surfaces, guint8 label,
+                                           GArray *parts);
 /* Triangles of all labels. */
 gsize       ns_surfaces_n_triangles       (const NsSurfaces *surfaces);
 

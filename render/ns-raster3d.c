@@ -52,9 +52,11 @@
  * products within 64 bits. */
 #define MAX_COORD 1.0e7f
 
+/* One surface's triangles as the surfaces hold them (borrowed, block by block: no copy),
+ * taken again whenever the surfaces' generation changes. */
 typedef struct
 {
-  GArray *v;                         /* NsMeshVertex, three per triangle */
+  GArray *parts;                     /* NsMeshPart */
   float lo[3], hi[3];                /* bounding box, RAS mm */
 } Mesh;
 
@@ -65,7 +67,7 @@ struct _NsRaster3d
   const NsSurfaces *label_surfaces, *outline_surfaces;
   const NsSurfaces *copied_labels, *copied_outline;
   guint64 labels_generation, outline_generation;
-  gboolean stale;                    /* set_surfaces () since the last copy */
+  gboolean stale;                    /* set_surfaces () since the blocks were taken */
   float *depth;                      /* (height, width) */
   gsize depth_len;
   /* The last scene without the cursor marker, and what it was drawn from. */
@@ -104,7 +106,7 @@ typedef struct
 static void
 mesh_free (Mesh *m)
 {
-  g_array_unref (m->v);
+  g_array_unref (m->parts);
   g_free (m);
 }
 
@@ -133,8 +135,8 @@ ns_raster3d_set_surfaces (NsRaster3d *r, const NsSurfaces *labels, const NsSurfa
   g_return_if_fail (r != NULL);
   r->label_surfaces = labels;
   r->outline_surfaces = outline;
-  /* Copy again at the next draw even when the pointers look the same: surfaces freed and
-   * made anew may land at the same address with the same generation. */
+  /* Take the blocks again at the next draw even when the pointers look the same: surfaces
+   * freed and made anew may land at the same address. */
   r->stale = TRUE;
 }
 
@@ -143,9 +145,9 @@ collect (const NsSurfaces *surfaces, guint8 label)
 {
   Mesh *m = g_new0 (Mesh, 1);
 
-  m->v = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
-  ns_surfaces_collect (surfaces, label, m->v, NULL);
-  if (m->v->len == 0)
+  m->parts = g_array_new (FALSE, FALSE, sizeof (NsMeshPart));
+  ns_surfaces_get_parts (surfaces, label, m->parts);
+  if (m->parts->len == 0)
     {
       mesh_free (m);
       return NULL;
@@ -155,18 +157,22 @@ collect (const NsSurfaces *surfaces, guint8 label)
       m->lo[a] = INFINITY;
       m->hi[a] = -INFINITY;
     }
-  for (guint i = 0; i < m->v->len; i++)
-    for (int a = 0; a < 3; a++)
-      {
-        float x = g_array_index (m->v, NsMeshVertex, i).pos[a];
-        m->lo[a] = MIN (m->lo[a], x);
-        m->hi[a] = MAX (m->hi[a], x);
-      }
+  for (guint k = 0; k < m->parts->len; k++)
+    {
+      const NsMeshPart *part = &g_array_index (m->parts, NsMeshPart, k);
+      for (gsize i = 0; i < part->n_vertices; i++)
+        for (int a = 0; a < 3; a++)
+          {
+            float x = part->vertices[i].pos[a];
+            m->lo[a] = MIN (m->lo[a], x);
+            m->hi[a] = MAX (m->hi[a], x);
+          }
+    }
   return m;
 }
 
-/* The copies of the triangles follow the surfaces' generations, as GL's buffers do.
- * Forgets the scene kept when anything changed. */
+/* The lists of blocks follow the surfaces' generations, as GL's buffers do (a block's
+ * triangles may have moved at an update).  Forgets the scene kept when anything changed. */
 static void
 copy_changed (NsRaster3d *r)
 {
@@ -459,10 +465,12 @@ within_depth (const Frame *f, const Mesh *m)
 static void
 draw_mesh (const Frame *f, const Pass *p, const Mesh *m)
 {
-  const NsMeshVertex *vertices = (const NsMeshVertex *) m->v->data;
-
-  for (guint i = 0; i + 2 < m->v->len; i += 3)
-    draw_triangle (f, p, vertices + i);
+  for (guint k = 0; k < m->parts->len; k++)
+    {
+      const NsMeshPart *part = &g_array_index (m->parts, NsMeshPart, k);
+      for (gsize i = 0; i + 2 < part->n_vertices; i += 3)
+        draw_triangle (f, p, part->vertices + i);
+    }
 }
 
 /* ---- the cursor marker ------------------------------------------------------------------- */

@@ -25,8 +25,10 @@ typedef struct _NsRaster3d NsRaster3d;
 
 NsRaster3d *ns_raster3d_new                (void);
 void        ns_raster3d_free               (NsRaster3d *raster);
-/* The surfaces to draw (borrowed; either may be NULL).  The next draw takes a copy of
- * their triangles, and each later one copies again those whose generation changed. */
+/* The surfaces to draw (borrowed, they must outlive their use here; either may be NULL).
+ * Draws read their triangles where the surfaces keep them (no copy): the next draw takes
+ * the list of blocks of each surface, and each later one takes it again when the
+ * generation changed. */
 void        ns_raster3d_set_surfaces       (NsRaster3d *raster, const NsSurfaces *labels,
                                             const NsSurfaces *outline);
 /* Draws the view into pixels: width x height 32-bit words 0xAARRGGBB in native byte order

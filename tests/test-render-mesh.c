@@ -4,6 +4,7 @@
  * of the 256 cube cases closes up; a sphere on an anisotropic, mirrored grid is closed,
  * watertight, outward, and its area and volume are within a few percent of the analytic
  * ones; random multi-label noise touching the grid's faces is watertight label by label;
+ * the blocks lent to the CPU renderer are the collected triangles in order;
  * a one-voxel island keeps a surface; re-meshing the blocks an edit touched gives the
  * same triangles, bit for bit, as a full re-mesh; a ray through the sphere hits it.
  */
@@ -146,6 +147,49 @@ test_noise_watertight (void)
   ns_surfaces_free (s);
 }
 
+/* The blocks lent by ns_surfaces_get_parts () (what the CPU renderer draws from) are, laid
+ * end to end, the triangles ns_surfaces_collect () copies, in the same order; a label
+ * without a surface lends none. */
+static void
+test_parts (void)
+{
+  NsGrid grid;
+  g_autofree guint8 *labels = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  NsSurfaces *s;
+
+  synth_grid (&grid, "LPS", 21, 18, 19, 1.0, 1.2, 2.0);
+  labels = g_new0 (guint8, ns_grid_n_voxels (&grid));
+  for (gsize i = 0; i < ns_grid_n_voxels (&grid); i++)
+    labels[i] = g_rand_int_range (rand, 0, 3) == 0 ? 0
+                                                   : (guint8) g_rand_int_range (rand, 1, 3);
+  s = ns_surfaces_new (&grid, 8);
+  ns_surfaces_update (s, labels, NULL, NULL);
+  for (int l = 1; l < 4; l++)
+    {
+      g_autoptr (GArray) vertices = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
+      g_autoptr (GArray) parts = g_array_new (FALSE, FALSE, sizeof (NsMeshPart));
+      gsize at = 0;
+
+      ns_surfaces_collect (s, (guint8) l, vertices, NULL);
+      ns_surfaces_get_parts (s, (guint8) l, parts);
+      g_assert_cmpuint (parts->len > 1, ==, l < 3);
+      for (guint k = 0; k < parts->len; k++)
+        {
+          const NsMeshPart *part = &g_array_index (parts, NsMeshPart, k);
+          g_assert_cmpuint (part->n_vertices % 3, ==, 0);
+          g_assert_cmpuint (part->n_vertices, >, 0);
+          g_assert_cmpuint (at + part->n_vertices, <=, vertices->len);
+          g_assert_cmpmem (part->vertices, part->n_vertices * sizeof (NsMeshVertex),
+                           &g_array_index (vertices, NsMeshVertex, at),
+                           part->n_vertices * sizeof (NsMeshVertex));
+          at += part->n_vertices;
+        }
+      g_assert_cmpuint (at, ==, vertices->len);
+    }
+  ns_surfaces_free (s);
+}
+
 static void
 test_single_voxel (void)
 {
@@ -284,6 +328,7 @@ main (int argc, char **argv)
   g_test_add_func ("/render/mesh/sphere", test_sphere);
   g_test_add_func ("/render/mesh/noise-watertight", test_noise_watertight);
   g_test_add_func ("/render/mesh/single-voxel", test_single_voxel);
+  g_test_add_func ("/render/mesh/parts", test_parts);
   g_test_add_func ("/render/mesh/block-update", test_block_update);
   g_test_add_func ("/render/mesh/pick", test_pick);
   g_test_add_func ("/render/mesh/brain-mask", test_brain_mask);

@@ -407,12 +407,30 @@ ns_view3d_get_renderer_name (NsView3d *self)
 
 /* ---- input ---------------------------------------------------------------------------------- */
 
+/* The nearest hit of the ray along dir from origin on surface id of surfaces, read where
+ * the surfaces keep their triangles (no copy); INFINITY when it misses. */
+static double
+pick_surface (const NsSurfaces *surfaces, guint8 id, const double origin[3],
+              const double dir[3])
+{
+  g_autoptr (GArray) parts = g_array_new (FALSE, FALSE, sizeof (NsMeshPart));
+  double best = INFINITY, t;
+
+  ns_surfaces_get_parts (surfaces, id, parts);
+  for (guint k = 0; k < parts->len; k++)
+    {
+      const NsMeshPart *part = &g_array_index (parts, NsMeshPart, k);
+      if (ns_mesh_ray_pick (part->vertices, part->n_vertices, origin, dir, &t))
+        best = MIN (best, t);
+    }
+  return best;
+}
+
 gboolean
 ns_view3d_pick (NsView3d *self, double x, double y, double ras[3])
 {
   int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
-  double origin[3], dir[3], best = INFINITY, t;
-  g_autoptr (GArray) v = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
+  double origin[3], dir[3], best = INFINITY;
   gboolean present[256];
   const NsSurfaces *surfaces, *outline;
 
@@ -427,20 +445,10 @@ ns_view3d_pick (NsView3d *self, double x, double y, double ras[3])
       ns_surfaces_get_labels (surfaces, present);
       for (int l = 1; l < 256; l++)
         if (present[l] && self->style.labels.visible[l])
-          {
-            g_array_set_size (v, 0);
-            ns_surfaces_collect (surfaces, (guint8) l, v, NULL);
-            if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
-              best = MIN (best, t);
-          }
+          best = MIN (best, pick_surface (surfaces, (guint8) l, origin, dir));
     }
   if (!isfinite (best) && outline != NULL && self->style.show_outline)
-    {
-      g_array_set_size (v, 0);
-      ns_surfaces_collect (outline, 1, v, NULL);
-      if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
-        best = t;
-    }
+    best = pick_surface (outline, 1, origin, dir);
   if (!isfinite (best))
     return FALSE;
   for (int a = 0; a < 3; a++)
