@@ -1172,8 +1172,6 @@ run_steps (Trainer *t, gboolean *saved, double *last_loss, GError **error)
         }
       else if (!ok || !train_step (t, &view, lr, &loss, error))
         return FALSE;
-      else
-        stop = o->stop != NULL && g_atomic_int_get (o->stop);
       st->step++;
       t->session_steps++;
       *saved = FALSE;
@@ -1194,6 +1192,10 @@ run_steps (Trainer *t, gboolean *saved, double *last_loss, GError **error)
           if (patience_out)
             break;
         }
+      /* one process: the flag as it is now (the progress callback may have set it); split:
+       * as the processes agreed on it in the step */
+      if (!t->split)
+        stop = o->stop != NULL && g_atomic_int_get (o->stop);
       if (stop)
         {
           t->result->stopped = st->step < t->total;

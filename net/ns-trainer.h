@@ -55,10 +55,11 @@
  * S = 1 in one process is the plain run, bit for bit.  S must divide B and N must divide
  * S (S = N by default in the CLI); S is recorded in the state, so --resume continues with
  * any N that divides it.  Rank 0 alone validates, writes the files and calls `progress`;
- * every process stops at the same step (the stop flags are summed each step).  A failure
- * of any process (a case, the device, a save) ends the run on all of them at the next
- * agreement point (after set-up, every step, every epoch's end): result->peer_failed tells
- * the processes whose error is not the one to report.
+ * every process stops at the same step (the stop flags are summed at each step's
+ * agreement, so a flag set by the progress callback of step k stops after step k + 1).
+ * A failure of any process (a case, the device, a save) ends the run on all of them at
+ * the next agreement point (after set-up, every step, every epoch's end):
+ * result->peer_failed tells the processes whose error is not the one to report.
  *
  * Threads: ns_trainer_run() runs in the caller's thread; the dataset's workers prepare
  * batches in the background.  `stop` (nullable) is polled after every step: setting it
