@@ -207,12 +207,12 @@ print_error_event (const char *message)
 /* A failure of the set-up on this process: with several processes they agree (the others
  * reach the agreement before ns_trainer_run), and whether this one reports it. */
 static gboolean
-setup_failure_reported (const char *message)
+setup_failure_reported (const GError *error)
 {
   if (comm == NULL || started)
     return TRUE;
   gboolean peer_failed = FALSE;
-  g_autoptr (GError) own = g_error_new_literal (NS_MPI_ERROR, 0, message);
+  g_autoptr (GError) own = g_error_copy (error);
   ns_train_comm_agree (comm, FALSE, NULL, 0, &peer_failed, &own);
   return !peer_failed;
 }
@@ -220,7 +220,9 @@ setup_failure_reported (const char *message)
 static int
 usage_error (gboolean json, const char *message)
 {
-  if (!setup_failure_reported (message))
+  g_autoptr (GError) usage = g_error_new_literal (G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                                  message);
+  if (!setup_failure_reported (usage))
     return 2;
   if (json)
     print_error_event (message);
@@ -233,7 +235,7 @@ usage_error (gboolean json, const char *message)
 static int
 run_error (gboolean json, const GError *error)
 {
-  if (!setup_failure_reported (error->message))
+  if (!setup_failure_reported (error))
     return 1;
   g_autoptr (GError) e = g_error_copy (error);
   if (comm != NULL && comm->size > 1)
@@ -582,7 +584,7 @@ train (int argc, char **argv)
         return 1;
       status = run_error (json, error);
       /* the others may wait in MPI for this one: the last resort */
-      if (error->domain == NS_MPI_ERROR)
+      if (g_error_matches (error, NS_MPI_ERROR, NS_MPI_ERROR_TRANSPORT))
         ns_mpi_abort (status);
       return status;
     }

@@ -1,73 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-mpi.c: MPI_COMM_WORLD behind NsTrainComm (see ns-mpi.h).  Without MPI in the build
- * (meson -Dmpi=disabled) the same calls exist: no launcher means one process, a launch of
- * several is refused.
+ * ns-mpi.c: MPI_COMM_WORLD behind NsTrainComm (see ns-mpi.h), in the build with MPI
+ * (meson feature mpi; ns-mpi-none.c otherwise).  The sums are MPI_Allreduce in place;
+ * MPI calls come from the main thread only (the batch workers never call MPI), so
+ * MPI_THREAD_FUNNELED is enough.
  */
 #define G_LOG_DOMAIN "neuroseg"
 
-#include "ns-config.h"
-
-#include "ns-mpi.h"
+#include "ns-mpi-private.h"
 
 #include <limits.h>
-#include <stdlib.h>
-
-#if NS_HAVE_MPI
 #include <mpi.h>
-#endif
-
-G_DEFINE_QUARK (ns-mpi-error-quark, ns_mpi_error)
-
-int
-ns_mpi_launch_size (const char *const *envp, const char **why)
-{
-  /* variable, and whether it holds the number of processes (else a rank) */
-  static const struct
-  {
-    const char *name;
-    gboolean is_size;
-  } vars[] = {
-    { "OMPI_COMM_WORLD_SIZE", TRUE },
-    { "PMI_SIZE", TRUE },
-    { "PMIX_RANK", FALSE },
-  };
-  const char *why_dummy;
-
-  if (why == NULL)
-    why = &why_dummy;
-  *why = NULL;
-  for (guint i = 0; i < G_N_ELEMENTS (vars); i++)
-    {
-      const char *v = g_environ_getenv ((char **) envp, vars[i].name);
-      if (v == NULL)
-        continue;
-      *why = vars[i].name;
-      if (!vars[i].is_size)
-        {
-          /* PMIx gives the size only through the library: at least one */
-          const char *n = g_environ_getenv ((char **) envp, "SLURM_STEP_NUM_TASKS");
-          return n != NULL && atoi (n) > 0 ? atoi (n) : 1;
-        }
-      return MAX (atoi (v), 1);
-    }
-  return 0;
-}
-
-/* srun without an MPI plugin: several tasks that know nothing of each other. */
-static gboolean
-check_srun_plugin (const char *const *envp, GError **error)
-{
-  const char *n = g_environ_getenv ((char **) envp, "SLURM_STEP_NUM_TASKS");
-  if (n == NULL || atoi (n) <= 1)
-    return TRUE;
-  g_set_error (error, NS_MPI_ERROR, 0,
-               "srun started %s tasks without an MPI plugin, so each would train alone and "
-               "write the same files: run srun --mpi=pmix (or --mpi=pmi2) neuroseg train", n);
-  return FALSE;
-}
-
-#if NS_HAVE_MPI
 
 static gboolean initialised;
 
@@ -80,7 +23,7 @@ mpi_check (int rc, const char *what, GError **error)
   int len = 0;
   if (MPI_Error_string (rc, text, &len) != MPI_SUCCESS)
     g_snprintf (text, sizeof text, "error %d", rc);
-  g_set_error (error, NS_MPI_ERROR, rc, "MPI: %s: %s", what, text);
+  g_set_error (error, NS_MPI_ERROR, NS_MPI_ERROR_TRANSPORT, "MPI: %s: %s", what, text);
   return FALSE;
 }
 
@@ -110,6 +53,35 @@ sum_doubles (NsTrainComm *comm, double *values, gsize n, GError **error)
   return allreduce (values, n, MPI_DOUBLE, sizeof *values, error);
 }
 
+/* One GPU per process of a machine: the CUDA backend uses the first device it sees, so
+ * each process of a machine sees the one of its local rank (round robin over the list in
+ * CUDA_VISIBLE_DEVICES when it is set; a list of one, as Slurm's --gpus-per-task sets,
+ * is kept).  Before anything initialises CUDA. */
+static void
+pick_local_gpu (void)
+{
+  MPI_Comm local;
+  int lrank = 0, lsize = 1;
+
+  if (MPI_Comm_split_type (MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local)
+      != MPI_SUCCESS)
+    return;
+  MPI_Comm_rank (local, &lrank);
+  MPI_Comm_size (local, &lsize);
+  MPI_Comm_free (&local);
+  if (lsize <= 1)
+    return;
+  const char *visible = g_getenv ("CUDA_VISIBLE_DEVICES");
+  g_auto (GStrv) ids = visible != NULL ? g_strsplit (visible, ",", -1) : NULL;
+  guint n = ids != NULL ? g_strv_length (ids) : 0;
+  if (ids != NULL && n <= 1)
+    return;
+  g_autofree char *mine = ids != NULL ? g_strdup (ids[lrank % n])
+                                      : g_strdup_printf ("%d", lrank);
+  g_setenv ("CUDA_VISIBLE_DEVICES", mine, TRUE);
+  g_debug ("process %d of this machine's %d: CUDA_VISIBLE_DEVICES=%s", lrank, lsize, mine);
+}
+
 NsTrainComm *
 ns_mpi_init (GError **error)
 {
@@ -123,7 +95,7 @@ ns_mpi_init (GError **error)
   if (ns_mpi_launch_size ((const char *const *) env, &why) == 0)
     {
       /* one process, unless srun started several without a plugin (error) */
-      check_srun_plugin ((const char *const *) env, error);
+      _ns_mpi_check_srun_plugin ((const char *const *) env, error);
       return NULL;
     }
   /* MPI calls come from the main thread only (the batch workers never call MPI) */
@@ -136,6 +108,7 @@ ns_mpi_init (GError **error)
       || !mpi_check (MPI_Comm_size (MPI_COMM_WORLD, &comm.size), "MPI_Comm_size", error))
     return NULL;
   g_debug ("MPI (%s): process %d of %d", why, comm.rank, comm.size);
+  pick_local_gpu ();
   return &comm;
 }
 
@@ -160,43 +133,3 @@ ns_mpi_abort (int status)
   if (initialised)
     MPI_Abort (MPI_COMM_WORLD, status);
 }
-
-#else /* !NS_HAVE_MPI */
-
-NsTrainComm *
-ns_mpi_init (GError **error)
-{
-  g_auto (GStrv) env = g_get_environ ();
-  const char *why = NULL;
-  int n = ns_mpi_launch_size ((const char *const *) env, &why);
-
-  if (n > 1)
-    {
-      g_set_error (error, NS_MPI_ERROR, 0,
-                   "launched as %d processes (%s), but this neuroseg was built without MPI "
-                   "(meson setup -Dmpi=enabled, Debian: libopenmpi-dev): each would train "
-                   "alone and write the same files", n, why);
-      return NULL;
-    }
-  if (n == 0)
-    check_srun_plugin ((const char *const *) env, error);
-  return NULL;
-}
-
-gboolean
-ns_mpi_is_initialised (void)
-{
-  return FALSE;
-}
-
-void
-ns_mpi_finalize (void)
-{
-}
-
-void
-ns_mpi_abort (int status)
-{
-}
-
-#endif

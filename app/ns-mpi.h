@@ -11,9 +11,13 @@
  * each would train alone and write the same files.  A build without MPI refuses a
  * launch of more than one process for the same reason.
  *
- * Errors of MPI calls are returned (MPI_ERRORS_RETURN) as NS_MPI_ERROR; after one the
- * other processes may wait forever in a collective call, so the command aborts the job
- * (ns_mpi_abort, the last resort, in the command only).
+ * GPUs: the CUDA backend uses the first device it sees; with several processes on a
+ * machine each sees one, that of its rank on the machine (CUDA_VISIBLE_DEVICES, round
+ * robin over the list already there; a list of one is kept).
+ *
+ * Errors of MPI calls are returned (MPI_ERRORS_RETURN) as NS_MPI_ERROR_TRANSPORT; after
+ * one the other processes may wait forever in a collective call, so the command aborts
+ * the job (ns_mpi_abort, the last resort, in the command only).
  */
 #pragma once
 
@@ -25,6 +29,12 @@ G_BEGIN_DECLS
 
 #define NS_MPI_ERROR (ns_mpi_error_quark ())
 GQuark       ns_mpi_error_quark    (void);
+
+typedef enum
+{
+  NS_MPI_ERROR_LAUNCH,           /* a launch that cannot work (see above) */
+  NS_MPI_ERROR_TRANSPORT,        /* an MPI call failed: the job must be aborted */
+} NsMpiError;
 
 /* How many processes the launcher of this process announced (envp: the environment, as
  * g_get_environ()): 0 when no MPI launcher started it; *why (static, nullable) names the
