@@ -16,6 +16,7 @@
  *   (per-batch statistics over 4 slices) gives another curve, beyond the tolerance.
  * - --resume: the first half on 2 processes, the rest on 1 (the state records 2 shards)
  *   gives the curve and checkpoint of the uninterrupted run.
+ * - Several srun tasks without an MPI plugin are refused (each would train alone).
  * - A failure of one process (a validation case that does not read: rank 0 alone loads
  *   the validation cases) stops both, reported once by the failing process.
  *
@@ -206,6 +207,24 @@ test_plain (void)
   g_assert_cmpint (json_object_get_int_member (done, "shards"), ==, 1);
 }
 
+/* srun -n 3 without an MPI plugin starts three unrelated processes (no PMI variables):
+ * each would train alone and write the same files, so each refuses, before any work. */
+static void
+test_srun_without_plugin (void)
+{
+  g_autofree char *out = tmp_path ("srun.safetensors");
+  g_auto (NsTestRun) run = { 0 };
+
+  g_setenv ("SLURM_STEP_NUM_TASKS", "3", TRUE);
+  run_train (&run, 0, (const char *[]) { "--data", case_a, "--max-steps", "1", "-o", out,
+                                         NULL });
+  g_unsetenv ("SLURM_STEP_NUM_TASKS");
+  g_assert_cmpint (run.status, ==, 1);
+  assert_contains (run.err, "srun started 3 tasks without an MPI plugin");
+  assert_contains (run.err, "srun --mpi=pmix");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 #if NS_HAVE_MPI
 
 /* The loss curves of one process with --shards 2 and of mpirun -np 2 (its default: 2
@@ -349,6 +368,7 @@ main (int argc, char **argv)
   case_a = ns_test_write_case ("CaseA", 40, 40, 6, TRUE);
   case_b = ns_test_write_case ("CaseB", 36, 44, 6, TRUE);
   g_test_add_func ("/net/cli/train-mpi/plain", test_plain);
+  g_test_add_func ("/net/cli/train-mpi/srun-without-plugin", test_srun_without_plugin);
   g_autofree char *why = NULL;
 #if NS_HAVE_MPI
   if (mpirun_works (&why))
