@@ -560,7 +560,12 @@ train (int argc, char **argv)
     {
       ns_trainer_options_clear (&o);
       started = TRUE;
-      return peer_failed ? 1 : run_error (json, error);
+      if (peer_failed)
+        return 1;
+      /* this process did not fail: MPI did, the last resort */
+      status = run_error (json, error);
+      ns_mpi_abort (status);
+      return status;
     }
   started = TRUE;
 
