@@ -7,6 +7,11 @@
  *   open    the case opened as the workbench opens a folder (ns_case_load, every file
  *           decoded in parallel) and the statistics its viewer computes (window/level
  *           presets, brain percentiles, range); resident after, peak during;
+ *   3d      the 3D view's own memory as the workbench holds it where GL is software: the
+ *           label surfaces and the brain outline meshed (blocks of 16^3, the outline on a
+ *           2x coarser grid, as ui/ns-view3d.c) and one 512 x 512 frame drawn by the CPU
+ *           renderer (its copy of the triangles, depth buffer, the scene it keeps and the
+ *           frame); resident growth, with the bytes of each part;
  *   run     Run Model as the workbench's model runner does it (default model, "auto"
  *           device, ns_infer_run_case with default options); peak during, resident after
  *           the network and its result are freed.
@@ -26,11 +31,14 @@
 #include "ns-case.h"
 #include "ns-checkpoint.h"
 #include "ns-infer.h"
+#include "ns-mesh.h"
+#include "ns-raster3d.h"
 #include "ns-registry.h"
 #include "ns-render.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef struct
 {
@@ -79,6 +87,71 @@ static double
 mib (guint64 bytes)
 {
   return (double) bytes / (1024.0 * 1024.0);
+}
+
+typedef struct
+{
+  guint64 grown;                 /* resident growth, bytes */
+  gsize label_triangles, outline_triangles;
+  guint64 copy;                  /* the CPU renderer's copy of the triangles */
+  guint64 buffers;               /* frame, depth and kept scene, 4 bytes a pixel each */
+} View3dMemory;
+
+#define VIEW3D_SIZE 512
+
+/* The 3D view's surfaces and one CPU frame, held while the resident size is read. */
+static gboolean
+measure_view3d (const NsCase *ncase, View3dMemory *m, GError **error)
+{
+  const NsVolume *image = NULL;
+  MemSample before, after;
+  NsSurfaces *labels = NULL, *outline = NULL;
+  NsRaster3d *raster;
+  NsCamera3d cam;
+  NsRender3dStyle style;
+  g_autofree guint8 *pixels = NULL;
+
+  memset (m, 0, sizeof *m);
+  for (guint mod = 0; image == NULL && mod < NS_N_MODALITIES; mod++)
+    image = ncase->modality[mod];
+  if (image == NULL)
+    return TRUE;   /* nothing to show in 3D */
+  if (!read_status (&before, error))
+    return FALSE;
+  if (ncase->labels != NULL)
+    {
+      labels = ns_surfaces_new (&ncase->labels->grid, 16);
+      ns_surfaces_update (labels, ncase->labels->labels, NULL, NULL);
+      m->label_triangles = ns_surfaces_n_triangles (labels);
+    }
+  {
+    NsGrid coarse;
+    g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, 2, &coarse);
+    outline = ns_surfaces_new (&coarse, 16);
+    ns_surfaces_update (outline, mask, NULL, NULL);
+    m->outline_triangles = ns_surfaces_n_triangles (outline);
+  }
+  raster = ns_raster3d_new ();
+  ns_raster3d_set_surfaces (raster, labels, outline);
+  ns_camera3d_init (&cam, &image->grid);
+  ns_render3d_style_init (&style);
+  pixels = g_malloc ((gsize) VIEW3D_SIZE * VIEW3D_SIZE * 4);
+  ns_raster3d_draw (raster, &cam, &style, VIEW3D_SIZE, VIEW3D_SIZE, pixels,
+                    (gsize) VIEW3D_SIZE * 4);
+  if (!read_status (&after, error))
+    {
+      ns_raster3d_free (raster);
+      ns_surfaces_free (labels);
+      ns_surfaces_free (outline);
+      return FALSE;
+    }
+  m->grown = after.rss > before.rss ? after.rss - before.rss : 0;
+  m->copy = (guint64) (m->label_triangles + m->outline_triangles) * 3 * sizeof (NsMeshVertex);
+  m->buffers = 3 * (guint64) VIEW3D_SIZE * VIEW3D_SIZE * 4;
+  ns_raster3d_free (raster);
+  ns_surfaces_free (labels);
+  ns_surfaces_free (outline);
+  return TRUE;
 }
 
 /* What the workbench's viewer computes when it shows a case (ui/ns-viewer.c). */
@@ -149,6 +222,10 @@ ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder *json, G
     held += ns_grid_n_voxels (&ncase->brain_mask->grid);
   as_float += held;
 
+  View3dMemory view3d;
+  if (!measure_view3d (ncase, &view3d, error))
+    return FALSE;
+
   /* Run Model. */
   g_autofree char *model_path = ns_registry_dup_default_model (NULL, NULL, NULL, error);
   if (model_path == NULL)
@@ -182,6 +259,11 @@ ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder *json, G
       printf ("  start                 %6.1f MiB resident\n", mib (start.rss));
       printf ("  case open and viewed  %6.1f MiB resident, %6.1f MiB peak%s\n", mib (opened.rss),
               mib (open_peak.hwm), peaks ? "" : " (since start)");
+      printf ("  3D view (CPU renderer) +%5.1f MiB resident: surfaces of %" G_GSIZE_FORMAT
+              " + %" G_GSIZE_FORMAT " triangles (labels + outline), the renderer's copy of "
+              "them %.1f MiB, frame, depth and kept scene at %d x %d %.1f MiB\n",
+              mib (view3d.grown), view3d.label_triangles, view3d.outline_triangles,
+              mib (view3d.copy), VIEW3D_SIZE, VIEW3D_SIZE, mib (view3d.buffers));
       printf ("  Run Model             %6.1f MiB peak, %6.1f MiB resident after%s\n"
               "    (on %s)\n", mib (run_peak.hwm), mib (after_run.rss),
               peaks ? "" : " (since start)", device);
@@ -195,6 +277,9 @@ ns_bench_memory (const char *case_path, gboolean json_only, JsonBuilder *json, G
   ns_json_add_number (json, "start_rss_mib", mib (start.rss));
   ns_json_add_number (json, "open_rss_mib", mib (opened.rss));
   ns_json_add_number (json, "open_peak_mib", mib (open_peak.hwm));
+  ns_json_add_number (json, "view3d_rss_mib", mib (view3d.grown));
+  ns_json_add_number (json, "view3d_copy_mib", mib (view3d.copy));
+  ns_json_add_number (json, "view3d_buffers_mib", mib (view3d.buffers));
   ns_json_add_string (json, "run_device", device);
   ns_json_add_number (json, "run_peak_mib", mib (run_peak.hwm));
   ns_json_add_number (json, "after_run_rss_mib", mib (after_run.rss));

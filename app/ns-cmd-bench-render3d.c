@@ -3,14 +3,19 @@
  * ns-cmd-bench-render3d.c: the 3D view's part of `neuroseg bench --render` (issue 17):
  * the full mesh of the case's labels and of the brain outline (once per case in the
  * workbench), the re-mesh after a brush stroke (what each edit costs the 3D view: only
- * the blocks the stroke's box reaches), and one frame of the view at 512 x 512 drawn
- * off-screen with the workbench's renderer (software GL where there is no GPU).
+ * the blocks the stroke's box reaches), each at the three decimation levels (decimation
+ * included in the times; the workbench meshes on a worker thread, these are the times of
+ * that thread's work), and one frame of the view at 512 x 512, at the view's level, drawn
+ * by each of the workbench's two renderers: the CPU one (ns-raster3d.h, what the
+ * workbench uses where GL is software) and OpenGL off-screen (software GL where there is
+ * no GPU; the row says why when EGL is missing).
  */
 #define G_LOG_DOMAIN "neuroseg"
 
 #include "ns-cmd.h"
 #include "ns-json.h"
 #include "ns-mesh.h"
+#include "ns-raster3d.h"
 #include "ns-render3d.h"
 
 #include <math.h>
@@ -92,48 +97,45 @@ paint_stroke (NsLabelMap *map, const int start[3], guint8 value, int box[6])
     }
 }
 
-gboolean
-ns_bench_render3d (const char *case_path, const NsVolume *image, const NsLabelMap *labels,
-                   int runs, gboolean json_only, JsonBuilder *json, GError **error)
+typedef struct
 {
-  const int n_mesh = MAX (3, runs), n_strokes = 20 * MAX (1, runs), n_frames = 30 * MAX (1, runs);
+  NsMeshDecimation level;
+  double mesh_ms, mesh_cpu, stroke_ms, stroke_cpu, blocks;
+  guint total_blocks;
+  gsize n_triangles;
+} LevelRow;
+
+static const char *const level_names[] = { "off", "normal", "strong" };
+
+/* The full mesh of labels (median of n_mesh) and the re-mesh after each of n_strokes
+ * strokes on a copy of them, at one decimation level; the surfaces are kept in *out. */
+static gboolean
+bench_level (const NsLabelMap *labels, NsMeshDecimation level, int n_mesh, int n_strokes,
+             LevelRow *row, NsSurfaces **out, GError **error)
+{
   g_autofree double *t_mesh = g_new (double, n_mesh);
-  g_autofree double *t_outline = g_new (double, n_mesh);
-  g_autofree double *t_stroke = g_new (double, n_strokes);
   g_autofree double *c_mesh = g_new (double, n_mesh);
+  g_autofree double *t_stroke = g_new (double, n_strokes);
   g_autofree double *c_stroke = g_new (double, n_strokes);
   g_autoptr (NsLabelMap) work = ns_label_map_dup (labels, error);
-  NsSurfaces *surfaces = NULL, *outline = NULL;
-  NsGrid coarse;
-  NsCamera3d cam;
-  NsRender3dStyle style;
-  double centre[3], frame_ms = -1.0, blocks = 0.0;
-  guint total_blocks = 0;
-  gsize n_triangles, n_outline;
+  NsSurfaces *surfaces = NULL;
+  double centre[3], blocks = 0.0;
 
   if (work == NULL)
     return FALSE;
+  row->level = level;
   for (int r = 0; r < n_mesh; r++)
     {
       gint64 t0 = g_get_monotonic_time ();
       double c0 = thread_cpu_ms ();
       ns_surfaces_free (surfaces);
-      surfaces = ns_surfaces_new (&labels->grid, 16);
-      total_blocks = ns_surfaces_update (surfaces, labels->labels, NULL, NULL);
+      surfaces = ns_surfaces_new_full (&labels->grid, NS_SURFACES_BLOCK_SIZE, NS_SURFACES_LABELS,
+                                       level);
+      row->total_blocks = ns_surfaces_update (surfaces, labels->labels, NULL, NULL);
       t_mesh[r] = ms_since (t0);
       c_mesh[r] = thread_cpu_ms () - c0;
-
-      t0 = g_get_monotonic_time ();
-      {
-        g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, 2, &coarse);
-        ns_surfaces_free (outline);
-        outline = ns_surfaces_new (&coarse, 16);
-        ns_surfaces_update (outline, mask, NULL, NULL);
-      }
-      t_outline[r] = ms_since (t0);
     }
-  n_triangles = ns_surfaces_n_triangles (surfaces);
-  n_outline = ns_surfaces_n_triangles (outline);
+  row->n_triangles = ns_surfaces_n_triangles (surfaces);
 
   /* Strokes across the tumour's edge: from the labels' centre outward, in turn adding
    * edema and erasing, at different heights. */
@@ -145,63 +147,147 @@ ns_bench_render3d (const char *case_path, const NsVolume *image, const NsLabelMa
       int start[3] = { (int) centre[0], (int) centre[1] + (s % 5) * 3 - 6,
                        (int) centre[2] + (s % 7) - 3 };
       int box[6];
-      guint n;
       gint64 t0;
       double c0;
 
       paint_stroke (work, start, (s & 1) ? 0 : 2, box);
       t0 = g_get_monotonic_time ();
       c0 = thread_cpu_ms ();
-      n = ns_surfaces_update (surfaces, work->labels, box, box + 3);
+      blocks += ns_surfaces_update (surfaces, work->labels, box, box + 3);
       t_stroke[s] = ms_since (t0);
       c_stroke[s] = thread_cpu_ms () - c0;
-      blocks += n;
+    }
+  row->mesh_ms = median (t_mesh, n_mesh);
+  row->mesh_cpu = median (c_mesh, n_mesh);
+  row->stroke_ms = median (t_stroke, n_strokes);
+  row->stroke_cpu = median (c_stroke, n_strokes);
+  row->blocks = blocks / n_strokes;
+  *out = surfaces;
+  return TRUE;
+}
+
+gboolean
+ns_bench_render3d (const char *case_path, const NsVolume *image, const NsLabelMap *labels,
+                   int runs, gboolean json_only, JsonBuilder *json, GError **error)
+{
+  const int n_mesh = MAX (3, runs), n_strokes = 20 * MAX (1, runs), n_frames = 30 * MAX (1, runs);
+  g_autofree double *t_outline = g_new (double, n_mesh);
+  LevelRow rows[3];
+  NsSurfaces *surfaces = NULL, *outline = NULL;
+  NsGrid coarse;
+  NsCamera3d cam;
+  NsRender3dStyle style;
+  double frame_ms = -1.0, cpu_frame_ms = -1.0, cpu_frame_cpu = -1.0, outline_ms;
+  g_autoptr (GError) gl_error = NULL;
+  gsize n_outline;
+
+  /* The outline as the view meshes it: 2x coarser, at the default level. */
+  for (int r = 0; r < n_mesh; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, 2, &coarse);
+      ns_surfaces_free (outline);
+      outline = ns_surfaces_new_full (&coarse, NS_SURFACES_BLOCK_SIZE, NS_SURFACES_LABELS,
+                                      NS_MESH_DECIMATE_DEFAULT);
+      ns_surfaces_update (outline, mask, NULL, NULL);
+      t_outline[r] = ms_since (t0);
+    }
+  outline_ms = median (t_outline, n_mesh);
+  n_outline = ns_surfaces_n_triangles (outline);
+
+  for (NsMeshDecimation level = NS_MESH_DECIMATE_OFF; level <= NS_MESH_DECIMATE_STRONG; level++)
+    {
+      NsSurfaces *s = NULL;
+      if (!bench_level (labels, level, n_mesh, n_strokes, &rows[level], &s, error))
+        {
+          ns_surfaces_free (surfaces);
+          ns_surfaces_free (outline);
+          return FALSE;
+        }
+      if (level == NS_MESH_DECIMATE_DEFAULT)
+        surfaces = s;
+      else
+        ns_surfaces_free (s);
     }
 
   ns_camera3d_init (&cam, &labels->grid);
   cam.elevation = 20.0;
   ns_render3d_style_init (&style);
-  if (!ns_render3d_time_frames (surfaces, outline, &cam, &style, FRAME_SIZE, FRAME_SIZE,
-                                n_frames, &frame_ms, error))
+  if (!ns_raster3d_time_frames (surfaces, outline, &cam, &style, FRAME_SIZE, FRAME_SIZE,
+                                n_frames, &cpu_frame_ms, &cpu_frame_cpu, error))
     {
       ns_surfaces_free (surfaces);
       ns_surfaces_free (outline);
       return FALSE;
     }
+  /* GL may be missing (no EGL): the row says so, the CPU row stands. */
+  if (!ns_render3d_time_frames (surfaces, outline, &cam, &style, FRAME_SIZE, FRAME_SIZE,
+                                n_frames, &frame_ms, &gl_error))
+    frame_ms = -1.0;
   ns_surfaces_free (surfaces);
   ns_surfaces_free (outline);
 
+  if (!json_only)
+    {
+      printf ("render3d: %s: %u blocks of %d^3; brain outline %" G_GSIZE_FORMAT " triangles "
+              "(2x coarser grid, decimated %s) in %.1f ms (mask + mesh, once per case)\n",
+              ns_cmd_printable (case_path), rows[0].total_blocks, NS_SURFACES_BLOCK_SIZE,
+              n_outline,
+              level_names[NS_MESH_DECIMATE_DEFAULT], outline_ms);
+      printf ("render3d:   decimation  triangles  full mesh (cpu)      stroke re-mesh (cpu)"
+              "  (targets: full <= 300 ms, stroke <= 30 ms; median of %d / %d)\n", n_mesh,
+              n_strokes);
+      for (int l = 0; l < 3; l++)
+        printf ("render3d:   %-6s%s %9" G_GSIZE_FORMAT "  %7.1f ms (%6.1f)  %7.2f ms (%6.2f)"
+                "  %.1f blocks\n", level_names[l],
+                l == NS_MESH_DECIMATE_DEFAULT ? " (view)" : "       ", rows[l].n_triangles,
+                rows[l].mesh_ms, rows[l].mesh_cpu, rows[l].stroke_ms, rows[l].stroke_cpu,
+                rows[l].blocks);
+      printf ("render3d:   strokes: %d dabs of %.0f mm over 20 mm\n", STROKE_DABS,
+              DAB_RADIUS_MM);
+      printf ("render3d:   3D frame (cpu) %d x %d  %.2f ms, cpu %.2f ms  (target <= 16 ms, "
+              "one thread, %s decimation, median of %d)\n", FRAME_SIZE, FRAME_SIZE,
+              cpu_frame_ms, cpu_frame_cpu, level_names[NS_MESH_DECIMATE_DEFAULT], n_frames);
+      if (gl_error == NULL)
+        printf ("render3d:   3D frame (gl)  %d x %d  %.2f ms  (off-screen, median of %d)\n",
+                FRAME_SIZE, FRAME_SIZE, frame_ms, n_frames);
+      else
+        printf ("render3d:   3D frame (gl)  %d x %d  not measured: %s\n", FRAME_SIZE,
+                FRAME_SIZE, gl_error->message);
+    }
   {
-    double mesh_ms = median (t_mesh, n_mesh), outline_ms = median (t_outline, n_mesh);
-    double stroke_ms = median (t_stroke, n_strokes);
-    double mesh_cpu = median (c_mesh, n_mesh), stroke_cpu = median (c_stroke, n_strokes);
-
-    if (!json_only)
-      {
-        printf ("render3d: %s: labels %" G_GSIZE_FORMAT " triangles in %u blocks of 16^3, "
-                "brain outline %" G_GSIZE_FORMAT " triangles (2x coarser grid)\n",
-                ns_cmd_printable (case_path), n_triangles, total_blocks, n_outline);
-        printf ("render3d:   full mesh of the labels   %.1f ms, cpu %.1f ms  (target <= 300 ms, "
-                "median of %d)\n", mesh_ms, mesh_cpu, n_mesh);
-        printf ("render3d:   brain outline (mask+mesh) %.1f ms  (once per case)\n", outline_ms);
-        printf ("render3d:   re-mesh after a stroke    %.2f ms, cpu %.2f ms  (target <= 30 ms; "
-                "%d dabs of %.0f mm over 20 mm, %.1f blocks, median of %d)\n", stroke_ms,
-                stroke_cpu, STROKE_DABS, DAB_RADIUS_MM, blocks / n_strokes, n_strokes);
-        printf ("render3d:   one frame %d x %d       %.2f ms  (target <= 16 ms, off-screen, "
-                "median of %d)\n", FRAME_SIZE, FRAME_SIZE, frame_ms, n_frames);
-      }
+    const LevelRow *d = &rows[NS_MESH_DECIMATE_DEFAULT];
     json_builder_set_member_name (json, "render3d");
     json_builder_begin_object (json);
-    ns_json_add_int (json, "label_triangles", (gint64) n_triangles);
+    /* The view's level in the members of before; each level in "levels". */
+    ns_json_add_int (json, "label_triangles", (gint64) d->n_triangles);
     ns_json_add_int (json, "outline_triangles", (gint64) n_outline);
-    ns_json_add_number (json, "full_mesh_ms", mesh_ms);
-    ns_json_add_number (json, "full_mesh_cpu_ms", mesh_cpu);
+    ns_json_add_number (json, "full_mesh_ms", d->mesh_ms);
+    ns_json_add_number (json, "full_mesh_cpu_ms", d->mesh_cpu);
     ns_json_add_number (json, "outline_ms", outline_ms);
-    ns_json_add_number (json, "stroke_remesh_ms", stroke_ms);
-    ns_json_add_number (json, "stroke_remesh_cpu_ms", stroke_cpu);
-    ns_json_add_number (json, "stroke_blocks", blocks / n_strokes);
+    ns_json_add_number (json, "stroke_remesh_ms", d->stroke_ms);
+    ns_json_add_number (json, "stroke_remesh_cpu_ms", d->stroke_cpu);
+    ns_json_add_number (json, "stroke_blocks", d->blocks);
+    ns_json_add_string (json, "decimation", level_names[NS_MESH_DECIMATE_DEFAULT]);
+    json_builder_set_member_name (json, "levels");
+    json_builder_begin_array (json);
+    for (int l = 0; l < 3; l++)
+      {
+        json_builder_begin_object (json);
+        ns_json_add_string (json, "decimation", level_names[l]);
+        ns_json_add_int (json, "label_triangles", (gint64) rows[l].n_triangles);
+        ns_json_add_number (json, "full_mesh_ms", rows[l].mesh_ms);
+        ns_json_add_number (json, "full_mesh_cpu_ms", rows[l].mesh_cpu);
+        ns_json_add_number (json, "stroke_remesh_ms", rows[l].stroke_ms);
+        ns_json_add_number (json, "stroke_remesh_cpu_ms", rows[l].stroke_cpu);
+        json_builder_end_object (json);
+      }
+    json_builder_end_array (json);
     ns_json_add_int (json, "frame_size", FRAME_SIZE);
-    ns_json_add_number (json, "frame_ms", frame_ms);
+    ns_json_add_number (json, "cpu_frame_ms", cpu_frame_ms);
+    ns_json_add_number (json, "cpu_frame_cpu_ms", cpu_frame_cpu);
+    if (gl_error == NULL)
+      ns_json_add_number (json, "frame_ms", frame_ms);
     json_builder_end_object (json);
   }
   return TRUE;

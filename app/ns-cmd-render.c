@@ -13,6 +13,7 @@
 #include "ns-nifti.h"
 #include "ns-mesh.h"
 #include "ns-render.h"
+#include "ns-raster3d.h"
 #include "ns-render3d.h"
 
 #include <math.h>
@@ -28,7 +29,9 @@ static const char summary[] =
   "The window defaults to the 0.5-99.5 percentiles inside the brain.\n"
   "--plane 3d draws the label surfaces in 3D (the workbench's fourth view) off-screen,\n"
   "seen from --azimuth and --elevation (degrees; 0, 0 looks at the face), with the\n"
-  "brain's outline unless --no-outline; --crosshair marks the cursor.";
+  "brain's outline unless --no-outline; --crosshair marks the cursor; --renderer gl draws\n"
+  "with OpenGL off-screen (EGL), --renderer cpu on the CPU (the workbench's renderer where\n"
+  "GL is software); by default GL, or the CPU where EGL is not usable (said on stderr).";
 
 /* Labels from any NIfTI volume: integers 0..255 (atlases as well as BraTS maps). */
 static NsLabelMap *
@@ -85,30 +88,49 @@ parse_voxel (const char *text, double voxel[3])
   return TRUE;
 }
 
-/* The labels' surfaces and the brain's outline, seen by cam: the workbench's 3D view. */
+/* The labels' surfaces and the brain's outline, seen by cam: the workbench's 3D view
+ * (its block size and default decimation). */
+typedef enum
+{
+  RENDERER_AUTO,                 /* GL, else the CPU where EGL is not usable */
+  RENDERER_GL,
+  RENDERER_CPU,
+} Renderer3d;
+
 static cairo_surface_t *
 render_3d (const NsVolume *image, const NsLabelMap *labels, const double cursor[3],
-           const NsCamera3d *cam, const NsRender3dStyle *style, int size, GError **error)
+           const NsCamera3d *cam, const NsRender3dStyle *style, int size, Renderer3d renderer,
+           GError **error)
 {
   NsSurfaces *label_surfaces = NULL, *outline = NULL;
   cairo_surface_t *surface;
 
   if (labels != NULL)
     {
-      label_surfaces = ns_surfaces_new (&labels->grid, 16);
+      label_surfaces = ns_surfaces_new_full (&labels->grid, NS_SURFACES_BLOCK_SIZE,
+                                             NS_SURFACES_LABELS, NS_MESH_DECIMATE_DEFAULT);
       ns_surfaces_update (label_surfaces, labels->labels, NULL, NULL);
     }
   if (style->show_outline)
     {
       NsGrid coarse;
       g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, 2, &coarse);
-      outline = ns_surfaces_new (&coarse, 16);
+      outline = ns_surfaces_new_full (&coarse, NS_SURFACES_BLOCK_SIZE, NS_SURFACES_LABELS,
+                                      NS_MESH_DECIMATE_DEFAULT);
       ns_surfaces_update (outline, mask, NULL, NULL);
     }
   {
     NsRender3dStyle s = *style;
     ns_geometry_voxel_to_ras (&image->grid, cursor, s.cursor_ras);
-    surface = ns_render3d_offscreen (label_surfaces, outline, cam, &s, size, size, error);
+    g_autoptr (GError) gl_error = NULL;
+    surface = NULL;
+    if (renderer != RENDERER_CPU)
+      surface = ns_render3d_offscreen (label_surfaces, outline, cam, &s, size, size,
+                                       renderer == RENDERER_GL ? error : &gl_error);
+    if (surface == NULL && renderer == RENDERER_AUTO)
+      g_printerr ("neuroseg render: %s; drawing with the CPU renderer\n", gl_error->message);
+    if (surface == NULL && renderer != RENDERER_GL)
+      surface = ns_raster3d_render (label_surfaces, outline, cam, &s, size, size, error);
   }
   ns_surfaces_free (label_surfaces);
   ns_surfaces_free (outline);
@@ -119,6 +141,7 @@ int
 ns_cmd_render (int argc, char **argv)
 {
   static char *output, *plane_name, *modality_name, *labels_path, *voxel_text, *colormap_name;
+  static char *renderer_name;
   static gboolean no_labels, neurological, outline, fill_outline, nearest, crosshair, force;
   static gboolean has_slice, has_window, has_level, has_opacity, no_outline;
   static int slice, size = 512;
@@ -146,6 +169,9 @@ ns_cmd_render (int argc, char **argv)
     { "crosshair", 0, 0, G_OPTION_ARG_NONE, &crosshair, "Draw the crosshair", NULL },
     { "no-outline", 0, 0, G_OPTION_ARG_NONE, &no_outline,
       "3d: no brain outline", NULL },
+    { "renderer", 0, 0, G_OPTION_ARG_STRING, &renderer_name,
+      "3d: gl (OpenGL off-screen) or cpu (default: gl, cpu where EGL is not usable)",
+      "NAME" },
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
       "Replace OUT.png if it exists (an input is never replaced)", NULL },
     { NULL },
@@ -178,6 +204,7 @@ ns_cmd_render (int argc, char **argv)
   g_autoptr (NsLabelMap) labels = NULL;
   NsPlane plane = NS_PLANE_AXIAL;
   gboolean all_planes = TRUE, plane_3d = FALSE;
+  Renderer3d renderer = RENDERER_AUTO;
   NsModality modality = NS_MODALITY_FLAIR;
   NsColormap colormap = NS_COLORMAP_GREY;
   NsRenderOptions options;
@@ -207,6 +234,14 @@ ns_cmd_render (int argc, char **argv)
                                    "--plane must be axial, sagittal, coronal, all or 3d");
       all_planes = FALSE;
     }
+  if (renderer_name != NULL && !plane_3d)
+    return ns_cmd_usage_error ("render", "--renderer is for --plane 3d only");
+  if (renderer_name != NULL && strcmp (renderer_name, "gl") == 0)
+    renderer = RENDERER_GL;
+  else if (renderer_name != NULL && strcmp (renderer_name, "cpu") == 0)
+    renderer = RENDERER_CPU;
+  else if (renderer_name != NULL)
+    return ns_cmd_usage_error ("render", "--renderer must be gl or cpu");
   if (has_slice && plane_3d)
     return ns_cmd_usage_error ("render", "--slice has no meaning in 3d (use --voxel I,J,K)");
   if (has_slice && all_planes)
@@ -343,7 +378,7 @@ ns_cmd_render (int argc, char **argv)
       style.label_opacity = has_opacity ? opacity : 1.0;
       style.show_outline = !no_outline;
       style.show_cursor = crosshair;
-      surface = render_3d (image, labels, cursor, &cam, &style, size, &error);
+      surface = render_3d (image, labels, cursor, &cam, &style, size, renderer, &error);
     }
   else if (all_planes)
     surface = ns_render_montage (image, labels, cursor, &options, &error);

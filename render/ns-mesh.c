@@ -12,6 +12,7 @@
 
 #include "ns-mesh.h"
 #include "ns-mesh-private.h"
+#include "ns-labels.h"
 #include "ns-normalize.h"
 
 #include <math.h>
@@ -33,6 +34,8 @@ struct _NsSurfaces
 {
   NsGrid grid;
   int block;
+  NsSurfaceKind kind;
+  NsMeshDecimation decimation;
   int n_blocks[3];
   Block *blocks;
   guint64 generation;
@@ -41,6 +44,16 @@ struct _NsSurfaces
   double normal_m[3][3];         /* inverse transpose of m: gradients to RAS */
   gboolean mirror;               /* det (m) < 0: triangles turn the other way in RAS */
 };
+
+/* Generations are unique across all surfaces, so that a renderer that compares a pointer
+ * and a generation cannot mistake new surfaces allocated where old ones were for them. */
+static gsize last_generation;
+
+static guint64
+next_generation (void)
+{
+  return (guint64) g_atomic_pointer_add (&last_generation, 1) + 1;
+}
 
 static void
 block_surface_free (gpointer data)
@@ -73,16 +86,29 @@ invert3 (const double m[3][3], double inv[3][3])
 NsSurfaces *
 ns_surfaces_new (const NsGrid *grid, int block_size)
 {
+  return ns_surfaces_new_full (grid, block_size, NS_SURFACES_LABELS, NS_MESH_DECIMATE_OFF);
+}
+
+NsSurfaces *
+ns_surfaces_new_full (const NsGrid *grid, int block_size, NsSurfaceKind kind,
+                      NsMeshDecimation decimation)
+{
   NsSurfaces *s;
   double inv[3][3];
   gsize n;
 
   g_return_val_if_fail (grid != NULL, NULL);
   g_return_val_if_fail (block_size >= 4 && block_size <= 64, NULL);
+  g_return_val_if_fail (kind == NS_SURFACES_LABELS || kind == NS_SURFACES_REGIONS, NULL);
+  g_return_val_if_fail (decimation >= NS_MESH_DECIMATE_OFF
+                        && decimation <= NS_MESH_DECIMATE_STRONG, NULL);
 
   s = g_new0 (NsSurfaces, 1);
   s->grid = *grid;
   s->block = block_size;
+  s->kind = kind;
+  s->decimation = decimation;
+  s->generation = next_generation ();
   for (int a = 0; a < 3; a++)
     s->n_blocks[a] = (grid->dim[a] + 1 + block_size - 1) / block_size;
   n = (gsize) s->n_blocks[0] * s->n_blocks[1] * s->n_blocks[2];
@@ -125,6 +151,18 @@ ns_surfaces_get_grid (const NsSurfaces *surfaces)
   return &surfaces->grid;
 }
 
+NsSurfaceKind
+ns_surfaces_get_kind (const NsSurfaces *surfaces)
+{
+  return surfaces->kind;
+}
+
+NsMeshDecimation
+ns_surfaces_get_decimation (const NsSurfaces *surfaces)
+{
+  return surfaces->decimation;
+}
+
 guint64
 ns_surfaces_get_generation (const NsSurfaces *surfaces)
 {
@@ -133,8 +171,24 @@ ns_surfaces_get_generation (const NsSurfaces *surfaces)
 
 /* ---- one block ---------------------------------------------------------------------- */
 
-/* Scratch of one block: the indicator on the cells' corners plus two voxels of halo, and
- * the smoothed field on the corners plus one. */
+/* The voxels a job reads: labels of voxels origin .. origin + dim - 1 of the grid, in the
+ * grid's order (a copy for a job on another thread, the caller's map otherwise). */
+typedef struct
+{
+  const guint8 *data;
+  int origin[3];
+  int dim[3];
+} Source;
+
+static inline const guint8 *
+source_row (const Source *src, int y, int z)
+{
+  return src->data + ((gsize) (z - src->origin[2]) * src->dim[1] + (y - src->origin[1]))
+                       * src->dim[0] - src->origin[0];
+}
+
+/* Scratch of one block: the indicator on the cells' corners plus two voxels of halo, the
+ * smoothed field on the corners plus one, and the block's indexed mesh. */
 typedef struct
 {
   int lo[3];                     /* first cell */
@@ -142,7 +196,42 @@ typedef struct
   int rn[3];                     /* indicator region size: hi - lo + 5, from lo - 2 */
   guint8 *ind;
   float *tmp1, *tmp2, *field;    /* all of region size; field valid from lo - 1 to hi + 1 */
+  gint32 *edge_vertex;           /* (block + 1)^3 x 3: vertex of each cube edge, or -1 */
+  GArray *vertices;              /* NsMeshVertex */
+  GArray *keys;                  /* guint64 */
+  GArray *locked;                /* guint8: on a block face, shared with a neighbour */
+  GArray *triangles;             /* guint32, three per triangle */
 } Scratch;
+
+static void
+scratch_init (Scratch *sc, int block)
+{
+  gsize region = (gsize) (block + 5) * (block + 5) * (block + 5);
+
+  sc->ind = g_new (guint8, region);
+  sc->tmp1 = g_new0 (float, region);
+  sc->tmp2 = g_new0 (float, region);
+  sc->field = g_new0 (float, region);
+  sc->edge_vertex = g_new (gint32, (gsize) (block + 1) * (block + 1) * (block + 1) * 3);
+  sc->vertices = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
+  sc->keys = g_array_new (FALSE, FALSE, sizeof (guint64));
+  sc->locked = g_array_new (FALSE, FALSE, sizeof (guint8));
+  sc->triangles = g_array_new (FALSE, FALSE, sizeof (guint32));
+}
+
+static void
+scratch_clear (Scratch *sc)
+{
+  g_free (sc->ind);
+  g_free (sc->tmp1);
+  g_free (sc->tmp2);
+  g_free (sc->field);
+  g_free (sc->edge_vertex);
+  g_array_unref (sc->vertices);
+  g_array_unref (sc->keys);
+  g_array_unref (sc->locked);
+  g_array_unref (sc->triangles);
+}
 
 static inline gsize
 ridx (const Scratch *sc, int x, int y, int z)
@@ -202,23 +291,31 @@ sobel (const Scratch *sc, gsize i, int a)
   return 0.5 * g;
 }
 
-static void
-emit_vertex (const NsSurfaces *s, const Scratch *sc, const int cell[3], int edge,
-             BlockSurface *bs)
+/* The vertex on the given edge of cell, made on first use (the cells around an edge share
+ * its vertex, so its position and normal are computed once per block). */
+static guint32
+edge_vertex (const NsSurfaces *s, Scratch *sc, const int cell[3], int edge)
 {
   const guint8 *ec = _ns_marching_edge_corner[edge];
+  const int side = s->block + 1;
   int axis = edge / 4;
   int p[3], q[3];
   double fp, fq, t, vox[3], grad[3], len = 0.0;
   NsMeshVertex v;
   guint64 key;
-  gsize ip, iq;
+  guint8 locked = 0;
+  gsize ip, iq, slot;
 
   for (int a = 0; a < 3; a++)
     {
       p[a] = cell[a] + ((ec[0] >> a) & 1);
       q[a] = cell[a] + ((ec[1] >> a) & 1);
     }
+  slot = (((gsize) (p[2] - sc->lo[2]) * side + (p[1] - sc->lo[1])) * side
+          + (p[0] - sc->lo[0])) * 3 + axis;
+  if (sc->edge_vertex[slot] >= 0)
+    return (guint32) sc->edge_vertex[slot];
+
   ip = ridx (sc, p[0], p[1], p[2]);
   iq = ridx (sc, q[0], q[1], q[2]);
   fp = sc->field[ip];
@@ -248,45 +345,103 @@ emit_vertex (const NsSurfaces *s, const Scratch *sc, const int cell[3], int edge
   for (int r = 0; r < 3; r++)
     v.normal[r] = len > 1e-9 ? (float) (v.normal[r] / len) : 0.0f;
 
+  /* The cells around the edge are p[b] - 1 and p[b] across each other axis b; they lie in
+   * two blocks when p[b] + 1 is a multiple of the block size (cell c is in block
+   * (c + 1) / block).  Such a vertex is also the neighbour's: decimation leaves it. */
+  for (int b = 0; b < 3; b++)
+    if (b != axis && (p[b] + 1) % s->block == 0)
+      locked = 1;
+
   key = (((guint64) (p[2] + 1) * (guint64) (s->grid.dim[1] + 2) + (guint64) (p[1] + 1))
          * (guint64) (s->grid.dim[0] + 2) + (guint64) (p[0] + 1)) * 3 + (guint64) axis;
-  g_array_append_val (bs->vertices, v);
-  g_array_append_val (bs->keys, key);
+  g_array_append_val (sc->vertices, v);
+  g_array_append_val (sc->keys, key);
+  g_array_append_val (sc->locked, locked);
+  sc->edge_vertex[slot] = (gint32) (sc->vertices->len - 1);
+  return sc->vertices->len - 1;
 }
 
 /* A zero gradient (a symmetric configuration) leaves a vertex without a normal: it takes
- * its triangle's. */
+ * that of the first triangle that uses it. */
 static void
-fix_normals (NsMeshVertex *tri)
+fix_normals (Scratch *sc)
 {
-  double e1[3], e2[3], n[3], len;
+  NsMeshVertex *vs = (NsMeshVertex *) sc->vertices->data;
+  const guint32 *tr = (const guint32 *) sc->triangles->data;
 
-  for (int a = 0; a < 3; a++)
+  for (guint t = 0; t + 2 < sc->triangles->len; t += 3)
     {
-      e1[a] = tri[1].pos[a] - tri[0].pos[a];
-      e2[a] = tri[2].pos[a] - tri[0].pos[a];
-    }
-  n[0] = e1[1] * e2[2] - e1[2] * e2[1];
-  n[1] = e1[2] * e2[0] - e1[0] * e2[2];
-  n[2] = e1[0] * e2[1] - e1[1] * e2[0];
-  len = sqrt (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-  if (len < 1e-12)
-    return;
-  for (int i = 0; i < 3; i++)
-    if (tri[i].normal[0] == 0.0f && tri[i].normal[1] == 0.0f && tri[i].normal[2] == 0.0f)
+      double e1[3], e2[3], n[3], len;
+      gboolean any = FALSE;
+      for (int i = 0; i < 3; i++)
+        {
+          const float *nv = vs[tr[t + i]].normal;
+          any |= nv[0] == 0.0f && nv[1] == 0.0f && nv[2] == 0.0f;
+        }
+      if (!any)
+        continue;
       for (int a = 0; a < 3; a++)
-        tri[i].normal[a] = (float) (n[a] / len);
+        {
+          e1[a] = vs[tr[t + 1]].pos[a] - vs[tr[t]].pos[a];
+          e2[a] = vs[tr[t + 2]].pos[a] - vs[tr[t]].pos[a];
+        }
+      n[0] = e1[1] * e2[2] - e1[2] * e2[1];
+      n[1] = e1[2] * e2[0] - e1[0] * e2[2];
+      n[2] = e1[0] * e2[1] - e1[1] * e2[0];
+      len = sqrt (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+      if (len < 1e-12)
+        continue;
+      for (int i = 0; i < 3; i++)
+        {
+          float *nv = vs[tr[t + i]].normal;
+          if (nv[0] == 0.0f && nv[1] == 0.0f && nv[2] == 0.0f)
+            for (int a = 0; a < 3; a++)
+              nv[a] = (float) (n[a] / len);
+        }
+    }
 }
 
+/* Which label values are inside surface id: the value itself for label surfaces; for
+ * region surfaces (id 1 + NsRegion) the labels of the region (ns-labels.h). */
 static void
-mesh_block (NsSurfaces *s, const guint8 *labels, const int b[3], Scratch *sc)
+surface_members (const NsSurfaces *s, int id, guint8 member[256])
+{
+  for (int v = 0; v < 256; v++)
+    member[v] = s->kind == NS_SURFACES_LABELS
+                  ? v == id
+                  : v != 0 && ns_region_contains ((NsRegion) (id - 1), (guint8) v);
+}
+
+static double
+decimation_error_mm (const NsSurfaces *s)
+{
+  double spacing = MIN (s->grid.spacing[0], MIN (s->grid.spacing[1], s->grid.spacing[2]));
+
+  switch (s->decimation)
+    {
+    case NS_MESH_DECIMATE_NORMAL:
+      return NS_MESH_DECIMATE_NORMAL_ERROR * spacing;
+    case NS_MESH_DECIMATE_STRONG:
+      return NS_MESH_DECIMATE_STRONG_ERROR * spacing;
+    case NS_MESH_DECIMATE_OFF:
+    default:
+      return 0.0;
+    }
+}
+
+/* The surfaces of block b (a new GPtrArray of BlockSurface), from src, which holds at
+ * least the block's corners and two voxels of halo that lie in the grid. */
+static GPtrArray *
+mesh_block (const NsSurfaces *s, const Source *src, const int b[3], Scratch *sc)
 {
   const NsGrid *g = &s->grid;
   const NsMarchingCase *table = _ns_marching_table ();
-  Block *block = &s->blocks[((gsize) b[2] * s->n_blocks[1] + b[1]) * s->n_blocks[0] + b[0]];
+  const int n_ids = s->kind == NS_SURFACES_LABELS ? 255 : NS_N_REGIONS;
+  const double max_error = decimation_error_mm (s);
+  const gsize n_slots = (gsize) (s->block + 1) * (s->block + 1) * (s->block + 1) * 3;
+  GPtrArray *out = g_ptr_array_new_with_free_func (block_surface_free);
   gboolean present[256] = { FALSE };
 
-  g_ptr_array_set_size (block->surfaces, 0);
   for (int a = 0; a < 3; a++)
     {
       sc->lo[a] = -1 + b[a] * s->block;
@@ -298,39 +453,51 @@ mesh_block (NsSurfaces *s, const guint8 *labels, const int b[3], Scratch *sc)
   for (int z = MAX (sc->lo[2], 0); z <= MIN (sc->hi[2], g->dim[2] - 1); z++)
     for (int y = MAX (sc->lo[1], 0); y <= MIN (sc->hi[1], g->dim[1] - 1); y++)
       {
-        const guint8 *row = labels + ns_grid_index (g, 0, y, z);
+        const guint8 *row = source_row (src, y, z);
+        /* Mostly background: a branch that is rarely taken beats a store per voxel. */
         for (int x = MAX (sc->lo[0], 0); x <= MIN (sc->hi[0], g->dim[0] - 1); x++)
-          present[row[x]] = TRUE;
+          if (row[x] != 0)
+            present[row[x]] = TRUE;
       }
 
-  for (int label = 1; label < 256; label++)
+  for (int id = 1; id <= n_ids; id++)
     {
       BlockSurface *bs;
-      if (!present[label])
+      guint8 member[256];
+      gboolean any = FALSE;
+      guint n_triangles;
+
+      if (s->kind == NS_SURFACES_LABELS && !present[id])
+        continue;
+      surface_members (s, id, member);
+      for (int v = 1; v < 256 && !any; v++)
+        any = present[v] && member[v];
+      if (!any)
         continue;
       for (int z = 0; z < sc->rn[2]; z++)
         for (int y = 0; y < sc->rn[1]; y++)
           {
             int vz = z + sc->lo[2] - 2, vy = y + sc->lo[1] - 2;
-            guint8 *out = sc->ind + ((gsize) z * sc->rn[1] + y) * sc->rn[0];
+            guint8 *ind = sc->ind + ((gsize) z * sc->rn[1] + y) * sc->rn[0];
             if (vz < 0 || vz >= g->dim[2] || vy < 0 || vy >= g->dim[1])
               {
-                memset (out, 0, sc->rn[0]);
+                memset (ind, 0, sc->rn[0]);
                 continue;
               }
-            const guint8 *row = labels + ns_grid_index (g, 0, vy, vz);
+            const guint8 *row = source_row (src, vy, vz);
             for (int x = 0; x < sc->rn[0]; x++)
               {
                 int vx = x + sc->lo[0] - 2;
-                out[x] = (vx >= 0 && vx < g->dim[0] && row[vx] == label) ? 1 : 0;
+                ind[x] = (vx >= 0 && vx < g->dim[0]) ? member[row[vx]] : 0;
               }
           }
       smooth_indicator (sc);
 
-      bs = g_new0 (BlockSurface, 1);
-      bs->label = (guint8) label;
-      bs->vertices = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
-      bs->keys = g_array_new (FALSE, FALSE, sizeof (guint64));
+      memset (sc->edge_vertex, 0xff, n_slots * sizeof (gint32));
+      g_array_set_size (sc->vertices, 0);
+      g_array_set_size (sc->keys, 0);
+      g_array_set_size (sc->locked, 0);
+      g_array_set_size (sc->triangles, 0);
       for (int z = sc->lo[2]; z < sc->hi[2]; z++)
         for (int y = sc->lo[1]; y < sc->hi[1]; y++)
           for (int x = sc->lo[0]; x < sc->hi[0]; x++)
@@ -344,77 +511,221 @@ mesh_block (NsSurfaces *s, const guint8 *labels, const int b[3], Scratch *sc)
                 continue;
               mc = &table[config];
               for (int tr = 0; tr < mc->n_triangles; tr++)
-                {
-                  /* The table turns counter-clockwise in voxel space; a mirroring
-                   * voxel-to-RAS matrix turns that clockwise in RAS. */
-                  for (int i = 0; i < 3; i++)
-                    emit_vertex (s, sc, cell,
-                                 mc->edges[3 * tr + (s->mirror && i > 0 ? 3 - i : i)], bs);
-                  fix_normals (&g_array_index (bs->vertices, NsMeshVertex,
-                                               bs->vertices->len - 3));
-                }
+                /* The table turns counter-clockwise in voxel space; a mirroring
+                 * voxel-to-RAS matrix turns that clockwise in RAS. */
+                for (int i = 0; i < 3; i++)
+                  {
+                    guint32 vi = edge_vertex (s, sc, cell,
+                                              mc->edges[3 * tr + (s->mirror && i > 0 ? 3 - i : i)]);
+                    g_array_append_val (sc->triangles, vi);
+                  }
             }
-      if (bs->vertices->len == 0)
-        block_surface_free (bs);
-      else
-        g_ptr_array_add (block->surfaces, bs);
+      if (sc->triangles->len == 0)
+        continue;
+      fix_normals (sc);
+      n_triangles = sc->triangles->len / 3;
+      if (max_error > 0.0)
+        n_triangles = _ns_mesh_decimate ((const NsMeshVertex *) sc->vertices->data,
+                                         (const guint8 *) sc->locked->data, sc->vertices->len,
+                                         (guint32 *) sc->triangles->data, n_triangles,
+                                         max_error);
+
+      bs = g_new0 (BlockSurface, 1);
+      bs->label = (guint8) id;
+      bs->vertices = g_array_sized_new (FALSE, FALSE, sizeof (NsMeshVertex), 3 * n_triangles);
+      bs->keys = g_array_sized_new (FALSE, FALSE, sizeof (guint64), 3 * n_triangles);
+      for (guint i = 0; i < 3 * n_triangles; i++)
+        {
+          guint32 vi = g_array_index (sc->triangles, guint32, i);
+          g_array_append_val (bs->vertices, g_array_index (sc->vertices, NsMeshVertex, vi));
+          g_array_append_val (bs->keys, g_array_index (sc->keys, guint64, vi));
+        }
+      g_ptr_array_add (out, bs);
     }
+  return out;
 }
 
-guint
-ns_surfaces_update (NsSurfaces *surfaces, const guint8 *labels, const int box_lo[3],
-                    const int box_hi[3])
-{
-  int blo[3], bhi[3];
-  gsize region;
-  Scratch sc = { 0 };
-  guint n = 0;
+/* ---- jobs: meshing the blocks an edit reaches, on any thread -------------------------- */
 
-  g_return_val_if_fail (surfaces != NULL && labels != NULL, 0);
-  g_return_val_if_fail ((box_lo == NULL) == (box_hi == NULL), 0);
+struct _NsSurfacesJob
+{
+  NsSurfaces config;             /* a copy of the surfaces' settings; blocks NULL */
+  int blo[3], bhi[3];            /* the blocks to mesh */
+  Source src;
+  guint8 *copy;                  /* src.data when the job owns its voxels */
+  GPtrArray **result;            /* per block of blo .. bhi, once run */
+  gboolean done;
+};
+
+static gsize
+n_blocks (const NsSurfaces *s)
+{
+  return (gsize) s->n_blocks[0] * s->n_blocks[1] * s->n_blocks[2];
+}
+
+static gsize
+job_n_blocks (const NsSurfacesJob *job)
+{
+  return (gsize) (job->bhi[0] - job->blo[0] + 1) * (job->bhi[1] - job->blo[1] + 1)
+         * (job->bhi[2] - job->blo[2] + 1);
+}
+
+/* The job for the blocks voxels box_lo .. box_hi can affect (NULL: all), reading labels
+ * in place (copy FALSE) or from a copy of the voxels those blocks read; NULL when the box
+ * is outside the grid. */
+static NsSurfacesJob *
+job_new (const NsSurfaces *s, const guint8 *labels, const int box_lo[3], const int box_hi[3],
+         gboolean copy)
+{
+  NsSurfacesJob *job;
+  const NsGrid *g = &s->grid;
+  int blo[3], bhi[3];
 
   for (int a = 0; a < 3; a++)
     {
       if (box_lo == NULL)
         {
           blo[a] = 0;
-          bhi[a] = surfaces->n_blocks[a] - 1;
+          bhi[a] = s->n_blocks[a] - 1;
           continue;
         }
       /* An edited voxel v changes the field at v +- 1 and its gradient at v +- 2; the
        * cells with a corner there are v - 3 .. v + 2. */
-      int clo = MAX (box_lo[a] - 3, -1), chi = MIN (box_hi[a] + 2, surfaces->grid.dim[a] - 1);
+      int clo = MAX (box_lo[a] - 3, -1), chi = MIN (box_hi[a] + 2, g->dim[a] - 1);
       if (clo > chi)
-        return 0;
-      blo[a] = (clo + 1) / surfaces->block;
-      bhi[a] = (chi + 1) / surfaces->block;
+        return NULL;
+      blo[a] = (clo + 1) / s->block;
+      bhi[a] = (chi + 1) / s->block;
     }
 
-  region = (gsize) (surfaces->block + 5) * (surfaces->block + 5) * (surfaces->block + 5);
-  sc.ind = g_new (guint8, region);
-  sc.tmp1 = g_new0 (float, region);
-  sc.tmp2 = g_new0 (float, region);
-  sc.field = g_new0 (float, region);
-  for (int bz = blo[2]; bz <= bhi[2]; bz++)
-    for (int by = blo[1]; by <= bhi[1]; by++)
-      for (int bx = blo[0]; bx <= bhi[0]; bx++)
-        {
-          int b[3] = { bx, by, bz };
-          mesh_block (surfaces, labels, b, &sc);
-          n++;
-        }
-  g_free (sc.ind);
-  g_free (sc.tmp1);
-  g_free (sc.tmp2);
-  g_free (sc.field);
-  surfaces->generation++;
-  return n;
+  job = g_new0 (NsSurfacesJob, 1);
+  job->config = *s;
+  job->config.blocks = NULL;
+  memcpy (job->blo, blo, sizeof blo);
+  memcpy (job->bhi, bhi, sizeof bhi);
+  if (!copy)
+    {
+      job->src.data = labels;
+      for (int a = 0; a < 3; a++)
+        job->src.dim[a] = g->dim[a];
+      return job;
+    }
+  /* The blocks' corners are cells -1 + blo * B .. -1 + (bhi + 1) * B; the indicator reads
+   * two voxels further. */
+  for (int a = 0; a < 3; a++)
+    {
+      int lo = MAX (-1 + blo[a] * s->block - 2, 0);
+      int hi = MIN (-1 + (bhi[a] + 1) * s->block + 2, g->dim[a] - 1);
+      job->src.origin[a] = lo;
+      job->src.dim[a] = hi - lo + 1;
+    }
+  job->copy = g_new (guint8, (gsize) job->src.dim[0] * job->src.dim[1] * job->src.dim[2]);
+  for (int z = 0; z < job->src.dim[2]; z++)
+    for (int y = 0; y < job->src.dim[1]; y++)
+      memcpy (job->copy + ((gsize) z * job->src.dim[1] + y) * job->src.dim[0],
+              labels + ns_grid_index (g, job->src.origin[0], job->src.origin[1] + y,
+                                      job->src.origin[2] + z),
+              job->src.dim[0]);
+  job->src.data = job->copy;
+  return job;
 }
 
-static gsize
-n_blocks (const NsSurfaces *s)
+NsSurfacesJob *
+ns_surfaces_job_new (const NsSurfaces *surfaces, const guint8 *labels, const int box_lo[3],
+                     const int box_hi[3])
 {
-  return (gsize) s->n_blocks[0] * s->n_blocks[1] * s->n_blocks[2];
+  g_return_val_if_fail (surfaces != NULL && labels != NULL, NULL);
+  g_return_val_if_fail ((box_lo == NULL) == (box_hi == NULL), NULL);
+  return job_new (surfaces, labels, box_lo, box_hi, TRUE);
+}
+
+gboolean
+ns_surfaces_job_run (NsSurfacesJob *job, GCancellable *cancellable)
+{
+  Scratch sc;
+  gsize i = 0;
+
+  g_return_val_if_fail (job != NULL && !job->done, FALSE);
+
+  job->result = g_new0 (GPtrArray *, job_n_blocks (job));
+  scratch_init (&sc, job->config.block);
+  for (int bz = job->blo[2]; bz <= job->bhi[2]; bz++)
+    for (int by = job->blo[1]; by <= job->bhi[1]; by++)
+      for (int bx = job->blo[0]; bx <= job->bhi[0]; bx++)
+        {
+          int b[3] = { bx, by, bz };
+          if (g_cancellable_is_cancelled (cancellable))
+            {
+              scratch_clear (&sc);
+              return FALSE;
+            }
+          job->result[i++] = mesh_block (&job->config, &job->src, b, &sc);
+        }
+  scratch_clear (&sc);
+  job->done = TRUE;
+  return TRUE;
+}
+
+guint
+ns_surfaces_job_apply (NsSurfaces *surfaces, NsSurfacesJob *job)
+{
+  gsize i = 0;
+
+  g_return_val_if_fail (surfaces != NULL && job != NULL, 0);
+  g_return_val_if_fail (job->done, 0);
+  g_return_val_if_fail (ns_grid_equal (&surfaces->grid, &job->config.grid)
+                        && surfaces->block == job->config.block
+                        && surfaces->kind == job->config.kind
+                        && surfaces->decimation == job->config.decimation, 0);
+
+  for (int bz = job->blo[2]; bz <= job->bhi[2]; bz++)
+    for (int by = job->blo[1]; by <= job->bhi[1]; by++)
+      for (int bx = job->blo[0]; bx <= job->bhi[0]; bx++)
+        {
+          Block *block = &surfaces->blocks[((gsize) bz * surfaces->n_blocks[1] + by)
+                                           * surfaces->n_blocks[0] + bx];
+          g_ptr_array_unref (block->surfaces);
+          block->surfaces = g_steal_pointer (&job->result[i]);
+          block->surfaces = block->surfaces != NULL
+                              ? block->surfaces
+                              : g_ptr_array_new_with_free_func (block_surface_free);
+          i++;
+        }
+  surfaces->generation = next_generation ();
+  return (guint) i;
+}
+
+void
+ns_surfaces_job_free (NsSurfacesJob *job)
+{
+  if (job == NULL)
+    return;
+  if (job->result != NULL)
+    for (gsize i = 0; i < job_n_blocks (job); i++)
+      if (job->result[i] != NULL)
+        g_ptr_array_unref (job->result[i]);
+  g_free (job->result);
+  g_free (job->copy);
+  g_free (job);
+}
+
+guint
+ns_surfaces_update (NsSurfaces *surfaces, const guint8 *labels, const int box_lo[3],
+                    const int box_hi[3])
+{
+  NsSurfacesJob *job;
+  guint n;
+
+  g_return_val_if_fail (surfaces != NULL && labels != NULL, 0);
+  g_return_val_if_fail ((box_lo == NULL) == (box_hi == NULL), 0);
+
+  job = job_new (surfaces, labels, box_lo, box_hi, FALSE);
+  if (job == NULL)
+    return 0;
+  ns_surfaces_job_run (job, NULL);
+  n = ns_surfaces_job_apply (surfaces, job);
+  ns_surfaces_job_free (job);
+  return n;
 }
 
 void

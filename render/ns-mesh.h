@@ -25,9 +25,16 @@
  * draws); each carries the key of the cube edge it lies on, which welds the soup into an
  * indexed mesh for the watertightness check and the decimation below.
  *
- * Decimation: the faint brain outline is meshed on a grid `step` times coarser
- * (ns_surfaces_brain_mask_new ()); label surfaces keep full resolution (a tumour is small
- * and its detail is what is judged).
+ * Decimation, per block so that a block re-mesh stays exact: within a block, edges are
+ * collapsed (half-edge collapse bounded by quadric error, ns-mesh-decimate.c) while the
+ * surface moves by less than a set fraction of the smallest voxel spacing; the vertices on
+ * the block's faces, which the neighbouring block shares, never move, so the blocks still
+ * meet without cracks and a block re-mesh equals a full mesh and decimation of the same
+ * labels.  The faint brain outline is, in addition, meshed on a grid `step` times coarser
+ * (ns_surfaces_brain_mask_new ()).
+ *
+ * Surfaces are either one per label value or one per BraTS region (WT, TC, ET, nested:
+ * ns_region_contains () of ns-labels.h), the way the overlay can show them.
  *
  * Marching cubes' triangle table is derived at first use from a face rule rather than
  * typed in (ns-marching.c): on a face whose diagonal corners are inside and the other two
@@ -36,7 +43,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "ns-volume.h"
 
@@ -51,10 +58,39 @@ typedef struct
 
 typedef struct _NsSurfaces NsSurfaces;
 
-/* The surfaces of label maps on grid, in blocks of block_size^3 cells (4 .. 64; 16 is
- * a good trade-off between the cost of one block and the work a brush stroke causes).
+typedef enum
+{
+  NS_SURFACES_LABELS,            /* surface id = label value 1..255 */
+  NS_SURFACES_REGIONS,           /* surface id = 1 + NsRegion: 1 WT, 2 TC, 3 ET */
+} NsSurfaceKind;
+
+typedef enum
+{
+  NS_MESH_DECIMATE_OFF,
+  NS_MESH_DECIMATE_NORMAL,
+  NS_MESH_DECIMATE_STRONG,
+} NsMeshDecimation;
+
+/* How far (fraction of the smallest voxel spacing) decimation may move the surface. */
+#define NS_MESH_DECIMATE_NORMAL_ERROR 0.3
+#define NS_MESH_DECIMATE_STRONG_ERROR 0.8
+/* The level the 3D view starts with (chosen by `neuroseg bench --render`, README). */
+#define NS_MESH_DECIMATE_DEFAULT NS_MESH_DECIMATE_NORMAL
+
+/* The block size the workbench and the benchmark use (see README, the 3D view). */
+#define NS_SURFACES_BLOCK_SIZE 8
+
+/* The surfaces of label maps on grid, in blocks of block_size^3 cells (4 .. 64; small
+ * blocks make a brush stroke re-mesh less, large ones lock fewer vertices on block faces
+ * against decimation and cost less per block).
  * Empty until the first ns_surfaces_update (). */
 NsSurfaces *ns_surfaces_new               (const NsGrid *grid, int block_size);
+/* The same with the kind of surfaces and the decimation level (ns_surfaces_new (): label
+ * surfaces, no decimation). */
+NsSurfaces *ns_surfaces_new_full          (const NsGrid *grid, int block_size,
+                                           NsSurfaceKind kind, NsMeshDecimation decimation);
+NsSurfaceKind ns_surfaces_get_kind        (const NsSurfaces *surfaces);
+NsMeshDecimation ns_surfaces_get_decimation (const NsSurfaces *surfaces);
 void        ns_surfaces_free              (NsSurfaces *surfaces);
 const NsGrid *ns_surfaces_get_grid        (const NsSurfaces *surfaces);
 
@@ -63,9 +99,31 @@ const NsGrid *ns_surfaces_get_grid        (const NsSurfaces *surfaces);
  * box_hi NULL: every block.  Returns the number of blocks re-meshed. */
 guint       ns_surfaces_update            (NsSurfaces *surfaces, const guint8 *labels,
                                            const int box_lo[3], const int box_hi[3]);
-/* Bumped by every update; a renderer re-uploads when it changed. */
+
+/* The same update in three steps, so that the meshing can run on another thread while the
+ * main thread goes on editing the labels:
+ * - ns_surfaces_job_new () (the thread that owns labels): copies the voxels the blocks
+ *   within reach of the box read (box NULL: every block); NULL when the box lies outside
+ *   the grid;
+ * - ns_surfaces_job_run () (any thread): meshes those blocks from the copy; it reads only
+ *   the surfaces' settings, copied too, and touches nothing shared.  FALSE when
+ *   cancellable was cancelled (the job can then only be freed);
+ * - ns_surfaces_job_apply () (the thread that owns surfaces): puts the blocks in place and
+ *   bumps the generation; returns the number of blocks.  surfaces must have the settings
+ *   (grid, block size, kind, decimation) the job was made with.  Jobs applied in the
+ *   order they were made give the surfaces of the labels of the last. */
+typedef struct _NsSurfacesJob NsSurfacesJob;
+NsSurfacesJob *ns_surfaces_job_new        (const NsSurfaces *surfaces, const guint8 *labels,
+                                           const int box_lo[3], const int box_hi[3]);
+gboolean    ns_surfaces_job_run           (NsSurfacesJob *job, GCancellable *cancellable);
+guint       ns_surfaces_job_apply         (NsSurfaces *surfaces, NsSurfacesJob *job);
+void        ns_surfaces_job_free          (NsSurfacesJob *job);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsSurfacesJob, ns_surfaces_job_free)
+
+/* Changed by every update, unique across all surfaces; a renderer re-uploads when it
+ * changed. */
 guint64     ns_surfaces_get_generation    (const NsSurfaces *surfaces);
-/* Which label values (1..255) have a surface now. */
+/* Which surface ids (label values 1..255, or 1 + NsRegion) have a surface now. */
 void        ns_surfaces_get_labels        (const NsSurfaces *surfaces, gboolean present[256]);
 /* Appends the triangles of label (three NsMeshVertex each, counter-clockwise seen from
  * outside) to vertices (a GArray of NsMeshVertex) and, when keys is not NULL, the edge key

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-render3d.c: the camera of the 3D view and its OpenGL renderer (see ns-render3d.h).
+ * ns-render3d.c: the OpenGL renderer of the 3D view (see ns-render3d.h; the camera, style
+ * and lighting it shares with the CPU renderer are in ns-render3d-scene.c).
  * GL is reached through libepoxy, which resolves entry points in whatever context is
  * current (GTK's, or the off-screen EGL one).  One shader program draws the lit surfaces
  * and, unlit, the cursor marker.  Each label value has its own vertex buffer, re-uploaded
@@ -8,187 +9,11 @@
  */
 #define G_LOG_DOMAIN "neuroseg-render"
 
-#include "ns-render3d.h"
+#include "ns-render3d-private.h"
 
 #include <epoxy/gl.h>
 #include <math.h>
 #include <string.h>
-
-/* ---- camera ---------------------------------------------------------------------------- */
-
-#define EYE_DISTANCE_MM 4000.0   /* orthographic: only has to be in front of everything */
-
-void
-ns_camera3d_init (NsCamera3d *cam, const NsGrid *grid)
-{
-  double lo[3] = { INFINITY, INFINITY, INFINITY }, hi[3] = { -INFINITY, -INFINITY, -INFINITY };
-  double extent = 0.0;
-
-  memset (cam, 0, sizeof *cam);
-  /* The bounding box of the grid's eight corners in RAS. */
-  for (int c = 0; c < 8; c++)
-    {
-      double vox[3] = { (c & 1) ? grid->dim[0] - 0.5 : -0.5, (c & 2) ? grid->dim[1] - 0.5 : -0.5,
-                        (c & 4) ? grid->dim[2] - 0.5 : -0.5 };
-      double ras[3];
-      ns_geometry_voxel_to_ras (grid, vox, ras);
-      for (int a = 0; a < 3; a++)
-        {
-          lo[a] = MIN (lo[a], ras[a]);
-          hi[a] = MAX (hi[a], ras[a]);
-        }
-    }
-  for (int a = 0; a < 3; a++)
-    {
-      cam->centre[a] = 0.5 * (lo[a] + hi[a]);
-      extent = MAX (extent, hi[a] - lo[a]);
-    }
-  cam->zoom = 1.0;
-  cam->fov_mm = extent > 0.0 ? 1.1 * extent : 100.0;
-}
-
-void
-ns_camera3d_basis (const NsCamera3d *cam, double right[3], double up[3], double toward[3])
-{
-  double az = cam->azimuth * G_PI / 180.0;
-  double el = CLAMP (cam->elevation, -89.0, 89.0) * G_PI / 180.0;
-
-  /* toward the viewer: (sin az cos el, cos az cos el, sin el); at az = 0, el = 0 that is
-   * +A, so the viewer faces the patient and the patient's left (-R) is on the right. */
-  toward[0] = sin (az) * cos (el);
-  toward[1] = cos (az) * cos (el);
-  toward[2] = sin (el);
-  /* right = forward x S, normalised; forward = -toward. */
-  right[0] = -toward[1];
-  right[1] = toward[0];
-  right[2] = 0.0;
-  {
-    double n = sqrt (right[0] * right[0] + right[1] * right[1]);
-    right[0] /= n;
-    right[1] /= n;
-  }
-  /* up = right x forward */
-  up[0] = -(right[1] * toward[2] - right[2] * toward[1]);
-  up[1] = -(right[2] * toward[0] - right[0] * toward[2]);
-  up[2] = -(right[0] * toward[1] - right[1] * toward[0]);
-}
-
-double
-ns_camera3d_mm_per_pixel (const NsCamera3d *cam, int height)
-{
-  return cam->fov_mm / cam->zoom / MAX (height, 1);
-}
-
-static void
-camera_target (const NsCamera3d *cam, const double right[3], const double up[3], double t[3])
-{
-  for (int a = 0; a < 3; a++)
-    t[a] = cam->centre[a] + right[a] * cam->pan[0] + up[a] * cam->pan[1];
-}
-
-void
-ns_camera3d_ray (const NsCamera3d *cam, int width, int height, double x, double y,
-                 double origin[3], double dir[3])
-{
-  double right[3], up[3], toward[3], target[3];
-  double mmpp = ns_camera3d_mm_per_pixel (cam, height);
-  double sx = (x - 0.5 * width) * mmpp, sy = (0.5 * height - y) * mmpp;
-
-  ns_camera3d_basis (cam, right, up, toward);
-  camera_target (cam, right, up, target);
-  for (int a = 0; a < 3; a++)
-    {
-      origin[a] = target[a] + right[a] * sx + up[a] * sy + toward[a] * EYE_DISTANCE_MM;
-      dir[a] = -toward[a];
-    }
-}
-
-void
-ns_camera3d_project (const NsCamera3d *cam, int width, int height, const double ras[3],
-                     double *x, double *y)
-{
-  double right[3], up[3], toward[3], target[3], sx = 0.0, sy = 0.0;
-  double mmpp = ns_camera3d_mm_per_pixel (cam, height);
-
-  ns_camera3d_basis (cam, right, up, toward);
-  camera_target (cam, right, up, target);
-  for (int a = 0; a < 3; a++)
-    {
-      sx += (ras[a] - target[a]) * right[a];
-      sy += (ras[a] - target[a]) * up[a];
-    }
-  *x = 0.5 * width + sx / mmpp;
-  *y = 0.5 * height - sy / mmpp;
-}
-
-void
-ns_camera3d_rotate (NsCamera3d *cam, double dx, double dy)
-{
-  cam->azimuth = fmod (cam->azimuth - 0.5 * dx, 360.0);
-  cam->elevation = CLAMP (cam->elevation + 0.5 * dy, -89.0, 89.0);
-}
-
-void
-ns_camera3d_pan (NsCamera3d *cam, double dx, double dy, int height)
-{
-  double mmpp = ns_camera3d_mm_per_pixel (cam, height);
-  /* The scene follows the pointer: the target moves the other way. */
-  cam->pan[0] -= dx * mmpp;
-  cam->pan[1] += dy * mmpp;
-}
-
-void
-ns_camera3d_zoom (NsCamera3d *cam, double steps)
-{
-  cam->zoom = CLAMP (cam->zoom * pow (1.1, steps), 0.05, 50.0);
-}
-
-/* ---- style and shading ----------------------------------------------------------------- */
-
-void
-ns_render3d_style_init (NsRender3dStyle *style)
-{
-  memset (style, 0, sizeof *style);
-  ns_overlay_style_init (&style->labels);
-  style->label_opacity = 1.0;
-  style->show_outline = TRUE;
-  style->outline_opacity = 0.15;
-  style->outline_rgb = 0xd8d8d8;
-  style->background_rgb = NS_RENDER3D_BACKGROUND;
-}
-
-/* One source for the shader and its CPU twin. */
-#define AMBIENT 0.3
-#define DIFFUSE 0.7
-#define SPECULAR 0.2
-#define SHININESS 40.0
-static const double light_dir[3] = { -0.3, 0.3, 1.0 }; /* view space, normalised below */
-
-void
-ns_render3d_shade (const double rgb[3], const double n[3], double out[3])
-{
-  double l[3], h[3], ln = 0.0, hn = 0.0, d = 0.0, s = 0.0;
-
-  for (int a = 0; a < 3; a++)
-    ln += light_dir[a] * light_dir[a];
-  ln = sqrt (ln);
-  for (int a = 0; a < 3; a++)
-    {
-      l[a] = light_dir[a] / ln;
-      h[a] = l[a] + (a == 2 ? 1.0 : 0.0);
-      hn += h[a] * h[a];
-    }
-  hn = sqrt (hn);
-  for (int a = 0; a < 3; a++)
-    {
-      d += n[a] * l[a];
-      s += n[a] * h[a] / hn;
-    }
-  d = MAX (d, 0.0);
-  s = pow (MAX (s, 0.0), SHININESS);
-  for (int a = 0; a < 3; a++)
-    out[a] = CLAMP (rgb[a] * (AMBIENT + DIFFUSE * d) + SPECULAR * s, 0.0, 1.0);
-}
 
 /* ---- renderer ---------------------------------------------------------------------------- */
 
@@ -274,8 +99,9 @@ ns_renderer3d_new (GError **error)
 
   {
     /* GLSL wants '.' whatever the locale: g_ascii_dtostr, not printf's %f. */
-    const double k[7] = { light_dir[0], light_dir[1], light_dir[2], SHININESS, AMBIENT, DIFFUSE,
-                          SPECULAR };
+    const double k[7] = { NS_RENDER3D_LIGHT_X, NS_RENDER3D_LIGHT_Y, NS_RENDER3D_LIGHT_Z,
+                          NS_RENDER3D_SHININESS, NS_RENDER3D_AMBIENT, NS_RENDER3D_DIFFUSE,
+                          NS_RENDER3D_SPECULAR };
     char n[7][G_ASCII_DTOSTR_BUF_SIZE];
     for (int i = 0; i < 7; i++)
       {
@@ -421,12 +247,11 @@ matrices (const NsCamera3d *cam, int width, int height, float view[16], float mv
 {
   double right[3], up[3], toward[3], target[3], eye[3], proj[16] = { 0 }, v[16] = { 0 };
   double h = 0.5 * cam->fov_mm / cam->zoom, w = h * width / MAX (height, 1);
-  double near = 1.0, far = 2.0 * EYE_DISTANCE_MM;
+  double near = NS_RENDER3D_NEAR_MM, far = NS_RENDER3D_FAR_MM;
 
-  ns_camera3d_basis (cam, right, up, toward);
-  camera_target (cam, right, up, target);
+  _ns_camera3d_frame (cam, right, up, toward, target);
   for (int a = 0; a < 3; a++)
-    eye[a] = target[a] + toward[a] * EYE_DISTANCE_MM;
+    eye[a] = target[a] + toward[a] * NS_RENDER3D_EYE_MM;
   for (int a = 0; a < 3; a++)
     {
       v[4 * a + 0] = right[a];
@@ -512,6 +337,16 @@ ns_renderer3d_draw (NsRenderer3d *r, const NsCamera3d *cam, const NsRender3dStyl
   glDisable (GL_CULL_FACE);
   glBlendFunc (GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA);
 
+  /* The opaque label among see-through ones first: it writes depth and the others blend
+   * over it (the innermost of nested regions, seen through the outer ones). */
+  if (see_through && style->opaque_label != 0 && r->labels[style->opaque_label].n_vertices > 0
+      && style->labels.visible[style->opaque_label])
+    {
+      glDisable (GL_BLEND);
+      set_colour (r, style->labels.rgb[style->opaque_label], 1.0, TRUE);
+      glBindVertexArray (r->labels[style->opaque_label].vao);
+      glDrawArrays (GL_TRIANGLES, 0, r->labels[style->opaque_label].n_vertices);
+    }
   /* Opaque labels write depth; see-through ones are blended without writing it, so all
    * of them show through each other (order-independent enough for a few nested regions). */
   if (see_through)
@@ -522,7 +357,8 @@ ns_renderer3d_draw (NsRenderer3d *r, const NsCamera3d *cam, const NsRender3dStyl
   else
     glDisable (GL_BLEND);
   for (int l = 1; l < 256; l++)
-    if (r->labels[l].n_vertices > 0 && style->labels.visible[l])
+    if (r->labels[l].n_vertices > 0 && style->labels.visible[l]
+        && !(see_through && l == style->opaque_label))
       {
         set_colour (r, style->labels.rgb[l], style->label_opacity, TRUE);
         glBindVertexArray (r->labels[l].vao);

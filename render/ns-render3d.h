@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-render3d.h: the 3D view of label surfaces (ns-mesh.h) with OpenGL: one renderer for
- * the workbench's GtkGLArea (ui/ns-view3d.c) and for `neuroseg render --plane 3d`, which
- * draws off-screen through EGL on Mesa's surfaceless platform (no display needed).
+ * ns-render3d.h: the 3D view of label surfaces (ns-mesh.h): the scene (camera, style,
+ * shading; ns-render3d-scene.c) and its OpenGL renderer, used by the workbench's GtkGLArea
+ * (ui/ns-view3d.c) and by `neuroseg render --plane 3d`, which draws off-screen through EGL
+ * on Mesa's surfaceless platform (no display needed).  The same scene drawn on the CPU:
+ * ns-raster3d.h (the workbench's renderer where GL is software).
  *
  * The projection is orthographic (sizes on screen do not depend on depth, so a radiologist
  * can compare them, and a sphere of radius r mm covers exactly pi (r / mm_per_pixel)^2
  * pixels, which the golden test checks).  Lighting is a Blinn-Phong headlight slightly
- * above and to the left of the viewer; ns_render3d_shade () is its CPU twin for tests.
+ * above and to the left of the viewer; ns_render3d_shade () computes it on the CPU (the
+ * tests' reference; its constants are the shader's, ns-render3d-private.h).
  *
  * Camera angles: azimuth turns around the S axis, elevation tilts toward S.  Azimuth 0,
  * elevation 0 looks at the patient's face (from anterior), S up, patient's left on the
@@ -58,6 +61,8 @@ typedef struct
 {
   NsOverlayStyle labels;         /* colours and visibility of the label values */
   double label_opacity;          /* 1: opaque (default); below: see-through surfaces */
+  guint8 opaque_label;           /* with see-through surfaces, this one (0: none) is drawn
+                                  * opaque, first: the innermost of nested regions */
   gboolean show_outline;         /* the brain's outline, faint */
   double outline_opacity;
   guint32 outline_rgb;

@@ -189,6 +189,13 @@ print_log (NsGuiApp *app)
 NsGuiApp *
 ns_gui_app_start (const char *home, const char *const *args)
 {
+  return ns_gui_app_start_with_env (home, args, NULL);
+}
+
+NsGuiApp *
+ns_gui_app_start_with_env (const char *home, const char *const *args,
+                           const char *const *env)
+{
   static guint n_homes;
   NsGuiApp *app = g_new0 (NsGuiApp, 1);
   g_autoptr (GSubprocessLauncher) launcher =
@@ -238,6 +245,8 @@ ns_gui_app_start (const char *home, const char *const *args)
                                                        NULL };
        *v != NULL; v++)
     g_subprocess_launcher_unsetenv (launcher, *v);
+  for (const char *const *e = env; e != NULL && e[0] != NULL && e[1] != NULL; e += 2)
+    g_subprocess_launcher_setenv (launcher, e[0], e[1], TRUE);
 
   g_ptr_array_add (argv, (gpointer) ns_gui_installed_program ());
   for (const char *const *a = args; a != NULL && *a != NULL; a++)

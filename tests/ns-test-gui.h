@@ -39,6 +39,9 @@ const char *ns_gui_installed_data_dir (void);
  * restart in it), XDG_DATA_HOME, XDG_CONFIG_HOME and XDG_CACHE_HOME under it; waits for
  * its first window to show and gives it the keyboard focus. */
 NsGuiApp   *ns_gui_app_start        (const char *home, const char *const *args);
+/* The same with variables set for the program only: env is NAME, VALUE, ..., NULL. */
+NsGuiApp   *ns_gui_app_start_with_env (const char *home, const char *const *args,
+                                       const char *const *env);
 /* Kills the app if it still runs, and frees. */
 void        ns_gui_app_free         (NsGuiApp *app);
 const char *ns_gui_app_get_home     (NsGuiApp *app);

@@ -4,12 +4,15 @@
  * installed program on the bundled case, driven with real pointer events (xdotool,
  * tests/ns-test-gui.h), checked through its state and the screen.
  *
- *   /e2e/view3d/render-rotate-locate
- *       the fourth pane shows the tumour's surfaces (its pixels on the screen are the
- *       label colours, not the background); a drag of the left button across it turns the
- *       view by half a degree per pixel; a click on the surface where the screen shows a
- *       label moves the cursor (the three planes) to a labelled voxel there; a brush
- *       stroke on the axial view re-meshes only the blocks it reached, not the volume
+ *   /e2e/view3d/render-rotate-locate/cpu, .../gl
+ *       with the renderer the program picks (the CPU renderer: GL under Xvfb is Mesa's
+ *       llvmpipe, a software rasteriser), then with NEUROSEG_3D=gl (a GtkGLArea), so both
+ *       paths stay covered: the fourth pane shows the tumour's surfaces (its pixels on the
+ *       screen are the label colours, not the background); a drag of the left button
+ *       across it turns the view by half a degree per pixel; a click on the surface where
+ *       the screen shows a label moves the cursor (the three planes) to a labelled voxel
+ *       there; a brush stroke on the axial view re-meshes only the blocks it reached, not
+ *       the volume
  *
  * Runs under xvfb-run (the e2e suite).
  */
@@ -115,9 +118,10 @@ label_pixels (NsGuiApp *app, const int rect[4], double *fx, double *fy)
 }
 
 static void
-test_render_rotate_locate (void)
+test_render_rotate_locate (gconstpointer data)
 {
-  NsGuiApp *app = ns_gui_app_start (NULL, NULL);
+  const char *renderer = data;
+  NsGuiApp *app;
   g_autoptr (JsonObject) status = NULL;
   g_autoptr (NsCase) sample = NULL;
   g_autoptr (GError) error = NULL;
@@ -126,8 +130,16 @@ test_render_rotate_locate (void)
   gsize n;
   gboolean labelled_near = FALSE;
 
+  /* "cpu" is what the program picks by itself here (an empty NEUROSEG_3D: no override). */
+  app = ns_gui_app_start_with_env (NULL, NULL, (const char *const[]) {
+    "NEUROSEG_3D", strcmp (renderer, "gl") == 0 ? "gl" : "", NULL });
   g_assert_true (ns_gui_wait (app, ns_gui_case_open, NULL, 180));
   g_assert_true (ns_gui_wait (app, view3d_drawn, NULL, 120));
+  status = ns_gui_status (app);
+  g_assert_cmpstr (json_object_get_string_member (view3d_of (status), "renderer"), ==,
+                   renderer);
+  g_assert_true (json_object_get_null_member (view3d_of (status), "error"));
+  g_clear_pointer (&status, json_object_unref);
 
   /* Rendered: the tumour's colours fill a good part of the view. */
   ns_gui_widget_screen_rect (app, MAIN_WINDOW, "view3d", rect);
@@ -216,6 +228,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/e2e/view3d/render-rotate-locate", test_render_rotate_locate);
+  g_test_add_data_func ("/e2e/view3d/render-rotate-locate/cpu", "cpu",
+                        test_render_rotate_locate);
+  g_test_add_data_func ("/e2e/view3d/render-rotate-locate/gl", "gl", test_render_rotate_locate);
   return g_test_run ();
 }

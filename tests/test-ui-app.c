@@ -13,6 +13,7 @@
 
 #include "ns-application.h"
 #include "ns-test-util.h"
+#include "ns-view3d.h"
 #include "ns-window.h"
 
 static NsApplication *app;
@@ -289,6 +290,30 @@ test_pick_renderer (void)
   g_assert_null (ns_application_pick_renderer (NULL, NULL));
 }
 
+/* The 3D view's renderer: NEUROSEG_3D decides when it says gl or cpu; else the CPU where
+ * GL is software or missing, GL on a GPU's driver. */
+static void
+test_view3d_pick_renderer (void)
+{
+  static const char *const llvmpipe = "llvmpipe (LLVM 15.0.6, 256 bits)";
+  static const char *const nvidia = "NVIDIA GeForce RTX 3060/PCIe/SSE2";
+
+  g_assert_cmpint (ns_view3d_pick_renderer (NULL, llvmpipe), ==, NS_VIEW3D_RENDERER_CPU);
+  g_assert_cmpint (ns_view3d_pick_renderer (NULL, "softpipe"), ==, NS_VIEW3D_RENDERER_CPU);
+  g_assert_cmpint (ns_view3d_pick_renderer (NULL, NULL), ==, NS_VIEW3D_RENDERER_CPU);
+  g_assert_cmpint (ns_view3d_pick_renderer (NULL, nvidia), ==, NS_VIEW3D_RENDERER_GL);
+  g_assert_cmpint (ns_view3d_pick_renderer ("", nvidia), ==, NS_VIEW3D_RENDERER_GL);
+  g_assert_cmpint (ns_view3d_pick_renderer (NULL, "AMD Radeon RX 6600 (navi23, LLVM 15.0.6, "
+                                                  "DRM 3.49, 6.1.0-13-amd64)"),
+                   ==, NS_VIEW3D_RENDERER_GL);
+  /* the override wins both ways; anything else is ignored */
+  g_assert_cmpint (ns_view3d_pick_renderer ("gl", llvmpipe), ==, NS_VIEW3D_RENDERER_GL);
+  g_assert_cmpint (ns_view3d_pick_renderer ("gl", NULL), ==, NS_VIEW3D_RENDERER_GL);
+  g_assert_cmpint (ns_view3d_pick_renderer ("cpu", nvidia), ==, NS_VIEW3D_RENDERER_CPU);
+  g_assert_cmpint (ns_view3d_pick_renderer ("vulkan", nvidia), ==, NS_VIEW3D_RENDERER_GL);
+  g_assert_cmpint (ns_view3d_pick_renderer ("GL", llvmpipe), ==, NS_VIEW3D_RENDERER_CPU);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -312,6 +337,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/app/drop-folder", test_drop_folder);
   g_test_add_func ("/ui/app/recent", test_recent);
   g_test_add_func ("/ui/app/pick-renderer", test_pick_renderer);
+  g_test_add_func ("/ui/app/view3d-pick-renderer", test_view3d_pick_renderer);
   status = g_test_run ();
 
   g_application_release (G_APPLICATION (app));

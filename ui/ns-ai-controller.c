@@ -193,6 +193,25 @@ follow_training (NsAiController *self, NsTrainPanel *panel)
   update_job (self);
 }
 
+/* Once the window is up: the Slurm jobs that a workbench closed while they ran left
+ * recorded are followed again (ns-fine-tune-dialog.h). */
+static gboolean
+follow_recorded_jobs_idle (gpointer data)
+{
+  NsAiController *self = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) panels = NULL;
+
+  if (self->window == NULL)
+    return G_SOURCE_REMOVE;
+  panels = ns_fine_tune_dialog_follow_recorded_jobs (self->window, NULL, &error);
+  for (guint i = 0; i < panels->len; i++)
+    follow_training (self, panels->pdata[i]);
+  if (error != NULL)
+    show_message (self, TRUE, "A Slurm fine-tuning job cannot be followed", error->message);
+  return G_SOURCE_REMOVE;
+}
+
 void
 ns_ai_controller_follow_training (NsAiController *self, NsTrainPanel *panel)
 {
@@ -872,5 +891,7 @@ ns_ai_controller_new (GtkWindow *window, NsViewer *viewer, NsEditor *editor,
   g_signal_connect (viewer, "notify::has-case", G_CALLBACK (on_viewer_case), self);
   g_signal_connect (viewer, "notify::title", G_CALLBACK (on_viewer_case), self);
   g_signal_connect_swapped (self->runner, "progress", G_CALLBACK (update_job), self);
+  g_idle_add_full (G_PRIORITY_LOW, follow_recorded_jobs_idle, g_object_ref (self),
+                   g_object_unref);
   return self;
 }

@@ -166,19 +166,27 @@ about_action_cb (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 const char *
 ns_application_pick_renderer (const char *gsk_renderer, const char *gl_renderer)
 {
+  if (gsk_renderer != NULL && gsk_renderer[0] != '\0')
+    return NULL;     /* the user's choice */
+  if (gl_renderer == NULL)
+    return NULL;     /* no GL at all: GTK falls back to cairo itself */
+  return ns_application_gl_is_software (gl_renderer) ? "cairo" : NULL;
+}
+
+gboolean
+ns_application_gl_is_software (const char *gl_renderer)
+{
   /* Mesa's software rasterisers name themselves in GL_RENDERER: "llvmpipe (LLVM 15.0.6,
    * 256 bits)", "softpipe", "Software Rasterizer" (classic swrast), "SWR" (OpenSWR). */
   static const char *const software[] = { "llvmpipe", "softpipe", "Software Rasterizer",
                                           "SWR", NULL };
 
-  if (gsk_renderer != NULL && gsk_renderer[0] != '\0')
-    return NULL;     /* the user's choice */
   if (gl_renderer == NULL)
-    return NULL;     /* no GL at all: GTK falls back to cairo itself */
+    return FALSE;
   for (guint i = 0; software[i] != NULL; i++)
     if (strstr (gl_renderer, software[i]) != NULL)
-      return "cairo";
-  return NULL;
+      return TRUE;
+  return FALSE;
 }
 
 /* The GL_RENDERER string of a GL context on display (owned), or NULL when GDK has no GL
@@ -199,18 +207,34 @@ dup_gl_renderer (GdkDisplay *display, GError **error)
   return dup;
 }
 
+const char *
+ns_application_probe_gl_renderer (GdkDisplay *display)
+{
+  static gboolean probed;
+  static char *gl_renderer;   /* for the life of the process */
+
+  g_return_val_if_fail (GDK_IS_DISPLAY (display), NULL);
+  if (!probed)
+    {
+      g_autoptr (GError) error = NULL;
+      probed = TRUE;
+      gl_renderer = dup_gl_renderer (display, &error);
+      if (gl_renderer == NULL)
+        g_debug ("no GL context (%s)", error->message);
+    }
+  return gl_renderer;
+}
+
 static void
 choose_renderer (GdkDisplay *display)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *gl_renderer = NULL;
-  const char *renderer;
+  const char *gl_renderer, *renderer;
 
   if (g_getenv ("GSK_RENDERER") != NULL && g_getenv ("GSK_RENDERER")[0] != '\0')
     return;   /* decided already: no context made */
-  gl_renderer = dup_gl_renderer (display, &error);
+  gl_renderer = ns_application_probe_gl_renderer (display);
   if (gl_renderer == NULL)
-    g_debug ("no GL context (%s): GTK picks its renderer", error->message);
+    g_debug ("no GL: GTK picks its renderer");
   renderer = ns_application_pick_renderer (NULL, gl_renderer);
   if (renderer != NULL)
     {

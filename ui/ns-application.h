@@ -25,6 +25,16 @@ const char    *ns_application_get_sample_case (NsApplication *self);
 const char    *ns_application_pick_renderer   (const char *gsk_renderer,
                                                const char *gl_renderer);
 
+/* TRUE when gl_renderer (a GL_RENDERER string) names one of Mesa's software rasterisers
+ * (llvmpipe, softpipe, ...): the one rule behind both choices above and the 3D view's. */
+gboolean       ns_application_gl_is_software  (const char *gl_renderer);
+/* The GL_RENDERER string of display's OpenGL (borrowed; NULL: no GL there), from one
+ * temporary GL context made at the first call and destroyed at once; later calls give the
+ * same answer without making another.  The startup's renderer choice calls it first
+ * (unless the user set GSK_RENDERER), so the 3D view's choice (ns-view3d.c) costs nothing
+ * more; made here for the first time, llvmpipe keeps about 8 MiB (docs/memory.md). */
+const char    *ns_application_probe_gl_renderer (GdkDisplay *display);
+
 /* The entry point app/main.c calls: runs the application on argv and returns the exit
  * status. */
 int            ns_app_run                     (int argc, char **argv);

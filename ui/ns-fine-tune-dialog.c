@@ -10,7 +10,12 @@
 #include "ns-db.h"
 #include "ns-queue.h"
 #include "ns-registry.h"
+#include "ns-settings.h"
+#include "ns-slurm.h"
 #include "ns-ui.h"
+
+/* The settings group of the remembered Slurm options, and of where the last run went. */
+#define SLURM_GROUP "slurm"
 
 struct _NsFineTuneDialog
 {
@@ -33,6 +38,15 @@ struct _NsFineTuneDialog
   GtkEditable *extra_entry;
   GtkLabel *message_label;
   GtkWidget *start_button;
+  GtkCheckButton *local_check;
+  GtkCheckButton *slurm_check;
+  GtkLabel *slurm_note;
+  GtkWidget *slurm_grid;
+  GtkEditable *partition_entry;
+  GtkSpinButton *nodes_spin;
+  GtkSpinButton *gpus_spin;
+  GtkSpinButton *time_spin;
+  GtkEditable *folder_entry;
 };
 
 enum { SIGNAL_STARTED, N_SIGNALS };
@@ -70,6 +84,35 @@ dup_val_lines (NsFineTuneDialog *self)
     if (*g_strstrip (*l) != '\0')
       g_strv_builder_add (vb, *l);
   return g_strv_builder_end (vb);
+}
+
+/* The Slurm job's options of the form (one task per node: the trainer's data-parallel
+ * ranks are a later choice, see docs/scale.md). */
+static gboolean
+get_slurm_options (NsFineTuneDialog *self, NsTrainRequest *request, GError **error)
+{
+  g_autofree char *partition =
+    g_strstrip (g_strdup (gtk_editable_get_text (self->partition_entry)));
+  g_autofree char *folder = g_strstrip (g_strdup (gtk_editable_get_text (self->folder_entry)));
+  NsSlurmJobSpec *spec;
+
+  if (*folder != '\0' && !g_path_is_absolute (folder))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Job folder: '%s' is not an absolute path (a folder on storage the "
+                   "cluster's nodes see at the same path)", folder);
+      return FALSE;
+    }
+  spec = g_new0 (NsSlurmJobSpec, 1);
+  spec->name = g_strdup ("neuroseg-finetune");
+  spec->partition = *partition != '\0' ? g_steal_pointer (&partition) : NULL;
+  spec->nodes = gtk_spin_button_get_value_as_int (self->nodes_spin);
+  spec->tasks_per_node = 1;
+  spec->gpus_per_node = gtk_spin_button_get_value_as_int (self->gpus_spin);
+  spec->time_limit_min = gtk_spin_button_get_value_as_int (self->time_spin);
+  spec->folder = *folder != '\0' ? g_steal_pointer (&folder) : NULL;
+  request->slurm = spec;
+  return TRUE;
 }
 
 gboolean
@@ -119,7 +162,39 @@ ns_fine_tune_dialog_get_request (NsFineTuneDialog *self, NsTrainRequest *request
       ns_train_request_clear (request);
       return FALSE;
     }
+  if (gtk_check_button_get_active (self->slurm_check)
+      && !get_slurm_options (self, request, error))
+    {
+      ns_train_request_clear (request);
+      return FALSE;
+    }
   return TRUE;
+}
+
+/* The Slurm options as the next dialog's defaults (the run goes on without them). */
+static void
+save_slurm_options (NsFineTuneDialog *self, const NsTrainRequest *request)
+{
+  g_autoptr (GError) error = NULL;
+  const NsSlurmJobSpec *o = request->slurm;
+  g_autofree char *nodes = NULL, *gpus = NULL, *time = NULL;
+
+  if (!ns_settings_set_string (SLURM_GROUP, "run-on", o != NULL ? "slurm" : "local", &error))
+    {
+      g_warning ("%s", error->message);
+      return;
+    }
+  if (o == NULL)
+    return;
+  nodes = g_strdup_printf ("%d", o->nodes);
+  gpus = g_strdup_printf ("%d", o->gpus_per_node);
+  time = g_strdup_printf ("%d", o->time_limit_min);
+  if (!ns_settings_set_string (SLURM_GROUP, "partition", o->partition, &error)
+      || !ns_settings_set_string (SLURM_GROUP, "nodes", nodes, &error)
+      || !ns_settings_set_string (SLURM_GROUP, "gpus-per-node", gpus, &error)
+      || !ns_settings_set_string (SLURM_GROUP, "time-limit-min", time, &error)
+      || !ns_settings_set_string (SLURM_GROUP, "folder", o->folder, &error))
+    g_warning ("%s", error->message);
 }
 
 static void
@@ -136,6 +211,52 @@ save_validation_list (NsFineTuneDialog *self, const NsTrainRequest *request)
     g_warning ("%s", error->message);
 }
 
+/* The "Fine-tuning" window around a panel. */
+static GtkWindow *
+present_panel (GtkWindow *parent, GtkWidget *panel)
+{
+  GtkWindow *win = GTK_WINDOW (gtk_window_new ());
+
+  gtk_window_set_title (win, "Fine-tuning");
+  gtk_window_set_transient_for (win, parent);
+  gtk_window_set_default_size (win, 560, 360);
+  gtk_widget_set_margin_start (panel, 12);
+  gtk_widget_set_margin_end (panel, 12);
+  gtk_widget_set_margin_top (panel, 12);
+  gtk_widget_set_margin_bottom (panel, 12);
+  gtk_window_set_child (win, panel);
+  gtk_window_present (win);
+  return win;
+}
+
+GPtrArray *
+ns_fine_tune_dialog_follow_recorded_jobs (GtkWindow *parent, const char *db_path,
+                                          GError **error)
+{
+  g_auto (GStrv) records = ns_train_panel_dup_slurm_records (db_path);
+  g_autoptr (GPtrArray) panels = g_ptr_array_new ();
+  g_autoptr (GString) bad = g_string_new (NULL);
+
+  for (char **r = records; *r != NULL; r++)
+    {
+      g_autoptr (GtkWidget) panel = g_object_ref_sink (ns_train_panel_new (db_path));
+      g_autoptr (GError) local = NULL;
+
+      if (!ns_train_panel_follow_slurm_job (NS_TRAIN_PANEL (panel), *r, &local))
+        {
+          /* followed already by another window of this program: not an error */
+          if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_EXISTS))
+            g_string_append_printf (bad, "%s%s", bad->len > 0 ? "; " : "", local->message);
+          continue;
+        }
+      present_panel (parent, panel);
+      g_ptr_array_add (panels, panel);
+    }
+  if (bad->len > 0)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", bad->str);
+  return g_steal_pointer (&panels);
+}
+
 GtkWindow *
 ns_fine_tune_dialog_start (NsFineTuneDialog *self, GError **error)
 {
@@ -148,6 +269,7 @@ ns_fine_tune_dialog_start (NsFineTuneDialog *self, GError **error)
   if (!ns_fine_tune_dialog_get_request (self, &request, error))
     return NULL;
   save_validation_list (self, &request);
+  save_slurm_options (self, &request);
   panel = g_object_ref_sink (ns_train_panel_new (self->db_path));
   if (!ns_train_panel_start (NS_TRAIN_PANEL (panel), &request, error))
     {
@@ -155,16 +277,7 @@ ns_fine_tune_dialog_start (NsFineTuneDialog *self, GError **error)
       return NULL;
     }
   ns_train_request_clear (&request);
-  win = GTK_WINDOW (gtk_window_new ());
-  gtk_window_set_title (win, "Fine-tuning");
-  gtk_window_set_transient_for (win, gtk_window_get_transient_for (GTK_WINDOW (self)));
-  gtk_window_set_default_size (win, 560, 360);
-  gtk_widget_set_margin_start (panel, 12);
-  gtk_widget_set_margin_end (panel, 12);
-  gtk_widget_set_margin_top (panel, 12);
-  gtk_widget_set_margin_bottom (panel, 12);
-  gtk_window_set_child (win, panel);
-  gtk_window_present (win);
+  win = present_panel (gtk_window_get_transient_for (GTK_WINDOW (self)), panel);
   g_signal_emit (self, signals[SIGNAL_STARTED], 0, panel);
   gtk_window_destroy (GTK_WINDOW (self));
   return win;
@@ -262,6 +375,61 @@ add_folder_clicked_cb (NsFineTuneDialog *self, GtkButton *button)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
 }
 
+static void
+slurm_toggled_cb (NsFineTuneDialog *self, GParamSpec *pspec, GtkCheckButton *check)
+{
+  gtk_widget_set_sensitive (self->slurm_grid, gtk_check_button_get_active (self->slurm_check));
+}
+
+static void
+set_spin_from_settings (GtkSpinButton *spin, const char *key)
+{
+  g_autofree char *text = ns_settings_dup_string (SLURM_GROUP, key);
+  char *end = NULL;
+  gint64 v = text != NULL ? g_ascii_strtoll (text, &end, 10) : 0;
+
+  if (text != NULL && end != text && *end == '\0')
+    gtk_spin_button_set_value (spin, (double) v);
+}
+
+/* The Slurm choice: the remembered options, greyed out with the reason without sbatch. */
+static void
+fill_slurm (NsFineTuneDialog *self)
+{
+  g_autofree char *reason = NULL;
+  g_autofree char *partition = ns_settings_dup_string (SLURM_GROUP, "partition");
+  g_autofree char *folder = ns_settings_dup_string (SLURM_GROUP, "folder");
+  g_autofree char *run_on = ns_settings_dup_string (SLURM_GROUP, "run-on");
+  g_autofree char *default_folder = ns_train_panel_dup_default_slurm_folder (self->db_path);
+  gboolean available = ns_slurm_is_available (&reason);
+
+  gtk_editable_set_text (self->partition_entry, partition != NULL ? partition : "");
+  gtk_editable_set_text (self->folder_entry, folder != NULL ? folder : default_folder);
+  set_spin_from_settings (self->nodes_spin, "nodes");
+  set_spin_from_settings (self->gpus_spin, "gpus-per-node");
+  set_spin_from_settings (self->time_spin, "time-limit-min");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->slurm_check), available);
+  if (!available)
+    {
+      g_autofree char *note = g_strdup_printf ("%s: fine-tuning runs on this computer.",
+                                               reason);
+
+      gtk_check_button_set_active (self->local_check, TRUE);
+      gtk_label_set_text (self->slurm_note, note);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->slurm_check), note);
+    }
+  else
+    {
+      gtk_check_button_set_active (g_strcmp0 (run_on, "slurm") == 0 ? self->slurm_check
+                                                                    : self->local_check, TRUE);
+      gtk_label_set_text (self->slurm_note,
+                          "On a cluster: the job (script, progress, log, model) goes into the "
+                          "job folder; the cases' images must be at the same paths on the "
+                          "nodes (shared storage).");
+    }
+  slurm_toggled_cb (self, NULL, self->slurm_check);
+}
+
 /* The registered versions as base models (the default, by the registry's one rule,
  * selected), then "from scratch". */
 static void
@@ -323,6 +491,7 @@ fill (NsFineTuneDialog *self)
   update_val_note (self);
   gtk_label_set_text (self->message_label, queue == NULL ? error->message : "");
   gtk_widget_set_sensitive (self->start_button, queue != NULL && n_queued > 0);
+  fill_slurm (self);
 }
 
 static void
@@ -370,6 +539,16 @@ ns_fine_tune_dialog_class_init (NsFineTuneDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, extra_entry);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, message_label);
   gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, start_button);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, local_check);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, slurm_check);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, slurm_note);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, slurm_grid);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, partition_entry);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, nodes_spin);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, gpus_spin);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, time_spin);
+  gtk_widget_class_bind_template_child (widget_class, NsFineTuneDialog, folder_entry);
+  gtk_widget_class_bind_template_callback (widget_class, slurm_toggled_cb);
   gtk_widget_class_bind_template_callback (widget_class, start_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, add_folder_clicked_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);

@@ -7,6 +7,11 @@
  * closes the dialog.  The validation list is kept in validation-cases.txt beside the
  * database (read when the dialog opens, written on Start), so that model versions are
  * compared on the same held-out cases.
+ *
+ * The run goes on this computer or, with "On a Slurm cluster" (partition, nodes, GPUs per
+ * node, time limit, job folder on shared storage; remembered in the settings' "slurm"
+ * group, greyed out with the reason where sbatch is not on PATH), as a Slurm job that the
+ * panel follows (ns-train-panel.h).
  */
 #pragma once
 
@@ -32,6 +37,14 @@ char             *ns_fine_tune_dialog_dup_validation_note (NsFineTuneDialog *sel
 /* Appends a case folder to the validation list (what Add Case Folder… does). */
 void              ns_fine_tune_dialog_add_validation_case (NsFineTuneDialog *self,
                                                            const char *folder);
+/* After a restart: a "Fine-tuning" window (transient for parent) following each Slurm job
+ * recorded beside the database at db_path (NULL: the default) that no panel of this
+ * program follows yet.  Returns their panels (the array owned, the panels their
+ * windows'); error set when a record could not be read, naming it (the others are
+ * followed all the same). */
+GPtrArray        *ns_fine_tune_dialog_follow_recorded_jobs (GtkWindow *parent,
+                                                            const char *db_path,
+                                                            GError **error);
 /* The Start button (insensitive without queued cases). */
 GtkWidget        *ns_fine_tune_dialog_get_start_button (NsFineTuneDialog *self);
 

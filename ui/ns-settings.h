@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-settings.h: the user's settings, one GKeyFile at $XDG_CONFIG_HOME/neuroseg/settings.ini
- * (groups: "corrections" for the corrections folder, "view" for the layout).  Small values
+ * (groups: "corrections" for the corrections folder, "view" for the layout, "slurm" for the
+ * Fine-tune dialog's cluster options and where the last run went).  Small values
  * read and written whole; a setting that cannot be read counts as unset.
  */
 #pragma once

@@ -98,8 +98,12 @@ add_named_widgets (JsonBuilder *b, GtkWidget *widget, GtkWidget *toplevel)
           json_builder_set_member_name (b, "triangles");
           json_builder_add_int_value (b, surfaces != NULL
                                            ? (gint64) ns_surfaces_n_triangles (surfaces) : 0);
+          json_builder_set_member_name (b, "meshing");
+          json_builder_add_boolean_value (b, ns_view3d_is_meshing (view));
           json_builder_set_member_name (b, "remeshed_blocks");
           json_builder_add_int_value (b, ns_view3d_get_last_remeshed (view));
+          json_builder_set_member_name (b, "renderer");
+          json_builder_add_string_value (b, ns_view3d_get_renderer_name (view));
           json_builder_set_member_name (b, "frame_us");
           json_builder_add_int_value (b, ns_view3d_get_last_frame_us (view));
           json_builder_set_member_name (b, "error");

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-train-panel.c: the fine-tuning subprocess, its JSON progress, the live plot, the
- * registration of the new model version, and the Fine-tune… dialog.
+ * registration of the new model version, and the Fine-tune… dialog.  A run on a Slurm
+ * cluster is submitted and followed in ns-train-panel-slurm.c and ends here too
+ * (_ns_train_panel_finish()).
  */
 #define G_LOG_DOMAIN "neuroseg-ui"
 
-#include "ns-train-panel.h"
+#include "ns-train-panel-private.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -25,48 +27,6 @@
 #include "ns-runs.h"
 #include "ns-train-validation.h"
 
-struct _NsTrainPanel
-{
-  GtkBox parent_instance;
-
-  GtkWidget *status;        /* label */
-  GtkWidget *bar;
-  GtkWidget *plot;
-  GtkWidget *cancel;
-
-  char *db_path;
-  NsTrainState state;
-  char *message;
-  int new_version;
-
-  /* the run */
-  GSubprocess *proc;
-  GDataInputStream *out;
-  GCancellable *cancellable;
-  gint64 run_id;
-  char *output;
-  char *command;
-  char *selection;          /* which cases the next run trains on and why (set by _start) */
-  int base_version;
-  guint n_cases;
-  char **val_cases;
-  char *device;             /* the run's --device, for the validation after it */
-  char *exe;                /* the neuroseg binary (NULL: a trainer given by argv) */
-  char *phase_text;         /* "Validating v3 on 1 case…" after training, else NULL */
-  gboolean cancel_requested;
-
-  /* what the stream said */
-  guint n_steps;
-  GArray *step_x;           /* double: step */
-  GArray *step_loss;        /* double */
-  GArray *epoch_x;          /* double: step at the end of the epoch */
-  GArray *epoch_loss;
-  GArray *epoch_dice;
-  gint64 total_steps;
-  double fraction, eta;
-  JsonObject *done;         /* the "done" event */
-  char *error_event;        /* the "error" event's message */
-};
 
 enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -81,6 +41,11 @@ ns_train_request_clear (NsTrainRequest *request)
   g_clear_pointer (&request->val_cases, g_strfreev);
   g_clear_pointer (&request->extra_args, g_strfreev);
   g_clear_pointer (&request->output, g_free);
+  if (request->slurm != NULL)
+    {
+      ns_slurm_job_spec_clear (request->slurm);
+      g_free (request->slurm);
+    }
   memset (request, 0, sizeof *request);
 }
 
@@ -106,7 +71,7 @@ ns_train_panel_dup_progress_text (NsTrainPanel *self)
   if (self->phase_text != NULL)
     return g_strdup (self->phase_text);
   if (self->total_steps <= 0)
-    return NULL;
+    return _ns_train_panel_dup_slurm_text (self);
   if (isfinite (self->eta))
     {
       int t = (int) (self->eta + 0.5);
@@ -116,8 +81,8 @@ ns_train_panel_dup_progress_text (NsTrainPanel *self)
                           self->total_steps, eta);
 }
 
-static void
-update_labels (NsTrainPanel *self)
+void
+_ns_train_panel_update_labels (NsTrainPanel *self)
 {
   g_autofree char *text = ns_train_panel_dup_progress_text (self);
 
@@ -170,7 +135,7 @@ ns_train_panel_feed_line (NsTrainPanel *self, const char *line)
           g_array_append_val (self->epoch_loss, loss);
           g_array_append_val (self->epoch_dice, dice);
         }
-      update_labels (self);
+      _ns_train_panel_update_labels (self);
     }
   else if (strcmp (event, "done") == 0)
     {
@@ -178,7 +143,7 @@ ns_train_panel_feed_line (NsTrainPanel *self, const char *line)
       self->done = json_object_ref (o);
       self->fraction = 1;
       self->eta = 0;
-      update_labels (self);
+      _ns_train_panel_update_labels (self);
     }
   else if (strcmp (event, "error") == 0)
     {
@@ -286,8 +251,8 @@ validate (NsTrainPanel *self)
                                  g_object_ref (self));
 }
 
-static void
-finish (NsTrainPanel *self, NsTrainState state, const char *message)
+void
+_ns_train_panel_finish (NsTrainPanel *self, NsTrainState state, const char *message)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (NsDb) queue = ns_db_open (self->db_path, &error);
@@ -382,7 +347,7 @@ on_wait (GObject *source, GAsyncResult *res, gpointer data)
   if (!g_subprocess_wait_finish (proc, res, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        finish (self, NS_TRAIN_FAILED, error->message);
+        _ns_train_panel_finish (self, NS_TRAIN_FAILED, error->message);
       g_object_unref (self);
       return;
     }
@@ -403,11 +368,11 @@ on_wait (GObject *source, GAsyncResult *res, gpointer data)
     message = g_strdup ("the trainer ended without a \"done\" event");
 
   if (self->cancel_requested || stopped)
-    finish (self, NS_TRAIN_CANCELLED, message != NULL ? message : "cancelled");
+    _ns_train_panel_finish (self, NS_TRAIN_CANCELLED, message != NULL ? message : "cancelled");
   else if (message != NULL)
-    finish (self, NS_TRAIN_FAILED, message);
+    _ns_train_panel_finish (self, NS_TRAIN_FAILED, message);
   else
-    finish (self, NS_TRAIN_SUCCEEDED, NULL);
+    _ns_train_panel_finish (self, NS_TRAIN_SUCCEEDED, NULL);
   g_object_unref (self);
 }
 
@@ -478,6 +443,29 @@ child_setup (gpointer data)
 #endif
 }
 
+void
+_ns_train_panel_begin (NsTrainPanel *self, const char *const *argv, const char *output,
+                       int base_version, guint n_cases)
+{
+  reset_run (self);
+  _ns_train_panel_clear_slurm (self);
+  g_free (self->output);
+  self->output = g_strdup (output);
+  g_free (self->command);
+  self->command = g_strjoinv (" ", (char **) argv);
+  if (self->selection != NULL)
+    {
+      /* which cases and why, in the run's record (ns_train_panel_start) */
+      char *with = g_strdup_printf ("%s  # cases: %s", self->command, self->selection);
+
+      g_free (self->command);
+      self->command = with;
+      g_clear_pointer (&self->selection, g_free);
+    }
+  self->base_version = base_version;
+  self->n_cases = n_cases;
+}
+
 gboolean
 ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const char *output,
                            int base_version, const gint64 *case_ids, guint n_cases,
@@ -494,22 +482,7 @@ ns_train_panel_start_argv (NsTrainPanel *self, const char *const *argv, const ch
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "a fine-tuning run is in progress");
       return FALSE;
     }
-  reset_run (self);
-  g_free (self->output);
-  self->output = g_strdup (output);
-  g_free (self->command);
-  self->command = g_strjoinv (" ", (char **) argv);
-  if (self->selection != NULL)
-    {
-      /* which cases and why, in the run's record (ns_train_panel_start) */
-      char *with = g_strdup_printf ("%s  # cases: %s", self->command, self->selection);
-
-      g_free (self->command);
-      self->command = with;
-      g_clear_pointer (&self->selection, g_free);
-    }
-  self->base_version = base_version;
-  self->n_cases = n_cases;
+  _ns_train_panel_begin (self, argv, output, base_version, n_cases);
 
   queue = ns_db_open (self->db_path, error);
   if (queue == NULL)
@@ -662,6 +635,7 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autofree char *exe = trainer_binary ();
   g_autofree char *output = NULL, *run_dir = NULL, *stamp = NULL, *selection = NULL;
+  g_autofree char *job_folder = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
 
   if (queue == NULL)
@@ -685,7 +659,28 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
   if (!choose_cases (entries, request->accepted_only, &selection, error))
     return FALSE;
   stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-  if (request->output != NULL)
+  if (request->slurm != NULL)
+    {
+      /* everything of the job in one folder on shared storage, the model included */
+      g_autofree char *parent = request->slurm->folder != NULL
+                                  ? g_strdup (request->slurm->folder)
+                                  : ns_train_panel_dup_default_slurm_folder (self->db_path);
+      g_autofree char *name = g_strdup_printf ("finetune-%s", stamp);
+
+      job_folder = g_build_filename (parent, name, NULL);
+      output = request->output != NULL ? g_strdup (request->output)
+                                       : g_build_filename (job_folder, "model.safetensors",
+                                                           NULL);
+      if (g_mkdir_with_parents (job_folder, 0755) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "Fine-tune on Slurm: %s: %s", job_folder, g_strerror (saved));
+          return FALSE;
+        }
+    }
+  else if (request->output != NULL)
     output = g_strdup (request->output);
   else
     {
@@ -748,6 +743,12 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
   g_free (self->selection);
   self->selection = g_steal_pointer (&selection);
   /* the registry's parent: the base's version (0: the shipped model), none from scratch */
+  if (request->slurm != NULL)
+    return _ns_train_panel_start_slurm (self, request->slurm, (const char *const *) argv->pdata,
+                                        output, job_folder,
+                                        request->base_model != NULL ? request->base_version
+                                                                    : NS_REGISTRY_NONE,
+                                        (const gint64 *) ids->data, ids->len, error);
   return ns_train_panel_start_argv (self, (const char *const *) argv->pdata, output,
                                     request->base_model != NULL ? request->base_version
                                                                 : NS_REGISTRY_NONE,
@@ -757,6 +758,11 @@ ns_train_panel_start (NsTrainPanel *self, const NsTrainRequest *request, GError 
 void
 ns_train_panel_cancel (NsTrainPanel *self)
 {
+  if (self->job_id != 0 && self->state == NS_TRAIN_RUNNING)
+    {
+      _ns_train_panel_cancel_slurm (self);
+      return;
+    }
   if (self->proc == NULL || self->state != NS_TRAIN_RUNNING)
     return;
   self->cancel_requested = TRUE;
@@ -937,7 +943,21 @@ ns_train_panel_dispose (GObject *object)
   g_clear_object (&self->proc);
   g_clear_object (&self->out);
   g_clear_object (&self->cancellable);
+  /* a Slurm job goes on without the panel: its record lets the next workbench follow it */
+  _ns_train_panel_clear_slurm (self);
   G_OBJECT_CLASS (ns_train_panel_parent_class)->dispose (object);
+}
+
+/* Out of its window (the window closed): a Slurm job is no longer followed here; it goes
+ * on, and its record lets the next workbench follow it. */
+static void
+ns_train_panel_unroot (GtkWidget *widget)
+{
+  NsTrainPanel *self = NS_TRAIN_PANEL (widget);
+
+  if (self->job_id != 0 && self->state == NS_TRAIN_RUNNING)
+    _ns_train_panel_stop_following (self);
+  GTK_WIDGET_CLASS (ns_train_panel_parent_class)->unroot (widget);
 }
 
 static void
@@ -961,6 +981,7 @@ ns_train_panel_finalize (GObject *object)
   g_array_unref (self->epoch_x);
   g_array_unref (self->epoch_loss);
   g_array_unref (self->epoch_dice);
+  g_array_unref (self->job_cases);
   G_OBJECT_CLASS (ns_train_panel_parent_class)->finalize (object);
 }
 
@@ -971,6 +992,7 @@ ns_train_panel_class_init (NsTrainPanelClass *klass)
 
   object_class->dispose = ns_train_panel_dispose;
   object_class->finalize = ns_train_panel_finalize;
+  GTK_WIDGET_CLASS (klass)->unroot = ns_train_panel_unroot;
   signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                            G_TYPE_NONE, 0);
@@ -1012,6 +1034,7 @@ ns_train_panel_init (NsTrainPanel *self)
   self->epoch_x = g_array_new (FALSE, FALSE, sizeof (double));
   self->epoch_loss = g_array_new (FALSE, FALSE, sizeof (double));
   self->epoch_dice = g_array_new (FALSE, FALSE, sizeof (double));
+  self->job_cases = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->eta = NAN;
 }
 

@@ -7,13 +7,26 @@
  * on completion registers the new model version with its provenance (data/ns-registry.h)
  * and, given validation cases, validates it and the current default on them (the panel
  * stays RUNNING meanwhile, its progress text "Validating vN on K cases…").
- * Cancel sends SIGTERM: the trainer stops after its current step.  A trainer that fails
+ * Cancel sends SIGTERM: the trainer stops after its current step.
+ *
+ * On a Slurm cluster (request->slurm; ns-train-panel-slurm.c) the same train command is
+ * submitted with sbatch as `srun neuroseg train …` in a folder on shared storage
+ * (data/ns-slurm.h); the panel follows the job (its state every second or so, its
+ * progress from the job's progress.jsonl, so the plot, the bar and the job status are those
+ * of a local run), Cancel is scancel, and when the job completes the model is registered
+ * and validated exactly as after a local run.  The job is recorded in the data folder
+ * (slurm-jobs/job-ID.ini beside the database) until its end is recorded, so that a
+ * workbench closed meanwhile follows it again when it starts
+ * (ns_train_panel_dup_slurm_records(), ns_train_panel_follow_slurm_job()); the run's
+ * record (ns-runs.h) is made when the job ends.  A trainer that fails
  * (error event, crash, non-zero exit, no model) leaves the registry's models and the queue
  * as they were; its run is recorded as failed (or cancelled).
  */
 #pragma once
 
 #include <gtk/gtk.h>
+
+#include "ns-slurm.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +54,12 @@ typedef struct
   gboolean accepted_only; /* only the queued cases whose latest correction a second reader
                            * accepted (issue 19); the others are left out, and the run's
                            * record says which and why */
+  NsSlurmJobSpec *slurm;  /* NULL: on this computer.  Else a Slurm job (owned, freed by
+                           * ns_train_request_clear()): its cluster options (partition,
+                           * nodes, tasks and GPUs per node, time limit, memory) and, in
+                           * folder, the folder on shared storage under which the job gets
+                           * its own (NULL: ns_train_panel_dup_default_slurm_folder());
+                           * the panel fills in neuroseg and train_args */
 } NsTrainRequest;
 
 void ns_train_request_clear (NsTrainRequest *request);
@@ -70,7 +89,7 @@ gboolean     ns_train_panel_start_argv      (NsTrainPanel *self, const char *con
                                              const char *output, int base_version,
                                              const gint64 *case_ids, guint n_cases,
                                              GError **error);
-/* Sends SIGTERM to the trainer. */
+/* Sends SIGTERM to the trainer (a Slurm job: scancel). */
 void         ns_train_panel_cancel          (NsTrainPanel *self);
 /* Parses one line of the progress stream and updates the panel (what the subprocess reader
  * calls for each line). FALSE when the line is not a JSON object with an "event". */
@@ -95,6 +114,21 @@ void         ns_train_panel_get_progress    (NsTrainPanel *self, double *fractio
 /* "Step 12 of 40, ETA 1:05", what the panel's bar says (owned; NULL before the first
  * step). */
 char        *ns_train_panel_dup_progress_text (NsTrainPanel *self);
+/* The folder under which Slurm jobs get their folders by default: slurm-jobs beside the
+ * database (owned). */
+char        *ns_train_panel_dup_default_slurm_folder (const char *db_path);
+/* The records of the Slurm jobs of the database at db_path not yet ended (paths, owned;
+ * empty when none). */
+GStrv        ns_train_panel_dup_slurm_records (const char *db_path);
+/* Follows the job of a record (after a restart): the progress so far is read again, then
+ * the panel runs as if it had submitted the job.  FALSE when the record cannot be read. */
+gboolean     ns_train_panel_follow_slurm_job (NsTrainPanel *self, const char *record,
+                                              GError **error);
+/* The Slurm job followed (0: a local run) and its folder (NULL: none). */
+gint64       ns_train_panel_get_slurm_job_id (NsTrainPanel *self);
+const char  *ns_train_panel_get_slurm_folder (NsTrainPanel *self);
+/* The panel's status line ("Slurm job 12 (neuroseg-finetune): pending (Resources)"). */
+const char  *ns_train_panel_get_status_text (NsTrainPanel *self);
 /* The plot area (for screenshot tests). */
 GtkWidget   *ns_train_panel_get_plot        (NsTrainPanel *self);
 

@@ -1,8 +1,21 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-view3d.c: the 3D view widget (see ns-view3d.h).  A GtkGLArea child draws with the
- * renderer shared with `neuroseg render --plane 3d`; this file keeps the surfaces in step
- * with the viewer and turns the mouse into camera moves and cursor picks.
+ * ns-view3d.c: the 3D view widget (see ns-view3d.h).  It draws with one of the two
+ * renderers shared with `neuroseg render --plane 3d`: OpenGL in a GtkGLArea child, or the
+ * CPU renderer (render/ns-raster3d.h) into a GdkMemoryTexture that the widget's snapshot
+ * hands to GSK (no GL context of its own).  This file keeps the surfaces in step with the
+ * viewer and turns the mouse into camera moves and cursor picks; both renderers share all
+ * of that, and picking is a ray against the meshes, the same for both.
+ *
+ * Which renderer (ns_view3d_pick_renderer (), the rule): NEUROSEG_3D=gl or cpu if set;
+ * else the CPU where OpenGL is a software rasteriser (llvmpipe on a VM or under Xvfb) or
+ * missing, GL where a GPU driver answers.  On llvmpipe a GtkGLArea costs ~43 MiB resident
+ * (its context, buffers and JIT'd shaders; 29 MiB of it heap) and draws the bundled case's
+ * 512 x 512 frame in 46-98 ms; the CPU renderer needs a frame, a depth buffer and the scene
+ * it keeps, and takes ~13 ms of CPU there (docs/memory.md).  What GL is comes from the
+ * probe the application made at startup to pick GSK's renderer
+ * (ns_application_probe_gl_renderer ()); no second context is made unless the user set
+ * GSK_RENDERER, which skips that probe.
  *
  * Keeping up with edits: the viewer emits "labels-damaged" with a box for each dab of a
  * stroke and for undo and redo, and "labels-changed" for every change of the labels; an
@@ -10,39 +23,50 @@
  * (Run Model, recovery, a reload) is followed by "display-changed".  So a box re-meshes
  * its blocks, and "labels-changed" then "display-changed" re-mesh everything; all wait
  * for an idle so that a stroke's many events cost one update.  A label map that is not
- * the one meshed (a new case, Run Model's result) is always meshed whole.
+ * the one meshed (a new case, Run Model's result) is always meshed whole.  The update hands
+ * the work to a worker thread (ns-surface-worker.h) and returns: the last complete surfaces
+ * are drawn until the new ones are in place.  The menu (ns-view3d-menu.h) picks per-label
+ * or WT / TC / ET region surfaces, the decimation level and the outline.
  */
 #define G_LOG_DOMAIN "neuroseg-ui"
 
 #include "ns-view3d.h"
+#include "ns-surface-worker.h"
+#include "ns-view3d-menu.h"
+#include "ns-labels.h"
+
+#include "ns-application.h"
+#include "ns-raster3d.h"
 
 #include <math.h>
+#include <string.h>
 
-#define BLOCK_SIZE 16
 #define OUTLINE_STEP 2
 
 struct _NsView3d
 {
   GtkWidget parent_instance;
 
-  GtkGLArea *area;
+  GtkGLArea *area;               /* the GL renderer's; NULL on the CPU path */
+  GtkWidget *menu;               /* ns-view3d-menu.h, over the drawing */
   NsViewer *viewer;
-  NsRenderer3d *renderer;        /* while realized */
+  NsRenderer3d *renderer;        /* GL: while realized */
+  NsRaster3d *raster;            /* the CPU renderer; NULL on the GL path */
   GError *error;
 
-  NsSurfaces *surfaces;          /* of the labels meshed */
-  NsLabelMap *meshed;            /* the map they come from (a reference) */
-  NsSurfaces *outline;
+  NsSurfaceWorker *worker;       /* meshes the labels and the outline off the main thread */
+  NsLabelMap *meshed;            /* the map last handed to it (a reference) */
   gboolean full_pending;
   gboolean maybe_replaced;       /* "labels-changed" seen: whole if "display-changed" follows */
   gboolean box_pending;
   gboolean outline_pending;      /* a new case: the brain outline to mesh */
   int box[6];                    /* min i, j, k, max i, j, k of the pending edits */
   guint update_idle;
-  guint last_remeshed;
 
   NsCamera3d cam;
-  NsRender3dStyle style;
+  NsRender3dStyle style;         /* what the renderers get: colours by surface id */
+  NsOverlayStyle overlay;        /* the viewer's label colours */
+  gboolean see_through;
   gboolean pan_drag;
   double drag_done[2];           /* offset of the drag already applied */
   gint64 last_frame_us;
@@ -62,49 +86,103 @@ static GParamSpec *properties[N_PROPS];
 /* ---- keeping the surfaces up to date ------------------------------------------------------ */
 
 static void
-update_now (NsView3d *self)
+queue_render (NsView3d *self)
+{
+  if (self->area != NULL)
+    gtk_gl_area_queue_render (self->area);
+  else
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+set_renderer_surfaces (NsView3d *self)
+{
+  if (self->renderer != NULL)
+    ns_renderer3d_set_surfaces (self->renderer, ns_surface_worker_get_surfaces (self->worker),
+                                ns_surface_worker_get_outline (self->worker));
+  if (self->raster != NULL)
+    ns_raster3d_set_surfaces (self->raster, ns_surface_worker_get_surfaces (self->worker),
+                              ns_surface_worker_get_outline (self->worker));
+}
+
+/* The colours of the surfaces by id: the overlay's for label surfaces; for regions the
+ * colour of the label each region adds to the one inside it (WT the edema's, TC the
+ * core's, ET the enhancing tumour's); WT and TC see-through so the inner regions show,
+ * ET opaque. */
+static void
+update_surface_style (NsView3d *self)
+{
+  static const guint8 region_label[NS_N_REGIONS] = { 2, 1, 4 };
+  const NsSurfaces *drawn = self->worker != NULL ? ns_surface_worker_get_surfaces (self->worker)
+                                                 : NULL;
+
+  self->style.labels = self->overlay;
+  self->style.label_opacity = self->see_through ? 0.5 : 1.0;
+  self->style.opaque_label = 0;
+  /* The kind of the surfaces drawn, which the new settings' surfaces replace only once
+   * meshed. */
+  if (drawn != NULL && ns_surfaces_get_kind (drawn) == NS_SURFACES_REGIONS)
+    {
+      for (int id = 1; id < 256; id++)
+        self->style.labels.visible[id] = FALSE;
+      for (NsRegion r = NS_REGION_WT; r < NS_N_REGIONS; r++)
+        {
+          self->style.labels.rgb[1 + r] = self->overlay.rgb[region_label[r]];
+          self->style.labels.visible[1 + r] = self->overlay.visible[region_label[r]];
+        }
+      /* WT and TC see-through, ET (inside both) opaque. */
+      self->style.label_opacity = 0.5;
+      self->style.opaque_label = 1 + NS_REGION_ET;
+    }
+}
+
+/* The worker put new surfaces in place: draw them. */
+static void
+surfaces_updated_cb (gpointer data)
+{
+  NsView3d *self = data;
+
+  update_surface_style (self);
+  set_renderer_surfaces (self);
+  queue_render (self);
+}
+
+/* Hands what changed to the worker, which meshes it on its thread (never blocks; the new
+ * surfaces come through surfaces_updated_cb ()). */
+static void
+update_surfaces (NsView3d *self)
 {
   NsLabelMap *labels = self->viewer != NULL ? ns_viewer_get_labels (self->viewer) : NULL;
 
   g_clear_handle_id (&self->update_idle, g_source_remove);
+  if (self->worker == NULL)      /* disposed */
+    return;
   if (self->outline_pending)
     {
       NsVolume *image = self->viewer != NULL && ns_viewer_get_n_images (self->viewer) > 0
                           ? ns_viewer_get_image (self->viewer, 0) : NULL;
-      g_clear_pointer (&self->outline, ns_surfaces_free);
-      if (image != NULL)
-        {
-          NsGrid coarse;
-          g_autofree guint8 *mask = ns_surfaces_brain_mask_new (image, OUTLINE_STEP, &coarse);
-          self->outline = ns_surfaces_new (&coarse, BLOCK_SIZE);
-          ns_surfaces_update (self->outline, mask, NULL, NULL);
-        }
+      ns_surface_worker_mesh_outline (self->worker, image);
       self->outline_pending = FALSE;
     }
-  if (labels != self->meshed
-      || (self->surfaces != NULL
-          && !ns_grid_equal (ns_surfaces_get_grid (self->surfaces), &labels->grid)))
+  if (self->full_pending || labels != self->meshed)
+    ns_surface_worker_mesh_all (self->worker, labels);
+  else if (self->box_pending && labels != NULL)
+    ns_surface_worker_mesh_box (self->worker, labels, self->box);
+  if (labels != self->meshed)
     {
-      g_clear_pointer (&self->surfaces, ns_surfaces_free);
       g_clear_pointer (&self->meshed, ns_label_map_unref);
-      if (labels != NULL)
-        {
-          self->meshed = ns_label_map_ref (labels);
-          self->surfaces = ns_surfaces_new (&labels->grid, BLOCK_SIZE);
-        }
-      self->full_pending = TRUE;
+      self->meshed = labels != NULL ? ns_label_map_ref (labels) : NULL;
     }
-  if (self->surfaces != NULL && self->full_pending)
-    self->last_remeshed = ns_surfaces_update (self->surfaces, self->meshed->labels, NULL, NULL);
-  else if (self->surfaces != NULL && self->box_pending)
-    self->last_remeshed = ns_surfaces_update (self->surfaces, self->meshed->labels, self->box,
-                                              self->box + 3);
   self->full_pending = FALSE;
   self->box_pending = FALSE;
   self->maybe_replaced = FALSE;
-  if (self->renderer != NULL)
-    ns_renderer3d_set_surfaces (self->renderer, self->surfaces, self->outline);
-  gtk_gl_area_queue_render (self->area);
+}
+
+static void
+update_now (NsView3d *self)
+{
+  update_surfaces (self);
+  queue_render (self);
 }
 
 static gboolean
@@ -164,9 +242,8 @@ case_changed_cb (NsView3d *self)
 
   if (grid != NULL)
     ns_camera3d_init (&self->cam, grid);
-  g_clear_pointer (&self->outline, ns_surfaces_free);
-  if (self->renderer != NULL)
-    ns_renderer3d_set_surfaces (self->renderer, self->surfaces, NULL);
+  /* Not the previous case's surfaces while the new ones are meshed. */
+  ns_surface_worker_clear (self->worker);
   self->outline_pending = TRUE;
   self->full_pending = TRUE;
   queue_update (self);
@@ -182,7 +259,7 @@ cursor_changed_cb (NsView3d *self)
     return;
   ns_viewer_get_cursor (self->viewer, voxel);
   ns_geometry_voxel_to_ras (grid, voxel, self->style.cursor_ras);
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 static void
@@ -198,9 +275,12 @@ display_changed_cb (NsView3d *self)
       queue_update (self);
     }
   if (overlay != NULL)
-    self->style.labels = *overlay;
+    {
+      self->overlay = *overlay;
+      update_surface_style (self);
+    }
   self->style.show_cursor = ns_viewer_get_show_crosshair (self->viewer);
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 /* ---- GL ---------------------------------------------------------------------------------- */
@@ -222,7 +302,8 @@ area_realize_cb (NsView3d *self)
       self->error = error;
       return;
     }
-  ns_renderer3d_set_surfaces (self->renderer, self->surfaces, self->outline);
+  ns_renderer3d_set_surfaces (self->renderer, ns_surface_worker_get_surfaces (self->worker),
+                              ns_surface_worker_get_outline (self->worker));
 }
 
 static void
@@ -246,11 +327,82 @@ area_render_cb (NsView3d *self, GdkGLContext *context)
   if (self->renderer == NULL || w <= 0 || h <= 0)
     return FALSE;
   if (update_wanted (self))
-    update_now (self);
+    update_surfaces (self);
   ns_renderer3d_draw (self->renderer, &self->cam, &self->style, w, h);
   ns_renderer3d_finish (self->renderer); /* so that the time is the frame's */
   self->last_frame_us = g_get_monotonic_time () - start;
   return TRUE;
+}
+
+/* ---- the CPU renderer ------------------------------------------------------------------ */
+
+static void
+ns_view3d_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  NsView3d *self = NS_VIEW3D (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget), w = width * scale, h = height * scale;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  guint8 *pixels;
+  gint64 start;
+
+  if (self->raster == NULL)
+    {
+      GTK_WIDGET_CLASS (ns_view3d_parent_class)->snapshot (widget, snapshot);
+      return;
+    }
+  if (w <= 0 || h <= 0)
+    return;
+  if (update_wanted (self))
+    update_surfaces (self);
+  start = g_get_monotonic_time ();
+  /* A buffer per frame, handed to the texture: GSK may still hold the previous one. */
+  pixels = g_malloc ((gsize) w * h * 4);
+  ns_raster3d_draw (self->raster, &self->cam, &self->style, w, h, pixels, (gsize) w * 4);
+  bytes = g_bytes_new_take (pixels, (gsize) w * h * 4);
+  texture = gdk_memory_texture_new (w, h, GDK_MEMORY_DEFAULT, bytes, (gsize) w * 4);
+  self->last_frame_us = MAX (g_get_monotonic_time () - start, 1);
+  gtk_snapshot_append_texture (snapshot, texture, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (self->menu != NULL)
+    gtk_widget_snapshot_child (widget, self->menu, snapshot);
+}
+
+/* "gl" or "cpu" in NEUROSEG_3D decides alone (no GL probe needed). */
+static gboolean
+override_decides (const char *override)
+{
+  return g_strcmp0 (override, "gl") == 0 || g_strcmp0 (override, "cpu") == 0;
+}
+
+NsView3dRenderer
+ns_view3d_pick_renderer (const char *override, const char *gl_renderer)
+{
+  if (override_decides (override))
+    return strcmp (override, "gl") == 0 ? NS_VIEW3D_RENDERER_GL : NS_VIEW3D_RENDERER_CPU;
+  if (gl_renderer == NULL || ns_application_gl_is_software (gl_renderer))
+    return NS_VIEW3D_RENDERER_CPU;
+  return NS_VIEW3D_RENDERER_GL;
+}
+
+static NsView3dRenderer
+choose_renderer (GtkWidget *widget)
+{
+  const char *override = g_getenv ("NEUROSEG_3D");
+
+  if (override != NULL && override[0] != '\0' && !override_decides (override))
+    g_message ("NEUROSEG_3D=%s: not gl or cpu, ignored", override);
+  if (override_decides (override))
+    return ns_view3d_pick_renderer (override, NULL);
+  return ns_view3d_pick_renderer (
+    NULL, ns_application_probe_gl_renderer (gtk_widget_get_display (widget)));
+}
+
+const char *
+ns_view3d_get_renderer_name (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
+  return self->raster != NULL ? "cpu" : "gl";
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
@@ -262,27 +414,30 @@ ns_view3d_pick (NsView3d *self, double x, double y, double ras[3])
   double origin[3], dir[3], best = INFINITY, t;
   g_autoptr (GArray) v = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
   gboolean present[256];
+  const NsSurfaces *surfaces, *outline;
 
   g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
   if (update_wanted (self))
     update_now (self);
+  surfaces = ns_surface_worker_get_surfaces (self->worker);
+  outline = ns_surface_worker_get_outline (self->worker);
   ns_camera3d_ray (&self->cam, w, h, x, y, origin, dir);
-  if (self->surfaces != NULL)
+  if (surfaces != NULL)
     {
-      ns_surfaces_get_labels (self->surfaces, present);
+      ns_surfaces_get_labels (surfaces, present);
       for (int l = 1; l < 256; l++)
         if (present[l] && self->style.labels.visible[l])
           {
             g_array_set_size (v, 0);
-            ns_surfaces_collect (self->surfaces, (guint8) l, v, NULL);
+            ns_surfaces_collect (surfaces, (guint8) l, v, NULL);
             if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
               best = MIN (best, t);
           }
     }
-  if (!isfinite (best) && self->outline != NULL && self->style.show_outline)
+  if (!isfinite (best) && outline != NULL && self->style.show_outline)
     {
       g_array_set_size (v, 0);
-      ns_surfaces_collect (self->outline, 1, v, NULL);
+      ns_surfaces_collect (outline, 1, v, NULL);
       if (ns_mesh_ray_pick ((NsMeshVertex *) v->data, v->len, origin, dir, &t))
         best = t;
     }
@@ -315,7 +470,7 @@ drag_update_cb (GtkGestureDrag *gesture, double dx, double dy, NsView3d *self)
     ns_camera3d_rotate (&self->cam, ddx, ddy);
   self->drag_done[0] = dx;
   self->drag_done[1] = dy;
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
 }
 
 static void
@@ -342,7 +497,7 @@ static gboolean
 scroll_cb (GtkEventControllerScroll *scroll, double dx, double dy, NsView3d *self)
 {
   ns_camera3d_zoom (&self->cam, -dy);
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
   return TRUE;
 }
 
@@ -388,8 +543,9 @@ void
 ns_view3d_set_see_through (NsView3d *self, gboolean see_through)
 {
   g_return_if_fail (NS_IS_VIEW3D (self));
-  self->style.label_opacity = see_through ? 0.5 : 1.0;
-  gtk_gl_area_queue_render (self->area);
+  self->see_through = see_through;
+  update_surface_style (self);
+  queue_render (self);
 }
 
 void
@@ -397,7 +553,14 @@ ns_view3d_set_show_outline (NsView3d *self, gboolean show)
 {
   g_return_if_fail (NS_IS_VIEW3D (self));
   self->style.show_outline = show;
-  gtk_gl_area_queue_render (self->area);
+  queue_render (self);
+}
+
+gboolean
+ns_view3d_get_show_outline (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
+  return self->style.show_outline;
 }
 
 const NsCamera3d *
@@ -413,14 +576,51 @@ ns_view3d_get_surfaces (NsView3d *self)
   g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
   if (update_wanted (self))
     update_now (self);
-  return self->surfaces;
+  return ns_surface_worker_get_surfaces (self->worker);
+}
+
+gboolean
+ns_view3d_is_meshing (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), FALSE);
+  return update_wanted (self) || ns_surface_worker_is_busy (self->worker);
 }
 
 guint
 ns_view3d_get_last_remeshed (NsView3d *self)
 {
   g_return_val_if_fail (NS_IS_VIEW3D (self), 0);
-  return self->last_remeshed;
+  return ns_surface_worker_get_last_remeshed (self->worker);
+}
+
+void
+ns_view3d_set_surface_kind (NsView3d *self, NsSurfaceKind kind)
+{
+  g_return_if_fail (NS_IS_VIEW3D (self));
+  ns_surface_worker_set_settings (self->worker, kind,
+                                  ns_surface_worker_get_decimation (self->worker));
+}
+
+NsSurfaceKind
+ns_view3d_get_surface_kind (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NS_SURFACES_LABELS);
+  return ns_surface_worker_get_kind (self->worker);
+}
+
+void
+ns_view3d_set_decimation (NsView3d *self, NsMeshDecimation decimation)
+{
+  g_return_if_fail (NS_IS_VIEW3D (self));
+  ns_surface_worker_set_settings (self->worker, ns_surface_worker_get_kind (self->worker),
+                                  decimation);
+}
+
+NsMeshDecimation
+ns_view3d_get_decimation (NsView3d *self)
+{
+  g_return_val_if_fail (NS_IS_VIEW3D (self), NS_MESH_DECIMATE_OFF);
+  return ns_surface_worker_get_decimation (self->worker);
 }
 
 gint64
@@ -434,7 +634,9 @@ const GError *
 ns_view3d_get_error (NsView3d *self)
 {
   g_return_val_if_fail (NS_IS_VIEW3D (self), NULL);
-  return self->error != NULL ? self->error : gtk_gl_area_get_error (self->area);
+  if (self->error != NULL)
+    return self->error;
+  return self->area != NULL ? gtk_gl_area_get_error (self->area) : NULL;
 }
 
 static void
@@ -446,13 +648,14 @@ ns_view3d_dispose (GObject *object)
   if (self->viewer != NULL)
     g_signal_handlers_disconnect_by_data (self->viewer, self);
   g_clear_object (&self->viewer);
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
   if (self->area != NULL)
     {
       gtk_widget_unparent (GTK_WIDGET (self->area));
       self->area = NULL;
     }
-  g_clear_pointer (&self->surfaces, ns_surfaces_free);
-  g_clear_pointer (&self->outline, ns_surfaces_free);
+  g_clear_pointer (&self->raster, ns_raster3d_free);
+  g_clear_pointer (&self->worker, ns_surface_worker_free);
   g_clear_pointer (&self->meshed, ns_label_map_unref);
   g_clear_error (&self->error);
   G_OBJECT_CLASS (ns_view3d_parent_class)->dispose (object);
@@ -515,6 +718,7 @@ ns_view3d_class_init (NsView3dClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   widget_class->map = ns_view3d_map;
+  widget_class->snapshot = ns_view3d_snapshot;
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "view3d");
 }
@@ -528,16 +732,32 @@ ns_view3d_init (NsView3d *self)
 
   ns_grid_init (&grid, 1, 1, 1, 1.0, 1.0, 1.0);
   ns_camera3d_init (&self->cam, &grid);
+  self->worker = ns_surface_worker_new (NS_SURFACES_BLOCK_SIZE, OUTLINE_STEP, surfaces_updated_cb,
+                                        self);
+  ns_surface_worker_set_settings (self->worker, NS_SURFACES_LABELS, NS_MESH_DECIMATE_DEFAULT);
   ns_render3d_style_init (&self->style);
+  self->overlay = self->style.labels;
 
-  self->area = GTK_GL_AREA (gtk_gl_area_new ());
-  gtk_gl_area_set_has_depth_buffer (self->area, TRUE);
-  gtk_widget_set_hexpand (GTK_WIDGET (self->area), TRUE);
-  gtk_widget_set_vexpand (GTK_WIDGET (self->area), TRUE);
-  gtk_widget_set_parent (GTK_WIDGET (self->area), GTK_WIDGET (self));
-  g_signal_connect_swapped (self->area, "realize", G_CALLBACK (area_realize_cb), self);
-  g_signal_connect_swapped (self->area, "unrealize", G_CALLBACK (area_unrealize_cb), self);
-  g_signal_connect_swapped (self->area, "render", G_CALLBACK (area_render_cb), self);
+  if (choose_renderer (GTK_WIDGET (self)) == NS_VIEW3D_RENDERER_CPU)
+    {
+      self->raster = ns_raster3d_new ();
+      gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
+      gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
+    }
+  else
+    {
+      self->area = GTK_GL_AREA (gtk_gl_area_new ());
+      gtk_gl_area_set_has_depth_buffer (self->area, TRUE);
+      gtk_widget_set_hexpand (GTK_WIDGET (self->area), TRUE);
+      gtk_widget_set_vexpand (GTK_WIDGET (self->area), TRUE);
+      gtk_widget_set_parent (GTK_WIDGET (self->area), GTK_WIDGET (self));
+      g_signal_connect_swapped (self->area, "realize", G_CALLBACK (area_realize_cb), self);
+      g_signal_connect_swapped (self->area, "unrealize", G_CALLBACK (area_unrealize_cb), self);
+      g_signal_connect_swapped (self->area, "render", G_CALLBACK (area_render_cb), self);
+    }
+  /* After the GL area: drawn over it. */
+  self->menu = ns_view3d_menu_new (self);
+  gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
 
   drag = gtk_gesture_drag_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);  /* left and middle */
