@@ -4,7 +4,8 @@
  * cluster started by the test (ns-test-slurm.h; skipped, with the reason, only where
  * Slurm or munge is not installed or a daemon cannot start): the two tasks are the two
  * processes of one data-parallel run (MPI initialised from PMIx, no mpirun), with the
- * loss curve of one process with --shards 2 (issue 19; ns-trainer.h, "Data parallel").
+ * loss curve of one process with --shards 2 (issue 19; ns-trainer.h, "Data parallel");
+ * and without an MPI plugin (--mpi=none) the two tasks refuse to train alone.
  */
 #include "ns-test-slurm.h"
 #include "ns-test-util.h"
@@ -88,10 +89,28 @@ test_srun (void)
     }
 }
 
+/* srun -n 2 without an MPI plugin: two unrelated tasks, which refuse before any work. */
+static void
+test_no_plugin (void)
+{
+  g_autofree char *case_dir = ns_test_write_case ("Case2", 40, 40, 6, TRUE);
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "none.safetensors", NULL);
+  g_auto (NsTestRun) r = { 0 };
+
+  ns_test_slurm_start ();
+  run (&r, (const char *[]) { "srun", "--mpi=none", "-n", "2", "--overcommit",
+                              g_getenv ("NEUROSEG"), "train", "--data", case_dir, "--crop",
+                              "32", "--device", "ref", "--max-steps", "1", "-o", out, NULL });
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "srun started 2 tasks without an MPI plugin"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/cli/train-srun/pmix", test_srun);
+  g_test_add_func ("/net/cli/train-srun/no-plugin", test_no_plugin);
   return g_test_run ();
 }
