@@ -20,6 +20,14 @@
  * --max-steps, --patience) and the output; everything that shapes the random stream
  * comes from the state.
  *
+ * Several processes (ns-mpi.h; docs/scale.md): `mpirun -np N neuroseg train ...` or
+ * `srun --mpi=pmix neuroseg train ...` trains one model data-parallel (ns-trainer.h,
+ * "Data parallel"): --shards S (default N) cuts each batch into S shards, with N dividing
+ * S.  Rank 0 alone prints the progress, the summary and the JSON events and writes the
+ * files; an error is printed by the lowest rank that failed (prefixed "process K of N"),
+ * and every process exits non-zero.  The set-up below (options, files) runs on every
+ * process, which agree on it before training.
+ *
  * The run's files (MODEL, MODEL.last.safetensors and its .state) are checked before
  * training starts: none may be an input (a case's file, the model or encoder it starts
  * from), and none may exist unless --force, or unless they are the files of the run that
@@ -29,6 +37,7 @@
 
 #include "ns-cmd.h"
 #include "ns-json.h"
+#include "ns-mpi.h"
 #include "ns-registry.h"
 #include "ns-trainer.h"
 
@@ -39,6 +48,10 @@
 #include <string.h>
 
 static gint stop_flag;
+/* the processes of the run (NULL: one), and whether training has started (so the
+ * processes no longer agree on the set-up but in the trainer) */
+static NsTrainComm *comm;
+static gboolean started;
 
 static gboolean
 stop_signal_cb (gpointer data)
@@ -191,22 +204,45 @@ print_error_event (const char *message)
   print_json (b);
 }
 
+/* A failure of the set-up on this process: with several processes they agree (the others
+ * reach the agreement before ns_trainer_run), and whether this one reports it. */
+static gboolean
+setup_failure_reported (const GError *error)
+{
+  if (comm == NULL || started)
+    return TRUE;
+  gboolean peer_failed = FALSE;
+  g_autoptr (GError) own = g_error_copy (error);
+  ns_train_comm_agree (comm, FALSE, NULL, 0, &peer_failed, &own);
+  return !peer_failed;
+}
+
 static int
 usage_error (gboolean json, const char *message)
 {
+  g_autoptr (GError) usage = g_error_new_literal (G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                                  message);
+  if (!setup_failure_reported (usage))
+    return 2;
   if (json)
     print_error_event (message);
   fprintf (stderr, "neuroseg train: %s\n", ns_cmd_printable (message));
   return 2;
 }
 
-/* An error that is not about usage: an "error" event too with --json-progress. */
+/* An error that is not about usage: an "error" event too with --json-progress.  With
+ * several processes it names the one it comes from. */
 static int
 run_error (gboolean json, const GError *error)
 {
+  if (!setup_failure_reported (error))
+    return 1;
+  g_autoptr (GError) e = g_error_copy (error);
+  if (comm != NULL && comm->size > 1)
+    g_prefix_error (&e, "process %d of %d: ", comm->rank, comm->size);
   if (json)
-    print_error_event (error->message);
-  return ns_cmd_print_error (error);
+    print_error_event (e->message);
+  return ns_cmd_print_error (e);
 }
 
 /* The run's outputs against its inputs, before any work (see the top of the file).
@@ -241,8 +277,8 @@ check_files (const NsTrainerOptions *o, const char *resumed_output, gboolean for
                                (const char *const *) inputs->pdata, force || same_run, error);
 }
 
-int
-ns_cmd_train (int argc, char **argv)
+static int
+train (int argc, char **argv)
 {
   g_auto (GStrv) data = NULL, val = NULL;
   g_autofree char *arch = NULL, *init = NULL, *device = NULL, *out = NULL, *resume = NULL;
@@ -250,11 +286,12 @@ ns_cmd_train (int argc, char **argv)
   g_autofree char *weights_init = NULL, *modalities = NULL, *targets = NULL, *norm = NULL;
   int context = -1, pp_component = -1, pp_et = -1;
   int epochs = 0, batch = 0, spe = 0, patience = 0, seed = 0, crop = 0, workers = 0;
+  int shards = 0;
   gint64 max_steps = 0;
   double lr = 0, wd = 0, ratio = 0;
   gboolean has_epochs = FALSE, has_batch = FALSE, has_spe = FALSE, has_patience = FALSE;
   gboolean has_seed = FALSE, has_crop = FALSE, has_max_steps = FALSE, has_lr = FALSE;
-  gboolean has_wd = FALSE, has_ratio = FALSE;
+  gboolean has_wd = FALSE, has_ratio = FALSE, has_shards = FALSE;
   gboolean json = FALSE, quiet = FALSE, no_augment = FALSE, force = FALSE;
   gboolean interactive = FALSE;
   const GOptionEntry entries[] = {
@@ -299,6 +336,9 @@ ns_cmd_train (int argc, char **argv)
       "At most N epochs (default 100)", "N" },
     { "batch", 0, NS_CMD_INT, &batch, 1, 4096, FALSE, &has_batch,
       "Slices per batch (default 8)", "B" },
+    { "shards", 0, NS_CMD_INT, &shards, 1, 4096, FALSE, &has_shards,
+      "Cut each batch into S shards, each with its own batch-norm statistics and loss, "
+      "their gradients averaged (default: the number of processes of mpirun / srun)", "S" },
     { "lr", 0, NS_CMD_DOUBLE, &lr, 0, 1, TRUE, &has_lr, "Adam learning rate (default 1e-4)",
       "X" },
     { "weight-decay", 0, NS_CMD_DOUBLE, &wd, 0, 1, FALSE, &has_wd,
@@ -341,6 +381,11 @@ ns_cmd_train (int argc, char **argv)
   if (!ns_cmd_parse_options ("train", "", "Train a segmentation model on BraTS-style cases.",
                              entries, NULL, numbers, &argc, &argv, &status))
     return status;
+  /* several processes when a launcher started this one (ns-mpi.h) */
+  comm = ns_mpi_init (&error);
+  if (error != NULL)
+    return run_error (json, error);
+  int rank = comm != NULL ? comm->rank : 0, n_processes = comm != NULL ? comm->size : 1;
   if (argc > 1)
     {
       g_autofree char *m = g_strdup_printf ("unexpected argument '%s' (cases go after --data)",
@@ -361,7 +406,7 @@ ns_cmd_train (int argc, char **argv)
           || has_lr || has_seed || has_crop || has_ratio || schedule != NULL
           || has_spe || has_wd || weights_init != NULL || modalities != NULL
           || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0
-          || interactive)
+          || interactive || has_shards)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -411,7 +456,7 @@ ns_cmd_train (int argc, char **argv)
         }
       g_free (o.init);
       o.init = g_steal_pointer (&path);
-      if (!json && !quiet)
+      if (!json && !quiet && rank == 0)
         printf ("fine-tuning the default model, version %d, %s: %s\n", parent_version,
                 ns_cmd_printable (why), ns_cmd_printable (o.init));
     }
@@ -427,6 +472,9 @@ ns_cmd_train (int argc, char **argv)
   if (has_ratio) o.data.tumour_ratio = ratio;
   if (no_augment) o.data.augment = FALSE;
   o.n_workers = workers;
+  if (resume == NULL)
+    o.shards = has_shards ? shards : n_processes;
+  o.comm = comm;
   if (modalities != NULL)
     {
       g_strfreev (o.modalities);
@@ -506,21 +554,46 @@ ns_cmd_train (int argc, char **argv)
   o.command_line = first != NULL ? g_strconcat (first, " && ", cmdline->str, NULL)
                                  : g_strdup (cmdline->str);
 
-  Progress p = { json, !json && !quiet && ns_cmd_stdout_is_tty (), quiet };
+  /* the set-up went well on every process */
+  gboolean peer_failed = FALSE;
+  if (!ns_train_comm_agree (comm, TRUE, NULL, 0, &peer_failed, &error))
+    {
+      ns_trainer_options_clear (&o);
+      started = TRUE;
+      if (peer_failed)
+        return 1;
+      /* this process did not fail: MPI did, the last resort */
+      status = run_error (json, error);
+      ns_mpi_abort (status);
+      return status;
+    }
+  started = TRUE;
+
+  /* rank 0 prints */
+  Progress p = { json && rank == 0, !json && !quiet && rank == 0 && ns_cmd_stdout_is_tty (),
+                 quiet || rank != 0 };
   o.progress = progress_cb;
   o.progress_data = &p;
   o.stop = &stop_flag;
   install_signals ();
 
   NsTrainerResult r;
+  int n_shards = MAX (o.shards, 1);
   gboolean ok = ns_trainer_run (&o, &r, &error);
   ns_trainer_options_clear (&o);
   if (!ok)
     {
+      peer_failed = r.peer_failed;
       ns_trainer_result_clear (&r);
-      return run_error (json, error);
+      if (peer_failed)
+        return 1;
+      status = run_error (json, error);
+      /* the others may wait in MPI for this one: the last resort */
+      if (g_error_matches (error, NS_MPI_ERROR, NS_MPI_ERROR_TRANSPORT))
+        ns_mpi_abort (status);
+      return status;
     }
-  if (json)
+  if (json && rank == 0)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
@@ -544,10 +617,13 @@ ns_cmd_train (int argc, char **argv)
       if (parent_version != NS_REGISTRY_NONE)
         ns_json_add_int (b, "parent_version", parent_version);
       ns_json_add_string (b, "device", r.device);
+      ns_json_add_int (b, "processes", n_processes);
+      ns_json_add_int (b, "shards", n_shards);
+      ns_json_add_boolean (b, "mpi", ns_mpi_is_initialised ());
       json_builder_end_object (b);
       print_json (b);
     }
-  else if (!quiet)
+  else if (!quiet && rank == 0)
     {
       if (r.stopped)
         printf ("stopped after step %" G_GINT64_FORMAT "; continue with --resume %s\n",
@@ -561,4 +637,12 @@ ns_cmd_train (int argc, char **argv)
     }
   ns_trainer_result_clear (&r);
   return 0;
+}
+
+int
+ns_cmd_train (int argc, char **argv)
+{
+  int status = train (argc, argv);
+  ns_mpi_finalize ();
+  return status;
 }

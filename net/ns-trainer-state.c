@@ -282,6 +282,7 @@ _ns_trainer_options_to_json (const NsTrainerOptions *o)
   ns_json_add_int (b, "bf16", o->bf16);
   ns_json_add_int (b, "epochs", o->epochs);
   ns_json_add_int (b, "batch_size", o->batch_size);
+  ns_json_add_int (b, "shards", MAX (o->shards, 1));
   ns_json_add_number (b, "lr", o->lr);
   ns_json_add_number (b, "weight_decay", o->weight_decay);
   ns_json_add_string (b, "schedule", _ns_trainer_schedule_name (o->schedule));
@@ -369,6 +370,7 @@ _ns_trainer_options_from_json (NsTrainerOptions *o, const char *text, const char
   o->bf16 = ns_json_get_number (obj, "bf16", 0) != 0;
   o->epochs = (int) ns_json_get_number (obj, "epochs", o->epochs);
   o->batch_size = (int) ns_json_get_number (obj, "batch_size", o->batch_size);
+  o->shards = (int) ns_json_get_number (obj, "shards", 1);
   o->lr = ns_json_get_number (obj, "lr", o->lr);
   o->weight_decay = ns_json_get_number (obj, "weight_decay", 0);
   g_autofree char *sched = ns_json_dup_string (obj, "schedule");

@@ -374,6 +374,21 @@ check_options (const NsTrainerOptions *o, GError **error)
       g_set_error_literal (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID, bad);
       return FALSE;
     }
+  int shards = MAX (o->shards, 1), n = o->comm != NULL ? MAX (o->comm->size, 1) : 1;
+  if (o->shards < 0 || o->batch_size % shards != 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                   "the batch of %d does not split into %d equal shards", o->batch_size,
+                   o->shards);
+      return FALSE;
+    }
+  if (shards % n != 0)
+    {
+      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+                   "the run has %d shard%s of its batch: it runs on a number of processes "
+                   "that divides %d, not on %d", shards, shards > 1 ? "s" : "", shards, n);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -390,6 +405,15 @@ typedef struct
   NsDataset *ds;
   GPtrArray *val;                /* NsCase *: the validation cases */
   int B, C, K, W, H;             /* batch (B, C, H, W), classes K */
+  /* data parallel (ns-trainer.h): S shards of b items, L of them on this process */
+  NsTrainComm *comm;             /* NULL: one process */
+  int rank, S, L, b;
+  gboolean split;                /* S > 1 or several processes: the host-reduced step */
+  gsize np, nstats;              /* trainable parameters, batch-norm running statistics */
+  float *acc;                    /* (np + nstats) the sum of the shards' gradients and
+                                    updated statistics, reduced over the processes */
+  float *tmp;                    /* (np + nstats) one shard's, when L > 1 */
+  float *stats0;                 /* (nstats) the statistics before the step, when L > 1 */
   int spe;                       /* steps per epoch */
   gint64 total;                  /* steps planned */
   NsTensor *tm, *tv;             /* Adam's m and v (n_parameters) */
@@ -415,6 +439,15 @@ typedef struct
 static void
 trainer_clear (Trainer *t)
 {
+  /* host buffers of the backend, before it goes */
+  float **host[] = { &t->acc, &t->tmp };
+  for (guint i = 0; i < G_N_ELEMENTS (host); i++)
+    if (*host[i] != NULL)
+      {
+        ns_backend_host_free (t->be, *host[i]);
+        *host[i] = NULL;
+      }
+  g_clear_pointer (&t->stats0, g_free);
   g_clear_pointer (&t->data_meta, ns_model_meta_free);
   g_clear_pointer (&t->host_images, g_free);
   g_clear_pointer (&t->host_labels, g_free);
@@ -491,7 +524,8 @@ setup_data (Trainer *t, GError **error)
   if (t->ds == NULL)
     return FALSE;
   t->val = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_case_unref);
-  for (char **p = o->val_cases; p != NULL && *p != NULL; p++)
+  /* rank 0 alone validates */
+  for (char **p = t->rank == 0 ? o->val_cases : NULL; p != NULL && *p != NULL; p++)
     {
       NsCase *ncase = ns_case_load (*p, NS_CASE_LOAD_MAP_TO_2017, error);
       if (ncase == NULL)
@@ -515,6 +549,10 @@ plan (Trainer *t)
   const NsTrainerOptions *o = t->o;
 
   t->B = o->batch_size;
+  t->S = MAX (o->shards, 1);
+  t->L = t->S / (t->comm != NULL ? MAX (t->comm->size, 1) : 1);
+  t->b = t->B / t->S;
+  t->split = t->S > 1 || t->L != t->S;
   t->C = ns_dataset_get_n_channels (t->ds)
          + (t->data_meta != NULL ? NS_INTERACT_N_CHANNELS : 0);
   t->K = ns_model_meta_n_outputs (ns_model_get_meta (t->model));
@@ -574,7 +612,7 @@ setup_batch (Trainer *t, GError **error)
   const NsModelMeta *meta = ns_model_get_meta (t->model);
   if (meta->n_regions > 0)
     {
-      gsize n = (gsize) t->B * t->K * t->H * t->W;
+      gsize n = (gsize) t->b * t->K * t->H * t->W;
       t->depth = g_new (int, meta->n_classes);
       for (int k = 0; k < meta->n_classes; k++)
         t->depth[k] = ns_model_meta_region_depth (meta, k);
@@ -583,7 +621,7 @@ setup_batch (Trainer *t, GError **error)
       if (t->host_logits == NULL || t->host_dlogits == NULL)
         {
           g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
-                       "out of memory for the region loss of a batch of %d", t->B);
+                       "out of memory for the region loss of a batch of %d", t->b);
           return FALSE;
         }
     }
@@ -598,10 +636,37 @@ setup_batch (Trainer *t, GError **error)
           return FALSE;
         }
     }
-  return (t->input = ns_tensor_new (t->be, t->B, t->C, t->H, t->W, error)) != NULL
-         && (t->labels = ns_tensor_new (t->be, t->B, 1, t->H, t->W, error)) != NULL
-         && (t->probs = ns_tensor_new (t->be, t->B, t->K, t->H, t->W, error)) != NULL
-         && (t->dlogits = ns_tensor_new (t->be, t->B, t->K, t->H, t->W, error)) != NULL;
+  return (t->input = ns_tensor_new (t->be, t->b, t->C, t->H, t->W, error)) != NULL
+         && (t->labels = ns_tensor_new (t->be, t->b, 1, t->H, t->W, error)) != NULL
+         && (t->probs = ns_tensor_new (t->be, t->b, t->K, t->H, t->W, error)) != NULL
+         && (t->dlogits = ns_tensor_new (t->be, t->b, t->K, t->H, t->W, error)) != NULL;
+}
+
+/* The host buffers of the reduced step (ns-trainer.h, "Data parallel"). */
+static gboolean
+setup_split (Trainer *t, GError **error)
+{
+  if (!t->split)
+    return TRUE;
+  t->np = ns_model_n_parameters (t->model);
+  for (int i = 0; i < ns_model_n_tensors (t->model); i++)
+    if (!ns_model_tensor_is_trainable (t->model, i))
+      t->nstats += ns_model_tensor_size (t->model, i);
+  gsize bytes = (t->np + t->nstats) * sizeof (float);
+  t->acc = ns_backend_host_alloc (t->be, bytes);
+  if (t->L > 1)
+    {
+      t->tmp = ns_backend_host_alloc (t->be, bytes);
+      t->stats0 = g_try_new (float, MAX (t->nstats, 1));
+    }
+  if (t->acc == NULL || (t->L > 1 && (t->tmp == NULL || t->stats0 == NULL)))
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                   "out of memory for the gradients of %d shards (%" G_GSIZE_FORMAT " MB)",
+                   t->S, bytes >> 20);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* A run killed while writing left <file>.partial (ns-safetensors-private.h): it is the
@@ -646,9 +711,9 @@ remove_stale_partials (const char *const *paths, const char *state)
 
 /* ---- one step -------------------------------------------------------------------------- */
 
-/* forward, zero-grad, backward, update, then the status of everything the step queued. */
+/* forward, loss, zero-grad, backward: the gradients of batch (b items). */
 static gboolean
-train_step (Trainer *t, const NsBatch *batch, double lr, double *loss, GError **error)
+forward_backward (Trainer *t, const NsBatch *batch, double *loss, GError **error)
 {
   ns_model_set_mode (t->model, NS_MODEL_TRAIN);
   ns_tensor_upload (t->input, batch->images);
@@ -669,7 +734,7 @@ train_step (Trainer *t, const NsBatch *batch, double lr, double *loss, GError **
         }
       ns_tensor_download (logits, t->host_logits);
       *loss = ns_region_loss (t->host_dlogits, t->host_logits, batch->labels, t->depth,
-                              ns_model_get_meta (t->model)->n_classes, t->B, t->K,
+                              ns_model_get_meta (t->model)->n_classes, t->b, t->K,
                               (gsize) t->H * t->W);
       if (isnan (*loss))
         {
@@ -688,8 +753,13 @@ train_step (Trainer *t, const NsBatch *batch, double lr, double *loss, GError **
   if (t->depth == NULL)
     ns_softmax_dice_ce_backward (t->dlogits, t->probs, t->labels);
   ns_model_backward (t->model, t->dlogits);
+  return TRUE;
+}
 
-  /* update */
+/* Adam on the flat gradients, then the status of everything the step queued. */
+static gboolean
+update (Trainer *t, double lr, GError **error)
+{
   NsAdamParams ap = { (float) lr, 0.9f, 0.999f, 1e-8f, (float) t->o->weight_decay,
                       (int) (t->st.step + 1) };
   ns_adam_update (ns_model_get_flat_params (t->model), ns_model_get_flat_grads (t->model),
@@ -701,11 +771,146 @@ train_step (Trainer *t, const NsBatch *batch, double lr, double *loss, GError **
       g_prefix_error (error, "training step %" G_GINT64_FORMAT ": ", t->st.step + 1);
       return FALSE;
     }
-  if (!isfinite (*loss))
+  return TRUE;
+}
+
+static gboolean
+check_loss (Trainer *t, double loss, double lr, GError **error)
+{
+  if (isfinite (loss))
+    return TRUE;
+  g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
+               "the loss became %g at step %" G_GINT64_FORMAT " (learning rate %g too high?)",
+               loss, t->st.step + 1, lr);
+  return FALSE;
+}
+
+/* forward, zero-grad, backward, update: one process, one shard. */
+static gboolean
+train_step (Trainer *t, const NsBatch *batch, double lr, double *loss, GError **error)
+{
+  return forward_backward (t, batch, loss, error) && update (t, lr, error)
+         && check_loss (t, *loss, lr, error);
+}
+
+/* ---- the data-parallel step (ns-trainer.h) ---------------------------------------------- */
+
+/* Every process at one point of the run (ns_train_comm_agree). */
+static gboolean
+agree (Trainer *t, gboolean ok, double *extra, gsize n_extra, GError **error)
+{
+  gboolean peer_failed = FALSE;
+  if (ns_train_comm_agree (t->comm, ok, extra, n_extra, &peer_failed, error))
+    return TRUE;
+  t->result->peer_failed = peer_failed;
+  return FALSE;
+}
+
+/* The batch-norm running statistics, all tensors end to end, out of and into the model. */
+static void
+stats_get (Trainer *t, float *values)
+{
+  for (int i = 0; i < ns_model_n_tensors (t->model); i++)
+    if (!ns_model_tensor_is_trainable (t->model, i))
+      {
+        ns_model_tensor_get (t->model, i, values);
+        values += ns_model_tensor_size (t->model, i);
+      }
+}
+
+static void
+stats_set (Trainer *t, const float *values)
+{
+  for (int i = 0; i < ns_model_n_tensors (t->model); i++)
+    if (!ns_model_tensor_is_trainable (t->model, i))
+      {
+        ns_model_tensor_set (t->model, i, values);
+        values += ns_model_tensor_size (t->model, i);
+      }
+}
+
+/* This process's shards of the global batch: their gradients and updated statistics
+ * summed into t->acc, their losses into *loss_sum. */
+static gboolean
+local_shards (Trainer *t, const NsBatch *batch, double *loss_sum, GError **error)
+{
+  gsize hw = (gsize) batch->h * batch->w;
+
+  *loss_sum = 0;
+  if (t->L > 1)
+    stats_get (t, t->stats0);
+  for (int s = 0; s < t->L; s++)
     {
-      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_FAILED,
-                   "the loss became %g at step %" G_GINT64_FORMAT " (learning rate %g too "
-                   "high?)", *loss, t->st.step + 1, lr);
+      /* shard rank L + s: items of the contiguous slice of this process */
+      gsize first = (gsize) (t->rank * t->L + s) * t->b;
+      NsBatch view = *batch;
+      view.n = t->b;
+      view.images = batch->images + first * batch->c * hw;
+      view.labels = batch->labels + first * hw;
+      view.slice_ids = batch->slice_ids != NULL ? batch->slice_ids + first : NULL;
+      double loss = NAN;
+      float *to = s == 0 ? t->acc : t->tmp;
+
+      if (s > 0)
+        stats_set (t, t->stats0);
+      if (!forward_backward (t, &view, &loss, error))
+        return FALSE;
+      if (!ns_backend_check (t->be, error))
+        {
+          g_prefix_error (error, "training step %" G_GINT64_FORMAT ": ", t->st.step + 1);
+          return FALSE;
+        }
+      ns_tensor_download (ns_model_get_flat_grads (t->model), to);
+      stats_get (t, to + t->np);
+      *loss_sum += loss;
+      if (s > 0)
+        for (gsize i = 0; i < t->np + t->nstats; i++)
+          t->acc[i] += t->tmp[i];
+    }
+  return TRUE;
+}
+
+/* One step of the S shards over the processes: the local shards (ok FALSE: this process
+ * already failed, *error set), one sum of the gradient buffer over the processes, the
+ * mean gradient and statistics into the model, Adam, then the agreement, which sums the
+ * losses and the stop flags.  Every process makes the same collective calls whatever
+ * failed, so none waits for one that left. */
+static gboolean
+split_step (Trainer *t, gboolean ok, const NsBatch *batch, double lr, double *loss,
+            gboolean *stop, GError **error)
+{
+  double local_loss = 0;
+
+  ok = ok && local_shards (t, batch, &local_loss, error);
+  if (t->comm != NULL && t->comm->size > 1)
+    {
+      g_autoptr (GError) sum_error = NULL;
+      if (!t->comm->sum_floats (t->comm, t->acc, t->np + t->nstats, &sum_error))
+        {
+          /* the transport: the others may be waiting in it, no agreement can follow */
+          if (ok)
+            g_propagate_error (error, g_steal_pointer (&sum_error));
+          return FALSE;
+        }
+    }
+  if (ok)
+    {
+      float scale = 1.0f / t->S;
+      for (gsize i = 0; i < t->np + t->nstats; i++)
+        t->acc[i] *= scale;
+      ns_tensor_upload (ns_model_get_flat_grads (t->model), t->acc);
+      stats_set (t, t->acc + t->np);
+      ok = update (t, lr, error);
+    }
+  double extra[2] = { local_loss, t->o->stop != NULL && g_atomic_int_get (t->o->stop) };
+  if (!agree (t, ok, extra, 2, error))
+    return FALSE;
+  *loss = extra[0] / t->S;
+  *stop = extra[1] > 0;
+  if (!check_loss (t, *loss, lr, error))
+    {
+      /* the same on every process: rank 0 reports it */
+      t->result->peer_failed = t->rank != 0;
       return FALSE;
     }
   return TRUE;
@@ -810,6 +1015,10 @@ set_provenance (Trainer *t, const double dice[3], gboolean has_dice, double loss
   ns_json_add_int (b, "crop_h", ch);
   ns_json_add_number (b, "tumour_ratio", o->data.tumour_ratio);
   ns_json_add_int (b, "bf16", o->bf16);
+  if (t->S > 1)
+    ns_json_add_int (b, "shards", t->S);
+  if (t->comm != NULL && t->comm->size > 1)
+    ns_json_add_int (b, "processes", t->comm->size);
   json_builder_end_object (b);
 
   g_free (meta->metrics);
@@ -842,14 +1051,46 @@ save (Trainer *t, gboolean best, GError **error)
 
 /* ---- one epoch's end --------------------------------------------------------------------- */
 
-/* Validation, the best score and patience, the files, the event.  *stop: patience ran
- * out. */
+/* Rank 0's part of an epoch's end: the validation, the best score, the files. */
+static gboolean
+validate_and_save (Trainer *t, NsTrainEvent *ev, GError **error)
+{
+  NsTrainState *st = &t->st;
+
+  if (t->val->len > 0)
+    {
+      gint64 tv0 = g_get_monotonic_time ();
+      if (!validate (t->model, t->val, ev->dice, error))
+        return FALSE;
+      ev->validation_seconds = (g_get_monotonic_time () - tv0) / 1e6;
+      ev->has_validation = TRUE;
+      ev->score = (ev->dice[0] + ev->dice[1] + ev->dice[2]) / 3;
+      if (ev->score > st->best_score)
+        {
+          st->best_score = ev->score;
+          memcpy (st->best_dice, ev->dice, sizeof ev->dice);
+          st->best_epoch = st->epochs_done;
+          st->bad_epochs = 0;
+          ev->is_best = TRUE;
+        }
+      else
+        st->bad_epochs++;
+    }
+  /* validation time counts as training time */
+  st->seconds = t->seconds_before + (g_get_monotonic_time () - t->t_session) / 1e6;
+  set_provenance (t, ev->dice, ev->has_validation, ev->loss);
+  return save (t, ev->is_best || t->val->len == 0, error);
+}
+
+/* Validation, the best score and patience, the files (rank 0), the agreement of the
+ * processes, the event (rank 0).  *stop: patience ran out. */
 static gboolean
 end_epoch (Trainer *t, double lr, gboolean *stop, GError **error)
 {
   const NsTrainerOptions *o = t->o;
   NsTrainState *st = &t->st;
   NsTrainEvent ev = { NS_TRAIN_EVENT_EPOCH };
+  gboolean ok = TRUE;
 
   st->epochs_done = (int) ((st->step + t->spe - 1) / t->spe);
   ev.epoch = st->epochs_done;
@@ -861,39 +1102,38 @@ end_epoch (Trainer *t, double lr, gboolean *stop, GError **error)
   ev.lr = lr;
   st->epoch_loss_sum = 0;
   st->epoch_loss_n = 0;
-  if (t->val->len > 0)
-    {
-      gint64 tv0 = g_get_monotonic_time ();
-      if (!validate (t->model, t->val, ev.dice, error))
-        return FALSE;
-      ev.validation_seconds = (g_get_monotonic_time () - tv0) / 1e6;
-      ev.has_validation = TRUE;
-      ev.score = (ev.dice[0] + ev.dice[1] + ev.dice[2]) / 3;
-      if (ev.score > st->best_score)
-        {
-          st->best_score = ev.score;
-          memcpy (st->best_dice, ev.dice, sizeof ev.dice);
-          st->best_epoch = st->epochs_done;
-          st->bad_epochs = 0;
-          ev.is_best = TRUE;
-        }
-      else
-        st->bad_epochs++;
-    }
-  /* validation time counts as training time */
-  st->seconds = t->seconds_before + (g_get_monotonic_time () - t->t_session) / 1e6;
-  set_provenance (t, ev.dice, ev.has_validation, ev.loss);
-  if (!save (t, ev.is_best || t->val->len == 0, error))
+  if (t->rank == 0)
+    ok = validate_and_save (t, &ev, error);
+  double extra[1] = { ok && t->rank == 0 && o->patience > 0 && st->bad_epochs >= o->patience };
+  if (!agree (t, ok, extra, 1, error))
     return FALSE;
+  if (t->rank != 0)
+    st->seconds = t->seconds_before + (g_get_monotonic_time () - t->t_session) / 1e6;
   ev.seconds = st->seconds;
   ev.eta_seconds = (t->total - st->step) / rate (t);
   ev.slices_per_second = rate (t) * t->B;
   ev.loader_wait_seconds = ns_batch_loader_get_wait_seconds (t->loader);
-  if (o->progress != NULL)
+  if (o->progress != NULL && t->rank == 0)
     o->progress (&ev, o->progress_data);
-  *stop = o->patience > 0 && st->bad_epochs >= o->patience;
+  *stop = extra[0] > 0;
   t->result->early_stopped = *stop;
   return TRUE;
+}
+
+/* Everything before the first step; the processes agree on it after. */
+static gboolean
+setup (Trainer *t, GError **error)
+{
+  const NsTrainerOptions *o = t->o;
+
+  if (!check_options (o, error) || !setup_backend (t, error))
+    return FALSE;
+  t->model = make_model (t->be, o, &t->parent, error);
+  if (t->model == NULL || !setup_data (t, error))
+    return FALSE;
+  plan (t);
+  return setup_optimiser (t, error) && (o->resume == NULL || resume (t, error))
+         && setup_batch (t, error) && setup_split (t, error);
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
@@ -910,23 +1150,27 @@ run_steps (Trainer *t, gboolean *saved, double *last_loss, GError **error)
   *saved = TRUE;
   while (st->step < t->total)
     {
+      /* with several processes a failure goes on to the step's agreement (split_step) */
       g_autoptr (NsBatch) batch = ns_batch_loader_next (t->loader, error);
-      if (batch == NULL)
-        return FALSE;
+      gboolean ok = batch != NULL, stop = FALSE;
       double lr = ns_trainer_lr_at (o, st->step, t->total, t->spe), loss = NAN;
 
-      NsBatch view = *batch;
-      if (t->data_meta != NULL)
+      NsBatch view = ok ? *batch : (NsBatch) { 0 };
+      if (ok && t->data_meta != NULL)
         {
           /* the clicks of the simulated user, some placed on the model's own predictions */
-          if (!_ns_interact_make_batch (t->model, batch, o->seed, t->host_images,
-                                        t->host_labels, error))
-            return FALSE;
+          ok = _ns_interact_make_batch (t->model, batch, o->seed, t->host_images,
+                                        t->host_labels, error);
           view.images = t->host_images;
           view.labels = t->host_labels;
           view.c = t->C;
         }
-      if (!train_step (t, &view, lr, &loss, error))
+      if (t->split)
+        {
+          if (!split_step (t, ok, &view, lr, &loss, &stop, error))
+            return FALSE;
+        }
+      else if (!ok || !train_step (t, &view, lr, &loss, error))
         return FALSE;
       st->step++;
       t->session_steps++;
@@ -935,7 +1179,8 @@ run_steps (Trainer *t, gboolean *saved, double *last_loss, GError **error)
       st->epoch_loss_sum += loss;
       st->epoch_loss_n++;
       st->seconds = t->seconds_before + (g_get_monotonic_time () - t->t_session) / 1e6;
-      if (o->progress != NULL && (st->step % every == 0 || st->step == t->total))
+      if (o->progress != NULL && t->rank == 0
+          && (st->step % every == 0 || st->step == t->total))
         report_step (t, loss, lr);
 
       if (st->step % t->spe == 0 || st->step == t->total)
@@ -947,7 +1192,11 @@ run_steps (Trainer *t, gboolean *saved, double *last_loss, GError **error)
           if (patience_out)
             break;
         }
-      if (o->stop != NULL && g_atomic_int_get (o->stop))
+      /* one process: the flag as it is now (the progress callback may have set it); split:
+       * as the processes agreed on it in the step */
+      if (!t->split)
+        stop = o->stop != NULL && g_atomic_int_get (o->stop);
+      if (stop)
         {
           t->result->stopped = st->step < t->total;
           break;
@@ -970,23 +1219,16 @@ ns_trainer_run (const NsTrainerOptions *o, NsTrainerResult *result, GError **err
   result->best_score = NAN;
   t.o = o;
   t.result = result;
-  if (!check_options (o, error) || !setup_backend (&t, error))
-    return FALSE;
-  t.model = make_model (t.be, o, &t.parent, error);
-  if (t.model == NULL || !setup_data (&t, error))
-    return FALSE;
-  plan (&t);
-  if (!setup_optimiser (&t, error))
-    return FALSE;
-  if (o->resume != NULL && !resume (&t, error))
-    return FALSE;
-  if (!setup_batch (&t, error))
+  t.comm = o->comm;
+  t.rank = o->comm != NULL ? o->comm->rank : 0;
+  if (!agree (&t, setup (&t, error), NULL, 0, error))
     return FALSE;
 
   t.last = ns_trainer_last_path (o->output);
   t.state = ns_trainer_state_path (t.last);
   const char *const ours[] = { o->output, t.last, t.state, NULL };
-  remove_stale_partials (ours, t.state);
+  if (t.rank == 0)
+    remove_stale_partials (ours, t.state);
   result->last_path = g_strdup (t.last);
   result->best_path = g_strdup (o->output);
   t.loader = ns_batch_loader_new (t.ds, t.B, (guint64) t.st.step, o->n_workers, 0);
@@ -999,9 +1241,14 @@ ns_trainer_run (const NsTrainerOptions *o, NsTrainerResult *result, GError **err
     {
       /* stopped mid-epoch: the files hold this step, resumable */
       double none[3] = { 0 };
+      gboolean ok = TRUE;
       t.st.epochs_done = (int) ((t.st.step + t.spe - 1) / t.spe);
-      set_provenance (&t, none, FALSE, last_loss);
-      if (!save (&t, FALSE, error))
+      if (t.rank == 0)
+        {
+          set_provenance (&t, none, FALSE, last_loss);
+          ok = save (&t, FALSE, error);
+        }
+      if (!agree (&t, ok, NULL, 0, error))
         return FALSE;
     }
   result->steps = t.st.step;

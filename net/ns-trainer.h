@@ -38,6 +38,29 @@
  * Errors: every step ends with ns_backend_check(); a failing op of the device ends the
  * run with its error ("training step N: ...") before anything of that step is saved.
  *
+ * Data parallel: with `comm` (ns-train-comm.h: N processes, e.g. `mpirun -np N neuroseg
+ * train`) and/or `shards` S > 1, the global batch of batch_size B (the same batches as one
+ * process reads: a function of (seed, step)) is cut into S equal shards of B / S
+ * consecutive items; process r computes shards r S/N .. (r + 1) S/N - 1, i.e. the
+ * contiguous slice r B/N .. (r + 1) B/N - 1 of the batch (every process makes the whole
+ * batch and keeps its slice).  Each shard runs forward and backward on its own: its
+ * batch-norm statistics and its loss (soft Dice included) are over its B / S items, as in
+ * PyTorch's DistributedDataParallel.  The gradients of the shards are summed on the host,
+ * over the processes with one sum_floats of the flat gradient buffer (with the batch-norm
+ * running statistics appended), and divided by S: the mean gradient of the S shards, which
+ * Adam applies identically on every process.  The running statistics become the mean of
+ * the S updates each shard makes from the same starting value; the loss of a step is the
+ * mean of the S shard losses.  So the result depends on S, never on N: a run of S shards
+ * on 1, 2 or S processes computes the same steps (up to the order of float sums), and
+ * S = 1 in one process is the plain run, bit for bit.  S must divide B and N must divide
+ * S (S = N by default in the CLI); S is recorded in the state, so --resume continues with
+ * any N that divides it.  Rank 0 alone validates, writes the files and calls `progress`;
+ * every process stops at the same step (the stop flags are summed at each step's
+ * agreement, so a flag set by the progress callback of step k stops after step k + 1).
+ * A failure of any process (a case, the device, a save) ends the run on all of them at
+ * the next agreement point (after set-up, every step, every epoch's end):
+ * result->peer_failed tells the processes whose error is not the one to report.
+ *
  * Threads: ns_trainer_run() runs in the caller's thread; the dataset's workers prepare
  * batches in the background.  `stop` (nullable) is polled after every step: setting it
  * (g_atomic_int_set, e.g. from a signal handler) ends the run after the current step,
@@ -51,6 +74,7 @@
 #include "ns-checkpoint.h"
 #include "ns-dataset.h"
 #include "ns-model.h"
+#include "ns-train-comm.h"
 
 G_BEGIN_DECLS
 
@@ -134,6 +158,8 @@ typedef struct
   NsDatasetOptions data;         /* crop, tumour ratio, augmentation (its seed is ignored:
                                     `seed` is used) */
   int n_workers;                 /* batch threads; 0: automatic */
+  int shards;                    /* data parallel (above): the batch in S shards; 0, 1: one */
+  NsTrainComm *comm;             /* nullable: this process alone; borrowed, not recorded */
   /* output */
   char *output;                  /* X.safetensors */
   NsDType dtype;                 /* of the best model: F32 (default), BF16, F16 */
@@ -161,6 +187,8 @@ typedef struct
   char *best_path;               /* owned */
   char *last_path;               /* owned */
   char *device;                  /* the backend's device description (owned) */
+  gboolean peer_failed;          /* with FALSE + error: another process failed first and
+                                    reports it; this process's error is not to be printed */
 } NsTrainerResult;
 
 /* The defaults above. */

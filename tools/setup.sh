@@ -8,7 +8,8 @@ NS_PACKAGES="gcc pkg-config meson ninja-build libglib2.0-dev libgtk-4-dev libcai
 libepoxy-dev libegl-dev libegl-mesa0 libgl1-mesa-dri \
 libnifti2-dev zlib1g-dev libdnnl-dev libsqlite3-dev libjson-glib-dev xvfb xauth imagemagick \
 clang libclang-rt-14-dev mricron-data python3 python3-numpy python3-nibabel valgrind cmake desktop-file-utils appstream libdeflate-dev \
-g++ libdcmtk-dev dcmtk dcm2niix dicom3tools python3-pydicom xdotool libpq-dev postgresql slurm-wlm munge"
+g++ libdcmtk-dev dcmtk dcm2niix dicom3tools python3-pydicom xdotool libpq-dev postgresql slurm-wlm munge \
+libopenmpi-dev openmpi-bin"
 
 ns_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ns_root" || exit 1
