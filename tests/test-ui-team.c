@@ -18,9 +18,11 @@
  *                          message that says who and that the edits are kept, and the
  *                          queue refuses the old token; dropping the session of another
  *                          case releases its claim (recorded)
- *   /ui/team/taken         Open on a case a colleague holds asks: who and since when;
- *                          Open Read-Only opens it without a claim; Take Over
- *                          (destructive-styled) takes it, recorded with a note
+ *   /ui/team/taken         Open on a case a colleague holds asks: who and since when,
+ *                          in plain words (the database's location only in Details);
+ *                          Open Read-Only opens it without a claim, the panel says
+ *                          which case and why; Take Over (destructive-styled) takes it,
+ *                          recorded with a note
  *   /ui/team/fine-tune     the Fine-tune dialog's "Accepted corrections only": off while
  *                          nothing is reviewed, on once the queue has reviews; the run
  *                          takes only accepted cases, their masks written from the
@@ -162,11 +164,14 @@ test_live_queue (void)
   assert_row_shows (panel, 0, "taken by bob on ");
   {
     g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (db, "Live_First", &error);
-    g_autofree char *since = NULL;
+    g_autofree char *holder = NULL;
 
     g_assert_no_error (error);
-    since = g_strdup_printf ("since %s", e->claimed_since);
-    assert_row_shows (panel, 0, since);
+    /* who, where and since when in words: "bob on <host> since 09:12 today" */
+    holder = ns_queue_panel_dup_holder_text (e);
+    g_assert_true (g_str_has_prefix (holder, "bob on "));
+    g_assert_null (strstr (holder, e->claimed_since));
+    assert_row_shows (panel, 0, holder);
   }
 
   other_workstation (location, "queue", "review", "Live_First", "send-back", "--who", "rev",
@@ -552,8 +557,27 @@ test_taken (void)
   g_assert_false (o.claimed_emitted);
   g_object_get (question, "secondary-text", &secondary, NULL);
   g_test_message ("%s", secondary);
-  g_assert_nonnull (strstr (secondary, "bob"));
-  g_assert_nonnull (strstr (secondary, "since"));
+  /* who and since when first, in words: "Claimed by bob on <host> since 09:12 today." (or
+   * the date, past midnight) */
+  g_assert_true (g_str_has_prefix (secondary, "Claimed by bob on "));
+  g_assert_true (g_regex_match_simple ("^Claimed by bob on \\S+ since ([0-9]{2}:[0-9]{2} today"
+                                       "|[0-9]+ \\S+ [0-9]{4}, [0-9]{2}:[0-9]{2})\\.",
+                                       secondary, 0, 0));
+  /* the database only in the details */
+  {
+    g_autoptr (NsDb) ro = ns_db_open_readonly (location, &error);
+    const char *where = ns_db_get_path (ro);
+    GtkWidget *expander = ns_test_find_named (GTK_WIDGET (question), "taken-details");
+    GtkWidget *details;
+
+    g_assert_no_error (error);
+    g_assert_null (strstr (secondary, where));
+    g_assert_nonnull (expander);
+    details = gtk_expander_get_child (GTK_EXPANDER (expander));  /* collapsed: not a child */
+    g_assert_nonnull (details);
+    g_test_message ("details: %s", gtk_label_get_text (GTK_LABEL (details)));
+    g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (details)), where));
+  }
   {
     GtkWidget *take = ns_test_find_button (GTK_WIDGET (question), "_Take Over");
 
@@ -569,9 +593,12 @@ test_taken (void)
   g_assert_nonnull (o.opened);
   {
     g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, a, &error);
+    const char *reason = NULL;
 
     g_assert_no_error (error);
     g_assert_cmpstr (c->who, ==, "bob");
+    g_assert_cmpint (ns_queue_panel_get_read_only_case (panel, &reason), ==, a);
+    g_assert_true (g_str_has_prefix (reason, "claimed by bob on "));
   }
   opened_clear (&o);
 
