@@ -42,6 +42,10 @@ struct _NsAiController
    * none), its path; released when the viewer shows another case or none */
   NsQueueSession *claim;
   char *queue_case_path;
+  /* that case opened read-only (a colleague holds it): its queue id (0: not) and why; the
+   * editor is read-only while the viewer shows it */
+  gint64 read_only_case;
+  char *read_only_reason;
 };
 
 G_DEFINE_FINAL_TYPE (NsAiController, ns_ai_controller, G_TYPE_OBJECT)
@@ -336,6 +340,10 @@ drop_claim (NsAiController *self)
     }
   g_clear_object (&self->claim);
   g_clear_pointer (&self->queue_case_path, g_free);
+  self->read_only_case = 0;
+  g_clear_pointer (&self->read_only_reason, g_free);
+  if (self->editor != NULL)
+    ns_editor_set_read_only (self->editor, NULL);
 }
 
 static void
@@ -354,7 +362,14 @@ on_case_claimed (NsQueuePanel *panel, NsQueueSession *session, NsAiController *s
     return; /* the same case opened again under the claim it holds */
   drop_claim (self);
   if (session == NULL)
-    return;
+    {
+      const char *reason = NULL;
+
+      /* opened read-only: the editor follows once the viewer shows the case */
+      self->read_only_case = ns_queue_panel_get_read_only_case (panel, &reason);
+      self->read_only_reason = g_strdup (reason);
+      return;
+    }
   self->claim = g_object_ref (session);
   g_signal_connect (session, "lost", G_CALLBACK (on_claim_lost), self);
 }
@@ -390,6 +405,37 @@ on_viewer_case (NsViewer *viewer, GParamSpec *pspec, NsAiController *self)
   if (self->queue_case_path != NULL && ns_viewer_get_case (viewer) != NULL
       && !shows_queue_case (self))
     drop_claim (self);
+  else if (self->read_only_case != 0 && shows_queue_case (self) && self->editor != NULL)
+    ns_editor_set_read_only (self->editor, self->read_only_reason);
+}
+
+void
+ns_ai_controller_take_over (NsAiController *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *note = NULL;
+  g_autofree char *location = ns_db_dup_default_path ();   /* the queue panel's */
+  NsQueueSession *session;
+
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  if (self->read_only_case == 0 || !shows_queue_case (self))
+    return;
+  note = g_strdup_printf ("taken over in the editor by %s (it was %s)", g_get_user_name (),
+                          self->read_only_reason != NULL ? self->read_only_reason : "held");
+  session = ns_queue_session_new (location, self->read_only_case, NULL, 0, TRUE, note, &error);
+  if (session == NULL)
+    {
+      show_message (self, TRUE, "Take Over", error->message);
+      return;
+    }
+  self->claim = session;
+  g_signal_connect (session, "lost", G_CALLBACK (on_claim_lost), self);
+  self->read_only_case = 0;
+  g_clear_pointer (&self->read_only_reason, g_free);
+  if (self->editor != NULL)
+    ns_editor_set_read_only (self->editor, NULL);
+  if (self->queue_panel != NULL)
+    ns_queue_panel_refresh (self->queue_panel, NULL);
 }
 
 /* Mark Corrected on a case opened from the queue: refused when it was opened read-only

@@ -39,6 +39,9 @@ void            ns_ai_controller_mark_corrected   (NsAiController *self);
 void            ns_ai_controller_choose_model     (NsAiController *self);
 void            ns_ai_controller_show_uncertainty (NsAiController *self);
 void            ns_ai_controller_show_queue       (NsAiController *self);
+/* The case opened read-only from the queue (a colleague holds it) is taken over: claimed
+ * (recorded, with a note), the editor editable again; a refusal is shown. */
+void            ns_ai_controller_take_over        (NsAiController *self);
 void            ns_ai_controller_fine_tune        (NsAiController *self);
 void            ns_ai_controller_show_models      (NsAiController *self);
 NsModelRunner  *ns_ai_controller_get_runner (NsAiController *self);

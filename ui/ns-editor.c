@@ -8,6 +8,12 @@
  * ns_viewer_labels_edited() updates the volumes from the change and damages only the
  * box it touched.  A stroke damages its box after each dab and is committed once, at
  * the release, so a drag is one undo step.
+ *
+ * Read-only (ns_editor_set_read_only(): a queued case a colleague holds) is enforced by
+ * the document (ns_mask_doc_set_read_only()), the one place every write passes: a change
+ * a tool already applied is put back there and record() shows the views the voxels as
+ * they are again.  The editor only refuses to begin a stroke, so that no dab shows for a
+ * moment before it is put back.
  */
 #define G_LOG_DOMAIN "ns-editor"
 
@@ -26,6 +32,7 @@ struct _NsEditor
 
   NsViewer *viewer;
   NsMaskDoc *doc;
+  char *read_only;               /* why edits are refused (the document's too), or NULL */
   char *case_seg_path;           /* the case's segmentation file, NULL when none */
   gboolean seg_confirmed;        /* a save to case_seg_path was confirmed */
 
@@ -77,6 +84,7 @@ enum {
   PROP_FILL_GUARD_FRACTION,
   PROP_FILL_PENDING,
   PROP_MODIFIED,
+  PROP_READ_ONLY,
   N_PROPS
 };
 
@@ -85,6 +93,7 @@ enum {
   HISTORY_CHANGED,
   LABEL_TABLE_CHANGED,
   FILL_REFUSED,
+  EDIT_REFUSED,
   N_SIGNALS
 };
 
@@ -290,6 +299,7 @@ ns_editor_open (NsEditor *self, const char *mask_path, GError **error)
   if (doc == NULL)
     return FALSE;
   self->doc = doc;
+  ns_mask_doc_set_read_only (doc, self->read_only);
   self->case_seg_path = g_strdup (ncase->paths[NS_CASE_FILE_LABELS]);
   self->seg_confirmed = FALSE;
   ns_viewer_set_labels (self->viewer, ns_mask_doc_get_map (doc));
@@ -304,6 +314,29 @@ ns_editor_open (NsEditor *self, const char *mask_path, GError **error)
   g_signal_emit (self, signals[LABEL_TABLE_CHANGED], 0);
   notify_modified (self);
   return TRUE;
+}
+
+void
+ns_editor_set_read_only (NsEditor *self, const char *reason)
+{
+  g_return_if_fail (NS_IS_EDITOR (self));
+
+  if (g_strcmp0 (reason, self->read_only) == 0)
+    return;
+  ns_editor_stroke_cancel (self);
+  ns_editor_fill_cancel (self);
+  g_free (self->read_only);
+  self->read_only = g_strdup (reason);
+  if (self->doc != NULL)
+    ns_mask_doc_set_read_only (self->doc, reason);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READ_ONLY]);
+}
+
+const char *
+ns_editor_get_read_only (NsEditor *self)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), NULL);
+  return self->read_only;
 }
 
 NsMaskDoc *
@@ -671,7 +704,8 @@ ns_editor_add_label (NsEditor *self, guint8 value, const char *name, const guint
   g_return_if_fail (NS_IS_EDITOR (self));
   g_return_if_fail (value != 0 && name != NULL);
 
-  if (self->doc == NULL)
+  /* a label description is saved with the mask: an edit too */
+  if (self->doc == NULL || ns_mask_doc_get_read_only (self->doc) != NULL)
     return;
   ns_label_table_set (ns_mask_doc_get_labels (self->doc), value, name, rgba, TRUE,
                       ns_editor_get_locked (self, value));
@@ -787,13 +821,28 @@ ns_editor_get_outline_offsets (NsEditor *self, const NsPlaneGeometry *geom)
 
 /* ---- edits ------------------------------------------------------------------------------- */
 
+/* The one way an applied change (owned) reaches the document: the views follow it (box:
+ * what to damage, NULL: the change's box), the document records it, or, read-only, puts
+ * the voxels back: the views follow them back and "edit-refused" says why. */
+static void
+record (NsEditor *self, NsEditChange *change, const int box[6])
+{
+  g_autoptr (NsEditChange) keep = ns_edit_change_ref (change);
+
+  ns_viewer_labels_edited (self->viewer, change, TRUE, box);
+  if (!ns_mask_doc_commit (self->doc, change) && ns_mask_doc_get_read_only (self->doc) != NULL)
+    {
+      ns_viewer_labels_edited (self->viewer, keep, FALSE, NULL);
+      g_signal_emit (self, signals[EDIT_REFUSED], 0, ns_mask_doc_get_read_only (self->doc));
+    }
+  notify_modified (self);
+}
+
 static void
 commit (NsEditor *self, NsEditChange *change)
 {
   /* The views were damaged dab by dab for a stroke; the volumes follow the change. */
-  ns_viewer_labels_edited (self->viewer, change, TRUE, (int[6]) { 0, 0, 0, -1, -1, -1 });
-  ns_mask_doc_commit (self->doc, change);
-  notify_modified (self);
+  record (self, change, (int[6]) { 0, 0, 0, -1, -1, -1 });
 }
 
 gboolean
@@ -806,7 +855,8 @@ ns_editor_stroke_begin (NsEditor *self, const NsPlaneGeometry *geom, const doubl
 
   g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
 
-  if (self->doc == NULL || (self->tool != NS_TOOL_BRUSH && self->tool != NS_TOOL_ERASER))
+  if (self->doc == NULL || (self->tool != NS_TOOL_BRUSH && self->tool != NS_TOOL_ERASER)
+      || ns_mask_doc_get_read_only (self->doc) != NULL)
     return FALSE;
   ns_editor_stroke_end (self);
 
@@ -894,9 +944,7 @@ commit_tool_change (NsEditor *self, NsEditChange *change)
 {
   if (change == NULL)
     return FALSE;
-  ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
-  ns_mask_doc_commit (self->doc, change);
-  notify_modified (self);
+  record (self, change, NULL);
   return TRUE;
 }
 
@@ -1073,7 +1121,11 @@ ns_editor_replace (NsEditor *self, const guint8 *labels, const char *name)
     return FALSE;
   ns_editor_stroke_end (self);
   if (!ns_mask_doc_replace (self->doc, labels, name))
-    return FALSE;
+    {
+      if (ns_mask_doc_get_read_only (self->doc) != NULL)
+        g_signal_emit (self, signals[EDIT_REFUSED], 0, ns_mask_doc_get_read_only (self->doc));
+      return FALSE;
+    }
   ns_viewer_labels_changed (self->viewer);
   notify_modified (self);
   return TRUE;
@@ -1091,9 +1143,7 @@ ns_editor_commit_applied (NsEditor *self, NsEditChange *change)
     return FALSE;
   ns_editor_stroke_end (self);
   /* the viewer reads the change (volumes, damaged box) before the history owns it */
-  ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
-  ns_mask_doc_commit (self->doc, g_steal_pointer (&owned));
-  notify_modified (self);
+  record (self, g_steal_pointer (&owned), NULL);
   return TRUE;
 }
 
@@ -1105,6 +1155,11 @@ undo_redo (NsEditor *self, guint n, gboolean redo)
 
   if (self->doc == NULL)
     return 0;
+  if (ns_mask_doc_get_read_only (self->doc) != NULL)
+    {
+      g_signal_emit (self, signals[EDIT_REFUSED], 0, ns_mask_doc_get_read_only (self->doc));
+      return 0;
+    }
   ns_editor_stroke_end (self);
   history = ns_mask_doc_get_history (self->doc);
   for (guint s = 0; s < n; s++)
@@ -1182,6 +1237,7 @@ ns_editor_dispose (GObject *object)
   g_clear_object (&self->viewer);
   g_clear_pointer (&self->outline, g_array_unref);
   g_clear_pointer (&self->case_seg_path, g_free);
+  g_clear_pointer (&self->read_only, g_free);
   g_clear_pointer (&self->brain, ns_label_map_unref);
   g_clear_pointer (&self->brain_image, ns_volume_unref);
 
@@ -1239,6 +1295,9 @@ ns_editor_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
       break;
     case PROP_MODIFIED:
       g_value_set_boolean (value, ns_editor_is_modified (self));
+      break;
+    case PROP_READ_ONLY:
+      g_value_set_string (value, self->read_only);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1340,6 +1399,8 @@ ns_editor_class_init (NsEditorClass *klass)
                                                           | G_PARAM_STATIC_STRINGS);
   properties[PROP_MODIFIED] = g_param_spec_boolean ("modified", NULL, NULL, FALSE,
                                                     G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_READ_ONLY] = g_param_spec_string ("read-only", NULL, NULL, NULL,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[DOC_CHANGED] =
@@ -1356,6 +1417,9 @@ ns_editor_class_init (NsEditorClass *klass)
    * ns_editor_fill_confirm () or ns_editor_fill_cancel (). */
   signals[FILL_REFUSED] =
     g_signal_new ("fill-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[EDIT_REFUSED] =
+    g_signal_new ("edit-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
