@@ -13,6 +13,7 @@
  */
 #include "ns-config.h"
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
 #include <stdio.h>
@@ -151,6 +152,50 @@ test_shared_labels_discarded (void)
   g_assert_no_error (error);
   g_assert_true (ns_viewer_get_case (viewer)->labels == ns_test_window_labels (window));
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
+}
+
+/* The file gone bad meanwhile (here: not a NIfTI any more) when the editor closes: the
+ * labels shown stay as they are (not emptied), and an infobar names the file and why. */
+static void
+test_shared_labels_unreadable (void)
+{
+  NsViewer *viewer = ns_window_get_viewer (window);
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *aside = g_strconcat (seg_path, ".aside", NULL);
+  g_autoptr (NsLabelMap) shown = NULL;
+  GtkWidget *bar;
+  const char *message;
+  double xy[2];
+
+  /* written into (a stroke and its undo): the close reads the file again */
+  xy[0] = gtk_widget_get_width (GTK_WIDGET (axial)) / 3.0;
+  xy[1] = gtk_widget_get_height (GTK_WIDGET (axial)) / 2.0;
+  ns_editor_set_tool (ns_test_window_editor (window), NS_TOOL_BRUSH);
+  ns_slice_view_paint_path (axial, 0, xy, 1);
+  g_assert_cmpuint (ns_editor_undo (ns_test_window_editor (window), 1), ==, 1);
+  shown = ns_label_map_dup (ns_viewer_get_case (viewer)->labels, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (seg_path, aside), ==, 0);
+  g_assert_true (g_file_set_contents (seg_path, "not a NIfTI file", -1, NULL));
+
+  ns_editor_close (ns_test_window_editor (window));
+  g_assert_cmpuint (n_differ (ns_viewer_get_case (viewer)->labels, shown), ==, 0);
+  bar = ns_test_find_named (GTK_WIDGET (window), "labels-infobar");
+  g_assert_nonnull (bar);
+  g_assert_true (gtk_widget_get_visible (bar));
+  message = gtk_label_get_text (GTK_LABEL (ns_test_find_named (bar, "labels-message")));
+  g_test_message ("%s", message);
+  g_assert_nonnull (strstr (message, seg_path));
+  g_assert_nonnull (strstr (message, "kept"));
+  gtk_info_bar_response (GTK_INFO_BAR (bar), GTK_RESPONSE_CLOSE);
+  g_assert_false (gtk_widget_get_visible (bar));
+
+  /* the file back, the editor again for the tests that follow */
+  g_assert_cmpint (g_rename (aside, seg_path), ==, 0);
+  g_assert_true (ns_editor_open (ns_test_window_editor (window), NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_viewer_get_case (viewer)->labels == ns_test_window_labels (window));
 }
 
 static void
@@ -1105,6 +1150,7 @@ main (int argc, char **argv)
     {
       g_test_add_func ("/ui/edit/open-mask", test_open_mask);
       g_test_add_func ("/ui/edit/shared-labels-discarded", test_shared_labels_discarded);
+      g_test_add_func ("/ui/edit/shared-labels-unreadable", test_shared_labels_unreadable);
       g_test_add_func ("/ui/edit/paint-stroke", test_paint_stroke);
       g_test_add_func ("/ui/edit/undo-redo-history", test_undo_redo);
       g_test_add_func ("/ui/edit/shortcuts", test_shortcuts);

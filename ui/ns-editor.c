@@ -94,6 +94,7 @@ enum {
   LABEL_TABLE_CHANGED,
   FILL_REFUSED,
   EDIT_REFUSED,
+  LABELS_UNREADABLE,
   N_SIGNALS
 };
 
@@ -222,23 +223,24 @@ shares_case_labels (const NsCase *ncase, const char *path)
 
 /* The document that shared the case's labels (above) wrote into them: they go back to what
  * the file holds now, which the views show once the editor is closed (the edits were saved
- * into that file, or discarded).  The file unreadable: the labels go empty and the reason
- * is logged, rather than showing edits that are not in any file. */
+ * into that file, or discarded).  The file unreadable: the labels stay as the user left
+ * them (nothing of theirs is lost) and "labels-unreadable" says which file and why. */
 static void
-reread_case_labels (NsCase *ncase)
+reread_case_labels (NsEditor *self, NsCase *ncase)
 {
   g_autoptr (GError) error = NULL;
+  const char *path = ncase->paths[NS_CASE_FILE_LABELS];
   gsize n = ns_grid_n_voxels (&ncase->labels->grid);
-  g_autoptr (NsLabelMap) map = ns_mask_doc_read_mask (ncase->paths[NS_CASE_FILE_LABELS],
-                                                      &ncase->labels->grid, &error);
+  g_autoptr (NsLabelMap) map = ns_mask_doc_read_mask (path, &ncase->labels->grid, &error);
 
   if (map != NULL)
-    memcpy (ncase->labels->labels, map->labels, n);
-  else
     {
-      g_warning ("the case's labels could not be read again: %s", error->message);
-      memset (ncase->labels->labels, 0, n);
+      memcpy (ncase->labels->labels, map->labels, n);
+      return;
     }
+  if (strstr (error->message, path) == NULL)
+    g_prefix_error (&error, "%s: ", path);
+  g_signal_emit (self, signals[LABELS_UNREADABLE], 0, error);
 }
 
 void
@@ -266,7 +268,7 @@ ns_editor_close (NsEditor *self)
   g_clear_pointer (&self->doc, ns_mask_doc_free);
   g_clear_pointer (&self->case_seg_path, g_free);
   if (reread)
-    reread_case_labels (ncase);
+    reread_case_labels (self, ncase);
   if (ns_viewer_has_case (self->viewer))
     ns_viewer_set_labels (self->viewer, NULL);
   g_signal_emit (self, signals[DOC_CHANGED], 0);
@@ -1421,6 +1423,9 @@ ns_editor_class_init (NsEditorClass *klass)
   signals[EDIT_REFUSED] =
     g_signal_new ("edit-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[LABELS_UNREADABLE] =
+    g_signal_new ("labels-unreadable", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void

@@ -67,7 +67,10 @@ char         *ns_editor_default_mask_path (NsCase *ncase);
 gboolean      ns_editor_open              (NsEditor *self, const char *mask_path,
                                            GError **error);
 /* Closes the document.  Its journal keeps unsaved edits for recovery; when the mask is
- * back at its saved state (every edit undone) the journal is emptied instead. */
+ * back at its saved state (every edit undone) the journal is emptied instead.  A document
+ * that edited the case's own labels in place gives them back as the file holds them; when
+ * the file cannot be read, the labels stay as they are and signal "labels-unreadable"
+ * (const GError *: the file and why) is emitted. */
 void          ns_editor_close             (NsEditor *self);
 /* Read-only (reason: why, in words for the user; NULL: editable): the document refuses
  * every write (ns_mask_doc_set_read_only(), also for documents opened later until this is

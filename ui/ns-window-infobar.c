@@ -20,6 +20,8 @@
  *     read-only (its reason the one source), the tools insensitive and the editing
  *     actions off meanwhile; an edit that still reaches the document is refused there
  *     and said in the status bar.
+ *   - the case's labels could not be read again when the editor closed (the file, why):
+ *     the labels shown are kept; closed by the user.
  */
 #define G_LOG_DOMAIN "ns-window"
 
@@ -136,14 +138,30 @@ edit_refused_cb (NsEditor *editor, const char *reason, NsWindow *self)
   _ns_window_update_read_only (self);
 }
 
+/* ---- the case's labels ------------------------------------------------------------------- */
+
+static void
+labels_unreadable_cb (NsEditor *editor, const GError *error, NsWindow *self)
+{
+  g_autofree char *text =
+    g_strdup_printf ("The case's labels could not be read again: %s.  The labels shown are "
+                     "kept as they were; save them (Save As) to keep them in a file.",
+                     error->message);
+
+  show_note (self->labels_bar, self->labels_label, text);
+}
+
 void
 _ns_window_init_infobars (NsWindow *self)
 {
   g_signal_connect (self->case_note_bar, "response", G_CALLBACK (note_response_cb), NULL);
   g_signal_connect (self->run_note_bar, "response", G_CALLBACK (note_response_cb), NULL);
+  g_signal_connect (self->labels_bar, "response", G_CALLBACK (note_response_cb), NULL);
   g_signal_connect_object (self->editor, "notify::read-only",
                            G_CALLBACK (_ns_window_update_read_only), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->editor, "edit-refused", G_CALLBACK (edit_refused_cb), self, 0);
+  g_signal_connect_object (self->editor, "labels-unreadable", G_CALLBACK (labels_unreadable_cb),
+                           self, 0);
   g_signal_connect_object (ns_ai_controller_get_runner (self->ai), "finished",
                            G_CALLBACK (run_finished_cb), self, 0);
 }

@@ -84,6 +84,8 @@ struct _NsWindow
   GtkLabel *run_note_label;
   GtkInfoBar *read_only_bar;     /* the case is read-only (a colleague holds it): Take Over */
   GtkLabel *read_only_label;
+  GtkInfoBar *labels_bar;        /* the case's labels could not be read again */
+  GtkLabel *labels_label;
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */
