@@ -40,6 +40,7 @@ struct _NsMaskDoc
   char *path;
   DiskStamp stamp;
   gboolean map_written;   /* see ns_mask_doc_map_written() */
+  char *read_only;        /* why every write is refused, or NULL (see the header) */
 };
 
 static gboolean
@@ -238,7 +239,38 @@ ns_mask_doc_free (NsMaskDoc *doc)
   ns_label_map_unref (doc->map);
   ns_volume_unref (doc->image);
   g_free (doc->path);
+  g_free (doc->read_only);
   g_free (doc);
+}
+
+void
+ns_mask_doc_set_read_only (NsMaskDoc *doc, const char *reason)
+{
+  g_return_if_fail (doc != NULL);
+  if (reason != doc->read_only)
+    {
+      g_free (doc->read_only);
+      doc->read_only = g_strdup (reason);
+    }
+}
+
+const char *
+ns_mask_doc_get_read_only (NsMaskDoc *doc)
+{
+  g_return_val_if_fail (doc != NULL, NULL);
+  return doc->read_only;
+}
+
+/* The one check of the read-only state for what writes voxels: FALSE + error naming the
+ * file and why. */
+static gboolean
+check_writable (NsMaskDoc *doc, GError **error)
+{
+  if (doc->read_only == NULL)
+    return TRUE;
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED, "%s is read-only: %s", doc->path,
+               doc->read_only);
+  return FALSE;
 }
 
 NsLabelMap *
@@ -303,6 +335,8 @@ gboolean
 ns_mask_doc_recover (NsMaskDoc *doc, gboolean force, guint *n_replayed, GError **error)
 {
   g_return_val_if_fail (doc != NULL, FALSE);
+  if (!check_writable (doc, error))
+    return FALSE;
   if (!force && !ns_mask_doc_recovery_matches (doc))
     {
       g_set_error (error, NS_EDIT_ERROR, NS_EDIT_ERROR_CHANGED_ON_DISK,
@@ -326,6 +360,12 @@ ns_mask_doc_commit (NsMaskDoc *doc, NsEditChange *change)
 {
   g_return_val_if_fail (doc != NULL, FALSE);
   g_autoptr (NsEditChange) owned = change;
+  /* applied already by the tool: put back exactly, nothing recorded */
+  if (change != NULL && !check_writable (doc, NULL))
+    {
+      ns_edit_change_apply (change, doc->map, FALSE);
+      return FALSE;
+    }
   doc->map_written |= change != NULL;   /* applied already, whether the history keeps it */
   if (change == NULL || !ns_history_push (doc->history, change))
     return FALSE;
@@ -337,6 +377,8 @@ gboolean
 ns_mask_doc_replace (NsMaskDoc *doc, const guint8 *labels, const char *name)
 {
   g_return_val_if_fail (doc != NULL && labels != NULL, FALSE);
+  if (!check_writable (doc, NULL))
+    return FALSE;
   return ns_mask_doc_commit (doc, ns_edit_replace_labels (doc->map, labels, name));
 }
 
@@ -346,6 +388,8 @@ ns_mask_doc_undo (NsMaskDoc *doc, guint n)
   g_return_val_if_fail (doc != NULL, 0);
   guint done = 0;
   const NsEditChange *c;
+  if (!check_writable (doc, NULL))
+    return 0;
   while (done < n && (c = ns_history_undo (doc->history, doc->map)) != NULL)
     {
       doc->map_written = TRUE;
@@ -361,6 +405,8 @@ ns_mask_doc_redo (NsMaskDoc *doc, guint n)
   g_return_val_if_fail (doc != NULL, 0);
   guint done = 0;
   const NsEditChange *c;
+  if (!check_writable (doc, NULL))
+    return 0;
   while (done < n && (c = ns_history_redo (doc->history, doc->map)) != NULL)
     {
       doc->map_written = TRUE;

@@ -71,6 +71,16 @@ NsHistory    *ns_mask_doc_get_history    (NsMaskDoc *doc);
 NsJournal    *ns_mask_doc_get_journal    (NsMaskDoc *doc);
 const char   *ns_mask_doc_get_path       (NsMaskDoc *doc);
 
+/* Read-only (a queued case a colleague holds, opened to look at it: issue 19): reason says
+ * why, in words for the user (NULL: editable again).  The document is the one place that
+ * enforces it: ns_mask_doc_commit() puts back the voxels a tool already changed and records
+ * nothing; ns_mask_doc_replace(), _undo(), _redo() change nothing and
+ * ns_mask_doc_recover() fails with NS_DATA_ERROR_REFUSED.  Saving is not an edit: the
+ * unchanged mask may still be saved elsewhere. */
+void          ns_mask_doc_set_read_only  (NsMaskDoc *doc, const char *reason);
+/* Why it is read-only (borrowed), or NULL when it can be edited. */
+const char   *ns_mask_doc_get_read_only  (NsMaskDoc *doc);
+
 /* Edits of a previous session found in the journal (0: nothing to recover). */
 guint         ns_mask_doc_n_recoverable  (NsMaskDoc *doc);
 /* Whether the mask file is still the one those edits were made on (its SHA-256 is in the

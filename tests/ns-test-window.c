@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * ns-test-window.c: conditions on the workbench window for the in-process GUI tests.
+ * ns-test-window.c: conditions on the workbench window and accessors to what it edits, for
+ * the in-process GUI tests.
  */
 #include "ns-test-window.h"
 
 #include <gtk/gtk.h>
 
+#include "ns-mask-doc.h"
 #include "ns-window.h"
 
 gboolean
@@ -38,4 +40,44 @@ ns_test_window_compare_allocated (gpointer window)
         return FALSE;
     }
   return n > 0;
+}
+
+NsEditor *
+ns_test_window_editor (NsWindow *window)
+{
+  return ns_window_get_editor (window);
+}
+
+NsMaskDoc *
+ns_test_window_doc (NsWindow *window)
+{
+  return ns_editor_get_doc (ns_window_get_editor (window));
+}
+
+NsLabelMap *
+ns_test_window_labels (NsWindow *window)
+{
+  NsMaskDoc *doc = ns_editor_get_doc (ns_window_get_editor (window));
+
+  g_assert_nonnull (doc);
+  return ns_mask_doc_get_map (doc);
+}
+
+NsHistory *
+ns_test_window_history (NsWindow *window)
+{
+  NsMaskDoc *doc = ns_editor_get_doc (ns_window_get_editor (window));
+
+  g_assert_nonnull (doc);
+  return ns_mask_doc_get_history (doc);
+}
+
+const char *
+ns_test_window_last_entry_name (NsWindow *window)
+{
+  NsHistory *history = ns_test_window_history (window);
+  guint n = ns_history_n_undo (history);
+
+  g_assert_cmpuint (n, >, 0);
+  return ns_history_get (history, n - 1)->name;
 }

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-test-window.h: conditions on the workbench window for ns_test_wait_until () (data is
- * the NsWindow), shared by the in-process GUI tests.
+ * the NsWindow), and accessors to what it edits, shared by the in-process GUI tests.
  */
 #pragma once
 
 #include <glib.h>
+
+#include "ns-editor.h"
+#include "ns-history.h"
+#include "ns-volume.h"
+#include "ns-window.h"
 
 G_BEGIN_DECLS
 
@@ -16,5 +21,16 @@ gboolean ns_test_window_views_allocated (gpointer window);
 /* The side-by-side views the layout shows ("compare2": 2, "compare4": 4) are laid out
  * (each shown and at least 100 pixels wide). */
 gboolean ns_test_window_compare_allocated (gpointer window);
+
+/* The window's editor (borrowed). */
+NsEditor   *ns_test_window_editor          (NsWindow *window);
+/* The editor's mask document (borrowed; NULL: none). */
+NsMaskDoc  *ns_test_window_doc             (NsWindow *window);
+/* The labels of the editor's mask document (borrowed; the document must exist). */
+NsLabelMap *ns_test_window_labels          (NsWindow *window);
+/* The undo history of the editor's mask document (borrowed). */
+NsHistory  *ns_test_window_history         (NsWindow *window);
+/* The name of the latest undoable entry of that history (asserts there is one). */
+const char *ns_test_window_last_entry_name (NsWindow *window);
 
 G_END_DECLS

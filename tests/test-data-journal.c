@@ -4,7 +4,8 @@
  * (data/ns-mask-doc.h): records written and replayed, a torn last record ignored, a real
  * crash (a forked child edits and is SIGKILLed) recovered voxel for voxel, a save that
  * truncates the journal, reloads identical with the image's affine, and refuses to
- * overwrite a file changed on disk unless forced.
+ * overwrite a file changed on disk unless forced; a read-only document (a case a colleague
+ * holds) refuses every write and puts back what a tool already changed.
  *
  * NEUROSEG_DATA_DIR points the journals into the test's temporary folder.
  */
@@ -567,6 +568,56 @@ test_open_decoded (void)
   g_assert_nonnull (strstr (error->message, mask_path));
 }
 
+/* Read-only: commit (a tool that already changed the map), replace, undo, redo and recover
+ * change nothing, record nothing, journal nothing; editable again, the history goes on. */
+static void
+test_read_only (void)
+{
+  g_autofree char *dir = case_dir ("read-only");
+  g_autoptr (NsVolume) image = oblique_image (dir);
+  g_autofree char *mask_path = g_build_filename (dir, "held-seg.nii.gz", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsMaskDoc) doc = ns_mask_doc_open (image, mask_path, NULL, 0, &error);
+  g_autofree guint8 *before = NULL;
+  g_autofree guint8 *labels = g_malloc (NV);
+  guint n_undo, n_records;
+
+  g_assert_no_error (error);
+  apply_script (doc, 6);
+  g_assert_true (ns_journal_flush (ns_mask_doc_get_journal (doc), &error));
+  n_undo = ns_history_n_undo (ns_mask_doc_get_history (doc));
+  n_records = ns_journal_n_records (ns_mask_doc_get_journal (doc));
+  g_assert_cmpuint (ns_history_n_redo (ns_mask_doc_get_history (doc)), ==, 1);
+  before = g_memdup2 (ns_mask_doc_get_map (doc)->labels, NV);
+
+  g_assert_null (ns_mask_doc_get_read_only (doc));
+  ns_mask_doc_set_read_only (doc, "claimed by ana on ws-7 since 09:12");
+  g_assert_cmpstr (ns_mask_doc_get_read_only (doc), ==, "claimed by ana on ws-7 since 09:12");
+  /* a stroke the tool already applied: put back voxel for voxel */
+  g_assert_false (ns_mask_doc_commit (doc, script_edit (ns_mask_doc_get_map (doc), 11)));
+  g_assert_cmpmem (ns_mask_doc_get_map (doc)->labels, NV, before, NV);
+  memset (labels, 3, NV);
+  g_assert_false (ns_mask_doc_replace (doc, labels, "Model prediction"));
+  g_assert_cmpuint (ns_mask_doc_undo (doc, 1), ==, 0);
+  g_assert_cmpuint (ns_mask_doc_redo (doc, 1), ==, 0);
+  g_assert_false (ns_mask_doc_recover (doc, TRUE, NULL, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, mask_path));
+  g_assert_nonnull (strstr (error->message, "claimed by ana"));
+  g_clear_error (&error);
+  g_assert_cmpmem (ns_mask_doc_get_map (doc)->labels, NV, before, NV);
+  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (doc)), ==, n_undo);
+  g_assert_cmpuint (ns_history_n_redo (ns_mask_doc_get_history (doc)), ==, 1);
+  g_assert_true (ns_journal_flush (ns_mask_doc_get_journal (doc), &error));
+  g_assert_cmpuint (ns_journal_n_records (ns_mask_doc_get_journal (doc)), ==, n_records);
+
+  /* editable again (taken over): edits are recorded as before */
+  ns_mask_doc_set_read_only (doc, NULL);
+  g_assert_cmpuint (ns_mask_doc_undo (doc, 1), ==, 1);
+  g_assert_true (ns_mask_doc_commit (doc, script_edit (ns_mask_doc_get_map (doc), 11)));
+  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (doc)), ==, n_undo);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -579,6 +630,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/journal/write-replay", test_write_replay);
   g_test_add_func ("/data/journal/torn-tail", test_torn_tail);
   g_test_add_func ("/data/journal/save", test_save);
+  g_test_add_func ("/data/journal/read-only", test_read_only);
   g_test_add_func ("/data/journal/open-decoded", test_open_decoded);
   g_test_add_func ("/data/journal/bundled-case", test_bundled_case);
   return g_test_run ();

@@ -4,7 +4,8 @@
  * written by the test: Run Model in its worker thread (progress reaches the total, the
  * overlay changes, one undo entry, Fill only unlabelled keeps the user's voxels, Cancel),
  * the prediction shown slice by slice while it runs, the entropy as a heat overlay on the
- * slice views, Mark Corrected and Queue, the queue panel, the train panel fed by fake
+ * slice views, Mark Corrected and Queue (its queue write in a worker: the main loop runs on
+ * while the database is locked by another process), the queue panel, the train panel fed by fake
  * trainer subprocesses (a canned JSON progress stream, a crash, a cancel) and the models
  * dialog.
  * Runs under xvfb-run.
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "ns-ai-controller.h"
 #include "ns-backend.h"
@@ -1243,6 +1246,21 @@ n_toplevels (void)
   return g_list_model_get_n_items (gtk_window_get_toplevels ());
 }
 
+static gboolean
+not_queueing (gpointer controller)
+{
+  return !ns_ai_controller_is_queueing (controller);
+}
+
+/* Mark Corrected and Queue, and its end (the queue's write runs in a worker). */
+static void
+mark_corrected_and_wait (NsAiController *controller)
+{
+  ns_ai_controller_mark_corrected (controller);
+  g_assert_true (ns_test_wait_until (not_queueing, controller, 60));
+  ns_test_drain ();
+}
+
 static void
 test_controller (void)
 {
@@ -1280,7 +1298,7 @@ test_controller (void)
   g_assert_false (ns_model_runner_is_running (runner));
   g_assert_cmpuint (n_toplevels (), ==, before + 1);
   /* Mark Corrected and Queue shows the queue with the case */
-  ns_ai_controller_mark_corrected (ctl);
+  mark_corrected_and_wait (ctl);
   g_assert_cmpuint (n_toplevels (), ==, before + 2);
   {
     g_autoptr (GError) error = NULL;
@@ -1943,7 +1961,7 @@ test_mark_corrected_where (void)
   g_assert_true (ns_model_runner_start (runner, NS_RUN_MODEL_REPLACE, TRUE, &error));
   g_assert_true (ns_test_wait_until (runner_idle, runner, 120));
   ns_test_drain ();
-  ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+  mark_corrected_and_wait (ns_window_get_ai_controller (window));
   after = list_dir (dir);
   g_assert_cmpstr (after, ==, before);
   entry = queued_entry ("Where_1");
@@ -1971,7 +1989,7 @@ test_mark_corrected_where (void)
 
     g_assert_true (ns_corrections_set_folder (chosen, &error));
     g_assert_no_error (error);
-    ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+    mark_corrected_and_wait (ns_window_get_ai_controller (window));
     again = queued_entry ("Where_1");
     g_assert_true (g_str_has_prefix (again->mask_path, chosen));
     g_assert_true (ns_corrections_set_folder (NULL, &error));
@@ -1980,6 +1998,72 @@ test_mark_corrected_where (void)
     g_clear_pointer (&entry, ns_queue_entry_free);
     entry = g_steal_pointer (&again);
   }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+count_tick (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Another process holds the queue's database locked (a long write; a server away is the
+ * same retry): Mark Corrected saves the mask at once and retries the queue's write in its
+ * worker; the main loop keeps running meanwhile (ticks every 20 ms, the window redraws);
+ * the lock released, the case is queued and the queue window shows. */
+static void
+test_mark_corrected_busy (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  NsWindow *window = open_window ("Locked_1", 8, TRUE, &dir);
+  NsAiController *ctl = ns_window_get_ai_controller (window);
+  g_autofree char *db_path = ns_db_dup_default_path ();
+  g_autofree char *folder = ns_corrections_dup_folder ();
+  g_autofree char *mask = NULL;
+  sqlite3 *other = NULL;
+  guint ticks = 0, source, before = n_toplevels ();
+  gint64 start;
+
+  g_assert_null (ns_window_get_question (window));   /* a fresh case: nothing to recover */
+  {
+    g_autoptr (NsDb) create = ns_db_open (NULL, &error);   /* it exists, with its schema */
+
+    g_assert_no_error (error);
+  }
+  /* the window's first frames drawn (a software renderer compiles its shaders then, which
+   * keeps the main loop busy for seconds on a loaded machine) */
+  ns_test_spin (3);
+  g_assert_cmpint (sqlite3_open (db_path, &other), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+
+  source = g_timeout_add (20, count_tick, &ticks);
+  start = g_get_monotonic_time ();
+  ns_ai_controller_mark_corrected (ctl);
+  /* the call returned at once, the mask saved; the queue's write waits for the lock */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_assert_true (ns_ai_controller_is_queueing (ctl));
+  mask = g_strdup (ns_mask_doc_get_path (ns_editor_get_doc (ns_window_get_editor (window))));
+  g_assert_true (g_str_has_prefix (mask, folder));
+  g_assert_true (g_file_test (mask, G_FILE_TEST_EXISTS));
+  g_assert_nonnull (strstr (ns_ai_controller_get_job_text (ctl), "queue"));
+  ns_test_spin (1.5);
+  g_test_message ("%u main-loop ticks of 20 ms in 1.5 s while the queue was locked", ticks);
+  g_assert_cmpuint (ticks, >=, 10);
+  g_assert_true (ns_ai_controller_is_queueing (ctl));
+
+  g_assert_cmpint (sqlite3_exec (other, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (other);
+  g_assert_true (ns_test_wait_until (not_queueing, ctl, 60));
+  ns_test_drain ();
+  g_source_remove (source);
+  {
+    g_autoptr (NsQueueEntry) entry = queued_entry ("Locked_1");
+
+    g_assert_cmpstr (entry->mask_path, ==, mask);
+  }
+  g_assert_cmpuint (n_toplevels (), >, before);   /* the queue window */
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -2009,7 +2093,7 @@ test_mark_corrected_after_recovery (void)
   ns_test_drain ();
   g_assert_cmpuint (count_nonzero (ns_mask_doc_get_map (ns_editor_get_doc (
                       ns_window_get_editor (window)))), >, 0);
-  ns_ai_controller_mark_corrected (ns_window_get_ai_controller (window));
+  mark_corrected_and_wait (ns_window_get_ai_controller (window));
   entry = queued_entry ("Recovered_1");
   g_assert_nonnull (entry->prediction_path);
   g_assert_true (isfinite (entry->uncertainty));
@@ -2158,5 +2242,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/label-source", test_label_source);
   g_test_add_func ("/ui/ai/mark-corrected-where", test_mark_corrected_where);
   g_test_add_func ("/ui/ai/mark-corrected-after-recovery", test_mark_corrected_after_recovery);
+  g_test_add_func ("/ui/ai/mark-corrected-busy", test_mark_corrected_busy);
   return g_test_run ();
 }

@@ -32,37 +32,10 @@ copy_case (const char *name)
   return ns_test_copy_sample_case (dest, TRUE);
 }
 
-static NsEditor *
-editor (void)
-{
-  return ns_window_get_editor (window);
-}
-
-static NsLabelMap *
-doc_map (void)
-{
-  return ns_mask_doc_get_map (ns_editor_get_doc (editor ()));
-}
-
 static NsVolume *
 shown_image (void)
 {
   return ns_viewer_get_shown_image (ns_window_get_viewer (window));
-}
-
-static NsHistory *
-history (void)
-{
-  return ns_mask_doc_get_history (ns_editor_get_doc (editor ()));
-}
-
-static const char *
-last_entry_name (void)
-{
-  guint n = ns_history_n_undo (history ());
-
-  g_assert_cmpuint (n, >, 0);
-  return ns_history_get (history (), n - 1)->name;
 }
 
 static gsize
@@ -157,7 +130,7 @@ static void
 undo_to (const NsLabelMap *before)
 {
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
@@ -166,30 +139,30 @@ static void
 test_collapsed_then_opened_by_key (void)
 {
   GtkWidget *expander = ns_test_find_named (cleanup_panel (), "cleanup-expander");
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
 
   /* collapsed at first; Shift+G (with the default 2 mm) opens it to show the status */
   g_assert_nonnull (expander);
   g_assert_false (gtk_expander_get_expanded (GTK_EXPANDER (expander)));
-  ns_editor_set_label (editor (), 2);
+  ns_editor_set_label (ns_test_window_editor (window), 2);
   press_shift (GDK_KEY_g);
   g_assert_true (gtk_expander_get_expanded (GTK_EXPANDER (expander)));
-  g_assert_cmpstr (last_entry_name (), ==, "Grow 2 mm");
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Grow 2 mm");
   undo_to (before);
 }
 
 static void
 test_margin_shortcut (void)
 {
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (NsEditChange) want = NULL;
   NsPaintRule rule;
 
   /* label 4 (ET) locked: growing edema by 3 mm must not eat it */
-  ns_editor_set_label (editor (), 2);
-  ns_editor_set_locked (editor (), 4, TRUE);
+  ns_editor_set_label (ns_test_window_editor (window), 2);
+  ns_editor_set_locked (ns_test_window_editor (window), 4, TRUE);
   ns_paint_rule_init (&rule, 2);
   rule.locked[4] = 1;
   want = ns_label_ops_margin (expected, shown_image (), 3.0, &rule, &error);
@@ -198,8 +171,8 @@ test_margin_shortcut (void)
 
   gtk_spin_button_set_value (named ("cleanup-margin-mm"), 3.0);
   press_shift (GDK_KEY_g);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Grow 3 mm");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Grow 3 mm");
   g_assert_nonnull (strstr (ns_cleanup_panel_get_status (NS_CLEANUP_PANEL (cleanup_panel ())),
                             "Grow 3 mm"));
   /* the shortcut showed the tool it ran */
@@ -214,22 +187,22 @@ test_margin_shortcut (void)
   g_assert_cmpuint (want->n, >, 100);
   gtk_spin_button_set_value (named ("cleanup-margin-mm"), -2.0);
   click_apply ();
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Shrink 2 mm");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Shrink 2 mm");
   undo_to (before);
-  ns_editor_set_locked (editor (), 4, FALSE);
+  ns_editor_set_locked (ns_test_window_editor (window), 4, FALSE);
 }
 
 static void
 test_smooth_and_threshold (void)
 {
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (GError) error = NULL;
   NsPaintRule rule;
 
   /* Gaussian of 1.5 mm on ED (Shift+S after choosing the method) */
-  ns_editor_set_label (editor (), 2);
+  ns_editor_set_label (ns_test_window_editor (window), 2);
   ns_paint_rule_init (&rule, 2);
   g_autoptr (NsEditChange) smooth = ns_label_ops_smooth (expected, NULL, NS_SMOOTH_GAUSSIAN, 1.5,
                                                          &rule, &error);
@@ -238,8 +211,8 @@ test_smooth_and_threshold (void)
   gtk_drop_down_set_selected (named ("cleanup-smooth-method"), NS_SMOOTH_GAUSSIAN);
   gtk_spin_button_set_value (named ("cleanup-smooth-mm"), 1.5);
   press_shift (GDK_KEY_s);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Smooth (gaussian 1.5 mm)");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Smooth (gaussian 1.5 mm)");
   undo_to (before);
   ns_edit_change_apply (smooth, expected, FALSE);
 
@@ -255,14 +228,14 @@ test_smooth_and_threshold (void)
                                                          INFINITY, &rule, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (thr->n, >, 100);
-  ns_editor_set_label (editor (), 1);
-  ns_editor_set_paint_over (editor (), NS_PAINT_OVER_LABEL, 2);
+  ns_editor_set_label (ns_test_window_editor (window), 1);
+  ns_editor_set_paint_over (ns_test_window_editor (window), NS_PAINT_OVER_LABEL, 2);
   gtk_drop_down_set_selected (named ("cleanup-threshold-region"), 1);   /* WT */
   gtk_check_button_set_active (named ("cleanup-threshold-otsu"), TRUE);
   press_shift (GDK_KEY_t);
-  ns_editor_set_paint_over (editor (), NS_PAINT_OVER_ALL, 0);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Threshold");
+  ns_editor_set_paint_over (ns_test_window_editor (window), NS_PAINT_OVER_ALL, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Threshold");
   g_assert_nonnull (strstr (ns_cleanup_panel_get_status (NS_CLEANUP_PANEL (cleanup_panel ())),
                             "Otsu"));
   undo_to (before);
@@ -271,14 +244,14 @@ test_smooth_and_threshold (void)
 static void
 test_grow_from_seeds (void)
 {
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (GError) error = NULL;
   NsPaintRule rule;
   double lo, hi;
 
   /* ET's voxels as the seeds, 1.5 SD, at most 4 mm from them (Shift+R) */
-  ns_editor_set_label (editor (), 4);
+  ns_editor_set_label (ns_test_window_editor (window), 4);
   ns_paint_rule_init (&rule, 4);
   g_autoptr (NsEditChange) grow = ns_label_ops_grow_from_seeds (expected, shown_image (), 1.5,
                                                                 4.0, &rule, &lo, &hi, &error);
@@ -287,8 +260,8 @@ test_grow_from_seeds (void)
   gtk_spin_button_set_value (named ("cleanup-grow-sigma"), 1.5);
   gtk_spin_button_set_value (named ("cleanup-grow-mm"), 4.0);
   press_shift (GDK_KEY_r);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Grow from seeds");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Grow from seeds");
   g_assert_nonnull (strstr (ns_cleanup_panel_get_status (NS_CLEANUP_PANEL (cleanup_panel ())),
                             "intensity"));
   undo_to (before);
@@ -297,15 +270,15 @@ test_grow_from_seeds (void)
 static void
 test_islands_and_logic (void)
 {
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (GError) error = NULL;
   const NsGrid *g = &before->grid;
-  NsLabelTable *table = ns_mask_doc_get_labels (ns_editor_get_doc (editor ()));
+  NsLabelTable *table = ns_mask_doc_get_labels (ns_test_window_doc (window));
   NsPaintRule rule;
 
   /* Two specks of ET far from the tumour, by hand (one history entry). */
   {
-    g_autoptr (NsLabelMap) specks = ns_label_map_dup (doc_map (), NULL);
+    g_autoptr (NsLabelMap) specks = ns_label_map_dup (ns_test_window_labels (window), NULL);
     gsize a = ns_grid_index (g, 3, 3, g->dim[2] / 2), b = ns_grid_index (g, 6, 3, g->dim[2] / 2);
 
     NsEditChange *change;
@@ -313,24 +286,24 @@ test_islands_and_logic (void)
     g_assert_cmpuint (before->labels[a], ==, 0);
     g_assert_cmpuint (before->labels[b], ==, 0);
     specks->labels[a] = specks->labels[b] = 4;
-    change = ns_edit_change_from_labels (doc_map ()->labels, specks->labels,
+    change = ns_edit_change_from_labels (ns_test_window_labels (window)->labels, specks->labels,
                                          ns_grid_n_voxels (g), "Brush");
-    g_assert_true (ns_edit_change_apply (change, doc_map (), TRUE));
-    g_assert_true (ns_editor_commit_applied (editor (), change));
+    g_assert_true (ns_edit_change_apply (change, ns_test_window_labels (window), TRUE));
+    g_assert_true (ns_editor_commit_applied (ns_test_window_editor (window), change));
   }
-  g_autoptr (NsLabelMap) with_specks = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) with_specks = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
 
   /* Keep the largest ET part (Apply with Islands selected) */
-  ns_editor_set_label (editor (), 4);
+  ns_editor_set_label (ns_test_window_editor (window), 4);
   ns_paint_rule_init (&rule, 4);
   g_autoptr (NsEditChange) keep = ns_label_ops_keep_largest (expected, &rule, &error);
   g_assert_cmpuint (keep->n, >=, 2);
   gtk_drop_down_set_selected (named ("cleanup-tool"), 4);
   gtk_drop_down_set_selected (named ("cleanup-islands-mode"), 0);
   click_apply ();
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Keep largest island");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Keep largest island");
   undo_to (with_specks);
 
   /* Split: each smaller part a new label of the table */
@@ -345,7 +318,7 @@ test_islands_and_logic (void)
   g_assert_cmpuint (values->len, >=, 2);
   gtk_drop_down_set_selected (named ("cleanup-islands-mode"), 2);
   press_shift (GDK_KEY_i);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
   for (guint i = 0; i < values->len; i++)
     g_assert_nonnull (ns_label_table_lookup (table, g_array_index (values, guint8, i)));
   undo_to (with_specks);
@@ -360,9 +333,10 @@ test_islands_and_logic (void)
     ns_viewer_set_cursor (ns_window_get_viewer (window), cursor);
     gtk_drop_down_set_selected (named ("cleanup-islands-mode"), 3);
     click_apply ();
-    g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-    g_assert_cmpuint (ns_edit_pick (doc_map (), (int[3]) { 6, 3, g->dim[2] / 2 }), ==, 4);
-    g_assert_cmpstr (last_entry_name (), ==, "Keep island");
+    g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+    g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window),
+                                    (int[3]) { 6, 3, g->dim[2] / 2 }), ==, 4);
+    g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Keep island");
     undo_to (with_specks);
     ns_edit_change_apply (at, expected, FALSE);
   }
@@ -377,8 +351,8 @@ test_islands_and_logic (void)
   gtk_drop_down_set_selected (named ("cleanup-logic-op"), NS_LOGIC_INTERSECT);
   gtk_drop_down_set_selected (named ("cleanup-logic-operand"), 0);    /* Brain */
   press_shift (GDK_KEY_l);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Intersect");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Intersect");
   undo_to (with_specks);
   undo_to (before);
 }
@@ -386,8 +360,8 @@ test_islands_and_logic (void)
 static void
 test_lasso_editor (void)
 {
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (GError) error = NULL;
   const NsGrid *g = &before->grid;
   double k = g->dim[2] / 2;
@@ -395,28 +369,30 @@ test_lasso_editor (void)
   double pts[] = { 40.3, 40.2, k, 90.6, 52.1, k, 55.4, 95.7, k };
   NsPaintRule rule;
 
-  ns_editor_set_label (editor (), 1);
-  ns_editor_set_locked (editor (), 2, TRUE);
+  ns_editor_set_label (ns_test_window_editor (window), 1);
+  ns_editor_set_locked (ns_test_window_editor (window), 2, TRUE);
   ns_paint_rule_init (&rule, 1);
   rule.locked[2] = 1;
   g_autoptr (NsEditChange) want = ns_label_ops_polygon (expected, NULL, 2, pts, 3, TRUE, &rule,
                                                         &error);
   g_assert_cmpuint (want->n, >, 1000);
-  g_assert_true (ns_editor_polygon (editor (), 2, pts, 3, TRUE, FALSE, &error));
+  g_assert_true (ns_editor_polygon (ns_test_window_editor (window), 2, pts, 3, TRUE, FALSE,
+                                    &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Lasso");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Lasso");
   /* the scissors on the same outline, this slice only */
   ns_paint_rule_init (&rule, 0);
   rule.locked[2] = 1;
   g_autoptr (NsEditChange) cut = ns_label_ops_polygon (expected, NULL, 2, pts, 3, FALSE, &rule,
                                                        &error);
-  g_assert_true (ns_editor_polygon (editor (), 2, pts, 3, FALSE, TRUE, &error));
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Scissors");
+  g_assert_true (ns_editor_polygon (ns_test_window_editor (window), 2, pts, 3, FALSE, TRUE,
+                                    &error));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Scissors");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
   undo_to (before);
-  ns_editor_set_locked (editor (), 2, FALSE);
+  ns_editor_set_locked (ns_test_window_editor (window), 2, FALSE);
 }
 
 static void
@@ -426,10 +402,10 @@ test_fill_guard_question (void)
   double w = gtk_widget_get_width (GTK_WIDGET (axial));
   double h = gtk_widget_get_height (GTK_WIDGET (axial));
   double xy[2] = { 0.2 * w, 0.2 * h };   /* the air in a corner of the slice */
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   const NsPlaneGeometry *geom = ns_slice_view_get_geometry (axial);
-  guint n_undo = ns_history_n_undo (history ());
+  guint n_undo = ns_history_n_undo (ns_test_window_history (window));
   double ix, iy, voxel[3];
   int seed[3];
   NsPaintRule rule;
@@ -447,22 +423,22 @@ test_fill_guard_question (void)
   g_assert_cmpuint (flood->n, >, 1000);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "edit.tool", "s", "fill"));
-  ns_editor_set_label (editor (), 1);
-  g_assert_true (ns_editor_get_fill_guard (editor ()));
+  ns_editor_set_label (ns_test_window_editor (window), 1);
+  g_assert_true (ns_editor_get_fill_guard (ns_test_window_editor (window)));
 
   /* The click: nothing painted, the question asked; Cancel leaves it so. */
   ns_slice_view_paint_path (axial, 0, xy, 1);
   ns_test_drain ();
   question = ns_tool_panel_get_fill_question (tool_panel ());
   g_assert_nonnull (question);
-  g_assert_true (ns_editor_get_fill_pending (editor ()));
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
-  g_assert_cmpuint (ns_history_n_undo (history ()), ==, n_undo);
+  g_assert_true (ns_editor_get_fill_pending (ns_test_window_editor (window)));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)), ==, n_undo);
   gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_CANCEL);
   ns_test_drain ();
   g_assert_null (ns_tool_panel_get_fill_question (tool_panel ()));
-  g_assert_false (ns_editor_get_fill_pending (editor ()));
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_false (ns_editor_get_fill_pending (ns_test_window_editor (window)));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 
   /* Again, and "Fill Anyway": the fill as data/ makes it, one undo step. */
   ns_slice_view_paint_path (axial, 0, xy, 1);
@@ -472,25 +448,25 @@ test_fill_guard_question (void)
   gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_ACCEPT);
   ns_test_drain ();
   g_assert_null (ns_tool_panel_get_fill_question (tool_panel ()));
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Fill");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Fill");
   undo_to (before);
 
   /* With the guard off the same click fills at once. */
-  ns_editor_set_fill_guard (editor (), FALSE);
+  ns_editor_set_fill_guard (ns_test_window_editor (window), FALSE);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   ns_test_drain ();
   g_assert_null (ns_tool_panel_get_fill_question (tool_panel ()));
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
   undo_to (before);
-  ns_editor_set_fill_guard (editor (), TRUE);
+  ns_editor_set_fill_guard (ns_test_window_editor (window), TRUE);
 
   /* A question left open: main () closes the window under it (the palette must not touch
    * the dialog the window destroyed). */
   ns_slice_view_paint_path (axial, 0, xy, 1);
   ns_test_drain ();
   g_assert_nonnull (ns_tool_panel_get_fill_question (tool_panel ()));
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 /* Help > Keyboard Shortcuts lists every key of the Cleanup panel. */
@@ -578,7 +554,7 @@ main (int argc, char **argv)
   g_assert_null (ns_window_get_load_error (window));
   ns_window_set_layout (window, "grid");
   g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, window, 10));
-  g_assert_nonnull (ns_editor_get_doc (editor ()));
+  g_assert_nonnull (ns_test_window_doc (window));
 
   g_test_add_func ("/ui/cleanup/keys-listed", test_keys_listed);
   g_test_add_func ("/ui/cleanup/collapsed-then-opened-by-key",
@@ -591,7 +567,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/cleanup/fill-guard-question", test_fill_guard_question);
   status = g_test_run ();
 
-  ns_editor_discard_changes (editor ());
+  ns_editor_discard_changes (ns_test_window_editor (window));
   gtk_window_destroy (GTK_WINDOW (window));
   return status;
 }

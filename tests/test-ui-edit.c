@@ -13,6 +13,7 @@
  */
 #include "ns-config.h"
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
 #include <stdio.h>
@@ -57,18 +58,6 @@ open_and_wait (const char *path)
   g_assert_null (ns_window_get_load_error (window));
   ns_window_set_layout (window, "grid");
   g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, window, 10));
-}
-
-static NsEditor *
-editor (void)
-{
-  return ns_window_get_editor (window);
-}
-
-static NsLabelMap *
-doc_map (void)
-{
-  return ns_mask_doc_get_map (ns_editor_get_doc (editor ()));
 }
 
 static NsSliceView *
@@ -120,16 +109,18 @@ answer (int response)
 static void
 test_open_mask (void)
 {
-  NsMaskDoc *doc = ns_editor_get_doc (editor ());
+  NsMaskDoc *doc = ns_test_window_doc (window);
 
   g_assert_nonnull (doc);
   g_assert_cmpstr (ns_mask_doc_get_path (doc), ==, seg_path);
-  g_assert_true (ns_editor_path_is_case_seg (editor ()));
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_path_is_case_seg (ns_test_window_editor (window)));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   /* The views show the document's map, not a copy. */
-  g_assert_true (ns_viewer_get_labels (ns_window_get_viewer (window)) == doc_map ());
+  g_assert_true (ns_viewer_get_labels (ns_window_get_viewer (window))
+                 == ns_test_window_labels (window));
   /* and that map is the case's, decoded once (#13 memory) */
-  g_assert_true (ns_viewer_get_case (ns_window_get_viewer (window))->labels == doc_map ());
+  g_assert_true (ns_viewer_get_case (ns_window_get_viewer (window))->labels
+                 == ns_test_window_labels (window));
 }
 
 /* The case's labels, which the document shares, are what the file holds once the editor
@@ -147,20 +138,64 @@ test_shared_labels_discarded (void)
   g_assert_no_error (error);
   xy[0] = gtk_widget_get_width (GTK_WIDGET (axial)) / 3.0;
   xy[1] = gtk_widget_get_height (GTK_WIDGET (axial)) / 2.0;
-  ns_editor_set_tool (editor (), NS_TOOL_BRUSH);
+  ns_editor_set_tool (ns_test_window_editor (window), NS_TOOL_BRUSH);
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   g_assert_cmpuint (n_differ (ns_viewer_get_case (viewer)->labels, file), >, 0);
 
-  ns_editor_close (editor ());
+  ns_editor_close (ns_test_window_editor (window));
   g_assert_true (ns_viewer_get_labels (viewer) == ns_viewer_get_case (viewer)->labels);
   g_assert_cmpuint (n_differ (ns_viewer_get_labels (viewer), file), ==, 0);
 
   /* the editor again, for the tests that follow: still one buffer */
-  g_assert_true (ns_editor_open (editor (), NULL, &error));
+  g_assert_true (ns_editor_open (ns_test_window_editor (window), NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (ns_viewer_get_case (viewer)->labels == doc_map ());
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_viewer_get_case (viewer)->labels == ns_test_window_labels (window));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
+}
+
+/* The file gone bad meanwhile (here: not a NIfTI any more) when the editor closes: the
+ * labels shown stay as they are (not emptied), and an infobar names the file and why. */
+static void
+test_shared_labels_unreadable (void)
+{
+  NsViewer *viewer = ns_window_get_viewer (window);
+  NsSliceView *axial = view (NS_PLANE_AXIAL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *aside = g_strconcat (seg_path, ".aside", NULL);
+  g_autoptr (NsLabelMap) shown = NULL;
+  GtkWidget *bar;
+  const char *message;
+  double xy[2];
+
+  /* written into (a stroke and its undo): the close reads the file again */
+  xy[0] = gtk_widget_get_width (GTK_WIDGET (axial)) / 3.0;
+  xy[1] = gtk_widget_get_height (GTK_WIDGET (axial)) / 2.0;
+  ns_editor_set_tool (ns_test_window_editor (window), NS_TOOL_BRUSH);
+  ns_slice_view_paint_path (axial, 0, xy, 1);
+  g_assert_cmpuint (ns_editor_undo (ns_test_window_editor (window), 1), ==, 1);
+  shown = ns_label_map_dup (ns_viewer_get_case (viewer)->labels, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_rename (seg_path, aside), ==, 0);
+  g_assert_true (g_file_set_contents (seg_path, "not a NIfTI file", -1, NULL));
+
+  ns_editor_close (ns_test_window_editor (window));
+  g_assert_cmpuint (n_differ (ns_viewer_get_case (viewer)->labels, shown), ==, 0);
+  bar = ns_test_find_named (GTK_WIDGET (window), "labels-infobar");
+  g_assert_nonnull (bar);
+  g_assert_true (gtk_widget_get_visible (bar));
+  message = gtk_label_get_text (GTK_LABEL (ns_test_find_named (bar, "labels-message")));
+  g_test_message ("%s", message);
+  g_assert_nonnull (strstr (message, seg_path));
+  g_assert_nonnull (strstr (message, "kept"));
+  gtk_info_bar_response (GTK_INFO_BAR (bar), GTK_RESPONSE_CLOSE);
+  g_assert_false (gtk_widget_get_visible (bar));
+
+  /* the file back, the editor again for the tests that follow */
+  g_assert_cmpint (g_rename (aside, seg_path), ==, 0);
+  g_assert_true (ns_editor_open (ns_test_window_editor (window), NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_viewer_get_case (viewer)->labels == ns_test_window_labels (window));
 }
 
 static void
@@ -168,10 +203,10 @@ test_paint_stroke (void)
 {
   NsSliceView *axial = view (NS_PLANE_AXIAL);
   const NsPlaneGeometry *geom = ns_slice_view_get_geometry (axial);
-  NsHistory *history = ns_mask_doc_get_history (ns_editor_get_doc (editor ()));
+  NsHistory *history = ns_test_window_history (window);
   guint n_undo = ns_history_n_undo (history);
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   double w = gtk_widget_get_width (GTK_WIDGET (axial));
   double h = gtk_widget_get_height (GTK_WIDGET (axial));
   /* A fast drag: four motion events far apart, across the brain. */
@@ -185,9 +220,9 @@ test_paint_stroke (void)
 
   activate ("edit.tool", g_variant_new_string ("brush"));
   activate ("edit.class", g_variant_new_int32 (1));   /* 2 ED */
-  g_assert_cmpuint (ns_editor_get_label (editor ()), ==, 2);
-  ns_editor_set_radius (editor (), 3.0);
-  g_assert_cmpint (ns_editor_get_three_d (editor ()), ==, FALSE);
+  g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), ==, 2);
+  ns_editor_set_radius (ns_test_window_editor (window), 3.0);
+  g_assert_cmpint (ns_editor_get_three_d (ns_test_window_editor (window)), ==, FALSE);
 
   /* What data/ paints for the same points. */
   ns_paint_rule_init (&rule, 2);
@@ -203,8 +238,8 @@ test_paint_stroke (void)
   g_assert_cmpuint (change->n, >, 200);   /* a long stroke, gaps filled */
 
   ns_slice_view_paint_path (axial, 0, xy, G_N_ELEMENTS (xy) / 2);
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, change->n);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, change->n);
   /* Only the slice shown changed, and it is one history entry. */
   for (gsize i = 0; i < change->n; i++)
     {
@@ -212,7 +247,7 @@ test_paint_stroke (void)
       g_assert_cmpint (k, ==, ns_slice_view_get_slice (axial));
     }
   g_assert_cmpuint (ns_history_n_undo (history), ==, n_undo + 1);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (window)), "*"));
 
   /* The views show it: the axial surface at the stroke's second point is ED green. */
@@ -235,21 +270,21 @@ test_paint_stroke (void)
 static void
 test_undo_redo (void)
 {
-  g_autoptr (NsLabelMap) after = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) after = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (NsLabelMap) original = NULL;
   g_autoptr (GError) error = NULL;
   double before_ml = ns_viewer_get_volumes (ns_window_get_viewer (window))->label_ml[2];
 
-  original = ns_mask_doc_read_mask (seg_path, &doc_map ()->grid, &error);
+  original = ns_mask_doc_read_mask (seg_path, &ns_test_window_labels (window)->grid, &error);
   g_assert_no_error (error);
 
   activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), original), ==, 0);
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), original), ==, 0);
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   g_assert_cmpfloat (ns_viewer_get_volumes (ns_window_get_viewer (window))->label_ml[2], <,
                      before_ml);
   activate ("win.redo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), after), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), after), ==, 0);
   g_assert_cmpfloat_with_epsilon (
     ns_viewer_get_volumes (ns_window_get_viewer (window))->label_ml[2], before_ml, 1e-9);
 
@@ -257,10 +292,10 @@ test_undo_redo (void)
   {
     g_autofree guint8 *empty = g_malloc0 (ns_grid_n_voxels (&after->grid));
 
-    g_assert_true (ns_editor_replace (editor (), empty, "Prediction"));
+    g_assert_true (ns_editor_replace (ns_test_window_editor (window), empty, "Prediction"));
     g_assert_cmpfloat (ns_viewer_get_volumes (ns_window_get_viewer (window))->wt_ml, ==, 0);
     activate ("win.undo", NULL);
-    g_assert_cmpuint (n_differ (doc_map (), after), ==, 0);
+    g_assert_cmpuint (n_differ (ns_test_window_labels (window), after), ==, 0);
     activate ("win.redo", NULL);
     activate ("win.undo", NULL);
   }
@@ -272,9 +307,9 @@ test_undo_redo (void)
     GtkListBoxRow *row = gtk_list_box_get_row_at_index (ns_window_get_history_list (window), 0);
     g_signal_emit_by_name (ns_window_get_history_list (window), "row-activated", row);
   }
-  g_assert_cmpuint (n_differ (doc_map (), original), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), original), ==, 0);
   activate ("edit.history-goto", g_variant_new_uint32 (1));
-  g_assert_cmpuint (n_differ (doc_map (), after), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), after), ==, 0);
   g_assert_nonnull (gtk_list_box_get_row_at_index (ns_window_get_history_list (window), 1));
 }
 
@@ -320,17 +355,17 @@ test_shortcuts (void)
   double r;
 
   press (GDK_KEY_1);
-  g_assert_cmpuint (ns_editor_get_label (editor ()), ==, 1);
+  g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), ==, 1);
   press (GDK_KEY_2);
-  g_assert_cmpuint (ns_editor_get_label (editor ()), ==, 2);
+  g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), ==, 2);
   press (GDK_KEY_3);   /* the third class of BraTS 2017+: 4 ET */
-  g_assert_cmpuint (ns_editor_get_label (editor ()), ==, 4);
+  g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), ==, 4);
   press (GDK_KEY_e);
-  g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_ERASER);
+  g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_ERASER);
   press (GDK_KEY_f);
-  g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_FILL);
+  g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_FILL);
   press (GDK_KEY_b);
-  g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_BRUSH);
+  g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_BRUSH);
   /* The palette follows: the ET row is selected, the brush button active. */
   {
     GtkWidget *row = ns_tool_panel_get_label_row (
@@ -339,14 +374,14 @@ test_shortcuts (void)
     g_assert_nonnull (row);
     g_assert_true (gtk_list_box_row_is_selected (GTK_LIST_BOX_ROW (row)));
   }
-  r = ns_editor_get_radius (editor ());
+  r = ns_editor_get_radius (ns_test_window_editor (window));
   press (GDK_KEY_bracketright);
-  g_assert_cmpfloat (ns_editor_get_radius (editor ()), >, r);
+  g_assert_cmpfloat (ns_editor_get_radius (ns_test_window_editor (window)), >, r);
   press (GDK_KEY_bracketleft);
-  g_assert_cmpfloat (ns_editor_get_radius (editor ()), ==, r);
+  g_assert_cmpfloat (ns_editor_get_radius (ns_test_window_editor (window)), ==, r);
   press (GDK_KEY_bracketleft);
-  g_assert_cmpfloat (ns_editor_get_radius (editor ()), <, r);
-  ns_editor_set_radius (editor (), 3.0);
+  g_assert_cmpfloat (ns_editor_get_radius (ns_test_window_editor (window)), <, r);
+  ns_editor_set_radius (ns_test_window_editor (window), 3.0);
 }
 
 static void
@@ -365,8 +400,8 @@ test_brush_outline (void)
   /* Zoomed 2x: the outline must follow the voxels, not the widget's pixels. */
   ns_slice_view_set_zoom (axial, 2.0);
   geom = ns_slice_view_get_geometry (axial);
-  ns_editor_set_radius (editor (), 3.0);
-  ns_editor_set_shape (editor (), NS_BRUSH_ROUND);
+  ns_editor_set_radius (ns_test_window_editor (window), 3.0);
+  ns_editor_set_shape (ns_test_window_editor (window), NS_BRUSH_ROUND);
   ns_slice_view_pointer_at (axial, cx, cy);
   ns_slice_view_widget_to_image (axial, cx, cy, &ix, &iy);
   g_assert_true (ns_plane_geometry_voxel_index_at (geom, ix, iy, centre));
@@ -420,12 +455,12 @@ test_pick (void)
       ijk[a] = (int) cursor[a];
   }
   ns_slice_view_voxel_to_widget (axial, ijk, &x, &y);
-  ns_editor_set_label (editor (), 7);
+  ns_editor_set_label (ns_test_window_editor (window), 7);
   ns_slice_view_drag (axial, GDK_BUTTON_PRIMARY, GDK_CONTROL_MASK, x, y, 0, 0);
-  g_assert_cmpuint (ns_editor_get_label (editor ()), ==,
-                    ns_edit_pick (doc_map (), ijk));
-  g_assert_cmpuint (ns_editor_get_label (editor ()), !=, 7);
-  g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_BRUSH);
+  g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), ==,
+                    ns_edit_pick (ns_test_window_labels (window), ijk));
+  g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), !=, 7);
+  g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_BRUSH);
 }
 
 static void
@@ -438,7 +473,7 @@ test_fill_and_eraser (void)
   double xy[2] = { 0.2 * w, 0.2 * h };
   double voxel[3];
   int seed[3];
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   NsPaintRule rule;
   g_autoptr (NsEditChange) change = NULL;
   g_autoptr (GError) error = NULL;
@@ -454,18 +489,18 @@ test_fill_and_eraser (void)
   g_assert_no_error (error);
   g_assert_cmpuint (change->n, >, 1000);
   activate ("edit.tool", g_variant_new_string ("fill"));
-  ns_editor_set_label (editor (), 1);
+  ns_editor_set_label (ns_test_window_editor (window), 1);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   /* That floods the air around the brain: the fill guard (issue 17) asks first. */
-  g_assert_true (ns_editor_get_fill_pending (editor ()));
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, change->n);
-  g_assert_true (ns_editor_fill_confirm (editor (), NULL));
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
+  g_assert_true (ns_editor_get_fill_pending (ns_test_window_editor (window)));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, change->n);
+  g_assert_true (ns_editor_fill_confirm (ns_test_window_editor (window), NULL));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
   activate ("win.undo", NULL);
 
   /* Bounded by intensity: the region within the tolerance of the value under the click. */
   {
-    g_autoptr (NsLabelMap) want = ns_label_map_dup (doc_map (), NULL);
+    g_autoptr (NsLabelMap) want = ns_label_map_dup (ns_test_window_labels (window), NULL);
     g_autoptr (NsEditChange) fill = NULL;
     NsVolume *image = ns_viewer_get_shown_image (ns_window_get_viewer (window));
     double ixy[2] = { 0.5 * w, 0.25 * h };
@@ -480,30 +515,30 @@ test_fill_and_eraser (void)
                                   probe.lo, probe.hi, &rule, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (fill->n, >, 10);
-    ns_editor_set_fill_bound (editor (), NS_FILL_BOUND_INTENSITY);
-    ns_editor_set_tolerance (editor (), 40.0);
+    ns_editor_set_fill_bound (ns_test_window_editor (window), NS_FILL_BOUND_INTENSITY);
+    ns_editor_set_tolerance (ns_test_window_editor (window), 40.0);
     ns_slice_view_paint_path (axial, 0, ixy, 1);
-    g_assert_cmpuint (n_differ (doc_map (), want), ==, 0);
+    g_assert_cmpuint (n_differ (ns_test_window_labels (window), want), ==, 0);
     activate ("win.undo", NULL);
-    ns_editor_set_fill_bound (editor (), NS_FILL_BOUND_LABEL);
+    ns_editor_set_fill_bound (ns_test_window_editor (window), NS_FILL_BOUND_LABEL);
   }
 
   /* The eraser over the painted stroke. */
   {
-    g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+    g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
     double exy[2] = { 0.45 * w, 0.42 * h };
     int ijk[3];
 
     voxel_at_widget (axial, exy[0], exy[1], voxel);
     for (int a = 0; a < 3; a++)
       ijk[a] = (int) lround (voxel[a]);
-    g_assert_cmpuint (ns_edit_pick (doc_map (), ijk), ==, 2);
+    g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 2);
     activate ("edit.tool", g_variant_new_string ("eraser"));
     ns_slice_view_paint_path (axial, 0, exy, 1);
-    g_assert_cmpuint (ns_edit_pick (doc_map (), ijk), ==, 0);
-    g_assert_cmpuint (n_differ (doc_map (), before), >, 20);
+    g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 0);
+    g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 20);
     activate ("win.undo", NULL);
-    g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+    g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
   }
   activate ("edit.tool", g_variant_new_string ("brush"));
 }
@@ -515,36 +550,36 @@ test_lock_and_paint_over (void)
   double w = gtk_widget_get_width (GTK_WIDGET (axial));
   double h = gtk_widget_get_height (GTK_WIDGET (axial));
   double xy[2] = { 0.45 * w, 0.42 * h };   /* inside the ED stroke */
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
 
-  NsHistory *history = ns_mask_doc_get_history (ns_editor_get_doc (editor ()));
+  NsHistory *history = ns_test_window_history (window);
   guint n_undo = ns_history_n_undo (history);
 
   /* The dab lies inside the ED stroke: with ED locked, nothing changes (and no history
    * entry is made). */
-  ns_editor_set_locked (editor (), 2, TRUE);
-  g_assert_true (ns_editor_get_locked (editor (), 2));
-  ns_editor_set_label (editor (), 1);
+  ns_editor_set_locked (ns_test_window_editor (window), 2, TRUE);
+  g_assert_true (ns_editor_get_locked (ns_test_window_editor (window), 2));
+  ns_editor_set_label (ns_test_window_editor (window), 1);
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_cmpuint (ns_history_n_undo (history), ==, n_undo);
-  ns_editor_set_locked (editor (), 2, FALSE);
+  ns_editor_set_locked (ns_test_window_editor (window), 2, FALSE);
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  g_assert_cmpuint (n_differ (doc_map (), before), >, 20);
-  ns_editor_undo (editor (), 1);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 20);
+  ns_editor_undo (ns_test_window_editor (window), 1);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
   xy[0] = 0.47 * w;   /* half on the stroke, half on background */
   xy[1] = 0.38 * h;
 
   /* Only over background: the ED voxels stay. */
-  ns_editor_set_paint_over (editor (), NS_PAINT_OVER_BACKGROUND, 0);
+  ns_editor_set_paint_over (ns_test_window_editor (window), NS_PAINT_OVER_BACKGROUND, 0);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   for (gsize v = 0, n = ns_grid_n_voxels (&before->grid); v < n; v++)
     if (before->labels[v] != 0)
-      g_assert_cmpuint (doc_map ()->labels[v], ==, before->labels[v]);
-  ns_editor_undo (editor (), 1);
-  ns_editor_set_paint_over (editor (), NS_PAINT_OVER_ALL, 0);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+      g_assert_cmpuint (ns_test_window_labels (window)->labels[v], ==, before->labels[v]);
+  ns_editor_undo (ns_test_window_editor (window), 1);
+  ns_editor_set_paint_over (ns_test_window_editor (window), NS_PAINT_OVER_ALL, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 static void
@@ -558,7 +593,7 @@ test_intensity_and_3d (void)
   double voxel[3];
   int seed[3];
   float v0;
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   gsize n_limited = 0, n_free = 0;
   gboolean other_slice = FALSE;
   gsize plane = (gsize) before->grid.dim[0] * before->grid.dim[1];
@@ -568,38 +603,38 @@ test_intensity_and_3d (void)
     seed[a] = (int) lround (voxel[a]);
   v0 = ns_volume_get_value (image, ns_grid_index (&image->grid, seed[0], seed[1], seed[2]));
   activate ("edit.tool", g_variant_new_string ("brush"));
-  ns_editor_set_label (editor (), 3);
-  ns_editor_set_radius (editor (), 6.0);
+  ns_editor_set_label (ns_test_window_editor (window), 3);
+  ns_editor_set_radius (ns_test_window_editor (window), 6.0);
 
   /* Intensity-limited: only voxels within the tolerance of the seed's value change. */
-  ns_editor_set_intensity_limit (editor (), TRUE);
-  ns_editor_set_tolerance (editor (), 20.0);
+  ns_editor_set_intensity_limit (ns_test_window_editor (window), TRUE);
+  ns_editor_set_tolerance (ns_test_window_editor (window), 20.0);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   for (gsize v = 0, n = ns_grid_n_voxels (&before->grid); v < n; v++)
-    if (doc_map ()->labels[v] != before->labels[v])
+    if (ns_test_window_labels (window)->labels[v] != before->labels[v])
       {
         g_assert_cmpfloat (fabs (ns_volume_get_value (image, v) - v0), <=, 20.0);
         n_limited++;
       }
   g_assert_cmpuint (n_limited, >, 0);
-  ns_editor_undo (editor (), 1);
-  ns_editor_set_intensity_limit (editor (), FALSE);
+  ns_editor_undo (ns_test_window_editor (window), 1);
+  ns_editor_set_intensity_limit (ns_test_window_editor (window), FALSE);
 
   /* 3-D: a sphere, so other slices change too, and more voxels than the limited dab. */
-  ns_editor_set_three_d (editor (), TRUE);
+  ns_editor_set_three_d (ns_test_window_editor (window), TRUE);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   for (gsize v = 0, n = ns_grid_n_voxels (&before->grid); v < n; v++)
-    if (doc_map ()->labels[v] != before->labels[v])
+    if (ns_test_window_labels (window)->labels[v] != before->labels[v])
       {
         n_free++;
         other_slice |= (int) (v / plane) != seed[geom->axis_n];
       }
   g_assert_true (other_slice);
   g_assert_cmpuint (n_free, >, n_limited);
-  ns_editor_undo (editor (), 1);
-  ns_editor_set_three_d (editor (), FALSE);
-  ns_editor_set_radius (editor (), 3.0);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  ns_editor_undo (ns_test_window_editor (window), 1);
+  ns_editor_set_three_d (ns_test_window_editor (window), FALSE);
+  ns_editor_set_radius (ns_test_window_editor (window), 3.0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 static void
@@ -613,7 +648,7 @@ test_interpolate (void)
   double xy[2] = { 0.25 * w, 0.75 * h };
   double voxel[3];
   int ijk[3];
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   guint8 custom = 9;
   guint8 rgb[3] = { 10, 200, 250 };
 
@@ -626,7 +661,7 @@ test_interpolate (void)
     ns_add_label_dialog_set (NS_ADD_LABEL_DIALOG (dialog), "Test", custom, rgb);
     answer (GTK_RESPONSE_OK);
   }
-  g_assert_cmpuint (ns_editor_get_label (editor ()), ==, custom);
+  g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), ==, custom);
   g_assert_nonnull (ns_tool_panel_get_label_row (
     NS_TOOL_PANEL (gtk_widget_get_first_child (gtk_widget_get_parent (
       GTK_WIDGET (ns_window_get_layer_panel (window))))), custom));
@@ -650,11 +685,11 @@ test_interpolate (void)
       {
         int at[3] = { ijk[0], ijk[1], ijk[2] };
         at[geom->axis_n] = k;
-        g_assert_cmpuint (ns_edit_pick (doc_map (), at), ==, custom);
+        g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), at), ==, custom);
       }
   }
-  ns_editor_undo (editor (), 3);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  ns_editor_undo (ns_test_window_editor (window), 3);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 static void
@@ -667,19 +702,19 @@ test_remove_islands (void)
   double voxel[3];
   int ijk[3];
 
-  ns_editor_set_label (editor (), 1);
-  ns_editor_set_radius (editor (), 1.0);
+  ns_editor_set_label (ns_test_window_editor (window), 1);
+  ns_editor_set_radius (ns_test_window_editor (window), 1.0);
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  ns_editor_set_radius (editor (), 3.0);
+  ns_editor_set_radius (ns_test_window_editor (window), 3.0);
   voxel_at_widget (axial, xy[0], xy[1], voxel);
   for (int a = 0; a < 3; a++)
     ijk[a] = (int) lround (voxel[a]);
-  g_assert_cmpuint (ns_edit_pick (doc_map (), ijk), ==, 1);
+  g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 1);
 
   activate ("edit.remove-islands", NULL);
   answer (GTK_RESPONSE_OK);      /* 0.1 mL: the 5-voxel island goes */
-  g_assert_cmpuint (ns_edit_pick (doc_map (), ijk), ==, 0);
-  ns_editor_undo (editor (), 2);
+  g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 0);
+  ns_editor_undo (ns_test_window_editor (window), 2);
 }
 
 static void
@@ -690,19 +725,19 @@ test_save_reload (void)
   g_autofree char *labels_path = ns_label_table_path_for_mask (seg_path);
   g_autofree char *labels_text = NULL;
 
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   /* The first save over the case's segmentation asks; Cancel keeps the file. */
   activate ("win.save-mask", NULL);
   answer (GTK_RESPONSE_CANCEL);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   activate ("win.save-mask", NULL);
   answer (NS_WINDOW_RESPONSE_OVERWRITE);
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   g_assert_null (ns_window_get_question (window));
 
-  reloaded = ns_mask_doc_read_mask (seg_path, &doc_map ()->grid, &error);
+  reloaded = ns_mask_doc_read_mask (seg_path, &ns_test_window_labels (window)->grid, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (n_differ (reloaded, doc_map ()), ==, 0);
+  g_assert_cmpuint (n_differ (reloaded, ns_test_window_labels (window)), ==, 0);
   g_assert_true (g_file_get_contents (labels_path, &labels_text, NULL, NULL));
   g_assert_nonnull (strstr (labels_text, "\"Test\""));   /* the custom label */
 
@@ -726,17 +761,17 @@ test_save_reload (void)
   activate ("win.save-mask", NULL);
   g_assert_nonnull (ns_window_get_question (window));
   answer (GTK_RESPONSE_CANCEL);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   activate ("win.save-mask", NULL);
   answer (NS_WINDOW_RESPONSE_OVERWRITE);
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   g_clear_pointer (&reloaded, ns_label_map_unref);
-  reloaded = ns_mask_doc_read_mask (seg_path, &doc_map ()->grid, &error);
+  reloaded = ns_mask_doc_read_mask (seg_path, &ns_test_window_labels (window)->grid, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (n_differ (reloaded, doc_map ()), ==, 0);
+  g_assert_cmpuint (n_differ (reloaded, ns_test_window_labels (window)), ==, 0);
 
   /* The history survives the save. */
-  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (ns_editor_get_doc (editor ()))),
+  g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)),
                     >, 0);
 }
 
@@ -754,7 +789,7 @@ test_default_mask_path (void)
                             (double[2]) { 0.4 * gtk_widget_get_width (GTK_WIDGET (view (0))),
                                           0.5 * gtk_widget_get_height (GTK_WIDGET (view (0))) },
                             1);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   {
     const char *paths[] = { dir, NULL };
 
@@ -762,24 +797,24 @@ test_default_mask_path (void)
     g_assert_false (ns_window_is_loading (window));
     answer (GTK_RESPONSE_CANCEL);
     g_assert_false (ns_window_is_loading (window));
-    g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (editor ())), ==, seg_path);
+    g_assert_cmpstr (ns_mask_doc_get_path (ns_test_window_doc (window)), ==, seg_path);
     ns_window_open (window, paths);
     answer (NS_WINDOW_RESPONSE_DISCARD);   /* the other case loads (checked below) */
     g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   }
-  g_assert_nonnull (ns_editor_get_doc (editor ()));
-  g_assert_cmpstr (ns_mask_doc_get_path (ns_editor_get_doc (editor ())), ==, expected);
-  g_assert_false (ns_editor_path_is_case_seg (editor ()));
+  g_assert_nonnull (ns_test_window_doc (window));
+  g_assert_cmpstr (ns_mask_doc_get_path (ns_test_window_doc (window)), ==, expected);
+  g_assert_false (ns_editor_path_is_case_seg (ns_test_window_editor (window)));
   axial = view (NS_PLANE_AXIAL);
   xy[0] = gtk_widget_get_width (GTK_WIDGET (axial)) / 2.0;
   xy[1] = gtk_widget_get_height (GTK_WIDGET (axial)) / 2.0;
   activate ("edit.tool", g_variant_new_string ("brush"));
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   activate ("win.save-mask", NULL);   /* a new file: no question */
   g_assert_null (ns_window_get_question (window));
   g_assert_true (g_file_test (expected, G_FILE_TEST_EXISTS));
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
 }
 
 /* Reopens the case shown (its editor closed first, as after a crash: the journal keeps
@@ -790,7 +825,7 @@ reopen_after_crash (void)
   g_autofree char *dir = g_strdup (ns_viewer_get_case (ns_window_get_viewer (window))->dir);
   const char *paths[] = { dir, NULL };
 
-  ns_editor_close (editor ());
+  ns_editor_close (ns_test_window_editor (window));
   ns_window_open (window, paths);
   g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
 }
@@ -801,22 +836,22 @@ test_recovery_dialog (void)
   NsSliceView *axial = view (NS_PLANE_AXIAL);
   double xy[2] = { 0.35 * gtk_widget_get_width (GTK_WIDGET (axial)),
                    0.45 * gtk_widget_get_height (GTK_WIDGET (axial)) };
-  g_autoptr (NsLabelMap) saved = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) saved = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (NsLabelMap) edited = NULL;
 
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   activate ("edit.tool", g_variant_new_string ("brush"));
-  ns_editor_set_label (editor (), 4);
+  ns_editor_set_label (ns_test_window_editor (window), 4);
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  edited = ns_label_map_dup (doc_map (), NULL);
+  edited = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_assert_cmpuint (n_differ (edited, saved), >, 0);
 
   /* Discard: the saved mask, and no question the next time. */
   reopen_after_crash ();
   g_assert_nonnull (ns_window_get_question (window));
   answer (NS_WINDOW_RESPONSE_DISCARD);
-  g_assert_cmpuint (n_differ (doc_map (), saved), ==, 0);
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), saved), ==, 0);
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   reopen_after_crash ();
   g_assert_null (ns_window_get_question (window));
 
@@ -824,10 +859,10 @@ test_recovery_dialog (void)
   ns_slice_view_paint_path (axial, 0, xy, 1);
   reopen_after_crash ();
   answer (NS_WINDOW_RESPONSE_RECOVER);
-  g_assert_cmpuint (n_differ (doc_map (), edited), ==, 0);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), edited), ==, 0);
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), saved), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), saved), ==, 0);
   activate ("win.redo", NULL);
 }
 
@@ -842,7 +877,7 @@ test_close_unsaved (void)
   xy[0] = gtk_widget_get_width (GTK_WIDGET (axial)) / 3.0;
   xy[1] = gtk_widget_get_height (GTK_WIDGET (axial)) / 2.0;
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
 
   /* File > Quit (app.quit) asks Save / Discard / Cancel; Cancel keeps the window. */
   {
@@ -930,9 +965,9 @@ run_bench (void)
   double times[N_DABS];
 
   spin (0.5);
-  ns_editor_set_tool (editor (), NS_TOOL_BRUSH);
-  ns_editor_set_label (editor (), 2);
-  ns_editor_set_radius (editor (), 5.0);
+  ns_editor_set_tool (ns_test_window_editor (window), NS_TOOL_BRUSH);
+  ns_editor_set_label (ns_test_window_editor (window), 2);
+  ns_editor_set_radius (ns_test_window_editor (window), 5.0);
 
   /* One dab = stroke begin + end (commit: history, journal, volumes), then the three
    * views re-render what the damage reached (the axial view; the others when their slice
@@ -945,8 +980,8 @@ run_bench (void)
       voxel_at_widget (axial, w * (0.3 + 0.4 * (i % 20) / 20.0),
                        h * (0.3 + 0.4 * (i / 20) / 10.0), voxel);
       t0 = g_get_monotonic_time ();
-      ns_editor_stroke_begin (editor (), geom, voxel);
-      ns_editor_stroke_end (editor ());
+      ns_editor_stroke_begin (ns_test_window_editor (window), geom, voxel);
+      ns_editor_stroke_end (ns_test_window_editor (window));
       for (int p = 0; p < NS_N_PLANES; p++)
         ns_slice_view_get_surface (view (p));
       times[i] = (g_get_monotonic_time () - t0) / 1000.0;
@@ -955,7 +990,7 @@ run_bench (void)
   qsort (times, N_DABS, sizeof times[0], compare_double);
   printf ("dab r=5 mm + 3 views re-rendered: median %.3f ms, p90 %.3f ms, max %.3f ms "
           "(%d dabs)\n", times[N_DABS / 2], times[N_DABS * 9 / 10], times[N_DABS - 1], N_DABS);
-  ns_editor_undo (editor (), N_DABS);
+  ns_editor_undo (ns_test_window_editor (window), N_DABS);
 
   /* The same up to the end of the next frame GTK paints (snapshot + GSK render). */
   {
@@ -976,8 +1011,8 @@ run_bench (void)
         spin (0.02);
         before = painted;
         t0 = g_get_monotonic_time ();
-        ns_editor_stroke_begin (editor (), geom, voxel);
-        ns_editor_stroke_end (editor ());
+        ns_editor_stroke_begin (ns_test_window_editor (window), geom, voxel);
+        ns_editor_stroke_end (ns_test_window_editor (window));
         while (painted == before && g_get_monotonic_time () - t0 < G_USEC_PER_SEC)
           g_main_context_iteration (NULL, TRUE);
         times[i] = (g_get_monotonic_time () - t0) / 1000.0;
@@ -988,34 +1023,35 @@ run_bench (void)
             "max %.2f ms (%d dabs)\n",
             G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))),
             times[N_DABS / 8], times[N_DABS / 4 - 1], N_DABS / 4);
-    ns_editor_undo (editor (), N_DABS / 4);
+    ns_editor_undo (ns_test_window_editor (window), N_DABS / 4);
   }
 
   /* Undo of a ~1e6-voxel change: a 3-D sphere of 62 mm. */
   {
     double cursor[3];
     gint64 t0;
-    NsHistory *history = ns_mask_doc_get_history (ns_editor_get_doc (editor ()));
+    NsHistory *history = ns_test_window_history (window);
     gsize n;
 
     ns_viewer_get_cursor (ns_window_get_viewer (window), cursor);
-    ns_editor_set_three_d (editor (), TRUE);
-    ns_editor_set_radius (editor (), 50.0);
-    ns_editor_set_label (editor (), 3);
-    ns_editor_stroke_begin (editor (), geom,
+    ns_editor_set_three_d (ns_test_window_editor (window), TRUE);
+    ns_editor_set_radius (ns_test_window_editor (window), 50.0);
+    ns_editor_set_label (ns_test_window_editor (window), 3);
+    ns_editor_stroke_begin (ns_test_window_editor (window), geom,
                             (double[3]) { cursor[0] - 30, cursor[1], cursor[2] });
-    ns_editor_stroke_add (editor (), (double[3]) { cursor[0] + 30, cursor[1], cursor[2] });
-    ns_editor_stroke_end (editor ());
+    ns_editor_stroke_add (ns_test_window_editor (window),
+                          (double[3]) { cursor[0] + 30, cursor[1], cursor[2] });
+    ns_editor_stroke_end (ns_test_window_editor (window));
     n = ns_history_get (history, ns_history_n_undo (history) - 1)->n;
     t0 = g_get_monotonic_time ();
-    ns_editor_undo (editor (), 1);
+    ns_editor_undo (ns_test_window_editor (window), 1);
     for (int p = 0; p < NS_N_PLANES; p++)
       ns_slice_view_get_surface (view (p));
     printf ("undo of a %zu-voxel change + 3 views redrawn: %.1f ms\n", n,
             (g_get_monotonic_time () - t0) / 1000.0);
-    ns_editor_set_three_d (editor (), FALSE);
-    ns_editor_set_radius (editor (), 5.0);
-    ns_editor_set_label (editor (), 2);
+    ns_editor_set_three_d (ns_test_window_editor (window), FALSE);
+    ns_editor_set_radius (ns_test_window_editor (window), 5.0);
+    ns_editor_set_label (ns_test_window_editor (window), 2);
   }
 
   /* Ten seconds of painting: a motion event every 1/60 s (a timeout on the main loop, as
@@ -1041,7 +1077,7 @@ run_bench (void)
       /* The drag: begin, then one update per 1/60 s, end after 10 s. */
       double voxel[3];
       voxel_at_widget (axial, xy0[0], xy0[1], voxel);
-      ns_editor_stroke_begin (editor (), geom, voxel);
+      ns_editor_stroke_begin (ns_test_window_editor (window), geom, voxel);
     }
     while (g_get_monotonic_time () < end)
       {
@@ -1056,18 +1092,18 @@ run_bench (void)
 
             ns_slice_view_pointer_at (axial, x, y);
             voxel_at_widget (axial, x, y, voxel);
-            ns_editor_stroke_add (editor (), voxel);
+            ns_editor_stroke_add (ns_test_window_editor (window), voxel);
             max_event = MAX (max_event, g_get_monotonic_time () - t0);
             n_events++;
             next_event += G_USEC_PER_SEC / 60;
           }
         g_main_context_iteration (NULL, FALSE);
       }
-    ns_editor_stroke_end (editor ());
+    ns_editor_stroke_end (ns_test_window_editor (window));
     g_source_remove (probe);
     g_array_sort (b.gaps, compare_double);
     p99 = b.gaps->len > 0 ? g_array_index (b.gaps, double, b.gaps->len * 99 / 100) : 0;
-    n_records = ns_journal_n_records (ns_mask_doc_get_journal (ns_editor_get_doc (editor ())));
+    n_records = ns_journal_n_records (ns_mask_doc_get_journal (ns_test_window_doc (window)));
     printf ("10 s of painting at 60 Hz (%u motion events): longest main-loop stall %.2f ms, "
             "p99 gap %.2f ms; longest motion event (pointer + stroke) %.2f ms; frames %"
             G_GINT64_FORMAT "; journal records %" G_GUINT64_FORMAT "\n",
@@ -1076,7 +1112,7 @@ run_bench (void)
               - frames0, n_records);
     g_array_unref (b.gaps);
   }
-  ns_editor_discard_changes (editor ());
+  ns_editor_discard_changes (ns_test_window_editor (window));
   return 0;
 }
 
@@ -1114,6 +1150,7 @@ main (int argc, char **argv)
     {
       g_test_add_func ("/ui/edit/open-mask", test_open_mask);
       g_test_add_func ("/ui/edit/shared-labels-discarded", test_shared_labels_discarded);
+      g_test_add_func ("/ui/edit/shared-labels-unreadable", test_shared_labels_unreadable);
       g_test_add_func ("/ui/edit/paint-stroke", test_paint_stroke);
       g_test_add_func ("/ui/edit/undo-redo-history", test_undo_redo);
       g_test_add_func ("/ui/edit/shortcuts", test_shortcuts);
@@ -1132,7 +1169,7 @@ main (int argc, char **argv)
     }
   if (window != NULL)
     {
-      ns_editor_discard_changes (editor ());
+      ns_editor_discard_changes (ns_test_window_editor (window));
       gtk_window_destroy (GTK_WINDOW (window));
     }
   return status;

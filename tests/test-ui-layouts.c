@@ -40,37 +40,10 @@ viewer (void)
   return ns_window_get_viewer (window);
 }
 
-static NsEditor *
-editor (void)
-{
-  return ns_window_get_editor (window);
-}
-
-static NsLabelMap *
-doc_map (void)
-{
-  return ns_mask_doc_get_map (ns_editor_get_doc (editor ()));
-}
-
-static NsHistory *
-history (void)
-{
-  return ns_mask_doc_get_history (ns_editor_get_doc (editor ()));
-}
-
-static const char *
-last_entry_name (void)
-{
-  guint n = ns_history_n_undo (history ());
-
-  g_assert_cmpuint (n, >, 0);
-  return ns_history_get (history (), n - 1)->name;
-}
-
 static guint64
 journal_records (void)
 {
-  return ns_journal_n_records (ns_mask_doc_get_journal (ns_editor_get_doc (editor ())));
+  return ns_journal_n_records (ns_mask_doc_get_journal (ns_test_window_doc (window)));
 }
 
 static NsSliceView *
@@ -354,7 +327,7 @@ static void
 test_paint_any_view (void)
 {
   NsSliceView *second = compare (1);
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   double xy[2], voxel[3];
   int ijk[3];
   guint32 pixel_before;
@@ -370,17 +343,20 @@ test_paint_any_view (void)
   pixel_before = voxel_pixel (compare (0), ijk);
 
   activate ("edit.tool", g_variant_new_string ("brush"));
-  ns_editor_set_label (editor (), 2);
+  ns_editor_set_label (ns_test_window_editor (window), 2);
   ns_slice_view_paint_path (second, 0, xy, 1);
 
   /* the one mask: the editor's document is what the viewer shows, in both views */
-  g_assert_true (ns_viewer_get_labels (viewer ()) == doc_map ());
-  g_assert_cmpuint (doc_map ()->labels[ns_grid_index (&doc_map ()->grid, ijk[0], ijk[1],
-                                                      ijk[2])], ==, 2);
-  g_assert_cmpuint (n_differ (doc_map (), before), >, 0);
+  g_assert_true (ns_viewer_get_labels (viewer ()) == ns_test_window_labels (window));
+  {
+    const NsLabelMap *map = ns_test_window_labels (window);
+
+    g_assert_cmpuint (map->labels[ns_grid_index (&map->grid, ijk[0], ijk[1], ijk[2])], ==, 2);
+  }
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 0);
   g_assert_false (ns_test_pixel_near (voxel_pixel (compare (0), ijk), pixel_before, 8));
   activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_true (ns_test_pixel_near (voxel_pixel (compare (0), ijk), pixel_before, 1));
   activate ("edit.tool", g_variant_new_string ("navigate"));
   ns_viewer_set_show_crosshair (viewer (), TRUE);
@@ -531,8 +507,8 @@ static void
 test_lasso (void)
 {
   NsSliceView *axial = ns_window_get_slice_view (window, NS_PLANE_AXIAL);
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  g_autoptr (NsLabelMap) expected = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  g_autoptr (NsLabelMap) expected = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (GError) error = NULL;
   double cx = gtk_widget_get_width (GTK_WIDGET (axial)) * 0.45;
   double cy = gtk_widget_get_height (GTK_WIDGET (axial)) * 0.5;
@@ -542,14 +518,14 @@ test_lasso (void)
 
   show_layout ("grid");
   activate ("edit.tool", g_variant_new_string ("lasso"));
-  g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_LASSO);
-  ns_editor_set_label (editor (), 1);
+  g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_LASSO);
+  ns_editor_set_label (ns_test_window_editor (window), 1);
   pentagon (axial, cx, cy, 60, xy, pts);
 
   /* the drag: fills the outline on this slice with the active label */
   records = journal_records ();
   ns_slice_view_paint_path (axial, 0, xy, 5);
-  ns_editor_get_paint_rule (editor (), 1, &rule);
+  ns_editor_get_paint_rule (ns_test_window_editor (window), 1, &rule);
   {
     g_autoptr (NsEditChange) want = ns_label_ops_polygon (expected, NULL, 2, pts, 5, FALSE,
                                                           &rule, &error);
@@ -557,50 +533,50 @@ test_lasso (void)
     g_assert_no_error (error);
     g_assert_cmpuint (want->n, >, 500);
   }
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpuint (n_differ (doc_map (), before), >, 500);
-  g_assert_cmpstr (last_entry_name (), ==, "Lasso");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 500);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Lasso");
   g_assert_cmpuint (journal_records (), >, records);
 
   /* Shift + drag: the scissors erase inside the same outline */
   ns_slice_view_paint_path (axial, GDK_SHIFT_MASK, xy, 5);
-  ns_editor_get_paint_rule (editor (), 0, &rule);
+  ns_editor_get_paint_rule (ns_test_window_editor (window), 0, &rule);
   {
     g_autoptr (NsEditChange) cut = ns_label_ops_polygon (expected, NULL, 2, pts, 5, FALSE,
                                                          &rule, &error);
     g_assert_no_error (error);
   }
-  g_assert_cmpuint (n_differ (doc_map (), expected), ==, 0);
-  g_assert_cmpstr (last_entry_name (), ==, "Scissors");
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Scissors");
 
   /* undo: one step each */
   activate ("win.undo", NULL);
   activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 
   /* through the volume: every axial slice */
-  ns_editor_set_lasso_through (editor (), TRUE);
+  ns_editor_set_lasso_through (ns_test_window_editor (window), TRUE);
   ns_slice_view_paint_path (axial, 0, xy, 5);
   {
     g_autoptr (NsLabelMap) through = ns_label_map_dup (before, NULL);
     g_autoptr (NsEditChange) want = NULL;
 
-    ns_editor_get_paint_rule (editor (), 1, &rule);
+    ns_editor_get_paint_rule (ns_test_window_editor (window), 1, &rule);
     want = ns_label_ops_polygon (through, NULL, 2, pts, 5, TRUE, &rule, &error);
     g_assert_no_error (error);
-    g_assert_cmpuint (n_differ (doc_map (), through), ==, 0);
+    g_assert_cmpuint (n_differ (ns_test_window_labels (window), through), ==, 0);
     g_assert_cmpuint (n_differ (through, expected), >, 0);
   }
   activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
-  ns_editor_set_lasso_through (editor (), FALSE);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  ns_editor_set_lasso_through (ns_test_window_editor (window), FALSE);
 
   /* fewer than 3 points is no outline: nothing changes, no history step */
   {
-    guint n_undo = ns_history_n_undo (history ());
+    guint n_undo = ns_history_n_undo (ns_test_window_history (window));
 
     ns_slice_view_paint_path (axial, 0, xy, 2);
-    g_assert_cmpuint (ns_history_n_undo (history ()), ==, n_undo);
+    g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)), ==, n_undo);
   }
   activate ("edit.tool", g_variant_new_string ("navigate"));
 }
@@ -629,7 +605,7 @@ main (int argc, char **argv)
     ns_window_open (window, paths);
     g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
     g_assert_null (ns_window_get_load_error (window));
-    g_assert_nonnull (ns_editor_get_doc (editor ()));
+    g_assert_nonnull (ns_test_window_doc (window));
   }
 
   g_test_add_func ("/ui/layouts/compare2", test_compare2);
@@ -642,7 +618,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/layouts/lasso", test_lasso);
   status = g_test_run ();
 
-  ns_editor_discard_changes (editor ());
+  ns_editor_discard_changes (ns_test_window_editor (window));
   gtk_window_destroy (GTK_WINDOW (window));
   return status;
 }

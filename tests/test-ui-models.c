@@ -13,6 +13,12 @@
  *                              destructive "Promote Anyway", which promotes and is
  *                              recorded in the promotions log
  *   /ui/models/gate-passes     a better score: the table side by side, "Promote"
+ *   /ui/models/reload-focus    the reload the registry watch does (every second on SQLite)
+ *                              keeps the rows, the selection and the keyboard focus when
+ *                              nothing changed; when rows change, the focus is on the
+ *                              selected row's new button at once (never on a removed one,
+ *                              where a key such as Escape is lost); Escape closes the
+ *                              window wherever the focus is
  */
 #define G_LOG_DOMAIN "test-ui-models"
 
@@ -307,6 +313,96 @@ test_gate_passes (void)
   gtk_window_destroy (GTK_WINDOW (d));
 }
 
+/* ---- reload-focus ------------------------------------------------------------------------- */
+
+static void
+on_destroy (GtkWidget *widget, gboolean *destroyed)
+{
+  *destroyed = TRUE;
+}
+
+/* Activates the window's own Escape shortcut as GTK does for a key press: it must sit in the
+ * capture phase, which runs before any child wherever the focus is. */
+static void
+press_escape (GtkWidget *window)
+{
+  GListModel *controllers = gtk_widget_observe_controllers (window);
+  gboolean done = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !done; i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (c)
+          || gtk_event_controller_get_propagation_phase (c) != GTK_PHASE_CAPTURE)
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (c)) && !done; j++)
+        {
+          g_autoptr (GtkShortcut) s = g_list_model_get_item (G_LIST_MODEL (c), j);
+          GtkShortcutTrigger *t = gtk_shortcut_get_trigger (s);
+
+          if (GTK_IS_KEYVAL_TRIGGER (t)
+              && gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (t)) == GDK_KEY_Escape)
+            done = gtk_shortcut_action_activate (gtk_shortcut_get_action (s),
+                                                 GTK_SHORTCUT_ACTION_EXCLUSIVE, window, NULL);
+        }
+    }
+  g_object_unref (controllers);
+  g_assert_true (done);
+}
+
+static void
+test_reload_focus (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = make_registry ("reload", 2);
+  NsModelsDialog *d;
+  GtkWidget *radio, *focus;
+  gboolean destroyed = FALSE;
+  int back = NS_REGISTRY_NONE;
+
+  force_default (db, 2);
+  d = ns_models_dialog_new (NULL, db);
+  g_signal_connect (d, "destroy", G_CALLBACK (on_destroy), &destroyed);
+  gtk_window_present (GTK_WINDOW (d));
+  ns_test_drain ();
+  /* v0 chosen with its button, which has the focus (a click) */
+  radio = named (d, "model-row-v0");
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (radio), TRUE);
+  g_assert_true (gtk_widget_grab_focus (radio));
+
+  /* a reload with nothing changed: the same button, selected, focused */
+  g_assert_true (ns_models_dialog_refresh (d, &error));
+  g_assert_no_error (error);
+  g_assert_true (named (d, "model-row-v0") == radio);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (d)) == radio);
+  g_assert_cmpint (ns_models_dialog_get_selected (d), ==, NS_REGISTRY_SHIPPED);
+
+  /* another process rolls back to v0 (the default column changes): the rows are rebuilt and
+   * the focus is on v0's new button right after the reload, before any frame */
+  {
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (ns_registry_rollback (q, NS_REGISTRY_SHIPPED, NULL, &back, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (ns_models_dialog_refresh (d, &error));
+  g_assert_no_error (error);
+  focus = gtk_root_get_focus (GTK_ROOT (d));
+  g_assert_nonnull (focus);
+  g_assert_true (gtk_widget_get_root (focus) == GTK_ROOT (d));
+  g_assert_true (focus == named (d, "model-row-v0"));
+  g_assert_cmpint (ns_models_dialog_get_selected (d), ==, NS_REGISTRY_SHIPPED);
+  g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (focus)));
+
+  /* Escape with the focus on the card (a selectable label): the window closes */
+  g_assert_true (gtk_widget_grab_focus (named (d, "model-card")));
+  press_escape (GTK_WIDGET (d));
+  ns_test_drain ();
+  g_assert_true (destroyed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -326,5 +422,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/models/card", test_card);
   g_test_add_func ("/ui/models/gate-refuses", test_gate_refuses);
   g_test_add_func ("/ui/models/gate-passes", test_gate_passes);
+  g_test_add_func ("/ui/models/reload-focus", test_reload_focus);
   return g_test_run ();
 }

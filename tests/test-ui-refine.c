@@ -73,22 +73,10 @@ copy_case (const char *name)
   return ns_test_copy_sample_case (dest, TRUE);
 }
 
-static NsEditor *
-editor (void)
-{
-  return ns_window_get_editor (window);
-}
-
 static NsRefine *
 refine (void)
 {
   return ns_window_get_refine (window);
-}
-
-static NsLabelMap *
-doc_map (void)
-{
-  return ns_mask_doc_get_map (ns_editor_get_doc (editor ()));
 }
 
 static NsSliceView *
@@ -153,9 +141,9 @@ start (const char *model, guint8 label, gboolean propagate)
   ns_refine_set_region (refine (), NS_REFINE_REGION_AUTO);
   ns_refine_set_propagate (refine (), propagate);
   ns_refine_set_model_path (refine (), model);
-  ns_editor_set_label (editor (), label);
+  ns_editor_set_label (ns_test_window_editor (window), label);
   activate ("edit.tool", g_variant_new_string ("refine"));
-  g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_REFINE);
+  g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_REFINE);
   g_assert_true (ns_refine_get_available (refine ()));
 }
 
@@ -166,7 +154,7 @@ static void
 find_voxel_in (NsSliceView *v, guint8 want, int ijk[3])
 {
   const NsPlaneGeometry *geom = ns_slice_view_get_geometry (v);
-  NsLabelMap *map = doc_map ();
+  NsLabelMap *map = ns_test_window_labels (window);
   int au = geom->axis_u, av = geom->axis_v, an = geom->axis_n;
   double cursor[3];
   double best = G_MAXDOUBLE;
@@ -215,7 +203,7 @@ click_voxel (guint button, GdkModifierType state, const int ijk[3])
 static const char *
 last_history_name (void)
 {
-  NsHistory *history = ns_mask_doc_get_history (ns_editor_get_doc (editor ()));
+  NsHistory *history = ns_test_window_history (window);
   guint n = ns_history_n_undo (history);
 
   g_assert_cmpuint (n, >, 0);
@@ -280,7 +268,7 @@ test_shortcut (void)
     }
   g_object_unref (controllers);
   g_assert_true (found);
-  g_assert_cmpint (ns_editor_get_tool (editor ()), ==, NS_TOOL_REFINE);
+  g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_REFINE);
   /* the palette has its button */
   g_assert_nonnull (ns_test_find_named (GTK_WIDGET (window), "tool-refine"));
   g_assert_true (gtk_widget_get_visible (ns_test_find_named (GTK_WIDGET (window),
@@ -296,9 +284,9 @@ test_no_model (void)
   g_autofree char *shipped = g_build_filename (ns_test_tmpdir (), "no-such-interactive.st",
                                                NULL);
   g_autofree char *path = ns_refine_find_model (db, shipped, &error);
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autofree char *base = g_path_get_basename (segmentation_model);
-  guint n_undo = ns_history_n_undo (ns_mask_doc_get_history (ns_editor_get_doc (editor ())));
+  guint n_undo = ns_history_n_undo (ns_test_window_history (window));
   int ijk[3];
 
   /* none anywhere: the reason names where it looked */
@@ -328,8 +316,8 @@ test_no_model (void)
   g_assert_cmpuint (ns_refine_get_n_clicks (refine ()), ==, 0);
   g_assert_true (g_str_has_prefix (ns_refine_get_status (refine ()), "Refine cannot run: "));
   g_assert_null (ns_viewer_get_preview_labels (ns_window_get_viewer (window)));
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
-  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (ns_editor_get_doc (editor ()))),
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)),
                     ==, n_undo);
   activate ("edit.tool", g_variant_new_string ("navigate"));
 }
@@ -340,7 +328,7 @@ static void
 test_click_preview_apply_undo (void)
 {
   NsViewer *viewer = ns_window_get_viewer (window);
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   g_autoptr (NsLabelMap) shown = NULL;
   gsize outline_before;
   int ijk[3];
@@ -359,8 +347,8 @@ test_click_preview_apply_undo (void)
   shown = ns_label_map_dup (ns_viewer_get_preview_labels (viewer), NULL);
   g_assert_nonnull (shown);
   g_assert_cmpuint (label_at (shown, ijk), ==, 2);
-  g_assert_cmpuint (label_at (doc_map (), ijk), ==, 0);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (label_at (ns_test_window_labels (window), ijk), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_cmpuint (ns_refine_get_n_changed (refine ()), ==, n_differ (shown, before));
   for (gsize v = 0, N = ns_grid_n_voxels (&shown->grid); v < N; v++)
     if (shown->labels[v] != before->labels[v])
@@ -378,13 +366,13 @@ test_click_preview_apply_undo (void)
   g_assert_false (ns_refine_has_preview (refine ()));
   g_assert_null (ns_viewer_get_preview_labels (viewer));
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
-  g_assert_cmpuint (n_differ (doc_map (), shown), ==, 0);
-  g_assert_true (ns_editor_is_modified (editor ()));
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), shown), ==, 0);
+  g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
 
   activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
   activate ("win.redo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), shown), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), shown), ==, 0);
   activate ("win.undo", NULL);
 }
 
@@ -392,8 +380,8 @@ test_click_preview_apply_undo (void)
 static void
 test_escape_discards (void)
 {
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
-  guint n_undo = ns_history_n_undo (ns_mask_doc_get_history (ns_editor_get_doc (editor ())));
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
+  guint n_undo = ns_history_n_undo (ns_test_window_history (window));
   int ijk[3];
 
   start (grow_model, 2, FALSE);
@@ -405,8 +393,8 @@ test_escape_discards (void)
   g_assert_false (ns_refine_has_preview (refine ()));
   g_assert_cmpuint (ns_refine_get_n_clicks (refine ()), ==, 0);
   g_assert_null (ns_viewer_get_preview_labels (ns_window_get_viewer (window)));
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
-  g_assert_cmpuint (ns_history_n_undo (ns_mask_doc_get_history (ns_editor_get_doc (editor ()))),
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)),
                     ==, n_undo);
 }
 
@@ -488,8 +476,8 @@ test_two_clicks_one_entry (void)
   find_voxel (0, a);
   memcpy (b, a, sizeof b);
   /* the same slice, the other side of the tumour's outside: another label-0 voxel */
-  b[0] = a[0] < doc_map ()->grid.dim[0] / 2 ? a[0] - 12 : a[0] + 12;
-  g_assert_cmpuint (label_at (doc_map (), b), ==, 0);
+  b[0] = a[0] < ns_test_window_labels (window)->grid.dim[0] / 2 ? a[0] - 12 : a[0] + 12;
+  g_assert_cmpuint (label_at (ns_test_window_labels (window), b), ==, 0);
   click_voxel (GDK_BUTTON_PRIMARY, 0, a);
   click_voxel (GDK_BUTTON_PRIMARY, 0, b);
   reports = wait_refined ();
@@ -508,13 +496,13 @@ static void
 test_locks_respected (void)
 {
   NsViewer *viewer = ns_window_get_viewer (window);
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   NsLabelMap *shown;
   int ijk[3];
 
   start (shrink_model, 2, FALSE);
   find_voxel (2, ijk);
-  ns_editor_set_locked (editor (), 2, TRUE);
+  ns_editor_set_locked (ns_test_window_editor (window), 2, TRUE);
   click_voxel (GDK_BUTTON_SECONDARY, 0, ijk);
   wait_refined ();
   g_assert_true (last_ok);
@@ -527,7 +515,7 @@ test_locks_respected (void)
   /* the unlocked labels of the region did go (necrosis and enhancing leave WT) */
   g_assert_cmpuint (ns_refine_get_n_changed (refine ()), >, 0);
   ns_refine_discard (refine ());
-  ns_editor_set_locked (editor (), 2, FALSE);
+  ns_editor_set_locked (ns_test_window_editor (window), 2, FALSE);
 }
 
 /* The sagittal and coronal views take clicks as the axial one does: the click's voxel
@@ -542,7 +530,7 @@ test_other_planes (void)
     {
       NsSliceView *v = ns_window_get_slice_view (window, planes[p]);
       const NsPlaneGeometry *geom = ns_slice_view_get_geometry (v);
-      g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+      g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
       NsLabelMap *shown;
       gsize n = 0;
       int ijk[3];
@@ -576,7 +564,7 @@ test_other_planes (void)
 static void
 test_tool_switch_applies (void)
 {
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   int ijk[3];
 
   start (grow_model, 2, FALSE);
@@ -585,9 +573,9 @@ test_tool_switch_applies (void)
   wait_refined ();
   activate ("edit.tool", g_variant_new_string ("brush"));
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
-  g_assert_cmpuint (label_at (doc_map (), ijk), ==, 2);
+  g_assert_cmpuint (label_at (ns_test_window_labels (window), ijk), ==, 2);
   activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (doc_map (), before), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 /* The correction goes on to the neighbouring slices in the background. */
@@ -595,7 +583,7 @@ static void
 test_propagation (void)
 {
   NsViewer *viewer = ns_window_get_viewer (window);
-  g_autoptr (NsLabelMap) before = ns_label_map_dup (doc_map (), NULL);
+  g_autoptr (NsLabelMap) before = ns_label_map_dup (ns_test_window_labels (window), NULL);
   NsLabelMap *shown;
   gsize plane = (gsize) before->grid.dim[0] * before->grid.dim[1];
   gsize off_slice = 0;
@@ -621,7 +609,7 @@ test_open_settles_preview (void)
   g_autofree char *dir = NULL;
   int ijk[3];
 
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   start (grow_model, 2, FALSE);
   find_voxel (0, ijk);
   click_voxel (GDK_BUTTON_PRIMARY, 0, ijk);
@@ -638,9 +626,9 @@ test_open_settles_preview (void)
   g_assert_nonnull (ns_window_get_question (window));
   gtk_dialog_response (GTK_DIALOG (ns_window_get_question (window)), GTK_RESPONSE_CANCEL);
   ns_test_drain ();
-  g_assert_cmpuint (label_at (doc_map (), ijk), ==, 2);
+  g_assert_cmpuint (label_at (ns_test_window_labels (window), ijk), ==, 2);
   activate ("win.undo", NULL);
-  g_assert_false (ns_editor_is_modified (editor ()));
+  g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   activate ("edit.tool", g_variant_new_string ("navigate"));
 }
 
@@ -657,12 +645,12 @@ test_journal_recovery (void)
   click_voxel (GDK_BUTTON_PRIMARY, 0, ijk);
   wait_refined ();
   g_assert_true (ns_refine_apply (refine (), NULL));
-  refined = ns_label_map_dup (doc_map (), NULL);
+  refined = ns_label_map_dup (ns_test_window_labels (window), NULL);
   activate ("edit.tool", g_variant_new_string ("navigate"));
 
   /* as after a crash: the editor closes without saving, the case opens again */
   dir = g_strdup (ns_viewer_get_case (ns_window_get_viewer (window))->dir);
-  ns_editor_close (editor ());
+  ns_editor_close (ns_test_window_editor (window));
   {
     const char *paths[] = { dir, NULL };
 
@@ -673,7 +661,7 @@ test_journal_recovery (void)
   gtk_dialog_response (GTK_DIALOG (ns_window_get_question (window)),
                        NS_WINDOW_RESPONSE_RECOVER);
   ns_test_drain ();
-  g_assert_cmpuint (n_differ (doc_map (), refined), ==, 0);
+  g_assert_cmpuint (n_differ (ns_test_window_labels (window), refined), ==, 0);
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
 }
 
@@ -726,7 +714,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/refine/journal-recovery", test_journal_recovery);
   status = g_test_run ();
 
-  ns_editor_discard_changes (editor ());
+  ns_editor_discard_changes (ns_test_window_editor (window));
   gtk_window_destroy (GTK_WINDOW (window));
   return status;
 }

@@ -18,9 +18,18 @@
  *                          message that says who and that the edits are kept, and the
  *                          queue refuses the old token; dropping the session of another
  *                          case releases its claim (recorded)
- *   /ui/team/taken         Open on a case a colleague holds asks: who and since when;
- *                          Open Read-Only opens it without a claim; Take Over
- *                          (destructive-styled) takes it, recorded with a note
+ *   /ui/team/taken         Open on a case a colleague holds asks: who and since when,
+ *                          in plain words (the database's location only in Details);
+ *                          Open Read-Only opens it without a claim, the panel says
+ *                          which case and why; Take Over (destructive-styled) takes it,
+ *                          recorded with a note
+ *   /ui/team/read-only     the workbench opens a case a colleague holds read-only (Open
+ *                          Read-Only in its queue window): an infobar says who holds it
+ *                          since when with Take Over, the tools are insensitive, the
+ *                          editing actions off; a brush stroke through the view's
+ *                          gesture path, Undo, a model's mask and a refinement's change
+ *                          change no voxel and record nothing; Take Over claims it and
+ *                          the same stroke paints
  *   /ui/team/fine-tune     the Fine-tune dialog's "Accepted corrections only": off while
  *                          nothing is reviewed, on once the queue has reviews; the run
  *                          takes only accepted cases, their masks written from the
@@ -41,6 +50,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ns-ai-controller.h"
 #include "ns-corrections.h"
 #include "ns-data-error.h"
 #include "ns-editor.h"
@@ -57,6 +67,9 @@
 #include "ns-train-panel.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
+#include "ns-tool-panel.h"
+#include "ns-window.h"
 
 /* The panel's row index shows text (a substring). */
 typedef struct
@@ -162,11 +175,14 @@ test_live_queue (void)
   assert_row_shows (panel, 0, "taken by bob on ");
   {
     g_autoptr (NsQueueEntry) e = ns_queue_dup_entry (db, "Live_First", &error);
-    g_autofree char *since = NULL;
+    g_autofree char *holder = NULL;
 
     g_assert_no_error (error);
-    since = g_strdup_printf ("since %s", e->claimed_since);
-    assert_row_shows (panel, 0, since);
+    /* who, where and since when in words: "bob on <host> since 09:12 today" */
+    holder = ns_queue_panel_dup_holder_text (e);
+    g_assert_true (g_str_has_prefix (holder, "bob on "));
+    g_assert_null (strstr (holder, e->claimed_since));
+    assert_row_shows (panel, 0, holder);
   }
 
   other_workstation (location, "queue", "review", "Live_First", "send-back", "--who", "rev",
@@ -552,8 +568,27 @@ test_taken (void)
   g_assert_false (o.claimed_emitted);
   g_object_get (question, "secondary-text", &secondary, NULL);
   g_test_message ("%s", secondary);
-  g_assert_nonnull (strstr (secondary, "bob"));
-  g_assert_nonnull (strstr (secondary, "since"));
+  /* who and since when first, in words: "Claimed by bob on <host> since 09:12 today." (or
+   * the date, past midnight) */
+  g_assert_true (g_str_has_prefix (secondary, "Claimed by bob on "));
+  g_assert_true (g_regex_match_simple ("^Claimed by bob on \\S+ since ([0-9]{2}:[0-9]{2} today"
+                                       "|[0-9]+ \\S+ [0-9]{4}, [0-9]{2}:[0-9]{2})\\.",
+                                       secondary, 0, 0));
+  /* the database only in the details */
+  {
+    g_autoptr (NsDb) ro = ns_db_open_readonly (location, &error);
+    const char *where = ns_db_get_path (ro);
+    GtkWidget *expander = ns_test_find_named (GTK_WIDGET (question), "taken-details");
+    GtkWidget *details;
+
+    g_assert_no_error (error);
+    g_assert_null (strstr (secondary, where));
+    g_assert_nonnull (expander);
+    details = gtk_expander_get_child (GTK_EXPANDER (expander));  /* collapsed: not a child */
+    g_assert_nonnull (details);
+    g_test_message ("details: %s", gtk_label_get_text (GTK_LABEL (details)));
+    g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (details)), where));
+  }
   {
     GtkWidget *take = ns_test_find_button (GTK_WIDGET (question), "_Take Over");
 
@@ -569,9 +604,12 @@ test_taken (void)
   g_assert_nonnull (o.opened);
   {
     g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, a, &error);
+    const char *reason = NULL;
 
     g_assert_no_error (error);
     g_assert_cmpstr (c->who, ==, "bob");
+    g_assert_cmpint (ns_queue_panel_get_read_only_case (panel, &reason), ==, a);
+    g_assert_true (g_str_has_prefix (reason, "claimed by bob on "));
   }
   opened_clear (&o);
 
@@ -600,6 +638,187 @@ test_taken (void)
   g_signal_handlers_disconnect_by_data (panel, &o);
   gtk_window_destroy (GTK_WINDOW (win));
   ns_test_drain ();
+}
+
+/* ---- read-only ----------------------------------------------------------------------- */
+
+static gboolean
+window_editing (gpointer window)
+{
+  return ns_test_window_idle (window) && ns_test_window_doc (window) != NULL;
+}
+
+/* Whether action is enabled in window, as a button bound to it shows it. */
+static gboolean
+action_enabled (NsWindow *window, const char *action)
+{
+  GtkBox *box = GTK_BOX (ns_window_get_layer_panel (window));
+  GtkWidget *button = gtk_button_new ();
+  gboolean enabled;
+
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  gtk_box_append (box, button);
+  g_main_context_iteration (NULL, FALSE);
+  enabled = gtk_widget_get_sensitive (button);
+  gtk_box_remove (box, button);
+  return enabled;
+}
+
+static guint64
+count_labelled_bytes (const guint8 *labels, gsize n)
+{
+  guint64 count = 0;
+
+  for (gsize v = 0; v < n; v++)
+    count += labels[v] != 0;
+  return count;
+}
+
+static guint64
+count_labelled (const NsLabelMap *map)
+{
+  return count_labelled_bytes (map->labels, ns_grid_n_voxels (&map->grid));
+}
+
+/* A brush stroke across the middle of the axial view, through the gesture's path. */
+static void
+stroke (NsWindow *window)
+{
+  NsSliceView *axial = ns_window_get_slice_view (window, NS_PLANE_AXIAL);
+  double w = gtk_widget_get_width (GTK_WIDGET (axial));
+  double h = gtk_widget_get_height (GTK_WIDGET (axial));
+  const double xy[6] = { 0.35 * w, 0.5 * h, 0.5 * w, 0.5 * h, 0.65 * w, 0.5 * h };
+
+  ns_editor_set_tool (ns_test_window_editor (window), NS_TOOL_BRUSH);
+  ns_editor_set_label (ns_test_window_editor (window), 1);
+  ns_editor_set_radius (ns_test_window_editor (window), 3);
+  ns_slice_view_paint_path (axial, 0, xy, 3);
+  ns_test_drain ();
+}
+
+static void
+on_refused (NsEditor *editor, const char *reason, guint *n)
+{
+  (*n)++;
+}
+
+static void
+test_read_only (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *location = NULL;
+  g_autoptr (NsDb) db = ns_test_open_fresh_db (&location);
+  gint64 a = queue_case (db, "Held_A", "ann");
+  g_autofree char *old_db = g_strdup (g_getenv ("NEUROSEG_DB"));
+  NsWindow *window;
+  NsQueuePanel *panel;
+  GtkWindow *question;
+  GtkWidget *bar, *tools;
+  NsEditor *editor;
+  NsLabelMap *map;
+  g_autofree guint8 *before = NULL;
+  guint n_undo, refused = 0;
+  gsize n;
+
+  /* the workbench's queue is this database */
+  g_setenv ("NEUROSEG_DB", location, TRUE);
+  other_workstation (location, "queue", "claim", "Held_A", "--who", "bob", "--lease", "3600",
+                     NULL);
+  window = ns_window_new (NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "train.queue", NULL));
+  ns_test_drain ();
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();
+
+    panel = NULL;
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels) && panel == NULL; i++)
+      {
+        g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+        if (g_strcmp0 (gtk_window_get_title (w), "Fine-tuning Queue") == 0)
+          panel = NS_QUEUE_PANEL (ns_test_find_widget (GTK_WIDGET (w), NS_TYPE_QUEUE_PANEL));
+      }
+  }
+  g_assert_nonnull (panel);
+  select_case (panel, "Held_A");
+  ns_queue_panel_open_selected (panel);
+  question = ns_queue_panel_get_question (panel);
+  g_assert_nonnull (question);
+  click (ns_test_find_button (GTK_WIDGET (question), "Open _Read-Only"));
+  g_assert_true (ns_test_wait_until (question_gone, panel, 5));
+  g_assert_true (ns_test_wait_until (window_editing, window, 60));
+  ns_window_set_layout (window, "grid");
+  g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, window, 10));
+
+  /* what the user sees: who holds it since when, Take Over; the tools insensitive */
+  editor = ns_test_window_editor (window);
+  g_signal_connect (editor, "edit-refused", G_CALLBACK (on_refused), &refused);
+  g_assert_nonnull (ns_editor_get_read_only (editor));
+  g_assert_true (g_str_has_prefix (ns_editor_get_read_only (editor), "claimed by bob on "));
+  bar = ns_test_find_named (GTK_WIDGET (window), "read-only-infobar");
+  g_assert_true (gtk_widget_get_visible (bar));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (ns_test_find_named (
+                                     bar, "read-only-message"))), "Read only: claimed by bob"));
+  g_assert_true (action_enabled (window, "seg.take-over"));
+  tools = ns_test_find_widget (GTK_WIDGET (window), NS_TYPE_TOOL_PANEL);
+  g_assert_nonnull (tools);
+  g_assert_false (gtk_widget_is_sensitive (tools));
+  g_assert_false (action_enabled (window, "win.undo"));
+  g_assert_false (action_enabled (window, "edit.interpolate"));
+  g_assert_false (action_enabled (window, "seg.run-model"));
+  g_assert_false (action_enabled (window, "seg.mark-corrected"));
+
+  /* every path that writes: nothing changes, nothing is recorded */
+  map = ns_test_window_labels (window);
+  n = ns_grid_n_voxels (&map->grid);
+  before = g_memdup2 (map->labels, n);
+  n_undo = ns_history_n_undo (ns_test_window_history (window));
+  stroke (window);
+  g_assert_cmpmem (map->labels, n, before, n);
+  /* Ctrl+Z's action (off: GTK does not run it), and the editor's own undo */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL);
+  g_assert_cmpuint (ns_editor_undo (editor, 1), ==, 0);
+  {
+    g_autofree guint8 *all = g_malloc (n);
+
+    memset (all, 2, n);
+    g_assert_false (ns_editor_replace (editor, all, "Run Model"));
+    /* a change a tool already applied (Refine, the cleanup tools): put back */
+    g_autoptr (NsEditChange) c = ns_edit_replace_labels (map, all, "Refine");
+    g_assert_true (ns_editor_commit_applied (editor, g_steal_pointer (&c)));
+  }
+  g_assert_cmpmem (map->labels, n, before, n);
+  g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)), ==, n_undo);
+  g_assert_false (ns_editor_is_modified (editor));
+  g_assert_cmpuint (refused, >=, 3);
+
+  /* Take Over (the infobar's button): claimed by the user, editable, the stroke paints */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "seg.take-over", NULL));
+  ns_test_drain ();
+  g_assert_null (ns_editor_get_read_only (editor));
+  g_assert_false (gtk_widget_get_visible (bar));
+  g_assert_true (gtk_widget_is_sensitive (tools));
+  {
+    g_autoptr (NsQueueClaim) c = ns_queue_dup_claim (db, a, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (c->who, ==, g_get_user_name ());
+  }
+  stroke (window);
+  g_assert_cmpuint (count_labelled (map), >, count_labelled_bytes (before, n));
+  g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)), ==, n_undo + 1);
+  g_assert_true (action_enabled (window, "win.undo"));
+
+  g_signal_handlers_disconnect_by_data (editor, &refused);
+  ns_editor_discard_changes (editor);
+  gtk_window_destroy (GTK_WINDOW (window));
+  ns_test_drain ();
+  if (old_db != NULL)
+    g_setenv ("NEUROSEG_DB", old_db, TRUE);
+  else
+    g_unsetenv ("NEUROSEG_DB");
 }
 
 static GtkWidget *
@@ -871,6 +1090,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/team/review", test_review);
   g_test_add_func ("/ui/team/claim", test_claim);
   g_test_add_func ("/ui/team/taken", test_taken);
+  g_test_add_func ("/ui/team/read-only", test_read_only);
   g_test_add_func ("/ui/team/fine-tune", test_fine_tune);
   if (ns_test_db_is_server ())
     g_test_add_func ("/ui/team/server-away", test_server_away);

@@ -42,6 +42,11 @@ struct _NsAiController
    * none), its path; released when the viewer shows another case or none */
   NsQueueSession *claim;
   char *queue_case_path;
+  /* that case opened read-only (a colleague holds it): its queue id (0: not) and why; the
+   * editor is read-only while the viewer shows it */
+  gint64 read_only_case;
+  char *read_only_reason;
+  gboolean queueing;          /* Mark Corrected's queue write runs in its worker */
 };
 
 G_DEFINE_FINAL_TYPE (NsAiController, ns_ai_controller, G_TYPE_OBJECT)
@@ -93,7 +98,8 @@ keep_weak (GtkWindow **slot, GtkWindow *win)
 
 /* ---- the job ---------------------------------------------------------------------------- */
 
-/* The job shown: Run Model while it runs, else the fine-tuning run followed. */
+/* The job shown: Run Model while it runs, else Mark Corrected's queue write, else the
+ * fine-tuning run followed. */
 static void
 update_job (NsAiController *self)
 {
@@ -109,6 +115,8 @@ update_job (NsAiController *self)
                        : g_strdup ("Run Model: loading the model…");
       fraction = total > 0 ? (double) done / total : 0;
     }
+  else if (self->queueing)
+    text = g_strdup ("Mark Corrected: adding the case to the queue…");
   else if (self->training != NULL
            && ns_train_panel_get_state (self->training) == NS_TRAIN_RUNNING)
     {
@@ -355,6 +363,10 @@ drop_claim (NsAiController *self)
     }
   g_clear_object (&self->claim);
   g_clear_pointer (&self->queue_case_path, g_free);
+  self->read_only_case = 0;
+  g_clear_pointer (&self->read_only_reason, g_free);
+  if (self->editor != NULL)
+    ns_editor_set_read_only (self->editor, NULL);
 }
 
 static void
@@ -373,7 +385,14 @@ on_case_claimed (NsQueuePanel *panel, NsQueueSession *session, NsAiController *s
     return; /* the same case opened again under the claim it holds */
   drop_claim (self);
   if (session == NULL)
-    return;
+    {
+      const char *reason = NULL;
+
+      /* opened read-only: the editor follows once the viewer shows the case */
+      self->read_only_case = ns_queue_panel_get_read_only_case (panel, &reason);
+      self->read_only_reason = g_strdup (reason);
+      return;
+    }
   self->claim = g_object_ref (session);
   g_signal_connect (session, "lost", G_CALLBACK (on_claim_lost), self);
 }
@@ -409,6 +428,44 @@ on_viewer_case (NsViewer *viewer, GParamSpec *pspec, NsAiController *self)
   if (self->queue_case_path != NULL && ns_viewer_get_case (viewer) != NULL
       && !shows_queue_case (self))
     drop_claim (self);
+  else if (self->read_only_case != 0 && shows_queue_case (self) && self->editor != NULL)
+    ns_editor_set_read_only (self->editor, self->read_only_reason);
+}
+
+gboolean
+ns_ai_controller_is_queueing (NsAiController *self)
+{
+  g_return_val_if_fail (NS_IS_AI_CONTROLLER (self), FALSE);
+  return self->queueing;
+}
+
+void
+ns_ai_controller_take_over (NsAiController *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *note = NULL;
+  g_autofree char *location = ns_db_dup_default_path ();   /* the queue panel's */
+  NsQueueSession *session;
+
+  g_return_if_fail (NS_IS_AI_CONTROLLER (self));
+  if (self->read_only_case == 0 || !shows_queue_case (self))
+    return;
+  note = g_strdup_printf ("taken over in the editor by %s (it was %s)", g_get_user_name (),
+                          self->read_only_reason != NULL ? self->read_only_reason : "held");
+  session = ns_queue_session_new (location, self->read_only_case, NULL, 0, TRUE, note, &error);
+  if (session == NULL)
+    {
+      show_message (self, TRUE, "Take Over", error->message);
+      return;
+    }
+  self->claim = session;
+  g_signal_connect (session, "lost", G_CALLBACK (on_claim_lost), self);
+  self->read_only_case = 0;
+  g_clear_pointer (&self->read_only_reason, g_free);
+  if (self->editor != NULL)
+    ns_editor_set_read_only (self->editor, NULL);
+  if (self->queue_panel != NULL)
+    ns_queue_panel_refresh (self->queue_panel, NULL);
 }
 
 /* Mark Corrected on a case opened from the queue: refused when it was opened read-only
@@ -465,28 +522,56 @@ show_queue (NsAiController *self)
 }
 
 static void
+mark_corrected_failed (NsAiController *self, const GError *error)
+{
+  NsCase *ncase = ns_viewer_get_case (self->viewer);
+  g_autofree char *folder = ncase != NULL ? ns_corrections_dup_case_folder (ncase) : NULL;
+  g_autofree char *text = NULL;
+
+  /* the queue's server is away: say where the correction is meanwhile */
+  if (g_error_matches (error, NS_DATA_ERROR, NS_DATA_ERROR_UNAVAILABLE) && folder != NULL)
+    text = g_strdup_printf ("%s\n\nNothing was written to the queue.  The corrected mask "
+                            "is saved on this workstation (%s) and the editor keeps the "
+                            "edits; Mark Corrected again once the server is back.",
+                            error->message, folder);
+  show_message (self, TRUE, "Mark Corrected and Queue", text != NULL ? text : error->message);
+}
+
+static void
+mark_corrected_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (NsAiController) self = user_data;
+  g_autoptr (GError) error = NULL;
+  gint64 id = ns_model_runner_mark_corrected_finish (NS_MODEL_RUNNER (source), result, &error);
+
+  self->queueing = FALSE;
+  update_job (self);
+  if (self->window == NULL)
+    return; /* the window closed meanwhile: the mask is saved, the queue has it or not */
+  if (id == 0)
+    mark_corrected_failed (self, error);
+  else
+    show_queue (self);
+}
+
+/* The mask is saved at once; the queue's write, which a busy database or a server that is
+ * away retries for up to 30 s, runs in a worker while the main loop goes on. */
+static void
 mark_corrected (NsAiController *self)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!check_claim (self, &error)
-      || ns_model_runner_mark_corrected (self->runner, self->editor, NULL, &error) == 0)
+  if (self->queueing)
+    return; /* the one running says how it ends */
+  if (!check_claim (self, &error))
     {
-      NsCase *ncase = ns_viewer_get_case (self->viewer);
-      g_autofree char *folder = ncase != NULL ? ns_corrections_dup_case_folder (ncase) : NULL;
-      g_autofree char *text = NULL;
-
-      /* the queue's server is away: say where the correction is meanwhile */
-      if (g_error_matches (error, NS_DATA_ERROR, NS_DATA_ERROR_UNAVAILABLE) && folder != NULL)
-        text = g_strdup_printf ("%s\n\nNothing was written to the queue.  The corrected mask "
-                                "is saved on this workstation (%s) and the editor keeps the "
-                                "edits; Mark Corrected again once the server is back.",
-                                error->message, folder);
-      show_message (self, TRUE, "Mark Corrected and Queue", text != NULL ? text
-                                                                         : error->message);
+      mark_corrected_failed (self, error);
       return;
     }
-  show_queue (self);
+  self->queueing = TRUE;
+  update_job (self);
+  ns_model_runner_mark_corrected_async (self->runner, self->editor, NULL, NULL,
+                                        mark_corrected_done_cb, g_object_ref (self));
 }
 
 /* ---- the model choice ---------------------------------------------------------------- */

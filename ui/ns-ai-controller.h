@@ -35,10 +35,17 @@ NsAiController *ns_ai_controller_new      (GtkWindow *window, NsViewer *viewer,
                                                               const char *path));
 /* The actions (one function each; the window's seg.* and train.* actions call them). */
 void            ns_ai_controller_run_model        (NsAiController *self);
+/* Mark Corrected and Queue: the mask saved at once, the queue written in a worker (the
+ * main loop runs on while a busy database or an absent server is retried); then the queue
+ * window, or the error.  ns_ai_controller_is_queueing() while the worker runs. */
 void            ns_ai_controller_mark_corrected   (NsAiController *self);
+gboolean        ns_ai_controller_is_queueing      (NsAiController *self);
 void            ns_ai_controller_choose_model     (NsAiController *self);
 void            ns_ai_controller_show_uncertainty (NsAiController *self);
 void            ns_ai_controller_show_queue       (NsAiController *self);
+/* The case opened read-only from the queue (a colleague holds it) is taken over: claimed
+ * (recorded, with a note), the editor editable again; a refusal is shown. */
+void            ns_ai_controller_take_over        (NsAiController *self);
 void            ns_ai_controller_fine_tune        (NsAiController *self);
 void            ns_ai_controller_show_models      (NsAiController *self);
 NsModelRunner  *ns_ai_controller_get_runner (NsAiController *self);

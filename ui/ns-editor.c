@@ -8,6 +8,12 @@
  * ns_viewer_labels_edited() updates the volumes from the change and damages only the
  * box it touched.  A stroke damages its box after each dab and is committed once, at
  * the release, so a drag is one undo step.
+ *
+ * Read-only (ns_editor_set_read_only(): a queued case a colleague holds) is enforced by
+ * the document (ns_mask_doc_set_read_only()), the one place every write passes: a change
+ * a tool already applied is put back there and record() shows the views the voxels as
+ * they are again.  The editor only refuses to begin a stroke, so that no dab shows for a
+ * moment before it is put back.
  */
 #define G_LOG_DOMAIN "ns-editor"
 
@@ -26,6 +32,7 @@ struct _NsEditor
 
   NsViewer *viewer;
   NsMaskDoc *doc;
+  char *read_only;               /* why edits are refused (the document's too), or NULL */
   char *case_seg_path;           /* the case's segmentation file, NULL when none */
   gboolean seg_confirmed;        /* a save to case_seg_path was confirmed */
 
@@ -77,6 +84,7 @@ enum {
   PROP_FILL_GUARD_FRACTION,
   PROP_FILL_PENDING,
   PROP_MODIFIED,
+  PROP_READ_ONLY,
   N_PROPS
 };
 
@@ -85,6 +93,8 @@ enum {
   HISTORY_CHANGED,
   LABEL_TABLE_CHANGED,
   FILL_REFUSED,
+  EDIT_REFUSED,
+  LABELS_UNREADABLE,
   N_SIGNALS
 };
 
@@ -213,23 +223,24 @@ shares_case_labels (const NsCase *ncase, const char *path)
 
 /* The document that shared the case's labels (above) wrote into them: they go back to what
  * the file holds now, which the views show once the editor is closed (the edits were saved
- * into that file, or discarded).  The file unreadable: the labels go empty and the reason
- * is logged, rather than showing edits that are not in any file. */
+ * into that file, or discarded).  The file unreadable: the labels stay as the user left
+ * them (nothing of theirs is lost) and "labels-unreadable" says which file and why. */
 static void
-reread_case_labels (NsCase *ncase)
+reread_case_labels (NsEditor *self, NsCase *ncase)
 {
   g_autoptr (GError) error = NULL;
+  const char *path = ncase->paths[NS_CASE_FILE_LABELS];
   gsize n = ns_grid_n_voxels (&ncase->labels->grid);
-  g_autoptr (NsLabelMap) map = ns_mask_doc_read_mask (ncase->paths[NS_CASE_FILE_LABELS],
-                                                      &ncase->labels->grid, &error);
+  g_autoptr (NsLabelMap) map = ns_mask_doc_read_mask (path, &ncase->labels->grid, &error);
 
   if (map != NULL)
-    memcpy (ncase->labels->labels, map->labels, n);
-  else
     {
-      g_warning ("the case's labels could not be read again: %s", error->message);
-      memset (ncase->labels->labels, 0, n);
+      memcpy (ncase->labels->labels, map->labels, n);
+      return;
     }
+  if (strstr (error->message, path) == NULL)
+    g_prefix_error (&error, "%s: ", path);
+  g_signal_emit (self, signals[LABELS_UNREADABLE], 0, error);
 }
 
 void
@@ -257,7 +268,7 @@ ns_editor_close (NsEditor *self)
   g_clear_pointer (&self->doc, ns_mask_doc_free);
   g_clear_pointer (&self->case_seg_path, g_free);
   if (reread)
-    reread_case_labels (ncase);
+    reread_case_labels (self, ncase);
   if (ns_viewer_has_case (self->viewer))
     ns_viewer_set_labels (self->viewer, NULL);
   g_signal_emit (self, signals[DOC_CHANGED], 0);
@@ -290,6 +301,7 @@ ns_editor_open (NsEditor *self, const char *mask_path, GError **error)
   if (doc == NULL)
     return FALSE;
   self->doc = doc;
+  ns_mask_doc_set_read_only (doc, self->read_only);
   self->case_seg_path = g_strdup (ncase->paths[NS_CASE_FILE_LABELS]);
   self->seg_confirmed = FALSE;
   ns_viewer_set_labels (self->viewer, ns_mask_doc_get_map (doc));
@@ -304,6 +316,29 @@ ns_editor_open (NsEditor *self, const char *mask_path, GError **error)
   g_signal_emit (self, signals[LABEL_TABLE_CHANGED], 0);
   notify_modified (self);
   return TRUE;
+}
+
+void
+ns_editor_set_read_only (NsEditor *self, const char *reason)
+{
+  g_return_if_fail (NS_IS_EDITOR (self));
+
+  if (g_strcmp0 (reason, self->read_only) == 0)
+    return;
+  ns_editor_stroke_cancel (self);
+  ns_editor_fill_cancel (self);
+  g_free (self->read_only);
+  self->read_only = g_strdup (reason);
+  if (self->doc != NULL)
+    ns_mask_doc_set_read_only (self->doc, reason);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READ_ONLY]);
+}
+
+const char *
+ns_editor_get_read_only (NsEditor *self)
+{
+  g_return_val_if_fail (NS_IS_EDITOR (self), NULL);
+  return self->read_only;
 }
 
 NsMaskDoc *
@@ -671,7 +706,8 @@ ns_editor_add_label (NsEditor *self, guint8 value, const char *name, const guint
   g_return_if_fail (NS_IS_EDITOR (self));
   g_return_if_fail (value != 0 && name != NULL);
 
-  if (self->doc == NULL)
+  /* a label description is saved with the mask: an edit too */
+  if (self->doc == NULL || ns_mask_doc_get_read_only (self->doc) != NULL)
     return;
   ns_label_table_set (ns_mask_doc_get_labels (self->doc), value, name, rgba, TRUE,
                       ns_editor_get_locked (self, value));
@@ -787,13 +823,28 @@ ns_editor_get_outline_offsets (NsEditor *self, const NsPlaneGeometry *geom)
 
 /* ---- edits ------------------------------------------------------------------------------- */
 
+/* The one way an applied change (owned) reaches the document: the views follow it (box:
+ * what to damage, NULL: the change's box), the document records it, or, read-only, puts
+ * the voxels back: the views follow them back and "edit-refused" says why. */
+static void
+record (NsEditor *self, NsEditChange *change, const int box[6])
+{
+  g_autoptr (NsEditChange) keep = ns_edit_change_ref (change);
+
+  ns_viewer_labels_edited (self->viewer, change, TRUE, box);
+  if (!ns_mask_doc_commit (self->doc, change) && ns_mask_doc_get_read_only (self->doc) != NULL)
+    {
+      ns_viewer_labels_edited (self->viewer, keep, FALSE, NULL);
+      g_signal_emit (self, signals[EDIT_REFUSED], 0, ns_mask_doc_get_read_only (self->doc));
+    }
+  notify_modified (self);
+}
+
 static void
 commit (NsEditor *self, NsEditChange *change)
 {
   /* The views were damaged dab by dab for a stroke; the volumes follow the change. */
-  ns_viewer_labels_edited (self->viewer, change, TRUE, (int[6]) { 0, 0, 0, -1, -1, -1 });
-  ns_mask_doc_commit (self->doc, change);
-  notify_modified (self);
+  record (self, change, (int[6]) { 0, 0, 0, -1, -1, -1 });
 }
 
 gboolean
@@ -806,7 +857,8 @@ ns_editor_stroke_begin (NsEditor *self, const NsPlaneGeometry *geom, const doubl
 
   g_return_val_if_fail (NS_IS_EDITOR (self), FALSE);
 
-  if (self->doc == NULL || (self->tool != NS_TOOL_BRUSH && self->tool != NS_TOOL_ERASER))
+  if (self->doc == NULL || (self->tool != NS_TOOL_BRUSH && self->tool != NS_TOOL_ERASER)
+      || ns_mask_doc_get_read_only (self->doc) != NULL)
     return FALSE;
   ns_editor_stroke_end (self);
 
@@ -894,9 +946,7 @@ commit_tool_change (NsEditor *self, NsEditChange *change)
 {
   if (change == NULL)
     return FALSE;
-  ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
-  ns_mask_doc_commit (self->doc, change);
-  notify_modified (self);
+  record (self, change, NULL);
   return TRUE;
 }
 
@@ -1073,7 +1123,11 @@ ns_editor_replace (NsEditor *self, const guint8 *labels, const char *name)
     return FALSE;
   ns_editor_stroke_end (self);
   if (!ns_mask_doc_replace (self->doc, labels, name))
-    return FALSE;
+    {
+      if (ns_mask_doc_get_read_only (self->doc) != NULL)
+        g_signal_emit (self, signals[EDIT_REFUSED], 0, ns_mask_doc_get_read_only (self->doc));
+      return FALSE;
+    }
   ns_viewer_labels_changed (self->viewer);
   notify_modified (self);
   return TRUE;
@@ -1091,9 +1145,7 @@ ns_editor_commit_applied (NsEditor *self, NsEditChange *change)
     return FALSE;
   ns_editor_stroke_end (self);
   /* the viewer reads the change (volumes, damaged box) before the history owns it */
-  ns_viewer_labels_edited (self->viewer, change, TRUE, NULL);
-  ns_mask_doc_commit (self->doc, g_steal_pointer (&owned));
-  notify_modified (self);
+  record (self, g_steal_pointer (&owned), NULL);
   return TRUE;
 }
 
@@ -1105,6 +1157,11 @@ undo_redo (NsEditor *self, guint n, gboolean redo)
 
   if (self->doc == NULL)
     return 0;
+  if (ns_mask_doc_get_read_only (self->doc) != NULL)
+    {
+      g_signal_emit (self, signals[EDIT_REFUSED], 0, ns_mask_doc_get_read_only (self->doc));
+      return 0;
+    }
   ns_editor_stroke_end (self);
   history = ns_mask_doc_get_history (self->doc);
   for (guint s = 0; s < n; s++)
@@ -1182,6 +1239,7 @@ ns_editor_dispose (GObject *object)
   g_clear_object (&self->viewer);
   g_clear_pointer (&self->outline, g_array_unref);
   g_clear_pointer (&self->case_seg_path, g_free);
+  g_clear_pointer (&self->read_only, g_free);
   g_clear_pointer (&self->brain, ns_label_map_unref);
   g_clear_pointer (&self->brain_image, ns_volume_unref);
 
@@ -1239,6 +1297,9 @@ ns_editor_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
       break;
     case PROP_MODIFIED:
       g_value_set_boolean (value, ns_editor_is_modified (self));
+      break;
+    case PROP_READ_ONLY:
+      g_value_set_string (value, self->read_only);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1340,6 +1401,8 @@ ns_editor_class_init (NsEditorClass *klass)
                                                           | G_PARAM_STATIC_STRINGS);
   properties[PROP_MODIFIED] = g_param_spec_boolean ("modified", NULL, NULL, FALSE,
                                                     G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_READ_ONLY] = g_param_spec_string ("read-only", NULL, NULL, NULL,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[DOC_CHANGED] =
@@ -1357,6 +1420,12 @@ ns_editor_class_init (NsEditorClass *klass)
   signals[FILL_REFUSED] =
     g_signal_new ("fill-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[EDIT_REFUSED] =
+    g_signal_new ("edit-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[LABELS_UNREADABLE] =
+    g_signal_new ("labels-unreadable", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void

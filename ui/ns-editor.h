@@ -67,8 +67,19 @@ char         *ns_editor_default_mask_path (NsCase *ncase);
 gboolean      ns_editor_open              (NsEditor *self, const char *mask_path,
                                            GError **error);
 /* Closes the document.  Its journal keeps unsaved edits for recovery; when the mask is
- * back at its saved state (every edit undone) the journal is emptied instead. */
+ * back at its saved state (every edit undone) the journal is emptied instead.  A document
+ * that edited the case's own labels in place gives them back as the file holds them; when
+ * the file cannot be read, the labels stay as they are and signal "labels-unreadable"
+ * (const GError *: the file and why) is emitted. */
 void          ns_editor_close             (NsEditor *self);
+/* Read-only (reason: why, in words for the user; NULL: editable): the document refuses
+ * every write (ns_mask_doc_set_read_only(), also for documents opened later until this is
+ * set back to NULL), a stroke does not begin, a change a tool applied is put back and
+ * signal "edit-refused" (const char *reason) says so; a stroke or fill in progress is
+ * cancelled.  Property "read-only" (string) is notified. */
+void          ns_editor_set_read_only     (NsEditor *self, const char *reason);
+/* Why it is read-only (borrowed), or NULL. */
+const char   *ns_editor_get_read_only     (NsEditor *self);
 /* NULL without a document. */
 NsMaskDoc    *ns_editor_get_doc           (NsEditor *self);
 gboolean      ns_editor_is_modified       (NsEditor *self);
@@ -166,12 +177,14 @@ void          ns_editor_fill_cancel       (NsEditor *self);
 gboolean      ns_editor_interpolate       (NsEditor *self, int plane_axis, GError **error);
 gboolean      ns_editor_remove_islands    (NsEditor *self, double min_ml, GError **error);
 /* Replaces the whole mask (a model's prediction: labels has the map's voxel count) as one
- * undoable, journaled entry named name; FALSE without a document or when nothing changed. */
+ * undoable, journaled entry named name; FALSE without a document, when nothing changed, or
+ * when the document is read-only ("edit-refused" emitted). */
 gboolean      ns_editor_replace           (NsEditor *self, const guint8 *labels,
                                            const char *name);
 /* Commits change, already applied to the document's map (a whole-volume edit computed
  * elsewhere, e.g. Run Model's prediction diffed in its worker), as one undoable,
- * journaled entry; takes ownership.  FALSE without a document. */
+ * journaled entry; takes ownership.  FALSE without a document.  A read-only document puts
+ * the voxels back and "edit-refused" is emitted (TRUE: the change was dealt with). */
 gboolean      ns_editor_commit_applied    (NsEditor *self, NsEditChange *change);
 guint         ns_editor_undo              (NsEditor *self, guint n);
 guint         ns_editor_redo              (NsEditor *self, guint n);

@@ -1196,9 +1196,38 @@ keep_earlier_correction (const char *path, GError **error)
   return TRUE;
 }
 
-gint64
-ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const char *db_path,
-                                GError **error)
+/* What the queue is given for a correction: copies, so that a worker thread may use them
+ * while the user goes on. */
+typedef struct
+{
+  char *db_path;
+  char *case_dir;
+  char *mask_path;
+  char *prediction_path;    /* NULL: none kept */
+  int model_version;
+  double uncertainty;
+  char *claim_token;
+} QueueJob;
+
+static void
+queue_job_free (QueueJob *job)
+{
+  g_free (job->db_path);
+  g_free (job->case_dir);
+  g_free (job->mask_path);
+  g_free (job->prediction_path);
+  g_free (job->claim_token);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QueueJob, queue_job_free)
+
+/* The part of Mark Corrected on the main loop: the mask saved into the corrections folder
+ * and the prediction copied beside it (what the user made is on disk before the queue is
+ * tried); returns what the queue is to record. */
+static QueueJob *
+prepare_correction (NsModelRunner *self, NsEditor *editor, const char *db_path,
+                    GError **error)
 {
   NsCase *ncase = ns_viewer_get_case (self->viewer);
   NsMaskDoc *doc = editor != NULL ? ns_editor_get_doc (editor) : NULL;
@@ -1206,15 +1235,14 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
   g_autofree char *mask_path = NULL;
   g_autofree char *prediction_path = NULL;
   g_autoptr (NsKeptPrediction) kept = NULL;
-  g_autoptr (NsDb) queue = NULL;
-  NsQueueAnnotation a = { 0 };
+  QueueJob *job;
   GError *local = NULL;
 
   if (ncase == NULL || doc == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "Mark Corrected: no case with a mask is open");
-      return 0;
+      return NULL;
     }
   /* into the user's corrections folder, never the case's own (the source tree's sample,
    * a read-only archive) */
@@ -1225,7 +1253,7 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
 
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
                    "Mark Corrected: cannot make the folder %s: %s", folder, g_strerror (saved));
-      return 0;
+      return NULL;
     }
   {
     g_autofree char *mask_name = g_strconcat (ncase->id, "_mask.nii.gz", NULL);
@@ -1237,12 +1265,12 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
   if (g_strcmp0 (ns_mask_doc_get_path (doc), mask_path) == 0)
     {
       if (!ns_editor_save (editor, NULL, FALSE, error))
-        return 0;
+        return NULL;
     }
   else if ((g_file_test (mask_path, G_FILE_TEST_EXISTS)
             && !keep_earlier_correction (mask_path, error))
            || !ns_editor_save (editor, mask_path, FALSE, error))
-    return 0;
+    return NULL;
 
   /* the prediction it was corrected from: the case's latest, kept when Run Model made it
    * (so also after a crash and a recovery), copied beside the mask so that a later run
@@ -1251,7 +1279,7 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
   if (local != NULL)
     {
       g_propagate_prefixed_error (error, local, "Mark Corrected: ");
-      return 0;
+      return NULL;
     }
   if (kept != NULL)
     {
@@ -1261,20 +1289,90 @@ ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const cha
       if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
         {
           g_prefix_error (error, "Mark Corrected: %s: ", prediction_path);
-          return 0;
+          return NULL;
         }
     }
 
-  queue = ns_db_open (db_path, error);
+  job = g_new0 (QueueJob, 1);
+  job->db_path = g_strdup (db_path);
+  job->case_dir = g_strdup (ncase->dir);
+  job->mask_path = g_steal_pointer (&mask_path);
+  job->prediction_path = kept != NULL ? g_steal_pointer (&prediction_path) : NULL;
+  /* the queue records registered versions (>= 1); the shipped model and files as unknown */
+  job->model_version = kept != NULL && kept->model_version >= 1 ? kept->model_version : 0;
+  job->uncertainty = kept != NULL ? kept->uncertainty : NAN;
+  job->claim_token = g_strdup (self->claim_token);
+  return job;
+}
+
+/* The queue's part: may wait (a busy database, a server away: ns_db's retries, up to
+ * NS_DB_RETRY_WINDOW_MS), so the GUI runs it in a worker. */
+static gint64
+queue_correction (const QueueJob *job, GError **error)
+{
+  g_autoptr (NsDb) queue = ns_db_open (job->db_path, error);
+  NsQueueAnnotation a = { 0 };
+
   if (queue == NULL)
     return 0;
-  a.mask_path = mask_path;
-  a.prediction_path = kept != NULL ? prediction_path : NULL;
-  /* the queue records registered versions (>= 1); the shipped model and files as unknown */
-  a.model_version = kept != NULL && kept->model_version >= 1 ? kept->model_version : 0;
-  a.uncertainty = kept != NULL ? kept->uncertainty : NAN;
-  a.claim_token = self->claim_token;
-  return ns_queue_add (queue, ncase->dir, &a, error);
+  a.mask_path = job->mask_path;
+  a.prediction_path = job->prediction_path;
+  a.model_version = job->model_version;
+  a.uncertainty = job->uncertainty;
+  a.claim_token = job->claim_token;
+  return ns_queue_add (queue, job->case_dir, &a, error);
+}
+
+gint64
+ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor, const char *db_path,
+                                GError **error)
+{
+  g_autoptr (QueueJob) job = prepare_correction (self, editor, db_path, error);
+
+  return job != NULL ? queue_correction (job, error) : 0;
+}
+
+static void
+queue_correction_thread (GTask *task, gpointer source, gpointer task_data,
+                         GCancellable *cancellable)
+{
+  GError *error = NULL;
+  gint64 id = queue_correction (task_data, &error);
+
+  if (id == 0)
+    g_task_return_error (task, error);
+  else
+    g_task_return_int (task, id);
+}
+
+void
+ns_model_runner_mark_corrected_async (NsModelRunner *self, NsEditor *editor,
+                                      const char *db_path, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+  QueueJob *job;
+
+  g_return_if_fail (NS_IS_MODEL_RUNNER (self));
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ns_model_runner_mark_corrected_async);
+  job = prepare_correction (self, editor, db_path, &error);
+  if (job == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_set_task_data (task, job, (GDestroyNotify) queue_job_free);
+  g_task_run_in_thread (task, queue_correction_thread);
+}
+
+gint64
+ns_model_runner_mark_corrected_finish (NsModelRunner *self, GAsyncResult *result,
+                                       GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), 0);
+  return g_task_propagate_int (G_TASK (result), error);
 }
 
 void

@@ -112,6 +112,17 @@ double         ns_model_runner_get_apply_seconds (NsModelRunner *self);
  * and its uncertainty.  Returns the queue's case id, 0 on error. */
 gint64         ns_model_runner_mark_corrected (NsModelRunner *self, NsEditor *editor,
                                                const char *db_path, GError **error);
+/* The same for the GUI: the mask is saved (and the prediction copied) at once, on the
+ * calling thread; the queue's write, which a busy database or a server that is away keeps
+ * retrying for up to NS_DB_RETRY_WINDOW_MS, runs in a worker and callback gets the result
+ * on the caller's main context (_finish: the queue's case id, 0 + error). */
+void           ns_model_runner_mark_corrected_async  (NsModelRunner *self, NsEditor *editor,
+                                                      const char *db_path,
+                                                      GCancellable *cancellable,
+                                                      GAsyncReadyCallback callback,
+                                                      gpointer user_data);
+gint64         ns_model_runner_mark_corrected_finish (NsModelRunner *self,
+                                                      GAsyncResult *result, GError **error);
 /* The token of one's claim on the open case (ns-queue-session.h) that Mark Corrected
  * presents with the correction (NULL: none). */
 void           ns_model_runner_set_claim_token (NsModelRunner *self, const char *token);

@@ -29,6 +29,8 @@ struct _NsQueuePanel
   guint lease_s;             /* of the claims it makes (0: the default) */
   GtkWindow *question;       /* "taken by ...: Open Read-Only / Take Over", weak */
   gint64 question_case;      /* the case it is about */
+  gint64 read_only_case;     /* the case last opened read-only (0: the last one was not) */
+  char *read_only_reason;    /* why, in words ("claimed by ... since ...") */
   GtkWidget *server_bar;     /* "the database cannot be reached: ... tried again" */
   GtkWidget *server_label;
   struct _PanelOp *pending;  /* the change waiting for the server (PanelOp) */
@@ -45,6 +47,38 @@ enum { SIGNAL_OPEN_CASE, SIGNAL_CASE_CLAIMED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NsQueuePanel, ns_queue_panel, GTK_TYPE_BOX)
+
+/* "09:12 today", "6 Dec 2026, 17:40" (local time) from an ISO 8601 time (owned; the text
+ * as it is when it is not one). */
+static char *
+dup_plain_time (const char *iso)
+{
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) t = iso != NULL ? g_date_time_new_from_iso8601 (iso, utc) : NULL;
+  g_autoptr (GDateTime) local = t != NULL ? g_date_time_to_local (t) : NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+  if (local == NULL)
+    return g_strdup (iso != NULL ? iso : "an unknown time");
+  if (g_date_time_get_year (local) == g_date_time_get_year (now)
+      && g_date_time_get_day_of_year (local) == g_date_time_get_day_of_year (now))
+    return g_date_time_format (local, "%H:%M today");
+  return g_date_time_format (local, "%-d %b %Y, %H:%M");
+}
+
+char *
+ns_queue_panel_dup_holder_text (const NsQueueEntry *entry)
+{
+  g_autofree char *since = NULL;
+
+  g_return_val_if_fail (entry != NULL, NULL);
+  if (entry->claimed_by == NULL)
+    return NULL;
+  since = dup_plain_time (entry->claimed_since);
+  if (entry->claim_host != NULL && *entry->claim_host != '\0')
+    return g_strdup_printf ("%s on %s since %s", entry->claimed_by, entry->claim_host, since);
+  return g_strdup_printf ("%s since %s", entry->claimed_by, since);
+}
 
 char *
 ns_queue_panel_dup_row_text (NsQueuePanel *self, guint index)
@@ -67,8 +101,11 @@ ns_queue_panel_dup_row_text (NsQueuePanel *self, guint index)
     g_string_printf (text, "%s  %s  effort %s  uncertainty %s", e->case_id, state, effort,
                      unc);
     if (e->claimed_by != NULL)
-      g_string_append_printf (text, "  taken by %s on %s since %s", e->claimed_by,
-                              e->claim_host, e->claimed_since);
+      {
+        g_autofree char *holder = ns_queue_panel_dup_holder_text (e);
+
+        g_string_append_printf (text, "  taken by %s", holder);
+      }
     if (e->review != NS_QUEUE_REVIEW_NONE)
       g_string_append_printf (text, "  %s by %s", ns_queue_review_name (e->review),
                               e->reviewer);
@@ -393,12 +430,17 @@ on_db_changed (NsDbChanges changes, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The case at path opened, with one's claim on it (NULL: read-only). */
+/* The case at path opened, with one's claim on it (NULL: read-only, or not queued). */
 static void
 open_case (NsQueuePanel *self, const char *path, NsQueueSession *session)
 {
   g_autofree char *p = g_strdup (path); /* the signals may refresh the list */
 
+  if (session != NULL)
+    {
+      self->read_only_case = 0;
+      g_clear_pointer (&self->read_only_reason, g_free);
+    }
   g_signal_emit (self, signals[SIGNAL_CASE_CLAIMED], 0, session);
   g_signal_emit (self, signals[SIGNAL_OPEN_CASE], 0, p);
 }
@@ -455,9 +497,16 @@ on_question_response (GtkDialog *dialog, int response, NsQueuePanel *self)
   if (response == RESPONSE_READ_ONLY)
     {
       const NsQueueEntry *e = find_entry (self, id);
+      g_autofree char *holder = e != NULL ? ns_queue_panel_dup_holder_text (e) : NULL;
 
       if (e != NULL)
-        open_case (self, e->path, NULL);
+        {
+          self->read_only_case = id;
+          g_free (self->read_only_reason);
+          self->read_only_reason = holder != NULL ? g_strdup_printf ("claimed by %s", holder)
+                                                  : g_strdup ("opened read-only");
+          open_case (self, e->path, NULL);
+        }
     }
   else if (response == RESPONSE_TAKE_OVER && !claim_and_open (self, id, TRUE, &error))
     gtk_label_set_text (GTK_LABEL (self->message), error->message);
@@ -469,7 +518,8 @@ static void
 ask_taken (NsQueuePanel *self, const NsQueueEntry *e, const char *why)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkWidget *dialog, *take;
+  GtkWidget *dialog, *take, *details, *details_label;
+  g_autofree char *holder = ns_queue_panel_dup_holder_text (e);
 
   if (self->question != NULL)
     gtk_window_destroy (self->question);
@@ -480,10 +530,21 @@ ask_taken (NsQueuePanel *self, const NsQueueEntry *e, const char *why)
   gtk_window_set_title (GTK_WINDOW (dialog), "Case Taken");
   gtk_message_dialog_format_secondary_text (
     GTK_MESSAGE_DIALOG (dialog),
-    "%s%s\n\nOpen it read-only to look at it, or take it over to correct it yourself: "
-    "that is recorded, and %s's next save of this case will be refused (their edits stay "
-    "in their editor).", why, g_str_has_suffix (why, ".") ? "" : ".",
+    "Claimed by %s.\n\nOpen it read-only to look at it, or take it over to correct it "
+    "yourself: that is recorded, and %s's next save of this case will be refused (their "
+    "edits stay in their editor).", holder != NULL ? holder : "a colleague",
     e->claimed_by != NULL ? e->claimed_by : "the holder");
+  /* the database's own words (its location, never a password: ns_db_get_path()) */
+  details_label = gtk_label_new (why);
+  gtk_label_set_wrap (GTK_LABEL (details_label), TRUE);
+  gtk_label_set_selectable (GTK_LABEL (details_label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (details_label), 0);
+  gtk_widget_set_name (details_label, "taken-details-text");
+  details = gtk_expander_new_with_mnemonic ("_Details");
+  gtk_widget_set_name (details, "taken-details");
+  gtk_expander_set_child (GTK_EXPANDER (details), details_label);
+  gtk_box_append (GTK_BOX (gtk_message_dialog_get_message_area (GTK_MESSAGE_DIALOG (dialog))),
+                  details);
   gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
   gtk_dialog_add_button (GTK_DIALOG (dialog), "Open _Read-Only", RESPONSE_READ_ONLY);
   take = gtk_dialog_add_button (GTK_DIALOG (dialog), "_Take Over", RESPONSE_TAKE_OVER);
@@ -508,6 +569,8 @@ ns_queue_panel_open_selected (NsQueuePanel *self)
   /* only a case waiting for fine-tuning is corrected; the others are looked at */
   if (e->state != NS_QUEUE_STATE_QUEUED)
     {
+      self->read_only_case = 0;
+      g_clear_pointer (&self->read_only_reason, g_free);
       open_case (self, e->path, NULL);
       return;
     }
@@ -527,6 +590,15 @@ ns_queue_panel_open_selected (NsQueuePanel *self)
     ask_taken (self, e, error->message);
   else
     gtk_label_set_text (GTK_LABEL (self->message), error->message);
+}
+
+gint64
+ns_queue_panel_get_read_only_case (NsQueuePanel *self, const char **reason)
+{
+  g_return_val_if_fail (NS_IS_QUEUE_PANEL (self), 0);
+  if (reason != NULL)
+    *reason = self->read_only_reason;
+  return self->read_only_case;
 }
 
 GtkWindow *
@@ -604,6 +676,7 @@ ns_queue_panel_finalize (GObject *object)
   NsQueuePanel *self = NS_QUEUE_PANEL (object);
 
   g_free (self->db_path);
+  g_free (self->read_only_reason);
   g_ptr_array_unref (self->entries);
   G_OBJECT_CLASS (ns_queue_panel_parent_class)->finalize (object);
 }

@@ -52,6 +52,13 @@ gboolean       ns_queue_panel_requeue_selected (NsQueuePanel *self, GError **err
 gboolean       ns_queue_panel_review_selected  (NsQueuePanel *self, NsQueueReview verdict,
                                                 const char *note, GError **error);
 void           ns_queue_panel_open_selected    (NsQueuePanel *self);
+/* The case opened last with Open Read-Only (a colleague holds it; 0: the last case opened
+ * was not) and why, in words for the user: "claimed by ana on ws-7 since 09:12 today"
+ * (*reason borrowed, nullable).  Valid from "case-claimed" (NULL) on, until the next Open. */
+gint64         ns_queue_panel_get_read_only_case (NsQueuePanel *self, const char **reason);
+/* Who holds the entry's claim and since when, in plain words: "ana on ws-7 since 09:12
+ * today", "ana on ws-7 since 6 Dec 2026, 17:40" (local time; owned; NULL when nobody). */
+char          *ns_queue_panel_dup_holder_text    (const NsQueueEntry *entry);
 /* The "case taken" question Open put up (NULL when none is shown). */
 GtkWindow     *ns_queue_panel_get_question     (NsQueuePanel *self);
 /* The lease of the claims the panel makes, in seconds (0: NS_QUEUE_LEASE_DEFAULT_S). */

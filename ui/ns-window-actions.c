@@ -293,6 +293,13 @@ mark_corrected_action (GtkWidget *widget, const char *action_name, GVariant *par
   ns_ai_controller_mark_corrected (NS_WINDOW (widget)->ai);
 }
 
+/* The read-only infobar's Take Over: the case's claim taken, the editor editable. */
+static void
+take_over_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  ns_ai_controller_take_over (NS_WINDOW (widget)->ai);
+}
+
 static void
 choose_model_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -380,15 +387,28 @@ _ns_window_update_actions (NsWindow *self)
     "edit.remove-islands", "edit.add-label", "edit.class", "edit.history-goto",
     "seg.run-model", "seg.mark-corrected",
   };
+  /* change the mask: off while it is read-only (a colleague holds the case).  Choosing a
+   * tool stays on (Navigate is how one looks); the tool panel is insensitive and a stroke
+   * is refused by the document. */
+  static const char *const edit_actions[] = {
+    "edit.interpolate", "edit.remove-islands", "edit.add-label", "edit.history-goto",
+    "seg.run-model", "seg.mark-corrected",
+  };
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean has_case = ns_viewer_has_case (self->viewer);
   NsMaskDoc *doc = self->editor != NULL ? ns_editor_get_doc (self->editor) : NULL;
-  NsHistory *history = doc != NULL ? ns_mask_doc_get_history (doc) : NULL;
+  gboolean writable = doc != NULL && ns_mask_doc_get_read_only (doc) == NULL;
+  NsHistory *history = writable ? ns_mask_doc_get_history (doc) : NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (case_actions); i++)
     gtk_widget_action_set_enabled (widget, case_actions[i], has_case);
   for (guint i = 0; i < G_N_ELEMENTS (doc_actions); i++)
     gtk_widget_action_set_enabled (widget, doc_actions[i], doc != NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (edit_actions); i++)
+    if (!writable)
+      gtk_widget_action_set_enabled (widget, edit_actions[i], FALSE);
+  gtk_widget_action_set_enabled (widget, "seg.take-over",
+                                 doc != NULL && ns_mask_doc_get_read_only (doc) != NULL);
   gtk_widget_action_set_enabled (widget, "win.undo",
                                  history != NULL && ns_history_n_undo (history) > 0);
   gtk_widget_action_set_enabled (widget, "win.redo",
@@ -467,6 +487,7 @@ _ns_window_class_init_actions (GtkWidgetClass *widget_class)
     { "view.window-preset", "s", window_preset_action },
     { "seg.run-model", NULL, run_model_action },
     { "seg.mark-corrected", NULL, mark_corrected_action },
+    { "seg.take-over", NULL, take_over_action },
     { "seg.choose-model", NULL, choose_model_action },
     { "seg.show-uncertainty", NULL, show_uncertainty_action },
     { "train.queue", NULL, queue_action },

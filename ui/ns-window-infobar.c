@@ -15,6 +15,13 @@
  *     e.g. "the GPU failed: <reason>, finishing on the CPU", or which model it used for a
  *     case the chosen one could not take).
  * The last two are closed by the user or replaced by the next case's or run's.
+ *   - the case is read-only (a queued case a colleague holds, opened to look at it): "Read
+ *     only: claimed by … since …", with Take Over; shown exactly while the editor is
+ *     read-only (its reason the one source), the tools insensitive and the editing
+ *     actions off meanwhile; an edit that still reaches the document is refused there
+ *     and said in the status bar.
+ *   - the case's labels could not be read again when the editor closed (the file, why):
+ *     the labels shown are kept; closed by the user.
  */
 #define G_LOG_DOMAIN "ns-window"
 
@@ -103,11 +110,58 @@ run_finished_cb (NsModelRunner *runner, gboolean ok, const char *message, NsWind
   show_note (self->run_note_bar, self->run_note_label, ok ? message : NULL);
 }
 
+/* ---- read-only ---------------------------------------------------------------------------- */
+
+void
+_ns_window_update_read_only (NsWindow *self)
+{
+  const char *reason = self->editor != NULL ? ns_editor_get_read_only (self->editor) : NULL;
+
+  if (reason != NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("Read only: %s.  Take Over to edit.", reason);
+
+      gtk_label_set_text (self->read_only_label, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->read_only_bar), reason != NULL);
+  if (self->tool_panel != NULL)
+    gtk_widget_set_sensitive (self->tool_panel, reason == NULL);
+  _ns_window_update_actions (self);
+}
+
+static void
+edit_refused_cb (NsEditor *editor, const char *reason, NsWindow *self)
+{
+  g_autofree char *text = g_strdup_printf ("Nothing changed: read only (%s)", reason);
+
+  _ns_window_set_message (self, text);
+  _ns_window_update_read_only (self);
+}
+
+/* ---- the case's labels ------------------------------------------------------------------- */
+
+static void
+labels_unreadable_cb (NsEditor *editor, const GError *error, NsWindow *self)
+{
+  g_autofree char *text =
+    g_strdup_printf ("The case's labels could not be read again: %s.  The labels shown are "
+                     "kept as they were; save them (Save As) to keep them in a file.",
+                     error->message);
+
+  show_note (self->labels_bar, self->labels_label, text);
+}
+
 void
 _ns_window_init_infobars (NsWindow *self)
 {
   g_signal_connect (self->case_note_bar, "response", G_CALLBACK (note_response_cb), NULL);
   g_signal_connect (self->run_note_bar, "response", G_CALLBACK (note_response_cb), NULL);
+  g_signal_connect (self->labels_bar, "response", G_CALLBACK (note_response_cb), NULL);
+  g_signal_connect_object (self->editor, "notify::read-only",
+                           G_CALLBACK (_ns_window_update_read_only), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->editor, "edit-refused", G_CALLBACK (edit_refused_cb), self, 0);
+  g_signal_connect_object (self->editor, "labels-unreadable", G_CALLBACK (labels_unreadable_cb),
+                           self, 0);
   g_signal_connect_object (ns_ai_controller_get_runner (self->ai), "finished",
                            G_CALLBACK (run_finished_cb), self, 0);
 }

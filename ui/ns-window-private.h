@@ -82,6 +82,10 @@ struct _NsWindow
   GtkLabel *case_note_label;
   GtkInfoBar *run_note_bar;      /* what the last run had to do differently */
   GtkLabel *run_note_label;
+  GtkInfoBar *read_only_bar;     /* the case is read-only (a colleague holds it): Take Over */
+  GtkLabel *read_only_label;
+  GtkInfoBar *labels_bar;        /* the case's labels could not be read again */
+  GtkLabel *labels_label;
 };
 
 /* ---- ns-window.c ---------------------------------------------------------------------- */
@@ -199,6 +203,9 @@ void         _ns_window_update_protection (NsWindow *self);
 void         _ns_window_show_case_notes  (NsWindow *self);
 /* Connects the infobars' close buttons and the Run Model note (once, at init). */
 void         _ns_window_init_infobars    (NsWindow *self);
+/* Shows the read-only infobar while the editor is read-only (its reason), hides it
+ * otherwise; the tools are insensitive meanwhile. */
+void         _ns_window_update_read_only (NsWindow *self);
 
 /* ---- ns-window-save.c ----------------------------------------------------------------- */
 

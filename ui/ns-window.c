@@ -613,6 +613,10 @@ ns_window_class_init (NsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NsWindow, case_note_label);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, run_note_bar);
   gtk_widget_class_bind_template_child (widget_class, NsWindow, run_note_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, read_only_bar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, read_only_label);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, labels_bar);
+  gtk_widget_class_bind_template_child (widget_class, NsWindow, labels_label);
 
   _ns_window_class_init_actions (widget_class);
 }
