@@ -94,12 +94,12 @@ const NsClick *ns_interact_session_get_clicks (NsInteractSession *session);
 
 /* Runs the model on slice `slice` of axis with the clicks on it and the current mask,
  * and writes the corrected region into the session's mask and (nullable) out_mask (a
- * plane buffer, 0/1).  The network sees the box around the mask and the clicks on that
- * slice plus a margin (rounded up to the model's size multiple), not the whole slice: the
- * latency target is 100 ms on two cores.  Voxels outside the box keep their value, and so
- * do changes of the network that are not connected (8-connected through changed voxels)
- * to a click's disc: a click corrects the part of the slice it touches and never rewrites
- * the rest. */
+ * plane buffer, 0/1).  The network sees the slice cut to the case's brain box (padded to
+ * the model's size multiple, centred: the crop it was trained on); voxels outside it keep
+ * their value, and so do changes of the network that are not connected (8-connected
+ * through changed voxels) to a click's disc: a click corrects the part of the slice it
+ * touches and never rewrites the rest.  A slice without region and clicks is left as it
+ * is. */
 gboolean  ns_interact_session_run_slice     (NsInteractSession *session, int axis, int slice,
                                              guint8 *out_mask, GCancellable *cancellable,
                                              GError **error);

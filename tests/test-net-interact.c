@@ -13,7 +13,10 @@
  *   brush baseline);
  * - region -> labels keeps ET inside TC inside WT;
  * - the interactive model's metadata round-trip, and each kind refused where the other
- *   is needed (session, inference engine).
+ *   is needed (session, inference engine);
+ * - training and engine feed the network alike: a training slice of the dataset packed by
+ *   the trainer and the same slice, mask and click packed by the engine are the same
+ *   tensor, channel by channel; the training target is the truth region, not the mask.
  */
 #include "ns-test-util.h"
 #include "ns-test-net.h"
@@ -23,6 +26,8 @@
 #include "ns-infer.h"
 #include "ns-interact-eval-private.h"
 #include "ns-interact-private.h"
+#include "ns-interact-train-private.h"
+#include "ns-dataset.h"
 
 #include <math.h>
 #include <string.h>
@@ -564,6 +569,175 @@ test_train_warm_start (void)
   ns_trainer_options_clear (&o);
 }
 
+/* The dataset of the trainer on one synthetic case (un-augmented) and the interactive
+ * model's image inputs: its data meta, as ns-trainer.c makes it. */
+static NsDataset *
+train_dataset (NsCase *c, GError **error)
+{
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsModelMeta) data = ns_model_meta_new_default (meta->arch);
+  g_strfreev (data->modalities);
+  data->modalities = g_strdupv (meta->modalities);
+  g_free (data->normalisation);
+  data->normalisation = g_strdup (meta->normalisation);
+  NsDatasetOptions opt;
+  ns_dataset_options_init (&opt);
+  opt.augment = FALSE;
+  return ns_dataset_new_from_cases (&c, 1, data, &opt, error);
+}
+
+/* Issue 15's train/engine mismatch: the trainer's input for a slice, a mask and a click
+ * must be the engine's for the same slice, mask and click, channel by channel (the image
+ * z-scored by the case's statistics, the crop, the mask, the click discs).  The engine
+ * once cut a box of at least 96 x 96 around the region and the clicks, where the trainer
+ * shows the brain crop (64 x 64 here): this fails on that engine. */
+static void
+test_train_engine_same_input (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ns_test_write_case ("same-input", 70, 60, 8, TRUE);
+  g_autoptr (NsCase) c = ns_case_load (dir, NS_CASE_LOAD_MAP_TO_2017, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsDataset) ds = train_dataset (c, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  int w, h, C = 2, id = -1, k = 4;
+  ns_dataset_get_crop_size (ds, &w, &h);
+  for (int i = 0; i < ns_dataset_get_n_slices (ds) && id < 0; i++)
+    {
+      int ci, kk;
+      gboolean tumour;
+      ns_dataset_slice_info (ds, i, &ci, &kk, &tumour);
+      if (kk == k)
+        id = i;
+    }
+  g_assert_cmpint (id, >=, 0);
+  const float *image;
+  const guint8 *classes;
+  ns_dataset_peek_slice (ds, id, &image, &classes);
+
+  /* the trainer: the region (WT) shifted by 3 pixels as the mask, a positive click in
+   * the missed part */
+  gsize hw = (gsize) w * h;
+  g_autofree guint8 *prior = g_malloc0 (hw);
+  int cx = -1, cy = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (classes[(gsize) y * w + x] > 0)
+        {
+          if (x + 3 < w)
+            prior[(gsize) y * w + x + 3] = 1;
+          if (cx < 0 || x < cx)
+            cx = x, cy = y;
+        }
+  g_assert_cmpint (cx, >=, 0);
+  /* and a negative one on the false part: the rightmost voxel of the mask */
+  int nx = -1, ny = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (prior[(gsize) y * w + x] && classes[(gsize) y * w + x] == 0 && x > nx)
+        nx = x, ny = y;
+  g_assert_cmpint (nx, >=, 0);
+  NsClick tclick[2] = { { 2, { cx + 1, cy, 0 }, TRUE, 0 }, { 2, { nx, ny, 0 }, FALSE, 0 } };
+  const float *planes[2] = { image, image + hw };
+  g_autofree float *train = g_new (float, hw * (C + NS_INTERACT_N_CHANNELS));
+  _ns_interact_train_pack (train, C, planes, w, h, prior, tclick, 2);
+
+  /* the engine: the same mask on slice k, the same click on the case's grid */
+  g_autoptr (NsLabelMap) start = ns_label_map_new (&c->grid, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
+    NULL, meta, pos_forward, NULL, c, NS_REGION_WT, start, &error);
+  g_assert_no_error (error);
+  int pw, ph, box[4];
+  ns_interact_plane_size (&c->grid, 2, &pw, &ph);
+  /* where the crop lies on the plane: the engine's box, which must be the dataset's size */
+  g_autofree guint8 *zero = g_malloc0 ((gsize) pw * ph);
+  g_autofree float *probe = _ns_interact_session_pack (s, 2, k, zero, zero, zero, box);
+  g_assert_cmpint (box[2], ==, w);
+  g_assert_cmpint (box[3], ==, h);
+  g_autofree guint8 *plane = g_malloc0 ((gsize) pw * ph);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        int u = box[0] + x, v = box[1] + y;
+        if (u >= 0 && v >= 0 && u < pw && v < ph)
+          plane[(gsize) v * pw + u] = prior[(gsize) y * w + x];
+        else
+          g_assert_cmpint (prior[(gsize) y * w + x], ==, 0);
+      }
+  NsClick eclick[2] = { { 2, { box[0] + cx + 1, box[1] + cy, k }, TRUE, 0 },
+                        { 2, { box[0] + nx, box[1] + ny, k }, FALSE, 0 } };
+  g_autofree guint8 *pos = g_malloc ((gsize) pw * ph), *neg = g_malloc ((gsize) pw * ph);
+  ns_interact_draw_clicks (&c->grid, eclick, 2, 2, k, pos, neg);
+  g_autofree float *engine = _ns_interact_session_pack (s, 2, k, plane, pos, neg, box);
+
+  for (int ch = 0; ch < C + NS_INTERACT_N_CHANNELS; ch++)
+    {
+      gsize differ = 0, set = 0;
+      for (gsize p = 0; p < hw; p++)
+        {
+          differ += train[ch * hw + p] != engine[ch * hw + p];
+          set += train[ch * hw + p] != 0;
+        }
+      g_test_message ("channel %d: %zu of %zu values differ (%zu non-zero)", ch,
+                      (size_t) differ, (size_t) hw, (size_t) set);
+      g_assert_cmpuint (set, >, 0);
+      g_assert_cmpuint (differ, ==, 0);
+    }
+}
+
+/* The training batch: the label of every item is one of the truth's regions (WT, TC, ET
+ * of its classes), never the mask it is shown (which is perturbed), and its image
+ * channels are the dataset's. */
+static void
+test_train_target_is_truth (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ns_test_write_case ("batch-target", 70, 60, 8, TRUE);
+  g_autoptr (NsCase) c = ns_case_load (dir, NS_CASE_LOAD_MAP_TO_2017, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsDataset) ds = train_dataset (c, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModel) model = ns_model_new (be, meta, NULL, &error);
+  g_assert_no_error (error);
+  const int B = 4;
+  gsize differ_from_mask = 0;
+
+  for (guint64 index = 0; index < 6; index++)
+    {
+      g_autoptr (NsBatch) batch = ns_dataset_make_batch (ds, index, B, &error);
+      g_assert_no_error (error);
+      gsize hw = (gsize) batch->w * batch->h, item = hw * (batch->c + NS_INTERACT_N_CHANNELS);
+      g_autofree float *images = g_new (float, item * B);
+      g_autofree float *labels = g_new (float, hw * B);
+      g_assert_true (_ns_interact_make_batch (model, batch, 5, images, labels, &error));
+      g_assert_no_error (error);
+      for (int b = 0; b < B; b++)
+        {
+          const float *cls = batch->labels + b * hw, *lab = labels + b * hw;
+          const float *mask = images + b * item + batch->c * hw;
+          gboolean region_ok[3] = { TRUE, TRUE, TRUE };
+          for (gsize p = 0; p < hw; p++)
+            {
+              int k = (int) cls[p];
+              gboolean in[3] = { k > 0, k == 1 || k == 3, k == 3 };
+              for (int r = 0; r < 3; r++)
+                region_ok[r] = region_ok[r] && (lab[p] > 0.5f) == in[r];
+              differ_from_mask += (lab[p] > 0.5f) != (mask[p] > 0.5f);
+              for (int ch = 0; ch < batch->c; ch++)
+                g_assert_cmpfloat (images[b * item + ch * hw + p], ==,
+                                   batch->images[(b * batch->c + ch) * hw + p]);
+            }
+          g_assert_true (region_ok[0] || region_ok[1] || region_ok[2]);
+        }
+    }
+  g_assert_cmpuint (differ_from_mask, >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -578,5 +752,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/apply-region", test_apply_region);
   g_test_add_func ("/net/interact/model-kind", test_meta_roundtrip_and_refusal);
   g_test_add_func ("/net/interact/train/warm-start", test_train_warm_start);
+  g_test_add_func ("/net/interact/train/same-input", test_train_engine_same_input);
+  g_test_add_func ("/net/interact/train/target-is-truth", test_train_target_is_truth);
   return g_test_run ();
 }
