@@ -436,24 +436,46 @@ _ns_interact_session_pack (NsInteractSession *s, int axis, int slice, const guin
   return input;
 }
 
-/* Keeps only the changes of out against prior that are connected (8-connected in the
- * plane, through changed pixels) to a seed; the others go back to prior.  The model's
- * answer is local to the interaction: a click never rewrites a part of the slice it does
- * not touch (an imperfect network would otherwise spoil what was right), and a
- * propagated slice changes only where the change of its neighbour reaches. */
+/* What a seed asks for (the bits of a seeds plane): voxels to add, voxels to remove. */
+#define SEED_ADD 1
+#define SEED_REMOVE 2
+
+/* Keeps only the changes of out against base (the slice's mask before) that follow a
+ * seed: an addition (0 -> 1) when it is connected (8-connected in the plane, through
+ * additions) to a voxel at or next to an add seed, a removal likewise through removals
+ * to a remove seed; every other voxel goes back to base.  The model's answer is local to
+ * the interaction and of its sign: a positive click only adds to the region and a
+ * negative one only removes (the Refine tool's left and right click), and neither
+ * rewrites a part of the slice it does not touch (an imperfect network would otherwise
+ * spoil what was right: issue 15's first model turned an ET click into the whole core);
+ * a propagated slice changes only where, and in the direction that, the change of its
+ * neighbour reaches, and only where the network confirms it. */
 static void
-keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int pw, int ph)
+keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, int pw, int ph)
 {
   gsize hw = (gsize) pw * ph, top = 0;
   g_autofree guint8 *keep = g_malloc0 (hw);
   g_autofree guint32 *stack = g_new (guint32, hw);
 
   for (gsize p = 0; p < hw; p++)
-    if (seeds[p] && out[p] != prior[p])
-      {
-        keep[p] = 1;
-        stack[top++] = (guint32) p;
-      }
+    {
+      if (out[p] == base[p])
+        continue;
+      guint8 want = out[p] ? SEED_ADD : SEED_REMOVE;
+      int u = p % pw, v = p / pw;
+      gboolean seeded = FALSE;
+      for (int dv = -1; dv <= 1 && !seeded; dv++)
+        for (int du = -1; du <= 1 && !seeded; du++)
+          {
+            int x = u + du, y = v + dv;
+            seeded = x >= 0 && y >= 0 && x < pw && y < ph && (seeds[(gsize) y * pw + x] & want);
+          }
+      if (seeded)
+        {
+          keep[p] = 1;
+          stack[top++] = (guint32) p;
+        }
+    }
   while (top > 0)
     {
       guint32 p = stack[--top];
@@ -465,7 +487,8 @@ keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int 
             if (x < 0 || y < 0 || x >= pw || y >= ph)
               continue;
             gsize q = (gsize) y * pw + x;
-            if (!keep[q] && out[q] != prior[q])
+            /* the same direction of change as p */
+            if (!keep[q] && out[q] != base[q] && out[q] == out[p])
               {
                 keep[q] = 1;
                 stack[top++] = (guint32) q;
@@ -474,7 +497,7 @@ keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int 
     }
   for (gsize p = 0; p < hw; p++)
     if (!keep[p])
-      out[p] = prior[p];
+      out[p] = base[p];
 }
 
 /* Runs the network on slice with `prior` as its current mask and the clicks on it;
@@ -520,12 +543,12 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
           }
       if (seeds == NULL)
         {
-          /* the clicks' discs */
+          /* the clicks' discs: positive ones add, negative ones remove */
           for (gsize p = 0; p < hw; p++)
-            pos[p] |= neg[p];
+            pos[p] = (pos[p] ? SEED_ADD : 0) | (neg[p] ? SEED_REMOVE : 0);
           seeds = pos;
         }
-      keep_seeded_changes (out, prior, seeds, pw, ph);
+      keep_seeded_changes (out, old, seeds, pw, ph);
     }
   for (int v = 0; v < ph; v++)
     for (int u = 0; u < pw; u++)
@@ -603,7 +626,7 @@ ns_interact_session_propagate (NsInteractSession *s, int axis, int slice,
           get_plane (s, axis, k, prior, pw, ph);
           for (gsize p = 0; p < hw; p++)
             {
-              carried[p] = after[p] != before[p];
+              carried[p] = after[p] == before[p] ? 0 : after[p] ? SEED_ADD : SEED_REMOVE;
               if (carried[p])
                 {
                   n_carried += prior[p] != after[p];

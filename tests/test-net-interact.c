@@ -278,6 +278,54 @@ test_session_local_changes (void)
       g_assert_cmpint (mask[ns_grid_index (&c->grid, i, j, 3)], ==, 1);
 }
 
+/* A network that adds the positive clicks' discs and drops everything else of the mask
+ * (the region rewritten around a click: what issue 15's first model did). */
+static gboolean
+rewriting_forward (const float *input, int n_image, int bw, int bh, guint8 *out,
+                   gpointer data, GError **error)
+{
+  gsize hw = (gsize) bw * bh;
+  const float *pos = input + (n_image + 1) * hw;
+  for (gsize p = 0; p < hw; p++)
+    out[p] = pos[p] > 0.5f;
+  return TRUE;
+}
+
+/* A positive click only adds and a negative one only removes: the region that the
+ * rewriting network drops right next to the click's disc (connected to it through
+ * changed voxels, so the rule of connection alone keeps the drop) stays, on the clicked
+ * slice and, through propagation, on its neighbours. */
+static void
+test_session_click_sign (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsLabelMap) truth = NULL;
+  g_autoptr (NsCase) c = ball_case (64, 64, 6, 1.0, 1.0, 1.0, 2.0, &truth);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsLabelMap) labels = ns_label_map_new (&c->grid, &error);
+
+  /* a square region on slices 2..4, the click just right of it on slice 3 */
+  for (int k = 2; k <= 4; k++)
+    for (int j = 24; j < 40; j++)
+      for (int i = 20; i < 36; i++)
+        labels->labels[ns_grid_index (&c->grid, i, j, k)] = 2;
+  g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
+    NULL, meta, rewriting_forward, NULL, c, NS_REGION_WT, labels, &error);
+  g_assert_no_error (error);
+  NsClick click = { 2, { 38, 32, 3 }, TRUE, 2.0 };
+  g_assert_true (ns_interact_session_add_click (s, &click, &error));
+  g_assert_true (ns_interact_session_run_slice (s, 2, 3, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_interact_session_propagate (s, 2, 3, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  const guint8 *mask = ns_interact_session_get_mask (s);
+  g_assert_cmpint (mask[ns_grid_index (&c->grid, 38, 32, 3)], ==, 1);
+  for (int k = 2; k <= 4; k++)
+    for (int j = 24; j < 40; j++)
+      for (int i = 20; i < 36; i++)
+        g_assert_cmpint (mask[ns_grid_index (&c->grid, i, j, k)], ==, 1);
+}
+
 /* ---- the simulated user ---------------------------------------------------------------- */
 
 static void
@@ -746,6 +794,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/encoding/small-radius", test_encoding_small_radius);
   g_test_add_func ("/net/interact/session/click-lands", test_session_click_lands);
   g_test_add_func ("/net/interact/session/local-changes", test_session_local_changes);
+  g_test_add_func ("/net/interact/session/click-sign", test_session_click_sign);
   g_test_add_func ("/net/interact/next-click", test_next_click);
   g_test_add_func ("/net/interact/protocol/click-raises-dice", test_protocol_click_raises_dice);
   g_test_add_func ("/net/interact/protocol/negative-click", test_protocol_negative_click);
