@@ -448,10 +448,14 @@ _ns_interact_session_pack (NsInteractSession *s, int axis, int slice, const guin
  * negative one only removes (the Refine tool's left and right click), and neither
  * rewrites a part of the slice it does not touch (an imperfect network would otherwise
  * spoil what was right: issue 15's first model turned an ET click into the whole core);
- * a propagated slice changes only where, and in the direction that, the change of its
- * neighbour reaches, and only where the network confirms it. */
+ * grow FALSE (a propagated slice): only the seeds themselves may change, each in its
+ * direction, where the network confirms it: a carried change never grows from slice to
+ * slice.  (It grew through connected additions at first, and a network that adds a
+ * little around its mask flooded WT and ET over dozens of slices: issue 15,
+ * docs/quality.md.) */
 static void
-keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, int pw, int ph)
+keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, gboolean grow,
+                     int pw, int ph)
 {
   gsize hw = (gsize) pw * ph, top = 0;
   g_autofree guint8 *keep = g_malloc0 (hw);
@@ -463,6 +467,11 @@ keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, int p
         continue;
       guint8 want = out[p] ? SEED_ADD : SEED_REMOVE;
       int u = p % pw, v = p / pw;
+      if (!grow)
+        {
+          keep[p] = (seeds[p] & want) != 0;
+          continue;
+        }
       gboolean seeded = FALSE;
       for (int dv = -1; dv <= 1 && !seeded; dv++)
         for (int du = -1; du <= 1 && !seeded; du++)
@@ -542,13 +551,10 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
               out[(gsize) v * pw + u] = result[(gsize) y * box[2] + x];
           }
       if (seeds == NULL)
-        {
-          /* the clicks' discs: positive ones add, negative ones remove */
-          for (gsize p = 0; p < hw; p++)
-            pos[p] = (pos[p] ? SEED_ADD : 0) | (neg[p] ? SEED_REMOVE : 0);
-          seeds = pos;
-        }
-      keep_seeded_changes (out, old, seeds, pw, ph);
+        /* the clicks' discs: positive ones add, negative ones remove */
+        for (gsize p = 0; p < hw; p++)
+          pos[p] = (pos[p] ? SEED_ADD : 0) | (neg[p] ? SEED_REMOVE : 0);
+      keep_seeded_changes (out, old, seeds != NULL ? seeds : pos, seeds == NULL, pw, ph);
     }
   for (int v = 0; v < ph; v++)
     for (int u = 0; u < pw; u++)

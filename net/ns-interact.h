@@ -113,10 +113,9 @@ typedef void (*NsInteractSliceFunc) (int axis, int slice, const guint8 *plane, g
 /* After a correction of slice `slice` of axis (run_slice): carries the change to the
  * neighbouring slices, one direction after the other.  Slice s +- 1 gets, as its current
  * mask, its own mask with the voxels the previous slice gained added and the voxels it
- * lost removed, and the model (no clicks) corrects it; against the slice's own mask, it
- * keeps only additions connected to carried gains and removals connected to carried
- * losses (a carried voxel itself stays only where the model confirms it); propagation in
- * that direction stops
+ * lost removed, and the model (no clicks) corrects it; of the carried voxels it keeps
+ * those the model confirms, and nothing else changes, so a change never grows from slice
+ * to slice (it can only die out); propagation in that direction stops
  * when a slice changes fewer than max (5, 0.5 % of its region) voxels, at the end of the
  * volume, or after NS_INTERACT_MAX_PROPAGATE slices.  func (nullable) sees every slice. */
 #define NS_INTERACT_MAX_PROPAGATE 64

@@ -326,6 +326,80 @@ test_session_click_sign (void)
         g_assert_cmpint (mask[ns_grid_index (&c->grid, i, j, k)], ==, 1);
 }
 
+/* A network that answers the mask and the positive discs grown by one voxel (a network
+ * that adds a little around whatever it is shown). */
+static gboolean
+growing_forward (const float *input, int n_image, int bw, int bh, guint8 *out,
+                 gpointer data, GError **error)
+{
+  gsize hw = (gsize) bw * bh;
+  const float *mask = input + n_image * hw, *pos = mask + hw;
+  for (int y = 0; y < bh; y++)
+    for (int x = 0; x < bw; x++)
+      {
+        gboolean any = FALSE;
+        for (int dy = -1; dy <= 1; dy++)
+          for (int dx = -1; dx <= 1; dx++)
+            {
+              int u = x + dx, v = y + dy;
+              gsize q = (gsize) v * bw + u;
+              any = any || (u >= 0 && v >= 0 && u < bw && v < bh
+                            && (mask[q] > 0.5f || pos[q] > 0.5f));
+            }
+        out[(gsize) y * bw + x] = any;
+      }
+  return TRUE;
+}
+
+/* Propagation never grows the change: every propagated slice changes at most where the
+ * clicked slice changed (a network that adds a ring around its mask would otherwise add
+ * one more ring on every slice, and flood the region over the volume). */
+static void
+test_session_propagation_does_not_grow (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsLabelMap) truth = NULL;
+  g_autoptr (NsCase) c = ball_case (64, 64, 12, 1.0, 1.0, 1.0, 2.0, &truth);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsLabelMap) labels = ns_label_map_new (&c->grid, &error);
+
+  for (int k = 0; k < 12; k++)
+    for (int j = 24; j < 40; j++)
+      for (int i = 20; i < 36; i++)
+        labels->labels[ns_grid_index (&c->grid, i, j, k)] = 2;
+  g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
+    NULL, meta, growing_forward, NULL, c, NS_REGION_WT, labels, &error);
+  g_assert_no_error (error);
+  NsClick click = { 2, { 38, 32, 6 }, TRUE, 2.0 };
+  g_assert_true (ns_interact_session_add_click (s, &click, &error));
+  g_assert_true (ns_interact_session_run_slice (s, 2, 6, NULL, NULL, &error));
+  g_assert_true (ns_interact_session_propagate (s, 2, 6, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  const guint8 *mask = ns_interact_session_get_mask (s);
+  gsize clicked = 0, elsewhere = 0;
+  for (int k = 0; k < 12; k++)
+    for (int j = 0; j < 64; j++)
+      for (int i = 0; i < 64; i++)
+        {
+          gboolean was = labels->labels[ns_grid_index (&c->grid, i, j, k)] != 0;
+          gboolean changed = mask[ns_grid_index (&c->grid, i, j, k)] != was;
+          gboolean changed6 = mask[ns_grid_index (&c->grid, i, j, 6)]
+                              != (labels->labels[ns_grid_index (&c->grid, i, j, 6)] != 0);
+          if (k == 6)
+            clicked += changed;
+          else
+            {
+              elsewhere += changed;
+              if (changed)
+                g_assert_true (changed6);
+            }
+        }
+  g_test_message ("changed: %zu voxels on the clicked slice, %zu on the others",
+                  (size_t) clicked, (size_t) elsewhere);
+  g_assert_cmpuint (clicked, >, 0);
+  g_assert_cmpuint (elsewhere, >, 0);
+}
+
 /* ---- the simulated user ---------------------------------------------------------------- */
 
 static void
@@ -795,6 +869,8 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/session/click-lands", test_session_click_lands);
   g_test_add_func ("/net/interact/session/local-changes", test_session_local_changes);
   g_test_add_func ("/net/interact/session/click-sign", test_session_click_sign);
+  g_test_add_func ("/net/interact/session/propagation-does-not-grow",
+                   test_session_propagation_does_not_grow);
   g_test_add_func ("/net/interact/next-click", test_next_click);
   g_test_add_func ("/net/interact/protocol/click-raises-dice", test_protocol_click_raises_dice);
   g_test_add_func ("/net/interact/protocol/negative-click", test_protocol_negative_click);
