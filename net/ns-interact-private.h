@@ -37,12 +37,12 @@ void      _ns_interact_pack        (float *dst, int n_image, const float *const 
                                     const guint8 *mask, const guint8 *pos, const guint8 *neg,
                                     int pw, int ph, int u0, int v0, int bw, int bh);
 
-/* The box the network sees on a pw x ph plane: the bounding box of the voxels set in any
- * of the planes a, b, c (each nullable), grown by margin on every side, then grown
- * (centred) to a multiple of `multiple` and at least min_size on each side.  FALSE when
- * nothing is set. */
-gboolean  _ns_interact_box         (const guint8 *a, const guint8 *b, const guint8 *c, int pw,
-                                    int ph, int margin, int multiple, int min_size, int box[4]);
+/* The box (u0, v0, w, h) the network sees on a plane normal to axis: the brain's
+ * bounding box (lo, hi: voxels, inclusive) in that plane padded to a multiple of
+ * `multiple` and centred, the crop of the trainer's dataset and of the inference engine
+ * (it may leave the plane: 0 there). */
+void      _ns_interact_brain_crop  (const int lo[3], const int hi[3], int axis, int multiple,
+                                    int box[4]);
 
 /* Runs the interactive model on n packed inputs (n, C, bh, bw) and writes the region
  * (logit > 0) into out (n, bh, bw) bytes 0/1.  A model in TRAIN mode is switched to
@@ -63,6 +63,14 @@ NsInteractSession *_ns_interact_session_new_full (NsModel *model, const NsModelM
                                                   gpointer forward_data, NsCase *ncase,
                                                   NsRegion region, const NsLabelMap *labels,
                                                   GError **error);
+
+/* The network input (n_image + 3, box[3], box[2]) of slice `slice` of axis as the
+ * session feeds it, with prior as the region's mask and pos, neg the click maps (planes
+ * of ns_interact_plane_size); box: where it lies on the plane (_ns_interact_brain_crop).
+ * Owned.  Public to the tests, which compare it with the trainer's input. */
+float    *_ns_interact_session_pack (NsInteractSession *s, int axis, int slice,
+                                     const guint8 *prior, const guint8 *pos, const guint8 *neg,
+                                     int box[4]);
 
 /* The simulated user (RITM / nnInteractive protocol): the next click for pred against
  * truth (0/1 bytes of a dims box, spacing in mm): in the largest connected error region

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "ns-dataset.h"
+#include "ns-interact.h"
 #include "ns-model.h"
 
 G_BEGIN_DECLS
@@ -17,5 +18,13 @@ G_BEGIN_DECLS
  * seed, the model's parameters). */
 gboolean _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed,
                                   float *images, float *labels, GError **error);
+
+/* The network input of one training item (n_image + 3, h, w) into out: the item's image
+ * planes (w x h, the dataset's crop), its current mask (prior, 0/1) and its clicks (on
+ * axis 2, slice 0 of the crop's grid, 1 mm voxels) drawn as discs.  The one packing of
+ * the trainer, which the tests compare with the engine's (_ns_interact_session_pack). */
+void     _ns_interact_train_pack (float *out, int n_image, const float *const *image, int w,
+                                  int h, const guint8 *prior, const NsClick *clicks,
+                                  int n_clicks);
 
 G_END_DECLS

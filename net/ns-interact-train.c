@@ -190,22 +190,30 @@ start_item (Item *it, const float *classes, int w, int h, guint64 seed, guint64 
   return TRUE;
 }
 
+void
+_ns_interact_train_pack (float *out, int n_image, const float *const *image, int w, int h,
+                         const guint8 *prior, const NsClick *clicks, int n_clicks)
+{
+  gsize hw = (gsize) w * h;
+  g_autofree guint8 *pos = g_malloc (hw), *neg = g_malloc (hw);
+  NsGrid grid;
+
+  ns_grid_init (&grid, w, h, 1, 1, 1, 1);
+  ns_interact_draw_clicks (&grid, clicks, n_clicks, 2, 0, pos, neg);
+  _ns_interact_pack (out, n_image, image, prior, pos, neg, w, h, 0, 0, w, h);
+}
+
 /* Packs item b of the batch into out (C + 3 channels). */
 static void
 pack_item (float *out, const NsBatch *batch, int b, const Item *it)
 {
-  int w = batch->w, h = batch->h, C = batch->c;
-  gsize hw = (gsize) w * h;
-  g_autofree guint8 *pos = g_malloc (hw), *neg = g_malloc (hw);
+  gsize hw = (gsize) batch->w * batch->h;
   const float *image[64];
-  NsGrid grid;
 
-  ns_grid_init (&grid, w, h, 1, 1, 1, 1);
-  ns_interact_draw_clicks (&grid, (const NsClick *) it->clicks->data, it->clicks->len, 2, 0, pos,
-                           neg);
-  for (int c = 0; c < C; c++)
-    image[c] = batch->images + ((gsize) b * C + c) * hw;
-  _ns_interact_pack (out, C, image, it->prior, pos, neg, w, h, 0, 0, w, h);
+  for (int c = 0; c < batch->c; c++)
+    image[c] = batch->images + ((gsize) b * batch->c + c) * hw;
+  _ns_interact_train_pack (out, batch->c, image, batch->w, batch->h, it->prior,
+                           (const NsClick *) it->clicks->data, it->clicks->len);
 }
 
 gboolean

@@ -4,11 +4,15 @@
  * the session (a region mask, its clicks, the model on one slice at a time), the
  * propagation to neighbouring slices and the one rule from a region back to labels.
  *
- * Speed: the network sees only the box around the region and the clicks on the slice
- * (a 240 x 240 BraTS slice has ~100 x 100 voxels of tumour): a 128 x 128 box is a
- * quarter of the work of the whole slice.  The image planes are normalised on demand
- * with the model's transform (ns_model_meta_normalise_transform), found once per session,
- * so a session holds no float copy of the volumes.
+ * What the network sees is what it was trained on: the slice cut to the case's brain box
+ * padded to the model's size multiple and centred, the crop of the trainer's dataset
+ * (ns-dataset.h) and of the inference engine, the image normalised by the case's
+ * statistics (not the crop's).  An earlier engine cut a box of at least 96 x 96 around
+ * the region and the clicks: the network, trained on whole brain crops, had never seen
+ * a slice cut through the brain at its border (issue 15, docs/quality.md).  The image
+ * planes are normalised on demand with the model's transform
+ * (ns_model_meta_normalise_transform), found once per session, so a session holds no
+ * float copy of the volumes.
  */
 #define G_LOG_DOMAIN "neuroseg-net"
 
@@ -19,10 +23,6 @@
 
 #include <math.h>
 #include <string.h>
-
-/* Margin of the network's box around the region and the clicks, voxels. */
-#define BOX_MARGIN 16
-#define BOX_MIN 96
 
 struct _NsInteractSession
 {
@@ -36,6 +36,7 @@ struct _NsInteractSession
   int C;                          /* image channels */
   NsVolume **inputs;              /* (C) borrowed from ncase */
   NsNormalizeTransform *norm;     /* (C) */
+  int brain_lo[3], brain_hi[3];   /* the brain's bounding box (voxels, inclusive) */
   guint8 *mask;                   /* (dim[2], dim[1], dim[0]) the region, 0/1 */
   GArray *clicks;                 /* NsClick */
   /* the plane of the last run_slice before its correction (what propagate carries) */
@@ -128,41 +129,16 @@ _ns_interact_pack (float *dst, int n_image, const float *const *image, const gui
     }
 }
 
-static int
-round_up (int x, int m)
+void
+_ns_interact_brain_crop (const int lo[3], const int hi[3], int axis, int multiple, int box[4])
 {
-  return (x + m - 1) / m * m;
-}
-
-gboolean
-_ns_interact_box (const guint8 *a, const guint8 *b, const guint8 *c, int pw, int ph, int margin,
-                  int multiple, int min_size, int box[4])
-{
-  int u0 = pw, u1 = -1, v0 = ph, v1 = -1;
-  const guint8 *planes[3] = { a, b, c };
-  for (int p = 0; p < 3; p++)
-    {
-      if (planes[p] == NULL)
-        continue;
-      for (int v = 0; v < ph; v++)
-        for (int u = 0; u < pw; u++)
-          if (planes[p][(gsize) v * pw + u])
-            {
-              u0 = MIN (u0, u);
-              u1 = MAX (u1, u);
-              v0 = MIN (v0, v);
-              v1 = MAX (v1, v);
-            }
-    }
-  if (u1 < 0)
-    return FALSE;
-  int bw = MAX (round_up (u1 - u0 + 1 + 2 * margin, multiple), round_up (min_size, multiple));
-  int bh = MAX (round_up (v1 - v0 + 1 + 2 * margin, multiple), round_up (min_size, multiple));
-  box[0] = (u0 + u1 + 1) / 2 - bw / 2;
-  box[1] = (v0 + v1 + 1) / 2 - bh / 2;
-  box[2] = bw;
-  box[3] = bh;
-  return TRUE;
+  int au, av;
+  _ns_interact_plane_axes (axis, &au, &av);
+  int bw = hi[au] - lo[au] + 1, bh = hi[av] - lo[av] + 1;
+  box[2] = (bw + multiple - 1) / multiple * multiple;
+  box[3] = (bh + multiple - 1) / multiple * multiple;
+  box[0] = lo[au] - (box[2] - bw) / 2;
+  box[1] = lo[av] - (box[3] - bh) / 2;
 }
 
 gboolean
@@ -201,6 +177,55 @@ ns_interact_session_new (NsModel *model, NsCase *ncase, NsRegion region,
   g_return_val_if_fail (model != NULL, NULL);
   return _ns_interact_session_new_full (model, ns_model_get_meta (model), NULL, NULL, ncase,
                                         region, labels, error);
+}
+
+/* The bounding box of the brain: the voxels in the case's brain mask, or without one in
+ * any input volume's own (ns_normalize_brain_mask): the dataset's rule (ns-dataset.h),
+ * so that the crop is the trainer's. */
+static gboolean
+find_brain_box (NsInteractSession *s, GError **error)
+{
+  const NsGrid *g = &s->grid;
+  for (int d = 0; d < 3; d++)
+    {
+      s->brain_lo[d] = g->dim[d];
+      s->brain_hi[d] = -1;
+    }
+  for (int c = 0; c < s->C; c++)
+    {
+      g_autoptr (NsLabelMap) own = NULL;
+      const NsLabelMap *brain = s->ncase->brain_mask;
+      if (brain == NULL)
+        {
+          own = ns_normalize_brain_mask (s->inputs[c], error);
+          if (own == NULL)
+            return FALSE;
+          brain = own;
+        }
+      for (int k = 0; k < g->dim[2]; k++)
+        for (int j = 0; j < g->dim[1]; j++)
+          {
+            const guint8 *row = brain->labels + ns_grid_index (g, 0, j, k);
+            for (int i = 0; i < g->dim[0]; i++)
+              if (row[i])
+                {
+                  int ijk[3] = { i, j, k };
+                  for (int d = 0; d < 3; d++)
+                    {
+                      s->brain_lo[d] = MIN (s->brain_lo[d], ijk[d]);
+                      s->brain_hi[d] = MAX (s->brain_hi[d], ijk[d]);
+                    }
+                }
+          }
+      if (s->ncase->brain_mask != NULL)
+        break;
+    }
+  if (s->brain_hi[0] >= 0)
+    return TRUE;
+  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID,
+               "%s: the case has no brain (every voxel of its inputs is background)",
+               s->ncase->dir != NULL ? s->ncase->dir : s->ncase->id);
+  return FALSE;
 }
 
 NsInteractSession *
@@ -255,6 +280,8 @@ _ns_interact_session_new_full (NsModel *model, const NsModelMeta *meta,
                                               &s->norm[c], error))
         return NULL;
     }
+  if (!find_brain_box (s, error))
+    return NULL;
   gsize n = ns_grid_n_voxels (&s->grid);
   s->mask = g_try_malloc (n);
   if (s->mask == NULL)
@@ -390,24 +417,74 @@ get_plane (NsInteractSession *s, int axis, int slice, guint8 *plane, int pw, int
       plane[(gsize) v * pw + u] = s->mask[_ns_interact_voxel_index (&s->grid, axis, slice, u, v)];
 }
 
-/* Keeps only the changes of out against prior that are connected (8-connected in the
- * plane, through changed pixels) to a seed; the others go back to prior.  The model's
- * answer is local to the interaction: a click never rewrites a part of the slice it does
- * not touch (an imperfect network would otherwise spoil what was right), and a
- * propagated slice changes only where the change of its neighbour reaches. */
+float *
+_ns_interact_session_pack (NsInteractSession *s, int axis, int slice, const guint8 *prior,
+                           const guint8 *pos, const guint8 *neg, int box[4])
+{
+  int pw, ph;
+  ns_interact_plane_size (&s->grid, axis, &pw, &ph);
+  gsize hw = (gsize) pw * ph;
+  int multiple = s->model != NULL ? ns_model_get_size_multiple (s->model) : 32;
+  _ns_interact_brain_crop (s->brain_lo, s->brain_hi, axis, multiple, box);
+  g_autofree float *image = image_planes (s, axis, slice, pw, ph);
+  const float *planes[64];
+  for (int c = 0; c < s->C; c++)
+    planes[c] = image + c * hw;
+  float *input = g_new (float, (gsize) box[2] * box[3] * (s->C + NS_INTERACT_N_CHANNELS));
+  _ns_interact_pack (input, s->C, planes, prior, pos, neg, pw, ph, box[0], box[1], box[2],
+                     box[3]);
+  return input;
+}
+
+/* What a seed asks for (the bits of a seeds plane): voxels to add, voxels to remove. */
+#define SEED_ADD 1
+#define SEED_REMOVE 2
+
+/* Keeps only the changes of out against base (the slice's mask before) that follow a
+ * seed: an addition (0 -> 1) when it is connected (8-connected in the plane, through
+ * additions) to a voxel at or next to an add seed, a removal likewise through removals
+ * to a remove seed; every other voxel goes back to base.  The model's answer is local to
+ * the interaction and of its sign: a positive click only adds to the region and a
+ * negative one only removes (the Refine tool's left and right click), and neither
+ * rewrites a part of the slice it does not touch (an imperfect network would otherwise
+ * spoil what was right: issue 15's first model turned an ET click into the whole core);
+ * grow FALSE (a propagated slice): only the seeds themselves may change, each in its
+ * direction, where the network confirms it: a carried change never grows from slice to
+ * slice.  (It grew through connected additions at first, and a network that adds a
+ * little around its mask flooded WT and ET over dozens of slices: issue 15,
+ * docs/quality.md.) */
 static void
-keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int pw, int ph)
+keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, gboolean grow,
+                     int pw, int ph)
 {
   gsize hw = (gsize) pw * ph, top = 0;
   g_autofree guint8 *keep = g_malloc0 (hw);
   g_autofree guint32 *stack = g_new (guint32, hw);
 
   for (gsize p = 0; p < hw; p++)
-    if (seeds[p] && out[p] != prior[p])
-      {
-        keep[p] = 1;
-        stack[top++] = (guint32) p;
-      }
+    {
+      if (out[p] == base[p])
+        continue;
+      guint8 want = out[p] ? SEED_ADD : SEED_REMOVE;
+      int u = p % pw, v = p / pw;
+      if (!grow)
+        {
+          keep[p] = (seeds[p] & want) != 0;
+          continue;
+        }
+      gboolean seeded = FALSE;
+      for (int dv = -1; dv <= 1 && !seeded; dv++)
+        for (int du = -1; du <= 1 && !seeded; du++)
+          {
+            int x = u + du, y = v + dv;
+            seeded = x >= 0 && y >= 0 && x < pw && y < ph && (seeds[(gsize) y * pw + x] & want);
+          }
+      if (seeded)
+        {
+          keep[p] = 1;
+          stack[top++] = (guint32) p;
+        }
+    }
   while (top > 0)
     {
       guint32 p = stack[--top];
@@ -419,7 +496,8 @@ keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int 
             if (x < 0 || y < 0 || x >= pw || y >= ph)
               continue;
             gsize q = (gsize) y * pw + x;
-            if (!keep[q] && out[q] != prior[q])
+            /* the same direction of change as p */
+            if (!keep[q] && out[q] != base[q] && out[q] == out[p])
               {
                 keep[q] = 1;
                 stack[top++] = (guint32) q;
@@ -428,7 +506,7 @@ keep_seeded_changes (guint8 *out, const guint8 *prior, const guint8 *seeds, int 
     }
   for (gsize p = 0; p < hw; p++)
     if (!keep[p])
-      out[p] = prior[p];
+      out[p] = base[p];
 }
 
 /* Runs the network on slice with `prior` as its current mask and the clicks on it;
@@ -452,18 +530,15 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
   *n_changed = 0;
   ns_interact_draw_clicks (&s->grid, (const NsClick *) s->clicks->data, s->clicks->len, axis,
                            slice, pos, neg);
-  int multiple = s->model != NULL ? ns_model_get_size_multiple (s->model) : 32;
-  if (_ns_interact_box (prior, pos, neg, pw, ph, BOX_MARGIN, multiple, BOX_MIN, box))
+  /* nothing to correct on a slice without region and clicks */
+  gboolean any = FALSE;
+  for (gsize p = 0; p < hw && !any; p++)
+    any = prior[p] || pos[p] || neg[p];
+  if (any)
     {
-      g_autofree float *image = image_planes (s, axis, slice, pw, ph);
-      const float *planes[64];
-      for (int c = 0; c < s->C; c++)
-        planes[c] = image + c * hw;
+      g_autofree float *input = _ns_interact_session_pack (s, axis, slice, prior, pos, neg, box);
       gsize bhw = (gsize) box[2] * box[3];
-      g_autofree float *input = g_new (float, bhw * (s->C + NS_INTERACT_N_CHANNELS));
       g_autofree guint8 *result = g_malloc (bhw);
-      _ns_interact_pack (input, s->C, planes, prior, pos, neg, pw, ph, box[0], box[1], box[2],
-                         box[3]);
       if (s->forward != NULL
           ? !s->forward (input, s->C, box[2], box[3], result, s->forward_data, error)
           : !_ns_interact_forward (s->model, input, 1, box[2], box[3], result, error))
@@ -476,13 +551,10 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
               out[(gsize) v * pw + u] = result[(gsize) y * box[2] + x];
           }
       if (seeds == NULL)
-        {
-          /* the clicks' discs */
-          for (gsize p = 0; p < hw; p++)
-            pos[p] |= neg[p];
-          seeds = pos;
-        }
-      keep_seeded_changes (out, prior, seeds, pw, ph);
+        /* the clicks' discs: positive ones add, negative ones remove */
+        for (gsize p = 0; p < hw; p++)
+          pos[p] = (pos[p] ? SEED_ADD : 0) | (neg[p] ? SEED_REMOVE : 0);
+      keep_seeded_changes (out, old, seeds != NULL ? seeds : pos, seeds == NULL, pw, ph);
     }
   for (int v = 0; v < ph; v++)
     for (int u = 0; u < pw; u++)
@@ -560,7 +632,7 @@ ns_interact_session_propagate (NsInteractSession *s, int axis, int slice,
           get_plane (s, axis, k, prior, pw, ph);
           for (gsize p = 0; p < hw; p++)
             {
-              carried[p] = after[p] != before[p];
+              carried[p] = after[p] == before[p] ? 0 : after[p] ? SEED_ADD : SEED_REMOVE;
               if (carried[p])
                 {
                   n_carried += prior[p] != after[p];

@@ -94,12 +94,13 @@ const NsClick *ns_interact_session_get_clicks (NsInteractSession *session);
 
 /* Runs the model on slice `slice` of axis with the clicks on it and the current mask,
  * and writes the corrected region into the session's mask and (nullable) out_mask (a
- * plane buffer, 0/1).  The network sees the box around the mask and the clicks on that
- * slice plus a margin (rounded up to the model's size multiple), not the whole slice: the
- * latency target is 100 ms on two cores.  Voxels outside the box keep their value, and so
- * do changes of the network that are not connected (8-connected through changed voxels)
- * to a click's disc: a click corrects the part of the slice it touches and never rewrites
- * the rest. */
+ * plane buffer, 0/1).  The network sees the slice cut to the case's brain box (padded to
+ * the model's size multiple, centred: the crop it was trained on); voxels outside it keep
+ * their value, and so do changes of the network that do not follow a click: a positive
+ * click only adds voxels connected (8-connected through added voxels) to its disc, a
+ * negative one only removes voxels connected to its disc through removed ones; a click
+ * corrects the part of the slice it touches, in its direction, and never rewrites the
+ * rest.  A slice without region and clicks is left as it is. */
 gboolean  ns_interact_session_run_slice     (NsInteractSession *session, int axis, int slice,
                                              guint8 *out_mask, GCancellable *cancellable,
                                              GError **error);
@@ -112,8 +113,9 @@ typedef void (*NsInteractSliceFunc) (int axis, int slice, const guint8 *plane, g
 /* After a correction of slice `slice` of axis (run_slice): carries the change to the
  * neighbouring slices, one direction after the other.  Slice s +- 1 gets, as its current
  * mask, its own mask with the voxels the previous slice gained added and the voxels it
- * lost removed, and the model (no clicks) corrects it, keeping only the changes connected
- * to those carried voxels; propagation in that direction stops
+ * lost removed, and the model (no clicks) corrects it; of the carried voxels it keeps
+ * those the model confirms, and nothing else changes, so a change never grows from slice
+ * to slice (it can only die out); propagation in that direction stops
  * when a slice changes fewer than max (5, 0.5 % of its region) voxels, at the end of the
  * volume, or after NS_INTERACT_MAX_PROPAGATE slices.  func (nullable) sees every slice. */
 #define NS_INTERACT_MAX_PROPAGATE 64

@@ -13,7 +13,10 @@
  *   brush baseline);
  * - region -> labels keeps ET inside TC inside WT;
  * - the interactive model's metadata round-trip, and each kind refused where the other
- *   is needed (session, inference engine).
+ *   is needed (session, inference engine);
+ * - training and engine feed the network alike: a training slice of the dataset packed by
+ *   the trainer and the same slice, mask and click packed by the engine are the same
+ *   tensor, channel by channel; the training target is the truth region, not the mask.
  */
 #include "ns-test-util.h"
 #include "ns-test-net.h"
@@ -23,6 +26,8 @@
 #include "ns-infer.h"
 #include "ns-interact-eval-private.h"
 #include "ns-interact-private.h"
+#include "ns-interact-train-private.h"
+#include "ns-dataset.h"
 
 #include <math.h>
 #include <string.h>
@@ -271,6 +276,128 @@ test_session_local_changes (void)
   for (int j = 28; j < 36; j++)
     for (int i = 8; i < 16; i++)
       g_assert_cmpint (mask[ns_grid_index (&c->grid, i, j, 3)], ==, 1);
+}
+
+/* A network that adds the positive clicks' discs and drops everything else of the mask
+ * (the region rewritten around a click: what issue 15's first model did). */
+static gboolean
+rewriting_forward (const float *input, int n_image, int bw, int bh, guint8 *out,
+                   gpointer data, GError **error)
+{
+  gsize hw = (gsize) bw * bh;
+  const float *pos = input + (n_image + 1) * hw;
+  for (gsize p = 0; p < hw; p++)
+    out[p] = pos[p] > 0.5f;
+  return TRUE;
+}
+
+/* A positive click only adds and a negative one only removes: the region that the
+ * rewriting network drops right next to the click's disc (connected to it through
+ * changed voxels, so the rule of connection alone keeps the drop) stays, on the clicked
+ * slice and, through propagation, on its neighbours. */
+static void
+test_session_click_sign (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsLabelMap) truth = NULL;
+  g_autoptr (NsCase) c = ball_case (64, 64, 6, 1.0, 1.0, 1.0, 2.0, &truth);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsLabelMap) labels = ns_label_map_new (&c->grid, &error);
+
+  /* a square region on slices 2..4, the click just right of it on slice 3 */
+  for (int k = 2; k <= 4; k++)
+    for (int j = 24; j < 40; j++)
+      for (int i = 20; i < 36; i++)
+        labels->labels[ns_grid_index (&c->grid, i, j, k)] = 2;
+  g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
+    NULL, meta, rewriting_forward, NULL, c, NS_REGION_WT, labels, &error);
+  g_assert_no_error (error);
+  NsClick click = { 2, { 38, 32, 3 }, TRUE, 2.0 };
+  g_assert_true (ns_interact_session_add_click (s, &click, &error));
+  g_assert_true (ns_interact_session_run_slice (s, 2, 3, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_interact_session_propagate (s, 2, 3, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  const guint8 *mask = ns_interact_session_get_mask (s);
+  g_assert_cmpint (mask[ns_grid_index (&c->grid, 38, 32, 3)], ==, 1);
+  for (int k = 2; k <= 4; k++)
+    for (int j = 24; j < 40; j++)
+      for (int i = 20; i < 36; i++)
+        g_assert_cmpint (mask[ns_grid_index (&c->grid, i, j, k)], ==, 1);
+}
+
+/* A network that answers the mask and the positive discs grown by one voxel (a network
+ * that adds a little around whatever it is shown). */
+static gboolean
+growing_forward (const float *input, int n_image, int bw, int bh, guint8 *out,
+                 gpointer data, GError **error)
+{
+  gsize hw = (gsize) bw * bh;
+  const float *mask = input + n_image * hw, *pos = mask + hw;
+  for (int y = 0; y < bh; y++)
+    for (int x = 0; x < bw; x++)
+      {
+        gboolean any = FALSE;
+        for (int dy = -1; dy <= 1; dy++)
+          for (int dx = -1; dx <= 1; dx++)
+            {
+              int u = x + dx, v = y + dy;
+              gsize q = (gsize) v * bw + u;
+              any = any || (u >= 0 && v >= 0 && u < bw && v < bh
+                            && (mask[q] > 0.5f || pos[q] > 0.5f));
+            }
+        out[(gsize) y * bw + x] = any;
+      }
+  return TRUE;
+}
+
+/* Propagation never grows the change: every propagated slice changes at most where the
+ * clicked slice changed (a network that adds a ring around its mask would otherwise add
+ * one more ring on every slice, and flood the region over the volume). */
+static void
+test_session_propagation_does_not_grow (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsLabelMap) truth = NULL;
+  g_autoptr (NsCase) c = ball_case (64, 64, 12, 1.0, 1.0, 1.0, 2.0, &truth);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsLabelMap) labels = ns_label_map_new (&c->grid, &error);
+
+  for (int k = 0; k < 12; k++)
+    for (int j = 24; j < 40; j++)
+      for (int i = 20; i < 36; i++)
+        labels->labels[ns_grid_index (&c->grid, i, j, k)] = 2;
+  g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
+    NULL, meta, growing_forward, NULL, c, NS_REGION_WT, labels, &error);
+  g_assert_no_error (error);
+  NsClick click = { 2, { 38, 32, 6 }, TRUE, 2.0 };
+  g_assert_true (ns_interact_session_add_click (s, &click, &error));
+  g_assert_true (ns_interact_session_run_slice (s, 2, 6, NULL, NULL, &error));
+  g_assert_true (ns_interact_session_propagate (s, 2, 6, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  const guint8 *mask = ns_interact_session_get_mask (s);
+  gsize clicked = 0, elsewhere = 0;
+  for (int k = 0; k < 12; k++)
+    for (int j = 0; j < 64; j++)
+      for (int i = 0; i < 64; i++)
+        {
+          gboolean was = labels->labels[ns_grid_index (&c->grid, i, j, k)] != 0;
+          gboolean changed = mask[ns_grid_index (&c->grid, i, j, k)] != was;
+          gboolean changed6 = mask[ns_grid_index (&c->grid, i, j, 6)]
+                              != (labels->labels[ns_grid_index (&c->grid, i, j, 6)] != 0);
+          if (k == 6)
+            clicked += changed;
+          else
+            {
+              elsewhere += changed;
+              if (changed)
+                g_assert_true (changed6);
+            }
+        }
+  g_test_message ("changed: %zu voxels on the clicked slice, %zu on the others",
+                  (size_t) clicked, (size_t) elsewhere);
+  g_assert_cmpuint (clicked, >, 0);
+  g_assert_cmpuint (elsewhere, >, 0);
 }
 
 /* ---- the simulated user ---------------------------------------------------------------- */
@@ -564,6 +691,175 @@ test_train_warm_start (void)
   ns_trainer_options_clear (&o);
 }
 
+/* The dataset of the trainer on one synthetic case (un-augmented) and the interactive
+ * model's image inputs: its data meta, as ns-trainer.c makes it. */
+static NsDataset *
+train_dataset (NsCase *c, GError **error)
+{
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsModelMeta) data = ns_model_meta_new_default (meta->arch);
+  g_strfreev (data->modalities);
+  data->modalities = g_strdupv (meta->modalities);
+  g_free (data->normalisation);
+  data->normalisation = g_strdup (meta->normalisation);
+  NsDatasetOptions opt;
+  ns_dataset_options_init (&opt);
+  opt.augment = FALSE;
+  return ns_dataset_new_from_cases (&c, 1, data, &opt, error);
+}
+
+/* Issue 15's train/engine mismatch: the trainer's input for a slice, a mask and a click
+ * must be the engine's for the same slice, mask and click, channel by channel (the image
+ * z-scored by the case's statistics, the crop, the mask, the click discs).  The engine
+ * once cut a box of at least 96 x 96 around the region and the clicks, where the trainer
+ * shows the brain crop (64 x 64 here): this fails on that engine. */
+static void
+test_train_engine_same_input (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ns_test_write_case ("same-input", 70, 60, 8, TRUE);
+  g_autoptr (NsCase) c = ns_case_load (dir, NS_CASE_LOAD_MAP_TO_2017, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsDataset) ds = train_dataset (c, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  int w, h, C = 2, id = -1, k = 4;
+  ns_dataset_get_crop_size (ds, &w, &h);
+  for (int i = 0; i < ns_dataset_get_n_slices (ds) && id < 0; i++)
+    {
+      int ci, kk;
+      gboolean tumour;
+      ns_dataset_slice_info (ds, i, &ci, &kk, &tumour);
+      if (kk == k)
+        id = i;
+    }
+  g_assert_cmpint (id, >=, 0);
+  const float *image;
+  const guint8 *classes;
+  ns_dataset_peek_slice (ds, id, &image, &classes);
+
+  /* the trainer: the region (WT) shifted by 3 pixels as the mask, a positive click in
+   * the missed part */
+  gsize hw = (gsize) w * h;
+  g_autofree guint8 *prior = g_malloc0 (hw);
+  int cx = -1, cy = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (classes[(gsize) y * w + x] > 0)
+        {
+          if (x + 3 < w)
+            prior[(gsize) y * w + x + 3] = 1;
+          if (cx < 0 || x < cx)
+            cx = x, cy = y;
+        }
+  g_assert_cmpint (cx, >=, 0);
+  /* and a negative one on the false part: the rightmost voxel of the mask */
+  int nx = -1, ny = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (prior[(gsize) y * w + x] && classes[(gsize) y * w + x] == 0 && x > nx)
+        nx = x, ny = y;
+  g_assert_cmpint (nx, >=, 0);
+  NsClick tclick[2] = { { 2, { cx + 1, cy, 0 }, TRUE, 0 }, { 2, { nx, ny, 0 }, FALSE, 0 } };
+  const float *planes[2] = { image, image + hw };
+  g_autofree float *train = g_new (float, hw * (C + NS_INTERACT_N_CHANNELS));
+  _ns_interact_train_pack (train, C, planes, w, h, prior, tclick, 2);
+
+  /* the engine: the same mask on slice k, the same click on the case's grid */
+  g_autoptr (NsLabelMap) start = ns_label_map_new (&c->grid, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
+    NULL, meta, pos_forward, NULL, c, NS_REGION_WT, start, &error);
+  g_assert_no_error (error);
+  int pw, ph, box[4];
+  ns_interact_plane_size (&c->grid, 2, &pw, &ph);
+  /* where the crop lies on the plane: the engine's box, which must be the dataset's size */
+  g_autofree guint8 *zero = g_malloc0 ((gsize) pw * ph);
+  g_autofree float *probe = _ns_interact_session_pack (s, 2, k, zero, zero, zero, box);
+  g_assert_cmpint (box[2], ==, w);
+  g_assert_cmpint (box[3], ==, h);
+  g_autofree guint8 *plane = g_malloc0 ((gsize) pw * ph);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        int u = box[0] + x, v = box[1] + y;
+        if (u >= 0 && v >= 0 && u < pw && v < ph)
+          plane[(gsize) v * pw + u] = prior[(gsize) y * w + x];
+        else
+          g_assert_cmpint (prior[(gsize) y * w + x], ==, 0);
+      }
+  NsClick eclick[2] = { { 2, { box[0] + cx + 1, box[1] + cy, k }, TRUE, 0 },
+                        { 2, { box[0] + nx, box[1] + ny, k }, FALSE, 0 } };
+  g_autofree guint8 *pos = g_malloc ((gsize) pw * ph), *neg = g_malloc ((gsize) pw * ph);
+  ns_interact_draw_clicks (&c->grid, eclick, 2, 2, k, pos, neg);
+  g_autofree float *engine = _ns_interact_session_pack (s, 2, k, plane, pos, neg, box);
+
+  for (int ch = 0; ch < C + NS_INTERACT_N_CHANNELS; ch++)
+    {
+      gsize differ = 0, set = 0;
+      for (gsize p = 0; p < hw; p++)
+        {
+          differ += train[ch * hw + p] != engine[ch * hw + p];
+          set += train[ch * hw + p] != 0;
+        }
+      g_test_message ("channel %d: %zu of %zu values differ (%zu non-zero)", ch,
+                      (size_t) differ, (size_t) hw, (size_t) set);
+      g_assert_cmpuint (set, >, 0);
+      g_assert_cmpuint (differ, ==, 0);
+    }
+}
+
+/* The training batch: the label of every item is one of the truth's regions (WT, TC, ET
+ * of its classes), never the mask it is shown (which is perturbed), and its image
+ * channels are the dataset's. */
+static void
+test_train_target_is_truth (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = ns_test_write_case ("batch-target", 70, 60, 8, TRUE);
+  g_autoptr (NsCase) c = ns_case_load (dir, NS_CASE_LOAD_MAP_TO_2017, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsDataset) ds = train_dataset (c, &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModelMeta) meta = interactive_meta ();
+  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
+  g_assert_no_error (error);
+  g_autoptr (NsModel) model = ns_model_new (be, meta, NULL, &error);
+  g_assert_no_error (error);
+  const int B = 4;
+  gsize differ_from_mask = 0;
+
+  for (guint64 index = 0; index < 6; index++)
+    {
+      g_autoptr (NsBatch) batch = ns_dataset_make_batch (ds, index, B, &error);
+      g_assert_no_error (error);
+      gsize hw = (gsize) batch->w * batch->h, item = hw * (batch->c + NS_INTERACT_N_CHANNELS);
+      g_autofree float *images = g_new (float, item * B);
+      g_autofree float *labels = g_new (float, hw * B);
+      g_assert_true (_ns_interact_make_batch (model, batch, 5, images, labels, &error));
+      g_assert_no_error (error);
+      for (int b = 0; b < B; b++)
+        {
+          const float *cls = batch->labels + b * hw, *lab = labels + b * hw;
+          const float *mask = images + b * item + batch->c * hw;
+          gboolean region_ok[3] = { TRUE, TRUE, TRUE };
+          for (gsize p = 0; p < hw; p++)
+            {
+              int k = (int) cls[p];
+              gboolean in[3] = { k > 0, k == 1 || k == 3, k == 3 };
+              for (int r = 0; r < 3; r++)
+                region_ok[r] = region_ok[r] && (lab[p] > 0.5f) == in[r];
+              differ_from_mask += (lab[p] > 0.5f) != (mask[p] > 0.5f);
+              for (int ch = 0; ch < batch->c; ch++)
+                g_assert_cmpfloat (images[b * item + ch * hw + p], ==,
+                                   batch->images[(b * batch->c + ch) * hw + p]);
+            }
+          g_assert_true (region_ok[0] || region_ok[1] || region_ok[2]);
+        }
+    }
+  g_assert_cmpuint (differ_from_mask, >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -572,11 +868,16 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/encoding/small-radius", test_encoding_small_radius);
   g_test_add_func ("/net/interact/session/click-lands", test_session_click_lands);
   g_test_add_func ("/net/interact/session/local-changes", test_session_local_changes);
+  g_test_add_func ("/net/interact/session/click-sign", test_session_click_sign);
+  g_test_add_func ("/net/interact/session/propagation-does-not-grow",
+                   test_session_propagation_does_not_grow);
   g_test_add_func ("/net/interact/next-click", test_next_click);
   g_test_add_func ("/net/interact/protocol/click-raises-dice", test_protocol_click_raises_dice);
   g_test_add_func ("/net/interact/protocol/negative-click", test_protocol_negative_click);
   g_test_add_func ("/net/interact/apply-region", test_apply_region);
   g_test_add_func ("/net/interact/model-kind", test_meta_roundtrip_and_refusal);
   g_test_add_func ("/net/interact/train/warm-start", test_train_warm_start);
+  g_test_add_func ("/net/interact/train/same-input", test_train_engine_same_input);
+  g_test_add_func ("/net/interact/train/target-is-truth", test_train_target_is_truth);
   return g_test_run ();
 }

@@ -6,8 +6,9 @@
 # bundled case Brats18_CBICA_ABM_1 is never used).
 #
 # Fold f:
-#   - the interactive model is warm-started from BASE/fold<f>/model.safetensors (the
-#     segmentation model crossval.sh trained on fold f's training cases) and trained with
+#   - the interactive model is warm-started from INIT_DIR/fold<f>/model.safetensors (by
+#     default BASE's: the segmentation model crossval.sh trained on fold f's training
+#     cases; or an earlier interactive run of the same fold, to train it longer) and trained with
 #     simulated clicks (neuroseg train --interactive) on the same training cases (its
 #     training and validation cases: none of fold f's test cases);
 #   - every test case starts from BASE/fold<f>/<case>.nii.gz (the automatic prediction of
@@ -20,7 +21,8 @@
 # test cases) is printed at the end and written to OUT/summary.md.
 #
 #   tools/interact-cv.sh [NEUROSEG] [OUT_DIR]
-#   environment: FOLDS (2), BASE (/work/q-runs/cv/clip), STEPS (400), BATCH (4), LR (1e-3),
+#   environment: FOLDS (2), BASE (/work/q-runs/cv/clip), INIT_DIR (BASE), STEPS (400),
+#                BATCH (4), LR (1e-3),
 #                SEED (1), NICE (10), CLICKS (5), DEVICE (cpu), PHASE (all | train | eval),
 #                FOLD_LIST (the folds to run, default all), MODES ("model brush": what to
 #                score), CASE_LIMIT (score at most this many test cases per fold; 0: all)
@@ -29,6 +31,7 @@ NEUROSEG=${1:-build/app/neuroseg}
 OUT=${2:-/tmp/ns-interact-cv}
 FOLDS=${FOLDS:-2}
 BASE=${BASE:-/work/q-runs/cv/clip}
+INIT_DIR=${INIT_DIR:-$BASE}
 STEPS=${STEPS:-400}
 BATCH=${BATCH:-4}
 LR=${LR:-1e-3}
@@ -65,14 +68,14 @@ run_fold () {
   mkdir -p "$DIR"
   MODEL=$DIR/model.safetensors
   if [ "$PHASE" != eval ] && [ ! -f "$DIR/done" ]; then
-    echo "== interactive fold $f: warm start $BASE/fold$f/model.safetensors" >&2
+    echo "== interactive fold $f: warm start $INIT_DIR/fold$f/model.safetensors" >&2
     if [ -f "$DIR/model.last.safetensors.state" ]; then
       nice -n "$NICE" "$NEUROSEG" train --resume "$DIR/model.last.safetensors" \
         --max-steps "$STEPS" --device "$DEVICE" >> "$DIR/train.log" 2>&1
     else
       # an epoch of 10 steps: a checkpoint (and a resume point) every 10 steps
       # shellcheck disable=SC2086
-      nice -n "$NICE" "$NEUROSEG" train --interactive --init "$BASE/fold$f/model.safetensors" \
+      nice -n "$NICE" "$NEUROSEG" train --interactive --init "$INIT_DIR/fold$f/model.safetensors" \
         $DATA --batch "$BATCH" --lr "$LR" --schedule cosine --seed "$SEED" \
         --epochs $((STEPS / 10)) --steps-per-epoch 10 --max-steps "$STEPS" \
         --device "$DEVICE" -o "$MODEL" -f > "$DIR/train.log" 2>&1
