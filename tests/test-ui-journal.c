@@ -211,7 +211,7 @@ test_full_disk (void)
    * and makes the journal whole again: the bar goes. */
   g_assert_nonnull (ns_test_find_button (journal_bar (), "Save _As…"));
   g_assert_true (gtk_widget_is_sensitive (ns_test_find_button (journal_bar (), "Save _As…")));
-  click (journal_bar (), "_Save");
+  click (journal_bar (), "Save _Now");
   g_assert_true (ns_test_wait_until (bar_shown, GINT_TO_POINTER (FALSE), 30));
   g_assert_false (ns_editor_is_modified (editor));
   g_assert_null (ns_journal_dup_error (journal ()));
@@ -232,7 +232,7 @@ test_full_disk (void)
 
   /* Room again: a save re-establishes the journal, and edits are journaled from then on. */
   g_assert_cmpint (g_unlink (filler), ==, 0);
-  click (journal_bar (), "_Save");
+  click (journal_bar (), "Save _Now");
   g_assert_true (ns_test_wait_until (bar_shown, GINT_TO_POINTER (FALSE), 30));
   fill_slice (1);
   g_assert_true (ns_journal_flush (journal (), &error));
