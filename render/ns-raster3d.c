@@ -226,7 +226,7 @@ light_vertex (const Frame *f, const Pass *p, const float n[3], float sign, float
   float d = MAX (dot3 (v, f->light), 0.0f), s = MAX (dot3 (v, f->half), 0.0f);
   float s2 = s * s, s4 = s2 * s2, s8 = s4 * s4, s16 = s8 * s8, s32 = s16 * s16, s40 = s32 * s8;
 
-  G_STATIC_ASSERT (NS_RENDER3D_SHININESS == 40.0);
+  G_STATIC_ASSERT ((int) NS_RENDER3D_SHININESS == 40); /* clang: no float in _Static_assert */
   for (int c = 0; c < 3; c++)
     {
       float x = p->rgb[c] * (float) (NS_RENDER3D_AMBIENT + NS_RENDER3D_DIFFUSE * d)
