@@ -177,6 +177,71 @@ test_worker_settings (void)
   fixture_teardown (&f);
 }
 
+/* A label of the widget tree under widget whose text is text, or NULL. */
+static GtkWidget *
+find_label (GtkWidget *widget, const char *text)
+{
+  if (GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_label (c, text);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+popover_shown (gpointer data)
+{
+  GtkPopover *popover = gtk_menu_button_get_popover (data);
+  return popover != NULL && gtk_widget_get_mapped (GTK_WIDGET (popover));
+}
+
+/* The menu's items read as ordinary menu text with the workbench's style sheet: the menu
+ * button is an OSD button (light text on the dark view), and its popover inherited that
+ * light text, so every item but the focused one looked greyed out on the light menu. */
+static void
+test_menu_legible (void)
+{
+  Fixture f;
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  GtkWidget *button, *item;
+  GdkRGBA color;
+  double luma;
+  g_autofree char *sheet = g_build_filename (g_getenv ("NS_SOURCE_DIR"), "resources",
+                                             "style.css", NULL);
+
+  g_assert_nonnull (g_getenv ("NS_SOURCE_DIR"));
+  gtk_css_provider_load_from_path (css, sheet);
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  fixture_setup (&f);
+  button = ns_test_find_named (GTK_WIDGET (f.view), "view3d-menu");
+  g_assert_true (GTK_IS_MENU_BUTTON (button));
+  gtk_menu_button_popup (GTK_MENU_BUTTON (button));
+  g_assert_true (ns_test_wait_until (popover_shown, button, 10));
+  item = find_label (GTK_WIDGET (gtk_menu_button_get_popover (GTK_MENU_BUTTON (button))),
+                     "Regions WT / TC / ET");
+  g_assert_nonnull (item);
+  g_assert_true (gtk_widget_is_sensitive (item));
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (item), &color);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  luma = 0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue;
+  g_test_message ("menu item colour %.2f %.2f %.2f alpha %.2f", color.red, color.green,
+                  color.blue, color.alpha);
+  g_assert_cmpfloat (luma, <, 0.5);   /* the default theme's text is #2e3436 */
+  g_assert_cmpfloat (color.alpha, >, 0.8);
+  gtk_menu_button_popdown (GTK_MENU_BUTTON (button));
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
+                                                 GTK_STYLE_PROVIDER (css));
+  fixture_teardown (&f);
+}
+
 /* Another case opened while an edit of the first is meshed: the first case's surfaces go
  * at once (not shown over the new case), the edit's result is dropped, and the view ends
  * with the new case's surfaces. */
@@ -212,5 +277,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/view3d/worker/edits", test_worker_edits);
   g_test_add_func ("/ui/view3d/worker/settings", test_worker_settings);
   g_test_add_func ("/ui/view3d/worker/new-case", test_worker_new_case);
+  g_test_add_func ("/ui/view3d/menu-legible", test_menu_legible);
   return g_test_run ();
 }

@@ -105,6 +105,12 @@ ns_view3d_menu_new (NsView3d *view)
   gtk_widget_set_valign (button, GTK_ALIGN_START);
   gtk_widget_set_margin_top (button, 6);
   gtk_widget_set_margin_end (button, 6);
-  gtk_widget_add_css_class (button, "osd");
+  /* The on-screen-display look (light on the dark view) on the button only: on the menu
+   * button's node, the theme's ".osd popover" rules reach the menu too, and its items read
+   * light grey on the menu's light background, as if greyed out. */
+  {
+    GtkWidget *inner = gtk_widget_get_first_child (button);
+    gtk_widget_add_css_class (GTK_IS_BUTTON (inner) ? inner : button, "osd");
+  }
   return button;
 }
