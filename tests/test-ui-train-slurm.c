@@ -160,6 +160,33 @@ test_unavailable (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 
+/* ---- layout ---------------------------------------------------------------------------- */
+
+/* The choice "On this computer / On a Slurm cluster" sits beside its "Run" label in the
+ * dialog's form (it once had no place in the grid and went to its top right corner, which
+ * made the dialog ~1,560 px wide). */
+static void
+test_layout (void)
+{
+  g_autofree char *db = make_db ("layout");
+  NsFineTuneDialog *dialog = ns_fine_tune_dialog_new (NULL, db);
+  GtkWidget *choice = gtk_widget_get_parent (gtk_widget_get_parent (find (dialog, "run-local")));
+  GtkWidget *grid = gtk_widget_get_parent (choice), *run_label = NULL;
+  int column, row, label_column = -1, label_row = -1, width, height;
+
+  g_assert_true (GTK_IS_GRID (grid));
+  for (GtkWidget *c = gtk_widget_get_first_child (grid); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    if (GTK_IS_LABEL (c) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (c)), "Run") == 0)
+      run_label = c;
+  g_assert_nonnull (run_label);
+  gtk_grid_query_child (GTK_GRID (grid), run_label, &label_column, &label_row, &width, &height);
+  gtk_grid_query_child (GTK_GRID (grid), choice, &column, &row, &width, &height);
+  g_assert_cmpint (row, ==, label_row);
+  g_assert_cmpint (column, ==, label_column + 1);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 /* ---- remembered ------------------------------------------------------------------------- */
 
 static void
@@ -374,6 +401,7 @@ main (int argc, char **argv)
       return 1;
     }
   g_test_add_func ("/ui/train-slurm/unavailable", test_unavailable);
+  g_test_add_func ("/ui/train-slurm/layout", test_layout);
   g_test_add_func ("/ui/train-slurm/remembered", test_remembered);
   g_test_add_func ("/ui/train-slurm/run", test_run);
   g_test_add_func ("/ui/train-slurm/restart", test_restart);
