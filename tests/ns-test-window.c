@@ -81,3 +81,19 @@ ns_test_window_last_entry_name (NsWindow *window)
   g_assert_cmpuint (n, >, 0);
   return ns_history_get (history, n - 1)->name;
 }
+
+void
+ns_test_window_activate (NsWindow *window, const char *action, GVariant *parameter)
+{
+  g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (window), action, parameter));
+}
+
+gsize
+ns_test_labels_n_differ (const NsLabelMap *a, const NsLabelMap *b)
+{
+  gsize n = 0;
+
+  for (gsize v = 0, N = ns_grid_n_voxels (&a->grid); v < N; v++)
+    n += a->labels[v] != b->labels[v];
+  return n;
+}

@@ -33,4 +33,11 @@ NsHistory  *ns_test_window_history         (NsWindow *window);
 /* The name of the latest undoable entry of that history (asserts there is one). */
 const char *ns_test_window_last_entry_name (NsWindow *window);
 
+/* Activates the window's action (e.g. "win.undo", "edit.tool") with parameter (may be
+ * NULL; a floating reference is sunk), asserting the action exists. */
+void        ns_test_window_activate        (NsWindow *window, const char *action,
+                                            GVariant *parameter);
+/* How many voxels of two label maps on the same grid differ. */
+gsize       ns_test_labels_n_differ        (const NsLabelMap *a, const NsLabelMap *b);
+
 G_END_DECLS

@@ -38,16 +38,6 @@ shown_image (void)
   return ns_viewer_get_shown_image (ns_window_get_viewer (window));
 }
 
-static gsize
-n_differ (const NsLabelMap *a, const NsLabelMap *b)
-{
-  gsize n = 0;
-
-  for (gsize v = 0, N = ns_grid_n_voxels (&a->grid); v < N; v++)
-    n += a->labels[v] != b->labels[v];
-  return n;
-}
-
 static GtkWidget *
 cleanup_panel (void)
 {
@@ -130,7 +120,7 @@ static void
 undo_to (const NsLabelMap *before)
 {
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
@@ -171,7 +161,7 @@ test_margin_shortcut (void)
 
   gtk_spin_button_set_value (named ("cleanup-margin-mm"), 3.0);
   press_shift (GDK_KEY_g);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Grow 3 mm");
   g_assert_nonnull (strstr (ns_cleanup_panel_get_status (NS_CLEANUP_PANEL (cleanup_panel ())),
                             "Grow 3 mm"));
@@ -181,13 +171,13 @@ test_margin_shortcut (void)
 
   /* shrinking through the Apply button */
   g_assert_true (ns_edit_change_apply (want, expected, FALSE));
-  g_assert_cmpuint (n_differ (expected, before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (expected, before), ==, 0);
   g_clear_pointer (&want, ns_edit_change_unref);
   want = ns_label_ops_margin (expected, NULL, -2.0, &rule, &error);
   g_assert_cmpuint (want->n, >, 100);
   gtk_spin_button_set_value (named ("cleanup-margin-mm"), -2.0);
   click_apply ();
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Shrink 2 mm");
   undo_to (before);
   ns_editor_set_locked (ns_test_window_editor (window), 4, FALSE);
@@ -211,7 +201,7 @@ test_smooth_and_threshold (void)
   gtk_drop_down_set_selected (named ("cleanup-smooth-method"), NS_SMOOTH_GAUSSIAN);
   gtk_spin_button_set_value (named ("cleanup-smooth-mm"), 1.5);
   press_shift (GDK_KEY_s);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Smooth (gaussian 1.5 mm)");
   undo_to (before);
   ns_edit_change_apply (smooth, expected, FALSE);
@@ -234,7 +224,7 @@ test_smooth_and_threshold (void)
   gtk_check_button_set_active (named ("cleanup-threshold-otsu"), TRUE);
   press_shift (GDK_KEY_t);
   ns_editor_set_paint_over (ns_test_window_editor (window), NS_PAINT_OVER_ALL, 0);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Threshold");
   g_assert_nonnull (strstr (ns_cleanup_panel_get_status (NS_CLEANUP_PANEL (cleanup_panel ())),
                             "Otsu"));
@@ -260,7 +250,7 @@ test_grow_from_seeds (void)
   gtk_spin_button_set_value (named ("cleanup-grow-sigma"), 1.5);
   gtk_spin_button_set_value (named ("cleanup-grow-mm"), 4.0);
   press_shift (GDK_KEY_r);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Grow from seeds");
   g_assert_nonnull (strstr (ns_cleanup_panel_get_status (NS_CLEANUP_PANEL (cleanup_panel ())),
                             "intensity"));
@@ -302,7 +292,7 @@ test_islands_and_logic (void)
   gtk_drop_down_set_selected (named ("cleanup-tool"), 4);
   gtk_drop_down_set_selected (named ("cleanup-islands-mode"), 0);
   click_apply ();
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Keep largest island");
   undo_to (with_specks);
 
@@ -318,7 +308,7 @@ test_islands_and_logic (void)
   g_assert_cmpuint (values->len, >=, 2);
   gtk_drop_down_set_selected (named ("cleanup-islands-mode"), 2);
   press_shift (GDK_KEY_i);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   for (guint i = 0; i < values->len; i++)
     g_assert_nonnull (ns_label_table_lookup (table, g_array_index (values, guint8, i)));
   undo_to (with_specks);
@@ -333,7 +323,7 @@ test_islands_and_logic (void)
     ns_viewer_set_cursor (ns_window_get_viewer (window), cursor);
     gtk_drop_down_set_selected (named ("cleanup-islands-mode"), 3);
     click_apply ();
-    g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+    g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
     g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window),
                                     (int[3]) { 6, 3, g->dim[2] / 2 }), ==, 4);
     g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Keep island");
@@ -351,7 +341,7 @@ test_islands_and_logic (void)
   gtk_drop_down_set_selected (named ("cleanup-logic-op"), NS_LOGIC_INTERSECT);
   gtk_drop_down_set_selected (named ("cleanup-logic-operand"), 0);    /* Brain */
   press_shift (GDK_KEY_l);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Intersect");
   undo_to (with_specks);
   undo_to (before);
@@ -379,7 +369,7 @@ test_lasso_editor (void)
   g_assert_true (ns_editor_polygon (ns_test_window_editor (window), 2, pts, 3, TRUE, FALSE,
                                     &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Lasso");
   /* the scissors on the same outline, this slice only */
   ns_paint_rule_init (&rule, 0);
@@ -388,7 +378,7 @@ test_lasso_editor (void)
                                                        &error);
   g_assert_true (ns_editor_polygon (ns_test_window_editor (window), 2, pts, 3, FALSE, TRUE,
                                     &error));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Scissors");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
   undo_to (before);
@@ -432,13 +422,13 @@ test_fill_guard_question (void)
   question = ns_tool_panel_get_fill_question (tool_panel ());
   g_assert_nonnull (question);
   g_assert_true (ns_editor_get_fill_pending (ns_test_window_editor (window)));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)), ==, n_undo);
   gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_CANCEL);
   ns_test_drain ();
   g_assert_null (ns_tool_panel_get_fill_question (tool_panel ()));
   g_assert_false (ns_editor_get_fill_pending (ns_test_window_editor (window)));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 
   /* Again, and "Fill Anyway": the fill as data/ makes it, one undo step. */
   ns_slice_view_paint_path (axial, 0, xy, 1);
@@ -448,7 +438,7 @@ test_fill_guard_question (void)
   gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_ACCEPT);
   ns_test_drain ();
   g_assert_null (ns_tool_panel_get_fill_question (tool_panel ()));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Fill");
   undo_to (before);
 
@@ -457,7 +447,7 @@ test_fill_guard_question (void)
   ns_slice_view_paint_path (axial, 0, xy, 1);
   ns_test_drain ();
   g_assert_null (ns_tool_panel_get_fill_question (tool_panel ()));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   undo_to (before);
   ns_editor_set_fill_guard (ns_test_window_editor (window), TRUE);
 
@@ -466,7 +456,7 @@ test_fill_guard_question (void)
   ns_slice_view_paint_path (axial, 0, xy, 1);
   ns_test_drain ();
   g_assert_nonnull (ns_tool_panel_get_fill_question (tool_panel ()));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 /* Help > Keyboard Shortcuts lists every key of the Cleanup panel. */

@@ -66,22 +66,6 @@ view (NsPlane plane)
   return ns_window_get_slice_view (window, plane);
 }
 
-static void
-activate (const char *action, GVariant *parameter)
-{
-  g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (window), action, parameter));
-}
-
-static gsize
-n_differ (const NsLabelMap *a, const NsLabelMap *b)
-{
-  gsize n = 0;
-
-  for (gsize v = 0, N = ns_grid_n_voxels (&a->grid); v < N; v++)
-    n += a->labels[v] != b->labels[v];
-  return n;
-}
-
 /* The voxel under widget point (x, y) of v, continuous, as the gesture computes it. */
 static void
 voxel_at_widget (NsSliceView *v, double x, double y, double voxel[3])
@@ -141,11 +125,11 @@ test_shared_labels_discarded (void)
   ns_editor_set_tool (ns_test_window_editor (window), NS_TOOL_BRUSH);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
-  g_assert_cmpuint (n_differ (ns_viewer_get_case (viewer)->labels, file), >, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_viewer_get_case (viewer)->labels, file), >, 0);
 
   ns_editor_close (ns_test_window_editor (window));
   g_assert_true (ns_viewer_get_labels (viewer) == ns_viewer_get_case (viewer)->labels);
-  g_assert_cmpuint (n_differ (ns_viewer_get_labels (viewer), file), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_viewer_get_labels (viewer), file), ==, 0);
 
   /* the editor again, for the tests that follow: still one buffer */
   g_assert_true (ns_editor_open (ns_test_window_editor (window), NULL, &error));
@@ -180,7 +164,7 @@ test_shared_labels_unreadable (void)
   g_assert_true (g_file_set_contents (seg_path, "not a NIfTI file", -1, NULL));
 
   ns_editor_close (ns_test_window_editor (window));
-  g_assert_cmpuint (n_differ (ns_viewer_get_case (viewer)->labels, shown), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_viewer_get_case (viewer)->labels, shown), ==, 0);
   bar = ns_test_find_named (GTK_WIDGET (window), "labels-infobar");
   g_assert_nonnull (bar);
   g_assert_true (gtk_widget_get_visible (bar));
@@ -218,8 +202,8 @@ test_paint_stroke (void)
   g_autoptr (NsEditChange) change = NULL;
   g_autoptr (GError) error = NULL;
 
-  activate ("edit.tool", g_variant_new_string ("brush"));
-  activate ("edit.class", g_variant_new_int32 (1));   /* 2 ED */
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.class", g_variant_new_int32 (1));   /* 2 ED */
   g_assert_cmpuint (ns_editor_get_label (ns_test_window_editor (window)), ==, 2);
   ns_editor_set_radius (ns_test_window_editor (window), 3.0);
   g_assert_cmpint (ns_editor_get_three_d (ns_test_window_editor (window)), ==, FALSE);
@@ -238,8 +222,9 @@ test_paint_stroke (void)
   g_assert_cmpuint (change->n, >, 200);   /* a long stroke, gaps filled */
 
   ns_slice_view_paint_path (axial, 0, xy, G_N_ELEMENTS (xy) / 2);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, change->n);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==,
+                   change->n);
   /* Only the slice shown changed, and it is one history entry. */
   for (gsize i = 0; i < change->n; i++)
     {
@@ -278,13 +263,13 @@ test_undo_redo (void)
   original = ns_mask_doc_read_mask (seg_path, &ns_test_window_labels (window)->grid, &error);
   g_assert_no_error (error);
 
-  activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), original), ==, 0);
+  ns_test_window_activate (window, "win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), original), ==, 0);
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   g_assert_cmpfloat (ns_viewer_get_volumes (ns_window_get_viewer (window))->label_ml[2], <,
                      before_ml);
-  activate ("win.redo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), after), ==, 0);
+  ns_test_window_activate (window, "win.redo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), after), ==, 0);
   g_assert_cmpfloat_with_epsilon (
     ns_viewer_get_volumes (ns_window_get_viewer (window))->label_ml[2], before_ml, 1e-9);
 
@@ -294,22 +279,22 @@ test_undo_redo (void)
 
     g_assert_true (ns_editor_replace (ns_test_window_editor (window), empty, "Prediction"));
     g_assert_cmpfloat (ns_viewer_get_volumes (ns_window_get_viewer (window))->wt_ml, ==, 0);
-    activate ("win.undo", NULL);
-    g_assert_cmpuint (n_differ (ns_test_window_labels (window), after), ==, 0);
-    activate ("win.redo", NULL);
-    activate ("win.undo", NULL);
+    ns_test_window_activate (window, "win.undo", NULL);
+    g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), after), ==, 0);
+    ns_test_window_activate (window, "win.redo", NULL);
+    ns_test_window_activate (window, "win.undo", NULL);
   }
 
   /* Edit > History: jump back to "Opened", then forward to the last entry. */
-  activate ("edit.history", NULL);
+  ns_test_window_activate (window, "edit.history", NULL);
   g_assert_nonnull (ns_window_get_history_list (window));
   {
     GtkListBoxRow *row = gtk_list_box_get_row_at_index (ns_window_get_history_list (window), 0);
     g_signal_emit_by_name (ns_window_get_history_list (window), "row-activated", row);
   }
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), original), ==, 0);
-  activate ("edit.history-goto", g_variant_new_uint32 (1));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), after), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), original), ==, 0);
+  ns_test_window_activate (window, "edit.history-goto", g_variant_new_uint32 (1));
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), after), ==, 0);
   g_assert_nonnull (gtk_list_box_get_row_at_index (ns_window_get_history_list (window), 1));
 }
 
@@ -406,9 +391,9 @@ test_brush_outline (void)
   ns_slice_view_widget_to_image (axial, cx, cy, &ix, &iy);
   g_assert_true (ns_plane_geometry_voxel_index_at (geom, ix, iy, centre));
 
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
   plain = ns_test_widget_pixels (widget, &pw, &ph);
-  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
   with_outline = ns_test_widget_pixels (widget, &pw, &ph);
   g_assert_cmpint (pw, ==, w);
 
@@ -488,15 +473,16 @@ test_fill_and_eraser (void)
                                   0, &rule, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (change->n, >, 1000);
-  activate ("edit.tool", g_variant_new_string ("fill"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("fill"));
   ns_editor_set_label (ns_test_window_editor (window), 1);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   /* That floods the air around the brain: the fill guard (issue 17) asks first. */
   g_assert_true (ns_editor_get_fill_pending (ns_test_window_editor (window)));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, change->n);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==,
+                   change->n);
   g_assert_true (ns_editor_fill_confirm (ns_test_window_editor (window), NULL));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
-  activate ("win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
+  ns_test_window_activate (window, "win.undo", NULL);
 
   /* Bounded by intensity: the region within the tolerance of the value under the click. */
   {
@@ -518,8 +504,8 @@ test_fill_and_eraser (void)
     ns_editor_set_fill_bound (ns_test_window_editor (window), NS_FILL_BOUND_INTENSITY);
     ns_editor_set_tolerance (ns_test_window_editor (window), 40.0);
     ns_slice_view_paint_path (axial, 0, ixy, 1);
-    g_assert_cmpuint (n_differ (ns_test_window_labels (window), want), ==, 0);
-    activate ("win.undo", NULL);
+    g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), want), ==, 0);
+    ns_test_window_activate (window, "win.undo", NULL);
     ns_editor_set_fill_bound (ns_test_window_editor (window), NS_FILL_BOUND_LABEL);
   }
 
@@ -533,14 +519,14 @@ test_fill_and_eraser (void)
     for (int a = 0; a < 3; a++)
       ijk[a] = (int) lround (voxel[a]);
     g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 2);
-    activate ("edit.tool", g_variant_new_string ("eraser"));
+    ns_test_window_activate (window, "edit.tool", g_variant_new_string ("eraser"));
     ns_slice_view_paint_path (axial, 0, exy, 1);
     g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 0);
-    g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 20);
-    activate ("win.undo", NULL);
-    g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+    g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), >, 20);
+    ns_test_window_activate (window, "win.undo", NULL);
+    g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   }
-  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
 }
 
 static void
@@ -561,13 +547,13 @@ test_lock_and_paint_over (void)
   g_assert_true (ns_editor_get_locked (ns_test_window_editor (window), 2));
   ns_editor_set_label (ns_test_window_editor (window), 1);
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_cmpuint (ns_history_n_undo (history), ==, n_undo);
   ns_editor_set_locked (ns_test_window_editor (window), 2, FALSE);
   ns_slice_view_paint_path (axial, 0, xy, 1);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 20);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), >, 20);
   ns_editor_undo (ns_test_window_editor (window), 1);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   xy[0] = 0.47 * w;   /* half on the stroke, half on background */
   xy[1] = 0.38 * h;
 
@@ -579,7 +565,7 @@ test_lock_and_paint_over (void)
       g_assert_cmpuint (ns_test_window_labels (window)->labels[v], ==, before->labels[v]);
   ns_editor_undo (ns_test_window_editor (window), 1);
   ns_editor_set_paint_over (ns_test_window_editor (window), NS_PAINT_OVER_ALL, 0);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 static void
@@ -602,7 +588,7 @@ test_intensity_and_3d (void)
   for (int a = 0; a < 3; a++)
     seed[a] = (int) lround (voxel[a]);
   v0 = ns_volume_get_value (image, ns_grid_index (&image->grid, seed[0], seed[1], seed[2]));
-  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
   ns_editor_set_label (ns_test_window_editor (window), 3);
   ns_editor_set_radius (ns_test_window_editor (window), 6.0);
 
@@ -634,7 +620,7 @@ test_intensity_and_3d (void)
   ns_editor_undo (ns_test_window_editor (window), 1);
   ns_editor_set_three_d (ns_test_window_editor (window), FALSE);
   ns_editor_set_radius (ns_test_window_editor (window), 3.0);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 static void
@@ -653,7 +639,8 @@ test_interpolate (void)
   guint8 rgb[3] = { 10, 200, 250 };
 
   /* A custom label on two axial slices 4 apart; interpolation fills the 3 between. */
-  activate ("edit.add-label", NULL);   /* the dialog, as a person fills it in */
+  /* the dialog, as a person fills it in */
+  ns_test_window_activate (window, "edit.add-label", NULL);
   {
     GtkWidget *dialog = ns_window_get_question (window);
 
@@ -677,7 +664,7 @@ test_interpolate (void)
   g_assert_cmpint (ns_slice_view_get_slice (axial), ==, slice);
 
   gtk_widget_grab_focus (GTK_WIDGET (axial));
-  activate ("edit.interpolate", NULL);
+  ns_test_window_activate (window, "edit.interpolate", NULL);
   {
     int lo = MIN (ijk[geom->axis_n], slice), hi = MAX (ijk[geom->axis_n], slice);
     g_assert_cmpint (hi - lo, ==, 4);
@@ -689,7 +676,7 @@ test_interpolate (void)
       }
   }
   ns_editor_undo (ns_test_window_editor (window), 3);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 static void
@@ -711,7 +698,7 @@ test_remove_islands (void)
     ijk[a] = (int) lround (voxel[a]);
   g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 1);
 
-  activate ("edit.remove-islands", NULL);
+  ns_test_window_activate (window, "edit.remove-islands", NULL);
   answer (GTK_RESPONSE_OK);      /* 0.1 mL: the 5-voxel island goes */
   g_assert_cmpuint (ns_edit_pick (ns_test_window_labels (window), ijk), ==, 0);
   ns_editor_undo (ns_test_window_editor (window), 2);
@@ -727,17 +714,17 @@ test_save_reload (void)
 
   g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
   /* The first save over the case's segmentation asks; Cancel keeps the file. */
-  activate ("win.save-mask", NULL);
+  ns_test_window_activate (window, "win.save-mask", NULL);
   answer (GTK_RESPONSE_CANCEL);
   g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
-  activate ("win.save-mask", NULL);
+  ns_test_window_activate (window, "win.save-mask", NULL);
   answer (NS_WINDOW_RESPONSE_OVERWRITE);
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   g_assert_null (ns_window_get_question (window));
 
   reloaded = ns_mask_doc_read_mask (seg_path, &ns_test_window_labels (window)->grid, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (n_differ (reloaded, ns_test_window_labels (window)), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (reloaded, ns_test_window_labels (window)), ==, 0);
   g_assert_true (g_file_get_contents (labels_path, &labels_text, NULL, NULL));
   g_assert_nonnull (strstr (labels_text, "\"Test\""));   /* the custom label */
 
@@ -758,17 +745,17 @@ test_save_reload (void)
     contents[length / 2] ^= 0x01;
     g_assert_true (g_file_set_contents (seg_path, contents, length, NULL));
   }
-  activate ("win.save-mask", NULL);
+  ns_test_window_activate (window, "win.save-mask", NULL);
   g_assert_nonnull (ns_window_get_question (window));
   answer (GTK_RESPONSE_CANCEL);
   g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
-  activate ("win.save-mask", NULL);
+  ns_test_window_activate (window, "win.save-mask", NULL);
   answer (NS_WINDOW_RESPONSE_OVERWRITE);
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   g_clear_pointer (&reloaded, ns_label_map_unref);
   reloaded = ns_mask_doc_read_mask (seg_path, &ns_test_window_labels (window)->grid, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (n_differ (reloaded, ns_test_window_labels (window)), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (reloaded, ns_test_window_labels (window)), ==, 0);
 
   /* The history survives the save. */
   g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)),
@@ -808,10 +795,10 @@ test_default_mask_path (void)
   axial = view (NS_PLANE_AXIAL);
   xy[0] = gtk_widget_get_width (GTK_WIDGET (axial)) / 2.0;
   xy[1] = gtk_widget_get_height (GTK_WIDGET (axial)) / 2.0;
-  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
   ns_slice_view_paint_path (axial, 0, xy, 1);
   g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
-  activate ("win.save-mask", NULL);   /* a new file: no question */
+  ns_test_window_activate (window, "win.save-mask", NULL);   /* a new file: no question */
   g_assert_null (ns_window_get_question (window));
   g_assert_true (g_file_test (expected, G_FILE_TEST_EXISTS));
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
@@ -840,17 +827,17 @@ test_recovery_dialog (void)
   g_autoptr (NsLabelMap) edited = NULL;
 
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
-  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
   ns_editor_set_label (ns_test_window_editor (window), 4);
   ns_slice_view_paint_path (axial, 0, xy, 1);
   edited = ns_label_map_dup (ns_test_window_labels (window), NULL);
-  g_assert_cmpuint (n_differ (edited, saved), >, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (edited, saved), >, 0);
 
   /* Discard: the saved mask, and no question the next time. */
   reopen_after_crash ();
   g_assert_nonnull (ns_window_get_question (window));
   answer (NS_WINDOW_RESPONSE_DISCARD);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), saved), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), saved), ==, 0);
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
   reopen_after_crash ();
   g_assert_null (ns_window_get_question (window));
@@ -859,11 +846,11 @@ test_recovery_dialog (void)
   ns_slice_view_paint_path (axial, 0, xy, 1);
   reopen_after_crash ();
   answer (NS_WINDOW_RESPONSE_RECOVER);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), edited), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), edited), ==, 0);
   g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
-  activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), saved), ==, 0);
-  activate ("win.redo", NULL);
+  ns_test_window_activate (window, "win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), saved), ==, 0);
+  ns_test_window_activate (window, "win.redo", NULL);
 }
 
 static void

@@ -53,22 +53,6 @@ compare (guint index)
 }
 
 static void
-activate (const char *action, GVariant *parameter)
-{
-  g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (window), action, parameter));
-}
-
-static gsize
-n_differ (const NsLabelMap *a, const NsLabelMap *b)
-{
-  gsize n = 0;
-
-  for (gsize v = 0, N = ns_grid_n_voxels (&a->grid); v < N; v++)
-    n += a->labels[v] != b->labels[v];
-  return n;
-}
-
-static void
 show_layout (const char *layout)
 {
   ns_window_set_layout (window, layout);
@@ -175,7 +159,7 @@ test_compare2 (void)
   g_assert_cmpint (t1c, >=, 0);
   ns_viewer_set_show_labels (viewer (), FALSE);
   ns_viewer_set_show_crosshair (viewer (), FALSE);
-  activate ("view.layout", g_variant_new_string ("compare2"));
+  ns_test_window_activate (window, "view.layout", g_variant_new_string ("compare2"));
   show_layout ("compare2");
 
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (compare (0))));
@@ -317,7 +301,7 @@ test_zoom_pan_linked (void)
   g_assert_cmpfloat (fabs (x0 - x1), <, 1.0);
   g_assert_cmpfloat (fabs (y0 - y1), <, 1.0);
   /* View > Reset View resets both */
-  activate ("view.reset", NULL);
+  ns_test_window_activate (window, "view.reset", NULL);
   ns_slice_view_get_transform (compare (1), &z1, &px1, &py1);
   g_assert_cmpfloat (z1, ==, 1.0);
   g_assert_cmpfloat (px1, ==, 0);
@@ -342,7 +326,7 @@ test_paint_any_view (void)
   ns_viewer_set_show_crosshair (viewer (), FALSE);
   pixel_before = voxel_pixel (compare (0), ijk);
 
-  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
   ns_editor_set_label (ns_test_window_editor (window), 2);
   ns_slice_view_paint_path (second, 0, xy, 1);
 
@@ -353,12 +337,12 @@ test_paint_any_view (void)
 
     g_assert_cmpuint (map->labels[ns_grid_index (&map->grid, ijk[0], ijk[1], ijk[2])], ==, 2);
   }
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), >, 0);
   g_assert_false (ns_test_pixel_near (voxel_pixel (compare (0), ijk), pixel_before, 8));
-  activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  ns_test_window_activate (window, "win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_true (ns_test_pixel_near (voxel_pixel (compare (0), ijk), pixel_before, 1));
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
   ns_viewer_set_show_crosshair (viewer (), TRUE);
 }
 
@@ -369,7 +353,7 @@ test_compare4_plane (void)
   g_autofree char *layout = NULL;
   g_autofree char *plane = NULL;
 
-  activate ("view.layout", g_variant_new_string ("compare4"));
+  ns_test_window_activate (window, "view.layout", g_variant_new_string ("compare4"));
   show_layout ("compare4");
   for (guint v = 0; v < NS_WINDOW_N_COMPARE; v++)
     {
@@ -388,7 +372,7 @@ test_compare4_plane (void)
     g_assert_cmpfloat (b2.origin.y, >=, b0.origin.y + b0.size.height);
   }
 
-  activate ("view.compare-plane", g_variant_new_string ("sagittal"));
+  ns_test_window_activate (window, "view.compare-plane", g_variant_new_string ("sagittal"));
   g_assert_cmpint (ns_window_get_compare_plane (window), ==, NS_PLANE_SAGITTAL);
   for (guint v = 0; v < NS_WINDOW_N_COMPARE; v++)
     g_assert_cmpint (ns_slice_view_get_plane (compare (v)), ==, NS_PLANE_SAGITTAL);
@@ -405,7 +389,7 @@ test_compare4_plane (void)
     g_assert_cmpint (ns_window_get_compare_plane (other), ==, NS_PLANE_SAGITTAL);
     gtk_window_destroy (GTK_WINDOW (other));
   }
-  activate ("view.compare-plane", g_variant_new_string ("axial"));
+  ns_test_window_activate (window, "view.compare-plane", g_variant_new_string ("axial"));
   show_layout ("grid");
 }
 
@@ -517,7 +501,7 @@ test_lasso (void)
   NsPaintRule rule;
 
   show_layout ("grid");
-  activate ("edit.tool", g_variant_new_string ("lasso"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("lasso"));
   g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_LASSO);
   ns_editor_set_label (ns_test_window_editor (window), 1);
   pentagon (axial, cx, cy, 60, xy, pts);
@@ -533,8 +517,8 @@ test_lasso (void)
     g_assert_no_error (error);
     g_assert_cmpuint (want->n, >, 500);
   }
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), >, 500);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), >, 500);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Lasso");
   g_assert_cmpuint (journal_records (), >, records);
 
@@ -546,13 +530,13 @@ test_lasso (void)
                                                          &rule, &error);
     g_assert_no_error (error);
   }
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), expected), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), expected), ==, 0);
   g_assert_cmpstr (ns_test_window_last_entry_name (window), ==, "Scissors");
 
   /* undo: one step each */
-  activate ("win.undo", NULL);
-  activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  ns_test_window_activate (window, "win.undo", NULL);
+  ns_test_window_activate (window, "win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 
   /* through the volume: every axial slice */
   ns_editor_set_lasso_through (ns_test_window_editor (window), TRUE);
@@ -564,11 +548,11 @@ test_lasso (void)
     ns_editor_get_paint_rule (ns_test_window_editor (window), 1, &rule);
     want = ns_label_ops_polygon (through, NULL, 2, pts, 5, TRUE, &rule, &error);
     g_assert_no_error (error);
-    g_assert_cmpuint (n_differ (ns_test_window_labels (window), through), ==, 0);
-    g_assert_cmpuint (n_differ (through, expected), >, 0);
+    g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), through), ==, 0);
+    g_assert_cmpuint (ns_test_labels_n_differ (through, expected), >, 0);
   }
-  activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  ns_test_window_activate (window, "win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   ns_editor_set_lasso_through (ns_test_window_editor (window), FALSE);
 
   /* fewer than 3 points is no outline: nothing changes, no history step */
@@ -578,7 +562,7 @@ test_lasso (void)
     ns_slice_view_paint_path (axial, 0, xy, 2);
     g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)), ==, n_undo);
   }
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
 }
 
 int

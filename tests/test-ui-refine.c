@@ -85,22 +85,6 @@ axial (void)
   return ns_window_get_slice_view (window, NS_PLANE_AXIAL);
 }
 
-static void
-activate (const char *action, GVariant *parameter)
-{
-  g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (window), action, parameter));
-}
-
-static gsize
-n_differ (const NsLabelMap *a, const NsLabelMap *b)
-{
-  gsize n = 0;
-
-  for (gsize v = 0, N = ns_grid_n_voxels (&a->grid); v < N; v++)
-    n += a->labels[v] != b->labels[v];
-  return n;
-}
-
 static guint8
 label_at (const NsLabelMap *map, const int ijk[3])
 {
@@ -142,7 +126,7 @@ start (const char *model, guint8 label, gboolean propagate)
   ns_refine_set_propagate (refine (), propagate);
   ns_refine_set_model_path (refine (), model);
   ns_editor_set_label (ns_test_window_editor (window), label);
-  activate ("edit.tool", g_variant_new_string ("refine"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("refine"));
   g_assert_cmpint (ns_editor_get_tool (ns_test_window_editor (window)), ==, NS_TOOL_REFINE);
   g_assert_true (ns_refine_get_available (refine ()));
 }
@@ -241,7 +225,7 @@ test_shortcut (void)
   GListModel *controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
   gboolean found = FALSE;
 
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
   for (guint c = 0; !found && c < g_list_model_get_n_items (controllers); c++)
     {
       g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, c);
@@ -273,7 +257,7 @@ test_shortcut (void)
   g_assert_nonnull (ns_test_find_named (GTK_WIDGET (window), "tool-refine"));
   g_assert_true (gtk_widget_get_visible (ns_test_find_named (GTK_WIDGET (window),
                                                              "refine-panel")));
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
 }
 
 static void
@@ -297,7 +281,7 @@ test_no_model (void)
 
   /* a segmentation model is refused, and the tool says so instead of doing nothing */
   ns_refine_set_model_path (refine (), segmentation_model);
-  activate ("edit.tool", g_variant_new_string ("refine"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("refine"));
   g_assert_false (ns_refine_get_available (refine ()));
   g_assert_true (g_str_has_prefix (ns_refine_get_status (refine ()), "Refine cannot run: "));
   g_assert_nonnull (strstr (ns_refine_get_status (refine ()), base));
@@ -316,10 +300,10 @@ test_no_model (void)
   g_assert_cmpuint (ns_refine_get_n_clicks (refine ()), ==, 0);
   g_assert_true (g_str_has_prefix (ns_refine_get_status (refine ()), "Refine cannot run: "));
   g_assert_null (ns_viewer_get_preview_labels (ns_window_get_viewer (window)));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)),
                     ==, n_undo);
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
 }
 
 /* A click outside the tumour with the grow model: the preview at once, the changed
@@ -348,8 +332,9 @@ test_click_preview_apply_undo (void)
   g_assert_nonnull (shown);
   g_assert_cmpuint (label_at (shown, ijk), ==, 2);
   g_assert_cmpuint (label_at (ns_test_window_labels (window), ijk), ==, 0);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
-  g_assert_cmpuint (ns_refine_get_n_changed (refine ()), ==, n_differ (shown, before));
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_refine_get_n_changed (refine ()), ==,
+                    ns_test_labels_n_differ (shown, before));
   for (gsize v = 0, N = ns_grid_n_voxels (&shown->grid); v < N; v++)
     if (shown->labels[v] != before->labels[v])
       {
@@ -366,14 +351,14 @@ test_click_preview_apply_undo (void)
   g_assert_false (ns_refine_has_preview (refine ()));
   g_assert_null (ns_viewer_get_preview_labels (viewer));
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), shown), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), shown), ==, 0);
   g_assert_true (ns_editor_is_modified (ns_test_window_editor (window)));
 
-  activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
-  activate ("win.redo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), shown), ==, 0);
-  activate ("win.undo", NULL);
+  ns_test_window_activate (window, "win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
+  ns_test_window_activate (window, "win.redo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), shown), ==, 0);
+  ns_test_window_activate (window, "win.undo", NULL);
 }
 
 /* Escape drops the preview; nothing reaches the mask or the history. */
@@ -393,7 +378,7 @@ test_escape_discards (void)
   g_assert_false (ns_refine_has_preview (refine ()));
   g_assert_cmpuint (ns_refine_get_n_clicks (refine ()), ==, 0);
   g_assert_null (ns_viewer_get_preview_labels (ns_window_get_viewer (window)));
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
   g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)),
                     ==, n_undo);
 }
@@ -488,7 +473,7 @@ test_two_clicks_one_entry (void)
   g_assert_cmpuint (label_at (ns_viewer_get_preview_labels (viewer), b), ==, 2);
   g_assert_true (ns_slice_view_key_press (axial (), GDK_KEY_Return, 0));
   g_assert_cmpstr (last_history_name (), ==, "Refine: 2 clicks");
-  activate ("win.undo", NULL);
+  ns_test_window_activate (window, "win.undo", NULL);
 }
 
 /* A locked label is never changed, in the preview already and so in what Apply commits. */
@@ -571,11 +556,11 @@ test_tool_switch_applies (void)
   find_voxel (0, ijk);
   click_voxel (GDK_BUTTON_PRIMARY, 0, ijk);
   wait_refined ();
-  activate ("edit.tool", g_variant_new_string ("brush"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("brush"));
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
   g_assert_cmpuint (label_at (ns_test_window_labels (window), ijk), ==, 2);
-  activate ("win.undo", NULL);
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), before), ==, 0);
+  ns_test_window_activate (window, "win.undo", NULL);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), before), ==, 0);
 }
 
 /* The correction goes on to the neighbouring slices in the background. */
@@ -627,9 +612,9 @@ test_open_settles_preview (void)
   gtk_dialog_response (GTK_DIALOG (ns_window_get_question (window)), GTK_RESPONSE_CANCEL);
   ns_test_drain ();
   g_assert_cmpuint (label_at (ns_test_window_labels (window), ijk), ==, 2);
-  activate ("win.undo", NULL);
+  ns_test_window_activate (window, "win.undo", NULL);
   g_assert_false (ns_editor_is_modified (ns_test_window_editor (window)));
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
 }
 
 /* An applied refinement is in the journal: after a crash, recovery brings it back. */
@@ -646,7 +631,7 @@ test_journal_recovery (void)
   wait_refined ();
   g_assert_true (ns_refine_apply (refine (), NULL));
   refined = ns_label_map_dup (ns_test_window_labels (window), NULL);
-  activate ("edit.tool", g_variant_new_string ("navigate"));
+  ns_test_window_activate (window, "edit.tool", g_variant_new_string ("navigate"));
 
   /* as after a crash: the editor closes without saving, the case opens again */
   dir = g_strdup (ns_viewer_get_case (ns_window_get_viewer (window))->dir);
@@ -661,7 +646,7 @@ test_journal_recovery (void)
   gtk_dialog_response (GTK_DIALOG (ns_window_get_question (window)),
                        NS_WINDOW_RESPONSE_RECOVER);
   ns_test_drain ();
-  g_assert_cmpuint (n_differ (ns_test_window_labels (window), refined), ==, 0);
+  g_assert_cmpuint (ns_test_labels_n_differ (ns_test_window_labels (window), refined), ==, 0);
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
 }
 
