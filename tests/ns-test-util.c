@@ -184,12 +184,25 @@ ns_test_run_clear (NsTestRun *run)
 }
 
 void
+ns_test_run_argv (NsTestRun *run, const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL,
+                               &run->out, &run->err, &wait_status, &error));
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  g_test_message ("%s ... -> exit %d\nstdout:\n%s\nstderr:\n%s", argv[0], run->status,
+                  run->out, run->err);
+}
+
+void
 ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extra)
 {
   const char *exe = g_getenv ("NEUROSEG");
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  int wait_status;
 
   g_assert_nonnull (exe);
   g_ptr_array_add (argv, (gpointer) exe);
@@ -198,12 +211,7 @@ ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extr
   for (; extra != NULL && *extra != NULL; extra++)
     g_ptr_array_add (argv, (gpointer) *extra);
   g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL,
-                               NULL, NULL, &run->out, &run->err, &wait_status, &error));
-  g_assert_no_error (error);
-  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
+  ns_test_run_argv (run, (const char *const *) argv->pdata);
 }
 
 char *

@@ -48,6 +48,9 @@ void        ns_test_run_neuroseg   (NsTestRun *run, ...) G_GNUC_NULL_TERMINATED;
 void        ns_test_run_neuroseg_valist (NsTestRun *run, va_list ap, const char *const *extra);
 /* The same with the arguments in an array (NULL-terminated). */
 void        ns_test_run_neuroseg_strv   (NsTestRun *run, const char *const *args);
+/* Any program: argv (NULL-terminated; argv[0] searched on PATH) run to completion the same
+ * way (stdin from /dev/null, asserts it could start, logs its exit code and output). */
+void        ns_test_run_argv            (NsTestRun *run, const char *const *argv);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (NsTestRun, ns_test_run_clear)
 

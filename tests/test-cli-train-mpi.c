@@ -73,21 +73,6 @@ mpirun_argv (int np)
   return a;
 }
 
-/* argv (NULL-terminated) run to completion, stdin from /dev/null. */
-static void
-spawn (NsTestRun *run, const char *const *argv)
-{
-  g_autoptr (GError) error = NULL;
-  int wait_status = 0;
-
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &run->out,
-                     &run->err, &wait_status, &error))
-    g_error ("%s: %s", argv[0], error->message);
-  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("%s ... -> %d\nstdout:\n%s\nstderr:\n%s", argv[0], run->status, run->out,
-                  run->err);
-}
-
 /* `neuroseg train` on np processes (0: plain, without mpirun) of the two cases, a batch
  * of 4 at 32 x 32 on the ref backend, --json-progress; args NULL-terminated. */
 static void
@@ -105,7 +90,7 @@ run_train (NsTestRun *run, int np, const char *const *args)
   for (const char *const *s = args; *s != NULL; s++)
     g_ptr_array_add (a, g_strdup (*s));
   g_ptr_array_add (a, NULL);
-  spawn (run, (const char *const *) a->pdata);
+  ns_test_run_argv (run, (const char *const *) a->pdata);
 }
 
 /* The "step" events' losses (from step `first`, 1-based, on) and the one "done" event of a
@@ -300,8 +285,9 @@ test_resume (void)
   g_assert_cmpint (b.status, ==, 0);
   /* --resume takes the run's own options: no --seed, --batch ... again */
   g_autofree char *neuroseg = g_strdup (g_getenv ("NEUROSEG"));
-  spawn (&c, (const char *[]) { neuroseg, "train", "--resume", half_last, "--max-steps",
-                                "4", "--device", "ref", "--json-progress", NULL });
+  ns_test_run_argv (&c, (const char *[]) { neuroseg, "train", "--resume", half_last,
+                                           "--max-steps", "4", "--device", "ref",
+                                           "--json-progress", NULL });
   g_assert_cmpint (c.status, ==, 0);
   g_autoptr (GArray) la = losses_of (a.out, 1, &done_a);
   g_autoptr (GArray) lc = losses_of (c.out, 3, &done_c);
@@ -352,7 +338,7 @@ mpirun_works (char **why)
     }
   g_ptr_array_add (a, g_strdup ("true"));
   g_ptr_array_add (a, NULL);
-  spawn (&run, (const char *const *) a->pdata);
+  ns_test_run_argv (&run, (const char *const *) a->pdata);
   if (run.status == 0)
     return TRUE;
   *why = g_strdup_printf ("mpirun -np 2 true failed (%d): %s", run.status, run.err);

@@ -42,20 +42,6 @@ losses_of (const char *out, gint64 *processes)
 }
 
 static void
-run (NsTestRun *r, const char *const *argv)
-{
-  g_autoptr (GError) error = NULL;
-  int wait_status = 0;
-
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &r->out,
-                     &r->err, &wait_status, &error))
-    g_error ("%s: %s", argv[0], error->message);
-  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("%s ... -> %d\nstdout:\n%s\nstderr:\n%s", argv[0], r->status, r->out,
-                  r->err);
-}
-
-static void
 test_srun (void)
 {
   g_autofree char *case_dir = ns_test_write_case ("Case", 40, 40, 6, TRUE);
@@ -67,15 +53,16 @@ test_srun (void)
   gint64 pa = 0, pb = 0;
 
   ns_test_slurm_start ();
-  run (&a, (const char *[]) { neuroseg, "train", "--data", case_dir, "--crop", "32",
-                              "--batch", "4", "--shards", "2", "--device", "ref",
-                              "--max-steps", "2", "--steps-per-epoch", "2",
-                              "--json-progress", "-o", one, NULL });
+  ns_test_run_argv (&a, (const char *[]) { neuroseg, "train", "--data", case_dir, "--crop",
+                                           "32", "--batch", "4", "--shards", "2", "--device",
+                                           "ref", "--max-steps", "2", "--steps-per-epoch", "2",
+                                           "--json-progress", "-o", one, NULL });
   g_assert_cmpint (a.status, ==, 0);
-  run (&b, (const char *[]) { "srun", "--mpi=pmix", "-n", "2", "--overcommit", neuroseg,
-                              "train", "--data", case_dir, "--crop", "32", "--batch", "4",
-                              "--device", "ref", "--max-steps", "2", "--steps-per-epoch",
-                              "2", "--json-progress", "-o", two, NULL });
+  ns_test_run_argv (&b, (const char *[]) { "srun", "--mpi=pmix", "-n", "2", "--overcommit",
+                                           neuroseg, "train", "--data", case_dir, "--crop", "32",
+                                           "--batch", "4", "--device", "ref", "--max-steps", "2",
+                                           "--steps-per-epoch", "2", "--json-progress", "-o",
+                                           two, NULL });
   g_assert_cmpint (b.status, ==, 0);
   g_autoptr (GArray) la = losses_of (a.out, &pa);
   g_autoptr (GArray) lb = losses_of (b.out, &pb);
@@ -98,9 +85,10 @@ test_no_plugin (void)
   g_auto (NsTestRun) r = { 0 };
 
   ns_test_slurm_start ();
-  run (&r, (const char *[]) { "srun", "--mpi=none", "-n", "2", "--overcommit",
-                              g_getenv ("NEUROSEG"), "train", "--data", case_dir, "--crop",
-                              "32", "--device", "ref", "--max-steps", "1", "-o", out, NULL });
+  ns_test_run_argv (&r, (const char *[]) { "srun", "--mpi=none", "-n", "2", "--overcommit",
+                                           g_getenv ("NEUROSEG"), "train", "--data", case_dir,
+                                           "--crop", "32", "--device", "ref", "--max-steps", "1",
+                                           "-o", out, NULL });
   g_assert_cmpint (r.status, !=, 0);
   g_assert_nonnull (strstr (r.err, "srun started 2 tasks without an MPI plugin"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
