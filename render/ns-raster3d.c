@@ -176,9 +176,8 @@ collect (const NsSurfaces *surfaces, guint8 label)
 static void
 copy_changed (NsRaster3d *r)
 {
-  if (r->stale || r->label_surfaces != r->copied_labels
-      || (r->label_surfaces != NULL
-          && ns_surfaces_get_generation (r->label_surfaces) != r->labels_generation))
+  if (r->stale || _ns_render3d_surfaces_changed (r->label_surfaces, r->copied_labels,
+                                                 r->labels_generation))
     {
       gboolean present[256] = { FALSE };
       if (r->label_surfaces != NULL)
@@ -191,20 +190,17 @@ copy_changed (NsRaster3d *r)
         }
       r->scene_width = 0;
       r->copied_labels = r->label_surfaces;
-      r->labels_generation = r->label_surfaces != NULL
-                               ? ns_surfaces_get_generation (r->label_surfaces) : 0;
+      r->labels_generation = _ns_render3d_generation (r->label_surfaces);
     }
-  if (r->stale || r->outline_surfaces != r->copied_outline
-      || (r->outline_surfaces != NULL
-          && ns_surfaces_get_generation (r->outline_surfaces) != r->outline_generation))
+  if (r->stale || _ns_render3d_surfaces_changed (r->outline_surfaces, r->copied_outline,
+                                                 r->outline_generation))
     {
       g_clear_pointer (&r->outline, mesh_free);
       if (r->outline_surfaces != NULL)
         r->outline = collect (r->outline_surfaces, 1);
       r->scene_width = 0;
       r->copied_outline = r->outline_surfaces;
-      r->outline_generation = r->outline_surfaces != NULL
-                                ? ns_surfaces_get_generation (r->outline_surfaces) : 0;
+      r->outline_generation = _ns_render3d_generation (r->outline_surfaces);
     }
   r->stale = FALSE;
 }

@@ -30,6 +30,22 @@ G_BEGIN_DECLS
 #define NS_RENDER3D_NEAR_MM 1.0
 #define NS_RENDER3D_FAR_MM (2.0 * NS_RENDER3D_EYE_MM)
 
+/* What each renderer keeps of the surfaces it draws (GL's buffers, the CPU's lists of
+ * blocks) follows them by pointer and generation: taken from `taken` at `generation`
+ * (0 for none); changed when now is other surfaces or they were updated since. */
+static inline guint64
+_ns_render3d_generation (const NsSurfaces *surfaces)
+{
+  return surfaces != NULL ? ns_surfaces_get_generation (surfaces) : 0;
+}
+
+static inline gboolean
+_ns_render3d_surfaces_changed (const NsSurfaces *now, const NsSurfaces *taken,
+                               guint64 generation)
+{
+  return now != taken || _ns_render3d_generation (now) != generation;
+}
+
 /* The unit light vector l and half vector h in view space. */
 void        _ns_render3d_light          (double l[3], double h[3]);
 

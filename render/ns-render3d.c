@@ -209,9 +209,8 @@ upload_changed (NsRenderer3d *r)
 {
   g_autoptr (GArray) v = g_array_new (FALSE, FALSE, sizeof (NsMeshVertex));
 
-  if (r->label_surfaces != r->uploaded_labels
-      || (r->label_surfaces != NULL
-          && ns_surfaces_get_generation (r->label_surfaces) != r->labels_generation))
+  if (_ns_render3d_surfaces_changed (r->label_surfaces, r->uploaded_labels,
+                                     r->labels_generation))
     {
       gboolean present[256] = { FALSE };
       if (r->label_surfaces != NULL)
@@ -224,20 +223,17 @@ upload_changed (NsRenderer3d *r)
           gpu_mesh_upload (&r->labels[l], (NsMeshVertex *) v->data, v->len);
         }
       r->uploaded_labels = r->label_surfaces;
-      r->labels_generation = r->label_surfaces ? ns_surfaces_get_generation (r->label_surfaces)
-                                               : 0;
+      r->labels_generation = _ns_render3d_generation (r->label_surfaces);
     }
-  if (r->outline_surfaces != r->uploaded_outline
-      || (r->outline_surfaces != NULL
-          && ns_surfaces_get_generation (r->outline_surfaces) != r->outline_generation))
+  if (_ns_render3d_surfaces_changed (r->outline_surfaces, r->uploaded_outline,
+                                     r->outline_generation))
     {
       g_array_set_size (v, 0);
       if (r->outline_surfaces != NULL)
         ns_surfaces_collect (r->outline_surfaces, 1, v, NULL);
       gpu_mesh_upload (&r->outline, (NsMeshVertex *) v->data, v->len);
       r->uploaded_outline = r->outline_surfaces;
-      r->outline_generation = r->outline_surfaces
-                                ? ns_surfaces_get_generation (r->outline_surfaces) : 0;
+      r->outline_generation = _ns_render3d_generation (r->outline_surfaces);
     }
 }
 
