@@ -97,3 +97,18 @@ ns_test_labels_n_differ (const NsLabelMap *a, const NsLabelMap *b)
     n += a->labels[v] != b->labels[v];
   return n;
 }
+
+gboolean
+ns_test_window_action_enabled (NsWindow *window, const char *action)
+{
+  GtkBox *box = GTK_BOX (ns_window_get_layer_panel (window));
+  GtkWidget *button = gtk_button_new ();
+  gboolean enabled;
+
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  gtk_box_append (box, button);
+  g_main_context_iteration (NULL, FALSE);
+  enabled = gtk_widget_get_sensitive (button);
+  gtk_box_remove (box, button);
+  return enabled;
+}

@@ -37,6 +37,9 @@ const char *ns_test_window_last_entry_name (NsWindow *window);
  * NULL; a floating reference is sunk), asserting the action exists. */
 void        ns_test_window_activate        (NsWindow *window, const char *action,
                                             GVariant *parameter);
+/* Whether the window's action (e.g. "seg.run") is enabled, as a button bound to it shows
+ * it (the button is added to the layer panel for one main-loop iteration). */
+gboolean    ns_test_window_action_enabled  (NsWindow *window, const char *action);
 /* How many voxels of two label maps on the same grid differ. */
 gsize       ns_test_labels_n_differ        (const NsLabelMap *a, const NsLabelMap *b);
 

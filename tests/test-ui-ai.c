@@ -42,6 +42,7 @@
 #include "ns-test-net.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
 #include "ns-train-panel.h"
 #include "ns-heat-legend.h"
 #include "ns-uncertainty-view.h"
@@ -1543,22 +1544,6 @@ test_window_menu (void)
 
 /* ---- the loop as a person lives it (issue 12) ------------------------------------------ */
 
-/* Whether action is enabled in window, as a button bound to it shows it. */
-static gboolean
-action_enabled (NsWindow *window, const char *action)
-{
-  GtkBox *box = GTK_BOX (ns_window_get_layer_panel (window));
-  GtkWidget *button = gtk_button_new ();
-  gboolean enabled;
-
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
-  gtk_box_append (box, button);
-  g_main_context_iteration (NULL, FALSE);
-  enabled = gtk_widget_get_sensitive (button);
-  gtk_box_remove (box, button);
-  return enabled;
-}
-
 /* A workbench window on a fresh copy of a synthetic case, the test's model chosen. */
 static NsWindow *
 open_window (const char *case_name, int nz, gboolean seg, char **dir_out)
@@ -1604,16 +1589,16 @@ test_undo_after_run (void)
   const char *paths[] = { dir, NULL };
 
   g_assert_cmpuint (count_nonzero (map), ==, 0);
-  g_assert_false (action_enabled (window, "win.undo"));
+  g_assert_false (ns_test_window_action_enabled (window, "win.undo"));
   run_model_in (window);
   g_assert_cmpuint (count_nonzero (map), >, 0);
-  g_assert_true (action_enabled (window, "win.undo"));
+  g_assert_true (ns_test_window_action_enabled (window, "win.undo"));
   g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (window)), "*"));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
   g_assert_cmpuint (count_nonzero (map), ==, 0);
-  g_assert_false (action_enabled (window, "win.undo"));
-  g_assert_true (action_enabled (window, "win.redo"));
+  g_assert_false (ns_test_window_action_enabled (window, "win.undo"));
+  g_assert_true (ns_test_window_action_enabled (window, "win.redo"));
   g_assert_false (ns_editor_is_modified (editor));
 
   g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);

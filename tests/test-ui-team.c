@@ -648,22 +648,6 @@ window_editing (gpointer window)
   return ns_test_window_idle (window) && ns_test_window_doc (window) != NULL;
 }
 
-/* Whether action is enabled in window, as a button bound to it shows it. */
-static gboolean
-action_enabled (NsWindow *window, const char *action)
-{
-  GtkBox *box = GTK_BOX (ns_window_get_layer_panel (window));
-  GtkWidget *button = gtk_button_new ();
-  gboolean enabled;
-
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
-  gtk_box_append (box, button);
-  g_main_context_iteration (NULL, FALSE);
-  enabled = gtk_widget_get_sensitive (button);
-  gtk_box_remove (box, button);
-  return enabled;
-}
-
 static guint64
 count_labelled_bytes (const guint8 *labels, gsize n)
 {
@@ -761,14 +745,14 @@ test_read_only (void)
   g_assert_true (gtk_widget_get_visible (bar));
   g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (ns_test_find_named (
                                      bar, "read-only-message"))), "Read only: claimed by bob"));
-  g_assert_true (action_enabled (window, "seg.take-over"));
+  g_assert_true (ns_test_window_action_enabled (window, "seg.take-over"));
   tools = ns_test_find_widget (GTK_WIDGET (window), NS_TYPE_TOOL_PANEL);
   g_assert_nonnull (tools);
   g_assert_false (gtk_widget_is_sensitive (tools));
-  g_assert_false (action_enabled (window, "win.undo"));
-  g_assert_false (action_enabled (window, "edit.interpolate"));
-  g_assert_false (action_enabled (window, "seg.run-model"));
-  g_assert_false (action_enabled (window, "seg.mark-corrected"));
+  g_assert_false (ns_test_window_action_enabled (window, "win.undo"));
+  g_assert_false (ns_test_window_action_enabled (window, "edit.interpolate"));
+  g_assert_false (ns_test_window_action_enabled (window, "seg.run-model"));
+  g_assert_false (ns_test_window_action_enabled (window, "seg.mark-corrected"));
 
   /* every path that writes: nothing changes, nothing is recorded */
   map = ns_test_window_labels (window);
@@ -809,7 +793,7 @@ test_read_only (void)
   stroke (window);
   g_assert_cmpuint (count_labelled (map), >, count_labelled_bytes (before, n));
   g_assert_cmpuint (ns_history_n_undo (ns_test_window_history (window)), ==, n_undo + 1);
-  g_assert_true (action_enabled (window, "win.undo"));
+  g_assert_true (ns_test_window_action_enabled (window, "win.undo"));
 
   g_signal_handlers_disconnect_by_data (editor, &refused);
   ns_editor_discard_changes (editor);
