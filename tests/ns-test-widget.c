@@ -6,15 +6,52 @@
 
 #include <stdlib.h>
 
+/* GTK 4.8's GL renderer caches the texture of a cairo node by the node's address and keeps
+ * it into the next frame; every gsk_renderer_render_texture () is a frame.  A node freed
+ * after its render and a new one allocated at the same address (the usual case for nodes
+ * of the same size) would get the old node's pixels: a read after an edit showed the view
+ * before it, now and then.  The last nodes rendered stay alive here, so a new node never
+ * takes an address whose texture is still cached (textures unused for a frame are dropped
+ * when the next one begins).  A widget that hands GTK the same node for new content still
+ * shows stale pixels here, as it would on screen. */
+#define KEEP_NODES 4
+
+static GskRenderNode *kept_nodes[KEEP_NODES];
+static guint          kept_next;
+
+static void
+keep_node (GskRenderNode *node)
+{
+  g_clear_pointer (&kept_nodes[kept_next], gsk_render_node_unref);
+  kept_nodes[kept_next] = gsk_render_node_ref (node);
+  kept_next = (kept_next + 1) % KEEP_NODES;
+}
+
+/* node rendered by widget's window's GSK renderer, w x h logical pixels */
+static guint32 *
+node_pixels (GtkWidget *widget, GskRenderNode *node, int w, int h, int *width, int *height)
+{
+  int scale = gtk_widget_get_scale_factor (widget);
+  g_autoptr (GdkTexture) texture = NULL;
+  guint32 *pixels;
+
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  keep_node (node);
+  *width = gdk_texture_get_width (texture);
+  *height = gdk_texture_get_height (texture);
+  g_assert_cmpint (*width, ==, w * scale);
+  pixels = g_new0 (guint32, (gsize) *width * *height);
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) *width * 4);
+  return pixels;
+}
+
 guint32 *
 ns_test_widget_pixels (GtkWidget *widget, int *width, int *height)
 {
-  int scale = gtk_widget_get_scale_factor (widget);
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
   GtkSnapshot *snapshot = gtk_snapshot_new ();
   g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  guint32 *pixels;
 
   g_assert_cmpint (w, >, 0);
   g_assert_cmpint (h, >, 0);
@@ -23,14 +60,7 @@ ns_test_widget_pixels (GtkWidget *widget, int *width, int *height)
   GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
   node = gtk_snapshot_free_to_node (snapshot);
   g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  *width = gdk_texture_get_width (texture);
-  *height = gdk_texture_get_height (texture);
-  g_assert_cmpint (*width, ==, w * scale);
-  pixels = g_new0 (guint32, (gsize) *width * *height);
-  gdk_texture_download (texture, (guchar *) pixels, (gsize) *width * 4);
-  return pixels;
+  return node_pixels (widget, node, w, h, width, height);
 }
 
 gboolean
