@@ -291,6 +291,41 @@ test_out_of_memory (void)
 }
 
 static void
+note_thread (gpointer data, GObject *where_the_object_was)
+{
+  *(GThread **) data = g_thread_self ();
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(GThread **) data != NULL;
+}
+
+/* The run's worker lets go of the runner after the run's end reached the main thread
+ * (held back 200 ms by the test hook), when the window (here the fixture) has already
+ * dropped the runner and its viewer: the runner still goes in the main thread.  Before,
+ * it was disposed in the worker while the main thread dropped the viewer, and GObject's
+ * signal code aborted now and then (invalid_closure_notify). */
+static void
+test_released_in_main (void)
+{
+  Fixture f;
+  GThread *finalized_in = NULL;
+
+  g_setenv ("NS_TEST_RUNNER_RELEASE_DELAY", "1", TRUE);
+  fixture_setup (&f, "Release_1", 6, FALSE);
+  fixture_run (&f, NS_RUN_MODEL_REPLACE);
+  g_assert_true (f.ok);
+  g_object_weak_ref (G_OBJECT (f.runner), note_thread, &finalized_in);
+  fixture_teardown (&f);
+  g_assert_null (finalized_in);   /* the worker still holds it */
+  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (finalized_in == g_thread_self ());
+  g_unsetenv ("NS_TEST_RUNNER_RELEASE_DELAY");
+}
+
+static void
 test_fill_unlabelled (void)
 {
   Fixture f;
@@ -2202,6 +2237,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/ai/run-model", test_run_model);
   g_test_add_func ("/ui/ai/fill-unlabelled", test_fill_unlabelled);
   g_test_add_func ("/ui/ai/out-of-memory", test_out_of_memory);
+  g_test_add_func ("/ui/ai/released-in-main", test_released_in_main);
   g_test_add_func ("/ui/ai/cancel", test_cancel);
   g_test_add_func ("/ui/ai/live-preview", test_live_preview);
   g_test_add_func ("/ui/ai/live-preview-cancel", test_live_preview_cancel);
