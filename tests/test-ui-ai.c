@@ -313,7 +313,7 @@ test_released_in_main (void)
   Fixture f;
   GThread *finalized_in = NULL;
 
-  g_setenv ("NS_TEST_RUNNER_RELEASE_DELAY", "1", TRUE);
+  g_setenv ("NS_TEST_TASK_RELEASE_DELAY", "200", TRUE);
   fixture_setup (&f, "Release_1", 6, FALSE);
   fixture_run (&f, NS_RUN_MODEL_REPLACE);
   g_assert_true (f.ok);
@@ -322,7 +322,7 @@ test_released_in_main (void)
   g_assert_null (finalized_in);   /* the worker still holds it */
   g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
-  g_unsetenv ("NS_TEST_RUNNER_RELEASE_DELAY");
+  g_unsetenv ("NS_TEST_TASK_RELEASE_DELAY");
 }
 
 static void
