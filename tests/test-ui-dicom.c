@@ -20,6 +20,7 @@
 
 #include "ns-dicom.h"
 #include "ns-series-dialog.h"
+#include "ns-task.h"
 #include "ns-test-dicom.h"
 #include "ns-test-widget.h"
 #include "ns-test-window.h"
@@ -201,7 +202,7 @@ asks_series (gpointer other)
 }
 
 /* A second window closed while its study's series are read: the scan's worker (held back
- * 1 s by the test hook) still holds the window when the user closes it; the window goes
+ * by the test hook) still holds the window when the user closes it; the window goes
  * when the worker lets go, in the main thread.  Before, GTask's pool thread dropped the
  * last reference (the scan's source object), and the window was finalized there whenever
  * the user closed it first. */
@@ -213,16 +214,16 @@ test_closed_while_reading (void)
   GThread *finalized_in = NULL;
   NsWindow *other;
 
-  g_setenv ("NS_TEST_TASK_RELEASE_DELAY", "1000", TRUE);
+  ns_task_test_hold_releases (TRUE);
   other = ns_window_new (NULL);
   gtk_window_present (GTK_WINDOW (other));
   ns_window_open (other, paths);
   g_assert_true (ns_test_wait_until (asks_series, other, 120));
-  g_unsetenv ("NS_TEST_TASK_RELEASE_DELAY");
   g_object_weak_ref (G_OBJECT (other), note_thread, &finalized_in);
   gtk_window_destroy (GTK_WINDOW (other));
   ns_test_spin (0.1);
   g_assert_null (finalized_in);   /* the scan's worker still holds it */
+  ns_task_test_hold_releases (FALSE);
   g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
 }

@@ -4,15 +4,19 @@
  * main thread.  The work runs in another thread; the callback, the task data's destroy
  * notify and the last unref of the source object run in the main thread, even when the
  * owner lets go of its source object before the worker lets go of the task (the test hook
- * NS_TEST_TASK_RELEASE_DELAY holds the worker back); a worker checks its cancellable; the
- * callback runs before the release.
+ * ns_task_test_hold_releases () holds the worker back); a worker checks its cancellable; the
+ * callback runs before the release.  The sites: a window closed after its case loaded, the
+ * case load's worker still holding the viewer, lets the viewer go in the main thread.
  */
 #include "ns-config.h"
 
 #include <gtk/gtk.h>
 
 #include "ns-task.h"
+#include "ns-test-util.h"
 #include "ns-test-widget.h"
+#include "ns-test-window.h"
+#include "ns-window.h"
 
 typedef struct
 {
@@ -102,8 +106,8 @@ start (Seen *seen)
   return owner;
 }
 
-/* The owner lets go after the callback, while the worker (held back 200 ms by the test
- * hook) still holds the task: the source object and the data still go in the main
+/* The owner lets go after the callback, while the worker (held back by the test hook)
+ * still holds the task: the source object and the data still go in the main
  * thread.  With g_task_run_in_thread () they go in the pool thread whenever its unref comes
  * last. */
 static void
@@ -112,9 +116,8 @@ test_released_in_main (void)
   Seen seen = { 0 };
   GObject *owner;
 
-  g_setenv ("NS_TEST_TASK_RELEASE_DELAY", "200", TRUE);
+  ns_task_test_hold_releases (TRUE);
   owner = start (&seen);
-  g_unsetenv ("NS_TEST_TASK_RELEASE_DELAY");
   g_assert_true (ns_test_wait_until (is_done, &seen, 30));
   g_assert_true (seen.ok);
   g_assert_no_error (seen.error);
@@ -122,7 +125,10 @@ test_released_in_main (void)
   g_assert_true (seen.callback_in == g_thread_self ());
   g_object_unref (owner);
   g_assert_null (seen.finalized_in);   /* the worker still holds the task */
+  ns_test_spin (0.05);
+  g_assert_null (seen.finalized_in);
   g_assert_null (seen.data_freed_in);
+  ns_task_test_hold_releases (FALSE);
   g_assert_true (ns_test_wait_until (is_finalized, &seen, 30));
   g_assert_true (seen.finalized_in == g_thread_self ());
   g_assert_true (seen.data_freed_in == g_thread_self ());
@@ -168,6 +174,44 @@ test_cancelled (void)
   g_object_unref (seen.cancellable);
 }
 
+static void
+note_thread (gpointer data, GObject *where_the_object_was)
+{
+  *(GThread **) data = g_thread_self ();
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(GThread **) data != NULL;
+}
+
+/* A window closed just after its case loaded: the load's worker (held back by the test
+ * hook) still holds the viewer, which goes when the worker lets go, in the main
+ * thread.  Before, the load ran in GTask's pool, whose thread dropped the task (source: the
+ * viewer, a widget) whenever it came last. */
+static void
+test_case_load (void)
+{
+  const char *paths[] = { ns_test_sample_case (), NULL };
+  GThread *finalized_in = NULL;
+  NsWindow *window;
+
+  ns_task_test_hold_releases (TRUE);
+  window = ns_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  ns_window_open (window, paths);
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
+  g_assert_null (ns_window_get_load_error (window));
+  g_object_weak_ref (G_OBJECT (ns_window_get_viewer (window)), note_thread, &finalized_in);
+  gtk_window_destroy (GTK_WINDOW (window));
+  ns_test_spin (0.1);
+  g_assert_null (finalized_in);   /* the load's worker still holds it */
+  ns_task_test_hold_releases (FALSE);
+  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (finalized_in == g_thread_self ());
+}
+
 int
 main (int argc, char **argv)
 {
@@ -177,5 +221,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/task/released-in-main", test_released_in_main);
   g_test_add_func ("/ui/task/callback-first", test_callback_first);
   g_test_add_func ("/ui/task/cancelled", test_cancelled);
+  g_test_add_func ("/ui/task/case-load", test_case_load);
   return g_test_run ();
 }

@@ -17,8 +17,12 @@ typedef struct
 {
   GTask *task;                   /* the thread's reference */
   GTaskThreadFunc func;
-  guint release_delay_ms;        /* the test hook; 0: none */
 } Worker;
+
+/* ns_task_test_hold_releases () */
+static GMutex hold_mutex;
+static GCond hold_cond;
+static gboolean hold_releases;
 
 /* A source that only runs its destroy notify (the task's unref) in its context's thread. */
 static gboolean
@@ -36,9 +40,11 @@ worker_main (gpointer data)
 
   w->func (task, g_task_get_source_object (task), g_task_get_task_data (task),
            g_task_get_cancellable (task));
-  if (w->release_delay_ms > 0)
-    g_usleep ((gulong) w->release_delay_ms * 1000);
   g_free (w);
+  g_mutex_lock (&hold_mutex);
+  while (hold_releases)
+    g_cond_wait (&hold_cond, &hold_mutex);
+  g_mutex_unlock (&hold_mutex);
 
   /* Not g_main_context_invoke (): when no thread owns the context at that moment (a test
    * that iterates it by hand, between iterations), it would run here, in the worker. */
@@ -49,19 +55,6 @@ worker_main (gpointer data)
   g_source_attach (source, g_task_get_context (task));
   g_source_unref (source);
   return NULL;
-}
-
-static guint
-test_release_delay (void)
-{
-  const char *value = g_getenv ("NS_TEST_TASK_RELEASE_DELAY");
-  guint64 ms;
-
-  if (value == NULL)
-    return 0;
-  if (!g_ascii_string_to_unsigned (value, 10, 1, 10000, &ms, NULL))
-    ms = 200;
-  return (guint) ms;
 }
 
 void
@@ -78,7 +71,6 @@ ns_task_run_in_worker (GTask *task, const char *name, GTaskThreadFunc func)
   w = g_new0 (Worker, 1);
   w->task = g_object_ref (task);
   w->func = func;
-  w->release_delay_ms = test_release_delay ();
   thread = g_thread_try_new (name, worker_main, w, &error);
   if (thread == NULL)
     {
@@ -89,4 +81,14 @@ ns_task_run_in_worker (GTask *task, const char *name, GTaskThreadFunc func)
       return;
     }
   g_thread_unref (thread);
+}
+
+void
+ns_task_test_hold_releases (gboolean hold)
+{
+  g_mutex_lock (&hold_mutex);
+  hold_releases = hold;
+  if (!hold)
+    g_cond_broadcast (&hold_cond);
+  g_mutex_unlock (&hold_mutex);
 }

@@ -24,11 +24,12 @@ G_BEGIN_DECLS
  * context.  The thread is never cut short: func checks the cancellable itself
  * (g_task_set_return_on_cancel () has no effect here).  When no thread can be started, the
  * task returns a G_THREAD_ERROR naming name, and func does not run.
- *
- * Test hook: with NS_TEST_TASK_RELEASE_DELAY set in the environment when the task is
- * started, the thread waits that many milliseconds (200 if the value is not a number)
- * after func returns before it hands its reference back, so that a test can let the owner
- * go first. */
+ */
 void ns_task_run_in_worker (GTask *task, const char *name, GTaskThreadFunc func);
+
+/* For tests: while held (TRUE), every worker that finishes waits before it hands its
+ * reference back, until the hold is let go (FALSE), so that a test can let the owner go
+ * first, as a user closing a window at the wrong moment would. */
+void ns_task_test_hold_releases (gboolean hold);
 
 G_END_DECLS
