@@ -18,6 +18,10 @@
  *                                 closed): the record stays, a new panel follows it from it
  *                                 to the registered model; a second follow is refused
  *   /ui/train-slurm/cancel        Cancel = scancel: CANCELLED, said; the registry unchanged
+ *   /ui/train-slurm/closed-while-polling
+ *                                 the window closed while a poll of the job runs: the
+ *                                 panel goes when the poll's worker lets go, in the main
+ *                                 thread
  *
  * The GUI test runs the real cluster, not a fake sbatch: a job of two training steps takes
  * seconds here, so the dialog, the panel and Slurm are tested together.
@@ -34,6 +38,8 @@
 #include "ns-registry.h"
 #include "ns-runs.h"
 #include "ns-settings.h"
+#include "ns-slurm.h"
+#include "ns-task.h"
 #include "ns-test-slurm.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
@@ -379,6 +385,54 @@ test_cancel (void)
   gtk_window_destroy (win);
 }
 
+/* ---- closed while polling --------------------------------------------------------------- */
+
+static void
+note_thread (gpointer data, GObject *where_the_object_was)
+{
+  *(GThread **) data = g_thread_self ();
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(GThread **) data != NULL;
+}
+
+/* The window closed while the job's first poll runs (started with the job): the poll's
+ * worker (held back by the test hook) still holds the panel, which goes when the worker
+ * lets go, in the main thread.  Before, the poll ran in GTask's pool, whose thread then
+ * dropped the last reference to the panel (the task's source) and finalized the widget. */
+static void
+test_closed_while_polling (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = make_db ("closed");
+  g_autofree char *folder = g_build_filename (ns_test_tmpdir (), "closed jobs", NULL);
+  NsFineTuneDialog *dialog;
+  NsTrainPanel *panel;
+  GtkWindow *win = NULL;
+  GThread *finalized_in = NULL;
+  gint64 id;
+
+  ns_test_slurm_start ();
+  dialog = slurm_dialog (db, folder, "2");
+  ns_task_test_hold_releases (TRUE);
+  panel = start (dialog, &win);
+  id = ns_train_panel_get_slurm_job_id (panel);
+  g_assert_cmpint (id, >, 0);
+  g_object_weak_ref (G_OBJECT (panel), note_thread, &finalized_in);
+  gtk_window_destroy (win);
+  ns_test_spin (0.5);             /* the poll ends meanwhile */
+  g_assert_null (finalized_in);   /* its worker still holds the panel */
+  ns_task_test_hold_releases (FALSE);
+  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (finalized_in == g_thread_self ());
+  /* the job went on without the window: not left to take the cluster */
+  g_assert_true (ns_slurm_cancel (id, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -406,5 +460,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/train-slurm/run", test_run);
   g_test_add_func ("/ui/train-slurm/restart", test_restart);
   g_test_add_func ("/ui/train-slurm/cancel", test_cancel);
+  g_test_add_func ("/ui/train-slurm/closed-while-polling", test_closed_while_polling);
   return g_test_run ();
 }

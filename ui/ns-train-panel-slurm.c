@@ -22,6 +22,7 @@
 #include "ns-db.h"
 #include "ns-registry.h"
 #include "ns-runs.h"
+#include "ns-task.h"
 
 #define POLL_SECONDS 1
 #define RECORD_GROUP "slurm-job"
@@ -360,7 +361,9 @@ poll_cb (gpointer data)
   self->polling = TRUE;
   task = g_task_new (self, self->poll_cancellable, on_polled, NULL);
   g_task_set_task_data (task, p, (GDestroyNotify) poll_free);
-  g_task_run_in_thread (task, poll_thread);
+  /* the task holds the panel: released in the main thread (the dialog closed while a poll
+   * runs) */
+  ns_task_run_in_worker (task, "ns-slurm-poll", poll_thread);
   return G_SOURCE_CONTINUE;
 }
 
