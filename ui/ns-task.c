@@ -6,8 +6,8 @@
  * own is the only way to control which thread drops the reference (the pool's unref is
  * internal to GLib).  The release goes through an idle source of the task's context whose
  * destroy notify unrefs the task; it is attached after func returned, so after the idle
- * source through which GTask runs the callback, and at the same priority: the callback
- * runs first, then the release.
+ * source through which GTask runs the callback, and at the same priority (the task's): the
+ * callback runs first, then the release.
  */
 #define G_LOG_DOMAIN "ns-task"
 
@@ -49,7 +49,7 @@ worker_main (gpointer data)
   /* Not g_main_context_invoke (): when no thread owns the context at that moment (a test
    * that iterates it by hand, between iterations), it would run here, in the worker. */
   source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_priority (source, g_task_get_priority (task));
   g_source_set_callback (source, release_cb, task, g_object_unref);
   g_source_set_static_name (source, "ns-task-release");
   g_source_attach (source, g_task_get_context (task));
