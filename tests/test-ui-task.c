@@ -5,12 +5,14 @@
  * notify and the last unref of the source object run in the main thread, even when the
  * owner lets go of its source object before the worker lets go of the task (the test hook
  * ns_task_test_hold_releases () holds the worker back); a worker checks its cancellable; the
- * callback runs before the release.  The sites: a window closed after its case loaded, the
+ * callback runs before the release; with no thread to be had, the task returns an error
+ * that names the work, and the owner still goes in the main thread.  The sites: a window closed after its case loaded, the
  * case load's worker still holding the viewer, lets the viewer go in the main thread.
  */
 #include "ns-config.h"
 
 #include <gtk/gtk.h>
+#include <string.h>
 
 #include "ns-task.h"
 #include "ns-test-util.h"
@@ -174,6 +176,28 @@ test_cancelled (void)
   g_object_unref (seen.cancellable);
 }
 
+/* No thread can be started: the callback learns it (which work, why), the work does not
+ * run, and nothing is lost in between. */
+static void
+test_no_thread (void)
+{
+  Seen seen = { 0 };
+
+  ns_task_test_refuse_threads (TRUE);
+  g_object_unref (start (&seen));
+  ns_task_test_refuse_threads (FALSE);
+  g_assert_false (seen.done);   /* never from inside the call */
+  g_assert_true (ns_test_wait_until (is_finalized, &seen, 30));
+  g_assert_true (seen.done);
+  g_assert_false (seen.ok);
+  g_assert_error (seen.error, G_THREAD_ERROR, G_THREAD_ERROR_AGAIN);
+  g_assert_nonnull (strstr (seen.error->message, "ns-test-task"));
+  g_assert_null (seen.ran_in);
+  g_assert_true (seen.finalized_in == g_thread_self ());
+  g_assert_true (seen.data_freed_in == g_thread_self ());
+  g_clear_error (&seen.error);
+}
+
 static void
 note_thread (gpointer data, GObject *where_the_object_was)
 {
@@ -221,6 +245,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/task/released-in-main", test_released_in_main);
   g_test_add_func ("/ui/task/callback-first", test_callback_first);
   g_test_add_func ("/ui/task/cancelled", test_cancelled);
+  g_test_add_func ("/ui/task/no-thread", test_no_thread);
   g_test_add_func ("/ui/task/case-load", test_case_load);
   return g_test_run ();
 }

@@ -18,6 +18,9 @@
  *                                 closed): the record stays, a new panel follows it from it
  *                                 to the registered model; a second follow is refused
  *   /ui/train-slurm/cancel        Cancel = scancel: CANCELLED, said; the registry unchanged
+ *   /ui/train-slurm/poll-without-thread
+ *                                 no thread for a poll: the panel says so and asks again;
+ *                                 threads back, the job is followed to its model
  *   /ui/train-slurm/closed-while-polling
  *                                 the window closed while a poll of the job runs: the
  *                                 panel goes when the poll's worker lets go, in the main
@@ -385,6 +388,51 @@ test_cancel (void)
   gtk_window_destroy (win);
 }
 
+/* ---- poll without a thread ------------------------------------------------------------- */
+
+typedef struct
+{
+  NsTrainPanel *panel;
+  const char *text;
+} StatusWait;
+
+static gboolean
+status_says (gpointer data)
+{
+  StatusWait *w = data;
+
+  return strstr (ns_train_panel_get_status_text (w->panel), w->text) != NULL;
+}
+
+/* The system has no thread to give when a poll is due (ns_task_test_refuse_threads ()):
+ * the panel says why and asks again at the next poll; once threads are back it follows
+ * the job to its registered model.  Before, the poll's callback did not look at the task's
+ * result and read the poll's empty answer (a NULL error: the workbench crashed). */
+static void
+test_poll_without_thread (void)
+{
+  g_autofree char *db = make_db ("nothread");
+  g_autofree char *folder = g_build_filename (ns_test_tmpdir (), "nothread jobs", NULL);
+  NsFineTuneDialog *dialog;
+  NsTrainPanel *panel;
+  GtkWindow *win = NULL;
+  StatusWait said;
+
+  ns_test_slurm_start ();
+  dialog = slurm_dialog (db, folder, "2");
+  ns_task_test_refuse_threads (TRUE);
+  panel = start (dialog, &win);
+  said = (StatusWait) { panel, "Could not start a thread for ns-slurm-poll" };
+  g_assert_true (ns_test_wait_until (status_says, &said, 30));
+  g_test_message ("said: %s", ns_train_panel_get_status_text (panel));
+  g_assert_nonnull (strstr (ns_train_panel_get_status_text (panel), "; asking again"));
+  g_assert_cmpint (ns_train_panel_get_state (panel), ==, NS_TRAIN_RUNNING);
+  ns_task_test_refuse_threads (FALSE);
+  wait_end (panel, NULL, NULL);
+  assert_registered (db, panel, folder);
+  gtk_window_destroy (win);
+}
+
 /* ---- closed while polling --------------------------------------------------------------- */
 
 static void
@@ -460,6 +508,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/train-slurm/run", test_run);
   g_test_add_func ("/ui/train-slurm/restart", test_restart);
   g_test_add_func ("/ui/train-slurm/cancel", test_cancel);
+  g_test_add_func ("/ui/train-slurm/poll-without-thread", test_poll_without_thread);
   g_test_add_func ("/ui/train-slurm/closed-while-polling", test_closed_while_polling);
   return g_test_run ();
 }

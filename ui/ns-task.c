@@ -24,6 +24,9 @@ static GMutex hold_mutex;
 static GCond hold_cond;
 static gboolean hold_releases;
 
+/* ns_task_test_refuse_threads () */
+static gboolean refuse_threads;
+
 /* A source that only runs its destroy notify (the task's unref) in its context's thread. */
 static gboolean
 release_cb (gpointer data)
@@ -71,7 +74,10 @@ ns_task_run_in_worker (GTask *task, const char *name, GTaskThreadFunc func)
   w = g_new0 (Worker, 1);
   w->task = g_object_ref (task);
   w->func = func;
-  thread = g_thread_try_new (name, worker_main, w, &error);
+  if (g_atomic_int_get (&refuse_threads))
+    g_set_error_literal (&error, G_THREAD_ERROR, G_THREAD_ERROR_AGAIN,
+                         "refused by ns_task_test_refuse_threads ()");
+  thread = error == NULL ? g_thread_try_new (name, worker_main, w, &error) : NULL;
   if (thread == NULL)
     {
       g_object_unref (w->task);
@@ -91,4 +97,10 @@ ns_task_test_hold_releases (gboolean hold)
   if (!hold)
     g_cond_broadcast (&hold_cond);
   g_mutex_unlock (&hold_mutex);
+}
+
+void
+ns_task_test_refuse_threads (gboolean refuse)
+{
+  g_atomic_int_set (&refuse_threads, refuse);
 }

@@ -32,4 +32,8 @@ void ns_task_run_in_worker (GTask *task, const char *name, GTaskThreadFunc func)
  * first, as a user closing a window at the wrong moment would. */
 void ns_task_test_hold_releases (gboolean hold);
 
+/* For tests: while refused (TRUE), no worker thread starts, as when the system has none to
+ * give: every task started meanwhile returns its G_THREAD_ERROR. */
+void ns_task_test_refuse_threads (gboolean refuse);
+
 G_END_DECLS

@@ -287,12 +287,22 @@ on_polled (GObject *source, GAsyncResult *res, gpointer data)
   NsTrainPanel *self = NS_TRAIN_PANEL (source);
   Poll *p = g_task_get_task_data (G_TASK (res));
   g_autofree char *status = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean polled = g_task_propagate_boolean (G_TASK (res), &error);
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res))))
     return;
   self->polling = FALSE;
   if (self->job_id != p->job_id || self->state != NS_TRAIN_RUNNING)
     return;
+  if (!polled)
+    {
+      /* the poll did not run (no thread could be started): said, and asked again */
+      status = g_strdup_printf ("Slurm job %" G_GINT64_FORMAT ": %s; asking again",
+                                p->job_id, error->message);
+      set_status (self, status);
+      return;
+    }
 
   for (char **l = p->lines; l != NULL && *l != NULL; l++)
     {
