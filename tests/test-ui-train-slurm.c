@@ -461,6 +461,7 @@ test_closed_while_polling (void)
   NsTrainPanel *panel;
   GtkWindow *win = NULL;
   GThread *finalized_in = NULL;
+  g_autofree char *job_folder = NULL;
   gint64 id;
 
   ns_test_slurm_start ();
@@ -468,6 +469,7 @@ test_closed_while_polling (void)
   ns_task_test_hold_releases (TRUE);
   panel = start (dialog, &win);
   id = ns_train_panel_get_slurm_job_id (panel);
+  job_folder = g_strdup (ns_train_panel_get_slurm_folder (panel));
   g_assert_cmpint (id, >, 0);
   g_object_weak_ref (G_OBJECT (panel), note_thread, &finalized_in);
   gtk_window_destroy (win);
@@ -476,9 +478,22 @@ test_closed_while_polling (void)
   ns_task_test_hold_releases (FALSE);
   g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
-  /* the job went on without the window: not left to take the cluster */
+  /* the job went on without the window: not left to take the cluster (ended before the
+   * program stops the cluster, so that no job step outlives it) */
   g_assert_true (ns_slurm_cancel (id, &error));
   g_assert_no_error (error);
+  for (gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;;)
+    {
+      g_autofree char *reason = NULL;
+      NsSlurmState state;
+
+      g_assert_true (ns_slurm_query (id, job_folder, &state, &reason, &error));
+      g_assert_no_error (error);
+      if (ns_slurm_state_is_final (state))
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      ns_test_spin (0.2);
+    }
 }
 
 int
