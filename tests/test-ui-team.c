@@ -40,6 +40,9 @@
  *                          the same widget, only the claimed row's text changes, and the
  *                          selection, the focus and the scroll position stay; a reload
  *                          with nothing changed changes nothing
+ *   /ui/team/row-gone      the case the keyboard is on leaves the queue (another
+ *                          connection): its row goes, the focus goes to the row now at its
+ *                          place, the other rows stay the same widgets
  *   /ui/team/server-away   (PostgreSQL) the server stops while the panel is open: Accept
  *                          shows the infobar (what waits, nothing changed), the list
  *                          stays; the server back, the review is recorded by itself;
@@ -1158,6 +1161,60 @@ test_keeps_place (void)
   ns_test_drain ();
 }
 
+static gboolean
+n_rows_is (gpointer data)
+{
+  NsQueuePanel *panel = ((gpointer *) data)[0];
+
+  return ns_queue_panel_get_n_rows (panel) == GPOINTER_TO_UINT (((gpointer *) data)[1]);
+}
+
+static void
+test_row_gone (void)
+{
+  g_autofree char *location = NULL;
+  g_autoptr (NsDb) db = ns_test_open_fresh_db (&location);
+  g_autoptr (GError) error = NULL;
+  GtkListBoxRow *rows[5];
+  gint64 ids[5];
+  GtkListBox *list;
+  NsQueuePanel *panel;
+  GtkWidget *win;
+
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("Gone_%d", i);
+
+      ids[i] = queue_case (db, id, "ann");
+    }
+  win = window_with (ns_queue_panel_new (location));
+  panel = NS_QUEUE_PANEL (gtk_window_get_child (GTK_WINDOW (win)));
+  list = GTK_LIST_BOX (ns_test_find_widget (GTK_WIDGET (panel), GTK_TYPE_LIST_BOX));
+  g_assert_cmpuint (ns_queue_panel_get_n_rows (panel), ==, 5);
+  for (int i = 0; i < 5; i++)
+    rows[i] = gtk_list_box_get_row_at_index (list, i);
+  ns_queue_panel_select (panel, 2);
+  gtk_widget_grab_focus (GTK_WIDGET (rows[2]));
+  ns_test_drain ();
+
+  g_assert_true (ns_queue_remove (db, ids[2], &error));
+  g_assert_no_error (error);
+  {
+    gpointer wait[2] = { panel, GUINT_TO_POINTER (4) };
+
+    g_assert_true (ns_test_wait_until (n_rows_is, wait, 30));
+  }
+  g_assert_true (gtk_list_box_get_row_at_index (list, 0) == rows[0]);
+  g_assert_true (gtk_list_box_get_row_at_index (list, 1) == rows[1]);
+  g_assert_true (gtk_list_box_get_row_at_index (list, 2) == rows[3]);
+  g_assert_true (gtk_list_box_get_row_at_index (list, 3) == rows[4]);
+  g_assert_cmpint (ns_queue_panel_get_entry (panel, 2)->id, ==, ids[3]);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == GTK_WIDGET (rows[3]));
+  g_assert_null (gtk_list_box_get_selected_row (list));   /* the chosen case is gone */
+  gtk_window_destroy (GTK_WINDOW (win));
+  ns_test_drain ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1182,6 +1239,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/team/read-only", test_read_only);
   g_test_add_func ("/ui/team/fine-tune", test_fine_tune);
   g_test_add_func ("/ui/team/keeps-place", test_keeps_place);
+  g_test_add_func ("/ui/team/row-gone", test_row_gone);
   if (ns_test_db_is_server ())
     g_test_add_func ("/ui/team/server-away", test_server_away);
   return g_test_run ();
