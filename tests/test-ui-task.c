@@ -4,10 +4,11 @@
  * main thread.  The work runs in another thread; the callback, the task data's destroy
  * notify and the last unref of the source object run in the main thread, even when the
  * owner lets go of its source object before the worker lets go of the task (the test hook
- * ns_task_test_hold_releases () holds the worker back); a worker checks its cancellable; the
- * callback runs before the release; with no thread to be had, the task returns an error
- * that names the work, and the owner still goes in the main thread.  The sites: a window closed after its case loaded, the
- * case load's worker still holding the viewer, lets the viewer go in the main thread.
+ * ns_task_test_hold_releases () holds the worker back); a worker checks its cancellable;
+ * the callback runs before the release; with no thread to be had, the task returns an error
+ * that names the work, and the owner still goes in the main thread.  A site: a window
+ * closed after its case loaded, the load's worker still holding the viewer, lets the viewer
+ * go in the main thread.
  */
 #include "ns-config.h"
 
