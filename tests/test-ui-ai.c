@@ -40,6 +40,7 @@
 #include "ns-runs.h"
 #include "ns-slice-view.h"
 #include "ns-test-net.h"
+#include "ns-task.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
 #include "ns-test-window.h"
@@ -303,7 +304,7 @@ is_set (gpointer data)
 }
 
 /* The run's worker lets go of the runner after the run's end reached the main thread
- * (held back 200 ms by the test hook), when the window (here the fixture) has already
+ * (held back by the test hook), when the window (here the fixture) has already
  * dropped the runner and its viewer: the runner still goes in the main thread.  Before,
  * it was disposed in the worker while the main thread dropped the viewer, and GObject's
  * signal code aborted now and then (invalid_closure_notify). */
@@ -313,16 +314,17 @@ test_released_in_main (void)
   Fixture f;
   GThread *finalized_in = NULL;
 
-  g_setenv ("NS_TEST_RUNNER_RELEASE_DELAY", "1", TRUE);
   fixture_setup (&f, "Release_1", 6, FALSE);
+  ns_task_test_hold_releases (TRUE);
   fixture_run (&f, NS_RUN_MODEL_REPLACE);
   g_assert_true (f.ok);
   g_object_weak_ref (G_OBJECT (f.runner), note_thread, &finalized_in);
   fixture_teardown (&f);
+  ns_test_spin (0.05);
   g_assert_null (finalized_in);   /* the worker still holds it */
+  ns_task_test_hold_releases (FALSE);
   g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
-  g_unsetenv ("NS_TEST_RUNNER_RELEASE_DELAY");
 }
 
 static void

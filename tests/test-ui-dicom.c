@@ -20,6 +20,7 @@
 
 #include "ns-dicom.h"
 #include "ns-series-dialog.h"
+#include "ns-task.h"
 #include "ns-test-dicom.h"
 #include "ns-test-widget.h"
 #include "ns-test-window.h"
@@ -182,6 +183,51 @@ test_ambiguous (void)
   g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
 }
 
+static void
+note_thread (gpointer data, GObject *where_the_object_was)
+{
+  *(GThread **) data = g_thread_self ();
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(GThread **) data != NULL;
+}
+
+static gboolean
+asks_series (gpointer other)
+{
+  return NS_IS_SERIES_DIALOG (ns_window_get_question (other));
+}
+
+/* A second window closed while its study's series are read: the scan's worker (held back
+ * by the test hook) still holds the window when the user closes it; the window goes
+ * when the worker lets go, in the main thread.  Before, GTask's pool thread dropped the
+ * last reference (the scan's source object), and the window was finalized there whenever
+ * the user closed it first. */
+static void
+test_closed_while_reading (void)
+{
+  g_autofree char *dir = study_dir ("twin");
+  const char *paths[] = { dir, NULL };
+  GThread *finalized_in = NULL;
+  NsWindow *other;
+
+  ns_task_test_hold_releases (TRUE);
+  other = ns_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (other));
+  ns_window_open (other, paths);
+  g_assert_true (ns_test_wait_until (asks_series, other, 120));
+  g_object_weak_ref (G_OBJECT (other), note_thread, &finalized_in);
+  gtk_window_destroy (GTK_WINDOW (other));
+  ns_test_spin (0.1);
+  g_assert_null (finalized_in);   /* the scan's worker still holds it */
+  ns_task_test_hold_releases (FALSE);
+  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (finalized_in == g_thread_self ());
+}
+
 /* The prediction, then the mask as a DICOM-SEG; an existing file is not replaced unless the user said so. */
 static void
 test_export_seg (void)
@@ -289,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/dicom/open-folder", test_open_folder);
   g_test_add_func ("/ui/dicom/ambiguous", test_ambiguous);
   g_test_add_func ("/ui/dicom/export-seg", test_export_seg);
+  g_test_add_func ("/ui/dicom/closed-while-reading", test_closed_while_reading);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

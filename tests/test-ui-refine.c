@@ -21,6 +21,7 @@
 #include "ns-backend.h"
 #include "ns-checkpoint.h"
 #include "ns-refine.h"
+#include "ns-task.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
 #include "ns-test-window.h"
@@ -650,6 +651,59 @@ test_journal_recovery (void)
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
 }
 
+static void
+note_thread (gpointer data, GObject *where_the_object_was)
+{
+  *(GThread **) data = g_thread_self ();
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(GThread **) data != NULL;
+}
+
+/* A second window closes while its Refine request runs: the request's worker (held back by
+ * the test hook) still holds the Refine tool (the task's source, with its editor and
+ * viewer), which goes when the worker lets go, in the main thread.  Before, the request
+ * ran in GTask's pool, whose thread then could drop the tool's last reference.  The helpers
+ * above work on `window`: it is the second window for the while. */
+static void
+test_closed_while_refining (void)
+{
+  g_autofree char *case_dir = copy_case ("closing/Brats18_CBICA_ABM_1");
+  const char *paths[] = { case_dir, NULL };
+  NsWindow *first = window, *other;
+  GThread *finalized_in = NULL;
+  int ijk[3];
+
+  other = ns_window_new (NULL);
+  gtk_window_set_default_size (GTK_WINDOW (other), 1400, 820);
+  gtk_window_present (GTK_WINDOW (other));
+  ns_window_open (other, paths);
+  g_assert_true (ns_test_wait_until (ns_test_window_idle, other, 120));
+  g_assert_null (ns_window_get_load_error (other));
+  ns_window_set_layout (other, "grid");
+  g_assert_true (ns_test_wait_until (ns_test_window_views_allocated, other, 10));
+
+  window = other;
+  start (grow_model, 2, FALSE);
+  find_voxel (0, ijk);
+  ns_task_test_hold_releases (TRUE);
+  click_voxel (GDK_BUTTON_PRIMARY, 0, ijk);
+  g_assert_true (ns_refine_get_busy (refine ()));
+  g_object_weak_ref (G_OBJECT (refine ()), note_thread, &finalized_in);
+  window = first;
+
+  ns_editor_discard_changes (ns_window_get_editor (other));
+  gtk_window_destroy (GTK_WINDOW (other));
+  ns_test_spin (0.5);
+  g_assert_null (finalized_in);   /* the request's worker still holds it */
+  ns_task_test_hold_releases (FALSE);
+  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 300));
+  g_assert_true (finalized_in == g_thread_self ());
+}
+
 int
 main (int argc, char **argv)
 {
@@ -697,6 +751,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/refine/propagation", test_propagation);
   g_test_add_func ("/ui/refine/open-settles-preview", test_open_settles_preview);
   g_test_add_func ("/ui/refine/journal-recovery", test_journal_recovery);
+  g_test_add_func ("/ui/refine/closed-while-refining", test_closed_while_refining);
   status = g_test_run ();
 
   ns_editor_discard_changes (ns_test_window_editor (window));

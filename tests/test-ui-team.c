@@ -35,6 +35,14 @@
  *                          takes only accepted cases, their masks written from the
  *                          database (not links to a folder), and its record says which
  *                          cases were left out and why; unticked, every correction
+ *   /ui/team/keeps-place   a colleague's claim changes one row while the user is on
+ *                          another (selected, focused, the list scrolled): every row stays
+ *                          the same widget, only the claimed row's text changes, and the
+ *                          selection, the focus and the scroll position stay; a reload
+ *                          with nothing changed changes nothing
+ *   /ui/team/row-gone      the case the keyboard is on leaves the queue (another
+ *                          connection): its row goes, the focus goes to the row now at its
+ *                          place, the other rows stay the same widgets
  *   /ui/team/server-away   (PostgreSQL) the server stops while the panel is open: Accept
  *                          shows the infobar (what waits, nothing changed), the list
  *                          stays; the server back, the review is recorded by itself;
@@ -1053,6 +1061,160 @@ test_server_away (void)
   }
 }
 
+/* ---- the user's place in the queue ---------------------------------------------------- */
+
+static void
+count_cb (gpointer instance, guint *n)
+{
+  (*n)++;
+}
+
+static void
+count_notify_cb (GObject *object, GParamSpec *pspec, guint *n)
+{
+  (*n)++;
+}
+
+#define PLACE_N_CASES 16
+#define PLACE_ROW 9      /* the user's row */
+#define PLACE_CLAIMED 3  /* the colleague's */
+
+/* The queue is read again on every change in the team (a colleague's claim or review):
+ * the user walking the list with the keyboard, on a selected row of a scrolled list, must
+ * stay there, and a reload that finds nothing new must not touch a widget.  Before, every
+ * reload removed all rows and made new ones: the focused row was gone (the keyboard's place
+ * lost), the selection was made again. */
+static void
+test_keeps_place (void)
+{
+  g_autofree char *location = NULL;
+  g_autoptr (NsDb) db = ns_test_open_fresh_db (&location);
+  g_autoptr (GError) error = NULL;
+  GtkListBoxRow *rows[PLACE_N_CASES];
+  guint label_notes[PLACE_N_CASES] = { 0 };
+  guint selection_changes = 0;
+  GtkAdjustment *vadj;
+  GtkListBox *list;
+  NsQueuePanel *panel;
+  GtkWidget *win;
+  double scrolled;
+
+  for (int i = 0; i < PLACE_N_CASES; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("Place_%02d", i);
+
+      queue_case (db, id, "ann");
+    }
+  win = window_with (ns_queue_panel_new (location));
+  gtk_window_set_default_size (GTK_WINDOW (win), 600, 260);
+  panel = NS_QUEUE_PANEL (gtk_window_get_child (GTK_WINDOW (win)));
+  list = GTK_LIST_BOX (ns_test_find_widget (GTK_WIDGET (panel), GTK_TYPE_LIST_BOX));
+  g_assert_cmpuint (ns_queue_panel_get_n_rows (panel), ==, PLACE_N_CASES);
+  ns_test_spin (0.2);
+
+  /* the user is on a row further down: selected, focused, the list scrolled to it */
+  ns_queue_panel_select (panel, PLACE_ROW);
+  gtk_widget_grab_focus (GTK_WIDGET (gtk_list_box_get_row_at_index (list, PLACE_ROW)));
+  vadj = gtk_scrolled_window_get_vadjustment (
+    GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (GTK_WIDGET (list), GTK_TYPE_SCROLLED_WINDOW)));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (vadj), >, gtk_adjustment_get_page_size (vadj));
+  scrolled = MIN (40.0, gtk_adjustment_get_upper (vadj) - gtk_adjustment_get_page_size (vadj));
+  gtk_adjustment_set_value (vadj, scrolled);
+  ns_test_spin (0.2);
+  for (int i = 0; i < PLACE_N_CASES; i++)
+    {
+      rows[i] = gtk_list_box_get_row_at_index (list, i);
+      g_signal_connect (gtk_list_box_row_get_child (rows[i]), "notify::label",
+                        G_CALLBACK (count_notify_cb), &label_notes[i]);
+    }
+  g_signal_connect (list, "selected-rows-changed", G_CALLBACK (count_cb), &selection_changes);
+
+  /* a colleague claims another case (another connection): that row says so */
+  other_workstation (location, "queue", "claim", "Place_03", "--who", "bob", NULL);
+  assert_row_shows (panel, PLACE_CLAIMED, "taken by bob");
+  ns_test_spin (0.2);
+  for (int i = 0; i < PLACE_N_CASES; i++)
+    {
+      g_assert_true (gtk_list_box_get_row_at_index (list, i) == rows[i]);
+      g_assert_cmpuint (label_notes[i], ==, i == PLACE_CLAIMED ? 1 : 0);
+    }
+  g_assert_true (gtk_list_box_get_selected_row (list) == rows[PLACE_ROW]);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == GTK_WIDGET (rows[PLACE_ROW]));
+  g_assert_cmpuint (selection_changes, ==, 0);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadj), ==, scrolled);
+
+  /* a reload with nothing changed changes nothing */
+  g_assert_true (ns_queue_panel_refresh (panel, &error));
+  g_assert_no_error (error);
+  ns_test_spin (0.2);
+  for (int i = 0; i < PLACE_N_CASES; i++)
+    {
+      g_assert_true (gtk_list_box_get_row_at_index (list, i) == rows[i]);
+      g_assert_cmpuint (label_notes[i], ==, i == PLACE_CLAIMED ? 1 : 0);
+    }
+  g_assert_cmpuint (selection_changes, ==, 0);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == GTK_WIDGET (rows[PLACE_ROW]));
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadj), ==, scrolled);
+
+  g_signal_handlers_disconnect_by_data (list, &selection_changes);
+  gtk_window_destroy (GTK_WINDOW (win));
+  ns_test_drain ();
+}
+
+static gboolean
+n_rows_is (gpointer data)
+{
+  NsQueuePanel *panel = ((gpointer *) data)[0];
+
+  return ns_queue_panel_get_n_rows (panel) == GPOINTER_TO_UINT (((gpointer *) data)[1]);
+}
+
+static void
+test_row_gone (void)
+{
+  g_autofree char *location = NULL;
+  g_autoptr (NsDb) db = ns_test_open_fresh_db (&location);
+  g_autoptr (GError) error = NULL;
+  GtkListBoxRow *rows[5];
+  gint64 ids[5];
+  GtkListBox *list;
+  NsQueuePanel *panel;
+  GtkWidget *win;
+
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("Gone_%d", i);
+
+      ids[i] = queue_case (db, id, "ann");
+    }
+  win = window_with (ns_queue_panel_new (location));
+  panel = NS_QUEUE_PANEL (gtk_window_get_child (GTK_WINDOW (win)));
+  list = GTK_LIST_BOX (ns_test_find_widget (GTK_WIDGET (panel), GTK_TYPE_LIST_BOX));
+  g_assert_cmpuint (ns_queue_panel_get_n_rows (panel), ==, 5);
+  for (int i = 0; i < 5; i++)
+    rows[i] = gtk_list_box_get_row_at_index (list, i);
+  ns_queue_panel_select (panel, 2);
+  gtk_widget_grab_focus (GTK_WIDGET (rows[2]));
+  ns_test_drain ();
+
+  g_assert_true (ns_queue_remove (db, ids[2], &error));
+  g_assert_no_error (error);
+  {
+    gpointer wait[2] = { panel, GUINT_TO_POINTER (4) };
+
+    g_assert_true (ns_test_wait_until (n_rows_is, wait, 30));
+  }
+  g_assert_true (gtk_list_box_get_row_at_index (list, 0) == rows[0]);
+  g_assert_true (gtk_list_box_get_row_at_index (list, 1) == rows[1]);
+  g_assert_true (gtk_list_box_get_row_at_index (list, 2) == rows[3]);
+  g_assert_true (gtk_list_box_get_row_at_index (list, 3) == rows[4]);
+  g_assert_cmpint (ns_queue_panel_get_entry (panel, 2)->id, ==, ids[3]);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == GTK_WIDGET (rows[3]));
+  g_assert_null (gtk_list_box_get_selected_row (list));   /* the chosen case is gone */
+  gtk_window_destroy (GTK_WINDOW (win));
+  ns_test_drain ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1076,6 +1238,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/team/taken", test_taken);
   g_test_add_func ("/ui/team/read-only", test_read_only);
   g_test_add_func ("/ui/team/fine-tune", test_fine_tune);
+  g_test_add_func ("/ui/team/keeps-place", test_keeps_place);
+  g_test_add_func ("/ui/team/row-gone", test_row_gone);
   if (ns_test_db_is_server ())
     g_test_add_func ("/ui/team/server-away", test_server_away);
   return g_test_run ();

@@ -18,6 +18,13 @@
  *                                 closed): the record stays, a new panel follows it from it
  *                                 to the registered model; a second follow is refused
  *   /ui/train-slurm/cancel        Cancel = scancel: CANCELLED, said; the registry unchanged
+ *   /ui/train-slurm/poll-without-thread
+ *                                 no thread for a poll: the panel says so and asks again;
+ *                                 threads back, the job is followed to its model
+ *   /ui/train-slurm/closed-while-polling
+ *                                 the window closed while a poll of the job runs: the
+ *                                 panel goes when the poll's worker lets go, in the main
+ *                                 thread
  *
  * The GUI test runs the real cluster, not a fake sbatch: a job of two training steps takes
  * seconds here, so the dialog, the panel and Slurm are tested together.
@@ -34,6 +41,8 @@
 #include "ns-registry.h"
 #include "ns-runs.h"
 #include "ns-settings.h"
+#include "ns-slurm.h"
+#include "ns-task.h"
 #include "ns-test-slurm.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
@@ -379,6 +388,114 @@ test_cancel (void)
   gtk_window_destroy (win);
 }
 
+/* ---- poll without a thread ------------------------------------------------------------- */
+
+typedef struct
+{
+  NsTrainPanel *panel;
+  const char *text;
+} StatusWait;
+
+static gboolean
+status_says (gpointer data)
+{
+  StatusWait *w = data;
+
+  return strstr (ns_train_panel_get_status_text (w->panel), w->text) != NULL;
+}
+
+/* The system has no thread to give when a poll is due (ns_task_test_refuse_threads ()):
+ * the panel says why and asks again at the next poll; once threads are back it follows
+ * the job to its registered model.  Before, the poll's callback did not look at the task's
+ * result and read the poll's empty answer (a NULL error: the workbench crashed). */
+static void
+test_poll_without_thread (void)
+{
+  g_autofree char *db = make_db ("nothread");
+  g_autofree char *folder = g_build_filename (ns_test_tmpdir (), "nothread jobs", NULL);
+  NsFineTuneDialog *dialog;
+  NsTrainPanel *panel;
+  GtkWindow *win = NULL;
+  StatusWait said;
+
+  ns_test_slurm_start ();
+  dialog = slurm_dialog (db, folder, "2");
+  ns_task_test_refuse_threads (TRUE);
+  panel = start (dialog, &win);
+  said = (StatusWait) { panel, "Could not start a thread for ns-slurm-poll" };
+  g_assert_true (ns_test_wait_until (status_says, &said, 30));
+  g_test_message ("said: %s", ns_train_panel_get_status_text (panel));
+  g_assert_nonnull (strstr (ns_train_panel_get_status_text (panel), "; asking again"));
+  g_assert_cmpint (ns_train_panel_get_state (panel), ==, NS_TRAIN_RUNNING);
+  ns_task_test_refuse_threads (FALSE);
+  wait_end (panel, NULL, NULL);
+  assert_registered (db, panel, folder);
+  gtk_window_destroy (win);
+}
+
+/* ---- closed while polling --------------------------------------------------------------- */
+
+static void
+note_thread (gpointer data, GObject *where_the_object_was)
+{
+  *(GThread **) data = g_thread_self ();
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(GThread **) data != NULL;
+}
+
+/* The window closed while the job's first poll runs (started with the job): the poll's
+ * worker (held back by the test hook) still holds the panel, which goes when the worker
+ * lets go, in the main thread.  Before, the poll ran in GTask's pool, whose thread then
+ * dropped the last reference to the panel (the task's source) and finalized the widget. */
+static void
+test_closed_while_polling (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = make_db ("closed");
+  g_autofree char *folder = g_build_filename (ns_test_tmpdir (), "closed jobs", NULL);
+  NsFineTuneDialog *dialog;
+  NsTrainPanel *panel;
+  GtkWindow *win = NULL;
+  GThread *finalized_in = NULL;
+  g_autofree char *job_folder = NULL;
+  gint64 id;
+
+  ns_test_slurm_start ();
+  dialog = slurm_dialog (db, folder, "2");
+  ns_task_test_hold_releases (TRUE);
+  panel = start (dialog, &win);
+  id = ns_train_panel_get_slurm_job_id (panel);
+  job_folder = g_strdup (ns_train_panel_get_slurm_folder (panel));
+  g_assert_cmpint (id, >, 0);
+  g_object_weak_ref (G_OBJECT (panel), note_thread, &finalized_in);
+  gtk_window_destroy (win);
+  ns_test_spin (0.5);             /* the poll ends meanwhile */
+  g_assert_null (finalized_in);   /* its worker still holds the panel */
+  ns_task_test_hold_releases (FALSE);
+  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (finalized_in == g_thread_self ());
+  /* the job went on without the window: not left to take the cluster (ended before the
+   * program stops the cluster, so that no job step outlives it) */
+  g_assert_true (ns_slurm_cancel (id, &error));
+  g_assert_no_error (error);
+  for (gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;;)
+    {
+      g_autofree char *reason = NULL;
+      NsSlurmState state;
+
+      g_assert_true (ns_slurm_query (id, job_folder, &state, &reason, &error));
+      g_assert_no_error (error);
+      if (ns_slurm_state_is_final (state))
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      ns_test_spin (0.2);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -406,5 +523,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/train-slurm/run", test_run);
   g_test_add_func ("/ui/train-slurm/restart", test_restart);
   g_test_add_func ("/ui/train-slurm/cancel", test_cancel);
+  g_test_add_func ("/ui/train-slurm/poll-without-thread", test_poll_without_thread);
+  g_test_add_func ("/ui/train-slurm/closed-while-polling", test_closed_while_polling);
   return g_test_run ();
 }

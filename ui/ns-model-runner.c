@@ -35,6 +35,7 @@
 #include "ns-mask-doc.h"
 #include "ns-nifti.h"
 #include "ns-registry.h"
+#include "ns-task.h"
 
 struct _NsModelRunner
 {
@@ -152,13 +153,6 @@ post_to_context (GMainContext *context, GSourceFunc func, gpointer data,
   g_source_set_static_name (source, "ns-model-runner");
   g_source_attach (source, context);
   g_source_unref (source);
-}
-
-/* A source that only runs its destroy notify in the context's thread. */
-static gboolean
-release_task (gpointer data)
-{
-  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -498,16 +492,16 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   g_task_return_boolean (task, TRUE);
 }
 
-/* The run's own thread, at a lower priority (nice + 10) than the main loop: the engine's
- * OpenMP team, which this thread starts and which inherits its priority, would otherwise
- * take every core and leave the main loop waiting for a time slice (stalls of 50-65 ms on
- * 2 cores).  With the GUI idle the run still gets all of the CPU.  A thread of its own, not
- * GTask's pool, because an unprivileged thread cannot raise its priority back. */
-static gpointer
-run_thread_main (gpointer data)
+/* The run's own thread (ns_task_run_in_worker (): its last reference to the task, whose
+ * data holds the runner and so its viewer, goes back to the main thread), at a lower
+ * priority (nice + 10) than the main loop: the engine's OpenMP team, which this thread
+ * starts and which inherits its priority, would otherwise take every core and leave the
+ * main loop waiting for a time slice (stalls of 50-65 ms on 2 cores).  With the GUI idle
+ * the run still gets all of the CPU.  A thread of its own, not GTask's pool, also because
+ * an unprivileged thread cannot raise its priority back. */
+static void
+run_thread_niced (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-  GTask *task = data;
-
 #ifdef __linux__
   pid_t tid = (pid_t) syscall (SYS_gettid);
   errno = 0;
@@ -515,17 +509,7 @@ run_thread_main (gpointer data)
   if (errno == 0 && setpriority (PRIO_PROCESS, (id_t) tid, MIN (nice_now + 10, 19)) != 0)
     g_debug ("Run Model: could not lower the worker's priority: %s", g_strerror (errno));
 #endif
-  run_thread (task, g_task_get_source_object (task), g_task_get_task_data (task),
-              g_task_get_cancellable (task));
-  /* This reference may be the task's last (the run's end already reached the main
-   * thread, and the runner's owner let go of it there): the task's data holds the runner,
-   * the runner its viewer.  Released here, the runner would be disposed in this thread
-   * while the main thread drops the viewer: GObject's signal code then asserts
-   * (invalid_closure_notify, seen in test-ui-ai).  It goes to the runner's own thread. */
-  if (g_getenv ("NS_TEST_RUNNER_RELEASE_DELAY") != NULL)
-    g_usleep (200 * 1000);   /* the test of this: the main thread lets go first */
-  post_to_context (g_task_get_context (task), release_task, task, g_object_unref);
-  return NULL;
+  run_thread (task, source, task_data, cancellable);
 }
 
 /* Puts the prediction into the mask.  With an editor's document it goes through the
@@ -934,16 +918,7 @@ ns_model_runner_start (NsModelRunner *self, NsRunModelMode mode, gboolean want_u
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, run_done, NULL);
   g_task_set_source_tag (task, ns_model_runner_start);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_set_return_on_cancel (task, FALSE);
-  GThread *thread = g_thread_try_new ("ns-run-model", run_thread_main, g_object_ref (task),
-                                      NULL);
-  if (thread != NULL)
-    g_thread_unref (thread);
-  else
-    {
-      g_object_unref (task);
-      g_task_run_in_thread (task, run_thread);
-    }
+  ns_task_run_in_worker (task, "ns-run-model", run_thread_niced);
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, 0, 0);
   return TRUE;
 }
@@ -1378,7 +1353,8 @@ ns_model_runner_mark_corrected_async (NsModelRunner *self, NsEditor *editor,
       return;
     }
   g_task_set_task_data (task, job, (GDestroyNotify) queue_job_free);
-  g_task_run_in_thread (task, queue_correction_thread);
+  /* the task holds the runner, and so its viewer: released in the main thread */
+  ns_task_run_in_worker (task, "ns-queue-correction", queue_correction_thread);
 }
 
 gint64

@@ -131,23 +131,76 @@ update_buttons (NsQueuePanel *self)
   gtk_widget_set_sensitive (self->send_back, e != NULL && e->state == NS_QUEUE_STATE_QUEUED);
 }
 
-static gint64
-selected_id (NsQueuePanel *self)
+/* A row's place in self->entries, the list's sort key: rows move by a re-sort, never by
+ * being removed and added again. */
+static GQuark
+position_quark (void)
 {
-  GtkListBoxRow *row = gtk_list_box_get_selected_row (GTK_LIST_BOX (self->list));
-
-  return row != NULL ? ((NsQueueEntry *) self->entries->pdata[gtk_list_box_row_get_index (row)])->id
-                     : 0;
+  return g_quark_from_static_string ("ns-queue-panel-position");
 }
 
+static guint
+row_position (GtkListBoxRow *row)
+{
+  return GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (row), position_quark ()));
+}
+
+static void
+set_row_position (GtkListBoxRow *row, guint position)
+{
+  g_object_set_qdata (G_OBJECT (row), position_quark (), GUINT_TO_POINTER (position));
+}
+
+static int
+compare_rows (GtkListBoxRow *a, GtkListBoxRow *b, gpointer user_data)
+{
+  guint pa = row_position (a), pb = row_position (b);
+
+  return pa < pb ? -1 : pa > pb;
+}
+
+/* Shows text in row (nothing happens when it already does). */
+static void
+set_row_text (GtkListBoxRow *row, const char *text)
+{
+  GtkLabel *label = GTK_LABEL (gtk_list_box_row_get_child (row));
+
+  if (g_strcmp0 (gtk_label_get_text (label), text) != 0)
+    gtk_label_set_text (label, text);
+}
+
+static GtkListBoxRow *
+new_row (const char *text)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), label);
+  return GTK_LIST_BOX_ROW (row);
+}
+
+/* The list is read again whenever the queue changes (a colleague's claim or review: NOTIFY
+ * on a server, the change serials polled every second on SQLite), so a reload must leave
+ * alone what the user is doing, as the Models window's does (ns_models_dialog_refresh ()):
+ * each case keeps its row (the same widget, so the selection, the keyboard focus and the
+ * scroll position stay with it), a row's text is set only when it changed, rows move by a
+ * re-sort, and only the rows of cases gone from the queue are removed (the focus, when it
+ * was on one, goes to the row now at its place).  Rebuilt from scratch, every update took
+ * the focus off the row the user was on and re-emitted the selection. */
 gboolean
 ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autoptr (NsDb) queue = ns_db_open (self->db_path, &local);
   GPtrArray *entries = queue != NULL ? ns_queue_list (queue, self->sort, -1, &local) : NULL;
-  GtkWidget *child;
-  gint64 keep = selected_id (self);
+  GtkListBox *list = GTK_LIST_BOX (self->list);
+  g_autoptr (GHashTable) rows = NULL;   /* case row id -> its GtkListBoxRow, before */
+  g_autoptr (GPtrArray) gone = g_ptr_array_new ();
+  g_autofree GtkListBoxRow **kept = NULL;   /* entries[j]'s row before, or NULL: new */
+  GtkWidget *focus;
+  gboolean resort = FALSE;
+  int focus_index = -1;
 
   if (entries == NULL)
     {
@@ -157,32 +210,80 @@ ns_queue_panel_refresh (NsQueuePanel *self, GError **error)
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  while ((child = gtk_widget_get_first_child (self->list)) != NULL)
-    gtk_list_box_remove (GTK_LIST_BOX (self->list), child);
+
+  /* each case's row as it was (the keys point into self->entries, still the old ones);
+   * the rows left over are those of cases no longer queued */
+  rows = g_hash_table_new (g_int64_hash, g_int64_equal);
+  for (guint i = 0; i < self->entries->len; i++)
+    g_hash_table_insert (rows, &((NsQueueEntry *) self->entries->pdata[i])->id,
+                         gtk_list_box_get_row_at_index (list, i));
+  kept = g_new0 (GtkListBoxRow *, entries->len + 1);
+  for (guint j = 0; j < entries->len; j++)
+    {
+      gint64 *id = &((NsQueueEntry *) entries->pdata[j])->id;
+
+      kept[j] = g_hash_table_lookup (rows, id);
+      g_hash_table_remove (rows, id);
+    }
+  {
+    GHashTableIter iter;
+    gpointer row;
+
+    g_hash_table_iter_init (&iter, rows);
+    while (g_hash_table_iter_next (&iter, NULL, &row))
+      g_ptr_array_add (gone, row);
+  }
+
+  /* the rows of cases no longer queued go */
+  focus = gtk_widget_get_root (self->list) != NULL
+            ? gtk_root_get_focus (gtk_widget_get_root (self->list)) : NULL;
+  for (guint k = 0; k < gone->len; k++)
+    {
+      GtkWidget *row = gone->pdata[k];
+
+      if (focus != NULL && (focus == row || gtk_widget_is_ancestor (focus, row)))
+        focus_index = gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (row));
+      gtk_list_box_remove (list, row);
+    }
+
+  /* the entries shown now; the rows that stay, in their new places, showing them; new
+   * cases' rows */
   g_ptr_array_set_size (self->entries, 0);
-  for (guint i = 0; i < entries->len; i++)
+  for (guint j = 0; j < entries->len; j++)
     {
       g_autofree char *text = NULL;
-      GtkWidget *label;
 
-      g_ptr_array_add (self->entries, entries->pdata[i]);
-      entries->pdata[i] = NULL;
-      text = ns_queue_panel_dup_row_text (self, i);
-      label = gtk_label_new (text);
-      gtk_label_set_xalign (GTK_LABEL (label), 0);
-      gtk_list_box_append (GTK_LIST_BOX (self->list), label);
+      g_ptr_array_add (self->entries, g_steal_pointer (&entries->pdata[j]));
+      text = ns_queue_panel_dup_row_text (self, j);
+      if (kept[j] != NULL)
+        {
+          if (row_position (kept[j]) != j || gtk_list_box_row_get_index (kept[j]) != (int) j)
+            resort = TRUE;
+          set_row_position (kept[j], j);
+          set_row_text (kept[j], text);
+        }
+      else
+        {
+          GtkListBoxRow *row = new_row (text);
+
+          set_row_position (row, j);
+          gtk_list_box_append (list, GTK_WIDGET (row));
+          resort = TRUE;
+        }
     }
   g_ptr_array_unref (entries);
+  if (resort)
+    gtk_list_box_invalidate_sort (list);
+  if (focus_index >= 0 && self->entries->len > 0)
+    gtk_widget_grab_focus (GTK_WIDGET (gtk_list_box_get_row_at_index (
+      list, MIN ((guint) focus_index, self->entries->len - 1))));
   {
     g_autofree char *m = g_strdup_printf ("%u case%s", self->entries->len,
                                           self->entries->len == 1 ? "" : "s");
-    gtk_label_set_text (GTK_LABEL (self->message), m);
+
+    if (g_strcmp0 (gtk_label_get_text (GTK_LABEL (self->message)), m) != 0)
+      gtk_label_set_text (GTK_LABEL (self->message), m);
   }
-  /* the same case stays selected (a change elsewhere must not move the user's choice) */
-  for (guint i = 0; keep != 0 && i < self->entries->len; i++)
-    if (((NsQueueEntry *) self->entries->pdata[i])->id == keep)
-      gtk_list_box_select_row (GTK_LIST_BOX (self->list),
-                               gtk_list_box_get_row_at_index (GTK_LIST_BOX (self->list), i));
   update_buttons (self);
   return TRUE;
 }
@@ -719,6 +820,7 @@ ns_queue_panel_init (NsQueuePanel *self)
 
   self->list = gtk_list_box_new ();
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->list), GTK_SELECTION_SINGLE);
+  gtk_list_box_set_sort_func (GTK_LIST_BOX (self->list), compare_rows, NULL, NULL);
   g_signal_connect (self->list, "row-activated", G_CALLBACK (on_row_activated), self);
   g_signal_connect (self->list, "selected-rows-changed", G_CALLBACK (on_selected_rows_changed),
                     self);

@@ -13,6 +13,7 @@
 #include "ns-refine-private.h"
 
 #include "ns-checkpoint.h"
+#include "ns-task.h"
 
 #include <string.h>
 
@@ -326,7 +327,9 @@ _ns_refine_engine_run_async (RefineEngine *engine, GObject *owner, const char *m
   /* the caller learns whether the engine stopped early (NS_NET_ERROR_CANCELLED) or had
    * finished when the cancel came */
   g_task_set_check_cancellable (task, FALSE);
-  g_task_run_in_thread (task, run_thread);
+  /* the task and its request hold the owner (the Refine tool, its editor and viewer):
+   * released in the main thread (the case closed while a request runs) */
+  ns_task_run_in_worker (task, "ns-refine", run_thread);
 }
 
 gboolean

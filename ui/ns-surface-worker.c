@@ -15,6 +15,8 @@
 
 #include <string.h>
 
+#include "ns-task.h"
+
 struct _NsSurfaceWorker
 {
   int ref_count;                 /* main thread only */
@@ -260,7 +262,9 @@ start_next (NsSurfaceWorker *worker)
   task = g_task_new (NULL, worker->cancellable, job_done_cb, worker);
   g_task_set_source_tag (task, start_next);
   g_task_set_task_data (task, w, work_free);
-  g_task_run_in_thread (task, run_in_thread);
+  /* nothing here is a GObject (the work's data are meshes and maps), but ui/ runs every
+   * task by the one rule */
+  ns_task_run_in_worker (task, "ns-surfaces", run_in_thread);
 }
 
 static void

@@ -22,6 +22,7 @@
 #include "ns-db.h"
 #include "ns-registry.h"
 #include "ns-runs.h"
+#include "ns-task.h"
 
 #define POLL_SECONDS 1
 #define RECORD_GROUP "slurm-job"
@@ -286,12 +287,22 @@ on_polled (GObject *source, GAsyncResult *res, gpointer data)
   NsTrainPanel *self = NS_TRAIN_PANEL (source);
   Poll *p = g_task_get_task_data (G_TASK (res));
   g_autofree char *status = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean polled = g_task_propagate_boolean (G_TASK (res), &error);
 
   if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res))))
     return;
   self->polling = FALSE;
   if (self->job_id != p->job_id || self->state != NS_TRAIN_RUNNING)
     return;
+  if (!polled)
+    {
+      /* the poll did not run (no thread could be started): said, and asked again */
+      status = g_strdup_printf ("Slurm job %" G_GINT64_FORMAT ": %s; asking again",
+                                p->job_id, error->message);
+      set_status (self, status);
+      return;
+    }
 
   for (char **l = p->lines; l != NULL && *l != NULL; l++)
     {
@@ -360,7 +371,9 @@ poll_cb (gpointer data)
   self->polling = TRUE;
   task = g_task_new (self, self->poll_cancellable, on_polled, NULL);
   g_task_set_task_data (task, p, (GDestroyNotify) poll_free);
-  g_task_run_in_thread (task, poll_thread);
+  /* the task holds the panel: released in the main thread (the dialog closed while a poll
+   * runs) */
+  ns_task_run_in_worker (task, "ns-slurm-poll", poll_thread);
   return G_SOURCE_CONTINUE;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ns-data-error.h"
+#include "ns-task.h"
 #include "ns-viewer-private.h"
 
 struct _NsViewer
@@ -1268,7 +1269,9 @@ ns_viewer_load_async (NsViewer *self, const char *const *paths, const NsCaseFile
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, ns_viewer_load_async);
   g_task_set_task_data (task, request, (GDestroyNotify) load_request_free);
-  g_task_run_in_thread (task, load_thread);
+  /* the task holds the viewer: released in the main thread (a window closed while its case
+   * loads) */
+  ns_task_run_in_worker (task, "ns-case-load", load_thread);
 }
 
 gboolean

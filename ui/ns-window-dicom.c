@@ -22,6 +22,7 @@
 #include "ns-data-error.h"
 #include "ns-dicom.h"
 #include "ns-series-dialog.h"
+#include "ns-task.h"
 
 /* ---- opening ------------------------------------------------------------------------------- */
 
@@ -126,7 +127,9 @@ series_response_cb (NsSeriesDialog *dialog, int response, DicomOpen *asked)
   task = g_task_new (self, self->load_cancellable, load_done_cb, NULL);
   g_task_set_source_tag (task, series_response_cb);
   g_task_set_task_data (task, data, (GDestroyNotify) dicom_open_free);
-  g_task_run_in_thread (task, load_thread);
+  /* the task holds the window: released in the main thread (the window closed while the
+   * study loads) */
+  ns_task_run_in_worker (task, "ns-dicom-load", load_thread);
 }
 
 static void
@@ -193,7 +196,7 @@ _ns_window_ask_series (NsWindow *self, const char *path, const GError *error)
   task = g_task_new (self, self->load_cancellable, scan_done_cb, NULL);
   g_task_set_source_tag (task, _ns_window_ask_series);
   g_task_set_task_data (task, data, (GDestroyNotify) dicom_open_free);
-  g_task_run_in_thread (task, scan_thread);
+  ns_task_run_in_worker (task, "ns-dicom-scan", scan_thread);   /* as load_thread's */
   return TRUE;
 }
 
