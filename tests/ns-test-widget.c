@@ -153,3 +153,28 @@ ns_test_wait_until (gboolean (*cond) (gpointer), gpointer data, double timeout_s
     }
   return TRUE;
 }
+
+static void
+note_thread (gpointer data, GObject *where_the_object_was)
+{
+  *(GThread **) data = g_thread_self ();
+}
+
+void
+ns_test_note_finalize_thread (GObject *object, GThread **thread)
+{
+  *thread = NULL;
+  g_object_weak_ref (object, note_thread, thread);
+}
+
+static gboolean
+thread_is_set (gpointer data)
+{
+  return *(GThread **) data != NULL;
+}
+
+gboolean
+ns_test_wait_finalized (GThread **thread, double timeout_s)
+{
+  return ns_test_wait_until (thread_is_set, thread, timeout_s);
+}

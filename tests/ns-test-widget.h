@@ -25,6 +25,10 @@ GtkWidget *ns_test_find_button       (GtkWidget *widget, const char *label);
 void       ns_test_drain             (void);
 /* Iterates the main context for seconds. */
 void       ns_test_spin              (double seconds);
+/* Records in *thread (NULL until then) the thread in which object is finalized. */
+void       ns_test_note_finalize_thread (GObject *object, GThread **thread);
+/* Iterates the main context until *thread is set (TRUE) or timeout_s passes (FALSE). */
+gboolean   ns_test_wait_finalized    (GThread **thread, double timeout_s);
 /* Iterates the main context until cond (data) holds (TRUE) or timeout_s passes (FALSE). */
 gboolean   ns_test_wait_until        (gboolean (*cond) (gpointer), gpointer data,
                                       double timeout_s);

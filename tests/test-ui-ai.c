@@ -291,18 +291,6 @@ test_out_of_memory (void)
   fixture_teardown (&f);
 }
 
-static void
-note_thread (gpointer data, GObject *where_the_object_was)
-{
-  *(GThread **) data = g_thread_self ();
-}
-
-static gboolean
-is_set (gpointer data)
-{
-  return *(GThread **) data != NULL;
-}
-
 /* The run's worker lets go of the runner after the run's end reached the main thread
  * (held back by the test hook), when the window (here the fixture) has already
  * dropped the runner and its viewer: the runner still goes in the main thread.  Before,
@@ -318,12 +306,12 @@ test_released_in_main (void)
   ns_task_test_hold_releases (TRUE);
   fixture_run (&f, NS_RUN_MODEL_REPLACE);
   g_assert_true (f.ok);
-  g_object_weak_ref (G_OBJECT (f.runner), note_thread, &finalized_in);
+  ns_test_note_finalize_thread (G_OBJECT (f.runner), &finalized_in);
   fixture_teardown (&f);
   ns_test_spin (0.05);
   g_assert_null (finalized_in);   /* the worker still holds it */
   ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
 }
 

@@ -183,18 +183,6 @@ test_ambiguous (void)
   g_assert_nonnull (ns_editor_get_doc (ns_window_get_editor (window)));
 }
 
-static void
-note_thread (gpointer data, GObject *where_the_object_was)
-{
-  *(GThread **) data = g_thread_self ();
-}
-
-static gboolean
-is_set (gpointer data)
-{
-  return *(GThread **) data != NULL;
-}
-
 static gboolean
 asks_series (gpointer other)
 {
@@ -219,12 +207,12 @@ test_closed_while_reading (void)
   gtk_window_present (GTK_WINDOW (other));
   ns_window_open (other, paths);
   g_assert_true (ns_test_wait_until (asks_series, other, 120));
-  g_object_weak_ref (G_OBJECT (other), note_thread, &finalized_in);
+  ns_test_note_finalize_thread (G_OBJECT (other), &finalized_in);
   gtk_window_destroy (GTK_WINDOW (other));
   ns_test_spin (0.1);
   g_assert_null (finalized_in);   /* the scan's worker still holds it */
   ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
 }
 

@@ -651,18 +651,6 @@ test_journal_recovery (void)
   g_assert_cmpstr (last_history_name (), ==, "Refine: 1 click");
 }
 
-static void
-note_thread (gpointer data, GObject *where_the_object_was)
-{
-  *(GThread **) data = g_thread_self ();
-}
-
-static gboolean
-is_set (gpointer data)
-{
-  return *(GThread **) data != NULL;
-}
-
 /* A second window closes while its Refine request runs: the request's worker (held back by
  * the test hook) still holds the Refine tool (the task's source, with its editor and
  * viewer), which goes when the worker lets go, in the main thread.  Before, the request
@@ -692,7 +680,7 @@ test_closed_while_refining (void)
   ns_task_test_hold_releases (TRUE);
   click_voxel (GDK_BUTTON_PRIMARY, 0, ijk);
   g_assert_true (ns_refine_get_busy (refine ()));
-  g_object_weak_ref (G_OBJECT (refine ()), note_thread, &finalized_in);
+  ns_test_note_finalize_thread (G_OBJECT (refine ()), &finalized_in);
   window = first;
 
   ns_editor_discard_changes (ns_window_get_editor (other));
@@ -700,7 +688,7 @@ test_closed_while_refining (void)
   ns_test_spin (0.5);
   g_assert_null (finalized_in);   /* the request's worker still holds it */
   ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 300));
+  g_assert_true (ns_test_wait_finalized (&finalized_in, 300));
   g_assert_true (finalized_in == g_thread_self ());
 }
 

@@ -199,18 +199,6 @@ test_no_thread (void)
   g_clear_error (&seen.error);
 }
 
-static void
-note_thread (gpointer data, GObject *where_the_object_was)
-{
-  *(GThread **) data = g_thread_self ();
-}
-
-static gboolean
-is_set (gpointer data)
-{
-  return *(GThread **) data != NULL;
-}
-
 /* A window closed just after its case loaded: the load's worker (held back by the test
  * hook) still holds the viewer, which goes when the worker lets go, in the main
  * thread.  Before, the load ran in GTask's pool, whose thread dropped the task (source: the
@@ -228,12 +216,12 @@ test_case_load (void)
   ns_window_open (window, paths);
   g_assert_true (ns_test_wait_until (ns_test_window_idle, window, 120));
   g_assert_null (ns_window_get_load_error (window));
-  g_object_weak_ref (G_OBJECT (ns_window_get_viewer (window)), note_thread, &finalized_in);
+  ns_test_note_finalize_thread (G_OBJECT (ns_window_get_viewer (window)), &finalized_in);
   gtk_window_destroy (GTK_WINDOW (window));
   ns_test_spin (0.1);
   g_assert_null (finalized_in);   /* the load's worker still holds it */
   ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
 }
 

@@ -435,18 +435,6 @@ test_poll_without_thread (void)
 
 /* ---- closed while polling --------------------------------------------------------------- */
 
-static void
-note_thread (gpointer data, GObject *where_the_object_was)
-{
-  *(GThread **) data = g_thread_self ();
-}
-
-static gboolean
-is_set (gpointer data)
-{
-  return *(GThread **) data != NULL;
-}
-
 /* The window closed while the job's first poll runs (started with the job): the poll's
  * worker (held back by the test hook) still holds the panel, which goes when the worker
  * lets go, in the main thread.  Before, the poll ran in GTask's pool, whose thread then
@@ -471,12 +459,12 @@ test_closed_while_polling (void)
   id = ns_train_panel_get_slurm_job_id (panel);
   job_folder = g_strdup (ns_train_panel_get_slurm_folder (panel));
   g_assert_cmpint (id, >, 0);
-  g_object_weak_ref (G_OBJECT (panel), note_thread, &finalized_in);
+  ns_test_note_finalize_thread (G_OBJECT (panel), &finalized_in);
   gtk_window_destroy (win);
   ns_test_spin (0.5);             /* the poll ends meanwhile */
   g_assert_null (finalized_in);   /* its worker still holds the panel */
   ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_until (is_set, &finalized_in, 30));
+  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
   g_assert_true (finalized_in == g_thread_self ());
   /* the job went on without the window: not left to take the cluster (ended before the
    * program stops the cluster, so that no job step outlives it) */
