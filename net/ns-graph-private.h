@@ -29,6 +29,8 @@ typedef enum
   NS_NODE_UPSAMPLE,
   NS_NODE_CONVT,     /* 2x2 stride 2, weight (C, K, 2, 2), bias */
   NS_NODE_CONCAT,
+  NS_NODE_UPCONV,    /* infer only: upsample in[0] x2, concat in[1] (-1: none), 3x3 conv as
+                      * CONV (ns_upconv2_forward) */
 } NsNodeKind;
 
 typedef struct
@@ -137,8 +139,11 @@ _ns_param_is_trainable (const NsParam *p)
 gboolean _ns_graph_shapes (NsGraph *g, const int in[4], NsShape4 *shapes);
 
 /* The inference graph of train (infer empty): conv [-> BN] [-> act] become one conv with
- * bias and fused activation; appends one NsFoldEntry per folded parameter pair to fold. */
-void _ns_graph_fold (NsGraph *train, NsGraph *infer, GArray *fold);
+ * bias and fused activation; appends one NsFoldEntry per folded parameter pair to fold.
+ * With fuse_upconv (the backend has NS_OP_UPCONV2), upsample [-> concat] -> 3x3 conv
+ * (stride 1, pad 1, dense), where nothing else reads the upsampled or concatenated
+ * tensor, becomes one UPCONV node. */
+void _ns_graph_fold (NsGraph *train, NsGraph *infer, GArray *fold, gboolean fuse_upconv);
 
 /* Bytes of activations one slice of h x w needs at the peak of a forward pass (training:
  * everything kept for backward plus the gradients), counted as float32: the model's

@@ -389,6 +389,117 @@ test_bf16_conv (Fixture *f, gconstpointer data)
   g_assert_cmpint (ns_backend_get_precision (f->cpu), ==, NS_PRECISION_BF16);
 }
 
+/* ns_upconv2_forward: the fused op (four 2x2 phase convolutions of the small input,
+ * interleaved, plus the skip's 3x3 convolution summed into them) against ref, which runs
+ * upsample, concat and conv.  Odd channel counts (phases padded to blocks of 16, a last
+ * block half full), no skip, no bias, inputs in blocked layouts (made by a 1x1
+ * convolution) and plain ones, and the weights changed between two runs (the phase
+ * weights derived again).  The fused path must run: under a memory limit that leaves no
+ * room for the upsampled and concatenated temporaries of the composed fallback (unless
+ * NS_TEST_HOST_OPS sends every op to the host, test-net-cpu-host: then the composition
+ * is what is tested). */
+typedef struct
+{
+  int N, Ci, h, w, Cs, K;
+  gboolean bias, blocked;
+  NsActivation act;
+} UpconvCase;
+
+static void
+test_upconv2 (Fixture *f, gconstpointer data)
+{
+  static const UpconvCase cases[] = {
+    { 2, 3, 3, 5, 7, 5, TRUE, TRUE, NS_ACT_RELU6 },
+    { 1, 20, 4, 6, 0, 16, TRUE, TRUE, NS_ACT_RELU },
+    { 3, 16, 5, 4, 24, 32, FALSE, TRUE, NS_ACT_NONE },
+    { 2, 40, 2, 3, 9, 24, TRUE, FALSE, NS_ACT_RELU },
+    { 1, 9, 1, 1, 0, 3, FALSE, FALSE, NS_ACT_NONE },
+  };
+  gboolean host_forced = g_getenv ("NS_TEST_HOST_OPS") != NULL;
+
+  g_assert_true (ns_backend_supports_op (f->cpu, NS_OP_UPCONV2));
+  g_assert_false (ns_backend_supports_op (f->ref, NS_OP_UPCONV2));
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    {
+      const UpconvCase *c = &cases[ci];
+      int H = 2 * c->h, W = 2 * c->w, C = c->Ci + c->Cs;
+      g_autofree char *label = g_strdup_printf ("upconv2 #%u N%d Ci%d %dx%d Cs%d K%d%s%s act %d",
+                                                ci, c->N, c->Ci, c->h, c->w, c->Cs, c->K,
+                                                c->bias ? " bias" : "",
+                                                c->blocked ? " blocked" : "", c->act);
+      g_autofree float *x = random_floats (f->rand, (gsize) c->N * c->Ci * c->h * c->w, -1, 1);
+      g_autofree float *sk = random_floats (f->rand, (gsize) c->N * MAX (c->Cs, 1) * H * W,
+                                            -1, 1);
+      g_autofree float *wt = random_floats (f->rand, (gsize) c->K * C * 9, -0.3, 0.3);
+      g_autofree float *wt2 = random_floats (f->rand, (gsize) c->K * C * 9, -0.3, 0.3);
+      g_autofree float *bs = random_floats (f->rand, c->K, -0.5, 0.5);
+      g_autofree float *id_x = g_new0 (float, (gsize) c->Ci * c->Ci);
+      g_autofree float *id_s = g_new0 (float, (gsize) MAX (c->Cs, 1) * MAX (c->Cs, 1));
+      for (int i = 0; i < c->Ci; i++)
+        id_x[i * c->Ci + i] = 1;
+      for (int i = 0; i < c->Cs; i++)
+        id_s[i * c->Cs + i] = 1;
+
+      NsTensor *out[2];
+      NsBackend *bes[2] = { f->cpu, f->ref };
+      for (int b = 0; b < 2; b++)
+        {
+          NsBackend *be = bes[b];
+          g_autoptr (NsTensor) x0 = tensor_with (be, c->N, c->Ci, c->h, c->w, x);
+          g_autoptr (NsTensor) s0 = c->Cs > 0 ? tensor_with (be, c->N, c->Cs, H, W, sk) : NULL;
+          g_autoptr (NsTensor) tw = tensor_with (be, c->K, C, 3, 3, wt);
+          g_autoptr (NsTensor) tb = c->bias ? tensor_with (be, c->K, 1, 1, 1, bs) : NULL;
+          g_autoptr (NsTensor) xi = NULL, si = NULL;
+          NsTensor *tx = x0, *ts = s0;
+          if (c->blocked)
+            {
+              /* identity 1x1 convolutions: the same values, in the layout convolutions
+               * give (nChw8c here) */
+              NsConv2dParams one = { 1, 0, 1, NS_ACT_NONE };
+              g_autoptr (NsTensor) ix = tensor_with (be, c->Ci, c->Ci, 1, 1, id_x);
+              xi = tensor_with (be, c->N, c->Ci, c->h, c->w, NULL);
+              ns_conv2d_forward (xi, x0, ix, NULL, &one);
+              tx = xi;
+              if (s0 != NULL)
+                {
+                  g_autoptr (NsTensor) is = tensor_with (be, c->Cs, c->Cs, 1, 1, id_s);
+                  si = tensor_with (be, c->N, c->Cs, H, W, NULL);
+                  ns_conv2d_forward (si, s0, is, NULL, &one);
+                  ts = si;
+                }
+            }
+          out[b] = tensor_with (be, c->N, c->K, H, W, NULL);
+          g_autoptr (NsTensor) o2 = b == 0 ? tensor_with (be, c->N, c->K, H, W, NULL) : NULL;
+          if (be == f->cpu && !host_forced)
+            {
+              gsize free_bytes = 0;
+              ns_backend_set_memory_limit (be, G_MAXSIZE / 2);
+              g_assert_true (ns_backend_get_memory (be, &free_bytes, NULL));
+              ns_backend_set_memory_limit (be, G_MAXSIZE / 2 - free_bytes + 4096);
+            }
+          ns_upconv2_forward (out[b], tx, ts, tw, tb, c->act);
+          g_autoptr (GError) error = NULL;
+          g_assert_true (ns_backend_check (be, &error));
+          g_assert_no_error (error);
+          if (b == 0)
+            {
+              /* new weights: the phase weights must follow */
+              ns_tensor_upload (tw, wt2);
+              ns_upconv2_forward (o2, tx, ts, tw, tb, c->act);
+              g_assert_true (ns_backend_check (be, &error));
+              ns_tensor_upload (tw, wt);
+              ns_upconv2_forward (out[b], tx, ts, tw, tb, c->act);
+              g_assert_true (ns_backend_check (be, &error));
+              g_assert_no_error (error);
+            }
+          ns_backend_set_memory_limit (be, 0);
+        }
+      check_same (label, out[0], out[1], 1e-4);
+      ns_tensor_free (out[0]);
+      ns_tensor_free (out[1]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -418,6 +529,7 @@ main (int argc, char **argv)
   ADD ("/net/cpu/maxpool-ties", test_maxpool_ties);
   ADD ("/net/cpu/blocked-chain", test_chain);
   ADD ("/net/cpu/bf16-conv-forward", test_bf16_conv);
+  ADD ("/net/cpu/upconv2", test_upconv2);
 #undef ADD
   return g_test_run ();
 }

@@ -304,65 +304,101 @@ _ns_cpu_out_end (CpuBackend *cb, Out *o)
   _ns_cpu_bump (cb, o->t);
 }
 
+/* The copy of w's weights laid out as `want`: *current when it holds them for the
+ * tensor's present version, else a slot (that copy, a free one or the oldest) sized and
+ * marked for `want`, to be filled.  NULL when out of memory. */
+static WeightCopy *
+weight_copy (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *want, gboolean *current)
+{
+  CpuTensor *ct = CT (w);
+  guint64 version = _ns_cpu_tensor_version (w);
+  WeightCopy *slot = NULL;
+  *current = FALSE;
+  for (int i = 0; i < N_WEIGHT_COPIES; i++)
+    {
+      WeightCopy *c = &ct->copies[i];
+      if (c->data != NULL && md_eq (&c->md, want))
+        {
+          *current = c->version == version;
+          return c;
+        }
+    }
+  /* a free copy, else the oldest one */
+  slot = &ct->copies[0];
+  for (int i = 0; i < N_WEIGHT_COPIES; i++)
+    {
+      if (ct->copies[i].data == NULL)
+        {
+          slot = &ct->copies[i];
+          break;
+        }
+      if (ct->copies[i].version < slot->version)
+        slot = &ct->copies[i];
+    }
+  gsize size = dnnl_memory_desc_get_size (want);
+  if (slot->size < size)
+    {
+      free (slot->data);
+      slot->data = _ns_cpu_alloc (size);
+      slot->size = slot->data != NULL ? size : 0;
+      if (slot->data == NULL)
+        {
+          memset (&slot->md, 0, sizeof slot->md);
+          _ns_cpu_out_of_memory (cb, size, "reordered weights");
+          return NULL;
+        }
+    }
+  slot->md = *want;
+  return slot;
+}
+
+/* Fills a copy from plain f32 contents src (laid out as src_md). */
+static void *
+weight_copy_fill (CpuBackend *cb, NsTensor *w, WeightCopy *slot,
+                  const dnnl_memory_desc_t *src_md, void *src)
+{
+  if (!_ns_cpu_reorder (cb, src_md, src, &slot->md, slot->data, FALSE))
+    {
+      memset (&slot->md, 0, sizeof slot->md);   /* matches no request */
+      return NULL;
+    }
+  slot->version = _ns_cpu_tensor_version (w);
+  return slot->data;
+}
+
 /* Weights (a plain f32 tensor, usually a view of the parameters) laid out as `want`:
  * the tensor itself when it already is, else a cached reordered copy. */
 void *
 _ns_cpu_weights_as (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *plain,
                     const dnnl_memory_desc_t *want)
 {
-  CpuTensor *ct = CT (w);
   void *data = _ns_cpu_plain_f32 (cb, w);
   if (data == NULL || md_eq (plain, want))
     return data;
+  gboolean current;
+  WeightCopy *slot = weight_copy (cb, w, want, &current);
+  if (slot == NULL || current)
+    return slot != NULL ? slot->data : NULL;
+  return weight_copy_fill (cb, w, slot, plain, data);
+}
 
-  guint64 version = _ns_cpu_tensor_version (w);
-  WeightCopy *slot = NULL;
-  for (int i = 0; i < N_WEIGHT_COPIES; i++)
-    {
-      WeightCopy *c = &ct->copies[i];
-      if (c->data != NULL && md_eq (&c->md, want))
-        {
-          if (c->version == version)
-            return c->data;
-          slot = c;
-          break;
-        }
-    }
-  if (slot == NULL)
-    {
-      /* a free copy, else the oldest one */
-      slot = &ct->copies[0];
-      for (int i = 0; i < N_WEIGHT_COPIES; i++)
-        {
-          if (ct->copies[i].data == NULL)
-            {
-              slot = &ct->copies[i];
-              break;
-            }
-          if (ct->copies[i].version < slot->version)
-            slot = &ct->copies[i];
-        }
-      gsize size = dnnl_memory_desc_get_size (want);
-      if (slot->size < size)
-        {
-          free (slot->data);
-          slot->data = _ns_cpu_alloc (size);
-          slot->size = slot->data != NULL ? size : 0;
-          if (slot->data == NULL)
-            {
-              _ns_cpu_out_of_memory (cb, size, "reordered weights");
-              return NULL;
-            }
-        }
-      slot->md = *want;
-    }
-  if (!_ns_cpu_reorder (cb, plain, data, want, slot->data, FALSE))
-    {
-      memset (&slot->md, 0, sizeof slot->md);   /* matches no request */
-      return NULL;
-    }
-  slot->version = version;
-  return slot->data;
+void *
+_ns_cpu_weights_derived (CpuBackend *cb, NsTensor *w, NsCpuDeriveWeights derive,
+                         gpointer user, const dnnl_memory_desc_t *plain,
+                         const dnnl_memory_desc_t *want)
+{
+  const float *data = _ns_cpu_plain_f32 (cb, w);
+  if (data == NULL)
+    return NULL;
+  gboolean current;
+  WeightCopy *slot = weight_copy (cb, w, want, &current);
+  if (slot == NULL || current)
+    return slot != NULL ? slot->data : NULL;
+  float *tmp = _ns_cpu_scratch (cb, N_SCRATCH - 2, dnnl_memory_desc_get_size (plain));
+  if (tmp == NULL)
+    return NULL;
+  derive (data, tmp, user);
+  return weight_copy_fill (cb, w, slot, plain, tmp);
 }
 
 /* g (a plain f32 gradient) += src laid out as src_md. */
@@ -410,6 +446,8 @@ cpu_supports_op (NsBackend *be, const NsOpDesc *desc)
     case NS_OP_ADD:
     case NS_OP_SOFTMAX:
       return _ns_cpu_layers_supports (CB (be), desc);
+    case NS_OP_UPCONV2:
+      return _ns_cpu_upconv2_supports (CB (be), desc);
     case NS_OP_DROPOUT:
     case NS_OP_SOFTMAX_DICE_CE:
     case NS_OP_ADAM:
@@ -610,6 +648,7 @@ static const NsBackendOps cpu_ops = {
   .convt2_backward = _ns_cpu_convt2_backward,
   .concat_forward = _ns_cpu_concat_forward,
   .concat_backward = _ns_cpu_concat_backward,
+  .upconv2_forward = _ns_cpu_upconv2_forward,
   .add_forward = _ns_cpu_add_forward,
   .dropout_forward = _ns_cpu_dropout_forward,
   .dropout_backward = _ns_cpu_dropout_backward,
