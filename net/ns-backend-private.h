@@ -129,6 +129,10 @@ struct _NsBackendOps
    * bias; desc->act */
   void  (*upconv2_forward)    (NsTensor *out, NsTensor *inp, NsTensor *skip,
                                NsTensor *weight, NsTensor *bias, NsActivation act);
+  /* OPTIONAL, the same way: ns_conv2d_add_forward; args in desc: out, inp, weight, bias,
+   * residual; desc->conv */
+  void  (*conv2d_add_forward) (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                               NsTensor *residual, const NsConv2dParams *p);
   void  (*concat_backward)    (NsTensor *da, NsTensor *db, NsTensor *dout);
   void  (*add_forward)        (NsTensor *out, NsTensor *a, NsTensor *b);
   void  (*dropout_forward)    (NsTensor *out, NsTensor *mask, NsTensor *inp, float p,

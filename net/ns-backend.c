@@ -101,6 +101,7 @@ static const char *const op_names[NS_N_OPS] = {
   [NS_OP_ADAM] = "adam",
   [NS_OP_BF16] = "bf16",
   [NS_OP_UPCONV2] = "upconv2",
+  [NS_OP_CONV2D_ADD] = "conv2d-add",
 };
 
 /* NS_TEST_HOST_OPS ("all", or op names separated by commas, as op_names): the ops every
@@ -205,7 +206,8 @@ ns_backend_supports_op (NsBackend *backend, NsOp op)
 
   g_return_val_if_fail (backend != NULL, FALSE);
   g_return_val_if_fail (op >= 0 && op < NS_N_OPS, FALSE);
-  if (op == NS_OP_UPCONV2 && backend->ops->upconv2_forward == NULL)
+  if ((op == NS_OP_UPCONV2 && backend->ops->upconv2_forward == NULL)
+      || (op == NS_OP_CONV2D_ADD && backend->ops->conv2d_add_forward == NULL))
     return FALSE;
   return backend->ops->supports_op (backend, &desc);
 }
@@ -759,6 +761,34 @@ ns_upconv2_forward (NsTensor *out, NsTensor *inp, NsTensor *skip, NsTensor *weig
     be->ops->upconv2_forward (out, inp, skip, weight, bias, act);
   else
     upconv2_composed (out, inp, skip, weight, bias, act);
+}
+
+void
+ns_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                       NsTensor *residual, const NsConv2dParams *p)
+{
+  g_return_if_fail (out && inp && weight && residual && p && residual != out);
+  g_return_if_fail (SAME_BE (out, inp) && SAME_BE (out, weight) && SAME_BE (out, bias)
+                    && SAME_BE (out, residual));
+  g_return_if_fail (conv_shapes_ok (out, inp, weight, bias, p) && same_shape (residual, out));
+
+  NsBackend *be = out->backend;
+  if (be->status != NULL)
+    return;
+  NsOpDesc d = { NS_OP_CONV2D_ADD, FALSE, { out, inp, weight, bias, residual }, .conv = p };
+  guint64 bit = G_GUINT64_CONSTANT (1) << NS_OP_CONV2D_ADD;
+  if (be->ops->conv2d_add_forward != NULL && (be->host_ops_mask & bit) == 0
+      && be->ops->supports_op (be, &d))
+    {
+      be->ops->conv2d_add_forward (out, inp, weight, bias, residual, p);
+      return;
+    }
+  NsConv2dParams plain = *p;
+  plain.act = NS_ACT_NONE;
+  ns_conv2d_forward (out, inp, weight, bias, &plain);
+  ns_add_forward (out, out, residual);
+  if (p->act != NS_ACT_NONE)
+    ns_relu_forward (out, out, p->act);
 }
 
 /* A part of a concatenation: same N, H, W as the whole, fewer channels (or absent). */

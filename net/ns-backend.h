@@ -69,6 +69,7 @@ typedef enum
   NS_OP_ADAM,
   NS_OP_BF16,              /* bf16 storage / compute */
   NS_OP_UPCONV2,           /* upsample2 + concat + 3x3 conv fused (inference, optional) */
+  NS_OP_CONV2D_ADD,        /* conv2d forward + residual add fused (inference, optional) */
   NS_N_OPS
 } NsOp;
 
@@ -207,6 +208,14 @@ void ns_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout);
  * backend refuses, it runs as those three ops on temporary tensors. */
 void ns_upconv2_forward (NsTensor *out, NsTensor *inp, NsTensor *skip, NsTensor *weight,
                          NsTensor *bias, NsActivation act);
+
+/* Inference: out = act (conv2d (inp) + bias + residual), residual of out's shape (not
+ * out itself), as ns_conv2d_forward without the activation, ns_add_forward and
+ * ns_relu_forward would compute it.  A backend with NS_OP_CONV2D_ADD adds the residual
+ * as the convolution writes its output (oneDNN: a binary post-op), without a separate
+ * pass; on the others, and for shapes the backend refuses, it runs as those ops. */
+void ns_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                            NsTensor *residual, const NsConv2dParams *p);
 
 /* out = a + b (out may alias a or b).  Backward of a sum is the identity on each input:
  * callers use ns_add_forward (dx, dx, dy) to accumulate. */

@@ -285,8 +285,19 @@ upconv_pattern (NsGraph *t, int u, int *concat)
   return w->shape[2] == 3 && w->shape[3] == 3 ? c : -1;
 }
 
+NsGraphFuse
+_ns_graph_fusions (NsBackend *backend)
+{
+  NsGraphFuse fuse = 0;
+  if (ns_backend_supports_op (backend, NS_OP_UPCONV2))
+    fuse |= NS_GRAPH_FUSE_UPCONV;
+  if (ns_backend_supports_op (backend, NS_OP_CONV2D_ADD))
+    fuse |= NS_GRAPH_FUSE_ADD;
+  return fuse;
+}
+
 void
-_ns_graph_fold (NsGraph *t, NsGraph *f, GArray *fold, gboolean fuse_upconv)
+_ns_graph_fold (NsGraph *t, NsGraph *f, GArray *fold, NsGraphFuse fuse)
 {
   g_autofree int *map = g_new (int, t->nodes->len);
   /* UPCONV: the conv node of t that takes the place of an upsample (and concat) and the
@@ -299,7 +310,7 @@ _ns_graph_fold (NsGraph *t, NsGraph *f, GArray *fold, gboolean fuse_upconv)
       int a = node->in[0] >= 0 ? map[node->in[0]] : -1;
       int b = node->in[1] >= 0 ? map[node->in[1]] : -1;
 
-      if (fuse_upconv && node->kind == NS_NODE_UPSAMPLE)
+      if ((fuse & NS_GRAPH_FUSE_UPCONV) && node->kind == NS_NODE_UPSAMPLE)
         {
           int concat;
           int c = upconv_pattern (t, (int) i, &concat);
@@ -345,9 +356,21 @@ _ns_graph_fold (NsGraph *t, NsGraph *f, GArray *fold, gboolean fuse_upconv)
                     last = i + 2;
                   }
               }
+            /* a residual added right after (MobileNetV2's projections) */
+            int residual = -1;
+            NsNode *add = last + 1 < t->nodes->len ? _ns_graph_node (t, last + 1) : NULL;
+            if ((fuse & NS_GRAPH_FUSE_ADD) && act == NS_ACT_NONE && (int) i != upconv
+                && add != NULL && add->kind == NS_NODE_ADD
+                && _ns_graph_node (t, last)->n_uses == 1
+                && (add->in[0] == (int) last) != (add->in[1] == (int) last)
+                && map[add->in[0] == (int) last ? add->in[1] : add->in[0]] >= 0)
+              {
+                residual = map[add->in[0] == (int) last ? add->in[1] : add->in[0]];
+                last++;
+              }
             int k = (int) i == upconv
                       ? add_node (f, NS_NODE_UPCONV, up_in, skip_in, node->channels)
-                      : add_node (f, NS_NODE_CONV, a, -1, node->channels);
+                      : add_node (f, NS_NODE_CONV, a, residual, node->channels);
             NsNode *fn = _ns_graph_node (f, k);
             fn->conv = node->conv;
             fn->conv.act = act;

@@ -264,8 +264,7 @@ ns_model_new (NsBackend *backend, const NsModelMeta *meta, const NsModelInit *in
   if (!_ns_arch_build (&m->train, m->meta, &m->size_multiple, error))
     return NULL;
   _ns_graph_mark_inplace (&m->train);
-  _ns_graph_fold (&m->train, &m->infer, m->fold,
-                  ns_backend_supports_op (backend, NS_OP_UPCONV2));
+  _ns_graph_fold (&m->train, &m->infer, m->fold, _ns_graph_fusions (backend));
   if (!allocate_params (m, error))
     return NULL;
   init_params (m, init);
@@ -511,9 +510,14 @@ run_node (NsModel *m, NsGraph *g, NsNode *node, gboolean training, GError **erro
   switch (node->kind)
     {
     case NS_NODE_CONV:
-      ns_conv2d_forward (node->out, a, _ns_graph_param (g, node->weight)->value,
-                         node->bias >= 0 ? _ns_graph_param (g, node->bias)->value : NULL,
-                         &node->conv);
+      if (b != NULL)
+        ns_conv2d_add_forward (node->out, a, _ns_graph_param (g, node->weight)->value,
+                               node->bias >= 0 ? _ns_graph_param (g, node->bias)->value : NULL,
+                               b, &node->conv);
+      else
+        ns_conv2d_forward (node->out, a, _ns_graph_param (g, node->weight)->value,
+                           node->bias >= 0 ? _ns_graph_param (g, node->bias)->value : NULL,
+                           &node->conv);
       break;
     case NS_NODE_BN:
       if (training && node->save_mean == NULL)

@@ -500,6 +500,97 @@ test_upconv2 (Fixture *f, gconstpointer data)
     }
 }
 
+/* ns_conv2d_add_forward: the residual added by the convolution as it writes (oneDNN's
+ * binary post-op) against ref's conv, add and relu.  Odd shapes, 1x1 and 3x3, stride 2,
+ * grouped and depthwise, with and without bias and activation, the residual in the
+ * convolution's blocked layout (made by a convolution) and plain (uploaded, reordered
+ * first).  The fused path must run: on a backend made with NS_TEST_HOST_OPS=add,relu the
+ * composed path would send its add (and relu) to the host, counted by
+ * ns_backend_get_n_host_ops (unless the whole test runs with NS_TEST_HOST_OPS set,
+ * test-net-cpu-host: then the composition is what is tested). */
+typedef struct
+{
+  int N, C, H, W, K, k, stride, groups;
+  gboolean bias, blocked;
+  NsActivation act;
+} ConvAddCase;
+
+static void
+test_conv2d_add (Fixture *f, gconstpointer data)
+{
+  static const ConvAddCase cases[] = {
+    { 2, 7, 5, 3, 5, 1, 1, 1, TRUE, TRUE, NS_ACT_NONE },
+    { 1, 24, 6, 4, 40, 1, 1, 1, FALSE, FALSE, NS_ACT_RELU6 },
+    { 3, 9, 7, 5, 6, 3, 2, 3, TRUE, TRUE, NS_ACT_RELU },
+    { 2, 16, 4, 6, 16, 3, 1, 16, TRUE, FALSE, NS_ACT_NONE },
+    { 1, 3, 1, 1, 1, 1, 1, 1, FALSE, TRUE, NS_ACT_RELU },
+  };
+  gboolean host_forced = g_getenv ("NS_TEST_HOST_OPS") != NULL;
+  NsBackend *cpu = f->cpu;
+  g_autoptr (NsBackend) watched = NULL;
+  if (!host_forced)
+    {
+      g_setenv ("NS_TEST_HOST_OPS", "add,relu", TRUE);
+      watched = ns_backend_new ("cpu", NULL);
+      g_unsetenv ("NS_TEST_HOST_OPS");
+      g_assert_nonnull (watched);
+      cpu = watched;
+    }
+
+  g_assert_true (ns_backend_supports_op (cpu, NS_OP_CONV2D_ADD));
+  g_assert_false (ns_backend_supports_op (f->ref, NS_OP_CONV2D_ADD));
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    {
+      const ConvAddCase *c = &cases[ci];
+      int pad = c->k / 2;
+      int Ho = (c->H + 2 * pad - c->k) / c->stride + 1, Wo = (c->W + 2 * pad - c->k) / c->stride + 1;
+      g_autofree char *label = g_strdup_printf ("conv2d-add #%u N%d C%d %dx%d K%d k%d s%d g%d%s%s act %d",
+                                                ci, c->N, c->C, c->H, c->W, c->K, c->k,
+                                                c->stride, c->groups, c->bias ? " bias" : "",
+                                                c->blocked ? " blocked" : "", c->act);
+      gsize nw = (gsize) c->K * (c->C / c->groups) * c->k * c->k;
+      g_autofree float *x = random_floats (f->rand, (gsize) c->N * c->C * c->H * c->W, -1, 1);
+      g_autofree float *r = random_floats (f->rand, (gsize) c->N * c->K * Ho * Wo, -2, 2);
+      g_autofree float *wt = random_floats (f->rand, nw, -0.5, 0.5);
+      g_autofree float *bs = random_floats (f->rand, c->K, -0.5, 0.5);
+      g_autofree float *id = g_new0 (float, (gsize) c->K * c->K);
+      for (int i = 0; i < c->K; i++)
+        id[i * c->K + i] = 1;
+      NsConv2dParams p = { c->stride, pad, c->groups, c->act };
+
+      NsTensor *out[2];
+      NsBackend *bes[2] = { cpu, f->ref };
+      for (int b = 0; b < 2; b++)
+        {
+          NsBackend *be = bes[b];
+          g_autoptr (NsTensor) tx = tensor_with (be, c->N, c->C, c->H, c->W, x);
+          g_autoptr (NsTensor) r0 = tensor_with (be, c->N, c->K, Ho, Wo, r);
+          g_autoptr (NsTensor) tw = tensor_with (be, c->K, c->C / c->groups, c->k, c->k, wt);
+          g_autoptr (NsTensor) tb = c->bias ? tensor_with (be, c->K, 1, 1, 1, bs) : NULL;
+          g_autoptr (NsTensor) ri = NULL;
+          NsTensor *res = r0;
+          if (c->blocked)
+            {
+              NsConv2dParams one = { 1, 0, 1, NS_ACT_NONE };
+              g_autoptr (NsTensor) ti = tensor_with (be, c->K, c->K, 1, 1, id);
+              ri = tensor_with (be, c->N, c->K, Ho, Wo, NULL);
+              ns_conv2d_forward (ri, r0, ti, NULL, &one);
+              res = ri;
+            }
+          out[b] = tensor_with (be, c->N, c->K, Ho, Wo, NULL);
+          ns_conv2d_add_forward (out[b], tx, tw, tb, res, &p);
+          g_autoptr (GError) error = NULL;
+          g_assert_true (ns_backend_check (be, &error));
+          g_assert_no_error (error);
+        }
+      check_same (label, out[0], out[1], 1e-4);
+      ns_tensor_free (out[0]);
+      ns_tensor_free (out[1]);
+    }
+  if (watched != NULL)
+    g_assert_cmpuint (ns_backend_get_n_host_ops (watched), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -530,6 +621,7 @@ main (int argc, char **argv)
   ADD ("/net/cpu/blocked-chain", test_chain);
   ADD ("/net/cpu/bf16-conv-forward", test_bf16_conv);
   ADD ("/net/cpu/upconv2", test_upconv2);
+  ADD ("/net/cpu/conv2d-add", test_conv2d_add);
 #undef ADD
   return g_test_run ();
 }

@@ -436,6 +436,7 @@ cpu_supports_op (NsBackend *be, const NsOpDesc *desc)
     {
     case NS_OP_CONV2D:
     case NS_OP_CONV2D_FUSED_ACT:
+    case NS_OP_CONV2D_ADD:
     case NS_OP_CONVT2:
       return _ns_cpu_conv_supports (CB (be), desc);
     case NS_OP_BATCHNORM:
@@ -649,6 +650,7 @@ static const NsBackendOps cpu_ops = {
   .concat_forward = _ns_cpu_concat_forward,
   .concat_backward = _ns_cpu_concat_backward,
   .upconv2_forward = _ns_cpu_upconv2_forward,
+  .conv2d_add_forward = _ns_cpu_conv2d_add_forward,
   .add_forward = _ns_cpu_add_forward,
   .dropout_forward = _ns_cpu_dropout_forward,
   .dropout_backward = _ns_cpu_dropout_backward,

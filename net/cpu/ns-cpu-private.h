@@ -316,6 +316,8 @@ gboolean _ns_cpu_upconv2_supports (CpuBackend *cb, const NsOpDesc *desc);
 
 void _ns_cpu_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
                              const NsConv2dParams *p);
+void _ns_cpu_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                                 NsTensor *residual, const NsConv2dParams *p);
 void _ns_cpu_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
                               NsTensor *inp, NsTensor *weight, const NsConv2dParams *p);
 void _ns_cpu_convt2_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias);
