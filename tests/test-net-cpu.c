@@ -93,6 +93,22 @@ test_device (Fixture *f, gconstpointer data)
   g_test_message ("device: %s", dev);
   g_assert_true (g_str_has_prefix (dev, "oneDNN 2."));
   g_assert_nonnull (strstr (dev, "threads, isa "));
+  /* the OpenMP wait settings, when the environment has them, are part of the line */
+  const char *policy = g_getenv ("OMP_WAIT_POLICY");
+  if (policy == NULL)
+    {
+      g_assert_null (strstr (dev, "OMP_WAIT_POLICY"));
+      g_setenv ("OMP_WAIT_POLICY", "PASSIVE", TRUE);
+      g_autoptr (NsBackend) be = ns_backend_new ("cpu", NULL);
+      g_unsetenv ("OMP_WAIT_POLICY");
+      g_assert_nonnull (be);
+      g_assert_nonnull (strstr (ns_backend_get_device (be), ", OMP_WAIT_POLICY=PASSIVE"));
+    }
+  else
+    {
+      g_autofree char *want = g_strconcat ("OMP_WAIT_POLICY=", policy, NULL);
+      g_assert_nonnull (strstr (dev, want));
+    }
   g_assert_cmpstr (ns_backend_get_name (f->cpu), ==, "cpu");
 }
 

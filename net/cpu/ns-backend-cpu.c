@@ -670,6 +670,23 @@ omp_threads (void)
   return (int) g_get_num_processors ();
 }
 
+/* The OpenMP wait settings the environment gave libgomp (which reads them once, when it
+ * is loaded), for the device line: under a competing load they decide how much of the
+ * pass goes to threads spinning at barriers (net/README.md, "Against ONNX Runtime");
+ * empty when neither is set. */
+static char *
+omp_wait_note (void)
+{
+  const char *policy = g_getenv ("OMP_WAIT_POLICY"), *spin = g_getenv ("GOMP_SPINCOUNT");
+  if (policy == NULL && spin == NULL)
+    return g_strdup ("");
+  return g_strdup_printf (", %s%s%s%s", policy != NULL ? "OMP_WAIT_POLICY=" : "",
+                          policy != NULL ? policy : "",
+                          spin != NULL ? (policy != NULL ? " GOMP_SPINCOUNT=" : "GOMP_SPINCOUNT=")
+                                       : "",
+                          spin != NULL ? spin : "");
+}
+
 NsBackend *
 _ns_backend_cpu_new (GError **error)
 {
@@ -698,8 +715,9 @@ _ns_backend_cpu_new (GError **error)
   cb->be = be;
   be->precision = NS_PRECISION_FP32;
   const dnnl_version_t *v = dnnl_version ();
-  be->device = g_strdup_printf ("oneDNN %d.%d.%d on %d threads, isa %s%s", v->major,
+  g_autofree char *wait = omp_wait_note ();
+  be->device = g_strdup_printf ("oneDNN %d.%d.%d on %d threads, isa %s%s%s", v->major,
                                 v->minor, v->patch, omp_threads (), isa_name (isa),
-                                cb->has_bf16 ? "/bf16" : "");
+                                cb->has_bf16 ? "/bf16" : "", wait);
   return be;
 }
