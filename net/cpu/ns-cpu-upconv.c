@@ -218,7 +218,7 @@ interleave (const UpGeom *g, const float *ph, const Lay *pl, float *out, const L
                 float *dst = orow + x * ol->sw;
                 if (bias != NULL || act != NS_ACT_NONE)
                   for (int c = 0; c < valid; c++)
-                    dst[c] = activate (src[c] + (c < valid ? bb[c] : 0.0f), act);
+                    dst[c] = activate (src[c] + bb[c], act);
                 else
                   memcpy (dst, src, valid * sizeof (float));
                 for (int c = valid; c < B; c++)
