@@ -124,6 +124,15 @@ struct _NsBackendOps
   void  (*convt2_backward)    (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias,
                                NsTensor *dout, NsTensor *inp, NsTensor *weight);
   void  (*concat_forward)     (NsTensor *out, NsTensor *a, NsTensor *b);
+  /* OPTIONAL: without it (or when supports_op refuses the call) ns_upconv2_forward runs
+   * upsample2, concat and conv2d on temporaries; args in desc: out, inp, skip, weight,
+   * bias; desc->act */
+  void  (*upconv2_forward)    (NsTensor *out, NsTensor *inp, NsTensor *skip,
+                               NsTensor *weight, NsTensor *bias, NsActivation act);
+  /* OPTIONAL, the same way: ns_conv2d_add_forward; args in desc: out, inp, weight, bias,
+   * residual; desc->conv */
+  void  (*conv2d_add_forward) (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                               NsTensor *residual, const NsConv2dParams *p);
   void  (*concat_backward)    (NsTensor *da, NsTensor *db, NsTensor *dout);
   void  (*add_forward)        (NsTensor *out, NsTensor *a, NsTensor *b);
   void  (*dropout_forward)    (NsTensor *out, NsTensor *mask, NsTensor *inp, float p,

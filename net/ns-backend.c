@@ -100,6 +100,8 @@ static const char *const op_names[NS_N_OPS] = {
   [NS_OP_SOFTMAX] = "softmax",
   [NS_OP_ADAM] = "adam",
   [NS_OP_BF16] = "bf16",
+  [NS_OP_UPCONV2] = "upconv2",
+  [NS_OP_CONV2D_ADD] = "conv2d-add",
 };
 
 /* NS_TEST_HOST_OPS ("all", or op names separated by commas, as op_names): the ops every
@@ -204,6 +206,9 @@ ns_backend_supports_op (NsBackend *backend, NsOp op)
 
   g_return_val_if_fail (backend != NULL, FALSE);
   g_return_val_if_fail (op >= 0 && op < NS_N_OPS, FALSE);
+  if ((op == NS_OP_UPCONV2 && backend->ops->upconv2_forward == NULL)
+      || (op == NS_OP_CONV2D_ADD && backend->ops->conv2d_add_forward == NULL))
+    return FALSE;
   return backend->ops->supports_op (backend, &desc);
 }
 
@@ -701,6 +706,89 @@ ns_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b)
   const NsBackendOps *ops = op_table (&d);
   if (ops != NULL)
     ops->concat_forward (out, a, b);
+}
+
+/* ns_upconv2_forward on a backend without the fused op: the three ops on temporaries. */
+static void
+upconv2_composed (NsTensor *out, NsTensor *inp, NsTensor *skip, NsTensor *weight,
+                  NsTensor *bias, NsActivation act)
+{
+  NsBackend *be = out->backend;
+  int N = inp->shape[0], Ci = inp->shape[1], H = out->shape[2], W = out->shape[3];
+  int Cs = skip != NULL ? skip->shape[1] : 0;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsTensor) up = ns_tensor_new (be, N, Ci, H, W, &error);
+  g_autoptr (NsTensor) cat = up != NULL && skip != NULL
+                               ? ns_tensor_new (be, N, Ci + Cs, H, W, &error) : NULL;
+  if (up == NULL || (skip != NULL && cat == NULL))
+    {
+      _ns_backend_fail (be, error->code, "upsample and concatenate for a 3x3 convolution: %s",
+                        error->message);
+      return;
+    }
+  NsConv2dParams p = { 1, 1, 1, act };
+  ns_upsample2_forward (up, inp);
+  if (skip != NULL)
+    ns_concat_forward (cat, up, skip);
+  ns_conv2d_forward (out, skip != NULL ? cat : up, weight, bias, &p);
+}
+
+void
+ns_upconv2_forward (NsTensor *out, NsTensor *inp, NsTensor *skip, NsTensor *weight,
+                    NsTensor *bias, NsActivation act)
+{
+  g_return_if_fail (out && inp && weight);
+  g_return_if_fail (SAME_BE (out, inp) && SAME_BE (out, skip) && SAME_BE (out, weight)
+                    && SAME_BE (out, bias));
+  int Cs = skip != NULL ? skip->shape[1] : 0;
+  g_return_if_fail (out->shape[0] == inp->shape[0] && out->shape[2] == 2 * inp->shape[2]
+                    && out->shape[3] == 2 * inp->shape[3]);
+  g_return_if_fail (skip == NULL || (skip->shape[0] == out->shape[0]
+                                     && skip->shape[2] == out->shape[2]
+                                     && skip->shape[3] == out->shape[3]));
+  g_return_if_fail (weight->shape[0] == out->shape[1]
+                    && weight->shape[1] == inp->shape[1] + Cs
+                    && weight->shape[2] == 3 && weight->shape[3] == 3);
+  g_return_if_fail (bias == NULL || bias->n == (gsize) out->shape[1]);
+
+  NsBackend *be = out->backend;
+  if (be->status != NULL)
+    return;
+  NsOpDesc d = { NS_OP_UPCONV2, FALSE, { out, inp, skip, weight, bias }, .act = act };
+  guint64 bit = G_GUINT64_CONSTANT (1) << NS_OP_UPCONV2;
+  if (be->ops->upconv2_forward != NULL && (be->host_ops_mask & bit) == 0
+      && be->ops->supports_op (be, &d))
+    be->ops->upconv2_forward (out, inp, skip, weight, bias, act);
+  else
+    upconv2_composed (out, inp, skip, weight, bias, act);
+}
+
+void
+ns_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                       NsTensor *residual, const NsConv2dParams *p)
+{
+  g_return_if_fail (out && inp && weight && residual && p && residual != out);
+  g_return_if_fail (SAME_BE (out, inp) && SAME_BE (out, weight) && SAME_BE (out, bias)
+                    && SAME_BE (out, residual));
+  g_return_if_fail (conv_shapes_ok (out, inp, weight, bias, p) && same_shape (residual, out));
+
+  NsBackend *be = out->backend;
+  if (be->status != NULL)
+    return;
+  NsOpDesc d = { NS_OP_CONV2D_ADD, FALSE, { out, inp, weight, bias, residual }, .conv = p };
+  guint64 bit = G_GUINT64_CONSTANT (1) << NS_OP_CONV2D_ADD;
+  if (be->ops->conv2d_add_forward != NULL && (be->host_ops_mask & bit) == 0
+      && be->ops->supports_op (be, &d))
+    {
+      be->ops->conv2d_add_forward (out, inp, weight, bias, residual, p);
+      return;
+    }
+  NsConv2dParams plain = *p;
+  plain.act = NS_ACT_NONE;
+  ns_conv2d_forward (out, inp, weight, bias, &plain);
+  ns_add_forward (out, out, residual);
+  if (p->act != NS_ACT_NONE)
+    ns_relu_forward (out, out, p->act);
 }
 
 /* A part of a concatenation: same N, H, W as the whole, fewer channels (or absent). */

@@ -68,6 +68,8 @@ typedef enum
   NS_OP_SOFTMAX,           /* softmax over channels (inference) */
   NS_OP_ADAM,
   NS_OP_BF16,              /* bf16 storage / compute */
+  NS_OP_UPCONV2,           /* upsample2 + concat + 3x3 conv fused (inference, optional) */
+  NS_OP_CONV2D_ADD,        /* conv2d forward + residual add fused (inference, optional) */
   NS_N_OPS
 } NsOp;
 
@@ -195,6 +197,25 @@ void ns_convt2_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsT
 /* out (N, Ca + Cb, H, W) = [a, b] along channels; backward splits. */
 void ns_concat_forward  (NsTensor *out, NsTensor *a, NsTensor *b);
 void ns_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout);
+
+/* Inference: nearest x2 upsample of inp (N, Ci, H, W), concatenated along channels with
+ * skip (N, Cs, 2H, 2W; NULL: none), then a 3x3 convolution (stride 1, pad 1) with weight
+ * (K, Ci + Cs, 3, 3), bias (K; may be NULL) and fused act: out (N, K, 2H, 2W), as
+ * ns_upsample2_forward, ns_concat_forward and ns_conv2d_forward would compute it.
+ * A backend with NS_OP_UPCONV2 runs it without the upsampled and concatenated tensors
+ * (oneDNN: the upsampled part as four 2x2 convolutions on the H x W input, 16 instead of
+ * 36 multiply-adds per output and input channel); on the others, and for shapes the
+ * backend refuses, it runs as those three ops on temporary tensors. */
+void ns_upconv2_forward (NsTensor *out, NsTensor *inp, NsTensor *skip, NsTensor *weight,
+                         NsTensor *bias, NsActivation act);
+
+/* Inference: out = act (conv2d (inp) + bias + residual), residual of out's shape (not
+ * out itself), as ns_conv2d_forward without the activation, ns_add_forward and
+ * ns_relu_forward would compute it.  A backend with NS_OP_CONV2D_ADD adds the residual
+ * as the convolution writes its output (oneDNN: a binary post-op), without a separate
+ * pass; on the others, and for shapes the backend refuses, it runs as those ops. */
+void ns_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                            NsTensor *residual, const NsConv2dParams *p);
 
 /* out = a + b (out may alias a or b).  Backward of a sum is the identity on each input:
  * callers use ns_add_forward (dx, dx, dy) to accumulate. */

@@ -21,7 +21,8 @@ typedef int NsShape4[4];     /* N, C, H, W */
 typedef enum
 {
   NS_NODE_INPUT,
-  NS_NODE_CONV,      /* weight (K, C/g, kh, kw), optional bias; conv.act fused (infer only) */
+  NS_NODE_CONV,      /* weight (K, C/g, kh, kw), optional bias; conv.act fused (infer only);
+                      * infer only: in[1] >= 0 is a residual added before conv.act */
   NS_NODE_BN,
   NS_NODE_ACT,       /* relu / relu6, in place on its input when that has no other use */
   NS_NODE_ADD,
@@ -29,6 +30,8 @@ typedef enum
   NS_NODE_UPSAMPLE,
   NS_NODE_CONVT,     /* 2x2 stride 2, weight (C, K, 2, 2), bias */
   NS_NODE_CONCAT,
+  NS_NODE_UPCONV,    /* infer only: upsample in[0] x2, concat in[1] (-1: none), 3x3 conv as
+                      * CONV (ns_upconv2_forward) */
 } NsNodeKind;
 
 typedef struct
@@ -136,9 +139,23 @@ _ns_param_is_trainable (const NsParam *p)
  * (odd size before a pool, skip sizes that differ). */
 gboolean _ns_graph_shapes (NsGraph *g, const int in[4], NsShape4 *shapes);
 
+/* Fusions of the inference graph a backend can run (its optional ops). */
+typedef enum
+{
+  NS_GRAPH_FUSE_UPCONV = 1 << 0,   /* NS_OP_UPCONV2 */
+  NS_GRAPH_FUSE_ADD = 1 << 1,      /* NS_OP_CONV2D_ADD */
+} NsGraphFuse;
+
+/* The fusions `backend` runs (ns_backend_supports_op). */
+NsGraphFuse _ns_graph_fusions (NsBackend *backend);
+
 /* The inference graph of train (infer empty): conv [-> BN] [-> act] become one conv with
- * bias and fused activation; appends one NsFoldEntry per folded parameter pair to fold. */
-void _ns_graph_fold (NsGraph *train, NsGraph *infer, GArray *fold);
+ * bias and fused activation; appends one NsFoldEntry per folded parameter pair to fold.
+ * With NS_GRAPH_FUSE_UPCONV, upsample [-> concat] -> 3x3 conv (stride 1, pad 1, dense),
+ * where nothing else reads the upsampled or concatenated tensor, becomes one UPCONV node;
+ * with NS_GRAPH_FUSE_ADD, conv [-> BN] -> add (without activation in between, the add
+ * the only reader) becomes one conv with the add's other input as residual. */
+void _ns_graph_fold (NsGraph *train, NsGraph *infer, GArray *fold, NsGraphFuse fuse);
 
 /* Bytes of activations one slice of h x w needs at the peak of a forward pass (training:
  * everything kept for backward plus the gradients), counted as float32: the model's

@@ -234,6 +234,13 @@ _ns_graph_shapes (NsGraph *g, const int in[4], NsShape4 *shapes)
           s[2] = a[2] * 2;
           s[3] = a[3] * 2;
           break;
+        case NS_NODE_UPCONV:
+          s[2] = a[2] * 2;
+          s[3] = a[3] * 2;
+          if (node->in[1] >= 0
+              && (shapes[node->in[1]][2] != s[2] || shapes[node->in[1]][3] != s[3]))
+            return FALSE;
+          break;
         case NS_NODE_ADD:
         case NS_NODE_CONCAT:
           {
@@ -252,16 +259,73 @@ _ns_graph_shapes (NsGraph *g, const int in[4], NsShape4 *shapes)
 
 /* ---- the inference graph --------------------------------------------------------------- */
 
+/* The node of t that upsample node u feeds through the pattern UPCONV replaces: a 3x3
+ * stride-1 pad-1 dense convolution reading u, or reading a concat [u, skip]; -1 when
+ * there is none.  *concat gets the concat node (or -1). */
+static int
+upconv_pattern (NsGraph *t, int u, int *concat)
+{
+  NsNode *up = _ns_graph_node (t, u);
+  *concat = -1;
+  if (up->kind != NS_NODE_UPSAMPLE || up->n_uses != 1 || u + 1 >= (int) t->nodes->len)
+    return -1;
+  int c = u + 1;
+  NsNode *next = _ns_graph_node (t, c);
+  if (next->kind == NS_NODE_CONCAT && next->in[0] == u && next->in[1] != u
+      && next->n_uses == 1 && c + 1 < (int) t->nodes->len)
+    {
+      *concat = c;
+      c++;
+      next = _ns_graph_node (t, c);
+    }
+  if (next->kind != NS_NODE_CONV || next->in[0] != c - 1 || next->conv.stride != 1
+      || next->conv.pad != 1 || next->conv.groups != 1)
+    return -1;
+  NsParam *w = _ns_graph_param (t, next->weight);
+  return w->shape[2] == 3 && w->shape[3] == 3 ? c : -1;
+}
+
+NsGraphFuse
+_ns_graph_fusions (NsBackend *backend)
+{
+  NsGraphFuse fuse = 0;
+  if (ns_backend_supports_op (backend, NS_OP_UPCONV2))
+    fuse |= NS_GRAPH_FUSE_UPCONV;
+  if (ns_backend_supports_op (backend, NS_OP_CONV2D_ADD))
+    fuse |= NS_GRAPH_FUSE_ADD;
+  return fuse;
+}
+
 void
-_ns_graph_fold (NsGraph *t, NsGraph *f, GArray *fold)
+_ns_graph_fold (NsGraph *t, NsGraph *f, GArray *fold, NsGraphFuse fuse)
 {
   g_autofree int *map = g_new (int, t->nodes->len);
+  /* UPCONV: the conv node of t that takes the place of an upsample (and concat) and the
+   * inputs it reads in f */
+  int upconv = -1, up_in = -1, skip_in = -1;
 
   for (guint i = 0; i < t->nodes->len; i++)
     {
       NsNode *node = _ns_graph_node (t, i);
       int a = node->in[0] >= 0 ? map[node->in[0]] : -1;
       int b = node->in[1] >= 0 ? map[node->in[1]] : -1;
+
+      if ((fuse & NS_GRAPH_FUSE_UPCONV) && node->kind == NS_NODE_UPSAMPLE)
+        {
+          int concat;
+          int c = upconv_pattern (t, (int) i, &concat);
+          if (c >= 0)
+            {
+              upconv = c;
+              up_in = a;
+              skip_in = concat >= 0 ? map[_ns_graph_node (t, concat)->in[1]] : -1;
+              /* not emitted: nothing but the convolution reads them */
+              for (int j = (int) i; j < c; j++)
+                map[j] = -1;
+              i = c - 1;
+              continue;
+            }
+        }
 
       switch (node->kind)
         {
@@ -292,7 +356,21 @@ _ns_graph_fold (NsGraph *t, NsGraph *f, GArray *fold)
                     last = i + 2;
                   }
               }
-            int k = add_node (f, NS_NODE_CONV, a, -1, node->channels);
+            /* a residual added right after (MobileNetV2's projections) */
+            int residual = -1;
+            NsNode *add = last + 1 < t->nodes->len ? _ns_graph_node (t, last + 1) : NULL;
+            if ((fuse & NS_GRAPH_FUSE_ADD) && act == NS_ACT_NONE && (int) i != upconv
+                && add != NULL && add->kind == NS_NODE_ADD
+                && _ns_graph_node (t, last)->n_uses == 1
+                && (add->in[0] == (int) last) != (add->in[1] == (int) last)
+                && map[add->in[0] == (int) last ? add->in[1] : add->in[0]] >= 0)
+              {
+                residual = map[add->in[0] == (int) last ? add->in[1] : add->in[0]];
+                last++;
+              }
+            int k = (int) i == upconv
+                      ? add_node (f, NS_NODE_UPCONV, up_in, skip_in, node->channels)
+                      : add_node (f, NS_NODE_CONV, a, residual, node->channels);
             NsNode *fn = _ns_graph_node (f, k);
             fn->conv = node->conv;
             fn->conv.act = act;
@@ -402,7 +480,25 @@ _ns_graph_bytes_per_slice (NsGraph *g, gboolean training, int h, int w)
   for (guint i = 1; i < n; i++)
     {
       NsNode *node = _ns_graph_node (g, i);
-      if (!(node->kind == NS_NODE_ACT && node->inplace))
+      if (node->kind == NS_NODE_UPCONV)
+        {
+          /* what the composed fallback holds at its peak (ns_upconv2_forward): the
+           * upsampled and the concatenated tensors; the fused op needs less */
+          const int *a = shapes[node->in[0]];
+          int up[4] = { a[0], a[1], a[2] * 2, a[3] * 2 };
+          int cat[4] = { a[0], a[1], a[2] * 2, a[3] * 2 };
+          if (node->in[1] >= 0)
+            cat[1] += shapes[node->in[1]][1];
+          count_acquire (counts, up);
+          if (node->in[1] >= 0)
+            {
+              count_acquire (counts, cat);
+              count_release (counts, up);
+            }
+          count_acquire (counts, shapes[i]);
+          count_release (counts, node->in[1] >= 0 ? cat : up);
+        }
+      else if (!(node->kind == NS_NODE_ACT && node->inplace))
         count_acquire (counts, shapes[i]);
       if (training)
         continue;
@@ -441,7 +537,8 @@ _ns_graph_flops_per_slice (NsGraph *g, int h, int w)
   for (guint i = 1; i < n; i++)
     {
       NsNode *node = _ns_graph_node (g, i);
-      if (node->kind == NS_NODE_CONV || node->kind == NS_NODE_CONVT)
+      if (node->kind == NS_NODE_CONV || node->kind == NS_NODE_UPCONV
+          || node->kind == NS_NODE_CONVT)
         {
           NsParam *wt = _ns_graph_param (g, node->weight);
           double per_out = node->kind == NS_NODE_CONV
@@ -483,6 +580,8 @@ _ns_graph_node_profile_name (NsGraph *g, NsNode *node)
       return "maxpool";
     case NS_NODE_CONVT:
       return "convt";
+    case NS_NODE_UPCONV:
+      return "upconv3x3";
     case NS_NODE_INPUT:
       break;
     }

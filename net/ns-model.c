@@ -264,7 +264,7 @@ ns_model_new (NsBackend *backend, const NsModelMeta *meta, const NsModelInit *in
   if (!_ns_arch_build (&m->train, m->meta, &m->size_multiple, error))
     return NULL;
   _ns_graph_mark_inplace (&m->train);
-  _ns_graph_fold (&m->train, &m->infer, m->fold);
+  _ns_graph_fold (&m->train, &m->infer, m->fold, _ns_graph_fusions (backend));
   if (!allocate_params (m, error))
     return NULL;
   init_params (m, init);
@@ -510,9 +510,14 @@ run_node (NsModel *m, NsGraph *g, NsNode *node, gboolean training, GError **erro
   switch (node->kind)
     {
     case NS_NODE_CONV:
-      ns_conv2d_forward (node->out, a, _ns_graph_param (g, node->weight)->value,
-                         node->bias >= 0 ? _ns_graph_param (g, node->bias)->value : NULL,
-                         &node->conv);
+      if (b != NULL)
+        ns_conv2d_add_forward (node->out, a, _ns_graph_param (g, node->weight)->value,
+                               node->bias >= 0 ? _ns_graph_param (g, node->bias)->value : NULL,
+                               b, &node->conv);
+      else
+        ns_conv2d_forward (node->out, a, _ns_graph_param (g, node->weight)->value,
+                           node->bias >= 0 ? _ns_graph_param (g, node->bias)->value : NULL,
+                           &node->conv);
       break;
     case NS_NODE_BN:
       if (training && node->save_mean == NULL)
@@ -548,6 +553,11 @@ run_node (NsModel *m, NsGraph *g, NsNode *node, gboolean training, GError **erro
     case NS_NODE_CONVT:
       ns_convt2_forward (node->out, a, _ns_graph_param (g, node->weight)->value,
                          _ns_graph_param (g, node->bias)->value);
+      break;
+    case NS_NODE_UPCONV:
+      ns_upconv2_forward (node->out, a, b, _ns_graph_param (g, node->weight)->value,
+                          node->bias >= 0 ? _ns_graph_param (g, node->bias)->value : NULL,
+                          node->conv.act);
       break;
     case NS_NODE_INPUT:
       break;
@@ -799,6 +809,9 @@ ns_model_backward (NsModel *m, NsTensor *dlogits)
                                 _ns_graph_param (g, node->weight)->value);
             grad_finish (m, g, &ta);
           }
+          break;
+        case NS_NODE_UPCONV:   /* the inference graph only */
+          g_assert_not_reached ();
           break;
         case NS_NODE_INPUT:
           break;

@@ -93,6 +93,22 @@ test_device (Fixture *f, gconstpointer data)
   g_test_message ("device: %s", dev);
   g_assert_true (g_str_has_prefix (dev, "oneDNN 2."));
   g_assert_nonnull (strstr (dev, "threads, isa "));
+  /* the OpenMP wait settings, when the environment has them, are part of the line */
+  const char *policy = g_getenv ("OMP_WAIT_POLICY");
+  if (policy == NULL)
+    {
+      g_assert_null (strstr (dev, "OMP_WAIT_POLICY"));
+      g_setenv ("OMP_WAIT_POLICY", "PASSIVE", TRUE);
+      g_autoptr (NsBackend) be = ns_backend_new ("cpu", NULL);
+      g_unsetenv ("OMP_WAIT_POLICY");
+      g_assert_nonnull (be);
+      g_assert_nonnull (strstr (ns_backend_get_device (be), ", OMP_WAIT_POLICY=PASSIVE"));
+    }
+  else
+    {
+      g_autofree char *want = g_strconcat ("OMP_WAIT_POLICY=", policy, NULL);
+      g_assert_nonnull (strstr (dev, want));
+    }
   g_assert_cmpstr (ns_backend_get_name (f->cpu), ==, "cpu");
 }
 
@@ -389,6 +405,208 @@ test_bf16_conv (Fixture *f, gconstpointer data)
   g_assert_cmpint (ns_backend_get_precision (f->cpu), ==, NS_PRECISION_BF16);
 }
 
+/* ns_upconv2_forward: the fused op (four 2x2 phase convolutions of the small input,
+ * interleaved, plus the skip's 3x3 convolution summed into them) against ref, which runs
+ * upsample, concat and conv.  Odd channel counts (phases padded to blocks of 16, a last
+ * block half full), no skip, no bias, inputs in blocked layouts (made by a 1x1
+ * convolution) and plain ones, and the weights changed between two runs (the phase
+ * weights derived again).  The fused path must run: under a memory limit that leaves no
+ * room for the upsampled and concatenated temporaries of the composed fallback (unless
+ * NS_TEST_HOST_OPS sends every op to the host, test-net-cpu-host: then the composition
+ * is what is tested). */
+typedef struct
+{
+  int N, Ci, h, w, Cs, K;
+  gboolean bias, blocked;
+  NsActivation act;
+} UpconvCase;
+
+static void
+test_upconv2 (Fixture *f, gconstpointer data)
+{
+  static const UpconvCase cases[] = {
+    { 2, 3, 3, 5, 7, 5, TRUE, TRUE, NS_ACT_RELU6 },
+    { 1, 20, 4, 6, 0, 16, TRUE, TRUE, NS_ACT_RELU },
+    { 3, 16, 5, 4, 24, 32, FALSE, TRUE, NS_ACT_NONE },
+    { 2, 40, 2, 3, 9, 24, TRUE, FALSE, NS_ACT_RELU },
+    { 1, 9, 1, 1, 0, 3, FALSE, FALSE, NS_ACT_NONE },
+  };
+  gboolean host_forced = g_getenv ("NS_TEST_HOST_OPS") != NULL;
+
+  g_assert_true (ns_backend_supports_op (f->cpu, NS_OP_UPCONV2));
+  g_assert_false (ns_backend_supports_op (f->ref, NS_OP_UPCONV2));
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    {
+      const UpconvCase *c = &cases[ci];
+      int H = 2 * c->h, W = 2 * c->w, C = c->Ci + c->Cs;
+      g_autofree char *label = g_strdup_printf ("upconv2 #%u N%d Ci%d %dx%d Cs%d K%d%s%s act %d",
+                                                ci, c->N, c->Ci, c->h, c->w, c->Cs, c->K,
+                                                c->bias ? " bias" : "",
+                                                c->blocked ? " blocked" : "", c->act);
+      g_autofree float *x = random_floats (f->rand, (gsize) c->N * c->Ci * c->h * c->w, -1, 1);
+      g_autofree float *sk = random_floats (f->rand, (gsize) c->N * MAX (c->Cs, 1) * H * W,
+                                            -1, 1);
+      g_autofree float *wt = random_floats (f->rand, (gsize) c->K * C * 9, -0.3, 0.3);
+      g_autofree float *wt2 = random_floats (f->rand, (gsize) c->K * C * 9, -0.3, 0.3);
+      g_autofree float *bs = random_floats (f->rand, c->K, -0.5, 0.5);
+      g_autofree float *id_x = g_new0 (float, (gsize) c->Ci * c->Ci);
+      g_autofree float *id_s = g_new0 (float, (gsize) MAX (c->Cs, 1) * MAX (c->Cs, 1));
+      for (int i = 0; i < c->Ci; i++)
+        id_x[i * c->Ci + i] = 1;
+      for (int i = 0; i < c->Cs; i++)
+        id_s[i * c->Cs + i] = 1;
+
+      NsTensor *out[2];
+      NsBackend *bes[2] = { f->cpu, f->ref };
+      for (int b = 0; b < 2; b++)
+        {
+          NsBackend *be = bes[b];
+          g_autoptr (NsTensor) x0 = tensor_with (be, c->N, c->Ci, c->h, c->w, x);
+          g_autoptr (NsTensor) s0 = c->Cs > 0 ? tensor_with (be, c->N, c->Cs, H, W, sk) : NULL;
+          g_autoptr (NsTensor) tw = tensor_with (be, c->K, C, 3, 3, wt);
+          g_autoptr (NsTensor) tb = c->bias ? tensor_with (be, c->K, 1, 1, 1, bs) : NULL;
+          g_autoptr (NsTensor) xi = NULL, si = NULL;
+          NsTensor *tx = x0, *ts = s0;
+          if (c->blocked)
+            {
+              /* identity 1x1 convolutions: the same values, in the layout convolutions
+               * give (nChw8c here) */
+              NsConv2dParams one = { 1, 0, 1, NS_ACT_NONE };
+              g_autoptr (NsTensor) ix = tensor_with (be, c->Ci, c->Ci, 1, 1, id_x);
+              xi = tensor_with (be, c->N, c->Ci, c->h, c->w, NULL);
+              ns_conv2d_forward (xi, x0, ix, NULL, &one);
+              tx = xi;
+              if (s0 != NULL)
+                {
+                  g_autoptr (NsTensor) is = tensor_with (be, c->Cs, c->Cs, 1, 1, id_s);
+                  si = tensor_with (be, c->N, c->Cs, H, W, NULL);
+                  ns_conv2d_forward (si, s0, is, NULL, &one);
+                  ts = si;
+                }
+            }
+          out[b] = tensor_with (be, c->N, c->K, H, W, NULL);
+          g_autoptr (NsTensor) o2 = b == 0 ? tensor_with (be, c->N, c->K, H, W, NULL) : NULL;
+          if (be == f->cpu && !host_forced)
+            {
+              gsize free_bytes = 0;
+              ns_backend_set_memory_limit (be, G_MAXSIZE / 2);
+              g_assert_true (ns_backend_get_memory (be, &free_bytes, NULL));
+              ns_backend_set_memory_limit (be, G_MAXSIZE / 2 - free_bytes + 4096);
+            }
+          ns_upconv2_forward (out[b], tx, ts, tw, tb, c->act);
+          g_autoptr (GError) error = NULL;
+          g_assert_true (ns_backend_check (be, &error));
+          g_assert_no_error (error);
+          if (b == 0)
+            {
+              /* new weights: the phase weights must follow */
+              ns_tensor_upload (tw, wt2);
+              ns_upconv2_forward (o2, tx, ts, tw, tb, c->act);
+              g_assert_true (ns_backend_check (be, &error));
+              ns_tensor_upload (tw, wt);
+              ns_upconv2_forward (out[b], tx, ts, tw, tb, c->act);
+              g_assert_true (ns_backend_check (be, &error));
+              g_assert_no_error (error);
+            }
+          ns_backend_set_memory_limit (be, 0);
+        }
+      check_same (label, out[0], out[1], 1e-4);
+      ns_tensor_free (out[0]);
+      ns_tensor_free (out[1]);
+    }
+}
+
+/* ns_conv2d_add_forward: the residual added by the convolution as it writes (oneDNN's
+ * binary post-op) against ref's conv, add and relu.  Odd shapes, 1x1 and 3x3, stride 2,
+ * grouped and depthwise, with and without bias and activation, the residual in the
+ * convolution's blocked layout (made by a convolution) and plain (uploaded, reordered
+ * first).  The fused path must run: on a backend made with NS_TEST_HOST_OPS=add,relu the
+ * composed path would send its add (and relu) to the host, counted by
+ * ns_backend_get_n_host_ops (unless the whole test runs with NS_TEST_HOST_OPS set,
+ * test-net-cpu-host: then the composition is what is tested). */
+typedef struct
+{
+  int N, C, H, W, K, k, stride, groups;
+  gboolean bias, blocked;
+  NsActivation act;
+} ConvAddCase;
+
+static void
+test_conv2d_add (Fixture *f, gconstpointer data)
+{
+  static const ConvAddCase cases[] = {
+    { 2, 7, 5, 3, 5, 1, 1, 1, TRUE, TRUE, NS_ACT_NONE },
+    { 1, 24, 6, 4, 40, 1, 1, 1, FALSE, FALSE, NS_ACT_RELU6 },
+    { 3, 9, 7, 5, 6, 3, 2, 3, TRUE, TRUE, NS_ACT_RELU },
+    { 2, 16, 4, 6, 16, 3, 1, 16, TRUE, FALSE, NS_ACT_NONE },
+    { 1, 3, 1, 1, 1, 1, 1, 1, FALSE, TRUE, NS_ACT_RELU },
+  };
+  gboolean host_forced = g_getenv ("NS_TEST_HOST_OPS") != NULL;
+  NsBackend *cpu = f->cpu;
+  g_autoptr (NsBackend) watched = NULL;
+  if (!host_forced)
+    {
+      g_setenv ("NS_TEST_HOST_OPS", "add,relu", TRUE);
+      watched = ns_backend_new ("cpu", NULL);
+      g_unsetenv ("NS_TEST_HOST_OPS");
+      g_assert_nonnull (watched);
+      cpu = watched;
+    }
+
+  g_assert_true (ns_backend_supports_op (cpu, NS_OP_CONV2D_ADD));
+  g_assert_false (ns_backend_supports_op (f->ref, NS_OP_CONV2D_ADD));
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    {
+      const ConvAddCase *c = &cases[ci];
+      int pad = c->k / 2;
+      int Ho = (c->H + 2 * pad - c->k) / c->stride + 1, Wo = (c->W + 2 * pad - c->k) / c->stride + 1;
+      g_autofree char *label = g_strdup_printf ("conv2d-add #%u N%d C%d %dx%d K%d k%d s%d g%d%s%s act %d",
+                                                ci, c->N, c->C, c->H, c->W, c->K, c->k,
+                                                c->stride, c->groups, c->bias ? " bias" : "",
+                                                c->blocked ? " blocked" : "", c->act);
+      gsize nw = (gsize) c->K * (c->C / c->groups) * c->k * c->k;
+      g_autofree float *x = random_floats (f->rand, (gsize) c->N * c->C * c->H * c->W, -1, 1);
+      g_autofree float *r = random_floats (f->rand, (gsize) c->N * c->K * Ho * Wo, -2, 2);
+      g_autofree float *wt = random_floats (f->rand, nw, -0.5, 0.5);
+      g_autofree float *bs = random_floats (f->rand, c->K, -0.5, 0.5);
+      g_autofree float *id = g_new0 (float, (gsize) c->K * c->K);
+      for (int i = 0; i < c->K; i++)
+        id[i * c->K + i] = 1;
+      NsConv2dParams p = { c->stride, pad, c->groups, c->act };
+
+      NsTensor *out[2];
+      NsBackend *bes[2] = { cpu, f->ref };
+      for (int b = 0; b < 2; b++)
+        {
+          NsBackend *be = bes[b];
+          g_autoptr (NsTensor) tx = tensor_with (be, c->N, c->C, c->H, c->W, x);
+          g_autoptr (NsTensor) r0 = tensor_with (be, c->N, c->K, Ho, Wo, r);
+          g_autoptr (NsTensor) tw = tensor_with (be, c->K, c->C / c->groups, c->k, c->k, wt);
+          g_autoptr (NsTensor) tb = c->bias ? tensor_with (be, c->K, 1, 1, 1, bs) : NULL;
+          g_autoptr (NsTensor) ri = NULL;
+          NsTensor *res = r0;
+          if (c->blocked)
+            {
+              NsConv2dParams one = { 1, 0, 1, NS_ACT_NONE };
+              g_autoptr (NsTensor) ti = tensor_with (be, c->K, c->K, 1, 1, id);
+              ri = tensor_with (be, c->N, c->K, Ho, Wo, NULL);
+              ns_conv2d_forward (ri, r0, ti, NULL, &one);
+              res = ri;
+            }
+          out[b] = tensor_with (be, c->N, c->K, Ho, Wo, NULL);
+          ns_conv2d_add_forward (out[b], tx, tw, tb, res, &p);
+          g_autoptr (GError) error = NULL;
+          g_assert_true (ns_backend_check (be, &error));
+          g_assert_no_error (error);
+        }
+      check_same (label, out[0], out[1], 1e-4);
+      ns_tensor_free (out[0]);
+      ns_tensor_free (out[1]);
+    }
+  if (watched != NULL)
+    g_assert_cmpuint (ns_backend_get_n_host_ops (watched), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -418,6 +636,8 @@ main (int argc, char **argv)
   ADD ("/net/cpu/maxpool-ties", test_maxpool_ties);
   ADD ("/net/cpu/blocked-chain", test_chain);
   ADD ("/net/cpu/bf16-conv-forward", test_bf16_conv);
+  ADD ("/net/cpu/upconv2", test_upconv2);
+  ADD ("/net/cpu/conv2d-add", test_conv2d_add);
 #undef ADD
   return g_test_run ();
 }

@@ -304,65 +304,101 @@ _ns_cpu_out_end (CpuBackend *cb, Out *o)
   _ns_cpu_bump (cb, o->t);
 }
 
+/* The copy of w's weights laid out as `want`: *current when it holds them for the
+ * tensor's present version, else a slot (that copy, a free one or the oldest) sized and
+ * marked for `want`, to be filled.  NULL when out of memory. */
+static WeightCopy *
+weight_copy (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *want, gboolean *current)
+{
+  CpuTensor *ct = CT (w);
+  guint64 version = _ns_cpu_tensor_version (w);
+  WeightCopy *slot = NULL;
+  *current = FALSE;
+  for (int i = 0; i < N_WEIGHT_COPIES; i++)
+    {
+      WeightCopy *c = &ct->copies[i];
+      if (c->data != NULL && md_eq (&c->md, want))
+        {
+          *current = c->version == version;
+          return c;
+        }
+    }
+  /* a free copy, else the oldest one */
+  slot = &ct->copies[0];
+  for (int i = 0; i < N_WEIGHT_COPIES; i++)
+    {
+      if (ct->copies[i].data == NULL)
+        {
+          slot = &ct->copies[i];
+          break;
+        }
+      if (ct->copies[i].version < slot->version)
+        slot = &ct->copies[i];
+    }
+  gsize size = dnnl_memory_desc_get_size (want);
+  if (slot->size < size)
+    {
+      free (slot->data);
+      slot->data = _ns_cpu_alloc (size);
+      slot->size = slot->data != NULL ? size : 0;
+      if (slot->data == NULL)
+        {
+          memset (&slot->md, 0, sizeof slot->md);
+          _ns_cpu_out_of_memory (cb, size, "reordered weights");
+          return NULL;
+        }
+    }
+  slot->md = *want;
+  return slot;
+}
+
+/* Fills a copy from plain f32 contents src (laid out as src_md). */
+static void *
+weight_copy_fill (CpuBackend *cb, NsTensor *w, WeightCopy *slot,
+                  const dnnl_memory_desc_t *src_md, void *src)
+{
+  if (!_ns_cpu_reorder (cb, src_md, src, &slot->md, slot->data, FALSE))
+    {
+      memset (&slot->md, 0, sizeof slot->md);   /* matches no request */
+      return NULL;
+    }
+  slot->version = _ns_cpu_tensor_version (w);
+  return slot->data;
+}
+
 /* Weights (a plain f32 tensor, usually a view of the parameters) laid out as `want`:
  * the tensor itself when it already is, else a cached reordered copy. */
 void *
 _ns_cpu_weights_as (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *plain,
                     const dnnl_memory_desc_t *want)
 {
-  CpuTensor *ct = CT (w);
   void *data = _ns_cpu_plain_f32 (cb, w);
   if (data == NULL || md_eq (plain, want))
     return data;
+  gboolean current;
+  WeightCopy *slot = weight_copy (cb, w, want, &current);
+  if (slot == NULL || current)
+    return slot != NULL ? slot->data : NULL;
+  return weight_copy_fill (cb, w, slot, plain, data);
+}
 
-  guint64 version = _ns_cpu_tensor_version (w);
-  WeightCopy *slot = NULL;
-  for (int i = 0; i < N_WEIGHT_COPIES; i++)
-    {
-      WeightCopy *c = &ct->copies[i];
-      if (c->data != NULL && md_eq (&c->md, want))
-        {
-          if (c->version == version)
-            return c->data;
-          slot = c;
-          break;
-        }
-    }
-  if (slot == NULL)
-    {
-      /* a free copy, else the oldest one */
-      slot = &ct->copies[0];
-      for (int i = 0; i < N_WEIGHT_COPIES; i++)
-        {
-          if (ct->copies[i].data == NULL)
-            {
-              slot = &ct->copies[i];
-              break;
-            }
-          if (ct->copies[i].version < slot->version)
-            slot = &ct->copies[i];
-        }
-      gsize size = dnnl_memory_desc_get_size (want);
-      if (slot->size < size)
-        {
-          free (slot->data);
-          slot->data = _ns_cpu_alloc (size);
-          slot->size = slot->data != NULL ? size : 0;
-          if (slot->data == NULL)
-            {
-              _ns_cpu_out_of_memory (cb, size, "reordered weights");
-              return NULL;
-            }
-        }
-      slot->md = *want;
-    }
-  if (!_ns_cpu_reorder (cb, plain, data, want, slot->data, FALSE))
-    {
-      memset (&slot->md, 0, sizeof slot->md);   /* matches no request */
-      return NULL;
-    }
-  slot->version = version;
-  return slot->data;
+void *
+_ns_cpu_weights_derived (CpuBackend *cb, NsTensor *w, NsCpuDeriveWeights derive,
+                         gpointer user, const dnnl_memory_desc_t *plain,
+                         const dnnl_memory_desc_t *want)
+{
+  const float *data = _ns_cpu_plain_f32 (cb, w);
+  if (data == NULL)
+    return NULL;
+  gboolean current;
+  WeightCopy *slot = weight_copy (cb, w, want, &current);
+  if (slot == NULL || current)
+    return slot != NULL ? slot->data : NULL;
+  float *tmp = _ns_cpu_scratch (cb, N_SCRATCH - 2, dnnl_memory_desc_get_size (plain));
+  if (tmp == NULL)
+    return NULL;
+  derive (data, tmp, user);
+  return weight_copy_fill (cb, w, slot, plain, tmp);
 }
 
 /* g (a plain f32 gradient) += src laid out as src_md. */
@@ -400,6 +436,7 @@ cpu_supports_op (NsBackend *be, const NsOpDesc *desc)
     {
     case NS_OP_CONV2D:
     case NS_OP_CONV2D_FUSED_ACT:
+    case NS_OP_CONV2D_ADD:
     case NS_OP_CONVT2:
       return _ns_cpu_conv_supports (CB (be), desc);
     case NS_OP_BATCHNORM:
@@ -410,6 +447,8 @@ cpu_supports_op (NsBackend *be, const NsOpDesc *desc)
     case NS_OP_ADD:
     case NS_OP_SOFTMAX:
       return _ns_cpu_layers_supports (CB (be), desc);
+    case NS_OP_UPCONV2:
+      return _ns_cpu_upconv2_supports (CB (be), desc);
     case NS_OP_DROPOUT:
     case NS_OP_SOFTMAX_DICE_CE:
     case NS_OP_ADAM:
@@ -610,6 +649,8 @@ static const NsBackendOps cpu_ops = {
   .convt2_backward = _ns_cpu_convt2_backward,
   .concat_forward = _ns_cpu_concat_forward,
   .concat_backward = _ns_cpu_concat_backward,
+  .upconv2_forward = _ns_cpu_upconv2_forward,
+  .conv2d_add_forward = _ns_cpu_conv2d_add_forward,
   .add_forward = _ns_cpu_add_forward,
   .dropout_forward = _ns_cpu_dropout_forward,
   .dropout_backward = _ns_cpu_dropout_backward,
@@ -627,6 +668,23 @@ omp_threads (void)
   if (env != NULL && atoi (env) > 0)
     return atoi (env);
   return (int) g_get_num_processors ();
+}
+
+/* The OpenMP wait settings the environment gave libgomp (which reads them once, when it
+ * is loaded), for the device line: under a competing load they decide how much of the
+ * pass goes to threads spinning at barriers (net/README.md, "Against ONNX Runtime");
+ * empty when neither is set. */
+static char *
+omp_wait_note (void)
+{
+  const char *policy = g_getenv ("OMP_WAIT_POLICY"), *spin = g_getenv ("GOMP_SPINCOUNT");
+  if (policy == NULL && spin == NULL)
+    return g_strdup ("");
+  return g_strdup_printf (", %s%s%s%s", policy != NULL ? "OMP_WAIT_POLICY=" : "",
+                          policy != NULL ? policy : "",
+                          spin != NULL ? (policy != NULL ? " GOMP_SPINCOUNT=" : "GOMP_SPINCOUNT=")
+                                       : "",
+                          spin != NULL ? spin : "");
 }
 
 NsBackend *
@@ -657,8 +715,9 @@ _ns_backend_cpu_new (GError **error)
   cb->be = be;
   be->precision = NS_PRECISION_FP32;
   const dnnl_version_t *v = dnnl_version ();
-  be->device = g_strdup_printf ("oneDNN %d.%d.%d on %d threads, isa %s%s", v->major,
+  g_autofree char *wait = omp_wait_note ();
+  be->device = g_strdup_printf ("oneDNN %d.%d.%d on %d threads, isa %s%s%s", v->major,
                                 v->minor, v->patch, omp_threads (), isa_name (isa),
-                                cb->has_bf16 ? "/bf16" : "");
+                                cb->has_bf16 ? "/bf16" : "", wait);
   return be;
 }

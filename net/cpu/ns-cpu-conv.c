@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-cpu-conv.c: convolution and 2x2 transposed convolution (deconvolution) on oneDNN,
- * forward with bias and fused ReLU/ReLU6, backward data and backward weights (+ bias),
+ * forward with bias, fused ReLU/ReLU6 and optionally a residual added (binary post-op), backward data and backward weights (+ bias),
  * with the layout choice that keeps activations in the format of the layer before.
  */
 #define G_LOG_DOMAIN "neuroseg-net"
@@ -20,6 +20,7 @@ typedef struct
   gboolean deconv;
   int N, C, H, W, K, Ho, Wo, kh, kw, stride, pad, groups;
   gboolean bias;
+  gboolean residual;            /* forward: a binary add post-op of a tensor laid out as dst */
   dnnl_data_type_t dt;
   dnnl_memory_desc_t w_plain;   /* f32, the layout of the weight tensor */
 } ConvGeom;
@@ -68,7 +69,7 @@ conv_key (Key *k, KeyKind kind, const ConvGeom *g)
   key_add (k, kind);
   key_add (k, g->deconv);
   const int v[] = { g->N, g->C, g->H, g->W, g->K, g->Ho, g->Wo, g->kh, g->kw, g->stride,
-                    g->pad, g->groups, g->bias, g->dt };
+                    g->pad, g->groups, g->bias, g->dt, g->residual };
   for (guint i = 0; i < G_N_ELEMENTS (v); i++)
     key_add (k, v[i]);
 }
@@ -138,12 +139,17 @@ conv_pd (CpuBackend *cb, const ConvGeom *g, ConvPass pass, dnnl_prop_kind_t prop
     return NULL;
 
   dnnl_primitive_attr_t attr = NULL;
-  if (act != NS_ACT_NONE)
+  g_assert (!g->residual || (pass == CONV_FWD && dst_fmt != NULL));
+  if (act != NS_ACT_NONE || g->residual)
     {
       dnnl_post_ops_t po;
       dnnl_primitive_attr_create (&attr);
       dnnl_post_ops_create (&po);
-      if (act == NS_ACT_RELU)
+      if (g->residual)
+        dnnl_post_ops_append_binary (po, dnnl_binary_add, dst_fmt);
+      if (act == NS_ACT_NONE)
+        ;
+      else if (act == NS_ACT_RELU)
         dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
       else
         dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f);
@@ -260,6 +266,18 @@ conv_fwd_prim (CpuBackend *cb, const ConvGeom *g, NsActivation act,
   Prim *p = _ns_cpu_cache_lookup (cb, &k);
   if (p != NULL)
     return p;
+  if (g->residual)
+    {
+      /* the layouts of the convolution alone, then the residual added as it writes */
+      ConvGeom alone = *g;
+      alone.residual = FALSE;
+      Prim *a = conv_fwd_prim (cb, &alone, act, inp_md);
+      if (a == NULL)
+        return NULL;
+      return _ns_cpu_cache_insert (cb, &k, conv_pd (cb, g, CONV_FWD, dnnl_forward_inference,
+                                                    act, pd_md (a, dnnl_query_src_md, 0),
+                                                    pd_md (a, dnnl_query_dst_md, 0), NULL));
+    }
   dnnl_prop_kind_t prop = act != NS_ACT_NONE ? dnnl_forward_inference : dnnl_forward_training;
   return _ns_cpu_cache_insert (cb, &k, conv_pd_choose (cb, g, CONV_FWD, prop, act, inp_md,
                                                        NULL, NULL));
@@ -327,6 +345,7 @@ _ns_cpu_conv_supports (CpuBackend *cb, const NsOpDesc *d)
     {
       NsTensor *out = d->args[0], *inp = d->args[1], *weight = d->args[2], *bias = d->args[3];
       conv_geom (&g, deconv, out, inp, weight, bias != NULL, stride, pad, groups, cb->act_dt);
+      g.residual = d->op == NS_OP_CONV2D_ADD;
       return conv_fwd_prim (cb, &g, deconv ? NS_ACT_NONE : d->conv->act, &CT (inp)->md) != NULL;
     }
   NsTensor *dinp = d->args[0], *dweight = d->args[1], *dbias = d->args[2], *dout = d->args[3];
@@ -350,11 +369,13 @@ _ns_cpu_conv_supports (CpuBackend *cb, const NsOpDesc *d)
 
 static void
 conv_forward_impl (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
-                   gboolean deconv, int stride, int pad, int groups, NsActivation act)
+                   NsTensor *residual, gboolean deconv, int stride, int pad, int groups,
+                   NsActivation act)
 {
   CpuBackend *cb = CB (out->backend);
   ConvGeom g;
   conv_geom (&g, deconv, out, inp, weight, bias != NULL, stride, pad, groups, cb->act_dt);
+  g.residual = residual != NULL;
 
   Prim *p = conv_fwd_prim (cb, &g, act, &CT (inp)->md);
   if (p == NULL)
@@ -370,17 +391,22 @@ conv_forward_impl (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bia
   void *src = _ns_cpu_in_as (cb, inp, src_md, 0);
   void *wei = _ns_cpu_weights_as (cb, weight, &g.w_plain, wei_md);
   void *b = bias ? _ns_cpu_plain_f32 (cb, bias) : NULL;
+  void *res = residual ? _ns_cpu_in_as (cb, residual, dst_md, 2) : NULL;
   Out o;
-  if (src == NULL || wei == NULL || (bias && b == NULL)
+  if (src == NULL || wei == NULL || (bias && b == NULL) || (residual && res == NULL)
       || !_ns_cpu_out_begin (cb, &o, out, dst_md, 1))
     return;
-  Arg a[] = {
+  Arg a[5] = {
     { DNNL_ARG_SRC, src_md, src },
     { DNNL_ARG_WEIGHTS, wei_md, wei },
     { DNNL_ARG_DST, &o.md, o.ptr },
-    { DNNL_ARG_BIAS, &bias_md, b },
   };
-  _ns_cpu_run (cb, p->prim, bias ? 4 : 3, a);
+  int n = 3;
+  if (bias)
+    a[n++] = (Arg) { DNNL_ARG_BIAS, &bias_md, b };
+  if (residual)
+    a[n++] = (Arg) { DNNL_ARG_ATTR_MULTIPLE_POST_OP (0) | DNNL_ARG_SRC_1, dst_md, res };
+  _ns_cpu_run (cb, p->prim, n, a);
   _ns_cpu_out_end (cb, &o);
 }
 
@@ -457,7 +483,15 @@ void
 _ns_cpu_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
                         const NsConv2dParams *p)
 {
-  conv_forward_impl (out, inp, weight, bias, FALSE, p->stride, p->pad, p->groups, p->act);
+  conv_forward_impl (out, inp, weight, bias, NULL, FALSE, p->stride, p->pad, p->groups, p->act);
+}
+
+void
+_ns_cpu_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                            NsTensor *residual, const NsConv2dParams *p)
+{
+  conv_forward_impl (out, inp, weight, bias, residual, FALSE, p->stride, p->pad, p->groups,
+                     p->act);
 }
 
 void
@@ -471,7 +505,7 @@ _ns_cpu_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsT
 void
 _ns_cpu_convt2_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias)
 {
-  conv_forward_impl (out, inp, weight, bias, TRUE, 2, 0, 1, NS_ACT_NONE);
+  conv_forward_impl (out, inp, weight, bias, NULL, TRUE, 2, 0, 1, NS_ACT_NONE);
 }
 
 void

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * ns-cpu-private.h: what the files of the oneDNN backend share (ns-backend-cpu.c:
- * the backend, tensors, caches and reorders; ns-cpu-conv.c: convolutions; ns-cpu-layers.c:
+ * the backend, tensors, caches and reorders; ns-cpu-conv.c: convolutions; ns-cpu-upconv.c:
+ * upsample + concat + 3x3 convolution fused; ns-cpu-layers.c:
  * batch-norm, eltwise, pooling, resampling, concat, add, softmax; ns-cpu-loops.c: the
  * loss, dropout and Adam as plain loops).  See ns-backend-cpu.c for the design.
  *
@@ -82,6 +83,8 @@ typedef enum
   K_BINARY,
   K_SOFTMAX,
   K_REORDER,
+  K_UPCONV_PHASES,
+  K_UPCONV_SKIP,
 } KeyKind;
 
 #define CB(be) ((CpuBackend *) (be)->priv)
@@ -284,6 +287,15 @@ void _ns_cpu_out_end (CpuBackend *cb, Out *o);
 void *_ns_cpu_weights_as (CpuBackend *cb, NsTensor *w, const dnnl_memory_desc_t *plain,
                           const dnnl_memory_desc_t *want);
 
+/* Weights computed from w (a plain f32 tensor): derive (w's values, dst, user) writes
+ * them into dst as plain f32 laid out as `plain`; the result is kept laid out as `want`
+ * among w's copies (keyed by `want`, whose sizes must differ from any reorder of w's)
+ * and derived again only when w's version changes. */
+typedef void (*NsCpuDeriveWeights) (const float *w, float *dst, gpointer user);
+void *_ns_cpu_weights_derived (CpuBackend *cb, NsTensor *w, NsCpuDeriveWeights derive,
+                               gpointer user, const dnnl_memory_desc_t *plain,
+                               const dnnl_memory_desc_t *want);
+
 /* g (a plain f32 gradient) += src laid out as src_md. */
 void _ns_cpu_accumulate_into (CpuBackend *cb, NsTensor *g, const dnnl_memory_desc_t *g_plain,
                               const dnnl_memory_desc_t *src_md, void *src);
@@ -300,9 +312,12 @@ void _ns_cpu_copy (NsTensor *dst, NsTensor *src);
  * answer is cached, so the op then finds it. */
 gboolean _ns_cpu_conv_supports   (CpuBackend *cb, const NsOpDesc *desc);
 gboolean _ns_cpu_layers_supports (CpuBackend *cb, const NsOpDesc *desc);
+gboolean _ns_cpu_upconv2_supports (CpuBackend *cb, const NsOpDesc *desc);
 
 void _ns_cpu_conv2d_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
                              const NsConv2dParams *p);
+void _ns_cpu_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias,
+                                 NsTensor *residual, const NsConv2dParams *p);
 void _ns_cpu_conv2d_backward (NsTensor *dinp, NsTensor *dweight, NsTensor *dbias, NsTensor *dout,
                               NsTensor *inp, NsTensor *weight, const NsConv2dParams *p);
 void _ns_cpu_convt2_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor *bias);
@@ -323,6 +338,8 @@ void _ns_cpu_upsample2_forward (NsTensor *out, NsTensor *inp);
 void _ns_cpu_upsample2_backward (NsTensor *dinp, NsTensor *dout);
 void _ns_cpu_concat_forward (NsTensor *out, NsTensor *a, NsTensor *b);
 void _ns_cpu_concat_backward (NsTensor *da, NsTensor *db, NsTensor *dout);
+void _ns_cpu_upconv2_forward (NsTensor *out, NsTensor *inp, NsTensor *skip, NsTensor *weight,
+                              NsTensor *bias, NsActivation act);
 void _ns_cpu_add_forward (NsTensor *out, NsTensor *a, NsTensor *b);
 void _ns_cpu_dropout_forward (NsTensor *out, NsTensor *mask, NsTensor *inp, float p, guint64 seed,
                               gboolean training);

@@ -16,7 +16,12 @@
 #    install script would fetch GPU parts from outside; the CPU library is in the package).
 #
 # Not a test: the numbers depend on the machine and what else runs on it (the load is
-# printed).  RUNS (default 3) timed runs of each after a warm-up; the medians are compared.
+# printed).  The two runtimes take turns, RUNS (default 3) times, each time one timed run
+# after its own warm-up, so that a load that comes and goes (a training job, builds)
+# weighs on both alike; the medians are compared, and the median of the RUNS ratios of
+# neighbouring runs is printed too.  BASE=OTHER_BUILD_DIR adds a third runtime to the
+# turns, another build of neuroseg (e.g. of the commit before a change), for a before /
+# after under the same load.
 set -eu
 build=${1:-build}
 model=${2:-resources/models/mobilenetv2-unet-default.safetensors}
@@ -38,14 +43,20 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-"$exe" bench --net --no-training --json --runs "$runs" --model "$model" "$case_dir" \
-  > "$tmp/ns.json"
-read -r slices batch w h network <<EOF2
+base=${BASE:-}
+[ -z "$base" ] || [ -x "$base/app/neuroseg" ] || { echo "ort.sh: $base/app/neuroseg not built" >&2; exit 1; }
+ns_run () {
+  "$exe" bench --net --no-training --json --runs 1 --model "$model" "$case_dir" > "$tmp/ns$1.json"
+  [ -z "$base" ] || "$base/app/neuroseg" bench --net --no-training --json --runs 1 \
+    --model "$model" "$case_dir" > "$tmp/base$1.json"
+}
+ns_run 1
+read -r slices batch w h <<EOF2
 $(python3 -c "
-import json, sys
-r = json.load(open('$tmp/ns.json'))['net']['fp32']
+import json
+r = json.load(open('$tmp/ns1.json'))['net']['fp32']
 w, h = r['crop'].split('x')
-print(r['slices'], r['batch'], w, h, r['network_s'])")
+print(r['slices'], r['batch'], w, h)")
 EOF2
 channels=$(python3 -c "
 import sys; sys.path.insert(0, '$here')
@@ -53,20 +64,40 @@ import pytorch_reference as p
 print(p.model_shape(p.read_safetensors('$model')[1])[0])")
 python3 "$here/pytorch_reference.py" --model "$model" --export-onnx "$tmp/net.onnx" \
   --height "$h" --width "$w" 2>/dev/null
-ORT_MODULE="$here/.ort/node_modules/onnxruntime-node" \
-  node "$here/ort-run.mjs" "$tmp/net.onnx" "$slices" "$batch" "$channels" "$h" "$w" 2 \
-  "$runs" > "$tmp/ort.json"
-python3 - "$tmp/ns.json" "$tmp/ort.json" "$slices" "$batch" "$w" "$h" <<'EOF2'
-import json, sys
-ns = json.load(open(sys.argv[1]))["net"]["fp32"]
-ort = json.load(open(sys.argv[2]))
+i=1
+while [ "$i" -le "$runs" ]; do
+  [ "$i" -eq 1 ] || ns_run "$i"
+  ORT_MODULE="$here/.ort/node_modules/onnxruntime-node" \
+    node "$here/ort-run.mjs" "$tmp/net.onnx" "$slices" "$batch" "$channels" "$h" "$w" 2 1 \
+    > "$tmp/ort$i.json"
+  i=$((i + 1))
+done
+python3 - "$tmp" "$runs" "$slices" "$batch" "$w" "$h" "$base" <<'EOF2'
+import json, os, statistics, sys
+tmp, runs = sys.argv[1], int(sys.argv[2])
 slices, batch, w, h = sys.argv[3:7]
-print(f"pass: {slices} slices of {w} x {h}, batches of {batch}, fp32, 2 threads")
-print("| runtime | network s | GFLOP/s |")
+ns = [json.load(open(f"{tmp}/ns{i}.json"))["net"]["fp32"] for i in range(1, runs + 1)]
+ort = [json.load(open(f"{tmp}/ort{i}.json")) for i in range(1, runs + 1)]
+ns_s = [r["network_s"] for r in ns]
+ort_s = [r["seconds"] for r in ort]
+gflop = ns[0]["gflop"]
+ns_m, ort_m = statistics.median(ns_s), statistics.median(ort_s)
+print(f"pass: {slices} slices of {w} x {h}, batches of {batch}, fp32, 2 threads, "
+      f"{runs} turns each")
+print("neuroseg runs (s):     " + " ".join(f"{x:.3f}" for x in ns_s))
+print("ONNX Runtime runs (s): " + " ".join(f"{x:.3f}" for x in ort_s))
+print("| runtime | network s (median) | GFLOP/s |")
 print("|---|---|---|")
-print(f"| neuroseg (oneDNN) | {ns['network_s']:.3f} | {ns['gflop'] / ns['network_s']:.0f} |")
-print(f"| ONNX Runtime {ort['ort_version'] or '1.30.0'} | {ort['seconds']:.3f} | "
-      f"{ns['gflop'] / ort['seconds']:.0f} |")
-print(f"ratio: neuroseg is {ort['seconds'] / ns['network_s']:.2f}x ONNX Runtime")
+print(f"| neuroseg (oneDNN) | {ns_m:.3f} | {gflop / ns_m:.0f} |")
+print(f"| ONNX Runtime {ort[0]['ort_version'] or '1.30.0'} | {ort_m:.3f} | {gflop / ort_m:.0f} |")
+print(f"ratio: neuroseg is {ort_m / ns_m:.2f}x ONNX Runtime (median of the turn ratios "
+      f"{statistics.median(o / n for o, n in zip(ort_s, ns_s)):.2f}x)")
+if sys.argv[7]:
+    base_s = [json.load(open(f"{tmp}/base{i}.json"))["net"]["fp32"]["network_s"]
+              for i in range(1, runs + 1)]
+    base_m = statistics.median(base_s)
+    print(f"BASE {sys.argv[7]} runs (s): " + " ".join(f"{x:.3f}" for x in base_s))
+    print(f"| neuroseg BASE | {base_m:.3f} | {gflop / base_m:.0f} |")
+    print(f"BASE is {ort_m / base_m:.2f}x ONNX Runtime; this build is {base_m / ns_m:.2f}x BASE")
 EOF2
 echo "machine after: load average $(cut -d' ' -f1-3 /proc/loadavg)"
