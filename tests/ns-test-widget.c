@@ -4,6 +4,8 @@
  */
 #include "ns-test-widget.h"
 
+#include "ns-task.h"
+
 #include <stdlib.h>
 
 /* GTK 4.8's GL renderer caches the texture of a cairo node by the node's address and keeps
@@ -173,8 +175,12 @@ thread_is_set (gpointer data)
   return *(GThread **) data != NULL;
 }
 
-gboolean
-ns_test_wait_finalized (GThread **thread, double timeout_s)
+void
+ns_test_assert_released_in_main (GThread **thread, double settle_s, double timeout_s)
 {
-  return ns_test_wait_until (thread_is_set, thread, timeout_s);
+  ns_test_spin (settle_s);
+  g_assert_null (*thread);   /* a worker still holds it */
+  ns_task_test_hold_releases (FALSE);
+  g_assert_true (ns_test_wait_until (thread_is_set, thread, timeout_s));
+  g_assert_true (*thread == g_thread_self ());
 }

@@ -27,8 +27,12 @@ void       ns_test_drain             (void);
 void       ns_test_spin              (double seconds);
 /* Records in *thread (NULL until then) the thread in which object is finalized. */
 void       ns_test_note_finalize_thread (GObject *object, GThread **thread);
-/* Iterates the main context until *thread is set (TRUE) or timeout_s passes (FALSE). */
-gboolean   ns_test_wait_finalized    (GThread **thread, double timeout_s);
+/* After the owner of an object noted by ns_test_note_finalize_thread () let go of it while
+ * ns_task_test_hold_releases (TRUE) holds the workers back: the main context runs for
+ * settle_s and the object must still be alive (a worker holds it); then the workers let go
+ * and the object must be finalized, within timeout_s, in this (the main) thread. */
+void       ns_test_assert_released_in_main (GThread **thread, double settle_s,
+                                            double timeout_s);
 /* Iterates the main context until cond (data) holds (TRUE) or timeout_s passes (FALSE). */
 gboolean   ns_test_wait_until        (gboolean (*cond) (gpointer), gpointer data,
                                       double timeout_s);

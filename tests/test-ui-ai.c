@@ -308,11 +308,7 @@ test_released_in_main (void)
   g_assert_true (f.ok);
   ns_test_note_finalize_thread (G_OBJECT (f.runner), &finalized_in);
   fixture_teardown (&f);
-  ns_test_spin (0.05);
-  g_assert_null (finalized_in);   /* the worker still holds it */
-  ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
-  g_assert_true (finalized_in == g_thread_self ());
+  ns_test_assert_released_in_main (&finalized_in, 0.05, 30);
 }
 
 static void

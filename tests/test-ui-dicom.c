@@ -209,11 +209,7 @@ test_closed_while_reading (void)
   g_assert_true (ns_test_wait_until (asks_series, other, 120));
   ns_test_note_finalize_thread (G_OBJECT (other), &finalized_in);
   gtk_window_destroy (GTK_WINDOW (other));
-  ns_test_spin (0.1);
-  g_assert_null (finalized_in);   /* the scan's worker still holds it */
-  ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
-  g_assert_true (finalized_in == g_thread_self ());
+  ns_test_assert_released_in_main (&finalized_in, 0.1, 30);
 }
 
 /* The prediction, then the mask as a DICOM-SEG; an existing file is not replaced unless the user said so. */

@@ -685,11 +685,7 @@ test_closed_while_refining (void)
 
   ns_editor_discard_changes (ns_window_get_editor (other));
   gtk_window_destroy (GTK_WINDOW (other));
-  ns_test_spin (0.5);
-  g_assert_null (finalized_in);   /* the request's worker still holds it */
-  ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_finalized (&finalized_in, 300));
-  g_assert_true (finalized_in == g_thread_self ());
+  ns_test_assert_released_in_main (&finalized_in, 0.5, 300);
 }
 
 int

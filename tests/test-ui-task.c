@@ -218,11 +218,7 @@ test_case_load (void)
   g_assert_null (ns_window_get_load_error (window));
   ns_test_note_finalize_thread (G_OBJECT (ns_window_get_viewer (window)), &finalized_in);
   gtk_window_destroy (GTK_WINDOW (window));
-  ns_test_spin (0.1);
-  g_assert_null (finalized_in);   /* the load's worker still holds it */
-  ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
-  g_assert_true (finalized_in == g_thread_self ());
+  ns_test_assert_released_in_main (&finalized_in, 0.1, 30);
 }
 
 int

@@ -461,11 +461,8 @@ test_closed_while_polling (void)
   g_assert_cmpint (id, >, 0);
   ns_test_note_finalize_thread (G_OBJECT (panel), &finalized_in);
   gtk_window_destroy (win);
-  ns_test_spin (0.5);             /* the poll ends meanwhile */
-  g_assert_null (finalized_in);   /* its worker still holds the panel */
-  ns_task_test_hold_releases (FALSE);
-  g_assert_true (ns_test_wait_finalized (&finalized_in, 30));
-  g_assert_true (finalized_in == g_thread_self ());
+  /* the poll ends meanwhile; its worker still holds the panel */
+  ns_test_assert_released_in_main (&finalized_in, 0.5, 30);
   /* the job went on without the window: not left to take the cluster (ended before the
    * program stops the cluster, so that no job step outlives it) */
   g_assert_true (ns_slurm_cancel (id, &error));
