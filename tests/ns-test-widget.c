@@ -122,6 +122,22 @@ ns_test_find_button (GtkWidget *widget, const char *label)
   return NULL;
 }
 
+GtkWidget *
+ns_test_find_label (GtkWidget *widget, const char *text)
+{
+  if (GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = ns_test_find_label (c, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 void
 ns_test_drain (void)
 {

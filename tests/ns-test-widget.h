@@ -21,6 +21,8 @@ GtkWidget *ns_test_find_widget       (GtkWidget *widget, GType type);
 GtkWidget *ns_test_find_named        (GtkWidget *widget, const char *name);
 /* The first button at or under widget whose label is label (mnemonics included). */
 GtkWidget *ns_test_find_button       (GtkWidget *widget, const char *label);
+/* The first label at or under widget whose text is text. */
+GtkWidget *ns_test_find_label        (GtkWidget *widget, const char *text);
 /* Runs what is ready in the main context now (an async step's end, a redraw). */
 void       ns_test_drain             (void);
 /* Iterates the main context for seconds. */

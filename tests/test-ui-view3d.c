@@ -177,22 +177,6 @@ test_worker_settings (void)
   fixture_teardown (&f);
 }
 
-/* A label of the widget tree under widget whose text is text, or NULL. */
-static GtkWidget *
-find_label (GtkWidget *widget, const char *text)
-{
-  if (GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_label (c, text);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 popover_shown (gpointer data)
 {
@@ -224,7 +208,7 @@ test_menu_legible (void)
   g_assert_true (GTK_IS_MENU_BUTTON (button));
   gtk_menu_button_popup (GTK_MENU_BUTTON (button));
   g_assert_true (ns_test_wait_until (popover_shown, button, 10));
-  item = find_label (GTK_WIDGET (gtk_menu_button_get_popover (GTK_MENU_BUTTON (button))),
+  item = ns_test_find_label (GTK_WIDGET (gtk_menu_button_get_popover (GTK_MENU_BUTTON (button))),
                      "Regions WT / TC / ET");
   g_assert_nonnull (item);
   g_assert_true (gtk_widget_is_sensitive (item));
