@@ -497,6 +497,15 @@ conv_shapes_ok (const NsTensor *out, const NsTensor *inp, const NsTensor *weight
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
+/* Whether be itself runs desc: the op is not forced to the host (NEUROSEG_HOST_OPS) and
+ * the backend accepts the call's shapes. */
+static gboolean
+backend_runs (NsBackend *be, const NsOpDesc *desc)
+{
+  guint64 bit = G_GUINT64_CONSTANT (1) << desc->op;
+  return (be->host_ops_mask & bit) == 0 && be->ops->supports_op (be, desc);
+}
+
 /* The op table that runs desc: NULL while a failure is pending (the op is skipped), the
  * backend's own when it supports the call, else the ref backend's, which computes on
  * host copies of the tensors. */
@@ -511,9 +520,9 @@ op_table (const NsOpDesc *desc)
   g_assert (be != NULL);
   if (be->status != NULL)
     return NULL;
-  guint64 bit = G_GUINT64_CONSTANT (1) << desc->op;
-  if ((be->host_ops_mask & bit) == 0 && be->ops->supports_op (be, desc))
+  if (backend_runs (be, desc))
     return be->ops;
+  guint64 bit = G_GUINT64_CONSTANT (1) << desc->op;
   be->n_host_ops++;
   if ((be->host_ops_logged & bit) == 0)
     g_debug ("%s cannot run %s%s for some shapes: they run on the host (ref)", be->name,
@@ -755,9 +764,7 @@ ns_upconv2_forward (NsTensor *out, NsTensor *inp, NsTensor *skip, NsTensor *weig
   if (be->status != NULL)
     return;
   NsOpDesc d = { NS_OP_UPCONV2, FALSE, { out, inp, skip, weight, bias }, .act = act };
-  guint64 bit = G_GUINT64_CONSTANT (1) << NS_OP_UPCONV2;
-  if (be->ops->upconv2_forward != NULL && (be->host_ops_mask & bit) == 0
-      && be->ops->supports_op (be, &d))
+  if (be->ops->upconv2_forward != NULL && backend_runs (be, &d))
     be->ops->upconv2_forward (out, inp, skip, weight, bias, act);
   else
     upconv2_composed (out, inp, skip, weight, bias, act);
@@ -776,9 +783,7 @@ ns_conv2d_add_forward (NsTensor *out, NsTensor *inp, NsTensor *weight, NsTensor 
   if (be->status != NULL)
     return;
   NsOpDesc d = { NS_OP_CONV2D_ADD, FALSE, { out, inp, weight, bias, residual }, .conv = p };
-  guint64 bit = G_GUINT64_CONSTANT (1) << NS_OP_CONV2D_ADD;
-  if (be->ops->conv2d_add_forward != NULL && (be->host_ops_mask & bit) == 0
-      && be->ops->supports_op (be, &d))
+  if (be->ops->conv2d_add_forward != NULL && backend_runs (be, &d))
     {
       be->ops->conv2d_add_forward (out, inp, weight, bias, residual, p);
       return;
