@@ -19,6 +19,13 @@ G_BEGIN_DECLS
 gboolean _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed,
                                   float *images, float *labels, GError **error);
 
+/* The start of training item b of batch `index` (ns-interact-train.c, steps 1 to 3): the
+ * region drawn for it, from classes (w x h BraTS class indices), into target (0/1); the
+ * mask it is shown into prior (0/1); its simulated clicks appended to clicks (NsClick). */
+gboolean _ns_interact_train_start (const float *classes, int w, int h, guint64 seed,
+                                   guint64 index, int b, guint8 *target, guint8 *prior,
+                                   GArray *clicks, GError **error);
+
 /* The network input of one training item (n_image + 3, h, w) into out: the item's image
  * planes (w x h, the dataset's crop), its current mask (prior, 0/1) and its clicks (on
  * axis 2, slice 0 of the crop's grid, 1 mm voxels) drawn as discs.  The one packing of

@@ -11,7 +11,11 @@
  *        10 %  empty;
  *        25 %  (TC, ET) the neighbouring region: WT eroded or ET dilated for TC, TC eroded
  *              for ET (the core and the enhancing rim are what the model confuses);
- *        else  the target eroded or dilated by 0..4 pixels and shifted by up to 3;
+ *        else, half the time, the target eroded or dilated by 0..4 pixels and shifted
+ *              by up to 3 (a boundary error), the other half the target with a disc of
+ *              radius 4..15 pixels cut out of it or added next to it (a missed part or a
+ *              false one: the errors an automatic prediction makes on a new case, and the
+ *              ones a click has to fix as a whole);
  *   3. 0..3 clicks of the simulated user against it (_ns_interact_next_click), each
  *      taking the part of the error it covers as fixed before the next one is placed;
  *   4. 0, 1 or 2 rounds (for the whole batch) of the model itself, without gradients:
@@ -48,7 +52,8 @@ uniform (guint64 seed, guint64 batch, int item, int purpose)
   return (k >> 11) * (1.0 / 9007199254740992.0);
 }
 
-enum { KEY_REGION, KEY_START, KEY_RADIUS, KEY_SHIFT_X, KEY_SHIFT_Y, KEY_CLICKS, KEY_ROUNDS };
+enum { KEY_REGION, KEY_START, KEY_RADIUS, KEY_SHIFT_X, KEY_SHIFT_Y, KEY_CLICKS, KEY_ROUNDS,
+       KEY_BLOB, KEY_BLOB_KIND, KEY_BLOB_AT, KEY_BLOB_RADIUS };
 
 /* Whether class index k (of the BraTS segmentation meta: 0, NCR/NET, edema, enhancing)
  * is in region r. */
@@ -99,6 +104,30 @@ shift (guint8 *m, int w, int h, int dx, int dy)
         m[(gsize) y * w + x] = sx >= 0 && sy >= 0 && sx < w && sy < h
                                ? src[(gsize) sy * w + sx] : 0;
       }
+}
+
+/* A disc of radius `radius` around the `at`-th (of the 0..1 range) pixel where cand is
+ * set, written into m as `value`; nothing when cand is empty. */
+static void
+blob (guint8 *m, const guint8 *cand, int w, int h, double at, int radius, guint8 value)
+{
+  gsize n = (gsize) w * h, count = 0;
+  for (gsize p = 0; p < n; p++)
+    count += cand[p] != 0;
+  if (count == 0)
+    return;
+  gsize k = MIN ((gsize) (at * count), count - 1), centre = 0;
+  for (gsize p = 0; p < n; p++)
+    if (cand[p] && k-- == 0)
+      {
+        centre = p;
+        break;
+      }
+  int cx = (int) (centre % w), cy = (int) (centre / w);
+  for (int y = MAX (cy - radius, 0); y <= MIN (cy + radius, h - 1); y++)
+    for (int x = MAX (cx - radius, 0); x <= MIN (cx + radius, w - 1); x++)
+      if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= radius * radius)
+        m[(gsize) y * w + x] = value;
 }
 
 typedef struct
@@ -167,6 +196,25 @@ start_item (Item *it, const float *classes, int w, int h, guint64 seed, guint64 
       if (!morph (it->prior, w, h, rad, error))
         return FALSE;
     }
+  else if (uniform (seed, index, b, KEY_BLOB) < 0.5)
+    {
+      /* a missed part (a disc cut out around a pixel of the target) or a false one (a disc
+       * added around a pixel within 12 pixels of the target, outside it) */
+      int r_blob = 4 + MIN ((int) (uniform (seed, index, b, KEY_BLOB_RADIUS) * 12), 11);
+      double at = uniform (seed, index, b, KEY_BLOB_AT);
+      memcpy (it->prior, it->target, n);
+      if (uniform (seed, index, b, KEY_BLOB_KIND) < 0.5)
+        blob (it->prior, it->target, w, h, at, r_blob, 0);
+      else
+        {
+          g_autofree guint8 *band = g_memdup2 (it->target, n);
+          if (!morph (band, w, h, 12, error))
+            return FALSE;
+          for (gsize p = 0; p < n; p++)
+            band[p] = band[p] && !it->target[p];
+          blob (it->prior, band, w, h, at, r_blob, 1);
+        }
+    }
   else
     {
       memcpy (it->prior, it->target, n);
@@ -188,6 +236,14 @@ start_item (Item *it, const float *classes, int w, int h, guint64 seed, guint64 
         break;
     }
   return TRUE;
+}
+
+gboolean
+_ns_interact_train_start (const float *classes, int w, int h, guint64 seed, guint64 index,
+                          int b, guint8 *target, guint8 *prior, GArray *clicks, GError **error)
+{
+  Item it = { target, prior, clicks };
+  return start_item (&it, classes, w, h, seed, index, b, error);
 }
 
 void

@@ -860,6 +860,57 @@ test_train_target_is_truth (void)
   g_assert_cmpuint (differ_from_mask, >, 0);
 }
 
+/* The starting masks of training show the errors a click has to fix as a whole: a
+ * compact part of the region missing (the mask inside the target, the difference one
+ * blob of at least a radius-4 disc's area within a 31 x 31 box) and a compact false part
+ * (the mask around the target, likewise), each in at least 8 % of the items; boundary
+ * perturbations (erosion, dilation, shifts) change the whole outline, not a blob. */
+static void
+test_train_starts (void)
+{
+  g_autoptr (GError) error = NULL;
+  const int W = 128, H = 128, N = 300;
+  g_autofree float *classes = g_new0 (float, W * H);
+  g_autofree guint8 *target = g_malloc (W * H), *prior = g_malloc (W * H);
+  int missed = 0, added = 0;
+
+  /* necrosis inside an enhancing ring inside edema */
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        double r = hypot (x - 64, y - 64);
+        classes[y * W + x] = r <= 12 ? 1 : r <= 24 ? 3 : r <= 40 ? 2 : 0;
+      }
+  for (int i = 0; i < N; i++)
+    {
+      g_autoptr (GArray) clicks = g_array_new (FALSE, FALSE, sizeof (NsClick));
+      g_assert_true (_ns_interact_train_start (classes, W, H, 7, i / 3, i % 3, target, prior,
+                                               clicks, &error));
+      g_assert_no_error (error);
+      int x0 = W, y0 = H, x1 = -1, y1 = -1, n = 0;
+      gboolean inside = TRUE, around = TRUE;
+      for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+          {
+            guint8 t = target[y * W + x], m = prior[y * W + x];
+            inside = inside && (!m || t);
+            around = around && (!t || m);
+            if (t != m)
+              {
+                n++;
+                x0 = MIN (x0, x), x1 = MAX (x1, x), y0 = MIN (y0, y), y1 = MAX (y1, y);
+              }
+          }
+      gboolean blob = n >= 45 && x1 - x0 < 31 && y1 - y0 < 31;
+      missed += blob && inside;
+      added += blob && around;
+    }
+  g_test_message ("of %d starts: %d with a part missed, %d with a false part", N, missed,
+                  added);
+  g_assert_cmpint (missed, >=, N * 8 / 100);
+  g_assert_cmpint (added, >=, N * 8 / 100);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -879,5 +930,6 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/train/warm-start", test_train_warm_start);
   g_test_add_func ("/net/interact/train/same-input", test_train_engine_same_input);
   g_test_add_func ("/net/interact/train/target-is-truth", test_train_target_is_truth);
+  g_test_add_func ("/net/interact/train/starts", test_train_starts);
   return g_test_run ();
 }
