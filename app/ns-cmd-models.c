@@ -243,7 +243,10 @@ cmd_show (int argc, char **argv)
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, o);
   g_autofree char *text = json_to_string (node, TRUE);
-  printf ("metrics      %s\n", ns_cmd_printable (text));
+  /* line by line: ns_cmd_printable () would show the newlines as "\n" */
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    printf ("%s%s\n", i == 0 ? "metrics      " : "             ", ns_cmd_printable (lines[i]));
   printf ("validation   %u record%s%s\n", figures->len, figures->len == 1 ? "" : "s",
           figures->len > 0 ? ":" : " (neuroseg models validate N --val CASE...)");
   for (guint i = 0; i < figures->len; i++)
@@ -521,9 +524,16 @@ cmd_promote (int argc, char **argv)
   g_autoptr (NsRegistryModel) m = ns_registry_dup_model (q, version, &error);
   if (m == NULL)
     return ns_cmd_print_error (error);
-  /* A failed or changed file is never promoted, forced or not. */
+  /* A failed or changed file is never promoted, forced or not; nor is an interactive
+   * correction model (the default is what Run Model and segment run). */
   if (!ns_registry_verify_model_file (q, m, &error))
     return ns_cmd_print_error (error);
+  if (!ns_checkpoint_check_segmentation (m->path, &error))
+    {
+      fprintf (stderr, "neuroseg models promote: model version %d cannot be the default: %s\n",
+               version, ns_cmd_printable (error->message));
+      return 1;
+    }
   if (m->is_default)
     {
       printf ("model version %d is already the default\n", version);

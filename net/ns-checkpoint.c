@@ -745,3 +745,11 @@ ns_checkpoint_save (NsModel *model, const char *path, NsDType dtype, GError **er
   g_return_val_if_fail (model != NULL && path != NULL, FALSE);
   return _ns_checkpoint_save_tagged (model, path, dtype, NULL, error);
 }
+
+gboolean
+ns_checkpoint_check_segmentation (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (path, error);
+  return meta != NULL && ns_model_meta_check_kind (meta, FALSE, path, error);
+}

@@ -29,13 +29,15 @@ ns_test_checkpoint_bytes (const char *path)
   return ns_test_backend_bytes (be);
 }
 
-char *
-ns_test_write_random_model (const char *name, guint64 seed)
+static char *
+write_random_model (const char *name, guint64 seed, gboolean interactive)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
   g_assert_no_error (error);
-  g_autoptr (NsModelMeta) meta = ns_model_meta_new_default ("mobilenetv2-unet");
+  g_autoptr (NsModelMeta) base = ns_model_meta_new_default ("mobilenetv2-unet");
+  g_autoptr (NsModelMeta) meta = interactive ? ns_model_meta_new_interactive (base)
+                                             : ns_model_meta_copy (base);
   NsModelInit init = { NS_INIT_KAIMING, 0, seed };
   g_autoptr (NsModel) m = ns_model_new (be, meta, &init, &error);
   g_assert_no_error (error);
@@ -43,4 +45,16 @@ ns_test_write_random_model (const char *name, guint64 seed)
   g_assert_true (ns_checkpoint_save (m, path, NS_DTYPE_F32, &error));
   g_assert_no_error (error);
   return path;
+}
+
+char *
+ns_test_write_random_model (const char *name, guint64 seed)
+{
+  return write_random_model (name, seed, FALSE);
+}
+
+char *
+ns_test_write_random_interactive_model (const char *name, guint64 seed)
+{
+  return write_random_model (name, seed, TRUE);
 }

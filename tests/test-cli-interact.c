@@ -96,15 +96,7 @@ test_model_json_and_refusals (void)
   setup_case ();
 
   /* an interactive model with fresh weights: the protocol runs, the output is in range */
-  g_autoptr (NsBackend) be = ns_backend_new ("ref", &error);
-  g_assert_no_error (error);
-  g_autoptr (NsModelMeta) base = ns_model_meta_new_default (NULL);
-  g_autoptr (NsModelMeta) meta = ns_model_meta_new_interactive (base);
-  NsModelInit init = { NS_INIT_KAIMING, 0, 5 };
-  g_autoptr (NsModel) model = ns_model_new (be, meta, &init, &error);
-  g_assert_no_error (error);
-  g_autofree char *path = g_build_filename (ns_test_tmpdir (), "ia.safetensors", NULL);
-  g_assert_true (ns_checkpoint_save (model, path, NS_DTYPE_F32, &error));
+  g_autofree char *path = ns_test_write_random_interactive_model ("ia.safetensors", 5);
   {
     g_auto (NsTestRun) run = { 0 };
     ns_test_run_neuroseg (&run, "interact-eval", "--json", "--clicks", "2", "--model", path,

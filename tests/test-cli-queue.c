@@ -20,6 +20,7 @@
  * --replace, and leaves the source as it was.
  */
 #include "ns-test-queue.h"
+#include "ns-test-net.h"
 #include "ns-test-util.h"
 #include "ns-checkpoint.h"
 #include "ns-labels.h"
@@ -1031,6 +1032,43 @@ test_migrate (void)
   db_path = g_steal_pointer (&saved);
 }
 
+/* An interactive correction model registers (the Refine tool finds it in the registry)
+ * but is never the default segmentation model, not even forced: segment and Run Model
+ * could not run it.  `models show` prints its metrics as lines, not as "\n" escapes. */
+static void
+test_models_interactive (void)
+{
+  g_autofree char *saved = db_path;
+  db_path = tmp_path ("interactive.db");
+  g_autofree char *path = ns_test_write_random_interactive_model ("interactive.safetensors", 7);
+
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "register", path, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "version 1"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "promote", "1", "--force", "--yes", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    assert_one_line (r.err);
+    g_assert_nonnull (strstr (r.err, "cannot be the default"));
+    g_assert_nonnull (strstr (r.err, "interactive correction model"));
+    g_autoptr (JsonObject) m1 = model_json ("1");
+    g_assert_false (json_object_get_boolean_member (m1, "default"));
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "show", "1", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_null (strstr (r.out, "\\n"));
+    g_assert_nonnull (strstr (r.out, "\n               \"cases_used\" : 0"));
+  }
+  g_free (db_path);
+  db_path = g_steal_pointer (&saved);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1040,6 +1078,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/queue/queue", test_queue);
   g_test_add_func ("/cli/queue/bad-database", test_bad_database);
   g_test_add_func ("/cli/queue/models", test_models);
+  g_test_add_func ("/cli/queue/models-interactive", test_models_interactive);
   g_test_add_func ("/cli/queue/readonly-folder", test_readonly_folder);
   g_test_add_func ("/cli/queue/printable", test_printable);
   g_test_add_func ("/cli/queue/bad-numbers", test_bad_numbers);

@@ -13,6 +13,9 @@
  *                              destructive "Promote Anyway", which promotes and is
  *                              recorded in the promotions log
  *   /ui/models/gate-passes     a better score: the table side by side, "Promote"
+ *   /ui/models/interactive     an interactive correction model (the Refine tool's) is
+ *                              never the default, not even forced: Promote… is greyed
+ *                              with the reason, and a forced promotion is refused
  *   /ui/models/reload-focus    the reload the registry watch does (every second on SQLite)
  *                              keeps the rows, the selection and the keyboard focus when
  *                              nothing changed; when rows change, the focus is on the
@@ -313,6 +316,48 @@ test_gate_passes (void)
   gtk_window_destroy (GTK_WINDOW (d));
 }
 
+/* ---- interactive ------------------------------------------------------------------------- */
+
+static void
+test_interactive (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = make_registry ("interactive", 1);
+  g_autofree char *path = ns_test_write_random_interactive_model ("interactive-v2.safetensors",
+                                                                  2);
+  NsModelsDialog *d;
+
+  {
+    g_autoptr (NsDb) q = ns_db_open (db, &error);
+    NsRegistryModelInfo info = { .path = path, .arch = "mobilenetv2-unet",
+                                 .parent = NS_REGISTRY_NONE, .metrics = "{\"steps\": 4}" };
+    g_assert_cmpint (ns_registry_register_model (q, &info, &error), ==, 2);
+    g_assert_no_error (error);
+  }
+  force_default (db, 1);
+  d = ns_models_dialog_new (NULL, db);
+  gtk_window_present (GTK_WINDOW (d));
+
+  /* a segmentation model may be promoted (past the gate with Promote Anyway) */
+  ns_models_dialog_select (d, NS_REGISTRY_SHIPPED);
+  g_assert_true (gtk_widget_get_sensitive (named (d, "models-promote-button")));
+  /* the interactive one: greyed, with why */
+  ns_models_dialog_select (d, 2);
+  g_assert_false (gtk_widget_get_sensitive (named (d, "models-promote-button")));
+  {
+    const char *why = gtk_label_get_text (GTK_LABEL (named (d, "model-gate")));
+    g_test_message ("%s", why);
+    g_assert_nonnull (strstr (why, "Cannot be the default"));
+    g_assert_nonnull (strstr (why, "interactive correction model"));
+  }
+  /* forced: refused all the same, the default unchanged */
+  g_assert_false (ns_models_dialog_promote (d, 2, TRUE, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "cannot be the default"));
+  g_assert_cmpint (default_version (db), ==, 1);
+  gtk_window_destroy (GTK_WINDOW (d));
+}
+
 /* ---- reload-focus ------------------------------------------------------------------------- */
 
 static void
@@ -422,6 +467,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/models/card", test_card);
   g_test_add_func ("/ui/models/gate-refuses", test_gate_refuses);
   g_test_add_func ("/ui/models/gate-passes", test_gate_passes);
+  g_test_add_func ("/ui/models/interactive", test_interactive);
   g_test_add_func ("/ui/models/reload-focus", test_reload_focus);
   return g_test_run ();
 }

@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 
+#include "ns-checkpoint.h"
 #include "ns-data-error.h"
 #include "ns-db-watch.h"
 #include "ns-model-runner.h"
@@ -402,6 +403,17 @@ show_selected (NsModelsDialog *self)
       gtk_label_set_text (GTK_LABEL (self->cmp_title), "The current default.");
       return;
     }
+  if (m->status == NS_REGISTRY_MODEL_REGISTERED && m->path != NULL
+      && !ns_checkpoint_check_segmentation (m->path, &error))
+    {
+      g_autofree char *why = g_strdup_printf ("Cannot be the default: %s. The Refine tool "
+                                              "uses the newest registered interactive model.",
+                                              error->message);
+      gtk_widget_set_sensitive (self->promote, FALSE);
+      gtk_label_set_text (GTK_LABEL (self->cmp_title), "");
+      gtk_label_set_text (GTK_LABEL (self->cmp_reason), why);
+      return;
+    }
   c = compare (self, m->version, &error);
   if (c == NULL)
     {
@@ -616,6 +628,18 @@ ns_models_dialog_promote (NsModelsDialog *self, int version, gboolean force, GEr
   db = ns_db_open (self->db_path, error);
   if (db == NULL)
     return FALSE;
+  /* an interactive correction model is never the default, forced or not: Run Model could
+   * not run it */
+  {
+    g_autoptr (NsRegistryModel) m = ns_registry_dup_model (db, version, error);
+    if (m == NULL)
+      return FALSE;
+    if (m->path != NULL && !ns_checkpoint_check_segmentation (m->path, error))
+      {
+        g_prefix_error (error, "Model version %d cannot be the default: ", version);
+        return FALSE;
+      }
+  }
   /* a forced promotion says so in the promotions log, with the gate's reason */
   if (force)
     {
