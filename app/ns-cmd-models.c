@@ -72,6 +72,19 @@ metrics_object (const NsRegistryModel *m)
   return o != NULL ? o : json_object_new ();
 }
 
+/* "segmentation" or "interactive" (a correction model, for the Refine tool) from the
+ * checkpoint's metadata; NULL when the file cannot be read (its status says why). */
+static const char *
+model_kind (const NsRegistryModel *m)
+{
+  if (m->path == NULL || m->status != NS_REGISTRY_MODEL_REGISTERED)
+    return NULL;
+  g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (m->path, NULL);
+  if (meta == NULL)
+    return NULL;
+  return ns_model_meta_is_interactive (meta) ? "interactive" : "segmentation";
+}
+
 static void
 model_to_json (JsonBuilder *b, const NsRegistryModel *m)
 {
@@ -84,6 +97,7 @@ model_to_json (JsonBuilder *b, const NsRegistryModel *m)
   ns_json_add_string (b, "path", m->path);
   ns_json_add_string (b, "sha256", m->sha256);
   ns_json_add_string (b, "arch", m->arch);
+  ns_json_add_string (b, "kind", model_kind (m));
   ns_json_add_int_or_null (b, "parent", m->parent, m->parent != NS_REGISTRY_NONE);
   ns_json_add_int_or_null (b, "run", m->run_id, m->run_id > 0);
   ns_json_add_string (b, "created", m->created);
@@ -163,11 +177,13 @@ cmd_list (int argc, char **argv)
       g_autofree char *et = ns_cmd_dup_number_text (m->dice[2], "%.4f");
       g_autofree char *parent = m->parent != NS_REGISTRY_NONE ? g_strdup_printf ("v%d", m->parent)
                                                               : g_strdup ("-");
-      printf (" %s v%-4d %-10s %-17s %7s %7s %7s %6s  %-27s %s%s\n", m->is_default ? "*" : " ",
+      printf (" %s v%-4d %-10s %-17s %7s %7s %7s %6s  %-27s %s%s%s\n", m->is_default ? "*" : " ",
               m->version, ns_registry_model_status_name (m->status),
               ns_cmd_printable (m->arch != NULL ? m->arch : "-"), wt, tc, et, parent,
               ns_cmd_printable (m->created), ns_cmd_printable (m->path),
-              m->version == NS_REGISTRY_SHIPPED ? "  (shipped)" : "");
+              m->version == NS_REGISTRY_SHIPPED ? "  (shipped)" : "",
+              g_strcmp0 (model_kind (m), "interactive") == 0
+                ? "  (interactive: the Refine tool's)" : "");
     }
   print_default (q);
   return 0;
@@ -231,6 +247,14 @@ cmd_show (int argc, char **argv)
   printf ("file         %s\n", ns_cmd_printable (m->path));
   printf ("sha256       %s\n", ns_cmd_printable (m->sha256));
   printf ("arch         %s\n", ns_cmd_printable (m->arch != NULL ? m->arch : "-"));
+  {
+    const char *kind = model_kind (m);
+    printf ("kind         %s\n", kind == NULL ? "- (the file cannot be read)"
+                                  : strcmp (kind, "interactive") == 0
+                                    ? "interactive correction model (the Refine tool's; "
+                                      "never the default)"
+                                    : "segmentation model");
+  }
   if (m->parent != NS_REGISTRY_NONE)
     printf ("parent       v%d\n", m->parent);
   else

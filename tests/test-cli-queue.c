@@ -1057,12 +1057,22 @@ test_models_interactive (void)
     g_assert_nonnull (strstr (r.err, "interactive correction model"));
     g_autoptr (JsonObject) m1 = model_json ("1");
     g_assert_false (json_object_get_boolean_member (m1, "default"));
+    g_assert_cmpstr (json_object_get_string_member (m1, "kind"), ==, "interactive");
+    g_autoptr (JsonObject) m0 = model_json ("0");
+    g_assert_cmpstr (json_object_get_string_member (m0, "kind"), ==, "segmentation");
+  }
+  {
+    g_auto (NsTestRun) r = { 0 };
+    run_cmd (&r, "models", "list", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "interactive.safetensors  (interactive: the Refine tool's)"));
   }
   {
     g_auto (NsTestRun) r = { 0 };
     run_cmd (&r, "models", "show", "1", NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_null (strstr (r.out, "\\n"));
+    g_assert_nonnull (strstr (r.out, "kind         interactive correction model"));
     g_assert_nonnull (strstr (r.out, "\n               \"cases_used\" : 0"));
   }
   g_free (db_path);
