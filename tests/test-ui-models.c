@@ -350,6 +350,12 @@ test_interactive (void)
     g_assert_nonnull (strstr (why, "Cannot be the default"));
     g_assert_nonnull (strstr (why, "interactive correction model"));
   }
+  /* its card says what it takes */
+  {
+    g_autofree char *card = ns_models_dialog_dup_card (d, 2, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (strstr (card, "Inputs: FLAIR, T1c + region mask and clicks (interactive)"));
+  }
   /* forced: refused all the same, the default unchanged */
   g_assert_false (ns_models_dialog_promote (d, 2, TRUE, &error));
   g_assert_nonnull (error);

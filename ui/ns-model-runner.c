@@ -1135,7 +1135,8 @@ ns_model_runner_describe_model (const char *path, GError **error)
   g_string_append_printf (s, "Architecture: %s\n", meta->arch);
   if (meta->modalities != NULL)
     {
-      g_autofree char *m = g_strjoinv (", ", meta->modalities);
+      /* "FLAIR, T1c", with the 2.5-D context and an interactive model's mask and clicks */
+      g_autofree char *m = ns_model_meta_dup_inputs_text (meta);
       g_string_append_printf (s, "Inputs: %s\n", m);
     }
   g_string_append (s, "Classes:");
