@@ -552,7 +552,7 @@ cmd_promote (int argc, char **argv)
    * correction model (the default is what Run Model and segment run). */
   if (!ns_registry_verify_model_file (q, m, &error))
     return ns_cmd_print_error (error);
-  if (!ns_checkpoint_check_segmentation (m->path, &error))
+  if (!ns_checkpoint_check_kind (m->path, FALSE, &error))
     {
       fprintf (stderr, "neuroseg models promote: model version %d cannot be the default: %s\n",
                version, ns_cmd_printable (error->message));

@@ -747,9 +747,9 @@ ns_checkpoint_save (NsModel *model, const char *path, NsDType dtype, GError **er
 }
 
 gboolean
-ns_checkpoint_check_segmentation (const char *path, GError **error)
+ns_checkpoint_check_kind (const char *path, gboolean interactive, GError **error)
 {
   g_return_val_if_fail (path != NULL, FALSE);
   g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (path, error);
-  return meta != NULL && ns_model_meta_check_kind (meta, FALSE, path, error);
+  return meta != NULL && ns_model_meta_check_kind (meta, interactive, path, error);
 }

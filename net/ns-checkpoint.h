@@ -37,10 +37,11 @@ NsModel     *ns_checkpoint_load      (const char *path, NsBackend *backend, GErr
 gboolean     ns_checkpoint_load_into (NsModel *model, const char *path, GError **error);
 /* Only the metadata (for model lists); the tensors are not read beyond the header. */
 NsModelMeta *ns_checkpoint_read_meta (const char *path, GError **error);
-/* Whether the file can be a default segmentation model: FALSE + error when its metadata
- * cannot be read or it is an interactive correction model (ns_model_meta_check_kind ()),
- * which only the Refine tool can use.  Promotion checks it, forced or not. */
-gboolean     ns_checkpoint_check_segmentation (const char *path, GError **error);
+/* Whether the file is a model of the kind wanted (ns_model_meta_check_kind ()): FALSE +
+ * error when its metadata cannot be read or it is of the other kind.  Promotion asks for
+ * a segmentation model (an interactive one is never the default, forced or not); the
+ * Refine tool for an interactive one. */
+gboolean     ns_checkpoint_check_kind (const char *path, gboolean interactive, GError **error);
 
 /* Conversions used for the 16-bit formats (round to nearest even). */
 guint16      ns_float_to_bf16        (float f);

@@ -404,7 +404,7 @@ show_selected (NsModelsDialog *self)
       return;
     }
   if (m->status == NS_REGISTRY_MODEL_REGISTERED && m->path != NULL
-      && !ns_checkpoint_check_segmentation (m->path, &error))
+      && !ns_checkpoint_check_kind (m->path, FALSE, &error))
     {
       g_autofree char *why = g_strdup_printf ("Cannot be the default: %s. The Refine tool "
                                               "uses the newest registered interactive model.",
@@ -634,7 +634,7 @@ ns_models_dialog_promote (NsModelsDialog *self, int version, gboolean force, GEr
     g_autoptr (NsRegistryModel) m = ns_registry_dup_model (db, version, error);
     if (m == NULL)
       return FALSE;
-    if (m->path != NULL && !ns_checkpoint_check_segmentation (m->path, error))
+    if (m->path != NULL && !ns_checkpoint_check_kind (m->path, FALSE, error))
       {
         g_prefix_error (error, "Model version %d cannot be the default: ", version);
         return FALSE;

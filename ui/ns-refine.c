@@ -170,14 +170,6 @@ update_status (NsRefine *self)
 
 /* ---- the model --------------------------------------------------------------------------- */
 
-static gboolean
-model_is_interactive (const char *path, GError **error)
-{
-  g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (path, error);
-
-  return meta != NULL && ns_model_meta_check_kind (meta, TRUE, path, error);
-}
-
 /* The newest registered model whose metadata says interactive (NULL: none). */
 static char *
 registry_interactive_model (const char *db_path, GError **error)
@@ -202,7 +194,7 @@ registry_interactive_model (const char *db_path, GError **error)
       NsRegistryModel *model = g_ptr_array_index (models, m - 1);
 
       if (model->status == NS_REGISTRY_MODEL_REGISTERED && model->path != NULL
-          && model_is_interactive (model->path, NULL))
+          && ns_checkpoint_check_kind (model->path, TRUE, NULL))
         found = g_strdup (model->path);
     }
   return found;
@@ -249,7 +241,7 @@ ns_refine_check_model (NsRefine *self)
       if (self->model_path != NULL)
         g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_PATH]);
     }
-  ok = self->model_path != NULL && model_is_interactive (self->model_path, &error);
+  ok = self->model_path != NULL && ns_checkpoint_check_kind (self->model_path, TRUE, &error);
   if (ok != self->available)
     {
       self->available = ok;
