@@ -29,7 +29,14 @@ typedef struct
   gboolean has_tumour;
   float *image;                /* (C, H, W), into a case block */
   guint8 *classes;             /* (H, W) */
+  guint8 *start;               /* (H, W) class indices of the case's start, or NULL */
 } Slice;
+
+typedef struct
+{
+  int ci0, cj0;                /* voxel (i, j) of the crop's pixel (0, 0) */
+  int nx, ny;
+} Crop;
 
 struct _NsDataset
 {
@@ -42,6 +49,9 @@ struct _NsDataset
   char **case_ids;             /* (n_cases + 1) */
   int n_cases;
   GPtrArray *blocks;           /* per case: float images then uint8 classes */
+  GArray *crops;               /* per case: Crop */
+  int class_of[256];           /* BraTS 2017+ label value -> class index, or -1 */
+  guint8 *starts;              /* (slices, H, W) the starts of every slice, or NULL */
   GArray *slices;              /* Slice */
   GArray *tumour;              /* int: slice ids with tumour */
   GArray *plain;               /* int: slice ids without */
@@ -246,11 +256,13 @@ add_case_slices (NsDataset *ds, int case_index, Prepared *p, const int class_of[
   int bw = p->i1 - p->i0 + 1, bh = p->j1 - p->j0 + 1;
   int ci0 = p->i0 - (W - bw) / 2, cj0 = p->j0 - (H - bh) / 2;
   const guint8 *lab = ncase->labels->labels;
+  Crop crop = { ci0, cj0, nx, ny };
+  g_array_append_val (ds->crops, crop);
 
   for (gsize s = 0; s < n; s++)
     {
       int k = p->brain_slices[s];
-      Slice sl = { case_index, k, FALSE, images + s * img_floats, classes + s * H * W };
+      Slice sl = { case_index, k, FALSE, images + s * img_floats, classes + s * H * W, NULL };
       for (int y = 0; y < H; y++)
         {
           int j = cj0 + y;
@@ -329,6 +341,8 @@ ns_dataset_new_from_cases (NsCase *const *cases, int n_cases, const NsModelMeta 
 
   g_autoptr (NsDataset) ds = g_new0 (NsDataset, 1);
   ds->options = *options;
+  memcpy (ds->class_of, class_of, sizeof class_of);
+  ds->crops = g_array_new (FALSE, FALSE, sizeof (Crop));
   if (ds->options.size_multiple == 0)
     ds->options.size_multiple = 32;
   ds->C = ns_model_meta_n_inputs (meta);
@@ -422,6 +436,8 @@ ns_dataset_free (NsDataset *ds)
     return;
   g_strfreev (ds->case_ids);
   g_clear_pointer (&ds->blocks, g_ptr_array_unref);
+  g_clear_pointer (&ds->starts, g_free);
+  g_clear_pointer (&ds->crops, g_array_unref);
   g_clear_pointer (&ds->slice_of_k, g_ptr_array_unref);
   g_clear_pointer (&ds->case_nz, g_array_unref);
   g_clear_pointer (&ds->slices, g_array_unref);
@@ -508,6 +524,86 @@ ns_dataset_peek_slice (NsDataset *ds, int id, const float **image, const guint8 
 
 /* ---- batches ------------------------------------------------------------------------- */
 
+gboolean
+ns_dataset_set_starts (NsDataset *ds, NsLabelMap *const *starts, GError **error)
+{
+  g_return_val_if_fail (ds != NULL && starts != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  int H = ds->H, W = ds->W;
+  gsize hw = (gsize) H * W;
+  /* BraTS 2015's 3 (non-enhancing) is the core, like 1, where the model has no 3 */
+  int class_of[256];
+  memcpy (class_of, ds->class_of, sizeof class_of);
+  if (class_of[3] < 0)
+    class_of[3] = class_of[1];
+
+  for (int c = 0; c < ds->n_cases; c++)
+    {
+      const Crop *crop = &g_array_index (ds->crops, Crop, c);
+      const NsLabelMap *m = starts[c];
+      int nz = g_array_index (ds->case_nz, int, c);
+      if (m == NULL || m->grid.dim[0] != crop->nx || m->grid.dim[1] != crop->ny
+          || m->grid.dim[2] != nz)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH,
+                       "%s: the start of case %s is %d x %d x %d voxels, the case %d x %d x %d",
+                       m != NULL && m->path != NULL ? m->path : "(start)", ds->case_ids[c],
+                       m != NULL ? m->grid.dim[0] : 0, m != NULL ? m->grid.dim[1] : 0,
+                       m != NULL ? m->grid.dim[2] : 0, crop->nx, crop->ny, nz);
+          return FALSE;
+        }
+    }
+  g_autofree guint8 *block = g_try_malloc0 (MAX (ds->slices->len * hw, 1));
+  if (block == NULL)
+    {
+      g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
+                   "out of memory for the starts of %u training slices", ds->slices->len);
+      return FALSE;
+    }
+  for (guint id = 0; id < ds->slices->len; id++)
+    {
+      const Slice *sl = &g_array_index (ds->slices, Slice, id);
+      const Crop *crop = &g_array_index (ds->crops, Crop, sl->case_index);
+      const NsLabelMap *m = starts[sl->case_index];
+      guint8 *out = block + id * hw;
+      for (int y = 0; y < H; y++)
+        {
+          int j = crop->cj0 + y;
+          if (j < 0 || j >= crop->ny)
+            continue;
+          for (int x = 0; x < W; x++)
+            {
+              int i = crop->ci0 + x;
+              if (i < 0 || i >= crop->nx)
+                continue;
+              guint8 v = m->labels[((gsize) sl->k * crop->ny + j) * crop->nx + i];
+              if (class_of[v] < 0)
+                {
+                  g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
+                               "%s: label %d (voxel %d, %d, %d) is not one of the model's "
+                               "classes", m->path != NULL ? m->path : ds->case_ids[sl->case_index],
+                               v, i, j, sl->k);
+                  return FALSE;
+                }
+              out[(gsize) y * W + x] = (guint8) class_of[v];
+            }
+        }
+    }
+  g_free (ds->starts);
+  ds->starts = g_steal_pointer (&block);
+  for (guint id = 0; id < ds->slices->len; id++)
+    g_array_index (ds->slices, Slice, id).start = ds->starts + id * hw;
+  return TRUE;
+}
+
+gboolean
+ns_dataset_has_starts (NsDataset *ds)
+{
+  g_return_val_if_fail (ds != NULL, FALSE);
+  return ds->starts != NULL;
+}
+
 enum { KEY_POOL, KEY_SLICE, KEY_AUGMENT };
 
 void
@@ -518,6 +614,7 @@ ns_batch_free (NsBatch *b)
   g_free (b->images);
   g_free (b->labels);
   g_free (b->slice_ids);
+  g_free (b->starts);
   g_clear_error (&b->error);
   g_free (b);
 }
@@ -580,10 +677,14 @@ ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **er
   b->images = g_try_new (float, (gsize) batch_size * C * plane);
   b->labels = g_try_new (float, (gsize) batch_size * plane);
   b->slice_ids = g_new (int, batch_size);
+  if (ds->starts != NULL)
+    b->starts = g_try_new (float, (gsize) batch_size * plane);
   g_autofree guint8 *lab = g_try_malloc (plane);
+  g_autofree guint8 *start = ds->starts != NULL ? g_try_malloc (plane) : NULL;
   g_autofree float *ctx = ds->context > 0 ? g_try_new (float, (gsize) C * plane) : NULL;
   if (b->images == NULL || b->labels == NULL || lab == NULL
-      || (ds->context > 0 && ctx == NULL))
+      || (ds->context > 0 && ctx == NULL)
+      || (ds->starts != NULL && (b->starts == NULL || start == NULL)))
     {
       g_set_error (error, NS_NET_ERROR, NS_NET_ERROR_OUT_OF_MEMORY,
                    "out of memory for a batch of %d slices of %d x %d", batch_size, W, H);
@@ -604,19 +705,27 @@ ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **er
       if (ds->options.augment)
         {
           NsAugmentParams ap = ds->options.augment_params;
+          NsAugmentDraw draw;
           ap.background = 0.0f;   /* z-scored: 0 outside the brain */
-          if (!ns_augment_slice (&ap, item_key (ds->options.seed, index, it, KEY_AUGMENT),
-                                 src, s->classes, C, H, W, img, lab, error))
+          ns_augment_draw (&ap, item_key (ds->options.seed, index, it, KEY_AUGMENT), &draw);
+          if (!ns_augment_apply (&draw, src, s->classes, C, H, W, img, lab, error)
+              || (start != NULL
+                  && !ns_augment_apply (&draw, NULL, s->start, 0, H, W, NULL, start, error)))
             return NULL;
         }
       else
         {
           memcpy (img, src, (gsize) C * plane * sizeof (float));
           memcpy (lab, s->classes, plane);
+          if (start != NULL)
+            memcpy (start, s->start, plane);
         }
       float *l = b->labels + (gsize) it * plane;
       for (gsize p = 0; p < plane; p++)
         l[p] = (float) lab[p];
+      if (start != NULL)
+        for (gsize p = 0; p < plane; p++)
+          b->starts[(gsize) it * plane + p] = (float) start[p];
     }
   return g_steal_pointer (&b);
 }

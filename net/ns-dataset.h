@@ -71,6 +71,9 @@ typedef struct
   float *images;               /* (n, c, h, w) */
   float *labels;               /* (n, 1, h, w) */
   int *slice_ids;              /* (n) which slice each item is (ns_dataset_slice_info) */
+  float *starts;               /* (n, 1, h, w) class indices of the items' starts, moved by
+                                  the same augmentation as the labels; NULL when the
+                                  dataset has none (ns_dataset_set_starts) */
   GError *error;               /* set when the batch could not be made (memory) */
 } NsBatch;
 
@@ -105,6 +108,15 @@ void       ns_dataset_slice_info     (NsDataset *dataset, int id, int *case_inde
  * indices (h, w); borrowed. */
 void       ns_dataset_peek_slice     (NsDataset *dataset, int id, const float **image,
                                       const guint8 **classes);
+
+/* Starts: per case (in case order, n_cases maps) a label map on the case's grid, in the
+ * BraTS 2017+ scheme (the automatic prediction of the case, which interactive training
+ * corrects: ns-interact-train.c), cut and mapped to the model's classes like the labels;
+ * every batch then carries them (NsBatch.starts).  Errors name the map's file: another
+ * grid, or a label that is not one of the model's classes. */
+gboolean   ns_dataset_set_starts     (NsDataset *dataset, NsLabelMap *const *starts,
+                                      GError **error);
+gboolean   ns_dataset_has_starts     (NsDataset *dataset);
 
 /* Builds batch `index` of `batch_size` items synchronously (what the workers do).  NULL
  * + error only when memory runs out. */

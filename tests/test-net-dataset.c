@@ -309,6 +309,80 @@ test_bad_inputs (void)
   g_assert_nonnull (error);
 }
 
+/* Starts (interactive training): a label map per case, cut like the labels and moved by
+ * the same augmentation in every batch, without changing the batch's images and labels;
+ * a map on another grid or with a label the model has no class for is an error naming
+ * its file. */
+static void
+test_starts (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsDataset) plain = make_dataset (0, TRUE, 3, 2);
+  g_autoptr (NsDataset) ds = make_dataset (0, TRUE, 3, 2);
+  /* the start: the truth with necrosis (1) and edema (2) swapped, so that it differs
+   * from the labels and what it should be in every pixel is known */
+  g_autoptr (NsLabelMap) start = ns_label_map_dup (sample->labels, &error);
+  g_assert_no_error (error);
+  gsize nvox = ns_grid_n_voxels (&sample->grid);
+  for (gsize v = 0; v < nvox; v++)
+    start->labels[v] = start->labels[v] == 1 ? 2 : start->labels[v] == 2 ? 1
+                                                                         : start->labels[v];
+  g_assert_false (ns_dataset_has_starts (ds));
+  g_assert_true (ns_dataset_set_starts (ds, &start, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_dataset_has_starts (ds));
+
+  int swapped = 0;
+  for (guint64 b = 0; b < 20; b++)
+    {
+      g_autoptr (NsBatch) with = ns_dataset_make_batch (ds, b, 4, &error);
+      g_assert_no_error (error);
+      g_autoptr (NsBatch) without = ns_dataset_make_batch (plain, b, 4, &error);
+      g_assert_no_error (error);
+      g_assert_null (without->starts);
+      g_assert_nonnull (with->starts);
+      g_assert_true (batches_equal (with, without));
+      gsize n = (gsize) with->n * with->h * with->w;
+      for (gsize p = 0; p < n; p++)
+        {
+          float l = with->labels[p];
+          float want = l == 1 ? 2 : l == 2 ? 1 : l;
+          if (with->starts[p] != want)
+            g_error ("batch %" G_GUINT64_FORMAT " pixel %zu: start %g, label %g", b,
+                     (size_t) p, with->starts[p], l);
+          swapped += l == 1 || l == 2;
+        }
+    }
+  g_assert_cmpint (swapped, >, 1000);
+
+  /* another grid */
+  NsGrid small = sample->grid;
+  small.dim[2] -= 1;
+  g_autoptr (NsLabelMap) other = ns_label_map_new (&small, &error);
+  g_assert_no_error (error);
+  other->path = g_strdup ("/somewhere/other-grid.nii.gz");
+  g_autoptr (NsDataset) ds2 = make_dataset (0, TRUE, 3, 2);
+  g_assert_false (ns_dataset_set_starts (ds2, &other, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_GRID_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "other-grid.nii.gz"));
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* a label that is no class of the model, inside the brain's slices */
+  g_autoptr (NsLabelMap) bad = ns_label_map_dup (sample->labels, &error);
+  g_assert_no_error (error);
+  g_free (bad->path);
+  bad->path = g_strdup ("/somewhere/bad-labels.nii.gz");
+  for (gsize v = 0; v < nvox; v++)
+    if (bad->labels[v] == 4)
+      bad->labels[v] = 7;
+  g_assert_false (ns_dataset_set_starts (ds2, &bad, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS);
+  g_assert_nonnull (strstr (error->message, "bad-labels.nii.gz"));
+  g_assert_nonnull (strstr (error->message, "label 7"));
+  g_assert_false (ns_dataset_has_starts (ds2));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -323,6 +397,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/dataset/deterministic", test_deterministic);
   g_test_add_func ("/net/dataset/tumour-ratio", test_ratio);
   g_test_add_func ("/net/dataset/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/net/dataset/starts", test_starts);
   int status = g_test_run ();
   ns_case_unref (sample);
   return status;
