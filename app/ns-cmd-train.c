@@ -284,6 +284,7 @@ train (int argc, char **argv)
   g_autofree char *arch = NULL, *init = NULL, *device = NULL, *out = NULL, *resume = NULL;
   g_autofree char *schedule = NULL, *dtype = NULL, *precision = NULL, *imagenet = NULL;
   g_autofree char *weights_init = NULL, *modalities = NULL, *targets = NULL, *norm = NULL;
+  g_autofree char *starts = NULL;
   int context = -1, pp_component = -1, pp_et = -1;
   int epochs = 0, batch = 0, spe = 0, patience = 0, seed = 0, crop = 0, workers = 0;
   int shards = 0;
@@ -313,6 +314,9 @@ train (int argc, char **argv)
     { "interactive", 0, 0, G_OPTION_ARG_NONE, &interactive, "Train an interactive correction "
       "model (image + region mask + click maps in, one region out) with simulated clicks; "
       "--init a segmentation model to warm-start from", NULL },
+    { "starts", 0, 0, G_OPTION_ARG_FILENAME, &starts, "With --interactive: a folder with each "
+      "training case's automatic prediction, CASE.nii.gz, by a model that did not train on "
+      "it; half the simulated corrections start from it", "DIR" },
     { "normalisation", 0, 0, G_OPTION_ARG_STRING, &norm, "zscore-brain (default) or "
       "zscore-brain-clip (percentiles 0.5 and 99.5 clipped first)", "N" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate: none (default), cosine "
@@ -406,7 +410,7 @@ train (int argc, char **argv)
           || has_lr || has_seed || has_crop || has_ratio || schedule != NULL
           || has_spe || has_wd || weights_init != NULL || modalities != NULL
           || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0
-          || interactive || has_shards)
+          || interactive || starts != NULL || has_shards)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -492,6 +496,15 @@ train (int argc, char **argv)
     o.context = context;
   if (interactive)
     o.interactive = TRUE;
+  if (starts != NULL)
+    {
+      if (!interactive)
+        {
+          ns_trainer_options_clear (&o);
+          return usage_error (json, "--starts DIR goes with --interactive");
+        }
+      o.interactive_starts = g_strdup (starts);
+    }
   if (norm != NULL)
     {
       g_free (o.normalisation);

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
 
 /* The training batch of an interactive model (ns-interact-train.c) from a segmentation
  * batch of the dataset (images (n, c, h, w), labels (n, 1, h, w) as BraTS class indices
- * 0..3 of ns_model_meta_new_default, no context): images (n, c + 3, h, w) and labels
+ * 0..3 of ns_model_meta_new_default, no context; starts, when not NULL, likewise): images (n, c + 3, h, w) and labels
  * (n, 1, h, w) holding 0/1, the target region.  model: the interactive model being
  * trained (its no-gradient rounds leave it in INFER mode).  A pure function of (batch,
  * seed, the model's parameters). */
@@ -21,10 +21,12 @@ gboolean _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 
 
 /* The start of training item b of batch `index` (ns-interact-train.c, steps 1 to 3): the
  * region drawn for it, from classes (w x h BraTS class indices), into target (0/1); the
- * mask it is shown into prior (0/1); its simulated clicks appended to clicks (NsClick). */
-gboolean _ns_interact_train_start (const float *classes, int w, int h, guint64 seed,
-                                   guint64 index, int b, guint8 *target, guint8 *prior,
-                                   GArray *clicks, GError **error);
+ * mask it is shown into prior (0/1), drawn from predicted (the case's automatic
+ * prediction, class indices likewise; nullable) or made; its simulated clicks appended
+ * to clicks (NsClick). */
+gboolean _ns_interact_train_start (const float *classes, const float *predicted, int w,
+                                   int h, guint64 seed, guint64 index, int b, guint8 *target,
+                                   guint8 *prior, GArray *clicks, GError **error);
 
 /* The network input of one training item (n_image + 3, h, w) into out: the item's image
  * planes (w x h, the dataset's crop), its current mask (prior, 0/1) and its clicks (on

@@ -5,9 +5,14 @@
  *
  * For each item (all draws a function of (seed, batch index, item), as the dataset's):
  *   1. the region: WT, TC or ET, uniformly; the target is that region of the slice;
- *   2. the starting mask, standing in for the automatic prediction (we do not run the
- *      segmentation model here: on the training cases it would be close to the truth,
- *      unlike on new cases):
+ *   2. the starting mask:
+ *        when the dataset carries starts (ns_dataset_set_starts: the automatic prediction
+ *        of each training case by a model that did not train on it, out of fold), half
+ *        the items start from that prediction's region: the errors a click has to fix on
+ *        a new case, which the synthetic starts below only imitate;
+ *      else (the other half, or always without starts) a mask standing in for the
+ *      automatic prediction (the segmentation model is not run here: on the training
+ *      cases it would be close to the truth, unlike on new cases):
  *        10 %  empty;
  *        25 %  (TC, ET) the neighbouring region: WT eroded or ET dilated for TC, TC eroded
  *              for ET (the core and the enhancing rim are what the model confuses);
@@ -53,7 +58,7 @@ uniform (guint64 seed, guint64 batch, int item, int purpose)
 }
 
 enum { KEY_REGION, KEY_START, KEY_RADIUS, KEY_SHIFT_X, KEY_SHIFT_Y, KEY_CLICKS, KEY_ROUNDS,
-       KEY_BLOB, KEY_BLOB_KIND, KEY_BLOB_AT, KEY_BLOB_RADIUS };
+       KEY_BLOB, KEY_BLOB_KIND, KEY_BLOB_AT, KEY_BLOB_RADIUS, KEY_PREDICTED };
 
 /* Whether class index k (of the BraTS segmentation meta: 0, NCR/NET, edema, enhancing)
  * is in region r. */
@@ -173,8 +178,8 @@ user_click (Item *it, guint8 *pred, int w, int h, gboolean fix, gboolean *placed
 }
 
 static gboolean
-start_item (Item *it, const float *classes, int w, int h, guint64 seed, guint64 index, int b,
-            GError **error)
+start_item (Item *it, const float *classes, const float *predicted, int w, int h, guint64 seed,
+            guint64 index, int b, GError **error)
 {
   gsize n = (gsize) w * h;
   int r = MIN ((int) (uniform (seed, index, b, KEY_REGION) * 3), 2);
@@ -183,7 +188,10 @@ start_item (Item *it, const float *classes, int w, int h, guint64 seed, guint64 
 
   for (gsize p = 0; p < n; p++)
     it->target[p] = class_in_region ((int) classes[p], r);
-  if (start < 0.10)
+  if (predicted != NULL && uniform (seed, index, b, KEY_PREDICTED) < 0.5)
+    for (gsize p = 0; p < n; p++)
+      it->prior[p] = class_in_region ((int) predicted[p], r);
+  else if (start < 0.10)
     memset (it->prior, 0, n);
   else if (start < 0.35 && r != NS_REGION_WT)
     {
@@ -239,11 +247,12 @@ start_item (Item *it, const float *classes, int w, int h, guint64 seed, guint64 
 }
 
 gboolean
-_ns_interact_train_start (const float *classes, int w, int h, guint64 seed, guint64 index,
-                          int b, guint8 *target, guint8 *prior, GArray *clicks, GError **error)
+_ns_interact_train_start (const float *classes, const float *predicted, int w, int h,
+                          guint64 seed, guint64 index, int b, guint8 *target, guint8 *prior,
+                          GArray *clicks, GError **error)
 {
   Item it = { target, prior, clicks };
-  return start_item (&it, classes, w, h, seed, index, b, error);
+  return start_item (&it, classes, predicted, w, h, seed, index, b, error);
 }
 
 void
@@ -289,7 +298,9 @@ _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed, flo
       items[b].clicks = g_array_new (FALSE, FALSE, sizeof (NsClick));
     }
   for (int b = 0; ok && b < B; b++)
-    ok = start_item (&items[b], batch->labels + b * hw, w, h, seed, batch->index, b, error);
+    ok = start_item (&items[b], batch->labels + b * hw,
+                     batch->starts != NULL ? batch->starts + b * hw : NULL, w, h, seed,
+                     batch->index, b, error);
 
   double u = uniform (seed, batch->index, 0, KEY_ROUNDS);
   int rounds = u < 0.4 ? 0 : u < 0.7 ? 1 : 2;

@@ -36,6 +36,7 @@
 #include "ns-interact.h"
 #include "ns-json.h"
 #include "ns-metrics.h"
+#include "ns-nifti.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -75,6 +76,7 @@ ns_trainer_options_clear (NsTrainerOptions *o)
   g_clear_pointer (&o->imagenet_path, g_free);
   g_clear_pointer (&o->modalities, g_strfreev);
   g_clear_pointer (&o->normalisation, g_free);
+  g_clear_pointer (&o->interactive_starts, g_free);
   g_clear_pointer (&o->device, g_free);
   g_clear_pointer (&o->output, g_free);
   g_clear_pointer (&o->resume, g_free);
@@ -342,6 +344,53 @@ make_model (NsBackend *be, const NsTrainerOptions *o, char **parent, GError **er
   return g_steal_pointer (&model);
 }
 
+/* Each training case's start, DIR/<case id>.nii.gz (or .nii), into the dataset. */
+static gboolean
+load_starts (NsDataset *ds, const char *dir, GError **error)
+{
+  const char *const *ids = ns_dataset_get_case_ids (ds);
+  int n = ns_dataset_get_n_cases (ds);
+  g_autoptr (GPtrArray) maps = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_label_map_unref);
+
+  for (int c = 0; c < n; c++)
+    {
+      g_autofree char *base = g_path_get_basename (ids[c]);
+      g_autofree char *gz = g_strconcat (base, ".nii.gz", NULL);
+      g_autofree char *nii = g_strconcat (base, ".nii", NULL);
+      g_autofree char *path = g_build_filename (dir, gz, NULL);
+      g_autofree char *plain = g_build_filename (dir, nii, NULL);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS) && g_file_test (plain, G_FILE_TEST_EXISTS))
+        {
+          g_free (path);
+          path = g_steal_pointer (&plain);
+        }
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND,
+                       "%s: no start (automatic prediction) for training case %s", path,
+                       ids[c]);
+          return FALSE;
+        }
+      g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
+      if (volume == NULL)
+        return FALSE;
+      if (volume->n_nonfinite > 0)
+        {
+          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
+                       "%s: NaN or infinite voxels, not labels", path);
+          return FALSE;
+        }
+      NsLabelMap *map = ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, TRUE,
+                                                  error);
+      if (map == NULL)
+        return FALSE;
+      if (map->path == NULL)
+        map->path = g_strdup (path);
+      g_ptr_array_add (maps, map);
+    }
+  return ns_dataset_set_starts (ds, (NsLabelMap *const *) maps->pdata, error);
+}
+
 static gboolean
 check_options (const NsTrainerOptions *o, GError **error)
 {
@@ -369,6 +418,8 @@ check_options (const NsTrainerOptions *o, GError **error)
           "an interactive model";
   else if (o->interactive && (o->context > 0 || o->regions))
     bad = "--interactive makes its own inputs and output: no --context, no --regions";
+  else if (!o->interactive && o->interactive_starts != NULL)
+    bad = "starts (--starts) are for an interactive model (--interactive)";
   if (bad != NULL)
     {
       g_set_error_literal (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID, bad);
@@ -522,6 +573,8 @@ setup_data (Trainer *t, GError **error)
     }
   t->ds = ns_dataset_new ((const char *const *) o->train_cases, meta, &dopt, error);
   if (t->ds == NULL)
+    return FALSE;
+  if (o->interactive_starts != NULL && !load_starts (t->ds, o->interactive_starts, error))
     return FALSE;
   t->val = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_case_unref);
   /* rank 0 alone validates */

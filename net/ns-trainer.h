@@ -138,6 +138,10 @@ typedef struct
                                     segmentation batches; warm-started from a segmentation
                                     checkpoint `init` (extra input channels 0); no
                                     validation cases (interact-eval scores it) */
+  char *interactive_starts;      /* interactive: nullable folder holding each training case's
+                                    automatic prediction as <case id>.nii.gz (made by a
+                                    model that did not train on it): half the items start
+                                    from it (ns_dataset_set_starts, ns-interact-train.c) */
   char *normalisation;           /* NULL: zscore-brain; or zscore-brain-clip */
   NsPostprocessParams postprocess; /* recorded in the model's metadata, applied by
                                     inference (chosen beforehand on training folds) */

@@ -7,6 +7,7 @@
  * refused (the latter unless --force), while --resume may write the files of the run it
  * continues.  Each refusal leaves every file as it was.
  */
+#include "ns-test-net.h"
 #include "ns-test-util.h"
 
 #include "ns-trainer.h"
@@ -91,6 +92,34 @@ test_bad_numbers (void)
                                                bad[i].option, bad[i].range, bad[i].value);
       g_assert_cmpstr (run.err, ==, want);
     }
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* --starts (the automatic predictions interactive training corrects) goes with
+ * --interactive; a training case without its start is an error naming the file the
+ * trainer looked for (tools/interact-cv.sh passes the folder of nested predictions). */
+static void
+test_starts (void)
+{
+  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "starts.safetensors", NULL);
+  g_autofree char *dir = g_build_filename (ns_test_tmpdir (), "no-starts", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  {
+    g_auto (NsTestRun) run = { 0 };
+    run_train (&run, out, (const char *[]) { "--starts", dir, NULL });
+    g_assert_cmpint (run.status, ==, 2);
+    assert_contains (run.err, "--starts DIR goes with --interactive");
+  }
+  {
+    g_autofree char *seg = ns_test_write_random_model ("starts-seg.safetensors", 3);
+    g_auto (NsTestRun) run = { 0 };
+    run_train (&run, out, (const char *[]) { "--interactive", "--init", seg, "--starts", dir,
+                                             NULL });
+    g_assert_cmpint (run.status, ==, 1);
+    g_autofree char *base = g_path_get_basename (case_dir);
+    g_autofree char *want = g_strdup_printf ("%s/%s.nii.gz: no start", dir, base);
+    assert_contains (run.err, want);
+  }
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
@@ -208,6 +237,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/cli/train/bad-numbers", test_bad_numbers);
   g_test_add_func ("/net/cli/train/outputs", test_outputs);
   g_test_add_func ("/net/cli/train/schedule", test_schedule);
+  g_test_add_func ("/net/cli/train/starts", test_starts);
   int status = g_test_run ();
   g_free (case_dir);
   return status;

@@ -22,12 +22,14 @@
 #include "ns-test-net.h"
 
 #include "ns-checkpoint.h"
+#include "ns-data-error.h"
 #include "ns-trainer.h"
 #include "ns-infer.h"
 #include "ns-interact-eval-private.h"
 #include "ns-interact-private.h"
 #include "ns-interact-train-private.h"
 #include "ns-dataset.h"
+#include "ns-nifti.h"
 
 #include <math.h>
 #include <string.h>
@@ -691,6 +693,69 @@ test_train_warm_start (void)
   ns_trainer_options_clear (&o);
 }
 
+/* neuroseg train --interactive --starts DIR in-process: a training case whose start
+ * (DIR/<case id>.nii.gz) is missing is an error naming that file; with it the run trains
+ * and its state records the folder, so that --resume reads the same starts. */
+static void
+test_train_with_starts (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *seg = ns_test_write_random_model ("seg-starts.safetensors", 7);
+  g_autofree char *dir = ns_test_write_case ("starts-case", 48, 48, 6, TRUE);
+  g_autofree char *starts = g_build_filename (ns_test_tmpdir (), "starts", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (starts, 0755), ==, 0);
+  NsTrainerOptions o;
+  NsTrainerResult r = { 0 };
+
+  ns_trainer_options_init (&o);
+  const char *cases[] = { dir, NULL };
+  o.train_cases = g_strdupv ((char **) cases);
+  g_free (o.init);
+  o.init = g_strdup (seg);
+  g_free (o.device);
+  o.device = g_strdup ("cpu");
+  o.interactive = TRUE;
+  o.interactive_starts = g_strdup (starts);
+  o.batch_size = 2;
+  o.steps_per_epoch = 1;
+  o.epochs = 1;
+  o.seed = 3;
+  o.n_workers = 1;
+  o.output = g_build_filename (ns_test_tmpdir (), "starts-interactive.safetensors", NULL);
+
+  g_autoptr (NsCase) c = ns_case_load (dir, NS_CASE_LOAD_MAP_TO_2017, &error);
+  g_assert_no_error (error);
+  g_autofree char *name = g_strconcat (c->id, ".nii.gz", NULL);
+  g_autofree char *start = g_build_filename (starts, name, NULL);
+  g_assert_false (ns_trainer_run (&o, &r, &error));
+  g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, start));
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* the truth as the start */
+  g_assert_true (ns_nifti_write_label_map (c->labels, start, &error));
+  g_assert_no_error (error);
+  g_assert_true (ns_trainer_run (&o, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (r.steps, ==, 1);
+
+  NsTrainerOptions back;
+  ns_trainer_options_init (&back);
+  g_assert_true (ns_trainer_options_load_state (&back, r.last_path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (back.interactive_starts, ==, starts);
+  ns_trainer_options_clear (&back);
+
+  /* starts are for an interactive model only */
+  o.interactive = FALSE;
+  ns_trainer_result_clear (&r);
+  g_assert_false (ns_trainer_run (&o, &r, &error));
+  g_assert_nonnull (strstr (error->message, "--starts"));
+  ns_trainer_result_clear (&r);
+  ns_trainer_options_clear (&o);
+}
+
 /* The dataset of the trainer on one synthetic case (un-augmented) and the interactive
  * model's image inputs: its data meta, as ns-trainer.c makes it. */
 static NsDataset *
@@ -884,8 +949,8 @@ test_train_starts (void)
   for (int i = 0; i < N; i++)
     {
       g_autoptr (GArray) clicks = g_array_new (FALSE, FALSE, sizeof (NsClick));
-      g_assert_true (_ns_interact_train_start (classes, W, H, 7, i / 3, i % 3, target, prior,
-                                               clicks, &error));
+      g_assert_true (_ns_interact_train_start (classes, NULL, W, H, 7, i / 3, i % 3, target,
+                                               prior, clicks, &error));
       g_assert_no_error (error);
       int x0 = W, y0 = H, x1 = -1, y1 = -1, n = 0;
       gboolean inside = TRUE, around = TRUE;
@@ -911,6 +976,45 @@ test_train_starts (void)
   g_assert_cmpint (added, >=, N * 8 / 100);
 }
 
+/* With the case's automatic prediction (out of fold) given, about half of the starts are
+ * that prediction's region, the others made as without it; without it, none is. */
+static void
+test_train_starts_predicted (void)
+{
+  g_autoptr (GError) error = NULL;
+  const int W = 96, H = 96, N = 300;
+  g_autofree float *classes = g_new0 (float, W * H), *predicted = g_new0 (float, W * H);
+  g_autofree guint8 *target = g_malloc (W * H), *prior = g_malloc (W * H);
+  int from_prediction[2] = { 0, 0 };
+
+  /* the truth a disc of edema around necrosis; the prediction a square of enhancing
+   * tumour elsewhere: in every region, a mask no made start can be */
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        double r = hypot (x - 30, y - 30);
+        classes[y * W + x] = r <= 8 ? 1 : r <= 20 ? 2 : 0;
+        predicted[y * W + x] = x >= 60 && x < 80 && y >= 60 && y < 80 ? 3 : 0;
+      }
+  for (int with = 0; with < 2; with++)
+    for (int i = 0; i < N; i++)
+      {
+        g_autoptr (GArray) clicks = g_array_new (FALSE, FALSE, sizeof (NsClick));
+        g_assert_true (_ns_interact_train_start (classes, with ? predicted : NULL, W, H, 11,
+                                                 i / 3, i % 3, target, prior, clicks, &error));
+        g_assert_no_error (error);
+        gboolean same = TRUE;
+        for (int p = 0; p < W * H; p++)
+          same = same && prior[p] == (predicted[p] == 3);
+        from_prediction[with] += same;
+      }
+  g_test_message ("starts from the prediction: %d of %d without it, %d of %d with it",
+                  from_prediction[0], N, from_prediction[1], N);
+  g_assert_cmpint (from_prediction[0], ==, 0);
+  g_assert_cmpint (from_prediction[1], >=, N * 35 / 100);
+  g_assert_cmpint (from_prediction[1], <=, N * 65 / 100);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -928,6 +1032,8 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/apply-region", test_apply_region);
   g_test_add_func ("/net/interact/model-kind", test_meta_roundtrip_and_refusal);
   g_test_add_func ("/net/interact/train/warm-start", test_train_warm_start);
+  g_test_add_func ("/net/interact/train/starts-predicted", test_train_starts_predicted);
+  g_test_add_func ("/net/interact/train/with-starts", test_train_with_starts);
   g_test_add_func ("/net/interact/train/same-input", test_train_engine_same_input);
   g_test_add_func ("/net/interact/train/target-is-truth", test_train_target_is_truth);
   g_test_add_func ("/net/interact/train/starts", test_train_starts);
