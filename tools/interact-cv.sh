@@ -10,7 +10,10 @@
 #     default BASE's: the segmentation model crossval.sh trained on fold f's training
 #     cases; or an earlier interactive run of the same fold, to train it longer) and trained with
 #     simulated clicks (neuroseg train --interactive) on the same training cases (its
-#     training and validation cases: none of fold f's test cases);
+#     training and validation cases: none of fold f's test cases); with STARTS, half of
+#     the simulated corrections start from STARTS/fold<f>/<case>.nii.gz, each training
+#     case's automatic prediction by a model that did not train on it (nested inside the
+#     fold: tools/interact-starts.sh makes them) instead of a made-up error;
 #   - every test case starts from BASE/fold<f>/<case>.nii.gz (the automatic prediction of
 #     that model, which never saw the case) and is scored by neuroseg interact-eval --json
 #     (Dice after 0..CLICKS clicks per region, NoC@90, ms per click) and by the same
@@ -24,7 +27,7 @@
 #   environment: FOLDS (2), BASE (/work/q-runs/cv/clip), INIT_DIR (BASE), STEPS (400),
 #                BATCH (4), LR (1e-3),
 #                SEED (1), NICE (10), CLICKS (5), DEVICE (cpu), PHASE (all | train | eval),
-#                FOLD_LIST (the folds to run, default all), MODES ("model brush": what to
+#                STARTS (none), FOLD_LIST (the folds to run, default all), MODES ("model brush": what to
 #                score), CASE_LIMIT (score at most this many test cases per fold; 0: all)
 set -eu
 NEUROSEG=${1:-build/app/neuroseg}
@@ -42,6 +45,7 @@ DEVICE=${DEVICE:-cpu}
 PHASE=${PHASE:-all}
 MODES=${MODES:-model brush}
 CASE_LIMIT=${CASE_LIMIT:-0}
+STARTS=${STARTS:-}
 D=../shared/data
 TOOLS=$(dirname "$0")
 
@@ -73,10 +77,12 @@ run_fold () {
       nice -n "$NICE" "$NEUROSEG" train --resume "$DIR/model.last.safetensors" \
         --max-steps "$STEPS" --device "$DEVICE" >> "$DIR/train.log" 2>&1
     else
+      starts=""
+      [ -n "$STARTS" ] && starts="--starts $STARTS/fold$f"
       # an epoch of 10 steps: a checkpoint (and a resume point) every 10 steps
       # shellcheck disable=SC2086
       nice -n "$NICE" "$NEUROSEG" train --interactive --init "$INIT_DIR/fold$f/model.safetensors" \
-        $DATA --batch "$BATCH" --lr "$LR" --schedule cosine --seed "$SEED" \
+        $DATA $starts --batch "$BATCH" --lr "$LR" --schedule cosine --seed "$SEED" \
         --epochs $((STEPS / 10)) --steps-per-epoch 10 --max-steps "$STEPS" \
         --device "$DEVICE" -o "$MODEL" -f > "$DIR/train.log" 2>&1
     fi && touch "$DIR/done"
@@ -94,7 +100,7 @@ run_fold () {
     for mode in $MODES; do
       out=$DIR/$name.json
       extra=""
-      [ $mode = brush ] && { out=$DIR/$name.brush.json; extra=--brush; }
+      [ "$mode" = brush ] && { out=$DIR/$name.brush.json; extra=--brush; }
       [ -s "$out" ] && continue
       # shellcheck disable=SC2086
       nice -n "$NICE" "$NEUROSEG" interact-eval --json --clicks "$CLICKS" --model "$MODEL" \
