@@ -15,6 +15,9 @@
  *   /ui/train/no-validation        without validation cases the run's record (the model's
  *                                  metrics) and the panel say so, and the gate refuses
  *                                  the model for having no figures
+ *   /ui/train/registered-elsewhere another workbench following the same run registered
+ *                                  its model first: the panel says finished, with that
+ *                                  version, not failed
  */
 #define G_LOG_DOMAIN "test-ui-train"
 
@@ -29,6 +32,7 @@
 #include "ns-paths.h"
 #include "ns-queue.h"
 #include "ns-registry.h"
+#include "ns-runs.h"
 #include "ns-test-net.h"
 #include "ns-test-util.h"
 #include "ns-test-widget.h"
@@ -231,6 +235,66 @@ test_no_validation (void)
   g_assert_error (error, NS_DATA_ERROR, NS_DATA_ERROR_REFUSED);
 }
 
+/* Two workbenches following one run (a Slurm job both follow): the other one registers
+ * the run's model first.  This panel then says the run finished with that version, by
+ * the other workbench; it used to say the run failed ("training run N is succeeded and
+ * cannot produce another model").  No second model is registered, the run stays
+ * succeeded with the first's version. */
+static void
+test_registered_elsewhere (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = make_db ("elsewhere");
+  NsFineTuneDialog *dialog = ns_fine_tune_dialog_new (NULL, db);
+  NsTrainRequest r = { 0 };
+  const char *extra[] = { "--crop", "32", "--batch", "1", "--steps-per-epoch", "1",
+                          "--max-steps", "1", NULL };
+  gint64 end = g_get_monotonic_time () + 600 * G_USEC_PER_SEC;
+
+  g_assert_true (ns_fine_tune_dialog_get_request (dialog, &r, &error));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_free (r.device);
+  r.device = g_strdup ("cpu");
+  r.epochs = 1;
+  r.extra_args = g_strdupv ((char **) extra);
+  g_autoptr (NsTrainPanel) panel = NS_TRAIN_PANEL (g_object_ref_sink (ns_train_panel_new (db)));
+  g_assert_true (ns_train_panel_start (panel, &r, &error));
+  g_assert_no_error (error);
+  ns_train_request_clear (&r);
+
+  /* the other workbench: the run's model registered while this one still trains */
+  g_autoptr (NsDb) q = ns_db_open (db, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) runs = ns_runs_list (q, &error);
+  g_assert_no_error (error);
+  NsRun *run = runs->pdata[runs->len - 1];
+  g_assert_cmpint (run->status, ==, NS_RUN_RUNNING);
+  g_autofree char *other = ns_test_write_random_model ("elsewhere.safetensors", 4);
+  NsRegistryModelInfo info = { .path = other, .arch = "mobilenetv2-unet",
+                               .parent = NS_REGISTRY_SHIPPED, .metrics = "{}",
+                               .run_id = run->id };
+  int v = ns_registry_register_model (q, &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (v, >, 0);
+
+  while (ns_train_panel_get_state (panel) == NS_TRAIN_RUNNING)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+    }
+  g_test_message ("%s", ns_train_panel_get_message (panel));
+  g_assert_cmpint (ns_train_panel_get_state (panel), ==, NS_TRAIN_SUCCEEDED);
+  g_assert_cmpint (ns_train_panel_get_new_version (panel), ==, v);
+  g_assert_nonnull (strstr (ns_train_panel_get_message (panel), "another workbench"));
+  g_autoptr (NsRun) after = ns_runs_dup_run (q, run->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (after->status, ==, NS_RUN_SUCCEEDED);
+  g_assert_cmpint (after->model_version, ==, v);
+  g_autoptr (GPtrArray) models = ns_registry_list_models (q, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (((NsRegistryModel *) models->pdata[models->len - 1])->version, ==, v);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -255,5 +319,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/train/validation-note", test_validation_note);
   g_test_add_func ("/ui/train/validates-both", test_validates_both);
   g_test_add_func ("/ui/train/no-validation", test_no_validation);
+  g_test_add_func ("/ui/train/registered-elsewhere", test_registered_elsewhere);
   return g_test_run ();
 }

@@ -251,11 +251,26 @@ validate (NsTrainPanel *self)
                                  g_object_ref (self));
 }
 
+/* The version this panel's run produced when it has already ended with a model (another
+ * workbench following the same Slurm job registered it first), else 0. */
+static int
+registered_elsewhere (NsTrainPanel *self, NsDb *queue)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsRun) run = self->run_id != 0 ? ns_runs_dup_run (queue, self->run_id, &error)
+                                            : NULL;
+
+  if (run == NULL && error != NULL)
+    g_warning ("%s", error->message);
+  return run != NULL && run->status == NS_RUN_SUCCEEDED ? run->model_version : 0;
+}
+
 void
 _ns_train_panel_finish (NsTrainPanel *self, NsTrainState state, const char *message)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (NsDb) queue = ns_db_open (self->db_path, &error);
+  int elsewhere = 0;
 
   if (state == NS_TRAIN_SUCCEEDED)
     {
@@ -280,7 +295,10 @@ _ns_train_panel_finish (NsTrainPanel *self, NsTrainState state, const char *mess
           info.metrics = metrics;
           info.run_id = self->run_id;
           self->new_version = ns_registry_register_model (queue, &info, &error);
-          if (self->new_version == 0)
+          elsewhere = self->new_version == 0 ? registered_elsewhere (self, queue) : 0;
+          if (elsewhere > 0)
+            self->new_version = elsewhere;
+          else if (self->new_version == 0)
             {
               state = NS_TRAIN_FAILED;
               message = error->message;
@@ -302,6 +320,13 @@ _ns_train_panel_finish (NsTrainPanel *self, NsTrainState state, const char *mess
   g_clear_object (&self->proc);
   g_clear_object (&self->out);
   gtk_widget_set_sensitive (self->cancel, FALSE);
+  if (elsewhere > 0)
+    {
+      /* another workbench following the same (Slurm) run registered its model first:
+       * that version is this run's, and that workbench validates it */
+      complete (self, state, "another workbench following the same run registered it first");
+      return;
+    }
   if (state == NS_TRAIN_SUCCEEDED && self->val_cases != NULL && self->val_cases[0] != NULL
       && self->exe != NULL)
     {
