@@ -12,7 +12,9 @@
 #     regions   base with region targets (sigmoid WT, TC, ET),
 #     clip      regions with percentile clipping before the z-score,
 #     ctx       regions with 2.5-D input (one neighbouring slice on each side),
+#     ctxclip   clip with 2.5-D input (both of the screening's gains at once),
 #     seq4      regions with all four sequences (trains on the cases that have them),
+#     seq4clip  clip with all four sequences,
 #     ratio5    regions with tumour slices drawn 5 : 1 (default 2 : 1);
 #   inference-only variants reuse the models of the config before the '+':
 #     regions+tta        mirror flips averaged (segment --tta),
@@ -79,6 +81,7 @@ RESULTS=$OUT/results.tsv
 . "$TOOLS/lib/cases.sh"   # truth_of
 
 QUALITY="--arch mobilenetv2-unet --init imagenet --lr 1e-3"
+CLIP="--targets regions --normalisation zscore-brain-clip"
 
 # train_args CONFIG: the training options of a config (empty: unknown)
 train_args () {
@@ -90,7 +93,9 @@ train_args () {
     regions) echo "$QUALITY --targets regions" ;;
     clip) echo "$QUALITY --targets regions --normalisation zscore-brain-clip" ;;
     ctx) echo "$QUALITY --targets regions --context 1" ;;
+    ctxclip) echo "$QUALITY $CLIP --context 1" ;;
     seq4) echo "$QUALITY --targets regions --modalities flair,t1c,t1,t2" ;;
+    seq4clip) echo "$QUALITY $CLIP --modalities flair,t1c,t1,t2" ;;
     ratio5) echo "$QUALITY --targets regions --tumour-ratio 5" ;;
     *) echo "" ;;
   esac
