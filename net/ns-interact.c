@@ -9,7 +9,7 @@
  * (ns-dataset.h) and of the inference engine, the image normalised by the case's
  * statistics (not the crop's).  An earlier engine cut a box of at least 96 x 96 around
  * the region and the clicks: the network, trained on whole brain crops, had never seen
- * a slice cut through the brain at its border (issue 15, docs/quality.md).  The image
+ * a slice cut through the brain at its border (issue 15, docs/interactive.md).  The image
  * planes are normalised on demand with the model's transform
  * (ns_model_meta_normalise_transform), found once per session, so a session holds no
  * float copy of the volumes.
@@ -452,7 +452,7 @@ _ns_interact_session_pack (NsInteractSession *s, int axis, int slice, const guin
  * direction, where the network confirms it: a carried change never grows from slice to
  * slice.  (It grew through connected additions at first, and a network that adds a
  * little around its mask flooded WT and ET over dozens of slices: issue 15,
- * docs/quality.md.) */
+ * docs/interactive.md.) */
 static void
 keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, gboolean grow,
                      int pw, int ph)
