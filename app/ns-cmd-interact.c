@@ -38,19 +38,10 @@ static const char summary[] =
 static NsLabelMap *
 load_labels (const char *path, GError **error)
 {
+  /* NaN, infinite or non-label voxels are errors naming the file */
   g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
-  if (volume == NULL)
-    return NULL;
-  if (volume->n_nonfinite > 0)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
-                   "%s: NaN or infinite voxels, not labels", path);
-      return NULL;
-    }
-  NsLabelMap *map = ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, TRUE, error);
-  if (map != NULL && map->path == NULL)
-    map->path = g_strdup (path);
-  return map;
+  return volume != NULL
+         ? ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, TRUE, error) : NULL;
 }
 
 /* The automatic prediction: --start, else the default segmentation model on the case. */

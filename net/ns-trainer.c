@@ -371,21 +371,14 @@ load_starts (NsDataset *ds, const char *dir, GError **error)
                        ids[c]);
           return FALSE;
         }
+      /* NaN, infinite or non-label voxels are errors naming the file */
       g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
-      if (volume == NULL)
-        return FALSE;
-      if (volume->n_nonfinite > 0)
-        {
-          g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
-                       "%s: NaN or infinite voxels, not labels", path);
-          return FALSE;
-        }
-      NsLabelMap *map = ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, TRUE,
-                                                  error);
+      NsLabelMap *map = volume != NULL
+                        ? ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, TRUE,
+                                                    error)
+                        : NULL;
       if (map == NULL)
         return FALSE;
-      if (map->path == NULL)
-        map->path = g_strdup (path);
       g_ptr_array_add (maps, map);
     }
   return ns_dataset_set_starts (ds, (NsLabelMap *const *) maps->pdata, error);

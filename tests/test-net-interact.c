@@ -624,6 +624,28 @@ test_meta_roundtrip_and_refusal (void)
 
 /* ---- training ------------------------------------------------------------------------- */
 
+/* The options of one interactive training step on case `dir` from the segmentation
+ * model `seg`, into the temporary folder's `output`. */
+static void
+one_step_options (NsTrainerOptions *o, const char *dir, const char *seg, const char *output)
+{
+  const char *cases[] = { dir, NULL };
+
+  ns_trainer_options_init (o);
+  o->train_cases = g_strdupv ((char **) cases);
+  g_free (o->init);
+  o->init = g_strdup (seg);
+  g_free (o->device);
+  o->device = g_strdup ("cpu");
+  o->interactive = TRUE;
+  o->batch_size = 2;
+  o->steps_per_epoch = 1;
+  o->epochs = 1;
+  o->seed = 3;
+  o->n_workers = 1;
+  o->output = g_build_filename (ns_test_tmpdir (), output, NULL);
+}
+
 /* neuroseg train --interactive in-process: one step on a synthetic case, warm-started
  * from a segmentation model.  The result is an interactive model; its first convolution
  * starts from the segmentation model's for the image channels and from 0 for the three
@@ -638,21 +660,8 @@ test_train_warm_start (void)
   NsTrainerResult r;
   const double lr = 1e-4;
 
-  ns_trainer_options_init (&o);
-  const char *cases[] = { dir, NULL };
-  o.train_cases = g_strdupv ((char **) cases);
-  g_free (o.init);
-  o.init = g_strdup (seg);
-  g_free (o.device);
-  o.device = g_strdup ("cpu");
-  o.interactive = TRUE;
-  o.batch_size = 2;
-  o.steps_per_epoch = 1;
-  o.epochs = 1;
+  one_step_options (&o, dir, seg, "warm-interactive.safetensors");
   o.lr = lr;
-  o.seed = 3;
-  o.n_workers = 1;
-  o.output = g_build_filename (ns_test_tmpdir (), "warm-interactive.safetensors", NULL);
   g_assert_true (ns_trainer_run (&o, &r, &error));
   g_assert_no_error (error);
   g_assert_cmpint (r.steps, ==, 1);
@@ -707,21 +716,8 @@ test_train_with_starts (void)
   NsTrainerOptions o;
   NsTrainerResult r = { 0 };
 
-  ns_trainer_options_init (&o);
-  const char *cases[] = { dir, NULL };
-  o.train_cases = g_strdupv ((char **) cases);
-  g_free (o.init);
-  o.init = g_strdup (seg);
-  g_free (o.device);
-  o.device = g_strdup ("cpu");
-  o.interactive = TRUE;
+  one_step_options (&o, dir, seg, "starts-interactive.safetensors");
   o.interactive_starts = g_strdup (starts);
-  o.batch_size = 2;
-  o.steps_per_epoch = 1;
-  o.epochs = 1;
-  o.seed = 3;
-  o.n_workers = 1;
-  o.output = g_build_filename (ns_test_tmpdir (), "starts-interactive.safetensors", NULL);
 
   g_autoptr (NsCase) c = ns_case_load (dir, NS_CASE_LOAD_MAP_TO_2017, &error);
   g_assert_no_error (error);

@@ -155,9 +155,10 @@ test_validation_note (void)
 
 /* ---- a run ---------------------------------------------------------------------------------- */
 
-/* One training step from the dialog's request (the default as base) on the queued case. */
+/* Starts one training step from the dialog's request (the default as base) on the
+ * queued case. */
 static NsTrainPanel *
-run_one_step (const char *db, const char *val)
+start_one_step (const char *db, const char *val)
 {
   g_autoptr (GError) error = NULL;
   NsFineTuneDialog *dialog = ns_fine_tune_dialog_new (NULL, db);
@@ -165,7 +166,6 @@ run_one_step (const char *db, const char *val)
   NsTrainPanel *panel;
   const char *extra[] = { "--crop", "32", "--batch", "1", "--steps-per-epoch", "1",
                           "--max-steps", "1", NULL };
-  gint64 end = g_get_monotonic_time () + 600 * G_USEC_PER_SEC;
 
   if (val != NULL)
     ns_fine_tune_dialog_add_validation_case (dialog, val);
@@ -179,6 +179,16 @@ run_one_step (const char *db, const char *val)
   g_assert_true (ns_train_panel_start (panel, &r, &error));
   g_assert_no_error (error);
   ns_train_request_clear (&r);
+  return panel;
+}
+
+/* One training step (start_one_step ()), run to its successful end. */
+static NsTrainPanel *
+run_one_step (const char *db, const char *val)
+{
+  NsTrainPanel *panel = start_one_step (db, val);
+  gint64 end = g_get_monotonic_time () + 600 * G_USEC_PER_SEC;
+
   while (ns_train_panel_get_state (panel) == NS_TRAIN_RUNNING)
     {
       g_main_context_iteration (NULL, TRUE);
@@ -245,22 +255,8 @@ test_registered_elsewhere (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *db = make_db ("elsewhere");
-  NsFineTuneDialog *dialog = ns_fine_tune_dialog_new (NULL, db);
-  NsTrainRequest r = { 0 };
-  const char *extra[] = { "--crop", "32", "--batch", "1", "--steps-per-epoch", "1",
-                          "--max-steps", "1", NULL };
+  g_autoptr (NsTrainPanel) panel = start_one_step (db, NULL);
   gint64 end = g_get_monotonic_time () + 600 * G_USEC_PER_SEC;
-
-  g_assert_true (ns_fine_tune_dialog_get_request (dialog, &r, &error));
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  g_free (r.device);
-  r.device = g_strdup ("cpu");
-  r.epochs = 1;
-  r.extra_args = g_strdupv ((char **) extra);
-  g_autoptr (NsTrainPanel) panel = NS_TRAIN_PANEL (g_object_ref_sink (ns_train_panel_new (db)));
-  g_assert_true (ns_train_panel_start (panel, &r, &error));
-  g_assert_no_error (error);
-  ns_train_request_clear (&r);
 
   /* the other workbench: the run's model registered while this one still trains */
   g_autoptr (NsDb) q = ns_db_open (db, &error);
