@@ -65,20 +65,13 @@ SEGMENT_ARGS=${SEGMENT_ARGS:-}
 D=../shared/data
 TOOLS=$(dirname "$0")
 
-CASES="$D/brats2015/brats_2013_pat0003_1 $D/brats2015/brats_2013_pat0004_1
-$D/brats2015/brats_2013_pat0005_1 $D/brats2015/brats_2013_pat0006_1
-$D/brats2018/Brats18_2013_11_1 $D/brats2018/Brats18_2013_3_1
-$D/brats2018/Brats18_CBICA_ALU_1 $D/brats2018/Brats18_TCIA01_201_1
-$D/brats2018/Brats18_TCIA01_378_1 $D/brats2018/Brats18_TCIA02_135_1
-$D/brats2018/Brats18_TCIA03_265_1 $D/brats2018/Brats18_TCIA10_628_1
-$D/brats2018/Brats18_TCIA13_623_1"
-
 [ -d "$D" ] || { echo "crossval: $D not found (run from the project root)" >&2; exit 1; }
 mkdir -p "$OUT"
 RESULTS=$OUT/results.tsv
 [ -f "$RESULTS" ] || printf 'config\tfold\tcase\tWT\tTC\tET\n' > "$RESULTS"
 
-. "$TOOLS/lib/cases.sh"   # truth_of
+. "$TOOLS/lib/cases.sh"   # truth_of, CV_CASES
+CASES=$CV_CASES
 
 QUALITY="--arch mobilenetv2-unet --init imagenet --lr 1e-3"
 CLIP="--targets regions --normalisation zscore-brain-clip"
