@@ -7,7 +7,7 @@
 NS_PACKAGES="gcc pkg-config meson ninja-build libglib2.0-dev libgtk-4-dev libcairo2-dev \
 libepoxy-dev libegl-dev libegl-mesa0 libgl1-mesa-dri \
 libnifti2-dev zlib1g-dev libdnnl-dev libsqlite3-dev libjson-glib-dev xvfb xauth imagemagick \
-clang libclang-rt-14-dev mricron-data python3 python3-numpy python3-nibabel valgrind cmake desktop-file-utils appstream libdeflate-dev \
+clang libclang-rt-14-dev mricron-data python3 python3-numpy python3-scipy python3-nibabel valgrind cmake desktop-file-utils appstream libdeflate-dev \
 g++ libdcmtk-dev dcmtk dcm2niix dicom3tools python3-pydicom xdotool libpq-dev postgresql slurm-wlm munge \
 libopenmpi-dev openmpi-bin"
 
