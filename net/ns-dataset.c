@@ -29,7 +29,6 @@ typedef struct
   gboolean has_tumour;
   float *image;                /* (C, H, W), into a case block */
   guint8 *classes;             /* (H, W) */
-  guint8 *start;               /* (H, W) class indices of the case's start, or NULL */
 } Slice;
 
 typedef struct
@@ -51,7 +50,8 @@ struct _NsDataset
   GPtrArray *blocks;           /* per case: float images then uint8 classes */
   GArray *crops;               /* per case: Crop */
   int class_of[256];           /* BraTS 2017+ label value -> class index, or -1 */
-  guint8 *starts;              /* (slices, H, W) the starts of every slice, or NULL */
+  guint8 *starts;              /* (slices, H, W) class indices of every slice's start (by
+                                  slice id), or NULL */
   GArray *slices;              /* Slice */
   GArray *tumour;              /* int: slice ids with tumour */
   GArray *plain;               /* int: slice ids without */
@@ -262,7 +262,7 @@ add_case_slices (NsDataset *ds, int case_index, Prepared *p, const int class_of[
   for (gsize s = 0; s < n; s++)
     {
       int k = p->brain_slices[s];
-      Slice sl = { case_index, k, FALSE, images + s * img_floats, classes + s * H * W, NULL };
+      Slice sl = { case_index, k, FALSE, images + s * img_floats, classes + s * H * W };
       for (int y = 0; y < H; y++)
         {
           int j = cj0 + y;
@@ -532,11 +532,6 @@ ns_dataset_set_starts (NsDataset *ds, NsLabelMap *const *starts, GError **error)
 
   int H = ds->H, W = ds->W;
   gsize hw = (gsize) H * W;
-  /* BraTS 2015's 3 (non-enhancing) is the core, like 1, where the model has no 3 */
-  int class_of[256];
-  memcpy (class_of, ds->class_of, sizeof class_of);
-  if (class_of[3] < 0)
-    class_of[3] = class_of[1];
 
   for (int c = 0; c < ds->n_cases; c++)
     {
@@ -578,7 +573,7 @@ ns_dataset_set_starts (NsDataset *ds, NsLabelMap *const *starts, GError **error)
               if (i < 0 || i >= crop->nx)
                 continue;
               guint8 v = m->labels[((gsize) sl->k * crop->ny + j) * crop->nx + i];
-              if (class_of[v] < 0)
+              if (ds->class_of[v] < 0)
                 {
                   g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
                                "%s: label %d (voxel %d, %d, %d) is not one of the model's "
@@ -586,14 +581,12 @@ ns_dataset_set_starts (NsDataset *ds, NsLabelMap *const *starts, GError **error)
                                v, i, j, sl->k);
                   return FALSE;
                 }
-              out[(gsize) y * W + x] = (guint8) class_of[v];
+              out[(gsize) y * W + x] = (guint8) ds->class_of[v];
             }
         }
     }
   g_free (ds->starts);
   ds->starts = g_steal_pointer (&block);
-  for (guint id = 0; id < ds->slices->len; id++)
-    g_array_index (ds->slices, Slice, id).start = ds->starts + id * hw;
   return TRUE;
 }
 
@@ -696,6 +689,7 @@ ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **er
       const Slice *s = &g_array_index (ds->slices, Slice, id);
       float *img = b->images + (gsize) it * C * plane;
       const float *src = s->image;
+      const guint8 *s_start = ds->starts != NULL ? ds->starts + (gsize) id * plane : NULL;
       b->slice_ids[it] = id;
       if (ds->context > 0)
         {
@@ -710,7 +704,7 @@ ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **er
           ns_augment_draw (&ap, item_key (ds->options.seed, index, it, KEY_AUGMENT), &draw);
           if (!ns_augment_apply (&draw, src, s->classes, C, H, W, img, lab, error)
               || (start != NULL
-                  && !ns_augment_apply (&draw, NULL, s->start, 0, H, W, NULL, start, error)))
+                  && !ns_augment_apply (&draw, NULL, s_start, 0, H, W, NULL, start, error)))
             return NULL;
         }
       else
@@ -718,7 +712,7 @@ ns_dataset_make_batch (NsDataset *ds, guint64 index, int batch_size, GError **er
           memcpy (img, src, (gsize) C * plane * sizeof (float));
           memcpy (lab, s->classes, plane);
           if (start != NULL)
-            memcpy (start, s->start, plane);
+            memcpy (start, s_start, plane);
         }
       float *l = b->labels + (gsize) it * plane;
       for (gsize p = 0; p < plane; p++)

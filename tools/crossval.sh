@@ -84,7 +84,7 @@ train_args () {
     c) echo "--arch mobilenetv2-unet --init imagenet --lr $LR" ;;
     base) echo "$QUALITY" ;;
     regions) echo "$QUALITY --targets regions" ;;
-    clip) echo "$QUALITY --targets regions --normalisation zscore-brain-clip" ;;
+    clip) echo "$QUALITY $CLIP" ;;
     ctx) echo "$QUALITY --targets regions --context 1" ;;
     ctxclip) echo "$QUALITY $CLIP --context 1" ;;
     seq4) echo "$QUALITY --targets regions --modalities flair,t1c,t1,t2" ;;
