@@ -294,7 +294,7 @@ train (int argc, char **argv)
   gboolean has_seed = FALSE, has_crop = FALSE, has_max_steps = FALSE, has_lr = FALSE;
   gboolean has_wd = FALSE, has_ratio = FALSE, has_shards = FALSE;
   gboolean json = FALSE, quiet = FALSE, no_augment = FALSE, force = FALSE;
-  gboolean interactive = FALSE, carry = FALSE;
+  gboolean interactive = FALSE;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &data, "Training case (repeat)", "DIR" },
     { "val", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &val, "Held-out validation case (repeat)", "DIR" },
@@ -317,9 +317,6 @@ train (int argc, char **argv)
     { "starts", 0, 0, G_OPTION_ARG_FILENAME, &starts, "With --interactive: a folder with each "
       "training case's automatic prediction, CASE.nii.gz, by a model that did not train on "
       "it; half the simulated corrections start from it", "DIR" },
-    { "carry", 0, 0, G_OPTION_ARG_NONE, &carry, "With --interactive: train the propagation "
-      "task too (a neighbouring slice's correction in the click maps): the Refine tool's "
-      "propagation may then follow each slice's own boundary", NULL },
     { "normalisation", 0, 0, G_OPTION_ARG_STRING, &norm, "zscore-brain (default) or "
       "zscore-brain-clip (percentiles 0.5 and 99.5 clipped first)", "N" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning rate: none (default), cosine "
@@ -413,7 +410,7 @@ train (int argc, char **argv)
           || has_lr || has_seed || has_crop || has_ratio || schedule != NULL
           || has_spe || has_wd || weights_init != NULL || modalities != NULL
           || targets != NULL || context >= 0 || norm != NULL || pp_component >= 0 || pp_et >= 0
-          || interactive || starts != NULL || carry || has_shards)
+          || interactive || starts != NULL || has_shards)
         {
           ns_trainer_options_clear (&o);
           return usage_error (json, "--resume continues a run with its own data, model and "
@@ -507,15 +504,6 @@ train (int argc, char **argv)
           return usage_error (json, "--starts DIR goes with --interactive");
         }
       o.interactive_starts = g_strdup (starts);
-    }
-  if (carry)
-    {
-      if (!interactive)
-        {
-          ns_trainer_options_clear (&o);
-          return usage_error (json, "--carry goes with --interactive");
-        }
-      o.interactive_carry = TRUE;
     }
   if (norm != NULL)
     {

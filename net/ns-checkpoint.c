@@ -166,12 +166,6 @@ _ns_checkpoint_metadata_new (const NsModelMeta *meta)
       json_builder_add_string_value (ib, "disc");
       json_builder_set_member_name (ib, "click_radius_mm");
       json_builder_add_double_value (ib, NS_INTERACT_CLICK_RADIUS_MM);
-      if (meta->propagate_carried)
-        {
-          /* absent: "pasted" (the models before it) */
-          json_builder_set_member_name (ib, "propagation");
-          json_builder_add_string_value (ib, "carried-change");
-        }
       json_builder_end_object (ib);
       set_text (md, "interactive", ns_json_builder_dup_text (ib));
     }
@@ -439,16 +433,6 @@ read_interactive (MetaReader *r, JsonNode *in, NsModelMeta *meta)
     return meta_fail (r, "__metadata__ 'interactive' inputs are not the ones this build "
                       "knows (region-mask, positive-clicks, negative-clicks)");
   meta->n_interaction = NS_INTERACT_N_CHANNELS;
-  JsonNode *prop = json_object_get_member (json_node_get_object (in), "propagation");
-  if (prop != NULL)
-    {
-      const char *how = ns_json_node_holds (prop, G_TYPE_STRING)
-                        ? json_node_get_string (prop) : NULL;
-      if (g_strcmp0 (how, "carried-change") != 0 && g_strcmp0 (how, "pasted") != 0)
-        return meta_fail (r, "__metadata__ 'interactive' propagation is not one this build "
-                          "knows (pasted, carried-change)");
-      meta->propagate_carried = g_strcmp0 (how, "carried-change") == 0;
-    }
   return TRUE;
 }
 

@@ -15,19 +15,9 @@ G_BEGIN_DECLS
  * 0..3 of ns_model_meta_new_default, no context; starts, when not NULL, likewise):
  * images (n, c + 3, h, w) and labels (n, 1, h, w) holding 0/1, the target region.
  * model: the interactive model being trained (its no-gradient rounds leave it in INFER
- * mode).  carry: train the propagation task too (NsModelMeta.propagate_carried).  A pure
- * function of (batch, seed, carry, the model's parameters). */
+ * mode).  A pure function of (batch, seed, the model's parameters). */
 gboolean _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed,
-                                  gboolean carry, float *images, float *labels,
-                                  GError **error);
-
-/* A carry item (ns-interact-train.c): from target and prior (w x h, 0/1) the change a
- * corrected neighbouring slice carries to this one: its additions in pos, its removals in
- * neg (cleared first), pasted into prior.  FALSE with error unset when no change could be
- * made (nothing changes then), FALSE with error set on failure. */
-gboolean _ns_interact_train_carry (const guint8 *target, guint8 *prior, int w, int h,
-                                   guint64 seed, guint64 index, int b, guint8 *pos,
-                                   guint8 *neg, GError **error);
+                                  float *images, float *labels, GError **error);
 
 /* The start of training item b of batch `index` (ns-interact-train.c, steps 1 to 3): the
  * region drawn for it, from classes (w x h BraTS class indices), into target (0/1); the
@@ -44,7 +34,6 @@ gboolean _ns_interact_train_start (const float *classes, const float *predicted,
  * the trainer, which the tests compare with the engine's (_ns_interact_session_pack). */
 void     _ns_interact_train_pack (float *out, int n_image, const float *const *image, int w,
                                   int h, const guint8 *prior, const NsClick *clicks,
-                                  int n_clicks, const guint8 *carried_pos,
-                                  const guint8 *carried_neg);
+                                  int n_clicks);
 
 G_END_DECLS

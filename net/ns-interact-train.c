@@ -29,22 +29,12 @@
  * The input is then the image channels, the mask and the click maps; the label the
  * target (class 1 of the interactive model).  Items with no click and a perturbed mask
  * are what propagation to a neighbouring slice asks of the model.
- *
- * With carry (a model trained for the propagation task, NsModelMeta.propagate_carried),
- * 30 % of the items are instead a slice next to a corrected one (_ns_interact_train_carry):
- * no click; the click maps carry the neighbour's change, made from this slice's own
- * largest error region (missed or false) moved and grown or shrunk by up to 2 pixels (a
- * neighbour's error has nearly this slice's shape), or, one time in five, from a region
- * where this slice has no error (the error ended on the neighbour: the change must not
- * be taken); the mask is the start with the change pasted in, as the engine's
- * propagation shows it; no rounds of the model for these items.
  */
 #define G_LOG_DOMAIN "neuroseg-net"
 
 #include "ns-interact-private.h"
 #include "ns-interact-train-private.h"
 
-#include "ns-components.h"
 #include "ns-metrics.h"
 
 #include <math.h>
@@ -68,9 +58,7 @@ uniform (guint64 seed, guint64 batch, int item, int purpose)
 }
 
 enum { KEY_REGION, KEY_START, KEY_RADIUS, KEY_SHIFT_X, KEY_SHIFT_Y, KEY_CLICKS, KEY_ROUNDS,
-       KEY_BLOB, KEY_BLOB_KIND, KEY_BLOB_AT, KEY_BLOB_RADIUS, KEY_PREDICTED, KEY_CARRY,
-       KEY_CARRY_STALE, KEY_CARRY_RADIUS, KEY_CARRY_X, KEY_CARRY_Y, KEY_CARRY_AT,
-       KEY_CARRY_SIZE };
+       KEY_BLOB, KEY_BLOB_KIND, KEY_BLOB_AT, KEY_BLOB_RADIUS, KEY_PREDICTED };
 
 /* Whether class index k (of the BraTS segmentation meta: 0, NCR/NET, edema, enhancing)
  * is in region r. */
@@ -152,7 +140,6 @@ typedef struct
   guint8 *target;   /* (h, w) */
   guint8 *prior;    /* (h, w) the mask the model sees */
   GArray *clicks;   /* NsClick on axis 2, slice 0 */
-  guint8 *pos, *neg; /* (h, w) a carried change (carry items), else NULL */
 } Item;
 
 /* One click of the simulated user against `pred`; the error it covers counts as fixed
@@ -259,89 +246,6 @@ start_item (Item *it, const float *classes, const float *predicted, int w, int h
   return TRUE;
 }
 
-/* The largest 4-connected region of m (w x h) kept in m, the rest cleared; FALSE with
- * error when out of memory. */
-static gboolean
-keep_largest (guint8 *m, int w, int h, GError **error)
-{
-  int dims[3] = { w, h, 1 };
-  g_autoptr (GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autofree guint32 *id = ns_components_label (m, dims, 1, sizes, error);
-  if (id == NULL)
-    return FALSE;
-  guint32 best = 0;
-  for (guint i = 0; i < sizes->len; i++)
-    if (best == 0 || g_array_index (sizes, guint64, i) > g_array_index (sizes, guint64, best - 1))
-      best = i + 1;
-  for (gsize p = 0; p < (gsize) w * h; p++)
-    m[p] = best != 0 && id[p] == best;
-  return TRUE;
-}
-
-gboolean
-_ns_interact_train_carry (const guint8 *target, guint8 *prior, int w, int h, guint64 seed,
-                          guint64 index, int b, guint8 *pos, guint8 *neg, GError **error)
-{
-  gsize n = (gsize) w * h, missed = 0, wrong = 0;
-  g_autofree guint8 *change = g_malloc (n);
-
-  memset (pos, 0, n);
-  memset (neg, 0, n);
-  for (gsize p = 0; p < n; p++)
-    {
-      missed += target[p] && !prior[p];
-      wrong += prior[p] && !target[p];
-    }
-  gboolean add = missed >= wrong;
-  if (uniform (seed, index, b, KEY_CARRY_STALE) < 0.2 || missed + wrong == 0)
-    {
-      /* the neighbour's error ended here: a change where this slice is right (an
-       * addition outside the target within 12 pixels of it, or a removal inside it) */
-      add = uniform (seed, index, b, KEY_CARRY_X) < 0.5;
-      g_autofree guint8 *cand = g_malloc (n);
-      memcpy (cand, target, n);
-      if (add && !morph (cand, w, h, 12, error))
-        return FALSE;
-      for (gsize p = 0; p < n; p++)
-        cand[p] = add ? cand[p] && !target[p] && !prior[p] : target[p] && prior[p];
-      memset (change, 0, n);
-      int radius = 4 + MIN ((int) (uniform (seed, index, b, KEY_CARRY_SIZE) * 12), 11);
-      blob (change, cand, w, h, uniform (seed, index, b, KEY_CARRY_AT), radius, 1);
-      for (gsize p = 0; p < n; p++)
-        change[p] = change[p] && cand[p];
-    }
-  else
-    {
-      for (gsize p = 0; p < n; p++)
-        change[p] = add ? target[p] && !prior[p] : prior[p] && !target[p];
-      if (!keep_largest (change, w, h, error))
-        return FALSE;
-      /* the neighbour's version of it */
-      g_autofree guint8 *moved = g_memdup2 (change, n);
-      int radius = MIN ((int) (uniform (seed, index, b, KEY_CARRY_RADIUS) * 5), 4) - 2;
-      if (!morph (moved, w, h, radius, error))
-        return FALSE;
-      shift (moved, w, h, MIN ((int) (uniform (seed, index, b, KEY_CARRY_X) * 5), 4) - 2,
-             MIN ((int) (uniform (seed, index, b, KEY_CARRY_Y) * 5), 4) - 2);
-      gsize left = 0;
-      for (gsize p = 0; p < n; p++)
-        left += moved[p];
-      if (left > 0)
-        memcpy (change, moved, n);
-    }
-  /* the neighbour's change as the engine carries it (ns_interact_session_propagate):
-   * pasted into the mask, and all of it in the click map of its sign */
-  gboolean any = FALSE;
-  for (gsize p = 0; p < n; p++)
-    if (change[p])
-      {
-        any |= prior[p] != add;
-        prior[p] = add;
-        (add ? pos : neg)[p] = 1;
-      }
-  return any;
-}
-
 gboolean
 _ns_interact_train_start (const float *classes, const float *predicted, int w, int h,
                           guint64 seed, guint64 index, int b, guint8 *target, guint8 *prior,
@@ -353,8 +257,7 @@ _ns_interact_train_start (const float *classes, const float *predicted, int w, i
 
 void
 _ns_interact_train_pack (float *out, int n_image, const float *const *image, int w, int h,
-                         const guint8 *prior, const NsClick *clicks, int n_clicks,
-                         const guint8 *carried_pos, const guint8 *carried_neg)
+                         const guint8 *prior, const NsClick *clicks, int n_clicks)
 {
   gsize hw = (gsize) w * h;
   g_autofree guint8 *pos = g_malloc (hw), *neg = g_malloc (hw);
@@ -362,11 +265,6 @@ _ns_interact_train_pack (float *out, int n_image, const float *const *image, int
 
   ns_grid_init (&grid, w, h, 1, 1, 1, 1);
   ns_interact_draw_clicks (&grid, clicks, n_clicks, 2, 0, pos, neg);
-  for (gsize p = 0; p < hw; p++)
-    {
-      pos[p] |= carried_pos != NULL && carried_pos[p];
-      neg[p] |= carried_neg != NULL && carried_neg[p];
-    }
   _ns_interact_pack (out, n_image, image, prior, pos, neg, w, h, 0, 0, w, h);
 }
 
@@ -380,13 +278,12 @@ pack_item (float *out, const NsBatch *batch, int b, const Item *it)
   for (int c = 0; c < batch->c; c++)
     image[c] = batch->images + ((gsize) b * batch->c + c) * hw;
   _ns_interact_train_pack (out, batch->c, image, batch->w, batch->h, it->prior,
-                           (const NsClick *) it->clicks->data, it->clicks->len, it->pos,
-                           it->neg);
+                           (const NsClick *) it->clicks->data, it->clicks->len);
 }
 
 gboolean
-_ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed, gboolean carry,
-                         float *images, float *labels, GError **error)
+_ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed, float *images,
+                         float *labels, GError **error)
 {
   int B = batch->n, w = batch->w, h = batch->h, C = batch->c;
   gsize hw = (gsize) w * h, item = hw * (C + NS_INTERACT_N_CHANNELS);
@@ -401,26 +298,9 @@ _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed, gbo
       items[b].clicks = g_array_new (FALSE, FALSE, sizeof (NsClick));
     }
   for (int b = 0; ok && b < B; b++)
-    {
-      ok = start_item (&items[b], batch->labels + b * hw,
-                       batch->starts != NULL ? batch->starts + b * hw : NULL, w, h, seed,
-                       batch->index, b, error);
-      if (ok && carry && uniform (seed, batch->index, b, KEY_CARRY) < 0.3)
-        {
-          /* a slice next to a corrected one: its change instead of clicks */
-          items[b].pos = g_malloc (hw);
-          items[b].neg = g_malloc (hw);
-          g_array_set_size (items[b].clicks, 0);
-          GError *local = NULL;
-          if (!_ns_interact_train_carry (items[b].target, items[b].prior, w, h, seed,
-                                         batch->index, b, items[b].pos, items[b].neg, &local)
-              && local != NULL)
-            {
-              g_propagate_error (error, local);
-              ok = FALSE;
-            }
-        }
-    }
+    ok = start_item (&items[b], batch->labels + b * hw,
+                     batch->starts != NULL ? batch->starts + b * hw : NULL, w, h, seed,
+                     batch->index, b, error);
 
   double u = uniform (seed, batch->index, 0, KEY_ROUNDS);
   int rounds = u < 0.4 ? 0 : u < 0.7 ? 1 : 2;
@@ -433,8 +313,6 @@ _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed, gbo
       for (int b = 0; ok && b < B; b++)
         {
           gboolean placed;
-          if (items[b].pos != NULL)
-            continue;   /* a carry item stays the neighbour's change */
           memcpy (items[b].prior, pred + b * hw, hw);
           ok = user_click (&items[b], pred + b * hw, w, h, FALSE, &placed, error);
         }
@@ -449,8 +327,6 @@ _ns_interact_make_batch (NsModel *model, const NsBatch *batch, guint64 seed, gbo
     {
       g_free (items[b].target);
       g_free (items[b].prior);
-      g_free (items[b].pos);
-      g_free (items[b].neg);
       g_array_unref (items[b].clicks);
     }
   return ok;

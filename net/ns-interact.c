@@ -448,12 +448,11 @@ _ns_interact_session_pack (NsInteractSession *s, int axis, int slice, const guin
  * negative one only removes (the Refine tool's left and right click), and neither
  * rewrites a part of the slice it does not touch (an imperfect network would otherwise
  * spoil what was right: issue 15's first model turned an ET click into the whole core);
- * grow FALSE (a propagated slice of a model not trained for propagation): only the seeds
- * themselves may change, each in its direction, where the network confirms it: a carried
- * change never grows from slice to slice.  (It grew through connected additions at first,
- * and a network that adds a little around its mask flooded WT and ET over dozens of
- * slices: issue 15, docs/interactive.md.)  A model trained for the propagation task
- * (NsModelMeta.propagate_carried) grows from its carried change like from a click. */
+ * grow FALSE (a propagated slice): only the seeds themselves may change, each in its
+ * direction, where the network confirms it: a carried change never grows from slice to
+ * slice.  (It grew through connected additions at first, and a network that adds a
+ * little around its mask flooded WT and ET over dozens of slices: issue 15,
+ * docs/interactive.md.) */
 static void
 keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, gboolean grow,
                      int pw, int ph)
@@ -513,9 +512,7 @@ keep_seeded_changes (guint8 *out, const guint8 *base, const guint8 *seeds, gbool
 /* Runs the network on slice with `prior` as its current mask and the clicks on it;
  * writes the result into the session's mask and out (a plane); *n_changed: voxels that
  * differ from the session's mask before.  seeds (a plane, nullable: the clicks on the
- * slice): where changes may start (keep_seeded_changes); to a model trained for
- * propagation (meta->propagate_carried) they are also shown in the click maps, as its
- * training showed a neighbour's change, and its answer may grow from them. */
+ * slice): where changes may start (keep_seeded_changes). */
 static gboolean
 correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
                const guint8 *seeds, guint8 *out, gsize *n_changed, GCancellable *cancellable,
@@ -533,12 +530,6 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
   *n_changed = 0;
   ns_interact_draw_clicks (&s->grid, (const NsClick *) s->clicks->data, s->clicks->len, axis,
                            slice, pos, neg);
-  gboolean carried = seeds != NULL && s->meta->propagate_carried;
-  for (gsize p = 0; carried && p < hw; p++)
-    {
-      pos[p] |= (seeds[p] & SEED_ADD) != 0;
-      neg[p] |= (seeds[p] & SEED_REMOVE) != 0;
-    }
   /* nothing to correct on a slice without region and clicks */
   gboolean any = FALSE;
   for (gsize p = 0; p < hw && !any; p++)
@@ -563,8 +554,7 @@ correct_slice (NsInteractSession *s, int axis, int slice, const guint8 *prior,
         /* the clicks' discs: positive ones add, negative ones remove */
         for (gsize p = 0; p < hw; p++)
           pos[p] = (pos[p] ? SEED_ADD : 0) | (neg[p] ? SEED_REMOVE : 0);
-      keep_seeded_changes (out, old, seeds != NULL ? seeds : pos, seeds == NULL || carried,
-                           pw, ph);
+      keep_seeded_changes (out, old, seeds != NULL ? seeds : pos, seeds == NULL, pw, ph);
     }
   for (int v = 0; v < ph; v++)
     for (int u = 0; u < pw; u++)

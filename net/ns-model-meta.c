@@ -76,7 +76,6 @@ ns_model_meta_copy (const NsModelMeta *meta)
   c->context = meta->context;
   c->postprocess = meta->postprocess;
   c->n_interaction = meta->n_interaction;
-  c->propagate_carried = meta->propagate_carried;
   c->name = g_strdup (meta->name);
   c->parent = g_strdup (meta->parent);
   c->cases = g_strdupv (meta->cases);

@@ -86,12 +86,6 @@ typedef struct
    * click maps; it has one region output (classes background and "region", regions {1}),
    * no context.  The metadata key "interactive" records these inputs. */
   int n_interaction;
-  /* An interactive model trained for the propagation task too (train --carry,
-   * ns-interact-train.c): on a slice next to a corrected one, the click maps carry the
-   * neighbour's change and the answer may follow this slice's own boundary
-   * (ns_interact_session_propagate); FALSE: the carried change is only confirmed or
-   * dropped.  "interactive": {"propagation": "carried-change"} records it. */
-  gboolean propagate_carried;
   /* provenance (any may be NULL / 0) */
   char *name;            /* human-readable model name */
   char *parent;          /* checkpoint this one was fine-tuned from */

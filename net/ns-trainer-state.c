@@ -275,7 +275,6 @@ _ns_trainer_options_to_json (const NsTrainerOptions *o)
   ns_json_add_int (b, "context", o->context);
   ns_json_add_int (b, "interactive", o->interactive);
   ns_json_add_string (b, "interactive_starts", o->interactive_starts);
-  ns_json_add_int (b, "interactive_carry", o->interactive_carry);
   ns_json_add_string (b, "normalisation", o->normalisation);
   ns_json_add_int (b, "pp_min_component_voxels", o->postprocess.min_component_voxels);
   ns_json_add_int (b, "pp_small_label", o->postprocess.small_label);
@@ -364,7 +363,6 @@ _ns_trainer_options_from_json (NsTrainerOptions *o, const char *text, const char
   o->interactive = ns_json_get_number (obj, "interactive", 0) != 0;
   g_free (o->interactive_starts);
   o->interactive_starts = ns_json_dup_string (obj, "interactive_starts");
-  o->interactive_carry = ns_json_get_number (obj, "interactive_carry", 0) != 0;
   g_free (o->normalisation);
   o->normalisation = ns_json_dup_string (obj, "normalisation");
   o->postprocess.min_component_voxels = (int) ns_json_get_number (obj, "pp_min_component_voxels",

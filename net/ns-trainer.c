@@ -413,8 +413,6 @@ check_options (const NsTrainerOptions *o, GError **error)
     bad = "--interactive makes its own inputs and output: no --context, no --regions";
   else if (!o->interactive && o->interactive_starts != NULL)
     bad = "starts (--starts) are for an interactive model (--interactive)";
-  else if (!o->interactive && o->interactive_carry)
-    bad = "the propagation task (--carry) is for an interactive model (--interactive)";
   if (bad != NULL)
     {
       g_set_error_literal (error, NS_DATA_ERROR, NS_DATA_ERROR_INVALID, bad);
@@ -1177,16 +1175,7 @@ setup (Trainer *t, GError **error)
   if (!check_options (o, error) || !setup_backend (t, error))
     return FALSE;
   t->model = make_model (t->be, o, &t->parent, error);
-  if (t->model == NULL)
-    return FALSE;
-  const NsModelMeta *meta = ns_model_get_meta (t->model);
-  if (o->interactive_carry && !meta->propagate_carried)
-    {
-      g_autoptr (NsModelMeta) carried = ns_model_meta_copy (meta);
-      carried->propagate_carried = TRUE;
-      ns_model_set_meta (t->model, carried);
-    }
-  if (!setup_data (t, error))
+  if (t->model == NULL || !setup_data (t, error))
     return FALSE;
   plan (t);
   return setup_optimiser (t, error) && (o->resume == NULL || resume (t, error))
@@ -1216,9 +1205,8 @@ run_steps (Trainer *t, gboolean *saved, double *last_loss, GError **error)
       if (ok && t->data_meta != NULL)
         {
           /* the clicks of the simulated user, some placed on the model's own predictions */
-          ok = _ns_interact_make_batch (t->model, batch, o->seed,
-                                        ns_model_get_meta (t->model)->propagate_carried,
-                                        t->host_images, t->host_labels, error);
+          ok = _ns_interact_make_batch (t->model, batch, o->seed, t->host_images,
+                                        t->host_labels, error);
           view.images = t->host_images;
           view.labels = t->host_labels;
           view.c = t->C;

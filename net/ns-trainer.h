@@ -142,11 +142,6 @@ typedef struct
                                     automatic prediction as <case id>.nii.gz (made by a
                                     model that did not train on it): half the items start
                                     from it (ns_dataset_set_starts, ns-interact-train.c) */
-  gboolean interactive_carry;    /* interactive: train the propagation task too (a
-                                    neighbour's correction in the click maps,
-                                    ns-interact-train.c); the model's metadata says so
-                                    (NsModelMeta.propagate_carried).  A model that has it
-                                    keeps it and trains it when fine-tuned */
   char *normalisation;           /* NULL: zscore-brain; or zscore-brain-clip */
   NsPostprocessParams postprocess; /* recorded in the model's metadata, applied by
                                     inference (chosen beforehand on training folds) */

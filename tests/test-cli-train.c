@@ -10,7 +10,6 @@
 #include "ns-test-net.h"
 #include "ns-test-util.h"
 
-#include "ns-checkpoint.h"
 #include "ns-trainer.h"
 
 #include <glib/gstdio.h>
@@ -122,44 +121,6 @@ test_starts (void)
     assert_contains (run.err, want);
   }
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-}
-
-/* --carry (the propagation task) goes with --interactive; the model it trains says so
- * in its metadata (the Refine tool's propagation reads it), and --resume keeps it. */
-static void
-test_carry (void)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *out = g_build_filename (ns_test_tmpdir (), "carry.safetensors", NULL);
-  {
-    g_auto (NsTestRun) run = { 0 };
-    run_train (&run, out, (const char *[]) { "--carry", NULL });
-    g_assert_cmpint (run.status, ==, 2);
-    assert_contains (run.err, "--carry goes with --interactive");
-    g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-  }
-  g_autofree char *seg = ns_test_write_random_model ("carry-seg.safetensors", 3);
-  for (int carry = 0; carry < 2; carry++)
-    {
-      g_auto (NsTestRun) run = { 0 };
-      run_train (&run, out, carry ? (const char *[]) { "--interactive", "--init", seg, "--carry",
-                                                       "--force", NULL }
-                                  : (const char *[]) { "--interactive", "--init", seg,
-                                                       "--force", NULL });
-      g_assert_cmpint (run.status, ==, 0);
-      g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (out, &error);
-      g_assert_no_error (error);
-      g_assert_true (ns_model_meta_is_interactive (meta));
-      g_assert_cmpint (meta->propagate_carried, ==, carry);
-    }
-  /* a model trained for it keeps it when trained on without --carry */
-  g_autofree char *more = g_build_filename (ns_test_tmpdir (), "carry-more.safetensors", NULL);
-  g_auto (NsTestRun) run = { 0 };
-  run_train (&run, more, (const char *[]) { "--interactive", "--init", out, NULL });
-  g_assert_cmpint (run.status, ==, 0);
-  g_autoptr (NsModelMeta) meta = ns_checkpoint_read_meta (more, &error);
-  g_assert_no_error (error);
-  g_assert_true (meta->propagate_carried);
 }
 
 /* The options the scripts in tools/ pass (train-default.sh, crossval.sh) are all accepted:
@@ -277,7 +238,6 @@ main (int argc, char **argv)
   g_test_add_func ("/net/cli/train/outputs", test_outputs);
   g_test_add_func ("/net/cli/train/schedule", test_schedule);
   g_test_add_func ("/net/cli/train/starts", test_starts);
-  g_test_add_func ("/net/cli/train/carry", test_carry);
   int status = g_test_run ();
   g_free (case_dir);
   return status;

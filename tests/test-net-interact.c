@@ -402,71 +402,6 @@ test_session_propagation_does_not_grow (void)
   g_assert_cmpuint (elsewhere, >, 0);
 }
 
-/* The oracle, counting the calls whose positive map holds anything. */
-static gboolean
-counting_forward (const float *input, int n_image, int bw, int bh, guint8 *out,
-                  gpointer data, GError **error)
-{
-  gsize hw = (gsize) bw * bh;
-  gboolean any = FALSE;
-  for (gsize p = 0; p < hw && !any; p++)
-    any = input[(n_image + 1) * hw + p] > 0.5f;
-  *(int *) data += any;
-  return oracle_forward (input, n_image, bw, bh, out, NULL, error);
-}
-
-/* A model trained for propagation (meta->propagate_carried) is shown the carried change
- * in its click maps and its answer may grow from it: one click on a slice off the
- * ball's centre, whose cross-section is smaller than its neighbours' towards the centre,
- * corrects the whole ball when the network follows each slice (the oracle), and it stays
- * within the ball; without it the neighbours keep the clicked slice's cross-section
- * (test_session_propagation_does_not_grow). */
-static void
-test_session_propagation_carried (void)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (NsLabelMap) truth = NULL;
-  g_autoptr (NsCase) c = ball_case (48, 48, 20, 1.0, 1.0, 1.0, 8.0, &truth);
-  g_autoptr (NsLabelMap) empty = ns_label_map_new (&c->grid, &error);
-  double dice[2];
-  int calls_with_pos[2] = { 0, 0 };
-
-  for (int carried = 0; carried < 2; carried++)
-    {
-      g_autoptr (NsModelMeta) meta = interactive_meta ();
-      meta->propagate_carried = carried;
-      g_autoptr (NsInteractSession) s = _ns_interact_session_new_full (
-        NULL, meta, counting_forward, &calls_with_pos[carried], c, NS_REGION_WT, empty,
-        &error);
-      g_assert_no_error (error);
-      NsClick click = { 2, { 24, 24, 5 }, TRUE, 2.0 };
-      g_assert_true (ns_interact_session_add_click (s, &click, &error));
-      g_assert_true (ns_interact_session_run_slice (s, 2, 5, NULL, NULL, &error));
-      g_assert_true (ns_interact_session_propagate (s, 2, 5, NULL, NULL, NULL, &error));
-      g_assert_no_error (error);
-      const guint8 *mask = ns_interact_session_get_mask (s);
-      gsize both = 0, in_mask = 0, in_truth = 0;
-      for (gsize p = 0; p < ns_grid_n_voxels (&c->grid); p++)
-        {
-          gboolean t = truth->labels[p] != 0;
-          both += mask[p] && t;
-          in_mask += mask[p];
-          in_truth += t;
-          /* nothing outside the ball */
-          g_assert_true (!mask[p] || t);
-        }
-      dice[carried] = 2.0 * both / (in_mask + in_truth);
-    }
-  g_test_message ("Dice of the ball after one click: %.3f without the propagation task, "
-                  "%.3f with it; calls with a positive map: %d, %d", dice[0], dice[1],
-                  calls_with_pos[0], calls_with_pos[1]);
-  g_assert_cmpfloat (dice[1], >=, 0.95);
-  g_assert_cmpfloat (dice[0], <, dice[1] - 0.05);
-  /* the carried change is in the click maps of the propagated slices */
-  g_assert_cmpint (calls_with_pos[0], ==, 1);
-  g_assert_cmpint (calls_with_pos[1], >, 5);
-}
-
 /* ---- the simulated user ---------------------------------------------------------------- */
 
 static void
@@ -648,20 +583,6 @@ test_meta_roundtrip_and_refusal (void)
   g_assert_cmpint (ns_model_meta_n_channels (back), ==, 5);
   g_autoptr (NsModel) loaded = ns_checkpoint_load (path, be, &error);
   g_assert_no_error (error);
-  g_assert_false (back->propagate_carried);
-  /* a model trained for propagation says so */
-  {
-    g_autoptr (NsModelMeta) carried = ns_model_meta_copy (meta);
-    carried->propagate_carried = TRUE;
-    ns_model_set_meta (model, carried);
-    g_autofree char *cpath = g_build_filename (ns_test_tmpdir (), "carried.safetensors", NULL);
-    g_assert_true (ns_checkpoint_save (model, cpath, NS_DTYPE_F32, &error));
-    g_autoptr (NsModelMeta) cback = ns_checkpoint_read_meta (cpath, &error);
-    g_assert_no_error (error);
-    g_assert_true (cback->propagate_carried);
-    g_autoptr (NsModelMeta) copy = ns_model_meta_copy (cback);
-    g_assert_true (copy->propagate_carried);
-  }
 
   /* the interactive model is refused by the segmentation engine */
   g_autoptr (NsLabelMap) truth = NULL;
@@ -903,7 +824,7 @@ test_train_engine_same_input (void)
   NsClick tclick[2] = { { 2, { cx + 1, cy, 0 }, TRUE, 0 }, { 2, { nx, ny, 0 }, FALSE, 0 } };
   const float *planes[2] = { image, image + hw };
   g_autofree float *train = g_new (float, hw * (C + NS_INTERACT_N_CHANNELS));
-  _ns_interact_train_pack (train, C, planes, w, h, prior, tclick, 2, NULL, NULL);
+  _ns_interact_train_pack (train, C, planes, w, h, prior, tclick, 2);
 
   /* the engine: the same mask on slice k, the same click on the case's grid */
   g_autoptr (NsLabelMap) start = ns_label_map_new (&c->grid, &error);
@@ -976,7 +897,7 @@ test_train_target_is_truth (void)
       gsize hw = (gsize) batch->w * batch->h, item = hw * (batch->c + NS_INTERACT_N_CHANNELS);
       g_autofree float *images = g_new (float, item * B);
       g_autofree float *labels = g_new (float, hw * B);
-      g_assert_true (_ns_interact_make_batch (model, batch, 5, FALSE, images, labels, &error));
+      g_assert_true (_ns_interact_make_batch (model, batch, 5, images, labels, &error));
       g_assert_no_error (error);
       for (int b = 0; b < B; b++)
         {
@@ -1051,72 +972,6 @@ test_train_starts (void)
   g_assert_cmpint (added, >=, N * 8 / 100);
 }
 
-/* The propagation task's items (train --carry): the change a corrected neighbour carries
- * is of one sign, pasted into the mask and nowhere else; most of the time it is this
- * slice's own error region moved or resized a little (overlapping it by at least 40 %),
- * about one time in five a change where this slice is already right (an addition outside
- * the target, a removal inside it), which the model must learn to refuse. */
-static void
-test_train_carry (void)
-{
-  g_autoptr (GError) error = NULL;
-  const int W = 96, H = 96, N = 300;
-  g_autofree guint8 *target = g_malloc (W * H), *start = g_malloc (W * H);
-  g_autofree guint8 *prior = g_malloc (W * H), *pos = g_malloc (W * H), *neg = g_malloc (W * H);
-  int own = 0, stale = 0, adds = 0, removes = 0;
-
-  /* the target a disc; the start misses a disc-shaped part of it */
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++)
-      {
-        target[y * W + x] = hypot (x - 48, y - 48) <= 20;
-        start[y * W + x] = target[y * W + x] && hypot (x - 60, y - 48) > 8;
-      }
-  for (int i = 0; i < N; i++)
-    {
-      memcpy (prior, start, W * H);
-      gboolean made = _ns_interact_train_carry (target, prior, W, H, 13, i, i % 4, pos, neg,
-                                                &error);
-      g_assert_no_error (error);
-      if (!made)
-        continue;
-      gsize n_pos = 0, n_neg = 0, on_error = 0, on_target = 0, union_ = 0;
-      for (int p = 0; p < W * H; p++)
-        {
-          gboolean miss = target[p] && !start[p];
-          n_pos += pos[p];
-          n_neg += neg[p];
-          gboolean h = pos[p] || neg[p];
-          on_error += h && miss;
-          on_target += h && target[p];
-          union_ += h || miss;
-          /* pasted where it is, the mask unchanged elsewhere */
-          g_assert_cmpint (prior[p], ==, pos[p] ? 1 : neg[p] ? 0 : start[p]);
-        }
-      g_assert_true ((n_pos > 0) != (n_neg > 0));
-      adds += n_pos > 0;
-      removes += n_neg > 0;
-      if (on_error == 0)
-        {
-          stale++;
-          /* where this slice is right: an addition outside the target, a removal in it */
-          g_assert_cmpuint (on_target, ==, n_pos > 0 ? 0 : n_neg);
-        }
-      else
-        {
-          own++;
-          g_assert_cmpuint (n_pos, >, 0);
-          g_assert_cmpfloat ((double) on_error / union_, >=, 0.4);
-        }
-    }
-  g_test_message ("of %d items: %d carry this slice's error, %d a change where it is right "
-                  "(%d additions, %d removals)", N, own, stale, adds, removes);
-  g_assert_cmpint (stale, >=, N * 10 / 100);
-  g_assert_cmpint (stale, <=, N * 30 / 100);
-  g_assert_cmpint (own + stale, >=, N * 95 / 100);
-  g_assert_cmpint (removes, >, 0);
-}
-
 /* With the case's automatic prediction (out of fold) given, about half of the starts are
  * that prediction's region, the others made as without it; without it, none is. */
 static void
@@ -1167,8 +1022,6 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/session/click-sign", test_session_click_sign);
   g_test_add_func ("/net/interact/session/propagation-does-not-grow",
                    test_session_propagation_does_not_grow);
-  g_test_add_func ("/net/interact/session/propagation-carried",
-                   test_session_propagation_carried);
   g_test_add_func ("/net/interact/next-click", test_next_click);
   g_test_add_func ("/net/interact/protocol/click-raises-dice", test_protocol_click_raises_dice);
   g_test_add_func ("/net/interact/protocol/negative-click", test_protocol_negative_click);
@@ -1180,6 +1033,5 @@ main (int argc, char **argv)
   g_test_add_func ("/net/interact/train/same-input", test_train_engine_same_input);
   g_test_add_func ("/net/interact/train/target-is-truth", test_train_target_is_truth);
   g_test_add_func ("/net/interact/train/starts", test_train_starts);
-  g_test_add_func ("/net/interact/train/carry", test_train_carry);
   return g_test_run ();
 }

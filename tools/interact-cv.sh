@@ -10,8 +10,7 @@
 #     default BASE's: the segmentation model crossval.sh trained on fold f's training
 #     cases; or an earlier interactive run of the same fold, to train it longer) and trained with
 #     simulated clicks (neuroseg train --interactive) on the same training cases (its
-#     training and validation cases: none of fold f's test cases); with CARRY=1 it trains
-#     the propagation task too (train --carry); with STARTS, half of
+#     training and validation cases: none of fold f's test cases); with STARTS, half of
 #     the simulated corrections start from STARTS/fold<f>/<case>.nii.gz, each training
 #     case's automatic prediction by a model that did not train on it (nested inside the
 #     fold: tools/interact-starts.sh makes them) instead of a made-up error;
@@ -28,7 +27,7 @@
 #   environment: FOLDS (2), BASE (/work/q-runs/cv/clip), INIT_DIR (BASE), STEPS (400),
 #                BATCH (4), LR (1e-3),
 #                SEED (1), NICE (10), CLICKS (5), DEVICE (cpu), PHASE (all | train | eval),
-#                STARTS (none), CARRY (0), FOLD_LIST (the folds to run, default all), MODES ("model brush": what to
+#                STARTS (none), FOLD_LIST (the folds to run, default all), MODES ("model brush": what to
 #                score), CASE_LIMIT (score at most this many test cases per fold; 0: all)
 set -eu
 NEUROSEG=${1:-build/app/neuroseg}
@@ -47,7 +46,6 @@ PHASE=${PHASE:-all}
 MODES=${MODES:-model brush}
 CASE_LIMIT=${CASE_LIMIT:-0}
 STARTS=${STARTS:-}
-CARRY=${CARRY:-0}
 D=../shared/data
 TOOLS=$(dirname "$0")
 
@@ -74,7 +72,6 @@ run_fold () {
     else
       starts=""
       [ -n "$STARTS" ] && starts="--starts $STARTS/fold$f"
-      [ "$CARRY" = 1 ] && starts="$starts --carry"
       # an epoch of 10 steps: a checkpoint (and a resume point) every 10 steps
       # shellcheck disable=SC2086
       nice -n "$NICE" "$NEUROSEG" train --interactive --init "$INIT_DIR/fold$f/model.safetensors" \
