@@ -17,7 +17,6 @@
 #include "ns-json.h"
 #include "ns-labels.h"
 #include "ns-metrics.h"
-#include "ns-nifti.h"
 
 #include <errno.h>
 #include <json-glib/json-glib.h>
@@ -64,28 +63,6 @@ load_seg (const char *path, const char *dicom_dir, const NsGrid *grid, gboolean 
   if (map_2015)
     ns_label_map_map_2015_to_2017 (map);
   return g_steal_pointer (&map);
-}
-
-static NsLabelMap *
-load_label_map (const char *path, gboolean map_2015, GError **error)
-{
-  g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
-  if (volume == NULL)
-    return NULL;
-  /* The loader zeroes NaN and Inf voxels; in a label map they mean a broken file. */
-  if (volume->n_nonfinite > 0)
-    {
-      g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
-                   "%s: %" G_GSIZE_FORMAT " %s NaN or infinite, not labels", path,
-                   volume->n_nonfinite, volume->n_nonfinite == 1 ? "voxel is" : "voxels are");
-      return NULL;
-    }
-
-  NsLabelMap *map = ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, map_2015,
-                                              error);
-  if (map != NULL && map->path == NULL)
-    map->path = g_strdup (path);
-  return map;
 }
 
 static void
@@ -212,9 +189,9 @@ ns_cmd_eval (int argc, char **argv)
   g_autoptr (NsLabelMap) pred = NULL;
   g_autoptr (NsLabelMap) truth = NULL;
   if (!pred_seg)
-    pred = load_label_map (argv[1], FALSE, &error);
+    pred = ns_label_map_read (argv[1], NS_LABEL_SCHEME_BRATS2015, FALSE, &error);
   if (error == NULL && !truth_seg)
-    truth = load_label_map (argv[2], truth_2015, &error);
+    truth = ns_label_map_read (argv[2], NS_LABEL_SCHEME_BRATS2015, truth_2015, &error);
   if (error == NULL && pred_seg)
     pred = load_seg (argv[1], dicom_dir, truth != NULL ? &truth->grid : NULL, FALSE, &error);
   if (error == NULL && truth_seg)

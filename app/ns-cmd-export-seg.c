@@ -34,12 +34,7 @@ load_labels (const char *path, const NsLabelTable *table, GError **error)
   if (vol == NULL)
     return NULL;
   if (table == NULL)
-    {
-      NsLabelMap *map = ns_label_map_from_volume (vol, NS_LABEL_SCHEME_BRATS2015, FALSE, error);
-      if (map != NULL && map->path == NULL)
-        map->path = g_strdup (path);
-      return map;
-    }
+    return ns_label_map_from_volume (vol, NS_LABEL_SCHEME_BRATS2015, FALSE, error);
   g_autoptr (NsLabelMap) map = ns_label_map_new (&vol->grid, error);
   if (map == NULL)
     return NULL;

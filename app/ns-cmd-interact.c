@@ -19,7 +19,6 @@
 #include "ns-interact-eval.h"
 #include "ns-json.h"
 #include "ns-labels.h"
-#include "ns-nifti.h"
 #include "ns-registry.h"
 
 #include <json-glib/json-glib.h>
@@ -35,21 +34,12 @@ static const char summary[] =
   "JSON keys: dice[region][k], noc90[region], ms_per_click_p50, ms_per_click_p95.";
 
 /* A BraTS label map (2015 labels mapped to 2017+: 3 becomes 1). */
-static NsLabelMap *
-load_labels (const char *path, GError **error)
-{
-  /* NaN, infinite or non-label voxels are errors naming the file */
-  g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
-  return volume != NULL
-         ? ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, TRUE, error) : NULL;
-}
-
 /* The automatic prediction: --start, else the default segmentation model on the case. */
 static NsLabelMap *
 start_labels (const char *start_path, NsCase *ncase, const char *device, GError **error)
 {
   if (start_path != NULL)
-    return load_labels (start_path, error);
+    return ns_label_map_read (start_path, NS_LABEL_SCHEME_BRATS2015, TRUE, error);
   g_autofree char *path = ns_registry_dup_default_model (NULL, NULL, NULL, error);
   if (path == NULL)
     return NULL;
@@ -161,7 +151,8 @@ ns_cmd_interact_eval (int argc, char **argv)
   g_autoptr (NsCase) ncase = ns_case_load (case_paths[0], NS_CASE_LOAD_SKIP_LABELS, &error);
   if (ncase == NULL)
     return ns_cmd_print_error (error);
-  g_autoptr (NsLabelMap) truth = load_labels (argv[2], &error);
+  g_autoptr (NsLabelMap) truth = ns_label_map_read (argv[2], NS_LABEL_SCHEME_BRATS2015, TRUE,
+                                                    &error);
   if (truth == NULL)
     return ns_cmd_print_error (error);
   const char *dev = device != NULL ? device : "cpu";

@@ -97,16 +97,6 @@ find_modality (const char *modalities_json, const char *modality, char **file, i
   return FALSE;
 }
 
-/* A mask file as a label map of BraTS values (either scheme), unmapped. */
-static NsLabelMap *
-read_mask (const char *path, GError **error)
-{
-  g_autoptr (NsVolume) vol = ns_nifti_read (path, error);
-  if (vol == NULL)
-    return NULL;
-  return ns_label_map_from_volume (vol, NS_LABEL_SCHEME_BRATS2015, FALSE, error);
-}
-
 /* One channel of a case, decoded and checked. */
 typedef struct
 {
@@ -138,7 +128,8 @@ verify_case (NsDb *db, const NsQueueEntry *e, GPtrArray *channels, Channel *out,
       return FALSE;
     }
   g_autoptr (NsLabelMap) map = e->mask_sha256 != NULL
-    ? ns_queue_dup_mask (db, e->annotation_id, error) : read_mask (e->mask_path, error);
+    ? ns_queue_dup_mask (db, e->annotation_id, error)
+    : ns_label_map_read (e->mask_path, NS_LABEL_SCHEME_BRATS2015, FALSE, error);
   if (map == NULL)
     return FALSE;
   for (guint c = 0; c < channels->len; c++)

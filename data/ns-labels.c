@@ -8,6 +8,7 @@
 
 #include "ns-labels.h"
 #include "ns-data-error.h"
+#include "ns-nifti.h"
 
 #include <math.h>
 #include <string.h>
@@ -184,8 +185,8 @@ ns_label_map_from_volume (const NsVolume *volume, NsLabelScheme scheme, gboolean
     {
       /* The loader zeroed them; in a label map they mean a broken file, not background. */
       g_set_error (error, NS_DATA_ERROR, NS_DATA_ERROR_BAD_LABELS,
-                   "%s: %" G_GSIZE_FORMAT " voxels are NaN or infinite, not labels", name,
-                   volume->n_nonfinite);
+                   "%s: %" G_GSIZE_FORMAT " %s NaN or infinite, not labels", name,
+                   volume->n_nonfinite, volume->n_nonfinite == 1 ? "voxel is" : "voxels are");
       return NULL;
     }
   gsize n = ns_volume_n_voxels (volume);
@@ -227,6 +228,14 @@ ns_label_map_from_volume (const NsVolume *volume, NsLabelScheme scheme, gboolean
   if (map_2015)
     ns_label_map_map_2015_to_2017 (map);
   return g_steal_pointer (&map);
+}
+
+NsLabelMap *
+ns_label_map_read (const char *path, NsLabelScheme scheme, gboolean map_2015, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
+  return volume != NULL ? ns_label_map_from_volume (volume, scheme, map_2015, error) : NULL;
 }
 
 NsLabelMap *

@@ -71,6 +71,10 @@ void                ns_label_map_map_2015_to_2017 (NsLabelMap *map);
  * error too).  map_2015 applies ns_label_map_map_2015_to_2017(). */
 NsLabelMap         *ns_label_map_from_volume  (const NsVolume *volume, NsLabelScheme scheme,
                                                gboolean map_2015, GError **error);
+/* ns_label_map_from_volume () of the NIfTI file at path (ns_nifti_read ()): the one read
+ * of a label file, whose errors name the file. */
+NsLabelMap         *ns_label_map_read         (const char *path, NsLabelScheme scheme,
+                                               gboolean map_2015, GError **error);
 /* Voxels != 0 become 1 (a brain mask from a volume of any type). */
 NsLabelMap         *ns_label_map_from_nonzero (const NsVolume *volume, GError **error);
 

@@ -20,7 +20,6 @@
 #include "ns-json.h"
 #include "ns-labels.h"
 #include "ns-metrics.h"
-#include "ns-nifti.h"
 #include "ns-registry-private.h"
 
 #include <json-glib/json-glib.h>
@@ -71,16 +70,6 @@ modalities_json (const NsCaseDescription *d, GHashTable *sums)
     }
   json_builder_end_array (b);
   return ns_json_builder_dup_text (b);
-}
-
-/* A mask file as a label map of BraTS values (either scheme), unmapped. */
-static NsLabelMap *
-read_mask (const char *path, GError **error)
-{
-  g_autoptr (NsVolume) vol = ns_nifti_read (path, error);
-  if (vol == NULL)
-    return NULL;
-  return ns_label_map_from_volume (vol, NS_LABEL_SCHEME_BRATS2015, FALSE, error);
 }
 
 typedef struct
@@ -275,7 +264,9 @@ ns_queue_add (NsDb *db, const char *case_path, const NsQueueAnnotation *annotati
                 mask_sha256, 0 };
   if (annotation->prediction_path != NULL)
     {
-      g_autoptr (NsLabelMap) pred = read_mask (annotation->prediction_path, error);
+      g_autoptr (NsLabelMap) pred = ns_label_map_read (annotation->prediction_path,
+                                                        NS_LABEL_SCHEME_BRATS2015, FALSE,
+                                                        error);
       if (pred == NULL || !ns_metrics_effort (pred, mask, &d.effort, &d.edited, error))
         return 0;
       pred_abs = g_canonicalize_filename (annotation->prediction_path, NULL);

@@ -36,7 +36,6 @@
 #include "ns-interact.h"
 #include "ns-json.h"
 #include "ns-metrics.h"
-#include "ns-nifti.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -371,12 +370,7 @@ load_starts (NsDataset *ds, const char *dir, GError **error)
                        ids[c]);
           return FALSE;
         }
-      /* NaN, infinite or non-label voxels are errors naming the file */
-      g_autoptr (NsVolume) volume = ns_nifti_read (path, error);
-      NsLabelMap *map = volume != NULL
-                        ? ns_label_map_from_volume (volume, NS_LABEL_SCHEME_BRATS2015, TRUE,
-                                                    error)
-                        : NULL;
+      NsLabelMap *map = ns_label_map_read (path, NS_LABEL_SCHEME_BRATS2015, TRUE, error);
       if (map == NULL)
         return FALSE;
       g_ptr_array_add (maps, map);
